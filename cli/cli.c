@@ -1,0 +1,157 @@
+/* Shared CLI helpers. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "longctx/sys.h"
+
+void cli_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "longctx %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_fail(const char *cmd, const lc_error *err) {
+    fprintf(stderr, "longctx %s: error (%s): %s\n", cmd, lc_status_str(err->status), err->msg);
+    return CLI_FAIL;
+}
+
+bool cli_is(const char *arg, const char *short_name, const char *long_name) {
+    if (short_name && strcmp(arg, short_name) == 0) return true;
+    if (!long_name) return false;
+    size_t l = strlen(long_name);
+    return strncmp(arg, long_name, l) == 0 && (arg[l] == '\0' || arg[l] == '=');
+}
+
+const char *cli_value(int argc, char **argv, int *i, const char *cmd) {
+    const char *eq = strchr(argv[*i], '=');
+    if (eq && argv[*i][0] == '-' && argv[*i][1] == '-') return eq + 1;
+    if (*i + 1 >= argc) {
+        cli_error(cmd, "option %s needs a value", argv[*i]);
+        return NULL;
+    }
+    (*i)++;
+    return argv[*i];
+}
+
+bool cli_parse_i64(const char *s, int64_t *out) {
+    if (!s || !*s) return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s) return false;
+    int64_t mult = 1;
+    if (*end == 'K' || *end == 'k') mult = 1024, end++;
+    else if (*end == 'M' || *end == 'm') mult = 1024 * 1024, end++;
+    else if (*end == 'G' || *end == 'g') mult = 1024LL * 1024 * 1024, end++;
+    if (*end != '\0') return false;
+    if (__builtin_mul_overflow((int64_t)v, mult, out)) return false;
+    return true;
+}
+
+bool cli_parse_int(const char *s, int *out) {
+    int64_t v;
+    if (!cli_parse_i64(s, &v) || v < INT32_MIN || v > INT32_MAX) return false;
+    *out = (int)v;
+    return true;
+}
+
+bool cli_parse_double(const char *s, double *out) {
+    if (!s || !*s) return false;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end != '\0' || !isfinite(v)) return false;
+    *out = v;
+    return true;
+}
+
+bool cli_parse_float(const char *s, float *out) {
+    double v;
+    if (!cli_parse_double(s, &v)) return false;
+    *out = (float)v;
+    return true;
+}
+
+bool cli_parse_i64_list(const char *s, int64_t *out, int max, int *n) {
+    *n = 0;
+    if (!s || !*s) return false;
+    char buf[32];
+    while (*s) {
+        const char *c = strchr(s, ',');
+        size_t len = c ? (size_t)(c - s) : strlen(s);
+        if (len == 0 || len >= sizeof buf || *n >= max) return false;
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        if (!cli_parse_i64(buf, &out[*n])) return false;
+        (*n)++;
+        s += len;
+        if (*s == ',') s++;
+    }
+    return *n > 0;
+}
+
+void cli_progress_init(cli_progress *p) {
+    memset(p, 0, sizeof *p);
+    p->start = lc_time_now();
+    p->tty = isatty(STDERR_FILENO) == 1;
+}
+
+static void fmt_duration(double s, char *buf, size_t len) {
+    if (!isfinite(s) || s < 0) {
+        snprintf(buf, len, "?");
+        return;
+    }
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, len, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+    else if (t >= 60) snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
+    else snprintf(buf, len, "%lds", t);
+}
+
+void cli_progress_update(cli_progress *p, double done, double total, const char *what) {
+    if (!p->tty) return;
+    double now = lc_time_now();
+    if (p->drawn && now - p->last_draw < 0.1 && done < total) return;
+    p->last_draw = now;
+    p->drawn = true;
+    double el = now - p->start;
+    double eta = done > 0 ? el * (total - done) / done : NAN;
+    char e1[48], e2[48];
+    fmt_duration(el, e1, sizeof e1);
+    fmt_duration(eta, e2, sizeof e2);
+    fprintf(stderr, "\r\033[K%s %.0f/%.0f (%.0f%%) elapsed %s ETA %s", what ? what : "", done, total,
+            total > 0 ? 100.0 * done / total : 0.0, e1, e2);
+    fflush(stderr);
+}
+
+void cli_progress_done(cli_progress *p) {
+    if (p->tty && p->drawn) {
+        fprintf(stderr, "\r\033[K");
+        fflush(stderr);
+    }
+    p->drawn = false;
+}
+
+bool cli_progress_cb(void *user, double done, double total, const char *what) {
+    cli_progress_update((cli_progress *)user, done, total, what);
+    return true;
+}
+
+FILE *cli_open_out(const char *path, const char *cmd) {
+    if (strcmp(path, "-") == 0) return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f) cli_error(cmd, "cannot write %s: %s", path, strerror(errno));
+    return f;
+}
+
+void cli_close_out(FILE *f) {
+    if (f && f != stdout) fclose(f);
+    else if (f) fflush(f);
+}

@@ -1,0 +1,43 @@
+/* longctx — command-line entry point: dispatches to one subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+#define LC_COMMAND(name, summary) {#name, cmd_##name, summary},
+#include "commands.def"
+#undef LC_COMMAND
+};
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "longctx %s — long-context transformer inference, training and evaluation on CPUs\n\n"
+            "usage: longctx COMMAND [options]   (longctx COMMAND --help for each)\n\ncommands:\n",
+            LONGCTX_VERSION_STRING);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || cli_is(argv[1], "-h", "--help") || strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_USAGE : CLI_OK;
+    }
+    if (cli_is(argv[1], NULL, "--version") || strcmp(argv[1], "version") == 0) {
+        printf("longctx %s\n", LONGCTX_VERSION_STRING);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "longctx: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return CLI_USAGE;
+}

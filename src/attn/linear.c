@@ -1,0 +1,18 @@
+/* LINEAR attention — placeholder until the method lands (refuses every call). */
+#include "attn/attn_internal.h"
+
+lc_status lc_attn_linear_workspace(const lc_attn_ctx *c, size_t *bytes, lc_error *err) {
+    (void)c;
+    *bytes = 0;
+    return lc_fail(err, LC_ERR_UNSUPPORTED, "attention method 'linear' is not implemented yet");
+}
+
+lc_status lc_attn_linear_run(const lc_attn_ctx *c, void *ws, size_t ws_bytes, lc_error *err) {
+    (void)c, (void)ws, (void)ws_bytes;
+    return lc_fail(err, LC_ERR_UNSUPPORTED, "attention method 'linear' is not implemented yet");
+}
+
+double lc_attn_linear_flops(const lc_attn_shape *s, const lc_attn_params *p) {
+    (void)s, (void)p;
+    return 0.0;
+}

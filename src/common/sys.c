@@ -1,0 +1,129 @@
+/* Machine and process facts: ISA tier, CPU model, clocks, memory. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+#if defined(LC_HAVE_X86)
+#include <cpuid.h>
+static bool x86_has_avx2_fma_f16c(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    bool fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, f16c = (c >> 29) & 1;
+    if (!(fma && osxsave && avx && f16c)) return false;
+    /* The OS must save YMM state: XCR0 bits 1 (SSE) and 2 (AVX). */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 6u) != 6u) return false;
+    if (__get_cpuid_max(0, NULL) < 7) return false;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b >> 5) & 1; /* AVX2 */
+}
+#endif
+
+lc_isa lc_isa_hardware(void) {
+#if defined(LC_HAVE_X86)
+    return x86_has_avx2_fma_f16c() ? LC_ISA_AVX2 : LC_ISA_SCALAR;
+#else
+    return LC_ISA_SCALAR;
+#endif
+}
+
+lc_isa lc_isa_best(void) {
+    /* Computed on every call: a cpuid costs ~100 ns and callers hoist it out of
+     * their loops. No cached global keeps the library free of mutable state. */
+    lc_isa hw = lc_isa_hardware();
+    const char *env = getenv("LONGCTX_ISA");
+    if (env && strcmp(env, "scalar") == 0) return LC_ISA_SCALAR;
+    return hw;
+}
+
+const char *lc_isa_name(lc_isa isa) {
+    switch (isa) {
+    case LC_ISA_SCALAR: return "scalar";
+    case LC_ISA_AVX2: return "avx2";
+    }
+    return "?";
+}
+
+void lc_cpu_model(char *buf, size_t len) {
+    if (!buf || len == 0) return;
+    snprintf(buf, len, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            char *p = strchr(line, ':');
+            if (p) {
+                p++;
+                while (*p == ' ' || *p == '\t') p++;
+                size_t l = strlen(p);
+                while (l && isspace((unsigned char)p[l - 1])) p[--l] = '\0';
+                snprintf(buf, len, "%s", p);
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+int lc_cpu_count(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+double lc_time_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Read "Key:   123 kB" from a /proc file; returns bytes or 0. */
+static size_t proc_kb(const char *path, const char *key) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[256];
+    size_t klen = strlen(key), out = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            unsigned long long kb = strtoull(line + klen + 1, NULL, 10);
+            out = (size_t)kb * 1024u;
+            break;
+        }
+    }
+    fclose(f);
+    return out;
+}
+
+size_t lc_rss_bytes(void) { return proc_kb("/proc/self/status", "VmRSS"); }
+size_t lc_peak_rss_bytes(void) { return proc_kb("/proc/self/status", "VmHWM"); }
+size_t lc_mem_available_bytes(void) { return proc_kb("/proc/meminfo", "MemAvailable"); }
+size_t lc_mem_total_bytes(void) { return proc_kb("/proc/meminfo", "MemTotal"); }
+
+bool lc_peak_rss_reset(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f) return false;
+    bool ok = fputs("5", f) >= 0;
+    return (fclose(f) == 0) && ok;
+}
+
+void *lc_malloc_aligned(size_t bytes) {
+    if (bytes == 0) bytes = 1;
+    size_t rounded;
+    if (!lc_add_size(bytes, 63, &rounded)) return NULL;
+    rounded &= ~(size_t)63;
+    return aligned_alloc(64, rounded);
+}
+
+void *lc_calloc_aligned(size_t bytes) {
+    void *p = lc_malloc_aligned(bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+void lc_free_aligned(void *p) { free(p); }

@@ -1,0 +1,89 @@
+/* Common helpers: f16/bf16 conversion, q8_0, dtype sizes, errors, rng. */
+#include <math.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "test_util.h"
+
+static void test_f16(void) {
+    /* Exhaustive: every finite f16 converts to f32 and back unchanged. */
+    int bad = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        uint16_t x = (uint16_t)h;
+        if (((x >> 10) & 0x1f) == 0x1f && (x & 0x3ff)) continue; /* nan */
+        float f = lc_f16_to_f32(x);
+        if (lc_f32_to_f16(f) != x) bad++;
+    }
+    CHECK(bad == 0, "%d f16 values failed the round trip", bad);
+    CHECK(lc_f16_to_f32(0x3c00) == 1.0f, "1.0");
+    CHECK(lc_f16_to_f32(0xc000) == -2.0f, "-2.0");
+    CHECK(lc_f16_to_f32(0x0001) == ldexpf(1.0f, -24), "smallest subnormal");
+    CHECK(lc_f32_to_f16(65520.0f) == 0x7c00, "65520 rounds to inf");
+    CHECK(lc_f32_to_f16(65504.0f) == 0x7bff, "max f16");
+    CHECK(lc_f32_to_f16(1.0f + ldexpf(1.0f, -11)) == 0x3c00, "tie rounds to even");
+    CHECK(lc_f32_to_f16(1.0f + 3 * ldexpf(1.0f, -11)) == 0x3c02, "tie rounds to even (up)");
+    CHECK(isnan(lc_f16_to_f32(lc_f32_to_f16(NAN))), "nan stays nan");
+    /* Row conversions (F16C or scalar) agree with the scalar path. */
+    lc_rng r;
+    lc_rng_seed(&r, 1);
+    float src[67], back[67], ref[67];
+    uint16_t h[67];
+    for (int i = 0; i < 67; i++) src[i] = (lc_rng_uniform(&r) - 0.5f) * 1000.0f;
+    lc_f32_to_f16_row(src, h, 67);
+    lc_f16_to_f32_row(h, back, 67);
+    for (int i = 0; i < 67; i++) ref[i] = lc_f16_to_f32(lc_f32_to_f16(src[i]));
+    CHECK(memcmp(back, ref, sizeof back) == 0, "row conversion equals scalar conversion");
+    CHECK(lc_bf16_to_f32(lc_f32_to_bf16(1.5f)) == 1.5f, "bf16 1.5");
+}
+
+static void test_q8_0(void) {
+    lc_rng r;
+    lc_rng_seed(&r, 2);
+    float x[64], y[64];
+    lc_block_q8_0 b[2];
+    for (int i = 0; i < 64; i++) x[i] = lc_rng_normal(&r) * (i < 32 ? 1.0f : 100.0f);
+    lc_quantize_row_q8_0(x, b, 64);
+    lc_dequantize_row_q8_0(b, y, 64);
+    for (int blk = 0; blk < 2; blk++) {
+        float amax = 0;
+        for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[blk * 32 + i]));
+        /* error bound: half a quantisation step, plus the f16 rounding of the scale */
+        float bound = amax / 127.0f * 0.5f + amax * 1e-3f;
+        for (int i = 0; i < 32; i++)
+            CHECK(fabsf(x[blk * 32 + i] - y[blk * 32 + i]) <= bound, "q8_0 error %g > %g", fabsf(x[blk * 32 + i] - y[blk * 32 + i]), bound);
+    }
+    size_t bytes;
+    lc_error err;
+    CHECK_OK(lc_dtype_row_bytes(LC_DTYPE_Q8_0, 64, &bytes, &err), &err);
+    CHECK(bytes == 68, "q8_0 row bytes %zu", bytes);
+    CHECK(lc_dtype_row_bytes(LC_DTYPE_Q8_0, 33, &bytes, &err) == LC_ERR_INVALID_ARG, "q8_0 needs whole blocks");
+    CHECK(lc_dtype_row_bytes(LC_DTYPE_F32, INT64_MAX, &bytes, &err) == LC_ERR_TOO_LARGE, "overflow refused");
+}
+
+static void test_misc(void) {
+    lc_error err;
+    CHECK(lc_fail(&err, LC_ERR_IO, "x=%d", 5) == LC_ERR_IO && strcmp(err.msg, "x=5") == 0, "lc_fail");
+    CHECK(lc_fail(NULL, LC_ERR_IO, "x") == LC_ERR_IO, "lc_fail(NULL)");
+    lc_dtype t;
+    CHECK(lc_dtype_parse("q8_0", &t) && t == LC_DTYPE_Q8_0, "parse q8_0");
+    CHECK(!lc_dtype_parse("q4", &t), "parse unknown");
+    lc_rng a, b;
+    lc_rng_seed(&a, 7);
+    lc_rng_seed(&b, 7);
+    CHECK(lc_rng_u64(&a) == lc_rng_u64(&b), "rng deterministic");
+    double mean = 0;
+    for (int i = 0; i < 10000; i++) mean += lc_rng_normal(&a);
+    CHECK(fabs(mean / 10000) < 0.05, "normal mean %g", mean / 10000);
+    char buf[32];
+    CHECK(strcmp(lc_format_bytes(2.0 * 1099511627776.0, buf, sizeof buf), "2.0 TiB") == 0, "format %s", buf);
+    CHECK(isinf(lc_logaddexp(-INFINITY, -INFINITY)), "logaddexp -inf");
+    CHECK(fabsf(lc_logaddexp(0.0f, 0.0f) - logf(2.0f)) < 1e-6f, "logaddexp");
+    CHECK(lc_rss_bytes() > 0, "rss readable");
+}
+
+int main(void) {
+    test_f16();
+    test_q8_0();
+    test_misc();
+    return lc_test_finish("test_common");
+}
