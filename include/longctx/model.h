@@ -1,0 +1,112 @@
+/*
+ * longctx/model.h — the Llama-family model: configuration (the blueprint),
+ * weights (views of tensors), and the loaders that build them from GGUF and
+ * llama2.c checkpoints.
+ *
+ * Weight matrices are row-major [rows = out, cols = in], so y = W x reads one
+ * row per output. This is GGUF's layout (ne[0] = cols is the fastest
+ * dimension) and llama2.c's.
+ *
+ * Per layer, with kv_dim = n_kv_heads * head_dim:
+ *   attn_norm [dim]           wq [n_heads*head_dim, dim]   wk, wv [kv_dim, dim]
+ *   wo [dim, n_heads*head_dim] ffn_norm [dim]
+ *   w_gate, w_up [hidden_dim, dim]   w_down [dim, hidden_dim]
+ * Globals: tok_embd [vocab, dim], output_norm [dim], output [vocab, dim]
+ * (output aliases tok_embd when the classifier is tied).
+ *
+ * GGUF names: token_embd, blk.N.attn_norm, blk.N.attn_q, blk.N.attn_k,
+ * blk.N.attn_v, blk.N.attn_output, blk.N.ffn_norm, blk.N.ffn_gate,
+ * blk.N.ffn_up, blk.N.ffn_down, output_norm, output (all ".weight").
+ */
+#ifndef LONGCTX_MODEL_H
+#define LONGCTX_MODEL_H
+
+#include "longctx/common.h"
+#include "longctx/rope.h"
+#include "longctx/tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A 2-D tensor view, row-major [rows, cols]; vectors have rows = 1. */
+typedef struct {
+    lc_dtype type;
+    int64_t rows;
+    int64_t cols;
+    const void *data;
+} lc_tensor;
+
+typedef struct {
+    char arch[32];        /* "llama" */
+    int32_t dim;          /* embedding length                     */
+    int32_t hidden_dim;   /* feed-forward length                  */
+    int32_t n_layers;
+    int32_t n_heads;
+    int32_t n_kv_heads;
+    int32_t head_dim;     /* dim / n_heads unless the file says   */
+    int32_t vocab_size;
+    int64_t ctx_train;    /* context length the model was trained at */
+    float norm_eps;       /* RMSNorm epsilon                      */
+    lc_rope_config rope;  /* from the file; flags may override    */
+    char attention[64];   /* attention the model was trained with:
+                             "" = softmax, or an lc_attn_parse spec such as
+                             "linear:elu" (GGUF key longctx.attention) */
+    bool tied_output;
+} lc_model_config;
+
+typedef struct {
+    lc_tensor attn_norm, wq, wk, wv, wo;
+    lc_tensor ffn_norm, w_gate, w_up, w_down;
+} lc_layer_weights;
+
+typedef struct {
+    lc_tensor tok_embd;
+    lc_layer_weights *layers; /* [n_layers] */
+    lc_tensor output_norm;
+    lc_tensor output;
+} lc_model_weights;
+
+typedef struct lc_model_storage lc_model_storage; /* private: mapping / heap */
+
+typedef struct {
+    lc_model_config cfg;
+    lc_model_weights w;
+    lc_tokenizer *tokenizer; /* NULL when the file carries none */
+    char format[16];         /* "gguf" or "llama2c"             */
+    lc_model_storage *storage;
+} lc_model;
+
+typedef struct {
+    const char *tokenizer_path; /* llama2.c tokenizer.bin for a .bin model (optional) */
+} lc_model_load_opts;
+
+/* Detects the format (GGUF magic, else llama2.c) and validates everything:
+ * shapes against each other, tensor sizes against the file. */
+lc_status lc_model_load(const char *path, const lc_model_load_opts *opts, lc_model **out, lc_error *err);
+void lc_model_free(lc_model *m);
+
+/* Check a configuration (positive sizes, heads divide, even rope dims...). */
+lc_status lc_model_config_validate(const lc_model_config *c, lc_error *err);
+
+/* Write a GGUF v3 (architecture llama, llama.cpp key and tensor names) that
+ * longctx and llama.cpp can load. Weight matrices are stored as `type`
+ * (F32, F16 or Q8_0; LC_DTYPE_COUNT keeps each tensor's type); norms stay F32.
+ * tok may be NULL. */
+lc_status lc_model_write_gguf(const char *path, const lc_model_config *c, const lc_model_weights *w,
+                              const lc_tokenizer *tok, lc_dtype type, lc_error *err);
+
+/* A model of the given shape with seeded random weights (N(0, 0.02) matrices,
+ * unit norms) of `type`, owning its memory. Refuses shapes that would not fit
+ * in available memory before allocating. */
+lc_status lc_model_create_random(const lc_model_config *c, lc_dtype type, uint64_t seed, lc_model **out,
+                                 lc_error *err);
+
+int64_t lc_model_n_params(const lc_model_config *c);
+/* KV cache bytes per token (all layers, K and V) for the given cache types. */
+size_t lc_model_kv_bytes_per_token(const lc_model_config *c, lc_dtype k_type, lc_dtype v_type);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LONGCTX_MODEL_H */
