@@ -1,14 +1,27 @@
-/* longctx bench SUBJECT — dispatches to the benchmark subjects. */
+/* longctx bench SUBJECT — dispatches to the benchmark subjects (bench_subjects.def). */
 #include <string.h>
 
 #include "cli.h"
+#include "bench_subjects.h"
 #include "commands.h"
 
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} subject;
+
+static const subject subjects[] = {
+#define LC_BENCH_SUBJECT(name, summary) {#name, bench_##name, summary},
+#include "bench_subjects.def"
+#undef LC_BENCH_SUBJECT
+};
+
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx bench SUBJECT [options]\n\n"
-            "subjects:\n"
-            "  (none implemented yet)\n");
+    fprintf(f, "usage: longctx bench SUBJECT [options]   (longctx bench SUBJECT --help)\n\nsubjects:\n");
+    for (size_t i = 0; i < sizeof subjects / sizeof subjects[0]; i++)
+        fprintf(f, "  %-8s %s\n", subjects[i].name, subjects[i].summary);
+    fprintf(f, "\nBenchmarks state every throughput as a fraction of `longctx bench peak`, measured on this machine.\n");
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -16,6 +29,8 @@ int cmd_bench(int argc, char **argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_USAGE : CLI_OK;
     }
+    for (size_t i = 0; i < sizeof subjects / sizeof subjects[0]; i++)
+        if (strcmp(argv[1], subjects[i].name) == 0) return subjects[i].run(argc - 1, argv + 1);
     cli_error("bench", "unknown subject '%s'", argv[1]);
     usage(stderr);
     return CLI_USAGE;

@@ -1,0 +1,505 @@
+/*
+ * longctx bench attn — attention methods x lengths x head dims x causal:
+ * median time, GFLOP/s of the method's real FLOPs (and the fraction of this
+ * machine's FMA peak), speed-up over NAIVE in the same run, workspace and
+ * measured RSS growth. NAIVE past its cap prints the memory it would need:
+ * the article's memory table, measured.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_subjects.h"
+#include "cli.h"
+#include "longctx/bench.h"
+#include "longctx/json.h"
+
+#define MAX_LIST 32
+#define CMD "bench attn"
+
+typedef struct {
+    char spec[96];
+    lc_attn_params p;
+    lc_attn_params heads[8]; /* hybrid: specs assigned round-robin to heads */
+    int n_hybrid;
+} method_cfg;
+
+typedef struct {
+    const method_cfg *m;
+    int64_t n_q, n_kv;
+    int d, heads, kv_heads, threads;
+    bool causal;
+    lc_dtype kv_type;
+    lc_attn_bench r;
+    double frac_peak;   /* gflops / FMA peak, or bytes/s / bandwidth for decode */
+    double kv_gbs;      /* decode: K+V bytes read per second                    */
+    double speedup;     /* naive median / this median (same cell), or 0         */
+    char error[LC_ERROR_MSG_MAX];
+} row;
+
+typedef struct {
+    method_cfg methods[MAX_LIST];
+    int n_methods;
+    int64_t ns[MAX_LIST];
+    int n_ns;
+    int64_t ds[MAX_LIST];
+    int n_ds;
+    int heads, kv_heads, threads, reps;
+    int causal_mode; /* 1 causal, 0 non-causal, 2 both */
+    bool decode;
+    lc_dtype kv_type;
+    double max_seconds;
+    int64_t naive_cap;
+    bool peak;
+    const char *json_path, *csv_path;
+    uint64_t seed;
+} options;
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: longctx bench attn [options]\n\n"
+            "Times attention methods over lengths, head dims and masking on random inputs.\n\n"
+            "  --method LIST   comma-separated specs (default naive,flash,window:4096:4,linear:elu,chunked:512:64)\n"
+            "                  naive | flash | window:W[:S] | linear[:elu|relu|favor[:M]] | chunked:C[:O]\n"
+            "                  | hybrid:SPEC+SPEC[+...] (specs assigned to heads round-robin)\n"
+            "  --n LIST        sequence lengths (default 1K,4K,16K,64K,256K,1M; K/M suffixes)\n"
+            "  --d LIST        head dims (default 64,128)\n"
+            "  --heads H       query heads (default 1)     --kv-heads K  KV heads (default H)\n"
+            "  --causal | --no-causal | --both   masking (default causal)\n"
+            "  --decode        one query against n cached keys (instead of n queries)\n"
+            "  --kv-type T     f32 | f16 | q8_0 (default f32)\n"
+            "  -t N            threads (default: all CPUs)\n"
+            "  --reps N        timed runs per cell, median reported (default 3)\n"
+            "  --max-seconds S skip a cell whose estimated time passes S (default 60; from the same\n"
+            "                  method's previous length); a single run past S stops the repeats\n"
+            "  --naive-cap SZ  NAIVE's score-matrix cap (default 1G)\n"
+            "  --no-peak       do not measure the machine's peak first (no %%peak column)\n"
+            "  --quick         a run under one minute: --n 1K,4K,16K --d 64 --reps 2 --max-seconds 5\n"
+            "  --json [FILE]   JSON array of cells (stdout when no FILE; the table then goes to stderr)\n"
+            "  --csv [FILE]    CSV of cells (stdout when no FILE)\n"
+            "  --seed N        input data seed (default 1)\n\n"
+            "Every cell reports: median seconds, GFLOP/s counting the method's real FLOPs, the fraction\n"
+            "of FMA peak (decode: of read bandwidth, counting K+V bytes), the speed-up over NAIVE in the\n"
+            "same run, the workspace the method asked for and the RSS growth measured while it ran.\n");
+}
+
+static bool parse_method(const char *spec, method_cfg *m, lc_error *err) {
+    memset(m, 0, sizeof *m);
+    snprintf(m->spec, sizeof m->spec, "%s", spec);
+    if (strncmp(spec, "hybrid:", 7) == 0) {
+        lc_attn_params_init(&m->p, LC_ATTN_HYBRID);
+        char buf[96];
+        snprintf(buf, sizeof buf, "%s", spec + 7);
+        char *save = NULL;
+        for (char *tok = strtok_r(buf, "+", &save); tok; tok = strtok_r(NULL, "+", &save)) {
+            if (m->n_hybrid >= 8) {
+                lc_fail(err, LC_ERR_INVALID_ARG, "hybrid: at most 8 specs");
+                return false;
+            }
+            lc_attn_params_init(&m->heads[m->n_hybrid], LC_ATTN_FLASH);
+            if (lc_attn_parse(tok, &m->heads[m->n_hybrid], err) != LC_OK) return false;
+            m->n_hybrid++;
+        }
+        if (m->n_hybrid == 0) {
+            lc_fail(err, LC_ERR_INVALID_ARG, "hybrid needs at least one spec, e.g. hybrid:flash+window:1024:4");
+            return false;
+        }
+        return true;
+    }
+    lc_attn_params_init(&m->p, LC_ATTN_FLASH);
+    return lc_attn_parse(spec, &m->p, err) == LC_OK;
+}
+
+static int parse_options(int argc, char **argv, options *o) {
+    memset(o, 0, sizeof *o);
+    const char *methods = "naive,flash,window:4096:4,linear:elu,chunked:512:64";
+    const char *ns = "1K,4K,16K,64K,256K,1M", *ds = "64,128";
+    o->heads = 1;
+    o->kv_heads = 0;
+    o->reps = 3;
+    o->causal_mode = 1;
+    o->kv_type = LC_DTYPE_F32;
+    o->max_seconds = 60;
+    o->naive_cap = (int64_t)1 << 30;
+    o->peak = true;
+    o->seed = 1;
+    bool quick = false, reps_set = false, max_set = false, ns_set = false, ds_set = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        int64_t x;
+        if (cli_is(a, "-h", "--help")) {
+            usage(stdout);
+            return -1;
+        } else if (cli_is(a, NULL, "--method")) {
+            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
+            methods = v;
+        } else if (cli_is(a, NULL, "--n")) {
+            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
+            ns = v;
+            ns_set = true;
+        } else if (cli_is(a, NULL, "--d")) {
+            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
+            ds = v;
+            ds_set = true;
+        } else if (cli_is(a, NULL, "--heads") || cli_is(a, NULL, "--kv-heads") || cli_is(a, "-t", "--threads") ||
+                   cli_is(a, NULL, "--reps")) {
+            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_i64(v, &x) || x < 1 || x > 4096) {
+                cli_error(CMD, "%s needs a positive integer", a);
+                return CLI_USAGE;
+            }
+            if (cli_is(a, NULL, "--heads")) o->heads = (int)x;
+            else if (cli_is(a, NULL, "--kv-heads")) o->kv_heads = (int)x;
+            else if (cli_is(a, NULL, "--reps")) o->reps = (int)x, reps_set = true;
+            else o->threads = (int)x;
+        } else if (cli_is(a, NULL, "--causal")) {
+            o->causal_mode = 1;
+        } else if (cli_is(a, NULL, "--no-causal")) {
+            o->causal_mode = 0;
+        } else if (cli_is(a, NULL, "--both")) {
+            o->causal_mode = 2;
+        } else if (cli_is(a, NULL, "--decode")) {
+            o->decode = true;
+        } else if (cli_is(a, NULL, "--kv-type")) {
+            if (!(v = cli_value(argc, argv, &i, CMD)) || !lc_dtype_parse(v, &o->kv_type) ||
+                o->kv_type == LC_DTYPE_BF16) {
+                cli_error(CMD, "--kv-type must be f32, f16 or q8_0");
+                return CLI_USAGE;
+            }
+        } else if (cli_is(a, NULL, "--max-seconds")) {
+            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_double(v, &o->max_seconds) ||
+                o->max_seconds <= 0) {
+                cli_error(CMD, "--max-seconds needs a positive number");
+                return CLI_USAGE;
+            }
+            max_set = true;
+        } else if (cli_is(a, NULL, "--naive-cap")) {
+            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_i64(v, &o->naive_cap) || o->naive_cap < 1) {
+                cli_error(CMD, "--naive-cap needs a size");
+                return CLI_USAGE;
+            }
+        } else if (cli_is(a, NULL, "--seed")) {
+            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_i64(v, &x) || x < 0) {
+                cli_error(CMD, "--seed needs a non-negative integer");
+                return CLI_USAGE;
+            }
+            o->seed = (uint64_t)x;
+        } else if (cli_is(a, NULL, "--no-peak")) {
+            o->peak = false;
+        } else if (cli_is(a, NULL, "--quick")) {
+            quick = true;
+        } else if (cli_is(a, NULL, "--json") || cli_is(a, NULL, "--csv")) {
+            const char *path = "-";
+            if (strchr(a, '=')) path = strchr(a, '=') + 1;
+            else if (i + 1 < argc && argv[i + 1][0] != '-') path = argv[++i];
+            if (cli_is(a, NULL, "--json")) o->json_path = path;
+            else o->csv_path = path;
+        } else {
+            cli_error(CMD, "unknown option '%s'", a);
+            usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (quick) {
+        if (!ns_set) ns = "1K,4K,16K";
+        if (!ds_set) ds = "64";
+        if (!reps_set) o->reps = 2;
+        if (!max_set) o->max_seconds = 5;
+    }
+    if (!o->kv_heads) o->kv_heads = o->heads;
+    if (!cli_parse_i64_list(ns, o->ns, MAX_LIST, &o->n_ns)) {
+        cli_error(CMD, "bad --n list '%s'", ns);
+        return CLI_USAGE;
+    }
+    if (!cli_parse_i64_list(ds, o->ds, MAX_LIST, &o->n_ds)) {
+        cli_error(CMD, "bad --d list '%s'", ds);
+        return CLI_USAGE;
+    }
+    for (int i = 0; i < o->n_ns; i++)
+        if (o->ns[i] < 1) {
+            cli_error(CMD, "lengths must be >= 1");
+            return CLI_USAGE;
+        }
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", methods);
+    char *save = NULL;
+    lc_error err;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (o->n_methods >= MAX_LIST) {
+            cli_error(CMD, "too many methods");
+            return CLI_USAGE;
+        }
+        if (!parse_method(tok, &o->methods[o->n_methods], &err)) {
+            cli_error(CMD, "%s", err.msg);
+            return CLI_USAGE;
+        }
+        o->n_methods++;
+    }
+    if (o->n_methods == 0) {
+        cli_error(CMD, "no method given");
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
+static void fmt_bytes(double b, char *buf, size_t len) {
+    static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    int k = 0;
+    while (b >= 1024 && k < 5) b /= 1024, k++;
+    snprintf(buf, len, k ? "%.1f %s" : "%.0f %s", b, u[k]);
+}
+
+static void print_header(FILE *f, bool decode) {
+    fprintf(f, "%-18s %8s %8s %4s %5s %6s %4s %10s %9s %6s %8s %10s %10s  %s\n", "method", "n_q", "n_kv", "d",
+            "heads", "causal", "kv", "ms", decode ? "GB/s" : "GFLOP/s", decode ? "%bw" : "%peak", "xnaive",
+            "workspace", "rss+", "note");
+}
+
+static void print_row(FILE *f, const row *r) {
+    char ws[32], rss[32], ms[32], g[32], fp[32], sp[32];
+    fmt_bytes((double)r->r.workspace_bytes, ws, sizeof ws);
+    if (r->error[0]) {
+        fprintf(f, "%-18s %8lld %8lld %4d %2d/%-2d %6s %4s %10s %9s %6s %8s %10s %10s  %s\n", r->m->spec,
+                (long long)r->n_q, (long long)r->n_kv, r->d, r->heads, r->kv_heads, r->causal ? "yes" : "no",
+                lc_dtype_name(r->kv_type), "-", "-", "-", "-", r->r.workspace_bytes ? ws : "-", "-", r->error);
+        return;
+    }
+    fmt_bytes((double)r->r.rss_growth_bytes, rss, sizeof rss);
+    snprintf(ms, sizeof ms, "%.3f", r->r.seconds * 1e3);
+    bool decode = r->n_q == 1 && r->n_kv > 1;
+    snprintf(g, sizeof g, "%.1f", decode ? r->kv_gbs : r->r.gflops);
+    if (r->frac_peak > 0) snprintf(fp, sizeof fp, "%.0f%%", 100 * r->frac_peak);
+    else snprintf(fp, sizeof fp, "-");
+    if (r->speedup > 0) snprintf(sp, sizeof sp, "%.1fx", r->speedup);
+    else snprintf(sp, sizeof sp, "-");
+    fprintf(f, "%-18s %8lld %8lld %4d %2d/%-2d %6s %4s %10s %9s %6s %8s %10s %10s  reps=%d\n", r->m->spec,
+            (long long)r->n_q, (long long)r->n_kv, r->d, r->heads, r->kv_heads, r->causal ? "yes" : "no",
+            lc_dtype_name(r->kv_type), ms, g, fp, sp, ws, rss, r->r.reps);
+}
+
+static void write_json(FILE *f, const row *rows, int n, const lc_peak *pk, bool have_peak) {
+    lc_json_writer w;
+    lc_json_init(&w, f, true);
+    lc_json_begin_array(&w);
+    for (int i = 0; i < n; i++) {
+        const row *r = &rows[i];
+        lc_json_begin_object(&w);
+        lc_json_kv_str(&w, "method", r->m->spec);
+        lc_json_kv_int(&w, "n_q", r->n_q);
+        lc_json_kv_int(&w, "n_kv", r->n_kv);
+        lc_json_kv_int(&w, "d", r->d);
+        lc_json_kv_int(&w, "heads", r->heads);
+        lc_json_kv_int(&w, "kv_heads", r->kv_heads);
+        lc_json_kv_bool(&w, "causal", r->causal);
+        lc_json_kv_str(&w, "kv_type", lc_dtype_name(r->kv_type));
+        lc_json_kv_int(&w, "threads", r->threads);
+        lc_json_key(&w, "seconds");
+        if (r->error[0]) lc_json_null(&w);
+        else lc_json_num(&w, r->r.seconds);
+        lc_json_key(&w, "seconds_min");
+        if (r->error[0]) lc_json_null(&w);
+        else lc_json_num(&w, r->r.seconds_min);
+        lc_json_kv_int(&w, "reps", r->r.reps);
+        lc_json_kv_num(&w, "flops", r->r.flops);
+        lc_json_key(&w, "gflops");
+        if (r->error[0]) lc_json_null(&w);
+        else lc_json_num(&w, r->r.gflops);
+        lc_json_key(&w, "kv_read_gbs");
+        if (r->error[0] || r->n_q != 1) lc_json_null(&w);
+        else lc_json_num(&w, r->kv_gbs);
+        lc_json_key(&w, "fraction_of_peak");
+        if (r->error[0] || !have_peak) lc_json_null(&w);
+        else lc_json_num(&w, r->frac_peak);
+        lc_json_key(&w, "speedup_vs_naive");
+        if (r->speedup > 0) lc_json_num(&w, r->speedup);
+        else lc_json_null(&w);
+        lc_json_kv_int(&w, "workspace_bytes", (int64_t)r->r.workspace_bytes);
+        lc_json_kv_int(&w, "rss_bytes", (int64_t)r->r.rss_growth_bytes);
+        lc_json_kv_int(&w, "peak_rss_bytes", (int64_t)r->r.peak_rss_bytes);
+        lc_json_kv_int(&w, "io_bytes", (int64_t)r->r.io_bytes);
+        lc_json_key(&w, "error");
+        if (r->error[0]) lc_json_str(&w, r->error);
+        else lc_json_null(&w);
+        if (have_peak) {
+            lc_json_kv_num(&w, "peak_fma_gflops", pk->fma_gflops);
+            lc_json_kv_num(&w, "peak_read_gbs", pk->read_gbs);
+        }
+        lc_json_end_object(&w);
+    }
+    lc_json_end_array(&w);
+    lc_json_finish(&w);
+}
+
+static void csv_field(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void write_csv(FILE *f, const row *rows, int n) {
+    fprintf(f, "method,n_q,n_kv,d,heads,kv_heads,causal,kv_type,threads,seconds,gflops,kv_read_gbs,"
+               "fraction_of_peak,speedup_vs_naive,workspace_bytes,rss_bytes,peak_rss_bytes,io_bytes,error\n");
+    for (int i = 0; i < n; i++) {
+        const row *r = &rows[i];
+        csv_field(f, r->m->spec);
+        fprintf(f, ",%lld,%lld,%d,%d,%d,%d,%s,%d,", (long long)r->n_q, (long long)r->n_kv, r->d, r->heads,
+                r->kv_heads, r->causal, lc_dtype_name(r->kv_type), r->threads);
+        if (r->error[0]) fprintf(f, ",,,,");
+        else
+            fprintf(f, "%.9g,%.6g,%.6g,%.4g,%.4g", r->r.seconds, r->r.gflops, r->n_q == 1 ? r->kv_gbs : 0.0,
+                    r->frac_peak, r->speedup);
+        fprintf(f, ",%zu,%zu,%zu,%zu,", r->r.workspace_bytes, r->r.rss_growth_bytes, r->r.peak_rss_bytes,
+                r->r.io_bytes);
+        csv_field(f, r->error);
+        fputc('\n', f);
+    }
+}
+
+/* Previous measurement of a (method, d, causal) series, to estimate the next. */
+typedef struct {
+    double flops, seconds;
+} series_last;
+
+int bench_attn(int argc, char **argv) {
+    options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc < 0) return CLI_OK;
+    if (rc) return rc;
+    bool json_stdout = o.json_path && strcmp(o.json_path, "-") == 0;
+    bool csv_stdout = o.csv_path && strcmp(o.csv_path, "-") == 0;
+    FILE *table = (json_stdout || csv_stdout) ? stderr : stdout;
+    int threads = o.threads > 0 ? o.threads : lc_cpu_count();
+
+    lc_peak pk;
+    memset(&pk, 0, sizeof pk);
+    lc_error err;
+    if (o.peak) {
+        fprintf(stderr, "measuring this machine's peak (longctx bench peak)...\n");
+        if (lc_bench_peak(threads, (size_t)256 << 20, &pk, &err) != LC_OK) return cli_fail(CMD, &err);
+        fprintf(table, "# peak: FMA %.1f GFLOP/s (%d threads, %s), read %.1f GB/s\n", pk.fma_gflops, pk.threads,
+                lc_isa_name(pk.isa), pk.read_gbs);
+    }
+    int causal_vals[2], n_causal = 0;
+    if (o.causal_mode == 2) causal_vals[n_causal++] = 1, causal_vals[n_causal++] = 0;
+    else causal_vals[n_causal++] = o.causal_mode;
+
+    int max_rows = o.n_methods * o.n_ns * o.n_ds * n_causal;
+    row *rows = calloc((size_t)max_rows, sizeof(row));
+    series_last *last = calloc((size_t)o.n_methods * (size_t)o.n_ds * 2, sizeof(series_last));
+    lc_attn_params *hp = calloc((size_t)o.heads, sizeof(lc_attn_params)); /* hybrid per-head params */
+    if (!rows || !last || !hp) {
+        free(rows);
+        free(last);
+        free(hp);
+        cli_error(CMD, "out of memory");
+        return CLI_FAIL;
+    }
+    int n_rows = 0;
+    print_header(table, o.decode);
+    cli_progress prog;
+    cli_progress_init(&prog);
+    for (int di = 0; di < o.n_ds; di++) {
+        for (int ci = 0; ci < n_causal; ci++) {
+            for (int ni = 0; ni < o.n_ns; ni++) {
+                double naive_seconds = 0;
+                for (int mi = 0; mi < o.n_methods; mi++) {
+                    method_cfg *m = &o.methods[mi];
+                    row *r = &rows[n_rows++];
+                    memset(r, 0, sizeof *r);
+                    r->m = m;
+                    r->n_kv = o.ns[ni];
+                    r->n_q = o.decode ? 1 : o.ns[ni];
+                    r->d = (int)o.ds[di];
+                    r->heads = o.heads;
+                    r->kv_heads = o.kv_heads;
+                    r->causal = causal_vals[ci];
+                    r->kv_type = o.kv_type;
+                    r->threads = threads;
+
+                    lc_attn_shape s;
+                    memset(&s, 0, sizeof s);
+                    s.n_q = r->n_q;
+                    s.n_kv = r->n_kv;
+                    s.n_head = o.heads;
+                    s.n_head_kv = o.kv_heads;
+                    s.head_dim = r->d;
+                    s.k_type = s.v_type = o.kv_type;
+                    s.causal = r->causal;
+                    s.q_pos0 = r->n_kv - r->n_q;
+                    lc_attn_params p = m->p;
+                    p.n_threads = threads;
+                    p.naive_max_bytes = (size_t)o.naive_cap;
+                    if (p.method == LC_ATTN_HYBRID) {
+                        for (int h = 0; h < o.heads; h++) {
+                            hp[h] = m->heads[h % m->n_hybrid];
+                            hp[h].n_threads = threads;
+                            hp[h].naive_max_bytes = (size_t)o.naive_cap;
+                        }
+                        p.head_params = hp;
+                    }
+                    series_last *sl = &last[((size_t)mi * o.n_ds + di) * 2 + ci];
+                    double flops = lc_attn_flops(&s, &p);
+                    double est = sl->flops > 0 ? sl->seconds * flops / sl->flops : 0;
+                    char what[160];
+                    snprintf(what, sizeof what, "%s n=%lld d=%d", m->spec, (long long)r->n_kv, r->d);
+                    cli_progress_update(&prog, n_rows - 1, max_rows, what);
+                    if (est > o.max_seconds) {
+                        size_t ws = 0;
+                        lc_attn_workspace(&s, &p, &ws, NULL);
+                        r->r.workspace_bytes = ws;
+                        r->r.flops = flops;
+                        snprintf(r->error, sizeof r->error,
+                                 "skipped: estimated %.0f s > --max-seconds %.0f (from the previous length)", est,
+                                 o.max_seconds);
+                    } else {
+                        lc_status st = lc_bench_attn_cell(&s, &p, o.reps, o.max_seconds, o.seed, &r->r, &err);
+                        if (st != LC_OK) snprintf(r->error, sizeof r->error, "%s", err.msg);
+                    }
+                    cli_progress_done(&prog);
+                    if (!r->error[0]) {
+                        sl->flops = r->r.flops;
+                        sl->seconds = r->r.seconds;
+                        if (p.method == LC_ATTN_NAIVE) naive_seconds = r->r.seconds;
+                        if (naive_seconds > 0 && p.method != LC_ATTN_NAIVE) r->speedup = naive_seconds / r->r.seconds;
+                        double kv_bytes = (double)r->r.io_bytes -
+                                          2.0 * (double)r->n_q * o.heads * r->d * sizeof(float);
+                        r->kv_gbs = kv_bytes / r->r.seconds / 1e9;
+                        if (o.peak) {
+                            bool decode = r->n_q == 1 && r->n_kv > 1;
+                            r->frac_peak = decode ? r->kv_gbs / pk.read_gbs : r->r.gflops / pk.fma_gflops;
+                        }
+                    } else if (p.method == LC_ATTN_NAIVE) {
+                        sl->flops = 0; /* the next length is refused too; don't extrapolate */
+                    }
+                    print_row(table, r);
+                    fflush(table);
+                }
+            }
+        }
+    }
+    int status = CLI_OK;
+    if (o.json_path) {
+        FILE *f = cli_open_out(o.json_path, CMD);
+        if (f) {
+            write_json(f, rows, n_rows, &pk, o.peak);
+            cli_close_out(f);
+        } else {
+            status = CLI_FAIL;
+        }
+    }
+    if (o.csv_path) {
+        FILE *f = cli_open_out(o.csv_path, CMD);
+        if (f) {
+            write_csv(f, rows, n_rows);
+            cli_close_out(f);
+        } else {
+            status = CLI_FAIL;
+        }
+    }
+    free(rows);
+    free(last);
+    free(hp);
+    return status;
+}

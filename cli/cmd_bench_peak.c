@@ -1,0 +1,78 @@
+/* longctx bench peak — FP32 FMA peak (1 and all threads) and memory read bandwidth. */
+#include <string.h>
+
+#include "bench_subjects.h"
+#include "cli.h"
+#include "longctx/bench.h"
+#include "longctx/json.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: longctx bench peak [-t THREADS] [--buffer BYTES] [--json]\n\n"
+            "Measures this machine's limits, so that every other figure can be stated as a fraction:\n"
+            "  FP32 FMA peak (GFLOP/s, an FMA counts 2) on one thread and on all threads, with the\n"
+            "  widest SIMD tier longctx uses (AVX2/FMA, or scalar), and memory read bandwidth (GB/s)\n"
+            "  streaming a buffer far larger than the caches (default 1 GiB).\n\n"
+            "  -t N           threads for the all-thread figures (default: all CPUs)\n"
+            "  --buffer SIZE  read buffer size, e.g. 512M, 2G\n"
+            "  --json         one JSON object on stdout: fma_gflops_1t, fma_gflops, read_gbs_1t,\n"
+            "                 read_gbs, threads, isa, cpu, read_buffer_bytes\n");
+}
+
+int bench_peak(int argc, char **argv) {
+    int threads = 0;
+    int64_t buffer = 0;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (cli_is(a, "-h", "--help")) {
+            usage(stdout);
+            return CLI_OK;
+        } else if (cli_is(a, "-t", "--threads")) {
+            if (!(v = cli_value(argc, argv, &i, "bench peak")) || !cli_parse_int(v, &threads) || threads < 1) {
+                cli_error("bench peak", "bad thread count");
+                return CLI_USAGE;
+            }
+        } else if (cli_is(a, NULL, "--buffer")) {
+            if (!(v = cli_value(argc, argv, &i, "bench peak")) || !cli_parse_i64(v, &buffer) || buffer < 4096) {
+                cli_error("bench peak", "bad --buffer size");
+                return CLI_USAGE;
+            }
+        } else if (cli_is(a, NULL, "--json")) {
+            json = true;
+        } else {
+            cli_error("bench peak", "unknown option '%s'", a);
+            usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    lc_peak pk;
+    lc_error err;
+    if (lc_bench_peak(threads, (size_t)buffer, &pk, &err) != LC_OK) return cli_fail("bench peak", &err);
+    char cpu[256];
+    lc_cpu_model(cpu, sizeof cpu);
+    if (json) {
+        lc_json_writer w;
+        lc_json_init(&w, stdout, true);
+        lc_json_begin_object(&w);
+        lc_json_kv_num(&w, "fma_gflops_1t", pk.fma_gflops_1t);
+        lc_json_kv_num(&w, "fma_gflops", pk.fma_gflops);
+        lc_json_kv_num(&w, "read_gbs_1t", pk.read_gbs_1t);
+        lc_json_kv_num(&w, "read_gbs", pk.read_gbs);
+        lc_json_kv_int(&w, "threads", pk.threads);
+        lc_json_kv_str(&w, "isa", lc_isa_name(pk.isa));
+        lc_json_kv_str(&w, "cpu", cpu);
+        lc_json_kv_int(&w, "read_buffer_bytes", (int64_t)pk.read_buffer_bytes);
+        lc_json_end_object(&w);
+        lc_json_finish(&w);
+        return CLI_OK;
+    }
+    printf("cpu              %s\n", cpu);
+    printf("isa              %s\n", lc_isa_name(pk.isa));
+    printf("FMA peak, 1 thread   %8.1f GFLOP/s\n", pk.fma_gflops_1t);
+    printf("FMA peak, %d threads  %8.1f GFLOP/s\n", pk.threads, pk.fma_gflops);
+    printf("read bandwidth, 1 thread   %6.1f GB/s\n", pk.read_gbs_1t);
+    printf("read bandwidth, %d threads  %6.1f GB/s  (buffer %.0f MiB)\n", pk.threads, pk.read_gbs,
+           (double)pk.read_buffer_bytes / 1048576.0);
+    return CLI_OK;
+}

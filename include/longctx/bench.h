@@ -1,0 +1,53 @@
+/*
+ * longctx/bench.h — measurements of this machine's limits and of the
+ * attention kernels, shared by `longctx bench`, `longctx analyze` and the
+ * report. Every throughput figure longctx prints is stated as a fraction of
+ * what lc_bench_peak measured on the same machine.
+ */
+#ifndef LONGCTX_BENCH_H
+#define LONGCTX_BENCH_H
+
+#include "longctx/attn.h"
+#include "longctx/sys.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    lc_isa isa;            /* the tier the FMA figures were measured with   */
+    int threads;           /* threads used for the all-thread figures       */
+    double fma_gflops_1t;  /* FP32 FMA peak, one thread (GFLOP/s, FMA = 2)  */
+    double fma_gflops;     /* FP32 FMA peak, all threads                    */
+    double read_gbs_1t;    /* memory read bandwidth, one thread (GB/s, 1e9) */
+    double read_gbs;       /* memory read bandwidth, all threads            */
+    size_t read_buffer_bytes;
+} lc_peak;
+
+/* Measure FMA peak and read bandwidth. n_threads <= 0: all CPUs. buffer_bytes
+ * 0: 1 GiB (or a quarter of available memory, whichever is smaller). */
+lc_status lc_bench_peak(int n_threads, size_t buffer_bytes, lc_peak *out, lc_error *err);
+
+typedef struct {
+    int reps;                /* runs timed                                     */
+    double seconds;          /* median                                         */
+    double seconds_min;
+    double flops;            /* lc_attn_flops of the cell                      */
+    double gflops;           /* flops / median seconds / 1e9                   */
+    size_t workspace_bytes;  /* what the method reported and was given         */
+    size_t io_bytes;         /* Q + K + V + out                                */
+    size_t rss_growth_bytes; /* peak RSS during the runs minus RSS before them */
+    size_t peak_rss_bytes;   /* process peak RSS during the runs               */
+} lc_attn_bench;
+
+/* Fill random Q/K/V for s, then time lc_attn_forward reps times (fewer when a
+ * single run passes max_seconds). Refusals (e.g. NAIVE past its cap) return
+ * the method's status and message, with workspace_bytes set to what it would
+ * need when known. */
+lc_status lc_bench_attn_cell(const lc_attn_shape *s, const lc_attn_params *p, int reps, double max_seconds,
+                             uint64_t seed, lc_attn_bench *out, lc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
