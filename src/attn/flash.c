@@ -1,13 +1,441 @@
-/* FLASH attention — placeholder until the method lands (refuses every call). */
-#include "attn/attn_internal.h"
+/*
+ * FLASH attention: the tiled online-softmax engine (FlashAttention-2 style)
+ * shared with WINDOW, and the FLASH method entry points. The algorithm and
+ * the row/tile layouts are described in flash_engine.h and docs/flash.md; the
+ * tile kernels are in flash_scalar.c and flash_avx2.c.
+ *
+ * Work decomposition. A unit is (KV head hk, query block, KV partition):
+ *   - a query block is P = max(1, ROWS_TARGET / G) consecutive query
+ *     positions (fewer when n_q is smaller) times the G query heads of hk:
+ *     R = P * G rows, so every K/V tile is read once for the whole group;
+ *   - a KV partition is a slice of the keys the call can see (split-KV).
+ *     Without split-KV there is one partition and a unit writes its rows of
+ *     out/lse directly. With it, each unit leaves its unnormalised (o, m, l)
+ *     in a slot and a second pass merges the slots of a block by
+ *     log-sum-exp. Partition sizes depend on the shapes only, so results are
+ *     bitwise identical whatever the thread count.
+ * Units run under OpenMP dynamic scheduling, the heaviest (last, for causal)
+ * query blocks first.
+ *
+ * Workspace (exact, 64-byte aligned pieces):
+ *   per thread : qt [d][rp], st [BK][rp], alpha [rp],
+ *                o [R][dp] + m, l [rp]          (without split-KV)
+ *                kbuf [BK][d]                   (K not f32)
+ *                vbuf [BK][dp]                  (V not f32 or d % 16 != 0)
+ *   split-KV   : per unit o [R][dp], m [rp], l [rp]
+ */
+#include <math.h>
+#include <string.h>
+
+#include <omp.h>
+
+#include "attn/flash_engine.h"
+
+/* Tuning for the L1 (48 KiB) / L2 (2 MiB) per core here; see docs/flash.md. */
+#define ROWS_TARGET 64        /* query rows (positions x group heads) per block */
+#define BK 64                 /* keys per tile */
+#define SPLIT_UNITS 32        /* split-KV: aim for about this many units */
+#define SPLIT_AUTO_MIN_PART 512 /* auto split-KV: keys per partition at least */
+#define SPLIT_FORCED_MIN_PART 16
+#define LC_LOG2E 1.4426950408889634
+#define LC_LN2 0.6931471805599453
+
+typedef struct {
+    int32_t d, dp, group;
+    int64_t pos_per_block; /* P */
+    int32_t rows, rp;      /* R = P * G, rp = R rounded up to 8 */
+    int64_t n_qblocks, n_items, n_parts, part_len, n_units;
+    int n_threads;
+    bool split, k_direct, v_direct;
+    /* byte offsets inside one thread's area */
+    size_t off_qt, off_st, off_alpha, off_o, off_m, off_l, off_kbuf, off_vbuf, per_thread;
+    /* byte offsets inside one split-KV slot */
+    size_t slot_o, slot_m, slot_l, per_slot;
+    size_t off_slots, total;
+} flash_plan;
+
+typedef struct {
+    int64_t lo, hi; /* key indices [lo, hi) */
+} kspan;
+
+typedef struct {
+    const lc_attn_ctx *c;
+    const lc_flash_kernels *kern;
+    const flash_plan *pl;
+    lc_flash_vis vis;
+    float qscale;
+    char *ws;
+    kspan call[2]; /* keys any query of the call can see (k_pos NULL) */
+    int n_call;
+    int64_t call_keys;
+} flash_job;
+
+/* ---- saturating position arithmetic (k_pos may hold anything) ------------ */
+static int64_t sat_add(int64_t a, int64_t b) {
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+static int64_t sat_sub(int64_t a, int64_t b) {
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r)) return b < 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+static int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+/* ---- plan: tile sizes, split-KV, workspace layout ------------------------- */
+
+/* Reserve count * elem bytes at *off (64-byte aligned); false on overflow. */
+static bool carve(size_t *off, size_t count, size_t elem, size_t *at) {
+    size_t bytes, start;
+    if (!lc_mul_size(count, elem, &bytes) || !lc_add_size(*off, 63, &start)) return false;
+    start &= ~(size_t)63;
+    *at = start;
+    return lc_add_size(start, bytes, off);
+}
+
+/* Keys visible to some query at positions [p0, p1] when k_pos is NULL, as at
+ * most two sorted disjoint index spans (sinks, then the causal/window band). */
+static int visible_spans(const lc_attn_shape *s, const lc_flash_vis *vis, int64_t p0, int64_t p1, kspan out[2]) {
+    const int64_t n_kv = s->n_kv, W = vis->window, S = vis->n_sinks;
+    if (s->k_pos) {
+        out[0] = (kspan){0, n_kv};
+        return n_kv > 0;
+    }
+    const int64_t causal_hi = LC_MIN(n_kv, sat_add(p1, 1));
+    kspan band = {0, s->causal ? causal_hi : n_kv};
+    kspan sinks = {0, 0};
+    if (W > 0) {
+        band.lo = LC_MAX(0, sat_sub(p0, W - 1));
+        if (!s->causal) band.hi = LC_MIN(n_kv, sat_add(p1, W));
+        if (S > 0) sinks.hi = LC_MIN(S, s->causal ? causal_hi : n_kv);
+    }
+    int n = 0;
+    const bool has_band = band.hi > band.lo, has_sinks = sinks.hi > 0;
+    if (has_sinks && has_band && sinks.hi >= band.lo) {
+        out[n++] = (kspan){0, LC_MAX(sinks.hi, band.hi)};
+        return n;
+    }
+    if (has_sinks) out[n++] = sinks;
+    if (has_band) out[n++] = band;
+    return n;
+}
+
+/* Everything about a call that depends on its shapes, parameters and thread
+ * count only: block and tile sizes, split-KV partitions, the workspace map. */
+static lc_status make_plan(const lc_attn_ctx *c, const lc_flash_vis *vis, flash_plan *pl, kspan call[2], int *n_call,
+                           int64_t *call_keys, lc_error *err) {
+    const lc_attn_shape *s = c->s;
+    memset(pl, 0, sizeof *pl);
+    const int32_t d = s->head_dim, G = c->group;
+    pl->d = d;
+    pl->group = G;
+    pl->k_direct = s->k_type == LC_DTYPE_F32;
+    pl->v_direct = s->v_type == LC_DTYPE_F32 && d % 16 == 0;
+    pl->dp = pl->v_direct ? d : (int32_t)round_up(d, 16);
+
+    int64_t P = LC_MAX(1, ROWS_TARGET / G);
+    if (s->n_q > 0 && P > s->n_q) P = s->n_q;
+    pl->pos_per_block = P;
+    const int64_t rows = P * G; /* G <= H_q < 2^31, P <= 64 */
+    if (rows > (int64_t)1 << 24)
+        return lc_fail(err, LC_ERR_TOO_LARGE, "flash attention: %lld query heads per KV head is too many",
+                       (long long)G);
+    pl->rows = (int32_t)rows;
+    pl->rp = (int32_t)round_up(rows, 8);
+    pl->n_qblocks = s->n_q > 0 ? (s->n_q + P - 1) / P : 0;
+    pl->n_items = pl->n_qblocks * s->n_head_kv; /* n_q * H_kv fits (Q was size-checked) */
+
+    /* The keys any query can see; split-KV partitions these. */
+    *n_call = s->n_q > 0 ? visible_spans(s, vis, s->q_pos0, s->q_pos0 + s->n_q - 1, call) : 0;
+    int64_t keys = 0;
+    for (int i = 0; i < *n_call; i++) keys += call[i].hi - call[i].lo;
+    *call_keys = keys;
+
+    const int sk = c->p->split_kv;
+    const int64_t min_part = sk > 0 ? SPLIT_FORCED_MIN_PART : SPLIT_AUTO_MIN_PART;
+    bool split = sk > 0 || (sk == 0 && pl->n_items > 0 && pl->n_items < SPLIT_UNITS && keys >= 2 * min_part);
+    pl->n_parts = 1;
+    pl->part_len = keys;
+    if (split && pl->n_items > 0) {
+        int64_t want = LC_MAX(2, (SPLIT_UNITS + pl->n_items - 1) / pl->n_items);
+        int64_t parts = LC_MIN(want, LC_MAX(1, keys / min_part));
+        if (parts >= 2) {
+            int64_t len = round_up((keys + parts - 1) / parts, 16);
+            pl->part_len = len;
+            pl->n_parts = (keys + len - 1) / len;
+        }
+    }
+    pl->split = pl->n_parts > 1;
+    if (!lc_mul_i64(pl->n_items, pl->n_parts, &pl->n_units))
+        return lc_fail(err, LC_ERR_TOO_LARGE, "flash attention: too many work units");
+    pl->n_threads = (int)LC_MAX(1, LC_MIN((int64_t)c->n_threads, pl->n_units));
+
+    const size_t f = sizeof(float), rp = (size_t)pl->rp, R = (size_t)pl->rows, dp = (size_t)pl->dp;
+    size_t off = 0;
+    bool ok = carve(&off, (size_t)d * rp, f, &pl->off_qt) && carve(&off, (size_t)BK * rp, f, &pl->off_st) &&
+              carve(&off, rp, f, &pl->off_alpha);
+    if (ok && !pl->split)
+        ok = carve(&off, R * dp, f, &pl->off_o) && carve(&off, rp, f, &pl->off_m) && carve(&off, rp, f, &pl->off_l);
+    if (ok && !pl->k_direct) ok = carve(&off, (size_t)BK * (size_t)d, f, &pl->off_kbuf);
+    if (ok && !pl->v_direct) ok = carve(&off, (size_t)BK * dp, f, &pl->off_vbuf);
+    ok = ok && carve(&off, 0, 1, &pl->per_thread); /* round the area up to 64 bytes */
+    size_t slot = 0;
+    if (ok && pl->split)
+        ok = carve(&slot, R * dp, f, &pl->slot_o) && carve(&slot, rp, f, &pl->slot_m) &&
+             carve(&slot, rp, f, &pl->slot_l) && carve(&slot, 0, 1, &pl->per_slot);
+    size_t threads_bytes = 0, slots_bytes = 0;
+    ok = ok && lc_mul_size(pl->per_thread, (size_t)pl->n_threads, &threads_bytes) &&
+         lc_mul_size(pl->per_slot, pl->split ? (size_t)pl->n_units : 0, &slots_bytes) &&
+         lc_add_size(threads_bytes, slots_bytes, &pl->total);
+    if (!ok) return lc_fail(err, LC_ERR_TOO_LARGE, "flash attention: workspace size overflows size_t");
+    pl->off_slots = threads_bytes;
+    return LC_OK;
+}
+
+/* ---- tiles ------------------------------------------------------------------ */
+
+typedef enum { TILE_NONE, TILE_PARTIAL, TILE_FULL } tile_class;
+
+/* Whether keys at positions [kmin, kmax] are invisible to, visible to, or
+ * mixed for every query at positions [p0, p1] (conservative: PARTIAL when
+ * unsure; the per-key mask is exact). */
+static tile_class classify(const lc_attn_shape *s, const lc_flash_vis *vis, int64_t p0, int64_t p1, int64_t kmin,
+                           int64_t kmax) {
+    const int64_t W = vis->window, S = vis->n_sinks;
+    if (s->causal && kmin > p1) return TILE_NONE;
+    if (W > 0 && kmin >= S) {
+        if (sat_sub(p0, kmax) >= W) return TILE_NONE;
+        if (!s->causal && sat_sub(kmin, p1) >= W) return TILE_NONE;
+    }
+    if (s->causal && kmax > p0) return TILE_PARTIAL;
+    if (W <= 0 || kmax < S) return TILE_FULL;
+    if (sat_sub(p1, kmin) < W && (s->causal || sat_sub(kmax, p0) < W)) return TILE_FULL;
+    return TILE_PARTIAL;
+}
+
+/* Mask a partial tile: for each key, the query positions that see it form an
+ * interval [plo, phi]; rows outside it get -inf. */
+static void mask_tile(const flash_job *jb, int64_t j0, int32_t nk, int64_t p0, int64_t npos, int32_t rp, float *st) {
+    const lc_attn_ctx *c = jb->c;
+    const int64_t W = jb->vis.window, S = jb->vis.n_sinks, G = c->group;
+    for (int32_t j = 0; j < nk; j++) {
+        const int64_t kp = lc_attn_kpos(c, j0 + j);
+        int64_t plo = c->s->causal ? kp : INT64_MIN, phi = INT64_MAX;
+        if (W > 0 && kp >= S) {
+            phi = sat_add(kp, W - 1);
+            if (!c->s->causal) plo = sat_sub(kp, W - 1);
+        }
+        /* rows [rlo, rhi) see the key */
+        int64_t a = sat_sub(plo, p0), b = sat_add(sat_sub(phi, p0), 1);
+        a = LC_MIN(LC_MAX(a, 0), npos);
+        b = LC_MIN(LC_MAX(b, a), npos);
+        const int64_t rlo = a * G, rhi = b * G;
+        float *row = st + (size_t)j * (size_t)rp;
+        for (int64_t r = 0; r < rlo; r++) row[r] = -INFINITY;
+        for (int64_t r = rhi; r < rp; r++) row[r] = -INFINITY;
+    }
+}
+
+/* The index spans of partition `part` of the call's visible keys. */
+static int partition_spans(const flash_job *jb, int64_t part, kspan out[2]) {
+    int64_t v0 = part * jb->pl->part_len, v1 = LC_MIN(jb->call_keys, v0 + jb->pl->part_len);
+    int n = 0;
+    int64_t base = 0;
+    for (int i = 0; i < jb->n_call; i++) {
+        const int64_t len = jb->call[i].hi - jb->call[i].lo;
+        const int64_t lo = LC_MAX(v0, base), hi = LC_MIN(v1, base + len);
+        if (hi > lo) out[n++] = (kspan){jb->call[i].lo + (lo - base), jb->call[i].lo + (hi - base)};
+        base += len;
+    }
+    return n;
+}
+
+/* Intersection of two sorted lists of disjoint spans. */
+static int intersect_spans(const kspan *a, int na, const kspan *b, int nb, kspan *out) {
+    int n = 0;
+    for (int i = 0; i < na; i++)
+        for (int j = 0; j < nb; j++) {
+            const int64_t lo = LC_MAX(a[i].lo, b[j].lo), hi = LC_MIN(a[i].hi, b[j].hi);
+            if (hi > lo) out[n++] = (kspan){lo, hi};
+        }
+    return n; /* sorted: a and b are sorted and disjoint */
+}
+
+/* ---- one unit --------------------------------------------------------------- */
+static void run_unit(const flash_job *jb, int64_t u, char *tb) {
+    const lc_attn_ctx *c = jb->c;
+    const lc_attn_shape *s = c->s;
+    const flash_plan *pl = jb->pl;
+    const lc_flash_kernels *kn = jb->kern;
+    const int32_t G = pl->group, d = pl->d, dp = pl->dp, H = s->n_head;
+
+    const int64_t part = u % pl->n_parts, item = u / pl->n_parts;
+    const int64_t qb = pl->n_qblocks - 1 - item / s->n_head_kv;
+    const int32_t hk = (int32_t)(item % s->n_head_kv);
+    const int64_t i0 = qb * pl->pos_per_block, npos = LC_MIN(pl->pos_per_block, s->n_q - i0);
+    const int32_t rows = (int32_t)(npos * G), rp = (int32_t)round_up(rows, 8);
+    const int64_t p0 = s->q_pos0 + i0, p1 = p0 + npos - 1;
+
+    float *qt = (float *)(tb + pl->off_qt), *st = (float *)(tb + pl->off_st), *alpha = (float *)(tb + pl->off_alpha);
+    float *kbuf = (float *)(tb + pl->off_kbuf), *vbuf = (float *)(tb + pl->off_vbuf);
+    float *o, *m, *l;
+    if (pl->split) {
+        char *slot = jb->ws + pl->off_slots + (size_t)u * pl->per_slot;
+        o = (float *)(slot + pl->slot_o), m = (float *)(slot + pl->slot_m), l = (float *)(slot + pl->slot_l);
+    } else {
+        o = (float *)(tb + pl->off_o), m = (float *)(tb + pl->off_m), l = (float *)(tb + pl->off_l);
+    }
+
+    /* Q^T of the block, scaled into base-2 logits; padding columns zero. */
+    for (int32_t r = 0; r < rows; r++) {
+        const float *q = c->io->q + ((size_t)(i0 + r / G) * (size_t)H + (size_t)hk * G + (size_t)(r % G)) * d;
+        for (int32_t t = 0; t < d; t++) qt[(size_t)t * rp + r] = q[t] * jb->qscale;
+    }
+    for (int32_t t = 0; t < d; t++)
+        for (int32_t r = rows; r < rp; r++) qt[(size_t)t * rp + r] = 0.0f;
+    for (int32_t r = 0; r < rp; r++) m[r] = -INFINITY, l[r] = 0.0f;
+    memset(o, 0, (size_t)rows * (size_t)dp * sizeof(float));
+
+    kspan bs[2], ps[2], us[4];
+    const int nb = visible_spans(s, &jb->vis, p0, p1, bs);
+    const int np = partition_spans(jb, part, ps);
+    const int nu = intersect_spans(bs, nb, ps, np, us);
+    const size_t ks_direct = c->k_row_bytes / sizeof(float), vs_direct = c->v_row_bytes / sizeof(float);
+
+    for (int si = 0; si < nu; si++) {
+        for (int64_t j0 = us[si].lo; j0 < us[si].hi; j0 += BK) {
+            const int32_t nk = (int32_t)LC_MIN((int64_t)BK, us[si].hi - j0);
+            int64_t kmin = j0, kmax = j0 + nk - 1;
+            if (s->k_pos) {
+                kmin = INT64_MAX, kmax = INT64_MIN;
+                for (int32_t j = 0; j < nk; j++) {
+                    kmin = LC_MIN(kmin, s->k_pos[j0 + j]);
+                    kmax = LC_MAX(kmax, s->k_pos[j0 + j]);
+                }
+            }
+            const tile_class tc = classify(s, &jb->vis, p0, p1, kmin, kmax);
+            if (tc == TILE_NONE) continue;
+
+            const float *kp = kbuf, *vp = vbuf;
+            size_t ks = (size_t)d, vs = (size_t)dp;
+            if (pl->k_direct) kp = (const float *)lc_attn_k_ptr(c, j0, hk), ks = ks_direct;
+            else kn->load_rows(s->k_type, lc_attn_k_ptr(c, j0, hk), c->k_row_bytes, nk, d, kbuf, (size_t)d, d);
+            kn->scores(qt, rp, d, kp, ks, nk, st);
+            if (tc == TILE_PARTIAL) mask_tile(jb, j0, nk, p0, npos, rp, st);
+            kn->softmax(st, nk, rp, m, l, alpha);
+            if (pl->v_direct) vp = (const float *)lc_attn_v_ptr(c, j0, hk), vs = vs_direct;
+            else kn->load_rows(s->v_type, lc_attn_v_ptr(c, j0, hk), c->v_row_bytes, nk, d, vbuf, (size_t)dp, dp);
+            kn->pv(st, rp, rows, nk, vp, vs, dp, alpha, o);
+        }
+    }
+    if (pl->split) return;
+
+    for (int32_t r = 0; r < rows; r++) {
+        const size_t row = (size_t)(i0 + r / G) * (size_t)H + (size_t)hk * G + (size_t)(r % G);
+        float *out = c->io->out + row * d;
+        const float *orow = o + (size_t)r * dp;
+        if (l[r] > 0.0f) {
+            const float inv = 1.0f / l[r];
+            for (int32_t t = 0; t < d; t++) out[t] = orow[t] * inv;
+            if (c->io->lse) c->io->lse[row] = (float)((double)m[r] * LC_LN2 + log((double)l[r]));
+        } else {
+            for (int32_t t = 0; t < d; t++) out[t] = 0.0f;
+            if (c->io->lse) c->io->lse[row] = -INFINITY;
+        }
+    }
+}
+
+/* Split-KV: merge the partition slots of one query block by log-sum-exp:
+ * M = max m_p, L = sum l_p 2^(m_p - M), out = sum o_p 2^(m_p - M) / L. */
+static void merge_item(const flash_job *jb, int64_t item) {
+    const lc_attn_ctx *c = jb->c;
+    const lc_attn_shape *s = c->s;
+    const flash_plan *pl = jb->pl;
+    const int32_t G = pl->group, d = pl->d, dp = pl->dp, H = s->n_head;
+    const int64_t qb = pl->n_qblocks - 1 - item / s->n_head_kv;
+    const int32_t hk = (int32_t)(item % s->n_head_kv);
+    const int64_t i0 = qb * pl->pos_per_block, npos = LC_MIN(pl->pos_per_block, s->n_q - i0);
+    const int32_t rows = (int32_t)(npos * G);
+    const char *slots = jb->ws + pl->off_slots + (size_t)(item * pl->n_parts) * pl->per_slot;
+
+    for (int32_t r = 0; r < rows; r++) {
+        const size_t row = (size_t)(i0 + r / G) * (size_t)H + (size_t)hk * G + (size_t)(r % G);
+        float *out = c->io->out + row * d;
+        float M = -INFINITY;
+        for (int64_t p = 0; p < pl->n_parts; p++)
+            M = fmaxf(M, ((const float *)(slots + (size_t)p * pl->per_slot + pl->slot_m))[r]);
+        for (int32_t t = 0; t < d; t++) out[t] = 0.0f;
+        if (M == -INFINITY) {
+            if (c->io->lse) c->io->lse[row] = -INFINITY;
+            continue;
+        }
+        double L = 0.0;
+        for (int64_t p = 0; p < pl->n_parts; p++) {
+            const char *slot = slots + (size_t)p * pl->per_slot;
+            const float mp = ((const float *)(slot + pl->slot_m))[r];
+            if (mp == -INFINITY) continue;
+            const float w = exp2f(mp - M);
+            L += (double)w * ((const float *)(slot + pl->slot_l))[r];
+            const float *op = (const float *)(slot + pl->slot_o) + (size_t)r * dp;
+            for (int32_t t = 0; t < d; t++) out[t] += w * op[t];
+        }
+        const float inv = (float)(1.0 / L);
+        for (int32_t t = 0; t < d; t++) out[t] *= inv;
+        if (c->io->lse) c->io->lse[row] = (float)((double)M * LC_LN2 + log(L));
+    }
+}
+
+/* ---- entry points ------------------------------------------------------------ */
+
+lc_status lc_flash_workspace(const lc_attn_ctx *c, const lc_flash_vis *vis, size_t *bytes, lc_error *err) {
+    flash_plan pl;
+    kspan call[2];
+    int n_call;
+    int64_t keys;
+    lc_status st = make_plan(c, vis, &pl, call, &n_call, &keys, err);
+    *bytes = st == LC_OK ? pl.total : 0;
+    return st;
+}
+
+lc_status lc_flash_run(const lc_attn_ctx *c, const lc_flash_vis *vis, void *ws, size_t ws_bytes, lc_error *err) {
+    flash_plan pl;
+    flash_job jb;
+    memset(&jb, 0, sizeof jb);
+    lc_status st = make_plan(c, vis, &pl, jb.call, &jb.n_call, &jb.call_keys, err);
+    if (st != LC_OK) return st;
+    if (ws_bytes < pl.total || (pl.total && !ws))
+        return lc_fail(err, LC_ERR_INVALID_ARG, "flash attention: workspace of %zu bytes given, %zu needed", ws_bytes,
+                       pl.total);
+    if ((uintptr_t)ws % sizeof(float))
+        return lc_fail(err, LC_ERR_INVALID_ARG, "flash attention: workspace must be at least 4-byte aligned");
+    if (c->s->n_q == 0) return LC_OK;
+    jb.c = c;
+    jb.kern = lc_flash_kernels_for(c->isa);
+    jb.pl = &pl;
+    jb.vis = *vis;
+    jb.qscale = (float)((double)c->scale * LC_LOG2E);
+    jb.ws = (char *)ws;
+
+#pragma omp parallel num_threads(pl.n_threads)
+    {
+        char *tb = jb.ws + (size_t)omp_get_thread_num() * pl.per_thread;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t u = 0; u < pl.n_units; u++) run_unit(&jb, u, tb);
+        if (pl.split) {
+#pragma omp for schedule(static)
+            for (int64_t it = 0; it < pl.n_items; it++) merge_item(&jb, it);
+        }
+    }
+    return LC_OK;
+}
 
 lc_status lc_attn_flash_workspace(const lc_attn_ctx *c, size_t *bytes, lc_error *err) {
-    (void)c;
-    *bytes = 0;
-    return lc_fail(err, LC_ERR_UNSUPPORTED, "attention method 'flash' is not implemented yet");
+    const lc_flash_vis vis = {0, 0};
+    return lc_flash_workspace(c, &vis, bytes, err);
 }
 
 lc_status lc_attn_flash_run(const lc_attn_ctx *c, void *ws, size_t ws_bytes, lc_error *err) {
-    (void)c, (void)ws, (void)ws_bytes;
-    return lc_fail(err, LC_ERR_UNSUPPORTED, "attention method 'flash' is not implemented yet");
+    const lc_flash_vis vis = {0, 0};
+    return lc_flash_run(c, &vis, ws, ws_bytes, err);
 }

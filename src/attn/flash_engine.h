@@ -1,0 +1,75 @@
+/*
+ * The tiled online-softmax engine behind FLASH and WINDOW (flash.c), and the
+ * per-ISA tile kernels it calls (flash_scalar.c, flash_avx2.c).
+ *
+ * The engine splits the work into units (KV head hk, query block, KV
+ * partition). A query block holds P consecutive query positions of the G
+ * query heads that read KV head hk, so each K/V tile is loaded once for the
+ * whole group; its rows are ordered position-major, row r = (position
+ * p0 + r / G, query head hk * G + r % G). Per unit it keeps, per row, the
+ * running max m, the running sum l and an output accumulator o, and walks the
+ * key tiles of its range that are not wholly masked:
+ *
+ *     S^T = K Q^T              [nk][rp]   (scores, base-2 logits)
+ *     mask (partial tiles only, one visible row interval per key)
+ *     m' = max(m, max_j S);  alpha = 2^(m - m');  P = 2^(S - m')
+ *     l  = alpha l + sum_j P;  o = alpha o + P^T V
+ *
+ * and finally out = o / l, lse = ln2 * m + ln l. Scores are kept transposed
+ * (keys as rows, query rows as columns) so that the softmax statistics are
+ * vector operations across query rows and the K cache is read in place.
+ */
+#ifndef LC_ATTN_FLASH_ENGINE_H
+#define LC_ATTN_FLASH_ENGINE_H
+
+#include "attn/attn_internal.h"
+
+/* Visibility beyond causality: window <= 0 means no window (FLASH). */
+typedef struct {
+    int64_t window;
+    int64_t n_sinks;
+} lc_flash_vis;
+
+lc_status lc_flash_workspace(const lc_attn_ctx *c, const lc_flash_vis *vis, size_t *bytes, lc_error *err);
+lc_status lc_flash_run(const lc_attn_ctx *c, const lc_flash_vis *vis, void *ws, size_t ws_bytes, lc_error *err);
+
+/*
+ * Tile kernels (all arrays f32, strides in floats). rp is the row count of
+ * the block rounded up to a multiple of 8; columns rows..rp-1 of qt are zero.
+ *
+ *   qt [d][rp]        the query block transposed, pre-scaled by scale*log2(e)
+ *   k  nk rows of d   at stride ks (the f32 cache in place, or a converted tile)
+ *   st [nk][rp]       scores S^T, then probabilities P^T
+ *   m, l, alpha [rp]  running max (base 2), running sum, this tile's rescale
+ *   v  nk rows of dp  at stride vs (dp = head dim padded to a multiple of 16;
+ *                     columns past d are zero)
+ *   o  [rows][dp]     the unnormalised output accumulator
+ */
+typedef struct {
+    /* st[j][r] = sum_t k[j][t] * qt[t][r], j < nk, r < rp. */
+    void (*scores)(const float *qt, int32_t rp, int32_t d, const float *k, size_t ks, int32_t nk, float *st);
+    /* Online-softmax update of one tile: m, l updated, alpha = 2^(m_old - m_new)
+     * (0 where the row had seen nothing), st replaced by 2^(st - m_new). Rows
+     * that have still seen nothing (m_new = -inf) get P = 0, l = 0. */
+    void (*softmax)(float *st, int32_t nk, int32_t rp, float *m, float *l, float *alpha);
+    /* o[r][:] = alpha[r] * o[r][:] + sum_j st[j][r] * v[j][:], r < rows. */
+    void (*pv)(const float *st, int32_t rp, int32_t rows, int32_t nk, const float *v, size_t vs, int32_t dp,
+               const float *alpha, float *o);
+    /* Convert n head rows of d elements of type t (src rows src_stride bytes
+     * apart) into dst rows dst_stride floats apart; columns d..dst_pad-1 are
+     * zeroed. */
+    void (*load_rows)(lc_dtype t, const void *src, size_t src_stride, int32_t n, int32_t d, float *dst,
+                      size_t dst_stride, int32_t dst_pad);
+    /* y[i] = 2^x[i] for x <= 127; 0 for x < -126 (and for -inf). */
+    void (*exp2_row)(const float *x, float *y, int64_t n);
+} lc_flash_kernels;
+
+extern const lc_flash_kernels lc_flash_kernels_scalar;
+#if defined(LC_HAVE_X86)
+extern const lc_flash_kernels lc_flash_kernels_avx2; /* only when lc_isa_best() >= LC_ISA_AVX2 */
+#endif
+
+/* The kernels for an ISA tier (scalar unless isa >= AVX2 on x86). */
+const lc_flash_kernels *lc_flash_kernels_for(lc_isa isa);
+
+#endif
