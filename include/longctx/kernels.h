@@ -1,0 +1,81 @@
+/*
+ * longctx/kernels.h — the dense kernels of the Llama runtime: weight-matrix
+ * products for every weight type, and the small elementwise operations
+ * around them (RMSNorm, SwiGLU, residual add, softmax).
+ *
+ * Layouts (row-major, contiguous):
+ *
+ *   W  [rows, cols]   lc_tensor of f32 | f16 | bf16 | q8_0 (q8_0: cols % 32 == 0)
+ *   X  [n_tok, cols]  f32, one activation row per token
+ *   Y  [n_tok, rows]  f32, Y[t, r] = sum_c W[r, c] * X[t, c]   (y_t = W x_t)
+ *
+ * n_tok == 1 (decode) runs a matrix-vector product: one pass over W, rows
+ * split between threads, each row's dot product dequantising on the fly.
+ * n_tok >= 2 (prefill) runs a cache- and register-blocked GEMM: panels of 16
+ * weight rows are converted to f32 and transposed once per K block into a
+ * [kc][16] buffer that stays in L1, activation panels of 6 tokens are packed
+ * [kc][6], and a 6x16 micro-kernel keeps 12 AVX2 accumulators in registers.
+ * Both paths accumulate in f32; the scalar fallback (no AVX2, LONGCTX_ISA=scalar
+ * or force_scalar) dequantises a row at a time and gives the same results to
+ * rounding.
+ *
+ * Threads: every kernel takes n_threads (<= 0: every CPU) and uses OpenMP's
+ * num_threads clause; nothing here touches global state.
+ */
+#ifndef LONGCTX_KERNELS_H
+#define LONGCTX_KERNELS_H
+
+#include "longctx/common.h"
+#include "longctx/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    int n_threads;     /* <= 0: every available CPU                        */
+    bool force_scalar; /* skip the AVX2 paths (testing the fallback)       */
+} lc_kernel_opts;
+
+/* n_threads = 0 (all CPUs), force_scalar = false. */
+void lc_kernel_opts_init(lc_kernel_opts *o);
+
+/* The scratch memory, in bytes, that lc_matmul needs for this weight shape,
+ * token count and thread count (0 is a valid answer). Refuses unsupported
+ * types and shapes (q8_0 with cols % 32 != 0, sizes that overflow). */
+lc_status lc_matmul_workspace(const lc_tensor *w, int64_t n_tok, int n_threads, size_t *bytes, lc_error *err);
+
+/* Y[n_tok, w->rows] = X[n_tok, w->cols] W^T. x and y must not overlap.
+ * ws: at least lc_matmul_workspace bytes (64-byte aligned is best; may be
+ * NULL when that is 0). */
+lc_status lc_matmul(const lc_tensor *w, const float *x, int64_t n_tok, float *y, void *ws, size_t ws_bytes,
+                    const lc_kernel_opts *o, lc_error *err);
+
+/* Floating-point operations of lc_matmul (2 per multiply-add). */
+double lc_matmul_flops(const lc_tensor *w, int64_t n_tok);
+
+/* ---- Elementwise operations (sizes are trusted: the caller owns them) ---- */
+
+/* RMSNorm of n_rows rows of n: out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * w.
+ * out may equal x. */
+void lc_rmsnorm(float *out, const float *x, const float *w, int64_t n_rows, int64_t n, float eps,
+                const lc_kernel_opts *o);
+
+/* SwiGLU: out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)), over n
+ * elements. out may equal gate or up. */
+void lc_swiglu(float *out, const float *gate, const float *up, int64_t n, const lc_kernel_opts *o);
+
+/* Residual add: y[i] += x[i] over n elements. */
+void lc_add(float *y, const float *x, int64_t n, const lc_kernel_opts *o);
+
+/* Softmax in place over n values (max-subtracted, so large logits are safe).
+ * Entries of -inf get probability 0; a row that is entirely -inf becomes zeros. */
+void lc_softmax(float *x, int64_t n, const lc_kernel_opts *o);
+
+/* Index of the largest value (the first on ties; NaN never wins); -1 if n <= 0. */
+int64_t lc_argmax(const float *x, int64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LONGCTX_KERNELS_H */

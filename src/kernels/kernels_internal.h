@@ -1,0 +1,64 @@
+/*
+ * Internal interface between the kernel dispatchers (matmul.c, ops.c) and
+ * their AVX2/FMA/F16C implementations (matmul_avx2.c, ops_avx2.c). Call the
+ * *_avx2 functions only after lc_isa_best() >= LC_ISA_AVX2.
+ */
+#ifndef LC_KERNELS_INTERNAL_H
+#define LC_KERNELS_INTERNAL_H
+
+#include "common/util.h"
+#include "longctx/kernels.h"
+
+/* GEMM blocking (prefill, n_tok >= 2):
+ *   MR x NR  micro-tile: 6 tokens x 16 weight rows (12 ymm accumulators)
+ *   KC       the longest K block: a packed weight panel [KC][16] f32 = 24 KiB
+ *            stays in L1 while every token panel of the block streams past it
+ *   MC       tokens per block: the packed activations [MC][KC] f32 (576 KiB)
+ *            stay in L2 */
+#define LC_GEMM_MR 6
+#define LC_GEMM_NR 16
+#define LC_GEMM_KC 384
+#define LC_GEMM_MC 384 /* multiple of MR */
+
+/* The K blocking of a GEMM over cols columns of type t: blocks of kc columns
+ * (the last one may be shorter). kc is a multiple of 32 for q8_0 (whole
+ * blocks) and of 8 otherwise, unless cols itself is shorter. */
+static inline int64_t lc_gemm_kc(lc_dtype t, int64_t cols) {
+    int64_t nkb = (cols + LC_GEMM_KC - 1) / LC_GEMM_KC;
+    if (nkb < 1) nkb = 1;
+    int64_t kc = (cols + nkb - 1) / nkb;
+    int64_t q = t == LC_DTYPE_Q8_0 ? 32 : 8;
+    kc = (kc + q - 1) / q * q;
+    return kc < cols ? kc : cols;
+}
+
+/* Bytes between consecutive rows of W (validated by the dispatcher). */
+static inline size_t lc_kernel_row_bytes(lc_dtype t, int64_t cols) {
+    size_t b = 0;
+    lc_dtype_row_bytes(t, cols, &b, NULL);
+    return b;
+}
+
+#if defined(LC_HAVE_X86)
+/* y[r] = W[r, :] . x for r in [r0, r1) (one thread's share of a matvec). */
+void lc_matvec_rows_avx2(lc_dtype t, const void *w, size_t row_bytes, int64_t cols, const float *x, float *y,
+                         int64_t r0, int64_t r1);
+
+/* The blocked GEMM Y[n_tok, rows] = X[n_tok, cols] W^T with n_threads OpenMP
+ * threads. ws holds lc_gemm_workspace_avx2 bytes. */
+size_t lc_gemm_workspace_avx2(lc_dtype t, int64_t cols, int64_t n_tok, int n_threads);
+void lc_gemm_avx2(lc_dtype t, const void *w, int64_t rows, int64_t cols, const float *x, int64_t n_tok, float *y,
+                  void *ws, int n_threads);
+
+/* Elementwise operations over [i0, i1). */
+float lc_sumsq_avx2(const float *x, int64_t n);
+void lc_scale_mul_avx2(float *out, const float *x, const float *w, float s, int64_t n);
+void lc_swiglu_avx2(float *out, const float *gate, const float *up, int64_t n);
+void lc_add_avx2(float *y, const float *x, int64_t n);
+/* x[i] = exp(x[i] - mx); returns the sum. */
+float lc_exp_sub_sum_avx2(float *x, int64_t n, float mx);
+float lc_max_avx2(const float *x, int64_t n);
+void lc_scale_avx2(float *x, int64_t n, float s);
+#endif
+
+#endif

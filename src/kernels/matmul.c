@@ -1,0 +1,196 @@
+/*
+ * Weight-matrix products Y[n_tok, rows] = X[n_tok, cols] W^T: validation,
+ * workspace, dispatch between the AVX2 kernels (matmul_avx2.c) and the
+ * portable scalar fallback below.
+ *
+ *   n_tok == 1  matrix-vector (decode): rows split between threads.
+ *   n_tok >= 2  GEMM (prefill): AVX2 blocked GEMM, or scalar: each thread
+ *               dequantises one weight row at a time into its scratch row and
+ *               takes its dot product with every token.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <omp.h>
+
+#include "kernels/kernels_internal.h"
+
+void lc_kernel_opts_init(lc_kernel_opts *o) {
+    o->n_threads = 0;
+    o->force_scalar = false;
+}
+
+static int resolve_threads(int n) { return n > 0 ? n : lc_cpu_count(); }
+
+/* ---- Scalar dot products (the fallback; f32 accumulation, 4 partial sums) -- */
+
+static float dot_f32(const float *w, const float *x, int64_t n) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += w[i] * x[i];
+        s1 += w[i + 1] * x[i + 1];
+        s2 += w[i + 2] * x[i + 2];
+        s3 += w[i + 3] * x[i + 3];
+    }
+    for (; i < n; i++) s0 += w[i] * x[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+static float dot_f16(const uint16_t *w, const float *x, int64_t n) {
+    float s = 0;
+    for (int64_t i = 0; i < n; i++) s += lc_f16_to_f32(w[i]) * x[i];
+    return s;
+}
+
+static float dot_bf16(const uint16_t *w, const float *x, int64_t n) {
+    float s = 0;
+    for (int64_t i = 0; i < n; i++) s += lc_bf16_to_f32(w[i]) * x[i];
+    return s;
+}
+
+static float dot_q8_0(const lc_block_q8_0 *w, const float *x, int64_t n) {
+    float s = 0;
+    for (int64_t b = 0; b < n / LC_Q8_0_BLOCK; b++) {
+        float d = lc_f16_to_f32(w[b].d), bs = 0;
+        const float *xb = x + b * LC_Q8_0_BLOCK;
+        for (int i = 0; i < LC_Q8_0_BLOCK; i++) bs += (float)w[b].qs[i] * xb[i];
+        s += d * bs;
+    }
+    return s;
+}
+
+static float dot_row(lc_dtype t, const void *row, const float *x, int64_t n) {
+    switch (t) {
+    case LC_DTYPE_F32: return dot_f32((const float *)row, x, n);
+    case LC_DTYPE_F16: return dot_f16((const uint16_t *)row, x, n);
+    case LC_DTYPE_BF16: return dot_bf16((const uint16_t *)row, x, n);
+    case LC_DTYPE_Q8_0: return dot_q8_0((const lc_block_q8_0 *)row, x, n);
+    default: return NAN;
+    }
+}
+
+/* Dequantise one row into dst (scalar code only). */
+static void row_to_f32_scalar(lc_dtype t, const void *row, float *dst, int64_t n) {
+    switch (t) {
+    case LC_DTYPE_F32: memcpy(dst, row, (size_t)n * sizeof(float)); break;
+    case LC_DTYPE_F16:
+        for (int64_t i = 0; i < n; i++) dst[i] = lc_f16_to_f32(((const uint16_t *)row)[i]);
+        break;
+    case LC_DTYPE_BF16:
+        for (int64_t i = 0; i < n; i++) dst[i] = lc_bf16_to_f32(((const uint16_t *)row)[i]);
+        break;
+    case LC_DTYPE_Q8_0: lc_dequantize_row_q8_0((const lc_block_q8_0 *)row, dst, n); break;
+    default: break;
+    }
+}
+
+/* Scratch of the scalar GEMM: one f32 row per thread, 64-byte aligned. */
+static size_t scalar_row_stride(int64_t cols) { return ((size_t)cols * sizeof(float) + 63) & ~(size_t)63; }
+
+/* ---- Validation and workspace ----------------------------------------- */
+
+static lc_status check_weight(const lc_tensor *w, int64_t n_tok, lc_error *err) {
+    if (!w) return lc_fail(err, LC_ERR_INVALID_ARG, "matmul: NULL weight");
+    if ((unsigned)w->type >= LC_DTYPE_COUNT)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "matmul: unknown weight type %d", (int)w->type);
+    if (w->rows < 0 || w->cols < 1 || n_tok < 0)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "matmul: bad shape (rows %lld, cols %lld, tokens %lld)",
+                       (long long)w->rows, (long long)w->cols, (long long)n_tok);
+    size_t rb, total, xb, yb;
+    if (lc_dtype_row_bytes(w->type, w->cols, &rb, err) != LC_OK) return err ? err->status : LC_ERR_INVALID_ARG;
+    if (!lc_mul_size(rb, (size_t)w->rows, &total) || !lc_mul3_size((size_t)n_tok, (size_t)w->cols, 4, &xb) ||
+        !lc_mul3_size((size_t)n_tok, (size_t)w->rows, 4, &yb))
+        return lc_fail(err, LC_ERR_TOO_LARGE, "matmul: %lld x %lld weight with %lld tokens overflows size_t",
+                       (long long)w->rows, (long long)w->cols, (long long)n_tok);
+    if (!w->data && w->rows > 0) return lc_fail(err, LC_ERR_INVALID_ARG, "matmul: weight without data");
+    return LC_OK;
+}
+
+static size_t workspace_bytes(const lc_tensor *w, int64_t n_tok, int nt) {
+    if (n_tok <= 1) return 0; /* matrix-vector needs none */
+    size_t scalar = scalar_row_stride(w->cols) * (size_t)nt + 64; /* + 64: room to align the base */
+#if defined(LC_HAVE_X86)
+    size_t avx2 = lc_gemm_workspace_avx2(w->type, w->cols, n_tok, nt);
+    return scalar > avx2 ? scalar : avx2;
+#else
+    return scalar;
+#endif
+}
+
+lc_status lc_matmul_workspace(const lc_tensor *w, int64_t n_tok, int n_threads, size_t *bytes, lc_error *err) {
+    if (!bytes) return lc_fail(err, LC_ERR_INVALID_ARG, "matmul: NULL bytes");
+    *bytes = 0;
+    lc_status st = check_weight(w, n_tok, err);
+    if (st != LC_OK) return st;
+    *bytes = workspace_bytes(w, n_tok, resolve_threads(n_threads));
+    return LC_OK;
+}
+
+double lc_matmul_flops(const lc_tensor *w, int64_t n_tok) {
+    return w ? 2.0 * (double)w->rows * (double)w->cols * (double)n_tok : 0.0;
+}
+
+/* ---- Scalar paths ------------------------------------------------------- */
+
+static void matvec_scalar(const lc_tensor *w, size_t rb, const float *x, float *y, int nt) {
+    const char *base = (const char *)w->data;
+    const int64_t rows = w->rows, cols = w->cols;
+#pragma omp parallel for num_threads(nt) schedule(static) if (rows * cols >= 32768)
+    for (int64_t r = 0; r < rows; r++) y[r] = dot_row(w->type, base + (size_t)r * rb, x, cols);
+}
+
+static void gemm_scalar(const lc_tensor *w, size_t rb, const float *x, int64_t n_tok, float *y, void *ws, int nt) {
+    const char *base = (const char *)w->data;
+    const int64_t rows = w->rows, cols = w->cols;
+    const size_t stride = scalar_row_stride(cols);
+    char *aligned = (char *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+#pragma omp parallel num_threads(nt)
+    {
+        float *row = (float *)(aligned + stride * (size_t)omp_get_thread_num());
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; r++) {
+            row_to_f32_scalar(w->type, base + (size_t)r * rb, row, cols);
+            for (int64_t t = 0; t < n_tok; t++) y[(size_t)t * rows + r] = dot_f32(row, x + (size_t)t * cols, cols);
+        }
+    }
+}
+
+lc_status lc_matmul(const lc_tensor *w, const float *x, int64_t n_tok, float *y, void *ws, size_t ws_bytes,
+                    const lc_kernel_opts *o, lc_error *err) {
+    lc_status st = check_weight(w, n_tok, err);
+    if (st != LC_OK) return st;
+    if (n_tok == 0 || w->rows == 0) return LC_OK;
+    if (!x || !y) return lc_fail(err, LC_ERR_INVALID_ARG, "matmul: NULL activations");
+    const int nt = resolve_threads(o ? o->n_threads : 0);
+    const size_t need = workspace_bytes(w, n_tok, nt);
+    if (need > 0 && (!ws || ws_bytes < need))
+        return lc_fail(err, LC_ERR_INVALID_ARG, "matmul: workspace of %zu bytes is smaller than the %zu needed",
+                       ws ? ws_bytes : (size_t)0, need);
+    const size_t rb = lc_kernel_row_bytes(w->type, w->cols);
+    const bool scalar = (o && o->force_scalar) || lc_isa_best() < LC_ISA_AVX2;
+#if defined(LC_HAVE_X86)
+    if (!scalar) {
+        if (n_tok == 1) {
+            const int64_t rows = w->rows;
+            /* Split rows evenly in blocks of 8 so each thread streams its own slice of W. */
+            int use = (rows * w->cols >= 32768) ? nt : 1;
+#pragma omp parallel num_threads(use)
+            {
+                int id = omp_get_thread_num(), n = omp_get_num_threads();
+                int64_t blocks = (rows + 7) / 8;
+                int64_t b0 = blocks * id / n, b1 = blocks * (id + 1) / n;
+                int64_t r0 = b0 * 8, r1 = LC_MIN(b1 * 8, rows);
+                if (r0 < r1) lc_matvec_rows_avx2(w->type, w->data, rb, w->cols, x, y, r0, r1);
+            }
+        } else {
+            lc_gemm_avx2(w->type, w->data, w->rows, w->cols, x, n_tok, y, ws, nt);
+        }
+        return LC_OK;
+    }
+#endif
+    (void)scalar;
+    if (n_tok == 1) matvec_scalar(w, rb, x, y, nt);
+    else gemm_scalar(w, rb, x, n_tok, y, ws, nt);
+    return LC_OK;
+}

@@ -1,0 +1,365 @@
+/*
+ * The runtime's dense kernels against double-precision references:
+ * lc_matmul for every weight type (f32, f16, bf16, q8_0) on awkward shapes
+ * (1 row, odd sizes, sizes that are not multiples of 8/16/32 where the type
+ * allows, token counts on both sides of the 6-token micro-tile and of the
+ * 384-token block), AVX2 and scalar paths, 1 and 2 threads; then RMSNorm,
+ * SwiGLU, add, softmax and argmax.
+ *
+ * The error bound of an f32 dot product of K terms, summed in any order, is
+ * |err| <= K u sum|w_i x_i| (u = 2^-24, to first order); every kernel must stay
+ * inside it against the reference on the same (dequantised) weights. An
+ * indexing or packing bug gives errors of the order of the terms themselves,
+ * far outside it.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "longctx/kernels.h"
+#include "test_util.h"
+
+static bool quick(void) { return getenv("LONGCTX_TEST_QUICK") != NULL; }
+
+/* A random weight matrix of a type, its exact f32 values (dequantised
+ * independently of the library's row converters) and its storage. */
+typedef struct {
+    lc_tensor t;
+    void *data;
+    float *deq; /* [rows, cols] */
+} test_weight;
+
+static float f16_round(float x) { return lc_f16_to_f32(lc_f32_to_f16(x)); }
+
+static void weight_make(test_weight *w, lc_dtype type, int64_t rows, int64_t cols, lc_rng *rng) {
+    memset(w, 0, sizeof *w);
+    size_t n = (size_t)rows * (size_t)cols;
+    w->deq = malloc(n * sizeof(float) + 1);
+    size_t rb = 0;
+    lc_dtype_row_bytes(type, cols, &rb, NULL);
+    w->data = malloc(rb * (size_t)rows + 1);
+    for (int64_t r = 0; r < rows; r++) {
+        char *row = (char *)w->data + (size_t)r * rb;
+        float *dq = w->deq + (size_t)r * (size_t)cols;
+        if (type == LC_DTYPE_Q8_0) {
+            lc_block_q8_0 *b = (lc_block_q8_0 *)row;
+            for (int64_t k = 0; k < cols / LC_Q8_0_BLOCK; k++) {
+                float d = f16_round(0.001f + 0.05f * lc_rng_uniform(rng));
+                b[k].d = lc_f32_to_f16(d);
+                for (int i = 0; i < LC_Q8_0_BLOCK; i++) {
+                    int q = (int)lc_rng_below(rng, 255) - 127;
+                    b[k].qs[i] = (int8_t)q;
+                    dq[k * LC_Q8_0_BLOCK + i] = lc_f16_to_f32(b[k].d) * (float)q;
+                }
+            }
+            continue;
+        }
+        for (int64_t c = 0; c < cols; c++) {
+            float v = lc_rng_normal(rng);
+            if (type == LC_DTYPE_F32) {
+                ((float *)row)[c] = v;
+                dq[c] = v;
+            } else if (type == LC_DTYPE_F16) {
+                uint16_t h = lc_f32_to_f16(v);
+                ((uint16_t *)row)[c] = h;
+                dq[c] = lc_f16_to_f32(h);
+            } else {
+                uint16_t h = lc_f32_to_bf16(v);
+                ((uint16_t *)row)[c] = h;
+                uint32_t bits = (uint32_t)h << 16;
+                memcpy(&dq[c], &bits, 4);
+            }
+        }
+    }
+    w->t.type = type;
+    w->t.rows = rows;
+    w->t.cols = cols;
+    w->t.data = w->data;
+}
+
+static void weight_free(test_weight *w) {
+    free(w->data);
+    free(w->deq);
+}
+
+/* Checks y [n_tok, rows] against the double reference; returns the largest
+ * error as a fraction of its bound. */
+static double check_against_ref(const test_weight *w, const float *x, int64_t n_tok, const float *y) {
+    const int64_t rows = w->t.rows, cols = w->t.cols;
+    double worst = 0.0;
+    for (int64_t t = 0; t < n_tok; t++) {
+        for (int64_t r = 0; r < rows; r++) {
+            double s = 0.0, mag = 0.0;
+            for (int64_t c = 0; c < cols; c++) {
+                double p = (double)w->deq[(size_t)r * cols + c] * x[(size_t)t * cols + c];
+                s += p;
+                mag += fabs(p);
+            }
+            double bound = (double)(cols + 2) * ldexp(1.0, -24) * mag + 1e-30;
+            double e = fabs((double)y[(size_t)t * rows + r] - s) / bound;
+            if (!(e <= worst)) worst = e; /* NaN wins */
+        }
+    }
+    return worst;
+}
+
+static void run_matmul(const test_weight *w, const float *x, int64_t n_tok, float *y, int threads, bool scalar) {
+    lc_error err;
+    lc_kernel_opts o;
+    lc_kernel_opts_init(&o);
+    o.n_threads = threads;
+    o.force_scalar = scalar;
+    size_t wsb = 0;
+    CHECK_OK(lc_matmul_workspace(&w->t, n_tok, threads, &wsb, &err), &err);
+    void *ws = wsb ? lc_malloc_aligned(wsb) : NULL;
+    for (size_t i = 0; i < (size_t)n_tok * (size_t)w->t.rows; i++) y[i] = NAN; /* every output must be written */
+    CHECK_OK(lc_matmul(&w->t, x, n_tok, y, ws, wsb, &o, &err), &err);
+    lc_free_aligned(ws);
+}
+
+static void test_matmul_shape(lc_dtype type, int64_t rows, int64_t cols, int64_t n_tok, lc_rng *rng) {
+    test_weight w;
+    weight_make(&w, type, rows, cols, rng);
+    size_t nx = (size_t)n_tok * (size_t)cols, ny = (size_t)n_tok * (size_t)rows;
+    float *x = malloc(nx * sizeof(float) + 1);
+    for (size_t i = 0; i < nx; i++) x[i] = lc_rng_normal(rng);
+    float *y[4];
+    for (int i = 0; i < 4; i++) y[i] = malloc(ny * sizeof(float) + 1);
+    /* path 0: avx2 1 thread, 1: avx2 2 threads, 2: scalar 1 thread, 3: scalar 2 threads */
+    for (int p = 0; p < 4; p++) {
+        run_matmul(&w, x, n_tok, y[p], 1 + (p & 1), p >= 2);
+        double e = check_against_ref(&w, x, n_tok, y[p]);
+        CHECK(e <= 1.0, "%s %lldx%lld, %lld tokens, %s %d threads: error %.3g of the f32 bound",
+              lc_dtype_name(type), (long long)rows, (long long)cols, (long long)n_tok, p >= 2 ? "scalar" : "avx2",
+              1 + (p & 1), e);
+    }
+    /* Each output is summed by one thread in a fixed order: the thread count
+     * must not change a single bit. */
+    CHECK(memcmp(y[0], y[1], ny * sizeof(float)) == 0, "%s %lldx%lld, %lld tokens: avx2 1 vs 2 threads differ",
+          lc_dtype_name(type), (long long)rows, (long long)cols, (long long)n_tok);
+    CHECK(memcmp(y[2], y[3], ny * sizeof(float)) == 0, "%s %lldx%lld, %lld tokens: scalar 1 vs 2 threads differ",
+          lc_dtype_name(type), (long long)rows, (long long)cols, (long long)n_tok);
+    for (int i = 0; i < 4; i++) free(y[i]);
+    free(x);
+    weight_free(&w);
+}
+
+static void test_matmul_all(void) {
+    lc_rng rng;
+    lc_rng_seed(&rng, 1234);
+    /* rows, cols, tokens: 1 row; odd sizes; K tails of 1..7; N tails of 1..15;
+     * M tails of 1..5; two K blocks (cols > 384); two M blocks (tokens > 384). */
+    const int64_t shapes[][3] = {
+        {1, 1, 1},    {1, 5, 2},    {3, 7, 1},      {3, 7, 7},     {17, 33, 1},    {17, 33, 6},   {16, 8, 12},
+        {31, 100, 5}, {33, 385, 13}, {100, 64, 2},  {5, 800, 19},  {48, 257, 11},  {129, 96, 1}, {40, 24, 390},
+    };
+    const int64_t q8_shapes[][3] = {
+        {1, 32, 1}, {3, 32, 7}, {17, 64, 1}, {17, 96, 6}, {31, 416, 13}, {5, 800, 2}, {129, 64, 1}, {40, 32, 390},
+    };
+    const lc_dtype types[] = {LC_DTYPE_F32, LC_DTYPE_F16, LC_DTYPE_BF16};
+    for (size_t t = 0; t < LC_ARRAY_LEN(types); t++)
+        for (size_t i = 0; i < LC_ARRAY_LEN(shapes); i++) {
+            if (quick() && shapes[i][2] > 100) continue;
+            test_matmul_shape(types[t], shapes[i][0], shapes[i][1], shapes[i][2], &rng);
+        }
+    for (size_t i = 0; i < LC_ARRAY_LEN(q8_shapes); i++) {
+        if (quick() && q8_shapes[i][2] > 100) continue;
+        test_matmul_shape(LC_DTYPE_Q8_0, q8_shapes[i][0], q8_shapes[i][1], q8_shapes[i][2], &rng);
+    }
+    /* Random shapes. */
+    int n_random = quick() ? 6 : 30;
+    for (int i = 0; i < n_random; i++) {
+        lc_dtype type = (lc_dtype)lc_rng_below(&rng, LC_DTYPE_COUNT);
+        int64_t rows = 1 + (int64_t)lc_rng_below(&rng, 70);
+        int64_t cols = 1 + (int64_t)lc_rng_below(&rng, 600);
+        if (type == LC_DTYPE_Q8_0) cols = 32 * (1 + cols / 32);
+        int64_t n_tok = 1 + (int64_t)lc_rng_below(&rng, 40);
+        test_matmul_shape(type, rows, cols, n_tok, &rng);
+    }
+}
+
+/* A model-sized product: prefill of 64 tokens through a 288 x 768 f16 matrix
+ * (a 15M-class FFN), vs decode of the same tokens one at a time. */
+static void test_prefill_matches_decode(void) {
+    lc_rng rng;
+    lc_rng_seed(&rng, 99);
+    test_weight w;
+    const int64_t rows = 288, cols = 768, n_tok = quick() ? 13 : 64;
+    weight_make(&w, LC_DTYPE_F16, rows, cols, &rng);
+    float *x = malloc((size_t)(n_tok * cols) * sizeof(float));
+    float *yb = malloc((size_t)(n_tok * rows) * sizeof(float)), *y1 = malloc((size_t)rows * sizeof(float));
+    for (int64_t i = 0; i < n_tok * cols; i++) x[i] = lc_rng_normal(&rng);
+    run_matmul(&w, x, n_tok, yb, 2, false);
+    double worst = 0.0;
+    for (int64_t t = 0; t < n_tok; t++) {
+        run_matmul(&w, x + t * cols, 1, y1, 2, false);
+        worst = LC_MAX(worst, lc_test_rel_err(y1, yb + t * rows, (size_t)rows, 1e-3));
+    }
+    CHECK(worst < 1e-5, "decode vs prefill rows differ by %.3g relative", worst);
+    CHECK(check_against_ref(&w, x, n_tok, yb) <= 1.0, "prefill vs reference");
+    free(x);
+    free(yb);
+    free(y1);
+    weight_free(&w);
+}
+
+static void test_matmul_refusals(void) {
+    lc_error err;
+    float x[64] = {0}, y[64];
+    uint16_t data[64] = {0};
+    lc_tensor w = {LC_DTYPE_Q8_0, 2, 33, data};
+    size_t b;
+    CHECK(lc_matmul_workspace(&w, 1, 1, &b, &err) == LC_ERR_INVALID_ARG, "q8_0 with 33 columns accepted");
+    CHECK(lc_matmul(&w, x, 1, y, NULL, 0, NULL, &err) != LC_OK, "q8_0 with 33 columns ran");
+    w = (lc_tensor){LC_DTYPE_F16, 2, 16, data};
+    CHECK(lc_matmul(&w, x, 3, y, NULL, 0, NULL, &err) == LC_ERR_INVALID_ARG, "GEMM without workspace ran");
+    CHECK(strstr(err.msg, "workspace") != NULL, "message: %s", err.msg);
+    w = (lc_tensor){LC_DTYPE_F32, INT64_MAX / 2, 16, data};
+    CHECK(lc_matmul_workspace(&w, 1, 1, &b, &err) == LC_ERR_TOO_LARGE, "overflowing shape accepted");
+    w = (lc_tensor){LC_DTYPE_COUNT, 2, 16, data};
+    CHECK(lc_matmul_workspace(&w, 1, 1, &b, &err) == LC_ERR_INVALID_ARG, "unknown type accepted");
+    w = (lc_tensor){LC_DTYPE_F32, 2, 0, data};
+    CHECK(lc_matmul_workspace(&w, 1, 1, &b, &err) == LC_ERR_INVALID_ARG, "0 columns accepted");
+    w = (lc_tensor){LC_DTYPE_F32, 2, 16, NULL};
+    CHECK(lc_matmul(&w, x, 1, y, NULL, 0, NULL, &err) == LC_ERR_INVALID_ARG, "NULL data accepted");
+    w = (lc_tensor){LC_DTYPE_F32, 2, 16, data};
+    CHECK(lc_matmul(&w, x, -1, y, NULL, 0, NULL, &err) == LC_ERR_INVALID_ARG, "negative tokens accepted");
+    CHECK_OK(lc_matmul(&w, x, 0, y, NULL, 0, NULL, &err), &err);
+}
+
+/* ---- Elementwise ops ------------------------------------------------------ */
+
+static void ops_opts(lc_kernel_opts *o, int threads, bool scalar) {
+    lc_kernel_opts_init(o);
+    o->n_threads = threads;
+    o->force_scalar = scalar;
+}
+
+static void test_rmsnorm(void) {
+    lc_rng rng;
+    lc_rng_seed(&rng, 5);
+    const int64_t sizes[][2] = {{1, 1}, {1, 7}, {3, 64}, {5, 289}, {70, 1000}};
+    for (size_t s = 0; s < LC_ARRAY_LEN(sizes); s++) {
+        int64_t nr = sizes[s][0], n = sizes[s][1];
+        float *x = malloc((size_t)(nr * n) * 4), *w = malloc((size_t)n * 4), *out = malloc((size_t)(nr * n) * 4);
+        for (int64_t i = 0; i < nr * n; i++) x[i] = 3.0f * lc_rng_normal(&rng);
+        for (int64_t i = 0; i < n; i++) w[i] = 1.0f + 0.5f * lc_rng_normal(&rng);
+        for (int p = 0; p < 4; p++) {
+            lc_kernel_opts o;
+            ops_opts(&o, 1 + (p & 1), p >= 2);
+            lc_rmsnorm(out, x, w, nr, n, 1e-5f, &o);
+            double worst = 0.0;
+            for (int64_t r = 0; r < nr; r++) {
+                double ss = 0.0;
+                for (int64_t i = 0; i < n; i++) ss += (double)x[r * n + i] * x[r * n + i];
+                double inv = 1.0 / sqrt(ss / (double)n + 1e-5);
+                for (int64_t i = 0; i < n; i++) {
+                    double ref = x[r * n + i] * inv * w[i];
+                    worst = LC_MAX(worst, fabs(out[r * n + i] - ref) / (fabs(ref) + 1e-6));
+                }
+            }
+            CHECK(worst < 2e-6, "rmsnorm %lldx%lld path %d: relative error %.3g", (long long)nr, (long long)n, p,
+                  worst);
+        }
+        /* in place */
+        lc_kernel_opts o;
+        ops_opts(&o, 1, false);
+        lc_rmsnorm(out, x, w, nr, n, 1e-5f, &o);
+        lc_rmsnorm(x, x, w, nr, n, 1e-5f, &o);
+        CHECK(memcmp(out, x, (size_t)(nr * n) * 4) == 0, "rmsnorm in place differs");
+        free(x), free(w), free(out);
+    }
+}
+
+static void test_swiglu(void) {
+    lc_rng rng;
+    lc_rng_seed(&rng, 6);
+    const int64_t n = 70001; /* > the parallel threshold, odd tail */
+    float *g = malloc((size_t)n * 4), *u = malloc((size_t)n * 4), *out = malloc((size_t)n * 4);
+    for (int64_t i = 0; i < n; i++) {
+        /* the whole range of exp, including under/overflow of exp(-g) */
+        g[i] = i < 1000 ? -100.0f + 0.2f * (float)i : 8.0f * lc_rng_normal(&rng);
+        u[i] = lc_rng_normal(&rng);
+    }
+    for (int p = 0; p < 4; p++) {
+        lc_kernel_opts o;
+        ops_opts(&o, 1 + (p & 1), p >= 2);
+        lc_swiglu(out, g, u, n, &o);
+        double worst = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            double ref = (double)g[i] / (1.0 + exp(-(double)g[i])) * u[i];
+            double e = fabs(out[i] - ref) / (fabs(ref) + 1e-30);
+            if (fabs(ref) < 1e-35) e = fabs(out[i]) < 1e-35 ? 0.0 : 1.0; /* underflow region: tiny either way */
+            if (!(e <= worst)) worst = e;
+        }
+        CHECK(worst < 1e-6, "swiglu path %d: relative error %.3g", p, worst);
+    }
+    /* silu(0) = 0, silu(large) = large, NaN stays NaN */
+    float gg[9] = {0.0f, 20.0f, -20.0f, NAN, 1.0f, -1.0f, 100.0f, -100.0f, 3.0f}, uu[9], oo[9];
+    for (int i = 0; i < 9; i++) uu[i] = 1.0f;
+    for (int p = 0; p < 2; p++) {
+        lc_kernel_opts o;
+        ops_opts(&o, 1, p == 1);
+        lc_swiglu(oo, gg, uu, 9, &o);
+        CHECK(oo[0] == 0.0f && fabsf(oo[1] - 20.0f) < 1e-5f && fabsf(oo[2]) < 1e-7f && isnan(oo[3]) &&
+                  oo[6] == 100.0f && fabsf(oo[7]) < 1e-30f,
+              "silu special values path %d: %g %g %g %g %g %g", p, oo[0], oo[1], oo[2], oo[3], oo[6], oo[7]);
+    }
+    free(g), free(u), free(out);
+}
+
+static void test_add_softmax_argmax(void) {
+    lc_rng rng;
+    lc_rng_seed(&rng, 7);
+    const int64_t n = 32003;
+    float *a = malloc((size_t)n * 4), *b = malloc((size_t)n * 4), *c = malloc((size_t)n * 4);
+    for (int64_t i = 0; i < n; i++) a[i] = lc_rng_normal(&rng), b[i] = lc_rng_normal(&rng);
+    for (int p = 0; p < 2; p++) {
+        lc_kernel_opts o;
+        ops_opts(&o, 2, p == 1);
+        for (int64_t i = 0; i < n; i++) b[i] = lc_rng_normal(&rng);
+        memcpy(c, a, (size_t)n * 4);
+        lc_add(c, b, n, &o);
+        bool ok = true;
+        for (int64_t i = 0; i < n; i++) ok = ok && c[i] == a[i] + b[i];
+        CHECK(ok, "add path %d is not exact", p);
+        /* softmax of logits with a large offset (max-subtraction matters) and -inf entries */
+        for (int64_t i = 0; i < n; i++) c[i] = 1000.0f + 6.0f * a[i];
+        c[5] = -INFINITY;
+        c[n - 1] = -INFINITY;
+        double mx = -INFINITY, sum = 0.0, total = 0.0, worst = 0.0;
+        for (int64_t i = 0; i < n; i++) b[i] = c[i]; /* the f32 inputs, for the reference */
+        lc_softmax(c, n, &o);
+        for (int64_t i = 0; i < n; i++) mx = fmax(mx, b[i]);
+        for (int64_t i = 0; i < n; i++) sum += exp((double)b[i] - mx);
+        for (int64_t i = 0; i < n; i++) {
+            double ref = exp((double)b[i] - mx) / sum;
+            worst = fmax(worst, fabs(c[i] - ref) / (ref + 1e-12));
+            total += c[i];
+        }
+        CHECK(c[5] == 0.0f && c[n - 1] == 0.0f, "softmax of -inf is not 0");
+        CHECK(worst < 1e-5, "softmax path %d: relative error %.3g", p, worst);
+        CHECK(fabs(total - 1.0) < 1e-5, "softmax path %d sums to %.8f", p, total);
+        float all_inf[3] = {-INFINITY, -INFINITY, -INFINITY};
+        lc_softmax(all_inf, 3, &o);
+        CHECK(all_inf[0] == 0.0f && all_inf[2] == 0.0f, "softmax of all -inf is not zeros");
+    }
+    float v[6] = {1.0f, NAN, 3.0f, 3.0f, -INFINITY, 2.0f};
+    CHECK(lc_argmax(v, 6) == 2, "argmax (first of ties, NaN ignored): %lld", (long long)lc_argmax(v, 6));
+    CHECK(lc_argmax(v, 0) == -1, "argmax of nothing");
+    float nan1[2] = {NAN, NAN};
+    CHECK(lc_argmax(nan1, 2) == 0, "argmax of NaNs is 0");
+    free(a), free(b), free(c);
+}
+
+int main(void) {
+    test_matmul_all();
+    test_prefill_matches_decode();
+    test_matmul_refusals();
+    test_rmsnorm();
+    test_swiglu();
+    test_add_softmax_argmax();
+    return lc_test_finish("test_matmul");
+}
