@@ -6,10 +6,23 @@
  *         tokenizer.bin.
  *   BPE   byte-level BPE with ranked merges (GPT-2 byte-to-unicode mapping)
  *         and a regex-equivalent pre-tokenizer: GGUF tokenizer.ggml.model =
- *         "gpt2", pre-tokenizer "gpt2" (default) or "llama-bpe" (llama-3).
+ *         "gpt2", pre-tokenizer "gpt2"/"gpt-2" (default) or "llama-bpe"
+ *         (llama-3; also "llama3"). Any other pre-tokenizer name runs the
+ *         GPT-2 pre-tokenizer; lc_tokenizer_pre_name says when that happened.
  *
  * Encoding and decoding never fail on invalid UTF-8: invalid bytes go through
  * byte fallback (SPM) or byte tokens (BPE) and decode back to the same bytes.
+ * decode(encode(x)) == x for every byte string x, with one exception that is
+ * SentencePiece's own: SPM writes spaces as "▁" (U+2581), so a literal "▁" in
+ * the text decodes as a space.
+ *
+ * Ownership: lc_tokenizer_create copies everything it is given; the caller
+ * keeps its arrays. Every lc_tokenizer is freed with lc_tokenizer_free.
+ * A tokenizer is immutable after creation: any number of threads may encode
+ * and decode with it at once.
+ *
+ * Details, conventions and what was verified against llama.cpp:
+ * docs/tokenizers.md.
  */
 #ifndef LONGCTX_TOKENIZER_H
 #define LONGCTX_TOKENIZER_H
@@ -36,7 +49,19 @@ enum {
     LC_TOKEN_BYTE = 6
 };
 
-/* Everything a tokenizer is built from. Arrays are copied. */
+/* Everything a tokenizer is built from. Arrays are copied.
+ *
+ * SPM: pieces + scores (+ types); "<0xNN>" pieces give byte fallback. A merge
+ *      only ever produces a NORMAL, USER_DEFINED or UNDEFINED piece.
+ * BPE: pieces + merges (+ types): pieces are in GPT-2 byte-to-unicode
+ *      characters ("Ġ" = U+0120 for a space); merge i is "left right" (split
+ *      at the first space after the first byte) and has rank i. A byte-level
+ *      BPE trainer produces exactly this: the 256 byte characters, then one
+ *      piece and one merge per learned merge.
+ *
+ * types NULL: bos/eos/pad are CONTROL, unk UNKNOWN, SPM "<0xNN>" BYTE, the
+ * rest NORMAL. piece_lens / merge_lens NULL: NUL-terminated strings.
+ * Duplicate pieces are allowed; lookups find the highest id (as llama.cpp). */
 typedef struct {
     lc_tokenizer_kind kind;
     int32_t n_vocab;
@@ -56,8 +81,14 @@ typedef struct {
 lc_status lc_tokenizer_create(const lc_tokenizer_desc *d, lc_tokenizer **out, lc_error *err);
 /* llama2.c tokenizer.bin: int32 max_token_length, then per token: f32 score,
  * int32 length, bytes. n_vocab must be given (the file does not store it);
- * BOS = 1, EOS = 2 as in llama2.c. */
+ * BOS = 1, EOS = 2, UNK = 0 as in llama2.c. Spaces in pieces become "▁" and
+ * "\n<s>\n" / "\n</s>\n" become "<s>" / "</s>" (llama.cpp's converter does
+ * the same); add_space_prefix and add_bos are true (llama2.c's run.c puts a
+ * dummy prefix " " before a non-empty prompt). */
 lc_status lc_tokenizer_load_llama2c(const char *path, int32_t n_vocab, lc_tokenizer **out, lc_error *err);
+/* The same from a tokenizer.bin image in memory (not kept). */
+lc_status lc_tokenizer_load_llama2c_memory(const void *data, size_t size, int32_t n_vocab, lc_tokenizer **out,
+                                           lc_error *err);
 /* From GGUF tokenizer.ggml.* metadata (also vocabulary-only files). */
 lc_status lc_tokenizer_from_gguf(const struct lc_gguf *g, lc_tokenizer **out, lc_error *err);
 void lc_tokenizer_free(lc_tokenizer *t);
@@ -66,24 +97,37 @@ lc_tokenizer_kind lc_tokenizer_kind_of(const lc_tokenizer *t);
 int32_t lc_tokenizer_n_vocab(const lc_tokenizer *t);
 int32_t lc_tokenizer_bos(const lc_tokenizer *t); /* -1 if none */
 int32_t lc_tokenizer_eos(const lc_tokenizer *t);
+int32_t lc_tokenizer_unk(const lc_tokenizer *t);
+int32_t lc_tokenizer_pad(const lc_tokenizer *t);
+/* Whether the vocabulary asks for BOS in front of a text (GGUF add_bos_token). */
+bool lc_tokenizer_add_bos(const lc_tokenizer *t);
+bool lc_tokenizer_add_space_prefix(const lc_tokenizer *t);
+/* The pre-tokenizer name as stored (GGUF tokenizer.ggml.pre; "default" for
+ * SPM); *implemented (may be NULL) is false when the name is one longctx does
+ * not implement and the GPT-2 pre-tokenizer runs instead. */
+const char *lc_tokenizer_pre_name(const lc_tokenizer *t, bool *implemented);
 /* Look up a piece by its exact bytes; -1 if absent. */
 int32_t lc_tokenizer_find(const lc_tokenizer *t, const char *piece, size_t len);
 
 /* Encode len bytes of text. Writes at most cap ids and sets *n to the number
  * the text needs (call with cap 0 to size); LC_ERR_TOO_LARGE if cap < *n.
- * Special tokens in the text are not parsed (plain text). */
+ * Special tokens in the text are not parsed (plain text). add_bos is ignored
+ * when the vocabulary has no BOS. At most 256 MiB of text per call. */
 lc_status lc_tokenizer_encode(const lc_tokenizer *t, const char *text, size_t len, bool add_bos, int32_t *ids,
                               int64_t cap, int64_t *n, lc_error *err);
 
 /* The raw piece of a token (as stored). */
 const char *lc_tokenizer_piece(const lc_tokenizer *t, int32_t id, size_t *len);
 /* The bytes token id stands for in decoded text: "▁" -> " ", <0x0A> -> "\n",
- * GPT-2 byte mapping undone; control tokens decode to nothing. prev_id (or -1)
- * lets SPM drop the leading space right after BOS, as sentencepiece does.
- * Writes at most cap bytes into buf; returns the full length. */
+ * GPT-2 byte mapping undone; control tokens decode to nothing, unknown tokens
+ * to "▅" (U+2585, as llama.cpp). prev_id (or -1) lets SPM drop the leading
+ * space right after BOS or at the start, as sentencepiece does.
+ * Writes at most cap bytes into buf; returns the full length (0 for an id
+ * outside the vocabulary). The bytes may end inside a UTF-8 character. */
 size_t lc_tokenizer_decode_token(const lc_tokenizer *t, int32_t prev_id, int32_t id, char *buf, size_t cap);
 /* Decode a whole sequence into buf (NUL-terminated if room); *len = bytes
- * needed (without NUL). LC_ERR_TOO_LARGE if cap is too small. */
+ * needed (without NUL). LC_ERR_TOO_LARGE if cap is too small;
+ * LC_ERR_INVALID_ARG for an id outside the vocabulary. */
 lc_status lc_tokenizer_decode(const lc_tokenizer *t, const int32_t *ids, int64_t n, char *buf, size_t cap,
                               size_t *len, lc_error *err);
 
@@ -94,8 +138,9 @@ int64_t lc_tokenizer_n_merges(const lc_tokenizer *t);
 const char *lc_tokenizer_merge(const lc_tokenizer *t, int64_t i, size_t *len);
 
 /* Write tokenizer.ggml.* keys (model, pre, tokens, scores, token_type,
- * merges, bos/eos/unk ids, add_bos_token) so llama.cpp and longctx can load
- * the tokenizer back from the GGUF. */
+ * merges, bos/eos/unk/padding ids, add_bos_token, add_space_prefix) so
+ * llama.cpp and longctx can load the tokenizer back from the GGUF. An absent
+ * special id is written as 0xFFFFFFFF. */
 struct lc_gguf_writer;
 lc_status lc_tokenizer_to_gguf(const lc_tokenizer *t, struct lc_gguf_writer *w, lc_error *err);
 

@@ -1,131 +1,350 @@
-/* Tokenizers — placeholder until the real implementation lands: every call fails. */
-#include "longctx/model.h"
-#include "longctx/rope.h"
-#include "longctx/tokenizer.h"
-#include "longctx/gguf.h"
-#include "longctx/common.h"
+/*
+ * lc_tokenizer: building one from a description (validating every array),
+ * the accessors, and encode, which dispatches to spm.c / bpe.c.
+ */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "tokenizer/tokenizer_internal.h"
+#include "tokenizer/unicode.h"
+
+/* ---- small helpers shared by the encoders -------------------------------- */
+
+int lc_tok_parse_byte_piece(const char *s, size_t len) {
+    if (len != 6 || s[0] != '<' || s[1] != '0' || s[2] != 'x' || s[5] != '>') return -1;
+    int v = 0;
+    for (int i = 3; i < 5; i++) {
+        char c = s[i];
+        int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+        if (d < 0) return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* GPT-2's bytes_to_unicode(): printable Latin-1 bytes stand for themselves,
+ * the other 68 (0-32, 127-160, 173) for U+0100.. U+0143 in byte order. */
+uint32_t lc_tok_gpt2_byte_to_cp(uint8_t b) {
+    if ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174) return b;
+    if (b <= 32) return 256u + b;
+    if (b <= 160) return 162u + b; /* 127..160 -> 289..322 */
+    return 323;                    /* 173 */
+}
+
+int lc_tok_gpt2_cp_to_byte(uint32_t cp) {
+    if (cp < 256) return ((cp >= 33 && cp <= 126) || (cp >= 161 && cp <= 172) || cp >= 174) ? (int)cp : -1;
+    if (cp <= 288) return (int)(cp - 256);
+    if (cp <= 322) return (int)(cp - 162);
+    if (cp == 323) return 173;
+    return -1;
+}
+
+bool lc_tok_pre_from_name(const char *name, lc_pre_kind *kind) {
+    static const char *const gpt2[] = {"gpt2", "gpt-2"};
+    static const char *const llama3[] = {"llama-bpe", "llama3", "llama-v3"};
+    for (size_t i = 0; i < LC_ARRAY_LEN(gpt2); i++)
+        if (strcmp(name, gpt2[i]) == 0) return *kind = LC_PRE_GPT2, true;
+    for (size_t i = 0; i < LC_ARRAY_LEN(llama3); i++)
+        if (strcmp(name, llama3[i]) == 0) return *kind = LC_PRE_LLAMA3, true;
+    *kind = LC_PRE_GPT2;
+    return false;
+}
+
+lc_status lc_tok_emit_bytes(const lc_tokenizer *t, const unsigned char *s, size_t len, lc_tok_out *o, lc_error *err) {
+    for (size_t i = 0; i < len; i++) {
+        int32_t id = t->byte_tok[s[i]];
+        if (id < 0) id = t->unk_id;
+        if (id < 0)
+            return lc_fail(err, LC_ERR_UNSUPPORTED,
+                           "tokenizer: cannot encode byte 0x%02X: the vocabulary has no token for it and no unknown token",
+                           s[i]);
+        lc_tok_push(o, id);
+    }
+    return LC_OK;
+}
+
+/* ---- create -------------------------------------------------------------- */
+
+static lc_status check_id(int32_t id, int32_t n_vocab, const char *what, lc_error *err) {
+    if (id < -1 || id >= n_vocab)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: %s id %d is outside the vocabulary of %d", what, id, n_vocab);
+    return LC_OK;
+}
+
+static size_t piece_len(const lc_tokenizer_desc *d, int64_t i) {
+    return d->piece_lens ? d->piece_lens[i] : strlen(d->pieces[i]);
+}
+
+static size_t merge_len(const lc_tokenizer_desc *d, int64_t i) {
+    return d->merge_lens ? d->merge_lens[i] : strlen(d->merges[i]);
+}
+
+static lc_status validate_desc(const lc_tokenizer_desc *d, size_t *piece_bytes, size_t *merge_bytes, lc_error *err) {
+    if (d->kind != LC_TOKENIZER_SPM && d->kind != LC_TOKENIZER_BPE)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: unknown kind %d", (int)d->kind);
+    if (d->n_vocab <= 0) return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: vocabulary size %d", d->n_vocab);
+    if (d->n_vocab > LC_TOK_MAX_VOCAB)
+        return lc_fail(err, LC_ERR_TOO_LARGE, "tokenizer: vocabulary of %d tokens (limit %d)", d->n_vocab, LC_TOK_MAX_VOCAB);
+    if (!d->pieces) return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: no pieces");
+    size_t total = 0;
+    for (int32_t i = 0; i < d->n_vocab; i++) {
+        if (!d->pieces[i]) return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: piece %d is NULL", i);
+        size_t l = piece_len(d, i);
+        if (l > LC_TOK_MAX_PIECE)
+            return lc_fail(err, LC_ERR_TOO_LARGE, "tokenizer: piece %d is %zu bytes long (limit %zu)", i, l, LC_TOK_MAX_PIECE);
+        total += l; /* <= 2^24 * 2^16: no overflow */
+        if (d->scores && isnan(d->scores[i])) return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: score of token %d is NaN", i);
+        if (d->types && (d->types[i] < LC_TOKEN_UNDEFINED || d->types[i] > LC_TOKEN_BYTE))
+            return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: token %d has type %d (valid: 0..6)", i, d->types[i]);
+    }
+    *piece_bytes = total;
+    lc_status st;
+    if ((st = check_id(d->bos_id, d->n_vocab, "BOS", err)) != LC_OK || (st = check_id(d->eos_id, d->n_vocab, "EOS", err)) != LC_OK ||
+        (st = check_id(d->unk_id, d->n_vocab, "unknown-token", err)) != LC_OK ||
+        (st = check_id(d->pad_id, d->n_vocab, "padding", err)) != LC_OK)
+        return st;
+    if (d->n_merges < 0 || d->n_merges > LC_TOK_MAX_MERGES)
+        return lc_fail(err, d->n_merges < 0 ? LC_ERR_INVALID_ARG : LC_ERR_TOO_LARGE, "tokenizer: %lld merges (limit %d)",
+                       (long long)d->n_merges, LC_TOK_MAX_MERGES);
+    if (d->n_merges > 0 && !d->merges) return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: n_merges > 0 but no merges");
+    total = 0;
+    for (int64_t i = 0; i < d->n_merges; i++) {
+        if (!d->merges[i]) return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: merge %lld is NULL", (long long)i);
+        size_t l = merge_len(d, i);
+        if (l > 2 * LC_TOK_MAX_PIECE + 1)
+            return lc_fail(err, LC_ERR_TOO_LARGE, "tokenizer: merge %lld is %zu bytes long", (long long)i, l);
+        /* "left right": split at the first space after the first byte (a left
+         * half may itself start with a space). */
+        const char *sp = l > 1 ? memchr(d->merges[i] + 1, ' ', l - 1) : NULL;
+        if (!sp || (size_t)(sp - d->merges[i]) + 1 >= l)
+            return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: merge %lld is not \"left right\"", (long long)i);
+        total += l;
+    }
+    *merge_bytes = total;
+    if (d->pre && strlen(d->pre) >= LC_TOK_MAX_PRE_NAME)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: pre-tokenizer name longer than %d bytes", LC_TOK_MAX_PRE_NAME - 1);
+    return LC_OK;
+}
+
+static int32_t default_type(const lc_tokenizer_desc *d, int32_t i, const char *s, size_t len) {
+    if (i == d->unk_id) return LC_TOKEN_UNKNOWN;
+    if (i == d->bos_id || i == d->eos_id || i == d->pad_id) return LC_TOKEN_CONTROL;
+    if (d->kind == LC_TOKENIZER_SPM && lc_tok_parse_byte_piece(s, len) >= 0) return LC_TOKEN_BYTE;
+    return LC_TOKEN_NORMAL;
+}
+
+static lc_status build_bpe_tables(lc_tokenizer *t, const lc_tokenizer_desc *d, lc_error *err) {
+    lc_status st;
+    char ch[4];
+    for (int b = 0; b < 256; b++) {
+        size_t l = lc_tok_utf8_encode(lc_tok_gpt2_byte_to_cp((uint8_t)b), ch);
+        int32_t id = lc_tok_strtab_find(&t->sym, ch, l);
+        t->byte_tok[b] = id;
+        if ((st = lc_tok_strtab_intern(&t->sym, ch, l, &t->byte_sym[b], err)) != LC_OK) return st;
+    }
+    if ((st = lc_tok_pairmap_init(&t->merge_map, d->n_merges, err)) != LC_OK) return st;
+    char *buf = malloc(2 * LC_TOK_MAX_PIECE + 2);
+    if (!buf) return lc_fail(err, LC_ERR_NOMEM, "tokenizer: out of memory");
+    for (int64_t i = 0; i < d->n_merges; i++) {
+        const char *m = d->merges[i];
+        size_t l = merge_len(d, i);
+        int32_t mid;
+        if ((st = lc_tok_strtab_add(&t->merges, m, l, &mid, err)) != LC_OK) break;
+        size_t ll = (size_t)((const char *)memchr(m + 1, ' ', l - 1) - m), rl = l - ll - 1;
+        int32_t left, right, res;
+        memcpy(buf, m, ll);
+        memcpy(buf + ll, m + ll + 1, rl);
+        if ((st = lc_tok_strtab_intern(&t->sym, m, ll, &left, err)) != LC_OK ||
+            (st = lc_tok_strtab_intern(&t->sym, m + ll + 1, rl, &right, err)) != LC_OK ||
+            (st = lc_tok_strtab_intern(&t->sym, buf, ll + rl, &res, err)) != LC_OK)
+            break;
+        lc_tok_pairmap_put(&t->merge_map, left, right, (int32_t)i, res);
+    }
+    free(buf);
+    return st;
+}
+
 lc_status lc_tokenizer_create(const lc_tokenizer_desc *d, lc_tokenizer **out, lc_error *err) {
-    (void)d;
-    (void)out;
-    (void)err;
-    return lc_fail(err, LC_ERR_UNSUPPORTED, "lc_tokenizer_create: not implemented yet");
-}
+    if (!d || !out) return lc_fail(err, LC_ERR_INVALID_ARG, "lc_tokenizer_create: NULL argument");
+    *out = NULL;
+    size_t piece_bytes = 0, merge_bytes = 0;
+    lc_status st = validate_desc(d, &piece_bytes, &merge_bytes, err);
+    if (st != LC_OK) return st;
 
-lc_status lc_tokenizer_load_llama2c(const char *path, int32_t n_vocab, lc_tokenizer **out, lc_error *err) {
-    (void)path;
-    (void)n_vocab;
-    (void)out;
-    (void)err;
-    return lc_fail(err, LC_ERR_UNSUPPORTED, "lc_tokenizer_load_llama2c: not implemented yet");
-}
+    /* Refuse what would not fit before allocating: pieces twice (table and
+     * decoder), ~64 bytes of arrays and hash slots per token and per merge. */
+    size_t n_items = (size_t)d->n_vocab + (size_t)d->n_merges;
+    size_t need = 2 * piece_bytes + 2 * merge_bytes + 64 * n_items;
+    size_t avail = lc_mem_available_bytes();
+    if (avail && need > avail) {
+        char a[32], b[32];
+        return lc_fail(err, LC_ERR_TOO_LARGE, "tokenizer: needs about %s, only %s available",
+                       lc_format_bytes((double)need, a, sizeof a), lc_format_bytes((double)avail, b, sizeof b));
+    }
 
-lc_status lc_tokenizer_from_gguf(const struct lc_gguf *g, lc_tokenizer **out, lc_error *err) {
-    (void)g;
-    (void)out;
-    (void)err;
-    return lc_fail(err, LC_ERR_UNSUPPORTED, "lc_tokenizer_from_gguf: not implemented yet");
+    lc_tokenizer *t = calloc(1, sizeof *t);
+    if (!t) return lc_fail(err, LC_ERR_NOMEM, "tokenizer: out of memory");
+    t->kind = d->kind;
+    t->n_vocab = d->n_vocab;
+    t->bos_id = d->bos_id;
+    t->eos_id = d->eos_id;
+    t->unk_id = d->unk_id;
+    t->pad_id = d->pad_id;
+    t->add_bos = d->add_bos;
+    t->add_space_prefix = d->kind == LC_TOKENIZER_SPM ? d->add_space_prefix : false;
+    t->has_scores = d->scores != NULL;
+
+    int32_t sym_cap = d->n_vocab + (d->kind == LC_TOKENIZER_BPE ? 256 : 0);
+    if ((st = lc_tok_strtab_init(&t->sym, sym_cap, piece_bytes + (size_t)d->n_vocab + 1, err)) != LC_OK) goto fail;
+    if ((st = lc_tok_strtab_init(&t->merges, d->n_merges > 0 ? (int32_t)d->n_merges : 1, merge_bytes + (size_t)d->n_merges + 1,
+                             err)) != LC_OK)
+        goto fail;
+    t->scores = malloc((size_t)d->n_vocab * sizeof *t->scores);
+    t->types = malloc((size_t)d->n_vocab * sizeof *t->types);
+    t->mergeable = malloc((size_t)d->n_vocab);
+    if (!t->scores || !t->types || !t->mergeable) {
+        st = lc_fail(err, LC_ERR_NOMEM, "tokenizer: out of memory for %d tokens", d->n_vocab);
+        goto fail;
+    }
+    for (int32_t i = 0; i < d->n_vocab; i++) {
+        size_t l = piece_len(d, i);
+        int32_t id;
+        if ((st = lc_tok_strtab_add(&t->sym, d->pieces[i], l, &id, err)) != LC_OK) goto fail;
+        if (l > t->max_piece) t->max_piece = l;
+        t->scores[i] = d->scores ? d->scores[i] : 0.0f;
+        t->types[i] = d->types ? d->types[i] : default_type(d, i, d->pieces[i], l);
+        int32_t ty = t->types[i];
+        t->mergeable[i] = ty == LC_TOKEN_NORMAL || ty == LC_TOKEN_USER_DEFINED || ty == LC_TOKEN_UNDEFINED;
+    }
+
+    if (d->kind == LC_TOKENIZER_SPM) {
+        for (int b = 0; b < 256; b++) {
+            char name[8];
+            snprintf(name, sizeof name, "<0x%02X>", b);
+            t->byte_tok[b] = lc_tok_strtab_find(&t->sym, name, 6);
+            t->byte_sym[b] = -1;
+        }
+        /* Merges are kept (for GGUF) but SPM does not use them. */
+        for (int64_t i = 0; i < d->n_merges; i++) {
+            int32_t mid;
+            if ((st = lc_tok_strtab_add(&t->merges, d->merges[i], merge_len(d, i), &mid, err)) != LC_OK) goto fail;
+        }
+        snprintf(t->pre_name, sizeof t->pre_name, "%s", d->pre ? d->pre : "default");
+        t->pre_known = true;
+        t->pre = LC_PRE_GPT2;
+    } else {
+        if ((st = build_bpe_tables(t, d, err)) != LC_OK) goto fail;
+        const char *pre = d->pre ? d->pre : "gpt-2";
+        t->pre_known = lc_tok_pre_from_name(pre, &t->pre);
+        /* "gpt2" is this library's alias of llama.cpp's "gpt-2": store the
+         * name llama.cpp knows, so a GGUF written from it loads there. */
+        snprintf(t->pre_name, sizeof t->pre_name, "%s", strcmp(pre, "gpt2") == 0 ? "gpt-2" : pre);
+        t->ignore_merges = t->pre == LC_PRE_LLAMA3;
+    }
+    if ((st = lc_tok_build_decoder(t, err)) != LC_OK) goto fail;
+    *out = t;
+    return LC_OK;
+fail:
+    lc_tokenizer_free(t);
+    return st;
 }
 
 void lc_tokenizer_free(lc_tokenizer *t) {
-    (void)t;
+    if (!t) return;
+    lc_tok_strtab_free(&t->sym);
+    lc_tok_strtab_free(&t->merges);
+    lc_tok_pairmap_free(&t->merge_map);
+    free(t->scores);
+    free(t->types);
+    free(t->mergeable);
+    free(t->dec);
+    free(t->dec_off);
+    free(t);
 }
 
-lc_tokenizer_kind lc_tokenizer_kind_of(const lc_tokenizer *t) {
-    (void)t;
-    return (lc_tokenizer_kind)0;
-}
+/* ---- accessors ----------------------------------------------------------- */
 
-int32_t lc_tokenizer_n_vocab(const lc_tokenizer *t) {
-    (void)t;
-    return (int32_t)0;
-}
+lc_tokenizer_kind lc_tokenizer_kind_of(const lc_tokenizer *t) { return t ? t->kind : LC_TOKENIZER_SPM; }
+int32_t lc_tokenizer_n_vocab(const lc_tokenizer *t) { return t ? t->n_vocab : 0; }
+int32_t lc_tokenizer_bos(const lc_tokenizer *t) { return t ? t->bos_id : -1; }
+int32_t lc_tokenizer_eos(const lc_tokenizer *t) { return t ? t->eos_id : -1; }
+int32_t lc_tokenizer_unk(const lc_tokenizer *t) { return t ? t->unk_id : -1; }
+int32_t lc_tokenizer_pad(const lc_tokenizer *t) { return t ? t->pad_id : -1; }
+bool lc_tokenizer_add_bos(const lc_tokenizer *t) { return t && t->add_bos; }
+bool lc_tokenizer_add_space_prefix(const lc_tokenizer *t) { return t && t->add_space_prefix; }
 
-int32_t lc_tokenizer_bos(const lc_tokenizer *t) {
-    (void)t;
-    return (int32_t)0;
-}
-
-int32_t lc_tokenizer_eos(const lc_tokenizer *t) {
-    (void)t;
-    return (int32_t)0;
+const char *lc_tokenizer_pre_name(const lc_tokenizer *t, bool *implemented) {
+    if (implemented) *implemented = t && t->pre_known;
+    return t ? t->pre_name : "";
 }
 
 int32_t lc_tokenizer_find(const lc_tokenizer *t, const char *piece, size_t len) {
-    (void)t;
-    (void)piece;
-    (void)len;
-    return (int32_t)0;
+    if (!t || (!piece && len)) return -1;
+    int32_t id = lc_tok_strtab_find(&t->sym, piece ? piece : "", len);
+    return id < t->n_vocab ? id : -1;
 }
 
-lc_status lc_tokenizer_encode(const lc_tokenizer *t, const char *text, size_t len, bool add_bos, int32_t *ids, int64_t cap, int64_t *n, lc_error *err) {
-    (void)t;
-    (void)text;
-    (void)len;
-    (void)add_bos;
-    (void)ids;
-    (void)cap;
-    (void)n;
-    (void)err;
-    return lc_fail(err, LC_ERR_UNSUPPORTED, "lc_tokenizer_encode: not implemented yet");
-}
-
-const char * lc_tokenizer_piece(const lc_tokenizer *t, int32_t id, size_t *len) {
-    (void)t;
-    (void)id;
-    (void)len;
-    return NULL;
-}
-
-size_t lc_tokenizer_decode_token(const lc_tokenizer *t, int32_t prev_id, int32_t id, char *buf, size_t cap) {
-    (void)t;
-    (void)prev_id;
-    (void)id;
-    (void)buf;
-    (void)cap;
-    return (size_t)0;
-}
-
-lc_status lc_tokenizer_decode(const lc_tokenizer *t, const int32_t *ids, int64_t n, char *buf, size_t cap, size_t *len, lc_error *err) {
-    (void)t;
-    (void)ids;
-    (void)n;
-    (void)buf;
-    (void)cap;
-    (void)len;
-    (void)err;
-    return lc_fail(err, LC_ERR_UNSUPPORTED, "lc_tokenizer_decode: not implemented yet");
+const char *lc_tokenizer_piece(const lc_tokenizer *t, int32_t id, size_t *len) {
+    if (!t || id < 0 || id >= t->n_vocab) {
+        if (len) *len = 0;
+        return NULL;
+    }
+    if (len) *len = t->sym.len[id];
+    return lc_tok_strtab_str(&t->sym, id);
 }
 
 float lc_tokenizer_score(const lc_tokenizer *t, int32_t id) {
-    (void)t;
-    (void)id;
-    return 0;
+    return (t && id >= 0 && id < t->n_vocab) ? t->scores[id] : 0.0f;
 }
 
 int32_t lc_tokenizer_type(const lc_tokenizer *t, int32_t id) {
-    (void)t;
-    (void)id;
-    return (int32_t)0;
+    return (t && id >= 0 && id < t->n_vocab) ? t->types[id] : LC_TOKEN_UNDEFINED;
 }
 
-int64_t lc_tokenizer_n_merges(const lc_tokenizer *t) {
-    (void)t;
-    return (int64_t)0;
+int64_t lc_tokenizer_n_merges(const lc_tokenizer *t) { return t ? t->merges.n : 0; }
+
+const char *lc_tokenizer_merge(const lc_tokenizer *t, int64_t i, size_t *len) {
+    if (!t || i < 0 || i >= t->merges.n) {
+        if (len) *len = 0;
+        return NULL;
+    }
+    if (len) *len = t->merges.len[i];
+    return lc_tok_strtab_str(&t->merges, (int32_t)i);
 }
 
-const char * lc_tokenizer_merge(const lc_tokenizer *t, int64_t i, size_t *len) {
-    (void)t;
-    (void)i;
-    (void)len;
-    return NULL;
-}
+/* ---- encode -------------------------------------------------------------- */
 
-lc_status lc_tokenizer_to_gguf(const lc_tokenizer *t, struct lc_gguf_writer *w, lc_error *err) {
-    (void)t;
-    (void)w;
-    (void)err;
-    return lc_fail(err, LC_ERR_UNSUPPORTED, "lc_tokenizer_to_gguf: not implemented yet");
+lc_status lc_tokenizer_encode(const lc_tokenizer *t, const char *text, size_t len, bool add_bos, int32_t *ids,
+                              int64_t cap, int64_t *n, lc_error *err) {
+    if (n) *n = 0;
+    if (!t || !n || (!text && len) || cap < 0 || (!ids && cap > 0))
+        return lc_fail(err, LC_ERR_INVALID_ARG, "lc_tokenizer_encode: NULL or negative argument");
+    if (len > LC_TOK_MAX_TEXT) {
+        char a[32], b[32];
+        return lc_fail(err, LC_ERR_TOO_LARGE, "tokenizer: %s of text in one call (limit %s): split it",
+                       lc_format_bytes((double)len, a, sizeof a), lc_format_bytes((double)LC_TOK_MAX_TEXT, b, sizeof b));
+    }
+    if (len > ((size_t)1 << 20)) {
+        /* Working memory is ~100 bytes per input byte at worst (normalised
+         * text, symbols, merge queue). */
+        size_t need = len * 100, avail = lc_mem_available_bytes();
+        if (avail && need > avail) {
+            char a[32], b[32];
+            return lc_fail(err, LC_ERR_TOO_LARGE, "tokenizer: encoding %zu bytes needs about %s, only %s available", len,
+                           lc_format_bytes((double)need, a, sizeof a), lc_format_bytes((double)avail, b, sizeof b));
+        }
+    }
+    lc_tok_out o = {ids, cap, 0};
+    if (add_bos && t->bos_id >= 0) lc_tok_push(&o, t->bos_id);
+    lc_status st = LC_OK;
+    if (len > 0)
+        st = t->kind == LC_TOKENIZER_SPM ? lc_tok_spm_encode(t, text, len, &o, err) : lc_tok_bpe_encode(t, text, len, &o, err);
+    if (st != LC_OK) return st;
+    *n = o.n;
+    if (o.n > cap)
+        return lc_fail(err, LC_ERR_TOO_LARGE, "tokenizer: the text needs %lld tokens, room for %lld", (long long)o.n,
+                       (long long)cap);
+    return LC_OK;
 }

@@ -1,0 +1,111 @@
+/*
+ * Byte-level BPE encoding (GPT-2, llama-3), as llama.cpp's llm_tokenizer_bpe:
+ *
+ *   1. pre-tokenise the text into words (pretokenize.c);
+ *   2. in each word, every byte becomes the symbol of its GPT-2 character
+ *      (byte 0x20 -> "Ġ", U+0120);
+ *   3. repeatedly merge the adjacent pair with the lowest merge rank
+ *      (tokenizer.ggml.merges order), leftmost on ties;
+ *   4. every symbol that is a vocabulary piece becomes its token; a symbol
+ *      that is not (possible only with inconsistent merges) becomes one token
+ *      per byte.
+ *
+ *   word     " the"  -> symbols Ġ t h e -> merges "Ġ t", "h e", "Ġt he" -> "Ġthe"
+ *
+ * Symbols are ids: vocabulary ids, or helper ids past n_vocab for merge
+ * halves that are not pieces, so merging is hash lookups on id pairs.
+ * llama-3 ("llama-bpe") takes a word that is itself a piece whole, without
+ * merging (llama.cpp's ignore_merges), as tiktoken does.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokenizer/merge_heap.h"
+#include "tokenizer/unicode.h"
+
+typedef struct {
+    const lc_tokenizer *t;
+    lc_tok_sym *sym;
+    size_t sym_cap;
+    char *mapped; /* [2 * sym_cap] the word in GPT-2 characters (llama-3 only) */
+    lc_tok_heap heap;
+} bpe_state;
+
+static lc_status try_pair(bpe_state *s, int32_t left, int32_t right, lc_error *err) {
+    if (left < 0 || right < 0) return LC_OK;
+    const lc_tok_pair_slot *m = lc_tok_pairmap_get(&s->t->merge_map, s->sym[left].id, s->sym[right].id);
+    if (!m) return LC_OK;
+    lc_tok_cand c = {(double)m->rank, left, right, s->sym[left].len + s->sym[right].len, m->result};
+    return lc_tok_heap_push(&s->heap, &c, err);
+}
+
+static lc_status reserve(bpe_state *s, size_t n, lc_error *err) {
+    if (n <= s->sym_cap) return LC_OK;
+    size_t cap = s->sym_cap ? s->sym_cap : 64;
+    while (cap < n) cap *= 2; /* n <= LC_TOK_MAX_TEXT */
+    lc_tok_sym *sym = realloc(s->sym, cap * sizeof *sym);
+    if (!sym) return lc_fail(err, LC_ERR_NOMEM, "tokenizer: out of memory for a word of %zu bytes", n);
+    s->sym = sym;
+    if (s->t->ignore_merges) {
+        char *m = realloc(s->mapped, 2 * cap);
+        if (!m) return lc_fail(err, LC_ERR_NOMEM, "tokenizer: out of memory for a word of %zu bytes", n);
+        s->mapped = m;
+    }
+    s->sym_cap = cap;
+    return LC_OK;
+}
+
+/* Emit symbol (vocab id or helper) covering word[0..len). */
+static lc_status emit(const lc_tokenizer *t, int32_t id, const unsigned char *word, size_t len, lc_tok_out *o,
+                      lc_error *err) {
+    if (id >= 0 && id < t->n_vocab) {
+        lc_tok_push(o, id);
+        return LC_OK;
+    }
+    return lc_tok_emit_bytes(t, word, len, o, err);
+}
+
+static lc_status encode_word(bpe_state *s, const unsigned char *w, size_t n, lc_tok_out *o, lc_error *err) {
+    const lc_tokenizer *t = s->t;
+    if (n == 1) return emit(t, t->byte_sym[w[0]], w, 1, o, err);
+    lc_status st = reserve(s, n, err);
+    if (st != LC_OK) return st;
+    if (t->ignore_merges) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) m += lc_tok_utf8_encode(lc_tok_gpt2_byte_to_cp(w[i]), s->mapped + m);
+        int32_t id = lc_tok_strtab_find(&t->sym, s->mapped, m);
+        if (id >= 0 && id < t->n_vocab) {
+            lc_tok_push(o, id);
+            return LC_OK;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        s->sym[i] = (lc_tok_sym){(int64_t)i, 1, (int32_t)i - 1, i + 1 < n ? (int32_t)i + 1 : -1, t->byte_sym[w[i]]};
+    s->heap.n = 0;
+    for (size_t i = 1; i < n; i++)
+        if ((st = try_pair(s, (int32_t)i - 1, (int32_t)i, err)) != LC_OK) return st;
+    lc_tok_cand c;
+    while (lc_tok_heap_pop(&s->heap, &c)) {
+        if (!lc_tok_cand_valid(s->sym, &c)) continue;
+        lc_tok_sym_merge(s->sym, &c);
+        if ((st = try_pair(s, s->sym[c.left].prev, c.left, err)) != LC_OK) return st;
+        if ((st = try_pair(s, c.left, s->sym[c.left].next, err)) != LC_OK) return st;
+    }
+    for (int32_t i = 0; i >= 0; i = s->sym[i].next)
+        if ((st = emit(t, s->sym[i].id, w + s->sym[i].start, (size_t)s->sym[i].len, o, err)) != LC_OK) return st;
+    return LC_OK;
+}
+
+lc_status lc_tok_bpe_encode(const lc_tokenizer *t, const char *text, size_t len, lc_tok_out *o, lc_error *err) {
+    bpe_state s = {t, NULL, 0, NULL, {0}};
+    lc_status st = lc_tok_heap_init(&s.heap, 64, err);
+    for (size_t pos = 0; st == LC_OK && pos < len;) {
+        size_t wl = lc_tok_pretok_next(t->pre, text, len, pos);
+        st = encode_word(&s, (const unsigned char *)text + pos, wl, o, err);
+        pos += wl;
+    }
+    lc_tok_heap_free(&s.heap);
+    free(s.sym);
+    free(s.mapped);
+    return st;
+}

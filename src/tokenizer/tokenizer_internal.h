@@ -1,0 +1,142 @@
+/*
+ * Tokenizer internals shared by the files of src/tokenizer/.
+ *
+ *   strtab.c       hashed string table (pieces -> ids) and pair map (BPE merges)
+ *   tokenizer.c    lc_tokenizer_create / free / accessors / encode dispatch
+ *   spm.c          SentencePiece-BPE encoder (scores, byte fallback)
+ *   bpe.c          byte-level BPE encoder (ranked merges)
+ *   merge_heap.c   the priority queue both encoders merge with
+ *   pretokenize.c  GPT-2 and llama-3 pre-tokenizers (regex equivalents)
+ *   unicode.c      UTF-8 and Unicode classes (tables in unicode_tables.c)
+ *   decode.c       ids -> bytes
+ *   llama2c.c      llama2.c tokenizer.bin loader
+ *   gguf_vocab.c   tokenizer.ggml.* reader and writer
+ */
+#ifndef LC_TOKENIZER_INTERNAL_H
+#define LC_TOKENIZER_INTERNAL_H
+
+#include "common/util.h"
+#include "longctx/tokenizer.h"
+
+/* Limits on untrusted vocabularies (real ones: <= 262K tokens, pieces <= a
+ * few hundred bytes, <= 300K merges). */
+#define LC_TOK_MAX_VOCAB (1 << 24)
+#define LC_TOK_MAX_MERGES (1 << 24)
+#define LC_TOK_MAX_PIECE ((size_t)1 << 16)
+#define LC_TOK_MAX_PRE_NAME 128
+/* One encode call takes at most this much text: SPM's normalised text (up to
+ * 3x the input) must index with int32 symbols. */
+#define LC_TOK_MAX_TEXT ((size_t)256 << 20)
+
+/* ---- String table: strings stored once, found by hash --------------------
+ * Ids are dense from 0. Adding a string that is already present still gives
+ * it a new id, and lookups then find the newest (as llama.cpp's vocabulary
+ * map does with duplicate pieces). */
+typedef struct {
+    char *blob;      /* every string followed by a NUL              */
+    size_t blob_len, blob_cap;
+    size_t *off;     /* [cap] offset of string i in blob            */
+    uint32_t *len;   /* [cap] byte length of string i               */
+    int32_t n, cap;
+    int32_t *slots;  /* hash index, -1 = empty; size mask + 1        */
+    size_t mask;
+} lc_tok_strtab;
+
+lc_status lc_tok_strtab_init(lc_tok_strtab *t, int32_t cap, size_t blob_cap, lc_error *err);
+void lc_tok_strtab_free(lc_tok_strtab *t);
+/* Append a string; *id gets its id. */
+lc_status lc_tok_strtab_add(lc_tok_strtab *t, const char *s, size_t len, int32_t *id, lc_error *err);
+/* The id of s, or -1. */
+int32_t lc_tok_strtab_find(const lc_tok_strtab *t, const char *s, size_t len);
+/* Find s, adding it when absent. */
+lc_status lc_tok_strtab_intern(lc_tok_strtab *t, const char *s, size_t len, int32_t *id, lc_error *err);
+static inline const char *lc_tok_strtab_str(const lc_tok_strtab *t, int32_t id) { return t->blob + t->off[id]; }
+uint64_t lc_tok_hash(const char *s, size_t len);
+
+/* ---- Pair map: (left, right) symbol ids -> (rank, result) ---------------- */
+typedef struct {
+    uint64_t key;    /* (left << 32 | right) + 1; 0 = empty */
+    int32_t rank;
+    int32_t result;
+} lc_tok_pair_slot;
+
+typedef struct {
+    lc_tok_pair_slot *slots;
+    size_t mask, n;
+} lc_tok_pairmap;
+
+lc_status lc_tok_pairmap_init(lc_tok_pairmap *m, int64_t n_expected, lc_error *err);
+void lc_tok_pairmap_free(lc_tok_pairmap *m);
+/* Insert unless present (the first, lowest rank wins). */
+void lc_tok_pairmap_put(lc_tok_pairmap *m, int32_t left, int32_t right, int32_t rank, int32_t result);
+const lc_tok_pair_slot *lc_tok_pairmap_get(const lc_tok_pairmap *m, int32_t left, int32_t right);
+
+/* ---- Pre-tokenizers ------------------------------------------------------ */
+typedef enum { LC_PRE_GPT2 = 0, LC_PRE_LLAMA3 = 1 } lc_pre_kind;
+
+/* Length in bytes of the pre-token starting at text[pos] (pos < len; >= 1). */
+size_t lc_tok_pretok_next(lc_pre_kind kind, const char *text, size_t len, size_t pos);
+
+/* ---- The tokenizer ------------------------------------------------------- */
+struct lc_tokenizer {
+    lc_tokenizer_kind kind;
+    int32_t n_vocab;
+    /* Pieces: ids [0, n_vocab). BPE appends helper symbols after them: merge
+     * halves and byte characters that are not vocabulary pieces. */
+    lc_tok_strtab sym;
+    float *scores;        /* [n_vocab]                                        */
+    int32_t *types;       /* [n_vocab] LC_TOKEN_*                             */
+    bool has_scores;      /* scores came from the caller (written to GGUF)    */
+    uint8_t *mergeable;   /* [n_vocab] SPM: may be the result of a merge      */
+    size_t max_piece;     /* longest piece, bytes                              */
+    /* Decoded bytes of each token: dec + dec_off[id], dec_off[id+1]-dec_off[id] bytes. */
+    char *dec;
+    size_t *dec_off;      /* [n_vocab + 1] */
+    /* BPE merges as given, and as a map over symbol ids. */
+    lc_tok_strtab merges;     /* no hash index used */
+    lc_tok_pairmap merge_map;
+    char pre_name[LC_TOK_MAX_PRE_NAME];
+    lc_pre_kind pre;
+    bool pre_known;       /* pre_name was recognised (else GPT-2 fallback)    */
+    bool ignore_merges;   /* llama-3: a word that is a piece is taken whole   */
+    int32_t bos_id, eos_id, unk_id, pad_id;
+    bool add_bos, add_space_prefix;
+    /* SPM: id of "<0xNN>" or -1. BPE: token of byte b's GPT-2 character or -1. */
+    int32_t byte_tok[256];
+    /* BPE: initial symbol of byte b (vocab id or helper symbol). */
+    int32_t byte_sym[256];
+};
+
+/* Output sink for encoders: ids written while they fit, all counted. */
+typedef struct {
+    int32_t *ids;
+    int64_t cap, n;
+} lc_tok_out;
+
+static inline void lc_tok_push(lc_tok_out *o, int32_t id) {
+    if (o->n < o->cap) o->ids[o->n] = id;
+    o->n++;
+}
+
+/* Emit the byte-fallback tokens of s[0..len) (SPM <0xNN>, BPE byte chars),
+ * unk where one is missing; error if neither exists. */
+lc_status lc_tok_emit_bytes(const lc_tokenizer *t, const unsigned char *s, size_t len, lc_tok_out *o, lc_error *err);
+
+lc_status lc_tok_spm_encode(const lc_tokenizer *t, const char *text, size_t len, lc_tok_out *o, lc_error *err);
+lc_status lc_tok_bpe_encode(const lc_tokenizer *t, const char *text, size_t len, lc_tok_out *o, lc_error *err);
+
+/* Fill dec/dec_off (called by create once types are known). */
+lc_status lc_tok_build_decoder(lc_tokenizer *t, lc_error *err);
+
+/* GPT-2 byte <-> unicode mapping: the code point that stands for byte b, and
+ * the byte a code point stands for (-1 if none). */
+uint32_t lc_tok_gpt2_byte_to_cp(uint8_t b);
+int lc_tok_gpt2_cp_to_byte(uint32_t cp);
+
+/* Parse "<0xNN>" (exactly 6 bytes, hex digits either case); -1 if not one. */
+int lc_tok_parse_byte_piece(const char *s, size_t len);
+
+/* Map a pre-tokenizer name to a kind; false when unknown. */
+bool lc_tok_pre_from_name(const char *name, lc_pre_kind *kind);
+
+#endif
