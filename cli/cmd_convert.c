@@ -1,0 +1,214 @@
+/* longctx convert — llama2.c checkpoints (or GGUF) to GGUF, and GGUF models
+ * with seeded random weights of any llama shape for benchmarks. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "common/util.h"
+#include "longctx/model.h"
+#include "longctx/sys.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: longctx convert IN OUT.gguf [--tokenizer tok.bin] [--type f32|f16|q8_0]\n"
+            "       longctx convert --random OUT.gguf (--preset 15M|110M|1B | --dim D --hidden H --layers L\n"
+            "                       --heads N --vocab V --ctx C) [--kv-heads K] [--type T] [--seed S]\n\n"
+            "Convert a llama2.c checkpoint (or re-type a GGUF model) to GGUF v3, or write a\n"
+            "model with N(0, 0.02) random weights. Norms stay f32; q8_0 falls back to f16\n"
+            "for matrices whose rows are not a multiple of 32.\n\n"
+            "options:\n"
+            "  -z, --tokenizer PATH   llama2.c tokenizer.bin to embed (llama2.c input)\n"
+            "  --type, --outtype T    f32 (default for llama2.c), f16, bf16, q8_0; GGUF input\n"
+            "                         keeps each tensor's type unless given\n"
+            "random models:\n"
+            "  --random               write a random model (no input file)\n"
+            "  --preset NAME          15M (288/768/6L/6H, vocab 32000), 110M (768/2048/12L/12H),\n"
+            "                         1B (2048/5632/16L/32H/8KV); flags below override\n"
+            "  --dim D --hidden H --layers L --heads N --kv-heads K --vocab V\n"
+            "  --head-dim D           (default dim/heads)\n"
+            "  -c, --ctx C            training context (default 2048)\n"
+            "  --seed S               (default 1)\n"
+            "  --tied | --untied      share the embedding with the classifier (presets: 15M and\n"
+            "                         110M tied as in llama2.c, 1B untied)\n"
+            "  --rope-freq-base F     RoPE base (default 10000)\n"
+            "  --rope-scaling T       none, linear, yarn, ntk, dynamic-ntk\n"
+            "  --rope-scale S         context extension factor for --rope-scaling\n"
+            "  --yarn-orig-ctx N      original context (default: --ctx)\n"
+            "  --attention SPEC       attention the model is meant for (e.g. linear:elu)\n"
+            "  -h, --help             this help\n");
+}
+
+typedef struct {
+    const char *name;
+    int32_t dim, hidden, layers, heads, kv_heads, vocab;
+    bool tied;
+} preset;
+
+static const preset presets[] = {
+    {"15M", 288, 768, 6, 6, 6, 32000, true},
+    {"110M", 768, 2048, 12, 12, 12, 32000, true},
+    {"1B", 2048, 5632, 16, 32, 8, 32000, false},
+};
+
+static bool parse_pos(const char *s, int32_t *out) {
+    int v;
+    if (!cli_parse_int(s, &v) || v < 1) return false;
+    *out = v;
+    return true;
+}
+
+static int convert_file(const char *in, const char *out, const char *tok, bool have_type, lc_dtype type) {
+    lc_error err;
+    lc_model_load_opts opts = {tok};
+    lc_model *m = NULL;
+    double t0 = lc_time_now();
+    if (lc_model_load(in, &opts, &m, &err) != LC_OK) return cli_fail("convert", &err);
+    if (tok && strcmp(m->format, "gguf") == 0)
+        cli_error("convert", "note: --tokenizer applies to llama2.c input; the GGUF's own tokenizer is kept");
+    if (!have_type) type = strcmp(m->format, "gguf") == 0 ? LC_DTYPE_COUNT : LC_DTYPE_F32;
+    if (strcmp(m->format, "gguf") == 0 && !m->tokenizer)
+        cli_error("convert", "note: the input's tokenizer could not be built, so it is not carried over");
+    lc_status st = lc_model_write_gguf(out, &m->cfg, &m->w, m->tokenizer, type, &err);
+    if (st != LC_OK) {
+        lc_model_free(m);
+        return cli_fail("convert", &err);
+    }
+    printf("wrote %s: %s -> gguf %s, %lld parameters, %s tokenizer, %.2f s\n", out, m->format,
+           type == LC_DTYPE_COUNT ? "(types kept)" : lc_dtype_name(type), (long long)lc_model_n_params(&m->cfg),
+           m->tokenizer ? "with" : "no", lc_time_now() - t0);
+    lc_model_free(m);
+    return CLI_OK;
+}
+
+int cmd_convert(int argc, char **argv) {
+    const char *pos[2] = {NULL, NULL}, *tok = NULL, *preset_name = NULL, *attention = NULL;
+    int n_pos = 0;
+    bool random = false, have_type = false;
+    int tied = -1;
+    lc_dtype type = LC_DTYPE_F32;
+    int32_t dim = 0, hidden = 0, layers = 0, heads = 0, kv_heads = 0, vocab = 0, head_dim = 0;
+    int64_t ctx = 2048, orig_ctx = 0, seed = 1;
+    float base = 10000.0f, scale = 0.0f;
+    const char *scaling = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        bool ok = true;
+#define VALUE() (v = cli_value(argc, argv, &i, "convert"))
+        if (cli_is(a, "-h", "--help")) {
+            usage(stdout);
+            return CLI_OK;
+        } else if (cli_is(a, NULL, "--random")) random = true;
+        else if (cli_is(a, NULL, "--tied")) tied = 1;
+        else if (cli_is(a, NULL, "--untied")) tied = 0;
+        else if (cli_is(a, "-z", "--tokenizer")) ok = (tok = VALUE()) != NULL;
+        else if (cli_is(a, NULL, "--type") || cli_is(a, NULL, "--outtype")) {
+            ok = VALUE() && lc_dtype_parse(v, &type);
+            have_type = true;
+        } else if (cli_is(a, NULL, "--preset")) ok = (preset_name = VALUE()) != NULL;
+        else if (cli_is(a, NULL, "--dim")) ok = VALUE() && parse_pos(v, &dim);
+        else if (cli_is(a, NULL, "--hidden")) ok = VALUE() && parse_pos(v, &hidden);
+        else if (cli_is(a, NULL, "--layers")) ok = VALUE() && parse_pos(v, &layers);
+        else if (cli_is(a, NULL, "--heads")) ok = VALUE() && parse_pos(v, &heads);
+        else if (cli_is(a, NULL, "--kv-heads")) ok = VALUE() && parse_pos(v, &kv_heads);
+        else if (cli_is(a, NULL, "--vocab")) ok = VALUE() && parse_pos(v, &vocab);
+        else if (cli_is(a, NULL, "--head-dim")) ok = VALUE() && parse_pos(v, &head_dim);
+        else if (cli_is(a, "-c", "--ctx")) ok = VALUE() && cli_parse_i64(v, &ctx) && ctx >= 1;
+        else if (cli_is(a, NULL, "--seed")) ok = VALUE() && cli_parse_i64(v, &seed);
+        else if (cli_is(a, NULL, "--rope-freq-base")) ok = VALUE() && cli_parse_float(v, &base);
+        else if (cli_is(a, NULL, "--rope-scaling")) ok = (scaling = VALUE()) != NULL;
+        else if (cli_is(a, NULL, "--rope-scale")) ok = VALUE() && cli_parse_float(v, &scale);
+        else if (cli_is(a, NULL, "--yarn-orig-ctx")) ok = VALUE() && cli_parse_i64(v, &orig_ctx) && orig_ctx >= 1;
+        else if (cli_is(a, NULL, "--attention")) ok = (attention = VALUE()) != NULL;
+        else if (a[0] == '-' && a[1]) {
+            cli_error("convert", "unknown option %s", a);
+            usage(stderr);
+            return CLI_USAGE;
+        } else if (n_pos < 2) pos[n_pos++] = a;
+        else {
+            cli_error("convert", "too many arguments (%s)", a);
+            return CLI_USAGE;
+        }
+#undef VALUE
+        if (!ok) {
+            cli_error("convert", "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
+            return CLI_USAGE;
+        }
+    }
+    if (have_type && type == LC_DTYPE_COUNT) {
+        cli_error("convert", "--type must be f32, f16, bf16 or q8_0");
+        return CLI_USAGE;
+    }
+    if (!random) {
+        if (n_pos != 2) {
+            usage(stderr);
+            return CLI_USAGE;
+        }
+        return convert_file(pos[0], pos[1], tok, have_type, type);
+    }
+
+    if (n_pos != 1) {
+        cli_error("convert", "--random takes exactly one output path");
+        return CLI_USAGE;
+    }
+    lc_model_config c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.arch, sizeof c.arch, "llama");
+    if (preset_name) {
+        const preset *p = NULL;
+        for (size_t k = 0; k < sizeof presets / sizeof presets[0]; k++)
+            if (strcmp(preset_name, presets[k].name) == 0) p = &presets[k];
+        if (!p) {
+            cli_error("convert", "unknown preset '%s' (15M, 110M, 1B)", preset_name);
+            return CLI_USAGE;
+        }
+        c.dim = p->dim, c.hidden_dim = p->hidden, c.n_layers = p->layers, c.n_heads = p->heads;
+        c.n_kv_heads = p->kv_heads, c.vocab_size = p->vocab, c.tied_output = p->tied;
+    }
+    if (dim) c.dim = dim;
+    if (hidden) c.hidden_dim = hidden;
+    if (layers) c.n_layers = layers;
+    if (heads) c.n_heads = heads;
+    if (vocab) c.vocab_size = vocab;
+    if (!c.dim || !c.hidden_dim || !c.n_layers || !c.n_heads || !c.vocab_size) {
+        cli_error("convert", "--random needs --preset or all of --dim --hidden --layers --heads --vocab");
+        return CLI_USAGE;
+    }
+    c.n_kv_heads = kv_heads ? kv_heads : (c.n_kv_heads ? c.n_kv_heads : c.n_heads);
+    if (!head_dim && c.dim % c.n_heads) {
+        cli_error("convert", "--heads %d does not divide --dim %d (give --head-dim)", c.n_heads, c.dim);
+        return CLI_USAGE;
+    }
+    c.head_dim = head_dim ? head_dim : c.dim / c.n_heads;
+    if (tied >= 0) c.tied_output = tied;
+    c.ctx_train = ctx;
+    c.norm_eps = 1e-5f;
+    lc_rope_config_init(&c.rope, c.head_dim);
+    c.rope.n_dims = c.head_dim;
+    c.rope.freq_base = base;
+    c.rope.orig_ctx = orig_ctx ? orig_ctx : ctx;
+    if (scaling && !lc_rope_scaling_parse(scaling, &c.rope.scaling)) {
+        cli_error("convert", "unknown --rope-scaling '%s' (none, linear, yarn, ntk, dynamic-ntk)", scaling);
+        return CLI_USAGE;
+    }
+    if (c.rope.scaling != LC_ROPE_SCALING_NONE) c.rope.factor = scale > 0 ? scale : 1.0f;
+    if (attention) snprintf(c.attention, sizeof c.attention, "%s", attention);
+    if (type == LC_DTYPE_COUNT) type = LC_DTYPE_F32;
+
+    lc_error err;
+    if (lc_model_config_validate(&c, &err) != LC_OK) return cli_fail("convert", &err);
+    double t0 = lc_time_now();
+    lc_model *m = NULL;
+    if (lc_model_create_random(&c, type, (uint64_t)seed, &m, &err) != LC_OK) return cli_fail("convert", &err);
+    double t1 = lc_time_now();
+    lc_status st = lc_model_write_gguf(pos[0], &m->cfg, &m->w, NULL, type, &err);
+    double t2 = lc_time_now();
+    int64_t np = lc_model_n_params(&c);
+    lc_model_free(m);
+    if (st != LC_OK) return cli_fail("convert", &err);
+    printf("wrote %s: random llama, dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, ctx %lld, %s, "
+           "%lld parameters, seed %lld (generate %.2f s, write %.2f s)\n",
+           pos[0], c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, (long long)c.ctx_train,
+           lc_dtype_name(type), (long long)np, (long long)seed, t1 - t0, t2 - t1);
+    return CLI_OK;
+}

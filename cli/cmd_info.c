@@ -1,0 +1,407 @@
+/* longctx info MODEL — what a model file holds: format, shapes, parameters,
+ * tensor types, context, RoPE, attention, tokenizer, KV-cache cost. Also
+ * lists the metadata of any GGUF, vocabulary-only files included. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "common/util.h"
+#include "longctx/gguf.h"
+#include "longctx/json.h"
+#include "longctx/model.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: longctx info MODEL [options]\n\n"
+            "Describe a model (GGUF or llama2.c .bin) or a vocabulary-only GGUF.\n\n"
+            "options:\n"
+            "  -m, --model PATH       the model (or give it as the first argument)\n"
+            "  -z, --tokenizer PATH   llama2.c tokenizer.bin for a .bin model\n"
+            "  --kv                   also list every GGUF metadata key\n"
+            "  --json                 one JSON object on stdout\n"
+            "  -h, --help             this help\n");
+}
+
+/* ---- GGUF metadata ------------------------------------------------------------ */
+
+/* Print a string value escaped and cut to max bytes. */
+static void print_escaped(FILE *f, const char *s, size_t len, size_t max) {
+    fputc('\'', f);
+    for (size_t i = 0; i < len && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n') fputs("\\n", f);
+        else if (c == '\t') fputs("\\t", f);
+        else if (c == '\'' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 32 || c == 127) fprintf(f, "\\x%02x", c);
+        else fputc(c, f);
+    }
+    fputc('\'', f);
+    if (len > max) fprintf(f, "... (%zu bytes)", len);
+}
+
+static void print_scalar(FILE *f, const lc_gguf *g, const char *key, lc_gguf_type t) {
+    lc_error err;
+    if (t == LC_GGUF_STRING) {
+        const char *s;
+        size_t len;
+        if (lc_gguf_get_str(g, key, &s, &len, &err) == LC_OK) print_escaped(f, s, len, 60);
+    } else if (t == LC_GGUF_FLOAT32 || t == LC_GGUF_FLOAT64) {
+        double d;
+        if (lc_gguf_get_f64(g, key, &d, &err) == LC_OK) fprintf(f, "%g", d);
+    } else if (t == LC_GGUF_BOOL) {
+        bool b;
+        if (lc_gguf_get_bool(g, key, &b, &err) == LC_OK) fputs(b ? "true" : "false", f);
+    } else {
+        int64_t v;
+        uint64_t u;
+        if (lc_gguf_get_i64(g, key, &v, &err) == LC_OK) fprintf(f, "%lld", (long long)v);
+        else if (lc_gguf_get_u64(g, key, &u, &err) == LC_OK) fprintf(f, "%llu", (unsigned long long)u);
+    }
+}
+
+static void print_kv(FILE *f, const lc_gguf *g) {
+    lc_error err;
+    for (int64_t i = 0; i < lc_gguf_n_kv(g); i++) {
+        const char *k = lc_gguf_key_name(g, i);
+        lc_gguf_type t = lc_gguf_key_type(g, i);
+        fprintf(f, "  %-44s %-7s ", k, lc_gguf_type_name(t));
+        if (t != LC_GGUF_ARRAY) {
+            print_scalar(f, g, k, t);
+        } else {
+            lc_gguf_type et;
+            uint64_t n;
+            const void *data;
+            if (lc_gguf_get_arr(g, k, &et, &n, &data, &err) != LC_OK) continue;
+            fprintf(f, "[%s x %llu]", lc_gguf_type_name(et), (unsigned long long)n);
+            for (uint64_t j = 0; et == LC_GGUF_STRING && j < n && j < 4; j++) {
+                const char *s;
+                size_t len;
+                if (lc_gguf_get_arr_str(g, k, j, &s, &len, &err) != LC_OK) break;
+                fputs(j ? ", " : " ", f);
+                print_escaped(f, s, len, 16);
+            }
+            if (et == LC_GGUF_STRING && n > 4) fputs(", ...", f);
+        }
+        fputc('\n', f);
+    }
+}
+
+static void json_kv(lc_json_writer *w, const lc_gguf *g) {
+    lc_error err;
+    lc_json_key(w, "metadata");
+    lc_json_begin_object(w);
+    for (int64_t i = 0; i < lc_gguf_n_kv(g); i++) {
+        const char *k = lc_gguf_key_name(g, i);
+        lc_gguf_type t = lc_gguf_key_type(g, i);
+        lc_json_key(w, k);
+        if (t == LC_GGUF_STRING) {
+            const char *s;
+            size_t len;
+            if (lc_gguf_get_str(g, k, &s, &len, &err) == LC_OK) lc_json_strn(w, s, len);
+            else lc_json_null(w);
+        } else if (t == LC_GGUF_FLOAT32 || t == LC_GGUF_FLOAT64) {
+            double d = 0;
+            lc_gguf_get_f64(g, k, &d, &err);
+            lc_json_num(w, d);
+        } else if (t == LC_GGUF_BOOL) {
+            bool b = false;
+            lc_gguf_get_bool(g, k, &b, &err);
+            lc_json_bool(w, b);
+        } else if (t == LC_GGUF_ARRAY) {
+            lc_gguf_type et = LC_GGUF_TYPE_COUNT;
+            uint64_t n = 0;
+            lc_gguf_get_arr(g, k, &et, &n, NULL, &err);
+            lc_json_begin_object(w);
+            lc_json_kv_str(w, "array_of", lc_gguf_type_name(et));
+            lc_json_kv_int(w, "count", (int64_t)n);
+            lc_json_end_object(w);
+        } else {
+            int64_t v = 0;
+            uint64_t u = 0;
+            if (lc_gguf_get_i64(g, k, &v, &err) == LC_OK) lc_json_int(w, v);
+            else if (lc_gguf_get_u64(g, k, &u, &err) == LC_OK) lc_json_num(w, (double)u);
+            else lc_json_null(w);
+        }
+    }
+    lc_json_end_object(w);
+}
+
+/* tokenizer.ggml.model and token count from metadata (NULL/0 if absent). */
+static void gguf_tokenizer_meta(const lc_gguf *g, char *model, size_t cap, uint64_t *n_tokens) {
+    lc_error err;
+    const char *s;
+    size_t len;
+    model[0] = '\0';
+    *n_tokens = 0;
+    if (lc_gguf_get_str(g, "tokenizer.ggml.model", &s, &len, &err) == LC_OK)
+        snprintf(model, cap, "%.*s", (int)(len < 64 ? len : 64), s);
+    lc_gguf_type et;
+    if (lc_gguf_get_arr(g, "tokenizer.ggml.tokens", &et, n_tokens, NULL, &err) != LC_OK) *n_tokens = 0;
+}
+
+/* ---- Model summary -------------------------------------------------------------- */
+
+typedef struct {
+    int64_t count[LC_DTYPE_COUNT];
+    double bytes; /* all weights */
+} type_counts;
+
+static void count_one(type_counts *tc, const lc_tensor *t) {
+    size_t row = 0;
+    tc->count[t->type]++;
+    if (lc_dtype_row_bytes(t->type, t->cols, &row, NULL) == LC_OK) tc->bytes += (double)row * (double)t->rows;
+}
+
+static void count_types(const lc_model *m, type_counts *tc) {
+    memset(tc, 0, sizeof *tc);
+    count_one(tc, &m->w.tok_embd);
+    count_one(tc, &m->w.output_norm);
+    if (!m->cfg.tied_output) count_one(tc, &m->w.output);
+    for (int32_t l = 0; l < m->cfg.n_layers; l++) {
+        const lc_layer_weights *w = &m->w.layers[l];
+        const lc_tensor *t[9] = {&w->attn_norm, &w->wq, &w->wk, &w->wv, &w->wo, &w->ffn_norm, &w->w_gate, &w->w_up,
+                                 &w->w_down};
+        for (int i = 0; i < 9; i++) count_one(tc, t[i]);
+    }
+}
+
+static const char *fmt_params(int64_t n, char *buf, size_t cap) {
+    if (n >= 1000000000) snprintf(buf, cap, "%.2fB", (double)n / 1e9);
+    else if (n >= 1000000) snprintf(buf, cap, "%.2fM", (double)n / 1e6);
+    else if (n >= 1000) snprintf(buf, cap, "%.1fK", (double)n / 1e3);
+    else snprintf(buf, cap, "%lld", (long long)n);
+    return buf;
+}
+
+static const char *tokenizer_kind(const lc_model *m, const lc_gguf *g, char *buf, size_t cap, int64_t *n) {
+    if (m && m->tokenizer) {
+        *n = lc_tokenizer_n_vocab(m->tokenizer);
+        snprintf(buf, cap, "%s", lc_tokenizer_kind_of(m->tokenizer) == LC_TOKENIZER_SPM ? "spm" : "bpe");
+        return buf;
+    }
+    uint64_t nt = 0;
+    char model[80] = "";
+    if (g) gguf_tokenizer_meta(g, model, sizeof model, &nt);
+    *n = (int64_t)nt;
+    if (model[0]) snprintf(buf, cap, "%s (metadata only: not built)", model);
+    else snprintf(buf, cap, "none");
+    return buf;
+}
+
+static void kv_line(FILE *f, const lc_model_config *c) {
+    const lc_dtype types[3] = {LC_DTYPE_F32, LC_DTYPE_F16, LC_DTYPE_Q8_0};
+    fprintf(f, "%-14s", "kv cache/1K");
+    for (int i = 0; i < 3; i++) {
+        size_t b = lc_model_kv_bytes_per_token(c, types[i], types[i]);
+        char s[32];
+        if (b) fprintf(f, "%s%s: %s", i ? ", " : "", lc_dtype_name(types[i]), lc_format_bytes((double)b * 1024, s, sizeof s));
+        else fprintf(f, "%s%s: n/a (head dim %d)", i ? ", " : "", lc_dtype_name(types[i]), c->head_dim);
+    }
+    fputc('\n', f);
+}
+
+static void print_model(const char *path, const lc_model *m, const lc_gguf *g) {
+    const lc_model_config *c = &m->cfg;
+    char buf[96], s[32];
+    printf("%-14s%s\n", "file", path);
+    if (g)
+        printf("%-14sgguf v%u, %lld tensors, %lld keys, alignment %zu\n", "format", lc_gguf_version(g),
+               (long long)lc_gguf_n_tensors(g), (long long)lc_gguf_n_kv(g), lc_gguf_alignment(g));
+    else printf("%-14s%s\n", "format", strcmp(m->format, "llama2c") == 0 ? "llama2c (legacy run.c checkpoint)" : m->format);
+    printf("%-14s%s\n", "architecture", c->arch);
+    printf("%-14sdim %d, hidden %d, layers %d, heads %d, kv heads %d, head dim %d, vocab %d\n", "shape", c->dim,
+           c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, c->vocab_size);
+    int64_t np = lc_model_n_params(c);
+    printf("%-14s%s (%lld)%s\n", "parameters", fmt_params(np, buf, sizeof buf), (long long)np,
+           c->tied_output ? ", classifier tied to the embedding" : "");
+    type_counts tc;
+    count_types(m, &tc);
+    printf("%-14s", "tensor types");
+    bool first = true;
+    for (int t = 0; t < LC_DTYPE_COUNT; t++)
+        if (tc.count[t]) {
+            printf("%s%s: %lld", first ? "" : ", ", lc_dtype_name((lc_dtype)t), (long long)tc.count[t]);
+            first = false;
+        }
+    printf(" (%s of weights)\n", lc_format_bytes(tc.bytes, s, sizeof s));
+    printf("%-14s%lld tokens (training context)\n", "context", (long long)c->ctx_train);
+    printf("%-14s%s, base %g, %d of %d dims, scaling %s", "rope", c->rope.layout == LC_ROPE_NORM ? "norm" : "neox",
+           (double)c->rope.freq_base, c->rope.n_dims, c->head_dim, lc_rope_scaling_name(c->rope.scaling));
+    if (c->rope.scaling != LC_ROPE_SCALING_NONE)
+        printf(" x%g from %lld", (double)c->rope.factor, (long long)c->rope.orig_ctx);
+    printf("\n%-14s%s\n", "attention", c->attention[0] ? c->attention : "softmax");
+    int64_t nt = 0;
+    tokenizer_kind(m, g, buf, sizeof buf, &nt);
+    if (nt) printf("%-14s%s, %lld tokens\n", "tokenizer", buf, (long long)nt);
+    else printf("%-14s%s\n", "tokenizer", buf);
+    kv_line(stdout, c);
+}
+
+static void json_model(const char *path, const lc_model *m, const lc_gguf *g, bool with_kv) {
+    const lc_model_config *c = &m->cfg;
+    lc_json_writer w;
+    lc_json_init(&w, stdout, true);
+    lc_json_begin_object(&w);
+    lc_json_kv_str(&w, "file", path);
+    lc_json_kv_str(&w, "format", g ? "gguf" : m->format);
+    if (g) lc_json_kv_int(&w, "gguf_version", lc_gguf_version(g));
+    lc_json_kv_str(&w, "architecture", c->arch);
+    lc_json_kv_int(&w, "dim", c->dim);
+    lc_json_kv_int(&w, "hidden_dim", c->hidden_dim);
+    lc_json_kv_int(&w, "n_layers", c->n_layers);
+    lc_json_kv_int(&w, "n_heads", c->n_heads);
+    lc_json_kv_int(&w, "n_kv_heads", c->n_kv_heads);
+    lc_json_kv_int(&w, "head_dim", c->head_dim);
+    lc_json_kv_int(&w, "vocab_size", c->vocab_size);
+    lc_json_kv_int(&w, "n_params", lc_model_n_params(c));
+    lc_json_kv_bool(&w, "tied_output", c->tied_output);
+    type_counts tc;
+    count_types(m, &tc);
+    lc_json_key(&w, "tensor_types");
+    lc_json_begin_object(&w);
+    for (int t = 0; t < LC_DTYPE_COUNT; t++)
+        if (tc.count[t]) lc_json_kv_int(&w, lc_dtype_name((lc_dtype)t), tc.count[t]);
+    lc_json_end_object(&w);
+    lc_json_kv_num(&w, "weight_bytes", tc.bytes);
+    lc_json_kv_int(&w, "ctx_train", c->ctx_train);
+    lc_json_kv_num(&w, "norm_eps", c->norm_eps);
+    lc_json_key(&w, "rope");
+    lc_json_begin_object(&w);
+    lc_json_kv_str(&w, "layout", c->rope.layout == LC_ROPE_NORM ? "norm" : "neox");
+    lc_json_kv_num(&w, "freq_base", c->rope.freq_base);
+    lc_json_kv_int(&w, "n_dims", c->rope.n_dims);
+    lc_json_kv_str(&w, "scaling", lc_rope_scaling_name(c->rope.scaling));
+    lc_json_kv_num(&w, "factor", c->rope.factor);
+    lc_json_kv_int(&w, "orig_ctx", c->rope.orig_ctx);
+    lc_json_end_object(&w);
+    lc_json_kv_str(&w, "attention", c->attention[0] ? c->attention : "softmax");
+    char buf[96];
+    int64_t nt = 0;
+    tokenizer_kind(m, g, buf, sizeof buf, &nt);
+    lc_json_key(&w, "tokenizer");
+    lc_json_begin_object(&w);
+    lc_json_kv_str(&w, "kind", buf);
+    lc_json_kv_int(&w, "n_tokens", nt);
+    lc_json_end_object(&w);
+    lc_json_key(&w, "kv_bytes_per_1k_tokens");
+    lc_json_begin_object(&w);
+    const lc_dtype types[3] = {LC_DTYPE_F32, LC_DTYPE_F16, LC_DTYPE_Q8_0};
+    for (int i = 0; i < 3; i++) {
+        size_t b = lc_model_kv_bytes_per_token(c, types[i], types[i]);
+        lc_json_key(&w, lc_dtype_name(types[i]));
+        if (b) lc_json_int(&w, (int64_t)b * 1024);
+        else lc_json_null(&w);
+    }
+    lc_json_end_object(&w);
+    if (g && with_kv) json_kv(&w, g);
+    lc_json_end_object(&w);
+    lc_json_finish(&w);
+}
+
+/* A GGUF we cannot (or need not) load as a model: its metadata. */
+static void print_metadata_only(const char *path, const lc_gguf *g, bool json) {
+    char model[80];
+    uint64_t nt;
+    gguf_tokenizer_meta(g, model, sizeof model, &nt);
+    lc_error err;
+    const char *arch = NULL;
+    size_t alen = 0;
+    if (lc_gguf_get_str(g, "general.architecture", &arch, &alen, &err) != LC_OK) arch = NULL;
+    if (json) {
+        lc_json_writer w;
+        lc_json_init(&w, stdout, true);
+        lc_json_begin_object(&w);
+        lc_json_kv_str(&w, "file", path);
+        lc_json_kv_str(&w, "format", "gguf");
+        lc_json_kv_int(&w, "gguf_version", lc_gguf_version(g));
+        lc_json_kv_int(&w, "n_tensors", lc_gguf_n_tensors(g));
+        lc_json_key(&w, "architecture");
+        if (arch) lc_json_strn(&w, arch, alen);
+        else lc_json_null(&w);
+        lc_json_key(&w, "tokenizer");
+        lc_json_begin_object(&w);
+        lc_json_kv_str(&w, "kind", model[0] ? model : "none");
+        lc_json_kv_int(&w, "n_tokens", (int64_t)nt);
+        lc_json_end_object(&w);
+        json_kv(&w, g);
+        lc_json_end_object(&w);
+        lc_json_finish(&w);
+        return;
+    }
+    printf("%-14s%s\n", "file", path);
+    printf("%-14sgguf v%u, %lld tensors%s, %lld keys\n", "format", lc_gguf_version(g), (long long)lc_gguf_n_tensors(g),
+           lc_gguf_n_tensors(g) ? "" : " (vocabulary only)", (long long)lc_gguf_n_kv(g));
+    printf("%-14s%.*s\n", "architecture", arch ? (int)(alen < 64 ? alen : 64) : 1, arch ? arch : "-");
+    if (model[0]) printf("%-14s%s, %llu tokens\n", "tokenizer", model, (unsigned long long)nt);
+    printf("metadata:\n");
+    print_kv(stdout, g);
+}
+
+int cmd_info(int argc, char **argv) {
+    const char *path = NULL, *tok = NULL;
+    bool json = false, kv = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (cli_is(a, "-h", "--help")) {
+            usage(stdout);
+            return CLI_OK;
+        } else if (cli_is(a, NULL, "--json")) {
+            json = true;
+        } else if (cli_is(a, NULL, "--kv")) {
+            kv = true;
+        } else if (cli_is(a, "-m", "--model")) {
+            if (!(path = cli_value(argc, argv, &i, "info"))) return CLI_USAGE;
+        } else if (cli_is(a, "-z", "--tokenizer")) {
+            if (!(tok = cli_value(argc, argv, &i, "info"))) return CLI_USAGE;
+        } else if (a[0] == '-' && a[1]) {
+            cli_error("info", "unknown option %s", a);
+            usage(stderr);
+            return CLI_USAGE;
+        } else if (!path) {
+            path = a;
+        } else {
+            cli_error("info", "one model at a time (got %s and %s)", path, a);
+            return CLI_USAGE;
+        }
+    }
+    if (!path) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    lc_error err;
+    lc_gguf *g = NULL;
+    FILE *f = fopen(path, "rb");
+    char magic[4] = {0};
+    bool is_gguf = f && fread(magic, 1, 4, f) == 4 && memcmp(magic, "GGUF", 4) == 0;
+    if (f) fclose(f);
+    if (is_gguf) {
+        if (lc_gguf_open(path, &g, &err) != LC_OK) return cli_fail("info", &err);
+        if (tok) cli_error("info", "note: -z is for llama2.c models; the GGUF's own tokenizer is used");
+        if (lc_gguf_n_tensors(g) == 0) {
+            print_metadata_only(path, g, json);
+            lc_gguf_close(g);
+            return CLI_OK;
+        }
+    }
+    lc_model_load_opts opts = {is_gguf ? NULL : tok};
+    lc_model *m = NULL;
+    if (lc_model_load(path, &opts, &m, &err) != LC_OK) {
+        if (g) { /* show what the file holds, then why it is not a model we load */
+            print_metadata_only(path, g, json);
+            lc_gguf_close(g);
+        }
+        return cli_fail("info", &err);
+    }
+    if (json) json_model(path, m, g, kv);
+    else {
+        print_model(path, m, g);
+        if (g && kv) {
+            printf("metadata:\n");
+            print_kv(stdout, g);
+        }
+    }
+    lc_model_free(m);
+    lc_gguf_close(g);
+    return CLI_OK;
+}

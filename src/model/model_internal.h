@@ -1,0 +1,55 @@
+/*
+ * Internal interface of the model module: storage ownership, the loaders
+ * that take bytes (so tests and fuzzers can feed them buffers), and helpers
+ * shared by the loaders, the writer and the random generator.
+ */
+#ifndef LC_MODEL_INTERNAL_H
+#define LC_MODEL_INTERNAL_H
+
+#include "common/util.h"
+#include "longctx/gguf.h"
+#include "longctx/model.h"
+
+/* Who owns the bytes the weights point into (at most one is set). */
+struct lc_model_storage {
+    lc_gguf *gguf;   /* GGUF: views into its mapping (or borrowed buffer) */
+    void *map;       /* llama2.c file: our read-only mmap of map_len bytes */
+    size_t map_len;
+    void *heap;      /* random weights: one lc_malloc_aligned slab        */
+};
+
+/* A model with cfg copied, storage and layers[n_layers] allocated (zeroed). */
+lc_status lc_model_alloc(const lc_model_config *c, lc_model **out, lc_error *err);
+
+/* Fill cfg->rope with the defaults for n_dims (NORM layout, base 10000, no
+ * scaling) and orig_ctx = ctx_train. */
+void lc_model_rope_defaults(lc_model_config *c, int32_t n_dims);
+
+/* llama2.c legacy checkpoint from bytes (borrowed: they must outlive the
+ * model). Validates the header and that the size matches exactly. */
+lc_status lc_model_load_llama2c_memory(const void *data, size_t size, lc_model **out, lc_error *err);
+
+/* A llama model from an opened GGUF. On success the model owns g (closed by
+ * lc_model_free); on failure g is left open for the caller. The tokenizer is
+ * built from tokenizer.ggml.* when present (see docs/formats.md). */
+lc_status lc_model_from_gguf(lc_gguf *g, lc_model **out, lc_error *err);
+/* Only the configuration (no tensors needed): used by `info` and the loader. */
+lc_status lc_model_config_from_gguf(const lc_gguf *g, lc_model_config *c, lc_error *err);
+
+/* Shape of each weight, in model.h order, for loops over all tensors. */
+typedef enum {
+    LC_W_ATTN_NORM, LC_W_Q, LC_W_K, LC_W_V, LC_W_O,
+    LC_W_FFN_NORM, LC_W_GATE, LC_W_UP, LC_W_DOWN,
+    LC_W_LAYER_COUNT
+} lc_layer_weight_id;
+
+/* GGUF name suffix ("attn_q") of a layer weight, and its [rows, cols]. */
+const char *lc_layer_weight_name(lc_layer_weight_id id);
+void lc_layer_weight_shape(const lc_model_config *c, lc_layer_weight_id id, int64_t *rows, int64_t *cols);
+lc_tensor *lc_layer_weight(lc_layer_weights *l, lc_layer_weight_id id);
+const lc_tensor *lc_layer_weight_const(const lc_layer_weights *l, lc_layer_weight_id id);
+
+/* Check a view: type usable, shape [rows, cols], data non-NULL and aligned. */
+lc_status lc_tensor_check(const lc_tensor *t, const char *name, int64_t rows, int64_t cols, lc_error *err);
+
+#endif
