@@ -1,0 +1,187 @@
+/*
+ * longctx/runtime.h — the Llama inference runtime: a context built once from
+ * a model (activations, KV cache, RoPE tables, kernel and attention
+ * workspace), the forward pass over a batch of tokens, and generation.
+ *
+ *   lc_model (config + weights, read-only, shared)
+ *      │
+ *   lc_context (one sequence: KV cache + every buffer, allocated at creation)
+ *      │  lc_context_eval(tokens)   prefill in chunks of n_batch, or decode
+ *      ▼
+ *   logits [vocab] of the last token (or [n, vocab] for all of them)
+ *
+ * Forward pass of a chunk of n tokens at positions p0 .. p0+n-1
+ * (dim = model width, q_dim = n_heads*head_dim, kv_dim = n_kv_heads*head_dim):
+ *
+ *   x [n, dim] = tok_embd[tokens]
+ *   per layer:
+ *     xb = rmsnorm(x) * attn_norm
+ *     q [n, q_dim] = xb Wq^T   k, v [n, kv_dim] = xb Wk^T, xb Wv^T
+ *     rope(q), rope(k) at positions p0..          (lc_rope_cache)
+ *     K/V cache slots p0.. <- k, v                (keys stored after RoPE)
+ *     att [n, q_dim] = attention(q, cache[0 .. p0+n))   (lc_attn_forward, causal,
+ *                                                  q_pos0 = p0; LINEAR: a recurrent
+ *                                                  state per layer instead)
+ *     x += att Wo^T
+ *     xb = rmsnorm(x) * ffn_norm
+ *     x += (silu(xb Wgate^T) * (xb Wup^T)) Wdown^T
+ *   logits = (rmsnorm(x) * output_norm) Wout^T     (last row only unless asked)
+ *
+ * Memory: everything is sized exactly and allocated by lc_context_create,
+ * which refuses (LC_ERR_TOO_LARGE, saying how much it needs) when that would
+ * not fit in the memory available. Evaluating tokens allocates nothing.
+ *
+ * Threads: one context is used by one thread at a time; inside, each kernel
+ * runs on opts.n_threads OpenMP threads. Several contexts may share a model.
+ */
+#ifndef LONGCTX_RUNTIME_H
+#define LONGCTX_RUNTIME_H
+
+#include "longctx/attn.h"
+#include "longctx/common.h"
+#include "longctx/model.h"
+#include "longctx/rope.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What the KV cache does when it is full. FULL: nothing — evaluation past
+ * n_ctx is refused ("context full"). (Ring-buffer windows, attention sinks,
+ * context shifts and eviction are later policies of the same cache.) */
+typedef enum { LC_KV_POLICY_FULL = 0, LC_KV_POLICY_COUNT } lc_kv_policy;
+
+typedef struct {
+    int64_t n_ctx;        /* tokens the context holds; 0: the model's ctx_train  */
+    int64_t n_batch;      /* tokens per forward pass during prefill; 0: 512      */
+    int n_threads;        /* <= 0: every available CPU                            */
+    const char *attn;     /* lc_attn_parse spec, e.g. "flash", "window:4096:4";
+                             NULL: the model's cfg.attention, else "flash"        */
+    const lc_attn_params *attn_params; /* full parameters (e.g. HYBRID); when set,
+                                          overrides attn; n_threads is replaced */
+    lc_dtype k_type;      /* KV cache key type: f32 or f16 (default f16)          */
+    lc_dtype v_type;      /* value type (default f16)                             */
+    const lc_rope_config *rope; /* NULL: the model's; orig_ctx 0 = ctx_train      */
+    lc_kv_policy kv_policy;
+    bool force_scalar;    /* portable kernels only (testing)                      */
+} lc_context_opts;
+
+/* Defaults: n_ctx 0 (model's), n_batch 512, all threads, attention from the
+ * model (else flash), f16 K and V, the model's RoPE, FULL policy. */
+void lc_context_opts_init(lc_context_opts *o);
+
+/* What a context needs, in bytes, before it is created. */
+typedef struct {
+    size_t kv_bytes;          /* K and V cache (or the LINEAR states)          */
+    size_t activation_bytes;  /* residual stream and per-chunk activations     */
+    size_t workspace_bytes;   /* matmul + attention scratch                    */
+    size_t rope_bytes;        /* cos/sin tables for n_ctx positions            */
+    size_t total_bytes;
+    int64_t n_ctx;            /* resolved */
+    int64_t n_batch;          /* resolved */
+} lc_context_memory;
+
+lc_status lc_context_memory_need(const lc_model *m, const lc_context_opts *o, lc_context_memory *mem, lc_error *err);
+
+typedef struct lc_context lc_context;
+
+/* Validates the model's shapes against its config and the options, then
+ * allocates every buffer. The model must outlive the context. */
+lc_status lc_context_create(const lc_model *m, const lc_context_opts *o, lc_context **out, lc_error *err);
+void lc_context_free(lc_context *ctx);
+
+/* Forget the sequence (empty the KV cache); the next token is at position 0. */
+void lc_context_reset(lc_context *ctx);
+
+int64_t lc_context_n_past(const lc_context *ctx); /* tokens in the context      */
+int64_t lc_context_n_ctx(const lc_context *ctx);  /* capacity                   */
+int64_t lc_context_n_batch(const lc_context *ctx);
+int lc_context_n_threads(const lc_context *ctx);
+const lc_model *lc_context_model(const lc_context *ctx);
+/* The resolved attention parameters and RoPE configuration in use. */
+const lc_attn_params *lc_context_attn(const lc_context *ctx);
+const lc_rope_config *lc_context_rope(const lc_context *ctx);
+lc_dtype lc_context_k_type(const lc_context *ctx);
+lc_dtype lc_context_v_type(const lc_context *ctx);
+
+/* Feed n >= 1 tokens at positions n_past .. n_past+n-1, in chunks of at most
+ * n_batch. logits: NULL, or [vocab] floats for the last token, or (all) [n,
+ * vocab] for every token. Token ids are checked against the vocabulary.
+ * Refuses with LC_ERR_TOO_LARGE ("context full: N tokens; raise -c") when
+ * n_past + n > n_ctx, before changing anything. On any error the context is
+ * unchanged (n_past stays; the partly written cache slots are not counted). */
+lc_status lc_context_eval(lc_context *ctx, const int32_t *tokens, int64_t n, float *logits, bool all, lc_error *err);
+
+/* The last evaluated token's logits [vocab] (owned by ctx; valid until the
+ * next eval or reset), or NULL before any. */
+const float *lc_context_logits(const lc_context *ctx);
+
+/* Where the time went, accumulated over evals since creation or the last
+ * reset of the counters. "other" is everything outside matmuls and attention
+ * (norms, RoPE, SwiGLU, residuals, embedding, KV stores). */
+typedef struct {
+    double t_matmul, t_attn, t_other; /* seconds                                        */
+    double flops_matmul;              /* 2 per multiply-add                              */
+    double flops_attn;                /* lc_attn_flops of every call                     */
+    double bytes_weights;             /* weight bytes the matmuls streamed (each matrix
+                                         counted once per forward pass)                 */
+    double bytes_kv;                  /* K/V cache bytes attention read                  */
+    int64_t n_tokens;                 /* tokens evaluated                                */
+    int64_t n_forward;                /* forward passes (chunks)                         */
+} lc_context_timings;
+
+void lc_context_get_timings(const lc_context *ctx, lc_context_timings *t);
+void lc_context_reset_timings(lc_context *ctx);
+
+/* ---- Generation ------------------------------------------------------------ */
+
+/* Pick the next token from logits [n_vocab] (may modify them). Return false
+ * (with err filled) to abort generation. */
+typedef bool (*lc_sample_fn)(void *user, float *logits, int32_t n_vocab, int32_t *token, lc_error *err);
+/* Called with each generated token as soon as it is chosen; return false to
+ * stop. */
+typedef bool (*lc_token_fn)(void *user, int32_t token);
+
+typedef enum {
+    LC_STOP_LENGTH = 0,   /* n_predict tokens generated                    */
+    LC_STOP_EOS,          /* the model produced the end-of-sequence token  */
+    LC_STOP_CONTEXT_FULL, /* n_ctx reached: nothing more fits              */
+    LC_STOP_CALLBACK      /* on_token asked to stop                        */
+} lc_stop_reason;
+
+const char *lc_stop_reason_name(lc_stop_reason r);
+
+typedef struct {
+    int64_t n_predict;     /* tokens to generate; < 0: until EOS or context end */
+    int32_t eos_id;        /* stop token (not emitted); -1: none                 */
+    lc_sample_fn sample;   /* NULL: greedy (argmax, lowest id on ties)           */
+    void *sample_user;
+    lc_token_fn on_token;  /* may be NULL                                        */
+    void *token_user;
+} lc_generate_opts;
+
+/* n_predict 128, eos_id -1, greedy, no callback. */
+void lc_generate_opts_init(lc_generate_opts *o);
+
+typedef struct {
+    int64_t n_prompt;        /* prompt tokens evaluated                        */
+    int64_t n_generated;     /* tokens emitted (EOS not counted)               */
+    double t_prompt;         /* seconds in prompt evaluation                   */
+    double t_generate;       /* seconds from the first sample to the end       */
+    lc_stop_reason stop;
+    char message[128];       /* e.g. "context full: 512 tokens; raise -c"      */
+} lc_generate_result;
+
+/* Evaluate the prompt (appended to whatever the context holds), then sample
+ * and evaluate tokens until a stop condition. With n_prompt == 0 it continues
+ * from the logits of the context's last token (which must exist). Generated
+ * tokens go to out (capacity out_cap; extra ones are only passed to on_token)
+ * and on_token. The context keeps the sequence (prompt + generated, except a
+ * last token that no longer fits) so generation can continue. */
+lc_status lc_generate(lc_context *ctx, const int32_t *prompt, int64_t n_prompt, const lc_generate_opts *o,
+                      int32_t *out, int64_t out_cap, lc_generate_result *res, lc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LONGCTX_RUNTIME_H */

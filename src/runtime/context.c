@@ -1,0 +1,462 @@
+/*
+ * The runtime context: options, validation of the model against its config,
+ * exact sizing of every buffer, the memory check, creation and teardown.
+ * The forward pass is in forward.c, generation in generate.c.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/runtime_internal.h"
+
+#define DEFAULT_BATCH 512
+/* RoPE cos/sin rows tabled up front; later positions are computed on the fly
+ * by the RoPE module (a table for 1M positions at 128 dims would take 512 MiB). */
+#define ROPE_TABLE_MAX ((int64_t)1 << 18)
+
+void lc_context_opts_init(lc_context_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->n_ctx = 0;
+    o->n_batch = DEFAULT_BATCH;
+    o->n_threads = 0;
+    o->attn = NULL;
+    o->attn_params = NULL;
+    o->k_type = LC_DTYPE_F16;
+    o->v_type = LC_DTYPE_F16;
+    o->rope = NULL;
+    o->kv_policy = LC_KV_POLICY_FULL;
+    o->force_scalar = false;
+}
+
+/* ---- Validation of the model ----------------------------------------------- */
+
+static lc_status check_matrix(const lc_tensor *t, int64_t rows, int64_t cols, const char *name, int layer,
+                              lc_error *err) {
+    char where[48];
+    if (layer >= 0) snprintf(where, sizeof where, "layer %d %s", layer, name);
+    else snprintf(where, sizeof where, "%s", name);
+    if (!t->data) return lc_fail(err, LC_ERR_INVALID_ARG, "model: %s has no data", where);
+    if ((unsigned)t->type >= LC_DTYPE_COUNT)
+        return lc_fail(err, LC_ERR_FORMAT, "model: %s has unknown type %d", where, (int)t->type);
+    if (t->rows != rows || t->cols != cols)
+        return lc_fail(err, LC_ERR_FORMAT, "model: %s is [%lld, %lld], the config implies [%lld, %lld]", where,
+                       (long long)t->rows, (long long)t->cols, (long long)rows, (long long)cols);
+    size_t rb;
+    lc_error e2;
+    if (lc_dtype_row_bytes(t->type, cols, &rb, &e2) != LC_OK)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "model: %s: %s", where, e2.msg);
+    return LC_OK;
+}
+
+static lc_status check_vector(const lc_tensor *t, int64_t n, const char *name, int layer, lc_error *err) {
+    if (t->rows * t->cols != n || t->rows < 1 || t->cols < 1) {
+        return lc_fail(err, LC_ERR_FORMAT, "model: %s%s%d has %lld x %lld elements, expected %lld", name,
+                       layer >= 0 ? " of layer " : "", layer >= 0 ? layer : 0, (long long)t->rows,
+                       (long long)t->cols, (long long)n);
+    }
+    return check_matrix(t, t->rows, t->cols, name, layer, err);
+}
+
+static lc_status check_model(const lc_model *m, lc_rt_shape *sh, lc_error *err) {
+    if (!m) return lc_fail(err, LC_ERR_INVALID_ARG, "context: NULL model");
+    const lc_model_config *c = &m->cfg;
+    if (c->dim < 1 || c->hidden_dim < 1 || c->n_layers < 1 || c->n_heads < 1 || c->n_kv_heads < 1 ||
+        c->head_dim < 1 || c->vocab_size < 1)
+        return lc_fail(err, LC_ERR_FORMAT,
+                       "model: bad config (dim %d, hidden %d, layers %d, heads %d, kv heads %d, head dim %d, vocab %d)",
+                       c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, c->vocab_size);
+    if (c->n_heads % c->n_kv_heads)
+        return lc_fail(err, LC_ERR_FORMAT, "model: %d heads is not a multiple of %d KV heads", c->n_heads,
+                       c->n_kv_heads);
+    if (!(c->norm_eps >= 0.0f) || !isfinite(c->norm_eps))
+        return lc_fail(err, LC_ERR_FORMAT, "model: bad RMSNorm epsilon %g", (double)c->norm_eps);
+    if (!m->w.layers) return lc_fail(err, LC_ERR_INVALID_ARG, "model: no layer weights");
+    memset(sh, 0, sizeof *sh);
+    sh->dim = c->dim;
+    sh->hidden = c->hidden_dim;
+    sh->n_layers = c->n_layers;
+    sh->n_heads = c->n_heads;
+    sh->n_kv_heads = c->n_kv_heads;
+    sh->head_dim = c->head_dim;
+    sh->vocab = c->vocab_size;
+    sh->q_dim = (int64_t)c->n_heads * c->head_dim;
+    sh->kv_dim = (int64_t)c->n_kv_heads * c->head_dim;
+    const int64_t D = c->dim, F = c->hidden_dim;
+    lc_status st;
+#define CHK(x)                                                                                                        \
+    do {                                                                                                              \
+        if ((st = (x)) != LC_OK) return st;                                                                           \
+    } while (0)
+    CHK(check_matrix(&m->w.tok_embd, c->vocab_size, D, "token_embd", -1, err));
+    CHK(check_vector(&m->w.output_norm, D, "output_norm", -1, err));
+    CHK(check_matrix(&m->w.output, c->vocab_size, D, "output", -1, err));
+    for (int l = 0; l < c->n_layers; l++) {
+        const lc_layer_weights *L = &m->w.layers[l];
+        CHK(check_vector(&L->attn_norm, D, "attn_norm", l, err));
+        CHK(check_matrix(&L->wq, sh->q_dim, D, "attn_q", l, err));
+        CHK(check_matrix(&L->wk, sh->kv_dim, D, "attn_k", l, err));
+        CHK(check_matrix(&L->wv, sh->kv_dim, D, "attn_v", l, err));
+        CHK(check_matrix(&L->wo, D, sh->q_dim, "attn_output", l, err));
+        CHK(check_vector(&L->ffn_norm, D, "ffn_norm", l, err));
+        CHK(check_matrix(&L->w_gate, F, D, "ffn_gate", l, err));
+        CHK(check_matrix(&L->w_up, F, D, "ffn_up", l, err));
+        CHK(check_matrix(&L->w_down, D, F, "ffn_down", l, err));
+    }
+#undef CHK
+    return LC_OK;
+}
+
+/* ---- Resolving the options ---------------------------------------------------- */
+
+typedef struct {
+    lc_rt_shape sh;
+    lc_attn_params attn;
+    bool linear;
+    lc_rope_config rope;
+    int64_t rope_table;
+    lc_dtype k_type, v_type;
+    lc_kv_policy policy;
+    bool force_scalar;
+} resolved;
+
+static lc_status resolve(const lc_model *m, const lc_context_opts *o_in, resolved *r, lc_error *err) {
+    lc_context_opts defaults;
+    lc_context_opts_init(&defaults);
+    const lc_context_opts *o = o_in ? o_in : &defaults;
+    memset(r, 0, sizeof *r);
+    lc_status st = check_model(m, &r->sh, err);
+    if (st != LC_OK) return st;
+    const lc_model_config *c = &m->cfg;
+
+    r->sh.n_ctx = o->n_ctx > 0 ? o->n_ctx : c->ctx_train;
+    if (r->sh.n_ctx < 1)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "context: the model gives no training context; set n_ctx (-c)");
+    if (o->n_batch < 0) return lc_fail(err, LC_ERR_INVALID_ARG, "context: negative batch size %lld", (long long)o->n_batch);
+    r->sh.n_batch = o->n_batch > 0 ? o->n_batch : DEFAULT_BATCH;
+    if (r->sh.n_batch > r->sh.n_ctx) r->sh.n_batch = r->sh.n_ctx;
+    r->sh.n_threads = o->n_threads > 0 ? o->n_threads : lc_cpu_count();
+
+    if (o->attn_params) {
+        r->attn = *o->attn_params;
+    } else {
+        const char *spec = o->attn ? o->attn : (c->attention[0] ? c->attention : "flash");
+        lc_attn_params_init(&r->attn, LC_ATTN_FLASH);
+        st = lc_attn_parse(spec, &r->attn, err);
+        if (st != LC_OK) return st;
+    }
+    r->attn.n_threads = r->sh.n_threads;
+    if (o->force_scalar) r->attn.force_scalar = true;
+    if (r->attn.mask) return lc_fail(err, LC_ERR_INVALID_ARG, "context: an explicit attention mask is not supported");
+    r->linear = r->attn.method == LC_ATTN_LINEAR;
+
+    if ((o->k_type != LC_DTYPE_F32 && o->k_type != LC_DTYPE_F16) ||
+        (o->v_type != LC_DTYPE_F32 && o->v_type != LC_DTYPE_F16))
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "context: KV cache types must be f32 or f16 (got %s, %s)",
+                       lc_dtype_name(o->k_type), lc_dtype_name(o->v_type));
+    r->k_type = o->k_type;
+    r->v_type = o->v_type;
+    if ((unsigned)o->kv_policy >= LC_KV_POLICY_COUNT)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "context: unknown KV policy %d", (int)o->kv_policy);
+    r->policy = o->kv_policy;
+    r->force_scalar = o->force_scalar;
+
+    r->rope = o->rope ? *o->rope : c->rope;
+    if (r->rope.orig_ctx == 0) r->rope.orig_ctx = c->ctx_train > 0 ? c->ctx_train : r->sh.n_ctx;
+    st = lc_rope_validate(&r->rope, err);
+    if (st != LC_OK) return st;
+    if (r->rope.n_dims > c->head_dim)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "context: RoPE rotates %d dims but heads have %d", r->rope.n_dims,
+                       c->head_dim);
+    r->rope_table = LC_MIN(r->sh.n_ctx, ROPE_TABLE_MAX);
+    return LC_OK;
+}
+
+/* ---- Sizes ---------------------------------------------------------------------- */
+
+/* Carving of the slab: each piece 64-byte aligned. */
+typedef struct {
+    size_t norms, x, xb, q, k, v, att, hb, hb2, logits, mm_ws, attn_ws;
+    size_t activation_bytes, total;
+} slab_plan;
+
+static bool take(size_t *cursor, size_t n_floats_a, size_t n_floats_b, size_t *off) {
+    size_t bytes;
+    if (!lc_mul3_size(n_floats_a, n_floats_b, sizeof(float), &bytes)) return false;
+    *off = *cursor;
+    bytes = (bytes + 63) & ~(size_t)63;
+    return lc_add_size(*cursor, bytes, cursor);
+}
+
+static bool plan_slab(const lc_rt_shape *sh, size_t mm_ws, size_t attn_ws, slab_plan *p) {
+    size_t cur = 0, B = (size_t)sh->n_batch;
+    bool ok = take(&cur, 2 * (size_t)sh->n_layers + 1, (size_t)sh->dim, &p->norms) &&
+              take(&cur, B, (size_t)sh->dim, &p->x) && take(&cur, B, (size_t)sh->dim, &p->xb) &&
+              take(&cur, B, (size_t)sh->q_dim, &p->q) && take(&cur, B, (size_t)sh->kv_dim, &p->k) &&
+              take(&cur, B, (size_t)sh->kv_dim, &p->v) && take(&cur, B, (size_t)sh->q_dim, &p->att) &&
+              take(&cur, B, (size_t)sh->hidden, &p->hb) && take(&cur, B, (size_t)sh->hidden, &p->hb2) &&
+              take(&cur, 1, (size_t)sh->vocab, &p->logits);
+    if (!ok) return false;
+    p->activation_bytes = cur;
+    p->mm_ws = cur;
+    if (!lc_add_size(cur, (mm_ws + 63) & ~(size_t)63, &cur)) return false;
+    p->attn_ws = cur;
+    if (!lc_add_size(cur, (attn_ws + 63) & ~(size_t)63, &cur)) return false;
+    p->total = cur;
+    return true;
+}
+
+static lc_status matmul_ws(const lc_model *m, const lc_rt_shape *sh, size_t *bytes, lc_error *err) {
+    *bytes = 0;
+    const lc_tensor *mats[7];
+    for (int l = 0; l < sh->n_layers; l++) {
+        const lc_layer_weights *L = &m->w.layers[l];
+        const lc_tensor *lm[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        memcpy(mats, lm, sizeof mats);
+        for (int i = 0; i < 7; i++) {
+            size_t b;
+            lc_status st = lc_matmul_workspace(mats[i], sh->n_batch, sh->n_threads, &b, err);
+            if (st != LC_OK) return st;
+            *bytes = LC_MAX(*bytes, b);
+        }
+    }
+    size_t b;
+    lc_status st = lc_matmul_workspace(&m->w.output, sh->n_batch, sh->n_threads, &b, err);
+    if (st != LC_OK) return st;
+    *bytes = LC_MAX(*bytes, b);
+    return LC_OK;
+}
+
+/* The attention shape of a chunk of n_q queries over n_kv cached keys. */
+static lc_attn_shape attn_shape(const lc_rt_shape *sh, lc_dtype kt, lc_dtype vt, int64_t n_q, int64_t n_kv) {
+    lc_attn_shape s;
+    memset(&s, 0, sizeof s);
+    s.n_q = n_q;
+    s.n_kv = n_kv;
+    s.n_head = sh->n_heads;
+    s.n_head_kv = sh->n_kv_heads;
+    s.head_dim = sh->head_dim;
+    s.k_type = kt;
+    s.v_type = vt;
+    s.causal = true;
+    s.q_pos0 = n_kv - n_q;
+    s.k_pos = NULL;
+    s.scale = 0.0f;
+    return s;
+}
+
+/* The largest workspace attention asks for over the chunk shapes the context
+ * can produce (checked again before every call). */
+static lc_status attn_ws(const resolved *r, size_t *bytes, lc_error *err) {
+    *bytes = 0;
+    if (r->linear) return LC_OK;
+    const int64_t B = r->sh.n_batch, C = r->sh.n_ctx;
+    const int64_t nq[4] = {1, LC_MAX(1, B / 2), B, LC_MIN(B, 2)};
+    for (int i = 0; i < 4; i++) {
+        const int64_t nkv[4] = {nq[i], LC_MAX(nq[i], C / 2), C, LC_MIN(C, nq[i] + B)};
+        for (int j = 0; j < 4; j++) {
+            lc_attn_shape s = attn_shape(&r->sh, r->k_type, r->v_type, nq[i], nkv[j]);
+            size_t b = 0;
+            lc_status st = lc_attn_workspace(&s, &r->attn, &b, err);
+            if (st != LC_OK) return st;
+            *bytes = LC_MAX(*bytes, b);
+        }
+    }
+    return LC_OK;
+}
+
+static lc_status linear_state_bytes(const resolved *r, size_t *bytes, lc_error *err) {
+    lc_linear_state *st = NULL;
+    lc_status s = lc_linear_state_create(r->sh.n_heads, r->sh.n_kv_heads, r->sh.head_dim, &r->attn, &st, err);
+    if (s != LC_OK) return s;
+    size_t one = lc_linear_state_bytes(st);
+    lc_linear_state_free(st);
+    if (!lc_mul_size(one, (size_t)r->sh.n_layers, bytes))
+        return lc_fail(err, LC_ERR_TOO_LARGE, "linear attention states overflow size_t");
+    return LC_OK;
+}
+
+static lc_status compute_memory(const lc_model *m, const resolved *r, lc_context_memory *mem, slab_plan *plan,
+                                lc_error *err) {
+    memset(mem, 0, sizeof *mem);
+    size_t mm = 0, at = 0;
+    lc_status st = matmul_ws(m, &r->sh, &mm, err);
+    if (st == LC_OK) st = attn_ws(r, &at, err);
+    if (st != LC_OK) return st;
+    if (!plan_slab(&r->sh, mm, at, plan))
+        return lc_fail(err, LC_ERR_TOO_LARGE, "context: buffers for a batch of %lld overflow size_t",
+                       (long long)r->sh.n_batch);
+    if (r->linear) {
+        st = linear_state_bytes(r, &mem->kv_bytes, err);
+        if (st != LC_OK) return st;
+    } else if (!lc_kv_cache_bytes(r->sh.n_layers, r->sh.n_kv_heads, r->sh.head_dim, r->sh.n_ctx, r->k_type,
+                                  r->v_type, &mem->kv_bytes)) {
+        return lc_fail(err, LC_ERR_TOO_LARGE, "context: a KV cache of %lld tokens overflows size_t",
+                       (long long)r->sh.n_ctx);
+    }
+    mem->activation_bytes = plan->activation_bytes;
+    mem->workspace_bytes = plan->total - plan->activation_bytes;
+    mem->rope_bytes = (size_t)r->rope_table * (size_t)r->rope.n_dims * sizeof(float);
+    size_t t = 0;
+    if (!lc_add_size(mem->kv_bytes, plan->total, &t) || !lc_add_size(t, mem->rope_bytes, &mem->total_bytes))
+        return lc_fail(err, LC_ERR_TOO_LARGE, "context: total size overflows size_t");
+    mem->n_ctx = r->sh.n_ctx;
+    mem->n_batch = r->sh.n_batch;
+    return LC_OK;
+}
+
+lc_status lc_context_memory_need(const lc_model *m, const lc_context_opts *o, lc_context_memory *mem, lc_error *err) {
+    if (!mem) return lc_fail(err, LC_ERR_INVALID_ARG, "context: NULL memory report");
+    resolved r;
+    slab_plan plan;
+    lc_status st = resolve(m, o, &r, err);
+    if (st != LC_OK) return st;
+    return compute_memory(m, &r, mem, &plan, err);
+}
+
+/* ---- Creation ---------------------------------------------------------------------- */
+
+static double matrix_bytes(const lc_tensor *t) {
+    size_t rb = 0;
+    lc_dtype_row_bytes(t->type, t->cols, &rb, NULL);
+    return (double)rb * (double)t->rows;
+}
+
+lc_status lc_context_create(const lc_model *m, const lc_context_opts *o, lc_context **out, lc_error *err) {
+    if (!out) return lc_fail(err, LC_ERR_INVALID_ARG, "context: NULL output");
+    *out = NULL;
+    resolved r;
+    slab_plan plan;
+    lc_context_memory mem;
+    lc_status st = resolve(m, o, &r, err);
+    if (st == LC_OK) st = compute_memory(m, &r, &mem, &plan, err);
+    if (st != LC_OK) return st;
+
+    size_t avail = lc_mem_available_bytes();
+    if (avail && mem.total_bytes > avail) {
+        char need[32], kv[32], have[32];
+        return lc_fail(err, LC_ERR_TOO_LARGE,
+                       "context of %lld tokens needs %s (%s of it the %s cache) but only %s is available; "
+                       "lower -c%s",
+                       (long long)r.sh.n_ctx, lc_format_bytes((double)mem.total_bytes, need, sizeof need),
+                       lc_format_bytes((double)mem.kv_bytes, kv, sizeof kv), r.linear ? "linear-state" : "KV",
+                       lc_format_bytes((double)avail, have, sizeof have),
+                       r.k_type == LC_DTYPE_F32 || r.v_type == LC_DTYPE_F32 ? " or use -ctk/-ctv f16" : "");
+    }
+
+    lc_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return lc_fail(err, LC_ERR_NOMEM, "context: out of memory");
+    ctx->model = m;
+    ctx->sh = r.sh;
+    ctx->norm_eps = m->cfg.norm_eps;
+    lc_kernel_opts_init(&ctx->kopts);
+    ctx->kopts.n_threads = r.sh.n_threads;
+    ctx->kopts.force_scalar = r.force_scalar;
+    ctx->attn = r.attn;
+    ctx->linear = r.linear;
+    ctx->rope_cfg = r.rope;
+
+    ctx->slab = lc_malloc_aligned(plan.total);
+    if (!ctx->slab) {
+        char need[32];
+        lc_context_free(ctx);
+        return lc_fail(err, LC_ERR_NOMEM, "context: cannot allocate %s of buffers",
+                       lc_format_bytes((double)plan.total, need, sizeof need));
+    }
+    char *s = (char *)ctx->slab;
+    ctx->norms = (float *)(s + plan.norms);
+    ctx->x = (float *)(s + plan.x);
+    ctx->xb = (float *)(s + plan.xb);
+    ctx->q = (float *)(s + plan.q);
+    ctx->k = (float *)(s + plan.k);
+    ctx->v = (float *)(s + plan.v);
+    ctx->att = (float *)(s + plan.att);
+    ctx->hb = (float *)(s + plan.hb);
+    ctx->hb2 = (float *)(s + plan.hb2);
+    ctx->logits = (float *)(s + plan.logits);
+    ctx->mm_ws = s + plan.mm_ws;
+    ctx->mm_ws_bytes = plan.attn_ws - plan.mm_ws;
+    ctx->attn_ws = s + plan.attn_ws;
+    ctx->attn_ws_bytes = plan.total - plan.attn_ws;
+
+    /* Norm weights as f32 (any stored type). */
+    const int64_t D = r.sh.dim;
+    for (int l = 0; l < r.sh.n_layers && st == LC_OK; l++) {
+        st = lc_row_to_f32(m->w.layers[l].attn_norm.type, m->w.layers[l].attn_norm.data, ctx->norms + (2 * l) * D, D,
+                           err);
+        if (st == LC_OK)
+            st = lc_row_to_f32(m->w.layers[l].ffn_norm.type, m->w.layers[l].ffn_norm.data,
+                               ctx->norms + (2 * l + 1) * D, D, err);
+    }
+    if (st == LC_OK)
+        st = lc_row_to_f32(m->w.output_norm.type, m->w.output_norm.data, ctx->norms + 2 * r.sh.n_layers * D, D, err);
+
+    if (st == LC_OK) st = lc_rope_cache_create(&ctx->rope_cfg, r.rope_table, &ctx->rope, err);
+    if (st == LC_OK && r.linear) {
+        ctx->lin = calloc((size_t)r.sh.n_layers, sizeof *ctx->lin);
+        if (!ctx->lin) st = lc_fail(err, LC_ERR_NOMEM, "context: out of memory");
+        for (int l = 0; l < r.sh.n_layers && st == LC_OK; l++)
+            st = lc_linear_state_create(r.sh.n_heads, r.sh.n_kv_heads, r.sh.head_dim, &ctx->attn, &ctx->lin[l], err);
+    } else if (st == LC_OK) {
+        st = lc_kv_cache_init(&ctx->kv, r.policy, r.sh.n_layers, r.sh.n_kv_heads, r.sh.head_dim, r.sh.n_ctx, r.k_type,
+                              r.v_type, err);
+    }
+    if (st != LC_OK) {
+        lc_context_free(ctx);
+        return st;
+    }
+    /* The kv cache records the types even for linear contexts (reported by accessors). */
+    ctx->kv.k_type = r.k_type;
+    ctx->kv.v_type = r.v_type;
+
+    double wb = matrix_bytes(&m->w.output);
+    for (int l = 0; l < r.sh.n_layers; l++) {
+        const lc_layer_weights *L = &m->w.layers[l];
+        wb += matrix_bytes(&L->wq) + matrix_bytes(&L->wk) + matrix_bytes(&L->wv) + matrix_bytes(&L->wo) +
+              matrix_bytes(&L->w_gate) + matrix_bytes(&L->w_up) + matrix_bytes(&L->w_down);
+    }
+    ctx->weight_bytes_per_pass = wb;
+    *out = ctx;
+    return LC_OK;
+}
+
+void lc_context_free(lc_context *ctx) {
+    if (!ctx) return;
+    if (ctx->lin) {
+        for (int l = 0; l < ctx->sh.n_layers; l++) lc_linear_state_free(ctx->lin[l]);
+        free(ctx->lin);
+    }
+    lc_kv_cache_free(&ctx->kv);
+    lc_rope_cache_free(ctx->rope);
+    lc_free_aligned(ctx->slab);
+    free(ctx);
+}
+
+void lc_context_reset(lc_context *ctx) {
+    if (!ctx) return;
+    if (ctx->linear) {
+        for (int l = 0; l < ctx->sh.n_layers; l++) lc_linear_state_reset(ctx->lin[l]);
+        ctx->n_past_linear = 0;
+    } else {
+        lc_kv_cache_clear(&ctx->kv);
+    }
+    ctx->have_logits = false;
+}
+
+int64_t lc_context_n_past(const lc_context *ctx) { return ctx->linear ? ctx->n_past_linear : ctx->kv.n_used; }
+int64_t lc_context_n_ctx(const lc_context *ctx) { return ctx->sh.n_ctx; }
+int64_t lc_context_n_batch(const lc_context *ctx) { return ctx->sh.n_batch; }
+int lc_context_n_threads(const lc_context *ctx) { return ctx->sh.n_threads; }
+const lc_model *lc_context_model(const lc_context *ctx) { return ctx->model; }
+const lc_attn_params *lc_context_attn(const lc_context *ctx) { return &ctx->attn; }
+const lc_rope_config *lc_context_rope(const lc_context *ctx) { return &ctx->rope_cfg; }
+lc_dtype lc_context_k_type(const lc_context *ctx) { return ctx->kv.k_type; }
+lc_dtype lc_context_v_type(const lc_context *ctx) { return ctx->kv.v_type; }
+const float *lc_context_logits(const lc_context *ctx) { return ctx->have_logits ? ctx->logits : NULL; }
+
+void lc_context_get_timings(const lc_context *ctx, lc_context_timings *t) { *t = ctx->tm; }
+void lc_context_reset_timings(lc_context *ctx) { memset(&ctx->tm, 0, sizeof ctx->tm); }
+
+lc_attn_shape lc_rt_attn_shape(const lc_context *ctx, int64_t n_q, int64_t n_kv) {
+    return attn_shape(&ctx->sh, ctx->kv.k_type, ctx->kv.v_type, n_q, n_kv);
+}

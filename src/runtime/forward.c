@@ -1,0 +1,169 @@
+/*
+ * The forward pass of the Llama runtime (see the diagram in
+ * include/longctx/runtime.h). One call of forward_chunk runs n <= n_batch
+ * tokens through every layer: with n > 1 the weight products are GEMMs
+ * (prefill), with n == 1 matrix-vector products (decode).
+ *
+ * Buffers (all in the context's slab, sized for n_batch rows):
+ *   x   [n, dim]     residual stream
+ *   xb  [n, dim]     RMSNorm output, then the output of Wo / Wdown
+ *   q   [n, q_dim]   k, v [n, kv_dim]   att [n, q_dim]
+ *   hb  [n, hidden]  gate, then silu(gate) * up       hb2 [n, hidden] up
+ */
+#include <math.h>
+#include <string.h>
+
+#include "runtime/runtime_internal.h"
+
+static lc_status mm(lc_context *ctx, const lc_tensor *w, const float *x, int64_t n, float *y, lc_error *err) {
+    double t0 = lc_time_now();
+    lc_status st = lc_matmul(w, x, n, y, ctx->mm_ws, ctx->mm_ws_bytes, &ctx->kopts, err);
+    ctx->tm.t_matmul += lc_time_now() - t0;
+    ctx->tm.flops_matmul += lc_matmul_flops(w, n);
+    return st;
+}
+
+/* Softmax attention of the chunk's queries over the layer's cache slots
+ * 0 .. slot0+n-1 (the chunk's own keys included). */
+static lc_status attend_cache(lc_context *ctx, int32_t layer, int64_t n, int64_t p0, lc_error *err) {
+    lc_kv_view view;
+    lc_kv_cache_view(&ctx->kv, layer, n, &view);
+    lc_attn_shape s = lc_rt_attn_shape(ctx, n, view.n_kv);
+    s.q_pos0 = p0;
+    s.k_pos = view.k_pos;
+    size_t need = 0;
+    lc_status st = lc_attn_workspace(&s, &ctx->attn, &need, err);
+    if (st != LC_OK) return st;
+    if (need > ctx->attn_ws_bytes)
+        return lc_fail(err, LC_ERR_INTERNAL,
+                       "attention asks for %zu bytes of workspace for %lld queries over %lld keys; the context "
+                       "sized %zu",
+                       need, (long long)n, (long long)view.n_kv, ctx->attn_ws_bytes);
+    lc_attn_io io = {ctx->q, view.k, view.v, ctx->att, NULL};
+    double t0 = lc_time_now();
+    st = lc_attn_forward(&s, &ctx->attn, &io, ctx->attn_ws, ctx->attn_ws_bytes, err);
+    ctx->tm.t_attn += lc_time_now() - t0;
+    ctx->tm.flops_attn += lc_attn_flops(&s, &ctx->attn);
+    ctx->tm.bytes_kv += (double)view.n_kv * (double)(ctx->kv.k_row_bytes + ctx->kv.v_row_bytes);
+    return st;
+}
+
+/* LINEAR attention: feed the chunk one token at a time through the layer's
+ * recurrent state (exactly the causal form; O(1) memory in the length). */
+static lc_status attend_linear(lc_context *ctx, int32_t layer, int64_t n, lc_error *err) {
+    const lc_rt_shape *sh = &ctx->sh;
+    double t0 = lc_time_now();
+    lc_status st = LC_OK;
+    for (int64_t i = 0; i < n && st == LC_OK; i++)
+        st = lc_linear_state_step(ctx->lin[layer], ctx->q + i * sh->q_dim, ctx->k + i * sh->kv_dim,
+                                  ctx->v + i * sh->kv_dim, ctx->att + i * sh->q_dim, err);
+    ctx->tm.t_attn += lc_time_now() - t0;
+    lc_attn_shape s = lc_rt_attn_shape(ctx, 1, 1);
+    ctx->tm.flops_attn += (double)n * lc_attn_flops(&s, &ctx->attn);
+    return st;
+}
+
+/* Runs tokens [n] at positions p0.. (cache slots slot0..) through the model.
+ * logits_all: [n, vocab] output, or NULL for the last token into ctx->logits. */
+static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n, int64_t p0, int64_t slot0,
+                               float *logits_all, lc_error *err) {
+    const lc_rt_shape *sh = &ctx->sh;
+    const lc_model_weights *w = &ctx->model->w;
+    const int64_t D = sh->dim, F = sh->hidden;
+    const lc_kernel_opts *ko = &ctx->kopts;
+    lc_status st = LC_OK;
+#define TRY(x)                                                                                                        \
+    do {                                                                                                              \
+        if ((st = (x)) != LC_OK) return st;                                                                           \
+    } while (0)
+
+    /* x = tok_embd[tokens] (any stored type) */
+    size_t erb = 0;
+    lc_dtype_row_bytes(w->tok_embd.type, D, &erb, NULL);
+    for (int64_t i = 0; i < n; i++)
+        TRY(lc_row_to_f32(w->tok_embd.type, (const char *)w->tok_embd.data + (size_t)tokens[i] * erb, ctx->x + i * D,
+                          D, err));
+    if (ctx->rope_cfg.scaling == LC_ROPE_SCALING_DYNAMIC_NTK) TRY(lc_rope_cache_set_length(ctx->rope, p0 + n, err));
+
+    for (int32_t l = 0; l < sh->n_layers; l++) {
+        const lc_layer_weights *L = &w->layers[l];
+        /* attention block */
+        lc_rmsnorm(ctx->xb, ctx->x, ctx->norms + (2 * l) * D, n, D, ctx->norm_eps, ko);
+        TRY(mm(ctx, &L->wq, ctx->xb, n, ctx->q, err));
+        TRY(mm(ctx, &L->wk, ctx->xb, n, ctx->k, err));
+        TRY(mm(ctx, &L->wv, ctx->xb, n, ctx->v, err));
+        TRY(lc_rope_apply_seq(ctx->rope, ctx->q, n, sh->n_heads, sh->head_dim, p0));
+        TRY(lc_rope_apply_seq(ctx->rope, ctx->k, n, sh->n_kv_heads, sh->head_dim, p0));
+        if (ctx->linear) {
+            TRY(attend_linear(ctx, l, n, err));
+        } else {
+            lc_kv_cache_store(&ctx->kv, l, slot0, n, ctx->k, ctx->v);
+            TRY(attend_cache(ctx, l, n, p0, err));
+        }
+        TRY(mm(ctx, &L->wo, ctx->att, n, ctx->xb, err));
+        lc_add(ctx->x, ctx->xb, n * D, ko);
+        /* feed-forward block */
+        lc_rmsnorm(ctx->xb, ctx->x, ctx->norms + (2 * l + 1) * D, n, D, ctx->norm_eps, ko);
+        TRY(mm(ctx, &L->w_gate, ctx->xb, n, ctx->hb, err));
+        TRY(mm(ctx, &L->w_up, ctx->xb, n, ctx->hb2, err));
+        lc_swiglu(ctx->hb, ctx->hb, ctx->hb2, n * F, ko);
+        TRY(mm(ctx, &L->w_down, ctx->hb, n, ctx->xb, err));
+        lc_add(ctx->x, ctx->xb, n * D, ko);
+    }
+
+    const float *out_norm = ctx->norms + 2 * sh->n_layers * D;
+    if (logits_all) {
+        lc_rmsnorm(ctx->xb, ctx->x, out_norm, n, D, ctx->norm_eps, ko);
+        TRY(mm(ctx, &w->output, ctx->xb, n, logits_all, err));
+        memcpy(ctx->logits, logits_all + (n - 1) * sh->vocab, (size_t)sh->vocab * sizeof(float));
+    } else {
+        lc_rmsnorm(ctx->xb, ctx->x + (n - 1) * D, out_norm, 1, D, ctx->norm_eps, ko);
+        TRY(mm(ctx, &w->output, ctx->xb, 1, ctx->logits, err));
+    }
+#undef TRY
+    ctx->tm.bytes_weights += ctx->weight_bytes_per_pass;
+    return LC_OK;
+}
+
+lc_status lc_context_eval(lc_context *ctx, const int32_t *tokens, int64_t n, float *logits, bool all, lc_error *err) {
+    if (!ctx || !tokens || n < 1) return lc_fail(err, LC_ERR_INVALID_ARG, "eval: no tokens");
+    if (all && !logits) return lc_fail(err, LC_ERR_INVALID_ARG, "eval: all logits asked for without a buffer");
+    const lc_rt_shape *sh = &ctx->sh;
+    for (int64_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= sh->vocab)
+            return lc_fail(err, LC_ERR_INVALID_ARG, "eval: token %d (at %lld) is outside the vocabulary (0..%d)",
+                           tokens[i], (long long)i, sh->vocab - 1);
+    const int64_t n_past = lc_context_n_past(ctx);
+    if (n > sh->n_ctx - n_past)
+        return lc_fail(err, LC_ERR_TOO_LARGE, "context full: %lld tokens; raise -c (%lld held, %lld more requested)",
+                       (long long)sh->n_ctx, (long long)n_past, (long long)n);
+
+    const double t_start = lc_time_now(), mm0 = ctx->tm.t_matmul, at0 = ctx->tm.t_attn;
+    lc_status st = LC_OK;
+    for (int64_t c0 = 0; c0 < n && st == LC_OK; c0 += sh->n_batch) {
+        const int64_t nb = LC_MIN(sh->n_batch, n - c0);
+        float *lg = all ? logits + c0 * sh->vocab : NULL;
+        if (ctx->linear) {
+            st = forward_chunk(ctx, tokens + c0, nb, ctx->n_past_linear, 0, lg, err);
+            if (st == LC_OK) ctx->n_past_linear += nb;
+        } else {
+            int64_t slot0 = 0;
+            st = lc_kv_cache_reserve(&ctx->kv, nb, &slot0, err);
+            if (st == LC_OK) st = forward_chunk(ctx, tokens + c0, nb, ctx->kv.next_pos, slot0, lg, err);
+            if (st == LC_OK) lc_kv_cache_commit(&ctx->kv, nb);
+        }
+        ctx->tm.n_forward++;
+    }
+    if (st != LC_OK) {
+        /* Roll the cache back to where the call found it. */
+        if (!ctx->linear) lc_kv_cache_truncate(&ctx->kv, n_past);
+        ctx->have_logits = false;
+    } else {
+        ctx->tm.n_tokens += n;
+        ctx->have_logits = true;
+        if (logits && !all) memcpy(logits, ctx->logits, (size_t)sh->vocab * sizeof(float));
+    }
+    const double dt = lc_time_now() - t_start;
+    ctx->tm.t_other += dt - (ctx->tm.t_matmul - mm0) - (ctx->tm.t_attn - at0);
+    return st;
+}

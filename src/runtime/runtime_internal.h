@@ -1,0 +1,58 @@
+/*
+ * Internal: the context object shared by context.c (creation, sizes),
+ * forward.c (the forward pass) and generate.c.
+ */
+#ifndef LC_RUNTIME_INTERNAL_H
+#define LC_RUNTIME_INTERNAL_H
+
+#include "common/util.h"
+#include "longctx/kernels.h"
+#include "longctx/runtime.h"
+#include "runtime/kv_cache.h"
+
+/* The shapes every buffer derives from. */
+typedef struct {
+    int32_t dim, hidden, n_layers, n_heads, n_kv_heads, head_dim, vocab;
+    int64_t q_dim, kv_dim; /* n_heads*head_dim, n_kv_heads*head_dim */
+    int64_t n_ctx, n_batch;
+    int n_threads;
+} lc_rt_shape;
+
+struct lc_context {
+    const lc_model *model;
+    lc_rt_shape sh;
+    float norm_eps;
+    lc_kernel_opts kopts;
+    lc_attn_params attn;        /* resolved (n_threads set)                      */
+    bool linear;                /* LINEAR attention: recurrent states, no cache  */
+    lc_linear_state **lin;      /* [n_layers] when linear                        */
+    lc_kv_cache kv;             /* when not linear                               */
+    int64_t n_past_linear;      /* tokens absorbed by the linear states          */
+    lc_rope_config rope_cfg;
+    lc_rope_cache *rope;
+
+    /* One slab holds every buffer below (64-byte aligned pieces). */
+    void *slab;
+    float *norms;               /* [2*n_layers + 1, dim] f32 copies: attn, ffn per layer, then output */
+    float *x;                   /* [n_batch, dim]   residual stream               */
+    float *xb;                  /* [n_batch, dim]   normed input / projections    */
+    float *q;                   /* [n_batch, q_dim]                                */
+    float *k, *v;               /* [n_batch, kv_dim] new keys / values (f32)       */
+    float *att;                 /* [n_batch, q_dim] attention output               */
+    float *hb, *hb2;            /* [n_batch, hidden] gate, up                      */
+    float *logits;              /* [vocab] the last token's                        */
+    bool have_logits;
+    void *mm_ws;                /* matmul scratch                                  */
+    size_t mm_ws_bytes;
+    void *attn_ws;              /* attention scratch                               */
+    size_t attn_ws_bytes;
+
+    double weight_bytes_per_pass; /* every matrix once: for the bytes/s figure    */
+    lc_context_timings tm;
+};
+
+/* The attention shape of a chunk of n_q queries ending a sequence of n_kv
+ * (causal, q_pos0 = n_kv - n_q, plain key order). */
+lc_attn_shape lc_rt_attn_shape(const lc_context *ctx, int64_t n_q, int64_t n_kv);
+
+#endif
