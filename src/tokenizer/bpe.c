@@ -35,7 +35,7 @@ static lc_status try_pair(bpe_state *s, int32_t left, int32_t right, lc_error *e
     if (left < 0 || right < 0) return LC_OK;
     const lc_tok_pair_slot *m = lc_tok_pairmap_get(&s->t->merge_map, s->sym[left].id, s->sym[right].id);
     if (!m) return LC_OK;
-    lc_tok_cand c = {(double)m->rank, left, right, s->sym[left].len + s->sym[right].len, m->result};
+    lc_tok_cand c = {(float)m->rank, left, s->sym[left].len + s->sym[right].len, m->result};
     return lc_tok_heap_push(&s->heap, &c, err);
 }
 

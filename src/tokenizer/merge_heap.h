@@ -21,8 +21,9 @@ typedef struct {
 } lc_tok_sym;
 
 typedef struct {
-    double key;      /* smaller merges first                                  */
-    int32_t left, right;
+    float key;       /* smaller merges first (SPM -score; BPE rank, exact   */
+                     /* in a float since ranks are < 2^24)                  */
+    int32_t left;    /* the right symbol is left's next when it is popped   */
     int32_t size;    /* len(left) + len(right) when pushed                    */
     int32_t id;      /* the merged symbol's id                                */
 } lc_tok_cand;
@@ -39,14 +40,18 @@ lc_status lc_tok_heap_push(lc_tok_heap *h, const lc_tok_cand *c, lc_error *err);
 /* Pop the best candidate into *c; false when empty. */
 bool lc_tok_heap_pop(lc_tok_heap *h, lc_tok_cand *c);
 
-/* True if a popped candidate still describes two live adjacent symbols. */
+/* True if a popped candidate still describes two live adjacent symbols.
+ * Lengths only grow, so if left is alive and len(left) + len(next(left))
+ * still equals the size at push time, neither side has changed (had left
+ * absorbed the old right, its own length alone would have grown by it). */
 static inline bool lc_tok_cand_valid(const lc_tok_sym *s, const lc_tok_cand *c) {
-    return s[c->left].len > 0 && s[c->right].len > 0 && s[c->left].len + s[c->right].len == c->size;
+    const lc_tok_sym *l = &s[c->left];
+    return l->len > 0 && l->next >= 0 && l->len + s[l->next].len == c->size;
 }
 
-/* Merge c->right into c->left. */
+/* Merge left's right neighbour into it. */
 static inline void lc_tok_sym_merge(lc_tok_sym *s, const lc_tok_cand *c) {
-    lc_tok_sym *l = &s[c->left], *r = &s[c->right];
+    lc_tok_sym *l = &s[c->left], *r = &s[l->next];
     l->len += r->len;
     l->id = c->id;
     l->next = r->next;

@@ -20,7 +20,12 @@
  * or "<0x0A>" in the text stays text), as in sentencepiece.
  *
  * Cost: O(n log n) in the number of characters (a heap of candidate pairs,
- * each merge pushes at most two new ones).
+ * each merge pushes at most two new ones). Before merging, the text is cut
+ * at every character boundary that no mergeable piece spans (the pair of
+ * characters never occurs inside a piece, so no merge can ever join them):
+ * the segments between cuts merge independently with exactly the same
+ * result, and they are short (a word, or a single CJK character), so the
+ * heap stays in cache.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +35,65 @@
 
 static const char SPACE_MARK[3] = {'\xE2', '\x96', '\x81'}; /* U+2581 */
 
+/* ---- character pairs inside pieces ---------------------------------------- */
+
+static inline size_t bigram_slot(uint64_t key, size_t mask) {
+    key ^= key >> 33;
+    key *= 0xff51afd7ed558ccdULL;
+    key ^= key >> 33;
+    return (size_t)key & mask;
+}
+
+static void bigram_put(lc_tokenizer *t, uint64_t key) {
+    for (size_t i = bigram_slot(key, t->bigram_mask);; i = (i + 1) & t->bigram_mask) {
+        if (t->bigrams[i] == key) return;
+        if (t->bigrams[i] == 0) {
+            t->bigrams[i] = key;
+            return;
+        }
+    }
+}
+
+bool lc_tok_bigram_has(const lc_tokenizer *t, uint32_t a, uint32_t b) {
+    uint64_t key = ((uint64_t)a << 32 | b) + 1;
+    for (size_t i = bigram_slot(key, t->bigram_mask);; i = (i + 1) & t->bigram_mask) {
+        if (t->bigrams[i] == key) return true;
+        if (t->bigrams[i] == 0) return false;
+    }
+}
+
+lc_status lc_tok_build_bigrams(lc_tokenizer *t, lc_error *err) {
+    size_t pairs = 0;
+    for (int32_t id = 0; id < t->n_vocab; id++)
+        if (t->mergeable[id]) pairs += t->sym.len[id]; /* >= characters - 1 */
+    size_t slots = 64;
+    while (slots < 2 * pairs) slots *= 2; /* pairs < 2^40: no overflow */
+    t->bigrams = calloc(slots, sizeof *t->bigrams);
+    if (!t->bigrams) return lc_fail(err, LC_ERR_NOMEM, "tokenizer: out of memory for %zu character pairs", pairs);
+    t->bigram_mask = slots - 1;
+    for (int32_t id = 0; id < t->n_vocab; id++) {
+        if (!t->mergeable[id]) continue;
+        const char *p = lc_tok_strtab_str(&t->sym, id);
+        size_t n = t->sym.len[id], i = 0;
+        uint32_t prev = 0;
+        while (i < n) {
+            size_t l = lc_tok_utf8_unit_len((const unsigned char *)p + i, n - i);
+            uint32_t k = lc_tok_unit_key(p + i, l);
+            if (i > 0) bigram_put(t, ((uint64_t)prev << 32 | k) + 1);
+            prev = k;
+            i += l;
+        }
+    }
+    return LC_OK;
+}
+
+/* ---- encoding ---------------------------------------------------------------- */
+
 typedef struct {
     const lc_tokenizer *t;
     const char *norm;
-    lc_tok_sym *sym;
+    lc_tok_sym *sym;  /* one segment's characters */
+    size_t sym_cap;
     lc_tok_heap heap;
 } spm_state;
 
@@ -44,8 +104,51 @@ static lc_status try_pair(spm_state *s, int32_t left, int32_t right, lc_error *e
     if (size > s->t->max_piece) return LC_OK;
     int32_t id = lc_tok_strtab_find(&s->t->sym, s->norm + l->start, size);
     if (id < 0 || id >= s->t->n_vocab || !s->t->mergeable[id]) return LC_OK;
-    lc_tok_cand c = {-(double)s->t->scores[id], left, right, (int32_t)size, id};
+    lc_tok_cand c = {-s->t->scores[id], left, (int32_t)size, id};
     return lc_tok_heap_push(&s->heap, &c, err);
+}
+
+/* Merge and emit the characters of norm[start, end). */
+static lc_status encode_segment(spm_state *s, size_t start, size_t end, lc_tok_out *o, lc_error *err) {
+    const lc_tokenizer *t = s->t;
+    const char *norm = s->norm;
+    size_t n = 0;
+    for (size_t p = start; p < end; n++) {
+        if (n == s->sym_cap) {
+            size_t cap = s->sym_cap ? 2 * s->sym_cap : 256; /* <= 3 x LC_TOK_MAX_TEXT */
+            lc_tok_sym *sym = realloc(s->sym, cap * sizeof *sym);
+            if (!sym) return lc_fail(err, LC_ERR_NOMEM, "tokenizer: out of memory for %zu symbols", cap);
+            s->sym = sym;
+            s->sym_cap = cap;
+        }
+        size_t ul = lc_tok_utf8_unit_len((const unsigned char *)norm + p, end - p);
+        s->sym[n] = (lc_tok_sym){(int64_t)p, (int32_t)ul, (int32_t)n - 1, -1, -1};
+        if (n > 0) s->sym[n - 1].next = (int32_t)n;
+        p += ul;
+    }
+    lc_status st;
+    s->heap.n = 0;
+    for (size_t i = 1; i < n; i++)
+        if ((st = try_pair(s, (int32_t)i - 1, (int32_t)i, err)) != LC_OK) return st;
+    lc_tok_cand c;
+    while (lc_tok_heap_pop(&s->heap, &c)) {
+        if (!lc_tok_cand_valid(s->sym, &c)) continue;
+        lc_tok_sym_merge(s->sym, &c);
+        if ((st = try_pair(s, s->sym[c.left].prev, c.left, err)) != LC_OK) return st;
+        if ((st = try_pair(s, c.left, s->sym[c.left].next, err)) != LC_OK) return st;
+    }
+    for (int32_t i = n ? 0 : -1; i >= 0; i = s->sym[i].next) {
+        const lc_tok_sym *y = &s->sym[i];
+        int32_t id = y->id;
+        if (id < 0) {
+            id = lc_tok_strtab_find(&t->sym, norm + y->start, (size_t)y->len);
+            if (id >= t->n_vocab || (id >= 0 && !t->mergeable[id])) id = -1;
+        }
+        if (id >= 0) lc_tok_push(o, id);
+        else if ((st = lc_tok_emit_bytes(t, (const unsigned char *)norm + y->start, (size_t)y->len, o, err)) != LC_OK)
+            return st;
+    }
+    return LC_OK;
 }
 
 lc_status lc_tok_spm_encode(const lc_tokenizer *t, const char *text, size_t len, lc_tok_out *o, lc_error *err) {
@@ -61,48 +164,22 @@ lc_status lc_tok_spm_encode(const lc_tokenizer *t, const char *text, size_t len,
         if (text[i] == ' ') memcpy(norm + w, SPACE_MARK, 3), w += 3;
         else norm[w++] = text[i];
     }
-
-    /* 2. characters */
-    size_t nchar = 0;
-    for (size_t i = 0; i < nlen; i += lc_tok_utf8_unit_len((const unsigned char *)norm + i, nlen - i)) nchar++;
-    spm_state s = {t, norm, malloc(nchar * sizeof(lc_tok_sym)), {0}};
-    lc_status st = LC_OK;
-    if (!s.sym) {
-        st = lc_fail(err, LC_ERR_NOMEM, "tokenizer: out of memory for %zu symbols", nchar);
-        goto done;
-    }
-    if ((st = lc_tok_heap_init(&s.heap, nchar, err)) != LC_OK) goto done;
-    size_t pos = 0;
-    for (size_t i = 0; i < nchar; i++) {
-        size_t ul = lc_tok_utf8_unit_len((const unsigned char *)norm + pos, nlen - pos);
-        s.sym[i] = (lc_tok_sym){(int64_t)pos, (int32_t)ul, (int32_t)i - 1, i + 1 < nchar ? (int32_t)i + 1 : -1, -1};
-        pos += ul;
-    }
-
-    /* 3. merge by score */
-    for (size_t i = 1; i < nchar; i++)
-        if ((st = try_pair(&s, (int32_t)i - 1, (int32_t)i, err)) != LC_OK) goto done;
-    lc_tok_cand c;
-    while (lc_tok_heap_pop(&s.heap, &c)) {
-        if (!lc_tok_cand_valid(s.sym, &c)) continue;
-        lc_tok_sym_merge(s.sym, &c);
-        if ((st = try_pair(&s, s.sym[c.left].prev, c.left, err)) != LC_OK) goto done;
-        if ((st = try_pair(&s, c.left, s.sym[c.left].next, err)) != LC_OK) goto done;
-    }
-
-    /* 4. pieces or byte fallback */
-    for (int32_t i = nchar ? 0 : -1; i >= 0; i = s.sym[i].next) {
-        const lc_tok_sym *y = &s.sym[i];
-        int32_t id = y->id;
-        if (id < 0) {
-            id = lc_tok_strtab_find(&t->sym, norm + y->start, (size_t)y->len);
-            if (id >= t->n_vocab || (id >= 0 && !t->mergeable[id])) id = -1;
+    /* 2-4. cut where no piece spans the boundary, merge each segment */
+    spm_state s = {t, norm, NULL, 0, {0}};
+    lc_status st = lc_tok_heap_init(&s.heap, 256, err);
+    size_t seg = 0;
+    uint32_t prev = 0;
+    for (size_t p = 0; st == LC_OK && p < nlen;) {
+        size_t ul = lc_tok_utf8_unit_len((const unsigned char *)norm + p, nlen - p);
+        uint32_t k = lc_tok_unit_key(norm + p, ul);
+        if (p > seg && !lc_tok_bigram_has(t, prev, k)) {
+            st = encode_segment(&s, seg, p, o, err);
+            seg = p;
         }
-        if (id >= 0) lc_tok_push(o, id);
-        else if ((st = lc_tok_emit_bytes(t, (const unsigned char *)norm + y->start, (size_t)y->len, o, err)) != LC_OK)
-            goto done;
+        prev = k;
+        p += ul;
     }
-done:
+    if (st == LC_OK && seg < nlen) st = encode_segment(&s, seg, nlen, o, err);
     lc_tok_heap_free(&s.heap);
     free(s.sym);
     free(norm);

@@ -231,6 +231,7 @@ lc_status lc_tokenizer_create(const lc_tokenizer_desc *d, lc_tokenizer **out, lc
             int32_t mid;
             if ((st = lc_tok_strtab_add(&t->merges, d->merges[i], merge_len(d, i), &mid, err)) != LC_OK) goto fail;
         }
+        if ((st = lc_tok_build_bigrams(t, err)) != LC_OK) goto fail;
         snprintf(t->pre_name, sizeof t->pre_name, "%s", d->pre ? d->pre : "default");
         t->pre_known = true;
         t->pre = LC_PRE_GPT2;
@@ -261,6 +262,7 @@ void lc_tokenizer_free(lc_tokenizer *t) {
     free(t->mergeable);
     free(t->dec);
     free(t->dec_off);
+    free(t->bigrams);
     free(t);
 }
 

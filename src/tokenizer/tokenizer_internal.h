@@ -101,6 +101,12 @@ struct lc_tokenizer {
     bool ignore_merges;   /* llama-3: a word that is a piece is taken whole   */
     int32_t bos_id, eos_id, unk_id, pad_id;
     bool add_bos, add_space_prefix;
+    /* SPM: every (character, next character) pair found inside a mergeable
+     * piece, as (unit key a << 32 | b) + 1; 0 = empty slot. A merge can only
+     * span a boundary whose pair is in this set, so the text is cut at all
+     * other boundaries and the pieces merged independently (spm.c). */
+    uint64_t *bigrams;
+    size_t bigram_mask;
     /* SPM: id of "<0xNN>" or -1. BPE: token of byte b's GPT-2 character or -1. */
     int32_t byte_tok[256];
     /* BPE: initial symbol of byte b (vocab id or helper symbol). */
@@ -117,6 +123,17 @@ static inline void lc_tok_push(lc_tok_out *o, int32_t id) {
     if (o->n < o->cap) o->ids[o->n] = id;
     o->n++;
 }
+
+/* SPM character pairs (see lc_tokenizer.bigrams). */
+lc_status lc_tok_build_bigrams(lc_tokenizer *t, lc_error *err);
+/* Key of the UTF-8 unit at s[0..len): its bytes big-endian (unambiguous:
+ * a 1-byte unit is < 0x100, longer ones are larger). */
+static inline uint32_t lc_tok_unit_key(const char *s, size_t len) {
+    uint32_t k = 0;
+    for (size_t i = 0; i < len; i++) k = k << 8 | (unsigned char)s[i];
+    return k;
+}
+bool lc_tok_bigram_has(const lc_tokenizer *t, uint32_t a, uint32_t b);
 
 /* Emit the byte-fallback tokens of s[0..len) (SPM <0xNN>, BPE byte chars),
  * unk where one is missing; error if neither exists. */

@@ -1,0 +1,186 @@
+/*
+ * decode(encode(x)) == x, byte for byte, for every tokenizer we can load
+ * (llama2.c tokenizer.bin x2, the GGUF vocabularies of Llama-2, Phi-3 and
+ * GPT-2, aidreams' GGUF): random bytes (mostly invalid UTF-8), random
+ * Unicode text (CJK, emoji, combining marks, other scripts, odd whitespace),
+ * valid text with invalid bytes spliced in, the real Chinese article, and a
+ * 1 MB text (which also shows encoding is not quadratic: a quadratic SPM
+ * would take minutes). Streaming decode (decode_token with prev_id) must give
+ * the same bytes as decode, though pieces may split UTF-8 characters.
+ *
+ * The one documented exception: SPM writes spaces as "▁" (U+2581), so a
+ * literal "▁" in the text decodes as a space; the random text avoids it and
+ * a check pins the behaviour down.
+ */
+#include <string.h>
+
+#include "common/util.h"
+#include "longctx/gguf.h"
+#include "longctx/tokenizer.h"
+#include "test_util.h"
+#include "test_tokenizer_util.h"
+
+static int roundtrip(const lc_tokenizer *t, const char *name, const char *text, size_t len, bool bos) {
+    int64_t n = 0;
+    int32_t *ids = tt_encode(t, text, len, bos, &n);
+    if (!ids) return 0;
+    size_t dl = 0;
+    char *dec = tt_decode(t, ids, n, &dl);
+    int ok = dec && dl == len && memcmp(dec, text, len) == 0;
+    /* streaming: token by token with the previous id */
+    char *stream = malloc(len + 64);
+    size_t w = 0;
+    bool fits = true;
+    for (int64_t i = 0; i < n && fits; i++) {
+        size_t k = lc_tokenizer_decode_token(t, i ? ids[i - 1] : -1, ids[i], NULL, 0);
+        if (w + k > len + 64) fits = false;
+        else w += lc_tokenizer_decode_token(t, i ? ids[i - 1] : -1, ids[i], stream + w, k);
+    }
+    int stream_ok = fits && w == len && memcmp(stream, text, len) == 0;
+    if (!ok || !stream_ok) {
+        size_t at = 0;
+        while (dec && at < len && at < dl && dec[at] == text[at]) at++;
+        fprintf(stderr, "%s: round trip of %zu bytes fails (decode %zu bytes, first difference at %zu, stream %s)\n",
+                name, len, dl, at, stream_ok ? "ok" : "differs");
+        if (len < 200) {
+            fprintf(stderr, "  text:");
+            for (size_t i = 0; i < len; i++) fprintf(stderr, " %02x", (unsigned char)text[i]);
+            fprintf(stderr, "\n");
+            tt_print_ids("ids", ids, n);
+        }
+    }
+    free(stream);
+    free(dec);
+    free(ids);
+    return ok && stream_ok;
+}
+
+/* Random valid UTF-8 from a mix of blocks (no surrogates, no U+2581). */
+static size_t random_unicode(lc_rng *r, char *buf, size_t n_chars) {
+    static const uint32_t ranges[][2] = {
+        {0x20, 0x7E},     {0x20, 0x20},     {0x09, 0x0D},     {0xA0, 0x24F},   {0x300, 0x36F}, /* combining */
+        {0x370, 0x3FF},   {0x400, 0x4FF},   {0x590, 0x6FF},   {0x900, 0x97F},  {0xE00, 0xE7F},
+        {0x2000, 0x206F}, {0x3000, 0x30FF}, {0x4E00, 0x9FFF}, {0xAC00, 0xD7A3}, {0xFF00, 0xFFEF},
+        {0x1F300, 0x1FAFF}, {0x10000, 0x1000F}, {0xE000, 0xE0FF}, {0x20000, 0x2A6DF}, {0x0, 0x1F},
+    };
+    size_t w = 0;
+    for (size_t i = 0; i < n_chars; i++) {
+        const uint32_t *rg = ranges[lc_rng_below(r, LC_ARRAY_LEN(ranges))];
+        uint32_t cp = rg[0] + (uint32_t)lc_rng_below(r, rg[1] - rg[0] + 1);
+        if (cp == 0x2581) cp = 0x2582;
+        unsigned char *o = (unsigned char *)buf + w;
+        if (cp < 0x80) o[0] = (unsigned char)cp, w += 1;
+        else if (cp < 0x800) o[0] = (unsigned char)(0xC0 | cp >> 6), o[1] = (unsigned char)(0x80 | (cp & 63)), w += 2;
+        else if (cp < 0x10000)
+            o[0] = (unsigned char)(0xE0 | cp >> 12), o[1] = (unsigned char)(0x80 | ((cp >> 6) & 63)),
+            o[2] = (unsigned char)(0x80 | (cp & 63)), w += 3;
+        else
+            o[0] = (unsigned char)(0xF0 | cp >> 18), o[1] = (unsigned char)(0x80 | ((cp >> 12) & 63)),
+            o[2] = (unsigned char)(0x80 | ((cp >> 6) & 63)), o[3] = (unsigned char)(0x80 | (cp & 63)), w += 4;
+    }
+    return w;
+}
+
+static void check_tokenizer(const lc_tokenizer *t, const char *name, const char *article, size_t article_len) {
+    const int quick = tt_quick();
+    lc_rng r;
+    lc_rng_seed(&r, 2024);
+    enum { MAXB = 8192 };
+    char *buf = malloc(MAXB * 4 + 16);
+    int cases = 0, ok = 0;
+    /* random bytes */
+    for (int c = 0; c < (quick ? 40 : 200); c++) {
+        size_t len = (size_t)lc_rng_below(&r, c < 20 ? 8 : 2000);
+        for (size_t i = 0; i < len; i++) buf[i] = (char)lc_rng_below(&r, 256);
+        ok += roundtrip(t, name, buf, len, c % 2 == 0), cases++;
+    }
+    /* random Unicode text */
+    for (int c = 0; c < (quick ? 40 : 200); c++) {
+        size_t len = random_unicode(&r, buf, (size_t)lc_rng_below(&r, c < 20 ? 6 : 1500));
+        ok += roundtrip(t, name, buf, len, c % 3 == 0), cases++;
+    }
+    /* valid text with invalid bytes spliced in */
+    for (int c = 0; c < (quick ? 20 : 100); c++) {
+        size_t len = random_unicode(&r, buf, 300);
+        for (int k = 0; k < 10 && len; k++) buf[lc_rng_below(&r, len)] = (char)(0x80 + lc_rng_below(&r, 128));
+        ok += roundtrip(t, name, buf, len, false), cases++;
+    }
+    /* space patterns that exercise the SPM prefix and the pre-tokenizers */
+    static const char *const edge[] = {" ", "  ", " x", "x ", "\n", " \n ", "\t \t", "a  b   c    ", "'s'S 'll",
+                                       "\xE2\x96\x82", "\xF0\x9F\xA6\x99\xF0\x9F\xA6\x99", "\xE4\xB8\xAD\xE6\x96\x87"};
+    for (size_t i = 0; i < LC_ARRAY_LEN(edge); i++) ok += roundtrip(t, name, edge[i], strlen(edge[i]), i % 2), cases++;
+    CHECK(ok == cases, "%s: %d of %d round trips fail", name, cases - ok, cases);
+    if (article) CHECK(roundtrip(t, name, article, article_len, true), "%s: article round trip", name);
+    /* 1 MB (128 KiB under LONGCTX_TEST_QUICK): article + random text */
+    size_t big = quick ? ((size_t)128 << 10) : ((size_t)1 << 20);
+    char *text = malloc(big);
+    size_t w = 0;
+    while (w < big) {
+        size_t l;
+        if (article && lc_rng_below(&r, 2)) l = LC_MIN(article_len, big - w), memcpy(text + w, article, l);
+        else l = LC_MIN(random_unicode(&r, buf, 2000), big - w), memcpy(text + w, buf, l);
+        w += l;
+    }
+    CHECK(roundtrip(t, name, text, big, false), "%s: %zu-byte round trip", name, big);
+    free(text);
+    free(buf);
+}
+
+static lc_tokenizer *from_gguf(const char *rel) {
+    char path[512];
+    lc_test_shared(rel, path, sizeof path);
+    lc_gguf *g = NULL;
+    lc_tokenizer *t = NULL;
+    lc_error err;
+    CHECK_OK(lc_gguf_open(path, &g, &err), &err);
+    if (!g) return NULL;
+    CHECK_OK(lc_tokenizer_from_gguf(g, &t, &err), &err);
+    lc_gguf_close(g);
+    return t;
+}
+
+static lc_tokenizer *from_bin(const char *rel, int32_t n_vocab) {
+    char path[512];
+    lc_test_shared(rel, path, sizeof path);
+    lc_tokenizer *t = NULL;
+    lc_error err;
+    CHECK_OK(lc_tokenizer_load_llama2c(path, n_vocab, &t, &err), &err);
+    return t;
+}
+
+int main(void) {
+    char path[512];
+    size_t article_len = 0;
+    lc_test_shared("seed/context-length-article.zh.txt", path, sizeof path);
+    char *article = tt_read_file(path, &article_len);
+    CHECK(article != NULL && article_len > 1000, "read %s", path);
+
+    struct {
+        const char *name;
+        lc_tokenizer *t;
+    } all[] = {
+        {"llama2-tokenizer.bin", from_bin("models/llama2-tokenizer.bin", 32000)},
+        {"aidreams-tok512.bin", from_bin("models/aidreams-tok512.bin", 512)},
+        {"aidreams260K.gguf", from_gguf("models/aidreams260K.gguf")},
+        {"ggml-vocab-llama-spm.gguf", from_gguf("vocab/ggml-vocab-llama-spm.gguf")},
+        {"ggml-vocab-phi-3.gguf", from_gguf("vocab/ggml-vocab-phi-3.gguf")},
+        {"ggml-vocab-gpt-2.gguf", from_gguf("vocab/ggml-vocab-gpt-2.gguf")},
+    };
+    for (size_t i = 0; i < LC_ARRAY_LEN(all); i++) {
+        if (!all[i].t) continue;
+        check_tokenizer(all[i].t, all[i].name, article, article_len);
+        if (lc_tokenizer_kind_of(all[i].t) == LC_TOKENIZER_SPM) {
+            /* the SentencePiece exception: a literal "▁" comes back as ' ' */
+            int64_t n = 0;
+            int32_t *ids = tt_encode(all[i].t, "a\xE2\x96\x81" "b", 5, false, &n);
+            size_t dl = 0;
+            char *dec = ids ? tt_decode(all[i].t, ids, n, &dl) : NULL;
+            CHECK(dec && strcmp(dec, "a b") == 0, "%s: literal U+2581 decodes as a space", all[i].name);
+            free(dec);
+            free(ids);
+        }
+        lc_tokenizer_free(all[i].t);
+    }
+    free(article);
+    return lc_test_finish("test_tokenizer_roundtrip");
+}

@@ -1,0 +1,97 @@
+/*
+ * llama.cpp's own tokenizer test vectors (/work/shared/vocab/llama.cpp-tests:
+ * *.inp strings, *.out expected ids, no BOS, no special-token parsing) for
+ * the Llama-2 SentencePiece, Phi-3 and GPT-2 vocabularies: every case must
+ * match exactly. The Llama-2 cases also go through llama2.c's tokenizer.bin
+ * of the same vocabulary (with the same space-prefix convention they must
+ * agree), and the aidreams tokenizer.bin must load into the same tokenizer as
+ * the GGUF llama.cpp's converter made from it.
+ */
+#include <string.h>
+
+#include "longctx/gguf.h"
+#include "longctx/tokenizer.h"
+#include "test_util.h"
+#include "test_tokenizer_util.h"
+
+static lc_tokenizer *from_gguf(const char *rel) {
+    char path[512];
+    lc_test_shared(rel, path, sizeof path);
+    lc_gguf *g = NULL;
+    lc_tokenizer *t = NULL;
+    lc_error err;
+    CHECK_OK(lc_gguf_open(path, &g, &err), &err);
+    if (!g) return NULL;
+    CHECK_OK(lc_tokenizer_from_gguf(g, &t, &err), &err);
+    lc_gguf_close(g);
+    return t;
+}
+
+static void run(const lc_tokenizer *t, const char *vocab, const char *label) {
+    char inp[512], out[512];
+    char rel[256];
+    snprintf(rel, sizeof rel, "vocab/llama.cpp-tests/%s.inp", vocab);
+    lc_test_shared(rel, inp, sizeof inp);
+    snprintf(rel, sizeof rel, "vocab/llama.cpp-tests/%s.out", vocab);
+    lc_test_shared(rel, out, sizeof out);
+    tt_vectors v;
+    CHECK(tt_vectors_load(inp, out, &v) == 0, "parse %s", inp);
+    if (!t || v.n == 0) {
+        tt_vectors_free(&v);
+        return;
+    }
+    int failed = 0, ok = tt_run_vectors(t, &v, label, &failed);
+    fprintf(stderr, "%-40s %d/%d llama.cpp cases match\n", label, ok, v.n);
+    CHECK(failed == 0 && ok == v.n && v.n >= 40, "%s: %d of %d cases differ", label, failed, v.n);
+    tt_vectors_free(&v);
+}
+
+/* Two tokenizers hold the same data. */
+static void check_same(const lc_tokenizer *a, const lc_tokenizer *b, const char *what) {
+    CHECK(lc_tokenizer_kind_of(a) == lc_tokenizer_kind_of(b), "%s: kind", what);
+    CHECK(lc_tokenizer_n_vocab(a) == lc_tokenizer_n_vocab(b), "%s: n_vocab", what);
+    int diff = 0;
+    for (int32_t i = 0; i < lc_tokenizer_n_vocab(a) && i < lc_tokenizer_n_vocab(b); i++) {
+        size_t la, lb;
+        const char *pa = lc_tokenizer_piece(a, i, &la), *pb = lc_tokenizer_piece(b, i, &lb);
+        if (la != lb || memcmp(pa, pb, la) != 0 || lc_tokenizer_score(a, i) != lc_tokenizer_score(b, i) ||
+            lc_tokenizer_type(a, i) != lc_tokenizer_type(b, i)) {
+            if (diff++ < 3) fprintf(stderr, "%s: token %d differs ('%.*s' vs '%.*s')\n", what, i, (int)la, pa, (int)lb, pb);
+        }
+    }
+    CHECK(diff == 0, "%s: %d tokens differ", what, diff);
+    CHECK(lc_tokenizer_bos(a) == lc_tokenizer_bos(b) && lc_tokenizer_eos(a) == lc_tokenizer_eos(b) &&
+              lc_tokenizer_unk(a) == lc_tokenizer_unk(b),
+          "%s: special ids", what);
+    CHECK(lc_tokenizer_add_space_prefix(a) == lc_tokenizer_add_space_prefix(b), "%s: space prefix", what);
+}
+
+int main(void) {
+    lc_tokenizer *spm = from_gguf("vocab/ggml-vocab-llama-spm.gguf");
+    run(spm, "ggml-vocab-llama-spm.gguf", "ggml-vocab-llama-spm.gguf");
+    lc_tokenizer *phi3 = from_gguf("vocab/ggml-vocab-phi-3.gguf");
+    run(phi3, "ggml-vocab-phi-3.gguf", "ggml-vocab-phi-3.gguf");
+    lc_tokenizer *gpt2 = from_gguf("vocab/ggml-vocab-gpt-2.gguf");
+    run(gpt2, "ggml-vocab-gpt-2.gguf", "ggml-vocab-gpt-2.gguf");
+
+    char path[512];
+    lc_tokenizer *bin = NULL;
+    lc_error err;
+    lc_test_shared("models/llama2-tokenizer.bin", path, sizeof path);
+    CHECK_OK(lc_tokenizer_load_llama2c(path, 32000, &bin, &err), &err);
+    run(bin, "ggml-vocab-llama-spm.gguf", "llama2-tokenizer.bin (llama-spm cases)");
+    if (bin && spm) check_same(bin, spm, "llama2-tokenizer.bin vs ggml-vocab-llama-spm.gguf");
+    lc_tokenizer_free(bin);
+
+    lc_tokenizer *aid = from_gguf("models/aidreams260K.gguf"), *aid_bin = NULL;
+    lc_test_shared("models/aidreams-tok512.bin", path, sizeof path);
+    CHECK_OK(lc_tokenizer_load_llama2c(path, 512, &aid_bin, &err), &err);
+    if (aid && aid_bin) check_same(aid_bin, aid, "aidreams-tok512.bin vs aidreams260K.gguf");
+    lc_tokenizer_free(aid);
+    lc_tokenizer_free(aid_bin);
+
+    lc_tokenizer_free(spm);
+    lc_tokenizer_free(phi3);
+    lc_tokenizer_free(gpt2);
+    return lc_test_finish("test_tokenizer_vectors");
+}
