@@ -63,7 +63,7 @@ lc_status lc_tr_rope_backward(const lc_rope_cache *rc, float *dx, int64_t b, int
 /* ---- SwiGLU: h = silu(g) * u, silu(g) = g * sigmoid(g) ------------------ */
 /* h, g, u: [n] */
 void lc_tr_swiglu_forward(float *h, const float *g, const float *u, int64_t n, int n_threads);
-/* dg = dh * u * silu'(g), du = dh * silu(g) (both =). dg/du may alias dh? no. */
+/* dg = dh * u * silu'(g), du = dh * silu(g) (both =). dg may alias dh. */
 void lc_tr_swiglu_backward(float *dg, float *du, const float *dh, const float *g, const float *u, int64_t n,
                            int n_threads);
 

@@ -1,0 +1,257 @@
+/*
+ * longctx/train.h — training Llama-family models on the CPU (llm.c style).
+ *
+ * The model is exactly the one inference runs (include/longctx/model.h):
+ *
+ *   x = tok_embd[tokens]                                      (B, T, C)
+ *   per layer:  h = x + W_o attn(rope(W_q n(x)), rope(W_k n(x)), W_v n(x))
+ *               x = h + W_down (silu(W_gate n'(h)) * W_up n'(h))
+ *   logits = W_out rmsnorm(x)   (W_out = tok_embd when tied)  (B, T, V)
+ *
+ * with RMSNorm n, RoPE in the NORM layout with the config's scaling, causal
+ * softmax attention with GQA (or causal linear attention, elu+1 features,
+ * when cfg.model.attention is "linear:elu"), and a softmax cross-entropy loss
+ * weighted per token (tasks weight the answer tokens).
+ *
+ * Memory: parameters, gradients and the two AdamW moments are one slab each,
+ * carved by a size table (lc_train_tensor); the activations of one batch
+ * (B, T) are one more slab. Nothing is allocated per step. The attention
+ * backward is either the FlashAttention-2 form (recompute from the saved
+ * log-sum-exp: memory linear in T) or the naive form (keeps P [B, NH, T, T]:
+ * quadratic). docs/training.md has the layout and the derivations.
+ *
+ * Determinism: for a given config, seed, data and thread count every step is
+ * bitwise reproducible; the kernels are written so that the thread count does
+ * not change the results either (sgemm sums in a fixed order, reductions are
+ * split by columns), which the tests check.
+ *
+ * Ownership: an lc_trainer owns its slabs; views it hands out live until
+ * lc_trainer_free. An lc_train_data owns its state; free with
+ * lc_train_data_free. The library never prints: progress goes to callbacks.
+ */
+#ifndef LONGCTX_TRAIN_H
+#define LONGCTX_TRAIN_H
+
+#include "longctx/common.h"
+#include "longctx/model.h"
+#include "longctx/tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    LC_TRAIN_BACKWARD_FLASH = 0, /* tiled, recomputes P from lse: O(T) memory  */
+    LC_TRAIN_BACKWARD_NAIVE      /* materialised P: O(T^2) memory (reference)  */
+} lc_train_attn_backward;
+
+const char *lc_train_attn_backward_name(lc_train_attn_backward b);
+bool lc_train_attn_backward_parse(const char *s, lc_train_attn_backward *out);
+
+typedef struct {
+    /* Model: dim, hidden_dim, n_layers, n_heads, n_kv_heads, head_dim,
+     * vocab_size, norm_eps, rope, tied_output, attention ("" or "softmax" for
+     * softmax attention, "linear:elu" for linear attention). ctx_train is
+     * set to ctx (or kept from an init model if larger). */
+    lc_model_config model;
+    int64_t batch;                 /* B sequences per step                     */
+    int64_t ctx;                   /* T tokens per sequence                    */
+    lc_train_attn_backward attn_backward;
+    int64_t linear_chunk;          /* chunk of the linear-attention form (64)  */
+
+    /* Optimizer: AdamW with decoupled weight decay (none on norms); learning
+     * rate: linear warmup from lr/warmup to lr over `warmup` steps, then
+     * cosine decay to min_lr at step `steps`. */
+    int64_t steps;
+    float lr, min_lr;
+    int64_t warmup;
+    float weight_decay;
+    float beta1, beta2, adam_eps;
+    float grad_clip;               /* global L2 norm clip; <= 0: off           */
+
+    uint64_t seed;                 /* weight initialisation                    */
+    float init_std;                /* N(0, init_std) matrices (0.02); W_o and
+                                      W_down scaled by 1/sqrt(2 n_layers)      */
+    int n_threads;                 /* <= 0: every CPU                          */
+    bool force_scalar;             /* portable kernels only (testing)          */
+} lc_train_config;
+
+/* Defaults: a small model (dim 128, 4 layers, 4 heads, 2 KV heads, hidden
+ * 384, vocab 256, tied, RoPE base 10000), B 8, T 256, flash backward, chunk
+ * 64, 1000 steps, lr 1e-3 -> 1e-4, warmup 50, wd 0.1, betas 0.9/0.95,
+ * eps 1e-8, clip 1, seed 1337, std 0.02, all threads. */
+void lc_train_config_init(lc_train_config *c);
+/* Check everything (positive sizes, heads divide, even head_dim for RoPE,
+ * attention spec known, schedule sane). */
+lc_status lc_train_config_validate(const lc_train_config *c, lc_error *err);
+
+/* What a configuration needs, in bytes, before anything is allocated. */
+typedef struct {
+    int64_t n_params;          /* parameters                                   */
+    size_t params, grads;      /* slabs                                        */
+    size_t moments;            /* AdamW m and v                                */
+    size_t activations;        /* the (B, T) activation slab, all of it       */
+    size_t attention;          /* ... of which the attention's saved state:
+                                  lse (flash), P (naive) or den (linear)      */
+    size_t scratch;            /* backward scratch (attention, sgemm packing)  */
+    size_t total;
+} lc_train_memory;
+
+lc_status lc_train_plan(const lc_train_config *c, lc_train_memory *m, lc_error *err);
+
+/* One entry of the parameter size table. */
+typedef struct {
+    char name[48];   /* GGUF name, e.g. "blk.3.attn_q.weight"           */
+    int64_t rows, cols;
+    size_t offset;   /* in floats from the start of each slab (64-B aligned) */
+    size_t numel;
+    bool decay;      /* weight decay applies (matrices, not norms)     */
+} lc_train_tensor;
+
+typedef struct lc_trainer lc_trainer;
+
+/* Statistics of one optimizer step. */
+typedef struct {
+    int64_t step;        /* steps completed after this one (1-based)        */
+    double loss;         /* weighted mean loss of the batch                 */
+    double grad_norm;    /* global L2 norm before clipping                  */
+    float lr;            /* learning rate used                              */
+    double weight_sum;   /* sum of token weights (tokens that counted)      */
+    double seconds;      /* wall time of the step                           */
+    int64_t tokens;      /* B * T                                           */
+} lc_train_stats;
+
+/* Allocates every slab (refusing configurations that would not fit in
+ * available memory, with the amount in the message) and initialises the
+ * weights from cfg->seed. */
+lc_status lc_trainer_create(const lc_train_config *cfg, lc_trainer **out, lc_error *err);
+void lc_trainer_free(lc_trainer *t);
+
+/* Copy the weights of a loaded model (any weight type, converted to f32) for
+ * fine-tuning. Shapes must match the trainer's config (see
+ * lc_train_config_from_model). Resets the optimizer state and step. */
+lc_status lc_trainer_load_weights(lc_trainer *t, const lc_model *m, lc_error *err);
+/* Fill c->model from a loaded model (shape, norm eps, rope, tied, attention),
+ * keeping the rest of c. */
+void lc_train_config_from_model(lc_train_config *c, const lc_model *m);
+
+const lc_train_config *lc_trainer_config(const lc_trainer *t);
+const lc_train_memory *lc_trainer_memory(const lc_trainer *t);
+/* Steps completed so far. */
+int64_t lc_trainer_step_count(const lc_trainer *t);
+/* The learning rate of step s (0-based) under the config's schedule. */
+float lc_train_lr_at(const lc_train_config *c, int64_t s);
+/* The attention forward method in use ("flash", or "naive" as a stand-in
+ * where the FLASH kernel is unavailable; "linear:elu" for linear models). */
+const char *lc_trainer_attn_forward_name(const lc_trainer *t);
+
+/* One optimizer step on a batch. tokens [B, T+1]: row b trains on predicting
+ * tokens[b, t+1] from tokens[b, 0..t]; weights [B, T] (NULL: all 1) weight
+ * each of those predictions. Token ids are checked against the vocabulary. */
+lc_status lc_trainer_step(lc_trainer *t, const int32_t *tokens, const float *weights, lc_train_stats *stats,
+                          lc_error *err);
+/* Forward only: the weighted mean loss of a batch (validation). */
+lc_status lc_trainer_eval(lc_trainer *t, const int32_t *tokens, const float *weights, double *loss, lc_error *err);
+/* Forward and backward without updating: leaves dLoss/dparams in the
+ * gradient slab (gradient checks, analysis). */
+lc_status lc_trainer_loss_grad(lc_trainer *t, const int32_t *tokens, const float *weights, double *loss,
+                               lc_error *err);
+
+/* The parameter and gradient slabs (n floats each) and the size table. */
+float *lc_trainer_params(lc_trainer *t, size_t *n);
+const float *lc_trainer_grads(const lc_trainer *t, size_t *n);
+int32_t lc_trainer_n_tensors(const lc_trainer *t);
+const lc_train_tensor *lc_trainer_tensor(const lc_trainer *t, int32_t i);
+/* Views of the current weights (F32) in the model.h layout, for
+ * lc_model_write_gguf; valid until the trainer is freed. */
+const lc_model_weights *lc_trainer_weights(const lc_trainer *t);
+/* The model config the weights belong to (ctx_train = trained context). */
+const lc_model_config *lc_trainer_model_config(const lc_trainer *t);
+
+/* ---- Data ----------------------------------------------------------------
+ * A stream of batches whose whole state can be saved and restored, so that a
+ * resumed run sees exactly the batches the uninterrupted run would have. */
+typedef struct lc_train_data lc_train_data;
+struct lc_train_data {
+    const char *name;
+    void *self;
+    /* tokens [B, T+1], weights [B, T] (the weight of predicting tokens[b, t+1]) */
+    lc_status (*next)(lc_train_data *d, int64_t b, int64_t t, int32_t *tokens, float *weights, lc_error *err);
+    size_t (*state_size)(const lc_train_data *d);
+    lc_status (*get_state)(const lc_train_data *d, void *buf, size_t len, lc_error *err);
+    lc_status (*set_state)(lc_train_data *d, const void *buf, size_t len, lc_error *err);
+    void (*destroy)(lc_train_data *d);
+};
+void lc_train_data_free(lc_train_data *d);
+
+/* Built-in toy tasks over token ids 0..vocab-1 (no tokenizer needed), for
+ * tests and smoke runs. Tokens 0 (pad) and 1 (separator) are reserved:
+ *   "copy"     x SEP x PAD...      (loss only on the second x)
+ *   "reverse"  x SEP reverse(x) PAD...
+ * with x random tokens in [2, vocab) of random length 1..(T-1)/2. Row r is a
+ * function of (seed, r): the state is the row count. vocab >= 4. */
+lc_status lc_train_data_toy(const char *task, int32_t vocab, uint64_t seed, lc_train_data **out, lc_error *err);
+/* Random windows of T+1 tokens from a token array (copied), e.g. a tokenized
+ * text file; window r starts at a position drawn from (seed, r). All
+ * weights 1. n must be at least T+1 (checked at the first batch). */
+lc_status lc_train_data_tokens(const int32_t *ids, int64_t n, uint64_t seed, lc_train_data **out, lc_error *err);
+
+/* ---- Checkpoints -----------------------------------------------------------
+ * PATH is a GGUF (architecture llama, F32 weights, tokenizer when given,
+ * longctx.attention for linear models) that `longctx run` and llama.cpp load.
+ * PATH.optim is the sidecar with what resuming needs:
+ *
+ *   offset  size  field
+ *   0       8     magic "LCOPTIM\0"
+ *   8       4     u32 version (1)
+ *   12      4     u32 header bytes (from offset 0 to the data state)
+ *   16      8     u64 steps completed
+ *   24      8     u64 parameter count n
+ *   32      8     u64 fingerprint of the model shape (dims, heads, vocab,
+ *                 tied, attention)
+ *   40      8     u64 checksum of the f32 weights written to PATH (so a
+ *                 sidecar is never paired with another checkpoint)
+ *   48      8     u64 data state bytes s
+ *   56      ...   the training config's optimizer fields (see checkpoint.c)
+ *   H       s     the data stream's state
+ *   H+s     4n    AdamW m   (f32)
+ *   ...     4n    AdamW v   (f32)
+ *   end-8   8     u64 checksum of every byte before it
+ *
+ * All integers little-endian. Resuming refuses a wrong magic or version, a
+ * truncated or corrupted file (checksum), a different model shape, or a GGUF
+ * whose weights are not the ones the sidecar was written with. */
+lc_status lc_trainer_save(lc_trainer *t, const char *path, const lc_tokenizer *tok, const lc_train_data *data,
+                          lc_error *err);
+/* Load PATH's weights and PATH.optim's optimizer state, step and data state
+ * (into data when non-NULL). The trainer must have the checkpoint's shape. */
+lc_status lc_trainer_resume(lc_trainer *t, const char *path, lc_train_data *data, lc_error *err);
+/* Read the optimizer fields stored in PATH.optim into c (steps, lr, min_lr,
+ * warmup, weight decay, betas, eps, clip, B, T, seed, attention backward),
+ * so a resumed run continues with the same schedule unless overridden. */
+lc_status lc_train_sidecar_read_config(const char *path, lc_train_config *c, int64_t *step, lc_error *err);
+
+/* ---- The training loop -------------------------------------------------- */
+typedef struct {
+    int64_t save_every;          /* save every N steps (0: only at the end)    */
+    const char *save_path;       /* NULL: never save                           */
+    const lc_tokenizer *tok;     /* written into checkpoints (may be NULL)     */
+    lc_train_data *eval_data;    /* NULL: no validation                        */
+    int64_t eval_every;          /* evaluate every N steps (0: never)          */
+    int64_t eval_batches;        /* batches per evaluation (1)                 */
+    /* Callbacks (any may be NULL). on_step returning false stops the run
+     * after that step (it is saved if save_path is set). */
+    bool (*on_step)(void *user, const lc_train_stats *s);
+    void (*on_eval)(void *user, int64_t step, double loss);
+    void (*on_save)(void *user, int64_t step, const char *path);
+    void *user;
+} lc_train_run_opts;
+
+/* Step until cfg.steps steps are completed (from wherever the trainer is),
+ * drawing batches from data; evaluates and saves as asked. */
+lc_status lc_train_run(lc_trainer *t, lc_train_data *data, const lc_train_run_opts *o, lc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LONGCTX_TRAIN_H */
