@@ -1,0 +1,70 @@
+/*
+ * longctx/plot.h — small standalone SVG charts (loss curves, throughput
+ * against context) and the CSV tables they are drawn from.
+ *
+ * The SVG is a complete standalone document (XML declaration, svg root with
+ * the SVG namespace, viewBox), text XML-escaped, no scripts or external
+ * references: it opens in any browser and parses with any XML parser.
+ *
+ * Line plots: one polyline per series over shared axes with "nice" 1-2-5
+ * ticks, grid lines, axis labels, a title and a legend. NaN or infinite
+ * points break a line (gaps); a series may have one point (drawn as a dot);
+ * log-scale y drops non-positive values.
+ */
+#ifndef LONGCTX_PLOT_H
+#define LONGCTX_PLOT_H
+
+#include <stdio.h>
+
+#include "longctx/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    const char *name;  /* legend text (may be NULL)                */
+    const double *x;   /* [n]                                      */
+    const double *y;   /* [n]                                      */
+    int64_t n;
+} lc_plot_series;
+
+typedef struct {
+    const char *title;    /* may be NULL                            */
+    const char *x_label;
+    const char *y_label;
+    int width, height;    /* pixels; 0: 800 x 480                   */
+    bool log_x, log_y;    /* logarithmic axes                       */
+} lc_plot_opts;
+
+void lc_plot_opts_init(lc_plot_opts *o);
+
+/* Write an SVG line plot of n_series series to f. Refuses no series, no
+ * finite point at all, or sizes out of 100..10000 px. */
+lc_status lc_plot_svg_lines(FILE *f, const lc_plot_opts *o, const lc_plot_series *series, int n_series,
+                            lc_error *err);
+
+/* ---- CSV tables ------------------------------------------------------------
+ * A header row of column names, then rows of numbers. Fields are split at
+ * commas (no quoting); an empty or non-numeric field reads as NaN. Lines may
+ * end in \n or \r\n; blank lines and lines starting with '#' are skipped.
+ * Limits: 256 columns, 64 KiB per line, the file size checked against
+ * available memory. */
+typedef struct lc_csv lc_csv;
+
+lc_status lc_csv_load(const char *path, lc_csv **out, lc_error *err);
+/* The same from a buffer (copied). */
+lc_status lc_csv_parse(const char *text, size_t len, lc_csv **out, lc_error *err);
+void lc_csv_free(lc_csv *t);
+int32_t lc_csv_n_cols(const lc_csv *t);
+int64_t lc_csv_n_rows(const lc_csv *t);
+const char *lc_csv_col_name(const lc_csv *t, int32_t col);
+/* Column index by exact name, or -1. */
+int32_t lc_csv_find(const lc_csv *t, const char *name);
+/* The values of a column, [n_rows] (NaN where a field was empty/junk). */
+const double *lc_csv_col(const lc_csv *t, int32_t col);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LONGCTX_PLOT_H */
