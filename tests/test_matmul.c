@@ -354,7 +354,45 @@ static void test_add_softmax_argmax(void) {
     free(a), free(b), free(c);
 }
 
+/* Row conversions match the scalar definitions in common/dtype.c bit for bit. */
+static void test_conversions(void) {
+    lc_rng rng;
+    lc_rng_seed(&rng, 8);
+    const int64_t n = 1000 + 37;
+    float *x = malloc((size_t)n * 4), *y = malloc((size_t)n * 4);
+    uint16_t *h = malloc((size_t)n * 2), *h2 = malloc((size_t)n * 2);
+    for (int64_t i = 0; i < n; i++) x[i] = 100.0f * lc_rng_normal(&rng);
+    x[3] = 1e-7f, x[4] = -70000.0f, x[5] = 0.0f;
+    for (int p = 0; p < 2; p++) {
+        lc_kernel_opts o;
+        ops_opts(&o, 1, p == 1);
+        lc_kernel_f32_to_f16(x, h, n, &o);
+        bool ok = true;
+        for (int64_t i = 0; i < n; i++) ok = ok && h[i] == lc_f32_to_f16(x[i]);
+        CHECK(ok, "f32 -> f16 path %d differs from lc_f32_to_f16", p);
+        lc_kernel_to_f32(LC_DTYPE_F16, h, y, n, &o);
+        ok = true;
+        for (int64_t i = 0; i < n; i++) ok = ok && y[i] == lc_f16_to_f32(h[i]);
+        CHECK(ok, "f16 -> f32 path %d differs from lc_f16_to_f32", p);
+        for (int64_t i = 0; i < n; i++) h2[i] = lc_f32_to_bf16(x[i]);
+        lc_kernel_to_f32(LC_DTYPE_BF16, h2, y, n, &o);
+        ok = true;
+        for (int64_t i = 0; i < n; i++) ok = ok && y[i] == lc_bf16_to_f32(h2[i]);
+        CHECK(ok, "bf16 -> f32 path %d", p);
+        lc_kernel_to_f32(LC_DTYPE_F32, x, y, n, &o);
+        CHECK(memcmp(x, y, (size_t)n * 4) == 0, "f32 copy");
+    }
+    lc_block_q8_0 q[32];
+    lc_quantize_row_q8_0(x, q, 1024);
+    float *z = malloc(1024 * 4);
+    lc_dequantize_row_q8_0(q, z, 1024);
+    lc_kernel_to_f32(LC_DTYPE_Q8_0, q, y, 1024, NULL);
+    CHECK(memcmp(y, z, 1024 * 4) == 0, "q8_0 -> f32");
+    free(x), free(y), free(h), free(h2), free(z);
+}
+
 int main(void) {
+    test_conversions();
     test_matmul_all();
     test_prefill_matches_decode();
     test_matmul_refusals();

@@ -27,6 +27,7 @@
 
 #include "longctx/common.h"
 #include "longctx/model.h"
+#include "longctx/sys.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,9 +36,13 @@ extern "C" {
 typedef struct {
     int n_threads;     /* <= 0: every available CPU                        */
     bool force_scalar; /* skip the AVX2 paths (testing the fallback)       */
+    lc_isa isa;        /* the tier to use, resolved once by lc_kernel_opts_init
+                          (lc_isa_best() costs a cpuid, ~8 us in a VM): lower
+                          it to force the fallback, never raise it           */
 } lc_kernel_opts;
 
-/* n_threads = 0 (all CPUs), force_scalar = false. */
+/* n_threads = 0 (all CPUs), force_scalar = false, isa = lc_isa_best().
+ * Kernels given NULL opts resolve the ISA themselves on every call. */
 void lc_kernel_opts_init(lc_kernel_opts *o);
 
 /* The scratch memory, in bytes, that lc_matmul needs for this weight shape,
@@ -71,6 +76,11 @@ void lc_add(float *y, const float *x, int64_t n, const lc_kernel_opts *o);
 /* Softmax in place over n values (max-subtracted, so large logits are safe).
  * Entries of -inf get probability 0; a row that is entirely -inf becomes zeros. */
 void lc_softmax(float *x, int64_t n, const lc_kernel_opts *o);
+
+/* Row conversions for the runtime's hot path (the common lc_row_to_f32 and
+ * lc_f32_to_f16_row resolve the ISA on every call). q8_0 needs n % 32 == 0. */
+void lc_kernel_to_f32(lc_dtype t, const void *src, float *dst, int64_t n, const lc_kernel_opts *o);
+void lc_kernel_f32_to_f16(const float *src, uint16_t *dst, int64_t n, const lc_kernel_opts *o);
 
 /* Index of the largest value (the first on ties; NaN never wins); -1 if n <= 0. */
 int64_t lc_argmax(const float *x, int64_t n);

@@ -32,6 +32,17 @@ static inline int64_t lc_gemm_kc(lc_dtype t, int64_t cols) {
     return kc < cols ? kc : cols;
 }
 
+/* Whether a kernel may take its AVX2 path. */
+static inline bool lc_kernel_use_avx2(const lc_kernel_opts *o) {
+#if defined(LC_HAVE_X86)
+    if (!o) return lc_isa_best() >= LC_ISA_AVX2;
+    return !o->force_scalar && o->isa >= LC_ISA_AVX2;
+#else
+    (void)o;
+    return false;
+#endif
+}
+
 /* Bytes between consecutive rows of W (validated by the dispatcher). */
 static inline size_t lc_kernel_row_bytes(lc_dtype t, int64_t cols) {
     size_t b = 0;

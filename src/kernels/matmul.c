@@ -18,6 +18,7 @@
 void lc_kernel_opts_init(lc_kernel_opts *o) {
     o->n_threads = 0;
     o->force_scalar = false;
+    o->isa = lc_isa_best();
 }
 
 static int resolve_threads(int n) { return n > 0 ? n : lc_cpu_count(); }
@@ -168,7 +169,7 @@ lc_status lc_matmul(const lc_tensor *w, const float *x, int64_t n_tok, float *y,
         return lc_fail(err, LC_ERR_INVALID_ARG, "matmul: workspace of %zu bytes is smaller than the %zu needed",
                        ws ? ws_bytes : (size_t)0, need);
     const size_t rb = lc_kernel_row_bytes(w->type, w->cols);
-    const bool scalar = (o && o->force_scalar) || lc_isa_best() < LC_ISA_AVX2;
+    const bool scalar = !lc_kernel_use_avx2(o);
 #if defined(LC_HAVE_X86)
     if (!scalar) {
         if (n_tok == 1) {

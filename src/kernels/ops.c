@@ -5,16 +5,12 @@
  */
 #include <math.h>
 
+#include <string.h>
+
+#include "common/simd.h"
 #include "kernels/kernels_internal.h"
 
-static bool use_avx2(const lc_kernel_opts *o) {
-#if defined(LC_HAVE_X86)
-    return !(o && o->force_scalar) && lc_isa_best() >= LC_ISA_AVX2;
-#else
-    (void)o;
-    return false;
-#endif
-}
+static bool use_avx2(const lc_kernel_opts *o) { return lc_kernel_use_avx2(o); }
 
 static int threads_of(const lc_kernel_opts *o) { return o && o->n_threads > 0 ? o->n_threads : lc_cpu_count(); }
 
@@ -111,6 +107,38 @@ void lc_softmax(float *x, int64_t n, const lc_kernel_opts *o) {
     }
     float inv = (float)(1.0 / sum);
     for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+void lc_kernel_to_f32(lc_dtype t, const void *src, float *dst, int64_t n, const lc_kernel_opts *o) {
+    if (n <= 0) return;
+    switch (t) {
+    case LC_DTYPE_F32: memcpy(dst, src, (size_t)n * sizeof(float)); return;
+    case LC_DTYPE_F16:
+#if defined(LC_HAVE_X86)
+        if (use_avx2(o)) {
+            lc_f16_to_f32_row_avx2((const uint16_t *)src, dst, n);
+            return;
+        }
+#endif
+        for (int64_t i = 0; i < n; i++) dst[i] = lc_f16_to_f32(((const uint16_t *)src)[i]);
+        return;
+    case LC_DTYPE_BF16:
+        for (int64_t i = 0; i < n; i++) dst[i] = lc_bf16_to_f32(((const uint16_t *)src)[i]);
+        return;
+    case LC_DTYPE_Q8_0: lc_dequantize_row_q8_0((const lc_block_q8_0 *)src, dst, n); return;
+    default: return;
+    }
+}
+
+void lc_kernel_f32_to_f16(const float *src, uint16_t *dst, int64_t n, const lc_kernel_opts *o) {
+    if (n <= 0) return;
+#if defined(LC_HAVE_X86)
+    if (use_avx2(o)) {
+        lc_f32_to_f16_row_avx2(src, dst, n);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) dst[i] = lc_f32_to_f16(src[i]);
 }
 
 int64_t lc_argmax(const float *x, int64_t n) {

@@ -81,8 +81,8 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
     size_t erb = 0;
     lc_dtype_row_bytes(w->tok_embd.type, D, &erb, NULL);
     for (int64_t i = 0; i < n; i++)
-        TRY(lc_row_to_f32(w->tok_embd.type, (const char *)w->tok_embd.data + (size_t)tokens[i] * erb, ctx->x + i * D,
-                          D, err));
+        lc_kernel_to_f32(w->tok_embd.type, (const char *)w->tok_embd.data + (size_t)tokens[i] * erb, ctx->x + i * D, D,
+                         ko);
     if (ctx->rope_cfg.scaling == LC_ROPE_SCALING_DYNAMIC_NTK) TRY(lc_rope_cache_set_length(ctx->rope, p0 + n, err));
 
     for (int32_t l = 0; l < sh->n_layers; l++) {
@@ -97,7 +97,7 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
         if (ctx->linear) {
             TRY(attend_linear(ctx, l, n, err));
         } else {
-            lc_kv_cache_store(&ctx->kv, l, slot0, n, ctx->k, ctx->v);
+            lc_kv_cache_store(&ctx->kv, l, slot0, n, ctx->k, ctx->v, ko);
             TRY(attend_cache(ctx, l, n, p0, err));
         }
         TRY(mm(ctx, &L->wo, ctx->att, n, ctx->xb, err));

@@ -81,14 +81,15 @@ lc_status lc_kv_cache_reserve(lc_kv_cache *c, int64_t n, int64_t *slot0, lc_erro
     return LC_OK;
 }
 
-void lc_kv_cache_store(lc_kv_cache *c, int32_t layer, int64_t slot0, int64_t n, const float *k, const float *v) {
+void lc_kv_cache_store(lc_kv_cache *c, int32_t layer, int64_t slot0, int64_t n, const float *k, const float *v,
+                       const lc_kernel_opts *ko) {
     const int64_t row = (int64_t)c->n_head_kv * c->head_dim;
     char *kd = c->k + ((size_t)layer * (size_t)c->n_slots + (size_t)slot0) * c->k_row_bytes;
     char *vd = c->v + ((size_t)layer * (size_t)c->n_slots + (size_t)slot0) * c->v_row_bytes;
     if (c->k_type == LC_DTYPE_F32) memcpy(kd, k, (size_t)n * c->k_row_bytes);
-    else lc_f32_to_f16_row(k, (uint16_t *)kd, n * row);
+    else lc_kernel_f32_to_f16(k, (uint16_t *)kd, n * row, ko);
     if (c->v_type == LC_DTYPE_F32) memcpy(vd, v, (size_t)n * c->v_row_bytes);
-    else lc_f32_to_f16_row(v, (uint16_t *)vd, n * row);
+    else lc_kernel_f32_to_f16(v, (uint16_t *)vd, n * row, ko);
 }
 
 void lc_kv_cache_view(const lc_kv_cache *c, int32_t layer, int64_t n_pending, lc_kv_view *view) {

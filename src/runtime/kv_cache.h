@@ -20,6 +20,7 @@
 #define LC_RUNTIME_KV_CACHE_H
 
 #include "common/util.h"
+#include "longctx/kernels.h"
 #include "longctx/runtime.h"
 
 typedef struct {
@@ -59,7 +60,8 @@ void lc_kv_cache_clear(lc_kv_cache *c);
 lc_status lc_kv_cache_reserve(lc_kv_cache *c, int64_t n, int64_t *slot0, lc_error *err);
 /* Store f32 rows k, v [n, n_head_kv*head_dim] of one layer into slots
  * slot0 .. slot0+n-1, converting to the cache types. */
-void lc_kv_cache_store(lc_kv_cache *c, int32_t layer, int64_t slot0, int64_t n, const float *k, const float *v);
+void lc_kv_cache_store(lc_kv_cache *c, int32_t layer, int64_t slot0, int64_t n, const float *k, const float *v,
+                       const lc_kernel_opts *ko);
 /* The layer's view including n_pending reserved (not yet committed) slots. */
 void lc_kv_cache_view(const lc_kv_cache *c, int32_t layer, int64_t n_pending, lc_kv_view *view);
 /* Make the n reserved slots part of the sequence. */

@@ -1,0 +1,248 @@
+/* longctx bench model — prefill and decode throughput of a model at several
+ * context lengths (synthetic tokens), with the time split matmul / attention /
+ * other, decode bytes/s (weights + KV read per token) and prefill matmul
+ * GFLOP/s, each stated against `bench peak` measured in the same run. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_subjects.h"
+#include "cli.h"
+#include "common/util.h"
+#include "longctx/bench.h"
+#include "longctx/json.h"
+#include "longctx/runtime.h"
+
+#define MAX_CTX 16
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: longctx bench model -m MODEL [options]\n\n"
+            "For each context length L: prefill L synthetic tokens (chunks of -b), then decode -n more\n"
+            "one at a time. Reports tokens/s, the time split matmul / attention / other, matmul GFLOP/s\n"
+            "in prefill, and decode bytes/s: the weights plus the K/V cache read per token.\n\n"
+            "options:\n"
+            "  -m, --model PATH       GGUF or llama2.c .bin (make one: longctx convert --random --preset 15M\n"
+            "                         --type f16 m15.gguf)\n"
+            "  --ctx LIST             context lengths (default 128,1K,4K,16K)\n"
+            "  -n, --decode N         decode tokens timed at each length (default 32)\n"
+            "  -b, --batch-size N     prefill chunk (default 512)\n"
+            "  -t, --threads N        threads (default: all CPUs)\n"
+            "  --attn SPEC            attention method (default: the model's, else flash)\n"
+            "  -ctk, -ctv TYPE        KV cache types (default f16)\n"
+            "  --seed S               synthetic token seed (default 1)\n"
+            "  --no-peak              skip measuring the machine's peak (no fractions)\n"
+            "  --json                 one JSON object on stdout\n"
+            "  -h, --help             this help\n");
+}
+
+typedef struct {
+    int64_t ctx;
+    double prefill_s, prefill_tok_s, pf_matmul_s, pf_attn_s, pf_other_s, pf_matmul_gflops, pf_attn_gflops;
+    double decode_s, decode_tok_s, dc_matmul_s, dc_attn_s, dc_other_s, dc_bytes_per_tok, dc_gbs;
+    int64_t n_decode;
+} bench_row;
+
+static void split(const lc_context_timings *t, double *mm, double *at, double *ot) {
+    *mm = t->t_matmul;
+    *at = t->t_attn;
+    *ot = t->t_other;
+}
+
+static lc_status bench_one(const lc_model *m, lc_context_opts co, int64_t L, int64_t n_dec, uint64_t seed,
+                           bench_row *r, lc_error *err) {
+    memset(r, 0, sizeof *r);
+    r->ctx = L;
+    co.n_ctx = L + n_dec;
+    lc_context *ctx = NULL;
+    lc_status st = lc_context_create(m, &co, &ctx, err);
+    if (st != LC_OK) return st;
+    int32_t *tok = malloc((size_t)(L + n_dec) * sizeof(int32_t));
+    if (!tok) {
+        lc_context_free(ctx);
+        return lc_fail(err, LC_ERR_NOMEM, "out of memory");
+    }
+    lc_rng rng;
+    lc_rng_seed(&rng, seed);
+    for (int64_t i = 0; i < L + n_dec; i++) tok[i] = (int32_t)lc_rng_below(&rng, (uint64_t)m->cfg.vocab_size);
+
+    lc_context_timings t;
+    lc_context_reset_timings(ctx);
+    double t0 = lc_time_now();
+    st = lc_context_eval(ctx, tok, L, NULL, false, err);
+    r->prefill_s = lc_time_now() - t0;
+    if (st == LC_OK) {
+        lc_context_get_timings(ctx, &t);
+        r->prefill_tok_s = (double)L / r->prefill_s;
+        split(&t, &r->pf_matmul_s, &r->pf_attn_s, &r->pf_other_s);
+        r->pf_matmul_gflops = t.t_matmul > 0 ? t.flops_matmul / t.t_matmul * 1e-9 : 0.0;
+        r->pf_attn_gflops = t.t_attn > 0 ? t.flops_attn / t.t_attn * 1e-9 : 0.0;
+
+        lc_context_reset_timings(ctx);
+        t0 = lc_time_now();
+        for (int64_t i = 0; i < n_dec && st == LC_OK; i++) st = lc_context_eval(ctx, tok + L + i, 1, NULL, false, err);
+        r->decode_s = lc_time_now() - t0;
+        lc_context_get_timings(ctx, &t);
+        r->n_decode = n_dec;
+        if (n_dec > 0 && st == LC_OK) {
+            r->decode_tok_s = (double)n_dec / r->decode_s;
+            split(&t, &r->dc_matmul_s, &r->dc_attn_s, &r->dc_other_s);
+            r->dc_bytes_per_tok = (t.bytes_weights + t.bytes_kv) / (double)n_dec;
+            r->dc_gbs = (t.bytes_weights + t.bytes_kv) / r->decode_s * 1e-9;
+        }
+    }
+    free(tok);
+    lc_context_free(ctx);
+    return st;
+}
+
+static double pct(double a, double total) { return total > 0 ? 100.0 * a / total : 0.0; }
+
+int bench_model(int argc, char **argv) {
+    const char *model_path = NULL;
+    int64_t ctxs[MAX_CTX] = {128, 1024, 4096, 16384};
+    int n_ctx = 4;
+    int64_t n_dec = 32, seed = 1;
+    bool json = false, peak = true;
+    lc_context_opts co;
+    lc_context_opts_init(&co);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        bool ok = true;
+#define VALUE() (v = cli_value(argc, argv, &i, "bench model"))
+        if (cli_is(a, "-h", "--help")) {
+            usage(stdout);
+            return CLI_OK;
+        } else if (cli_is(a, "-m", "--model")) ok = (model_path = VALUE()) != NULL;
+        else if (cli_is(a, NULL, "--ctx")) ok = VALUE() && cli_parse_i64_list(v, ctxs, MAX_CTX, &n_ctx);
+        else if (cli_is(a, "-n", "--decode")) ok = VALUE() && cli_parse_i64(v, &n_dec) && n_dec >= 0;
+        else if (cli_is(a, "-b", "--batch-size")) ok = VALUE() && cli_parse_i64(v, &co.n_batch) && co.n_batch >= 1;
+        else if (cli_is(a, "-t", "--threads")) ok = VALUE() && cli_parse_int(v, &co.n_threads) && co.n_threads >= 1;
+        else if (cli_is(a, NULL, "--attn")) ok = (co.attn = VALUE()) != NULL;
+        else if (cli_is(a, "-ctk", "--cache-type-k")) ok = VALUE() && lc_dtype_parse(v, &co.k_type);
+        else if (cli_is(a, "-ctv", "--cache-type-v")) ok = VALUE() && lc_dtype_parse(v, &co.v_type);
+        else if (cli_is(a, NULL, "--seed")) ok = VALUE() && cli_parse_i64(v, &seed);
+        else if (cli_is(a, NULL, "--no-peak")) peak = false;
+        else if (cli_is(a, NULL, "--json")) json = true;
+        else {
+            cli_error("bench model", "unknown option %s", a);
+            usage(stderr);
+            return CLI_USAGE;
+        }
+#undef VALUE
+        if (!ok) {
+            cli_error("bench model", "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
+            return CLI_USAGE;
+        }
+    }
+    if (!model_path) {
+        cli_error("bench model", "no model (-m MODEL)");
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    for (int i = 0; i < n_ctx; i++)
+        if (ctxs[i] < 1) {
+            cli_error("bench model", "context lengths must be >= 1");
+            return CLI_USAGE;
+        }
+
+    lc_error err;
+    lc_model *m = NULL;
+    if (lc_model_load(model_path, NULL, &m, &err) != LC_OK) return cli_fail("bench model", &err);
+    lc_peak pk;
+    memset(&pk, 0, sizeof pk);
+    if (peak && lc_bench_peak(co.n_threads, 0, &pk, &err) != LC_OK) {
+        cli_error("bench model", "peak measurement failed (%s); continuing without fractions", err.msg);
+        memset(&pk, 0, sizeof pk);
+    }
+
+    bench_row rows[MAX_CTX];
+    int n_rows = 0, rc = CLI_OK;
+    char cpu[128];
+    lc_cpu_model(cpu, sizeof cpu);
+    const int threads = co.n_threads > 0 ? co.n_threads : lc_cpu_count();
+    if (!json) {
+        printf("model %s: %lld params, %s weights, %d layers, dim %d, heads %d/%d\n", model_path,
+               (long long)lc_model_n_params(&m->cfg), lc_dtype_name(m->w.layers[0].wq.type), m->cfg.n_layers,
+               m->cfg.dim, m->cfg.n_heads, m->cfg.n_kv_heads);
+        printf("cpu %s, %d threads, attn %s, kv %s/%s", cpu, threads, co.attn ? co.attn : "(model's, else flash)",
+               lc_dtype_name(co.k_type), lc_dtype_name(co.v_type));
+        if (pk.fma_gflops > 0)
+            printf("; peak %.1f GFLOP/s FMA, %.1f GB/s read", pk.fma_gflops, pk.read_gbs);
+        printf("\n\n%8s | %10s %7s %7s %7s %9s | %9s %7s %7s %7s %9s %9s\n", "ctx", "prefill/s", "matmul", "attn",
+               "other", "mm GF/s", "decode/s", "matmul", "attn", "other", "MB/token", "GB/s");
+    }
+    for (int i = 0; i < n_ctx; i++) {
+        bench_row *r = &rows[n_rows];
+        if (bench_one(m, co, ctxs[i], n_dec, (uint64_t)seed, r, &err) != LC_OK) {
+            cli_fail("bench model", &err);
+            rc = CLI_FAIL;
+            break;
+        }
+        n_rows++;
+        if (!json) {
+            double pt = r->pf_matmul_s + r->pf_attn_s + r->pf_other_s;
+            double dt = r->dc_matmul_s + r->dc_attn_s + r->dc_other_s;
+            printf("%8lld | %10.1f %6.1f%% %6.1f%% %6.1f%% %9.1f | %9.1f %6.1f%% %6.1f%% %6.1f%% %9.2f %9.2f\n",
+                   (long long)r->ctx, r->prefill_tok_s, pct(r->pf_matmul_s, pt), pct(r->pf_attn_s, pt),
+                   pct(r->pf_other_s, pt), r->pf_matmul_gflops, r->decode_tok_s, pct(r->dc_matmul_s, dt),
+                   pct(r->dc_attn_s, dt), pct(r->dc_other_s, dt), r->dc_bytes_per_tok / 1e6, r->dc_gbs);
+            fflush(stdout);
+        }
+    }
+    if (json) {
+        lc_json_writer w;
+        lc_json_init(&w, stdout, false);
+        lc_json_begin_object(&w);
+        lc_json_kv_str(&w, "model", model_path);
+        lc_json_kv_int(&w, "params", lc_model_n_params(&m->cfg));
+        lc_json_kv_str(&w, "weight_type", lc_dtype_name(m->w.layers[0].wq.type));
+        lc_json_kv_str(&w, "cpu", cpu);
+        lc_json_kv_int(&w, "threads", threads);
+        lc_json_kv_str(&w, "attn", co.attn ? co.attn : "default");
+        lc_json_kv_str(&w, "k_type", lc_dtype_name(co.k_type));
+        lc_json_kv_str(&w, "v_type", lc_dtype_name(co.v_type));
+        lc_json_kv_int(&w, "n_batch", co.n_batch);
+        if (pk.fma_gflops > 0) {
+            lc_json_kv_num(&w, "peak_fma_gflops", pk.fma_gflops);
+            lc_json_kv_num(&w, "peak_read_gbs", pk.read_gbs);
+        }
+        lc_json_key(&w, "rows");
+        lc_json_begin_array(&w);
+        for (int i = 0; i < n_rows; i++) {
+            const bench_row *r = &rows[i];
+            lc_json_begin_object(&w);
+            lc_json_kv_int(&w, "ctx", r->ctx);
+            lc_json_kv_num(&w, "prefill_s", r->prefill_s);
+            lc_json_kv_num(&w, "prefill_tok_s", r->prefill_tok_s);
+            lc_json_kv_num(&w, "prefill_matmul_s", r->pf_matmul_s);
+            lc_json_kv_num(&w, "prefill_attn_s", r->pf_attn_s);
+            lc_json_kv_num(&w, "prefill_other_s", r->pf_other_s);
+            lc_json_kv_num(&w, "prefill_matmul_gflops", r->pf_matmul_gflops);
+            lc_json_kv_num(&w, "prefill_attn_gflops", r->pf_attn_gflops);
+            if (pk.fma_gflops > 0) lc_json_kv_num(&w, "prefill_matmul_peak_frac", r->pf_matmul_gflops / pk.fma_gflops);
+            lc_json_kv_int(&w, "decode_tokens", r->n_decode);
+            lc_json_kv_num(&w, "decode_s", r->decode_s);
+            lc_json_kv_num(&w, "decode_tok_s", r->decode_tok_s);
+            lc_json_kv_num(&w, "decode_matmul_s", r->dc_matmul_s);
+            lc_json_kv_num(&w, "decode_attn_s", r->dc_attn_s);
+            lc_json_kv_num(&w, "decode_other_s", r->dc_other_s);
+            lc_json_kv_num(&w, "decode_bytes_per_token", r->dc_bytes_per_tok);
+            lc_json_kv_num(&w, "decode_gbs", r->dc_gbs);
+            if (pk.read_gbs > 0) lc_json_kv_num(&w, "decode_bw_frac", r->dc_gbs / pk.read_gbs);
+            lc_json_end_object(&w);
+        }
+        lc_json_end_array(&w);
+        lc_json_end_object(&w);
+        lc_json_finish(&w);
+    } else if (n_rows > 0 && pk.fma_gflops > 0) {
+        printf("\nprefill matmul vs FMA peak: ");
+        for (int i = 0; i < n_rows; i++)
+            printf("%s%lld: %.0f%%", i ? ", " : "", (long long)rows[i].ctx, 100 * rows[i].pf_matmul_gflops / pk.fma_gflops);
+        printf("\ndecode bytes/s vs read bandwidth: ");
+        for (int i = 0; i < n_rows; i++)
+            printf("%s%lld: %.0f%%", i ? ", " : "", (long long)rows[i].ctx, 100 * rows[i].dc_gbs / pk.read_gbs);
+        printf("\n");
+    }
+    lc_model_free(m);
+    return rc;
+}

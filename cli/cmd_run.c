@@ -1,0 +1,345 @@
+/* longctx run — generate text with a model: prompt in, tokens streamed out,
+ * throughput and the time split on stderr. A thin layer over
+ * include/longctx/runtime.h, the sampler and the tokenizer. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "longctx/runtime.h"
+#include "longctx/sample.h"
+#include "longctx/sys.h"
+
+#define PROMPT_FILE_MAX ((long)64 << 20)
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: longctx run -m MODEL [options]\n\n"
+            "Generate from a prompt (or from BOS) and stream the text to stdout; prompt and generation\n"
+            "throughput and the time split (matmul / attention / other) go to stderr.\n\n"
+            "options:\n"
+            "  -m, --model PATH       GGUF or llama2.c .bin model\n"
+            "  -z, --tokenizer PATH   llama2.c tokenizer.bin for a .bin model\n"
+            "  -p, --prompt TEXT      the prompt (default: start from BOS)\n"
+            "  -f, --file PATH        read the prompt from a file\n"
+            "  --prompt-tokens LIST   the prompt as token ids, e.g. 1,403,22 (no tokenizer needed)\n"
+            "  -n, --n-predict N      tokens to generate (default 128; -1: until EOS or the context is full)\n"
+            "  -c, --ctx-size N       context length in tokens (default: the model's training context)\n"
+            "  -b, --batch-size N     prompt tokens per forward pass (default 512)\n"
+            "  -t, --threads N        threads (default: all CPUs)\n"
+            "  --attn SPEC            naive | flash | window:W[:S] | linear[:elu|relu|favor[:M]] | chunked:C[:O]\n"
+            "                         (default: the model's attention, else flash)\n"
+            "  -ctk, --cache-type-k T KV cache type for K: f16 (default) or f32\n"
+            "  -ctv, --cache-type-v T KV cache type for V: f16 (default) or f32\n"
+            "  --tokens               print the generated token ids instead of text\n"
+            "  --ignore-eos           do not stop at the end-of-sequence token\n"
+            "  --no-bos               do not put BOS before the prompt\n"
+            "  -h, --help             this help\n\n"
+            "sampling:\n%s\n"
+            "RoPE (override the model's):\n%s",
+            lc_sampler_options_help(), lc_rope_options_help());
+}
+
+/* Reads at most PROMPT_FILE_MAX bytes; NULL (after a message) on failure. */
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_error("run", "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    if (size < 0 || size > PROMPT_FILE_MAX || fseek(f, 0, SEEK_SET) != 0) {
+        cli_error("run", "%s: %s", path, size > PROMPT_FILE_MAX ? "prompt file larger than 64 MiB" : "cannot size");
+        fclose(f);
+        return NULL;
+    }
+    buf = malloc((size_t)size + 1);
+    if (buf && fread(buf, 1, (size_t)size, f) != (size_t)size) {
+        cli_error("run", "cannot read %s", path);
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) {
+        buf[size] = '\0';
+        *len = (size_t)size;
+    }
+    return buf;
+}
+
+/* "1,403,22" -> ids (malloc'd). */
+static int32_t *parse_ids(const char *s, int64_t *n) {
+    size_t cap = 1;
+    for (const char *p = s; *p; p++) cap += *p == ',';
+    int32_t *ids = malloc(cap * sizeof(int32_t));
+    if (!ids) return NULL;
+    *n = 0;
+    while (*s) {
+        char *end;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (errno || end == s || v < 0 || v > INT32_MAX || (*end && *end != ',')) {
+            free(ids);
+            return NULL;
+        }
+        ids[(*n)++] = (int32_t)v;
+        s = *end ? end + 1 : end;
+    }
+    if (*n == 0) {
+        free(ids);
+        return NULL;
+    }
+    return ids;
+}
+
+typedef struct {
+    lc_sampler *sampler;
+    const lc_tokenizer *tok;
+    bool ids;
+    int32_t prev;
+    char buf[256];
+} run_state;
+
+static bool sample_cb(void *user, float *logits, int32_t n_vocab, int32_t *token, lc_error *err) {
+    (void)n_vocab;
+    return lc_sampler_sample_inplace(((run_state *)user)->sampler, logits, token, err) == LC_OK;
+}
+
+static bool token_cb(void *user, int32_t id) {
+    run_state *s = user;
+    if (s->ids || !s->tok) {
+        printf("%d ", id);
+    } else {
+        size_t n = lc_tokenizer_decode_token(s->tok, s->prev, id, s->buf, sizeof s->buf);
+        if (n > sizeof s->buf) {
+            char *big = malloc(n);
+            if (big) {
+                lc_tokenizer_decode_token(s->tok, s->prev, id, big, n);
+                fwrite(big, 1, n, stdout);
+                free(big);
+            }
+        } else {
+            fwrite(s->buf, 1, n, stdout);
+        }
+    }
+    s->prev = id;
+    fflush(stdout);
+    return true;
+}
+
+int cmd_run(int argc, char **argv) {
+    const char *model_path = NULL, *tok_path = NULL, *prompt = NULL, *prompt_file = NULL, *prompt_ids = NULL;
+    int64_t n_predict = 128;
+    lc_context_opts co;
+    lc_context_opts_init(&co);
+    lc_sampler_params sp;
+    lc_sampler_params_init(&sp);
+    lc_rope_config rope;
+    memset(&rope, 0, sizeof rope);
+    bool print_ids = false, ignore_eos = false, no_bos = false;
+    lc_error err;
+    /* RoPE flags are applied on top of the model's config once it is loaded:
+     * remember them (flag, value) in order. */
+    const char *rope_flags[32][2];
+    int n_rope = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        bool ok = true;
+#define VALUE() (v = cli_value(argc, argv, &i, "run"))
+        if (cli_is(a, "-h", "--help")) {
+            usage(stdout);
+            return CLI_OK;
+        } else if (cli_is(a, "-m", "--model")) ok = (model_path = VALUE()) != NULL;
+        else if (cli_is(a, "-z", "--tokenizer")) ok = (tok_path = VALUE()) != NULL;
+        else if (cli_is(a, "-p", "--prompt")) ok = (prompt = VALUE()) != NULL;
+        else if (cli_is(a, "-f", "--file")) ok = (prompt_file = VALUE()) != NULL;
+        else if (cli_is(a, NULL, "--prompt-tokens")) ok = (prompt_ids = VALUE()) != NULL;
+        else if (cli_is(a, "-n", "--n-predict")) ok = VALUE() && cli_parse_i64(v, &n_predict) && n_predict >= -1;
+        else if (cli_is(a, "-c", "--ctx-size")) ok = VALUE() && cli_parse_i64(v, &co.n_ctx) && co.n_ctx >= 0;
+        else if (cli_is(a, "-b", "--batch-size")) ok = VALUE() && cli_parse_i64(v, &co.n_batch) && co.n_batch >= 1;
+        else if (cli_is(a, "-t", "--threads")) ok = VALUE() && cli_parse_int(v, &co.n_threads) && co.n_threads >= 1;
+        else if (cli_is(a, NULL, "--attn")) ok = (co.attn = VALUE()) != NULL;
+        else if (cli_is(a, "-ctk", "--cache-type-k")) ok = VALUE() && lc_dtype_parse(v, &co.k_type);
+        else if (cli_is(a, "-ctv", "--cache-type-v")) ok = VALUE() && lc_dtype_parse(v, &co.v_type);
+        else if (cli_is(a, NULL, "--tokens")) print_ids = true;
+        else if (cli_is(a, NULL, "--ignore-eos")) ignore_eos = true;
+        else if (cli_is(a, NULL, "--no-bos")) no_bos = true;
+        else if (lc_sampler_is_option(a)) {
+            ok = VALUE() != NULL;
+            if (ok && lc_sampler_apply_option(&sp, a, v, &err) != LC_OK) {
+                cli_error("run", "%s", err.msg);
+                return CLI_USAGE;
+            }
+        } else if (lc_rope_is_option(a)) {
+            ok = VALUE() != NULL && n_rope < 32;
+            if (ok) {
+                rope_flags[n_rope][0] = a;
+                rope_flags[n_rope][1] = v;
+                n_rope++;
+            }
+        } else {
+            cli_error("run", "unknown option %s", a);
+            usage(stderr);
+            return CLI_USAGE;
+        }
+#undef VALUE
+        if (!ok) {
+            cli_error("run", "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
+            return CLI_USAGE;
+        }
+    }
+    if (!model_path) {
+        cli_error("run", "no model (-m MODEL)");
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if ((prompt != NULL) + (prompt_file != NULL) + (prompt_ids != NULL) > 1) {
+        cli_error("run", "give one of -p, -f and --prompt-tokens");
+        return CLI_USAGE;
+    }
+    if (lc_sampler_params_validate(&sp, &err) != LC_OK) {
+        cli_error("run", "%s", err.msg);
+        return CLI_USAGE;
+    }
+
+    lc_model_load_opts lo = {tok_path};
+    lc_model *m = NULL;
+    if (lc_model_load(model_path, &lo, &m, &err) != LC_OK) return cli_fail("run", &err);
+    int rc = CLI_FAIL;
+    lc_context *ctx = NULL;
+    lc_sampler *sampler = NULL;
+    int32_t *ids = NULL;
+    char *text = NULL;
+    int64_t n_ids = 0;
+
+    if (n_rope > 0) {
+        rope = m->cfg.rope;
+        for (int i = 0; i < n_rope; i++)
+            if (lc_rope_apply_option(&rope, rope_flags[i][0], rope_flags[i][1], &err) != LC_OK) {
+                cli_error("run", "%s", err.msg);
+                rc = CLI_USAGE;
+                goto done;
+            }
+        co.rope = &rope;
+    }
+
+    const lc_tokenizer *tok = m->tokenizer;
+    const int32_t bos = tok && lc_tokenizer_bos(tok) >= 0 ? lc_tokenizer_bos(tok) : 1;
+    int32_t eos = tok ? lc_tokenizer_eos(tok) : (strcmp(m->format, "llama2c") == 0 ? 2 : -1);
+    if (ignore_eos) eos = -1;
+    if (!tok && !print_ids) {
+        cli_error("run", "note: the model has no tokenizer (-z TOKENIZER.bin): printing token ids");
+        print_ids = true;
+    }
+
+    /* The prompt as token ids. */
+    size_t text_len = 0;
+    if (prompt_file) {
+        text = read_file(prompt_file, &text_len);
+        if (!text) goto done;
+        prompt = text;
+    } else if (prompt) {
+        text_len = strlen(prompt);
+    }
+    if (prompt_ids) {
+        ids = parse_ids(prompt_ids, &n_ids);
+        if (!ids) {
+            cli_error("run", "--prompt-tokens: expected comma-separated non-negative ids");
+            rc = CLI_USAGE;
+            goto done;
+        }
+    } else if (prompt && text_len > 0) {
+        if (!tok) {
+            cli_error("run", "the model has no tokenizer: give -z TOKENIZER.bin or --prompt-tokens");
+            rc = CLI_USAGE;
+            goto done;
+        }
+        int64_t need = 0;
+        lc_status st = lc_tokenizer_encode(tok, prompt, text_len, !no_bos, NULL, 0, &need, &err);
+        if (st != LC_OK && st != LC_ERR_TOO_LARGE) {
+            cli_fail("run", &err);
+            goto done;
+        }
+        ids = malloc((size_t)(need > 0 ? need : 1) * sizeof(int32_t));
+        if (!ids || lc_tokenizer_encode(tok, prompt, text_len, !no_bos, ids, need, &n_ids, &err) != LC_OK) {
+            if (ids) cli_fail("run", &err);
+            goto done;
+        }
+    }
+    if (n_ids == 0) { /* no prompt: start from BOS */
+        free(ids);
+        ids = malloc(sizeof(int32_t));
+        if (!ids) goto done;
+        ids[0] = bos;
+        n_ids = 1;
+    }
+
+    if (lc_context_create(m, &co, &ctx, &err) != LC_OK) {
+        cli_fail("run", &err);
+        goto done;
+    }
+    if (lc_sampler_create(&sp, m->cfg.vocab_size, &sampler, &err) != LC_OK) {
+        cli_fail("run", &err);
+        goto done;
+    }
+    for (int64_t i = 0; i < n_ids; i++)
+        if (ids[i] >= 0 && ids[i] < m->cfg.vocab_size) lc_sampler_accept(sampler, ids[i], NULL);
+
+    {
+        char sdesc[160];
+        const lc_attn_params *ap = lc_context_attn(ctx);
+        fprintf(stderr, "longctx run: %s (%s, %lld params), ctx %lld, batch %lld, %d threads, attn %s, kv %s/%s, %s\n",
+                model_path, m->format, (long long)lc_model_n_params(&m->cfg), (long long)lc_context_n_ctx(ctx),
+                (long long)lc_context_n_batch(ctx), lc_context_n_threads(ctx), lc_attn_method_name(ap->method),
+                lc_dtype_name(lc_context_k_type(ctx)), lc_dtype_name(lc_context_v_type(ctx)),
+                lc_sampler_describe(&sp, sdesc, sizeof sdesc));
+    }
+
+    run_state rs = {sampler, tok, print_ids, ids[n_ids - 1], {0}};
+    if (!print_ids && prompt && text_len > 0) { /* echo the prompt as given */
+        fwrite(prompt, 1, text_len, stdout);
+        fflush(stdout);
+    }
+    lc_generate_opts go;
+    lc_generate_opts_init(&go);
+    go.n_predict = n_predict;
+    go.eos_id = eos;
+    go.sample = sample_cb;
+    go.sample_user = &rs;
+    go.on_token = token_cb;
+    go.token_user = &rs;
+    lc_generate_result res;
+    lc_status st = lc_generate(ctx, ids, n_ids, &go, NULL, 0, &res, &err);
+    printf("\n");
+    fflush(stdout);
+    if (st != LC_OK) {
+        cli_fail("run", &err);
+        goto done;
+    }
+
+    lc_context_timings tm;
+    lc_context_get_timings(ctx, &tm);
+    double total = tm.t_matmul + tm.t_attn + tm.t_other;
+    fprintf(stderr, "prompt:   %6lld tokens in %8.3f s  (%9.1f tok/s)\n", (long long)res.n_prompt, res.t_prompt,
+            res.t_prompt > 0 ? (double)res.n_prompt / res.t_prompt : 0.0);
+    fprintf(stderr, "generate: %6lld tokens in %8.3f s  (%9.1f tok/s)\n", (long long)res.n_generated, res.t_generate,
+            res.t_generate > 0 ? (double)res.n_generated / res.t_generate : 0.0);
+    if (total > 0)
+        fprintf(stderr, "time: matmul %.1f%%, attention %.1f%%, other %.1f%% of %.3f s\n", 100 * tm.t_matmul / total,
+                100 * tm.t_attn / total, 100 * tm.t_other / total, total);
+    if (res.stop == LC_STOP_CONTEXT_FULL) fprintf(stderr, "stopped: %s\n", res.message);
+    else fprintf(stderr, "stopped: %s\n", lc_stop_reason_name(res.stop));
+    rc = CLI_OK;
+
+done:
+    lc_sampler_free(sampler);
+    lc_context_free(ctx);
+    free(ids);
+    free(text);
+    lc_model_free(m);
+    return rc;
+}
