@@ -533,7 +533,44 @@ static void test_options(void) {
     CHECK(strncmp(buf, "greedy", 6) == 0, "describe greedy: %s", buf);
 }
 
+/* The AVX2 scan equals the scalar one; NaN / +inf are found anywhere. */
+static void test_scan(void) {
+    lc_rng r;
+    lc_rng_seed(&r, 9);
+    float x[301];
+    for (int32_t n = 1; n <= 301; n += 15) {
+        for (int trial = 0; trial < 6; trial++) {
+            random_logits(&r, x, n, 2.0f);
+            if (trial >= 1) x[lc_rng_below(&r, (uint64_t)n)] = -INFINITY;
+            if (trial == 2) x[lc_rng_below(&r, (uint64_t)n)] = NAN;
+            if (trial == 3) x[lc_rng_below(&r, (uint64_t)n)] = INFINITY;
+            if (trial == 4)
+                for (int32_t i = 0; i < n; i++) x[i] = -INFINITY;
+            if (trial == 5) x[n - 1] = 100.0f;
+            float m1;
+            int32_t c1;
+            bool b1;
+            lc_sample_scan(x, n, &m1, &c1, &b1);
+            bool want_bad = false;
+            int32_t want_c = 0;
+            for (int32_t i = 0; i < n; i++) want_bad |= isnan(x[i]) || x[i] == INFINITY, want_c += x[i] == -INFINITY;
+            CHECK(b1 == want_bad && c1 == want_c, "scalar scan n=%d trial %d", n, trial);
+#if defined(LC_HAVE_X86)
+            if (lc_isa_best() >= LC_ISA_AVX2) {
+                float m2;
+                int32_t c2;
+                bool b2;
+                lc_sample_scan_avx2(x, n, &m2, &c2, &b2);
+                CHECK(b2 == b1 && c2 == c1 && (b1 || m2 == m1), "avx2 scan = scalar: n=%d trial %d (%g %g)", n, trial,
+                      (double)m1, (double)m2);
+            }
+#endif
+        }
+    }
+}
+
 int main(void) {
+    test_scan();
     test_greedy();
     test_top_k();
     test_top_p_min_p();

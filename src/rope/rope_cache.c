@@ -15,21 +15,28 @@
 
 void lc_rope_fill_rows(const double *theta, int32_t n_pairs, double mscale, int64_t p0, int64_t n, float *rows) {
     const size_t stride = 2 * (size_t)n_pairs;
+    /* Per pair: (c, s) = cos/sin of the current angle, (cd, sd) = of theta_i. */
+    double c[LC_ROPE_MAX_DIMS / 2], s[LC_ROPE_MAX_DIMS / 2], cd[LC_ROPE_MAX_DIMS / 2], sd[LC_ROPE_MAX_DIMS / 2];
     for (int32_t i = 0; i < n_pairs; i++) {
         const double a0 = (double)p0 * theta[i];
-        double c = cos(a0), s = sin(a0);
-        rows[i] = (float)(c * mscale);
-        rows[n_pairs + i] = (float)(s * mscale);
-        if (n < 2) continue;
-        /* (c, s) <- rotation of (c, s) by theta_i: cos/sin of (p+1) theta_i. */
-        const double cd = cos(theta[i]), sd = sin(theta[i]);
-        for (int64_t k = 1; k < n; k++) {
-            const double cn = c * cd - s * sd;
-            s = s * cd + c * sd;
-            c = cn;
-            float *row = rows + (size_t)k * stride;
-            row[i] = (float)(c * mscale);
-            row[n_pairs + i] = (float)(s * mscale);
+        c[i] = cos(a0);
+        s[i] = sin(a0);
+        if (n > 1) {
+            cd[i] = cos(theta[i]);
+            sd[i] = sin(theta[i]);
+        }
+    }
+    for (int64_t k = 0; k < n; k++) {
+        float *row = rows + (size_t)k * stride;
+        for (int32_t i = 0; i < n_pairs; i++) {
+            row[i] = (float)(c[i] * mscale);
+            row[n_pairs + i] = (float)(s[i] * mscale);
+        }
+        if (k + 1 == n) break;
+        for (int32_t i = 0; i < n_pairs; i++) { /* angle += theta_i */
+            const double cn = c[i] * cd[i] - s[i] * sd[i];
+            s[i] = s[i] * cd[i] + c[i] * sd[i];
+            c[i] = cn;
         }
     }
 }

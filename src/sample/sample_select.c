@@ -6,6 +6,7 @@
  * are then heap-sorted into rank order.
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include "sample/sample_internal.h"
 
@@ -58,6 +59,55 @@ int32_t lc_sample_top_k(const float *logits, int32_t n, int32_t k, lc_cand *out)
         out[0] = out[end];
         out[end] = t;
         sift_down(out, end, 0);
+    }
+    return m;
+}
+
+/* ---- Top-p without sorting the vocabulary ----------------------------------
+ * One pass buckets every finite logit by its distance below the max
+ * (TOP_P_BUCKETS buckets of 1/32 nat, the last one open-ended) and sums the
+ * softmax mass per bucket; the buckets are walked from the top until the mass
+ * reaches p; only the tokens of those buckets (plus one more bucket as a
+ * margin against rounding) are collected and sorted, and the exact prefix is
+ * taken from them. Cost O(V) plus a sort of about the nucleus. */
+#define TOP_P_BUCKETS 1024
+#define TOP_P_PER_NAT 32.0
+
+static int bucket_of(float v, float mx) {
+    const double d = ((double)mx - (double)v) * TOP_P_PER_NAT;
+    return d >= TOP_P_BUCKETS - 1 ? TOP_P_BUCKETS - 1 : (int)d;
+}
+
+static int cmp_rank(const void *a, const void *b) {
+    const lc_cand *x = a, *y = b;
+    return lc_cand_better(*x, *y) ? -1 : lc_cand_better(*y, *x) ? 1 : 0;
+}
+
+int32_t lc_sample_top_p(const float *logits, int32_t n, float mx, double p, lc_cand *out) {
+    double mass[TOP_P_BUCKETS] = {0};
+    double z = 0.0;
+    for (int32_t i = 0; i < n; i++) {
+        const float v = logits[i];
+        if (v == -INFINITY) continue;
+        const double e = exp((double)v - (double)mx);
+        z += e;
+        mass[bucket_of(v, mx)] += e;
+    }
+    const double target = p * z;
+    double cum = 0.0;
+    int last = 0;
+    while (last < TOP_P_BUCKETS - 1 && (cum += mass[last]) < target) last++;
+    if (last < TOP_P_BUCKETS - 1) last++; /* margin */
+    int32_t m = 0;
+    for (int32_t i = 0; i < n; i++) {
+        const float v = logits[i];
+        if (v != -INFINITY && bucket_of(v, mx) <= last) out[m++] = (lc_cand){v, i};
+    }
+    qsort(out, (size_t)m, sizeof *out, cmp_rank);
+    cum = 0.0;
+    for (int32_t i = 0; i < m; i++) {
+        cum += exp((double)out[i].logit - (double)mx);
+        if (cum >= target) return i + 1;
     }
     return m;
 }

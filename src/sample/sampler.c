@@ -8,9 +8,6 @@
 
 #include "sample/sample_internal.h"
 
-/* First prefix tried by top-p when top-k did not sort the candidates. */
-#define TOP_P_FIRST_PREFIX 64
-
 lc_status lc_sampler_create(const lc_sampler_params *p, int32_t n_vocab, lc_sampler **out, lc_error *err) {
     if (!out) return lc_fail(err, LC_ERR_INVALID_ARG, "sampler: NULL output pointer");
     *out = NULL;
@@ -25,6 +22,7 @@ lc_status lc_sampler_create(const lc_sampler_params *p, int32_t n_vocab, lc_samp
     if (!s) return lc_fail(err, LC_ERR_NOMEM, "sampler: out of memory");
     s->p = *p;
     s->n_vocab = n_vocab;
+    s->isa = lc_isa_best();
     s->scratch = malloc(fb);
     s->cand = malloc(cb);
     s->cand_ids = malloc(ib);
@@ -121,22 +119,33 @@ static void apply_penalties(lc_sampler *s, float *logits) {
     }
 }
 
+void lc_sample_scan(const float *x, int32_t n, float *mx_out, int32_t *masked_out, bool *bad_out) {
+    float mx = -INFINITY;
+    int32_t masked = 0;
+    bool bad = false;
+    for (int32_t i = 0; i < n; i++) {
+        const float v = x[i];
+        bad |= isnan(v) || v == INFINITY;
+        masked += v == -INFINITY;
+        mx = v > mx ? v : mx;
+    }
+    *mx_out = mx;
+    *masked_out = masked;
+    *bad_out = bad;
+}
+
 /* Uniform double in [0, 1) from 53 random bits. */
 static double uniform53(lc_rng *r) { return (double)(lc_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0); }
 
-/* Keep the smallest rank-ordered prefix of cand[0..n) whose softmax mass
- * (at temperature 1, relative to the logit mx) reaches p of total z. */
-static int32_t top_p_prefix(const lc_cand *cand, int32_t n, double mx, double z, double p, bool *reached) {
-    const double target = p * z;
-    double cum = 0.0;
+/* The smallest rank-ordered prefix of cand[0..n) whose softmax mass (at
+ * temperature 1, relative to the max logit mx) reaches p of the whole. */
+static int32_t top_p_prefix(const lc_cand *cand, int32_t n, double mx, double p) {
+    double z = 0.0, cum = 0.0;
+    for (int32_t i = 0; i < n; i++) z += exp((double)cand[i].logit - mx);
     for (int32_t i = 0; i < n; i++) {
         cum += exp((double)cand[i].logit - mx);
-        if (cum >= target) {
-            *reached = true;
-            return i + 1;
-        }
+        if (cum >= p * z) return i + 1;
     }
-    *reached = false;
     return n;
 }
 
@@ -146,18 +155,26 @@ static lc_status sample_chain(lc_sampler *s, float *logits, int32_t *token, lc_e
     s->n_cand = 0;
     apply_penalties(s, logits);
 
-    /* One pass: refuse NaN / +inf, find the argmax (lowest id on ties). */
-    int32_t best = -1, n_finite = 0;
-    float mxf = -INFINITY;
-    for (int32_t i = 0; i < V; i++) {
-        const float v = logits[i];
-        if (isnan(v) || v == INFINITY)
-            return lc_fail(err, LC_ERR_INVALID_ARG, "sampler: logit of token %d is %s", i, isnan(v) ? "NaN" : "+inf");
-        if (v == -INFINITY) continue;
-        n_finite++;
-        if (v > mxf) mxf = v, best = i;
+    /* One pass: the max, how many are -inf, whether any is NaN or +inf;
+     * then the first index of the max (lowest id on ties). */
+    float mxf;
+    int32_t n_masked;
+    bool bad;
+#if defined(LC_HAVE_X86)
+    if (s->isa >= LC_ISA_AVX2) lc_sample_scan_avx2(logits, V, &mxf, &n_masked, &bad);
+    else
+#endif
+        lc_sample_scan(logits, V, &mxf, &n_masked, &bad);
+    if (bad) {
+        for (int32_t i = 0; i < V; i++)
+            if (isnan(logits[i]) || logits[i] == INFINITY)
+                return lc_fail(err, LC_ERR_INVALID_ARG, "sampler: logit of token %d is %s", i,
+                               isnan(logits[i]) ? "NaN" : "+inf");
     }
-    if (best < 0) return lc_fail(err, LC_ERR_INVALID_ARG, "sampler: every logit is -inf: nothing to sample");
+    const int32_t n_finite = V - n_masked;
+    if (n_finite == 0) return lc_fail(err, LC_ERR_INVALID_ARG, "sampler: every logit is -inf: nothing to sample");
+    int32_t best = 0;
+    while (logits[best] != mxf) best++;
 
     if (p->temp <= 0.0f) { /* greedy */
         *token = best;
@@ -175,21 +192,10 @@ static lc_status sample_chain(lc_sampler *s, float *logits, int32_t *token, lc_e
         sorted = true;
     }
     if (p->top_p < 1.0f) {
-        bool reached = false;
         if (sorted) {
-            double z = 0.0;
-            for (int32_t i = 0; i < n; i++) z += exp((double)cand[i].logit - mx);
-            n = top_p_prefix(cand, n, mx, z, (double)p->top_p, &reached);
+            n = top_p_prefix(cand, n, mx, (double)p->top_p);
         } else {
-            /* Sort only a growing prefix: the nucleus is usually small. */
-            double z = 0.0;
-            for (int32_t i = 0; i < V; i++)
-                if (logits[i] != -INFINITY) z += exp((double)logits[i] - mx);
-            for (int32_t k = TOP_P_FIRST_PREFIX;; k = k > n_finite / 4 ? n_finite : 4 * k) {
-                int32_t m = lc_sample_top_k(logits, V, LC_MIN(k, n_finite), cand);
-                n = top_p_prefix(cand, m, mx, z, (double)p->top_p, &reached);
-                if (reached || m >= n_finite) break;
-            }
+            n = lc_sample_top_p(logits, V, mxf, (double)p->top_p, cand);
             sorted = true;
         }
     }
@@ -205,22 +211,28 @@ static lc_status sample_chain(lc_sampler *s, float *logits, int32_t *token, lc_e
         n = kept; /* the max always survives: n >= 1 */
     }
 
-    /* Temperature and the draw. */
+    /* Temperature and the draw: weights exp((l - max) / T) (the max weighs 1). */
     const double inv_t = 1.0 / (double)p->temp;
+    float *w = s->cand_probs;
     double total = 0.0;
-    for (int32_t i = 0; i < n; i++) total += exp(((double)cand[i].logit - mx) * inv_t);
+    for (int32_t i = 0; i < n; i++) {
+        w[i] = (float)exp(((double)cand[i].logit - mx) * inv_t);
+        total += w[i];
+    }
     const double u = uniform53(&s->rng) * total;
     double cum = 0.0;
-    int32_t pick = -1, last_positive = 0;
-    for (int32_t i = 0; i < n; i++) {
-        const double w = exp(((double)cand[i].logit - mx) * inv_t);
-        s->cand_ids[i] = cand[i].id;
-        s->cand_probs[i] = (float)(w / total);
-        cum += w;
-        if (w > 0.0) last_positive = i;
-        if (pick < 0 && cum > u) pick = i; /* first index where cum passes u: w > 0 there */
+    int32_t pick = -1;
+    for (int32_t i = 0; i < n && pick < 0; i++) {
+        cum += w[i];
+        if (cum > u) pick = i; /* cum grew past u here, so w[i] > 0 */
     }
-    if (pick < 0) pick = last_positive; /* u rounded up to the total */
+    if (pick < 0) /* u rounded up to the total: the last token with weight */
+        for (pick = n - 1; pick > 0 && w[pick] == 0.0f; pick--) {
+        }
+    for (int32_t i = 0; i < n; i++) {
+        s->cand_ids[i] = cand[i].id;
+        w[i] = (float)(w[i] / total);
+    }
     s->n_cand = n;
     *token = cand[pick].id;
     remember(s, *token);
