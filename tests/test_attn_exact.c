@@ -540,6 +540,51 @@ static void test_threads(void) {
         }
 }
 
+/* Decode against a long cache: the head-batched split-KV path (whole cache
+ * rows converted at once), every KV type, padded and unpadded head dims. */
+static void test_decode(void) {
+    const bool q = quick();
+    const int dims[3] = {40, 64, 96};
+    const int hkvs[3] = {3, 4, 1};
+    const lc_dtype types[3] = {LC_DTYPE_F32, LC_DTYPE_F16, LC_DTYPE_Q8_0};
+    for (int k = 0; k < 9; k++) {
+        lc_attn_shape s;
+        memset(&s, 0, sizeof s);
+        s.n_kv = q ? 1100 : 2500;
+        s.n_q = 1 + k % 2;
+        s.q_pos0 = s.n_kv - s.n_q;
+        s.n_head_kv = hkvs[k % 3];
+        s.n_head = s.n_head_kv * (1 + k % 4);
+        s.head_dim = dims[(k / 3) % 3];
+        s.k_type = types[k % 3];
+        s.v_type = types[(k / 3) % 3];
+        if (s.head_dim % 32 && s.k_type == LC_DTYPE_Q8_0) s.k_type = LC_DTYPE_F16;
+        if (s.head_dim % 32 && s.v_type == LC_DTYPE_Q8_0) s.v_type = LC_DTYPE_F32;
+        s.causal = k % 4 != 3;
+        attn_case c;
+        case_make(&c, &s, 60 + (uint64_t)k, 1.0f);
+        const size_t no = out_count(&c), nl = lse_count(&c);
+        float *ref = malloc(no * 4), *out = malloc(no * 4), *rl = malloc(nl * 4), *lse = malloc(nl * 4);
+        lc_attn_params p;
+        lc_attn_params_init(&p, LC_ATTN_NAIVE);
+        lc_error err;
+        CHECK_OK(run(&c, &p, ref, rl, &err), &err);
+        for (int v = 0; v < 3; v++) {
+            lc_attn_params_init(&p, v == 2 ? LC_ATTN_WINDOW : LC_ATTN_FLASH);
+            p.window = s.n_kv + 10, p.n_sinks = 0;
+            p.force_scalar = v == 1 || !have_avx2();
+            p.split_kv = 0;
+            CHECK_OK(run(&c, &p, out, lse, &err), &err);
+            CHECK(lc_test_rel_err(out, ref, no, 1e-3) <= TOL_EXACT && lse_err(lse, rl, nl) <= TOL_EXACT,
+                  "decode H=%d/%d d=%d K=%s V=%s n_q=%lld variant %d: out err %.3g lse err %.3g", s.n_head,
+                  s.n_head_kv, s.head_dim, lc_dtype_name(s.k_type), lc_dtype_name(s.v_type), (long long)s.n_q, v,
+                  lc_test_rel_err(out, ref, no, 1e-3), lse_err(lse, rl, nl));
+        }
+        free(ref), free(out), free(rl), free(lse);
+        case_free(&c);
+    }
+}
+
 /* ---- workspace ------------------------------------------------------------------ */
 static void test_workspace(void) {
     lc_attn_shape s;
@@ -645,6 +690,7 @@ int main(void) {
     TIMED(test_extreme_logits);
     TIMED(test_masked_rows);
     TIMED(test_threads);
+    TIMED(test_decode);
     TIMED(test_workspace);
     TIMED(test_hybrid_heads);
     return lc_test_finish("test_attn_exact");

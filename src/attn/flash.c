@@ -32,8 +32,27 @@
 #include "attn/flash_engine.h"
 
 /* Tuning for the L1 (48 KiB) / L2 (2 MiB) per core here; see docs/flash.md. */
-#define ROWS_TARGET 64        /* query rows (positions x group heads) per block */
-#define BK 64                 /* keys per tile */
+#ifndef ROWS_TARGET
+#define ROWS_TARGET 64
+#endif
+#define ROWS_TARGET_DOC        /* query rows (positions x group heads) per block */
+#ifndef BK
+#define BK 64
+#endif
+#define BK_DOC                 /* keys per tile */
+#ifndef PREFETCH_ROWS_MAX
+#define PREFETCH_ROWS_MAX 32
+#endif
+#ifndef PF_HINT
+#define PF_HINT 3
+#endif
+#ifndef PF_TILES
+#define PF_TILES 1
+#endif
+#ifndef BATCH_ROWS_MAX
+#define BATCH_ROWS_MAX 16
+#endif
+#define BATCH_BUF_MAX ((size_t)1 << 20) /* K + V tile bytes of a head-batched unit */
 #define SPLIT_UNITS 32        /* split-KV: aim for about this many units */
 #define SPLIT_AUTO_MIN_PART 512 /* auto split-KV: keys per partition at least */
 #define SPLIT_FORCED_MIN_PART 16
@@ -44,6 +63,8 @@ typedef struct {
     int32_t d, dp, group;
     int64_t pos_per_block; /* P */
     int32_t rows, rp;      /* R = P * G, rp = R rounded up to 8 */
+    int32_t nh;            /* KV heads per unit (1, or all of them for decode) */
+    int64_t n_hgroups;     /* H_kv / nh */
     int64_t n_qblocks, n_items, n_parts, part_len, n_units;
     int n_threads;
     bool split, k_direct, v_direct;
@@ -130,10 +151,6 @@ static lc_status make_plan(const lc_attn_ctx *c, const lc_flash_vis *vis, flash_
     const int32_t d = s->head_dim, G = c->group;
     pl->d = d;
     pl->group = G;
-    pl->k_direct = s->k_type == LC_DTYPE_F32;
-    pl->v_direct = s->v_type == LC_DTYPE_F32 && d % 16 == 0;
-    pl->dp = pl->v_direct ? d : (int32_t)round_up(d, 16);
-
     int64_t P = LC_MAX(1, ROWS_TARGET / G);
     if (s->n_q > 0 && P > s->n_q) P = s->n_q;
     pl->pos_per_block = P;
@@ -144,7 +161,6 @@ static lc_status make_plan(const lc_attn_ctx *c, const lc_flash_vis *vis, flash_
     pl->rows = (int32_t)rows;
     pl->rp = (int32_t)round_up(rows, 8);
     pl->n_qblocks = s->n_q > 0 ? (s->n_q + P - 1) / P : 0;
-    pl->n_items = pl->n_qblocks * s->n_head_kv; /* n_q * H_kv fits (Q was size-checked) */
 
     /* The keys any query can see; split-KV partitions these. */
     *n_call = s->n_q > 0 ? visible_spans(s, vis, s->q_pos0, s->q_pos0 + s->n_q - 1, call) : 0;
@@ -152,7 +168,24 @@ static lc_status make_plan(const lc_attn_ctx *c, const lc_flash_vis *vis, flash_
     for (int i = 0; i < *n_call; i++) keys += call[i].hi - call[i].lo;
     *call_keys = keys;
 
+    /* Decode (few rows per KV head, long cache, split-KV allowed): a unit
+     * takes every KV head of its key partition, so it converts whole cache
+     * rows [H_kv * d] in one sequential pass instead of striding through
+     * one head's d elements per row. */
     const int sk = c->p->split_kv;
+    pl->nh = 1;
+    if (rows <= BATCH_ROWS_MAX && s->n_head_kv > 1 && sk >= 0 && keys >= 2 * SPLIT_AUTO_MIN_PART) {
+        int32_t nh = s->n_head_kv;
+        const size_t per_head = (size_t)BK * (size_t)d * sizeof(float) * 2;
+        while (nh > 1 && (s->n_head_kv % nh || (size_t)nh * per_head > BATCH_BUF_MAX)) nh--;
+        pl->nh = nh;
+    }
+    pl->n_hgroups = s->n_head_kv / pl->nh;
+    pl->n_items = pl->n_qblocks * pl->n_hgroups; /* <= n_q * H_kv, which fits (Q was size-checked) */
+    pl->k_direct = s->k_type == LC_DTYPE_F32 && pl->nh == 1;
+    pl->v_direct = s->v_type == LC_DTYPE_F32 && d % 16 == 0 && pl->nh == 1;
+    pl->dp = d % 16 == 0 ? d : (int32_t)round_up(d, 16);
+
     const int64_t min_part = sk > 0 ? SPLIT_FORCED_MIN_PART : SPLIT_AUTO_MIN_PART;
     bool split = sk > 0 || (sk == 0 && pl->n_items > 0 && pl->n_items < SPLIT_UNITS && keys >= 2 * min_part);
     pl->n_parts = 1;
@@ -172,18 +205,22 @@ static lc_status make_plan(const lc_attn_ctx *c, const lc_flash_vis *vis, flash_
     pl->n_threads = (int)LC_MAX(1, LC_MIN((int64_t)c->n_threads, pl->n_units));
 
     const size_t f = sizeof(float), rp = (size_t)pl->rp, R = (size_t)pl->rows, dp = (size_t)pl->dp;
-    size_t off = 0;
-    bool ok = carve(&off, (size_t)d * rp, f, &pl->off_qt) && carve(&off, (size_t)BK * rp, f, &pl->off_st) &&
-              carve(&off, rp, f, &pl->off_alpha);
+    const size_t nh = (size_t)pl->nh, hd = nh * (size_t)d, hdp = nh * dp;
+    size_t off = 0, o_n, qt_n, kb_n, vb_n;
+    bool ok = lc_mul3_size(nh, (size_t)d, rp, &qt_n) && lc_mul3_size(nh, R, dp, &o_n) &&
+              lc_mul_size((size_t)BK, hd, &kb_n) && lc_mul_size((size_t)BK, hdp, &vb_n);
+    ok = ok && carve(&off, qt_n, f, &pl->off_qt) && carve(&off, (size_t)BK * rp, f, &pl->off_st) &&
+         carve(&off, rp, f, &pl->off_alpha);
     if (ok && !pl->split)
-        ok = carve(&off, R * dp, f, &pl->off_o) && carve(&off, rp, f, &pl->off_m) && carve(&off, rp, f, &pl->off_l);
-    if (ok && !pl->k_direct) ok = carve(&off, (size_t)BK * (size_t)d, f, &pl->off_kbuf);
-    if (ok && !pl->v_direct) ok = carve(&off, (size_t)BK * dp, f, &pl->off_vbuf);
+        ok = carve(&off, o_n, f, &pl->off_o) && carve(&off, nh * rp, f, &pl->off_m) &&
+             carve(&off, nh * rp, f, &pl->off_l);
+    if (ok && !pl->k_direct) ok = carve(&off, kb_n, f, &pl->off_kbuf);
+    if (ok && !pl->v_direct) ok = carve(&off, vb_n, f, &pl->off_vbuf);
     ok = ok && carve(&off, 0, 1, &pl->per_thread); /* round the area up to 64 bytes */
     size_t slot = 0;
     if (ok && pl->split)
-        ok = carve(&slot, R * dp, f, &pl->slot_o) && carve(&slot, rp, f, &pl->slot_m) &&
-             carve(&slot, rp, f, &pl->slot_l) && carve(&slot, 0, 1, &pl->per_slot);
+        ok = carve(&slot, o_n, f, &pl->slot_o) && carve(&slot, nh * rp, f, &pl->slot_m) &&
+             carve(&slot, nh * rp, f, &pl->slot_l) && carve(&slot, 0, 1, &pl->per_slot);
     size_t threads_bytes = 0, slots_bytes = 0;
     ok = ok && lc_mul_size(pl->per_thread, (size_t)pl->n_threads, &threads_bytes) &&
          lc_mul_size(pl->per_slot, pl->split ? (size_t)pl->n_units : 0, &slots_bytes) &&
@@ -262,21 +299,61 @@ static int intersect_spans(const kspan *a, int na, const kspan *b, int nb, kspan
     return n; /* sorted: a and b are sorted and disjoint */
 }
 
-/* ---- one unit --------------------------------------------------------------- */
+/* Ask for the K and V rows of keys [j, j + n) of KV head hk while the current
+ * tile computes. One head's rows are k_row_bytes apart (2 KiB for 8 f16 heads
+ * of 128): too sparse for the hardware prefetchers, so without this a decode
+ * step waits on memory latency instead of streaming at bandwidth. */
+static void prefetch_tile(const lc_attn_ctx *c, int64_t j, int64_t n, int32_t hk) {
+    for (int64_t r = 0; r < n; r++) {
+        const char *kr = (const char *)lc_attn_k_ptr(c, j + r, hk), *vr = (const char *)lc_attn_v_ptr(c, j + r, hk);
+        for (size_t b = 0; b < c->k_head_bytes; b += 64) __builtin_prefetch(kr + b, 0, PF_HINT);
+        __builtin_prefetch(kr + c->k_head_bytes - 1, 0, PF_HINT);
+        for (size_t b = 0; b < c->v_head_bytes; b += 64) __builtin_prefetch(vr + b, 0, PF_HINT);
+        __builtin_prefetch(vr + c->v_head_bytes - 1, 0, PF_HINT);
+    }
+}
+
+/* ---- one unit ------------------------------------------------------------------ */
+
+/* The query block, KV heads and query rows of a unit or item. */
+typedef struct {
+    int64_t qb, i0, npos, p0, p1;
+    int32_t hk0, rows, rp;
+} unit_rows;
+
+static unit_rows item_rows(const flash_job *jb, int64_t item) {
+    const flash_plan *pl = jb->pl;
+    unit_rows r;
+    r.qb = pl->n_qblocks - 1 - item / pl->n_hgroups; /* heaviest (last) query blocks first */
+    r.hk0 = (int32_t)(item % pl->n_hgroups) * pl->nh;
+    r.i0 = r.qb * pl->pos_per_block;
+    r.npos = LC_MIN(pl->pos_per_block, jb->c->s->n_q - r.i0);
+    r.rows = (int32_t)(r.npos * pl->group);
+    r.rp = (int32_t)round_up(r.rows, 8);
+    r.p0 = jb->c->s->q_pos0 + r.i0;
+    r.p1 = r.p0 + r.npos - 1;
+    return r;
+}
+
+/* Row r of KV head hk in the block: its index in Q/out ([n_q][H_q]). */
+static size_t q_row(const flash_job *jb, const unit_rows *ur, int32_t hk, int32_t r) {
+    const int32_t G = jb->pl->group;
+    return (size_t)(ur->i0 + r / G) * (size_t)jb->c->s->n_head + (size_t)hk * G + (size_t)(r % G);
+}
+
 static void run_unit(const flash_job *jb, int64_t u, char *tb) {
     const lc_attn_ctx *c = jb->c;
     const lc_attn_shape *s = c->s;
     const flash_plan *pl = jb->pl;
     const lc_flash_kernels *kn = jb->kern;
-    const int32_t G = pl->group, d = pl->d, dp = pl->dp, H = s->n_head;
+    const int32_t d = pl->d, dp = pl->dp, nh = pl->nh;
+    const int64_t part = u % pl->n_parts;
+    const unit_rows ur = item_rows(jb, u / pl->n_parts);
+    const int32_t rows = ur.rows, rp = ur.rp;
+    const bool dot = rows <= LC_FLASH_DOT_ROWS; /* decode: dot products, Q row-major */
 
-    const int64_t part = u % pl->n_parts, item = u / pl->n_parts;
-    const int64_t qb = pl->n_qblocks - 1 - item / s->n_head_kv;
-    const int32_t hk = (int32_t)(item % s->n_head_kv);
-    const int64_t i0 = qb * pl->pos_per_block, npos = LC_MIN(pl->pos_per_block, s->n_q - i0);
-    const int32_t rows = (int32_t)(npos * G), rp = (int32_t)round_up(rows, 8);
-    const int64_t p0 = s->q_pos0 + i0, p1 = p0 + npos - 1;
-
+    /* Per head h of the unit: qt [d][rp], o [rows][dp], m and l [rp]. */
+    const size_t qt_n = (size_t)d * rp, o_n = (size_t)pl->rows * dp;
     float *qt = (float *)(tb + pl->off_qt), *st = (float *)(tb + pl->off_st), *alpha = (float *)(tb + pl->off_alpha);
     float *kbuf = (float *)(tb + pl->off_kbuf), *vbuf = (float *)(tb + pl->off_vbuf);
     float *o, *m, *l;
@@ -287,21 +364,30 @@ static void run_unit(const flash_job *jb, int64_t u, char *tb) {
         o = (float *)(tb + pl->off_o), m = (float *)(tb + pl->off_m), l = (float *)(tb + pl->off_l);
     }
 
-    /* Q^T of the block, scaled into base-2 logits; padding columns zero. */
-    for (int32_t r = 0; r < rows; r++) {
-        const float *q = c->io->q + ((size_t)(i0 + r / G) * (size_t)H + (size_t)hk * G + (size_t)(r % G)) * d;
-        for (int32_t t = 0; t < d; t++) qt[(size_t)t * rp + r] = q[t] * jb->qscale;
+    for (int32_t h = 0; h < nh; h++) {
+        /* Q^T of the block, scaled into base-2 logits; padding columns zero. */
+        float *qth = qt + (size_t)h * qt_n;
+        for (int32_t r = 0; r < rows; r++) {
+            const float *q = c->io->q + q_row(jb, &ur, ur.hk0 + h, r) * (size_t)d;
+            if (dot) /* row-major for scores_rows */
+                for (int32_t t = 0; t < d; t++) qth[(size_t)r * d + t] = q[t] * jb->qscale;
+            else
+                for (int32_t t = 0; t < d; t++) qth[(size_t)t * rp + r] = q[t] * jb->qscale;
+        }
+        if (!dot)
+            for (int32_t t = 0; t < d; t++)
+                for (int32_t r = rows; r < rp; r++) qth[(size_t)t * rp + r] = 0.0f;
+        for (int32_t r = 0; r < rp; r++) m[(size_t)h * rp + r] = -INFINITY, l[(size_t)h * rp + r] = 0.0f;
+        memset(o + (size_t)h * o_n, 0, (size_t)rows * (size_t)dp * sizeof(float));
     }
-    for (int32_t t = 0; t < d; t++)
-        for (int32_t r = rows; r < rp; r++) qt[(size_t)t * rp + r] = 0.0f;
-    for (int32_t r = 0; r < rp; r++) m[r] = -INFINITY, l[r] = 0.0f;
-    memset(o, 0, (size_t)rows * (size_t)dp * sizeof(float));
 
     kspan bs[2], ps[2], us[4];
-    const int nb = visible_spans(s, &jb->vis, p0, p1, bs);
+    const int nb = visible_spans(s, &jb->vis, ur.p0, ur.p1, bs);
     const int np = partition_spans(jb, part, ps);
     const int nu = intersect_spans(bs, nb, ps, np, us);
     const size_t ks_direct = c->k_row_bytes / sizeof(float), vs_direct = c->v_row_bytes / sizeof(float);
+    const size_t hd = (size_t)nh * d, hdp = (size_t)nh * dp;
+    const bool prefetch = PREFETCH_ROWS_MAX >= rows && nh == 1;
 
     for (int si = 0; si < nu; si++) {
         for (int64_t j0 = us[si].lo; j0 < us[si].hi; j0 += BK) {
@@ -314,76 +400,95 @@ static void run_unit(const flash_job *jb, int64_t u, char *tb) {
                     kmax = LC_MAX(kmax, s->k_pos[j0 + j]);
                 }
             }
-            const tile_class tc = classify(s, &jb->vis, p0, p1, kmin, kmax);
+            const tile_class tc = classify(s, &jb->vis, ur.p0, ur.p1, kmin, kmax);
             if (tc == TILE_NONE) continue;
-
-            const float *kp = kbuf, *vp = vbuf;
-            size_t ks = (size_t)d, vs = (size_t)dp;
-            if (pl->k_direct) kp = (const float *)lc_attn_k_ptr(c, j0, hk), ks = ks_direct;
-            else kn->load_rows(s->k_type, lc_attn_k_ptr(c, j0, hk), c->k_row_bytes, nk, d, kbuf, (size_t)d, d);
-            kn->scores(qt, rp, d, kp, ks, nk, st);
-            if (tc == TILE_PARTIAL) mask_tile(jb, j0, nk, p0, npos, rp, st);
-            kn->softmax(st, nk, rp, m, l, alpha);
-            if (pl->v_direct) vp = (const float *)lc_attn_v_ptr(c, j0, hk), vs = vs_direct;
-            else kn->load_rows(s->v_type, lc_attn_v_ptr(c, j0, hk), c->v_row_bytes, nk, d, vbuf, (size_t)dp, dp);
-            kn->pv(st, rp, rows, nk, vp, vs, dp, alpha, o);
+            if (prefetch) { /* the next tile of the span, or the start of the next span */
+                if (j0 + PF_TILES * BK < us[si].hi) prefetch_tile(c, j0 + PF_TILES * BK, LC_MIN((int64_t)BK, us[si].hi - j0 - PF_TILES * BK), ur.hk0);
+                else if (si + 1 < nu) prefetch_tile(c, us[si + 1].lo, LC_MIN((int64_t)BK, us[si + 1].hi - us[si + 1].lo), ur.hk0);
+            }
+            /* Convert the tile's K and V rows of the unit's heads, whole cache
+             * rows at a time: kbuf [nk][nh][d], vbuf [nk][nh][dp]. */
+            if (!pl->k_direct)
+                kn->load_rows(s->k_type, lc_attn_k_ptr(c, j0, ur.hk0), c->k_row_bytes, nk, (int32_t)hd, kbuf, hd,
+                              (int32_t)hd);
+            if (!pl->v_direct) {
+                if (dp == d)
+                    kn->load_rows(s->v_type, lc_attn_v_ptr(c, j0, ur.hk0), c->v_row_bytes, nk, (int32_t)hd, vbuf, hdp,
+                                  (int32_t)hdp);
+                else /* pad each head's rows to dp */
+                    for (int32_t h = 0; h < nh; h++)
+                        kn->load_rows(s->v_type, lc_attn_v_ptr(c, j0, ur.hk0 + h), c->v_row_bytes, nk, d,
+                                      vbuf + (size_t)h * dp, hdp, dp);
+            }
+            for (int32_t h = 0; h < nh; h++) {
+                const float *kp = kbuf + (size_t)h * d, *vp = vbuf + (size_t)h * dp;
+                size_t ks = hd, vs = hdp;
+                if (pl->k_direct) kp = (const float *)lc_attn_k_ptr(c, j0, ur.hk0 + h), ks = ks_direct;
+                if (pl->v_direct) vp = (const float *)lc_attn_v_ptr(c, j0, ur.hk0 + h), vs = vs_direct;
+                if (dot) kn->scores_rows(qt + (size_t)h * qt_n, rows, d, kp, ks, nk, st, rp);
+                else kn->scores(qt + (size_t)h * qt_n, rp, d, kp, ks, nk, st);
+                if (tc == TILE_PARTIAL) mask_tile(jb, j0, nk, ur.p0, ur.npos, rp, st);
+                kn->softmax(st, nk, rp, m + (size_t)h * rp, l + (size_t)h * rp, alpha);
+                kn->pv(st, rp, rows, nk, vp, vs, dp, alpha, o + (size_t)h * o_n);
+            }
         }
     }
     if (pl->split) return;
 
-    for (int32_t r = 0; r < rows; r++) {
-        const size_t row = (size_t)(i0 + r / G) * (size_t)H + (size_t)hk * G + (size_t)(r % G);
-        float *out = c->io->out + row * d;
-        const float *orow = o + (size_t)r * dp;
-        if (l[r] > 0.0f) {
-            const float inv = 1.0f / l[r];
-            for (int32_t t = 0; t < d; t++) out[t] = orow[t] * inv;
-            if (c->io->lse) c->io->lse[row] = (float)((double)m[r] * LC_LN2 + log((double)l[r]));
-        } else {
-            for (int32_t t = 0; t < d; t++) out[t] = 0.0f;
-            if (c->io->lse) c->io->lse[row] = -INFINITY;
+    for (int32_t h = 0; h < nh; h++) {
+        const float *oh = o + (size_t)h * o_n, *mh = m + (size_t)h * rp, *lh = l + (size_t)h * rp;
+        for (int32_t r = 0; r < rows; r++) {
+            const size_t row = q_row(jb, &ur, ur.hk0 + h, r);
+            float *out = c->io->out + row * d;
+            const float *orow = oh + (size_t)r * dp;
+            if (lh[r] > 0.0f) {
+                const float inv = 1.0f / lh[r];
+                for (int32_t t = 0; t < d; t++) out[t] = orow[t] * inv;
+                if (c->io->lse) c->io->lse[row] = (float)((double)mh[r] * LC_LN2 + log((double)lh[r]));
+            } else {
+                for (int32_t t = 0; t < d; t++) out[t] = 0.0f;
+                if (c->io->lse) c->io->lse[row] = -INFINITY;
+            }
         }
     }
 }
 
-/* Split-KV: merge the partition slots of one query block by log-sum-exp:
+/* Split-KV: merge the partition slots of one item by log-sum-exp:
  * M = max m_p, L = sum l_p 2^(m_p - M), out = sum o_p 2^(m_p - M) / L. */
 static void merge_item(const flash_job *jb, int64_t item) {
     const lc_attn_ctx *c = jb->c;
-    const lc_attn_shape *s = c->s;
     const flash_plan *pl = jb->pl;
-    const int32_t G = pl->group, d = pl->d, dp = pl->dp, H = s->n_head;
-    const int64_t qb = pl->n_qblocks - 1 - item / s->n_head_kv;
-    const int32_t hk = (int32_t)(item % s->n_head_kv);
-    const int64_t i0 = qb * pl->pos_per_block, npos = LC_MIN(pl->pos_per_block, s->n_q - i0);
-    const int32_t rows = (int32_t)(npos * G);
+    const int32_t d = pl->d, dp = pl->dp;
+    const unit_rows ur = item_rows(jb, item);
+    const size_t o_n = (size_t)pl->rows * dp;
     const char *slots = jb->ws + pl->off_slots + (size_t)(item * pl->n_parts) * pl->per_slot;
 
-    for (int32_t r = 0; r < rows; r++) {
-        const size_t row = (size_t)(i0 + r / G) * (size_t)H + (size_t)hk * G + (size_t)(r % G);
-        float *out = c->io->out + row * d;
-        float M = -INFINITY;
-        for (int64_t p = 0; p < pl->n_parts; p++)
-            M = fmaxf(M, ((const float *)(slots + (size_t)p * pl->per_slot + pl->slot_m))[r]);
-        for (int32_t t = 0; t < d; t++) out[t] = 0.0f;
-        if (M == -INFINITY) {
-            if (c->io->lse) c->io->lse[row] = -INFINITY;
-            continue;
+    for (int32_t h = 0; h < pl->nh; h++)
+        for (int32_t r = 0; r < ur.rows; r++) {
+            const size_t row = q_row(jb, &ur, ur.hk0 + h, r), mi = (size_t)h * ur.rp + r;
+            float *out = c->io->out + row * d;
+            float M = -INFINITY;
+            for (int64_t p = 0; p < pl->n_parts; p++)
+                M = fmaxf(M, ((const float *)(slots + (size_t)p * pl->per_slot + pl->slot_m))[mi]);
+            for (int32_t t = 0; t < d; t++) out[t] = 0.0f;
+            if (M == -INFINITY) {
+                if (c->io->lse) c->io->lse[row] = -INFINITY;
+                continue;
+            }
+            double L = 0.0;
+            for (int64_t p = 0; p < pl->n_parts; p++) {
+                const char *slot = slots + (size_t)p * pl->per_slot;
+                const float mp = ((const float *)(slot + pl->slot_m))[mi];
+                if (mp == -INFINITY) continue;
+                const float w = exp2f(mp - M);
+                L += (double)w * ((const float *)(slot + pl->slot_l))[mi];
+                const float *op = (const float *)(slot + pl->slot_o) + (size_t)h * o_n + (size_t)r * dp;
+                for (int32_t t = 0; t < d; t++) out[t] += w * op[t];
+            }
+            const float inv = (float)(1.0 / L);
+            for (int32_t t = 0; t < d; t++) out[t] *= inv;
+            if (c->io->lse) c->io->lse[row] = (float)((double)M * LC_LN2 + log(L));
         }
-        double L = 0.0;
-        for (int64_t p = 0; p < pl->n_parts; p++) {
-            const char *slot = slots + (size_t)p * pl->per_slot;
-            const float mp = ((const float *)(slot + pl->slot_m))[r];
-            if (mp == -INFINITY) continue;
-            const float w = exp2f(mp - M);
-            L += (double)w * ((const float *)(slot + pl->slot_l))[r];
-            const float *op = (const float *)(slot + pl->slot_o) + (size_t)r * dp;
-            for (int32_t t = 0; t < d; t++) out[t] += w * op[t];
-        }
-        const float inv = (float)(1.0 / L);
-        for (int32_t t = 0; t < d; t++) out[t] *= inv;
-        if (c->io->lse) c->io->lse[row] = (float)((double)M * LC_LN2 + log(L));
-    }
 }
 
 /* ---- entry points ------------------------------------------------------------ */

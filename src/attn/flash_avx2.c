@@ -117,6 +117,71 @@ static void scores_avx2(const float *qt, int32_t rp, int32_t d, const float *k, 
     }
 }
 
+/* ---- S^T for blocks of 1..4 query rows (decode): dot products along d ------ */
+/* Sum of each of n <= 8 vectors, into out[0..n). */
+LC_INLINE void hsum8(const __m256 *a, int n, float *out) {
+    __m256 v[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) v[i] = i < n ? a[i] : _mm256_setzero_ps();
+    const __m256 h01 = _mm256_hadd_ps(v[0], v[1]), h23 = _mm256_hadd_ps(v[2], v[3]);
+    const __m256 h45 = _mm256_hadd_ps(v[4], v[5]), h67 = _mm256_hadd_ps(v[6], v[7]);
+    const __m256 q0 = _mm256_hadd_ps(h01, h23), q1 = _mm256_hadd_ps(h45, h67);
+    /* q0 = [s0 s1 s2 s3 | s0' s1' s2' s3'] (halves), same for q1 with s4..s7 */
+    const __m256 sum = _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20), _mm256_permute2f128_ps(q0, q1, 0x31));
+    float tmp[8];
+    _mm256_storeu_ps(tmp, sum);
+    for (int i = 0; i < n; i++) out[i] = tmp[i];
+}
+
+/* Keys j0..j0+MR-1 against query rows 0..R-1 (MR * R <= 12 accumulators). */
+LC_INLINE void dot_block(const float *q, int32_t d, const float *k, size_t ks, int R, int MR, float *st, size_t rp) {
+    __m256 acc[12];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR * R; i++) acc[i] = _mm256_setzero_ps();
+    const int32_t d8 = d & ~7;
+    for (int32_t t = 0; t < d8; t += 8) {
+        __m256 kv[8];
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) kv[i] = _mm256_loadu_ps(k + (size_t)i * ks + t);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const __m256 qv = _mm256_loadu_ps(q + (size_t)r * d + t);
+#pragma GCC unroll 8
+            for (int i = 0; i < MR; i++) acc[i * R + r] = _mm256_fmadd_ps(kv[i], qv, acc[i * R + r]);
+        }
+    }
+    float sums[16];
+    hsum8(acc, MR * R < 8 ? MR * R : 8, sums);
+    if (MR * R > 8) hsum8(acc + 8, MR * R - 8, sums + 8);
+    for (int i = 0; i < MR; i++)
+        for (int r = 0; r < R; r++) {
+            float s = sums[i * R + r];
+            for (int32_t t = d8; t < d; t++) s += k[(size_t)i * ks + t] * q[(size_t)r * d + t];
+            st[(size_t)i * rp + r] = s;
+        }
+}
+
+#define DOT_FN(R, MR)                                                                                              \
+    static void dot_##R##_##MR(const float *q, int32_t d, const float *k, size_t ks, float *st, size_t rp) {      \
+        dot_block(q, d, k, ks, R, MR, st, rp);                                                                     \
+    }
+DOT_FN(1, 8) DOT_FN(1, 1) DOT_FN(2, 6) DOT_FN(2, 1) DOT_FN(3, 4) DOT_FN(3, 1) DOT_FN(4, 3) DOT_FN(4, 1)
+
+typedef void (*dot_fn)(const float *, int32_t, const float *, size_t, float *, size_t);
+static const dot_fn dot_wide[5] = {NULL, dot_1_8, dot_2_6, dot_3_4, dot_4_3};
+static const dot_fn dot_one[5] = {NULL, dot_1_1, dot_2_1, dot_3_1, dot_4_1};
+static const int dot_mr[5] = {0, 8, 6, 4, 3};
+
+static void scores_rows_avx2(const float *q, int32_t rows, int32_t d, const float *k, size_t ks, int32_t nk,
+                             float *st, int32_t rp) {
+    const int mr = dot_mr[rows];
+    int32_t j = 0;
+    for (; j + mr <= nk; j += mr) dot_wide[rows](q, d, k + (size_t)j * ks, ks, st + (size_t)j * rp, (size_t)rp);
+    for (; j < nk; j++) dot_one[rows](q, d, k + (size_t)j * ks, ks, st + (size_t)j * rp, (size_t)rp);
+    for (j = 0; j < nk; j++)
+        for (int32_t r = rows; r < rp; r++) st[(size_t)j * rp + r] = 0.0f;
+}
+
 /* ---- online softmax over a tile, 8 query rows at a time -------------------- */
 static void softmax_avx2(float *st, int32_t nk, int32_t rp, float *m, float *l, float *alpha) {
     const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
@@ -243,5 +308,5 @@ static void load_rows_avx2(lc_dtype t, const void *src, size_t src_stride, int32
 }
 
 const lc_flash_kernels lc_flash_kernels_avx2 = {
-    scores_avx2, softmax_avx2, pv_avx2, load_rows_avx2, exp2_row_avx2,
+    scores_avx2, scores_rows_avx2, softmax_avx2, pv_avx2, load_rows_avx2, exp2_row_avx2,
 };

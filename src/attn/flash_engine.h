@@ -38,6 +38,7 @@ lc_status lc_flash_run(const lc_attn_ctx *c, const lc_flash_vis *vis, void *ws, 
  * the block rounded up to a multiple of 8; columns rows..rp-1 of qt are zero.
  *
  *   qt [d][rp]        the query block transposed, pre-scaled by scale*log2(e)
+ *                     (row-major q [rows][d] for scores_rows)
  *   k  nk rows of d   at stride ks (the f32 cache in place, or a converted tile)
  *   st [nk][rp]       scores S^T, then probabilities P^T
  *   m, l, alpha [rp]  running max (base 2), running sum, this tile's rescale
@@ -45,9 +46,16 @@ lc_status lc_flash_run(const lc_attn_ctx *c, const lc_flash_vis *vis, void *ws, 
  *                     columns past d are zero)
  *   o  [rows][dp]     the unnormalised output accumulator
  */
+#define LC_FLASH_DOT_ROWS 4
+
 typedef struct {
     /* st[j][r] = sum_t k[j][t] * qt[t][r], j < nk, r < rp. */
     void (*scores)(const float *qt, int32_t rp, int32_t d, const float *k, size_t ks, int32_t nk, float *st);
+    /* The same for blocks of rows <= LC_FLASH_DOT_ROWS query rows held row-major,
+     * q [rows][d] (decode): one dot product per (key, row), no padding work;
+     * columns rows..rp-1 of st are set to 0. */
+    void (*scores_rows)(const float *q, int32_t rows, int32_t d, const float *k, size_t ks, int32_t nk, float *st,
+                        int32_t rp);
     /* Online-softmax update of one tile: m, l updated, alpha = 2^(m_old - m_new)
      * (0 where the row had seen nothing), st replaced by 2^(st - m_new). Rows
      * that have still seen nothing (m_new = -inf) get P = 0, l = 0. */

@@ -21,6 +21,21 @@ static void scores_scalar(const float *qt, int32_t rp, int32_t d, const float *k
     }
 }
 
+static void scores_rows_scalar(const float *q, int32_t rows, int32_t d, const float *k, size_t ks, int32_t nk,
+                               float *st, int32_t rp) {
+    for (int32_t j = 0; j < nk; j++) {
+        const float *kj = k + (size_t)j * ks;
+        float *s = st + (size_t)j * (size_t)rp;
+        for (int32_t r = 0; r < rows; r++) {
+            const float *qr = q + (size_t)r * d;
+            float acc = 0.0f;
+            for (int32_t t = 0; t < d; t++) acc += kj[t] * qr[t];
+            s[r] = acc;
+        }
+        for (int32_t r = rows; r < rp; r++) s[r] = 0.0f;
+    }
+}
+
 static void softmax_scalar(float *st, int32_t nk, int32_t rp, float *m, float *l, float *alpha) {
     for (int32_t r = 0; r < rp; r++) {
         float mx = m[r];
@@ -69,7 +84,7 @@ static void exp2_row_scalar(const float *x, float *y, int64_t n) {
 }
 
 const lc_flash_kernels lc_flash_kernels_scalar = {
-    scores_scalar, softmax_scalar, pv_scalar, load_rows_scalar, exp2_row_scalar,
+    scores_scalar, scores_rows_scalar, softmax_scalar, pv_scalar, load_rows_scalar, exp2_row_scalar,
 };
 
 const lc_flash_kernels *lc_flash_kernels_for(lc_isa isa) {
