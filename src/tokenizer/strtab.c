@@ -17,18 +17,21 @@ static inline uint64_t mix64(uint64_t x) {
     return x;
 }
 
+/* One multiply per 8-byte word, one final avalanche: pieces are short, and
+ * both the slot (low bits) and the tag (high bits) need well-mixed bits. */
 uint64_t lc_tok_hash(const char *s, size_t len) {
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)len * 0xff51afd7ed558ccdULL);
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)len;
     size_t i = 0;
     for (; i + 8 <= len; i += 8) {
         uint64_t w;
         memcpy(&w, s + i, 8);
-        h = (h ^ mix64(w)) * 0x9fb21c651e98df25ULL;
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 29;
     }
     if (i < len) {
         uint64_t w = 0;
         memcpy(&w, s + i, len - i);
-        h = (h ^ mix64(w ^ 0xa0761d6478bd642fULL)) * 0x9fb21c651e98df25ULL;
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
     }
     return mix64(h);
 }
@@ -70,15 +73,16 @@ void lc_tok_strtab_free(lc_tok_strtab *t) {
 static void index_insert(lc_tok_strtab *t, int32_t id) {
     const char *s = lc_tok_strtab_str(t, id);
     size_t len = t->len[id];
-    size_t i = (size_t)lc_tok_hash(s, len) & t->mask;
-    for (;; i = (i + 1) & t->mask) {
-        int32_t o = t->slots[i];
+    uint64_t h = lc_tok_hash(s, len);
+    uint32_t tag = (uint32_t)(h >> 32);
+    for (size_t i = (size_t)h & t->mask;; i = (i + 1) & t->mask) {
+        int32_t o = t->slots[i].id;
         if (o < 0) {
-            t->slots[i] = id;
+            t->slots[i] = (lc_tok_slot){id, tag};
             return;
         }
-        if (t->len[o] == len && memcmp(lc_tok_strtab_str(t, o), s, len) == 0) {
-            t->slots[i] = id; /* duplicate: the newest wins */
+        if (t->slots[i].tag == tag && t->len[o] == len && memcmp(lc_tok_strtab_str(t, o), s, len) == 0) {
+            t->slots[i].id = id; /* duplicate: the newest wins */
             return;
         }
     }
@@ -87,7 +91,7 @@ static void index_insert(lc_tok_strtab *t, int32_t id) {
 static lc_status grow_index(lc_tok_strtab *t, lc_error *err) {
     size_t nslots = table_size_for((size_t)t->n + 1);
     if (nslots <= t->mask + 1) return LC_OK;
-    int32_t *slots = malloc(nslots * sizeof *slots);
+    lc_tok_slot *slots = malloc(nslots * sizeof *slots);
     if (!slots) return lc_fail(err, LC_ERR_NOMEM, "tokenizer: out of memory growing a hash table");
     memset(slots, 0xff, nslots * sizeof *slots);
     free(t->slots);
@@ -141,11 +145,12 @@ lc_status lc_tok_strtab_add(lc_tok_strtab *t, const char *s, size_t len, int32_t
 }
 
 int32_t lc_tok_strtab_find(const lc_tok_strtab *t, const char *s, size_t len) {
-    size_t i = (size_t)lc_tok_hash(s, len) & t->mask;
-    for (;; i = (i + 1) & t->mask) {
-        int32_t o = t->slots[i];
+    uint64_t h = lc_tok_hash(s, len);
+    uint32_t tag = (uint32_t)(h >> 32);
+    for (size_t i = (size_t)h & t->mask;; i = (i + 1) & t->mask) {
+        int32_t o = t->slots[i].id;
         if (o < 0) return -1;
-        if (t->len[o] == len && memcmp(lc_tok_strtab_str(t, o), s, len) == 0) return o;
+        if (t->slots[i].tag == tag && t->len[o] == len && memcmp(lc_tok_strtab_str(t, o), s, len) == 0) return o;
     }
 }
 

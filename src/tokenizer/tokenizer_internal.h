@@ -33,12 +33,17 @@
  * it a new id, and lookups then find the newest (as llama.cpp's vocabulary
  * map does with duplicate pieces). */
 typedef struct {
+    int32_t id;      /* -1 = empty                                   */
+    uint32_t tag;    /* high bits of the hash: most misses stop here */
+} lc_tok_slot;
+
+typedef struct {
     char *blob;      /* every string followed by a NUL              */
     size_t blob_len, blob_cap;
     size_t *off;     /* [cap] offset of string i in blob            */
     uint32_t *len;   /* [cap] byte length of string i               */
     int32_t n, cap;
-    int32_t *slots;  /* hash index, -1 = empty; size mask + 1        */
+    lc_tok_slot *slots; /* hash index, id -1 = empty; size mask + 1   */
     size_t mask;
 } lc_tok_strtab;
 

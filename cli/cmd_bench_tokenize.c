@@ -1,0 +1,227 @@
+/*
+ * longctx bench tokenize — encode and decode throughput of tokenizers on a
+ * text of a given size (a file repeated, or seeded synthetic text mixing
+ * English words, numbers, CJK and emoji), best of several repetitions.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_subjects.h"
+#include "cli.h"
+#include "common/util.h"
+#include "longctx/gguf.h"
+#include "longctx/json.h"
+#include "longctx/sys.h"
+#include "longctx/tokenizer.h"
+
+#define CMD "bench tokenize"
+#define MAX_TOK 16
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: longctx bench tokenize (-m VOCAB.gguf | -z TOKENIZER.bin --vocab-size N)... [options]\n\n"
+            "Encodes (text -> ids) and decodes (ids -> text) one text with each tokenizer; reports\n"
+            "MB/s of text, tokens/s and bytes per token, best of --reps runs. Each run encodes once\n"
+            "into a buffer sized up front, as a caller that knows the length would.\n\n"
+            "  -m PATH            a GGUF with a vocabulary (repeatable)\n"
+            "  -z PATH            a llama2.c tokenizer.bin (repeatable; needs --vocab-size before it)\n"
+            "  --vocab-size N     vocabulary size for the following -z\n"
+            "  -f FILE            the text: this file, repeated up to --size (default: synthetic)\n"
+            "  --size BYTES       text size (default 1M; K/M suffixes)\n"
+            "  --reps R           repetitions, best reported (default 5)\n"
+            "  --json             JSON on stdout\n");
+}
+
+static const char *const WORDS[] = {"the", "of", "and", "context", "length", "attention", "model", "tokens", "long",
+                                    "inference", "memory", "cache", "is", "a", "with", "2048", "32768", "3.14",
+                                    "长上下文", "注意力", "模型", "的", "。", "🦙", "naïve", "Übergröße", "\n", "(", ")"};
+
+static char *synthetic(size_t size) {
+    char *t = malloc(size);
+    if (!t) return NULL;
+    lc_rng r;
+    lc_rng_seed(&r, 42);
+    size_t w = 0;
+    while (w < size) {
+        const char *s = WORDS[lc_rng_below(&r, LC_ARRAY_LEN(WORDS))];
+        size_t l = LC_MIN(strlen(s), size - w);
+        memcpy(t + w, s, l);
+        w += l;
+        if (w < size) t[w++] = ' ';
+    }
+    return t;
+}
+
+static char *from_file(const char *path, size_t size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = malloc(size);
+    size_t n = buf ? fread(buf, 1, size, f) : 0;
+    fclose(f);
+    if (!buf || n == 0) {
+        free(buf);
+        return NULL;
+    }
+    for (size_t w = n; w < size; w += n) memcpy(buf + w, buf, LC_MIN(n, size - w));
+    return buf;
+}
+
+int bench_tokenize(int argc, char **argv) {
+    const char *names[MAX_TOK];
+    lc_tokenizer *toks[MAX_TOK] = {0};
+    int n_tok = 0, vocab = 0, reps = 5, rc = CLI_OK;
+    int64_t size = 1 << 20;
+    const char *file = NULL;
+    bool json = false;
+    lc_error err;
+    char *text = NULL;
+    int32_t *ids = NULL;
+    char *dec = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (cli_is(a, "-h", "--help")) {
+            usage(stdout);
+            goto done;
+        } else if (cli_is(a, "-m", NULL) || cli_is(a, "-z", NULL)) {
+            bool gguf = a[1] == 'm';
+            if (!(v = cli_value(argc, argv, &i, CMD))) {
+                rc = CLI_USAGE;
+                goto done;
+            }
+            if (n_tok == MAX_TOK) {
+                cli_error(CMD, "at most %d tokenizers", MAX_TOK);
+                rc = CLI_USAGE;
+                goto done;
+            }
+            lc_status st;
+            if (gguf) {
+                lc_gguf *g = NULL;
+                st = lc_gguf_open(v, &g, &err);
+                if (st == LC_OK) st = lc_tokenizer_from_gguf(g, &toks[n_tok], &err);
+                lc_gguf_close(g);
+            } else {
+                if (vocab <= 0) {
+                    cli_error(CMD, "-z %s needs --vocab-size N before it", v);
+                    rc = CLI_USAGE;
+                    goto done;
+                }
+                st = lc_tokenizer_load_llama2c(v, vocab, &toks[n_tok], &err);
+            }
+            if (st != LC_OK) {
+                rc = cli_fail(CMD, &err);
+                goto done;
+            }
+            const char *base = strrchr(v, '/');
+            names[n_tok++] = base ? base + 1 : v;
+        } else if (cli_is(a, NULL, "--vocab-size")) {
+            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &vocab) || vocab <= 0) {
+                cli_error(CMD, "--vocab-size wants a positive integer");
+                rc = CLI_USAGE;
+                goto done;
+            }
+        } else if (cli_is(a, "-f", "--file")) {
+            if (!(file = cli_value(argc, argv, &i, CMD))) {
+                rc = CLI_USAGE;
+                goto done;
+            }
+        } else if (cli_is(a, NULL, "--size")) {
+            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_i64(v, &size) || size <= 0 || size > (256 << 20)) {
+                cli_error(CMD, "--size wants 1 .. 256M bytes");
+                rc = CLI_USAGE;
+                goto done;
+            }
+        } else if (cli_is(a, NULL, "--reps")) {
+            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &reps) || reps <= 0) {
+                cli_error(CMD, "--reps wants a positive integer");
+                rc = CLI_USAGE;
+                goto done;
+            }
+        } else if (cli_is(a, NULL, "--json")) {
+            json = true;
+        } else {
+            cli_error(CMD, "unknown option '%s'", a);
+            usage(stderr);
+            rc = CLI_USAGE;
+            goto done;
+        }
+    }
+    if (n_tok == 0) {
+        cli_error(CMD, "give at least one tokenizer (-m VOCAB.gguf or -z TOKENIZER.bin)");
+        usage(stderr);
+        rc = CLI_USAGE;
+        goto done;
+    }
+    text = file ? from_file(file, (size_t)size) : synthetic((size_t)size);
+    if (!text) {
+        cli_error(CMD, file ? "cannot read %s" : "out of memory%s", file ? file : "");
+        rc = CLI_FAIL;
+        goto done;
+    }
+    /* One id per byte (+BOS, + prefix) bounds both kinds for real vocabularies. */
+    int64_t cap = size + 8;
+    ids = malloc((size_t)cap * sizeof *ids);
+    dec = malloc((size_t)size + 1);
+    if (!ids || !dec) {
+        cli_error(CMD, "out of memory");
+        rc = CLI_FAIL;
+        goto done;
+    }
+    lc_json_writer w;
+    if (json) {
+        lc_json_init(&w, stdout, true);
+        lc_json_begin_array(&w);
+    } else {
+        printf("text: %s, %lld bytes; best of %d\n", file ? file : "synthetic (English, numbers, CJK, emoji)",
+               (long long)size, reps);
+        printf("%-28s %-4s %9s %8s %10s %9s %10s %10s %9s\n", "tokenizer", "kind", "tokens", "B/token", "encode ms",
+               "enc MB/s", "Mtokens/s", "decode ms", "dec MB/s");
+    }
+    for (int k = 0; k < n_tok; k++) {
+        double best_enc = 1e30, best_dec = 1e30;
+        int64_t n = 0;
+        size_t dl = 0;
+        for (int r = 0; r < reps; r++) {
+            double t0 = lc_time_now();
+            if (lc_tokenizer_encode(toks[k], text, (size_t)size, false, ids, cap, &n, &err) != LC_OK) {
+                rc = cli_fail(CMD, &err);
+                goto done;
+            }
+            double t1 = lc_time_now();
+            if (lc_tokenizer_decode(toks[k], ids, n, dec, (size_t)size + 1, &dl, &err) != LC_OK) {
+                rc = cli_fail(CMD, &err);
+                goto done;
+            }
+            double t2 = lc_time_now();
+            best_enc = LC_MIN(best_enc, t1 - t0);
+            best_dec = LC_MIN(best_dec, t2 - t1);
+        }
+        bool exact = dl == (size_t)size && memcmp(dec, text, dl) == 0;
+        const char *kind = lc_tokenizer_kind_of(toks[k]) == LC_TOKENIZER_SPM ? "spm" : "bpe";
+        if (json) {
+            lc_json_begin_object(&w);
+            lc_json_kv_str(&w, "tokenizer", names[k]);
+            lc_json_kv_str(&w, "kind", kind);
+            lc_json_kv_int(&w, "bytes", size);
+            lc_json_kv_int(&w, "tokens", n);
+            lc_json_kv_num(&w, "encode_s", best_enc);
+            lc_json_kv_num(&w, "decode_s", best_dec);
+            lc_json_kv_bool(&w, "round_trip_exact", exact);
+            lc_json_end_object(&w);
+        } else {
+            printf("%-28s %-4s %9lld %8.2f %10.2f %9.1f %10.2f %10.2f %9.1f%s\n", names[k], kind, (long long)n,
+                   n ? (double)size / (double)n : 0.0, best_enc * 1e3, (double)size / best_enc / 1e6,
+                   (double)n / best_enc / 1e6, best_dec * 1e3, (double)size / best_dec / 1e6,
+                   exact ? "" : "  (round trip NOT exact)");
+        }
+    }
+    if (json) {
+        lc_json_end_array(&w);
+        lc_json_finish(&w);
+    }
+done:
+    for (int k = 0; k < n_tok; k++) lc_tokenizer_free(toks[k]);
+    free(text);
+    free(ids);
+    free(dec);
+    return rc;
+}

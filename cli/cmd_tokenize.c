@@ -1,0 +1,294 @@
+/*
+ * longctx tokenize — text to token ids with a model's or a vocabulary's
+ * tokenizer: any GGUF that carries tokenizer.ggml.* (vocabulary-only files
+ * included), or a llama2.c tokenizer.bin (-z) with the vocabulary size of a
+ * llama2.c model (-m) or given (--vocab-size).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "longctx/gguf.h"
+#include "longctx/model.h"
+#include "longctx/sys.h"
+#include "longctx/tokenizer.h"
+
+#define CMD "tokenize"
+#define MAX_TEXT ((size_t)256 << 20) /* the library's per-call limit */
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: longctx tokenize -m MODEL_OR_VOCAB (-p TEXT | -f FILE) [options]\n"
+            "       longctx tokenize -z TOKENIZER.bin (--vocab-size N | -m MODEL.bin) (-p TEXT | -f FILE) [options]\n\n"
+            "Prints the token ids of the text on one line, space-separated. Special-token text such\n"
+            "as \"<s>\" is not parsed: it is tokenised as plain text (as llama.cpp's test vectors).\n\n"
+            "  -m, --model PATH     a GGUF with a vocabulary (a model or a vocabulary-only file), or a\n"
+            "                       llama2.c .bin model (then -z gives its tokenizer)\n"
+            "  -z, --tokenizer PATH a llama2.c tokenizer.bin\n"
+            "      --vocab-size N   its vocabulary size (the file does not store it; Llama 2's is 32000)\n"
+            "  -p, --prompt TEXT    the text\n"
+            "  -f, --file PATH      read the text from a file ('-' = standard input)\n"
+            "      --stdin          the same as -f -\n"
+            "      --no-bos         do not put BOS in front (default: the vocabulary's add_bos_token)\n"
+            "      --pieces         one token per line: id, a tab, the piece as stored (\"\\xNN\" escapes\n"
+            "                       for control and invalid bytes, \"\\\\\" for a backslash)\n"
+            "      --show-count     print \"Total number of tokens: N\" after the ids\n"
+            "      --stats          bytes, tokens and encoding speed on stderr\n"
+            "  -h, --help           this help\n\n"
+            "examples:\n"
+            "  longctx tokenize -m ggml-vocab-llama-spm.gguf -p \"Hello world\" --no-bos   # 15043 3186\n"
+            "  longctx tokenize -z llama2-tokenizer.bin --vocab-size 32000 -f notes.txt --pieces\n");
+}
+
+typedef struct {
+    const char *model, *tok_bin, *prompt, *file;
+    int vocab_size;
+    bool no_bos, pieces, show_count, stats;
+} tok_opts;
+
+/* 0 ok, else the exit status. */
+static int parse_args(int argc, char **argv, tok_opts *o) {
+    memset(o, 0, sizeof *o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v;
+        if (cli_is(a, "-h", "--help")) {
+            usage(stdout);
+            return -1;
+        } else if (cli_is(a, "-m", "--model")) {
+            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
+            o->model = v;
+        } else if (cli_is(a, "-z", "--tokenizer")) {
+            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
+            o->tok_bin = v;
+        } else if (cli_is(a, NULL, "--vocab-size")) {
+            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
+            if (!cli_parse_int(v, &o->vocab_size) || o->vocab_size <= 0) {
+                cli_error(CMD, "--vocab-size wants a positive integer, not '%s'", v);
+                return CLI_USAGE;
+            }
+        } else if (cli_is(a, "-p", "--prompt")) {
+            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
+            o->prompt = v;
+        } else if (cli_is(a, "-f", "--file")) {
+            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
+            o->file = v;
+        } else if (cli_is(a, NULL, "--stdin")) {
+            o->file = "-";
+        } else if (cli_is(a, NULL, "--no-bos")) {
+            o->no_bos = true;
+        } else if (cli_is(a, NULL, "--pieces")) {
+            o->pieces = true;
+        } else if (cli_is(a, NULL, "--show-count")) {
+            o->show_count = true;
+        } else if (cli_is(a, NULL, "--stats")) {
+            o->stats = true;
+        } else {
+            cli_error(CMD, "unknown option '%s' (longctx tokenize --help)", a);
+            return CLI_USAGE;
+        }
+    }
+    if (!o->model && !o->tok_bin) {
+        cli_error(CMD, "give a model or vocabulary with -m, or a tokenizer.bin with -z");
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if ((o->prompt != NULL) == (o->file != NULL)) {
+        cli_error(CMD, "give the text with exactly one of -p TEXT or -f FILE");
+        return CLI_USAGE;
+    }
+    if (o->tok_bin && !o->model && o->vocab_size == 0) {
+        cli_error(CMD, "-z needs the vocabulary size: --vocab-size N (32000 for Llama 2) or the model with -m");
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
+static bool is_gguf(const char *path) {
+    FILE *f = fopen(path, "rb");
+    char magic[4] = {0};
+    bool yes = f && fread(magic, 1, 4, f) == 4 && memcmp(magic, "GGUF", 4) == 0;
+    if (f) fclose(f);
+    return yes;
+}
+
+/* The tokenizer, owned either by *model or by the caller (*owned). */
+static lc_status load_tokenizer(const tok_opts *o, lc_model **model, lc_tokenizer **owned, const lc_tokenizer **tok,
+                                lc_error *err) {
+    *model = NULL;
+    *owned = NULL;
+    *tok = NULL;
+    lc_status st;
+    if (o->tok_bin && o->vocab_size > 0) {
+        if ((st = lc_tokenizer_load_llama2c(o->tok_bin, o->vocab_size, owned, err)) != LC_OK) return st;
+        *tok = *owned;
+        return LC_OK;
+    }
+    if (!o->tok_bin && is_gguf(o->model)) {
+        /* Straight from the metadata: works for vocabulary-only files too. */
+        lc_gguf *g = NULL;
+        if ((st = lc_gguf_open(o->model, &g, err)) != LC_OK) return st;
+        st = lc_tokenizer_from_gguf(g, owned, err);
+        lc_gguf_close(g);
+        *tok = *owned;
+        return st;
+    }
+    lc_model_load_opts lo = {o->tok_bin};
+    if ((st = lc_model_load(o->model, &lo, model, err)) != LC_OK) return st;
+    if (!(*model)->tokenizer)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "%s carries no vocabulary: give its tokenizer.bin with -z", o->model);
+    *tok = (*model)->tokenizer;
+    return LC_OK;
+}
+
+/* The whole of a file or stdin, at most MAX_TEXT bytes. */
+static char *read_text(const char *path, size_t *len) {
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        cli_error(CMD, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n == cap) {
+            if (cap > MAX_TEXT) {
+                cli_error(CMD, "%s: more than 256 MiB of text: split it", path);
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            char *b = realloc(buf, cap * 2);
+            if (!b) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = b;
+            cap *= 2;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) {
+            if (ferror(f)) {
+                cli_error(CMD, "reading %s: %s", path, strerror(errno));
+                free(buf);
+                buf = NULL;
+            }
+            break;
+        }
+    }
+    if (f != stdin) fclose(f);
+    if (!buf) return NULL;
+    *len = n;
+    return buf;
+}
+
+/* A piece with control and invalid bytes escaped; valid UTF-8 kept. */
+static void print_piece(FILE *out, const char *s, size_t n) {
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t l = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+        bool valid = l > 0 && i + l <= n;
+        for (size_t k = 1; valid && k < l; k++) valid = ((unsigned char)s[i + k] & 0xC0) == 0x80;
+        if (c == '\\') fputs("\\\\", out), i++;
+        else if (c == '\n') fputs("\\n", out), i++;
+        else if (c == '\t') fputs("\\t", out), i++;
+        else if (c == '\r') fputs("\\r", out), i++;
+        else if (c < 0x20 || c == 0x7F || !valid) fprintf(out, "\\x%02X", c), i++;
+        else fwrite(s + i, 1, l, out), i += l;
+    }
+}
+
+int cmd_tokenize(int argc, char **argv) {
+    tok_opts o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc) return rc < 0 ? CLI_OK : rc;
+
+    lc_error err;
+    lc_error_clear(&err);
+    lc_model *model = NULL;
+    lc_tokenizer *owned = NULL;
+    const lc_tokenizer *tok = NULL;
+    char *text = NULL;
+    int32_t *ids = NULL;
+    if (load_tokenizer(&o, &model, &owned, &tok, &err) != LC_OK) {
+        rc = cli_fail(CMD, &err);
+        goto done;
+    }
+    bool implemented = true;
+    const char *pre = lc_tokenizer_pre_name(tok, &implemented);
+    if (!implemented)
+        cli_error(CMD, "note: pre-tokenizer '%s' is not implemented; using GPT-2's (ids may differ from llama.cpp)", pre);
+
+    size_t len = 0;
+    if (o.prompt) {
+        len = strlen(o.prompt);
+        text = malloc(len + 1);
+        if (text) memcpy(text, o.prompt, len + 1);
+    } else {
+        text = read_text(o.file, &len);
+        if (!text) {
+            rc = CLI_FAIL;
+            goto done;
+        }
+    }
+    if (!text) {
+        cli_error(CMD, "out of memory");
+        rc = CLI_FAIL;
+        goto done;
+    }
+    bool bos = !o.no_bos && lc_tokenizer_add_bos(tok);
+    /* Usually one token per byte or fewer: try that, grow if the text needs more. */
+    int64_t cap = (int64_t)len + 8, n = 0;
+    double t0 = lc_time_now();
+    for (int attempt = 0; attempt < 2; attempt++) {
+        free(ids);
+        ids = malloc((size_t)cap * sizeof *ids);
+        if (!ids) {
+            cli_error(CMD, "out of memory for %lld token ids", (long long)cap);
+            rc = CLI_FAIL;
+            goto done;
+        }
+        lc_status st = lc_tokenizer_encode(tok, text, len, bos, ids, cap, &n, &err);
+        if (st == LC_OK) break;
+        if (st != LC_ERR_TOO_LARGE || attempt == 1 || n <= cap) {
+            rc = cli_fail(CMD, &err);
+            goto done;
+        }
+        cap = n;
+    }
+    double dt = lc_time_now() - t0;
+
+    if (o.pieces) {
+        for (int64_t i = 0; i < n; i++) {
+            size_t pl;
+            const char *p = lc_tokenizer_piece(tok, ids[i], &pl);
+            printf("%d\t", ids[i]);
+            print_piece(stdout, p, pl);
+            putchar('\n');
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
+        putchar('\n');
+    }
+    if (o.show_count) printf("Total number of tokens: %lld\n", (long long)n);
+    if (o.stats)
+        fprintf(stderr, "%zu bytes -> %lld tokens (%.2f bytes/token) in %.2f ms: %.1f MB/s, %.0f tokens/s\n", len,
+                (long long)n, n ? (double)len / (double)n : 0.0, dt * 1e3, dt > 0 ? (double)len / dt / 1e6 : 0.0,
+                dt > 0 ? (double)n / dt : 0.0);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error(CMD, "writing the output: %s", strerror(errno));
+        rc = CLI_FAIL;
+        goto done;
+    }
+    rc = CLI_OK;
+done:
+    free(ids);
+    free(text);
+    lc_tokenizer_free(owned);
+    lc_model_free(model);
+    return rc;
+}
