@@ -278,6 +278,12 @@ int cmd_run(int argc, char **argv) {
         n_ids = 1;
     }
 
+    for (int64_t i = 0; i < n_ids; i++)
+        if (ids[i] >= m->cfg.vocab_size) {
+            cli_error("run", "prompt token %d is outside the vocabulary (0..%d)", ids[i], m->cfg.vocab_size - 1);
+            rc = CLI_USAGE;
+            goto done;
+        }
     if (lc_context_create(m, &co, &ctx, &err) != LC_OK) {
         cli_fail("run", &err);
         goto done;
@@ -286,8 +292,7 @@ int cmd_run(int argc, char **argv) {
         cli_fail("run", &err);
         goto done;
     }
-    for (int64_t i = 0; i < n_ids; i++)
-        if (ids[i] >= 0 && ids[i] < m->cfg.vocab_size) lc_sampler_accept(sampler, ids[i], NULL);
+    for (int64_t i = 0; i < n_ids; i++) lc_sampler_accept(sampler, ids[i], NULL);
 
     {
         char sdesc[160];

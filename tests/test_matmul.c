@@ -154,9 +154,12 @@ static void test_matmul_all(void) {
     const int64_t shapes[][3] = {
         {1, 1, 1},    {1, 5, 2},    {3, 7, 1},      {3, 7, 7},     {17, 33, 1},    {17, 33, 6},   {16, 8, 12},
         {31, 100, 5}, {33, 385, 13}, {100, 64, 2},  {5, 800, 19},  {48, 257, 11},  {129, 96, 1}, {40, 24, 390},
+        /* large enough to run on 2 threads (matvec >= 32768 weights, GEMM >= 2^18 multiply-adds) */
+        {301, 203, 1}, {100, 300, 50}, {37, 1000, 9},
     };
     const int64_t q8_shapes[][3] = {
         {1, 32, 1}, {3, 32, 7}, {17, 64, 1}, {17, 96, 6}, {31, 416, 13}, {5, 800, 2}, {129, 64, 1}, {40, 32, 390},
+        {257, 160, 1}, {70, 320, 20},
     };
     const lc_dtype types[] = {LC_DTYPE_F32, LC_DTYPE_F16, LC_DTYPE_BF16};
     for (size_t t = 0; t < LC_ARRAY_LEN(types); t++)

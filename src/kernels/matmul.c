@@ -23,6 +23,9 @@ void lc_kernel_opts_init(lc_kernel_opts *o) {
 
 static int resolve_threads(int n) { return n > 0 ? n : lc_cpu_count(); }
 
+/* Multiply-adds below which a product runs on one thread. */
+#define GEMM_PARALLEL_MIN (1 << 18)
+
 /* ---- Scalar dot products (the fallback; f32 accumulation, 4 partial sums) -- */
 
 static float dot_f32(const float *w, const float *x, int64_t n) {
@@ -146,7 +149,8 @@ static void gemm_scalar(const lc_tensor *w, size_t rb, const float *x, int64_t n
     const int64_t rows = w->rows, cols = w->cols;
     const size_t stride = scalar_row_stride(cols);
     char *aligned = (char *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
-#pragma omp parallel num_threads(nt)
+    const int use = (double)rows * (double)cols * (double)n_tok >= GEMM_PARALLEL_MIN ? nt : 1;
+#pragma omp parallel num_threads(use)
     {
         float *row = (float *)(aligned + stride * (size_t)omp_get_thread_num());
 #pragma omp for schedule(static)
@@ -185,7 +189,11 @@ lc_status lc_matmul(const lc_tensor *w, const float *x, int64_t n_tok, float *y,
                 if (r0 < r1) lc_matvec_rows_avx2(w->type, w->data, rb, w->cols, x, y, r0, r1);
             }
         } else {
-            lc_gemm_avx2(w->type, w->data, w->rows, w->cols, x, n_tok, y, ws, nt);
+            /* Small products run on one thread: a parallel region and its
+             * barriers cost more than they save (and far more when the
+             * machine is oversubscribed). */
+            int use = (double)w->rows * (double)w->cols * (double)n_tok >= GEMM_PARALLEL_MIN ? nt : 1;
+            lc_gemm_avx2(w->type, w->data, w->rows, w->cols, x, n_tok, y, ws, use);
         }
         return LC_OK;
     }
