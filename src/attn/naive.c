@@ -38,9 +38,10 @@ lc_status lc_attn_naive_workspace(const lc_attn_ctx *c, size_t *bytes, lc_error 
                        c->s->n_head, (long long)c->s->n_q, (long long)c->s->n_kv,
                        lc_format_bytes((double)mat, need, sizeof need), lc_format_bytes((double)cap, lim, sizeof lim));
     }
-    /* Per thread: one key/value row in f32 and a double accumulator. */
-    size_t per_thread = (size_t)c->s->head_dim * (sizeof(float) + sizeof(double));
-    *bytes = mat + per_thread * (size_t)c->n_threads;
+    /* Per thread: one key/value row in f32 and a double accumulator, after
+     * the matrix rounded up to 64 bytes (the doubles must stay aligned). */
+    size_t per_thread = ((size_t)c->s->head_dim * (sizeof(float) + sizeof(double)) + 63) & ~(size_t)63;
+    *bytes = ((mat + 63) & ~(size_t)63) + per_thread * (size_t)c->n_threads;
     return LC_OK;
 }
 
@@ -52,8 +53,8 @@ lc_status lc_attn_naive_run(const lc_attn_ctx *c, void *ws, size_t ws_bytes, lc_
     const int64_t n_q = s->n_q, n_kv = s->n_kv;
     const uint8_t *mask = c->p->mask;
     float *scores = (float *)ws;
-    char *thread_mem = (char *)ws + (size_t)H * (size_t)n_q * (size_t)n_kv * sizeof(float);
-    const size_t per_thread = (size_t)d * (sizeof(float) + sizeof(double));
+    char *thread_mem = (char *)ws + (((size_t)H * (size_t)n_q * (size_t)n_kv * sizeof(float) + 63) & ~(size_t)63);
+    const size_t per_thread = ((size_t)d * (sizeof(float) + sizeof(double)) + 63) & ~(size_t)63;
     const int64_t rows = (int64_t)H * n_q;
 
 #pragma omp parallel num_threads(c->n_threads)
