@@ -101,7 +101,7 @@ size_t lc_tokenizer_decode_token(const lc_tokenizer *t, int32_t prev_id, int32_t
     if (!t || id < 0 || id >= t->n_vocab) return 0;
     size_t n;
     const char *s = token_bytes(t, prev_id, id, &n);
-    if (buf && cap) memcpy(buf, s, LC_MIN(n, cap));
+    if (buf && cap && n) memcpy(buf, s, LC_MIN(n, cap));
     return n;
 }
 
@@ -128,7 +128,7 @@ lc_status lc_tokenizer_decode(const lc_tokenizer *t, const int32_t *ids, int64_t
     for (int64_t i = 0; i < n; i++) {
         size_t k;
         const char *s = token_bytes(t, i > 0 ? ids[i - 1] : -1, ids[i], &k);
-        memcpy(buf + w, s, k);
+        if (k) memcpy(buf + w, s, k); /* buf may be NULL when everything decodes to nothing */
         w += k;
     }
     if (w < cap) buf[w] = '\0';

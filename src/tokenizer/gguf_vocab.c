@@ -160,7 +160,7 @@ lc_status lc_tokenizer_from_gguf(const struct lc_gguf *g, lc_tokenizer **out, lc
             st = lc_fail(err, LC_ERR_FORMAT, "GGUF: tokenizer.ggml.pre is not a short name (%zu bytes)", l);
             goto done;
         }
-        memcpy(pre, s, l);
+        if (l) memcpy(pre, s, l);
         pre[l] = '\0';
         d.pre = pre;
     }
