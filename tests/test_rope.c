@@ -132,6 +132,7 @@ static void test_reference(void) {
     int n = read_reference(cases, 32);
     CHECK(n >= 17, "reference cases read: %d", n);
     lc_error err;
+    double worst_rot = 0.0, worst_theta = 0.0;
     for (int k = 0; k < n; k++) {
         ref_case *rc = &cases[k];
         const int32_t np = rc->cfg.n_dims / 2;
@@ -140,6 +141,7 @@ static void test_reference(void) {
         double worst = 0.0;
         for (int32_t i = 0; i < np; i++) worst = fmax(worst, fabs(th[i] - rc->theta[i]) / rc->theta[i]);
         CHECK(worst < 1e-10, "%s: theta (f64) rel err %.3g", rc->name, worst);
+        worst_theta = fmax(worst_theta, worst);
         /* 1e-7: attn_factor is an f32 field (0.9f != 0.9) */
         CHECK(fabs(m - rc->mscale) < 1e-7 * rc->mscale, "%s: mscale %.17g vs %.17g", rc->name, m, rc->mscale);
         float thf[LC_ROPE_MAX_DIMS / 2], mf;
@@ -160,6 +162,7 @@ static void test_reference(void) {
                 memcpy(y, rc->x, sizeof y);
                 CHECK(lc_rope_apply(cache, y, 1, rc->head_dim, rc->pos[p]) == LC_OK, "apply");
                 double e = lc_test_rel_err(y, rc->rot[p], (size_t)rc->head_dim, 1e-6);
+                worst_rot = fmax(worst_rot, e);
                 CHECK(e < 1e-5, "%s pos %lld (%s): rel err %.3g", rc->name, (long long)rc->pos[p],
                       scalar ? "scalar" : "dispatch", e);
                 /* untouched tail of a partial rotation: bit-exact */
@@ -181,8 +184,11 @@ static void test_reference(void) {
             lc_rope_rotate_row(y, 1, rc->head_dim, np, rc->cfg.layout, &rows[0][0] + (size_t)200 * 2 * np, false);
             double e = lc_test_rel_err(y, rc->rot[rc->n_rot - 1], (size_t)rc->head_dim, 1e-6);
             CHECK(e < 1e-5, "%s: recurrence row at 1048575: rel err %.3g", rc->name, e);
+            worst_rot = fmax(worst_rot, e);
         }
     }
+    fprintf(stderr, "reference: %d cases, max rel err theta (f64) %.2g, rotations (f32, positions up to 1048575) %.2g\n",
+            n, worst_theta, worst_rot);
 }
 
 /* ---- Algebra ---------------------------------------------------------------- */

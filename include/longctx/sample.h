@@ -20,8 +20,9 @@
  *
  * Ties are broken by the lower token id everywhere, so top-k = 1 equals
  * greedy. Logits may be -inf (masked tokens); NaN or +inf are refused.
- * Cost per token: O(V) scans plus O(V log k) for top-k (a k-heap, no full
- * sort); top-p without top-k sorts only a growing prefix of the candidates.
+ * Cost per token: O(V) scans plus O(V log k) worst case for top-k (a k-heap,
+ * no full sort); top-p without top-k buckets the logits by distance below
+ * the max and sorts only the buckets that hold the nucleus.
  *
  * The sampler owns a scratch copy of the logits (lc_sampler_sample leaves
  * the caller's array alone) — or works in place (lc_sampler_sample_inplace).

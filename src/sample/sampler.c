@@ -18,6 +18,12 @@ lc_status lc_sampler_create(const lc_sampler_params *p, int32_t n_vocab, lc_samp
     if (!lc_mul_size((size_t)n_vocab, sizeof(float), &fb) || !lc_mul_size((size_t)n_vocab, sizeof(lc_cand), &cb) ||
         !lc_mul_size((size_t)n_vocab, sizeof(int32_t), &ib))
         return lc_fail(err, LC_ERR_TOO_LARGE, "sampler: vocabulary of %d overflows", n_vocab);
+    const size_t need = 2 * fb + cb + ib, avail = lc_mem_available_bytes();
+    if (avail && need > avail) {
+        char a[32], b[32];
+        return lc_fail(err, LC_ERR_TOO_LARGE, "sampler: a vocabulary of %d needs %s of buffers, %s available", n_vocab,
+                       lc_format_bytes((double)need, a, sizeof a), lc_format_bytes((double)avail, b, sizeof b));
+    }
     lc_sampler *s = calloc(1, sizeof *s);
     if (!s) return lc_fail(err, LC_ERR_NOMEM, "sampler: out of memory");
     s->p = *p;
