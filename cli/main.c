@@ -1,4 +1,5 @@
 /* longctx — command-line entry point: dispatches to one subcommand. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,13 +18,41 @@ static const command commands[] = {
 #undef LC_COMMAND
 };
 
+/* Command names are C identifiers: "gen_data" is typed (and listed) as "gen-data". */
+static bool command_is(const char *arg, const char *name) {
+    for (; *arg && *name; arg++, name++)
+        if (*arg != *name && !(*arg == '-' && *name == '_')) return false;
+    return *arg == *name;
+}
+
+/* Command names are C identifiers in commands.def; on the command line an
+ * underscore is spelled '-' (gen_data -> gen-data). Both spellings work. */
+static bool name_matches(const char *arg, const char *name) {
+    for (; *arg && *name; arg++, name++)
+        if (*arg != *name && !(*name == '_' && *arg == '-')) return false;
+    return *arg == '\0' && *name == '\0';
+}
+
+static void print_name(FILE *f, const char *name) {
+    char buf[32];
+    size_t i = 0;
+    for (; name[i] && i + 1 < sizeof buf; i++) buf[i] = name[i] == '_' ? '-' : name[i];
+    buf[i] = '\0';
+    fprintf(f, "  %-10s ", buf);
+}
+
 static void usage(FILE *f) {
     fprintf(f,
             "longctx %s — long-context transformer inference, training and evaluation on CPUs\n\n"
             "usage: longctx COMMAND [options]   (longctx COMMAND --help for each)\n\ncommands:\n",
             LONGCTX_VERSION_STRING);
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s", commands[i].name);
+        for (char *c = name; *c; c++)
+            if (*c == '_') *c = '-';
+        fprintf(f, "  %-10s %s\n", name, commands[i].summary);
+    }
 }
 
 int main(int argc, char **argv) {
@@ -36,7 +65,7 @@ int main(int argc, char **argv) {
         return CLI_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+        if (command_is(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "longctx: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return CLI_USAGE;

@@ -83,9 +83,15 @@ static void test_svg(void) {
     CHECK(strncmp(svg, "<?xml", 5) == 0 && strstr(svg, "xmlns=\"http://www.w3.org/2000/svg\""), "standalone SVG");
     CHECK(strstr(svg, "a&lt;b &amp; c") != NULL, "title escaped");
     CHECK(strstr(svg, "train &lt;loss&gt;") && strstr(svg, "val &amp; &quot;eval&quot;"), "legend escaped");
-    CHECK(count(svg, "<polyline") == 2, "NaN breaks series 1 into two lines: %d", count(svg, "<polyline"));
+    CHECK(count(svg, "<polyline") == 1, "NaN skipped: one line: %d", count(svg, "<polyline"));
     CHECK(count(svg, "<circle") == 1, "a lone point is a dot");
     free(svg);
+    o.gaps = true;
+    svg = render(&o, s, 2, &st, &err);
+    CHECK(st == LC_OK && svg && count(svg, "<polyline") == 2, "gaps: NaN breaks series 1 into two lines");
+    CHECK(svg && xml_well_formed(svg, &n), "gaps plot well-formed");
+    free(svg);
+    o.gaps = false;
 
     /* log y drops non-positive values; ticks are powers of ten */
     double ly[4] = {1000.0, 10.0, 0.0, 0.5};

@@ -61,7 +61,7 @@ static double fd_check(void *ctx, fwd_fn f, float *x, size_t nx, const float *ou
 }
 
 static lc_tr_exec exec_for(int threads) {
-    lc_tr_exec ex = {threads, NULL, 0, false};
+    lc_tr_exec ex = {threads, lc_isa_best(), NULL, 0, false};
     ex.gemm_ws_bytes = lc_sgemm_workspace_bytes(4096, 4096, 4096, threads);
     ex.gemm_ws = lc_malloc_aligned(ex.gemm_ws_bytes);
     return ex;
@@ -265,9 +265,11 @@ static void att_fwd(void *p) {
     if (c->kind == ATT_FLASH)
         st = lc_tr_attn_flash_forward(&c->s, &c->fwd, c->q, c->k, c->v, c->out, c->aux, c->fws, c->fws_bytes, &err);
     else if (c->kind == ATT_NAIVE)
-        st = lc_tr_attn_naive_forward(&c->s, c->q, c->k, c->v, c->out, c->aux, c->ws, c->ws_bytes, 2, &err);
+        st = lc_tr_attn_naive_forward(&c->s, c->q, c->k, c->v, c->out, c->aux, c->ws, c->ws_bytes, 2, lc_isa_best(),
+                                      &err);
     else
-        st = lc_tr_linear_forward(&c->s, c->chunk, c->q, c->k, c->v, c->out, c->aux, c->ws, c->ws_bytes, 2, &err);
+        st = lc_tr_linear_forward(&c->s, c->chunk, c->q, c->k, c->v, c->out, c->aux, c->ws, c->ws_bytes, 2,
+                                  lc_isa_best(), &err);
     if (st != LC_OK) fprintf(stderr, "attention forward: %s\n", err.msg);
 }
 
@@ -303,12 +305,13 @@ static void att_free(att_ctx *c) {
 
 static lc_status att_bwd(att_ctx *c, const float *dout, float *dq, float *dk, float *dv, lc_error *err) {
     if (c->kind == ATT_FLASH)
-        return lc_tr_attn_flash_backward(&c->s, c->q, c->k, c->v, c->out, c->aux, dout, dq, dk, dv, c->ws, c->ws_bytes, 2,
-                                         err);
+        return lc_tr_attn_flash_backward(&c->s, c->q, c->k, c->v, c->out, c->aux, dout, dq, dk, dv, c->ws, c->ws_bytes,
+                                         2, lc_isa_best(), err);
     if (c->kind == ATT_NAIVE)
-        return lc_tr_attn_naive_backward(&c->s, c->q, c->k, c->v, c->aux, dout, dq, dk, dv, c->ws, c->ws_bytes, 2, err);
-    return lc_tr_linear_backward(&c->s, c->chunk, c->q, c->k, c->v, c->out, c->aux, dout, dq, dk, dv, c->ws, c->ws_bytes,
-                                 2, err);
+        return lc_tr_attn_naive_backward(&c->s, c->q, c->k, c->v, c->aux, dout, dq, dk, dv, c->ws, c->ws_bytes, 2,
+                                         lc_isa_best(), err);
+    return lc_tr_linear_backward(&c->s, c->chunk, c->q, c->k, c->v, c->out, c->aux, dout, dq, dk, dv, c->ws,
+                                 c->ws_bytes, 2, lc_isa_best(), err);
 }
 
 static void attn_fd(att_kind kind, int64_t b, int64_t t, int32_t nh, int32_t kv, int32_t hd, int64_t chunk) {
@@ -323,8 +326,9 @@ static void attn_fd(att_kind kind, int64_t b, int64_t t, int32_t nh, int32_t kv,
     double eq = fd_check(&c, att_fwd, c.q, nq, c.out, nq, r, dq, 120, 1e-2f);
     double ek = fd_check(&c, att_fwd, c.k, nk, c.out, nq, r, dk, 120, 1e-2f);
     double ev = fd_check(&c, att_fwd, c.v, nk, c.out, nq, r, dv, 120, 1e-2f);
-    CHECK(eq < 2e-3 && ek < 2e-3 && ev < 2e-3, "%s attention B %lld T %lld H %d/%d hd %d chunk %lld: dq %.3g dk %.3g dv %.3g",
-          names[kind], (long long)b, (long long)t, nh, kv, hd, (long long)chunk, eq, ek, ev);
+    CHECK(eq < 2e-3 && ek < 2e-3 && ev < 2e-3,
+          "%s attention B %lld T %lld H %d/%d hd %d chunk %lld: dq %.3g dk %.3g dv %.3g", names[kind], (long long)b,
+          (long long)t, nh, kv, hd, (long long)chunk, eq, ek, ev);
     lc_free_aligned(r), lc_free_aligned(dq), lc_free_aligned(dk), lc_free_aligned(dv);
     att_free(&c);
 }

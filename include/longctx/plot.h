@@ -8,8 +8,10 @@
  *
  * Line plots: one polyline per series over shared axes with "nice" 1-2-5
  * ticks, grid lines, axis labels, a title and a legend. NaN or infinite
- * points break a line (gaps); a series may have one point (drawn as a dot);
- * log-scale y drops non-positive values.
+ * points are skipped and the line joins the points around them (a sparse
+ * column such as val_loss, written every N steps, draws as one line), or,
+ * with opts.gaps, break the line there. A run of one point is drawn as a dot;
+ * log axes drop non-positive values.
  */
 #ifndef LONGCTX_PLOT_H
 #define LONGCTX_PLOT_H
@@ -35,6 +37,7 @@ typedef struct {
     const char *y_label;
     int width, height;    /* pixels; 0: 800 x 480                   */
     bool log_x, log_y;    /* logarithmic axes                       */
+    bool gaps;            /* break lines at non-finite points       */
 } lc_plot_opts;
 
 void lc_plot_opts_init(lc_plot_opts *o);

@@ -118,6 +118,8 @@ typedef struct {
     float lr;            /* learning rate used                              */
     double weight_sum;   /* sum of token weights (tokens that counted)      */
     double seconds;      /* wall time of the step                           */
+    double t_matmul;     /* ... of which linear layers (sgemm), fwd + bwd   */
+    double t_attention;  /* ... of which attention (incl. RoPE), fwd + bwd  */
     int64_t tokens;      /* B * T                                           */
 } lc_train_stats;
 
@@ -152,6 +154,9 @@ lc_status lc_trainer_step(lc_trainer *t, const int32_t *tokens, const float *wei
                           lc_error *err);
 /* Forward only: the weighted mean loss of a batch (validation). */
 lc_status lc_trainer_eval(lc_trainer *t, const int32_t *tokens, const float *weights, double *loss, lc_error *err);
+/* Forward only: logits [B, T, V] of every position of tokens [B, T] (the
+ * same numbers `longctx run` computes from a saved checkpoint). */
+lc_status lc_trainer_logits(lc_trainer *t, const int32_t *tokens, float *logits, lc_error *err);
 /* Forward and backward without updating: leaves dLoss/dparams in the
  * gradient slab (gradient checks, analysis). */
 lc_status lc_trainer_loss_grad(lc_trainer *t, const int32_t *tokens, const float *weights, double *loss,

@@ -220,7 +220,8 @@ static lc_status validate(const lc_sgemm_args *g, lc_error *err) {
         if (!g->c) return lc_fail(err, LC_ERR_INVALID_ARG, "sgemm: NULL C");
         if (g->ldc < g->n) return lc_fail(err, LC_ERR_INVALID_ARG, "sgemm: ldc %lld < n %lld", (long long)g->ldc,
                                           (long long)g->n);
-        if (!lc_mul3_size((size_t)g->m, (size_t)g->ldc, sizeof(float), &t)) return lc_fail(err, LC_ERR_TOO_LARGE, "sgemm: C overflows");
+        if (!lc_mul3_size((size_t)g->m, (size_t)g->ldc, sizeof(float), &t))
+            return lc_fail(err, LC_ERR_TOO_LARGE, "sgemm: C overflows");
     }
     return LC_OK;
 }
@@ -232,6 +233,10 @@ static int resolve_threads(const lc_sgemm_args *g) {
 }
 
 lc_status lc_sgemm_ws(const lc_sgemm_args *g, void *ws, size_t ws_bytes, lc_error *err) {
+    return lc_sgemm_run(g, g && !g->force_scalar ? lc_isa_best() : LC_ISA_SCALAR, ws, ws_bytes, err);
+}
+
+lc_status lc_sgemm_run(const lc_sgemm_args *g, lc_isa isa, void *ws, size_t ws_bytes, lc_error *err) {
     lc_status st = validate(g, err);
     if (st != LC_OK) return st;
     if (g->m == 0 || g->n == 0) return LC_OK;
@@ -251,7 +256,9 @@ lc_status lc_sgemm_ws(const lc_sgemm_args *g, void *ws, size_t ws_bytes, lc_erro
     job.g = g;
     job.kernel = kernel_scalar;
 #if defined(LC_HAVE_X86)
-    if (!g->force_scalar && lc_isa_best() >= LC_ISA_AVX2) job.kernel = lc_sgemm_kernel_6x16_avx2;
+    if (!g->force_scalar && isa >= LC_ISA_AVX2) job.kernel = lc_sgemm_kernel_6x16_avx2;
+#else
+    (void)isa;
 #endif
     job.bpack = (float *)ws;
     job.apack0 = job.bpack + ps.b_floats;

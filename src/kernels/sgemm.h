@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "longctx/common.h"
+#include "longctx/sys.h"
 
 typedef struct {
     bool trans_a, trans_b;
@@ -59,6 +60,11 @@ size_t lc_sgemm_workspace_bytes(int64_t m, int64_t n, int64_t k, int n_threads);
 /* Validates shapes and strides, then runs with the caller's scratch (at least
  * lc_sgemm_workspace_bytes(threads), 64-byte aligned). No allocation. */
 lc_status lc_sgemm_ws(const lc_sgemm_args *g, void *ws, size_t ws_bytes, lc_error *err);
+
+/* The same with the micro-kernel tier chosen by the caller (no cpuid per
+ * call: for hot loops of small products). isa must not exceed
+ * lc_isa_best(); g->force_scalar still forces the portable kernel. */
+lc_status lc_sgemm_run(const lc_sgemm_args *g, lc_isa isa, void *ws, size_t ws_bytes, lc_error *err);
 
 /* Convenience: allocates the scratch, runs, frees. */
 lc_status lc_sgemm(const lc_sgemm_args *g, lc_error *err);

@@ -98,7 +98,8 @@ lc_status lc_csv_parse(const char *text, size_t len, lc_csv **out, lc_error *err
     bool have = false;
     while (next_line(text, len, &pos, &line, &n)) {
         lineno++;
-        if (n > CSV_MAX_LINE) return lc_fail(err, LC_ERR_FORMAT, "csv: line %lld is longer than 64 KiB", (long long)lineno);
+        if (n > CSV_MAX_LINE)
+            return lc_fail(err, LC_ERR_FORMAT, "csv: line %lld is longer than 64 KiB", (long long)lineno);
         if (!skip_line(line, n)) {
             have = true;
             break;
@@ -116,7 +117,8 @@ lc_status lc_csv_parse(const char *text, size_t len, lc_csv **out, lc_error *err
     int64_t ln2 = lineno;
     while (next_line(text, len, &pos, &l2, &n2)) {
         ln2++;
-        if (n2 > CSV_MAX_LINE) return lc_fail(err, LC_ERR_FORMAT, "csv: line %lld is longer than 64 KiB", (long long)ln2);
+        if (n2 > CSV_MAX_LINE)
+            return lc_fail(err, LC_ERR_FORMAT, "csv: line %lld is longer than 64 KiB", (long long)ln2);
         rows += !skip_line(l2, n2);
     }
     lc_csv *t = (lc_csv *)calloc(1, sizeof *t);

@@ -38,10 +38,11 @@ static void put_text(FILE *f, const char *s) {
     }
 }
 
+#define MAX_TICKS 64
+
 typedef struct {
-    double lo, hi;      /* axis range in plot space (log10 on log axes) */
-    double step;        /* tick step in plot space                       */
-    double first;       /* first tick                                    */
+    double lo, hi;            /* axis range in plot space (log10 on log axes) */
+    double tick[MAX_TICKS];   /* tick positions in plot space                 */
     int n_ticks;
     bool log;
 } axis;
@@ -54,22 +55,28 @@ static double nice_step(double range, int target) {
 
 static void make_axis(axis *a, double lo, double hi, bool log_) {
     a->log = log_;
+    a->n_ticks = 0;
     if (hi - lo < 1e-12 * fmax(1.0, fabs(hi))) { /* one value: open a window around it */
         const double pad = log_ ? 0.5 : fmax(0.5 * fabs(lo), 0.5);
         lo -= pad, hi += pad;
     }
-    if (log_) {
+    if (log_) { /* whole decades; 1-2-5 ticks inside when there are few decades */
         a->lo = floor(lo);
         a->hi = ceil(hi);
-        a->step = fmax(1.0, nice_step(a->hi - a->lo, 6) >= 1.0 ? round(nice_step(a->hi - a->lo, 6)) : 1.0);
-    } else {
-        a->step = nice_step(hi - lo, 6);
-        a->lo = floor(lo / a->step) * a->step;
-        a->hi = ceil(hi / a->step) * a->step;
+        const double span = a->hi - a->lo, every = span > 8 ? ceil(span / 8) : 1;
+        for (double e = a->lo; e <= a->hi + 1e-9 && a->n_ticks < MAX_TICKS; e += every) {
+            a->tick[a->n_ticks++] = e;
+            if (span <= 2 && e < a->hi - 1e-9) {
+                a->tick[a->n_ticks++] = e + log10(2.0);
+                a->tick[a->n_ticks++] = e + log10(5.0);
+            }
+        }
+        return;
     }
-    a->first = a->lo;
-    a->n_ticks = (int)floor((a->hi - a->lo) / a->step + 0.5) + 1;
-    if (a->n_ticks > 50) a->n_ticks = 50;
+    const double step = nice_step(hi - lo, 6);
+    a->lo = floor(lo / step) * step;
+    a->hi = ceil(hi / step) * step;
+    for (int i = 0; i < MAX_TICKS && a->lo + i * step <= a->hi + 0.5 * step; i++) a->tick[a->n_ticks++] = a->lo + i * step;
 }
 
 static bool usable(double v, bool log_) { return isfinite(v) && (!log_ || v > 0.0); }
@@ -128,22 +135,22 @@ lc_status lc_plot_svg_lines(FILE *f, const lc_plot_opts *o, const lc_plot_series
     /* grid and ticks */
     fprintf(f, "<g stroke=\"#dddddd\" stroke-width=\"1\">\n");
     for (int i = 0; i < ax.n_ticks; i++) {
-        const double v = ax.first + i * ax.step;
+        const double v = ax.tick[i];
         fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", PX(v), mt, PX(v), mt + ph);
     }
     for (int i = 0; i < ay.n_ticks; i++) {
-        const double v = ay.first + i * ay.step;
+        const double v = ay.tick[i];
         fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\"/>\n", ml, PY(v), ml + pw, PY(v));
     }
     fprintf(f, "</g>\n<g fill=\"#333333\">\n");
     char lab[48];
     for (int i = 0; i < ax.n_ticks; i++) {
-        const double v = ax.first + i * ax.step;
+        const double v = ax.tick[i];
         tick_label(lab, sizeof lab, v, ax.log);
         fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>\n", PX(v), mt + ph + 18, lab);
     }
     for (int i = 0; i < ay.n_ticks; i++) {
-        const double v = ay.first + i * ay.step;
+        const double v = ay.tick[i];
         tick_label(lab, sizeof lab, v, ay.log);
         fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n", ml - 6, PY(v) + 4, lab);
     }
@@ -165,23 +172,30 @@ lc_status lc_plot_svg_lines(FILE *f, const lc_plot_opts *o, const lc_plot_series
         const char *color = palette[s % (int)LC_ARRAY_LEN(palette)];
         const lc_plot_series *se = &series[s];
         fprintf(f, "<g stroke=\"%s\" fill=\"none\" stroke-width=\"1.5\">\n", color);
+#define OK_AT(k) (usable(se->x[k], o->log_x) && usable(se->y[k], o->log_y))
         int64_t i = 0;
         while (i < se->n) {
-            while (i < se->n && !(usable(se->x[i], o->log_x) && usable(se->y[i], o->log_y))) i++;
-            int64_t j = i;
-            while (j < se->n && usable(se->x[j], o->log_x) && usable(se->y[j], o->log_y)) j++;
-            if (j - i == 1) {
+            /* a run: drawable points, with non-drawable ones skipped unless gaps */
+            while (i < se->n && !OK_AT(i)) i++;
+            int64_t j = i, last = i, count = 0;
+            for (; j < se->n; j++) {
+                if (OK_AT(j)) count++, last = j;
+                else if (o->gaps) break;
+            }
+            if (count == 1) {
                 fprintf(f, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.5\" fill=\"%s\"/>\n",
                         PX(to_plot(se->x[i], o->log_x)), PY(to_plot(se->y[i], o->log_y)), color);
-            } else if (j - i > 1) {
+            } else if (count > 1) {
                 fprintf(f, "<polyline points=\"");
-                for (int64_t k = i; k < j; k++)
-                    fprintf(f, "%s%.2f,%.2f", k > i ? " " : "", PX(to_plot(se->x[k], o->log_x)),
-                            PY(to_plot(se->y[k], o->log_y)));
+                for (int64_t k = i; k <= last; k++)
+                    if (OK_AT(k))
+                        fprintf(f, "%s%.2f,%.2f", k > i ? " " : "", PX(to_plot(se->x[k], o->log_x)),
+                                PY(to_plot(se->y[k], o->log_y)));
                 fprintf(f, "\"/>\n");
             }
             i = j;
         }
+#undef OK_AT
         fprintf(f, "</g>\n");
     }
     /* legend (top right inside the plot) */

@@ -84,15 +84,16 @@ size_t lc_tr_attn_flash_backward_ws(const lc_tr_attn_shape *s, int n_threads) {
 
 /* C[m, n] (+)= alpha * op(A) op(B) on the calling thread. */
 static void gemm1(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
-                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc, float *ws, size_t ws_bytes) {
+                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc, float *ws, size_t ws_bytes,
+                  lc_isa isa) {
     lc_sgemm_args g = {ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 1, false};
-    (void)lc_sgemm_ws(&g, ws, ws_bytes, NULL); /* shapes are valid by construction */
+    (void)lc_sgemm_run(&g, isa, ws, ws_bytes, NULL); /* shapes are valid by construction */
 }
 
 /* The backward of one (sequence, query head). */
 static void flash_head(const lc_tr_attn_shape *s, int64_t b, int32_t h, const float *q, const float *k, const float *v,
                        const float *out, const float *lse, const float *dout, float *dq, const lc_tr_kv_grad *kg,
-                       float *scratch, const flash_scratch *fl) {
+                       float *scratch, const flash_scratch *fl, lc_isa isa) {
     const int64_t T = s->t;
     const int32_t hd = s->hd, hk = h / (s->nh / s->kv), hg = lc_tr_kv_grad_head(s, kg, h);
     const int64_t qst = (int64_t)s->nh * hd, kst = (int64_t)s->kv * hd, gst = (int64_t)kg->heads * hd;
@@ -121,7 +122,8 @@ static void flash_head(const lc_tr_attn_shape *s, int64_t b, int32_t h, const fl
         for (int64_t i0 = j0; i0 < T; i0 += TILE) { /* tiles aligned: query tiles from the diagonal on */
             const int64_t bq = LC_MIN((int64_t)TILE, T - i0);
             /* S = Q_i K_j^T  [bq, bk] */
-            gemm1(false, true, bq, bk, hd, 1.0f, Q + i0 * qst, qst, K + j0 * kst, kst, 0.0f, S, bk, gws, gws_bytes);
+            gemm1(false, true, bq, bk, hd, 1.0f, Q + i0 * qst, qst, K + j0 * kst, kst, 0.0f, S, bk, gws, gws_bytes,
+                  isa);
             for (int64_t r = 0; r < bq; r++) { /* P = exp(scale S - lse), causal */
                 float *sr = S + r * bk;
                 const float li = L[i0 + r];
@@ -130,9 +132,10 @@ static void flash_head(const lc_tr_attn_shape *s, int64_t b, int32_t h, const fl
                 for (int64_t c = LC_MAX(vis, 0); c < bk; c++) sr[c] = 0.0f;
             }
             /* dV_j += P^T dO_i  [bk, hd] */
-            gemm1(true, false, bk, hd, bq, 1.0f, S, bk, dO + i0 * qst, qst, 1.0f, dVt, hd, gws, gws_bytes);
+            gemm1(true, false, bk, hd, bq, 1.0f, S, bk, dO + i0 * qst, qst, 1.0f, dVt, hd, gws, gws_bytes, isa);
             /* dP = dO_i V_j^T  [bq, bk] */
-            gemm1(false, true, bq, bk, hd, 1.0f, dO + i0 * qst, qst, V + j0 * kst, kst, 0.0f, dP, bk, gws, gws_bytes);
+            gemm1(false, true, bq, bk, hd, 1.0f, dO + i0 * qst, qst, V + j0 * kst, kst, 0.0f, dP, bk, gws, gws_bytes,
+                  isa);
             for (int64_t r = 0; r < bq; r++) { /* dS = scale P (dP - D_i), into dP */
                 const float *pr = S + r * bk;
                 float *dr = dP + r * bk;
@@ -140,8 +143,9 @@ static void flash_head(const lc_tr_attn_shape *s, int64_t b, int32_t h, const fl
                 for (int64_t c = 0; c < bk; c++) dr[c] = scale * pr[c] * (dr[c] - di);
             }
             /* dQ_i += dS K_j  [bq, hd];  dK_j += dS^T Q_i  [bk, hd] */
-            gemm1(false, false, bq, hd, bk, 1.0f, dP, bk, K + j0 * kst, kst, 1.0f, dQ + i0 * qst, qst, gws, gws_bytes);
-            gemm1(true, false, bk, hd, bq, 1.0f, dP, bk, Q + i0 * qst, qst, 1.0f, dKt, hd, gws, gws_bytes);
+            gemm1(false, false, bq, hd, bk, 1.0f, dP, bk, K + j0 * kst, kst, 1.0f, dQ + i0 * qst, qst, gws, gws_bytes,
+                  isa);
+            gemm1(true, false, bk, hd, bq, 1.0f, dP, bk, Q + i0 * qst, qst, 1.0f, dKt, hd, gws, gws_bytes, isa);
         }
         for (int64_t r = 0; r < bk; r++) {
             memcpy(dK + (j0 + r) * gst, dKt + r * hd, (size_t)hd * sizeof(float));
@@ -152,7 +156,7 @@ static void flash_head(const lc_tr_attn_shape *s, int64_t b, int32_t h, const fl
 
 lc_status lc_tr_attn_flash_backward(const lc_tr_attn_shape *s, const float *q, const float *k, const float *v,
                                     const float *out, const float *lse, const float *dout, float *dq, float *dk,
-                                    float *dv, void *ws, size_t ws_bytes, int n_threads, lc_error *err) {
+                                    float *dv, void *ws, size_t ws_bytes, int n_threads, lc_isa isa, lc_error *err) {
     if (n_threads < 1) n_threads = 1;
     const size_t need = lc_tr_attn_flash_backward_ws(s, n_threads);
     if (!ws || ws_bytes < need)
@@ -167,7 +171,7 @@ lc_status lc_tr_attn_flash_backward(const lc_tr_attn_shape *s, const float *q, c
         float *mine = thread_mem + (size_t)omp_get_thread_num() * fl.total;
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < tasks; t++)
-            flash_head(s, t / s->nh, (int32_t)(t % s->nh), q, k, v, out, lse, dout, dq, &kg, mine, &fl);
+            flash_head(s, t / s->nh, (int32_t)(t % s->nh), q, k, v, out, lse, dout, dq, &kg, mine, &fl, isa);
     }
     lc_tr_kv_grad_reduce(s, &kg, dk, dv, n_threads);
     return LC_OK;

@@ -35,9 +35,10 @@ size_t lc_tr_attn_naive_ws(const lc_tr_attn_shape *s, int n_threads) {
 }
 
 static void gemm1(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
-                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc, float *ws, size_t ws_bytes) {
+                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc, float *ws, size_t ws_bytes,
+                  lc_isa isa) {
     lc_sgemm_args g = {ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 1, false};
-    (void)lc_sgemm_ws(&g, ws, ws_bytes, NULL); /* shapes are valid by construction */
+    (void)lc_sgemm_run(&g, isa, ws, ws_bytes, NULL); /* shapes are valid by construction */
 }
 
 static size_t p_off(const lc_tr_attn_shape *s, int64_t b, int32_t h) {
@@ -45,7 +46,8 @@ static size_t p_off(const lc_tr_attn_shape *s, int64_t b, int32_t h) {
 }
 
 lc_status lc_tr_attn_naive_forward(const lc_tr_attn_shape *s, const float *q, const float *k, const float *v,
-                                   float *out, float *p, void *ws, size_t ws_bytes, int n_threads, lc_error *err) {
+                                   float *out, float *p, void *ws, size_t ws_bytes, int n_threads, lc_isa isa,
+                                   lc_error *err) {
     if (n_threads < 1) n_threads = 1;
     const size_t need = lc_tr_attn_naive_ws(s, n_threads);
     if (!ws || ws_bytes < need)
@@ -67,7 +69,7 @@ lc_status lc_tr_attn_naive_forward(const lc_tr_attn_shape *s, const float *q, co
             float *P = p + p_off(s, b, h);
             const float *K = k + lc_tr_head_off(s, b, 0, hk, s->kv), *V = v + lc_tr_head_off(s, b, 0, hk, s->kv);
             gemm1(false, true, T, T, hd, s->scale, q + lc_tr_head_off(s, b, 0, h, s->nh), qst, K, kst, 0.0f, P, T, gws,
-                  gws_bytes);
+                  gws_bytes, isa);
             for (int64_t i = 0; i < T; i++) { /* causal softmax of row i over keys 0..i */
                 float *r = P + (size_t)i * (size_t)T;
                 float mx = r[0];
@@ -79,7 +81,7 @@ lc_status lc_tr_attn_naive_forward(const lc_tr_attn_shape *s, const float *q, co
                 for (int64_t j = i + 1; j < T; j++) r[j] = 0.0f;
             }
             gemm1(false, false, T, hd, T, 1.0f, P, T, V, kst, 0.0f, out + lc_tr_head_off(s, b, 0, h, s->nh), qst, gws,
-                  gws_bytes);
+                  gws_bytes, isa);
         }
     }
     return LC_OK;
@@ -87,7 +89,7 @@ lc_status lc_tr_attn_naive_forward(const lc_tr_attn_shape *s, const float *q, co
 
 lc_status lc_tr_attn_naive_backward(const lc_tr_attn_shape *s, const float *q, const float *k, const float *v,
                                     const float *p, const float *dout, float *dq, float *dk, float *dv, void *ws,
-                                    size_t ws_bytes, int n_threads, lc_error *err) {
+                                    size_t ws_bytes, int n_threads, lc_isa isa, lc_error *err) {
     if (n_threads < 1) n_threads = 1;
     const size_t need = lc_tr_attn_naive_ws(s, n_threads);
     if (!ws || ws_bytes < need)
@@ -111,9 +113,10 @@ lc_status lc_tr_attn_naive_backward(const lc_tr_attn_shape *s, const float *q, c
             const float *P = p + p_off(s, b, h);
             const float *Q = q + lc_tr_head_off(s, b, 0, h, s->nh), *dO = dout + lc_tr_head_off(s, b, 0, h, s->nh);
             const float *K = k + lc_tr_head_off(s, b, 0, hk, s->kv), *V = v + lc_tr_head_off(s, b, 0, hk, s->kv);
-            float *dK = kg.dk + lc_tr_head_off(s, b, 0, hg, kg.heads), *dV = kg.dv + lc_tr_head_off(s, b, 0, hg, kg.heads);
-            gemm1(true, false, T, hd, T, 1.0f, P, T, dO, qst, 0.0f, dV, gst, gws, gws_bytes); /* dV = P^T dO */
-            gemm1(false, true, T, T, hd, 1.0f, dO, qst, V, kst, 0.0f, dP, T, gws, gws_bytes); /* dP = dO V^T */
+            float *dK = kg.dk + lc_tr_head_off(s, b, 0, hg, kg.heads),
+                  *dV = kg.dv + lc_tr_head_off(s, b, 0, hg, kg.heads);
+            gemm1(true, false, T, hd, T, 1.0f, P, T, dO, qst, 0.0f, dV, gst, gws, gws_bytes, isa); /* dV = P^T dO */
+            gemm1(false, true, T, T, hd, 1.0f, dO, qst, V, kst, 0.0f, dP, T, gws, gws_bytes, isa); /* dP = dO V^T */
             for (int64_t i = 0; i < T; i++) { /* dS = P (dP - rowsum(P dP)), in place */
                 const float *pr = P + (size_t)i * (size_t)T;
                 float *dr = dP + (size_t)i * (size_t)T;
@@ -122,9 +125,10 @@ lc_status lc_tr_attn_naive_backward(const lc_tr_attn_shape *s, const float *q, c
                 const float d = (float)dot;
                 for (int64_t j = 0; j < T; j++) dr[j] = pr[j] * (dr[j] - d);
             }
-            gemm1(false, false, T, hd, T, s->scale, dP, T, K, kst, 0.0f, dq + lc_tr_head_off(s, b, 0, h, s->nh), qst, gws,
-                  gws_bytes); /* dQ = scale dS K */
-            gemm1(true, false, T, hd, T, s->scale, dP, T, Q, qst, 0.0f, dK, gst, gws, gws_bytes); /* dK = scale dS^T Q */
+            gemm1(false, false, T, hd, T, s->scale, dP, T, K, kst, 0.0f, dq + lc_tr_head_off(s, b, 0, h, s->nh), qst,
+                  gws, gws_bytes, isa); /* dQ = scale dS K */
+            gemm1(true, false, T, hd, T, s->scale, dP, T, Q, qst, 0.0f, dK, gst, gws, gws_bytes,
+                  isa); /* dK = scale dS^T Q */
         }
     }
     lc_tr_kv_grad_reduce(s, &kg, dk, dv, n_threads);

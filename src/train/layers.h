@@ -21,10 +21,12 @@
 #include "longctx/attn.h"
 #include "longctx/common.h"
 #include "longctx/rope.h"
+#include "longctx/sys.h"
 
 /* How a layer runs: threads and the shared sgemm packing scratch. */
 typedef struct {
     int n_threads;       /* >= 1                                                 */
+    lc_isa isa;          /* resolved once (lc_isa_best, or scalar when forced)    */
     void *gemm_ws;       /* lc_sgemm_workspace_bytes(max dims, n_threads) bytes  */
     size_t gemm_ws_bytes;
     bool force_scalar;   /* portable kernels only (tests)                       */
@@ -98,6 +100,8 @@ lc_status lc_tr_attn_flash_forward_ws(const lc_tr_attn_shape *s, const lc_attn_p
 lc_status lc_tr_attn_flash_forward(const lc_tr_attn_shape *s, const lc_attn_params *fwd, const float *q, const float *k,
                                    const float *v, float *out, float *lse, void *ws, size_t ws_bytes, lc_error *err);
 
+/* The functions below run single-thread sgemm per head or tile with the
+ * micro-kernel tier `isa`, resolved once by the caller. */
 /* Scratch of the backward passes: per-thread tiles and, with GQA, per-query-
  * head partial dK/dV [B, T, NH, hd] x 2 reduced over each group in order. */
 size_t lc_tr_attn_flash_backward_ws(const lc_tr_attn_shape *s, int n_threads);
@@ -105,16 +109,17 @@ size_t lc_tr_attn_flash_backward_ws(const lc_tr_attn_shape *s, int n_threads);
  * with D_i = rowsum(dO_i * O_i); memory linear in T. dq, dk, dv (=). */
 lc_status lc_tr_attn_flash_backward(const lc_tr_attn_shape *s, const float *q, const float *k, const float *v,
                                     const float *out, const float *lse, const float *dout, float *dq, float *dk,
-                                    float *dv, void *ws, size_t ws_bytes, int n_threads, lc_error *err);
+                                    float *dv, void *ws, size_t ws_bytes, int n_threads, lc_isa isa, lc_error *err);
 
 /* NAIVE form (the reference): materialises P [B, NH, T, T] in the forward and
  * keeps it for the backward: memory quadratic in T. */
 size_t lc_tr_attn_naive_ws(const lc_tr_attn_shape *s, int n_threads);
 lc_status lc_tr_attn_naive_forward(const lc_tr_attn_shape *s, const float *q, const float *k, const float *v,
-                                   float *out, float *p, void *ws, size_t ws_bytes, int n_threads, lc_error *err);
+                                   float *out, float *p, void *ws, size_t ws_bytes, int n_threads, lc_isa isa,
+                                   lc_error *err);
 lc_status lc_tr_attn_naive_backward(const lc_tr_attn_shape *s, const float *q, const float *k, const float *v,
                                     const float *p, const float *dout, float *dq, float *dk, float *dv, void *ws,
-                                    size_t ws_bytes, int n_threads, lc_error *err);
+                                    size_t ws_bytes, int n_threads, lc_isa isa, lc_error *err);
 
 /* ---- Linear attention, feature map phi = elu + 1, causal ------------------
  * o_i = phi(q_i)^T S_i / (phi(q_i)^T z_i),  S_i = sum_{j<=i} phi(k_j) v_j^T,
@@ -124,9 +129,10 @@ lc_status lc_tr_attn_naive_backward(const lc_tr_attn_shape *s, const float *q, c
 size_t lc_tr_linear_ws(const lc_tr_attn_shape *s, int64_t chunk, int n_threads);
 lc_status lc_tr_linear_forward(const lc_tr_attn_shape *s, int64_t chunk, const float *q, const float *k,
                                const float *v, float *out, float *den, void *ws, size_t ws_bytes, int n_threads,
-                               lc_error *err);
+                               lc_isa isa, lc_error *err);
 lc_status lc_tr_linear_backward(const lc_tr_attn_shape *s, int64_t chunk, const float *q, const float *k,
                                 const float *v, const float *out, const float *den, const float *dout, float *dq,
-                                float *dk, float *dv, void *ws, size_t ws_bytes, int n_threads, lc_error *err);
+                                float *dk, float *dv, void *ws, size_t ws_bytes, int n_threads, lc_isa isa,
+                                lc_error *err);
 
 #endif

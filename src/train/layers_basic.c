@@ -91,7 +91,7 @@ lc_status lc_tr_matmul_forward(float *out, const float *x, const float *w, int64
     /* out[N, O] = x[N, I] . W[O, I]^T */
     lc_sgemm_args g = {false, true, n, out_dim, in, 1.0f, x, in, w, in, accumulate ? 1.0f : 0.0f, out, out_dim,
                        ex->n_threads, ex->force_scalar};
-    return lc_sgemm_ws(&g, ex->gemm_ws, ex->gemm_ws_bytes, err);
+    return lc_sgemm_run(&g, ex->isa, ex->gemm_ws, ex->gemm_ws_bytes, err);
 }
 
 lc_status lc_tr_matmul_backward(float *dx, float *dw, const float *dout, const float *x, const float *w, int64_t n,
@@ -100,13 +100,13 @@ lc_status lc_tr_matmul_backward(float *dx, float *dw, const float *dout, const f
     if (dx) { /* dx[N, I] = dout[N, O] . W[O, I] */
         lc_sgemm_args g = {false, false, n, in, out_dim, 1.0f, dout, out_dim, w, in, accumulate_dx ? 1.0f : 0.0f,
                            dx, in, ex->n_threads, ex->force_scalar};
-        st = lc_sgemm_ws(&g, ex->gemm_ws, ex->gemm_ws_bytes, err);
+        st = lc_sgemm_run(&g, ex->isa, ex->gemm_ws, ex->gemm_ws_bytes, err);
         if (st != LC_OK) return st;
     }
     /* dW[O, I] += dout[N, O]^T . x[N, I] */
     lc_sgemm_args g = {true, false, out_dim, in, n, 1.0f, dout, out_dim, x, in, 1.0f, dw, in, ex->n_threads,
                        ex->force_scalar};
-    return lc_sgemm_ws(&g, ex->gemm_ws, ex->gemm_ws_bytes, err);
+    return lc_sgemm_run(&g, ex->isa, ex->gemm_ws, ex->gemm_ws_bytes, err);
 }
 
 /* ---- RoPE ---------------------------------------------------------------- */

@@ -70,9 +70,9 @@ size_t lc_tr_linear_ws(const lc_tr_attn_shape *s, int64_t chunk, int n_threads) 
 }
 
 static void gemm1(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
-                  int64_t ldb, float beta, float *c, int64_t ldc, float *ws, size_t ws_bytes) {
+                  int64_t ldb, float beta, float *c, int64_t ldc, float *ws, size_t ws_bytes, lc_isa isa) {
     lc_sgemm_args g = {ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc, 1, false};
-    (void)lc_sgemm_ws(&g, ws, ws_bytes, NULL); /* shapes are valid by construction */
+    (void)lc_sgemm_run(&g, isa, ws, ws_bytes, NULL); /* shapes are valid by construction */
 }
 
 /* Views of one (b, h) and its scratch. */
@@ -84,6 +84,7 @@ typedef struct {
     const float *Q, *K, *V, *O, *dO;
     const float *den;     /* stride nh */
     int64_t qst, kst;
+    lc_isa isa;
 } lin_head;
 
 /* phi of n rows of x (stride st) into dst [n, hd]. */
@@ -96,7 +97,8 @@ static void features(float *dst, const float *x, int64_t n, int64_t st, int32_t 
 static void chunk_scores(const lin_head *hh, int64_t n, float *a) {
     const int32_t hd = hh->s->hd;
     float *w = hh->w;
-    gemm1(false, true, n, n, hd, w + hh->l->qf, hd, w + hh->l->kf, hd, 0.0f, a, n, w + hh->l->gemm, hh->gws_bytes);
+    gemm1(false, true, n, n, hd, w + hh->l->qf, hd, w + hh->l->kf, hd, 0.0f, a, n, w + hh->l->gemm, hh->gws_bytes,
+          hh->isa);
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = i + 1; j < n; j++) a[i * n + j] = 0.0f;
 }
@@ -115,13 +117,14 @@ static void chunk_upstream(const lin_head *hh, int64_t i0, int64_t n) {
         }
         dd[i] = (float)(-dot) * inv;
     }
-    gemm1(false, true, n, n, hd, dn, hd, hh->V + i0 * hh->kst, hh->kst, 0.0f, da, n, w + hh->l->gemm, hh->gws_bytes);
+    gemm1(false, true, n, n, hd, dn, hd, hh->V + i0 * hh->kst, hh->kst, 0.0f, da, n, w + hh->l->gemm, hh->gws_bytes,
+          hh->isa);
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < n; j++) da[i * n + j] = j <= i ? da[i * n + j] + dd[i] : 0.0f;
 }
 
 static void forward_head(const lc_tr_attn_shape *s, int64_t chunk, int64_t b, int32_t h, const float *q, const float *k,
-                         const float *v, float *out, float *den, float *w, const lin_scratch *l) {
+                         const float *v, float *out, float *den, float *w, const lin_scratch *l, lc_isa isa) {
     const int32_t hd = s->hd, hk = h / (s->nh / s->kv);
     const int64_t T = s->t, qst = (int64_t)s->nh * hd, kst = (int64_t)s->kv * hd;
     const float *Q = q + lc_tr_head_off(s, b, 0, h, s->nh), *K = k + lc_tr_head_off(s, b, 0, hk, s->kv);
@@ -135,12 +138,12 @@ static void forward_head(const lc_tr_attn_shape *s, int64_t chunk, int64_t b, in
         const int64_t n = LC_MIN(chunk, T - i0);
         features(qf, Q + i0 * qst, n, qst, hd);
         features(kf, K + i0 * kst, n, kst, hd);
-        gemm1(false, true, n, n, hd, qf, hd, kf, hd, 0.0f, a, n, gws, gws_bytes);
+        gemm1(false, true, n, n, hd, qf, hd, kf, hd, 0.0f, a, n, gws, gws_bytes, isa);
         for (int64_t i = 0; i < n; i++)
             for (int64_t j = i + 1; j < n; j++) a[i * n + j] = 0.0f;
         /* num = A V + Qf S, written into O's rows */
-        gemm1(false, false, n, hd, n, a, n, V + i0 * kst, kst, 0.0f, O + i0 * qst, qst, gws, gws_bytes);
-        gemm1(false, false, n, hd, hd, qf, hd, S, hd, 1.0f, O + i0 * qst, qst, gws, gws_bytes);
+        gemm1(false, false, n, hd, n, a, n, V + i0 * kst, kst, 0.0f, O + i0 * qst, qst, gws, gws_bytes, isa);
+        gemm1(false, false, n, hd, hd, qf, hd, S, hd, 1.0f, O + i0 * qst, qst, gws, gws_bytes, isa);
         for (int64_t i = 0; i < n; i++) {
             double d = 0.0;
             for (int64_t j = 0; j <= i; j++) d += a[i * n + j];
@@ -151,7 +154,7 @@ static void forward_head(const lc_tr_attn_shape *s, int64_t chunk, int64_t b, in
             for (int32_t c = 0; c < hd; c++) o[c] *= inv;
         }
         /* S += Kf^T V, z += Kf^T 1 */
-        gemm1(true, false, hd, hd, n, kf, hd, V + i0 * kst, kst, 1.0f, S, hd, gws, gws_bytes);
+        gemm1(true, false, hd, hd, n, kf, hd, V + i0 * kst, kst, 1.0f, S, hd, gws, gws_bytes, isa);
         for (int64_t j = 0; j < n; j++)
             for (int32_t c = 0; c < hd; c++) z[c] += kf[j * hd + c];
     }
@@ -159,7 +162,7 @@ static void forward_head(const lc_tr_attn_shape *s, int64_t chunk, int64_t b, in
 
 lc_status lc_tr_linear_forward(const lc_tr_attn_shape *s, int64_t chunk, const float *q, const float *k,
                                const float *v, float *out, float *den, void *ws, size_t ws_bytes, int n_threads,
-                               lc_error *err) {
+                               lc_isa isa, lc_error *err) {
     if (n_threads < 1) n_threads = 1;
     if (chunk < 1) return lc_fail(err, LC_ERR_INVALID_ARG, "linear attention: chunk %lld < 1", (long long)chunk);
     const size_t need = lc_tr_linear_ws(s, chunk, n_threads);
@@ -174,20 +177,20 @@ lc_status lc_tr_linear_forward(const lc_tr_attn_shape *s, int64_t chunk, const f
         float *w = thread_mem + (size_t)omp_get_thread_num() * l.total;
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < tasks; t++)
-            forward_head(s, chunk, t / s->nh, (int32_t)(t % s->nh), q, k, v, out, den, w, &l);
+            forward_head(s, chunk, t / s->nh, (int32_t)(t % s->nh), q, k, v, out, den, w, &l, isa);
     }
     return LC_OK;
 }
 
 static void backward_head(const lc_tr_attn_shape *s, int64_t chunk, int64_t b, int32_t h, const float *q,
                           const float *k, const float *v, const float *out, const float *den, const float *dout,
-                          float *dq, const lc_tr_kv_grad *kg, float *w, const lin_scratch *l) {
+                          float *dq, const lc_tr_kv_grad *kg, float *w, const lin_scratch *l, lc_isa isa) {
     const int32_t hd = s->hd, hk = h / (s->nh / s->kv), hg = lc_tr_kv_grad_head(s, kg, h);
     const int64_t T = s->t, qst = (int64_t)s->nh * hd, kst = (int64_t)s->kv * hd, gst = (int64_t)kg->heads * hd;
     lin_head hh = {s, l, w, (l->total - l->gemm) * sizeof(float), q + lc_tr_head_off(s, b, 0, h, s->nh),
                    k + lc_tr_head_off(s, b, 0, hk, s->kv), v + lc_tr_head_off(s, b, 0, hk, s->kv),
                    out + lc_tr_head_off(s, b, 0, h, s->nh), dout + lc_tr_head_off(s, b, 0, h, s->nh),
-                   den + (size_t)b * (size_t)T * (size_t)s->nh + (size_t)h, qst, kst};
+                   den + (size_t)b * (size_t)T * (size_t)s->nh + (size_t)h, qst, kst, isa};
     float *qf = w + l->qf, *kf = w + l->kf, *a = w + l->a, *da = w + l->da, *dn = w + l->dn, *dd = w + l->dd;
     float *S = w + l->st, *z = w + l->z, *dS = w + l->dst, *dz = w + l->dz, *tmp = w + l->tmp, *gws = w + l->gemm;
     const size_t gb = hh.gws_bytes;
@@ -202,14 +205,14 @@ static void backward_head(const lc_tr_attn_shape *s, int64_t chunk, int64_t b, i
         features(kf, hh.K + i0 * kst, n, kst, hd);
         chunk_upstream(&hh, i0, n);
         /* dQf = dA Kf + dnum S^T + dden z^T */
-        gemm1(false, false, n, hd, n, da, n, kf, hd, 0.0f, tmp, hd, gws, gb);
-        gemm1(false, true, n, hd, hd, dn, hd, S, hd, 1.0f, tmp, hd, gws, gb);
+        gemm1(false, false, n, hd, n, da, n, kf, hd, 0.0f, tmp, hd, gws, gb, isa);
+        gemm1(false, true, n, hd, hd, dn, hd, S, hd, 1.0f, tmp, hd, gws, gb, isa);
         for (int64_t i = 0; i < n; i++) {
             const float *qi = hh.Q + (i0 + i) * qst;
             float *o = dQ + (i0 + i) * qst;
             for (int32_t c = 0; c < hd; c++) o[c] = (tmp[i * hd + c] + dd[i] * z[c]) * dphi(qi[c]);
         }
-        gemm1(true, false, hd, hd, n, kf, hd, hh.V + i0 * kst, kst, 1.0f, S, hd, gws, gb);
+        gemm1(true, false, hd, hd, n, kf, hd, hh.V + i0 * kst, kst, 1.0f, S, hd, gws, gb, isa);
         for (int64_t j = 0; j < n; j++)
             for (int32_t c = 0; c < hd; c++) z[c] += kf[j * hd + c];
     }
@@ -224,18 +227,18 @@ static void backward_head(const lc_tr_attn_shape *s, int64_t chunk, int64_t b, i
         chunk_scores(&hh, n, a);
         chunk_upstream(&hh, i0, n);
         /* dKf = dA^T Qf + V dS^T + 1 dz^T */
-        gemm1(true, false, n, hd, n, da, n, qf, hd, 0.0f, tmp, hd, gws, gb);
-        gemm1(false, true, n, hd, hd, hh.V + i0 * kst, kst, dS, hd, 1.0f, tmp, hd, gws, gb);
+        gemm1(true, false, n, hd, n, da, n, qf, hd, 0.0f, tmp, hd, gws, gb, isa);
+        gemm1(false, true, n, hd, hd, hh.V + i0 * kst, kst, dS, hd, 1.0f, tmp, hd, gws, gb, isa);
         for (int64_t j = 0; j < n; j++) {
             const float *kj = hh.K + (i0 + j) * kst;
             float *o = dK + (i0 + j) * gst;
             for (int32_t c = 0; c < hd; c++) o[c] = (tmp[j * hd + c] + dz[c]) * dphi(kj[c]);
         }
         /* dV = A^T dnum + Kf dS */
-        gemm1(true, false, n, hd, n, a, n, dn, hd, 0.0f, dV + i0 * gst, gst, gws, gb);
-        gemm1(false, false, n, hd, hd, kf, hd, dS, hd, 1.0f, dV + i0 * gst, gst, gws, gb);
+        gemm1(true, false, n, hd, n, a, n, dn, hd, 0.0f, dV + i0 * gst, gst, gws, gb, isa);
+        gemm1(false, false, n, hd, hd, kf, hd, dS, hd, 1.0f, dV + i0 * gst, gst, gws, gb, isa);
         /* dS += Qf^T dnum, dz += Qf^T dden */
-        gemm1(true, false, hd, hd, n, qf, hd, dn, hd, 1.0f, dS, hd, gws, gb);
+        gemm1(true, false, hd, hd, n, qf, hd, dn, hd, 1.0f, dS, hd, gws, gb, isa);
         for (int64_t i = 0; i < n; i++)
             for (int32_t c = 0; c < hd; c++) dz[c] += qf[i * hd + c] * dd[i];
     }
@@ -243,7 +246,8 @@ static void backward_head(const lc_tr_attn_shape *s, int64_t chunk, int64_t b, i
 
 lc_status lc_tr_linear_backward(const lc_tr_attn_shape *s, int64_t chunk, const float *q, const float *k,
                                 const float *v, const float *out, const float *den, const float *dout, float *dq,
-                                float *dk, float *dv, void *ws, size_t ws_bytes, int n_threads, lc_error *err) {
+                                float *dk, float *dv, void *ws, size_t ws_bytes, int n_threads, lc_isa isa,
+                                lc_error *err) {
     if (n_threads < 1) n_threads = 1;
     if (chunk < 1) return lc_fail(err, LC_ERR_INVALID_ARG, "linear attention: chunk %lld < 1", (long long)chunk);
     const size_t need = lc_tr_linear_ws(s, chunk, n_threads);
@@ -259,7 +263,7 @@ lc_status lc_tr_linear_backward(const lc_tr_attn_shape *s, int64_t chunk, const 
         float *w = thread_mem + (size_t)omp_get_thread_num() * l.total;
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < tasks; t++)
-            backward_head(s, chunk, t / s->nh, (int32_t)(t % s->nh), q, k, v, out, den, dout, dq, &kg, w, &l);
+            backward_head(s, chunk, t / s->nh, (int32_t)(t % s->nh), q, k, v, out, den, dout, dq, &kg, w, &l, isa);
     }
     lc_tr_kv_grad_reduce(s, &kg, dk, dv, n_threads);
     return LC_OK;

@@ -294,7 +294,8 @@ lc_status lc_trainer_create(const lc_train_config *cfg, lc_trainer **out, lc_err
     lc_tr_carver cv = {(char *)t->act_mem, 0, false};
     size_t att_floats;
     lc_tr_acts_carve(t, &cv, &t->acts, &att_floats);
-    t->ex = (lc_tr_exec){t->n_threads, t->gemm_ws, t->gemm_ws_bytes, cfg->force_scalar};
+    t->ex = (lc_tr_exec){t->n_threads, cfg->force_scalar ? LC_ISA_SCALAR : lc_isa_best(), t->gemm_ws, t->gemm_ws_bytes,
+                         cfg->force_scalar};
     st = lc_rope_cache_create(&t->mcfg.rope, cfg->ctx, &t->rope, err);
     if (st != LC_OK) goto fail;
     if (t->mcfg.rope.scaling == LC_ROPE_SCALING_DYNAMIC_NTK) {
@@ -337,8 +338,8 @@ static lc_status copy_tensor(float *dst, const lc_tensor *src, const lc_train_te
     lc_status st = lc_dtype_row_bytes(src->type, src->cols, &row_bytes, err);
     if (st != LC_OK) return st;
     for (int64_t r = 0; r < src->rows; r++) {
-        st = lc_row_to_f32(src->type, (const char *)src->data + (size_t)r * row_bytes, dst + (size_t)r * (size_t)e->cols,
-                           e->cols, err);
+        st = lc_row_to_f32(src->type, (const char *)src->data + (size_t)r * row_bytes,
+                           dst + (size_t)r * (size_t)e->cols, e->cols, err);
         if (st != LC_OK) return st;
     }
     return LC_OK;
@@ -427,6 +428,25 @@ static lc_status load_batch(lc_trainer *t, const int32_t *tokens, const float *w
     return LC_OK;
 }
 
+lc_status lc_trainer_logits(lc_trainer *t, const int32_t *tokens, float *logits, lc_error *err) {
+    if (!t || !tokens || !logits) return lc_fail(err, LC_ERR_INVALID_ARG, "trainer: NULL argument");
+    const int64_t N = t->cfg.batch * t->cfg.ctx;
+    const int32_t V = t->mcfg.vocab_size;
+    lc_tr_acts *a = &t->acts;
+    for (int64_t i = 0; i < N; i++) {
+        if (tokens[i] < 0 || tokens[i] >= V)
+            return lc_fail(err, LC_ERR_INVALID_ARG, "trainer: token %d at %lld is outside the vocabulary (0..%d)",
+                           tokens[i], (long long)i, V - 1);
+        a->inputs[i] = tokens[i];
+        a->targets[i] = 0;
+        a->weights[i] = 0.0f;
+    }
+    double loss, wsum;
+    lc_status st = lc_tr_forward(t, false, &loss, &wsum, err);
+    if (st == LC_OK) memcpy(logits, a->logits, (size_t)N * (size_t)V * sizeof(float));
+    return st;
+}
+
 lc_status lc_trainer_loss_grad(lc_trainer *t, const int32_t *tokens, const float *weights, double *loss,
                                lc_error *err) {
     if (!t || !loss) return lc_fail(err, LC_ERR_INVALID_ARG, "trainer: NULL argument");
@@ -449,6 +469,7 @@ lc_status lc_trainer_step(lc_trainer *t, const int32_t *tokens, const float *wei
                           lc_error *err) {
     if (!t) return lc_fail(err, LC_ERR_INVALID_ARG, "trainer: NULL trainer");
     const double t0 = lc_time_now();
+    t->t_matmul = t->t_attn = 0.0;
     lc_status st = load_batch(t, tokens, weights, err);
     double loss = 0.0, wsum = 0.0;
     if (st == LC_OK) st = lc_tr_forward(t, true, &loss, &wsum, err);
@@ -473,6 +494,8 @@ lc_status lc_trainer_step(lc_trainer *t, const int32_t *tokens, const float *wei
         stats->weight_sum = wsum;
         stats->tokens = t->cfg.batch * t->cfg.ctx;
         stats->seconds = lc_time_now() - t0;
+        stats->t_matmul = t->t_matmul;
+        stats->t_attention = t->t_attn;
     }
     return LC_OK;
 }

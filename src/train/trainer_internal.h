@@ -95,6 +95,7 @@ struct lc_trainer {
     lc_rope_cache *rope;
 
     int64_t step;                  /* steps completed                          */
+    double t_matmul, t_attn;       /* time in the current forward/backward     */
     lc_layer_weights *wlayers;     /* views for lc_trainer_weights             */
     lc_model_weights weights;
 };

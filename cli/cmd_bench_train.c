@@ -1,0 +1,375 @@
+/* longctx bench train — training throughput (tokens/s, model GFLOP/s, time
+ * split) and memory (activation slab, attention state, measured peak RSS)
+ * per context length and attention backward; and (--sgemm) the trainer's
+ * GEMM on its own shapes, each against `bench peak` measured in the same run. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_subjects.h"
+#include "cli.h"
+#include "common/util.h"
+#include "kernels/sgemm.h"
+#include "longctx/bench.h"
+#include "longctx/json.h"
+#include "longctx/train.h"
+
+#define CMD "bench train"
+#define MAX_CTX 16
+#define MAX_KINDS 3
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: longctx bench train [options]\n\n"
+            "Times training steps of a model at each context length, for each attention backward:\n"
+            "tokens/s, model GFLOP/s (6 N + 6 L H d T per token, as in MFU accounting) and the time split\n"
+            "matmul / attention / other, with memory: the activation slab, the attention state in it\n"
+            "(flash: lse, linear in T; naive: P, quadratic in T) and the measured peak RSS of the step.\n\n"
+            "options:\n"
+            "  --ctx LIST           context lengths (default 512,4K)\n"
+            "  --attn LIST          flash, naive, linear (default flash,naive): softmax attention with the\n"
+            "                       tiled or the naive backward, or a linear:elu model\n"
+            "  --dim N --layers N --heads N --kv-heads N --hidden N --vocab N  model (128/4/4/2/384/256)\n"
+            "  -b, --batch N        sequences per step (default 1)\n"
+            "  --steps N            timed steps per cell after one warm-up step (default 3)\n"
+            "  -t, --threads N      threads (default: all CPUs)\n"
+            "  --sgemm              benchmark the trainer's GEMM on the model's shapes instead\n"
+            "  --no-peak            skip measuring the machine's peak (no fractions)\n"
+            "  --json               one JSON object on stdout\n"
+            "  -h, --help           this help\n");
+}
+
+typedef struct {
+    int64_t ctx;
+    const char *kind;
+    bool ran;
+    char note[LC_ERROR_MSG_MAX];
+    double step_s, tok_s, gflops, matmul_s, attn_s;
+    size_t activations, attention, total, peak_rss, rss_growth;
+} cell;
+
+/* Model FLOPs per step: 6 per matmul parameter per token, plus attention's
+ * 6 L H d T per token (causal: half of 12 L H d T). */
+static double step_flops(const lc_train_config *c) {
+    const lc_model_config *m = &c->model;
+    const double C = m->dim, qd = (double)m->n_heads * m->head_dim, kvd = (double)m->n_kv_heads * m->head_dim;
+    const double per_layer = C * qd * 2 + C * kvd * 2 + 3.0 * C * m->hidden_dim;
+    const double matmul = m->n_layers * per_layer + (double)m->vocab_size * C;
+    const double tokens = (double)c->batch * (double)c->ctx;
+    return tokens * (6.0 * matmul + 6.0 * m->n_layers * qd * (double)c->ctx);
+}
+
+static lc_status run_cell(lc_train_config c, int steps, cell *r, lc_error *err) {
+    lc_train_memory plan;
+    lc_status st = lc_train_plan(&c, &plan, err);
+    if (st != LC_OK) return st;
+    r->activations = plan.activations;
+    r->attention = plan.attention;
+    r->total = plan.total;
+    const size_t avail = lc_mem_available_bytes();
+    if (avail && plan.total > avail / 10 * 8) {
+        char need[32];
+        snprintf(r->note, sizeof r->note, "skipped: needs %s", lc_format_bytes((double)plan.total, need, sizeof need));
+        return LC_OK;
+    }
+    lc_peak_rss_reset();
+    const size_t rss0 = lc_rss_bytes();
+    lc_trainer *t = NULL;
+    lc_train_data *d = NULL;
+    st = lc_trainer_create(&c, &t, err);
+    if (st == LC_OK) st = lc_train_data_toy("copy", c.model.vocab_size, 1, &d, err);
+    int32_t *tok = (int32_t *)malloc((size_t)(c.batch * (c.ctx + 1)) * sizeof(int32_t));
+    float *w = (float *)malloc((size_t)(c.batch * c.ctx) * sizeof(float));
+    if (st == LC_OK && (!tok || !w)) st = lc_fail(err, LC_ERR_NOMEM, "out of memory");
+    double best = INFINITY;
+    for (int i = 0; i <= steps && st == LC_OK; i++) {
+        lc_train_stats s;
+        st = d->next(d, c.batch, c.ctx, tok, w, err);
+        if (st == LC_OK) st = lc_trainer_step(t, tok, w, &s, err);
+        if (st == LC_OK && i > 0 && s.seconds < best) { /* step 0 warms up */
+            best = s.seconds;
+            r->matmul_s = s.t_matmul;
+            r->attn_s = s.t_attention;
+        }
+    }
+    if (st == LC_OK) {
+        r->ran = true;
+        r->step_s = best;
+        r->tok_s = (double)(c.batch * c.ctx) / best;
+        r->gflops = step_flops(&c) / best / 1e9;
+        r->peak_rss = lc_peak_rss_bytes();
+        r->rss_growth = r->peak_rss > rss0 ? r->peak_rss - rss0 : 0;
+    }
+    free(tok);
+    free(w);
+    lc_train_data_free(d);
+    lc_trainer_free(t);
+    return st;
+}
+
+/* ---- GEMM on the trainer's shapes ---------------------------------------- */
+
+typedef struct {
+    const char *what;
+    bool ta, tb;
+    int64_t m, n, k;
+    double gflops_1t, gflops;
+} gemm_row;
+
+static double time_gemm(const gemm_row *g, int threads) {
+    const int64_t arows = g->ta ? g->k : g->m, acols = g->ta ? g->m : g->k;
+    const int64_t brows = g->tb ? g->n : g->k, bcols = g->tb ? g->k : g->n;
+    float *a = (float *)lc_malloc_aligned((size_t)(arows * acols) * sizeof(float));
+    float *b = (float *)lc_malloc_aligned((size_t)(brows * bcols) * sizeof(float));
+    float *c = (float *)lc_malloc_aligned((size_t)(g->m * g->n) * sizeof(float));
+    const size_t wsb = lc_sgemm_workspace_bytes(g->m, g->n, g->k, threads);
+    void *ws = lc_malloc_aligned(wsb);
+    double best = INFINITY;
+    if (a && b && c && ws) {
+        for (int64_t i = 0; i < arows * acols; i++) a[i] = (float)(i % 13) * 0.01f;
+        for (int64_t i = 0; i < brows * bcols; i++) b[i] = (float)(i % 7) * 0.01f;
+        lc_sgemm_args s = {g->ta, g->tb, g->m, g->n, g->k, 1.0f, a, acols, b, bcols, 0.0f, c, g->n, threads, false};
+        const double flops = 2.0 * (double)g->m * (double)g->n * (double)g->k;
+        int reps = 0;
+        const double start = lc_time_now();
+        while (reps < 3 || (lc_time_now() - start < 0.5 && reps < 200)) {
+            const double t0 = lc_time_now();
+            (void)lc_sgemm_ws(&s, ws, wsb, NULL);
+            best = fmin(best, lc_time_now() - t0);
+            reps++;
+        }
+        best = flops / best / 1e9;
+    } else {
+        best = NAN;
+    }
+    lc_free_aligned(a);
+    lc_free_aligned(b);
+    lc_free_aligned(c);
+    lc_free_aligned(ws);
+    return best;
+}
+
+static int bench_gemm(const lc_train_config *c, int threads, bool json, const lc_peak *pk, bool have_peak) {
+    const lc_model_config *m = &c->model;
+    const int64_t N = c->batch * c->ctx, C = m->dim, HD = m->hidden_dim, V = m->vocab_size;
+    gemm_row rows[] = {
+        {"fwd  x W_gate^T  [N,C]x[C,HD]", false, true, N, HD, C, 0, 0},
+        {"bwd  dY W_gate   [N,HD]x[HD,C]", false, false, N, C, HD, 0, 0},
+        {"bwd  dY^T x      [HD,N]x[N,C]", true, false, HD, C, N, 0, 0},
+        {"fwd  logits      [N,C]x[C,V]", false, true, N, V, C, 0, 0},
+        {"square 1024", false, false, 1024, 1024, 1024, 0, 0},
+    };
+    const int n_rows = (int)(sizeof rows / sizeof rows[0]);
+    for (int i = 0; i < n_rows; i++) {
+        rows[i].gflops_1t = time_gemm(&rows[i], 1);
+        rows[i].gflops = threads > 1 ? time_gemm(&rows[i], threads) : rows[i].gflops_1t;
+    }
+    if (json) {
+        lc_json_writer w;
+        lc_json_init(&w, stdout, false);
+        lc_json_begin_object(&w);
+        lc_json_kv_int(&w, "threads", threads);
+        if (have_peak) {
+            lc_json_kv_num(&w, "peak_fma_gflops_1t", pk->fma_gflops_1t);
+            lc_json_kv_num(&w, "peak_fma_gflops", pk->fma_gflops);
+        }
+        lc_json_key(&w, "gemm");
+        lc_json_begin_array(&w);
+        for (int i = 0; i < n_rows; i++) {
+            lc_json_begin_object(&w);
+            lc_json_kv_str(&w, "shape", rows[i].what);
+            lc_json_kv_int(&w, "m", rows[i].m);
+            lc_json_kv_int(&w, "n", rows[i].n);
+            lc_json_kv_int(&w, "k", rows[i].k);
+            lc_json_kv_bool(&w, "trans_a", rows[i].ta);
+            lc_json_kv_bool(&w, "trans_b", rows[i].tb);
+            lc_json_kv_num(&w, "gflops_1t", rows[i].gflops_1t);
+            lc_json_kv_num(&w, "gflops", rows[i].gflops);
+            lc_json_end_object(&w);
+        }
+        lc_json_end_array(&w);
+        lc_json_end_object(&w);
+        lc_json_finish(&w);
+        return CLI_OK;
+    }
+    printf("sgemm on the trainer's shapes (N = B*T = %lld), best of >= 3 runs\n", (long long)N);
+    if (have_peak)
+        printf("peak FMA: %.1f GFLOP/s on 1 thread, %.1f on %d\n", pk->fma_gflops_1t, pk->fma_gflops, pk->threads);
+    printf("%-32s %6s %6s %6s %10s %7s %10s %7s\n", "product", "M", "N", "K", "1 thread", "%peak", "threads", "%peak");
+    for (int i = 0; i < n_rows; i++) {
+        const gemm_row *r = &rows[i];
+        printf("%-32s %6lld %6lld %6lld %10.1f %6.0f%% %10.1f %6.0f%%\n", r->what, (long long)r->m, (long long)r->n,
+               (long long)r->k, r->gflops_1t, have_peak ? 100.0 * r->gflops_1t / pk->fma_gflops_1t : NAN, r->gflops,
+               have_peak ? 100.0 * r->gflops / pk->fma_gflops : NAN);
+    }
+    return CLI_OK;
+}
+
+static bool take_int(int argc, char **argv, int *i, int *out) {
+    const char *v = cli_value(argc, argv, i, CMD);
+    if (!v || !cli_parse_int(v, out) || *out < 1) {
+        cli_error(CMD, "%s needs a positive integer", argv[*i]);
+        return false;
+    }
+    return true;
+}
+
+int bench_train(int argc, char **argv) {
+    lc_train_config c;
+    lc_train_config_init(&c);
+    c.batch = 1;
+    int64_t ctx[MAX_CTX] = {512, 4096};
+    int n_ctx = 2, steps = 3, threads = 0, batch = 1;
+    const char *kinds[MAX_KINDS] = {"flash", "naive"};
+    int n_kinds = 2;
+    bool json = false, peak = true, gemm = false;
+    char kind_buf[64];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int v = 0;
+        if (cli_is(a, "-h", "--help")) {
+            usage(stdout);
+            return CLI_OK;
+        } else if (cli_is(a, NULL, "--json")) {
+            json = true;
+        } else if (cli_is(a, NULL, "--no-peak")) {
+            peak = false;
+        } else if (cli_is(a, NULL, "--sgemm")) {
+            gemm = true;
+        } else if (cli_is(a, NULL, "--ctx")) {
+            const char *s = cli_value(argc, argv, &i, CMD);
+            if (!s || !cli_parse_i64_list(s, ctx, MAX_CTX, &n_ctx)) {
+                cli_error(CMD, "--ctx needs a list like 512,4K");
+                return CLI_USAGE;
+            }
+        } else if (cli_is(a, NULL, "--attn")) {
+            const char *s = cli_value(argc, argv, &i, CMD);
+            if (!s) return CLI_USAGE;
+            snprintf(kind_buf, sizeof kind_buf, "%s", s);
+            n_kinds = 0;
+            for (char *k = strtok(kind_buf, ","); k; k = strtok(NULL, ",")) {
+                if (n_kinds == MAX_KINDS || (strcmp(k, "flash") && strcmp(k, "naive") && strcmp(k, "linear"))) {
+                    cli_error(CMD, "--attn takes up to 3 of flash, naive, linear");
+                    return CLI_USAGE;
+                }
+                kinds[n_kinds++] = k;
+            }
+        } else if (cli_is(a, NULL, "--dim") || cli_is(a, NULL, "--layers") || cli_is(a, NULL, "--heads") ||
+                   cli_is(a, NULL, "--kv-heads") || cli_is(a, NULL, "--hidden") || cli_is(a, NULL, "--vocab") ||
+                   cli_is(a, "-b", "--batch") || cli_is(a, NULL, "--steps") || cli_is(a, "-t", "--threads")) {
+            if (!take_int(argc, argv, &i, &v)) return CLI_USAGE;
+            if (cli_is(a, NULL, "--dim")) c.model.dim = v;
+            else if (cli_is(a, NULL, "--layers")) c.model.n_layers = v;
+            else if (cli_is(a, NULL, "--heads")) c.model.n_heads = v;
+            else if (cli_is(a, NULL, "--kv-heads")) c.model.n_kv_heads = v;
+            else if (cli_is(a, NULL, "--hidden")) c.model.hidden_dim = v;
+            else if (cli_is(a, NULL, "--vocab")) c.model.vocab_size = v;
+            else if (cli_is(a, "-b", "--batch")) batch = v;
+            else if (cli_is(a, NULL, "--steps")) steps = v;
+            else threads = v;
+        } else {
+            cli_error(CMD, "unknown option '%s'", a);
+            usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    c.model.head_dim = c.model.dim / c.model.n_heads;
+    c.batch = batch;
+    c.n_threads = threads > 0 ? threads : lc_cpu_count();
+    c.steps = 1000000;
+    lc_error err;
+    lc_peak pk;
+    memset(&pk, 0, sizeof pk);
+    bool have_peak = false;
+    if (peak) {
+        if (lc_bench_peak(c.n_threads, 64u << 20, &pk, &err) == LC_OK) have_peak = true;
+        else cli_error(CMD, "peak measurement failed (%s); continuing without fractions", err.msg);
+    }
+    if (gemm) {
+        c.ctx = ctx[0];
+        return bench_gemm(&c, c.n_threads, json, &pk, have_peak);
+    }
+    cell cells[MAX_CTX * MAX_KINDS];
+    int n_cells = 0;
+    lc_train_memory pm;
+    c.ctx = ctx[0];
+    if (lc_train_plan(&c, &pm, &err) != LC_OK) return cli_fail(CMD, &err);
+    if (!json) {
+        char cpu[128];
+        lc_cpu_model(cpu, sizeof cpu);
+        printf("training: %.2fM parameters (dim %d, %d layers, %d/%d heads, hidden %d, vocab %d), B %d, %d threads\n",
+               (double)pm.n_params / 1e6, c.model.dim, c.model.n_layers, c.model.n_heads, c.model.n_kv_heads,
+               c.model.hidden_dim, c.model.vocab_size, batch, c.n_threads);
+        printf("cpu: %s", cpu);
+        if (have_peak) printf("; peak %.1f GFLOP/s FMA on %d threads", pk.fma_gflops, pk.threads);
+        printf("\n%-7s %-6s %9s %9s %8s %6s %6s %6s %11s %11s %11s %11s\n", "ctx", "attn", "step ms", "tok/s",
+               "GFLOP/s", "%peak", "mm%", "attn%", "activations", "attn state", "peak RSS", "RSS growth");
+    }
+    for (int ci = 0; ci < n_ctx; ci++)
+        for (int k = 0; k < n_kinds; k++) {
+            cell *r = &cells[n_cells++];
+            memset(r, 0, sizeof *r);
+            r->ctx = ctx[ci];
+            r->kind = kinds[k];
+            lc_train_config cc = c;
+            cc.ctx = ctx[ci];
+            cc.attn_backward = strcmp(kinds[k], "naive") == 0 ? LC_TRAIN_BACKWARD_NAIVE : LC_TRAIN_BACKWARD_FLASH;
+            if (strcmp(kinds[k], "linear") == 0) snprintf(cc.model.attention, sizeof cc.model.attention, "linear:elu");
+            if (run_cell(cc, steps, r, &err) != LC_OK) snprintf(r->note, sizeof r->note, "%s", err.msg);
+            if (json) continue;
+            char a[32], s[32], p[32], g[32];
+            lc_format_bytes((double)r->activations, a, sizeof a);
+            lc_format_bytes((double)r->attention, s, sizeof s);
+            if (!r->ran) {
+                printf("%-7lld %-6s %9s %9s %8s %6s %6s %6s %11s %11s  %s\n", (long long)r->ctx, r->kind, "-", "-", "-",
+                       "-", "-", "-", a, s, r->note);
+            } else {
+                printf("%-7lld %-6s %9.1f %9.0f %8.1f %5.0f%% %5.0f%% %5.0f%% %11s %11s %11s %11s\n", (long long)r->ctx,
+                       r->kind, 1e3 * r->step_s, r->tok_s, r->gflops,
+                       have_peak ? 100.0 * r->gflops / pk.fma_gflops : NAN, 100.0 * r->matmul_s / r->step_s,
+                       100.0 * r->attn_s / r->step_s, a, s, lc_format_bytes((double)r->peak_rss, p, sizeof p),
+                       lc_format_bytes((double)r->rss_growth, g, sizeof g));
+            }
+            fflush(stdout);
+        }
+    if (json) {
+        lc_json_writer w;
+        lc_json_init(&w, stdout, false);
+        lc_json_begin_object(&w);
+        lc_json_kv_int(&w, "params", pm.n_params);
+        lc_json_kv_int(&w, "dim", c.model.dim);
+        lc_json_kv_int(&w, "layers", c.model.n_layers);
+        lc_json_kv_int(&w, "heads", c.model.n_heads);
+        lc_json_kv_int(&w, "kv_heads", c.model.n_kv_heads);
+        lc_json_kv_int(&w, "hidden", c.model.hidden_dim);
+        lc_json_kv_int(&w, "vocab", c.model.vocab_size);
+        lc_json_kv_int(&w, "batch", batch);
+        lc_json_kv_int(&w, "threads", c.n_threads);
+        if (have_peak) lc_json_kv_num(&w, "peak_fma_gflops", pk.fma_gflops);
+        lc_json_key(&w, "rows");
+        lc_json_begin_array(&w);
+        for (int i = 0; i < n_cells; i++) {
+            const cell *r = &cells[i];
+            lc_json_begin_object(&w);
+            lc_json_kv_int(&w, "ctx", r->ctx);
+            lc_json_kv_str(&w, "attn", r->kind);
+            lc_json_kv_bool(&w, "ran", r->ran);
+            if (!r->ran) lc_json_kv_str(&w, "note", r->note);
+            lc_json_kv_num(&w, "step_s", r->ran ? r->step_s : NAN);
+            lc_json_kv_num(&w, "tokens_per_s", r->ran ? r->tok_s : NAN);
+            lc_json_kv_num(&w, "gflops", r->ran ? r->gflops : NAN);
+            lc_json_kv_num(&w, "matmul_s", r->ran ? r->matmul_s : NAN);
+            lc_json_kv_num(&w, "attention_s", r->ran ? r->attn_s : NAN);
+            lc_json_kv_int(&w, "activation_bytes", (int64_t)r->activations);
+            lc_json_kv_int(&w, "attention_state_bytes", (int64_t)r->attention);
+            lc_json_kv_int(&w, "planned_total_bytes", (int64_t)r->total);
+            lc_json_kv_int(&w, "peak_rss_bytes", (int64_t)r->peak_rss);
+            lc_json_kv_int(&w, "rss_growth_bytes", (int64_t)r->rss_growth);
+            lc_json_end_object(&w);
+        }
+        lc_json_end_array(&w);
+        lc_json_end_object(&w);
+        lc_json_finish(&w);
+    }
+    return CLI_OK;
+}
