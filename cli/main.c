@@ -1,5 +1,4 @@
 /* longctx — command-line entry point: dispatches to one subcommand. */
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,22 +22,6 @@ static bool command_is(const char *arg, const char *name) {
     for (; *arg && *name; arg++, name++)
         if (*arg != *name && !(*arg == '-' && *name == '_')) return false;
     return *arg == *name;
-}
-
-/* Command names are C identifiers in commands.def; on the command line an
- * underscore is spelled '-' (gen_data -> gen-data). Both spellings work. */
-static bool name_matches(const char *arg, const char *name) {
-    for (; *arg && *name; arg++, name++)
-        if (*arg != *name && !(*name == '_' && *arg == '-')) return false;
-    return *arg == '\0' && *name == '\0';
-}
-
-static void print_name(FILE *f, const char *name) {
-    char buf[32];
-    size_t i = 0;
-    for (; name[i] && i + 1 < sizeof buf; i++) buf[i] = name[i] == '_' ? '-' : name[i];
-    buf[i] = '\0';
-    fprintf(f, "  %-10s ", buf);
 }
 
 static void usage(FILE *f) {
