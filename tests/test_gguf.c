@@ -4,6 +4,7 @@
  * files (every truncation of a valid file, lying counts, lengths, offsets,
  * alignment, versions, magic, duplicates, nesting).
  */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -850,8 +851,47 @@ static void test_type_tables(void) {
           "value type names");
 }
 
+/* The fuzz seed corpus (written by tools/make_fuzz_corpus.py, an independent
+ * Python writer) opens, and the file with every value type reads back. */
+static void test_corpus(void) {
+    const char *dir = LC_TEST_DATA_DIR "/../../fuzz/corpus/gguf";
+    DIR *d = opendir(dir);
+    CHECK(d != NULL, "%s exists", dir);
+    if (!d) return;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        lc_gguf *g = NULL;
+        lc_error err;
+        CHECK_OK(lc_gguf_open(path, &g, &err), &err);
+        if (g && strcmp(e->d_name, "all_types.gguf") == 0) {
+            int64_t v = 0;
+            double f = 0;
+            lc_gguf_type et;
+            uint64_t cnt;
+            CHECK_OK(lc_gguf_get_i64(g, "i64", &v, &err), &err);
+            CHECK(v == -((int64_t)1 << 40), "i64");
+            CHECK_OK(lc_gguf_get_f64(g, "f64", &f, &err), &err);
+            CHECK(f == 0.25, "f64");
+            CHECK_OK(lc_gguf_get_arr(g, "arr.nested", &et, &cnt, NULL, &err), &err);
+            CHECK(et == LC_GGUF_ARRAY && cnt == 2, "nested");
+            CHECK(lc_gguf_alignment(g) == 64 && lc_gguf_n_tensors(g) == 4, "alignment and tensors");
+            const lc_gguf_tensor *t = lc_gguf_find_tensor(g, "bf16");
+            CHECK(t && t->dtype == LC_DTYPE_BF16 && t->n_dims == 3 && t->nbytes == 16, "bf16 tensor");
+        }
+        lc_gguf_close(g);
+        n++;
+    }
+    closedir(d);
+    CHECK(n >= 4, "%d corpus files", n);
+}
+
 int main(void) {
     test_type_tables();
+    test_corpus();
     test_roundtrip();
     test_truncations();
     test_header_refusals();

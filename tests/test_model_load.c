@@ -699,8 +699,47 @@ static void test_config_math(void) {
     CHECK(lc_model_config_validate(NULL, &err) == LC_ERR_INVALID_ARG, "NULL");
 }
 
+/* The fuzz seed corpus models (tools/make_fuzz_corpus.py) load as written. */
+static void test_corpus_models(void) {
+    const char *dir = LC_TEST_DATA_DIR "/../../fuzz/corpus/";
+    struct {
+        const char *file;
+        int dim, hidden, layers, heads, kv, vocab;
+        lc_rope_scaling scaling;
+        bool tied;
+        const char *attention;
+    } want[5] = {
+        {"gguf/tiny_llama_f32.gguf", 8, 16, 2, 2, 1, 16, LC_ROPE_SCALING_NONE, true, ""},
+        {"gguf/tiny_llama_q8_0_untied_yarn.gguf", 32, 32, 1, 2, 2, 8, LC_ROPE_SCALING_YARN, false, "linear:elu"},
+        {"gguf/tiny_llama_f16_v2.gguf", 8, 12, 1, 2, 2, 8, LC_ROPE_SCALING_NONE, true, ""},
+        {"llama2c/tiny_tied.bin", 8, 16, 2, 2, 1, 16, LC_ROPE_SCALING_NONE, true, ""},
+        {"llama2c/tiny_untied_gqa.bin", 16, 24, 1, 4, 2, 12, LC_ROPE_SCALING_NONE, false, ""},
+    };
+    for (int i = 0; i < 5; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s%s", dir, want[i].file);
+        lc_model *m = NULL;
+        lc_error err;
+        CHECK_OK(lc_model_load(path, NULL, &m, &err), &err);
+        if (!m) continue;
+        const lc_model_config *c = &m->cfg;
+        CHECK(c->dim == want[i].dim && c->hidden_dim == want[i].hidden && c->n_layers == want[i].layers &&
+                  c->n_heads == want[i].heads && c->n_kv_heads == want[i].kv && c->vocab_size == want[i].vocab &&
+                  c->rope.scaling == want[i].scaling && c->tied_output == want[i].tied &&
+                  strcmp(c->attention, want[i].attention) == 0,
+              "%s config", want[i].file);
+        if (i == 1) {
+            CHECK(c->rope.factor == 4.0f && c->rope.orig_ctx == 16 && c->rope.freq_base == 500000.0f, "yarn keys");
+            CHECK(m->w.layers[0].wq.type == LC_DTYPE_Q8_0 && m->w.output.type == LC_DTYPE_Q8_0, "q8_0 weights");
+        }
+        if (i == 0 && m->tokenizer) CHECK(lc_tokenizer_n_vocab(m->tokenizer) == 16, "corpus tokenizer");
+        lc_model_free(m);
+    }
+}
+
 int main(void) {
     test_config_math();
+    test_corpus_models();
     test_llama2c_layout();
     test_llama2c_refusals();
     test_random();

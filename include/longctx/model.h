@@ -72,8 +72,9 @@ typedef struct lc_model_storage lc_model_storage; /* private: mapping / heap */
 typedef struct {
     lc_model_config cfg;
     lc_model_weights w;
-    lc_tokenizer *tokenizer; /* NULL when the file carries none */
-    char format[16];         /* "gguf" or "llama2c"             */
+    lc_tokenizer *tokenizer; /* NULL when the file carries none, or one of a
+                                kind longctx does not implement    */
+    char format[16];         /* "gguf", "llama2c" or "random"   */
     lc_model_storage *storage;
 } lc_model;
 
@@ -82,7 +83,9 @@ typedef struct {
 } lc_model_load_opts;
 
 /* Detects the format (GGUF magic, else llama2.c) and validates everything:
- * shapes against each other, tensor sizes against the file. */
+ * shapes against each other, tensor sizes against the file. The weights are
+ * views into a read-only mapping of the file, owned by the model. What is
+ * read and refused: docs/formats.md. */
 lc_status lc_model_load(const char *path, const lc_model_load_opts *opts, lc_model **out, lc_error *err);
 void lc_model_free(lc_model *m);
 
@@ -91,19 +94,29 @@ lc_status lc_model_config_validate(const lc_model_config *c, lc_error *err);
 
 /* Write a GGUF v3 (architecture llama, llama.cpp key and tensor names) that
  * longctx and llama.cpp can load. Weight matrices are stored as `type`
- * (F32, F16 or Q8_0; LC_DTYPE_COUNT keeps each tensor's type); norms stay F32.
- * tok may be NULL. */
+ * (F32, F16, BF16 or Q8_0; LC_DTYPE_COUNT keeps each tensor's type); norms
+ * stay F32; Q8_0 falls back to F16 for a matrix whose rows are not a multiple
+ * of 32. Unconverted tensors are written byte for byte; converted ones are
+ * produced one at a time while writing. general.name is the file name without
+ * its extension. tok may be NULL. Written to a temporary file renamed over
+ * path, so a failure never leaves a partial model. */
 lc_status lc_model_write_gguf(const char *path, const lc_model_config *c, const lc_model_weights *w,
                               const lc_tokenizer *tok, lc_dtype type, lc_error *err);
 
 /* A model of the given shape with seeded random weights (N(0, 0.02) matrices,
- * unit norms) of `type`, owning its memory. Refuses shapes that would not fit
- * in available memory before allocating. */
+ * unit norms) of `type` (F32, F16, BF16 or Q8_0, with Q8_0's F16 fallback),
+ * owning its memory. The weights depend on the seed only (not on the thread
+ * count). Refuses shapes that would not fit in available memory before
+ * allocating. */
 lc_status lc_model_create_random(const lc_model_config *c, lc_dtype type, uint64_t seed, lc_model **out,
                                  lc_error *err);
 
+/* Parameters of all weights (the classifier counted once when tied); -1 if
+ * the shape is invalid or overflows. */
 int64_t lc_model_n_params(const lc_model_config *c);
-/* KV cache bytes per token (all layers, K and V) for the given cache types. */
+/* KV cache bytes per token (all layers, K and V) for the given cache types,
+ * each head's row of head_dim elements stored as one row of that type; 0 when
+ * a type cannot hold such a row (Q8_0 needs head_dim % 32 == 0). */
 size_t lc_model_kv_bytes_per_token(const lc_model_config *c, lc_dtype k_type, lc_dtype v_type);
 
 #ifdef __cplusplus
