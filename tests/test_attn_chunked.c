@@ -525,6 +525,18 @@ static void test_workspace_and_flops(void) {
     for (int i = 0; i < 10; i++) bad += !(isinf(lse[i]) && lse[i] < 0);
     CHECK(bad == 0, "no keys: zeros, lse -inf");
     free_inputs(&in);
+    /* positions near INT64_MAX with a huge chunk: no overflow (UBSan), every
+     * query sees all five keys (causal: they are all in the past) */
+    for (int causal = 0; causal < 2; causal++) {
+        in = make_inputs(4, 3, 5, 2, 1, 16, causal, INT64_MAX - 3, LC_DTYPE_F32, 1.0f);
+        p = chunked((int64_t)1 << 62, 3, 0);
+        CHECK_OK(run_exact(&in.s, &p, in.q, in.k, in.v, out, lse, &err), &err);
+        bad = 0;
+        for (int i = 0; i < 3 * 2 * 16; i++) bad += !isfinite(out[i]);
+        for (int i = 0; i < 6; i++) bad += !isfinite(lse[i]);
+        CHECK(bad == 0 && lc_attn_flops(&in.s, &p) > 0, "positions near INT64_MAX");
+        free_inputs(&in);
+    }
 }
 
 int main(void) {

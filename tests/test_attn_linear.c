@@ -543,6 +543,13 @@ static void test_workspace(void) {
     for (int i = 0; i < 96; i++) nz += out[i] != 0.0f;
     CHECK(nz == 0, "no keys: zeros");
     free_inputs(&in);
+    /* queries near INT64_MAX see every key */
+    in = make_inputs(6, 3, 70, 2, 1, 16, true, INT64_MAX - 3, LC_DTYPE_F32, LC_DTYPE_F32, 1.0f);
+    float ref[3 * 2 * 16];
+    CHECK_OK(run_exact(&in.s, &p, &in, out, NULL, &err), &err);
+    reference(&in, &p, ref);
+    CHECK(lc_test_rel_err(out, ref, 96, 1e-3) < 1e-5 && lc_attn_flops(&in.s, &p) > 0, "positions near INT64_MAX");
+    free_inputs(&in);
 }
 
 /* relu features that never overlap: the normaliser is 0 and the row is zeros. */

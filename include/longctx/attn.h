@@ -34,7 +34,8 @@
  *            ignores scale and lse (lse is filled with NaN-free 0).
  *   CHUNKED  hierarchical: local attention inside chunks of `chunk` keys plus
  *            `overlap` keys before the chunk, and one summary key/value per
- *            earlier complete chunk, in a single softmax. See docs/attention.md.
+ *            earlier chunk (keys outside the local window, log-count bias),
+ *            in a single softmax. See docs/chunked.md.
  *   HYBRID   a method per query head (head_params[h]).
  */
 #ifndef LONGCTX_ATTN_H
@@ -153,10 +154,10 @@ double lc_attn_flops(const lc_attn_shape *s, const lc_attn_params *p);
 
 /* ---- LINEAR attention: O(1)-per-token recurrent state for decode ---------
  *
- * The state holds, per query head, S = sum_j phi(k_j) v_j^T [F, d] and
- * z = sum_j phi(k_j) [F] (with a running stabiliser for FAVOR+). Feeding the
- * keys one at a time and querying after each gives the same result as the
- * causal parallel form. */
+ * The state holds, per KV head (its query heads share it), S = sum_j
+ * phi(k_j) v_j^T [F, d] and z = sum_j phi(k_j) [F] (with a running
+ * stabiliser for FAVOR+). Feeding the keys one at a time and querying after
+ * each gives the same result as the causal parallel form. See docs/linear.md. */
 typedef struct lc_linear_state lc_linear_state;
 
 /* n_head, n_head_kv, head_dim as in lc_attn_shape; p->method must be LINEAR. */

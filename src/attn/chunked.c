@@ -315,6 +315,16 @@ static int summary_segments(const ch_layout *L, bool causal, int64_t qc, segment
 
 /* ---- the tiles ----------------------------------------------------------- */
 
+/* Local keys [lo, hi) of query chunk qc (causal: up to position p_last),
+ * without overflow for chunk starts near INT64_MAX. */
+static void local_window(const ch_layout *L, bool causal, int64_t qc, int64_t p_last, int64_t n, int64_t *lo,
+                         int64_t *hi) {
+    const int64_t cs = qc * L->C; /* <= a query position: no overflow */
+    *lo = LC_MAX((int64_t)0, cs - L->O);
+    if (causal) *hi = LC_MIN(n, p_last + 1);
+    else *hi = n - cs <= L->C + L->O ? n : cs + L->C + L->O;
+}
+
 /* Online softmax over one score block sc [R, nb] (entries -inf = masked):
  * rescales acc and l, turns sc into probabilities relative to the new max. */
 static void softmax_block(lc_isa isa, lane *ln, int64_t R, int64_t nb, int32_t d) {
@@ -375,8 +385,8 @@ static void attend_block(const lc_attn_ctx *c, const ch_layout *L, char *ws, lan
 
     /* local keys */
     const int64_t p_first = s->q_pos0 + a, p_last = s->q_pos0 + b - 1;
-    const int64_t lo = LC_MAX((int64_t)0, qc * L->C - L->O);
-    const int64_t hi = s->causal ? LC_MIN(n, p_last + 1) : LC_MIN(n, qc * L->C + L->C + L->O);
+    int64_t lo, hi;
+    local_window(L, s->causal, qc, p_last, n, &lo, &hi);
     for (int64_t j0 = lo; j0 < hi; j0 += TK) {
         const int64_t nb = LC_MIN((int64_t)TK, hi - j0);
         size_t ldk, ldv;
@@ -437,8 +447,8 @@ lc_status lc_attn_chunked_run(const lc_attn_ctx *c, void *ws, size_t ws_bytes, l
             const int64_t i1 = LC_MIN(s->n_q, (t + 1) * L.tq);
             /* split the tile where the query chunk changes */
             for (int64_t a = t * L.tq; a < i1;) {
-                const int64_t qc = (s->q_pos0 + a) / L.C;
-                const int64_t b = LC_MIN(i1, (qc + 1) * L.C - s->q_pos0);
+                const int64_t pos = s->q_pos0 + a, qc = pos / L.C;
+                const int64_t b = a + LC_MIN(i1 - a, L.C - pos % L.C); /* to the chunk's end */
                 attend_block(c, &L, w, &ln, hk, h0, ng, a, b, qc);
                 a = b;
             }
@@ -461,8 +471,8 @@ double lc_attn_chunked_flops(const lc_attn_shape *s, const lc_attn_params *p) {
     double pairs = 0.0; /* (query, local key or summary) pairs scored */
     for (int64_t i = 0; i < s->n_q; i++) {
         const int64_t pos = s->q_pos0 + i, qc = pos / C;
-        const int64_t lo = LC_MAX((int64_t)0, qc * C - O);
-        const int64_t hi = s->causal ? LC_MIN(n, pos + 1) : LC_MIN(n, qc * C + C + O);
+        int64_t lo, hi;
+        local_window(&L, s->causal, qc, pos, n, &lo, &hi);
         pairs += (double)LC_MAX((int64_t)0, hi - lo);
         segment seg[4];
         const int k = summary_segments(&L, s->causal, qc, seg);
