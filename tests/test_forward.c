@@ -143,12 +143,13 @@ typedef struct {
 
 /* Logits of every position, by prefill (all = true) in chunks of n_batch, and
  * again by decoding one token at a time; both against the reference. */
-static void check_model(const char *label, const test_model *tm, const run_cfg *rc, int64_t n, double tol) {
+static void check_model_ex(const char *label, const test_model *tm, const run_cfg *rc, const ref_attn *ra, int64_t n,
+                           double tol) {
     const int32_t V = tm->m.cfg.vocab_size;
     int32_t *tok = malloc((size_t)n * sizeof(int32_t));
     random_tokens(tok, n, V, 77);
     double *ref = malloc((size_t)(n * V) * sizeof(double));
-    CHECK(ref_llama_forward(&tm->m.cfg, &tm->m.w, tok, n, ref) == 0, "%s: reference failed", label);
+    CHECK(ref_llama_forward_ex(&tm->m.cfg, &tm->m.w, tok, n, ra, ref) == 0, "%s: reference failed", label);
     float *lg = malloc((size_t)(n * V) * sizeof(float));
     lc_context_opts o;
     lc_context_opts_init(&o);
@@ -186,6 +187,10 @@ done:
     free(lg);
     free(ref);
     free(tok);
+}
+
+static void check_model(const char *label, const test_model *tm, const run_cfg *rc, int64_t n, double tol) {
+    check_model_ex(label, tm, rc, NULL, n, tol);
 }
 
 static void test_against_reference(void) {
@@ -239,6 +244,40 @@ static void test_against_reference(void) {
     run_cfg f16kv = {"flash", 2, false, 8, LC_DTYPE_F16}, f16kv_naive = {"naive", 1, false, 3, LC_DTYPE_F16};
     check_model("gqa f16-kv", &tm, &f16kv, n, 5e-3);
     check_model("gqa f16-kv", &tm, &f16kv_naive, n, 5e-3);
+    model_free(&tm);
+}
+
+/* Other attention methods through the runtime: a window with sinks (the
+ * cache keeps every key; attention masks), and LINEAR attention (one
+ * recurrent state per layer instead of a cache), also chosen by the model's
+ * own cfg.attention. */
+static void test_attention_variants(void) {
+    const int64_t n = quick() ? 12 : 21;
+    lc_model_config c = config(64, 96, 2, 4, 2, 16, 61);
+    test_model tm;
+    model_make(&tm, &c, LC_DTYPE_F32, 4000);
+    const ref_attn win = {REF_ATTN_SOFTMAX, 5, 2}, lin = {REF_ATTN_LINEAR_ELU, 0, 0};
+    const run_cfg w1 = {"window:5:2", 2, false, 4, LC_DTYPE_F32}, w2 = {"window:5:2", 1, true, 512, LC_DTYPE_F32};
+    check_model_ex("window", &tm, &w1, &win, n, 1e-5);
+    check_model_ex("window", &tm, &w2, &win, n, 1e-5);
+    const run_cfg l1 = {"linear:elu", 2, false, 6, LC_DTYPE_F32}, l2 = {"linear", 1, true, 512, LC_DTYPE_F16};
+    check_model_ex("linear", &tm, &l1, &lin, n, 1e-5);
+    check_model_ex("linear", &tm, &l2, &lin, n, 1e-5); /* no KV cache: the cache type does not matter */
+    /* the model's own attention is the default */
+    snprintf(tm.m.cfg.attention, sizeof tm.m.cfg.attention, "linear:elu");
+    const run_cfg ld = {NULL, 2, false, 7, LC_DTYPE_F32};
+    check_model_ex("linear (model default)", &tm, &ld, &lin, n, 1e-5);
+    lc_context_opts o;
+    lc_context_opts_init(&o);
+    o.n_ctx = 32;
+    lc_context *ctx = NULL;
+    lc_error err;
+    CHECK_OK(lc_context_create(&tm.m, &o, &ctx, &err), &err);
+    if (ctx) CHECK(lc_context_attn(ctx)->method == LC_ATTN_LINEAR, "model attention not used");
+    lc_context_memory mem;
+    CHECK_OK(lc_context_memory_need(&tm.m, &o, &mem, &err), &err);
+    CHECK(mem.kv_bytes < 2u * 2 * 32 * 32 * 4, "linear state %zu bytes is not smaller than a KV cache", mem.kv_bytes);
+    lc_context_free(ctx);
     model_free(&tm);
 }
 
@@ -422,6 +461,7 @@ static void test_refusals(void) {
 
 int main(void) {
     test_against_reference();
+    test_attention_variants();
     test_invariance();
     test_context_end();
     test_refusals();

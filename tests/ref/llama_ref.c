@@ -1,5 +1,6 @@
 /* The reference forward pass (see llama_ref.h). Deliberately simple. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,8 +86,17 @@ static void ref_rope(const lc_rope_config *rc, double *x, int32_t head_dim, int6
     (void)head_dim;
 }
 
+static double ref_elu1(double x) { return x > 0 ? x + 1.0 : exp(x); }
+
 int ref_llama_forward(const lc_model_config *c, const lc_model_weights *w, const int32_t *tokens, int64_t n,
                       double *logits) {
+    return ref_llama_forward_ex(c, w, tokens, n, NULL, logits);
+}
+
+int ref_llama_forward_ex(const lc_model_config *c, const lc_model_weights *w, const int32_t *tokens, int64_t n,
+                         const ref_attn *attn, double *logits) {
+    const ref_attn full = {REF_ATTN_SOFTMAX, 0, 0};
+    if (!attn) attn = &full;
     if (c->rope.scaling != LC_ROPE_SCALING_NONE && c->rope.scaling != LC_ROPE_SCALING_LINEAR) return -1;
     const int64_t D = c->dim, F = c->hidden_dim, H = c->n_heads, Hk = c->n_kv_heads, hd = c->head_dim;
     const int64_t qd = H * hd, kd = Hk * hd, V = c->vocab_size;
@@ -109,14 +119,32 @@ int ref_llama_forward(const lc_model_config *c, const lc_model_weights *w, const
             for (int64_t h = 0; h < Hk; h++) ref_rope(&c->rope, k + t * kd + h * hd, (int32_t)hd, t);
         }
         for (int64_t t = 0; t < n; t++) {
-            /* causal softmax attention, materialised per (query, head) row */
             for (int64_t h = 0; h < H; h++) {
                 int64_t hk = h / (H / Hk);
+                if (attn->kind == REF_ATTN_LINEAR_ELU) {
+                    /* out = sum_j (phi(q).phi(k_j)) v_j / sum_j phi(q).phi(k_j) */
+                    double den = 0.0;
+                    for (int64_t j = 0; j <= t; j++) {
+                        double s = 0.0;
+                        for (int64_t d = 0; d < hd; d++)
+                            s += ref_elu1(q[t * qd + h * hd + d]) * ref_elu1(k[j * kd + hk * hd + d]);
+                        p[j] = s;
+                        den += s;
+                    }
+                    for (int64_t d = 0; d < hd; d++) {
+                        double a = 0.0;
+                        for (int64_t j = 0; j <= t; j++) a += p[j] * v[j * kd + hk * hd + d];
+                        att[h * hd + d] = a / den;
+                    }
+                    continue;
+                }
+                /* causal softmax attention, materialised per (query, head) row */
                 double mx = -INFINITY, sum = 0.0;
                 for (int64_t j = 0; j <= t; j++) {
+                    bool vis = attn->window <= 0 || t - j < attn->window || j < attn->sinks;
                     double s = 0.0;
                     for (int64_t d = 0; d < hd; d++) s += q[t * qd + h * hd + d] * k[j * kd + hk * hd + d];
-                    p[j] = s / sqrt((double)hd);
+                    p[j] = vis ? s / sqrt((double)hd) : -INFINITY;
                     if (p[j] > mx) mx = p[j];
                 }
                 for (int64_t j = 0; j <= t; j++) sum += (p[j] = exp(p[j] - mx));
