@@ -177,7 +177,7 @@ lc_status lc_tokenizer_create(const lc_tokenizer_desc *d, lc_tokenizer **out, lc
      * decoder), ~64 bytes of arrays and hash slots per token and per merge. */
     size_t n_items = (size_t)d->n_vocab + (size_t)d->n_merges;
     size_t need = 2 * piece_bytes + 2 * merge_bytes + 64 * n_items;
-    size_t avail = lc_mem_available_bytes();
+    size_t avail = need > ((size_t)64 << 20) ? lc_mem_available_bytes() : 0; /* small: not worth a /proc read */
     if (avail && need > avail) {
         char a[32], b[32];
         return lc_fail(err, LC_ERR_TOO_LARGE, "tokenizer: needs about %s, only %s available",
