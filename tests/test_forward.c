@@ -166,9 +166,15 @@ static void check_model_ex(const char *label, const test_model *tm, const run_cf
     /* prefill, all logits */
     CHECK_OK(lc_context_eval(ctx, tok, n, lg, true, &err), &err);
     double e = rel_err_d(lg, ref, (size_t)(n * V));
-    CHECK(e < tol, "%s [%s, %d thr%s, batch %lld, kv %s] prefill: rel err %.3g (tol %.1g)", label, rc->attn,
+    CHECK(e < tol, "%s [%s, %d thr%s, batch %lld, kv %s] prefill: rel err %.3g (tol %.1g)", label, rc->attn ? rc->attn : "-",
           rc->threads, rc->scalar ? ", scalar" : "", (long long)rc->n_batch, lc_dtype_name(rc->kv), e, tol);
     CHECK(lc_context_n_past(ctx) == n, "n_past %lld", (long long)lc_context_n_past(ctx));
+    /* prefill for the last token's logits only (the last layer runs one row past its K/V) */
+    lc_context_reset(ctx);
+    CHECK_OK(lc_context_eval(ctx, tok, n, lg, false, &err), &err);
+    e = rel_err_d(lg, ref + (n - 1) * V, (size_t)V);
+    CHECK(e < tol, "%s [%s, %d thr, batch %lld] prefill, last logits: rel err %.3g", label, rc->attn ? rc->attn : "-",
+          rc->threads, (long long)rc->n_batch, e);
     /* decode one at a time from a fresh sequence */
     lc_context_reset(ctx);
     CHECK(lc_context_n_past(ctx) == 0 && lc_context_logits(ctx) == NULL, "reset");
@@ -177,7 +183,7 @@ static void check_model_ex(const char *label, const test_model *tm, const run_cf
         CHECK_OK(lc_context_eval(ctx, tok + i, 1, lg + i * V, false, &err), &err);
         ed = fmax(ed, rel_err_d(lg + i * V, ref + i * V, (size_t)V));
     }
-    CHECK(ed < tol, "%s [%s, %d thr%s, kv %s] decode: rel err %.3g (tol %.1g)", label, rc->attn, rc->threads,
+    CHECK(ed < tol, "%s [%s, %d thr%s, kv %s] decode: rel err %.3g (tol %.1g)", label, rc->attn ? rc->attn : "-", rc->threads,
           rc->scalar ? ", scalar" : "", lc_dtype_name(rc->kv), ed, tol);
     /* the last logits are also available from the context */
     const float *last = lc_context_logits(ctx);

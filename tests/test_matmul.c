@@ -3,7 +3,7 @@
  * lc_matmul for every weight type (f32, f16, bf16, q8_0) on awkward shapes
  * (1 row, odd sizes, sizes that are not multiples of 8/16/32 where the type
  * allows, token counts on both sides of the 6-token micro-tile and of the
- * 384-token block), AVX2 and scalar paths, 1 and 2 threads; then RMSNorm,
+ * 516-token block), AVX2 and scalar paths, 1 and 2 threads; then RMSNorm,
  * SwiGLU, add, softmax and argmax.
  *
  * The error bound of an f32 dot product of K terms, summed in any order, is
@@ -150,15 +150,15 @@ static void test_matmul_all(void) {
     lc_rng rng;
     lc_rng_seed(&rng, 1234);
     /* rows, cols, tokens: 1 row; odd sizes; K tails of 1..7; N tails of 1..15;
-     * M tails of 1..5; two K blocks (cols > 384); two M blocks (tokens > 384). */
+     * M tails of 1..5; two K blocks (cols > 384); two M blocks (tokens > 516). */
     const int64_t shapes[][3] = {
         {1, 1, 1},    {1, 5, 2},    {3, 7, 1},      {3, 7, 7},     {17, 33, 1},    {17, 33, 6},   {16, 8, 12},
-        {31, 100, 5}, {33, 385, 13}, {100, 64, 2},  {5, 800, 19},  {48, 257, 11},  {129, 96, 1}, {40, 24, 390},
+        {31, 100, 5}, {33, 385, 13}, {100, 64, 2},  {5, 800, 19},  {48, 257, 11},  {129, 96, 1}, {40, 24, 530},
         /* large enough to run on 2 threads (matvec >= 32768 weights, GEMM >= 2^18 multiply-adds) */
         {301, 203, 1}, {100, 300, 50}, {37, 1000, 9},
     };
     const int64_t q8_shapes[][3] = {
-        {1, 32, 1}, {3, 32, 7}, {17, 64, 1}, {17, 96, 6}, {31, 416, 13}, {5, 800, 2}, {129, 64, 1}, {40, 32, 390},
+        {1, 32, 1}, {3, 32, 7}, {17, 64, 1}, {17, 96, 6}, {31, 416, 13}, {5, 800, 2}, {129, 64, 1}, {40, 32, 530},
         {257, 160, 1}, {70, 320, 20},
     };
     const lc_dtype types[] = {LC_DTYPE_F32, LC_DTYPE_F16, LC_DTYPE_BF16};

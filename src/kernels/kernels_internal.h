@@ -13,12 +13,12 @@
  *   MR x NR  micro-tile: 6 tokens x 16 weight rows (12 ymm accumulators)
  *   KC       the longest K block: a packed weight panel [KC][16] f32 = 24 KiB
  *            stays in L1 while every token panel of the block streams past it
- *   MC       tokens per block: the packed activations [MC][KC] f32 (576 KiB)
+ *   MC       tokens per block: the packed activations [MC][KC] f32 (774 KiB)
  *            stay in L2 */
 #define LC_GEMM_MR 6
 #define LC_GEMM_NR 16
 #define LC_GEMM_KC 384
-#define LC_GEMM_MC 384 /* multiple of MR */
+#define LC_GEMM_MC 516 /* multiple of MR; one block for the default 512-token chunk */
 
 /* The K blocking of a GEMM over cols columns of type t: blocks of kc columns
  * (the last one may be shorter). kc is a multiple of 32 for q8_0 (whole

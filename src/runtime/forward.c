@@ -23,13 +23,14 @@ static lc_status mm(lc_context *ctx, const lc_tensor *w, const float *x, int64_t
     return st;
 }
 
-/* Softmax attention of the chunk's queries over the layer's cache slots
- * 0 .. slot0+n-1 (the chunk's own keys included). */
-static lc_status attend_cache(lc_context *ctx, int32_t layer, int64_t n, int64_t p0, lc_error *err) {
+/* Softmax attention over the layer's cache slots 0 .. slot0+n-1 (the chunk's
+ * own keys included) for the chunk's queries r0 .. n-1 (q rows 0.., att rows
+ * 0..; positions p0+r0 ..). */
+static lc_status attend_cache(lc_context *ctx, int32_t layer, int64_t n, int64_t r0, int64_t p0, lc_error *err) {
     lc_kv_view view;
     lc_kv_cache_view(&ctx->kv, layer, n, &view);
-    lc_attn_shape s = lc_rt_attn_shape(ctx, n, view.n_kv);
-    s.q_pos0 = p0;
+    lc_attn_shape s = lc_rt_attn_shape(ctx, n - r0, view.n_kv);
+    s.q_pos0 = p0 + r0;
     s.k_pos = view.k_pos;
     size_t need = 0;
     lc_status st = lc_attn_workspace(&s, &ctx->attn, &need, err);
@@ -38,7 +39,7 @@ static lc_status attend_cache(lc_context *ctx, int32_t layer, int64_t n, int64_t
         return lc_fail(err, LC_ERR_INTERNAL,
                        "attention asks for %zu bytes of workspace for %lld queries over %lld keys; the context "
                        "sized %zu",
-                       need, (long long)n, (long long)view.n_kv, ctx->attn_ws_bytes);
+                       need, (long long)s.n_q, (long long)view.n_kv, ctx->attn_ws_bytes);
     lc_attn_io io = {ctx->q, view.k, view.v, ctx->att, NULL};
     double t0 = lc_time_now();
     st = lc_attn_forward(&s, &ctx->attn, &io, ctx->attn_ws, ctx->attn_ws_bytes, err);
@@ -48,15 +49,16 @@ static lc_status attend_cache(lc_context *ctx, int32_t layer, int64_t n, int64_t
     return st;
 }
 
-/* LINEAR attention: feed the chunk one token at a time through the layer's
- * recurrent state (exactly the causal form; O(1) memory in the length). */
-static lc_status attend_linear(lc_context *ctx, int32_t layer, int64_t n, lc_error *err) {
+/* LINEAR attention: the layer's recurrent state absorbs keys/values 0..r0-1
+ * without queries, then steps through r0..n-1 with theirs (q and att rows 0..)
+ * — exactly the causal form, in O(1) memory in the length. */
+static lc_status attend_linear(lc_context *ctx, int32_t layer, int64_t n, int64_t r0, lc_error *err) {
     const lc_rt_shape *sh = &ctx->sh;
     double t0 = lc_time_now();
-    lc_status st = LC_OK;
-    for (int64_t i = 0; i < n && st == LC_OK; i++)
-        st = lc_linear_state_step(ctx->lin[layer], ctx->q + i * sh->q_dim, ctx->k + i * sh->kv_dim,
-                                  ctx->v + i * sh->kv_dim, ctx->att + i * sh->q_dim, err);
+    lc_status st = r0 > 0 ? lc_linear_state_absorb(ctx->lin[layer], r0, ctx->k, ctx->v, err) : LC_OK;
+    for (int64_t i = r0; i < n && st == LC_OK; i++)
+        st = lc_linear_state_step(ctx->lin[layer], ctx->q + (i - r0) * sh->q_dim, ctx->k + i * sh->kv_dim,
+                                  ctx->v + i * sh->kv_dim, ctx->att + (i - r0) * sh->q_dim, err);
     ctx->tm.t_attn += lc_time_now() - t0;
     lc_attn_shape s = lc_rt_attn_shape(ctx, 1, 1);
     ctx->tm.flops_attn += (double)n * lc_attn_flops(&s, &ctx->attn);
@@ -85,30 +87,39 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
                          ko);
     if (ctx->rope_cfg.scaling == LC_ROPE_SCALING_DYNAMIC_NTK) TRY(lc_rope_cache_set_length(ctx->rope, p0 + n, err));
 
+    /* Rows r0..n-1 go through each layer. Every row's K and V are needed, but
+     * past the last layer's K/V only the rows whose logits are asked for: in
+     * the last layer, without logits_all, the queries, attention, Wo and FFN
+     * run for the last token only (as llama.cpp skips unused outputs). */
+    int64_t r0 = 0;
     for (int32_t l = 0; l < sh->n_layers; l++) {
         const lc_layer_weights *L = &w->layers[l];
+        if (l == sh->n_layers - 1 && !logits_all) r0 = n - 1;
+        const int64_t m = n - r0;         /* rows carried on */
+        float *xr = ctx->x + r0 * D;      /* their residual stream */
+        float *xbr = ctx->xb + r0 * D;    /* their normed input */
         /* attention block */
         lc_rmsnorm(ctx->xb, ctx->x, ctx->norms + (2 * l) * D, n, D, ctx->norm_eps, ko);
-        TRY(mm(ctx, &L->wq, ctx->xb, n, ctx->q, err));
+        TRY(mm(ctx, &L->wq, xbr, m, ctx->q, err));
         TRY(mm(ctx, &L->wk, ctx->xb, n, ctx->k, err));
         TRY(mm(ctx, &L->wv, ctx->xb, n, ctx->v, err));
-        TRY(lc_rope_apply_seq(ctx->rope, ctx->q, n, sh->n_heads, sh->head_dim, p0));
+        TRY(lc_rope_apply_seq(ctx->rope, ctx->q, m, sh->n_heads, sh->head_dim, p0 + r0));
         TRY(lc_rope_apply_seq(ctx->rope, ctx->k, n, sh->n_kv_heads, sh->head_dim, p0));
         if (ctx->linear) {
-            TRY(attend_linear(ctx, l, n, err));
+            TRY(attend_linear(ctx, l, n, r0, err));
         } else {
             lc_kv_cache_store(&ctx->kv, l, slot0, n, ctx->k, ctx->v, ko);
-            TRY(attend_cache(ctx, l, n, p0, err));
+            TRY(attend_cache(ctx, l, n, r0, p0, err));
         }
-        TRY(mm(ctx, &L->wo, ctx->att, n, ctx->xb, err));
-        lc_add(ctx->x, ctx->xb, n * D, ko);
+        TRY(mm(ctx, &L->wo, ctx->att, m, ctx->xb, err));
+        lc_add(xr, ctx->xb, m * D, ko);
         /* feed-forward block */
-        lc_rmsnorm(ctx->xb, ctx->x, ctx->norms + (2 * l + 1) * D, n, D, ctx->norm_eps, ko);
-        TRY(mm(ctx, &L->w_gate, ctx->xb, n, ctx->hb, err));
-        TRY(mm(ctx, &L->w_up, ctx->xb, n, ctx->hb2, err));
-        lc_swiglu(ctx->hb, ctx->hb, ctx->hb2, n * F, ko);
-        TRY(mm(ctx, &L->w_down, ctx->hb, n, ctx->xb, err));
-        lc_add(ctx->x, ctx->xb, n * D, ko);
+        lc_rmsnorm(ctx->xb, xr, ctx->norms + (2 * l + 1) * D, m, D, ctx->norm_eps, ko);
+        TRY(mm(ctx, &L->w_gate, ctx->xb, m, ctx->hb, err));
+        TRY(mm(ctx, &L->w_up, ctx->xb, m, ctx->hb2, err));
+        lc_swiglu(ctx->hb, ctx->hb, ctx->hb2, m * F, ko);
+        TRY(mm(ctx, &L->w_down, ctx->hb, m, ctx->xb, err));
+        lc_add(xr, ctx->xb, m * D, ko);
     }
 
     const float *out_norm = ctx->norms + 2 * sh->n_layers * D;
