@@ -19,6 +19,7 @@
 #include "longctx/tokenizer.h"
 #include "test_util.h"
 #include "test_tokenizer_util.h"
+#include "tokenizer/tokenizer_internal.h"
 
 static int roundtrip(const lc_tokenizer *t, const char *name, const char *text, size_t len, bool bos) {
     int64_t n = 0;
@@ -126,6 +127,39 @@ static void check_tokenizer(const lc_tokenizer *t, const char *name, const char 
     free(buf);
 }
 
+/* The per-call word cache must not change a single id: encode long texts
+ * (made of few distinct words, so the cache hits) with and without it. */
+static void check_cache(const lc_tokenizer *t, const char *name, const char *article, size_t article_len) {
+    static const char *const words[] = {"the", " the", "cat", " sat", "中文", "字", "🦙", "\n", "  ", "3", "1234",
+                                        "don't", "'s", ".", "\xFF", "\xE4\xB8", "naïve", " ", "e\xCC\x81", "\t"};
+    lc_rng r;
+    lc_rng_seed(&r, 5);
+    size_t cap = (size_t)256 << 10;
+    char *text = malloc(cap);
+    int32_t *a = malloc(cap * sizeof *a), *b = malloc(cap * sizeof *b);
+    for (int c = 0; c < 4; c++) {
+        size_t len = 0, target = c == 0 ? 1500 : c == 1 ? 20000 : cap - 64;
+        if (c == 3 && article) len = LC_MIN(article_len, cap);
+        else
+            while (len < target) {
+                const char *w = words[lc_rng_below(&r, LC_ARRAY_LEN(words))];
+                size_t l = strlen(w);
+                memcpy(text + len, w, l);
+                len += l;
+            }
+        lc_tok_out oa = {a, (int64_t)cap, 0}, ob = {b, (int64_t)cap, 0};
+        lc_error err;
+        bool spm = lc_tokenizer_kind_of(t) == LC_TOKENIZER_SPM;
+        lc_status sa = spm ? lc_tok_spm_encode(t, text, len, true, &oa, &err) : lc_tok_bpe_encode(t, text, len, true, &oa, &err);
+        lc_status sb = spm ? lc_tok_spm_encode(t, text, len, false, &ob, &err) : lc_tok_bpe_encode(t, text, len, false, &ob, &err);
+        CHECK(sa == LC_OK && sb == LC_OK && oa.n <= (int64_t)cap && tt_same_ids(a, oa.n, b, ob.n),
+              "%s: word cache changes the ids of a %zu-byte text", name, len);
+    }
+    free(text);
+    free(a);
+    free(b);
+}
+
 static lc_tokenizer *from_gguf(const char *rel) {
     char path[512];
     lc_test_shared(rel, path, sizeof path);
@@ -169,6 +203,7 @@ int main(void) {
     for (size_t i = 0; i < LC_ARRAY_LEN(all); i++) {
         if (!all[i].t) continue;
         check_tokenizer(all[i].t, all[i].name, article, article_len);
+        check_cache(all[i].t, all[i].name, article, article_len);
         if (lc_tokenizer_kind_of(all[i].t) == LC_TOKENIZER_SPM) {
             /* the SentencePiece exception: a literal "▁" comes back as ' ' */
             int64_t n = 0;

@@ -315,14 +315,20 @@ static size_t random_text(lc_rng *r, char *buf, size_t cap, int n_words) {
     return len;
 }
 
+/* cases random texts of 1..words words; the last `long_cases` have 250 to
+ * 400 words (over 1 KiB: encode then uses its word cache). */
 static void check_against_naive(const lc_tokenizer *t, const char *name, int cases, int words) {
     lc_rng r;
     lc_rng_seed(&r, 1234);
-    char text[2048];
+    static char text[4096];
+    const int long_cases = 3;
+    cases += long_cases;
     int32_t *want = malloc(4 * sizeof text * sizeof *want);
     int bad = 0;
     for (int c = 0; c < cases; c++) {
-        size_t len = random_text(&r, text, sizeof text, 1 + (int)lc_rng_below(&r, (uint64_t)words));
+        int n_words = c >= cases - long_cases ? 250 + (int)lc_rng_below(&r, 150) : 1 + (int)lc_rng_below(&r, (uint64_t)words);
+        size_t len = random_text(&r, text, sizeof text, n_words);
+        if (c >= cases - long_cases) CHECK(len >= 1024, "a long text of %zu bytes", len);
         int64_t nw = naive_spm(t, text, len, want), n = 0;
         int32_t *got = tt_encode(t, text, len, false, &n);
         if (!got || !tt_same_ids(got, n, want, nw)) {

@@ -22,6 +22,7 @@
 
 #include "tokenizer/merge_heap.h"
 #include "tokenizer/unicode.h"
+#include "tokenizer/word_cache.h"
 
 typedef struct {
     const lc_tokenizer *t;
@@ -96,14 +97,41 @@ static lc_status encode_word(bpe_state *s, const unsigned char *w, size_t n, lc_
     return LC_OK;
 }
 
-lc_status lc_tok_bpe_encode(const lc_tokenizer *t, const char *text, size_t len, lc_tok_out *o, lc_error *err) {
+/* A word through the word cache (when there is one and the word is short). */
+static lc_status cached_word(bpe_state *s, lc_tok_cache *cache, const char *text, size_t pos, size_t n, lc_tok_out *o,
+                             lc_error *err) {
+    const unsigned char *w = (const unsigned char *)text + pos;
+    if (!cache->slots || n > LC_TOK_CACHE_MAX_WORD || n == 1) return encode_word(s, w, n, o, err);
+    uint64_t h = lc_tok_hash(text + pos, n);
+    uint32_t k;
+    const int32_t *hit = lc_tok_cache_get(cache, (int64_t)pos, (uint32_t)n, h, &k);
+    if (hit) {
+        for (uint32_t i = 0; i < k; i++) lc_tok_push(o, hit[i]);
+        return LC_OK;
+    }
+    /* at most one id per byte of the word */
+    int32_t tmp[LC_TOK_CACHE_MAX_WORD];
+    lc_tok_out local = {tmp, LC_TOK_CACHE_MAX_WORD, 0};
+    lc_status st = encode_word(s, w, n, &local, err);
+    if (st != LC_OK) return st;
+    if (local.n > local.cap) return lc_fail(err, LC_ERR_INTERNAL, "tokenizer: %lld ids for a %zu-byte word", (long long)local.n, n);
+    for (int64_t i = 0; i < local.n; i++) lc_tok_push(o, tmp[i]);
+    lc_tok_cache_put(cache, (int64_t)pos, (uint32_t)n, h, tmp, (uint32_t)local.n);
+    return LC_OK;
+}
+
+lc_status lc_tok_bpe_encode(const lc_tokenizer *t, const char *text, size_t len, bool use_cache, lc_tok_out *o,
+                            lc_error *err) {
     bpe_state s = {t, NULL, 0, NULL, {0}};
+    lc_tok_cache cache = {0};
     lc_status st = lc_tok_heap_init(&s.heap, 64, err);
+    if (st == LC_OK && use_cache) st = lc_tok_cache_init(&cache, text, err);
     for (size_t pos = 0; st == LC_OK && pos < len;) {
         size_t wl = lc_tok_pretok_next(t->pre, text, len, pos);
-        st = encode_word(&s, (const unsigned char *)text + pos, wl, o, err);
+        st = cached_word(&s, &cache, text, pos, wl, o, err);
         pos += wl;
     }
+    lc_tok_cache_free(&cache);
     lc_tok_heap_free(&s.heap);
     free(s.sym);
     free(s.mapped);

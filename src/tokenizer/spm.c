@@ -32,6 +32,7 @@
 
 #include "tokenizer/merge_heap.h"
 #include "tokenizer/unicode.h"
+#include "tokenizer/word_cache.h"
 
 static const char SPACE_MARK[3] = {'\xE2', '\x96', '\x81'}; /* U+2581 */
 
@@ -151,7 +152,31 @@ static lc_status encode_segment(spm_state *s, size_t start, size_t end, lc_tok_o
     return LC_OK;
 }
 
-lc_status lc_tok_spm_encode(const lc_tokenizer *t, const char *text, size_t len, lc_tok_out *o, lc_error *err) {
+/* A segment through the word cache (when there is one and it is short). */
+static lc_status cached_segment(spm_state *s, lc_tok_cache *cache, size_t start, size_t end, lc_tok_out *o,
+                                lc_error *err) {
+    size_t len = end - start;
+    if (!cache->slots || len > LC_TOK_CACHE_MAX_WORD) return encode_segment(s, start, end, o, err);
+    uint64_t h = lc_tok_hash(s->norm + start, len);
+    uint32_t n;
+    const int32_t *hit = lc_tok_cache_get(cache, (int64_t)start, (uint32_t)len, h, &n);
+    if (hit) {
+        for (uint32_t i = 0; i < n; i++) lc_tok_push(o, hit[i]);
+        return LC_OK;
+    }
+    /* at most one id per byte of the segment */
+    int32_t tmp[LC_TOK_CACHE_MAX_WORD];
+    lc_tok_out local = {tmp, LC_TOK_CACHE_MAX_WORD, 0};
+    lc_status st = encode_segment(s, start, end, &local, err);
+    if (st != LC_OK) return st;
+    if (local.n > local.cap) return lc_fail(err, LC_ERR_INTERNAL, "tokenizer: %lld ids for a %zu-byte word", (long long)local.n, len);
+    for (int64_t i = 0; i < local.n; i++) lc_tok_push(o, tmp[i]);
+    lc_tok_cache_put(cache, (int64_t)start, (uint32_t)len, h, tmp, (uint32_t)local.n);
+    return LC_OK;
+}
+
+lc_status lc_tok_spm_encode(const lc_tokenizer *t, const char *text, size_t len, bool use_cache, lc_tok_out *o,
+                            lc_error *err) {
     /* 1. normalise */
     size_t spaces = 0;
     for (size_t i = 0; i < len; i++) spaces += text[i] == ' ';
@@ -166,20 +191,23 @@ lc_status lc_tok_spm_encode(const lc_tokenizer *t, const char *text, size_t len,
     }
     /* 2-4. cut where no piece spans the boundary, merge each segment */
     spm_state s = {t, norm, NULL, 0, {0}};
+    lc_tok_cache cache = {0};
     lc_status st = lc_tok_heap_init(&s.heap, 256, err);
+    if (st == LC_OK && use_cache) st = lc_tok_cache_init(&cache, norm, err);
     size_t seg = 0;
     uint32_t prev = 0;
     for (size_t p = 0; st == LC_OK && p < nlen;) {
         size_t ul = lc_tok_utf8_unit_len((const unsigned char *)norm + p, nlen - p);
         uint32_t k = lc_tok_unit_key(norm + p, ul);
         if (p > seg && !lc_tok_bigram_has(t, prev, k)) {
-            st = encode_segment(&s, seg, p, o, err);
+            st = cached_segment(&s, &cache, seg, p, o, err);
             seg = p;
         }
         prev = k;
         p += ul;
     }
-    if (st == LC_OK && seg < nlen) st = encode_segment(&s, seg, nlen, o, err);
+    if (st == LC_OK && seg < nlen) st = cached_segment(&s, &cache, seg, nlen, o, err);
+    lc_tok_cache_free(&cache);
     lc_tok_heap_free(&s.heap);
     free(s.sym);
     free(norm);

@@ -9,6 +9,7 @@
 
 #include "tokenizer/tokenizer_internal.h"
 #include "tokenizer/unicode.h"
+#include "tokenizer/word_cache.h"
 
 /* ---- small helpers shared by the encoders -------------------------------- */
 
@@ -341,8 +342,10 @@ lc_status lc_tokenizer_encode(const lc_tokenizer *t, const char *text, size_t le
     lc_tok_out o = {ids, cap, 0};
     if (add_bos && t->bos_id >= 0) lc_tok_push(&o, t->bos_id);
     lc_status st = LC_OK;
+    bool cache = len >= LC_TOK_CACHE_MIN_TEXT;
     if (len > 0)
-        st = t->kind == LC_TOKENIZER_SPM ? lc_tok_spm_encode(t, text, len, &o, err) : lc_tok_bpe_encode(t, text, len, &o, err);
+        st = t->kind == LC_TOKENIZER_SPM ? lc_tok_spm_encode(t, text, len, cache, &o, err)
+                                         : lc_tok_bpe_encode(t, text, len, cache, &o, err);
     if (st != LC_OK) return st;
     *n = o.n;
     if (o.n > cap)

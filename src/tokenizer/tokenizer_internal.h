@@ -144,8 +144,12 @@ bool lc_tok_bigram_has(const lc_tokenizer *t, uint32_t a, uint32_t b);
  * unk where one is missing; error if neither exists. */
 lc_status lc_tok_emit_bytes(const lc_tokenizer *t, const unsigned char *s, size_t len, lc_tok_out *o, lc_error *err);
 
-lc_status lc_tok_spm_encode(const lc_tokenizer *t, const char *text, size_t len, lc_tok_out *o, lc_error *err);
-lc_status lc_tok_bpe_encode(const lc_tokenizer *t, const char *text, size_t len, lc_tok_out *o, lc_error *err);
+/* The encoders. use_cache: remember short words for the rest of the call
+ * (word_cache.c); results are identical either way (tests compare them). */
+lc_status lc_tok_spm_encode(const lc_tokenizer *t, const char *text, size_t len, bool use_cache, lc_tok_out *o,
+                            lc_error *err);
+lc_status lc_tok_bpe_encode(const lc_tokenizer *t, const char *text, size_t len, bool use_cache, lc_tok_out *o,
+                            lc_error *err);
 
 /* Fill dec/dec_off (called by create once types are known). */
 lc_status lc_tok_build_decoder(lc_tokenizer *t, lc_error *err);
