@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -247,11 +248,91 @@ static void test_context_end_real(void) {
     lc_model_free(m);
 }
 
+/* Runs the CLI; returns its exit status, stdout and stderr in buffers. */
+static int run_cli(const char *args, char *out, size_t out_len, char *errs, size_t err_len) {
+    char cmd[2048], errpath[128];
+    snprintf(errpath, sizeof errpath, "/tmp/longctx_test_generate_%ld.err", (long)getpid());
+    snprintf(cmd, sizeof cmd, "OMP_WAIT_POLICY=PASSIVE %s %s 2>%s", LC_CLI_PATH, args, errpath);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, out_len - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    FILE *e = fopen(errpath, "r");
+    n = e ? fread(errs, 1, err_len - 1, e) : 0;
+    errs[n] = '\0';
+    if (e) fclose(e);
+    unlink(errpath);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* `longctx run`: greedy text equals the golden tokens decoded; exit codes;
+ * the context-end message. */
+static void test_cli(void) {
+    if (access(LC_CLI_PATH, X_OK) != 0) {
+        fprintf(stderr, "note: %s not built; CLI checks skipped\n", LC_CLI_PATH);
+        return;
+    }
+    char gp[512], mp[512], tp[512], args[1600];
+    snprintf(gp, sizeof gp, "%s/golden/aidreams260K_greedy.txt", LC_TEST_DATA_DIR);
+    golden g;
+    if (!read_golden(gp, &g)) return;
+    lc_model *m = load("models/aidreams260K.bin", "models/aidreams-tok512.bin");
+    if (!m || !m->tokenizer) {
+        lc_model_free(m);
+        return;
+    }
+    static char out[65536], errs[65536];
+    lc_test_shared("models/aidreams260K.bin", mp, sizeof mp);
+    lc_test_shared("models/aidreams-tok512.bin", tp, sizeof tp);
+    /* the golden prompt is BOS + " I whisper through the": the CLI gets the text */
+    snprintf(args, sizeof args, "run -m %s -z %s -p 'I whisper through the' -n %lld --temp 0 -t 2", mp, tp,
+             (long long)g.n_generated);
+    int rc = run_cli(args, out, sizeof out, errs, sizeof errs);
+    CHECK(rc == 0, "run exited %d: %s", rc, errs);
+    char expect[8192];
+    size_t len = 0;
+    int32_t all[320];
+    memcpy(all, g.prompt, (size_t)g.n_prompt * sizeof(int32_t));
+    memcpy(all + g.n_prompt, g.generated, (size_t)g.n_generated * sizeof(int32_t));
+    lc_error err;
+    CHECK_OK(lc_tokenizer_decode(m->tokenizer, all, g.n_prompt + g.n_generated, expect, sizeof expect, &len, &err),
+             &err);
+    CHECK(strncmp(out, expect, len) == 0, "run printed\n%s\nexpected\n%s", out, expect);
+    CHECK(strstr(errs, "tok/s") != NULL && strstr(errs, "matmul") != NULL, "no throughput on stderr: %s", errs);
+    /* --tokens prints the ids */
+    snprintf(args, sizeof args, "run -m %s --prompt-tokens 1,303,414,391,312 -n 8 --temp 0 --tokens", mp);
+    rc = run_cli(args, out, sizeof out, errs, sizeof errs);
+    char ids[256] = "";
+    for (int i = 0; i < 8; i++) snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%d ", g.generated[i]);
+    CHECK(rc == 0 && strncmp(out, ids, strlen(ids)) == 0, "--tokens printed '%s', expected '%s'", out, ids);
+    /* context end: a message, exit 0 */
+    snprintf(args, sizeof args, "run -m %s -z %s -p 'I whisper' -c 16 -n 100 --temp 0", mp, tp);
+    rc = run_cli(args, out, sizeof out, errs, sizeof errs);
+    CHECK(rc == 0 && strstr(errs, "context full: 16 tokens; raise -c"), "context end: rc %d, %s", rc, errs);
+    /* usage errors exit 2, failures 1 */
+    CHECK(run_cli("run --help", out, sizeof out, errs, sizeof errs) == 0 && strstr(out, "usage"), "--help");
+    CHECK(run_cli("run --bogus", out, sizeof out, errs, sizeof errs) == 2, "unknown flag");
+    CHECK(run_cli("run", out, sizeof out, errs, sizeof errs) == 2, "no model");
+    snprintf(args, sizeof args, "run -m %s --prompt-tokens 1,9999", mp);
+    CHECK(run_cli(args, out, sizeof out, errs, sizeof errs) == 2, "token outside the vocabulary");
+    CHECK(run_cli("run -m /nonexistent/model.gguf", out, sizeof out, errs, sizeof errs) == 1, "missing file");
+    snprintf(args, sizeof args, "run -m %s -c 1G -n 1", mp);
+    rc = run_cli(args, out, sizeof out, errs, sizeof errs);
+    CHECK(rc == 1 && strstr(errs, "needs"), "a 1G-token context: rc %d, %s", rc, errs);
+    CHECK(run_cli("bench model --help", out, sizeof out, errs, sizeof errs) == 0, "bench model --help");
+    snprintf(args, sizeof args, "bench model -m %s --ctx 16,64 -n 2 --no-peak --json", mp);
+    rc = run_cli(args, out, sizeof out, errs, sizeof errs);
+    CHECK(rc == 0 && strstr(out, "\"decode_gbs\"") && strstr(out, "\"ctx\":64"), "bench model json: %s %s", out, errs);
+    lc_model_free(m);
+}
+
 int main(void) {
     char p[512];
     lc_test_shared("models", p, sizeof p); /* skips when ../shared is absent */
     test_golden();
     test_stories();
     test_context_end_real();
+    test_cli();
     return lc_test_finish("test_generate");
 }

@@ -58,7 +58,8 @@ typedef struct {
     const char *attn;     /* lc_attn_parse spec, e.g. "flash", "window:4096:4";
                              NULL: the model's cfg.attention, else "flash"        */
     const lc_attn_params *attn_params; /* full parameters (e.g. HYBRID); when set,
-                                          overrides attn; n_threads is replaced */
+                                          overrides attn; copied, n_threads replaced;
+                                          head_params must outlive the context */
     lc_dtype k_type;      /* KV cache key type: f32 or f16 (default f16)          */
     lc_dtype v_type;      /* value type (default f16)                             */
     const lc_rope_config *rope; /* NULL: the model's; orig_ctx 0 = ctx_train      */
@@ -108,8 +109,11 @@ lc_dtype lc_context_v_type(const lc_context *ctx);
  * n_batch. logits: NULL, or [vocab] floats for the last token, or (all) [n,
  * vocab] for every token. Token ids are checked against the vocabulary.
  * Refuses with LC_ERR_TOO_LARGE ("context full: N tokens; raise -c") when
- * n_past + n > n_ctx, before changing anything. On any error the context is
- * unchanged (n_past stays; the partly written cache slots are not counted). */
+ * n_past + n > n_ctx, before changing anything. Should a kernel fail midway,
+ * the KV cache is rolled back to where the call found it (n_past unchanged);
+ * a LINEAR-attention context cannot roll back its states and must be reset.
+ * In the last layer only the rows whose logits are returned go past their
+ * K/V (the last one, unless all). */
 lc_status lc_context_eval(lc_context *ctx, const int32_t *tokens, int64_t n, float *logits, bool all, lc_error *err);
 
 /* The last evaluated token's logits [vocab] (owned by ctx; valid until the
