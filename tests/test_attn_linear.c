@@ -221,6 +221,11 @@ static void test_against_definition(void) {
         {63, 63, 0, 2, 2, 32, true, LC_DTYPE_F32},
         {64, 64, 0, 2, 2, 32, true, LC_DTYPE_F32},
         {65, 65, 0, 2, 2, 32, true, LC_DTYPE_F32},
+        /* around the chunk size of the parallel form */
+        {LC_LIN_CHUNK - 1, LC_LIN_CHUNK - 1, 0, 2, 1, 16, true, LC_DTYPE_F32},
+        {LC_LIN_CHUNK, LC_LIN_CHUNK, 0, 2, 1, 16, true, LC_DTYPE_F32},
+        {LC_LIN_CHUNK + 1, LC_LIN_CHUNK + 1, 0, 2, 1, 16, true, LC_DTYPE_F32},
+        {3 * LC_LIN_CHUNK + 1, 3 * LC_LIN_CHUNK + 1, LC_LIN_CHUNK - 1, 2, 1, 16, true, LC_DTYPE_F32},
         {big, big, 0, 2, 1, 32, true, LC_DTYPE_F32},
         /* GQA groups 1, 2, 4, 8 */
         {130, 130, 0, 2, 2, 16, true, LC_DTYPE_F32},

@@ -29,7 +29,7 @@
 #include "attn/linear_kernels.h"
 
 /* Keys per chunk of the parallel form (and of lc_linear_state_absorb). */
-#define LC_LIN_CHUNK 64
+#define LC_LIN_CHUNK 32
 
 typedef struct {
     lc_feature_map feature;
