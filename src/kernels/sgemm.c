@@ -50,7 +50,7 @@ size_t lc_sgemm_workspace_bytes(int64_t m, int64_t n, int64_t k, int n_threads) 
 }
 
 /* Portable micro-kernel with the same contract as the AVX2 one. */
-static void kernel_scalar(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, float beta) {
+void lc_sgemm_kernel_6x16_scalar(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, float beta) {
     float acc[MR][NR];
     memset(acc, 0, sizeof acc);
     for (int64_t k = 0; k < kc; k++) {
@@ -69,11 +69,18 @@ static void kernel_scalar(int64_t kc, const float *a, const float *b, float *c, 
     }
 }
 
-typedef void (*kernel_fn)(int64_t, const float *, const float *, float *, int64_t, float, float);
+lc_sgemm_kernel_fn lc_sgemm_kernel_for(lc_isa isa) {
+#if defined(LC_HAVE_X86)
+    if (isa >= LC_ISA_AVX2) return lc_sgemm_kernel_6x16_avx2;
+#else
+    (void)isa;
+#endif
+    return lc_sgemm_kernel_6x16_scalar;
+}
 
 typedef struct {
     const lc_sgemm_args *g;
-    kernel_fn kernel;
+    lc_sgemm_kernel_fn kernel;
     float *bpack;    /* [strips][kc][NR]                      */
     float *apack0;   /* per thread: [MR strips][kc][MR]       */
     size_t a_floats; /* stride between the threads' A buffers */
@@ -254,12 +261,7 @@ lc_status lc_sgemm_run(const lc_sgemm_args *g, lc_isa isa, void *ws, size_t ws_b
     const pack_sizes ps = pack_geometry(g->m, g->n, g->k);
     sgemm_job job;
     job.g = g;
-    job.kernel = kernel_scalar;
-#if defined(LC_HAVE_X86)
-    if (!g->force_scalar && isa >= LC_ISA_AVX2) job.kernel = lc_sgemm_kernel_6x16_avx2;
-#else
-    (void)isa;
-#endif
+    job.kernel = lc_sgemm_kernel_for(g->force_scalar ? LC_ISA_SCALAR : isa);
     job.bpack = (float *)ws;
     job.apack0 = job.bpack + ps.b_floats;
     job.a_floats = ps.a_floats;

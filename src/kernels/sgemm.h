@@ -78,9 +78,16 @@ lc_status lc_sgemm_simple(bool trans_a, bool trans_b, int64_t m, int64_t n, int6
 #define LC_SGEMM_MR 6
 #define LC_SGEMM_NR 16
 
-#if defined(LC_HAVE_X86)
-/* c[MR, NR] (row stride ldc) = alpha * sum_k a[k][0..MR) b[k][0..NR) + beta * c
+/* The register micro-kernels, for callers that keep operands packed:
+ * c[MR, NR] (row stride ldc) = alpha * sum_k a[k][0..MR) b[k][0..NR) + beta * c
  * over packed panels a [kc, MR] and b [kc, NR]. beta == 0 ignores c. */
+typedef void (*lc_sgemm_kernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
+                                   float beta);
+void lc_sgemm_kernel_6x16_scalar(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
+                                 float beta);
+/* The kernel for an ISA tier (AVX2 when isa allows it and it was compiled). */
+lc_sgemm_kernel_fn lc_sgemm_kernel_for(lc_isa isa);
+#if defined(LC_HAVE_X86)
 void lc_sgemm_kernel_6x16_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
                                float beta);
 #endif

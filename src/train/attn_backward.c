@@ -16,8 +16,15 @@
  *         dK_j += dS^T Q_i
  *
  * P is recomputed from the saved lse, never stored: memory is O(T) per head
- * plus O(tile^2) per thread. The products run through the single-thread
- * lc_sgemm on strided head views (no copies).
+ * plus O(tile^2) per thread.
+ *
+ * Each (b, h) task first packs its Q, K, V and dO once into the panel
+ * layouts of the 6 x 16 sgemm micro-kernel (as "A" strips of 6 rows and as
+ * "B" strips of 16 columns), so the five products of every tile pair are
+ * bare micro-kernel calls with nothing re-packed: P^T, dS and dS^T are
+ * written straight into packed form from the score tile. Tiles are 96 x 96
+ * (a multiple of both 6 and 16); the sequence is zero-padded to a whole
+ * number of tiles, and padded rows get P = 0.
  *
  * Grouped-query attention: dK/dV of a KV head collect the contributions of
  * its `group` query heads. Each (b, h) task writes its own partial rows
@@ -33,9 +40,12 @@
 #include "common/util.h"
 #include "kernels/sgemm.h"
 #include "train/attn_common.h"
+#include "train/attn_rows.h"
 #include "train/layers.h"
 
-#define TILE LC_TR_FLASH_TILE
+#define TILE LC_TR_FLASH_TILE /* 96: a multiple of MR = 6 and NR = 16 */
+#define MR LC_SGEMM_MR
+#define NR LC_SGEMM_NR
 
 lc_status lc_tr_attn_flash_forward_ws(const lc_tr_attn_shape *s, const lc_attn_params *fwd, size_t *bytes,
                                       lc_error *err) {
@@ -56,24 +66,47 @@ lc_status lc_tr_attn_flash_forward(const lc_tr_attn_shape *s, const lc_attn_para
     return LC_OK;
 }
 
-/* Per-thread scratch of the flash backward, in floats. */
+static size_t pad16(size_t n) { return (n + 15) / 16 * 16; }
+static int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+/* Per-thread scratch of the flash backward: offsets in floats. Tp = T padded
+ * to whole tiles, hdp = hd padded to 16. */
 typedef struct {
-    size_t s, dp, dk, dv, d, l, gemm; /* offsets */
-    size_t total;                     /* floats per thread (64-byte multiple) */
+    int64_t tp, hdp;
+    size_t qa, doa;      /* Q, dO as A panels: [Tp/6][hd][6]               */
+    size_t kbt, vbt;     /* K^T, V^T as B panels: [Tp/16][hd][16]          */
+    size_t qb, dob, kb;  /* Q, dO, K as B panels: [hdp/16][Tp][16]         */
+    size_t dq;           /* dQ accumulator [Tp][hdp]                       */
+    size_t d, l;         /* D_i and lse_i [Tp]                             */
+    size_t s, dp;        /* score / P tile and dP / dS tile [TILE][TILE]   */
+    size_t pt, dst, dsa; /* P^T, dS^T, dS as A panels: [TILE/6][TILE][6]   */
+    size_t dk, dv;       /* dK, dV accumulators of a key tile [TILE][hdp]  */
+    size_t total;
 } flash_scratch;
 
 static flash_scratch flash_layout(const lc_tr_attn_shape *s) {
     flash_scratch f;
+    f.tp = round_up(s->t, TILE);
+    f.hdp = round_up(s->hd, NR);
+    const size_t tp = (size_t)f.tp, hd = (size_t)s->hd, hdp = (size_t)f.hdp, tt = (size_t)TILE * TILE;
     size_t o = 0;
-    const size_t tt = (size_t)TILE * TILE, th = (size_t)TILE * (size_t)s->hd, t = ((size_t)s->t + 15) / 16 * 16;
-    const int64_t big = LC_MAX((int64_t)TILE, (int64_t)s->hd);
+    f.qa = o, o += pad16(tp * hd);
+    f.doa = o, o += pad16(tp * hd);
+    f.kbt = o, o += pad16(tp * hd);
+    f.vbt = o, o += pad16(tp * hd);
+    f.qb = o, o += tp * hdp;
+    f.dob = o, o += tp * hdp;
+    f.kb = o, o += tp * hdp;
+    f.dq = o, o += tp * hdp;
+    f.d = o, o += tp;
+    f.l = o, o += tp;
     f.s = o, o += tt;
     f.dp = o, o += tt;
-    f.dk = o, o += (th + 15) / 16 * 16;
-    f.dv = o, o += (th + 15) / 16 * 16;
-    f.d = o, o += t;
-    f.l = o, o += t;
-    f.gemm = o, o += (lc_sgemm_workspace_bytes(big, big, big, 1) / sizeof(float) + 15) / 16 * 16;
+    f.pt = o, o += tt;
+    f.dst = o, o += tt;
+    f.dsa = o, o += tt;
+    f.dk = o, o += (size_t)TILE * hdp;
+    f.dv = o, o += (size_t)TILE * hdp;
     f.total = o;
     return f;
 }
@@ -82,76 +115,125 @@ size_t lc_tr_attn_flash_backward_ws(const lc_tr_attn_shape *s, int n_threads) {
     return lc_tr_attn_partials_bytes(s) + (size_t)n_threads * flash_layout(s).total * sizeof(float);
 }
 
-/* C[m, n] (+)= alpha * op(A) op(B) on the calling thread. */
-static void gemm1(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
-                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc, float *ws, size_t ws_bytes,
-                  lc_isa isa) {
-    lc_sgemm_args g = {ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 1, false};
-    (void)lc_sgemm_run(&g, isa, ws, ws_bytes, NULL); /* shapes are valid by construction */
+/* Rows [0, T) of x (row stride st, hd columns) as A panels [Tp/6][hd][6]. */
+static void pack_a_rows(float *dst, const float *x, int64_t st, int64_t t, int64_t tp, int32_t hd) {
+    for (int64_t i0 = 0; i0 < tp; i0 += MR) {
+        float *d = dst + i0 * hd;
+        for (int r = 0; r < MR; r++) {
+            const int64_t i = i0 + r;
+            if (i < t)
+                for (int32_t c = 0; c < hd; c++) d[c * MR + r] = x[i * st + c];
+            else
+                for (int32_t c = 0; c < hd; c++) d[c * MR + r] = 0.0f;
+        }
+    }
+}
+
+/* Rows of x as the transposed B operand: [Tp/16][hd][16] (column j = row j). */
+static void pack_bt_rows(float *dst, const float *x, int64_t st, int64_t t, int64_t tp, int32_t hd) {
+    for (int64_t j0 = 0; j0 < tp; j0 += NR) {
+        float *d = dst + j0 * hd;
+        for (int r = 0; r < NR; r++) {
+            const int64_t j = j0 + r;
+            if (j < t)
+                for (int32_t c = 0; c < hd; c++) d[c * NR + r] = x[j * st + c];
+            else
+                for (int32_t c = 0; c < hd; c++) d[c * NR + r] = 0.0f;
+        }
+    }
+}
+
+/* x [T, hd] as the B operand with depth = rows: [hdp/16][Tp][16]. */
+static void pack_b_rows(float *dst, const float *x, int64_t st, int64_t t, int64_t tp, int32_t hd, int64_t hdp) {
+    for (int64_t c0 = 0; c0 < hdp; c0 += NR) {
+        float *d = dst + c0 * tp;
+        for (int64_t i = 0; i < tp; i++)
+            for (int c = 0; c < NR; c++)
+                d[i * NR + c] = (i < t && c0 + c < hd) ? x[i * st + c0 + c] : 0.0f;
+    }
+}
+
+/* The TILE x TILE row-major tile m as A panels of its transpose ([TILE/6][TILE][6],
+ * strip s = columns 6s..6s+5) and, when a is non-NULL, of itself. */
+static void pack_tile(const float *m, float *at, float *a) {
+    for (int q = 0; q < TILE; q++) /* six contiguous floats per (row, strip) */
+        for (int s0 = 0; s0 < TILE; s0 += MR) memcpy(at + s0 * TILE + q * MR, m + q * TILE + s0, MR * sizeof(float));
+    if (a) /* rows read in order, written with stride MR */
+        for (int s0 = 0; s0 < TILE; s0 += MR)
+            for (int r = 0; r < MR; r++) {
+                const float *src = m + (s0 + r) * TILE;
+                float *d = a + s0 * TILE + r;
+                for (int k = 0; k < TILE; k++) d[k * MR] = src[k];
+            }
 }
 
 /* The backward of one (sequence, query head). */
 static void flash_head(const lc_tr_attn_shape *s, int64_t b, int32_t h, const float *q, const float *k, const float *v,
                        const float *out, const float *lse, const float *dout, float *dq, const lc_tr_kv_grad *kg,
-                       float *scratch, const flash_scratch *fl, lc_isa isa) {
-    const int64_t T = s->t;
+                       float *w, const flash_scratch *fl, lc_isa isa) {
+    const int64_t T = s->t, Tp = fl->tp, hdp = fl->hdp;
     const int32_t hd = s->hd, hk = h / (s->nh / s->kv), hg = lc_tr_kv_grad_head(s, kg, h);
     const int64_t qst = (int64_t)s->nh * hd, kst = (int64_t)s->kv * hd, gst = (int64_t)kg->heads * hd;
     const float scale = s->scale;
-    float *S = scratch + fl->s, *dP = scratch + fl->dp, *dKt = scratch + fl->dk, *dVt = scratch + fl->dv;
-    float *D = scratch + fl->d, *L = scratch + fl->l, *gws = scratch + fl->gemm;
-    const size_t gws_bytes = (fl->total - fl->gemm) * sizeof(float);
+    const lc_sgemm_kernel_fn kern = lc_sgemm_kernel_for(isa);
     const float *Q = q + lc_tr_head_off(s, b, 0, h, s->nh), *O = out + lc_tr_head_off(s, b, 0, h, s->nh);
     const float *dO = dout + lc_tr_head_off(s, b, 0, h, s->nh);
     const float *K = k + lc_tr_head_off(s, b, 0, hk, s->kv), *V = v + lc_tr_head_off(s, b, 0, hk, s->kv);
     float *dQ = dq + lc_tr_head_off(s, b, 0, h, s->nh);
     float *dK = kg->dk + lc_tr_head_off(s, b, 0, hg, kg->heads), *dV = kg->dv + lc_tr_head_off(s, b, 0, hg, kg->heads);
+    float *qa = w + fl->qa, *doa = w + fl->doa, *kbt = w + fl->kbt, *vbt = w + fl->vbt;
+    float *qb = w + fl->qb, *dob = w + fl->dob, *kb = w + fl->kb, *dqa = w + fl->dq;
+    float *D = w + fl->d, *L = w + fl->l, *S = w + fl->s, *dP = w + fl->dp;
+    float *pt = w + fl->pt, *dst = w + fl->dst, *dsa = w + fl->dsa, *dKt = w + fl->dk, *dVt = w + fl->dv;
 
-    for (int64_t i = 0; i < T; i++) { /* D_i = dO_i . O_i, lse gathered, dQ zeroed */
-        const float *oi = O + i * qst, *gi = dO + i * qst;
+    pack_a_rows(qa, Q, qst, T, Tp, hd);
+    pack_a_rows(doa, dO, qst, T, Tp, hd);
+    pack_bt_rows(kbt, K, kst, T, Tp, hd);
+    pack_bt_rows(vbt, V, kst, T, Tp, hd);
+    pack_b_rows(qb, Q, qst, T, Tp, hd, hdp);
+    pack_b_rows(dob, dO, qst, T, Tp, hd, hdp);
+    pack_b_rows(kb, K, kst, T, Tp, hd, hdp);
+    memset(dqa, 0, (size_t)(Tp * hdp) * sizeof(float));
+    for (int64_t i = 0; i < Tp; i++) { /* D_i = dO_i . O_i; lse gathered */
         double d = 0.0;
-        for (int32_t c = 0; c < hd; c++) d += (double)oi[c] * gi[c];
+        if (i < T)
+            for (int32_t c = 0; c < hd; c++) d += (double)O[i * qst + c] * dO[i * qst + c];
         D[i] = (float)d;
-        L[i] = lse[((size_t)b * (size_t)T + (size_t)i) * (size_t)s->nh + (size_t)h];
-        memset(dQ + i * qst, 0, (size_t)hd * sizeof(float));
+        L[i] = i < T ? lse[((size_t)b * (size_t)T + (size_t)i) * (size_t)s->nh + (size_t)h] : 0.0f;
     }
-    for (int64_t j0 = 0; j0 < T; j0 += TILE) {
-        const int64_t bk = LC_MIN((int64_t)TILE, T - j0);
-        memset(dKt, 0, (size_t)bk * (size_t)hd * sizeof(float));
-        memset(dVt, 0, (size_t)bk * (size_t)hd * sizeof(float));
-        for (int64_t i0 = j0; i0 < T; i0 += TILE) { /* tiles aligned: query tiles from the diagonal on */
-            const int64_t bq = LC_MIN((int64_t)TILE, T - i0);
-            /* S = Q_i K_j^T  [bq, bk] */
-            gemm1(false, true, bq, bk, hd, 1.0f, Q + i0 * qst, qst, K + j0 * kst, kst, 0.0f, S, bk, gws, gws_bytes,
-                  isa);
-            for (int64_t r = 0; r < bq; r++) { /* P = exp(scale S - lse), causal */
-                float *sr = S + r * bk;
-                const float li = L[i0 + r];
-                const int64_t vis = LC_MIN(bk, i0 + r - j0 + 1); /* keys j0 .. i visible */
-                for (int64_t c = 0; c < vis; c++) sr[c] = expf(scale * sr[c] - li);
-                for (int64_t c = LC_MAX(vis, 0); c < bk; c++) sr[c] = 0.0f;
+    for (int64_t j0 = 0; j0 < Tp; j0 += TILE) {
+        memset(dKt, 0, (size_t)(TILE * hdp) * sizeof(float));
+        memset(dVt, 0, (size_t)(TILE * hdp) * sizeof(float));
+        for (int64_t i0 = j0; i0 < Tp; i0 += TILE) { /* causal: query tiles from the diagonal on */
+            /* S = Q_i K_j^T and dP = dO_i V_j^T, [TILE x TILE], depth hd */
+            for (int64_t r = 0; r < TILE; r += MR)
+                for (int64_t c = 0; c < TILE; c += NR) {
+                    kern(hd, qa + (i0 + r) * hd, kbt + (j0 + c) * hd, S + r * TILE + c, TILE, 1.0f, 0.0f);
+                    kern(hd, doa + (i0 + r) * hd, vbt + (j0 + c) * hd, dP + r * TILE + c, TILE, 1.0f, 0.0f);
+                }
+            /* P = exp(scale S - lse) (0 past the diagonal and on padded rows), dS = scale P (dP - D) */
+            for (int64_t r = 0; r < TILE; r++) {
+                const int64_t i = i0 + r, vis = i < T ? LC_MAX(0, LC_MIN((int64_t)TILE, i - j0 + 1)) : 0;
+                lc_tr_p_row(S + r * TILE, TILE, vis, scale, L[i], isa);
+                lc_tr_ds_row(dP + r * TILE, S + r * TILE, TILE, scale, D[i], isa);
             }
-            /* dV_j += P^T dO_i  [bk, hd] */
-            gemm1(true, false, bk, hd, bq, 1.0f, S, bk, dO + i0 * qst, qst, 1.0f, dVt, hd, gws, gws_bytes, isa);
-            /* dP = dO_i V_j^T  [bq, bk] */
-            gemm1(false, true, bq, bk, hd, 1.0f, dO + i0 * qst, qst, V + j0 * kst, kst, 0.0f, dP, bk, gws, gws_bytes,
-                  isa);
-            for (int64_t r = 0; r < bq; r++) { /* dS = scale P (dP - D_i), into dP */
-                const float *pr = S + r * bk;
-                float *dr = dP + r * bk;
-                const float di = D[i0 + r];
-                for (int64_t c = 0; c < bk; c++) dr[c] = scale * pr[c] * (dr[c] - di);
-            }
-            /* dQ_i += dS K_j  [bq, hd];  dK_j += dS^T Q_i  [bk, hd] */
-            gemm1(false, false, bq, hd, bk, 1.0f, dP, bk, K + j0 * kst, kst, 1.0f, dQ + i0 * qst, qst, gws, gws_bytes,
-                  isa);
-            gemm1(true, false, bk, hd, bq, 1.0f, dP, bk, Q + i0 * qst, qst, 1.0f, dKt, hd, gws, gws_bytes, isa);
+            pack_tile(S, pt, NULL);
+            pack_tile(dP, dst, dsa);
+            /* dV_j += P^T dO_i, dK_j += dS^T Q_i: [TILE x hdp], depth = the tile's queries */
+            for (int64_t r = 0; r < TILE; r += MR)
+                for (int64_t c = 0; c < hdp; c += NR) {
+                    kern(TILE, pt + r * TILE, dob + c * Tp + i0 * NR, dVt + r * hdp + c, hdp, 1.0f, 1.0f);
+                    kern(TILE, dst + r * TILE, qb + c * Tp + i0 * NR, dKt + r * hdp + c, hdp, 1.0f, 1.0f);
+                    /* dQ_i += dS K_j: [TILE x hdp], depth = the tile's keys */
+                    kern(TILE, dsa + r * TILE, kb + c * Tp + j0 * NR, dqa + (i0 + r) * hdp + c, hdp, 1.0f, 1.0f);
+                }
         }
-        for (int64_t r = 0; r < bk; r++) {
-            memcpy(dK + (j0 + r) * gst, dKt + r * hd, (size_t)hd * sizeof(float));
-            memcpy(dV + (j0 + r) * gst, dVt + r * hd, (size_t)hd * sizeof(float));
+        for (int64_t r = 0; r < TILE && j0 + r < T; r++) {
+            memcpy(dK + (j0 + r) * gst, dKt + r * hdp, (size_t)hd * sizeof(float));
+            memcpy(dV + (j0 + r) * gst, dVt + r * hdp, (size_t)hd * sizeof(float));
         }
     }
+    for (int64_t i = 0; i < T; i++) memcpy(dQ + i * qst, dqa + i * hdp, (size_t)hd * sizeof(float));
 }
 
 lc_status lc_tr_attn_flash_backward(const lc_tr_attn_shape *s, const float *q, const float *k, const float *v,

@@ -88,8 +88,8 @@ typedef struct {
     float scale;          /* 1/sqrt(hd)                                    */
 } lc_tr_attn_shape;
 
-/* Tile edge of the flash backward (queries and keys). */
-#define LC_TR_FLASH_TILE 64
+/* Tile edge of the flash backward (queries and keys): a multiple of 6 and 16. */
+#define LC_TR_FLASH_TILE 96
 
 /* FLASH form, forward through lc_attn_forward (fwd->method FLASH, or NAIVE
  * as a stand-in where FLASH is unavailable): out[B, T, NH, hd] and
