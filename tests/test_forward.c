@@ -217,10 +217,12 @@ static void test_against_reference(void) {
     lc_model_config pi = config(64, 96, 2, 4, 4, 16, 40);
     pi.rope.scaling = LC_ROPE_SCALING_LINEAR;
     pi.rope.factor = 4.0f;
+    /* heads wider than the model: q_dim = 4 x 32 = 128 != dim = 64 (GGUF head_dim key) */
+    lc_model_config wide = config(64, 96, 2, 4, 2, 32, 45);
     const struct {
         const char *name;
         lc_model_config *c;
-    } models[] = {{"gqa", &gqa}, {"mqa", &mqa}, {"neox-partial", &neox}, {"linear-pi", &pi}};
+    } models[] = {{"gqa", &gqa}, {"mqa", &mqa}, {"neox-partial", &neox}, {"linear-pi", &pi}, {"wide-heads", &wide}};
 
     const run_cfg runs[] = {
         {"naive", 1, false, 512, LC_DTYPE_F32}, {"flash", 2, false, 5, LC_DTYPE_F32},
