@@ -42,7 +42,7 @@ static size_t table_size_for(size_t n) {
     return cap;
 }
 
-lc_status lc_tok_strtab_init(lc_tok_strtab *t, int32_t cap, size_t blob_cap, lc_error *err) {
+lc_status lc_tok_strtab_init(lc_tok_strtab *t, int32_t cap, size_t blob_cap, bool indexed, lc_error *err) {
     memset(t, 0, sizeof *t);
     if (cap < 16) cap = 16;
     if (blob_cap < 64) blob_cap = 64;
@@ -50,12 +50,12 @@ lc_status lc_tok_strtab_init(lc_tok_strtab *t, int32_t cap, size_t blob_cap, lc_
     t->off = malloc((size_t)cap * sizeof *t->off);
     t->len = malloc((size_t)cap * sizeof *t->len);
     t->blob = malloc(blob_cap);
-    t->slots = malloc(nslots * sizeof *t->slots);
-    if (!t->off || !t->len || !t->blob || !t->slots) {
+    if (indexed) t->slots = malloc(nslots * sizeof *t->slots);
+    if (!t->off || !t->len || !t->blob || (indexed && !t->slots)) {
         lc_tok_strtab_free(t);
         return lc_fail(err, LC_ERR_NOMEM, "tokenizer: out of memory for a table of %d strings", cap);
     }
-    memset(t->slots, 0xff, nslots * sizeof *t->slots);
+    if (indexed) memset(t->slots, 0xff, nslots * sizeof *t->slots);
     t->cap = cap;
     t->blob_cap = blob_cap;
     t->mask = nslots - 1;
@@ -133,6 +133,10 @@ lc_status lc_tok_strtab_add(lc_tok_strtab *t, const char *s, size_t len, int32_t
     t->blob[t->blob_len + len] = '\0';
     t->blob_len = need;
     t->n++;
+    if (!t->slots) {
+        *id = nid;
+        return LC_OK;
+    }
     lc_status st = grow_index(t, err);
     if (st != LC_OK) {
         t->n--;

@@ -198,9 +198,9 @@ lc_status lc_tokenizer_create(const lc_tokenizer_desc *d, lc_tokenizer **out, lc
     t->has_scores = d->scores != NULL;
 
     int32_t sym_cap = d->n_vocab + (d->kind == LC_TOKENIZER_BPE ? 256 : 0);
-    if ((st = lc_tok_strtab_init(&t->sym, sym_cap, piece_bytes + (size_t)d->n_vocab + 1, err)) != LC_OK) goto fail;
-    if ((st = lc_tok_strtab_init(&t->merges, d->n_merges > 0 ? (int32_t)d->n_merges : 1, merge_bytes + (size_t)d->n_merges + 1,
-                             err)) != LC_OK)
+    if ((st = lc_tok_strtab_init(&t->sym, sym_cap, piece_bytes + (size_t)d->n_vocab + 1, true, err)) != LC_OK) goto fail;
+    if ((st = lc_tok_strtab_init(&t->merges, d->n_merges > 0 ? (int32_t)d->n_merges : 1,
+                                 merge_bytes + (size_t)d->n_merges + 1, false, err)) != LC_OK)
         goto fail;
     t->scores = malloc((size_t)d->n_vocab * sizeof *t->scores);
     t->types = malloc((size_t)d->n_vocab * sizeof *t->types);

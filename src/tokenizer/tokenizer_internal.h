@@ -43,11 +43,12 @@ typedef struct {
     size_t *off;     /* [cap] offset of string i in blob            */
     uint32_t *len;   /* [cap] byte length of string i               */
     int32_t n, cap;
-    lc_tok_slot *slots; /* hash index, id -1 = empty; size mask + 1   */
-    size_t mask;
+    lc_tok_slot *slots; /* hash index, id -1 = empty; size mask + 1;  */
+    size_t mask;        /* NULL for a table that is never searched    */
 } lc_tok_strtab;
 
-lc_status lc_tok_strtab_init(lc_tok_strtab *t, int32_t cap, size_t blob_cap, lc_error *err);
+/* indexed: false for a plain list (lc_tok_strtab_find must not be called). */
+lc_status lc_tok_strtab_init(lc_tok_strtab *t, int32_t cap, size_t blob_cap, bool indexed, lc_error *err);
 void lc_tok_strtab_free(lc_tok_strtab *t);
 /* Append a string; *id gets its id. */
 lc_status lc_tok_strtab_add(lc_tok_strtab *t, const char *s, size_t len, int32_t *id, lc_error *err);
