@@ -5,8 +5,8 @@
  *   S [F, d] = sum_j phi(k_j) v_j^T,  z [F] = sum_j phi(k_j),  M (FAVOR+
  *   stabiliser: the features held are exp(a - M), see linear_impl.h)
  *
- * step(q, k, v): S, z absorb (k, v) (rescaled by exp(M - M') when the key
- * raises M), then out_h = phi(q_h) S / phi(q_h) z. absorb(n, k, v) takes the
+ * step(q, k, v): S, z absorb (k, v) by a rank-1 update (rescaled by
+ * exp(M - M') when the key raises M), then out_h = phi(q_h) S / phi(q_h) z. absorb(n, k, v) takes the
  * keys in chunks of LC_LIN_CHUNK with the very operations of the parallel
  * form, so a prefill absorbed here leaves the state the parallel form had.
  * Memory is constant in the sequence length: lc_linear_state_bytes.
@@ -172,13 +172,56 @@ lc_status lc_linear_state_absorb(lc_linear_state *st, int64_t n, const float *k,
     return LC_OK;
 }
 
+/* Features of one key k [d] into phi [F]; returns the stabiliser (favor: the
+ * max of a = W k' - |k'|^2 / 2, phi = exp(a - max)). Same formulas as
+ * lc_lin_key_features, as one row of F instead of F rows of one. */
+static float key_features_one(const lc_lin_fmap *fm, const float *k, float *phi) {
+    const int32_t d = fm->d, F = fm->F;
+    const lc_isa isa = fm->isa;
+    if (fm->feature == LC_FEATURE_ELU1) {
+        lc_lin_elu1(isa, k, phi, d);
+        return 0.0f;
+    }
+    if (fm->feature == LC_FEATURE_RELU) {
+        lc_lin_relu(isa, k, phi, d);
+        return 0.0f;
+    }
+    lc_lin_gemm(isa, 1, F, d, k, (size_t)d, 1, fm->proj, (size_t)F, phi, (size_t)F, false);
+    lc_lin_add_scalar(isa, phi, F, -lc_lin_dot(isa, k, k, d) * (0.5f / sqrtf((float)d)));
+    float mx = lc_lin_max(isa, phi, F);
+    if (!(mx > -INFINITY)) mx = 0.0f;
+    lc_lin_add_scalar(isa, phi, F, -mx);
+    lc_lin_exp(isa, phi, F);
+    return mx;
+}
+
+/* One key/value of KV head hk into its state: a rank-1 update
+ * S_r = beta S_r + (alpha phi_r) v, z = beta z + alpha phi. */
+static void absorb_one(lc_linear_state *st, int32_t hk, const float *k, const float *v) {
+    const int32_t d = st->d, F = st->fm.F;
+    const lc_isa isa = st->fm.isa;
+    float *S = st->S + (size_t)hk * F * d, *z = st->z + (size_t)hk * F, *phi = st->zc;
+    const float mk = key_features_one(&st->fm, k, phi);
+    float beta = 1.0f, alpha = 1.0f;
+    if (st->fm.feature == LC_FEATURE_FAVOR) {
+        const float M = st->M[hk], Mn = mk > M ? mk : M;
+        beta = lc_lin_factor(M, Mn);
+        alpha = lc_lin_factor(mk, Mn);
+        st->M[hk] = Mn;
+    }
+    for (int32_t f = 0; f < F; f++) {
+        const float c = alpha * phi[f];
+        if (c != 0.0f || beta != 1.0f) lc_lin_axpby(isa, S + (size_t)f * d, v, d, beta, c);
+    }
+    lc_lin_axpby(isa, z, phi, F, beta, alpha);
+}
+
 lc_status lc_linear_state_step(lc_linear_state *st, const float *q, const float *k, const float *v, float *out,
                                lc_error *err) {
     if (!st || !q || !k || !v || !out) return lc_fail(err, LC_ERR_INVALID_ARG, "linear state step: NULL argument");
     const int32_t d = st->d, F = st->fm.F;
     const lc_isa isa = st->fm.isa;
-    const size_t ld = (size_t)st->H_kv * d;
-    for (int32_t hk = 0; hk < st->H_kv; hk++) absorb_chunk(st, hk, k + (size_t)hk * d, v + (size_t)hk * d, ld, 1);
+    for (int32_t hk = 0; hk < st->H_kv; hk++) absorb_one(st, hk, k + (size_t)hk * d, v + (size_t)hk * d);
     for (int32_t h = 0; h < st->H; h++) {
         const int32_t hk = h / st->group;
         const float *S = st->S + (size_t)hk * F * d, *z = st->z + (size_t)hk * F;
