@@ -122,6 +122,12 @@ struct lc_haystack {
     size_t *len;       /* [n] byte lengths                           */
 };
 
+/* ---- Tasks (tasks.c) ---------------------------------------------------- */
+
+/* Validate a spec (ranges, distinct numbers possible); shared with the
+ * mixture parser. */
+lc_status lc_task_spec_check(const lc_task_spec *s, lc_error *err);
+
 /* ---- Small helpers ------------------------------------------------------ */
 
 /* A growable byte buffer; on allocation failure `failed` is set and appends

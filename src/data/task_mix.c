@@ -11,8 +11,6 @@
 
 #include "data/data_internal.h"
 
-lc_status lc_task_spec_check(const lc_task_spec *s, lc_error *err); /* tasks.c */
-
 /* ---- Parsing -------------------------------------------------------------- */
 
 static bool parse_int_field(const char *v, int32_t *out) {

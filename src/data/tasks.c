@@ -3,13 +3,15 @@
  * unit so the length is controlled in tokens.
  *
  * A sample is built from units (sentences): filler sentences, needles, the
- * question, the answer. Units are joined by one space; each is encoded on
- * its own. Tokenizers that add the space themselves (SPM with a space
- * prefix: encode("a a") == encode("a") + encode("a")) encode each unit's bare
- * text; the others (byte-level BPE) encode " " + text for every unit but the
- * first. Either way the ids are what encoding the joined text gives for
- * tokenizers whose pieces do not span a space and the start of a word (the
- * synthetic tokenizer, trained BPE, Llama's SPM); tests check it.
+ * question, the answer. Each unit follows a space and is encoded on its own.
+ * Tokenizers that write the space themselves (SPM with a space prefix:
+ * encode("a a") == encode("a") + encode("a")) encode each unit's bare text,
+ * and their prompt text starts without the space (their decoders drop it
+ * after BOS); the others (byte-level BPE) encode " " + text, and the prompt
+ * text starts with a space. Either way the ids are what encoding the joined
+ * text gives, for tokenizers whose pieces do not span a space and the start
+ * of a word (the synthetic tokenizer, trained BPE, Llama's SPM, GPT-2; tests
+ * check it).
  *
  *   1. needles, question and answer are made and encoded: `fixed` tokens;
  *   2. filler fills budget = n_tokens - fixed: whole sentences that fit
@@ -61,8 +63,6 @@ void lc_task_spec_init(lc_task_spec *spec, lc_task_kind kind, int64_t n_tokens) 
     spec->haystack = NULL;
 }
 
-/* Validation shared with the mixture parser (task_mix.c). */
-lc_status lc_task_spec_check(const lc_task_spec *s, lc_error *err);
 lc_status lc_task_spec_check(const lc_task_spec *s, lc_error *err) {
     if (!s) return lc_fail(err, LC_ERR_INVALID_ARG, "task spec: NULL");
     if ((unsigned)s->kind >= LC_TASK_COUNT) return lc_fail(err, LC_ERR_INVALID_ARG, "task spec: unknown kind %d", (int)s->kind);
