@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "common/util.h"
+#include "longctx/gguf.h"
 #include "longctx/model.h"
 #include "longctx/sys.h"
 
@@ -67,8 +68,12 @@ static int convert_file(const char *in, const char *out, const char *tok, bool h
     if (tok && strcmp(m->format, "gguf") == 0)
         cli_error("convert", "note: --tokenizer applies to llama2.c input; the GGUF's own tokenizer is kept");
     if (!have_type) type = strcmp(m->format, "gguf") == 0 ? LC_DTYPE_COUNT : LC_DTYPE_F32;
-    if (strcmp(m->format, "gguf") == 0 && !m->tokenizer)
-        cli_error("convert", "note: the input's tokenizer could not be built, so it is not carried over");
+    if (strcmp(m->format, "gguf") == 0 && !m->tokenizer) {
+        lc_gguf *g = NULL;
+        if (lc_gguf_open(in, &g, &err) == LC_OK && lc_gguf_has(g, "tokenizer.ggml.model"))
+            cli_error("convert", "note: the input's tokenizer is of a kind longctx does not build; it is not carried over");
+        lc_gguf_close(g);
+    }
     lc_status st = lc_model_write_gguf(out, &m->cfg, &m->w, m->tokenizer, type, &err);
     if (st != LC_OK) {
         lc_model_free(m);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "model/model_internal.h"
 
 typedef struct {
@@ -16,7 +18,25 @@ typedef struct {
     char name[64];
 } conv_job;
 
-/* Convert src row by row into dst's type. */
+/* Convert one row of n elements: src (any type) -> f32 scratch -> dst type. */
+static void convert_row(lc_dtype st, const uint8_t *s, lc_dtype dt, uint8_t *d, float *x, int64_t n) {
+    lc_row_to_f32(st, s, x, n, NULL); /* types and sizes were validated */
+    switch (dt) {
+    case LC_DTYPE_F32: memcpy(d, x, (size_t)n * sizeof(float)); break;
+    case LC_DTYPE_F16: lc_f32_to_f16_row(x, (uint16_t *)(void *)d, n); break;
+    case LC_DTYPE_BF16:
+        for (int64_t i = 0; i < n; i++) {
+            uint16_t h = lc_f32_to_bf16(x[i]);
+            memcpy(d + 2 * i, &h, 2);
+        }
+        break;
+    case LC_DTYPE_Q8_0: lc_quantize_row_q8_0(x, (lc_block_q8_0 *)(void *)d, n); break;
+    default: break;
+    }
+}
+
+/* Convert src into dst's type, rows split across threads (each row is
+ * converted on its own, so the result does not depend on the split). */
 static lc_status fill_converted(void *user, void *dst, size_t nbytes, lc_error *err) {
     const conv_job *j = user;
     const lc_tensor *t = j->src;
@@ -27,28 +47,17 @@ static lc_status fill_converted(void *user, void *dst, size_t nbytes, lc_error *
         return st;
     if (dst_row * (size_t)t->rows != nbytes)
         return lc_fail(err, LC_ERR_INTERNAL, "model writer: %s: size mismatch", j->name);
-    float *row = malloc((size_t)t->cols * sizeof(float));
-    if (!row) return lc_fail(err, LC_ERR_NOMEM, "model writer: out of memory converting %s", j->name);
-    for (int64_t r = 0; r < t->rows && st == LC_OK; r++) {
-        const uint8_t *s = (const uint8_t *)t->data + (size_t)r * src_row;
-        uint8_t *d = (uint8_t *)dst + (size_t)r * dst_row;
-        st = lc_row_to_f32(t->type, s, row, t->cols, err);
-        if (st != LC_OK) break;
-        switch (j->dst) {
-        case LC_DTYPE_F32: memcpy(d, row, dst_row); break;
-        case LC_DTYPE_F16: lc_f32_to_f16_row(row, (uint16_t *)(void *)d, t->cols); break;
-        case LC_DTYPE_BF16:
-            for (int64_t i = 0; i < t->cols; i++) {
-                uint16_t h = lc_f32_to_bf16(row[i]);
-                memcpy(d + 2 * i, &h, 2);
-            }
-            break;
-        case LC_DTYPE_Q8_0: lc_quantize_row_q8_0(row, (lc_block_q8_0 *)(void *)d, t->cols); break;
-        default: st = lc_fail(err, LC_ERR_INTERNAL, "model writer: bad target type"); break;
-        }
-    }
-    free(row);
-    return st;
+    int n_threads = omp_get_max_threads();
+    if ((int64_t)n_threads > t->rows) n_threads = (int)t->rows;
+    float *scratch = lc_malloc_aligned((size_t)n_threads * (size_t)t->cols * sizeof(float));
+    if (!scratch) return lc_fail(err, LC_ERR_NOMEM, "model writer: out of memory converting %s", j->name);
+    const int64_t rows = t->rows, cols = t->cols;
+#pragma omp parallel for schedule(static) num_threads(n_threads)
+    for (int64_t r = 0; r < rows; r++)
+        convert_row(t->type, (const uint8_t *)t->data + (size_t)r * src_row, j->dst, (uint8_t *)dst + (size_t)r * dst_row,
+                    scratch + (size_t)omp_get_thread_num() * (size_t)cols, cols);
+    lc_free_aligned(scratch);
+    return LC_OK;
 }
 
 /* The type a tensor is stored as: norms f32; matrices `type` (or their own
