@@ -289,8 +289,11 @@ static void check_sample(const lc_tokenizer *tok, const lc_task_spec *spec, cons
     else CHECK(s->n_tokens <= T && s->n_tokens >= T - 8, "%s: length %lld for target %lld", what,
                (long long)s->n_tokens, (long long)T);
     /* roles: BOS first, then the prompt, then the answer and EOS */
-    int32_t bos = lc_tokenizer_bos(tok);
-    CHECK(s->ids[0] == bos && s->roles[0] == LC_ROLE_BOS, "%s: BOS first", what);
+    int32_t bos = lc_tokenizer_bos(tok), eos = lc_tokenizer_eos(tok);
+    if (spec->add_bos) CHECK(s->ids[0] == bos && s->roles[0] == LC_ROLE_BOS, "%s: BOS first", what);
+    else CHECK(s->roles[0] != LC_ROLE_BOS, "%s: no BOS", what);
+    if (!spec->add_eos) CHECK(s->roles[s->n_tokens - 1] != LC_ROLE_EOS, "%s: no EOS", what);
+    (void)eos;
     int64_t counts[LC_ROLE_COUNT] = {0};
     for (int64_t i = 0; i < s->n_tokens; i++) {
         CHECK(s->roles[i] < LC_ROLE_COUNT, "%s: role", what);
@@ -317,7 +320,7 @@ static void check_sample(const lc_tokenizer *tok, const lc_task_spec *spec, cons
     size_t len = 0;
     char *p = decode_range(tok, s->ids, 0, s->n_prompt, &len);
     const char *pp = p;
-    if (p && len == s->prompt_len + 1 && p[0] == ' ') pp++, len--; /* decoders that keep the first space */
+    if (p && len == s->prompt_len + 1 && p[0] == ' ' && s->prompt[0] != ' ') pp++, len--; /* decoders keeping it */
     CHECK(p && len == s->prompt_len && memcmp(pp, s->prompt, len) == 0, "%s: decode(prompt ids) != prompt\n[%s]\n[%s]",
           what, p ? p : "", s->prompt);
     free(p);
@@ -329,7 +332,7 @@ static void check_sample(const lc_tokenizer *tok, const lc_task_spec *spec, cons
     if (exact_text && !spec->exact) {
         int64_t cap = s->n_tokens + 64, k = 0;
         int32_t *ids = malloc((size_t)cap * sizeof *ids);
-        CHECK(ids && lc_tokenizer_encode(tok, s->prompt, s->prompt_len, true, ids, cap, &k, &err) == LC_OK &&
+        CHECK(ids && lc_tokenizer_encode(tok, s->prompt, s->prompt_len, spec->add_bos, ids, cap, &k, &err) == LC_OK &&
                   k == s->n_prompt && memcmp(ids, s->ids, (size_t)k * sizeof *ids) == 0,
               "%s: encode(prompt) == prompt ids (%lld vs %lld)", what, (long long)k, (long long)s->n_prompt);
         free(ids);
@@ -531,6 +534,14 @@ static void test_kinds(const lc_tokenizer *tok, bool exact_text, const char *tok
               "vt chain starts at depth 0.25: %.3f", first ? first->depth : -1);
     }
     lc_task_sample_free(&s);
+    lc_task_spec_init(&spec, LC_TASK_MULTIKEY, 500);
+    spec.add_bos = spec.add_eos = false;
+    for (int exact = 0; exact < 2; exact++) {
+        spec.exact = exact;
+        CHECK_OK(lc_task_generate(&spec, tok, 9, &s, &err), &err);
+        if (s.ids) check_sample(tok, &spec, &s, max_sent, exact_text, exact ? "no BOS/EOS exact" : "no BOS/EOS");
+        lc_task_sample_free(&s);
+    }
     lc_task_spec_init(&spec, LC_TASK_MULTIQUERY, 3000);
     spec.n_keys = 20;
     spec.n_queries = 5;
@@ -624,6 +635,60 @@ static void test_haystack(const lc_tokenizer *tok) {
         free(t);
     }
     CHECK(lc_haystack_load("/nonexistent/haystack.txt", &h, &err) == LC_ERR_IO, "missing file: %s", err.msg);
+}
+
+/* The multikey keys: enough of them, distinct, lower-case words. */
+static void test_keys(void) {
+    CHECK(lc_wl_keys.n >= LC_TASK_MAX_KEYS, "%zu keys for up to %d needles", lc_wl_keys.n, LC_TASK_MAX_KEYS);
+    for (size_t i = 0; i < lc_wl_keys.n; i++) {
+        const char *k = lc_wl_keys.items[i];
+        bool lower = *k != '\0';
+        for (const char *c = k; *c; c++) lower &= *c >= 'a' && *c <= 'z';
+        CHECK(lower && strlen(k) <= 40, "key '%s'", k);
+        for (size_t j = 0; j < i; j++) CHECK(strcmp(k, lc_wl_keys.items[j]) != 0, "key '%s' twice", k);
+    }
+}
+
+/* Untrusted inputs: random bytes as a haystack, random mixture strings. */
+static void test_random_inputs(void) {
+    lc_rng r;
+    lc_rng_seed(&r, 4242);
+    lc_error err;
+    int n_cases = quick() ? 100 : 1000;
+    char buf[4096];
+    static const char alphabet[] = "ab .!?\n\n\t\r\0xyz\xe4\xb8\xad";
+    for (int c = 0; c < n_cases; c++) {
+        size_t n = (size_t)lc_rng_below(&r, sizeof buf);
+        for (size_t i = 0; i < n; i++)
+            buf[i] = c % 2 ? (char)lc_rng_below(&r, 256) : alphabet[lc_rng_below(&r, sizeof alphabet - 1)];
+        if (c % 50 == 0) memset(buf, 'x', n); /* runs without a stop */
+        lc_haystack *h = NULL;
+        lc_status st = lc_haystack_create(buf, n, &h, &err);
+        CHECK(st == LC_OK || st == LC_ERR_INVALID_ARG, "haystack case %d: %s", c, err.msg);
+        if (st != LC_OK) continue;
+        for (int64_t i = 0; i < h->n; i++) {
+            const char *t = h->text + h->off[i];
+            size_t l = h->len[i];
+            CHECK(l > 0 && l <= 1024 && strlen(t) == l, "case %d sentence %lld: %zu bytes", c, (long long)i, l);
+            CHECK(t[0] != ' ' && t[l - 1] != ' ' && !strstr(t, "  ") && !strchr(t, '\n') && !strchr(t, '\t'),
+                  "case %d sentence %lld is normalised", c, (long long)i);
+        }
+        lc_haystack_free(h);
+    }
+    static const char pieces[][12] = {"passkey", "vt", "filler", ":", ",", "=", "0.5", "hops", "keys", "-1", "1e9", "x"};
+    for (int c = 0; c < n_cases; c++) {
+        char mix[256] = "";
+        int k = (int)lc_rng_below(&r, 12);
+        for (int i = 0; i < k; i++) strcat(mix, pieces[lc_rng_below(&r, LC_ARRAY_LEN(pieces))]);
+        lc_task_mix m;
+        lc_status st = lc_task_mix_parse(mix, &m, &err);
+        CHECK(st == LC_OK || st == LC_ERR_INVALID_ARG, "mix '%s'", mix);
+        if (st == LC_OK) {
+            double sum = 0;
+            for (int i = 0; i < m.n; i++) sum += m.weights[i];
+            CHECK(m.n >= 1 && fabs(sum - 1.0) < 1e-9, "mix '%s' normalised", mix);
+        }
+    }
 }
 
 /* ---- Errors ------------------------------------------------------------------ */
@@ -869,6 +934,8 @@ int main(void) {
     test_kinds(tok, true, "synthetic");
     test_determinism(tok);
     test_haystack(tok);
+    test_keys();
+    test_random_inputs();
     test_errors(tok);
     test_mix();
     test_stream(tok);

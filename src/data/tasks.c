@@ -249,9 +249,13 @@ static void rand_name(lc_rng *r, const name_str *used, int n, char *out) {
 /* n distinct keys in random order (partial Fisher-Yates over the key list). */
 static void rand_keys(lc_rng *r, int n, const char **out) {
     size_t idx[LC_TASK_MAX_KEYS + 8];
-    size_t total = LC_MIN(lc_wl_keys.n, LC_ARRAY_LEN(idx));
+    size_t total = LC_MIN(lc_wl_keys.n, LC_ARRAY_LEN(idx)); /* >= LC_TASK_MAX_KEYS (tested) */
     for (size_t i = 0; i < total; i++) idx[i] = i;
     for (int i = 0; i < n; i++) {
+        if ((size_t)i >= total) { /* cannot happen with the key list; stay defined */
+            out[i] = lc_wl_keys.items[(size_t)i % total];
+            continue;
+        }
         size_t j = (size_t)i + (size_t)lc_rng_below(r, total - (size_t)i);
         size_t t = idx[i];
         idx[i] = idx[j];
@@ -399,7 +403,7 @@ static lc_status fill(gen *g, int64_t budget, int64_t *used) {
     const lc_haystack *h = s->haystack;
     lc_status st = LC_OK;
     int64_t sum = 0;
-    int misses = 0;
+    int misses = 0, empty = 0;
     lc_filler f;
     lc_filler_init(&f, lc_rng_u64(&g->rng));
     int64_t next = h ? (int64_t)lc_rng_below(&g->rng, (uint64_t)h->n) : 0;
@@ -418,6 +422,13 @@ static lc_status fill(gen *g, int64_t budget, int64_t *used) {
         int32_t u = add_unit(g, text, len, LC_ROLE_FILLER, &st);
         if (u < 0) return st;
         int64_t l = g->units[u].tok_len;
+        if (l == 0) { /* a tokenizer that drops text: never loop on it */
+            drop_last_unit(g);
+            if (++empty > 64)
+                return lc_fail(g->err, LC_ERR_UNSUPPORTED, "%s: the tokenizer gives no tokens for filler text",
+                               kind_names[s->kind]);
+            continue;
+        }
         if (s->exact || sum + l <= budget) {
             sum += l;
             continue;
