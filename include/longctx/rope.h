@@ -136,7 +136,7 @@ lc_status lc_rope_freqs_f64(const lc_rope_config *c, int64_t cur_len, double *th
  * create it for the current context and extend it later.
  *
  * Positions outside the table (pos < 0 or pos >= n_pos) are still rotated
- * correctly: their cos/sin are computed on the fly in double (about 40 ns
+ * correctly: their cos/sin are computed on the fly in double (about 30 ns
  * per pair instead of a table read). The table is a speed-up, never a limit:
  * f32 tables cost 4 * n_dims bytes per position (512 MiB for 1M positions at
  * n_dims = 128), so a caller short of memory may table a prefix only.
