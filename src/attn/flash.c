@@ -46,28 +46,39 @@
 #ifndef PF_HINT
 #define PF_HINT 3
 #endif
-#ifndef PF_TILES
-#define PF_TILES 1
+#ifndef PF_ALL_HEADS
+#define PF_ALL_HEADS 0
 #endif
 #ifndef BATCH_ROWS_MAX
 #define BATCH_ROWS_MAX 16
 #endif
-#define BATCH_BUF_MAX ((size_t)1 << 20) /* K + V tile bytes of a head-batched unit */
+#define DECODE_BK 32 /* keys per tile when a block has <= BATCH_ROWS_MAX rows */
+#define TILE_PAD 16 /* floats */
 #define SPLIT_UNITS 32        /* split-KV: aim for about this many units */
 #define SPLIT_AUTO_MIN_PART 512 /* auto split-KV: keys per partition at least */
 #define SPLIT_FORCED_MIN_PART 16
 #define LC_LOG2E 1.4426950408889634
 #define LC_LN2 0.6931471805599453
 
+/* How a unit reads K or V tiles. */
+typedef enum {
+    KV_CONVERT, /* converted (or copied) into a padded f32 tile buffer */
+    KV_F32,     /* f32, read in place */
+    KV_F16      /* f16, read in place by the decode kernels (F16C) */
+} kv_access;
+
 typedef struct {
     int32_t d, dp, group;
     int64_t pos_per_block; /* P */
     int32_t rows, rp;      /* R = P * G, rp = R rounded up to 8 */
     int32_t nh;            /* KV heads per unit (1, or all of them for decode) */
+    int32_t bk;            /* keys per tile */
     int64_t n_hgroups;     /* H_kv / nh */
     int64_t n_qblocks, n_items, n_parts, part_len, n_units;
     int n_threads;
-    bool split, k_direct, v_direct;
+    bool split;
+    kv_access k_mode, v_mode;
+    size_t kstride, vstride; /* floats between rows of kbuf / vbuf */
     /* byte offsets inside one thread's area */
     size_t off_qt, off_st, off_alpha, off_o, off_m, off_l, off_kbuf, off_vbuf, per_thread;
     /* byte offsets inside one split-KV slot */
@@ -169,21 +180,30 @@ static lc_status make_plan(const lc_attn_ctx *c, const lc_flash_vis *vis, flash_
     *call_keys = keys;
 
     /* Decode (few rows per KV head, long cache, split-KV allowed): a unit
-     * takes every KV head of its key partition, so it converts whole cache
-     * rows [H_kv * d] in one sequential pass instead of striding through
-     * one head's d elements per row. */
+     * takes every KV head of its key partition and, tile by tile, walks the
+     * heads in memory order, so the cache block [bk][H_kv][d] is read front
+     * to back (the hardware prefetchers follow) rather than one head's
+     * d-element slice per row over the whole cache. Decode tiles are short
+     * (DECODE_BK) so that a head's converted K and V tiles stay in L1. */
     const int sk = c->p->split_kv;
     pl->nh = 1;
-    if (rows <= BATCH_ROWS_MAX && s->n_head_kv > 1 && sk >= 0 && keys >= 2 * SPLIT_AUTO_MIN_PART) {
-        int32_t nh = s->n_head_kv;
-        const size_t per_head = (size_t)BK * (size_t)d * sizeof(float) * 2;
-        while (nh > 1 && (s->n_head_kv % nh || (size_t)nh * per_head > BATCH_BUF_MAX)) nh--;
-        pl->nh = nh;
-    }
+    pl->bk = rows <= BATCH_ROWS_MAX ? DECODE_BK : BK;
+    if (rows <= BATCH_ROWS_MAX && s->n_head_kv > 1 && sk >= 0 && keys >= 2 * SPLIT_AUTO_MIN_PART)
+        pl->nh = s->n_head_kv;
     pl->n_hgroups = s->n_head_kv / pl->nh;
     pl->n_items = pl->n_qblocks * pl->n_hgroups; /* <= n_q * H_kv, which fits (Q was size-checked) */
-    pl->k_direct = s->k_type == LC_DTYPE_F32 && pl->nh == 1;
-    pl->v_direct = s->v_type == LC_DTYPE_F32 && d % 16 == 0 && pl->nh == 1;
+    /* K/V read in place: by the decode kernels (blocks of <= 4 rows use
+     * every K and V element once; f16 through F16C), or f32 when one head's
+     * rows are contiguous. Otherwise tiles are converted or copied: the
+     * prefill kernels re-read them several times, and rows a multiple of
+     * 1 KiB apart fall into few L1 sets (4 KiB apart: one) and evict each
+     * other between passes. */
+    const bool dot_all = rows <= LC_FLASH_DOT_ROWS;
+    pl->k_mode = pl->v_mode = KV_CONVERT;
+    if (s->k_type == LC_DTYPE_F32 && (s->n_head_kv == 1 || dot_all)) pl->k_mode = KV_F32;
+    if (s->k_type == LC_DTYPE_F16 && dot_all && d % 16 == 0) pl->k_mode = KV_F16;
+    if (s->v_type == LC_DTYPE_F32 && d % 16 == 0 && (s->n_head_kv == 1 || dot_all)) pl->v_mode = KV_F32;
+    if (s->v_type == LC_DTYPE_F16 && dot_all && d % 16 == 0) pl->v_mode = KV_F16;
     pl->dp = d % 16 == 0 ? d : (int32_t)round_up(d, 16);
 
     const int64_t min_part = sk > 0 ? SPLIT_FORCED_MIN_PART : SPLIT_AUTO_MIN_PART;
@@ -205,17 +225,19 @@ static lc_status make_plan(const lc_attn_ctx *c, const lc_flash_vis *vis, flash_
     pl->n_threads = (int)LC_MAX(1, LC_MIN((int64_t)c->n_threads, pl->n_units));
 
     const size_t f = sizeof(float), rp = (size_t)pl->rp, R = (size_t)pl->rows, dp = (size_t)pl->dp;
-    const size_t nh = (size_t)pl->nh, hd = nh * (size_t)d, hdp = nh * dp;
-    size_t off = 0, o_n, qt_n, kb_n, vb_n;
-    bool ok = lc_mul3_size(nh, (size_t)d, rp, &qt_n) && lc_mul3_size(nh, R, dp, &o_n) &&
-              lc_mul_size((size_t)BK, hd, &kb_n) && lc_mul_size((size_t)BK, hdp, &vb_n);
-    ok = ok && carve(&off, qt_n, f, &pl->off_qt) && carve(&off, (size_t)BK * rp, f, &pl->off_st) &&
+    const size_t nh = (size_t)pl->nh, bk = (size_t)pl->bk;
+    /* Converted tiles: rows padded by 64 bytes so they spread over the L1 sets. */
+    pl->kstride = (size_t)d + TILE_PAD;
+    pl->vstride = dp + TILE_PAD;
+    size_t off = 0, o_n, qt_n;
+    bool ok = lc_mul3_size(nh, (size_t)d, rp, &qt_n) && lc_mul3_size(nh, R, dp, &o_n);
+    ok = ok && carve(&off, qt_n, f, &pl->off_qt) && carve(&off, bk * rp, f, &pl->off_st) &&
          carve(&off, rp, f, &pl->off_alpha);
     if (ok && !pl->split)
         ok = carve(&off, o_n, f, &pl->off_o) && carve(&off, nh * rp, f, &pl->off_m) &&
              carve(&off, nh * rp, f, &pl->off_l);
-    if (ok && !pl->k_direct) ok = carve(&off, kb_n, f, &pl->off_kbuf);
-    if (ok && !pl->v_direct) ok = carve(&off, vb_n, f, &pl->off_vbuf);
+    if (ok && pl->k_mode == KV_CONVERT) ok = carve(&off, bk * pl->kstride, f, &pl->off_kbuf);
+    if (ok && pl->v_mode == KV_CONVERT) ok = carve(&off, bk * pl->vstride, f, &pl->off_vbuf);
     ok = ok && carve(&off, 0, 1, &pl->per_thread); /* round the area up to 64 bytes */
     size_t slot = 0;
     if (ok && pl->split)
@@ -303,13 +325,14 @@ static int intersect_spans(const kspan *a, int na, const kspan *b, int nb, kspan
  * tile computes. One head's rows are k_row_bytes apart (2 KiB for 8 f16 heads
  * of 128): too sparse for the hardware prefetchers, so without this a decode
  * step waits on memory latency instead of streaming at bandwidth. */
-static void prefetch_tile(const lc_attn_ctx *c, int64_t j, int64_t n, int32_t hk) {
+static void prefetch_tile(const lc_attn_ctx *c, int64_t j, int64_t n, int32_t hk, int32_t nh) {
+    const size_t kb = c->k_head_bytes * (size_t)nh, vb = c->v_head_bytes * (size_t)nh;
     for (int64_t r = 0; r < n; r++) {
         const char *kr = (const char *)lc_attn_k_ptr(c, j + r, hk), *vr = (const char *)lc_attn_v_ptr(c, j + r, hk);
-        for (size_t b = 0; b < c->k_head_bytes; b += 64) __builtin_prefetch(kr + b, 0, PF_HINT);
-        __builtin_prefetch(kr + c->k_head_bytes - 1, 0, PF_HINT);
-        for (size_t b = 0; b < c->v_head_bytes; b += 64) __builtin_prefetch(vr + b, 0, PF_HINT);
-        __builtin_prefetch(vr + c->v_head_bytes - 1, 0, PF_HINT);
+        for (size_t b = 0; b < kb; b += 64) __builtin_prefetch(kr + b, 0, PF_HINT);
+        __builtin_prefetch(kr + kb - 1, 0, PF_HINT);
+        for (size_t b = 0; b < vb; b += 64) __builtin_prefetch(vr + b, 0, PF_HINT);
+        __builtin_prefetch(vr + vb - 1, 0, PF_HINT);
     }
 }
 
@@ -385,13 +408,13 @@ static void run_unit(const flash_job *jb, int64_t u, char *tb) {
     const int nb = visible_spans(s, &jb->vis, ur.p0, ur.p1, bs);
     const int np = partition_spans(jb, part, ps);
     const int nu = intersect_spans(bs, nb, ps, np, us);
-    const size_t ks_direct = c->k_row_bytes / sizeof(float), vs_direct = c->v_row_bytes / sizeof(float);
-    const size_t hd = (size_t)nh * d, hdp = (size_t)nh * dp;
-    const bool prefetch = PREFETCH_ROWS_MAX >= rows && nh == 1;
+    const int64_t bk = pl->bk;
+    const bool prefetch = PREFETCH_ROWS_MAX >= rows;
+    const int32_t pf_heads = PF_ALL_HEADS ? nh : 1;
 
     for (int si = 0; si < nu; si++) {
-        for (int64_t j0 = us[si].lo; j0 < us[si].hi; j0 += BK) {
-            const int32_t nk = (int32_t)LC_MIN((int64_t)BK, us[si].hi - j0);
+        for (int64_t j0 = us[si].lo; j0 < us[si].hi; j0 += bk) {
+            const int32_t nk = (int32_t)LC_MIN(bk, us[si].hi - j0);
             int64_t kmin = j0, kmax = j0 + nk - 1;
             if (s->k_pos) {
                 kmin = INT64_MAX, kmax = INT64_MIN;
@@ -403,33 +426,38 @@ static void run_unit(const flash_job *jb, int64_t u, char *tb) {
             const tile_class tc = classify(s, &jb->vis, ur.p0, ur.p1, kmin, kmax);
             if (tc == TILE_NONE) continue;
             if (prefetch) { /* the next tile of the span, or the start of the next span */
-                if (j0 + PF_TILES * BK < us[si].hi) prefetch_tile(c, j0 + PF_TILES * BK, LC_MIN((int64_t)BK, us[si].hi - j0 - PF_TILES * BK), ur.hk0);
-                else if (si + 1 < nu) prefetch_tile(c, us[si + 1].lo, LC_MIN((int64_t)BK, us[si + 1].hi - us[si + 1].lo), ur.hk0);
-            }
-            /* Convert the tile's K and V rows of the unit's heads, whole cache
-             * rows at a time: kbuf [nk][nh][d], vbuf [nk][nh][dp]. */
-            if (!pl->k_direct)
-                kn->load_rows(s->k_type, lc_attn_k_ptr(c, j0, ur.hk0), c->k_row_bytes, nk, (int32_t)hd, kbuf, hd,
-                              (int32_t)hd);
-            if (!pl->v_direct) {
-                if (dp == d)
-                    kn->load_rows(s->v_type, lc_attn_v_ptr(c, j0, ur.hk0), c->v_row_bytes, nk, (int32_t)hd, vbuf, hdp,
-                                  (int32_t)hdp);
-                else /* pad each head's rows to dp */
-                    for (int32_t h = 0; h < nh; h++)
-                        kn->load_rows(s->v_type, lc_attn_v_ptr(c, j0, ur.hk0 + h), c->v_row_bytes, nk, d,
-                                      vbuf + (size_t)h * dp, hdp, dp);
+                if (j0 + bk < us[si].hi) prefetch_tile(c, j0 + bk, LC_MIN(bk, us[si].hi - j0 - bk), ur.hk0, pf_heads);
+                else if (si + 1 < nu) prefetch_tile(c, us[si + 1].lo, LC_MIN(bk, us[si + 1].hi - us[si + 1].lo), ur.hk0, pf_heads);
             }
             for (int32_t h = 0; h < nh; h++) {
-                const float *kp = kbuf + (size_t)h * d, *vp = vbuf + (size_t)h * dp;
-                size_t ks = hd, vs = hdp;
-                if (pl->k_direct) kp = (const float *)lc_attn_k_ptr(c, j0, ur.hk0 + h), ks = ks_direct;
-                if (pl->v_direct) vp = (const float *)lc_attn_v_ptr(c, j0, ur.hk0 + h), vs = vs_direct;
-                if (dot) kn->scores_rows(qt + (size_t)h * qt_n, rows, d, kp, ks, nk, st, rp);
-                else kn->scores(qt + (size_t)h * qt_n, rp, d, kp, ks, nk, st);
+                const int32_t hk = ur.hk0 + h;
+                const float *qh = qt + (size_t)h * qt_n;
+                const void *kr = lc_attn_k_ptr(c, j0, hk), *vr = lc_attn_v_ptr(c, j0, hk);
+                switch (pl->k_mode) {
+                case KV_F16:
+                    kn->scores_rows_f16(qh, rows, d, (const uint16_t *)kr, c->k_row_bytes / 2, nk, st, rp);
+                    break;
+                case KV_F32:
+                    if (dot) kn->scores_rows(qh, rows, d, (const float *)kr, c->k_row_bytes / 4, nk, st, rp);
+                    else kn->scores(qh, rp, d, (const float *)kr, c->k_row_bytes / 4, nk, st);
+                    break;
+                default:
+                    kn->load_rows(s->k_type, kr, c->k_row_bytes, nk, d, kbuf, pl->kstride, d);
+                    if (dot) kn->scores_rows(qh, rows, d, kbuf, pl->kstride, nk, st, rp);
+                    else kn->scores(qh, rp, d, kbuf, pl->kstride, nk, st);
+                    break;
+                }
                 if (tc == TILE_PARTIAL) mask_tile(jb, j0, nk, ur.p0, ur.npos, rp, st);
                 kn->softmax(st, nk, rp, m + (size_t)h * rp, l + (size_t)h * rp, alpha);
-                kn->pv(st, rp, rows, nk, vp, vs, dp, alpha, o + (size_t)h * o_n);
+                float *oh = o + (size_t)h * o_n;
+                switch (pl->v_mode) {
+                case KV_F16: kn->pv_f16(st, rp, rows, nk, (const uint16_t *)vr, c->v_row_bytes / 2, dp, alpha, oh); break;
+                case KV_F32: kn->pv(st, rp, rows, nk, (const float *)vr, c->v_row_bytes / 4, dp, alpha, oh); break;
+                default:
+                    kn->load_rows(s->v_type, vr, c->v_row_bytes, nk, d, vbuf, pl->vstride, dp);
+                    kn->pv(st, rp, rows, nk, vbuf, pl->vstride, dp, alpha, oh);
+                    break;
+                }
             }
         }
     }

@@ -133,8 +133,16 @@ LC_INLINE void hsum8(const __m256 *a, int n, float *out) {
     for (int i = 0; i < n; i++) out[i] = tmp[i];
 }
 
-/* Keys j0..j0+MR-1 against query rows 0..R-1 (MR * R <= 12 accumulators). */
-LC_INLINE void dot_block(const float *q, int32_t d, const float *k, size_t ks, int R, int MR, float *st, size_t rp) {
+/* Eight elements of a K or V row as f32: f32 in place or f16 through F16C. */
+LC_INLINE __m256 load8(const void *base, size_t i, int F16) {
+    if (F16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)base + i)));
+    return _mm256_loadu_ps((const float *)base + i);
+}
+
+/* Keys j0..j0+MR-1 against query rows 0..R-1 (MR * R <= 12 accumulators);
+ * k rows ks elements apart, f32 or (F16) f16. */
+LC_INLINE void dot_block(const float *q, int32_t d, const void *k, size_t ks, int R, int MR, int F16, float *st,
+                         size_t rp) {
     __m256 acc[12];
 #pragma GCC unroll 12
     for (int i = 0; i < MR * R; i++) acc[i] = _mm256_setzero_ps();
@@ -142,7 +150,7 @@ LC_INLINE void dot_block(const float *q, int32_t d, const float *k, size_t ks, i
     for (int32_t t = 0; t < d8; t += 8) {
         __m256 kv[8];
 #pragma GCC unroll 8
-        for (int i = 0; i < MR; i++) kv[i] = _mm256_loadu_ps(k + (size_t)i * ks + t);
+        for (int i = 0; i < MR; i++) kv[i] = load8(k, (size_t)i * ks + (size_t)t, F16);
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             const __m256 qv = _mm256_loadu_ps(q + (size_t)r * d + t);
@@ -156,30 +164,48 @@ LC_INLINE void dot_block(const float *q, int32_t d, const float *k, size_t ks, i
     for (int i = 0; i < MR; i++)
         for (int r = 0; r < R; r++) {
             float s = sums[i * R + r];
-            for (int32_t t = d8; t < d; t++) s += k[(size_t)i * ks + t] * q[(size_t)r * d + t];
+            for (int32_t t = d8; t < d; t++) /* f32 only: f16 rows have d % 16 == 0 */
+                s += ((const float *)k)[(size_t)i * ks + t] * q[(size_t)r * d + t];
             st[(size_t)i * rp + r] = s;
         }
 }
 
-#define DOT_FN(R, MR)                                                                                              \
-    static void dot_##R##_##MR(const float *q, int32_t d, const float *k, size_t ks, float *st, size_t rp) {      \
-        dot_block(q, d, k, ks, R, MR, st, rp);                                                                     \
+#define DOT_FN(R, MR, F16, SUF)                                                                                    \
+    static void dot_##R##_##MR##SUF(const float *q, int32_t d, const void *k, size_t ks, float *st, size_t rp) {  \
+        dot_block(q, d, k, ks, R, MR, F16, st, rp);                                                                \
     }
-DOT_FN(1, 8) DOT_FN(1, 1) DOT_FN(2, 6) DOT_FN(2, 1) DOT_FN(3, 4) DOT_FN(3, 1) DOT_FN(4, 3) DOT_FN(4, 1)
+DOT_FN(1, 8, 0, ) DOT_FN(1, 1, 0, ) DOT_FN(2, 6, 0, ) DOT_FN(2, 1, 0, )
+DOT_FN(3, 4, 0, ) DOT_FN(3, 1, 0, ) DOT_FN(4, 3, 0, ) DOT_FN(4, 1, 0, )
+DOT_FN(1, 8, 1, _h) DOT_FN(1, 1, 1, _h) DOT_FN(2, 6, 1, _h) DOT_FN(2, 1, 1, _h)
+DOT_FN(3, 4, 1, _h) DOT_FN(3, 1, 1, _h) DOT_FN(4, 3, 1, _h) DOT_FN(4, 1, 1, _h)
 
-typedef void (*dot_fn)(const float *, int32_t, const float *, size_t, float *, size_t);
-static const dot_fn dot_wide[5] = {NULL, dot_1_8, dot_2_6, dot_3_4, dot_4_3};
-static const dot_fn dot_one[5] = {NULL, dot_1_1, dot_2_1, dot_3_1, dot_4_1};
+typedef void (*dot_fn)(const float *, int32_t, const void *, size_t, float *, size_t);
+static const dot_fn dot_wide[2][5] = {{NULL, dot_1_8, dot_2_6, dot_3_4, dot_4_3},
+                                      {NULL, dot_1_8_h, dot_2_6_h, dot_3_4_h, dot_4_3_h}};
+static const dot_fn dot_one[2][5] = {{NULL, dot_1_1, dot_2_1, dot_3_1, dot_4_1},
+                                     {NULL, dot_1_1_h, dot_2_1_h, dot_3_1_h, dot_4_1_h}};
 static const int dot_mr[5] = {0, 8, 6, 4, 3};
+
+static void scores_rows_any(const float *q, int32_t rows, int32_t d, const void *k, size_t ks, size_t esize,
+                            int f16, int32_t nk, float *st, int32_t rp) {
+    const int mr = dot_mr[rows];
+    int32_t j = 0;
+    for (; j + mr <= nk; j += mr)
+        dot_wide[f16][rows](q, d, (const char *)k + (size_t)j * ks * esize, ks, st + (size_t)j * rp, (size_t)rp);
+    for (; j < nk; j++)
+        dot_one[f16][rows](q, d, (const char *)k + (size_t)j * ks * esize, ks, st + (size_t)j * rp, (size_t)rp);
+    for (j = 0; j < nk; j++)
+        for (int32_t r = rows; r < rp; r++) st[(size_t)j * rp + r] = 0.0f;
+}
 
 static void scores_rows_avx2(const float *q, int32_t rows, int32_t d, const float *k, size_t ks, int32_t nk,
                              float *st, int32_t rp) {
-    const int mr = dot_mr[rows];
-    int32_t j = 0;
-    for (; j + mr <= nk; j += mr) dot_wide[rows](q, d, k + (size_t)j * ks, ks, st + (size_t)j * rp, (size_t)rp);
-    for (; j < nk; j++) dot_one[rows](q, d, k + (size_t)j * ks, ks, st + (size_t)j * rp, (size_t)rp);
-    for (j = 0; j < nk; j++)
-        for (int32_t r = rows; r < rp; r++) st[(size_t)j * rp + r] = 0.0f;
+    scores_rows_any(q, rows, d, k, ks, sizeof(float), 0, nk, st, rp);
+}
+
+static void scores_rows_f16_avx2(const float *q, int32_t rows, int32_t d, const uint16_t *k, size_t ks, int32_t nk,
+                                 float *st, int32_t rp) {
+    scores_rows_any(q, rows, d, k, ks, sizeof(uint16_t), 1, nk, st, rp);
 }
 
 /* ---- online softmax over a tile, 8 query rows at a time -------------------- */
@@ -221,9 +247,10 @@ static void softmax_avx2(float *st, int32_t nk, int32_t rp, float *m, float *l, 
 }
 
 /* ---- O = alpha O + P V ----------------------------------------------------- */
-/* Rows r0..r0+MR-1, output dims t..t+15. */
-LC_INLINE void pv_block(const float *st, size_t rp, int32_t nk, const float *v, size_t vs, const float *alpha,
-                        float *o, size_t dp, int MR) {
+/* Rows r0..r0+MR-1, output dims t..t+15; v rows vs elements apart, f32 or
+ * (F16) f16. */
+LC_INLINE void pv_block(const float *st, size_t rp, int32_t nk, const void *v, size_t vs, const float *alpha,
+                        float *o, size_t dp, int MR, int F16) {
     __m256 acc[6][2];
 #pragma GCC unroll 6
     for (int i = 0; i < MR; i++) {
@@ -232,9 +259,8 @@ LC_INLINE void pv_block(const float *st, size_t rp, int32_t nk, const float *v, 
         acc[i][1] = _mm256_mul_ps(a, _mm256_loadu_ps(o + (size_t)i * dp + 8));
     }
     for (int32_t j = 0; j < nk; j++) {
-        const float *vj = v + (size_t)j * vs;
         const float *pj = st + (size_t)j * rp;
-        const __m256 b0 = _mm256_loadu_ps(vj), b1 = _mm256_loadu_ps(vj + 8);
+        const __m256 b0 = load8(v, (size_t)j * vs, F16), b1 = load8(v, (size_t)j * vs + 8, F16);
 #pragma GCC unroll 6
         for (int i = 0; i < MR; i++) {
             const __m256 p = _mm256_broadcast_ss(pj + i);
@@ -249,27 +275,102 @@ LC_INLINE void pv_block(const float *st, size_t rp, int32_t nk, const float *v, 
     }
 }
 
-#define PV_FN(MR)                                                                                                  \
-    static void pv_##MR(const float *st, size_t rp, int32_t nk, const float *v, size_t vs, const float *alpha,    \
-                        float *o, size_t dp) {                                                                     \
-        pv_block(st, rp, nk, v, vs, alpha, o, dp, MR);                                                             \
+#define PV_FN(MR, F16, SUF)                                                                                        \
+    static void pv_##MR##SUF(const float *st, size_t rp, int32_t nk, const void *v, size_t vs, const float *alpha, \
+                             float *o, size_t dp) {                                                                \
+        pv_block(st, rp, nk, v, vs, alpha, o, dp, MR, F16);                                                        \
     }
-PV_FN(1) PV_FN(2) PV_FN(3) PV_FN(4) PV_FN(5) PV_FN(6)
+PV_FN(1, 0, ) PV_FN(2, 0, ) PV_FN(3, 0, ) PV_FN(4, 0, ) PV_FN(5, 0, ) PV_FN(6, 0, )
+PV_FN(1, 1, _h) PV_FN(2, 1, _h) PV_FN(3, 1, _h) PV_FN(4, 1, _h) PV_FN(5, 1, _h) PV_FN(6, 1, _h)
 
-typedef void (*pv_fn)(const float *, size_t, int32_t, const float *, size_t, const float *, float *, size_t);
-static const pv_fn pv_fns[7] = {NULL, pv_1, pv_2, pv_3, pv_4, pv_5, pv_6};
+typedef void (*pv_fn)(const float *, size_t, int32_t, const void *, size_t, const float *, float *, size_t);
+static const pv_fn pv_fns[2][7] = {{NULL, pv_1, pv_2, pv_3, pv_4, pv_5, pv_6},
+                                   {NULL, pv_1_h, pv_2_h, pv_3_h, pv_4_h, pv_5_h, pv_6_h}};
 
-static void pv_avx2(const float *st, int32_t rp, int32_t rows, int32_t nk, const float *v, size_t vs, int32_t dp,
-                    const float *alpha, float *o) {
+/* One query row (decode without GQA): 32 output dims at a time, even and odd
+ * keys into separate accumulators, so 8 independent FMA chains hide the FMA
+ * latency that a single row's 2-vector panel would expose. */
+LC_INLINE void pv_row1(const float *st, size_t rp, int32_t nk, const void *v, size_t vs, float alpha, float *o,
+                       int32_t dp, int F16) {
+    const __m256 a = _mm256_set1_ps(alpha);
+    int32_t t = 0;
+    for (; t + 32 <= dp; t += 32) {
+        __m256 e[4], f[4];
+#pragma GCC unroll 4
+        for (int u = 0; u < 4; u++) e[u] = _mm256_mul_ps(a, _mm256_loadu_ps(o + t + 8 * u)), f[u] = _mm256_setzero_ps();
+        int32_t j = 0;
+        for (; j + 2 <= nk; j += 2) {
+            const __m256 p0 = _mm256_broadcast_ss(st + (size_t)j * rp), p1 = _mm256_broadcast_ss(st + (size_t)(j + 1) * rp);
+#pragma GCC unroll 4
+            for (int u = 0; u < 4; u++) {
+                e[u] = _mm256_fmadd_ps(p0, load8(v, (size_t)j * vs + (size_t)t + 8 * u, F16), e[u]);
+                f[u] = _mm256_fmadd_ps(p1, load8(v, (size_t)(j + 1) * vs + (size_t)t + 8 * u, F16), f[u]);
+            }
+        }
+        if (j < nk) {
+            const __m256 p0 = _mm256_broadcast_ss(st + (size_t)j * rp);
+#pragma GCC unroll 4
+            for (int u = 0; u < 4; u++) e[u] = _mm256_fmadd_ps(p0, load8(v, (size_t)j * vs + (size_t)t + 8 * u, F16), e[u]);
+        }
+#pragma GCC unroll 4
+        for (int u = 0; u < 4; u++) _mm256_storeu_ps(o + t + 8 * u, _mm256_add_ps(e[u], f[u]));
+    }
+    for (; t < dp; t += 16) { /* dp % 16 == 0 */
+        __m256 e0 = _mm256_mul_ps(a, _mm256_loadu_ps(o + t)), e1 = _mm256_mul_ps(a, _mm256_loadu_ps(o + t + 8));
+        __m256 f0 = _mm256_setzero_ps(), f1 = _mm256_setzero_ps();
+        int32_t j = 0;
+        for (; j + 2 <= nk; j += 2) {
+            const __m256 p0 = _mm256_broadcast_ss(st + (size_t)j * rp), p1 = _mm256_broadcast_ss(st + (size_t)(j + 1) * rp);
+            e0 = _mm256_fmadd_ps(p0, load8(v, (size_t)j * vs + (size_t)t, F16), e0);
+            e1 = _mm256_fmadd_ps(p0, load8(v, (size_t)j * vs + (size_t)t + 8, F16), e1);
+            f0 = _mm256_fmadd_ps(p1, load8(v, (size_t)(j + 1) * vs + (size_t)t, F16), f0);
+            f1 = _mm256_fmadd_ps(p1, load8(v, (size_t)(j + 1) * vs + (size_t)t + 8, F16), f1);
+        }
+        if (j < nk) {
+            const __m256 p0 = _mm256_broadcast_ss(st + (size_t)j * rp);
+            e0 = _mm256_fmadd_ps(p0, load8(v, (size_t)j * vs + (size_t)t, F16), e0);
+            e1 = _mm256_fmadd_ps(p0, load8(v, (size_t)j * vs + (size_t)t + 8, F16), e1);
+        }
+        _mm256_storeu_ps(o + t, _mm256_add_ps(e0, f0));
+        _mm256_storeu_ps(o + t + 8, _mm256_add_ps(e1, f1));
+    }
+}
+
+static void pv_row1_f32(const float *st, size_t rp, int32_t nk, const void *v, size_t vs, float alpha, float *o,
+                        int32_t dp) {
+    pv_row1(st, rp, nk, v, vs, alpha, o, dp, 0);
+}
+static void pv_row1_f16(const float *st, size_t rp, int32_t nk, const void *v, size_t vs, float alpha, float *o,
+                        int32_t dp) {
+    pv_row1(st, rp, nk, v, vs, alpha, o, dp, 1);
+}
+
+static void pv_any(const float *st, int32_t rp, int32_t rows, int32_t nk, const void *v, size_t vs, size_t esize,
+                   int f16, int32_t dp, const float *alpha, float *o) {
+    if (rows == 1) {
+        (f16 ? pv_row1_f16 : pv_row1_f32)(st, (size_t)rp, nk, v, vs, alpha[0], o, dp);
+        return;
+    }
     /* Output-dim panels outside: the nk x 16 panel of V stays in L1 while the
      * row blocks of P^T stream past it. */
     for (int32_t t = 0; t < dp; t += 16) {
+        const void *vt = (const char *)v + (size_t)t * esize;
         int32_t r = 0;
         for (; r + 6 <= rows; r += 6)
-            pv_fns[6](st + r, (size_t)rp, nk, v + t, vs, alpha + r, o + (size_t)r * dp + t, (size_t)dp);
+            pv_fns[f16][6](st + r, (size_t)rp, nk, vt, vs, alpha + r, o + (size_t)r * dp + t, (size_t)dp);
         if (r < rows)
-            pv_fns[rows - r](st + r, (size_t)rp, nk, v + t, vs, alpha + r, o + (size_t)r * dp + t, (size_t)dp);
+            pv_fns[f16][rows - r](st + r, (size_t)rp, nk, vt, vs, alpha + r, o + (size_t)r * dp + t, (size_t)dp);
     }
+}
+
+static void pv_avx2(const float *st, int32_t rp, int32_t rows, int32_t nk, const float *v, size_t vs, int32_t dp,
+                    const float *alpha, float *o) {
+    pv_any(st, rp, rows, nk, v, vs, sizeof(float), 0, dp, alpha, o);
+}
+
+static void pv_f16_avx2(const float *st, int32_t rp, int32_t rows, int32_t nk, const uint16_t *v, size_t vs,
+                        int32_t dp, const float *alpha, float *o) {
+    pv_any(st, rp, rows, nk, v, vs, sizeof(uint16_t), 1, dp, alpha, o);
 }
 
 /* ---- K/V tile conversion ---------------------------------------------------- */
@@ -308,5 +409,12 @@ static void load_rows_avx2(lc_dtype t, const void *src, size_t src_stride, int32
 }
 
 const lc_flash_kernels lc_flash_kernels_avx2 = {
-    scores_avx2, scores_rows_avx2, softmax_avx2, pv_avx2, load_rows_avx2, exp2_row_avx2,
+    .scores = scores_avx2,
+    .scores_rows = scores_rows_avx2,
+    .scores_rows_f16 = scores_rows_f16_avx2,
+    .softmax = softmax_avx2,
+    .pv = pv_avx2,
+    .pv_f16 = pv_f16_avx2,
+    .load_rows = load_rows_avx2,
+    .exp2_row = exp2_row_avx2,
 };

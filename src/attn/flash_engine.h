@@ -60,9 +60,17 @@ typedef struct {
      * (0 where the row had seen nothing), st replaced by 2^(st - m_new). Rows
      * that have still seen nothing (m_new = -inf) get P = 0, l = 0. */
     void (*softmax)(float *st, int32_t nk, int32_t rp, float *m, float *l, float *alpha);
+    /* scores_rows with K read as f16 in place (k rows ks elements apart);
+     * d % 16 == 0. */
+    void (*scores_rows_f16)(const float *q, int32_t rows, int32_t d, const uint16_t *k, size_t ks, int32_t nk,
+                            float *st, int32_t rp);
     /* o[r][:] = alpha[r] * o[r][:] + sum_j st[j][r] * v[j][:], r < rows. */
     void (*pv)(const float *st, int32_t rp, int32_t rows, int32_t nk, const float *v, size_t vs, int32_t dp,
                const float *alpha, float *o);
+    /* pv with V read as f16 in place (v rows vs elements apart); dp == d,
+     * d % 16 == 0. */
+    void (*pv_f16)(const float *st, int32_t rp, int32_t rows, int32_t nk, const uint16_t *v, size_t vs, int32_t dp,
+                   const float *alpha, float *o);
     /* Convert n head rows of d elements of type t (src rows src_stride bytes
      * apart) into dst rows dst_stride floats apart; columns d..dst_pad-1 are
      * zeroed. */

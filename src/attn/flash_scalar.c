@@ -36,6 +36,19 @@ static void scores_rows_scalar(const float *q, int32_t rows, int32_t d, const fl
     }
 }
 
+static void scores_rows_f16_scalar(const float *q, int32_t rows, int32_t d, const uint16_t *k, size_t ks, int32_t nk,
+                                   float *st, int32_t rp) {
+    for (int32_t j = 0; j < nk; j++) {
+        const uint16_t *kj = k + (size_t)j * ks;
+        float *s = st + (size_t)j * (size_t)rp;
+        for (int32_t r = 0; r < rp; r++) s[r] = 0.0f;
+        for (int32_t t = 0; t < d; t++) {
+            const float a = lc_f16_to_f32(kj[t]);
+            for (int32_t r = 0; r < rows; r++) s[r] += a * q[(size_t)r * d + t];
+        }
+    }
+}
+
 static void softmax_scalar(float *st, int32_t nk, int32_t rp, float *m, float *l, float *alpha) {
     for (int32_t r = 0; r < rp; r++) {
         float mx = m[r];
@@ -70,6 +83,21 @@ static void pv_scalar(const float *st, int32_t rp, int32_t rows, int32_t nk, con
     }
 }
 
+static void pv_f16_scalar(const float *st, int32_t rp, int32_t rows, int32_t nk, const uint16_t *v, size_t vs,
+                          int32_t dp, const float *alpha, float *o) {
+    for (int32_t r = 0; r < rows; r++) {
+        float *orow = o + (size_t)r * (size_t)dp;
+        for (int32_t t = 0; t < dp; t++) orow[t] *= alpha[r];
+    }
+    for (int32_t j = 0; j < nk; j++) {
+        const uint16_t *vj = v + (size_t)j * vs;
+        for (int32_t t = 0; t < dp; t++) {
+            const float x = lc_f16_to_f32(vj[t]);
+            for (int32_t r = 0; r < rows; r++) o[(size_t)r * dp + t] += st[(size_t)j * rp + r] * x;
+        }
+    }
+}
+
 static void load_rows_scalar(lc_dtype t, const void *src, size_t src_stride, int32_t n, int32_t d, float *dst,
                              size_t dst_stride, int32_t dst_pad) {
     for (int32_t j = 0; j < n; j++) {
@@ -84,7 +112,14 @@ static void exp2_row_scalar(const float *x, float *y, int64_t n) {
 }
 
 const lc_flash_kernels lc_flash_kernels_scalar = {
-    scores_scalar, scores_rows_scalar, softmax_scalar, pv_scalar, load_rows_scalar, exp2_row_scalar,
+    .scores = scores_scalar,
+    .scores_rows = scores_rows_scalar,
+    .scores_rows_f16 = scores_rows_f16_scalar,
+    .softmax = softmax_scalar,
+    .pv = pv_scalar,
+    .pv_f16 = pv_f16_scalar,
+    .load_rows = load_rows_scalar,
+    .exp2_row = exp2_row_scalar,
 };
 
 const lc_flash_kernels *lc_flash_kernels_for(lc_isa isa) {
