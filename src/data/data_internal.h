@@ -103,6 +103,7 @@ typedef struct {
     int left;          /* sentences left in the paragraph */
     int topic;         /* TOPIC_* (filler.c)               */
     int pron;          /* pronoun index of the topic      */
+    uint8_t cls;       /* the topic's class (WL_PERSON, WL_ANIMAL) */
     char np[96];       /* the topic's noun phrase, lower case: "the old farmer" */
     char ref[64];      /* short re-mention: "the farmer"  */
 } lc_filler;

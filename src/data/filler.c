@@ -120,17 +120,12 @@ static void subject_set(subject *sub, const char *text, uint8_t cls, bool plural
     sub->plural = plural;
 }
 
-static uint8_t topic_class(const lc_filler *f) {
-    switch (f->topic) {
-    case TOPIC_ANIMAL: return WL_ANIMAL;
-    case TOPIC_GROUP: return WL_PERSON; /* groups are people or animals; people verbs fit both badly only rarely */
-    default: return WL_PERSON;
-    }
-}
+static uint8_t topic_class(const lc_filler *f) { return f->cls ? f->cls : WL_PERSON; }
 
 static void new_topic(lc_filler *f) {
     f->left = 3 + (int)below(f, 4);
     f->np[0] = f->ref[0] = '\0';
+    f->cls = WL_PERSON;
     char buf[LC_FILLER_SENTENCE_MAX];
     sbuf s = {buf, 0};
     buf[0] = '\0';
@@ -148,6 +143,7 @@ static void new_topic(lc_filler *f) {
         bool animal = r >= 70;
         const wl_noun *n = &lc_wl_nouns[pick_noun(f, animal ? WL_ANIMAL : WL_PERSON)];
         f->topic = animal ? TOPIC_ANIMAL : TOPIC_PERSON;
+        f->cls = animal ? WL_ANIMAL : WL_PERSON;
         f->pron = animal ? PRON_IT : (chance(f, 50) ? PRON_SHE : PRON_HE);
         if (strcmp(n->sg, "woman") == 0 || strcmp(n->sg, "girl") == 0 || strcmp(n->sg, "queen") == 0)
             f->pron = PRON_SHE;
@@ -167,6 +163,7 @@ static void new_topic(lc_filler *f) {
         const wl_noun *n = &lc_wl_nouns[pick_noun(f, animal ? WL_ANIMAL : WL_PERSON)];
         f->topic = TOPIC_GROUP;
         f->pron = PRON_THEY;
+        f->cls = animal ? WL_ANIMAL : WL_PERSON;
         const char *det = pick_str(f, &lc_wl_det_pl);
         sb_word(&s, det);
         if (chance(f, 40)) sb_word(&s, pick_adj(f, n->cls));
@@ -215,11 +212,19 @@ static void clause_transitive(lc_filler *f, sbuf *s, const subject *sub) {
     }
 }
 
+/* An adverb that agrees with the subject ("together" needs several). */
+static const char *pick_adverb(lc_filler *f, bool plural) {
+    const char *a = pick_str(f, &lc_wl_adverbs);
+    if (!plural && strcmp(a, "together") == 0) return "alone";
+    if (plural && strcmp(a, "alone") == 0) return "together";
+    return a;
+}
+
 static void clause_intransitive(lc_filler *f, sbuf *s, const subject *sub, bool allow_pp) {
     const wl_verb *v = pick_verb(f, sub->cls, false);
     sb_word(s, sub->text);
     sb_word(s, v->word);
-    if (chance(f, 40)) sb_word(s, pick_str(f, &lc_wl_adverbs));
+    if (chance(f, 40)) sb_word(s, pick_adverb(f, sub->plural));
     if (allow_pp && chance(f, 55)) prep_phrase(f, s);
 }
 
@@ -237,7 +242,10 @@ static void sentence_about(lc_filler *f, sbuf *s, const subject *sub) {
         if (chance(f, 50)) clause_transitive(f, s, sub); /* subjects are lower case but for names */
         else clause_intransitive(f, s, sub, true);
     } else if (t < 66) {
-        const wl_verb *v = &lc_wl_motion_verbs[below(f, lc_wl_n_motion_verbs)];
+        const wl_verb *v;
+        do {
+            v = &lc_wl_motion_verbs[below(f, lc_wl_n_motion_verbs)];
+        } while (!(v->subj & sub->cls));
         sb_word(s, sub->text);
         sb_word(s, v->word);
         sb_word(s, "to the");
