@@ -94,7 +94,8 @@ typedef struct {
     int64_t n_tokens;  /* target length of the whole sample, BOS to EOS       */
     bool exact;        /* true: exactly n_tokens (the first haystack sentence
                           is cut from the left to fit); false: whole sentences,
-                          n_tokens - a few <= length <= n_tokens              */
+                          n_tokens - a few <= length <= n_tokens (0-5 under
+                          with the synthetic tokenizer)                       */
     double depth;      /* 0..1: where the (first asked) needle sits in the
                           haystack, as a fraction of its tokens; < 0: random  */
     int32_t digits;    /* digits of pass keys and values (default 5)          */
@@ -126,7 +127,9 @@ typedef struct {
     uint8_t *roles;     /* [n_tokens] lc_task_role                             */
     int64_t n_prompt;   /* ids[0, n_prompt) is the prompt; the answer follows  */
     int64_t n_haystack; /* filler tokens (role LC_ROLE_FILLER)                 */
-    char *prompt;       /* prompt text (without BOS), NUL-terminated           */
+    char *prompt;       /* prompt text (without BOS), NUL-terminated; what the
+                           prompt ids decode to (with a BPE tokenizer, which
+                           writes no space prefix, it starts with a space)     */
     size_t prompt_len;
     char *answer;       /* expected answer text, e.g. " 68392" ("" for filler) */
     size_t answer_len;
@@ -135,8 +138,10 @@ typedef struct {
 } lc_task_sample;
 
 /* Generate one sample. The tokenizer is only read (it may be shared by
- * threads that each generate their own samples). On failure *out is left
- * empty (safe to free). Free with lc_task_sample_free. */
+ * threads that each generate their own samples). Refuses (LC_ERR_INVALID_ARG,
+ * saying how many tokens they need) a spec whose needles, question and
+ * answer do not fit in n_tokens. On failure *out is left empty (safe to
+ * free). Free with lc_task_sample_free. */
 lc_status lc_task_generate(const lc_task_spec *spec, const lc_tokenizer *tok, uint64_t seed, lc_task_sample *out,
                            lc_error *err);
 void lc_task_sample_free(lc_task_sample *s);
@@ -238,11 +243,13 @@ double lc_task_recall(lc_task_kind kind, const char *expected, const char *gener
 /* SPM-kind vocabulary of LC_TASKS_VOCAB_SIZE pieces built in code:
  *   0 <unk>, 1 <s> (BOS), 2 </s> (EOS), 3 <pad>, 4..259 the byte tokens
  *   <0x00>..<0xFF> (byte fallback: any UTF-8 text round-trips), then single
- *   characters (letters, digits, "▁", punctuation), "▁A".."▁Z", "▁VAR", and
- *   "▁"-word pieces for the filler word list and the task phrases, learned as
- *   SentencePiece-style merges until the size is reached.
- * Digits and capital letters are never merged with each other, so numbers
- * and variable names are copied one character per token. */
+ *   characters (260..334: "▁", a-z, A-Z, 0-9, punctuation), "▁A".."▁Z"
+ *   (335..360), then 535 "▁"-word pieces for the filler word list, the task
+ *   phrases and the keys, learned as SentencePiece-style merges (scores
+ *   decreasing) until the size is reached. See docs/tasks.md.
+ * Digits and capital letters are never merged with each other (a capital
+ * only follows the leading "▁" of a word), so numbers and variable names are
+ * copied one character per token ("VAR" is three tokens). */
 #define LC_TASKS_VOCAB_SIZE 896
 
 typedef struct lc_tasks_vocab lc_tasks_vocab;
