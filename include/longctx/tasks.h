@@ -202,15 +202,18 @@ void lc_task_stream_config_init(lc_task_stream_config *c);
  * save lc_task_stream_position, restore with lc_task_stream_seek. */
 typedef struct lc_task_stream lc_task_stream;
 
-/* Validates the mixture against T (tries every entry) and refuses tasks whose
- * needles and question do not fit in T+1 tokens. tok is borrowed. */
+/* Validates the mixture against T (draws every entry 8 times) and refuses
+ * tasks whose needles and question do not fit in T+1 tokens, naming them. A
+ * row whose draw does not fit is redrawn from a derived seed (up to 8 times).
+ * tok and cfg->haystack are borrowed: they must outlive the stream. */
 lc_status lc_task_stream_create(const lc_task_stream_config *cfg, const lc_tokenizer *tok, lc_task_stream **out,
                                 lc_error *err);
 void lc_task_stream_free(lc_task_stream *s);
 
 /* Next B rows: tokens [B, T+1]; roles [B, T+1] (may be NULL); weights [B, T]
  * (may be NULL): weights[b, t] = role_weight[role of tokens[b, t+1]], the
- * weight of the loss of predicting tokens[b, t+1] from tokens[b, 0..t]. */
+ * weight of the loss of predicting tokens[b, t+1] from tokens[b, 0..t].
+ * The position advances by B; on failure it is unchanged. */
 lc_status lc_task_stream_next(lc_task_stream *s, int64_t B, int32_t *tokens, uint8_t *roles, float *weights,
                               lc_error *err);
 int64_t lc_task_stream_position(const lc_task_stream *s);

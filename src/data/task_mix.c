@@ -238,12 +238,13 @@ lc_status lc_task_stream_create(const lc_task_stream_config *cfg, const lc_token
         spec.n_tokens = cfg->seq_len + 1;
         spec.exact = true;
         spec.haystack = cfg->haystack;
+        /* every one of STREAM_ATTEMPTS draws must fit, so that rows rarely
+         * need their redraws and practically never run out of them */
         lc_task_sample smp;
         lc_status st = LC_OK;
-        for (int a = 0; a < STREAM_ATTEMPTS; a++) {
+        for (int a = 0; a < STREAM_ATTEMPTS && st == LC_OK; a++) {
             st = lc_task_generate(&spec, tok, lc_data_mix_seed(cfg->seed ^ 0x636865636bull, (uint64_t)a), &smp, err);
             lc_task_sample_free(&smp);
-            if (st == LC_OK) break;
         }
         if (st != LC_OK) {
             char msg[LC_ERROR_MSG_MAX];
