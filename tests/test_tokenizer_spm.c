@@ -155,6 +155,8 @@ static void test_buffers_and_decode_rules(void) {
     CHECK(lc_tokenizer_encode(t, "abc", 3, false, NULL, 0, &n, &err) == LC_ERR_TOO_LARGE && n == 2, "size query");
     CHECK(lc_tokenizer_encode(t, NULL, 3, false, NULL, 0, &n, &err) == LC_ERR_INVALID_ARG, "NULL text");
     CHECK(lc_tokenizer_encode(t, "a", 1, false, NULL, 0, NULL, &err) == LC_ERR_INVALID_ARG, "NULL n");
+    /* over the per-call limit: refused before the text is read */
+    CHECK(lc_tokenizer_encode(t, "a", (size_t)1 << 40, false, NULL, 0, &n, &err) == LC_ERR_TOO_LARGE, "1 TiB of text");
 
     /* Decoding: "▁" -> ' ', the first space of a text (or after BOS) is the
      * prefix encode added and is dropped; control tokens decode to nothing. */
