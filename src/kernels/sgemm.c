@@ -81,6 +81,8 @@ lc_sgemm_kernel_fn lc_sgemm_kernel_for(lc_isa isa) {
 typedef struct {
     const lc_sgemm_args *g;
     lc_sgemm_kernel_fn kernel;
+    bool avx2;       /* AVX2 packing of full strips                          */
+    bool direct_a;   /* A row-major: full strips read in place, not packed   */
     float *bpack;    /* [strips][kc][NR]                      */
     float *apack0;   /* per thread: [MR strips][kc][MR]       */
     size_t a_floats; /* stride between the threads' A buffers */
@@ -88,10 +90,18 @@ typedef struct {
 
 /* op(A)[i, k] for row block rows [i0, i0+mc), depth [p0, p0+kc) into MR-tall strips,
  * zero-padding the last strip. */
-static void pack_a(const lc_sgemm_args *g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *dst) {
+static void pack_a(const sgemm_job *job, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *dst) {
+    const lc_sgemm_args *g = job->g;
     for (int64_t ip = 0; ip < mc; ip += MR) {
         const int64_t mr = LC_MIN(MR, mc - ip);
         float *d = dst + ip * kc; /* strip ip/MR holds kc * MR floats */
+        if (job->direct_a && mr == MR) continue; /* read in place by the kernel */
+#if defined(LC_HAVE_X86)
+        if (job->avx2 && !g->trans_a && mr == MR) {
+            lc_sgemm_pack_rows_avx2(g->a + (size_t)(i0 + ip) * (size_t)g->lda + (size_t)p0, g->lda, MR, kc, d);
+            continue;
+        }
+#endif
         if (!g->trans_a) {
             for (int r = 0; r < MR; r++) {
                 if (r < mr) {
@@ -115,11 +125,18 @@ static void pack_a(const lc_sgemm_args *g, int64_t i0, int64_t mc, int64_t p0, i
 
 /* op(B)[k, j] for depth [p0, p0+kc), NR-wide strips s0..s1 of the column panel at j0
  * (panel width nc), zero-padding the last strip. */
-static void pack_b(const lc_sgemm_args *g, int64_t j0, int64_t nc, int64_t p0, int64_t kc, int64_t s0, int64_t s1,
+static void pack_b(const sgemm_job *job, int64_t j0, int64_t nc, int64_t p0, int64_t kc, int64_t s0, int64_t s1,
                    float *dst) {
+    const lc_sgemm_args *g = job->g;
     for (int64_t s = s0; s < s1; s++) {
         const int64_t jj = s * NR, nr = LC_MIN(NR, nc - jj);
         float *d = dst + s * kc * NR;
+#if defined(LC_HAVE_X86)
+        if (job->avx2 && g->trans_b && nr == NR) {
+            lc_sgemm_pack_rows_avx2(g->b + (size_t)(j0 + jj) * (size_t)g->ldb + (size_t)p0, g->ldb, NR, kc, d);
+            continue;
+        }
+#endif
         if (!g->trans_b) {
             for (int64_t k = 0; k < kc; k++) {
                 const float *src = g->b + (size_t)(p0 + k) * (size_t)g->ldb + (size_t)(j0 + jj);
@@ -143,7 +160,7 @@ static void pack_b(const lc_sgemm_args *g, int64_t j0, int64_t nc, int64_t p0, i
 
 /* Micro-kernels over packed A rows [0, mc) x packed B strips [s0, s1) into C. */
 static void macro_kernel(const sgemm_job *job, const float *ap, int64_t i0, int64_t mc, int64_t j0, int64_t nc,
-                         int64_t kc, int64_t s0, int64_t s1, float beta) {
+                         int64_t p0, int64_t kc, int64_t s0, int64_t s1, float beta) {
     const lc_sgemm_args *g = job->g;
     float tile[MR * NR];
     for (int64_t s = s0; s < s1; s++) {
@@ -152,18 +169,25 @@ static void macro_kernel(const sgemm_job *job, const float *ap, int64_t i0, int6
         for (int64_t ip = 0; ip < mc; ip += MR) {
             const int64_t mr = LC_MIN(MR, mc - ip);
             float *c = g->c + (size_t)(i0 + ip) * (size_t)g->ldc + (size_t)(j0 + jj);
-            const float *a = ap + ip * kc;
-            if (mr == MR && nr == NR) {
-                job->kernel(kc, a, bp, c, g->ldc, g->alpha, beta);
-            } else { /* edge tile: compute whole, write the valid part */
-                job->kernel(kc, a, bp, tile, NR, 1.0f, 0.0f);
-                for (int64_t r = 0; r < mr; r++) {
-                    float *cr = c + (size_t)r * (size_t)g->ldc;
-                    if (beta == 0.0f)
-                        for (int64_t q = 0; q < nr; q++) cr[q] = g->alpha * tile[r * NR + q];
-                    else
-                        for (int64_t q = 0; q < nr; q++) cr[q] = g->alpha * tile[r * NR + q] + beta * cr[q];
-                }
+            /* a whole tile goes straight to C; an edge tile to `tile`, then its valid part */
+            const bool whole = mr == MR && nr == NR;
+            float *dst = whole ? c : tile;
+            const int64_t ldd = whole ? g->ldc : NR;
+            const float al = whole ? g->alpha : 1.0f, be = whole ? beta : 0.0f;
+#if defined(LC_HAVE_X86)
+            if (job->direct_a && mr == MR)
+                lc_sgemm_kernel_6x16_rows_avx2(kc, g->a + (size_t)(i0 + ip) * (size_t)g->lda + (size_t)p0, g->lda, bp,
+                                               dst, ldd, al, be);
+            else
+#endif
+                job->kernel(kc, ap + ip * kc, bp, dst, ldd, al, be);
+            if (whole) continue;
+            for (int64_t r = 0; r < mr; r++) {
+                float *cr = c + (size_t)r * (size_t)g->ldc;
+                if (beta == 0.0f)
+                    for (int64_t q = 0; q < nr; q++) cr[q] = g->alpha * tile[r * NR + q];
+                else
+                    for (int64_t q = 0; q < nr; q++) cr[q] = g->alpha * tile[r * NR + q] + beta * cr[q];
             }
         }
     }
@@ -183,7 +207,7 @@ static void sgemm_thread(const sgemm_job *job, int tid, int nt) {
         for (int64_t p0 = 0; p0 < g->k; p0 += KC) {
             const int64_t kc = LC_MIN(KC, g->k - p0);
             const float beta = p0 == 0 ? g->beta : 1.0f;
-            pack_b(g, j0, nc, p0, kc, n_strips * tid / nt, n_strips * (tid + 1) / nt, job->bpack);
+            pack_b(job, j0, nc, p0, kc, n_strips * tid / nt, n_strips * (tid + 1) / nt, job->bpack);
             if (nt > 1) {
 #pragma omp barrier
             }
@@ -192,11 +216,11 @@ static void sgemm_thread(const sgemm_job *job, int tid, int nt) {
                 const int64_t ib = t / n_parts, part = t % n_parts;
                 const int64_t i0 = ib * MC, mc = LC_MIN(MC, g->m - i0);
                 if (packed_block != ib) {
-                    pack_a(g, i0, mc, p0, kc, ap);
+                    pack_a(job, i0, mc, p0, kc, ap);
                     packed_block = ib;
                 }
-                macro_kernel(job, ap, i0, mc, j0, nc, kc, n_strips * part / n_parts, n_strips * (part + 1) / n_parts,
-                             beta);
+                macro_kernel(job, ap, i0, mc, j0, nc, p0, kc, n_strips * part / n_parts,
+                             n_strips * (part + 1) / n_parts, beta);
             }
             if (nt > 1) {
 #pragma omp barrier
@@ -262,6 +286,12 @@ lc_status lc_sgemm_run(const lc_sgemm_args *g, lc_isa isa, void *ws, size_t ws_b
     sgemm_job job;
     job.g = g;
     job.kernel = lc_sgemm_kernel_for(g->force_scalar ? LC_ISA_SCALAR : isa);
+    job.avx2 = !g->force_scalar && isa >= LC_ISA_AVX2;
+#if defined(LC_HAVE_X86)
+    job.direct_a = job.avx2 && !g->trans_a;
+#else
+    job.direct_a = false;
+#endif
     job.bpack = (float *)ws;
     job.apack0 = job.bpack + ps.b_floats;
     job.a_floats = ps.a_floats;

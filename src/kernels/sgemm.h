@@ -90,6 +90,12 @@ lc_sgemm_kernel_fn lc_sgemm_kernel_for(lc_isa isa);
 #if defined(LC_HAVE_X86)
 void lc_sgemm_kernel_6x16_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
                                float beta);
+/* The same with A read in place from six rows of a row-major A (stride lda). */
+void lc_sgemm_kernel_6x16_rows_avx2(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                                    float alpha, float beta);
+/* dst[k * n_rows + r] = src[r * ld + k] for r < n_rows (6 or 16), k < kc:
+ * n_rows full source rows interleaved into a packed panel. */
+void lc_sgemm_pack_rows_avx2(const float *src, int64_t ld, int n_rows, int64_t kc, float *dst);
 #endif
 
 #endif

@@ -75,3 +75,89 @@ void lc_sgemm_kernel_6x16_avx2(int64_t kc, const float *a, const float *b, float
     store_row(c + 4 * ldc, c40, c41, va, vb, use_beta);
     store_row(c + 5 * ldc, c50, c51, va, vb, use_beta);
 }
+
+/* The same tile with A read in place: six rows of a row-major A (stride lda),
+ * broadcast one element at a time; only B is packed. */
+void lc_sgemm_kernel_6x16_rows_avx2(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                                    float alpha, float beta) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
+    for (int r = 0; r < 6; r++) _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+    for (int64_t k = 0; k < kc; k++) {
+        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        __m256 x = _mm256_broadcast_ss(a0 + k);
+        c00 = _mm256_fmadd_ps(x, b0, c00);
+        c01 = _mm256_fmadd_ps(x, b1, c01);
+        x = _mm256_broadcast_ss(a1 + k);
+        c10 = _mm256_fmadd_ps(x, b0, c10);
+        c11 = _mm256_fmadd_ps(x, b1, c11);
+        x = _mm256_broadcast_ss(a2 + k);
+        c20 = _mm256_fmadd_ps(x, b0, c20);
+        c21 = _mm256_fmadd_ps(x, b1, c21);
+        x = _mm256_broadcast_ss(a3 + k);
+        c30 = _mm256_fmadd_ps(x, b0, c30);
+        c31 = _mm256_fmadd_ps(x, b1, c31);
+        x = _mm256_broadcast_ss(a4 + k);
+        c40 = _mm256_fmadd_ps(x, b0, c40);
+        c41 = _mm256_fmadd_ps(x, b1, c41);
+        x = _mm256_broadcast_ss(a5 + k);
+        c50 = _mm256_fmadd_ps(x, b0, c50);
+        c51 = _mm256_fmadd_ps(x, b1, c51);
+        b += 16;
+    }
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    const int use_beta = beta != 0.0f;
+    store_row(c + 0 * ldc, c00, c01, va, vb, use_beta);
+    store_row(c + 1 * ldc, c10, c11, va, vb, use_beta);
+    store_row(c + 2 * ldc, c20, c21, va, vb, use_beta);
+    store_row(c + 3 * ldc, c30, c31, va, vb, use_beta);
+    store_row(c + 4 * ldc, c40, c41, va, vb, use_beta);
+    store_row(c + 5 * ldc, c50, c51, va, vb, use_beta);
+}
+
+/* In-register transpose of eight rows of eight floats. */
+static inline void transpose8(__m256 r[8]) {
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+void lc_sgemm_pack_rows_avx2(const float *src, int64_t ld, int n_rows, int64_t kc, float *dst) {
+    const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+    int64_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        for (int g = 0; g < n_rows; g += 8) { /* rows g..g+7 (6 rows: two zero rows) */
+            __m256 r[8];
+            const int n = n_rows - g < 8 ? n_rows - g : 8;
+            for (int i = 0; i < 8; i++)
+                r[i] = i < n ? _mm256_loadu_ps(src + (size_t)(g + i) * (size_t)ld + (size_t)k) : _mm256_setzero_ps();
+            transpose8(r); /* r[j] = column k + j of rows g..g+7 */
+            float *d = dst + (size_t)k * (size_t)n_rows + (size_t)g;
+            if (n == 8) {
+                for (int j = 0; j < 8; j++) _mm256_storeu_ps(d + (size_t)j * (size_t)n_rows, r[j]);
+            } else { /* 6 of 8 lanes per column */
+                for (int j = 0; j < 8; j++) _mm256_maskstore_ps(d + (size_t)j * (size_t)n_rows, six, r[j]);
+            }
+        }
+    }
+    for (; k < kc; k++)
+        for (int i = 0; i < n_rows; i++) dst[k * n_rows + i] = src[(size_t)i * (size_t)ld + (size_t)k];
+}
