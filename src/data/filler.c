@@ -176,7 +176,7 @@ static void new_topic(lc_filler *f) {
 /* The subject of the next sentence: the topic (first mention in full, then
  * mostly a pronoun), or someone new. */
 static void next_subject(lc_filler *f, bool first, subject *sub) {
-    if (f->topic == TOPIC_NONE || chance(f, 15)) {
+    if (f->topic == TOPIC_NONE || (!first && chance(f, 15))) {
         char buf[LC_FILLER_SENTENCE_MAX];
         sbuf s = {buf, 0};
         buf[0] = '\0';
@@ -205,7 +205,8 @@ static void clause_transitive(lc_filler *f, sbuf *s, const subject *sub) {
     sb_word(s, v->word);
     uint8_t obj = v->obj;
     const char *name = lc_wl_names[below(f, lc_wl_n_names)].name;
-    if ((obj & WL_PERSON) && strcmp(name, sub->text) != 0 && chance(f, 30)) {
+    bool self = strcmp(name, sub->text) == 0 || (f->topic == TOPIC_NAME && strcmp(name, f->np) == 0);
+    if ((obj & WL_PERSON) && !self && chance(f, 30)) {
         sb_word(s, name);
     } else {
         noun_phrase(f, s, obj, chance(f, 20), 45);
