@@ -52,7 +52,8 @@ enum {
 /* Everything a tokenizer is built from. Arrays are copied.
  *
  * SPM: pieces + scores (+ types); "<0xNN>" pieces give byte fallback. A merge
- *      only ever produces a NORMAL, USER_DEFINED or UNDEFINED piece.
+ *      only ever produces a NORMAL, USER_DEFINED or UNDEFINED piece. merges
+ *      are ignored.
  * BPE: pieces + merges (+ types): pieces are in GPT-2 byte-to-unicode
  *      characters ("Ġ" = U+0120 for a space); merge i is "left right" (split
  *      at the first space after the first byte) and has rank i. A byte-level

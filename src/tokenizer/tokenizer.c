@@ -82,6 +82,29 @@ static size_t merge_len(const lc_tokenizer_desc *d, int64_t i) {
     return d->merge_lens ? d->merge_lens[i] : strlen(d->merges[i]);
 }
 
+/* BPE merges: a sane count, each "left right" with both halves non-empty. */
+static lc_status validate_merges(const lc_tokenizer_desc *d, size_t *merge_bytes, lc_error *err) {
+    if (d->n_merges < 0 || d->n_merges > LC_TOK_MAX_MERGES)
+        return lc_fail(err, d->n_merges < 0 ? LC_ERR_INVALID_ARG : LC_ERR_TOO_LARGE, "tokenizer: %lld merges (limit %d)",
+                       (long long)d->n_merges, LC_TOK_MAX_MERGES);
+    if (d->n_merges > 0 && !d->merges) return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: n_merges > 0 but no merges");
+    size_t total = 0;
+    for (int64_t i = 0; i < d->n_merges; i++) {
+        if (!d->merges[i]) return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: merge %lld is NULL", (long long)i);
+        size_t l = merge_len(d, i);
+        if (l > 2 * LC_TOK_MAX_PIECE + 1)
+            return lc_fail(err, LC_ERR_TOO_LARGE, "tokenizer: merge %lld is %zu bytes long", (long long)i, l);
+        /* "left right": split at the first space after the first byte (a left
+         * half may itself start with a space). */
+        const char *sp = l > 1 ? memchr(d->merges[i] + 1, ' ', l - 1) : NULL;
+        if (!sp || (size_t)(sp - d->merges[i]) + 1 >= l)
+            return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: merge %lld is not \"left right\"", (long long)i);
+        total += l;
+    }
+    *merge_bytes = total;
+    return LC_OK;
+}
+
 static lc_status validate_desc(const lc_tokenizer_desc *d, size_t *piece_bytes, size_t *merge_bytes, lc_error *err) {
     if (d->kind != LC_TOKENIZER_SPM && d->kind != LC_TOKENIZER_BPE)
         return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: unknown kind %d", (int)d->kind);
@@ -106,24 +129,8 @@ static lc_status validate_desc(const lc_tokenizer_desc *d, size_t *piece_bytes, 
         (st = check_id(d->unk_id, d->n_vocab, "unknown-token", err)) != LC_OK ||
         (st = check_id(d->pad_id, d->n_vocab, "padding", err)) != LC_OK)
         return st;
-    if (d->n_merges < 0 || d->n_merges > LC_TOK_MAX_MERGES)
-        return lc_fail(err, d->n_merges < 0 ? LC_ERR_INVALID_ARG : LC_ERR_TOO_LARGE, "tokenizer: %lld merges (limit %d)",
-                       (long long)d->n_merges, LC_TOK_MAX_MERGES);
-    if (d->n_merges > 0 && !d->merges) return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: n_merges > 0 but no merges");
-    total = 0;
-    for (int64_t i = 0; i < d->n_merges; i++) {
-        if (!d->merges[i]) return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: merge %lld is NULL", (long long)i);
-        size_t l = merge_len(d, i);
-        if (l > 2 * LC_TOK_MAX_PIECE + 1)
-            return lc_fail(err, LC_ERR_TOO_LARGE, "tokenizer: merge %lld is %zu bytes long", (long long)i, l);
-        /* "left right": split at the first space after the first byte (a left
-         * half may itself start with a space). */
-        const char *sp = l > 1 ? memchr(d->merges[i] + 1, ' ', l - 1) : NULL;
-        if (!sp || (size_t)(sp - d->merges[i]) + 1 >= l)
-            return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: merge %lld is not \"left right\"", (long long)i);
-        total += l;
-    }
-    *merge_bytes = total;
+    *merge_bytes = 0;
+    if (d->kind == LC_TOKENIZER_BPE && (st = validate_merges(d, merge_bytes, err)) != LC_OK) return st;
     if (d->pre && strlen(d->pre) >= LC_TOK_MAX_PRE_NAME)
         return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: pre-tokenizer name longer than %d bytes", LC_TOK_MAX_PRE_NAME - 1);
     return LC_OK;
@@ -176,7 +183,8 @@ lc_status lc_tokenizer_create(const lc_tokenizer_desc *d, lc_tokenizer **out, lc
 
     /* Refuse what would not fit before allocating: pieces twice (table and
      * decoder), ~64 bytes of arrays and hash slots per token and per merge. */
-    size_t n_items = (size_t)d->n_vocab + (size_t)d->n_merges;
+    int64_t n_merges = d->kind == LC_TOKENIZER_BPE ? d->n_merges : 0;
+    size_t n_items = (size_t)d->n_vocab + (size_t)n_merges;
     size_t need = 2 * piece_bytes + 2 * merge_bytes + 64 * n_items;
     size_t avail = need > ((size_t)64 << 20) ? lc_mem_available_bytes() : 0; /* small: not worth a /proc read */
     if (avail && need > avail) {
@@ -199,8 +207,8 @@ lc_status lc_tokenizer_create(const lc_tokenizer_desc *d, lc_tokenizer **out, lc
 
     int32_t sym_cap = d->n_vocab + (d->kind == LC_TOKENIZER_BPE ? 256 : 0);
     if ((st = lc_tok_strtab_init(&t->sym, sym_cap, piece_bytes + (size_t)d->n_vocab + 1, true, err)) != LC_OK) goto fail;
-    if ((st = lc_tok_strtab_init(&t->merges, d->n_merges > 0 ? (int32_t)d->n_merges : 1,
-                                 merge_bytes + (size_t)d->n_merges + 1, false, err)) != LC_OK)
+    if ((st = lc_tok_strtab_init(&t->merges, n_merges > 0 ? (int32_t)n_merges : 1, merge_bytes + (size_t)n_merges + 1,
+                                 false, err)) != LC_OK)
         goto fail;
     t->scores = malloc((size_t)d->n_vocab * sizeof *t->scores);
     t->types = malloc((size_t)d->n_vocab * sizeof *t->types);
@@ -226,11 +234,6 @@ lc_status lc_tokenizer_create(const lc_tokenizer_desc *d, lc_tokenizer **out, lc
             snprintf(name, sizeof name, "<0x%02X>", b);
             t->byte_tok[b] = lc_tok_strtab_find(&t->sym, name, 6);
             t->byte_sym[b] = -1;
-        }
-        /* Merges are kept (for GGUF) but SPM does not use them. */
-        for (int64_t i = 0; i < d->n_merges; i++) {
-            int32_t mid;
-            if ((st = lc_tok_strtab_add(&t->merges, d->merges[i], merge_len(d, i), &mid, err)) != LC_OK) goto fail;
         }
         if ((st = lc_tok_build_bigrams(t, err)) != LC_OK) goto fail;
         snprintf(t->pre_name, sizeof t->pre_name, "%s", d->pre ? d->pre : "default");
