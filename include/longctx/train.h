@@ -34,6 +34,7 @@
 
 #include "longctx/common.h"
 #include "longctx/model.h"
+#include "longctx/tasks.h"
 #include "longctx/tokenizer.h"
 
 #ifdef __cplusplus
@@ -200,6 +201,13 @@ lc_status lc_train_data_toy(const char *task, int32_t vocab, uint64_t seed, lc_t
  * text file; window r starts at a position drawn from (seed, r). All
  * weights 1. n must be at least T+1 (checked at the first batch). */
 lc_status lc_train_data_tokens(const int32_t *ids, int64_t n, uint64_t seed, lc_train_data **out, lc_error *err);
+/* The synthetic task mixture of longctx/tasks.h (passkey, multikey, vt,
+ * filler...), rows of exactly cfg->seq_len + 1 tokens weighted by role
+ * (cfg->role_weight). tok is borrowed and must outlive the stream. The saved
+ * state is the row position plus a fingerprint of mixture, T, seed, role
+ * weights and vocabulary size. */
+lc_status lc_train_data_tasks(const lc_task_stream_config *cfg, const lc_tokenizer *tok, lc_train_data **out,
+                              lc_error *err);
 
 /* ---- Checkpoints -----------------------------------------------------------
  * PATH is a GGUF (architecture llama, F32 weights, tokenizer when given,
