@@ -58,6 +58,7 @@ static void usage(FILE *f) {
             "  --log-every N        a progress line every N steps when stderr is not a terminal\n"
             "  --eval-every N       validation loss on held-out batches every N steps\n"
             "  --eval-batches N     batches per validation (default 4)\n"
+            "  --stop-at STEP       stop (and save) once STEP steps are done; the schedule still ends at --steps\n"
             "  -h, --help           this help\n\n"
             "Ctrl-C stops after the current step and saves.\n",
             lc_rope_options_help());
@@ -76,7 +77,7 @@ typedef struct {
 
 typedef struct {
     opt_i dim, layers, heads, kv_heads, hidden, head_dim, vocab, ctx, batch, steps, warmup, seed, threads;
-    opt_i save_every, eval_every, eval_batches, log_every;
+    opt_i save_every, eval_every, eval_batches, log_every, stop_at;
     opt_f lr, min_lr, wd, clip, beta1, beta2, answer_w, filler_w;
     bool untied;
     const char *attn, *attn_backward, *data, *tokenizer, *out, *resume, *init, *log;
@@ -127,6 +128,7 @@ static int parse(int argc, char **argv, train_opts *o) {
         {NULL, "--eval-every", offsetof(train_opts, eval_every), 'i'},
         {NULL, "--eval-batches", offsetof(train_opts, eval_batches), 'i'},
         {NULL, "--log-every", offsetof(train_opts, log_every), 'i'},
+        {NULL, "--stop-at", offsetof(train_opts, stop_at), 'i'},
         {NULL, "--lr", offsetof(train_opts, lr), 'f'},
         {NULL, "--min-lr", offsetof(train_opts, min_lr), 'f'},
         {NULL, "--wd", offsetof(train_opts, wd), 'f'},
@@ -369,7 +371,7 @@ typedef struct {
     FILE *csv;
     bool tty;
     double start;
-    int64_t first_step, total_steps, log_every, tokens_per_step;
+    int64_t first_step, total_steps, log_every, tokens_per_step, stop_at;
     bool pending;
     lc_train_stats last;
     double last_draw;
@@ -419,7 +421,7 @@ static bool ui_step(void *user, const lc_train_stats *s) {
         fprintf(stderr, "step %lld/%lld loss %.4f lr %.2e grad %.3f tok/s %.0f elapsed %s ETA %s\n",
                 (long long)s->step, (long long)u->total_steps, s->loss, (double)s->lr, s->grad_norm, tok_s, e1, e2);
     }
-    return !interrupted;
+    return !interrupted && (u->stop_at <= 0 || s->step < u->stop_at);
 }
 
 static void ui_newline(run_ui *u) {
@@ -568,6 +570,7 @@ int cmd_train(int argc, char **argv) {
     ui.first_step = lc_trainer_step_count(t);
     ui.total_steps = cfg.steps;
     ui.tokens_per_step = cfg.batch * cfg.ctx;
+    ui.stop_at = o.stop_at.set ? o.stop_at.v : 0;
     ui.log_every = o.log_every.set && o.log_every.v > 0 ? o.log_every.v : (cfg.steps >= 100 ? cfg.steps / 50 : 1);
     lc_train_run_opts ro = {o.save_every.set ? o.save_every.v : 0,
                             o.out,
@@ -589,8 +592,9 @@ int cmd_train(int argc, char **argv) {
     if (ui.pending) csv_row(&ui, &ui.last, NAN);
     ui_newline(&ui);
     if (st != LC_OK) goto fail;
-    if (interrupted) fprintf(stderr, "interrupted at step %lld: resume with --resume %s\n",
-                             (long long)lc_trainer_step_count(t), o.out);
+    if (interrupted || lc_trainer_step_count(t) < cfg.steps)
+        fprintf(stderr, "%s at step %lld of %lld: continue with --resume %s\n", interrupted ? "interrupted" : "stopped",
+                (long long)lc_trainer_step_count(t), (long long)cfg.steps, o.out);
     fprintf(stderr, "done: %lld steps, %s (+ .optim)\n", (long long)lc_trainer_step_count(t), o.out);
     rc = CLI_OK;
     goto out;
