@@ -50,7 +50,8 @@ size_t lc_sgemm_workspace_bytes(int64_t m, int64_t n, int64_t k, int n_threads) 
 }
 
 /* Portable micro-kernel with the same contract as the AVX2 one. */
-void lc_sgemm_kernel_6x16_scalar(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, float beta) {
+void lc_sgemm_kernel_6x16_scalar(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
+                                 float beta) {
     float acc[MR][NR];
     memset(acc, 0, sizeof acc);
     for (int64_t k = 0; k < kc; k++) {
@@ -67,6 +68,35 @@ void lc_sgemm_kernel_6x16_scalar(int64_t kc, const float *a, const float *b, flo
         else
             for (int j = 0; j < NR; j++) ci[j] = alpha * acc[i][j] + beta * ci[j];
     }
+}
+
+void lc_sgemm_kernel_6x16_strided_scalar(int64_t kc, const float *a, int64_t rs, int64_t ks, const float *b, float *c,
+                                         int64_t ldc, float alpha, float beta) {
+    float acc[MR][NR];
+    memset(acc, 0, sizeof acc);
+    for (int64_t k = 0; k < kc; k++) {
+        const float *bk = b + k * NR;
+        for (int i = 0; i < MR; i++) {
+            const float ai = a[i * rs + k * ks];
+            for (int j = 0; j < NR; j++) acc[i][j] += ai * bk[j];
+        }
+    }
+    for (int i = 0; i < MR; i++) {
+        float *ci = c + i * ldc;
+        if (beta == 0.0f)
+            for (int j = 0; j < NR; j++) ci[j] = alpha * acc[i][j];
+        else
+            for (int j = 0; j < NR; j++) ci[j] = alpha * acc[i][j] + beta * ci[j];
+    }
+}
+
+lc_sgemm_kernel_strided_fn lc_sgemm_kernel_strided_for(lc_isa isa) {
+#if defined(LC_HAVE_X86)
+    if (isa >= LC_ISA_AVX2) return lc_sgemm_kernel_6x16_strided_avx2;
+#else
+    (void)isa;
+#endif
+    return lc_sgemm_kernel_6x16_strided_scalar;
 }
 
 lc_sgemm_kernel_fn lc_sgemm_kernel_for(lc_isa isa) {
@@ -176,8 +206,8 @@ static void macro_kernel(const sgemm_job *job, const float *ap, int64_t i0, int6
             const float al = whole ? g->alpha : 1.0f, be = whole ? beta : 0.0f;
 #if defined(LC_HAVE_X86)
             if (job->direct_a && mr == MR)
-                lc_sgemm_kernel_6x16_rows_avx2(kc, g->a + (size_t)(i0 + ip) * (size_t)g->lda + (size_t)p0, g->lda, bp,
-                                               dst, ldd, al, be);
+                lc_sgemm_kernel_6x16_strided_avx2(kc, g->a + (size_t)(i0 + ip) * (size_t)g->lda + (size_t)p0, g->lda, 1,
+                                                  bp, dst, ldd, al, be);
             else
 #endif
                 job->kernel(kc, ap + ip * kc, bp, dst, ldd, al, be);

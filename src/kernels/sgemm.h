@@ -87,12 +87,19 @@ void lc_sgemm_kernel_6x16_scalar(int64_t kc, const float *a, const float *b, flo
                                  float beta);
 /* The kernel for an ISA tier (AVX2 when isa allows it and it was compiled). */
 lc_sgemm_kernel_fn lc_sgemm_kernel_for(lc_isa isa);
+/* The same tile with A read in place, element (row r, depth k) at
+ * a[r * rs + k * ks] (packed: rs 1, ks 6; row-major A: rs lda, ks 1; a
+ * transposed A: rs 1, ks lda); B packed. */
+typedef void (*lc_sgemm_kernel_strided_fn)(int64_t kc, const float *a, int64_t rs, int64_t ks, const float *b,
+                                           float *c, int64_t ldc, float alpha, float beta);
+void lc_sgemm_kernel_6x16_strided_scalar(int64_t kc, const float *a, int64_t rs, int64_t ks, const float *b, float *c,
+                                         int64_t ldc, float alpha, float beta);
+lc_sgemm_kernel_strided_fn lc_sgemm_kernel_strided_for(lc_isa isa);
 #if defined(LC_HAVE_X86)
 void lc_sgemm_kernel_6x16_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
                                float beta);
-/* The same with A read in place from six rows of a row-major A (stride lda). */
-void lc_sgemm_kernel_6x16_rows_avx2(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
-                                    float alpha, float beta);
+void lc_sgemm_kernel_6x16_strided_avx2(int64_t kc, const float *a, int64_t rs, int64_t ks, const float *b, float *c,
+                                       int64_t ldc, float alpha, float beta);
 /* dst[k * n_rows + r] = src[r * ld + k] for r < n_rows (6 or 16), k < kc:
  * n_rows full source rows interleaved into a packed panel. */
 void lc_sgemm_pack_rows_avx2(const float *src, int64_t ld, int n_rows, int64_t kc, float *dst);

@@ -76,36 +76,38 @@ void lc_sgemm_kernel_6x16_avx2(int64_t kc, const float *a, const float *b, float
     store_row(c + 5 * ldc, c50, c51, va, vb, use_beta);
 }
 
-/* The same tile with A read in place: six rows of a row-major A (stride lda),
- * broadcast one element at a time; only B is packed. */
-void lc_sgemm_kernel_6x16_rows_avx2(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
-                                    float alpha, float beta) {
+/* The same tile with A read in place: element (row r, depth k) of the 6-row
+ * A block at a[r * rs + k * ks], broadcast one at a time; only B is packed.
+ * (rs, ks) = (lda, 1) reads six rows of a row-major A, (1, lda) six columns
+ * (a transposed A). */
+void lc_sgemm_kernel_6x16_strided_avx2(int64_t kc, const float *a, int64_t rs, int64_t ks, const float *b, float *c,
+                                       int64_t ldc, float alpha, float beta) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
     __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
+    const float *a0 = a, *a1 = a + rs, *a2 = a + 2 * rs, *a3 = a + 3 * rs, *a4 = a + 4 * rs, *a5 = a + 5 * rs;
     for (int r = 0; r < 6; r++) _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
-    for (int64_t k = 0; k < kc; k++) {
+    for (int64_t k = 0, o = 0; k < kc; k++, o += ks) {
         const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-        __m256 x = _mm256_broadcast_ss(a0 + k);
+        __m256 x = _mm256_broadcast_ss(a0 + o);
         c00 = _mm256_fmadd_ps(x, b0, c00);
         c01 = _mm256_fmadd_ps(x, b1, c01);
-        x = _mm256_broadcast_ss(a1 + k);
+        x = _mm256_broadcast_ss(a1 + o);
         c10 = _mm256_fmadd_ps(x, b0, c10);
         c11 = _mm256_fmadd_ps(x, b1, c11);
-        x = _mm256_broadcast_ss(a2 + k);
+        x = _mm256_broadcast_ss(a2 + o);
         c20 = _mm256_fmadd_ps(x, b0, c20);
         c21 = _mm256_fmadd_ps(x, b1, c21);
-        x = _mm256_broadcast_ss(a3 + k);
+        x = _mm256_broadcast_ss(a3 + o);
         c30 = _mm256_fmadd_ps(x, b0, c30);
         c31 = _mm256_fmadd_ps(x, b1, c31);
-        x = _mm256_broadcast_ss(a4 + k);
+        x = _mm256_broadcast_ss(a4 + o);
         c40 = _mm256_fmadd_ps(x, b0, c40);
         c41 = _mm256_fmadd_ps(x, b1, c41);
-        x = _mm256_broadcast_ss(a5 + k);
+        x = _mm256_broadcast_ss(a5 + o);
         c50 = _mm256_fmadd_ps(x, b0, c50);
         c51 = _mm256_fmadd_ps(x, b1, c51);
         b += 16;

@@ -21,10 +21,10 @@
  * Each (b, h) task first packs its Q, K, V and dO once into the panel
  * layouts of the 6 x 16 sgemm micro-kernel (as "A" strips of 6 rows and as
  * "B" strips of 16 columns), so the five products of every tile pair are
- * bare micro-kernel calls with nothing re-packed: P^T, dS and dS^T are
- * written straight into packed form from the score tile. Tiles are 96 x 96
- * (a multiple of both 6 and 16); the sequence is zero-padded to a whole
- * number of tiles, and padded rows get P = 0.
+ * bare micro-kernel calls with nothing re-packed: P^T, dS and dS^T are read
+ * in place from the row-major score tiles by the strided micro-kernel. Tiles
+ * are 96 x 96 (a multiple of both 6 and 16); the sequence is zero-padded to
+ * a whole number of tiles, and padded rows get P = 0.
  *
  * Grouped-query attention: dK/dV of a KV head collect the contributions of
  * its `group` query heads. Each (b, h) task writes its own partial rows
@@ -79,7 +79,6 @@ typedef struct {
     size_t dq;           /* dQ accumulator [Tp][hdp]                       */
     size_t d, l;         /* D_i and lse_i [Tp]                             */
     size_t s, dp;        /* score / P tile and dP / dS tile [TILE][TILE]   */
-    size_t pt, dst, dsa; /* P^T, dS^T, dS as A panels: [TILE/6][TILE][6]   */
     size_t dk, dv;       /* dK, dV accumulators of a key tile [TILE][hdp]  */
     size_t total;
 } flash_scratch;
@@ -102,9 +101,6 @@ static flash_scratch flash_layout(const lc_tr_attn_shape *s) {
     f.l = o, o += tp;
     f.s = o, o += tt;
     f.dp = o, o += tt;
-    f.pt = o, o += tt;
-    f.dst = o, o += tt;
-    f.dsa = o, o += tt;
     f.dk = o, o += (size_t)TILE * hdp;
     f.dv = o, o += (size_t)TILE * hdp;
     f.total = o;
@@ -153,20 +149,6 @@ static void pack_b_rows(float *dst, const float *x, int64_t st, int64_t t, int64
     }
 }
 
-/* The TILE x TILE row-major tile m as A panels of its transpose ([TILE/6][TILE][6],
- * strip s = columns 6s..6s+5) and, when a is non-NULL, of itself. */
-static void pack_tile(const float *m, float *at, float *a) {
-    for (int q = 0; q < TILE; q++) /* six contiguous floats per (row, strip) */
-        for (int s0 = 0; s0 < TILE; s0 += MR) memcpy(at + s0 * TILE + q * MR, m + q * TILE + s0, MR * sizeof(float));
-    if (a) /* rows read in order, written with stride MR */
-        for (int s0 = 0; s0 < TILE; s0 += MR)
-            for (int r = 0; r < MR; r++) {
-                const float *src = m + (s0 + r) * TILE;
-                float *d = a + s0 * TILE + r;
-                for (int k = 0; k < TILE; k++) d[k * MR] = src[k];
-            }
-}
-
 /* The backward of one (sequence, query head). */
 static void flash_head(const lc_tr_attn_shape *s, int64_t b, int32_t h, const float *q, const float *k, const float *v,
                        const float *out, const float *lse, const float *dout, float *dq, const lc_tr_kv_grad *kg,
@@ -176,6 +158,7 @@ static void flash_head(const lc_tr_attn_shape *s, int64_t b, int32_t h, const fl
     const int64_t qst = (int64_t)s->nh * hd, kst = (int64_t)s->kv * hd, gst = (int64_t)kg->heads * hd;
     const float scale = s->scale;
     const lc_sgemm_kernel_fn kern = lc_sgemm_kernel_for(isa);
+    const lc_sgemm_kernel_strided_fn kern_s = lc_sgemm_kernel_strided_for(isa);
     const float *Q = q + lc_tr_head_off(s, b, 0, h, s->nh), *O = out + lc_tr_head_off(s, b, 0, h, s->nh);
     const float *dO = dout + lc_tr_head_off(s, b, 0, h, s->nh);
     const float *K = k + lc_tr_head_off(s, b, 0, hk, s->kv), *V = v + lc_tr_head_off(s, b, 0, hk, s->kv);
@@ -184,7 +167,7 @@ static void flash_head(const lc_tr_attn_shape *s, int64_t b, int32_t h, const fl
     float *qa = w + fl->qa, *doa = w + fl->doa, *kbt = w + fl->kbt, *vbt = w + fl->vbt;
     float *qb = w + fl->qb, *dob = w + fl->dob, *kb = w + fl->kb, *dqa = w + fl->dq;
     float *D = w + fl->d, *L = w + fl->l, *S = w + fl->s, *dP = w + fl->dp;
-    float *pt = w + fl->pt, *dst = w + fl->dst, *dsa = w + fl->dsa, *dKt = w + fl->dk, *dVt = w + fl->dv;
+    float *dKt = w + fl->dk, *dVt = w + fl->dv;
 
     pack_a_rows(qa, Q, qst, T, Tp, hd);
     pack_a_rows(doa, dO, qst, T, Tp, hd);
@@ -217,15 +200,16 @@ static void flash_head(const lc_tr_attn_shape *s, int64_t b, int32_t h, const fl
                 lc_tr_p_row(S + r * TILE, TILE, vis, scale, L[i], isa);
                 lc_tr_ds_row(dP + r * TILE, S + r * TILE, TILE, scale, D[i], isa);
             }
-            pack_tile(S, pt, NULL);
-            pack_tile(dP, dst, dsa);
-            /* dV_j += P^T dO_i, dK_j += dS^T Q_i: [TILE x hdp], depth = the tile's queries */
+            /* P and dS are read in place: P^T and dS^T as A (rows = keys: stride 1, depth = queries: TILE),
+             * dS as A (rows = queries: TILE, depth = keys: 1).
+             * dV_j += P^T dO_i, dK_j += dS^T Q_i: [TILE x hdp], depth = the tile's queries;
+             * dQ_i += dS K_j: [TILE x hdp], depth = the tile's keys */
             for (int64_t r = 0; r < TILE; r += MR)
                 for (int64_t c = 0; c < hdp; c += NR) {
-                    kern(TILE, pt + r * TILE, dob + c * Tp + i0 * NR, dVt + r * hdp + c, hdp, 1.0f, 1.0f);
-                    kern(TILE, dst + r * TILE, qb + c * Tp + i0 * NR, dKt + r * hdp + c, hdp, 1.0f, 1.0f);
-                    /* dQ_i += dS K_j: [TILE x hdp], depth = the tile's keys */
-                    kern(TILE, dsa + r * TILE, kb + c * Tp + j0 * NR, dqa + (i0 + r) * hdp + c, hdp, 1.0f, 1.0f);
+                    kern_s(TILE, S + r, 1, TILE, dob + c * Tp + i0 * NR, dVt + r * hdp + c, hdp, 1.0f, 1.0f);
+                    kern_s(TILE, dP + r, 1, TILE, qb + c * Tp + i0 * NR, dKt + r * hdp + c, hdp, 1.0f, 1.0f);
+                    kern_s(TILE, dP + r * TILE, TILE, 1, kb + c * Tp + j0 * NR, dqa + (i0 + r) * hdp + c, hdp, 1.0f,
+                           1.0f);
                 }
         }
         for (int64_t r = 0; r < TILE && j0 + r < T; r++) {
