@@ -60,7 +60,8 @@ typedef struct {
     const lc_attn_params *attn_params; /* full parameters (e.g. HYBRID); when set,
                                           overrides attn; copied, n_threads replaced;
                                           head_params must outlive the context */
-    lc_dtype k_type;      /* KV cache key type: f32 or f16 (default f16)          */
+    lc_dtype k_type;      /* KV cache key type: f32, f16 (default) or q8_0 (head
+                             dim % 32 == 0)                                        */
     lc_dtype v_type;      /* value type (default f16)                             */
     const lc_rope_config *rope; /* NULL: the model's; orig_ctx 0 = ctx_train      */
     lc_kv_policy kv_policy;
@@ -93,6 +94,15 @@ void lc_context_free(lc_context *ctx);
 
 /* Forget the sequence (empty the KV cache); the next token is at position 0. */
 void lc_context_reset(lc_context *ctx);
+
+/* Keep the first n_keep tokens of the sequence and forget the rest
+ * (0 <= n_keep <= n_past), so that a prompt sharing a prefix with what the
+ * context holds need not be evaluated again (the evaluation suite does this
+ * between needle depths). The last logits are forgotten: evaluate at least
+ * one token before generating. Contexts whose cache is not in plain position
+ * order, and LINEAR-attention contexts (whose recurrent state cannot forget)
+ * unless n_keep is 0 or n_past, refuse with LC_ERR_UNSUPPORTED. */
+lc_status lc_context_truncate(lc_context *ctx, int64_t n_keep, lc_error *err);
 
 int64_t lc_context_n_past(const lc_context *ctx); /* tokens in the context      */
 int64_t lc_context_n_ctx(const lc_context *ctx);  /* capacity                   */
@@ -136,6 +146,24 @@ typedef struct {
 
 void lc_context_get_timings(const lc_context *ctx, lc_context_timings *t);
 void lc_context_reset_timings(lc_context *ctx);
+
+/* ---- Observing attention (analysis tools) -----------------------------------
+ *
+ * An observer sees, in every layer of every forward pass, softmax attention
+ * over the KV cache as it was computed: the shape of the call (n_q query rows
+ * at positions q_pos0.., n_kv keys at k_pos or 0..n_kv-1, heads, types,
+ * scale), the parameters (method, window), and io: q [n_q, H_q, d] after
+ * RoPE, the layer's cached k and v [n_kv, H_kv, d] (the chunk's own keys
+ * included) and the attention output out [n_q, H_q, d]; io->lse is NULL.
+ * It runs on the calling thread after the layer's attention and must not use
+ * the context. In the last layer only the rows whose logits are computed are
+ * given (the last one unless all logits are asked for), so a caller that
+ * wants a position's row in every layer makes it the last token of an eval
+ * call. LINEAR attention keeps no cache: the observer is not called.
+ * Unset (fn NULL, the default) it costs one pointer test per layer. */
+typedef void (*lc_attn_observer_fn)(void *user, int32_t layer, const lc_attn_shape *shape,
+                                    const lc_attn_params *params, const lc_attn_io *io);
+void lc_context_set_attn_observer(lc_context *ctx, lc_attn_observer_fn fn, void *user);
 
 /* ---- Generation ------------------------------------------------------------ */
 

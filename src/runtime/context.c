@@ -150,10 +150,13 @@ static lc_status resolve(const lc_model *m, const lc_context_opts *o_in, resolve
     if (r->attn.mask) return lc_fail(err, LC_ERR_INVALID_ARG, "context: an explicit attention mask is not supported");
     r->linear = r->attn.method == LC_ATTN_LINEAR;
 
-    if ((o->k_type != LC_DTYPE_F32 && o->k_type != LC_DTYPE_F16) ||
-        (o->v_type != LC_DTYPE_F32 && o->v_type != LC_DTYPE_F16))
-        return lc_fail(err, LC_ERR_UNSUPPORTED, "context: KV cache types must be f32 or f16 (got %s, %s)",
+    if ((o->k_type != LC_DTYPE_F32 && o->k_type != LC_DTYPE_F16 && o->k_type != LC_DTYPE_Q8_0) ||
+        (o->v_type != LC_DTYPE_F32 && o->v_type != LC_DTYPE_F16 && o->v_type != LC_DTYPE_Q8_0))
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "context: KV cache types must be f32, f16 or q8_0 (got %s, %s)",
                        lc_dtype_name(o->k_type), lc_dtype_name(o->v_type));
+    if ((o->k_type == LC_DTYPE_Q8_0 || o->v_type == LC_DTYPE_Q8_0) && c->head_dim % LC_Q8_0_BLOCK)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "context: a q8_0 KV cache needs head dim %% 32 == 0 (the model's is %d)",
+                       c->head_dim);
     r->k_type = o->k_type;
     r->v_type = o->v_type;
     if ((unsigned)o->kv_policy >= LC_KV_POLICY_COUNT)
@@ -441,6 +444,32 @@ void lc_context_reset(lc_context *ctx) {
         lc_kv_cache_clear(&ctx->kv);
     }
     ctx->have_logits = false;
+}
+
+lc_status lc_context_truncate(lc_context *ctx, int64_t n_keep, lc_error *err) {
+    if (!ctx) return lc_fail(err, LC_ERR_INVALID_ARG, "truncate: NULL context");
+    const int64_t n_past = lc_context_n_past(ctx);
+    if (n_keep < 0 || n_keep > n_past)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "truncate: cannot keep %lld of %lld tokens", (long long)n_keep,
+                       (long long)n_past);
+    if (n_keep == n_past) return LC_OK;
+    if (n_keep == 0) {
+        lc_context_reset(ctx);
+        return LC_OK;
+    }
+    if (ctx->linear)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "truncate: a LINEAR-attention state cannot forget tokens");
+    if (ctx->kv.policy != LC_KV_POLICY_FULL || !ctx->kv.in_order)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "truncate: the KV cache is not in position order");
+    lc_kv_cache_truncate(&ctx->kv, n_keep);
+    ctx->have_logits = false;
+    return LC_OK;
+}
+
+void lc_context_set_attn_observer(lc_context *ctx, lc_attn_observer_fn fn, void *user) {
+    if (!ctx) return;
+    ctx->observer = fn;
+    ctx->observer_user = user;
 }
 
 int64_t lc_context_n_past(const lc_context *ctx) { return ctx->linear ? ctx->n_past_linear : ctx->kv.n_used; }

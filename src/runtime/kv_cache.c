@@ -3,7 +3,7 @@
 
 #include "runtime/kv_cache.h"
 
-static bool kv_type_ok(lc_dtype t) { return t == LC_DTYPE_F32 || t == LC_DTYPE_F16; }
+static bool kv_type_ok(lc_dtype t) { return t == LC_DTYPE_F32 || t == LC_DTYPE_F16 || t == LC_DTYPE_Q8_0; }
 
 bool lc_kv_cache_bytes(int32_t n_layers, int32_t n_head_kv, int32_t head_dim, int64_t n_slots, lc_dtype k_type,
                        lc_dtype v_type, size_t *bytes) {
@@ -24,8 +24,11 @@ lc_status lc_kv_cache_init(lc_kv_cache *c, lc_kv_policy policy, int32_t n_layers
     if ((unsigned)policy >= LC_KV_POLICY_COUNT)
         return lc_fail(err, LC_ERR_INVALID_ARG, "KV cache: unknown policy %d", (int)policy);
     if (!kv_type_ok(k_type) || !kv_type_ok(v_type))
-        return lc_fail(err, LC_ERR_UNSUPPORTED, "KV cache: types %s/%s unsupported (f32 or f16)",
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "KV cache: types %s/%s unsupported (f32, f16 or q8_0)",
                        lc_dtype_name(k_type), lc_dtype_name(v_type));
+    if ((k_type == LC_DTYPE_Q8_0 || v_type == LC_DTYPE_Q8_0) && head_dim % LC_Q8_0_BLOCK)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "KV cache: q8_0 needs a head dim that is a multiple of %d (got %d)",
+                       LC_Q8_0_BLOCK, head_dim);
     if (n_layers < 1 || n_head_kv < 1 || head_dim < 1 || n_slots < 1)
         return lc_fail(err, LC_ERR_INVALID_ARG, "KV cache: bad shape (%d layers, %d heads, dim %d, %lld slots)",
                        n_layers, n_head_kv, head_dim, (long long)n_slots);
@@ -81,15 +84,21 @@ lc_status lc_kv_cache_reserve(lc_kv_cache *c, int64_t n, int64_t *slot0, lc_erro
     return LC_OK;
 }
 
+/* n f32 values into the cache type (q8_0: whole blocks, which never straddle
+ * two heads since head_dim % 32 == 0). */
+static void store_rows(lc_dtype t, const float *src, char *dst, int64_t n, const lc_kernel_opts *ko) {
+    if (t == LC_DTYPE_F32) memcpy(dst, src, (size_t)n * sizeof(float));
+    else if (t == LC_DTYPE_F16) lc_kernel_f32_to_f16(src, (uint16_t *)dst, n, ko);
+    else lc_quantize_row_q8_0(src, (lc_block_q8_0 *)dst, n);
+}
+
 void lc_kv_cache_store(lc_kv_cache *c, int32_t layer, int64_t slot0, int64_t n, const float *k, const float *v,
                        const lc_kernel_opts *ko) {
     const int64_t row = (int64_t)c->n_head_kv * c->head_dim;
     char *kd = c->k + ((size_t)layer * (size_t)c->n_slots + (size_t)slot0) * c->k_row_bytes;
     char *vd = c->v + ((size_t)layer * (size_t)c->n_slots + (size_t)slot0) * c->v_row_bytes;
-    if (c->k_type == LC_DTYPE_F32) memcpy(kd, k, (size_t)n * c->k_row_bytes);
-    else lc_kernel_f32_to_f16(k, (uint16_t *)kd, n * row, ko);
-    if (c->v_type == LC_DTYPE_F32) memcpy(vd, v, (size_t)n * c->v_row_bytes);
-    else lc_kernel_f32_to_f16(v, (uint16_t *)vd, n * row, ko);
+    store_rows(c->k_type, k, kd, n * row, ko);
+    store_rows(c->v_type, v, vd, n * row, ko);
 }
 
 void lc_kv_cache_view(const lc_kv_cache *c, int32_t layer, int64_t n_pending, lc_kv_view *view) {

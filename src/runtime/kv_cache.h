@@ -1,6 +1,7 @@
 /*
  * The KV cache of one sequence: per layer, K and V of every slot, stored
- * after RoPE, in the cache's element types (f32 / f16; q8_0 later).
+ * after RoPE, in the cache's element types (f32, f16, or q8_0 when head_dim
+ * is a multiple of 32).
  *
  *   k: [n_layers][n_slots][n_head_kv][head_dim]   of k_type
  *   v: [n_layers][n_slots][n_head_kv][head_dim]   of v_type
