@@ -48,8 +48,10 @@ static void *make_kv(lc_rng *rng, lc_dtype t, int64_t n, int hkv, int d, float a
     char *out = malloc(row * (size_t)n + 1);
     for (int64_t j = 0; j < n; j++) {
         const float *src = f + (size_t)j * (size_t)hkv * (size_t)d;
-        if (t == LC_DTYPE_F16) lc_f32_to_f16_row(src, (uint16_t *)(out + (size_t)j * row), (int64_t)hkv * d);
-        else lc_quantize_row_q8_0(src, (lc_block_q8_0 *)(out + (size_t)j * row), (int64_t)hkv * d);
+        if (t == LC_DTYPE_F16)
+            lc_f32_to_f16_row(src, (uint16_t *)(out + (size_t)j * row), (int64_t)hkv * d);
+        else
+            lc_quantize_row_q8_0(src, (lc_block_q8_0 *)(out + (size_t)j * row), (int64_t)hkv * d);
     }
     free(f);
     return out;
@@ -132,7 +134,8 @@ static void test_exp2(void) {
     float x[N], y[N];
     lc_rng rng;
     lc_rng_seed(&rng, 7);
-    for (int i = 0; i < N; i++) x[i] = i < 2048 ? -125.0f + 135.0f * (float)i / 2047.0f : -125.0f + 135.0f * lc_rng_uniform(&rng);
+    for (int i = 0; i < N; i++)
+        x[i] = i < 2048 ? -125.0f + 135.0f * (float)i / 2047.0f : -125.0f + 135.0f * lc_rng_uniform(&rng);
     const lc_flash_kernels *kern[2] = {lc_flash_kernels_for(LC_ISA_SCALAR), lc_flash_kernels_for(lc_isa_best())};
     for (int k = 0; k < 2; k++) {
         double worst = 0.0;
@@ -163,7 +166,9 @@ typedef struct {
 /* Params of one variant; `heads` holds HYBRID's per-head params. */
 static void variant_params(const variant *v, const attn_case *c, lc_attn_params *p, lc_attn_params *heads) {
     const int64_t wide = c->s.n_kv + c->s.n_q + c->s.q_pos0 + 64 + (c->k_pos ? 1000 : 0); /* W beyond any distance */
-    lc_attn_params_init(p, v->method == M_FLASH ? LC_ATTN_FLASH : v->method == M_WINDOW ? LC_ATTN_WINDOW : LC_ATTN_HYBRID);
+    lc_attn_params_init(p, v->method == M_FLASH    ? LC_ATTN_FLASH
+                           : v->method == M_WINDOW ? LC_ATTN_WINDOW
+                                                   : LC_ATTN_HYBRID);
     p->window = wide;
     p->n_sinks = 0;
     if (v->method == M_HYBRID) {
@@ -232,8 +237,8 @@ static void test_random_cases(void) {
         const int qmode = ax_qmode[cycle_pick(&cy[5], &rng)];
         const int use_kpos = ax_kpos[cycle_pick(&cy[6], &rng)];
         const bool causal = ax_causal[cycle_pick(&cy[7], &rng)];
-        variant va = {cycle_pick(&cy[9], &rng), ax_causal[cycle_pick(&cy[10], &rng)], ax_split[cycle_pick(&cy[8], &rng)],
-                      1 + cycle_pick(&cy[11], &rng)};
+        variant va = {cycle_pick(&cy[9], &rng), ax_causal[cycle_pick(&cy[10], &rng)],
+                      ax_split[cycle_pick(&cy[8], &rng)], 1 + cycle_pick(&cy[11], &rng)};
         if (!have_avx2()) va.scalar = 1;
         if ((kt == LC_DTYPE_Q8_0 || vt == LC_DTYPE_Q8_0) && d % 32) { /* q8_0 needs d % 32 == 0 */
             if (kt == LC_DTYPE_Q8_0) kt = LC_DTYPE_F16;
@@ -576,8 +581,8 @@ static void test_decode(void) {
             p.split_kv = 0;
             CHECK_OK(run(&c, &p, out, lse, &err), &err);
             CHECK(lc_test_rel_err(out, ref, no, 1e-3) <= TOL_EXACT && lse_err(lse, rl, nl) <= TOL_EXACT,
-                  "decode H=%d/%d d=%d K=%s V=%s n_q=%lld variant %d: out err %.3g lse err %.3g", s.n_head,
-                  s.n_head_kv, s.head_dim, lc_dtype_name(s.k_type), lc_dtype_name(s.v_type), (long long)s.n_q, v,
+                  "decode H=%d/%d d=%d K=%s V=%s n_q=%lld variant %d: out err %.3g lse err %.3g", s.n_head, s.n_head_kv,
+                  s.head_dim, lc_dtype_name(s.k_type), lc_dtype_name(s.v_type), (long long)s.n_q, v,
                   lc_test_rel_err(out, ref, no, 1e-3), lse_err(lse, rl, nl));
         }
         free(ref), free(out), free(rl), free(lse);
@@ -681,7 +686,12 @@ static void test_hybrid_heads(void) {
     case_free(&c);
 }
 
-#define TIMED(f) do { double t0_ = lc_time_now(); f(); if (getenv("LC_TEST_TIMING")) fprintf(stderr, "%-26s %.2f s\n", #f, lc_time_now() - t0_); } while (0)
+#define TIMED(f)                                                                                                       \
+    do {                                                                                                               \
+        double t0_ = lc_time_now();                                                                                    \
+        f();                                                                                                           \
+        if (getenv("LC_TEST_TIMING")) fprintf(stderr, "%-26s %.2f s\n", #f, lc_time_now() - t0_);                      \
+    } while (0)
 int main(void) {
     test_exp2();
     TIMED(test_random_cases);

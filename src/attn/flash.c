@@ -4,10 +4,13 @@
  * the row/tile layouts are described in flash_engine.h and docs/flash.md; the
  * tile kernels are in flash_scalar.c and flash_avx2.c.
  *
- * Work decomposition. A unit is (KV head hk, query block, KV partition):
+ * Work decomposition. A unit is (query block, KV heads, KV partition):
  *   - a query block is P = max(1, ROWS_TARGET / G) consecutive query
- *     positions (fewer when n_q is smaller) times the G query heads of hk:
- *     R = P * G rows, so every K/V tile is read once for the whole group;
+ *     positions (fewer when n_q is smaller) times the G query heads of a KV
+ *     head: R = P * G rows, so every K/V tile is read once for the group;
+ *   - a unit takes one KV head, or for decode (R <= BATCH_ROWS_MAX, long
+ *     cache) all of them, walked head by head inside each key tile so the
+ *     cache block is read in memory order;
  *   - a KV partition is a slice of the keys the call can see (split-KV).
  *     Without split-KV there is one partition and a unit writes its rows of
  *     out/lse directly. With it, each unit leaves its unnormalised (o, m, l)
@@ -17,12 +20,13 @@
  * Units run under OpenMP dynamic scheduling, the heaviest (last, for causal)
  * query blocks first.
  *
- * Workspace (exact, 64-byte aligned pieces):
- *   per thread : qt [d][rp], st [BK][rp], alpha [rp],
- *                o [R][dp] + m, l [rp]          (without split-KV)
- *                kbuf [BK][d]                   (K not f32)
- *                vbuf [BK][dp]                  (V not f32 or d % 16 != 0)
- *   split-KV   : per unit o [R][dp], m [rp], l [rp]
+ * Workspace (exact; 64-byte aligned pieces; nh = KV heads per unit):
+ *   per thread : qt [nh][d][rp], st [bk][rp], alpha [rp],
+ *                o [nh][R][dp], m, l [nh][rp]   (without split-KV)
+ *                kbuf [bk][d + 16]              (K converted or copied)
+ *                vbuf [bk][dp + 16]             (V converted or copied)
+ *   split-KV   : per unit o [nh][R][dp], m, l [nh][rp]
+ * Threads used = min(n_threads, units).
  */
 #include <math.h>
 #include <string.h>
@@ -31,30 +35,17 @@
 
 #include "attn/flash_engine.h"
 
-/* Tuning for the L1 (48 KiB) / L2 (2 MiB) per core here; see docs/flash.md. */
-#ifndef ROWS_TARGET
-#define ROWS_TARGET 64
-#endif
-#define ROWS_TARGET_DOC        /* query rows (positions x group heads) per block */
-#ifndef BK
-#define BK 64
-#endif
-#define BK_DOC                 /* keys per tile */
-#ifndef PREFETCH_ROWS_MAX
-#define PREFETCH_ROWS_MAX 32
-#endif
-#ifndef PF_HINT
-#define PF_HINT 3
-#endif
-#ifndef PF_ALL_HEADS
-#define PF_ALL_HEADS 0
-#endif
-#ifndef BATCH_ROWS_MAX
-#define BATCH_ROWS_MAX 16
-#endif
-#define DECODE_BK 32 /* keys per tile when a block has <= BATCH_ROWS_MAX rows */
-#define TILE_PAD 16 /* floats */
-#define SPLIT_UNITS 32        /* split-KV: aim for about this many units */
+/* Tuning for 48 KiB L1d / 2 MiB L2 per core (measurements in docs/flash.md).
+ * Prefill: the per-thread state of a block (qt, o: R x d floats each) and the
+ * K/V tiles (BK x d) live in L2, the 16-column panel of qt and the 6 rows of
+ * K a micro-kernel touches in L1. */
+#define ROWS_TARGET 96          /* query rows (positions x group heads) per block */
+#define BK 64                   /* keys per tile */
+#define BATCH_ROWS_MAX 16       /* blocks of at most this many rows: decode tiles */
+#define DECODE_BK 32            /* keys per decode tile: a head's K/V tiles fit L1 */
+#define PREFETCH_ROWS_MAX 32    /* software-prefetch the next tile for small blocks */
+#define TILE_PAD 16             /* floats of padding per converted tile row */
+#define SPLIT_UNITS 32          /* split-KV: aim for about this many units */
 #define SPLIT_AUTO_MIN_PART 512 /* auto split-KV: keys per partition at least */
 #define SPLIT_FORCED_MIN_PART 16
 #define LC_LOG2E 1.4426950408889634
@@ -188,8 +179,7 @@ static lc_status make_plan(const lc_attn_ctx *c, const lc_flash_vis *vis, flash_
     const int sk = c->p->split_kv;
     pl->nh = 1;
     pl->bk = rows <= BATCH_ROWS_MAX ? DECODE_BK : BK;
-    if (rows <= BATCH_ROWS_MAX && s->n_head_kv > 1 && sk >= 0 && keys >= 2 * SPLIT_AUTO_MIN_PART)
-        pl->nh = s->n_head_kv;
+    if (rows <= BATCH_ROWS_MAX && s->n_head_kv > 1 && sk >= 0 && keys >= 2 * SPLIT_AUTO_MIN_PART) pl->nh = s->n_head_kv;
     pl->n_hgroups = s->n_head_kv / pl->nh;
     pl->n_items = pl->n_qblocks * pl->n_hgroups; /* <= n_q * H_kv, which fits (Q was size-checked) */
     /* K/V read in place: by the decode kernels (blocks of <= 4 rows use
@@ -325,15 +315,19 @@ static int intersect_spans(const kspan *a, int na, const kspan *b, int nb, kspan
  * tile computes. One head's rows are k_row_bytes apart (2 KiB for 8 f16 heads
  * of 128): too sparse for the hardware prefetchers, so without this a decode
  * step waits on memory latency instead of streaming at bandwidth. */
-static void prefetch_tile(const lc_attn_ctx *c, int64_t j, int64_t n, int32_t hk, int32_t nh) {
-    const size_t kb = c->k_head_bytes * (size_t)nh, vb = c->v_head_bytes * (size_t)nh;
+static void prefetch_rows(const char *base, size_t row_bytes, int64_t n, size_t bytes) {
     for (int64_t r = 0; r < n; r++) {
-        const char *kr = (const char *)lc_attn_k_ptr(c, j + r, hk), *vr = (const char *)lc_attn_v_ptr(c, j + r, hk);
-        for (size_t b = 0; b < kb; b += 64) __builtin_prefetch(kr + b, 0, PF_HINT);
-        __builtin_prefetch(kr + kb - 1, 0, PF_HINT);
-        for (size_t b = 0; b < vb; b += 64) __builtin_prefetch(vr + b, 0, PF_HINT);
-        __builtin_prefetch(vr + vb - 1, 0, PF_HINT);
+        const uintptr_t a = (uintptr_t)(base + (size_t)r * row_bytes), end = a + bytes;
+        for (uintptr_t line = a & ~(uintptr_t)63; line < end; line += 64) __builtin_prefetch((const void *)line, 0, 3);
     }
+}
+
+/* Ask for the K and V rows of keys [j, j + n) of KV head hk while the
+ * current tile computes: one head at a time, interleaved with the heads'
+ * work, so the requests never pile up in a burst the core must wait out. */
+static void prefetch_head(const lc_attn_ctx *c, int64_t j, int64_t n, int32_t hk) {
+    prefetch_rows((const char *)lc_attn_k_ptr(c, j, hk), c->k_row_bytes, n, c->k_head_bytes);
+    prefetch_rows((const char *)lc_attn_v_ptr(c, j, hk), c->v_row_bytes, n, c->v_head_bytes);
 }
 
 /* ---- one unit ------------------------------------------------------------------ */
@@ -410,7 +404,6 @@ static void run_unit(const flash_job *jb, int64_t u, char *tb) {
     const int nu = intersect_spans(bs, nb, ps, np, us);
     const int64_t bk = pl->bk;
     const bool prefetch = PREFETCH_ROWS_MAX >= rows;
-    const int32_t pf_heads = PF_ALL_HEADS ? nh : 1;
 
     for (int si = 0; si < nu; si++) {
         for (int64_t j0 = us[si].lo; j0 < us[si].hi; j0 += bk) {
@@ -425,12 +418,15 @@ static void run_unit(const flash_job *jb, int64_t u, char *tb) {
             }
             const tile_class tc = classify(s, &jb->vis, ur.p0, ur.p1, kmin, kmax);
             if (tc == TILE_NONE) continue;
-            if (prefetch) { /* the next tile of the span, or the start of the next span */
-                if (j0 + bk < us[si].hi) prefetch_tile(c, j0 + bk, LC_MIN(bk, us[si].hi - j0 - bk), ur.hk0, pf_heads);
-                else if (si + 1 < nu) prefetch_tile(c, us[si + 1].lo, LC_MIN(bk, us[si + 1].hi - us[si + 1].lo), ur.hk0, pf_heads);
-            }
+            /* the next tile of the span, or the start of the next span */
+            int64_t pf_j = -1, pf_n = 0;
+            if (prefetch && j0 + bk < us[si].hi)
+                pf_j = j0 + bk, pf_n = LC_MIN(bk, us[si].hi - pf_j);
+            else if (prefetch && si + 1 < nu)
+                pf_j = us[si + 1].lo, pf_n = LC_MIN(bk, us[si + 1].hi - pf_j);
             for (int32_t h = 0; h < nh; h++) {
                 const int32_t hk = ur.hk0 + h;
+                if (pf_j >= 0) prefetch_head(c, pf_j, pf_n, hk);
                 const float *qh = qt + (size_t)h * qt_n;
                 const void *kr = lc_attn_k_ptr(c, j0, hk), *vr = lc_attn_v_ptr(c, j0, hk);
                 switch (pl->k_mode) {
@@ -438,20 +434,26 @@ static void run_unit(const flash_job *jb, int64_t u, char *tb) {
                     kn->scores_rows_f16(qh, rows, d, (const uint16_t *)kr, c->k_row_bytes / 2, nk, st, rp);
                     break;
                 case KV_F32:
-                    if (dot) kn->scores_rows(qh, rows, d, (const float *)kr, c->k_row_bytes / 4, nk, st, rp);
-                    else kn->scores(qh, rp, d, (const float *)kr, c->k_row_bytes / 4, nk, st);
+                    if (dot)
+                        kn->scores_rows(qh, rows, d, (const float *)kr, c->k_row_bytes / 4, nk, st, rp);
+                    else
+                        kn->scores(qh, rp, d, (const float *)kr, c->k_row_bytes / 4, nk, st);
                     break;
                 default:
                     kn->load_rows(s->k_type, kr, c->k_row_bytes, nk, d, kbuf, pl->kstride, d);
-                    if (dot) kn->scores_rows(qh, rows, d, kbuf, pl->kstride, nk, st, rp);
-                    else kn->scores(qh, rp, d, kbuf, pl->kstride, nk, st);
+                    if (dot)
+                        kn->scores_rows(qh, rows, d, kbuf, pl->kstride, nk, st, rp);
+                    else
+                        kn->scores(qh, rp, d, kbuf, pl->kstride, nk, st);
                     break;
                 }
                 if (tc == TILE_PARTIAL) mask_tile(jb, j0, nk, ur.p0, ur.npos, rp, st);
                 kn->softmax(st, nk, rp, m + (size_t)h * rp, l + (size_t)h * rp, alpha);
                 float *oh = o + (size_t)h * o_n;
                 switch (pl->v_mode) {
-                case KV_F16: kn->pv_f16(st, rp, rows, nk, (const uint16_t *)vr, c->v_row_bytes / 2, dp, alpha, oh); break;
+                case KV_F16:
+                    kn->pv_f16(st, rp, rows, nk, (const uint16_t *)vr, c->v_row_bytes / 2, dp, alpha, oh);
+                    break;
                 case KV_F32: kn->pv(st, rp, rows, nk, (const float *)vr, c->v_row_bytes / 4, dp, alpha, oh); break;
                 default:
                     kn->load_rows(s->v_type, vr, c->v_row_bytes, nk, d, vbuf, pl->vstride, dp);

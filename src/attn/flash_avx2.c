@@ -91,9 +91,9 @@ LC_INLINE void scores_block(const float *qt, size_t rp, int32_t d, const float *
     }
 }
 
-#define SCORES_FN(MR, NV)                                                                                          \
-    static void scores_##MR##_##NV(const float *qt, size_t rp, int32_t d, const float *k, size_t ks, float *st) { \
-        scores_block(qt, rp, d, k, ks, MR, NV, st);                                                                \
+#define SCORES_FN(MR, NV)                                                                                              \
+    static void scores_##MR##_##NV(const float *qt, size_t rp, int32_t d, const float *k, size_t ks, float *st) {      \
+        scores_block(qt, rp, d, k, ks, MR, NV, st);                                                                    \
     }
 SCORES_FN(1, 1) SCORES_FN(2, 1) SCORES_FN(3, 1) SCORES_FN(4, 1) SCORES_FN(5, 1) SCORES_FN(6, 1)
 SCORES_FN(1, 2) SCORES_FN(2, 2) SCORES_FN(3, 2) SCORES_FN(4, 2) SCORES_FN(5, 2) SCORES_FN(6, 2)
@@ -112,8 +112,7 @@ static void scores_avx2(const float *qt, int32_t rp, int32_t d, const float *k, 
         int32_t j = 0;
         for (; j + 6 <= nk; j += 6)
             scores_fns[nv - 1][6](qt + c, (size_t)rp, d, k + (size_t)j * ks, ks, st + (size_t)j * rp + c);
-        if (j < nk)
-            scores_fns[nv - 1][nk - j](qt + c, (size_t)rp, d, k + (size_t)j * ks, ks, st + (size_t)j * rp + c);
+        if (j < nk) scores_fns[nv - 1][nk - j](qt + c, (size_t)rp, d, k + (size_t)j * ks, ks, st + (size_t)j * rp + c);
     }
 }
 
@@ -170,9 +169,9 @@ LC_INLINE void dot_block(const float *q, int32_t d, const void *k, size_t ks, in
         }
 }
 
-#define DOT_FN(R, MR, F16, SUF)                                                                                    \
-    static void dot_##R##_##MR##SUF(const float *q, int32_t d, const void *k, size_t ks, float *st, size_t rp) {  \
-        dot_block(q, d, k, ks, R, MR, F16, st, rp);                                                                \
+#define DOT_FN(R, MR, F16, SUF)                                                                                        \
+    static void dot_##R##_##MR##SUF(const float *q, int32_t d, const void *k, size_t ks, float *st, size_t rp) {       \
+        dot_block(q, d, k, ks, R, MR, F16, st, rp);                                                                    \
     }
 DOT_FN(1, 8, 0, ) DOT_FN(1, 1, 0, ) DOT_FN(2, 6, 0, ) DOT_FN(2, 1, 0, )
 DOT_FN(3, 4, 0, ) DOT_FN(3, 1, 0, ) DOT_FN(4, 3, 0, ) DOT_FN(4, 1, 0, )
@@ -186,8 +185,8 @@ static const dot_fn dot_one[2][5] = {{NULL, dot_1_1, dot_2_1, dot_3_1, dot_4_1},
                                      {NULL, dot_1_1_h, dot_2_1_h, dot_3_1_h, dot_4_1_h}};
 static const int dot_mr[5] = {0, 8, 6, 4, 3};
 
-static void scores_rows_any(const float *q, int32_t rows, int32_t d, const void *k, size_t ks, size_t esize,
-                            int f16, int32_t nk, float *st, int32_t rp) {
+static void scores_rows_any(const float *q, int32_t rows, int32_t d, const void *k, size_t ks, size_t esize, int f16,
+                            int32_t nk, float *st, int32_t rp) {
     const int mr = dot_mr[rows];
     int32_t j = 0;
     for (; j + mr <= nk; j += mr)
@@ -198,8 +197,8 @@ static void scores_rows_any(const float *q, int32_t rows, int32_t d, const void 
         for (int32_t r = rows; r < rp; r++) st[(size_t)j * rp + r] = 0.0f;
 }
 
-static void scores_rows_avx2(const float *q, int32_t rows, int32_t d, const float *k, size_t ks, int32_t nk,
-                             float *st, int32_t rp) {
+static void scores_rows_avx2(const float *q, int32_t rows, int32_t d, const float *k, size_t ks, int32_t nk, float *st,
+                             int32_t rp) {
     scores_rows_any(q, rows, d, k, ks, sizeof(float), 0, nk, st, rp);
 }
 
@@ -249,8 +248,8 @@ static void softmax_avx2(float *st, int32_t nk, int32_t rp, float *m, float *l, 
 /* ---- O = alpha O + P V ----------------------------------------------------- */
 /* Rows r0..r0+MR-1, output dims t..t+15; v rows vs elements apart, f32 or
  * (F16) f16. */
-LC_INLINE void pv_block(const float *st, size_t rp, int32_t nk, const void *v, size_t vs, const float *alpha,
-                        float *o, size_t dp, int MR, int F16) {
+LC_INLINE void pv_block(const float *st, size_t rp, int32_t nk, const void *v, size_t vs, const float *alpha, float *o,
+                        size_t dp, int MR, int F16) {
     __m256 acc[6][2];
 #pragma GCC unroll 6
     for (int i = 0; i < MR; i++) {
@@ -275,10 +274,10 @@ LC_INLINE void pv_block(const float *st, size_t rp, int32_t nk, const void *v, s
     }
 }
 
-#define PV_FN(MR, F16, SUF)                                                                                        \
-    static void pv_##MR##SUF(const float *st, size_t rp, int32_t nk, const void *v, size_t vs, const float *alpha, \
-                             float *o, size_t dp) {                                                                \
-        pv_block(st, rp, nk, v, vs, alpha, o, dp, MR, F16);                                                        \
+#define PV_FN(MR, F16, SUF)                                                                                            \
+    static void pv_##MR##SUF(const float *st, size_t rp, int32_t nk, const void *v, size_t vs, const float *alpha,     \
+                             float *o, size_t dp) {                                                                    \
+        pv_block(st, rp, nk, v, vs, alpha, o, dp, MR, F16);                                                            \
     }
 PV_FN(1, 0, ) PV_FN(2, 0, ) PV_FN(3, 0, ) PV_FN(4, 0, ) PV_FN(5, 0, ) PV_FN(6, 0, )
 PV_FN(1, 1, _h) PV_FN(2, 1, _h) PV_FN(3, 1, _h) PV_FN(4, 1, _h) PV_FN(5, 1, _h) PV_FN(6, 1, _h)
@@ -300,7 +299,8 @@ LC_INLINE void pv_row1(const float *st, size_t rp, int32_t nk, const void *v, si
         for (int u = 0; u < 4; u++) e[u] = _mm256_mul_ps(a, _mm256_loadu_ps(o + t + 8 * u)), f[u] = _mm256_setzero_ps();
         int32_t j = 0;
         for (; j + 2 <= nk; j += 2) {
-            const __m256 p0 = _mm256_broadcast_ss(st + (size_t)j * rp), p1 = _mm256_broadcast_ss(st + (size_t)(j + 1) * rp);
+            const __m256 p0 = _mm256_broadcast_ss(st + (size_t)j * rp),
+                         p1 = _mm256_broadcast_ss(st + (size_t)(j + 1) * rp);
 #pragma GCC unroll 4
             for (int u = 0; u < 4; u++) {
                 e[u] = _mm256_fmadd_ps(p0, load8(v, (size_t)j * vs + (size_t)t + 8 * u, F16), e[u]);
@@ -310,7 +310,8 @@ LC_INLINE void pv_row1(const float *st, size_t rp, int32_t nk, const void *v, si
         if (j < nk) {
             const __m256 p0 = _mm256_broadcast_ss(st + (size_t)j * rp);
 #pragma GCC unroll 4
-            for (int u = 0; u < 4; u++) e[u] = _mm256_fmadd_ps(p0, load8(v, (size_t)j * vs + (size_t)t + 8 * u, F16), e[u]);
+            for (int u = 0; u < 4; u++)
+                e[u] = _mm256_fmadd_ps(p0, load8(v, (size_t)j * vs + (size_t)t + 8 * u, F16), e[u]);
         }
 #pragma GCC unroll 4
         for (int u = 0; u < 4; u++) _mm256_storeu_ps(o + t + 8 * u, _mm256_add_ps(e[u], f[u]));
@@ -320,7 +321,8 @@ LC_INLINE void pv_row1(const float *st, size_t rp, int32_t nk, const void *v, si
         __m256 f0 = _mm256_setzero_ps(), f1 = _mm256_setzero_ps();
         int32_t j = 0;
         for (; j + 2 <= nk; j += 2) {
-            const __m256 p0 = _mm256_broadcast_ss(st + (size_t)j * rp), p1 = _mm256_broadcast_ss(st + (size_t)(j + 1) * rp);
+            const __m256 p0 = _mm256_broadcast_ss(st + (size_t)j * rp),
+                         p1 = _mm256_broadcast_ss(st + (size_t)(j + 1) * rp);
             e0 = _mm256_fmadd_ps(p0, load8(v, (size_t)j * vs + (size_t)t, F16), e0);
             e1 = _mm256_fmadd_ps(p0, load8(v, (size_t)j * vs + (size_t)t + 8, F16), e1);
             f0 = _mm256_fmadd_ps(p1, load8(v, (size_t)(j + 1) * vs + (size_t)t, F16), f0);
@@ -368,8 +370,8 @@ static void pv_avx2(const float *st, int32_t rp, int32_t rows, int32_t nk, const
     pv_any(st, rp, rows, nk, v, vs, sizeof(float), 0, dp, alpha, o);
 }
 
-static void pv_f16_avx2(const float *st, int32_t rp, int32_t rows, int32_t nk, const uint16_t *v, size_t vs,
-                        int32_t dp, const float *alpha, float *o) {
+static void pv_f16_avx2(const float *st, int32_t rp, int32_t rows, int32_t nk, const uint16_t *v, size_t vs, int32_t dp,
+                        const float *alpha, float *o) {
     pv_any(st, rp, rows, nk, v, vs, sizeof(uint16_t), 1, dp, alpha, o);
 }
 
