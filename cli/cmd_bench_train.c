@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench_subjects.h"
 #include "cli.h"
@@ -24,7 +25,9 @@ static void usage(FILE *f) {
             "Times training steps of a model at each context length, for each attention backward:\n"
             "tokens/s, model GFLOP/s (6 N + 6 L H d T per token, as in MFU accounting) and the time split\n"
             "matmul / attention / other, with memory: the activation slab, the attention state in it\n"
-            "(flash: lse, linear in T; naive: P, quadratic in T) and the measured peak RSS of the step.\n\n"
+            "(flash: lse, linear in T; naive: P, quadratic in T) and the measured peak RSS of the step.\n"
+            "'cpu ms' is the process CPU time of the step (all threads): on a busy machine, where wall time\n"
+            "is inflated, threads x wall ms / cpu ms shows how much of the CPUs the step really got.\n\n"
             "options:\n"
             "  --ctx LIST           context lengths (default 512,4K)\n"
             "  --attn LIST          flash, naive, linear (default flash,naive): softmax attention with the\n"
@@ -44,19 +47,31 @@ typedef struct {
     const char *kind;
     bool ran;
     char note[LC_ERROR_MSG_MAX];
-    double step_s, tok_s, gflops, matmul_s, attn_s;
+    double step_s, cpu_s, tok_s, gflops, matmul_s, attn_s;
     size_t activations, attention, total, peak_rss, rss_growth;
 } cell;
 
-/* Model FLOPs per step: 6 per matmul parameter per token, plus attention's
- * 6 L H d T per token (causal: half of 12 L H d T). */
+/* Model FLOPs per step: 6 per matmul parameter per token (forward 2,
+ * backward 4), plus attention per token and layer: softmax 6 H d T (causal:
+ * half of the usual 12 H d T); linear with chunk c, 3 x (4 c d + 4 d^2) per
+ * head (forward: scores and values inside the chunk, state read and update;
+ * backward about twice that). */
 static double step_flops(const lc_train_config *c) {
     const lc_model_config *m = &c->model;
-    const double C = m->dim, qd = (double)m->n_heads * m->head_dim, kvd = (double)m->n_kv_heads * m->head_dim;
+    const double C = m->dim, d = m->head_dim, qd = (double)m->n_heads * d, kvd = (double)m->n_kv_heads * d;
     const double per_layer = C * qd * 2 + C * kvd * 2 + 3.0 * C * m->hidden_dim;
     const double matmul = m->n_layers * per_layer + (double)m->vocab_size * C;
     const double tokens = (double)c->batch * (double)c->ctx;
-    return tokens * (6.0 * matmul + 6.0 * m->n_layers * qd * (double)c->ctx);
+    const bool linear = strncmp(m->attention, "linear", 6) == 0;
+    const double attn = linear ? 3.0 * (4.0 * (double)c->linear_chunk * d + 4.0 * d * d) * m->n_heads
+                               : 6.0 * qd * (double)c->ctx;
+    return tokens * (6.0 * matmul + m->n_layers * attn);
+}
+
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static lc_status run_cell(lc_train_config c, int steps, cell *r, lc_error *err) {
@@ -81,17 +96,21 @@ static lc_status run_cell(lc_train_config c, int steps, cell *r, lc_error *err) 
     int32_t *tok = (int32_t *)malloc((size_t)(c.batch * (c.ctx + 1)) * sizeof(int32_t));
     float *w = (float *)malloc((size_t)(c.batch * c.ctx) * sizeof(float));
     if (st == LC_OK && (!tok || !w)) st = lc_fail(err, LC_ERR_NOMEM, "out of memory");
-    double best = INFINITY;
+    double best = INFINITY, best_cpu = INFINITY;
     for (int i = 0; i <= steps && st == LC_OK; i++) {
         lc_train_stats s;
         st = d->next(d, c.batch, c.ctx, tok, w, err);
+        const double c0 = cpu_now();
         if (st == LC_OK) st = lc_trainer_step(t, tok, w, &s, err);
+        const double cpu = cpu_now() - c0;
+        if (st == LC_OK && i > 0 && cpu < best_cpu) best_cpu = cpu;
         if (st == LC_OK && i > 0 && s.seconds < best) { /* step 0 warms up */
             best = s.seconds;
             r->matmul_s = s.t_matmul;
             r->attn_s = s.t_attention;
         }
     }
+    r->cpu_s = best_cpu;
     if (st == LC_OK) {
         r->ran = true;
         r->step_s = best;
@@ -302,8 +321,8 @@ int bench_train(int argc, char **argv) {
                c.model.hidden_dim, c.model.vocab_size, batch, c.n_threads);
         printf("cpu: %s", cpu);
         if (have_peak) printf("; peak %.1f GFLOP/s FMA on %d threads", pk.fma_gflops, pk.threads);
-        printf("\n%-7s %-6s %9s %9s %8s %6s %6s %6s %11s %11s %11s %11s\n", "ctx", "attn", "step ms", "tok/s",
-               "GFLOP/s", "%peak", "mm%", "attn%", "activations", "attn state", "peak RSS", "RSS growth");
+        printf("\n%-7s %-6s %9s %9s %9s %8s %6s %6s %6s %11s %11s %11s %11s\n", "ctx", "attn", "step ms", "cpu ms",
+               "tok/s", "GFLOP/s", "%peak", "mm%", "attn%", "activations", "attn state", "peak RSS", "RSS growth");
     }
     for (int ci = 0; ci < n_ctx; ci++)
         for (int k = 0; k < n_kinds; k++) {
@@ -321,11 +340,11 @@ int bench_train(int argc, char **argv) {
             lc_format_bytes((double)r->activations, a, sizeof a);
             lc_format_bytes((double)r->attention, s, sizeof s);
             if (!r->ran) {
-                printf("%-7lld %-6s %9s %9s %8s %6s %6s %6s %11s %11s  %s\n", (long long)r->ctx, r->kind, "-", "-", "-",
-                       "-", "-", "-", a, s, r->note);
+                printf("%-7lld %-6s %9s %9s %9s %8s %6s %6s %6s %11s %11s  %s\n", (long long)r->ctx, r->kind, "-", "-",
+                       "-", "-", "-", "-", "-", a, s, r->note);
             } else {
-                printf("%-7lld %-6s %9.1f %9.0f %8.1f %5.0f%% %5.0f%% %5.0f%% %11s %11s %11s %11s\n", (long long)r->ctx,
-                       r->kind, 1e3 * r->step_s, r->tok_s, r->gflops,
+                printf("%-7lld %-6s %9.1f %9.1f %9.0f %8.1f %5.0f%% %5.0f%% %5.0f%% %11s %11s %11s %11s\n",
+                       (long long)r->ctx, r->kind, 1e3 * r->step_s, 1e3 * r->cpu_s, r->tok_s, r->gflops,
                        have_peak ? 100.0 * r->gflops / pk.fma_gflops : NAN, 100.0 * r->matmul_s / r->step_s,
                        100.0 * r->attn_s / r->step_s, a, s, lc_format_bytes((double)r->peak_rss, p, sizeof p),
                        lc_format_bytes((double)r->rss_growth, g, sizeof g));
@@ -356,6 +375,7 @@ int bench_train(int argc, char **argv) {
             lc_json_kv_bool(&w, "ran", r->ran);
             if (!r->ran) lc_json_kv_str(&w, "note", r->note);
             lc_json_kv_num(&w, "step_s", r->ran ? r->step_s : NAN);
+            lc_json_kv_num(&w, "cpu_s", r->ran ? r->cpu_s : NAN);
             lc_json_kv_num(&w, "tokens_per_s", r->ran ? r->tok_s : NAN);
             lc_json_kv_num(&w, "gflops", r->ran ? r->gflops : NAN);
             lc_json_kv_num(&w, "matmul_s", r->ran ? r->matmul_s : NAN);

@@ -198,7 +198,7 @@ static void test_determinism(void) {
     size_t n = 0;
     for (int k = 0; k < 3; k++) {
         lc_train_config c;
-        tiny_config(&c, 2, 70);
+        tiny_config(&c, 2, 200); /* several 96-token tiles and FLASH forward blocks */
         c.model.head_dim = 8;
         c.model.dim = 32;
         c.n_threads = k == 2 ? 1 : 2;
@@ -208,11 +208,11 @@ static void test_determinism(void) {
         CHECK_OK(lc_trainer_create(&c, &t, &err), &err);
         CHECK_OK(lc_train_data_toy("copy", 11, 9, &d, &err), &err);
         if (!t || !d) return;
-        int32_t tok[2 * 71];
-        float w[2 * 70];
+        int32_t tok[2 * 201];
+        float w[2 * 200];
         for (int i = 0; i < 6; i++) {
             lc_train_stats s;
-            CHECK_OK(d->next(d, 2, 70, tok, w, &err), &err);
+            CHECK_OK(d->next(d, 2, 200, tok, w, &err), &err);
             CHECK_OK(lc_trainer_step(t, tok, w, &s, &err), &err);
             losses[k][i] = s.loss;
         }
