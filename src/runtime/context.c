@@ -4,6 +4,7 @@
  * The forward pass is in forward.c, generation in generate.c.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,7 +186,7 @@ typedef struct {
 
 static bool take(size_t *cursor, size_t n_floats_a, size_t n_floats_b, size_t *off) {
     size_t bytes;
-    if (!lc_mul3_size(n_floats_a, n_floats_b, sizeof(float), &bytes)) return false;
+    if (!lc_mul3_size(n_floats_a, n_floats_b, sizeof(float), &bytes) || bytes > SIZE_MAX - 63) return false;
     *off = *cursor;
     bytes = (bytes + 63) & ~(size_t)63;
     return lc_add_size(*cursor, bytes, cursor);
@@ -201,6 +202,7 @@ static bool plan_slab(const lc_rt_shape *sh, size_t mm_ws, size_t attn_ws, slab_
               take(&cur, 1, (size_t)sh->vocab, &p->logits);
     if (!ok) return false;
     p->activation_bytes = cur;
+    if (mm_ws > SIZE_MAX - 63 || attn_ws > SIZE_MAX - 63) return false;
     p->mm_ws = cur;
     if (!lc_add_size(cur, (mm_ws + 63) & ~(size_t)63, &cur)) return false;
     p->attn_ws = cur;
