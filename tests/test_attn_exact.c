@@ -217,7 +217,7 @@ static int cycle_pick(axis_cycle *a, lc_rng *rng) {
 static void test_random_cases(void) {
     const bool q = quick();
     const int n_cases = q ? 28 : 84;
-    const double budget = q ? 4e6 : 6e7; /* n_q * n_kv * H_q * d per case, to keep NAIVE cheap */
+    const double budget = q ? 4e6 : 3e7; /* n_q * n_kv * H_q * d per case, to keep NAIVE cheap */
     lc_rng rng;
     lc_rng_seed(&rng, 20240611);
     axis_cycle cy[12];
@@ -319,7 +319,7 @@ static bool window_visible(int64_t qp, int64_t kp, bool causal, int64_t W, int64
 
 static void test_window_mask(void) {
     const bool q = quick();
-    const int64_t n = q ? 150 : 400;
+    const int64_t n = q ? 150 : 300;
     const int64_t windows[] = {1, 5, 64, 100, 333};
     const int64_t sinks[] = {0, 1, 4, 70};
     lc_rng rng;
@@ -628,9 +628,52 @@ static void test_workspace(void) {
 }
 
 /* ---- HYBRID: per-head methods including inexact ones --------------------------- */
+
+/* Run c with HYBRID over heads[] and compare every head with the same params
+ * run alone on that head's gathered Q/K/V (n_head = n_head_kv = 1). */
+static void check_hybrid_vs_heads(const attn_case *c, const lc_attn_params *heads, const char *what) {
+    const lc_attn_shape *s = &c->s;
+    const int H = s->n_head, Hkv = s->n_head_kv, d = s->head_dim, G = H / Hkv;
+    lc_attn_params p;
+    lc_attn_params_init(&p, LC_ATTN_HYBRID);
+    p.head_params = heads;
+    const size_t no = out_count(c), nl = lse_count(c);
+    float *out = malloc(no * 4), *lse = malloc(nl * 4);
+    lc_error err;
+    CHECK_OK(run(c, &p, out, lse, &err), &err);
+    lc_attn_shape one = *s;
+    one.n_head = one.n_head_kv = 1;
+    size_t krow = 0, vrow = 0;
+    lc_dtype_row_bytes(s->k_type, d, &krow, NULL);
+    lc_dtype_row_bytes(s->v_type, d, &vrow, NULL);
+    float *q1 = malloc((size_t)s->n_q * d * 4), *o1 = malloc((size_t)s->n_q * d * 4), *l1 = malloc((size_t)s->n_q * 4);
+    char *k1 = malloc((size_t)s->n_kv * krow + 1), *v1 = malloc((size_t)s->n_kv * vrow + 1);
+    double worst = 0.0;
+    for (int h = 0; h < H; h++) {
+        const int hk = h / G;
+        for (int64_t i = 0; i < s->n_q; i++) memcpy(q1 + i * d, c->q + (i * H + h) * d, (size_t)d * 4);
+        for (int64_t j = 0; j < s->n_kv; j++) {
+            memcpy(k1 + j * krow, (const char *)c->k + (j * Hkv + hk) * krow, krow);
+            memcpy(v1 + j * vrow, (const char *)c->v + (j * Hkv + hk) * vrow, vrow);
+        }
+        lc_attn_io io = {q1, k1, v1, o1, l1};
+        CHECK_OK(lc_attn(&one, &heads[h], &io, &err), &err);
+        for (int64_t i = 0; i < s->n_q; i++) {
+            for (int t = 0; t < d; t++) {
+                const double e = fabs((double)o1[i * d + t] - out[(i * H + h) * d + t]);
+                if (!(e <= worst)) worst = e;
+            }
+            const float a = l1[i], b = lse[i * H + h];
+            if (!(a == b || fabs((double)a - b) <= 1e-6 * fmax(1.0, fabs((double)a)))) worst = INFINITY;
+        }
+    }
+    CHECK(worst <= 1e-6, "hybrid (%s) differs from its heads run alone: %.3g", what, worst);
+    free(q1), free(o1), free(l1), free(k1), free(v1), free(out), free(lse);
+}
+
 static void test_hybrid_heads(void) {
-    /* Heads with WINDOW W < n (different W per head pair), GQA 3:1, k_pos:
-     * equal to running each head alone with the same params. */
+    /* WINDOW heads with different W and sinks, and FLASH; GQA 3:1; q8_0 K,
+     * f16 V; a shuffled ring buffer of key positions. */
     lc_attn_shape s;
     memset(&s, 0, sizeof s);
     s.n_q = 90, s.n_kv = 150, s.q_pos0 = 60;
@@ -642,47 +685,34 @@ static void test_hybrid_heads(void) {
     lc_rng rng;
     lc_rng_seed(&rng, 41);
     case_ring_positions(&c, &rng, 0);
-    lc_attn_params heads[6], p;
+    lc_attn_params heads[6];
     for (int h = 0; h < 6; h++) {
         lc_attn_params_init(&heads[h], h == 5 ? LC_ATTN_FLASH : LC_ATTN_WINDOW);
         heads[h].window = 10 + 20 * (h / 2);
         heads[h].n_sinks = h % 2 ? 2 : 0;
     }
-    lc_attn_params_init(&p, LC_ATTN_HYBRID);
-    p.head_params = heads;
-    const size_t no = out_count(&c), nl = lse_count(&c);
-    float *out = malloc(no * 4), *lse = malloc(nl * 4);
-    lc_error err;
-    CHECK_OK(run(&c, &p, out, lse, &err), &err);
-    /* each head alone, gathered by hand */
-    lc_attn_shape one = c.s;
-    one.n_head = one.n_head_kv = 1;
-    size_t krow = 0, vrow = 0;
-    lc_dtype_row_bytes(s.k_type, 64, &krow, NULL);
-    lc_dtype_row_bytes(s.v_type, 64, &vrow, NULL);
-    float *q1 = malloc((size_t)s.n_q * 64 * 4), *o1 = malloc((size_t)s.n_q * 64 * 4), *l1 = malloc((size_t)s.n_q * 4);
-    char *k1 = malloc((size_t)s.n_kv * krow), *v1 = malloc((size_t)s.n_kv * vrow);
-    double worst = 0.0;
-    for (int h = 0; h < 6; h++) {
-        const int hk = h / 3;
-        for (int64_t i = 0; i < s.n_q; i++) memcpy(q1 + i * 64, c.q + (i * 6 + h) * 64, 64 * 4);
-        for (int64_t j = 0; j < s.n_kv; j++) {
-            memcpy(k1 + j * krow, (char *)c.k + (j * 2 + hk) * krow, krow);
-            memcpy(v1 + j * vrow, (char *)c.v + (j * 2 + hk) * vrow, vrow);
-        }
-        lc_attn_io io = {q1, k1, v1, o1, l1};
-        CHECK_OK(lc_attn(&one, &heads[h], &io, &err), &err);
-        for (int64_t i = 0; i < s.n_q; i++) {
-            for (int t = 0; t < 64; t++) {
-                const double e = fabs((double)o1[i * 64 + t] - out[(i * 6 + h) * 64 + t]);
-                if (!(e <= worst)) worst = e;
-            }
-            const float a = l1[i], b = lse[i * 6 + h];
-            if (!(a == b || fabs((double)a - b) <= 1e-6 * fmax(1.0, fabs((double)a)))) worst = INFINITY;
-        }
+    check_hybrid_vs_heads(&c, heads, "window/flash, k_pos");
+    case_free(&c);
+
+    /* The inexact methods of the project as heads (keys in order), when they
+     * are implemented: LINEAR (elu+1), CHUNKED, with NAIVE and WINDOW. */
+    s.n_q = s.n_kv = 120, s.q_pos0 = 0;
+    s.n_head = 8, s.n_head_kv = 2, s.head_dim = 32;
+    s.k_type = s.v_type = LC_DTYPE_F32;
+    case_make(&c, &s, 42, 1.0f);
+    static const lc_attn_method cyc[4] = {LC_ATTN_LINEAR, LC_ATTN_CHUNKED, LC_ATTN_NAIVE, LC_ATTN_WINDOW};
+    lc_attn_params mixed[8];
+    bool all_there = true;
+    for (int h = 0; h < 8; h++) {
+        lc_attn_params_init(&mixed[h], cyc[(h / 2) % 4]);
+        mixed[h].chunk = 16, mixed[h].overlap = 4, mixed[h].window = 24, mixed[h].n_sinks = 2;
+        lc_attn_shape one = s;
+        one.n_head = one.n_head_kv = 1;
+        size_t b;
+        if (lc_attn_workspace(&one, &mixed[h], &b, NULL) == LC_ERR_UNSUPPORTED) all_there = false;
     }
-    CHECK(worst <= 1e-6, "hybrid differs from its heads run alone: %.3g", worst);
-    free(q1), free(o1), free(l1), free(k1), free(v1), free(out), free(lse);
+    if (all_there) check_hybrid_vs_heads(&c, mixed, "linear/chunked/naive/window");
+    else fprintf(stderr, "note: linear or chunked not implemented yet; mixed-method hybrid check skipped\n");
     case_free(&c);
 }
 
