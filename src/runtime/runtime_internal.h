@@ -49,6 +49,9 @@ struct lc_context {
 
     double weight_bytes_per_pass; /* every matrix once: for the bytes/s figure    */
     lc_context_timings tm;
+
+    lc_attn_observer_fn observer; /* NULL: none (lc_context_set_attn_observer)     */
+    void *observer_user;
 };
 
 /* The attention shape of a chunk of n_q queries ending a sequence of n_kv
