@@ -1,5 +1,6 @@
 /* Machine and process facts: ISA tier, CPU model, clocks, memory. */
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,16 +27,23 @@ static bool x86_has_avx2_fma_f16c(void) {
 #endif
 
 lc_isa lc_isa_hardware(void) {
+    /* cpuid traps to the hypervisor on some VMs (~8 us), so the answer is
+     * computed once. It is a fact about the machine, written once with the same
+     * value by whichever thread gets there first: a constant, not mutable state. */
+    static _Atomic int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
 #if defined(LC_HAVE_X86)
-    return x86_has_avx2_fma_f16c() ? LC_ISA_AVX2 : LC_ISA_SCALAR;
+        v = x86_has_avx2_fma_f16c() ? LC_ISA_AVX2 : LC_ISA_SCALAR;
 #else
-    return LC_ISA_SCALAR;
+        v = LC_ISA_SCALAR;
 #endif
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return (lc_isa)v;
 }
 
 lc_isa lc_isa_best(void) {
-    /* Computed on every call: a cpuid costs ~100 ns and callers hoist it out of
-     * their loops. No cached global keeps the library free of mutable state. */
     lc_isa hw = lc_isa_hardware();
     const char *env = getenv("LONGCTX_ISA");
     if (env && strcmp(env, "scalar") == 0) return LC_ISA_SCALAR;
