@@ -460,8 +460,8 @@ static void test_refusals(void) {
     lc_context_memory mem;
     o.n_ctx = 1024;
     CHECK_OK(lc_context_memory_need(&tm.m, &o, &mem, &err), &err);
-    /* 2 layers x 1024 slots x 32 kv dims x 2 bytes x (K, V) + 8 bytes of position per slot */
-    CHECK(mem.kv_bytes == 2u * 1024 * 32 * 2 * 2 + 1024 * 8, "kv bytes %zu", mem.kv_bytes);
+    /* 2 layers x 1024 slots x 32 kv dims x 2 bytes x (K, V) + 12 bytes of position and token per slot */
+    CHECK(mem.kv_bytes == 2u * 1024 * 32 * 2 * 2 + 1024 * 12, "kv bytes %zu", mem.kv_bytes);
     CHECK(mem.total_bytes >= mem.kv_bytes + mem.activation_bytes + mem.workspace_bytes, "total");
     CHECK(ctx == NULL, "a refused create returned a context");
     /* eval misuse */

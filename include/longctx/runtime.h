@@ -41,15 +41,52 @@
 #include "longctx/common.h"
 #include "longctx/model.h"
 #include "longctx/rope.h"
+#include "longctx/sample.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* What the KV cache does when it is full. FULL: nothing — evaluation past
- * n_ctx is refused ("context full"). (Ring-buffer windows, attention sinks,
- * context shifts and eviction are later policies of the same cache.) */
-typedef enum { LC_KV_POLICY_FULL = 0, LC_KV_POLICY_COUNT } lc_kv_policy;
+/* ---- KV cache policies: what the cache does when it is full ----------------
+ *
+ * Spec (lc_kv_policy_parse; the CLI's --kv-policy) and what the cache holds:
+ *
+ *   full        grow to n_ctx tokens, then refuse ("context full; raise -c")
+ *   window:W    the last W tokens (a ring buffer): every query sees itself and
+ *               the W-1 tokens before it
+ *   sinks:S:W   StreamingLLM (Xiao et al. 2023): the first S tokens (attention
+ *               sinks) and the last W; positions within the cache, as in the
+ *               paper: the sinks sit at 0..S-1 and the query at
+ *               min(pos, S+W-1), so RoPE distances never exceed S+W-1
+ *   shift:KEEP  llama.cpp's context shift: when n_ctx is full, keep the first
+ *               KEEP tokens, discard half of the rest, re-rotate the kept keys
+ *               by minus the number discarded (RoPE rotations compose) and go on
+ *   h2o:S:R:H   heavy-hitter oracle (Zhang et al. 2023): a budget of S+R+H
+ *               tokens, the first S, the R most recent and the H others with
+ *               the largest attention mass accumulated so far (summed over
+ *               every query row, head and layer); original positions
+ *
+ *   slots (memory):  full, shift: n_ctx      window: W + B - 1
+ *                    sinks: S + W + B - 1    h2o: S + R + H
+ *   B: the largest chunk a forward pass takes under a ring policy,
+ *      min(n_batch, max(1, W/8)), so a chunk's first row still finds its W-1
+ *      predecessors while the chunk overwrites the oldest slots (decode, B = 1
+ *      worth, sees exactly W). window, sinks and h2o ignore opts.n_ctx.
+ *
+ * Under every policy but full, evaluation never refuses for length: a stream
+ * of any length goes through constant memory. docs/kv-cache.md has diagrams,
+ * the positions each policy gives RoPE and the measured costs. */
+typedef enum {
+    LC_KV_POLICY_FULL = 0,
+    LC_KV_POLICY_WINDOW,
+    LC_KV_POLICY_SINKS,
+    LC_KV_POLICY_SHIFT,
+    LC_KV_POLICY_H2O,
+    LC_KV_POLICY_COUNT
+} lc_kv_policy;
+
+/* "full", "window", "sinks", "shift", "h2o" ("?" if out of range). */
+const char *lc_kv_policy_name(lc_kv_policy p);
 
 typedef struct {
     int64_t n_ctx;        /* tokens the context holds; 0: the model's ctx_train  */
@@ -66,7 +103,17 @@ typedef struct {
     const lc_rope_config *rope; /* NULL: the model's; orig_ctx 0 = ctx_train      */
     lc_kv_policy kv_policy;
     bool force_scalar;    /* portable kernels only (testing)                      */
+    /* KV policy parameters (lc_kv_policy_parse fills them with kv_policy)        */
+    int64_t kv_n_sinks;   /* SINKS, H2O: S (first tokens always kept)             */
+    int64_t kv_window;    /* WINDOW, SINKS: W; H2O: R (recent tokens kept)        */
+    int64_t kv_n_keep;    /* SHIFT: KEEP (tokens a shift never discards)          */
+    int64_t kv_n_heavy;   /* H2O: H (heavy hitters kept)                          */
 } lc_context_opts;
+
+/* Parse a --kv-policy spec (full | window:W | sinks:S:W | shift:KEEP |
+ * h2o:S:R:H; counts accept K/M suffixes) into o->kv_policy and o->kv_*.
+ * Refuses W < 1, R + H < 1, and unknown or extra fields. */
+lc_status lc_kv_policy_parse(const char *spec, lc_context_opts *o, lc_error *err);
 
 /* Defaults: n_ctx 0 (model's), n_batch 512, all threads, attention from the
  * model (else flash), f16 K and V, the model's RoPE, FULL policy. */
@@ -104,8 +151,10 @@ void lc_context_reset(lc_context *ctx);
  * unless n_keep is 0 or n_past, refuse with LC_ERR_UNSUPPORTED. */
 lc_status lc_context_truncate(lc_context *ctx, int64_t n_keep, lc_error *err);
 
-int64_t lc_context_n_past(const lc_context *ctx); /* tokens in the context      */
-int64_t lc_context_n_ctx(const lc_context *ctx);  /* capacity                   */
+int64_t lc_context_n_past(const lc_context *ctx); /* tokens in the context (held
+                                                     in the cache; FULL: the
+                                                     position of the next one) */
+int64_t lc_context_n_ctx(const lc_context *ctx);  /* capacity: KV slots        */
 int64_t lc_context_n_batch(const lc_context *ctx);
 int lc_context_n_threads(const lc_context *ctx);
 const lc_model *lc_context_model(const lc_context *ctx);
@@ -114,6 +163,38 @@ const lc_attn_params *lc_context_attn(const lc_context *ctx);
 const lc_rope_config *lc_context_rope(const lc_context *ctx);
 lc_dtype lc_context_k_type(const lc_context *ctx);
 lc_dtype lc_context_v_type(const lc_context *ctx);
+
+/* The KV cache as it stands (lc_context_kv_stats). Positions: what the tokens
+ * were fed as (0, 1, 2, ... since the last reset, minus what context shifts
+ * took away). */
+typedef struct {
+    lc_kv_policy policy;
+    int64_t n_sinks, window, n_keep, n_heavy; /* the policy's parameters         */
+    int64_t n_slots;          /* capacity in tokens                             */
+    int64_t n_used;           /* tokens held (lc_context_n_past)                */
+    int64_t n_visible;        /* tokens the next token would attend to, itself
+                                 excluded (a ring holds up to B-1 more)          */
+    int64_t n_seen;           /* tokens evaluated since the last reset          */
+    int64_t next_pos;         /* position of the next token                     */
+    int64_t n_evicted;        /* tokens dropped by the policy since the reset   */
+    int64_t n_shifts;         /* SHIFT: context shifts; ring: position rebases  */
+    size_t bytes;             /* K + V storage of every slot                    */
+    size_t bytes_per_token;   /* K + V of one token, all layers                 */
+    lc_dtype k_type, v_type;
+} lc_kv_stats;
+
+/* Zeros for a LINEAR-attention context (no cache) except n_seen, next_pos. */
+void lc_context_kv_stats(const lc_context *ctx, lc_kv_stats *st);
+/* "sinks:4:1020 (1087 slots, f16/f16)" into buf; returns buf. */
+const char *lc_context_kv_describe(const lc_context *ctx, char *buf, size_t len);
+/* Tokens evaluated since the last reset (for a ring or eviction policy this
+ * passes n_ctx; FULL: equals n_past). */
+int64_t lc_context_n_seen(const lc_context *ctx);
+/* The tokens the cache holds, in position order, with their positions: at
+ * most cap of them into ids and pos (either may be NULL); returns how many
+ * there are. Under WINDOW/SINKS the ring's slots beyond the window count too
+ * (see n_visible). */
+int64_t lc_context_kv_tokens(const lc_context *ctx, int32_t *ids, int64_t *pos, int64_t cap);
 
 /* Feed n >= 1 tokens at positions n_past .. n_past+n-1, in chunks of at most
  * n_batch. logits: NULL, or [vocab] floats for the last token, or (all) [n,
@@ -212,6 +293,54 @@ typedef struct {
  * last token that no longer fits) so generation can continue. */
 lc_status lc_generate(lc_context *ctx, const int32_t *prompt, int64_t n_prompt, const lc_generate_opts *o,
                       int32_t *out, int64_t out_cap, lc_generate_result *res, lc_error *err);
+
+/* ---- Sessions: a context's sequence saved to a file and loaded back -----------
+ *
+ * A session holds the KV cache (every slot, its position and token, the
+ * policy's state), the last logits, the caller's token history (e.g. the
+ * whole conversation, which may be longer than what the cache holds), an
+ * optional opaque blob of the caller's (a chat keeps its turn table there),
+ * and optionally a sampler's state, so generation continues exactly where it
+ * stopped. Layout (little-endian), version 1:
+ *
+ *   header   "LCSESSN1", u32 version, u32 flags, u64 model fingerprint,
+ *            u64 context fingerprint (shapes, cache types, policy and its
+ *            parameters, slots, RoPE), the cache state, section lengths
+ *   body     tokens i32[n_tokens] | blob | slot positions i64[n_slots] |
+ *            slot tokens i32[n_slots] | H2O masses f64[n_slots] (h2o only) |
+ *            K then V of slots 0..hw-1 per layer | logits f32[vocab] (when
+ *            held) | sampler state (LC_SAMPLER_STATE_BYTES, when saved)
+ *   trailer  u64 FNV-1a 64 of every byte before it
+ *
+ * Saving writes a temporary file and renames it over path. Loading reads and
+ * verifies everything into fresh buffers (size against the header, checksum,
+ * fingerprints, every count, position and token id) and only then swaps them
+ * into the context and the sampler: a truncated, corrupted, foreign (other
+ * model, other context settings) or newer file is refused whole with
+ * LC_ERR_FORMAT / LC_ERR_UNSUPPORTED and changes nothing. docs/kv-cache.md
+ * describes every field. LINEAR-attention contexts are refused. */
+#define LC_SESSION_VERSION 1u
+#define LC_SESSION_MAX_TOKENS ((int64_t)1 << 30)
+#define LC_SESSION_MAX_BLOB ((int64_t)1 << 26)
+
+/* A 64-bit fingerprint of a model: its shapes, RoPE and norm settings and
+ * FNV-1a 64 of samples of its weights (the first and last 4 KiB of the
+ * embedding and the classifier, the first 256 bytes of every layer matrix). */
+uint64_t lc_model_fingerprint(const lc_model *m);
+
+/* tokens/n_tokens: the caller's history (may be NULL/0); blob: opaque bytes
+ * (NULL/0: none); sampler NULL: no sampler state. */
+lc_status lc_session_save(const lc_context *ctx, const char *path, const int32_t *tokens, int64_t n_tokens,
+                          const void *blob, size_t blob_len, const lc_sampler *sampler, lc_error *err);
+
+/* On success the context holds the saved cache and logits, *tokens (malloc'd,
+ * free() it; NULL when there are none) the history, *blob (malloc'd or NULL)
+ * the caller's bytes, and the sampler (when given and the file has a state)
+ * the saved state. tokens, n_tokens, blob, blob_len may each be NULL to
+ * ignore that part. has_sampler (may be NULL): whether the file held a
+ * sampler state. */
+lc_status lc_session_load(lc_context *ctx, const char *path, lc_sampler *sampler, int32_t **tokens, int64_t *n_tokens,
+                          void **blob, size_t *blob_len, bool *has_sampler, lc_error *err);
 
 #ifdef __cplusplus
 }

@@ -117,9 +117,38 @@ typedef struct {
     lc_rope_config rope;
     int64_t rope_table;
     lc_dtype k_type, v_type;
-    lc_kv_policy policy;
+    lc_kv_policy_cfg policy;
+    lc_attn_params attn_ring; /* WINDOW/SINKS: the ring's window attention */
     bool force_scalar;
 } resolved;
+
+/* Which attention methods a KV policy can run with. Window and sinks compute
+ * the ring's part with the WINDOW kernel (window W over rotation positions)
+ * and the sinks' part with the context's method; both must be FLASH (the
+ * default). H2O needs key positions and the log-sum-exp (FLASH or NAIVE);
+ * SHIFT keeps keys in order (anything with a cache). */
+static lc_status check_policy_attention(resolved *r, lc_error *err) {
+    const lc_kv_policy p = r->policy.policy;
+    const lc_attn_method m = r->attn.method;
+    if (p == LC_KV_POLICY_FULL) return LC_OK;
+    if (r->linear)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "context: KV policy %s needs a KV cache (LINEAR attention keeps none)",
+                       lc_kv_policy_name(p));
+    if ((p == LC_KV_POLICY_WINDOW || p == LC_KV_POLICY_SINKS) && m != LC_ATTN_FLASH)
+        return lc_fail(err, LC_ERR_UNSUPPORTED,
+                       "context: KV policy %s runs its own window attention; use --attn flash (got %s)",
+                       lc_kv_policy_name(p), lc_attn_method_name(m));
+    if (p == LC_KV_POLICY_H2O && m != LC_ATTN_FLASH && m != LC_ATTN_NAIVE)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "context: KV policy h2o needs flash or naive attention (got %s)",
+                       lc_attn_method_name(m));
+    if (p == LC_KV_POLICY_WINDOW || p == LC_KV_POLICY_SINKS) {
+        r->attn_ring = r->attn;
+        r->attn_ring.method = LC_ATTN_WINDOW;
+        r->attn_ring.window = r->policy.window;
+        r->attn_ring.n_sinks = 0;
+    }
+    return LC_OK;
+}
 
 static lc_status resolve(const lc_model *m, const lc_context_opts *o_in, resolved *r, lc_error *err) {
     lc_context_opts defaults;
@@ -130,12 +159,27 @@ static lc_status resolve(const lc_model *m, const lc_context_opts *o_in, resolve
     if (st != LC_OK) return st;
     const lc_model_config *c = &m->cfg;
 
+    if ((unsigned)o->kv_policy >= LC_KV_POLICY_COUNT)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "context: unknown KV policy %d", (int)o->kv_policy);
+    r->policy.policy = o->kv_policy;
+    r->policy.n_sinks = o->kv_n_sinks;
+    r->policy.window = o->kv_window;
+    r->policy.n_keep = o->kv_n_keep;
+    r->policy.n_heavy = o->kv_n_heavy;
+    const bool sized_by_policy = o->kv_policy == LC_KV_POLICY_WINDOW || o->kv_policy == LC_KV_POLICY_SINKS ||
+                                 o->kv_policy == LC_KV_POLICY_H2O;
     r->sh.n_ctx = o->n_ctx > 0 ? o->n_ctx : c->ctx_train;
-    if (r->sh.n_ctx < 1)
+    if (r->sh.n_ctx < 1 && !sized_by_policy)
         return lc_fail(err, LC_ERR_INVALID_ARG, "context: the model gives no training context; set n_ctx (-c)");
     if (o->n_batch < 0) return lc_fail(err, LC_ERR_INVALID_ARG, "context: negative batch size %lld", (long long)o->n_batch);
     r->sh.n_batch = o->n_batch > 0 ? o->n_batch : DEFAULT_BATCH;
-    if (r->sh.n_batch > r->sh.n_ctx) r->sh.n_batch = r->sh.n_ctx;
+    /* The policy gives the slot count (window/sinks/h2o: from its own
+     * parameters) and the largest chunk one forward pass may take. */
+    int64_t n_slots = 0, n_chunk = 0, rot_limit = 0;
+    st = lc_kv_policy_plan(&r->policy, r->sh.n_ctx, r->sh.n_batch, &n_slots, &n_chunk, &rot_limit, err);
+    if (st != LC_OK) return st;
+    r->sh.n_ctx = n_slots;
+    r->sh.n_batch = n_chunk;
     r->sh.n_threads = o->n_threads > 0 ? o->n_threads : lc_cpu_count();
 
     if (o->attn_params) {
@@ -160,10 +204,9 @@ static lc_status resolve(const lc_model *m, const lc_context_opts *o_in, resolve
                        c->head_dim);
     r->k_type = o->k_type;
     r->v_type = o->v_type;
-    if ((unsigned)o->kv_policy >= LC_KV_POLICY_COUNT)
-        return lc_fail(err, LC_ERR_INVALID_ARG, "context: unknown KV policy %d", (int)o->kv_policy);
-    r->policy = o->kv_policy;
     r->force_scalar = o->force_scalar;
+    st = check_policy_attention(r, err);
+    if (st != LC_OK) return st;
 
     r->rope = o->rope ? *o->rope : c->rope;
     if (r->rope.orig_ctx == 0) r->rope.orig_ctx = c->ctx_train > 0 ? c->ctx_train : r->sh.n_ctx;
@@ -172,7 +215,11 @@ static lc_status resolve(const lc_model *m, const lc_context_opts *o_in, resolve
     if (r->rope.n_dims > c->head_dim)
         return lc_fail(err, LC_ERR_INVALID_ARG, "context: RoPE rotates %d dims but heads have %d", r->rope.n_dims,
                        c->head_dim);
-    r->rope_table = LC_MIN(r->sh.n_ctx, ROPE_TABLE_MAX);
+    /* RoPE positions: below n_ctx (full, shift), below the ring's limit
+     * (window, sinks), unbounded for h2o (its tokens keep their positions):
+     * table twice its budget, or the training context, and compute beyond. */
+    int64_t table = rot_limit > 0 ? rot_limit : LC_MAX(2 * r->sh.n_ctx, c->ctx_train);
+    r->rope_table = LC_MIN(table, ROPE_TABLE_MAX);
     return LC_OK;
 }
 
@@ -180,7 +227,7 @@ static lc_status resolve(const lc_model *m, const lc_context_opts *o_in, resolve
 
 /* Carving of the slab: each piece 64-byte aligned. */
 typedef struct {
-    size_t norms, x, xb, q, k, v, att, hb, hb2, logits, mm_ws, attn_ws;
+    size_t norms, x, xb, q, k, v, att, hb, hb2, logits, att2, q2, lse, lse2, mm_ws, attn_ws;
     size_t activation_bytes, total;
 } slab_plan;
 
@@ -192,14 +239,19 @@ static bool take(size_t *cursor, size_t n_floats_a, size_t n_floats_b, size_t *o
     return lc_add_size(*cursor, bytes, cursor);
 }
 
-static bool plan_slab(const lc_rt_shape *sh, size_t mm_ws, size_t attn_ws, slab_plan *p) {
+/* sinks: the SINKS policy's second attention part; lse: a log-sum-exp
+ * buffer (SINKS, H2O). */
+static bool plan_slab(const lc_rt_shape *sh, size_t mm_ws, size_t attn_ws, bool sinks, bool lse, slab_plan *p) {
     size_t cur = 0, B = (size_t)sh->n_batch;
+    const size_t B2 = sinks ? B : 0, BL = sinks || lse ? B : 0;
     bool ok = take(&cur, 2 * (size_t)sh->n_layers + 1, (size_t)sh->dim, &p->norms) &&
               take(&cur, B, (size_t)sh->dim, &p->x) && take(&cur, B, (size_t)sh->dim, &p->xb) &&
               take(&cur, B, (size_t)sh->q_dim, &p->q) && take(&cur, B, (size_t)sh->kv_dim, &p->k) &&
               take(&cur, B, (size_t)sh->kv_dim, &p->v) && take(&cur, B, (size_t)sh->q_dim, &p->att) &&
               take(&cur, B, (size_t)sh->hidden, &p->hb) && take(&cur, B, (size_t)sh->hidden, &p->hb2) &&
-              take(&cur, 1, (size_t)sh->vocab, &p->logits);
+              take(&cur, 1, (size_t)sh->vocab, &p->logits) && take(&cur, B2, (size_t)sh->q_dim, &p->att2) &&
+              take(&cur, B2, (size_t)sh->q_dim, &p->q2) && take(&cur, BL, (size_t)sh->n_heads, &p->lse) &&
+              take(&cur, B2, (size_t)sh->n_heads, &p->lse2);
     if (!ok) return false;
     p->activation_bytes = cur;
     if (mm_ws > SIZE_MAX - 63 || attn_ws > SIZE_MAX - 63) return false;
@@ -250,24 +302,50 @@ static lc_attn_shape attn_shape(const lc_rt_shape *sh, lc_dtype kt, lc_dtype vt,
     return s;
 }
 
-/* The largest workspace attention asks for over the chunk shapes the context
- * can produce (checked again before every call). */
-static lc_status attn_ws(const resolved *r, size_t *bytes, lc_error *err) {
-    *bytes = 0;
-    if (r->linear) return LC_OK;
-    const int64_t B = r->sh.n_batch, C = r->sh.n_ctx;
-    const int64_t nq[4] = {1, LC_MAX(1, B / 2), B, LC_MIN(B, 2)};
-    for (int i = 0; i < 4; i++) {
-        const int64_t nkv[4] = {nq[i], LC_MAX(nq[i], C / 2), C, LC_MIN(C, nq[i] + B)};
-        for (int j = 0; j < 4; j++) {
+/* The largest workspace of calls with p for chunks of 1..B queries over up
+ * to N keys (a sample of the shapes; lc_attn_forward checks every call and
+ * refuses rather than overrun). with_pos: keys carry positions (k_pos), so
+ * any number of them may be visible; q_pos0 then sits past every key. */
+static lc_status ws_sweep(const resolved *r, const lc_attn_params *p, int64_t B, int64_t N, bool with_pos,
+                          size_t *bytes, lc_error *err) {
+    const int64_t nq[8] = {1, 2, 3, 4, LC_MAX(1, B / 4), LC_MAX(1, B / 2), LC_MAX(1, B - 1), B};
+    static const int64_t dummy_pos[1] = {0};
+    for (int i = 0; i < 8; i++) {
+        if (nq[i] > B) continue;
+        const int64_t nkv[8] = {1, 2, nq[i], LC_MAX(1, N / 4), LC_MAX(1, N / 2), LC_MAX(1, N - 1), N,
+                                LC_MIN(N, nq[i] + B)};
+        for (int j = 0; j < 8; j++) {
+            if (nkv[j] > N || (!with_pos && nkv[j] < nq[i])) continue;
             lc_attn_shape s = attn_shape(&r->sh, r->k_type, r->v_type, nq[i], nkv[j]);
+            if (with_pos) {
+                s.k_pos = dummy_pos; /* sizing never reads it */
+                s.q_pos0 = N + B;
+            }
             size_t b = 0;
-            lc_status st = lc_attn_workspace(&s, &r->attn, &b, err);
+            lc_status st = lc_attn_workspace(&s, p, &b, err);
             if (st != LC_OK) return st;
             *bytes = LC_MAX(*bytes, b);
         }
     }
     return LC_OK;
+}
+
+/* The largest workspace attention asks for over the chunk shapes the context
+ * can produce: per policy, the calls forward.c makes. */
+static lc_status attn_ws(const resolved *r, size_t *bytes, lc_error *err) {
+    *bytes = 0;
+    if (r->linear) return LC_OK;
+    const int64_t B = r->sh.n_batch, C = r->sh.n_ctx, S = r->policy.n_sinks;
+    switch (r->policy.policy) {
+    case LC_KV_POLICY_WINDOW:
+    case LC_KV_POLICY_SINKS: {
+        lc_status st = ws_sweep(r, &r->attn_ring, B, C - S, true, bytes, err);
+        if (st == LC_OK && S > 0) st = ws_sweep(r, &r->attn, B, S, true, bytes, err);
+        return st;
+    }
+    case LC_KV_POLICY_H2O: return ws_sweep(r, &r->attn, B, C, true, bytes, err);
+    default: return ws_sweep(r, &r->attn, B, C, false, bytes, err);
+    }
 }
 
 static lc_status linear_state_bytes(const resolved *r, size_t *bytes, lc_error *err) {
@@ -288,13 +366,14 @@ static lc_status compute_memory(const lc_model *m, const resolved *r, lc_context
     lc_status st = matmul_ws(m, &r->sh, &mm, err);
     if (st == LC_OK) st = attn_ws(r, &at, err);
     if (st != LC_OK) return st;
-    if (!plan_slab(&r->sh, mm, at, plan))
+    const bool sinks = r->policy.policy == LC_KV_POLICY_SINKS && r->policy.n_sinks > 0;
+    if (!plan_slab(&r->sh, mm, at, sinks, r->policy.policy == LC_KV_POLICY_H2O, plan))
         return lc_fail(err, LC_ERR_TOO_LARGE, "context: buffers for a batch of %lld overflow size_t",
                        (long long)r->sh.n_batch);
     if (r->linear) {
         st = linear_state_bytes(r, &mem->kv_bytes, err);
         if (st != LC_OK) return st;
-    } else if (!lc_kv_cache_bytes(r->sh.n_layers, r->sh.n_kv_heads, r->sh.head_dim, r->sh.n_ctx, r->k_type,
+    } else if (!lc_kv_cache_bytes(r->policy.policy, r->sh.n_layers, r->sh.n_kv_heads, r->sh.head_dim, r->sh.n_ctx, r->k_type,
                                   r->v_type, &mem->kv_bytes)) {
         return lc_fail(err, LC_ERR_TOO_LARGE, "context: a KV cache of %lld tokens overflows size_t",
                        (long long)r->sh.n_ctx);
@@ -358,6 +437,7 @@ lc_status lc_context_create(const lc_model *m, const lc_context_opts *o, lc_cont
     ctx->kopts.n_threads = r.sh.n_threads;
     ctx->kopts.force_scalar = r.force_scalar;
     ctx->attn = r.attn;
+    ctx->attn_ring = r.attn_ring;
     ctx->linear = r.linear;
     ctx->rope_cfg = r.rope;
 
@@ -379,6 +459,10 @@ lc_status lc_context_create(const lc_model *m, const lc_context_opts *o, lc_cont
     ctx->hb = (float *)(s + plan.hb);
     ctx->hb2 = (float *)(s + plan.hb2);
     ctx->logits = (float *)(s + plan.logits);
+    ctx->att2 = (float *)(s + plan.att2);
+    ctx->q2 = (float *)(s + plan.q2);
+    ctx->lse = (float *)(s + plan.lse);
+    ctx->lse2 = (float *)(s + plan.lse2);
     ctx->mm_ws = s + plan.mm_ws;
     ctx->mm_ws_bytes = plan.attn_ws - plan.mm_ws;
     ctx->attn_ws = s + plan.attn_ws;
@@ -403,8 +487,8 @@ lc_status lc_context_create(const lc_model *m, const lc_context_opts *o, lc_cont
         for (int l = 0; l < r.sh.n_layers && st == LC_OK; l++)
             st = lc_linear_state_create(r.sh.n_heads, r.sh.n_kv_heads, r.sh.head_dim, &ctx->attn, &ctx->lin[l], err);
     } else if (st == LC_OK) {
-        st = lc_kv_cache_init(&ctx->kv, r.policy, r.sh.n_layers, r.sh.n_kv_heads, r.sh.head_dim, r.sh.n_ctx, r.k_type,
-                              r.v_type, err);
+        st = lc_kv_cache_init(&ctx->kv, &r.policy, r.sh.n_layers, r.sh.n_kv_heads, r.sh.head_dim, r.sh.n_ctx,
+                              r.sh.n_batch, r.k_type, r.v_type, ctx->rope, &ctx->kopts, err);
     }
     if (st != LC_OK) {
         lc_context_free(ctx);
@@ -461,7 +545,7 @@ lc_status lc_context_truncate(lc_context *ctx, int64_t n_keep, lc_error *err) {
     }
     if (ctx->linear)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "truncate: a LINEAR-attention state cannot forget tokens");
-    if (ctx->kv.policy != LC_KV_POLICY_FULL || !ctx->kv.in_order)
+    if ((ctx->kv.policy != LC_KV_POLICY_FULL && ctx->kv.policy != LC_KV_POLICY_SHIFT) || !ctx->kv.in_order)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "truncate: the KV cache is not in position order");
     lc_kv_cache_truncate(&ctx->kv, n_keep);
     ctx->have_logits = false;
@@ -487,6 +571,87 @@ const float *lc_context_logits(const lc_context *ctx) { return ctx->have_logits 
 
 void lc_context_get_timings(const lc_context *ctx, lc_context_timings *t) { *t = ctx->tm; }
 void lc_context_reset_timings(lc_context *ctx) { memset(&ctx->tm, 0, sizeof ctx->tm); }
+
+int64_t lc_context_n_seen(const lc_context *ctx) { return ctx->linear ? ctx->n_past_linear : ctx->kv.n_seen; }
+
+void lc_context_kv_stats(const lc_context *ctx, lc_kv_stats *st) {
+    memset(st, 0, sizeof *st);
+    const lc_kv_cache *c = &ctx->kv;
+    st->k_type = c->k_type;
+    st->v_type = c->v_type;
+    if (ctx->linear) {
+        st->n_seen = st->next_pos = ctx->n_past_linear;
+        return;
+    }
+    st->policy = c->policy;
+    st->n_sinks = c->n_sinks;
+    st->window = c->window;
+    st->n_keep = c->n_keep;
+    st->n_heavy = c->n_heavy;
+    st->n_slots = c->n_slots;
+    st->n_used = c->n_used;
+    st->n_visible = lc_kv_cache_n_visible(c);
+    st->n_seen = c->n_seen;
+    st->next_pos = c->next_pos;
+    st->n_evicted = c->policy == LC_KV_POLICY_SHIFT ? c->n_discarded : LC_MAX(0, c->n_seen - c->n_used);
+    st->n_shifts = c->n_shifts;
+    st->bytes = (c->k_row_bytes + c->v_row_bytes) * (size_t)c->n_slots * (size_t)c->n_layers;
+    st->bytes_per_token = lc_model_kv_bytes_per_token(&ctx->model->cfg, c->k_type, c->v_type);
+}
+
+const char *lc_context_kv_describe(const lc_context *ctx, char *buf, size_t len) {
+    if (!buf || len == 0) return buf;
+    const lc_kv_cache *c = &ctx->kv;
+    if (ctx->linear) {
+        snprintf(buf, len, "none (linear attention state)");
+        return buf;
+    }
+    char spec[96];
+    switch (c->policy) {
+    case LC_KV_POLICY_WINDOW: snprintf(spec, sizeof spec, "window:%lld", (long long)c->window); break;
+    case LC_KV_POLICY_SINKS:
+        snprintf(spec, sizeof spec, "sinks:%lld:%lld", (long long)c->n_sinks, (long long)c->window);
+        break;
+    case LC_KV_POLICY_SHIFT: snprintf(spec, sizeof spec, "shift:%lld", (long long)c->n_keep); break;
+    case LC_KV_POLICY_H2O:
+        snprintf(spec, sizeof spec, "h2o:%lld:%lld:%lld", (long long)c->n_sinks, (long long)c->window,
+                 (long long)c->n_heavy);
+        break;
+    default: snprintf(spec, sizeof spec, "full"); break;
+    }
+    snprintf(buf, len, "%s (%lld slots, %s/%s)", spec, (long long)c->n_slots, lc_dtype_name(c->k_type),
+             lc_dtype_name(c->v_type));
+    return buf;
+}
+
+static int pos_tok_cmp(const void *pa, const void *pb) {
+    const int64_t *a = pa, *b = pb;
+    return (a[0] > b[0]) - (a[0] < b[0]);
+}
+
+int64_t lc_context_kv_tokens(const lc_context *ctx, int32_t *ids, int64_t *pos, int64_t cap) {
+    const lc_kv_cache *c = &ctx->kv;
+    if (ctx->linear || !c->pos) return 0;
+    const int64_t n = c->n_used;
+    if (cap <= 0 || (!ids && !pos)) return n;
+    /* (position, token) pairs of the occupied slots, sorted by position */
+    int64_t *pairs = malloc((size_t)LC_MAX(n, 1) * 2 * sizeof(int64_t));
+    if (!pairs) return -1;
+    int64_t k = 0;
+    for (int64_t s = 0; s < c->n_slots && k < n; s++)
+        if (c->pos[s] >= 0) {
+            pairs[2 * k] = lc_kv_cache_slot_pos(c, s);
+            pairs[2 * k + 1] = c->tok[s];
+            k++;
+        }
+    qsort(pairs, (size_t)k, 2 * sizeof(int64_t), pos_tok_cmp);
+    for (int64_t i = 0; i < k && i < cap; i++) {
+        if (ids) ids[i] = (int32_t)pairs[2 * i + 1];
+        if (pos) pos[i] = pairs[2 * i];
+    }
+    free(pairs);
+    return k;
+}
 
 lc_attn_shape lc_rt_attn_shape(const lc_context *ctx, int64_t n_q, int64_t n_kv) {
     return attn_shape(&ctx->sh, ctx->kv.k_type, ctx->kv.v_type, n_q, n_kv);

@@ -23,25 +23,99 @@ static lc_status mm(lc_context *ctx, const lc_tensor *w, const float *x, int64_t
     return st;
 }
 
-/* Softmax attention over the layer's cache slots 0 .. slot0+n-1 (the chunk's
- * own keys included) for the chunk's queries r0 .. n-1 (q rows 0.., att rows
- * 0..; positions p0+r0 ..). */
-static lc_status attend_cache(lc_context *ctx, int32_t layer, int64_t n, int64_t r0, int64_t p0, lc_error *err) {
-    lc_kv_view view;
-    lc_kv_cache_view(&ctx->kv, layer, n, &view);
-    lc_attn_shape s = lc_rt_attn_shape(ctx, n - r0, view.n_kv);
-    s.q_pos0 = p0 + r0;
-    s.k_pos = view.k_pos;
+/* One attention call: m query rows q at positions qpos0.. over a view of the
+ * layer's cache, into out (and lse [m, n_heads] when not NULL). */
+static lc_status attend_view(lc_context *ctx, int32_t layer, const lc_kv_view *view, const lc_attn_params *p,
+                             const float *q, int64_t m, int64_t qpos0, float *out, float *lse, lc_error *err) {
+    lc_attn_shape s = lc_rt_attn_shape(ctx, m, view->n_kv);
+    s.q_pos0 = qpos0;
+    s.k_pos = view->k_pos;
     /* lc_attn_forward checks the workspace against what this shape needs (the
      * context sized it for the largest chunk shapes) and refuses rather than
      * overrun. */
-    lc_attn_io io = {ctx->q, view.k, view.v, ctx->att, NULL};
+    lc_attn_io io = {q, view->k, view->v, out, lse};
     double t0 = lc_time_now();
-    lc_status st = lc_attn_forward(&s, &ctx->attn, &io, ctx->attn_ws, ctx->attn_ws_bytes, err);
+    lc_status st = lc_attn_forward(&s, p, &io, ctx->attn_ws, ctx->attn_ws_bytes, err);
     ctx->tm.t_attn += lc_time_now() - t0;
-    ctx->tm.flops_attn += lc_attn_flops(&s, &ctx->attn);
-    ctx->tm.bytes_kv += (double)view.n_kv * (double)(ctx->kv.k_row_bytes + ctx->kv.v_row_bytes);
+    ctx->tm.flops_attn += lc_attn_flops(&s, p);
+    ctx->tm.bytes_kv += (double)view->n_kv * (double)(ctx->kv.k_row_bytes + ctx->kv.v_row_bytes);
+    if (ctx->observer && st == LC_OK) {
+        lc_attn_io seen = io;
+        seen.lse = NULL;
+        ctx->observer(ctx->observer_user, layer, &s, p, &seen);
+    }
     return st;
+}
+
+/* Two softmax parts over disjoint key sets, each normalised with its
+ * log-sum-exp, into one: o1 <- (e^l1 o1 + e^l2 o2) / (e^l1 + e^l2). Rows
+ * [m, n_head] of head_dim; l1 becomes the joint log-sum-exp. */
+static void merge_parts(float *o1, float *l1, const float *o2, const float *l2, int64_t m, int32_t n_head,
+                        int32_t d) {
+    for (int64_t r = 0; r < m * n_head; r++) {
+        const float a = l1[r], b = l2[r], mx = a > b ? a : b;
+        float *x = o1 + r * d;
+        const float *y = o2 + r * d;
+        if (mx == -INFINITY) {
+            memset(x, 0, (size_t)d * sizeof(float));
+            continue;
+        }
+        const float wa = expf(a - mx), wb = expf(b - mx), inv = 1.0f / (wa + wb);
+        for (int32_t i = 0; i < d; i++) x[i] = (wa * x[i] + wb * y[i]) * inv;
+        l1[r] = mx + logf(wa + wb);
+    }
+}
+
+/* SINKS, second part: the chunk's rows r0.. (logical positions t0.., rotated
+ * at p0..) attend the sink slots with their queries re-rotated to where the
+ * paper puts them, the position within the cache min(t, S+W-1); the sinks
+ * sit at 0..S-1. Merged into att (lse: the ring part's). */
+static lc_status attend_sinks(lc_context *ctx, int32_t layer, int64_t m, int64_t t0, int64_t p0, lc_error *err) {
+    const lc_rt_shape *sh = &ctx->sh;
+    lc_kv_view sv;
+    lc_kv_cache_sinks_view(&ctx->kv, layer, &sv);
+    if (sv.n_kv == 0) return LC_OK;
+    const int64_t top = ctx->kv.n_sinks + ctx->kv.window - 1;
+    memcpy(ctx->q2, ctx->q, (size_t)(m * sh->q_dim) * sizeof(float));
+    for (int64_t i = 0; i < m; i++) {
+        const int64_t delta = LC_MIN(t0 + i, top) - (p0 + i);
+        if (delta != 0) {
+            lc_status st = lc_rope_cache_rotate_delta(ctx->rope, ctx->q2 + i * sh->q_dim, sh->n_heads, sh->head_dim, delta);
+            if (st != LC_OK) return lc_fail(err, st, "sinks: cannot re-rotate a query by %lld", (long long)delta);
+        }
+    }
+    lc_status st = attend_view(ctx, layer, &sv, &ctx->attn, ctx->q2, m, LC_MIN(t0, top), ctx->att2, ctx->lse2, err);
+    if (st == LC_OK) merge_parts(ctx->att, ctx->lse, ctx->att2, ctx->lse2, m, sh->n_heads, sh->head_dim);
+    return st;
+}
+
+/* Softmax attention of the chunk's queries r0 .. n-1 (q rows 0.., att rows
+ * 0..; rotated at positions p0+r0 ..) over the layer's cache, the chunk's own
+ * keys included, as the policy lays it out. */
+static lc_status attend_cache(lc_context *ctx, int32_t layer, int64_t n, int64_t r0, int64_t p0, lc_error *err) {
+    const int64_t m = n - r0;
+    lc_kv_view view;
+    lc_kv_cache_view(&ctx->kv, layer, &view);
+    lc_status st;
+    switch (ctx->kv.policy) {
+    case LC_KV_POLICY_WINDOW:
+    case LC_KV_POLICY_SINKS: {
+        const bool sinks = ctx->kv.n_sinks > 0;
+        st = attend_view(ctx, layer, &view, &ctx->attn_ring, ctx->q, m, p0 + r0, ctx->att, sinks ? ctx->lse : NULL, err);
+        if (st == LC_OK && sinks) st = attend_sinks(ctx, layer, m, ctx->kv.next_pos + r0, p0 + r0, err);
+        return st;
+    }
+    case LC_KV_POLICY_H2O:
+        st = attend_view(ctx, layer, &view, &ctx->attn, ctx->q, m, p0 + r0, ctx->att, ctx->lse, err);
+        if (st == LC_OK) {
+            const double t0 = lc_time_now();
+            lc_kv_cache_h2o_accumulate(&ctx->kv, layer, ctx->q, m, p0 + r0, ctx->sh.n_heads, ctx->lse,
+                                       1.0f / sqrtf((float)ctx->sh.head_dim));
+            ctx->tm.t_attn += lc_time_now() - t0;
+        }
+        return st;
+    default: return attend_view(ctx, layer, &view, &ctx->attn, ctx->q, m, p0 + r0, ctx->att, NULL, err);
+    }
 }
 
 /* LINEAR attention: the layer's recurrent state absorbs keys/values 0..r0-1
@@ -60,10 +134,11 @@ static lc_status attend_linear(lc_context *ctx, int32_t layer, int64_t n, int64_
     return st;
 }
 
-/* Runs tokens [n] at positions p0.. (cache slots slot0..) through the model.
+/* Runs tokens [n] through the model, RoPE rotating them at positions p0..
+ * (the cache's reserved slots take their keys and values).
  * logits_all: [n, vocab] output, or NULL for the last token into ctx->logits. */
-static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n, int64_t p0, int64_t slot0,
-                               float *logits_all, lc_error *err) {
+static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n, int64_t p0, float *logits_all,
+                               lc_error *err) {
     const lc_rt_shape *sh = &ctx->sh;
     const lc_model_weights *w = &ctx->model->w;
     const int64_t D = sh->dim, F = sh->hidden;
@@ -103,7 +178,7 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
         if (ctx->linear) {
             TRY(attend_linear(ctx, l, n, r0, err));
         } else {
-            lc_kv_cache_store(&ctx->kv, l, slot0, n, ctx->k, ctx->v, ko);
+            lc_kv_cache_store(&ctx->kv, l, ctx->k, ctx->v, ko);
             TRY(attend_cache(ctx, l, n, r0, p0, err));
         }
         TRY(mm(ctx, &L->wo, ctx->att, m, ctx->xb, err));
@@ -140,7 +215,7 @@ lc_status lc_context_eval(lc_context *ctx, const int32_t *tokens, int64_t n, flo
             return lc_fail(err, LC_ERR_INVALID_ARG, "eval: token %d (at %lld) is outside the vocabulary (0..%d)",
                            tokens[i], (long long)i, sh->vocab - 1);
     const int64_t n_past = lc_context_n_past(ctx);
-    if (n > sh->n_ctx - n_past)
+    if (ctx->linear ? n > sh->n_ctx - n_past : !lc_kv_cache_has_room(&ctx->kv, n))
         return lc_fail(err, LC_ERR_TOO_LARGE, "context full: %lld tokens; raise -c (%lld held, %lld more requested)",
                        (long long)sh->n_ctx, (long long)n_past, (long long)n);
 
@@ -150,19 +225,23 @@ lc_status lc_context_eval(lc_context *ctx, const int32_t *tokens, int64_t n, flo
         const int64_t nb = LC_MIN(sh->n_batch, n - c0);
         float *lg = all ? logits + c0 * sh->vocab : NULL;
         if (ctx->linear) {
-            st = forward_chunk(ctx, tokens + c0, nb, ctx->n_past_linear, 0, lg, err);
+            st = forward_chunk(ctx, tokens + c0, nb, ctx->n_past_linear, lg, err);
             if (st == LC_OK) ctx->n_past_linear += nb;
         } else {
-            int64_t slot0 = 0;
-            st = lc_kv_cache_reserve(&ctx->kv, nb, &slot0, err);
-            if (st == LC_OK) st = forward_chunk(ctx, tokens + c0, nb, ctx->kv.next_pos, slot0, lg, err);
-            if (st == LC_OK) lc_kv_cache_commit(&ctx->kv, nb);
+            st = lc_kv_cache_reserve(&ctx->kv, tokens + c0, nb, err);
+            if (st == LC_OK) st = forward_chunk(ctx, tokens + c0, nb, lc_kv_cache_rot_pos0(&ctx->kv), lg, err);
+            if (st == LC_OK) lc_kv_cache_commit(&ctx->kv);
         }
         ctx->tm.n_forward++;
     }
     if (st != LC_OK) {
-        /* Roll the cache back to where the call found it. */
-        if (!ctx->linear) lc_kv_cache_truncate(&ctx->kv, n_past);
+        /* FULL: roll the cache back to where the call found it. The other
+         * policies may have evicted or shifted already: they start over. */
+        if (!ctx->linear) {
+            lc_kv_cache_abort(&ctx->kv);
+            if (ctx->kv.policy == LC_KV_POLICY_FULL) lc_kv_cache_truncate(&ctx->kv, n_past);
+            else lc_kv_cache_clear(&ctx->kv);
+        }
         ctx->have_logits = false;
     } else {
         ctx->tm.n_tokens += n;

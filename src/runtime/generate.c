@@ -6,6 +6,8 @@
  * emitted (it is a valid prediction), but it cannot be evaluated, so
  * generation stops there with LC_STOP_CONTEXT_FULL and the message
  * "context full: N tokens; raise -c". Nothing is ever written past n_ctx.
+ * Under the other KV policies (window, sinks, shift, h2o) the context is
+ * never full: generation goes on until n_predict, EOS or the callback.
  */
 #include <stdio.h>
 #include <string.h>
@@ -85,7 +87,7 @@ lc_status lc_generate(lc_context *ctx, const int32_t *prompt, int64_t n_prompt, 
             break;
         }
         if (o->n_predict >= 0 && res->n_generated >= o->n_predict) break;
-        if (lc_context_n_past(ctx) >= ctx->sh.n_ctx) {
+        if (ctx->linear ? lc_context_n_past(ctx) >= ctx->sh.n_ctx : !lc_kv_cache_has_room(&ctx->kv, 1)) {
             res->stop = LC_STOP_CONTEXT_FULL;
             snprintf(res->message, sizeof res->message, "context full: %lld tokens; raise -c",
                      (long long)ctx->sh.n_ctx);

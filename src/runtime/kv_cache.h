@@ -1,74 +1,169 @@
 /*
- * The KV cache of one sequence: per layer, K and V of every slot, stored
- * after RoPE, in the cache's element types (f32, f16, or q8_0 when head_dim
- * is a multiple of 32).
+ * The KV cache of one sequence: per layer, K and V of every slot in the
+ * cache's element types (f32 / f16 / q8_0), keys stored after RoPE, and the
+ * policy that decides which slot the next token takes (runtime.h lists the
+ * policies; docs/kv-cache.md draws them).
  *
- *   k: [n_layers][n_slots][n_head_kv][head_dim]   of k_type
- *   v: [n_layers][n_slots][n_head_kv][head_dim]   of v_type
- *   pos: [n_slots] int64   the position held by each slot
+ *   k:    [n_layers][n_slots][n_head_kv][head_dim]   of k_type
+ *   v:    [n_layers][n_slots][n_head_kv][head_dim]   of v_type
+ *   pos:  [n_slots] int64   the position the slot's key is rotated at (-1: free)
+ *   tok:  [n_slots] int32   the token it holds (-1: free)
+ *   mass: [n_slots] f64     H2O only: attention received so far
  *
- * The slot -> position map is explicit so that policies that reorder or drop
- * slots (ring buffer, sinks, context shift, eviction) can be added without
- * changing the attention call: when the slots are in plain order (pos[i] == i
- * for every used slot) attention gets k_pos = NULL, else it gets pos.
+ * Slot maps per policy (S sinks, W window, B chunk, C = W + B - 1):
  *
- * Appending n tokens is a transaction: lc_kv_cache_reserve hands out slots
- * (setting their positions), the forward pass stores each layer's rows, and
- * lc_kv_cache_commit makes them part of the sequence. A failure in between
- * leaves n_used unchanged (the written rows are overwritten next time).
+ *   FULL, SHIFT  slot i holds position i (in order; a shift moves the kept
+ *                rows down and re-rotates their keys)
+ *   WINDOW/SINKS slots 0..S-1: the first S tokens at positions 0..S-1;
+ *                slots S..S+C-1: a ring, token t (t >= S) in slot
+ *                S + (t - S) mod C, its key rotated at t - base
+ *   H2O          any slot, any order; positions are the tokens' own
+ *
+ * Ring positions: attention scores under RoPE depend on position differences
+ * only, so ring keys keep the rotation they were stored with while queries
+ * are rotated at t - base too; the sinks are attended in a second call with
+ * the query re-rotated to its position within the cache, min(t, S+W-1)
+ * (StreamingLLM's positions), and the two softmax parts are merged by their
+ * log-sum-exp. base grows by C when t - base would pass T = 2C + S + B, and
+ * the ring's keys are then re-rotated by -C (each key lives C tokens, so it
+ * is re-rotated at most once): RoPE only ever sees positions in [0, T).
+ *
+ * Appending n tokens is a transaction: lc_kv_cache_reserve picks the slots
+ * (evicting, shifting or rebasing as the policy says, which changes what is
+ * committed), the forward pass stores each layer's rows with
+ * lc_kv_cache_store, and lc_kv_cache_commit makes them part of the sequence.
+ * A failure in between: FULL rolls back to where it was (truncate); the other
+ * policies may have evicted already, so the runtime clears the cache.
  */
 #ifndef LC_RUNTIME_KV_CACHE_H
 #define LC_RUNTIME_KV_CACHE_H
 
 #include "common/util.h"
 #include "longctx/kernels.h"
+#include "longctx/rope.h"
 #include "longctx/runtime.h"
 
 typedef struct {
+    double mass;
+    int64_t pos;
+    int64_t slot;
+} lc_kv_candidate;
+
+typedef struct {
     lc_kv_policy policy;
+    int64_t n_sinks, window, n_keep, n_heavy; /* policy parameters (0 where unused)   */
     int32_t n_layers, n_head_kv, head_dim;
-    int64_t n_slots;        /* capacity (n_ctx)                                  */
+    int64_t n_slots;        /* capacity                                          */
+    int64_t n_chunk;        /* most tokens one reservation may take              */
     lc_dtype k_type, v_type;
     size_t k_row_bytes;     /* one slot of one layer: n_head_kv * head_dim elements */
     size_t v_row_bytes;
     char *k, *v;            /* see above; owned                                  */
     int64_t *pos;           /* [n_slots]; owned                                  */
-    int64_t n_used;         /* committed slots: 0 .. n_used-1                    */
-    int64_t next_pos;       /* position of the next token                        */
+    int32_t *tok;           /* [n_slots]; owned                                  */
+    double *mass;           /* [n_slots] H2O; owned (NULL otherwise)             */
+    lc_kv_candidate *cand;  /* [n_slots] H2O eviction scratch; owned             */
+    int64_t *pend;          /* [n_chunk] slot of each reserved row; owned        */
+    float *scratch;         /* [n_threads][n_head_kv*head_dim] f32 rows; owned   */
+    int64_t n_pending;      /* rows reserved, not yet committed                  */
+    int64_t n_used;         /* committed occupied slots                          */
+    int64_t hw;             /* H2O: slots 0..hw-1 have been used                 */
+    int64_t next_pos;       /* position of the next token (logical)              */
+    int64_t n_seen;         /* tokens committed since the last clear             */
     bool in_order;          /* pos[i] == i for every used slot                   */
+    /* WINDOW, SINKS */
+    int64_t ring_cap;       /* C                                                 */
+    int64_t ring_n;         /* tokens committed to the ring                      */
+    int64_t base;           /* ring keys are rotated at (position - base)        */
+    int64_t rot_limit;      /* T: rotation positions stay below it               */
+    /* statistics */
+    int64_t n_discarded;    /* SHIFT: tokens discarded                           */
+    int64_t n_shifts;       /* SHIFT: shifts; ring: rebases                      */
+    /* maintenance (shift re-rotation, ring rebase, H2O sums) */
+    const lc_rope_cache *rope;
+    lc_kernel_opts ko;      /* ISA and threads of the maintenance loops          */
+    int n_threads;
 } lc_kv_cache;
+
+/* The policy and its parameters as the cache needs them. */
+typedef struct {
+    lc_kv_policy policy;
+    int64_t n_sinks, window, n_keep, n_heavy;
+} lc_kv_policy_cfg;
 
 /* One layer's keys and values as attention reads them. */
 typedef struct {
     const void *k, *v;      /* [n_kv, n_head_kv, head_dim]                       */
     int64_t n_kv;
-    const int64_t *k_pos;   /* NULL when slot i holds position i                 */
+    const int64_t *k_pos;   /* NULL when key i sits at position i                */
 } lc_kv_view;
 
-/* Bytes the cache will hold (K, V and positions); false on overflow. */
-bool lc_kv_cache_bytes(int32_t n_layers, int32_t n_head_kv, int32_t head_dim, int64_t n_slots, lc_dtype k_type,
-                       lc_dtype v_type, size_t *bytes);
+/* Check the policy against the cache shape: n_ctx (FULL, SHIFT), n_batch.
+ * Returns the slot count and the largest chunk one forward pass may take. */
+lc_status lc_kv_policy_plan(const lc_kv_policy_cfg *p, int64_t n_ctx, int64_t n_batch, int64_t *n_slots,
+                            int64_t *n_chunk, int64_t *rot_limit, lc_error *err);
 
-lc_status lc_kv_cache_init(lc_kv_cache *c, lc_kv_policy policy, int32_t n_layers, int32_t n_head_kv,
-                           int32_t head_dim, int64_t n_slots, lc_dtype k_type, lc_dtype v_type, lc_error *err);
+/* Bytes the cache will hold: K and V, then per slot its position and token
+ * (12 bytes), and for H2O its mass and an eviction candidate (+32 bytes);
+ * false on overflow. */
+bool lc_kv_cache_bytes(lc_kv_policy policy, int32_t n_layers, int32_t n_head_kv, int32_t head_dim, int64_t n_slots,
+                       lc_dtype k_type, lc_dtype v_type, size_t *bytes);
+
+/* n_slots, n_chunk from lc_kv_policy_plan. rope: the context's cache (used by
+ * SHIFT and the ring rebase; must outlive the cache); ko: threads and ISA. */
+lc_status lc_kv_cache_init(lc_kv_cache *c, const lc_kv_policy_cfg *p, int32_t n_layers, int32_t n_head_kv,
+                           int32_t head_dim, int64_t n_slots, int64_t n_chunk, lc_dtype k_type, lc_dtype v_type,
+                           const lc_rope_cache *rope, const lc_kernel_opts *ko, lc_error *err);
 void lc_kv_cache_free(lc_kv_cache *c);
 /* Empty the cache (positions restart at 0). */
 void lc_kv_cache_clear(lc_kv_cache *c);
 
-/* Hand out n slots for the next n positions; *slot0 is the first. FULL
- * policy: refuses ("context full") when they do not fit. Changes nothing but
- * the positions of unused slots. */
-lc_status lc_kv_cache_reserve(lc_kv_cache *c, int64_t n, int64_t *slot0, lc_error *err);
-/* Store f32 rows k, v [n, n_head_kv*head_dim] of one layer into slots
- * slot0 .. slot0+n-1, converting to the cache types. */
-void lc_kv_cache_store(lc_kv_cache *c, int32_t layer, int64_t slot0, int64_t n, const float *k, const float *v,
-                       const lc_kernel_opts *ko);
-/* The layer's view including n_pending reserved (not yet committed) slots. */
-void lc_kv_cache_view(const lc_kv_cache *c, int32_t layer, int64_t n_pending, lc_kv_view *view);
-/* Make the n reserved slots part of the sequence. */
-void lc_kv_cache_commit(lc_kv_cache *c, int64_t n);
-/* Drop everything after the first n_keep tokens (FULL policy: slot == position;
- * used to roll back a failed evaluation). */
+/* Room for n more tokens without the policy dropping anything it must not:
+ * FULL: n_used + n <= n_slots; every other policy: always. */
+bool lc_kv_cache_has_room(const lc_kv_cache *c, int64_t n);
+
+/* Pick slots for tokens [n] (1 <= n <= n_chunk; FULL: any n that fits) at
+ * positions next_pos.. : FULL refuses ("context full") when they do not fit;
+ * SHIFT shifts, H2O evicts, rings rebase when needed. */
+lc_status lc_kv_cache_reserve(lc_kv_cache *c, const int32_t *tokens, int64_t n, lc_error *err);
+/* Where RoPE rotates the reserved rows: row i at lc_kv_cache_rot_pos0 + i. */
+int64_t lc_kv_cache_rot_pos0(const lc_kv_cache *c);
+/* Store f32 rows k, v [n_pending, n_head_kv*head_dim] of one layer into the
+ * reserved slots, converting to the cache types. */
+void lc_kv_cache_store(lc_kv_cache *c, int32_t layer, const float *k, const float *v, const lc_kernel_opts *ko);
+/* The layer's main view including the reserved rows: FULL/SHIFT slots
+ * 0..n_used+pending-1; H2O slots 0..hw-1 with their positions; rings: the
+ * ring's slots with their rotation positions. */
+void lc_kv_cache_view(const lc_kv_cache *c, int32_t layer, lc_kv_view *view);
+/* Rings with sinks: the sink slots (n_kv 0 when none is filled yet). */
+void lc_kv_cache_sinks_view(const lc_kv_cache *c, int32_t layer, lc_kv_view *view);
+/* Make the reserved rows part of the sequence. */
+void lc_kv_cache_commit(lc_kv_cache *c);
+/* Forget the reserved rows (FULL and SHIFT in order: exact; others: the cache
+ * is cleared, since eviction may already have happened). */
+void lc_kv_cache_abort(lc_kv_cache *c);
+/* Drop everything after the first n_keep tokens (FULL and SHIFT only: the
+ * slots are in position order). */
 void lc_kv_cache_truncate(lc_kv_cache *c, int64_t n_keep);
+
+/* Tokens the next query sees besides itself. */
+int64_t lc_kv_cache_n_visible(const lc_kv_cache *c);
+/* The logical position of the token in slot i (rings: rotation + base). */
+int64_t lc_kv_cache_slot_pos(const lc_kv_cache *c, int64_t slot);
+
+/* H2O: add the attention probabilities of query rows q [n_q, n_head,
+ * head_dim] (positions q_pos0.., log-sum-exp lse [n_q, n_head], scale) to the
+ * masses of the slots of the main view. O(n_q * n_kv * n_head * head_dim). */
+void lc_kv_cache_h2o_accumulate(lc_kv_cache *c, int32_t layer, const float *q, int64_t n_q, int64_t q_pos0,
+                                int32_t n_head, const float *lse, float scale);
+
+/* Internal to the kv_*.c files. */
+void lc_kv_store_row(const lc_kv_cache *c, lc_dtype t, const float *src, char *dst, int64_t n);
+lc_status lc_kv_shift(lc_kv_cache *c, lc_error *err);           /* kv_shift.c */
+void lc_kv_ring_rebase(lc_kv_cache *c);                          /* kv_shift.c */
+lc_status lc_kv_h2o_evict(lc_kv_cache *c, int64_t n_new, lc_error *err); /* kv_h2o.c */
+/* Re-rotate the key of slot `slot` in every layer by delta, and move it (and
+ * its value) to slot dst (may equal slot). */
+void lc_kv_move_rotate(lc_kv_cache *c, int64_t slot, int64_t dst, int64_t delta, float *row);
 
 #endif

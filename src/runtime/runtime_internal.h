@@ -24,6 +24,7 @@ struct lc_context {
     float norm_eps;
     lc_kernel_opts kopts;
     lc_attn_params attn;        /* resolved (n_threads set)                      */
+    lc_attn_params attn_ring;   /* WINDOW/SINKS policies: the ring's window       */
     bool linear;                /* LINEAR attention: recurrent states, no cache  */
     lc_linear_state **lin;      /* [n_layers] when linear                        */
     lc_kv_cache kv;             /* when not linear                               */
@@ -41,6 +42,10 @@ struct lc_context {
     float *att;                 /* [n_batch, q_dim] attention output               */
     float *hb, *hb2;            /* [n_batch, hidden] gate, up                      */
     float *logits;              /* [vocab] the last token's                        */
+    float *att2;                /* [n_batch, q_dim] SINKS: the sinks' part          */
+    float *q2;                  /* [n_batch, q_dim] SINKS: queries at cache positions */
+    float *lse;                 /* [n_batch, n_heads] SINKS, H2O: log-sum-exp       */
+    float *lse2;                /* [n_batch, n_heads] SINKS: the sinks' part        */
     bool have_logits;
     void *mm_ws;                /* matmul scratch                                  */
     size_t mm_ws_bytes;
