@@ -1,0 +1,615 @@
+/*
+ * Sessions: a context's KV cache, logits, the caller's token history and
+ * blob, and a sampler's state, saved to a file and loaded back (the format is
+ * in runtime.h and docs/kv-cache.md).
+ *
+ * Header (SESSION_HEADER_BYTES, little-endian):
+ *
+ *     0  "LCSESSN1"                      8  u32 version   12  u32 flags
+ *    16  u64 model fingerprint          24  u64 context fingerprint
+ *    32  i64 n_tokens   40  i64 blob bytes   48  i64 n_slots   56  i64 n_saved
+ *    64  i64 n_used     72  i64 next_pos     80  i64 n_seen    88  i64 ring_n
+ *    96  i64 base      104  i64 hw          112  i64 discarded 120  i64 shifts
+ *   128  u32 in_order  132  u32 vocab       136  u32 policy    140  u32 k type
+ *   144  u32 v type    148  u32 layers      152  i64 S  160  i64 W  168  i64 KEEP
+ *   176  i64 H         184  u64 0 (reserved)
+ *
+ * Body: tokens i32[n_tokens] | blob | pos i64[n_slots] | tok i32[n_slots] |
+ * mass f64[n_slots] (H2O) | per layer K rows of slots 0..n_saved-1 | per
+ * layer V rows | logits f32[vocab] (flag 1) | sampler state (flag 2).
+ * Trailer: u64 FNV-1a 64 of every byte before it.
+ *
+ * Arrays are written as they are in memory: the format is little-endian and
+ * so is every machine longctx builds on (a big-endian host refuses).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/runtime_internal.h"
+
+#define SESSION_MAGIC "LCSESSN1"
+#define SESSION_HEADER_BYTES 192
+#define FLAG_LOGITS 1u
+#define FLAG_SAMPLER 2u
+#define FLAG_MASS 4u
+#define FLAGS_KNOWN (FLAG_LOGITS | FLAG_SAMPLER | FLAG_MASS)
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+static uint64_t fnv_u64(uint64_t h, uint64_t v) {
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+    return fnv(h, b, 8);
+}
+static uint64_t fnv_f32(uint64_t h, float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return fnv_u64(h, u);
+}
+
+static bool little_endian(void) {
+    const uint16_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+static uint64_t rope_hash(uint64_t h, const lc_rope_config *r) {
+    h = fnv_u64(h, (uint64_t)r->layout);
+    h = fnv_u64(h, (uint64_t)r->n_dims);
+    h = fnv_f32(h, r->freq_base);
+    h = fnv_u64(h, (uint64_t)r->scaling);
+    h = fnv_f32(h, r->factor);
+    h = fnv_u64(h, (uint64_t)r->orig_ctx);
+    h = fnv_f32(h, r->ext_factor);
+    h = fnv_f32(h, r->attn_factor);
+    h = fnv_f32(h, r->beta_fast);
+    return fnv_f32(h, r->beta_slow);
+}
+
+/* Bytes of a tensor's data (0 when its shape or type is invalid). */
+static size_t tensor_bytes(const lc_tensor *t) {
+    size_t rb = 0, total = 0;
+    if (!t->data || t->rows < 1 || lc_dtype_row_bytes(t->type, t->cols, &rb, NULL) != LC_OK ||
+        !lc_mul_size(rb, (size_t)t->rows, &total))
+        return 0;
+    return total;
+}
+
+static uint64_t sample_tensor(uint64_t h, const lc_tensor *t, size_t head, size_t tail) {
+    const size_t n = tensor_bytes(t);
+    const unsigned char *d = t->data;
+    h = fnv_u64(h, (uint64_t)t->type);
+    h = fnv_u64(h, (uint64_t)t->rows);
+    h = fnv_u64(h, (uint64_t)t->cols);
+    if (!n) return h;
+    h = fnv(h, d, LC_MIN(head, n));
+    if (tail && n > head) h = fnv(h, d + n - LC_MIN(tail, n - head), LC_MIN(tail, n - head));
+    return h;
+}
+
+uint64_t lc_model_fingerprint(const lc_model *m) {
+    if (!m) return 0;
+    const lc_model_config *c = &m->cfg;
+    uint64_t h = FNV_OFFSET;
+    const int64_t shape[8] = {c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim,
+                              c->vocab_size, c->ctx_train};
+    for (int i = 0; i < 8; i++) h = fnv_u64(h, (uint64_t)shape[i]);
+    h = fnv_f32(h, c->norm_eps);
+    h = rope_hash(h, &c->rope);
+    h = sample_tensor(h, &m->w.tok_embd, 4096, 4096);
+    h = sample_tensor(h, &m->w.output, 4096, 4096);
+    h = sample_tensor(h, &m->w.output_norm, 4096, 0);
+    for (int l = 0; m->w.layers && l < c->n_layers; l++) {
+        const lc_layer_weights *L = &m->w.layers[l];
+        const lc_tensor *t[9] = {&L->attn_norm, &L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_norm, &L->w_gate, &L->w_up, &L->w_down};
+        for (int i = 0; i < 9; i++) h = sample_tensor(h, t[i], 256, 0);
+    }
+    return h;
+}
+
+/* What a cache's K/V mean: shapes, types, policy and RoPE. */
+static uint64_t context_fingerprint(const lc_context *ctx) {
+    const lc_kv_cache *c = &ctx->kv;
+    uint64_t h = FNV_OFFSET;
+    const int64_t v[12] = {c->policy, c->n_sinks, c->window, c->n_keep, c->n_heavy, c->n_slots, c->n_chunk,
+                           c->n_layers, c->n_head_kv, c->head_dim, c->k_type, c->v_type};
+    for (int i = 0; i < 12; i++) h = fnv_u64(h, (uint64_t)v[i]);
+    h = fnv_u64(h, (uint64_t)c->rot_limit);
+    return rope_hash(h, &ctx->rope_cfg);
+}
+
+static void put_u32(unsigned char *b, uint32_t v) {
+    for (int i = 0; i < 4; i++) b[i] = (unsigned char)(v >> (8 * i));
+}
+static void put_u64(unsigned char *b, uint64_t v) {
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+}
+static uint32_t get_u32(const unsigned char *b) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) v |= (uint32_t)b[i] << (8 * i);
+    return v;
+}
+static uint64_t get_u64(const unsigned char *b) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)b[i] << (8 * i);
+    return v;
+}
+static int64_t get_i64(const unsigned char *b) { return (int64_t)get_u64(b); }
+
+/* The header's fields. */
+typedef struct {
+    uint32_t version, flags;
+    uint64_t model_fp, ctx_fp;
+    int64_t n_tokens, blob_len, n_slots, n_saved, n_used, next_pos, n_seen, ring_n, base, hw, discarded, shifts;
+    uint32_t in_order, vocab, policy, k_type, v_type, n_layers;
+    int64_t n_sinks, window, n_keep, n_heavy;
+} session_header;
+
+static void header_encode(const session_header *h, unsigned char *b) {
+    memset(b, 0, SESSION_HEADER_BYTES);
+    memcpy(b, SESSION_MAGIC, 8);
+    put_u32(b + 8, h->version);
+    put_u32(b + 12, h->flags);
+    put_u64(b + 16, h->model_fp);
+    put_u64(b + 24, h->ctx_fp);
+    const int64_t a[12] = {h->n_tokens, h->blob_len, h->n_slots, h->n_saved, h->n_used, h->next_pos,
+                           h->n_seen,   h->ring_n,   h->base,    h->hw,      h->discarded, h->shifts};
+    for (int i = 0; i < 12; i++) put_u64(b + 32 + 8 * i, (uint64_t)a[i]);
+    const uint32_t u[6] = {h->in_order, h->vocab, h->policy, h->k_type, h->v_type, h->n_layers};
+    for (int i = 0; i < 6; i++) put_u32(b + 128 + 4 * i, u[i]);
+    const int64_t p[4] = {h->n_sinks, h->window, h->n_keep, h->n_heavy};
+    for (int i = 0; i < 4; i++) put_u64(b + 152 + 8 * i, (uint64_t)p[i]);
+}
+
+static void header_decode(const unsigned char *b, session_header *h) {
+    h->version = get_u32(b + 8);
+    h->flags = get_u32(b + 12);
+    h->model_fp = get_u64(b + 16);
+    h->ctx_fp = get_u64(b + 24);
+    int64_t *a[12] = {&h->n_tokens, &h->blob_len, &h->n_slots, &h->n_saved, &h->n_used, &h->next_pos,
+                      &h->n_seen,   &h->ring_n,   &h->base,    &h->hw,      &h->discarded, &h->shifts};
+    for (int i = 0; i < 12; i++) *a[i] = get_i64(b + 32 + 8 * i);
+    uint32_t *u[6] = {&h->in_order, &h->vocab, &h->policy, &h->k_type, &h->v_type, &h->n_layers};
+    for (int i = 0; i < 6; i++) *u[i] = get_u32(b + 128 + 4 * i);
+    int64_t *p[4] = {&h->n_sinks, &h->window, &h->n_keep, &h->n_heavy};
+    for (int i = 0; i < 4; i++) *p[i] = get_i64(b + 152 + 8 * i);
+}
+
+/* Slots 0..n_saved-1 cover every occupied one. */
+static int64_t saved_slots(const lc_kv_cache *c) {
+    int64_t n = 0;
+    for (int64_t s = 0; s < c->n_slots; s++)
+        if (c->pos[s] >= 0) n = s + 1;
+    return n;
+}
+
+/* ---- Saving ---------------------------------------------------------------- */
+
+typedef struct {
+    FILE *f;
+    uint64_t h;
+    bool ok;
+} writer;
+
+static void put(writer *w, const void *p, size_t n) {
+    if (!w->ok || n == 0) return;
+    w->h = fnv(w->h, p, n);
+    if (fwrite(p, 1, n, w->f) != n) w->ok = false;
+}
+
+lc_status lc_session_save(const lc_context *ctx, const char *path, const int32_t *tokens, int64_t n_tokens,
+                          const void *blob, size_t blob_len, const lc_sampler *sampler, lc_error *err) {
+    if (!ctx || !path) return lc_fail(err, LC_ERR_INVALID_ARG, "session: NULL context or path");
+    if (!little_endian()) return lc_fail(err, LC_ERR_UNSUPPORTED, "session: big-endian hosts are not supported");
+    if (ctx->linear)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "session: a LINEAR-attention context keeps no KV cache to save");
+    if (n_tokens < 0 || n_tokens > LC_SESSION_MAX_TOKENS || (n_tokens > 0 && !tokens))
+        return lc_fail(err, LC_ERR_INVALID_ARG, "session: bad token history (%lld tokens)", (long long)n_tokens);
+    if (blob_len > (size_t)LC_SESSION_MAX_BLOB || (blob_len > 0 && !blob))
+        return lc_fail(err, LC_ERR_INVALID_ARG, "session: bad blob (%zu bytes)", blob_len);
+    const lc_kv_cache *c = &ctx->kv;
+    if (c->n_pending) return lc_fail(err, LC_ERR_INVALID_ARG, "session: the context is in the middle of an evaluation");
+
+    session_header h;
+    memset(&h, 0, sizeof h);
+    h.version = LC_SESSION_VERSION;
+    h.flags = (ctx->have_logits ? FLAG_LOGITS : 0) | (sampler ? FLAG_SAMPLER : 0) | (c->mass ? FLAG_MASS : 0);
+    h.model_fp = lc_model_fingerprint(ctx->model);
+    h.ctx_fp = context_fingerprint(ctx);
+    h.n_tokens = n_tokens;
+    h.blob_len = (int64_t)blob_len;
+    h.n_slots = c->n_slots;
+    h.n_saved = saved_slots(c);
+    h.n_used = c->n_used;
+    h.next_pos = c->next_pos;
+    h.n_seen = c->n_seen;
+    h.ring_n = c->ring_n;
+    h.base = c->base;
+    h.hw = c->hw;
+    h.discarded = c->n_discarded;
+    h.shifts = c->n_shifts;
+    h.in_order = c->in_order;
+    h.vocab = (uint32_t)ctx->sh.vocab;
+    h.policy = (uint32_t)c->policy;
+    h.k_type = (uint32_t)c->k_type;
+    h.v_type = (uint32_t)c->v_type;
+    h.n_layers = (uint32_t)c->n_layers;
+    h.n_sinks = c->n_sinks;
+    h.window = c->window;
+    h.n_keep = c->n_keep;
+    h.n_heavy = c->n_heavy;
+
+    const size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) return lc_fail(err, LC_ERR_NOMEM, "session: out of memory");
+    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        lc_status st = lc_fail(err, LC_ERR_IO, "session: cannot create a temporary file beside %s: %s", path,
+                               strerror(errno));
+        free(tmp);
+        return st;
+    }
+    writer w = {fdopen(fd, "wb"), FNV_OFFSET, true};
+    if (!w.f) {
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return lc_fail(err, LC_ERR_IO, "session: cannot write %s", path);
+    }
+    unsigned char hb[SESSION_HEADER_BYTES];
+    header_encode(&h, hb);
+    put(&w, hb, sizeof hb);
+    put(&w, tokens, (size_t)n_tokens * sizeof(int32_t));
+    put(&w, blob, blob_len);
+    put(&w, c->pos, (size_t)c->n_slots * sizeof(int64_t));
+    put(&w, c->tok, (size_t)c->n_slots * sizeof(int32_t));
+    if (c->mass) put(&w, c->mass, (size_t)c->n_slots * sizeof(double));
+    for (int32_t l = 0; l < c->n_layers; l++)
+        put(&w, c->k + (size_t)l * (size_t)c->n_slots * c->k_row_bytes, (size_t)h.n_saved * c->k_row_bytes);
+    for (int32_t l = 0; l < c->n_layers; l++)
+        put(&w, c->v + (size_t)l * (size_t)c->n_slots * c->v_row_bytes, (size_t)h.n_saved * c->v_row_bytes);
+    if (ctx->have_logits) put(&w, ctx->logits, (size_t)ctx->sh.vocab * sizeof(float));
+    if (sampler) {
+        lc_sampler_state *ss = malloc(sizeof *ss);
+        uint8_t *sb = malloc(LC_SAMPLER_STATE_BYTES);
+        if (ss && sb) {
+            lc_sampler_get_state(sampler, ss);
+            lc_sampler_state_encode(ss, sb);
+            put(&w, sb, LC_SAMPLER_STATE_BYTES);
+        } else {
+            w.ok = false;
+        }
+        free(ss);
+        free(sb);
+    }
+    unsigned char tr[8];
+    put_u64(tr, w.h);
+    if (w.ok && fwrite(tr, 1, 8, w.f) != 8) w.ok = false;
+    if (w.ok && (fflush(w.f) != 0 || fsync(fileno(w.f)) != 0)) w.ok = false;
+    const int saved_errno = errno;
+    if (fclose(w.f) != 0) w.ok = false;
+    lc_status st = LC_OK;
+    if (!w.ok) st = lc_fail(err, LC_ERR_IO, "session: writing %s failed: %s", path, strerror(saved_errno));
+    else if (rename(tmp, path) != 0)
+        st = lc_fail(err, LC_ERR_IO, "session: cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    if (st != LC_OK) unlink(tmp);
+    free(tmp);
+    return st;
+}
+
+/* ---- Loading ------------------------------------------------------------------ */
+
+typedef struct {
+    int32_t *tokens;
+    void *blob;
+    int64_t *pos;
+    int32_t *tok;
+    double *mass;
+    char *k, *v;
+    float *logits;
+    uint8_t *sampler;
+} session_body;
+
+static void body_free(session_body *b) {
+    free(b->tokens);
+    free(b->blob);
+    lc_free_aligned(b->pos);
+    lc_free_aligned(b->tok);
+    lc_free_aligned(b->mass);
+    lc_free_aligned(b->k);
+    lc_free_aligned(b->v);
+    free(b->logits);
+    free(b->sampler);
+    memset(b, 0, sizeof *b);
+}
+
+typedef struct {
+    FILE *f;
+    uint64_t h;
+    bool ok;
+} reader;
+
+static void get(reader *r, void *p, size_t n) {
+    if (!r->ok || n == 0) return;
+    if (fread(p, 1, n, r->f) != n) {
+        r->ok = false;
+        return;
+    }
+    r->h = fnv(r->h, p, n);
+}
+
+/* The header against the context: a clear message for each way it can be
+ * foreign. */
+static lc_status check_header(const lc_context *ctx, const session_header *h, const char *path, lc_error *err) {
+    const lc_kv_cache *c = &ctx->kv;
+    if (h->version > LC_SESSION_VERSION)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "session %s: version %u is newer than this build reads (%u)", path,
+                       (unsigned)h->version, LC_SESSION_VERSION);
+    if (h->version != LC_SESSION_VERSION || (h->flags & ~FLAGS_KNOWN))
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: version %u, flags 0x%x: not a session this build wrote", path,
+                       (unsigned)h->version, (unsigned)h->flags);
+    if (h->model_fp != lc_model_fingerprint(ctx->model))
+        return lc_fail(err, LC_ERR_FORMAT, "session %s was saved with another model (fingerprint %016llx, this one %016llx)",
+                       path, (unsigned long long)h->model_fp, (unsigned long long)lc_model_fingerprint(ctx->model));
+    if (h->policy != (uint32_t)c->policy || h->n_sinks != c->n_sinks || h->window != c->window ||
+        h->n_keep != c->n_keep || h->n_heavy != c->n_heavy)
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: saved with KV policy %s (%lld/%lld/%lld/%lld), this context uses %s",
+                       path, lc_kv_policy_name((lc_kv_policy)(h->policy < LC_KV_POLICY_COUNT ? h->policy : LC_KV_POLICY_COUNT)),
+                       (long long)h->n_sinks, (long long)h->window, (long long)h->n_keep, (long long)h->n_heavy,
+                       lc_kv_policy_name(c->policy));
+    if (h->k_type != (uint32_t)c->k_type || h->v_type != (uint32_t)c->v_type)
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: saved with a %s/%s cache, this context holds %s/%s (-ctk/-ctv)",
+                       path, lc_dtype_name((lc_dtype)(h->k_type < LC_DTYPE_COUNT ? h->k_type : LC_DTYPE_COUNT)),
+                       lc_dtype_name((lc_dtype)(h->v_type < LC_DTYPE_COUNT ? h->v_type : LC_DTYPE_COUNT)),
+                       lc_dtype_name(c->k_type), lc_dtype_name(c->v_type));
+    if (h->n_slots != c->n_slots)
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: saved from a cache of %lld slots, this one has %lld (-c, -b)",
+                       path, (long long)h->n_slots, (long long)c->n_slots);
+    if (h->ctx_fp != context_fingerprint(ctx))
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: saved with other context settings (RoPE scaling or batch size)",
+                       path);
+    if (h->vocab != (uint32_t)ctx->sh.vocab || h->n_layers != (uint32_t)c->n_layers)
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: vocabulary or layer count differs", path);
+    /* counts */
+    if (h->n_tokens < 0 || h->n_tokens > LC_SESSION_MAX_TOKENS || h->blob_len < 0 || h->blob_len > LC_SESSION_MAX_BLOB ||
+        h->n_saved < 0 || h->n_saved > c->n_slots || h->n_used < 0 || h->n_used > h->n_saved || h->hw < 0 ||
+        h->hw > c->n_slots || h->next_pos < 0 || h->n_seen < h->n_used || h->ring_n < 0 || h->base < 0 ||
+        h->discarded < 0 || h->shifts < 0 || h->in_order > 1 || h->next_pos > ((int64_t)1 << 50) ||
+        h->n_seen > ((int64_t)1 << 50) || h->base > h->next_pos)
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: inconsistent counts in the header", path);
+    return LC_OK;
+}
+
+/* The slots, as read, must describe a cache the policy could have built. */
+static lc_status check_slots(const lc_context *ctx, const session_header *h, const session_body *b, const char *path,
+                             lc_error *err) {
+    const lc_kv_cache *c = &ctx->kv;
+    int64_t occupied = 0;
+    for (int64_t s = 0; s < c->n_slots; s++) {
+        const int64_t p = b->pos[s];
+        if (p < 0) {
+            if (p != -1 || b->tok[s] != -1)
+                return lc_fail(err, LC_ERR_FORMAT, "session %s: free slot %lld is not marked free", path, (long long)s);
+            continue;
+        }
+        occupied++;
+        if (s >= h->n_saved || b->tok[s] < 0 || b->tok[s] >= ctx->sh.vocab || p >= ((int64_t)1 << 50))
+            return lc_fail(err, LC_ERR_FORMAT, "session %s: slot %lld holds token %d at %lld", path, (long long)s,
+                           b->tok[s], (long long)p);
+        switch (c->policy) {
+        case LC_KV_POLICY_FULL:
+        case LC_KV_POLICY_SHIFT:
+            if ((h->in_order && p != s) || s >= h->n_used)
+                return lc_fail(err, LC_ERR_FORMAT, "session %s: slot %lld holds position %lld", path, (long long)s,
+                               (long long)p);
+            break;
+        case LC_KV_POLICY_WINDOW:
+        case LC_KV_POLICY_SINKS:
+            if (p >= c->rot_limit || (s < c->n_sinks && p != s))
+                return lc_fail(err, LC_ERR_FORMAT, "session %s: ring slot %lld rotated at %lld", path, (long long)s,
+                               (long long)p);
+            break;
+        default:
+            if (p >= h->next_pos || s >= h->hw || !(b->mass[s] >= 0.0) || !isfinite(b->mass[s]))
+                return lc_fail(err, LC_ERR_FORMAT, "session %s: h2o slot %lld (position %lld)", path, (long long)s,
+                               (long long)p);
+            break;
+        }
+    }
+    if (occupied != h->n_used)
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: %lld occupied slots, the header says %lld", path,
+                       (long long)occupied, (long long)h->n_used);
+    if ((c->policy == LC_KV_POLICY_FULL || c->policy == LC_KV_POLICY_SHIFT) && h->in_order && h->next_pos != h->n_used)
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: next position %lld after %lld tokens", path,
+                       (long long)h->next_pos, (long long)h->n_used);
+    if ((c->policy == LC_KV_POLICY_WINDOW || c->policy == LC_KV_POLICY_SINKS) &&
+        h->n_used != LC_MIN(h->next_pos, c->n_sinks) + LC_MIN(h->ring_n, c->ring_cap))
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: ring state does not add up", path);
+    for (int64_t i = 0; i < h->n_tokens; i++)
+        if (b->tokens[i] < 0 || b->tokens[i] >= ctx->sh.vocab)
+            return lc_fail(err, LC_ERR_FORMAT, "session %s: history token %lld is %d (vocabulary 0..%d)", path,
+                           (long long)i, b->tokens[i], ctx->sh.vocab - 1);
+    if (b->logits)
+        for (int32_t i = 0; i < ctx->sh.vocab; i++)
+            if (!isfinite(b->logits[i]))
+                return lc_fail(err, LC_ERR_FORMAT, "session %s: logit %d is not finite", path, i);
+    return LC_OK;
+}
+
+lc_status lc_session_load(lc_context *ctx, const char *path, lc_sampler *sampler, int32_t **tokens, int64_t *n_tokens,
+                          void **blob, size_t *blob_len, bool *has_sampler, lc_error *err) {
+    if (tokens) *tokens = NULL;
+    if (n_tokens) *n_tokens = 0;
+    if (blob) *blob = NULL;
+    if (blob_len) *blob_len = 0;
+    if (has_sampler) *has_sampler = false;
+    if (!ctx || !path) return lc_fail(err, LC_ERR_INVALID_ARG, "session: NULL context or path");
+    if (!little_endian()) return lc_fail(err, LC_ERR_UNSUPPORTED, "session: big-endian hosts are not supported");
+    if (ctx->linear) return lc_fail(err, LC_ERR_UNSUPPORTED, "session: a LINEAR-attention context has no KV cache");
+    lc_kv_cache *c = &ctx->kv;
+
+    FILE *f = fopen(path, "rb");
+    if (!f) return lc_fail(err, LC_ERR_IO, "session: cannot open %s: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return lc_fail(err, LC_ERR_IO, "session: %s is not a regular file", path);
+    }
+    const uint64_t file_size = (uint64_t)sb.st_size;
+    unsigned char hb[SESSION_HEADER_BYTES];
+    if (file_size < SESSION_HEADER_BYTES + 8 || fread(hb, 1, sizeof hb, f) != sizeof hb) {
+        fclose(f);
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: truncated (%llu bytes, less than a header)", path,
+                       (unsigned long long)file_size);
+    }
+    if (memcmp(hb, SESSION_MAGIC, 8) != 0) {
+        fclose(f);
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: not a longctx session (bad magic)", path);
+    }
+    session_header h;
+    header_decode(hb, &h);
+    lc_status st = check_header(ctx, &h, path, err);
+    if (st != LC_OK) {
+        fclose(f);
+        return st;
+    }
+    const bool with_logits = h.flags & FLAG_LOGITS, with_sampler = h.flags & FLAG_SAMPLER;
+    if (((h.flags & FLAG_MASS) != 0) != (c->mass != NULL)) {
+        fclose(f);
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: attention masses do not match the policy", path);
+    }
+    /* The exact size the header implies. */
+    size_t kv_saved = 0, kv_all = 0, need = SESSION_HEADER_BYTES + 8, t;
+    const size_t row_bytes = c->k_row_bytes + c->v_row_bytes;
+    bool ok = lc_mul3_size(row_bytes, (size_t)h.n_saved, (size_t)c->n_layers, &kv_saved) &&
+              lc_mul_size((size_t)h.n_tokens, 4, &t) && lc_add_size(need, t, &need) &&
+              lc_add_size(need, (size_t)h.blob_len, &need) && lc_mul_size((size_t)c->n_slots, 12 + (c->mass ? 8 : 0), &t) &&
+              lc_add_size(need, t, &need) && lc_add_size(need, kv_saved, &need) &&
+              lc_add_size(need, with_logits ? (size_t)ctx->sh.vocab * 4 : 0, &need) &&
+              lc_add_size(need, with_sampler ? LC_SAMPLER_STATE_BYTES : 0, &need) &&
+              lc_mul3_size(row_bytes, (size_t)c->n_slots, (size_t)c->n_layers, &kv_all);
+    if (!ok || need != file_size) {
+        fclose(f);
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: %llu bytes, the header implies %llu (truncated or extended)",
+                       path, (unsigned long long)file_size, ok ? (unsigned long long)need : 0ull);
+    }
+    /* Fresh buffers for everything (a second cache, briefly): refuse if that
+     * would not fit. */
+    const size_t avail = lc_mem_available_bytes();
+    if (avail && kv_all + need > avail) {
+        fclose(f);
+        char a[32], b[32];
+        return lc_fail(err, LC_ERR_TOO_LARGE, "session %s: loading needs %s but only %s is available", path,
+                       lc_format_bytes((double)(kv_all + need), a, sizeof a), lc_format_bytes((double)avail, b, sizeof b));
+    }
+    session_body b;
+    memset(&b, 0, sizeof b);
+    b.tokens = malloc((size_t)LC_MAX(h.n_tokens, 1) * sizeof(int32_t));
+    b.blob = malloc((size_t)LC_MAX(h.blob_len, 1));
+    b.pos = lc_malloc_aligned((size_t)c->n_slots * sizeof(int64_t));
+    b.tok = lc_malloc_aligned((size_t)c->n_slots * sizeof(int32_t));
+    if (c->mass) b.mass = lc_malloc_aligned((size_t)c->n_slots * sizeof(double));
+    b.k = lc_malloc_aligned(c->k_row_bytes * (size_t)c->n_slots * (size_t)c->n_layers);
+    b.v = lc_malloc_aligned(c->v_row_bytes * (size_t)c->n_slots * (size_t)c->n_layers);
+    if (with_logits) b.logits = malloc((size_t)ctx->sh.vocab * sizeof(float));
+    if (with_sampler) b.sampler = malloc(LC_SAMPLER_STATE_BYTES);
+    if (!b.tokens || !b.blob || !b.pos || !b.tok || (c->mass && !b.mass) || !b.k || !b.v ||
+        (with_logits && !b.logits) || (with_sampler && !b.sampler)) {
+        body_free(&b);
+        fclose(f);
+        return lc_fail(err, LC_ERR_NOMEM, "session %s: out of memory", path);
+    }
+    reader r = {f, fnv(FNV_OFFSET, hb, sizeof hb), true};
+    get(&r, b.tokens, (size_t)h.n_tokens * sizeof(int32_t));
+    get(&r, b.blob, (size_t)h.blob_len);
+    get(&r, b.pos, (size_t)c->n_slots * sizeof(int64_t));
+    get(&r, b.tok, (size_t)c->n_slots * sizeof(int32_t));
+    if (c->mass) get(&r, b.mass, (size_t)c->n_slots * sizeof(double));
+    for (int32_t l = 0; l < c->n_layers; l++)
+        get(&r, b.k + (size_t)l * (size_t)c->n_slots * c->k_row_bytes, (size_t)h.n_saved * c->k_row_bytes);
+    for (int32_t l = 0; l < c->n_layers; l++)
+        get(&r, b.v + (size_t)l * (size_t)c->n_slots * c->v_row_bytes, (size_t)h.n_saved * c->v_row_bytes);
+    if (with_logits) get(&r, b.logits, (size_t)ctx->sh.vocab * sizeof(float));
+    if (with_sampler) get(&r, b.sampler, LC_SAMPLER_STATE_BYTES);
+    unsigned char tr[8];
+    const bool tail_ok = r.ok && fread(tr, 1, 8, f) == 8;
+    fclose(f);
+    if (!tail_ok) {
+        body_free(&b);
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: truncated while reading", path);
+    }
+    if (get_u64(tr) != r.h) {
+        body_free(&b);
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: checksum mismatch (corrupted)", path);
+    }
+    st = check_slots(ctx, &h, &b, path, err);
+    lc_sampler_state *ss = NULL;
+    if (st == LC_OK && with_sampler) {
+        ss = malloc(sizeof *ss);
+        if (!ss) st = lc_fail(err, LC_ERR_NOMEM, "session: out of memory");
+        else st = lc_sampler_state_decode(b.sampler, LC_SAMPLER_STATE_BYTES, ss, err);
+        /* the sampler is the only part that can still refuse: apply it first */
+        if (st == LC_OK && sampler) st = lc_sampler_set_state(sampler, ss, err);
+    }
+    free(ss);
+    if (st != LC_OK) {
+        body_free(&b);
+        return st;
+    }
+
+    /* Everything verified: swap the buffers in. */
+    lc_free_aligned(c->k);
+    lc_free_aligned(c->v);
+    lc_free_aligned(c->pos);
+    lc_free_aligned(c->tok);
+    lc_free_aligned(c->mass);
+    c->k = b.k;
+    c->v = b.v;
+    c->pos = b.pos;
+    c->tok = b.tok;
+    c->mass = b.mass;
+    c->n_pending = 0;
+    c->n_used = h.n_used;
+    c->hw = h.hw;
+    c->next_pos = h.next_pos;
+    c->n_seen = h.n_seen;
+    c->in_order = h.in_order != 0;
+    c->ring_n = h.ring_n;
+    c->base = h.base;
+    c->n_discarded = h.discarded;
+    c->n_shifts = h.shifts;
+    ctx->have_logits = with_logits;
+    if (with_logits) memcpy(ctx->logits, b.logits, (size_t)ctx->sh.vocab * sizeof(float));
+    if (has_sampler) *has_sampler = with_sampler;
+    if (tokens && h.n_tokens > 0) {
+        *tokens = b.tokens;
+        b.tokens = NULL;
+    }
+    if (n_tokens) *n_tokens = h.n_tokens;
+    if (blob && h.blob_len > 0) {
+        *blob = b.blob;
+        b.blob = NULL;
+    }
+    if (blob_len) *blob_len = (size_t)h.blob_len;
+    free(b.tokens);
+    free(b.blob);
+    free(b.logits);
+    free(b.sampler);
+    return LC_OK;
+}
