@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "runtime_flags.h"
 #include "longctx/runtime.h"
 #include "longctx/sample.h"
 #include "longctx/sys.h"
@@ -131,40 +132,31 @@ static bool token_cb(void *user, int32_t id) {
 }
 
 int cmd_run(int argc, char **argv) {
-    const char *model_path = NULL, *tok_path = NULL, *prompt = NULL, *prompt_file = NULL, *prompt_ids = NULL;
+    const char *prompt = NULL, *prompt_file = NULL, *prompt_ids = NULL;
     int64_t n_predict = 128;
-    lc_context_opts co;
-    lc_context_opts_init(&co);
+    cli_runtime_flags rf; /* -m -z -c -b -t --attn -ctk -ctv and RoPE (runtime_flags.h) */
+    cli_runtime_flags_init(&rf);
     lc_sampler_params sp;
     lc_sampler_params_init(&sp);
     lc_rope_config rope;
     memset(&rope, 0, sizeof rope);
     bool print_ids = false, ignore_eos = false, no_bos = false;
     lc_error err;
-    /* RoPE flags are applied on top of the model's config once it is loaded:
-     * remember them (flag, value) in order. */
-    const char *rope_flags[32][2];
-    int n_rope = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         bool ok = true;
+        const int taken = cli_runtime_flag(&rf, argc, argv, &i, "run");
+        if (taken < 0) return CLI_USAGE;
+        if (taken > 0) continue;
 #define VALUE() (v = cli_value(argc, argv, &i, "run"))
         if (cli_is(a, "-h", "--help")) {
             usage(stdout);
             return CLI_OK;
-        } else if (cli_is(a, "-m", "--model")) ok = (model_path = VALUE()) != NULL;
-        else if (cli_is(a, "-z", "--tokenizer")) ok = (tok_path = VALUE()) != NULL;
-        else if (cli_is(a, "-p", "--prompt")) ok = (prompt = VALUE()) != NULL;
+        } else if (cli_is(a, "-p", "--prompt")) ok = (prompt = VALUE()) != NULL;
         else if (cli_is(a, "-f", "--file")) ok = (prompt_file = VALUE()) != NULL;
         else if (cli_is(a, NULL, "--prompt-tokens")) ok = (prompt_ids = VALUE()) != NULL;
         else if (cli_is(a, "-n", "--n-predict")) ok = VALUE() && cli_parse_i64(v, &n_predict) && n_predict >= -1;
-        else if (cli_is(a, "-c", "--ctx-size")) ok = VALUE() && cli_parse_i64(v, &co.n_ctx) && co.n_ctx >= 0;
-        else if (cli_is(a, "-b", "--batch-size")) ok = VALUE() && cli_parse_i64(v, &co.n_batch) && co.n_batch >= 1;
-        else if (cli_is(a, "-t", "--threads")) ok = VALUE() && cli_parse_int(v, &co.n_threads) && co.n_threads >= 1;
-        else if (cli_is(a, NULL, "--attn")) ok = (co.attn = VALUE()) != NULL;
-        else if (cli_is(a, "-ctk", "--cache-type-k")) ok = VALUE() && lc_dtype_parse(v, &co.k_type);
-        else if (cli_is(a, "-ctv", "--cache-type-v")) ok = VALUE() && lc_dtype_parse(v, &co.v_type);
         else if (cli_is(a, NULL, "--tokens")) print_ids = true;
         else if (cli_is(a, NULL, "--ignore-eos")) ignore_eos = true;
         else if (cli_is(a, NULL, "--no-bos")) no_bos = true;
@@ -173,13 +165,6 @@ int cmd_run(int argc, char **argv) {
             if (ok && lc_sampler_apply_option(&sp, a, v, &err) != LC_OK) {
                 cli_error("run", "%s", err.msg);
                 return CLI_USAGE;
-            }
-        } else if (lc_rope_is_option(a)) {
-            ok = VALUE() != NULL && n_rope < 32;
-            if (ok) {
-                rope_flags[n_rope][0] = a;
-                rope_flags[n_rope][1] = v;
-                n_rope++;
             }
         } else {
             cli_error("run", "unknown option %s", a);
@@ -192,7 +177,7 @@ int cmd_run(int argc, char **argv) {
             return CLI_USAGE;
         }
     }
-    if (!model_path) {
+    if (!rf.model_path) {
         cli_error("run", "no model (-m MODEL)");
         usage(stderr);
         return CLI_USAGE;
@@ -206,9 +191,8 @@ int cmd_run(int argc, char **argv) {
         return CLI_USAGE;
     }
 
-    lc_model_load_opts lo = {tok_path};
     lc_model *m = NULL;
-    if (lc_model_load(model_path, &lo, &m, &err) != LC_OK) return cli_fail("run", &err);
+    if (cli_runtime_load_model(&rf, &m, "run") != CLI_OK) return CLI_FAIL;
     int rc = CLI_FAIL;
     lc_context *ctx = NULL;
     lc_sampler *sampler = NULL;
@@ -216,15 +200,9 @@ int cmd_run(int argc, char **argv) {
     char *text = NULL;
     int64_t n_ids = 0;
 
-    if (n_rope > 0) {
-        rope = m->cfg.rope;
-        for (int i = 0; i < n_rope; i++)
-            if (lc_rope_apply_option(&rope, rope_flags[i][0], rope_flags[i][1], &err) != LC_OK) {
-                cli_error("run", "%s", err.msg);
-                rc = CLI_USAGE;
-                goto done;
-            }
-        co.rope = &rope;
+    if (cli_runtime_rope(&rf, m, &rope, "run") != CLI_OK) {
+        rc = CLI_USAGE;
+        goto done;
     }
 
     const lc_tokenizer *tok = m->tokenizer;
@@ -284,7 +262,7 @@ int cmd_run(int argc, char **argv) {
             rc = CLI_USAGE;
             goto done;
         }
-    if (lc_context_create(m, &co, &ctx, &err) != LC_OK) {
+    if (lc_context_create(m, &rf.co, &ctx, &err) != LC_OK) {
         cli_fail("run", &err);
         goto done;
     }
@@ -298,7 +276,7 @@ int cmd_run(int argc, char **argv) {
         char sdesc[160];
         const lc_attn_params *ap = lc_context_attn(ctx);
         fprintf(stderr, "longctx run: %s (%s, %lld params), ctx %lld, batch %lld, %d threads, attn %s, kv %s/%s, %s\n",
-                model_path, m->format, (long long)lc_model_n_params(&m->cfg), (long long)lc_context_n_ctx(ctx),
+                rf.model_path, m->format, (long long)lc_model_n_params(&m->cfg), (long long)lc_context_n_ctx(ctx),
                 (long long)lc_context_n_batch(ctx), lc_context_n_threads(ctx), lc_attn_method_name(ap->method),
                 lc_dtype_name(lc_context_k_type(ctx)), lc_dtype_name(lc_context_v_type(ctx)),
                 lc_sampler_describe(&sp, sdesc, sizeof sdesc));

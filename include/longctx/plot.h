@@ -47,6 +47,33 @@ void lc_plot_opts_init(lc_plot_opts *o);
 lc_status lc_plot_svg_lines(FILE *f, const lc_plot_opts *o, const lc_plot_series *series, int n_series,
                             lc_error *err);
 
+/* ---- Heat maps ---------------------------------------------------------------
+ * A grid of coloured cells, n_cols columns (x categories, left to right) by
+ * n_rows rows (y categories, top to bottom), coloured on a red - yellow -
+ * green scale from vmin to vmax (like the public needle-in-a-haystack
+ * charts), each cell labelled with value * label_scale ("%.0f"), category
+ * labels, axis titles and a vertical colour legend. A NaN value is drawn
+ * light grey and labelled "-". Every cell is a <rect class="cell"> with its
+ * label in a <text class="cell-label">, so tools and tests can find them. */
+typedef struct {
+    const char *title;                /* may be NULL                        */
+    const char *x_label, *y_label;    /* axis titles (may be NULL)          */
+    const char *legend_label;         /* e.g. "accuracy %" (may be NULL)    */
+    int n_cols, n_rows;               /* 1..1000 each                       */
+    const char *const *col_labels;    /* [n_cols] (NULL: none)              */
+    const char *const *row_labels;    /* [n_rows] (NULL: none)              */
+    const double *values;             /* [n_rows * n_cols], row-major       */
+    double vmin, vmax;                /* colour scale, vmin < vmax (0, 1)   */
+    double label_scale;               /* cell label = value * this (100);
+                                         0: no cell labels                  */
+    int width, height;                /* pixels; 0: from the cell count     */
+} lc_plot_heatmap;
+
+void lc_plot_heatmap_init(lc_plot_heatmap *h);
+/* The colour of value v on the scale (clamped), as "#rrggbb" into buf[8]. */
+void lc_plot_heat_color(double v, double vmin, double vmax, char buf[8]);
+lc_status lc_plot_svg_heatmap(FILE *f, const lc_plot_heatmap *h, lc_error *err);
+
 /* ---- CSV tables ------------------------------------------------------------
  * A header row of column names, then rows of numbers. Fields are split at
  * commas (no quoting); an empty or non-numeric field reads as NaN. Lines may

@@ -1,0 +1,81 @@
+/* Model, context and RoPE flags shared by the commands that run a model. */
+#include <string.h>
+
+#include "runtime_flags.h"
+
+void cli_runtime_flags_init(cli_runtime_flags *f) {
+    memset(f, 0, sizeof *f);
+    lc_context_opts_init(&f->co);
+}
+
+int cli_runtime_flag(cli_runtime_flags *f, int argc, char **argv, int *i, const char *cmd) {
+    const char *a = argv[*i], *v = NULL;
+    bool ok = true;
+#define VALUE() (v = cli_value(argc, argv, i, cmd))
+    if (cli_is(a, "-m", "--model")) ok = (f->model_path = VALUE()) != NULL;
+    else if (cli_is(a, "-z", "--tokenizer")) ok = (f->tok_path = VALUE()) != NULL;
+    else if (cli_is(a, "-c", "--ctx-size") || cli_is(a, NULL, "--ctx"))
+        ok = VALUE() && cli_parse_i64(v, &f->co.n_ctx) && f->co.n_ctx >= 0;
+    else if (cli_is(a, "-b", "--batch-size")) ok = VALUE() && cli_parse_i64(v, &f->co.n_batch) && f->co.n_batch >= 1;
+    else if (cli_is(a, "-t", "--threads")) ok = VALUE() && cli_parse_int(v, &f->co.n_threads) && f->co.n_threads >= 1;
+    else if (cli_is(a, NULL, "--attn")) ok = (f->co.attn = VALUE()) != NULL;
+    else if (cli_is(a, "-ctk", "--cache-type-k")) ok = VALUE() && lc_dtype_parse(v, &f->co.k_type);
+    else if (cli_is(a, "-ctv", "--cache-type-v")) ok = VALUE() && lc_dtype_parse(v, &f->co.v_type);
+    else if (lc_rope_is_option(a)) {
+        ok = VALUE() != NULL;
+        if (ok && f->n_rope == CLI_MAX_ROPE_FLAGS) {
+            cli_error(cmd, "too many RoPE flags (at most %d)", CLI_MAX_ROPE_FLAGS);
+            return -1;
+        }
+        if (ok) {
+            f->rope_flags[f->n_rope][0] = a;
+            f->rope_flags[f->n_rope][1] = v;
+            f->n_rope++;
+        }
+    } else {
+        return 0;
+    }
+#undef VALUE
+    if (!ok) {
+        cli_error(cmd, "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
+        return -1;
+    }
+    return 1;
+}
+
+int cli_runtime_load_model(const cli_runtime_flags *f, lc_model **m, const char *cmd) {
+    *m = NULL;
+    if (!f->model_path) {
+        cli_error(cmd, "no model (-m MODEL)");
+        return CLI_USAGE;
+    }
+    lc_model_load_opts lo = {f->tok_path};
+    lc_error err;
+    if (lc_model_load(f->model_path, &lo, m, &err) != LC_OK) return cli_fail(cmd, &err);
+    return CLI_OK;
+}
+
+int cli_runtime_rope(cli_runtime_flags *f, const lc_model *m, lc_rope_config *rope, const char *cmd) {
+    *rope = m->cfg.rope;
+    if (f->n_rope == 0) return CLI_OK;
+    lc_error err;
+    for (int i = 0; i < f->n_rope; i++)
+        if (lc_rope_apply_option(rope, f->rope_flags[i][0], f->rope_flags[i][1], &err) != LC_OK) {
+            cli_error(cmd, "%s", err.msg);
+            return CLI_USAGE;
+        }
+    f->co.rope = rope;
+    return CLI_OK;
+}
+
+const char *cli_runtime_flags_help(void) {
+    return "  -m, --model PATH       GGUF or llama2.c .bin model\n"
+           "  -z, --tokenizer PATH   llama2.c tokenizer.bin for a .bin model\n"
+           "  -c, --ctx-size N       context length in tokens (--ctx too)\n"
+           "  -b, --batch-size N     prompt tokens per forward pass (default 512)\n"
+           "  -t, --threads N        threads (default: all CPUs)\n"
+           "  --attn SPEC            naive | flash | window:W[:S] | linear[:elu|relu|favor[:M]] | chunked:C[:O]\n"
+           "                         (default: the model's attention, else flash)\n"
+           "  -ctk, --cache-type-k T KV cache type for K: f16 (default) or f32\n"
+           "  -ctv, --cache-type-v T KV cache type for V: f16 (default) or f32\n";
+}

@@ -1,0 +1,311 @@
+/*
+ * longctx/eval.h — the long-context evaluation suite: retrieval grids
+ * (passkey, RULER-style needle-in-a-haystack variants, variable tracking),
+ * perplexity against context length with a sliding window, and attention
+ * retention (how much attention each layer and head gives to keys at each
+ * distance), with their JSON records and pictures.
+ *
+ *   lc_eval_model (ops: generate, reset, append_logprobs)
+ *     ├── lc_eval_model_from_context: the real one, over an lc_context
+ *     └── any caller's fake (tests: always right, right in the first half...)
+ *            │
+ *   lc_eval_grid_run     lengths x depths x trials of task samples
+ *                        (include/longctx/tasks.h), greedy answers scored by
+ *                        exact match (lc_task_score) and recall (lc_task_recall)
+ *   lc_eval_ppl_run      sliding windows over a token sequence: ppl and the
+ *                        mean loss per log2 bucket of position in the window
+ *   lc_eval_retention_run  (real contexts only) attention mass per layer, head
+ *                        and log2 bucket of key distance at probe positions,
+ *                        plus the passkey grid of the same samples
+ *
+ * Everything is deterministic for a given seed. The library never prints:
+ * progress goes through an lc_progress_fn; JSON is written through an
+ * lc_json_writer and pictures to a FILE the caller opened. docs/eval.md has
+ * the scoring rules, the JSON contract and examples.
+ */
+#ifndef LONGCTX_EVAL_H
+#define LONGCTX_EVAL_H
+
+#include <stdio.h>
+
+#include "longctx/common.h"
+#include "longctx/json.h"
+#include "longctx/runtime.h"
+#include "longctx/tasks.h"
+#include "longctx/tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* The model under evaluation                                               */
+/* ------------------------------------------------------------------------ */
+
+typedef struct lc_eval_model lc_eval_model;
+
+typedef struct {
+    /* The greedy answer to a prompt, evaluated as a sequence of its own
+     * (whatever the model held before does not count; an implementation may
+     * reuse a shared prefix when that gives the same result). Writes at most
+     * max_new tokens to out, *n_out of them. May stop early: at EOS (not
+     * written), or after a token whose text holds a newline or a period
+     * (scoring reads no further). */
+    lc_status (*generate)(lc_eval_model *m, const int32_t *prompt, int64_t n_prompt, int64_t max_new, int32_t *out,
+                          int64_t *n_out, lc_error *err);
+    /* Empty the sequence. */
+    void (*reset)(lc_eval_model *m);
+    /* Append n tokens to the sequence and write out[i] = ln p(tokens[i] |
+     * every token before it) for i in [0, n); out[0] is NaN when the
+     * sequence was empty (nothing predicts its first token). */
+    lc_status (*append_logprobs)(lc_eval_model *m, const int32_t *tokens, int64_t n, float *out, lc_error *err);
+    /* Free the implementation's state (may be NULL). */
+    void (*destroy)(lc_eval_model *m);
+} lc_eval_model_ops;
+
+struct lc_eval_model {
+    const lc_eval_model_ops *ops;
+    void *impl;               /* the implementation's state                  */
+    const lc_tokenizer *tok;  /* builds prompts, decodes answers (borrowed)  */
+    int64_t n_ctx;            /* tokens one sequence may hold                */
+    int32_t eos_id;           /* -1: none                                    */
+};
+
+/* The real model: greedy decoding and log-probabilities through ctx (borrowed,
+ * like tok; both must outlive the model). eos_id -1: the tokenizer's.
+ * reuse_prefix: generate keeps the tokens the context holds that the new
+ * prompt starts with (lc_context_truncate) and evaluates only the rest; it is
+ * turned off where it would not give the same arithmetic as a fresh
+ * evaluation: LINEAR attention, dynamic NTK (its frequencies follow the
+ * length of each evaluated chunk). Free with lc_eval_model_free. */
+lc_status lc_eval_model_from_context(lc_context *ctx, const lc_tokenizer *tok, int32_t eos_id, bool reuse_prefix,
+                                     lc_eval_model **out, lc_error *err);
+/* Tokens the last generate calls evaluated and skipped thanks to prefix
+ * reuse (NULL pointers allowed; zeros for models that are not the real one). */
+void lc_eval_model_prefix_stats(const lc_eval_model *m, int64_t *evaluated, int64_t *reused);
+/* Calls ops->destroy, then frees m if it came from lc_eval_model_from_context. */
+void lc_eval_model_free(lc_eval_model *m);
+
+/* The text of generated tokens that follow token prev (-1: none) into buf
+ * (NUL-terminated, truncated to cap-1 bytes); returns the full length. */
+size_t lc_eval_decode(const lc_tokenizer *tok, int32_t prev, const int32_t *ids, int64_t n, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* Log-spaced buckets                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* Bucket 0 holds 0, bucket b >= 1 holds [2^(b-1), 2^b): 0 | 1 | 2-3 | 4-7 |
+ * 8-15 ... Used for key distances (retention) and for positions inside a
+ * window (ppl: a token at window position i >= 1 is predicted from i tokens,
+ * so ppl's buckets start at 1). */
+#define LC_EVAL_MAX_BUCKETS 48
+int lc_eval_bucket(int64_t v);                   /* v >= 0 */
+void lc_eval_bucket_range(int b, int64_t *lo, int64_t *hi);
+
+/* ------------------------------------------------------------------------ */
+/* Retrieval grids: passkey, needle in a haystack, variable tracking        */
+/* ------------------------------------------------------------------------ */
+
+#define LC_EVAL_MAX_LENGTHS 64
+#define LC_EVAL_MAX_DEPTHS 101
+
+typedef bool (*lc_eval_trial_fn)(void *user, int64_t length, double depth, int32_t trial, const lc_task_sample *s,
+                                 const char *generated, double score, double recall);
+
+typedef struct {
+    lc_task_spec task;        /* kind and options (digits, keys, values,
+                                 queries, chains, hops, haystack); n_tokens and
+                                 depth are set per cell                      */
+    int64_t lengths[LC_EVAL_MAX_LENGTHS]; /* sample lengths in tokens, BOS to
+                                 EOS (a sample may be a few tokens shorter:
+                                 whole sentences)                            */
+    int n_lengths;
+    double depths[LC_EVAL_MAX_DEPTHS]; /* 0..1, where the (first asked) needle
+                                 sits in the haystack                        */
+    int n_depths;             /* 0: a random depth per trial (one cell per length) */
+    int32_t trials;           /* samples per cell (>= 1)                    */
+    uint64_t seed;            /* trial t's samples use a seed derived from
+                                 (seed, t): the same haystack and needle at
+                                 every length and depth, as in the public
+                                 needle-in-a-haystack charts                */
+    int64_t margin;           /* tokens generated beyond the answer's (4)    */
+    lc_progress_fn progress;  /* optional: done/total in prompt tokens      */
+    void *progress_user;
+    lc_eval_trial_fn on_trial;/* optional: every scored trial; false stops  */
+    void *trial_user;
+} lc_eval_grid_config;
+
+/* kind passkey, lengths {} (set some), depths: 10 evenly spaced 0..1, 1 trial,
+ * seed 1, margin 4. */
+void lc_eval_grid_config_init(lc_eval_grid_config *c, lc_task_kind kind);
+/* n evenly spaced depths 0..1 (n >= 1; n == 1 gives 0.5) into c->depths. */
+lc_status lc_eval_grid_even_depths(lc_eval_grid_config *c, int n, lc_error *err);
+/* Check lengths, depths, trials, the margin, that every length fits the
+ * model (length + margin <= n_ctx) and that it holds the task's needles and
+ * question (one sample per length is made with tok, or refused saying how
+ * many tokens it needs). */
+lc_status lc_eval_grid_check(const lc_eval_grid_config *c, const lc_tokenizer *tok, int64_t n_ctx, lc_error *err);
+
+typedef struct {
+    int64_t length;        /* requested sample length                          */
+    double depth;          /* requested depth; NaN when random                 */
+    int32_t trials;
+    double accuracy;       /* mean exact-match score (lc_task_score)           */
+    double recall;         /* mean recall (lc_task_recall)                     */
+    double mean_tokens;    /* mean prompt tokens                               */
+    double mean_depth;     /* mean depth the asked needle really got           */
+    double seconds;        /* wall time of the cell's trials                   */
+} lc_eval_cell;
+
+typedef struct {
+    lc_task_kind kind;
+    int n_lengths, n_depths; /* n_depths >= 1 (1 with random depths)         */
+    lc_eval_cell *cells;     /* [n_lengths * n_depths]: cell (l, d) at l * n_depths + d */
+    double accuracy, recall; /* means over every trial                      */
+    int64_t n_trials;
+    int64_t tokens_evaluated, tokens_reused; /* prefix reuse of the real model */
+    double seconds;
+} lc_eval_grid;
+
+/* Run the grid: for each trial, each length, each depth (deepest first, so a
+ * model that reuses shared prefixes evaluates least), generate the sample,
+ * ask the model, score. On failure *out is left empty. Free with
+ * lc_eval_grid_free. */
+lc_status lc_eval_grid_run(lc_eval_model *m, const lc_eval_grid_config *c, lc_eval_grid *out, lc_error *err);
+void lc_eval_grid_free(lc_eval_grid *g);
+/* The sample of trial t at (length, depth) as the grid makes it (depth < 0:
+ * random). Free with lc_task_sample_free. */
+lc_status lc_eval_grid_sample(const lc_eval_grid_config *c, const lc_tokenizer *tok, int64_t length, double depth,
+                              int32_t trial, lc_task_sample *out, lc_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Perplexity with a sliding window                                         */
+/* ------------------------------------------------------------------------ */
+
+/* Window k covers tokens [start, end) = [k*S, min(k*S + W, n)) and scores the
+ * tokens no earlier window scored: [score_from, end) with score_from = 1 for
+ * the first window and the previous window's end after it. So every token
+ * but the first is scored exactly once, with at least W - S tokens of
+ * context after the first window; the last window is the one that reaches n.
+ * (S = W: disjoint windows, each scoring all of its tokens but its first.) */
+typedef struct {
+    int64_t start, end, score_from;
+} lc_eval_window;
+
+/* Window k of the plan for n tokens, window W, stride S (1 <= S <= W);
+ * false when there is no window k. */
+bool lc_eval_ppl_window(int64_t n, int64_t W, int64_t S, int64_t k, lc_eval_window *win);
+
+typedef struct {
+    int64_t window;          /* W (>= 2)                                       */
+    int64_t stride;          /* S: 1..W; 0: W                                  */
+    lc_progress_fn progress; /* optional: done/total in tokens scored          */
+    void *progress_user;
+} lc_eval_ppl_config;
+
+typedef struct {
+    int64_t window, stride;
+    int64_t n_windows;
+    int64_t n_scored;                         /* tokens scored               */
+    int64_t n_evaluated;                      /* tokens the model evaluated
+                                                 (sum of window lengths)     */
+    double nll;                               /* sum of -ln p (nats)         */
+    double ppl;                               /* exp(nll / n_scored)         */
+    int n_buckets;                            /* buckets 1.. of position in the
+                                                 window that hold tokens     */
+    double bucket_nll[LC_EVAL_MAX_BUCKETS];   /* sum per bucket (bucket 0
+                                                 stays empty)                */
+    int64_t bucket_count[LC_EVAL_MAX_BUCKETS];
+    double seconds;
+} lc_eval_ppl_result;
+
+/* The window plan over tokens [n] with every window evaluated as a fresh
+ * sequence (reset, then append_logprobs). Needs n >= 2 and W <= n_ctx;
+ * W > n is refused (the file is shorter than the window). */
+lc_status lc_eval_ppl_run(lc_eval_model *m, const int32_t *tokens, int64_t n, const lc_eval_ppl_config *c,
+                          lc_eval_ppl_result *out, lc_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Attention retention                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Softmax probabilities of one query row and head over the visible keys of an
+ * observed attention call (lc_attn_observer_fn), by the naive formula
+ * p_j = exp(scale q.k_j - max) / sum: probs [n_kv], zero for keys the row
+ * does not see (causal, window and sinks as the params say). NAIVE, FLASH
+ * and WINDOW only. kbuf: scratch of head_dim floats. Returns the number of
+ * visible keys (0: a fully masked row, all zeros), or -1 if unsupported. */
+int64_t lc_eval_attn_probs(const lc_attn_shape *s, const lc_attn_params *p, const lc_attn_io *io, int64_t row,
+                           int32_t head, float *probs, float *kbuf);
+
+#define LC_EVAL_MAX_PROBES 32
+
+typedef struct {
+    lc_eval_grid_config grid; /* passkey samples: lengths, depths, trials, seed */
+    int64_t probes[LC_EVAL_MAX_PROBES]; /* query positions in the prompt:
+                                 >= 0 from its start, < 0 from its end (-1 =
+                                 the last prompt token, where the answer is
+                                 retrieved)                                 */
+    int n_probes;             /* default 1: {-1}                             */
+} lc_eval_retention_config;
+
+void lc_eval_retention_config_init(lc_eval_retention_config *c);
+
+typedef struct {
+    int32_t n_layers, n_heads;
+    int n_buckets;              /* distance buckets 0 .. n_buckets-1         */
+    double *mass;               /* [n_layers][n_heads][n_buckets]: mean mass a
+                                   probe row gives to keys in the bucket     */
+    double *needle_mass;        /* [n_layers][n_heads]: mean mass on the tokens
+                                   of the asked needle                       */
+    double bucket_keys[LC_EVAL_MAX_BUCKETS]; /* mean keys per bucket (keys at
+                                   or before the probe: causal)           */
+    int64_t n_rows;             /* probe rows averaged (per layer and head)   */
+    lc_eval_grid grid;          /* the passkey answers: accuracy by length and
+                                   depth ("lost in the middle")              */
+} lc_eval_retention;
+
+/* For each sample of the grid: evaluate its prompt in ctx with an observer
+ * (each probe the last token of an eval call, so every layer computes its
+ * row), then generate and score the answer as the grid does. Needs softmax
+ * attention over the cache (not LINEAR or CHUNKED). The context is reset
+ * before each sample; the observer is removed before returning. Free with
+ * lc_eval_retention_free. */
+lc_status lc_eval_retention_run(lc_context *ctx, const lc_tokenizer *tok, int32_t eos_id,
+                                const lc_eval_retention_config *c, lc_eval_retention *out, lc_error *err);
+void lc_eval_retention_free(lc_eval_retention *r);
+
+/* ------------------------------------------------------------------------ */
+/* JSON records and pictures                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Inside an open JSON object: "cells": [...], "accuracy", "recall",
+ * "trials" (and "seconds" unless !timings). docs/eval.md has the contract. */
+void lc_eval_grid_write_json(lc_json_writer *w, const lc_eval_grid *g, bool timings);
+/* Inside an open JSON object (a ppl cell): "length" (the window), "stride",
+ * "windows", "tokens" (scored), "evaluated", "loss" (mean nll), "ppl", "buckets": [{"lo", "hi",
+ * "tokens", "loss"}...] (and "seconds" unless !timings). */
+void lc_eval_ppl_write_json(lc_json_writer *w, const lc_eval_ppl_result *r, bool timings);
+/* Inside an open object: "buckets": [{"lo", "hi", "keys"}...], "rows",
+ * "layers": [{"layer", "mass": [per bucket, mean over heads], "heads":
+ * [[per bucket]...], "needle_mass": mean, "needle_mass_heads": [per head]}]. */
+void lc_eval_retention_write_json(lc_json_writer *w, const lc_eval_retention *r);
+
+/* The needle heat map of a grid: length (x) by depth (y), colour = accuracy
+ * (red 0 .. yellow .. green 1), cell labels in percent. Needs depths. */
+lc_status lc_eval_grid_svg(FILE *f, const lc_eval_grid *g, const char *title, lc_error *err);
+/* Accuracy against needle depth, one line per length plus the mean over
+ * lengths ("lost in the middle"). */
+lc_status lc_eval_depth_svg(FILE *f, const lc_eval_grid *g, const char *title, lc_error *err);
+/* Perplexity against window length, one line per method: results
+ * [n_methods][n_lengths] with names [n_methods]; log-x. */
+lc_status lc_eval_ppl_svg(FILE *f, const lc_eval_ppl_result *results, int n_methods, int n_lengths,
+                          const char *const *names, const char *title, lc_error *err);
+/* Attention mass against key distance (log-x: distance + 1), one line per
+ * layer (mean over heads). */
+lc_status lc_eval_retention_svg(FILE *f, const lc_eval_retention *r, const char *title, lc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LONGCTX_EVAL_H */
