@@ -14,6 +14,7 @@
 #include "longctx/bench.h"
 #include "longctx/json.h"
 #include "longctx/train.h"
+#include "train/layers.h"
 
 #define CMD "bench train"
 #define MAX_CTX 16
@@ -37,6 +38,9 @@ static void usage(FILE *f) {
             "  --steps N            timed steps per cell after one warm-up step (default 3)\n"
             "  -t, --threads N      threads (default: all CPUs)\n"
             "  --sgemm              benchmark the trainer's GEMM on the model's shapes instead\n"
+            "  --kernels            time the attention layers alone (B x heads of the model, per context):\n"
+            "                       flash forward (lc_attn FLASH) and the tiled backward, the naive forward and\n"
+            "                       backward, linear forward and backward; CPU time on one thread\n"
             "  --no-peak            skip measuring the machine's peak (no fractions)\n"
             "  --json               one JSON object on stdout\n"
             "  -h, --help           this help\n");
@@ -132,10 +136,18 @@ typedef struct {
     const char *what;
     bool ta, tb;
     int64_t m, n, k;
-    double gflops_1t, gflops;
+    double gflops_1t, gflops_1t_cpu, gflops;
 } gemm_row;
 
-static double time_gemm(const gemm_row *g, int threads) {
+static double thread_cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Best GFLOP/s by wall time; with threads == 1 (the product then runs on this
+ * thread) also by this thread's CPU time, into *cpu_gflops. */
+static double time_gemm(const gemm_row *g, int threads, double *cpu_gflops) {
     const int64_t arows = g->ta ? g->k : g->m, acols = g->ta ? g->m : g->k;
     const int64_t brows = g->tb ? g->n : g->k, bcols = g->tb ? g->k : g->n;
     float *a = (float *)lc_malloc_aligned((size_t)(arows * acols) * sizeof(float));
@@ -143,7 +155,7 @@ static double time_gemm(const gemm_row *g, int threads) {
     float *c = (float *)lc_malloc_aligned((size_t)(g->m * g->n) * sizeof(float));
     const size_t wsb = lc_sgemm_workspace_bytes(g->m, g->n, g->k, threads);
     void *ws = lc_malloc_aligned(wsb);
-    double best = INFINITY;
+    double best = INFINITY, best_cpu = INFINITY;
     if (a && b && c && ws) {
         for (int64_t i = 0; i < arows * acols; i++) a[i] = (float)(i % 13) * 0.01f;
         for (int64_t i = 0; i < brows * bcols; i++) b[i] = (float)(i % 7) * 0.01f;
@@ -152,15 +164,18 @@ static double time_gemm(const gemm_row *g, int threads) {
         int reps = 0;
         const double start = lc_time_now();
         while (reps < 3 || (lc_time_now() - start < 0.5 && reps < 200)) {
-            const double t0 = lc_time_now();
+            const double t0 = lc_time_now(), c0 = thread_cpu_now();
             (void)lc_sgemm_ws(&s, ws, wsb, NULL);
+            best_cpu = fmin(best_cpu, thread_cpu_now() - c0);
             best = fmin(best, lc_time_now() - t0);
             reps++;
         }
         best = flops / best / 1e9;
+        best_cpu = flops / best_cpu / 1e9;
     } else {
-        best = NAN;
+        best = best_cpu = NAN;
     }
+    if (cpu_gflops) *cpu_gflops = threads == 1 ? best_cpu : NAN;
     lc_free_aligned(a);
     lc_free_aligned(b);
     lc_free_aligned(c);
@@ -172,16 +187,16 @@ static int bench_gemm(const lc_train_config *c, int threads, bool json, const lc
     const lc_model_config *m = &c->model;
     const int64_t N = c->batch * c->ctx, C = m->dim, HD = m->hidden_dim, V = m->vocab_size;
     gemm_row rows[] = {
-        {"fwd  x W_gate^T  [N,C]x[C,HD]", false, true, N, HD, C, 0, 0},
-        {"bwd  dY W_gate   [N,HD]x[HD,C]", false, false, N, C, HD, 0, 0},
-        {"bwd  dY^T x      [HD,N]x[N,C]", true, false, HD, C, N, 0, 0},
-        {"fwd  logits      [N,C]x[C,V]", false, true, N, V, C, 0, 0},
-        {"square 1024", false, false, 1024, 1024, 1024, 0, 0},
+        {"fwd  x W_gate^T  [N,C]x[C,HD]", false, true, N, HD, C, 0, 0, 0},
+        {"bwd  dY W_gate   [N,HD]x[HD,C]", false, false, N, C, HD, 0, 0, 0},
+        {"bwd  dY^T x      [HD,N]x[N,C]", true, false, HD, C, N, 0, 0, 0},
+        {"fwd  logits      [N,C]x[C,V]", false, true, N, V, C, 0, 0, 0},
+        {"square 1024", false, false, 1024, 1024, 1024, 0, 0, 0},
     };
     const int n_rows = (int)(sizeof rows / sizeof rows[0]);
     for (int i = 0; i < n_rows; i++) {
-        rows[i].gflops_1t = time_gemm(&rows[i], 1);
-        rows[i].gflops = threads > 1 ? time_gemm(&rows[i], threads) : rows[i].gflops_1t;
+        rows[i].gflops_1t = time_gemm(&rows[i], 1, &rows[i].gflops_1t_cpu);
+        rows[i].gflops = threads > 1 ? time_gemm(&rows[i], threads, NULL) : rows[i].gflops_1t;
     }
     if (json) {
         lc_json_writer w;
@@ -203,6 +218,7 @@ static int bench_gemm(const lc_train_config *c, int threads, bool json, const lc
             lc_json_kv_bool(&w, "trans_a", rows[i].ta);
             lc_json_kv_bool(&w, "trans_b", rows[i].tb);
             lc_json_kv_num(&w, "gflops_1t", rows[i].gflops_1t);
+            lc_json_kv_num(&w, "gflops_1t_cpu_time", rows[i].gflops_1t_cpu);
             lc_json_kv_num(&w, "gflops", rows[i].gflops);
             lc_json_end_object(&w);
         }
@@ -214,12 +230,148 @@ static int bench_gemm(const lc_train_config *c, int threads, bool json, const lc
     printf("sgemm on the trainer's shapes (N = B*T = %lld), best of >= 3 runs\n", (long long)N);
     if (have_peak)
         printf("peak FMA: %.1f GFLOP/s on 1 thread, %.1f on %d\n", pk->fma_gflops_1t, pk->fma_gflops, pk->threads);
-    printf("%-32s %6s %6s %6s %10s %7s %10s %7s\n", "product", "M", "N", "K", "1 thread", "%peak", "threads", "%peak");
+    printf("GFLOP/s by wall time; '1t cpu' by the thread's CPU time (what one core delivers when it is not\n"
+           "shared: compare it with the single-thread peak on a busy machine)\n");
+    printf("%-32s %6s %6s %6s %10s %7s %8s %10s %7s\n", "product", "M", "N", "K", "1 thread", "%peak", "1t cpu",
+           "threads", "%peak");
     for (int i = 0; i < n_rows; i++) {
         const gemm_row *r = &rows[i];
-        printf("%-32s %6lld %6lld %6lld %10.1f %6.0f%% %10.1f %6.0f%%\n", r->what, (long long)r->m, (long long)r->n,
-               (long long)r->k, r->gflops_1t, have_peak ? 100.0 * r->gflops_1t / pk->fma_gflops_1t : NAN, r->gflops,
-               have_peak ? 100.0 * r->gflops / pk->fma_gflops : NAN);
+        printf("%-32s %6lld %6lld %6lld %10.1f %6.0f%% %8.1f %10.1f %6.0f%%\n", r->what, (long long)r->m,
+               (long long)r->n, (long long)r->k, r->gflops_1t, have_peak ? 100.0 * r->gflops_1t / pk->fma_gflops_1t : NAN,
+               r->gflops_1t_cpu, r->gflops, have_peak ? 100.0 * r->gflops / pk->fma_gflops : NAN);
+    }
+    return CLI_OK;
+}
+
+/* ---- Attention layers alone ------------------------------------------------ */
+
+static double thread_cpu(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct {
+    int64_t ctx;
+    double flash_fwd, flash_bwd, naive_fwd, naive_bwd, lin_fwd, lin_bwd; /* thread CPU seconds, NaN: skipped */
+    size_t flash_bytes, naive_bytes, lin_bytes;                          /* scratch + saved state           */
+} kern_row;
+
+static int bench_kernels(const lc_train_config *c, const int64_t *ctx, int n_ctx, bool json) {
+    const lc_model_config *m = &c->model;
+    kern_row rows[MAX_CTX];
+    lc_error err;
+    const lc_isa isa = lc_isa_best();
+    for (int i = 0; i < n_ctx; i++) {
+        kern_row *r = &rows[i];
+        memset(r, 0, sizeof *r);
+        r->ctx = ctx[i];
+        const lc_tr_attn_shape s = {c->batch, ctx[i], m->n_heads, m->n_kv_heads, m->head_dim,
+                                    1.0f / sqrtf((float)m->head_dim)};
+        const size_t nq = (size_t)(s.b * s.t) * (size_t)s.nh * (size_t)s.hd;
+        const size_t nk = (size_t)(s.b * s.t) * (size_t)s.kv * (size_t)s.hd;
+        const size_t np = (size_t)(s.b * s.nh) * (size_t)s.t * (size_t)s.t;
+        lc_attn_params fp;
+        lc_attn_params_init(&fp, LC_ATTN_FLASH);
+        fp.n_threads = 1;
+        size_t fwb = 0;
+        (void)lc_tr_attn_flash_forward_ws(&s, &fp, &fwb, &err);
+        const size_t fbb = lc_tr_attn_flash_backward_ws(&s, 1), nb = lc_tr_attn_naive_ws(&s, 1);
+        const size_t lb = lc_tr_linear_ws(&s, c->linear_chunk, 1);
+        r->flash_bytes = fwb + fbb + (size_t)(s.b * s.t * s.nh) * sizeof(float);
+        r->naive_bytes = nb + np * sizeof(float);
+        r->lin_bytes = lb + (size_t)(s.b * s.t * s.nh) * sizeof(float);
+        const size_t avail = lc_mem_available_bytes();
+        const bool naive_fits = !avail || r->naive_bytes < avail / 2;
+        float *q = (float *)lc_malloc_aligned(nq * 4), *k = (float *)lc_malloc_aligned(nk * 4);
+        float *v = (float *)lc_malloc_aligned(nk * 4), *o = (float *)lc_malloc_aligned(nq * 4);
+        float *go = (float *)lc_malloc_aligned(nq * 4), *dq = (float *)lc_malloc_aligned(nq * 4);
+        float *dk = (float *)lc_malloc_aligned(nk * 4), *dv = (float *)lc_malloc_aligned(nk * 4);
+        float *aux = (float *)lc_malloc_aligned((size_t)(s.b * s.t * s.nh) * 4);
+        void *ws = lc_malloc_aligned(LC_MAX(LC_MAX(fwb, fbb), lb) + 64);
+        float *p = naive_fits ? (float *)lc_malloc_aligned(np * 4) : NULL;
+        void *nws = naive_fits ? lc_malloc_aligned(nb) : NULL;
+        r->naive_fwd = r->naive_bwd = NAN;
+        if (!q || !k || !v || !o || !go || !dq || !dk || !dv || !aux || !ws) {
+            r->flash_fwd = r->flash_bwd = r->lin_fwd = r->lin_bwd = NAN;
+        } else {
+            lc_rng g;
+            lc_rng_seed(&g, 7);
+            for (size_t j = 0; j < nq; j++) q[j] = lc_rng_normal(&g), go[j] = lc_rng_normal(&g);
+            for (size_t j = 0; j < nk; j++) k[j] = lc_rng_normal(&g), v[j] = lc_rng_normal(&g);
+            double t0 = thread_cpu();
+            (void)lc_tr_attn_flash_forward(&s, &fp, q, k, v, o, aux, ws, fwb, &err);
+            r->flash_fwd = thread_cpu() - t0;
+            t0 = thread_cpu();
+            (void)lc_tr_attn_flash_backward(&s, q, k, v, o, aux, go, dq, dk, dv, ws, fbb, 1, isa, &err);
+            r->flash_bwd = thread_cpu() - t0;
+            if (p && nws) {
+                t0 = thread_cpu();
+                (void)lc_tr_attn_naive_forward(&s, q, k, v, o, p, nws, nb, 1, isa, &err);
+                r->naive_fwd = thread_cpu() - t0;
+                t0 = thread_cpu();
+                (void)lc_tr_attn_naive_backward(&s, q, k, v, p, go, dq, dk, dv, nws, nb, 1, isa, &err);
+                r->naive_bwd = thread_cpu() - t0;
+            }
+            t0 = thread_cpu();
+            (void)lc_tr_linear_forward(&s, c->linear_chunk, q, k, v, o, aux, ws, lb, 1, isa, &err);
+            r->lin_fwd = thread_cpu() - t0;
+            t0 = thread_cpu();
+            (void)lc_tr_linear_backward(&s, c->linear_chunk, q, k, v, o, aux, go, dq, dk, dv, ws, lb, 1, isa, &err);
+            r->lin_bwd = thread_cpu() - t0;
+        }
+        lc_free_aligned(q), lc_free_aligned(k), lc_free_aligned(v), lc_free_aligned(o), lc_free_aligned(go);
+        lc_free_aligned(dq), lc_free_aligned(dk), lc_free_aligned(dv), lc_free_aligned(aux), lc_free_aligned(ws);
+        lc_free_aligned(p), lc_free_aligned(nws);
+    }
+    /* FLOPs per visible pair and head: forward 4 hd, backward 10 hd (incl. the recomputed scores) */
+    const double per_pair = (double)c->batch * m->n_heads * m->head_dim;
+    if (json) {
+        lc_json_writer w;
+        lc_json_init(&w, stdout, false);
+        lc_json_begin_object(&w);
+        lc_json_kv_int(&w, "batch", c->batch);
+        lc_json_kv_int(&w, "heads", m->n_heads);
+        lc_json_kv_int(&w, "kv_heads", m->n_kv_heads);
+        lc_json_kv_int(&w, "head_dim", m->head_dim);
+        lc_json_key(&w, "rows");
+        lc_json_begin_array(&w);
+        for (int i = 0; i < n_ctx; i++) {
+            const kern_row *r = &rows[i];
+            lc_json_begin_object(&w);
+            lc_json_kv_int(&w, "ctx", r->ctx);
+            lc_json_kv_num(&w, "flash_forward_s", r->flash_fwd);
+            lc_json_kv_num(&w, "flash_backward_s", r->flash_bwd);
+            lc_json_kv_num(&w, "naive_forward_s", r->naive_fwd);
+            lc_json_kv_num(&w, "naive_backward_s", r->naive_bwd);
+            lc_json_kv_num(&w, "linear_forward_s", r->lin_fwd);
+            lc_json_kv_num(&w, "linear_backward_s", r->lin_bwd);
+            lc_json_kv_int(&w, "flash_bytes", (int64_t)r->flash_bytes);
+            lc_json_kv_int(&w, "naive_bytes", (int64_t)r->naive_bytes);
+            lc_json_kv_int(&w, "linear_bytes", (int64_t)r->lin_bytes);
+            lc_json_end_object(&w);
+        }
+        lc_json_end_array(&w);
+        lc_json_end_object(&w);
+        lc_json_finish(&w);
+        return CLI_OK;
+    }
+    printf("attention layers alone: B %lld, %d/%d heads x %d, one thread, thread CPU time (ms) and GFLOP/s\n"
+           "(4 hd FLOPs per visible pair and head forward, 10 hd backward); memory = scratch + saved state\n",
+           (long long)c->batch, m->n_heads, m->n_kv_heads, m->head_dim);
+    printf("%-7s %17s %17s %17s %17s %9s %9s %11s %11s %11s\n", "ctx", "flash fwd", "flash bwd", "naive fwd",
+           "naive bwd", "lin fwd", "lin bwd", "flash mem", "naive mem", "linear mem");
+    for (int i = 0; i < n_ctx; i++) {
+        const kern_row *r = &rows[i];
+        const double pairs = (double)r->ctx * (double)(r->ctx + 1) / 2.0;
+        char a[32], b[32], d[32];
+        printf("%-7lld %8.1f (%5.1f) %8.1f (%5.1f) %8.1f (%5.1f) %8.1f (%5.1f) %9.1f %9.1f %11s %11s %11s\n",
+               (long long)r->ctx, 1e3 * r->flash_fwd, 4 * per_pair * pairs / r->flash_fwd / 1e9, 1e3 * r->flash_bwd,
+               10 * per_pair * pairs / r->flash_bwd / 1e9, 1e3 * r->naive_fwd,
+               4 * per_pair * pairs / r->naive_fwd / 1e9, 1e3 * r->naive_bwd,
+               10 * per_pair * pairs / r->naive_bwd / 1e9, 1e3 * r->lin_fwd, 1e3 * r->lin_bwd,
+               lc_format_bytes((double)r->flash_bytes, a, sizeof a), lc_format_bytes((double)r->naive_bytes, b, sizeof b),
+               lc_format_bytes((double)r->lin_bytes, d, sizeof d));
     }
     return CLI_OK;
 }
@@ -241,7 +393,7 @@ int bench_train(int argc, char **argv) {
     int n_ctx = 2, steps = 3, threads = 0, batch = 1;
     const char *kinds[MAX_KINDS] = {"flash", "naive"};
     int n_kinds = 2;
-    bool json = false, peak = true, gemm = false;
+    bool json = false, peak = true, gemm = false, kernels = false;
     char kind_buf[64];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -255,6 +407,8 @@ int bench_train(int argc, char **argv) {
             peak = false;
         } else if (cli_is(a, NULL, "--sgemm")) {
             gemm = true;
+        } else if (cli_is(a, NULL, "--kernels")) {
+            kernels = true;
         } else if (cli_is(a, NULL, "--ctx")) {
             const char *s = cli_value(argc, argv, &i, CMD);
             if (!s || !cli_parse_i64_list(s, ctx, MAX_CTX, &n_ctx)) {
@@ -297,6 +451,7 @@ int bench_train(int argc, char **argv) {
     c.n_threads = threads > 0 ? threads : lc_cpu_count();
     c.steps = 1000000;
     lc_error err;
+    if (kernels) return bench_kernels(&c, ctx, n_ctx, json);
     lc_peak pk;
     memset(&pk, 0, sizeof pk);
     bool have_peak = false;
