@@ -342,6 +342,16 @@ lc_status lc_session_save(const lc_context *ctx, const char *path, const int32_t
 lc_status lc_session_load(lc_context *ctx, const char *path, lc_sampler *sampler, int32_t **tokens, int64_t *n_tokens,
                           void **blob, size_t *blob_len, bool *has_sampler, lc_error *err);
 
+/* A caller's check of a session's history and blob, run after everything in
+ * the file is verified and before anything changes (n_cached: tokens the
+ * saved cache holds). Return LC_OK to go on; anything else refuses the load. */
+typedef lc_status (*lc_session_check_fn)(void *user, const int32_t *tokens, int64_t n_tokens, const void *blob,
+                                         size_t blob_len, int64_t n_cached, lc_error *err);
+/* lc_session_load with a check (may be NULL). */
+lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler *sampler, lc_session_check_fn check,
+                                  void *check_user, int32_t **tokens, int64_t *n_tokens, void **blob, size_t *blob_len,
+                                  bool *has_sampler, lc_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -454,6 +454,12 @@ static lc_status check_slots(const lc_context *ctx, const session_header *h, con
 
 lc_status lc_session_load(lc_context *ctx, const char *path, lc_sampler *sampler, int32_t **tokens, int64_t *n_tokens,
                           void **blob, size_t *blob_len, bool *has_sampler, lc_error *err) {
+    return lc_session_load_checked(ctx, path, sampler, NULL, NULL, tokens, n_tokens, blob, blob_len, has_sampler, err);
+}
+
+lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler *sampler, lc_session_check_fn check,
+                                  void *check_user, int32_t **tokens, int64_t *n_tokens, void **blob, size_t *blob_len,
+                                  bool *has_sampler, lc_error *err) {
     if (tokens) *tokens = NULL;
     if (n_tokens) *n_tokens = 0;
     if (blob) *blob = NULL;
@@ -559,6 +565,7 @@ lc_status lc_session_load(lc_context *ctx, const char *path, lc_sampler *sampler
         return lc_fail(err, LC_ERR_FORMAT, "session %s: checksum mismatch (corrupted)", path);
     }
     st = check_slots(ctx, &h, &b, path, err);
+    if (st == LC_OK && check) st = check(check_user, b.tokens, h.n_tokens, b.blob, (size_t)h.blob_len, h.n_used, err);
     lc_sampler_state *ss = NULL;
     if (st == LC_OK && with_sampler) {
         ss = malloc(sizeof *ss);

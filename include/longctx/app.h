@@ -1,0 +1,178 @@
+/*
+ * longctx/app.h — applications over the runtime: multi-turn chat with chat
+ * templates and token-level context management, and long-document processing
+ * (map-reduce, refine, hierarchical) over a model interface a test can fake.
+ *
+ *   lc_chat_template   how turns are written for a model family (recognised
+ *                      from GGUF tokenizer.chat_template, or chosen by name)
+ *   lc_chat            a conversation over an lc_context: system prompt,
+ *                      turns kept as tokens, replies streamed, the context
+ *                      managed in tokens (drop whole turns / shift / sinks),
+ *                      save and load through sessions (runtime.h)
+ *   lc_doc_*           a document read as a stream, cut into chunks at
+ *                      paragraph or sentence ends within a token budget, and
+ *                      a task run over them by a strategy
+ *
+ * The library never prints and never installs signal handlers: replies are
+ * streamed to a callback, which may return false to stop (the CLI's Ctrl-C).
+ * docs/chat-and-docs.md has the templates, the context rules and examples.
+ */
+#ifndef LONGCTX_APP_H
+#define LONGCTX_APP_H
+
+#include <stdio.h>
+
+#include "longctx/common.h"
+#include "longctx/runtime.h"
+#include "longctx/sample.h"
+#include "longctx/tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Chat templates                                                           */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+    LC_CHAT_TPL_PLAIN = 0, /* "System\n\nUser: ...\nAssistant: ..." for base models  */
+    LC_CHAT_TPL_CHATML,    /* <|im_start|>role\n...<|im_end|>\n   (Qwen, many tunes) */
+    LC_CHAT_TPL_LLAMA2,    /* <s>[INST] <<SYS>>\n..\n<</SYS>>\n\n.. [/INST] .. </s>   */
+    LC_CHAT_TPL_MISTRAL,   /* [INST] .. [/INST] .. </s>  (system folded into user)    */
+    LC_CHAT_TPL_LLAMA3,    /* <|start_header_id|>role<|end_header_id|>\n\n..<|eot_id|> */
+    LC_CHAT_TPL_PHI3,      /* <|user|>\n..<|end|>\n<|assistant|>\n..<|end|>\n         */
+    LC_CHAT_TPL_GEMMA,     /* <start_of_turn>user\n..<end_of_turn>\n<start_of_turn>model */
+    LC_CHAT_TPL_ZEPHYR,    /* <|user|>\n..</s>\n<|assistant|>\n..</s>\n              */
+    LC_CHAT_TPL_COUNT
+} lc_chat_template;
+
+typedef enum { LC_CHAT_SYSTEM = 0, LC_CHAT_USER, LC_CHAT_ASSISTANT } lc_chat_role;
+
+/* "plain", "chatml", "llama2", "mistral", "llama3", "phi3", "gemma", "zephyr". */
+const char *lc_chat_template_name(lc_chat_template t);
+/* Those names (and "llama-2", "llama-3", "phi-3", "chat-ml"); false if unknown. */
+bool lc_chat_template_parse(const char *name, lc_chat_template *out);
+/* Recognise a Jinja chat template (GGUF tokenizer.chat_template) by the
+ * markers its family writes; false (and *out = PLAIN) when none matches. */
+bool lc_chat_template_detect(const char *jinja, size_t len, lc_chat_template *out);
+/* The template a GGUF file declares (tokenizer.chat_template): *found false
+ * when the key is absent (or the file is not a GGUF), *recognised false when
+ * present but unknown. *out is PLAIN in both cases. */
+lc_status lc_chat_template_from_file(const char *path, lc_chat_template *out, bool *found, bool *recognised,
+                                     lc_error *err);
+
+/* The tokens of one turn in a template: the role's header, the text encoded
+ * as plain text (special-token names in it are NOT parsed: a user cannot
+ * inject control tokens), and the role's trailer. The template's own markers
+ * become their token ids when the vocabulary has them (else their text).
+ * first: the turn opens the conversation (BOS first when the vocabulary asks
+ * for it). A system turn of a template that folds the system prompt into the
+ * first user message (llama2, mistral, gemma) writes nothing but that BOS.
+ * For the assistant, text NULL writes only the header (the generation
+ * prompt). Writes at most cap ids, *n the count needed (LC_ERR_TOO_LARGE
+ * when cap is short, like lc_tokenizer_encode). */
+lc_status lc_chat_render(lc_chat_template t, const lc_tokenizer *tok, lc_chat_role role, const char *text, size_t len,
+                         bool first, int32_t *ids, int64_t cap, int64_t *n, lc_error *err);
+/* The tokens that close an assistant reply (e.g. <|im_end|> "\n"), written
+ * after the reply's own tokens; the reply's last token may already be the
+ * first of them (the model wrote it). */
+lc_status lc_chat_render_reply_end(lc_chat_template t, const lc_tokenizer *tok, int32_t *ids, int64_t cap, int64_t *n,
+                                   lc_error *err);
+/* Tokens that end a reply when the model writes them (end-of-turn markers
+ * the vocabulary has, and EOS): at most cap into ids; returns the count. */
+int32_t lc_chat_stop_tokens(lc_chat_template t, const lc_tokenizer *tok, int32_t *ids, int32_t cap);
+/* A text that ends a reply (the plain template's "\nUser:"), or NULL. */
+const char *lc_chat_stop_text(lc_chat_template t);
+
+/* ------------------------------------------------------------------------ */
+/* Chat                                                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct lc_chat lc_chat;
+
+/* Streamed reply text (UTF-8, possibly cut inside a character); return false
+ * to stop the reply (it is kept as written so far). */
+typedef bool (*lc_chat_text_fn)(void *user, const char *text, size_t len);
+/* What context management did (verbose notes), e.g. "dropped 2 oldest turns
+ * (57 tokens) to fit; re-evaluated 112". */
+typedef void (*lc_chat_note_fn)(void *user, const char *note);
+
+typedef struct {
+    lc_chat_template tpl;
+    const char *system;       /* system prompt (copied); NULL or "": none     */
+    int64_t n_predict;        /* most tokens per reply; <= 0: until the end of
+                                 the turn, at most a quarter of the context   */
+    lc_chat_text_fn on_text;  /* may be NULL                                  */
+    void *text_user;
+    lc_chat_note_fn on_note;  /* may be NULL                                  */
+    void *note_user;
+} lc_chat_opts;
+
+/* tpl PLAIN, no system prompt, n_predict 256, no callbacks. */
+void lc_chat_opts_init(lc_chat_opts *o);
+
+/* ctx, tok and sampler are borrowed and must outlive the chat. Context
+ * management follows the context's KV policy:
+ *   full              a turn that would not fit drops the oldest whole turns
+ *                     (user + reply) after the system prompt and re-evaluates
+ *                     what remains (the system prompt is always kept);
+ *   shift:KEEP        the runtime shifts (the CLI sets KEEP to the system
+ *                     turn's length, lc_chat_render of it, when given 0);
+ *   sinks, window, h2o  the cache streams; the conversation never drops turns.
+ * The system prompt is evaluated at creation. */
+lc_status lc_chat_create(lc_context *ctx, const lc_tokenizer *tok, lc_sampler *sampler, const lc_chat_opts *o,
+                         lc_chat **out, lc_error *err);
+void lc_chat_free(lc_chat *c);
+
+typedef enum {
+    LC_CHAT_STOP_END = 0,  /* the model ended its turn (end marker or EOS)  */
+    LC_CHAT_STOP_LENGTH,   /* n_predict tokens                              */
+    LC_CHAT_STOP_CALLBACK, /* on_text returned false (Ctrl-C)               */
+    LC_CHAT_STOP_CONTEXT   /* the context filled up mid-reply (full policy) */
+} lc_chat_stop;
+
+const char *lc_chat_stop_name(lc_chat_stop s);
+
+typedef struct {
+    char *text;              /* the reply (owned by the chat; valid until the
+                                next send, reset or load); NUL-terminated    */
+    size_t len;
+    int64_t n_tokens;        /* reply tokens                                  */
+    int64_t n_prompt;        /* tokens evaluated before the reply (the turn,
+                                and any re-evaluation after dropping turns)  */
+    int64_t dropped_turns;   /* turns dropped to make room for this one       */
+    int64_t dropped_tokens;
+    double t_prompt, t_reply;
+    lc_chat_stop stop;
+} lc_chat_reply;
+
+/* Add a user message, generate the reply (streamed to on_text), keep both.
+ * Refuses (LC_ERR_TOO_LARGE, nothing changed) a message that cannot fit even
+ * with every droppable turn gone (full policy). */
+lc_status lc_chat_send(lc_chat *c, const char *msg, size_t len, lc_chat_reply *rep, lc_error *err);
+/* Forget every turn but the system prompt. */
+lc_status lc_chat_reset(lc_chat *c, lc_error *err);
+/* Sessions (runtime.h) holding the conversation: tokens, turns, template,
+ * KV cache and the sampler. Loading adopts the session's system prompt and
+ * turns; it refuses a session of another template, model or context
+ * settings, and then changes nothing. A session saved by `longctx run` loads
+ * as one undroppable prefix. */
+lc_status lc_chat_save(const lc_chat *c, const char *path, lc_error *err);
+lc_status lc_chat_load(lc_chat *c, const char *path, lc_error *err);
+
+typedef struct {
+    int64_t n_turns;          /* system prompt not counted                    */
+    int64_t n_tokens;         /* tokens of the conversation kept (system too)  */
+    int64_t n_system;         /* tokens of the system prompt                   */
+    int64_t dropped_turns;    /* since creation or reset                       */
+    lc_kv_stats kv;           /* the cache (runtime.h)                         */
+    lc_chat_template tpl;
+} lc_chat_stats;
+
+void lc_chat_get_stats(const lc_chat *c, lc_chat_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LONGCTX_APP_H */
