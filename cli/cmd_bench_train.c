@@ -237,7 +237,8 @@ static int bench_gemm(const lc_train_config *c, int threads, bool json, const lc
     for (int i = 0; i < n_rows; i++) {
         const gemm_row *r = &rows[i];
         printf("%-32s %6lld %6lld %6lld %10.1f %6.0f%% %8.1f %10.1f %6.0f%%\n", r->what, (long long)r->m,
-               (long long)r->n, (long long)r->k, r->gflops_1t, have_peak ? 100.0 * r->gflops_1t / pk->fma_gflops_1t : NAN,
+               (long long)r->n, (long long)r->k, r->gflops_1t,
+               have_peak ? 100.0 * r->gflops_1t / pk->fma_gflops_1t : NAN,
                r->gflops_1t_cpu, r->gflops, have_peak ? 100.0 * r->gflops / pk->fma_gflops : NAN);
     }
     return CLI_OK;
@@ -370,7 +371,8 @@ static int bench_kernels(const lc_train_config *c, const int64_t *ctx, int n_ctx
                10 * per_pair * pairs / r->flash_bwd / 1e9, 1e3 * r->naive_fwd,
                4 * per_pair * pairs / r->naive_fwd / 1e9, 1e3 * r->naive_bwd,
                10 * per_pair * pairs / r->naive_bwd / 1e9, 1e3 * r->lin_fwd, 1e3 * r->lin_bwd,
-               lc_format_bytes((double)r->flash_bytes, a, sizeof a), lc_format_bytes((double)r->naive_bytes, b, sizeof b),
+               lc_format_bytes((double)r->flash_bytes, a, sizeof a),
+               lc_format_bytes((double)r->naive_bytes, b, sizeof b),
                lc_format_bytes((double)r->lin_bytes, d, sizeof d));
     }
     return CLI_OK;

@@ -76,7 +76,8 @@ static void make_axis(axis *a, double lo, double hi, bool log_) {
     const double step = nice_step(hi - lo, 6);
     a->lo = floor(lo / step) * step;
     a->hi = ceil(hi / step) * step;
-    for (int i = 0; i < MAX_TICKS && a->lo + i * step <= a->hi + 0.5 * step; i++) a->tick[a->n_ticks++] = a->lo + i * step;
+    for (int i = 0; i < MAX_TICKS && a->lo + i * step <= a->hi + 0.5 * step; i++)
+        a->tick[a->n_ticks++] = a->lo + i * step;
 }
 
 static bool usable(double v, bool log_) { return isfinite(v) && (!log_ || v > 0.0); }
