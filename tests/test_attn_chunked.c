@@ -507,6 +507,17 @@ static void test_workspace_and_flops(void) {
     p = chunked(1024, 0, 0);
     const double fc = lc_attn_flops(&s, &p), ff = lc_attn_flops(&s, &f);
     CHECK(fc < ff / 200 && fc > 0, "chunked:1024 at 1M is < 1/200 of full attention (%g vs %g)", fc, ff);
+    /* a decode step over 2^40 keys with chunks of 1 would need 2^40 summaries:
+     * refused up front, saying how much memory it needs */
+    if (lc_mem_available_bytes() > 0) {
+        s.n_q = 1;
+        s.n_kv = (int64_t)1 << 40;
+        s.q_pos0 = s.n_kv - 1;
+        p = chunked(1, 0, 2);
+        CHECK(lc_attn_workspace(&s, &p, &ws, &err) == LC_ERR_TOO_LARGE && strstr(err.msg, "available"),
+              "huge summary table refused: %s", err.msg);
+        s.q_pos0 = 0;
+    }
     /* refusals */
     int64_t kpos[4] = {0, 1, 2, 3};
     s.n_q = s.n_kv = 4;

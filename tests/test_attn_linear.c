@@ -517,6 +517,21 @@ static void test_workspace(void) {
                   lc_feature_map_name(p.feature), t, a, b);
         }
     }
+    /* 65536 FAVOR+ features at d = 512 on 1000 threads: a 256 MiB state per
+     * thread, refused up front with the amount */
+    if (lc_mem_available_bytes() > 0) {
+        lc_attn_params big = p;
+        big.feature = LC_FEATURE_FAVOR;
+        big.n_features = 65536;
+        big.n_threads = 1000;
+        s.head_dim = 512;
+        s.n_head = s.n_head_kv = 1000;
+        size_t bb;
+        CHECK(lc_attn_workspace(&s, &big, &bb, &err) == LC_ERR_TOO_LARGE && strstr(err.msg, "available"),
+              "huge workspace refused: %s", err.msg);
+        s.head_dim = 64;
+        s.n_head = s.n_head_kv = 1;
+    }
     /* refusals */
     int64_t kpos[4] = {0, 1, 2, 3};
     s.n_q = s.n_kv = 4;

@@ -154,7 +154,9 @@ lc_status lc_attn_linear_workspace(const lc_attn_ctx *c, size_t *bytes, lc_error
         return st;
     }
     *bytes = L.total;
-    size_t avail = lc_mem_available_bytes();
+    /* Refuse what cannot fit. Only large requests ask the system (a read of
+     * /proc/meminfo would cost more than a small call itself). */
+    const size_t avail = L.total > ((size_t)256 << 20) ? lc_mem_available_bytes() : 0;
     if (avail && L.total > avail) {
         char need[32], have[32];
         return lc_fail(err, LC_ERR_TOO_LARGE,
