@@ -256,21 +256,16 @@ static void build_summaries(const lc_attn_ctx *c, const ch_layout *L, char *ws, 
         size_t ld;
         const float *kr = load_rows(c, true, j, 1, hk, ln->row, &ld);
         const float *vr = load_rows(c, false, j, 1, hk, ln->row + d, &ld);
-        const bool first = j - s0 < O, last = j >= s0 + L->C - O;
-        for (int32_t t = 0; t < d; t++) {
-            kf[t] += kr[t];
-            vf[t] += vr[t];
+        lc_lin_acc_f64(c->isa, kf, kr, d);
+        lc_lin_acc_f64(c->isa, vf, vr, d);
+        if (j - s0 < O) { /* among the first O */
+            lc_lin_acc_f64(c->isa, k_first, kr, d);
+            lc_lin_acc_f64(c->isa, v_first, vr, d);
         }
-        if (first)
-            for (int32_t t = 0; t < d; t++) {
-                k_first[t] += kr[t];
-                v_first[t] += vr[t];
-            }
-        if (last)
-            for (int32_t t = 0; t < d; t++) {
-                k_last[t] += kr[t];
-                v_last[t] += vr[t];
-            }
+        if (j >= s0 + L->C - O) { /* among the last O */
+            lc_lin_acc_f64(c->isa, k_last, kr, d);
+            lc_lin_acc_f64(c->isa, v_last, vr, d);
+        }
     }
     const int64_t cnt = e - s0;
     store_mean(L, sum_at(L, ws, SUM_FULL, hk), ch, kf, vf, cnt);

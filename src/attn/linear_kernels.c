@@ -132,3 +132,13 @@ void lc_lin_transpose(lc_isa isa, const float *src, size_t lds, int64_t rows, in
     for (int64_t i = 0; i < rows; i++)
         for (int64_t j = 0; j < cols; j++) dst[(size_t)j * ldd + (size_t)i] = src[(size_t)i * lds + (size_t)j];
 }
+
+void lc_lin_acc_f64(lc_isa isa, double *acc, const float *x, int64_t n) {
+#if defined(LC_HAVE_X86)
+    if (LK_AVX2(isa)) {
+        lc_lin_acc_f64_avx2(acc, x, n);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) acc[i] += x[i];
+}

@@ -52,6 +52,9 @@ void lc_lin_add_scalar(lc_isa isa, float *x, int64_t n, float alpha);
  * the row updated at once. */
 void lc_lin_axpby(lc_isa isa, float *y, const float *x, int64_t n, float alpha, float beta);
 
+/* acc[i] += x[i], accumulated in double. */
+void lc_lin_acc_f64(lc_isa isa, double *acc, const float *x, int64_t n);
+
 /* dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols. */
 void lc_lin_transpose(lc_isa isa, const float *src, size_t lds, int64_t rows, int64_t cols, float *dst, size_t ldd);
 
@@ -68,6 +71,7 @@ void lc_lin_scale_avx2(float *x, int64_t n, float alpha);
 void lc_lin_add_scalar_avx2(float *x, int64_t n, float alpha);
 void lc_lin_axpby_avx2(float *y, const float *x, int64_t n, float alpha, float beta);
 void lc_lin_transpose_avx2(const float *src, size_t lds, int64_t rows, int64_t cols, float *dst, size_t ldd);
+void lc_lin_acc_f64_avx2(double *acc, const float *x, int64_t n);
 #endif
 
 #endif /* LC_ATTN_LINEAR_KERNELS_H */
