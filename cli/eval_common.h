@@ -95,6 +95,11 @@ const char *eval_len_str(int64_t v, char *buf, size_t len);
 /* The runners (cli/eval_grid.c, eval_ppl.c, eval_retention.c). */
 int eval_run_grid(eval_session *s);
 int eval_run_ppl(eval_session *s);
+/* --kv-policy given: streaming perplexity (cli/eval_ppl_stream.c). */
+int eval_run_ppl_stream(eval_session *s);
+/* The ppl token stream (-f text or --tokens-file, --max-tokens); NULL after a
+ * message. */
+int32_t *eval_ppl_load_tokens(eval_session *s, int64_t *n);
 int eval_run_retention(eval_session *s);
 
 /* The grid configuration from the arguments (lengths, depths, task, trials,

@@ -75,7 +75,7 @@ static int32_t *parse_tokens(const char *path, const char *text, size_t len, int
     return ids;
 }
 
-static int32_t *load_tokens(eval_session *s, int64_t *n) {
+int32_t *eval_ppl_load_tokens(eval_session *s, int64_t *n) {
     const eval_args *a = s->a;
     const char *path = a->tokens_path ? a->tokens_path : a->text_path;
     size_t len = 0;
@@ -331,6 +331,7 @@ static int run_method(eval_session *s, ppl_method *pm, const int32_t *tokens, in
 
 int eval_run_ppl(eval_session *s) {
     eval_args *a = s->a;
+    if (a->rf.kv_spec) return eval_run_ppl_stream(s); /* one context streams the whole file */
     ppl_method methods[PPL_MAX_METHODS];
     int nm = 0;
     int rc = make_methods(s, methods, &nm);
@@ -358,7 +359,7 @@ int eval_run_ppl(eval_session *s) {
         return CLI_USAGE;
     }
     int64_t n_tok = 0;
-    int32_t *tokens = load_tokens(s, &n_tok);
+    int32_t *tokens = eval_ppl_load_tokens(s, &n_tok);
     if (!tokens) return CLI_FAIL;
     if (max_len > n_tok) {
         cli_error(EVAL_CMD, "window %lld is longer than the text (%lld tokens): lower --lengths", (long long)max_len,

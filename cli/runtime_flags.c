@@ -21,6 +21,18 @@ int cli_runtime_flag(cli_runtime_flags *f, int argc, char **argv, int *i, const 
     else if (cli_is(a, NULL, "--attn")) ok = (f->co.attn = VALUE()) != NULL;
     else if (cli_is(a, "-ctk", "--cache-type-k")) ok = VALUE() && lc_dtype_parse(v, &f->co.k_type);
     else if (cli_is(a, "-ctv", "--cache-type-v")) ok = VALUE() && lc_dtype_parse(v, &f->co.v_type);
+    else if (cli_is(a, NULL, "--kv-policy")) {
+        ok = (f->kv_spec = VALUE()) != NULL;
+        lc_error err;
+        if (ok && strchr(v, ',') && strcmp(cmd, "eval") != 0) {
+            cli_error(cmd, "--kv-policy takes one policy here (a list is for eval ppl)");
+            return -1;
+        }
+        if (ok && !strchr(v, ',') && lc_kv_policy_parse(v, &f->co, &err) != LC_OK) {
+            cli_error(cmd, "%s", err.msg);
+            return -1;
+        }
+    }
     else if (lc_rope_is_option(a)) {
         ok = VALUE() != NULL;
         if (ok && f->n_rope == CLI_MAX_ROPE_FLAGS) {
@@ -76,6 +88,8 @@ const char *cli_runtime_flags_help(void) {
            "  -t, --threads N        threads (default: all CPUs)\n"
            "  --attn SPEC            naive | flash | window:W[:S] | linear[:elu|relu|favor[:M]] | chunked:C[:O]\n"
            "                         (default: the model's attention, else flash)\n"
-           "  -ctk, --cache-type-k T KV cache type for K: f16 (default) or f32\n"
-           "  -ctv, --cache-type-v T KV cache type for V: f16 (default) or f32\n";
+           "  -ctk, --cache-type-k T KV cache type for K: f16 (default), f32 or q8_0 (head dim % 32 == 0)\n"
+           "  -ctv, --cache-type-v T KV cache type for V: f16 (default), f32 or q8_0\n"
+           "  --kv-policy SPEC       what the KV cache does when full: full (default: stop), window:W,\n"
+           "                         sinks:S:W (StreamingLLM), shift:KEEP (context shift), h2o:S:R:H\n";
 }

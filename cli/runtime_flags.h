@@ -4,7 +4,7 @@
  *
  *   -m/--model PATH  -z/--tokenizer PATH  -c/--ctx-size/--ctx N
  *   -b/--batch-size N  -t/--threads N  --attn SPEC
- *   -ctk/--cache-type-k T  -ctv/--cache-type-v T
+ *   -ctk/--cache-type-k T  -ctv/--cache-type-v T  --kv-policy SPEC
  *   the RoPE flags of include/longctx/rope.h (--rope-scaling, --rope-scale,
  *   --rope-freq-base, --rope-freq-scale, --yarn-*), applied in order on top of
  *   the model's RoPE once it is loaded.
@@ -24,6 +24,9 @@ typedef struct {
     lc_context_opts co;  /* n_ctx, n_batch, n_threads, attn, k_type, v_type */
     const char *rope_flags[CLI_MAX_ROPE_FLAGS][2]; /* (flag, value) in order */
     int n_rope;
+    const char *kv_spec;  /* --kv-policy as given: one spec is parsed into co;
+                             a comma-separated list (eval ppl) is left to the
+                             command (co keeps the full policy)               */
 } cli_runtime_flags;
 
 void cli_runtime_flags_init(cli_runtime_flags *f);

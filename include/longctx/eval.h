@@ -225,6 +225,29 @@ typedef struct {
 lc_status lc_eval_ppl_run(lc_eval_model *m, const int32_t *tokens, int64_t n, const lc_eval_ppl_config *c,
                           lc_eval_ppl_result *out, lc_error *err);
 
+/* Streaming perplexity (StreamingLLM's evaluation): the whole token stream
+ * goes through ONE context whose KV policy keeps its memory constant
+ * (window, sinks, shift, h2o; runtime.h), in chunks of its batch size with
+ * every logit row kept, so each token after the first is scored exactly once
+ * from everything the cache still holds. The result reads like a ppl cell:
+ * window = the cache's slots, stride 1, one "window", n_evaluated = n, and
+ * the buckets are by the tokens of context a token was predicted from (what
+ * the cache held then). The context is reset first. src/eval/stream_ppl.c. */
+typedef struct {
+    lc_progress_fn progress; /* optional: done/total in tokens               */
+    void *progress_user;
+} lc_eval_stream_config;
+
+typedef struct {
+    size_t rss_start, rss_end;   /* resident memory before and after (bytes) */
+    double tokens_per_s;         /* n / seconds                               */
+    double tokens_per_s_first;   /* over the first tenth of the stream        */
+    double tokens_per_s_last;    /* over the last tenth (constant cost: equal) */
+} lc_eval_stream_stats;
+
+lc_status lc_eval_ppl_stream(lc_context *ctx, const int32_t *tokens, int64_t n, const lc_eval_stream_config *c,
+                             lc_eval_ppl_result *out, lc_eval_stream_stats *stats, lc_error *err);
+
 /* ------------------------------------------------------------------------ */
 /* Attention retention                                                      */
 /* ------------------------------------------------------------------------ */

@@ -1,0 +1,218 @@
+/* longctx bench kv — a KV cache policy over a long token stream: decode
+ * tokens/s and resident memory at checkpoints along the stream (4K ... 1M
+ * tokens), to show that window and sinks cost the same per token after a
+ * million tokens as after four thousand. Synthetic tokens; the stream between
+ * checkpoints goes through in prefill chunks, each checkpoint decodes -n
+ * tokens one at a time, -r times (best and median reported). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_subjects.h"
+#include "cli.h"
+#include "common/util.h"
+#include "longctx/json.h"
+#include "longctx/runtime.h"
+#include "runtime_flags.h"
+
+#define MAX_AT 16
+#define MAX_REPEAT 16
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: longctx bench kv -m MODEL [options]\n\n"
+            "Streams synthetic tokens through one context under a KV policy and, at each checkpoint,\n"
+            "times decoding -n tokens one at a time (-r repeats): tokens/s and resident memory (RSS)\n"
+            "at 4K and at 1M tokens should match for window and sinks.\n\n"
+            "options:\n"
+            "%s"
+            "  --at LIST              checkpoints in tokens (default 4K,64K,256K,1M)\n"
+            "  -n, --decode N         decode tokens per repeat (default 32)\n"
+            "  -r, --repeat R         repeats per checkpoint (default 3)\n"
+            "  --seed S               synthetic token seed (default 1)\n"
+            "  --json                 one JSON object on stdout\n"
+            "  -h, --help             this help\n\n"
+            "A model of realistic size: longctx convert --random --preset 15M --type f16 m15.gguf\n",
+            cli_runtime_flags_help());
+}
+
+typedef struct {
+    int64_t at;              /* tokens seen when the decode starts       */
+    double best, median;     /* decode tokens/s                          */
+    double prefill_tok_s;    /* stream since the previous checkpoint      */
+    size_t rss;
+    lc_kv_stats kv;
+} kv_row;
+
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int bench_kv(int argc, char **argv) {
+    cli_runtime_flags rf;
+    cli_runtime_flags_init(&rf);
+    int64_t at[MAX_AT] = {4096, 65536, 262144, 1048576};
+    int n_at = 4;
+    int64_t n_dec = 32, repeat = 3;
+    uint64_t seed = 1;
+    bool json = false, policy_given = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        const int taken = cli_runtime_flag(&rf, argc, argv, &i, "bench kv");
+        if (taken < 0) return CLI_USAGE;
+        if (taken > 0) {
+            policy_given = policy_given || cli_is(a, NULL, "--kv-policy");
+            continue;
+        }
+        bool ok = true;
+#define VALUE() (v = cli_value(argc, argv, &i, "bench kv"))
+        if (cli_is(a, "-h", "--help")) {
+            usage(stdout);
+            return CLI_OK;
+        } else if (cli_is(a, NULL, "--at")) ok = VALUE() && cli_parse_i64_list(v, at, MAX_AT, &n_at) && n_at > 0;
+        else if (cli_is(a, "-n", "--decode")) ok = VALUE() && cli_parse_i64(v, &n_dec) && n_dec >= 1;
+        else if (cli_is(a, "-r", "--repeat")) ok = VALUE() && cli_parse_i64(v, &repeat) && repeat >= 1 && repeat <= MAX_REPEAT;
+        else if (cli_is(a, NULL, "--seed")) {
+            int64_t s = 0;
+            ok = VALUE() && cli_parse_i64(v, &s);
+            seed = (uint64_t)s;
+        } else if (cli_is(a, NULL, "--json")) json = true;
+        else {
+            cli_error("bench kv", "unknown option %s", a);
+            usage(stderr);
+            return CLI_USAGE;
+        }
+#undef VALUE
+        if (!ok) {
+            cli_error("bench kv", "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
+            return CLI_USAGE;
+        }
+    }
+    for (int i = 1; i < n_at; i++)
+        if (at[i] <= at[i - 1]) {
+            cli_error("bench kv", "--at: checkpoints must increase");
+            return CLI_USAGE;
+        }
+    lc_error err;
+    if (!policy_given && lc_kv_policy_parse("sinks:4:4092", &rf.co, &err) != LC_OK) return cli_fail("bench kv", &err);
+    lc_model *m = NULL;
+    int rc = cli_runtime_load_model(&rf, &m, "bench kv");
+    if (rc != CLI_OK) return rc;
+    lc_rope_config rope;
+    rc = cli_runtime_rope(&rf, m, &rope, "bench kv");
+    lc_context *ctx = NULL;
+    int32_t *buf = NULL;
+    kv_row rows[MAX_AT];
+    if (rc != CLI_OK) goto done;
+    if (rf.co.kv_policy == LC_KV_POLICY_FULL && rf.co.n_ctx < at[n_at - 1] + repeat * n_dec) {
+        rf.co.n_ctx = at[n_at - 1] + repeat * n_dec;
+        fprintf(stderr, "bench kv: full policy: -c %lld to hold the stream\n", (long long)rf.co.n_ctx);
+    }
+    if (lc_context_create(m, &rf.co, &ctx, &err) != LC_OK) {
+        rc = cli_fail("bench kv", &err);
+        goto done;
+    }
+    const int64_t B = lc_context_n_batch(ctx);
+    buf = malloc((size_t)B * sizeof(int32_t));
+    if (!buf) {
+        cli_error("bench kv", "out of memory");
+        rc = CLI_FAIL;
+        goto done;
+    }
+    char desc[128];
+    fprintf(stderr, "bench kv: %s, kv %s, batch %lld, %d threads\n", rf.model_path,
+            lc_context_kv_describe(ctx, desc, sizeof desc), (long long)B, lc_context_n_threads(ctx));
+    lc_rng rng;
+    lc_rng_seed(&rng, seed);
+    const int32_t V = m->cfg.vocab_size;
+    cli_progress prog;
+    cli_progress_init(&prog);
+    int64_t seen = 0;
+    for (int k = 0; k < n_at; k++) {
+        kv_row *r = &rows[k];
+        memset(r, 0, sizeof *r);
+        const double t0 = lc_time_now();
+        const int64_t from = seen;
+        while (seen < at[k]) {
+            const int64_t nb = LC_MIN(B, at[k] - seen);
+            for (int64_t i = 0; i < nb; i++) buf[i] = (int32_t)lc_rng_below(&rng, (uint64_t)V);
+            if (lc_context_eval(ctx, buf, nb, NULL, false, &err) != LC_OK) {
+                cli_progress_done(&prog);
+                rc = cli_fail("bench kv", &err);
+                goto done;
+            }
+            seen += nb;
+            cli_progress_update(&prog, (double)seen, (double)at[n_at - 1], "stream");
+        }
+        const double dt = lc_time_now() - t0;
+        r->prefill_tok_s = dt > 0 && seen > from ? (double)(seen - from) / dt : 0;
+        r->at = seen;
+        double tps[MAX_REPEAT];
+        for (int64_t rep = 0; rep < repeat; rep++) {
+            const double d0 = lc_time_now();
+            for (int64_t i = 0; i < n_dec; i++) {
+                int32_t t = (int32_t)lc_rng_below(&rng, (uint64_t)V);
+                if (lc_context_eval(ctx, &t, 1, NULL, false, &err) != LC_OK) {
+                    cli_progress_done(&prog);
+                    rc = cli_fail("bench kv", &err);
+                    goto done;
+                }
+            }
+            tps[rep] = (double)n_dec / (lc_time_now() - d0);
+            seen += n_dec;
+        }
+        qsort(tps, (size_t)repeat, sizeof tps[0], cmp_double);
+        r->best = tps[repeat - 1];
+        r->median = tps[repeat / 2];
+        r->rss = lc_rss_bytes();
+        lc_context_kv_stats(ctx, &r->kv);
+    }
+    cli_progress_done(&prog);
+    FILE *t = json ? stderr : stdout;
+    char b1[32], b2[32];
+    fprintf(t, "%10s %12s %12s %12s %10s %10s %8s %8s\n", "tokens", "decode best", "decode med", "prefill t/s", "rss",
+            "kv bytes", "held", "rebases");
+    for (int k = 0; k < n_at; k++)
+        fprintf(t, "%10lld %12.2f %12.2f %12.1f %10s %10s %8lld %8lld\n", (long long)rows[k].at, rows[k].best,
+                rows[k].median, rows[k].prefill_tok_s, lc_format_bytes((double)rows[k].rss, b1, sizeof b1),
+                lc_format_bytes((double)rows[k].kv.bytes, b2, sizeof b2), (long long)rows[k].kv.n_used,
+                (long long)rows[k].kv.n_shifts);
+    if (n_at > 1)
+        fprintf(t, "decode at %lld vs %lld tokens: %.3fx (best), %.3fx (median); rss %+.1f%%\n", (long long)rows[n_at - 1].at,
+                (long long)rows[0].at, rows[n_at - 1].best / rows[0].best, rows[n_at - 1].median / rows[0].median,
+                rows[0].rss ? 100.0 * ((double)rows[n_at - 1].rss - (double)rows[0].rss) / (double)rows[0].rss : 0.0);
+    if (json) {
+        lc_json_writer w;
+        lc_json_init(&w, stdout, false);
+        lc_json_begin_object(&w);
+        lc_json_kv_str(&w, "bench", "kv");
+        lc_json_kv_str(&w, "model", rf.model_path);
+        lc_json_kv_str(&w, "kv", desc);
+        lc_json_kv_int(&w, "batch", B);
+        lc_json_kv_int(&w, "threads", lc_context_n_threads(ctx));
+        lc_json_kv_int(&w, "decode_tokens", n_dec);
+        lc_json_kv_int(&w, "repeat", repeat);
+        lc_json_key(&w, "checkpoints");
+        lc_json_begin_array(&w);
+        for (int k = 0; k < n_at; k++) {
+            lc_json_begin_object(&w);
+            lc_json_kv_int(&w, "tokens", rows[k].at);
+            lc_json_kv_num(&w, "decode_tok_s_best", rows[k].best);
+            lc_json_kv_num(&w, "decode_tok_s_median", rows[k].median);
+            lc_json_kv_num(&w, "prefill_tok_s", rows[k].prefill_tok_s);
+            lc_json_kv_num(&w, "rss", (double)rows[k].rss);
+            lc_json_kv_num(&w, "kv_bytes", (double)rows[k].kv.bytes);
+            lc_json_kv_int(&w, "held", rows[k].kv.n_used);
+            lc_json_kv_int(&w, "rebases", rows[k].kv.n_shifts);
+            lc_json_end_object(&w);
+        }
+        lc_json_end_array(&w);
+        lc_json_end_object(&w);
+        lc_json_finish(&w);
+    }
+done:
+    free(buf);
+    lc_context_free(ctx);
+    lc_model_free(m);
+    return rc;
+}
