@@ -7,6 +7,8 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "common/util.h"
+#include "run_session.h"
 #include "runtime_flags.h"
 #include "longctx/runtime.h"
 #include "longctx/sample.h"
@@ -36,6 +38,8 @@ static void usage(FILE *f) {
             "  --tokens               print the generated token ids instead of text\n"
             "  --ignore-eos           do not stop at the end-of-sequence token\n"
             "  --no-bos               do not put BOS before the prompt\n"
+            "  --session FILE         reuse the KV cache saved in FILE for the prompt's common prefix,\n"
+            "                         and save the cache there afterwards (refused if foreign or corrupt)\n"
             "  -h, --help             this help\n\n"
             "sampling:\n%s\n"
             "RoPE (override the model's):\n%s",
@@ -132,7 +136,7 @@ static bool token_cb(void *user, int32_t id) {
 }
 
 int cmd_run(int argc, char **argv) {
-    const char *prompt = NULL, *prompt_file = NULL, *prompt_ids = NULL;
+    const char *prompt = NULL, *prompt_file = NULL, *prompt_ids = NULL, *session = NULL;
     int64_t n_predict = 128;
     cli_runtime_flags rf; /* -m -z -c -b -t --attn -ctk -ctv and RoPE (runtime_flags.h) */
     cli_runtime_flags_init(&rf);
@@ -160,6 +164,7 @@ int cmd_run(int argc, char **argv) {
         else if (cli_is(a, NULL, "--tokens")) print_ids = true;
         else if (cli_is(a, NULL, "--ignore-eos")) ignore_eos = true;
         else if (cli_is(a, NULL, "--no-bos")) no_bos = true;
+        else if (cli_is(a, NULL, "--session")) ok = (session = VALUE()) != NULL;
         else if (lc_sampler_is_option(a)) {
             ok = VALUE() != NULL;
             if (ok && lc_sampler_apply_option(&sp, a, v, &err) != LC_OK) {
@@ -196,7 +201,7 @@ int cmd_run(int argc, char **argv) {
     int rc = CLI_FAIL;
     lc_context *ctx = NULL;
     lc_sampler *sampler = NULL;
-    int32_t *ids = NULL;
+    int32_t *ids = NULL, *gen = NULL;
     char *text = NULL;
     int64_t n_ids = 0;
 
@@ -296,7 +301,14 @@ int cmd_run(int argc, char **argv) {
     go.on_token = token_cb;
     go.token_user = &rs;
     lc_generate_result res;
-    lc_status st = lc_generate(ctx, ids, n_ids, &go, NULL, 0, &res, &err);
+    int64_t reused = 0, gen_cap = 0;
+    if (session) {
+        reused = cli_run_session_load(ctx, session, ids, n_ids);
+        if (reused < 0) goto done;
+        gen_cap = n_predict >= 0 ? n_predict : lc_context_n_ctx(ctx);
+        if (!(gen = malloc((size_t)(gen_cap + 1) * sizeof(int32_t)))) goto done;
+    }
+    lc_status st = lc_generate(ctx, ids + reused, n_ids - reused, &go, gen, gen_cap, &res, &err);
     printf("\n");
     fflush(stdout);
     if (st != LC_OK) {
@@ -316,9 +328,10 @@ int cmd_run(int argc, char **argv) {
                 100 * tm.t_attn / total, 100 * tm.t_other / total, total);
     if (res.stop == LC_STOP_CONTEXT_FULL) fprintf(stderr, "stopped: %s\n", res.message);
     else fprintf(stderr, "stopped: %s\n", lc_stop_reason_name(res.stop));
-    rc = CLI_OK;
+    rc = session ? cli_run_session_save(ctx, session, ids, n_ids, gen, LC_MIN(res.n_generated, gen_cap)) : CLI_OK;
 
 done:
+    free(gen);
     lc_sampler_free(sampler);
     lc_context_free(ctx);
     free(ids);

@@ -91,6 +91,18 @@ check '[ -n "$ev" ] && [ "$ev" -gt 0 ]' "sinks evicted '$ev'"
 run 0 "shift chat" "$tmp/in7" "${CHAT[@]}" --kv-policy shift:0 -c 64 -n 12 --system "Dream."
 check 'grep -q "^kv shift:[1-9][0-9]* (64 slots" "$tmp/out"' "shift keeps the system turn: $(grep '^kv' "$tmp/out")"
 
+# --- run --session: the prompt's common prefix comes from the file -------------------------
+RUN=("$CLI" run -m "$MODEL" -t 1 --seed 3 -n 10)
+run 0 "run --session (new)" /dev/null "${RUN[@]}" -p "Once upon a time there was a" --session "$tmp/r.session"
+cp "$tmp/out" "$tmp/r1"
+check 'grep -q "session saved to" "$tmp/err"' "run did not save its session"
+run 0 "run --session (reuse)" /dev/null "${RUN[@]}" -p "Once upon a time there was a" --session "$tmp/r.session"
+check 'cmp -s "$tmp/out" "$tmp/r1"' "run with a reused prefix prints something else"
+check 'grep -q "session .*: [1-9][0-9]* of [0-9]* prompt tokens reused" "$tmp/err"' "no prefix reused: $(grep session "$tmp/err")"
+printf 'Z' | dd of="$tmp/r.session" bs=1 seek=250 conv=notrunc 2>/dev/null
+run 1 "run --session corrupted" /dev/null "${RUN[@]}" -p "Once upon a time" --session "$tmp/r.session"
+run 1 "run --session of a chat with another -c" /dev/null "${RUN[@]}" -c 96 -p "Hi" --session "$tmp/s1.session"
+
 # --- usage and failures ---------------------------------------------------------------
 run 0 "--help" /dev/null "$CLI" chat --help
 check 'grep -q "/save FILE" "$tmp/out"' "help text"
