@@ -1,0 +1,186 @@
+/*
+ * longctx report — measure this machine and the shipped models and write
+ * report/index.html (self-contained), report/report.md (+ SVG figures) and
+ * report/report.json. The work is in the library (include/longctx/report.h);
+ * this file parses flags, draws progress and finds the version.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "longctx/report.h"
+#include "longctx/sys.h"
+
+#define CMD "report"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: longctx report [options]\n\n"
+            "Measures, on this machine, the claims of the article's two tables (attention memory per\n"
+            "context length; the comparison of long-context techniques), length extrapolation with RoPE\n"
+            "scaling, perplexity against context and attention retention, with longctx's kernels and\n"
+            "the shipped models, then writes:\n"
+            "  DIR/index.html    one self-contained page (inline CSS and SVG, no script, no network)\n"
+            "  DIR/report.md     the same for GitHub, with the figures as DIR/fig-*.svg\n"
+            "  DIR/report.json   every number\n"
+            "A missing model skips what needs it, saying so. Cells that would not fit in the time\n"
+            "budget are skipped and listed. docs/report.md explains every section.\n\n"
+            "options:\n"
+            "  -o, --output DIR   output directory (default report; created if needed)\n"
+            "  --quick            fewer lengths, trials and repetitions: about 2 minutes (default run:\n"
+            "                     about 10 minutes on 2 cores)\n"
+            "  -t, --threads N    threads (default: all CPUs)\n"
+            "  --models DIR       where longctx-default.gguf, longctx-yarn8.gguf and\n"
+            "                     longctx-linear.gguf are (default models)\n"
+            "  --time-budget S    seconds the measurements may take (default 540; --quick 100)\n"
+            "  --seed N           seed of the task samples and random weights (default 1)\n"
+            "  --json             also print report.json on stdout (the summary goes to stderr)\n"
+            "  --test-tiny        testing only: random tiny stand-in models and tiny lengths, so the\n"
+            "                     run takes seconds; the numbers mean nothing\n"
+            "  -h, --help         this help\n");
+}
+
+/* First line of a command's output, or "" (no shell involved beyond popen's). */
+static void first_line(const char *cmd, char *buf, size_t len) {
+    buf[0] = '\0';
+    FILE *p = popen(cmd, "r");
+    if (!p) return;
+    if (fgets(buf, (int)len, p)) buf[strcspn(buf, "\r\n")] = '\0';
+    else buf[0] = '\0';
+    if (pclose(p) != 0) buf[0] = '\0';
+}
+
+/* "0.1.0 (git v0.1-42-gabcdef-dirty)": git describe of the working directory,
+ * else of the executable's checkout. */
+static void find_version(char *buf, size_t len) {
+    char desc[128];
+    first_line("git describe --always --dirty --tags 2>/dev/null", desc, sizeof desc);
+    if (!desc[0]) {
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n > 0) {
+            exe[n] = '\0';
+            char *slash = strrchr(exe, '/');
+            if (slash) *slash = '\0';
+            bool safe = true; /* the path goes into a shell command: plain characters only */
+            for (const char *c = exe; *c; c++)
+                if (!(*c == '/' || *c == '.' || *c == '_' || *c == '-' || (*c >= '0' && *c <= '9') ||
+                      (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
+                    safe = false;
+            if (safe) {
+                char cmd[PATH_MAX + 96];
+                snprintf(cmd, sizeof cmd, "git -C '%s' describe --always --dirty --tags 2>/dev/null", exe);
+                first_line(cmd, desc, sizeof desc);
+            }
+        }
+    }
+    if (desc[0]) snprintf(buf, len, "%s (git %s)", LONGCTX_VERSION_STRING, desc);
+    else snprintf(buf, len, "%s", LONGCTX_VERSION_STRING);
+}
+
+typedef struct {
+    cli_progress bar;
+    int last_section; /* non-tty: the last section announced */
+    double t0;
+} progress_state;
+
+/* A line with an ETA on a terminal; one line per section otherwise. */
+static bool on_progress(void *user, double done, double total, const char *what) {
+    progress_state *ps = user;
+    if (ps->bar.tty) {
+        cli_progress_update(&ps->bar, done, total, what);
+        return true;
+    }
+    int sec = 0;
+    if (what && sscanf(what, "report %d/", &sec) == 1 && sec != ps->last_section) {
+        ps->last_section = sec;
+        const char *colon = strchr(what, ':');
+        fprintf(stderr, "longctx report: %.*s (%.0f s elapsed, about %.0f s planned)\n",
+                colon ? (int)(colon - what) : (int)strlen(what), what, lc_time_now() - ps->t0, total);
+    }
+    return true;
+}
+
+int cmd_report(int argc, char **argv) {
+    const char *out_dir = "report";
+    bool json = false;
+    lc_report_config c;
+    lc_report_config_init(&c);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        bool ok = true;
+#define VALUE() (v = cli_value(argc, argv, &i, CMD))
+        if (cli_is(a, "-h", "--help")) {
+            usage(stdout);
+            return CLI_OK;
+        } else if (cli_is(a, "-o", "--output")) ok = (out_dir = VALUE()) != NULL && *out_dir;
+        else if (cli_is(a, NULL, "--quick")) c.quick = true;
+        else if (cli_is(a, "-t", "--threads")) ok = VALUE() && cli_parse_int(v, &c.n_threads) && c.n_threads >= 1;
+        else if (cli_is(a, NULL, "--models")) ok = (c.models_dir = VALUE()) != NULL && *c.models_dir;
+        else if (cli_is(a, NULL, "--time-budget")) ok = VALUE() && cli_parse_double(v, &c.time_budget) && c.time_budget > 0;
+        else if (cli_is(a, NULL, "--seed")) {
+            int64_t s = 0;
+            ok = VALUE() && cli_parse_i64(v, &s) && s >= 0;
+            c.seed = (uint64_t)s;
+        } else if (cli_is(a, NULL, "--json")) json = true;
+        else if (cli_is(a, NULL, "--test-tiny")) c.tiny = true;
+        else {
+            cli_error(CMD, "unknown option '%s'", a);
+            usage(stderr);
+            return CLI_USAGE;
+        }
+#undef VALUE
+        if (!ok) {
+            cli_error(CMD, "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
+            return CLI_USAGE;
+        }
+    }
+
+    char version[192];
+    find_version(version, sizeof version);
+    c.version = version;
+    char command[1024];
+    size_t used = (size_t)snprintf(command, sizeof command, "longctx");
+    for (int i = 0; i < argc && used < sizeof command; i++)
+        used += (size_t)snprintf(command + used, sizeof command - used, " %s", argv[i]);
+    c.command = command;
+
+    progress_state ps;
+    memset(&ps, 0, sizeof ps);
+    cli_progress_init(&ps.bar);
+    ps.t0 = lc_time_now();
+    c.progress = on_progress;
+    c.progress_user = &ps;
+
+    lc_error err;
+    lc_report *r = NULL;
+    lc_status st = lc_report_run(&c, &r, &err);
+    cli_progress_done(&ps.bar);
+    if (st != LC_OK) return cli_fail(CMD, &err);
+    st = lc_report_write(r, out_dir, &err);
+    if (st != LC_OK) {
+        lc_report_free(r);
+        return cli_fail(CMD, &err);
+    }
+    if (json) {
+        lc_json_writer w;
+        lc_json_init(&w, stdout, true);
+        lc_report_write_json(r, &w);
+        lc_json_finish(&w);
+    }
+    FILE *s = json ? stderr : stdout;
+    fprintf(s, "report written to %s/index.html, %s/report.md (+ figures), %s/report.json in %.1f s\n", out_dir, out_dir,
+            out_dir, lc_report_wall_seconds(r));
+    for (int k = 0; k < LC_REPORT_SECTION_COUNT; k++) {
+        char why[512];
+        double sec = 0;
+        lc_report_state state = lc_report_section_state(r, (lc_report_section)k, &sec, why, sizeof why);
+        fprintf(s, "  %-14s %-9s %6.1f s%s%s\n", lc_report_section_key((lc_report_section)k), lc_report_state_name(state),
+                sec, why[0] ? "  " : "", why);
+    }
+    lc_report_free(r);
+    return CLI_OK;
+}

@@ -1,0 +1,371 @@
+/*
+ * The report's own logic: number formatting, the attention-memory model
+ * (checked against the runtime's own sizes and the methods' workspace
+ * functions), the budget bisection (against a linear scan), the document's
+ * Markdown/HTML rendering (escaping, inline marks, tables, figures), and a
+ * report whose models are missing (skipped sections with a message, not a
+ * failure).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "longctx/report.h"
+#include "longctx/runtime.h"
+#include "report/doc.h"
+#include "test_util.h"
+
+static void check_str(const char *got, const char *want, const char *what) {
+    CHECK(strcmp(got, want) == 0, "%s: got \"%s\", want \"%s\"", what, got, want);
+}
+
+static void test_format(void) {
+    char b[64];
+    const struct {
+        double v;
+        const char *want;
+    } bytes[] = {{0, "0 B"},          {512, "512 B"},
+                 {1023, "1023 B"},    {1024, "1 KiB"},
+                 {1536, "1.5 KiB"},   {386.2 * 1024, "386 KiB"},
+                 {8 << 20, "8 MiB"},  {2e10, "18.6 GiB"},
+                 {2e12, "1.82 TiB"},  {2.0 * (1ull << 40), "2 TiB"},
+                 {1023.9 * 1024, "1 MiB"}, {9.996 * 1024, "10 KiB"},
+                 {-1, "-"},           {NAN, "-"},
+                 {INFINITY, "-"}};
+    for (size_t i = 0; i < LC_ARRAY_LEN(bytes); i++)
+        check_str(lc_report_fmt_bytes(bytes[i].v, b, sizeof b), bytes[i].want, "bytes");
+
+    const struct {
+        int64_t n;
+        const char *want;
+    } toks[] = {{0, "0"},           {512, "512"},         {1024, "1K"},         {2048, "2K"},
+                {1536, "1,536"},    {100000, "100,000"},  {1048576, "1M"},      {3 << 20, "3M"},
+                {1000000, "1,000,000"}, {-5, "-"},         {1234567890123LL, "1,234,567,890,123"}};
+    for (size_t i = 0; i < LC_ARRAY_LEN(toks); i++)
+        check_str(lc_report_fmt_tokens(toks[i].n, b, sizeof b), toks[i].want, "tokens");
+
+    const struct {
+        double v;
+        const char *want;
+    } nums[] = {{0, "0"},         {0.1234, "0.123"}, {1, "1.00"},       {12.34, "12.3"},      {99.96, "100"},
+                {456.4, "456"},   {999.4, "999"},    {999.6, "1,000"},  {1234.4, "1,234"},    {98765, "98,765"},
+                {-12.34, "-12.3"}, {NAN, "-"}};
+    for (size_t i = 0; i < LC_ARRAY_LEN(nums); i++)
+        check_str(lc_report_fmt_num(nums[i].v, b, sizeof b), nums[i].want, "num");
+
+    const struct {
+        double v;
+        const char *want;
+    } secs[] = {{0.00085, "850 us"}, {0.0123, "12.3 ms"}, {0.85, "850 ms"}, {4.56, "4.56 s"},
+                {59.9, "59.9 s"},    {125, "2m05s"},     {7260, "2h01m"},   {-1, "-"}};
+    for (size_t i = 0; i < LC_ARRAY_LEN(secs); i++)
+        check_str(lc_report_fmt_seconds(secs[i].v, b, sizeof b), secs[i].want, "seconds");
+
+    check_str(lc_report_fmt_pct(0.95, b, sizeof b), "95%", "pct");
+    check_str(lc_report_fmt_pct(0.125, b, sizeof b), "12.5%", "pct");
+    check_str(lc_report_fmt_pct(1.0, b, sizeof b), "100%", "pct");
+    check_str(lc_report_fmt_pct(0.0, b, sizeof b), "0%", "pct");
+    check_str(lc_report_fmt_pct(NAN, b, sizeof b), "-", "pct");
+    /* truncation stays NUL-terminated */
+    char small[4];
+    lc_report_fmt_tokens(1234567, small, sizeof small);
+    CHECK(strlen(small) == 3, "truncated to %zu", strlen(small));
+}
+
+static void small_config(lc_model_config *c, int layers, int heads, int kv_heads, int head_dim, int64_t ctx) {
+    memset(c, 0, sizeof *c);
+    snprintf(c->arch, sizeof c->arch, "llama");
+    c->dim = heads * head_dim;
+    c->hidden_dim = 2 * c->dim;
+    c->n_layers = layers;
+    c->n_heads = heads;
+    c->n_kv_heads = kv_heads;
+    c->head_dim = head_dim;
+    c->vocab_size = 64;
+    c->ctx_train = ctx;
+    c->norm_eps = 1e-5f;
+    c->tied_output = true;
+    lc_rope_config_init(&c->rope, head_dim);
+    c->rope.orig_ctx = ctx;
+}
+
+/* The model of attention memory agrees with the runtime's own sizing. */
+static void test_attn_memory_vs_runtime(void) {
+    lc_model_config c;
+    small_config(&c, 3, 4, 2, 32, 256);
+    lc_model *m = NULL;
+    lc_error err;
+    CHECK_OK(lc_model_create_random(&c, LC_DTYPE_F32, 7, &m, &err), &err);
+    if (!m) return;
+    const int64_t ns[] = {1, 33, 257, 1000, 4099};
+    for (size_t i = 0; i < LC_ARRAY_LEN(ns); i++) {
+        const int64_t n = ns[i];
+        /* full (flash, chunked), a sinks ring, a window ring, q8_0/f32 types */
+        for (int variant = 0; variant < 5; variant++) {
+            lc_context_opts o;
+            lc_context_opts_init(&o);
+            o.n_ctx = n;
+            o.n_threads = 2;
+            o.n_batch = 64;
+            if (variant == 1) o.attn = "chunked:128:16";
+            if (variant == 2) CHECK_OK(lc_kv_policy_parse("sinks:4:100", &o, &err), &err);
+            if (variant == 3) CHECK_OK(lc_kv_policy_parse("window:77", &o, &err), &err);
+            if (variant == 4) o.k_type = LC_DTYPE_Q8_0, o.v_type = LC_DTYPE_F32;
+            lc_context_memory need;
+            lc_report_attn_mem am;
+            CHECK_OK(lc_context_memory_need(m, &o, &need, &err), &err);
+            CHECK_OK(lc_report_attn_memory(&c, &o, n, &am, &err), &err);
+            /* the runtime allocates its slots for n_ctx (rings: their own size) */
+            const int64_t slots = variant == 2 || variant == 3 ? need.n_ctx : n;
+            CHECK(am.n_slots == (slots < n ? slots : n), "n %lld variant %d: slots %lld vs runtime %lld", (long long)n,
+                  variant, (long long)am.n_slots, (long long)need.n_ctx);
+            if (slots <= n)
+                CHECK(am.kv_bytes == need.kv_bytes, "n %lld variant %d: kv %zu vs runtime %zu", (long long)n, variant,
+                      am.kv_bytes, need.kv_bytes);
+            CHECK(am.workspace_bytes <= need.workspace_bytes, "n %lld variant %d: attention scratch %zu > runtime's %zu",
+                  (long long)n, variant, am.workspace_bytes, need.workspace_bytes);
+            CHECK(am.total_bytes == am.kv_bytes + am.workspace_bytes, "total");
+        }
+    }
+    /* full flash: exactly K/V per token x n + the larger of a chunk's and a decode step's workspace */
+    lc_context_opts o;
+    lc_context_opts_init(&o);
+    o.n_threads = 2;
+    o.n_batch = 64;
+    lc_report_attn_mem am;
+    CHECK_OK(lc_report_attn_memory(&c, &o, 1000, &am, &err), &err);
+    lc_attn_shape s;
+    memset(&s, 0, sizeof s);
+    s.n_head = 4, s.n_head_kv = 2, s.head_dim = 32, s.k_type = s.v_type = LC_DTYPE_F16, s.causal = true;
+    s.n_kv = 1000;
+    lc_attn_params p;
+    lc_attn_params_init(&p, LC_ATTN_FLASH);
+    p.n_threads = 2;
+    size_t w1 = 0, w2 = 0;
+    s.n_q = 64, s.q_pos0 = 1000 - 64;
+    CHECK_OK(lc_attn_workspace(&s, &p, &w1, &err), &err);
+    s.n_q = 1, s.q_pos0 = 999;
+    CHECK_OK(lc_attn_workspace(&s, &p, &w2, &err), &err);
+    CHECK(am.kv_bytes == (size_t)1000 * (3 * 2 * 2 * 32 * 2 + 12), "kv %zu", am.kv_bytes);
+    CHECK(am.workspace_bytes == LC_MAX(w1, w2), "ws %zu vs %zu/%zu", am.workspace_bytes, w1, w2);
+    lc_model_free(m);
+
+    /* LINEAR: the states, constant in n, as the runtime counts them */
+    snprintf(c.attention, sizeof c.attention, "linear:elu");
+    CHECK_OK(lc_model_create_random(&c, LC_DTYPE_F32, 7, &m, &err), &err);
+    if (!m) return;
+    lc_context_opts_init(&o);
+    o.n_ctx = 500;
+    lc_context_memory need;
+    CHECK_OK(lc_context_memory_need(m, &o, &need, &err), &err);
+    lc_report_attn_mem a1, a2;
+    CHECK_OK(lc_report_attn_memory(&c, &o, 500, &a1, &err), &err);
+    CHECK_OK(lc_report_attn_memory(&c, &o, 5000000, &a2, &err), &err);
+    CHECK(a1.kv_bytes == need.kv_bytes && a1.kv_bytes > 0, "linear states %zu vs runtime %zu", a1.kv_bytes, need.kv_bytes);
+    CHECK(a1.total_bytes == a2.total_bytes, "linear memory grows with n: %zu -> %zu", a1.total_bytes, a2.total_bytes);
+    lc_model_free(m);
+
+    /* refusals */
+    CHECK(lc_report_attn_memory(&c, &o, 0, &a1, &err) == LC_ERR_INVALID_ARG, "n = 0 refused");
+    c.n_kv_heads = 3;
+    CHECK(lc_report_attn_memory(&c, &o, 10, &a1, &err) == LC_ERR_INVALID_ARG, "3 KV heads for 4 refused");
+    o.attn = "nonsense";
+    c.n_kv_heads = 2;
+    CHECK(lc_report_attn_memory(&c, &o, 10, &a1, &err) == LC_ERR_INVALID_ARG, "bad spec refused");
+}
+
+/* The bisection finds the same context as a linear scan. */
+static void test_max_context(void) {
+    lc_model_config c;
+    small_config(&c, 2, 2, 1, 16, 128);
+    lc_error err;
+    lc_rng rng;
+    lc_rng_seed(&rng, 42);
+    const char *specs[] = {"flash", "chunked:64:8", "naive"};
+    const int scan_max = getenv("LONGCTX_TEST_QUICK") ? 600 : 3000;
+    for (size_t si = 0; si < LC_ARRAY_LEN(specs); si++)
+        for (int trial = 0; trial < 4; trial++) {
+            lc_context_opts o;
+            lc_context_opts_init(&o);
+            o.n_threads = 1;
+            o.n_batch = 32;
+            o.attn = specs[si];
+            lc_report_attn_mem am;
+            CHECK_OK(lc_report_attn_memory(&c, &o, scan_max, &am, &err), &err);
+            const size_t budget = (size_t)(lc_rng_uniform(&rng) * (double)am.total_bytes);
+            int64_t n_max = -1;
+            CHECK_OK(lc_report_max_context(&c, &o, budget, scan_max, &n_max, &err), &err);
+            int64_t want = 0;
+            for (int64_t n = 1; n <= scan_max; n++) {
+                lc_status st = lc_report_attn_memory(&c, &o, n, &am, NULL);
+                if (st == LC_OK && am.total_bytes <= budget) want = n;
+                else break;
+            }
+            CHECK(n_max == want, "%s, budget %zu: bisection %lld, scan %lld", specs[si], budget, (long long)n_max,
+                  (long long)want);
+        }
+    /* constant memory: the limit; nothing fits in 0 bytes */
+    lc_context_opts o;
+    lc_context_opts_init(&o);
+    CHECK_OK(lc_kv_policy_parse("sinks:4:60", &o, &err), &err);
+    int64_t n_max = 0;
+    CHECK_OK(lc_report_max_context(&c, &o, (size_t)1 << 30, (int64_t)1 << 40, &n_max, &err), &err);
+    CHECK(n_max == (int64_t)1 << 40, "a ring cache is unbounded: %lld", (long long)n_max);
+    lc_context_opts_init(&o);
+    CHECK_OK(lc_report_max_context(&c, &o, 0, 1000, &n_max, &err), &err);
+    CHECK(n_max == 0, "nothing fits in 0 bytes: %lld", (long long)n_max);
+    CHECK(lc_report_max_context(&c, &o, 100, 0, &n_max, &err) == LC_ERR_INVALID_ARG, "limit 0 refused");
+}
+
+static void test_memory_row(void) {
+    lc_model_config c;
+    small_config(&c, 32, 32, 8, 128, 4096);
+    lc_report_mem_row row;
+    lc_error err;
+    CHECK_OK(lc_report_memory_row(&c, LC_DTYPE_F16, 2048, 4096, 512, 2, &row, &err), &err);
+    CHECK(row.article_bytes == 2048.0 * 2048 * 2, "article %g", row.article_bytes);
+    CHECK(row.naive_layer_bytes == 32.0 * 2048 * 2048 * 2, "naive layer %g", row.naive_layer_bytes);
+    CHECK(row.naive_train_bytes == 32.0 * row.naive_layer_bytes, "naive train %g", row.naive_train_bytes);
+    CHECK(row.kv_cache_bytes == 32.0 * 2 * 2048 * 8 * 128 * 2, "kv %g", row.kv_cache_bytes);
+    CHECK(row.window_kv_bytes == row.kv_cache_bytes, "window kv below the window: %g", row.window_kv_bytes);
+    lc_attn_shape s;
+    memset(&s, 0, sizeof s);
+    s.n_q = s.n_kv = 2048, s.n_head = 32, s.n_head_kv = 8, s.head_dim = 128;
+    s.k_type = s.v_type = LC_DTYPE_F16, s.causal = true;
+    lc_attn_params p;
+    lc_attn_params_init(&p, LC_ATTN_FLASH);
+    p.n_threads = 2;
+    size_t ws = 0;
+    CHECK_OK(lc_attn_workspace(&s, &p, &ws, &err), &err);
+    CHECK(row.flash_ws == (double)ws, "flash ws %g vs %zu", row.flash_ws, ws);
+    CHECK_OK(lc_report_memory_row(&c, LC_DTYPE_F16, 1 << 20, 4096, 512, 2, &row, &err), &err);
+    CHECK(row.window_kv_bytes == 32.0 * 2 * 4100 * 8 * 128 * 2, "window kv capped: %g", row.window_kv_bytes);
+    CHECK(row.linear_state_bytes > 0 && row.linear_state_bytes < row.kv_cache_bytes, "linear state %g",
+          row.linear_state_bytes);
+    CHECK(lc_report_memory_row(&c, LC_DTYPE_Q8_0, 10, 4096, 512, 2, &row, &err) == LC_ERR_INVALID_ARG, "q8_0 refused");
+}
+
+/* Rendering: escaping, inline marks, tables, figures. */
+static char *render(const rdoc *d, bool html) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    bool ok = html ? rdoc_write_html(d, f, "t<itle>") : rdoc_write_markdown(d, f);
+    fclose(f);
+    CHECK(ok, "render %s", html ? "html" : "markdown");
+    return buf;
+}
+
+static void test_doc(void) {
+    rdoc *d = rdoc_new();
+    CHECK(d != NULL, "rdoc_new");
+    if (!d) return;
+    rdoc_heading(d, 2, "sec", "Section <%d>", 1);
+    rdoc_para(d, "a `code & <x>` and **bold** and a lone ` and * and <tag>");
+    rdoc_item(d, "one");
+    rdoc_item(d, "two");
+    rdoc_note(d, "careful");
+    rdoc_pre(d, "cmd --flag <x>");
+    rtable *t = rdoc_table(d, 3, "lrc", "Cap|tion");
+    const char *h[3] = {"h1", "h|2", "h3"};
+    rtable_header(t, h);
+    for (int i = 0; i < 5; i++) rtable_cell(t, "c%d|x", i); /* a short last row */
+    const char svg[] = "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"><rect/></svg>\n";
+    rdoc_figure(d, "fig-a.svg", svg, strlen(svg), "the <figure>");
+    CHECK(!rdoc_failed(d), "document built");
+    CHECK(rdoc_n_figures(d) == 1, "one figure");
+    const char *file, *s;
+    size_t len;
+    rdoc_figure_get(d, 0, &file, &s, &len);
+    CHECK(file && strcmp(file, "fig-a.svg") == 0 && len == strlen(svg) && memcmp(s, svg, len) == 0, "figure kept");
+
+    char *md = render(d, false);
+    char *html = render(d, true);
+    CHECK(md && html, "rendered");
+    if (md && html) {
+        CHECK(strstr(md, "## Section <1>\n") != NULL, "md heading:\n%s", md);
+        CHECK(strstr(md, "| h1 | h\\|2 | h3 |\n|---|---:|:---:|\n") != NULL, "md table header:\n%s", md);
+        CHECK(strstr(md, "| c0\\|x | c1\\|x | c2\\|x |\n| c3\\|x | c4\\|x |\n") != NULL, "md rows:\n%s", md);
+        CHECK(strstr(md, "- one\n- two\n\n") != NULL, "md list");
+        CHECK(strstr(md, "![the <figure>](fig-a.svg)") != NULL, "md figure");
+        CHECK(strstr(md, "> careful") != NULL, "md note");
+        CHECK(strstr(html, "<title>t&lt;itle&gt;</title>") != NULL, "html title escaped");
+        CHECK(strstr(html, "<h2 id=\"sec\">Section &lt;1&gt;</h2>") != NULL, "html heading");
+        CHECK(strstr(html, "<code>code &amp; &lt;x&gt;</code>") != NULL, "html code:\n%s", html);
+        CHECK(strstr(html, "<strong>bold</strong>") != NULL, "html bold");
+        CHECK(strstr(html, "a lone ` and * and &lt;tag&gt;") != NULL, "html unmatched marks kept");
+        CHECK(strstr(html, "<ul>\n<li>one</li>\n<li>two</li>\n</ul>") != NULL, "html list");
+        CHECK(strstr(html, "<th class=\"r\">h|2</th>") != NULL, "html header cell");
+        CHECK(strstr(html, "<td class=\"l\">c3|x</td><td class=\"r\">c4|x</td></tr>") != NULL, "html short row");
+        CHECK(strstr(html, "<?xml") == NULL, "the XML declaration is dropped inline");
+        CHECK(strstr(html, "<svg xmlns=\"http://www.w3.org/2000/svg\"><rect/></svg>") != NULL, "svg inline");
+        CHECK(strstr(html, "<pre>cmd --flag &lt;x&gt;</pre>") != NULL, "html pre");
+        CHECK(strstr(html, "<script") == NULL && strstr(html, "src=") == NULL, "no script, no src");
+    }
+    free(md);
+    free(html);
+    CHECK(rdoc_table(d, 0, NULL, NULL) == NULL && rdoc_failed(d), "a table of 0 columns fails the document");
+    rtable_cell(NULL, "ignored");
+    rdoc_free(d);
+}
+
+/* Without models: the sections that need them are skipped, with the path. */
+static void test_missing_models(void) {
+    lc_report_config c;
+    lc_report_config_init(&c);
+    c.models_dir = "/nonexistent-longctx-models";
+    c.quick = true;
+    c.time_budget = 0.5; /* nothing but the analytic tables gets time */
+    c.n_threads = 1;
+    lc_report *r = NULL;
+    lc_error err;
+    CHECK_OK(lc_report_run(&c, &r, &err), &err);
+    if (!r) return;
+    char why[512];
+    CHECK(lc_report_section_state(r, LC_REPORT_EXTRAPOLATION, NULL, why, sizeof why) == LC_REPORT_SKIPPED,
+          "extrapolation skipped");
+    CHECK(strstr(why, "/nonexistent-longctx-models/longctx-default.gguf not found") != NULL, "why: %s", why);
+    CHECK(lc_report_section_state(r, LC_REPORT_PPL_RETENTION, NULL, why, sizeof why) == LC_REPORT_SKIPPED,
+          "ppl skipped");
+    CHECK(lc_report_section_state(r, LC_REPORT_MEMORY, NULL, why, sizeof why) != LC_REPORT_SKIPPED,
+          "memory is never skipped (its analytic tables need no model)");
+    char dir[] = "/tmp/lc_test_report_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    char sub[64];
+    snprintf(sub, sizeof sub, "%s/out", dir);
+    CHECK_OK(lc_report_write(r, sub, &err), &err);
+    const char *files[] = {"index.html", "report.md", "report.json", "fig-memory.svg"};
+    for (size_t i = 0; i < LC_ARRAY_LEN(files); i++) {
+        char p[128];
+        snprintf(p, sizeof p, "%s/%s", sub, files[i]);
+        struct stat sb;
+        CHECK(stat(p, &sb) == 0 && sb.st_size > 0, "%s written", p);
+        unlink(p);
+    }
+    /* a file where the directory should be is refused */
+    char clash[96];
+    snprintf(clash, sizeof clash, "%s/file", dir);
+    FILE *f = fopen(clash, "w");
+    if (f) fclose(f);
+    CHECK(lc_report_write(r, clash, &err) == LC_ERR_IO, "writing into a file refused");
+    unlink(clash);
+    /* remove what remains (figures of skipped sections are not written) */
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+    lc_report_free(r);
+    lc_report_free(NULL);
+    CHECK(lc_report_run(NULL, &r, &err) == LC_ERR_INVALID_ARG, "NULL config refused");
+}
+
+int main(void) {
+    test_format();
+    test_attn_memory_vs_runtime();
+    test_max_context();
+    test_memory_row();
+    test_doc();
+    test_missing_models();
+    return lc_test_finish("test_report");
+}
