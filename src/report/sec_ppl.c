@@ -401,7 +401,8 @@ void sec_ppl_doc(rdoc *d, const lc_report *r) {
         for (int b = 1; b < nb; b++) {
             int64_t lo, hi;
             lc_eval_bucket_range(b, &lo, &hi);
-            rtable_cell(tb, "%lld-%lld", (long long)lo, (long long)hi);
+            if (lo == hi) rtable_cell(tb, "%lld", (long long)lo);
+            else rtable_cell(tb, "%lld-%lld", (long long)lo, (long long)hi);
             for (int k = 0; k < PP_COUNT; k++) {
                 const lc_eval_ppl_result *x = wl[k] >= 0 ? &p->row[k].res[wl[k]] : NULL;
                 if (x && b < x->n_buckets && x->bucket_count[b] > 0)

@@ -541,8 +541,8 @@ void sec_techniques_doc(rdoc *d, const lc_report *r) {
                   g0->n_depth, g0->trials, (long long)t->ret_window);
         fig_ret fr = {t};
         doc_svg_figure(d, "fig-retention-depth.svg", depth_svg, &fr,
-                       "Passkey accuracy against needle depth at the training length: full attention finds the "
-                       "needle anywhere; a window only finds it near the question (depth near 100%).");
+                       "Passkey accuracy against needle depth at the training length, per technique (depth 100%: "
+                       "the needle is next to the question).");
     }
     rdoc_heading(d, 3, "techniques-read", "Reading the comparison");
     rdoc_item(d, "**Max context is a memory question, and the answer depends on the model**: with full attention a "
@@ -552,11 +552,30 @@ void sec_techniques_doc(rdoc *d, const lc_report *r) {
                  "no more than full attention; the article's 256K+ and 1M+ are not properties of the techniques.",
              lc_report_fmt_num((double)t->row[TQ_FULL].max_ctx_speed, a, sizeof a),
              lc_report_fmt_num((double)t->row[TQ_FULL].max_ctx_mha, b, sizeof b));
-    rdoc_item(d, "**Speed**: at these lengths most of a prefill is matrix multiplication (see the attention share); "
-                 "the techniques differ in the attention part, which grows as n^2 for full attention and linearly "
-                 "for the others. Decode reads the whole KV cache per token under full attention, and a constant "
-                 "amount under window or linear attention.");
-    rdoc_item(d, "**Retention** is where the cheap techniques pay: a window cannot see a needle outside it, and "
-                 "linear attention compresses the past into a fixed-size state. Compare the passkey column with "
-                 "the article's \"locally excellent\" and \"globally good\".");
+    if (lr >= 0 && t->row[TQ_FULL].ran[lr]) {
+        const tq_row *f = &t->row[TQ_FULL];
+        rdoc_item(d, "**Speed**: at %s tokens attention is %s of full attention's prefill time and %s of its decode "
+                     "time on this model; the rest is matrix multiplication, which every technique pays alike. So "
+                     "the techniques can only change that share: attention grows as n^2 for full attention and "
+                     "linearly for the others, and decode reads the whole KV cache per token under full attention "
+                     "but a constant amount under a window or a LINEAR state.",
+                 tok_str(t->len[lr], lb, sizeof lb), lc_report_fmt_pct(f->prefill_attn_share[lr], a, sizeof a),
+                 lc_report_fmt_pct(f->decode_attn_share[lr], b, sizeof b));
+    }
+    const rgrid *gf = &t->row[TQ_FULL].ret;
+    if (gf->n_len > 0) {
+        const int l = gf->n_len - 1;
+        char acc[TQ_COUNT][32];
+        for (int k = 0; k < TQ_COUNT; k++) {
+            const rgrid *g = &t->row[k].ret;
+            if (l < g->n_len && g->ran[l]) lc_report_fmt_pct(rgrid_len_accuracy(g, l), acc[k], sizeof acc[k]);
+            else snprintf(acc[k], sizeof acc[k], "not measured");
+        }
+        rdoc_item(d, "**Retention** at %s tokens (passkey, mean over depths): full attention %s, window (%lld keys "
+                     "+ 4 sinks) %s, chunked %s, hybrid %s, the LINEAR model %s. A window cannot see a needle "
+                     "further back than its width, and LINEAR attention keeps the past only as a fixed-size "
+                     "state; compare with the article's \"locally excellent\" and \"globally good\".",
+                 tok_str(gf->len[l], lb, sizeof lb), acc[TQ_FULL], (long long)t->ret_window, acc[TQ_WINDOW],
+                 acc[TQ_CHUNKED], acc[TQ_HYBRID], acc[TQ_LINEAR]);
+    }
 }
