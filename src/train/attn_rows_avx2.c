@@ -59,3 +59,22 @@ void lc_tr_ds_row_avx2(float *dp, const float *p, int64_t n, float scale, float 
     }
     for (; c < n; c++) dp[c] = scale * p[c] * (dp[c] - d);
 }
+
+void lc_tr_elu1_rows_avx2(float *dst, const float *x, int64_t n, int64_t st, int32_t hd) {
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n; i++) {
+        const float *xi = x + i * st;
+        float *di = dst + i * hd;
+        int32_t c = 0;
+        for (; c + 8 <= hd; c += 8) {
+            const __m256 v = _mm256_loadu_ps(xi + c);
+            const __m256 pos = _mm256_cmp_ps(v, zero, _CMP_GT_OQ);
+            _mm256_storeu_ps(di + c, _mm256_blendv_ps(exp_avx2(v), _mm256_add_ps(v, one), pos));
+        }
+        for (; c < hd; c++) { /* tail: the same exp, one lane at a time */
+            float one_[8] = {xi[c]};
+            _mm256_storeu_ps(one_, exp_avx2(_mm256_loadu_ps(one_)));
+            di[c] = xi[c] > 0.0f ? xi[c] + 1.0f : one_[0];
+        }
+    }
+}

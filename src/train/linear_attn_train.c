@@ -33,13 +33,16 @@
 #include "common/util.h"
 #include "kernels/sgemm.h"
 #include "train/attn_common.h"
+#include "train/attn_rows.h"
 #include "train/layers.h"
 
-static inline float phi(float x) { return x > 0.0f ? x + 1.0f : expf(x); }
-static inline float dphi(float x) { return x > 0.0f ? 1.0f : expf(x); }
+/* phi'(x) from x and phi(x): 1 for x > 0, else e^x = phi(x). */
+static inline float dphi(float x, float fx) { return x > 0.0f ? 1.0f : fx; }
 
 typedef struct {
-    size_t qf, kf, a, da, dn, dd, st, z, dst, dz, tmp, gemm, total; /* float offsets per thread */
+    size_t qf, kf, a, da, dn, dd, st, z, dst, dz, tmp, gemm; /* float offsets per thread          */
+    size_t qf_all, kf_all; /* backward: phi(Q), phi(K) of the whole sequence [T, hd] */
+    size_t total;
 } lin_scratch;
 
 static size_t pad16(size_t n) { return (n + 15) / 16 * 16; }
@@ -59,6 +62,8 @@ static lin_scratch lin_layout(const lc_tr_attn_shape *s, int64_t chunk) {
     l.dst = o, o += pad16(d * d);
     l.dz = o, o += pad16(d);
     l.tmp = o, o += pad16(c * d);
+    l.qf_all = o, o += pad16((size_t)s->t * d);
+    l.kf_all = o, o += pad16((size_t)s->t * d);
     const int64_t big = LC_MAX(chunk, (int64_t)s->hd);
     l.gemm = o, o += pad16(lc_sgemm_workspace_bytes(big, big, big, 1) / sizeof(float));
     l.total = o;
@@ -87,18 +92,11 @@ typedef struct {
     lc_isa isa;
 } lin_head;
 
-/* phi of n rows of x (stride st) into dst [n, hd]. */
-static void features(float *dst, const float *x, int64_t n, int64_t st, int32_t hd) {
-    for (int64_t i = 0; i < n; i++)
-        for (int32_t c = 0; c < hd; c++) dst[i * hd + c] = phi(x[i * st + c]);
-}
 
-/* A = tril(Qf Kf^T) for the chunk at i0 of n rows (into buffer a). */
-static void chunk_scores(const lin_head *hh, int64_t n, float *a) {
+/* A = tril(Qf Kf^T) for a chunk of n rows (into buffer a). */
+static void chunk_scores(const lin_head *hh, const float *qf, const float *kf, int64_t n, float *a) {
     const int32_t hd = hh->s->hd;
-    float *w = hh->w;
-    gemm1(false, true, n, n, hd, w + hh->l->qf, hd, w + hh->l->kf, hd, 0.0f, a, n, w + hh->l->gemm, hh->gws_bytes,
-          hh->isa);
+    gemm1(false, true, n, n, hd, qf, hd, kf, hd, 0.0f, a, n, hh->w + hh->l->gemm, hh->gws_bytes, hh->isa);
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = i + 1; j < n; j++) a[i * n + j] = 0.0f;
 }
@@ -136,8 +134,8 @@ static void forward_head(const lc_tr_attn_shape *s, int64_t chunk, int64_t b, in
     memset(z, 0, (size_t)hd * sizeof(float));
     for (int64_t i0 = 0; i0 < T; i0 += chunk) {
         const int64_t n = LC_MIN(chunk, T - i0);
-        features(qf, Q + i0 * qst, n, qst, hd);
-        features(kf, K + i0 * kst, n, kst, hd);
+        lc_tr_elu1_rows(qf, Q + i0 * qst, n, qst, hd, isa);
+        lc_tr_elu1_rows(kf, K + i0 * kst, n, kst, hd, isa);
         gemm1(false, true, n, n, hd, qf, hd, kf, hd, 0.0f, a, n, gws, gws_bytes, isa);
         for (int64_t i = 0; i < n; i++)
             for (int64_t j = i + 1; j < n; j++) a[i * n + j] = 0.0f;
@@ -191,9 +189,13 @@ static void backward_head(const lc_tr_attn_shape *s, int64_t chunk, int64_t b, i
                    k + lc_tr_head_off(s, b, 0, hk, s->kv), v + lc_tr_head_off(s, b, 0, hk, s->kv),
                    out + lc_tr_head_off(s, b, 0, h, s->nh), dout + lc_tr_head_off(s, b, 0, h, s->nh),
                    den + (size_t)b * (size_t)T * (size_t)s->nh + (size_t)h, qst, kst, isa};
-    float *qf = w + l->qf, *kf = w + l->kf, *a = w + l->a, *da = w + l->da, *dn = w + l->dn, *dd = w + l->dd;
+    float *a = w + l->a, *da = w + l->da, *dn = w + l->dn, *dd = w + l->dd;
     float *S = w + l->st, *z = w + l->z, *dS = w + l->dst, *dz = w + l->dz, *tmp = w + l->tmp, *gws = w + l->gemm;
+    float *qf_all = w + l->qf_all, *kf_all = w + l->kf_all;
     const size_t gb = hh.gws_bytes;
+    /* phi(Q), phi(K) once for both passes; phi'(x) follows from x and phi(x) */
+    lc_tr_elu1_rows(qf_all, hh.Q, T, qst, hd, isa);
+    lc_tr_elu1_rows(kf_all, hh.K, T, kst, hd, isa);
     float *dQ = dq + lc_tr_head_off(s, b, 0, h, s->nh);
     float *dK = kg->dk + lc_tr_head_off(s, b, 0, hg, kg->heads), *dV = kg->dv + lc_tr_head_off(s, b, 0, hg, kg->heads);
 
@@ -202,7 +204,7 @@ static void backward_head(const lc_tr_attn_shape *s, int64_t chunk, int64_t b, i
     memset(z, 0, (size_t)hd * sizeof(float));
     for (int64_t i0 = 0; i0 < T; i0 += chunk) {
         const int64_t n = LC_MIN(chunk, T - i0);
-        features(kf, hh.K + i0 * kst, n, kst, hd);
+        const float *qf = qf_all + i0 * hd, *kf = kf_all + i0 * hd;
         chunk_upstream(&hh, i0, n);
         /* dQf = dA Kf + dnum S^T + dden z^T */
         gemm1(false, false, n, hd, n, da, n, kf, hd, 0.0f, tmp, hd, gws, gb, isa);
@@ -210,7 +212,7 @@ static void backward_head(const lc_tr_attn_shape *s, int64_t chunk, int64_t b, i
         for (int64_t i = 0; i < n; i++) {
             const float *qi = hh.Q + (i0 + i) * qst;
             float *o = dQ + (i0 + i) * qst;
-            for (int32_t c = 0; c < hd; c++) o[c] = (tmp[i * hd + c] + dd[i] * z[c]) * dphi(qi[c]);
+            for (int32_t c = 0; c < hd; c++) o[c] = (tmp[i * hd + c] + dd[i] * z[c]) * dphi(qi[c], qf[i * hd + c]);
         }
         gemm1(true, false, hd, hd, n, kf, hd, hh.V + i0 * kst, kst, 1.0f, S, hd, gws, gb, isa);
         for (int64_t j = 0; j < n; j++)
@@ -222,9 +224,8 @@ static void backward_head(const lc_tr_attn_shape *s, int64_t chunk, int64_t b, i
     const int64_t n_chunks = (T + chunk - 1) / chunk;
     for (int64_t ci = n_chunks - 1; ci >= 0; ci--) {
         const int64_t i0 = ci * chunk, n = LC_MIN(chunk, T - i0);
-        features(qf, hh.Q + i0 * qst, n, qst, hd);
-        features(kf, hh.K + i0 * kst, n, kst, hd);
-        chunk_scores(&hh, n, a);
+        const float *qf = qf_all + i0 * hd, *kf = kf_all + i0 * hd;
+        chunk_scores(&hh, qf, kf, n, a);
         chunk_upstream(&hh, i0, n);
         /* dKf = dA^T Qf + V dS^T + 1 dz^T */
         gemm1(true, false, n, hd, n, da, n, qf, hd, 0.0f, tmp, hd, gws, gb, isa);
@@ -232,7 +233,7 @@ static void backward_head(const lc_tr_attn_shape *s, int64_t chunk, int64_t b, i
         for (int64_t j = 0; j < n; j++) {
             const float *kj = hh.K + (i0 + j) * kst;
             float *o = dK + (i0 + j) * gst;
-            for (int32_t c = 0; c < hd; c++) o[c] = (tmp[j * hd + c] + dz[c]) * dphi(kj[c]);
+            for (int32_t c = 0; c < hd; c++) o[c] = (tmp[j * hd + c] + dz[c]) * dphi(kj[c], kf[j * hd + c]);
         }
         /* dV = A^T dnum + Kf dS */
         gemm1(true, false, n, hd, n, a, n, dn, hd, 0.0f, dV + i0 * gst, gst, gws, gb, isa);
