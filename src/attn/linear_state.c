@@ -26,7 +26,7 @@ struct lc_linear_state {
     float *M;     /* [H_kv]       */
     float *proj;  /* favor: [d, F] */
     /* scratch */
-    float *kt, *hn, *phikt, *P, *zc, *phi;
+    float *kt, *hn, *phikt, *P, *zc, *phi; /* phi: [H_q, F] query features */
     void *slab;   /* one allocation behind every array above */
     size_t bytes; /* struct + slab */
 };
@@ -68,7 +68,7 @@ lc_status lc_linear_state_create(int32_t n_head, int32_t n_head_kv, int32_t head
               carve(&o, hkv, &o_M) && carve(&o, favor ? d * Fz : 0, &o_proj) &&
               carve(&o, favor ? d * LC_LIN_CHUNK : 0, &o_kt) && carve(&o, LC_LIN_CHUNK, &o_hn) &&
               carve(&o, Fz * LC_LIN_CHUNK, &o_phikt) && carve(&o, Fz * d, &o_P) && carve(&o, Fz, &o_zc) &&
-              carve(&o, Fz, &o_phi);
+              carve(&o, (size_t)n_head * Fz, &o_phi);
     if (!ok)
         return lc_fail(err, LC_ERR_TOO_LARGE, "linear state: %d KV heads x %d features x d=%d overflows", n_head_kv, F,
                        head_dim);
@@ -222,19 +222,23 @@ lc_status lc_linear_state_step(lc_linear_state *st, const float *q, const float 
     const int32_t d = st->d, F = st->fm.F;
     const lc_isa isa = st->fm.isa;
     for (int32_t hk = 0; hk < st->H_kv; hk++) absorb_one(st, hk, k + (size_t)hk * d, v + (size_t)hk * d);
-    for (int32_t h = 0; h < st->H; h++) {
-        const int32_t hk = h / st->group;
+    /* every query head's features at once, then one product per KV group */
+    lc_lin_query_features(&st->fm, q, (size_t)d, st->H, st->phi);
+    for (int32_t hk = 0; hk < st->H_kv; hk++) {
         const float *S = st->S + (size_t)hk * F * d, *z = st->z + (size_t)hk * F;
-        float *o = out + (size_t)h * d;
-        lc_lin_query_features(&st->fm, q + (size_t)h * d, (size_t)d, 1, st->phi);
-        lc_lin_gemm(isa, 1, d, F, st->phi, (size_t)F, 1, S, (size_t)d, o, (size_t)d, false);
-        const float den = lc_lin_dot(isa, st->phi, z, F);
-        if (den >= FLT_MIN) {
-            lc_lin_scale(isa, o, d, 1.0f / den);
-        } else if (den > 0.0f) {
-            for (int32_t t = 0; t < d; t++) o[t] /= den;
-        } else {
-            memset(o, 0, (size_t)d * sizeof(float));
+        const float *phi = st->phi + (size_t)hk * st->group * F;
+        float *o = out + (size_t)hk * st->group * d;
+        lc_lin_gemm(isa, st->group, d, F, phi, (size_t)F, 1, S, (size_t)d, o, (size_t)d, false);
+        for (int32_t g = 0; g < st->group; g++) {
+            float *og = o + (size_t)g * d;
+            const float den = lc_lin_dot(isa, phi + (size_t)g * F, z, F);
+            if (den >= FLT_MIN) {
+                lc_lin_scale(isa, og, d, 1.0f / den);
+            } else if (den > 0.0f) {
+                for (int32_t t = 0; t < d; t++) og[t] /= den;
+            } else {
+                memset(og, 0, (size_t)d * sizeof(float));
+            }
         }
     }
     return LC_OK;
