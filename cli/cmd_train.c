@@ -332,6 +332,9 @@ static lc_status build_data(const train_opts *o, const lc_train_config *cfg, lc_
     lc_task_stream_config sc;
     lc_task_stream_config_init(&sc);
     st = lc_task_mix_parse(o->data, &sc.mix, err);
+    if (st != LC_OK && (strchr(o->data, '/') || strchr(o->data, '.')) && !strchr(o->data, ':'))
+        return lc_fail(err, LC_ERR_IO,
+                       "--data %s: no such file (and not a task mixture such as passkey:0.5,filler:0.5)", o->data);
     if (st != LC_OK) return st;
     if (o->tokenizer && strncmp(o->tokenizer, "bpe:", 4) == 0)
         return lc_fail(err, LC_ERR_INVALID_ARG, "--tokenizer bpe:N trains on a text file; task data uses synthetic "

@@ -38,6 +38,8 @@ expect_rc 2 "resume and init" "$CLI" train --data toy:copy -o "$tmp/x.gguf" --re
 expect_rc 1 "bad shape" "$CLI" train --data toy:copy -o "$tmp/x.gguf" --heads 3 --kv-heads 2
 expect_rc 1 "untrainable attention" "$CLI" train --data toy:copy -o "$tmp/x.gguf" --attn linear:favor
 expect_rc 1 "unknown task" "$CLI" train --data "nosuchtask:1" -o "$tmp/x.gguf"
+expect_rc 1 "missing text file" "$CLI" train --data "$tmp/nope.txt" -o "$tmp/x.gguf"
+contains "$tmp/err" "no such file" "missing file named"
 [ -f "$tmp/x.gguf" ] && fail "a refused run wrote a checkpoint"
 
 # ---- one run: log, validation, checkpoint -----------------------------------
