@@ -172,6 +172,132 @@ typedef struct {
 
 void lc_chat_get_stats(const lc_chat *c, lc_chat_stats *st);
 
+/* ------------------------------------------------------------------------ */
+/* Long documents                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* The model behind the document pipeline (a test puts a fake here). */
+typedef struct lc_doc_model lc_doc_model;
+struct lc_doc_model {
+    /* Tokens a text takes (as part of a prompt: no BOS). */
+    lc_status (*count)(lc_doc_model *m, const char *text, size_t len, int64_t *n, lc_error *err);
+    /* The answer to a prompt as a fresh sequence: at most max_tokens, up to
+     * the end of sequence; *out malloc'd and NUL-terminated (free()). */
+    lc_status (*generate)(lc_doc_model *m, const char *prompt, size_t len, int64_t max_tokens, char **out,
+                          size_t *out_len, lc_error *err);
+    void (*destroy)(lc_doc_model *m); /* may be NULL */
+    int64_t n_ctx;                    /* tokens one prompt + answer may take    */
+    void *impl;
+};
+
+/* The real model: ctx, tok and sampler (NULL: greedy) are borrowed. Every
+ * prompt starts a fresh sequence (BOS when the vocabulary asks for it). */
+lc_status lc_doc_model_from_context(lc_context *ctx, const lc_tokenizer *tok, lc_sampler *sampler, lc_doc_model **out,
+                                    lc_error *err);
+/* Calls destroy and frees a model from lc_doc_model_from_context. */
+void lc_doc_model_free(lc_doc_model *m);
+
+typedef enum {
+    LC_DOC_SUMMARIZE = 0, /* a summary                                               */
+    LC_DOC_CLAUSES,       /* the key clauses: obligations, rights, conditions, dates  */
+    LC_DOC_QA,            /* the answer to --question                                 */
+    LC_DOC_ENTITIES,      /* people, organisations, places, dates, numbers            */
+    LC_DOC_TASK_COUNT
+} lc_doc_task;
+
+typedef enum {
+    LC_DOC_AUTO = 0,      /* one pass if the document fits, else map-reduce          */
+    LC_DOC_SINGLE,        /* one pass; refused when it does not fit                  */
+    LC_DOC_MAP_REDUCE,    /* an answer per (overlapping) chunk, then combining passes */
+    LC_DOC_REFINE,        /* a running answer carried through the chunks             */
+    LC_DOC_HIERARCHICAL,  /* a summary per chunk, then the task over the summaries   */
+    LC_DOC_STRATEGY_COUNT
+} lc_doc_strategy;
+
+/* "summarize", "clauses", "qa", "entities" / "auto", "single", "map-reduce",
+ * "refine", "hierarchical". Parsers accept those names ("summarise", "qa"
+ * also as "question"); false if unknown. */
+const char *lc_doc_task_name(lc_doc_task t);
+bool lc_doc_task_parse(const char *s, lc_doc_task *out);
+const char *lc_doc_strategy_name(lc_doc_strategy s);
+bool lc_doc_strategy_parse(const char *s, lc_doc_strategy *out);
+
+/* Prompt templates. Placeholders: {instruction} (the task's sentence, with
+ * {question} in it replaced), {question}, {text} (a chunk, or the whole
+ * document), {part} (the chunk's number, from 1), {answer} (refine: the
+ * running answer), {answers} (combine: the partial answers, numbered). NULL
+ * fields take the built-in ones. */
+typedef struct {
+    const char *instruction, *single, *map, *combine, *refine, *summary;
+} lc_doc_templates;
+
+/* The built-in templates of a task. */
+void lc_doc_templates_builtin(lc_doc_task t, lc_doc_templates *out);
+/* A user's template file: sections "## instruction", "## single", "## map",
+ * "## combine", "## refine", "## summary" (a file without any section header
+ * is the instruction). Missing sections keep what *t holds. The text is
+ * copied into *store (free() it after use). */
+lc_status lc_doc_templates_parse(const char *text, size_t len, lc_doc_templates *t, char **store, lc_error *err);
+
+/* The document as a stream: fill buf with up to cap bytes; return how many
+ * (0 at the end); set *failed (and return 0) on a read error. */
+typedef size_t (*lc_doc_read_fn)(void *user, char *buf, size_t cap, bool *failed);
+
+typedef struct {
+    int64_t index;            /* 0..                                          */
+    int64_t start, end;       /* byte range of the document [start, end)      */
+    int64_t n_tokens;         /* the chunk's text                             */
+    char *result;             /* the model's answer for it (map, summary, or
+                                 the running answer after it for refine)      */
+    double seconds;
+} lc_doc_chunk;
+
+/* Called after every chunk (and may return false to stop: LC_ERR_CANCELLED). */
+typedef bool (*lc_doc_chunk_fn)(void *user, const lc_doc_chunk *c);
+
+typedef struct {
+    lc_doc_task task;
+    const char *question;        /* QA                                          */
+    lc_doc_strategy strategy;
+    int64_t n_predict;           /* answer tokens per call (default 256)        */
+    int64_t overlap;             /* map-reduce: tokens of whole sentences a
+                                    chunk repeats from the one before; < 0:
+                                    a tenth of the chunk budget (default)      */
+    int64_t chunk_tokens;        /* cap on a chunk's tokens; 0: all the budget  */
+    const lc_doc_templates *templates; /* NULL: the task's built-ins            */
+    int64_t total_bytes;         /* for progress (0: unknown)                   */
+    lc_progress_fn progress;     /* done/total in document bytes                */
+    void *progress_user;
+    lc_doc_chunk_fn on_chunk;
+    void *chunk_user;
+} lc_doc_opts;
+
+/* summarize, auto, n_predict 256, overlap -1, built-in templates. */
+void lc_doc_opts_init(lc_doc_opts *o);
+
+typedef struct {
+    char *answer;                /* the final answer (malloc'd)                 */
+    size_t answer_len;
+    lc_doc_strategy strategy;    /* what ran (AUTO resolved)                    */
+    lc_doc_chunk *chunks;        /* [n_chunks] (results malloc'd)               */
+    int64_t n_chunks;
+    int64_t n_combines;          /* combining passes (map-reduce, hierarchical) */
+    int64_t doc_bytes;
+    int64_t chunk_budget;        /* tokens a chunk may take                     */
+    int64_t peak_buffer;         /* most document bytes held at once            */
+    double seconds;
+} lc_doc_result;
+
+/* Read the document from read(user, ...) and run the task over it. Chunks
+ * end at paragraph or sentence ends (. ! ? and Chinese 。！？, newlines); a
+ * sentence longer than a chunk is cut at a character boundary. Budgets: every
+ * prompt, with its answer of n_predict tokens, fits the model's n_ctx. The
+ * document is never held whole (unless it fits one prompt): at most a chunk
+ * and a read block. */
+lc_status lc_doc_run(lc_doc_model *m, lc_doc_read_fn read, void *read_user, const lc_doc_opts *o, lc_doc_result *res,
+                     lc_error *err);
+void lc_doc_result_free(lc_doc_result *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,279 @@
+/* longctx doc FILE — a task over a document of any length: one pass when it
+ * fits the context, else map-reduce, refine or hierarchical over chunks cut
+ * at paragraph and sentence ends. The document is read as a stream. A thin
+ * layer over lc_doc_run (include/longctx/app.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "common/util.h"
+#include "longctx/app.h"
+#include "longctx/json.h"
+#include "runtime_flags.h"
+
+#define TEMPLATE_FILE_MAX ((long)1 << 20)
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: longctx doc FILE -m MODEL [--task TASK] [options]      (FILE - reads stdin)\n\n"
+            "Runs a task over a UTF-8 text or Markdown document of any length (Chinese included). When it\n"
+            "fits the context, in one pass; otherwise by a strategy over chunks that end at paragraph or\n"
+            "sentence ends (. ! ? 。！？), each within the token budget the context, the prompt and -n leave.\n\n"
+            "options:\n"
+            "  --task TASK            summarize (default), clauses (key clauses), qa (with --question),\n"
+            "                         entities; any other text is taken as the instruction itself\n"
+            "  --question TEXT        the question for --task qa\n"
+            "  --strategy S           auto (default: one pass if it fits, else map-reduce), single,\n"
+            "                         map-reduce, refine, hierarchical\n"
+            "  -n, --n-predict N      tokens per answer (default 256)\n"
+            "  --overlap N            map-reduce: tokens of whole sentences repeated between chunks\n"
+            "                         (default: a tenth of the chunk budget)\n"
+            "  --chunk-tokens N       cap on a chunk's tokens (default: all the budget)\n"
+            "  --template FILE        prompt templates: sections ## instruction, ## single, ## map,\n"
+            "                         ## combine, ## refine, ## summary with {instruction} {question}\n"
+            "                         {text} {part} {answer} {answers} (a file without sections is the\n"
+            "                         instruction)\n"
+            "  --json                 one JSON object on stdout: every chunk's range, tokens and result,\n"
+            "                         and the final answer\n"
+            "  --verbose              each chunk's result on stderr as it comes\n"
+            "%s"
+            "  -h, --help             this help\n\n"
+            "sampling (default greedy; any of these turns the sampler on):\n%s",
+            cli_runtime_flags_help(), lc_sampler_options_help());
+}
+
+typedef struct {
+    FILE *f;
+} file_reader;
+
+static size_t read_file_cb(void *user, char *buf, size_t cap, bool *failed) {
+    file_reader *r = user;
+    const size_t n = fread(buf, 1, cap, r->f);
+    if (n < cap && ferror(r->f)) *failed = true;
+    return n;
+}
+
+typedef struct {
+    bool verbose;
+    cli_progress *progress;
+} chunk_ctx;
+
+static bool on_chunk(void *user, const lc_doc_chunk *c) {
+    chunk_ctx *cc = user;
+    if (cc->verbose) {
+        cli_progress_done(cc->progress);
+        fprintf(stderr, "[chunk %lld: bytes %lld-%lld, %lld tokens, %.2f s] %s\n", (long long)c->index + 1,
+                (long long)c->start, (long long)c->end, (long long)c->n_tokens, c->seconds, c->result);
+    }
+    return true;
+}
+
+static char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_error("doc", "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    char *buf = NULL;
+    if (size >= 0 && size <= TEMPLATE_FILE_MAX && fseek(f, 0, SEEK_SET) == 0) buf = malloc((size_t)size + 1);
+    if (buf && fread(buf, 1, (size_t)size, f) == (size_t)size) {
+        buf[size] = '\0';
+        *len = (size_t)size;
+    } else {
+        cli_error("doc", "%s: cannot read (at most 1 MiB)", path);
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+static void write_json(const char *path, const lc_doc_opts *o, const char *task_text, const lc_doc_result *r,
+                       int64_t n_ctx) {
+    lc_json_writer w;
+    lc_json_init(&w, stdout, false);
+    lc_json_begin_object(&w);
+    lc_json_kv_str(&w, "file", path);
+    lc_json_kv_str(&w, "task", task_text);
+    if (o->question) lc_json_kv_str(&w, "question", o->question);
+    lc_json_kv_str(&w, "strategy", lc_doc_strategy_name(r->strategy));
+    lc_json_kv_int(&w, "n_ctx", n_ctx);
+    lc_json_kv_int(&w, "n_predict", o->n_predict);
+    lc_json_kv_int(&w, "chunk_budget", r->chunk_budget);
+    lc_json_kv_int(&w, "bytes", r->doc_bytes);
+    lc_json_key(&w, "chunks");
+    lc_json_begin_array(&w);
+    for (int64_t i = 0; i < r->n_chunks; i++) {
+        const lc_doc_chunk *c = &r->chunks[i];
+        lc_json_begin_object(&w);
+        lc_json_kv_int(&w, "index", c->index);
+        lc_json_kv_int(&w, "start", c->start);
+        lc_json_kv_int(&w, "end", c->end);
+        lc_json_kv_int(&w, "tokens", c->n_tokens);
+        lc_json_kv_num(&w, "seconds", c->seconds);
+        lc_json_kv_str(&w, "result", c->result);
+        lc_json_end_object(&w);
+    }
+    lc_json_end_array(&w);
+    lc_json_kv_int(&w, "combines", r->n_combines);
+    lc_json_kv_str(&w, "answer", r->answer);
+    lc_json_kv_num(&w, "seconds", r->seconds);
+    lc_json_end_object(&w);
+    lc_json_finish(&w);
+}
+
+int cmd_doc(int argc, char **argv) {
+    cli_runtime_flags rf;
+    cli_runtime_flags_init(&rf);
+    lc_sampler_params sp;
+    lc_sampler_params_init(&sp);
+    bool sampling = false, json = false, verbose = false;
+    const char *path = NULL, *task = "summarize", *tpl_path = NULL;
+    lc_doc_opts o;
+    lc_doc_opts_init(&o);
+    lc_error err;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        const int taken = cli_runtime_flag(&rf, argc, argv, &i, "doc");
+        if (taken < 0) return CLI_USAGE;
+        if (taken > 0) continue;
+        bool ok = true;
+#define VALUE() (v = cli_value(argc, argv, &i, "doc"))
+        if (cli_is(a, "-h", "--help")) {
+            usage(stdout);
+            return CLI_OK;
+        } else if (cli_is(a, NULL, "--task")) ok = (task = VALUE()) != NULL && *task;
+        else if (cli_is(a, NULL, "--question")) ok = (o.question = VALUE()) != NULL;
+        else if (cli_is(a, NULL, "--strategy")) ok = VALUE() && lc_doc_strategy_parse(v, &o.strategy);
+        else if (cli_is(a, "-n", "--n-predict")) ok = VALUE() && cli_parse_i64(v, &o.n_predict) && o.n_predict >= 1;
+        else if (cli_is(a, NULL, "--overlap")) ok = VALUE() && cli_parse_i64(v, &o.overlap) && o.overlap >= 0;
+        else if (cli_is(a, NULL, "--chunk-tokens")) ok = VALUE() && cli_parse_i64(v, &o.chunk_tokens) && o.chunk_tokens >= 1;
+        else if (cli_is(a, NULL, "--template")) ok = (tpl_path = VALUE()) != NULL;
+        else if (cli_is(a, NULL, "--json")) json = true;
+        else if (cli_is(a, NULL, "--verbose")) verbose = true;
+        else if (lc_sampler_is_option(a)) {
+            ok = VALUE() != NULL;
+            if (ok && lc_sampler_apply_option(&sp, a, v, &err) != LC_OK) {
+                cli_error("doc", "%s", err.msg);
+                return CLI_USAGE;
+            }
+            sampling = true;
+        } else if (a[0] != '-' || strcmp(a, "-") == 0) {
+            if (path) {
+                cli_error("doc", "one document at a time (%s and %s)", path, a);
+                return CLI_USAGE;
+            }
+            path = a;
+        } else {
+            cli_error("doc", "unknown option %s", a);
+            usage(stderr);
+            return CLI_USAGE;
+        }
+#undef VALUE
+        if (!ok) {
+            cli_error("doc", "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
+            return CLI_USAGE;
+        }
+    }
+    if (!path) {
+        cli_error("doc", "no document (longctx doc FILE ...)");
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    lc_doc_templates tpl;
+    memset(&tpl, 0, sizeof tpl);
+    if (!lc_doc_task_parse(task, &o.task)) { /* free text: the instruction itself */
+        o.task = LC_DOC_SUMMARIZE;
+        tpl.instruction = task;
+    }
+    if (o.task == LC_DOC_QA && !o.question) {
+        cli_error("doc", "--task qa needs --question");
+        return CLI_USAGE;
+    }
+    if (sampling && lc_sampler_params_validate(&sp, &err) != LC_OK) {
+        cli_error("doc", "%s", err.msg);
+        return CLI_USAGE;
+    }
+    char *tpl_text = NULL, *tpl_store = NULL;
+    if (tpl_path) {
+        size_t len = 0;
+        if (!(tpl_text = slurp(tpl_path, &len))) return CLI_FAIL;
+        if (lc_doc_templates_parse(tpl_text, len, &tpl, &tpl_store, &err) != LC_OK) {
+            free(tpl_text);
+            return cli_fail("doc", &err);
+        }
+    }
+    o.templates = &tpl;
+    lc_model *m = NULL;
+    lc_context *ctx = NULL;
+    lc_sampler *sampler = NULL;
+    lc_doc_model *dm = NULL;
+    FILE *in = NULL;
+    lc_doc_result res;
+    memset(&res, 0, sizeof res);
+    lc_rope_config rope;
+    int rc = cli_runtime_load_model(&rf, &m, "doc");
+    if (rc != CLI_OK) goto done;
+    if ((rc = cli_runtime_rope(&rf, m, &rope, "doc")) != CLI_OK) goto done;
+    rc = CLI_FAIL;
+    if (!m->tokenizer) {
+        cli_error("doc", "the model has no tokenizer (give -z TOKENIZER.bin for a llama2.c model)");
+        goto done;
+    }
+    in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!in) {
+        cli_error("doc", "cannot open %s: %s", path, strerror(errno));
+        goto done;
+    }
+    struct stat sb;
+    if (in != stdin && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode)) o.total_bytes = (int64_t)sb.st_size;
+    if (lc_context_create(m, &rf.co, &ctx, &err) != LC_OK ||
+        (sampling && lc_sampler_create(&sp, m->cfg.vocab_size, &sampler, &err) != LC_OK) ||
+        lc_doc_model_from_context(ctx, m->tokenizer, sampler, &dm, &err) != LC_OK) {
+        cli_fail("doc", &err);
+        goto done;
+    }
+    cli_progress prog;
+    cli_progress_init(&prog);
+    chunk_ctx cc = {verbose, &prog};
+    o.progress = cli_progress_cb;
+    o.progress_user = &prog;
+    o.on_chunk = on_chunk;
+    o.chunk_user = &cc;
+    {
+        char desc[128];
+        fprintf(stderr, "longctx doc: %s, task %s, strategy %s, context %lld (%s), -n %lld\n", path,
+                tpl.instruction && o.task == LC_DOC_SUMMARIZE && strcmp(task, "summarize") ? "custom" : lc_doc_task_name(o.task),
+                lc_doc_strategy_name(o.strategy), (long long)lc_context_n_ctx(ctx),
+                lc_context_kv_describe(ctx, desc, sizeof desc), (long long)o.n_predict);
+    }
+    file_reader fr = {in};
+    const lc_status st = lc_doc_run(dm, read_file_cb, &fr, &o, &res, &err);
+    cli_progress_done(&prog);
+    if (st != LC_OK) {
+        cli_fail("doc", &err);
+        goto done;
+    }
+    fprintf(stderr, "longctx doc: %lld bytes, %s, %lld chunk%s (budget %lld tokens), %lld combining pass%s, %.2f s\n",
+            (long long)res.doc_bytes, lc_doc_strategy_name(res.strategy), (long long)res.n_chunks,
+            res.n_chunks == 1 ? "" : "s", (long long)res.chunk_budget, (long long)res.n_combines,
+            res.n_combines == 1 ? "" : "es", res.seconds);
+    if (json) write_json(path, &o, task, &res, lc_context_n_ctx(ctx));
+    else printf("%s\n", res.answer);
+    rc = CLI_OK;
+done:
+    lc_doc_result_free(&res);
+    if (in && in != stdin) fclose(in);
+    lc_doc_model_free(dm);
+    lc_sampler_free(sampler);
+    lc_context_free(ctx);
+    lc_model_free(m);
+    free(tpl_store);
+    free(tpl_text);
+    return rc;
+}
