@@ -292,8 +292,9 @@ static void doc_intro(rdoc *d, const lc_report *r) {
 static void doc_notes(rdoc *d, const lc_report *r, lc_report_section s) {
     const sec_info *si = &r->sec[s];
     if (si->n_notes == 0) return;
-    rdoc_para(d, "**Skipped or limited in this run** (%s of a %s budget):", "section time",
-              si->budget > 0 ? "planned" : "no");
+    char a[32], b[32];
+    rdoc_para(d, "**Skipped or limited in this run** (the section took %s of the %s planned for it):",
+              lc_report_fmt_seconds(si->seconds, a, sizeof a), lc_report_fmt_seconds(si->budget, b, sizeof b));
     for (int i = 0; i < si->n_notes; i++) rdoc_item(d, "%s", si->notes[i]);
 }
 
