@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "longctx/report.h"
 #include "longctx/runtime.h"
+#include "longctx/tasks.h"
 #include "report/doc.h"
 #include "test_util.h"
 
@@ -360,6 +361,60 @@ static void test_missing_models(void) {
     CHECK(lc_report_run(NULL, &r, &err) == LC_ERR_INVALID_ARG, "NULL config refused");
 }
 
+/* Models that are there but unusable: a training context too short for a
+ * passkey sample, no tokenizer. Each is named, and the run goes on. */
+static void test_unusable_models(void) {
+    char dir[] = "/tmp/lc_test_report_models_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    lc_model_config c;
+    small_config(&c, 1, 2, 2, 16, 16);
+    c.vocab_size = LC_TASKS_VOCAB_SIZE;
+    lc_model *m = NULL;
+    lc_tokenizer *tok = NULL;
+    lc_error err;
+    CHECK_OK(lc_model_create_random(&c, LC_DTYPE_F32, 3, &m, &err), &err);
+    CHECK_OK(lc_tasks_tokenizer_create(&tok, &err), &err);
+    if (!m || !tok) return;
+    char p1[128], p2[128];
+    snprintf(p1, sizeof p1, "%s/%s", dir, LC_REPORT_MODEL_DEFAULT);
+    snprintf(p2, sizeof p2, "%s/%s", dir, LC_REPORT_MODEL_LINEAR);
+    CHECK_OK(lc_model_write_gguf(p1, &m->cfg, &m->w, tok, LC_DTYPE_F32, &err), &err);
+    CHECK_OK(lc_model_write_gguf(p2, &m->cfg, &m->w, NULL, LC_DTYPE_F32, &err), &err);
+    lc_model_free(m);
+    lc_tokenizer_free(tok);
+
+    lc_report_config rc;
+    lc_report_config_init(&rc);
+    rc.models_dir = dir;
+    rc.quick = true;
+    rc.time_budget = 0.5;
+    rc.n_threads = 1;
+    lc_report *r = NULL;
+    CHECK_OK(lc_report_run(&rc, &r, &err), &err);
+    if (r) {
+        char why[512];
+        CHECK(lc_report_section_state(r, LC_REPORT_EXTRAPOLATION, NULL, why, sizeof why) == LC_REPORT_SKIPPED,
+              "extrapolation skipped");
+        CHECK(strstr(why, "trained at 16 tokens") != NULL, "why: %s", why);
+        lc_json_writer w;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (f) {
+            lc_json_init(&w, f, false);
+            lc_report_write_json(r, &w);
+            lc_json_finish(&w);
+            fclose(f);
+            CHECK(buf && strstr(buf, "carries no tokenizer") != NULL, "the linear model's reason is in the JSON");
+            free(buf);
+        }
+        lc_report_free(r);
+    }
+    unlink(p1);
+    unlink(p2);
+    rmdir(dir);
+}
+
 int main(void) {
     test_format();
     test_attn_memory_vs_runtime();
@@ -367,5 +422,6 @@ int main(void) {
     test_memory_row();
     test_doc();
     test_missing_models();
+    test_unusable_models();
     return lc_test_finish("test_report");
 }

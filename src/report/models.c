@@ -9,6 +9,11 @@
 
 #include "report/report_internal.h"
 
+/* Training contexts the report can work with: a passkey sample needs about 48
+ * tokens; 16x the context must stay a sane allocation request. */
+#define MODEL_MIN_CTX 64
+#define MODEL_MAX_CTX ((int64_t)1 << 24)
+
 /* The shape of a model, as lc_model_create_random needs it. */
 static void make_config(lc_model_config *c, int dim, int hidden, int layers, int heads, int vocab, int64_t ctx) {
     memset(c, 0, sizeof *c);
@@ -77,6 +82,17 @@ static void shipped_model(rmodel *rm, const char *dir, const char *file, const c
     }
     if (!rm->m->tokenizer) {
         snprintf(rm->missing, sizeof rm->missing, "%.200s carries no tokenizer to write prompts with", rm->path);
+        lc_model_free(rm->m);
+        rm->m = NULL;
+        return;
+    }
+    /* the sections build samples of 1x..16x the training context: it must be
+     * long enough for a passkey sample and short enough to multiply */
+    const int64_t ctx = rm->m->cfg.ctx_train;
+    if (ctx < MODEL_MIN_CTX || ctx > MODEL_MAX_CTX) {
+        snprintf(rm->missing, sizeof rm->missing,
+                 "%.200s says it was trained at %lld tokens; the report needs %d to %lld", rm->path, (long long)ctx,
+                 MODEL_MIN_CTX, (long long)MODEL_MAX_CTX);
         lc_model_free(rm->m);
         rm->m = NULL;
         return;
