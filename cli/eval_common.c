@@ -43,6 +43,13 @@ int eval_session_open(eval_session *s, eval_args *a) {
                sizeof s->general_name);
     rc = cli_runtime_rope(&a->rf, s->model, &s->rope, EVAL_CMD);
     if (rc != CLI_OK) return rc;
+    s->tok = s->model->tokenizer;
+    if (!s->tok && a->rf.tok_path) { /* e.g. a random GGUF: -z tokenizer.bin of the same vocabulary */
+        lc_error err;
+        if (lc_tokenizer_load_llama2c(a->rf.tok_path, s->model->cfg.vocab_size, &s->own_tok, &err) != LC_OK)
+            return cli_fail(EVAL_CMD, &err);
+        s->tok = s->own_tok;
+    }
     if (a->haystack_path) {
         lc_error err;
         if (lc_haystack_load(a->haystack_path, &s->haystack, &err) != LC_OK) return cli_fail(EVAL_CMD, &err);
@@ -54,6 +61,7 @@ int eval_session_open(eval_session *s, eval_args *a) {
 void eval_session_close(eval_session *s) {
     cli_progress_done(&s->progress);
     lc_haystack_free(s->haystack);
+    lc_tokenizer_free(s->own_tok);
     lc_model_free(s->model);
     memset(s, 0, sizeof *s);
 }
@@ -163,6 +171,7 @@ void eval_json_begin(eval_session *s, lc_json_writer *w, const eval_ctx_info *in
     lc_json_kv_int(w, "batch", info->n_batch);
     lc_json_kv_str(w, "cache_type_k", lc_dtype_name(info->k_type));
     lc_json_kv_str(w, "cache_type_v", lc_dtype_name(info->v_type));
+    lc_json_kv_str(w, "kv_policy", a->rf.kv_spec ? a->rf.kv_spec : "full");
     lc_json_kv_int(w, "seed", (int64_t)a->seed);
     lc_json_kv_int(w, "trials", a->trials);
     lc_json_kv_int(w, "threads", info->n_threads);

@@ -50,6 +50,9 @@ typedef struct {
     lc_rope_config rope;           /* the model's with the RoPE flags      */
     char model_name[128];          /* file name without extension         */
     char general_name[128];        /* GGUF general.name, or ""            */
+    const lc_tokenizer *tok;       /* the model's, or -z's for a model
+                                      without one (a random GGUF)          */
+    lc_tokenizer *own_tok;         /* loaded from -z (owned)               */
     lc_haystack *haystack;
     FILE *table;                   /* stdout, or stderr with --json        */
     cli_progress progress;

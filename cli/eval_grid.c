@@ -152,8 +152,8 @@ int eval_run_grid(eval_session *s) {
     eval_args *a = s->a;
     lc_eval_grid_config gc;
     eval_grid_config(s, &gc);
-    if (!s->model->tokenizer) {
-        cli_error(EVAL_CMD, "the model has no tokenizer to write prompts with (give -z TOKENIZER.bin for a .bin)");
+    if (!s->tok) {
+        cli_error(EVAL_CMD, "the model has no tokenizer to write prompts with (give -z TOKENIZER.bin)");
         return CLI_FAIL;
     }
     int64_t max_len = 0;
@@ -165,14 +165,14 @@ int eval_run_grid(eval_session *s) {
     int rc = eval_context_fits(s, &a->rf.co, n_ctx, what);
     if (rc != CLI_OK) return rc;
     lc_error err;
-    if (lc_eval_grid_check(&gc, s->model->tokenizer, n_ctx, &err) != LC_OK) return cli_fail(EVAL_CMD, &err);
+    if (lc_eval_grid_check(&gc, s->tok, n_ctx, &err) != LC_OK) return cli_fail(EVAL_CMD, &err);
     lc_context *ctx = NULL;
     rc = eval_context_create(s, &a->rf.co, n_ctx, what, &ctx);
     if (rc != CLI_OK) return rc;
     lc_eval_model *em = NULL;
     lc_eval_grid g;
     memset(&g, 0, sizeof g);
-    lc_status st = lc_eval_model_from_context(ctx, s->model->tokenizer, -1, a->prefix_reuse, &em, &err);
+    lc_status st = lc_eval_model_from_context(ctx, s->tok, -1, a->prefix_reuse, &em, &err);
     eval_print_setup(s, ctx);
     if (st == LC_OK) st = lc_eval_grid_run(em, &gc, &g, &err);
     cli_progress_done(&s->progress);

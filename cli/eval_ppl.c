@@ -50,7 +50,9 @@ static char *read_all(const char *path, size_t *len) {
 
 /* Token ids separated by white space or commas; checked against the vocabulary. */
 static int32_t *parse_tokens(const char *path, const char *text, size_t len, int32_t vocab, int64_t *n) {
-    size_t cap = len / 2 + 1;
+    size_t cap = 1; /* at most the runs of digits in the file */
+    for (size_t i = 0; i < len; i++)
+        cap += (text[i] >= '0' && text[i] <= '9') && (i == 0 || text[i - 1] < '0' || text[i - 1] > '9');
     int32_t *ids = malloc(cap * sizeof(int32_t));
     if (!ids) {
         cli_error(EVAL_CMD, "out of memory");
@@ -84,11 +86,11 @@ int32_t *eval_ppl_load_tokens(eval_session *s, int64_t *n) {
     int32_t *ids = NULL;
     if (a->tokens_path) {
         ids = parse_tokens(path, text, len, s->model->cfg.vocab_size, n);
-    } else if (!s->model->tokenizer) {
+    } else if (!s->tok) {
         cli_error(EVAL_CMD, "the model has no tokenizer: give -z TOKENIZER.bin or --tokens-file");
     } else {
         lc_error err;
-        const lc_tokenizer *tok = s->model->tokenizer;
+        const lc_tokenizer *tok = s->tok;
         int64_t need = 0;
         lc_status st = lc_tokenizer_encode(tok, text, len, true, NULL, 0, &need, &err);
         if (st == LC_OK || st == LC_ERR_TOO_LARGE) {
@@ -317,7 +319,7 @@ static int run_method(eval_session *s, ppl_method *pm, const int32_t *tokens, in
     }
     lc_eval_model *em = NULL;
     lc_error err;
-    lc_status st = lc_eval_model_from_context(ctx, s->model->tokenizer, -1, false, &em, &err);
+    lc_status st = lc_eval_model_from_context(ctx, s->tok, -1, false, &em, &err);
     for (int j = 0; j < a->n_lengths && st == LC_OK; j++) {
         lc_eval_ppl_config pc = {a->lengths[j], a->stride, eval_progress, s};
         st = lc_eval_ppl_run(em, tokens, n_tok, &pc, &res[j], &err);

@@ -90,7 +90,7 @@ static int run_one(eval_session *s, stream_method *e, const int32_t *tokens, int
     lc_status st;
     if (e->recompute) {
         lc_eval_model *em = NULL;
-        st = lc_eval_model_from_context(ctx, s->model->tokenizer, -1, false, &em, &err);
+        st = lc_eval_model_from_context(ctx, s->tok, -1, false, &em, &err);
         e->st.rss_start = lc_rss_bytes();
         lc_eval_ppl_config pc = {e->window + 1, 1, eval_progress, s};
         if (st == LC_OK) st = lc_eval_ppl_run(em, tokens, n, &pc, &e->res, &err);
@@ -149,7 +149,6 @@ static void write_json(eval_session *s, const stream_method *m, int nm, int64_t 
     info.n_threads = a->rf.co.n_threads;
     eval_json_begin(s, &w, &info);
     lc_json_kv_str(&w, "mode", "stream");
-    lc_json_kv_str(&w, "kv_policy", a->rf.kv_spec);
     lc_json_kv_str(&w, "file", a->tokens_path ? a->tokens_path : a->text_path);
     lc_json_kv_int(&w, "file_tokens", n);
     lc_json_end_object(&w); /* settings */
@@ -173,6 +172,11 @@ static void write_json(eval_session *s, const stream_method *m, int nm, int64_t 
         lc_json_end_object(&w);
     }
     lc_json_end_array(&w);
+    double nll = 0.0; /* overall, as every ppl run: over the scored tokens of all cells */
+    int64_t cnt = 0;
+    for (int i = 0; i < nm; i++) nll += m[i].res.nll, cnt += m[i].res.n_scored;
+    lc_json_kv_num(&w, "ppl", cnt > 0 ? exp(nll / (double)cnt) : NAN);
+    lc_json_kv_int(&w, "tokens", cnt);
     lc_json_end_object(&w);
     lc_json_finish(&w);
 }

@@ -80,8 +80,8 @@ int eval_run_retention(eval_session *s) {
         memcpy(rc_cfg.probes, a->probes, sizeof rc_cfg.probes);
         rc_cfg.n_probes = a->n_probes;
     }
-    if (!s->model->tokenizer) {
-        cli_error(EVAL_CMD, "the model has no tokenizer to write prompts with (give -z TOKENIZER.bin for a .bin)");
+    if (!s->tok) {
+        cli_error(EVAL_CMD, "the model has no tokenizer to write prompts with (give -z TOKENIZER.bin)");
         return CLI_FAIL;
     }
     const lc_eval_grid_config *gc = &rc_cfg.grid;
@@ -94,13 +94,13 @@ int eval_run_retention(eval_session *s) {
     int rc = eval_context_fits(s, &a->rf.co, n_ctx, what);
     if (rc != CLI_OK) return rc;
     lc_error err;
-    if (lc_eval_grid_check(gc, s->model->tokenizer, n_ctx, &err) != LC_OK) return cli_fail(EVAL_CMD, &err);
+    if (lc_eval_grid_check(gc, s->tok, n_ctx, &err) != LC_OK) return cli_fail(EVAL_CMD, &err);
     lc_context *ctx = NULL;
     rc = eval_context_create(s, &a->rf.co, n_ctx, what, &ctx);
     if (rc != CLI_OK) return rc;
     eval_print_setup(s, ctx);
     lc_eval_retention r;
-    lc_status st = lc_eval_retention_run(ctx, s->model->tokenizer, -1, &rc_cfg, &r, &err);
+    lc_status st = lc_eval_retention_run(ctx, s->tok, -1, &rc_cfg, &r, &err);
     cli_progress_done(&s->progress);
     if (st != LC_OK) {
         lc_context_free(ctx);

@@ -17,7 +17,8 @@
  *    reuses tokens;
  *  - retention: per layer and head the bucket masses sum to 1, needle mass in
  *    [0, 1], keys per bucket as counted here, probe rows = probes x samples,
- *    duplicates and out-of-prompt probes dropped; LINEAR/CHUNKED refused.
+ *    duplicates and out-of-prompt probes dropped; LINEAR/CHUNKED attention
+ *    and cache policies other than full refused.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -469,6 +470,16 @@ static void test_retention(const lc_tokenizer *tok) {
         if (!ctx) continue;
         CHECK(lc_eval_retention_run(ctx, tok, -1, &rc, &r, &err) == LC_ERR_UNSUPPORTED && r.mass == NULL,
               "%s: %s", bad[i], err.msg);
+        lc_context_free(ctx);
+    }
+    /* a cache policy that moves keys away from their positions */
+    o.attn = NULL;
+    CHECK_OK(lc_kv_policy_parse("sinks:4:64", &o, &err), &err);
+    ctx = NULL;
+    CHECK_OK(lc_context_create(m, &o, &ctx, &err), &err);
+    if (ctx) {
+        CHECK(lc_eval_retention_run(ctx, tok, -1, &rc, &r, &err) == LC_ERR_UNSUPPORTED && strstr(err.msg, "sinks"),
+              "sinks policy: %s", err.msg);
         lc_context_free(ctx);
     }
     lc_model_free(m);

@@ -11,13 +11,14 @@
  * Log-probabilities: the context evaluates chunks of at most `chunk` tokens
  * with every row's logits into logits [chunk, vocab] (chunk = n_batch, capped
  * so the buffer stays under 32 MiB); ln p(t | before) = l[t] - max -
- * ln sum exp(l - max), accumulated in double.
+ * ln sum exp(l - max), the sum by the kernels' vectorised softmax.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "eval/eval_internal.h"
+#include "longctx/kernels.h"
 
 #define LOGITS_BUF_MAX ((size_t)32 << 20)
 
@@ -31,6 +32,7 @@ typedef struct {
     int64_t chunk;
     int32_t vocab;
     int64_t evaluated, reused;
+    lc_kernel_opts ko;    /* log-softmax: one thread, best ISA */
 } ctx_model;
 
 /* ---- Text helpers ------------------------------------------------------------ */
@@ -140,7 +142,19 @@ static void cm_reset(lc_eval_model *m) {
     c->n_hist = 0;
 }
 
-/* ln softmax(l)[t] in double. */
+/* ln softmax(l)[t], destroying l (it becomes the softmax, by the kernel's
+ * vectorised exp): the normaliser is recovered from the largest entry, where
+ * softmax is exactly 1/sum, so a tiny probability keeps its log-space value
+ * instead of underflowing. */
+static double log_prob_inplace(float *l, int32_t vocab, int32_t t, const lc_kernel_opts *ko) {
+    const int64_t im = lc_argmax(l, vocab);
+    if (im < 0) return NAN;
+    const double lt = l[t], lmax = l[im];
+    lc_softmax(l, vocab, ko);
+    return lt - lmax + log((double)l[im]);
+}
+
+/* ln softmax(l)[t] in double, l untouched (the context's own logits). */
 static double log_prob(const float *l, int32_t vocab, int32_t t) {
     float mx = l[0];
     for (int32_t i = 1; i < vocab; i++) mx = l[i] > mx ? l[i] : mx;
@@ -183,7 +197,7 @@ static lc_status cm_append_logprobs(lc_eval_model *m, const int32_t *tokens, int
         memcpy(c->hist + c->n_hist, tokens + c0, (size_t)nb * sizeof(int32_t));
         c->n_hist += nb;
         for (int64_t i = 0; i < nb && c0 + i + 1 < n; i++)
-            out[c0 + i + 1] = (float)log_prob(c->logits + i * c->vocab, c->vocab, tokens[c0 + i + 1]);
+            out[c0 + i + 1] = (float)log_prob_inplace(c->logits + i * c->vocab, c->vocab, tokens[c0 + i + 1], &c->ko);
     }
     return LC_OK;
 }
@@ -227,6 +241,8 @@ lc_status lc_eval_model_from_context(lc_context *ctx, const lc_tokenizer *tok, i
                rope->scaling != LC_ROPE_SCALING_DYNAMIC_NTK;
     c->chunk = chunk;
     c->vocab = vocab;
+    lc_kernel_opts_init(&c->ko);
+    c->ko.n_threads = 1;
     c->base.ops = &ctx_model_ops;
     c->base.impl = c;
     c->base.tok = tok;

@@ -144,6 +144,12 @@ lc_status lc_eval_retention_run(lc_context *ctx, const lc_tokenizer *tok, int32_
         return lc_fail(err, LC_ERR_UNSUPPORTED,
                        "retention: needs softmax attention over the KV cache (naive, flash or window), not %s",
                        lc_attn_method_name(ap->method));
+    lc_kv_stats ks;
+    lc_context_kv_stats(ctx, &ks);
+    if (ks.policy != LC_KV_POLICY_FULL)
+        return lc_fail(err, LC_ERR_UNSUPPORTED,
+                       "retention: needs the full KV cache (keys at their own positions), not the %s policy",
+                       lc_kv_policy_name(ks.policy));
     if (c->n_probes < 1 || c->n_probes > LC_EVAL_MAX_PROBES)
         return lc_fail(err, LC_ERR_INVALID_ARG, "retention: %d probes outside 1..%d", c->n_probes,
                        LC_EVAL_MAX_PROBES);
