@@ -449,6 +449,18 @@ static void ui_save(void *user, int64_t step, const char *path) {
 
 /* ---- Main ----------------------------------------------------------------- */
 
+/* The folder of path exists and is writable (checked before training, so a
+ * long run does not fail at its first save). */
+static bool out_dir_writable(const char *path) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) return access(".", W_OK) == 0;
+    if (slash == dir) slash[1] = '\0';
+    else *slash = '\0';
+    return access(dir, W_OK) == 0;
+}
+
 static bool shape_given(const train_opts *o) {
     return o->dim.set || o->layers.set || o->heads.set || o->kv_heads.set || o->hidden.set || o->head_dim.set ||
            o->untied || o->attn;
@@ -471,6 +483,10 @@ int cmd_train(int argc, char **argv) {
     rc = CLI_FAIL;
     lc_status st = LC_OK;
 
+    if (!out_dir_writable(o.out)) {
+        cli_error(CMD, "cannot write %s: its folder does not exist or is not writable", o.out);
+        return CLI_FAIL;
+    }
     const char *from = o.resume ? o.resume : o.init;
     if (from) {
         if (shape_given(&o)) {

@@ -40,6 +40,8 @@ expect_rc 1 "untrainable attention" "$CLI" train --data toy:copy -o "$tmp/x.gguf
 expect_rc 1 "unknown task" "$CLI" train --data "nosuchtask:1" -o "$tmp/x.gguf"
 expect_rc 1 "missing text file" "$CLI" train --data "$tmp/nope.txt" -o "$tmp/x.gguf"
 contains "$tmp/err" "no such file" "missing file named"
+expect_rc 1 "unwritable output folder" "$CLI" train --data toy:copy -o "$tmp/no/such/dir/x.gguf"
+contains "$tmp/err" "cannot write" "output folder named"
 [ -f "$tmp/x.gguf" ] && fail "a refused run wrote a checkpoint"
 
 # ---- one run: log, validation, checkpoint -----------------------------------
