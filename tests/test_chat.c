@@ -64,7 +64,7 @@ static void test_detect(void) {
     CHECK(!lc_chat_template_detect("{{ messages }}", 14, &t) && t == LC_CHAT_TPL_PLAIN, "unknown");
     for (int i = 0; i < LC_CHAT_TPL_COUNT; i++) {
         lc_chat_template u;
-        CHECK(lc_chat_template_parse(lc_chat_template_name((lc_chat_template)i), &u) && u == i, "name round trip %d", i);
+        CHECK(lc_chat_template_parse(lc_chat_template_name((lc_chat_template)i), &u) && (int)u == i, "name round trip %d", i);
     }
     CHECK(lc_chat_template_parse("llama-3", &t) && t == LC_CHAT_TPL_LLAMA3 && !lc_chat_template_parse("jinja", &t),
           "aliases");
