@@ -269,6 +269,8 @@ static void test_doc(void) {
     rdoc_item(d, "two");
     rdoc_note(d, "careful");
     rdoc_pre(d, "cmd --flag <x>");
+    rdoc_heading(d, 3, NULL, "2. Where it's wrong: per-head_unit!");
+    rdoc_para(d, "see [the unit](#2-where-its-wrong-per-head_unit) and [not this](http://x.y) [or](#a b)");
     rtable *t = rdoc_table(d, 3, "lrc", "Cap|tion");
     const char *h[3] = {"h1", "h|2", "h3"};
     rtable_header(t, h);
@@ -303,10 +305,19 @@ static void test_doc(void) {
         CHECK(strstr(html, "<?xml") == NULL, "the XML declaration is dropped inline");
         CHECK(strstr(html, "<svg xmlns=\"http://www.w3.org/2000/svg\"><rect/></svg>") != NULL, "svg inline");
         CHECK(strstr(html, "<pre>cmd --flag &lt;x&gt;</pre>") != NULL, "html pre");
+        CHECK(strstr(html, "<h3 id=\"2-where-its-wrong-per-head_unit\">") != NULL, "slug id:\n%s", html);
+        CHECK(strstr(html, "see <a href=\"#2-where-its-wrong-per-head_unit\">the unit</a> and [not this](http://x.y) "
+                           "[or](#a b)") != NULL,
+              "internal links only:\n%s", html);
+        CHECK(strstr(md, "see [the unit](#2-where-its-wrong-per-head_unit)") != NULL, "md link kept");
         CHECK(strstr(html, "<script") == NULL && strstr(html, "src=") == NULL, "no script, no src");
     }
     free(md);
     free(html);
+    char slug[64];
+    check_str(rdoc_slug("1. Attention memory: per-context_length!", slug, sizeof slug),
+              "1-attention-memory-per-context_length", "slug");
+    check_str(rdoc_slug("ABC", slug, 3), "ab", "slug truncated");
     CHECK(rdoc_table(d, 0, NULL, NULL) == NULL && rdoc_failed(d), "a table of 0 columns fails the document");
     rtable_cell(NULL, "ignored");
     rdoc_free(d);

@@ -115,11 +115,27 @@ static void push_text(rdoc *d, block_kind k, int level, const char *id, const ch
     if (!b->text) d->failed = true;
 }
 
+const char *rdoc_slug(const char *text, char *buf, size_t len) {
+    size_t o = 0;
+    for (const unsigned char *c = (const unsigned char *)text; c && *c && o + 1 < len; c++) {
+        if (*c >= 'A' && *c <= 'Z') buf[o++] = (char)(*c - 'A' + 'a');
+        else if ((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c >= 0x80)
+            buf[o++] = (char)*c;
+        else if (*c == ' ') buf[o++] = '-';
+    }
+    if (len) buf[o] = '\0';
+    return buf;
+}
+
 void rdoc_heading(rdoc *d, int level, const char *id, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     push_text(d, B_HEADING, level < 1 ? 1 : level > 3 ? 3 : level, id, fmt, ap);
     va_end(ap);
+    if (!id && d && !d->failed && d->b[d->n - 1].text) {
+        char slug[256];
+        d->b[d->n - 1].id = dup_str(d, rdoc_slug(d->b[d->n - 1].text, slug, sizeof slug));
+    }
 }
 
 void rdoc_para(rdoc *d, const char *fmt, ...) {
@@ -305,10 +321,25 @@ static void html_esc(FILE *f, const char *s, size_t n) {
     }
 }
 
-/* Escaped text with `code` and **bold** turned into elements (an unmatched
- * mark is printed as is). */
+/* Escaped text with `code`, **bold** and [text](#anchor) turned into
+ * elements (an unmatched mark, or a link that is not to an anchor, is
+ * printed as is). */
 static void html_inline(FILE *f, const char *s) {
     while (s && *s) {
+        if (*s == '[') {
+            const char *close = strstr(s, "](#");
+            const char *end = close ? strchr(close + 3, ')') : NULL;
+            if (close && end && !memchr(s + 1, '[', (size_t)(close - s - 1)) &&
+                strcspn(close + 3, " \"<>`)") == (size_t)(end - close - 3)) {
+                fputs("<a href=\"#", f);
+                html_esc(f, close + 3, (size_t)(end - close - 3));
+                fputs("\">", f);
+                html_esc(f, s + 1, (size_t)(close - s - 1));
+                fputs("</a>", f);
+                s = end + 1;
+                continue;
+            }
+        }
         if (*s == '`') {
             const char *e = strchr(s + 1, '`');
             if (e) {

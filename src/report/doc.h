@@ -4,9 +4,11 @@
  * (figures as separate SVG files) and one self-contained HTML page (CSS and
  * SVG inline, no script, no external reference).
  *
- * Text may carry two inline marks, rendered in both outputs: `code` and
- * **bold**. Everything else is plain text (escaped for HTML; '|' escaped in
- * Markdown table cells).
+ * Text may carry three inline marks, rendered in both outputs: `code`,
+ * **bold** and [a link](#anchor) to a heading of the document (internal
+ * anchors only: an HTML heading's id is GitHub's slug of its text, so the
+ * same link works in both). Everything else is plain text (escaped for HTML;
+ * '|' escaped in Markdown table cells).
  *
  * Allocation failures are sticky: every call after one does nothing and
  * rdoc_failed() tells; the sections build without checking each call.
@@ -32,7 +34,7 @@ bool rdoc_failed(const rdoc *d);
 #define RDOC_FMT(a, b)
 #endif
 
-/* level 1..3; id: HTML anchor (may be NULL). */
+/* level 1..3; id: HTML anchor (NULL: GitHub's slug of the text, rdoc_slug). */
 void rdoc_heading(rdoc *d, int level, const char *id, const char *fmt, ...) RDOC_FMT(4, 5);
 void rdoc_para(rdoc *d, const char *fmt, ...) RDOC_FMT(2, 3);
 /* One bullet; consecutive items form one list. */
@@ -57,6 +59,10 @@ void rdoc_figure(rdoc *d, const char *file, const char *svg, size_t svg_len, con
 /* Number of figures, and figure i's file name and SVG text. */
 int rdoc_n_figures(const rdoc *d);
 void rdoc_figure_get(const rdoc *d, int i, const char **file, const char **svg, size_t *len);
+
+/* GitHub's anchor for a heading: lower case, letters, digits, '-' and '_'
+ * kept (bytes >= 0x80 too), spaces to '-', everything else dropped. */
+const char *rdoc_slug(const char *text, char *buf, size_t len);
 
 /* Render. Return false if writing failed. */
 bool rdoc_write_markdown(const rdoc *d, FILE *f);

@@ -235,6 +235,9 @@ typedef struct {
 } rrun_span;
 bool rrun_span_cb(void *user, double done, double total, const char *what);
 
+/* The heading of a section ("1. Attention memory per context length"). */
+const char *section_title(lc_report_section s);
+
 /* Record a note (and the first reason of a partial/skipped section). */
 void sec_note(lc_report *r, lc_report_section s, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -153,7 +153,7 @@ static lc_status heat_svg(FILE *f, const void *user, lc_error *err) {
 void sec_extrap_doc(rdoc *d, const lc_report *r) {
     const ex_result *x = &r->ex;
     char a[32], lb[24];
-    rdoc_heading(d, 2, "extrapolation", "3. Length extrapolation: RoPE scaling and the YaRN model");
+    rdoc_heading(d, 2, NULL, "%s", section_title(LC_REPORT_EXTRAPOLATION));
     if (r->def.missing[0]) {
         rdoc_note(d, "Skipped: %s.", r->def.missing);
         return;
@@ -204,7 +204,7 @@ void sec_extrap_doc(rdoc *d, const lc_report *r) {
         heat_ctx hc = {&row->grid, title};
         doc_svg_figure(d, file, heat_svg, &hc, cap);
     }
-    rdoc_heading(d, 3, "extrapolation-read", "Reading the table");
+    rdoc_heading(d, 3, NULL, "Reading the table");
     for (int k = 0; k < EX_COUNT; k++) {
         const ex_row *row = &x->row[k];
         int best = -1, ran = 0;

@@ -115,7 +115,7 @@ void sec_machine_json(lc_json_writer *w, const lc_report *r) {
 void sec_machine_doc(rdoc *d, const lc_report *r) {
     const machine_result *m = &r->mach;
     char a[32], b[32];
-    rdoc_heading(d, 2, "machine", "5. Machine and run");
+    rdoc_heading(d, 2, NULL, "%s", section_title(LC_REPORT_MACHINE));
     rtable *t = rdoc_table(d, 2, "ll", NULL);
     const char *h[2] = {"", ""};
     rtable_header(t, h);

@@ -357,7 +357,7 @@ static int row_of(const mem_result *m, int64_t n) {
 void sec_memory_doc(rdoc *d, const lc_report *r) {
     const mem_result *m = &r->mem;
     char a[32], b[32], c[32], e[32], lb[24];
-    rdoc_heading(d, 2, "memory", "1. Attention memory per context length");
+    rdoc_heading(d, 2, NULL, "%s", section_title(LC_REPORT_MEMORY));
     rdoc_para(d,
               "The article's table gives the memory of one attention matrix: n x n scores in FP16 (2 bytes), "
               "for one head of one layer. Here every cell of that unit (1 head, head dim %d, causal, %s keys "
@@ -429,7 +429,7 @@ void sec_memory_doc(rdoc *d, const lc_report *r) {
                    "linearly and is the largest term up to tens of thousands of tokens.");
 
     /* what the article gets wrong, with this run's numbers */
-    rdoc_heading(d, 3, "memory-notes", "Where the article's table is wrong or misleading");
+    rdoc_heading(d, 3, NULL, "Where the article's table is wrong or misleading");
     const int i2k = row_of(m, 2048), i32k = row_of(m, 32768), i1m = row_of(m, 1048576);
     if (i2k >= 0 && i32k >= 0)
         rdoc_item(d,

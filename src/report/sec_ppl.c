@@ -345,7 +345,7 @@ static double layer_mass(const lc_eval_retention *rt, int32_t l, int b) {
 void sec_ppl_doc(rdoc *d, const lc_report *r) {
     const ppl_result *p = &r->ppl;
     char a[32], lb[24];
-    rdoc_heading(d, 2, "ppl", "4. Perplexity against context, and attention retention");
+    rdoc_heading(d, 2, NULL, "%s", section_title(LC_REPORT_PPL_RETENTION));
     if (r->def.missing[0]) {
         rdoc_note(d, "Skipped: %s.", r->def.missing);
         return;
@@ -412,7 +412,7 @@ void sec_ppl_doc(rdoc *d, const lc_report *r) {
         }
     }
 
-    rdoc_heading(d, 3, "retention", "Attention retention (default model)");
+    rdoc_heading(d, 3, NULL, "Attention retention (default model)");
     rdoc_para(d, "The article's `InformationRetentionAnalyzer` sums, for a query position, the attention it gives "
                  "to keys at or after that position (`attention_from_pos[pos:]`). Under a causal mask that is "
                  "the attention a token gives to itself, not retention of distant information. What matters "

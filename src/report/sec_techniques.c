@@ -433,7 +433,7 @@ static lc_status depth_svg(FILE *f, const void *user, lc_error *err) {
 void sec_techniques_doc(rdoc *d, const lc_report *r) {
     const tq_result *t = &r->tq;
     char a[32], b[32], c[32], e[32], lb[24];
-    rdoc_heading(d, 2, "techniques", "2. The techniques compared: claims against measurements");
+    rdoc_heading(d, 2, NULL, "%s", section_title(LC_REPORT_TECHNIQUES));
     const int lr = speed_ref_len(t);
     rdoc_para(d,
               "The article's comparison table is qualitative. Each technique here is a runtime configuration of "
@@ -544,7 +544,7 @@ void sec_techniques_doc(rdoc *d, const lc_report *r) {
                        "Passkey accuracy against needle depth at the training length, per technique (depth 100%: "
                        "the needle is next to the question).");
     }
-    rdoc_heading(d, 3, "techniques-read", "Reading the comparison");
+    rdoc_heading(d, 3, NULL, "Reading the comparison");
     rdoc_item(d, "**Max context is a memory question, and the answer depends on the model**: with full attention a "
                  "1 GiB budget holds %s tokens for the speed model but %s for Llama-2-7B (0.5 MiB of KV cache per "
                  "token). Window and linear attention have constant memory: their context is bounded by what "
