@@ -140,6 +140,15 @@ void eval_grid_config(eval_session *s, lc_eval_grid_config *gc) {
     gc->trials = a->trials;
     gc->seed = a->seed;
     gc->margin = a->margin;
+    const int64_t train = s->model->cfg.ctx_train;
+    for (int l = 0; l < gc->n_lengths; l++)
+        if (train > 0 && gc->lengths[l] > train && s->rope.scaling == LC_ROPE_SCALING_NONE) {
+            char lb[16], tb[16];
+            fprintf(stderr, "longctx eval: note: length %s is past the model's training context (%s) and RoPE is "
+                            "not scaled (--rope-scaling)\n",
+                    eval_len_str(gc->lengths[l], lb, sizeof lb), eval_len_str(train, tb, sizeof tb));
+            break;
+        }
     gc->progress = eval_progress;
     gc->progress_user = s;
     if (a->verbose) {

@@ -59,7 +59,8 @@ typedef struct {
      * every token before it) for i in [0, n); out[0] is NaN when the
      * sequence was empty (nothing predicts its first token). */
     lc_status (*append_logprobs)(lc_eval_model *m, const int32_t *tokens, int64_t n, float *out, lc_error *err);
-    /* Free the implementation's state (may be NULL). */
+    /* Free what the implementation allocated, m itself included if it was
+     * allocated (may be NULL: the caller owns m). */
     void (*destroy)(lc_eval_model *m);
 } lc_eval_model_ops;
 
@@ -77,13 +78,14 @@ struct lc_eval_model {
  * prompt starts with (lc_context_truncate) and evaluates only the rest; it is
  * turned off where it would not give the same arithmetic as a fresh
  * evaluation: LINEAR attention, dynamic NTK (its frequencies follow the
- * length of each evaluated chunk). Free with lc_eval_model_free. */
+ * length of each evaluated chunk); a cache policy that cannot truncate
+ * resets instead. Free with lc_eval_model_free. */
 lc_status lc_eval_model_from_context(lc_context *ctx, const lc_tokenizer *tok, int32_t eos_id, bool reuse_prefix,
                                      lc_eval_model **out, lc_error *err);
 /* Tokens the last generate calls evaluated and skipped thanks to prefix
  * reuse (NULL pointers allowed; zeros for models that are not the real one). */
 void lc_eval_model_prefix_stats(const lc_eval_model *m, int64_t *evaluated, int64_t *reused);
-/* Calls ops->destroy, then frees m if it came from lc_eval_model_from_context. */
+/* Calls ops->destroy (for lc_eval_model_from_context's model: frees it). */
 void lc_eval_model_free(lc_eval_model *m);
 
 /* The text of generated tokens that follow token prev (-1: none) into buf
