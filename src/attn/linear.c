@@ -427,10 +427,11 @@ static void block_head(const run_ctx *r, lane *ln, const block_mem *bm, float *M
     }
     for (int64_t blk0 = 0; blk0 < L->n_kc; blk0 += B) {
         const int64_t nb = LC_MIN(B, L->n_kc - blk0);
-        /* (1) features and partial states. Static schedules in (1) and (3)
-         * give a chunk to the same thread both times: its slot stays in
-         * that core's cache. */
-#pragma omp for schedule(static)
+        /* (1) features and partial states. Dynamic schedules here and in
+         * (3): on a busy machine a descheduled thread must not hold up the
+         * block (static placement, which keeps a chunk's slot on one core,
+         * ran slower on the shared 2-core test machine). */
+#pragma omp for schedule(dynamic, 1)
         for (int64_t b = 0; b < nb; b++) {
             const int64_t kc = blk0 + b;
             char *slot = bm->slots + (size_t)b * L->slot_bytes;
@@ -472,7 +473,7 @@ static void block_head(const run_ctx *r, lane *ln, const block_mem *bm, float *M
         }
         /* (3) causal read-out of every chunk of the block */
         if (causal) {
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
             for (int64_t b = 0; b < nb; b++) {
                 const int64_t kc = blk0 + b;
                 const int64_t i_lo = first_query(s, L, kc), i_hi = first_query(s, L, kc + 1);
