@@ -615,7 +615,42 @@ static void test_random_streams(void) {
     lc_model_free(m);
 }
 
+/* The attention workspace is sized for every chunk shape a policy produces:
+ * a 385-row chunk over a ring of 1030 keys needed more than a sample of
+ * shapes found (FLASH splits the keys into partitions from 1024 on). */
+static void test_workspace_shapes(void) {
+    lc_model_config c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.arch, sizeof c.arch, "llama");
+    c.dim = 288;
+    c.hidden_dim = 64;
+    c.n_layers = 2; /* the last layer only runs the last row */
+    c.n_heads = 6;
+    c.n_kv_heads = 6;
+    c.head_dim = 48;
+    c.vocab_size = 64;
+    c.ctx_train = 4096;
+    c.norm_eps = 1e-5f;
+    lc_rope_config_init(&c.rope, 48);
+    lc_model *m = NULL;
+    lc_error err;
+    CHECK_OK(lc_model_create_random(&c, LC_DTYPE_F32, 3, &m, &err), &err);
+    if (!m) return;
+    lc_context *ctx = make_ctx(m, "sinks:4:4092", 0, 512, LC_DTYPE_F16, LC_DTYPE_F16, NULL, 2);
+    int32_t *t = calloc(1100, sizeof(int32_t));
+    if (ctx && t) {
+        CHECK(lc_context_n_batch(ctx) == 511, "chunk %lld", (long long)lc_context_n_batch(ctx));
+        CHECK_OK(lc_context_eval(ctx, t, 649, NULL, false, &err), &err);
+        CHECK_OK(lc_context_eval(ctx, t, 385, NULL, false, &err), &err); /* 385 rows over 1030 ring keys */
+        CHECK_OK(lc_context_eval(ctx, t, 1, NULL, false, &err), &err);
+    }
+    free(t);
+    lc_context_free(ctx);
+    lc_model_free(m);
+}
+
 int main(void) {
+    test_workspace_shapes();
     test_parse();
     test_ring_recompute();
     test_window_multilayer();

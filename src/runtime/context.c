@@ -302,21 +302,42 @@ static lc_attn_shape attn_shape(const lc_rt_shape *sh, lc_dtype kt, lc_dtype vt,
     return s;
 }
 
+/* Key counts to try for a chunk of nq queries over up to N keys: the ends,
+ * every power of two, and both sides of every multiple of 512 (where FLASH
+ * changes its split-KV partitions and decode head grouping) up to 64 of them.
+ * Returns how many were written (at most 200). */
+static int kv_counts(int64_t nq, int64_t N, int64_t B, bool with_pos, int64_t *out) {
+    int n = 0;
+#define ADD(v)                                                                                                        \
+    do {                                                                                                              \
+        const int64_t v_ = (v);                                                                                       \
+        if (v_ >= 1 && v_ <= N && (with_pos || v_ >= nq) && n < 200) out[n++] = v_;                                   \
+    } while (0)
+    const int64_t ends[8] = {1, 2, nq, nq + 1, N, N - 1, N / 2, LC_MIN(N, nq + B)};
+    for (int i = 0; i < 8; i++) ADD(ends[i]);
+    for (int64_t p = 4; p <= N && p > 0; p *= 2) ADD(p);
+    for (int64_t m = 1; m <= 64 && m * 512 <= N + 512; m++) {
+        ADD(m * 512 - 1);
+        ADD(m * 512);
+        ADD(m * 512 + 1);
+    }
+#undef ADD
+    return n;
+}
+
 /* The largest workspace of calls with p for chunks of 1..B queries over up
- * to N keys (a sample of the shapes; lc_attn_forward checks every call and
- * refuses rather than overrun). with_pos: keys carry positions (k_pos), so
- * any number of them may be visible; q_pos0 then sits past every key. */
+ * to N keys (every query count; key counts from kv_counts; lc_attn_forward
+ * checks every call and refuses rather than overrun). with_pos: keys carry
+ * positions (k_pos), so any number of them may be visible; q_pos0 then sits
+ * past every key. */
 static lc_status ws_sweep(const resolved *r, const lc_attn_params *p, int64_t B, int64_t N, bool with_pos,
                           size_t *bytes, lc_error *err) {
-    const int64_t nq[8] = {1, 2, 3, 4, LC_MAX(1, B / 4), LC_MAX(1, B / 2), LC_MAX(1, B - 1), B};
     static const int64_t dummy_pos[1] = {0};
-    for (int i = 0; i < 8; i++) {
-        if (nq[i] > B) continue;
-        const int64_t nkv[8] = {1, 2, nq[i], LC_MAX(1, N / 4), LC_MAX(1, N / 2), LC_MAX(1, N - 1), N,
-                                LC_MIN(N, nq[i] + B)};
-        for (int j = 0; j < 8; j++) {
-            if (nkv[j] > N || (!with_pos && nkv[j] < nq[i])) continue;
-            lc_attn_shape s = attn_shape(&r->sh, r->k_type, r->v_type, nq[i], nkv[j]);
+    int64_t nkv[200];
+    for (int64_t nq = 1; nq <= B; nq++) {
+        const int nk = kv_counts(nq, N, B, with_pos, nkv);
+        for (int j = 0; j < nk; j++) {
+            lc_attn_shape s = attn_shape(&r->sh, r->k_type, r->v_type, nq, nkv[j]);
             if (with_pos) {
                 s.k_pos = dummy_pos; /* sizing never reads it */
                 s.q_pos0 = N + B;
