@@ -2,8 +2,10 @@
  * tokens/s and resident memory at checkpoints along the stream (4K ... 1M
  * tokens), to show that window and sinks cost the same per token after a
  * million tokens as after four thousand. Synthetic tokens; the stream between
- * checkpoints goes through in prefill chunks, each checkpoint decodes -n
- * tokens one at a time, -r times (best and median reported). */
+ * checkpoints goes through in prefill chunks; at each checkpoint -r rounds
+ * decode -n tokens one at a time on the streamed context and on a second
+ * context that holds only the first checkpoint's tokens, alternately, so that
+ * a busy machine slows both alike: the ratio of the two is the figure. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,8 +23,9 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: longctx bench kv -m MODEL [options]\n\n"
             "Streams synthetic tokens through one context under a KV policy and, at each checkpoint,\n"
-            "times decoding -n tokens one at a time (-r repeats): tokens/s and resident memory (RSS)\n"
-            "at 4K and at 1M tokens should match for window and sinks.\n\n"
+            "times decoding -n tokens one at a time (-r rounds), alternating with a second context that\n"
+            "holds only the first checkpoint's tokens: tokens/s, their ratio (median over rounds) and\n"
+            "resident memory (RSS). For window and sinks the ratio at 1M tokens should be about 1.\n\n"
             "options:\n"
             "%s"
             "  --at LIST              checkpoints in tokens (default 4K,64K,256K,1M)\n"
@@ -38,6 +41,8 @@ static void usage(FILE *f) {
 typedef struct {
     int64_t at;              /* tokens seen when the decode starts       */
     double best, median;     /* decode tokens/s                          */
+    double ratio;            /* median over rounds of this / baseline    */
+    double base_median;      /* the baseline context's decode tokens/s   */
     double prefill_tok_s;    /* stream since the previous checkpoint      */
     size_t rss;
     lc_kv_stats kv;
@@ -46,6 +51,29 @@ typedef struct {
 static int cmp_double(const void *a, const void *b) {
     const double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* Decode n random tokens one at a time; tokens/s, or -1 (err set). */
+static double decode(lc_context *ctx, lc_rng *rng, int32_t V, int64_t n, lc_error *err) {
+    const double d0 = lc_time_now();
+    for (int64_t i = 0; i < n; i++) {
+        int32_t t = (int32_t)lc_rng_below(rng, (uint64_t)V);
+        if (lc_context_eval(ctx, &t, 1, NULL, false, err) != LC_OK) return -1;
+    }
+    return (double)n / (lc_time_now() - d0);
+}
+
+/* Feed synthetic tokens until the context has seen `to`. */
+static lc_status stream_to(lc_context *ctx, lc_rng *rng, int32_t V, int32_t *buf, int64_t B, int64_t to,
+                           cli_progress *prog, int64_t total, lc_error *err) {
+    while (lc_context_n_seen(ctx) < to) {
+        const int64_t nb = LC_MIN(B, to - lc_context_n_seen(ctx));
+        for (int64_t i = 0; i < nb; i++) buf[i] = (int32_t)lc_rng_below(rng, (uint64_t)V);
+        lc_status st = lc_context_eval(ctx, buf, nb, NULL, false, err);
+        if (st != LC_OK) return st;
+        if (prog) cli_progress_update(prog, (double)lc_context_n_seen(ctx), (double)total, "stream");
+    }
+    return LC_OK;
 }
 
 int bench_kv(int argc, char **argv) {
@@ -100,7 +128,7 @@ int bench_kv(int argc, char **argv) {
     if (rc != CLI_OK) return rc;
     lc_rope_config rope;
     rc = cli_runtime_rope(&rf, m, &rope, "bench kv");
-    lc_context *ctx = NULL;
+    lc_context *ctx = NULL, *base = NULL;
     int32_t *buf = NULL;
     kv_row rows[MAX_AT];
     if (rc != CLI_OK) goto done;
@@ -108,7 +136,7 @@ int bench_kv(int argc, char **argv) {
         rf.co.n_ctx = at[n_at - 1] + repeat * n_dec;
         fprintf(stderr, "bench kv: full policy: -c %lld to hold the stream\n", (long long)rf.co.n_ctx);
     }
-    if (lc_context_create(m, &rf.co, &ctx, &err) != LC_OK) {
+    if (lc_context_create(m, &rf.co, &ctx, &err) != LC_OK || lc_context_create(m, &rf.co, &base, &err) != LC_OK) {
         rc = cli_fail("bench kv", &err);
         goto done;
     }
@@ -127,59 +155,59 @@ int bench_kv(int argc, char **argv) {
     const int32_t V = m->cfg.vocab_size;
     cli_progress prog;
     cli_progress_init(&prog);
-    int64_t seen = 0;
+    lc_rng brng;
+    lc_rng_seed(&brng, seed + 1);
+    if (stream_to(base, &brng, V, buf, B, at[0], NULL, 0, &err) != LC_OK) {
+        rc = cli_fail("bench kv", &err);
+        goto done;
+    }
     for (int k = 0; k < n_at; k++) {
         kv_row *r = &rows[k];
         memset(r, 0, sizeof *r);
         const double t0 = lc_time_now();
-        const int64_t from = seen;
-        while (seen < at[k]) {
-            const int64_t nb = LC_MIN(B, at[k] - seen);
-            for (int64_t i = 0; i < nb; i++) buf[i] = (int32_t)lc_rng_below(&rng, (uint64_t)V);
-            if (lc_context_eval(ctx, buf, nb, NULL, false, &err) != LC_OK) {
+        const int64_t from = lc_context_n_seen(ctx);
+        if (stream_to(ctx, &rng, V, buf, B, at[k], &prog, at[n_at - 1], &err) != LC_OK) {
+            cli_progress_done(&prog);
+            rc = cli_fail("bench kv", &err);
+            goto done;
+        }
+        const double dt = lc_time_now() - t0;
+        r->prefill_tok_s = dt > 0 && at[k] > from ? (double)(at[k] - from) / dt : 0;
+        r->at = lc_context_n_seen(ctx);
+        double tps[MAX_REPEAT], bps[MAX_REPEAT], ratio[MAX_REPEAT];
+        for (int64_t rep = 0; rep < repeat; rep++) { /* alternate: base, stream */
+            bps[rep] = decode(base, &brng, V, n_dec, &err);
+            tps[rep] = bps[rep] > 0 ? decode(ctx, &rng, V, n_dec, &err) : -1;
+            if (tps[rep] < 0) {
                 cli_progress_done(&prog);
                 rc = cli_fail("bench kv", &err);
                 goto done;
             }
-            seen += nb;
-            cli_progress_update(&prog, (double)seen, (double)at[n_at - 1], "stream");
-        }
-        const double dt = lc_time_now() - t0;
-        r->prefill_tok_s = dt > 0 && seen > from ? (double)(seen - from) / dt : 0;
-        r->at = seen;
-        double tps[MAX_REPEAT];
-        for (int64_t rep = 0; rep < repeat; rep++) {
-            const double d0 = lc_time_now();
-            for (int64_t i = 0; i < n_dec; i++) {
-                int32_t t = (int32_t)lc_rng_below(&rng, (uint64_t)V);
-                if (lc_context_eval(ctx, &t, 1, NULL, false, &err) != LC_OK) {
-                    cli_progress_done(&prog);
-                    rc = cli_fail("bench kv", &err);
-                    goto done;
-                }
-            }
-            tps[rep] = (double)n_dec / (lc_time_now() - d0);
-            seen += n_dec;
+            ratio[rep] = tps[rep] / bps[rep];
         }
         qsort(tps, (size_t)repeat, sizeof tps[0], cmp_double);
+        qsort(bps, (size_t)repeat, sizeof bps[0], cmp_double);
+        qsort(ratio, (size_t)repeat, sizeof ratio[0], cmp_double);
         r->best = tps[repeat - 1];
         r->median = tps[repeat / 2];
+        r->base_median = bps[repeat / 2];
+        r->ratio = ratio[repeat / 2];
         r->rss = lc_rss_bytes();
         lc_context_kv_stats(ctx, &r->kv);
     }
     cli_progress_done(&prog);
     FILE *t = json ? stderr : stdout;
     char b1[32], b2[32];
-    fprintf(t, "%10s %12s %12s %12s %10s %10s %8s %8s\n", "tokens", "decode best", "decode med", "prefill t/s", "rss",
-            "kv bytes", "held", "rebases");
+    fprintf(t, "%10s %12s %12s %12s %12s %12s %10s %10s %8s %8s\n", "tokens", "decode best", "decode med",
+            "baseline med", "vs baseline", "prefill t/s", "rss", "kv bytes", "held", "rebases");
     for (int k = 0; k < n_at; k++)
-        fprintf(t, "%10lld %12.2f %12.2f %12.1f %10s %10s %8lld %8lld\n", (long long)rows[k].at, rows[k].best,
-                rows[k].median, rows[k].prefill_tok_s, lc_format_bytes((double)rows[k].rss, b1, sizeof b1),
-                lc_format_bytes((double)rows[k].kv.bytes, b2, sizeof b2), (long long)rows[k].kv.n_used,
-                (long long)rows[k].kv.n_shifts);
+        fprintf(t, "%10lld %12.2f %12.2f %12.2f %11.3fx %12.1f %10s %10s %8lld %8lld\n", (long long)rows[k].at,
+                rows[k].best, rows[k].median, rows[k].base_median, rows[k].ratio, rows[k].prefill_tok_s,
+                lc_format_bytes((double)rows[k].rss, b1, sizeof b1), lc_format_bytes((double)rows[k].kv.bytes, b2, sizeof b2),
+                (long long)rows[k].kv.n_used, (long long)rows[k].kv.n_shifts);
     if (n_at > 1)
-        fprintf(t, "decode at %lld vs %lld tokens: %.3fx (best), %.3fx (median); rss %+.1f%%\n", (long long)rows[n_at - 1].at,
-                (long long)rows[0].at, rows[n_at - 1].best / rows[0].best, rows[n_at - 1].median / rows[0].median,
+        fprintf(t, "decode at %lld tokens: %.3fx the context at %lld (median of %lld alternating rounds); rss %+.1f%%\n",
+                (long long)rows[n_at - 1].at, rows[n_at - 1].ratio, (long long)at[0], (long long)repeat,
                 rows[0].rss ? 100.0 * ((double)rows[n_at - 1].rss - (double)rows[0].rss) / (double)rows[0].rss : 0.0);
     if (json) {
         lc_json_writer w;
@@ -199,6 +227,8 @@ int bench_kv(int argc, char **argv) {
             lc_json_kv_int(&w, "tokens", rows[k].at);
             lc_json_kv_num(&w, "decode_tok_s_best", rows[k].best);
             lc_json_kv_num(&w, "decode_tok_s_median", rows[k].median);
+            lc_json_kv_num(&w, "baseline_tok_s_median", rows[k].base_median);
+            lc_json_kv_num(&w, "vs_baseline", rows[k].ratio);
             lc_json_kv_num(&w, "prefill_tok_s", rows[k].prefill_tok_s);
             lc_json_kv_num(&w, "rss", (double)rows[k].rss);
             lc_json_kv_num(&w, "kv_bytes", (double)rows[k].kv.bytes);
@@ -212,6 +242,7 @@ int bench_kv(int argc, char **argv) {
     }
 done:
     free(buf);
+    lc_context_free(base);
     lc_context_free(ctx);
     lc_model_free(m);
     return rc;
