@@ -196,15 +196,17 @@ int64_t lc_context_n_seen(const lc_context *ctx);
  * (see n_visible). */
 int64_t lc_context_kv_tokens(const lc_context *ctx, int32_t *ids, int64_t *pos, int64_t cap);
 
-/* Feed n >= 1 tokens at positions n_past .. n_past+n-1, in chunks of at most
- * n_batch. logits: NULL, or [vocab] floats for the last token, or (all) [n,
- * vocab] for every token. Token ids are checked against the vocabulary.
- * Refuses with LC_ERR_TOO_LARGE ("context full: N tokens; raise -c") when
- * n_past + n > n_ctx, before changing anything. Should a kernel fail midway,
- * the KV cache is rolled back to where the call found it (n_past unchanged);
- * a LINEAR-attention context cannot roll back its states and must be reset.
- * In the last layer only the rows whose logits are returned go past their
- * K/V (the last one, unless all). */
+/* Feed n >= 1 tokens at the next positions (n_seen ..), in chunks of at most
+ * n_batch (the policy's chunk). logits: NULL, or [vocab] floats for the last
+ * token, or (all) [n, vocab] for every token. Token ids are checked against
+ * the vocabulary. FULL policy: refuses with LC_ERR_TOO_LARGE ("context full:
+ * N tokens; raise -c") when n_past + n > n_ctx, before changing anything; the
+ * other policies make room as they do and never refuse for length. Should a
+ * kernel fail midway, a FULL cache is rolled back to where the call found it
+ * (n_past unchanged); under the other policies (which may have evicted or
+ * shifted already) the cache is emptied; a LINEAR-attention context cannot
+ * roll back its states and must be reset. In the last layer only the rows
+ * whose logits are returned go past their K/V (the last one, unless all). */
 lc_status lc_context_eval(lc_context *ctx, const int32_t *tokens, int64_t n, float *logits, bool all, lc_error *err);
 
 /* The last evaluated token's logits [vocab] (owned by ctx; valid until the
@@ -258,7 +260,7 @@ typedef bool (*lc_token_fn)(void *user, int32_t token);
 typedef enum {
     LC_STOP_LENGTH = 0,   /* n_predict tokens generated                    */
     LC_STOP_EOS,          /* the model produced the end-of-sequence token  */
-    LC_STOP_CONTEXT_FULL, /* n_ctx reached: nothing more fits              */
+    LC_STOP_CONTEXT_FULL, /* n_ctx reached: nothing more fits (full policy)  */
     LC_STOP_CALLBACK      /* on_token asked to stop                        */
 } lc_stop_reason;
 
