@@ -353,6 +353,8 @@ static void test_stream_and_long_sentences(void) {
     lc_error err;
     CHECK_OK(lc_doc_run(&f.base, mem_read, &rd, &o, &r, &err), &err);
     check_cover(&r, d, len, 0, "large");
+    fprintf(stderr, "large document: %zu bytes, %lld chunks, peak buffer %lld bytes\n", len, (long long)r.n_chunks,
+            (long long)r.peak_buffer);
     CHECK(r.doc_bytes == (int64_t)len && r.peak_buffer < (int64_t)len / 4 && r.peak_buffer <= 3 * (1 << 16),
           "peak buffer %lld of a %zu-byte document", (long long)r.peak_buffer, len);
     lc_doc_result_free(&r);
