@@ -298,7 +298,7 @@ static void doc_intro(rdoc *d, const lc_report *r) {
 /* Notes of a section, at its end. */
 static void doc_notes(rdoc *d, const lc_report *r, lc_report_section s) {
     const sec_info *si = &r->sec[s];
-    if (si->n_notes == 0) return;
+    if (si->n_notes == 0 || si->state == LC_REPORT_SKIPPED) return; /* the section's own note says why */
     char a[32], b[32];
     rdoc_para(d, "**Skipped or limited in this run** (the section took %s of the %s planned for it):",
               lc_report_fmt_seconds(si->seconds, a, sizeof a), lc_report_fmt_seconds(si->budget, b, sizeof b));
