@@ -305,7 +305,15 @@ static lc_status make_room(lc_chat *c, int64_t need, int64_t min_need, lc_chat_r
     return st;
 }
 
-/* Does the reply end with the stop text? Then cut it (text and tokens). */
+/* Bytes of reply token i's text (the token before it decides SPM's leading
+ * space after BOS). */
+static size_t token_len(const lc_chat *c, const int32_t *ids, int64_t i, chat_turn prev_turn) {
+    const int32_t prev = i > 0 ? ids[i - 1] : prev_turn.n ? prev_turn.ids[prev_turn.n - 1] : -1;
+    char piece[128];
+    return LC_MIN(lc_tokenizer_decode_token(c->tok, prev, ids[i], piece, sizeof piece), sizeof piece);
+}
+
+/* Does the reply end with the stop text? */
 static bool stop_text_hit(lc_chat *c, const char *stop) {
     const size_t sl = strlen(stop);
     return c->reply_len >= sl && memcmp(c->reply + c->reply_len - sl, stop, sl) == 0;
@@ -421,7 +429,21 @@ lc_status lc_chat_send(lc_chat *c, const char *msg, size_t len, lc_chat_reply *r
         if (st != LC_OK) break;
         prev = id;
         if (stop && stop_text_hit(c, stop)) {
-            c->reply_len -= strlen(stop);
+            /* cut the stop text: from the reply, and (full policy) the
+             * tokens that wrote it from the turn and the context */
+            const size_t cut = c->reply_len - strlen(stop);
+            size_t text_end = c->reply_len;
+            int64_t keep = r.n;
+            while (keep > 0 && text_end > cut) {
+                keep--;
+                text_end -= token_len(c, r.ids, keep, c->turns[c->n_turns - 1]);
+            }
+            if (c->manage && keep < r.n && lc_context_truncate(c->ctx, lc_context_n_past(c->ctx) - (r.n - keep), err) == LC_OK) {
+                r.n = keep;
+                /* the context's last logits went with the cut: the turn's
+                 * end tokens are evaluated next, which needs none */
+            }
+            c->reply_len = cut;
             c->reply[c->reply_len] = '\0';
             rep->stop = LC_CHAT_STOP_END;
             break;
