@@ -281,6 +281,17 @@ static void test_conversation(void) {
         CHECK(strstr(text, "[INST] <<SYS>>") != NULL, "turn %zu: no <<SYS>> block at the start: %.60s", i, text);
     }
     CHECK(dropped > 0, "llama2: nothing dropped");
+    /* too large even once folded with the system prompt: refused before anything is dropped */
+    lc_chat_stats s0, s1;
+    lc_chat_get_stats(r.chat, &s0);
+    char mid[480];
+    memset(mid, 'b', sizeof mid - 1);
+    mid[sizeof mid - 1] = '\0';
+    const lc_status big_st = lc_chat_send(r.chat, mid, strlen(mid), NULL, &err);
+    lc_chat_get_stats(r.chat, &s1);
+    CHECK(big_st == LC_ERR_TOO_LARGE && s1.n_turns == s0.n_turns && s1.dropped_turns == s0.dropped_turns,
+          "llama2 huge message: %s, turns %lld -> %lld", lc_status_str(big_st), (long long)s0.n_turns,
+          (long long)s1.n_turns);
     free_rig(&r);
 }
 

@@ -350,19 +350,24 @@ lc_status lc_chat_send(lc_chat *c, const char *msg, size_t len, lc_chat_reply *r
         return st;
     }
     if (c->manage) {
-        bool fold_new = false;
-        const int64_t need = s.n + budget + c->n_end, min_need = s.n + 1 + c->n_end;
+        /* A template that folds the system prompt into the first user turn:
+         * this message may become that turn once older ones are dropped, so
+         * its folded form (the larger) decides what must fit. */
         const bool was_first = c->n_turns == 1;
-        st = make_room(c, need, min_need, rep, &fold_new, err);
-        if (st == LC_OK && fold_new && !was_first && lc_chat_tpl(c->o.tpl)->fold_system) {
-            /* every earlier turn went: this one now carries the system prompt */
+        const bool may_fold = !was_first && lc_chat_tpl(c->o.tpl)->fold_system && c->system_len > 0;
+        lc_tok_seq sf;
+        memset(&sf, 0, sizeof sf);
+        if (may_fold) st = render_user(c, msg, len, true, &sf, err);
+        bool fold_new = false;
+        const int64_t n_min = may_fold ? sf.n : s.n;
+        const int64_t need = s.n + budget + c->n_end, min_need = n_min + 1 + c->n_end;
+        if (st == LC_OK) st = make_room(c, need, min_need, rep, &fold_new, err);
+        if (st == LC_OK && fold_new && may_fold) { /* every earlier turn went: this one carries the system prompt */
             lc_tok_seq_free(&s);
-            memset(&s, 0, sizeof s);
-            st = render_user(c, msg, len, true, &s, err);
-            if (st == LC_OK && total_tokens(c) + s.n + 1 + c->n_end > n_ctx)
-                st = lc_fail(err, LC_ERR_TOO_LARGE, "chat: the message and the system prompt need %lld tokens; the context holds %lld",
-                             (long long)(total_tokens(c) + s.n + 1 + c->n_end), (long long)n_ctx);
+            s = sf;
+            memset(&sf, 0, sizeof sf);
         }
+        lc_tok_seq_free(&sf);
         if (st != LC_OK) {
             lc_tok_seq_free(&s);
             return st;
