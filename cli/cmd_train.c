@@ -35,6 +35,10 @@ static void usage(FILE *f) {
             "                       BPE of N tokens on the --data text file), or a GGUF file with a vocabulary\n"
             "  --answer-weight W    loss weight of answer tokens (task data, default 1)\n"
             "  --filler-weight W    loss weight of filler/haystack tokens (task data, default 1)\n"
+            "  --eos-weight W       loss weight of the end-of-sequence token after the answer (task data,\n"
+            "                       default 1): what makes greedy answers stop\n"
+            "  --len-jitter J       task rows end 0..J tokens early (per row; padded, weight 0) so the EOS\n"
+            "                       is not always the last token and stopping is not learned by position (0)\n"
             "model (ignored with --init/--resume, which take the model's shape):\n"
             "  --dim N (128) --layers N (4) --heads N (4) --kv-heads N (2) --hidden N (3 x dim)\n"
             "  --head-dim N (dim / heads)  --vocab N (from the tokenizer; toy data: 32)  --untied\n"
@@ -77,8 +81,8 @@ typedef struct {
 
 typedef struct {
     opt_i dim, layers, heads, kv_heads, hidden, head_dim, vocab, ctx, batch, steps, warmup, seed, threads;
-    opt_i save_every, eval_every, eval_batches, log_every, stop_at;
-    opt_f lr, min_lr, wd, clip, beta1, beta2, answer_w, filler_w;
+    opt_i save_every, eval_every, eval_batches, log_every, stop_at, len_jitter;
+    opt_f lr, min_lr, wd, clip, beta1, beta2, answer_w, filler_w, eos_w;
     bool untied;
     const char *attn, *attn_backward, *data, *tokenizer, *out, *resume, *init, *log;
     const char *rope_flag[MAX_ROPE_OPTS], *rope_val[MAX_ROPE_OPTS];
@@ -137,6 +141,8 @@ static int parse(int argc, char **argv, train_opts *o) {
         {NULL, "--beta2", offsetof(train_opts, beta2), 'f'},
         {NULL, "--answer-weight", offsetof(train_opts, answer_w), 'f'},
         {NULL, "--filler-weight", offsetof(train_opts, filler_w), 'f'},
+        {NULL, "--eos-weight", offsetof(train_opts, eos_w), 'f'},
+        {NULL, "--len-jitter", offsetof(train_opts, len_jitter), 'i'},
         {NULL, "--attn-backward", offsetof(train_opts, attn_backward), 's'},
         {NULL, "--attn", offsetof(train_opts, attn), 's'},
         {NULL, "--data", offsetof(train_opts, data), 's'},
@@ -346,13 +352,17 @@ static lc_status build_data(const train_opts *o, const lc_train_config *cfg, lc_
     sc.seed = seed;
     if (o->answer_w.set) sc.role_weight[LC_ROLE_ANSWER] = o->answer_w.v;
     if (o->filler_w.set) sc.role_weight[LC_ROLE_FILLER] = o->filler_w.v;
+    if (o->eos_w.set) sc.role_weight[LC_ROLE_EOS] = o->eos_w.v;
     ds->vocab = lc_tokenizer_n_vocab(tk);
-    st = lc_train_data_tasks(&sc, tk, &ds->train, err);
+    const int64_t jitter = o->len_jitter.set ? o->len_jitter.v : 0;
+    st = lc_train_data_tasks_jitter(&sc, tk, jitter, &ds->train, err);
     if (st == LC_OK && want_eval) {
         sc.seed = seed ^ 0x5eed;
-        st = lc_train_data_tasks(&sc, tk, &ds->eval, err);
+        st = lc_train_data_tasks_jitter(&sc, tk, jitter, &ds->eval, err);
     }
-    snprintf(ds->desc, sizeof ds->desc, "tasks %s, vocabulary %d", o->data, ds->vocab);
+    if (jitter) snprintf(ds->desc, sizeof ds->desc, "tasks %s, vocabulary %d, rows end 0..%lld tokens early", o->data,
+                         ds->vocab, (long long)jitter);
+    else snprintf(ds->desc, sizeof ds->desc, "tasks %s, vocabulary %d", o->data, ds->vocab);
     return st;
 }
 

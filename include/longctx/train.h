@@ -208,6 +208,16 @@ lc_status lc_train_data_tokens(const int32_t *ids, int64_t n, uint64_t seed, lc_
  * weights and vocabulary size. */
 lc_status lc_train_data_tasks(const lc_task_stream_config *cfg, const lc_tokenizer *tok, lc_train_data **out,
                               lc_error *err);
+/* The same with length jitter J (0 <= J < T): row r holds the sample of
+ * T+1-j tokens (j drawn in [0, J] from (seed, r); the sample is row r of the
+ * task stream for T-j) followed by j padding tokens (the tokenizer's pad, else
+ * EOS) whose predictions weigh 0 — so the EOS after the answer is not always
+ * the row's last token and a model cannot learn to stop by position alone.
+ * J = 0 is lc_train_data_tasks. The fingerprint covers J (when > 0).
+ * J <= min(T - 1, LC_TRAIN_MAX_JITTER): one task stream is made per j. */
+#define LC_TRAIN_MAX_JITTER 1024
+lc_status lc_train_data_tasks_jitter(const lc_task_stream_config *cfg, const lc_tokenizer *tok, int64_t jitter,
+                                     lc_train_data **out, lc_error *err);
 
 /* ---- Checkpoints -----------------------------------------------------------
  * PATH is a GGUF (architecture llama, F32 weights, tokenizer when given,

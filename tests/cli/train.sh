@@ -3,7 +3,8 @@
 # a toy run with CSV log and validation; a run stopped at step 5 and resumed
 # equals the uninterrupted run (the CSV loss columns, bit for bit); Ctrl-C
 # saves a checkpoint that resumes; checkpoints load in `longctx run` and
-# `longctx info`; task-mixture and text (BPE) data; --init with YaRN;
+# `longctx info`; task-mixture (with --eos-weight and --len-jitter, which a
+# resume must repeat) and text (BPE) data; --init with YaRN;
 # resume refusals; the SVG plot parses as XML (python3's xml.etree when
 # present); bench train --json.
 # Usage (from ctest): train.sh CLI SHARED_DIR SOURCE_DIR
@@ -106,6 +107,17 @@ expect_rc 0 "passkey mixture" "$CLI" train --data "passkey:0.5,filler:0.5" --dim
     --kv-heads 1 -c 160 -b 2 --steps 2 -t 2 -o "$tmp/pk.gguf"
 contains "$tmp/err" "tasks passkey:0.5,filler:0.5" "task data described"
 expect_rc 0 "run the passkey model" "$CLI" run -m "$tmp/pk.gguf" -p "The pass key is" -n 2 --temp 0
+PJ="--data passkey:1 -c 96 -b 2 -t 2 --eos-weight 4"
+PJ_SHAPE="--dim 32 --layers 1 --heads 2 --kv-heads 1"
+expect_rc 0 "length jitter" "$CLI" train $PJ $PJ_SHAPE --len-jitter 8 --steps 2 --stop-at 1 -o "$tmp/pj.gguf"
+contains "$tmp/err" "rows end 0..8 tokens early" "length jitter described"
+expect_rc 1 "resume with another jitter" "$CLI" train --resume "$tmp/pj.gguf" $PJ --len-jitter 4 -o "$tmp/pj.gguf"
+contains "$tmp/err" "another stream" "another jitter is another stream"
+expect_rc 1 "resume with another EOS weight" "$CLI" train --resume "$tmp/pj.gguf" $PJ --len-jitter 8 --eos-weight 1 \
+    -o "$tmp/pj.gguf"
+expect_rc 0 "resume with the same data" "$CLI" train --resume "$tmp/pj.gguf" $PJ --len-jitter 8 -o "$tmp/pj.gguf"
+expect_rc 1 "jitter past T" "$CLI" train $PJ $PJ_SHAPE --len-jitter 96 --steps 1 -o "$tmp/x.gguf"
+contains "$tmp/err" "jitter" "jitter refusal named"
 for i in $(seq 1 60); do echo "The quick brown fox $i jumps over the lazy dog. A second sentence, number $i."; done \
     >"$tmp/text.txt"
 expect_rc 0 "text with bpe" "$CLI" train --data "$tmp/text.txt" --tokenizer bpe:300 --dim 32 --layers 1 --heads 2 \
