@@ -75,11 +75,11 @@ def main():
     p("")
     p("`./build/longctx report` measures the article's claims on the machine it runs on and writes "
       "`report/index.html` (one self-contained page), `report/report.md` with its SVG figures, and "
-      "`report/report.json`; `--quick` takes about 2 minutes, the full run about 10 "
+      "`report/report.json`; `--quick` plans at most 2 minutes, the full run at most 10 "
       "([docs/report.md](docs/report.md) explains every section). The tables below come from the committed "
-      "full run in [docs/report-example/](docs/report-example/report.md): %s, %d threads, FMA peak %.0f GFLOP/s, "
-      "read bandwidth %.1f GB/s, load average %.1f at start, %s, version `%s`. Made by:"
-      % (mach["cpu"], mach["threads"], peak.get("fma_gflops", 0), peak.get("read_gbs", 0),
+      "full run in [docs/report-example/](docs/report-example/report.md), which took %.0f s: %s, %d threads, "
+      "FMA peak %.0f GFLOP/s, read bandwidth %.1f GB/s, load average %.1f at start, %s, version `%s`. Made by:"
+      % (d.get("wall_seconds", 0), mach["cpu"], mach["threads"], peak.get("fma_gflops", 0), peak.get("read_gbs", 0),
          mach["load_average_start"][0], mach["date"], d["version"]))
     p("")
     p("```sh")
