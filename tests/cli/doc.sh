@@ -16,23 +16,7 @@ if [ ! -f "$MODEL" ] || [ ! -f "$ARTICLE" ]; then
 fi
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed to read the JSON"; exit 77; }
 export OMP_WAIT_POLICY=PASSIVE
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-checks=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-check() {
-    checks=$((checks + 1))
-    eval "$1" || fail "$2"
-}
-run() { # expected-rc description command...
-    local want=$1 what=$2
-    shift 2
-    checks=$((checks + 1))
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    [ "$rc" -eq "$want" ] || fail "$what: exit $rc, want $want ($(head -c 400 "$tmp/err"))"
-}
+. "$(dirname "$0")/lib.bash"
 DOC=("$CLI" doc -m "$MODEL" -c 512 -t 1 -n 16)
 
 # chunks: every byte covered, every end at a sentence or paragraph end
@@ -93,5 +77,4 @@ run 1 "missing document" "${DOC[@]}" "$tmp/none.txt"
 run 1 "missing template" "${DOC[@]}" "$ARTICLE" --template "$tmp/none.t"
 run 1 "context too small for the prompt" "$CLI" doc -m "$MODEL" -c 64 -t 1 -n 40 "$ARTICLE"
 
-echo "doc.sh: $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+finish doc.sh

@@ -11,23 +11,7 @@ CLI=$1
 SHARED=${2:-}
 [ -n "$SHARED" ] && [ -d "$SHARED/models" ] || { echo "SKIP: no shared models"; exit 77; }
 M=$SHARED/models/aidreams260K.gguf
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-checks=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-run() { # expected-rc description command...
-    local want=$1 what=$2
-    shift 2
-    checks=$((checks + 1))
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    [ "$rc" -eq "$want" ] || fail "$what: exit $rc, want $want ($(head -c 400 "$tmp/err"))"
-}
-has() { # file text description
-    checks=$((checks + 1))
-    grep -qF -- "$2" "$1" || fail "$3: '$2' not in $(basename "$1") ($(head -c 300 "$1"))"
-}
+. "$(dirname "$0")/lib.bash"
 py() { # description python-code (reads files in $tmp)
     checks=$((checks + 1))
     if command -v python3 >/dev/null; then
@@ -240,5 +224,4 @@ ET.parse("lim.svg")
 '
 has "$tmp/ret.csv" "layer,head,bucket,lo,hi,keys,mass,needle_mass" "retention CSV header"
 
-echo "eval.sh: $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+finish eval.sh

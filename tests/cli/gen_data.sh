@@ -7,23 +7,7 @@
 set -u
 CLI=$1
 SRC=${3:-.}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-checks=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-run() { # expected-rc description command...
-    local want=$1 what=$2
-    shift 2
-    checks=$((checks + 1))
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    [ "$rc" -eq "$want" ] || fail "$what: exit $rc, want $want ($(head -c 300 "$tmp/err"))"
-}
-has() { # file text description
-    checks=$((checks + 1))
-    grep -qF -- "$2" "$1" || fail "$3: '$2' not in output ($(head -c 300 "$1"))"
-}
+. "$(dirname "$0")/lib.bash"
 
 # --- help and usage errors ----------------------------------------------------
 run 0 "--help" "$CLI" gen-data --help
@@ -111,5 +95,4 @@ run 0 "samples with the trained tokenizer" "$CLI" gen-data -m "$tmp/bpe.gguf" --
 has "$tmp/out" "The pass key is" "BPE sample"
 run 1 "train on a missing file" "$CLI" gen-data --train-bpe "$tmp/none.txt" --vocab-size 300
 
-echo "gen_data.sh: $checks checks, $failures failures"
-[ "$failures" -eq 0 ]
+finish gen_data.sh

@@ -15,23 +15,7 @@ if [ ! -f "$MODEL" ]; then
 fi
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed to read the JSON"; exit 77; }
 export OMP_WAIT_POLICY=PASSIVE
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-checks=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-check() {
-    checks=$((checks + 1))
-    eval "$1" || fail "$2"
-}
-run() { # expected-rc description command...
-    local want=$1 what=$2
-    shift 2
-    checks=$((checks + 1))
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    [ "$rc" -eq "$want" ] || fail "$what: exit $rc, want $want ($(head -c 400 "$tmp/err"))"
-}
+. "$(dirname "$0")/lib.bash"
 # a text of a few thousand tokens
 "$CLI" gen-data --task filler -c 3000 -m "$MODEL" 2>/dev/null | tail -n +2 >"$tmp/text.txt"
 
@@ -87,5 +71,4 @@ run 1 "sinks with naive attention" "$CLI" run -m "$MODEL" --kv-policy sinks:4:44
 run 2 "bad --kv-policy" "$CLI" run -m "$MODEL" --kv-policy sinks:4 -n 4 -p "Hi"
 run 2 "a list outside eval" "$CLI" run -m "$MODEL" --kv-policy sinks:4:44,window:8 -n 4 -p "Hi"
 
-echo "kv.sh: $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+finish kv.sh

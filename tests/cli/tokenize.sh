@@ -10,19 +10,7 @@ if [ ! -d "$SHARED/vocab" ] || [ ! -d "$SHARED/models" ]; then
     echo "SKIP: $SHARED is absent"
     exit 77
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-checks=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-run() { # expected-rc description command...
-    local want=$1 what=$2
-    shift 2
-    checks=$((checks + 1))
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    [ "$rc" -eq "$want" ] || fail "$what: exit $rc, want $want ($(head -c 300 "$tmp/err"))"
-}
+. "$(dirname "$0")/lib.bash"
 same() { # file expected description
     checks=$((checks + 1))
     local got
@@ -115,5 +103,4 @@ grep -q "tokenizer.bin" "$tmp/err" || fail "no-vocabulary message: $(cat "$tmp/e
 printf 'GGUF\x03\x00\x00\x00' >"$tmp/broken.gguf"
 run 1 "broken GGUF" "$CLI" tokenize -m "$tmp/broken.gguf" -p x
 
-echo "$((checks - failures)) passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish tokenize.sh
