@@ -27,23 +27,14 @@
 #include "common/util.h"
 #include "longctx/eval.h"
 #include "longctx/runtime.h"
+#include "test_model_util.h"
 #include "test_util.h"
 
+/* The tests' llama configuration with a training context of 256. */
 static lc_model_config config(int32_t dim, int32_t hidden, int32_t layers, int32_t heads, int32_t kv_heads,
                               int32_t head_dim, int32_t vocab) {
-    lc_model_config c;
-    memset(&c, 0, sizeof c);
-    snprintf(c.arch, sizeof c.arch, "llama");
-    c.dim = dim;
-    c.hidden_dim = hidden;
-    c.n_layers = layers;
-    c.n_heads = heads;
-    c.n_kv_heads = kv_heads;
-    c.head_dim = head_dim;
-    c.vocab_size = vocab;
+    lc_model_config c = test_llama_config(dim, hidden, layers, heads, kv_heads, head_dim, vocab);
     c.ctx_train = 256;
-    c.norm_eps = 1e-5f;
-    lc_rope_config_init(&c.rope, head_dim);
     return c;
 }
 

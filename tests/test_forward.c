@@ -26,6 +26,7 @@
 #include "longctx/kernels.h"
 #include "longctx/runtime.h"
 #include "ref/llama_ref.c"
+#include "test_model_util.h"
 #include "test_util.h"
 
 static bool quick(void) { return getenv("LONGCTX_TEST_QUICK") != NULL; }
@@ -98,23 +99,6 @@ static void model_free(test_model *tm) {
     for (int i = 0; i < tm->n_blobs; i++) free(tm->blobs[i]);
 }
 
-static lc_model_config config(int32_t dim, int32_t hidden, int32_t layers, int32_t heads, int32_t kv_heads,
-                              int32_t head_dim, int32_t vocab) {
-    lc_model_config c;
-    memset(&c, 0, sizeof c);
-    snprintf(c.arch, sizeof c.arch, "llama");
-    c.dim = dim;
-    c.hidden_dim = hidden;
-    c.n_layers = layers;
-    c.n_heads = heads;
-    c.n_kv_heads = kv_heads;
-    c.head_dim = head_dim;
-    c.vocab_size = vocab;
-    c.ctx_train = 64;
-    c.norm_eps = 1e-5f;
-    lc_rope_config_init(&c.rope, head_dim);
-    return c;
-}
 
 static void random_tokens(int32_t *t, int64_t n, int32_t vocab, uint64_t seed) {
     lc_rng rng;
@@ -204,23 +188,23 @@ static void check_model(const char *label, const test_model *tm, const run_cfg *
 static void test_against_reference(void) {
     const int64_t n = quick() ? 11 : 23;
     /* GQA 4:2, odd vocab, head dim 16; hidden not a multiple of 16 for the GEMM edges */
-    lc_model_config gqa = config(64, 96, 3, 4, 2, 16, 101);
+    lc_model_config gqa = test_llama_config(64, 96, 3, 4, 2, 16, 101);
     /* MQA 8:1, head dim 32, 2 layers */
-    lc_model_config mqa = config(128, 160, 2, 8, 1, 16, 67);
+    lc_model_config mqa = test_llama_config(128, 160, 2, 8, 1, 16, 67);
     mqa.head_dim = 32;
     mqa.n_heads = 4;
     lc_rope_config_init(&mqa.rope, 32);
     /* NEOX layout with partial rotary (16 of 32 dims), base 500000 */
-    lc_model_config neox = config(64, 64, 2, 2, 1, 32, 50);
+    lc_model_config neox = test_llama_config(64, 64, 2, 2, 1, 32, 50);
     lc_rope_config_init(&neox.rope, 16);
     neox.rope.layout = LC_ROPE_NEOX;
     neox.rope.freq_base = 500000.0f;
     /* linear position interpolation s = 4 */
-    lc_model_config pi = config(64, 96, 2, 4, 4, 16, 40);
+    lc_model_config pi = test_llama_config(64, 96, 2, 4, 4, 16, 40);
     pi.rope.scaling = LC_ROPE_SCALING_LINEAR;
     pi.rope.factor = 4.0f;
     /* heads wider than the model: q_dim = 4 x 32 = 128 != dim = 64 (GGUF head_dim key) */
-    lc_model_config wide = config(64, 96, 2, 4, 2, 32, 45);
+    lc_model_config wide = test_llama_config(64, 96, 2, 4, 2, 32, 45);
     const struct {
         const char *name;
         lc_model_config *c;
@@ -257,7 +241,7 @@ static void test_against_reference(void) {
     model_free(&tm);
     /* q8_0 KV cache (head dim 32): keys and values rounded to 8 bits per block
      * of 32 (error up to amax/254 per element, ~0.4% of the block's largest) */
-    lc_model_config c32 = config(64, 96, 2, 2, 1, 32, 53);
+    lc_model_config c32 = test_llama_config(64, 96, 2, 2, 1, 32, 53);
     model_make(&tm, &c32, LC_DTYPE_F32, 3100);
     run_cfg q8kv = {"flash", 2, false, 5, LC_DTYPE_Q8_0}, q8kv_naive = {"naive", 1, true, 512, LC_DTYPE_Q8_0};
     check_model("q8_0-kv", &tm, &q8kv, n, 3e-2);
@@ -271,7 +255,7 @@ static void test_against_reference(void) {
  * own cfg.attention. */
 static void test_attention_variants(void) {
     const int64_t n = quick() ? 12 : 21;
-    lc_model_config c = config(64, 96, 2, 4, 2, 16, 61);
+    lc_model_config c = test_llama_config(64, 96, 2, 4, 2, 16, 61);
     test_model tm;
     model_make(&tm, &c, LC_DTYPE_F32, 4000);
     const ref_attn win = {REF_ATTN_SOFTMAX, 5, 2}, lin = {REF_ATTN_LINEAR_ELU, 0, 0};
@@ -302,7 +286,7 @@ static void test_attention_variants(void) {
 /* The same logits whatever the chunking, thread count or attention method
  * (tight: only f32 summation order differs). */
 static void test_invariance(void) {
-    lc_model_config c = config(64, 96, 2, 4, 2, 16, 101);
+    lc_model_config c = test_llama_config(64, 96, 2, 4, 2, 16, 101);
     test_model tm;
     model_make(&tm, &c, LC_DTYPE_F16, 11);
     const int64_t n = 40;
@@ -342,7 +326,7 @@ static void test_invariance(void) {
 /* Context end: evaluation past n_ctx is refused before anything changes; the
  * sequence so far stays usable; generation stops with the message. */
 static void test_context_end(void) {
-    lc_model_config c = config(32, 64, 2, 2, 1, 16, 37);
+    lc_model_config c = test_llama_config(32, 64, 2, 2, 1, 16, 37);
     test_model tm;
     model_make(&tm, &c, LC_DTYPE_F32, 21);
     lc_context_opts o;
@@ -423,7 +407,7 @@ static void test_context_end(void) {
 }
 
 static void test_refusals(void) {
-    lc_model_config c = config(64, 96, 2, 4, 2, 16, 50);
+    lc_model_config c = test_llama_config(64, 96, 2, 4, 2, 16, 50);
     test_model tm;
     model_make(&tm, &c, LC_DTYPE_F32, 31);
     lc_context_opts o;
