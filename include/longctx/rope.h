@@ -29,6 +29,11 @@
  *                llama.cpp; and an attention temperature applied to q and k
  *                alike: m = attn_factor * (0.1 ln s + 1)  (when ext_factor != 0)
  *
+ * Frequency factors f_i (optional, n_dims/2 of them: Llama-3.x's rope_freqs
+ * tensor, Phi-3's LongRoPE short/long lists) divide theta_i before the method
+ * applies: theta_i = base^(-2i/n_dims) / f_i, as llama.cpp's freq_factors and
+ * Hugging Face's llama3 / longrope inv_freq do.
+ *
  * attn_factor multiplies m for every method, as llama.cpp's --yarn-attn-factor
  * does (default 1). s is the context extension factor (new length / original
  * length), so llama.cpp's --rope-freq-scale equals 1/s. docs/rope.md has the
@@ -78,6 +83,11 @@ typedef struct {
                                 times over orig_ctx are not interpolated         */
     float beta_slow;         /* YaRN (1): pairs turning fewer than beta_slow
                                 times over orig_ctx are fully interpolated      */
+    int32_t n_factors;       /* 0, or n_dims/2: per-pair frequency divisors
+                                (Llama-3's rope_freqs, Phi-3's LongRoPE lists):
+                                theta_i = base^(-2i/n_dims) / factors[i], before
+                                the scaling method above                          */
+    float factors[LC_ROPE_MAX_DIMS / 2];
 } lc_rope_config;
 
 /* Defaults: NORM layout, base 10000, no scaling (factor 1), orig_ctx 0,

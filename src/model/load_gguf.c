@@ -112,6 +112,28 @@ static lc_status rope_from_gguf(const lc_gguf *g, lc_model_config *c, lc_error *
     return LC_OK;
 }
 
+/* Frequency factors from an F32 tensor of n_dims/2 values (Llama-3's
+ * rope_freqs.weight, Phi-3's rope_factors_long/short.weight) into r. A tensor
+ * whose length contradicts the rotated dimensions is refused naming the key. */
+static lc_status factors_from_tensor(const lc_gguf *g, const char *name, const char *dims_key, lc_rope_config *r,
+                                     lc_error *err) {
+    const lc_gguf_tensor *t = lc_gguf_find_tensor(g, name);
+    if (!t) return lc_fail(err, LC_ERR_FORMAT, "gguf model: missing tensor '%s'", name);
+    const int64_t want = r->n_dims / 2;
+    if (t->dtype != LC_DTYPE_F32 || t->n_dims != 1 || t->ne[0] != want || !t->data ||
+        t->nbytes != (size_t)want * sizeof(float))
+        return lc_fail(err, LC_ERR_FORMAT,
+                       "gguf model: tensor '%s' must be %lld f32 values (%s = %d rotated dims), got %lld of %s", name,
+                       (long long)want, dims_key, r->n_dims, (long long)t->ne[0], lc_dtype_name(t->dtype));
+    memcpy(r->factors, t->data, (size_t)want * sizeof(float));
+    r->n_factors = (int32_t)want;
+    for (int64_t i = 0; i < want; i++)
+        if (!isfinite(r->factors[i]) || r->factors[i] <= 0.0f)
+            return lc_fail(err, LC_ERR_FORMAT, "gguf model: tensor '%s' value %lld is %g (factors must be > 0)", name,
+                           (long long)i, (double)r->factors[i]);
+    return LC_OK;
+}
+
 lc_status lc_model_config_from_gguf(const lc_gguf *g, lc_model_config *c, lc_error *err) {
     memset(c, 0, sizeof *c);
     bool found;
@@ -161,6 +183,9 @@ lc_status lc_model_config_from_gguf(const lc_gguf *g, lc_model_config *c, lc_err
         c->vocab_size = (int32_t)t->ne[1];
     }
     if ((st = rope_from_gguf(g, c, err)) != LC_OK) return st;
+    if (lc_gguf_find_tensor(g, "rope_freqs.weight") &&
+        (st = factors_from_tensor(g, "rope_freqs.weight", "llama.rope.dimension_count", &c->rope, err)) != LC_OK)
+        return st;
     if ((st = get_short_str(g, "longctx.attention", c->attention, sizeof c->attention, &found, err)) != LC_OK)
         return st;
     c->tied_output = !lc_gguf_find_tensor(g, "output.weight");
@@ -220,12 +245,12 @@ static lc_status bind_all(const lc_gguf *g, lc_model *m, lc_error *err) {
 
 /* Every tensor of the file must be one we bound: refuse the first other one. */
 static lc_status check_no_extra(const lc_gguf *g, const lc_model_config *c, lc_error *err) {
-    int64_t expected = (int64_t)c->n_layers * LC_W_LAYER_COUNT + 2 + (c->tied_output ? 0 : 1);
+    int64_t expected = (int64_t)c->n_layers * LC_W_LAYER_COUNT + 2 + (c->tied_output ? 0 : 1) + (c->rope.n_factors ? 1 : 0);
     if (lc_gguf_n_tensors(g) == expected) return LC_OK; /* names are unique and all were found */
     for (int64_t i = 0; i < lc_gguf_n_tensors(g); i++) {
         const char *n = lc_gguf_tensor_at(g, i)->name;
         bool known = strcmp(n, "token_embd.weight") == 0 || strcmp(n, "output_norm.weight") == 0 ||
-                     strcmp(n, "output.weight") == 0;
+                     strcmp(n, "output.weight") == 0 || strcmp(n, "rope_freqs.weight") == 0;
         int layer = -1, used = 0;
         char suffix[32] = "";
         if (!known && sscanf(n, "blk.%d.%31[a-z_].weight%n", &layer, suffix, &used) == 2 && n[used] == '\0' &&

@@ -69,6 +69,13 @@ lc_status lc_rope_validate(const lc_rope_config *c, lc_error *err) {
     if (!isfinite(c->attn_factor) || c->attn_factor <= 0.0f)
         return lc_fail(err, LC_ERR_INVALID_ARG, "rope: attn_factor must be finite and > 0 (got %g)",
                        (double)c->attn_factor);
+    if (c->n_factors != 0 && c->n_factors != c->n_dims / 2)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "rope: %d frequency factors given, %d rotated dims need %d",
+                       c->n_factors, c->n_dims, c->n_dims / 2);
+    for (int32_t i = 0; i < c->n_factors; i++)
+        if (!isfinite(c->factors[i]) || c->factors[i] <= 0.0f || c->factors[i] > 1e9f)
+            return lc_fail(err, LC_ERR_INVALID_ARG, "rope: frequency factor %d is %g (must be finite and > 0)", (int)i,
+                           (double)c->factors[i]);
     if (c->scaling == LC_ROPE_SCALING_NONE) return LC_OK;
     if (!isfinite(c->factor) || c->factor < 1.0f || c->factor > 1e6f)
         return lc_fail(err, LC_ERR_INVALID_ARG,
@@ -267,6 +274,16 @@ const char *lc_rope_describe(const lc_rope_config *c, char *buf, size_t len) {
     if (c->scaling != LC_ROPE_SCALING_YARN && c->attn_factor != 1.0f) {
         size_t used = strlen(buf);
         if (used < len) snprintf(buf + used, len - used, " attn=%g", (double)c->attn_factor);
+    }
+    if (c->n_factors > 0 && c->n_factors <= LC_ROPE_MAX_DIMS / 2) {
+        float lo = c->factors[0], hi = c->factors[0];
+        for (int32_t i = 1; i < c->n_factors; i++) {
+            lo = fminf(lo, c->factors[i]);
+            hi = fmaxf(hi, c->factors[i]);
+        }
+        size_t used = strlen(buf);
+        if (used < len)
+            snprintf(buf + used, len - used, " freq_factors=%d[%g..%g]", c->n_factors, (double)lo, (double)hi);
     }
     return buf;
 }

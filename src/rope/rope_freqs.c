@@ -57,6 +57,7 @@ lc_status lc_rope_freqs_f64(const lc_rope_config *c, int64_t cur_len, double *th
         const double log_base = log(base);
         for (int32_t i = 0; i < n_pairs; i++) {
             double t = exp(-2.0 * (double)i / (double)d * log_base);
+            if (c->n_factors) t /= (double)c->factors[i];
             if (c->scaling == LC_ROPE_SCALING_YARN) {
                 double mix = yarn_extrapolation_weight(i, low, high) * ext;
                 t = (t / s) * (1.0 - mix) + t * mix;

@@ -1,0 +1,257 @@
+/*
+ * The model families against their fixtures (../shared/fixtures/<family>/,
+ * README there): a small random model of each family converted by
+ * llama.cpp's converter to an f16 GGUF, 160 token ids, and Hugging Face
+ * transformers' float32 logits for every position (hf_logits.f32).
+ *
+ * Per family, on model.f16.gguf:
+ *   - f32 KV cache, the whole sequence in one prefill: max |ours - HF| within
+ *     the family's tolerance (beside llama.cpp's own figure on the same f16
+ *     file, from info.json), and our argmax equal to HF's at every position
+ *     where HF's top-1/top-2 margin exceeds 0.05;
+ *   - the same sequence prefilled in chunks of 7 then decoded one token at a
+ *     time (the cache paths) against the one-prefill logits;
+ *   - f16 KV cache within the documented f16 tolerance of HF.
+ * A family whose fixture is absent is skipped (saying so).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "longctx/model.h"
+#include "longctx/runtime.h"
+#include "test_util.h"
+
+#define N_TOK_MAX 4096
+#define MARGIN 0.05
+
+typedef struct {
+    int32_t tokens[N_TOK_MAX];
+    int64_t n;
+    float *hf; /* [n, vocab] */
+    int32_t vocab;
+} fixture;
+
+static bool read_file(const char *path, void **buf, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (sz <= 0) {
+        fclose(f);
+        return false;
+    }
+    *buf = malloc((size_t)sz + 1);
+    size_t got = fread(*buf, 1, (size_t)sz, f);
+    fclose(f);
+    ((char *)*buf)[sz] = '\0';
+    *len = (size_t)sz;
+    return got == (size_t)sz;
+}
+
+/* tokens.json: {"n_tokens": N, "tokens": [...]}. */
+static bool read_tokens(const char *path, fixture *fx) {
+    void *buf;
+    size_t len;
+    if (!read_file(path, &buf, &len)) return false;
+    const char *p = strstr((const char *)buf, "\"tokens\"");
+    p = p ? strchr(p, '[') : NULL;
+    fx->n = 0;
+    while (p && *p && *p != ']' && fx->n < N_TOK_MAX) {
+        p++;
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p) break;
+        fx->tokens[fx->n++] = (int32_t)v;
+        p = end;
+        while (*p == ' ') p++;
+    }
+    free(buf);
+    return fx->n > 0;
+}
+
+/* Loads <dir>/model.f16.gguf, tokens, HF logits; skips the family if absent. */
+static lc_model *load_fixture(const char *family, fixture *fx, char *dir, size_t dir_len) {
+    char rel[128], path[1200];
+    snprintf(rel, sizeof rel, "fixtures/%s", family);
+    lc_test_shared(rel, dir, dir_len);
+    snprintf(path, sizeof path, "%s/model.f16.gguf", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "SKIP %s: %s is absent\n", family, path);
+        return NULL;
+    }
+    fclose(f);
+    lc_error err = {0};
+    lc_model *m = NULL;
+    lc_status st = lc_model_load(path, NULL, &m, &err);
+    CHECK(st == LC_OK, "%s: load: %s", family, err.msg);
+    if (st != LC_OK) return NULL;
+    snprintf(path, sizeof path, "%s/tokens.json", dir);
+    CHECK(read_tokens(path, fx), "%s: cannot read %s", family, path);
+    fx->vocab = m->cfg.vocab_size;
+    snprintf(path, sizeof path, "%s/hf_logits.f32", dir);
+    size_t len = 0;
+    void *buf = NULL;
+    bool ok = read_file(path, &buf, &len);
+    CHECK(ok && len == (size_t)fx->n * (size_t)fx->vocab * sizeof(float), "%s: %s has %zu bytes, want %lld x %d f32",
+          family, path, len, (long long)fx->n, fx->vocab);
+    if (!ok || len != (size_t)fx->n * (size_t)fx->vocab * sizeof(float)) {
+        free(buf);
+        lc_model_free(m);
+        return NULL;
+    }
+    fx->hf = buf;
+    return m;
+}
+
+typedef struct {
+    double max_diff;       /* over every position and logit */
+    double max_diff_range[3]; /* positions [0,32) [32,64) [64,n) */
+    int64_t n_confident;   /* positions whose HF top-1/top-2 margin > MARGIN */
+    int64_t n_agree;       /* of those, where our argmax equals HF's */
+} compare_result;
+
+static int32_t argmax(const float *x, int32_t n, double *margin) {
+    int32_t best = 0;
+    for (int32_t i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    double second = -1e30;
+    for (int32_t i = 0; i < n; i++)
+        if (i != best && x[i] > second) second = x[i];
+    if (margin) *margin = (double)x[best] - second;
+    return best;
+}
+
+static compare_result compare(const float *ours, const float *ref, int64_t n, int32_t V) {
+    compare_result r;
+    memset(&r, 0, sizeof r);
+    for (int64_t i = 0; i < n; i++) {
+        double mx = 0.0;
+        for (int32_t j = 0; j < V; j++) {
+            double d = fabs((double)ours[i * V + j] - (double)ref[i * V + j]);
+            if (!(d <= mx)) mx = d; /* NaN wins */
+        }
+        int range = i < 32 ? 0 : i < 64 ? 1 : 2;
+        if (!(mx <= r.max_diff_range[range])) r.max_diff_range[range] = mx;
+        if (!(mx <= r.max_diff)) r.max_diff = mx;
+        double margin;
+        int32_t a = argmax(ref + i * V, V, &margin);
+        if (margin > MARGIN) {
+            r.n_confident++;
+            r.n_agree += argmax(ours + i * V, V, NULL) == a;
+        }
+    }
+    return r;
+}
+
+/* Logits of every position: one prefill (n_batch >= n), or prefill in chunks
+ * of `chunk` for the first half and decode one token at a time after. */
+static lc_status run_logits(const lc_model *m, const lc_context_opts *base, const fixture *fx, int64_t chunk,
+                            float *out, lc_error *err) {
+    lc_context_opts o = *base;
+    o.n_ctx = 256;
+    o.n_batch = chunk > 0 ? chunk : 512;
+    lc_context *ctx = NULL;
+    lc_status st = lc_context_create(m, &o, &ctx, err);
+    if (st != LC_OK) return st;
+    const int32_t V = fx->vocab;
+    if (chunk <= 0) {
+        st = lc_context_eval(ctx, fx->tokens, fx->n, out, true, err);
+    } else {
+        const int64_t half = fx->n / 2;
+        st = lc_context_eval(ctx, fx->tokens, half, out, true, err);
+        for (int64_t i = half; i < fx->n && st == LC_OK; i++)
+            st = lc_context_eval(ctx, fx->tokens + i, 1, out + i * V, false, err);
+    }
+    lc_context_free(ctx);
+    return st;
+}
+
+typedef struct {
+    const char *family;
+    const char *attn;     /* context attention spec, NULL: the model's       */
+    double tol_f32;       /* max |ours - HF|, f32 KV                          */
+    double tol_f16;       /* max |ours - HF|, f16 KV                          */
+    double lcpp_f16;      /* llama.cpp on the same f16 file vs HF (info.json) */
+    const char *arch;     /* expected general.architecture                    */
+} family_case;
+
+static void check_family(const family_case *fc) {
+    fixture *fx = calloc(1, sizeof *fx);
+    char dir[1024];
+    lc_model *m = load_fixture(fc->family, fx, dir, sizeof dir);
+    if (!m) {
+        free(fx);
+        return;
+    }
+    CHECK(strcmp(m->cfg.arch, fc->arch) == 0, "%s: arch '%s', want '%s'", fc->family, m->cfg.arch, fc->arch);
+    const int32_t V = fx->vocab;
+    const size_t nl = (size_t)fx->n * (size_t)V;
+    float *a = calloc(nl, sizeof(float)), *b = calloc(nl, sizeof(float));
+    lc_error err = {0};
+    lc_context_opts o;
+    lc_context_opts_init(&o);
+    o.attn = fc->attn;
+    o.k_type = o.v_type = LC_DTYPE_F32;
+
+    CHECK_OK(run_logits(m, &o, fx, 0, a, &err), &err);
+    compare_result r = compare(a, fx->hf, fx->n, V);
+    fprintf(stderr,
+            "%-8s f32 KV: max |ours-HF| %.3g (pos 0-31 %.3g, 32-63 %.3g, 64+ %.3g; tolerance %.3g; llama.cpp on this "
+            "f16 file %.3g); argmax agrees at %lld of %lld confident positions\n",
+            fc->family, r.max_diff, r.max_diff_range[0], r.max_diff_range[1], r.max_diff_range[2], fc->tol_f32,
+            fc->lcpp_f16, (long long)r.n_agree, (long long)r.n_confident);
+    CHECK(r.max_diff <= fc->tol_f32, "%s: max |ours - HF| %g > %g", fc->family, r.max_diff, fc->tol_f32);
+    CHECK(r.n_confident > fx->n / 2, "%s: only %lld confident positions", fc->family, (long long)r.n_confident);
+    CHECK(r.n_agree == r.n_confident, "%s: argmax differs at %lld confident positions", fc->family,
+          (long long)(r.n_confident - r.n_agree));
+
+    /* The frequency factors matter: without them the logits past the
+     * original context (64) are far off. */
+    if (m->cfg.rope.n_factors) {
+        lc_rope_config bare = m->cfg.rope;
+        bare.n_factors = 0;
+        lc_context_opts ob = o;
+        ob.rope = &bare;
+        CHECK_OK(run_logits(m, &ob, fx, 0, b, &err), &err);
+        compare_result rb = compare(b, fx->hf, fx->n, V);
+        fprintf(stderr, "%-8s without its %d frequency factors: max |ours-HF| %.3g (pos 64+ %.3g)\n", fc->family,
+                m->cfg.rope.n_factors, rb.max_diff, rb.max_diff_range[2]);
+        CHECK(rb.max_diff_range[2] > 20 * fc->tol_f32, "%s: the factors change nothing (%g)", fc->family,
+              rb.max_diff_range[2]);
+    }
+
+    /* The cache paths: chunks of 7, then decode; same numbers up to rounding. */
+    CHECK_OK(run_logits(m, &o, fx, 7, b, &err), &err);
+    compare_result rc = compare(b, a, fx->n, V);
+    fprintf(stderr, "%-8s chunked prefill + decode vs one prefill: max diff %.3g\n", fc->family, rc.max_diff);
+    CHECK(rc.max_diff <= 1e-4, "%s: chunked/decode logits differ from one prefill by %g", fc->family, rc.max_diff);
+
+    o.k_type = o.v_type = LC_DTYPE_F16;
+    CHECK_OK(run_logits(m, &o, fx, 0, b, &err), &err);
+    compare_result rh = compare(b, fx->hf, fx->n, V);
+    fprintf(stderr, "%-8s f16 KV: max |ours-HF| %.3g (tolerance %.3g); argmax agrees at %lld of %lld\n", fc->family,
+            rh.max_diff, fc->tol_f16, (long long)rh.n_agree, (long long)rh.n_confident);
+    CHECK(rh.max_diff <= fc->tol_f16, "%s: f16 KV max |ours - HF| %g > %g", fc->family, rh.max_diff, fc->tol_f16);
+    CHECK(rh.n_agree == rh.n_confident, "%s: f16 KV argmax differs at %lld confident positions", fc->family,
+          (long long)(rh.n_confident - rh.n_agree));
+
+    free(a);
+    free(b);
+    free(fx->hf);
+    free(fx);
+    lc_model_free(m);
+}
+
+int main(void) {
+    /* Tolerances: llama.cpp's own max |llama.cpp - HF| on the same f16 file
+     * (info.json hf_vs_llamacpp.f16.max_abs_diff) is the yardstick; ours runs
+     * the f16 weights with f32 activations. */
+    static const family_case cases[] = {
+        {"llama3", NULL, 4e-3, 6e-3, 3.89e-3, "llama"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_family(&cases[i]);
+    return lc_test_finish("test_families");
+}
