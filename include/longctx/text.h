@@ -51,6 +51,11 @@ void lc_text_opts_init(lc_text_opts *o);
 lc_status lc_generate_text(lc_context *ctx, const char *prompt, const lc_text_opts *o, char **text,
                            lc_generate_result *res, lc_error *err);
 
+/* Bytes at the end of text[0..len) that begin a UTF-8 character not yet
+ * complete (0 when the text ends on a character boundary): what a stream of
+ * decoded pieces holds back until the next token. */
+size_t lc_utf8_incomplete_tail(const char *text, size_t len);
+
 /* The model's tokenizer, or NULL when the file carries none longctx can use. */
 const lc_tokenizer *lc_model_tokenizer(const lc_model *m);
 

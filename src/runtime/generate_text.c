@@ -52,9 +52,7 @@ static bool text_append(text_state *s, const char *p, size_t n) {
     return true;
 }
 
-/* Bytes at the end of text[0..len) that start a UTF-8 character not yet
- * complete (0 when the text ends on a character boundary). */
-static size_t utf8_incomplete_tail(const char *text, size_t len) {
+size_t lc_utf8_incomplete_tail(const char *text, size_t len) {
     for (size_t back = 1; back <= 4 && back <= len; back++) {
         const unsigned char c = (unsigned char)text[len - back];
         if ((c & 0xC0) == 0x80) continue; /* continuation byte: look further back */
@@ -65,7 +63,7 @@ static size_t utf8_incomplete_tail(const char *text, size_t len) {
 }
 
 static bool emit(text_state *s, bool flush) {
-    size_t upto = s->len - (flush ? 0 : utf8_incomplete_tail(s->text, s->len));
+    size_t upto = s->len - (flush ? 0 : lc_utf8_incomplete_tail(s->text, s->len));
     if (upto > s->emitted && s->o->on_piece) {
         if (!s->o->on_piece(s->o->user, s->text + s->emitted, upto - s->emitted)) s->stopped = true;
     }

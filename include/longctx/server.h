@@ -1,0 +1,64 @@
+/*
+ * longctx/server.h — `longctx serve`: an OpenAI-compatible HTTP server over
+ * the runtime (built when libmicrohttpd and cJSON are found; the library
+ * liblongctx_server then holds it).
+ *
+ * Endpoints: POST /v1/chat/completions, POST /v1/completions (JSON or, with
+ * "stream": true, server-sent events), GET /v1/models, GET /health,
+ * GET /metrics (Prometheus text) and GET / (a chat page). docs/server.md
+ * documents the fields, limits, errors and the prompt cache.
+ *
+ * Slots: --parallel N contexts over one model. A request takes the free slot
+ * whose cached tokens share the longest prefix with its prompt (ties: the one
+ * used longest ago) and evaluates only the part after that prefix; its reply
+ * stays cached for the conversation's next turn. A request that finds no free
+ * slot waits in a bounded queue, or gets 503 with the reason.
+ *
+ * Threads: one thread per connection (libmicrohttpd); a slot is used by one
+ * request at a time; the library installs no signal handlers.
+ */
+#ifndef LONGCTX_SERVER_H
+#define LONGCTX_SERVER_H
+
+#include "longctx/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    const char *model_path;   /* GGUF or llama2.c model (required)                      */
+    const char *alias;        /* model id in responses; NULL: the file name             */
+    const char *host;         /* "127.0.0.1" (default); "0.0.0.0" for every interface   */
+    int port;                 /* 8080; 0: any free port (lc_server_port tells which)     */
+    int64_t n_ctx;            /* tokens per slot; 0: min(model context, 4096)           */
+    int n_parallel;           /* slots (1)                                              */
+    int n_threads;            /* kernel threads per request; <= 0: every CPU            */
+    const char *kv_policy;    /* --kv-policy spec for every slot (NULL: full)            */
+    const char *chat_template;/* built-in template name; NULL: from the model file      */
+    size_t kv_budget;         /* bytes all slots' KV may take; 0: no limit (refused at
+                                 start when the slots would need more)                 */
+    const char *api_key;      /* NULL: no authentication                                */
+    size_t max_body;          /* request body limit (1 MiB)                             */
+    int64_t max_tokens;       /* cap on a request's max_tokens (default 4096)           */
+    double max_seconds;       /* wall-time limit per request (300 s)                    */
+    int max_queue;            /* requests waiting for a slot (16); more get 503          */
+    double queue_timeout;     /* seconds a request waits for a slot (60) before 503      */
+} lc_server_opts;
+
+void lc_server_opts_init(lc_server_opts *o);
+
+typedef struct lc_server lc_server;
+
+/* Load the model, create the slots, start listening. */
+lc_status lc_server_start(const lc_server_opts *o, lc_server **out, lc_error *err);
+/* The port it listens on. */
+int lc_server_port(const lc_server *s);
+/* Stop accepting connections, let the responses in flight finish (at most
+ * grace seconds), then stop and free everything. s may be NULL. */
+void lc_server_stop(lc_server *s, double grace);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LONGCTX_SERVER_H */

@@ -1,0 +1,113 @@
+/* The server's private structures: slots, counters, a request's generation
+ * state (job). See include/longctx/server.h. */
+#ifndef LC_SERVER_INTERNAL_H
+#define LC_SERVER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "longctx/app.h"
+#include "longctx/model.h"
+#include "longctx/runtime.h"
+#include "longctx/sample.h"
+#include "longctx/server.h"
+
+struct MHD_Daemon;
+
+typedef struct {
+    lc_context *ctx;
+    int32_t *cached;     /* tokens the context holds, in order (n_cached of n_ctx) */
+    int64_t n_cached;
+    bool busy;
+    double last_used;
+    int64_t n_requests;
+    atomic_llong n_used;  /* tokens in the cache, published for /metrics           */
+    size_t kv_per_token;  /* K + V bytes of one token, all layers                  */
+    size_t kv_cap;        /* K + V bytes of every slot of the cache                */
+} srv_slot;
+
+/* Counters for /metrics (under the pool's mutex). */
+typedef struct {
+    int64_t requests[4];          /* chat, completions, models, other          */
+    int64_t errors;               /* responses with status >= 400              */
+    int64_t rejected_busy;        /* 503: no slot in time / queue full          */
+    int64_t prompt_tokens;        /* prompt tokens of finished requests         */
+    int64_t cached_tokens;        /* of which taken from a slot's cache          */
+    int64_t cache_hits;           /* requests that reused >= 1 cached token      */
+    int64_t completion_tokens;
+    double t_prompt, t_decode;    /* seconds                                    */
+    int64_t disconnects;          /* streams the client left before the end     */
+} srv_counters;
+
+struct lc_server {
+    lc_server_opts o;
+    char alias[128];
+    char *api_key;               /* copy (or NULL)                               */
+    lc_model *model;
+    lc_chat_template tpl;
+    int32_t stop_ids[16];        /* the template's end-of-turn tokens and EOS    */
+    int32_t n_stop_ids;
+    int32_t eos;
+    int64_t n_ctx;
+    size_t kv_bytes_per_slot;
+
+    srv_slot *slots;
+    int n_slots;
+    pthread_mutex_t mu;
+    pthread_cond_t freed;
+    int n_waiting;
+    srv_counters c;
+    atomic_int in_flight;        /* requests being answered                      */
+    atomic_bool stopping;
+    int64_t started;             /* unix time                                    */
+
+    struct MHD_Daemon *daemon;
+    int port;
+};
+
+/* ---- slots.c ---- */
+lc_status srv_slots_create(lc_server *s, const lc_context_opts *co, lc_error *err);
+void srv_slots_free(lc_server *s);
+/* Take the free slot sharing the longest prefix with tokens (waiting in the
+ * bounded queue); *n_reuse: how many of its cached tokens the request keeps.
+ * LC_ERR_TOO_LARGE with a message when the queue is full or the wait timed
+ * out (the caller answers 503). */
+lc_status srv_slot_acquire(lc_server *s, const int32_t *tokens, int64_t n, srv_slot **out, int64_t *n_reuse,
+                           lc_error *err);
+void srv_slot_release(lc_server *s, srv_slot *slot);
+/* Counters and the KV in use, for /metrics. */
+void srv_snapshot(lc_server *s, srv_counters *c, int *busy, int *waiting, size_t *kv_used, size_t *kv_cap);
+
+/* ---- job.c: one completion request ---- */
+typedef enum { SRV_CHAT = 0, SRV_COMPLETION } srv_kind;
+
+typedef struct srv_job srv_job;
+
+/* Parse and validate a request body (JSON): on failure returns NULL with
+ * *status (400, 413 ...) and msg filled (and *param the offending field). */
+srv_job *srv_job_parse(lc_server *s, srv_kind kind, const char *body, size_t len, int *status, char *msg,
+                       size_t msg_cap, const char **param);
+/* Acquire a slot and evaluate the prompt; status 503 / 400 / 500 on failure. */
+int srv_job_begin(srv_job *j, char *msg, size_t msg_cap);
+bool srv_job_stream(const srv_job *j);
+/* Run to the end; the response body (JSON, malloc'd) or NULL. */
+char *srv_job_run_to_end(srv_job *j);
+/* Streaming: copy up to cap bytes of server-sent events into buf; returns
+ * the count, 0 never (it generates until it has bytes), -1 at the end. */
+long srv_job_read_sse(srv_job *j, char *buf, size_t cap);
+/* Release the slot and free everything; disconnected: the client left. */
+void srv_job_free(srv_job *j, bool disconnected);
+
+/* ---- metrics.c ---- */
+char *srv_metrics_text(lc_server *s);
+/* ---- webui.c ---- */
+extern const char srv_webui_html[];
+
+/* ---- text helpers (stop.c) ---- */
+/* Bytes at the end of text that must be held back from a stream because they
+ * could be the start of a stop string. */
+size_t srv_stop_holdback(const char *text, size_t len, char *const *stops, int n_stops);
+/* Earliest occurrence of any stop string in text[from..len), or -1. */
+int64_t srv_stop_find(const char *text, size_t len, size_t from, char *const *stops, int n_stops);
+
+#endif
