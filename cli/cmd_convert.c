@@ -140,7 +140,7 @@ int cmd_convert(int argc, char **argv) {
             return CLI_USAGE;
         }
     }
-    if (have_type && type == LC_DTYPE_COUNT) {
+    if (have_type && type != LC_DTYPE_F32 && type != LC_DTYPE_F16 && type != LC_DTYPE_BF16 && type != LC_DTYPE_Q8_0) {
         cli_error("convert", "--type must be f32, f16, bf16 or q8_0");
         return CLI_USAGE;
     }

@@ -628,7 +628,7 @@ static void test_alignment_and_tensor_refusals(void) {
     CHECK_OK(lc_gguf_open_memory(b.p, b.n, &g, &err), &err);
     if (g) {
         const lc_gguf_tensor *t = lc_gguf_tensor_at(g, 0);
-        CHECK(t->dtype == LC_DTYPE_COUNT && t->nbytes == 144 && t->data != NULL, "q4_K: 144 bytes per 256");
+        CHECK(t->dtype == LC_DTYPE_Q4_K && t->nbytes == 144 && t->data != NULL, "q4_K: 144 bytes per 256");
         CHECK(strcmp(lc_gguf_ggml_type_name(t->ggml_type), "q4_K") == 0, "type name");
         lc_gguf_close(g);
     }

@@ -54,6 +54,20 @@ typedef enum {
     LC_DTYPE_F16,
     LC_DTYPE_BF16,
     LC_DTYPE_Q8_0,   /* blocks of 32: f16 scale + 32 int8 (34 bytes) */
+    /* GGML's quantized weight types (block layouts: src/quant/quant_blocks.h,
+     * docs/formats.md); weights only, rows a whole number of blocks. */
+    LC_DTYPE_Q4_0,   /* 32 per block, 18 bytes  */
+    LC_DTYPE_Q4_1,   /* 32, 20   */
+    LC_DTYPE_Q5_0,   /* 32, 22   */
+    LC_DTYPE_Q5_1,   /* 32, 24   */
+    LC_DTYPE_Q2_K,   /* 256, 84  */
+    LC_DTYPE_Q3_K,   /* 256, 110 */
+    LC_DTYPE_Q4_K,   /* 256, 144 */
+    LC_DTYPE_Q5_K,   /* 256, 176 */
+    LC_DTYPE_Q6_K,   /* 256, 210 */
+    LC_DTYPE_IQ4_NL, /* 32, 18   */
+    LC_DTYPE_IQ4_XS, /* 256, 136 */
+    LC_DTYPE_MXFP4,  /* 32, 17   */
     LC_DTYPE_COUNT
 } lc_dtype;
 
@@ -64,9 +78,14 @@ typedef struct {
     int8_t qs[LC_Q8_0_BLOCK]; /* quantised values: x = d * qs[i] */
 } lc_block_q8_0;
 
+/* "f32", "f16", "bf16", "q8_0", "q4_0", ..., "q4_K", ..., "iq4_nl", "iq4_xs",
+ * "mxfp4" (ggml's spelling). */
 const char *lc_dtype_name(lc_dtype t);
-/* Parse "f32", "f16", "bf16", "q8_0"; returns false if unknown. */
+/* Parse a name above, case-insensitively ("Q4_K" too); false if unknown. */
 bool lc_dtype_parse(const char *s, lc_dtype *out);
+/* Elements per block: 1 for f32/f16/bf16, 32 or 256 for the block types; 0
+ * for an invalid type. */
+int64_t lc_dtype_block(lc_dtype t);
 /* Bytes of a row of n elements, or 0 (with err) if n is not a whole number of
  * blocks for a block type or the size overflows. */
 lc_status lc_dtype_row_bytes(lc_dtype t, int64_t n, size_t *bytes, lc_error *err);

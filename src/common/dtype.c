@@ -2,19 +2,30 @@
 #include <math.h>
 #include <string.h>
 
+#include <strings.h>
+
 #include "common/util.h"
 #include "common/simd.h"
+#include "quant/quant.h"
 
-static const char *const dtype_names[LC_DTYPE_COUNT] = {"f32", "f16", "bf16", "q8_0"};
+static const char *const plain_names[] = {"f32", "f16", "bf16"};
 
 const char *lc_dtype_name(lc_dtype t) {
-    return (unsigned)t < LC_DTYPE_COUNT ? dtype_names[t] : "?";
+    if ((unsigned)t < LC_ARRAY_LEN(plain_names)) return plain_names[t];
+    const lc_quant_traits *q = lc_quant_traits_of(t);
+    return q ? q->name : "?";
+}
+
+int64_t lc_dtype_block(lc_dtype t) {
+    if ((unsigned)t < LC_ARRAY_LEN(plain_names)) return 1;
+    const lc_quant_traits *q = lc_quant_traits_of(t);
+    return q ? q->block : 0;
 }
 
 bool lc_dtype_parse(const char *s, lc_dtype *out) {
     if (!s) return false;
     for (int i = 0; i < LC_DTYPE_COUNT; i++) {
-        if (strcmp(s, dtype_names[i]) == 0) {
+        if (strcasecmp(s, lc_dtype_name((lc_dtype)i)) == 0) {
             *out = (lc_dtype)i;
             return true;
         }
@@ -30,13 +41,14 @@ lc_status lc_dtype_row_bytes(lc_dtype t, int64_t n, size_t *bytes, lc_error *err
     case LC_DTYPE_F32: ok = lc_mul_size(un, 4, &out); break;
     case LC_DTYPE_F16:
     case LC_DTYPE_BF16: ok = lc_mul_size(un, 2, &out); break;
-    case LC_DTYPE_Q8_0:
-        if (un % LC_Q8_0_BLOCK)
-            return lc_fail(err, LC_ERR_INVALID_ARG, "q8_0 rows need a multiple of %d elements, got %lld",
-                           LC_Q8_0_BLOCK, (long long)n);
-        ok = lc_mul_size(un / LC_Q8_0_BLOCK, sizeof(lc_block_q8_0), &out);
-        break;
-    default: return lc_fail(err, LC_ERR_INVALID_ARG, "unknown element type %d", (int)t);
+    default: {
+        const lc_quant_traits *q = lc_quant_traits_of(t);
+        if (!q) return lc_fail(err, LC_ERR_INVALID_ARG, "unknown element type %d", (int)t);
+        if (un % (size_t)q->block)
+            return lc_fail(err, LC_ERR_INVALID_ARG, "%s rows need a multiple of %d elements, got %lld", q->name,
+                           (int)q->block, (long long)n);
+        ok = lc_mul_size(un / (size_t)q->block, (size_t)q->block_bytes, &out);
+    }
     }
     if (!ok) return lc_fail(err, LC_ERR_TOO_LARGE, "row of %lld %s elements overflows size_t", (long long)n,
                             lc_dtype_name(t));
@@ -166,10 +178,14 @@ lc_status lc_row_to_f32(lc_dtype t, const void *src, float *dst, int64_t n, lc_e
         for (int64_t i = 0; i < n; i++) dst[i] = lc_bf16_to_f32(s[i]);
         return LC_OK;
     }
-    case LC_DTYPE_Q8_0:
-        if (n % LC_Q8_0_BLOCK) return lc_fail(err, LC_ERR_INVALID_ARG, "q8_0 row length %lld", (long long)n);
-        lc_dequantize_row_q8_0((const lc_block_q8_0 *)src, dst, n);
+    default: {
+        const lc_quant_traits *q = lc_quant_traits_of(t);
+        if (!q) return lc_fail(err, LC_ERR_INVALID_ARG, "unknown element type %d", (int)t);
+        if (n < 0 || n % q->block)
+            return lc_fail(err, LC_ERR_INVALID_ARG, "%s row length %lld is not a multiple of %d", q->name,
+                           (long long)n, (int)q->block);
+        q->to_f32(src, dst, n);
         return LC_OK;
-    default: return lc_fail(err, LC_ERR_INVALID_ARG, "unknown element type %d", (int)t);
+    }
     }
 }

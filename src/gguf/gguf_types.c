@@ -1,5 +1,6 @@
 /* GGUF value types and ggml tensor types: names, sizes, lc_dtype mapping. */
 #include "gguf/gguf_internal.h"
+#include "quant/quant.h"
 
 static const char *const value_type_names[LC_GGUF_TYPE_COUNT] = {
     "u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64", "f64",
@@ -94,8 +95,13 @@ lc_dtype lc_gguf_dtype_from_ggml(uint32_t ggml_type) {
     case LC_GGML_TYPE_F32: return LC_DTYPE_F32;
     case LC_GGML_TYPE_F16: return LC_DTYPE_F16;
     case LC_GGML_TYPE_BF16: return LC_DTYPE_BF16;
-    case LC_GGML_TYPE_Q8_0: return LC_DTYPE_Q8_0;
-    default: return LC_DTYPE_COUNT;
+    default:
+        /* The block types: the quant traits table names their ggml ids. */
+        for (int t = 0; t < LC_DTYPE_COUNT; t++) {
+            const lc_quant_traits *q = lc_quant_traits_of((lc_dtype)t);
+            if (q && q->ggml_type == ggml_type) return (lc_dtype)t;
+        }
+        return LC_DTYPE_COUNT;
     }
 }
 
@@ -104,8 +110,10 @@ uint32_t lc_gguf_ggml_from_dtype(lc_dtype t) {
     case LC_DTYPE_F32: return LC_GGML_TYPE_F32;
     case LC_DTYPE_F16: return LC_GGML_TYPE_F16;
     case LC_DTYPE_BF16: return LC_GGML_TYPE_BF16;
-    case LC_DTYPE_Q8_0: return LC_GGML_TYPE_Q8_0;
-    default: return UINT32_MAX;
+    default: {
+        const lc_quant_traits *q = lc_quant_traits_of(t);
+        return q ? q->ggml_type : UINT32_MAX;
+    }
     }
 }
 

@@ -14,6 +14,7 @@
 #include <omp.h>
 
 #include "kernels/kernels_internal.h"
+#include "quant/quant.h"
 
 void lc_kernel_opts_init(lc_kernel_opts *o) {
     o->n_threads = 0;
@@ -112,6 +113,7 @@ static lc_status check_weight(const lc_tensor *w, int64_t n_tok, lc_error *err) 
 }
 
 static size_t workspace_bytes(const lc_tensor *w, int64_t n_tok, int nt) {
+    if (lc_quant_matmul_handles(w->type)) return lc_quant_matmul_workspace(w, n_tok, nt);
     if (n_tok <= 1) return 0; /* matrix-vector needs none */
     size_t scalar = scalar_row_stride(w->cols) * (size_t)nt + 64; /* + 64: room to align the base */
 #if defined(LC_HAVE_X86)
@@ -172,6 +174,8 @@ lc_status lc_matmul(const lc_tensor *w, const float *x, int64_t n_tok, float *y,
     if (need > 0 && (!ws || ws_bytes < need))
         return lc_fail(err, LC_ERR_INVALID_ARG, "matmul: workspace of %zu bytes is smaller than the %zu needed",
                        ws ? ws_bytes : (size_t)0, need);
+    /* The quantized block types (all but q8_0): src/quant/quant_matmul.c. */
+    if (lc_quant_matmul_handles(w->type)) return lc_quant_matmul(w, x, n_tok, y, ws, ws_bytes, o, err);
     const size_t rb = lc_kernel_row_bytes(w->type, w->cols);
     const bool scalar = !lc_kernel_use_avx2(o);
 #if defined(LC_HAVE_X86)

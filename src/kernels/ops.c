@@ -9,6 +9,7 @@
 
 #include "common/simd.h"
 #include "kernels/kernels_internal.h"
+#include "quant/quant.h"
 
 static bool use_avx2(const lc_kernel_opts *o) { return lc_kernel_use_avx2(o); }
 
@@ -126,7 +127,11 @@ void lc_kernel_to_f32(lc_dtype t, const void *src, float *dst, int64_t n, const 
         for (int64_t i = 0; i < n; i++) dst[i] = lc_bf16_to_f32(((const uint16_t *)src)[i]);
         return;
     case LC_DTYPE_Q8_0: lc_dequantize_row_q8_0((const lc_block_q8_0 *)src, dst, n); return;
-    default: return;
+    default: {
+        const lc_quant_traits *q = lc_quant_traits_of(t);
+        if (q) q->to_f32(src, dst, n);
+        return;
+    }
     }
 }
 

@@ -77,10 +77,13 @@ lc_status lc_tensor_check(const lc_tensor *t, const char *name, int64_t rows, in
         return lc_fail(err, LC_ERR_FORMAT, "tensor %s is [%lld, %lld], the configuration needs [%lld, %lld]", name,
                        (long long)t->rows, (long long)t->cols, (long long)rows, (long long)cols);
     if (!t->data) return lc_fail(err, LC_ERR_INVALID_ARG, "tensor %s has no data", name);
-    if (t->type == LC_DTYPE_Q8_0 && cols % LC_Q8_0_BLOCK)
-        return lc_fail(err, LC_ERR_FORMAT, "tensor %s: q8_0 rows need a multiple of %d columns, got %lld", name,
-                       LC_Q8_0_BLOCK, (long long)cols);
-    size_t align = t->type == LC_DTYPE_F32 ? 4 : 2;
+    const int64_t blk = lc_dtype_block(t->type);
+    if (blk > 1 && cols % blk)
+        return lc_fail(err, LC_ERR_FORMAT, "tensor %s: %s rows need a multiple of %d columns, got %lld", name,
+                       lc_dtype_name(t->type), (int)blk, (long long)cols);
+    /* f32 4-byte aligned; f16/bf16 and blocks with f16 fields 2; MXFP4's
+     * 17-byte blocks only bytes. */
+    size_t align = t->type == LC_DTYPE_F32 ? 4 : t->type == LC_DTYPE_MXFP4 ? 1 : 2;
     if ((uintptr_t)t->data % align)
         return lc_fail(err, LC_ERR_FORMAT, "tensor %s data is not %zu-byte aligned", name, align);
     return LC_OK;

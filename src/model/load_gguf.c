@@ -201,8 +201,8 @@ static lc_status bind(const lc_gguf *g, const char *name, int64_t rows, int64_t 
         char num[24];
         snprintf(num, sizeof num, "%u", (unsigned)t->ggml_type);
         return lc_fail(err, LC_ERR_UNSUPPORTED,
-                       "gguf model: tensor '%s' has type %s%s, which longctx cannot use as a weight (f32, f16, bf16 "
-                       "and q8_0 are supported)",
+                       "gguf model: tensor '%s' has type %s%s, which longctx cannot use as a weight (supported: f32, "
+                       "f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K, iq4_nl, iq4_xs, mxfp4)",
                        name, tn ? tn : "id ", tn ? "" : num);
     }
     bool vec = rows == 1;

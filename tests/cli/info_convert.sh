@@ -92,7 +92,7 @@ expect_rc 2 "info no args" "$CLI" info
 expect_rc 2 "info bad flag" "$CLI" info --bogus "$tmp/p.gguf"
 expect_rc 2 "convert one arg" "$CLI" convert "$tmp/p.gguf"
 expect_rc 2 "unknown preset" "$CLI" convert --random "$tmp/x.gguf" --preset 7B
-expect_rc 2 "bad type" "$CLI" convert --random "$tmp/x.gguf" --preset 15M --type q4_0
+expect_rc 2 "bad type" "$CLI" convert --random "$tmp/x.gguf" --preset 15M --type q3_K
 expect_rc 1 "missing file" "$CLI" info "$tmp/none.bin"
 head -c 1000 "$SHARED/models/stories260K.bin" >"$tmp/cut.bin"
 expect_rc 1 "truncated llama2.c" "$CLI" info "$tmp/cut.bin"
