@@ -21,6 +21,17 @@
  * A row that sees no key (fully masked, or n_kv == 0) outputs zeros and
  * lse = -inf. Nothing here returns NaN for finite inputs.
  *
+ * Learned sinks (gpt-oss; NAIVE, FLASH and WINDOW; lc_attn_params.sink_logits):
+ * query head h has a sink logit s_h, a virtual key with logit s_h (natural
+ * units, like scale * q.k) and value zero that every row sees:
+ *
+ *     out = sum_j exp(x_j - M) v_j / (exp(s_h - M) + sum_j exp(x_j - M))
+ *
+ * with M = max(s_h, max_j x_j). It only enlarges the denominator; lse is the
+ * log of that whole denominator (ln(exp(s_h) + sum_j exp(x_j))). s_h = -inf
+ * gives plain softmax bit for bit; a row that sees no key outputs zeros and
+ * lse = s_h. Not the same thing as WINDOW's n_sinks (kept first tokens).
+ *
  * Methods (lc_attn_params.method):
  *   NAIVE    materialises the [H_q, n_q, n_kv] score matrix: the reference.
  *            Refuses when that matrix would pass naive_max_bytes.
@@ -88,6 +99,10 @@ struct lc_attn_params {
     size_t naive_max_bytes;        /* cap on the score matrix; 0: 1 GiB        */
     const uint8_t *mask;           /* optional [n_q, n_kv], 1 = may attend;
                                       ANDed with causal (NAIVE only)           */
+    /* NAIVE, FLASH, WINDOW: optional [H_q] learned sink logits (finite or
+       -inf; NULL: none). See "Learned sinks" above. */
+    const float *sink_logits;
+
     /* WINDOW */
     int64_t window;                /* W >= 1                                   */
     int64_t n_sinks;               /* S >= 0                                   */

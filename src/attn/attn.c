@@ -155,6 +155,16 @@ static lc_status validate_params(const lc_attn_shape *s, const lc_attn_params *p
         return lc_fail(err, LC_ERR_INVALID_ARG, "unknown attention method %d", (int)p->method);
     if (p->mask && p->method != LC_ATTN_NAIVE)
         return lc_fail(err, LC_ERR_INVALID_ARG, "an explicit mask is only supported by the naive method");
+    if (p->sink_logits) {
+        if (nested || (p->method != LC_ATTN_NAIVE && p->method != LC_ATTN_FLASH && p->method != LC_ATTN_WINDOW))
+            return lc_fail(err, LC_ERR_UNSUPPORTED,
+                           "learned sink logits are supported by the naive, flash and window methods only (not %s%s)",
+                           lc_attn_method_name(p->method), nested ? " inside hybrid" : "");
+        for (int32_t h = 0; h < s->n_head; h++)
+            if (isnan(p->sink_logits[h]) || p->sink_logits[h] == INFINITY)
+                return lc_fail(err, LC_ERR_INVALID_ARG, "attention: sink logit of head %d is %g (finite or -inf needed)",
+                               h, (double)p->sink_logits[h]);
+    }
     switch (p->method) {
     case LC_ATTN_WINDOW:
         if (p->window < 1 || p->n_sinks < 0)

@@ -18,7 +18,8 @@
  *     log-sum-exp. Partition sizes depend on the shapes only, so results are
  *     bitwise identical whatever the thread count.
  * Units run under OpenMP dynamic scheduling, the heaviest (last, for causal)
- * query blocks first.
+ * query blocks first. Learned sink logits enter only when a row is
+ * normalised (finish_row_sink), after the merge for split-KV.
  *
  * Workspace (exact; 64-byte aligned pieces; nh = KV heads per unit):
  *   per thread : qt [nh][d][rp], st [bk][rp], alpha [rp],
@@ -358,6 +359,29 @@ static size_t q_row(const flash_job *jb, const unit_rows *ur, int32_t hk, int32_
     return (size_t)(ur->i0 + r / G) * (size_t)jb->c->s->n_head + (size_t)hk * G + (size_t)(r % G);
 }
 
+/* Normalise one row whose softmax has a learned sink: o is the unnormalised
+ * accumulator relative to the base-2 running max m, l its sum (l = 0 and
+ * m = -inf when the row saw no key). The sink s (natural units) joins as
+ * 2^(s log2 e - M) in the denominator, M = max(m, s log2 e), in double so
+ * that no sink logit overflows. */
+static void finish_row_sink(const flash_job *jb, size_t row, const float *o, float m, double l, float *out) {
+    const lc_attn_ctx *c = jb->c;
+    const int32_t d = c->s->head_dim;
+    const float sink = c->p->sink_logits[row % (size_t)c->s->n_head];
+    if (m == -INFINITY || !(l > 0.0)) { /* saw no key: out = 0, lse = sink */
+        for (int32_t t = 0; t < d; t++) out[t] = 0.0f;
+        if (c->io->lse) c->io->lse[row] = sink;
+        return;
+    }
+    const double s2 = (double)sink * LC_LOG2E; /* -inf stays -inf */
+    const double M = fmax((double)m, s2);
+    const double a = exp2((double)m - M); /* rescales o and l to M */
+    const double L = l * a + exp2(s2 - M);
+    const float w = (float)(a / L);
+    for (int32_t t = 0; t < d; t++) out[t] = o[t] * w;
+    if (c->io->lse) c->io->lse[row] = (float)(M * LC_LN2 + log(L));
+}
+
 static void run_unit(const flash_job *jb, int64_t u, char *tb) {
     const lc_attn_ctx *c = jb->c;
     const lc_attn_shape *s = c->s;
@@ -471,6 +495,10 @@ static void run_unit(const flash_job *jb, int64_t u, char *tb) {
             const size_t row = q_row(jb, &ur, ur.hk0 + h, r);
             float *out = c->io->out + row * d;
             const float *orow = oh + (size_t)r * dp;
+            if (c->p->sink_logits) {
+                finish_row_sink(jb, row, orow, mh[r], lh[r], out);
+                continue;
+            }
             if (lh[r] > 0.0f) {
                 const float inv = 1.0f / lh[r];
                 for (int32_t t = 0; t < d; t++) out[t] = orow[t] * inv;
@@ -502,7 +530,8 @@ static void merge_item(const flash_job *jb, int64_t item) {
                 M = fmaxf(M, ((const float *)(slots + (size_t)p * pl->per_slot + pl->slot_m))[mi]);
             for (int32_t t = 0; t < d; t++) out[t] = 0.0f;
             if (M == -INFINITY) {
-                if (c->io->lse) c->io->lse[row] = -INFINITY;
+                if (c->io->lse)
+                    c->io->lse[row] = c->p->sink_logits ? c->p->sink_logits[row % (size_t)c->s->n_head] : -INFINITY;
                 continue;
             }
             double L = 0.0;
@@ -514,6 +543,10 @@ static void merge_item(const flash_job *jb, int64_t item) {
                 L += (double)w * ((const float *)(slot + pl->slot_l))[mi];
                 const float *op = (const float *)(slot + pl->slot_o) + (size_t)h * o_n + (size_t)r * dp;
                 for (int32_t t = 0; t < d; t++) out[t] += w * op[t];
+            }
+            if (c->p->sink_logits) { /* out holds the merged, unnormalised o relative to M */
+                finish_row_sink(jb, row, out, M, L, out);
+                continue;
             }
             const float inv = (float)(1.0 / L);
             for (int32_t t = 0; t < d; t++) out[t] *= inv;

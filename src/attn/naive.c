@@ -2,7 +2,8 @@
  * NAIVE attention: the reference. Materialises the whole score matrix
  * P [H_q, n_q, n_kv] (as standard attention does), then softmax, then P V.
  * Dot products and sums are accumulated in double so that every optimised
- * method can be compared against it.
+ * method can be compared against it. A learned sink logit joins the max and
+ * the denominator only.
  */
 #include <math.h>
 #include <stdio.h>
@@ -82,12 +83,15 @@ lc_status lc_attn_naive_run(const lc_attn_ctx *c, void *ws, size_t ws_bytes, lc_
                 if (p[j] > mx) mx = p[j];
             }
             float *o = c->io->out + ((size_t)i * H + h) * d;
+            /* A learned sink: a virtual key of logit sink and value zero. */
+            const double sink = c->p->sink_logits ? (double)c->p->sink_logits[h] : -INFINITY;
             if (mx == -INFINITY) { /* sees no key */
                 for (int32_t t = 0; t < d; t++) o[t] = 0.0f;
-                if (c->io->lse) c->io->lse[(size_t)i * H + h] = -INFINITY;
+                if (c->io->lse) c->io->lse[(size_t)i * H + h] = (float)sink;
                 continue;
             }
-            double sum = 0.0;
+            if (sink > mx) mx = sink;
+            double sum = sink == -INFINITY ? 0.0 : exp(sink - mx);
             for (int64_t j = 0; j < n_kv; j++) sum += p[j] == -INFINITY ? 0.0 : exp((double)p[j] - mx);
             for (int32_t t = 0; t < d; t++) acc[t] = 0.0;
             for (int64_t j = 0; j < n_kv; j++) {
