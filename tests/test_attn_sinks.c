@@ -345,12 +345,12 @@ int main(void) {
     /* random shapes */
     lc_rng rng;
     lc_rng_seed(&rng, 1234);
-    const int n_random = quick ? 6 : 30;
+    const int n_random = quick ? 6 : 16;
     for (int it = 0; it < n_random; it++) {
         const int32_t hkv = 1 + (int32_t)(lc_rng_u64(&rng) % 3), g = 1 + (int32_t)(lc_rng_u64(&rng) % 4);
         const int32_t dims[] = {1, 7, 16, 32, 48, 64, 80};
         const int32_t d = dims[lc_rng_u64(&rng) % 7];
-        const int64_t n_kv = 1 + (int64_t)(lc_rng_u64(&rng) % (quick ? 200 : 700));
+        const int64_t n_kv = 1 + (int64_t)(lc_rng_u64(&rng) % (quick ? 200 : 500));
         const int64_t n_q = 1 + (int64_t)(lc_rng_u64(&rng) % (uint64_t)n_kv);
         const lc_dtype types[] = {LC_DTYPE_F32, LC_DTYPE_F16, LC_DTYPE_Q8_0};
         lc_dtype kt = types[lc_rng_u64(&rng) % 3];
