@@ -5,7 +5,7 @@
  *     write, query), and against each other, on random shapes: GQA-style
  *     value heads per key head, odd head dims, lengths 1, odd, exactly at
  *     chunk boundaries, several chunk sizes, strided q/k/v (slices of one
- *     mixed row), a non-zero initial state, 1 and 3 threads;
+ *     mixed row), a non-zero initial state, 1 and 3 threads, AVX2 and scalar;
  *   - continuing: chunked prefill then recurrent decode, and prefill in two
  *     chunked calls, equal the single pass; strong decays stay finite;
  *   - the causal depthwise conv1d against the zero-padded convolution,
@@ -123,22 +123,24 @@ static lc_status run_chunked(const lc_deltanet_shape *s, const lc_deltanet_param
 
 #define TOL 2e-5
 
-static void check_case(lc_deltanet_shape s, int64_t n, int32_t chunk, int threads, bool l2, uint64_t seed,
-                       float state_amp, float decay) {
+static void check_case1(lc_deltanet_shape s, int64_t n, int32_t chunk, int threads, bool l2, uint64_t seed,
+                        float state_amp, float decay, bool scalar) {
     dn_case c;
     case_make(&c, s, n, seed, state_amp, decay);
     const size_t on = (size_t)(n * s.n_v_heads * s.d_v) + 1, sn = state_n(&s);
     float *ref = malloc(on * 4), *ref_s = malloc(sn * 4), *o = malloc(on * 4), *st = malloc(sn * 4);
     float *o2 = malloc(on * 4), *st2 = malloc(sn * 4);
     char what[160];
-    snprintf(what, sizeof what, "H_k=%d H_v=%d d_k=%d d_v=%d n=%lld chunk=%d threads=%d l2=%d state=%g decay=%g",
-             s.n_k_heads, s.n_v_heads, s.d_k, s.d_v, (long long)n, chunk, threads, l2, state_amp, decay);
+    snprintf(what, sizeof what,
+             "H_k=%d H_v=%d d_k=%d d_v=%d n=%lld chunk=%d threads=%d l2=%d state=%g decay=%g scalar=%d", s.n_k_heads,
+             s.n_v_heads, s.d_k, s.d_v, (long long)n, chunk, threads, l2, state_amp, decay, scalar);
     naive(&c, l2, ref, ref_s);
     lc_deltanet_params p;
     lc_deltanet_params_init(&p);
     p.chunk = chunk;
     p.n_threads = threads;
     p.l2norm_qk = l2;
+    p.force_scalar = scalar;
     lc_error err;
 
     memcpy(st, c.state0, sn * 4);
@@ -180,6 +182,13 @@ static void check_case(lc_deltanet_shape s, int64_t n, int32_t chunk, int thread
     CHECK(finite, "non-finite output (%s)", what);
     free(ref), free(ref_s), free(o), free(st), free(o2), free(st2);
     case_free(&c);
+}
+
+/* Every case with the AVX2 kernels (where the CPU has them) and the scalar fallback. */
+static void check_case(lc_deltanet_shape s, int64_t n, int32_t chunk, int threads, bool l2, uint64_t seed,
+                       float state_amp, float decay) {
+    check_case1(s, n, chunk, threads, l2, seed, state_amp, decay, false);
+    check_case1(s, n, chunk, threads, l2, seed, state_amp, decay, true);
 }
 
 static lc_deltanet_shape shape(int32_t hk, int32_t hv, int32_t dk, int32_t dv) {

@@ -56,9 +56,10 @@ typedef struct {
     int32_t chunk;  /* chunked form: tokens per chunk, 1..1024 (0: 64)     */
     bool l2norm_qk; /* L2-normalise q and k in the kernel (Qwen3-Next: yes) */
     int n_threads;  /* <= 0: every CPU; work is split over value heads      */
+    bool force_scalar; /* skip the AVX2 kernels (testing the fallback)      */
 } lc_deltanet_params;
 
-/* chunk 64, l2norm_qk true, n_threads 0. */
+/* chunk 64, l2norm_qk true, n_threads 0, force_scalar false. */
 void lc_deltanet_params_init(lc_deltanet_params *p);
 
 /* Inputs and outputs of n tokens. Strides are in floats between consecutive

@@ -22,15 +22,18 @@
  * exponentiated: nothing overflows however strong the decay; a decay that
  * underflows to 0 is the exact limit. G is accumulated in double.
  *
- * Work per chunk and head: c^2/2 (2 d_k + d_v + d_k) for L, the solve and the
- * intra-chunk attention, 3 c d_k d_v for the state reads and the update. The
- * heads are independent: OpenMP splits them over threads.
+ * Work per chunk and head: c^2 d_k for K K^T and Q K^T, c^2/2 (d_v + d_k) for
+ * the solve, c^2 d_v for the intra-chunk attention, 6 c d_k d_v for the state
+ * reads and the update — all of it matrix products through lc_lin_gemm (the
+ * register-tiled AVX2 kernel of LINEAR, or its scalar fallback). The heads
+ * are independent: OpenMP splits them over threads.
  */
 #include <math.h>
 #include <string.h>
 
 #include <omp.h>
 
+#include "attn/linear_kernels.h"
 #include "common/util.h"
 #include "longctx/deltanet.h"
 #include "longctx/sys.h"
@@ -45,6 +48,7 @@ void lc_deltanet_params_init(lc_deltanet_params *p) {
     p->chunk = DN_DEFAULT_CHUNK;
     p->l2norm_qk = true;
     p->n_threads = 0;
+    p->force_scalar = false;
 }
 
 lc_status lc_deltanet_validate(const lc_deltanet_shape *s, lc_error *err) {
@@ -120,6 +124,7 @@ typedef struct {
     int32_t rep;        /* H_v / H_k */
     bool l2;
     float qscale;
+    lc_isa isa;
 } dn_job;
 
 static dn_job make_job(const lc_deltanet_shape *s, const lc_deltanet_params *p, const lc_deltanet_io *io) {
@@ -132,11 +137,14 @@ static dn_job make_job(const lc_deltanet_shape *s, const lc_deltanet_params *p, 
     j.rep = s->n_v_heads / s->n_k_heads;
     j.l2 = p ? p->l2norm_qk : true;
     j.qscale = (float)(1.0 / sqrt((double)s->d_k));
+    j.isa = p && p->force_scalar ? LC_ISA_SCALAR : lc_isa_best();
     return j;
 }
 
 /* ---- recurrent form ---------------------------------------------------------- */
 
+/* Per token and head: kv = S^T k, delta = beta (v - e kv), S = e S + k delta^T,
+ * o = S^T q (three passes over S, each a vector kernel). */
 static void recurrent_head(const dn_job *jb, int32_t h, int64_t n) {
     const lc_deltanet_shape *s = jb->s;
     const lc_deltanet_io *io = jb->io;
@@ -149,23 +157,10 @@ static void recurrent_head(const dn_job *jb, int32_t h, int64_t n) {
         const float *v = io->v + t * jb->vs + (int64_t)h * dv;
         const float e = expf(io->g[t * H + h]), b = io->beta[t * H + h];
         float *o = io->out + ((size_t)t * H + h) * dv;
-        for (int32_t j = 0; j < dv; j++) kv[j] = 0.0f;
-        for (int32_t i = 0; i < dk; i++) {
-            const float *Si = S + (size_t)i * dv;
-            const float ki = kn[i];
-            for (int32_t j = 0; j < dv; j++) kv[j] += Si[j] * ki;
-        }
-        /* kv holds S^T k before the decay: delta = beta (v - e S^T k) */
+        lc_lin_gemm(jb->isa, 1, dv, dk, kn, 0, 1, S, (size_t)dv, kv, (size_t)dv, false); /* S^T k */
         for (int32_t j = 0; j < dv; j++) kv[j] = b * (v[j] - e * kv[j]);
-        for (int32_t j = 0; j < dv; j++) o[j] = 0.0f;
-        for (int32_t i = 0; i < dk; i++) {
-            float *Si = S + (size_t)i * dv;
-            const float ki = kn[i], qi = qn[i];
-            for (int32_t j = 0; j < dv; j++) {
-                Si[j] = e * Si[j] + ki * kv[j];
-                o[j] += qi * Si[j];
-            }
-        }
+        for (int32_t i = 0; i < dk; i++) lc_lin_axpby(jb->isa, S + (size_t)i * dv, kv, dv, e, kn[i]);
+        lc_lin_gemm(jb->isa, 1, dv, dk, qn, 0, 1, S, (size_t)dv, o, (size_t)dv, false); /* S^T q */
     }
 }
 
@@ -183,8 +178,16 @@ lc_status lc_deltanet_recurrent(const lc_deltanet_shape *s, const lc_deltanet_pa
 
 /* ---- chunked form ------------------------------------------------------------ */
 
+/* One thread's buffers for a chunk of up to C tokens:
+ *   q, k [C][d_k]   normalised rows (q scaled by e^{G_i} once Q K^T is done,
+ *                   k by e^{G_last - G_j} for the state update)
+ *   kt   [d_k][C]   K transposed, for K K^T and Q K^T
+ *   rhs  [C][d_v + d_k]  beta v | -beta e^G k, solved in place into U | -W
+ *   a    [C][C]     K K^T, then -L (strictly lower)
+ *   pm   [C][C]     Q K^T, then the decayed causal weights
+ *   g    [C]        G (double)                                              */
 typedef struct {
-    size_t qn, kn, w, u, lm, gam, per_thread; /* byte offsets in one thread's area */
+    size_t q, k, kt, rhs, a, pm, gam, per_thread;
 } dn_layout;
 
 static bool carve(size_t *off, size_t count, size_t elem, size_t *at) {
@@ -203,9 +206,10 @@ static lc_status chunked_layout(const lc_deltanet_shape *s, const lc_deltanet_pa
         return lc_fail(err, LC_ERR_INVALID_ARG, "deltanet: chunk %d outside 1..%d", C, DN_MAX_CHUNK);
     const size_t c = (size_t)C, dk = (size_t)s->d_k, dv = (size_t)s->d_v, f = sizeof(float);
     size_t off = 0;
-    bool ok = carve(&off, c * dk, f, &lay->qn) && carve(&off, c * dk, f, &lay->kn) && carve(&off, c * dk, f, &lay->w) &&
-              carve(&off, c * dv, f, &lay->u) && carve(&off, c * c, f, &lay->lm) &&
-              carve(&off, c, sizeof(double), &lay->gam) && carve(&off, 0, 1, &lay->per_thread);
+    bool ok = carve(&off, c * dk, f, &lay->q) && carve(&off, c * dk, f, &lay->k) && carve(&off, c * dk, f, &lay->kt) &&
+              carve(&off, c * (dv + dk), f, &lay->rhs) && carve(&off, c * c, f, &lay->a) &&
+              carve(&off, c * c, f, &lay->pm) && carve(&off, c, sizeof(double), &lay->gam) &&
+              carve(&off, 0, 1, &lay->per_thread);
     *threads = resolve_threads(p, s->n_v_heads);
     if (!ok || !lc_mul_size(lay->per_thread, (size_t)*threads, total))
         return lc_fail(err, LC_ERR_TOO_LARGE, "deltanet: chunked workspace overflows");
@@ -227,11 +231,15 @@ lc_status lc_deltanet_chunked_workspace(const lc_deltanet_shape *s, const lc_del
 static void chunk_head(const dn_job *jb, const dn_layout *lay, char *tb, int32_t h, int64_t t0, int32_t c) {
     const lc_deltanet_shape *s = jb->s;
     const lc_deltanet_io *io = jb->io;
+    const lc_isa isa = jb->isa;
     const int32_t dk = s->d_k, dv = s->d_v, hk = h / jb->rep, H = s->n_v_heads;
-    float *Q = (float *)(tb + lay->qn), *K = (float *)(tb + lay->kn), *W = (float *)(tb + lay->w);
-    float *U = (float *)(tb + lay->u), *Lm = (float *)(tb + lay->lm);
+    const size_t w = (size_t)dv + (size_t)dk; /* rhs row: U (d_v) | -W (d_k) */
+    float *Q = (float *)(tb + lay->q), *K = (float *)(tb + lay->k), *Kt = (float *)(tb + lay->kt);
+    float *R = (float *)(tb + lay->rhs), *A = (float *)(tb + lay->a), *P = (float *)(tb + lay->pm);
     double *G = (double *)(tb + lay->gam);
     float *S = io->state + (size_t)h * dk * dv;
+    float *out = io->out + ((size_t)t0 * H + h) * dv;
+    const size_t ldo = (size_t)H * dv;
 
     double acc = 0.0;
     for (int32_t i = 0; i < c; i++) {
@@ -240,73 +248,41 @@ static void chunk_head(const dn_job *jb, const dn_layout *lay, char *tb, int32_t
         norm_row(io->k + t * jb->ks + (int64_t)hk * dk, dk, jb->l2, 1.0f, K + (size_t)i * dk);
         acc += io->g[t * H + h];
         G[i] = acc;
-    }
-    /* L (strictly lower) and the forward substitution for U and W together:
-     * row i: U_i = beta_i v_i - sum_{j<i} L_ij U_j, W_i likewise from beta_i e^{G_i} k_i. */
-    for (int32_t i = 0; i < c; i++) {
-        const int64_t t = t0 + i;
         const float b = io->beta[t * H + h], eg = (float)exp(G[i]);
-        const float *ki = K + (size_t)i * dk, *v = io->v + t * jb->vs + (int64_t)h * dv;
-        float *Ui = U + (size_t)i * dv, *Wi = W + (size_t)i * dk, *Li = Lm + (size_t)i * c;
-        for (int32_t j = 0; j < i; j++) {
-            const float *kj = K + (size_t)j * dk;
-            float dot = 0.0f;
-            for (int32_t a = 0; a < dk; a++) dot += ki[a] * kj[a];
-            Li[j] = b * (float)exp(G[i] - G[j]) * dot;
-        }
-        for (int32_t a = 0; a < dv; a++) Ui[a] = b * v[a];
-        for (int32_t a = 0; a < dk; a++) Wi[a] = b * eg * ki[a];
-        for (int32_t j = 0; j < i; j++) {
-            const float l = Li[j];
-            const float *Uj = U + (size_t)j * dv, *Wj = W + (size_t)j * dk;
-            for (int32_t a = 0; a < dv; a++) Ui[a] -= l * Uj[a];
-            for (int32_t a = 0; a < dk; a++) Wi[a] -= l * Wj[a];
-        }
+        const float *v = io->v + t * jb->vs + (int64_t)h * dv, *ki = K + (size_t)i * dk;
+        float *Ri = R + (size_t)i * w;
+        for (int32_t a = 0; a < dv; a++) Ri[a] = b * v[a];
+        for (int32_t a = 0; a < dk; a++) Ri[dv + a] = -b * eg * ki[a];
     }
-    /* u = U - W S0 (in U); the inter-chunk output e^{G_i} S0^T q_i. */
+    lc_lin_transpose(isa, K, (size_t)dk, c, dk, Kt, (size_t)c);
+    lc_lin_gemm(isa, c, c, dk, K, (size_t)dk, 1, Kt, (size_t)c, A, (size_t)c, false); /* K K^T */
+    lc_lin_gemm(isa, c, c, dk, Q, (size_t)dk, 1, Kt, (size_t)c, P, (size_t)c, false); /* Q K^T */
+    /* -L_ij = -beta_i e^{G_i - G_j} k_i.k_j (j < i); the causal decayed weights
+     * P_ij = e^{G_i - G_j} q_i.k_j (j <= i), 0 above the diagonal. */
     for (int32_t i = 0; i < c; i++) {
-        float *Ui = U + (size_t)i * dv, *o = io->out + ((size_t)(t0 + i) * H + h) * dv;
-        const float *Wi = W + (size_t)i * dk, *qi = Q + (size_t)i * dk;
-        const float eg = (float)exp(G[i]);
-        for (int32_t a = 0; a < dv; a++) o[a] = 0.0f;
-        for (int32_t r = 0; r < dk; r++) {
-            const float *Sr = S + (size_t)r * dv;
-            const float w = Wi[r], q = qi[r] * eg;
-            for (int32_t a = 0; a < dv; a++) {
-                Ui[a] -= w * Sr[a];
-                o[a] += q * Sr[a];
-            }
-        }
-    }
-    /* intra-chunk: o_i += sum_{j<=i} e^{G_i - G_j} (q_i.k_j) u_j */
-    for (int32_t i = 0; i < c; i++) {
-        float *o = io->out + ((size_t)(t0 + i) * H + h) * dv;
-        const float *qi = Q + (size_t)i * dk;
+        const float b = io->beta[(t0 + i) * H + h];
+        float *Ai = A + (size_t)i * c, *Pi = P + (size_t)i * c;
         for (int32_t j = 0; j <= i; j++) {
-            const float *kj = K + (size_t)j * dk, *Uj = U + (size_t)j * dv;
-            float dot = 0.0f;
-            for (int32_t a = 0; a < dk; a++) dot += qi[a] * kj[a];
-            const float w = dot * (float)exp(G[i] - G[j]);
-            for (int32_t a = 0; a < dv; a++) o[a] += w * Uj[a];
+            const float d = (float)exp(G[i] - G[j]);
+            Ai[j] = -b * d * Ai[j];
+            Pi[j] *= d;
         }
+        for (int32_t j = i + 1; j < c; j++) Pi[j] = 0.0f;
     }
-    /* S = e^{G_last} S0 + sum_j e^{G_last - G_j} k_j u_j^T; K rows rescaled in place. */
+    /* forward substitution: row i += sum_{j<i} (-L_ij) row j, giving U | -W */
+    for (int32_t i = 1; i < c; i++)
+        lc_lin_gemm(isa, 1, (int64_t)w, i, A + (size_t)i * c, 0, 1, R, w, R + (size_t)i * w, w, true);
+    /* u = U - W S0 (in the U columns) */
+    lc_lin_gemm(isa, c, dv, dk, R + dv, w, 1, S, (size_t)dv, R, w, true);
+    /* o = diag(e^G) Q S0 + P u */
+    for (int32_t i = 0; i < c; i++) lc_lin_scale(isa, Q + (size_t)i * dk, dk, (float)exp(G[i]));
+    lc_lin_gemm(isa, c, dv, dk, Q, (size_t)dk, 1, S, (size_t)dv, out, ldo, false);
+    lc_lin_gemm(isa, c, dv, c, P, (size_t)c, 1, R, w, out, ldo, true);
+    /* S = e^{G_last} S0 + sum_j e^{G_last - G_j} k_j u_j^T */
     const double gl = G[c - 1];
-    for (int32_t j = 0; j < c; j++) {
-        const float f = (float)exp(gl - G[j]);
-        float *kj = K + (size_t)j * dk;
-        for (int32_t a = 0; a < dk; a++) kj[a] *= f;
-    }
-    const float el = (float)exp(gl);
-    for (int32_t r = 0; r < dk; r++) {
-        float *Sr = S + (size_t)r * dv;
-        for (int32_t a = 0; a < dv; a++) Sr[a] *= el;
-        for (int32_t j = 0; j < c; j++) {
-            const float kr = K[(size_t)j * dk + r];
-            const float *Uj = U + (size_t)j * dv;
-            for (int32_t a = 0; a < dv; a++) Sr[a] += kr * Uj[a];
-        }
-    }
+    for (int32_t j = 0; j < c; j++) lc_lin_scale(isa, K + (size_t)j * dk, dk, (float)exp(gl - G[j]));
+    lc_lin_scale(isa, S, (int64_t)dk * dv, (float)exp(gl));
+    lc_lin_gemm(isa, dk, dv, c, K, 1, (size_t)dk, R, w, S, (size_t)dv, true);
 }
 
 lc_status lc_deltanet_chunked(const lc_deltanet_shape *s, const lc_deltanet_params *p, int64_t n,
