@@ -8,7 +8,9 @@
  *     (HF's interleaved qkvz / ba layout unpacked here, lc_deltanet_conv1d,
  *     lc_deltanet_gates with A = -exp(A_log), the core, lc_deltanet_gated_norm)
  *     against the layer's output: in one chunked pass, and as a chunked
- *     prefill followed by token-by-token decode through the saved states.
+ *     prefill followed by token-by-token decode through the saved states;
+ *   - the same layer through lc_deltanet_layer_forward (one call, prefill +
+ *     one call per token, one token per call) and its refusals.
  */
 #include <math.h>
 #include <stdio.h>
@@ -209,6 +211,47 @@ static void check_layer(void) {
         CHECK(e < 2e-5, "Qwen3Next GatedDeltaNet layer (%s) vs transformers: %.3g",
               mode == 0 ? "chunked" : "chunked prefill + recurrent decode", e);
     }
+    /* the same through lc_deltanet_layer_forward: one call; a 45-token
+     * prefill then one call per token; and 70 calls of one token */
+    lc_deltanet_layer L = {s, K, convw, A, dt, normw, eps};
+    const int64_t pres[3] = {T, 45, 1};
+    for (int mode = 0; mode < 3; mode++) {
+        lc_deltanet_state_reset(state);
+        size_t bytes = 0;
+        CHECK_OK(lc_deltanet_layer_workspace(&L, &p, pres[mode], &bytes, &err), &err);
+        void *ws = lc_malloc_aligned(bytes);
+        for (int64_t t0 = 0; t0 < T;) {
+            const int64_t n = t0 == 0 ? pres[mode] : 1;
+            CHECK_OK(lc_deltanet_layer_forward(&L, &p, state, n, mixed + t0 * C, 0, z + t0 * vd, b + t0 * Hv,
+                                               a + t0 * Hv, o + t0 * vd, ws, bytes, &err),
+                     &err);
+            t0 += n;
+        }
+        lc_free_aligned(ws);
+        matmul(Wout, D, vd, o, T, y);
+        const double e = lc_test_rel_err(y, yref, (size_t)(T * D), 1e-3);
+        CHECK(e < 2e-5, "lc_deltanet_layer_forward (first call %lld tokens) vs transformers: %.3g",
+              (long long)pres[mode], e);
+    }
+    /* refusals: a state of another kernel; a NaN gate input leaves the state as it was */
+    lc_deltanet_state *other = NULL;
+    CHECK_OK(lc_deltanet_state_create(&s, K + 1, &other, &err), &err);
+    size_t bytes = 0;
+    CHECK_OK(lc_deltanet_layer_workspace(&L, &p, 4, &bytes, &err), &err);
+    void *ws = lc_malloc_aligned(bytes);
+    CHECK(lc_deltanet_layer_forward(&L, &p, other, 4, mixed, 0, z, b, a, o, ws, bytes, &err) == LC_ERR_INVALID_ARG,
+          "a state of another kernel accepted");
+    const size_t nb = lc_deltanet_state_bytes(state);
+    char *before = malloc(nb), *after = malloc(nb);
+    CHECK_OK(lc_deltanet_state_save(state, before, nb, &err), &err);
+    a[2 * Hv + 1] = NAN;
+    CHECK(lc_deltanet_layer_forward(&L, &p, state, 4, mixed, 0, z, b, a, o, ws, bytes, &err) == LC_ERR_INVALID_ARG,
+          "a NaN gate input accepted");
+    CHECK_OK(lc_deltanet_state_save(state, after, nb, &err), &err);
+    CHECK(memcmp(before, after, nb) == 0, "a refused call changed the state");
+    free(before), free(after);
+    lc_free_aligned(ws);
+    lc_deltanet_state_free(other);
     lc_deltanet_state_free(state);
     free(x), free(Wqkvz), free(Wba), free(convw), free(dt), free(Alog), free(normw), free(Wout), free(yref);
     free(qkvz), free(ba), free(mixed), free(z), free(a), free(b), free(A), free(conv), free(g), free(beta), free(o);

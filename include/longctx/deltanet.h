@@ -33,6 +33,9 @@
  *   o     = rmsnorm(o per head) * w * silu(z)  lc_deltanet_gated_norm
  *   y     = o W_out^T
  *
+ * lc_deltanet_layer_forward runs all of it between the input and the output
+ * projections, with the per-layer state (lc_deltanet_state).
+ *
  * Layouts: row-major, f32; token rows may be strided (q, k and v are usually
  * slices of one mixed row). Sizes are validated; buffers are the caller's.
  */
@@ -136,6 +139,36 @@ size_t lc_deltanet_state_bytes(const lc_deltanet_state *st);
 lc_status lc_deltanet_state_save(const lc_deltanet_state *st, void *dst, size_t cap, lc_error *err);
 /* Refuses data of another shape or kernel, truncated or non-finite data. */
 lc_status lc_deltanet_state_load(lc_deltanet_state *st, const void *src, size_t bytes, lc_error *err);
+
+/* ---- one layer, between its input projections and its output projection ---
+ *
+ * The layer's own weights (GGUF names of llama.cpp's converter in brackets). */
+typedef struct {
+    lc_deltanet_shape shape;
+    int32_t conv_kernel;   /* K                                          */
+    const float *conv_w;   /* [C][K]  (ssm_conv1d), C = 2 H_k d_k + H_v d_v */
+    const float *A;        /* [H_v]   A = -exp(A_log)  (ssm_a)           */
+    const float *dt_bias;  /* [H_v]   (ssm_dt.bias)                      */
+    const float *norm_w;   /* [d_v]   gated RMSNorm weight (ssm_norm)    */
+    float norm_eps;
+} lc_deltanet_layer;
+
+/* Scratch for lc_deltanet_layer_forward of n tokens (exact). */
+lc_status lc_deltanet_layer_workspace(const lc_deltanet_layer *L, const lc_deltanet_params *p, int64_t n,
+                                      size_t *bytes, lc_error *err);
+
+/* n tokens through the layer, continuing from st (created for L's shape and
+ * kernel) and updating it:
+ *   mixed [n][C]       x W_qkv^T (q | k | v), rows mixed_stride floats apart (0: C)
+ *   z     [n][H_v d_v] x W_gate^T
+ *   b, a  [n][H_v]     the update and decay gate inputs (dense)
+ *   out   [n][H_v d_v] norm(o) * silu(z), to be multiplied by W_out
+ * conv1d + SiLU, gates, the core (chunked for n > 1, recurrent for one
+ * token; blocks of up to 1024 tokens), gated RMSNorm. */
+lc_status lc_deltanet_layer_forward(const lc_deltanet_layer *L, const lc_deltanet_params *p, lc_deltanet_state *st,
+                                    int64_t n, const float *mixed, int64_t mixed_stride, const float *z,
+                                    const float *b, const float *a, float *out, void *ws, size_t ws_bytes,
+                                    lc_error *err);
 
 #ifdef __cplusplus
 }

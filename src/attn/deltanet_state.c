@@ -12,19 +12,12 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "longctx/deltanet.h"
+#include "attn/deltanet_internal.h"
 
 #define DN_STATE_MAGIC 0x4e44434cu /* "LCDN" */
 #define DN_STATE_VERSION 1u
 #define DN_HEADER_BYTES 32
-#define DN_MAX_KERNEL 64
-
-struct lc_deltanet_state {
-    lc_deltanet_shape shape;
-    int32_t kernel, channels;
-    size_t ssm_n, conv_n; /* floats */
-    float *ssm, *conv;
-};
+#define DN_MAX_KERNEL LC_DN_MAX_KERNEL
 
 lc_status lc_deltanet_state_create(const lc_deltanet_shape *s, int32_t conv_kernel, lc_deltanet_state **out,
                                    lc_error *err) {
