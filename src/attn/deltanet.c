@@ -33,6 +33,7 @@
 
 #include <omp.h>
 
+#include "attn/deltanet_kernels.h"
 #include "attn/linear_kernels.h"
 #include "common/util.h"
 #include "longctx/deltanet.h"
@@ -144,7 +145,8 @@ static dn_job make_job(const lc_deltanet_shape *s, const lc_deltanet_params *p, 
 /* ---- recurrent form ---------------------------------------------------------- */
 
 /* Per token and head: kv = S^T k, delta = beta (v - e kv), S = e S + k delta^T,
- * o = S^T q (three passes over S, each a vector kernel). */
+ * o = S^T q: two fused passes over S with AVX2 (deltanet_avx2.c, d_v a
+ * multiple of 8), else three passes of LINEAR's vector kernels. */
 static void recurrent_head(const dn_job *jb, int32_t h, int64_t n) {
     const lc_deltanet_shape *s = jb->s;
     const lc_deltanet_io *io = jb->io;
@@ -157,6 +159,12 @@ static void recurrent_head(const dn_job *jb, int32_t h, int64_t n) {
         const float *v = io->v + t * jb->vs + (int64_t)h * dv;
         const float e = expf(io->g[t * H + h]), b = io->beta[t * H + h];
         float *o = io->out + ((size_t)t * H + h) * dv;
+#if defined(LC_HAVE_X86)
+        if (jb->isa >= LC_ISA_AVX2 && dv % 8 == 0) { /* two fused passes */
+            lc_dn_step_avx2(S, dk, dv, kn, qn, v, e, b, o);
+            continue;
+        }
+#endif
         lc_lin_gemm(jb->isa, 1, dv, dk, kn, 0, 1, S, (size_t)dv, kv, (size_t)dv, false); /* S^T k */
         for (int32_t j = 0; j < dv; j++) kv[j] = b * (v[j] - e * kv[j]);
         for (int32_t i = 0; i < dk; i++) lc_lin_axpby(jb->isa, S + (size_t)i * dv, kv, dv, e, kn[i]);
