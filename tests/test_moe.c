@@ -4,8 +4,8 @@
  * routing (gpt-oss: top-k then softmax; Qwen3-Next: softmax, top-k,
  * normalised or not), each selected expert's FFN with biases and the plain or
  * the gpt-oss clamped SwiGLU, the sigmoid-gated shared expert.
- * Weights f32, f16 and q8_0 (the reference reads the same values, converted
- * back); 1 token (decode), a few, and more than one block of 1024 tokens;
+ * Weights f32, f16, q8_0, q4_0 and MXFP4 (gpt-oss's experts; the reference
+ * reads the same values, dequantized); 1 token (decode), a few, and more than one block of 1024 tokens;
  * 1 and 3 threads; scalar and AVX2. Also: lc_moe_route's choices, the
  * activation's formula at and past the clamp, and refusals.
  */
@@ -16,6 +16,7 @@
 #include "common/util.h"
 #include "longctx/moe.h"
 #include "longctx/sys.h"
+#include "quant/quant.h"
 #include "test_util.h"
 
 typedef struct {
@@ -24,7 +25,36 @@ typedef struct {
     void *data;
 } wmat;
 
+/* MXFP4 and Q4_0 (no quantizer in longctx): random blocks of about amp,
+ * the reference reads them through the type's dequantization. */
+static void wmat_make_blocks(wmat *m, lc_rng *rng, lc_dtype type, int64_t rows, int64_t cols, float amp) {
+    const lc_quant_traits *tr = lc_quant_traits_of(type);
+    const size_t nb = (size_t)(rows * cols) / (size_t)tr->block;
+    uint8_t *bytes = malloc(nb * (size_t)tr->block_bytes);
+    for (size_t i = 0; i < nb * (size_t)tr->block_bytes; i++) bytes[i] = (uint8_t)lc_rng_u64(rng);
+    for (size_t b = 0; b < nb; b++) {
+        uint8_t *blk = bytes + b * (size_t)tr->block_bytes;
+        if (type == LC_DTYPE_MXFP4) { /* e8m0 scale: values up to 12 * 2^(e - 128) */
+            blk[0] = (uint8_t)(126 + (int)log2f(amp / 6.0f) + (int)lc_rng_below(rng, 2));
+        } else { /* q4_0: f16 scale, values (q - 8) d */
+            const uint16_t d = lc_f32_to_f16(amp / 6.0f * (0.5f + lc_rng_uniform(rng)));
+            memcpy(blk, &d, 2);
+        }
+    }
+    m->ref = malloc((size_t)(rows * cols) * sizeof(float));
+    tr->to_f32(bytes, m->ref, rows * cols);
+    m->data = bytes;
+    m->t.type = type;
+    m->t.rows = rows;
+    m->t.cols = cols;
+    m->t.data = bytes;
+}
+
 static void wmat_make(wmat *m, lc_rng *rng, lc_dtype type, int64_t rows, int64_t cols, float amp) {
+    if (type == LC_DTYPE_MXFP4 || type == LC_DTYPE_Q4_0) {
+        wmat_make_blocks(m, rng, type, rows, cols, amp);
+        return;
+    }
     const size_t n = (size_t)(rows * cols);
     m->ref = malloc(n * sizeof(float));
     for (size_t i = 0; i < n; i++) m->ref[i] = amp * lc_rng_normal(rng);
@@ -314,6 +344,10 @@ int main(void) {
     check_case(false, 16, 4, 96, 64, 32, LC_DTYPE_Q8_0, 21, true, 6);
     check_case(false, 8, 1, 32, 17, 0, LC_DTYPE_F32, 9, false, 7);
     check_case(false, 6, 6, 33, 9, 5, LC_DTYPE_F32, 4, true, 8); /* k = E */
+    /* gpt-oss's MXFP4 experts, and Q4_0, through lc_matmul's block types */
+    check_case(true, 4, 2, 256, 256, 0, LC_DTYPE_MXFP4, 1, true, 11);
+    check_case(true, 4, 2, 256, 256, 0, LC_DTYPE_MXFP4, 23, true, 12);
+    check_case(false, 8, 2, 64, 96, 64, LC_DTYPE_Q4_0, 17, true, 13);
     /* more than one block of 1024 tokens */
     if (!quick) check_case(false, 8, 2, 32, 16, 16, LC_DTYPE_F16, 1500, true, 9);
     if (!quick) check_case(true, 4, 2, 32, 32, 0, LC_DTYPE_Q8_0, 1100, true, 10);
