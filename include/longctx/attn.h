@@ -30,7 +30,9 @@
  * with M = max(s_h, max_j x_j). It only enlarges the denominator; lse is the
  * log of that whole denominator (ln(exp(s_h) + sum_j exp(x_j))). s_h = -inf
  * gives plain softmax bit for bit; a row that sees no key outputs zeros and
- * lse = s_h. Not the same thing as WINDOW's n_sinks (kept first tokens).
+ * lse = s_h. A caller that merges several calls over parts of the keys by
+ * their lse must give the sinks to exactly one of them. Not the same thing
+ * as WINDOW's n_sinks (kept first tokens).
  *
  * Methods (lc_attn_params.method):
  *   NAIVE    materialises the [H_q, n_q, n_kv] score matrix: the reference.
