@@ -355,6 +355,7 @@ int main(void) {
     check_case(shape(2, 2, 16, 16), 200, 64, 3, true, 10, 1.0f, 60.0f); /* decays that underflow */
     check_case(shape(2, 2, 16, 16), 70, 32, 2, true, 11, 1.0f, 0.0f);   /* no decay: pure delta rule */
     check_case(shape(1, 1, 128, 128), 130, 64, 1, true, 12, 0.1f, 1.0f); /* Qwen3-Next head dims */
+    check_case(shape(2, 2, 24, 72), 41, 0, 2, true, 13, 0.3f, 1.0f);     /* AVX2 step: 64 + 8 columns; chunk default */
     lc_rng rng;
     lc_rng_seed(&rng, 99);
     const int n_random = quick ? 4 : 14;

@@ -16,7 +16,7 @@
  * Two forms compute it, with the state carried in and out so that a prefill
  * can continue from a saved state and decode can follow either:
  *   - recurrent: O(d_k d_v) per token and head, whatever the context (decode);
- *   - chunked:   chunks of C tokens (default 64); inside a chunk the C updates
+ *   - chunked:   chunks of C tokens (default 16); inside a chunk the C updates
  *     are folded into a unit-lower-triangular system (the WY / UT transform)
  *     solved by forward substitution, so the work is matrix products of
  *     C x C, C x d and d x d blocks and the state is touched once per chunk
@@ -56,13 +56,13 @@ typedef struct {
 } lc_deltanet_shape;
 
 typedef struct {
-    int32_t chunk;  /* chunked form: tokens per chunk, 1..1024 (0: 64)     */
+    int32_t chunk;  /* chunked form: tokens per chunk, 1..1024 (0: 16)     */
     bool l2norm_qk; /* L2-normalise q and k in the kernel (Qwen3-Next: yes) */
     int n_threads;  /* <= 0: every CPU; work is split over value heads      */
     bool force_scalar; /* skip the AVX2 kernels (testing the fallback)      */
 } lc_deltanet_params;
 
-/* chunk 64, l2norm_qk true, n_threads 0, force_scalar false. */
+/* chunk 16, l2norm_qk true, n_threads 0, force_scalar false. */
 void lc_deltanet_params_init(lc_deltanet_params *p);
 
 /* Inputs and outputs of n tokens. Strides are in floats between consecutive

@@ -40,7 +40,7 @@
 #include "longctx/sys.h"
 
 #define DN_MAX_DIM 1024
-#define DN_DEFAULT_CHUNK 64
+#define DN_DEFAULT_CHUNK 16
 #define DN_MAX_CHUNK 1024
 #define DN_L2_EPS 1e-6f
 
