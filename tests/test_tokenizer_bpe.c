@@ -178,12 +178,29 @@ static void test_tiny_hand_derived(void) {
     CHECK(strcmp(lc_tokenizer_pre_name(t, &known), "llama-bpe") == 0 && known, "llama-bpe");
     lc_tokenizer_free(t);
 
-    /* An unknown pre-tokenizer name runs GPT-2's, and says so. */
+    /* qwen2: one digit per word */
     t = tiny_bpe("qwen2");
     if (!t) return;
-    CHECK(strcmp(lc_tokenizer_pre_name(t, &known), "qwen2") == 0 && !known, "unknown pre name kept, flagged");
-    EXPECT(t, "abc", 'a', 'b', 'c');
+    CHECK(strcmp(lc_tokenizer_pre_name(t, &known), "qwen2") == 0 && known, "qwen2");
+    EXPECT(t, "abc", 'a', 'b', 'c'); /* no whole-word rule: no merge makes "abc" */
     lc_tokenizer_free(t);
+
+    /* A pre-tokenizer longctx does not implement is refused, naming it
+     * (never run as GPT-2's). */
+    const char *pieces[2] = {"a", "b"};
+    const char *merges[1] = {"a b"};
+    lc_tokenizer_desc d = {0};
+    d.kind = LC_TOKENIZER_BPE;
+    d.n_vocab = 2;
+    d.pieces = pieces;
+    d.merges = merges;
+    d.n_merges = 1;
+    d.pre = "jais-2";
+    d.bos_id = d.eos_id = d.unk_id = d.pad_id = -1;
+    lc_tokenizer *u = NULL;
+    lc_status st = lc_tokenizer_create(&d, &u, &err);
+    CHECK(st == LC_ERR_UNSUPPORTED && !u && strstr(err.msg, "\"jais-2\""), "unknown pre refused: %s", err.msg);
+    lc_tokenizer_free(u);
 }
 
 static void test_bad_merges(void) {

@@ -179,6 +179,8 @@ typedef enum {
     BAD_MERGE_NO_SPACE,
     BAD_PRE_LONG,
     BAD_ADD_BOS_NOT_BOOL,
+    BAD_NO_PRE,      /* gpt2 without tokenizer.ggml.pre: llama.cpp's "default", not implemented */
+    BAD_PRE_UNKNOWN, /* a name longctx does not implement: refused, never run as GPT-2 */
     BAD_COUNT
 } bad_kind;
 
@@ -217,6 +219,10 @@ static lc_status write_and_load(bad_kind bad, bool bpe, lc_tokenizer **out, lc_e
         memset(pre, 'p', sizeof pre - 1);
         pre[sizeof pre - 1] = '\0';
         ok &= lc_gguf_set_str(w, "tokenizer.ggml.pre", pre, &e2) == LC_OK;
+    } else if (bad == BAD_PRE_UNKNOWN) {
+        ok &= lc_gguf_set_str(w, "tokenizer.ggml.pre", "jais-2", &e2) == LC_OK;
+    } else if (bad != BAD_NO_PRE) {
+        ok &= lc_gguf_set_str(w, "tokenizer.ggml.pre", bpe ? "gpt-2" : "default", &e2) == LC_OK;
     }
     if (bad == BAD_ADD_BOS_NOT_BOOL) ok &= lc_gguf_set_str(w, "tokenizer.ggml.add_bos_token", "yes", &e2) == LC_OK;
     ok &= lc_gguf_write(w, path, 32, &e2) == LC_OK;
@@ -239,7 +245,9 @@ static void test_malformed(void) {
             lc_error_clear(&err);
             lc_status st = write_and_load((bad_kind)b, bpe, &t, &err);
             CHECK(st != LC_ERR_INTERNAL, "case %d: %s", b, err.msg);
-            bool should_load = b == BAD_NONE || b == BAD_BOS_NONE || (!bpe && (b == BAD_NO_MERGES || b == BAD_MERGE_NO_SPACE));
+            bool should_load = b == BAD_NONE || b == BAD_BOS_NONE ||
+                               (!bpe && (b == BAD_NO_MERGES || b == BAD_MERGE_NO_SPACE || b == BAD_NO_PRE ||
+                                         b == BAD_PRE_UNKNOWN));
             if (should_load) {
                 CHECK(st == LC_OK && t, "case %d (%s) should load: %s", b, bpe ? "bpe" : "spm", err.msg);
                 if (t && b == BAD_BOS_NONE) CHECK(lc_tokenizer_bos(t) == -1, "0xFFFFFFFF means no BOS");
@@ -247,6 +255,10 @@ static void test_malformed(void) {
             } else {
                 CHECK(st != LC_OK && !t && err.msg[0], "case %d (%s) must be refused", b, bpe ? "bpe" : "spm");
                 if (b == BAD_MODEL_BERT) CHECK(st == LC_ERR_UNSUPPORTED, "unknown model: %s", lc_status_str(st));
+                if (b == BAD_NO_PRE || b == BAD_PRE_UNKNOWN)
+                    CHECK(st == LC_ERR_UNSUPPORTED && strstr(err.msg, "tokenizer.ggml.pre") &&
+                              (b == BAD_NO_PRE || strstr(err.msg, "\"jais-2\"")),
+                          "pre-tokenizer refused with its name: %s (%s)", err.msg, lc_status_str(st));
             }
             lc_tokenizer_free(t);
         }

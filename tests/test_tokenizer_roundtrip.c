@@ -150,8 +150,8 @@ static void check_cache(const lc_tokenizer *t, const char *name, const char *art
         lc_tok_out oa = {a, (int64_t)cap, 0}, ob = {b, (int64_t)cap, 0};
         lc_error err;
         bool spm = lc_tokenizer_kind_of(t) == LC_TOKENIZER_SPM;
-        lc_status sa = spm ? lc_tok_spm_encode(t, text, len, true, &oa, &err) : lc_tok_bpe_encode(t, text, len, true, &oa, &err);
-        lc_status sb = spm ? lc_tok_spm_encode(t, text, len, false, &ob, &err) : lc_tok_bpe_encode(t, text, len, false, &ob, &err);
+        lc_status sa = spm ? lc_tok_spm_encode(t, text, len, true, &oa, &err) : lc_tok_bpe_encode(t, text, len, NULL, 0, true, &oa, &err);
+        lc_status sb = spm ? lc_tok_spm_encode(t, text, len, false, &ob, &err) : lc_tok_bpe_encode(t, text, len, NULL, 0, false, &ob, &err);
         CHECK(sa == LC_OK && sb == LC_OK && oa.n <= (int64_t)cap && tt_same_ids(a, oa.n, b, ob.n),
               "%s: word cache changes the ids of a %zu-byte text", name, len);
     }

@@ -87,14 +87,16 @@ static inline int tt_vectors_load(const char *inp_path, const char *out_path, tt
     }
     int cap = 0;
     size_t pos = 0;
-    for (;;) {
+    /* As llama.cpp's test-tokenizer-0: the text after the last separator is
+     * a case too when there is any (gemma-4's file has no final separator). */
+    while (pos < inp_len) {
         const char *hit = NULL;
         for (size_t i = pos; i + sep_len <= inp_len; i++)
             if (memcmp(v->inp + i, SEP, sep_len) == 0) {
                 hit = v->inp + i;
                 break;
             }
-        if (!hit) break;
+        if (!hit) hit = v->inp + inp_len;
         if (v->n == cap) {
             cap = cap ? 2 * cap : 64;
             tt_case *c = realloc(v->cases, (size_t)cap * sizeof *c);
@@ -108,7 +110,6 @@ static inline int tt_vectors_load(const char *inp_path, const char *out_path, tt
         v->n++;
         pos = (size_t)(hit - v->inp) + sep_len;
     }
-    if (pos != inp_len) fprintf(stderr, "%s: %zu bytes after the last separator ignored\n", inp_path, inp_len - pos);
     /* .out: exactly v->n lines */
     int line = 0;
     char *p = out, *end = out + out_len;

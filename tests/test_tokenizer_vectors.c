@@ -1,14 +1,16 @@
 /*
  * llama.cpp's own tokenizer test vectors (/work/shared/vocab/llama.cpp-tests:
  * *.inp strings, *.out expected ids, no BOS, no special-token parsing) for
- * the Llama-2 SentencePiece, Phi-3 and GPT-2 vocabularies: every case must
- * match exactly. The Llama-2 cases also go through llama2.c's tokenizer.bin
+ * every vocabulary there (Llama-2 and Phi-3 SentencePiece; GPT-2, Llama-3,
+ * Qwen2, Command-R and DeepSeek-LLM byte-level BPE; Gemma 4's BPE): every
+ * case must match exactly, and each vocabulary's count is printed. The Llama-2 cases also go through llama2.c's tokenizer.bin
  * of the same vocabulary (with the same space-prefix convention they must
  * agree), and the aidreams tokenizer.bin must load into the same tokenizer as
  * the GGUF llama.cpp's converter made from it.
  */
 #include <string.h>
 
+#include "common/util.h"
 #include "longctx/gguf.h"
 #include "longctx/tokenizer.h"
 #include "test_util.h"
@@ -27,6 +29,14 @@ static lc_tokenizer *from_gguf(const char *rel) {
     return t;
 }
 
+typedef struct {
+    char label[48];
+    int ok, n;
+} vocab_result;
+
+static vocab_result results[16];
+static int n_results;
+
 static void run(const lc_tokenizer *t, const char *vocab, const char *label) {
     char inp[512], out[512];
     char rel[256];
@@ -42,6 +52,11 @@ static void run(const lc_tokenizer *t, const char *vocab, const char *label) {
     }
     int failed = 0, ok = tt_run_vectors(t, &v, label, &failed);
     fprintf(stderr, "%-40s %d/%d llama.cpp cases match\n", label, ok, v.n);
+    if (n_results < (int)LC_ARRAY_LEN(results)) {
+        vocab_result *r = &results[n_results++];
+        snprintf(r->label, sizeof r->label, "%s", label);
+        r->ok = ok, r->n = v.n;
+    }
     CHECK(failed == 0 && ok == v.n && v.n >= 40, "%s: %d of %d cases differ", label, failed, v.n);
     tt_vectors_free(&v);
 }
@@ -64,6 +79,22 @@ static void check_same(const lc_tokenizer *a, const lc_tokenizer *b, const char 
               lc_tokenizer_unk(a) == lc_tokenizer_unk(b),
           "%s: special ids", what);
     CHECK(lc_tokenizer_add_space_prefix(a) == lc_tokenizer_add_space_prefix(b), "%s: space prefix", what);
+}
+
+/* A vocabulary used only for its vectors. */
+static void run_file(const char *name, const char *want_pre, bool want_bos) {
+    char rel[256], file[128];
+    snprintf(file, sizeof file, "ggml-vocab-%s.gguf", name);
+    snprintf(rel, sizeof rel, "vocab/%s", file);
+    lc_tokenizer *t = from_gguf(rel);
+    if (!t) return;
+    bool impl = false;
+    const char *pre = lc_tokenizer_pre_name(t, &impl);
+    CHECK(strcmp(pre, want_pre) == 0 && impl, "%s: pre-tokenizer %s, expected %s", file, pre, want_pre);
+    CHECK(lc_tokenizer_add_bos(t) == want_bos, "%s: add_bos %d", file, lc_tokenizer_add_bos(t));
+    CHECK(!lc_tokenizer_add_eos(t), "%s: add_eos", file);
+    run(t, file, file);
+    lc_tokenizer_free(t);
 }
 
 int main(void) {
@@ -93,5 +124,18 @@ int main(void) {
     lc_tokenizer_free(spm);
     lc_tokenizer_free(phi3);
     lc_tokenizer_free(gpt2);
+
+    /* add_bos as llama.cpp reads it: llama-bpe defaults to true, qwen2 has no
+     * key (false), command-r, deepseek-llm and gemma-4 say true. */
+    run_file("llama-bpe", "llama-bpe", true);
+    run_file("qwen2", "qwen2", false);
+    run_file("command-r", "command-r", true);
+    run_file("deepseek-llm", "deepseek-llm", true);
+    run_file("gemma-4", "gemma4", true);
+
+    fprintf(stderr, "\nllama.cpp test vectors per vocabulary:\n");
+    for (int i = 0; i < n_results; i++)
+        fprintf(stderr, "  %-42s %2d/%2d%s\n", results[i].label, results[i].ok, results[i].n,
+                results[i].ok == results[i].n ? "" : "  FAIL");
     return lc_test_finish("test_tokenizer_vectors");
 }

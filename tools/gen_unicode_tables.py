@@ -11,6 +11,15 @@ sorted table of codepoint ranges.
 The three classes are disjoint. Ranges of the same class that touch are
 merged; everything not listed is "other".
 
+A second table refines letters and marks for the o200k (gpt-4o) pre-tokenizer,
+whose expression tells letter cases apart:
+
+    upper  Lu Lt       ([\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}] without Lm Lo M)
+    lower  Ll
+    mark   Mn Mc Me
+
+(a letter in neither, Lm or Lo, belongs to both case classes of the expression).
+
 Produced with (unicodedata2 gives a newer Unicode than the interpreter's own
 unicodedata; the generated file records which version was used):
 
@@ -46,19 +55,40 @@ def classify(cp, ws):
     return 0
 
 
-def main():
-    ws = set()
-    for lo, hi in WHITE_SPACE:
-        ws.update(range(lo, hi + 1))
+UPPER, LOWER, MARK = 1, 2, 3
+CASE_NAMES = {UPPER: "LC_TOK_UNI_CASE_UPPER", LOWER: "LC_TOK_UNI_CASE_LOWER", MARK: "LC_TOK_UNI_CASE_MARK"}
+
+
+def case_class(cp):
+    cat = ud.category(chr(cp))
+    if cat in ("Lu", "Lt"):
+        return UPPER
+    if cat == "Ll":
+        return LOWER
+    if cat[0] == "M":
+        return MARK
+    return 0
+
+
+def ranges_of(fn):
     ranges = []  # [lo, hi, class]
     for cp in range(0x110000):
-        c = classify(cp, ws)
+        c = fn(cp)
         if c == 0:
             continue
         if ranges and ranges[-1][2] == c and ranges[-1][1] == cp - 1:
             ranges[-1][1] = cp
         else:
             ranges.append([cp, cp, c])
+    return ranges
+
+
+def main():
+    ws = set()
+    for lo, hi in WHITE_SPACE:
+        ws.update(range(lo, hi + 1))
+    ranges = ranges_of(lambda cp: classify(cp, ws))
+    case_ranges = ranges_of(case_class)
     out = sys.stdout
     out.write("/*\n * Unicode classes for the BPE pre-tokenizers: letters (\\p{L}), numbers\n"
               " * (\\p{N}) and White_Space (\\s), as sorted, disjoint codepoint ranges.\n *\n")
@@ -70,7 +100,13 @@ def main():
     for lo, hi, c in ranges:
         out.write("    {0x%05X, 0x%05X, %s},\n" % (lo, hi, NAMES[c]))
     out.write("};\n\n")
-    out.write("const size_t lc_tok_uni_n_ranges = sizeof lc_tok_uni_ranges / sizeof lc_tok_uni_ranges[0];\n")
+    out.write("const size_t lc_tok_uni_n_ranges = sizeof lc_tok_uni_ranges / sizeof lc_tok_uni_ranges[0];\n\n")
+    out.write("/* Letter case and marks (Lu Lt / Ll / Mn Mc Me) for the o200k pre-tokenizer. */\n")
+    out.write("const lc_tok_uni_range lc_tok_uni_case_ranges[] = {\n")
+    for lo, hi, c in case_ranges:
+        out.write("    {0x%05X, 0x%05X, %s},\n" % (lo, hi, CASE_NAMES[c]))
+    out.write("};\n\n")
+    out.write("const size_t lc_tok_uni_n_case_ranges = sizeof lc_tok_uni_case_ranges / sizeof lc_tok_uni_case_ranges[0];\n")
 
 
 if __name__ == "__main__":

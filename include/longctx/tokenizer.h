@@ -6,9 +6,11 @@
  *         tokenizer.bin.
  *   BPE   byte-level BPE with ranked merges (GPT-2 byte-to-unicode mapping)
  *         and a regex-equivalent pre-tokenizer: GGUF tokenizer.ggml.model =
- *         "gpt2", pre-tokenizer "gpt2"/"gpt-2" (default) or "llama-bpe"
- *         (llama-3; also "llama3"). Any other pre-tokenizer name runs the
- *         GPT-2 pre-tokenizer; lc_tokenizer_pre_name says when that happened.
+ *         "gpt2" with tokenizer.ggml.pre "gpt-2" (also "gpt2"), "llama-bpe"
+ *         (also "llama3", "llama-v3"), "qwen2", "gpt-4o", "command-r" or
+ *         "deepseek-llm"; and Gemma 4's BPE over raw UTF-8 (model "gemma4").
+ *         A pre-tokenizer name longctx does not implement is refused
+ *         (LC_ERR_UNSUPPORTED, naming it), never run as another one.
  *
  * Encoding and decoding never fail on invalid UTF-8: invalid bytes go through
  * byte fallback (SPM) or byte tokens (BPE) and decode back to the same bytes.
@@ -73,9 +75,13 @@ typedef struct {
     const char *const *merges;  /* BPE: [n_merges] "left right", rank = index    */
     const size_t *merge_lens;
     int64_t n_merges;
-    const char *pre;            /* BPE pre-tokenizer: "gpt2" or "llama-bpe"      */
+    const char *pre;            /* BPE pre-tokenizer (NULL: "gpt-2"): "gpt2",
+                                   "llama-bpe", "qwen2", "gpt-4o", "command-r",
+                                   "deepseek-llm", "gemma4" (Gemma 4: raw UTF-8
+                                   pieces with "▁" for spaces, <0xNN> fallback) */
     int32_t bos_id, eos_id, unk_id, pad_id; /* -1 when absent                    */
     bool add_bos;               /* default for encode                            */
+    bool add_eos;               /* the vocabulary asks for EOS after a text      */
     bool add_space_prefix;      /* SPM: prepend "▁" (default true)               */
 } lc_tokenizer_desc;
 
@@ -102,17 +108,21 @@ int32_t lc_tokenizer_unk(const lc_tokenizer *t);
 int32_t lc_tokenizer_pad(const lc_tokenizer *t);
 /* Whether the vocabulary asks for BOS in front of a text (GGUF add_bos_token). */
 bool lc_tokenizer_add_bos(const lc_tokenizer *t);
+/* Whether it asks for EOS after a text (GGUF add_eos_token; encode never
+ * appends it: a caller that wants llama.cpp's add_special appends it). */
+bool lc_tokenizer_add_eos(const lc_tokenizer *t);
 bool lc_tokenizer_add_space_prefix(const lc_tokenizer *t);
 /* The pre-tokenizer name as stored (GGUF tokenizer.ggml.pre; "default" for
- * SPM); *implemented (may be NULL) is false when the name is one longctx does
- * not implement and the GPT-2 pre-tokenizer runs instead. */
+ * SPM, "gemma4" for Gemma 4); *implemented (may be NULL) is always true now
+ * (a tokenizer with an unknown name is refused when it is built). */
 const char *lc_tokenizer_pre_name(const lc_tokenizer *t, bool *implemented);
 /* Look up a piece by its exact bytes; -1 if absent. */
 int32_t lc_tokenizer_find(const lc_tokenizer *t, const char *piece, size_t len);
 
 /* Encode len bytes of text. Writes at most cap ids and sets *n to the number
  * the text needs (call with cap 0 to size); LC_ERR_TOO_LARGE if cap < *n.
- * Special tokens in the text are not parsed (plain text). add_bos is ignored
+ * Control tokens in the text are not parsed (plain text); user-defined tokens
+ * of a BPE vocabulary are (as llama.cpp and Hugging Face do). add_bos is ignored
  * when the vocabulary has no BOS. At most 256 MiB of text per call. */
 lc_status lc_tokenizer_encode(const lc_tokenizer *t, const char *text, size_t len, bool add_bos, int32_t *ids,
                               int64_t cap, int64_t *n, lc_error *err);
@@ -139,7 +149,8 @@ int64_t lc_tokenizer_n_merges(const lc_tokenizer *t);
 const char *lc_tokenizer_merge(const lc_tokenizer *t, int64_t i, size_t *len);
 
 /* Write tokenizer.ggml.* keys (model, pre, tokens, scores, token_type,
- * merges, bos/eos/unk/padding ids, add_bos_token, add_space_prefix) so
+ * merges, bos/eos/unk/padding ids, add_bos_token, add_eos_token,
+ * add_space_prefix; model "gemma4" for Gemma 4's BPE) so
  * llama.cpp and longctx can load the tokenizer back from the GGUF. An absent
  * special id is written as 0xFFFFFFFF. */
 struct lc_gguf_writer;

@@ -40,7 +40,7 @@ static size_t decode_piece(const lc_tokenizer *t, int32_t id, char *out) {
             return 1;
         }
     }
-    if (t->kind == LC_TOKENIZER_SPM) {
+    if (t->kind == LC_TOKENIZER_SPM || (t->escape_spaces && ty != LC_TOKEN_USER_DEFINED)) {
         for (size_t i = 0; i < n;) {
             if (i + 3 <= n && memcmp(p + i, "\xE2\x96\x81", 3) == 0) {
                 if (out) out[w] = ' ';

@@ -1,20 +1,25 @@
 /*
  * Tokenizers in GGUF metadata (the keys llama.cpp reads and writes):
  *
- *   tokenizer.ggml.model             string  "llama" (SPM) | "gpt2" (BPE)
- *   tokenizer.ggml.pre               string  pre-tokenizer ("default", "gpt-2", "llama-bpe", ...)
+ *   tokenizer.ggml.model             string  "llama" (SPM) | "gpt2" (BPE) | "gemma4" (Gemma 4's BPE)
+ *   tokenizer.ggml.pre               string  pre-tokenizer ("default", "gpt-2", "llama-bpe", ...;
+ *                                            required for gpt2, ignored for gemma4)
  *   tokenizer.ggml.tokens            [string] n_vocab
  *   tokenizer.ggml.scores            [f32]    n_vocab (optional)
  *   tokenizer.ggml.token_type        [i32]    n_vocab (optional; LC_TOKEN_*)
  *   tokenizer.ggml.merges            [string] "left right" by rank (BPE)
  *   tokenizer.ggml.bos_token_id / eos_token_id / unknown_token_id / padding_token_id   u32
- *   tokenizer.ggml.add_bos_token / add_space_prefix                                  bool
+ *   tokenizer.ggml.add_bos_token / add_eos_token / add_space_prefix                  bool
  *
  * Everything is validated: array types, array lengths equal to n_vocab,
  * token ids inside the vocabulary (the value 0xFFFFFFFF, or -1, means
  * "none", as llama.cpp's converters write it), strings bounded.
  * Defaults for absent keys follow llama.cpp: SPM BOS 1, EOS 2, UNK 0,
- * add_bos true, add_space_prefix true; BPE no special ids, add_bos false.
+ * add_bos true, add_space_prefix true; BPE no special ids, add_bos false
+ * (true for llama-bpe; Gemma 4 always true, as llama.cpp forces it).
+ * A gpt2 vocabulary whose pre-tokenizer longctx does not implement, or that
+ * names none (llama.cpp then runs a "default" expression of its own), is
+ * refused with LC_ERR_UNSUPPORTED naming it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -85,11 +90,38 @@ lc_status lc_tokenizer_from_gguf(const struct lc_gguf *g, lc_tokenizer **out, lc
     lc_status st = lc_gguf_get_str(g, KEY("model"), &model, &model_len, err);
     if (st != LC_OK) return st;
     lc_tokenizer_desc d = {0};
+    bool gemma4 = model_len == 6 && memcmp(model, "gemma4", 6) == 0;
     if (model_len == 5 && memcmp(model, "llama", 5) == 0) d.kind = LC_TOKENIZER_SPM;
-    else if (model_len == 4 && memcmp(model, "gpt2", 4) == 0) d.kind = LC_TOKENIZER_BPE;
+    else if ((model_len == 4 && memcmp(model, "gpt2", 4) == 0) || gemma4) d.kind = LC_TOKENIZER_BPE;
     else
-        return lc_fail(err, LC_ERR_UNSUPPORTED, "GGUF: tokenizer model \"%.*s\" is not supported (llama and gpt2 are)",
+        return lc_fail(err, LC_ERR_UNSUPPORTED,
+                       "GGUF: tokenizer model \"%.*s\" is not supported (llama, gpt2 and gemma4 are)",
                        (int)LC_MIN(model_len, 64), model);
+    char pre[LC_TOK_MAX_PRE_NAME];
+    d.pre = NULL;
+    if (gemma4) {
+        d.pre = "gemma4"; /* llama.cpp too sets it, whatever the file says */
+    } else if (lc_gguf_has(g, KEY("pre"))) {
+        const char *s;
+        size_t l;
+        if ((st = lc_gguf_get_str(g, KEY("pre"), &s, &l, err)) != LC_OK) return st;
+        if (l >= sizeof pre || (l && memchr(s, '\0', l)))
+            return lc_fail(err, LC_ERR_FORMAT, "GGUF: tokenizer.ggml.pre is not a short name (%zu bytes)", l);
+        if (l) memcpy(pre, s, l);
+        pre[l] = '\0';
+        d.pre = pre;
+    }
+    lc_pre_kind pk = LC_PRE_GPT2;
+    if (d.kind == LC_TOKENIZER_BPE && !d.pre)
+        return lc_fail(err, LC_ERR_UNSUPPORTED,
+                       "GGUF: the gpt2 vocabulary names no pre-tokenizer (tokenizer.ggml.pre); llama.cpp would run its "
+                       "'default' expression, which longctx does not implement (it has %s)",
+                       lc_tok_pre_known_names());
+    if (d.kind == LC_TOKENIZER_BPE && !lc_tok_pre_from_name(d.pre, &pk))
+        return lc_fail(err, LC_ERR_UNSUPPORTED,
+                       "GGUF: tokenizer.ggml.pre = \"%s\" is a pre-tokenizer longctx does not implement (it has %s): "
+                       "refused rather than tokenised some other way",
+                       d.pre, lc_tok_pre_known_names());
 
     uint64_t n;
     if ((st = str_array(g, KEY("tokens"), &n, err)) != LC_OK) return st;
@@ -113,7 +145,6 @@ lc_status lc_tokenizer_from_gguf(const struct lc_gguf *g, lc_tokenizer **out, lc
     int32_t *types = NULL;
     const char **merges = malloc((n_merges ? (size_t)n_merges : 1) * sizeof *merges);
     size_t *merge_lens = malloc((n_merges ? (size_t)n_merges : 1) * sizeof *merge_lens);
-    char pre[LC_TOK_MAX_PRE_NAME];
     if (!pieces || !lens || !merges || !merge_lens) {
         st = lc_fail(err, LC_ERR_NOMEM, "GGUF: out of memory for %d tokens", n_vocab);
         goto done;
@@ -151,27 +182,16 @@ lc_status lc_tokenizer_from_gguf(const struct lc_gguf *g, lc_tokenizer **out, lc
                 goto done;
             }
     }
-    d.pre = NULL;
-    if (lc_gguf_has(g, KEY("pre"))) {
-        const char *s;
-        size_t l;
-        if ((st = lc_gguf_get_str(g, KEY("pre"), &s, &l, err)) != LC_OK) goto done;
-        if (l >= sizeof pre || (l && memchr(s, '\0', l))) {
-            st = lc_fail(err, LC_ERR_FORMAT, "GGUF: tokenizer.ggml.pre is not a short name (%zu bytes)", l);
-            goto done;
-        }
-        if (l) memcpy(pre, s, l);
-        pre[l] = '\0';
-        d.pre = pre;
-    }
     bool spm = d.kind == LC_TOKENIZER_SPM;
     if ((st = special_id(g, KEY("bos_token_id"), n_vocab, spm ? 1 : -1, &d.bos_id, err)) != LC_OK ||
         (st = special_id(g, KEY("eos_token_id"), n_vocab, spm ? 2 : -1, &d.eos_id, err)) != LC_OK ||
         (st = special_id(g, KEY("unknown_token_id"), n_vocab, spm ? 0 : -1, &d.unk_id, err)) != LC_OK ||
         (st = special_id(g, KEY("padding_token_id"), n_vocab, -1, &d.pad_id, err)) != LC_OK ||
-        (st = opt_bool(g, KEY("add_bos_token"), spm, &d.add_bos, err)) != LC_OK ||
+        (st = opt_bool(g, KEY("add_bos_token"), spm || pk == LC_PRE_LLAMA3, &d.add_bos, err)) != LC_OK ||
+        (st = opt_bool(g, KEY("add_eos_token"), false, &d.add_eos, err)) != LC_OK ||
         (st = opt_bool(g, KEY("add_space_prefix"), spm, &d.add_space_prefix, err)) != LC_OK)
         goto done;
+    if (gemma4) d.add_bos = true; /* llama.cpp overrides a false add_bos_token for Gemma 4 */
     d.n_vocab = n_vocab;
     d.pieces = pieces;
     d.piece_lens = lens;
@@ -213,7 +233,8 @@ lc_status lc_tokenizer_to_gguf(const lc_tokenizer *t, struct lc_gguf_writer *w, 
         st = lc_fail(err, LC_ERR_NOMEM, "tokenizer: out of memory writing GGUF metadata");
         goto done;
     }
-    if ((st = lc_gguf_set_str(w, KEY("model"), t->kind == LC_TOKENIZER_SPM ? "llama" : "gpt2", err)) != LC_OK ||
+    const char *model = t->kind == LC_TOKENIZER_SPM ? "llama" : t->pre == LC_PRE_GEMMA4 ? "gemma4" : "gpt2";
+    if ((st = lc_gguf_set_str(w, KEY("model"), model, err)) != LC_OK ||
         (st = lc_gguf_set_str(w, KEY("pre"), t->pre_name, err)) != LC_OK)
         goto done;
     for (size_t i = 0; i < n; i++) strs[i] = lc_tok_strtab_str(&t->sym, (int32_t)i), lens[i] = t->sym.len[i];
@@ -239,6 +260,7 @@ lc_status lc_tokenizer_to_gguf(const lc_tokenizer *t, struct lc_gguf_writer *w, 
         if ((st = lc_gguf_set_u32(w, ids[i].key, v, err)) != LC_OK) goto done;
     }
     if ((st = lc_gguf_set_bool(w, KEY("add_bos_token"), t->add_bos, err)) != LC_OK ||
+        (st = lc_gguf_set_bool(w, KEY("add_eos_token"), t->add_eos, err)) != LC_OK ||
         (st = lc_gguf_set_bool(w, KEY("add_space_prefix"), t->add_space_prefix, err)) != LC_OK)
         goto done;
 done:

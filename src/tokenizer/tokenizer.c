@@ -42,17 +42,6 @@ int lc_tok_gpt2_cp_to_byte(uint32_t cp) {
     return -1;
 }
 
-bool lc_tok_pre_from_name(const char *name, lc_pre_kind *kind) {
-    static const char *const gpt2[] = {"gpt2", "gpt-2"};
-    static const char *const llama3[] = {"llama-bpe", "llama3", "llama-v3"};
-    for (size_t i = 0; i < LC_ARRAY_LEN(gpt2); i++)
-        if (strcmp(name, gpt2[i]) == 0) return *kind = LC_PRE_GPT2, true;
-    for (size_t i = 0; i < LC_ARRAY_LEN(llama3); i++)
-        if (strcmp(name, llama3[i]) == 0) return *kind = LC_PRE_LLAMA3, true;
-    *kind = LC_PRE_GPT2;
-    return false;
-}
-
 lc_status lc_tok_emit_bytes(const lc_tokenizer *t, const unsigned char *s, size_t len, lc_tok_out *o, lc_error *err) {
     for (size_t i = 0; i < len; i++) {
         int32_t id = t->byte_tok[s[i]];
@@ -133,6 +122,12 @@ static lc_status validate_desc(const lc_tokenizer_desc *d, size_t *piece_bytes, 
     if (d->kind == LC_TOKENIZER_BPE && (st = validate_merges(d, merge_bytes, err)) != LC_OK) return st;
     if (d->pre && strlen(d->pre) >= LC_TOK_MAX_PRE_NAME)
         return lc_fail(err, LC_ERR_INVALID_ARG, "tokenizer: pre-tokenizer name longer than %d bytes", LC_TOK_MAX_PRE_NAME - 1);
+    lc_pre_kind pk;
+    if (d->kind == LC_TOKENIZER_BPE && d->pre && !lc_tok_pre_from_name(d->pre, &pk))
+        return lc_fail(err, LC_ERR_UNSUPPORTED,
+                       "tokenizer: pre-tokenizer \"%s\" is not implemented (longctx has %s); refused rather than "
+                       "splitting the text some other way",
+                       d->pre, lc_tok_pre_known_names());
     return LC_OK;
 }
 
@@ -143,14 +138,28 @@ static int32_t default_type(const lc_tokenizer_desc *d, int32_t i, const char *s
     return LC_TOKEN_NORMAL;
 }
 
+/* SPM and Gemma 4: byte b falls back to the piece "<0xNN>". */
+static void byte_pieces(lc_tokenizer *t) {
+    for (int b = 0; b < 256; b++) {
+        char name[8];
+        snprintf(name, sizeof name, "<0x%02X>", b);
+        t->byte_tok[b] = lc_tok_strtab_find(&t->sym, name, 6);
+        t->byte_sym[b] = -1;
+    }
+}
+
 static lc_status build_bpe_tables(lc_tokenizer *t, const lc_tokenizer_desc *d, lc_error *err) {
     lc_status st;
     char ch[4];
-    for (int b = 0; b < 256; b++) {
-        size_t l = lc_tok_utf8_encode(lc_tok_gpt2_byte_to_cp((uint8_t)b), ch);
-        int32_t id = lc_tok_strtab_find(&t->sym, ch, l);
-        t->byte_tok[b] = id;
-        if ((st = lc_tok_strtab_intern(&t->sym, ch, l, &t->byte_sym[b], err)) != LC_OK) return st;
+    if (t->byte_encode) {
+        for (int b = 0; b < 256; b++) {
+            size_t l = lc_tok_utf8_encode(lc_tok_gpt2_byte_to_cp((uint8_t)b), ch);
+            int32_t id = lc_tok_strtab_find(&t->sym, ch, l);
+            t->byte_tok[b] = id;
+            if ((st = lc_tok_strtab_intern(&t->sym, ch, l, &t->byte_sym[b], err)) != LC_OK) return st;
+        }
+    } else {
+        byte_pieces(t);
     }
     if ((st = lc_tok_pairmap_init(&t->merge_map, d->n_merges, err)) != LC_OK) return st;
     char *buf = malloc(2 * LC_TOK_MAX_PIECE + 2);
@@ -202,6 +211,7 @@ lc_status lc_tokenizer_create(const lc_tokenizer_desc *d, lc_tokenizer **out, lc
     t->unk_id = d->unk_id;
     t->pad_id = d->pad_id;
     t->add_bos = d->add_bos;
+    t->add_eos = d->add_eos;
     t->add_space_prefix = d->kind == LC_TOKENIZER_SPM ? d->add_space_prefix : false;
     t->has_scores = d->scores != NULL;
 
@@ -229,24 +239,21 @@ lc_status lc_tokenizer_create(const lc_tokenizer_desc *d, lc_tokenizer **out, lc
     }
 
     if (d->kind == LC_TOKENIZER_SPM) {
-        for (int b = 0; b < 256; b++) {
-            char name[8];
-            snprintf(name, sizeof name, "<0x%02X>", b);
-            t->byte_tok[b] = lc_tok_strtab_find(&t->sym, name, 6);
-            t->byte_sym[b] = -1;
-        }
+        byte_pieces(t);
         if ((st = lc_tok_build_bigrams(t, err)) != LC_OK) goto fail;
         snprintf(t->pre_name, sizeof t->pre_name, "%s", d->pre ? d->pre : "default");
-        t->pre_known = true;
         t->pre = LC_PRE_GPT2;
     } else {
-        if ((st = build_bpe_tables(t, d, err)) != LC_OK) goto fail;
         const char *pre = d->pre ? d->pre : "gpt-2";
-        t->pre_known = lc_tok_pre_from_name(pre, &t->pre);
+        lc_tok_pre_from_name(pre, &t->pre); /* known: validate_desc checked */
+        t->byte_encode = t->pre != LC_PRE_GEMMA4;
+        t->escape_spaces = t->pre == LC_PRE_GEMMA4;
+        t->ignore_merges = t->pre == LC_PRE_LLAMA3;
+        if ((st = build_bpe_tables(t, d, err)) != LC_OK) goto fail;
+        if ((st = lc_tok_build_user_index(t, err)) != LC_OK) goto fail;
         /* "gpt2" is this library's alias of llama.cpp's "gpt-2": store the
          * name llama.cpp knows, so a GGUF written from it loads there. */
         snprintf(t->pre_name, sizeof t->pre_name, "%s", strcmp(pre, "gpt2") == 0 ? "gpt-2" : pre);
-        t->ignore_merges = t->pre == LC_PRE_LLAMA3;
     }
     if ((st = lc_tok_build_decoder(t, err)) != LC_OK) goto fail;
     *out = t;
@@ -267,6 +274,8 @@ void lc_tokenizer_free(lc_tokenizer *t) {
     free(t->dec);
     free(t->dec_off);
     free(t->bigrams);
+    free(t->user_pairs);
+    free(t->user_lens);
     free(t);
 }
 
@@ -279,10 +288,11 @@ int32_t lc_tokenizer_eos(const lc_tokenizer *t) { return t ? t->eos_id : -1; }
 int32_t lc_tokenizer_unk(const lc_tokenizer *t) { return t ? t->unk_id : -1; }
 int32_t lc_tokenizer_pad(const lc_tokenizer *t) { return t ? t->pad_id : -1; }
 bool lc_tokenizer_add_bos(const lc_tokenizer *t) { return t && t->add_bos; }
+bool lc_tokenizer_add_eos(const lc_tokenizer *t) { return t && t->add_eos; }
 bool lc_tokenizer_add_space_prefix(const lc_tokenizer *t) { return t && t->add_space_prefix; }
 
 const char *lc_tokenizer_pre_name(const lc_tokenizer *t, bool *implemented) {
-    if (implemented) *implemented = t && t->pre_known;
+    if (implemented) *implemented = t != NULL;
     return t ? t->pre_name : "";
 }
 
@@ -346,9 +356,15 @@ lc_status lc_tokenizer_encode(const lc_tokenizer *t, const char *text, size_t le
     if (add_bos && t->bos_id >= 0) lc_tok_push(&o, t->bos_id);
     lc_status st = LC_OK;
     bool cache = len >= LC_TOK_CACHE_MIN_TEXT;
-    if (len > 0)
-        st = t->kind == LC_TOKENIZER_SPM ? lc_tok_spm_encode(t, text, len, cache, &o, err)
-                                         : lc_tok_bpe_encode(t, text, len, cache, &o, err);
+    if (len > 0 && t->kind == LC_TOKENIZER_SPM) {
+        st = lc_tok_spm_encode(t, text, len, cache, &o, err);
+    } else if (len > 0) {
+        lc_tok_span *user = NULL;
+        size_t n_user = 0;
+        st = lc_tok_find_user_tokens(t, text, len, &user, &n_user, err);
+        if (st == LC_OK) st = lc_tok_bpe_encode(t, text, len, user, n_user, cache, &o, err);
+        free(user);
+    }
     if (st != LC_OK) return st;
     *n = o.n;
     if (o.n > cap)

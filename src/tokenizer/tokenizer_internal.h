@@ -6,7 +6,8 @@
  *   spm.c          SentencePiece-BPE encoder (scores, byte fallback)
  *   bpe.c          byte-level BPE encoder (ranked merges)
  *   merge_heap.c   the priority queue both encoders merge with
- *   pretokenize.c  GPT-2 and llama-3 pre-tokenizers (regex equivalents)
+ *   pretokenize.c  the BPE pre-tokenizers (regex equivalents, chains of stages)
+ *   user_tokens.c  user-defined tokens cut out of the text before BPE
  *   unicode.c      UTF-8 and Unicode classes (tables in unicode_tables.c)
  *   decode.c       ids -> bytes
  *   llama2c.c      llama2.c tokenizer.bin loader
@@ -77,10 +78,38 @@ void lc_tok_pairmap_free(lc_tok_pairmap *m);
 void lc_tok_pairmap_put(lc_tok_pairmap *m, int32_t left, int32_t right, int32_t rank, int32_t result);
 const lc_tok_pair_slot *lc_tok_pairmap_get(const lc_tok_pairmap *m, int32_t left, int32_t right);
 
-/* ---- Pre-tokenizers ------------------------------------------------------ */
-typedef enum { LC_PRE_GPT2 = 0, LC_PRE_LLAMA3 = 1 } lc_pre_kind;
+/* ---- Pre-tokenizers (pretokenize.c) -------------------------------------- */
+typedef enum {
+    LC_PRE_GPT2 = 0,
+    LC_PRE_LLAMA3 = 1,
+    LC_PRE_QWEN2,
+    LC_PRE_GPT4O,
+    LC_PRE_COMMAND_R,
+    LC_PRE_DEEPSEEK_LLM,
+    LC_PRE_GEMMA4,
+    LC_PRE_COUNT
+} lc_pre_kind;
 
-/* Length in bytes of the pre-token starting at text[pos] (pos < len; >= 1). */
+#define LC_PRE_MAX_STAGES 6
+
+/* Walks the pre-tokens of a text (every kind, chains of stages included). */
+typedef struct {
+    lc_pre_kind kind;
+    const char *text;
+    size_t len, pos;
+    struct {
+        size_t end;             /* end of this stage's current piece        */
+        size_t m_start, m_len;  /* its next match, found ahead (m_len 0: none) */
+    } st[LC_PRE_MAX_STAGES];
+} lc_tok_pretok_iter;
+
+void lc_tok_pretok_begin(lc_tok_pretok_iter *it, lc_pre_kind kind, const char *text, size_t len);
+/* Length of the next pre-token (it starts at it->pos, which then moves past
+ * it); 0 at the end of the text. */
+size_t lc_tok_pretok_iter_next(lc_tok_pretok_iter *it);
+/* Length in bytes of the pre-token starting at text[pos] (pos < len; >= 1),
+ * for the one-stage kinds (gpt2, llama3, qwen2, gpt-4o, gemma4; any other
+ * kind runs gpt2's): pos must be where a pre-token starts. */
 size_t lc_tok_pretok_next(lc_pre_kind kind, const char *text, size_t len, size_t pos);
 
 /* ---- The tokenizer ------------------------------------------------------- */
@@ -103,10 +132,19 @@ struct lc_tokenizer {
     lc_tok_pairmap merge_map;
     char pre_name[LC_TOK_MAX_PRE_NAME];
     lc_pre_kind pre;
-    bool pre_known;       /* pre_name was recognised (else GPT-2 fallback)    */
     bool ignore_merges;   /* llama-3: a word that is a piece is taken whole   */
+    bool byte_encode;     /* BPE: GPT-2 byte characters (false: Gemma 4, raw UTF-8) */
+    bool escape_spaces;   /* BPE: ' ' -> "▁" before pre-tokenising (Gemma 4)  */
     int32_t bos_id, eos_id, unk_id, pad_id;
-    bool add_bos, add_space_prefix;
+    bool add_bos, add_eos, add_space_prefix;
+    /* User-defined tokens (user_tokens.c; BPE): how many, the first bytes of
+     * their pieces (pairs: 65536-bit set, NULL when none; single bytes), the
+     * distinct piece lengths, longest first. */
+    int32_t n_user;
+    uint64_t *user_pairs;
+    uint64_t user_first[4];
+    uint32_t *user_lens;
+    int32_t n_user_lens;
     /* SPM: every (character, next character) pair found inside a mergeable
      * piece, as (unit key a << 32 | b) + 1; 0 = empty slot. A merge can only
      * span a boundary whose pair is in this set, so the text is cut at all
@@ -149,8 +187,24 @@ lc_status lc_tok_emit_bytes(const lc_tokenizer *t, const unsigned char *s, size_
  * (word_cache.c); results are identical either way (tests compare them). */
 lc_status lc_tok_spm_encode(const lc_tokenizer *t, const char *text, size_t len, bool use_cache, lc_tok_out *o,
                             lc_error *err);
-lc_status lc_tok_bpe_encode(const lc_tokenizer *t, const char *text, size_t len, bool use_cache, lc_tok_out *o,
-                            lc_error *err);
+/* A user-defined token found in the text. */
+typedef struct {
+    size_t start, len;
+    int32_t id;
+} lc_tok_span;
+
+/* BPE: user holds the user-defined tokens found in text (sorted, disjoint;
+ * lc_tok_find_user_tokens), which are emitted as they are. The spans may be
+ * rewritten (Gemma 4 moves them with the text it escapes). */
+lc_status lc_tok_bpe_encode(const lc_tokenizer *t, const char *text, size_t len, lc_tok_span *user, size_t n_user,
+                            bool use_cache, lc_tok_out *o, lc_error *err);
+
+/* user_tokens.c: index the USER_DEFINED pieces (at create), and find the
+ * occurrences to cut out of a text, in llama.cpp's order (*out: sorted by
+ * start, owned by the caller, NULL when none). */
+lc_status lc_tok_build_user_index(lc_tokenizer *t, lc_error *err);
+lc_status lc_tok_find_user_tokens(const lc_tokenizer *t, const char *text, size_t len, lc_tok_span **out, size_t *n,
+                                  lc_error *err);
 
 /* Fill dec/dec_off (called by create once types are known). */
 lc_status lc_tok_build_decoder(lc_tokenizer *t, lc_error *err);
@@ -165,5 +219,7 @@ int lc_tok_parse_byte_piece(const char *s, size_t len);
 
 /* Map a pre-tokenizer name to a kind; false when unknown. */
 bool lc_tok_pre_from_name(const char *name, lc_pre_kind *kind);
+/* The names lc_tok_pre_from_name knows, for messages. */
+const char *lc_tok_pre_known_names(void);
 
 #endif

@@ -61,6 +61,31 @@ int lc_tok_utf8_valid(const unsigned char *s, size_t n) {
     return 1;
 }
 
+/* The range of r[0..n) holding cp, or NULL. */
+static const lc_tok_uni_range *find_range(uint32_t cp, const lc_tok_uni_range *r, size_t n) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cp < r[mid].lo) hi = mid;
+        else if (cp > r[mid].hi) lo = mid + 1;
+        else return &r[mid];
+    }
+    return NULL;
+}
+
+int lc_tok_uni_in_ranges(uint32_t cp, const lc_tok_uni_range *r, size_t n) { return find_range(cp, r, n) != NULL; }
+
+lc_tok_uni_case lc_tok_uni_case_of(uint32_t cp) {
+    if (cp < 0x80) {
+        if (cp >= 'A' && cp <= 'Z') return LC_TOK_UNI_CASE_UPPER;
+        if (cp >= 'a' && cp <= 'z') return LC_TOK_UNI_CASE_LOWER;
+        return LC_TOK_UNI_CASE_NONE;
+    }
+    if (cp == LC_TOK_UNI_INVALID) return LC_TOK_UNI_CASE_NONE;
+    const lc_tok_uni_range *r = find_range(cp, lc_tok_uni_case_ranges, lc_tok_uni_n_case_ranges);
+    return r ? (lc_tok_uni_case)r->cls : LC_TOK_UNI_CASE_NONE;
+}
+
 lc_tok_uni_class lc_tok_uni_class_of(uint32_t cp) {
     if (cp < 0x80) {
         if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') return LC_TOK_UNI_LETTER;
@@ -69,12 +94,6 @@ lc_tok_uni_class lc_tok_uni_class_of(uint32_t cp) {
         return LC_TOK_UNI_OTHER;
     }
     if (cp == LC_TOK_UNI_INVALID) return LC_TOK_UNI_OTHER;
-    size_t lo = 0, hi = lc_tok_uni_n_ranges;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cp < lc_tok_uni_ranges[mid].lo) hi = mid;
-        else if (cp > lc_tok_uni_ranges[mid].hi) lo = mid + 1;
-        else return (lc_tok_uni_class)lc_tok_uni_ranges[mid].cls;
-    }
-    return LC_TOK_UNI_OTHER;
+    const lc_tok_uni_range *r = find_range(cp, lc_tok_uni_ranges, lc_tok_uni_n_ranges);
+    return r ? (lc_tok_uni_class)r->cls : LC_TOK_UNI_OTHER;
 }

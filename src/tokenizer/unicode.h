@@ -21,9 +21,20 @@ typedef struct {
     uint8_t cls;     /* lc_tok_uni_class */
 } lc_tok_uni_range;
 
+/* Letter case and marks, for the o200k pre-tokenizer: Lu Lt, Ll, Mn Mc Me.
+ * A letter that is neither upper nor lower (Lm, Lo) is NONE here. */
+typedef enum {
+    LC_TOK_UNI_CASE_NONE = 0,
+    LC_TOK_UNI_CASE_UPPER = 1,
+    LC_TOK_UNI_CASE_LOWER = 2,
+    LC_TOK_UNI_CASE_MARK = 3
+} lc_tok_uni_case;
+
 /* Generated tables (unicode_tables.c). */
 extern const lc_tok_uni_range lc_tok_uni_ranges[];
 extern const size_t lc_tok_uni_n_ranges;
+extern const lc_tok_uni_range lc_tok_uni_case_ranges[];
+extern const size_t lc_tok_uni_n_case_ranges;
 extern const char lc_tok_uni_version[];
 
 /* Decode one code point at s[0..n) (n >= 1); returns its byte length (1..4)
@@ -42,5 +53,9 @@ int lc_tok_utf8_valid(const unsigned char *s, size_t n);
 
 /* Class of a code point (LC_TOK_UNI_INVALID is OTHER). */
 lc_tok_uni_class lc_tok_uni_class_of(uint32_t cp);
+/* Case / mark class of a code point (LC_TOK_UNI_INVALID is NONE). */
+lc_tok_uni_case lc_tok_uni_case_of(uint32_t cp);
+/* Whether cp lies in one of the n sorted, disjoint ranges [lo, hi] (cls unused). */
+int lc_tok_uni_in_ranges(uint32_t cp, const lc_tok_uni_range *r, size_t n);
 
 #endif
