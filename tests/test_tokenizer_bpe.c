@@ -210,6 +210,108 @@ static void test_tiny_hand_derived(void) {
     lc_tokenizer_free(u);
 }
 
+
+/* ---- user-defined tokens -------------------------------------------------
+ * ids 0..255 the GPT-2 character of byte b, 256 "ab" and 257 "bcd"
+ * user-defined, 258 "<x>" control, 259 "he" (merge "h e"). */
+static void test_user_tokens(void) {
+    static char chars[256][4];
+    const char *pieces[260];
+    int32_t types[260];
+    for (int b = 0; b < 256; b++) {
+        size_t l = lc_tok_utf8_encode(lc_tok_gpt2_byte_to_cp((uint8_t)b), chars[b]);
+        chars[b][l] = '\0';
+        pieces[b] = chars[b];
+        types[b] = LC_TOKEN_NORMAL;
+    }
+    pieces[256] = "ab", pieces[257] = "bcd", pieces[258] = "<x>", pieces[259] = "he";
+    types[256] = types[257] = LC_TOKEN_USER_DEFINED, types[258] = LC_TOKEN_CONTROL, types[259] = LC_TOKEN_NORMAL;
+    const char *merges[] = {"h e"};
+    lc_tokenizer_desc d = {0};
+    d.kind = LC_TOKENIZER_BPE;
+    d.n_vocab = 260;
+    d.pieces = pieces;
+    d.types = types;
+    d.merges = merges;
+    d.n_merges = 1;
+    d.pre = "gpt2";
+    d.bos_id = d.eos_id = d.unk_id = d.pad_id = -1;
+    lc_tokenizer *t = NULL;
+    lc_error err;
+    CHECK_OK(lc_tokenizer_create(&d, &t, &err), &err);
+    if (!t) return;
+    EXPECT(t, "abab", 256, 256);
+    EXPECT(t, "xaby", 'x', 256, 'y');
+    /* llama.cpp's order: the longer piece's pass first, so "bcd" wins over
+     * the "ab" that starts earlier */
+    EXPECT(t, "abcd", 'a', 257);
+    EXPECT(t, "abcdab", 'a', 257, 256);
+    /* a control token is text */
+    EXPECT(t, "<x>", '<', 'x', '>');
+    /* the text around them is pre-tokenised on its own: "he" then " " */
+    EXPECT(t, "he ab", 259, ' ', 256);
+    const int32_t seq[] = {256, ' ', 257};
+    char buf[16];
+    size_t len;
+    CHECK_OK(lc_tokenizer_decode(t, seq, 3, buf, sizeof buf, &len, &err), &err);
+    CHECK(len == 6 && memcmp(buf, "ab bcd", 6) == 0, "user tokens decode as they are");
+    lc_tokenizer_free(t);
+}
+
+/* ---- Gemma 4: BPE over raw UTF-8 -------------------------------------------
+ * 0 <pad> 1 <eos> 2 <bos> (control), 3 <unk>, 4..259 <0x00>..<0xFF>,
+ * 260 "▁", 261 "h", 262 "i", 263 "▁h", 264 "▁hi", 265 "\n", 266 "\n\n",
+ * 267 "<|tool>" (user-defined), 268 "é"; merges "▁ h", "▁h i". */
+static void test_gemma4(void) {
+    static char bytes[256][8];
+    const char *pieces[269];
+    int32_t types[269];
+    pieces[0] = "<pad>", pieces[1] = "<eos>", pieces[2] = "<bos>", pieces[3] = "<unk>";
+    types[0] = types[1] = types[2] = LC_TOKEN_CONTROL, types[3] = LC_TOKEN_UNKNOWN;
+    for (int b = 0; b < 256; b++) {
+        snprintf(bytes[b], sizeof bytes[b], "<0x%02X>", b);
+        pieces[4 + b] = bytes[b];
+        types[4 + b] = LC_TOKEN_BYTE;
+    }
+    const char *rest[] = {"\xE2\x96\x81", "h", "i", "\xE2\x96\x81h", "\xE2\x96\x81hi", "\n", "\n\n", "<|tool>", "\xC3\xA9"};
+    for (int i = 0; i < 9; i++) pieces[260 + i] = rest[i], types[260 + i] = LC_TOKEN_NORMAL;
+    types[267] = LC_TOKEN_USER_DEFINED;
+    const char *merges[] = {"\xE2\x96\x81 h", "\xE2\x96\x81h i"};
+    lc_tokenizer_desc d = {0};
+    d.kind = LC_TOKENIZER_BPE;
+    d.n_vocab = 269;
+    d.pieces = pieces;
+    d.types = types;
+    d.merges = merges;
+    d.n_merges = 2;
+    d.pre = "gemma4";
+    d.bos_id = 2, d.eos_id = 1, d.unk_id = 3, d.pad_id = 0;
+    d.add_bos = true;
+    lc_tokenizer *t = NULL;
+    lc_error err;
+    CHECK_OK(lc_tokenizer_create(&d, &t, &err), &err);
+    if (!t) return;
+    /* spaces become "▁" first: "hi▁hi" -> h i ▁hi */
+    EXPECT(t, "hi hi", 261, 262, 264);
+    /* a run of newlines that is a piece is taken whole, else character by character */
+    EXPECT(t, "\n\n", 266);
+    EXPECT(t, "\n\n\n", 265, 265, 265);
+    EXPECT(t, "hi\n\n hi", 261, 262, 266, 264);
+    /* characters that are no piece fall back to <0xNN> */
+    EXPECT(t, "x", 4 + 'x');
+    EXPECT(t, "\xC3\xA9\xC3\xBC", 268, 4 + 0xC3, 4 + 0xBC);
+    /* user-defined pieces are cut out first; the space after one is still "▁" */
+    EXPECT(t, "<|tool> hi", 267, 264);
+    const int32_t seq[] = {2, 267, 264, 4 + 'x', 266, 1};
+    char buf[32];
+    size_t len;
+    CHECK_OK(lc_tokenizer_decode(t, seq, 6, buf, sizeof buf, &len, &err), &err);
+    CHECK(len == 13 && memcmp(buf, "<|tool> hix\n\n", 13) == 0, "gemma4 decode \"%.*s\"", (int)len, buf);
+    bool known;
+    CHECK(strcmp(lc_tokenizer_pre_name(t, &known), "gemma4") == 0 && known, "gemma4 pre name");
+    lc_tokenizer_free(t);
+}
+
 static void test_bad_merges(void) {
     const char *pieces[3] = {"a", "b", "ab"};
     const char *bad[][1] = {{"ab"}, {" ab"}, {"a "}, {""}};
@@ -374,6 +476,8 @@ int main(void) {
     test_pretokenize_reference("pretokenize_deepseek-llm.txt", LC_PRE_DEEPSEEK_LLM);
     test_pretokenize_reference("pretokenize_gemma4.txt", LC_PRE_GEMMA4);
     test_tiny_hand_derived();
+    test_user_tokens();
+    test_gemma4();
     test_bad_merges();
     test_gpt2_vocab();
     return lc_test_finish("test_tokenizer_bpe");

@@ -41,7 +41,7 @@ static void check_same(const lc_tokenizer *a, const lc_tokenizer *b, const char 
     CHECK(lc_tokenizer_bos(a) == lc_tokenizer_bos(b) && lc_tokenizer_eos(a) == lc_tokenizer_eos(b) &&
               lc_tokenizer_unk(a) == lc_tokenizer_unk(b) && lc_tokenizer_pad(a) == lc_tokenizer_pad(b),
           "%s: special ids", what);
-    CHECK(lc_tokenizer_add_bos(a) == lc_tokenizer_add_bos(b) &&
+    CHECK(lc_tokenizer_add_bos(a) == lc_tokenizer_add_bos(b) && lc_tokenizer_add_eos(a) == lc_tokenizer_add_eos(b) &&
               lc_tokenizer_add_space_prefix(a) == lc_tokenizer_add_space_prefix(b),
           "%s: flags", what);
     bool ka, kb;
@@ -95,8 +95,10 @@ static lc_tokenizer *from_gguf(const char *rel) {
 }
 
 static void test_real_round_trips(void) {
-    static const char *const files[] = {"vocab/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-phi-3.gguf",
-                                        "vocab/ggml-vocab-gpt-2.gguf", "models/aidreams260K.gguf"};
+    static const char *const files[] = {
+        "vocab/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-phi-3.gguf",        "vocab/ggml-vocab-gpt-2.gguf",
+        "models/aidreams260K.gguf",        "vocab/ggml-vocab-llama-bpe.gguf",    "vocab/ggml-vocab-qwen2.gguf",
+        "vocab/ggml-vocab-command-r.gguf", "vocab/ggml-vocab-deepseek-llm.gguf", "vocab/ggml-vocab-gemma-4.gguf"};
     for (size_t i = 0; i < LC_ARRAY_LEN(files); i++) {
         lc_tokenizer *t = from_gguf(files[i]);
         if (!t) continue;
