@@ -97,6 +97,53 @@ static void run_file(const char *name, const char *want_pre, bool want_bos) {
     lc_tokenizer_free(t);
 }
 
+/* The tokenizers of the model fixtures (../shared/fixtures/<family>/
+ * model.f16.gguf, written by llama.cpp's converter) load with the
+ * pre-tokenizer their info.json names, and round-trip a text. */
+static void test_fixture_tokenizers(void) {
+    static const struct {
+        const char *family, *pre;
+        lc_tokenizer_kind kind;
+    } fx[] = {
+        {"llama3", "llama-bpe", LC_TOKENIZER_BPE},  {"qwen2", "qwen2", LC_TOKENIZER_BPE},
+        {"qwen3", "qwen2", LC_TOKENIZER_BPE},       {"qwen3-next", "qwen2", LC_TOKENIZER_BPE},
+        {"gpt-oss", "gpt-4o", LC_TOKENIZER_BPE},    {"mistral", "default", LC_TOKENIZER_SPM},
+        {"phi3", "default", LC_TOKENIZER_SPM},      {"gemma2", "default", LC_TOKENIZER_SPM},
+        {"gemma3", "default", LC_TOKENIZER_SPM},
+    };
+    static const char text[] = "Long contexts: KV caches of 131072 tokens don't fit, so WINDOW layers keep 4096.\n\n"
+                               "Ünïcödé, 中文, emoji 🦙 and   spaces\t\r\n";
+    int loaded = 0;
+    for (size_t i = 0; i < LC_ARRAY_LEN(fx); i++) {
+        char rel[128], path[512];
+        snprintf(rel, sizeof rel, "fixtures/%s/model.f16.gguf", fx[i].family);
+        lc_test_shared(rel, path, sizeof path);
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+            fprintf(stderr, "skipped: %s is absent\n", path);
+            continue;
+        }
+        fclose(f);
+        lc_tokenizer *t = from_gguf(rel);
+        if (!t) continue;
+        loaded++;
+        CHECK(lc_tokenizer_kind_of(t) == fx[i].kind && strcmp(lc_tokenizer_pre_name(t, NULL), fx[i].pre) == 0,
+              "%s: tokenizer kind %d pre %s", fx[i].family, (int)lc_tokenizer_kind_of(t), lc_tokenizer_pre_name(t, NULL));
+        int64_t n = 0;
+        int32_t *ids = tt_encode(t, text, sizeof text - 1, false, &n);
+        size_t len = 0;
+        char *back = ids ? tt_decode(t, ids, n, &len) : NULL;
+        CHECK(back && len == sizeof text - 1 && memcmp(back, text, len) == 0, "%s: round trip", fx[i].family);
+        fprintf(stderr, "fixture %-11s %s %-9s %lld tokens for %zu bytes, round trip %s\n", fx[i].family,
+                fx[i].kind == LC_TOKENIZER_SPM ? "spm" : "bpe", fx[i].pre, (long long)n, sizeof text - 1,
+                back && len == sizeof text - 1 ? "exact" : "FAILED");
+        free(ids);
+        free(back);
+        lc_tokenizer_free(t);
+    }
+    fprintf(stderr, "fixture tokenizers loaded: %d of %zu\n", loaded, LC_ARRAY_LEN(fx));
+}
+
 int main(void) {
     lc_tokenizer *spm = from_gguf("vocab/ggml-vocab-llama-spm.gguf");
     run(spm, "ggml-vocab-llama-spm.gguf", "ggml-vocab-llama-spm.gguf");
@@ -132,6 +179,8 @@ int main(void) {
     run_file("command-r", "command-r", true);
     run_file("deepseek-llm", "deepseek-llm", true);
     run_file("gemma-4", "gemma4", true);
+
+    test_fixture_tokenizers();
 
     fprintf(stderr, "\nllama.cpp test vectors per vocabulary:\n");
     for (int i = 0; i < n_results; i++)
