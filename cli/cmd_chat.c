@@ -223,6 +223,7 @@ int cmd_chat(int argc, char **argv) {
     if (rc != CLI_OK) goto done;
     rc = CLI_FAIL;
     if (!m->tokenizer) {
+        if (m->tokenizer_note[0]) cli_error("chat", "the file's tokenizer is not used: %s", m->tokenizer_note);
         cli_error("chat", "the model has no tokenizer (give -z TOKENIZER.bin for a llama2.c model)");
         goto done;
     }

@@ -214,6 +214,7 @@ int cmd_run(int argc, char **argv) {
     const int32_t bos = tok && lc_tokenizer_bos(tok) >= 0 ? lc_tokenizer_bos(tok) : 1;
     int32_t eos = tok ? lc_tokenizer_eos(tok) : (strcmp(m->format, "llama2c") == 0 ? 2 : -1);
     if (ignore_eos) eos = -1;
+    if (!tok && m->tokenizer_note[0]) cli_error("run", "note: the file's tokenizer is not used: %s", m->tokenizer_note);
     if (!tok && !print_ids) {
         cli_error("run", "note: the model has no tokenizer (-z TOKENIZER.bin): printing token ids");
         print_ids = true;

@@ -12,9 +12,12 @@
 
 #include "common/util.h"
 #include "longctx/gguf.h"
+#include "longctx/model.h"
 #include "longctx/tokenizer.h"
 #include "test_util.h"
 #include "test_tokenizer_util.h"
+#include "tokenizer/tokenizer_internal.h"
+#include "tokenizer/unicode.h"
 
 static char g_dir[64];
 
@@ -268,6 +271,67 @@ static void test_malformed(void) {
     CHECK(lc_tokenizer_from_gguf(NULL, NULL, NULL) == LC_ERR_INVALID_ARG, "NULL arguments");
 }
 
+
+/* A model whose vocabulary names a pre-tokenizer longctx does not implement
+ * still loads, without a tokenizer, and says why (lc_model.tokenizer_note,
+ * which `run` and `chat` print). The file: aidreams260K's weights with a tiny
+ * byte-level BPE vocabulary (pre "gpt-2"), whose pre name is then patched to
+ * "gpt-X" in place (same length). */
+static void test_model_unknown_pre(void) {
+    char src[512], path[160];
+    lc_test_shared("models/aidreams260K.gguf", src, sizeof src);
+    snprintf(path, sizeof path, "%s/unknown_pre.gguf", g_dir);
+    lc_model *m = NULL;
+    lc_error err;
+    CHECK_OK(lc_model_load(src, NULL, &m, &err), &err);
+    if (!m) return;
+    static char chars[256][4];
+    const char *pieces[256];
+    for (int b = 0; b < 256; b++) {
+        chars[b][lc_tok_utf8_encode(lc_tok_gpt2_byte_to_cp((uint8_t)b), chars[b])] = '\0';
+        pieces[b] = chars[b];
+    }
+    lc_tokenizer_desc d = {0};
+    d.kind = LC_TOKENIZER_BPE;
+    d.n_vocab = 256;
+    d.pieces = pieces;
+    d.pre = "gpt-2";
+    d.bos_id = d.eos_id = d.unk_id = d.pad_id = -1;
+    lc_tokenizer *t = NULL;
+    CHECK_OK(lc_tokenizer_create(&d, &t, &err), &err);
+    if (t) CHECK_OK(lc_model_write_gguf(path, &m->cfg, &m->w, t, LC_DTYPE_COUNT, &err), &err);
+    lc_tokenizer_free(t);
+    lc_model_free(m);
+    m = NULL;
+    size_t len = 0;
+    char *data = tt_read_file(path, &len);
+    static const char key[] = "tokenizer.ggml.pre";
+    size_t at = 0;
+    bool patched = false;
+    for (size_t i = 0; data && i + sizeof key - 1 + 4 + 8 + 5 <= len; i++)
+        if (memcmp(data + i, key, sizeof key - 1) == 0) {
+            at = i + sizeof key - 1 + 4 + 8; /* type u32, length u64, then the bytes */
+            patched = memcmp(data + at, "gpt-2", 5) == 0;
+            if (patched) data[at + 4] = 'X';
+            break;
+        }
+    CHECK(patched, "found the pre-tokenizer name in the written file");
+    FILE *f = data ? fopen(path, "wb") : NULL;
+    CHECK(f && fwrite(data, 1, len, f) == len, "rewrite %s", path);
+    if (f) fclose(f);
+    free(data);
+    lc_status st = lc_model_load(path, NULL, &m, &err);
+    CHECK(st == LC_OK && m, "a model with an unknown pre-tokenizer still loads: %s", err.msg);
+    if (m) {
+        CHECK(m->tokenizer == NULL, "... without a tokenizer");
+        CHECK(strstr(m->tokenizer_note, "\"gpt-X\"") && strstr(m->tokenizer_note, "tokenizer.ggml.pre"),
+              "... and says why: '%s'", m->tokenizer_note);
+        fprintf(stderr, "unknown pre-tokenizer: %s\n", m->tokenizer_note);
+    }
+    lc_model_free(m);
+    if (getenv("LC_KEEP_UNKNOWN_PRE_MODEL") == NULL) unlink(path);
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "/tmp/lc_test_tokenizer_XXXXXX");
     if (!mkdtemp(g_dir)) {
@@ -277,6 +341,7 @@ int main(void) {
     test_tiny_round_trips();
     test_malformed();
     test_real_round_trips();
+    test_model_unknown_pre();
     rmdir(g_dir);
     return lc_test_finish("test_tokenizer_gguf");
 }

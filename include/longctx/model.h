@@ -74,6 +74,8 @@ typedef struct {
     lc_model_weights w;
     lc_tokenizer *tokenizer; /* NULL when the file carries none, or one of a
                                 kind longctx does not implement    */
+    char tokenizer_note[LC_ERROR_MSG_MAX]; /* why tokenizer is NULL although the file
+                                 carries one ("" otherwise)          */
     char format[16];         /* "gguf", "llama2c" or "random"   */
     lc_model_storage *storage;
 } lc_model;

@@ -290,8 +290,9 @@ lc_status lc_model_from_gguf(lc_gguf *g, lc_model **out, lc_error *err) {
         st = lc_tokenizer_from_gguf(g, &m->tokenizer, err);
         if (st == LC_ERR_UNSUPPORTED) {
             /* A tokenizer kind we do not implement: the model still loads,
-             * and runs on token ids. */
+             * and runs on token ids; the reason is kept for the CLI. */
             m->tokenizer = NULL;
+            snprintf(m->tokenizer_note, sizeof m->tokenizer_note, "%s", err ? err->msg : "unsupported tokenizer");
             lc_error_clear(err);
         } else if (st != LC_OK) {
             m->tokenizer = NULL;

@@ -36,6 +36,24 @@ same "$tmp/out" "1" "empty text is BOS only"
 run 0 "empty text, no BOS" "$CLI" tokenize -m "$SPM" -p "" --no-bos
 same "$tmp/out" "" "empty text, no BOS: an empty line"
 
+# --- the family vocabularies (ids from their llama.cpp vectors; BOS as each declares)
+V=$SHARED/vocab
+run 0 "llama-bpe" "$CLI" tokenize -m "$V/ggml-vocab-llama-bpe.gguf" -p " Hello World!"
+same "$tmp/out" "128000 22691 4435 0" "llama-bpe: BOS by default (llama.cpp's llama-bpe default)"
+run 0 "qwen2 digits" "$CLI" tokenize -m "$V/ggml-vocab-qwen2.gguf" -p "333333"
+same "$tmp/out" "18 18 18 18 18 18" "qwen2: one digit per word, no BOS"
+run 0 "command-r" "$CLI" tokenize -m "$V/ggml-vocab-command-r.gguf" -p " Hello World!" --no-bos
+same "$tmp/out" "46609 3930 8" "command-r"
+run 0 "deepseek-llm" "$CLI" tokenize -m "$V/ggml-vocab-deepseek-llm.gguf" -p " Hello World!" --no-bos
+same "$tmp/out" "37727 5427 0" "deepseek-llm"
+run 0 "gemma-4" "$CLI" tokenize -m "$V/ggml-vocab-gemma-4.gguf" -p " Hello World!"
+same "$tmp/out" "2 26352 4109 236888" "gemma-4: BOS 2"
+# an unknown tokenizer.ggml.pre ("qwen2" patched to "qwen9" in place) is refused, named
+perl -0777 -pe 's/(tokenizer\.ggml\.pre\x08\x00\x00\x00\x05\x00{7})qwen2/${1}qwen9/' \
+    "$V/ggml-vocab-qwen2.gguf" >"$tmp/qwen9.gguf"
+run 1 "unknown pre-tokenizer" "$CLI" tokenize -m "$tmp/qwen9.gguf" -p "333"
+has "$tmp/err" '"qwen9"' "the refusal names the pre-tokenizer"
+
 # --- llama2.c tokenizer.bin agrees with the GGUF of the same vocabulary -------
 run 0 "gguf article" "$CLI" tokenize -m "$SPM" -f "$ARTICLE"
 cp "$tmp/out" "$tmp/article.gguf"
