@@ -467,6 +467,121 @@ static void test_gpt2_vocab(void) {
     lc_tokenizer_free(t);
 }
 
+
+/* Gemma 4 naive: spaces -> "▁", lines and newline runs as words (a newline
+ * run that is a piece taken whole), the characters of a whole word merged by
+ * lowest rank (no cutting), <0xNN> for what is no piece. */
+static int64_t naive_gemma4(const lc_tokenizer *t, const merge_entry *m, int64_t nm, const char *raw, size_t raw_len,
+                            int32_t *out) {
+    size_t len = 0;
+    char *text = malloc(3 * raw_len + 1), *key = malloc(3 * raw_len + 2);
+    size_t *st = malloc((3 * raw_len + 1) * sizeof *st), *ln = malloc((3 * raw_len + 1) * sizeof *ln);
+    for (size_t i = 0; i < raw_len; i++) {
+        if (raw[i] == ' ') memcpy(text + len, "\xE2\x96\x81", 3), len += 3;
+        else text[len++] = raw[i];
+    }
+    int64_t k = 0;
+    for (size_t pos = 0; pos < len;) {
+        size_t wl = lc_tok_pretok_next(LC_PRE_GEMMA4, text, len, pos), n = 0;
+        int32_t whole = text[pos] == '\n' ? lc_tokenizer_find(t, text + pos, wl) : -1;
+        if (whole >= 0) {
+            out[k++] = whole;
+            pos += wl;
+            continue;
+        }
+        for (size_t i = 0; i < wl; n++) {
+            st[n] = pos + i;
+            ln[n] = lc_tok_utf8_unit_len((const unsigned char *)text + pos + i, wl - i);
+            i += ln[n];
+        }
+        for (;;) {
+            int64_t best = -1;
+            size_t bi = 0;
+            for (size_t i = 0; i + 1 < n; i++) {
+                memcpy(key, text + st[i], ln[i]);
+                key[ln[i]] = ' ';
+                memcpy(key + ln[i] + 1, text + st[i + 1], ln[i + 1]);
+                int64_t r = find_rank(m, nm, key, ln[i] + ln[i + 1] + 1);
+                if (r >= 0 && (best < 0 || r < best)) best = r, bi = i;
+            }
+            if (best < 0) break;
+            ln[bi] += ln[bi + 1];
+            memmove(st + bi + 1, st + bi + 2, (n - bi - 2) * sizeof *st);
+            memmove(ln + bi + 1, ln + bi + 2, (n - bi - 2) * sizeof *ln);
+            n--;
+        }
+        for (size_t i = 0; i < n; i++) {
+            int32_t id = lc_tokenizer_find(t, text + st[i], ln[i]);
+            if (id >= 0) {
+                out[k++] = id;
+                continue;
+            }
+            for (size_t b = 0; b < ln[i]; b++) {
+                char name[8];
+                snprintf(name, sizeof name, "<0x%02X>", (unsigned char)text[st[i] + b]);
+                out[k++] = lc_tokenizer_find(t, name, 6);
+            }
+        }
+        pos += wl;
+    }
+    free(text);
+    free(key);
+    free(st);
+    free(ln);
+    return k;
+}
+
+/* Gemma 4's vocabulary: the encoder (lines cut where no merge can join two
+ * characters, word cache) against the naive whole-line merge on random text. */
+static void test_gemma4_vocab(void) {
+    char path[512];
+    lc_test_shared("vocab/ggml-vocab-gemma-4.gguf", path, sizeof path);
+    lc_gguf *g = NULL;
+    lc_tokenizer *t = NULL;
+    lc_error err;
+    CHECK_OK(lc_gguf_open(path, &g, &err), &err);
+    if (!g) return;
+    CHECK_OK(lc_tokenizer_from_gguf(g, &t, &err), &err);
+    lc_gguf_close(g);
+    if (!t) return;
+    int64_t nm = lc_tokenizer_n_merges(t);
+    merge_entry *m = malloc((size_t)nm * sizeof *m);
+    for (int64_t i = 0; i < nm; i++) {
+        m[i].s = lc_tokenizer_merge(t, i, &m[i].len);
+        m[i].rank = i;
+    }
+    qsort(m, (size_t)nm, sizeof *m, cmp_merge);
+    lc_rng r;
+    lc_rng_seed(&r, 78);
+    int cases = tt_quick() ? 60 : 300, bad = 0;
+    static char text[4096];
+    static int32_t want[3 * 4096];
+    for (int c = 0; c < cases; c++) {
+        size_t len = 0;
+        int nw = c >= cases - 3 ? 400 : 1 + (int)lc_rng_below(&r, 30);
+        for (int i = 0; i < nw; i++) {
+            const char *w = WORDS[lc_rng_below(&r, LC_ARRAY_LEN(WORDS))];
+            size_t l = strlen(w);
+            if (len + l > sizeof text - 64) break;
+            memcpy(text + len, w, l);
+            len += l;
+        }
+        int64_t nwant = naive_gemma4(t, m, nm, text, len, want), ng = 0;
+        int32_t *got = tt_encode(t, text, len, false, &ng);
+        if (!got || !tt_same_ids(got, ng, want, nwant)) {
+            if (bad++ < 3) {
+                fprintf(stderr, "gemma-4: encoder and naive differ on \"%.*s\"\n", (int)len, text);
+                tt_print_ids("naive", want, nwant);
+                if (got) tt_print_ids("encoder", got, ng);
+            }
+        }
+        free(got);
+    }
+    CHECK(bad == 0, "gemma-4: %d of %d random texts differ from the naive reference", bad, cases);
+    free(m);
+    lc_tokenizer_free(t);
+}
+
 int main(void) {
     test_pretokenize_reference("pretokenize_gpt2.txt", LC_PRE_GPT2);
     test_pretokenize_reference("pretokenize_llama3.txt", LC_PRE_LLAMA3);
@@ -480,5 +595,6 @@ int main(void) {
     test_gemma4();
     test_bad_merges();
     test_gpt2_vocab();
+    test_gemma4_vocab();
     return lc_test_finish("test_tokenizer_bpe");
 }

@@ -101,13 +101,6 @@ static lc_status encode_word(bpe_state *s, const unsigned char *w, size_t n, lc_
     if (n == 1 && t->byte_encode) return emit(t, t->byte_sym[w[0]], w, 1, o, err);
     lc_status st = reserve(s, n, err);
     if (st != LC_OK) return st;
-    if (!t->byte_encode && all_newlines(w, n)) {
-        int32_t id = lc_tok_strtab_find(&t->sym, (const char *)w, n);
-        if (id >= 0 && id < t->n_vocab) {
-            lc_tok_push(o, id);
-            return LC_OK;
-        }
-    }
     if (t->ignore_merges) {
         size_t m = 0;
         for (size_t i = 0; i < n; i++) m += lc_tok_utf8_encode(lc_tok_gpt2_byte_to_cp(w[i]), s->mapped + m);
@@ -162,6 +155,40 @@ static lc_status cached_word(bpe_state *s, lc_tok_cache *cache, const char *text
     return LC_OK;
 }
 
+/* Gemma 4: a run of newlines that is a piece is taken whole; other words are
+ * cut between two characters that no merge joins (the last character of a
+ * merge's left half and the first of its right half never are that pair), and
+ * the segments merged on their own: the same result, since merges in
+ * different segments never meet, with short heaps and cache hits instead of
+ * a heap over a whole line. */
+static lc_status raw_word(bpe_state *s, lc_tok_cache *cache, const char *text, size_t pos, size_t n, lc_tok_out *o,
+                          lc_error *err) {
+    const lc_tokenizer *t = s->t;
+    const unsigned char *w = (const unsigned char *)text + pos;
+    if (all_newlines(w, n)) {
+        int32_t id = lc_tok_strtab_find(&t->sym, (const char *)w, n);
+        if (id >= 0 && id < t->n_vocab) {
+            lc_tok_push(o, id);
+            return LC_OK;
+        }
+    }
+    size_t seg = 0;
+    uint32_t prev = 0;
+    lc_status st = LC_OK;
+    for (size_t p = 0; st == LC_OK && p < n;) {
+        size_t ul = lc_tok_utf8_unit_len(w + p, n - p);
+        uint32_t k = lc_tok_unit_key((const char *)w + p, ul);
+        if (p > seg && !lc_tok_bigram_has(t, prev, k)) {
+            st = cached_word(s, cache, text, pos + seg, p - seg, o, err);
+            seg = p;
+        }
+        prev = k;
+        p += ul;
+    }
+    if (st == LC_OK) st = cached_word(s, cache, text, pos + seg, n - seg, o, err);
+    return st;
+}
+
 /* Encode text[0, len) (no user-defined tokens inside) word by word. */
 static lc_status encode_run(bpe_state *s, lc_tok_cache *cache, const char *text, size_t start, size_t end, lc_tok_out *o,
                             lc_error *err) {
@@ -169,7 +196,7 @@ static lc_status encode_run(bpe_state *s, lc_tok_cache *cache, const char *text,
     lc_tok_pretok_begin(&it, s->t->pre, text + start, end - start);
     lc_status st = LC_OK;
     for (size_t pos = start, wl; st == LC_OK && (wl = lc_tok_pretok_iter_next(&it)) != 0; pos += wl)
-        st = cached_word(s, cache, text, pos, wl, o, err);
+        st = s->t->byte_encode ? cached_word(s, cache, text, pos, wl, o, err) : raw_word(s, cache, text, pos, wl, o, err);
     return st;
 }
 

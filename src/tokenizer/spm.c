@@ -63,15 +63,23 @@ bool lc_tok_bigram_has(const lc_tokenizer *t, uint32_t a, uint32_t b) {
     }
 }
 
-lc_status lc_tok_build_bigrams(lc_tokenizer *t, lc_error *err) {
-    size_t pairs = 0;
-    for (int32_t id = 0; id < t->n_vocab; id++)
-        if (t->mergeable[id]) pairs += t->sym.len[id]; /* >= characters - 1 */
+lc_status lc_tok_bigrams_alloc(lc_tokenizer *t, size_t pairs, lc_error *err) {
     size_t slots = 64;
     while (slots < 2 * pairs) slots *= 2; /* pairs < 2^40: no overflow */
     t->bigrams = calloc(slots, sizeof *t->bigrams);
     if (!t->bigrams) return lc_fail(err, LC_ERR_NOMEM, "tokenizer: out of memory for %zu character pairs", pairs);
     t->bigram_mask = slots - 1;
+    return LC_OK;
+}
+
+void lc_tok_bigram_add(lc_tokenizer *t, uint32_t a, uint32_t b) { bigram_put(t, ((uint64_t)a << 32 | b) + 1); }
+
+lc_status lc_tok_build_bigrams(lc_tokenizer *t, lc_error *err) {
+    size_t pairs = 0;
+    for (int32_t id = 0; id < t->n_vocab; id++)
+        if (t->mergeable[id]) pairs += t->sym.len[id]; /* >= characters - 1 */
+    lc_status st = lc_tok_bigrams_alloc(t, pairs, err);
+    if (st != LC_OK) return st;
     for (int32_t id = 0; id < t->n_vocab; id++) {
         if (!t->mergeable[id]) continue;
         const char *p = lc_tok_strtab_str(&t->sym, id);

@@ -148,6 +148,20 @@ static void byte_pieces(lc_tokenizer *t) {
     }
 }
 
+/* Gemma 4: the character pairs merges can join (see lc_tokenizer.bigrams). */
+static lc_status build_merge_bigrams(lc_tokenizer *t, const lc_tokenizer_desc *d, lc_error *err) {
+    lc_status st = lc_tok_bigrams_alloc(t, (size_t)d->n_merges, err);
+    for (int64_t i = 0; st == LC_OK && i < d->n_merges; i++) {
+        const unsigned char *m = (const unsigned char *)d->merges[i];
+        size_t l = merge_len(d, i), ll = (size_t)((const unsigned char *)memchr(m + 1, ' ', l - 1) - m);
+        size_t a = 0; /* start of the left half's last character, cut as the encoder cuts */
+        for (size_t u = 0; u < ll; u += lc_tok_utf8_unit_len(m + u, ll - u)) a = u;
+        size_t bl = lc_tok_utf8_unit_len(m + ll + 1, l - ll - 1);
+        lc_tok_bigram_add(t, lc_tok_unit_key((const char *)m + a, ll - a), lc_tok_unit_key((const char *)m + ll + 1, bl));
+    }
+    return st;
+}
+
 static lc_status build_bpe_tables(lc_tokenizer *t, const lc_tokenizer_desc *d, lc_error *err) {
     lc_status st;
     char ch[4];
@@ -180,6 +194,7 @@ static lc_status build_bpe_tables(lc_tokenizer *t, const lc_tokenizer_desc *d, l
         lc_tok_pairmap_put(&t->merge_map, left, right, (int32_t)i, res);
     }
     free(buf);
+    if (st == LC_OK && !t->byte_encode) st = build_merge_bigrams(t, d, err);
     return st;
 }
 

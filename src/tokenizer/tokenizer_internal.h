@@ -148,7 +148,9 @@ struct lc_tokenizer {
     /* SPM: every (character, next character) pair found inside a mergeable
      * piece, as (unit key a << 32 | b) + 1; 0 = empty slot. A merge can only
      * span a boundary whose pair is in this set, so the text is cut at all
-     * other boundaries and the pieces merged independently (spm.c). */
+     * other boundaries and the pieces merged independently (spm.c).
+     * Gemma 4's BPE: the (last character of left, first character of right)
+     * pair of every merge, used the same way (bpe.c). NULL otherwise. */
     uint64_t *bigrams;
     size_t bigram_mask;
     /* SPM: id of "<0xNN>" or -1. BPE: token of byte b's GPT-2 character or -1. */
@@ -170,6 +172,10 @@ static inline void lc_tok_push(lc_tok_out *o, int32_t id) {
 
 /* SPM character pairs (see lc_tokenizer.bigrams). */
 lc_status lc_tok_build_bigrams(lc_tokenizer *t, lc_error *err);
+/* An empty pair set for about `pairs` pairs, and adding one (Gemma 4's BPE:
+ * the last character of a merge's left half, the first of its right half). */
+lc_status lc_tok_bigrams_alloc(lc_tokenizer *t, size_t pairs, lc_error *err);
+void lc_tok_bigram_add(lc_tokenizer *t, uint32_t a, uint32_t b);
 /* Key of the UTF-8 unit at s[0..len): its bytes big-endian (unambiguous:
  * a 1-byte unit is < 0x100, longer ones are larger). */
 static inline uint32_t lc_tok_unit_key(const char *s, size_t len) {
