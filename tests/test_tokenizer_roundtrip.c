@@ -1,16 +1,19 @@
 /*
  * decode(encode(x)) == x, byte for byte, for every tokenizer we can load
- * (llama2.c tokenizer.bin x2, the GGUF vocabularies of Llama-2, Phi-3 and
- * GPT-2, aidreams' GGUF): random bytes (mostly invalid UTF-8), random
+ * (llama2.c tokenizer.bin x2, the GGUF vocabularies of Llama-2, Phi-3,
+ * GPT-2, Llama-3, Qwen2, Command-R, DeepSeek-LLM and Gemma 4, aidreams' GGUF): random bytes (mostly invalid UTF-8), random
  * Unicode text (CJK, emoji, combining marks, other scripts, odd whitespace),
  * valid text with invalid bytes spliced in, the real Chinese article, and a
  * 1 MB text (which also shows encoding is not quadratic: a quadratic SPM
  * would take minutes). Streaming decode (decode_token with prev_id) must give
  * the same bytes as decode, though pieces may split UTF-8 characters.
  *
- * The one documented exception: SPM writes spaces as "▁" (U+2581), so a
- * literal "▁" in the text decodes as a space; the random text avoids it and
- * a check pins the behaviour down.
+ * The one documented exception: SPM (and Gemma 4's BPE) writes spaces as "▁"
+ * (U+2581), so a literal "▁" in the text decodes as a space; the random text
+ * avoids it and a check pins the behaviour down. DeepSeek-LLM has a second:
+ * the bytes that never occur in UTF-8 (C0, C1, F5-FF) have no byte token of
+ * their own, only user-defined tokens "ø", "ö", ... (as llama.cpp, they decode
+ * as those characters), so its random bytes avoid them.
  */
 #include <string.h>
 
@@ -82,6 +85,9 @@ static size_t random_unicode(lc_rng *r, char *buf, size_t n_chars) {
     return w;
 }
 
+/* b, or a continuation byte in place of one that never occurs in UTF-8. */
+static unsigned utf8_byte(unsigned b) { return (b == 0xC0 || b == 0xC1 || b >= 0xF5) ? 0x80 | (b & 0x3F) : b; }
+
 static void check_tokenizer(const lc_tokenizer *t, const char *name, const char *article, size_t article_len) {
     const int quick = tt_quick();
     lc_rng r;
@@ -89,10 +95,14 @@ static void check_tokenizer(const lc_tokenizer *t, const char *name, const char 
     enum { MAXB = 8192 };
     char *buf = malloc(MAXB * 4 + 16);
     int cases = 0, ok = 0;
+    const bool no_utf8_free_bytes = strstr(name, "deepseek") != NULL;
+#define RANDOM_BYTE(lo, span)                                                                   \
+    (no_utf8_free_bytes ? (char)utf8_byte((unsigned)(lo) + (unsigned)lc_rng_below(&r, (span))) \
+                        : (char)((unsigned)(lo) + (unsigned)lc_rng_below(&r, (span))))
     /* random bytes */
     for (int c = 0; c < (quick ? 40 : 200); c++) {
         size_t len = (size_t)lc_rng_below(&r, c < 20 ? 8 : 2000);
-        for (size_t i = 0; i < len; i++) buf[i] = (char)lc_rng_below(&r, 256);
+        for (size_t i = 0; i < len; i++) buf[i] = RANDOM_BYTE(0, 256);
         ok += roundtrip(t, name, buf, len, c % 2 == 0), cases++;
     }
     /* random Unicode text */
@@ -103,7 +113,7 @@ static void check_tokenizer(const lc_tokenizer *t, const char *name, const char 
     /* valid text with invalid bytes spliced in */
     for (int c = 0; c < (quick ? 20 : 100); c++) {
         size_t len = random_unicode(&r, buf, 300);
-        for (int k = 0; k < 10 && len; k++) buf[lc_rng_below(&r, len)] = (char)(0x80 + lc_rng_below(&r, 128));
+        for (int k = 0; k < 10 && len; k++) buf[lc_rng_below(&r, len)] = RANDOM_BYTE(0x80, 128);
         ok += roundtrip(t, name, buf, len, false), cases++;
     }
     /* space patterns that exercise the SPM prefix and the pre-tokenizers */
@@ -125,6 +135,7 @@ static void check_tokenizer(const lc_tokenizer *t, const char *name, const char 
     CHECK(roundtrip(t, name, text, big, false), "%s: %zu-byte round trip", name, big);
     free(text);
     free(buf);
+#undef RANDOM_BYTE
 }
 
 /* The per-call word cache must not change a single id: encode long texts
@@ -199,12 +210,17 @@ int main(void) {
         {"ggml-vocab-llama-spm.gguf", from_gguf("vocab/ggml-vocab-llama-spm.gguf")},
         {"ggml-vocab-phi-3.gguf", from_gguf("vocab/ggml-vocab-phi-3.gguf")},
         {"ggml-vocab-gpt-2.gguf", from_gguf("vocab/ggml-vocab-gpt-2.gguf")},
+        {"ggml-vocab-llama-bpe.gguf", from_gguf("vocab/ggml-vocab-llama-bpe.gguf")},
+        {"ggml-vocab-qwen2.gguf", from_gguf("vocab/ggml-vocab-qwen2.gguf")},
+        {"ggml-vocab-command-r.gguf", from_gguf("vocab/ggml-vocab-command-r.gguf")},
+        {"ggml-vocab-deepseek-llm.gguf", from_gguf("vocab/ggml-vocab-deepseek-llm.gguf")},
+        {"ggml-vocab-gemma-4.gguf", from_gguf("vocab/ggml-vocab-gemma-4.gguf")},
     };
     for (size_t i = 0; i < LC_ARRAY_LEN(all); i++) {
         if (!all[i].t) continue;
         check_tokenizer(all[i].t, all[i].name, article, article_len);
         check_cache(all[i].t, all[i].name, article, article_len);
-        if (lc_tokenizer_kind_of(all[i].t) == LC_TOKENIZER_SPM) {
+        if (lc_tokenizer_kind_of(all[i].t) == LC_TOKENIZER_SPM || strcmp(lc_tokenizer_pre_name(all[i].t, NULL), "gemma4") == 0) {
             /* the SentencePiece exception: a literal "▁" comes back as ' ' */
             int64_t n = 0;
             int32_t *ids = tt_encode(all[i].t, "a\xE2\x96\x81" "b", 5, false, &n);
