@@ -106,7 +106,9 @@ lc_status lc_generate_text(lc_context *ctx, const char *prompt, const lc_text_op
     }
     const lc_model *m = lc_context_model(ctx);
     const lc_tokenizer *tok = lc_model_tokenizer(m);
-    if (!tok) return lc_fail(err, LC_ERR_UNSUPPORTED, "generate_text: the model carries no tokenizer longctx can use");
+    if (!tok)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "generate_text: the model carries no tokenizer longctx can use%s%.400s",
+                       m && m->tokenizer_note[0] ? ": " : "", m ? m->tokenizer_note : "");
 
     const size_t plen = strlen(prompt);
     const bool bos = opts->add_bos < 0 ? lc_tokenizer_add_bos(tok) : opts->add_bos != 0;
