@@ -213,11 +213,13 @@ static void test_tiny_hand_derived(void) {
 
 /* ---- user-defined tokens -------------------------------------------------
  * ids 0..255 the GPT-2 character of byte b, 256 "ab" and 257 "bcd"
- * user-defined, 258 "<x>" control, 259 "he" (merge "h e"). */
+ * user-defined, 258 "<x>" control, 259 "he" (merge "h e"), 260 "</s>"
+ * user-defined but an end-of-turn text (llama.cpp makes it control), 261
+ * "<|channel|>" control but always user-defined in llama.cpp. */
 static void test_user_tokens(void) {
     static char chars[256][4];
-    const char *pieces[260];
-    int32_t types[260];
+    const char *pieces[262];
+    int32_t types[262];
     for (int b = 0; b < 256; b++) {
         size_t l = lc_tok_utf8_encode(lc_tok_gpt2_byte_to_cp((uint8_t)b), chars[b]);
         chars[b][l] = '\0';
@@ -226,10 +228,12 @@ static void test_user_tokens(void) {
     }
     pieces[256] = "ab", pieces[257] = "bcd", pieces[258] = "<x>", pieces[259] = "he";
     types[256] = types[257] = LC_TOKEN_USER_DEFINED, types[258] = LC_TOKEN_CONTROL, types[259] = LC_TOKEN_NORMAL;
+    pieces[260] = "</s>", pieces[261] = "<|channel|>";
+    types[260] = LC_TOKEN_USER_DEFINED, types[261] = LC_TOKEN_CONTROL;
     const char *merges[] = {"h e"};
     lc_tokenizer_desc d = {0};
     d.kind = LC_TOKENIZER_BPE;
-    d.n_vocab = 260;
+    d.n_vocab = 262;
     d.pieces = pieces;
     d.types = types;
     d.merges = merges;
@@ -246,8 +250,11 @@ static void test_user_tokens(void) {
      * the "ab" that starts earlier */
     EXPECT(t, "abcd", 'a', 257);
     EXPECT(t, "abcdab", 'a', 257, 256);
-    /* a control token is text */
+    /* a control token is text; so is a user-defined end-of-turn marker, and
+     * gpt-oss's "<|channel|>" is cut out although the file says control */
     EXPECT(t, "<x>", '<', 'x', '>');
+    EXPECT(t, "</s>", '<', '/', 's', '>');
+    EXPECT(t, "x<|channel|>", 'x', 261);
     /* the text around them is pre-tokenised on its own: "he" then " " */
     EXPECT(t, "he ab", 259, ' ', 256);
     const int32_t seq[] = {256, ' ', 257};

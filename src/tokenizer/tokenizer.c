@@ -256,6 +256,7 @@ lc_status lc_tokenizer_create(const lc_tokenizer_desc *d, lc_tokenizer **out, lc
     if (d->kind == LC_TOKENIZER_SPM) {
         byte_pieces(t);
         if ((st = lc_tok_build_bigrams(t, err)) != LC_OK) goto fail;
+        if ((st = lc_tok_build_user_index(t, err)) != LC_OK) goto fail;
         snprintf(t->pre_name, sizeof t->pre_name, "%s", d->pre ? d->pre : "default");
         t->pre = LC_PRE_GPT2;
     } else {
@@ -290,6 +291,7 @@ void lc_tokenizer_free(lc_tokenizer *t) {
     free(t->dec_off);
     free(t->bigrams);
     free(t->user_pairs);
+    free(t->user_cut);
     free(t->user_lens);
     free(t);
 }
@@ -371,13 +373,25 @@ lc_status lc_tokenizer_encode(const lc_tokenizer *t, const char *text, size_t le
     if (add_bos && t->bos_id >= 0) lc_tok_push(&o, t->bos_id);
     lc_status st = LC_OK;
     bool cache = len >= LC_TOK_CACHE_MIN_TEXT;
-    if (len > 0 && t->kind == LC_TOKENIZER_SPM) {
-        st = lc_tok_spm_encode(t, text, len, cache, &o, err);
-    } else if (len > 0) {
+    if (len > 0) {
         lc_tok_span *user = NULL;
         size_t n_user = 0;
         st = lc_tok_find_user_tokens(t, text, len, &user, &n_user, err);
-        if (st == LC_OK) st = lc_tok_bpe_encode(t, text, len, user, n_user, cache, &o, err);
+        if (st == LC_OK && t->kind == LC_TOKENIZER_BPE) {
+            st = lc_tok_bpe_encode(t, text, len, user, n_user, cache, &o, err);
+        } else if (st == LC_OK) {
+            /* SPM: each piece of text between user-defined tokens on its own,
+             * with the space prefix, as llama.cpp does */
+            size_t pos = 0;
+            for (size_t k = 0; st == LC_OK && k <= n_user; k++) {
+                size_t end = k < n_user ? user[k].start : len;
+                if (end > pos) st = lc_tok_spm_encode(t, text + pos, end - pos, cache && end - pos >= LC_TOK_CACHE_MIN_TEXT, &o, err);
+                if (k < n_user) {
+                    lc_tok_push(&o, user[k].id);
+                    pos = end + user[k].len;
+                }
+            }
+        }
         free(user);
     }
     if (st != LC_OK) return st;

@@ -7,7 +7,7 @@
  *   bpe.c          byte-level BPE encoder (ranked merges)
  *   merge_heap.c   the priority queue both encoders merge with
  *   pretokenize.c  the BPE pre-tokenizers (regex equivalents, chains of stages)
- *   user_tokens.c  user-defined tokens cut out of the text before BPE
+ *   user_tokens.c  user-defined tokens cut out of the text first
  *   unicode.c      UTF-8 and Unicode classes (tables in unicode_tables.c)
  *   decode.c       ids -> bytes
  *   llama2c.c      llama2.c tokenizer.bin loader
@@ -137,10 +137,11 @@ struct lc_tokenizer {
     bool escape_spaces;   /* BPE: ' ' -> "▁" before pre-tokenising (Gemma 4)  */
     int32_t bos_id, eos_id, unk_id, pad_id;
     bool add_bos, add_eos, add_space_prefix;
-    /* User-defined tokens (user_tokens.c; BPE): how many, the first bytes of
+    /* User-defined tokens (user_tokens.c): how many, the first bytes of
      * their pieces (pairs: 65536-bit set, NULL when none; single bytes), the
      * distinct piece lengths, longest first. */
     int32_t n_user;
+    uint8_t *user_cut;      /* [n_vocab] 1: cut out of the text; NULL when none */
     uint64_t *user_pairs;
     uint64_t user_first[4];
     uint32_t *user_lens;

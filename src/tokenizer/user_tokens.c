@@ -1,10 +1,18 @@
 /*
  * User-defined tokens (token type USER_DEFINED: Qwen2's "[PAD151646]",
  * Command-R's "<|START_OF_TURN_TOKEN|>", DeepSeek's single characters "ö",
- * Gemma 4's "<|tool_call>") are cut out of the text before a BPE vocabulary
- * pre-tokenises it, even when special tokens are not parsed: Hugging Face's
- * added tokens and llama.cpp's tokenizer_st_partition do this. Control
- * tokens ("<|endoftext|>") stay text.
+ * Gemma 4's "<|tool_call>", Phi-3's "</s>") are cut out of the text before
+ * it is tokenised, even when special tokens are not parsed: Hugging Face's
+ * added tokens, sentencepiece's user-defined symbols and llama.cpp's
+ * tokenizer_st_partition do this. Control tokens ("<|endoftext|>") stay
+ * text.
+ *
+ * Which tokens, as llama.cpp decides it: USER_DEFINED ones, except those
+ * whose text marks the end of a turn or a fill-in-the-middle slot
+ * ("</s>", "<|im_end|>", "<|tool_response>", "<|fim_prefix|>", ...: llama.cpp
+ * treats them as control tokens whatever the file says), plus gpt-oss's
+ * "<|channel|>", "<|message|>", "<|start|>", "<|constrain|>", which llama.cpp
+ * always treats as user-defined.
  *
  * llama.cpp's order, reproduced exactly: one pass per token, longest piece
  * first (then lowest id); each pass takes the token's leftmost
@@ -22,6 +30,40 @@
 
 #include "tokenizer/tokenizer_internal.h"
 
+/* Texts llama.cpp (llama-vocab.cpp) gives the control attribute whatever
+ * their type: its end-of-generation, end-of-turn and FIM markers. */
+static const char *const CONTROL_LOOKING[] = {
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>", "<end_of_turn>",
+    "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
+    "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
+    "[e~[",
+    /* FIM: prefix, suffix, middle, pad, repo, file separator */
+    "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>", "<PRE>",
+    "\xE2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>", "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>",
+    "<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>", "<SUF>", "\xE2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>",
+    "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "end\xEF\xBD\x9C>", "<MID>",
+    "\xE2\x96\x81<MID>", "<|code_middle|>", "<|middle|>", "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]",
+    "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>",
+};
+
+/* Texts llama.cpp always treats as user-defined (gpt-oss's harmony format). */
+static const char *const ALWAYS_USER[] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"};
+
+static bool text_in(const char *p, size_t l, const char *const *list, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (strlen(list[i]) == l && memcmp(list[i], p, l) == 0) return true;
+    return false;
+}
+
+/* Whether token id is cut out of the text (see above). */
+static bool is_cut(const lc_tokenizer *t, int32_t id) {
+    uint32_t l = t->sym.len[id];
+    if (l == 0) return false;
+    const char *p = lc_tok_strtab_str(&t->sym, id);
+    if (text_in(p, l, ALWAYS_USER, LC_ARRAY_LEN(ALWAYS_USER))) return true;
+    return t->types[id] == LC_TOKEN_USER_DEFINED && !text_in(p, l, CONTROL_LOOKING, LC_ARRAY_LEN(CONTROL_LOOKING));
+}
+
 static inline bool bit_has(const uint64_t *set, uint32_t i) { return (set[i >> 6] >> (i & 63)) & 1; }
 static inline void bit_put(uint64_t *set, uint32_t i) { set[i >> 6] |= (uint64_t)1 << (i & 63); }
 
@@ -32,15 +74,18 @@ static int cmp_len_desc(const void *a, const void *b) {
 
 lc_status lc_tok_build_user_index(lc_tokenizer *t, lc_error *err) {
     int32_t n = 0;
-    for (int32_t id = 0; id < t->n_vocab; id++) n += t->types[id] == LC_TOKEN_USER_DEFINED && t->sym.len[id] > 0;
+    for (int32_t id = 0; id < t->n_vocab; id++) n += is_cut(t, id);
     if (n == 0) return LC_OK;
+    t->user_cut = calloc((size_t)t->n_vocab, 1);
+    if (!t->user_cut) return lc_fail(err, LC_ERR_NOMEM, "tokenizer: out of memory for %d user tokens", n);
     t->user_pairs = calloc(65536 / 64, sizeof *t->user_pairs);
     t->user_lens = malloc((size_t)n * sizeof *t->user_lens);
     if (!t->user_pairs || !t->user_lens) return lc_fail(err, LC_ERR_NOMEM, "tokenizer: out of memory for %d user tokens", n);
     int32_t nl = 0;
     for (int32_t id = 0; id < t->n_vocab; id++) {
         uint32_t l = t->sym.len[id];
-        if (t->types[id] != LC_TOKEN_USER_DEFINED || l == 0) continue;
+        if (!is_cut(t, id)) continue;
+        t->user_cut[id] = 1;
         const unsigned char *p = (const unsigned char *)lc_tok_strtab_str(&t->sym, id);
         if (l == 1) bit_put(t->user_first, p[0]);
         else bit_put(t->user_pairs, (uint32_t)p[0] << 8 | p[1]);
@@ -84,7 +129,7 @@ lc_status lc_tok_find_user_tokens(const lc_tokenizer *t, const char *text, size_
             size_t l = t->user_lens[k];
             if (l > len - i || (l == 1 && !one) || (l > 1 && !two)) continue;
             int32_t id = lc_tok_strtab_find(&t->sym, text + i, l);
-            if (id < 0 || id >= t->n_vocab || t->types[id] != LC_TOKEN_USER_DEFINED) continue;
+            if (id < 0 || id >= t->n_vocab || !t->user_cut[id]) continue;
             if (n == cap) {
                 size_t nc = cap ? 2 * cap : 16;
                 lc_tok_span *g = realloc(occ, nc * sizeof *g);
