@@ -16,10 +16,13 @@ g++ -O1 -std=c++17 "$here/llamacpp_tokenize.cpp" -I"$L/include" -I"$L/ggml/inclu
     -Wl,-rpath,"$L/build/bin" -o "$tmp/ref"
 gcc -O1 -I"$here/../../include" "$here/longctx_tokenize.c" "$B/liblongctx.a" -lm -fopenmp -o "$tmp/got"
 python3 "$here/cases.py" 1 3000 >"$tmp/cases"
-for v in llama-spm phi-3 gpt-2 llama-bpe qwen2 command-r deepseek-llm gemma-4; do
-    f=$S/vocab/ggml-vocab-$v.gguf
-    "$tmp/ref" "$f" <"$tmp/cases" >"$tmp/ref.$v" 2>/dev/null
-    "$tmp/got" "$f" <"$tmp/cases" >"$tmp/got.$v"
-    same=$(paste -d'|' "$tmp/ref.$v" "$tmp/got.$v" | awk -F'|' '$1==$2' | wc -l)
+files=()
+for v in llama-spm phi-3 gpt-2 llama-bpe qwen2 command-r deepseek-llm gemma-4; do files+=("$S/vocab/ggml-vocab-$v.gguf"); done
+for f in "$S"/fixtures/*/model.f16.gguf; do [ -f "$f" ] && files+=("$f"); done
+for f in "${files[@]}"; do
+    v=$(basename "$(dirname "$f")")/$(basename "$f")
+    "$tmp/ref" "$f" <"$tmp/cases" >"$tmp/ref.out" 2>/dev/null
+    "$tmp/got" "$f" <"$tmp/cases" >"$tmp/got.out"
+    same=$(paste -d'|' "$tmp/ref.out" "$tmp/got.out" | awk -F'|' '$1==$2' | wc -l)
     echo "$v: $same/$(wc -l <"$tmp/cases") equal"
 done
