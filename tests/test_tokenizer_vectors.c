@@ -81,8 +81,21 @@ static void check_same(const lc_tokenizer *a, const lc_tokenizer *b, const char 
     CHECK(lc_tokenizer_add_space_prefix(a) == lc_tokenizer_add_space_prefix(b), "%s: space prefix", what);
 }
 
+/* The end-of-generation ids equal want (any order): the sets llama.cpp prints
+ * when it loads the same file ("EOG token = ..."), tree of ../shared/peers. */
+static void check_eog(const lc_tokenizer *t, const char *what, const int32_t *want, int n_want) {
+    int32_t got[16];
+    int n = lc_tokenizer_eog_ids(t, got, 16);
+    bool same = n == n_want;
+    for (int i = 0; same && i < n_want; i++) same = lc_tokenizer_is_eog(t, want[i]);
+    CHECK(same, "%s: %d end-of-generation ids, llama.cpp has %d", what, n, n_want);
+    CHECK(!lc_tokenizer_is_eog(t, -1) && !lc_tokenizer_is_eog(t, lc_tokenizer_n_vocab(t)), "%s: is_eog bounds", what);
+}
+
+#define EOG(...) (const int32_t[]){__VA_ARGS__}, (int)(sizeof((const int32_t[]){__VA_ARGS__}) / sizeof(int32_t))
+
 /* A vocabulary used only for its vectors. */
-static void run_file(const char *name, const char *want_pre, bool want_bos) {
+static void run_file(const char *name, const char *want_pre, bool want_bos, const int32_t *eog, int n_eog) {
     char rel[256], file[128];
     snprintf(file, sizeof file, "ggml-vocab-%s.gguf", name);
     snprintf(rel, sizeof rel, "vocab/%s", file);
@@ -93,6 +106,7 @@ static void run_file(const char *name, const char *want_pre, bool want_bos) {
     CHECK(strcmp(pre, want_pre) == 0 && impl, "%s: pre-tokenizer %s, expected %s", file, pre, want_pre);
     CHECK(lc_tokenizer_add_bos(t) == want_bos, "%s: add_bos %d", file, lc_tokenizer_add_bos(t));
     CHECK(!lc_tokenizer_add_eos(t), "%s: add_eos", file);
+    check_eog(t, file, eog, n_eog);
     run(t, file, file);
     lc_tokenizer_free(t);
 }
@@ -101,15 +115,18 @@ static void run_file(const char *name, const char *want_pre, bool want_bos) {
  * model.f16.gguf, written by llama.cpp's converter) load with the
  * pre-tokenizer their info.json names, and round-trip a text. */
 static void test_fixture_tokenizers(void) {
+    /* eog: the end-of-generation ids llama.cpp prints for the file */
     static const struct {
         const char *family, *pre;
         lc_tokenizer_kind kind;
+        int32_t eog[3];
+        int n_eog;
     } fx[] = {
-        {"llama3", "llama-bpe", LC_TOKENIZER_BPE},  {"qwen2", "qwen2", LC_TOKENIZER_BPE},
-        {"qwen3", "qwen2", LC_TOKENIZER_BPE},       {"qwen3-next", "qwen2", LC_TOKENIZER_BPE},
-        {"gpt-oss", "gpt-4o", LC_TOKENIZER_BPE},    {"mistral", "default", LC_TOKENIZER_SPM},
-        {"phi3", "default", LC_TOKENIZER_SPM},      {"gemma2", "default", LC_TOKENIZER_SPM},
-        {"gemma3", "default", LC_TOKENIZER_SPM},
+        {"llama3", "llama-bpe", LC_TOKENIZER_BPE, {508, 511}, 2}, {"qwen2", "qwen2", LC_TOKENIZER_BPE, {509, 510, 511}, 3},
+        {"qwen3", "qwen2", LC_TOKENIZER_BPE, {507, 508, 509}, 3}, {"qwen3-next", "qwen2", LC_TOKENIZER_BPE, {507, 508, 509}, 3},
+        {"gpt-oss", "gpt-4o", LC_TOKENIZER_BPE, {505, 506, 511}, 3}, {"mistral", "default", LC_TOKENIZER_SPM, {2}, 1},
+        {"phi3", "default", LC_TOKENIZER_SPM, {2}, 1},             {"gemma2", "default", LC_TOKENIZER_SPM, {1}, 1},
+        {"gemma3", "default", LC_TOKENIZER_SPM, {1}, 1},
     };
     static const char text[] = "Long contexts: KV caches of 131072 tokens don't fit, so WINDOW layers keep 4096.\n\n"
                                "Ünïcödé, 中文, emoji 🦙 and   spaces\t\r\n";
@@ -129,6 +146,7 @@ static void test_fixture_tokenizers(void) {
         loaded++;
         CHECK(lc_tokenizer_kind_of(t) == fx[i].kind && strcmp(lc_tokenizer_pre_name(t, NULL), fx[i].pre) == 0,
               "%s: tokenizer kind %d pre %s", fx[i].family, (int)lc_tokenizer_kind_of(t), lc_tokenizer_pre_name(t, NULL));
+        check_eog(t, fx[i].family, fx[i].eog, fx[i].n_eog);
         int64_t n = 0;
         int32_t *ids = tt_encode(t, text, sizeof text - 1, false, &n);
         size_t len = 0;
@@ -147,10 +165,13 @@ static void test_fixture_tokenizers(void) {
 int main(void) {
     lc_tokenizer *spm = from_gguf("vocab/ggml-vocab-llama-spm.gguf");
     run(spm, "ggml-vocab-llama-spm.gguf", "ggml-vocab-llama-spm.gguf");
+    if (spm) check_eog(spm, "llama-spm", EOG(2));
     lc_tokenizer *phi3 = from_gguf("vocab/ggml-vocab-phi-3.gguf");
     run(phi3, "ggml-vocab-phi-3.gguf", "ggml-vocab-phi-3.gguf");
+    if (phi3) check_eog(phi3, "phi-3", EOG(2, 32000, 32007));
     lc_tokenizer *gpt2 = from_gguf("vocab/ggml-vocab-gpt-2.gguf");
     run(gpt2, "ggml-vocab-gpt-2.gguf", "ggml-vocab-gpt-2.gguf");
+    if (gpt2) check_eog(gpt2, "gpt-2", EOG(50256));
 
     char path[512];
     lc_tokenizer *bin = NULL;
@@ -174,11 +195,11 @@ int main(void) {
 
     /* add_bos as llama.cpp reads it: llama-bpe defaults to true, qwen2 has no
      * key (false), command-r, deepseek-llm and gemma-4 say true. */
-    run_file("llama-bpe", "llama-bpe", true);
-    run_file("qwen2", "qwen2", false);
-    run_file("command-r", "command-r", true);
-    run_file("deepseek-llm", "deepseek-llm", true);
-    run_file("gemma-4", "gemma4", true);
+    run_file("llama-bpe", "llama-bpe", true, EOG(128001, 128009));
+    run_file("qwen2", "qwen2", false, EOG(128247, 151643, 151645));
+    run_file("command-r", "command-r", true, EOG(0, 255001));
+    run_file("deepseek-llm", "deepseek-llm", true, EOG(100001));
+    run_file("gemma-4", "gemma4", true, EOG(1, 50, 106));
 
     test_fixture_tokenizers();
 

@@ -116,6 +116,14 @@ bool lc_tokenizer_add_space_prefix(const lc_tokenizer *t);
  * SPM, "gemma4" for Gemma 4); *implemented (may be NULL) is always true now
  * (a tokenizer with an unknown name is refused when it is built). */
 const char *lc_tokenizer_pre_name(const lc_tokenizer *t, bool *implemented);
+/* End-of-generation tokens as llama.cpp finds them: EOS and the tokens whose
+ * text is an end-of-turn marker ("<|eot_id|>", "<|im_end|>", "<end_of_turn>",
+ * "<|endoftext|>", "</s>", "<|return|>", ... and the FIM pad/repo/file-
+ * separator markers), with llama.cpp's gpt-oss and Gemma 4 exceptions
+ * (docs/tokenizers.md). lc_tokenizer_eog_ids writes up to cap of them and
+ * returns how many there are (at most 16). */
+bool lc_tokenizer_is_eog(const lc_tokenizer *t, int32_t id);
+int lc_tokenizer_eog_ids(const lc_tokenizer *t, int32_t *ids, int cap);
 /* Look up a piece by its exact bytes; -1 if absent. */
 int32_t lc_tokenizer_find(const lc_tokenizer *t, const char *piece, size_t len);
 

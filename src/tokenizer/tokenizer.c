@@ -272,6 +272,7 @@ lc_status lc_tokenizer_create(const lc_tokenizer_desc *d, lc_tokenizer **out, lc
         snprintf(t->pre_name, sizeof t->pre_name, "%s", strcmp(pre, "gpt2") == 0 ? "gpt-2" : pre);
     }
     if ((st = lc_tok_build_decoder(t, err)) != LC_OK) goto fail;
+    lc_tok_build_eog(t);
     *out = t;
     return LC_OK;
 fail:

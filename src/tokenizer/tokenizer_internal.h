@@ -8,6 +8,7 @@
  *   merge_heap.c   the priority queue both encoders merge with
  *   pretokenize.c  the BPE pre-tokenizers (regex equivalents, chains of stages)
  *   user_tokens.c  user-defined tokens cut out of the text first
+ *   eog.c          end-of-generation tokens, llama.cpp's marker texts
  *   unicode.c      UTF-8 and Unicode classes (tables in unicode_tables.c)
  *   decode.c       ids -> bytes
  *   llama2c.c      llama2.c tokenizer.bin loader
@@ -25,6 +26,7 @@
 #define LC_TOK_MAX_MERGES (1 << 24)
 #define LC_TOK_MAX_PIECE ((size_t)1 << 16)
 #define LC_TOK_MAX_PRE_NAME 128
+#define LC_TOK_MAX_EOG 16
 /* One encode call takes at most this much text: SPM's normalised text (up to
  * 3x the input) must index with int32 symbols. */
 #define LC_TOK_MAX_TEXT ((size_t)256 << 20)
@@ -140,6 +142,9 @@ struct lc_tokenizer {
     /* User-defined tokens (user_tokens.c): how many, the first bytes of
      * their pieces (pairs: 65536-bit set, NULL when none; single bytes), the
      * distinct piece lengths, longest first. */
+    /* End-of-generation tokens (eog.c). */
+    int32_t eog_ids[LC_TOK_MAX_EOG];
+    int n_eog;
     int32_t n_user;
     uint8_t *user_cut;      /* [n_vocab] 1: cut out of the text; NULL when none */
     uint64_t *user_pairs;
@@ -210,6 +215,15 @@ lc_status lc_tok_bpe_encode(const lc_tokenizer *t, const char *text, size_t len,
  * occurrences to cut out of a text, in llama.cpp's order (*out: sorted by
  * start, owned by the caller, NULL when none). */
 lc_status lc_tok_build_user_index(lc_tokenizer *t, lc_error *err);
+
+/* eog.c: llama.cpp's marker texts (end of generation incl. FIM pad/repo/file
+ * separator; FIM prefix/suffix/middle), membership, and the EOG ids. */
+extern const char *const lc_tok_eog_texts[];
+extern const size_t lc_tok_n_eog_texts;
+extern const char *const lc_tok_fim_texts[];
+extern const size_t lc_tok_n_fim_texts;
+bool lc_tok_text_in(const char *p, size_t l, const char *const *list, size_t n);
+void lc_tok_build_eog(lc_tokenizer *t);
 lc_status lc_tok_find_user_tokens(const lc_tokenizer *t, const char *text, size_t len, lc_tok_span **out, size_t *n,
                                   lc_error *err);
 

@@ -30,38 +30,18 @@
 
 #include "tokenizer/tokenizer_internal.h"
 
-/* Texts llama.cpp (llama-vocab.cpp) gives the control attribute whatever
- * their type: its end-of-generation, end-of-turn and FIM markers. */
-static const char *const CONTROL_LOOKING[] = {
-    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>", "<end_of_turn>",
-    "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
-    "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
-    "[e~[",
-    /* FIM: prefix, suffix, middle, pad, repo, file separator */
-    "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>", "<PRE>",
-    "\xE2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>", "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>",
-    "<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>", "<SUF>", "\xE2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>",
-    "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "end\xEF\xBD\x9C>", "<MID>",
-    "\xE2\x96\x81<MID>", "<|code_middle|>", "<|middle|>", "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]",
-    "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>",
-};
-
 /* Texts llama.cpp always treats as user-defined (gpt-oss's harmony format). */
 static const char *const ALWAYS_USER[] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"};
-
-static bool text_in(const char *p, size_t l, const char *const *list, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (strlen(list[i]) == l && memcmp(list[i], p, l) == 0) return true;
-    return false;
-}
 
 /* Whether token id is cut out of the text (see above). */
 static bool is_cut(const lc_tokenizer *t, int32_t id) {
     uint32_t l = t->sym.len[id];
     if (l == 0) return false;
     const char *p = lc_tok_strtab_str(&t->sym, id);
-    if (text_in(p, l, ALWAYS_USER, LC_ARRAY_LEN(ALWAYS_USER))) return true;
-    return t->types[id] == LC_TOKEN_USER_DEFINED && !text_in(p, l, CONTROL_LOOKING, LC_ARRAY_LEN(CONTROL_LOOKING));
+    if (lc_tok_text_in(p, l, ALWAYS_USER, LC_ARRAY_LEN(ALWAYS_USER))) return true;
+    /* llama.cpp's control-looking texts (eog.c) */
+    return t->types[id] == LC_TOKEN_USER_DEFINED && !lc_tok_text_in(p, l, lc_tok_eog_texts, lc_tok_n_eog_texts) &&
+           !lc_tok_text_in(p, l, lc_tok_fim_texts, lc_tok_n_fim_texts);
 }
 
 static inline bool bit_has(const uint64_t *set, uint32_t i) { return (set[i >> 6] >> (i & 63)) & 1; }
