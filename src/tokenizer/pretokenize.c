@@ -296,35 +296,52 @@ static const lc_tok_uni_range ds_punct[] = {
 /* [一-龥ࠀ-一가-퟿] */
 static const lc_tok_uni_range ds_cjk[] = {{0x0800, 0x9FA5, 0}, {0xAC00, 0xD7FF, 0}};
 
-#define IN_SET(cp, set) lc_tok_uni_in_ranges((cp), (set), LC_ARRAY_LEN(set))
-
-/* \s?[set]+ at p. */
-static size_t space_then_run(text_view v, size_t p, const lc_tok_uni_range *set, size_t n_set) {
-    uchar c = char_at(v, p);
-    size_t s = p;
-    if (c.cls == LC_TOK_UNI_SPACE && p + c.len < v.n) {
-        uchar d = char_at(v, p + c.len);
-        if (lc_tok_uni_in_ranges(d.cp, set, n_set)) s = p + c.len;
-    }
-    size_t q = s;
-    while (q < v.n) {
-        uchar d = char_at(v, q);
-        if (!lc_tok_uni_in_ranges(d.cp, set, n_set)) break;
-        q += d.len;
-    }
-    return q > s ? q - p : 0;
+/* The classes, with ASCII answered directly. */
+static bool is_ds_letter(uint32_t cp) {
+    if (cp < 0x80) return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
+    return lc_tok_uni_in_ranges(cp, ds_letters, LC_ARRAY_LEN(ds_letters));
 }
 
-static size_t match_ds_letters(text_view v, size_t p) { return space_then_run(v, p, ds_letters, LC_ARRAY_LEN(ds_letters)); }
-static size_t match_ds_punct(text_view v, size_t p) { return space_then_run(v, p, ds_punct, LC_ARRAY_LEN(ds_punct)); }
+static bool is_ds_punct(uint32_t cp) {
+    if (cp < 0x80) return (cp >= 0x21 && cp <= 0x2F) || (cp >= 0x3A && cp <= 0x7E);
+    return lc_tok_uni_in_ranges(cp, ds_punct, LC_ARRAY_LEN(ds_punct));
+}
+
+static bool is_ds_cjk(uint32_t cp) { return cp >= 0x800 && lc_tok_uni_in_ranges(cp, ds_cjk, LC_ARRAY_LEN(ds_cjk)); }
+
+/* Code point and length at p, without the class lookup. */
+static inline uint32_t cp_at(text_view v, size_t p, size_t *len) {
+    uint32_t cp;
+    if (v.s[p] < 0x80) {
+        *len = 1;
+        return v.s[p];
+    }
+    *len = lc_tok_utf8_decode(v.s + p, v.n - p, &cp);
+    return cp;
+}
+
+/* \s?[set]+ at p. */
+static size_t space_then_run(text_view v, size_t p, bool (*in_set)(uint32_t)) {
+    size_t l;
+    uint32_t cp = cp_at(v, p, &l);
+    size_t s = p;
+    if (!in_set(cp)) {
+        if (lc_tok_uni_class_of(cp) != LC_TOK_UNI_SPACE || p + l >= v.n) return 0;
+        size_t l2;
+        if (!in_set(cp_at(v, p + l, &l2))) return 0;
+        s = p + l;
+    }
+    size_t q = s;
+    while (q < v.n && in_set(cp_at(v, q, &l))) q += l;
+    return q - p;
+}
+
+static size_t match_ds_letters(text_view v, size_t p) { return space_then_run(v, p, is_ds_letter); }
+static size_t match_ds_punct(text_view v, size_t p) { return space_then_run(v, p, is_ds_punct); }
 
 static size_t match_ds_cjk(text_view v, size_t p) {
-    size_t q = p;
-    while (q < v.n) {
-        uchar d = char_at(v, q);
-        if (!IN_SET(d.cp, ds_cjk)) break;
-        q += d.len;
-    }
+    size_t q = p, l;
+    while (q < v.n && is_ds_cjk(cp_at(v, q, &l))) q += l;
     return q - p;
 }
 
