@@ -218,6 +218,63 @@ static void test_layouts(void) {
           x[1], x[17]);
 }
 
+/* ---- Quantize, then dequantize ------------------------------------------------ */
+
+static void test_roundtrip(void) {
+    /* rms error / rms of N(0, 1) data; bounds ~1.3x what these quantizers
+     * measured (q8_0 .0053, q4_0 .087, q4_K .074, q5_K .037, q6_K .018). */
+    static const struct {
+        lc_dtype t;
+        double max_rel_rms;
+    } types[] = {{LC_DTYPE_Q8_0, 0.007}, {LC_DTYPE_Q4_0, 0.12}, {LC_DTYPE_Q4_K, 0.10}, {LC_DTYPE_Q5_K, 0.05},
+                 {LC_DTYPE_Q6_K, 0.025}};
+    lc_rng rng;
+    lc_rng_seed(&rng, 3);
+    const int n = 4 * 256;
+    float *x = malloc(n * sizeof(float)), *back = malloc(n * sizeof(float));
+    uint8_t *qb = malloc((size_t)n * 2);
+    for (size_t ti = 0; ti < LC_ARRAY_LEN(types); ti++) {
+        const lc_quant_traits *q = lc_quant_traits_of(types[ti].t);
+        CHECK(q->from_f32 != NULL, "%s has a quantizer", q->name);
+        if (!q->from_f32) continue;
+        for (int i = 0; i < n; i++) x[i] = lc_rng_normal(&rng);
+        q->from_f32(x, qb, n);
+        q->to_f32(qb, back, n);
+        double se = 0, sx = 0;
+        for (int i = 0; i < n; i++) se += (double)(back[i] - x[i]) * (back[i] - x[i]), sx += (double)x[i] * x[i];
+        double rel = sqrt(se / sx);
+        fprintf(stderr, "  %-5s round trip of N(0,1): rms error %.4f of rms\n", q->name, rel);
+        CHECK(rel < types[ti].max_rel_rms, "%s round trip error %.4f >= %.4f", q->name, rel, types[ti].max_rel_rms);
+        /* Awkward rows: zeros, a constant, one spike, all negative, tiny. */
+        for (int kind = 0; kind < 5; kind++) {
+            for (int i = 0; i < n; i++) {
+                x[i] = kind == 0 ? 0.0f
+                       : kind == 1 ? 0.25f
+                       : kind == 2 ? (i == 77 ? 1000.0f : 0.001f * (float)(i % 7))
+                       : kind == 3 ? -1.0f - 0.01f * (float)(i % 13)
+                                   : 1e-30f * (float)(i % 5);
+            }
+            q->from_f32(x, qb, n);
+            q->to_f32(qb, back, n);
+            bool finite = true, zero_ok = true;
+            double worst = 0, amax = 0;
+            for (int i = 0; i < n; i++) {
+                finite &= isfinite(back[i]) != 0;
+                if (kind == 0) zero_ok &= back[i] == 0.0f;
+                worst = fmax(worst, fabs(back[i] - x[i]));
+                amax = fmax(amax, fabs(x[i]));
+            }
+            CHECK(finite && zero_ok, "%s awkward row %d: finite %d, zeros %d", q->name, kind, finite, zero_ok);
+            /* Every value within a fifth of the largest (4-bit grids, 16 levels). */
+            CHECK(worst <= 0.2 * amax + 1e-6, "%s awkward row %d: error %g of max %g", q->name, kind, worst, amax);
+            if (kind == 2) CHECK(fabs(back[77] - 1000.0f) < 10.0f, "%s keeps the spike: %g", q->name, back[77]);
+        }
+    }
+    free(x);
+    free(back);
+    free(qb);
+}
+
 /* ---- Activation blocks ------------------------------------------------------ */
 
 static void test_activations(void) {
@@ -358,6 +415,7 @@ static void test_oracle(void) {
 int main(void) {
     test_tables();
     test_layouts();
+    test_roundtrip();
     test_activations();
     test_oracle();
     return lc_test_finish("test_quant_dequant");
