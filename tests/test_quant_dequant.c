@@ -194,12 +194,14 @@ static void test_layouts(void) {
 
 static void test_roundtrip(void) {
     /* rms error / rms of N(0, 1) data; bounds ~1.3x what these quantizers
-     * measured (q8_0 .0053, q4_0 .087, q4_K .074, q5_K .037, q6_K .018). */
+     * measured (q8_0 .0053, q4_0 .087, q4_K .074, q5_K .037, q6_K .018,
+     * q4_1 .077, q5_0 .045, q5_1 .037). */
     static const struct {
         lc_dtype t;
         double max_rel_rms;
     } types[] = {{LC_DTYPE_Q8_0, 0.007}, {LC_DTYPE_Q4_0, 0.12}, {LC_DTYPE_Q4_K, 0.10}, {LC_DTYPE_Q5_K, 0.05},
-                 {LC_DTYPE_Q6_K, 0.025}};
+                 {LC_DTYPE_Q6_K, 0.025},
+                 {LC_DTYPE_Q4_1, 0.12},  {LC_DTYPE_Q5_0, 0.06},  {LC_DTYPE_Q5_1, 0.05}};
     lc_rng rng;
     lc_rng_seed(&rng, 3);
     const int n = 4 * 256;

@@ -122,6 +122,9 @@ extern const int8_t lc_quant_mxfp4_values[16]; /* twice the E2M1 values */
 
 /* ---- Reference quantization (n % block == 0) ----------------------------- */
 void lc_quantize_q4_0(const float *src, void *dst, int64_t n);
+void lc_quantize_q4_1(const float *src, void *dst, int64_t n);
+void lc_quantize_q5_0(const float *src, void *dst, int64_t n);
+void lc_quantize_q5_1(const float *src, void *dst, int64_t n);
 void lc_quantize_q8_0(const float *src, void *dst, int64_t n);
 void lc_quantize_q4_K(const float *src, void *dst, int64_t n);
 void lc_quantize_q5_K(const float *src, void *dst, int64_t n);

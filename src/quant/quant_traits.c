@@ -7,9 +7,9 @@
 static const lc_quant_traits traits[LC_DTYPE_COUNT] = {
     QT(Q8_0, "q8_0", LC_QK32, sizeof(lc_block_q8_0), 8, Q8_0, lc_dequant_q8_0, lc_quantize_q8_0),
     QT(Q4_0, "q4_0", LC_QK32, sizeof(lc_blk_q4_0), 2, Q8_0, lc_dequant_q4_0, lc_quantize_q4_0),
-    QT(Q4_1, "q4_1", LC_QK32, sizeof(lc_blk_q4_1), 3, Q8_1, lc_dequant_q4_1, NULL),
-    QT(Q5_0, "q5_0", LC_QK32, sizeof(lc_blk_q5_0), 6, Q8_0, lc_dequant_q5_0, NULL),
-    QT(Q5_1, "q5_1", LC_QK32, sizeof(lc_blk_q5_1), 7, Q8_1, lc_dequant_q5_1, NULL),
+    QT(Q4_1, "q4_1", LC_QK32, sizeof(lc_blk_q4_1), 3, Q8_1, lc_dequant_q4_1, lc_quantize_q4_1),
+    QT(Q5_0, "q5_0", LC_QK32, sizeof(lc_blk_q5_0), 6, Q8_0, lc_dequant_q5_0, lc_quantize_q5_0),
+    QT(Q5_1, "q5_1", LC_QK32, sizeof(lc_blk_q5_1), 7, Q8_1, lc_dequant_q5_1, lc_quantize_q5_1),
     QT(Q2_K, "q2_K", LC_QK_K, sizeof(lc_blk_q2_K), 10, Q8_K, lc_dequant_q2_K, NULL),
     QT(Q3_K, "q3_K", LC_QK_K, sizeof(lc_blk_q3_K), 11, Q8_K, lc_dequant_q3_K, NULL),
     QT(Q4_K, "q4_K", LC_QK_K, sizeof(lc_blk_q4_K), 12, Q8_K, lc_dequant_q4_K, lc_quantize_q4_K),
