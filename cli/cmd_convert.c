@@ -8,20 +8,23 @@
 #include "common/util.h"
 #include "longctx/gguf.h"
 #include "longctx/model.h"
+#include "longctx/quant.h"
 #include "longctx/sys.h"
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: longctx convert IN OUT.gguf [--tokenizer tok.bin] [--type f32|f16|q8_0]\n"
+            "usage: longctx convert IN OUT.gguf [--tokenizer tok.bin] [--type T]\n"
             "       longctx convert --random OUT.gguf (--preset 15M|110M|1B | --dim D --hidden H --layers L\n"
             "                       --heads N --vocab V --ctx C) [--kv-heads K] [--type T] [--seed S]\n\n"
             "Convert a llama2.c checkpoint (or re-type a GGUF model) to GGUF v3, or write a\n"
-            "model with N(0, 0.02) random weights. Norms stay f32; q8_0 falls back to f16\n"
-            "for matrices whose rows are not a multiple of 32.\n\n"
+            "model with N(0, 0.02) random weights. Norms stay f32; quantized types fall back\n"
+            "for matrices whose rows are not whole blocks (q8_0 -> f16, q4_K -> q5_0, ...).\n\n"
             "options:\n"
             "  -z, --tokenizer PATH   llama2.c tokenizer.bin to embed (llama2.c input)\n"
-            "  --type, --outtype T    f32 (default for llama2.c), f16, bf16, q8_0; GGUF input\n"
-            "                         keeps each tensor's type unless given\n"
+            "  --type, --outtype T    f32 (default for llama2.c), f16, bf16, q8_0, q4_0, q4_1,\n"
+            "                         q5_0, q5_1, q6_K, q4_K_M, q5_K_M (llama.cpp's per-tensor\n"
+            "                         rules, as longctx quantize); GGUF input keeps each\n"
+            "                         tensor's type unless given\n"
             "random models:\n"
             "  --random               write a random model (no input file)\n"
             "  --preset NAME          15M (288/768/6L/6H, vocab 32000), 110M (768/2048/12L/12H),\n"
@@ -59,7 +62,7 @@ static bool parse_pos(const char *s, int32_t *out) {
     return true;
 }
 
-static int convert_file(const char *in, const char *out, const char *tok, bool have_type, lc_dtype type) {
+static int convert_file(const char *in, const char *out, const char *tok, const lc_quant_spec *spec) {
     lc_error err;
     lc_model_load_opts opts = {tok};
     lc_model *m = NULL;
@@ -67,20 +70,22 @@ static int convert_file(const char *in, const char *out, const char *tok, bool h
     if (lc_model_load(in, &opts, &m, &err) != LC_OK) return cli_fail("convert", &err);
     if (tok && strcmp(m->format, "gguf") == 0)
         cli_error("convert", "note: --tokenizer applies to llama2.c input; the GGUF's own tokenizer is kept");
-    if (!have_type) type = strcmp(m->format, "gguf") == 0 ? LC_DTYPE_COUNT : LC_DTYPE_F32;
+    lc_quant_spec f32;
+    lc_quant_spec_pure(LC_DTYPE_F32, &f32);
+    if (!spec && strcmp(m->format, "gguf") != 0) spec = &f32; /* llama2.c: f32 unless told */
     if (strcmp(m->format, "gguf") == 0 && !m->tokenizer) {
         lc_gguf *g = NULL;
         if (lc_gguf_open(in, &g, &err) == LC_OK && lc_gguf_has(g, "tokenizer.ggml.model"))
             cli_error("convert", "note: the input's tokenizer is of a kind longctx does not build; it is not carried over");
         lc_gguf_close(g);
     }
-    lc_status st = lc_model_write_gguf(out, &m->cfg, &m->w, m->tokenizer, type, &err);
+    lc_status st = lc_model_write_gguf_spec(out, &m->cfg, &m->w, m->tokenizer, spec, &err);
     if (st != LC_OK) {
         lc_model_free(m);
         return cli_fail("convert", &err);
     }
     printf("wrote %s: %s -> gguf %s, %lld parameters, %s tokenizer, %.2f s\n", out, m->format,
-           type == LC_DTYPE_COUNT ? "(types kept)" : lc_dtype_name(type), (long long)lc_model_n_params(&m->cfg),
+           spec ? spec->name : "(types kept)", (long long)lc_model_n_params(&m->cfg),
            m->tokenizer ? "with" : "no", lc_time_now() - t0);
     lc_model_free(m);
     return CLI_OK;
@@ -91,7 +96,7 @@ int cmd_convert(int argc, char **argv) {
     int n_pos = 0;
     bool random = false, have_type = false;
     int tied = -1;
-    lc_dtype type = LC_DTYPE_F32;
+    const char *type_name = NULL;
     int32_t dim = 0, hidden = 0, layers = 0, heads = 0, kv_heads = 0, vocab = 0, head_dim = 0;
     int64_t ctx = 2048, orig_ctx = 0, seed = 1;
     float base = 10000.0f, scale = 0.0f;
@@ -108,7 +113,7 @@ int cmd_convert(int argc, char **argv) {
         else if (cli_is(a, NULL, "--untied")) tied = 0;
         else if (cli_is(a, "-z", "--tokenizer")) ok = (tok = VALUE()) != NULL;
         else if (cli_is(a, NULL, "--type") || cli_is(a, NULL, "--outtype")) {
-            ok = VALUE() && lc_dtype_parse(v, &type);
+            ok = (type_name = VALUE()) != NULL;
             have_type = true;
         } else if (cli_is(a, NULL, "--preset")) ok = (preset_name = VALUE()) != NULL;
         else if (cli_is(a, NULL, "--dim")) ok = VALUE() && parse_pos(v, &dim);
@@ -140,16 +145,23 @@ int cmd_convert(int argc, char **argv) {
             return CLI_USAGE;
         }
     }
-    if (have_type && type != LC_DTYPE_F32 && type != LC_DTYPE_F16 && type != LC_DTYPE_BF16 && type != LC_DTYPE_Q8_0) {
-        cli_error("convert", "--type must be f32, f16, bf16 or q8_0");
-        return CLI_USAGE;
+    lc_quant_spec spec;
+    lc_quant_spec_pure(LC_DTYPE_F32, &spec);
+    if (have_type) {
+        lc_error perr;
+        if (lc_quant_spec_parse(type_name, &spec, &perr) != LC_OK) {
+            cli_error("convert", "--type: %s", perr.msg);
+            return CLI_USAGE;
+        }
+        /* convert has always meant "every matrix this type" for the plain
+         * and q8_0 types; the quantized ones follow llama.cpp's rules. */
     }
     if (!random) {
         if (n_pos != 2) {
             usage(stderr);
             return CLI_USAGE;
         }
-        return convert_file(pos[0], pos[1], tok, have_type, type);
+        return convert_file(pos[0], pos[1], tok, have_type ? &spec : NULL);
     }
 
     if (n_pos != 1) {
@@ -198,7 +210,11 @@ int cmd_convert(int argc, char **argv) {
     }
     if (c.rope.scaling != LC_ROPE_SCALING_NONE) c.rope.factor = scale > 0 ? scale : 1.0f;
     if (attention) snprintf(c.attention, sizeof c.attention, "%s", attention);
-    if (type == LC_DTYPE_COUNT) type = LC_DTYPE_F32;
+    /* The random weights are made in the spec's type when the generator
+     * has it, else in f16 and quantized while writing. */
+    lc_dtype type = spec.base;
+    if (type != LC_DTYPE_F32 && type != LC_DTYPE_F16 && type != LC_DTYPE_BF16 && type != LC_DTYPE_Q8_0)
+        type = LC_DTYPE_F16;
 
     lc_error err;
     if (lc_model_config_validate(&c, &err) != LC_OK) return cli_fail("convert", &err);
@@ -206,7 +222,7 @@ int cmd_convert(int argc, char **argv) {
     lc_model *m = NULL;
     if (lc_model_create_random(&c, type, (uint64_t)seed, &m, &err) != LC_OK) return cli_fail("convert", &err);
     double t1 = lc_time_now();
-    lc_status st = lc_model_write_gguf(pos[0], &m->cfg, &m->w, NULL, type, &err);
+    lc_status st = lc_model_write_gguf_spec(pos[0], &m->cfg, &m->w, NULL, &spec, &err);
     double t2 = lc_time_now();
     int64_t np = lc_model_n_params(&c);
     lc_model_free(m);
@@ -214,6 +230,6 @@ int cmd_convert(int argc, char **argv) {
     printf("wrote %s: random llama, dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, ctx %lld, %s, "
            "%lld parameters, seed %lld (generate %.2f s, write %.2f s)\n",
            pos[0], c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, (long long)c.ctx_train,
-           lc_dtype_name(type), (long long)np, (long long)seed, t1 - t0, t2 - t1);
+           spec.name, (long long)np, (long long)seed, t1 - t0, t2 - t1);
     return CLI_OK;
 }

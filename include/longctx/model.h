@@ -22,6 +22,7 @@
 #define LONGCTX_MODEL_H
 
 #include "longctx/common.h"
+#include "longctx/quant.h"
 #include "longctx/rope.h"
 #include "longctx/tokenizer.h"
 
@@ -96,14 +97,19 @@ lc_status lc_model_config_validate(const lc_model_config *c, lc_error *err);
 
 /* Write a GGUF v3 (architecture llama, llama.cpp key and tensor names) that
  * longctx and llama.cpp can load. Weight matrices are stored as `type`
- * (F32, F16, BF16 or Q8_0; LC_DTYPE_COUNT keeps each tensor's type); norms
- * stay F32; Q8_0 falls back to F16 for a matrix whose rows are not a multiple
- * of 32. Unconverted tensors are written byte for byte; converted ones are
+ * (F32, F16, BF16, or a block type longctx quantizes: Q8_0, Q4_0, Q4_1,
+ * Q5_0, Q5_1, Q4_K, Q5_K, Q6_K; LC_DTYPE_COUNT keeps each tensor's type);
+ * norms stay F32; a matrix whose rows are not whole blocks falls back as
+ * lc_quant_choose says (Q8_0 -> F16, Q4_K -> Q5_0, ...). Unconverted tensors are written byte for byte; converted ones are
  * produced one at a time while writing. general.name is the file name without
  * its extension. tok may be NULL. Written to a temporary file renamed over
  * path, so a failure never leaves a partial model. */
 lc_status lc_model_write_gguf(const char *path, const lc_model_config *c, const lc_model_weights *w,
                               const lc_tokenizer *tok, lc_dtype type, lc_error *err);
+/* The same with per-tensor types from a quantization spec (llama.cpp's
+ * mixes such as Q4_K_M: longctx/quant.h); spec NULL keeps each type. */
+lc_status lc_model_write_gguf_spec(const char *path, const lc_model_config *c, const lc_model_weights *w,
+                                   const lc_tokenizer *tok, const lc_quant_spec *spec, lc_error *err);
 
 /* A model of the given shape with seeded random weights (N(0, 0.02) matrices,
  * unit norms) of `type` (F32, F16, BF16 or Q8_0, with Q8_0's F16 fallback),

@@ -11,29 +11,13 @@
 #include <omp.h>
 
 #include "model/model_internal.h"
+#include "longctx/quant.h"
 
 typedef struct {
     const lc_tensor *src;
     lc_dtype dst;
     char name[64];
 } conv_job;
-
-/* Convert one row of n elements: src (any type) -> f32 scratch -> dst type. */
-static void convert_row(lc_dtype st, const uint8_t *s, lc_dtype dt, uint8_t *d, float *x, int64_t n) {
-    lc_row_to_f32(st, s, x, n, NULL); /* types and sizes were validated */
-    switch (dt) {
-    case LC_DTYPE_F32: memcpy(d, x, (size_t)n * sizeof(float)); break;
-    case LC_DTYPE_F16: lc_f32_to_f16_row(x, (uint16_t *)(void *)d, n); break;
-    case LC_DTYPE_BF16:
-        for (int64_t i = 0; i < n; i++) {
-            uint16_t h = lc_f32_to_bf16(x[i]);
-            memcpy(d + 2 * i, &h, 2);
-        }
-        break;
-    case LC_DTYPE_Q8_0: lc_quantize_row_q8_0(x, (lc_block_q8_0 *)(void *)d, n); break;
-    default: break;
-    }
-}
 
 /* Convert src into dst's type, rows split across threads (each row is
  * converted on its own, so the result does not depend on the split). */
@@ -52,33 +36,44 @@ static lc_status fill_converted(void *user, void *dst, size_t nbytes, lc_error *
     float *scratch = lc_malloc_aligned((size_t)n_threads * (size_t)t->cols * sizeof(float));
     if (!scratch) return lc_fail(err, LC_ERR_NOMEM, "model writer: out of memory converting %s", j->name);
     const int64_t rows = t->rows, cols = t->cols;
+    int64_t bad_row = -1;
 #pragma omp parallel for schedule(static) num_threads(n_threads)
-    for (int64_t r = 0; r < rows; r++)
-        convert_row(t->type, (const uint8_t *)t->data + (size_t)r * src_row, j->dst, (uint8_t *)dst + (size_t)r * dst_row,
-                    scratch + (size_t)omp_get_thread_num() * (size_t)cols, cols);
+    for (int64_t r = 0; r < rows; r++) {
+        float *x = scratch + (size_t)omp_get_thread_num() * (size_t)cols;
+        lc_row_to_f32(t->type, (const uint8_t *)t->data + (size_t)r * src_row, x, cols, NULL); /* validated */
+        if (lc_quant_row_from_f32(j->dst, x, (uint8_t *)dst + (size_t)r * dst_row, cols, NULL) != LC_OK) {
+#pragma omp critical(lc_model_writer_bad_row)
+            if (bad_row < 0 || r < bad_row) bad_row = r;
+        }
+    }
     lc_free_aligned(scratch);
+    if (bad_row >= 0)
+        return lc_fail(err, LC_ERR_FORMAT, "model writer: %s row %lld has a value that is not finite", j->name,
+                       (long long)bad_row);
     return LC_OK;
-}
-
-/* The type a tensor is stored as: norms f32; matrices `type` (or their own
- * type for LC_DTYPE_COUNT), q8_0 falling back to f16 when a row is not a
- * whole number of blocks. */
-static lc_dtype target_type(const lc_tensor *t, lc_dtype type) {
-    if (t->rows == 1) return LC_DTYPE_F32;
-    lc_dtype d = type == LC_DTYPE_COUNT ? t->type : type;
-    if (d == LC_DTYPE_Q8_0 && t->cols % LC_Q8_0_BLOCK) d = LC_DTYPE_F16;
-    return d;
 }
 
 typedef struct {
     lc_gguf_writer *w;
     conv_job *jobs;
     int64_t n_jobs;
-    lc_dtype type;
+    const lc_quant_spec *spec; /* NULL: keep each tensor's type */
+    lc_quant_plan plan;
+    bool any_block;
 } write_ctx;
 
+/* The type a tensor is stored as: norms f32; matrices as the spec's rules
+ * say (lc_quant_choose: fallbacks for rows that are not whole blocks), or
+ * their own type without a spec. */
+static lc_dtype target_type(write_ctx *x, const char *name, const lc_tensor *t) {
+    if (t->rows == 1) return LC_DTYPE_F32;
+    if (!x->spec) return t->type;
+    return lc_quant_choose(x->spec, &x->plan, name, 2, t->cols, t->type, NULL);
+}
+
 static lc_status add(write_ctx *x, const char *name, const lc_tensor *t, lc_error *err) {
-    lc_dtype d = target_type(t, x->type);
+    lc_dtype d = target_type(x, name, t);
+    x->any_block |= lc_dtype_block(d) > 1;
     int64_t ne[2] = {t->cols, t->rows};
     uint32_t n_dims = t->rows == 1 ? 1 : 2;
     if (d == t->type) return lc_gguf_add_tensor(x->w, name, d, n_dims, ne, t->data, err);
@@ -185,10 +180,16 @@ static lc_status check_weights(const lc_model_config *c, const lc_model_weights 
 
 lc_status lc_model_write_gguf(const char *path, const lc_model_config *c, const lc_model_weights *w,
                               const lc_tokenizer *tok, lc_dtype type, lc_error *err) {
+    lc_quant_spec spec;
+    if (type != LC_DTYPE_COUNT && !lc_quant_spec_pure(type, &spec))
+        return lc_fail(err, LC_ERR_INVALID_ARG, "model writer: longctx cannot write weight type %s (%d)",
+                       lc_dtype_name(type), (int)type);
+    return lc_model_write_gguf_spec(path, c, w, tok, type == LC_DTYPE_COUNT ? NULL : &spec, err);
+}
+
+lc_status lc_model_write_gguf_spec(const char *path, const lc_model_config *c, const lc_model_weights *w,
+                                   const lc_tokenizer *tok, const lc_quant_spec *spec, lc_error *err) {
     if (!path || !c || !w) return lc_fail(err, LC_ERR_INVALID_ARG, "model writer: NULL argument");
-    if (type != LC_DTYPE_COUNT && type != LC_DTYPE_F32 && type != LC_DTYPE_F16 && type != LC_DTYPE_BF16 &&
-        type != LC_DTYPE_Q8_0)
-        return lc_fail(err, LC_ERR_INVALID_ARG, "model writer: unknown weight type %d", (int)type);
     lc_status st = lc_model_config_validate(c, err);
     if (st != LC_OK) return st;
     if (c->ctx_train > UINT32_MAX || c->rope.orig_ctx > UINT32_MAX)
@@ -200,14 +201,14 @@ lc_status lc_model_write_gguf(const char *path, const lc_model_config *c, const 
                        lc_tokenizer_n_vocab(tok), c->vocab_size);
 
     int64_t n_tensors = (int64_t)c->n_layers * LC_W_LAYER_COUNT + 3;
-    write_ctx x = {NULL, calloc((size_t)n_tensors, sizeof(conv_job)), 0, type};
+    write_ctx x = {NULL, calloc((size_t)n_tensors, sizeof(conv_job)), 0, spec, {0}, false};
     if (!x.jobs) return lc_fail(err, LC_ERR_NOMEM, "model writer: out of memory");
     if ((st = lc_gguf_writer_create(&x.w, err)) != LC_OK) {
         free(x.jobs);
         return st;
     }
-    lc_dtype main_type = target_type(&w->layers[0].wq, type);
-    st = write_config(x.w, path, c, file_type_of(main_type), err);
+    lc_quant_plan_init(&x.plan, c->n_layers, c->n_layers, !c->tied_output);
+    st = write_config(x.w, path, c, spec ? spec->file_type : file_type_of(w->layers[0].wq.type), err);
     if (st == LC_OK && tok) st = lc_tokenizer_to_gguf(tok, x.w, err);
     if (st == LC_OK) st = add(&x, "token_embd.weight", &w->tok_embd, err);
     if (st == LC_OK) st = add(&x, "output_norm.weight", &w->output_norm, err);
@@ -218,6 +219,7 @@ lc_status lc_model_write_gguf(const char *path, const lc_model_config *c, const 
             snprintf(name, sizeof name, "blk.%d.%s.weight", (int)l, lc_layer_weight_name((lc_layer_weight_id)id));
             st = add(&x, name, lc_layer_weight_const(&w->layers[l], (lc_layer_weight_id)id), err);
         }
+    if (st == LC_OK && x.any_block) st = lc_gguf_set_u32(x.w, "general.quantization_version", 2, err);
     if (st == LC_OK) st = lc_gguf_write(x.w, path, LC_GGUF_DEFAULT_ALIGNMENT, err);
     lc_gguf_writer_free(x.w);
     free(x.jobs);
