@@ -32,7 +32,7 @@ static inline void random_blocks(lc_dtype t, uint8_t *p, int64_t nb, lc_rng *rng
             uint16_t v = lc_f32_to_f16((lc_rng_uniform(rng) - 0.3f) * 0.01f);
             blk[f16_at[j]] = (uint8_t)v, blk[f16_at[j] + 1] = (uint8_t)(v >> 8);
         }
-        if (t == LC_DTYPE_MXFP4) blk[0] = (uint8_t)(100 + lc_rng_below(rng, 40));
+        if (t == LC_DTYPE_MXFP4) blk[0] = (uint8_t)(112 + lc_rng_below(rng, 16));
     }
 }
 
