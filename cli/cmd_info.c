@@ -144,17 +144,39 @@ static void gguf_tokenizer_meta(const lc_gguf *g, char *model, size_t cap, uint6
 
 typedef struct {
     int64_t count[LC_DTYPE_COUNT];
-    double bytes; /* all weights */
+    double type_bytes[LC_DTYPE_COUNT];
+    int64_t other;       /* GGUF tensors of types longctx does not read */
+    double other_bytes;
+    double bytes;        /* all weights */
 } type_counts;
 
 static void count_one(type_counts *tc, const lc_tensor *t) {
     size_t row = 0;
     tc->count[t->type]++;
-    if (lc_dtype_row_bytes(t->type, t->cols, &row, NULL) == LC_OK) tc->bytes += (double)row * (double)t->rows;
+    if (lc_dtype_row_bytes(t->type, t->cols, &row, NULL) == LC_OK) {
+        tc->bytes += (double)row * (double)t->rows;
+        tc->type_bytes[t->type] += (double)row * (double)t->rows;
+    }
 }
 
-static void count_types(const lc_model *m, type_counts *tc) {
+/* Per-type counts and bytes: from the GGUF's tensor list when there is one
+ * (every tensor, rope_freqs included), else from the model's weights. */
+static void count_types(const lc_model *m, const lc_gguf *g, type_counts *tc) {
     memset(tc, 0, sizeof *tc);
+    if (g) {
+        for (int64_t i = 0; i < lc_gguf_n_tensors(g); i++) {
+            const lc_gguf_tensor *t = lc_gguf_tensor_at(g, i);
+            tc->bytes += (double)t->nbytes;
+            if (t->dtype == LC_DTYPE_COUNT) {
+                tc->other++;
+                tc->other_bytes += (double)t->nbytes;
+            } else {
+                tc->count[t->dtype]++;
+                tc->type_bytes[t->dtype] += (double)t->nbytes;
+            }
+        }
+        return;
+    }
     count_one(tc, &m->w.tok_embd);
     count_one(tc, &m->w.output_norm);
     if (!m->cfg.tied_output) count_one(tc, &m->w.output);
@@ -216,14 +238,17 @@ static void print_model(const char *path, const lc_model *m, const lc_gguf *g) {
     printf("%-14s%s (%lld)%s\n", "parameters", fmt_params(np, buf, sizeof buf), (long long)np,
            c->tied_output ? ", classifier tied to the embedding" : "");
     type_counts tc;
-    count_types(m, &tc);
+    count_types(m, g, &tc);
     printf("%-14s", "tensor types");
     bool first = true;
     for (int t = 0; t < LC_DTYPE_COUNT; t++)
         if (tc.count[t]) {
-            printf("%s%s: %lld", first ? "" : ", ", lc_dtype_name((lc_dtype)t), (long long)tc.count[t]);
+            printf("%s%s: %lld (%s)", first ? "" : ", ", lc_dtype_name((lc_dtype)t), (long long)tc.count[t],
+                   lc_format_bytes(tc.type_bytes[t], s, sizeof s));
             first = false;
         }
+    if (tc.other)
+        printf("%sother: %lld (%s)", first ? "" : ", ", (long long)tc.other, lc_format_bytes(tc.other_bytes, s, sizeof s));
     printf(" (%s of weights)\n", lc_format_bytes(tc.bytes, s, sizeof s));
     printf("%-14s%lld tokens (training context)\n", "context", (long long)c->ctx_train);
     printf("%-14s%s, base %g, %d of %d dims, scaling %s", "rope", c->rope.layout == LC_ROPE_NORM ? "norm" : "neox",
@@ -257,11 +282,16 @@ static void json_model(const char *path, const lc_model *m, const lc_gguf *g, bo
     lc_json_kv_int(&w, "n_params", lc_model_n_params(c));
     lc_json_kv_bool(&w, "tied_output", c->tied_output);
     type_counts tc;
-    count_types(m, &tc);
+    count_types(m, g, &tc);
     lc_json_key(&w, "tensor_types");
     lc_json_begin_object(&w);
     for (int t = 0; t < LC_DTYPE_COUNT; t++)
         if (tc.count[t]) lc_json_kv_int(&w, lc_dtype_name((lc_dtype)t), tc.count[t]);
+    lc_json_end_object(&w);
+    lc_json_key(&w, "tensor_type_bytes");
+    lc_json_begin_object(&w);
+    for (int t = 0; t < LC_DTYPE_COUNT; t++)
+        if (tc.count[t]) lc_json_kv_num(&w, lc_dtype_name((lc_dtype)t), tc.type_bytes[t]);
     lc_json_end_object(&w);
     lc_json_kv_num(&w, "weight_bytes", tc.bytes);
     lc_json_kv_int(&w, "ctx_train", c->ctx_train);
@@ -300,6 +330,34 @@ static void json_model(const char *path, const lc_model *m, const lc_gguf *g, bo
 }
 
 /* A GGUF we cannot (or need not) load as a model: its metadata. */
+/* "tensor types" of a GGUF that is not a model longctx loads (types it does
+ * not read listed by ggml's name). */
+static void print_type_line(const lc_gguf *g) {
+    type_counts tc;
+    count_types(NULL, g, &tc);
+    char s[32];
+    printf("%-14s", "tensor types");
+    bool first = true;
+    for (int t = 0; t < LC_DTYPE_COUNT; t++)
+        if (tc.count[t]) {
+            printf("%s%s: %lld (%s)", first ? "" : ", ", lc_dtype_name((lc_dtype)t), (long long)tc.count[t],
+                   lc_format_bytes(tc.type_bytes[t], s, sizeof s));
+            first = false;
+        }
+    for (int64_t i = 0; i < lc_gguf_n_tensors(g); i++) { /* unread types: the first of each, by name */
+        const lc_gguf_tensor *t = lc_gguf_tensor_at(g, i);
+        bool seen = false;
+        for (int64_t k = 0; k < i && !seen; k++)
+            seen = lc_gguf_tensor_at(g, k)->dtype == LC_DTYPE_COUNT && lc_gguf_tensor_at(g, k)->ggml_type == t->ggml_type;
+        if (t->dtype != LC_DTYPE_COUNT || seen) continue;
+        const char *tn = lc_gguf_ggml_type_name(t->ggml_type);
+        printf("%s%s%s", first ? "" : ", ", tn ? tn : "unknown type ", tn ? " (not read by longctx)" : "");
+        if (!tn) printf("%u", (unsigned)t->ggml_type);
+        first = false;
+    }
+    printf(" (%s of tensors)\n", lc_format_bytes(tc.bytes, s, sizeof s));
+}
+
 static void print_metadata_only(const char *path, const lc_gguf *g, bool json) {
     char model[80];
     uint64_t nt;
@@ -333,6 +391,7 @@ static void print_metadata_only(const char *path, const lc_gguf *g, bool json) {
     printf("%-14sgguf v%u, %lld tensors%s, %lld keys\n", "format", lc_gguf_version(g), (long long)lc_gguf_n_tensors(g),
            lc_gguf_n_tensors(g) ? "" : " (vocabulary only)", (long long)lc_gguf_n_kv(g));
     printf("%-14s%.*s\n", "architecture", arch ? (int)(alen < 64 ? alen : 64) : 1, arch ? arch : "-");
+    if (lc_gguf_n_tensors(g)) print_type_line(g);
     if (model[0]) printf("%-14s%s, %llu tokens\n", "tokenizer", model, (unsigned long long)nt);
     printf("metadata:\n");
     print_kv(stdout, g);

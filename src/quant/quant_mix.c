@@ -62,11 +62,11 @@ lc_status lc_quant_spec_parse(const char *s, lc_quant_spec *out, lc_error *err) 
     lc_dtype t;
     if (lc_dtype_parse(s, &t))
         return lc_fail(err, LC_ERR_UNSUPPORTED,
-                       "quantize: longctx reads %s weights but does not write them (it writes Q4_0, Q4_1, Q5_0, Q5_1, "
+                       "quantization type: longctx reads %s weights but does not write them (it writes Q4_0, Q4_1, Q5_0, Q5_1, "
                        "Q8_0, Q4_K_M (= Q4_K), Q5_K_M (= Q5_K), Q6_K, F16, BF16, F32)",
                        lc_dtype_name(t));
     return lc_fail(err, LC_ERR_INVALID_ARG,
-                   "quantize: unknown type '%.40s' (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K_M (= Q4_K), Q5_K_M (= Q5_K), "
+                   "quantization type: unknown type '%.40s' (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K_M (= Q4_K), Q5_K_M (= Q5_K), "
                    "Q6_K, F16, BF16, F32)",
                    s);
 }
