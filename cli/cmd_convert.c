@@ -75,7 +75,10 @@ static int convert_file(const char *in, const char *out, const char *tok, const 
     if (!spec && strcmp(m->format, "gguf") != 0) spec = &f32; /* llama2.c: f32 unless told */
     if (strcmp(m->format, "gguf") == 0 && !m->tokenizer) {
         lc_gguf *g = NULL;
-        if (lc_gguf_open(in, &g, &err) == LC_OK && lc_gguf_has(g, "tokenizer.ggml.model"))
+        const char *tm = NULL;
+        size_t tl = 0;
+        if (lc_gguf_open(in, &g, &err) == LC_OK &&
+            lc_gguf_get_str(g, "tokenizer.ggml.model", &tm, &tl, &err) == LC_OK && !(tl == 4 && memcmp(tm, "none", 4) == 0))
             cli_error("convert", "note: the input's tokenizer is of a kind longctx does not build; it is not carried over");
         lc_gguf_close(g);
     }

@@ -206,7 +206,7 @@ static const char *tokenizer_kind(const lc_model *m, const lc_gguf *g, char *buf
     char model[80] = "";
     if (g) gguf_tokenizer_meta(g, model, sizeof model, &nt);
     *n = (int64_t)nt;
-    if (model[0]) snprintf(buf, cap, "%s (metadata only: not built)", model);
+    if (model[0] && strcmp(model, "none") != 0) snprintf(buf, cap, "%s (metadata only: not built)", model);
     else snprintf(buf, cap, "none");
     return buf;
 }

@@ -210,6 +210,9 @@ lc_status lc_model_write_gguf_spec(const char *path, const lc_model_config *c, c
     lc_quant_plan_init(&x.plan, c->n_layers, c->n_layers, !c->tied_output);
     st = write_config(x.w, path, c, spec ? spec->file_type : file_type_of(w->layers[0].wq.type), err);
     if (st == LC_OK && tok) st = lc_tokenizer_to_gguf(tok, x.w, err);
+    /* No vocabulary: say so as llama.cpp's converters do, so that llama.cpp
+     * loads the file (it refuses one without the key) and runs token ids. */
+    if (st == LC_OK && !tok) st = lc_gguf_set_str(x.w, "tokenizer.ggml.model", "none", err);
     if (st == LC_OK) st = add(&x, "token_embd.weight", &w->tok_embd, err);
     if (st == LC_OK) st = add(&x, "output_norm.weight", &w->output_norm, err);
     if (st == LC_OK && !c->tied_output) st = add(&x, "output.weight", &w->output, err);

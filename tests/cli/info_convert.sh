@@ -54,7 +54,9 @@ expect_rc 0 "info converted" "$CLI" info "$tmp/s.gguf"
 contains "$tmp/out" "parameters    260.0K (260032)" "converted parameters"
 expect_rc 0 "convert q8_0" "$CLI" convert "$SHARED/models/stories260K.bin" "$tmp/q.gguf" --type q8_0
 expect_rc 0 "info q8_0" "$CLI" info "$tmp/q.gguf"
-contains "$tmp/out" "f32: 11, f16: 5, q8_0: 31" "q8_0 with f16 fallback for w_down"
+contains "$tmp/out" "f32: 11 (" "q8_0 with f16 fallback: norms"
+contains "$tmp/out" "f16: 5 (" "q8_0 with f16 fallback for w_down"
+contains "$tmp/out" "q8_0: 31 (" "q8_0 with f16 fallback: q8_0 matrices"
 expect_rc 0 "convert with tokenizer" "$CLI" convert "$SHARED/models/aidreams260K.bin" "$tmp/a.gguf" \
     -z "$SHARED/models/aidreams-tok512.bin" --type f16
 expect_rc 0 "info with tokenizer" "$CLI" info "$tmp/a.gguf"
