@@ -20,6 +20,7 @@
 #include "longctx/quant.h"
 #include "longctx/runtime.h"
 #include "model/model_internal.h"
+#include "quant/quant.h"
 #include "test_model_util.h"
 #include "test_quant_util.h"
 #include "test_util.h"
@@ -331,8 +332,11 @@ static void test_models_of_every_type(void) {
                 worst = fmax(worst, fabs(lq[k] - lf[k]));
                 scale = fmax(scale, fabs(lf[k]));
             }
-            /* same weights, different summation orders only */
-            CHECK(finite && worst <= 1e-4 * scale, "%s: logits differ from the dequantized model's by %.3g (max %.3g)",
+            /* Same weights, different summation orders only; or, where the
+             * products round the activations to 8 bits (the integer
+             * kernels), that rounding's effect on the logits. */
+            const double tol = lc_quant_products_round_acts(types[i]) ? 0.05 : 1e-4;
+            CHECK(finite && worst <= tol * scale, "%s: logits differ from the dequantized model's by %.3g (max %.3g)",
                   tn, worst, scale);
             fprintf(stderr, "  %-6s model: prefill + decode logits within %.2g of the f32 copy's (max |logit| %.3g)\n",
                     tn, worst, scale);

@@ -88,6 +88,14 @@ size_t lc_quant_act_block_bytes(lc_quant_act a);
 /* Quantize n activations (n a multiple of the act block) as ggml's reference
  * quantize_row_q8_0 / q8_1 / q8_K do. */
 void lc_quant_act_from_f32(lc_quant_act a, const float *src, void *dst, int64_t n);
+/* The activations such a row stands for (x = d * q). */
+void lc_quant_act_to_f32(lc_quant_act a, const void *src, float *dst, int64_t n);
+
+/* Whether lc_matmul's products with weights of type t round the activations
+ * to t's act blocks (the integer kernels: a type with a vec_dot that
+ * lc_quant_matmul handles); otherwise they multiply f32 activations. Tests
+ * choose their reference and tolerance by it. */
+bool lc_quant_products_round_acts(lc_dtype t);
 
 /* ---- Reference dequantization (one function per type; n % block == 0) ---- */
 void lc_dequant_q4_0(const void *src, float *dst, int64_t n);

@@ -85,3 +85,24 @@ void lc_quant_act_from_f32(lc_quant_act a, const float *src, void *dst, int64_t 
     default: break;
     }
 }
+
+void lc_quant_act_to_f32(lc_quant_act a, const void *src, float *dst, int64_t n) {
+    switch (a) {
+    case LC_QACT_Q8_0: lc_dequantize_row_q8_0((const lc_block_q8_0 *)src, dst, n); break;
+    case LC_QACT_Q8_1: {
+        const lc_blk_q8_1 *b = (const lc_blk_q8_1 *)src;
+        for (int64_t i = 0; i < n / LC_QK32; i++) {
+            const float d = lc_f16_to_f32(b[i].d);
+            for (int j = 0; j < LC_QK32; j++) dst[i * LC_QK32 + j] = d * (float)b[i].qs[j];
+        }
+        break;
+    }
+    case LC_QACT_Q8_K: {
+        const lc_blk_q8_K *b = (const lc_blk_q8_K *)src;
+        for (int64_t i = 0; i < n / LC_QK_K; i++)
+            for (int j = 0; j < LC_QK_K; j++) dst[i * LC_QK_K + j] = b[i].d * (float)b[i].qs[j];
+        break;
+    }
+    default: break;
+    }
+}

@@ -34,6 +34,11 @@ bool lc_quant_matmul_handles(lc_dtype t) {
     return lc_quant_is_block_type(t) && t != LC_DTYPE_Q8_0;
 }
 
+bool lc_quant_products_round_acts(lc_dtype t) {
+    const lc_quant_traits *q = lc_quant_traits_of(t);
+    return q && q->vec_dot && lc_quant_matmul_handles(t);
+}
+
 static size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
 
 static int resolve_threads(int n) { return n > 0 ? n : lc_cpu_count(); }
