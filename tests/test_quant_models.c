@@ -28,6 +28,7 @@
 #include "common/util.h"
 #include "longctx/model.h"
 #include "longctx/runtime.h"
+#include "quant/quant.h"
 #include "test_util.h"
 
 #define N_TOK 160
@@ -188,7 +189,14 @@ int main(void) {
             CHECK(st == LC_OK, "%s: split run: %s", cases[c].type, err.msg);
             for (size_t k = 0; st == LC_OK && k < (size_t)N_TOK * V; k++)
                 worst_split = fmax(worst_split, fabs((double)split[k] - ours[k]));
-            CHECK(worst_split < 1e-3, "%s: prefill+decode vs one prefill: %.3g", cases[c].type, worst_split);
+            /* f32 activations: summation order only. 8-bit activations (the
+             * integer kernels): a different summation order can round a
+             * later activation the other way, which moves this model's
+             * logits by a few hundredths (measured up to 0.045). */
+            const bool acts8 = lc_quant_products_round_acts(m->w.layers[0].wq.type) ||
+                               lc_quant_products_round_acts(m->w.output.type);
+            const double tol_split = acts8 ? 0.1 : 1e-3;
+            CHECK(worst_split < tol_split, "%s: prefill+decode vs one prefill: %.3g", cases[c].type, worst_split);
             fprintf(stderr,
                     "  %-6s |ours - llama.cpp| max %.4f mean %.4f (tolerances %.2f, %.3f); quantization itself "
                     "moves llama.cpp's logits by max %.3f mean %.4f; argmax agrees at %d of %d positions with "
