@@ -322,12 +322,9 @@ static const lc_gguf_tensor *open_x(const char *dir, const char *name, lc_gguf *
 
 static void test_oracle(void) {
     char dir[1024];
-    lc_test_shared("fixtures/quants/dequant_oracle", dir, sizeof dir);
-    struct stat sb;
-    if (stat(dir, &sb) != 0) {
-        fprintf(stderr, "SKIP part: %s is absent: the ggml dequantization oracle is not checked\n", dir);
+    if (!quant_shared("fixtures/quants/dequant_oracle", "the ggml dequantization oracle is not checked", dir,
+                      sizeof dir))
         return;
-    }
     lc_gguf *gs;
     const lc_gguf_tensor *src = open_x(dir, "source.f32.gguf", &gs);
     const int64_t rows = 256, cols = 512;

@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "quant/quant.h"
@@ -49,6 +51,16 @@ static inline void random_blocks(lc_dtype t, uint8_t *p, int64_t nb, lc_rng *rng
         }
         if (t == LC_DTYPE_MXFP4) blk[0] = (uint8_t)(120 + lc_rng_below(rng, 3));
     }
+}
+
+/* LC_SHARED_DIR/rel into buf; false (saying what is skipped) when absent.
+ * Unlike lc_test_shared it never exits, so checks that ran before still
+ * decide the verdict. */
+static inline bool quant_shared(const char *rel, const char *what, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s/%s", LC_SHARED_DIR, rel);
+    if (access(buf, F_OK) == 0) return true;
+    fprintf(stderr, "SKIP part: %s is absent: %s\n", buf, what);
+    return false;
 }
 
 #endif

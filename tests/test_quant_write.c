@@ -105,11 +105,7 @@ static void test_specs(void) {
 /* The types llama-quantize chose for the fixture's tensors, tensor by tensor. */
 static void test_rules_vs_llama_quantize(void) {
     char dir[1024];
-    lc_test_shared("fixtures/quants", dir, sizeof dir);
-    if (!file_exists(dir)) {
-        fprintf(stderr, "SKIP part: %s is absent: llama-quantize's choices are not compared\n", dir);
-        return;
-    }
+    if (!quant_shared("fixtures/quants", "llama-quantize's choices are not compared", dir, sizeof dir)) return;
     const char *types[] = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K_M", "Q5_K_M", "Q6_K"};
     for (size_t i = 0; i < LC_ARRAY_LEN(types); i++) {
         char path[1200];
@@ -151,12 +147,11 @@ static double rel_rms(const float *a, const float *b, int64_t n) {
 
 static void test_quantize_file(void) {
     char src[1024], ref_path[1200], out[300];
-    lc_test_shared("fixtures/llama3/model.f16.gguf", src, sizeof src);
-    if (!file_exists(src)) {
-        fprintf(stderr, "SKIP part: %s is absent: lc_quantize_gguf on it is not checked\n", src);
+    if (!quant_shared("fixtures/llama3/model.f16.gguf", "lc_quantize_gguf on it is not checked", src, sizeof src))
         return;
-    }
-    lc_test_shared("fixtures/quants/llama3.Q4_K_M.gguf", ref_path, sizeof ref_path);
+    if (!quant_shared("fixtures/quants/llama3.Q4_K_M.gguf", "our types are not compared with it", ref_path,
+                      sizeof ref_path))
+        ref_path[0] = '\0';
     lc_error err;
     lc_quant_spec s;
     CHECK_OK(lc_quant_spec_parse("Q4_K_M", &s, &err), &err);
@@ -168,7 +163,7 @@ static void test_quantize_file(void) {
     lc_gguf *gi = NULL, *go = NULL, *gr = NULL;
     CHECK_OK(lc_gguf_open(src, &gi, &err), &err);
     CHECK_OK(lc_gguf_open(out, &go, &err), &err);
-    if (file_exists(ref_path)) CHECK_OK(lc_gguf_open(ref_path, &gr, &err), &err);
+    if (ref_path[0]) CHECK_OK(lc_gguf_open(ref_path, &gr, &err), &err);
     if (!gi || !go) goto done;
     CHECK(rep.n_tensors == lc_gguf_n_tensors(gi) && rep.count[LC_DTYPE_Q4_K] == 13 && rep.count[LC_DTYPE_Q6_K] == 3,
           "report: %lld tensors, %lld q4_K, %lld q6_K", (long long)rep.n_tensors,
@@ -213,7 +208,7 @@ done:
     unlink(out);
 
     /* already quantized input: refused unless allowed */
-    if (file_exists(ref_path)) {
+    if (ref_path[0]) {
         CHECK_OK(lc_quant_spec_parse("Q8_0", &s, &err), &err);
         CHECK(lc_quantize_gguf(ref_path, out, &s, &o, NULL, &err) == LC_ERR_UNSUPPORTED &&
                   strstr(err.msg, "already q") && strstr(err.msg, "--allow-requantize"),
