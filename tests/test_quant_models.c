@@ -198,7 +198,7 @@ int main(void) {
             const double tol_split = acts8 ? 0.1 : 1e-3;
             CHECK(worst_split < tol_split, "%s: prefill+decode vs one prefill: %.3g", cases[c].type, worst_split);
             fprintf(stderr,
-                    "  %-6s |ours - llama.cpp| max %.4f mean %.4f (tolerances %.2f, %.3f); quantization itself "
+                    "  %-6s |ours - llama.cpp| max %.3g mean %.3g (tolerances %.2f, %.3f); quantization itself "
                     "moves llama.cpp's logits by max %.3f mean %.4f; argmax agrees at %d of %d positions with "
                     "margin > %.1f; decode path %.1e\n",
                     cases[c].type, max_diff, mean_diff, cases[c].tol, cases[c].tol_mean, max_q, mean_q, n_agree,
