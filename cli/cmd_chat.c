@@ -109,7 +109,7 @@ static void print_stats(const lc_chat *chat, const lc_context *ctx, FILE *out) {
     fprintf(out, "kv %s: %s in use of %s, %zu bytes per token\n", lc_context_kv_describe(ctx, desc, sizeof desc),
             lc_format_bytes((double)st.kv.bytes_per_token * (double)st.kv.n_used, b1, sizeof b1),
             lc_format_bytes((double)st.kv.bytes, b2, sizeof b2), st.kv.bytes_per_token);
-    fprintf(out, "template %s\n", lc_chat_template_name(st.tpl));
+    fprintf(out, "template %s\n", st.jinja ? "jinja (the model's)" : lc_chat_template_name(st.tpl));
 }
 
 static void print_help(FILE *out) {
@@ -216,7 +216,8 @@ int cmd_chat(int argc, char **argv) {
     lc_context *ctx = NULL;
     lc_sampler *sampler = NULL;
     lc_chat *chat = NULL;
-    char *sys_text = NULL, *line = NULL;
+    char *sys_text = NULL, *line = NULL, *jinja = NULL;
+    size_t jinja_len = 0;
     chat_io io = {NULL, verbose};
     lc_rope_config rope;
     rc = cli_runtime_rope(&rf, m, &rope, "chat");
@@ -233,7 +234,11 @@ int cmd_chat(int argc, char **argv) {
             cli_fail("chat", &err);
             goto done;
         }
-        if (found && !rec) cli_error("chat", "note: the model's chat template is not one longctx knows: using plain");
+        if (lc_chat_template_text_from_file(rf.model_path, &jinja, &jinja_len, &err) != LC_OK) {
+            cli_fail("chat", &err);
+            goto done;
+        }
+        if (found && !rec && !jinja) cli_error("chat", "note: the model's chat template is not one longctx knows: using plain");
     }
     if (system_file && !(sys_text = read_text_file(system_file))) goto done;
     if (system) sys_text = strdup(system);
@@ -255,10 +260,17 @@ int cmd_chat(int argc, char **argv) {
     co.on_text = on_text;
     co.on_note = on_note;
     co.note_user = &io;
+    co.jinja = jinja;
+    co.jinja_len = jinja_len;
     if (lc_chat_create(ctx, m->tokenizer, sampler, &co, &chat, &err) != LC_OK) {
         cli_fail("chat", &err);
         goto done;
     }
+    lc_chat_stats cst;
+    lc_chat_get_stats(chat, &cst);
+    if (jinja && !cst.jinja)
+        cli_error("chat", "note: the model's chat template cannot be used turn by turn%s: using the built-in %s template",
+                  verbose ? "" : " (--verbose says why)", lc_chat_template_name(tpl));
     if (session && access(session, F_OK) == 0) {
         if (lc_chat_load(chat, session, &err) != LC_OK) {
             cli_fail("chat", &err);
@@ -273,7 +285,8 @@ int cmd_chat(int argc, char **argv) {
     const bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     {
         char desc[128], sd[160];
-        fprintf(stderr, "longctx chat: %s, template %s, kv %s, %s%s\n", rf.model_path, lc_chat_template_name(tpl),
+        fprintf(stderr, "longctx chat: %s, template %s, kv %s, %s%s\n", rf.model_path,
+                cst.jinja ? "jinja (the model's)" : lc_chat_template_name(tpl),
                 lc_context_kv_describe(ctx, desc, sizeof desc), lc_sampler_describe(&sp, sd, sizeof sd),
                 tty ? "\n(/help for commands, Ctrl-C stops a reply, /quit or Ctrl-D ends)" : "");
     }
@@ -339,6 +352,7 @@ done:
     if (io.transcript) fclose(io.transcript);
     free(line);
     free(sys_text);
+    free(jinja);
     lc_chat_free(chat);
     lc_sampler_free(sampler);
     lc_context_free(ctx);

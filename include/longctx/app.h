@@ -61,6 +61,9 @@ bool lc_chat_template_detect(const char *jinja, size_t len, lc_chat_template *ou
  * present but unknown. *out is PLAIN in both cases. */
 lc_status lc_chat_template_from_file(const char *path, lc_chat_template *out, bool *found, bool *recognised,
                                      lc_error *err);
+/* The text of a GGUF's tokenizer.chat_template: *text malloc'd and
+ * NUL-terminated (free()), or NULL when the file has none. */
+lc_status lc_chat_template_text_from_file(const char *path, char **text, size_t *len, lc_error *err);
 
 /* The tokens of one turn in a template: the role's header, the text encoded
  * as plain text (special-token names in it are NOT parsed: a user cannot
@@ -107,6 +110,14 @@ typedef struct {
     void *text_user;
     lc_chat_note_fn on_note;  /* may be NULL                                  */
     void *note_user;
+    /* The model's Jinja chat template (tokenizer.chat_template; read during
+     * create only) or NULL. When set, turns are written as this template
+     * renders them (derived by rendering probe conversations with the Jinja
+     * interpreter, include/longctx/jinja.h); when it cannot be used — it
+     * refuses (e.g. no system role) or its turns are not regular — the chat
+     * uses tpl and says why through on_note. */
+    const char *jinja;
+    size_t jinja_len;
 } lc_chat_opts;
 
 /* tpl PLAIN, no system prompt, n_predict 256, no callbacks. */
@@ -168,6 +179,7 @@ typedef struct {
     int64_t dropped_turns;    /* since creation or reset                       */
     lc_kv_stats kv;           /* the cache (runtime.h)                         */
     lc_chat_template tpl;
+    bool jinja;               /* turns follow the model's Jinja template      */
 } lc_chat_stats;
 
 void lc_chat_get_stats(const lc_chat *c, lc_chat_stats *st);

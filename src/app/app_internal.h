@@ -8,7 +8,7 @@
 #include "common/util.h"
 #include "longctx/app.h"
 
-#define LC_CHAT_MAX_SPECIALS 4
+#define LC_CHAT_MAX_SPECIALS 16
 
 /* What a template family writes around turns (chat_template.c). A NULL
  * sys_pre with fold_system: the system prompt is written into the first user
@@ -24,9 +24,33 @@ typedef struct {
     const char *asst_pre, *asst_post;
     const char *end_markers[LC_CHAT_MAX_SPECIALS];
     const char *stop_text;
+    /* a table derived from the model's Jinja template (chat_jinja.c): turn 0
+     * is sys_pre + S + sys_post, or preamble without a system prompt; no BOS
+     * is added when the template writes it (bos_in_text) */
+    bool jinja;
+    const char *preamble;
+    bool bos_in_text;
 } lc_chat_tpl_def;
 
 const lc_chat_tpl_def *lc_chat_tpl(lc_chat_template t);
+
+/* A turn table derived from a Jinja chat template; owns its strings. */
+typedef struct {
+    lc_chat_tpl_def def;
+    char *owned[8 + LC_CHAT_MAX_SPECIALS];
+} lc_chat_tpl_dyn;
+
+/* Render the template over probe conversations (with a system prompt when
+ * with_system) and derive what each turn writes. bos/eos: the special
+ * tokens' text (NULL: from tok, which may be NULL); tok also names the
+ * markers that become single tokens. LC_ERR_UNSUPPORTED (with the reason)
+ * when the turns are not regular; the template's own failure when it
+ * refuses to render (raise_exception …). */
+lc_status lc_chat_tpl_from_jinja(const char *src, size_t len, const lc_tokenizer *tok, const char *bos, const char *eos,
+                                 bool with_system, lc_chat_tpl_dyn *out, lc_error *err);
+void lc_chat_tpl_dyn_free(lc_chat_tpl_dyn *d);
+/* Stop tokens of a table: its end markers and EOS. */
+int32_t lc_chat_stop_tokens_def(const lc_chat_tpl_def *d, const lc_tokenizer *tok, int32_t *ids, int32_t cap);
 
 /* A growing token sequence; text is collected into a run and encoded in one
  * call when a marker (or the end) comes. */
@@ -46,7 +70,7 @@ lc_status lc_tok_seq_template(lc_tok_seq *s, const lc_chat_tpl_def *d, const lc_
                               lc_error *err);
 lc_status lc_tok_seq_finish(lc_tok_seq *s, const lc_tokenizer *tok, lc_error *err);
 /* lc_chat_render into a sequence (appends). */
-lc_status lc_chat_render_seq(lc_chat_template t, const lc_tokenizer *tok, lc_chat_role role, const char *text,
+lc_status lc_chat_render_seq(const lc_chat_tpl_def *d, const lc_tokenizer *tok, lc_chat_role role, const char *text,
                              size_t len, bool first, lc_tok_seq *s, lc_error *err);
 
 #endif

@@ -39,6 +39,8 @@ struct lc_chat {
     const lc_tokenizer *tok;
     lc_sampler *sampler;
     lc_chat_opts o;
+    const lc_chat_tpl_def *def; /* o.tpl's table, or the one from the Jinja template */
+    lc_chat_tpl_dyn dyn;
     char *system;
     size_t system_len;
     bool manage;              /* full policy: the chat drops turns          */
@@ -131,7 +133,7 @@ static char *dup_text(const char *s, size_t len) {
 /* The tokens of a user turn followed by the assistant header. fold: this is
  * the first user turn and the template writes the system prompt into it. */
 static lc_status render_user(const lc_chat *c, const char *msg, size_t len, bool fold, lc_tok_seq *s, lc_error *err) {
-    const lc_chat_tpl_def *d = lc_chat_tpl(c->o.tpl);
+    const lc_chat_tpl_def *d = c->def;
     const char *text = msg;
     size_t tlen = len;
     char *folded = NULL;
@@ -146,8 +148,8 @@ static lc_status render_user(const lc_chat *c, const char *msg, size_t len, bool
         if (len) memcpy(folded + a + c->system_len + b, msg, len);
         text = folded;
     }
-    lc_status st = lc_chat_render_seq(c->o.tpl, c->tok, LC_CHAT_USER, text, tlen, false, s, err);
-    if (st == LC_OK) st = lc_chat_render_seq(c->o.tpl, c->tok, LC_CHAT_ASSISTANT, NULL, 0, false, s, err);
+    lc_status st = lc_chat_render_seq(d, c->tok, LC_CHAT_USER, text, tlen, false, s, err);
+    if (st == LC_OK) st = lc_chat_render_seq(d, c->tok, LC_CHAT_ASSISTANT, NULL, 0, false, s, err);
     free(folded);
     return st;
 }
@@ -181,6 +183,8 @@ lc_status lc_chat_create(lc_context *ctx, const lc_tokenizer *tok, lc_sampler *s
     c->sampler = sampler;
     c->o = *o;
     c->o.system = NULL;
+    c->o.jinja = NULL;
+    c->def = lc_chat_tpl(c->o.tpl);
     lc_kv_stats ks;
     lc_context_kv_stats(ctx, &ks);
     c->manage = ks.policy == LC_KV_POLICY_FULL;
@@ -188,10 +192,21 @@ lc_status lc_chat_create(lc_context *ctx, const lc_tokenizer *tok, lc_sampler *s
     c->system_len = strlen(sys);
     c->system = dup_text(sys, c->system_len);
     lc_status st = c->system ? LC_OK : lc_fail(err, LC_ERR_NOMEM, "chat: out of memory");
-    c->n_stop = lc_chat_stop_tokens(c->o.tpl, tok, c->stop_ids, MAX_STOP);
+    if (st == LC_OK && o->jinja) {
+        /* the model's own template, when its turns can be derived */
+        lc_error je;
+        if (lc_chat_tpl_from_jinja(o->jinja, o->jinja_len, tok, NULL, NULL, c->system_len > 0, &c->dyn, &je) == LC_OK) {
+            c->def = &c->dyn.def;
+        } else {
+            c->def = lc_chat_tpl(c->o.tpl);
+            note(c, "the model's chat template cannot be used (%s): using the built-in %s template", je.msg,
+                 lc_chat_template_name(c->o.tpl));
+        }
+    }
+    c->n_stop = lc_chat_stop_tokens_def(c->def, tok, c->stop_ids, MAX_STOP);
     lc_tok_seq s;
     memset(&s, 0, sizeof s);
-    if (st == LC_OK) st = lc_tok_seq_template(&s, lc_chat_tpl(c->o.tpl), tok, lc_chat_tpl(c->o.tpl)->asst_post, err);
+    if (st == LC_OK) st = lc_tok_seq_template(&s, c->def, tok, c->def->asst_post, err);
     if (st == LC_OK) st = lc_tok_seq_finish(&s, tok, err);
     c->end_ids = s.ids;
     c->n_end = s.n;
@@ -199,7 +214,7 @@ lc_status lc_chat_create(lc_context *ctx, const lc_tokenizer *tok, lc_sampler *s
     lc_tok_seq_free(&s);
     /* turn 0: BOS and the system block */
     chat_turn t0 = {LC_CHAT_SYSTEM, dup_text(sys, c->system_len), c->system_len, NULL, 0};
-    if (st == LC_OK) st = lc_chat_render_seq(c->o.tpl, tok, LC_CHAT_SYSTEM, sys, c->system_len, true, &s, err);
+    if (st == LC_OK) st = lc_chat_render_seq(c->def, tok, LC_CHAT_SYSTEM, sys, c->system_len, true, &s, err);
     t0.ids = s.ids;
     t0.n = s.n;
     s.ids = NULL;
@@ -227,6 +242,7 @@ void lc_chat_free(lc_chat *c) {
     free(c->system);
     free(c->end_ids);
     free(c->reply);
+    lc_chat_tpl_dyn_free(&c->dyn);
     free(c);
 }
 
@@ -273,7 +289,7 @@ static lc_status make_room(lc_chat *c, int64_t need, int64_t min_need, lc_chat_r
     *fold_new = c->n_turns == 1;
     /* the new first user turn carries the folded system prompt */
     lc_status st = LC_OK;
-    if (c->n_turns > 1 && lc_chat_tpl(c->o.tpl)->fold_system && c->system_len > 0) {
+    if (c->n_turns > 1 && c->def->fold_system && c->system_len > 0) {
         chat_turn *t = &c->turns[1];
         lc_tok_seq s;
         memset(&s, 0, sizeof s);
@@ -354,7 +370,7 @@ lc_status lc_chat_send(lc_chat *c, const char *msg, size_t len, lc_chat_reply *r
          * this message may become that turn once older ones are dropped, so
          * its folded form (the larger) decides what must fit. */
         const bool was_first = c->n_turns == 1;
-        const bool may_fold = !was_first && lc_chat_tpl(c->o.tpl)->fold_system && c->system_len > 0;
+        const bool may_fold = !was_first && c->def->fold_system && c->system_len > 0;
         lc_tok_seq sf;
         memset(&sf, 0, sizeof sf);
         if (may_fold) st = render_user(c, msg, len, true, &sf, err);
@@ -395,7 +411,7 @@ lc_status lc_chat_send(lc_chat *c, const char *msg, size_t len, lc_chat_reply *r
 
     /* the reply */
     const double t1 = lc_time_now();
-    const char *stop = lc_chat_stop_text(c->o.tpl);
+    const char *stop = c->def->stop_text;
     const int32_t vocab = lc_context_model(c->ctx)->cfg.vocab_size;
     lc_tok_seq r;
     memset(&r, 0, sizeof r);
@@ -505,12 +521,14 @@ void lc_chat_get_stats(const lc_chat *c, lc_chat_stats *st) {
     st->n_system = c->turns[0].n;
     st->dropped_turns = c->dropped_turns;
     st->tpl = c->o.tpl;
+    st->jinja = c->def->jinja;
     lc_context_kv_stats(c->ctx, &st->kv);
 }
 
 /* ---- Sessions: the turn table travels as the session's blob -------------------
  *
- *   "LCCHAT1\0" | u32 template | u32 0 | u64 system bytes | system text |
+ *   "LCCHAT1\0" | u32 template | u32 flags (1: turns written by the model's
+ *   Jinja template) | u64 system bytes | system text |
  *   u64 turns | per turn: u32 role | u32 0 | u64 text bytes | u64 tokens | text
  *
  * The turns' tokens, concatenated, are the session's token history. */
@@ -539,7 +557,7 @@ lc_status lc_chat_save(const lc_chat *c, const char *path, lc_error *err) {
     size_t w = 0;
     memcpy(blob, CHAT_BLOB_MAGIC, 8);
     w = 8;
-    put_u64(blob + w, (uint64_t)c->o.tpl);
+    put_u64(blob + w, (uint64_t)c->o.tpl | (c->def->jinja ? (uint64_t)1 << 32 : 0));
     w += 8;
     put_u64(blob + w, c->system_len);
     w += 8;
@@ -587,7 +605,11 @@ static lc_status load_check(void *user, const int32_t *tokens, int64_t n_tokens,
     const bool chat_blob = blob_len >= 8 && memcmp(b, CHAT_BLOB_MAGIC, 8) == 0;
     if (chat_blob) {
         if (blob_len < 32) return lc_fail(err, LC_ERR_FORMAT, "chat: short turn table");
-        const uint64_t tpl = get_u64(b + 8);
+        const uint64_t tpl = get_u64(b + 8) & 0xFFFFFFFFu;
+        const bool jinja = (get_u64(b + 8) >> 32) & 1;
+        if (jinja != c->def->jinja)
+            return lc_fail(err, LC_ERR_FORMAT, "chat: the session's turns were written %s the model's Jinja template, "
+                           "this chat's %s", jinja ? "by" : "without", c->def->jinja ? "are" : "are not");
         if (tpl != (uint64_t)c->o.tpl)
             return lc_fail(err, LC_ERR_FORMAT, "chat: the session was written with the %s template, this chat uses %s",
                            lc_chat_template_name(tpl < LC_CHAT_TPL_COUNT ? (lc_chat_template)tpl : LC_CHAT_TPL_COUNT),

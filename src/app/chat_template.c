@@ -138,6 +138,35 @@ lc_status lc_chat_template_from_file(const char *path, lc_chat_template *out, bo
     return LC_OK;
 }
 
+lc_status lc_chat_template_text_from_file(const char *path, char **text, size_t *len, lc_error *err) {
+    if (!text) return lc_fail(err, LC_ERR_INVALID_ARG, "chat template: NULL output");
+    *text = NULL;
+    if (len) *len = 0;
+    if (!path) return lc_fail(err, LC_ERR_INVALID_ARG, "chat template: NULL path");
+    FILE *f = fopen(path, "rb");
+    if (!f) return lc_fail(err, LC_ERR_IO, "chat template: cannot open %s", path);
+    char magic[4] = {0};
+    const bool gguf = fread(magic, 1, 4, f) == 4 && memcmp(magic, "GGUF", 4) == 0;
+    fclose(f);
+    if (!gguf) return LC_OK;
+    lc_gguf *g = NULL;
+    lc_status st = lc_gguf_open(path, &g, err);
+    if (st != LC_OK) return st;
+    const char *s = NULL;
+    size_t n = 0;
+    if (lc_gguf_has(g, "tokenizer.chat_template") && lc_gguf_get_str(g, "tokenizer.chat_template", &s, &n, NULL) == LC_OK) {
+        *text = malloc(n + 1);
+        if (!*text) st = lc_fail(err, LC_ERR_NOMEM, "chat template: out of memory");
+        else {
+            memcpy(*text, s, n);
+            (*text)[n] = '\0';
+            if (len) *len = n;
+        }
+    }
+    lc_gguf_close(g);
+    return st;
+}
+
 /* ---- Rendering -------------------------------------------------------------- */
 
 void lc_tok_seq_free(lc_tok_seq *s) {
@@ -220,8 +249,8 @@ lc_status lc_tok_seq_template(lc_tok_seq *s, const lc_chat_tpl_def *d, const lc_
         int32_t best_id = -1;
         for (int i = 0; i < LC_CHAT_MAX_SPECIALS && d->specials[i]; i++) {
             const char *q = strstr(p, d->specials[i]);
-            if (!q || (best && q >= best)) continue;
             const size_t ml = strlen(d->specials[i]);
+            if (!q || (best && (q > best || (q == best && ml <= best_len)))) continue; /* earliest, then longest */
             const int32_t id = marker_id(tok, d->specials[i], ml);
             if (id < 0) continue;
             best = q;
@@ -239,15 +268,18 @@ lc_status lc_tok_seq_template(lc_tok_seq *s, const lc_chat_tpl_def *d, const lc_
     return st;
 }
 
-lc_status lc_chat_render_seq(lc_chat_template t, const lc_tokenizer *tok, lc_chat_role role, const char *text,
+lc_status lc_chat_render_seq(const lc_chat_tpl_def *d, const lc_tokenizer *tok, lc_chat_role role, const char *text,
                              size_t len, bool first, lc_tok_seq *s, lc_error *err) {
-    const lc_chat_tpl_def *d = lc_chat_tpl(t);
     lc_status st = LC_OK;
-    if (first && lc_tokenizer_add_bos(tok) && lc_tokenizer_bos(tok) >= 0)
+    if (first && !d->bos_in_text && lc_tokenizer_add_bos(tok) && lc_tokenizer_bos(tok) >= 0)
         st = lc_tok_seq_special(s, tok, lc_tokenizer_bos(tok), err);
     const char *pre = NULL, *post = NULL;
     switch (role) {
     case LC_CHAT_SYSTEM:
+        if (d->preamble && len == 0) { /* a Jinja template's own turn 0 */
+            if (st == LC_OK) st = lc_tok_seq_template(s, d, tok, d->preamble, err);
+            return st == LC_OK ? lc_tok_seq_finish(s, tok, err) : st;
+        }
         if (d->fold_system || len == 0) return st == LC_OK ? lc_tok_seq_finish(s, tok, err) : st;
         pre = d->sys_pre, post = d->sys_post;
         break;
@@ -278,7 +310,7 @@ lc_status lc_chat_render(lc_chat_template t, const lc_tokenizer *tok, lc_chat_ro
     if (!tok || !n || (cap > 0 && !ids) || (!text && len)) return lc_fail(err, LC_ERR_INVALID_ARG, "chat: bad arguments");
     lc_tok_seq s;
     memset(&s, 0, sizeof s);
-    lc_status st = lc_chat_render_seq(t, tok, role, text, len, first, &s, err);
+    lc_status st = lc_chat_render_seq(lc_chat_tpl(t), tok, role, text, len, first, &s, err);
     if (st != LC_OK) {
         lc_tok_seq_free(&s);
         return st;
@@ -302,7 +334,10 @@ lc_status lc_chat_render_reply_end(lc_chat_template t, const lc_tokenizer *tok, 
 }
 
 int32_t lc_chat_stop_tokens(lc_chat_template t, const lc_tokenizer *tok, int32_t *ids, int32_t cap) {
-    const lc_chat_tpl_def *d = lc_chat_tpl(t);
+    return lc_chat_stop_tokens_def(lc_chat_tpl(t), tok, ids, cap);
+}
+
+int32_t lc_chat_stop_tokens_def(const lc_chat_tpl_def *d, const lc_tokenizer *tok, int32_t *ids, int32_t cap) {
     int32_t n = 0;
     for (int i = 0; i < LC_CHAT_MAX_SPECIALS && d->end_markers[i]; i++) {
         const int32_t id = marker_id(tok, d->end_markers[i], strlen(d->end_markers[i]));
