@@ -91,7 +91,9 @@ static lc_jinja_value *strip(jrender *r, const lc_jinja_value *v, const lc_jinja
     return jv_str(r, s + a, b - a);
 }
 
-static lc_jinja_value *map_case(jrender *r, const lc_jinja_value *v, int mode /* 0 lower 1 upper 2 title 3 capitalize */) {
+/* mode 0 lower, 1 upper, 2 str.title (words start after a non-letter),
+ * 3 capitalize, 4 Jinja's title filter (words start after -, space, (, {, [, <) */
+static lc_jinja_value *map_case(jrender *r, const lc_jinja_value *v, int mode) {
     lc_jinja_value *o = jv_str(r, v->u.str.s, v->u.str.len);
     if (!o) return NULL;
     char *s = o->u.str.s;
@@ -99,7 +101,9 @@ static lc_jinja_value *map_case(jrender *r, const lc_jinja_value *v, int mode /*
     for (size_t i = 0; i < o->u.str.len; i++) {
         const char c = s[i];
         const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-        bool up = mode == 1 || (mode == 2 && alpha && !prev_alpha) || (mode == 3 && i == 0);
+        const bool word_start = i == 0 || strchr("- \t\n\r\f\v({[<", s[i - 1]) != NULL;
+        bool up = mode == 1 || (mode == 2 && alpha && !prev_alpha) || (mode == 3 && i == 0) ||
+                  (mode == 4 && word_start && !(i > 0 && strchr("- \t\n\r\f\v({[<", c)));
         if (up && c >= 'a' && c <= 'z') s[i] = (char)(c - 32);
         else if (!up && mode != 1 && c >= 'A' && c <= 'Z') s[i] = (char)(c + 32);
         prev_alpha = alpha || (mode == 2 && ((unsigned char)c & 0x80));
@@ -622,14 +626,20 @@ lc_jinja_value *jb_filter(jrender *r, const char *name, lc_jinja_value *v, lc_ji
         if (IS("trim")) res = strip(r, s, arg(&a, 0, "chars"), 3);
         else if (IS("upper")) res = map_case(r, s, 1);
         else if (IS("lower")) res = map_case(r, s, 0);
-        else if (IS("title")) res = map_case(r, s, 2);
+        else if (IS("title")) res = map_case(r, s, 4);
         else if (IS("capitalize")) res = map_case(r, s, 3);
         else if (IS("replace")) res = replace(r, s, arg(&a, 0, "old"), arg(&a, 1, "new"), arg(&a, 2, "count"));
         else if (IS("indent")) res = indent(r, s, &a);
         else {
+            /* runs of word characters (regex \w+; non-ASCII counts as a letter) */
             int64_t words = 0;
-            for (size_t i = 0; i < s->u.str.len; i++)
-                words += !ascii_ws((unsigned char)s->u.str.s[i]) && (i == 0 || ascii_ws((unsigned char)s->u.str.s[i - 1]));
+            bool in = false;
+            for (size_t i = 0; i < s->u.str.len; i++) {
+                const unsigned char c = (unsigned char)s->u.str.s[i];
+                const bool w = c >= 0x80 || c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+                words += w && !in;
+                in = w;
+            }
             res = jv_int(r, words);
         }
         jv_unref(s);
@@ -844,6 +854,8 @@ lc_jinja_value *jb_filter(jrender *r, const char *name, lc_jinja_value *v, lc_ji
         const double x = v->kind == LC_JV_FLOAT ? v->u.f : v->kind == LC_JV_INT ? (double)v->u.i : v->u.b;
         const double scale = pow(10.0, (double)prec);
         double y = x * scale;
+        const bool common = !is_str(m) || strcmp(m->u.str.s, "common") == 0;
+        if (common && v->kind != LC_JV_FLOAT && prec >= 0) return jv_int(r, v->kind == LC_JV_INT ? v->u.i : v->u.b);
         if (is_str(m) && strcmp(m->u.str.s, "floor") == 0) y = floor(y);
         else if (is_str(m) && strcmp(m->u.str.s, "ceil") == 0) y = ceil(y);
         else {
@@ -950,6 +962,21 @@ int jb_test(jrender *r, const char *name, lc_jinja_value *v, lc_jinja_value **ar
         return cased;
     }
     if (IS("escaped")) return 0;
+    if ((IS("odd") || IS("even") || IS("divisibleby")) &&
+        (v->kind == LC_JV_FLOAT || (x && x->kind == LC_JV_FLOAT))) {
+        double n = v->kind == LC_JV_FLOAT ? v->u.f : v->kind == LC_JV_INT ? (double)v->u.i : v->kind == LC_JV_BOOL ? v->u.b : NAN;
+        double d = !IS("divisibleby") ? 2.0 : x->kind == LC_JV_FLOAT ? x->u.f : x->kind == LC_JV_INT ? (double)x->u.i : x->kind == LC_JV_BOOL ? x->u.b : NAN;
+        if (isnan(n) || isnan(d)) {
+            jr_fail(r, LC_ERR_FORMAT, "%s: a number is required", name);
+            return -1;
+        }
+        if (d == 0) {
+            jr_fail(r, LC_ERR_FORMAT, "%s: division by zero", name);
+            return -1;
+        }
+        const double m = n - floor(n / d) * d; /* Python's float % */
+        return IS("odd") ? m == 1.0 : m == 0.0;
+    }
     if (IS("odd") || IS("even") || IS("divisibleby")) {
         int64_t n, d = 2;
         if (!want_int(r, v, name, &n)) return -1;

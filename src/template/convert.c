@@ -209,7 +209,7 @@ static bool repr_depth(jrender *r, jbuf *b, const lc_jinja_value *v, int depth) 
         return false;
     }
     if (v->kind == LC_JV_STRING) return repr_string(r, b, v->u.str.s, v->u.str.len);
-    if (v->kind == LC_JV_UNDEFINED) return true;
+    if (v->kind == LC_JV_UNDEFINED) return depth == 0 || put_s(r, b, "Undefined");
     if (v->kind == LC_JV_LIST) {
         if (!jbuf_putc(r, b, v->tuple ? '(' : '[')) return false;
         for (size_t i = 0; i < v->u.list.n; i++)
@@ -218,13 +218,13 @@ static bool repr_depth(jrender *r, jbuf *b, const lc_jinja_value *v, int depth) 
         return jbuf_putc(r, b, v->tuple ? ')' : ']');
     }
     if (v->kind == LC_JV_DICT) {
-        if (v->ns) return put_s(r, b, "<Namespace>");
+        if (v->ns && !put_s(r, b, "<Namespace ")) return false;
         if (!jbuf_putc(r, b, '{')) return false;
         for (size_t i = 0; i < v->u.dict.n; i++)
             if ((i && !put_s(r, b, ", ")) || !repr_depth(r, b, v->u.dict.e[i].key, depth + 1) || !put_s(r, b, ": ") ||
                 !repr_depth(r, b, v->u.dict.e[i].val, depth + 1))
                 return false;
-        return jbuf_putc(r, b, '}');
+        return jbuf_putc(r, b, '}') && (!v->ns || jbuf_putc(r, b, '>'));
     }
     return scalar_str(r, b, v);
 }

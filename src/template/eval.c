@@ -170,7 +170,7 @@ static lc_jinja_value *eval_slice(jrender *r, const jnode *n, jframe *f) {
         goto done;
     }
     const bool str = obj->kind == LC_JV_STRING;
-    if (!str && obj->kind != LC_JV_LIST) {
+    if (!str && obj->kind != LC_JV_LIST) { /* Jinja slices with Python's [] directly: an error */
         jr_fail(r, LC_ERR_FORMAT, "a %s cannot be sliced", jv_kind_name(obj));
         goto done;
     }
@@ -396,8 +396,9 @@ static lc_jinja_value *binary(jrender *r, int op, lc_jinja_value *a, lc_jinja_va
         }
         return l;
     }
-    if (op == JOP_MUL && (a->kind == LC_JV_STRING || a->kind == LC_JV_LIST) && b->kind == LC_JV_INT) return repeat(r, a, b->u.i);
-    if (op == JOP_MUL && (b->kind == LC_JV_STRING || b->kind == LC_JV_LIST) && a->kind == LC_JV_INT) return repeat(r, b, a->u.i);
+    const bool ia = a->kind == LC_JV_INT || a->kind == LC_JV_BOOL, ib = b->kind == LC_JV_INT || b->kind == LC_JV_BOOL;
+    if (op == JOP_MUL && (a->kind == LC_JV_STRING || a->kind == LC_JV_LIST) && ib) return repeat(r, a, inum(b));
+    if (op == JOP_MUL && (b->kind == LC_JV_STRING || b->kind == LC_JV_LIST) && ia) return repeat(r, b, inum(a));
     if (op == JOP_MOD && a->kind == LC_JV_STRING) {
         /* printf-style formatting: %s and %d with one value or a tuple */
         jbuf out = {0};

@@ -385,6 +385,19 @@ static jnode *parse_filter_expr(parser *P, jnode *n) {
             m->len = cur(P)->len;
             m->a = n;
             next(P);
+            /* a dotted filter name (Jinja allows them; none is known) */
+            while (is_op(cur(P), ".") && peek(P, 1)->kind == JT_NAME) {
+                const jtok *part = peek(P, 1);
+                char *joined = jarena_alloc(&P->tpl->arena, m->len + 1 + part->len + 1);
+                if (!joined) return nomem(P);
+                memcpy(joined, m->s, m->len);
+                joined[m->len] = '.';
+                memcpy(joined + m->len + 1, part->s, part->len);
+                m->s = joined;
+                m->len += 1 + part->len;
+                next(P);
+                next(P);
+            }
             if (is_op(cur(P), "(") && !parse_call_args(P, m)) return NULL;
             n = m;
         } else if (is_name(t, "is")) {
