@@ -11,7 +11,7 @@
  * docs/templates.md lists what is supported.
  *
  * Every template is untrusted input: compiling and rendering never crash;
- * they refuse with a message that names the line and column ("3:14: ...")
+ * they refuse with a message that names the line and column ("template 3:14: ...")
  * and are bounded in nesting depth, output size, loop iterations, evaluation
  * steps and bytes allocated (lc_jinja_limits).
  *
@@ -25,8 +25,9 @@
  *   lc_jv_dict_set(msg, "content", lc_jv_strn(text, len));
  *   lc_jv_list_push(messages, msg);      // NULL anywhere: LC_ERR_NOMEM
  *
- * A template and a context may be used by one thread at a time each; a
- * compiled template is read-only while rendering.
+ * A compiled template is read-only while rendering: several threads may
+ * render one template at once, each with its own context (a context's
+ * reference counts change while it is rendered).
  */
 #ifndef LONGCTX_JINJA_H
 #define LONGCTX_JINJA_H
@@ -118,7 +119,7 @@ typedef struct {
 void lc_jinja_limits_init(lc_jinja_limits *l);
 
 /* Parse a template (src need not be NUL-terminated). opt NULL: defaults.
- * LC_ERR_FORMAT with "line:col: message" for a syntax error,
+ * LC_ERR_FORMAT with "template line:col: message" for a syntax error,
  * LC_ERR_UNSUPPORTED for Jinja this interpreter does not have
  * (extends, include, import, call blocks …). */
 lc_status lc_jinja_compile(const char *src, size_t len, const lc_jinja_options *opt, lc_jinja_template **out,
@@ -127,8 +128,8 @@ void lc_jinja_free(lc_jinja_template *t);
 
 /* Render with the variables of context (a dict; NULL: none). *out is
  * malloc'd, NUL-terminated, owned by the caller (free()). Errors:
- * LC_ERR_FORMAT for a failed evaluation ("12:5: 'x' is undefined", and
- * raise_exception's message as "12:5: raise_exception: ..."),
+ * LC_ERR_FORMAT for a failed evaluation ("template 12:5: 'x' is
+ * undefined", raise_exception's as "template 12:5: raise_exception: ..."),
  * LC_ERR_TOO_LARGE for a passed limit. limits NULL: defaults. */
 lc_status lc_jinja_render(const lc_jinja_template *t, const lc_jinja_value *context, const lc_jinja_limits *limits,
                           char **out, size_t *out_len, lc_error *err);

@@ -620,6 +620,10 @@ lc_jinja_value *jb_filter(jrender *r, const char *name, lc_jinja_value *v, lc_ji
     if (IS("escape") || IS("e") || IS("forceescape")) return html_escape(r, v);
     if (IS("trim") || IS("upper") || IS("lower") || IS("title") || IS("capitalize") || IS("replace") ||
         IS("indent") || IS("wordcount")) {
+        if (IS("indent") && v->kind != LC_JV_STRING) { /* Jinja's indent takes text only */
+            jr_fail(r, LC_ERR_FORMAT, "indent: a string is required, not %s", jv_kind_name(v));
+            return NULL;
+        }
         lc_jinja_value *s = v->kind == LC_JV_UNDEFINED ? jv_str(r, "", 0) : jv_to_string(r, v);
         if (!s) return NULL;
         lc_jinja_value *res = NULL;
@@ -825,6 +829,10 @@ lc_jinja_value *jb_filter(jrender *r, const char *name, lc_jinja_value *v, lc_ji
         }
         jv_unref(items);
         return ok ? (fl ? jv_float(r, fs) : jv_int(r, is)) : NULL;
+    }
+    if ((IS("int") || IS("float")) && v->kind == LC_JV_UNDEFINED) {
+        jr_fail(r, LC_ERR_FORMAT, "'%s' is undefined", v->u.str.s);
+        return NULL;
     }
     if (IS("int")) return to_int(r, v, arg(&a, 0, "default"));
     if (IS("float")) return to_float(r, v, arg(&a, 0, "default"));
