@@ -242,16 +242,6 @@ int cmd_chat(int argc, char **argv) {
     }
     if (system_file && !(sys_text = read_text_file(system_file))) goto done;
     if (system) sys_text = strdup(system);
-    if (rf.co.kv_policy == LC_KV_POLICY_SHIFT && rf.co.kv_n_keep == 0) { /* keep the system turn */
-        int64_t n = 0;
-        lc_chat_render(tpl, m->tokenizer, LC_CHAT_SYSTEM, sys_text ? sys_text : "", sys_text ? strlen(sys_text) : 0,
-                       true, NULL, 0, &n, NULL);
-        rf.co.kv_n_keep = n;
-    }
-    if (lc_context_create(m, &rf.co, &ctx, &err) != LC_OK || lc_sampler_create(&sp, m->cfg.vocab_size, &sampler, &err) != LC_OK) {
-        cli_fail("chat", &err);
-        goto done;
-    }
     lc_chat_opts co;
     lc_chat_opts_init(&co);
     co.tpl = tpl;
@@ -262,6 +252,15 @@ int cmd_chat(int argc, char **argv) {
     co.note_user = &io;
     co.jinja = jinja;
     co.jinja_len = jinja_len;
+    if (rf.co.kv_policy == LC_KV_POLICY_SHIFT && rf.co.kv_n_keep == 0) { /* keep the system turn */
+        int64_t n = 0;
+        lc_chat_system_tokens(&co, m->tokenizer, &n, NULL);
+        rf.co.kv_n_keep = n;
+    }
+    if (lc_context_create(m, &rf.co, &ctx, &err) != LC_OK || lc_sampler_create(&sp, m->cfg.vocab_size, &sampler, &err) != LC_OK) {
+        cli_fail("chat", &err);
+        goto done;
+    }
     if (lc_chat_create(ctx, m->tokenizer, sampler, &co, &chat, &err) != LC_OK) {
         cli_fail("chat", &err);
         goto done;

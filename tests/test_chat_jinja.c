@@ -314,6 +314,10 @@ static void test_chat(void) {
         lc_chat_stats st;
         lc_chat_get_stats(chat, &st);
         CHECK(st.jinja, "the template drives the turns (notes: %s)", log.notes);
+        int64_t n_sys = -1;
+        CHECK_OK(lc_chat_system_tokens(&co, m->tokenizer, &n_sys, &err), &err);
+        CHECK(n_sys == st.n_system && n_sys > 5, "system turn: %lld tokens predicted, %lld in the chat", (long long)n_sys,
+              (long long)st.n_system);
         lc_chat_reply rep;
         CHECK_OK(lc_chat_send(chat, "Hello", 5, &rep, &err), &err);
         /* the context holds the template's text: preamble, user turn, prompt */

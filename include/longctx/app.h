@@ -135,6 +135,10 @@ void lc_chat_opts_init(lc_chat_opts *o);
 lc_status lc_chat_create(lc_context *ctx, const lc_tokenizer *tok, lc_sampler *sampler, const lc_chat_opts *o,
                          lc_chat **out, lc_error *err);
 void lc_chat_free(lc_chat *c);
+/* The tokens of the system turn (turn 0) a chat with these options starts
+ * with: BOS and the system block, written by o->jinja when it is usable,
+ * else by o->tpl (for shift:KEEP's KEEP before the context exists). */
+lc_status lc_chat_system_tokens(const lc_chat_opts *o, const lc_tokenizer *tok, int64_t *n, lc_error *err);
 
 typedef enum {
     LC_CHAT_STOP_END = 0,  /* the model ended its turn (end marker or EOS)  */

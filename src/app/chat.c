@@ -234,6 +234,25 @@ lc_status lc_chat_create(lc_context *ctx, const lc_tokenizer *tok, lc_sampler *s
     return LC_OK;
 }
 
+lc_status lc_chat_system_tokens(const lc_chat_opts *o, const lc_tokenizer *tok, int64_t *n, lc_error *err) {
+    if (!o || !tok || !n) return lc_fail(err, LC_ERR_INVALID_ARG, "chat: bad arguments");
+    *n = 0;
+    const char *sys = o->system ? o->system : "";
+    const size_t len = strlen(sys);
+    lc_chat_tpl_dyn dyn;
+    memset(&dyn, 0, sizeof dyn);
+    const lc_chat_tpl_def *d = lc_chat_tpl(o->tpl);
+    if (o->jinja && lc_chat_tpl_from_jinja(o->jinja, o->jinja_len, tok, NULL, NULL, len > 0, &dyn, NULL) == LC_OK)
+        d = &dyn.def;
+    lc_tok_seq s;
+    memset(&s, 0, sizeof s);
+    lc_status st = lc_chat_render_seq(d, tok, LC_CHAT_SYSTEM, sys, len, true, &s, err);
+    *n = s.n;
+    lc_tok_seq_free(&s);
+    lc_chat_tpl_dyn_free(&dyn);
+    return st;
+}
+
 void lc_chat_free(lc_chat *c) {
     if (!c) return;
     turns_free(c->turns, c->n_turns);
