@@ -31,14 +31,14 @@
 
 static const lc_chat_tpl_def defs[LC_CHAT_TPL_COUNT] = {
     [LC_CHAT_TPL_PLAIN] = {"plain", {NULL}, "", "\n\n", false, NULL, NULL, "User: ", "\n", "Assistant:", "\n", {NULL},
-                           "\nUser:"},
+                           "\nUser:", false, NULL, false},
     [LC_CHAT_TPL_CHATML] = {"chatml", {"<|im_start|>", "<|im_end|>"}, "<|im_start|>system\n", "<|im_end|>\n", false,
                             NULL, NULL, "<|im_start|>user\n", "<|im_end|>\n", "<|im_start|>assistant\n",
-                            "<|im_end|>\n", {"<|im_end|>"}, NULL},
+                            "<|im_end|>\n", {"<|im_end|>"}, NULL, false, NULL, false},
     [LC_CHAT_TPL_LLAMA2] = {"llama2", {"<s>", "</s>"}, NULL, NULL, true, "<<SYS>>\n", "\n<</SYS>>\n\n", "[INST] ",
-                            " [/INST]", "", "</s><s>", {"</s>"}, NULL},
+                            " [/INST]", "", "</s><s>", {"</s>"}, NULL, false, NULL, false},
     [LC_CHAT_TPL_MISTRAL] = {"mistral", {"<s>", "</s>", "[INST]", "[/INST]"}, NULL, NULL, true, "", "\n\n", "[INST] ",
-                             " [/INST]", "", "</s>", {"</s>"}, NULL},
+                             " [/INST]", "", "</s>", {"</s>"}, NULL, false, NULL, false},
     [LC_CHAT_TPL_LLAMA3] = {"llama3",
                             {"<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"},
                             "<|start_header_id|>system<|end_header_id|>\n\n",
@@ -51,15 +51,15 @@ static const lc_chat_tpl_def defs[LC_CHAT_TPL_COUNT] = {
                             "<|start_header_id|>assistant<|end_header_id|>\n\n",
                             "<|eot_id|>",
                             {"<|eot_id|>"},
-                            NULL},
+                            NULL, false, NULL, false},
     [LC_CHAT_TPL_PHI3] = {"phi3", {"<|system|>", "<|user|>", "<|assistant|>", "<|end|>"}, "<|system|>\n", "<|end|>\n",
                           false, NULL, NULL, "<|user|>\n", "<|end|>\n", "<|assistant|>\n", "<|end|>\n", {"<|end|>"},
-                          NULL},
+                          NULL, false, NULL, false},
     [LC_CHAT_TPL_GEMMA] = {"gemma", {"<start_of_turn>", "<end_of_turn>"}, NULL, NULL, true, "", "\n\n",
                            "<start_of_turn>user\n", "<end_of_turn>\n", "<start_of_turn>model\n", "<end_of_turn>\n",
-                           {"<end_of_turn>"}, NULL},
+                           {"<end_of_turn>"}, NULL, false, NULL, false},
     [LC_CHAT_TPL_ZEPHYR] = {"zephyr", {"<|system|>", "<|user|>", "<|assistant|>", "</s>"}, "<|system|>\n", "</s>\n",
-                            false, NULL, NULL, "<|user|>\n", "</s>\n", "<|assistant|>\n", "</s>\n", {"</s>"}, NULL},
+                            false, NULL, NULL, "<|user|>\n", "</s>\n", "<|assistant|>\n", "</s>\n", {"</s>"}, NULL, false, NULL, false},
 };
 
 const lc_chat_tpl_def *lc_chat_tpl(lc_chat_template t) {
