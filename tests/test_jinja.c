@@ -207,6 +207,25 @@ static void test_limits(void) {
     l.max_alloc = 1 << 20;
     expect_error("{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}", NULL,
                  &l, LC_ERR_TOO_LARGE, NULL, NULL);
+    /* a namespace holding itself renders and is freed (ASan checks); values
+     * nested without end are refused */
+    lc_error err = {0};
+    lc_status st;
+    char *out = render_str("{% set ns = namespace(me=none) %}{% set ns.me = ns %}{{ ns.me.me.me is defined }}|"
+                           "{% set ns2 = namespace(l=[]) %}{% set ns2.l = [ns2, 1] %}{{ ns2.l[1] }}|"
+                           "{% set a = namespace() %}{% set b = namespace() %}{% set a.o = b %}{% set b.o = a %}"
+                           "{{ a == b }}{{ a == a }}{{ namespace(x=1) == namespace(x=1) }}",
+                           NULL, NULL, &st, &err);
+    /* (printed by jinja2) */
+    CHECK(st == LC_OK && out && strcmp(out, "True|1|FalseTrueFalse") == 0, "cycles: %s %s", out ? out : "(null)", err.msg);
+    free(out);
+    expect_error("{% set ns = namespace(x=1) %}{% for i in range(1000) %}{% set ns.x = [ns.x] %}{% endfor %}", NULL, NULL,
+                 LC_ERR_TOO_LARGE, "nested", NULL);
+    lc_jinja_limits_init(&l);
+    l.max_steps = 100000;
+    expect_error("{% set l = range(10000) | list %}{% for i in range(10000) %}{{ 9999 in l }}{% endfor %}", NULL, &l,
+                 LC_ERR_TOO_LARGE, "steps", NULL);
+    expect_error("{% set l = range(20000) | list %}{{ l | unique | length }}", NULL, &l, LC_ERR_TOO_LARGE, "steps", NULL);
     /* deep nesting refuses at compile time, without recursing the stack away */
     const size_t depth = 100000;
     char *deep = malloc(2 * depth + 16);

@@ -120,6 +120,7 @@ static const char *find_sub(const char *s, size_t n, const char *sub, size_t m) 
 
 static lc_jinja_value *split(jrender *r, const lc_jinja_value *v, const lc_jinja_value *sep, const lc_jinja_value *maxs) {
     int64_t max = -1;
+    if (!jr_work(r, v->u.str.len)) return NULL;
     if (!is_none(maxs) && !want_int(r, maxs, "split", &max)) return NULL;
     lc_jinja_value *l = jv_list(r, 0);
     const char *s = v->u.str.s;
@@ -166,7 +167,7 @@ static lc_jinja_value *split(jrender *r, const lc_jinja_value *v, const lc_jinja
 static lc_jinja_value *replace(jrender *r, const lc_jinja_value *v, const lc_jinja_value *old, const lc_jinja_value *nw,
                                const lc_jinja_value *cnt) {
     int64_t count = -1;
-    if (!want_str(r, old, "replace") || !want_str(r, nw, "replace")) return NULL;
+    if (!want_str(r, old, "replace") || !want_str(r, nw, "replace") || !jr_work(r, v->u.str.len)) return NULL;
     if (!is_none(cnt) && !want_int(r, cnt, "replace", &count)) return NULL;
     jbuf b = {0};
     b.limit = r->lim.max_string;
@@ -237,6 +238,7 @@ static lc_jinja_value *join(jrender *r, const lc_jinja_value *items, const char 
 /* The items of an iterable as a new list (dict: keys, string: characters,
  * undefined: none). */
 static lc_jinja_value *to_list(jrender *r, lc_jinja_value *v, const char *what) {
+    if (!jr_work(r, v->kind == LC_JV_STRING ? v->u.str.len : lc_jv_len(v))) return NULL;
     switch (v->kind) {
     case LC_JV_LIST: return jv_list_copy(r, v);
     case LC_JV_UNDEFINED: return jv_list(r, 0);
@@ -359,6 +361,9 @@ typedef struct {
 static bool sort_values(jrender *r, sort_ent *e, size_t n, bool reverse) {
     /* insertion-free merge sort (stable), failing on unorderable pairs */
     if (n < 2) return true;
+    uint64_t lg = 1;
+    while (((size_t)1 << lg) < n && lg < 63) lg++;
+    if (!jr_work(r, (uint64_t)n * lg)) return false;
     sort_ent *tmp = malloc(n * sizeof *tmp);
     if (!tmp || !jr_account(r, n * sizeof *tmp)) {
         free(tmp);
@@ -785,11 +790,7 @@ lc_jinja_value *jb_filter(jrender *r, const char *name, lc_jinja_value *v, lc_ji
             bool seen = false;
             for (size_t j = 0; j < out->u.list.n && !seen; j++) seen = jv_equal(out->u.list.v[j], items->u.list.v[i]);
             if (!seen && !jv_list_push(r, out, jv_ref(items->u.list.v[i]))) out = jv_drop(out);
-            if (out && (i & 255) == 0 && r->steps + out->u.list.n / 16 > r->lim.max_steps) {
-                jr_fail(r, LC_ERR_TOO_LARGE, "unique: too much work");
-                jv_unref(out);
-                out = NULL;
-            }
+            if (out && !jr_work(r, out->u.list.n)) out = jv_drop(out);
         }
         jv_unref(items);
         return out;
@@ -1022,6 +1023,7 @@ int jb_test(jrender *r, const char *name, lc_jinja_value *v, lc_jinja_value **ar
             return find_sub(x->u.str.s, x->u.str.len, v->u.str.s, v->u.str.len) != NULL;
         }
         if (x->kind == LC_JV_LIST) {
+            if (!jr_work(r, x->u.list.n)) return -1;
             for (size_t i = 0; i < x->u.list.n; i++)
                 if (jv_equal(v, x->u.list.v[i])) return 1;
             return 0;
@@ -1114,7 +1116,7 @@ static lc_jinja_value *str_method(jrender *r, const char *m, lc_jinja_value *s, 
     if (IS("capitalize")) return map_case(r, s, 3);
     if (IS("find") || IS("count")) {
         const lc_jinja_value *sub = arg(a, 0, NULL);
-        if (!want_str(r, sub, m)) return NULL;
+        if (!want_str(r, sub, m) || !jr_work(r, s->u.str.len)) return NULL;
         if (IS("find")) {
             const char *f = find_sub(s->u.str.s, s->u.str.len, sub->u.str.s, sub->u.str.len);
             return jv_int(r, f ? (int64_t)ju_count(s->u.str.s, (size_t)(f - s->u.str.s)) : -1);
@@ -1207,6 +1209,10 @@ lc_jinja_value *jb_call_builtin(jrender *r, lc_jinja_value *fn, lc_jinja_value *
         lc_jinja_value *d = jv_dict(r);
         if (!d) return NULL;
         d->ns = fn->u.fn.kind == JF_NAMESPACE;
+        if (d->ns && !jr_hold_namespace(r, d)) {
+            jv_unref(d);
+            return NULL;
+        }
         const lc_jinja_value *init = nargs ? args[0] : NULL;
         if (nargs > 1 || (init && init->kind != LC_JV_DICT)) {
             jv_unref(d);

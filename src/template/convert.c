@@ -35,9 +35,16 @@ static double num(const lc_jinja_value *v) {
     return v->kind == LC_JV_FLOAT ? v->u.f : v->kind == LC_JV_INT ? (double)v->u.i : v->u.b ? 1.0 : 0.0;
 }
 
-bool jv_equal(const lc_jinja_value *a, const lc_jinja_value *b) {
+static bool equal_depth(const lc_jinja_value *a, const lc_jinja_value *b, int depth);
+
+bool jv_equal(const lc_jinja_value *a, const lc_jinja_value *b) { return equal_depth(a, b, 0); }
+
+/* (a namespace may hold itself: past JV_MAX_DEPTH_RENDER levels, unequal) */
+static bool equal_depth(const lc_jinja_value *a, const lc_jinja_value *b, int depth) {
     if (a == b) return true;
+    if (depth > JV_MAX_DEPTH_RENDER) return false;
     if (!a || !b) return false;
+    if (a->ns || b->ns) return false; /* namespaces compare by identity */
     if (is_num(a) && is_num(b)) {
         if (a->kind != LC_JV_FLOAT && b->kind != LC_JV_FLOAT) {
             const int64_t x = a->kind == LC_JV_INT ? a->u.i : a->u.b, y = b->kind == LC_JV_INT ? b->u.i : b->u.b;
@@ -53,14 +60,14 @@ bool jv_equal(const lc_jinja_value *a, const lc_jinja_value *b) {
     case LC_JV_LIST:
         if (a->tuple != b->tuple || a->u.list.n != b->u.list.n) return false;
         for (size_t i = 0; i < a->u.list.n; i++)
-            if (!jv_equal(a->u.list.v[i], b->u.list.v[i])) return false;
+            if (!equal_depth(a->u.list.v[i], b->u.list.v[i], depth + 1)) return false;
         return true;
     case LC_JV_DICT:
         if (a->u.dict.n != b->u.dict.n) return false;
         for (size_t i = 0; i < a->u.dict.n; i++) {
             const lc_jinja_value *k = a->u.dict.e[i].key;
             const int64_t at = jv_dict_find(b, k->u.str.s, k->u.str.len);
-            if (at < 0 || !jv_equal(a->u.dict.e[i].val, b->u.dict.e[at].val)) return false;
+            if (at < 0 || !equal_depth(a->u.dict.e[i].val, b->u.dict.e[at].val, depth + 1)) return false;
         }
         return true;
     case LC_JV_CALLABLE: return a->u.fn.kind == b->u.fn.kind && a->u.fn.macro == b->u.fn.macro && a->u.fn.self == b->u.fn.self;

@@ -46,13 +46,53 @@ bool jr_account(jrender *r, size_t n) {
     return true;
 }
 
-static bool step(jrender *r) {
+bool jr_work(jrender *r, uint64_t units) {
     if (r->failed) return false;
-    if (++r->steps > r->lim.max_steps) {
+    r->steps += 1 + units / 8;
+    if (r->steps > r->lim.max_steps) {
         jr_fail(r, LC_ERR_TOO_LARGE, "more than %llu evaluation steps", (unsigned long long)r->lim.max_steps);
         return false;
     }
     return true;
+}
+
+static bool step(jrender *r) { return jr_work(r, 0); }
+
+bool jr_hold_namespace(jrender *r, lc_jinja_value *ns) {
+    if (r->n_nss == r->cap_nss) {
+        const size_t nc = r->cap_nss ? 2 * r->cap_nss : 16;
+        if (!jr_account(r, nc * sizeof *r->nss)) return false;
+        lc_jinja_value **q = realloc(r->nss, nc * sizeof *q);
+        if (!q) {
+            jr_fail(r, LC_ERR_NOMEM, "out of memory");
+            return false;
+        }
+        r->nss = q;
+        r->cap_nss = nc;
+    }
+    r->nss[r->n_nss++] = jv_ref(ns);
+    return true;
+}
+
+/* Empty and release the namespaces: a namespace holding itself (directly or
+ * through lists) is the only way to make a cycle. */
+static void release_namespaces(jrender *r) {
+    for (size_t i = 0; i < r->n_nss; i++) {
+        lc_jinja_value *d = r->nss[i];
+        jv_pair *e = d->u.dict.e;
+        const size_t n = d->u.dict.n;
+        d->u.dict.e = NULL;
+        d->u.dict.n = d->u.dict.cap = 0;
+        for (size_t k = 0; k < n; k++) {
+            jv_unref(e[k].key);
+            jv_unref(e[k].val);
+        }
+        free(e);
+    }
+    for (size_t i = 0; i < r->n_nss; i++) jv_unref(r->nss[i]);
+    free(r->nss);
+    r->nss = NULL;
+    r->n_nss = r->cap_nss = 0;
 }
 
 static lc_jinja_value *undefined_use(jrender *r, const lc_jinja_value *v) {
@@ -266,6 +306,7 @@ static lc_jinja_value *repeat(jrender *r, const lc_jinja_value *seq, int64_t tim
 
 /* x in container */
 static int contains(jrender *r, const lc_jinja_value *x, const lc_jinja_value *c) {
+    if (!jr_work(r, c->kind == LC_JV_STRING ? c->u.str.len / 8 : lc_jv_len(c))) return -1;
     switch (c->kind) {
     case LC_JV_UNDEFINED: return 0;
     case LC_JV_STRING:
@@ -292,7 +333,10 @@ static int contains(jrender *r, const lc_jinja_value *x, const lc_jinja_value *c
 }
 
 static lc_jinja_value *binary(jrender *r, int op, lc_jinja_value *a, lc_jinja_value *b) {
-    if (op == JOP_EQ || op == JOP_NE) return jv_bool(r, jv_equal(a, b) == (op == JOP_EQ));
+    if (op == JOP_EQ || op == JOP_NE) {
+        if (!jr_work(r, LC_MIN(lc_jv_len(a), lc_jv_len(b)))) return NULL;
+        return jv_bool(r, jv_equal(a, b) == (op == JOP_EQ));
+    }
     if (op == JOP_CONCAT) return concat_values(r, a, b);
     if (op == JOP_IN || op == JOP_NOTIN) {
         const int c = contains(r, a, b);
@@ -985,6 +1029,7 @@ lc_status lc_jinja_render(const lc_jinja_template *t, const lc_jinja_value *cont
     b.limit = r.lim.max_output;
     bool ok = top.vars && exec(&r, t->root, &top, &b);
     jv_unref(top.vars);
+    release_namespaces(&r);
     if (!ok) {
         jbuf_free(&b);
         return lc_fail(err, r.failed ? r.st : LC_ERR_NOMEM, "%s", r.failed ? r.msg : "template: out of memory");

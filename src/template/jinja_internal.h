@@ -44,6 +44,7 @@ struct lc_jinja_value {
     int32_t refs;   /* < 0: immortal (a literal owned by the template)        */
     bool tuple;     /* a list written as a tuple                              */
     bool ns;        /* a namespace(): its attributes may be set               */
+    uint32_t depth; /* nesting: 0 for a scalar, 1 + the deepest item          */
     union {
         bool b;
         int64_t i;
@@ -68,6 +69,11 @@ struct lc_jinja_value {
         } fn;
     } u;
 };
+
+/* Deepest nesting of values made while rendering / with the public API
+ * (bounds the recursion of ==, printing and freeing). */
+#define JV_MAX_DEPTH_RENDER 200
+#define JV_MAX_DEPTH_API 1000
 
 /* r may be NULL (outside a render: no budget). All return NULL after
  * recording the failure in r. */
@@ -268,6 +274,9 @@ struct jrender {
     int loop_ctl; /* 1 break, 2 continue */
     int loop_depth;
     lc_jinja_value *hole; /* a filter block's body text */
+    lc_jinja_value **nss; /* namespaces made (held), emptied at the end to
+                             break any cycle through them                  */
+    size_t n_nss, cap_nss;
     bool failed;
     lc_status st;
     char msg[LC_ERROR_MSG_MAX];
@@ -280,6 +289,10 @@ void jr_fail(jrender *r, lc_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+/* Keep a namespace until the render ends (then emptied, freeing cycles). */
+bool jr_hold_namespace(jrender *r, lc_jinja_value *ns);
+/* Count work of about units item visits against the step budget. */
+bool jr_work(jrender *r, uint64_t units);
 /* Count n bytes against the allocation budget (false: refused). */
 bool jr_account(jrender *r, size_t n);
 

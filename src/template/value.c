@@ -181,6 +181,17 @@ static bool grow(jrender *r, void **p, size_t *cap, size_t need, size_t elem) {
     return true;
 }
 
+/* container will hold item: its depth, within the limit. */
+static bool deepen(jrender *r, lc_jinja_value *c, const lc_jinja_value *item) {
+    const uint32_t d = item->depth + 1, max = r ? JV_MAX_DEPTH_RENDER : JV_MAX_DEPTH_API;
+    if (d > max) {
+        if (r) jr_fail(r, LC_ERR_TOO_LARGE, "values nested more than %u deep", (unsigned)max);
+        return false;
+    }
+    if (d > c->depth) c->depth = d;
+    return true;
+}
+
 bool jv_list_push(jrender *r, lc_jinja_value *list, lc_jinja_value *item) {
     if (!item) return false;
     if (!list || list->kind != LC_JV_LIST) {
@@ -192,7 +203,8 @@ bool jv_list_push(jrender *r, lc_jinja_value *list, lc_jinja_value *item) {
         jv_unref(item);
         return false;
     }
-    if (!grow(r, (void **)&list->u.list.v, &list->u.list.cap, list->u.list.n + 1, sizeof(lc_jinja_value *))) {
+    if (!deepen(r, list, item) ||
+        !grow(r, (void **)&list->u.list.v, &list->u.list.cap, list->u.list.n + 1, sizeof(lc_jinja_value *))) {
         jv_unref(item);
         return false;
     }
@@ -212,6 +224,10 @@ int64_t jv_dict_find(const lc_jinja_value *d, const char *key, size_t klen) {
 bool jv_dict_set(jrender *r, lc_jinja_value *d, const char *key, size_t klen, lc_jinja_value *val) {
     if (!val) return false;
     if (!d || d->kind != LC_JV_DICT || !key) {
+        jv_unref(val);
+        return false;
+    }
+    if (!deepen(r, d, val)) {
         jv_unref(val);
         return false;
     }
@@ -327,6 +343,10 @@ lc_status lc_jv_list_push(lc_jinja_value *list, lc_jinja_value *item) {
         jv_unref(item);
         return LC_ERR_INVALID_ARG;
     }
+    if (item->depth + 1 > JV_MAX_DEPTH_API) {
+        jv_unref(item);
+        return LC_ERR_TOO_LARGE;
+    }
     return jv_list_push(NULL, list, item) ? LC_OK : LC_ERR_NOMEM;
 }
 
@@ -335,6 +355,10 @@ lc_status lc_jv_dict_setn(lc_jinja_value *dict, const char *key, size_t key_len,
     if (!dict || dict->kind != LC_JV_DICT || !key || val == dict) {
         jv_unref(val);
         return LC_ERR_INVALID_ARG;
+    }
+    if (val->depth + 1 > JV_MAX_DEPTH_API) {
+        jv_unref(val);
+        return LC_ERR_TOO_LARGE;
     }
     return jv_dict_set(NULL, dict, key, key_len, val) ? LC_OK : LC_ERR_NOMEM;
 }
