@@ -113,6 +113,9 @@ static const render_case cases[] = {
     {"{% for m in ms %}{{ m | items | list }}{% endfor %}|{{ ms | map('length') | list }}|{{ ms[0] | tojson }}|{{ ns }}",
      "{\"ms\": [{\"a\": 1}, {\"b\": [1, 2]}]}",
      "[('a', 1)][('b', [1, 2])]|[1, 1]|{\"a\": 1}|"},
+    {"{{ 'y' if ([] | select) else 'n' }}|{{ 'y' if (ms | selectattr('role', 'equalto', 'x') | list) else 'n' }}|{{ [1, 2] | map('string') | join }}|{{ ([1] | select)[0] is defined }}|{{ {'a': 1} is lower }}|{{ 42 is upper }}|{{ undefined_thing is callable }}|{{ (ms | reverse | first).role }}",
+     "{\"ms\": [{\"role\": \"user\"}, {\"role\": \"assistant\"}]}",
+     "y|n|12|False|True|False|True|assistant"},
     {"{{ foo|default('') }}{{ bar.baz|default('z') if bar is defined else 'nobar' }}{{ (1, 2) }}{{ (1,) }}{{ () }}",
      "{}",
      "nobar(1, 2)(1,)()"},
@@ -189,6 +192,9 @@ static void test_errors(void) {
     expect_error("{{ 'a'() }}", NULL, NULL, LC_ERR_FORMAT, "not callable", NULL);
     expect_error("{% macro m(a) %}{% endmacro %}{{ m(1, 2) }}", NULL, NULL, LC_ERR_FORMAT, "argument", NULL);
     expect_error("{{ messages[0]['role'] }}", "{\"messages\": []}", NULL, LC_ERR_FORMAT, "undefined", NULL);
+    /* a filter that is a generator in jinja2 has no length and is not JSON */
+    expect_error("{{ [1, 2] | select('odd') | length }}", NULL, NULL, LC_ERR_FORMAT, "generator", NULL);
+    expect_error("{{ [1, 2] | map('string') | tojson }}", NULL, NULL, LC_ERR_FORMAT, "generator", NULL);
 }
 
 static void test_limits(void) {

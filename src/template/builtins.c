@@ -578,8 +578,27 @@ static lc_jinja_value *minmax(jrender *r, lc_jinja_value *v, const bargs *a, boo
 
 /* ---- Filters -------------------------------------------------------------------- */
 
+static lc_jinja_value *filter(jrender *r, const char *name, lc_jinja_value *v, lc_jinja_value **args, size_t nargs,
+                              const char **knames, lc_jinja_value **kvals, size_t nk);
+
+/* The filters that return a generator (or iterator) in jinja2. */
+static bool lazy_filter(const char *name, const lc_jinja_value *v) {
+    static const char *const lazy[] = {"select", "reject", "selectattr", "rejectattr", "map",
+                                       "unique", "batch", "slice", "items"};
+    for (size_t i = 0; i < LC_ARRAY_LEN(lazy); i++)
+        if (strcmp(name, lazy[i]) == 0) return true;
+    return strcmp(name, "reverse") == 0 && v->kind != LC_JV_STRING;
+}
+
 lc_jinja_value *jb_filter(jrender *r, const char *name, lc_jinja_value *v, lc_jinja_value **args, size_t nargs,
                           const char **knames, lc_jinja_value **kvals, size_t nk) {
+    lc_jinja_value *res = filter(r, name, v, args, nargs, knames, kvals, nk);
+    if (res && res->kind == LC_JV_LIST && lazy_filter(name, v)) res->lazy = true;
+    return res;
+}
+
+static lc_jinja_value *filter(jrender *r, const char *name, lc_jinja_value *v, lc_jinja_value **args, size_t nargs,
+                              const char **knames, lc_jinja_value **kvals, size_t nk) {
     const bargs a = {args, kvals, knames, nargs, nk};
 #define IS(n) (strcmp(name, n) == 0)
     if (IS("default") || IS("d")) {
@@ -591,6 +610,10 @@ lc_jinja_value *jb_filter(jrender *r, const char *name, lc_jinja_value *v, lc_ji
         return jv_ref(v);
     }
     if (IS("length") || IS("count")) {
+        if (v->lazy) {
+            jr_fail(r, LC_ERR_FORMAT, "%s: a generator has no length (add | list)", name);
+            return NULL;
+        }
         switch (v->kind) {
         case LC_JV_STRING: return jv_int(r, (int64_t)ju_count(v->u.str.s, v->u.str.len));
         case LC_JV_LIST: return jv_int(r, (int64_t)v->u.list.n);
@@ -954,21 +977,24 @@ int jb_test(jrender *r, const char *name, lc_jinja_value *v, lc_jinja_value **ar
     if (IS("mapping")) return k == LC_JV_DICT;
     if (IS("iterable")) return k == LC_JV_STRING || k == LC_JV_LIST || k == LC_JV_DICT || k == LC_JV_UNDEFINED;
     if (IS("sequence")) return k == LC_JV_STRING || k == LC_JV_LIST || k == LC_JV_DICT;
-    if (IS("callable")) return k == LC_JV_CALLABLE;
-    if (IS("lower") || IS("upper")) {
-        if (k != LC_JV_STRING) return 0;
+    if (IS("callable")) return k == LC_JV_CALLABLE || k == LC_JV_UNDEFINED; /* Undefined has __call__ */
+    if (IS("lower") || IS("upper")) { /* str(v).islower() / isupper() */
+        lc_jinja_value *sv = jv_to_string(r, v);
+        if (!sv) return -1;
         bool cased = false;
-        for (size_t i = 0; i < v->u.str.len; i++) {
-            const char c = v->u.str.s[i];
+        int res = -2;
+        for (size_t i = 0; i < sv->u.str.len && res == -2; i++) {
+            const char c = sv->u.str.s[i];
             if (c >= 'a' && c <= 'z') {
-                if (IS("upper")) return 0;
+                if (IS("upper")) res = 0;
                 cased = true;
             } else if (c >= 'A' && c <= 'Z') {
-                if (IS("lower")) return 0;
+                if (IS("lower")) res = 0;
                 cased = true;
             }
         }
-        return cased;
+        jv_unref(sv);
+        return res == -2 ? cased : res;
     }
     if (IS("escaped")) return 0;
     if ((IS("odd") || IS("even") || IS("divisibleby")) &&

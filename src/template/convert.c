@@ -20,7 +20,7 @@ bool jv_truthy(const lc_jinja_value *v) {
     case LC_JV_INT: return v->u.i != 0;
     case LC_JV_FLOAT: return v->u.f != 0.0;
     case LC_JV_STRING: return v->u.str.len > 0;
-    case LC_JV_LIST: return v->u.list.n > 0;
+    case LC_JV_LIST: return v->lazy || v->u.list.n > 0;
     case LC_JV_DICT: return v->u.dict.n > 0;
     case LC_JV_CALLABLE: return true;
     }
@@ -44,7 +44,7 @@ static bool equal_depth(const lc_jinja_value *a, const lc_jinja_value *b, int de
     if (a == b) return true;
     if (depth > JV_MAX_DEPTH_RENDER) return false;
     if (!a || !b) return false;
-    if (a->ns || b->ns) return false; /* namespaces compare by identity */
+    if (a->ns || b->ns || a->lazy || b->lazy) return false; /* compared by identity */
     if (is_num(a) && is_num(b)) {
         if (a->kind != LC_JV_FLOAT && b->kind != LC_JV_FLOAT) {
             const int64_t x = a->kind == LC_JV_INT ? a->u.i : a->u.b, y = b->kind == LC_JV_INT ? b->u.i : b->u.b;
@@ -218,6 +218,7 @@ static bool repr_depth(jrender *r, jbuf *b, const lc_jinja_value *v, int depth) 
     if (v->kind == LC_JV_STRING) return repr_string(r, b, v->u.str.s, v->u.str.len);
     if (v->kind == LC_JV_UNDEFINED) return depth == 0 || put_s(r, b, "Undefined");
     if (v->kind == LC_JV_LIST) {
+        if (v->lazy) return put_s(r, b, "<generator object>");
         if (!jbuf_putc(r, b, v->tuple ? '(' : '[')) return false;
         for (size_t i = 0; i < v->u.list.n; i++)
             if ((i && !put_s(r, b, ", ")) || !repr_depth(r, b, v->u.list.v[i], depth + 1)) return false;

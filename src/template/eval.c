@@ -141,6 +141,7 @@ static lc_jinja_value *get_item(jrender *r, lc_jinja_value *obj, lc_jinja_value 
         }
         return jv_undef(r, key->u.str.s, key->u.str.len);
     }
+    if (obj->kind == LC_JV_LIST && obj->lazy) return jv_undef(r, "item", 4); /* a generator has no items */
     if (obj->kind == LC_JV_LIST && as_index(key, &i)) {
         const int64_t n = (int64_t)obj->u.list.n;
         if (i < 0) i += n;

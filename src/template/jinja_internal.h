@@ -44,6 +44,8 @@ struct lc_jinja_value {
     int32_t refs;   /* < 0: immortal (a literal owned by the template)        */
     bool tuple;     /* a list written as a tuple                              */
     bool ns;        /* a namespace(): its attributes may be set               */
+    bool lazy;      /* a list standing for a Python generator (select, map …):
+                       always true, no len(), not JSON, prints as a generator */
     uint32_t depth; /* nesting: 0 for a scalar, 1 + the deepest item          */
     union {
         bool b;

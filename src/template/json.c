@@ -73,6 +73,10 @@ bool jv_json_append(jrender *r, jbuf *b, const lc_jinja_value *v, int indent, bo
         return jbuf_put(r, b, tmp, strlen(tmp));
     case LC_JV_STRING: return json_string(r, b, v->u.str.s, v->u.str.len);
     case LC_JV_LIST:
+        if (v->lazy) {
+            if (r) jr_fail(r, LC_ERR_FORMAT, "tojson: a generator is not JSON serializable (add | list)");
+            return false;
+        }
         if (v->u.list.n == 0) return jbuf_put(r, b, "[]", 2);
         if (!jbuf_putc(r, b, '[')) return false;
         for (size_t i = 0; i < v->u.list.n; i++) {
