@@ -444,6 +444,31 @@ static void test_shared_templates(void) {
             free(werr);
             lc_jv_free(ctx);
         }
+        /* one compiled template rendered by several threads at once, each
+         * with its own context, gives the same text (the template is read-only) */
+        char conv_path[512], want_path[512];
+        snprintf(conv_path, sizeof conv_path, "%s/templates/conversations/tools_nosys.json", LC_TEST_DATA_DIR);
+        snprintf(want_path, sizeof want_path, "%s/templates/%s/tools_nosys.txt", LC_TEST_DATA_DIR, tnames[i]);
+        size_t wl = 0;
+        char *want = read_file(want_path, &wl);
+        int same = 0;
+        if (want) {
+#pragma omp parallel for num_threads(4) reduction(+ : same)
+            for (int k = 0; k < 8; k++) {
+                lc_jinja_value *ctx = load_context(conv_path, tok_path);
+                lc_jinja_limits lim;
+                lc_jinja_limits_init(&lim);
+                lim.now = FIXED_NOW;
+                char *out = NULL;
+                size_t ol = 0;
+                if (ctx && lc_jinja_render(t, ctx, &lim, &out, &ol, NULL) == LC_OK && ol == wl && memcmp(out, want, wl) == 0)
+                    same++;
+                free(out);
+                lc_jv_free(ctx);
+            }
+            CHECK(same == 8, "%s: %d of 8 concurrent renders as jinja2's", tnames[i], same);
+        }
+        free(want);
         lc_jinja_free(t);
     }
     fprintf(stderr, "shared templates: %zu templates, %zu renders identical to jinja2, %zu refusals matched\n", nt,
