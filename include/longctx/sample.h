@@ -101,6 +101,26 @@ lc_status lc_sampler_accept(lc_sampler *s, int32_t token, lc_error *err);
  * valid until the next call on s; returns the count (0 after greedy). */
 int32_t lc_sampler_candidates(const lc_sampler *s, const int32_t **ids, const float **probs);
 
+/* ---- Constraints (structured output) -----------------------------------
+ * A constraint decides which tokens may come next (a grammar: see
+ * longctx/grammar.h, lc_grammar_state_attach). With one set, each sample
+ * first draws with the chain as usual and asks allowed(); when the token is
+ * refused, mask() sets the refused tokens' logits to -inf in a fresh copy of
+ * the logits and the chain draws again (LC_ERR_INVALID_ARG when nothing is
+ * left). The token drawn is passed to accept() and then recorded. The
+ * in-place variant leaves the caller's logits alone while constrained.
+ * Prompt tokens given to lc_sampler_accept do not reach the constraint. */
+typedef struct {
+    void *user;
+    lc_status (*allowed)(void *user, int32_t token, bool *ok, lc_error *err);
+    lc_status (*mask)(void *user, float *logits, int32_t n_vocab, lc_error *err);
+    lc_status (*accept)(void *user, int32_t token, lc_error *err);
+} lc_sampler_constraint;
+
+/* c is copied; NULL (or a missing function) removes the constraint. */
+void lc_sampler_set_constraint(lc_sampler *s, const lc_sampler_constraint *c);
+bool lc_sampler_has_constraint(const lc_sampler *s);
+
 /* ---- Saved state -----------------------------------------------------------
  * Everything that makes the next draws what they are, beyond the params:
  * the RNG and the recent tokens. Fixed size; encode/decode give a portable

@@ -30,6 +30,8 @@ struct lc_sampler {
     float *cand_probs;                   /* [n_vocab] their probabilities   */
     int32_t n_cand;                      /* candidates of the last draw     */
     lc_isa isa;                          /* scan kernel tier (at creation)  */
+    lc_sampler_constraint con;           /* see lc_sampler_set_constraint   */
+    bool has_con;
 };
 
 /* a ranks before b: larger logit, then lower id. */

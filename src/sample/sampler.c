@@ -184,8 +184,6 @@ static lc_status sample_chain(lc_sampler *s, float *logits, int32_t *token, lc_e
 
     if (p->temp <= 0.0f) { /* greedy */
         *token = best;
-        remember(s, best);
-        s->n_sampled++;
         return LC_OK;
     }
 
@@ -241,8 +239,6 @@ static lc_status sample_chain(lc_sampler *s, float *logits, int32_t *token, lc_e
     }
     s->n_cand = n;
     *token = cand[pick].id;
-    remember(s, *token);
-    s->n_sampled++;
     return LC_OK;
 }
 
@@ -251,15 +247,64 @@ static lc_status check_call(const lc_sampler *s, const void *logits, const int32
     return LC_OK;
 }
 
+static void commit(lc_sampler *s, int32_t token) {
+    remember(s, token);
+    s->n_sampled++;
+}
+
+/* With a constraint: draw as usual; if the constraint refuses the token,
+ * mask the logits and draw again (see lc_sampler_set_constraint). */
+static lc_status sample_constrained(lc_sampler *s, const float *logits, int32_t *token, lc_error *err) {
+    const lc_sampler_constraint *c = &s->con;
+    const size_t bytes = (size_t)s->n_vocab * sizeof(float);
+    memcpy(s->scratch, logits, bytes);
+    int32_t t = -1;
+    lc_status st = sample_chain(s, s->scratch, &t, err);
+    if (st != LC_OK) return st;
+    bool ok = false;
+    st = c->allowed(c->user, t, &ok, err);
+    if (st != LC_OK) return st;
+    if (!ok) {
+        memcpy(s->scratch, logits, bytes);
+        st = c->mask(c->user, s->scratch, s->n_vocab, err);
+        if (st != LC_OK) return st;
+        bool any = false;
+        for (int32_t i = 0; i < s->n_vocab && !any; i++) any = s->scratch[i] != -INFINITY;
+        if (!any) return lc_fail(err, LC_ERR_INVALID_ARG, "sampler: the constraint allows no token here");
+        st = sample_chain(s, s->scratch, &t, err);
+        if (st != LC_OK) return st;
+    }
+    st = c->accept(c->user, t, err);
+    if (st != LC_OK) return st;
+    commit(s, t);
+    *token = t;
+    return LC_OK;
+}
+
 lc_status lc_sampler_sample(lc_sampler *s, const float *logits, int32_t *token, lc_error *err) {
     lc_status st = check_call(s, logits, token, err);
     if (st != LC_OK) return st;
+    if (s->has_con) return sample_constrained(s, logits, token, err);
     memcpy(s->scratch, logits, (size_t)s->n_vocab * sizeof(float));
-    return sample_chain(s, s->scratch, token, err);
+    st = sample_chain(s, s->scratch, token, err);
+    if (st == LC_OK) commit(s, *token);
+    return st;
 }
 
 lc_status lc_sampler_sample_inplace(lc_sampler *s, float *logits, int32_t *token, lc_error *err) {
     lc_status st = check_call(s, logits, token, err);
     if (st != LC_OK) return st;
-    return sample_chain(s, logits, token, err);
+    if (s->has_con) return sample_constrained(s, logits, token, err);
+    st = sample_chain(s, logits, token, err);
+    if (st == LC_OK) commit(s, *token);
+    return st;
 }
+
+void lc_sampler_set_constraint(lc_sampler *s, const lc_sampler_constraint *c) {
+    if (!s) return;
+    s->has_con = c && c->allowed && c->mask && c->accept;
+    if (s->has_con) s->con = *c;
+    else memset(&s->con, 0, sizeof s->con);
+}
+
+bool lc_sampler_has_constraint(const lc_sampler *s) { return s && s->has_con; }
