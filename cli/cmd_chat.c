@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "common/util.h"
+#include "grammar_flags.h"
 #include "longctx/app.h"
 #include "runtime_flags.h"
 
@@ -40,8 +41,9 @@ static void usage(FILE *f) {
             "Context: with --kv-policy full (default) a turn that would not fit drops the oldest whole turns\n"
             "(never the system prompt) and re-evaluates the rest; shift:KEEP shifts (KEEP 0: the system\n"
             "prompt's length); sinks:S:W, window:W, h2o:S:R:H stream without dropping turns.\n\n"
+            "structured output (each reply; the turn ends when the grammar is complete):\n%s\n"
             "sampling:\n%s\nRoPE (override the model's):\n%s",
-            cli_runtime_flags_help(), lc_sampler_options_help(), lc_rope_options_help());
+            cli_runtime_flags_help(), cli_grammar_help(), lc_sampler_options_help(), lc_rope_options_help());
 }
 
 static volatile sig_atomic_t interrupted = 0; /* CLI only: set by SIGINT */
@@ -160,12 +162,17 @@ int cmd_chat(int argc, char **argv) {
     const char *system = NULL, *system_file = NULL, *tpl_name = NULL, *session = NULL, *transcript = NULL;
     const char *delim = "<<<END>>>";
     bool verbose = false;
+    cli_grammar gr;
+    cli_grammar_init(&gr);
     lc_error err;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         const int taken = cli_runtime_flag(&rf, argc, argv, &i, "chat");
         if (taken < 0) return CLI_USAGE;
         if (taken > 0) continue;
+        const int gtaken = cli_grammar_flag(&gr, argc, argv, &i, "chat");
+        if (gtaken < 0) return CLI_USAGE;
+        if (gtaken > 0) continue;
         bool ok = true;
 #define VALUE() (v = cli_value(argc, argv, &i, "chat"))
         if (cli_is(a, "-h", "--help")) {
@@ -265,6 +272,13 @@ int cmd_chat(int argc, char **argv) {
         cli_fail("chat", &err);
         goto done;
     }
+    if (cli_grammar_active(&gr)) { /* a reply ends at the chat's end-of-turn tokens */
+        int32_t stops[16];
+        const int32_t n_stop = lc_chat_stop_ids(chat, stops, 16);
+        rc = cli_grammar_setup(&gr, m->tokenizer, n_stop > 0 ? stops : NULL, n_stop > 0 ? n_stop : 0, sampler, "chat");
+        if (rc != CLI_OK) goto done;
+        rc = CLI_FAIL;
+    }
     lc_chat_stats cst;
     lc_chat_get_stats(chat, &cst);
     if (jinja && !cst.jinja)
@@ -319,6 +333,7 @@ int cmd_chat(int argc, char **argv) {
             continue;
         }
         transcript_turn(&io, "user", line, (size_t)got);
+        if ((rc = cli_grammar_restart(&gr, "chat")) != CLI_OK) break;
         lc_chat_reply rep;
         lc_status st = lc_chat_send(chat, line, (size_t)got, &rep, &err);
         if (st == LC_ERR_TOO_LARGE) { /* the message alone cannot fit: say so, go on */
@@ -354,6 +369,7 @@ done:
     free(jinja);
     lc_chat_free(chat);
     lc_sampler_free(sampler);
+    cli_grammar_free(&gr);
     lc_context_free(ctx);
     lc_model_free(m);
     return rc;

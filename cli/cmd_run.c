@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "common/util.h"
+#include "grammar_flags.h"
 #include "run_session.h"
 #include "runtime_flags.h"
 #include "longctx/runtime.h"
@@ -41,9 +42,10 @@ static void usage(FILE *f) {
             "  --session FILE         reuse the KV cache saved in FILE for the prompt's common prefix,\n"
             "                         and save the cache there afterwards (refused if foreign or corrupt)\n"
             "  -h, --help             this help\n\n"
+            "structured output:\n%s\n"
             "sampling:\n%s\n"
             "RoPE (override the model's):\n%s",
-            lc_sampler_options_help(), lc_rope_options_help());
+            cli_grammar_help(), lc_sampler_options_help(), lc_rope_options_help());
 }
 
 /* Reads at most PROMPT_FILE_MAX bytes; NULL (after a message) on failure. */
@@ -145,6 +147,8 @@ int cmd_run(int argc, char **argv) {
     lc_rope_config rope;
     memset(&rope, 0, sizeof rope);
     bool print_ids = false, ignore_eos = false, no_bos = false;
+    cli_grammar gr;
+    cli_grammar_init(&gr);
     lc_error err;
 
     for (int i = 1; i < argc; i++) {
@@ -153,6 +157,9 @@ int cmd_run(int argc, char **argv) {
         const int taken = cli_runtime_flag(&rf, argc, argv, &i, "run");
         if (taken < 0) return CLI_USAGE;
         if (taken > 0) continue;
+        const int gtaken = cli_grammar_flag(&gr, argc, argv, &i, "run");
+        if (gtaken < 0) return CLI_USAGE;
+        if (gtaken > 0) continue;
 #define VALUE() (v = cli_value(argc, argv, &i, "run"))
         if (cli_is(a, "-h", "--help")) {
             usage(stdout);
@@ -193,6 +200,10 @@ int cmd_run(int argc, char **argv) {
     }
     if (lc_sampler_params_validate(&sp, &err) != LC_OK) {
         cli_error("run", "%s", err.msg);
+        return CLI_USAGE;
+    }
+    if (cli_grammar_active(&gr) && ignore_eos) {
+        cli_error("run", "--ignore-eos cannot go with a grammar: generation ends when the grammar is complete");
         return CLI_USAGE;
     }
 
@@ -277,6 +288,11 @@ int cmd_run(int argc, char **argv) {
         goto done;
     }
     for (int64_t i = 0; i < n_ids; i++) lc_sampler_accept(sampler, ids[i], NULL);
+    if (cli_grammar_active(&gr)) {
+        rc = cli_grammar_setup(&gr, tok, eos >= 0 ? &eos : NULL, eos >= 0 ? 1 : 0, sampler, "run");
+        if (rc != CLI_OK) goto done;
+        rc = CLI_FAIL;
+    }
 
     {
         char sdesc[160];
@@ -329,11 +345,14 @@ int cmd_run(int argc, char **argv) {
                 100 * tm.t_attn / total, 100 * tm.t_other / total, total);
     if (res.stop == LC_STOP_CONTEXT_FULL) fprintf(stderr, "stopped: %s\n", res.message);
     else fprintf(stderr, "stopped: %s\n", lc_stop_reason_name(res.stop));
+    if (gr.s && !lc_grammar_state_ended(gr.s))
+        fprintf(stderr, "note: stopped before the grammar was complete (raise -n)\n");
     rc = session ? cli_run_session_save(ctx, session, ids, n_ids, gen, LC_MIN(res.n_generated, gen_cap)) : CLI_OK;
 
 done:
     free(gen);
     lc_sampler_free(sampler);
+    cli_grammar_free(&gr);
     lc_context_free(ctx);
     free(ids);
     free(text);

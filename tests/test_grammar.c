@@ -639,7 +639,7 @@ static void test_schemas_sampled(const tvocab *tv, const char *what, size_t firs
         for (int seed = 1; g && seed <= seeds; seed++) {
             int n = 0;
             memset(&err, 0, sizeof err);
-            char *text = generate(g, tv, (uint64_t)seed + 1000 * k, seed % 4 == 0, 1500, &n, &err);
+            char *text = generate(g, tv, (uint64_t)seed + 1000 * k, seed % 4 != 0, 1500, &n, &err);
             CHECK(text != NULL, "%s schema %zu seed %d: generation failed", what, k, seed);
             if (!text) continue;
             tokens += n;
@@ -675,7 +675,7 @@ static void test_json_object_sampled(const tvocab *tv, const char *what, int see
     for (int seed = 1; g && seed <= seeds; seed++) {
         int n = 0;
         memset(&err, 0, sizeof err);
-        char *text = generate(g, tv, (uint64_t)seed + 7000, seed % 3 == 0, 3000, &n, &err);
+        char *text = generate(g, tv, (uint64_t)seed + 7000, seed % 3 != 0, 3000, &n, &err);
         CHECK(text != NULL, "%s json_object seed %d: generation failed", what, seed);
         if (!text) continue;
         cJSON *j = cJSON_ParseWithOpts(text, NULL, true);

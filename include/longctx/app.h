@@ -149,6 +149,11 @@ typedef enum {
 
 const char *lc_chat_stop_name(lc_chat_stop s);
 
+/* The tokens that end a reply in this chat (its template's end-of-turn
+ * markers and EOS; with the model's own template, that template's): at most
+ * cap into ids; returns the count. */
+int32_t lc_chat_stop_ids(const lc_chat *c, int32_t *ids, int32_t cap);
+
 typedef struct {
     char *text;              /* the reply (owned by the chat; valid until the
                                 next send, reset or load); NUL-terminated    */

@@ -544,6 +544,13 @@ void lc_chat_get_stats(const lc_chat *c, lc_chat_stats *st) {
     lc_context_kv_stats(c->ctx, &st->kv);
 }
 
+int32_t lc_chat_stop_ids(const lc_chat *c, int32_t *ids, int32_t cap) {
+    if (!c || !ids || cap <= 0) return 0;
+    const int32_t n = c->n_stop < cap ? c->n_stop : cap;
+    memcpy(ids, c->stop_ids, (size_t)n * sizeof *ids);
+    return n;
+}
+
 /* ---- Sessions: the turn table travels as the session's blob -------------------
  *
  *   "LCCHAT1\0" | u32 template | u32 flags (1: turns written by the model's

@@ -3,8 +3,10 @@
  * value, and the shared rules the JSON Schema translator builds on. Strings
  * hold no control characters and no \u escape of a UTF-16 surrogate (a lone
  * surrogate is refused by strict JSON readers), so every sentence parses.
- * Whitespace between tokens is at most 20 characters, so a model cannot
- * spend its budget on blank space.
+ * Whitespace between tokens is one space or one newline and at most 20
+ * spaces or tabs of indentation, and numbers have at most 16 digits before
+ * and after the point and 3 in the exponent (as llama.cpp's translator), so
+ * a model cannot spend its budget on blank space or endless digits.
  */
 #include "grammar/grammar_internal.h"
 
@@ -17,9 +19,9 @@
     "json-char ::= [^\"\\\\\\x00-\\x1F] | \"\\\\\" ( [\"\\\\/bfnrt] | \"u\" json-u4 )\n"                   \
     "json-u4 ::= ( [0-9a-cA-CeEfF] json-hex json-hex | [dD] [0-7] json-hex ) json-hex\n"                   \
     "json-hex ::= [0-9a-fA-F]\n"                                                                         \
-    "json-int ::= \"-\"? ( \"0\" | [1-9] [0-9]* )\n"                                                       \
-    "json-number ::= json-int ( \".\" [0-9]+ )? ( [eE] [-+]? [0-9]+ )?\n"                                  \
-    "json-ws ::= [ \\t\\n]{0,20}\n"
+    "json-int ::= \"-\"? ( \"0\" | [1-9] [0-9]{0,15} )\n"                                                 \
+    "json-number ::= json-int ( \".\" [0-9]{1,16} )? ( [eE] [-+]? [0-9]{1,3} )?\n"                         \
+    "json-ws ::= ( \" \" | \"\\n\" [ \\t]{0,20} )?\n"
 
 const char *lc_gr_json_rules(void) { return JSON_RULES; }
 

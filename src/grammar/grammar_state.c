@@ -15,7 +15,21 @@ typedef struct {
     lc_gr_set set;
     lc_gr_utf8 u;
     lc_gr_mark mk; /* the engine before this node's set was made */
+    bool is_base;  /* set holds what the walk started from          */
 } walk_frame;
+
+/* What a code point does to the set the walk started from (the state's
+ * own): inside a string of a JSON grammar almost every character leads back
+ * to the same set, and outside most lead nowhere; both are remembered for
+ * the rest of the walk, so most trie nodes cost a table lookup. */
+enum { BASE_UNKNOWN = 0, BASE_SAME = 1, BASE_DEAD = 2, BASE_OTHER = 3 };
+#define BASE_CACHE 4096 /* code points >= 128, open addressing */
+
+typedef struct {
+    uint32_t stamp; /* == walk: valid */
+    uint32_t cp;
+    uint8_t what;
+} base_entry;
 
 struct lc_grammar_state {
     const lc_grammar *g;
@@ -27,6 +41,9 @@ struct lc_grammar_state {
     lc_grammar_stats stats;
     uint8_t *allowed;   /* [n_vocab] scratch of the mask */
     walk_frame *frames; /* [max_len + 1] */
+    uint32_t walk;      /* masking walks so far (cache stamp) */
+    uint8_t base_ascii[128];
+    base_entry *base_cache; /* [BASE_CACHE] */
 };
 
 static lc_status engine_error(const lc_grammar_state *s, lc_error *err) {
@@ -69,7 +86,8 @@ lc_status lc_grammar_state_create(const lc_grammar *g, const lc_grammar_vocab *v
     if (v) {
         s->allowed = malloc((size_t)v->n_vocab);
         s->frames = malloc(((size_t)v->max_len + 1) * sizeof *s->frames);
-        if (!s->allowed || !s->frames) st = lc_fail(err, LC_ERR_NOMEM, "grammar: out of memory");
+        s->base_cache = calloc(BASE_CACHE, sizeof *s->base_cache);
+        if (!s->allowed || !s->frames || !s->base_cache) st = lc_fail(err, LC_ERR_NOMEM, "grammar: out of memory");
     }
     if (st == LC_OK) st = lc_grammar_state_reset(s, err);
     if (st != LC_OK) {
@@ -85,6 +103,7 @@ void lc_grammar_state_free(lc_grammar_state *s) {
     lc_gr_engine_free(&s->e);
     free(s->allowed);
     free(s->frames);
+    free(s->base_cache);
     free(s);
 }
 
@@ -195,6 +214,32 @@ lc_status lc_grammar_token_allowed(lc_grammar_state *s, int32_t token, bool *all
     return LC_OK;
 }
 
+/* The code point byte b completes from a frame in state u, or -1 (b starts
+ * or continues a longer character, or is not valid UTF-8 there). */
+static int64_t completes(lc_gr_utf8 u, uint8_t b) {
+    if (u.need == 0) return b < 0x80 ? b : -1;
+    if (u.need == 1 && (b & 0xC0) == 0x80) return (int64_t)((u.val << 6) | (b & 0x3Fu));
+    return -1;
+}
+
+static uint8_t *base_slot(lc_grammar_state *s, uint32_t cp) {
+    if (cp < 128) return &s->base_ascii[cp];
+    uint32_t h = (cp * 2654435761u) & (BASE_CACHE - 1);
+    for (int probe = 0; probe < 64; probe++, h = (h + 1) & (BASE_CACHE - 1)) {
+        base_entry *e = &s->base_cache[h];
+        if (e->stamp != s->walk) {
+            *e = (base_entry){s->walk, cp, BASE_UNKNOWN};
+            return &e->what;
+        }
+        if (e->cp == cp) return &e->what;
+    }
+    return NULL; /* full around here: do not remember */
+}
+
+static bool same_set(const lc_gr_engine *e, lc_gr_set a, lc_gr_set b) {
+    return a.n == b.n && (a.off == b.off || memcmp(e->buf + a.off, e->buf + b.off, (size_t)a.n * sizeof *e->buf) == 0);
+}
+
 /* The masking walk: depth first over the trie, each node's set made from its
  * parent's by one byte; a branch no stack can take is cut with everything
  * under it. */
@@ -210,11 +255,16 @@ lc_status lc_grammar_allowed_tokens(lc_grammar_state *s, uint8_t *allowed, int32
     if (s->ended) return LC_OK;
     if (lc_grammar_state_complete(s))
         for (int32_t i = 0; i < v->n_eog; i++) allowed[v->eog[i]] = 1, count++;
+    if (++s->walk == 0) { /* stamps wrapped: forget them all */
+        memset(s->base_cache, 0, BASE_CACHE * sizeof *s->base_cache);
+        s->walk = 1;
+    }
+    memset(s->base_ascii, BASE_UNKNOWN, sizeof s->base_ascii);
     lc_gr_engine *e = &s->e;
     const lc_gr_mark base = lc_gr_engine_mark(e);
     walk_frame *f = s->frames;
     int32_t depth = 0;
-    f[0] = (walk_frame){0, v->trie[0].first_child, s->cur, s->u, base};
+    f[0] = (walk_frame){0, v->trie[0].first_child, s->cur, s->u, base, true};
     while (depth >= 0) {
         walk_frame *top = &f[depth];
         const int32_t c = top->child;
@@ -228,14 +278,31 @@ lc_status lc_grammar_allowed_tokens(lc_grammar_state *s, uint8_t *allowed, int32
         const lc_gr_mark mk = lc_gr_engine_mark(e);
         lc_gr_set ns;
         lc_gr_utf8 nu;
-        if (!lc_gr_engine_byte(e, top->set, top->u, tn->byte, &ns, &nu)) {
+        bool child_base = false;
+        const int64_t cp = top->is_base ? completes(top->u, tn->byte) : -1;
+        uint8_t *known = cp >= 0 ? base_slot(s, (uint32_t)cp) : NULL;
+        if (known && *known == BASE_DEAD) continue;
+        if (known && *known == BASE_SAME) {
+            ns = s->cur, nu = (lc_gr_utf8){0, 0}, child_base = true;
+        } else if (!lc_gr_engine_byte(e, top->set, top->u, tn->byte, &ns, &nu)) {
             lc_gr_engine_rewind(e, mk);
             if (e->fail != LC_OK) break;
+            if (known) *known = BASE_DEAD;
             continue;
+        } else if (known) {
+            if (same_set(e, ns, s->cur)) { /* back where the walk started: use the state's own set */
+                lc_gr_engine_rewind(e, mk);
+                ns = s->cur, child_base = true;
+                *known = BASE_SAME;
+            } else {
+                *known = BASE_OTHER;
+            }
+        } else if (top->is_base && nu.need > 0) {
+            child_base = true; /* inside a character the set does not change */
         }
         for (int32_t i = 0; i < tn->tok_n; i++) allowed[v->ids[tn->tok_first + i]] = 1;
         count += tn->tok_n;
-        if (tn->first_child >= 0) f[++depth] = (walk_frame){c, tn->first_child, ns, nu, mk};
+        if (tn->first_child >= 0) f[++depth] = (walk_frame){c, tn->first_child, ns, nu, mk, child_base};
         else lc_gr_engine_rewind(e, mk);
     }
     lc_gr_engine_rewind(e, base);

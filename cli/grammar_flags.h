@@ -1,0 +1,34 @@
+/* --grammar-file / --json-schema / --json for run and chat: parse the flags,
+ * build the grammar over the model's vocabulary and attach it to a sampler. */
+#ifndef LC_CLI_GRAMMAR_FLAGS_H
+#define LC_CLI_GRAMMAR_FLAGS_H
+
+#include "longctx/grammar.h"
+#include "longctx/sample.h"
+#include "longctx/tokenizer.h"
+
+typedef struct {
+    const char *grammar_file; /* --grammar-file FILE         */
+    const char *json_schema;  /* --json-schema FILE|JSON     */
+    bool json_object;         /* --json: any JSON object     */
+    lc_grammar *g;
+    lc_grammar_vocab *v;
+    lc_grammar_state *s;
+} cli_grammar;
+
+void cli_grammar_init(cli_grammar *c);
+/* 1: argv[*i] was a grammar flag (consumed, *i advanced past its value);
+ * 0: not one; -1: a bad or missing value (reported). */
+int cli_grammar_flag(cli_grammar *c, int argc, char **argv, int *i, const char *cmd);
+const char *cli_grammar_help(void);
+bool cli_grammar_active(const cli_grammar *c);
+/* Build the grammar (when a flag asked for one) over tok and attach it to
+ * sampler; eog: the tokens that end generation (NULL, 0: the tokenizer's
+ * EOS). Returns CLI_OK or an exit code after a message. */
+int cli_grammar_setup(cli_grammar *c, const lc_tokenizer *tok, const int32_t *eog, int32_t n_eog, lc_sampler *sampler,
+                      const char *cmd);
+/* Start a new generation (chat: each reply). */
+int cli_grammar_restart(cli_grammar *c, const char *cmd);
+void cli_grammar_free(cli_grammar *c);
+
+#endif
