@@ -557,31 +557,31 @@ static bool valid(const cJSON *v, const cJSON *s, const cJSON *doc, char *why, s
 
 static const char *const SCHEMAS[] = {
     /* a flat object: required and optional properties of every scalar type */
-    "{\"type\":\"object\",\"properties\":{"
+    ("{\"type\":\"object\",\"properties\":{"
     "\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":12},"
     "\"age\":{\"type\":\"integer\"},"
     "\"score\":{\"type\":\"number\"},"
     "\"ok\":{\"type\":\"boolean\"},"
     "\"none\":{\"type\":\"null\"},"
     "\"tag\":{\"type\":[\"string\",\"null\"],\"maxLength\":4}},"
-    "\"required\":[\"name\",\"age\"],\"additionalProperties\":false}",
+    "\"required\":[\"name\",\"age\"],\"additionalProperties\":false}"),
     /* arrays with bounds, enum, const, nested objects */
-    "{\"type\":\"object\",\"properties\":{"
+    ("{\"type\":\"object\",\"properties\":{"
     "\"kind\":{\"const\":\"point\"},"
     "\"color\":{\"enum\":[\"red\",\"green\",3,null,{\"x\":[1]}]},"
     "\"xs\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":2,\"maxItems\":4},"
     "\"sub\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"boolean\"},\"b\":{\"type\":\"string\",\"maxLength\":3}},"
     "\"required\":[\"b\"],\"additionalProperties\":false}},"
-    "\"required\":[\"kind\",\"xs\",\"sub\"],\"additionalProperties\":false}",
+    "\"required\":[\"kind\",\"xs\",\"sub\"],\"additionalProperties\":false}"),
     /* anyOf / oneOf (disjoint branches), $ref to $defs with recursion */
-    "{\"$defs\":{\"node\":{\"type\":\"object\",\"properties\":{"
+    ("{\"$defs\":{\"node\":{\"type\":\"object\",\"properties\":{"
     "\"v\":{\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"string\",\"maxLength\":5}]},"
     "\"kids\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/node\"},\"maxItems\":2}},"
     "\"required\":[\"v\"],\"additionalProperties\":false}},"
-    "\"anyOf\":[{\"$ref\":\"#/$defs/node\"},{\"type\":\"array\",\"items\":{\"type\":\"boolean\"},\"maxItems\":3}]}",
+    "\"anyOf\":[{\"$ref\":\"#/$defs/node\"},{\"type\":\"array\",\"items\":{\"type\":\"boolean\"},\"maxItems\":3}]}"),
     /* only optional properties, additional properties of a given schema */
-    "{\"type\":\"object\",\"properties\":{\"p\":{\"type\":\"string\",\"maxLength\":6},\"q\":{\"type\":\"number\"}},"
-    "\"additionalProperties\":{\"type\":\"integer\"}}",
+    ("{\"type\":\"object\",\"properties\":{\"p\":{\"type\":\"string\",\"maxLength\":6},\"q\":{\"type\":\"number\"}},"
+    "\"additionalProperties\":{\"type\":\"integer\"}}"),
 };
 
 static void test_schema_errors(void) {

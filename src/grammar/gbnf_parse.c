@@ -197,7 +197,7 @@ static int cmp_range(const void *a, const void *b) {
 /* A set from ranges[first .. n_ranges): sorted and merged in place. */
 static int32_t close_set(parser *p, int32_t first, bool negated) {
     int32_t n = p->n_ranges - first;
-    lc_gr_range *r = p->ranges + first;
+    lc_gr_range *r = n > 0 ? p->ranges + first : NULL;
     if (n > 1) qsort(r, (size_t)n, sizeof *r, cmp_range);
     int32_t m = 0;
     for (int32_t i = 0; i < n; i++) {

@@ -196,7 +196,7 @@ static bool object_body(tr *t, const cJSON *s, sbuf *b) {
         free(required);
         return false;
     }
-    char ex[48] = "";
+    char ex[160] = "";
     if (extra != -1) {
         char vn[32] = "json-value";
         if (extra >= 0) rule_name(vn, sizeof vn, extra);
@@ -413,10 +413,35 @@ static int gen(tr *t, const cJSON *s) {
 
 bool lc_grammar_have_json_schema(void) { return true; }
 
+/* Strict UTF-8 (RFC 3629): the offset of the first bad byte, or len. */
+static size_t utf8_check(const unsigned char *s, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        const unsigned char b = s[i];
+        size_t n;
+        uint32_t v, min;
+        if (b < 0x80) n = 1, v = b, min = 0;
+        else if (b >= 0xC2 && b <= 0xDF) n = 2, v = b & 0x1Fu, min = 0x80;
+        else if ((b & 0xF0) == 0xE0) n = 3, v = b & 0x0Fu, min = 0x800;
+        else if (b >= 0xF0 && b <= 0xF4) n = 4, v = b & 0x07u, min = 0x10000;
+        else return i;
+        if (n > len - i) return i;
+        for (size_t k = 1; k < n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) return i;
+            v = (v << 6) | (s[i + k] & 0x3Fu);
+        }
+        if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return i;
+        i += n;
+    }
+    return len;
+}
+
 lc_status lc_json_schema_to_gbnf(const char *json, size_t len, char **gbnf, lc_error *err) {
     if (!gbnf || (!json && len)) return lc_fail(err, LC_ERR_INVALID_ARG, "json schema: NULL argument");
     *gbnf = NULL;
     if (len > MAX_SCHEMA) return lc_fail(err, LC_ERR_TOO_LARGE, "json schema: %zu bytes (the limit is %u)", len, MAX_SCHEMA);
+    const size_t bad = utf8_check((const unsigned char *)(json ? json : ""), len);
+    if (bad < len) return lc_fail(err, LC_ERR_FORMAT, "json schema: not valid UTF-8 (byte %zu)", bad);
     const char *end = NULL;
     cJSON *doc = cJSON_ParseWithLengthOpts(json ? json : "", len, &end, false);
     if (!doc) {
