@@ -328,6 +328,56 @@ static void test_small_vocab(void) {
     lc_grammar_vocab_free(v);
 }
 
+/* With no filter, constrained sampling draws from the allowed tokens with
+ * their probabilities renormalised (draw, check, mask and redraw only when
+ * refused): the frequencies over many draws against p(t) / Z. */
+static void test_constrained_distribution(void) {
+    const char *pieces[8] = {"a", "b", "c", "d", "e", "f", "g", "</s>"};
+    const int32_t eog = 7;
+    const float logits[8] = {2.0f, 1.5f, 1.0f, 0.5f, 0.0f, -0.5f, 3.0f, 0.0f};
+    lc_error err;
+    lc_grammar_vocab *v = NULL;
+    lc_grammar *g = parse("root ::= [bdf]", &err); /* b, d, f allowed; g (the favourite) and a refused */
+    lc_grammar_state *s = NULL;
+    lc_sampler *smp = NULL;
+    lc_sampler_params sp;
+    lc_sampler_params_init(&sp);
+    sp.temp = 1.0f, sp.top_k = 0, sp.top_p = 1.0f, sp.min_p = 0.0f, sp.seed = 99;
+    CHECK_OK(lc_grammar_vocab_from_pieces(8, pieces, NULL, &eog, 1, &v, &err), &err);
+    if (g && v) CHECK_OK(lc_grammar_state_create(g, v, &s, &err), &err);
+    CHECK_OK(lc_sampler_create(&sp, 8, &smp, &err), &err);
+    if (!s || !smp) goto out;
+    CHECK_OK(lc_grammar_state_attach(s, smp, &err), &err);
+    const int N = 40000;
+    int counts[8] = {0};
+    for (int i = 0; i < N; i++) {
+        int32_t t = -1;
+        if (lc_grammar_state_reset(s, &err) != LC_OK || lc_sampler_sample(smp, logits, &t, &err) != LC_OK) break;
+        if (t >= 0 && t < 8) counts[t]++;
+    }
+    double z = exp(1.5) + exp(0.5) + exp(-0.5);
+    const int allowed[3] = {1, 3, 5};
+    for (int k = 0; k < 3; k++) {
+        const double p = exp((double)logits[allowed[k]]) / z, sd = sqrt(p * (1 - p) / N);
+        const double f = (double)counts[allowed[k]] / N;
+        CHECK(fabs(f - p) < 5 * sd, "token %d: frequency %.4f, expected %.4f (sd %.4f)", allowed[k], f, p, sd);
+    }
+    CHECK(counts[0] + counts[2] + counts[4] + counts[6] + counts[7] == 0, "refused tokens were drawn");
+    lc_grammar_stats gs;
+    lc_grammar_state_stats(s, &gs);
+    /* the first draw is allowed with probability (e^1.5+e^0.5+e^-0.5)/sum(e^l): masks only on the rest */
+    double all = 0.0;
+    for (int i = 0; i < 8; i++) all += exp((double)logits[i]);
+    const double want_masks = N * (1.0 - z / all);
+    CHECK(fabs((double)gs.n_masks - want_masks) < 5 * sqrt(want_masks), "%lld masks, expected about %.0f",
+          (long long)gs.n_masks, want_masks);
+out:
+    lc_sampler_free(smp);
+    lc_grammar_state_free(s);
+    lc_grammar_free(g);
+    lc_grammar_vocab_free(v);
+}
+
 /* ---- token level: a real vocabulary and random logits ------------------------- */
 
 typedef struct {
@@ -771,6 +821,7 @@ int main(void) {
     test_against_regex();
     test_state_bytes();
     test_small_vocab();
+    test_constrained_distribution();
 #if defined(LC_HAVE_CJSON)
     test_schema_errors();
     test_schema_sentences();

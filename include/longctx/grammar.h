@@ -123,8 +123,9 @@ void lc_grammar_state_stats(const lc_grammar_state *s, lc_grammar_stats *st);
  * filter (top-k/top-p/min-p off) this is exactly sampling from the allowed
  * tokens renormalised; with filters the first draw filters the unmasked
  * logits, the second the masked ones (as llama.cpp). The state must outlive
- * the attachment; lc_grammar_state_detach(s) or attaching NULL... see
- * lc_sampler_set_constraint in sample.h. */
+ * the attachment (lc_grammar_state_detach ends it); reset the state before
+ * each new generation. Only sampled tokens advance the state (prompt tokens
+ * given to lc_sampler_accept do not). See lc_sampler_set_constraint. */
 lc_status lc_grammar_state_attach(lc_grammar_state *s, struct lc_sampler *sampler, lc_error *err);
 void lc_grammar_state_detach(struct lc_sampler *sampler);
 
