@@ -82,11 +82,11 @@ int cli_grammar_setup(cli_grammar *c, const lc_tokenizer *tok, const int32_t *eo
     if (c->grammar_file) {
         if (!(text = read_all(c->grammar_file, &len, cmd))) return CLI_FAIL;
     } else if (c->json_schema) {
-        if (!lc_grammar_have_json_schema()) {
-            cli_error(cmd, "--json-schema: this longctx was built without cJSON (install libcjson-dev and rebuild); "
-                           "--grammar-file and --json work");
-            return CLI_USAGE;
-        }
+#if !defined(LC_HAVE_JSON_SCHEMA)
+        cli_error(cmd, "--json-schema: this longctx was built without cJSON (install libcjson-dev and configure "
+                       "again); --grammar-file and --json work");
+        return CLI_USAGE;
+#else
         const char *sj = c->json_schema;
         while (*sj == ' ' || *sj == '\t' || *sj == '\n') sj++;
         char *schema = NULL;
@@ -105,6 +105,7 @@ int cli_grammar_setup(cli_grammar *c, const lc_tokenizer *tok, const int32_t *eo
             return CLI_USAGE;
         }
         len = strlen(text);
+#endif
     } else {
         text = strdup(lc_grammar_json_object_gbnf());
         if (!text) return CLI_FAIL;

@@ -76,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     lc_error err;
     lc_grammar *g = NULL;
     if (gl > 0 && data[0] == '{') {
+#if defined(LC_HAVE_JSON_SCHEMA)
         char *gbnf = NULL;
         if (lc_json_schema_to_gbnf((const char *)data, gl, &gbnf, &err) == LC_OK) {
             if (lc_grammar_parse(gbnf, strlen(gbnf), NULL, &g, &err) != LC_OK) {
@@ -84,6 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
             free(gbnf);
         }
+#endif
     } else {
         (void)lc_grammar_parse((const char *)data, gl, NULL, &g, &err);
     }

@@ -131,13 +131,14 @@ void lc_grammar_state_detach(struct lc_sampler *sampler);
 
 /* ---- JSON ----------------------------------------------------------------------
  * GBNF for any JSON object (OpenAI's response_format json_object) and for
- * any JSON value; static strings. */
+ * any JSON value; static strings: "root ::= ...\n" then the json-* rules. */
 const char *lc_grammar_json_object_gbnf(void);
 const char *lc_grammar_json_value_gbnf(void);
 
-/* Whether this build has the JSON Schema translator (cJSON). */
-bool lc_grammar_have_json_schema(void);
-/* Translate a JSON Schema (len bytes of JSON text) to GBNF (root rule
+/* ---- JSON Schema (an optional part) -------------------------------------------
+ * Not in the core library: in longctx_json_schema (src/json_schema/), built
+ * when CMake finds cJSON; targets that link it get LC_HAVE_JSON_SCHEMA.
+ * Translate a JSON Schema (len bytes of JSON text) to GBNF (root rule
  * "root"); *gbnf malloc'd, NUL-terminated (free()). Supported: type (one or a
  * list) object / array / string / number / integer / boolean / null;
  * properties + required (properties written in the schema's order);
@@ -148,7 +149,7 @@ bool lc_grammar_have_json_schema(void);
  * Keywords that would restrict values in ways the grammar cannot express
  * (pattern, format, minimum, maximum, multipleOf, uniqueItems, not, allOf,
  * ...) are refused with LC_ERR_UNSUPPORTED naming the keyword, rather than
- * silently ignored. Without cJSON: LC_ERR_UNSUPPORTED. */
+ * silently ignored. */
 lc_status lc_json_schema_to_gbnf(const char *json, size_t len, char **gbnf, lc_error *err);
 
 #ifdef __cplusplus

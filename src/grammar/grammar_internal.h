@@ -156,7 +156,4 @@ struct lc_grammar_vocab {
     int32_t max_len;    /* longest token, bytes */
 };
 
-/* The json-* rules shared by the JSON grammars (grammar_json.c). */
-const char *lc_gr_json_rules(void);
-
 #endif

@@ -8,7 +8,7 @@
  * and after the point and 3 in the exponent (as llama.cpp's translator), so
  * a model cannot spend its budget on blank space or endless digits.
  */
-#include "grammar/grammar_internal.h"
+#include "longctx/grammar.h"
 
 #define JSON_RULES                                                                                        \
     "json-value ::= json-object | json-array | json-string | json-number | \"true\" | \"false\" | \"null\"\n" \
@@ -22,8 +22,6 @@
     "json-int ::= \"-\"? ( \"0\" | [1-9] [0-9]{0,15} )\n"                                                 \
     "json-number ::= json-int ( \".\" [0-9]{1,16} )? ( [eE] [-+]? [0-9]{1,3} )?\n"                         \
     "json-ws ::= ( \" \" | \"\\n\" [ \\t]{0,20} )?\n"
-
-const char *lc_gr_json_rules(void) { return JSON_RULES; }
 
 const char *lc_grammar_json_object_gbnf(void) { return "root ::= json-object\n" JSON_RULES; }
 

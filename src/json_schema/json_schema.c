@@ -3,17 +3,17 @@
  * so recursive schemas work); objects write their properties in the schema's
  * order, required ones always, optional ones maybe, with the commas right
  * (two rule chains: "first item still to come" and "after an item").
- * Built only with cJSON (LC_HAVE_CJSON); without it the entry point says so.
+ * An optional part: the library longctx_json_schema, built when CMake finds
+ * cJSON; it uses only the public API of the core.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "grammar/grammar_internal.h"
-
-#if defined(LC_HAVE_CJSON)
 #include <cjson/cJSON.h>
+
+#include "longctx/grammar.h"
 
 #define MAX_OUT (16u << 20)
 #define MAX_DEPTH 64
@@ -411,8 +411,6 @@ static int gen(tr *t, const cJSON *s) {
     return t->st == LC_OK ? id : 0;
 }
 
-bool lc_grammar_have_json_schema(void) { return true; }
-
 /* Strict UTF-8 (RFC 3629): the offset of the first bad byte, or len. */
 static size_t utf8_check(const unsigned char *s, size_t len) {
     size_t i = 0;
@@ -456,7 +454,7 @@ lc_status lc_json_schema_to_gbnf(const char *json, size_t len, char **gbnf, lc_e
     const int root = gen(&t, doc);
     if (root) {
         sb_fmt(&t.out, "root ::= s%d\n", root);
-        sb_str(&t.out, lc_gr_json_rules());
+        sb_str(&t.out, strchr(lc_grammar_json_value_gbnf(), '\n') + 1); /* the json-* rules */
         if (t.out.bad) tfail(&t, LC_ERR_TOO_LARGE, "the grammar would pass %u bytes", MAX_OUT);
     }
     cJSON_Delete(doc);
@@ -468,17 +466,3 @@ lc_status lc_json_schema_to_gbnf(const char *json, size_t len, char **gbnf, lc_e
     *gbnf = t.out.s;
     return LC_OK;
 }
-
-#else /* no cJSON */
-
-bool lc_grammar_have_json_schema(void) { return false; }
-
-lc_status lc_json_schema_to_gbnf(const char *json, size_t len, char **gbnf, lc_error *err) {
-    (void)json;
-    (void)len;
-    if (gbnf) *gbnf = NULL;
-    return lc_fail(err, LC_ERR_UNSUPPORTED,
-                   "json schema: this build has no JSON Schema support (install libcjson-dev and rebuild)");
-}
-
-#endif
