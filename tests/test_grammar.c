@@ -11,6 +11,7 @@
 #include <regex.h>
 #include <stdint.h>
 
+#include "grammar/grammar_internal.h"
 #include "longctx/gguf.h"
 #include "longctx/grammar.h"
 #include "longctx/sample.h"
@@ -234,11 +235,19 @@ static void test_state_bytes(void) {
 
 /* ---- token level: a small vocabulary ------------------------------------------ */
 
+/* Both masking walks (the memoised one, and the plain one it falls back to
+ * when a walk meets too many distinct sets) against one check per token. */
 static void check_mask_equals_checks(lc_grammar_state *s, int32_t V, const char *what) {
-    uint8_t *allowed = malloc((size_t)V);
+    uint8_t *allowed = malloc((size_t)V), *plain = malloc((size_t)V);
     lc_error err;
-    int32_t n = -1, bad = 0, count = 0;
+    int32_t n = -1, n_plain = -2, bad = 0, count = 0;
     CHECK_OK(lc_grammar_allowed_tokens(s, allowed, &n, &err), &err);
+    lc_gr_state_set_memo_limits(s, 0, 0);
+    CHECK_OK(lc_grammar_allowed_tokens(s, plain, &n_plain, &err), &err);
+    lc_gr_state_set_memo_limits(s, 1 << 19, 1 << 18);
+    CHECK(n == n_plain && memcmp(allowed, plain, (size_t)V) == 0, "%s: the two walks differ (%d / %d allowed)", what,
+          n, n_plain);
+    free(plain);
     for (int32_t t = 0; t < V; t++) {
         bool ok = false;
         CHECK_OK(lc_grammar_token_allowed(s, t, &ok, &err), &err);

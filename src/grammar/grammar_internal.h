@@ -156,4 +156,8 @@ struct lc_grammar_vocab {
     int32_t max_len;    /* longest token, bytes */
 };
 
+/* The limits past which a masking walk stops remembering sets and falls
+ * back to the plain walk (tests force the fallback with 0, 0). */
+void lc_gr_state_set_memo_limits(lc_grammar_state *s, int32_t max_nodes, int32_t max_sets);
+
 #endif

@@ -31,6 +31,34 @@ typedef struct {
     uint8_t what;
 } base_entry;
 
+/* The memoised walk (see lc_grammar_allowed_tokens): nodes are kept for the
+ * whole walk, so a stack set is identified by its contents; each distinct set
+ * is kept once, and what each (set, partial character, byte) leads to is
+ * remembered, so the walk computes each transition once. */
+typedef struct {
+    lc_gr_set s;
+    uint64_t h;
+} memo_set;
+
+typedef struct {
+    uint32_t stamp; /* == walk: valid */
+    int32_t set;
+    uint32_t uval;
+    int8_t uneed, out_need;
+    uint8_t byte;
+    int32_t out; /* memo set, -1: nothing can take the byte */
+    uint32_t out_uval;
+} memo_trans;
+
+typedef struct {
+    int32_t node, child, set;
+    lc_gr_utf8 u;
+} memo_frame;
+
+/* Past these the walk falls back to dropping each subtree's nodes. */
+#define MEMO_MAX_NODES (1 << 19)
+#define MEMO_MAX_SETS (1 << 18)
+
 struct lc_grammar_state {
     const lc_grammar *g;
     const lc_grammar_vocab *v;
@@ -44,7 +72,21 @@ struct lc_grammar_state {
     uint32_t walk;      /* masking walks so far (cache stamp) */
     uint8_t base_ascii[128];
     base_entry *base_cache; /* [BASE_CACHE] */
+    /* the memoised walk: distinct stack sets met in a walk, and transitions */
+    memo_set *msets;
+    int32_t n_msets, cap_msets;
+    int32_t *mset_tab; /* open addressing -> msets index; stamp-free: cleared per walk */
+    uint32_t mset_mask;
+    memo_trans *mtrans;
+    uint32_t mtrans_mask, n_mtrans;
+    memo_frame *mframes; /* [max_len + 1] */
+    int32_t memo_max_nodes, memo_max_sets;
 };
+
+void lc_gr_state_set_memo_limits(lc_grammar_state *s, int32_t max_nodes, int32_t max_sets) {
+    s->memo_max_nodes = max_nodes;
+    s->memo_max_sets = max_sets;
+}
 
 static lc_status engine_error(const lc_grammar_state *s, lc_error *err) {
     switch (s->e.fail) {
@@ -78,6 +120,8 @@ lc_status lc_grammar_state_create(const lc_grammar *g, const lc_grammar_vocab *v
     if (!s) return lc_fail(err, LC_ERR_NOMEM, "grammar: out of memory");
     s->g = g;
     s->v = v;
+    s->memo_max_nodes = MEMO_MAX_NODES;
+    s->memo_max_sets = MEMO_MAX_SETS;
     lc_status st = lc_gr_engine_init(&s->e, g, err);
     if (st != LC_OK) {
         free(s);
@@ -87,7 +131,9 @@ lc_status lc_grammar_state_create(const lc_grammar *g, const lc_grammar_vocab *v
         s->allowed = malloc((size_t)v->n_vocab);
         s->frames = malloc(((size_t)v->max_len + 1) * sizeof *s->frames);
         s->base_cache = calloc(BASE_CACHE, sizeof *s->base_cache);
-        if (!s->allowed || !s->frames || !s->base_cache) st = lc_fail(err, LC_ERR_NOMEM, "grammar: out of memory");
+        s->mframes = malloc(((size_t)v->max_len + 1) * sizeof *s->mframes);
+        if (!s->allowed || !s->frames || !s->base_cache || !s->mframes)
+            st = lc_fail(err, LC_ERR_NOMEM, "grammar: out of memory");
     }
     if (st == LC_OK) st = lc_grammar_state_reset(s, err);
     if (st != LC_OK) {
@@ -104,6 +150,10 @@ void lc_grammar_state_free(lc_grammar_state *s) {
     free(s->allowed);
     free(s->frames);
     free(s->base_cache);
+    free(s->msets);
+    free(s->mset_tab);
+    free(s->mtrans);
+    free(s->mframes);
     free(s);
 }
 
@@ -243,22 +293,9 @@ static bool same_set(const lc_gr_engine *e, lc_gr_set a, lc_gr_set b) {
 /* The masking walk: depth first over the trie, each node's set made from its
  * parent's by one byte; a branch no stack can take is cut with everything
  * under it. */
-lc_status lc_grammar_allowed_tokens(lc_grammar_state *s, uint8_t *allowed, int32_t *n_allowed, lc_error *err) {
-    lc_status st = need_vocab(s, -1, err);
-    if (st != LC_OK) return st;
-    if (!allowed) return lc_fail(err, LC_ERR_INVALID_ARG, "grammar: NULL argument");
-    s->stats.n_masks++;
+static int32_t walk_rewinding(lc_grammar_state *s, uint8_t *allowed) {
     const lc_grammar_vocab *v = s->v;
-    memset(allowed, 0, (size_t)v->n_vocab);
     int32_t count = 0;
-    if (n_allowed) *n_allowed = 0;
-    if (s->ended) return LC_OK;
-    if (lc_grammar_state_complete(s))
-        for (int32_t i = 0; i < v->n_eog; i++) allowed[v->eog[i]] = 1, count++;
-    if (++s->walk == 0) { /* stamps wrapped: forget them all */
-        memset(s->base_cache, 0, BASE_CACHE * sizeof *s->base_cache);
-        s->walk = 1;
-    }
     memset(s->base_ascii, BASE_UNKNOWN, sizeof s->base_ascii);
     lc_gr_engine *e = &s->e;
     const lc_gr_mark base = lc_gr_engine_mark(e);
@@ -306,11 +343,201 @@ lc_status lc_grammar_allowed_tokens(lc_grammar_state *s, uint8_t *allowed, int32
         else lc_gr_engine_rewind(e, mk);
     }
     lc_gr_engine_rewind(e, base);
-    if (e->fail != LC_OK) {
+    return e->fail != LC_OK ? -1 : count;
+}
+
+static uint64_t hash_set(const int32_t *x, int32_t n) {
+    uint64_t h = 0x84222325CBF29CE4ull ^ (uint64_t)n;
+    for (int32_t i = 0; i < n; i++) {
+        h ^= (uint32_t)x[i];
+        h *= 0x100000001B3ull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+static bool memo_grow_sets(lc_grammar_state *s) {
+    if (s->n_msets < s->cap_msets && (uint32_t)(s->n_msets + 1) * 2 <= s->mset_mask + 1) return true;
+    if (s->n_msets == s->cap_msets) {
+        const int32_t nc = s->cap_msets ? s->cap_msets * 2 : 1024;
+        memo_set *nm = realloc(s->msets, (size_t)nc * sizeof *nm);
+        if (!nm) return false;
+        s->msets = nm;
+        s->cap_msets = nc;
+    }
+    if ((uint32_t)(s->n_msets + 1) * 2 > s->mset_mask + 1) {
+        const uint32_t size = s->mset_tab ? (s->mset_mask + 1) * 2 : 2048;
+        int32_t *t = malloc((size_t)size * sizeof *t);
+        if (!t) return false;
+        memset(t, 0xFF, (size_t)size * sizeof *t);
+        for (int32_t i = 0; i < s->n_msets; i++) {
+            uint32_t h = (uint32_t)s->msets[i].h & (size - 1);
+            while (t[h] >= 0) h = (h + 1) & (size - 1);
+            t[h] = i;
+        }
+        free(s->mset_tab);
+        s->mset_tab = t;
+        s->mset_mask = size - 1;
+    }
+    return true;
+}
+
+/* The memo set holding set's contents (set is at the top of the buffer: a
+ * duplicate is dropped from it). -1: out of memory. */
+static int32_t memo_intern(lc_grammar_state *s, lc_gr_set set) {
+    lc_gr_engine *e = &s->e;
+    const uint64_t h = hash_set(e->buf + set.off, set.n);
+    uint32_t k = (uint32_t)h & s->mset_mask;
+    for (int32_t i; (i = s->mset_tab[k]) >= 0; k = (k + 1) & s->mset_mask) {
+        const memo_set *m = &s->msets[i];
+        if (m->h == h && m->s.n == set.n &&
+            memcmp(e->buf + m->s.off, e->buf + set.off, (size_t)set.n * sizeof *e->buf) == 0) {
+            if (set.off + set.n == e->n_buf && set.off != m->s.off) e->n_buf = set.off;
+            return i;
+        }
+    }
+    if (!memo_grow_sets(s)) return -1;
+    k = (uint32_t)h & s->mset_mask;
+    while (s->mset_tab[k] >= 0) k = (k + 1) & s->mset_mask;
+    s->mset_tab[k] = s->n_msets;
+    s->msets[s->n_msets] = (memo_set){set, h};
+    return s->n_msets++;
+}
+
+static uint32_t hash_trans(int32_t set, lc_gr_utf8 u, uint8_t b) {
+    uint64_t x = (uint64_t)(uint32_t)set * 0x9E3779B97F4A7C15ull ^ ((uint64_t)u.val << 8 | (uint64_t)u.need << 4) * 0xC2B2AE3D27D4EB4Full ^ b;
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9ull;
+    return (uint32_t)(x >> 32);
+}
+
+static memo_trans *memo_find(lc_grammar_state *s, int32_t set, lc_gr_utf8 u, uint8_t b, bool *found) {
+    if (!s->mtrans || (s->n_mtrans + 1) * 2 > s->mtrans_mask + 1) {
+        const uint32_t size = s->mtrans ? (s->mtrans_mask + 1) * 2 : 4096;
+        memo_trans *t = calloc(size, sizeof *t);
+        if (!t) return NULL;
+        for (uint32_t i = 0; s->mtrans && i <= s->mtrans_mask; i++) {
+            const memo_trans *o = &s->mtrans[i];
+            if (o->stamp != s->walk) continue;
+            uint32_t h = hash_trans(o->set, (lc_gr_utf8){o->uval, o->uneed}, o->byte) & (size - 1);
+            while (t[h].stamp == s->walk) h = (h + 1) & (size - 1);
+            t[h] = *o;
+        }
+        free(s->mtrans);
+        s->mtrans = t;
+        s->mtrans_mask = size - 1;
+    }
+    uint32_t h = hash_trans(set, u, b) & s->mtrans_mask;
+    for (;; h = (h + 1) & s->mtrans_mask) {
+        memo_trans *t = &s->mtrans[h];
+        if (t->stamp != s->walk) {
+            *t = (memo_trans){s->walk, set, u.val, (int8_t)u.need, 0, b, -1, 0};
+            s->n_mtrans++;
+            *found = false;
+            return t;
+        }
+        if (t->set == set && t->uval == u.val && t->uneed == u.need && t->byte == b) {
+            *found = true;
+            return t;
+        }
+    }
+}
+
+/* The memoised walk: the count of allowed tokens, -1 when the engine failed
+ * (e->fail), -2 when it grew past its limits (use walk_rewinding). */
+static int32_t walk_memo(lc_grammar_state *s, uint8_t *allowed) {
+    const lc_grammar_vocab *v = s->v;
+    lc_gr_engine *e = &s->e;
+    const lc_gr_mark base = lc_gr_engine_mark(e);
+    int32_t count = 0, result = 0;
+    s->n_msets = 0;
+    s->n_mtrans = 0;
+    if (s->mset_tab) memset(s->mset_tab, 0xFF, ((size_t)s->mset_mask + 1) * sizeof *s->mset_tab);
+    else if (!memo_grow_sets(s)) return -2;
+    const int32_t first = memo_intern(s, s->cur);
+    if (first < 0) return -2;
+    memo_frame *f = s->mframes;
+    int32_t depth = 0;
+    f[0] = (memo_frame){0, v->trie[0].first_child, first, s->u};
+    while (depth >= 0) {
+        memo_frame *top = &f[depth];
+        const int32_t c = top->child;
+        if (c < 0) {
+            depth--;
+            continue;
+        }
+        const lc_gr_trie_node *tn = &v->trie[c];
+        top->child = tn->next_sibling;
+        bool found = false;
+        memo_trans *t = memo_find(s, top->set, top->u, tn->byte, &found);
+        if (!t) {
+            result = -2;
+            break;
+        }
+        if (!found) {
+            const memo_set in = s->msets[top->set];
+            lc_gr_set ns;
+            lc_gr_utf8 nu;
+            int32_t out = -1;
+            if (lc_gr_engine_byte(e, in.s, top->u, tn->byte, &ns, &nu)) {
+                out = ns.off == in.s.off && ns.n == in.s.n ? top->set : memo_intern(s, ns);
+                if (out < 0) {
+                    result = -2;
+                    break;
+                }
+            } else if (e->fail != LC_OK) {
+                result = -1;
+                break;
+            }
+            t = memo_find(s, top->set, top->u, tn->byte, &found); /* the table may have moved */
+            if (!t) {
+                result = -2;
+                break;
+            }
+            t->out = out;
+            t->out_uval = nu.val;
+            t->out_need = (int8_t)nu.need;
+            if (e->n_nodes - base.n_nodes > s->memo_max_nodes || s->n_msets > s->memo_max_sets) {
+                result = -2;
+                break;
+            }
+        }
+        if (t->out < 0) continue;
+        for (int32_t i = 0; i < tn->tok_n; i++) allowed[v->ids[tn->tok_first + i]] = 1;
+        count += tn->tok_n;
+        if (tn->first_child >= 0) f[++depth] = (memo_frame){c, tn->first_child, t->out, (lc_gr_utf8){t->out_uval, t->out_need}};
+    }
+    lc_gr_engine_rewind(e, base);
+    if (result == -2) e->fail = LC_OK; /* the limits of this walk, not the engine's */
+    return result < 0 ? result : count;
+}
+
+lc_status lc_grammar_allowed_tokens(lc_grammar_state *s, uint8_t *allowed, int32_t *n_allowed, lc_error *err) {
+    lc_status st = need_vocab(s, -1, err);
+    if (st != LC_OK) return st;
+    if (!allowed) return lc_fail(err, LC_ERR_INVALID_ARG, "grammar: NULL argument");
+    s->stats.n_masks++;
+    const lc_grammar_vocab *v = s->v;
+    if (n_allowed) *n_allowed = 0;
+    memset(allowed, 0, (size_t)v->n_vocab);
+    if (s->ended) return LC_OK;
+    if (++s->walk == 0) { /* stamps wrapped: forget them all */
+        memset(s->base_cache, 0, BASE_CACHE * sizeof *s->base_cache);
+        if (s->mtrans) memset(s->mtrans, 0, ((size_t)s->mtrans_mask + 1) * sizeof *s->mtrans);
+        s->walk = 1;
+    }
+    int32_t count = walk_memo(s, allowed);
+    if (count == -2) { /* too many distinct sets for one walk: the plain walk */
+        memset(allowed, 0, (size_t)v->n_vocab);
+        count = walk_rewinding(s, allowed);
+    }
+    if (count < 0) {
         st = engine_error(s, err);
-        e->fail = LC_OK;
+        s->e.fail = LC_OK;
         return st;
     }
+    if (lc_grammar_state_complete(s))
+        for (int32_t i = 0; i < v->n_eog; i++) allowed[v->eog[i]] = 1, count++;
     if (n_allowed) *n_allowed = count;
     return LC_OK;
 }
