@@ -1,0 +1,162 @@
+/*
+ * Internal: the integer kernels of the quantised weight types.
+ *
+ * A product W x with W in a quantised type runs in two steps, as in ggml:
+ *   1. the activation row x (f32) is quantised once to 8-bit blocks of the
+ *      kind the weight type pairs with (lc_qk_info.act): Q8_0 (32 int8 +
+ *      f16 scale), Q8_1 (Q8_0 + f16 d * sum(q)) or Q8_K (256 int8, f32 scale,
+ *      16 int16 sums of 16);
+ *   2. every output is an integer dot product per block (int8 x 4/5/6/8-bit
+ *      weights, summed in int32), scaled by the two block scales in f32.
+ *
+ * Every kernel has a scalar reference (qk_act.c, qk_dot.c: the
+ * definition, integer arithmetic per block) and an AVX2 version
+ * (qk_act_avx2.c, qk_dot_avx2.c) tested against it. The AVX2 dot
+ * kernels are written as tiles: R weight rows x T activation rows per inner
+ * loop, each weight block decoded once per tile (qk_dot_avx2.c); the
+ * matrix-vector product uses the 1 x 1 tile.
+ */
+#ifndef LC_QUANT_KERNELS_H
+#define LC_QUANT_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "longctx/common.h"
+#include "quant/quant_blocks.h"
+
+/* The quantised weight types these kernels cover (the order of issue 11). */
+typedef enum {
+    LC_QK_Q4_0 = 0,
+    LC_QK_Q4_1,
+    LC_QK_Q5_0,
+    LC_QK_Q5_1,
+    LC_QK_Q8_0,
+    LC_QK_Q2_K,
+    LC_QK_Q3_K,
+    LC_QK_Q4_K,
+    LC_QK_Q5_K,
+    LC_QK_Q6_K,
+    LC_QK_IQ4_NL,
+    LC_QK_IQ4_XS,
+    LC_QK_MXFP4,
+    LC_QK_COUNT
+} lc_qk_type;
+
+/* Activation block kinds. */
+typedef enum { LC_ACT_Q8_0 = 0, LC_ACT_Q8_1, LC_ACT_Q8_K } lc_act_kind;
+
+/* Q8_0 activations use lc_block_q8_0 (longctx/common.h). */
+typedef struct {
+    uint16_t d; /* f16 scale */
+    uint16_t s; /* f16 of d * sum(qs), d the f32 scale before rounding */
+    int8_t qs[32];
+} lc_blk_q8_1;
+
+typedef struct {
+    float d;           /* x = d * qs */
+    int8_t qs[LC_QK_K];
+    int16_t bsums[16]; /* sum of qs[16 i .. 16 i + 15] */
+} lc_blk_q8_K;
+
+_Static_assert(sizeof(lc_blk_q8_1) == 36, "q8_1 block");
+_Static_assert(sizeof(lc_blk_q8_K) == 292, "q8_K block");
+
+/* Dot product of one weight row and one quantised activation row of n
+ * elements (n a multiple of the block size). */
+typedef float (*lc_qdot_fn)(const void *w, const void *a, int64_t n);
+
+/* The shape of the AVX2 tiles: weight rows x activation rows. */
+#define LC_QK_TILE_ROWS 3
+#define LC_QK_TILE_TOKENS 4
+
+/* A tile of dot products: out[t * ldo + r] = row r of w (rows wstride bytes
+ * apart, r < nr) . activation row t (astride bytes apart, t < nt), n
+ * elements each (token-major, as Y[n_tok, rows]). */
+typedef void (*lc_qtile_fn)(const void *w, size_t wstride, int nr, const void *a, size_t astride, int nt, int64_t n,
+                            float *out, size_t ldo);
+
+typedef struct {
+    const char *name;    /* ggml's name, "q4_K" */
+    int block;           /* elements per block: 32 or 256 */
+    size_t block_bytes;  /* bytes per weight block */
+    lc_act_kind act;     /* the activation blocks it pairs with */
+    lc_qdot_fn dot_ref;  /* scalar reference */
+} lc_qk_info;
+
+const lc_qk_info *lc_qk_info_get(lc_qk_type t);
+
+/* Activation blocks: elements and bytes per block. */
+int lc_act_block(lc_act_kind k);
+size_t lc_act_block_bytes(lc_act_kind k);
+
+/* ---- Scalar references (qk_act.c, qk_dot.c) -------------------------- */
+
+/* f32 row of n elements (a multiple of the block) -> activation blocks.
+ * Rounding as ggml's x86 code: Q8_0/Q8_1 scale by 127/amax and round half to
+ * even; Q8_K scales by -127/max (max the value of largest magnitude) and
+ * rounds half to even. */
+void lc_quantize_act_q8_0_ref(const float *x, lc_block_q8_0 *y, int64_t n);
+void lc_quantize_act_q8_1_ref(const float *x, lc_blk_q8_1 *y, int64_t n);
+void lc_quantize_act_q8_K_ref(const float *x, lc_blk_q8_K *y, int64_t n);
+void lc_quantize_act_ref(lc_act_kind k, const float *x, void *y, int64_t n);
+
+float lc_qdot_q4_0_ref(const void *w, const void *a, int64_t n);
+float lc_qdot_q4_1_ref(const void *w, const void *a, int64_t n);
+float lc_qdot_q5_0_ref(const void *w, const void *a, int64_t n);
+float lc_qdot_q5_1_ref(const void *w, const void *a, int64_t n);
+float lc_qdot_q8_0_ref(const void *w, const void *a, int64_t n);
+float lc_qdot_q2_K_ref(const void *w, const void *a, int64_t n);
+float lc_qdot_q3_K_ref(const void *w, const void *a, int64_t n);
+float lc_qdot_q4_K_ref(const void *w, const void *a, int64_t n);
+float lc_qdot_q5_K_ref(const void *w, const void *a, int64_t n);
+float lc_qdot_q6_K_ref(const void *w, const void *a, int64_t n);
+float lc_qdot_iq4_nl_ref(const void *w, const void *a, int64_t n);
+float lc_qdot_iq4_xs_ref(const void *w, const void *a, int64_t n);
+float lc_qdot_mxfp4_ref(const void *w, const void *a, int64_t n);
+
+/* Shared constants of the formulas. */
+extern const int8_t lc_qk_kvalues_iq4nl[16];
+extern const int8_t lc_qk_kvalues_mxfp4[16]; /* E2M1 values times 2 */
+/* 2^(e - 128) (half the e8m0 value 2^(e - 127)), as ggml scales MXFP4 */
+float lc_qk_e8m0_half(uint8_t e);
+/* The 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K block. */
+void lc_qk_q4k_scale_min(const uint8_t *scales, int j, uint8_t *sc, uint8_t *m);
+/* The 16 signed 6-bit scales of a Q3_K block (offset 32 removed). */
+void lc_qk_q3k_scales(const uint8_t *scales, int8_t out[16]);
+
+/* ---- AVX2 (qk_act_avx2.c, qk_dot_avx2.c) ----------------------------- */
+#if defined(LC_HAVE_X86)
+void lc_quantize_act_avx2(lc_act_kind k, const float *x, void *y, int64_t n);
+lc_qdot_fn lc_qdot_avx2(lc_qk_type t);
+/* The tile kernel (any nr, nt >= 1). */
+lc_qtile_fn lc_qtile_avx2(lc_qk_type t);
+#endif
+
+/* ---- Dispatch (qk_matmul.c) ----------------------------------------------- */
+
+/* The AVX2 kernels when avx2 is set and this build has them (NULL if not),
+ * else the scalar ones (tile: NULL, the products loop over dot_ref). Call
+ * with avx2 set only after lc_isa_best() >= LC_ISA_AVX2. */
+lc_qdot_fn lc_qk_dot(lc_qk_type t, bool avx2);
+lc_qtile_fn lc_qk_tile(lc_qk_type t, bool avx2);
+void lc_qk_quantize_act(lc_act_kind k, const float *x, void *y, int64_t n, bool avx2);
+
+/* Random blocks (every byte random, finite scales; qk_random.c), for
+ * benchmarks and tests. */
+void lc_qk_random_blocks(lc_qk_type t, void *dst, int64_t n_blocks, uint64_t seed);
+
+/* ---- Products (qk_matmul.c) --------------------------------------------- */
+
+/* Bytes of one quantised activation row of cols elements. */
+size_t lc_qmatmul_act_row_bytes(lc_qk_type t, int64_t cols);
+/* Workspace of lc_qmatmul: the quantised activations (64-byte aligned). */
+size_t lc_qmatmul_workspace(lc_qk_type t, int64_t cols, int64_t n_tok);
+/* Y[n_tok, rows] = X[n_tok, cols] W^T for W rows x cols of type t (rows
+ * row_bytes apart; cols a multiple of the block), n_threads OpenMP threads,
+ * AVX2 kernels when avx2 is set, the scalar references otherwise. */
+void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int64_t cols, const float *x,
+                int64_t n_tok, float *y, void *ws, int n_threads, bool avx2);
+
+#endif /* LC_QUANT_KERNELS_H */

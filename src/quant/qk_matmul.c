@@ -1,0 +1,136 @@
+/*
+ * Products with quantised weights, Y[n_tok, rows] = X[n_tok, cols] W^T:
+ *
+ *   1. every activation row is quantised once to the 8-bit blocks the type
+ *      pairs with (Q8_0 / Q8_1 / Q8_K) into the workspace (threads over
+ *      tokens);
+ *   2. n_tok == 1 (decode): chunks of QMM_DECODE_ROWS contiguous output
+ *      rows handed to the threads dynamically, each row one integer dot
+ *      product (the R x 1 tile of qk_dot_avx2.c, which shares each
+ *      activation block between R rows);
+ *      n_tok >= 2 (prefill): items of QMM_TB tokens (their quantised rows
+ *      stay in L2) x QMM_RP rows handed out dynamically; inside an item the
+ *      TR x TT integer tiles read each weight block once per TT tokens and
+ *      each activation block once per TR rows.
+ *
+ * The scalar path runs the reference dot of every (row, token) pair. Every
+ * output is summed in the same order whatever the thread count.
+ */
+#include <omp.h>
+
+#include "common/util.h"
+#include "quant/qk_kernels.h"
+
+/* Tokens per block of the prefill product, rows per thread work item. */
+#define QMM_TB (8 * LC_QK_TILE_TOKENS)
+#define QMM_RP (6 * LC_QK_TILE_ROWS)
+/* Rows per work item of the matrix-vector product (a multiple of the tile). */
+#define QMM_DECODE_ROWS (16 * LC_QK_TILE_ROWS)
+/* Multiply-adds below which a product runs on one thread. */
+#define QMM_PARALLEL_MIN (1 << 18)
+
+static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+lc_qdot_fn lc_qk_dot(lc_qk_type t, bool avx2) {
+    const lc_qk_info *in = lc_qk_info_get(t);
+    if (!in) return NULL;
+#if defined(LC_HAVE_X86)
+    if (avx2) return lc_qdot_avx2(t);
+#else
+    if (avx2) return NULL;
+#endif
+    return in->dot_ref;
+}
+
+lc_qtile_fn lc_qk_tile(lc_qk_type t, bool avx2) {
+#if defined(LC_HAVE_X86)
+    if (avx2) return lc_qtile_avx2(t);
+#endif
+    (void)t, (void)avx2;
+    return NULL;
+}
+
+void lc_qk_quantize_act(lc_act_kind k, const float *x, void *y, int64_t n, bool avx2) {
+#if defined(LC_HAVE_X86)
+    if (avx2) {
+        lc_quantize_act_avx2(k, x, y, n);
+        return;
+    }
+#endif
+    (void)avx2;
+    lc_quantize_act_ref(k, x, y, n);
+}
+
+size_t lc_qmatmul_act_row_bytes(lc_qk_type t, int64_t cols) {
+    const lc_qk_info *in = lc_qk_info_get(t);
+    if (!in || cols <= 0) return 0;
+    return (size_t)(cols / lc_act_block(in->act)) * lc_act_block_bytes(in->act);
+}
+
+size_t lc_qmatmul_workspace(lc_qk_type t, int64_t cols, int64_t n_tok) {
+    if (n_tok < 1) return 0;
+    return align64(lc_qmatmul_act_row_bytes(t, cols)) * (size_t)n_tok + 64;
+}
+
+void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int64_t cols, const float *x,
+                int64_t n_tok, float *y, void *ws, int n_threads, bool avx2) {
+    const lc_qk_info *in = lc_qk_info_get(t);
+    if (!in || rows <= 0 || n_tok <= 0) return;
+    const size_t arow = align64(lc_qmatmul_act_row_bytes(t, cols));
+    char *aq = (char *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    const char *wb = (const char *)w;
+    const int nt = (double)rows * (double)cols * (double)n_tok >= QMM_PARALLEL_MIN && n_threads > 1 ? n_threads : 1;
+#if !defined(LC_HAVE_X86)
+    avx2 = false;
+#endif
+
+#pragma omp parallel num_threads(nt)
+    {
+        /* 1. quantise the activations */
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t j = 0; j < n_tok; j++) {
+            const float *xr = x + (size_t)j * (size_t)cols;
+            void *dst = aq + (size_t)j * arow;
+            lc_qk_quantize_act(in->act, xr, dst, cols, avx2);
+        }
+        /* (the implicit barrier of the loop: every row is ready) */
+
+        if (!avx2) {
+            /* scalar reference: one dot per (row, token) */
+#pragma omp for schedule(static)
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t j = 0; j < n_tok; j++)
+                    y[(size_t)j * (size_t)rows + (size_t)r] =
+                        in->dot_ref(wb + (size_t)r * row_bytes, aq + (size_t)j * arow, cols);
+        }
+#if defined(LC_HAVE_X86)
+        else if (n_tok == 1) {
+            /* 2a. decode: chunks of QMM_DECODE_ROWS contiguous rows handed
+             * out dynamically (a thread that loses its core to another
+             * process does not hold the others up at the end) */
+            const lc_qtile_fn tile = lc_qtile_avx2(t);
+            const int64_t chunks = (rows + QMM_DECODE_ROWS - 1) / QMM_DECODE_ROWS;
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t c = 0; c < chunks; c++) {
+                const int64_t r = c * QMM_DECODE_ROWS;
+                const int nr = (int)LC_MIN(rows - r, (int64_t)QMM_DECODE_ROWS);
+                tile(wb + (size_t)r * row_bytes, row_bytes, nr, aq, arow, 1, cols, y + r, 0);
+            }
+        } else {
+            /* 2b. prefill: (token block, row panel) items handed out
+             * dynamically, token-block-major so the threads share one
+             * block of quantised activations at a time */
+            const lc_qtile_fn tile = lc_qtile_avx2(t);
+            const int64_t panels = (rows + QMM_RP - 1) / QMM_RP, blocks = (n_tok + QMM_TB - 1) / QMM_TB;
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t it = 0; it < panels * blocks; it++) {
+                const int64_t j0 = it / panels * QMM_TB, r = it % panels * QMM_RP;
+                const int ntb = (int)LC_MIN(n_tok - j0, (int64_t)QMM_TB);
+                const int nr = (int)LC_MIN(rows - r, (int64_t)QMM_RP);
+                tile(wb + (size_t)r * row_bytes, row_bytes, nr, aq + (size_t)j0 * arow, arow, ntb, cols,
+                     y + (size_t)j0 * (size_t)rows + (size_t)r, (size_t)rows);
+            }
+        }
+#endif
+    }
+}

@@ -1,0 +1,576 @@
+/*
+ * The integer kernels of the quantised weight types (src/quant/quant_*.c):
+ *
+ * 1. activation quantisers: the reference is checked against its definition
+ *    (|x - d q| <= d/2 + the f16 rounding of d; Q8_1's s and Q8_K's block
+ *    sums), and the AVX2 quantisers must give the same bytes, on random rows,
+ *    rows with ties at .5, zero rows and rows with outliers;
+ * 2. reference dots against ggml: for every type, rows quantised by ggml
+ *    (../shared/fixtures/quants/dequant_oracle/<T>.gguf) dotted with a
+ *    quantised activation row must equal, to f32 rounding, the double sum
+ *    of ggml's own dequantisation of the row (<T>.dequant.f32.gguf) times
+ *    the dequantised activations: this pins every block layout;
+ * 3. AVX2 dots and tiles against the references on random blocks (random
+ *    bytes, random scales), blocks of awkward bytes (0x00, 0xFF, 0x80, ...)
+ *    and extreme activations (all +-127), n = 1 block and many;
+ * 4. lc_qmatmul: AVX2 (1 and 2 threads) against the scalar path on odd row
+ *    counts, token counts on both sides of the tile and token block, k not a
+ *    multiple of 256 for the 32-element types; 1 and 2 threads bit for bit
+ *    equal; and against the f32 product of ggml's dequantised weights with
+ *    the f32 activations, within the bound the activation rounding allows:
+ *    |y - y_f32| <= sum_i |w_i| e_i, e_i = 0.57 amax/127 per Q8_0/Q8_1 block
+ *    (d/2 plus the f16 rounding of d times |q| <= 127), 0.51 amax/127 per
+ *    Q8_K block, plus Q8_1's f16 s times |m| 2^-10 and 1e-5 sum |w x|.
+ *
+ * Float accumulation order differs between the scalar and AVX2 paths (the
+ * integer block sums are exact in both, partial sums may cancel), so they
+ * are compared within 1e-5 of an upper bound of sum_i |w_i a_i| (from each
+ * block's scales and its largest level).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/util.h"
+#include "longctx/gguf.h"
+#include "quant/qk_kernels.h"
+#include "test_util.h"
+
+static bool have_avx2(void) { return lc_isa_best() >= LC_ISA_AVX2 && lc_qk_tile(LC_QK_Q4_0, true); }
+
+static void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+/* ggml type ids of the oracle files. */
+static const struct {
+    lc_qk_type t;
+    const char *file;
+    uint32_t ggml;
+} g_types[] = {
+    {LC_QK_Q4_0, "Q4_0", 2},    {LC_QK_Q4_1, "Q4_1", 3},     {LC_QK_Q5_0, "Q5_0", 6},    {LC_QK_Q5_1, "Q5_1", 7},
+    {LC_QK_Q8_0, "Q8_0", 8},    {LC_QK_Q2_K, "Q2_K", 10},    {LC_QK_Q3_K, "Q3_K", 11},   {LC_QK_Q4_K, "Q4_K", 12},
+    {LC_QK_Q5_K, "Q5_K", 13},   {LC_QK_Q6_K, "Q6_K", 14},    {LC_QK_IQ4_NL, "IQ4_NL", 20},
+    {LC_QK_IQ4_XS, "IQ4_XS", 23}, {LC_QK_MXFP4, "MXFP4", 39},
+};
+#define N_TYPES ((int)LC_ARRAY_LEN(g_types))
+
+/* ---- Dequantised activations -------------------------------------------- */
+
+/* The values an activation row stands for, d * q (Q8_1's s aside). */
+static void act_values(lc_act_kind k, const void *a, int64_t n, double *out) {
+    for (int64_t i = 0; i < n; i++) {
+        if (k == LC_ACT_Q8_0) {
+            const lc_block_q8_0 *b = (const lc_block_q8_0 *)a + i / 32;
+            out[i] = (double)lc_f16_to_f32(b->d) * b->qs[i % 32];
+        } else if (k == LC_ACT_Q8_1) {
+            const lc_blk_q8_1 *b = (const lc_blk_q8_1 *)a + i / 32;
+            out[i] = (double)lc_f16_to_f32(b->d) * b->qs[i % 32];
+        } else {
+            const lc_blk_q8_K *b = (const lc_blk_q8_K *)a + i / 256;
+            out[i] = (double)b->d * b->qs[i % 256];
+        }
+    }
+}
+
+/* ---- 1. Activation quantisers ------------------------------------------ */
+
+static void fill_row(float *x, int64_t n, int kind, lc_rng *rng) {
+    for (int64_t i = 0; i < n; i++) {
+        switch (kind) {
+        case 0: x[i] = lc_rng_normal(rng); break;
+        case 1: x[i] = 0.0f; break;
+        case 2: /* ties: amax 127 makes the scale 1, values k + 0.5 */
+            x[i] = (i % 32 == 0) ? 127.0f : (float)((int64_t)(lc_rng_below(rng, 200)) - 100) + 0.5f;
+            if (i % 256 == 0) x[i] = -127.0f;
+            break;
+        case 3: x[i] = lc_rng_normal(rng) * (i % 97 == 0 ? 1000.0f : 0.01f); break;
+        default: x[i] = (i % 7 == 0) ? -3.0f : 3.0f; break; /* equal magnitudes, both signs */
+        }
+    }
+}
+
+static void test_quantisers(void) {
+    lc_rng rng;
+    lc_rng_seed(&rng, 11);
+    const int64_t n = 1024;
+    float *x = xmalloc(n * sizeof(float));
+    double *v = xmalloc(n * sizeof(double));
+    for (int k = 0; k < 3; k++) {
+        lc_act_kind ak = (lc_act_kind)k;
+        const size_t bytes = (size_t)(n / lc_act_block(ak)) * lc_act_block_bytes(ak);
+        char *r = xmalloc(bytes), *f = xmalloc(bytes);
+        for (int kind = 0; kind < 5; kind++) {
+            fill_row(x, n, kind, &rng);
+            memset(r, 0x5A, bytes);
+            lc_quantize_act_ref(ak, x, r, n);
+            act_values(ak, r, n, v);
+            /* the definition: every value within half a step (+ the f16 rounding of d) */
+            int bad = 0;
+            for (int64_t b = 0; b < n / lc_act_block(ak); b++) {
+                const int bl = lc_act_block(ak);
+                float amax = 0;
+                for (int i = 0; i < bl; i++) amax = fmaxf(amax, fabsf(x[b * bl + i]));
+                double tol = (ak == LC_ACT_Q8_K ? 0.501 : 0.57) * amax / 127.0 + 1e-30;
+                for (int i = 0; i < bl; i++)
+                    if (fabs(v[b * bl + i] - x[b * bl + i]) > tol) bad++;
+                if (ak == LC_ACT_Q8_1) {
+                    const lc_blk_q8_1 *q = (const lc_blk_q8_1 *)r + b;
+                    int s = 0;
+                    for (int i = 0; i < 32; i++) s += q->qs[i];
+                    float want = lc_f16_to_f32(lc_f32_to_f16(amax / 127.0f * (float)s));
+                    if (lc_f16_to_f32(q->s) != want) bad++;
+                }
+                if (ak == LC_ACT_Q8_K) {
+                    const lc_blk_q8_K *q = (const lc_blk_q8_K *)r + b;
+                    for (int j = 0; j < 16; j++) {
+                        int s = 0;
+                        for (int i = 0; i < 16; i++) s += q->qs[16 * j + i];
+                        if (s != q->bsums[j]) bad++;
+                    }
+                }
+            }
+            CHECK(bad == 0, "act kind %d row kind %d: %d values off their definition", k, kind, bad);
+            if (kind == 2 && ak != LC_ACT_Q8_K) {
+                /* ties round half to even: 0.5 -> 0, 1.5 -> 2, -2.5 -> -2 */
+                int ties = 0;
+                for (int64_t i = 0; i < n; i++) {
+                    double want = nearbyint((double)x[i]);
+                    if (v[i] != want) ties++;
+                }
+                CHECK(ties == 0, "act kind %d: %d ties not rounded half to even", k, ties);
+            }
+            if (have_avx2()) {
+                memset(f, 0xA5, bytes);
+                lc_qk_quantize_act(ak, x, f, n, true);
+                CHECK(memcmp(r, f, bytes) == 0, "act kind %d row kind %d: AVX2 bytes differ from the reference", k,
+                      kind);
+            }
+        }
+        free(r);
+        free(f);
+    }
+    free(x);
+    free(v);
+}
+
+/* ---- Reading the oracle -------------------------------------------------- */
+
+typedef struct {
+    char *file;        /* whole file */
+    const char *data;  /* the tensor's bytes */
+    int64_t rows, cols;
+} raw_tensor;
+
+static bool read_tensor(const char *path, uint32_t want_type, size_t row_bytes, raw_tensor *out) {
+    memset(out, 0, sizeof *out);
+    lc_error err;
+    lc_gguf *g = NULL;
+    if (lc_gguf_open(path, &g, &err) != LC_OK) {
+        CHECK(false, "%s: %s", path, err.msg);
+        return false;
+    }
+    const lc_gguf_tensor *t = lc_gguf_find_tensor(g, "x");
+    bool ok = t && t->n_dims == 2 && t->ggml_type == want_type;
+    CHECK(ok, "%s: tensor x of ggml type %u expected", path, want_type);
+    size_t off = 0, size = lc_gguf_file_size(g);
+    if (ok) {
+        out->cols = t->ne[0];
+        out->rows = t->ne[1];
+        off = lc_gguf_data_offset(g) + (size_t)t->offset;
+        ok = off + row_bytes * (size_t)out->rows <= size;
+        CHECK(ok, "%s: tensor beyond the file", path);
+    }
+    lc_gguf_close(g);
+    if (!ok) return false;
+    FILE *f = fopen(path, "rb");
+    out->file = xmalloc(size);
+    ok = f && fread(out->file, 1, size, f) == size;
+    if (f) fclose(f);
+    CHECK(ok, "%s: read failed", path);
+    out->data = out->file + off;
+    return ok;
+}
+
+/* ---- 2. Reference dots against ggml's dequantisation ------------------- */
+
+typedef struct {
+    raw_tensor q, f; /* quantised weights, ggml's f32 dequantisation */
+    size_t rb;
+} oracle;
+
+static bool oracle_load(int ti, oracle *o) {
+    char rel[256], path[512];
+    const lc_qk_info *in = lc_qk_info_get(g_types[ti].t);
+    snprintf(rel, sizeof rel, "fixtures/quants/dequant_oracle/%s.gguf", g_types[ti].file);
+    lc_test_shared(rel, path, sizeof path);
+    o->rb = 512 / (size_t)in->block * in->block_bytes;
+    if (!read_tensor(path, g_types[ti].ggml, o->rb, &o->q)) return false;
+    snprintf(rel, sizeof rel, "fixtures/quants/dequant_oracle/%s.dequant.f32.gguf", g_types[ti].file);
+    lc_test_shared(rel, path, sizeof path);
+    if (!read_tensor(path, 0, 512 * sizeof(float), &o->f)) return false;
+    bool ok = o->q.cols == 512 && o->f.cols == 512 && o->q.rows == o->f.rows && o->q.rows >= 64;
+    CHECK(ok, "%s: unexpected oracle shape", g_types[ti].file);
+    return ok;
+}
+
+static void oracle_free(oracle *o) {
+    free(o->q.file);
+    free(o->f.file);
+}
+
+static const float *oracle_row(const oracle *o, int64_t r) { return (const float *)o->f.data + r * 512; }
+
+/* The min of a Q4_1 / Q5_1 block (f16 after d). */
+static bool type_has_m(lc_qk_type t) { return t == LC_QK_Q4_1 || t == LC_QK_Q5_1; }
+
+static void test_ref_vs_ggml(void) {
+    lc_rng rng;
+    lc_rng_seed(&rng, 12);
+    float x[512];
+    double av[512];
+    _Alignas(64) char act[512 / 32 * sizeof(lc_blk_q8_1) + 2 * sizeof(lc_blk_q8_K)];
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        oracle o;
+        if (!oracle_load(ti, &o)) {
+            oracle_free(&o);
+            continue;
+        }
+        const lc_qk_type t = g_types[ti].t;
+        const lc_qk_info *in = lc_qk_info_get(t);
+        double worst = 0;
+        for (int64_t r = 0; r < o.q.rows; r += 5) {
+            fill_row(x, 512, (r % 3 == 0) ? 3 : 0, &rng);
+            lc_quantize_act_ref(in->act, x, act, 512);
+            act_values(in->act, act, 512, av);
+            const float *wf = oracle_row(&o, r);
+            double exact = 0, mag = 0;
+            for (int i = 0; i < 512; i++) {
+                exact += (double)wf[i] * av[i];
+                mag += fabs((double)wf[i] * av[i]);
+            }
+            if (type_has_m(t)) {
+                /* the kernel takes m * s with Q8_1's f16 s for m * sum(d q) */
+                for (int b = 0; b < 16; b++) {
+                    const char *blk = o.q.data + (size_t)r * o.rb + (size_t)b * in->block_bytes;
+                    uint16_t mh;
+                    memcpy(&mh, blk + 2, 2);
+                    const lc_blk_q8_1 *ab = (const lc_blk_q8_1 *)act + b;
+                    double sum_dq = 0;
+                    for (int i = 0; i < 32; i++) sum_dq += av[32 * b + i];
+                    exact += (double)lc_f16_to_f32(mh) * ((double)lc_f16_to_f32(ab->s) - sum_dq);
+                }
+            }
+            float got = in->dot_ref(o.q.data + (size_t)r * o.rb, act, 512);
+            double e = fabs((double)got - exact) / (mag + 1e-30);
+            if (!(e <= worst)) worst = e;
+            if (have_avx2()) {
+                float fast = lc_qk_dot(t, true)(o.q.data + (size_t)r * o.rb, act, 512);
+                e = fabs((double)fast - exact) / (mag + 1e-30);
+                if (!(e <= worst)) worst = e;
+            }
+        }
+        CHECK(worst < 2e-5, "%s: dot vs ggml's dequantisation: relative error %.3g", in->name, worst);
+        oracle_free(&o);
+    }
+}
+
+/* ---- 3. AVX2 dots on random and awkward blocks --------------------------- */
+
+/* Put sane scales into random block bytes (f16 scale fields of magnitude
+ * 2^-7 .. 2^-5, random sign; MXFP4 exponents 120 .. 135). */
+static void fix_scales(lc_qk_type t, char *blk, lc_rng *rng) {
+    uint16_t h[2];
+    for (int i = 0; i < 2; i++) {
+        float v = ldexpf(1.0f + lc_rng_uniform(rng), -7 - (int)lc_rng_below(rng, 3));
+        if (lc_rng_below(rng, 2)) v = -v;
+        h[i] = lc_f32_to_f16(v);
+    }
+    size_t off = 0;
+    int n = 1;
+    switch (t) {
+    case LC_QK_Q4_1:
+    case LC_QK_Q5_1:
+    case LC_QK_Q4_K:
+    case LC_QK_Q5_K: n = 2; break;
+    case LC_QK_Q2_K: off = offsetof(lc_blk_q2_K, d), n = 2; break;
+    case LC_QK_Q3_K: off = offsetof(lc_blk_q3_K, d); break;
+    case LC_QK_Q6_K: off = offsetof(lc_blk_q6_K, d); break;
+    case LC_QK_MXFP4: blk[0] = (char)(120 + lc_rng_below(rng, 16)); return;
+    default: break;
+    }
+    memcpy(blk + off, h, 2 * (size_t)n);
+}
+
+static double f16_at(const char *blk, size_t off) {
+    uint16_t h;
+    memcpy(&h, blk + off, 2);
+    return fabs((double)lc_f16_to_f32(h));
+}
+
+/* An upper bound of |w_i| over a weight block, from its scales (the largest
+ * level times the largest sub-block scale, plus the min term). */
+static double wbound(lc_qk_type t, const char *blk) {
+    switch (t) {
+    case LC_QK_Q4_0: return 8 * f16_at(blk, 0);
+    case LC_QK_Q4_1: return 15 * f16_at(blk, 0) + f16_at(blk, 2);
+    case LC_QK_Q5_0: return 16 * f16_at(blk, 0);
+    case LC_QK_Q5_1: return 31 * f16_at(blk, 0) + f16_at(blk, 2);
+    case LC_QK_Q8_0: return 128 * f16_at(blk, 0);
+    case LC_QK_IQ4_NL: return 127 * f16_at(blk, 0);
+    case LC_QK_MXFP4: return 12 * (double)lc_qk_e8m0_half((uint8_t)blk[0]);
+    case LC_QK_Q2_K: return 45 * f16_at(blk, offsetof(lc_blk_q2_K, d)) + 15 * f16_at(blk, offsetof(lc_blk_q2_K, dmin));
+    case LC_QK_Q3_K: return 128 * f16_at(blk, offsetof(lc_blk_q3_K, d));
+    case LC_QK_Q4_K: return 63 * 15 * f16_at(blk, 0) + 63 * f16_at(blk, 2);
+    case LC_QK_Q5_K: return 63 * 31 * f16_at(blk, 0) + 63 * f16_at(blk, 2);
+    case LC_QK_Q6_K: return 128 * 32 * f16_at(blk, offsetof(lc_blk_q6_K, d));
+    default: return 32 * 127 * f16_at(blk, 0); /* IQ4_XS */
+    }
+}
+
+/* An upper bound of sum_i |w_i a_i| over a row: the scale the float
+ * rounding of a dot (whose terms may cancel in any partial sum) is measured
+ * against. */
+static double dot_bound(const lc_qk_info *in, lc_qk_type t, const char *w, const char *a, int64_t n) {
+    double *av = xmalloc((size_t)n * sizeof(double));
+    act_values(in->act, a, n, av);
+    double s = 0;
+    for (int64_t b = 0; b < n / in->block; b++) {
+        double sa = 0;
+        for (int i = 0; i < in->block; i++) sa += fabs(av[b * in->block + i]);
+        s += wbound(t, w + (size_t)b * in->block_bytes) * sa;
+    }
+    free(av);
+    return s;
+}
+
+static void make_act(lc_act_kind k, int mode, float *x, int64_t n, char *act, lc_rng *rng) {
+    if (mode < 5) {
+        fill_row(x, n, mode, rng);
+        lc_quantize_act_ref(k, x, act, n);
+        return;
+    }
+    /* extreme values written directly: all +127 (mode 5), all -127 (6), alternating (7) */
+    for (int64_t i = 0; i < n; i++) x[i] = mode == 5 ? 127.0f : mode == 6 ? -127.0f : (i & 1 ? 127.0f : -127.0f);
+    lc_quantize_act_ref(k, x, act, n);
+}
+
+static void test_avx2_dots(void) {
+    if (!have_avx2()) {
+        fprintf(stderr, "no AVX2 on this CPU: the AVX2 dot checks are skipped\n");
+        return;
+    }
+    lc_rng rng;
+    lc_rng_seed(&rng, 13);
+    static const uint8_t patterns[] = {0x00, 0xFF, 0x80, 0x7F, 0x55, 0xAA, 0x0F, 0xF0, 0x01, 0xFE};
+    const int64_t nmax = 2048;
+    float *x = xmalloc(nmax * sizeof(float));
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        const lc_qk_type t = g_types[ti].t;
+        const lc_qk_info *in = lc_qk_info_get(t);
+        const lc_qdot_fn fast = lc_qk_dot(t, true);
+        const lc_qtile_fn tile = lc_qk_tile(t, true);
+        const size_t wmax = (size_t)(nmax / in->block) * in->block_bytes * 5;
+        const size_t amax = (size_t)(nmax / lc_act_block(in->act)) * lc_act_block_bytes(in->act) * 7;
+        char *w = xmalloc(wmax), *a = xmalloc(amax);
+        double worst = 0;
+        int fails = 0;
+        for (int trial = 0; trial < 60; trial++) {
+            const int64_t nb = trial < 10 ? 1 : 1 + (int64_t)lc_rng_below(&rng, (uint64_t)(nmax / in->block));
+            const int64_t n = nb * in->block;
+            const size_t rb = (size_t)nb * in->block_bytes;
+            const size_t arb = (size_t)(n / lc_act_block(in->act)) * lc_act_block_bytes(in->act);
+            /* 5 weight rows: random bytes, or an awkward byte everywhere */
+            for (size_t i = 0; i < rb * 5; i++) w[i] = (char)lc_rng_below(&rng, 256);
+            if (trial % 2 == 1) memset(w, patterns[(trial / 2) % LC_ARRAY_LEN(patterns)], rb * 5);
+            for (int64_t b = 0; b < nb * 5; b++) fix_scales(t, w + (size_t)b * in->block_bytes, &rng);
+            for (int j = 0; j < 7; j++) make_act(in->act, (trial + j) % 8, x, n, a + (size_t)j * arb, &rng);
+            float out[7 * 5];
+            tile(w, rb, 5, a, arb, 7, n, out, 5);
+            for (int r = 0; r < 5; r++)
+                for (int j = 0; j < 7; j++) {
+                    const char *wr = w + (size_t)r * rb, *aj = a + (size_t)j * arb;
+                    float ref = in->dot_ref(wr, aj, n);
+                    double mag = dot_bound(in, t, wr, aj, n) + 1e-30;
+                    float f1 = fast(wr, aj, n);
+                    double e = fmax(fabs((double)f1 - ref), fabs((double)out[j * 5 + r] - ref)) / mag;
+                    if (!(e <= worst)) worst = e;
+                    if (!(e <= 1e-5)) fails++;
+                }
+        }
+        CHECK(fails == 0, "%s: %d AVX2 dots off the reference (worst relative %.3g)", in->name, fails, worst);
+        free(w);
+        free(a);
+    }
+    free(x);
+}
+
+/* ---- 4. Products --------------------------------------------------------- */
+
+static void run_qmm(lc_qk_type t, const char *w, size_t rb, int64_t rows, int64_t cols, const float *x,
+                    int64_t n_tok, float *y, int threads, bool avx2) {
+    size_t wsb = lc_qmatmul_workspace(t, cols, n_tok);
+    void *ws = xmalloc(wsb);
+    lc_qmatmul(t, w, rb, rows, cols, x, n_tok, y, ws, threads, avx2);
+    free(ws);
+}
+
+static void test_products_oracle(void) {
+    lc_rng rng;
+    lc_rng_seed(&rng, 14);
+    static const int64_t row_counts[] = {1, 3, 17, 64};
+    static const int64_t tok_counts[] = {1, 2, 5, 37};
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        oracle o;
+        if (!oracle_load(ti, &o)) {
+            oracle_free(&o);
+            continue;
+        }
+        const lc_qk_type t = g_types[ti].t;
+        const lc_qk_info *in = lc_qk_info_get(t);
+        const int ab = lc_act_block(in->act);
+        int bad_f32 = 0, bad_ref = 0, bad_thr = 0;
+        double worst_f32 = 0;
+        for (size_t ri = 0; ri < LC_ARRAY_LEN(row_counts); ri++)
+            for (size_t ki = 0; ki < LC_ARRAY_LEN(tok_counts); ki++) {
+                const int64_t rows = row_counts[ri], nt = tok_counts[ki];
+                /* start at an odd row so the tiles see unaligned row sets */
+                const int64_t r0 = o.q.rows - rows - 1 > 0 ? 1 : 0;
+                const char *w = o.q.data + (size_t)r0 * o.rb;
+                float *x = xmalloc((size_t)nt * 512 * sizeof(float));
+                for (int64_t j = 0; j < nt; j++) fill_row(x + j * 512, 512, j % 5 == 4 ? 3 : 0, &rng);
+                float *ys = xmalloc((size_t)(nt * rows) * sizeof(float));
+                float *y1 = xmalloc((size_t)(nt * rows) * sizeof(float));
+                float *y2 = xmalloc((size_t)(nt * rows) * sizeof(float));
+                run_qmm(t, w, o.rb, rows, 512, x, nt, ys, 2, false);
+                if (have_avx2()) {
+                    run_qmm(t, w, o.rb, rows, 512, x, nt, y1, 1, true);
+                    run_qmm(t, w, o.rb, rows, 512, x, nt, y2, 2, true);
+                    if (memcmp(y1, y2, (size_t)(nt * rows) * sizeof(float)) != 0) bad_thr++;
+                    for (int64_t j = 0; j < nt; j++)
+                        for (int64_t r = 0; r < rows; r++) {
+                            char *aq = xmalloc(lc_qmatmul_act_row_bytes(t, 512));
+                            lc_quantize_act_ref(in->act, x + j * 512, aq, 512);
+                            double bnd = 1e-5 * dot_bound(in, t, w + (size_t)r * o.rb, aq, 512) + 1e-30;
+                            if (!(fabs((double)y1[j * rows + r] - ys[j * rows + r]) <= bnd)) bad_ref++;
+                            free(aq);
+                        }
+                } else {
+                    memcpy(y1, ys, (size_t)(nt * rows) * sizeof(float));
+                }
+                for (int64_t j = 0; j < nt; j++)
+                    for (int64_t r = 0; r < rows; r++) {
+                        const float *wf = oracle_row(&o, r0 + r), *xj = x + j * 512;
+                        double exact = 0, bound = 0, mag = 0;
+                        for (int b = 0; b < 512 / ab; b++) {
+                            float am = 0;
+                            double sw = 0;
+                            for (int i = 0; i < ab; i++) {
+                                am = fmaxf(am, fabsf(xj[b * ab + i]));
+                                sw += fabs((double)wf[b * ab + i]);
+                            }
+                            bound += sw * (in->act == LC_ACT_Q8_K ? 0.51 : 0.57) * am / 127.0;
+                        }
+                        for (int i = 0; i < 512; i++) {
+                            exact += (double)wf[i] * xj[i];
+                            mag += fabs((double)wf[i] * xj[i]);
+                        }
+                        if (type_has_m(t))
+                            for (int b = 0; b < 16; b++) {
+                                uint16_t mh;
+                                memcpy(&mh, o.q.data + (size_t)(r0 + r) * o.rb + (size_t)b * in->block_bytes + 2, 2);
+                                float am = 0;
+                                for (int i = 0; i < 32; i++) am = fmaxf(am, fabsf(xj[b * 32 + i]));
+                                bound += fabs((double)lc_f16_to_f32(mh)) * am * 32.0 * 0x1p-10;
+                            }
+                        bound += 1e-5 * mag + 1e-30;
+                        double e = fabs((double)y1[j * rows + r] - exact);
+                        if (!(e <= bound)) bad_f32++;
+                        if (!(e / bound <= worst_f32)) worst_f32 = e / bound;
+                        e = fabs((double)ys[j * rows + r] - exact);
+                        if (!(e <= bound)) bad_f32++;
+                    }
+                free(x);
+                free(ys);
+                free(y1);
+                free(y2);
+            }
+        CHECK(bad_f32 == 0, "%s: %d products outside the activation-rounding bound of the f32 product (worst %.2f of it)",
+              in->name, bad_f32, worst_f32);
+        CHECK(bad_ref == 0, "%s: %d AVX2 products differ from the scalar path", in->name, bad_ref);
+        CHECK(bad_thr == 0, "%s: %d products differ between 1 and 2 threads", in->name, bad_thr);
+        oracle_free(&o);
+    }
+}
+
+/* Random weights, k not a multiple of 256 (32-element types) and longer
+ * rows (K types), odd row counts: AVX2 vs scalar paths. */
+static void test_products_random(void) {
+    if (!have_avx2()) return;
+    lc_rng rng;
+    lc_rng_seed(&rng, 15);
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        const lc_qk_type t = g_types[ti].t;
+        const lc_qk_info *in = lc_qk_info_get(t);
+        const int64_t colss[] = {in->block, in->block == 32 ? 96 : 768, in->block == 32 ? 224 : 1280};
+        int bad = 0, bad_thr = 0;
+        for (int ci = 0; ci < 3; ci++) {
+            const int64_t cols = colss[ci], rows = 2 * ci + 7, nt = 3 + 11 * ci;
+            const size_t rb = (size_t)(cols / in->block) * in->block_bytes;
+            char *w = xmalloc(rb * (size_t)rows);
+            for (size_t i = 0; i < rb * (size_t)rows; i++) w[i] = (char)lc_rng_below(&rng, 256);
+            for (int64_t b = 0; b < (int64_t)(rb * (size_t)rows / in->block_bytes); b++)
+                fix_scales(t, w + (size_t)b * in->block_bytes, &rng);
+            float *x = xmalloc((size_t)(nt * cols) * sizeof(float));
+            for (int64_t j = 0; j < nt; j++) fill_row(x + j * cols, cols, (int)(j % 5), &rng);
+            float *ys = xmalloc((size_t)(nt * rows) * sizeof(float)), *y1 = xmalloc((size_t)(nt * rows) * sizeof(float)),
+                  *y2 = xmalloc((size_t)(nt * rows) * sizeof(float));
+            for (int64_t ntk = 1; ntk <= nt; ntk += nt - 1) {
+                run_qmm(t, w, rb, rows, cols, x, ntk, ys, 1, false);
+                run_qmm(t, w, rb, rows, cols, x, ntk, y1, 1, true);
+                run_qmm(t, w, rb, rows, cols, x, ntk, y2, 2, true);
+                for (int64_t j = 0; j < ntk; j++)
+                    for (int64_t r = 0; r < rows; r++) {
+                        char *aq = xmalloc(lc_qmatmul_act_row_bytes(t, cols));
+                        lc_quantize_act_ref(in->act, x + j * cols, aq, cols);
+                        double bnd = 1e-5 * dot_bound(in, t, w + (size_t)r * rb, aq, cols) + 1e-30;
+                        if (!(fabs((double)y1[j * rows + r] - ys[j * rows + r]) <= bnd)) bad++;
+                        free(aq);
+                    }
+                if (memcmp(y1, y2, (size_t)(ntk * rows) * sizeof(float)) != 0) bad_thr++;
+                if (nt == 1) break;
+            }
+            free(w);
+            free(x);
+            free(ys);
+            free(y1);
+            free(y2);
+        }
+        CHECK(bad == 0, "%s: %d random products: AVX2 differs from scalar", in->name, bad);
+        CHECK(bad_thr == 0, "%s: %d random products differ between 1 and 2 threads", in->name, bad_thr);
+    }
+}
+
+int main(void) {
+    test_quantisers();
+    test_avx2_dots();
+    test_products_random();
+    /* the parts below need ../shared's oracle: skipped, saying so, without it */
+    struct stat sb;
+    if (stat(LC_SHARED_DIR "/fixtures/quants/dequant_oracle", &sb) != 0) {
+        fprintf(stderr, "SKIP: %s/fixtures/quants/dequant_oracle is absent: the checks against ggml are skipped\n",
+                LC_SHARED_DIR);
+        if (lc_test_failures == 0) return 77;
+        return lc_test_finish("test_quant_kernels");
+    }
+    test_ref_vs_ggml();
+    test_products_oracle();
+    return lc_test_finish("test_quant_kernels");
+}
