@@ -35,6 +35,8 @@
 
 #include "common/util.h"
 #include "longctx/gguf.h"
+#include "longctx/kernels.h"
+#include "longctx/model.h"
 #include "quant/qk_kernels.h"
 #include "test_util.h"
 
@@ -558,10 +560,90 @@ static void test_products_random(void) {
     }
 }
 
+/* The public lc_matmul on every block type: the same bytes as lc_qmatmul,
+ * and within the activation-rounding bound of the f32 product of the
+ * weights dequantised by the type's to_f32 (the quant traits). */
+static void test_lc_matmul_dispatch(void) {
+    lc_rng rng;
+    lc_rng_seed(&rng, 16);
+    static const lc_dtype dts[] = {LC_DTYPE_Q4_0, LC_DTYPE_Q4_1, LC_DTYPE_Q5_0, LC_DTYPE_Q5_1, LC_DTYPE_Q2_K,
+                                   LC_DTYPE_Q3_K, LC_DTYPE_Q4_K, LC_DTYPE_Q5_K, LC_DTYPE_Q6_K, LC_DTYPE_IQ4_NL,
+                                   LC_DTYPE_IQ4_XS, LC_DTYPE_MXFP4};
+    for (size_t di = 0; di < LC_ARRAY_LEN(dts); di++) {
+        const lc_quant_traits *tr = lc_quant_traits_of(dts[di]);
+        lc_qk_type qt;
+        CHECK(tr && tr->vec_dot && lc_qk_from_dtype(dts[di], &qt), "%s: no integer kernel wired",
+              lc_dtype_name(dts[di]));
+        if (!tr || !lc_qk_from_dtype(dts[di], &qt)) continue;
+        const lc_qk_info *in = lc_qk_info_get(qt);
+        const int64_t rows = 13, cols = tr->block == 32 ? 160 : 512;
+        const size_t rb = (size_t)(cols / tr->block) * (size_t)tr->block_bytes;
+        char *w = xmalloc(rb * rows);
+        lc_qk_random_blocks(qt, w, rows * (cols / tr->block), 1000 + di);
+        float *wf = xmalloc((size_t)(rows * cols) * sizeof(float));
+        for (int64_t r = 0; r < rows; r++) tr->to_f32(w + (size_t)r * rb, wf + r * cols, cols);
+        for (int64_t nt = 1; nt <= 9; nt += 8) {
+            float *x = xmalloc((size_t)(nt * cols) * sizeof(float));
+            for (int64_t i = 0; i < nt * cols; i++) x[i] = lc_rng_normal(&rng);
+            float *y = xmalloc((size_t)(nt * rows) * sizeof(float)), *yq = xmalloc((size_t)(nt * rows) * sizeof(float));
+            lc_tensor tw = {dts[di], rows, cols, w};
+            lc_kernel_opts ko;
+            lc_kernel_opts_init(&ko);
+            for (int th = 1; th <= 2; th++)
+                for (int sc = 0; sc < 2; sc++) {
+                    ko.n_threads = th;
+                    ko.force_scalar = sc == 1;
+                    size_t wsb = 0;
+                    lc_error err;
+                    CHECK_OK(lc_matmul_workspace(&tw, nt, th, &wsb, &err), &err);
+                    void *ws = xmalloc(wsb);
+                    CHECK_OK(lc_matmul(&tw, x, nt, y, ws, wsb, &ko, &err), &err);
+                    run_qmm(qt, w, rb, rows, cols, x, nt, yq, th, !ko.force_scalar && have_avx2());
+                    CHECK(memcmp(y, yq, (size_t)(nt * rows) * sizeof(float)) == 0,
+                          "%s n=%lld t=%d scalar=%d: lc_matmul differs from lc_qmatmul", in->name, (long long)nt, th, sc);
+                    int bad = 0;
+                    for (int64_t j = 0; j < nt; j++)
+                        for (int64_t r = 0; r < rows; r++) {
+                            double exact = 0, bound = 0, mag = 0;
+                            const int ab = lc_act_block(in->act);
+                            for (int64_t b = 0; b < cols / ab; b++) {
+                                float am = 0;
+                                double sw = 0;
+                                for (int i = 0; i < ab; i++) {
+                                    am = fmaxf(am, fabsf(x[j * cols + b * ab + i]));
+                                    sw += fabs((double)wf[r * cols + b * ab + i]);
+                                }
+                                bound += sw * (in->act == LC_ACT_Q8_K ? 0.51 : 0.57) * am / 127.0;
+                                if (type_has_m(qt)) {
+                                    uint16_t mh;
+                                    memcpy(&mh, w + (size_t)r * rb + (size_t)b * in->block_bytes + 2, 2);
+                                    bound += fabs((double)lc_f16_to_f32(mh)) * am * 32.0 * 0x1p-10;
+                                }
+                            }
+                            for (int64_t i = 0; i < cols; i++) {
+                                exact += (double)wf[r * cols + i] * x[j * cols + i];
+                                mag += fabs((double)wf[r * cols + i] * x[j * cols + i]);
+                            }
+                            if (!(fabs((double)y[j * rows + r] - exact) <= bound + 1e-5 * mag)) bad++;
+                        }
+                    CHECK(bad == 0, "%s n=%lld t=%d scalar=%d: %d outputs outside the bound of the dequantised f32 product",
+                          in->name, (long long)nt, th, sc, bad);
+                    free(ws);
+                }
+            free(x);
+            free(y);
+            free(yq);
+        }
+        free(w);
+        free(wf);
+    }
+}
+
 int main(void) {
     test_quantisers();
     test_avx2_dots();
     test_products_random();
+    test_lc_matmul_dispatch();
     /* the parts below need ../shared's oracle: skipped, saying so, without it */
     struct stat sb;
     if (stat(LC_SHARED_DIR "/fixtures/quants/dequant_oracle", &sb) != 0) {

@@ -63,6 +63,25 @@ const lc_qk_info *lc_qk_info_get(lc_qk_type t) {
     return (unsigned)t < LC_QK_COUNT ? &g_info[t] : NULL;
 }
 
+bool lc_qk_from_dtype(lc_dtype t, lc_qk_type *out) {
+    static const struct {
+        lc_dtype d;
+        lc_qk_type q;
+    } map[] = {
+        {LC_DTYPE_Q4_0, LC_QK_Q4_0}, {LC_DTYPE_Q4_1, LC_QK_Q4_1},     {LC_DTYPE_Q5_0, LC_QK_Q5_0},
+        {LC_DTYPE_Q5_1, LC_QK_Q5_1}, {LC_DTYPE_Q8_0, LC_QK_Q8_0},     {LC_DTYPE_Q2_K, LC_QK_Q2_K},
+        {LC_DTYPE_Q3_K, LC_QK_Q3_K}, {LC_DTYPE_Q4_K, LC_QK_Q4_K},     {LC_DTYPE_Q5_K, LC_QK_Q5_K},
+        {LC_DTYPE_Q6_K, LC_QK_Q6_K}, {LC_DTYPE_IQ4_NL, LC_QK_IQ4_NL}, {LC_DTYPE_IQ4_XS, LC_QK_IQ4_XS},
+        {LC_DTYPE_MXFP4, LC_QK_MXFP4},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (map[i].d == t) {
+            *out = map[i].q;
+            return true;
+        }
+    return false;
+}
+
 int lc_act_block(lc_act_kind k) { return k == LC_ACT_Q8_K ? LC_QK_K : 32; }
 
 size_t lc_act_block_bytes(lc_act_kind k) {

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "longctx/common.h"
+#include "quant/quant.h"
 #include "quant/quant_blocks.h"
 
 /* The quantised weight types these kernels cover (the order of issue 11). */
@@ -47,21 +48,8 @@ typedef enum {
 /* Activation block kinds. */
 typedef enum { LC_ACT_Q8_0 = 0, LC_ACT_Q8_1, LC_ACT_Q8_K } lc_act_kind;
 
-/* Q8_0 activations use lc_block_q8_0 (longctx/common.h). */
-typedef struct {
-    uint16_t d; /* f16 scale */
-    uint16_t s; /* f16 of d * sum(qs), d the f32 scale before rounding */
-    int8_t qs[32];
-} lc_blk_q8_1;
-
-typedef struct {
-    float d;           /* x = d * qs */
-    int8_t qs[LC_QK_K];
-    int16_t bsums[16]; /* sum of qs[16 i .. 16 i + 15] */
-} lc_blk_q8_K;
-
-_Static_assert(sizeof(lc_blk_q8_1) == 36, "q8_1 block");
-_Static_assert(sizeof(lc_blk_q8_K) == 292, "q8_K block");
+/* Activation blocks: lc_block_q8_0 (longctx/common.h), lc_blk_q8_1 and
+ * lc_blk_q8_K (quant/quant.h). */
 
 /* Dot product of one weight row and one quantised activation row of n
  * elements (n a multiple of the block size). */
@@ -86,6 +74,9 @@ typedef struct {
 } lc_qk_info;
 
 const lc_qk_info *lc_qk_info_get(lc_qk_type t);
+/* The kernel type of a weight dtype; false for types without integer
+ * kernels (F32, F16, BF16). */
+bool lc_qk_from_dtype(lc_dtype t, lc_qk_type *out);
 
 /* Activation blocks: elements and bytes per block. */
 int lc_act_block(lc_act_kind k);

@@ -10,11 +10,12 @@
  *               panel computes Y[:, panel] = X panel^T. Panels are fixed, so
  *               the result does not depend on the thread count.
  *
- * This is where the integer kernels plug in: a type whose traits have a
- * vec_dot (an integer dot product over activations quantized to traits->act
- * blocks) can take a faster path here without changing lc_matmul or its
- * callers; lc_quant_matmul_workspace must then also cover the quantized
- * activation rows.
+ * Every type with integer kernels (lc_qk_from_dtype: all of them today)
+ * takes them instead (src/quant/qk_matmul.c: activations quantized to
+ * traits->act blocks once, integer dot products per block, AVX2 tiles or
+ * the scalar reference dots); the workspace then holds the quantized
+ * activation rows, for n_tok == 1 too. The dequantizing path above stays
+ * for a type without them.
  */
 #include <string.h>
 
@@ -22,6 +23,7 @@
 
 #include "kernels/kernels_internal.h"
 #include "kernels/sgemm.h"
+#include "quant/qk_kernels.h"
 #include "quant/quant.h"
 
 /* Weight rows per dequantized panel of the GEMM path. */
@@ -51,6 +53,8 @@ static size_t thread_bytes(int64_t cols, int64_t n_tok) {
 }
 
 size_t lc_quant_matmul_workspace(const lc_tensor *w, int64_t n_tok, int n_threads) {
+    lc_qk_type qt;
+    if (lc_qk_from_dtype(w->type, &qt)) return lc_qmatmul_workspace(qt, w->cols, n_tok);
     if (n_tok <= 1) return 0;
     return 64 + (size_t)resolve_threads(n_threads) * thread_bytes(w->cols, n_tok);
 }
@@ -74,6 +78,20 @@ lc_status lc_quant_matmul(const lc_tensor *w, const float *x, int64_t n_tok, flo
     const lc_quant_traits *q = lc_quant_traits_of(w->type);
     if (!q) return lc_fail(err, LC_ERR_INVALID_ARG, "quant matmul: %s is not a block type", lc_dtype_name(w->type));
     const int nt = resolve_threads(o ? o->n_threads : 0);
+    lc_qk_type qt;
+    if (lc_qk_from_dtype(w->type, &qt)) {
+        /* The integer kernels (src/quant/qk_*.c): activations quantised to
+         * q->act blocks once, integer dot products per block; AVX2 tiles
+         * when the CPU has them, the scalar reference dots otherwise. */
+        const size_t need = lc_qmatmul_workspace(qt, w->cols, n_tok);
+        if (!ws || ws_bytes < need)
+            return lc_fail(err, LC_ERR_INVALID_ARG,
+                           "quant matmul: workspace of %zu bytes is smaller than the %zu needed",
+                           ws ? ws_bytes : (size_t)0, need);
+        lc_qmatmul(qt, w->data, lc_kernel_row_bytes(w->type, w->cols), w->rows, w->cols, x, n_tok, y, ws, nt,
+                   lc_kernel_use_avx2(o));
+        return LC_OK;
+    }
     const size_t rb = lc_kernel_row_bytes(w->type, w->cols);
     const char *base = (const char *)w->data;
     const int64_t rows = w->rows, cols = w->cols;
