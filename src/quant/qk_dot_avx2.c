@@ -34,7 +34,11 @@
 
 /* Fully unroll the loops over tile rows, tokens and chunks (their bounds
  * are compile-time constants) so the accumulator arrays become registers. */
+#if defined(__clang__)
+#define UNROLL _Pragma("clang loop unroll(full)")
+#else
 #define UNROLL _Pragma("GCC unroll 8")
+#endif
 
 /* Tile: weight rows x activation rows (3 x 4 measured best of 1..4 x 2..8
  * on Q4_0 / Q4_K / Q6_K prefill; 4 x 4 and larger spill). */
