@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The benchmark commands' machine-readable contract: `bench peak --json` and
-# `bench attn --json` print valid JSON with the documented keys; bad flags
+# The benchmark commands' machine-readable contract: `bench peak --json`,
+# `bench attn --json` and `bench matmul --json` print valid JSON with the documented keys; bad flags
 # fail with status 2. Args: $1 CLI, $2 shared dir, $3 source dir.
 set -euo pipefail
 cli=$1
@@ -41,7 +41,26 @@ assert ref[0]["error"] and "TiB" in ref[0]["error"], ref  # NAIVE says how much 
 assert ref[0]["workspace_bytes"] == 4 << 40, ref
 PY
 
+"$cli" bench matmul --type q4_0,q4_K,iq4_xs,mxfp4,f16 --rows 13 --cols 512 -n 1,5 -t 1,2 --reps 2 --no-peak \
+  --json > "$tmp/mm.json"
+python3 - "$tmp/mm.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["rows"] == 13 and d["cols"] == 512, d
+cells = d["cells"]
+assert len(cells) == 5 * 2 * 2, len(cells)
+for c in cells:
+    for k in ("type", "n_tok", "threads", "reps", "seconds_min", "seconds_median", "seconds_max", "gbs", "gflops",
+              "cpu_gflops", "weight_bytes"):
+        assert k in c, (k, c)
+    assert 0 < c["seconds_min"] <= c["seconds_median"] <= c["seconds_max"], c
+    assert c["reps"] == 2, c
+assert [c["weight_bytes"] for c in cells if c["type"] == "q4_K"][0] == 13 * 2 * 144
+PY
+
 set +e
+"$cli" bench matmul --type q4_K --cols 100 > /dev/null 2>&1; [ $? -eq 2 ] || { echo "cols not whole q4_K blocks must exit 2"; exit 1; }
+"$cli" bench matmul --type q9_9 > /dev/null 2>&1; [ $? -eq 2 ] || { echo "unknown type must exit 2"; exit 1; }
 "$cli" bench attn --n abc > /dev/null 2>&1; [ $? -eq 2 ] || { echo "bad --n must exit 2"; exit 1; }
 "$cli" bench attn --kv-type bf16 > /dev/null 2>&1; [ $? -eq 2 ] || { echo "bad --kv-type must exit 2"; exit 1; }
 "$cli" bench nope > /dev/null 2>&1; [ $? -eq 2 ] || { echo "unknown subject must exit 2"; exit 1; }
