@@ -6,7 +6,9 @@ For each weight type and token count, runs llama.cpp's
 and
   longctx bench matmul --type T --rows ROWS --cols COLS -n N -t THREADS --copies 1 --no-peak --json
 one after the other, ROUNDS times, and prints min / median / max GFLOP/s of each and the ratio
-of the medians. --copies 1 reads the same weights every repetition, as test-backend-ops does
+of the medians. test-backend-ops gives the CPU backend max(1, hardware threads / 2) threads
+(tests/test-backend-ops.cpp: N_THREADS / 2), i.e. ONE thread on a 2-CPU machine: compare with
+longctx's -t 1 column (-t takes a list; default 1,2). --copies 1 reads the same weights every repetition, as test-backend-ops does
 (a 4096 x 14336 Q4_0 / Q4_K weight is 33 MB, about the size of the L3 cache: both engines get
 the same partial cache hits). test-backend-ops uses every hardware thread for the CPU backend.
 
@@ -57,29 +59,37 @@ def main():
     ap.add_argument("-n", default="1,512")
     ap.add_argument("--rows", type=int, default=4096)
     ap.add_argument("--cols", type=int, default=14336)
-    ap.add_argument("-t", "--threads", type=int, default=os.cpu_count())
+    ap.add_argument("-t", "--threads", default="1,2", help="longctx thread counts, comma-separated")
     ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()
     types = a.types.split(",")
     ns = [int(x) for x in a.n.split(",")]
+    ths = [int(x) for x in a.threads.split(",")]
     res = {}
     for r in range(a.rounds):
         print(f"round {r + 1}/{a.rounds}, load average {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
         for t in types:
             for n in ns:
                 g_l = llama_run(a.llama, t, a.rows, a.cols, n)
-                g_c = longctx_run(a.longctx, t, a.rows, a.cols, n, a.threads)
-                res.setdefault((t, n), ([], []))
-                res[(t, n)][0].append(g_c)
+                res.setdefault((t, n), ([[] for _ in ths], []))
                 res[(t, n)][1].append(g_l)
-                print(f"  {t:6s} n={n:<4d} longctx {g_c:8.2f}  llama.cpp {g_l:8.2f} GFLOP/s", file=sys.stderr,
-                      flush=True)
-    print(f"| type | n | longctx GFLOP/s min / median / max | llama.cpp GFLOP/s min / median / max | ratio of medians |")
-    print("|---|---|---|---|---|")
-    for (t, n), (c, l) in res.items():
-        mc, ml = statistics.median(c), statistics.median(l)
-        print(f"| {t} | {n} | {min(c):.1f} / **{mc:.1f}** / {max(c):.1f} | {min(l):.1f} / **{ml:.1f}** / {max(l):.1f} "
-              f"| {mc / ml:.2f}x |")
+                msg = f"  {t:6s} n={n:<4d} llama.cpp {g_l:8.2f}"
+                for i, th in enumerate(ths):
+                    g_c = longctx_run(a.longctx, t, a.rows, a.cols, n, th)
+                    res[(t, n)][0][i].append(g_c)
+                    msg += f"  longctx -t {th} {g_c:8.2f}"
+                print(msg + " GFLOP/s", file=sys.stderr, flush=True)
+    fmt = lambda v: f"{min(v):.1f} / **{statistics.median(v):.1f}** / {max(v):.1f}"
+    head = "| type | n | llama.cpp GFLOP/s min / median / max |"
+    for th in ths:
+        head += f" longctx -t {th}: min / median / max | ratio of medians |"
+    print(head)
+    print("|---|---|---|" + "---|---|" * len(ths))
+    for (t, n), (cs, l) in res.items():
+        row = f"| {t} | {n} | {fmt(l)} |"
+        for c in cs:
+            row += f" {fmt(c)} | {statistics.median(c) / statistics.median(l):.2f}x |"
+        print(row)
 
 
 if __name__ == "__main__":
