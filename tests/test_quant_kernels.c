@@ -1,5 +1,5 @@
 /*
- * The integer kernels of the quantised weight types (src/quant/quant_*.c):
+ * The integer kernels of the quantised weight types (src/quant/qk_*.c):
  *
  * 1. activation quantisers: the reference is checked against its definition
  *    (|x - d q| <= d/2 + the f16 rounding of d; Q8_1's s and Q8_K's block
@@ -20,7 +20,10 @@
  *    the f32 activations, within the bound the activation rounding allows:
  *    |y - y_f32| <= sum_i |w_i| e_i, e_i = 0.57 amax/127 per Q8_0/Q8_1 block
  *    (d/2 plus the f16 rounding of d times |q| <= 127), 0.51 amax/127 per
- *    Q8_K block, plus Q8_1's f16 s times |m| 2^-10 and 1e-5 sum |w x|.
+ *    Q8_K block, plus Q8_1's f16 s times |m| 2^-10 and 1e-5 sum |w x|;
+ * 5. the public lc_matmul on every new dtype (1 and 2 threads, AVX2 and
+ *    force_scalar): the same bytes as lc_qmatmul, and within the bound of 4.
+ *    of the f32 product of the weights dequantised by the type's to_f32.
  *
  * Float accumulation order differs between the scalar and AVX2 paths (the
  * integer block sums are exact in both, partial sums may cancel), so they

@@ -14,7 +14,7 @@
  * (qk_act_avx2.c, qk_dot_avx2.c) tested against it. The AVX2 dot
  * kernels are written as tiles: R weight rows x T activation rows per inner
  * loop, each weight block decoded once per tile (qk_dot_avx2.c); the
- * matrix-vector product uses the 1 x 1 tile.
+ * matrix-vector product uses the R x 1 tile.
  */
 #ifndef LC_QUANT_KERNELS_H
 #define LC_QUANT_KERNELS_H

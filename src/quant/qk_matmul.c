@@ -14,7 +14,8 @@
  *      each activation block once per TR rows.
  *
  * The scalar path runs the reference dot of every (row, token) pair. Every
- * output is summed in the same order whatever the thread count.
+ * output is computed by one tile (one dot) in the same order whatever the
+ * thread count, so results do not depend on it.
  */
 #include <omp.h>
 
