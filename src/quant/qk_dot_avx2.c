@@ -106,13 +106,14 @@ typedef struct {
     float d, m;
 } lblock;
 
-LC_INLINE lblock decode32(lc_qk_type t, const char *blk) {
+/* raw: Q4_0 / Q5_0 as their unsigned codes (without the -8 / -16 offset). */
+LC_INLINE lblock decode32(lc_qk_type t, const char *blk, bool raw) {
     lblock k;
     k.m = 0.0f;
     switch (t) {
     case LC_QK_Q4_0: {
         const lc_blk_q4_0 *x = (const lc_blk_q4_0 *)blk;
-        k.q = _mm256_sub_epi8(nib32(x->qs), _mm256_set1_epi8(8));
+        k.q = raw ? nib32(x->qs) : _mm256_sub_epi8(nib32(x->qs), _mm256_set1_epi8(8));
         k.d = f16(x->d);
         break;
     }
@@ -126,7 +127,7 @@ LC_INLINE lblock decode32(lc_qk_type t, const char *blk) {
     case LC_QK_Q5_0: {
         const lc_blk_q5_0 *x = (const lc_blk_q5_0 *)blk;
         __m256i q = _mm256_or_si256(nib32(x->qs), _mm256_and_si256(bits32(x->qh), _mm256_set1_epi8(0x10)));
-        k.q = _mm256_sub_epi8(q, _mm256_set1_epi8(16));
+        k.q = raw ? q : _mm256_sub_epi8(q, _mm256_set1_epi8(16));
         k.d = f16(x->d);
         break;
     }
@@ -181,7 +182,7 @@ LC_INLINE void tile32_tail(lc_qk_type t, int R, int T, const char *w, size_t ws,
         UNROLL
         for (int r = 0; r < R; r++) {
             const char *blk = w + (size_t)r * ws + (size_t)b * wb;
-            lblock k = decode32(t, blk);
+            lblock k = decode32(t, blk, false);
             q[r] = k.q;
             qa[r] = q81 ? k.q : _mm256_abs_epi8(k.q);
             dw[r] = _mm256_set1_ps(k.d);
@@ -277,6 +278,10 @@ LC_INLINE void tile32(lc_qk_type t, int R, int T, const char *w, size_t ws, cons
     for (int r = 0; r < R; r++)
         UNROLL
         for (int j = 0; j < T; j++) acc[r][j] = macc[r][j] = _mm256_setzero_ps();
+    /* Q4_0 / Q5_0 take their unsigned codes u = q + off (no |w|, no sign per
+     * pair) and subtract off * sum(a) per block, one vector per token group */
+    const int off = t == LC_QK_Q4_0 ? 8 : t == LC_QK_Q5_0 ? 16 : 0;
+    const bool uns = q81 || off > 0;
     const int64_t ng = nb / 8;
     for (int64_t g = 0; g < ng; g++) {
         __m256i wq[TR][8], wa[TR][8];
@@ -286,9 +291,9 @@ LC_INLINE void tile32(lc_qk_type t, int R, int T, const char *w, size_t ws, cons
             const char *blk = w + (size_t)r * ws + (size_t)g * 8 * wb;
             UNROLL
             for (int k = 0; k < 8; k++) {
-                lblock d = decode32(t, blk + (size_t)k * wb);
+                lblock d = decode32(t, blk + (size_t)k * wb, true);
                 wq[r][k] = d.q;
-                wa[r][k] = q81 ? d.q : _mm256_abs_epi8(d.q);
+                wa[r][k] = uns ? d.q : _mm256_abs_epi8(d.q);
             }
             dw[r] = gather_dw(t, blk, wb);
             mw[r] = q81 ? gather_f16(blk + 2, wb) : _mm256_setzero_ps();
@@ -298,17 +303,30 @@ LC_INLINE void tile32(lc_qk_type t, int R, int T, const char *w, size_t ws, cons
             const char *ablk = a + (size_t)j * as + (size_t)g * 8 * ab;
             const __m256 da = gather_f16(ablk, ab);
             const __m256 sa = q81 ? gather_f16(ablk + 2, ab) : _mm256_setzero_ps();
+            __m256i aoff = _mm256_setzero_si256();
+            if (off > 0) {
+                __m256i s8[8];
+                UNROLL
+                for (int k = 0; k < 8; k++)
+                    s8[k] = _mm256_madd_epi16(
+                        _mm256_maddubs_epi16(_mm256_set1_epi8(1),
+                                             _mm256_loadu_si256((const __m256i *)(ablk + (size_t)k * ab + aq))),
+                        ones);
+                aoff = _mm256_mullo_epi32(reduce8(s8), _mm256_set1_epi32(off));
+            }
             UNROLL
             for (int r = 0; r < R; r++) {
                 __m256i v[8];
                 UNROLL
                 for (int k = 0; k < 8; k++) {
                     __m256i av = _mm256_loadu_si256((const __m256i *)(ablk + (size_t)k * ab + aq));
-                    __m256i p = q81 ? _mm256_maddubs_epi16(wa[r][k], av)
+                    __m256i p = uns ? _mm256_maddubs_epi16(wa[r][k], av)
                                     : _mm256_maddubs_epi16(wa[r][k], _mm256_sign_epi8(av, wq[r][k]));
                     v[k] = _mm256_madd_epi16(p, ones);
                 }
-                acc[r][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(reduce8(v)), _mm256_mul_ps(dw[r], da), acc[r][j]);
+                __m256i iv = reduce8(v);
+                if (off > 0) iv = _mm256_sub_epi32(iv, aoff);
+                acc[r][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(iv), _mm256_mul_ps(dw[r], da), acc[r][j]);
                 if (q81) macc[r][j] = _mm256_fmadd_ps(mw[r], sa, macc[r][j]);
             }
         }
