@@ -176,6 +176,7 @@ typedef struct {
     double tol_f16;       /* max |ours - HF|, f16 KV                          */
     double lcpp_f16;      /* llama.cpp on the same f16 file vs HF (info.json) */
     const char *arch;     /* expected general.architecture                    */
+    int64_t swa;          /* lc_context_opts.swa                              */
 } family_case;
 
 static void check_family(const family_case *fc) {
@@ -194,6 +195,7 @@ static void check_family(const family_case *fc) {
     lc_context_opts o;
     lc_context_opts_init(&o);
     o.attn = fc->attn;
+    o.swa = fc->swa;
     o.k_type = o.v_type = LC_DTYPE_F32;
 
     CHECK_OK(run_logits(m, &o, fx, 0, a, &err), &err);
@@ -250,7 +252,14 @@ int main(void) {
      * (info.json hf_vs_llamacpp.f16.max_abs_diff) is the yardstick; ours runs
      * the f16 weights with f32 activations. */
     static const family_case cases[] = {
-        {"llama3", NULL, 4e-3, 6e-3, 3.89e-3, "llama"},
+        {"llama3", NULL, 4e-3, 6e-3, 3.89e-3, "llama", 0},
+        {"qwen2", NULL, 5e-3, 8e-3, 4.69e-3, "qwen2", 0},
+        {"qwen3", NULL, 5e-3, 8e-3, 4.34e-3, "qwen3", 0},
+        {"mistral", NULL, 5e-3, 8e-3, 3.98e-3, "llama", 32},
+        {"mistral", "window:32", 5e-3, 8e-3, 3.98e-3, "llama", 0},
+        {"phi3", NULL, 6e-3, 8e-3, 5.24e-3, "phi3", 0},
+        {"gemma2", NULL, 4e-3, 6e-3, 3.23e-3, "gemma2", 0},
+        {"gemma3", NULL, 6e-3, 8e-3, 5.24e-3, "gemma3", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_family(&cases[i]);
     return lc_test_finish("test_families");

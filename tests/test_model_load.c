@@ -562,13 +562,13 @@ static void test_gguf_model_refusals(void) {
     } while (0)
     MUT((void)0, LC_OK, "unchanged");
     MUT((mu.str_key = "general.architecture", mu.str_val = "falcon"), LC_ERR_UNSUPPORTED,
-        "architecture 'falcon' is not supported (only llama)");
+        "architecture 'falcon' is not supported (llama, qwen2");
     MUT(mu.drop_key = "general.architecture", LC_ERR_FORMAT, "missing key 'general.architecture'");
     MUT(mu.drop_key = "llama.block_count", LC_ERR_FORMAT, "missing key 'llama.block_count'");
     MUT(mu.drop_key = "llama.attention.layer_norm_rms_epsilon", LC_ERR_FORMAT, "layer_norm_rms_epsilon");
     MUT((mu.u32_key = "llama.block_count", mu.u32_val = 1000000), LC_ERR_FORMAT, "1000000 layers need");
     MUT((mu.u32_key = "llama.block_count", mu.u32_val = 1), LC_ERR_UNSUPPORTED, "'blk.1.attn_norm.weight'");
-    MUT((mu.u32_key = "llama.attention.head_count_kv", mu.u32_val = 3), LC_ERR_INVALID_ARG, "do not divide");
+    MUT((mu.u32_key = "llama.attention.head_count_kv", mu.u32_val = 3), LC_ERR_FORMAT, "head_count_kv = 3 does not divide");
     MUT((mu.u32_key = "llama.feed_forward_length", mu.u32_val = 97), LC_ERR_FORMAT, "ffn_gate.weight' has shape");
     MUT((mu.u32_key = "llama.vocab_size", mu.u32_val = 101), LC_ERR_FORMAT, "token_embd.weight' has shape");
     MUT((mu.u32_key = "llama.rope.dimension_count", mu.u32_val = 18), LC_ERR_INVALID_ARG, "RoPE rotates 18");

@@ -90,6 +90,9 @@ typedef struct {
     int64_t q_pos0;       /* position of query 0                              */
     const int64_t *k_pos; /* optional [n_kv] key positions (NULL: 0..n_kv-1)  */
     float scale;          /* 0: 1/sqrt(d)                                      */
+    float softcap;        /* > 0: scores <- softcap * tanh(scores / softcap)
+                             after scaling (Gemma-2); 0: none. NAIVE, FLASH
+                             and WINDOW only                                  */
 } lc_attn_shape;
 
 typedef struct lc_attn_params lc_attn_params;

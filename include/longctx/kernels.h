@@ -70,6 +70,12 @@ void lc_rmsnorm(float *out, const float *x, const float *w, int64_t n_rows, int6
  * elements. out may equal gate or up. */
 void lc_swiglu(float *out, const float *gate, const float *up, int64_t n, const lc_kernel_opts *o);
 
+/* GeGLU with GELU's tanh form (PyTorch's gelu(approximate="tanh"), Gemma's
+ * gelu_pytorch_tanh): out[i] = gelu(gate[i]) * up[i] with
+ * gelu(g) = g/2 (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))), in double per
+ * element. Scalar only. out may equal gate or up. */
+void lc_geglu_tanh(float *out, const float *gate, const float *up, int64_t n, const lc_kernel_opts *o);
+
 /* Residual add: y[i] += x[i] over n elements. */
 void lc_add(float *y, const float *x, int64_t n, const lc_kernel_opts *o);
 

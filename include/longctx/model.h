@@ -38,8 +38,55 @@ typedef struct {
     const void *data;
 } lc_tensor;
 
+/* ---- The family: what one architecture's forward pass uses ---------------
+ *
+ * A family is data (src/model/arch.c holds the table, docs/models.md says how
+ * to add one): every block is
+ *
+ *   h   = x + post_attn_norm( Wo attn( rope( qk_norm( Wq,k,v norm(x) + b ))))
+ *   out = h + post_ffn_norm( Wdown act(Wgate norm(h)) * Wup norm(h) )
+ *
+ * with the optional pieces (biases, q/k norms, post norms, fused Wqkv or
+ * Wgate|up) switched on by flags, and per layer a kind (global or window
+ * attention, each with its RoPE). Embeddings may be scaled, attention scores
+ * and final logits soft-capped: cap * tanh(x / cap). */
+typedef enum {
+    LC_ACT_SILU = 0,  /* SwiGLU: silu(gate) * up                          */
+    LC_ACT_GELU_TANH, /* GeGLU with GELU's tanh form (gelu_pytorch_tanh)   */
+    LC_ACT_COUNT
+} lc_ffn_act;
+
+typedef enum {
+    LC_LAYER_GLOBAL = 0, /* attends to every earlier token (FLASH)            */
+    LC_LAYER_WINDOW,     /* attends to the last `window` tokens (WINDOW)      */
+    LC_LAYER_KIND_COUNT  /* room for linear-attention / recurrent layers      */
+} lc_layer_kind;
+
+enum {
+    LC_ARCH_QKV_BIAS = 1u << 0,      /* attn_q/k/v.bias                            */
+    LC_ARCH_QK_NORM = 1u << 1,       /* attn_q_norm, attn_k_norm: RMSNorm per head */
+    LC_ARCH_FUSED_QKV = 1u << 2,     /* attn_qkv [q_dim + 2 kv_dim, dim]           */
+    LC_ARCH_FUSED_GATE_UP = 1u << 3, /* ffn_up [2 hidden, dim]: gate rows, then up */
+    LC_ARCH_POST_NORMS = 1u << 4,    /* post_attention_norm, post_ffw_norm         */
+};
+
 typedef struct {
-    char arch[32];        /* "llama" */
+    uint32_t flags;        /* LC_ARCH_*                                        */
+    lc_ffn_act act;
+    float embd_scale;      /* token embeddings times this (0: 1)               */
+    float attn_scale;      /* attention score scale (0: 1/sqrt(head_dim))      */
+    float attn_softcap;    /* scores <- cap tanh(scores / cap) (0: none)       */
+    float final_softcap;   /* logits <- cap tanh(logits / cap) (0: none)       */
+    int64_t window;        /* window W of window layers (0: none)              */
+    int32_t window_period; /* layers l with l % P != P-1 are window layers;
+                              1: every layer (when window > 0)                 */
+    bool rope_window_own;  /* window layers use rope_window (else rope)        */
+    bool longrope;         /* rope_short holds LongRoPE's short factors: used
+                              when the context is at most rope.orig_ctx        */
+} lc_family;
+
+typedef struct {
+    char arch[32];        /* general.architecture: "llama", "qwen2", ... */
     int32_t dim;          /* embedding length                     */
     int32_t hidden_dim;   /* feed-forward length                  */
     int32_t n_layers;
@@ -54,11 +101,34 @@ typedef struct {
                              "" = softmax, or an lc_attn_parse spec such as
                              "linear:elu" (GGUF key longctx.attention) */
     bool tied_output;
+    lc_family fam;        /* zero: a plain llama                  */
+    lc_rope_config rope_window; /* window layers' RoPE (fam.rope_window_own) */
+    lc_rope_config rope_short;  /* LongRoPE's short factors (fam.longrope) */
 } lc_model_config;
+
+/* The kind of layer l (global unless the family's window pattern says). */
+lc_layer_kind lc_model_layer_kind(const lc_model_config *c, int32_t l);
+/* "global" / "window". */
+const char *lc_layer_kind_name(lc_layer_kind k);
+/* The families longctx can run ("llama", "qwen2", "qwen3", "phi3", "gemma2",
+ * "gemma3"): true if arch is one. */
+bool lc_model_arch_known(const char *arch);
+/* One line for `info`: the family's machinery, e.g. "qkv bias, q/k norm,
+ * gelu-tanh, softcap attn 50 final 30, embd x16"; "plain" when none. */
+const char *lc_family_describe(const lc_model_config *c, char *buf, size_t len);
+/* The per-layer window pattern, e.g. "WWWWWG (window 1024 on 5 of 6)" or
+ * "all global"; W = window, G = global (first 64 layers shown). */
+const char *lc_model_window_pattern(const lc_model_config *c, char *buf, size_t len);
 
 typedef struct {
     lc_tensor attn_norm, wq, wk, wv, wo;
     lc_tensor ffn_norm, w_gate, w_up, w_down;
+    /* Family extras (data NULL when the family has none): */
+    lc_tensor wqkv;                   /* FUSED_QKV (then wq/wk/wv are empty)   */
+    lc_tensor bq, bk, bv;             /* QKV_BIAS, f32 vectors                 */
+    lc_tensor q_norm, k_norm;         /* QK_NORM, f32 [head_dim]               */
+    lc_tensor post_attn_norm, post_ffn_norm; /* POST_NORMS, f32 [dim]          */
+    /* FUSED_GATE_UP: w_up is [2 hidden, dim] and w_gate is empty. */
 } lc_layer_weights;
 
 typedef struct {

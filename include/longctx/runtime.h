@@ -108,6 +108,11 @@ typedef struct {
     int64_t kv_window;    /* WINDOW, SINKS: W; H2O: R (recent tokens kept)        */
     int64_t kv_n_keep;    /* SHIFT: KEEP (tokens a shift never discards)          */
     int64_t kv_n_heavy;   /* H2O: H (heavy hitters kept)                          */
+    /* Window layers (the model family's sliding window, docs/models.md):      */
+    int64_t swa;          /* 0: as the file says; W > 0: window W on the model's
+                             window layers, or on every layer when the file
+                             declares none (Mistral's converter writes none);
+                             < 0: no window, every layer global                 */
 } lc_context_opts;
 
 /* Parse a --kv-policy spec (full | window:W | sinks:S:W | shift:KEEP |

@@ -219,6 +219,12 @@ lc_status lc_attn_validate(const lc_attn_shape *s, const lc_attn_params *p, lc_e
                        s->head_dim);
     if (!isfinite(s->scale))
         return lc_fail(err, LC_ERR_INVALID_ARG, "attention: scale is not finite");
+    if (!isfinite(s->softcap) || s->softcap < 0.0f)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "attention: soft-cap %g must be finite and >= 0", (double)s->softcap);
+    if (s->softcap > 0.0f && p && p->method != LC_ATTN_NAIVE && p->method != LC_ATTN_FLASH &&
+        p->method != LC_ATTN_WINDOW)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "attention: score soft-capping needs naive, flash or window (got %s)",
+                       lc_attn_method_name(p->method));
     if (s->q_pos0 < 0 || s->q_pos0 > INT64_MAX - s->n_q)
         return lc_fail(err, LC_ERR_INVALID_ARG, "attention: query positions out of range (q_pos0=%lld)",
                        (long long)s->q_pos0);

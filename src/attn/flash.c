@@ -88,6 +88,7 @@ typedef struct {
     const flash_plan *pl;
     lc_flash_vis vis;
     float qscale;
+    float softcap2;   /* soft-cap in base-2 logits (cap * log2 e), 0: none */
     char *ws;
     kspan call[2]; /* keys any query of the call can see (k_pos NULL) */
     int n_call;
@@ -382,6 +383,13 @@ static void finish_row_sink(const flash_job *jb, size_t row, const float *o, flo
     if (c->io->lse) c->io->lse[row] = (float)(M * LC_LN2 + log(L));
 }
 
+/* Soft-capping of base-2 scores: s <- c tanh(s / c) with c = cap log2 e,
+ * which is cap tanh(x / cap) of the natural-log score x. */
+static void softcap_tile(float *st, size_t n, float c) {
+    const float inv = 1.0f / c;
+    for (size_t i = 0; i < n; i++) st[i] = c * tanhf(st[i] * inv);
+}
+
 static void run_unit(const flash_job *jb, int64_t u, char *tb) {
     const lc_attn_ctx *c = jb->c;
     const lc_attn_shape *s = c->s;
@@ -471,6 +479,7 @@ static void run_unit(const flash_job *jb, int64_t u, char *tb) {
                         kn->scores(qh, rp, d, kbuf, pl->kstride, nk, st);
                     break;
                 }
+                if (jb->softcap2 > 0.0f) softcap_tile(st, (size_t)nk * (size_t)rp, jb->softcap2);
                 if (tc == TILE_PARTIAL) mask_tile(jb, j0, nk, ur.p0, ur.npos, rp, st);
                 kn->softmax(st, nk, rp, m + (size_t)h * rp, l + (size_t)h * rp, alpha);
                 float *oh = o + (size_t)h * o_n;
@@ -583,6 +592,7 @@ lc_status lc_flash_run(const lc_attn_ctx *c, const lc_flash_vis *vis, void *ws, 
     jb.pl = &pl;
     jb.vis = *vis;
     jb.qscale = (float)((double)c->scale * LC_LOG2E);
+    jb.softcap2 = c->s->softcap > 0.0f ? (float)((double)c->s->softcap * LC_LOG2E) : 0.0f;
     jb.ws = (char *)ws;
 
 #pragma omp parallel num_threads(pl.n_threads)

@@ -79,7 +79,9 @@ lc_status lc_attn_naive_run(const lc_attn_ctx *c, void *ws, size_t ws_bytes, lc_
                 lc_attn_load_row(s->k_type, lc_attn_k_ptr(c, j, hk), row, d);
                 double dot = 0.0;
                 for (int32_t t = 0; t < d; t++) dot += (double)q[t] * row[t];
-                p[j] = (float)(dot * c->scale);
+                double sc = dot * c->scale;
+                if (s->softcap > 0.0f) sc = (double)s->softcap * tanh(sc / (double)s->softcap);
+                p[j] = (float)sc;
                 if (p[j] > mx) mx = p[j];
             }
             float *o = c->io->out + ((size_t)i * H + h) * d;

@@ -66,6 +66,17 @@ void lc_swiglu(float *out, const float *gate, const float *up, int64_t n, const 
     }
 }
 
+void lc_geglu_tanh(float *out, const float *gate, const float *up, int64_t n, const lc_kernel_opts *o) {
+    if (n <= 0) return;
+    const int nt = threads_of(o);
+    const double k = 0.79788456080286535588; /* sqrt(2 / pi) */
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= OPS_PARALLEL_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        const double g = gate[i];
+        out[i] = (float)(0.5 * g * (1.0 + tanh(k * (g + 0.044715 * g * g * g)))) * up[i];
+    }
+}
+
 void lc_add(float *y, const float *x, int64_t n, const lc_kernel_opts *o) {
     if (n <= 0) return;
 #if defined(LC_HAVE_X86)

@@ -119,9 +119,9 @@ size_t lc_model_kv_bytes_per_token(const lc_model_config *c, lc_dtype k_type, lc
 
 lc_status lc_model_config_validate(const lc_model_config *c, lc_error *err) {
     if (!c) return lc_fail(err, LC_ERR_INVALID_ARG, "model config: NULL");
-    if (!memchr(c->arch, '\0', sizeof c->arch) || strcmp(c->arch, "llama") != 0)
-        return lc_fail(err, LC_ERR_UNSUPPORTED, "model config: architecture '%.*s' is not supported (only llama)",
-                       (int)sizeof c->arch, c->arch);
+    if (!memchr(c->arch, '\0', sizeof c->arch) || !lc_model_arch_known(c->arch))
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "model config: architecture '%.*s' is not supported (%s)",
+                       (int)sizeof c->arch, c->arch, lc_arch_names());
     struct {
         const char *name;
         int64_t v;
@@ -146,6 +146,29 @@ lc_status lc_model_config_validate(const lc_model_config *c, lc_error *err) {
                        c->rope.n_dims, c->head_dim);
     lc_status st = lc_rope_validate(&c->rope, err);
     if (st != LC_OK) return st;
+    const lc_family *f = &c->fam;
+    if ((unsigned)f->act >= LC_ACT_COUNT)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "model config: unknown activation %d", (int)f->act);
+    if (!isfinite(f->embd_scale) || !isfinite(f->attn_scale) || !isfinite(f->attn_softcap) ||
+        !isfinite(f->final_softcap) || f->embd_scale < 0.0f || f->attn_scale < 0.0f || f->attn_softcap < 0.0f ||
+        f->final_softcap < 0.0f)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "model config: embedding scale, attention scale and soft-caps must be "
+                                                "finite and >= 0");
+    if (f->window < 0 || (f->window > 0 && f->window_period < 1))
+        return lc_fail(err, LC_ERR_INVALID_ARG, "model config: window %lld with period %d", (long long)f->window,
+                       f->window_period);
+    if (f->rope_window_own) {
+        if ((st = lc_rope_validate(&c->rope_window, err)) != LC_OK) return st;
+        if (c->rope_window.n_dims != c->rope.n_dims)
+            return lc_fail(err, LC_ERR_INVALID_ARG, "model config: window layers rotate %d dims, global ones %d",
+                           c->rope_window.n_dims, c->rope.n_dims);
+    }
+    if (f->longrope) {
+        if ((st = lc_rope_validate(&c->rope_short, err)) != LC_OK) return st;
+        if (c->rope_short.n_dims != c->rope.n_dims)
+            return lc_fail(err, LC_ERR_INVALID_ARG, "model config: LongRoPE short factors rotate %d dims, long %d",
+                           c->rope_short.n_dims, c->rope.n_dims);
+    }
     if (!memchr(c->attention, '\0', sizeof c->attention))
         return lc_fail(err, LC_ERR_INVALID_ARG, "model config: attention spec is not NUL-terminated");
     if (c->attention[0]) {

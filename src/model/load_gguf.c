@@ -58,29 +58,39 @@ static lc_status get_short_str(const lc_gguf *g, const char *key, char *buf, siz
     return LC_OK;
 }
 
+/* "<arch>.<suffix>" into buf (keys are short: arch <= 31 bytes). */
+static const char *akey(char *buf, size_t cap, const char *arch, const char *suffix) {
+    snprintf(buf, cap, "%s.%s", arch, suffix);
+    return buf;
+}
+
+#define KEY(suffix) akey(kbuf, sizeof kbuf, A, suffix)
+
 static lc_status rope_from_gguf(const lc_gguf *g, lc_model_config *c, lc_error *err) {
+    const char *A = c->arch;
+    char kbuf[96], factor_key[96], orig_key[96];
     lc_rope_config *r = &c->rope;
     int32_t n_dims;
-    lc_status st = get_pos_i32(g, "llama.rope.dimension_count", false, c->head_dim, &n_dims, err);
+    lc_status st = get_pos_i32(g, KEY("rope.dimension_count"), false, c->head_dim, &n_dims, err);
     if (st != LC_OK) return st;
     lc_model_rope_defaults(c, n_dims);
-    if ((st = get_float(g, "llama.rope.freq_base", false, 10000.0f, &r->freq_base, err)) != LC_OK) return st;
+    if ((st = get_float(g, KEY("rope.freq_base"), false, 10000.0f, &r->freq_base, err)) != LC_OK) return st;
 
     char type[32];
     bool have_type, have_ours;
-    if ((st = get_short_str(g, "llama.rope.scaling.type", type, sizeof type, &have_type, err)) != LC_OK) return st;
+    if ((st = get_short_str(g, KEY("rope.scaling.type"), type, sizeof type, &have_type, err)) != LC_OK) return st;
     float factor = 0.0f;
-    const char *factor_key = lc_gguf_has(g, "llama.rope.scaling.factor") ? "llama.rope.scaling.factor"
-                                                                          : "llama.rope.scale_linear";
+    akey(factor_key, sizeof factor_key, A, "rope.scaling.factor");
+    if (!lc_gguf_has(g, factor_key)) akey(factor_key, sizeof factor_key, A, "rope.scale_linear");
     if ((st = get_float(g, factor_key, false, 0.0f, &factor, err)) != LC_OK) return st;
-    const char *orig_key = "llama.rope.scaling.original_context_length";
+    akey(orig_key, sizeof orig_key, A, "rope.scaling.original_context_length");
     if (have_type) {
         if (strcmp(type, "none") == 0) r->scaling = LC_ROPE_SCALING_NONE;
         else if (strcmp(type, "linear") == 0) r->scaling = LC_ROPE_SCALING_LINEAR;
         else if (strcmp(type, "yarn") == 0) r->scaling = LC_ROPE_SCALING_YARN;
         else
-            return lc_fail(err, LC_ERR_UNSUPPORTED,
-                           "gguf model: llama.rope.scaling.type '%s' is not supported (none, linear, yarn)", type);
+            return lc_fail(err, LC_ERR_UNSUPPORTED, "gguf model: %s '%s' is not supported (none, linear, yarn)",
+                           KEY("rope.scaling.type"), type);
     } else {
         char ours[32];
         if ((st = get_short_str(g, "longctx.rope.scaling.type", ours, sizeof ours, &have_ours, err)) != LC_OK)
@@ -89,25 +99,26 @@ static lc_status rope_from_gguf(const lc_gguf *g, lc_model_config *c, lc_error *
             if (!lc_rope_scaling_parse(ours, &r->scaling))
                 return lc_fail(err, LC_ERR_UNSUPPORTED, "gguf model: longctx.rope.scaling.type '%s' is unknown", ours);
             if ((st = get_float(g, "longctx.rope.scaling.factor", false, 0.0f, &factor, err)) != LC_OK) return st;
-            orig_key = "longctx.rope.scaling.original_context_length";
+            snprintf(orig_key, sizeof orig_key, "longctx.rope.scaling.original_context_length");
         } else if (factor != 0.0f && factor != 1.0f) {
             r->scaling = LC_ROPE_SCALING_LINEAR; /* llama.cpp's default when only a factor is given */
         }
     }
+    int64_t orig = c->ctx_train;
+    if (lc_gguf_has(g, orig_key) && (st = lc_gguf_get_i64(g, orig_key, &orig, err)) != LC_OK) return st;
+    if (orig < 1 || orig > ((int64_t)1 << 40))
+        return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s = %lld", orig_key, (long long)orig);
+    r->orig_ctx = orig;
     if (r->scaling != LC_ROPE_SCALING_NONE) {
         if (factor == 0.0f)
-            return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s RoPE scaling without a scaling factor",
-                           lc_rope_scaling_name(r->scaling));
+            return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s RoPE scaling without a scaling factor (%s)",
+                           lc_rope_scaling_name(r->scaling), factor_key);
         r->factor = factor;
-        int64_t orig = c->ctx_train;
-        if (lc_gguf_has(g, orig_key) && (st = lc_gguf_get_i64(g, orig_key, &orig, err)) != LC_OK) return st;
-        if (orig < 1) return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s = %lld", orig_key, (long long)orig);
-        r->orig_ctx = orig;
     }
-    if ((st = get_float(g, "llama.rope.scaling.attn_factor", false, 1.0f, &r->attn_factor, err)) != LC_OK) return st;
-    if ((st = get_float(g, "llama.rope.scaling.yarn_beta_fast", false, 32.0f, &r->beta_fast, err)) != LC_OK) return st;
-    if ((st = get_float(g, "llama.rope.scaling.yarn_beta_slow", false, 1.0f, &r->beta_slow, err)) != LC_OK) return st;
-    if ((st = get_float(g, "llama.rope.scaling.yarn_ext_factor", false, -1.0f, &r->ext_factor, err)) != LC_OK)
+    if ((st = get_float(g, KEY("rope.scaling.attn_factor"), false, 1.0f, &r->attn_factor, err)) != LC_OK) return st;
+    if ((st = get_float(g, KEY("rope.scaling.yarn_beta_fast"), false, 32.0f, &r->beta_fast, err)) != LC_OK) return st;
+    if ((st = get_float(g, KEY("rope.scaling.yarn_beta_slow"), false, 1.0f, &r->beta_slow, err)) != LC_OK) return st;
+    if ((st = get_float(g, KEY("rope.scaling.yarn_ext_factor"), false, -1.0f, &r->ext_factor, err)) != LC_OK)
         return st;
     return LC_OK;
 }
@@ -134,6 +145,82 @@ static lc_status factors_from_tensor(const lc_gguf *g, const char *name, const c
     return LC_OK;
 }
 
+/* The family's machinery: the table's row, then what the file says. */
+static lc_status family_from_gguf(const lc_gguf *g, const lc_arch_desc *d, lc_model_config *c, lc_error *err) {
+    const char *A = c->arch;
+    char kbuf[96], dims_key[96];
+    lc_family *f = &c->fam;
+    lc_status st;
+    f->flags = d->flags;
+    f->act = d->act;
+    c->rope.layout = d->layout;
+    akey(dims_key, sizeof dims_key, A, "rope.dimension_count");
+    if (d->embd_sqrt_dim) f->embd_scale = sqrtf((float)c->dim);
+    if ((st = get_float(g, KEY("attention.scale"), false, 0.0f, &f->attn_scale, err)) != LC_OK) return st;
+    if (f->attn_scale < 0.0f)
+        return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s = %g must be > 0", KEY("attention.scale"),
+                       (double)f->attn_scale);
+    if ((st = get_float(g, KEY("attn_logit_softcapping"), false, 0.0f, &f->attn_softcap, err)) != LC_OK ||
+        (st = get_float(g, KEY("final_logit_softcapping"), false, 0.0f, &f->final_softcap, err)) != LC_OK)
+        return st;
+    if (f->attn_softcap < 0.0f)
+        return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s = %g is negative", KEY("attn_logit_softcapping"),
+                       (double)f->attn_softcap);
+    if (f->final_softcap < 0.0f)
+        return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s = %g is negative", KEY("final_logit_softcapping"),
+                       (double)f->final_softcap);
+
+    /* Window: <arch>.attention.sliding_window (0: none). */
+    const char *wkey = KEY("attention.sliding_window");
+    if (lc_gguf_has(g, wkey)) {
+        int64_t w;
+        if ((st = lc_gguf_get_i64(g, wkey, &w, err)) != LC_OK) return st;
+        if (w < 0 || w > ((int64_t)1 << 40))
+            return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s = %lld is not a window size", wkey, (long long)w);
+        f->window = w;
+        f->window_period = d->window_period;
+    }
+    if (lc_gguf_has(g, KEY("attention.sliding_window_pattern")))
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "gguf model: %s (an explicit per-layer pattern) is not supported",
+                       KEY("attention.sliding_window_pattern"));
+
+    /* Window layers' RoPE: their own base when the file gives one (Gemma-3:
+     * local base, no scaling). */
+    c->rope_window = c->rope;
+    if (lc_gguf_has(g, KEY("rope.freq_base_swa"))) {
+        if ((st = get_float(g, KEY("rope.freq_base_swa"), true, 0.0f, &c->rope_window.freq_base, err)) != LC_OK)
+            return st;
+        c->rope_window.scaling = LC_ROPE_SCALING_NONE;
+        c->rope_window.factor = 1.0f;
+        c->rope_window.n_factors = 0;
+        f->rope_window_own = true;
+    }
+
+    /* Frequency factors. */
+    if (d->factor_tensor) {
+        char name[64];
+        snprintf(name, sizeof name, "%s.weight", d->factor_tensor);
+        if (lc_gguf_find_tensor(g, name) && (st = factors_from_tensor(g, name, dims_key, &c->rope, err)) != LC_OK)
+            return st;
+    }
+    if (d->longrope) {
+        const bool has_long = lc_gguf_find_tensor(g, "rope_factors_long.weight") != NULL;
+        const bool has_short = lc_gguf_find_tensor(g, "rope_factors_short.weight") != NULL;
+        if (has_long != has_short)
+            return lc_fail(err, LC_ERR_FORMAT, "gguf model: LongRoPE needs both rope_factors_long and "
+                                               "rope_factors_short tensors, the file has one");
+        if (has_long) {
+            c->rope_short = c->rope;
+            if ((st = factors_from_tensor(g, "rope_factors_long.weight", dims_key, &c->rope, err)) != LC_OK ||
+                (st = factors_from_tensor(g, "rope_factors_short.weight", dims_key, &c->rope_short, err)) != LC_OK)
+                return st;
+            f->longrope = true;
+        }
+    }
+    if (!f->rope_window_own) c->rope_window = c->rope;
+    return LC_OK;
+}
+
 lc_status lc_model_config_from_gguf(const lc_gguf *g, lc_model_config *c, lc_error *err) {
     memset(c, 0, sizeof *c);
     bool found;
@@ -143,57 +230,65 @@ lc_status lc_model_config_from_gguf(const lc_gguf *g, lc_model_config *c, lc_err
     if (!found) return lc_fail(err, LC_ERR_FORMAT, "gguf model: missing key 'general.architecture'");
     for (char *p = arch; *p; p++)
         if (*p < 32 || *p > 126) *p = '?';
-    if (strcmp(arch, "llama") != 0)
-        return lc_fail(err, LC_ERR_UNSUPPORTED, "gguf model: architecture '%s' is not supported (only llama)", arch);
-    snprintf(c->arch, sizeof c->arch, "llama");
+    const lc_arch_desc *desc = lc_arch_find(arch);
+    if (!desc)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "gguf model: architecture '%s' is not supported (%s)", arch,
+                       lc_arch_names());
+    snprintf(c->arch, sizeof c->arch, "%s", desc->name);
+    const char *A = c->arch;
+    char kbuf[96];
 
     int32_t ctx;
-    if ((st = get_pos_i32(g, "llama.context_length", true, 0, &ctx, err)) != LC_OK ||
-        (st = get_pos_i32(g, "llama.embedding_length", true, 0, &c->dim, err)) != LC_OK ||
-        (st = get_pos_i32(g, "llama.block_count", true, 0, &c->n_layers, err)) != LC_OK ||
-        (st = get_pos_i32(g, "llama.feed_forward_length", true, 0, &c->hidden_dim, err)) != LC_OK ||
-        (st = get_pos_i32(g, "llama.attention.head_count", true, 0, &c->n_heads, err)) != LC_OK)
+    if ((st = get_pos_i32(g, KEY("context_length"), true, 0, &ctx, err)) != LC_OK ||
+        (st = get_pos_i32(g, KEY("embedding_length"), true, 0, &c->dim, err)) != LC_OK ||
+        (st = get_pos_i32(g, KEY("block_count"), true, 0, &c->n_layers, err)) != LC_OK ||
+        (st = get_pos_i32(g, KEY("feed_forward_length"), true, 0, &c->hidden_dim, err)) != LC_OK ||
+        (st = get_pos_i32(g, KEY("attention.head_count"), true, 0, &c->n_heads, err)) != LC_OK)
         return st;
     c->ctx_train = ctx;
-    if (lc_gguf_key_type(g, lc_gguf_find_key(g, "llama.attention.head_count_kv")) == LC_GGUF_ARRAY)
-        return lc_fail(err, LC_ERR_UNSUPPORTED, "gguf model: per-layer KV head counts are not supported");
-    if ((st = get_pos_i32(g, "llama.attention.head_count_kv", false, c->n_heads, &c->n_kv_heads, err)) != LC_OK ||
-        (st = get_float(g, "llama.attention.layer_norm_rms_epsilon", true, 0.0f, &c->norm_eps, err)) != LC_OK)
+    if (lc_gguf_key_type(g, lc_gguf_find_key(g, KEY("attention.head_count_kv"))) == LC_GGUF_ARRAY)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "gguf model: per-layer KV head counts (%s) are not supported",
+                       KEY("attention.head_count_kv"));
+    if ((st = get_pos_i32(g, KEY("attention.head_count_kv"), false, c->n_heads, &c->n_kv_heads, err)) != LC_OK ||
+        (st = get_float(g, KEY("attention.layer_norm_rms_epsilon"), true, 0.0f, &c->norm_eps, err)) != LC_OK)
         return st;
-    if (lc_gguf_has(g, "llama.attention.key_length")) {
-        if ((st = get_pos_i32(g, "llama.attention.key_length", true, 0, &c->head_dim, err)) != LC_OK) return st;
+    if (c->n_heads % c->n_kv_heads)
+        return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s = %d does not divide %s = %d",
+                       KEY("attention.head_count_kv"), c->n_kv_heads, "attention.head_count", c->n_heads);
+    if (lc_gguf_has(g, KEY("attention.key_length"))) {
+        if ((st = get_pos_i32(g, KEY("attention.key_length"), true, 0, &c->head_dim, err)) != LC_OK) return st;
     } else {
         if (c->dim % c->n_heads)
-            return lc_fail(err, LC_ERR_FORMAT, "gguf model: head_count %d does not divide embedding_length %d",
-                           c->n_heads, c->dim);
+            return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s %d does not divide %s %d", KEY("attention.head_count"),
+                           c->n_heads, "embedding_length", c->dim);
         c->head_dim = c->dim / c->n_heads;
     }
     int32_t vlen;
-    if ((st = get_pos_i32(g, "llama.attention.value_length", false, c->head_dim, &vlen, err)) != LC_OK) return st;
+    if ((st = get_pos_i32(g, KEY("attention.value_length"), false, c->head_dim, &vlen, err)) != LC_OK) return st;
     if (vlen != c->head_dim)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "gguf model: value_length %d != key_length %d is not supported", vlen,
                        c->head_dim);
-    if (lc_gguf_has(g, "llama.vocab_size")) {
-        if ((st = get_pos_i32(g, "llama.vocab_size", true, 0, &c->vocab_size, err)) != LC_OK) return st;
+    if (lc_gguf_has(g, KEY("vocab_size"))) {
+        if ((st = get_pos_i32(g, KEY("vocab_size"), true, 0, &c->vocab_size, err)) != LC_OK) return st;
     } else {
         const lc_gguf_tensor *t = lc_gguf_find_tensor(g, "token_embd.weight");
-        if (!t) return lc_fail(err, LC_ERR_FORMAT, "gguf model: no llama.vocab_size and no token_embd.weight tensor");
-        if (t->ne[1] > INT32_MAX)
+        if (!t) return lc_fail(err, LC_ERR_FORMAT, "gguf model: no %s and no token_embd.weight tensor", KEY("vocab_size"));
+        if (t->ne[1] > INT32_MAX || t->ne[1] < 1)
             return lc_fail(err, LC_ERR_FORMAT, "gguf model: token_embd.weight has %lld rows", (long long)t->ne[1]);
         c->vocab_size = (int32_t)t->ne[1];
     }
     if ((st = rope_from_gguf(g, c, err)) != LC_OK) return st;
-    if (lc_gguf_find_tensor(g, "rope_freqs.weight") &&
-        (st = factors_from_tensor(g, "rope_freqs.weight", "llama.rope.dimension_count", &c->rope, err)) != LC_OK)
-        return st;
+    if ((st = family_from_gguf(g, desc, c, err)) != LC_OK) return st;
     if ((st = get_short_str(g, "longctx.attention", c->attention, sizeof c->attention, &found, err)) != LC_OK)
         return st;
     c->tied_output = !lc_gguf_find_tensor(g, "output.weight");
     return lc_model_config_validate(c, err);
 }
 
-/* View of tensor `name` as [rows, cols]; norms (rows == 1) must be f32. */
-static lc_status bind(const lc_gguf *g, const char *name, int64_t rows, int64_t cols, lc_tensor *out, lc_error *err) {
+/* View of tensor `name` as [rows, cols]; vectors (rows == 1) must be f32.
+ * why: the keys that set the shape, named when the tensor contradicts them. */
+static lc_status bind(const lc_gguf *g, const char *name, int64_t rows, int64_t cols, const char *why, lc_tensor *out,
+                      lc_error *err) {
     const lc_gguf_tensor *t = lc_gguf_find_tensor(g, name);
     if (!t) return lc_fail(err, LC_ERR_FORMAT, "gguf model: missing tensor '%s'", name);
     if (t->dtype == LC_DTYPE_COUNT) {
@@ -212,58 +307,137 @@ static lc_status bind(const lc_gguf *g, const char *name, int64_t rows, int64_t 
     if (!shape_ok)
         return lc_fail(err, LC_ERR_FORMAT,
                        "gguf model: tensor '%s' has shape [%lld, %lld, %lld, %lld] (ne, fastest first), the "
-                       "configuration needs [%lld, %lld]",
-                       name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
+                       "configuration (%s) needs [%lld, %lld]",
+                       name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3], why,
                        (long long)cols, (long long)rows);
     if (vec && t->dtype != LC_DTYPE_F32)
-        return lc_fail(err, LC_ERR_UNSUPPORTED, "gguf model: norm tensor '%s' is %s; longctx needs f32 norms", name,
-                       lc_dtype_name(t->dtype));
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "gguf model: vector tensor '%s' is %s; longctx needs f32 norms and biases",
+                       name, lc_dtype_name(t->dtype));
     *out = (lc_tensor){t->dtype, rows, cols, t->data};
     return lc_tensor_check(out, name, rows, cols, err);
 }
 
+/* The tensors of one layer of this family: suffix, where it goes, shape and
+ * the keys that give the shape. Returns how many (at most LAYER_MAX). */
+#define LAYER_MAX 16
+typedef struct {
+    const char *suffix;
+    lc_tensor *t;
+    int64_t rows, cols;
+    int why; /* index into the why strings below */
+} layer_tensor;
+
+enum { WHY_DIM, WHY_Q, WHY_KV, WHY_QKV, WHY_FFN, WHY_FFN2, WHY_HEAD, WHY_COUNT };
+
+static int layer_tensors(const lc_model_config *c, lc_layer_weights *L, layer_tensor *out) {
+    const uint32_t fl = c->fam.flags;
+    const int64_t D = c->dim, Q = (int64_t)c->n_heads * c->head_dim, KV = (int64_t)c->n_kv_heads * c->head_dim;
+    const int64_t F = c->hidden_dim, H = c->head_dim;
+    int n = 0;
+#define T(sfx, field, r, k, w) out[n++] = (layer_tensor){sfx, L ? &L->field : NULL, r, k, w}
+    T("attn_norm.weight", attn_norm, 1, D, WHY_DIM);
+    if (fl & LC_ARCH_FUSED_QKV) {
+        T("attn_qkv.weight", wqkv, Q + 2 * KV, D, WHY_QKV);
+    } else {
+        T("attn_q.weight", wq, Q, D, WHY_Q);
+        T("attn_k.weight", wk, KV, D, WHY_KV);
+        T("attn_v.weight", wv, KV, D, WHY_KV);
+    }
+    if (fl & LC_ARCH_QKV_BIAS) {
+        T("attn_q.bias", bq, 1, Q, WHY_Q);
+        T("attn_k.bias", bk, 1, KV, WHY_KV);
+        T("attn_v.bias", bv, 1, KV, WHY_KV);
+    }
+    if (fl & LC_ARCH_QK_NORM) {
+        T("attn_q_norm.weight", q_norm, 1, H, WHY_HEAD);
+        T("attn_k_norm.weight", k_norm, 1, H, WHY_HEAD);
+    }
+    T("attn_output.weight", wo, D, Q, WHY_Q);
+    if (fl & LC_ARCH_POST_NORMS) {
+        T("post_attention_norm.weight", post_attn_norm, 1, D, WHY_DIM);
+        T("post_ffw_norm.weight", post_ffn_norm, 1, D, WHY_DIM);
+    }
+    T("ffn_norm.weight", ffn_norm, 1, D, WHY_DIM);
+    if (fl & LC_ARCH_FUSED_GATE_UP) {
+        T("ffn_up.weight", w_up, 2 * F, D, WHY_FFN2);
+    } else {
+        T("ffn_gate.weight", w_gate, F, D, WHY_FFN);
+        T("ffn_up.weight", w_up, F, D, WHY_FFN);
+    }
+    T("ffn_down.weight", w_down, D, F, WHY_FFN);
+#undef T
+    return n;
+}
+
+static void why_strings(const lc_model_config *c, char why[WHY_COUNT][160]) {
+    const char *A = c->arch;
+    snprintf(why[WHY_DIM], 160, "%s.embedding_length = %d", A, c->dim);
+    snprintf(why[WHY_Q], 160, "%s.attention.head_count = %d x key_length %d, embedding_length %d", A, c->n_heads,
+             c->head_dim, c->dim);
+    snprintf(why[WHY_KV], 160, "%s.attention.head_count_kv = %d x key_length %d, embedding_length %d", A,
+             c->n_kv_heads, c->head_dim, c->dim);
+    snprintf(why[WHY_QKV], 160, "%s.attention.head_count = %d, head_count_kv = %d, key_length %d", A, c->n_heads,
+             c->n_kv_heads, c->head_dim);
+    snprintf(why[WHY_FFN], 160, "%s.feed_forward_length = %d", A, c->hidden_dim);
+    snprintf(why[WHY_FFN2], 160, "2 x %s.feed_forward_length = %d (fused gate/up)", A, c->hidden_dim);
+    snprintf(why[WHY_HEAD], 160, "%s.attention.key_length = %d", A, c->head_dim);
+}
+
 static lc_status bind_all(const lc_gguf *g, lc_model *m, lc_error *err) {
     const lc_model_config *c = &m->cfg;
+    char why[WHY_COUNT][160];
+    why_strings(c, why);
+    char vocab_why[160];
+    snprintf(vocab_why, sizeof vocab_why, "vocab %d x %s.embedding_length %d", c->vocab_size, c->arch, c->dim);
     lc_status st;
-    if ((st = bind(g, "token_embd.weight", c->vocab_size, c->dim, &m->w.tok_embd, err)) != LC_OK) return st;
-    if ((st = bind(g, "output_norm.weight", 1, c->dim, &m->w.output_norm, err)) != LC_OK) return st;
+    if ((st = bind(g, "token_embd.weight", c->vocab_size, c->dim, vocab_why, &m->w.tok_embd, err)) != LC_OK) return st;
+    if ((st = bind(g, "output_norm.weight", 1, c->dim, why[WHY_DIM], &m->w.output_norm, err)) != LC_OK) return st;
     if (c->tied_output) m->w.output = m->w.tok_embd;
-    else if ((st = bind(g, "output.weight", c->vocab_size, c->dim, &m->w.output, err)) != LC_OK)
+    else if ((st = bind(g, "output.weight", c->vocab_size, c->dim, vocab_why, &m->w.output, err)) != LC_OK)
         return st;
-    char name[64];
+    char name[96];
+    layer_tensor lt[LAYER_MAX];
     for (int32_t l = 0; l < c->n_layers; l++) {
-        for (int id = 0; id < LC_W_LAYER_COUNT; id++) {
-            int64_t rows, cols;
-            lc_layer_weight_shape(c, (lc_layer_weight_id)id, &rows, &cols);
-            snprintf(name, sizeof name, "blk.%d.%s.weight", (int)l, lc_layer_weight_name((lc_layer_weight_id)id));
-            st = bind(g, name, rows, cols, lc_layer_weight(&m->w.layers[l], (lc_layer_weight_id)id), err);
-            if (st != LC_OK) return st;
+        const int n = layer_tensors(c, &m->w.layers[l], lt);
+        for (int i = 0; i < n; i++) {
+            snprintf(name, sizeof name, "blk.%d.%s", (int)l, lt[i].suffix);
+            if ((st = bind(g, name, lt[i].rows, lt[i].cols, why[lt[i].why], lt[i].t, err)) != LC_OK) return st;
         }
     }
     return LC_OK;
 }
 
+/* Tensors outside the layers that the family reads. */
+static bool global_known(const lc_model_config *c, const char *n) {
+    if (strcmp(n, "token_embd.weight") == 0 || strcmp(n, "output_norm.weight") == 0 || strcmp(n, "output.weight") == 0)
+        return true;
+    if (c->rope.n_factors && !c->fam.longrope && strcmp(n, "rope_freqs.weight") == 0) return true;
+    return c->fam.longrope && (strcmp(n, "rope_factors_long.weight") == 0 || strcmp(n, "rope_factors_short.weight") == 0);
+}
+
+static int64_t n_globals(const lc_model_config *c) {
+    return 2 + (c->tied_output ? 0 : 1) + (c->fam.longrope ? 2 : c->rope.n_factors ? 1 : 0);
+}
+
 /* Every tensor of the file must be one we bound: refuse the first other one. */
 static lc_status check_no_extra(const lc_gguf *g, const lc_model_config *c, lc_error *err) {
-    int64_t expected = (int64_t)c->n_layers * LC_W_LAYER_COUNT + 2 + (c->tied_output ? 0 : 1) + (c->rope.n_factors ? 1 : 0);
+    layer_tensor lt[LAYER_MAX];
+    const int per_layer = layer_tensors(c, NULL, lt);
+    int64_t expected = (int64_t)c->n_layers * per_layer + n_globals(c);
     if (lc_gguf_n_tensors(g) == expected) return LC_OK; /* names are unique and all were found */
     for (int64_t i = 0; i < lc_gguf_n_tensors(g); i++) {
         const char *n = lc_gguf_tensor_at(g, i)->name;
-        bool known = strcmp(n, "token_embd.weight") == 0 || strcmp(n, "output_norm.weight") == 0 ||
-                     strcmp(n, "output.weight") == 0 || strcmp(n, "rope_freqs.weight") == 0;
+        bool known = global_known(c, n);
         int layer = -1, used = 0;
-        char suffix[32] = "";
-        if (!known && sscanf(n, "blk.%d.%31[a-z_].weight%n", &layer, suffix, &used) == 2 && n[used] == '\0' &&
-            layer >= 0 && layer < c->n_layers) {
-            for (int id = 0; id < LC_W_LAYER_COUNT; id++)
-                known |= strcmp(suffix, lc_layer_weight_name((lc_layer_weight_id)id)) == 0;
-            char canon[64];
-            snprintf(canon, sizeof canon, "blk.%d.%s.weight", layer, suffix);
-            known = known && strcmp(canon, n) == 0;
+        if (!known && sscanf(n, "blk.%d.%n", &layer, &used) == 1 && used > 0 && layer >= 0 && layer < c->n_layers) {
+            char canon[32];
+            snprintf(canon, sizeof canon, "blk.%d.", layer);
+            if (strncmp(canon, n, strlen(canon)) == 0)
+                for (int k = 0; k < per_layer; k++) known |= strcmp(n + used, lt[k].suffix) == 0;
         }
         if (!known)
             return lc_fail(err, LC_ERR_UNSUPPORTED,
-                           "gguf model: tensor '%.80s' is not part of a llama model as longctx knows it", n);
+                           "gguf model: tensor '%.80s' is not part of a %s model as longctx knows it", n, c->arch);
     }
     return lc_fail(err, LC_ERR_FORMAT, "gguf model: %lld tensors, expected %lld", (long long)lc_gguf_n_tensors(g),
                    (long long)expected);
@@ -275,10 +449,12 @@ lc_status lc_model_from_gguf(lc_gguf *g, lc_model **out, lc_error *err) {
     lc_model_config c;
     lc_status st = lc_model_config_from_gguf(g, &c, err);
     if (st != LC_OK) return st;
-    /* Each layer needs 9 tensors: refuse before allocating for a lying block_count. */
-    if ((int64_t)c.n_layers * LC_W_LAYER_COUNT + 2 > lc_gguf_n_tensors(g))
-        return lc_fail(err, LC_ERR_FORMAT, "gguf model: %d layers need %lld tensors, the file has %lld", c.n_layers,
-                       (long long)c.n_layers * LC_W_LAYER_COUNT + 2, (long long)lc_gguf_n_tensors(g));
+    /* Refuse before allocating for a lying block_count. */
+    layer_tensor lt[LAYER_MAX];
+    const int64_t need = (int64_t)c.n_layers * layer_tensors(&c, NULL, lt) + 2;
+    if (need > lc_gguf_n_tensors(g))
+        return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s.block_count = %d layers need %lld tensors, the file has %lld",
+                       c.arch, c.n_layers, (long long)need, (long long)lc_gguf_n_tensors(g));
     lc_model *m;
     if ((st = lc_model_alloc(&c, &m, err)) != LC_OK) return st;
     snprintf(m->format, sizeof m->format, "gguf");

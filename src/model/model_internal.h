@@ -18,6 +18,27 @@ struct lc_model_storage {
     void *heap;      /* random weights: one lc_malloc_aligned slab        */
 };
 
+/* One row of the architecture table (arch.c). */
+typedef struct {
+    const char *name;          /* general.architecture                        */
+    lc_rope_layout layout;     /* llama: NORM (the converter permutes q/k);
+                                  the others: NEOX (halves)                    */
+    uint32_t flags;            /* LC_ARCH_*                                    */
+    lc_ffn_act act;
+    int32_t window_period;     /* window-layer pattern when the file declares
+                                  a window: 1 every layer, P: l % P != P-1     */
+    bool embd_sqrt_dim;        /* embeddings x sqrt(dim) (Gemma)               */
+    bool longrope;             /* rope_factors_long/short tensors (Phi-3)      */
+    const char *factor_tensor; /* optional frequency-factor tensor (".weight"
+                                  appended), NULL: none                        */
+} lc_arch_desc;
+
+const lc_arch_desc *lc_arch_find(const char *name);
+/* True when f uses none of the family machinery (a plain llama). */
+bool lc_family_is_plain(const lc_family *f);
+/* The names of every row, comma-separated (for messages). */
+const char *lc_arch_names(void);
+
 /* A model with cfg copied, storage and layers[n_layers] allocated (zeroed). */
 lc_status lc_model_alloc(const lc_model_config *c, lc_model **out, lc_error *err);
 

@@ -192,6 +192,11 @@ lc_status lc_model_write_gguf_spec(const char *path, const lc_model_config *c, c
     if (!path || !c || !w) return lc_fail(err, LC_ERR_INVALID_ARG, "model writer: NULL argument");
     lc_status st = lc_model_config_validate(c, err);
     if (st != LC_OK) return st;
+    if (strcmp(c->arch, "llama") != 0 || !lc_family_is_plain(&c->fam) || c->rope.n_factors)
+        return lc_fail(err, LC_ERR_UNSUPPORTED,
+                       "model writer: only plain llama models are written; this %s model's family machinery or RoPE "
+                       "frequency factors would be lost",
+                       c->arch);
     if (c->ctx_train > UINT32_MAX || c->rope.orig_ctx > UINT32_MAX)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "model writer: context length %lld does not fit GGUF's u32 key",
                        (long long)c->ctx_train);

@@ -59,6 +59,15 @@ static lc_status check_vector(const lc_tensor *t, int64_t n, const char *name, i
     return check_matrix(t, t->rows, t->cols, name, layer, err);
 }
 
+/* Biases and the family's extra norms are read in place: f32 only. */
+static lc_status check_f32_vector(const lc_tensor *t, int64_t n, const char *name, int layer, lc_error *err) {
+    lc_status st = check_vector(t, n, name, layer, err);
+    if (st == LC_OK && t->type != LC_DTYPE_F32)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "model: %s of layer %d is %s; it must be f32", name, layer,
+                       lc_dtype_name(t->type));
+    return st;
+}
+
 static lc_status check_model(const lc_model *m, lc_rt_shape *sh, lc_error *err) {
     if (!m) return lc_fail(err, LC_ERR_INVALID_ARG, "context: NULL model");
     const lc_model_config *c = &m->cfg;
@@ -92,16 +101,36 @@ static lc_status check_model(const lc_model *m, lc_rt_shape *sh, lc_error *err) 
     CHK(check_matrix(&m->w.tok_embd, c->vocab_size, D, "token_embd", -1, err));
     CHK(check_vector(&m->w.output_norm, D, "output_norm", -1, err));
     CHK(check_matrix(&m->w.output, c->vocab_size, D, "output", -1, err));
+    const uint32_t fl = c->fam.flags;
+    sh->qkv_dim = fl & LC_ARCH_FUSED_QKV ? sh->q_dim + 2 * sh->kv_dim : 0;
+    sh->up_dim = fl & LC_ARCH_FUSED_GATE_UP ? 2 * F : F;
     for (int l = 0; l < c->n_layers; l++) {
         const lc_layer_weights *L = &m->w.layers[l];
         CHK(check_vector(&L->attn_norm, D, "attn_norm", l, err));
-        CHK(check_matrix(&L->wq, sh->q_dim, D, "attn_q", l, err));
-        CHK(check_matrix(&L->wk, sh->kv_dim, D, "attn_k", l, err));
-        CHK(check_matrix(&L->wv, sh->kv_dim, D, "attn_v", l, err));
+        if (fl & LC_ARCH_FUSED_QKV) {
+            CHK(check_matrix(&L->wqkv, sh->qkv_dim, D, "attn_qkv", l, err));
+        } else {
+            CHK(check_matrix(&L->wq, sh->q_dim, D, "attn_q", l, err));
+            CHK(check_matrix(&L->wk, sh->kv_dim, D, "attn_k", l, err));
+            CHK(check_matrix(&L->wv, sh->kv_dim, D, "attn_v", l, err));
+        }
+        if (fl & LC_ARCH_QKV_BIAS) {
+            CHK(check_f32_vector(&L->bq, sh->q_dim, "attn_q.bias", l, err));
+            CHK(check_f32_vector(&L->bk, sh->kv_dim, "attn_k.bias", l, err));
+            CHK(check_f32_vector(&L->bv, sh->kv_dim, "attn_v.bias", l, err));
+        }
+        if (fl & LC_ARCH_QK_NORM) {
+            CHK(check_f32_vector(&L->q_norm, c->head_dim, "attn_q_norm", l, err));
+            CHK(check_f32_vector(&L->k_norm, c->head_dim, "attn_k_norm", l, err));
+        }
+        if (fl & LC_ARCH_POST_NORMS) {
+            CHK(check_f32_vector(&L->post_attn_norm, D, "post_attention_norm", l, err));
+            CHK(check_f32_vector(&L->post_ffn_norm, D, "post_ffw_norm", l, err));
+        }
         CHK(check_matrix(&L->wo, D, sh->q_dim, "attn_output", l, err));
         CHK(check_vector(&L->ffn_norm, D, "ffn_norm", l, err));
-        CHK(check_matrix(&L->w_gate, F, D, "ffn_gate", l, err));
-        CHK(check_matrix(&L->w_up, F, D, "ffn_up", l, err));
+        if (!(fl & LC_ARCH_FUSED_GATE_UP)) CHK(check_matrix(&L->w_gate, F, D, "ffn_gate", l, err));
+        CHK(check_matrix(&L->w_up, sh->up_dim, D, "ffn_up", l, err));
         CHK(check_matrix(&L->w_down, D, F, "ffn_down", l, err));
     }
 #undef CHK
@@ -120,6 +149,11 @@ typedef struct {
     lc_kv_policy_cfg policy;
     lc_attn_params attn_ring; /* WINDOW/SINKS: the ring's window attention */
     bool force_scalar;
+    int64_t window;           /* window layers' window (0: none)           */
+    int32_t window_period;
+    lc_attn_params attn_window, attn_ring_window;
+    bool rope_window_own;
+    lc_rope_config rope_window;
 } resolved;
 
 /* Which attention methods a KV policy can run with. Window and sinks compute
@@ -146,6 +180,48 @@ static lc_status check_policy_attention(resolved *r, lc_error *err) {
         r->attn_ring.method = LC_ATTN_WINDOW;
         r->attn_ring.window = r->policy.window;
         r->attn_ring.n_sinks = 0;
+    }
+    return LC_OK;
+}
+
+/* Window layers: which, their window (the --swa option applied), their
+ * attention parameters and RoPE; the family's soft-cap needs a kernel that
+ * has it. */
+static lc_status resolve_family(const lc_model_config *c, const lc_context_opts *o, resolved *r, lc_error *err) {
+    const lc_family *f = &c->fam;
+    r->window = f->window;
+    r->window_period = f->window > 0 ? f->window_period : 1;
+    if (o->swa > 0) r->window = o->swa;
+    else if (o->swa < 0) r->window = 0;
+    if (f->attn_softcap > 0.0f && r->attn.method != LC_ATTN_FLASH && r->attn.method != LC_ATTN_NAIVE &&
+        r->attn.method != LC_ATTN_WINDOW)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "context: this %s model soft-caps attention scores; use --attn flash "
+                                                "(got %s)", c->arch, lc_attn_method_name(r->attn.method));
+    r->attn_window = r->attn;
+    r->attn_ring_window = r->attn_ring;
+    if (r->window > 0) {
+        if (r->linear)
+            return lc_fail(err, LC_ERR_UNSUPPORTED, "context: window layers need softmax attention, not linear");
+        if (r->attn.method != LC_ATTN_FLASH && r->attn.method != LC_ATTN_WINDOW)
+            return lc_fail(err, LC_ERR_UNSUPPORTED,
+                           "context: the model's window layers run the WINDOW kernel next to flash; use --attn flash "
+                           "(got %s) or --swa -1",
+                           lc_attn_method_name(r->attn.method));
+        r->attn_window.method = LC_ATTN_WINDOW;
+        r->attn_window.window = r->attn.method == LC_ATTN_WINDOW ? LC_MIN(r->attn.window, r->window) : r->window;
+        r->attn_window.n_sinks = r->attn.method == LC_ATTN_WINDOW ? r->attn.n_sinks : 0;
+        r->attn_ring_window.window = LC_MIN(r->attn_ring.window, r->window);
+    }
+    r->rope_window_own = f->rope_window_own;
+    if (r->rope_window_own) {
+        const lc_kv_policy p = r->policy.policy;
+        if (p == LC_KV_POLICY_SHIFT || p == LC_KV_POLICY_SINKS)
+            return lc_fail(err, LC_ERR_UNSUPPORTED,
+                           "context: KV policy %s re-rotates keys with one RoPE; this %s model's window layers have "
+                           "their own (use full, window or h2o)",
+                           lc_kv_policy_name(p), c->arch);
+        r->rope_window = c->rope_window;
+        if (r->rope_window.orig_ctx == 0) r->rope_window.orig_ctx = c->ctx_train > 0 ? c->ctx_train : r->sh.n_ctx;
     }
     return LC_OK;
 }
@@ -208,7 +284,13 @@ static lc_status resolve(const lc_model *m, const lc_context_opts *o_in, resolve
     st = check_policy_attention(r, err);
     if (st != LC_OK) return st;
 
-    r->rope = o->rope ? *o->rope : c->rope;
+    /* LongRoPE: the long factors when the context may pass the original
+     * context (n_ctx > orig_ctx, llama.cpp's rule), else the short ones. */
+    const int64_t n_ctx_asked = o->n_ctx > 0 ? o->n_ctx : c->ctx_train;
+    r->rope = o->rope ? *o->rope
+                      : c->fam.longrope && n_ctx_asked <= c->rope.orig_ctx ? c->rope_short : c->rope;
+    st = resolve_family(c, o, r, err);
+    if (st != LC_OK) return st;
     if (r->rope.orig_ctx == 0) r->rope.orig_ctx = c->ctx_train > 0 ? c->ctx_train : r->sh.n_ctx;
     st = lc_rope_validate(&r->rope, err);
     if (st != LC_OK) return st;
@@ -227,7 +309,7 @@ static lc_status resolve(const lc_model *m, const lc_context_opts *o_in, resolve
 
 /* Carving of the slab: each piece 64-byte aligned. */
 typedef struct {
-    size_t norms, x, xb, q, k, v, att, hb, hb2, logits, att2, q2, lse, lse2, mm_ws, attn_ws;
+    size_t norms, x, xb, q, k, v, att, hb, hb2, qkv, logits, att2, q2, lse, lse2, mm_ws, attn_ws;
     size_t activation_bytes, total;
 } slab_plan;
 
@@ -248,7 +330,8 @@ static bool plan_slab(const lc_rt_shape *sh, size_t mm_ws, size_t attn_ws, bool 
               take(&cur, B, (size_t)sh->dim, &p->x) && take(&cur, B, (size_t)sh->dim, &p->xb) &&
               take(&cur, B, (size_t)sh->q_dim, &p->q) && take(&cur, B, (size_t)sh->kv_dim, &p->k) &&
               take(&cur, B, (size_t)sh->kv_dim, &p->v) && take(&cur, B, (size_t)sh->q_dim, &p->att) &&
-              take(&cur, B, (size_t)sh->hidden, &p->hb) && take(&cur, B, (size_t)sh->hidden, &p->hb2) &&
+              take(&cur, B, (size_t)sh->hidden, &p->hb) && take(&cur, B, (size_t)sh->up_dim, &p->hb2) &&
+              take(&cur, B, (size_t)sh->qkv_dim, &p->qkv) &&
               take(&cur, 1, (size_t)sh->vocab, &p->logits) && take(&cur, B2, (size_t)sh->q_dim, &p->att2) &&
               take(&cur, B2, (size_t)sh->q_dim, &p->q2) && take(&cur, BL, (size_t)sh->n_heads, &p->lse) &&
               take(&cur, B2, (size_t)sh->n_heads, &p->lse2);
@@ -265,12 +348,13 @@ static bool plan_slab(const lc_rt_shape *sh, size_t mm_ws, size_t attn_ws, bool 
 
 static lc_status matmul_ws(const lc_model *m, const lc_rt_shape *sh, size_t *bytes, lc_error *err) {
     *bytes = 0;
-    const lc_tensor *mats[7];
+    const lc_tensor *mats[8];
     for (int l = 0; l < sh->n_layers; l++) {
         const lc_layer_weights *L = &m->w.layers[l];
-        const lc_tensor *lm[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        const lc_tensor *lm[8] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down, &L->wqkv};
         memcpy(mats, lm, sizeof mats);
-        for (int i = 0; i < 7; i++) {
+        for (int i = 0; i < 8; i++) {
+            if (!mats[i]->data) continue; /* a family without this matrix */
             size_t b;
             lc_status st = lc_matmul_workspace(mats[i], sh->n_batch, sh->n_threads, &b, err);
             if (st != LC_OK) return st;
@@ -361,11 +445,20 @@ static lc_status attn_ws(const resolved *r, size_t *bytes, lc_error *err) {
     case LC_KV_POLICY_WINDOW:
     case LC_KV_POLICY_SINKS: {
         lc_status st = ws_sweep(r, &r->attn_ring, B, C - S, true, bytes, err);
+        if (st == LC_OK && r->window > 0) st = ws_sweep(r, &r->attn_ring_window, B, C - S, true, bytes, err);
         if (st == LC_OK && S > 0) st = ws_sweep(r, &r->attn, B, S, true, bytes, err);
         return st;
     }
-    case LC_KV_POLICY_H2O: return ws_sweep(r, &r->attn, B, C, true, bytes, err);
-    default: return ws_sweep(r, &r->attn, B, C, false, bytes, err);
+    case LC_KV_POLICY_H2O: {
+        lc_status st = ws_sweep(r, &r->attn, B, C, true, bytes, err);
+        if (st == LC_OK && r->window > 0) st = ws_sweep(r, &r->attn_window, B, C, true, bytes, err);
+        return st;
+    }
+    default: {
+        lc_status st = ws_sweep(r, &r->attn, B, C, false, bytes, err);
+        if (st == LC_OK && r->window > 0) st = ws_sweep(r, &r->attn_window, B, C, false, bytes, err);
+        return st;
+    }
     }
 }
 
@@ -479,6 +572,7 @@ lc_status lc_context_create(const lc_model *m, const lc_context_opts *o, lc_cont
     ctx->att = (float *)(s + plan.att);
     ctx->hb = (float *)(s + plan.hb);
     ctx->hb2 = (float *)(s + plan.hb2);
+    ctx->qkv = (float *)(s + plan.qkv);
     ctx->logits = (float *)(s + plan.logits);
     ctx->att2 = (float *)(s + plan.att2);
     ctx->q2 = (float *)(s + plan.q2);
@@ -502,6 +596,21 @@ lc_status lc_context_create(const lc_model *m, const lc_context_opts *o, lc_cont
         st = lc_row_to_f32(m->w.output_norm.type, m->w.output_norm.data, ctx->norms + 2 * r.sh.n_layers * D, D, err);
 
     if (st == LC_OK) st = lc_rope_cache_create(&ctx->rope_cfg, r.rope_table, &ctx->rope, err);
+    ctx->window = r.window;
+    ctx->attn_window = r.attn_window;
+    ctx->attn_ring_window = r.attn_ring_window;
+    ctx->rope_window_cfg = r.rope_window;
+    if (st == LC_OK && r.rope_window_own)
+        st = lc_rope_cache_create(&ctx->rope_window_cfg, r.rope_table, &ctx->rope_window, err);
+    if (st == LC_OK) {
+        ctx->layer_kind = calloc((size_t)r.sh.n_layers, 1);
+        if (!ctx->layer_kind) st = lc_fail(err, LC_ERR_NOMEM, "context: out of memory");
+        lc_model_config kc = m->cfg;
+        kc.fam.window = r.window;
+        kc.fam.window_period = r.window_period;
+        for (int l = 0; l < r.sh.n_layers && st == LC_OK; l++)
+            ctx->layer_kind[l] = (uint8_t)lc_model_layer_kind(&kc, l);
+    }
     if (st == LC_OK && r.linear) {
         ctx->lin = calloc((size_t)r.sh.n_layers, sizeof *ctx->lin);
         if (!ctx->lin) st = lc_fail(err, LC_ERR_NOMEM, "context: out of memory");
@@ -523,7 +632,7 @@ lc_status lc_context_create(const lc_model *m, const lc_context_opts *o, lc_cont
     for (int l = 0; l < r.sh.n_layers; l++) {
         const lc_layer_weights *L = &m->w.layers[l];
         wb += matrix_bytes(&L->wq) + matrix_bytes(&L->wk) + matrix_bytes(&L->wv) + matrix_bytes(&L->wo) +
-              matrix_bytes(&L->w_gate) + matrix_bytes(&L->w_up) + matrix_bytes(&L->w_down);
+              matrix_bytes(&L->w_gate) + matrix_bytes(&L->w_up) + matrix_bytes(&L->w_down) + matrix_bytes(&L->wqkv);
     }
     ctx->weight_bytes_per_pass = wb;
     *out = ctx;
@@ -538,6 +647,8 @@ void lc_context_free(lc_context *ctx) {
     }
     lc_kv_cache_free(&ctx->kv);
     lc_rope_cache_free(ctx->rope);
+    lc_rope_cache_free(ctx->rope_window);
+    free(ctx->layer_kind);
     lc_free_aligned(ctx->slab);
     free(ctx);
 }

@@ -30,6 +30,8 @@ static lc_status attend_view(lc_context *ctx, int32_t layer, const lc_kv_view *v
     lc_attn_shape s = lc_rt_attn_shape(ctx, m, view->n_kv);
     s.q_pos0 = qpos0;
     s.k_pos = view->k_pos;
+    s.scale = ctx->model->cfg.fam.attn_scale;
+    s.softcap = ctx->model->cfg.fam.attn_softcap;
     /* lc_attn_forward checks the workspace against what this shape needs (the
      * context sized it for the largest chunk shapes) and refuses rather than
      * overrun. */
@@ -96,17 +98,20 @@ static lc_status attend_cache(lc_context *ctx, int32_t layer, int64_t n, int64_t
     const int64_t m = n - r0;
     lc_kv_view view;
     lc_kv_cache_view(&ctx->kv, layer, &view);
+    const bool win = ctx->layer_kind[layer] == LC_LAYER_WINDOW;
+    const lc_attn_params *ap = win ? &ctx->attn_window : &ctx->attn;
     lc_status st;
     switch (ctx->kv.policy) {
     case LC_KV_POLICY_WINDOW:
     case LC_KV_POLICY_SINKS: {
         const bool sinks = ctx->kv.n_sinks > 0;
-        st = attend_view(ctx, layer, &view, &ctx->attn_ring, ctx->q, m, p0 + r0, ctx->att, sinks ? ctx->lse : NULL, err);
+        st = attend_view(ctx, layer, &view, win ? &ctx->attn_ring_window : &ctx->attn_ring, ctx->q, m, p0 + r0,
+                         ctx->att, sinks ? ctx->lse : NULL, err);
         if (st == LC_OK && sinks) st = attend_sinks(ctx, layer, m, ctx->kv.next_pos + r0, p0 + r0, err);
         return st;
     }
     case LC_KV_POLICY_H2O:
-        st = attend_view(ctx, layer, &view, &ctx->attn, ctx->q, m, p0 + r0, ctx->att, ctx->lse, err);
+        st = attend_view(ctx, layer, &view, ap, ctx->q, m, p0 + r0, ctx->att, ctx->lse, err);
         if (st == LC_OK) {
             const double t0 = lc_time_now();
             lc_kv_cache_h2o_accumulate(&ctx->kv, layer, ctx->q, m, p0 + r0, ctx->sh.n_heads, ctx->lse,
@@ -114,7 +119,7 @@ static lc_status attend_cache(lc_context *ctx, int32_t layer, int64_t n, int64_t
             ctx->tm.t_attn += lc_time_now() - t0;
         }
         return st;
-    default: return attend_view(ctx, layer, &view, &ctx->attn, ctx->q, m, p0 + r0, ctx->att, NULL, err);
+    default: return attend_view(ctx, layer, &view, ap, ctx->q, m, p0 + r0, ctx->att, NULL, err);
     }
 }
 
@@ -134,14 +139,92 @@ static lc_status attend_linear(lc_context *ctx, int32_t layer, int64_t n, int64_
     return st;
 }
 
+/* y[r] += b for n rows of len. */
+static void add_bias(float *y, const lc_tensor *b, int64_t n, int64_t len, const lc_kernel_opts *ko) {
+    for (int64_t r = 0; r < n; r++) lc_add(y + r * len, (const float *)b->data, len, ko);
+}
+
+/* x <- cap tanh(x / cap) over n values. */
+static void softcap(float *x, int64_t n, float cap) {
+    const float inv = 1.0f / cap;
+    for (int64_t i = 0; i < n; i++) x[i] = cap * tanhf(x[i] * inv);
+}
+
+/* The attention projections of rows 0..n-1 (queries of rows r0.. only) into
+ * ctx->q (rows r0.. at 0..), ctx->k, ctx->v: one fused Wqkv product or three,
+ * the biases, the per-head q/k norms and RoPE at positions p0... */
+static lc_status project_qkv(lc_context *ctx, const lc_layer_weights *L, int32_t l, int64_t n, int64_t r0,
+                             int64_t p0, lc_error *err) {
+    const lc_rt_shape *sh = &ctx->sh;
+    const lc_family *f = &ctx->model->cfg.fam;
+    const lc_kernel_opts *ko = &ctx->kopts;
+    const int64_t m = n - r0, Q = sh->q_dim, KV = sh->kv_dim;
+    lc_status st;
+    if (f->flags & LC_ARCH_FUSED_QKV) {
+        if ((st = mm(ctx, &L->wqkv, ctx->xb, n, ctx->qkv, err)) != LC_OK) return st;
+        for (int64_t i = 0; i < n; i++) {
+            const float *row = ctx->qkv + i * sh->qkv_dim;
+            if (i >= r0) memcpy(ctx->q + (i - r0) * Q, row, (size_t)Q * sizeof(float));
+            memcpy(ctx->k + i * KV, row + Q, (size_t)KV * sizeof(float));
+            memcpy(ctx->v + i * KV, row + Q + KV, (size_t)KV * sizeof(float));
+        }
+    } else {
+        if ((st = mm(ctx, &L->wq, ctx->xb + r0 * sh->dim, m, ctx->q, err)) != LC_OK ||
+            (st = mm(ctx, &L->wk, ctx->xb, n, ctx->k, err)) != LC_OK ||
+            (st = mm(ctx, &L->wv, ctx->xb, n, ctx->v, err)) != LC_OK)
+            return st;
+    }
+    if (f->flags & LC_ARCH_QKV_BIAS) {
+        add_bias(ctx->q, &L->bq, m, Q, ko);
+        add_bias(ctx->k, &L->bk, n, KV, ko);
+        add_bias(ctx->v, &L->bv, n, KV, ko);
+    }
+    if (f->flags & LC_ARCH_QK_NORM) {
+        lc_rmsnorm(ctx->q, ctx->q, (const float *)L->q_norm.data, m * sh->n_heads, sh->head_dim, ctx->norm_eps, ko);
+        lc_rmsnorm(ctx->k, ctx->k, (const float *)L->k_norm.data, n * sh->n_kv_heads, sh->head_dim, ctx->norm_eps, ko);
+    }
+    const lc_rope_cache *rope = ctx->rope_window && ctx->layer_kind[l] == LC_LAYER_WINDOW ? ctx->rope_window : ctx->rope;
+    if ((st = lc_rope_apply_seq(rope, ctx->q, m, sh->n_heads, sh->head_dim, p0 + r0)) != LC_OK ||
+        (st = lc_rope_apply_seq(rope, ctx->k, n, sh->n_kv_heads, sh->head_dim, p0)) != LC_OK)
+        return lc_fail(err, st, "rope: cannot rotate layer %d at position %lld", (int)l, (long long)p0);
+    return LC_OK;
+}
+
+/* The feed-forward block of m rows: ctx->xb (normed) -> ctx->xb (Wdown out). */
+static lc_status feed_forward(lc_context *ctx, const lc_layer_weights *L, int64_t m, lc_error *err) {
+    const lc_rt_shape *sh = &ctx->sh;
+    const lc_family *f = &ctx->model->cfg.fam;
+    const lc_kernel_opts *ko = &ctx->kopts;
+    const int64_t F = sh->hidden;
+    lc_status st;
+    if (f->flags & LC_ARCH_FUSED_GATE_UP) {
+        /* hb2 rows: [gate | up] of 2F; hb rows: act(gate) * up of F */
+        if ((st = mm(ctx, &L->w_up, ctx->xb, m, ctx->hb2, err)) != LC_OK) return st;
+        for (int64_t i = 0; i < m; i++) {
+            const float *g = ctx->hb2 + i * 2 * F;
+            if (f->act == LC_ACT_GELU_TANH) lc_geglu_tanh(ctx->hb + i * F, g, g + F, F, ko);
+            else lc_swiglu(ctx->hb + i * F, g, g + F, F, ko);
+        }
+    } else {
+        if ((st = mm(ctx, &L->w_gate, ctx->xb, m, ctx->hb, err)) != LC_OK ||
+            (st = mm(ctx, &L->w_up, ctx->xb, m, ctx->hb2, err)) != LC_OK)
+            return st;
+        if (f->act == LC_ACT_GELU_TANH) lc_geglu_tanh(ctx->hb, ctx->hb, ctx->hb2, m * F, ko);
+        else lc_swiglu(ctx->hb, ctx->hb, ctx->hb2, m * F, ko);
+    }
+    return mm(ctx, &L->w_down, ctx->hb, m, ctx->xb, err);
+}
+
 /* Runs tokens [n] through the model, RoPE rotating them at positions p0..
  * (the cache's reserved slots take their keys and values).
- * logits_all: [n, vocab] output, or NULL for the last token into ctx->logits. */
+ * logits_all: [n, vocab] output, or NULL for the last token into ctx->logits.
+ * The family's switches (lc_model_config.fam) pick the optional steps. */
 static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n, int64_t p0, float *logits_all,
                                lc_error *err) {
     const lc_rt_shape *sh = &ctx->sh;
     const lc_model_weights *w = &ctx->model->w;
-    const int64_t D = sh->dim, F = sh->hidden;
+    const lc_family *f = &ctx->model->cfg.fam;
+    const int64_t D = sh->dim;
     const lc_kernel_opts *ko = &ctx->kopts;
     lc_status st = LC_OK;
 #define TRY(x)                                                                                                        \
@@ -149,12 +232,14 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
         if ((st = (x)) != LC_OK) return st;                                                                           \
     } while (0)
 
-    /* x = tok_embd[tokens] (any stored type) */
+    /* x = tok_embd[tokens] (any stored type), times the family's scale */
     size_t erb = 0;
     lc_dtype_row_bytes(w->tok_embd.type, D, &erb, NULL);
     for (int64_t i = 0; i < n; i++)
         lc_kernel_to_f32(w->tok_embd.type, (const char *)w->tok_embd.data + (size_t)tokens[i] * erb, ctx->x + i * D, D,
                          ko);
+    if (f->embd_scale != 0.0f && f->embd_scale != 1.0f)
+        for (int64_t i = 0; i < n * D; i++) ctx->x[i] *= f->embd_scale;
     if (ctx->rope_cfg.scaling == LC_ROPE_SCALING_DYNAMIC_NTK) TRY(lc_rope_cache_set_length(ctx->rope, p0 + n, err));
 
     /* Rows r0..n-1 go through each layer. Every row's K and V are needed, but
@@ -167,14 +252,9 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
         if (l == sh->n_layers - 1 && !logits_all) r0 = n - 1;
         const int64_t m = n - r0;         /* rows carried on */
         float *xr = ctx->x + r0 * D;      /* their residual stream */
-        float *xbr = ctx->xb + r0 * D;    /* their normed input */
         /* attention block */
         lc_rmsnorm(ctx->xb, ctx->x, ctx->norms + (2 * l) * D, n, D, ctx->norm_eps, ko);
-        TRY(mm(ctx, &L->wq, xbr, m, ctx->q, err));
-        TRY(mm(ctx, &L->wk, ctx->xb, n, ctx->k, err));
-        TRY(mm(ctx, &L->wv, ctx->xb, n, ctx->v, err));
-        TRY(lc_rope_apply_seq(ctx->rope, ctx->q, m, sh->n_heads, sh->head_dim, p0 + r0));
-        TRY(lc_rope_apply_seq(ctx->rope, ctx->k, n, sh->n_kv_heads, sh->head_dim, p0));
+        TRY(project_qkv(ctx, L, l, n, r0, p0, err));
         if (ctx->linear) {
             TRY(attend_linear(ctx, l, n, r0, err));
         } else {
@@ -182,13 +262,14 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
             TRY(attend_cache(ctx, l, n, r0, p0, err));
         }
         TRY(mm(ctx, &L->wo, ctx->att, m, ctx->xb, err));
+        if (f->flags & LC_ARCH_POST_NORMS)
+            lc_rmsnorm(ctx->xb, ctx->xb, (const float *)L->post_attn_norm.data, m, D, ctx->norm_eps, ko);
         lc_add(xr, ctx->xb, m * D, ko);
         /* feed-forward block */
         lc_rmsnorm(ctx->xb, xr, ctx->norms + (2 * l + 1) * D, m, D, ctx->norm_eps, ko);
-        TRY(mm(ctx, &L->w_gate, ctx->xb, m, ctx->hb, err));
-        TRY(mm(ctx, &L->w_up, ctx->xb, m, ctx->hb2, err));
-        lc_swiglu(ctx->hb, ctx->hb, ctx->hb2, m * F, ko);
-        TRY(mm(ctx, &L->w_down, ctx->hb, m, ctx->xb, err));
+        TRY(feed_forward(ctx, L, m, err));
+        if (f->flags & LC_ARCH_POST_NORMS)
+            lc_rmsnorm(ctx->xb, ctx->xb, (const float *)L->post_ffn_norm.data, m, D, ctx->norm_eps, ko);
         lc_add(xr, ctx->xb, m * D, ko);
     }
 
@@ -196,10 +277,12 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
     if (logits_all) {
         lc_rmsnorm(ctx->xb, ctx->x, out_norm, n, D, ctx->norm_eps, ko);
         TRY(mm(ctx, &w->output, ctx->xb, n, logits_all, err));
+        if (f->final_softcap > 0.0f) softcap(logits_all, n * sh->vocab, f->final_softcap);
         memcpy(ctx->logits, logits_all + (n - 1) * sh->vocab, (size_t)sh->vocab * sizeof(float));
     } else {
         lc_rmsnorm(ctx->xb, ctx->x + (n - 1) * D, out_norm, 1, D, ctx->norm_eps, ko);
         TRY(mm(ctx, &w->output, ctx->xb, 1, ctx->logits, err));
+        if (f->final_softcap > 0.0f) softcap(ctx->logits, sh->vocab, f->final_softcap);
     }
 #undef TRY
     ctx->tm.bytes_weights += ctx->weight_bytes_per_pass;

@@ -14,6 +14,8 @@
 typedef struct {
     int32_t dim, hidden, n_layers, n_heads, n_kv_heads, head_dim, vocab;
     int64_t q_dim, kv_dim; /* n_heads*head_dim, n_kv_heads*head_dim */
+    int64_t qkv_dim;       /* FUSED_QKV: q_dim + 2 kv_dim (else 0)        */
+    int64_t up_dim;        /* rows of ffn_up: hidden, or 2 hidden fused   */
     int64_t n_ctx, n_batch;
     int n_threads;
 } lc_rt_shape;
@@ -31,6 +33,13 @@ struct lc_context {
     int64_t n_past_linear;      /* tokens absorbed by the linear states          */
     lc_rope_config rope_cfg;
     lc_rope_cache *rope;
+    /* The family (model cfg.fam) as this context runs it: */
+    uint8_t *layer_kind;        /* [n_layers] lc_layer_kind (swa option applied)  */
+    int64_t window;             /* window of window layers (0: none)              */
+    lc_attn_params attn_window; /* window layers: WINDOW with that window         */
+    lc_attn_params attn_ring_window; /* ring policies: window layers' ring window  */
+    lc_rope_config rope_window_cfg;
+    lc_rope_cache *rope_window; /* window layers' own RoPE, or NULL: rope         */
 
     /* One slab holds every buffer below (64-byte aligned pieces). */
     void *slab;
@@ -40,7 +49,8 @@ struct lc_context {
     float *q;                   /* [n_batch, q_dim]                                */
     float *k, *v;               /* [n_batch, kv_dim] new keys / values (f32)       */
     float *att;                 /* [n_batch, q_dim] attention output               */
-    float *hb, *hb2;            /* [n_batch, hidden] gate, up                      */
+    float *hb, *hb2;            /* [n_batch, hidden] gate, up (hb2: [n_batch, up_dim]) */
+    float *qkv;                 /* [n_batch, qkv_dim] FUSED_QKV output             */
     float *logits;              /* [vocab] the last token's                        */
     float *att2;                /* [n_batch, q_dim] SINKS: the sinks' part          */
     float *q2;                  /* [n_batch, q_dim] SINKS: queries at cache positions */

@@ -1,0 +1,96 @@
+/*
+ * The architecture table: what each family's forward pass uses, as data.
+ * The loader (load_gguf.c) starts from a family's row and fills in what the
+ * file says (window size, soft-caps, local RoPE base, factors); the forward
+ * pass (runtime/forward.c) reads only lc_model_config.fam. Adding a family is
+ * a row here plus, where it needs a tensor or step the table cannot say, one
+ * flag (docs/models.md).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+
+static const lc_arch_desc arch_table[] = {
+    /* name     rope layout   flags                                                      act               window period, factors */
+    {"llama", LC_ROPE_NORM, 0, LC_ACT_SILU, 1, false, false, "rope_freqs"},
+    {"qwen2", LC_ROPE_NEOX, LC_ARCH_QKV_BIAS, LC_ACT_SILU, 1, false, false, "rope_freqs"},
+    {"qwen3", LC_ROPE_NEOX, LC_ARCH_QK_NORM, LC_ACT_SILU, 1, false, false, "rope_freqs"},
+    {"phi3", LC_ROPE_NEOX, LC_ARCH_FUSED_QKV | LC_ARCH_FUSED_GATE_UP, LC_ACT_SILU, 1, false, true, NULL},
+    {"gemma2", LC_ROPE_NEOX, LC_ARCH_POST_NORMS, LC_ACT_GELU_TANH, 2, true, false, NULL},
+    {"gemma3", LC_ROPE_NEOX, LC_ARCH_POST_NORMS | LC_ARCH_QK_NORM, LC_ACT_GELU_TANH, 6, true, false, NULL},
+};
+
+const lc_arch_desc *lc_arch_find(const char *name) {
+    for (size_t i = 0; i < LC_ARRAY_LEN(arch_table); i++)
+        if (strcmp(arch_table[i].name, name) == 0) return &arch_table[i];
+    return NULL;
+}
+
+const char *lc_arch_names(void) { return "llama, qwen2, qwen3, phi3, gemma2, gemma3"; }
+
+bool lc_family_is_plain(const lc_family *f) {
+    return f->flags == 0 && f->act == LC_ACT_SILU && (f->embd_scale == 0.0f || f->embd_scale == 1.0f) &&
+           f->attn_scale == 0.0f && f->attn_softcap == 0.0f && f->final_softcap == 0.0f && f->window == 0 &&
+           !f->rope_window_own && !f->longrope;
+}
+
+bool lc_model_arch_known(const char *arch) { return arch && lc_arch_find(arch) != NULL; }
+
+lc_layer_kind lc_model_layer_kind(const lc_model_config *c, int32_t l) {
+    const lc_family *f = &c->fam;
+    if (f->window <= 0 || f->window_period < 1) return LC_LAYER_GLOBAL;
+    if (f->window_period == 1) return LC_LAYER_WINDOW;
+    return l % f->window_period != f->window_period - 1 ? LC_LAYER_WINDOW : LC_LAYER_GLOBAL;
+}
+
+const char *lc_layer_kind_name(lc_layer_kind k) {
+    switch (k) {
+    case LC_LAYER_GLOBAL: return "global";
+    case LC_LAYER_WINDOW: return "window";
+    default: return "?";
+    }
+}
+
+static void append(char *buf, size_t len, const char *fmt, double a, double b) {
+    size_t used = strlen(buf);
+    if (used + 1 >= len) return;
+    snprintf(buf + used, len - used, fmt, used ? ", " : "", a, b);
+}
+
+const char *lc_family_describe(const lc_model_config *c, char *buf, size_t len) {
+    if (!buf || len == 0) return buf;
+    buf[0] = '\0';
+    const lc_family *f = &c->fam;
+    if (f->flags & LC_ARCH_QKV_BIAS) append(buf, len, "%sqkv bias", 0, 0);
+    if (f->flags & LC_ARCH_QK_NORM) append(buf, len, "%sq/k norm", 0, 0);
+    if (f->flags & LC_ARCH_FUSED_QKV) append(buf, len, "%sfused qkv", 0, 0);
+    if (f->flags & LC_ARCH_FUSED_GATE_UP) append(buf, len, "%sfused gate/up", 0, 0);
+    if (f->flags & LC_ARCH_POST_NORMS) append(buf, len, "%spost norms", 0, 0);
+    if (f->act == LC_ACT_GELU_TANH) append(buf, len, "%sgelu-tanh", 0, 0);
+    if (f->embd_scale != 0.0f && f->embd_scale != 1.0f) append(buf, len, "%sembd x%g", (double)f->embd_scale, 0);
+    if (f->attn_scale != 0.0f) append(buf, len, "%sattn scale %g", (double)f->attn_scale, 0);
+    if (f->attn_softcap > 0.0f) append(buf, len, "%ssoftcap attn %g", (double)f->attn_softcap, 0);
+    if (f->final_softcap > 0.0f) append(buf, len, "%ssoftcap final %g", (double)f->final_softcap, 0);
+    if (f->longrope) append(buf, len, "%slongrope short/long factors", 0, 0);
+    if (!buf[0]) snprintf(buf, len, "plain");
+    return buf;
+}
+
+const char *lc_model_window_pattern(const lc_model_config *c, char *buf, size_t len) {
+    if (!buf || len == 0) return buf;
+    int32_t n_win = 0;
+    for (int32_t l = 0; l < c->n_layers; l++) n_win += lc_model_layer_kind(c, l) == LC_LAYER_WINDOW;
+    if (n_win == 0) {
+        snprintf(buf, len, "all %d layers global", c->n_layers);
+        return buf;
+    }
+    char pat[80];
+    int32_t shown = c->n_layers < 64 ? c->n_layers : 64;
+    for (int32_t l = 0; l < shown; l++) pat[l] = lc_model_layer_kind(c, l) == LC_LAYER_WINDOW ? 'W' : 'G';
+    pat[shown] = '\0';
+    snprintf(buf, len, "%s%s (window %lld on %d of %d layers)", pat, shown < c->n_layers ? "..." : "",
+             (long long)c->fam.window, n_win, c->n_layers);
+    return buf;
+}
