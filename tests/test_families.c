@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "longctx/gguf.h"
 #include "longctx/model.h"
 #include "longctx/runtime.h"
 #include "test_util.h"
@@ -247,6 +249,193 @@ static void check_family(const family_case *fc) {
     lc_model_free(m);
 }
 
+/* ---- Mistral: the file alone (no window) against HF without its window ---- */
+
+static const int64_t sub8_rows[21] = {0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80,
+                                      88, 96, 104, 112, 120, 128, 136, 144, 152, 159};
+
+static void check_mistral_file_default(void) {
+    fixture *fx = calloc(1, sizeof *fx);
+    char dir[1024], path[1200];
+    lc_model *m = load_fixture("mistral", fx, dir, sizeof dir);
+    if (!m) {
+        free(fx);
+        return;
+    }
+    const int32_t V = fx->vocab;
+    snprintf(path, sizeof path, "%s/hf_logits_no_sliding_window.sub8.f32", dir);
+    void *ref = NULL;
+    size_t len = 0;
+    if (!read_file(path, &ref, &len) || len != 21 * (size_t)V * sizeof(float)) {
+        CHECK(0, "mistral: %s missing or wrong size", path);
+    } else {
+        float *a = calloc((size_t)fx->n * V, sizeof(float)), *sub = calloc(21 * (size_t)V, sizeof(float));
+        lc_error err = {0};
+        lc_context_opts o;
+        lc_context_opts_init(&o);
+        o.k_type = o.v_type = LC_DTYPE_F32;
+        CHECK_OK(run_logits(m, &o, fx, 0, a, &err), &err);
+        for (int i = 0; i < 21; i++) memcpy(sub + (size_t)i * V, a + sub8_rows[i] * V, (size_t)V * sizeof(float));
+        compare_result r = compare(sub, ref, 21, V);
+        compare_result w = compare(a, fx->hf, fx->n, V);
+        fprintf(stderr,
+                "mistral  the file alone (no window): max |ours-HF(sliding_window null)| %.3g over the 21 stored rows; "
+                "vs HF with its 32-token window: pos 0-31 %.3g, 64+ %.3g\n",
+                r.max_diff, w.max_diff_range[0], w.max_diff_range[2]);
+        CHECK(r.max_diff <= 5e-3, "mistral: file default vs HF without window %g", r.max_diff);
+        CHECK(r.n_agree == r.n_confident, "mistral: file default argmax differs");
+        CHECK(w.max_diff_range[0] <= 5e-3 && w.max_diff_range[2] > 0.5,
+              "mistral: without --swa the window must matter past 32 (%g, %g)", w.max_diff_range[0],
+              w.max_diff_range[2]);
+        free(a);
+        free(sub);
+    }
+    free(ref);
+    free(fx->hf);
+    free(fx);
+    lc_model_free(m);
+}
+
+/* ---- Phi-3 LongRoPE: which factors, on both sides of original_context (64) ---- */
+
+static bool read_factor_tensor(const char *gguf_path, const char *name, float *out, int32_t n) {
+    lc_gguf *g = NULL;
+    lc_error err = {0};
+    if (lc_gguf_open(gguf_path, &g, &err) != LC_OK) return false;
+    const lc_gguf_tensor *t = lc_gguf_find_tensor(g, name);
+    bool ok = t && t->dtype == LC_DTYPE_F32 && t->ne[0] == n;
+    if (ok) memcpy(out, t->data, (size_t)n * sizeof(float));
+    lc_gguf_close(g);
+    return ok;
+}
+
+static void check_phi3_factor_choice(void) {
+    fixture *fx = calloc(1, sizeof *fx);
+    char dir[1024], path[1200];
+    lc_model *m = load_fixture("phi3", fx, dir, sizeof dir);
+    if (!m) {
+        free(fx);
+        return;
+    }
+    const int32_t V = fx->vocab, np = m->cfg.rope.n_dims / 2;
+    const int64_t orig = m->cfg.rope.orig_ctx, n = 64;
+    CHECK(orig == 64 && m->cfg.fam.longrope, "phi3: original context %lld, longrope %d", (long long)orig,
+          (int)m->cfg.fam.longrope);
+    float shortf[512], longf[512];
+    snprintf(path, sizeof path, "%s/model.f16.gguf", dir);
+    CHECK(read_factor_tensor(path, "rope_factors_short.weight", shortf, np) &&
+              read_factor_tensor(path, "rope_factors_long.weight", longf, np),
+          "phi3: cannot read the factor tensors");
+    float *a = calloc((size_t)n * V, sizeof(float)), *b = calloc((size_t)n * V, sizeof(float));
+    lc_error err = {0};
+    /* n_ctx 65 > 64: long factors, as HF used for its 160-token run. */
+    const int64_t ctxs[2] = {65, 64};
+    for (int side = 0; side < 2; side++) {
+        lc_context_opts o;
+        lc_context_opts_init(&o);
+        o.k_type = o.v_type = LC_DTYPE_F32;
+        o.n_ctx = ctxs[side];
+        lc_context *ctx = NULL;
+        CHECK_OK(lc_context_create(m, &o, &ctx, &err), &err);
+        if (!ctx) continue;
+        const lc_rope_config *rc = lc_context_rope(ctx);
+        const float *want = side == 0 ? longf : shortf;
+        bool same = rc->n_factors == np;
+        for (int32_t i = 0; same && i < np; i++) same = rc->factors[i] == want[i];
+        CHECK(same, "phi3: n_ctx %lld should use the %s factors", (long long)ctxs[side], side == 0 ? "long" : "short");
+        CHECK(rc->attn_factor > 1.15f && rc->attn_factor < 1.16f, "phi3: attention factor %g", (double)rc->attn_factor);
+        CHECK_OK(lc_context_eval(ctx, fx->tokens, n, side == 0 ? a : b, true, &err), &err);
+        lc_context_free(ctx);
+    }
+    compare_result rl = compare(a, fx->hf, n, V), rs = compare(b, fx->hf, n, V);
+    fprintf(stderr,
+            "phi3     LongRoPE: n_ctx 65 (long factors) max |ours-HF| %.3g on positions 0-63; n_ctx 64 (short) %.3g "
+            "(HF's 160-token run used the long ones)\n",
+            rl.max_diff, rs.max_diff);
+    CHECK(rl.max_diff <= 6e-3, "phi3: long side %g", rl.max_diff);
+    CHECK(rs.max_diff > 0.05, "phi3: the short factors change nothing (%g)", rs.max_diff);
+    free(a);
+    free(b);
+    free(fx->hf);
+    free(fx);
+    lc_model_free(m);
+}
+
+/* ---- Metadata that contradicts the tensors: refused, naming the key ---- */
+
+typedef struct {
+    const char *family;
+    const char *key;       /* set to u32 (or i32 when negative) */
+    int64_t val;
+    const char *drop_tensor;
+    const char *needle;    /* the error names this */
+} bad_case;
+
+static lc_status rewrite(const char *src, const char *dst, const bad_case *bc, lc_error *err) {
+    lc_gguf *g;
+    lc_status st = lc_gguf_open(src, &g, err);
+    if (st != LC_OK) return st;
+    lc_gguf_writer *w;
+    if ((st = lc_gguf_writer_create(&w, err)) != LC_OK) {
+        lc_gguf_close(g);
+        return st;
+    }
+    for (int64_t i = 0; i < lc_gguf_n_kv(g) && st == LC_OK; i++) {
+        const char *k = lc_gguf_key_name(g, i);
+        if (bc->key && strcmp(k, bc->key) == 0) continue;
+        st = lc_gguf_copy_kv(w, g, k, err);
+    }
+    if (st == LC_OK && bc->key)
+        st = bc->val < 0 ? lc_gguf_set_i32(w, bc->key, (int32_t)bc->val, err)
+                         : lc_gguf_set_u32(w, bc->key, (uint32_t)bc->val, err);
+    for (int64_t i = 0; i < lc_gguf_n_tensors(g) && st == LC_OK; i++) {
+        const lc_gguf_tensor *t = lc_gguf_tensor_at(g, i);
+        if (bc->drop_tensor && strcmp(t->name, bc->drop_tensor) == 0) continue;
+        st = lc_gguf_add_tensor(w, t->name, t->dtype, t->n_dims, t->ne, t->data, err);
+    }
+    if (st == LC_OK) st = lc_gguf_write(w, dst, 32, err);
+    lc_gguf_writer_free(w);
+    lc_gguf_close(g);
+    return st;
+}
+
+static void check_bad_metadata(void) {
+    static const bad_case cases[] = {
+        {"qwen2", "qwen2.attention.head_count_kv", 4, NULL, "qwen2.attention.head_count_kv = 4"},
+        {"qwen3", "qwen3.attention.key_length", 16, NULL, "qwen3.attention.key_length"},
+        {"llama3", "llama.rope.dimension_count", 16, NULL, "llama.rope.dimension_count"},
+        {"phi3", "phi3.rope.dimension_count", 16, NULL, "phi3.rope.dimension_count"},
+        {"phi3", NULL, 0, "rope_factors_short.weight", "rope_factors_short"},
+        {"phi3", "phi3.feed_forward_length", 500, NULL, "phi3.feed_forward_length = 500"},
+        {"gemma2", "gemma2.attention.sliding_window", -5, NULL, "gemma2.attention.sliding_window"},
+        {"gemma2", "gemma2.attention.head_count", 7, NULL, "gemma2.attention.head_count"},
+        {"gemma3", "gemma3.block_count", 9, NULL, "gemma3.block_count"},
+        {"gemma3", "gemma3.attention.head_count_kv", 3, NULL, "gemma3.attention.head_count_kv"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const bad_case *bc = &cases[i];
+        char rel[128], dir[1024], src[1200], dst[256];
+        snprintf(rel, sizeof rel, "fixtures/%s", bc->family);
+        lc_test_shared(rel, dir, sizeof dir);
+        snprintf(src, sizeof src, "%s/model.f16.gguf", dir);
+        if (access(src, R_OK) != 0) {
+            fprintf(stderr, "SKIP bad metadata %s: %s is absent\n", bc->family, src);
+            continue;
+        }
+        snprintf(dst, sizeof dst, "/tmp/lc_test_families_%d_bad.gguf", (int)getpid());
+        lc_error err = {0};
+        CHECK_OK(rewrite(src, dst, bc, &err), &err);
+        lc_model *m = NULL;
+        lc_status st = lc_model_load(dst, NULL, &m, &err);
+        CHECK(st != LC_OK && strstr(err.msg, bc->needle), "%s with %s: got %s '%s', want an error naming '%s'",
+              bc->family, bc->key ? bc->key : bc->drop_tensor, lc_status_str(st), st == LC_OK ? "" : err.msg,
+              bc->needle);
+        if (st != LC_OK) fprintf(stderr, "refused as wanted: %s\n", err.msg);
+        lc_model_free(m);
+        unlink(dst);
+    }
+}
+
 int main(void) {
     /* Tolerances: llama.cpp's own max |llama.cpp - HF| on the same f16 file
      * (info.json hf_vs_llamacpp.f16.max_abs_diff) is the yardstick; ours runs
@@ -262,5 +451,8 @@ int main(void) {
         {"gemma3", NULL, 6e-3, 8e-3, 5.24e-3, "gemma3", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_family(&cases[i]);
+    check_mistral_file_default();
+    check_phi3_factor_choice();
+    check_bad_metadata();
     return lc_test_finish("test_families");
 }

@@ -253,21 +253,21 @@ lc_status lc_model_config_from_gguf(const lc_gguf *g, lc_model_config *c, lc_err
         (st = get_float(g, KEY("attention.layer_norm_rms_epsilon"), true, 0.0f, &c->norm_eps, err)) != LC_OK)
         return st;
     if (c->n_heads % c->n_kv_heads)
-        return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s = %d does not divide %s = %d",
-                       KEY("attention.head_count_kv"), c->n_kv_heads, "attention.head_count", c->n_heads);
+        return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s = %d does not divide %s.attention.head_count = %d",
+                       KEY("attention.head_count_kv"), c->n_kv_heads, A, c->n_heads);
     if (lc_gguf_has(g, KEY("attention.key_length"))) {
         if ((st = get_pos_i32(g, KEY("attention.key_length"), true, 0, &c->head_dim, err)) != LC_OK) return st;
     } else {
         if (c->dim % c->n_heads)
-            return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s %d does not divide %s %d", KEY("attention.head_count"),
-                           c->n_heads, "embedding_length", c->dim);
+            return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s %d does not divide %s.embedding_length %d",
+                           KEY("attention.head_count"), c->n_heads, A, c->dim);
         c->head_dim = c->dim / c->n_heads;
     }
     int32_t vlen;
     if ((st = get_pos_i32(g, KEY("attention.value_length"), false, c->head_dim, &vlen, err)) != LC_OK) return st;
     if (vlen != c->head_dim)
-        return lc_fail(err, LC_ERR_UNSUPPORTED, "gguf model: value_length %d != key_length %d is not supported", vlen,
-                       c->head_dim);
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "gguf model: %s.attention.value_length %d != %s.attention.key_length %d "
+                       "is not supported", A, vlen, A, c->head_dim);
     if (lc_gguf_has(g, KEY("vocab_size"))) {
         if ((st = get_pos_i32(g, KEY("vocab_size"), true, 0, &c->vocab_size, err)) != LC_OK) return st;
     } else {
