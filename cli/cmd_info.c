@@ -152,6 +152,7 @@ typedef struct {
 
 static void count_one(type_counts *tc, const lc_tensor *t) {
     size_t row = 0;
+    if (!t->data) return; /* a family without this tensor */
     tc->count[t->type]++;
     if (lc_dtype_row_bytes(t->type, t->cols, &row, NULL) == LC_OK) {
         tc->bytes += (double)row * (double)t->rows;
@@ -182,9 +183,11 @@ static void count_types(const lc_model *m, const lc_gguf *g, type_counts *tc) {
     if (!m->cfg.tied_output) count_one(tc, &m->w.output);
     for (int32_t l = 0; l < m->cfg.n_layers; l++) {
         const lc_layer_weights *w = &m->w.layers[l];
-        const lc_tensor *t[9] = {&w->attn_norm, &w->wq, &w->wk, &w->wv, &w->wo, &w->ffn_norm, &w->w_gate, &w->w_up,
-                                 &w->w_down};
-        for (int i = 0; i < 9; i++) count_one(tc, t[i]);
+        const lc_tensor *t[18] = {&w->attn_norm, &w->wq,     &w->wk,     &w->wv,     &w->wo,
+                                  &w->ffn_norm,  &w->w_gate, &w->w_up,   &w->w_down, &w->wqkv,
+                                  &w->bq,        &w->bk,     &w->bv,     &w->q_norm, &w->k_norm,
+                                  &w->post_attn_norm, &w->post_ffn_norm, &w->attn_norm};
+        for (int i = 0; i < 17; i++) count_one(tc, t[i]);
     }
 }
 
@@ -250,12 +253,18 @@ static void print_model(const char *path, const lc_model *m, const lc_gguf *g) {
     if (tc.other)
         printf("%sother: %lld (%s)", first ? "" : ", ", (long long)tc.other, lc_format_bytes(tc.other_bytes, s, sizeof s));
     printf(" (%s of weights)\n", lc_format_bytes(tc.bytes, s, sizeof s));
-    printf("%-14s%lld tokens (training context)\n", "context", (long long)c->ctx_train);
-    printf("%-14s%s, base %g, %d of %d dims, scaling %s", "rope", c->rope.layout == LC_ROPE_NORM ? "norm" : "neox",
-           (double)c->rope.freq_base, c->rope.n_dims, c->head_dim, lc_rope_scaling_name(c->rope.scaling));
-    if (c->rope.scaling != LC_ROPE_SCALING_NONE)
-        printf(" x%g from %lld", (double)c->rope.factor, (long long)c->rope.orig_ctx);
-    printf("\n%-14s%s\n", "attention", c->attention[0] ? c->attention : "softmax");
+    printf("%-14s%lld tokens claimed (%s.context_length); RoPE original context %lld\n", "context",
+           (long long)c->ctx_train, c->arch, (long long)c->rope.orig_ctx);
+    char fam[256], rd[256];
+    printf("%-14s%s\n", "family", lc_family_describe(c, fam, sizeof fam));
+    printf("%-14s%s\n", "layers", lc_model_window_pattern(c, fam, sizeof fam));
+    printf("%-14s%s%s\n", "rope", lc_rope_describe(&c->rope, rd, sizeof rd),
+           c->fam.longrope ? " (long factors: contexts > the original)" : "");
+    if (c->fam.longrope)
+        printf("%-14s%s (contexts <= the original)\n", "rope short", lc_rope_describe(&c->rope_short, rd, sizeof rd));
+    if (c->fam.rope_window_own)
+        printf("%-14s%s\n", "rope window", lc_rope_describe(&c->rope_window, rd, sizeof rd));
+    printf("%-14s%s\n", "attention", c->attention[0] ? c->attention : "softmax");
     int64_t nt = 0;
     tokenizer_kind(m, g, buf, sizeof buf, &nt);
     if (nt) printf("%-14s%s, %lld tokens\n", "tokenizer", buf, (long long)nt);
@@ -304,7 +313,19 @@ static void json_model(const char *path, const lc_model *m, const lc_gguf *g, bo
     lc_json_kv_str(&w, "scaling", lc_rope_scaling_name(c->rope.scaling));
     lc_json_kv_num(&w, "factor", c->rope.factor);
     lc_json_kv_int(&w, "orig_ctx", c->rope.orig_ctx);
+    lc_json_kv_int(&w, "n_factors", c->rope.n_factors);
+    char rd[256];
+    lc_json_kv_str(&w, "describe", lc_rope_describe(&c->rope, rd, sizeof rd));
+    if (c->fam.longrope) lc_json_kv_str(&w, "short", lc_rope_describe(&c->rope_short, rd, sizeof rd));
+    if (c->fam.rope_window_own) lc_json_kv_str(&w, "window_layers", lc_rope_describe(&c->rope_window, rd, sizeof rd));
     lc_json_end_object(&w);
+    char fam[256];
+    lc_json_kv_str(&w, "family", lc_family_describe(c, fam, sizeof fam));
+    lc_json_kv_int(&w, "window", c->fam.window);
+    lc_json_key(&w, "layer_kinds");
+    lc_json_begin_array(&w);
+    for (int32_t l = 0; l < c->n_layers; l++) lc_json_str(&w, lc_layer_kind_name(lc_model_layer_kind(c, l)));
+    lc_json_end_array(&w);
     lc_json_kv_str(&w, "attention", c->attention[0] ? c->attention : "softmax");
     char buf[96];
     int64_t nt = 0;
