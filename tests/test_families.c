@@ -436,6 +436,83 @@ static void check_bad_metadata(void) {
     }
 }
 
+/* ---- Window layers keep rings of W + B - 1 slots (FULL policy) ---- */
+
+static void check_window_rings(const char *family, int64_t swa) {
+    fixture *fx = calloc(1, sizeof *fx);
+    char dir[1024];
+    lc_model *m = load_fixture(family, fx, dir, sizeof dir);
+    if (!m) {
+        free(fx);
+        return;
+    }
+    const int32_t V = fx->vocab;
+    lc_error err = {0};
+    lc_context_opts o;
+    lc_context_opts_init(&o);
+    o.swa = swa;
+    o.k_type = o.v_type = LC_DTYPE_F32;
+    o.n_ctx = 256;
+    o.n_batch = 7;
+    /* Memory: rings against the full cache, here and at a long context. */
+    lc_context_memory ring, full;
+    CHECK_OK(lc_context_memory_need(m, &o, &ring, &err), &err);
+    o.swa_full = true;
+    CHECK_OK(lc_context_memory_need(m, &o, &full, &err), &err);
+    CHECK(ring.kv_bytes < full.kv_bytes, "%s: rings %zu bytes, full %zu", family, ring.kv_bytes, full.kv_bytes);
+    lc_context_opts big = o;
+    big.n_ctx = 32768;
+    big.n_batch = 512;
+    big.k_type = big.v_type = LC_DTYPE_F16;
+    lc_context_memory bring, bfull;
+    CHECK_OK(lc_context_memory_need(m, &big, &bfull, &err), &err);
+    big.swa_full = false;
+    CHECK_OK(lc_context_memory_need(m, &big, &bring, &err), &err);
+    fprintf(stderr,
+            "%-8s window rings: KV %zu bytes vs %zu full at n_ctx 256 (batch 7, f32); at 32K tokens (batch 512, f16) "
+            "%.2f MiB vs %.2f MiB: %.1f %% saved\n",
+            family, ring.kv_bytes, full.kv_bytes, bring.kv_bytes / 1048576.0, bfull.kv_bytes / 1048576.0,
+            100.0 * (1.0 - (double)bring.kv_bytes / (double)bfull.kv_bytes));
+
+    /* Logits: rings (prefill in chunks of 7, then decode) against the full
+     * cache on the same path, and against HF. */
+    float *a = calloc((size_t)fx->n * V, sizeof(float)), *b = calloc((size_t)fx->n * V, sizeof(float));
+    lc_context_opts of = o; /* swa_full */
+    CHECK_OK(run_logits(m, &of, fx, 7, a, &err), &err);
+    o.swa_full = false;
+    CHECK_OK(run_logits(m, &o, fx, 7, b, &err), &err);
+    compare_result rr = compare(b, a, fx->n, V), rh = compare(b, fx->hf, fx->n, V);
+    fprintf(stderr, "%-8s rings vs full cache: max diff %.3g; rings vs HF %.3g\n", family, rr.max_diff, rh.max_diff);
+    CHECK(rr.max_diff <= 1e-4, "%s: rings differ from the full cache by %g", family, rr.max_diff);
+    CHECK(rh.n_agree == rh.n_confident, "%s: rings argmax differs from HF", family);
+
+    /* Truncation: the keys the next token needs must still be there. */
+    lc_context *ctx = NULL;
+    CHECK_OK(lc_context_create(m, &o, &ctx, &err), &err);
+    if (ctx) {
+        float *lg = calloc((size_t)V, sizeof(float));
+        CHECK_OK(lc_context_eval(ctx, fx->tokens, fx->n, NULL, false, &err), &err);
+        CHECK(lc_context_truncate(ctx, fx->n - 100, &err) == LC_ERR_UNSUPPORTED && strstr(err.msg, "swa-full"),
+              "%s: deep truncation of rings accepted (%s)", family, err.msg);
+        CHECK_OK(lc_context_truncate(ctx, fx->n - 1, &err), &err);
+        CHECK_OK(lc_context_eval(ctx, fx->tokens + fx->n - 1, 1, lg, false, &err), &err);
+        compare_result rt = compare(lg, b + (fx->n - 1) * V, 1, V);
+        CHECK(rt.max_diff <= 1e-5, "%s: after truncating one token, the last logits differ by %g", family,
+              rt.max_diff);
+        lc_context_reset(ctx);
+        CHECK_OK(lc_context_eval(ctx, fx->tokens, 40, lg, false, &err), &err);
+        compare_result rz = compare(lg, b + 39 * V, 1, V);
+        CHECK(rz.max_diff <= 1e-4, "%s: after a reset, position 39 differs by %g", family, rz.max_diff);
+        free(lg);
+        lc_context_free(ctx);
+    }
+    free(a);
+    free(b);
+    free(fx->hf);
+    free(fx);
+    lc_model_free(m);
+}
+
 int main(void) {
     /* Tolerances: llama.cpp's own max |llama.cpp - HF| on the same f16 file
      * (info.json hf_vs_llamacpp.f16.max_abs_diff) is the yardstick; ours runs
@@ -452,6 +529,9 @@ int main(void) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_family(&cases[i]);
     check_mistral_file_default();
+    check_window_rings("gemma2", 0);
+    check_window_rings("gemma3", 0);
+    check_window_rings("mistral", 32);
     check_phi3_factor_choice();
     check_bad_metadata();
     return lc_test_finish("test_families");

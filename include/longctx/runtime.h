@@ -113,6 +113,8 @@ typedef struct {
                              window layers, or on every layer when the file
                              declares none (Mistral's converter writes none);
                              < 0: no window, every layer global                 */
+    bool swa_full;        /* window layers keep the full KV cache (as llama.cpp's
+                             --swa-full) instead of a ring of W + B - 1 slots   */
 } lc_context_opts;
 
 /* Parse a --kv-policy spec (full | window:W | sinks:S:W | shift:KEEP |

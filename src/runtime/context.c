@@ -154,6 +154,8 @@ typedef struct {
     lc_attn_params attn_window, attn_ring_window;
     bool rope_window_own;
     lc_rope_config rope_window;
+    int32_t n_window_layers;  /* layers of kind WINDOW                      */
+    bool rings;               /* they keep rings instead of the full cache  */
 } resolved;
 
 /* Which attention methods a KV policy can run with. Window and sinks compute
@@ -212,7 +214,14 @@ static lc_status resolve_family(const lc_model_config *c, const lc_context_opts 
         r->attn_window.n_sinks = r->attn.method == LC_ATTN_WINDOW ? r->attn.n_sinks : 0;
         r->attn_ring_window.window = LC_MIN(r->attn_ring.window, r->window);
     }
-    r->rope_window_own = f->rope_window_own;
+    lc_model_config kc = *c;
+    kc.fam.window = r->window;
+    kc.fam.window_period = r->window_period;
+    r->n_window_layers = 0;
+    for (int32_t l = 0; l < c->n_layers; l++) r->n_window_layers += lc_model_layer_kind(&kc, l) == LC_LAYER_WINDOW;
+    r->rings = r->n_window_layers > 0 && r->policy.policy == LC_KV_POLICY_FULL && !r->linear && !o->swa_full &&
+               r->window <= r->sh.n_ctx - r->sh.n_batch;
+        r->rope_window_own = f->rope_window_own;
     if (r->rope_window_own) {
         const lc_kv_policy p = r->policy.policy;
         if (p == LC_KV_POLICY_SHIFT || p == LC_KV_POLICY_SINKS)
@@ -487,10 +496,16 @@ static lc_status compute_memory(const lc_model *m, const resolved *r, lc_context
     if (r->linear) {
         st = linear_state_bytes(r, &mem->kv_bytes, err);
         if (st != LC_OK) return st;
-    } else if (!lc_kv_cache_bytes(r->policy.policy, r->sh.n_layers, r->sh.n_kv_heads, r->sh.head_dim, r->sh.n_ctx, r->k_type,
-                                  r->v_type, &mem->kv_bytes)) {
-        return lc_fail(err, LC_ERR_TOO_LARGE, "context: a KV cache of %lld tokens overflows size_t",
-                       (long long)r->sh.n_ctx);
+    } else {
+        const int32_t n_main = r->sh.n_layers - (r->rings ? r->n_window_layers : 0);
+        size_t ring = 0;
+        if (!lc_kv_cache_bytes(r->policy.policy, n_main, r->sh.n_kv_heads, r->sh.head_dim, r->sh.n_ctx, r->k_type,
+                               r->v_type, &mem->kv_bytes) ||
+            (r->rings && !lc_kv_wring_bytes(r->n_window_layers, r->sh.n_kv_heads, r->sh.head_dim, r->window,
+                                            r->sh.n_batch, r->k_type, r->v_type, &ring)) ||
+            !lc_add_size(mem->kv_bytes, ring, &mem->kv_bytes))
+            return lc_fail(err, LC_ERR_TOO_LARGE, "context: a KV cache of %lld tokens overflows size_t",
+                           (long long)r->sh.n_ctx);
     }
     mem->activation_bytes = plan->activation_bytes;
     mem->workspace_bytes = plan->total - plan->activation_bytes;
@@ -617,8 +632,19 @@ lc_status lc_context_create(const lc_model *m, const lc_context_opts *o, lc_cont
         for (int l = 0; l < r.sh.n_layers && st == LC_OK; l++)
             st = lc_linear_state_create(r.sh.n_heads, r.sh.n_kv_heads, r.sh.head_dim, &ctx->attn, &ctx->lin[l], err);
     } else if (st == LC_OK) {
-        st = lc_kv_cache_init(&ctx->kv, &r.policy, r.sh.n_layers, r.sh.n_kv_heads, r.sh.head_dim, r.sh.n_ctx,
-                              r.sh.n_batch, r.k_type, r.v_type, ctx->rope, &ctx->kopts, err);
+        const int32_t n_main = r.sh.n_layers - (r.rings ? r.n_window_layers : 0);
+        st = lc_kv_cache_init(&ctx->kv, &r.policy, n_main, r.sh.n_kv_heads, r.sh.head_dim, r.sh.n_ctx, r.sh.n_batch,
+                              r.k_type, r.v_type, ctx->rope, &ctx->kopts, err);
+        if (st == LC_OK && r.rings)
+            st = lc_kv_wring_init(&ctx->wring, r.n_window_layers, r.sh.n_kv_heads, r.sh.head_dim, r.window,
+                                  r.sh.n_batch, r.k_type, r.v_type, err);
+    }
+    if (st == LC_OK) {
+        ctx->kv_index = calloc((size_t)(uint32_t)r.sh.n_layers, sizeof *ctx->kv_index);
+        if (!ctx->kv_index) st = lc_fail(err, LC_ERR_NOMEM, "context: out of memory");
+        int32_t n_main = 0, n_ring = 0;
+        for (int l = 0; l < r.sh.n_layers && st == LC_OK; l++)
+            ctx->kv_index[l] = r.rings && ctx->layer_kind[l] == LC_LAYER_WINDOW ? n_ring++ : n_main++;
     }
     if (st != LC_OK) {
         lc_context_free(ctx);
@@ -646,6 +672,8 @@ void lc_context_free(lc_context *ctx) {
         free(ctx->lin);
     }
     lc_kv_cache_free(&ctx->kv);
+    lc_kv_wring_free(&ctx->wring);
+    free(ctx->kv_index);
     lc_rope_cache_free(ctx->rope);
     lc_rope_cache_free(ctx->rope_window);
     free(ctx->layer_kind);
@@ -660,6 +688,7 @@ void lc_context_reset(lc_context *ctx) {
         ctx->n_past_linear = 0;
     } else {
         lc_kv_cache_clear(&ctx->kv);
+        if (ctx->wring.n_layers) lc_kv_wring_clear(&ctx->wring);
     }
     ctx->have_logits = false;
 }
@@ -679,6 +708,11 @@ lc_status lc_context_truncate(lc_context *ctx, int64_t n_keep, lc_error *err) {
         return lc_fail(err, LC_ERR_UNSUPPORTED, "truncate: a LINEAR-attention state cannot forget tokens");
     if ((ctx->kv.policy != LC_KV_POLICY_FULL && ctx->kv.policy != LC_KV_POLICY_SHIFT) || !ctx->kv.in_order)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "truncate: the KV cache is not in position order");
+    if (ctx->wring.n_layers && !lc_kv_wring_truncate(&ctx->wring, n_keep))
+        return lc_fail(err, LC_ERR_UNSUPPORTED,
+                       "truncate: the window layers' rings no longer hold the %lld keys before token %lld (--swa-full "
+                       "keeps them)",
+                       (long long)LC_MIN(n_keep, ctx->wring.window - 1), (long long)n_keep);
     lc_kv_cache_truncate(&ctx->kv, n_keep);
     ctx->have_logits = false;
     return LC_OK;

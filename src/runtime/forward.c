@@ -97,8 +97,9 @@ static lc_status attend_sinks(lc_context *ctx, int32_t layer, int64_t m, int64_t
 static lc_status attend_cache(lc_context *ctx, int32_t layer, int64_t n, int64_t r0, int64_t p0, lc_error *err) {
     const int64_t m = n - r0;
     lc_kv_view view;
-    lc_kv_cache_view(&ctx->kv, layer, &view);
     const bool win = ctx->layer_kind[layer] == LC_LAYER_WINDOW;
+    if (win && ctx->wring.n_layers) lc_kv_wring_view(&ctx->wring, ctx->kv_index[layer], &view);
+    else lc_kv_cache_view(&ctx->kv, ctx->kv_index[layer], &view);
     const lc_attn_params *ap = win ? &ctx->attn_window : &ctx->attn;
     lc_status st;
     switch (ctx->kv.policy) {
@@ -258,7 +259,10 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
         if (ctx->linear) {
             TRY(attend_linear(ctx, l, n, r0, err));
         } else {
-            lc_kv_cache_store(&ctx->kv, l, ctx->k, ctx->v, ko);
+            if (ctx->wring.n_layers && ctx->layer_kind[l] == LC_LAYER_WINDOW)
+                lc_kv_wring_store(&ctx->wring, &ctx->kv, ctx->kv_index[l], ctx->k, ctx->v, n, p0);
+            else
+                lc_kv_cache_store(&ctx->kv, ctx->kv_index[l], ctx->k, ctx->v, ko);
             TRY(attend_cache(ctx, l, n, r0, p0, err));
         }
         TRY(mm(ctx, &L->wo, ctx->att, m, ctx->xb, err));
@@ -324,6 +328,8 @@ lc_status lc_context_eval(lc_context *ctx, const int32_t *tokens, int64_t n, flo
             lc_kv_cache_abort(&ctx->kv);
             if (ctx->kv.policy == LC_KV_POLICY_FULL) lc_kv_cache_truncate(&ctx->kv, n_past);
             else lc_kv_cache_clear(&ctx->kv);
+            /* the chunk overwrote ring slots older than any query needs */
+            if (ctx->wring.n_layers && !lc_kv_wring_truncate(&ctx->wring, n_past)) lc_kv_wring_clear(&ctx->wring);
         }
         ctx->have_logits = false;
     } else {

@@ -88,7 +88,7 @@ lc_status lc_kv_cache_init(lc_kv_cache *c, const lc_kv_policy_cfg *p, int32_t n_
     if ((k_type == LC_DTYPE_Q8_0 || v_type == LC_DTYPE_Q8_0) && head_dim % LC_Q8_0_BLOCK)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "KV cache: q8_0 needs a head dim that is a multiple of %d (got %d)",
                        LC_Q8_0_BLOCK, head_dim);
-    if (n_layers < 1 || n_head_kv < 1 || head_dim < 1 || n_slots < 1 || n_chunk < 1 || n_chunk > n_slots)
+    if (n_layers < 0 || n_head_kv < 1 || head_dim < 1 || n_slots < 1 || n_chunk < 1 || n_chunk > n_slots)
         return lc_fail(err, LC_ERR_INVALID_ARG,
                        "KV cache: bad shape (%d layers, %d heads, dim %d, %lld slots, chunk %lld)", n_layers,
                        n_head_kv, head_dim, (long long)n_slots, (long long)n_chunk);

@@ -30,6 +30,9 @@ struct lc_context {
     bool linear;                /* LINEAR attention: recurrent states, no cache  */
     lc_linear_state **lin;      /* [n_layers] when linear                        */
     lc_kv_cache kv;             /* when not linear                               */
+    lc_kv_wring wring;          /* window layers' rings (FULL policy), n_layers 0: none */
+    int32_t *kv_index;          /* [n_layers] the layer's index in kv, or in wring
+                                   when its kind is WINDOW and rings are on      */
     int64_t n_past_linear;      /* tokens absorbed by the linear states          */
     lc_rope_config rope_cfg;
     lc_rope_cache *rope;
