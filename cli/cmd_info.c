@@ -253,17 +253,22 @@ static void print_model(const char *path, const lc_model *m, const lc_gguf *g) {
     if (tc.other)
         printf("%sother: %lld (%s)", first ? "" : ", ", (long long)tc.other, lc_format_bytes(tc.other_bytes, s, sizeof s));
     printf(" (%s of weights)\n", lc_format_bytes(tc.bytes, s, sizeof s));
-    printf("%-14s%lld tokens claimed (%s.context_length); RoPE original context %lld\n", "context",
-           (long long)c->ctx_train, c->arch, (long long)c->rope.orig_ctx);
+    printf("%-14s%lld tokens (training context)\n", "context", (long long)c->ctx_train);
+    printf("%-14s%s, base %g, %d of %d dims, scaling %s", "rope", c->rope.layout == LC_ROPE_NORM ? "norm" : "neox",
+           (double)c->rope.freq_base, c->rope.n_dims, c->head_dim, lc_rope_scaling_name(c->rope.scaling));
+    if (c->rope.scaling != LC_ROPE_SCALING_NONE)
+        printf(" x%g from %lld", (double)c->rope.factor, (long long)c->rope.orig_ctx);
     char fam[256], rd[256];
-    printf("%-14s%s\n", "family", lc_family_describe(c, fam, sizeof fam));
-    printf("%-14s%s\n", "layers", lc_model_window_pattern(c, fam, sizeof fam));
-    printf("%-14s%s%s\n", "rope", lc_rope_describe(&c->rope, rd, sizeof rd),
+    printf("\n%-14s%s%s\n", "rope detail", lc_rope_describe(&c->rope, rd, sizeof rd),
            c->fam.longrope ? " (long factors: contexts > the original)" : "");
     if (c->fam.longrope)
         printf("%-14s%s (contexts <= the original)\n", "rope short", lc_rope_describe(&c->rope_short, rd, sizeof rd));
     if (c->fam.rope_window_own)
         printf("%-14s%s\n", "rope window", lc_rope_describe(&c->rope_window, rd, sizeof rd));
+    printf("%-14s%lld tokens claimed (%s.context_length), RoPE original context %lld\n", "claimed ctx",
+           (long long)c->ctx_train, c->arch, (long long)c->rope.orig_ctx);
+    printf("%-14s%s\n", "family", lc_family_describe(c, fam, sizeof fam));
+    printf("%-14s%s\n", "layers", lc_model_window_pattern(c, fam, sizeof fam));
     printf("%-14s%s\n", "attention", c->attention[0] ? c->attention : "softmax");
     int64_t nt = 0;
     tokenizer_kind(m, g, buf, sizeof buf, &nt);
