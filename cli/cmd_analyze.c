@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "longctx/bench.h"
 #include "longctx/json.h"
+#include "longctx/model.h"
 
 #define CMD "analyze"
 #define MAX_N 32
@@ -33,7 +34,12 @@ static void usage(FILE *f) {
             "  --measure       also run NAIVE and FLASH for one layer (H heads) at each length that fits\n"
             "                  in --max-seconds (default 30) and print measured time and RSS growth\n"
             "  --max-seconds S budget per measured cell\n"
-            "  --json          JSON array on stdout (the table goes to stderr)\n");
+            "  --json          JSON array on stdout (the table goes to stderr)\n"
+            "  --family NAME   the KV memory of a real family (published config.json shape) with its own\n"
+            "                  machinery (GQA, window layers, linear-attention state) at each --n\n"
+            "                  (default 8K,128K,1M), beside all-global layers, and measured on a scaled-down\n"
+            "                  random model of the same layer layout; NAME: all, or one of\n"
+            "                  llama-3.1-8b qwen2.5-7b phi-3.5-mini gemma-3-12b gpt-oss-20b qwen3-next-80b-a3b\n");
 }
 
 typedef struct {
@@ -64,11 +70,73 @@ static void fmt(double b, char *buf, size_t len) {
     snprintf(buf, len, k ? "%.1f %s" : "%.0f %s", b, u[k]);
 }
 
+/* One family's memory table (text, or a JSON object when w is set). */
+static int family_table(const lc_family_preset *p, const int64_t *nl, int n_n, lc_dtype dt, lc_json_writer *w) {
+    char layers[96], a[32], b[32], c[32], d[32];
+    double meas[MAX_N], ana[MAX_N];
+    lc_error err;
+    const int64_t B = 512;
+    const bool have_meas = lc_family_preset_measure(p, nl, n_n, dt, B, meas, ana, &err) == LC_OK;
+    lc_family_preset_layers(p, layers, sizeof layers);
+    if (w) {
+        lc_json_begin_object(w);
+        lc_json_kv_str(w, "family", p->name);
+        lc_json_kv_str(w, "source", p->hf_name);
+        lc_json_kv_str(w, "arch", p->arch);
+        lc_json_kv_str(w, "layers", layers);
+        lc_json_kv_str(w, "machinery", p->machinery);
+        lc_json_kv_int(w, "ctx", p->ctx);
+        lc_json_kv_num(w, "kv_bytes_per_token_global", lc_family_preset_kv_bytes(p, 1, dt, false) -
+                                                            lc_family_preset_kv_bytes(p, 0, dt, false));
+        lc_json_key(w, "rows");
+        lc_json_begin_array(w);
+        for (int i = 0; i < n_n; i++) {
+            lc_json_begin_object(w);
+            lc_json_kv_int(w, "n", nl[i]);
+            lc_json_kv_num(w, "kv_bytes", lc_family_preset_kv_bytes(p, nl[i], dt, false));
+            lc_json_kv_num(w, "kv_bytes_all_global", lc_family_preset_kv_bytes(p, nl[i], dt, true));
+            if (have_meas) {
+                lc_json_kv_num(w, "scaled_measured", meas[i]);
+                lc_json_kv_num(w, "scaled_analytic", ana[i]);
+            }
+            lc_json_end_object(w);
+        }
+        lc_json_end_array(w);
+        lc_json_end_object(w);
+        return CLI_OK;
+    }
+    const double per_tok = lc_family_preset_kv_bytes(p, 1 << 30, dt, false) - lc_family_preset_kv_bytes(p, (1 << 30) - 1, dt, false);
+    fmt(per_tok, a, sizeof a);
+    fmt(lc_family_preset_kv_bytes(p, 1, dt, true) - lc_family_preset_kv_bytes(p, 0, dt, true), b, sizeof b);
+    printf("%s (%s, GGUF %s): %d layers = %s, %d KV heads x %d, claims %lld tokens\n  %s\n", p->name, p->hf_name,
+           p->arch, p->n_layers, layers, p->n_kv_heads, p->head_dim, (long long)p->ctx, p->machinery);
+    printf("  %s KV per token once past every window: %s (all layers global: %s)\n", lc_dtype_name(dt), a, b);
+    printf("  %9s | %12s | %12s | %6s | %s\n", "tokens", "KV", "all global", "saved",
+           have_meas ? "scaled model (head dim 16): runtime allocates / its layout predicts" : "scaled model");
+    for (int i = 0; i < n_n; i++) {
+        const double kv = lc_family_preset_kv_bytes(p, nl[i], dt, false), kg = lc_family_preset_kv_bytes(p, nl[i], dt, true);
+        fmt(kv, a, sizeof a);
+        fmt(kg, b, sizeof b);
+        printf("  %9lld | %12s | %12s | %5.1f%% | ", (long long)nl[i], a, b, kg > 0 ? 100.0 * (1.0 - kv / kg) : 0.0);
+        if (have_meas) {
+            fmt(meas[i], c, sizeof c);
+            fmt(ana[i], d, sizeof d);
+            printf("%s / %s\n", c, d);
+        } else {
+            printf("n/a: %s\n", err.msg);
+        }
+    }
+    printf("\n");
+    return CLI_OK;
+}
+
 int cmd_analyze(int argc, char **argv) {
+    const char *family = NULL;
     int layers = 32, heads = 32, kv_heads = 0, d = 128, threads = 0;
     int64_t window = 4096, chunk = 512;
     lc_dtype dt = LC_DTYPE_F16;
-    const char *ns = "2K,8K,32K,100000,1M";
+    static const char *const default_ns = "2K,8K,32K,100000,1M";
+    const char *ns = default_ns;
     bool measure = false, json = false;
     double max_seconds = 30;
     for (int i = 1; i < argc; i++) {
@@ -109,6 +177,13 @@ int cmd_analyze(int argc, char **argv) {
             }
         } else if (cli_is(a, NULL, "--json")) {
             json = true;
+        } else if (cli_is(a, NULL, "--family")) {
+            if (!(family = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
+            if (strcmp(family, "all") != 0 && !lc_family_preset_find(family)) {
+                cli_error(CMD, "unknown family '%s' (see --help)", family);
+                return CLI_USAGE;
+            }
+            if (ns == default_ns) ns = "8K,128K,1M";
         } else {
             cli_error(CMD, "unknown option '%s'", a);
             usage(stderr);
@@ -126,6 +201,22 @@ int cmd_analyze(int argc, char **argv) {
     if (!cli_parse_i64_list(ns, nlist, MAX_N, &n_n)) {
         cli_error(CMD, "bad --n list '%s'", ns);
         return CLI_USAGE;
+    }
+    if (family) {
+        lc_json_writer w;
+        if (json) {
+            lc_json_init(&w, stdout, true);
+            lc_json_begin_array(&w);
+        }
+        for (int k = 0; k < lc_family_preset_count(); k++) {
+            const lc_family_preset *p = lc_family_preset_at(k);
+            if (strcmp(family, "all") == 0 || strcmp(family, p->name) == 0) family_table(p, nlist, n_n, dt, json ? &w : NULL);
+        }
+        if (json) {
+            lc_json_end_array(&w);
+            lc_json_finish(&w);
+        }
+        return CLI_OK;
     }
     double elem = dt == LC_DTYPE_F16 ? 2.0 : 4.0;
     cell cells[MAX_N];

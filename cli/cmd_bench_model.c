@@ -29,6 +29,8 @@ static void usage(FILE *f) {
             "  -t, --threads N        threads (default: all CPUs)\n"
             "  --attn SPEC            attention method (default: the model's, else flash)\n"
             "  -ctk, -ctv TYPE        KV cache types (default f16)\n"
+            "  --swa N, --swa-period P, --swa-full\n"
+            "                         window layers: window N on every layer but each P-th (run --help)\n"
             "  --seed S               synthetic token seed (default 1)\n"
             "  --no-peak              skip measuring the machine's peak (no fractions)\n"
             "  --json                 one JSON object on stdout\n"
@@ -38,6 +40,7 @@ static void usage(FILE *f) {
 typedef struct {
     int64_t ctx;
     double prefill_s, prefill_tok_s, pf_matmul_s, pf_attn_s, pf_other_s, pf_matmul_gflops, pf_attn_gflops;
+    double kv_bytes; /* the context's KV cache (rings for window layers) */
     double decode_s, decode_tok_s, dc_matmul_s, dc_attn_s, dc_other_s, dc_bytes_per_tok, dc_gbs;
     int64_t n_decode;
 } bench_row;
@@ -53,8 +56,12 @@ static lc_status bench_one(const lc_model *m, lc_context_opts co, int64_t L, int
     memset(r, 0, sizeof *r);
     r->ctx = L;
     co.n_ctx = L + n_dec;
+    lc_context_memory mem;
+    lc_status st = lc_context_memory_need(m, &co, &mem, err);
+    if (st != LC_OK) return st;
+    r->kv_bytes = (double)mem.kv_bytes;
     lc_context *ctx = NULL;
-    lc_status st = lc_context_create(m, &co, &ctx, err);
+    st = lc_context_create(m, &co, &ctx, err);
     if (st != LC_OK) return st;
     int32_t *tok = malloc((size_t)(L + n_dec) * sizeof(int32_t));
     if (!tok) {
@@ -121,6 +128,9 @@ int bench_model(int argc, char **argv) {
         else if (cli_is(a, "-ctk", "--cache-type-k")) ok = VALUE() && lc_dtype_parse(v, &co.k_type);
         else if (cli_is(a, "-ctv", "--cache-type-v")) ok = VALUE() && lc_dtype_parse(v, &co.v_type);
         else if (cli_is(a, NULL, "--seed")) ok = VALUE() && cli_parse_i64(v, &seed);
+        else if (cli_is(a, NULL, "--swa")) ok = VALUE() && cli_parse_i64(v, &co.swa) && co.swa >= -1;
+        else if (cli_is(a, NULL, "--swa-period")) ok = VALUE() && cli_parse_int(v, &co.swa_period) && co.swa_period >= 1;
+        else if (cli_is(a, NULL, "--swa-full")) co.swa_full = true;
         else if (cli_is(a, NULL, "--no-peak")) peak = false;
         else if (cli_is(a, NULL, "--json")) json = true;
         else {
@@ -162,14 +172,14 @@ int bench_model(int argc, char **argv) {
     const int threads = co.n_threads > 0 ? co.n_threads : lc_cpu_count();
     if (!json) {
         printf("model %s: %lld params, %s weights, %d layers, dim %d, heads %d/%d\n", model_path,
-               (long long)lc_model_n_params(&m->cfg), lc_dtype_name(m->w.layers[0].wq.type), m->cfg.n_layers,
+               (long long)lc_model_n_params(&m->cfg), lc_dtype_name(m->w.layers[0].wo.type), m->cfg.n_layers,
                m->cfg.dim, m->cfg.n_heads, m->cfg.n_kv_heads);
         printf("cpu %s, %d threads, attn %s, kv %s/%s", cpu, threads, co.attn ? co.attn : "(model's, else flash)",
                lc_dtype_name(co.k_type), lc_dtype_name(co.v_type));
         if (pk.fma_gflops > 0)
             printf("; peak %.1f GFLOP/s FMA, %.1f GB/s read", pk.fma_gflops, pk.read_gbs);
-        printf("\n\n%8s | %10s %7s %7s %7s %9s | %9s %7s %7s %7s %9s %9s\n", "ctx", "prefill/s", "matmul", "attn",
-               "other", "mm GF/s", "decode/s", "matmul", "attn", "other", "MB/token", "GB/s");
+        printf("\n\n%8s | %10s %7s %7s %7s %9s | %9s %7s %7s %7s %9s %9s | %9s\n", "ctx", "prefill/s", "matmul",
+               "attn", "other", "mm GF/s", "decode/s", "matmul", "attn", "other", "MB/token", "GB/s", "KV MiB");
     }
     for (int i = 0; i < n_ctx; i++) {
         bench_row *r = &rows[n_rows];
@@ -182,10 +192,11 @@ int bench_model(int argc, char **argv) {
         if (!json) {
             double pt = r->pf_matmul_s + r->pf_attn_s + r->pf_other_s;
             double dt = r->dc_matmul_s + r->dc_attn_s + r->dc_other_s;
-            printf("%8lld | %10.1f %6.1f%% %6.1f%% %6.1f%% %9.1f | %9.1f %6.1f%% %6.1f%% %6.1f%% %9.2f %9.2f\n",
+            printf("%8lld | %10.1f %6.1f%% %6.1f%% %6.1f%% %9.1f | %9.1f %6.1f%% %6.1f%% %6.1f%% %9.2f %9.2f | %9.2f\n",
                    (long long)r->ctx, r->prefill_tok_s, pct(r->pf_matmul_s, pt), pct(r->pf_attn_s, pt),
                    pct(r->pf_other_s, pt), r->pf_matmul_gflops, r->decode_tok_s, pct(r->dc_matmul_s, dt),
-                   pct(r->dc_attn_s, dt), pct(r->dc_other_s, dt), r->dc_bytes_per_tok / 1e6, r->dc_gbs);
+                   pct(r->dc_attn_s, dt), pct(r->dc_other_s, dt), r->dc_bytes_per_tok / 1e6, r->dc_gbs,
+                   r->kv_bytes / 1048576.0);
             fflush(stdout);
         }
     }
@@ -195,7 +206,7 @@ int bench_model(int argc, char **argv) {
         lc_json_begin_object(&w);
         lc_json_kv_str(&w, "model", model_path);
         lc_json_kv_int(&w, "params", lc_model_n_params(&m->cfg));
-        lc_json_kv_str(&w, "weight_type", lc_dtype_name(m->w.layers[0].wq.type));
+        lc_json_kv_str(&w, "weight_type", lc_dtype_name(m->w.layers[0].wo.type));
         lc_json_kv_str(&w, "cpu", cpu);
         lc_json_kv_int(&w, "threads", threads);
         lc_json_kv_str(&w, "attn", co.attn ? co.attn : "default");
@@ -212,6 +223,7 @@ int bench_model(int argc, char **argv) {
             const bench_row *r = &rows[i];
             lc_json_begin_object(&w);
             lc_json_kv_int(&w, "ctx", r->ctx);
+            lc_json_kv_num(&w, "kv_bytes", r->kv_bytes);
             lc_json_kv_num(&w, "prefill_s", r->prefill_s);
             lc_json_kv_num(&w, "prefill_tok_s", r->prefill_tok_s);
             lc_json_kv_num(&w, "prefill_matmul_s", r->pf_matmul_s);

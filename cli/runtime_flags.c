@@ -21,6 +21,7 @@ int cli_runtime_flag(cli_runtime_flags *f, int argc, char **argv, int *i, const 
     else if (cli_is(a, NULL, "--attn")) ok = (f->co.attn = VALUE()) != NULL;
     else if (cli_is(a, NULL, "--swa")) ok = VALUE() && cli_parse_i64(v, &f->co.swa) && f->co.swa >= -1;
     else if (cli_is(a, NULL, "--swa-full")) f->co.swa_full = true;
+    else if (cli_is(a, NULL, "--swa-period")) ok = VALUE() && cli_parse_int(v, &f->co.swa_period) && f->co.swa_period >= 1;
     else if (cli_is(a, "-ctk", "--cache-type-k")) ok = VALUE() && lc_dtype_parse(v, &f->co.k_type);
     else if (cli_is(a, "-ctv", "--cache-type-v")) ok = VALUE() && lc_dtype_parse(v, &f->co.v_type);
     else if (cli_is(a, NULL, "--kv-policy")) {
@@ -93,6 +94,7 @@ const char *cli_runtime_flags_help(void) {
            "  --swa N                sliding window of the model's window layers (every layer when the file\n"
            "                         declares none, e.g. Mistral); -1: none; default: as the file says\n"
            "  --swa-full             window layers keep the whole KV cache, not a ring of W + batch - 1\n"
+           "  --swa-period P         window-layer pattern: every layer but each P-th (1: all; 6: Gemma-3's)\n"
            "  -ctk, --cache-type-k T KV cache type for K: f16 (default), f32 or q8_0 (head dim % 32 == 0)\n"
            "  -ctv, --cache-type-v T KV cache type for V: f16 (default), f32 or q8_0\n"
            "  --kv-policy SPEC       what the KV cache does when full: full (default: stop), window:W,\n"

@@ -513,6 +513,37 @@ static void check_window_rings(const char *family, int64_t swa) {
     lc_model_free(m);
 }
 
+/* ---- The real families' memory table (analyze --family) ---- */
+
+static void check_presets(void) {
+    const lc_family_preset *l = lc_family_preset_find("llama-3.1-8b"), *g = lc_family_preset_find("gemma-3-12b");
+    CHECK(l && g && lc_family_preset_count() == 6, "presets missing");
+    if (!l || !g) return;
+    /* By hand from config.json: 32 layers x 2 x 8 KV heads x 128 x 2 bytes. */
+    CHECK(lc_family_preset_kv_bytes(l, 1000, LC_DTYPE_F16, false) == 1000.0 * 131072.0, "llama-3.1-8b per token");
+    /* Gemma-3-12B at 128K: 8 global layers x 131072 x 8192 bytes + 40 window
+     * layers x 1024 x 8192 bytes. */
+    CHECK(lc_family_preset_kv_bytes(g, 131072, LC_DTYPE_F16, false) == 8.0 * 131072 * 8192 + 40.0 * 1024 * 8192,
+          "gemma-3-12b at 128K: %g", lc_family_preset_kv_bytes(g, 131072, LC_DTYPE_F16, false));
+    CHECK(lc_family_preset_kv_bytes(g, 131072, LC_DTYPE_F16, true) == 48.0 * 131072 * 8192, "gemma all global");
+    /* The runtime allocates what the layout predicts, for every family it runs. */
+    const int64_t ns[2] = {8192, 131072};
+    for (int i = 0; i < lc_family_preset_count(); i++) {
+        const lc_family_preset *p = lc_family_preset_at(i);
+        double meas[2], pred[2];
+        lc_error err = {0};
+        lc_status st = lc_family_preset_measure(p, ns, 2, LC_DTYPE_F16, 512, meas, pred, &err);
+        if (p->n_linear_layers) {
+            CHECK(st == LC_ERR_UNSUPPORTED, "%s: linear layers measured?", p->name);
+            continue;
+        }
+        CHECK(st == LC_OK, "%s: %s", p->name, err.msg);
+        for (int k = 0; st == LC_OK && k < 2; k++)
+            CHECK(meas[k] == pred[k], "%s at %lld: runtime %g bytes, layout %g", p->name, (long long)ns[k], meas[k],
+                  pred[k]);
+    }
+}
+
 int main(void) {
     /* Tolerances: llama.cpp's own max |llama.cpp - HF| on the same f16 file
      * (info.json hf_vs_llamacpp.f16.max_abs_diff) is the yardstick; ours runs
@@ -534,5 +565,6 @@ int main(void) {
     check_window_rings("mistral", 32);
     check_phi3_factor_choice();
     check_bad_metadata();
+    check_presets();
     return lc_test_finish("test_families");
 }

@@ -197,6 +197,40 @@ int64_t lc_model_n_params(const lc_model_config *c);
  * a type cannot hold such a row (Q8_0 needs head_dim % 32 == 0). */
 size_t lc_model_kv_bytes_per_token(const lc_model_config *c, lc_dtype k_type, lc_dtype v_type);
 
+/* ---- The real families' published shapes (analyze --family) --------------
+ * KV-relevant numbers from each model's config.json. */
+typedef struct {
+    const char *name;          /* "gemma-3-12b"                                 */
+    const char *hf_name;       /* the hub repository the numbers come from      */
+    const char *arch;          /* GGUF architecture                             */
+    int32_t n_layers, n_heads, n_kv_heads, head_dim;
+    int64_t ctx;               /* the context the model claims                  */
+    int64_t window;            /* window of its window layers (0: none)         */
+    int32_t window_period;     /* as lc_family.window_period                    */
+    int32_t n_linear_layers;   /* layers with a constant recurrent state, no KV */
+    double linear_state_bytes; /* per such layer                                */
+    bool sinks;                /* attention sinks (no KV of their own)          */
+    const char *machinery;     /* one line                                      */
+} lc_family_preset;
+
+int lc_family_preset_count(void);
+const lc_family_preset *lc_family_preset_at(int i);
+const lc_family_preset *lc_family_preset_find(const char *name);
+/* KV bytes (K and V of every attention layer, plus linear states) holding
+ * n_tokens with the family's machinery: window layers hold min(n, W);
+ * all_global: as if every layer (linear ones too) were a global attention
+ * layer. -1 on bad input. */
+double lc_family_preset_kv_bytes(const lc_family_preset *p, int64_t n_tokens, lc_dtype type, bool all_global);
+/* "8 global + 40 window (1024)". */
+const char *lc_family_preset_layers(const lc_family_preset *p, char *buf, size_t len);
+/* What the runtime allocates (lc_context_memory_need) for a scaled-down
+ * random model of the same layer layout (head dim 16), beside the figure the
+ * layout predicts for it: global layers n slots, window layers a ring of
+ * W + n_batch - 1 slots, 12 bytes per main slot and 8 per ring slot of
+ * positions and tokens. LC_ERR_UNSUPPORTED for linear-attention layers. */
+lc_status lc_family_preset_measure(const lc_family_preset *p, const int64_t *n_tokens, int n, lc_dtype type,
+                                   int64_t n_batch, double *measured, double *analytic, lc_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -113,6 +113,9 @@ typedef struct {
                              window layers, or on every layer when the file
                              declares none (Mistral's converter writes none);
                              < 0: no window, every layer global                 */
+    int32_t swa_period;   /* 0: the file's pattern; P >= 1: layer l is a window
+                             layer unless l mod P = P - 1 (1: every layer; 6:
+                             Gemma-3's 5 local : 1 global), with --swa's window */
     bool swa_full;        /* window layers keep the full KV cache (as llama.cpp's
                              --swa-full) instead of a ring of W + B - 1 slots   */
 } lc_context_opts;

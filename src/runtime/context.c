@@ -195,6 +195,9 @@ static lc_status resolve_family(const lc_model_config *c, const lc_context_opts 
     r->window_period = f->window > 0 ? f->window_period : 1;
     if (o->swa > 0) r->window = o->swa;
     else if (o->swa < 0) r->window = 0;
+    if (o->swa_period < 0)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "context: window-layer period %d must be >= 1", o->swa_period);
+    if (o->swa_period > 0) r->window_period = o->swa_period;
     if (f->attn_softcap > 0.0f && r->attn.method != LC_ATTN_FLASH && r->attn.method != LC_ATTN_NAIVE &&
         r->attn.method != LC_ATTN_WINDOW)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "context: this %s model soft-caps attention scores; use --attn flash "

@@ -45,4 +45,8 @@ run 0 "bench model gemma2" "$CLI" bench model -m "$FX/gemma2/model.f16.gguf" --c
 has "$tmp/out" "64 |" "bench model row"
 run 1 "convert gemma2" "$CLI" convert "$FX/gemma2/model.f16.gguf" --type f32 "$tmp/g.gguf"
 has "$tmp/err" "only plain llama models are written" "convert refusal"
+run 0 "analyze --family" "$CLI" analyze --family gemma-3-12b --n 8K
+has "$tmp/out" "8 global + 40 window (1024)" "analyze gemma-3-12b layers"
+has "$tmp/out" "72.9%" "analyze gemma-3-12b saving at 8K"
+run 2 "analyze unknown family" "$CLI" analyze --family nope
 finish families
