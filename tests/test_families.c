@@ -544,6 +544,44 @@ static void check_presets(void) {
     }
 }
 
+/* ---- Writing a Llama-3 model keeps its frequency factors ---- */
+
+static void check_llama3_write(void) {
+    fixture *fx = calloc(1, sizeof *fx);
+    char dir[1024], dst[256];
+    lc_model *m = load_fixture("llama3", fx, dir, sizeof dir);
+    if (!m) {
+        free(fx);
+        return;
+    }
+    snprintf(dst, sizeof dst, "/tmp/lc_test_families_%d_l3.gguf", (int)getpid());
+    lc_error err = {0};
+    CHECK_OK(lc_model_write_gguf(dst, &m->cfg, &m->w, m->tokenizer, LC_DTYPE_F32, &err), &err);
+    lc_model *m2 = NULL;
+    CHECK_OK(lc_model_load(dst, NULL, &m2, &err), &err);
+    if (m2) {
+        bool same = m2->cfg.rope.n_factors == m->cfg.rope.n_factors && m->cfg.rope.n_factors == 16;
+        for (int i = 0; same && i < m->cfg.rope.n_factors; i++) same = m2->cfg.rope.factors[i] == m->cfg.rope.factors[i];
+        CHECK(same, "llama3: the written file lost its frequency factors");
+        const int32_t V = fx->vocab;
+        float *a = calloc((size_t)fx->n * V, sizeof(float)), *b = calloc((size_t)fx->n * V, sizeof(float));
+        lc_context_opts o;
+        lc_context_opts_init(&o);
+        o.k_type = o.v_type = LC_DTYPE_F32;
+        CHECK_OK(run_logits(m, &o, fx, 0, a, &err), &err);
+        CHECK_OK(run_logits(m2, &o, fx, 0, b, &err), &err);
+        compare_result r = compare(b, a, fx->n, V);
+        CHECK(r.max_diff <= 1e-4, "llama3 written as f32: logits differ by %g", r.max_diff);
+        free(a);
+        free(b);
+        lc_model_free(m2);
+    }
+    unlink(dst);
+    free(fx->hf);
+    free(fx);
+    lc_model_free(m);
+}
+
 int main(void) {
     /* Tolerances: llama.cpp's own max |llama.cpp - HF| on the same f16 file
      * (info.json hf_vs_llamacpp.f16.max_abs_diff) is the yardstick; ours runs
@@ -566,5 +604,6 @@ int main(void) {
     check_phi3_factor_choice();
     check_bad_metadata();
     check_presets();
+    check_llama3_write();
     return lc_test_finish("test_families");
 }

@@ -192,10 +192,10 @@ lc_status lc_model_write_gguf_spec(const char *path, const lc_model_config *c, c
     if (!path || !c || !w) return lc_fail(err, LC_ERR_INVALID_ARG, "model writer: NULL argument");
     lc_status st = lc_model_config_validate(c, err);
     if (st != LC_OK) return st;
-    if (strcmp(c->arch, "llama") != 0 || !lc_family_is_plain(&c->fam) || c->rope.n_factors)
+    if (strcmp(c->arch, "llama") != 0 || !lc_family_is_plain(&c->fam))
         return lc_fail(err, LC_ERR_UNSUPPORTED,
-                       "model writer: only plain llama models are written; this %s model's family machinery or RoPE "
-                       "frequency factors would be lost",
+                       "model writer: only plain llama models are written; this %s model's family machinery would be "
+                       "lost",
                        c->arch);
     if (c->ctx_train > UINT32_MAX || c->rope.orig_ctx > UINT32_MAX)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "model writer: context length %lld does not fit GGUF's u32 key",
@@ -205,7 +205,9 @@ lc_status lc_model_write_gguf_spec(const char *path, const lc_model_config *c, c
         return lc_fail(err, LC_ERR_INVALID_ARG, "model writer: tokenizer has %d tokens, the model %d embeddings",
                        lc_tokenizer_n_vocab(tok), c->vocab_size);
 
-    int64_t n_tensors = (int64_t)c->n_layers * LC_W_LAYER_COUNT + 3;
+    int64_t n_tensors = (int64_t)c->n_layers * LC_W_LAYER_COUNT + 4;
+    /* Llama-3's frequency factors go back as the rope_freqs tensor (f32). */
+    const lc_tensor factors = {LC_DTYPE_F32, 1, c->rope.n_factors, c->rope.factors};
     write_ctx x = {NULL, calloc((size_t)n_tensors, sizeof(conv_job)), 0, spec, {0}, false};
     if (!x.jobs) return lc_fail(err, LC_ERR_NOMEM, "model writer: out of memory");
     if ((st = lc_gguf_writer_create(&x.w, err)) != LC_OK) {
@@ -221,6 +223,7 @@ lc_status lc_model_write_gguf_spec(const char *path, const lc_model_config *c, c
     if (st == LC_OK) st = add(&x, "token_embd.weight", &w->tok_embd, err);
     if (st == LC_OK) st = add(&x, "output_norm.weight", &w->output_norm, err);
     if (st == LC_OK && !c->tied_output) st = add(&x, "output.weight", &w->output, err);
+    if (st == LC_OK && c->rope.n_factors) st = add(&x, "rope_freqs.weight", &factors, err);
     char name[64];
     for (int32_t l = 0; l < c->n_layers && st == LC_OK; l++)
         for (int id = 0; id < LC_W_LAYER_COUNT && st == LC_OK; id++) {
