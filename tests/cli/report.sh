@@ -42,6 +42,12 @@ for m in ("default", "yarn8", "linear", "speed"):
     assert d["models"][m]["stand_in"] and d["models"][m]["available"], m
 
 mem = secs["memory"]
+fams = {f["name"]: f for f in mem["families"]}
+assert {"llama-3.1-8b", "gemma-3-12b", "gpt-oss-20b", "qwen3-next-80b-a3b"} <= set(fams), sorted(fams)
+g = fams["gemma-3-12b"]["kv_bytes_f16"][1]
+assert g["n"] == 131072 and 0 < g["family"] < g["all_global"] / 4, g   # 5 window : 1 global
+assert fams["llama-3.1-8b"]["scaled_model_measured_equals_analytic"] is True
+assert "Table 1d" in open(os.path.join(rep, "report.md")).read()
 ns = [r["n"] for r in mem["rows"]]
 for n in (2048, 8192, 32768, 100000, 1 << 20):  # the article's lengths
     assert n in ns, n
