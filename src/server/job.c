@@ -94,8 +94,7 @@ static lc_status render_turn(srv_job *j, lc_chat_role role, const char *text, si
     return st;
 }
 
-/* A message's content: a string, null, or an array of {type: "text", text}. */
-static bool content_text(const cJSON *c, char **out) {
+bool srv_content_text(const cJSON *c, char **out) {
     *out = NULL;
     if (!c || cJSON_IsNull(c)) return (*out = strdup("")) != NULL;
     if (cJSON_IsString(c)) return (*out = strdup(c->valuestring)) != NULL;
@@ -120,7 +119,40 @@ static bool content_text(const cJSON *c, char **out) {
     return true;
 }
 
+/* The model's Jinja template: LC_OK with the prompt in j; *bad: the request
+ * is at fault (why says how); otherwise a failure falls back. */
+static lc_status chat_prompt_jinja(srv_job *j, const cJSON *msgs, bool *bad, char *why, size_t why_cap) {
+    lc_server *s = j->srv;
+    char *text = NULL;
+    size_t len = 0;
+    void *spans = NULL;
+    int n_spans = 0;
+    lc_error err;
+    lc_status st = srv_jinja_render(s, msgs, &text, &len, &spans, &n_spans, bad, &err);
+    if (st == LC_OK) st = srv_jinja_tokenize(s, text, len, spans, n_spans, &j->prompt, &j->n_prompt, &err);
+    free(text);
+    free(spans);
+    if (st == LC_OK) {
+        j->cap_prompt = j->n_prompt;
+        return LC_OK;
+    }
+    if (*bad) {
+        snprintf(why, why_cap, "%s", err.msg);
+        return st;
+    }
+    const long long k = atomic_fetch_add(&s->jinja_fallbacks, 1) + 1;
+    fprintf(stderr, "serve: the model's chat template failed (%s): this request uses the built-in %s template (%lld so far)\n",
+            err.msg, lc_chat_template_name(s->tpl), k);
+    return st;
+}
+
 static const char *chat_prompt(srv_job *j, const cJSON *msgs, const char **field, char *why, size_t why_cap) {
+    if (j->srv->jinja) {
+        bool bad = false;
+        *field = "messages";
+        if (chat_prompt_jinja(j, msgs, &bad, why, why_cap) == LC_OK) return NULL;
+        if (bad) return why;
+    }
     const int n = cJSON_GetArraySize(msgs);
     char *folded = NULL; /* a system prompt the template writes into the next user turn */
     bool first = true;
@@ -145,7 +177,7 @@ static const char *chat_prompt(srv_job *j, const cJSON *msgs, const char **field
             return why;
         }
         char *text = NULL;
-        if (!content_text(cJSON_GetObjectItemCaseSensitive(m, "content"), &text)) {
+        if (!srv_content_text(cJSON_GetObjectItemCaseSensitive(m, "content"), &text)) {
             free(folded);
             snprintf(why, why_cap, "messages[%d].content must be a string or an array of text parts", i);
             return why;

@@ -132,7 +132,8 @@ static enum MHD_Result models(lc_server *s, struct MHD_Connection *c) {
     cJSON_AddNumberToObject(meta, "n_ctx_slot", (double)s->n_ctx);
     cJSON_AddNumberToObject(meta, "n_slots", s->n_slots);
     cJSON_AddNumberToObject(meta, "n_vocab", s->model->cfg.vocab_size);
-    cJSON_AddStringToObject(meta, "chat_template", lc_chat_template_name(s->tpl));
+    cJSON_AddStringToObject(meta, "chat_template", s->jinja ? "jinja" : lc_chat_template_name(s->tpl));
+    cJSON_AddStringToObject(meta, "chat_template_fallback", lc_chat_template_name(s->tpl));
     return respond_json(s, c, 200, root);
 }
 
@@ -191,6 +192,77 @@ static enum MHD_Result completion(lc_server *s, struct MHD_Connection *c, srv_ki
     enum MHD_Result ret = MHD_queue_response(c, 200, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+/* POST /apply-template {"messages": [...]}: the prompt text the model's Jinja
+ * template makes of them ({"prompt": text}), as llama-server's endpoint. */
+static enum MHD_Result apply_template(lc_server *s, struct MHD_Connection *c, const conn_state *cs) {
+    pthread_mutex_lock(&s->mu);
+    s->c.requests[3]++;
+    pthread_mutex_unlock(&s->mu);
+    if (!s->jinja)
+        return respond_error(s, c, 400, "the model has no Jinja chat template (the built-in one makes tokens, not text)", NULL);
+    cJSON *root = cJSON_ParseWithLength(cs->body ? cs->body : "", cs->len);
+    const cJSON *msgs = root ? cJSON_GetObjectItemCaseSensitive(root, "messages") : NULL;
+    if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0) {
+        cJSON_Delete(root);
+        return respond_error(s, c, 400, "'messages' must be a non-empty array", "messages");
+    }
+    char *text = NULL;
+    size_t len = 0;
+    void *spans = NULL;
+    int n_spans = 0;
+    bool bad = false;
+    lc_error err;
+    int32_t *ids = NULL;
+    int64_t n = 0;
+    lc_status st = srv_jinja_render(s, msgs, &text, &len, &spans, &n_spans, &bad, &err);
+    cJSON_Delete(root);
+    if (st == LC_OK) st = srv_jinja_tokenize(s, text, len, spans, n_spans, &ids, &n, &err);
+    free(spans);
+    if (st != LC_OK) {
+        free(text);
+        return respond_error(s, c, bad ? 400 : 422, err.msg, "messages");
+    }
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddItemToObject(out, "prompt", cJSON_CreateString(text));
+    cJSON *arr = cJSON_AddArrayToObject(out, "tokens");
+    for (int64_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateNumber(ids[i]));
+    free(text);
+    free(ids);
+    return respond_json(s, c, 200, out);
+}
+
+/* POST /tokenize {"content": text, "add_special": false}: the text's tokens as
+ * plain text (special-token names not parsed), as llama-server's endpoint. */
+static enum MHD_Result tokenize(lc_server *s, struct MHD_Connection *c, const conn_state *cs) {
+    pthread_mutex_lock(&s->mu);
+    s->c.requests[3]++;
+    pthread_mutex_unlock(&s->mu);
+    cJSON *root = cJSON_ParseWithLength(cs->body ? cs->body : "", cs->len);
+    const cJSON *t = root ? cJSON_GetObjectItemCaseSensitive(root, "content") : NULL;
+    if (!cJSON_IsString(t)) {
+        cJSON_Delete(root);
+        return respond_error(s, c, 400, "'content' must be a string", "content");
+    }
+    const lc_tokenizer *tok = s->model->tokenizer;
+    const bool bos = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "add_special")) && lc_tokenizer_add_bos(tok);
+    const size_t len = strlen(t->valuestring);
+    int64_t need = 0;
+    lc_error err;
+    lc_status st = lc_tokenizer_encode(tok, t->valuestring, len, bos, NULL, 0, &need, &err);
+    int32_t *ids = (st == LC_OK || st == LC_ERR_TOO_LARGE) ? malloc((size_t)(need > 0 ? need : 1) * sizeof *ids) : NULL;
+    if (ids) st = lc_tokenizer_encode(tok, t->valuestring, len, bos, ids, need, &need, &err);
+    cJSON_Delete(root);
+    if (!ids || st != LC_OK) {
+        free(ids);
+        return respond_error(s, c, 400, ids ? err.msg : "out of memory", "content");
+    }
+    cJSON *out = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(out, "tokens");
+    for (int64_t i = 0; i < need; i++) cJSON_AddItemToArray(arr, cJSON_CreateNumber(ids[i]));
+    free(ids);
+    return respond_json(s, c, 200, out);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -257,6 +329,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (post && (!strcmp(url, "/v1/chat/completions") || !strcmp(url, "/chat/completions")))
         return completion(s, c, SRV_CHAT, cs);
     if (post && (!strcmp(url, "/v1/completions") || !strcmp(url, "/completions"))) return completion(s, c, SRV_COMPLETION, cs);
+    if (post && !strcmp(url, "/apply-template")) return apply_template(s, c, cs);
+    if (post && !strcmp(url, "/tokenize")) return tokenize(s, c, cs);
     pthread_mutex_lock(&s->mu);
     s->c.requests[3]++;
     pthread_mutex_unlock(&s->mu);
@@ -270,6 +344,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void free_server(lc_server *s) {
     if (!s) return;
     srv_slots_free(s);
+    srv_jinja_free(s);
     lc_model_free(s->model);
     free(s->api_key);
     pthread_mutex_destroy(&s->mu);
@@ -329,7 +404,32 @@ lc_status lc_server_start(const lc_server_opts *o, lc_server **out, lc_error *er
         lc_error e2;
         if (lc_chat_template_from_file(o->model_path, &s->tpl, &found, &recognised, &e2) != LC_OK) s->tpl = LC_CHAT_TPL_PLAIN;
     }
-    s->n_stop_ids = lc_chat_stop_tokens(s->tpl, s->model->tokenizer, s->stop_ids, 16);
+    if (!o->chat_template) { /* the model's own Jinja template, when it compiles */
+        char *text = NULL;
+        size_t tlen = 0;
+        lc_error e2;
+        if (lc_chat_template_text_from_file(o->model_path, &text, &tlen, &e2) == LC_OK && text) {
+            if (srv_jinja_load(s, text, tlen, &e2) != LC_OK)
+                fprintf(stderr, "serve: the model's chat template does not compile (%s): using the built-in %s template\n",
+                        e2.msg, lc_chat_template_name(s->tpl));
+            else
+                fprintf(stderr, "serve: chat prompts rendered by the model's Jinja template (built-in fallback: %s)\n",
+                        lc_chat_template_name(s->tpl));
+        }
+        free(text);
+    }
+    /* stop on the vocabulary's end-of-generation tokens and the template's end of turn */
+    s->n_stop_ids = lc_tokenizer_eog_ids(s->model->tokenizer, s->stop_ids, 16);
+    if (s->n_stop_ids > 16) s->n_stop_ids = 16;
+    {
+        int32_t t[16];
+        const int32_t nt = lc_chat_stop_tokens(s->tpl, s->model->tokenizer, t, 16);
+        for (int32_t i = 0; i < nt && i < 16; i++) {
+            bool dup = false;
+            for (int32_t k = 0; k < s->n_stop_ids && !dup; k++) dup = s->stop_ids[k] == t[i];
+            if (!dup) s->stop_ids[s->n_stop_ids++] = t[i];
+        }
+    }
     s->eos = lc_tokenizer_eos(s->model->tokenizer);
 
     lc_context_opts co;

@@ -13,6 +13,9 @@
 #include "longctx/server.h"
 
 struct MHD_Daemon;
+struct cJSON;
+struct lc_jinja_template;
+struct srv_specials;
 
 typedef struct {
     lc_context *ctx;
@@ -44,8 +47,12 @@ struct lc_server {
     char alias[128];
     char *api_key;               /* copy (or NULL)                               */
     lc_model *model;
-    lc_chat_template tpl;
-    int32_t stop_ids[16];        /* the template's end-of-turn tokens and EOS    */
+    lc_chat_template tpl;        /* built-in: used without a Jinja template or when it fails */
+    struct lc_jinja_template *jinja; /* the model's tokenizer.chat_template (or NULL) */
+    struct srv_specials *specials;   /* control / user-defined pieces by first byte */
+    char *bos_piece, *eos_piece;     /* bos_token / eos_token for the template      */
+    atomic_llong jinja_fallbacks;    /* chat requests rendered by the built-in template */
+    int32_t stop_ids[32];        /* end-of-generation tokens, the template's end-of-turn tokens */
     int32_t n_stop_ids;
     int32_t eos;
     int64_t n_ctx;
@@ -97,6 +104,25 @@ char *srv_job_run_to_end(srv_job *j);
 long srv_job_read_sse(srv_job *j, char *buf, size_t cap);
 /* Release the slot and free everything; disconnected: the client left. */
 void srv_job_free(srv_job *j, bool disconnected);
+
+/* A message's content: a string, null, or an array of {type: "text", text}
+ * (malloc'd into *out); false when it is none of those. */
+bool srv_content_text(const struct cJSON *c, char **out);
+
+/* ---- prompt_jinja.c: the model's Jinja chat template ---- */
+/* Compile the template and index the vocabulary's special pieces. */
+lc_status srv_jinja_load(lc_server *s, const char *src, size_t len, lc_error *err);
+void srv_jinja_free(lc_server *s);
+/* Render messages (add_generation_prompt) into *out (malloc'd); *spans the
+ * byte ranges of the contents in it (malloc'd, opaque; NULL: not wanted).
+ * *bad_request: the messages themselves are invalid (answer 400); any other
+ * failure means the template failed on them (fall back). */
+lc_status srv_jinja_render(lc_server *s, const struct cJSON *msgs, char **out, size_t *out_len, void **spans,
+                           int *n_spans, bool *bad_request, lc_error *err);
+/* Tokens of a render: special pieces parsed outside the contents only, BOS
+ * in front when the vocabulary asks and the text did not write it. */
+lc_status srv_jinja_tokenize(lc_server *s, const char *text, size_t len, const void *spans, int n_spans,
+                             int32_t **ids, int64_t *n, lc_error *err);
 
 /* ---- metrics.c ---- */
 char *srv_metrics_text(lc_server *s);

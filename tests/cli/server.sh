@@ -8,4 +8,4 @@ if ! "$cli" serve --help >/dev/null 2>&1; then
     exit 77
 fi
 py=${LONGCTX_TEST_PYTHON:-python3}
-exec "$py" "$src/tests/server/test_server.py" "$cli" "$src/models/longctx-default.gguf"
+exec "$py" "$src/tests/server/test_server.py" "$cli" "$src/models/longctx-default.gguf" "$shared"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end tests of `longctx serve` on loopback.
 
-    test_server.py CLI MODEL [--quick]
+    test_server.py CLI MODEL [SHARED_DIR] [--quick]
 
 Starts the server on a free port and checks, with the official `openai`
 client where it is installed (the raw-HTTP checks run in any case):
@@ -9,7 +9,9 @@ chat, completions, streaming, stop strings, usage with cached tokens, the
 prefix cache over an 8K-token prompt, errors as the client's exception types,
 authentication, body limits, malformed requests, 8 concurrent streaming
 clients, clients that disconnect mid-stream (no slot leaked), /metrics, the
-chat page, and a clean exit on SIGTERM (exit status 0: under ASan, no leak).
+chat page, the model's own Jinja chat template (a copy of SHARED_DIR's
+aidreams260K.gguf given Qwen2.5's template, checked against jinja2's render
+committed in tests/data/templates), and a clean exit on SIGTERM (exit status 0: under ASan, no leak).
 Every request loop is bounded in count and time; only 127.0.0.1 is used.
 """
 import http.client
@@ -22,6 +24,8 @@ import threading
 import time
 
 cli, model = sys.argv[1], sys.argv[2]
+shared = next((a for a in sys.argv[3:] if not a.startswith("--")), os.environ.get("LC_SHARED_DIR", ""))
+src_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 quick = "--quick" in sys.argv or os.environ.get("LONGCTX_TEST_QUICK", "0") not in ("", "0")
 failures = 0
 checks = 0
@@ -35,8 +39,8 @@ def check(cond, what):
         print("FAIL:", what, flush=True)
 
 
-def start(*extra):
-    p = subprocess.Popen([cli, "serve", "-m", model, "--port", "0", *extra], stdout=subprocess.PIPE,
+def start(*extra, model_path=None):
+    p = subprocess.Popen([cli, "serve", "-m", model_path or model, "--port", "0", *extra], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     line = p.stdout.readline()
     if not line.startswith("port "):
@@ -271,6 +275,92 @@ try:
             check(True, "")
 finally:
     stop(p, "server with an API key")
+
+# the model's own Jinja chat template ------------------------------------------------
+def jinja_checks():
+    import tempfile
+    base = os.path.join(shared, "models", "aidreams260K.gguf") if shared else ""
+    qwen = os.path.join(shared, "templates", "Qwen-Qwen2.5-7B-Instruct.jinja") if shared else ""
+    if not (os.path.isfile(base) and os.path.isfile(qwen)):
+        print("SKIP (part): the Jinja template checks need ../shared/models/aidreams260K.gguf and "
+              "../shared/templates/Qwen-Qwen2.5-7B-Instruct.jinja", flush=True)
+        return
+    tmp = tempfile.mkdtemp(prefix="lc-srv-jinja-")
+    tool = os.path.join(src_dir, "tools", "gguf_set_chat_template.py")
+    # Qwen2.5's template, and a template that writes eos_token after each content
+    # and fails (raise_exception) on a message "FAIL"
+    own = os.path.join(tmp, "own.jinja")
+    with open(own, "w") as f:
+        f.write("{% for m in messages %}{% if m.content == 'FAIL' %}{{ raise_exception('no FAIL here') }}{% endif %}"
+                "{% if m.content == 'odd</s>' %}!{% endif %}"
+                "{{ m.role }}:{{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}")
+    for tpl, out in ((qwen, "qwen.gguf"), (own, "own.gguf")):
+        r = subprocess.run(["python3", tool, base, os.path.join(tmp, out), tpl], capture_output=True, text=True)
+        if r.returncode != 0:
+            check(False, f"gguf_set_chat_template.py {out}: {r.stderr[-400:]}")
+            return
+    p, port = start("-c", "1024", "-t", "1", model_path=os.path.join(tmp, "qwen.gguf"))
+    try:
+        st, body = request(port, "GET", "/v1/models")
+        check(json.loads(body)["data"][0]["meta"]["chat_template"] == "jinja", f"jinja template in use: {body[:300]}")
+        tdir = os.path.join(src_dir, "tests", "data", "templates")
+        for conv in ("multiturn_gen", "system_user_gen", "special_chars", "unicode"):
+            with open(os.path.join(tdir, "conversations", conv + ".json")) as f:
+                msgs = json.load(f)["messages"]
+            with open(os.path.join(tdir, "Qwen-Qwen2.5-7B-Instruct", conv + ".txt"), newline="") as f:
+                want = f.read()
+            st, body = request(port, "POST", "/apply-template", {"messages": msgs})
+            got = json.loads(body).get("prompt") if st == 200 else None
+            check(got == want, f"{conv}: /apply-template is jinja2's render: {st} {got!r} want {want!r}")
+            st, body = request(port, "POST", "/v1/chat/completions", {"messages": msgs, "max_tokens": 4, "temperature": 0})
+            n_tok = len(json.loads(request(port, "POST", "/apply-template", {"messages": msgs})[1])["tokens"])
+            check(st == 200 and json.loads(body)["usage"]["prompt_tokens"] == n_tok,
+                  f"{conv}: the chat request evaluates the rendered tokens ({n_tok}): {body[:300]}")
+    finally:
+        stop(p, "server with Qwen2.5's template")
+
+    p, port = start("-c", "256", "-t", "1", model_path=os.path.join(tmp, "own.gguf"))
+    try:
+        # the template's eos_token is one token; the same text in a user's content stays text
+        st, body = request(port, "POST", "/apply-template", {"messages": [{"role": "user", "content": "a</s>b"}]})
+        j = json.loads(body)
+        check(st == 200 and j["prompt"] == "user:a</s>b</s>assistant:", f"own template render: {body[:300]}")
+        tokens = j["tokens"]
+        plain = lambda t: json.loads(request(port, "POST", "/tokenize", {"content": t})[1])["tokens"]
+        eos_plain = plain("</s>")
+        check(len(eos_plain) >= 2, f"'</s>' as plain text is several tokens: {eos_plain}")
+        st, body = request(port, "POST", "/tokenize", {"content": "x", "add_special": True})
+        with_bos = json.loads(body)["tokens"]
+        bos = with_bos[0] if len(with_bos) == len(plain("x")) + 1 else None
+        # the tokens: [BOS] plain("user:a</s>b") EOS plain("assistant:")
+        head = plain("user:a</s>b")
+        tail = plain("assistant:")
+        body_ids = tokens[1:] if bos is not None and tokens[:1] == [bos] else tokens
+        check(body_ids[:len(head)] == head and body_ids[len(head) + 1:] == tail and len(body_ids) == len(head) + 1 + len(tail),
+              f"specials parsed in the template's text only: {tokens} (head {head}, tail {tail})")
+        eos = body_ids[len(head)] if len(body_ids) > len(head) else None
+        check(eos is not None and eos not in head, f"the template's eos_token is its own token ({eos})")
+        # a template failure falls back to the built-in template, noted in the log
+        st, body = request(port, "POST", "/v1/chat/completions",
+                           {"messages": [{"role": "user", "content": "FAIL"}], "max_tokens": 2})
+        check(st == 200, f"a failing template falls back: {st} {body[:300]}")
+        st, body = request(port, "POST", "/apply-template", {"messages": [{"role": "user", "content": "FAIL"}]})
+        check(st == 422 and b"no FAIL here" in body, f"/apply-template reports the template's error: {st} {body[:300]}")
+        # special-token text in a content, and a template whose text depends on it: the built-in template
+        st, body = request(port, "POST", "/v1/chat/completions",
+                           {"messages": [{"role": "user", "content": "odd</s>"}], "max_tokens": 2})
+        check(st == 200, f"content-dependent template with special text falls back: {st} {body[:300]}")
+    finally:
+        p.terminate()
+        p.wait(timeout=60)
+        err = p.stderr.read()
+        check(p.returncode == 0, f"own-template server exit status {p.returncode}")
+        check("the model's chat template failed" in err and "no FAIL here" in err and "built-in" in err
+              and "could not be kept as text" in err,
+              f"the fallback is noted in the server log: {err[-600:]}")
+
+
+jinja_checks()
 
 print(f"test_server: {checks} checks, {failures} failed")
 print(f"{checks - failures} passed, {failures} failed")
