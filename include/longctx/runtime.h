@@ -206,6 +206,24 @@ int64_t lc_context_n_seen(const lc_context *ctx);
  * (see n_visible). */
 int64_t lc_context_kv_tokens(const lc_context *ctx, int32_t *ids, int64_t *pos, int64_t cap);
 
+/* KV rows by position, for a prefix cache kept outside the context (the
+ * server's token-prefix tree): FULL policy only (others, and LINEAR attention,
+ * get LC_ERR_UNSUPPORTED: their slots do not hold positions in order). One
+ * token's row is, for every layer in order, its K row then its V row in the
+ * cache's element types: lc_context_kv_row_bytes bytes (0 when unsupported).
+ * Rows copied out of one context fit any context of the same model and cache
+ * types. */
+size_t lc_context_kv_row_bytes(const lc_context *ctx);
+/* Copy the rows of positions [from, from + n) (all held) into buf (cap bytes,
+ * at least n rows). */
+lc_status lc_context_kv_read(const lc_context *ctx, int64_t from, int64_t n, void *buf, size_t cap, lc_error *err);
+/* Append n tokens with their rows (size bytes = n rows) at positions
+ * n_past.., as if they had been evaluated; the context then has no logits
+ * until the next eval. LC_ERR_TOO_LARGE past n_ctx, LC_ERR_INVALID_ARG for a
+ * token outside the vocabulary or a wrong size. */
+lc_status lc_context_kv_append(lc_context *ctx, const int32_t *tokens, int64_t n, const void *rows, size_t size,
+                               lc_error *err);
+
 /* Feed n >= 1 tokens at the next positions (n_seen ..), in chunks of at most
  * n_batch (the policy's chunk). logits: NULL, or [vocab] floats for the last
  * token, or (all) [n, vocab] for every token. Token ids are checked against
