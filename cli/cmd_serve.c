@@ -41,7 +41,10 @@ static void usage(FILE *f) {
             "  -np, --parallel N      slots: requests answered at once (default 1)\n"
             "  -t, --threads N        kernel threads per request (default: every CPU)\n"
             "      --kv-policy SPEC   full | window:W | sinks:S:W | shift:KEEP | h2o:S:R:H for every slot\n"
-            "      --kv-budget BYTES  refuse to start when the slots' KV cache would need more (K/M/G suffixes)\n"
+            "      --kv-budget BYTES  refuse to start when the slots' KV cache would need more (K/M/G suffixes);\n"
+            "                         what the slots leave is the prefix tree's\n"
+            "      --prefix-cache BYTES  KV rows the prefix tree across requests keeps (full policy; 0: none;\n"
+            "                         default: --kv-budget less the slots, else as much as the slots)\n"
             "      --chat-template NAME  chatml, llama2, llama3, mistral, phi3, gemma, zephyr, plain\n"
             "                         (default: recognised from the model file)\n"
             "      --api-key KEY      require \"Authorization: Bearer KEY\" (also LONGCTX_API_KEY)\n"
@@ -123,6 +126,9 @@ int cmd_serve(int argc, char **argv) {
         } else if (cli_is(a, NULL, "--kv-budget")) {
             VALUE();
             if (!parse_bytes(v, &o.kv_budget)) return cli_error(CMD, "--kv-budget: a size such as 512M or 2G"), 2;
+        } else if (cli_is(a, NULL, "--prefix-cache")) {
+            VALUE();
+            if (!parse_bytes(v, &o.prefix_cache)) return cli_error(CMD, "--prefix-cache: a size such as 512M (0: none)"), 2;
         } else if (cli_is(a, NULL, "--chat-template")) {
             VALUE();
             o.chat_template = v;

@@ -11,7 +11,10 @@
  * Slots: --parallel N contexts over one model. A request takes the free slot
  * whose cached tokens share the longest prefix with its prompt (ties: the one
  * used longest ago) and evaluates only the part after that prefix; its reply
- * stays cached for the conversation's next turn. A request that finds no free
+ * stays cached for the conversation's next turn. Past the slots, a prefix
+ * tree (radix tree over token ids) keeps the KV rows of earlier requests and
+ * copies them into whichever slot a request gets (LRU-evicted under
+ * prefix_cache bytes). A request that finds no free
  * slot waits in a bounded queue, or gets 503 with the reason.
  *
  * Threads: one thread per connection (libmicrohttpd); a slot is used by one
@@ -36,8 +39,12 @@ typedef struct {
     int n_threads;            /* kernel threads per request; <= 0: every CPU            */
     const char *kv_policy;    /* --kv-policy spec for every slot (NULL: full)            */
     const char *chat_template;/* built-in template name; NULL: from the model file      */
-    size_t kv_budget;         /* bytes all slots' KV may take; 0: no limit (refused at
-                                 start when the slots would need more)                 */
+    size_t kv_budget;         /* bytes all slots' KV and the prefix tree may take; 0: no
+                                 limit (refused at start when the slots would need more) */
+    size_t prefix_cache;      /* bytes of KV rows the prefix tree across requests keeps
+                                 (FULL policy only); SIZE_MAX (default): --kv-budget less
+                                 the slots' caches, or with no budget as much as the
+                                 slots' caches together; 0: no tree                    */
     const char *api_key;      /* NULL: no authentication                                */
     size_t max_body;          /* request body limit (1 MiB)                             */
     int64_t max_tokens;       /* cap on a request's max_tokens (default 4096)           */

@@ -29,7 +29,8 @@ struct srv_job {
     int64_t n_prompt, cap_prompt;
 
     srv_slot *slot;
-    int64_t n_reuse;
+    int64_t n_reuse;     /* prompt tokens not evaluated: the slot's and the tree's */
+    int64_t n_tree;      /* of which copied from the prefix tree                  */
     lc_sampler *sampler;
     int64_t n_gen;
     int32_t prev;
@@ -403,6 +404,15 @@ int srv_job_begin(srv_job *j, char *msg, size_t msg_cap) {
     for (int64_t i = 0; i < j->n_prompt; i++) lc_sampler_accept(j->sampler, j->prompt[i], NULL);
     const double t0 = lc_time_now();
     srv_slot *sl = j->slot;
+    if (s->tree && lc_context_n_past(sl->ctx) == j->n_reuse) { /* a longer prefix from the tree (the last token is evaluated) */
+        const int64_t got = srv_tree_fill(s->tree, sl->ctx, j->prompt, j->n_prompt - 1, j->n_reuse);
+        if (got > j->n_reuse) {
+            memcpy(sl->cached + j->n_reuse, j->prompt + j->n_reuse, (size_t)(got - j->n_reuse) * sizeof *sl->cached);
+            j->n_tree = got - j->n_reuse;
+            j->n_reuse = got;
+            sl->n_cached = got;
+        }
+    }
     if (lc_context_eval(sl->ctx, j->prompt + j->n_reuse, j->n_prompt - j->n_reuse, NULL, false, &err) != LC_OK) {
         lc_context_reset(sl->ctx);
         sl->n_cached = 0;
@@ -491,6 +501,7 @@ static cJSON *usage_json(const srv_job *j) {
     cJSON_AddNumberToObject(u, "total_tokens", (double)(j->n_prompt + j->n_gen));
     cJSON *d = cJSON_AddObjectToObject(u, "prompt_tokens_details");
     cJSON_AddNumberToObject(d, "cached_tokens", (double)j->n_reuse);
+    cJSON_AddNumberToObject(d, "prefix_tree_tokens", (double)j->n_tree);
     cJSON *t = cJSON_AddObjectToObject(u, "timings");
     const double td = lc_time_now() - j->t_decode0;
     cJSON_AddNumberToObject(t, "prompt_ms", j->t_prompt * 1e3);
@@ -624,12 +635,15 @@ void srv_job_free(srv_job *j, bool disconnected) {
         s->c.prompt_tokens += j->n_prompt;
         s->c.cached_tokens += j->n_reuse;
         s->c.cache_hits += j->n_reuse > 0;
+        s->c.tree_tokens += j->n_tree;
         s->c.completion_tokens += j->n_gen;
         s->c.t_prompt += j->t_prompt;
         s->c.t_decode += lc_time_now() - j->t_decode0;
         s->c.disconnects += disconnected && !j->sent_done;
         pthread_mutex_unlock(&s->mu);
-        srv_slot_release(s, j->slot);
+        srv_slot *sl = j->slot;
+        if (s->tree && lc_context_n_past(sl->ctx) == sl->n_cached) srv_tree_insert(s->tree, sl->ctx, sl->cached, sl->n_cached);
+        srv_slot_release(s, sl);
     }
     lc_sampler_free(j->sampler);
     for (int i = 0; i < j->n_stops; i++) free(j->stops[i]);

@@ -52,5 +52,14 @@ char *srv_metrics_text(lc_server *s) {
     put(&b, "longctx_requests_waiting", "gauge", "requests waiting for a slot", (double)waiting);
     put(&b, "longctx_kv_bytes_in_use", "gauge", "K/V bytes of the tokens the slots hold", (double)kv_used);
     put(&b, "longctx_kv_bytes_capacity", "gauge", "K/V bytes of every slot's cache", (double)kv_cap);
+    srv_tree_counts tc;
+    srv_tree_stats(s->tree, &tc);
+    put(&b, "longctx_prefix_tree_bytes", "gauge", "K/V bytes the prefix tree across requests holds", (double)tc.bytes);
+    put(&b, "longctx_prefix_tree_capacity_bytes", "gauge", "the prefix tree's limit (0: no tree)", (double)tc.cap);
+    put(&b, "longctx_prefix_tree_tokens", "gauge", "tokens the prefix tree holds", (double)tc.tokens);
+    put(&b, "longctx_prefix_tree_hits_total", "counter", "requests given KV rows from the prefix tree", (double)tc.hits);
+    put(&b, "longctx_prefix_tree_tokens_reused_total", "counter", "prompt tokens copied from the prefix tree", (double)c.tree_tokens);
+    put(&b, "longctx_prefix_tree_evictions_total", "counter", "prefix tree nodes evicted (LRU)", (double)tc.evictions);
+    put(&b, "longctx_prefix_tree_evicted_tokens_total", "counter", "tokens evicted from the prefix tree", (double)tc.evicted_tokens);
     return b.buf;
 }

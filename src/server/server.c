@@ -25,6 +25,7 @@ void lc_server_opts_init(lc_server_opts *o) {
     o->max_seconds = 300;
     o->max_queue = 16;
     o->queue_timeout = 60;
+    o->prefix_cache = SIZE_MAX;
 }
 
 int lc_server_port(const lc_server *s) { return s ? s->port : 0; }
@@ -344,6 +345,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void free_server(lc_server *s) {
     if (!s) return;
     srv_slots_free(s);
+    srv_tree_free(s->tree);
     srv_jinja_free(s);
     lc_model_free(s->model);
     free(s->api_key);
@@ -459,6 +461,18 @@ lc_status lc_server_start(const lc_server_opts *o, lc_server **out, lc_error *er
         free_server(s);
         return st;
     }
+    /* the prefix tree across requests */
+    const size_t row_bytes = lc_context_kv_row_bytes(s->slots[0].ctx);
+    size_t tree_cap = o->prefix_cache;
+    const size_t slots_kv = mem.kv_bytes * (size_t)o->n_parallel;
+    if (tree_cap == SIZE_MAX) tree_cap = o->kv_budget > 0 ? o->kv_budget - slots_kv : slots_kv;
+    if (row_bytes > 0 && tree_cap >= row_bytes && (st = srv_tree_create(row_bytes, tree_cap, &s->tree, err)) != LC_OK) {
+        free_server(s);
+        return st;
+    }
+    if (!s->tree && o->prefix_cache != 0 && o->prefix_cache != SIZE_MAX)
+        fprintf(stderr, "serve: no prefix tree: %s\n",
+                row_bytes == 0 ? "the KV policy is not full" : "--prefix-cache is smaller than one token's rows");
     s->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC, 0, NULL,
                                  NULL, handle, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                  MHD_OPTION_NOTIFY_COMPLETED, request_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,

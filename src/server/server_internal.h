@@ -16,6 +16,7 @@ struct MHD_Daemon;
 struct cJSON;
 struct lc_jinja_template;
 struct srv_specials;
+typedef struct srv_tree srv_tree;
 
 typedef struct {
     lc_context *ctx;
@@ -37,6 +38,7 @@ typedef struct {
     int64_t prompt_tokens;        /* prompt tokens of finished requests         */
     int64_t cached_tokens;        /* of which taken from a slot's cache          */
     int64_t cache_hits;           /* requests that reused >= 1 cached token      */
+    int64_t tree_tokens;          /* of the cached tokens, copied from the tree   */
     int64_t completion_tokens;
     double t_prompt, t_decode;    /* seconds                                    */
     int64_t disconnects;          /* streams the client left before the end     */
@@ -48,6 +50,7 @@ struct lc_server {
     char *api_key;               /* copy (or NULL)                               */
     lc_model *model;
     lc_chat_template tpl;        /* built-in: used without a Jinja template or when it fails */
+    srv_tree *tree;              /* the prefix tree across requests (or NULL)     */
     struct lc_jinja_template *jinja; /* the model's tokenizer.chat_template (or NULL) */
     struct srv_specials *specials;   /* control / user-defined pieces by first byte */
     char *bos_piece, *eos_piece;     /* bos_token / eos_token for the template      */
@@ -123,6 +126,21 @@ lc_status srv_jinja_render(lc_server *s, const struct cJSON *msgs, char **out, s
  * in front when the vocabulary asks and the text did not write it. */
 lc_status srv_jinja_tokenize(lc_server *s, const char *text, size_t len, const void *spans, int n_spans,
                              int32_t **ids, int64_t *n, lc_error *err);
+
+/* ---- prefix_tree.c: KV rows of earlier requests by token prefix ---- */
+typedef struct {
+    size_t bytes, cap;
+    int64_t tokens, hits, evictions, evicted_tokens;
+} srv_tree_counts;
+lc_status srv_tree_create(size_t row_bytes, size_t cap, srv_tree **out, lc_error *err);
+void srv_tree_free(srv_tree *t);
+/* ctx holds tokens[0, from): append the tree's rows for tokens[from, m) where
+ * m <= n is the longest prefix of tokens the tree holds; returns the new
+ * count of held tokens (from when the tree has nothing longer). */
+int64_t srv_tree_fill(srv_tree *t, lc_context *ctx, const int32_t *tokens, int64_t n, int64_t from);
+/* Keep tokens[0, n) (which ctx holds) with their rows; evicts LRU leaves. */
+void srv_tree_insert(srv_tree *t, const lc_context *ctx, const int32_t *tokens, int64_t n);
+void srv_tree_stats(srv_tree *t, srv_tree_counts *c);
 
 /* ---- metrics.c ---- */
 char *srv_metrics_text(lc_server *s);

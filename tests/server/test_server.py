@@ -362,6 +362,83 @@ def jinja_checks():
 
 jinja_checks()
 
+
+# the prefix tree across requests ---------------------------------------------------
+def tree_checks():
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma".split()
+    doc1 = " ".join(words[(i * 7) % len(words)] for i in range(600 if not quick else 300))
+    doc2 = " ".join(words[(i * 5 + 3) % len(words)] for i in range(600 if not quick else 300))
+    other = "Once upon a time there was a little dog who liked to run in the park."
+    ask = " Which word came first?"
+
+    def complete(port, prompt, n=6):
+        st, body = request(port, "POST", "/v1/completions", {"prompt": prompt, "max_tokens": n, "temperature": 0})
+        j = json.loads(body)
+        if st != 200:
+            check(False, f"completion: {st} {body[:300]}")
+            return None
+        return j
+
+    # the slot's own cache: doc1, then doc1 + ask (one slot, nothing in between)
+    p, port = start("-c", "4096", "-np", "1", "-t", "2")
+    try:
+        complete(port, doc1)
+        ref = complete(port, doc1 + ask)
+        m = metrics(port)
+        row = m["longctx_prefix_tree_bytes"] / max(1, m["longctx_prefix_tree_tokens"])
+        check(m["longctx_prefix_tree_tokens"] > 0 and row > 0, f"the tree holds the first requests: {m}")
+    finally:
+        stop(p, "server (slot cache reference)")
+    # the tree: doc1, another prompt that takes the only slot, then doc1 + ask
+    p, port = start("-c", "4096", "-np", "1", "-t", "2")
+    try:
+        first = complete(port, doc1)
+        complete(port, other)
+        got = complete(port, doc1 + ask)
+        if ref and got and first:
+            u = got["usage"]["prompt_tokens_details"]
+            n1 = first["usage"]["prompt_tokens"]
+            check(u["prefix_tree_tokens"] >= n1 - 4 and u["cached_tokens"] == ref["usage"]["prompt_tokens_details"]["cached_tokens"],
+                  f"doc1 + ask after another prompt: {u} cached from the tree (doc1 is {n1} tokens; "
+                  f"the slot path reused {ref['usage']['prompt_tokens_details']})")
+            check(got["choices"][0]["text"] == ref["choices"][0]["text"],
+                  f"the tree's rows give the slot path's greedy text: {got['choices'][0]['text']!r} vs {ref['choices'][0]['text']!r}")
+        m = metrics(port)
+        check(m["longctx_prefix_tree_hits_total"] >= 1 and m["longctx_prefix_tree_tokens_reused_total"] > 0,
+              f"/metrics counts the tree's hits: {m}")
+    finally:
+        stop(p, "server with the prefix tree")
+    # LRU eviction under --prefix-cache: room for about one document
+    if ref:
+        n1 = ref["usage"]["prompt_tokens"]
+        cap = int(row * n1 * 1.5)
+        p, port = start("-c", "4096", "-np", "1", "-t", "2", "--prefix-cache", str(cap))
+        try:
+            complete(port, doc1)
+            complete(port, doc2)
+            m = metrics(port)
+            check(m["longctx_prefix_tree_evictions_total"] >= 1 and m["longctx_prefix_tree_bytes"] <= cap,
+                  f"doc2 evicts doc1 from a tree of {cap} bytes: {m}")
+            got = complete(port, doc1 + ask)
+            if got:
+                check(got["usage"]["prompt_tokens_details"]["prefix_tree_tokens"] < 8,
+                      f"doc1 was evicted: {got['usage']}")
+            got = complete(port, doc2 + ask)  # doc2 was evicted by doc1 + ask now; the slot holds doc1
+            m = metrics(port)
+            check(m["longctx_prefix_tree_bytes"] <= cap, f"the tree stays under its limit: {m}")
+        finally:
+            stop(p, "server with a small prefix tree")
+    p, port = start("-c", "1024", "-np", "1", "-t", "1", "--prefix-cache", "0")
+    try:
+        complete(port, other)
+        m = metrics(port)
+        check(m["longctx_prefix_tree_capacity_bytes"] == 0 and m["longctx_prefix_tree_tokens"] == 0, f"--prefix-cache 0: {m}")
+    finally:
+        stop(p, "server without a prefix tree")
+
+
+tree_checks()
+
 print(f"test_server: {checks} checks, {failures} failed")
 print(f"{checks - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)
