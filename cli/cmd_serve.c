@@ -43,6 +43,7 @@ static void usage(FILE *f) {
             "      --kv-policy SPEC   full | window:W | sinks:S:W | shift:KEEP | h2o:S:R:H for every slot\n"
             "      --kv-budget BYTES  refuse to start when the slots' KV cache would need more (K/M/G suffixes);\n"
             "                         what the slots leave is the prefix tree's\n"
+            "      --sessions DIR     save the slots' caches there on stop (atomically) and load them at start\n"
             "      --prefix-cache BYTES  KV rows the prefix tree across requests keeps (full policy; 0: none;\n"
             "                         default: --kv-budget less the slots, else as much as the slots)\n"
             "      --chat-template NAME  chatml, llama2, llama3, mistral, phi3, gemma, zephyr, plain\n"
@@ -126,6 +127,9 @@ int cmd_serve(int argc, char **argv) {
         } else if (cli_is(a, NULL, "--kv-budget")) {
             VALUE();
             if (!parse_bytes(v, &o.kv_budget)) return cli_error(CMD, "--kv-budget: a size such as 512M or 2G"), 2;
+        } else if (cli_is(a, NULL, "--sessions")) {
+            VALUE();
+            o.sessions_dir = v;
         } else if (cli_is(a, NULL, "--prefix-cache")) {
             VALUE();
             if (!parse_bytes(v, &o.prefix_cache)) return cli_error(CMD, "--prefix-cache: a size such as 512M (0: none)"), 2;

@@ -46,6 +46,8 @@ typedef struct {
                                  the slots' caches, or with no budget as much as the
                                  slots' caches together; 0: no tree                    */
     const char *api_key;      /* NULL: no authentication                                */
+    const char *sessions_dir; /* slot caches saved there on stop, loaded at start (NULL:
+                                 none; created when missing)                            */
     size_t max_body;          /* request body limit (1 MiB)                             */
     int64_t max_tokens;       /* cap on a request's max_tokens (default 4096)           */
     double max_seconds;       /* wall-time limit per request (300 s)                    */

@@ -349,6 +349,7 @@ static void free_server(lc_server *s) {
     srv_jinja_free(s);
     lc_model_free(s->model);
     free(s->api_key);
+    free(s->sessions_dir);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->freed);
     free(s);
@@ -378,7 +379,8 @@ lc_status lc_server_start(const lc_server_opts *o, lc_server **out, lc_error *er
     s->started = (int64_t)time(NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->freed, NULL);
-    if (o->api_key && o->api_key[0] && !(s->api_key = strdup(o->api_key))) {
+    if ((o->api_key && o->api_key[0] && !(s->api_key = strdup(o->api_key))) ||
+        (o->sessions_dir && !(s->sessions_dir = strdup(o->sessions_dir)))) {
         free_server(s);
         return lc_fail(err, LC_ERR_NOMEM, "serve: out of memory");
     }
@@ -470,6 +472,10 @@ lc_status lc_server_start(const lc_server_opts *o, lc_server **out, lc_error *er
         free_server(s);
         return st;
     }
+    if ((st = srv_sessions_load(s, err)) != LC_OK) {
+        free_server(s);
+        return st;
+    }
     if (!s->tree && o->prefix_cache != 0 && o->prefix_cache != SIZE_MAX)
         fprintf(stderr, "serve: no prefix tree: %s\n",
                 row_bytes == 0 ? "the KV policy is not full" : "--prefix-cache is smaller than one token's rows");
@@ -501,5 +507,6 @@ void lc_server_stop(lc_server *s, double grace) {
     }
     MHD_stop_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET) close(fd);
+    srv_sessions_save(s);
     free_server(s);
 }

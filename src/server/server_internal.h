@@ -48,6 +48,7 @@ struct lc_server {
     lc_server_opts o;
     char alias[128];
     char *api_key;               /* copy (or NULL)                               */
+    char *sessions_dir;          /* copy of --sessions (or NULL)                  */
     lc_model *model;
     lc_chat_template tpl;        /* built-in: used without a Jinja template or when it fails */
     srv_tree *tree;              /* the prefix tree across requests (or NULL)     */
@@ -141,6 +142,10 @@ int64_t srv_tree_fill(srv_tree *t, lc_context *ctx, const int32_t *tokens, int64
 /* Keep tokens[0, n) (which ctx holds) with their rows; evicts LRU leaves. */
 void srv_tree_insert(srv_tree *t, const lc_context *ctx, const int32_t *tokens, int64_t n);
 void srv_tree_stats(srv_tree *t, srv_tree_counts *c);
+
+/* ---- sessions.c: --sessions DIR ---- */
+lc_status srv_sessions_load(lc_server *s, lc_error *err);
+void srv_sessions_save(lc_server *s);
 
 /* ---- metrics.c ---- */
 char *srv_metrics_text(lc_server *s);

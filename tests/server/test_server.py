@@ -439,6 +439,56 @@ def tree_checks():
 
 tree_checks()
 
+
+# --sessions DIR: slot caches saved on stop and loaded at start ---------------------
+def session_checks():
+    import tempfile
+    d = tempfile.mkdtemp(prefix="lc-srv-sessions-")
+    doc = " ".join(["The pass key is 4711 and the river is long and the sky is wide."] * (40 if not quick else 15))
+    ask = " What is the pass key?"
+
+    def complete(port, prompt):
+        st, body = request(port, "POST", "/v1/completions", {"prompt": prompt, "max_tokens": 6, "temperature": 0})
+        check(st == 200, f"completion: {st} {body[:200]}")
+        return json.loads(body) if st == 200 else None
+
+    p, port = start("-c", "2048", "-np", "2", "-t", "2", "--sessions", d, "--prefix-cache", "0")
+    try:
+        first = complete(port, doc)
+        ref = complete(port, doc + ask)
+    finally:
+        stop(p, "server saving sessions")
+    files = sorted(os.listdir(d))
+    check("slot-0.lcsession" in files and all(f.endswith(".lcsession") for f in files),
+          f"one file per slot with a cache, no temporary left: {files}")
+    p, port = start("-c", "2048", "-np", "2", "-t", "2", "--sessions", d, "--prefix-cache", "0")
+    try:
+        got = complete(port, doc + ask)
+        if first and ref and got:
+            n1 = first["usage"]["prompt_tokens"]
+            check(got["usage"]["prompt_tokens_details"]["cached_tokens"] >= n1 - 4,
+                  f"after a restart the saved slot serves the document: {got['usage']} (document {n1} tokens)")
+            check(got["choices"][0]["text"] == ref["choices"][0]["text"],
+                  f"same greedy text after the restart: {got['choices'][0]['text']!r} vs {ref['choices'][0]['text']!r}")
+    finally:
+        stop(p, "server loading sessions")
+    # a corrupted file and a file of other settings are refused, the server starts empty
+    with open(os.path.join(d, "slot-1.lcsession"), "wb") as f:
+        f.write(b"LCSESSN1" + b"\0" * 100)
+    p, port = start("-c", "1024", "-np", "2", "-t", "2", "--sessions", d, "--prefix-cache", "0")
+    try:
+        got = complete(port, doc + ask)
+        if got:
+            check(got["usage"]["prompt_tokens_details"]["cached_tokens"] == 0, f"nothing loaded for -c 1024: {got['usage']}")
+    finally:
+        p.terminate()
+        p.wait(timeout=60)
+        err = p.stderr.read()
+        check(p.returncode == 0 and err.count("not loaded") == 2, f"both files refused with a note: {err[-800:]}")
+
+
+session_checks()
+
 print(f"test_server: {checks} checks, {failures} failed")
 print(f"{checks - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)
