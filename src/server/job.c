@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "longctx/grammar.h"
 #include "longctx/kernels.h"
 #include "longctx/sys.h"
 #include "longctx/text.h"
@@ -27,6 +28,10 @@ struct srv_job {
 
     int32_t *prompt;
     int64_t n_prompt, cap_prompt;
+
+    const lc_grammar *grammar; /* response_format / grammar (or NULL)        */
+    lc_grammar *grammar_own;   /* compiled for this request (else the server's) */
+    lc_grammar_state *gstate;
 
     srv_slot *slot;
     int64_t n_reuse;     /* prompt tokens not evaluated: the slot's and the tree's */
@@ -251,6 +256,66 @@ static const char *completion_prompt(srv_job *j, const cJSON *p, char *why, size
     return NULL;
 }
 
+/* response_format (json_object, json_schema) or a GBNF `grammar`: the
+ * grammar the reply must follow; NULL when fine, else why (in buf). */
+static const char *structured(srv_job *j, const cJSON *root, const char **field, char *buf, size_t cap) {
+    lc_server *s = j->srv;
+    const cJSON *rf = cJSON_GetObjectItemCaseSensitive(root, "response_format");
+    const cJSON *gr = cJSON_GetObjectItemCaseSensitive(root, "grammar");
+    const bool has_rf = rf && !cJSON_IsNull(rf), has_gr = gr && !cJSON_IsNull(gr);
+    char *gbnf = NULL;
+    lc_error err;
+    if (has_rf) {
+        *field = "response_format";
+        const cJSON *ty = cJSON_IsObject(rf) ? cJSON_GetObjectItemCaseSensitive(rf, "type") : NULL;
+        if (!cJSON_IsString(ty)) return "'response_format' must be an object with a string 'type'";
+        if (!strcmp(ty->valuestring, "text")) {
+            /* nothing */
+        } else if (!strcmp(ty->valuestring, "json_object")) {
+            j->grammar = s->g_json;
+        } else if (!strcmp(ty->valuestring, "json_schema")) {
+            const cJSON *js = cJSON_GetObjectItemCaseSensitive(rf, "json_schema");
+            const cJSON *sc = cJSON_IsObject(js) ? cJSON_GetObjectItemCaseSensitive(js, "schema") : NULL;
+            if (!sc || !(cJSON_IsObject(sc) || cJSON_IsBool(sc)))
+                return "'response_format' json_schema needs {\"json_schema\": {\"schema\": {...}}}";
+#if defined(LC_HAVE_JSON_SCHEMA)
+            char *text = cJSON_PrintUnformatted(sc);
+            if (!text) return "out of memory";
+            lc_status st = lc_json_schema_to_gbnf(text, strlen(text), &gbnf, &err);
+            cJSON_free(text);
+            if (st != LC_OK) {
+                snprintf(buf, cap, "response_format.json_schema.schema: %.400s", err.msg);
+                return buf;
+            }
+#else
+            return "'response_format' json_schema needs the JSON Schema translator, not in this build";
+#endif
+        } else {
+            snprintf(buf, cap, "'response_format' type '%.40s' is not one of text, json_object, json_schema", ty->valuestring);
+            return buf;
+        }
+    }
+    if (has_gr) {
+        *field = "grammar";
+        if (j->grammar || gbnf) {
+            free(gbnf);
+            return "give either 'grammar' or a JSON 'response_format', not both";
+        }
+        if (!cJSON_IsString(gr)) return "'grammar' must be a string of GBNF";
+        if (!(gbnf = strdup(gr->valuestring))) return "out of memory";
+    }
+    if (gbnf) {
+        lc_status st = lc_grammar_parse(gbnf, strlen(gbnf), NULL, &j->grammar_own, &err);
+        free(gbnf);
+        if (st != LC_OK) {
+            snprintf(buf, cap, "%s: %.400s", *field, err.msg);
+            return buf;
+        }
+        j->grammar = j->grammar_own;
+    }
+    return NULL;
+}
+
 /* A number field within [lo, hi]; absent or null keeps *v. */
 static bool num_field(const cJSON *root, const char *name, double lo, double hi, double *v) {
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(root, name);
@@ -348,15 +413,12 @@ srv_job *srv_job_parse(lc_server *s, srv_kind kind, const char *body, size_t len
         }
     }
 
-    const cJSON *rf = cJSON_GetObjectItemCaseSensitive(root, "response_format");
-    if (rf && !cJSON_IsNull(rf)) {
-        const cJSON *ty = cJSON_GetObjectItemCaseSensitive(rf, "type");
-        if (!cJSON_IsString(ty) || strcmp(ty->valuestring, "text") != 0)
-            return fail_parse(j, root, status, 400, msg, msg_cap, param, "response_format", "'response_format' %s is not supported by this build (only \"text\")",
-                              cJSON_IsString(ty) ? ty->valuestring : "without a type");
+    {
+        const char *gfield = NULL;
+        char gwhy[LC_ERROR_MSG_MAX];
+        const char *gbad = structured(j, root, &gfield, gwhy, sizeof gwhy);
+        if (gbad) return fail_parse(j, root, status, 400, msg, msg_cap, param, gfield, "%s", gbad);
     }
-    if (cJSON_GetObjectItemCaseSensitive(root, "grammar"))
-        return fail_parse(j, root, status, 400, msg, msg_cap, param, "grammar", "'grammar' is not supported by this build%s", "");
 
     char why[LC_ERROR_MSG_MAX];
     const char *bad, *field = NULL;
@@ -402,6 +464,11 @@ int srv_job_begin(srv_job *j, char *msg, size_t msg_cap) {
         return 400;
     }
     for (int64_t i = 0; i < j->n_prompt; i++) lc_sampler_accept(j->sampler, j->prompt[i], NULL);
+    if (j->grammar && (lc_grammar_state_create(j->grammar, s->gvocab, &j->gstate, &err) != LC_OK ||
+                       lc_grammar_state_attach(j->gstate, j->sampler, &err) != LC_OK)) {
+        snprintf(msg, msg_cap, "grammar: %s", err.msg);
+        return 400;
+    }
     const double t0 = lc_time_now();
     srv_slot *sl = j->slot;
     if (s->tree && lc_context_n_past(sl->ctx) == j->n_reuse) { /* a longer prefix from the tree (the last token is evaluated) */
@@ -458,7 +525,7 @@ static void step(srv_job *j) {
     int32_t tok;
     lc_error err;
     const float *logits = lc_context_logits(sl->ctx);
-    if (j->sp.temp <= 0) {
+    if (j->sp.temp <= 0 && !j->gstate) {
         tok = (int32_t)lc_argmax(logits, s->model->cfg.vocab_size);
         lc_sampler_accept(j->sampler, tok, NULL);
     } else if (lc_sampler_sample(j->sampler, logits, &tok, &err) != LC_OK) {
@@ -645,7 +712,10 @@ void srv_job_free(srv_job *j, bool disconnected) {
         if (s->tree && lc_context_n_past(sl->ctx) == sl->n_cached) srv_tree_insert(s->tree, sl->ctx, sl->cached, sl->n_cached);
         srv_slot_release(s, sl);
     }
+    if (j->gstate && j->sampler) lc_grammar_state_detach(j->sampler);
     lc_sampler_free(j->sampler);
+    lc_grammar_state_free(j->gstate);
+    lc_grammar_free(j->grammar_own);
     for (int i = 0; i < j->n_stops; i++) free(j->stops[i]);
     free(j->prompt);
     free(j->text);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "longctx/grammar.h"
 #include "longctx/sys.h"
 #include "server/server_internal.h"
 
@@ -346,6 +347,8 @@ static void free_server(lc_server *s) {
     if (!s) return;
     srv_slots_free(s);
     srv_tree_free(s->tree);
+    lc_grammar_free(s->g_json);
+    lc_grammar_vocab_free(s->gvocab);
     srv_jinja_free(s);
     lc_model_free(s->model);
     free(s->api_key);
@@ -435,6 +438,13 @@ lc_status lc_server_start(const lc_server_opts *o, lc_server **out, lc_error *er
         }
     }
     s->eos = lc_tokenizer_eos(s->model->tokenizer);
+    /* structured output: the vocabulary as a byte trie, the JSON-object grammar */
+    if ((st = lc_grammar_vocab_create(s->model->tokenizer, s->stop_ids, s->n_stop_ids, &s->gvocab, err)) != LC_OK ||
+        (st = lc_grammar_parse(lc_grammar_json_object_gbnf(), strlen(lc_grammar_json_object_gbnf()), NULL, &s->g_json,
+                               err)) != LC_OK) {
+        free_server(s);
+        return st;
+    }
 
     lc_context_opts co;
     lc_context_opts_init(&co);

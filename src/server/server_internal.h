@@ -16,6 +16,8 @@ struct MHD_Daemon;
 struct cJSON;
 struct lc_jinja_template;
 struct srv_specials;
+struct lc_grammar;
+struct lc_grammar_vocab;
 typedef struct srv_tree srv_tree;
 
 typedef struct {
@@ -51,6 +53,8 @@ struct lc_server {
     char *sessions_dir;          /* copy of --sessions (or NULL)                  */
     lc_model *model;
     lc_chat_template tpl;        /* built-in: used without a Jinja template or when it fails */
+    struct lc_grammar_vocab *gvocab; /* the vocabulary for grammars (per model)     */
+    struct lc_grammar *g_json;       /* response_format json_object, compiled once  */
     srv_tree *tree;              /* the prefix tree across requests (or NULL)     */
     struct lc_jinja_template *jinja; /* the model's tokenizer.chat_template (or NULL) */
     struct srv_specials *specials;   /* control / user-defined pieces by first byte */

@@ -489,6 +489,89 @@ def session_checks():
 
 session_checks()
 
+
+# structured output: response_format and GBNF grammars, over many seeds ---------------
+def structured_checks():
+    n_seeds = 100 if not quick else 20
+    schema = {"type": "object", "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 12},
+                                                "age": {"type": "integer"},
+                                                "tags": {"type": "array", "items": {"enum": ["a", "b", "c"]}, "maxItems": 3}},
+              "required": ["name", "age"], "additionalProperties": False}
+
+    def valid(v):
+        return (isinstance(v, dict) and set(v) <= {"name", "age", "tags"} and {"name", "age"} <= set(v)
+                and isinstance(v["name"], str) and 1 <= len(v["name"]) <= 12
+                and isinstance(v["age"], int) and not isinstance(v["age"], bool)
+                and ("tags" not in v or (isinstance(v["tags"], list) and len(v["tags"]) <= 3
+                                         and all(t in ("a", "b", "c") for t in v["tags"]))))
+
+    p, port = start("-c", "1024", "-np", "2", "-t", "2")
+    try:
+        bad = 0
+        for seed in range(n_seeds):
+            st, body = request(port, "POST", "/v1/chat/completions", {
+                "messages": [{"role": "user", "content": "Describe a person."}], "max_tokens": 200, "seed": seed,
+                "response_format": {"type": "json_schema", "json_schema": {"name": "person", "schema": schema}}})
+            try:
+                c = json.loads(body)["choices"][0]
+                ok = st == 200 and c["finish_reason"] == "stop" and valid(json.loads(c["message"]["content"]))
+            except Exception:
+                ok = False
+            if not ok:
+                bad += 1
+                if bad == 1:
+                    check(False, f"json_schema seed {seed}: {st} {body[:400]}")
+        check(bad == 0, f"json_schema: {n_seeds - bad} of {n_seeds} replies end, parse and validate")
+        n_stop = 0
+        for seed in range(n_seeds):
+            st, body = request(port, "POST", "/v1/chat/completions", {
+                "messages": [{"role": "user", "content": "JSON please."}], "max_tokens": 120, "seed": seed,
+                "temperature": 1.0, "response_format": {"type": "json_object"}})
+            c = json.loads(body)["choices"][0] if st == 200 else None
+            check(c is not None, f"json_object seed {seed}: {st} {body[:300]}")
+            if c and c["finish_reason"] == "stop":
+                n_stop += 1
+                try:
+                    ok = isinstance(json.loads(c["message"]["content"]), dict)
+                except ValueError:
+                    ok = False
+                check(ok, f"json_object seed {seed}: a finished reply is a JSON object: {c['message']['content']!r}")
+            elif c:
+                check(c["message"]["content"].lstrip().startswith("{"), f"json_object seed {seed}: starts an object")
+        check(n_stop >= 1, f"json_object: {n_stop} of {n_seeds} replies finished within 120 tokens (each one parsed)")
+        print(f"structured output: json_object finished {n_stop} of {n_seeds} within 120 tokens", flush=True)
+        seen = set()
+        for seed in range(n_seeds):
+            st, body = request(port, "POST", "/v1/completions", {
+                "prompt": "Is the sky blue? Answer:", "max_tokens": 20, "seed": seed, "temperature": 1.5,
+                "grammar": 'root ::= " "? ("yes" | "no" | "maybe") "."'})
+            c = json.loads(body)["choices"][0] if st == 200 else None
+            ok = c is not None and c["finish_reason"] == "stop" and c["text"].strip() in ("yes.", "no.", "maybe.")
+            check(ok, f"grammar seed {seed}: {st} {body[:300]}")
+            if c:
+                seen.add(c["text"].strip())
+        check(len(seen) >= 2, f"the grammar's alternatives are sampled, not fixed: {seen}")
+        for body, want in (({"grammar": "root ::= x"}, b"undefined"), ({"grammar": 5}, b"GBNF"),
+                           ({"response_format": {"type": "xml"}}, b"json_schema"),
+                           ({"response_format": {"type": "json_schema", "json_schema": {}}}, b"schema"),
+                           ({"response_format": {"type": "json_object"}, "grammar": 'root ::= "a"'}, b"not both")):
+            body = dict(body, prompt="x", max_tokens=2)
+            st, payload = request(port, "POST", "/v1/completions", body)
+            check(st == 400 and want.lower() in payload.lower(),
+                  f"{str(body)[:80]}: 400 naming the problem: {st} {payload[:300]}")
+        if 'openai' in globals() and openai:
+            client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
+            r = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "A person?"}],
+                                               max_tokens=200, seed=3, response_format={
+                                                   "type": "json_schema",
+                                                   "json_schema": {"name": "person", "schema": schema}})
+            check(valid(json.loads(r.choices[0].message.content)), f"openai client json_schema: {r.choices[0].message.content!r}")
+    finally:
+        stop(p, "server for structured output")
+
+
+structured_checks()
+
 print(f"test_server: {checks} checks, {failures} failed")
 print(f"{checks - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)
