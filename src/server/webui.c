@@ -1,7 +1,8 @@
 /* GET /: a small self-contained chat page (no external resources) that
  * streams a conversation through /v1/chat/completions and shows tokens/s and
  * cached prompt tokens. `/?q=TEXT` sends TEXT on load; `/?key=KEY` sends the
- * API key. */
+ * API key; `temperature`, `seed` and `max` parameters set those request
+ * fields (a scripted browser test asks for a greedy reply it can predict). */
 #include "server/server_internal.h"
 
 const char srv_webui_html[] =
@@ -30,6 +31,7 @@ const char srv_webui_html[] =
     "  const out=bubble('assistant','');out.id='reply-'+history.length;const st=document.createElement('div');st.className='stats';\n"
     "  const msgs=[];const sys=document.getElementById('sys').value;if(sys)msgs.push({role:'system',content:sys});\n"
     "  const body={messages:msgs.concat(history),stream:true,stream_options:{include_usage:true},max_tokens:parseInt(document.getElementById('max').value)||256};\n"
+    "  if(params.get('temperature'))body.temperature=parseFloat(params.get('temperature'));if(params.get('seed'))body.seed=parseInt(params.get('seed'));\n"
     "  const t0=performance.now();let first=0,reply='',usage=null;\n"
     "  try{\n"
     "    const r=await fetch('/v1/chat/completions',{method:'POST',headers:hdr,body:JSON.stringify(body)});\n"
@@ -46,5 +48,6 @@ const char srv_webui_html[] =
     "  out.setAttribute('data-done','1');\n"
     "}\n"
     "document.getElementById('f').addEventListener('submit',e=>{e.preventDefault();const t=document.getElementById('in').value.trim();if(t){document.getElementById('in').value='';send(t)}});\n"
+    "if(params.get('max'))document.getElementById('max').value=params.get('max');\n"
     "if(params.get('q'))send(params.get('q'));\n"
     "</script></body></html>\n";
