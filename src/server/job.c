@@ -21,6 +21,7 @@ struct srv_job {
     lc_server *srv;
     srv_kind kind;
     bool stream, include_usage;
+    bool ignore_eos;     /* llama-server's field: generate max_tokens (benchmarks) */
     int64_t max_tokens;
     lc_sampler_params sp;
     char *stops[SRV_MAX_STOPS];
@@ -395,6 +396,9 @@ srv_job *srv_job_parse(lc_server *s, srv_kind kind, const char *body, size_t len
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "stream");
     if (st && !cJSON_IsNull(st) && !cJSON_IsBool(st)) return fail_parse(j, root, status, 400, msg, msg_cap, param, "stream", "'stream' must be a boolean%s", "");
     j->stream = cJSON_IsTrue(st);
+    const cJSON *ie = cJSON_GetObjectItemCaseSensitive(root, "ignore_eos");
+    if (ie && !cJSON_IsNull(ie) && !cJSON_IsBool(ie)) return fail_parse(j, root, status, 400, msg, msg_cap, param, "ignore_eos", "'ignore_eos' must be a boolean%s", "");
+    j->ignore_eos = cJSON_IsTrue(ie);
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
     if (so && cJSON_IsObject(so)) j->include_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
 
@@ -531,7 +535,7 @@ static void step(srv_job *j) {
     } else if (lc_sampler_sample(j->sampler, logits, &tok, &err) != LC_OK) {
         return finish(j, "stop");
     }
-    for (int32_t i = 0; i < s->n_stop_ids; i++)
+    for (int32_t i = 0; i < s->n_stop_ids && !j->ignore_eos; i++)
         if (tok == s->stop_ids[i]) return finish(j, "stop");
     char buf[256];
     size_t n = lc_tokenizer_decode_token(s->model->tokenizer, j->prev, tok, buf, sizeof buf);

@@ -1,0 +1,356 @@
+/*
+ * longctx bench serve — the server's figures over loopback HTTP, with the
+ * server running in this process (lc_server_start on a free port):
+ *
+ *  - time to first token (a request with max_tokens 1, wall time from the
+ *    request to the response) at prefix lengths P: cold (a document never
+ *    seen), from the slot's own cache (the same document, another question),
+ *    and from the prefix tree (the same document again after another prompt
+ *    took the only slot);
+ *  - aggregate decode tokens/s: 4 clients at once, each generating N tokens
+ *    (ignore_eos), against --parallel 4 and against --parallel 1.
+ *
+ * Each figure is min / median / max over -r repetitions (a fresh document per
+ * repetition); the development machine is shared, so the spread is shown.
+ */
+#include "bench_subjects.h"
+#include "cli.h"
+
+#define CMD "bench serve"
+
+#ifndef LC_HAVE_SERVER
+int bench_serve(int argc, char **argv) {
+    (void)argc, (void)argv;
+    cli_error(CMD, "this longctx was built without the server: install libmicrohttpd-dev and libcjson-dev, then "
+                   "configure again");
+    return 2;
+}
+#else
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "longctx/server.h"
+#include "longctx/sys.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: longctx bench serve -m MODEL [--prefix 2K,8K,32K] [-r 3] [-t N] [--decode N] [--slots 4]\n\n"
+            "Runs `longctx serve` in this process on a free loopback port and measures, over HTTP:\n"
+            "time to first token (max_tokens 1) at each prefix length, cold / from the slot's cache /\n"
+            "from the prefix tree (after another prompt took the only slot); and aggregate decode\n"
+            "tokens/s of --slots clients at once against --parallel SLOTS and --parallel 1.\n"
+            "min / median / max over -r repetitions.\n\n"
+            "  -m, --model PATH   model (required)\n"
+            "      --prefix LIST  prefix lengths in tokens, K suffix allowed (default 2K,8K,32K)\n"
+            "  -r, --reps N       repetitions (default 3)\n"
+            "  -t, --threads N    kernel threads per request (default: every CPU)\n"
+            "      --decode N     tokens each decode client generates (default 128; 0: skip)\n"
+            "      --slots N      slots and clients of the decode figure (default 4)\n");
+}
+
+typedef struct {
+    int port;
+    char *body;
+    double seconds;
+    char *response;
+} http_call;
+
+/* POST body to path; the response body (malloc'd) or NULL. */
+static char *http_post(int port, const char *path, const char *body) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return NULL;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return NULL;
+    }
+    const size_t bl = strlen(body);
+    char head[256];
+    const int hl = snprintf(head, sizeof head,
+                            "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                            "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                            path, bl);
+    bool ok = write(fd, head, (size_t)hl) == hl;
+    for (size_t at = 0; ok && at < bl;) {
+        const ssize_t w = write(fd, body + at, bl - at);
+        ok = w > 0;
+        at += ok ? (size_t)w : 0;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    while (ok) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *b = realloc(buf, cap);
+            if (!b) {
+                ok = false;
+                break;
+            }
+            buf = b;
+        }
+        const ssize_t r = read(fd, buf + len, 4096);
+        if (r <= 0) break;
+        len += (size_t)r;
+    }
+    close(fd);
+    if (!ok || !buf) {
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    char *sep = strstr(buf, "\r\n\r\n");
+    char *out = sep ? strdup(sep + 4) : NULL;
+    free(buf);
+    return out;
+}
+
+static void *call_thread(void *p) {
+    http_call *c = p;
+    const double t0 = lc_time_now();
+    c->response = http_post(c->port, "/v1/completions", c->body);
+    c->seconds = lc_time_now() - t0;
+    return NULL;
+}
+
+static double num_at(const cJSON *o, const char *a, const char *b) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
+    if (b) x = cJSON_GetObjectItemCaseSensitive(x, b);
+    return cJSON_IsNumber(x) ? x->valuedouble : -1;
+}
+
+/* A completion: wall seconds, prompt and cached tokens; false on failure. */
+static bool complete(int port, const char *prompt, int max_tokens, double *sec, int64_t *n_prompt, int64_t *n_cached,
+                     int64_t *n_gen) {
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "prompt", prompt);
+    cJSON_AddNumberToObject(req, "max_tokens", max_tokens);
+    cJSON_AddNumberToObject(req, "temperature", 0);
+    cJSON_AddBoolToObject(req, "ignore_eos", true);
+    http_call c = {.port = port, .body = cJSON_PrintUnformatted(req)};
+    cJSON_Delete(req);
+    if (!c.body) return false;
+    call_thread(&c);
+    free(c.body);
+    cJSON *r = c.response ? cJSON_Parse(c.response) : NULL;
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(r, "usage");
+    bool ok = u != NULL;
+    if (!ok) fprintf(stderr, "%s: request failed: %.300s\n", CMD, c.response ? c.response : "(no response)");
+    *sec = c.seconds;
+    if (n_prompt) *n_prompt = (int64_t)num_at(u, "prompt_tokens", NULL);
+    if (n_cached) *n_cached = (int64_t)num_at(u, "prompt_tokens_details", "cached_tokens");
+    if (n_gen) *n_gen = (int64_t)num_at(u, "completion_tokens", NULL);
+    cJSON_Delete(r);
+    free(c.response);
+    return ok;
+}
+
+static int cmp_d(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void mmm(double *v, int n, double *mn, double *med, double *mx) {
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    *mn = v[0];
+    *mx = v[n - 1];
+    *med = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* A document of about n tokens (chars_per_token estimated by the caller). */
+static char *document(int rep, int64_t n_tokens, double chars_per_token) {
+    static const char *const words[] = {"river", "stone", "lantern", "orchard", "harbor", "meadow", "copper",
+                                        "window", "thunder", "garden", "silver", "market", "castle", "forest",
+                                        "candle", "bridge", "winter", "violet", "engine", "letter"};
+    const size_t want = (size_t)((double)n_tokens * chars_per_token);
+    char *d = malloc(want + 64);
+    if (!d) return NULL;
+    size_t at = (size_t)snprintf(d, 64, "Document %d %s.", rep, words[(rep * 7) % 20]);
+    uint64_t x = 0x9E3779B97F4A7C15ULL * (uint64_t)(rep + 1);
+    while (at + 12 < want) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        const char *w = words[(x >> 33) % 20];
+        at += (size_t)snprintf(d + at, want + 64 - at, " %s", w);
+        if (((x >> 40) & 7) == 0) at += (size_t)snprintf(d + at, want + 64 - at, ".");
+    }
+    d[at] = '\0';
+    return d;
+}
+
+static char *concat(const char *a, const char *b) {
+    char *s = malloc(strlen(a) + strlen(b) + 1);
+    if (s) strcat(strcpy(s, a), b);
+    return s;
+}
+
+static bool parse_list(const char *s, int64_t *v, int *n) {
+    *n = 0;
+    while (*s && *n < 8) {
+        char *end = NULL;
+        double x = strtod(s, &end);
+        if (end == s || !(x > 0)) return false;
+        if (*end == 'K' || *end == 'k') x *= 1024, end++;
+        v[(*n)++] = (int64_t)x;
+        s = end;
+        if (*s == ',') s++;
+        else if (*s) return false;
+    }
+    return *n > 0;
+}
+
+int bench_serve(int argc, char **argv) {
+    const char *model = NULL;
+    int64_t prefixes[8] = {2048, 8192, 32768};
+    int n_prefixes = 3, reps = 3, threads = 0, n_decode = 128, slots = 4;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && v) {
+            model = v, i++;
+        } else if (!strcmp(a, "--prefix") && v) {
+            if (!parse_list(v, prefixes, &n_prefixes)) return cli_error(CMD, "--prefix: a list such as 2K,8K,32K"), 2;
+            i++;
+        } else if ((!strcmp(a, "-r") || !strcmp(a, "--reps")) && v) {
+            reps = atoi(v), i++;
+        } else if ((!strcmp(a, "-t") || !strcmp(a, "--threads")) && v) {
+            threads = atoi(v), i++;
+        } else if (!strcmp(a, "--decode") && v) {
+            n_decode = atoi(v), i++;
+        } else if (!strcmp(a, "--slots") && v) {
+            slots = atoi(v), i++;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!model || reps < 1 || reps > 100 || slots < 1 || slots > 64 || n_decode < 0) {
+        usage(stderr);
+        return 2;
+    }
+    int64_t max_prefix = 0;
+    for (int i = 0; i < n_prefixes; i++) max_prefix = prefixes[i] > max_prefix ? prefixes[i] : max_prefix;
+
+    lc_server_opts o;
+    lc_server_opts_init(&o);
+    o.model_path = model;
+    o.port = 0;
+    o.n_threads = threads;
+    o.n_parallel = 1;
+    o.n_ctx = max_prefix + 512;
+    o.max_body = (size_t)64 << 20;
+    o.max_seconds = 3600;
+    o.queue_timeout = 3600;
+    lc_server *s = NULL;
+    lc_error err;
+    if (lc_server_start(&o, &s, &err) != LC_OK) return cli_fail(CMD, &err), 1;
+    const int port = lc_server_port(s);
+    /* characters per token of this tokenizer on the documents */
+    double cpt = 4.0;
+    {
+        char *d = document(999, 512, 6.0);
+        double sec;
+        int64_t np = 0;
+        if (d && complete(port, d, 1, &sec, &np, NULL, NULL) && np > 0) cpt = (double)strlen(d) / (double)np;
+        free(d);
+    }
+    printf("# longctx bench serve: %s, -t %d, %d repetition%s (the machine is shared: min / median / max)\n", model,
+           threads, reps, reps == 1 ? "" : "s");
+    printf("# time to first token (ms; request with max_tokens 1, loopback HTTP)\n");
+    printf("%-8s %-8s %-26s %-26s %-26s %s\n", "prefix", "tokens", "cold", "slot cache", "prefix tree",
+           "cold/tree (median)");
+    int status = 0;
+    for (int p = 0; p < n_prefixes && !status; p++) {
+        double cold[100], slot[100], tree[100];
+        int64_t n_tok = 0, cached_slot = 0, cached_tree = 0;
+        for (int r = 0; r < reps && !status; r++) {
+            char *d = document(p * 100 + r, prefixes[p], cpt);
+            char *q1 = d ? concat(d, " Which word came first?") : NULL;
+            char *q2 = d ? concat(d, " Which word came last?") : NULL;
+            char *q3 = d ? concat(d, " Which word came twice?") : NULL;
+            if (!q1 || !q2 || !q3 || !complete(port, q1, 1, &cold[r], &n_tok, NULL, NULL) ||
+                !complete(port, q2, 1, &slot[r], NULL, &cached_slot, NULL) ||
+                !complete(port, "Hello there, a short prompt that takes the slot.", 1, &tree[r], NULL, NULL, NULL) ||
+                !complete(port, q3, 1, &tree[r], NULL, &cached_tree, NULL))
+                status = 1;
+            free(d), free(q1), free(q2), free(q3);
+        }
+        if (status) break;
+        double c[3], sl[3], t[3];
+        mmm(cold, reps, &c[0], &c[1], &c[2]);
+        mmm(slot, reps, &sl[0], &sl[1], &sl[2]);
+        mmm(tree, reps, &t[0], &t[1], &t[2]);
+        char cs[40], ss[40], ts[40];
+        snprintf(cs, sizeof cs, "%.0f/%.0f/%.0f", c[0] * 1e3, c[1] * 1e3, c[2] * 1e3);
+        snprintf(ss, sizeof ss, "%.0f/%.0f/%.0f (%lld c)", sl[0] * 1e3, sl[1] * 1e3, sl[2] * 1e3, (long long)cached_slot);
+        snprintf(ts, sizeof ts, "%.0f/%.0f/%.0f (%lld c)", t[0] * 1e3, t[1] * 1e3, t[2] * 1e3, (long long)cached_tree);
+        printf("%-8lld %-8lld %-26s %-26s %-26s %.1fx\n", (long long)prefixes[p], (long long)n_tok, cs, ss, ts,
+               c[1] / t[1]);
+        fflush(stdout);
+    }
+    lc_server_stop(s, 5);
+    if (status || n_decode == 0) return status;
+
+    printf("# aggregate decode: %d clients at once, %d tokens each (ignore_eos, greedy); tokens/s\n", slots, n_decode);
+    const int np_list[2] = {slots, 1};
+    for (int k = 0; k < 2 && !status; k++) {
+        lc_server_opts_init(&o);
+        o.model_path = model;
+        o.port = 0;
+        o.n_threads = threads;
+        o.n_parallel = np_list[k];
+        o.n_ctx = 1024;
+        o.max_seconds = 3600;
+        o.queue_timeout = 3600;
+        o.max_queue = 64;
+        if (lc_server_start(&o, &s, &err) != LC_OK) return cli_fail(CMD, &err), 1;
+        double agg[100];
+        for (int r = 0; r < reps && !status; r++) {
+            http_call calls[64];
+            pthread_t th[64];
+            const double t0 = lc_time_now();
+            for (int c = 0; c < slots; c++) {
+                char body[256];
+                snprintf(body, sizeof body,
+                         "{\"prompt\":\"Story %d-%d: once upon a time\",\"max_tokens\":%d,\"temperature\":0,"
+                         "\"ignore_eos\":true}",
+                         r, c, n_decode);
+                calls[c] = (http_call){.port = lc_server_port(s), .body = strdup(body)};
+                pthread_create(&th[c], NULL, call_thread, &calls[c]);
+            }
+            int64_t total = 0;
+            for (int c = 0; c < slots; c++) {
+                pthread_join(th[c], NULL);
+                cJSON *j = calls[c].response ? cJSON_Parse(calls[c].response) : NULL;
+                const double g = num_at(cJSON_GetObjectItemCaseSensitive(j, "usage"), "completion_tokens", NULL);
+                if (g < 0) status = 1;
+                total += g > 0 ? (int64_t)g : 0;
+                cJSON_Delete(j);
+                free(calls[c].body);
+                free(calls[c].response);
+            }
+            agg[r] = (double)total / (lc_time_now() - t0);
+        }
+        lc_server_stop(s, 5);
+        if (status) break;
+        double a[3];
+        mmm(agg, reps, &a[0], &a[1], &a[2]);
+        printf("--parallel %-3d %.1f / %.1f / %.1f tokens/s\n", np_list[k], a[0], a[1], a[2]);
+        fflush(stdout);
+    }
+    if (status) fprintf(stderr, "%s: a decode request failed\n", CMD);
+    return status;
+}
+#endif /* LC_HAVE_SERVER */
