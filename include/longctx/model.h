@@ -68,6 +68,13 @@ enum {
     LC_ARCH_FUSED_QKV = 1u << 2,     /* attn_qkv [q_dim + 2 kv_dim, dim]           */
     LC_ARCH_FUSED_GATE_UP = 1u << 3, /* ffn_up [2 hidden, dim]: gate rows, then up */
     LC_ARCH_POST_NORMS = 1u << 4,    /* post_attention_norm, post_ffw_norm         */
+    LC_ARCH_O_BIAS = 1u << 5,        /* attn_output.bias                           */
+    LC_ARCH_ATTN_SINKS = 1u << 6,    /* attn_sinks [n_heads]: learned sink logits  */
+    LC_ARCH_MOE = 1u << 7,           /* mixture-of-experts FFN (longctx/moe.h):
+                                        ffn_gate_inp(.bias), ffn_{gate,up,down}_exps
+                                        (.bias), optional *_shexp; the FFN's norm
+                                        is named post_attention_norm              */
+    LC_ARCH_MOE_BIAS = 1u << 8,      /* ffn_gate_inp.bias, ffn_{gate,up,down}_exps.bias */
 };
 
 typedef struct {
@@ -83,6 +90,13 @@ typedef struct {
     bool rope_window_own;  /* window layers use rope_window (else rope)        */
     bool longrope;         /* rope_short holds LongRoPE's short factors: used
                               when the context is at most rope.orig_ctx        */
+    /* LC_ARCH_MOE (<arch>.expert_count, expert_used_count,
+     * expert_feed_forward_length, expert_shared_feed_forward_length): */
+    int32_t n_experts, n_experts_used;
+    int32_t expert_ffn, shared_ffn; /* shared_ffn 0: no shared expert          */
+    int32_t moe_routing;   /* lc_moe_routing (longctx/moe.h)                   */
+    int32_t moe_act;       /* lc_moe_act                                       */
+    bool moe_norm_topk;    /* SOFTMAX_TOPK: weights divided by their sum       */
 } lc_family;
 
 typedef struct {
@@ -128,6 +142,18 @@ typedef struct {
     lc_tensor bq, bk, bv;             /* QKV_BIAS, f32 vectors                 */
     lc_tensor q_norm, k_norm;         /* QK_NORM, f32 [head_dim]               */
     lc_tensor post_attn_norm, post_ffn_norm; /* POST_NORMS, f32 [dim]          */
+    lc_tensor bo;                     /* O_BIAS, f32 [dim]                     */
+    lc_tensor attn_sinks;             /* ATTN_SINKS, f32 [n_heads]             */
+    /* MOE (then w_gate/w_up/w_down are empty; ffn_norm is the FFN's norm):
+     * experts stacked [E * rows, cols] as longctx/moe.h says. */
+    lc_tensor router, router_b;       /* [E, dim], f32 [E] or empty            */
+    lc_tensor gate_exps, up_exps;     /* [E * expert_ffn, dim]                 */
+    lc_tensor down_exps;              /* [E * dim, expert_ffn]                 */
+    lc_tensor gate_exps_b, up_exps_b; /* f32 [E, expert_ffn] or empty          */
+    lc_tensor down_exps_b;            /* f32 [E, dim] or empty                 */
+    lc_tensor gate_shexp, up_shexp;   /* [shared_ffn, dim] or empty            */
+    lc_tensor down_shexp;             /* [dim, shared_ffn]                     */
+    lc_tensor shexp_gate_inp;         /* f32 [1, dim] or empty                 */
     /* FUSED_GATE_UP: w_up is [2 hidden, dim] and w_gate is empty. */
 } lc_layer_weights;
 

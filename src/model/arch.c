@@ -10,16 +10,23 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "longctx/moe.h"
 #include "model/model_internal.h"
 
 static const lc_arch_desc arch_table[] = {
     /* name     rope layout   flags                                                      act               window period, factors */
-    {"llama", LC_ROPE_NORM, 0, LC_ACT_SILU, 1, false, false, "rope_freqs"},
-    {"qwen2", LC_ROPE_NEOX, LC_ARCH_QKV_BIAS, LC_ACT_SILU, 1, false, false, "rope_freqs"},
-    {"qwen3", LC_ROPE_NEOX, LC_ARCH_QK_NORM, LC_ACT_SILU, 1, false, false, "rope_freqs"},
-    {"phi3", LC_ROPE_NEOX, LC_ARCH_FUSED_QKV | LC_ARCH_FUSED_GATE_UP, LC_ACT_SILU, 1, false, true, NULL},
-    {"gemma2", LC_ROPE_NEOX, LC_ARCH_POST_NORMS, LC_ACT_GELU_TANH, 2, true, false, NULL},
-    {"gemma3", LC_ROPE_NEOX, LC_ARCH_POST_NORMS | LC_ARCH_QK_NORM, LC_ACT_GELU_TANH, 6, true, false, NULL},
+    {"llama", LC_ROPE_NORM, 0, LC_ACT_SILU, 1, false, false, "rope_freqs", 0, 0, false},
+    {"qwen2", LC_ROPE_NEOX, LC_ARCH_QKV_BIAS, LC_ACT_SILU, 1, false, false, "rope_freqs", 0, 0, false},
+    {"qwen3", LC_ROPE_NEOX, LC_ARCH_QK_NORM, LC_ACT_SILU, 1, false, false, "rope_freqs", 0, 0, false},
+    {"phi3", LC_ROPE_NEOX, LC_ARCH_FUSED_QKV | LC_ARCH_FUSED_GATE_UP, LC_ACT_SILU, 1, false, true, NULL, 0, 0, false},
+    {"gemma2", LC_ROPE_NEOX, LC_ARCH_POST_NORMS, LC_ACT_GELU_TANH, 2, true, false, NULL, 0, 0, false},
+    {"gemma3", LC_ROPE_NEOX, LC_ARCH_POST_NORMS | LC_ARCH_QK_NORM, LC_ACT_GELU_TANH, 6, true, false, NULL, 0, 0, false},
+    /* gpt-oss: q/k/v/o biases, learned sinks, window layers 0, 2, ... (the
+     * converter writes no pattern: llama.cpp's is period 2 with layer 0
+     * local), MoE with top-k-then-softmax routing and the clamped SwiGLU */
+    {"gpt-oss", LC_ROPE_NEOX, LC_ARCH_QKV_BIAS | LC_ARCH_O_BIAS | LC_ARCH_ATTN_SINKS | LC_ARCH_MOE | LC_ARCH_MOE_BIAS,
+     LC_ACT_SILU, 2,
+     false, false, NULL, LC_MOE_TOPK_SOFTMAX, LC_MOE_SWIGLU_OAI, false},
 };
 
 const lc_arch_desc *lc_arch_find(const char *name) {
@@ -28,7 +35,7 @@ const lc_arch_desc *lc_arch_find(const char *name) {
     return NULL;
 }
 
-const char *lc_arch_names(void) { return "llama, qwen2, qwen3, phi3, gemma2, gemma3"; }
+const char *lc_arch_names(void) { return "llama, qwen2, qwen3, phi3, gemma2, gemma3, gpt-oss"; }
 
 bool lc_family_is_plain(const lc_family *f) {
     return f->flags == 0 && f->act == LC_ACT_SILU && (f->embd_scale == 0.0f || f->embd_scale == 1.0f) &&
@@ -68,6 +75,12 @@ const char *lc_family_describe(const lc_model_config *c, char *buf, size_t len) 
     if (f->flags & LC_ARCH_FUSED_QKV) append(buf, len, "%sfused qkv", 0, 0);
     if (f->flags & LC_ARCH_FUSED_GATE_UP) append(buf, len, "%sfused gate/up", 0, 0);
     if (f->flags & LC_ARCH_POST_NORMS) append(buf, len, "%spost norms", 0, 0);
+    if (f->flags & LC_ARCH_O_BIAS) append(buf, len, "%soutput bias", 0, 0);
+    if (f->flags & LC_ARCH_ATTN_SINKS) append(buf, len, "%slearned sinks", 0, 0);
+    if (f->flags & LC_ARCH_MOE) {
+        append(buf, len, "%smoe %g experts, %g used", f->n_experts, f->n_experts_used);
+        if (f->shared_ffn > 0) append(buf, len, "%sshared expert ffn %g", f->shared_ffn, 0);
+    }
     if (f->act == LC_ACT_GELU_TANH) append(buf, len, "%sgelu-tanh", 0, 0);
     if (f->embd_scale != 0.0f && f->embd_scale != 1.0f) append(buf, len, "%sembd x%g", (double)f->embd_scale, 0);
     if (f->attn_scale != 0.0f) append(buf, len, "%sattn scale %g", (double)f->attn_scale, 0);

@@ -218,6 +218,27 @@ static lc_status family_from_gguf(const lc_gguf *g, const lc_arch_desc *d, lc_mo
         }
     }
     if (!f->rope_window_own) c->rope_window = c->rope;
+
+    /* Mixture of experts. */
+    if (f->flags & LC_ARCH_MOE) {
+        f->moe_routing = d->moe_routing;
+        f->moe_act = d->moe_act;
+        f->moe_norm_topk = d->moe_norm_topk;
+        if ((st = get_pos_i32(g, KEY("expert_count"), true, 0, &f->n_experts, err)) != LC_OK ||
+            (st = get_pos_i32(g, KEY("expert_used_count"), true, 0, &f->n_experts_used, err)) != LC_OK ||
+            (st = get_pos_i32(g, KEY("expert_feed_forward_length"), false, c->hidden_dim, &f->expert_ffn, err)) !=
+                LC_OK)
+            return st;
+        if (lc_gguf_has(g, KEY("expert_shared_feed_forward_length")) &&
+            (st = get_pos_i32(g, KEY("expert_shared_feed_forward_length"), true, 0, &f->shared_ffn, err)) != LC_OK)
+            return st;
+        if (f->n_experts > 65536 || f->n_experts_used > f->n_experts) {
+            char k2[96];
+            return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s = %d with %s = %d (need 1 <= used <= count <= 65536)",
+                           akey(k2, sizeof k2, A, "expert_used_count"), f->n_experts_used, KEY("expert_count"),
+                           f->n_experts);
+        }
+    }
     return LC_OK;
 }
 
@@ -287,8 +308,17 @@ lc_status lc_model_config_from_gguf(const lc_gguf *g, lc_model_config *c, lc_err
 
 /* View of tensor `name` as [rows, cols]; vectors (rows == 1) must be f32.
  * why: the keys that set the shape, named when the tensor contradicts them. */
+static lc_status bind_exps(const lc_gguf *g, const char *name, int64_t rows, int64_t cols, int64_t exps,
+                           const char *why, lc_tensor *out, lc_error *err);
+
 static lc_status bind(const lc_gguf *g, const char *name, int64_t rows, int64_t cols, const char *why, lc_tensor *out,
                       lc_error *err) {
+    return bind_exps(g, name, rows, cols, 0, why, out, err);
+}
+
+/* exps > 0: a 3-D tensor ne = {cols, rows, exps}, viewed as [exps * rows, cols]. */
+static lc_status bind_exps(const lc_gguf *g, const char *name, int64_t rows, int64_t cols, int64_t exps,
+                           const char *why, lc_tensor *out, lc_error *err) {
     const lc_gguf_tensor *t = lc_gguf_find_tensor(g, name);
     if (!t) return lc_fail(err, LC_ERR_FORMAT, "gguf model: missing tensor '%s'", name);
     if (t->dtype == LC_DTYPE_COUNT) {
@@ -300,16 +330,18 @@ static lc_status bind(const lc_gguf *g, const char *name, int64_t rows, int64_t 
                        "f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K, iq4_nl, iq4_xs, mxfp4)",
                        name, tn ? tn : "id ", tn ? "" : num);
     }
-    bool vec = rows == 1;
-    bool shape_ok = vec ? (t->n_dims <= 2 && t->ne[0] == cols && t->ne[1] == 1)
-                        : (t->n_dims == 2 && t->ne[0] == cols && t->ne[1] == rows);
-    if (t->ne[2] != 1 || t->ne[3] != 1) shape_ok = false;
+    bool vec = rows == 1 && exps == 0;
+    bool shape_ok = exps > 0 ? (t->n_dims == 3 && t->ne[0] == cols && t->ne[1] == rows && t->ne[2] == exps)
+                    : vec    ? (t->n_dims <= 2 && t->ne[0] == cols && t->ne[1] == 1 && t->ne[2] == 1)
+                             : (t->n_dims == 2 && t->ne[0] == cols && t->ne[1] == rows && t->ne[2] == 1);
+    if (t->ne[3] != 1) shape_ok = false;
     if (!shape_ok)
         return lc_fail(err, LC_ERR_FORMAT,
                        "gguf model: tensor '%s' has shape [%lld, %lld, %lld, %lld] (ne, fastest first), the "
-                       "configuration (%s) needs [%lld, %lld]",
+                       "configuration (%s) needs [%lld, %lld, %lld]",
                        name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3], why,
-                       (long long)cols, (long long)rows);
+                       (long long)cols, (long long)rows, (long long)(exps > 0 ? exps : 1));
+    if (exps > 0) rows *= exps;
     if (vec && t->dtype != LC_DTYPE_F32)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "gguf model: vector tensor '%s' is %s; longctx needs f32 norms and biases",
                        name, lc_dtype_name(t->dtype));
@@ -319,22 +351,25 @@ static lc_status bind(const lc_gguf *g, const char *name, int64_t rows, int64_t 
 
 /* The tensors of one layer of this family: suffix, where it goes, shape and
  * the keys that give the shape. Returns how many (at most LAYER_MAX). */
-#define LAYER_MAX 16
+#define LAYER_MAX 40
 typedef struct {
     const char *suffix;
     lc_tensor *t;
     int64_t rows, cols;
-    int why; /* index into the why strings below */
+    int why;       /* index into the why strings below */
+    int64_t exps;  /* > 0: a 3-D stack of that many [rows, cols] experts */
 } layer_tensor;
 
-enum { WHY_DIM, WHY_Q, WHY_KV, WHY_QKV, WHY_FFN, WHY_FFN2, WHY_HEAD, WHY_COUNT };
+enum { WHY_DIM, WHY_Q, WHY_KV, WHY_QKV, WHY_FFN, WHY_FFN2, WHY_HEAD, WHY_EXP, WHY_EXPF, WHY_SHF, WHY_NH, WHY_COUNT };
 
 static int layer_tensors(const lc_model_config *c, lc_layer_weights *L, layer_tensor *out) {
     const uint32_t fl = c->fam.flags;
     const int64_t D = c->dim, Q = (int64_t)c->n_heads * c->head_dim, KV = (int64_t)c->n_kv_heads * c->head_dim;
     const int64_t F = c->hidden_dim, H = c->head_dim;
     int n = 0;
-#define T(sfx, field, r, k, w) out[n++] = (layer_tensor){sfx, L ? &L->field : NULL, r, k, w}
+    const int64_t E = c->fam.n_experts, FE = c->fam.expert_ffn, FS = c->fam.shared_ffn;
+#define T(sfx, field, r, k, w) out[n++] = (layer_tensor){sfx, L ? &L->field : NULL, r, k, w, 0}
+#define TE(sfx, field, r, k, w) out[n++] = (layer_tensor){sfx, L ? &L->field : NULL, r, k, w, E}
     T("attn_norm.weight", attn_norm, 1, D, WHY_DIM);
     if (fl & LC_ARCH_FUSED_QKV) {
         T("attn_qkv.weight", wqkv, Q + 2 * KV, D, WHY_QKV);
@@ -353,9 +388,32 @@ static int layer_tensors(const lc_model_config *c, lc_layer_weights *L, layer_te
         T("attn_k_norm.weight", k_norm, 1, H, WHY_HEAD);
     }
     T("attn_output.weight", wo, D, Q, WHY_Q);
+    if (fl & LC_ARCH_O_BIAS) T("attn_output.bias", bo, 1, D, WHY_DIM);
+    if (fl & LC_ARCH_ATTN_SINKS) T("attn_sinks.weight", attn_sinks, 1, c->n_heads, WHY_NH);
     if (fl & LC_ARCH_POST_NORMS) {
         T("post_attention_norm.weight", post_attn_norm, 1, D, WHY_DIM);
         T("post_ffw_norm.weight", post_ffn_norm, 1, D, WHY_DIM);
+    }
+    if (fl & LC_ARCH_MOE) {
+        /* both MoE converters name the FFN's pre-norm post_attention_norm */
+        T("post_attention_norm.weight", ffn_norm, 1, D, WHY_DIM);
+        T("ffn_gate_inp.weight", router, E, D, WHY_EXP);
+        TE("ffn_gate_exps.weight", gate_exps, FE, D, WHY_EXPF);
+        TE("ffn_up_exps.weight", up_exps, FE, D, WHY_EXPF);
+        TE("ffn_down_exps.weight", down_exps, D, FE, WHY_EXPF);
+        if (fl & LC_ARCH_MOE_BIAS) {
+            T("ffn_gate_inp.bias", router_b, 1, E, WHY_EXP);
+            T("ffn_gate_exps.bias", gate_exps_b, E, FE, WHY_EXPF);
+            T("ffn_up_exps.bias", up_exps_b, E, FE, WHY_EXPF);
+            T("ffn_down_exps.bias", down_exps_b, E, D, WHY_EXPF);
+        }
+        if (FS > 0) {
+            T("ffn_gate_shexp.weight", gate_shexp, FS, D, WHY_SHF);
+            T("ffn_up_shexp.weight", up_shexp, FS, D, WHY_SHF);
+            T("ffn_down_shexp.weight", down_shexp, D, FS, WHY_SHF);
+            T("ffn_gate_inp_shexp.weight", shexp_gate_inp, 1, D, WHY_DIM);
+        }
+        return n;
     }
     T("ffn_norm.weight", ffn_norm, 1, D, WHY_DIM);
     if (fl & LC_ARCH_FUSED_GATE_UP) {
@@ -366,6 +424,7 @@ static int layer_tensors(const lc_model_config *c, lc_layer_weights *L, layer_te
     }
     T("ffn_down.weight", w_down, D, F, WHY_FFN);
 #undef T
+#undef TE
     return n;
 }
 
@@ -381,6 +440,12 @@ static void why_strings(const lc_model_config *c, char why[WHY_COUNT][160]) {
     snprintf(why[WHY_FFN], 160, "%s.feed_forward_length = %d", A, c->hidden_dim);
     snprintf(why[WHY_FFN2], 160, "2 x %s.feed_forward_length = %d (fused gate/up)", A, c->hidden_dim);
     snprintf(why[WHY_HEAD], 160, "%s.attention.key_length = %d", A, c->head_dim);
+    snprintf(why[WHY_EXP], 160, "%s.expert_count = %d, embedding_length %d", A, c->fam.n_experts, c->dim);
+    snprintf(why[WHY_EXPF], 160, "%s.expert_count = %d, expert_feed_forward_length %d, embedding_length %d", A,
+             c->fam.n_experts, c->fam.expert_ffn, c->dim);
+    snprintf(why[WHY_SHF], 160, "%s.expert_shared_feed_forward_length = %d, embedding_length %d", A,
+             c->fam.shared_ffn, c->dim);
+    snprintf(why[WHY_NH], 160, "%s.attention.head_count = %d", A, c->n_heads);
 }
 
 static lc_status bind_all(const lc_gguf *g, lc_model *m, lc_error *err) {
@@ -401,7 +466,8 @@ static lc_status bind_all(const lc_gguf *g, lc_model *m, lc_error *err) {
         const int n = layer_tensors(c, &m->w.layers[l], lt);
         for (int i = 0; i < n; i++) {
             snprintf(name, sizeof name, "blk.%d.%s", (int)l, lt[i].suffix);
-            if ((st = bind(g, name, lt[i].rows, lt[i].cols, why[lt[i].why], lt[i].t, err)) != LC_OK) return st;
+            if ((st = bind_exps(g, name, lt[i].rows, lt[i].cols, lt[i].exps, why[lt[i].why], lt[i].t, err)) != LC_OK)
+                return st;
         }
     }
     return LC_OK;

@@ -31,6 +31,9 @@ typedef struct {
     bool longrope;             /* rope_factors_long/short tensors (Phi-3)      */
     const char *factor_tensor; /* optional frequency-factor tensor (".weight"
                                   appended), NULL: none                        */
+    int32_t moe_routing;       /* LC_ARCH_MOE: lc_moe_routing, lc_moe_act and */
+    int32_t moe_act;           /* norm_topk of the family                      */
+    bool moe_norm_topk;
 } lc_arch_desc;
 
 const lc_arch_desc *lc_arch_find(const char *name);

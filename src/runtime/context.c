@@ -68,6 +68,50 @@ static lc_status check_f32_vector(const lc_tensor *t, int64_t n, const char *nam
     return st;
 }
 
+/* An f32 matrix [rows, cols] read in place (expert biases), or absent. */
+static lc_status f32_rows(const lc_tensor *t, int64_t rows, int64_t cols, const char *name, const float **out,
+                          lc_error *err) {
+    *out = NULL;
+    if (!t->data) return LC_OK;
+    if (t->type != LC_DTYPE_F32 || t->rows != rows || t->cols != cols)
+        return lc_fail(err, LC_ERR_FORMAT, "model: %s must be f32 [%lld, %lld] (is %s [%lld, %lld])", name,
+                       (long long)rows, (long long)cols, lc_dtype_name(t->type), (long long)t->rows,
+                       (long long)t->cols);
+    *out = (const float *)t->data;
+    return LC_OK;
+}
+
+lc_status lc_rt_moe_layer(const lc_model_config *c, const lc_layer_weights *L, lc_moe_layer *m, lc_error *err) {
+    const lc_family *f = &c->fam;
+    lc_moe_layer_init(m);
+    m->n_experts = f->n_experts;
+    m->n_used = f->n_experts_used;
+    m->dim = c->dim;
+    m->ffn = f->expert_ffn;
+    m->routing = (lc_moe_routing)f->moe_routing;
+    m->norm_topk = f->moe_norm_topk;
+    m->act = (lc_moe_act)f->moe_act;
+    m->router = L->router;
+    m->gate_exps = L->gate_exps;
+    m->up_exps = L->up_exps;
+    m->down_exps = L->down_exps;
+    const int64_t E = f->n_experts;
+    lc_status st;
+    if ((st = f32_rows(&L->router_b, 1, E, "ffn_gate_inp.bias", &m->router_bias, err)) != LC_OK ||
+        (st = f32_rows(&L->gate_exps_b, E, f->expert_ffn, "ffn_gate_exps.bias", &m->gate_bias, err)) != LC_OK ||
+        (st = f32_rows(&L->up_exps_b, E, f->expert_ffn, "ffn_up_exps.bias", &m->up_bias, err)) != LC_OK ||
+        (st = f32_rows(&L->down_exps_b, E, c->dim, "ffn_down_exps.bias", &m->down_bias, err)) != LC_OK)
+        return st;
+    if (f->shared_ffn > 0) {
+        m->shared_ffn = f->shared_ffn;
+        m->shared_gate = L->gate_shexp;
+        m->shared_up = L->up_shexp;
+        m->shared_down = L->down_shexp;
+        m->shared_gate_inp = L->shexp_gate_inp;
+    }
+    return LC_OK;
+}
+
 static lc_status check_model(const lc_model *m, lc_rt_shape *sh, lc_error *err) {
     if (!m) return lc_fail(err, LC_ERR_INVALID_ARG, "context: NULL model");
     const lc_model_config *c = &m->cfg;
@@ -128,7 +172,15 @@ static lc_status check_model(const lc_model *m, lc_rt_shape *sh, lc_error *err) 
             CHK(check_f32_vector(&L->post_ffn_norm, D, "post_ffw_norm", l, err));
         }
         CHK(check_matrix(&L->wo, D, sh->q_dim, "attn_output", l, err));
+        if (fl & LC_ARCH_O_BIAS) CHK(check_f32_vector(&L->bo, D, "attn_output.bias", l, err));
+        if (fl & LC_ARCH_ATTN_SINKS) CHK(check_f32_vector(&L->attn_sinks, c->n_heads, "attn_sinks", l, err));
         CHK(check_vector(&L->ffn_norm, D, "ffn_norm", l, err));
+        if (fl & LC_ARCH_MOE) {
+            lc_moe_layer ml;
+            CHK(lc_rt_moe_layer(c, L, &ml, err));
+            CHK(lc_moe_validate(&ml, err));
+            continue;
+        }
         if (!(fl & LC_ARCH_FUSED_GATE_UP)) CHK(check_matrix(&L->w_gate, F, D, "ffn_gate", l, err));
         CHK(check_matrix(&L->w_up, sh->up_dim, D, "ffn_up", l, err));
         CHK(check_matrix(&L->w_down, D, F, "ffn_down", l, err));
@@ -202,6 +254,11 @@ static lc_status resolve_family(const lc_model_config *c, const lc_context_opts 
         r->attn.method != LC_ATTN_WINDOW)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "context: this %s model soft-caps attention scores; use --attn flash "
                                                 "(got %s)", c->arch, lc_attn_method_name(r->attn.method));
+    if ((f->flags & LC_ARCH_ATTN_SINKS) && (r->policy.policy != LC_KV_POLICY_FULL || r->linear))
+        return lc_fail(err, LC_ERR_UNSUPPORTED,
+                       "context: this %s model's learned attention sinks run with the full KV policy and softmax "
+                       "attention only (got %s%s)",
+                       c->arch, lc_kv_policy_name(r->policy.policy), r->linear ? ", linear" : "");
     r->attn_window = r->attn;
     r->attn_ring_window = r->attn_ring;
     if (r->window > 0) {
@@ -321,7 +378,7 @@ static lc_status resolve(const lc_model *m, const lc_context_opts *o_in, resolve
 
 /* Carving of the slab: each piece 64-byte aligned. */
 typedef struct {
-    size_t norms, x, xb, q, k, v, att, hb, hb2, qkv, logits, att2, q2, lse, lse2, mm_ws, attn_ws;
+    size_t norms, x, xb, q, k, v, att, hb, hb2, qkv, logits, att2, q2, lse, lse2, moe_y, mm_ws, attn_ws, moe_ws;
     size_t activation_bytes, total;
 } slab_plan;
 
@@ -335,7 +392,8 @@ static bool take(size_t *cursor, size_t n_floats_a, size_t n_floats_b, size_t *o
 
 /* sinks: the SINKS policy's second attention part; lse: a log-sum-exp
  * buffer (SINKS, H2O). */
-static bool plan_slab(const lc_rt_shape *sh, size_t mm_ws, size_t attn_ws, bool sinks, bool lse, slab_plan *p) {
+static bool plan_slab(const lc_rt_shape *sh, size_t mm_ws, size_t attn_ws, bool sinks, bool lse, bool moe,
+                      size_t moe_ws, slab_plan *p) {
     size_t cur = 0, B = (size_t)sh->n_batch;
     const size_t B2 = sinks ? B : 0, BL = sinks || lse ? B : 0;
     bool ok = take(&cur, 2 * (size_t)sh->n_layers + 1, (size_t)sh->dim, &p->norms) &&
@@ -346,7 +404,7 @@ static bool plan_slab(const lc_rt_shape *sh, size_t mm_ws, size_t attn_ws, bool 
               take(&cur, B, (size_t)sh->qkv_dim, &p->qkv) &&
               take(&cur, 1, (size_t)sh->vocab, &p->logits) && take(&cur, B2, (size_t)sh->q_dim, &p->att2) &&
               take(&cur, B2, (size_t)sh->q_dim, &p->q2) && take(&cur, BL, (size_t)sh->n_heads, &p->lse) &&
-              take(&cur, B2, (size_t)sh->n_heads, &p->lse2);
+              take(&cur, B2, (size_t)sh->n_heads, &p->lse2) && take(&cur, moe ? B : 0, (size_t)sh->dim, &p->moe_y);
     if (!ok) return false;
     p->activation_bytes = cur;
     if (mm_ws > SIZE_MAX - 63 || attn_ws > SIZE_MAX - 63) return false;
@@ -354,6 +412,9 @@ static bool plan_slab(const lc_rt_shape *sh, size_t mm_ws, size_t attn_ws, bool 
     if (!lc_add_size(cur, (mm_ws + 63) & ~(size_t)63, &cur)) return false;
     p->attn_ws = cur;
     if (!lc_add_size(cur, (attn_ws + 63) & ~(size_t)63, &cur)) return false;
+    if (moe_ws > SIZE_MAX - 63) return false;
+    p->moe_ws = cur;
+    if (!lc_add_size(cur, (moe_ws + 63) & ~(size_t)63, &cur)) return false;
     p->total = cur;
     return true;
 }
@@ -493,7 +554,17 @@ static lc_status compute_memory(const lc_model *m, const resolved *r, lc_context
     if (st == LC_OK) st = attn_ws(r, &at, err);
     if (st != LC_OK) return st;
     const bool sinks = r->policy.policy == LC_KV_POLICY_SINKS && r->policy.n_sinks > 0;
-    if (!plan_slab(&r->sh, mm, at, sinks, r->policy.policy == LC_KV_POLICY_H2O, plan))
+    const bool moe = (m->cfg.fam.flags & LC_ARCH_MOE) != 0;
+    size_t moe_ws = 0;
+    for (int32_t l = 0; moe && l < r->sh.n_layers; l++) {
+        lc_moe_layer ml;
+        size_t b = 0;
+        st = lc_rt_moe_layer(&m->cfg, &m->w.layers[l], &ml, err);
+        if (st == LC_OK) st = lc_moe_workspace(&ml, r->sh.n_batch, r->sh.n_threads, &b, err);
+        if (st != LC_OK) return st;
+        moe_ws = LC_MAX(moe_ws, b);
+    }
+    if (!plan_slab(&r->sh, mm, at, sinks, r->policy.policy == LC_KV_POLICY_H2O, moe, moe_ws, plan))
         return lc_fail(err, LC_ERR_TOO_LARGE, "context: buffers for a batch of %lld overflow size_t",
                        (long long)r->sh.n_batch);
     if (r->linear) {
@@ -599,7 +670,16 @@ lc_status lc_context_create(const lc_model *m, const lc_context_opts *o, lc_cont
     ctx->mm_ws = s + plan.mm_ws;
     ctx->mm_ws_bytes = plan.attn_ws - plan.mm_ws;
     ctx->attn_ws = s + plan.attn_ws;
-    ctx->attn_ws_bytes = plan.total - plan.attn_ws;
+    ctx->attn_ws_bytes = plan.moe_ws - plan.attn_ws;
+    ctx->moe_y = (float *)(s + plan.moe_y);
+    ctx->moe_ws = s + plan.moe_ws;
+    ctx->moe_ws_bytes = plan.total - plan.moe_ws;
+    if (m->cfg.fam.flags & LC_ARCH_MOE) {
+        ctx->moe = calloc((size_t)r.sh.n_layers, sizeof *ctx->moe);
+        if (!ctx->moe) st = lc_fail(err, LC_ERR_NOMEM, "context: out of memory");
+        for (int l = 0; l < r.sh.n_layers && st == LC_OK; l++)
+            st = lc_rt_moe_layer(&m->cfg, &m->w.layers[l], &ctx->moe[l], err);
+    }
 
     /* Norm weights as f32 (any stored type). */
     const int64_t D = r.sh.dim;
@@ -662,6 +742,11 @@ lc_status lc_context_create(const lc_model *m, const lc_context_opts *o, lc_cont
         const lc_layer_weights *L = &m->w.layers[l];
         wb += matrix_bytes(&L->wq) + matrix_bytes(&L->wk) + matrix_bytes(&L->wv) + matrix_bytes(&L->wo) +
               matrix_bytes(&L->w_gate) + matrix_bytes(&L->w_up) + matrix_bytes(&L->w_down) + matrix_bytes(&L->wqkv);
+        if (m->cfg.fam.flags & LC_ARCH_MOE) /* the router, k of E experts, the shared one */
+            wb += matrix_bytes(&L->router) + matrix_bytes(&L->gate_shexp) + matrix_bytes(&L->up_shexp) +
+                  matrix_bytes(&L->down_shexp) +
+                  (matrix_bytes(&L->gate_exps) + matrix_bytes(&L->up_exps) + matrix_bytes(&L->down_exps)) *
+                      m->cfg.fam.n_experts_used / m->cfg.fam.n_experts;
     }
     ctx->weight_bytes_per_pass = wb;
     *out = ctx;
@@ -680,6 +765,7 @@ void lc_context_free(lc_context *ctx) {
     lc_rope_cache_free(ctx->rope);
     lc_rope_cache_free(ctx->rope_window);
     free(ctx->layer_kind);
+    free(ctx->moe);
     lc_free_aligned(ctx->slab);
     free(ctx);
 }

@@ -101,6 +101,12 @@ static lc_status attend_cache(lc_context *ctx, int32_t layer, int64_t n, int64_t
     if (win && ctx->wring.n_layers) lc_kv_wring_view(&ctx->wring, ctx->kv_index[layer], &view);
     else lc_kv_cache_view(&ctx->kv, ctx->kv_index[layer], &view);
     const lc_attn_params *ap = win ? &ctx->attn_window : &ctx->attn;
+    lc_attn_params with_sinks;
+    if (ctx->model->cfg.fam.flags & LC_ARCH_ATTN_SINKS) { /* learned sinks (FULL policy only) */
+        with_sinks = *ap;
+        with_sinks.sink_logits = (const float *)ctx->model->w.layers[layer].attn_sinks.data;
+        ap = &with_sinks;
+    }
     lc_status st;
     switch (ctx->kv.policy) {
     case LC_KV_POLICY_WINDOW:
@@ -198,6 +204,14 @@ static lc_status feed_forward(lc_context *ctx, const lc_layer_weights *L, int64_
     const lc_kernel_opts *ko = &ctx->kopts;
     const int64_t F = sh->hidden;
     lc_status st;
+    if (f->flags & LC_ARCH_MOE) {
+        const int32_t l = (int32_t)(L - ctx->model->w.layers);
+        const double t0 = lc_time_now();
+        st = lc_moe_forward(&ctx->moe[l], m, ctx->xb, ctx->moe_y, ctx->moe_ws, ctx->moe_ws_bytes, ko, err);
+        ctx->tm.t_matmul += lc_time_now() - t0;
+        if (st == LC_OK) memcpy(ctx->xb, ctx->moe_y, (size_t)(m * sh->dim) * sizeof(float));
+        return st;
+    }
     if (f->flags & LC_ARCH_FUSED_GATE_UP) {
         /* hb2 rows: [gate | up] of 2F; hb rows: act(gate) * up of F */
         if ((st = mm(ctx, &L->w_up, ctx->xb, m, ctx->hb2, err)) != LC_OK) return st;
@@ -266,6 +280,7 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
             TRY(attend_cache(ctx, l, n, r0, p0, err));
         }
         TRY(mm(ctx, &L->wo, ctx->att, m, ctx->xb, err));
+        if (f->flags & LC_ARCH_O_BIAS) add_bias(ctx->xb, &L->bo, m, D, ko);
         if (f->flags & LC_ARCH_POST_NORMS)
             lc_rmsnorm(ctx->xb, ctx->xb, (const float *)L->post_attn_norm.data, m, D, ctx->norm_eps, ko);
         lc_add(xr, ctx->xb, m * D, ko);

@@ -7,6 +7,7 @@
 
 #include "common/util.h"
 #include "longctx/kernels.h"
+#include "longctx/moe.h"
 #include "longctx/runtime.h"
 #include "runtime/kv_cache.h"
 
@@ -64,6 +65,10 @@ struct lc_context {
     size_t mm_ws_bytes;
     void *attn_ws;              /* attention scratch                               */
     size_t attn_ws_bytes;
+    lc_moe_layer *moe;          /* [n_layers] MOE families, else NULL               */
+    float *moe_y;               /* [n_batch, dim] MOE output                        */
+    void *moe_ws;               /* MOE scratch (part of the slab)                   */
+    size_t moe_ws_bytes;
 
     double weight_bytes_per_pass; /* every matrix once: for the bytes/s figure    */
     lc_context_timings tm;
@@ -71,6 +76,9 @@ struct lc_context {
     lc_attn_observer_fn observer; /* NULL: none (lc_context_set_attn_observer)     */
     void *observer_user;
 };
+
+/* The MoE block of layer L of a LC_ARCH_MOE model (views of its weights). */
+lc_status lc_rt_moe_layer(const lc_model_config *c, const lc_layer_weights *L, lc_moe_layer *m, lc_error *err);
 
 /* The attention shape of a chunk of n_q queries ending a sequence of n_kv
  * (causal, q_pos0 = n_kv - n_q, plain key order). */
