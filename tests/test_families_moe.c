@@ -16,6 +16,10 @@
  *     the logits far past the tolerance);
  *   - model.MXFP4_MOE.gguf (experts MXFP4, other matrices Q8_0) against
  *     llama.cpp's logits on that file.
+ * Qwen3-Next (model.f16.gguf, 3 Gated DeltaNet layers + 1 gated attention
+ * layer, MoE with a shared expert) against hf_logits.f32, all 160 rows, and
+ * llama.cpp on the same file; chunks of 7 then decode (the chunked and
+ * the recurrent DeltaNet forms) = one prefill; truncation refused.
  * A fixture that is absent is skipped (saying so).
  */
 #include <stdio.h>
@@ -246,7 +250,85 @@ static void check_gpt_oss(void) {
     lc_model_free(m);
 }
 
+/* ---- Qwen3-Next ---------------------------------------------------------------- */
+
+static void check_qwen3_next(void) {
+    char dir[1024], path[1200];
+    lc_test_shared("fixtures/qwen3-next", dir, sizeof dir);
+    lc_model *m = load(dir, "model.f16.gguf");
+    if (!m) return;
+    int32_t *tok = calloc(N_TOK_MAX, sizeof *tok);
+    snprintf(path, sizeof path, "%s/tokens.json", dir);
+    const int64_t n = read_tokens(path, tok);
+    CHECK(n == 160, "qwen3-next: %lld tokens in %s", (long long)n, path);
+    const int32_t V = m->cfg.vocab_size;
+    const lc_family *f = &m->cfg.fam;
+    CHECK(strcmp(m->cfg.arch, "qwen3next") == 0 && f->n_experts == 4 && f->n_experts_used == 2 && f->shared_ffn == 128 &&
+              f->full_attn_interval == 4 && f->ssm_n_k_heads == 4 && f->ssm_n_v_heads == 8 && f->ssm_d_k == 32 &&
+              f->ssm_d_v == 32 && m->cfg.rope.n_dims == 16,
+          "qwen3-next: config (arch %s, experts %d/%d shared %d, interval %d, ssm %d/%d heads %dx%d, rope dims %d)",
+          m->cfg.arch, f->n_experts, f->n_experts_used, f->shared_ffn, f->full_attn_interval, f->ssm_n_k_heads,
+          f->ssm_n_v_heads, f->ssm_d_k, f->ssm_d_v, m->cfg.rope.n_dims);
+    for (int32_t l = 0; l < 4; l++)
+        CHECK(lc_model_layer_kind(&m->cfg, l) == (l == 3 ? LC_LAYER_GLOBAL : LC_LAYER_DELTANET),
+              "qwen3-next: layer %d is %s", l, lc_layer_kind_name(lc_model_layer_kind(&m->cfg, l)));
+    snprintf(path, sizeof path, "%s/hf_logits.f32", dir);
+    float *ref = n == 160 ? read_logits(path, n, V) : NULL;
+    float *a = calloc((size_t)n * V, sizeof(float)), *b = calloc((size_t)n * V, sizeof(float));
+    lc_error err = {0};
+    lc_context_opts o;
+    lc_context_opts_init(&o);
+    o.k_type = o.v_type = LC_DTYPE_F32;
+    if (ref) {
+        /* llama.cpp on this f16 file vs HF: 2.25e-2 (f32 file: 1.93e-5). */
+        const double tol = 3e-2;
+        CHECK_OK(run_logits(m, &o, tok, n, 0, a, &err), &err);
+        compare_result r = compare(a, NULL, ref, n, V);
+        report("qwen3-next f16 file, f32 KV vs HF", r, tol, 2.25e-2);
+        CHECK(r.max_diff <= tol, "qwen3-next: max |ours - HF| %g > %g", r.max_diff, tol);
+        CHECK(r.n_confident > n / 2, "qwen3-next: only %lld confident positions", (long long)r.n_confident);
+        CHECK(r.n_agree == r.n_confident, "qwen3-next: argmax differs at %lld confident positions",
+              (long long)(r.n_confident - r.n_agree));
+        snprintf(path, sizeof path, "%s/llamacpp_logits_f16model.sub8.f32", dir);
+        float *lc = read_logits(path, N_SUB, V);
+        if (lc) {
+            compare_result rl = compare(a, sub8_rows, lc, N_SUB, V);
+            fprintf(stderr, "qwen3-next f16 file vs llama.cpp on it: max diff %.3g\n", rl.max_diff);
+            CHECK(rl.max_diff <= tol, "qwen3-next: max |ours - llama.cpp| %g > %g", rl.max_diff, tol);
+        }
+        free(lc);
+
+        /* prefill in chunks of 7 (the chunked DeltaNet form across calls),
+         * then one token at a time (the recurrent form) */
+        CHECK_OK(run_logits(m, &o, tok, n, 7, b, &err), &err);
+        compare_result rc = compare(b, NULL, a, n, V);
+        fprintf(stderr, "qwen3-next chunks of 7 + decode vs one prefill: max diff %.3g\n", rc.max_diff);
+        CHECK(rc.max_diff <= 1e-4, "qwen3-next: chunked/decode differ from one prefill by %g", rc.max_diff);
+
+        /* the context keeps one layer's KV and three recurrent states */
+        lc_context *ctx = NULL;
+        lc_context_opts oc = o;
+        oc.n_ctx = 256;
+        CHECK_OK(lc_context_create(m, &oc, &ctx, &err), &err);
+        if (ctx) {
+            lc_kv_stats ks;
+            lc_context_kv_stats(ctx, &ks);
+            CHECK(ks.bytes == (size_t)256 * 2 * 2 * 64 * sizeof(float),
+                  "qwen3-next: KV bytes %zu, want one attention layer's", ks.bytes);
+            CHECK_OK(lc_context_eval(ctx, tok, 10, NULL, false, &err), &err);
+            CHECK(lc_context_truncate(ctx, 5, &err) == LC_ERR_UNSUPPORTED, "qwen3-next: truncate must be refused");
+            lc_context_free(ctx);
+        }
+    }
+    free(a);
+    free(b);
+    free(ref);
+    free(tok);
+    lc_model_free(m);
+}
+
 int main(void) {
     check_gpt_oss();
+    check_qwen3_next();
     return lc_test_finish("test_families_moe");
 }

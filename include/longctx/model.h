@@ -59,7 +59,9 @@ typedef enum {
 typedef enum {
     LC_LAYER_GLOBAL = 0, /* attends to every earlier token (FLASH)            */
     LC_LAYER_WINDOW,     /* attends to the last `window` tokens (WINDOW)      */
-    LC_LAYER_KIND_COUNT  /* room for linear-attention / recurrent layers      */
+    LC_LAYER_DELTANET,   /* Gated DeltaNet (longctx/deltanet.h): a recurrent
+                            state per layer, no KV                            */
+    LC_LAYER_KIND_COUNT
 } lc_layer_kind;
 
 enum {
@@ -75,6 +77,11 @@ enum {
                                         (.bias), optional *_shexp; the FFN's norm
                                         is named post_attention_norm              */
     LC_ARCH_MOE_BIAS = 1u << 8,      /* ffn_gate_inp.bias, ffn_{gate,up,down}_exps.bias */
+    LC_ARCH_ATTN_GATE = 1u << 9,     /* attn_q [n_heads * 2 head_dim, dim]: per head
+                                        the query, then an output gate: attention
+                                        output x sigmoid(gate) before Wo          */
+    LC_ARCH_DELTANET = 1u << 10,     /* Gated DeltaNet layers except every
+                                        full_attn_interval-th (ssm_* tensors)     */
 };
 
 typedef struct {
@@ -97,6 +104,14 @@ typedef struct {
     int32_t moe_routing;   /* lc_moe_routing (longctx/moe.h)                   */
     int32_t moe_act;       /* lc_moe_act                                       */
     bool moe_norm_topk;    /* SOFTMAX_TOPK: weights divided by their sum       */
+    /* LC_ARCH_DELTANET (<arch>.full_attention_interval, ssm.*): layer l is a
+     * full-attention layer when (l + 1) % full_attn_interval == 0. */
+    int32_t full_attn_interval;
+    int32_t ssm_conv_kernel;  /* ssm.conv_kernel K                             */
+    int32_t ssm_d_k;          /* ssm.state_size: key head dim                  */
+    int32_t ssm_n_k_heads;    /* ssm.group_count: key heads H_k                */
+    int32_t ssm_n_v_heads;    /* ssm.time_step_rank: value heads H_v           */
+    int32_t ssm_d_v;          /* ssm.inner_size / H_v                          */
 } lc_family;
 
 typedef struct {
@@ -154,6 +169,16 @@ typedef struct {
     lc_tensor gate_shexp, up_shexp;   /* [shared_ffn, dim] or empty            */
     lc_tensor down_shexp;             /* [dim, shared_ffn]                     */
     lc_tensor shexp_gate_inp;         /* f32 [1, dim] or empty                 */
+    /* DELTANET layers (then wq/wk/wv/wo are empty; wqkv is attn_qkv, the
+     * mixed q|k|v projection [2 H_k d_k + H_v d_v, dim]): */
+    lc_tensor ssm_a;                  /* f32 [H_v] A = -exp(A_log)             */
+    lc_tensor ssm_dt_b;               /* f32 [H_v]                             */
+    lc_tensor ssm_conv;               /* f32 [C, K]                            */
+    lc_tensor ssm_ba;                 /* [2 H_v, dim]: per key head, its H_v/H_k
+                                         b rows then its H_v/H_k a rows        */
+    lc_tensor ssm_z;                  /* attn_gate [H_v d_v, dim]              */
+    lc_tensor ssm_norm;               /* f32 [d_v]                             */
+    lc_tensor ssm_out;                /* [dim, H_v d_v]                        */
     /* FUSED_GATE_UP: w_up is [2 hidden, dim] and w_gate is empty. */
 } lc_layer_weights;
 

@@ -27,6 +27,11 @@ static const lc_arch_desc arch_table[] = {
     {"gpt-oss", LC_ROPE_NEOX, LC_ARCH_QKV_BIAS | LC_ARCH_O_BIAS | LC_ARCH_ATTN_SINKS | LC_ARCH_MOE | LC_ARCH_MOE_BIAS,
      LC_ACT_SILU, 2,
      false, false, NULL, LC_MOE_TOPK_SOFTMAX, LC_MOE_SWIGLU_OAI, false},
+    /* Qwen3-Next: 3 Gated DeltaNet layers : 1 full-attention layer with q/k
+     * norms, partial RoPE and an output gate; MoE softmax-top-k normalised
+     * with a shared expert */
+    {"qwen3next", LC_ROPE_NEOX, LC_ARCH_QK_NORM | LC_ARCH_ATTN_GATE | LC_ARCH_DELTANET | LC_ARCH_MOE, LC_ACT_SILU, 1,
+     false, false, NULL, LC_MOE_SOFTMAX_TOPK, LC_MOE_SWIGLU, true},
 };
 
 const lc_arch_desc *lc_arch_find(const char *name) {
@@ -35,7 +40,7 @@ const lc_arch_desc *lc_arch_find(const char *name) {
     return NULL;
 }
 
-const char *lc_arch_names(void) { return "llama, qwen2, qwen3, phi3, gemma2, gemma3, gpt-oss"; }
+const char *lc_arch_names(void) { return "llama, qwen2, qwen3, phi3, gemma2, gemma3, gpt-oss, qwen3next"; }
 
 bool lc_family_is_plain(const lc_family *f) {
     return f->flags == 0 && f->act == LC_ACT_SILU && (f->embd_scale == 0.0f || f->embd_scale == 1.0f) &&
@@ -47,6 +52,8 @@ bool lc_model_arch_known(const char *arch) { return arch && lc_arch_find(arch) !
 
 lc_layer_kind lc_model_layer_kind(const lc_model_config *c, int32_t l) {
     const lc_family *f = &c->fam;
+    if ((f->flags & LC_ARCH_DELTANET) && f->full_attn_interval > 0 && (l + 1) % f->full_attn_interval != 0)
+        return LC_LAYER_DELTANET;
     if (f->window <= 0 || f->window_period < 1) return LC_LAYER_GLOBAL;
     if (f->window_period == 1) return LC_LAYER_WINDOW;
     return l % f->window_period != f->window_period - 1 ? LC_LAYER_WINDOW : LC_LAYER_GLOBAL;
@@ -56,6 +63,7 @@ const char *lc_layer_kind_name(lc_layer_kind k) {
     switch (k) {
     case LC_LAYER_GLOBAL: return "global";
     case LC_LAYER_WINDOW: return "window";
+    case LC_LAYER_DELTANET: return "deltanet";
     default: return "?";
     }
 }
@@ -77,6 +85,10 @@ const char *lc_family_describe(const lc_model_config *c, char *buf, size_t len) 
     if (f->flags & LC_ARCH_POST_NORMS) append(buf, len, "%spost norms", 0, 0);
     if (f->flags & LC_ARCH_O_BIAS) append(buf, len, "%soutput bias", 0, 0);
     if (f->flags & LC_ARCH_ATTN_SINKS) append(buf, len, "%slearned sinks", 0, 0);
+    if (f->flags & LC_ARCH_ATTN_GATE) append(buf, len, "%sgated attention output", 0, 0);
+    if (f->flags & LC_ARCH_DELTANET)
+        append(buf, len, "%sgated deltanet (1 attention layer in %g, conv %g)", f->full_attn_interval,
+               f->ssm_conv_kernel);
     if (f->flags & LC_ARCH_MOE) {
         append(buf, len, "%smoe %g experts, %g used", f->n_experts, f->n_experts_used);
         if (f->shared_ffn > 0) append(buf, len, "%sshared expert ffn %g", f->shared_ffn, 0);
@@ -93,8 +105,23 @@ const char *lc_family_describe(const lc_model_config *c, char *buf, size_t len) 
 
 const char *lc_model_window_pattern(const lc_model_config *c, char *buf, size_t len) {
     if (!buf || len == 0) return buf;
-    int32_t n_win = 0;
-    for (int32_t l = 0; l < c->n_layers; l++) n_win += lc_model_layer_kind(c, l) == LC_LAYER_WINDOW;
+    int32_t n_win = 0, n_dn = 0;
+    for (int32_t l = 0; l < c->n_layers; l++) {
+        n_win += lc_model_layer_kind(c, l) == LC_LAYER_WINDOW;
+        n_dn += lc_model_layer_kind(c, l) == LC_LAYER_DELTANET;
+    }
+    if (n_dn > 0) {
+        char pat[80];
+        int32_t shown = c->n_layers < 64 ? c->n_layers : 64;
+        for (int32_t l = 0; l < shown; l++) {
+            const lc_layer_kind k = lc_model_layer_kind(c, l);
+            pat[l] = k == LC_LAYER_DELTANET ? 'D' : k == LC_LAYER_WINDOW ? 'W' : 'G';
+        }
+        pat[shown] = '\0';
+        snprintf(buf, len, "%s%s (gated deltanet on %d of %d layers)", pat, shown < c->n_layers ? "..." : "", n_dn,
+                 c->n_layers);
+        return buf;
+    }
     if (n_win == 0) {
         snprintf(buf, len, "all %d layers global", c->n_layers);
         return buf;

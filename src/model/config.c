@@ -113,7 +113,9 @@ size_t lc_model_kv_bytes_per_token(const lc_model_config *c, lc_dtype k_type, lc
     if (lc_dtype_row_bytes(k_type, c->head_dim, &kb, NULL) != LC_OK ||
         lc_dtype_row_bytes(v_type, c->head_dim, &vb, NULL) != LC_OK)
         return 0;
-    if (!lc_add_size(kb, vb, &row) || !lc_mul3_size(row, (size_t)c->n_kv_heads, (size_t)c->n_layers, &total)) return 0;
+    int32_t n_attn = 0; /* Gated DeltaNet layers keep no KV */
+    for (int32_t l = 0; l < c->n_layers; l++) n_attn += lc_model_layer_kind(c, l) != LC_LAYER_DELTANET;
+    if (!lc_add_size(kb, vb, &row) || !lc_mul3_size(row, (size_t)c->n_kv_heads, (size_t)n_attn, &total)) return 0;
     return total;
 }
 

@@ -239,6 +239,29 @@ static lc_status family_from_gguf(const lc_gguf *g, const lc_arch_desc *d, lc_mo
                            f->n_experts);
         }
     }
+
+    /* Gated DeltaNet layers. */
+    if (f->flags & LC_ARCH_DELTANET) {
+        int32_t inner;
+        if ((st = get_pos_i32(g, KEY("full_attention_interval"), true, 0, &f->full_attn_interval, err)) != LC_OK ||
+            (st = get_pos_i32(g, KEY("ssm.conv_kernel"), true, 0, &f->ssm_conv_kernel, err)) != LC_OK ||
+            (st = get_pos_i32(g, KEY("ssm.state_size"), true, 0, &f->ssm_d_k, err)) != LC_OK ||
+            (st = get_pos_i32(g, KEY("ssm.group_count"), true, 0, &f->ssm_n_k_heads, err)) != LC_OK ||
+            (st = get_pos_i32(g, KEY("ssm.time_step_rank"), true, 0, &f->ssm_n_v_heads, err)) != LC_OK ||
+            (st = get_pos_i32(g, KEY("ssm.inner_size"), true, 0, &inner, err)) != LC_OK)
+            return st;
+        if (inner % f->ssm_n_v_heads || f->ssm_n_v_heads % f->ssm_n_k_heads || f->ssm_conv_kernel > 64 ||
+            f->ssm_d_k > 1024 || inner / f->ssm_n_v_heads > 1024)
+            return lc_fail(err, LC_ERR_FORMAT,
+                           "gguf model: %s.ssm.inner_size %d, time_step_rank %d, group_count %d, state_size %d, "
+                           "conv_kernel %d: value heads must divide the inner size and be a multiple of the key "
+                           "heads (head dims <= 1024, kernel <= 64)",
+                           A, inner, f->ssm_n_v_heads, f->ssm_n_k_heads, f->ssm_d_k, f->ssm_conv_kernel);
+        f->ssm_d_v = inner / f->ssm_n_v_heads;
+        if (f->full_attn_interval > c->n_layers)
+            return lc_fail(err, LC_ERR_UNSUPPORTED, "gguf model: %s = %d leaves no attention layer in %d",
+                           KEY("full_attention_interval"), f->full_attn_interval, c->n_layers);
+    }
     return LC_OK;
 }
 
@@ -360,9 +383,9 @@ typedef struct {
     int64_t exps;  /* > 0: a 3-D stack of that many [rows, cols] experts */
 } layer_tensor;
 
-enum { WHY_DIM, WHY_Q, WHY_KV, WHY_QKV, WHY_FFN, WHY_FFN2, WHY_HEAD, WHY_EXP, WHY_EXPF, WHY_SHF, WHY_NH, WHY_COUNT };
+enum { WHY_DIM, WHY_Q, WHY_KV, WHY_QKV, WHY_FFN, WHY_FFN2, WHY_HEAD, WHY_EXP, WHY_EXPF, WHY_SHF, WHY_NH, WHY_SSM, WHY_COUNT };
 
-static int layer_tensors(const lc_model_config *c, lc_layer_weights *L, layer_tensor *out) {
+static int layer_tensors(const lc_model_config *c, int32_t layer, lc_layer_weights *L, layer_tensor *out) {
     const uint32_t fl = c->fam.flags;
     const int64_t D = c->dim, Q = (int64_t)c->n_heads * c->head_dim, KV = (int64_t)c->n_kv_heads * c->head_dim;
     const int64_t F = c->hidden_dim, H = c->head_dim;
@@ -371,7 +394,23 @@ static int layer_tensors(const lc_model_config *c, lc_layer_weights *L, layer_te
 #define T(sfx, field, r, k, w) out[n++] = (layer_tensor){sfx, L ? &L->field : NULL, r, k, w, 0}
 #define TE(sfx, field, r, k, w) out[n++] = (layer_tensor){sfx, L ? &L->field : NULL, r, k, w, E}
     T("attn_norm.weight", attn_norm, 1, D, WHY_DIM);
-    if (fl & LC_ARCH_FUSED_QKV) {
+    const bool dn = lc_model_layer_kind(c, layer) == LC_LAYER_DELTANET;
+    if (dn) {
+        const int64_t HK = c->fam.ssm_n_k_heads, HV = c->fam.ssm_n_v_heads, DK = c->fam.ssm_d_k;
+        const int64_t DV = c->fam.ssm_d_v, CH = 2 * HK * DK + HV * DV;
+        T("attn_qkv.weight", wqkv, CH, D, WHY_SSM);
+        T("attn_gate.weight", ssm_z, HV * DV, D, WHY_SSM);
+        T("ssm_ba.weight", ssm_ba, 2 * HV, D, WHY_SSM);
+        T("ssm_a", ssm_a, 1, HV, WHY_SSM);
+        T("ssm_dt.bias", ssm_dt_b, 1, HV, WHY_SSM);
+        T("ssm_conv1d.weight", ssm_conv, CH, c->fam.ssm_conv_kernel, WHY_SSM);
+        T("ssm_norm.weight", ssm_norm, 1, DV, WHY_SSM);
+        T("ssm_out.weight", ssm_out, D, HV * DV, WHY_SSM);
+    } else if (fl & LC_ARCH_ATTN_GATE) {
+        T("attn_q.weight", wq, 2 * Q, D, WHY_Q);
+        T("attn_k.weight", wk, KV, D, WHY_KV);
+        T("attn_v.weight", wv, KV, D, WHY_KV);
+    } else if (fl & LC_ARCH_FUSED_QKV) {
         T("attn_qkv.weight", wqkv, Q + 2 * KV, D, WHY_QKV);
     } else {
         T("attn_q.weight", wq, Q, D, WHY_Q);
@@ -383,11 +422,11 @@ static int layer_tensors(const lc_model_config *c, lc_layer_weights *L, layer_te
         T("attn_k.bias", bk, 1, KV, WHY_KV);
         T("attn_v.bias", bv, 1, KV, WHY_KV);
     }
-    if (fl & LC_ARCH_QK_NORM) {
+    if ((fl & LC_ARCH_QK_NORM) && !dn) {
         T("attn_q_norm.weight", q_norm, 1, H, WHY_HEAD);
         T("attn_k_norm.weight", k_norm, 1, H, WHY_HEAD);
     }
-    T("attn_output.weight", wo, D, Q, WHY_Q);
+    if (!dn) T("attn_output.weight", wo, D, Q, WHY_Q);
     if (fl & LC_ARCH_O_BIAS) T("attn_output.bias", bo, 1, D, WHY_DIM);
     if (fl & LC_ARCH_ATTN_SINKS) T("attn_sinks.weight", attn_sinks, 1, c->n_heads, WHY_NH);
     if (fl & LC_ARCH_POST_NORMS) {
@@ -446,6 +485,9 @@ static void why_strings(const lc_model_config *c, char why[WHY_COUNT][160]) {
     snprintf(why[WHY_SHF], 160, "%s.expert_shared_feed_forward_length = %d, embedding_length %d", A,
              c->fam.shared_ffn, c->dim);
     snprintf(why[WHY_NH], 160, "%s.attention.head_count = %d", A, c->n_heads);
+    snprintf(why[WHY_SSM], 160, "%s.ssm.group_count %d, time_step_rank %d, state_size %d, inner_size %d, "
+             "conv_kernel %d, embedding_length %d", A, c->fam.ssm_n_k_heads, c->fam.ssm_n_v_heads, c->fam.ssm_d_k,
+             c->fam.ssm_n_v_heads * c->fam.ssm_d_v, c->fam.ssm_conv_kernel, c->dim);
 }
 
 static lc_status bind_all(const lc_gguf *g, lc_model *m, lc_error *err) {
@@ -463,7 +505,7 @@ static lc_status bind_all(const lc_gguf *g, lc_model *m, lc_error *err) {
     char name[96];
     layer_tensor lt[LAYER_MAX];
     for (int32_t l = 0; l < c->n_layers; l++) {
-        const int n = layer_tensors(c, &m->w.layers[l], lt);
+        const int n = layer_tensors(c, l, &m->w.layers[l], lt);
         for (int i = 0; i < n; i++) {
             snprintf(name, sizeof name, "blk.%d.%s", (int)l, lt[i].suffix);
             if ((st = bind_exps(g, name, lt[i].rows, lt[i].cols, lt[i].exps, why[lt[i].why], lt[i].t, err)) != LC_OK)
@@ -488,8 +530,8 @@ static int64_t n_globals(const lc_model_config *c) {
 /* Every tensor of the file must be one we bound: refuse the first other one. */
 static lc_status check_no_extra(const lc_gguf *g, const lc_model_config *c, lc_error *err) {
     layer_tensor lt[LAYER_MAX];
-    const int per_layer = layer_tensors(c, NULL, lt);
-    int64_t expected = (int64_t)c->n_layers * per_layer + n_globals(c);
+    int64_t expected = n_globals(c);
+    for (int32_t l = 0; l < c->n_layers; l++) expected += layer_tensors(c, l, NULL, lt);
     if (lc_gguf_n_tensors(g) == expected) return LC_OK; /* names are unique and all were found */
     for (int64_t i = 0; i < lc_gguf_n_tensors(g); i++) {
         const char *n = lc_gguf_tensor_at(g, i)->name;
@@ -498,6 +540,7 @@ static lc_status check_no_extra(const lc_gguf *g, const lc_model_config *c, lc_e
         if (!known && sscanf(n, "blk.%d.%n", &layer, &used) == 1 && used > 0 && layer >= 0 && layer < c->n_layers) {
             char canon[32];
             snprintf(canon, sizeof canon, "blk.%d.", layer);
+            const int per_layer = layer_tensors(c, layer, NULL, lt);
             if (strncmp(canon, n, strlen(canon)) == 0)
                 for (int k = 0; k < per_layer; k++) known |= strcmp(n + used, lt[k].suffix) == 0;
         }
@@ -517,7 +560,8 @@ lc_status lc_model_from_gguf(lc_gguf *g, lc_model **out, lc_error *err) {
     if (st != LC_OK) return st;
     /* Refuse before allocating for a lying block_count. */
     layer_tensor lt[LAYER_MAX];
-    const int64_t need = (int64_t)c.n_layers * layer_tensors(&c, NULL, lt) + 2;
+    int64_t need = 2;
+    for (int32_t l = 0; l < c.n_layers && need <= lc_gguf_n_tensors(g); l++) need += layer_tensors(&c, l, NULL, lt);
     if (need > lc_gguf_n_tensors(g))
         return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s.block_count = %d layers need %lld tensors, the file has %lld",
                        c.arch, c.n_layers, (long long)need, (long long)lc_gguf_n_tensors(g));

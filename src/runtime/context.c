@@ -151,7 +151,26 @@ static lc_status check_model(const lc_model *m, lc_rt_shape *sh, lc_error *err) 
     for (int l = 0; l < c->n_layers; l++) {
         const lc_layer_weights *L = &m->w.layers[l];
         CHK(check_vector(&L->attn_norm, D, "attn_norm", l, err));
-        if (fl & LC_ARCH_FUSED_QKV) {
+        const bool dn = lc_model_layer_kind(c, l) == LC_LAYER_DELTANET;
+        if (dn) {
+            const lc_family *f = &c->fam;
+            const int64_t HV = f->ssm_n_v_heads, VD = HV * f->ssm_d_v;
+            const int64_t CH = 2 * (int64_t)f->ssm_n_k_heads * f->ssm_d_k + VD;
+            CHK(check_matrix(&L->wqkv, CH, D, "attn_qkv", l, err));
+            CHK(check_matrix(&L->ssm_z, VD, D, "attn_gate", l, err));
+            CHK(check_matrix(&L->ssm_ba, 2 * HV, D, "ssm_ba", l, err));
+            CHK(check_matrix(&L->ssm_out, D, VD, "ssm_out", l, err));
+            CHK(check_f32_vector(&L->ssm_a, HV, "ssm_a", l, err));
+            CHK(check_f32_vector(&L->ssm_dt_b, HV, "ssm_dt.bias", l, err));
+            CHK(check_f32_vector(&L->ssm_norm, f->ssm_d_v, "ssm_norm", l, err));
+            const float *cw;
+            CHK(f32_rows(&L->ssm_conv, CH, f->ssm_conv_kernel, "ssm_conv1d", &cw, err));
+            if (!cw) return lc_fail(err, LC_ERR_INVALID_ARG, "model: layer %d ssm_conv1d has no data", l);
+        } else if (fl & LC_ARCH_ATTN_GATE) {
+            CHK(check_matrix(&L->wq, 2 * sh->q_dim, D, "attn_q (query and gate)", l, err));
+            CHK(check_matrix(&L->wk, sh->kv_dim, D, "attn_k", l, err));
+            CHK(check_matrix(&L->wv, sh->kv_dim, D, "attn_v", l, err));
+        } else if (fl & LC_ARCH_FUSED_QKV) {
             CHK(check_matrix(&L->wqkv, sh->qkv_dim, D, "attn_qkv", l, err));
         } else {
             CHK(check_matrix(&L->wq, sh->q_dim, D, "attn_q", l, err));
@@ -163,7 +182,7 @@ static lc_status check_model(const lc_model *m, lc_rt_shape *sh, lc_error *err) 
             CHK(check_f32_vector(&L->bk, sh->kv_dim, "attn_k.bias", l, err));
             CHK(check_f32_vector(&L->bv, sh->kv_dim, "attn_v.bias", l, err));
         }
-        if (fl & LC_ARCH_QK_NORM) {
+        if ((fl & LC_ARCH_QK_NORM) && !dn) {
             CHK(check_f32_vector(&L->q_norm, c->head_dim, "attn_q_norm", l, err));
             CHK(check_f32_vector(&L->k_norm, c->head_dim, "attn_k_norm", l, err));
         }
@@ -171,7 +190,7 @@ static lc_status check_model(const lc_model *m, lc_rt_shape *sh, lc_error *err) 
             CHK(check_f32_vector(&L->post_attn_norm, D, "post_attention_norm", l, err));
             CHK(check_f32_vector(&L->post_ffn_norm, D, "post_ffw_norm", l, err));
         }
-        CHK(check_matrix(&L->wo, D, sh->q_dim, "attn_output", l, err));
+        if (!dn) CHK(check_matrix(&L->wo, D, sh->q_dim, "attn_output", l, err));
         if (fl & LC_ARCH_O_BIAS) CHK(check_f32_vector(&L->bo, D, "attn_output.bias", l, err));
         if (fl & LC_ARCH_ATTN_SINKS) CHK(check_f32_vector(&L->attn_sinks, c->n_heads, "attn_sinks", l, err));
         CHK(check_vector(&L->ffn_norm, D, "ffn_norm", l, err));
@@ -254,6 +273,11 @@ static lc_status resolve_family(const lc_model_config *c, const lc_context_opts 
         r->attn.method != LC_ATTN_WINDOW)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "context: this %s model soft-caps attention scores; use --attn flash "
                                                 "(got %s)", c->arch, lc_attn_method_name(r->attn.method));
+    if ((f->flags & LC_ARCH_DELTANET) && (r->policy.policy != LC_KV_POLICY_FULL || r->linear))
+        return lc_fail(err, LC_ERR_UNSUPPORTED,
+                       "context: this %s model's Gated DeltaNet layers keep a recurrent state; it runs with the full "
+                       "KV policy and softmax attention only (got %s%s)",
+                       c->arch, lc_kv_policy_name(r->policy.policy), r->linear ? ", linear" : "");
     if ((f->flags & LC_ARCH_ATTN_SINKS) && (r->policy.policy != LC_KV_POLICY_FULL || r->linear))
         return lc_fail(err, LC_ERR_UNSUPPORTED,
                        "context: this %s model's learned attention sinks run with the full KV policy and softmax "
@@ -380,6 +404,7 @@ static lc_status resolve(const lc_model *m, const lc_context_opts *o_in, resolve
 typedef struct {
     size_t norms, x, xb, q, k, v, att, hb, hb2, qkv, logits, att2, q2, lse, lse2, moe_y, mm_ws, attn_ws, moe_ws;
     size_t activation_bytes, total;
+    size_t dn_bytes, dn_buf_floats; /* the DeltaNet allocation (in total, not in the slab) */
 } slab_plan;
 
 static bool take(size_t *cursor, size_t n_floats_a, size_t n_floats_b, size_t *off) {
@@ -421,12 +446,13 @@ static bool plan_slab(const lc_rt_shape *sh, size_t mm_ws, size_t attn_ws, bool 
 
 static lc_status matmul_ws(const lc_model *m, const lc_rt_shape *sh, size_t *bytes, lc_error *err) {
     *bytes = 0;
-    const lc_tensor *mats[8];
+    const lc_tensor *mats[11];
     for (int l = 0; l < sh->n_layers; l++) {
         const lc_layer_weights *L = &m->w.layers[l];
-        const lc_tensor *lm[8] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down, &L->wqkv};
+        const lc_tensor *lm[11] = {&L->wq,   &L->wk,     &L->wv,     &L->wo,     &L->w_gate, &L->w_up,
+                                   &L->w_down, &L->wqkv, &L->ssm_z, &L->ssm_ba, &L->ssm_out};
         memcpy(mats, lm, sizeof mats);
-        for (int i = 0; i < 8; i++) {
+        for (int i = 0; i < 11; i++) {
             if (!mats[i]->data) continue; /* a family without this matrix */
             size_t b;
             lc_status st = lc_matmul_workspace(mats[i], sh->n_batch, sh->n_threads, &b, err);
@@ -546,6 +572,58 @@ static lc_status linear_state_bytes(const resolved *r, size_t *bytes, lc_error *
     return LC_OK;
 }
 
+/* The Gated DeltaNet description of layer l. */
+static void dn_desc(const lc_model_config *c, const lc_layer_weights *L, lc_deltanet_layer *d) {
+    const lc_family *f = &c->fam;
+    memset(d, 0, sizeof *d);
+    d->shape.n_k_heads = f->ssm_n_k_heads;
+    d->shape.n_v_heads = f->ssm_n_v_heads;
+    d->shape.d_k = f->ssm_d_k;
+    d->shape.d_v = f->ssm_d_v;
+    d->conv_kernel = f->ssm_conv_kernel;
+    d->conv_w = (const float *)L->ssm_conv.data;
+    d->A = (const float *)L->ssm_a.data;
+    d->dt_bias = (const float *)L->ssm_dt_b.data;
+    d->norm_w = (const float *)L->ssm_norm.data;
+    d->norm_eps = c->norm_eps;
+}
+
+/* Sizes of the DeltaNet / gated-attention buffers (floats), their scratch
+ * and the recurrent states of every DELTANET layer. */
+typedef struct {
+    size_t buf_floats, ws_bytes, state_bytes;
+    int32_t n_layers;
+} dn_plan;
+
+static lc_status plan_dn(const lc_model *m, const resolved *r, dn_plan *p, lc_error *err) {
+    memset(p, 0, sizeof *p);
+    const lc_model_config *c = &m->cfg;
+    const lc_family *f = &c->fam;
+    const size_t B = (size_t)r->sh.n_batch;
+    if (f->flags & LC_ARCH_ATTN_GATE) p->buf_floats = B * 3 * (size_t)r->sh.q_dim;
+    if (!(f->flags & LC_ARCH_DELTANET)) return LC_OK;
+    lc_deltanet_params dp;
+    lc_deltanet_params_init(&dp);
+    dp.n_threads = r->sh.n_threads;
+    dp.force_scalar = r->force_scalar;
+    const size_t HV = (size_t)f->ssm_n_v_heads, VD = HV * (size_t)f->ssm_d_v;
+    const size_t CH = 2 * (size_t)f->ssm_n_k_heads * (size_t)f->ssm_d_k + VD;
+    p->buf_floats += B * (CH + VD + 2 * HV + 2 * HV + VD);
+    for (int32_t l = 0; l < c->n_layers; l++) {
+        if (lc_model_layer_kind(c, l) != LC_LAYER_DELTANET) continue;
+        lc_deltanet_layer d;
+        dn_desc(c, &m->w.layers[l], &d);
+        size_t b = 0, sf = 0;
+        lc_status st = lc_deltanet_layer_workspace(&d, &dp, r->sh.n_batch, &b, err);
+        if (st == LC_OK) st = lc_deltanet_state_floats(&d.shape, &sf, err);
+        if (st != LC_OK) return st;
+        p->ws_bytes = LC_MAX(p->ws_bytes, b);
+        p->state_bytes += (sf + (size_t)(f->ssm_conv_kernel - 1) * CH) * sizeof(float);
+        p->n_layers++;
+    }
+    return LC_OK;
+}
+
 static lc_status compute_memory(const lc_model *m, const resolved *r, lc_context_memory *mem, slab_plan *plan,
                                 lc_error *err) {
     memset(mem, 0, sizeof *mem);
@@ -571,15 +649,26 @@ static lc_status compute_memory(const lc_model *m, const resolved *r, lc_context
         st = linear_state_bytes(r, &mem->kv_bytes, err);
         if (st != LC_OK) return st;
     } else {
-        const int32_t n_main = r->sh.n_layers - (r->rings ? r->n_window_layers : 0);
+        dn_plan dp;
+        if ((st = plan_dn(m, r, &dp, err)) != LC_OK) return st;
+        const int32_t n_main = r->sh.n_layers - (r->rings ? r->n_window_layers : 0) - dp.n_layers;
         size_t ring = 0;
         if (!lc_kv_cache_bytes(r->policy.policy, n_main, r->sh.n_kv_heads, r->sh.head_dim, r->sh.n_ctx, r->k_type,
                                r->v_type, &mem->kv_bytes) ||
             (r->rings && !lc_kv_wring_bytes(r->n_window_layers, r->sh.n_kv_heads, r->sh.head_dim, r->window,
                                             r->sh.n_batch, r->k_type, r->v_type, &ring)) ||
-            !lc_add_size(mem->kv_bytes, ring, &mem->kv_bytes))
+            !lc_add_size(mem->kv_bytes, ring, &mem->kv_bytes) ||
+            !lc_add_size(mem->kv_bytes, dp.state_bytes, &mem->kv_bytes))
             return lc_fail(err, LC_ERR_TOO_LARGE, "context: a KV cache of %lld tokens overflows size_t",
                            (long long)r->sh.n_ctx);
+        /* DeltaNet / gated-attention buffers and scratch: their own
+         * allocation, counted with the workspace */
+        if (dp.buf_floats > (SIZE_MAX - dp.ws_bytes - 128) / sizeof(float))
+            return lc_fail(err, LC_ERR_TOO_LARGE, "context: DeltaNet buffers overflow size_t");
+        plan->dn_bytes = ((dp.buf_floats * sizeof(float) + 63) & ~(size_t)63) + dp.ws_bytes;
+        plan->dn_buf_floats = dp.buf_floats;
+        if (!lc_add_size(plan->total, plan->dn_bytes, &plan->total))
+            return lc_fail(err, LC_ERR_TOO_LARGE, "context: buffers overflow size_t");
     }
     mem->activation_bytes = plan->activation_bytes;
     mem->workspace_bytes = plan->total - plan->activation_bytes;
@@ -644,7 +733,7 @@ lc_status lc_context_create(const lc_model *m, const lc_context_opts *o, lc_cont
     ctx->linear = r.linear;
     ctx->rope_cfg = r.rope;
 
-    ctx->slab = lc_malloc_aligned(plan.total);
+    ctx->slab = lc_malloc_aligned(plan.total - plan.dn_bytes);
     if (!ctx->slab) {
         char need[32];
         lc_context_free(ctx);
@@ -673,7 +762,54 @@ lc_status lc_context_create(const lc_model *m, const lc_context_opts *o, lc_cont
     ctx->attn_ws_bytes = plan.moe_ws - plan.attn_ws;
     ctx->moe_y = (float *)(s + plan.moe_y);
     ctx->moe_ws = s + plan.moe_ws;
-    ctx->moe_ws_bytes = plan.total - plan.moe_ws;
+    ctx->moe_ws_bytes = plan.total - plan.dn_bytes - plan.moe_ws;
+    if (plan.dn_bytes) {
+        ctx->dn_mem = lc_malloc_aligned(plan.dn_bytes);
+        if (!ctx->dn_mem) st = lc_fail(err, LC_ERR_NOMEM, "context: out of memory");
+    }
+    if (ctx->dn_mem) {
+        const lc_family *f = &m->cfg.fam;
+        const size_t B = (size_t)r.sh.n_batch;
+        float *cur = ctx->dn_mem;
+        if (f->flags & LC_ARCH_ATTN_GATE) {
+            ctx->qg = cur;
+            cur += B * 2 * (size_t)r.sh.q_dim;
+            ctx->gate = cur;
+            cur += B * (size_t)r.sh.q_dim;
+        }
+        if (f->flags & LC_ARCH_DELTANET) {
+            const size_t HV = (size_t)f->ssm_n_v_heads, VD = HV * (size_t)f->ssm_d_v;
+            const size_t CH = 2 * (size_t)f->ssm_n_k_heads * (size_t)f->ssm_d_k + VD;
+            ctx->dn_mixed = cur;
+            cur += B * CH;
+            ctx->dn_z = cur;
+            cur += B * VD;
+            ctx->dn_ba = cur;
+            cur += B * 2 * HV;
+            ctx->dn_b = cur;
+            cur += B * HV;
+            ctx->dn_a = cur;
+            cur += B * HV;
+            ctx->dn_out = cur;
+        }
+        const size_t used = (plan.dn_buf_floats * sizeof(float) + 63) & ~(size_t)63;
+        ctx->dn_ws = (char *)ctx->dn_mem + used;
+        ctx->dn_ws_bytes = plan.dn_bytes - used;
+    }
+    if (st == LC_OK && (m->cfg.fam.flags & LC_ARCH_DELTANET)) {
+        lc_deltanet_params_init(&ctx->dn_params);
+        ctx->dn_params.n_threads = r.sh.n_threads;
+        ctx->dn_params.force_scalar = r.force_scalar;
+        ctx->dn = calloc((size_t)r.sh.n_layers, sizeof *ctx->dn);
+        ctx->dn_layer = calloc((size_t)r.sh.n_layers, sizeof *ctx->dn_layer);
+        if (!ctx->dn || !ctx->dn_layer) st = lc_fail(err, LC_ERR_NOMEM, "context: out of memory");
+        for (int l = 0; l < r.sh.n_layers && st == LC_OK; l++) {
+            if (lc_model_layer_kind(&m->cfg, l) != LC_LAYER_DELTANET) continue;
+            dn_desc(&m->cfg, &m->w.layers[l], &ctx->dn_layer[l]);
+            st = lc_deltanet_state_create(&ctx->dn_layer[l].shape, ctx->dn_layer[l].conv_kernel, &ctx->dn[l], err);
+            ctx->n_dn_layers++;
+        }
+    }
     if (m->cfg.fam.flags & LC_ARCH_MOE) {
         ctx->moe = calloc((size_t)r.sh.n_layers, sizeof *ctx->moe);
         if (!ctx->moe) st = lc_fail(err, LC_ERR_NOMEM, "context: out of memory");
@@ -715,7 +851,7 @@ lc_status lc_context_create(const lc_model *m, const lc_context_opts *o, lc_cont
         for (int l = 0; l < r.sh.n_layers && st == LC_OK; l++)
             st = lc_linear_state_create(r.sh.n_heads, r.sh.n_kv_heads, r.sh.head_dim, &ctx->attn, &ctx->lin[l], err);
     } else if (st == LC_OK) {
-        const int32_t n_main = r.sh.n_layers - (r.rings ? r.n_window_layers : 0);
+        const int32_t n_main = r.sh.n_layers - (r.rings ? r.n_window_layers : 0) - ctx->n_dn_layers;
         st = lc_kv_cache_init(&ctx->kv, &r.policy, n_main, r.sh.n_kv_heads, r.sh.head_dim, r.sh.n_ctx, r.sh.n_batch,
                               r.k_type, r.v_type, ctx->rope, &ctx->kopts, err);
         if (st == LC_OK && r.rings)
@@ -727,7 +863,9 @@ lc_status lc_context_create(const lc_model *m, const lc_context_opts *o, lc_cont
         if (!ctx->kv_index) st = lc_fail(err, LC_ERR_NOMEM, "context: out of memory");
         int32_t n_main = 0, n_ring = 0;
         for (int l = 0; l < r.sh.n_layers && st == LC_OK; l++)
-            ctx->kv_index[l] = r.rings && ctx->layer_kind[l] == LC_LAYER_WINDOW ? n_ring++ : n_main++;
+            ctx->kv_index[l] = ctx->layer_kind[l] == LC_LAYER_DELTANET                 ? -1
+                               : r.rings && ctx->layer_kind[l] == LC_LAYER_WINDOW ? n_ring++
+                                                                                  : n_main++;
     }
     if (st != LC_OK) {
         lc_context_free(ctx);
@@ -766,6 +904,11 @@ void lc_context_free(lc_context *ctx) {
     lc_rope_cache_free(ctx->rope_window);
     free(ctx->layer_kind);
     free(ctx->moe);
+    if (ctx->dn)
+        for (int l = 0; l < ctx->sh.n_layers; l++) lc_deltanet_state_free(ctx->dn[l]);
+    free(ctx->dn);
+    free(ctx->dn_layer);
+    lc_free_aligned(ctx->dn_mem);
     lc_free_aligned(ctx->slab);
     free(ctx);
 }
@@ -778,6 +921,9 @@ void lc_context_reset(lc_context *ctx) {
     } else {
         lc_kv_cache_clear(&ctx->kv);
         if (ctx->wring.n_layers) lc_kv_wring_clear(&ctx->wring);
+        if (ctx->dn)
+            for (int l = 0; l < ctx->sh.n_layers; l++)
+                if (ctx->dn[l]) lc_deltanet_state_reset(ctx->dn[l]);
     }
     ctx->have_logits = false;
 }
@@ -795,6 +941,9 @@ lc_status lc_context_truncate(lc_context *ctx, int64_t n_keep, lc_error *err) {
     }
     if (ctx->linear)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "truncate: a LINEAR-attention state cannot forget tokens");
+    if (ctx->n_dn_layers)
+        return lc_fail(err, LC_ERR_UNSUPPORTED,
+                       "truncate: the Gated DeltaNet layers' recurrent state cannot forget tokens (only a reset)");
     if ((ctx->kv.policy != LC_KV_POLICY_FULL && ctx->kv.policy != LC_KV_POLICY_SHIFT) || !ctx->kv.in_order)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "truncate: the KV cache is not in position order");
     if (ctx->wring.n_layers && !lc_kv_wring_truncate(&ctx->wring, n_keep))

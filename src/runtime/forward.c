@@ -175,6 +175,19 @@ static lc_status project_qkv(lc_context *ctx, const lc_layer_weights *L, int32_t
             memcpy(ctx->k + i * KV, row + Q, (size_t)KV * sizeof(float));
             memcpy(ctx->v + i * KV, row + Q + KV, (size_t)KV * sizeof(float));
         }
+    } else if (f->flags & LC_ARCH_ATTN_GATE) {
+        /* per head: head_dim query values, then head_dim gate values */
+        const int64_t hd = sh->head_dim;
+        if ((st = mm(ctx, &L->wq, ctx->xb + r0 * sh->dim, m, ctx->qg, err)) != LC_OK ||
+            (st = mm(ctx, &L->wk, ctx->xb, n, ctx->k, err)) != LC_OK ||
+            (st = mm(ctx, &L->wv, ctx->xb, n, ctx->v, err)) != LC_OK)
+            return st;
+        for (int64_t i = 0; i < m; i++)
+            for (int32_t h = 0; h < sh->n_heads; h++) {
+                const float *src = ctx->qg + i * 2 * Q + h * 2 * hd;
+                memcpy(ctx->q + i * Q + h * hd, src, (size_t)hd * sizeof(float));
+                memcpy(ctx->gate + i * Q + h * hd, src + hd, (size_t)hd * sizeof(float));
+            }
     } else {
         if ((st = mm(ctx, &L->wq, ctx->xb + r0 * sh->dim, m, ctx->q, err)) != LC_OK ||
             (st = mm(ctx, &L->wk, ctx->xb, n, ctx->k, err)) != LC_OK ||
@@ -195,6 +208,37 @@ static lc_status project_qkv(lc_context *ctx, const lc_layer_weights *L, int32_t
         (st = lc_rope_apply_seq(rope, ctx->k, n, sh->n_kv_heads, sh->head_dim, p0)) != LC_OK)
         return lc_fail(err, st, "rope: cannot rotate layer %d at position %lld", (int)l, (long long)p0);
     return LC_OK;
+}
+
+/* A Gated DeltaNet layer over rows 0..n-1 (ctx->xb, normed): the layer's
+ * recurrent state takes every row (chunked form for n > 1, recurrent for
+ * one); rows r0.. leave through ssm_out into ctx->xb. */
+static lc_status deltanet_block(lc_context *ctx, const lc_layer_weights *L, int32_t l, int64_t n, int64_t r0,
+                                lc_error *err) {
+    const lc_family *f = &ctx->model->cfg.fam;
+    const int32_t HK = f->ssm_n_k_heads, HV = f->ssm_n_v_heads, R = HV / HK;
+    const int64_t VD = (int64_t)HV * f->ssm_d_v;
+    lc_status st;
+    if ((st = mm(ctx, &L->wqkv, ctx->xb, n, ctx->dn_mixed, err)) != LC_OK ||
+        (st = mm(ctx, &L->ssm_z, ctx->xb, n, ctx->dn_z, err)) != LC_OK ||
+        (st = mm(ctx, &L->ssm_ba, ctx->xb, n, ctx->dn_ba, err)) != LC_OK)
+        return st;
+    /* ssm_ba keeps transformers' grouping: per key head g, the b of its R
+     * value heads, then their a */
+    for (int64_t t = 0; t < n; t++) {
+        const float *ba = ctx->dn_ba + t * 2 * HV;
+        for (int32_t g = 0; g < HK; g++)
+            for (int32_t j = 0; j < R; j++) {
+                ctx->dn_b[t * HV + g * R + j] = ba[g * 2 * R + j];
+                ctx->dn_a[t * HV + g * R + j] = ba[g * 2 * R + R + j];
+            }
+    }
+    const double t0 = lc_time_now();
+    st = lc_deltanet_layer_forward(&ctx->dn_layer[l], &ctx->dn_params, ctx->dn[l], n, ctx->dn_mixed, 0, ctx->dn_z,
+                                   ctx->dn_b, ctx->dn_a, ctx->dn_out, ctx->dn_ws, ctx->dn_ws_bytes, err);
+    ctx->tm.t_attn += lc_time_now() - t0;
+    if (st != LC_OK) return st;
+    return mm(ctx, &L->ssm_out, ctx->dn_out + r0 * VD, n - r0, ctx->xb, err);
 }
 
 /* The feed-forward block of m rows: ctx->xb (normed) -> ctx->xb (Wdown out). */
@@ -269,17 +313,23 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
         float *xr = ctx->x + r0 * D;      /* their residual stream */
         /* attention block */
         lc_rmsnorm(ctx->xb, ctx->x, ctx->norms + (2 * l) * D, n, D, ctx->norm_eps, ko);
-        TRY(project_qkv(ctx, L, l, n, r0, p0, err));
-        if (ctx->linear) {
-            TRY(attend_linear(ctx, l, n, r0, err));
+        if (ctx->layer_kind[l] == LC_LAYER_DELTANET) {
+            TRY(deltanet_block(ctx, L, l, n, r0, err));
         } else {
-            if (ctx->wring.n_layers && ctx->layer_kind[l] == LC_LAYER_WINDOW)
-                lc_kv_wring_store(&ctx->wring, &ctx->kv, ctx->kv_index[l], ctx->k, ctx->v, n, p0);
-            else
-                lc_kv_cache_store(&ctx->kv, ctx->kv_index[l], ctx->k, ctx->v, ko);
-            TRY(attend_cache(ctx, l, n, r0, p0, err));
+            TRY(project_qkv(ctx, L, l, n, r0, p0, err));
+            if (ctx->linear) {
+                TRY(attend_linear(ctx, l, n, r0, err));
+            } else {
+                if (ctx->wring.n_layers && ctx->layer_kind[l] == LC_LAYER_WINDOW)
+                    lc_kv_wring_store(&ctx->wring, &ctx->kv, ctx->kv_index[l], ctx->k, ctx->v, n, p0);
+                else
+                    lc_kv_cache_store(&ctx->kv, ctx->kv_index[l], ctx->k, ctx->v, ko);
+                TRY(attend_cache(ctx, l, n, r0, p0, err));
+            }
+            if (f->flags & LC_ARCH_ATTN_GATE) /* att x sigmoid(gate) */
+                for (int64_t i = 0; i < m * sh->q_dim; i++) ctx->att[i] /= 1.0f + expf(-ctx->gate[i]);
+            TRY(mm(ctx, &L->wo, ctx->att, m, ctx->xb, err));
         }
-        TRY(mm(ctx, &L->wo, ctx->att, m, ctx->xb, err));
         if (f->flags & LC_ARCH_O_BIAS) add_bias(ctx->xb, &L->bo, m, D, ko);
         if (f->flags & LC_ARCH_POST_NORMS)
             lc_rmsnorm(ctx->xb, ctx->xb, (const float *)L->post_attn_norm.data, m, D, ctx->norm_eps, ko);
@@ -339,7 +389,11 @@ lc_status lc_context_eval(lc_context *ctx, const int32_t *tokens, int64_t n, flo
     if (st != LC_OK) {
         /* FULL: roll the cache back to where the call found it. The other
          * policies may have evicted or shifted already: they start over. */
-        if (!ctx->linear) {
+        if (ctx->n_dn_layers) {
+            /* the DeltaNet states took part of the call: start over */
+            lc_kv_cache_abort(&ctx->kv);
+            lc_context_reset(ctx);
+        } else if (!ctx->linear) {
             lc_kv_cache_abort(&ctx->kv);
             if (ctx->kv.policy == LC_KV_POLICY_FULL) lc_kv_cache_truncate(&ctx->kv, n_past);
             else lc_kv_cache_clear(&ctx->kv);

@@ -7,6 +7,7 @@
 
 #include "common/util.h"
 #include "longctx/kernels.h"
+#include "longctx/deltanet.h"
 #include "longctx/moe.h"
 #include "longctx/runtime.h"
 #include "runtime/kv_cache.h"
@@ -69,6 +70,21 @@ struct lc_context {
     float *moe_y;               /* [n_batch, dim] MOE output                        */
     void *moe_ws;               /* MOE scratch (part of the slab)                   */
     size_t moe_ws_bytes;
+    /* Gated DeltaNet layers (LC_ARCH_DELTANET) and gated attention: */
+    lc_deltanet_state **dn;     /* [n_layers] the layer's state, NULL: not DELTANET */
+    lc_deltanet_layer *dn_layer;/* [n_layers] its description                      */
+    lc_deltanet_params dn_params;
+    int32_t n_dn_layers;
+    void *dn_mem;               /* one allocation: the buffers below, then scratch */
+    float *dn_mixed;            /* [n_batch, C] q|k|v before the convolution        */
+    float *dn_z;                /* [n_batch, H_v d_v]                               */
+    float *dn_ba;               /* [n_batch, 2 H_v] as projected                    */
+    float *dn_b, *dn_a;         /* [n_batch, H_v] unpacked                          */
+    float *dn_out;              /* [n_batch, H_v d_v]                               */
+    float *qg;                  /* [n_batch, 2 q_dim] ATTN_GATE: query|gate per head */
+    float *gate;                /* [n_batch, q_dim] ATTN_GATE: the gates            */
+    void *dn_ws;
+    size_t dn_ws_bytes;
 
     double weight_bytes_per_pass; /* every matrix once: for the bytes/s figure    */
     lc_context_timings tm;
