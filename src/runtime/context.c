@@ -627,6 +627,7 @@ static lc_status plan_dn(const lc_model *m, const resolved *r, dn_plan *p, lc_er
 static lc_status compute_memory(const lc_model *m, const resolved *r, lc_context_memory *mem, slab_plan *plan,
                                 lc_error *err) {
     memset(mem, 0, sizeof *mem);
+    memset(plan, 0, sizeof *plan);
     size_t mm = 0, at = 0;
     lc_status st = matmul_ws(m, &r->sh, &mm, err);
     if (st == LC_OK) st = attn_ws(r, &at, err);

@@ -218,6 +218,9 @@ lc_status lc_session_save(const lc_context *ctx, const char *path, const int32_t
     if (!little_endian()) return lc_fail(err, LC_ERR_UNSUPPORTED, "session: big-endian hosts are not supported");
     if (ctx->linear)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "session: a LINEAR-attention context keeps no KV cache to save");
+    if (ctx->n_dn_layers)
+        return lc_fail(err, LC_ERR_UNSUPPORTED,
+                       "session: this model's Gated DeltaNet layers keep recurrent states that sessions do not save yet");
     if (ctx->wring.n_layers)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "session: window layers keep rings of keys; use --swa-full to save");
     if (n_tokens < 0 || n_tokens > LC_SESSION_MAX_TOKENS || (n_tokens > 0 && !tokens))
@@ -470,6 +473,9 @@ lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler 
     if (!ctx || !path) return lc_fail(err, LC_ERR_INVALID_ARG, "session: NULL context or path");
     if (!little_endian()) return lc_fail(err, LC_ERR_UNSUPPORTED, "session: big-endian hosts are not supported");
     if (ctx->linear) return lc_fail(err, LC_ERR_UNSUPPORTED, "session: a LINEAR-attention context has no KV cache");
+    if (ctx->n_dn_layers)
+        return lc_fail(err, LC_ERR_UNSUPPORTED,
+                       "session: this model's Gated DeltaNet layers keep recurrent states that sessions do not load yet");
     if (ctx->wring.n_layers)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "session: window layers keep rings of keys; use --swa-full to load");
     lc_kv_cache *c = &ctx->kv;
