@@ -12,8 +12,8 @@
  *     llama.cpp's own figure on the f16 file), argmax = HF where HF's
  *     top-1/top-2 margin > 0.05;
  *   - chunks of 7 then decode one token at a time = one prefill;
- *   - the learned sinks and the window matter (switching either off moves
- *     the logits far past the tolerance);
+ *   - the learned sinks and the window matter (sink logits of -inf, or no
+ *     window, move the logits far past the tolerance);
  *   - model.MXFP4_MOE.gguf (experts MXFP4, other matrices Q8_0) against
  *     llama.cpp's logits on that file.
  * Qwen3-Next (model.f16.gguf, 3 Gated DeltaNet layers + 1 gated attention
@@ -22,6 +22,7 @@
  * the recurrent DeltaNet forms) = one prefill; truncation refused.
  * A fixture that is absent is skipped (saying so).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,18 @@ static void check_gpt_oss(void) {
         compare_result rw = compare(b, sub8_rows, ref, N_SUB, V);
         fprintf(stderr, "gpt-oss without its window: max diff %.3g\n", rw.max_diff);
         CHECK(rw.max_diff > 20 * tol, "gpt-oss: the window changes nothing (%g)", rw.max_diff);
+
+        /* the learned sinks matter: sink logits of -inf are plain softmax */
+        float no_sink[64];
+        const lc_tensor saved[2] = {m->w.layers[0].attn_sinks, m->w.layers[1].attn_sinks};
+        for (int h = 0; h < 64; h++) no_sink[h] = -INFINITY;
+        CHECK(m->cfg.n_heads <= 64, "gpt-oss: %d heads", m->cfg.n_heads);
+        for (int l = 0; l < 2; l++) m->w.layers[l].attn_sinks.data = no_sink;
+        CHECK_OK(run_logits(m, &o, tok, n, 0, b, &err), &err);
+        for (int l = 0; l < 2; l++) m->w.layers[l].attn_sinks = saved[l];
+        compare_result rs = compare(b, sub8_rows, ref, N_SUB, V);
+        fprintf(stderr, "gpt-oss with sink logits -inf: max diff %.3g\n", rs.max_diff);
+        CHECK(rs.max_diff > 20 * tol, "gpt-oss: the sinks change nothing (%g)", rs.max_diff);
     }
 
     /* MXFP4 experts (Q8_0 other matrices) against llama.cpp on that file. */
