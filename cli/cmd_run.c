@@ -11,6 +11,7 @@
 #include "grammar_flags.h"
 #include "run_session.h"
 #include "runtime_flags.h"
+#include "sp_cli.h"
 #include "longctx/runtime.h"
 #include "longctx/sample.h"
 #include "longctx/sys.h"
@@ -41,6 +42,9 @@ static void usage(FILE *f) {
             "  --no-bos               do not put BOS before the prompt\n"
             "  --session FILE         reuse the KV cache saved in FILE for the prompt's common prefix,\n"
             "                         and save the cache there afterwards (refused if foreign or corrupt)\n"
+            "  --sp                   sequence parallel: under mpirun -np P each rank holds 1/P of the KV\n"
+            "                         cache and attention is combined over MPI (docs/distributed.md);\n"
+            "                         without mpirun it runs as P = 1\n"
             "  -h, --help             this help\n\n"
             "structured output:\n%s\n"
             "sampling:\n%s\n"
@@ -147,6 +151,7 @@ int cmd_run(int argc, char **argv) {
     lc_rope_config rope;
     memset(&rope, 0, sizeof rope);
     bool print_ids = false, ignore_eos = false, no_bos = false;
+    cli_sp spc = {0};
     cli_grammar gr;
     cli_grammar_init(&gr);
     lc_error err;
@@ -170,6 +175,7 @@ int cmd_run(int argc, char **argv) {
         else if (cli_is(a, "-n", "--n-predict")) ok = VALUE() && cli_parse_i64(v, &n_predict) && n_predict >= -1;
         else if (cli_is(a, NULL, "--tokens")) print_ids = true;
         else if (cli_is(a, NULL, "--ignore-eos")) ignore_eos = true;
+        else if (cli_is(a, NULL, "--sp")) spc.on = true;
         else if (cli_is(a, NULL, "--no-bos")) no_bos = true;
         else if (cli_is(a, NULL, "--session")) ok = (session = VALUE()) != NULL;
         else if (lc_sampler_is_option(a)) {
@@ -207,8 +213,17 @@ int cmd_run(int argc, char **argv) {
         return CLI_USAGE;
     }
 
+    if (spc.on && session) {
+        cli_error("run", "--sp cannot go with --session (the cache is spread over the ranks)");
+        return CLI_USAGE;
+    }
+    const int sprc = cli_sp_begin(&spc, "run");
+    if (sprc != CLI_OK) return sprc;
     lc_model *m = NULL;
-    if (cli_runtime_load_model(&rf, &m, "run") != CLI_OK) return CLI_FAIL;
+    if (cli_sp_load_model(&spc, &rf, &m, "run") != CLI_OK) {
+        cli_sp_end(&spc);
+        return CLI_FAIL;
+    }
     int rc = CLI_FAIL;
     lc_context *ctx = NULL;
     lc_sampler *sampler = NULL;
@@ -279,9 +294,9 @@ int cmd_run(int argc, char **argv) {
             rc = CLI_USAGE;
             goto done;
         }
-    if (lc_context_create(m, &rf.co, &ctx, &err) != LC_OK) {
-        cli_fail("run", &err);
-        goto done;
+    {
+        const lc_status cst = lc_context_create(m, &rf.co, &ctx, &err);
+        if (cli_sp_attach(&spc, ctx, cst, &err, "run") != CLI_OK) goto done;
     }
     if (lc_sampler_create(&sp, m->cfg.vocab_size, &sampler, &err) != LC_OK) {
         cli_fail("run", &err);
@@ -315,6 +330,7 @@ int cmd_run(int argc, char **argv) {
     go.eos_id = eos;
     go.sample = sample_cb;
     go.sample_user = &rs;
+    cli_sp_wrap_sample(&spc, &go.sample, &go.sample_user);
     go.on_token = token_cb;
     go.token_user = &rs;
     lc_generate_result res;
@@ -343,6 +359,7 @@ int cmd_run(int argc, char **argv) {
     if (total > 0)
         fprintf(stderr, "time: matmul %.1f%%, attention %.1f%%, other %.1f%% of %.3f s\n", 100 * tm.t_matmul / total,
                 100 * tm.t_attn / total, 100 * tm.t_other / total, total);
+    cli_sp_report(&spc, res.n_prompt + res.n_generated);
     if (res.stop == LC_STOP_CONTEXT_FULL) fprintf(stderr, "stopped: %s\n", res.message);
     else fprintf(stderr, "stopped: %s\n", lc_stop_reason_name(res.stop));
     if (gr.s && !lc_grammar_state_ended(gr.s))
@@ -357,5 +374,6 @@ done:
     free(ids);
     free(text);
     lc_model_free(m);
+    cli_sp_end(&spc);
     return rc;
 }

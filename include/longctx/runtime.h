@@ -276,6 +276,34 @@ typedef void (*lc_attn_observer_fn)(void *user, int32_t layer, const lc_attn_sha
                                     const lc_attn_params *params, const lc_attn_io *io);
 void lc_context_set_attn_observer(lc_context *ctx, lc_attn_observer_fn fn, void *user);
 
+/* ---- Attention over a cache held elsewhere (sequence parallelism) ----------
+ *
+ * An attention hook replaces, in every layer, the store of the chunk's keys
+ * and values into the context's cache and the attention over it: the hook
+ * gets the chunk's new keys/values and queries (after RoPE) and must write
+ * the softmax attention output of the queries over every key up to their
+ * positions (src/mpi: each rank attends over its shard, the parts merged by
+ * log-sum-exp). The context still counts positions (n_past, capacity) as
+ * usual. Only contexts whose layers are all global softmax attention under
+ * the FULL policy may take one (lc_context_set_attn_hook refuses the others).
+ * Unset (fn NULL, the default) it costs one pointer test per layer. */
+typedef struct {
+    int32_t layer;
+    const float *q;               /* [n_q, H_q, d] queries at positions q_pos0.. */
+    int64_t n_q, q_pos0;
+    const float *k, *v;           /* [n_new, H_kv, d] new keys/values (f32)     */
+    int64_t n_new, pos0;          /* at positions pos0 .. pos0+n_new-1          */
+    float *out;                   /* [n_q, H_q, d]                              */
+    lc_attn_shape shape;          /* heads, dims, cache types, scale, softcap,
+                                     causal; n_q/n_kv/q_pos0/k_pos to be set    */
+    const lc_attn_params *params; /* the context's attention parameters         */
+    void *ws;                     /* attention scratch, sized for n_batch
+                                     queries over n_ctx keys                    */
+    size_t ws_bytes;
+} lc_attn_hook_call;
+typedef lc_status (*lc_attn_hook_fn)(void *user, const lc_attn_hook_call *call, lc_error *err);
+lc_status lc_context_set_attn_hook(lc_context *ctx, lc_attn_hook_fn fn, void *user, lc_error *err);
+
 /* ---- Generation ------------------------------------------------------------ */
 
 /* Pick the next token from logits [n_vocab] (may modify them). Return false

@@ -963,6 +963,20 @@ void lc_context_set_attn_observer(lc_context *ctx, lc_attn_observer_fn fn, void 
     ctx->observer_user = user;
 }
 
+lc_status lc_context_set_attn_hook(lc_context *ctx, lc_attn_hook_fn fn, void *user, lc_error *err) {
+    if (!ctx) return lc_fail(err, LC_ERR_INVALID_ARG, "attention hook: no context");
+    if (fn) {
+        if (ctx->linear || ctx->kv.policy != LC_KV_POLICY_FULL)
+            return lc_fail(err, LC_ERR_UNSUPPORTED, "attention hook: needs softmax attention under the full KV policy");
+        for (int32_t l = 0; l < ctx->sh.n_layers; l++)
+            if (ctx->layer_kind[l] == LC_LAYER_WINDOW)
+                return lc_fail(err, LC_ERR_UNSUPPORTED, "attention hook: layer %d is a window layer", (int)l);
+    }
+    ctx->attn_hook = fn;
+    ctx->attn_hook_user = user;
+    return LC_OK;
+}
+
 int64_t lc_context_n_past(const lc_context *ctx) { return ctx->linear ? ctx->n_past_linear : ctx->kv.n_used; }
 int64_t lc_context_n_ctx(const lc_context *ctx) { return ctx->sh.n_ctx; }
 int64_t lc_context_n_batch(const lc_context *ctx) { return ctx->sh.n_batch; }

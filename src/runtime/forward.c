@@ -146,6 +146,19 @@ static lc_status attend_linear(lc_context *ctx, int32_t layer, int64_t n, int64_
     return st;
 }
 
+/* The attention hook (lc_context_set_attn_hook) stores the chunk's keys and
+ * values and attends, wherever it keeps the cache. */
+static lc_status attend_hook(lc_context *ctx, int32_t layer, int64_t n, int64_t r0, int64_t p0, lc_error *err) {
+    lc_attn_hook_call c = {layer, ctx->q, n - r0, p0 + r0, ctx->k, ctx->v, n, p0, ctx->att,
+                           lc_rt_attn_shape(ctx, n - r0, 0), &ctx->attn, ctx->attn_ws, ctx->attn_ws_bytes};
+    c.shape.scale = ctx->model->cfg.fam.attn_scale;
+    c.shape.softcap = ctx->model->cfg.fam.attn_softcap;
+    const double t0 = lc_time_now();
+    lc_status st = ctx->attn_hook(ctx->attn_hook_user, &c, err);
+    ctx->tm.t_attn += lc_time_now() - t0;
+    return st;
+}
+
 /* y[r] += b for n rows of len. */
 static void add_bias(float *y, const lc_tensor *b, int64_t n, int64_t len, const lc_kernel_opts *ko) {
     for (int64_t r = 0; r < n; r++) lc_add(y + r * len, (const float *)b->data, len, ko);
@@ -319,6 +332,8 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
             TRY(project_qkv(ctx, L, l, n, r0, p0, err));
             if (ctx->linear) {
                 TRY(attend_linear(ctx, l, n, r0, err));
+            } else if (ctx->attn_hook) {
+                TRY(attend_hook(ctx, l, n, r0, p0, err));
             } else {
                 if (ctx->wring.n_layers && ctx->layer_kind[l] == LC_LAYER_WINDOW)
                     lc_kv_wring_store(&ctx->wring, &ctx->kv, ctx->kv_index[l], ctx->k, ctx->v, n, p0);

@@ -91,6 +91,8 @@ struct lc_context {
 
     lc_attn_observer_fn observer; /* NULL: none (lc_context_set_attn_observer)     */
     void *observer_user;
+    lc_attn_hook_fn attn_hook;    /* NULL: none (lc_context_set_attn_hook)         */
+    void *attn_hook_user;
 };
 
 /* The MoE block of layer L of a LC_ARCH_MOE model (views of its weights). */

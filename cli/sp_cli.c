@@ -1,0 +1,134 @@
+/* --sp for the CLI (sp_cli.h). */
+#include "sp_cli.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#ifdef LC_HAVE_MPI
+#include "longctx/sp.h"
+
+int cli_sp_begin(cli_sp *s, const char *cmd) {
+    if (!s->on) return CLI_OK;
+    int inited = 0;
+    MPI_Initialized(&inited);
+    if (!inited) {
+        if (MPI_Init(NULL, NULL) != MPI_SUCCESS) {
+            cli_error(cmd, "--sp: MPI_Init failed");
+            return CLI_FAIL;
+        }
+        s->mpi_started = true;
+    }
+    MPI_Comm_rank(MPI_COMM_WORLD, &s->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &s->n_ranks);
+    if (s->rank != 0) { /* one output: rank 0's */
+        fflush(stdout);
+        const int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            close(fd);
+        }
+    }
+    return CLI_OK;
+}
+
+int cli_sp_load_model(cli_sp *s, const cli_runtime_flags *f, lc_model **m, const char *cmd) {
+    if (!s->on) return cli_runtime_load_model(f, m, cmd);
+    *m = NULL;
+    lc_error mine, err;
+    lc_status st;
+    if (!f->model_path) st = lc_fail(&mine, LC_ERR_INVALID_ARG, "no model (-m MODEL)");
+    else {
+        lc_model_load_opts lo = {f->tok_path};
+        st = lc_model_load(f->model_path, &lo, m, &mine);
+    }
+    if (lc_sp_agree(MPI_COMM_WORLD, st, &mine, &err) == LC_OK) return CLI_OK;
+    if (s->rank == 0) cli_fail(cmd, &err);
+    lc_model_free(*m);
+    *m = NULL;
+    return CLI_FAIL;
+}
+
+int cli_sp_attach(cli_sp *s, lc_context *ctx, lc_status st, const lc_error *err, const char *cmd) {
+    lc_error e;
+    if (!s->on) return st == LC_OK ? CLI_OK : cli_fail(cmd, err);
+    if (st != LC_OK) {
+        lc_sp_agree(MPI_COMM_WORLD, st, err, &e);
+        if (s->rank == 0) cli_fail(cmd, &e);
+        return CLI_FAIL;
+    }
+    lc_sp *sp = NULL;
+    if (lc_sp_create(ctx, MPI_COMM_WORLD, &sp, &e) != LC_OK) {
+        if (s->rank == 0) cli_fail(cmd, &e);
+        return CLI_FAIL;
+    }
+    s->sp = sp;
+    return CLI_OK;
+}
+
+void cli_sp_wrap_sample(cli_sp *s, lc_sample_fn *fn, void **user) {
+    if (!s->on) return;
+    lc_sp_sampler *w = malloc(sizeof *w);
+    if (!w) return; /* ranks then sample alone: same logits, same greedy choice */
+    w->comm = MPI_COMM_WORLD;
+    w->inner = *fn;
+    w->inner_user = *user;
+    s->sampler = w;
+    *fn = lc_sp_sample;
+    *user = w;
+}
+
+void cli_sp_report(const cli_sp *s, int64_t n_tokens) {
+    if (!s->on || !s->sp) return;
+    lc_sp_stats st;
+    lc_sp_get_stats(s->sp, &st);
+    fprintf(stderr,
+            "sp: rank %d of %d: positions [%lld, %lld) hold %lld, KV %.2f MiB, %.0f bytes sent in %lld allreduces "
+            "(%.0f per token), %.3f s in them\n",
+            st.rank, st.n_ranks, (long long)st.shard_begin, (long long)(st.shard_begin + st.shard_slots),
+            (long long)st.n_held, (double)st.kv_bytes / 1048576.0, st.comm_bytes, (long long)st.n_allreduce,
+            n_tokens > 0 ? st.comm_bytes / (double)n_tokens : 0.0, st.t_comm);
+}
+
+void cli_sp_end(cli_sp *s) {
+    if (!s->on) return;
+    lc_sp_free(s->sp);
+    s->sp = NULL;
+    free(s->sampler);
+    s->sampler = NULL;
+    fflush(stdout);
+    if (s->mpi_started) MPI_Finalize();
+    s->mpi_started = false;
+}
+
+#else
+
+int cli_sp_begin(cli_sp *s, const char *cmd) {
+    if (!s->on) return CLI_OK;
+    cli_error(cmd, "--sp: this longctx was built without MPI (install libopenmpi-dev openmpi-bin and configure again)");
+    return CLI_USAGE;
+}
+int cli_sp_load_model(cli_sp *s, const cli_runtime_flags *f, lc_model **m, const char *cmd) {
+    (void)s;
+    return cli_runtime_load_model(f, m, cmd);
+}
+int cli_sp_attach(cli_sp *s, lc_context *ctx, lc_status st, const lc_error *err, const char *cmd) {
+    (void)s;
+    (void)ctx;
+    return st == LC_OK ? CLI_OK : cli_fail(cmd, err);
+}
+void cli_sp_wrap_sample(cli_sp *s, lc_sample_fn *fn, void **user) {
+    (void)s;
+    (void)fn;
+    (void)user;
+}
+void cli_sp_report(const cli_sp *s, int64_t n_tokens) {
+    (void)s;
+    (void)n_tokens;
+}
+void cli_sp_end(cli_sp *s) { (void)s; }
+
+#endif

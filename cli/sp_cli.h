@@ -1,0 +1,37 @@
+/* --sp (sequence parallelism over MPI, include/longctx/sp.h) for the CLI
+ * commands: MPI set up and torn down, the model loaded on every rank with
+ * one agreed outcome, the context's attention sharded, rank 0 sampling and
+ * broadcasting. Built without MPI, --sp is refused with a message. */
+#ifndef LC_CLI_SP_H
+#define LC_CLI_SP_H
+
+#include <stdbool.h>
+
+#include "longctx/model.h"
+#include "longctx/runtime.h"
+#include "runtime_flags.h"
+
+typedef struct {
+    bool on;          /* --sp given                                   */
+    bool mpi_started; /* MPI_Init called here                         */
+    int rank, n_ranks;
+    void *sp;         /* lc_sp *                                      */
+    void *sampler;    /* lc_sp_sampler *                              */
+} cli_sp;
+
+/* Starts MPI (P = 1 without mpirun); ranks other than 0 write nothing to
+ * stdout. CLI_OK or CLI_FAIL (after a message). */
+int cli_sp_begin(cli_sp *s, const char *cmd);
+/* Every rank loads the model; when any rank fails every rank returns
+ * CLI_FAIL and rank 0 prints the failing rank's message. */
+int cli_sp_load_model(cli_sp *s, const cli_runtime_flags *f, lc_model **m, const char *cmd);
+/* Collective: st is this rank's lc_context_create outcome (ctx NULL on
+ * failure); shards the context's attention over the ranks. */
+int cli_sp_attach(cli_sp *s, lc_context *ctx, lc_status st, const lc_error *err, const char *cmd);
+/* Wraps a sampling callback so rank 0 samples and broadcasts. */
+void cli_sp_wrap_sample(cli_sp *s, lc_sample_fn *fn, void **user);
+/* One line per rank on stderr: shard, KV bytes, communication. */
+void cli_sp_report(const cli_sp *s, int64_t n_tokens);
+void cli_sp_end(cli_sp *s);
+
+#endif

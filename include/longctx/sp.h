@@ -1,0 +1,90 @@
+/*
+ * Sequence-parallel attention over MPI (built with LONGCTX_MPI; library
+ * longctx_mpi). docs/distributed.md describes the design.
+ *
+ * Every rank of a communicator loads the same model and creates the same
+ * context (same options). lc_sp_create attaches an attention hook to the
+ * context (lc_context_set_attn_hook): from then on the rank keeps the keys and
+ * values of a contiguous shard of positions only,
+ *
+ *     rank r holds positions [r * C, r * C + C) ∩ [0, n_ctx),  C = ceil(n_ctx / P)
+ *
+ * in the context's cache types (f32, f16 or q8_0), and every rank runs every
+ * token (the weight products are replicated). In each layer each rank attends
+ * the chunk's queries over its shard (causally, rows with no key there giving
+ * an empty part) and the parts, packed per query head as [log-sum-exp, sum,
+ * weighted values], are combined by one MPI_Allreduce with a log-sum-exp
+ * operator (MPI_Op_create): O(n_q * H_q * (d + 2)) floats per layer,
+ * independent of the context length. Every rank then holds the same
+ * attention output, hence the same logits; lc_sp_sample has rank 0 pick the
+ * token and broadcast it.
+ *
+ * The context counts positions as usual (n_past, capacity, truncate, reset);
+ * its own cache is not written (its slots stay untouched). Collective: every
+ * rank must make the same lc_context_eval calls in the same order.
+ */
+#ifndef LONGCTX_SP_H
+#define LONGCTX_SP_H
+
+#include <mpi.h>
+
+#include "longctx/runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lc_sp lc_sp;
+
+typedef struct {
+    int rank, n_ranks;
+    int64_t shard_begin;   /* first position of this rank's shard            */
+    int64_t shard_slots;   /* positions it can hold (0 on surplus ranks)     */
+    int64_t n_held;        /* positions it holds now                         */
+    size_t kv_bytes;       /* K + V storage of the shard, all layers         */
+    double comm_bytes;     /* bytes this rank gave to the allreduces          */
+    int64_t n_allreduce;   /* allreduce calls                                 */
+    double t_comm;         /* seconds in them                                 */
+} lc_sp_stats;
+
+/* Collective over comm. Refuses contexts that cannot take an attention hook
+ * (linear attention, window layers, policies other than FULL). On failure on
+ * any rank every rank returns an error (the failing rank's message). */
+lc_status lc_sp_create(lc_context *ctx, MPI_Comm comm, lc_sp **out, lc_error *err);
+/* Detaches the hook (the context's own cache is then empty of this sequence:
+ * reset it before using it alone). */
+void lc_sp_free(lc_sp *sp);
+void lc_sp_get_stats(const lc_sp *sp, lc_sp_stats *st);
+void lc_sp_reset_stats(lc_sp *sp);
+
+/* Collective: every rank learns whether any rank's st is not LC_OK. Returns
+ * LC_OK when none failed; otherwise the first failing rank's status, with its
+ * message (prefixed "rank R: ") in err on every rank. */
+lc_status lc_sp_agree(MPI_Comm comm, lc_status st, const lc_error *mine, lc_error *err);
+
+/* An lc_sample_fn (for lc_generate): rank 0 runs inner (NULL: greedy argmax,
+ * lowest id on ties) and broadcasts the token, or its failure, to every
+ * rank. user: an lc_sp_sampler. */
+typedef struct {
+    MPI_Comm comm;
+    lc_sample_fn inner;
+    void *inner_user;
+} lc_sp_sampler;
+bool lc_sp_sample(void *user, float *logits, int32_t n_vocab, int32_t *token, lc_error *err);
+
+/* The analytic model of one decoded token (bench sp): bytes each rank sends
+ * per step (one allreduce per layer of H_q * (d + 2) floats) and the time of
+ * the allreduces on a network of bandwidth_gbit Gbit/s with latency_us per
+ * message, the tree allreduce taking 2 log2(P) steps. */
+typedef struct {
+    double bytes_per_token;     /* per rank, all layers                      */
+    double seconds_per_token;   /* communication time per decoded token      */
+    double kv_bytes_per_rank;   /* at n_ctx tokens                           */
+} lc_sp_model;
+void lc_sp_analytic(int32_t n_layers, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim, double kv_bytes_per_elem,
+                    int64_t n_ctx, int n_ranks, double bandwidth_gbit, double latency_us, lc_sp_model *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LONGCTX_SP_H */

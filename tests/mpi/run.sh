@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Sequence-parallel attention under mpirun (tests/mpi/sp_logits.c, and the
+# CLI's run --sp). Usage: run.sh SP_LOGITS LONGCTX REPO_ROOT
+set -euo pipefail
+sp=$1 cli=$2 root=$3
+model=$root/models/longctx-default.gguf
+if ! command -v mpirun >/dev/null; then
+  echo "SKIP: mpirun not found (apt-get install openmpi-bin)"; exit 77
+fi
+if [ ! -e "$model" ]; then echo "SKIP: $model absent"; exit 77; fi
+mpi() { mpirun --oversubscribe --allow-run-as-root -np "$@"; }
+export OMP_NUM_THREADS=1
+for p in 2 3 4; do mpi "$p" "$sp" "$model" logits; done
+mpi 1 "$sp" "$model" logits
+# a rank that cannot load the model: every rank stops with its message
+timeout 120 mpirun --oversubscribe --allow-run-as-root -np 3 "$sp" "$model" loadfail
+
+# the CLI: greedy tokens of run --sp at P = 1 (no mpirun), 2 and 3 equal run's
+args=(run -m "$model" --prompt-tokens 1,17,230,45,99,3,400,12,7,801 -n 40 --tokens --ignore-eos -c 96 -b 4 -t 1
+      -ctk f32 -ctv f32)
+want=$("$cli" "${args[@]}" 2>/dev/null)
+got=$("$cli" "${args[@]}" --sp 2>/dev/null)
+[ "$got" = "$want" ] || { echo "FAIL: --sp without mpirun: '$got' vs '$want'"; exit 1; }
+for p in 2 3; do
+  got=$(mpi "$p" "$cli" "${args[@]}" --sp 2>/dev/null)
+  [ "$got" = "$want" ] || { echo "FAIL: run --sp at P=$p: '$got' vs '$want'"; exit 1; }
+done
+echo "run --sp at P = 1, 2, 3: the same $(echo "$want" | wc -w) tokens as run"
+# a rank without the model: every rank exits non-zero with the message
+set +e
+out=$(timeout 120 mpirun --oversubscribe --allow-run-as-root -np 2 bash -c \
+  'm=$1; shift; [ "$OMPI_COMM_WORLD_RANK" = 1 ] && m=/nonexistent/missing.gguf; exec "$0" run -m "$m" "$@"' \
+  "$cli" "$model" --prompt-tokens 1,2,3 -n 4 --tokens --sp 2>&1)
+rc=$?
+set -e
+[ $rc -ne 0 ] && [ $rc -ne 124 ] || { echo "FAIL: run --sp with a missing model on rank 1: rc $rc"; echo "$out"; exit 1; }
+grep -q "rank 1: .*missing.gguf" <<<"$out" || { echo "FAIL: no rank-1 message in: $out"; exit 1; }
+echo "run --sp, model missing on rank 1: every rank exited (rc $rc) with: $(grep -m1 'rank 1' <<<"$out")"
