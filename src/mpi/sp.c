@@ -111,8 +111,10 @@ static lc_status attend(void *user, const lc_attn_hook_call *c, lc_error *err) {
     const int n_rec = (int)(c->n_q * H);
     const int rc = MPI_Allreduce(MPI_IN_PLACE, sp->rec, n_rec, sp->rec_type, sp->op, sp->comm);
     sp->st.t_comm += MPI_Wtime() - t0;
-    sp->st.n_allreduce++;
-    sp->st.comm_bytes += (double)n_rec * (double)W * sizeof(float);
+    if (sp->n_ranks > 1) { /* a singleton's allreduce is a copy */
+        sp->st.n_allreduce++;
+        sp->st.comm_bytes += (double)n_rec * (double)W * sizeof(float);
+    }
     if (st != LC_OK) return st;
     if (rc != MPI_SUCCESS) return lc_fail(err, LC_ERR_IO, "sp: MPI_Allreduce failed (%d)", rc);
     for (int64_t r = 0; r < c->n_q; r++)

@@ -36,3 +36,9 @@ set -e
 [ $rc -ne 0 ] && [ $rc -ne 124 ] || { echo "FAIL: run --sp with a missing model on rank 1: rc $rc"; echo "$out"; exit 1; }
 grep -q "rank 1: .*missing.gguf" <<<"$out" || { echo "FAIL: no rank-1 message in: $out"; exit 1; }
 echo "run --sp, model missing on rank 1: every rank exited (rc $rc) with: $(grep -m1 'rank 1' <<<"$out")"
+
+# bench sp: its figures at P = 2 (the bytes per token are exact: layers x heads x (d + 2) x 4)
+out=$(mpi 2 "$cli" bench sp -m "$model" -L 64 -n 4 -r 1 -t 1)
+echo "$out"
+grep -q "P = 2 ranks" <<<"$out" && grep -q "^  rank 1: KV shard" <<<"$out" \
+  && grep -q "2176 bytes sent per decoded token per rank" <<<"$out" || { echo "FAIL: bench sp output"; exit 1; }

@@ -1,0 +1,180 @@
+/* longctx bench sp — sequence parallelism over MPI (include/longctx/sp.h):
+ * under `mpirun -np P`, prefill and decode tokens/s of a sharded context,
+ * each rank's KV bytes and resident memory, the bytes each rank sends per
+ * decoded token (measured), and the analytic model of the communication for
+ * a network of a given bandwidth, for this model and for the Llama-3-8B
+ * shape at 1M tokens. Synthetic tokens. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_subjects.h"
+#include "cli.h"
+#include "common/util.h"
+#include "longctx/runtime.h"
+#include "longctx/sys.h"
+#include "runtime_flags.h"
+#include "sp_cli.h"
+
+#ifdef LC_HAVE_MPI
+#include "longctx/sp.h"
+
+#define MAX_REPEAT 16
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: [mpirun -np P] longctx bench sp -m MODEL [options]\n\n"
+            "Runs a context sharded over the MPI ranks (P = 1 without mpirun): prefills -L synthetic\n"
+            "tokens, then -r rounds of -n decode steps (each round truncated back to L); prints\n"
+            "tokens/s (min/median/max over rounds), each rank's KV bytes and RSS, the bytes each rank\n"
+            "sends per decoded token, and the analytic model of that traffic on a network.\n\n"
+            "options:\n"
+            "%s"
+            "  -L, --length N         prompt length (default 4096); -c defaults to L + n\n"
+            "  -n, --decode N         decode steps per round (default 32)\n"
+            "  -r, --repeat R         rounds (default 3)\n"
+            "  --bandwidth GBIT       network for the analytic model, Gbit/s (default 10)\n"
+            "  --latency US           per-message latency, microseconds (default 5)\n"
+            "  -h, --help             this help\n",
+            cli_runtime_flags_help());
+}
+
+static int cmp_dbl(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void print_model(const char *what, int32_t L, int32_t H, int32_t Hkv, int32_t d, double eb, int64_t n_ctx, int P,
+                        double bw, double lat) {
+    lc_sp_model sm;
+    lc_sp_analytic(L, H, Hkv, d, eb, n_ctx, P, bw, lat, &sm);
+    printf("  %-36s P=%-2d n_ctx %8lld: KV/rank %10.1f MiB, %8.0f B/token/rank, comm %7.3f ms/token at %.0f Gb/s + "
+           "%.0f us\n",
+           what, P, (long long)n_ctx, sm.kv_bytes_per_rank / 1048576.0, sm.bytes_per_token,
+           sm.seconds_per_token * 1e3, bw, lat);
+}
+
+int bench_sp(int argc, char **argv) {
+    cli_runtime_flags rf;
+    cli_runtime_flags_init(&rf);
+    int64_t len = 4096, n_dec = 32, repeat = 3;
+    double bw = 10, lat = 5;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        const int taken = cli_runtime_flag(&rf, argc, argv, &i, "bench sp");
+        if (taken < 0) return CLI_USAGE;
+        if (taken > 0) continue;
+        bool ok = true;
+#define VALUE() (v = cli_value(argc, argv, &i, "bench sp"))
+        if (cli_is(a, "-h", "--help")) {
+            usage(stdout);
+            return CLI_OK;
+        } else if (cli_is(a, "-L", "--length")) ok = VALUE() && cli_parse_i64(v, &len) && len >= 1;
+        else if (cli_is(a, "-n", "--decode")) ok = VALUE() && cli_parse_i64(v, &n_dec) && n_dec >= 1;
+        else if (cli_is(a, "-r", "--repeat")) ok = VALUE() && cli_parse_i64(v, &repeat) && repeat >= 1 && repeat <= MAX_REPEAT;
+        else if (cli_is(a, NULL, "--bandwidth")) ok = VALUE() && cli_parse_double(v, &bw) && bw > 0;
+        else if (cli_is(a, NULL, "--latency")) ok = VALUE() && cli_parse_double(v, &lat) && lat >= 0;
+        else {
+            cli_error("bench sp", "unknown option %s", a);
+            usage(stderr);
+            return CLI_USAGE;
+        }
+#undef VALUE
+        if (!ok) {
+            cli_error("bench sp", "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
+            return CLI_USAGE;
+        }
+    }
+    if (rf.co.n_ctx == 0) rf.co.n_ctx = len + n_dec;
+    if (rf.co.n_ctx < len + n_dec) {
+        cli_error("bench sp", "-c %lld is less than -L + -n = %lld", (long long)rf.co.n_ctx, (long long)(len + n_dec));
+        return CLI_USAGE;
+    }
+    cli_sp spc = {0};
+    spc.on = true;
+    int rc = cli_sp_begin(&spc, "bench sp");
+    if (rc != CLI_OK) return rc;
+    lc_model *m = NULL;
+    lc_context *ctx = NULL;
+    int32_t *toks = NULL;
+    lc_error err;
+    rc = CLI_FAIL;
+    if (cli_sp_load_model(&spc, &rf, &m, "bench sp") != CLI_OK) goto done;
+    {
+        const lc_status cst = lc_context_create(m, &rf.co, &ctx, &err);
+        if (cli_sp_attach(&spc, ctx, cst, &err, "bench sp") != CLI_OK) goto done;
+    }
+    const int32_t V = m->cfg.vocab_size;
+    if (!(toks = malloc((size_t)(len + n_dec) * sizeof(int32_t)))) goto done;
+    uint64_t x = 12345;
+    for (int64_t i = 0; i < len + n_dec; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        toks[i] = (int32_t)((x >> 33) % (uint64_t)V);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = lc_time_now();
+    lc_status st = lc_context_eval(ctx, toks, len, NULL, false, &err);
+    MPI_Barrier(MPI_COMM_WORLD);
+    const double t_prefill = lc_time_now() - t0;
+    double rates[MAX_REPEAT], bytes_tok = 0;
+    for (int64_t r = 0; r < repeat && st == LC_OK; r++) {
+        st = lc_context_truncate(ctx, len, &err);
+        lc_sp_reset_stats(spc.sp);
+        MPI_Barrier(MPI_COMM_WORLD);
+        t0 = lc_time_now();
+        for (int64_t i = 0; i < n_dec && st == LC_OK; i++) st = lc_context_eval(ctx, &toks[len + i], 1, NULL, false, &err);
+        rates[r] = (double)n_dec / (lc_time_now() - t0);
+        lc_sp_stats ss;
+        lc_sp_get_stats(spc.sp, &ss);
+        bytes_tok = ss.comm_bytes / (double)n_dec;
+    }
+    if (lc_sp_agree(MPI_COMM_WORLD, st, &err, &err) != LC_OK) {
+        if (spc.rank == 0) cli_fail("bench sp", &err);
+        goto done;
+    }
+    qsort(rates, (size_t)repeat, sizeof rates[0], cmp_dbl);
+    lc_sp_stats ss;
+    lc_sp_get_stats(spc.sp, &ss);
+    double mine[3] = {(double)ss.kv_bytes, (double)lc_rss_bytes(), (double)ss.n_held};
+    double *all = spc.rank == 0 ? malloc((size_t)spc.n_ranks * sizeof mine) : NULL;
+    MPI_Gather(mine, 3, MPI_DOUBLE, all, 3, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    if (spc.rank == 0) {
+        const lc_model_config *c = &m->cfg;
+        printf("bench sp: %s, P = %d ranks x %d threads, L = %lld, n_ctx %lld, kv %s/%s\n", rf.model_path, spc.n_ranks,
+               lc_context_n_threads(ctx), (long long)len, (long long)lc_context_n_ctx(ctx),
+               lc_dtype_name(lc_context_k_type(ctx)), lc_dtype_name(lc_context_v_type(ctx)));
+        printf("  prefill %lld tokens: %.1f tok/s (%.3f s)\n", (long long)len, (double)len / t_prefill, t_prefill);
+        printf("  decode at %lld: %.2f / %.2f / %.2f tok/s (min / median / max of %lld rounds of %lld)\n",
+               (long long)len, rates[0], rates[repeat / 2], rates[repeat - 1], (long long)repeat, (long long)n_dec);
+        printf("  communication: %.0f bytes sent per decoded token per rank (%d allreduces of %d x %d floats)\n",
+               bytes_tok, c->n_layers, c->n_heads, c->head_dim + 2);
+        for (int r = 0; r < spc.n_ranks && all; r++)
+            printf("  rank %d: KV shard %.2f MiB, holds %.0f positions, RSS %.1f MiB\n", r, all[3 * r] / 1048576.0,
+                   all[3 * r + 2], all[3 * r + 1] / 1048576.0);
+        printf("analytic model (allreduce as a tree, 2 log2 P steps per layer):\n");
+        const double eb = lc_context_k_type(ctx) == LC_DTYPE_F32 ? 4.0 : lc_context_k_type(ctx) == LC_DTYPE_F16 ? 2.0 : 34.0 / 32;
+        print_model("this model", c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, eb, lc_context_n_ctx(ctx),
+                    spc.n_ranks, bw, lat);
+        print_model("Llama-3-8B shape (32x32/8x128, f16)", 32, 32, 8, 128, 2.0, 1048576, 1, bw, lat);
+        print_model("Llama-3-8B shape (32x32/8x128, f16)", 32, 32, 8, 128, 2.0, 1048576, 8, bw, lat);
+        free(all);
+    }
+    rc = CLI_OK;
+done:
+    free(toks);
+    lc_context_free(ctx);
+    lc_model_free(m);
+    cli_sp_end(&spc);
+    return rc;
+}
+
+#else
+
+int bench_sp(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    cli_error("bench sp", "this longctx was built without MPI (install libopenmpi-dev openmpi-bin and configure again)");
+    return CLI_FAIL;
+}
+
+#endif
