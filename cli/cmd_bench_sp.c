@@ -162,9 +162,9 @@ int bench_sp(int argc, char **argv) {
     rc = CLI_OK;
 done:
     free(toks);
+    cli_sp_end(&spc); /* detaches from ctx: before it is freed */
     lc_context_free(ctx);
     lc_model_free(m);
-    cli_sp_end(&spc);
     return rc;
 }
 

@@ -370,10 +370,10 @@ done:
     free(gen);
     lc_sampler_free(sampler);
     cli_grammar_free(&gr);
+    cli_sp_end(&spc); /* detaches from ctx: before it is freed */
     lc_context_free(ctx);
     free(ids);
     free(text);
     lc_model_free(m);
-    cli_sp_end(&spc);
     return rc;
 }

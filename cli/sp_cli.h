@@ -32,6 +32,7 @@ int cli_sp_attach(cli_sp *s, lc_context *ctx, lc_status st, const lc_error *err,
 void cli_sp_wrap_sample(cli_sp *s, lc_sample_fn *fn, void **user);
 /* One line per rank on stderr: shard, KV bytes, communication. */
 void cli_sp_report(const cli_sp *s, int64_t n_tokens);
+/* Detaches from the context (call before freeing it) and ends MPI. */
 void cli_sp_end(cli_sp *s);
 
 #endif
