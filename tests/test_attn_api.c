@@ -186,6 +186,42 @@ static void test_flops(void) {
     CHECK(lc_attn_visible_pairs(&s, 2, 1) == 9.0, "window pairs with k_pos");
 }
 
+/* The closed-form count (k_pos NULL) against the pairwise loop (k_pos the
+ * identity: keys at 0..n-1, a separate code path) on random and awkward
+ * shapes, and a count over 2^62 keys that returns at once (issue 17: the
+ * per-query loop made a refusal in bench attn cost 12 s at 1G, forever at
+ * 2^62). */
+static void test_visible_pairs_closed_form(void) {
+    lc_rng r;
+    lc_rng_seed(&r, 17);
+    int64_t *kpos = malloc(300 * sizeof(int64_t));
+    for (int64_t j = 0; j < 300; j++) kpos[j] = j;
+    int bad = 0;
+    for (int t = 0; t < 3000; t++) {
+        const int64_t n_kv = 1 + (int64_t)lc_rng_below(&r, 300);
+        const int64_t n_q = 1 + (int64_t)lc_rng_below(&r, 80);
+        lc_attn_shape s = shape(n_q, n_kv, 1, 1, 4, lc_rng_below(&r, 2) == 0);
+        s.q_pos0 = (int64_t)lc_rng_below(&r, 400);
+        const int64_t window = lc_rng_below(&r, 4) == 0 ? 0 : (int64_t)lc_rng_below(&r, 350);
+        const int64_t sinks = lc_rng_below(&r, 3) == 0 ? 0 : (int64_t)lc_rng_below(&r, 320);
+        const double closed = lc_attn_visible_pairs(&s, window, sinks);
+        s.k_pos = kpos;
+        const double loop = lc_attn_visible_pairs(&s, window, sinks);
+        if (closed != loop && bad++ < 5)
+            fprintf(stderr, "n_q %lld n_kv %lld q0 %lld causal %d W %lld S %lld: %g vs %g\n", (long long)n_q,
+                    (long long)n_kv, (long long)s.q_pos0, s.causal, (long long)window, (long long)sinks, closed, loop);
+    }
+    CHECK(bad == 0, "%d closed-form visible-pair counts differ from the pairwise loop", bad);
+    free(kpos);
+    lc_attn_shape h = shape((int64_t)1 << 62, (int64_t)1 << 62, 1, 1, 4, true);
+    const double t0 = lc_time_now();
+    const double pairs = lc_attn_visible_pairs(&h, 0, 0), wpairs = lc_attn_visible_pairs(&h, 4096, 4);
+    const double n = ldexp(1.0, 62);
+    CHECK(fabs(pairs - n * (n + 1) / 2) <= 1e-12 * pairs, "2^62 causal pairs: %g", pairs);
+    CHECK(wpairs > 4096.0 * (n - 4096) && wpairs < 4100.0 * n, "2^62 window pairs: %g", wpairs);
+    CHECK(lc_time_now() - t0 < 1.0, "counting 2^62 queries took %.1f s", lc_time_now() - t0);
+}
+
 int main(void) {
     test_single_key();
     test_two_keys();
@@ -195,5 +231,6 @@ int main(void) {
     test_bad_input();
     test_parse();
     test_flops();
+    test_visible_pairs_closed_form();
     return lc_test_finish("test_attn_api");
 }

@@ -20,7 +20,6 @@
 #include "common/util.h"
 #include "test_util.h"
 
-static bool quick(void) { return getenv("LONGCTX_TEST_QUICK") != NULL; }
 
 typedef struct {
     lc_attn_shape s;
@@ -316,7 +315,7 @@ static void check_case(const ch_case *cs, uint64_t seed, bool with_naive) {
 }
 
 static void test_against_references(void) {
-    const int64_t big = quick() ? 300 : 1000;
+    const int64_t big = lc_test_quick() ? 300 : 1000;
     const ch_case cases[] = {
         /* chunk sizes 1, 3, 64, C > n; overlap 0 and > 0; causal and not */
         {1, 1, 0, 1, 0, 2, 1, 16, true, LC_DTYPE_F32},
@@ -356,7 +355,7 @@ static void test_against_references(void) {
 /* Where CHUNKED is exact attention: C = 1 (every earlier key is its own
  * summary with log 1 = 0) and C >= n (one chunk, no summaries). */
 static void test_exact_limits(void) {
-    const int64_t n = quick() ? 120 : 257;
+    const int64_t n = lc_test_quick() ? 120 : 257;
     for (int causal = 0; causal < 2; causal++) {
         inputs in = make_inputs(70 + (uint64_t)causal, n, n, 4, 2, 32, causal, 0, LC_DTYPE_F32, 1.0f);
         const size_t no = (size_t)n * 4 * 32;
@@ -406,7 +405,7 @@ static void test_exact_limits(void) {
 
 /* Perturbing keys and values after position p changes no output at <= p. */
 static void test_causality(void) {
-    const int64_t n = quick() ? 200 : 400;
+    const int64_t n = lc_test_quick() ? 200 : 400;
     const int64_t configs[4][2] = {{1, 0}, {3, 2}, {64, 0}, {50, 20}};
     for (int k = 0; k < 4; k++) {
         inputs in = make_inputs(80 + (uint64_t)k, n, n, 4, 2, 16, true, 0, LC_DTYPE_F32, 1.0f);
@@ -440,7 +439,7 @@ static void test_causality(void) {
 }
 
 static void test_threads_and_isa(void) {
-    const int64_t n = quick() ? 400 : 1200;
+    const int64_t n = lc_test_quick() ? 400 : 1200;
     for (int causal = 0; causal < 2; causal++) {
         inputs in = make_inputs(90, n, n, 4, 1, 64, causal, 0, LC_DTYPE_F16, 1.0f);
         const size_t no = (size_t)n * 4 * 64;
@@ -550,6 +549,64 @@ static void test_workspace_and_flops(void) {
     }
 }
 
+/* Issue 17: lc_attn_chunked_flops is a closed form; here against the count
+ * written from the definition (header of src/attn/chunked.c): every query
+ * scores its local keys and one summary per other chunk it may see. */
+static double chunked_flops_reference(const lc_attn_shape *s, int64_t C, int64_t O) {
+    const int64_t n = s->n_kv, n_key_ch = n / C + (n % C != 0);
+    const int64_t c_last = (s->q_pos0 + s->n_q - 1) / C;
+    const int64_t N = s->causal ? LC_MIN(n_key_ch, c_last) : n_key_ch;
+    double pairs = 0.0;
+    for (int64_t i = 0; i < s->n_q; i++) {
+        const int64_t p = s->q_pos0 + i, c = p / C;
+        const int64_t lo = LC_MAX(0, c * C - O), hi = s->causal ? LC_MIN(n, p + 1) : LC_MIN(n, c * C + C + O);
+        for (int64_t j = lo; j < hi; j++) pairs += 1.0;
+        for (int64_t cc = 0; cc < N; cc++) pairs += s->causal ? cc < c : cc != c;
+    }
+    const double kinds = O > 0 ? (s->causal ? 1.0 : 2.0) : 0.0;
+    const double summed = (double)LC_MIN(n, N * C) + kinds * (double)LC_MIN(n, N * O);
+    return 4.0 * s->head_dim * s->n_head * pairs + 2.0 * s->head_dim * s->n_head_kv * summed;
+}
+
+static void test_flops_closed_form(void) {
+    lc_rng r;
+    lc_rng_seed(&r, 1717);
+    int bad = 0;
+    for (int t = 0; t < 2000; t++) {
+        lc_attn_shape s;
+        memset(&s, 0, sizeof s);
+        s.n_head = 2;
+        s.n_head_kv = 1;
+        s.head_dim = 8;
+        s.k_type = s.v_type = LC_DTYPE_F32;
+        s.causal = lc_rng_below(&r, 2) == 0;
+        s.n_kv = 1 + (int64_t)lc_rng_below(&r, 200);
+        s.n_q = 1 + (int64_t)lc_rng_below(&r, 120);
+        /* the runtime's shapes (queries at the end) and arbitrary offsets */
+        s.q_pos0 = lc_rng_below(&r, 2) == 0 && s.n_q <= s.n_kv ? s.n_kv - s.n_q : (int64_t)lc_rng_below(&r, 250);
+        const int64_t C = 1 + (int64_t)lc_rng_below(&r, 40), O = (int64_t)lc_rng_below(&r, (uint64_t)C);
+        lc_attn_params p = chunked(C, O, 1);
+        const double got = lc_attn_flops(&s, &p), want = chunked_flops_reference(&s, C, O);
+        if (got != want && bad++ < 5)
+            fprintf(stderr, "n_q %lld n_kv %lld q0 %lld causal %d C %lld O %lld: %g vs %g\n", (long long)s.n_q,
+                    (long long)s.n_kv, (long long)s.q_pos0, s.causal, (long long)C, (long long)O, got, want);
+    }
+    CHECK(bad == 0, "%d closed-form chunked FLOP counts differ from the definition", bad);
+    /* 2^62 keys: at once */
+    lc_attn_shape h;
+    memset(&h, 0, sizeof h);
+    h.n_head = h.n_head_kv = 1;
+    h.head_dim = 8;
+    h.k_type = h.v_type = LC_DTYPE_F32;
+    h.causal = true;
+    h.n_q = h.n_kv = (int64_t)1 << 62;
+    const double t0 = lc_time_now();
+    lc_attn_params p = chunked(512, 64, 1);
+    const double f = lc_attn_flops(&h, &p);
+    CHECK(f > 0 && isfinite(f) && lc_time_now() - t0 < 1.0, "2^62-token chunked count: %g in %.1f s", f,
+          lc_time_now() - t0);
+}
+
 int main(void) {
     test_against_references();
     test_exact_limits();
@@ -557,5 +614,6 @@ int main(void) {
     test_threads_and_isa();
     test_extreme();
     test_workspace_and_flops();
+    test_flops_closed_form();
     return lc_test_finish("test_attn_chunked");
 }

@@ -302,6 +302,64 @@ static bool stop_after_first(void *user, const char *text, size_t len) {
     return len == 0; /* stop at the first non-empty piece */
 }
 
+static uint64_t rd_u64(const unsigned char *b) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)b[i] << (8 * i);
+    return v;
+}
+static void wr_u64(unsigned char *b, uint64_t v) {
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* A chat session whose turn count is raised as far as the count check lets
+ * it (checksum recomputed: FNV-1a is no protection) must be refused, not
+ * read past its blob (issue 17: load_check's `tl > blob_len - r` underflowed
+ * once r passed blob_len). */
+static void test_tampered_turns(lc_chat *chat, const char *path) {
+    FILE *f = fopen(path, "rb");
+    unsigned char *img = NULL;
+    long n = 0;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 200 && fseek(f, 0, SEEK_SET) == 0) {
+        img = malloc((size_t)n);
+        if (img && fread(img, 1, (size_t)n, f) != (size_t)n) {
+            free(img);
+            img = NULL;
+        }
+    }
+    if (f) fclose(f);
+    CHECK(img != NULL, "read back %s", path);
+    if (!img) return;
+    const uint64_t n_tokens = rd_u64(img + 32), blob_len = rd_u64(img + 40);
+    const size_t blob = 192 + (size_t)n_tokens * 4;
+    CHECK(blob + blob_len <= (size_t)n && memcmp(img + blob, "LCCHAT", 6) == 0, "blob at %zu", blob);
+    if (blob + blob_len <= (size_t)n && blob_len >= 32) {
+        const uint64_t sys_len = rd_u64(img + blob + 16);
+        const size_t at = blob + 24 + (size_t)sys_len; /* the turn count */
+        const uint64_t turns = rd_u64(img + at), most = (blob_len - (at + 8 - blob)) / 24;
+        CHECK(most > turns, "turn texts leave room to raise the count (%llu, %llu)", (unsigned long long)turns,
+              (unsigned long long)most);
+        wr_u64(img + at, most);
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (long i = 0; i < n - 8; i++) h = (h ^ img[i]) * 0x100000001b3ull;
+        wr_u64(img + n - 8, h);
+        char bad[160];
+        snprintf(bad, sizeof bad, "%s.turns", path);
+        FILE *o = fopen(bad, "wb");
+        if (o) {
+            fwrite(img, 1, (size_t)n, o);
+            fclose(o);
+        }
+        lc_error err;
+        lc_chat_stats s0, s1;
+        lc_chat_get_stats(chat, &s0);
+        CHECK(lc_chat_load(chat, bad, &err) == LC_ERR_FORMAT, "raised turn count: %s", err.msg);
+        lc_chat_get_stats(chat, &s1);
+        CHECK(s0.n_turns == s1.n_turns && s0.n_tokens == s1.n_tokens, "a refused load changed the chat");
+        unlink(bad);
+    }
+    free(img);
+}
+
 static void test_cancel_and_sessions(void) {
     rig a, b;
     lc_error err;
@@ -328,6 +386,7 @@ static void test_cancel_and_sessions(void) {
     lc_chat_get_stats(b.chat, &sb);
     CHECK(sa.n_turns == sb.n_turns && sa.n_tokens == sb.n_tokens && sa.n_system == sb.n_system, "stats after load");
     free(want);
+    test_tampered_turns(b.chat, path);
     /* a session of another template is refused and changes nothing */
     rig c;
     if (make_rig(&c, NULL, 128, LC_CHAT_TPL_PLAIN, "x", 8, 5)) {

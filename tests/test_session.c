@@ -20,7 +20,6 @@
 #include "longctx/sample.h"
 #include "test_util.h"
 
-static bool quick(void) { return getenv("LONGCTX_TEST_QUICK") != NULL; }
 
 static lc_model *make_model(int32_t head_dim, uint64_t seed) {
     lc_model_config c;
@@ -87,7 +86,7 @@ static char path_buf[256], path2_buf[256];
 
 static void test_round_trip(const lc_model *m, const char *policy, lc_dtype kt, lc_dtype vt) {
     const int32_t V = m->cfg.vocab_size;
-    const int64_t n_prompt = 30, n_before = quick() ? 20 : 60, n_after = 25;
+    const int64_t n_prompt = 30, n_before = lc_test_quick() ? 20 : 60, n_after = 25;
     lc_context *a = make_ctx(m, policy, kt, vt), *b = make_ctx(m, policy, kt, vt);
     lc_sampler *sa = make_sampler(m), *sb = make_sampler(m);
     int32_t prompt[30], hist[200], ta[25], tb[25];
@@ -227,7 +226,7 @@ static void test_failures(const lc_model *m, const lc_model *other) {
     /* a flipped bit anywhere: the header checks or the checksum catch it */
     lc_rng r;
     lc_rng_seed(&r, 5);
-    for (int k = 0; k < (quick() ? 12 : 40); k++) {
+    for (int k = 0; k < (lc_test_quick() ? 12 : 40); k++) {
         memcpy(mod, img, n);
         const size_t at = k < 4 ? (size_t)(200 + k * 997) % n : (size_t)lc_rng_below(&r, n);
         mod[at] ^= (unsigned char)(1u << lc_rng_below(&r, 8));
@@ -282,6 +281,54 @@ done:
     lc_context_free(a), lc_context_free(b);
 }
 
+/* Rewrite the header's i64 at off and the checksum (FNV-1a is a corruption
+ * check, not authentication: anyone can do this). */
+static void tamper_i64(const char *from, const char *to, size_t off, int64_t v) {
+    size_t n = 0;
+    unsigned char *img = read_all(from, &n);
+    if (!img || n < off + 8 + 8) {
+        CHECK(false, "read %s", from);
+        free(img);
+        return;
+    }
+    for (int i = 0; i < 8; i++) img[off + (size_t)i] = (unsigned char)((uint64_t)v >> (8 * i));
+    const uint64_t h = fnv(img, n - 8);
+    for (int i = 0; i < 8; i++) img[n - 8 + (size_t)i] = (unsigned char)(h >> (8 * i));
+    write_all(to, img, n);
+    free(img);
+}
+
+/* Issue 17: an H2O session whose high-water mark is raised to the slot count
+ * loaded, and the next eviction handed out slots past the end. Every slot
+ * below hw must be occupied. */
+static void test_h2o_high_water(const lc_model *m) {
+    lc_error err;
+    lc_context *a = make_ctx(m, "h2o:2:4:8", LC_DTYPE_F16, LC_DTYPE_F16);
+    lc_context *b = make_ctx(m, "h2o:2:4:8", LC_DTYPE_F16, LC_DTYPE_F16);
+    lc_sampler *s = make_sampler(m);
+    int32_t toks[24];
+    for (int i = 0; i < 24; i++) toks[i] = (i * 11 + 2) % 57;
+    if (!a || !b || !s) {
+        CHECK(false, "h2o setup");
+        goto done;
+    }
+    CHECK_OK(lc_context_eval(a, toks, 10, NULL, false, &err), &err);
+    CHECK_OK(lc_session_save(a, path_buf, toks, 10, NULL, 0, NULL, &err), &err);
+    CHECK_OK(lc_context_eval(b, toks, 3, NULL, false, &err), &err);
+    lc_kv_stats ks;
+    lc_context_kv_stats(a, &ks);
+    tamper_i64(path_buf, path2_buf, 104, ks.n_slots); /* hw = n_slots */
+    expect_refused(b, s, "h2o hw raised", LC_ERR_FORMAT, "high-water");
+    /* had it loaded, these would evict into slots past the end */
+    CHECK_OK(lc_context_eval(b, toks + 10, 14, NULL, false, &err), &err);
+    /* the untouched file loads and continues */
+    CHECK_OK(lc_session_load(b, path_buf, NULL, NULL, NULL, NULL, NULL, NULL, &err), &err);
+    CHECK_OK(lc_context_eval(b, toks + 10, 14, NULL, false, &err), &err);
+done:
+    lc_sampler_free(s);
+    lc_context_free(a), lc_context_free(b);
+}
+
 int main(void) {
     snprintf(path_buf, sizeof path_buf, "/tmp/lc_test_session_%d.bin", (int)getpid());
     snprintf(path2_buf, sizeof path2_buf, "/tmp/lc_test_session_%d_b.bin", (int)getpid());
@@ -298,6 +345,7 @@ int main(void) {
     test_round_trip(m32, "shift:4", LC_DTYPE_Q8_0, LC_DTYPE_Q8_0);
     test_round_trip(m32, "full", LC_DTYPE_Q8_0, LC_DTYPE_F32);
     test_failures(m, other);
+    test_h2o_high_water(m);
     lc_error err;
     lc_context *lin = NULL;
     lc_context_opts o;

@@ -1,12 +1,17 @@
 /*
  * Minimal test harness: CHECK records a failure and goes on; the test's main
  * returns lc_test_finish(), which is non-zero if anything failed, so ctest
- * (and CI) fail. LC_TEST_SKIP exits with 77, which ctest reports as skipped.
+ * (and CI) fail. LC_TEST_SKIP exits with 77, which ctest reports as skipped,
+ * only when nothing failed before it: a skip never hides a failure (it exits
+ * 1 then). A test with parts that need ../shared asks lc_test_have_shared()
+ * and skips only those parts, saying so. lc_test_quick(): LONGCTX_TEST_QUICK
+ * is set and not "0" (the sanitizer CI pass sets it: fewer, smaller cases).
  */
 #ifndef LC_TEST_UTIL_H
 #define LC_TEST_UTIL_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +43,26 @@ static int lc_test_checks = 0;
         fprintf(stderr, "SKIP: ");                                                      \
         fprintf(stderr, __VA_ARGS__);                                                   \
         fprintf(stderr, "\n");                                                          \
+        if (lc_test_failures) {                                                         \
+            fprintf(stderr, "%d of %d checks FAILED before the skip\n", lc_test_failures, \
+                    lc_test_checks);                                                    \
+            exit(1);                                                                    \
+        }                                                                               \
         exit(77);                                                                       \
     } while (0)
+
+static inline bool lc_test_quick(void) {
+    const char *q = getenv("LONGCTX_TEST_QUICK");
+    return q && *q && strcmp(q, "0") != 0;
+}
+
+/* Whether ../shared is here; when not, says that `part` is skipped. */
+static inline bool lc_test_have_shared(const char *part) {
+    struct stat sb;
+    if (stat(LC_SHARED_DIR, &sb) == 0) return true;
+    fprintf(stderr, "SKIP part: %s (%s is absent)\n", part, LC_SHARED_DIR);
+    return false;
+}
 
 static inline int lc_test_finish(const char *name) {
     if (lc_test_failures) {

@@ -89,7 +89,8 @@ typedef enum {
 const char *lc_kv_policy_name(lc_kv_policy p);
 
 typedef struct {
-    int64_t n_ctx;        /* tokens the context holds; 0: the model's ctx_train  */
+    int64_t n_ctx;        /* tokens the context holds; 0: the model's ctx_train;
+                             at most LC_CONTEXT_MAX_TOKENS                       */
     int64_t n_batch;      /* tokens per forward pass during prefill; 0: 512      */
     int n_threads;        /* <= 0: every available CPU                            */
     const char *attn;     /* lc_attn_parse spec, e.g. "flash", "window:4096:4";
@@ -124,6 +125,11 @@ typedef struct {
  * h2o:S:R:H; counts accept K/M suffixes) into o->kv_policy and o->kv_*.
  * Refuses W < 1, R + H < 1, and unknown or extra fields. */
 lc_status lc_kv_policy_parse(const char *spec, lc_context_opts *o, lc_error *err);
+
+/* The largest context (and batch) a context accepts: 2^40 tokens, far past
+ * any memory, small enough that every position and count sum stays exact in
+ * int64 and in a double. Larger values are refused before anything is sized. */
+#define LC_CONTEXT_MAX_TOKENS ((int64_t)1 << 40)
 
 /* Defaults: n_ctx 0 (model's), n_batch 512, all threads, attention from the
  * model (else flash), f16 K and V, the model's RoPE, FULL policy. */

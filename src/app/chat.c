@@ -659,6 +659,9 @@ static lc_status load_check(void *user, const int32_t *tokens, int64_t n_tokens,
     int64_t used = 0;
     for (uint64_t i = 0; i < n_turns; i++) {
         chat_turn *t = &c->pending[i + 1];
+        /* r <= blob_len holds here: each turn's header and text are checked
+         * against what is left before r moves past them */
+        if (blob_len - r < 24) return lc_fail(err, LC_ERR_FORMAT, "chat: turn %llu is cut short", (unsigned long long)i);
         const uint64_t role = get_u64(b + r), tl = get_u64(b + r + 8), tn = get_u64(b + r + 16);
         r += 24;
         if ((role != LC_CHAT_USER && role != LC_CHAT_ASSISTANT) || tl > blob_len - r || tn > (uint64_t)n_tokens)

@@ -310,22 +310,77 @@ static int64_t visible_for_query(int64_t qp, int64_t n_kv, bool causal, int64_t 
     }
     lo = LC_MAX(lo, 0);
     int64_t cnt = hi >= lo ? hi - lo + 1 : 0;
-    if (window > 0 && n_sinks > 0) { /* sinks below lo that are also causal-visible */
-        int64_t sink_hi = LC_MIN(LC_MIN(n_sinks, lo), n_kv) - 1;
-        if (causal) sink_hi = LC_MIN(sink_hi, qp);
-        if (sink_hi >= 0) cnt += sink_hi + 1;
+    if (window > 0 && n_sinks > 0) { /* causal-visible sinks 0..s_hi outside [lo, hi] */
+        int64_t s_hi = LC_MIN(n_sinks, n_kv) - 1;
+        if (causal) s_hi = LC_MIN(s_hi, qp);
+        const int64_t inside = hi >= lo ? LC_MAX((int64_t)0, LC_MIN(s_hi, hi) - lo + 1) : 0;
+        if (s_hi >= 0) cnt += s_hi + 1 - inside;
     }
     return cnt;
 }
 
+static int cmp_i64(const void *pa, const void *pb) {
+    const int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+#define PL_MARGIN 3
+#define PL_MAX_BP 16
+
+double lc_attn_sum_piecewise(lc_attn_pl_fn f, const void *user, int64_t a, int64_t b, const int64_t *bp, int n_bp) {
+    if (a > b) return 0.0;
+    int64_t pts[2 + PL_MAX_BP * (2 * PL_MARGIN + 1)];
+    int n = 0;
+    pts[n++] = a;
+    pts[n++] = b;
+    for (int i = 0; i < n_bp && i < PL_MAX_BP; i++)
+        for (int d = -PL_MARGIN; d <= PL_MARGIN; d++) {
+            int64_t x;
+            if (__builtin_add_overflow(bp[i], (int64_t)d, &x)) continue;
+            if (x > a && x < b) pts[n++] = x;
+        }
+    qsort(pts, (size_t)n, sizeof pts[0], cmp_i64);
+    double total = 0.0, f_prev = 0.0;
+    int64_t prev = 0;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && pts[i] == prev) continue;
+        const double fx = f(user, pts[i]);
+        total += fx;
+        if (i > 0 && pts[i] - prev > 1) /* linear in between: an arithmetic series */
+            total += (double)(pts[i] - prev - 1) * 0.5 * (f_prev + fx);
+        prev = pts[i];
+        f_prev = fx;
+    }
+    return total;
+}
+
+typedef struct {
+    int64_t n_kv, window, n_sinks;
+    bool causal;
+} vis_args;
+
+static double vis_fn(const void *user, int64_t qp) {
+    const vis_args *v = user;
+    return (double)visible_for_query(qp, v->n_kv, v->causal, v->window, v->n_sinks);
+}
+
 double lc_attn_visible_pairs(const lc_attn_shape *s, int64_t window, int64_t n_sinks) {
+    if (s->n_q <= 0 || s->n_kv <= 0) return 0.0;
+    const int64_t q0 = s->q_pos0, q1 = lc_sat_add_i64(q0, s->n_q - 1);
+    if (!s->k_pos) {
+        /* a window wider than every distance is no window: clamp it so no
+         * position arithmetic overflows */
+        const int64_t n = s->n_kv, reach = lc_sat_add_i64(LC_MAX(q1, n), 1);
+        vis_args v = {n, window > 0 ? LC_MIN(window, reach) : 0, LC_MIN(LC_MAX(n_sinks, 0), n), s->causal};
+        const int64_t W = v.window, S = v.n_sinks;
+        /* where visible_for_query's clamps switch (see there) */
+        const int64_t bp[] = {0, n - 1, W - 1, n - W, lc_sat_add_i64(n, W - 2), lc_sat_add_i64(S, W - 1), lc_sat_add_i64(n, W - 1), S - 1,
+                            S - W, lc_sat_add_i64(S, W - 2)};
+        return lc_attn_sum_piecewise(vis_fn, &v, q0, q1, bp, (int)LC_ARRAY_LEN(bp));
+    }
     double total = 0.0;
     for (int64_t i = 0; i < s->n_q; i++) {
         int64_t qp = s->q_pos0 + i;
-        if (!s->k_pos) {
-            total += (double)visible_for_query(qp, s->n_kv, s->causal, window, n_sinks);
-            continue;
-        }
         for (int64_t j = 0; j < s->n_kv; j++) {
             int64_t kp = s->k_pos[j];
             bool vis = !s->causal || kp <= qp;

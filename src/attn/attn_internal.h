@@ -62,8 +62,16 @@ double lc_attn_linear_flops(const lc_attn_shape *s, const lc_attn_params *p);
 double lc_attn_chunked_flops(const lc_attn_shape *s, const lc_attn_params *p);
 
 /* Number of (query, key) pairs visible under causal/window rules (k_pos
- * honoured). window <= 0 means no window. Exact; O(n_q) without k_pos. */
+ * honoured). window <= 0 means no window. Exact; closed form (O(1)) without
+ * k_pos, O(n_q n_kv) with it. */
 double lc_attn_visible_pairs(const lc_attn_shape *s, int64_t window, int64_t n_sinks);
+
+/* Sum of f(x) over the integers a..b (a <= b) for an f that is linear
+ * between its bends, each of which lies within 3 of one of the n_bp given
+ * points (any int64, clipped here): f is evaluated at O(n_bp) points and
+ * every stretch between them summed as an arithmetic series. */
+typedef double (*lc_attn_pl_fn)(const void *user, int64_t x);
+double lc_attn_sum_piecewise(lc_attn_pl_fn f, const void *user, int64_t a, int64_t b, const int64_t *bp, int n_bp);
 
 /* Build a ctx (no io) for s/p; used by attn.c and by hybrid for sub-calls. */
 lc_status lc_attn_ctx_init(lc_attn_ctx *c, const lc_attn_shape *s, const lc_attn_params *p, const lc_attn_io *io,

@@ -456,28 +456,57 @@ lc_status lc_attn_chunked_run(const lc_attn_ctx *c, void *ws, size_t ws_bytes, l
 
 /* ---- FLOPs ----------------------------------------------------------------- */
 
+/* Pairs scored by the queries at positions pa..pb, all in chunk qc: local
+ * keys (local_window, summed in closed form) plus one per visible summary
+ * (summary_segments: causal, the chunks before qc; else every other chunk). */
+typedef struct {
+    int64_t C, O, n, n_ch, p0, p1;
+    bool causal;
+} ch_count;
+
+static double chunk_pairs(const ch_count *k, int64_t qc, int64_t pa, int64_t pb) {
+    if (pa > pb) return 0.0;
+    const int64_t cs = qc * k->C, lo = LC_MAX((int64_t)0, cs - k->O);
+    const double cnt = (double)(pb - pa) + 1.0;
+    double local;
+    if (k->causal) { /* sum over p of max(0, min(n, p + 1) - lo); lo <= cs <= pa */
+        const int64_t below = LC_MIN(pb, k->n - 1); /* p + 1 <= n for p <= below */
+        local = 0.0;
+        if (below >= pa) local += ((double)(below - pa) + 1.0) * (0.5 * ((double)pa + (double)below) + 1.0 - (double)lo);
+        const int64_t from = LC_MAX(pa, k->n);
+        if (from <= pb) local += ((double)(pb - from) + 1.0) * (double)LC_MAX((int64_t)0, k->n - lo);
+    } else {
+        const int64_t hi = k->n - cs <= k->C + k->O ? k->n : cs + k->C + k->O; /* as local_window */
+        local = cnt * (double)LC_MAX((int64_t)0, hi - lo);
+    }
+    const int64_t N = k->n_ch;
+    const int64_t sums = k->causal ? LC_MIN(LC_MAX(qc, (int64_t)0), N) : N - (qc >= 0 && qc < N);
+    return local + cnt * (double)sums;
+}
+
+static double full_chunk_pairs(const void *user, int64_t qc) {
+    const ch_count *k = user;
+    return chunk_pairs(k, qc, qc * k->C, qc * k->C + k->C - 1);
+}
+
+/* Closed form: the first and last query chunks directly, the full chunks in
+ * between as a sum that is linear in the chunk index between the points where
+ * a clamp switches (so a refusal of a huge shape costs nothing). */
 double lc_attn_chunked_flops(const lc_attn_shape *s, const lc_attn_params *p) {
-    if (!s || !p || s->n_q <= 0 || p->chunk < 1) return 0.0;
+    if (!s || !p || s->n_q <= 0 || p->chunk < 1 || s->q_pos0 < 0 || s->q_pos0 > INT64_MAX - s->n_q) return 0.0;
     const int64_t C = p->chunk, O = p->overlap, n = s->n_kv;
-    const int64_t n_ch = summary_chunks(s, C);
-    ch_layout L;
-    memset(&L, 0, sizeof L);
-    L.C = C;
-    L.O = O;
-    L.n_ch = n_ch;
-    double pairs = 0.0; /* (query, local key or summary) pairs scored */
-    for (int64_t i = 0; i < s->n_q; i++) {
-        const int64_t pos = s->q_pos0 + i, qc = pos / C;
-        int64_t lo, hi;
-        local_window(&L, s->causal, qc, pos, n, &lo, &hi);
-        pairs += (double)LC_MAX((int64_t)0, hi - lo);
-        segment seg[4];
-        const int k = summary_segments(&L, s->causal, qc, seg);
-        for (int g = 0; g < k; g++) pairs += (double)(seg[g].c1 - seg[g].c0);
+    ch_count k = {C, O, n, summary_chunks(s, C), s->q_pos0, s->q_pos0 + s->n_q - 1, s->causal};
+    const int64_t qa = k.p0 / C, qb = k.p1 / C;
+    double pairs = chunk_pairs(&k, qa, k.p0, k.p1 - qa * C < C ? k.p1 : qa * C + (C - 1));
+    if (qb > qa) {
+        pairs += chunk_pairs(&k, qb, qb * C, k.p1);
+        const int64_t bp[] = {0, 1, k.n_ch, (n - 1) / C, n / C, lc_sat_add_i64(n, O) / C, (n - O) / C - 1};
+        pairs += lc_attn_sum_piecewise(full_chunk_pairs, &k, qa + 1, qb - 1, bp, (int)LC_ARRAY_LEN(bp));
     }
     /* building the summaries: K and V rows summed once, the first / last O
      * of each chunk once more */
     const double kinds_extra = O > 0 ? (s->causal ? 1.0 : 2.0) : 0.0;
-    const double summed = (double)LC_MIN(n, n_ch * C) + kinds_extra * (double)LC_MIN(n, n_ch * O);
+    const double summed = (double)LC_MIN((double)n, (double)k.n_ch * (double)C) +
+                          kinds_extra * (double)LC_MIN((double)n, (double)k.n_ch * (double)O);
     return 4.0 * s->head_dim * s->n_head * pairs + 2.0 * s->head_dim * s->n_head_kv * summed;
 }

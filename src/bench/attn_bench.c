@@ -61,6 +61,15 @@ lc_status lc_bench_attn_cell(const lc_attn_shape *s, const lc_attn_params *p, in
     if (!s || !p || !out) return lc_fail(err, LC_ERR_INVALID_ARG, "bench attn: NULL argument");
     memset(out, 0, sizeof *out);
     if (reps < 1) reps = 1;
+    const int64_t qrow = (int64_t)s->n_head * s->head_dim, kvrow = (int64_t)s->n_head_kv * s->head_dim;
+    const size_t avail = lc_mem_available_bytes();
+    /* Sizes first: the inputs alone must fit before anything is counted. */
+    double need = ((double)s->n_q * qrow * 2 + (double)s->n_kv * kvrow * 2) * 4.0;
+    if (avail && need > 0.9 * (double)avail) {
+        char a[32], b[32];
+        return lc_fail(err, LC_ERR_TOO_LARGE, "bench attn: the inputs need about %s but only %s is available",
+                       lc_format_bytes(need, a, sizeof a), lc_format_bytes((double)avail, b, sizeof b));
+    }
     size_t ws_bytes = 0;
     lc_status st = lc_attn_workspace(s, p, &ws_bytes, err);
     out->workspace_bytes = ws_bytes;
@@ -68,13 +77,11 @@ lc_status lc_bench_attn_cell(const lc_attn_shape *s, const lc_attn_params *p, in
     if (st != LC_OK) return st;
 
     int threads = p->n_threads > 0 ? p->n_threads : lc_cpu_count();
-    int64_t qrow = (int64_t)s->n_head * s->head_dim, kvrow = (int64_t)s->n_head_kv * s->head_dim;
     size_t qb = 0, kb = 0, vb = 0, ob = 0;
     void *q = NULL, *k = NULL, *v = NULL, *ws = NULL;
     float *o = NULL, *lse = NULL;
     /* Refuse before allocating when inputs + workspace would not fit. */
-    double need = ((double)s->n_q * qrow * 2 + (double)s->n_kv * kvrow * 2) * 4.0 + (double)ws_bytes;
-    size_t avail = lc_mem_available_bytes();
+    need += (double)ws_bytes;
     if (avail && need > 0.9 * (double)avail) {
         char a[32], b[32];
         return lc_fail(err, LC_ERR_TOO_LARGE, "bench attn: needs about %s but only %s is available",

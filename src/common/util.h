@@ -31,6 +31,23 @@ static inline bool lc_mul3_size(size_t a, size_t b, size_t c, size_t *out) {
 static inline bool lc_mul_i64(int64_t a, int64_t b, int64_t *out) {
     return !__builtin_mul_overflow(a, b, out);
 }
+static inline bool lc_add_i64(int64_t a, int64_t b, int64_t *out) {
+    return !__builtin_add_overflow(a, b, out);
+}
+/* a + b clamped to [INT64_MIN, INT64_MAX]. */
+static inline int64_t lc_sat_add_i64(int64_t a, int64_t b) {
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+/* The same, named for what they answer: a + b (a * b) fits and lies in
+ * [lo, hi]. Every count a command line or a file gives goes through these
+ * (or the size_t forms above) before it sizes anything. */
+static inline bool lc_add_ok(int64_t a, int64_t b, int64_t lo, int64_t hi, int64_t *out) {
+    return lc_add_i64(a, b, out) && *out >= lo && *out <= hi;
+}
+static inline bool lc_mul_ok(int64_t a, int64_t b, int64_t lo, int64_t hi, int64_t *out) {
+    return lc_mul_i64(a, b, out) && *out >= lo && *out <= hi;
+}
 
 /* ---- Random numbers: splitmix64 seeding a xoshiro256** stream ---------- */
 typedef struct {

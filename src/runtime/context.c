@@ -340,7 +340,13 @@ static lc_status resolve(const lc_model *m, const lc_context_opts *o_in, resolve
     r->sh.n_ctx = o->n_ctx > 0 ? o->n_ctx : c->ctx_train;
     if (r->sh.n_ctx < 1 && !sized_by_policy)
         return lc_fail(err, LC_ERR_INVALID_ARG, "context: the model gives no training context; set n_ctx (-c)");
-    if (o->n_batch < 0) return lc_fail(err, LC_ERR_INVALID_ARG, "context: negative batch size %lld", (long long)o->n_batch);
+    if (r->sh.n_ctx > LC_CONTEXT_MAX_TOKENS)
+        return lc_fail(err, LC_ERR_TOO_LARGE, "context: %lld tokens%s is more than the %lld a context may hold (-c)",
+                       (long long)r->sh.n_ctx, o->n_ctx > 0 ? "" : " (the model's training context)",
+                       (long long)LC_CONTEXT_MAX_TOKENS);
+    if (o->n_batch < 0 || o->n_batch > LC_CONTEXT_MAX_TOKENS)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "context: batch size %lld is outside 0..%lld", (long long)o->n_batch,
+                       (long long)LC_CONTEXT_MAX_TOKENS);
     r->sh.n_batch = o->n_batch > 0 ? o->n_batch : DEFAULT_BATCH;
     /* The policy gives the slot count (window/sinks/h2o: from its own
      * parameters) and the largest chunk one forward pass may take. */
@@ -498,8 +504,12 @@ static int kv_counts(int64_t nq, int64_t N, int64_t B, bool with_pos, int64_t *o
     } while (0)
     const int64_t ends[8] = {1, 2, nq, nq + 1, N, N - 1, N / 2, LC_MIN(N, nq + B)};
     for (int i = 0; i < 8; i++) ADD(ends[i]);
-    for (int64_t p = 4; p <= N && p > 0; p *= 2) ADD(p);
-    for (int64_t m = 1; m <= 64 && m * 512 <= N + 512; m++) {
+    /* p doubles while it stays <= N (no signed overflow for N near 2^63) */
+    for (int64_t p = 4; p <= N; p *= 2) {
+        ADD(p);
+        if (p > N / 2) break;
+    }
+    for (int64_t m = 1; m <= 64 && (m - 1) * 512 <= N; m++) {
         ADD(m * 512 - 1);
         ADD(m * 512);
         ADD(m * 512 + 1);

@@ -71,6 +71,9 @@ lc_status lc_kv_h2o_evict(lc_kv_cache *c, int64_t n, lc_error *err) {
         c->n_discarded += n_evict;
         k = n_evict;
     }
+    if (n - k > c->n_slots - c->hw) /* a broken invariant: refuse, never write past the slots */
+        return lc_fail(err, LC_ERR_INTERNAL, "h2o: %lld new slots needed past high-water mark %lld of %lld",
+                       (long long)(n - k), (long long)c->hw, (long long)c->n_slots);
     for (int64_t i = k; i < n; i++) c->pend[i] = c->hw++;
     return LC_OK;
 }

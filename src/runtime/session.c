@@ -443,6 +443,11 @@ static lc_status check_slots(const lc_context *ctx, const session_header *h, con
     if ((c->policy == LC_KV_POLICY_FULL || c->policy == LC_KV_POLICY_SHIFT) && h->in_order && h->next_pos != h->n_used)
         return lc_fail(err, LC_ERR_FORMAT, "session %s: next position %lld after %lld tokens", path,
                        (long long)h->next_pos, (long long)h->n_used);
+    /* H2O fills evicted slots before it takes a new one at hw: every slot
+     * below hw is occupied (else eviction would hand out slots past the end) */
+    if (c->policy == LC_KV_POLICY_H2O && h->n_used != h->hw)
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: h2o high-water mark %lld with %lld occupied slots", path,
+                       (long long)h->hw, (long long)h->n_used);
     if ((c->policy == LC_KV_POLICY_WINDOW || c->policy == LC_KV_POLICY_SINKS) &&
         h->n_used != LC_MIN(h->next_pos, c->n_sinks) + LC_MIN(h->ring_n, c->ring_cap))
         return lc_fail(err, LC_ERR_FORMAT, "session %s: ring state does not add up", path);
