@@ -22,11 +22,6 @@
 
 #define TOL_EXACT 1e-5 /* relative to the output's scale; same K/V data for both sides */
 
-static bool quick(void) {
-    const char *q = getenv("LONGCTX_TEST_QUICK");
-    return q && *q && strcmp(q, "0") != 0;
-}
-
 static bool have_avx2(void) { return lc_isa_best() >= LC_ISA_AVX2; }
 
 /* ---- data ------------------------------------------------------------------ */
@@ -215,7 +210,7 @@ static int cycle_pick(axis_cycle *a, lc_rng *rng) {
 }
 
 static void test_random_cases(void) {
-    const bool q = quick();
+    const bool q = lc_test_quick();
     const int n_cases = q ? 28 : 84;
     const double budget = q ? 4e6 : 3e7; /* n_q * n_kv * H_q * d per case, to keep NAIVE cheap */
     lc_rng rng;
@@ -318,7 +313,7 @@ static bool window_visible(int64_t qp, int64_t kp, bool causal, int64_t W, int64
 }
 
 static void test_window_mask(void) {
-    const bool q = quick();
+    const bool q = lc_test_quick();
     const int64_t n = q ? 150 : 300;
     const int64_t windows[] = {1, 5, 64, 100, 333};
     const int64_t sinks[] = {0, 1, 4, 70};
@@ -548,7 +543,7 @@ static void test_threads(void) {
 /* Decode against a long cache: the head-batched split-KV path (whole cache
  * rows converted at once), every KV type, padded and unpadded head dims. */
 static void test_decode(void) {
-    const bool q = quick();
+    const bool q = lc_test_quick();
     const int dims[3] = {40, 64, 96};
     const int hkvs[3] = {3, 4, 1};
     const lc_dtype types[3] = {LC_DTYPE_F32, LC_DTYPE_F16, LC_DTYPE_Q8_0};

@@ -18,7 +18,6 @@
 #include "common/util.h"
 #include "test_util.h"
 
-static bool quick(void) { return getenv("LONGCTX_TEST_QUICK") != NULL; }
 
 /* ---- inputs ---------------------------------------------------------------- */
 
@@ -212,7 +211,7 @@ static void check_case(const lin_case *lc, lc_feature_map f, int32_t m, int thre
 }
 
 static void test_against_definition(void) {
-    const int64_t big = quick() ? 300 : 1000;
+    const int64_t big = lc_test_quick() ? 300 : 1000;
     const lin_case cases[] = {
         /* lengths, self-attention, MHA */
         {1, 1, 0, 2, 2, 16, true, LC_DTYPE_F32},
@@ -265,7 +264,7 @@ static void test_against_definition(void) {
 
 static void test_recurrent(void) {
     const lc_feature_map maps[3] = {LC_FEATURE_ELU1, LC_FEATURE_RELU, LC_FEATURE_FAVOR};
-    const int64_t n = quick() ? 150 : 333;
+    const int64_t n = lc_test_quick() ? 150 : 333;
     const int hq = 4, hkv = 2, d = 32;
     for (int f = 0; f < 3; f++) {
         inputs in = make_inputs(40 + (uint64_t)f, n, n, hq, hkv, d, true, 0, LC_DTYPE_F32, LC_DTYPE_F32, 0.8f);
@@ -371,7 +370,7 @@ static void test_favor_converges(void) {
     const int d = 16;
     const int32_t ms[2] = {64, 4096};
     double errs[2] = {0, 0};
-    const int trials = quick() ? 2 : 4;
+    const int trials = lc_test_quick() ? 2 : 4;
     for (int t = 0; t < trials; t++) {
         inputs in = make_inputs(900 + (uint64_t)t, n, n, 1, 1, d, false, 0, LC_DTYPE_F32, LC_DTYPE_F32, 0.6f);
         float *soft = malloc(n * d * 4), *fav = malloc(n * d * 4);
@@ -458,7 +457,7 @@ static void test_extreme_inputs(void) {
 
 static void test_threads_bitwise(void) {
     const lc_feature_map maps[3] = {LC_FEATURE_ELU1, LC_FEATURE_RELU, LC_FEATURE_FAVOR};
-    const int64_t n = quick() ? 700 : 2000;
+    const int64_t n = lc_test_quick() ? 700 : 2000;
     for (int f = 0; f < 3; f++) {
         for (int causal = 0; causal < 2; causal++) {
             for (int hkv = 1; hkv <= 3; hkv += 2) {

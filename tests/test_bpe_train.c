@@ -15,11 +15,6 @@
 #include "test_util.h"
 #include "tokenizer/tokenizer_internal.h"
 
-static bool quick(void) {
-    const char *q = getenv("LONGCTX_TEST_QUICK");
-    return q && *q && strcmp(q, "0") != 0;
-}
-
 /* ---- Naive reference ------------------------------------------------------ */
 
 typedef struct {
@@ -258,7 +253,7 @@ static void check_against_reference(const char *text, size_t len, const char *pr
 
 static void test_reference(void) {
     size_t len;
-    char *text = make_corpus(1, quick() ? 300 : 1200, &len);
+    char *text = make_corpus(1, lc_test_quick() ? 300 : 1200, &len);
     check_against_reference(text, len, "gpt2", 400, "skewed corpus gpt2");
     check_against_reference(text, len, "llama-bpe", 400, "skewed corpus llama-bpe");
     free(text);
@@ -266,8 +261,8 @@ static void test_reference(void) {
     snprintf(path, sizeof path, "%s/seed/context-length-article.zh.txt", LC_SHARED_DIR);
     text = read_file(path, &len);
     if (text) {
-        if (quick()) len = LC_MIN(len, (size_t)4000);
-        check_against_reference(text, len, "gpt2", quick() ? 320 : 600, "zh article gpt2");
+        if (lc_test_quick()) len = LC_MIN(len, (size_t)4000);
+        check_against_reference(text, len, "gpt2", lc_test_quick() ? 320 : 600, "zh article gpt2");
         free(text);
     } else {
         fprintf(stderr, "note: %s absent: the article corpus is not checked\n", path);
@@ -315,9 +310,9 @@ static void test_tie_break(void) {
 }
 
 static void test_vocab_size_and_unseen(void) {
-    size_t need = lc_filler_text(9, quick() ? 400 : 3000, NULL, 0);
+    size_t need = lc_filler_text(9, lc_test_quick() ? 400 : 3000, NULL, 0);
     char *text = malloc(need + 1);
-    lc_filler_text(9, quick() ? 400 : 3000, text, need + 1);
+    lc_filler_text(9, lc_test_quick() ? 400 : 3000, text, need + 1);
     lc_error err;
     const int32_t sizes[] = {257, 300, 512, 700};
     for (size_t si = 0; si < LC_ARRAY_LEN(sizes); si++) {
@@ -380,7 +375,7 @@ static void test_vocab_size_and_unseen(void) {
 
 static void test_determinism(void) {
     size_t len;
-    char *text = make_corpus(2, quick() ? 1000 : 5000, &len);
+    char *text = make_corpus(2, lc_test_quick() ? 1000 : 5000, &len);
     lc_bpe_train_params p;
     lc_bpe_train_params_init(&p, 800);
     lc_bpe_model *a, *b;

@@ -33,7 +33,6 @@
 #define MODELS_DIR LC_TEST_DATA_DIR "/../../models"
 #define EVAL_SEED 3000000000ull /* far from the training streams' derived seeds */
 
-static bool quick(void) { return getenv("LONGCTX_TEST_QUICK") != NULL; }
 
 static bool exists(const char *path) {
     struct stat sb;
@@ -141,8 +140,8 @@ int main(void) {
         CHECK(def->cfg.rope.scaling == LC_ROPE_SCALING_NONE, "default: no RoPE scaling");
         CHECK(def->cfg.attention[0] == '\0' || strcmp(def->cfg.attention, "softmax") == 0,
               "default: softmax attention ('%s')", def->cfg.attention);
-        const int n = quick() ? 3 : 5;
-        const int right = passkey_right("default", def, synth, quick() ? 256 : 512, n, false);
+        const int n = lc_test_quick() ? 3 : 5;
+        const int right = passkey_right("default", def, synth, lc_test_quick() ? 256 : 512, n, false);
         CHECK(right >= n - 1, "default: %d of %d passkey answers right", right, n);
     }
 
@@ -157,8 +156,8 @@ int main(void) {
         if (def)
             CHECK(yarn->cfg.dim == def->cfg.dim && yarn->cfg.n_layers == def->cfg.n_layers,
                   "yarn8: the default's shape");
-        const int n = quick() ? 1 : 3;
-        const int right = passkey_right("yarn8", yarn, synth, quick() ? 1024 : 4096, n, false);
+        const int n = lc_test_quick() ? 1 : 3;
+        const int right = passkey_right("yarn8", yarn, synth, lc_test_quick() ? 1024 : 4096, n, false);
         CHECK(right >= n - 1, "yarn8: %d of %d passkey answers right", right, n);
     }
 
@@ -171,7 +170,7 @@ int main(void) {
             CHECK(lin->cfg.dim == def->cfg.dim && lin->cfg.n_layers == def->cfg.n_layers &&
                       lin->cfg.n_heads == def->cfg.n_heads && lin->cfg.hidden_dim == def->cfg.hidden_dim,
                   "linear: the default's shape");
-        passkey_right("linear", lin, synth, quick() ? 256 : 512, quick() ? 1 : 3, true);
+        passkey_right("linear", lin, synth, lc_test_quick() ? 256 : 512, lc_test_quick() ? 1 : 3, true);
     }
 
     lc_model_free(def);

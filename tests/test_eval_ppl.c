@@ -21,15 +21,10 @@
 #include "longctx/eval.h"
 #include "test_util.h"
 
-static bool quick(void) {
-    const char *q = getenv("LONGCTX_TEST_QUICK");
-    return q && *q && strcmp(q, "0") != 0;
-}
-
 /* ---- The plan ---------------------------------------------------------------- */
 
 static void test_plan(void) {
-    const int64_t n_max = quick() ? 40 : 90;
+    const int64_t n_max = lc_test_quick() ? 40 : 90;
     int bad = 0;
     for (int64_t n = 2; n <= n_max; n++)
         for (int64_t W = 2; W <= 14; W++)
@@ -125,7 +120,7 @@ static void lp_init(lp_model *f, int64_t n_ctx) {
 }
 
 static void test_known_model(void) {
-    const int64_t n = quick() ? 400 : 1000; /* > the largest window (333) */
+    const int64_t n = lc_test_quick() ? 400 : 1000; /* > the largest window (333) */
     int32_t *tokens = malloc((size_t)n * sizeof(int32_t));
     lc_rng r;
     lc_rng_seed(&r, 11);

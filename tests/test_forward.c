@@ -29,7 +29,6 @@
 #include "test_model_util.h"
 #include "test_util.h"
 
-static bool quick(void) { return getenv("LONGCTX_TEST_QUICK") != NULL; }
 
 /* ---- Random models built by hand --------------------------------------------- */
 
@@ -186,7 +185,7 @@ static void check_model(const char *label, const test_model *tm, const run_cfg *
 }
 
 static void test_against_reference(void) {
-    const int64_t n = quick() ? 11 : 23;
+    const int64_t n = lc_test_quick() ? 11 : 23;
     /* GQA 4:2, odd vocab, head dim 16; hidden not a multiple of 16 for the GEMM edges */
     lc_model_config gqa = test_llama_config(64, 96, 3, 4, 2, 16, 101);
     /* MQA 8:1, head dim 32, 2 layers */
@@ -254,7 +253,7 @@ static void test_against_reference(void) {
  * recurrent state per layer instead of a cache), also chosen by the model's
  * own cfg.attention. */
 static void test_attention_variants(void) {
-    const int64_t n = quick() ? 12 : 21;
+    const int64_t n = lc_test_quick() ? 12 : 21;
     lc_model_config c = test_llama_config(64, 96, 2, 4, 2, 16, 61);
     test_model tm;
     model_make(&tm, &c, LC_DTYPE_F32, 4000);

@@ -25,7 +25,6 @@
 #include "longctx/runtime.h"
 #include "test_util.h"
 
-static bool quick(void) { return getenv("LONGCTX_TEST_QUICK") != NULL; }
 
 typedef struct {
     int32_t prompt[64];
@@ -155,7 +154,7 @@ static void test_golden(void) {
     for (size_t mi = 0; mi < LC_ARRAY_LEN(models); mi++) {
         if (!models[mi].m) continue;
         for (size_t ci = 0; ci < LC_ARRAY_LEN(cfgs); ci++) {
-            if (quick() && ci > 1) continue;
+            if (lc_test_quick() && ci > 1) continue;
             float *keep = ci == 0 ? first[mi] : lg;
             int64_t n = greedy(models[mi].m, &cfgs[ci], n_ctx, g.prompt, g.n_prompt, g.n_generated, out, keep,
                                g.n_logit_steps);
@@ -191,7 +190,7 @@ static void test_stories(void) {
     if (!bin) return;
     char tmp[256];
     lc_model *conv = convert(bin, tmp, sizeof tmp);
-    const int64_t n = quick() ? 40 : 200;
+    const int64_t n = lc_test_quick() ? 40 : 200;
     int32_t bos = 1, base[256], out[256];
     const int32_t V = bin->cfg.vocab_size;
     float *lb = malloc((size_t)(2 * V) * sizeof(float)), *lc = malloc((size_t)(2 * V) * sizeof(float));

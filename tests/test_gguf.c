@@ -13,7 +13,6 @@
 #include "gguf/gguf_internal.h"
 #include "test_util.h"
 
-static bool quick(void) { return getenv("LONGCTX_TEST_QUICK") != NULL; }
 
 /* ---- A byte builder for hand-made files ------------------------------------ */
 
@@ -361,7 +360,7 @@ static void test_truncations(void) {
     uint8_t *bytes = read_file(path, &n);
     unlink(path);
     CHECK(try_open(bytes, n, &err) == LC_OK, "full file opens: %s", err.msg);
-    size_t step = quick() ? 7 : 1, failures = 0;
+    size_t step = lc_test_quick() ? 7 : 1, failures = 0;
     for (size_t len = 0; len < n; len += step)
         if (try_open(bytes, len, &err) == LC_OK) failures++;
     CHECK(failures == 0, "%zu truncated lengths opened", failures);
@@ -370,7 +369,7 @@ static void test_truncations(void) {
           "message: %s", err.msg);
     /* flipping any single header/metadata byte never crashes */
     size_t meta = n - sizeof td;
-    for (size_t pos = 0; pos < meta; pos += quick() ? 5 : 1) {
+    for (size_t pos = 0; pos < meta; pos += lc_test_quick() ? 5 : 1) {
         uint8_t keep = bytes[pos];
         bytes[pos] ^= 0xff;
         (void)try_open(bytes, n, &err);
@@ -749,6 +748,7 @@ static void expect_tokens(const lc_gguf *g, uint64_t n, uint64_t idx, const char
 }
 
 static void test_real_files(void) {
+    if (!lc_test_have_shared("test_real_files: the real GGUF models and vocabularies")) return;
     char path[512];
     lc_error err;
     lc_gguf *g = NULL;

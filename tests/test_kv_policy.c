@@ -36,7 +36,6 @@
 #include "runtime/runtime_internal.h"
 #include "test_util.h"
 
-static bool quick(void) { return getenv("LONGCTX_TEST_QUICK") != NULL; }
 
 /* A random f32 model whose attention is sharp enough that dropping keys
  * changes the logits clearly (N(0, 0.02) weights alone give near-uniform
@@ -193,7 +192,7 @@ static void check_ring_recompute(const lc_model *m, int64_t S, int64_t W, int64_
     if (S > 0) snprintf(spec, sizeof spec, "sinks:%lld:%lld", (long long)S, (long long)W);
     else snprintf(spec, sizeof spec, "window:%lld", (long long)W);
     const int32_t V = m->cfg.vocab_size;
-    const int64_t N = quick() ? 70 : 160;
+    const int64_t N = lc_test_quick() ? 70 : 160;
     lc_context *pol = make_ctx(m, spec, 0, n_batch, LC_DTYPE_F32, LC_DTYPE_F32, NULL, 2);
     lc_context *ref = make_ctx(m, NULL, S + W + 8, 64, LC_DTYPE_F32, LC_DTYPE_F32, NULL, 2);
     lc_context *all = make_ctx(m, NULL, N, 64, LC_DTYPE_F32, LC_DTYPE_F32, NULL, 2);
@@ -265,7 +264,7 @@ static void test_ring_recompute(void) {
 static void test_window_multilayer(void) {
     lc_model *m = make_model(3, 4, 2, 16, 61, 21);
     if (!m) return;
-    const int64_t W = 40, N = quick() ? 160 : 300;
+    const int64_t W = 40, N = lc_test_quick() ? 160 : 300;
     const int32_t V = m->cfg.vocab_size;
     lc_context *pol = make_ctx(m, "window:40", 0, 8, LC_DTYPE_F32, LC_DTYPE_F32, NULL, 2);
     lc_context *ref = make_ctx(m, NULL, N, 64, LC_DTYPE_F32, LC_DTYPE_F32, "window:40", 2);
@@ -302,7 +301,7 @@ static void test_window_multilayer(void) {
 static void test_sinks_chunking(void) {
     lc_model *m = make_model(3, 4, 4, 16, 53, 31);
     if (!m) return;
-    const int64_t N = quick() ? 120 : 240;
+    const int64_t N = lc_test_quick() ? 120 : 240;
     const int32_t V = m->cfg.vocab_size;
     lc_context *one = make_ctx(m, "sinks:4:24", 0, 1, LC_DTYPE_F32, LC_DTYPE_F32, NULL, 1);
     lc_context *many = make_ctx(m, "sinks:4:24", 0, 64, LC_DTYPE_F32, LC_DTYPE_F32, NULL, 2);
@@ -337,7 +336,7 @@ static void test_sinks_chunking(void) {
 static void check_shift(lc_dtype kt, double tol) {
     lc_model *m = make_model(2, 4, 2, 16, 71, 41);
     if (!m) return;
-    const int64_t C = 32, KEEP = 5, N = quick() ? 100 : 200;
+    const int64_t C = 32, KEEP = 5, N = lc_test_quick() ? 100 : 200;
     const int32_t V = m->cfg.vocab_size;
     lc_context *pol = make_ctx(m, "shift:5", C, 64, kt, LC_DTYPE_F32, NULL, 2);
     lc_context *ref = make_ctx(m, NULL, C, 64, kt == LC_DTYPE_Q8_0 ? LC_DTYPE_F32 : kt, LC_DTYPE_F32, NULL, 2);
@@ -417,7 +416,7 @@ static void test_shift(void) {
 static void test_h2o(void) {
     lc_model *m = make_model(2, 4, 2, 16, 67, 51);
     if (!m) return;
-    const int64_t S = 2, R = 4, H = 6, B = S + R + H, N = quick() ? 60 : 120;
+    const int64_t S = 2, R = 4, H = 6, B = S + R + H, N = lc_test_quick() ? 60 : 120;
     lc_context *ctx = make_ctx(m, "h2o:2:4:6", 0, 64, LC_DTYPE_F32, LC_DTYPE_F32, NULL, 2);
     lc_context *nai = make_ctx(m, "h2o:2:4:6", 0, 64, LC_DTYPE_F32, LC_DTYPE_F32, "naive", 1);
     int32_t *toks = malloc((size_t)N * 4);
@@ -571,7 +570,7 @@ static void test_random_streams(void) {
     const lc_dtype types[3] = {LC_DTYPE_F32, LC_DTYPE_F16, LC_DTYPE_Q8_0};
     lc_rng r;
     lc_rng_seed(&r, 99);
-    const int64_t N = quick() ? 90 : 200;
+    const int64_t N = lc_test_quick() ? 90 : 200;
     int32_t *toks = malloc((size_t)N * 4);
     random_tokens(toks, N, m->cfg.vocab_size, 31);
     lc_error err;

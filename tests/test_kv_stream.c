@@ -81,7 +81,7 @@ int main(void) {
         CHECK(false, "models");
         return lc_test_finish("test_kv_stream");
     }
-    const int64_t N = getenv("LONGCTX_TEST_QUICK") ? 300 : 700;
+    const int64_t N = lc_test_quick() ? 300 : 700;
     int32_t *toks = malloc((size_t)N * sizeof(int32_t));
     lc_rng r;
     lc_rng_seed(&r, 11);

@@ -21,7 +21,6 @@
 #include "longctx/kernels.h"
 #include "test_util.h"
 
-static bool quick(void) { return getenv("LONGCTX_TEST_QUICK") != NULL; }
 
 /* A random weight matrix of a type, its exact f32 values (dequantised
  * independently of the library's row converters) and its storage. */
@@ -164,15 +163,15 @@ static void test_matmul_all(void) {
     const lc_dtype types[] = {LC_DTYPE_F32, LC_DTYPE_F16, LC_DTYPE_BF16};
     for (size_t t = 0; t < LC_ARRAY_LEN(types); t++)
         for (size_t i = 0; i < LC_ARRAY_LEN(shapes); i++) {
-            if (quick() && shapes[i][2] > 100) continue;
+            if (lc_test_quick() && shapes[i][2] > 100) continue;
             test_matmul_shape(types[t], shapes[i][0], shapes[i][1], shapes[i][2], &rng);
         }
     for (size_t i = 0; i < LC_ARRAY_LEN(q8_shapes); i++) {
-        if (quick() && q8_shapes[i][2] > 100) continue;
+        if (lc_test_quick() && q8_shapes[i][2] > 100) continue;
         test_matmul_shape(LC_DTYPE_Q8_0, q8_shapes[i][0], q8_shapes[i][1], q8_shapes[i][2], &rng);
     }
     /* Random shapes. */
-    int n_random = quick() ? 6 : 30;
+    int n_random = lc_test_quick() ? 6 : 30;
     for (int i = 0; i < n_random; i++) {
         /* f32, f16, bf16, q8_0 (the other block types: test_quant_matmul) */
         lc_dtype type = (lc_dtype)lc_rng_below(&rng, LC_DTYPE_Q8_0 + 1);
@@ -190,7 +189,7 @@ static void test_prefill_matches_decode(void) {
     lc_rng rng;
     lc_rng_seed(&rng, 99);
     test_weight w;
-    const int64_t rows = 288, cols = 768, n_tok = quick() ? 13 : 64;
+    const int64_t rows = 288, cols = 768, n_tok = lc_test_quick() ? 13 : 64;
     weight_make(&w, LC_DTYPE_F16, rows, cols, &rng);
     float *x = malloc((size_t)(n_tok * cols) * sizeof(float));
     float *yb = malloc((size_t)(n_tok * rows) * sizeof(float)), *y1 = malloc((size_t)rows * sizeof(float));

@@ -79,6 +79,7 @@ static size_t llama2c_floats(int dim, int hidden, int layers, int heads, int kv,
 }
 
 static void test_real_llama2c(void) {
+    if (!lc_test_have_shared("test_real_llama2c: the real models")) return;
     char path[512];
     lc_error err;
     lc_model *m = NULL;
@@ -109,6 +110,7 @@ static void test_real_llama2c(void) {
 /* aidreams260K.bin (llama2.c) and aidreams260K.gguf (llama.cpp's converter
  * from it): same config, every weight equal. */
 static void test_aidreams_bin_vs_gguf(void) {
+    if (!lc_test_have_shared("test_aidreams_bin_vs_gguf: the real models")) return;
     char p1[512], p2[512], p3[512];
     lc_error err;
     lc_model *a = NULL, *b = NULL;
@@ -178,6 +180,7 @@ static void check_converted(const lc_model *src, const lc_model *dst, lc_dtype t
 }
 
 static void test_convert_roundtrip(void) {
+    if (!lc_test_have_shared("test_convert_roundtrip: the real models")) return;
     char path[512], out[256];
     lc_error err;
     lc_model *src = NULL;
@@ -446,6 +449,7 @@ static void test_llama2c_refusals(void) {
 
 /* Truncated and extended copies of a real checkpoint, through the file path. */
 static void test_llama2c_files(void) {
+    if (!lc_test_have_shared("test_llama2c_files: the real models")) return;
     char path[512], out[256];
     FILE *f = fopen(lc_test_shared("models/stories260K.bin", path, sizeof path), "rb");
     if (!f) return;

@@ -184,7 +184,7 @@ static void test_max_context(void) {
     lc_rng rng;
     lc_rng_seed(&rng, 42);
     const char *specs[] = {"flash", "chunked:64:8", "naive"};
-    const int scan_max = getenv("LONGCTX_TEST_QUICK") ? 600 : 3000;
+    const int scan_max = lc_test_quick() ? 600 : 3000;
     for (size_t si = 0; si < LC_ARRAY_LEN(specs); si++)
         for (int trial = 0; trial < 4; trial++) {
             lc_context_opts o;

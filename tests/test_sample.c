@@ -13,7 +13,6 @@
 #include "sample/sample_internal.h"
 #include "test_util.h"
 
-static bool quick(void) { return getenv("LONGCTX_TEST_QUICK") != NULL; }
 
 static lc_sampler_params plain(float temp) {
     lc_sampler_params p;
@@ -192,7 +191,7 @@ static void test_top_p_min_p(void) {
     const float scales[] = {0.01f, 1.0f, 5.0f}; /* flat .. peaked */
     for (size_t a = 0; a < LC_ARRAY_LEN(sizes); a++) {
         const int32_t V = sizes[a];
-        if (quick() && V > 32000) continue;
+        if (lc_test_quick() && V > 32000) continue;
         float *x = malloc((size_t)V * sizeof *x);
         int32_t *rank = malloc((size_t)V * sizeof *rank);
         for (size_t b = 0; b < LC_ARRAY_LEN(scales); b++) {
@@ -305,7 +304,7 @@ static double chi_square(const int64_t *count, const double *prob, int n, int64_
 
 static void test_distribution(void) {
     lc_error err;
-    const int64_t N = quick() ? 30000 : 200000;
+    const int64_t N = lc_test_quick() ? 30000 : 200000;
     enum { V = 12 };
     float x[V] = {1.0f, 0.5f, 2.0f, -1.0f, 0.0f, 1.5f, -0.5f, 0.25f, 1.2f, -2.0f, 0.8f, 0.1f};
     /* temperature 1, every token: softmax */

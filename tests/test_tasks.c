@@ -18,11 +18,6 @@
 #include "longctx/tokenizer.h"
 #include "test_util.h"
 
-static bool quick(void) {
-    const char *q = getenv("LONGCTX_TEST_QUICK");
-    return q && *q && strcmp(q, "0") != 0;
-}
-
 static size_t count_occurrences(const char *hay, size_t n, const char *needle) {
     size_t k = 0, l = strlen(needle);
     for (size_t i = 0; i + l <= n; i++)
@@ -111,7 +106,7 @@ static void test_tokenizer(const lc_tokenizer *tok) {
     lc_error err;
     lc_rng r;
     lc_rng_seed(&r, 11);
-    int n_cases = quick() ? 50 : 300;
+    int n_cases = lc_test_quick() ? 50 : 300;
     char buf[1024], out[1100];
     int32_t ids[2100];
     for (int c = 0; c < n_cases; c++) {
@@ -169,11 +164,11 @@ static void test_tokenizer(const lc_tokenizer *tok) {
     }
     CHECK(capitals == 16, "16 capitals, one a token (%d)", capitals);
     /* the words of filler: most are one token */
-    size_t need = lc_filler_text(5, quick() ? 200 : 2000, NULL, 0);
+    size_t need = lc_filler_text(5, lc_test_quick() ? 200 : 2000, NULL, 0);
     char *text = malloc(need + 1);
     int32_t *tids = malloc((need + 8) * sizeof *tids);
     if (text && tids) {
-        lc_filler_text(5, quick() ? 200 : 2000, text, need + 1);
+        lc_filler_text(5, lc_test_quick() ? 200 : 2000, text, need + 1);
         CHECK_OK(lc_tokenizer_encode(tok, text, need, false, tids, (int64_t)need + 8, &k, &err), &err);
         size_t words = 0;
         for (size_t i = 0; i < need; i++) words += text[i] != ' ' && (i == 0 || text[i - 1] == ' ');
@@ -193,7 +188,7 @@ static void test_tokenizer(const lc_tokenizer *tok) {
 /* ---- Filler ---------------------------------------------------------------- */
 
 static void test_filler(void) {
-    int n = quick() ? 3000 : 30000;
+    int n = lc_test_quick() ? 3000 : 30000;
     size_t need = lc_filler_text(42, n, NULL, 0);
     char *text = malloc(need + 1);
     if (!text) return;
@@ -469,7 +464,7 @@ static void test_kinds(const lc_tokenizer *tok, bool exact_text, const char *tok
     int max_sent = max_sentence_tokens(tok);
     CHECK(max_sent > 3 && max_sent < 80, "%s: longest filler sentence %d tokens", tok_name, max_sent);
     const int64_t lengths[] = {64, 100, 256, 1000, 4096, 16384};
-    size_t n_len = quick() ? 4 : LC_ARRAY_LEN(lengths);
+    size_t n_len = lc_test_quick() ? 4 : LC_ARRAY_LEN(lengths);
     for (int k = 0; k < LC_TASK_COUNT; k++) {
         for (size_t li = 0; li < n_len; li++) {
             for (int exact = 0; exact < 2; exact++) {
@@ -659,7 +654,7 @@ static void test_random_inputs(void) {
     lc_rng r;
     lc_rng_seed(&r, 4242);
     lc_error err;
-    int n_cases = quick() ? 100 : 1000;
+    int n_cases = lc_test_quick() ? 100 : 1000;
     char buf[4096];
     static const char alphabet[] = "ab .!?\n\n\t\r\0xyz\xe4\xb8\xad";
     for (int c = 0; c < n_cases; c++) {
@@ -769,7 +764,7 @@ static void test_stream(const lc_tokenizer *tok) {
     lc_task_stream_config cfg;
     lc_task_stream_config_init(&cfg);
     CHECK_OK(lc_task_mix_parse("passkey:0.4,multikey:0.2,vt:0.2:hops=2,filler:0.2", &cfg.mix, &err), &err);
-    cfg.seq_len = quick() ? 128 : 512;
+    cfg.seq_len = lc_test_quick() ? 128 : 512;
     cfg.seed = 99;
     cfg.role_weight[LC_ROLE_ANSWER] = 5.0f;
     cfg.role_weight[LC_ROLE_FILLER] = 0.5f;
@@ -911,7 +906,7 @@ static void test_real_vocabs(void) {
         lc_error err;
         for (int k = 0; k < LC_TASK_COUNT; k++) {
             lc_task_spec spec;
-            lc_task_spec_init(&spec, (lc_task_kind)k, quick() ? 600 : 2000);
+            lc_task_spec_init(&spec, (lc_task_kind)k, lc_test_quick() ? 600 : 2000);
             spec.depth = 0.3;
             for (int exact = 0; exact < 2; exact++) {
                 spec.exact = exact;

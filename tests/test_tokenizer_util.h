@@ -13,11 +13,9 @@
 #include <string.h>
 
 #include "longctx/tokenizer.h"
+#include "test_util.h"
 
-static inline int tt_quick(void) {
-    const char *q = getenv("LONGCTX_TEST_QUICK");
-    return q && *q && strcmp(q, "0") != 0;
-}
+static inline int tt_quick(void) { return lc_test_quick(); }
 
 /* Whole file into a malloc'd buffer (NUL added, not counted); NULL if unreadable. */
 static inline char *tt_read_file(const char *path, size_t *len) {

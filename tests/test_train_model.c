@@ -16,7 +16,6 @@
 #include "longctx/train.h"
 #include "test_util.h"
 
-static bool quick(void) { return getenv("LONGCTX_TEST_QUICK") != NULL; }
 
 static void tiny_config(lc_train_config *c, int64_t b, int64_t t) {
     lc_train_config_init(c);
@@ -93,7 +92,7 @@ static double model_fd(const lc_train_config *c, const char *what, int probe) {
 
 static void test_model_gradients(void) {
     lc_train_config c;
-    const int probe = quick() ? 3 : 8;
+    const int probe = lc_test_quick() ? 3 : 8;
     tiny_config(&c, 2, 9);
     c.init_std = 0.5f; /* larger weights: larger, better-conditioned gradients */
     double e = model_fd(&c, "flash", probe);
