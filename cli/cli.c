@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "common/util.h"
 #include "longctx/sys.h"
 
 void cli_error(const char *cmd, const char *fmt, ...) {
@@ -41,43 +42,56 @@ const char *cli_value(int argc, char **argv, int *i, const char *cmd) {
     return argv[*i];
 }
 
-bool cli_parse_i64(const char *s, int64_t *out) {
+bool cli_parse_i64_in(const char *s, int64_t lo, int64_t hi, int64_t *out) {
     if (!s || !*s) return false;
     char *end;
     errno = 0;
-    long long v = strtoll(s, &end, 10);
+    const long long v = strtoll(s, &end, 10);
     if (errno || end == s) return false;
-    int64_t mult = 1;
-    if (*end == 'K' || *end == 'k') mult = 1024, end++;
-    else if (*end == 'M' || *end == 'm') mult = 1024 * 1024, end++;
-    else if (*end == 'G' || *end == 'g') mult = 1024LL * 1024 * 1024, end++;
-    if (*end != '\0') return false;
-    if (__builtin_mul_overflow((int64_t)v, mult, out)) return false;
+    int64_t mult = 1, r;
+    if (*end == 'K' || *end == 'k') mult = (int64_t)1 << 10, end++;
+    else if (*end == 'M' || *end == 'm') mult = (int64_t)1 << 20, end++;
+    else if (*end == 'G' || *end == 'g') mult = (int64_t)1 << 30, end++;
+    if (*end != '\0' || !lc_mul_ok((int64_t)v, mult, lo, hi, &r)) return false;
+    *out = r;
     return true;
 }
 
-bool cli_parse_int(const char *s, int *out) {
-    int64_t v;
-    if (!cli_parse_i64(s, &v) || v < INT32_MIN || v > INT32_MAX) return false;
-    *out = (int)v;
-    return true;
-}
-
-bool cli_parse_double(const char *s, double *out) {
+bool cli_parse_double_in(const char *s, double lo, double hi, double *out) {
     if (!s || !*s) return false;
     char *end;
     errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end != '\0' || !isfinite(v)) return false;
+    const double v = strtod(s, &end);
+    /* ERANGE on underflow (1e-400) is a tiny number, not an error */
+    if ((errno && !(errno == ERANGE && fabs(v) <= 1.0)) || end == s || *end != '\0' || !isfinite(v) || v < lo ||
+        v > hi)
+        return false;
     *out = v;
     return true;
 }
 
+bool cli_parse_i64(const char *s, int64_t *out) { return cli_parse_i64_in(s, -CLI_INT_LIMIT, CLI_INT_LIMIT, out); }
+
+bool cli_parse_int(const char *s, int *out) {
+    int64_t v;
+    if (!cli_parse_i64_in(s, INT32_MIN, INT32_MAX, &v)) return false;
+    *out = (int)v;
+    return true;
+}
+
+bool cli_parse_double(const char *s, double *out) { return cli_parse_double_in(s, -CLI_REAL_LIMIT, CLI_REAL_LIMIT, out); }
+
 bool cli_parse_float(const char *s, float *out) {
     double v;
-    if (!cli_parse_double(s, &v)) return false;
+    if (!cli_parse_double(s, &v)) return false; /* CLI_REAL_LIMIT < FLT_MAX: a finite float */
     *out = (float)v;
     return true;
+}
+
+bool cli_int_flag(const char *cmd, const char *flag, const char *v, int64_t lo, int64_t hi, int64_t *out) {
+    if (cli_parse_i64_in(v, lo, hi, out)) return true;
+    cli_error(cmd, "%s: '%s' is not an integer in %lld..%lld", flag, v ? v : "", (long long)lo, (long long)hi);
+    return false;
 }
 
 bool cli_parse_i64_list(const char *s, int64_t *out, int max, int *n) {

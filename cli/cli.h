@@ -32,13 +32,29 @@ bool cli_is(const char *arg, const char *short_name, const char *long_name);
  * returns NULL when missing. Accepts "--flag=value" too. */
 const char *cli_value(int argc, char **argv, int *i, const char *cmd);
 
-/* Numbers: integers accept K/M/G suffixes (x1024); return false on junk. */
+/* Numbers. Every numeric flag goes through cli_parse_i64_in or
+ * cli_parse_double_in: decimal (integers with an optional K/M/G suffix,
+ * x1024, applied with checked arithmetic), nothing after it, and inside an
+ * explicit [lo, hi]; false on junk, overflow or out of range. The short forms
+ * bound integers by +-CLI_INT_LIMIT (2^40: past any count of tokens, bytes
+ * or steps a machine holds) and reals by +-CLI_REAL_LIMIT (finite, and a
+ * float when parsed into one). */
+#define CLI_INT_LIMIT ((int64_t)1 << 40)
+#define CLI_REAL_LIMIT 1e30
+/* Benchmarks: repetitions and timed iterations per pass. */
+#define CLI_MAX_REPS 1000
+#define CLI_MAX_ITERS ((int64_t)1 << 24)
+bool cli_parse_i64_in(const char *s, int64_t lo, int64_t hi, int64_t *out);
+bool cli_parse_double_in(const char *s, double lo, double hi, double *out);
 bool cli_parse_i64(const char *s, int64_t *out);
 bool cli_parse_int(const char *s, int *out);
 bool cli_parse_float(const char *s, float *out);
 bool cli_parse_double(const char *s, double *out);
 /* Comma-separated integer list, e.g. "1K,4K,16384"; at most max entries. */
 bool cli_parse_i64_list(const char *s, int64_t *out, int max, int *n);
+/* Parse flag's value v into [lo, hi]; on failure print "FLAG: V is not an
+ * integer in LO..HI" (cmd-prefixed) and return false. */
+bool cli_int_flag(const char *cmd, const char *flag, const char *v, int64_t lo, int64_t hi, int64_t *out);
 
 /* Progress line on stderr (only when stderr is a terminal). */
 typedef struct {

@@ -12,6 +12,7 @@
 #include "bench_subjects.h"
 #include "cli.h"
 #include "longctx/bench.h"
+#include "longctx/runtime.h"
 #include "longctx/json.h"
 
 #define MAX_LIST 32
@@ -215,8 +216,8 @@ static int parse_options(int argc, char **argv, options *o) {
         return CLI_USAGE;
     }
     for (int i = 0; i < o->n_ns; i++)
-        if (o->ns[i] < 1) {
-            cli_error(CMD, "lengths must be >= 1");
+        if (o->ns[i] < 1 || o->ns[i] > LC_CONTEXT_MAX_TOKENS) {
+            cli_error(CMD, "--n: lengths must be in 1..%lld", (long long)LC_CONTEXT_MAX_TOKENS);
             return CLI_USAGE;
         }
     char buf[1024];

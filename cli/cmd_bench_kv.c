@@ -98,7 +98,9 @@ int bench_kv(int argc, char **argv) {
             usage(stdout);
             return CLI_OK;
         } else if (cli_is(a, NULL, "--at")) ok = VALUE() && cli_parse_i64_list(v, at, MAX_AT, &n_at) && n_at > 0;
-        else if (cli_is(a, "-n", "--decode")) ok = VALUE() && cli_parse_i64(v, &n_dec) && n_dec >= 1;
+        else if (cli_is(a, "-n", "--decode")) {
+            if (!VALUE() || !cli_int_flag("bench kv", a, v, 1, LC_CONTEXT_MAX_TOKENS, &n_dec)) return CLI_USAGE;
+        }
         else if (cli_is(a, "-r", "--repeat")) ok = VALUE() && cli_parse_i64(v, &repeat) && repeat >= 1 && repeat <= MAX_REPEAT;
         else if (cli_is(a, NULL, "--seed")) {
             int64_t s = 0;
@@ -132,8 +134,16 @@ int bench_kv(int argc, char **argv) {
     int32_t *buf = NULL;
     kv_row rows[MAX_AT];
     if (rc != CLI_OK) goto done;
-    if (rf.co.kv_policy == LC_KV_POLICY_FULL && rf.co.n_ctx < at[n_at - 1] + repeat * n_dec) {
-        rf.co.n_ctx = at[n_at - 1] + repeat * n_dec;
+    int64_t stream = 0; /* tokens the whole run feeds: at most 2^40 */
+    if (!lc_mul_ok(repeat, n_dec, 0, LC_CONTEXT_MAX_TOKENS, &stream) ||
+        !lc_add_ok(at[n_at - 1], stream, 0, LC_CONTEXT_MAX_TOKENS, &stream)) {
+        cli_error("bench kv", "--at %lld plus %lld x %lld decode tokens is more than %lld tokens",
+                  (long long)at[n_at - 1], (long long)repeat, (long long)n_dec, (long long)LC_CONTEXT_MAX_TOKENS);
+        rc = CLI_USAGE;
+        goto done;
+    }
+    if (rf.co.kv_policy == LC_KV_POLICY_FULL && rf.co.n_ctx < stream) {
+        rf.co.n_ctx = stream;
         fprintf(stderr, "bench kv: full policy: -c %lld to hold the stream\n", (long long)rf.co.n_ctx);
     }
     if (lc_context_create(m, &rf.co, &ctx, &err) != LC_OK || lc_context_create(m, &rf.co, &base, &err) != LC_OK) {

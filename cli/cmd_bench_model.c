@@ -11,6 +11,7 @@
 #include "longctx/bench.h"
 #include "longctx/json.h"
 #include "longctx/runtime.h"
+#include "runtime_flags.h"
 
 #define MAX_CTX 16
 
@@ -55,7 +56,9 @@ static lc_status bench_one(const lc_model *m, lc_context_opts co, int64_t L, int
                            bench_row *r, lc_error *err) {
     memset(r, 0, sizeof *r);
     r->ctx = L;
-    co.n_ctx = L + n_dec;
+    if (L < 1 || n_dec < 0 || !lc_add_ok(L, n_dec, 1, LC_CONTEXT_MAX_TOKENS, &co.n_ctx))
+        return lc_fail(err, LC_ERR_INVALID_ARG, "context %lld + %lld decode tokens is outside 1..%lld", (long long)L,
+                       (long long)n_dec, (long long)LC_CONTEXT_MAX_TOKENS);
     lc_context_memory mem;
     lc_status st = lc_context_memory_need(m, &co, &mem, err);
     if (st != LC_OK) return st;
@@ -63,14 +66,14 @@ static lc_status bench_one(const lc_model *m, lc_context_opts co, int64_t L, int
     lc_context *ctx = NULL;
     st = lc_context_create(m, &co, &ctx, err);
     if (st != LC_OK) return st;
-    int32_t *tok = malloc((size_t)(L + n_dec) * sizeof(int32_t));
+    int32_t *tok = malloc((size_t)co.n_ctx * sizeof(int32_t));
     if (!tok) {
         lc_context_free(ctx);
         return lc_fail(err, LC_ERR_NOMEM, "out of memory");
     }
     lc_rng rng;
     lc_rng_seed(&rng, seed);
-    for (int64_t i = 0; i < L + n_dec; i++) tok[i] = (int32_t)lc_rng_below(&rng, (uint64_t)m->cfg.vocab_size);
+    for (int64_t i = 0; i < co.n_ctx; i++) tok[i] = (int32_t)lc_rng_below(&rng, (uint64_t)m->cfg.vocab_size);
 
     lc_context_timings t;
     lc_context_reset_timings(ctx);
@@ -121,9 +124,15 @@ int bench_model(int argc, char **argv) {
             return CLI_OK;
         } else if (cli_is(a, "-m", "--model")) ok = (model_path = VALUE()) != NULL;
         else if (cli_is(a, NULL, "--ctx")) ok = VALUE() && cli_parse_i64_list(v, ctxs, MAX_CTX, &n_ctx);
-        else if (cli_is(a, "-n", "--decode")) ok = VALUE() && cli_parse_i64(v, &n_dec) && n_dec >= 0;
-        else if (cli_is(a, "-b", "--batch-size")) ok = VALUE() && cli_parse_i64(v, &co.n_batch) && co.n_batch >= 1;
-        else if (cli_is(a, "-t", "--threads")) ok = VALUE() && cli_parse_int(v, &co.n_threads) && co.n_threads >= 1;
+        else if (cli_is(a, "-n", "--decode")) {
+            if (!VALUE() || !cli_int_flag("bench model", a, v, 0, LC_CONTEXT_MAX_TOKENS, &n_dec)) return CLI_USAGE;
+        } else if (cli_is(a, "-b", "--batch-size")) {
+            if (!VALUE() || !cli_int_flag("bench model", a, v, 1, LC_CONTEXT_MAX_TOKENS, &co.n_batch)) return CLI_USAGE;
+        } else if (cli_is(a, "-t", "--threads")) {
+            int64_t t;
+            if (!VALUE() || !cli_threads_flag("bench model", a, v, &t)) return CLI_USAGE;
+            co.n_threads = (int)t;
+        }
         else if (cli_is(a, NULL, "--attn")) ok = (co.attn = VALUE()) != NULL;
         else if (cli_is(a, "-ctk", "--cache-type-k")) ok = VALUE() && lc_dtype_parse(v, &co.k_type);
         else if (cli_is(a, "-ctv", "--cache-type-v")) ok = VALUE() && lc_dtype_parse(v, &co.v_type);

@@ -29,7 +29,7 @@ int bench_peak(int argc, char **argv) {
             usage(stdout);
             return CLI_OK;
         } else if (cli_is(a, "-t", "--threads")) {
-            if (!(v = cli_value(argc, argv, &i, "bench peak")) || !cli_parse_int(v, &threads) || threads < 1) {
+            if (!(v = cli_value(argc, argv, &i, "bench peak")) || !cli_parse_int(v, &threads) || threads < 1 || threads > 4096) {
                 cli_error("bench peak", "bad thread count");
                 return CLI_USAGE;
             }

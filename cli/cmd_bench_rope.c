@@ -64,20 +64,20 @@ int bench_rope(int argc, char **argv) {
                 return CLI_USAGE;
             }
         } else if (cli_is(a, "-c", "--ctx-size")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_i64(v, &n_ctx) || n_ctx < 1) goto bad;
+            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_i64(v, &n_ctx) || n_ctx < 1 || n_ctx > INT32_MAX) goto bad;
         } else if (cli_is(a, "-n", NULL)) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_i64(v, &n_tok) || n_tok < 1) goto bad;
+            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_i64(v, &n_tok) || n_tok < 1 || n_tok > CLI_MAX_ITERS) goto bad;
         } else if (cli_is(a, NULL, "--head-dim")) {
             if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &head_dim) || head_dim < 2 ||
                 head_dim > 4096)
                 goto bad;
         } else if (cli_is(a, NULL, "--rope-dims")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &rope_dims) || rope_dims < 2) goto bad;
+            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &rope_dims) || rope_dims < 2 || rope_dims > 4096) goto bad;
         } else if (cli_is(a, NULL, "--heads")) {
             if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &heads) || heads < 1 || heads > 4096)
                 goto bad;
         } else if (cli_is(a, NULL, "--reps")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &reps) || reps < 1) goto bad;
+            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &reps) || reps < 1 || reps > CLI_MAX_REPS) goto bad;
         } else if (cli_is(a, NULL, "--json")) {
             json = true;
         } else {

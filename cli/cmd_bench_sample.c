@@ -101,9 +101,9 @@ int bench_sample(int argc, char **argv) {
         } else if (cli_is(a, NULL, "--scale")) {
             if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_float(v, &scale) || !(scale > 0.0f)) goto bad;
         } else if (cli_is(a, "-n", NULL)) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &n_iter) || n_iter < 1) goto bad;
+            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &n_iter) || n_iter < 1 || n_iter > CLI_MAX_ITERS) goto bad;
         } else if (cli_is(a, NULL, "--reps")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &reps) || reps < 1) goto bad;
+            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &reps) || reps < 1 || reps > CLI_MAX_REPS) goto bad;
         } else if (cli_is(a, NULL, "--json")) {
             json = true;
         } else {

@@ -131,7 +131,7 @@ int bench_tokenize(int argc, char **argv) {
                 goto done;
             }
         } else if (cli_is(a, NULL, "--reps")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &reps) || reps <= 0) {
+            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &reps) || reps <= 0 || reps > CLI_MAX_REPS) {
                 cli_error(CMD, "--reps wants a positive integer");
                 rc = CLI_USAGE;
                 goto done;

@@ -178,7 +178,13 @@ int cmd_chat(int argc, char **argv) {
         if (cli_is(a, "-h", "--help")) {
             usage(stdout);
             return CLI_OK;
-        } else if (cli_is(a, "-n", "--n-predict")) ok = VALUE() && cli_parse_i64(v, &n_predict) && n_predict >= -1 && n_predict != 0;
+        } else if (cli_is(a, "-n", "--n-predict")) {
+            if (!VALUE() || !cli_int_flag("chat", a, v, -1, LC_CONTEXT_MAX_TOKENS, &n_predict)) return CLI_USAGE;
+            if (n_predict == 0) {
+                cli_error("chat", "-n 0: a reply needs at least one token (-1: until the end or the context is full)");
+                return CLI_USAGE;
+            }
+        }
         else if (cli_is(a, NULL, "--system")) ok = (system = VALUE()) != NULL;
         else if (cli_is(a, NULL, "--system-file")) ok = (system_file = VALUE()) != NULL;
         else if (cli_is(a, NULL, "--chat-template")) ok = (tpl_name = VALUE()) != NULL;
@@ -227,6 +233,7 @@ int cmd_chat(int argc, char **argv) {
     size_t jinja_len = 0;
     chat_io io = {NULL, verbose};
     lc_rope_config rope;
+    cli_runtime_default_ctx(&rf, m, "chat");
     rc = cli_runtime_rope(&rf, m, &rope, "chat");
     if (rc != CLI_OK) goto done;
     rc = CLI_FAIL;

@@ -35,12 +35,13 @@ static void usage(FILE *f) {
 }
 
 /* Trailing mean over window w, skipping NaN. */
-static void smooth(const double *in, double *out, int64_t n, int w) {
+static void smooth(const double *in, double *out, int64_t n, int64_t w) {
+    w = w < n ? w : n; /* a window past the rows is all the rows so far */
     for (int64_t i = 0; i < n; i++) {
         double s = 0.0;
-        int c = 0;
-        for (int64_t j = i - w + 1; j <= i; j++)
-            if (j >= 0 && isfinite(in[j])) s += in[j], c++;
+        int64_t c = 0;
+        for (int64_t j = i - w + 1 > 0 ? i - w + 1 : 0; j <= i; j++)
+            if (isfinite(in[j])) s += in[j], c++;
         out[i] = isfinite(in[i]) && c ? s / c : NAN;
     }
 }
@@ -48,7 +49,8 @@ static void smooth(const double *in, double *out, int64_t n, int w) {
 int cmd_plot(int argc, char **argv) {
     const char *files[MAX_FILES], *labels[MAX_FILES] = {NULL}, *xcol = "step", *ycols = "loss", *out = NULL;
     const char *next_label = NULL;
-    int n_files = 0, win = 1;
+    int n_files = 0;
+    int64_t win = 1;
     lc_plot_opts o;
     lc_plot_opts_init(&o);
     for (int i = 1; i < argc; i++) {
@@ -85,14 +87,12 @@ int cmd_plot(int argc, char **argv) {
             } else if (cli_is(a, NULL, "--label")) {
                 next_label = v;
             } else {
-                int n;
-                if (!cli_parse_int(v, &n) || n < 1) {
-                    cli_error("plot", "%s needs a positive integer, got '%s'", a, v);
+                int64_t n;
+                if (!cli_int_flag("plot", a, v, 1, cli_is(a, NULL, "--smooth") ? CLI_INT_LIMIT : 1 << 16, &n))
                     return CLI_USAGE;
-                }
                 if (cli_is(a, NULL, "--smooth")) win = n;
-                else if (cli_is(a, NULL, "--width")) o.width = n;
-                else o.height = n;
+                else if (cli_is(a, NULL, "--width")) o.width = (int)n;
+                else o.height = (int)n;
             }
         } else {
             cli_error("plot", "unknown option '%s'", a);

@@ -30,7 +30,7 @@ static void usage(FILE *f) {
             "  -f, --file PATH        read the prompt from a file\n"
             "  --prompt-tokens LIST   the prompt as token ids, e.g. 1,403,22 (no tokenizer needed)\n"
             "  -n, --n-predict N      tokens to generate (default 128; -1: until EOS or the context is full)\n"
-            "  -c, --ctx-size N       context length in tokens (default: the model's training context)\n"
+            "  -c, --ctx-size N       context length in tokens (default: the model's training context, at most 4096)\n"
             "  -b, --batch-size N     prompt tokens per forward pass (default 512)\n"
             "  -t, --threads N        threads (default: all CPUs)\n"
             "  --attn SPEC            naive | flash | window:W[:S] | linear[:elu|relu|favor[:M]] | chunked:C[:O]\n"
@@ -112,7 +112,30 @@ typedef struct {
     bool ids;
     int32_t prev;
     char buf[256];
+    /* --session: the generated ids, grown as they come (a session's history
+     * holds at most LC_SESSION_MAX_TOKENS) */
+    bool keep;
+    int32_t *gen;
+    int64_t n_gen, cap_gen;
 } run_state;
+
+/* Append id to s->gen; false (after a message) when it cannot grow. */
+static bool keep_token(run_state *s, int32_t id) {
+    if (s->n_gen == s->cap_gen) {
+        const int64_t cap = LC_MIN(LC_MAX(2 * s->cap_gen, (int64_t)256), LC_SESSION_MAX_TOKENS);
+        int32_t *g = cap > s->cap_gen ? realloc(s->gen, (size_t)cap * sizeof(int32_t)) : NULL;
+        if (!g) {
+            fprintf(stderr, "\nlongctx run: stopping: %s after %lld generated tokens\n",
+                    cap > s->cap_gen ? "out of memory for the session's history" : "a session's history is full",
+                    (long long)s->n_gen);
+            return false;
+        }
+        s->gen = g;
+        s->cap_gen = cap;
+    }
+    s->gen[s->n_gen++] = id;
+    return true;
+}
 
 static bool sample_cb(void *user, float *logits, int32_t n_vocab, int32_t *token, lc_error *err) {
     (void)n_vocab;
@@ -121,6 +144,7 @@ static bool sample_cb(void *user, float *logits, int32_t n_vocab, int32_t *token
 
 static bool token_cb(void *user, int32_t id) {
     run_state *s = user;
+    if (s->keep && !keep_token(s, id)) return false;
     if (s->ids || !s->tok) {
         printf("%d ", id);
     } else {
@@ -172,7 +196,9 @@ int cmd_run(int argc, char **argv) {
         } else if (cli_is(a, "-p", "--prompt")) ok = (prompt = VALUE()) != NULL;
         else if (cli_is(a, "-f", "--file")) ok = (prompt_file = VALUE()) != NULL;
         else if (cli_is(a, NULL, "--prompt-tokens")) ok = (prompt_ids = VALUE()) != NULL;
-        else if (cli_is(a, "-n", "--n-predict")) ok = VALUE() && cli_parse_i64(v, &n_predict) && n_predict >= -1;
+        else if (cli_is(a, "-n", "--n-predict")) {
+            if (!VALUE() || !cli_int_flag("run", a, v, -1, LC_CONTEXT_MAX_TOKENS, &n_predict)) return CLI_USAGE;
+        }
         else if (cli_is(a, NULL, "--tokens")) print_ids = true;
         else if (cli_is(a, NULL, "--ignore-eos")) ignore_eos = true;
         else if (cli_is(a, NULL, "--sp")) spc.on = true;
@@ -231,6 +257,7 @@ int cmd_run(int argc, char **argv) {
     char *text = NULL;
     int64_t n_ids = 0;
 
+    cli_runtime_default_ctx(&rf, m, "run");
     if (cli_runtime_rope(&rf, m, &rope, "run") != CLI_OK) {
         rc = CLI_USAGE;
         goto done;
@@ -319,7 +346,7 @@ int cmd_run(int argc, char **argv) {
                 lc_sampler_describe(&sp, sdesc, sizeof sdesc));
     }
 
-    run_state rs = {sampler, tok, print_ids, ids[n_ids - 1], {0}};
+    run_state rs = {sampler, tok, print_ids, ids[n_ids - 1], {0}, session != NULL, NULL, 0, 0};
     if (!print_ids && prompt && text_len > 0) { /* echo the prompt as given */
         fwrite(prompt, 1, text_len, stdout);
         fflush(stdout);
@@ -334,14 +361,13 @@ int cmd_run(int argc, char **argv) {
     go.on_token = token_cb;
     go.token_user = &rs;
     lc_generate_result res;
-    int64_t reused = 0, gen_cap = 0;
+    int64_t reused = 0;
     if (session) {
         reused = cli_run_session_load(ctx, session, ids, n_ids);
         if (reused < 0) goto done;
-        gen_cap = n_predict >= 0 ? n_predict : lc_context_n_ctx(ctx);
-        if (!(gen = malloc((size_t)(gen_cap + 1) * sizeof(int32_t)))) goto done;
     }
-    lc_status st = lc_generate(ctx, ids + reused, n_ids - reused, &go, gen, gen_cap, &res, &err);
+    lc_status st = lc_generate(ctx, ids + reused, n_ids - reused, &go, NULL, 0, &res, &err);
+    gen = rs.gen;
     printf("\n");
     fflush(stdout);
     if (st != LC_OK) {
@@ -364,7 +390,7 @@ int cmd_run(int argc, char **argv) {
     else fprintf(stderr, "stopped: %s\n", lc_stop_reason_name(res.stop));
     if (gr.s && !lc_grammar_state_ended(gr.s))
         fprintf(stderr, "note: stopped before the grammar was complete (raise -n)\n");
-    rc = session ? cli_run_session_save(ctx, session, ids, n_ids, gen, LC_MIN(res.n_generated, gen_cap)) : CLI_OK;
+    rc = session ? cli_run_session_save(ctx, session, ids, n_ids, gen, rs.n_gen) : CLI_OK;
 
 done:
     free(gen);

@@ -2,6 +2,8 @@
 #include <string.h>
 
 #include "runtime_flags.h"
+#include "longctx/attn.h"
+#include "longctx/sys.h"
 
 void cli_runtime_flags_init(cli_runtime_flags *f) {
     memset(f, 0, sizeof *f);
@@ -14,13 +16,35 @@ int cli_runtime_flag(cli_runtime_flags *f, int argc, char **argv, int *i, const 
 #define VALUE() (v = cli_value(argc, argv, i, cmd))
     if (cli_is(a, "-m", "--model")) ok = (f->model_path = VALUE()) != NULL;
     else if (cli_is(a, "-z", "--tokenizer")) ok = (f->tok_path = VALUE()) != NULL;
-    else if (cli_is(a, "-c", "--ctx-size") || cli_is(a, NULL, "--ctx"))
-        ok = VALUE() && cli_parse_i64(v, &f->co.n_ctx) && f->co.n_ctx >= 0;
-    else if (cli_is(a, "-b", "--batch-size")) ok = VALUE() && cli_parse_i64(v, &f->co.n_batch) && f->co.n_batch >= 1;
-    else if (cli_is(a, "-t", "--threads")) ok = VALUE() && cli_parse_int(v, &f->co.n_threads) && f->co.n_threads >= 1;
-    else if (cli_is(a, NULL, "--attn")) ok = (f->co.attn = VALUE()) != NULL;
-    else if (cli_is(a, NULL, "--swa")) ok = VALUE() && cli_parse_i64(v, &f->co.swa) && f->co.swa >= -1;
-    else if (cli_is(a, NULL, "--swa-full")) f->co.swa_full = true;
+    else if (cli_is(a, "-c", "--ctx-size") || cli_is(a, NULL, "--ctx")) {
+        if (!VALUE() || !cli_int_flag(cmd, a, v, 0, LC_CONTEXT_MAX_TOKENS, &f->co.n_ctx)) return -1;
+    } else if (cli_is(a, "-b", "--batch-size")) {
+        if (!VALUE() || !cli_int_flag(cmd, a, v, 1, LC_CONTEXT_MAX_TOKENS, &f->co.n_batch)) return -1;
+    } else if (cli_is(a, "-t", "--threads")) {
+        int64_t t;
+        if (!VALUE() || !cli_threads_flag(cmd, a, v, &t)) return -1;
+        f->co.n_threads = (int)t;
+    } else if (cli_is(a, NULL, "--attn")) {
+        if (!(f->co.attn = VALUE())) return -1;
+        /* a usage error, refused before the model loads; eval takes a
+         * comma-separated list: each spec is checked */
+        for (const char *p = v; *p;) {
+            const char *comma = strchr(p, ',');
+            const size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            char spec[256];
+            lc_attn_params ap;
+            lc_attn_params_init(&ap, LC_ATTN_FLASH);
+            lc_error err;
+            snprintf(spec, sizeof spec, "%.*s", (int)(len < sizeof spec ? len : sizeof spec - 1), p);
+            if (len >= sizeof spec || lc_attn_parse(spec, &ap, &err) != LC_OK) {
+                cli_error(cmd, "--attn: %s", len >= sizeof spec ? "spec too long" : err.msg);
+                return -1;
+            }
+            p += len + (comma != NULL);
+        }
+    } else if (cli_is(a, NULL, "--swa")) {
+        if (!VALUE() || !cli_int_flag(cmd, a, v, -1, LC_CONTEXT_MAX_TOKENS, &f->co.swa)) return -1;
+    } else if (cli_is(a, NULL, "--swa-full")) f->co.swa_full = true;
     else if (cli_is(a, NULL, "--swa-period")) ok = VALUE() && cli_parse_int(v, &f->co.swa_period) && f->co.swa_period >= 1;
     else if (cli_is(a, "-ctk", "--cache-type-k")) ok = VALUE() && lc_dtype_parse(v, &f->co.k_type);
     else if (cli_is(a, "-ctv", "--cache-type-v")) ok = VALUE() && lc_dtype_parse(v, &f->co.v_type);
@@ -58,6 +82,24 @@ int cli_runtime_flag(cli_runtime_flags *f, int argc, char **argv, int *i, const 
     return 1;
 }
 
+bool cli_threads_flag(const char *cmd, const char *flag, const char *v, int64_t *out) {
+    if (!cli_int_flag(cmd, flag, v, 1, CLI_MAX_THREADS, out)) return false;
+    const int cpus = lc_cpu_count();
+    if (*out > cpus)
+        cli_error(cmd, "note: %s %lld is more than the %d CPUs here: the threads will take turns on them", flag,
+                  (long long)*out, cpus);
+    return true;
+}
+
+void cli_runtime_default_ctx(cli_runtime_flags *f, const lc_model *m, const char *cmd) {
+    const bool by_policy = f->co.kv_policy == LC_KV_POLICY_WINDOW || f->co.kv_policy == LC_KV_POLICY_SINKS ||
+                           f->co.kv_policy == LC_KV_POLICY_H2O;
+    if (f->co.n_ctx > 0 || by_policy || m->cfg.ctx_train <= CLI_DEFAULT_CTX) return;
+    f->co.n_ctx = CLI_DEFAULT_CTX;
+    cli_error(cmd, "note: the model's training context is %lld tokens; using -c %d (give -c for more)",
+              (long long)m->cfg.ctx_train, CLI_DEFAULT_CTX);
+}
+
 int cli_runtime_load_model(const cli_runtime_flags *f, lc_model **m, const char *cmd) {
     *m = NULL;
     if (!f->model_path) {
@@ -86,9 +128,9 @@ int cli_runtime_rope(cli_runtime_flags *f, const lc_model *m, lc_rope_config *ro
 const char *cli_runtime_flags_help(void) {
     return "  -m, --model PATH       GGUF or llama2.c .bin model\n"
            "  -z, --tokenizer PATH   llama2.c tokenizer.bin for a .bin model\n"
-           "  -c, --ctx-size N       context length in tokens (--ctx too)\n"
+           "  -c, --ctx-size N       context length in tokens (--ctx too; at most 2^40)\n"
            "  -b, --batch-size N     prompt tokens per forward pass (default 512)\n"
-           "  -t, --threads N        threads (default: all CPUs)\n"
+           "  -t, --threads N        threads, 1..4096 (default: all CPUs)\n"
            "  --attn SPEC            naive | flash | window:W[:S] | linear[:elu|relu|favor[:M]] | chunked:C[:O]\n"
            "                         (default: the model's attention, else flash)\n"
            "  --swa N                sliding window of the model's window layers (every layer when the file\n"

@@ -30,10 +30,19 @@ typedef struct {
 } cli_runtime_flags;
 
 void cli_runtime_flags_init(cli_runtime_flags *f);
+/* Threads: 1..CLI_MAX_THREADS (else a message, false), with a note when
+ * more than the CPUs. */
+#define CLI_MAX_THREADS 4096
+bool cli_threads_flag(const char *cmd, const char *flag, const char *v, int64_t *out);
 /* If argv[*i] is one of the flags above, take it and its value (advancing
  * *i) and return 1; return -1 after printing a message when its value is
  * bad or missing (a usage error); 0 when it is not one of them. */
 int cli_runtime_flag(cli_runtime_flags *f, int argc, char **argv, int *i, const char *cmd);
+/* Without -c, a context of min(the model's training context, 4096) tokens,
+ * with a note when that is less than the model's (as llama.cpp does): a
+ * model claiming 2^24 tokens would otherwise size a 16M-slot cache. */
+#define CLI_DEFAULT_CTX 4096
+void cli_runtime_default_ctx(cli_runtime_flags *f, const lc_model *m, const char *cmd);
 /* Load -m (with -z); CLI_OK, CLI_USAGE without -m, CLI_FAIL (message printed). */
 int cli_runtime_load_model(const cli_runtime_flags *f, lc_model **m, const char *cmd);
 /* The model's RoPE with the RoPE flags applied, into *rope; points f->co.rope

@@ -466,6 +466,10 @@ static void test_bad_input(void) {
     b = p;
     b.top_p = -0.1f;
     CHECK(lc_sampler_params_validate(&b, &err) == LC_ERR_INVALID_ARG, "negative top-p");
+    b.top_p = 5.0f; /* issue 17: accepted before */
+    CHECK(lc_sampler_params_validate(&b, &err) == LC_ERR_INVALID_ARG, "top-p 5");
+    b.top_p = 1.0f;
+    CHECK(lc_sampler_params_validate(&b, &err) == LC_OK, "top-p 1 (off)");
     s = make(&p, 5);
     float x[5] = {0.0f, 1.0f, NAN, 2.0f, 0.0f};
     int32_t tok = -7;

@@ -569,7 +569,17 @@ lc_status lc_doc_run(lc_doc_model *m, lc_doc_read_fn read, void *read_user, cons
     char *final = NULL;
     int64_t T = 0;
     lc_status st = LC_OK;
-    if (strat == LC_DOC_AUTO || strat == LC_DOC_SINGLE) {
+    /* an empty (or all-blank) document is refused, not "summarised": read
+     * until some text or the end (what is read stays in the buffer) */
+    bool blank = true;
+    for (size_t i = 0; st == LC_OK && blank;) {
+        for (; i < r.s.len && blank; i++) blank = r.s.buf[i] == ' ' || r.s.buf[i] == '\n' || r.s.buf[i] == '\r' ||
+                                                  r.s.buf[i] == '\t';
+        if (!blank || r.s.eof) break;
+        st = more(&r.s, err);
+    }
+    if (st == LC_OK && blank) st = lc_fail(err, LC_ERR_INVALID_ARG, "doc: the document is empty");
+    if (st == LC_OK && (strat == LC_DOC_AUTO || strat == LC_DOC_SINGLE)) {
         /* does it fit one prompt? (reads at most that much) */
         st = budget(&r, r.t.single, 0, &T, err);
         size_t end = 0;

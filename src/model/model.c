@@ -73,6 +73,20 @@ static bool is_gguf(const char *path) {
     return n == 4 && memcmp(b, "GGUF", 4) == 0;
 }
 
+/* A llama2.c header is seven little-endian int32 counts: bytes that are all
+ * printable text (or whitespace) there are a text file, not a checkpoint. */
+static bool starts_with_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    unsigned char b[28];
+    const size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    if (n == 0) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((b[i] >= 0x20 && b[i] < 0x7f) || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')) return false;
+    return true;
+}
+
 static lc_status load_llama2c_file(const char *path, const lc_model_load_opts *opts, lc_model **out, lc_error *err) {
     void *map = NULL;
     size_t len = 0;
@@ -108,6 +122,8 @@ lc_status lc_model_load(const char *path, const lc_model_load_opts *opts, lc_mod
         if (st != LC_OK) return st;
         st = lc_model_from_gguf(g, out, err);
         if (st != LC_OK) lc_gguf_close(g);
+    } else if (starts_with_text(path)) {
+        return lc_fail(err, LC_ERR_FORMAT, "%s is not a GGUF or llama2.c checkpoint (it starts with text)", path);
     } else {
         st = load_llama2c_file(path, opts, out, err);
     }

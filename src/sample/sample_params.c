@@ -25,8 +25,8 @@ void lc_sampler_params_init(lc_sampler_params *p) {
 lc_status lc_sampler_params_validate(const lc_sampler_params *p, lc_error *err) {
     if (!p) return lc_fail(err, LC_ERR_INVALID_ARG, "sampler: NULL params");
     if (!isfinite(p->temp)) return lc_fail(err, LC_ERR_INVALID_ARG, "sampler: temperature is not finite");
-    if (!isfinite(p->top_p) || p->top_p < 0.0f)
-        return lc_fail(err, LC_ERR_INVALID_ARG, "sampler: top-p must be >= 0 (>= 1: off), got %g", (double)p->top_p);
+    if (!isfinite(p->top_p) || p->top_p < 0.0f || p->top_p > 1.0f)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "sampler: top-p must be in [0, 1] (1: off), got %g", (double)p->top_p);
     if (!isfinite(p->min_p) || p->min_p < 0.0f || p->min_p > 1.0f)
         return lc_fail(err, LC_ERR_INVALID_ARG, "sampler: min-p must be in [0, 1] (0: off), got %g", (double)p->min_p);
     if (!isfinite(p->repeat_penalty) || p->repeat_penalty <= 0.0f)

@@ -51,6 +51,12 @@ check 'cover "$tmp/out" "$ARTICLE" hierarchical' "hierarchical chunks"
 run 0 "auto maps a long document" "${DOC[@]}" "$ARTICLE" --json
 check 'cover "$tmp/out" "$ARTICLE" map-reduce' "auto"
 # the same through stdin
+# an empty or all-blank document is refused (issue 17: it was "summarised")
+printf '' >"$tmp/empty.txt"
+run 1 "empty document" "${DOC[@]}" "$tmp/empty.txt"
+has "$tmp/err" "the document is empty" "empty document message"
+printf '  \n\n\t\n' >"$tmp/blank.txt"
+run 1 "blank document" "${DOC[@]}" "$tmp/blank.txt" --strategy map-reduce
 run 0 "stdin" bash -c "\"$CLI\" doc - -m \"$MODEL\" -c 512 -t 1 -n 16 --json < \"$ARTICLE\""
 check 'cover "$tmp/out" "$ARTICLE" map-reduce' "stdin"
 # a short document: one pass
