@@ -9,13 +9,20 @@
 
 int64_t cli_run_session_load(lc_context *ctx, const char *path, const int32_t *ids, int64_t n_ids) {
     if (access(path, F_OK) != 0) return 0;
-    int32_t *hist = NULL;
-    int64_t n_hist = 0;
+    lc_session_info info;
     lc_error err;
-    if (lc_session_load(ctx, path, NULL, &hist, &n_hist, NULL, NULL, NULL, &err) != LC_OK) {
+    if (lc_session_load_checked(ctx, path, NULL, NULL, NULL, &info, &err) != LC_OK) {
         cli_fail("run", &err);
         return -1;
     }
+    if (info.blob_len > 0) { /* a chat's turn table: saving would drop the conversation */
+        cli_error("run", "%s holds a conversation (longctx chat --session): run would overwrite it; continue it with "
+                  "longctx chat --session, or give run another file", path);
+        lc_session_info_free(&info);
+        return -1;
+    }
+    int32_t *hist = info.tokens;
+    const int64_t n_hist = info.n_tokens;
     int64_t k = 0;
     while (k < n_hist && k < n_ids && hist[k] == ids[k]) k++;
     free(hist);

@@ -13,6 +13,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -266,7 +267,7 @@ static void test_failures(const lc_model *m, const lc_model *other) {
         expect_refused(b, s, "other types", LC_ERR_FORMAT, "-ctk");
         CHECK_OK(lc_context_eval(pol, toks, 3, NULL, false, &err), &err);
         CHECK_OK(lc_session_save(pol, path2_buf, NULL, 0, NULL, 0, NULL, &err), &err);
-        expect_refused(b, s, "other policy", LC_ERR_FORMAT, "policy");
+        expect_refused(b, s, "other policy", LC_ERR_FORMAT, "this context uses sinks (sinks 2, window 20");
     } else {
         CHECK(false, "foreign contexts");
     }
@@ -329,6 +330,50 @@ done:
     lc_context_free(a), lc_context_free(b);
 }
 
+/* Saving keeps an existing file's mode, writes through a symlink (the link
+ * stays a link) and removes the temporary files of saves that were killed
+ * (their process is gone); a live process's temporary stays. */
+static void test_save_file_handling(const lc_model *m) {
+    lc_error err;
+    lc_context *a = make_ctx(m, "full", LC_DTYPE_F16, LC_DTYPE_F16);
+    int32_t toks[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    if (!a) {
+        CHECK(false, "setup");
+        return;
+    }
+    CHECK_OK(lc_context_eval(a, toks, 8, NULL, false, &err), &err);
+    CHECK_OK(lc_session_save(a, path_buf, toks, 8, NULL, 0, NULL, &err), &err);
+    CHECK(chmod(path_buf, 0644) == 0, "chmod");
+    CHECK_OK(lc_session_save(a, path_buf, toks, 8, NULL, 0, NULL, &err), &err);
+    struct stat sb;
+    CHECK(stat(path_buf, &sb) == 0 && (sb.st_mode & 0777) == 0644, "mode after save: %o", (unsigned)(sb.st_mode & 0777));
+    /* through a symlink */
+    char link[300];
+    snprintf(link, sizeof link, "%s.link", path_buf);
+    unlink(link);
+    CHECK(symlink(path_buf, link) == 0, "symlink");
+    CHECK_OK(lc_session_save(a, link, toks, 4, NULL, 0, NULL, &err), &err);
+    CHECK(lstat(link, &sb) == 0 && S_ISLNK(sb.st_mode), "the link is still a link");
+    int32_t *hist = NULL;
+    int64_t n_hist = 0;
+    CHECK_OK(lc_session_load(a, path_buf, NULL, &hist, &n_hist, NULL, NULL, NULL, &err), &err);
+    CHECK(n_hist == 4, "saved through the link into its target: %lld tokens", (long long)n_hist);
+    free(hist);
+    unlink(link);
+    /* stale temporaries: a pid that cannot run (above pid_max) and our own */
+    char dead[300], live[300];
+    snprintf(dead, sizeof dead, "%s.tmp.2147483000.Ab12Cd", path_buf);
+    snprintf(live, sizeof live, "%s.tmp.%d.Ab12Cd", path_buf, (int)getpid());
+    write_all(dead, (const unsigned char *)"x", 1);
+    write_all(live, (const unsigned char *)"x", 1);
+    CHECK_OK(lc_session_save(a, path_buf, toks, 8, NULL, 0, NULL, &err), &err);
+    CHECK(access(dead, F_OK) != 0, "a dead save's temporary is removed");
+    CHECK(access(live, F_OK) == 0, "a live process's temporary stays");
+    unlink(dead);
+    unlink(live);
+    lc_context_free(a);
+}
+
 int main(void) {
     snprintf(path_buf, sizeof path_buf, "/tmp/lc_test_session_%d.bin", (int)getpid());
     snprintf(path2_buf, sizeof path2_buf, "/tmp/lc_test_session_%d_b.bin", (int)getpid());
@@ -346,6 +391,7 @@ int main(void) {
     test_round_trip(m32, "full", LC_DTYPE_Q8_0, LC_DTYPE_F32);
     test_failures(m, other);
     test_h2o_high_water(m);
+    test_save_file_handling(m);
     lc_error err;
     lc_context *lin = NULL;
     lc_context_opts o;

@@ -374,7 +374,10 @@ lc_status lc_generate(lc_context *ctx, const int32_t *prompt, int64_t n_prompt, 
  *            slot tokens i32[n_slots] | H2O masses f64[n_slots] (h2o only) |
  *            K then V of slots 0..hw-1 per layer | logits f32[vocab] (when
  *            held) | sampler state (LC_SAMPLER_STATE_BYTES, when saved)
- *   trailer  u64 FNV-1a 64 of every byte before it
+ *   trailer  u64 FNV-1a 64 of every byte before it: a check against
+ *            corruption (a flipped bit, a torn write), not authentication:
+ *            anyone can recompute it, so every field is validated as
+ *            untrusted input whatever the checksum says
  *
  * Saving writes a temporary file and renames it over path. Loading reads and
  * verifies everything into fresh buffers (size against the header, checksum,
@@ -411,10 +414,21 @@ lc_status lc_session_load(lc_context *ctx, const char *path, lc_sampler *sampler
  * saved cache holds). Return LC_OK to go on; anything else refuses the load. */
 typedef lc_status (*lc_session_check_fn)(void *user, const int32_t *tokens, int64_t n_tokens, const void *blob,
                                          size_t blob_len, int64_t n_cached, lc_error *err);
-/* lc_session_load with a check (may be NULL). */
+/* What a loaded session hands back (lc_session_load_checked). */
+typedef struct {
+    int32_t *tokens;  /* the history, malloc'd (NULL when empty)        */
+    int64_t n_tokens;
+    void *blob;       /* the caller's bytes, malloc'd (NULL when empty) */
+    size_t blob_len;
+    bool has_sampler; /* the file held a sampler state                   */
+} lc_session_info;
+/* Frees tokens and blob and zeroes the struct (NULL is fine). */
+void lc_session_info_free(lc_session_info *info);
+/* lc_session_load with a check (may be NULL); info (may be NULL) receives
+ * the history, the blob and whether a sampler state was saved: all zero
+ * unless LC_OK; free it with lc_session_info_free. */
 lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler *sampler, lc_session_check_fn check,
-                                  void *check_user, int32_t **tokens, int64_t *n_tokens, void **blob, size_t *blob_len,
-                                  bool *has_sampler, lc_error *err);
+                                  void *check_user, lc_session_info *info, lc_error *err);
 
 #ifdef __cplusplus
 }

@@ -223,7 +223,9 @@ lc_status lc_chat_create(lc_context *ctx, const lc_tokenizer *tok, lc_sampler *s
     if (st == LC_OK) st = add_turn(c, &t0, err);
     else turn_free(&t0);
     if (st == LC_OK && c->manage && c->turns[0].n + 16 > lc_context_n_ctx(ctx))
-        st = lc_fail(err, LC_ERR_TOO_LARGE, "chat: the system prompt takes %lld of the context's %lld tokens; raise -c",
+        st = lc_fail(err, LC_ERR_TOO_LARGE,
+                     "chat: the system prompt (%lld tokens) and room for a reply (16) do not fit the context's %lld "
+                     "tokens; raise -c",
                      (long long)c->turns[0].n, (long long)lc_context_n_ctx(ctx));
     if (st == LC_OK) st = start(c, err);
     if (st != LC_OK) {
@@ -693,7 +695,7 @@ static lc_status load_check(void *user, const int32_t *tokens, int64_t n_tokens,
 
 lc_status lc_chat_load(lc_chat *c, const char *path, lc_error *err) {
     if (!c || !path) return lc_fail(err, LC_ERR_INVALID_ARG, "chat: NULL");
-    lc_status st = lc_session_load_checked(c->ctx, path, c->sampler, load_check, c, NULL, NULL, NULL, NULL, NULL, err);
+    lc_status st = lc_session_load_checked(c->ctx, path, c->sampler, load_check, c, NULL, err);
     if (st != LC_OK) {
         turns_free(c->pending, c->n_pending);
         free(c->pending_system);

@@ -22,8 +22,10 @@
  * Arrays are written as they are in memory: the format is little-endian and
  * so is every machine longctx builds on (a big-endian host refuses).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +202,63 @@ static int64_t saved_slots(const lc_kv_cache *c) {
 
 /* ---- Saving ---------------------------------------------------------------- */
 
+/* The file a save replaces: path, or the target of the symlink path is (the
+ * link stays a link). malloc'd; NULL when out of memory. */
+static char *save_target(const char *path) {
+    struct stat ls;
+    if (lstat(path, &ls) == 0 && S_ISLNK(ls.st_mode)) {
+        char *r = realpath(path, NULL); /* NULL when dangling: replace the link */
+        if (r) return r;
+    }
+    const size_t n = strlen(path) + 1;
+    char *p = malloc(n);
+    if (p) memcpy(p, path, n);
+    return p;
+}
+
+/* Saves write TARGET.tmp.PID.XXXXXX and rename it over TARGET. One killed
+ * mid-write (SIGKILL, SIGXFSZ) leaves its temporary behind: the next save
+ * removes those whose process is gone (kill(pid, 0) says ESRCH). */
+static void remove_stale_tmp(const char *target) {
+    const char *slash = strrchr(target, '/');
+    const char *base = slash ? slash + 1 : target;
+    const size_t dir_len = slash ? (size_t)(slash - target) : 0, base_len = strlen(base);
+    char *dir = malloc(dir_len + 2);
+    if (!dir) return;
+    if (slash) {
+        memcpy(dir, target, dir_len);
+        dir[dir_len] = '\0';
+        if (dir_len == 0) dir[0] = '/', dir[1] = '\0';
+    } else {
+        dir[0] = '.', dir[1] = '\0';
+    }
+    DIR *d = opendir(dir);
+    if (!d) {
+        free(dir);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (strncmp(n, base, base_len) != 0 || strncmp(n + base_len, ".tmp.", 5) != 0) continue;
+        char *end;
+        errno = 0;
+        const long pid = strtol(n + base_len + 5, &end, 10);
+        if (errno || end == n + base_len + 5 || *end != '.' || strlen(end + 1) != 6 || pid <= 0 || pid > INT32_MAX)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive (or not ours to judge) */
+        const size_t len = strlen(dir) + 1 + strlen(n) + 1;
+        char *full = malloc(len);
+        if (full) {
+            snprintf(full, len, "%s/%s", dir, n);
+            unlink(full);
+            free(full);
+        }
+    }
+    closedir(d);
+    free(dir);
+}
+
 typedef struct {
     FILE *f;
     uint64_t h;
@@ -259,22 +318,31 @@ lc_status lc_session_save(const lc_context *ctx, const char *path, const int32_t
     h.n_keep = c->n_keep;
     h.n_heavy = c->n_heavy;
 
-    const size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) return lc_fail(err, LC_ERR_NOMEM, "session: out of memory");
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    char *target = save_target(path);
+    const size_t plen = target ? strlen(target) : 0;
+    char *tmp = target ? malloc(plen + 40) : NULL;
+    if (!tmp) {
+        free(target);
+        return lc_fail(err, LC_ERR_NOMEM, "session: out of memory");
+    }
+    remove_stale_tmp(target);
+    snprintf(tmp, plen + 40, "%s.tmp.%ld.XXXXXX", target, (long)getpid());
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        lc_status st = lc_fail(err, LC_ERR_IO, "session: cannot create a temporary file beside %s: %s", path,
+        lc_status st = lc_fail(err, LC_ERR_IO, "session: cannot create a temporary file beside %s: %s", target,
                                strerror(errno));
         free(tmp);
+        free(target);
         return st;
     }
+    struct stat old;
+    if (stat(target, &old) == 0 && S_ISREG(old.st_mode)) (void)fchmod(fd, old.st_mode & 07777); /* keep its mode */
     writer w = {fdopen(fd, "wb"), FNV_OFFSET, true};
     if (!w.f) {
         close(fd);
         unlink(tmp);
         free(tmp);
+        free(target);
         return lc_fail(err, LC_ERR_IO, "session: cannot write %s", path);
     }
     unsigned char hb[SESSION_HEADER_BYTES];
@@ -311,10 +379,11 @@ lc_status lc_session_save(const lc_context *ctx, const char *path, const int32_t
     if (fclose(w.f) != 0) w.ok = false;
     lc_status st = LC_OK;
     if (!w.ok) st = lc_fail(err, LC_ERR_IO, "session: writing %s failed: %s", path, strerror(saved_errno));
-    else if (rename(tmp, path) != 0)
-        st = lc_fail(err, LC_ERR_IO, "session: cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    else if (rename(tmp, target) != 0)
+        st = lc_fail(err, LC_ERR_IO, "session: cannot rename %s to %s: %s", tmp, target, strerror(errno));
     if (st != LC_OK) unlink(tmp);
     free(tmp);
+    free(target);
     return st;
 }
 
@@ -346,8 +415,9 @@ static void body_free(session_body *b) {
 
 typedef struct {
     FILE *f;
-    uint64_t h;
+    uint64_t h; /* FNV-1a so far       */
     bool ok;
+    uint64_t trailer; /* the file's checksum */
 } reader;
 
 static void get(reader *r, void *p, size_t n) {
@@ -374,10 +444,13 @@ static lc_status check_header(const lc_context *ctx, const session_header *h, co
                        path, (unsigned long long)h->model_fp, (unsigned long long)lc_model_fingerprint(ctx->model));
     if (h->policy != (uint32_t)c->policy || h->n_sinks != c->n_sinks || h->window != c->window ||
         h->n_keep != c->n_keep || h->n_heavy != c->n_heavy)
-        return lc_fail(err, LC_ERR_FORMAT, "session %s: saved with KV policy %s (%lld/%lld/%lld/%lld), this context uses %s",
+        return lc_fail(err, LC_ERR_FORMAT,
+                       "session %s: saved with KV policy %s (sinks %lld, window %lld, keep %lld, heavy %lld), this "
+                       "context uses %s (sinks %lld, window %lld, keep %lld, heavy %lld): give the same --kv-policy",
                        path, lc_kv_policy_name((lc_kv_policy)(h->policy < LC_KV_POLICY_COUNT ? h->policy : LC_KV_POLICY_COUNT)),
                        (long long)h->n_sinks, (long long)h->window, (long long)h->n_keep, (long long)h->n_heavy,
-                       lc_kv_policy_name(c->policy));
+                       lc_kv_policy_name(c->policy), (long long)c->n_sinks, (long long)c->window, (long long)c->n_keep,
+                       (long long)c->n_heavy);
     if (h->k_type != (uint32_t)c->k_type || h->v_type != (uint32_t)c->v_type)
         return lc_fail(err, LC_ERR_FORMAT, "session %s: saved with a %s/%s cache, this context holds %s/%s (-ctk/-ctv)",
                        path, lc_dtype_name((lc_dtype)(h->k_type < LC_DTYPE_COUNT ? h->k_type : LC_DTYPE_COUNT)),
@@ -462,19 +535,99 @@ static lc_status check_slots(const lc_context *ctx, const session_header *h, con
     return LC_OK;
 }
 
-lc_status lc_session_load(lc_context *ctx, const char *path, lc_sampler *sampler, int32_t **tokens, int64_t *n_tokens,
-                          void **blob, size_t *blob_len, bool *has_sampler, lc_error *err) {
-    return lc_session_load_checked(ctx, path, sampler, NULL, NULL, tokens, n_tokens, blob, blob_len, has_sampler, err);
+void lc_session_info_free(lc_session_info *info) {
+    if (!info) return;
+    free(info->tokens);
+    free(info->blob);
+    memset(info, 0, sizeof *info);
 }
 
+lc_status lc_session_load(lc_context *ctx, const char *path, lc_sampler *sampler, int32_t **tokens, int64_t *n_tokens,
+                          void **blob, size_t *blob_len, bool *has_sampler, lc_error *err) {
+    lc_session_info info;
+    const lc_status st = lc_session_load_checked(ctx, path, sampler, NULL, NULL, &info, err);
+    if (tokens) *tokens = info.tokens, info.tokens = NULL;
+    if (n_tokens) *n_tokens = info.n_tokens;
+    if (blob) *blob = info.blob, info.blob = NULL;
+    if (blob_len) *blob_len = info.blob_len;
+    if (has_sampler) *has_sampler = info.has_sampler;
+    lc_session_info_free(&info);
+    return st;
+}
+
+/* The exact file size the header implies (false when it overflows). */
+static bool implied_size(const lc_context *ctx, const session_header *h, size_t *need) {
+    const lc_kv_cache *c = &ctx->kv;
+    const bool with_logits = h->flags & FLAG_LOGITS, with_sampler = h->flags & FLAG_SAMPLER;
+    size_t kv_saved = 0, t = 0;
+    *need = SESSION_HEADER_BYTES + 8;
+    return lc_mul3_size(c->k_row_bytes + c->v_row_bytes, (size_t)h->n_saved, (size_t)c->n_layers, &kv_saved) &&
+           lc_mul_size((size_t)h->n_tokens, 4, &t) && lc_add_size(*need, t, need) &&
+           lc_add_size(*need, (size_t)h->blob_len, need) &&
+           lc_mul_size((size_t)c->n_slots, 12 + (c->mass ? 8 : 0), &t) && lc_add_size(*need, t, need) &&
+           lc_add_size(*need, kv_saved, need) &&
+           lc_add_size(*need, with_logits ? (size_t)ctx->sh.vocab * 4 : 0, need) &&
+           lc_add_size(*need, with_sampler ? LC_SAMPLER_STATE_BYTES : 0, need);
+}
+
+/* Every part of the body, in file order, through the checksum. */
+static bool read_body(reader *r, const lc_context *ctx, const session_header *h, session_body *b) {
+    const lc_kv_cache *c = &ctx->kv;
+    get(r, b->tokens, (size_t)h->n_tokens * sizeof(int32_t));
+    get(r, b->blob, (size_t)h->blob_len);
+    get(r, b->pos, (size_t)c->n_slots * sizeof(int64_t));
+    get(r, b->tok, (size_t)c->n_slots * sizeof(int32_t));
+    if (c->mass) get(r, b->mass, (size_t)c->n_slots * sizeof(double));
+    for (int32_t l = 0; l < c->n_layers; l++)
+        get(r, b->k + (size_t)l * (size_t)c->n_slots * c->k_row_bytes, (size_t)h->n_saved * c->k_row_bytes);
+    for (int32_t l = 0; l < c->n_layers; l++)
+        get(r, b->v + (size_t)l * (size_t)c->n_slots * c->v_row_bytes, (size_t)h->n_saved * c->v_row_bytes);
+    if (b->logits) get(r, b->logits, (size_t)ctx->sh.vocab * sizeof(float));
+    if (b->sampler) get(r, b->sampler, LC_SAMPLER_STATE_BYTES);
+    unsigned char tr[8];
+    if (!r->ok || fread(tr, 1, 8, r->f) != 8) return false;
+    r->trailer = get_u64(tr);
+    return true;
+}
+
+/* Swap the verified buffers into the context (they are the context's now). */
+static void install(lc_context *ctx, const session_header *h, session_body *b) {
+    lc_kv_cache *c = &ctx->kv;
+    lc_free_aligned(c->k);
+    lc_free_aligned(c->v);
+    lc_free_aligned(c->pos);
+    lc_free_aligned(c->tok);
+    lc_free_aligned(c->mass);
+    c->k = b->k;
+    c->v = b->v;
+    c->pos = b->pos;
+    c->tok = b->tok;
+    c->mass = b->mass;
+    b->k = b->v = NULL;
+    b->pos = NULL;
+    b->tok = NULL;
+    b->mass = NULL;
+    c->n_pending = 0;
+    c->n_used = h->n_used;
+    c->hw = h->hw;
+    c->next_pos = h->next_pos;
+    c->n_seen = h->n_seen;
+    c->in_order = h->in_order != 0;
+    c->ring_n = h->ring_n;
+    c->base = h->base;
+    c->n_discarded = h->discarded;
+    c->n_shifts = h->shifts;
+    ctx->have_logits = b->logits != NULL;
+    if (b->logits) memcpy(ctx->logits, b->logits, (size_t)ctx->sh.vocab * sizeof(float));
+}
+
+/* Reads and verifies everything into fresh buffers, in this order: the file,
+ * the header (magic, version, fingerprints, counts), the exact size it
+ * implies, memory, the body and its checksum, the slots, the caller's check,
+ * the sampler state; only then does anything change. One exit path. */
 lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler *sampler, lc_session_check_fn check,
-                                  void *check_user, int32_t **tokens, int64_t *n_tokens, void **blob, size_t *blob_len,
-                                  bool *has_sampler, lc_error *err) {
-    if (tokens) *tokens = NULL;
-    if (n_tokens) *n_tokens = 0;
-    if (blob) *blob = NULL;
-    if (blob_len) *blob_len = 0;
-    if (has_sampler) *has_sampler = false;
+                                  void *check_user, lc_session_info *info, lc_error *err) {
+    if (info) memset(info, 0, sizeof *info);
     if (!ctx || !path) return lc_fail(err, LC_ERR_INVALID_ARG, "session: NULL context or path");
     if (!little_endian()) return lc_fail(err, LC_ERR_UNSUPPORTED, "session: big-endian hosts are not supported");
     if (ctx->linear) return lc_fail(err, LC_ERR_UNSUPPORTED, "session: a LINEAR-attention context has no KV cache");
@@ -484,63 +637,58 @@ lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler 
     if (ctx->wring.n_layers)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "session: window layers keep rings of keys; use --swa-full to load");
     lc_kv_cache *c = &ctx->kv;
+    lc_status st = LC_OK;
+    session_body b;
+    memset(&b, 0, sizeof b);
+    lc_sampler_state *ss = NULL;
+    session_header h;
+    memset(&h, 0, sizeof h);
+    unsigned char hb[SESSION_HEADER_BYTES];
+    struct stat sb;
+    size_t need = 0, kv_all = 0;
 
     FILE *f = fopen(path, "rb");
-    if (!f) return lc_fail(err, LC_ERR_IO, "session: cannot open %s: %s", path, strerror(errno));
-    struct stat sb;
+    if (!f) {
+        st = lc_fail(err, LC_ERR_IO, "session: cannot open %s: %s", path, strerror(errno));
+        goto done;
+    }
     if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return lc_fail(err, LC_ERR_IO, "session: %s is not a regular file", path);
+        st = lc_fail(err, LC_ERR_IO, "session: %s is not a regular file", path);
+        goto done;
     }
     const uint64_t file_size = (uint64_t)sb.st_size;
-    unsigned char hb[SESSION_HEADER_BYTES];
     if (file_size < SESSION_HEADER_BYTES + 8 || fread(hb, 1, sizeof hb, f) != sizeof hb) {
-        fclose(f);
-        return lc_fail(err, LC_ERR_FORMAT, "session %s: truncated (%llu bytes, less than a header)", path,
-                       (unsigned long long)file_size);
+        st = lc_fail(err, LC_ERR_FORMAT, "session %s: truncated (%llu bytes, less than a header)", path,
+                     (unsigned long long)file_size);
+        goto done;
     }
     if (memcmp(hb, SESSION_MAGIC, 8) != 0) {
-        fclose(f);
-        return lc_fail(err, LC_ERR_FORMAT, "session %s: not a longctx session (bad magic)", path);
+        st = lc_fail(err, LC_ERR_FORMAT, "session %s: not a longctx session (bad magic)", path);
+        goto done;
     }
-    session_header h;
     header_decode(hb, &h);
-    lc_status st = check_header(ctx, &h, path, err);
-    if (st != LC_OK) {
-        fclose(f);
-        return st;
-    }
-    const bool with_logits = h.flags & FLAG_LOGITS, with_sampler = h.flags & FLAG_SAMPLER;
+    if ((st = check_header(ctx, &h, path, err)) != LC_OK) goto done;
     if (((h.flags & FLAG_MASS) != 0) != (c->mass != NULL)) {
-        fclose(f);
-        return lc_fail(err, LC_ERR_FORMAT, "session %s: attention masses do not match the policy", path);
+        st = lc_fail(err, LC_ERR_FORMAT, "session %s: attention masses do not match the policy", path);
+        goto done;
     }
-    /* The exact size the header implies. */
-    size_t kv_saved = 0, kv_all = 0, need = SESSION_HEADER_BYTES + 8, t;
-    const size_t row_bytes = c->k_row_bytes + c->v_row_bytes;
-    bool ok = lc_mul3_size(row_bytes, (size_t)h.n_saved, (size_t)c->n_layers, &kv_saved) &&
-              lc_mul_size((size_t)h.n_tokens, 4, &t) && lc_add_size(need, t, &need) &&
-              lc_add_size(need, (size_t)h.blob_len, &need) && lc_mul_size((size_t)c->n_slots, 12 + (c->mass ? 8 : 0), &t) &&
-              lc_add_size(need, t, &need) && lc_add_size(need, kv_saved, &need) &&
-              lc_add_size(need, with_logits ? (size_t)ctx->sh.vocab * 4 : 0, &need) &&
-              lc_add_size(need, with_sampler ? LC_SAMPLER_STATE_BYTES : 0, &need) &&
-              lc_mul3_size(row_bytes, (size_t)c->n_slots, (size_t)c->n_layers, &kv_all);
-    if (!ok || need != file_size) {
-        fclose(f);
-        return lc_fail(err, LC_ERR_FORMAT, "session %s: %llu bytes, the header implies %llu (truncated or extended)",
-                       path, (unsigned long long)file_size, ok ? (unsigned long long)need : 0ull);
+    const bool size_ok = implied_size(ctx, &h, &need);
+    if (!size_ok || need != file_size) {
+        st = lc_fail(err, LC_ERR_FORMAT, "session %s: %llu bytes, the header implies %llu (truncated or extended)",
+                     path, (unsigned long long)file_size, size_ok ? (unsigned long long)need : 0ull);
+        goto done;
     }
     /* Fresh buffers for everything (a second cache, briefly): refuse if that
      * would not fit. */
     const size_t avail = lc_mem_available_bytes();
-    if (avail && kv_all + need > avail) {
-        fclose(f);
-        char a[32], b[32];
-        return lc_fail(err, LC_ERR_TOO_LARGE, "session %s: loading needs %s but only %s is available", path,
-                       lc_format_bytes((double)(kv_all + need), a, sizeof a), lc_format_bytes((double)avail, b, sizeof b));
+    if (!lc_mul3_size(c->k_row_bytes + c->v_row_bytes, (size_t)c->n_slots, (size_t)c->n_layers, &kv_all) ||
+        (avail && kv_all + need > avail)) {
+        char a[32], m[32];
+        st = lc_fail(err, LC_ERR_TOO_LARGE, "session %s: loading needs %s but only %s is available", path,
+                     lc_format_bytes((double)kv_all + (double)need, a, sizeof a),
+                     lc_format_bytes((double)avail, m, sizeof m));
+        goto done;
     }
-    session_body b;
-    memset(&b, 0, sizeof b);
     b.tokens = malloc((size_t)LC_MAX(h.n_tokens, 1) * sizeof(int32_t));
     b.blob = malloc((size_t)LC_MAX(h.blob_len, 1));
     b.pos = lc_malloc_aligned((size_t)c->n_slots * sizeof(int64_t));
@@ -548,90 +696,44 @@ lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler 
     if (c->mass) b.mass = lc_malloc_aligned((size_t)c->n_slots * sizeof(double));
     b.k = lc_malloc_aligned(c->k_row_bytes * (size_t)c->n_slots * (size_t)c->n_layers);
     b.v = lc_malloc_aligned(c->v_row_bytes * (size_t)c->n_slots * (size_t)c->n_layers);
-    if (with_logits) b.logits = malloc((size_t)ctx->sh.vocab * sizeof(float));
-    if (with_sampler) b.sampler = malloc(LC_SAMPLER_STATE_BYTES);
+    if (h.flags & FLAG_LOGITS) b.logits = malloc((size_t)ctx->sh.vocab * sizeof(float));
+    if (h.flags & FLAG_SAMPLER) b.sampler = malloc(LC_SAMPLER_STATE_BYTES);
     if (!b.tokens || !b.blob || !b.pos || !b.tok || (c->mass && !b.mass) || !b.k || !b.v ||
-        (with_logits && !b.logits) || (with_sampler && !b.sampler)) {
-        body_free(&b);
-        fclose(f);
-        return lc_fail(err, LC_ERR_NOMEM, "session %s: out of memory", path);
+        ((h.flags & FLAG_LOGITS) && !b.logits) || ((h.flags & FLAG_SAMPLER) && !b.sampler)) {
+        st = lc_fail(err, LC_ERR_NOMEM, "session %s: out of memory", path);
+        goto done;
     }
-    reader r = {f, fnv(FNV_OFFSET, hb, sizeof hb), true};
-    get(&r, b.tokens, (size_t)h.n_tokens * sizeof(int32_t));
-    get(&r, b.blob, (size_t)h.blob_len);
-    get(&r, b.pos, (size_t)c->n_slots * sizeof(int64_t));
-    get(&r, b.tok, (size_t)c->n_slots * sizeof(int32_t));
-    if (c->mass) get(&r, b.mass, (size_t)c->n_slots * sizeof(double));
-    for (int32_t l = 0; l < c->n_layers; l++)
-        get(&r, b.k + (size_t)l * (size_t)c->n_slots * c->k_row_bytes, (size_t)h.n_saved * c->k_row_bytes);
-    for (int32_t l = 0; l < c->n_layers; l++)
-        get(&r, b.v + (size_t)l * (size_t)c->n_slots * c->v_row_bytes, (size_t)h.n_saved * c->v_row_bytes);
-    if (with_logits) get(&r, b.logits, (size_t)ctx->sh.vocab * sizeof(float));
-    if (with_sampler) get(&r, b.sampler, LC_SAMPLER_STATE_BYTES);
-    unsigned char tr[8];
-    const bool tail_ok = r.ok && fread(tr, 1, 8, f) == 8;
-    fclose(f);
-    if (!tail_ok) {
-        body_free(&b);
-        return lc_fail(err, LC_ERR_FORMAT, "session %s: truncated while reading", path);
+    reader r = {f, fnv(FNV_OFFSET, hb, sizeof hb), true, 0};
+    if (!read_body(&r, ctx, &h, &b)) {
+        st = lc_fail(err, LC_ERR_FORMAT, "session %s: truncated while reading", path);
+        goto done;
     }
-    if (get_u64(tr) != r.h) {
-        body_free(&b);
-        return lc_fail(err, LC_ERR_FORMAT, "session %s: checksum mismatch (corrupted)", path);
+    if (r.trailer != r.h) {
+        st = lc_fail(err, LC_ERR_FORMAT, "session %s: checksum mismatch (corrupted)", path);
+        goto done;
     }
-    st = check_slots(ctx, &h, &b, path, err);
-    if (st == LC_OK && check) st = check(check_user, b.tokens, h.n_tokens, b.blob, (size_t)h.blob_len, h.n_used, err);
-    lc_sampler_state *ss = NULL;
-    if (st == LC_OK && with_sampler) {
-        ss = malloc(sizeof *ss);
-        if (!ss) st = lc_fail(err, LC_ERR_NOMEM, "session: out of memory");
+    if ((st = check_slots(ctx, &h, &b, path, err)) != LC_OK) goto done;
+    if (check && (st = check(check_user, b.tokens, h.n_tokens, b.blob, (size_t)h.blob_len, h.n_used, err)) != LC_OK)
+        goto done;
+    if (b.sampler) { /* the sampler is the only part that can still refuse: apply it first */
+        if (!(ss = malloc(sizeof *ss))) st = lc_fail(err, LC_ERR_NOMEM, "session: out of memory");
         else st = lc_sampler_state_decode(b.sampler, LC_SAMPLER_STATE_BYTES, ss, err);
-        /* the sampler is the only part that can still refuse: apply it first */
         if (st == LC_OK && sampler) st = lc_sampler_set_state(sampler, ss, err);
-    }
-    free(ss);
-    if (st != LC_OK) {
-        body_free(&b);
-        return st;
+        if (st != LC_OK) goto done;
     }
 
-    /* Everything verified: swap the buffers in. */
-    lc_free_aligned(c->k);
-    lc_free_aligned(c->v);
-    lc_free_aligned(c->pos);
-    lc_free_aligned(c->tok);
-    lc_free_aligned(c->mass);
-    c->k = b.k;
-    c->v = b.v;
-    c->pos = b.pos;
-    c->tok = b.tok;
-    c->mass = b.mass;
-    c->n_pending = 0;
-    c->n_used = h.n_used;
-    c->hw = h.hw;
-    c->next_pos = h.next_pos;
-    c->n_seen = h.n_seen;
-    c->in_order = h.in_order != 0;
-    c->ring_n = h.ring_n;
-    c->base = h.base;
-    c->n_discarded = h.discarded;
-    c->n_shifts = h.shifts;
-    ctx->have_logits = with_logits;
-    if (with_logits) memcpy(ctx->logits, b.logits, (size_t)ctx->sh.vocab * sizeof(float));
-    if (has_sampler) *has_sampler = with_sampler;
-    if (tokens && h.n_tokens > 0) {
-        *tokens = b.tokens;
-        b.tokens = NULL;
+    /* Everything verified: swap the buffers in, hand out history and blob. */
+    install(ctx, &h, &b);
+    if (info) {
+        info->has_sampler = b.sampler != NULL;
+        info->n_tokens = h.n_tokens;
+        info->blob_len = (size_t)h.blob_len;
+        if (h.n_tokens > 0) info->tokens = b.tokens, b.tokens = NULL;
+        if (h.blob_len > 0) info->blob = b.blob, b.blob = NULL;
     }
-    if (n_tokens) *n_tokens = h.n_tokens;
-    if (blob && h.blob_len > 0) {
-        *blob = b.blob;
-        b.blob = NULL;
-    }
-    if (blob_len) *blob_len = (size_t)h.blob_len;
-    free(b.tokens);
-    free(b.blob);
-    free(b.logits);
-    free(b.sampler);
-    return LC_OK;
+done:
+    if (f) fclose(f);
+    free(ss);
+    body_free(&b);
+    return st;
 }

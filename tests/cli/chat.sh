@@ -63,6 +63,15 @@ printf 'X' | dd of="$tmp/bad.session" bs=1 seek=300 conv=notrunc 2>/dev/null
 run_in 1 "corrupted --session" "$tmp/in4" "${CHAT[@]}" -c 128 -n 8 --session "$tmp/bad.session"
 check 'grep -q "checksum\|session" "$tmp/err"' "corrupted session message: $(head -c 200 "$tmp/err")"
 
+# run --session on a chat's session: refused, the conversation left as it was
+cp "$tmp/s1.session" "$tmp/s1.before"
+run 1 "run --session on a chat session" "$CLI" run -m "$MODEL" -t 1 -c 128 -n 4 -p "Hi" --session "$tmp/s1.session"
+has "$tmp/err" "holds a conversation" "run refuses a chat session"
+check 'cmp -s "$tmp/s1.session" "$tmp/s1.before"' "run left the chat session as it was"
+# chat -c too small for a reply: the message says so, not the system prompt alone
+run_in 1 "chat -c 16" "$tmp/in4" "${CHAT[@]}" -c 16 -n 8
+has "$tmp/err" "room for a reply" "chat -c 16 names the reply room"
+
 # --- sinks: the conversation streams, nothing dropped ------------------------------
 for i in $(seq 1 10); do echo "Tell me more about the moon, please."; done >"$tmp/in7"
 echo "/stats" >>"$tmp/in7"
