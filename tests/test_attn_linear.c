@@ -594,6 +594,69 @@ static void test_relu_zero_normaliser(void) {
     CHECK(fabsf(out[2] - 7.0f) < 1e-5f && fabsf(out[3] - 10.0f) < 1e-5f, "weights 1:2: %g %g", out[2], out[3]);
 }
 
+/* The per-query count lc_attn_linear_flops used before its closed form
+ * (issue 17), kept as the reference: for each causal query, the pairs in the
+ * chunk of its last visible key and whether earlier chunks' state is read. */
+static double linear_flops_loop(const lc_attn_shape *s, const lc_attn_params *p) {
+    const bool favor = p->feature == LC_FEATURE_FAVOR, causal = s->causal;
+    const int64_t CB = LC_LIN_CHUNK;
+    const double d = s->head_dim, F = lc_lin_feature_count(p->feature, s->head_dim, p->n_features);
+    const int64_t n_keys = causal ? LC_MIN(s->n_kv, s->q_pos0 + s->n_q) : s->n_kv;
+    if (n_keys <= 0) return 0.0;
+    const int64_t n_kc = (n_keys + CB - 1) / CB;
+    const double key_feat = favor ? 2.0 * d * F + 2.0 * d + 3.0 * F : d;
+    const double state_keys = causal ? (double)(n_kc - 1) * CB : (double)n_keys;
+    const double combines = causal ? (double)(n_kc - 1) : (double)n_kc;
+    const double per_kv = (double)n_keys * key_feat + state_keys * (2.0 * F * d + F) + combines * 3.0 * F * (d + 1.0);
+    const double q_feat = favor ? 2.0 * d * F + 3.0 * F : d;
+    double inter_q = causal ? 0.0 : (double)s->n_q, intra_pairs = 0.0;
+    for (int64_t i = 0; causal && i < s->n_q; i++) {
+        const int64_t e = LC_MIN(n_keys, s->q_pos0 + i + 1), j0 = (e - 1) / CB * CB;
+        intra_pairs += (double)(e - j0);
+        if (j0 > 0) inter_q += 1.0;
+    }
+    const double per_q = (double)s->n_q * (q_feat + d) + inter_q * (2.0 * F * d + 2.0 * F) +
+                         intra_pairs * (2.0 * F + 2.0 * d + 1.0);
+    return per_kv * s->n_head_kv + per_q * s->n_head;
+}
+
+static void test_flops_closed_form(void) {
+    lc_rng r;
+    lc_rng_seed(&r, 31);
+    int bad = 0;
+    for (int t = 0; t < 2000; t++) {
+        lc_attn_shape s;
+        memset(&s, 0, sizeof s);
+        s.n_head = 2;
+        s.n_head_kv = 1;
+        s.head_dim = 8;
+        s.k_type = s.v_type = LC_DTYPE_F32;
+        s.causal = lc_rng_below(&r, 4) != 0;
+        s.n_kv = 1 + (int64_t)lc_rng_below(&r, 300);
+        s.n_q = 1 + (int64_t)lc_rng_below(&r, 200);
+        s.q_pos0 = lc_rng_below(&r, 2) == 0 && s.n_q <= s.n_kv ? s.n_kv - s.n_q : (int64_t)lc_rng_below(&r, 400);
+        lc_attn_params p;
+        lc_attn_params_init(&p, LC_ATTN_LINEAR);
+        p.feature = lc_rng_below(&r, 2) ? LC_FEATURE_ELU1 : LC_FEATURE_FAVOR;
+        const double got = lc_attn_flops(&s, &p), want = linear_flops_loop(&s, &p);
+        if (!(fabs(got - want) <= 1e-12 * want) && bad++ < 5)
+            fprintf(stderr, "n_q %lld n_kv %lld q0 %lld causal %d: %.17g vs %.17g\n", (long long)s.n_q,
+                    (long long)s.n_kv, (long long)s.q_pos0, s.causal, got, want);
+    }
+    CHECK(bad == 0, "%d closed-form linear FLOP counts differ from the per-query loop", bad);
+    lc_attn_shape h;
+    memset(&h, 0, sizeof h);
+    h.n_head = h.n_head_kv = 1;
+    h.head_dim = 16;
+    h.k_type = h.v_type = LC_DTYPE_F32;
+    h.causal = true;
+    h.n_q = h.n_kv = (int64_t)1 << 62;
+    lc_attn_params p;
+    lc_attn_params_init(&p, LC_ATTN_LINEAR);
+    const double t0 = lc_time_now(), f = lc_attn_flops(&h, &p);
+    CHECK(f > 0 && isfinite(f) && lc_time_now() - t0 < 1.0, "2^62-token linear count: %g", f);
+}
+
 static void test_flops(void) {
     lc_attn_shape s;
     memset(&s, 0, sizeof s);
@@ -720,5 +783,6 @@ int main(void) {
     test_workspace();
     test_relu_zero_normaliser();
     test_flops();
+    test_flops_closed_form();
     return lc_test_finish("test_attn_linear");
 }

@@ -547,6 +547,12 @@ lc_status lc_attn_linear_run(const lc_attn_ctx *c, void *ws, size_t ws_bytes, lc
 
 /* ---- FLOPs --------------------------------------------------------------- */
 
+/* sum over p = 0..x-1 of (p % CB + 1), x >= 0 */
+static double lin_mod_sum(int64_t x) {
+    const double q = (double)(x / CB), r = (double)(x % CB);
+    return q * (double)CB * ((double)CB + 1.0) / 2.0 + r * (r + 1.0) / 2.0;
+}
+
 double lc_attn_linear_flops(const lc_attn_shape *s, const lc_attn_params *p) {
     if (!s || !p || s->n_q <= 0) return 0.0;
     const bool favor = p->feature == LC_FEATURE_FAVOR, causal = s->causal;
@@ -566,10 +572,21 @@ double lc_attn_linear_flops(const lc_attn_shape *s, const lc_attn_params *p) {
     if (!causal) {
         inter_q = (double)s->n_q;
     } else {
-        for (int64_t i = 0; i < s->n_q; i++) {
-            const int64_t e = LC_MIN(n_keys, s->q_pos0 + i + 1), j0 = (e - 1) / CB * CB;
-            intra_pairs += (double)(e - j0);
-            if (j0 > 0) inter_q += 1.0;
+        /* A query at position p reads out the chunk of its last visible key
+         * e - 1 (e = min(n_keys, p + 1)): e - j0 = (e - 1) % CB + 1 pairs
+         * inside it, and the state of the chunks before when j0 > 0. Summed
+         * in closed form (a loop per query made a refusal of 2^31 tokens in
+         * bench attn cost seconds). */
+        const int64_t p0 = s->q_pos0, p1 = s->q_pos0 + s->n_q - 1, split = n_keys - 1;
+        if (p0 < split) { /* p < n_keys - 1: e - 1 = p */
+            const int64_t a = p0, b = LC_MIN(p1, split - 1);
+            intra_pairs += lin_mod_sum(b + 1) - lin_mod_sum(a);
+            inter_q += (double)LC_MAX((int64_t)0, b - LC_MAX(a, (int64_t)CB) + 1);
+        }
+        if (p1 >= split) { /* e = n_keys for the rest */
+            const double cnt = (double)(p1 - LC_MAX(p0, split)) + 1.0;
+            intra_pairs += cnt * (double)((n_keys - 1) % CB + 1);
+            if (n_keys - 1 >= CB) inter_q += cnt;
         }
     }
     double per_q = (double)s->n_q * (q_feat + d) + inter_q * (2.0 * F * d + 2.0 * F) +
