@@ -32,7 +32,7 @@ static void usage(FILE *f) {
             "  -n, --n-predict N      tokens to generate (default 128; -1: until EOS or the context is full)\n"
             "  -c, --ctx-size N       context length in tokens (default: the model's training context, at most 4096)\n"
             "  -b, --batch-size N     prompt tokens per forward pass (default 512)\n"
-            "  -t, --threads N        threads (default: all CPUs)\n"
+            "  -t, --threads N        threads, 1..4096 (default: all CPUs)\n"
             "  --attn SPEC            naive | flash | window:W[:S] | linear[:elu|relu|favor[:M]] | chunked:C[:O]\n"
             "                         (default: the model's attention, else flash)\n"
             "  -ctk, --cache-type-k T KV cache type for K: f16 (default), f32 or q8_0 (head dim %% 32 == 0)\n"
