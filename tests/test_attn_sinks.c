@@ -321,8 +321,7 @@ static void check_refusals(void) {
 }
 
 int main(void) {
-    const char *q = getenv("LONGCTX_TEST_QUICK");
-    const bool quick = q && *q && strcmp(q, "0") != 0;
+    const bool quick = lc_test_quick();
     /* Awkward fixed shapes: decode after a long cache (split-KV), GQA, odd
      * lengths and head dims, non-causal, windows with and without kept tokens. */
     lc_attn_shape s;

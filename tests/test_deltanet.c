@@ -340,8 +340,7 @@ static void check_refusals(void) {
 }
 
 int main(void) {
-    const char *q = getenv("LONGCTX_TEST_QUICK");
-    const bool quick = q && *q && strcmp(q, "0") != 0;
+    const bool quick = lc_test_quick();
     /* lengths around chunk boundaries, 1 token, odd dims, GQA-style heads */
     check_case(shape(1, 1, 16, 16), 1, 64, 1, true, 1, 0.0f, 1.0f);
     check_case(shape(1, 1, 16, 16), 1, 64, 1, true, 2, 0.5f, 1.0f);

@@ -22,10 +22,7 @@
 #include <cjson/cJSON.h>
 #endif
 
-static int quick(void) {
-    const char *q = getenv("LONGCTX_TEST_QUICK");
-    return q && *q && strcmp(q, "0") != 0;
-}
+static int quick(void) { return lc_test_quick(); }
 
 static lc_grammar *parse(const char *text, lc_error *err) {
     lc_grammar *g = NULL;

@@ -37,6 +37,7 @@ typedef struct {
 } entry;
 
 static const entry registry[] = {
+    {"src/attn/deltanet_avx2.c", "src/attn/deltanet.c", "tests/test_deltanet.c", "force_scalar"},
     {"src/attn/flash_avx2.c", "src/attn/flash_scalar.c", "tests/test_attn_exact.c", "lc_flash_kernels_for("},
     {"src/attn/linear_kernels_avx2.c", "src/attn/linear_kernels.c", "tests/test_attn_linear.c", "force_scalar"},
     {"src/bench/peak_avx2.c", "src/bench/peak.c", "tests/test_kernel_registry.c", "lc_peak_sum_avx2("},
@@ -44,6 +45,8 @@ static const entry registry[] = {
     {"src/kernels/matmul_avx2.c", "src/kernels/matmul.c", "tests/test_matmul.c", "force_scalar"},
     {"src/kernels/ops_avx2.c", "src/kernels/ops.c", "tests/test_matmul.c", "force_scalar"},
     {"src/kernels/sgemm_avx2.c", "src/kernels/sgemm.c", "tests/test_train_sgemm.c", "scalar < 2"},
+    {"src/quant/qk_act_avx2.c", "src/quant/qk_act.c", "tests/test_quant_kernels.c", "have_avx2()"},
+    {"src/quant/qk_dot_avx2.c", "src/quant/qk_dot.c", "tests/test_quant_kernels.c", "have_avx2()"},
     {"src/rope/rope_apply_avx2.c", "src/rope/rope_apply.c", "tests/test_rope.c", "lc_rope_rotate_row_avx2("},
     {"src/sample/sample_avx2.c", "src/sample/sampler.c", "tests/test_sample.c", "lc_sample_scan_avx2("},
     {"src/train/attn_rows_avx2.c", "src/train/attn_rows.c", "tests/test_train_layers.c", "LC_ISA_SCALAR"},

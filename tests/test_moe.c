@@ -337,8 +337,7 @@ static void check_refusals(void) {
 }
 
 int main(void) {
-    const char *q = getenv("LONGCTX_TEST_QUICK");
-    const bool quick = q && *q && strcmp(q, "0") != 0;
+    const bool quick = lc_test_quick();
     /* gpt-oss fixture shape (E 4, k 2, dim 256, ffn 256) and Qwen3-Next's (E 4, k 2, ffn 128, shared 128) */
     check_case(true, 4, 2, 256, 256, 0, LC_DTYPE_F16, 1, true, 1);
     check_case(true, 4, 2, 256, 256, 0, LC_DTYPE_F16, 37, true, 2);
