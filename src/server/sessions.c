@@ -37,17 +37,17 @@ lc_status srv_sessions_load(lc_server *s, lc_error *err) {
         slot_path(s, i, path, sizeof path);
         struct stat st;
         if (stat(path, &st) != 0) continue;
-        int32_t *toks = NULL;
-        int64_t n = 0;
+        lc_session_info info;
         lc_error e2;
-        if (lc_session_load_checked(sl->ctx, path, NULL, check_history, sl, &toks, &n, NULL, NULL, NULL, &e2) != LC_OK) {
+        if (lc_session_load_checked(sl->ctx, path, NULL, check_history, sl, &info, &e2) != LC_OK) {
             fprintf(stderr, "serve: %s not loaded: %s\n", path, e2.msg);
             continue;
         }
-        if (n > 0) memcpy(sl->cached, toks, (size_t)n * sizeof *toks);
+        const int64_t n = info.n_tokens;
+        if (n > 0) memcpy(sl->cached, info.tokens, (size_t)n * sizeof *info.tokens);
         sl->n_cached = n;
         atomic_store(&sl->n_used, lc_context_n_past(sl->ctx));
-        free(toks);
+        lc_session_info_free(&info);
         if (s->tree) srv_tree_insert(s->tree, sl->ctx, sl->cached, sl->n_cached);
         loaded++;
     }
