@@ -1,6 +1,8 @@
 /* longctx — command-line entry point: dispatches to one subcommand. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -38,7 +40,21 @@ static void usage(FILE *f) {
     }
 }
 
+/* Speed that survives a shared machine. libgomp's default wait policy spins in every barrier for
+ * ~300,000 iterations; when another process takes one of the cores, the threads spin against each
+ * other and a decode step can take 100x longer (measured in docs/performance.md). PASSIVE threads
+ * sleep in the kernel at once. libgomp reads the variable when it is loaded, before main, so the
+ * CLI sets it and executes itself once more; a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT is kept,
+ * and LONGCTX_OMP_DEFAULTS=1 keeps the OpenMP defaults. If the exec fails the run goes on as is. */
+static void reexec_with_passive_wait(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || getenv("LONGCTX_OMP_DEFAULTS")) return;
+    if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OMP_WAIT_POLICY"); /* exec failed: do not tell children a policy this process lacks */
+}
+
 int main(int argc, char **argv) {
+    reexec_with_passive_wait(argv);
     if (argc < 2 || cli_is(argv[1], "-h", "--help") || strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_USAGE : CLI_OK;

@@ -1,0 +1,204 @@
+/* longctx bench contend — decode speed beside competing CPU load: the same decode
+ * timed on a quiet machine and beside N busy processes (same priority, forked by
+ * this command and killed after each run), alternating run by run. Reports
+ * min / median / max tokens/s of both and the slowdown (quiet median / loaded
+ * median); fair share with one busy process per core is 2x. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench_subjects.h"
+#include "cli.h"
+#include "common/util.h"
+#include "longctx/json.h"
+#include "longctx/runtime.h"
+
+#define MAX_REPS 64
+#define MAX_BUSY 64
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: longctx bench contend -m MODEL [options]\n\n"
+            "Times decode of -n tokens after a prefill of --ctx tokens, alternately on the machine as it\n"
+            "is and beside --busy N spinning processes at the same priority (one per CPU by default).\n"
+            "Prints min / median / max tokens/s of both and the slowdown (quiet median / loaded median;\n"
+            "fair share on P cores with P busy processes is 2x). The OpenMP wait policy in force is\n"
+            "printed: the CLI sets OMP_WAIT_POLICY=PASSIVE itself unless OMP_WAIT_POLICY or\n"
+            "GOMP_SPINCOUNT is set (see docs/performance.md).\n\n"
+            "options:\n"
+            "  -m, --model PATH       GGUF or llama2.c .bin\n"
+            "  --ctx L                prompt length before the timed decode (default 128)\n"
+            "  -n, --decode N         decode tokens timed per run (default 64)\n"
+            "  --busy N               competing busy processes (default: CPU count)\n"
+            "  --reps R               runs of each kind (default 5, at most 64)\n"
+            "  -t, --threads N        threads (default: all CPUs)\n"
+            "  --json                 one JSON object on stdout\n"
+            "  -h, --help             this help\n");
+}
+
+static lc_status decode_once(const lc_model *m, lc_context_opts co, int64_t L, int64_t n_dec, double *tok_s,
+                             lc_error *err) {
+    co.n_ctx = L + n_dec;
+    lc_context *ctx = NULL;
+    lc_status st = lc_context_create(m, &co, &ctx, err);
+    if (st != LC_OK) return st;
+    int32_t *tok = malloc((size_t)(L + n_dec) * sizeof(int32_t));
+    if (!tok) {
+        lc_context_free(ctx);
+        return lc_fail(err, LC_ERR_NOMEM, "out of memory");
+    }
+    lc_rng rng;
+    lc_rng_seed(&rng, 1);
+    for (int64_t i = 0; i < L + n_dec; i++) tok[i] = (int32_t)lc_rng_below(&rng, (uint64_t)m->cfg.vocab_size);
+    st = lc_context_eval(ctx, tok, L, NULL, false, err);
+    double t0 = lc_time_now();
+    for (int64_t i = 0; i < n_dec && st == LC_OK; i++) st = lc_context_eval(ctx, tok + L + i, 1, NULL, false, err);
+    double dt = lc_time_now() - t0;
+    *tok_s = dt > 0 ? (double)n_dec / dt : 0.0;
+    free(tok);
+    lc_context_free(ctx);
+    return st;
+}
+
+/* Start n processes that spin until killed; returns how many started. */
+static int start_busy(pid_t *pids, int n) {
+    int started = 0;
+    for (int i = 0; i < n; i++) {
+        pid_t p = fork();
+        if (p == 0) {
+            volatile unsigned long x = 0;
+            for (;;) x++;
+        }
+        if (p < 0) break;
+        pids[started++] = p;
+    }
+    /* let them get scheduled before the timed run */
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    return started;
+}
+
+static void stop_busy(const pid_t *pids, int n) {
+    for (int i = 0; i < n; i++) kill(pids[i], SIGKILL);
+    for (int i = 0; i < n; i++) waitpid(pids[i], NULL, 0);
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void stats(const double *v, int n, double *mn, double *med, double *mx) {
+    double s[MAX_REPS];
+    memcpy(s, v, (size_t)n * sizeof *v);
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    *mn = s[0];
+    *mx = s[n - 1];
+    *med = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+}
+
+int bench_contend(int argc, char **argv) {
+    const char *model_path = NULL;
+    int64_t L = 128, n_dec = 64;
+    int busy = lc_cpu_count(), reps = 5;
+    bool json = false;
+    lc_context_opts co;
+    lc_context_opts_init(&co);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        bool ok = true;
+#define VALUE() (v = cli_value(argc, argv, &i, "bench contend"))
+        if (cli_is(a, "-h", "--help")) {
+            usage(stdout);
+            return CLI_OK;
+        } else if (cli_is(a, "-m", "--model")) ok = (model_path = VALUE()) != NULL;
+        else if (cli_is(a, NULL, "--ctx")) ok = VALUE() && cli_parse_i64(v, &L) && L >= 1 && L <= (1 << 24);
+        else if (cli_is(a, "-n", "--decode")) ok = VALUE() && cli_parse_i64(v, &n_dec) && n_dec >= 1 && n_dec <= (1 << 20);
+        else if (cli_is(a, NULL, "--busy")) ok = VALUE() && cli_parse_int(v, &busy) && busy >= 0 && busy <= MAX_BUSY;
+        else if (cli_is(a, NULL, "--reps")) ok = VALUE() && cli_parse_int(v, &reps) && reps >= 1 && reps <= MAX_REPS;
+        else if (cli_is(a, "-t", "--threads")) ok = VALUE() && cli_parse_int(v, &co.n_threads) && co.n_threads >= 1;
+        else if (cli_is(a, NULL, "--json")) json = true;
+        else {
+            cli_error("bench contend", "unknown option %s", a);
+            usage(stderr);
+            return CLI_USAGE;
+        }
+#undef VALUE
+        if (!ok) {
+            cli_error("bench contend", "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
+            return CLI_USAGE;
+        }
+    }
+    if (!model_path) {
+        cli_error("bench contend", "no model (-m MODEL)");
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    lc_error err;
+    lc_model *m = NULL;
+    if (lc_model_load(model_path, NULL, &m, &err) != LC_OK) return cli_fail("bench contend", &err);
+    const int threads = co.n_threads > 0 ? co.n_threads : lc_cpu_count();
+    const char *wp = getenv("OMP_WAIT_POLICY"), *sc = getenv("GOMP_SPINCOUNT");
+
+    double quiet[MAX_REPS], loaded[MAX_REPS], warm;
+    pid_t pids[MAX_BUSY];
+    int rc = CLI_OK;
+    if (decode_once(m, co, L, n_dec, &warm, &err) != LC_OK) { /* warm-up: page in the weights */
+        rc = cli_fail("bench contend", &err);
+        goto done;
+    }
+    for (int r = 0; r < reps; r++) {
+        if (decode_once(m, co, L, n_dec, &quiet[r], &err) != LC_OK) {
+            rc = cli_fail("bench contend", &err);
+            goto done;
+        }
+        int started = start_busy(pids, busy);
+        lc_status st = started == busy ? decode_once(m, co, L, n_dec, &loaded[r], &err)
+                                       : lc_fail(&err, LC_ERR_IO, "could not start %d busy processes", busy);
+        stop_busy(pids, started);
+        if (st != LC_OK) {
+            rc = cli_fail("bench contend", &err);
+            goto done;
+        }
+    }
+    double qmin, qmed, qmax, lmin, lmed, lmax;
+    stats(quiet, reps, &qmin, &qmed, &qmax);
+    stats(loaded, reps, &lmin, &lmed, &lmax);
+    double slowdown = lmed > 0 ? qmed / lmed : 0.0;
+    if (json) {
+        lc_json_writer w;
+        lc_json_init(&w, stdout, false);
+        lc_json_begin_object(&w);
+        lc_json_kv_str(&w, "model", model_path);
+        lc_json_kv_int(&w, "threads", threads);
+        lc_json_kv_int(&w, "busy", busy);
+        lc_json_kv_int(&w, "ctx", L);
+        lc_json_kv_int(&w, "decode_tokens", n_dec);
+        lc_json_kv_int(&w, "reps", reps);
+        lc_json_kv_str(&w, "omp_wait_policy", wp ? wp : "");
+        lc_json_kv_str(&w, "gomp_spincount", sc ? sc : "");
+        lc_json_kv_num(&w, "quiet_tok_s_min", qmin);
+        lc_json_kv_num(&w, "quiet_tok_s_median", qmed);
+        lc_json_kv_num(&w, "quiet_tok_s_max", qmax);
+        lc_json_kv_num(&w, "loaded_tok_s_min", lmin);
+        lc_json_kv_num(&w, "loaded_tok_s_median", lmed);
+        lc_json_kv_num(&w, "loaded_tok_s_max", lmax);
+        lc_json_kv_num(&w, "slowdown", slowdown);
+        lc_json_end_object(&w);
+        lc_json_finish(&w);
+    } else {
+        printf("model %s, %d threads, decode %lld tokens after %lld, %d runs each, OMP_WAIT_POLICY=%s GOMP_SPINCOUNT=%s\n",
+               model_path, threads, (long long)n_dec, (long long)L, reps, wp ? wp : "(unset)", sc ? sc : "(unset)");
+        printf("%-22s %10s %10s %10s  tok/s\n", "", "min", "median", "max");
+        printf("%-22s %10.1f %10.1f %10.1f\n", "quiet", qmin, qmed, qmax);
+        printf("beside %2d busy procs   %10.1f %10.1f %10.1f\n", busy, lmin, lmed, lmax);
+        printf("slowdown (median quiet / median loaded): %.2fx\n", slowdown);
+    }
+done:
+    lc_model_free(m);
+    return rc;
+}
