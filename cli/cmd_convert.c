@@ -1,5 +1,6 @@
 /* longctx convert — llama2.c checkpoints (or GGUF) to GGUF, and GGUF models
  * with seeded random weights of any llama shape for benchmarks. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,14 +29,17 @@ static void usage(FILE *f) {
             "random models:\n"
             "  --random               write a random model (no input file)\n"
             "  --preset NAME          15M (288/768/6L/6H, vocab 32000), 110M (768/2048/12L/12H),\n"
-            "                         1B (2048/5632/16L/32H/8KV); flags below override\n"
+            "                         1B (2048/5632/16L/32H/8KV), llama3-1B (Llama-3.2-1B: 2048/8192/\n"
+            "                         16L/32H/8KV, vocab 128256, llama3 RoPE), qwen2.5-0.5B (896/4864/\n"
+            "                         24L/14H/2KV, vocab 151936, q/k/v biases); flags below override\n"
             "  --dim D --hidden H --layers L --heads N --kv-heads K --vocab V\n"
             "  --head-dim D           (default dim/heads)\n"
-            "  -c, --ctx C            training context (default 2048)\n"
+            "  --arch A               llama (default) or qwen2 (q/k/v biases, NEOX RoPE)\n"
+            "  -c, --ctx C            training context (default 2048; presets: their own)\n"
             "  --seed S               (default 1)\n"
             "  --tied | --untied      share the embedding with the classifier (presets: 15M and\n"
-            "                         110M tied as in llama2.c, 1B untied)\n"
-            "  --rope-freq-base F     RoPE base (default 10000)\n"
+            "                         110M tied as in llama2.c, 1B untied, llama3-1B and qwen2.5-0.5B tied)\n"
+            "  --rope-freq-base F     RoPE base (default 10000; presets: their own)\n"
             "  --rope-scaling T       none, linear, yarn, ntk, dynamic-ntk\n"
             "  --rope-scale S         context extension factor for --rope-scaling\n"
             "  --yarn-orig-ctx N      original context (default: --ctx)\n"
@@ -47,13 +51,39 @@ typedef struct {
     const char *name;
     int32_t dim, hidden, layers, heads, kv_heads, vocab;
     bool tied;
+    const char *arch;  /* NULL: llama */
+    int64_t ctx;       /* 0: 2048 */
+    float base, eps;   /* 0: 10000, 1e-5 */
+    float llama3_factor; /* > 0: Llama-3.1 RoPE factors (low 1, high 4, from 8192) */
 } preset;
 
+/* The published shapes: Llama-3.2-1B (config.json: rope_theta 500000, rope_scaling llama3 factor 32,
+ * tied embeddings) and Qwen2.5-0.5B (rope_theta 1e6, rms_norm_eps 1e-6, q/k/v biases, tied). */
 static const preset presets[] = {
-    {"15M", 288, 768, 6, 6, 6, 32000, true},
-    {"110M", 768, 2048, 12, 12, 12, 32000, true},
-    {"1B", 2048, 5632, 16, 32, 8, 32000, false},
+    {"15M", 288, 768, 6, 6, 6, 32000, true, NULL, 0, 0, 0, 0},
+    {"110M", 768, 2048, 12, 12, 12, 32000, true, NULL, 0, 0, 0, 0},
+    {"1B", 2048, 5632, 16, 32, 8, 32000, false, NULL, 0, 0, 0, 0},
+    {"llama3-1B", 2048, 8192, 16, 32, 8, 128256, true, NULL, 131072, 500000.0f, 1e-5f, 32.0f},
+    {"qwen2.5-0.5B", 896, 4864, 24, 14, 2, 151936, true, "qwen2", 32768, 1000000.0f, 1e-6f, 0},
 };
+
+/* Llama 3.1's frequency divisors (its RoPE scaling, as the rope_freqs tensor llama.cpp reads): pairs
+ * whose wavelength is under orig/high keep theta, over orig/low divide it by factor, between blend. */
+static void llama3_factors(lc_rope_config *r, float factor) {
+    const double orig = 8192.0, low = 1.0, high = 4.0, pi2 = 6.283185307179586;
+    r->n_factors = r->n_dims / 2;
+    for (int32_t i = 0; i < r->n_factors; i++) {
+        double wavelen = pi2 * pow((double)r->freq_base, 2.0 * i / r->n_dims);
+        double f;
+        if (wavelen < orig / high) f = 1.0;
+        else if (wavelen > orig / low) f = factor;
+        else {
+            double smooth = (orig / wavelen - low) / (high - low);
+            f = 1.0 / ((1.0 - smooth) / factor + smooth);
+        }
+        r->factors[i] = (float)f;
+    }
+}
 
 static bool parse_pos(const char *s, int32_t *out) {
     int v;
@@ -95,14 +125,14 @@ static int convert_file(const char *in, const char *out, const char *tok, const 
 }
 
 int cmd_convert(int argc, char **argv) {
-    const char *pos[2] = {NULL, NULL}, *tok = NULL, *preset_name = NULL, *attention = NULL;
+    const char *pos[2] = {NULL, NULL}, *tok = NULL, *preset_name = NULL, *attention = NULL, *arch = NULL;
     int n_pos = 0;
     bool random = false, have_type = false;
     int tied = -1;
     const char *type_name = NULL;
     int32_t dim = 0, hidden = 0, layers = 0, heads = 0, kv_heads = 0, vocab = 0, head_dim = 0;
-    int64_t ctx = 2048, orig_ctx = 0, seed = 1;
-    float base = 10000.0f, scale = 0.0f;
+    int64_t ctx = 0, orig_ctx = 0, seed = 1;
+    float base = 0.0f, scale = 0.0f;
     const char *scaling = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
@@ -133,6 +163,7 @@ int cmd_convert(int argc, char **argv) {
         else if (cli_is(a, NULL, "--rope-scale")) ok = VALUE() && cli_parse_float(v, &scale);
         else if (cli_is(a, NULL, "--yarn-orig-ctx")) ok = VALUE() && cli_parse_i64(v, &orig_ctx) && orig_ctx >= 1;
         else if (cli_is(a, NULL, "--attention")) ok = (attention = VALUE()) != NULL;
+        else if (cli_is(a, NULL, "--arch")) ok = (arch = VALUE()) != NULL;
         else if (a[0] == '-' && a[1]) {
             cli_error("convert", "unknown option %s", a);
             usage(stderr);
@@ -174,17 +205,29 @@ int cmd_convert(int argc, char **argv) {
     lc_model_config c;
     memset(&c, 0, sizeof c);
     snprintf(c.arch, sizeof c.arch, "llama");
+    const preset *p = NULL;
     if (preset_name) {
-        const preset *p = NULL;
         for (size_t k = 0; k < sizeof presets / sizeof presets[0]; k++)
             if (strcmp(preset_name, presets[k].name) == 0) p = &presets[k];
         if (!p) {
-            cli_error("convert", "unknown preset '%s' (15M, 110M, 1B)", preset_name);
+            cli_error("convert", "unknown preset '%s' (15M, 110M, 1B, llama3-1B, qwen2.5-0.5B)", preset_name);
             return CLI_USAGE;
         }
         c.dim = p->dim, c.hidden_dim = p->hidden, c.n_layers = p->layers, c.n_heads = p->heads;
         c.n_kv_heads = p->kv_heads, c.vocab_size = p->vocab, c.tied_output = p->tied;
+        if (p->arch) snprintf(c.arch, sizeof c.arch, "%s", p->arch);
+        if (!ctx) ctx = p->ctx;
+        if (base == 0.0f) base = p->base;
     }
+    if (arch) {
+        if (strcmp(arch, "llama") != 0 && strcmp(arch, "qwen2") != 0) {
+            cli_error("convert", "--arch: random models are llama or qwen2, not '%s'", arch);
+            return CLI_USAGE;
+        }
+        snprintf(c.arch, sizeof c.arch, "%s", arch);
+    }
+    if (!ctx) ctx = 2048;
+    if (base == 0.0f) base = 10000.0f;
     if (dim) c.dim = dim;
     if (hidden) c.hidden_dim = hidden;
     if (layers) c.n_layers = layers;
@@ -202,10 +245,12 @@ int cmd_convert(int argc, char **argv) {
     c.head_dim = head_dim ? head_dim : c.dim / c.n_heads;
     if (tied >= 0) c.tied_output = tied;
     c.ctx_train = ctx;
-    c.norm_eps = 1e-5f;
+    c.norm_eps = p && p->eps > 0 ? p->eps : 1e-5f;
     lc_rope_config_init(&c.rope, c.head_dim);
     c.rope.n_dims = c.head_dim;
     c.rope.freq_base = base;
+    lc_model_family_defaults(&c); /* the family's machinery (qwen2: q/k/v biases, NEOX RoPE) */
+    if (p && p->llama3_factor > 0) llama3_factors(&c.rope, p->llama3_factor);
     c.rope.orig_ctx = orig_ctx ? orig_ctx : ctx;
     if (scaling && !lc_rope_scaling_parse(scaling, &c.rope.scaling)) {
         cli_error("convert", "unknown --rope-scaling '%s' (none, linear, yarn, ntk, dynamic-ntk)", scaling);
@@ -230,9 +275,9 @@ int cmd_convert(int argc, char **argv) {
     int64_t np = lc_model_n_params(&c);
     lc_model_free(m);
     if (st != LC_OK) return cli_fail("convert", &err);
-    printf("wrote %s: random llama, dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, ctx %lld, %s, "
+    printf("wrote %s: random %s, dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, ctx %lld, %s, "
            "%lld parameters, seed %lld (generate %.2f s, write %.2f s)\n",
-           pos[0], c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, (long long)c.ctx_train,
+           pos[0], c.arch, c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, (long long)c.ctx_train,
            spec.name, (long long)np, (long long)seed, t1 - t0, t2 - t1);
     return CLI_OK;
 }

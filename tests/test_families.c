@@ -544,25 +544,29 @@ static void check_presets(void) {
     }
 }
 
-/* ---- Writing a Llama-3 model keeps its frequency factors ---- */
+/* ---- Writing a Llama-3 model keeps its frequency factors; a Qwen2 one its
+ * biases (the logits of the written file equal the converter's file's) ---- */
 
-static void check_llama3_write(void) {
+static void check_write(const char *name, int32_t n_factors) {
     fixture *fx = calloc(1, sizeof *fx);
     char dir[1024], dst[256];
-    lc_model *m = load_fixture("llama3", fx, dir, sizeof dir);
+    lc_model *m = load_fixture(name, fx, dir, sizeof dir);
     if (!m) {
         free(fx);
         return;
     }
-    snprintf(dst, sizeof dst, "/tmp/lc_test_families_%d_l3.gguf", (int)getpid());
+    snprintf(dst, sizeof dst, "/tmp/lc_test_families_%d_%s.gguf", (int)getpid(), name);
     lc_error err = {0};
     CHECK_OK(lc_model_write_gguf(dst, &m->cfg, &m->w, m->tokenizer, LC_DTYPE_F32, &err), &err);
     lc_model *m2 = NULL;
     CHECK_OK(lc_model_load(dst, NULL, &m2, &err), &err);
     if (m2) {
-        bool same = m2->cfg.rope.n_factors == m->cfg.rope.n_factors && m->cfg.rope.n_factors == 16;
+        bool same = m2->cfg.rope.n_factors == m->cfg.rope.n_factors && m->cfg.rope.n_factors == n_factors;
         for (int i = 0; same && i < m->cfg.rope.n_factors; i++) same = m2->cfg.rope.factors[i] == m->cfg.rope.factors[i];
-        CHECK(same, "llama3: the written file lost its frequency factors");
+        CHECK(same, "%s: the written file lost its frequency factors", name);
+        CHECK(strcmp(m2->cfg.arch, m->cfg.arch) == 0 && m2->cfg.fam.flags == m->cfg.fam.flags &&
+                  m2->cfg.rope.layout == m->cfg.rope.layout,
+              "%s: written as %s (flags %u), family lost", name, m2->cfg.arch, m2->cfg.fam.flags);
         const int32_t V = fx->vocab;
         float *a = calloc((size_t)fx->n * V, sizeof(float)), *b = calloc((size_t)fx->n * V, sizeof(float));
         lc_context_opts o;
@@ -571,7 +575,7 @@ static void check_llama3_write(void) {
         CHECK_OK(run_logits(m, &o, fx, 0, a, &err), &err);
         CHECK_OK(run_logits(m2, &o, fx, 0, b, &err), &err);
         compare_result r = compare(b, a, fx->n, V);
-        CHECK(r.max_diff <= 1e-4, "llama3 written as f32: logits differ by %g", r.max_diff);
+        CHECK(r.max_diff <= 1e-4, "%s written as f32: logits differ by %g", name, r.max_diff);
         free(a);
         free(b);
         lc_model_free(m2);
@@ -604,6 +608,7 @@ int main(void) {
     check_phi3_factor_choice();
     check_bad_metadata();
     check_presets();
-    check_llama3_write();
+    check_write("llama3", 16);
+    check_write("qwen2", 0);
     return lc_test_finish("test_families");
 }

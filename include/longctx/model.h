@@ -142,6 +142,10 @@ const char *lc_layer_kind_name(lc_layer_kind k);
 /* The families longctx can run ("llama", "qwen2", "qwen3", "phi3", "gemma2",
  * "gemma3"): true if arch is one. */
 bool lc_model_arch_known(const char *arch);
+/* Set c->fam (flags, activation, embedding scale) and c->rope.layout from the
+ * family row of c->arch, as a file of that architecture without extra keys
+ * would; false (c unchanged) for an unknown architecture. For random models. */
+bool lc_model_family_defaults(lc_model_config *c);
 /* One line for `info`: the family's machinery, e.g. "qkv bias, q/k norm,
  * gelu-tanh, softcap attn 50 final 30, embd x16"; "plain" when none. */
 const char *lc_family_describe(const lc_model_config *c, char *buf, size_t len);

@@ -48,6 +48,16 @@ bool lc_family_is_plain(const lc_family *f) {
            !f->rope_window_own && !f->longrope;
 }
 
+bool lc_model_family_defaults(lc_model_config *c) {
+    const lc_arch_desc *a = c ? lc_arch_find(c->arch) : NULL;
+    if (!a) return false;
+    c->rope.layout = a->layout;
+    c->fam.flags = a->flags;
+    c->fam.act = a->act;
+    c->fam.embd_scale = a->embd_sqrt_dim ? sqrtf((float)c->dim) : 0.0f;
+    return true;
+}
+
 bool lc_model_arch_known(const char *arch) { return arch && lc_arch_find(arch) != NULL; }
 
 lc_layer_kind lc_model_layer_kind(const lc_model_config *c, int32_t l) {

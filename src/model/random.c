@@ -1,6 +1,7 @@
 /*
  * lc_model_create_random: a llama model of any shape with seeded weights,
- * for benchmarks and tests. Matrices are N(0, 0.02), norms are 1. Every row
+ * for benchmarks and tests. Matrices are N(0, 0.02), norms are 1, the q/k/v
+ * biases of a QKV_BIAS family (qwen2) N(0, 0.02) in f32. Every row
  * has its own random stream derived from (seed, tensor, row), so the weights
  * are the same whatever the number of threads.
  */
@@ -60,8 +61,14 @@ static int64_t list_tensors(lc_model *m, lc_tensor **out) {
     out[n++] = &m->w.tok_embd;
     out[n++] = &m->w.output_norm;
     if (!m->cfg.tied_output) out[n++] = &m->w.output;
-    for (int32_t l = 0; l < m->cfg.n_layers; l++)
+    for (int32_t l = 0; l < m->cfg.n_layers; l++) {
         for (int id = 0; id < LC_W_LAYER_COUNT; id++) out[n++] = lc_layer_weight(&m->w.layers[l], (lc_layer_weight_id)id);
+        if (m->cfg.fam.flags & LC_ARCH_QKV_BIAS) {
+            out[n++] = &m->w.layers[l].bq;
+            out[n++] = &m->w.layers[l].bk;
+            out[n++] = &m->w.layers[l].bv;
+        }
+    }
     return n;
 }
 
@@ -77,15 +84,29 @@ static void set_shape(lc_model *m, lc_dtype type) {
             *lc_layer_weight(&m->w.layers[l], (lc_layer_weight_id)id) =
                 (lc_tensor){random_type(rows, cols, type), rows, cols, NULL};
         }
+    if (c->fam.flags & LC_ARCH_QKV_BIAS) /* f32 vectors, filled N(0, 0.02) (not ones as norms) */
+        for (int32_t l = 0; l < c->n_layers; l++) {
+            lc_layer_weights *L = &m->w.layers[l];
+            L->bq = (lc_tensor){LC_DTYPE_F32, 1, (int64_t)c->n_heads * c->head_dim, NULL};
+            L->bk = (lc_tensor){LC_DTYPE_F32, 1, (int64_t)c->n_kv_heads * c->head_dim, NULL};
+            L->bv = L->bk;
+        }
+}
+
+static bool is_bias(const lc_model *m, const lc_tensor *t) {
+    if (!(m->cfg.fam.flags & LC_ARCH_QKV_BIAS)) return false;
+    for (int32_t l = 0; l < m->cfg.n_layers; l++)
+        if (t == &m->w.layers[l].bq || t == &m->w.layers[l].bk || t == &m->w.layers[l].bv) return true;
+    return false;
 }
 
 /* Fill one tensor; scratch holds n_threads rows of cols floats. */
-static void fill_tensor(lc_tensor *t, uint64_t seed, int64_t tensor_id, float *scratch, int n_threads,
+static void fill_tensor(lc_tensor *t, bool bias, uint64_t seed, int64_t tensor_id, float *scratch, int n_threads,
                         const float *cs) {
     size_t row_bytes = 0;
     lc_dtype_row_bytes(t->type, t->cols, &row_bytes, NULL);
     uint8_t *base = (uint8_t *)(uintptr_t)t->data;
-    if (t->rows == 1) { /* norm: ones */
+    if (t->rows == 1 && !bias) { /* norm: ones */
         float *x = (float *)(void *)base;
         for (int64_t i = 0; i < t->cols; i++) x[i] = 1.0f;
         return;
@@ -122,7 +143,7 @@ lc_status lc_model_create_random(const lc_model_config *c, lc_dtype type, uint64
     snprintf(m->format, sizeof m->format, "random");
     set_shape(m, type);
 
-    int64_t n_max = (int64_t)c->n_layers * LC_W_LAYER_COUNT + 3;
+    int64_t n_max = (int64_t)c->n_layers * (LC_W_LAYER_COUNT + 3) + 3;
     lc_tensor **ts = malloc((size_t)n_max * sizeof *ts);
     if (!ts) {
         lc_model_free(m);
@@ -174,7 +195,7 @@ lc_status lc_model_create_random(const lc_model_config *c, lc_dtype type, uint64
         lc_dtype_row_bytes(ts[i]->type, ts[i]->cols, &row, NULL);
         ts[i]->data = (uint8_t *)m->storage->heap + off;
         off += (row * (size_t)ts[i]->rows + SLAB_ALIGN - 1) / SLAB_ALIGN * SLAB_ALIGN;
-        fill_tensor(ts[i], seed, i, scratch, n_threads, cs);
+        fill_tensor(ts[i], is_bias(m, ts[i]), seed, i, scratch, n_threads, cs);
     }
     lc_free_aligned(scratch);
     free(cs);

@@ -112,36 +112,39 @@ static lc_status write_config(lc_gguf_writer *w, const char *path, const lc_mode
     do {                                                                                                               \
         if ((st = (call)) != LC_OK) return st;                                                                         \
     } while (0)
-    TRY(lc_gguf_set_str(w, "general.architecture", "llama", err));
+    const char *a = c->arch; /* "llama" or "qwen2": the prefix of every model key */
+    char key[96];
+#define K(suffix) (snprintf(key, sizeof key, "%s.%s", a, suffix), key)
+    TRY(lc_gguf_set_str(w, "general.architecture", a, err));
     TRY(lc_gguf_set_str(w, "general.name", name, err));
     TRY(lc_gguf_set_u32(w, "general.alignment", LC_GGUF_DEFAULT_ALIGNMENT, err));
     TRY(lc_gguf_set_u32(w, "general.file_type", file_type, err));
-    TRY(lc_gguf_set_u32(w, "llama.context_length", (uint32_t)c->ctx_train, err));
-    TRY(lc_gguf_set_u32(w, "llama.embedding_length", (uint32_t)c->dim, err));
-    TRY(lc_gguf_set_u32(w, "llama.block_count", (uint32_t)c->n_layers, err));
-    TRY(lc_gguf_set_u32(w, "llama.feed_forward_length", (uint32_t)c->hidden_dim, err));
-    TRY(lc_gguf_set_u32(w, "llama.attention.head_count", (uint32_t)c->n_heads, err));
-    TRY(lc_gguf_set_u32(w, "llama.attention.head_count_kv", (uint32_t)c->n_kv_heads, err));
-    TRY(lc_gguf_set_f32(w, "llama.attention.layer_norm_rms_epsilon", c->norm_eps, err));
+    TRY(lc_gguf_set_u32(w, K("context_length"), (uint32_t)c->ctx_train, err));
+    TRY(lc_gguf_set_u32(w, K("embedding_length"), (uint32_t)c->dim, err));
+    TRY(lc_gguf_set_u32(w, K("block_count"), (uint32_t)c->n_layers, err));
+    TRY(lc_gguf_set_u32(w, K("feed_forward_length"), (uint32_t)c->hidden_dim, err));
+    TRY(lc_gguf_set_u32(w, K("attention.head_count"), (uint32_t)c->n_heads, err));
+    TRY(lc_gguf_set_u32(w, K("attention.head_count_kv"), (uint32_t)c->n_kv_heads, err));
+    TRY(lc_gguf_set_f32(w, K("attention.layer_norm_rms_epsilon"), c->norm_eps, err));
     if ((int64_t)c->head_dim * c->n_heads != c->dim) {
-        TRY(lc_gguf_set_u32(w, "llama.attention.key_length", (uint32_t)c->head_dim, err));
-        TRY(lc_gguf_set_u32(w, "llama.attention.value_length", (uint32_t)c->head_dim, err));
+        TRY(lc_gguf_set_u32(w, K("attention.key_length"), (uint32_t)c->head_dim, err));
+        TRY(lc_gguf_set_u32(w, K("attention.value_length"), (uint32_t)c->head_dim, err));
     }
-    TRY(lc_gguf_set_u32(w, "llama.vocab_size", (uint32_t)c->vocab_size, err));
+    TRY(lc_gguf_set_u32(w, K("vocab_size"), (uint32_t)c->vocab_size, err));
     const lc_rope_config *r = &c->rope;
-    TRY(lc_gguf_set_u32(w, "llama.rope.dimension_count", (uint32_t)r->n_dims, err));
-    TRY(lc_gguf_set_f32(w, "llama.rope.freq_base", r->freq_base, err));
+    TRY(lc_gguf_set_u32(w, K("rope.dimension_count"), (uint32_t)r->n_dims, err));
+    TRY(lc_gguf_set_f32(w, K("rope.freq_base"), r->freq_base, err));
     switch (r->scaling) {
     case LC_ROPE_SCALING_NONE: break;
     case LC_ROPE_SCALING_LINEAR:
     case LC_ROPE_SCALING_YARN:
-        TRY(lc_gguf_set_str(w, "llama.rope.scaling.type", r->scaling == LC_ROPE_SCALING_YARN ? "yarn" : "linear", err));
-        TRY(lc_gguf_set_f32(w, "llama.rope.scaling.factor", r->factor, err));
-        TRY(lc_gguf_set_u32(w, "llama.rope.scaling.original_context_length", (uint32_t)r->orig_ctx, err));
+        TRY(lc_gguf_set_str(w, K("rope.scaling.type"), r->scaling == LC_ROPE_SCALING_YARN ? "yarn" : "linear", err));
+        TRY(lc_gguf_set_f32(w, K("rope.scaling.factor"), r->factor, err));
+        TRY(lc_gguf_set_u32(w, K("rope.scaling.original_context_length"), (uint32_t)r->orig_ctx, err));
         if (r->scaling == LC_ROPE_SCALING_YARN) {
-            TRY(lc_gguf_set_f32(w, "llama.rope.scaling.yarn_beta_fast", r->beta_fast, err));
-            TRY(lc_gguf_set_f32(w, "llama.rope.scaling.yarn_beta_slow", r->beta_slow, err));
-            if (r->ext_factor >= 0.0f) TRY(lc_gguf_set_f32(w, "llama.rope.scaling.yarn_ext_factor", r->ext_factor, err));
+            TRY(lc_gguf_set_f32(w, K("rope.scaling.yarn_beta_fast"), r->beta_fast, err));
+            TRY(lc_gguf_set_f32(w, K("rope.scaling.yarn_beta_slow"), r->beta_slow, err));
+            if (r->ext_factor >= 0.0f) TRY(lc_gguf_set_f32(w, K("rope.scaling.yarn_ext_factor"), r->ext_factor, err));
         }
         break;
     default:
@@ -152,10 +155,22 @@ static lc_status write_config(lc_gguf_writer *w, const char *path, const lc_mode
         TRY(lc_gguf_set_u32(w, "longctx.rope.scaling.original_context_length", (uint32_t)r->orig_ctx, err));
         break;
     }
-    if (r->attn_factor != 1.0f) TRY(lc_gguf_set_f32(w, "llama.rope.scaling.attn_factor", r->attn_factor, err));
+    if (r->attn_factor != 1.0f) TRY(lc_gguf_set_f32(w, K("rope.scaling.attn_factor"), r->attn_factor, err));
     if (c->attention[0]) TRY(lc_gguf_set_str(w, "longctx.attention", c->attention, err));
+#undef K
 #undef TRY
     return LC_OK;
+}
+
+/* Plain llama, or qwen2: llama's machinery plus q/k/v biases and NEOX RoPE
+ * (which llama.cpp takes from the architecture name). */
+static bool writable_family(const lc_model_config *c) {
+    if (strcmp(c->arch, "llama") == 0) return lc_family_is_plain(&c->fam);
+    if (strcmp(c->arch, "qwen2") != 0 || c->rope.layout != LC_ROPE_NEOX) return false;
+    lc_family f = c->fam;
+    if (f.flags != LC_ARCH_QKV_BIAS) return false;
+    f.flags = 0;
+    return lc_family_is_plain(&f);
 }
 
 static lc_status check_weights(const lc_model_config *c, const lc_model_weights *w, lc_error *err) {
@@ -175,6 +190,18 @@ static lc_status check_weights(const lc_model_config *c, const lc_model_weights 
             st = lc_tensor_check(lc_layer_weight_const(&w->layers[l], (lc_layer_weight_id)id), name, rows, cols, err);
             if (st != LC_OK) return st;
         }
+    if (c->fam.flags & LC_ARCH_QKV_BIAS)
+        for (int32_t l = 0; l < c->n_layers; l++) {
+            const lc_layer_weights *L = &w->layers[l];
+            const int64_t q = (int64_t)c->n_heads * c->head_dim, kv = (int64_t)c->n_kv_heads * c->head_dim;
+            snprintf(name, sizeof name, "blk.%d.attn_qkv.bias", (int)l);
+            if ((st = lc_tensor_check(&L->bq, name, 1, q, err)) != LC_OK ||
+                (st = lc_tensor_check(&L->bk, name, 1, kv, err)) != LC_OK ||
+                (st = lc_tensor_check(&L->bv, name, 1, kv, err)) != LC_OK)
+                return st;
+            if (L->bq.type != LC_DTYPE_F32 || L->bk.type != LC_DTYPE_F32 || L->bv.type != LC_DTYPE_F32)
+                return lc_fail(err, LC_ERR_UNSUPPORTED, "model writer: %s: biases must be f32", name);
+        }
     return LC_OK;
 }
 
@@ -192,10 +219,10 @@ lc_status lc_model_write_gguf_spec(const char *path, const lc_model_config *c, c
     if (!path || !c || !w) return lc_fail(err, LC_ERR_INVALID_ARG, "model writer: NULL argument");
     lc_status st = lc_model_config_validate(c, err);
     if (st != LC_OK) return st;
-    if (strcmp(c->arch, "llama") != 0 || !lc_family_is_plain(&c->fam))
+    if (!writable_family(c))
         return lc_fail(err, LC_ERR_UNSUPPORTED,
-                       "model writer: only plain llama models are written; this %s model's family machinery would be "
-                       "lost",
+                       "model writer: only plain llama models are written (and qwen2: llama with q/k/v biases); "
+                       "this %s model's family machinery would be lost",
                        c->arch);
     if (c->ctx_train > UINT32_MAX || c->rope.orig_ctx > UINT32_MAX)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "model writer: context length %lld does not fit GGUF's u32 key",
@@ -205,7 +232,7 @@ lc_status lc_model_write_gguf_spec(const char *path, const lc_model_config *c, c
         return lc_fail(err, LC_ERR_INVALID_ARG, "model writer: tokenizer has %d tokens, the model %d embeddings",
                        lc_tokenizer_n_vocab(tok), c->vocab_size);
 
-    int64_t n_tensors = (int64_t)c->n_layers * LC_W_LAYER_COUNT + 4;
+    int64_t n_tensors = (int64_t)c->n_layers * (LC_W_LAYER_COUNT + 3) + 4;
     /* Llama-3's frequency factors go back as the rope_freqs tensor (f32). */
     const lc_tensor factors = {LC_DTYPE_F32, 1, c->rope.n_factors, c->rope.factors};
     write_ctx x = {NULL, calloc((size_t)n_tensors, sizeof(conv_job)), 0, spec, {0}, false};
@@ -229,6 +256,15 @@ lc_status lc_model_write_gguf_spec(const char *path, const lc_model_config *c, c
         for (int id = 0; id < LC_W_LAYER_COUNT && st == LC_OK; id++) {
             snprintf(name, sizeof name, "blk.%d.%s.weight", (int)l, lc_layer_weight_name((lc_layer_weight_id)id));
             st = add(&x, name, lc_layer_weight_const(&w->layers[l], (lc_layer_weight_id)id), err);
+            if (st == LC_OK && id == LC_W_V && (c->fam.flags & LC_ARCH_QKV_BIAS)) {
+                const lc_layer_weights *L = &w->layers[l];
+                const lc_tensor *b[3] = {&L->bq, &L->bk, &L->bv};
+                const char *bn[3] = {"attn_q", "attn_k", "attn_v"};
+                for (int k = 0; k < 3 && st == LC_OK; k++) {
+                    snprintf(name, sizeof name, "blk.%d.%s.bias", (int)l, bn[k]);
+                    st = add(&x, name, b[k], err);
+                }
+            }
         }
     if (st == LC_OK && x.any_block) st = lc_gguf_set_u32(x.w, "general.quantization_version", 2, err);
     if (st == LC_OK) st = lc_gguf_write(x.w, path, LC_GGUF_DEFAULT_ALIGNMENT, err);
