@@ -3,6 +3,7 @@
 #
 #   tools/bench_vs_llamacpp.sh MODEL.gguf [--longctx PATH] [--llama-bench PATH] [-t THREADS] [-b BATCH]
 #       [--prefill P1,P2,...] [--decode N] [--depth D1,D2,...] [--runs R] [--json OUT.json]
+#       [--llama-args "ARGS"]   (extra llama-bench arguments, e.g. "--poll 0" on a busy machine)
 #
 # Cells: "prefill P" = P tokens from an empty context (llama-bench -p P -n 0; longctx bench model
 # --ctx P -n 0), "decode N @ D" = N tokens after D (llama-bench -p 0 -n N -d D; longctx bench model
@@ -20,7 +21,7 @@ root = sys.argv[1]
 args = sys.argv[2:]
 opt = {"longctx": os.path.join(root, "build", "longctx"),
        "llama-bench": os.path.expanduser("~/.cache/longctx-peers/llama.cpp/build/bin/llama-bench"),
-       "t": "2", "b": "512", "prefill": "512", "decode": "64", "depth": "512", "runs": "3", "json": None}
+       "t": "2", "b": "512", "llama-args": "", "prefill": "512", "decode": "64", "depth": "512", "runs": "3", "json": None}
 model = None
 i = 0
 while i < len(args):
@@ -28,7 +29,7 @@ while i < len(args):
     if a in ("-h", "--help"):
         print(open(os.path.join(root, "tools", "bench_vs_llamacpp.sh")).read().split("set -euo")[0]); sys.exit(0)
     key = {"--longctx": "longctx", "--llama-bench": "llama-bench", "-t": "t", "--threads": "t", "-b": "b",
-           "--prefill": "prefill", "--decode": "decode", "--depth": "depth", "--runs": "runs", "--json": "json"}.get(a)
+           "--prefill": "prefill", "--decode": "decode", "--depth": "depth", "--runs": "runs", "--json": "json", "--llama-args": "llama-args"}.get(a)
     if key:
         if i + 1 >= len(args): sys.exit(f"bench_vs_llamacpp: {a} needs a value")
         opt[key] = args[i + 1]; i += 2
@@ -65,7 +66,7 @@ def llama(P, N, D):
     best, rss, info = 0.0, 0, {}
     for fa in ("0", "1"):
         out, r = run_rss([opt["llama-bench"], "-m", model, "-p", str(P), "-n", str(N), "-d", str(D), "-t", T,
-                          "-b", B, "-ub", B, "-fa", fa, "-r", "1", "-o", "json"])
+                          "-b", B, "-ub", B, "-fa", fa, "-r", "1", "-o", "json"] + opt["llama-args"].split())
         j = json.loads(out)[0]
         if j["avg_ts"] > best: best, info = j["avg_ts"], {"fa": int(fa), "build_commit": j.get("build_commit")}
         rss = max(rss, r)
