@@ -133,9 +133,12 @@ static bool vec_push(parser *P, nodevec *v, jnode *n, const char *name) {
     return true;
 }
 
+/* Frees the vector and leaves it empty, so a second call (after vec_into,
+ * which frees it too) is harmless. */
 static void vec_free(nodevec *v) {
     free(v->v);
     free(v->names);
+    memset(v, 0, sizeof *v);
 }
 
 /* Move the vector into the node (arena). */
@@ -293,7 +296,7 @@ static jnode *parse_primary(parser *P) {
         }
         next(P);
         jnode *n = node(P, dict ? JN_DICT : JN_LIST, t);
-        if (!n || !vec_into(P, &v, n, false)) return NULL;
+        if (!n || !vec_into(P, &v, n, false)) goto bad;
         return n;
     bad:
         vec_free(&v);
@@ -682,7 +685,10 @@ static jnode *parse_for(parser *P, const jtok *t) {
         if (!is_op(cur(P), ",")) break;
         next(P);
     }
-    if ((paren && !expect_op(P, ")")) || !vec_into(P, &v, n, false)) return NULL;
+    if ((paren && !expect_op(P, ")")) || !vec_into(P, &v, n, false)) {
+        vec_free(&v); /* a parse error before vec_into took the vector */
+        return NULL;
+    }
     if (!is_name(cur(P), "in")) return fail(P, cur(P), LC_ERR_FORMAT, "expected 'in' in a for loop%s", "");
     next(P);
     if (!(n->a = parse_or(P))) return NULL;
@@ -906,7 +912,7 @@ static jnode *parse_body(parser *P, const char *const *stops, const jtok **stop)
         if (!n || !vec_push(P, &v, n, NULL)) goto bad;
     }
     P->depth--;
-    if (!blk || !vec_into(P, &v, blk, false)) return NULL;
+    if (!blk || !vec_into(P, &v, blk, false)) goto bad;
     return blk;
 bad:
     vec_free(&v);
