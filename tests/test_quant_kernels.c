@@ -97,6 +97,9 @@ static void fill_row(float *x, int64_t n, int kind, lc_rng *rng) {
             if (i % 256 == 0) x[i] = -127.0f;
             break;
         case 3: x[i] = lc_rng_normal(rng) * (i % 97 == 0 ? 1000.0f : 0.01f); break;
+        case 5: /* too small for the reciprocal 127 / amax (found by fuzz_quant): subnormals too */
+            x[i] = (float)((int)(i % 3) - 1) * (i % 7 == 0 ? 1e-40f : 1e-38f * (float)(1 + i % 5));
+            break;
         default: x[i] = (i % 7 == 0) ? -3.0f : 3.0f; break; /* equal magnitudes, both signs */
         }
     }
@@ -112,11 +115,21 @@ static void test_quantisers(void) {
         lc_act_kind ak = (lc_act_kind)k;
         const size_t bytes = (size_t)(n / lc_act_block(ak)) * lc_act_block_bytes(ak);
         char *r = xmalloc(bytes), *f = xmalloc(bytes);
-        for (int kind = 0; kind < 5; kind++) {
+        for (int kind = 0; kind < 6; kind++) {
             fill_row(x, n, kind, &rng);
             memset(r, 0x5A, bytes);
             lc_quantize_act_ref(ak, x, r, n);
             act_values(ak, r, n, v);
+            if (kind == 5) {
+                /* such blocks quantise to zeros (their f16 / f32 scale is 0 anyway), not to +-127 / -128 */
+                int nz = 0;
+                for (int64_t i = 0; i < n; i++) nz += v[i] != 0.0;
+                const int8_t *q0 = ak == LC_ACT_Q8_K ? ((const lc_blk_q8_K *)r)->qs
+                                   : ak == LC_ACT_Q8_1 ? ((const lc_blk_q8_1 *)r)->qs
+                                                       : ((const lc_block_q8_0 *)r)->qs;
+                for (int i = 0; i < 32; i++) nz += q0[i] != 0;
+                CHECK(nz == 0, "act kind %d: %d nonzero values from a block of magnitude 1e-38", k, nz);
+            }
             /* the definition: every value within half a step (+ the f16 rounding of d) */
             int bad = 0;
             for (int64_t b = 0; b < n / lc_act_block(ak); b++) {

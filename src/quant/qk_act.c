@@ -104,7 +104,10 @@ static int8_t to_i8(float v) {
 static float quantize32(const float *x, int8_t *q, int *sum) {
     float amax = 0.0f;
     for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[i]));
-    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    /* a block too small for the reciprocal (127 / amax overflows: amax below
+     * ~3.7e-37, where the f16 scale is 0 anyway) quantises to zeros */
+    float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    if (isinf(id)) id = 0.0f;
     int s = 0;
     for (int i = 0; i < 32; i++) {
         float v = nearbyintf(x[i] * id); /* the default mode: to nearest, ties to even */
@@ -141,11 +144,11 @@ void lc_quantize_act_q8_K_ref(const float *x, lc_blk_q8_K *y, int64_t n) {
                 max = x[i];
             }
         }
-        if (amax == 0.0f) {
+        const float iscale = amax != 0.0f ? -127.0f / max : 0.0f;
+        if (amax == 0.0f || isinf(iscale)) { /* zero, or too small for the reciprocal: zeros */
             memset(&y[b], 0, sizeof y[b]);
             continue;
         }
-        const float iscale = -127.0f / max;
         for (int i = 0; i < LC_QK_K; i++) {
             float v = nearbyintf(iscale * x[i]);
             y[b].qs[i] = to_i8(v);

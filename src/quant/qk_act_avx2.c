@@ -5,6 +5,7 @@
  * (vroundps), f16 scales by F16C with round-to-nearest-even.
  */
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #include "quant/qk_kernels.h"
@@ -48,7 +49,8 @@ LC_INLINE float amax32(const float *x) {
 static void q8_0_avx2(const float *x, lc_block_q8_0 *y, int64_t n) {
     for (int64_t b = 0; b < n / 32; b++, x += 32) {
         float amax = amax32(x);
-        __m256 id = _mm256_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f);
+        float idf = amax != 0.0f ? 127.0f / amax : 0.0f;
+        __m256 id = _mm256_set1_ps(isinf(idf) ? 0.0f : idf); /* as the reference: tiny blocks give zeros */
         _mm256_storeu_si256((__m256i *)y[b].qs, round_pack32(x, id, NULL));
         y[b].d = _cvtss_sh(amax / 127.0f, 0);
     }
@@ -57,7 +59,8 @@ static void q8_0_avx2(const float *x, lc_block_q8_0 *y, int64_t n) {
 static void q8_1_avx2(const float *x, lc_blk_q8_1 *y, int64_t n) {
     for (int64_t b = 0; b < n / 32; b++, x += 32) {
         float amax = amax32(x);
-        __m256 id = _mm256_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f);
+        float idf = amax != 0.0f ? 127.0f / amax : 0.0f;
+        __m256 id = _mm256_set1_ps(isinf(idf) ? 0.0f : idf); /* as the reference: tiny blocks give zeros */
         int s;
         _mm256_storeu_si256((__m256i *)y[b].qs, round_pack32(x, id, &s));
         float d = amax / 127.0f;
@@ -87,6 +90,10 @@ static void q8_K_avx2(const float *x, lc_blk_q8_K *y, int64_t n) {
             }
         }
         const float iscale = -127.0f / max;
+        if (isinf(iscale)) { /* too small for the reciprocal: zeros, as the reference */
+            memset(&y[b], 0, sizeof y[b]);
+            continue;
+        }
         const __m256 s = _mm256_set1_ps(iscale);
         for (int k = 0; k < LC_QK_K; k += 32)
             _mm256_storeu_si256((__m256i *)(y[b].qs + k), round_pack32(x + k, s, NULL));
