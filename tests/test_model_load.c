@@ -741,8 +741,44 @@ static void test_corpus_models(void) {
     }
 }
 
+/* lc_model_n_params against the tensors llama.cpp's converter wrote for each
+ * family (every element of the file but the RoPE factor tables). */
+static void test_n_params_families(void) {
+    static const char *const files[] = {"llama3/model.f16.gguf", "mistral/model.f16.gguf", "qwen2/model.f16.gguf",
+                                        "qwen3/model.f16.gguf",  "phi3/model.f16.gguf",    "gemma2/model.f16.gguf",
+                                        "gemma3/model.f16.gguf", "gpt-oss/model.f16.gguf", "qwen3-next/model.f16.gguf"};
+    for (size_t i = 0; i < LC_ARRAY_LEN(files); i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/fixtures/%s", LC_SHARED_DIR, files[i]);
+        if (access(path, R_OK) != 0) {
+            fprintf(stderr, "SKIP part: %s is absent: its parameter count is not checked\n", path);
+            continue;
+        }
+        lc_gguf *g = NULL;
+        lc_error err;
+        CHECK(lc_gguf_open(path, &g, &err) == LC_OK, "%s: %s", path, err.msg);
+        if (!g) continue;
+        int64_t want = 0;
+        for (int64_t t = 0; t < lc_gguf_n_tensors(g); t++) {
+            const lc_gguf_tensor *gt = lc_gguf_tensor_at(g, t);
+            if (strncmp(gt->name, "rope_", 5) == 0) continue;
+            int64_t e = 1;
+            for (uint32_t d = 0; d < gt->n_dims; d++) e *= gt->ne[d];
+            want += e;
+        }
+        lc_gguf_close(g);
+        lc_model *m = NULL;
+        CHECK(lc_model_load(path, NULL, &m, &err) == LC_OK, "%s: %s", path, err.msg);
+        if (!m) continue;
+        CHECK(lc_model_n_params(&m->cfg) == want, "%s: n_params %lld, the file's tensors hold %lld", files[i],
+              (long long)lc_model_n_params(&m->cfg), (long long)want);
+        lc_model_free(m);
+    }
+}
+
 int main(void) {
     test_config_math();
+    test_n_params_families();
     test_corpus_models();
     test_llama2c_layout();
     test_llama2c_refusals();

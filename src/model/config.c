@@ -93,14 +93,14 @@ int64_t lc_model_n_params(const lc_model_config *c) {
     if (!c || c->dim < 1 || c->hidden_dim < 1 || c->n_layers < 1 || c->n_heads < 1 || c->n_kv_heads < 1 ||
         c->head_dim < 1 || c->vocab_size < 1)
         return -1;
-    int64_t per_layer = 0;
-    for (int id = 0; id < LC_W_LAYER_COUNT; id++) {
-        int64_t r, k, n;
-        lc_layer_weight_shape(c, (lc_layer_weight_id)id, &r, &k);
-        if (!lc_mul_i64(r, k, &n) || __builtin_add_overflow(per_layer, n, &per_layer)) return -1;
+    /* every layer's tensors as the family binds them (experts, shared
+     * experts, DeltaNet, biases and norms included) */
+    int64_t total = 0, embd;
+    for (int32_t l = 0; l < c->n_layers; l++) {
+        const int64_t n = lc_model_layer_n_params(c, l);
+        if (n < 0 || __builtin_add_overflow(total, n, &total)) return -1;
     }
-    int64_t total, embd;
-    if (!lc_mul_i64(per_layer, c->n_layers, &total) || !lc_mul_i64(c->vocab_size, c->dim, &embd)) return -1;
+    if (!lc_mul_i64(c->vocab_size, c->dim, &embd)) return -1;
     if (__builtin_add_overflow(total, embd, &total) || __builtin_add_overflow(total, (int64_t)c->dim, &total))
         return -1;
     if (!c->tied_output && __builtin_add_overflow(total, embd, &total)) return -1;

@@ -467,6 +467,19 @@ static int layer_tensors(const lc_model_config *c, int32_t layer, lc_layer_weigh
     return n;
 }
 
+int64_t lc_model_layer_n_params(const lc_model_config *c, int32_t layer) {
+    layer_tensor lt[LAYER_MAX];
+    const int n = layer_tensors(c, layer, NULL, lt);
+    int64_t total = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t e;
+        if (!lc_mul_i64(lt[i].rows, lt[i].cols, &e) || (lt[i].exps > 0 && !lc_mul_i64(e, lt[i].exps, &e)) ||
+            __builtin_add_overflow(total, e, &total))
+            return -1;
+    }
+    return total;
+}
+
 static void why_strings(const lc_model_config *c, char why[WHY_COUNT][160]) {
     const char *A = c->arch;
     snprintf(why[WHY_DIM], 160, "%s.embedding_length = %d", A, c->dim);

@@ -74,6 +74,10 @@ lc_tensor *lc_layer_weight(lc_layer_weights *l, lc_layer_weight_id id);
 const lc_tensor *lc_layer_weight_const(const lc_layer_weights *l, lc_layer_weight_id id);
 
 /* Check a view: type usable, shape [rows, cols], data non-NULL and aligned. */
+/* Parameters of layer `layer` as the family binds its tensors (load_gguf.c's
+ * table: experts, shared experts, DeltaNet, biases and norms included); -1
+ * on overflow. */
+int64_t lc_model_layer_n_params(const lc_model_config *c, int32_t layer);
 lc_status lc_tensor_check(const lc_tensor *t, const char *name, int64_t rows, int64_t cols, lc_error *err);
 
 #endif
