@@ -9,8 +9,17 @@
  *    sampler as they were: missing file, truncated at many lengths, extended,
  *    a flipped byte anywhere (checksum), wrong magic, a newer version, another
  *    model, other cache types, another policy or size, a token id out of the
- *    vocabulary behind a valid checksum, and an empty file.
+ *    vocabulary behind a valid checksum, and an empty file; a version-1 file
+ *    (before recurrent states) still loads;
+ *  - Gated DeltaNet (the qwen3-next fixture in ../shared, skipped when
+ *    absent): prompt, save, load into a fresh context that held something
+ *    else, continue: tokens and logits bit for bit those of the uninterrupted
+ *    context (one token at a time and a 9-token chunk); tampered state
+ *    sections (truncated, a state of another shape, another state count, a
+ *    non-finite value, a bad state header, a flipped bit) and sessions of
+ *    another model are refused whole.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -167,9 +176,9 @@ static uint64_t fnv(const unsigned char *b, size_t n) {
 static void expect_refused(lc_context *ctx, lc_sampler *s, const char *what, lc_status want, const char *needle) {
     lc_error err;
     const int32_t V = lc_context_model(ctx)->cfg.vocab_size;
-    float before[64];
+    float *before = malloc((size_t)V * 4);
     const float *l = lc_context_logits(ctx);
-    if (l) memcpy(before, l, (size_t)V * 4);
+    if (l && before) memcpy(before, l, (size_t)V * 4);
     const int64_t past = lc_context_n_past(ctx);
     lc_sampler_state *s0 = malloc(sizeof *s0), *s1 = malloc(sizeof *s1);
     lc_sampler_get_state(s, s0);
@@ -180,7 +189,8 @@ static void expect_refused(lc_context *ctx, lc_sampler *s, const char *what, lc_
     if (needle) CHECK(strstr(err.msg, needle) != NULL, "%s: message '%s' lacks '%s'", what, err.msg, needle);
     CHECK(lc_context_n_past(ctx) == past, "%s: the context changed", what);
     const float *l2 = lc_context_logits(ctx);
-    CHECK(l && l2 && memcmp(before, l2, (size_t)V * 4) == 0, "%s: the logits changed", what);
+    CHECK(l && l2 && before && memcmp(before, l2, (size_t)V * 4) == 0, "%s: the logits changed", what);
+    free(before);
     lc_sampler_get_state(s, s1);
     CHECK(memcmp(s0, s1, sizeof *s0) == 0, "%s: the sampler changed", what);
     free(s0);
@@ -243,9 +253,24 @@ static void test_failures(const lc_model *m, const lc_model *other) {
     write_all(path2_buf, mod, n);
     expect_refused(b, s, "magic", LC_ERR_FORMAT, "not a longctx session");
     memcpy(mod, img, n);
-    mod[8] = 2; /* version 2 */
+    mod[8] = (unsigned char)(LC_SESSION_VERSION + 1);
     write_all(path2_buf, mod, n);
     expect_refused(b, s, "newer version", LC_ERR_UNSUPPORTED, "newer");
+    /* version 1 (before the recurrent states; the same layout without them)
+     * still loads into a context without DeltaNet layers */
+    CHECK(img[8] == 2 && LC_SESSION_VERSION == 2, "this build writes version 2");
+    memcpy(mod, img, n);
+    mod[8] = 1;
+    uint64_t h1 = fnv(mod, n - 8);
+    for (int i = 0; i < 8; i++) mod[n - 8 + i] = (unsigned char)(h1 >> (8 * i));
+    write_all(path2_buf, mod, n);
+    CHECK_OK(lc_session_load(b, path2_buf, s, NULL, NULL, NULL, NULL, NULL, &err), &err);
+    CHECK(lc_context_n_past(b) == lc_context_n_past(a), "version-1 file");
+    mod[184] = 1; /* a version-1 file with recurrent states */
+    h1 = fnv(mod, n - 8);
+    for (int i = 0; i < 8; i++) mod[n - 8 + i] = (unsigned char)(h1 >> (8 * i));
+    write_all(path2_buf, mod, n);
+    expect_refused(b, s, "version 1 with states", LC_ERR_FORMAT, "version 1");
     /* valid checksum, bad content: a history token out of the vocabulary */
     memcpy(mod, img, n);
     const int32_t bad = 9999;
@@ -374,6 +399,195 @@ static void test_save_file_handling(const lc_model *m) {
     lc_context_free(a);
 }
 
+/* img with len bytes at off replaced and the checksum recomputed, to path2. */
+static void write_patched(const unsigned char *img, size_t n, size_t off, const void *bytes, size_t len) {
+    unsigned char *mod = malloc(n);
+    if (!mod || off + len > n - 8) {
+        CHECK(false, "patch at %zu", off);
+        free(mod);
+        return;
+    }
+    memcpy(mod, img, n);
+    memcpy(mod + off, bytes, len);
+    const uint64_t h = fnv(mod, n - 8);
+    for (int i = 0; i < 8; i++) mod[n - 8 + (size_t)i] = (unsigned char)(h >> (8 * i));
+    write_all(path2_buf, mod, n);
+    free(mod);
+}
+
+static lc_context *make_hybrid_ctx(const lc_model *m, lc_dtype kv) {
+    lc_context_opts o;
+    lc_context_opts_init(&o);
+    o.n_ctx = 96;
+    o.n_batch = 16;
+    o.n_threads = 2;
+    o.k_type = o.v_type = kv;
+    lc_context *ctx = NULL;
+    lc_error err;
+    if (lc_context_create(m, &o, &ctx, &err) != LC_OK) fprintf(stderr, "hybrid context: %s\n", err.msg);
+    return ctx;
+}
+
+/* Logits of every row of a chunk of n tokens. */
+static void eval_all(lc_context *ctx, const int32_t *t, int64_t n, float *out) {
+    lc_error err;
+    CHECK_OK(lc_context_eval(ctx, t, n, out, true, &err), &err);
+}
+
+/* Qwen3-Next (3 Gated DeltaNet layers, 1 gated attention layer): the
+ * recurrent states travel with the KV cache. */
+static void test_hybrid(const lc_model *llama) {
+    if (!lc_test_have_shared("the Gated DeltaNet sessions (qwen3-next fixture)")) return;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/fixtures/qwen3-next/model.f16.gguf", LC_SHARED_DIR);
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "SKIP part: the Gated DeltaNet sessions (%s is absent)\n", path);
+        return;
+    }
+    lc_error err;
+    lc_model *m = NULL;
+    CHECK_OK(lc_model_load(path, NULL, &m, &err), &err);
+    if (!m) return;
+    const int32_t V = m->cfg.vocab_size;
+    const lc_family *f = &m->cfg.fam;
+    CHECK(f->flags & LC_ARCH_DELTANET, "the fixture has DeltaNet layers");
+    /* what the three states take, from the shapes (32-byte header each) */
+    const size_t one = 32 + 4 * ((size_t)f->ssm_n_v_heads * f->ssm_d_k * f->ssm_d_v +
+                                 (size_t)(f->ssm_conv_kernel - 1) *
+                                     (2 * (size_t)f->ssm_n_k_heads * f->ssm_d_k + (size_t)f->ssm_n_v_heads * f->ssm_d_v));
+    const int n_states = 3;
+    const lc_dtype kvs[2] = {LC_DTYPE_F16, LC_DTYPE_F32};
+    const int64_t n_prompt = 30, n_gen = 5, n_after = 12, n_chunk = 9;
+    int32_t prompt[30], hist[40], ta[12], tb[12], chunk[9];
+    for (int i = 0; i < n_prompt; i++) prompt[i] = (i * 37 + 11) % V;
+    for (int i = 0; i < n_chunk; i++) chunk[i] = (i * 53 + 7) % V;
+    float *la = malloc((size_t)((n_after + n_chunk) * V) * 4), *lb = malloc((size_t)((n_after + n_chunk) * V) * 4);
+    float *scratch = malloc((size_t)(n_gen * V) * 4);
+    for (int k = 0; k < 2 && la && lb && scratch; k++) {
+        lc_context *a = make_hybrid_ctx(m, kvs[k]), *b = make_hybrid_ctx(m, kvs[k]);
+        lc_sampler *sa = make_sampler(m), *sb = make_sampler(m);
+        if (!a || !b || !sa || !sb) {
+            CHECK(false, "hybrid setup");
+            goto next;
+        }
+        CHECK_OK(lc_context_eval(a, prompt, n_prompt, NULL, false, &err), &err); /* chunks of 16 */
+        for (int i = 0; i < n_prompt; i++) lc_sampler_accept(sa, prompt[i], NULL);
+        continue_n(a, sa, n_gen, hist + n_prompt, scratch, V);
+        memcpy(hist, prompt, sizeof prompt);
+        CHECK_OK(lc_session_save(a, path_buf, hist, n_prompt + n_gen, NULL, 0, sa, &err), &err);
+        /* b holds something else first: its states must be replaced */
+        CHECK_OK(lc_context_eval(b, chunk, 7, NULL, false, &err), &err);
+        int32_t *tokens = NULL;
+        int64_t n_tokens = 0;
+        CHECK_OK(lc_session_load(b, path_buf, sb, &tokens, &n_tokens, NULL, NULL, NULL, &err), &err);
+        CHECK(n_tokens == n_prompt + n_gen && tokens && memcmp(tokens, hist, (size_t)n_tokens * 4) == 0, "history");
+        free(tokens);
+        CHECK(lc_context_n_past(b) == lc_context_n_past(a), "hybrid: counts");
+        continue_n(a, sa, n_after, ta, la, V);
+        continue_n(b, sb, n_after, tb, lb, V);
+        CHECK(memcmp(ta, tb, sizeof ta) == 0, "hybrid %s: the loaded context continues differently",
+              lc_dtype_name(kvs[k]));
+        eval_all(a, chunk, n_chunk, la + n_after * V);
+        eval_all(b, chunk, n_chunk, lb + n_after * V);
+        CHECK(memcmp(la, lb, (size_t)((n_after + n_chunk) * V) * 4) == 0,
+              "hybrid %s: logits differ after loading (one token at a time, then a chunk of %lld)",
+              lc_dtype_name(kvs[k]), (long long)n_chunk);
+        if (k == 1) {
+            /* tampering, on an f32 file saved without a sampler (the states
+             * end where the logits begin) */
+            CHECK_OK(lc_session_save(a, path_buf, hist, n_prompt + n_gen, NULL, 0, NULL, &err), &err);
+            size_t n = 0;
+            unsigned char *img = read_all(path_buf, &n);
+            if (!img || n < (size_t)V * 4 + 8 + n_states * one + 192) {
+                CHECK(false, "hybrid: read back (%zu bytes)", n);
+                free(img);
+                goto next;
+            }
+            const size_t s0 = n - 8 - (size_t)V * 4 - (size_t)n_states * one; /* first state */
+            CHECK(memcmp(img + s0, "LCDN", 4) == 0 && memcmp(img + s0 + one, "LCDN", 4) == 0 &&
+                      memcmp(img + s0 + 2 * one, "LCDN", 4) == 0,
+                  "hybrid: three states of %zu bytes before the logits", one);
+            CHECK(img[184] == n_states && img[8] == LC_SESSION_VERSION, "hybrid: header");
+            const size_t cuts[] = {s0, s0 + 31, s0 + one / 2, s0 + one, s0 + 3 * one - 1, n - 8 - (size_t)V * 4};
+            for (size_t i = 0; i < LC_ARRAY_LEN(cuts); i++) {
+                write_all(path2_buf, img, cuts[i]);
+                char w[48];
+                snprintf(w, sizeof w, "hybrid truncated at %zu", cuts[i]);
+                expect_refused(b, sb, w, LC_ERR_FORMAT, "implies");
+            }
+            /* the states cut out and the file re-checksummed: sizes disagree */
+            unsigned char *cut = malloc(n);
+            if (cut) {
+                memcpy(cut, img, s0);
+                memcpy(cut + s0, img + s0 + one, n - s0 - one);
+                const uint64_t h = fnv(cut, n - one - 8);
+                for (int i = 0; i < 8; i++) cut[n - one - 8 + (size_t)i] = (unsigned char)(h >> (8 * i));
+                write_all(path2_buf, cut, n - one);
+                expect_refused(b, sb, "hybrid: one state left out", LC_ERR_FORMAT, "implies");
+                free(cut);
+            }
+            const uint32_t cnt[3] = {2, 4, 0};
+            for (int i = 0; i < 3; i++) {
+                write_patched(img, n, 184, &cnt[i], 4);
+                expect_refused(b, sb, "hybrid: state count", LC_ERR_FORMAT, "3 such layers");
+            }
+            const uint32_t dk = (uint32_t)f->ssm_d_k * 2, kern = 2;
+            write_patched(img, n, s0 + one + 16, &dk, 4); /* second state: d_k */
+            expect_refused(b, sb, "hybrid: state of another shape", LC_ERR_FORMAT, "layer 1's Gated DeltaNet state: "
+                                                                                   "deltanet state load: saved shape");
+            write_patched(img, n, s0 + 2 * one + 24, &kern, 4); /* third state: conv kernel */
+            expect_refused(b, sb, "hybrid: another conv kernel", LC_ERR_FORMAT, "K=2");
+            write_patched(img, n, s0 + 4, &kern, 4); /* state format version */
+            expect_refused(b, sb, "hybrid: state version", LC_ERR_FORMAT, "not a version-1 DeltaNet state");
+            write_patched(img, n, s0, "XXXX", 4);
+            expect_refused(b, sb, "hybrid: state magic", LC_ERR_FORMAT, "layer 0's");
+            const float nan = NAN, inf = INFINITY;
+            write_patched(img, n, s0 + 2 * one + 32 + 4 * 77, &nan, 4);
+            expect_refused(b, sb, "hybrid: NaN in S", LC_ERR_FORMAT, "not finite");
+            write_patched(img, n, s0 + one - 4, &inf, 4); /* the last conv value */
+            expect_refused(b, sb, "hybrid: inf in the conv tail", LC_ERR_FORMAT, "not finite");
+            const uint32_t v1 = 1;
+            write_patched(img, n, 8, &v1, 4);
+            expect_refused(b, sb, "hybrid: version 1 with states", LC_ERR_FORMAT, "version 1");
+            unsigned char *mod = malloc(n);
+            lc_rng r;
+            lc_rng_seed(&r, 11);
+            for (int i = 0; mod && i < 6; i++) { /* a flipped bit in the states: the checksum */
+                memcpy(mod, img, n);
+                mod[s0 + (size_t)lc_rng_below(&r, (uint64_t)(3 * one))] ^= (unsigned char)(1u << lc_rng_below(&r, 8));
+                write_all(path2_buf, mod, n);
+                expect_refused(b, sb, "hybrid: bit flipped in a state", LC_ERR_FORMAT, "checksum");
+            }
+            free(mod);
+            /* foreign: a llama session into the hybrid context, and back */
+            lc_context *lc = make_ctx(llama, "full", LC_DTYPE_F32, LC_DTYPE_F32);
+            if (lc) {
+                const int32_t lt[3] = {1, 2, 3};
+                CHECK_OK(lc_context_eval(lc, lt, 3, NULL, false, &err), &err);
+                CHECK_OK(lc_session_save(lc, path2_buf, NULL, 0, NULL, 0, NULL, &err), &err);
+                expect_refused(b, sb, "hybrid: a llama session", LC_ERR_FORMAT, "another model");
+                CHECK(lc_session_load(lc, path_buf, NULL, NULL, NULL, NULL, NULL, NULL, &err) == LC_ERR_FORMAT &&
+                          strstr(err.msg, "another model"),
+                      "a hybrid session into a llama context: %s", err.msg);
+            } else {
+                CHECK(false, "llama context");
+            }
+            lc_context_free(lc);
+            /* the untouched file still loads, and continues as a does */
+            CHECK_OK(lc_session_load(b, path_buf, NULL, NULL, NULL, NULL, NULL, NULL, &err), &err);
+            eval_all(a, chunk, 4, la);
+            eval_all(b, chunk, 4, lb);
+            CHECK(memcmp(la, lb, (size_t)(4 * V) * 4) == 0, "hybrid: the good file after the bad ones");
+            free(img);
+        }
+    next:
+        lc_sampler_free(sa), lc_sampler_free(sb);
+        lc_context_free(a), lc_context_free(b);
+    }
+    free(la), free(lb), free(scratch);
+    lc_model_free(m);
+}
+
 int main(void) {
     snprintf(path_buf, sizeof path_buf, "/tmp/lc_test_session_%d.bin", (int)getpid());
     snprintf(path2_buf, sizeof path2_buf, "/tmp/lc_test_session_%d_b.bin", (int)getpid());
@@ -392,6 +606,7 @@ int main(void) {
     test_failures(m, other);
     test_h2o_high_water(m);
     test_save_file_handling(m);
+    test_hybrid(m);
     lc_error err;
     lc_context *lin = NULL;
     lc_context_opts o;

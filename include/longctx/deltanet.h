@@ -137,8 +137,12 @@ float *lc_deltanet_state_conv(lc_deltanet_state *st);
  * kernel) and both parts in f32, little-endian as in memory. */
 size_t lc_deltanet_state_bytes(const lc_deltanet_state *st);
 lc_status lc_deltanet_state_save(const lc_deltanet_state *st, void *dst, size_t cap, lc_error *err);
-/* Refuses data of another shape or kernel, truncated or non-finite data. */
+/* Refuses data of another shape or kernel, truncated or non-finite data
+ * (leaving st as it was). */
 lc_status lc_deltanet_state_load(lc_deltanet_state *st, const void *src, size_t bytes, lc_error *err);
+/* The checks of lc_deltanet_state_load alone (st is only read): a caller
+ * that loads several states checks them all before it loads any. */
+lc_status lc_deltanet_state_check(const lc_deltanet_state *st, const void *src, size_t bytes, lc_error *err);
 
 /* ---- one layer, between its input projections and its output projection ---
  *

@@ -372,8 +372,9 @@ lc_status lc_generate(lc_context *ctx, const int32_t *prompt, int64_t n_prompt, 
  *            parameters, slots, RoPE), the cache state, section lengths
  *   body     tokens i32[n_tokens] | blob | slot positions i64[n_slots] |
  *            slot tokens i32[n_slots] | H2O masses f64[n_slots] (h2o only) |
- *            K then V of slots 0..hw-1 per layer | logits f32[vocab] (when
- *            held) | sampler state (LC_SAMPLER_STATE_BYTES, when saved)
+ *            K then V of slots 0..hw-1 per layer | the recurrent state of
+ *            every Gated DeltaNet layer (version 2) | logits f32[vocab]
+ *            (when held) | sampler state (LC_SAMPLER_STATE_BYTES, when saved)
  *   trailer  u64 FNV-1a 64 of every byte before it: a check against
  *            corruption (a flipped bit, a torn write), not authentication:
  *            anyone can recompute it, so every field is validated as
@@ -385,8 +386,10 @@ lc_status lc_generate(lc_context *ctx, const int32_t *prompt, int64_t n_prompt, 
  * into the context and the sampler: a truncated, corrupted, foreign (other
  * model, other context settings) or newer file is refused whole with
  * LC_ERR_FORMAT / LC_ERR_UNSUPPORTED and changes nothing. docs/kv-cache.md
- * describes every field. LINEAR-attention contexts are refused. */
-#define LC_SESSION_VERSION 1u
+ * describes every field. LINEAR-attention contexts are refused. Version 1
+ * files (no recurrent states) still load into contexts without DeltaNet
+ * layers. */
+#define LC_SESSION_VERSION 2u
 #define LC_SESSION_MAX_TOKENS ((int64_t)1 << 30)
 #define LC_SESSION_MAX_BLOB ((int64_t)1 << 26)
 

@@ -96,14 +96,14 @@ lc_status lc_deltanet_state_save(const lc_deltanet_state *st, void *dst, size_t 
     return LC_OK;
 }
 
-lc_status lc_deltanet_state_load(lc_deltanet_state *st, const void *src, size_t bytes, lc_error *err) {
+lc_status lc_deltanet_state_check(const lc_deltanet_state *st, const void *src, size_t bytes, lc_error *err) {
     if (!st || !src) return lc_fail(err, LC_ERR_INVALID_ARG, "deltanet state load: NULL argument");
     const size_t need = lc_deltanet_state_bytes(st);
     uint32_t want[8], got[8];
     header(st, want);
     if (bytes < DN_HEADER_BYTES) return lc_fail(err, LC_ERR_FORMAT, "deltanet state load: %zu bytes, no header", bytes);
     memcpy(got, src, sizeof got);
-    if (got[0] != DN_STATE_MAGIC || got[1] != DN_STATE_VERSION)
+    if (got[0] != DN_STATE_MAGIC || got[1] != DN_STATE_VERSION || got[7] != 0)
         return lc_fail(err, LC_ERR_FORMAT, "deltanet state load: not a version-1 DeltaNet state");
     if (memcmp(got + 2, want + 2, 5 * sizeof(uint32_t)) != 0)
         return lc_fail(err, LC_ERR_FORMAT,
@@ -111,13 +111,19 @@ lc_status lc_deltanet_state_load(lc_deltanet_state *st, const void *src, size_t 
                        got[2], got[3], got[4], got[5], got[6], want[2], want[3], want[4], want[5], want[6]);
     if (bytes != need)
         return lc_fail(err, LC_ERR_FORMAT, "deltanet state load: %zu bytes, %zu expected", bytes, need);
-    /* Check before touching the state: a refused load leaves it as it was. */
     const size_t total = st->ssm_n + st->conv_n;
     for (size_t i = 0; i < total; i++) {
         float v;
         memcpy(&v, (const char *)src + DN_HEADER_BYTES + i * sizeof(float), sizeof v);
         if (!isfinite(v)) return lc_fail(err, LC_ERR_FORMAT, "deltanet state load: value %zu is not finite", i);
     }
+    return LC_OK;
+}
+
+lc_status lc_deltanet_state_load(lc_deltanet_state *st, const void *src, size_t bytes, lc_error *err) {
+    /* Check before touching the state: a refused load leaves it as it was. */
+    const lc_status s = lc_deltanet_state_check(st, src, bytes, err);
+    if (s != LC_OK) return s;
     memcpy(st->ssm, (const char *)src + DN_HEADER_BYTES, st->ssm_n * sizeof(float));
     memcpy(st->conv, (const char *)src + DN_HEADER_BYTES + st->ssm_n * sizeof(float), st->conv_n * sizeof(float));
     return LC_OK;

@@ -12,12 +12,17 @@
  *    96  i64 base      104  i64 hw          112  i64 discarded 120  i64 shifts
  *   128  u32 in_order  132  u32 vocab       136  u32 policy    140  u32 k type
  *   144  u32 v type    148  u32 layers      152  i64 S  160  i64 W  168  i64 KEEP
- *   176  i64 H         184  u64 0 (reserved)
+ *   176  i64 H         184  u32 n_states   188  u32 0 (reserved)
  *
  * Body: tokens i32[n_tokens] | blob | pos i64[n_slots] | tok i32[n_slots] |
  * mass f64[n_slots] (H2O) | per layer K rows of slots 0..n_saved-1 | per
- * layer V rows | logits f32[vocab] (flag 1) | sampler state (flag 2).
- * Trailer: u64 FNV-1a 64 of every byte before it.
+ * layer V rows | recurrent states: per Gated DeltaNet layer, in layer order,
+ * its lc_deltanet_state_save image (32-byte header with the shape, then S
+ * and the convolution tail in f32) | logits f32[vocab] (flag 1) | sampler
+ * state (flag 2). Trailer: u64 FNV-1a 64 of every byte before it.
+ *
+ * Version 2 added n_states and the states; version 1 (u64 0 at 184, no
+ * states) is still read, into contexts without DeltaNet layers.
  *
  * Arrays are written as they are in memory: the format is little-endian and
  * so is every machine longctx builds on (a big-endian host refuses).
@@ -36,6 +41,7 @@
 
 #define SESSION_MAGIC "LCSESSN1"
 #define SESSION_HEADER_BYTES 192
+#define SESSION_VERSION_NO_STATES 1u /* before the recurrent states */
 #define FLAG_LOGITS 1u
 #define FLAG_SAMPLER 2u
 #define FLAG_MASS 4u
@@ -121,6 +127,20 @@ uint64_t lc_model_fingerprint(const lc_model *m) {
         const lc_tensor *t[9] = {&L->attn_norm, &L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_norm, &L->w_gate, &L->w_up, &L->w_down};
         for (int i = 0; i < 9; i++) h = sample_tensor(h, t[i], 256, 0);
     }
+    /* Gated DeltaNet families (whose sessions came with version 2): the
+     * state shapes and the layers' own tensors too */
+    const lc_family *f = &c->fam;
+    if (f->flags & LC_ARCH_DELTANET) {
+        const int64_t ssm[6] = {f->full_attn_interval, f->ssm_conv_kernel, f->ssm_d_k,
+                                f->ssm_n_k_heads,      f->ssm_n_v_heads,   f->ssm_d_v};
+        for (int i = 0; i < 6; i++) h = fnv_u64(h, (uint64_t)ssm[i]);
+        for (int l = 0; m->w.layers && l < c->n_layers; l++) {
+            const lc_layer_weights *L = &m->w.layers[l];
+            const lc_tensor *t[8] = {&L->wqkv,  &L->ssm_a, &L->ssm_dt_b, &L->ssm_conv,
+                                     &L->ssm_ba, &L->ssm_z, &L->ssm_norm, &L->ssm_out};
+            for (int i = 0; i < 8; i++) h = sample_tensor(h, t[i], 256, 0);
+        }
+    }
     return h;
 }
 
@@ -160,6 +180,7 @@ typedef struct {
     int64_t n_tokens, blob_len, n_slots, n_saved, n_used, next_pos, n_seen, ring_n, base, hw, discarded, shifts;
     uint32_t in_order, vocab, policy, k_type, v_type, n_layers;
     int64_t n_sinks, window, n_keep, n_heavy;
+    uint32_t n_states, reserved; /* recurrent (DeltaNet) states; 0 */
 } session_header;
 
 static void header_encode(const session_header *h, unsigned char *b) {
@@ -176,6 +197,8 @@ static void header_encode(const session_header *h, unsigned char *b) {
     for (int i = 0; i < 6; i++) put_u32(b + 128 + 4 * i, u[i]);
     const int64_t p[4] = {h->n_sinks, h->window, h->n_keep, h->n_heavy};
     for (int i = 0; i < 4; i++) put_u64(b + 152 + 8 * i, (uint64_t)p[i]);
+    put_u32(b + 184, h->n_states);
+    put_u32(b + 188, h->reserved);
 }
 
 static void header_decode(const unsigned char *b, session_header *h) {
@@ -190,6 +213,16 @@ static void header_decode(const unsigned char *b, session_header *h) {
     for (int i = 0; i < 6; i++) *u[i] = get_u32(b + 128 + 4 * i);
     int64_t *p[4] = {&h->n_sinks, &h->window, &h->n_keep, &h->n_heavy};
     for (int i = 0; i < 4; i++) *p[i] = get_i64(b + 152 + 8 * i);
+    h->n_states = get_u32(b + 184);
+    h->reserved = get_u32(b + 188);
+}
+
+/* Bytes of every DeltaNet layer's saved state together (false on overflow). */
+static bool states_bytes(const lc_context *ctx, size_t *total) {
+    *total = 0;
+    for (int32_t l = 0; ctx->dn && l < ctx->sh.n_layers; l++)
+        if (ctx->dn[l] && !lc_add_size(*total, lc_deltanet_state_bytes(ctx->dn[l]), total)) return false;
+    return true;
 }
 
 /* Slots 0..n_saved-1 cover every occupied one. */
@@ -277,9 +310,6 @@ lc_status lc_session_save(const lc_context *ctx, const char *path, const int32_t
     if (!little_endian()) return lc_fail(err, LC_ERR_UNSUPPORTED, "session: big-endian hosts are not supported");
     if (ctx->linear)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "session: a LINEAR-attention context keeps no KV cache to save");
-    if (ctx->n_dn_layers)
-        return lc_fail(err, LC_ERR_UNSUPPORTED,
-                       "session: this model's Gated DeltaNet layers keep recurrent states that sessions do not save yet");
     if (ctx->wring.n_layers)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "session: window layers keep rings of keys; use --swa-full to save");
     if (n_tokens < 0 || n_tokens > LC_SESSION_MAX_TOKENS || (n_tokens > 0 && !tokens))
@@ -317,6 +347,10 @@ lc_status lc_session_save(const lc_context *ctx, const char *path, const int32_t
     h.window = c->window;
     h.n_keep = c->n_keep;
     h.n_heavy = c->n_heavy;
+    h.n_states = (uint32_t)ctx->n_dn_layers;
+    size_t state_max = 0; /* one state at a time goes through this buffer */
+    for (int32_t l = 0; ctx->dn && l < ctx->sh.n_layers; l++)
+        if (ctx->dn[l]) state_max = LC_MAX(state_max, lc_deltanet_state_bytes(ctx->dn[l]));
 
     char *target = save_target(path);
     const size_t plen = target ? strlen(target) : 0;
@@ -357,6 +391,17 @@ lc_status lc_session_save(const lc_context *ctx, const char *path, const int32_t
         put(&w, c->k + (size_t)l * (size_t)c->n_slots * c->k_row_bytes, (size_t)h.n_saved * c->k_row_bytes);
     for (int32_t l = 0; l < c->n_layers; l++)
         put(&w, c->v + (size_t)l * (size_t)c->n_slots * c->v_row_bytes, (size_t)h.n_saved * c->v_row_bytes);
+    if (state_max) {
+        void *sbuf = malloc(state_max);
+        if (!sbuf) w.ok = false, errno = ENOMEM;
+        for (int32_t l = 0; sbuf && l < ctx->sh.n_layers; l++) {
+            if (!ctx->dn[l]) continue;
+            const size_t n = lc_deltanet_state_bytes(ctx->dn[l]);
+            if (lc_deltanet_state_save(ctx->dn[l], sbuf, state_max, NULL) != LC_OK) w.ok = false;
+            put(&w, sbuf, n);
+        }
+        free(sbuf);
+    }
     if (ctx->have_logits) put(&w, ctx->logits, (size_t)ctx->sh.vocab * sizeof(float));
     if (sampler) {
         lc_sampler_state *ss = malloc(sizeof *ss);
@@ -396,6 +441,8 @@ typedef struct {
     int32_t *tok;
     double *mass;
     char *k, *v;
+    unsigned char *states; /* every DeltaNet layer's saved state, in layer order */
+    size_t states_bytes;
     float *logits;
     uint8_t *sampler;
 } session_body;
@@ -408,6 +455,7 @@ static void body_free(session_body *b) {
     lc_free_aligned(b->mass);
     lc_free_aligned(b->k);
     lc_free_aligned(b->v);
+    free(b->states);
     free(b->logits);
     free(b->sampler);
     memset(b, 0, sizeof *b);
@@ -436,7 +484,8 @@ static lc_status check_header(const lc_context *ctx, const session_header *h, co
     if (h->version > LC_SESSION_VERSION)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "session %s: version %u is newer than this build reads (%u)", path,
                        (unsigned)h->version, LC_SESSION_VERSION);
-    if (h->version != LC_SESSION_VERSION || (h->flags & ~FLAGS_KNOWN))
+    if ((h->version != LC_SESSION_VERSION && h->version != SESSION_VERSION_NO_STATES) || (h->flags & ~FLAGS_KNOWN) ||
+        h->reserved != 0 || (h->version == SESSION_VERSION_NO_STATES && h->n_states != 0))
         return lc_fail(err, LC_ERR_FORMAT, "session %s: version %u, flags 0x%x: not a session this build wrote", path,
                        (unsigned)h->version, (unsigned)h->flags);
     if (h->model_fp != lc_model_fingerprint(ctx->model))
@@ -464,6 +513,11 @@ static lc_status check_header(const lc_context *ctx, const session_header *h, co
                        path);
     if (h->vocab != (uint32_t)ctx->sh.vocab || h->n_layers != (uint32_t)c->n_layers)
         return lc_fail(err, LC_ERR_FORMAT, "session %s: vocabulary or layer count differs", path);
+    if (h->n_states != (uint32_t)ctx->n_dn_layers)
+        return lc_fail(err, LC_ERR_FORMAT,
+                       "session %s: holds %u recurrent (Gated DeltaNet) layer states, this model has %d such layers%s",
+                       path, (unsigned)h->n_states, (int)ctx->n_dn_layers,
+                       h->version == SESSION_VERSION_NO_STATES ? " (a version-1 session holds none)" : "");
     /* counts */
     if (h->n_tokens < 0 || h->n_tokens > LC_SESSION_MAX_TOKENS || h->blob_len < 0 || h->blob_len > LC_SESSION_MAX_BLOB ||
         h->n_saved < 0 || h->n_saved > c->n_slots || h->n_used < 0 || h->n_used > h->n_saved || h->hw < 0 ||
@@ -535,6 +589,27 @@ static lc_status check_slots(const lc_context *ctx, const session_header *h, con
     return LC_OK;
 }
 
+/* Each saved recurrent state against its layer: magic, shape, kernel, size,
+ * finite values (lc_deltanet_state_check; nothing changes). */
+static lc_status check_states(const lc_context *ctx, const session_body *b, const char *path, lc_error *err) {
+    size_t off = 0;
+    for (int32_t l = 0; b->states && l < ctx->sh.n_layers; l++) {
+        if (!ctx->dn[l]) continue;
+        const size_t n = lc_deltanet_state_bytes(ctx->dn[l]);
+        size_t end = 0;
+        if (!lc_add_size(off, n, &end) || end > b->states_bytes)
+            return lc_fail(err, LC_ERR_FORMAT, "session %s: the recurrent states end early (layer %d)", path, (int)l);
+        lc_error e;
+        if (lc_deltanet_state_check(ctx->dn[l], b->states + off, n, &e) != LC_OK)
+            return lc_fail(err, LC_ERR_FORMAT, "session %s: layer %d's Gated DeltaNet state: %s", path, (int)l, e.msg);
+        off = end;
+    }
+    if (off != b->states_bytes)
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: %zu bytes of recurrent states, the layers hold %zu", path,
+                       b->states_bytes, off);
+    return LC_OK;
+}
+
 void lc_session_info_free(lc_session_info *info) {
     if (!info) return;
     free(info->tokens);
@@ -559,9 +634,10 @@ lc_status lc_session_load(lc_context *ctx, const char *path, lc_sampler *sampler
 static bool implied_size(const lc_context *ctx, const session_header *h, size_t *need) {
     const lc_kv_cache *c = &ctx->kv;
     const bool with_logits = h->flags & FLAG_LOGITS, with_sampler = h->flags & FLAG_SAMPLER;
-    size_t kv_saved = 0, t = 0;
+    size_t kv_saved = 0, t = 0, states = 0;
     *need = SESSION_HEADER_BYTES + 8;
-    return lc_mul3_size(c->k_row_bytes + c->v_row_bytes, (size_t)h->n_saved, (size_t)c->n_layers, &kv_saved) &&
+    return states_bytes(ctx, &states) && lc_add_size(*need, states, need) &&
+           lc_mul3_size(c->k_row_bytes + c->v_row_bytes, (size_t)h->n_saved, (size_t)c->n_layers, &kv_saved) &&
            lc_mul_size((size_t)h->n_tokens, 4, &t) && lc_add_size(*need, t, need) &&
            lc_add_size(*need, (size_t)h->blob_len, need) &&
            lc_mul_size((size_t)c->n_slots, 12 + (c->mass ? 8 : 0), &t) && lc_add_size(*need, t, need) &&
@@ -582,6 +658,7 @@ static bool read_body(reader *r, const lc_context *ctx, const session_header *h,
         get(r, b->k + (size_t)l * (size_t)c->n_slots * c->k_row_bytes, (size_t)h->n_saved * c->k_row_bytes);
     for (int32_t l = 0; l < c->n_layers; l++)
         get(r, b->v + (size_t)l * (size_t)c->n_slots * c->v_row_bytes, (size_t)h->n_saved * c->v_row_bytes);
+    get(r, b->states, b->states_bytes);
     if (b->logits) get(r, b->logits, (size_t)ctx->sh.vocab * sizeof(float));
     if (b->sampler) get(r, b->sampler, LC_SAMPLER_STATE_BYTES);
     unsigned char tr[8];
@@ -617,13 +694,21 @@ static void install(lc_context *ctx, const session_header *h, session_body *b) {
     c->base = h->base;
     c->n_discarded = h->discarded;
     c->n_shifts = h->shifts;
+    size_t off = 0; /* the states were checked (check_states): loading them cannot fail */
+    for (int32_t l = 0; b->states && l < ctx->sh.n_layers; l++) {
+        if (!ctx->dn[l]) continue;
+        const size_t n = lc_deltanet_state_bytes(ctx->dn[l]);
+        (void)lc_deltanet_state_load(ctx->dn[l], b->states + off, n, NULL);
+        off += n;
+    }
     ctx->have_logits = b->logits != NULL;
     if (b->logits) memcpy(ctx->logits, b->logits, (size_t)ctx->sh.vocab * sizeof(float));
 }
 
 /* Reads and verifies everything into fresh buffers, in this order: the file,
  * the header (magic, version, fingerprints, counts), the exact size it
- * implies, memory, the body and its checksum, the slots, the caller's check,
+ * implies, memory, the body and its checksum, the slots, the recurrent
+ * states, the caller's check,
  * the sampler state; only then does anything change. One exit path. */
 lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler *sampler, lc_session_check_fn check,
                                   void *check_user, lc_session_info *info, lc_error *err) {
@@ -631,9 +716,6 @@ lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler 
     if (!ctx || !path) return lc_fail(err, LC_ERR_INVALID_ARG, "session: NULL context or path");
     if (!little_endian()) return lc_fail(err, LC_ERR_UNSUPPORTED, "session: big-endian hosts are not supported");
     if (ctx->linear) return lc_fail(err, LC_ERR_UNSUPPORTED, "session: a LINEAR-attention context has no KV cache");
-    if (ctx->n_dn_layers)
-        return lc_fail(err, LC_ERR_UNSUPPORTED,
-                       "session: this model's Gated DeltaNet layers keep recurrent states that sessions do not load yet");
     if (ctx->wring.n_layers)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "session: window layers keep rings of keys; use --swa-full to load");
     lc_kv_cache *c = &ctx->kv;
@@ -696,9 +778,15 @@ lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler 
     if (c->mass) b.mass = lc_malloc_aligned((size_t)c->n_slots * sizeof(double));
     b.k = lc_malloc_aligned(c->k_row_bytes * (size_t)c->n_slots * (size_t)c->n_layers);
     b.v = lc_malloc_aligned(c->v_row_bytes * (size_t)c->n_slots * (size_t)c->n_layers);
+    if (!states_bytes(ctx, &b.states_bytes)) { /* cannot fail: implied_size summed them */
+        st = lc_fail(err, LC_ERR_TOO_LARGE, "session %s: recurrent states overflow size_t", path);
+        goto done;
+    }
+    if (b.states_bytes) b.states = malloc(b.states_bytes);
     if (h.flags & FLAG_LOGITS) b.logits = malloc((size_t)ctx->sh.vocab * sizeof(float));
     if (h.flags & FLAG_SAMPLER) b.sampler = malloc(LC_SAMPLER_STATE_BYTES);
     if (!b.tokens || !b.blob || !b.pos || !b.tok || (c->mass && !b.mass) || !b.k || !b.v ||
+        (b.states_bytes && !b.states) ||
         ((h.flags & FLAG_LOGITS) && !b.logits) || ((h.flags & FLAG_SAMPLER) && !b.sampler)) {
         st = lc_fail(err, LC_ERR_NOMEM, "session %s: out of memory", path);
         goto done;
@@ -713,6 +801,7 @@ lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler 
         goto done;
     }
     if ((st = check_slots(ctx, &h, &b, path, err)) != LC_OK) goto done;
+    if ((st = check_states(ctx, &b, path, err)) != LC_OK) goto done;
     if (check && (st = check(check_user, b.tokens, h.n_tokens, b.blob, (size_t)h.blob_len, h.n_used, err)) != LC_OK)
         goto done;
     if (b.sampler) { /* the sampler is the only part that can still refuse: apply it first */
