@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # gpt-oss and Qwen3-Next from the command line: info shows the family and
 # layer pattern, run (token ids) and bench model work, the refusals name why
-# (sessions of DeltaNet contexts, KV policies other than full, convert).
+# (KV policies other than full, convert); run --session on Qwen3-Next
+# continues exactly as one run.
 # Usage (from ctest): families_moe.sh CLI SHARED_DIR SOURCE_DIR
 set -u
 CLI=$1
@@ -32,8 +33,30 @@ run 1 "qwen3next h2o" "$CLI" run -m "$FX/qwen3-next/model.f16.gguf" --prompt-tok
 has "$tmp/err" "recurrent state" "qwen3next policy refusal"
 run 1 "gpt-oss sinks policy" "$CLI" run -m "$FX/gpt-oss/model.f16.gguf" --prompt-tokens 5,6 -n 4 --kv-policy sinks:4:64
 has "$tmp/err" "learned attention sinks" "gpt-oss policy refusal"
-run 1 "qwen3next session" "$CLI" run -m "$FX/qwen3-next/model.f16.gguf" --prompt-tokens 5,6,7 -n 4 --temp 0 -c 128 --session "$tmp/s.sess"
-has "$tmp/err" "recurrent states that sessions do not save" "qwen3next session refusal"
+# run --session on Qwen3-Next: the DeltaNet states travel with the KV cache.
+# Batch 1 everywhere, so a continued run computes exactly what one run does.
+Q=(run -m "$FX/qwen3-next/model.f16.gguf" -n 6 --temp 0 --tokens --ignore-eos -c 128 -b 1)
+run 0 "qwen3next session save" "$CLI" "${Q[@]}" --prompt-tokens 5,6,7,8,9 --session "$tmp/s.sess"
+has "$tmp/err" "session saved to $tmp/s.sess (10 tokens)" "qwen3next session saved"
+read -r -a first < "$tmp/out"
+ext="5,6,7,8,9,${first[0]},${first[1]},${first[2]},${first[3]},${first[4]},11,12"
+run 0 "qwen3next session continued" "$CLI" "${Q[@]}" --prompt-tokens "$ext" --session "$tmp/s.sess"
+has "$tmp/err" "10 of 12 prompt tokens reused (10 in the file)" "qwen3next session reused"
+cp "$tmp/out" "$tmp/continued"
+run 0 "qwen3next no session" "$CLI" "${Q[@]}" --prompt-tokens "$ext"
+check "cmp -s $tmp/out $tmp/continued" "qwen3next: the continued run differs from one run ($(cat "$tmp/continued") vs $(cat "$tmp/out"))"
+check "[ \$(wc -w < $tmp/out) -eq 6 ]" "qwen3next: 6 token ids ($(cat "$tmp/out"))"
+# a shorter prompt: the states cannot forget, so the run starts over (same ids)
+run 0 "qwen3next session prefix" "$CLI" "${Q[@]}" --prompt-tokens 5,6,7 --session "$tmp/s.sess"
+has "$tmp/err" "0 of 3 prompt tokens reused (17 in the file)" "qwen3next session started over"
+cp "$tmp/out" "$tmp/over"
+run 0 "qwen3next prefix no session" "$CLI" "${Q[@]}" --prompt-tokens 5,6,7
+check "cmp -s $tmp/out $tmp/over" "qwen3next: the restarted run differs ($(cat "$tmp/over") vs $(cat "$tmp/out"))"
+# a session of another model is refused, naming why
+run 0 "gpt-oss session" "$CLI" run -m "$FX/gpt-oss/model.f16.gguf" --prompt-tokens 5,6 -n 2 --temp 0 -c 64 --swa-full \
+    --session "$tmp/g.sess"
+run 1 "qwen3next foreign session" "$CLI" "${Q[@]}" --prompt-tokens 5,6,7 --session "$tmp/g.sess"
+has "$tmp/err" "another model" "qwen3next foreign session refusal"
 run 1 "convert qwen3next" "$CLI" convert "$FX/qwen3-next/model.f16.gguf" --type f32 "$tmp/q.gguf"
 has "$tmp/err" "only plain llama models are written" "convert refusal"
 finish families_moe
