@@ -6,7 +6,11 @@
  *    H2O policies (each context's fingerprint differs, so a seed saved from
  *    one of them reaches the slot checks of its policy);
  *  - chat sessions (lc_chat_load): the same bytes loaded into a chat, which
- *    adds the turn table in the blob (load_check) on top.
+ *    adds the turn table in the blob (load_check) on top;
+ *  - hybrid sessions: the same bytes into a context of the qwen3-next fixture
+ *    (3 Gated DeltaNet layers + 1 attention layer: the recurrent-state
+ *    section), when $LC_SHARED_DIR (../shared by default) holds it; without
+ *    it that part is left out (said once at start).
  *
  * A load that succeeds is followed by a few evaluated tokens, so a state that
  * passed the checks but breaks an invariant shows up under ASan (issue 17's
@@ -14,8 +18,9 @@
  *
  * Seeds: real saved sessions of this fixed setup, written by
  *   LC_FUZZ_WRITE_SEEDS=fuzz/corpus/session ./build-clang/fuzz_session
- * (each policy mid-stream, with and without sampler state and history, and
- * chat sessions of two and four turns).
+ * (each policy mid-stream, with and without sampler state and history, chat
+ * sessions of two and four turns, and a qwen3-next session of 125 KB: give
+ * -max_len=131072 for it to be read whole).
  *
  *   cmake -S . -B build-fuzz -DLONGCTX_FUZZ=ON -DCMAKE_C_COMPILER=clang
  *   ./build-fuzz/fuzz_session -max_len=65536 fuzz/corpus/session
@@ -27,6 +32,7 @@
 #include <unistd.h>
 
 #include "longctx/app.h"
+#include "longctx/model.h"
 #include "longctx/runtime.h"
 #include "longctx/sample.h"
 #include "longctx/tasks.h"
@@ -46,10 +52,12 @@ static struct {
     lc_context *chat_ctx;
     lc_sampler *sampler;
     lc_chat *chat;
+    lc_model *hybrid_m;     /* the qwen3-next fixture, or NULL */
+    lc_context *hybrid_ctx;
     char path[64];
 } fx;
 
-static lc_context *make_ctx(const char *policy) {
+static lc_context *make_ctx_of(const lc_model *m, const char *policy) {
     lc_context_opts o;
     lc_context_opts_init(&o);
     lc_error err;
@@ -58,7 +66,26 @@ static lc_context *make_ctx(const char *policy) {
     o.n_batch = 8;
     o.n_threads = 1;
     lc_context *c = NULL;
-    return lc_context_create(fx.m, &o, &c, &err) == LC_OK ? c : NULL;
+    return lc_context_create(m, &o, &c, &err) == LC_OK ? c : NULL;
+}
+
+static lc_context *make_ctx(const char *policy) { return make_ctx_of(fx.m, policy); }
+
+/* The qwen3-next fixture and a context of it, when the shared folder has it. */
+static int setup_hybrid(void) {
+    const char *shared = getenv("LC_SHARED_DIR") ? getenv("LC_SHARED_DIR") : "../shared";
+    char p[1024];
+    snprintf(p, sizeof p, "%s/fixtures/qwen3-next/model.f16.gguf", shared);
+    if (access(p, R_OK) != 0) {
+        fprintf(stderr, "fuzz_session: %s is absent: no hybrid (Gated DeltaNet) sessions\n", p);
+        return 0;
+    }
+    lc_error err;
+    if (lc_model_load(p, NULL, &fx.hybrid_m, &err) != LC_OK) {
+        fprintf(stderr, "fuzz_session: %s: %s\n", p, err.msg);
+        return -1;
+    }
+    return (fx.hybrid_ctx = make_ctx_of(fx.hybrid_m, "full")) ? 0 : -1;
 }
 
 static int setup(void) {
@@ -91,7 +118,7 @@ static int setup(void) {
     co.n_predict = 3;
     if (lc_chat_create(fx.chat_ctx, fx.tok, fx.sampler, &co, &fx.chat, &err) != LC_OK) return -1;
     snprintf(fx.path, sizeof fx.path, "/tmp/lc_fuzz_session_%d.bin", (int)getpid());
-    return 0;
+    return setup_hybrid();
 }
 
 static int save_seed(const char *dir, const char *name, lc_context *ctx, const int32_t *hist, int64_t n,
@@ -138,6 +165,14 @@ static int write_seeds(const char *dir) {
             rc = -1;
         }
     }
+    if (fx.hybrid_ctx) { /* prompt and a decoded token: chunked and recurrent forms ran */
+        lc_context_reset(fx.hybrid_ctx);
+        if (lc_context_eval(fx.hybrid_ctx, toks, 9, NULL, false, &err) != LC_OK ||
+            lc_context_eval(fx.hybrid_ctx, toks + 9, 1, NULL, false, &err) != LC_OK)
+            return -1;
+        rc |= save_seed(dir, "qwen3next-history.session", fx.hybrid_ctx, toks, 10, NULL);
+        lc_context_reset(fx.hybrid_ctx);
+    }
     return rc;
 }
 
@@ -179,6 +214,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             lc_context_reset(fx.ctx[i]);
         }
         lc_session_info_free(&info);
+    }
+    if (fx.hybrid_ctx) {
+        const lc_status st = lc_session_load(fx.hybrid_ctx, fx.path, NULL, NULL, NULL, NULL, NULL, NULL, &err);
+        if (verbose) fprintf(stderr, "  %-10s %s\n", "qwen3next", st == LC_OK ? "loaded" : err.msg);
+        if (st == LC_OK) { /* decode and a chunk from the loaded states */
+            lc_context_eval(fx.hybrid_ctx, more, 1, NULL, false, &err);
+            lc_context_eval(fx.hybrid_ctx, more, 4, NULL, false, &err);
+            lc_context_reset(fx.hybrid_ctx);
+        }
     }
     const lc_status cst = lc_chat_load(fx.chat, fx.path, &err);
     if (verbose) fprintf(stderr, "  %-10s %s\n", "chat", cst == LC_OK ? "loaded" : err.msg);
