@@ -42,6 +42,94 @@ const char *cli_value(int argc, char **argv, int *i, const char *cmd) {
     return argv[*i];
 }
 
+/* ---- "did you mean" -------------------------------------------------------- */
+
+#define NAME_MAX_LEN 64
+
+/* Optimal-string-alignment distance (insertions, deletions, substitutions
+ * and swaps of neighbours: "--tmep" is one from "--temp"). */
+static int edit_distance(const char *a, size_t la, const char *b, size_t lb) {
+    int d[NAME_MAX_LEN + 1][NAME_MAX_LEN + 1];
+    for (size_t i = 0; i <= la; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb];
+}
+
+/* The distance of a candidate when it is close enough to be a typo of w (at
+ * most a third of the longer of the two), else -1. */
+static int typo_distance(const char *w, size_t lw, const char *c, size_t lc) {
+    if (lw == 0 || lc == 0 || lw > NAME_MAX_LEN || lc > NAME_MAX_LEN) return -1;
+    const int dist = edit_distance(w, lw, c, lc);
+    return dist > 0 && 3 * (size_t)dist <= (lw > lc ? lw : lc) ? dist : -1;
+}
+
+const char *cli_nearest(const char *w, const char *const *words, int n) {
+    const char *best = NULL;
+    int best_d = -1;
+    for (int i = 0; w && i < n; i++) {
+        const int d = typo_distance(w, strlen(w), words[i], strlen(words[i]));
+        if (d >= 0 && (best_d < 0 || d < best_d)) best = words[i], best_d = d;
+    }
+    return best;
+}
+
+static bool flag_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+/* The nearest flag a help text names ("-m", "--model", "-ctk": a '-' after
+ * a blank, '(' ',' '|' or '[', then an optional '-' and a letter) into out. */
+static bool nearest_flag(const char *help, const char *w, size_t lw, char *out, size_t cap) {
+    int best_d = -1;
+    for (const char *p = help; *p; p++) {
+        const char prev = p == help ? ' ' : p[-1];
+        if (*p != '-' || !(prev == ' ' || prev == '\n' || prev == '(' || prev == ',' || prev == '|' || prev == '['))
+            continue;
+        const char *q = p + 1 + (p[1] == '-');
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z'))) continue;
+        while (flag_char(*q)) q++;
+        size_t len = (size_t)(q - p);
+        while (len > 0 && p[len - 1] == '-') len--;
+        const int d = typo_distance(w, lw, p, len);
+        if (d >= 0 && (best_d < 0 || d < best_d) && len < cap) {
+            memcpy(out, p, len);
+            out[len] = '\0';
+            best_d = d;
+        }
+        p = q - 1;
+    }
+    return best_d >= 0;
+}
+
+int cli_unknown_option(const char *cmd, const char *arg, void (*usage)(FILE *)) {
+    if (arg[0] != '-' || arg[1] == '\0') {
+        cli_error(cmd, "unexpected argument '%s' (longctx %s --help lists the options)", arg, cmd);
+        return CLI_USAGE;
+    }
+    const size_t lw = strcspn(arg, "="); /* --tmep=0.5: the name */
+    char *help = NULL, near[NAME_MAX_LEN + 1];
+    size_t help_len = 0;
+    bool found = false;
+    FILE *f = usage ? open_memstream(&help, &help_len) : NULL;
+    if (f) {
+        usage(f);
+        if (fclose(f) == 0 && help) found = nearest_flag(help, arg, lw, near, sizeof near);
+    }
+    free(help);
+    if (found) cli_error(cmd, "unknown option '%.*s' (did you mean %s?)", (int)lw, arg, near);
+    else cli_error(cmd, "unknown option '%.*s' (longctx %s --help lists the options)", (int)lw, arg, cmd);
+    return CLI_USAGE;
+}
+
 bool cli_parse_i64_in(const char *s, int64_t lo, int64_t hi, int64_t *out) {
     if (!s || !*s) return false;
     char *end;

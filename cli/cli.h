@@ -32,6 +32,16 @@ bool cli_is(const char *arg, const char *short_name, const char *long_name);
  * returns NULL when missing. Accepts "--flag=value" too. */
 const char *cli_value(int argc, char **argv, int *i, const char *cmd);
 
+/* An argument the command does not take: prints ONE line, "unknown option
+ * '--tmep' (did you mean --temp?)" naming the nearest option the command's
+ * usage text lists (optimal-string-alignment edit distance, at most a third
+ * of the longer name), else "(longctx CMD --help lists them)"; a word that
+ * is not a flag is "an unexpected argument". Returns CLI_USAGE. */
+int cli_unknown_option(const char *cmd, const char *arg, void (*usage)(FILE *));
+/* The nearest of n words to w by edit distance (close enough to be a typo,
+ * as above), or NULL. */
+const char *cli_nearest(const char *w, const char *const *words, int n);
+
 /* Numbers. Every numeric flag goes through cli_parse_i64_in or
  * cli_parse_double_in: decimal (integers with an optional K/M/G suffix,
  * x1024, applied with checked arithmetic), nothing after it, and inside an

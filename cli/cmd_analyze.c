@@ -185,9 +185,7 @@ int cmd_analyze(int argc, char **argv) {
             }
             if (ns == default_ns) ns = "8K,128K,1M";
         } else {
-            cli_error(CMD, "unknown option '%s'", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option(CMD, a, usage);
         }
     }
     if (!kv_heads) kv_heads = heads;

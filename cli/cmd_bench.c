@@ -31,7 +31,11 @@ int cmd_bench(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof subjects / sizeof subjects[0]; i++)
         if (strcmp(argv[1], subjects[i].name) == 0) return subjects[i].run(argc - 1, argv + 1);
-    cli_error("bench", "unknown subject '%s'", argv[1]);
-    usage(stderr);
+    enum { N_SUBJECTS = sizeof subjects / sizeof subjects[0] };
+    const char *names[N_SUBJECTS];
+    for (size_t i = 0; i < N_SUBJECTS; i++) names[i] = subjects[i].name;
+    const char *near = cli_nearest(argv[1], names, N_SUBJECTS);
+    if (near) cli_error("bench", "unknown subject '%s' (did you mean %s?)", argv[1], near);
+    else cli_error("bench", "unknown subject '%s' (longctx bench --help lists them)", argv[1]);
     return CLI_USAGE;
 }

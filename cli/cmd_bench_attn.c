@@ -195,9 +195,7 @@ static int parse_options(int argc, char **argv, options *o) {
             if (cli_is(a, NULL, "--json")) o->json_path = path;
             else o->csv_path = path;
         } else {
-            cli_error(CMD, "unknown option '%s'", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option(CMD, a, usage);
         }
     }
     if (quick) {

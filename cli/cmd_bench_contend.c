@@ -123,9 +123,7 @@ int bench_contend(int argc, char **argv) {
         else if (cli_is(a, "-t", "--threads")) ok = VALUE() && cli_parse_int(v, &co.n_threads) && co.n_threads >= 1;
         else if (cli_is(a, NULL, "--json")) json = true;
         else {
-            cli_error("bench contend", "unknown option %s", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option("bench contend", a, usage);
         }
 #undef VALUE
         if (!ok) {

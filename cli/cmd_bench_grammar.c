@@ -84,9 +84,7 @@ int bench_grammar(int argc, char **argv) {
         } else if (cli_is(a, NULL, "--out-json")) {
             out_json = true;
         } else {
-            cli_error(CMD, "unknown option '%s'", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option(CMD, a, usage);
         }
     }
     if (!vocab_path) {

@@ -108,9 +108,7 @@ int bench_kv(int argc, char **argv) {
             seed = (uint64_t)s;
         } else if (cli_is(a, NULL, "--json")) json = true;
         else {
-            cli_error("bench kv", "unknown option %s", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option("bench kv", a, usage);
         }
 #undef VALUE
         if (!ok) {

@@ -143,9 +143,7 @@ int bench_model(int argc, char **argv) {
         else if (cli_is(a, NULL, "--no-peak")) peak = false;
         else if (cli_is(a, NULL, "--json")) json = true;
         else {
-            cli_error("bench model", "unknown option %s", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option("bench model", a, usage);
         }
 #undef VALUE
         if (!ok) {

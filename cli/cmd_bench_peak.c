@@ -41,9 +41,7 @@ int bench_peak(int argc, char **argv) {
         } else if (cli_is(a, NULL, "--json")) {
             json = true;
         } else {
-            cli_error("bench peak", "unknown option '%s'", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option("bench peak", a, usage);
         }
     }
     lc_peak pk;

@@ -81,9 +81,7 @@ int bench_rope(int argc, char **argv) {
         } else if (cli_is(a, NULL, "--json")) {
             json = true;
         } else {
-            cli_error(CMD, "unknown option '%s'", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option(CMD, a, usage);
         }
         continue;
     bad:

@@ -75,9 +75,7 @@ int bench_sp(int argc, char **argv) {
         else if (cli_is(a, NULL, "--bandwidth")) ok = VALUE() && cli_parse_double(v, &bw) && bw > 0;
         else if (cli_is(a, NULL, "--latency")) ok = VALUE() && cli_parse_double(v, &lat) && lat >= 0;
         else {
-            cli_error("bench sp", "unknown option %s", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option("bench sp", a, usage);
         }
 #undef VALUE
         if (!ok) {

@@ -139,9 +139,7 @@ int bench_tokenize(int argc, char **argv) {
         } else if (cli_is(a, NULL, "--json")) {
             json = true;
         } else {
-            cli_error(CMD, "unknown option '%s'", a);
-            usage(stderr);
-            rc = CLI_USAGE;
+            rc = cli_unknown_option(CMD, a, usage);
             goto done;
         }
     }

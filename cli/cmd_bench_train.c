@@ -443,9 +443,7 @@ int bench_train(int argc, char **argv) {
             else if (cli_is(a, NULL, "--steps")) steps = v;
             else threads = v;
         } else {
-            cli_error(CMD, "unknown option '%s'", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option(CMD, a, usage);
         }
     }
     c.model.head_dim = c.model.dim / c.model.n_heads;

@@ -199,9 +199,7 @@ int cmd_chat(int argc, char **argv) {
                 return CLI_USAGE;
             }
         } else {
-            cli_error("chat", "unknown option %s", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option("chat", a, usage);
         }
 #undef VALUE
         if (!ok) {

@@ -165,9 +165,7 @@ int cmd_convert(int argc, char **argv) {
         else if (cli_is(a, NULL, "--attention")) ok = (attention = VALUE()) != NULL;
         else if (cli_is(a, NULL, "--arch")) ok = (arch = VALUE()) != NULL;
         else if (a[0] == '-' && a[1]) {
-            cli_error("convert", "unknown option %s", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option("convert", a, usage);
         } else if (n_pos < 2) pos[n_pos++] = a;
         else {
             cli_error("convert", "too many arguments (%s)", a);

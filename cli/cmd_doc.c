@@ -170,9 +170,7 @@ int cmd_doc(int argc, char **argv) {
             }
             path = a;
         } else {
-            cli_error("doc", "unknown option %s", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option("doc", a, usage);
         }
 #undef VALUE
         if (!ok) {

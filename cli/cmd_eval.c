@@ -227,7 +227,7 @@ int cmd_eval(int argc, char **argv) {
             ok = VALUE() && cli_parse_i64_list(v, a->probes, LC_EVAL_MAX_PROBES, &n);
             a->n_probes = ok ? n : 0;
         } else {
-            cli_error(EVAL_CMD, "unknown option %s (longctx eval --help)", f);
+            rc = cli_unknown_option(EVAL_CMD, f, usage);
             goto done;
         }
 #undef VALUE

@@ -198,8 +198,7 @@ static int parse_args(int argc, char **argv, opts *o) {
             VALUE();
             o->output = v;
         } else {
-            cli_error(CMD, "unknown option '%s' (see longctx gen-data --help)", a);
-            return CLI_USAGE;
+            return cli_unknown_option(CMD, a, usage);
         }
 #undef VALUE
     }

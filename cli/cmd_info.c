@@ -440,9 +440,7 @@ int cmd_info(int argc, char **argv) {
         } else if (cli_is(a, "-z", "--tokenizer")) {
             if (!(tok = cli_value(argc, argv, &i, "info"))) return CLI_USAGE;
         } else if (a[0] == '-' && a[1]) {
-            cli_error("info", "unknown option %s", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option("info", a, usage);
         } else if (!path) {
             path = a;
         } else {

@@ -95,9 +95,7 @@ int cmd_plot(int argc, char **argv) {
                 else o.height = (int)n;
             }
         } else {
-            cli_error("plot", "unknown option '%s'", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option("plot", a, usage);
         }
     }
     if (n_files == 0 || !out) {

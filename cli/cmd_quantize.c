@@ -44,9 +44,7 @@ int cmd_quantize(int argc, char **argv) {
         else if (cli_is(a, NULL, "--allow-requantize")) o.allow_requantize = true;
         else if (cli_is(a, "-t", "--threads")) ok = (v = cli_value(argc, argv, &i, "quantize")) && cli_parse_int(v, &o.n_threads) && o.n_threads >= 1;
         else if (a[0] == '-' && a[1]) {
-            cli_error("quantize", "unknown option %s", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option("quantize", a, usage);
         } else if (n_pos < 3) pos[n_pos++] = a;
         else {
             cli_error("quantize", "too many arguments (%s)", a);

@@ -128,9 +128,7 @@ int cmd_report(int argc, char **argv) {
         } else if (cli_is(a, NULL, "--json")) json = true;
         else if (cli_is(a, NULL, "--test-tiny")) c.tiny = true;
         else {
-            cli_error(CMD, "unknown option '%s'", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option(CMD, a, usage);
         }
 #undef VALUE
         if (!ok) {

@@ -211,9 +211,7 @@ int cmd_run(int argc, char **argv) {
                 return CLI_USAGE;
             }
         } else {
-            cli_error("run", "unknown option %s", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option("run", a, usage);
         }
 #undef VALUE
         if (!ok) {

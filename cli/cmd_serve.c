@@ -159,8 +159,7 @@ int cmd_serve(int argc, char **argv) {
             if (!cli_parse_double(v, &o.queue_timeout) || !(o.queue_timeout >= 0) || o.queue_timeout > 1e7)
                 return cli_error(CMD, "--queue-timeout: seconds >= 0"), 2;
         } else {
-            cli_error(CMD, "unknown option '%s' (longctx serve --help)", a);
-            return 2;
+            return cli_unknown_option(CMD, a, usage);
         }
 #undef VALUE
     }

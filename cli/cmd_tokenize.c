@@ -86,8 +86,7 @@ static int parse_args(int argc, char **argv, tok_opts *o) {
         } else if (cli_is(a, NULL, "--stats")) {
             o->stats = true;
         } else {
-            cli_error(CMD, "unknown option '%s' (longctx tokenize --help)", a);
-            return CLI_USAGE;
+            return cli_unknown_option(CMD, a, usage);
         }
     }
     if (!o->model && !o->tok_bin) {

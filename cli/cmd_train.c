@@ -182,9 +182,7 @@ static int parse(int argc, char **argv, train_opts *o) {
                 break;
         }
         if (k == sizeof table / sizeof table[0]) {
-            cli_error(CMD, "unknown option '%s'", a);
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_unknown_option(CMD, a, usage);
         }
         const char *v = cli_value(argc, argv, &i, CMD);
         if (!v) return CLI_USAGE;

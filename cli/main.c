@@ -65,7 +65,17 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (command_is(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "longctx: unknown command '%s'\n\n", argv[1]);
-    usage(stderr);
+    enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+    char names[N_COMMANDS][32];
+    const char *words[N_COMMANDS];
+    for (size_t i = 0; i < N_COMMANDS; i++) { /* as typed: gen-data */
+        snprintf(names[i], sizeof names[i], "%s", commands[i].name);
+        for (char *c = names[i]; *c; c++)
+            if (*c == '_') *c = '-';
+        words[i] = names[i];
+    }
+    const char *near = cli_nearest(argv[1], words, N_COMMANDS);
+    if (near) fprintf(stderr, "longctx: unknown command '%s' (did you mean %s?)\n", argv[1], near);
+    else fprintf(stderr, "longctx: unknown command '%s' (longctx --help lists them)\n", argv[1]);
     return CLI_USAGE;
 }
