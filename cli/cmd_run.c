@@ -9,9 +9,12 @@
 #include "commands.h"
 #include "common/util.h"
 #include "grammar_flags.h"
+#include "llama_flags.h"
+#include "reverse_prompt.h"
 #include "run_session.h"
 #include "runtime_flags.h"
 #include "sp_cli.h"
+#include "longctx/json.h"
 #include "longctx/runtime.h"
 #include "longctx/sample.h"
 #include "longctx/sys.h"
@@ -37,19 +40,27 @@ static void usage(FILE *f) {
             "                         (default: the model's attention, else flash)\n"
             "  -ctk, --cache-type-k T KV cache type for K: f16 (default), f32 or q8_0 (head dim %% 32 == 0)\n"
             "  -ctv, --cache-type-v T KV cache type for V: f16 (default), f32 or q8_0\n"
+            "  --kv-policy SPEC       full (default: stop when full), shift:KEEP (context shift), window:W,\n"
+            "                         sinks:S:W, h2o:S:R:H\n"
+            "  --keep N               llama.cpp's: --kv-policy shift:N (-1: keep the whole prompt)\n"
+            "  -r, --reverse-prompt S stop when the generated text contains S (printed with it; repeatable)\n"
+            "  --json                 print one JSON object on stdout instead of the text: the prompt's and\n"
+            "                         generated tokens, the text, why it stopped and the timings\n"
             "  --tokens               print the generated token ids instead of text\n"
             "  --ignore-eos           do not stop at the end-of-sequence token\n"
             "  --no-bos               do not put BOS before the prompt\n"
             "  --session FILE         reuse the KV cache saved in FILE for the prompt's common prefix,\n"
-            "                         and save the cache there afterwards (refused if foreign or corrupt)\n"
+            "                         and save the cache there afterwards (refused if foreign or corrupt;\n"
+            "                         a file saved with another -c is loaded when its tokens fit)\n"
+            "  --prompt-cache FILE    llama.cpp's name for --session (--prompt-cache-ro: load, never save)\n"
             "  --sp                   sequence parallel: under mpirun -np P each rank holds 1/P of the KV\n"
             "                         cache and attention is combined over MPI (docs/distributed.md);\n"
             "                         without mpirun it runs as P = 1\n"
-            "  -h, --help             this help\n\n"
+            "  -h, --help             this help\n%s\n"
             "structured output:\n%s\n"
-            "sampling:\n%s\n"
+            "sampling (-s is --seed):\n%s\n"
             "RoPE (override the model's):\n%s",
-            cli_grammar_help(), lc_sampler_options_help(), lc_rope_options_help());
+            cli_llama_flags_help(), cli_grammar_help(), lc_sampler_options_help(), lc_rope_options_help());
 }
 
 /* Reads at most PROMPT_FILE_MAX bytes; NULL (after a message) on failure. */
@@ -112,12 +123,48 @@ typedef struct {
     bool ids;
     int32_t prev;
     char buf[256];
-    /* --session: the generated ids, grown as they come (a session's history
-     * holds at most LC_SESSION_MAX_TOKENS) */
+    /* --session, --json: the generated ids, grown as they come (a session's
+     * history holds at most LC_SESSION_MAX_TOKENS) */
     bool keep;
     int32_t *gen;
     int64_t n_gen, cap_gen;
+    /* --json: the generated text, printed at the end instead of streamed */
+    bool json;
+    char *text;
+    size_t text_len, text_cap;
+    cli_stops *stops;       /* -r */
+    const char *stopped_at; /* the -r string that ended generation */
 } run_state;
+
+/* Append the piece to s->text; false (after a message) when it cannot grow. */
+static bool keep_text(run_state *s, const char *piece, size_t n) {
+    if (n > SIZE_MAX / 2 - s->text_len - 1) return false;
+    if (s->text_len + n + 1 > s->text_cap) {
+        const size_t cap = LC_MAX(2 * s->text_cap, LC_MAX(s->text_len + n + 1, (size_t)4096));
+        char *t = realloc(s->text, cap);
+        if (!t) {
+            fprintf(stderr, "\nlongctx run: stopping: out of memory for the generated text\n");
+            return false;
+        }
+        s->text = t;
+        s->text_cap = cap;
+    }
+    memcpy(s->text + s->text_len, piece, n);
+    s->text_len += n;
+    s->text[s->text_len] = '\0';
+    return true;
+}
+
+/* A decoded piece: printed (or kept for --json), checked against the -r
+ * strings; false to stop. */
+static bool emit_text(run_state *s, const char *piece, size_t n) {
+    if (!s->json) fwrite(piece, 1, n, stdout);
+    else if (!keep_text(s, piece, n)) return false;
+    bool oom;
+    s->stopped_at = cli_stops_feed(s->stops, piece, n, &oom);
+    if (oom) fprintf(stderr, "\nlongctx run: stopping: out of memory for -r\n");
+    return !oom && !s->stopped_at;
+}
 
 /* Append id to s->gen; false (after a message) when it cannot grow. */
 static bool keep_token(run_state *s, int32_t id) {
@@ -144,25 +191,65 @@ static bool sample_cb(void *user, float *logits, int32_t n_vocab, int32_t *token
 
 static bool token_cb(void *user, int32_t id) {
     run_state *s = user;
+    bool go = true;
     if (s->keep && !keep_token(s, id)) return false;
     if (s->ids || !s->tok) {
-        printf("%d ", id);
+        if (!s->json) printf("%d ", id);
     } else {
         size_t n = lc_tokenizer_decode_token(s->tok, s->prev, id, s->buf, sizeof s->buf);
         if (n > sizeof s->buf) {
             char *big = malloc(n);
             if (big) {
                 lc_tokenizer_decode_token(s->tok, s->prev, id, big, n);
-                fwrite(big, 1, n, stdout);
+                go = emit_text(s, big, n);
                 free(big);
             }
         } else {
-            fwrite(s->buf, 1, n, stdout);
+            go = emit_text(s, s->buf, n);
         }
     }
     s->prev = id;
     fflush(stdout);
-    return true;
+    return go;
+}
+
+/* --json: one object on stdout. */
+static void print_json(const run_state *s, const char *model_path, const int32_t *ids, int64_t n_ids, int64_t reused,
+                       const lc_generate_result *res, const lc_context_timings *tm) {
+    lc_json_writer w;
+    lc_json_init(&w, stdout, false);
+    lc_json_begin_object(&w);
+    lc_json_kv_str(&w, "model", model_path);
+    lc_json_kv_int(&w, "n_prompt_tokens", n_ids);
+    lc_json_kv_int(&w, "n_prompt_evaluated", res->n_prompt);
+    lc_json_kv_int(&w, "n_prompt_reused", reused);
+    lc_json_key(&w, "prompt_tokens");
+    lc_json_begin_array(&w);
+    for (int64_t i = 0; i < n_ids; i++) lc_json_int(&w, ids[i]);
+    lc_json_end_array(&w);
+    lc_json_kv_int(&w, "n_generated", res->n_generated);
+    lc_json_key(&w, "tokens");
+    lc_json_begin_array(&w);
+    for (int64_t i = 0; i < s->n_gen; i++) lc_json_int(&w, s->gen[i]);
+    lc_json_end_array(&w);
+    lc_json_key(&w, "text"); /* null without a tokenizer (or with --tokens) */
+    if (s->ids || !s->tok) lc_json_null(&w);
+    else lc_json_strn(&w, s->text ? s->text : "", s->text_len);
+    lc_json_kv_str(&w, "stop", s->stopped_at ? "reverse_prompt" : lc_stop_reason_name(res->stop));
+    if (s->stopped_at) lc_json_kv_str(&w, "reverse_prompt", s->stopped_at);
+    lc_json_key(&w, "timings");
+    lc_json_begin_object(&w);
+    lc_json_kv_num(&w, "prompt_s", res->t_prompt);
+    lc_json_kv_num(&w, "prompt_tokens_per_s", res->t_prompt > 0 ? (double)res->n_prompt / res->t_prompt : 0.0);
+    lc_json_kv_num(&w, "generate_s", res->t_generate);
+    lc_json_kv_num(&w, "generate_tokens_per_s",
+                   res->t_generate > 0 ? (double)res->n_generated / res->t_generate : 0.0);
+    lc_json_kv_num(&w, "matmul_s", tm->t_matmul);
+    lc_json_kv_num(&w, "attention_s", tm->t_attn);
+    lc_json_kv_num(&w, "other_s", tm->t_other);
+    lc_json_end_object(&w);
+    lc_json_end_object(&w);
+    lc_json_finish(&w);
 }
 
 int cmd_run(int argc, char **argv) {
@@ -174,7 +261,9 @@ int cmd_run(int argc, char **argv) {
     lc_sampler_params_init(&sp);
     lc_rope_config rope;
     memset(&rope, 0, sizeof rope);
-    bool print_ids = false, ignore_eos = false, no_bos = false;
+    bool print_ids = false, ignore_eos = false, no_bos = false, json = false, session_ro = false;
+    cli_stops stops;
+    cli_stops_init(&stops);
     cli_sp spc = {0};
     cli_grammar gr;
     cli_grammar_init(&gr);
@@ -186,6 +275,10 @@ int cmd_run(int argc, char **argv) {
         const int taken = cli_runtime_flag(&rf, argc, argv, &i, "run");
         if (taken < 0) return CLI_USAGE;
         if (taken > 0) continue;
+        if (cli_is(a, NULL, "--json")) { /* the result as JSON (the grammar's is --json-object) */
+            json = true;
+            continue;
+        }
         const int gtaken = cli_grammar_flag(&gr, argc, argv, &i, "run");
         if (gtaken < 0) return CLI_USAGE;
         if (gtaken > 0) continue;
@@ -203,10 +296,20 @@ int cmd_run(int argc, char **argv) {
         else if (cli_is(a, NULL, "--ignore-eos")) ignore_eos = true;
         else if (cli_is(a, NULL, "--sp")) spc.on = true;
         else if (cli_is(a, NULL, "--no-bos")) no_bos = true;
-        else if (cli_is(a, NULL, "--session")) ok = (session = VALUE()) != NULL;
-        else if (lc_sampler_is_option(a)) {
+        else if (cli_is(a, NULL, "--session") || cli_is(a, NULL, "--prompt-cache")) ok = (session = VALUE()) != NULL;
+        else if (cli_is(a, NULL, "--prompt-cache-ro")) {
+            ok = (session = VALUE()) != NULL;
+            session_ro = true;
+        } else if (cli_is(a, NULL, "--prompt-cache-all"))
+            cli_error("run", "note: --prompt-cache-all: the session always holds the prompt and the generated tokens");
+        else if (cli_is(a, "-r", "--reverse-prompt")) {
+            if (!VALUE() || !cli_stops_add(&stops, "run", a, v)) return CLI_USAGE;
+        } else if (cli_is(a, "-sys", "--system-prompt") || cli_is(a, "-sysf", "--system-prompt-file")) {
+            cli_error("run", "%s is a chat option: longctx chat %s ... (run evaluates the prompt as given)", a, a);
+            return CLI_USAGE;
+        } else if (lc_sampler_is_option(a) || cli_is(a, "-s", NULL)) {
             ok = VALUE() != NULL;
-            if (ok && lc_sampler_apply_option(&sp, a, v, &err) != LC_OK) {
+            if (ok && lc_sampler_apply_option(&sp, strcmp(a, "-s") == 0 ? "--seed" : a, v, &err) != LC_OK) {
                 cli_error("run", "%s", err.msg);
                 return CLI_USAGE;
             }
@@ -232,6 +335,10 @@ int cmd_run(int argc, char **argv) {
         cli_error("run", "%s", err.msg);
         return CLI_USAGE;
     }
+    if (stops.n > 0 && print_ids) {
+        cli_error("run", "-r matches the generated text: it cannot go with --tokens");
+        return CLI_USAGE;
+    }
     if (cli_grammar_active(&gr) && ignore_eos) {
         cli_error("run", "--ignore-eos cannot go with a grammar: generation ends when the grammar is complete");
         return CLI_USAGE;
@@ -252,7 +359,7 @@ int cmd_run(int argc, char **argv) {
     lc_context *ctx = NULL;
     lc_sampler *sampler = NULL;
     int32_t *ids = NULL, *gen = NULL;
-    char *text = NULL;
+    char *text = NULL, *text_out = NULL;
     int64_t n_ids = 0;
 
     cli_runtime_default_ctx(&rf, m, "run");
@@ -266,8 +373,13 @@ int cmd_run(int argc, char **argv) {
     int32_t eos = tok ? lc_tokenizer_eos(tok) : (strcmp(m->format, "llama2c") == 0 ? 2 : -1);
     if (ignore_eos) eos = -1;
     if (!tok && m->tokenizer_note[0]) cli_error("run", "note: the file's tokenizer is not used: %s", m->tokenizer_note);
+    if (!tok && stops.n > 0) {
+        cli_error("run", "-r matches the generated text: the model has no tokenizer (-z TOKENIZER.bin)");
+        rc = CLI_USAGE;
+        goto done;
+    }
     if (!tok && !print_ids) {
-        cli_error("run", "note: the model has no tokenizer (-z TOKENIZER.bin): printing token ids");
+        if (!json) cli_error("run", "note: the model has no tokenizer (-z TOKENIZER.bin): printing token ids");
         print_ids = true;
     }
 
@@ -319,6 +431,7 @@ int cmd_run(int argc, char **argv) {
             rc = CLI_USAGE;
             goto done;
         }
+    if (rf.keep_prompt) rf.co.kv_n_keep = n_ids; /* --keep -1 */
     {
         const lc_status cst = lc_context_create(m, &rf.co, &ctx, &err);
         if (cli_sp_attach(&spc, ctx, cst, &err, "run") != CLI_OK) goto done;
@@ -344,8 +457,14 @@ int cmd_run(int argc, char **argv) {
                 lc_sampler_describe(&sp, sdesc, sizeof sdesc));
     }
 
-    run_state rs = {sampler, tok, print_ids, ids[n_ids - 1], {0}, session != NULL, NULL, 0, 0};
-    if (!print_ids && prompt && text_len > 0) { /* echo the prompt as given */
+    run_state rs = {.sampler = sampler,
+                    .tok = tok,
+                    .ids = print_ids,
+                    .prev = ids[n_ids - 1],
+                    .keep = session != NULL || json,
+                    .json = json,
+                    .stops = &stops};
+    if (!print_ids && !json && prompt && text_len > 0) { /* echo the prompt as given */
         fwrite(prompt, 1, text_len, stdout);
         fflush(stdout);
     }
@@ -366,7 +485,8 @@ int cmd_run(int argc, char **argv) {
     }
     lc_status st = lc_generate(ctx, ids + reused, n_ids - reused, &go, NULL, 0, &res, &err);
     gen = rs.gen;
-    printf("\n");
+    text_out = rs.text;
+    if (!json) printf("\n");
     fflush(stdout);
     if (st != LC_OK) {
         cli_fail("run", &err);
@@ -375,6 +495,7 @@ int cmd_run(int argc, char **argv) {
 
     lc_context_timings tm;
     lc_context_get_timings(ctx, &tm);
+    if (json) print_json(&rs, rf.model_path, ids, n_ids, reused, &res, &tm);
     double total = tm.t_matmul + tm.t_attn + tm.t_other;
     fprintf(stderr, "prompt:   %6lld tokens in %8.3f s  (%9.1f tok/s)\n", (long long)res.n_prompt, res.t_prompt,
             res.t_prompt > 0 ? (double)res.n_prompt / res.t_prompt : 0.0);
@@ -384,14 +505,17 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "time: matmul %.1f%%, attention %.1f%%, other %.1f%% of %.3f s\n", 100 * tm.t_matmul / total,
                 100 * tm.t_attn / total, 100 * tm.t_other / total, total);
     cli_sp_report(&spc, res.n_prompt + res.n_generated);
-    if (res.stop == LC_STOP_CONTEXT_FULL) fprintf(stderr, "stopped: %s\n", res.message);
+    if (rs.stopped_at) fprintf(stderr, "stopped: reverse prompt '%s'\n", rs.stopped_at);
+    else if (res.stop == LC_STOP_CONTEXT_FULL) fprintf(stderr, "stopped: %s\n", res.message);
     else fprintf(stderr, "stopped: %s\n", lc_stop_reason_name(res.stop));
     if (gr.s && !lc_grammar_state_ended(gr.s))
         fprintf(stderr, "note: stopped before the grammar was complete (raise -n)\n");
-    rc = session ? cli_run_session_save(ctx, session, ids, n_ids, gen, rs.n_gen) : CLI_OK;
+    rc = session && !session_ro ? cli_run_session_save(ctx, session, ids, n_ids, gen, rs.n_gen) : CLI_OK;
 
 done:
     free(gen);
+    free(text_out);
+    cli_stops_free(&stops);
     lc_sampler_free(sampler);
     cli_grammar_free(&gr);
     cli_sp_end(&spc); /* detaches from ctx: before it is freed */

@@ -1,4 +1,4 @@
-/* --grammar-file / --json-schema / --json (see grammar_flags.h). */
+/* --grammar-file / --json-schema / --json-object (see grammar_flags.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +16,13 @@ const char *cli_grammar_help(void) {
     return "  --grammar-file FILE    constrain the output to a GBNF grammar (llama.cpp's syntax; docs/grammar.md)\n"
            "  --json-schema S        constrain the output to JSON valid for a JSON Schema: a file, or the\n"
            "                         schema's text when S starts with '{' (needs a build with cJSON)\n"
-           "  --json                 constrain the output to a JSON object (any)\n";
+           "  --json-object          constrain the output to a JSON object (any; chat takes --json too,\n"
+           "                         run's --json prints its result as JSON)\n";
 }
 
 int cli_grammar_flag(cli_grammar *c, int argc, char **argv, int *i, const char *cmd) {
     const char *a = argv[*i];
-    if (cli_is(a, NULL, "--json")) {
+    if (cli_is(a, NULL, "--json-object") || cli_is(a, NULL, "--json")) {
         c->json_object = true;
         return 1;
     }

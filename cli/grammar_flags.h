@@ -1,4 +1,4 @@
-/* --grammar-file / --json-schema / --json for run and chat: parse the flags,
+/* --grammar-file / --json-schema / --json-object (chat: --json too) for run and chat: parse the flags,
  * build the grammar over the model's vocabulary and attach it to a sampler. */
 #ifndef LC_CLI_GRAMMAR_FLAGS_H
 #define LC_CLI_GRAMMAR_FLAGS_H
@@ -10,7 +10,7 @@
 typedef struct {
     const char *grammar_file; /* --grammar-file FILE         */
     const char *json_schema;  /* --json-schema FILE|JSON     */
-    bool json_object;         /* --json: any JSON object     */
+    bool json_object;         /* --json-object: any object   */
     lc_grammar *g;
     lc_grammar_vocab *v;
     lc_grammar_state *s;

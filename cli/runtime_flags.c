@@ -1,6 +1,7 @@
 /* Model, context and RoPE flags shared by the commands that run a model. */
 #include <string.h>
 
+#include "llama_flags.h"
 #include "runtime_flags.h"
 #include "longctx/attn.h"
 #include "longctx/sys.h"
@@ -13,6 +14,8 @@ void cli_runtime_flags_init(cli_runtime_flags *f) {
 int cli_runtime_flag(cli_runtime_flags *f, int argc, char **argv, int *i, const char *cmd) {
     const char *a = argv[*i], *v = NULL;
     bool ok = true;
+    const int llama = cli_llama_flag(argc, argv, i, cmd, &f->co.attn);
+    if (llama != 0) return llama;
 #define VALUE() (v = cli_value(argc, argv, i, cmd))
     if (cli_is(a, "-m", "--model")) ok = (f->model_path = VALUE()) != NULL;
     else if (cli_is(a, "-z", "--tokenizer")) ok = (f->tok_path = VALUE()) != NULL;
@@ -59,6 +62,23 @@ int cli_runtime_flag(cli_runtime_flags *f, int argc, char **argv, int *i, const 
             cli_error(cmd, "%s", err.msg);
             return -1;
         }
+    }
+    else if (cli_is(a, NULL, "--keep")) { /* llama.cpp's: the kept prefix of a context shift */
+        int64_t keep;
+        if (!VALUE() || !cli_int_flag(cmd, a, v, -1, LC_CONTEXT_MAX_TOKENS, &keep)) return -1;
+        if (f->kv_spec && f->co.kv_policy != LC_KV_POLICY_SHIFT && f->co.kv_policy != LC_KV_POLICY_FULL) {
+            cli_error(cmd, "--keep is the kept prefix of a context shift (--kv-policy shift:KEEP), not of %s",
+                      f->kv_spec);
+            return -1;
+        }
+        char spec[48];
+        snprintf(spec, sizeof spec, "shift:%lld", (long long)(keep < 0 ? 0 : keep));
+        lc_error err;
+        if (lc_kv_policy_parse(spec, &f->co, &err) != LC_OK) {
+            cli_error(cmd, "--keep: %s", err.msg);
+            return -1;
+        }
+        f->keep_prompt = keep < 0;
     }
     else if (lc_rope_is_option(a)) {
         ok = VALUE() != NULL;
@@ -140,5 +160,6 @@ const char *cli_runtime_flags_help(void) {
            "  -ctk, --cache-type-k T KV cache type for K: f16 (default), f32 or q8_0 (head dim % 32 == 0)\n"
            "  -ctv, --cache-type-v T KV cache type for V: f16 (default), f32 or q8_0\n"
            "  --kv-policy SPEC       what the KV cache does when full: full (default: stop), window:W,\n"
-           "                         sinks:S:W (StreamingLLM), shift:KEEP (context shift), h2o:S:R:H\n";
+           "                         sinks:S:W (StreamingLLM), shift:KEEP (context shift), h2o:S:R:H\n"
+           "  --keep N               llama.cpp's: --kv-policy shift:N (-1: keep the whole prompt)\n";
 }

@@ -5,6 +5,8 @@
  *   -m/--model PATH  -z/--tokenizer PATH  -c/--ctx-size/--ctx N
  *   -b/--batch-size N  -t/--threads N  --attn SPEC
  *   -ctk/--cache-type-k T  -ctv/--cache-type-v T  --kv-policy SPEC
+ *   --keep N (llama.cpp's: --kv-policy shift:N; -1: the prompt's length)
+ *   llama.cpp's -ngl, --mlock, --no-mmap, --color, -fa (llama_flags.h)
  *   the RoPE flags of include/longctx/rope.h (--rope-scaling, --rope-scale,
  *   --rope-freq-base, --rope-freq-scale, --yarn-*), applied in order on top of
  *   the model's RoPE once it is loaded.
@@ -27,6 +29,9 @@ typedef struct {
     const char *kv_spec;  /* --kv-policy as given: one spec is parsed into co;
                              a comma-separated list (eval ppl) is left to the
                              command (co keeps the full policy)               */
+    bool keep_prompt;     /* --keep -1: the command sets the shift policy's
+                             KEEP to the prompt's length (chat: the system
+                             prompt's, which is what KEEP 0 means there)      */
 } cli_runtime_flags;
 
 void cli_runtime_flags_init(cli_runtime_flags *f);

@@ -48,10 +48,36 @@ void lc_json_end_object(lc_json_writer *w) { close_(w, '}'); }
 void lc_json_begin_array(lc_json_writer *w) { open_(w, '['); }
 void lc_json_end_array(lc_json_writer *w) { close_(w, ']'); }
 
+/* Length of the well-formed UTF-8 character at s[0..n) (RFC 3629: no
+ * overlong forms, surrogates or code points past U+10FFFF), 0 if none. */
+static size_t utf8_char_len(const unsigned char *s, size_t n) {
+    const unsigned char c = s[0];
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF; /* bounds of the second byte */
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4) len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else return 0;
+    if (n < len || s[1] < lo || s[1] > hi) return 0;
+    for (size_t k = 2; k < len; k++)
+        if (s[k] < 0x80 || s[k] > 0xBF) return 0;
+    return len;
+}
+
+/* A JSON string; a byte that does not start a well-formed UTF-8 character
+ * (text cut inside a character, a stray byte token) is written as U+FFFD,
+ * so the output is always valid JSON. */
 static void write_string(FILE *f, const char *s, size_t len) {
     fputc('"', f);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            const size_t n = utf8_char_len((const unsigned char *)s + i, len - i);
+            if (n == 0) fputs("\\ufffd", f);
+            else fwrite(s + i, 1, n, f), i += n - 1;
+            continue;
+        }
         switch (c) {
         case '"': fputs("\\\"", f); break;
         case '\\': fputs("\\\\", f); break;

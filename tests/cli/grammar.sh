@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Structured output end to end: run and chat with --grammar-file, --json-schema
-# (a file or inline) and --json on a real model; every output parses (Python's
+# (a file or inline) and --json-object on a real model; every output parses (Python's
 # json) and has the schema's shape; bad grammars and schemas and conflicting
 # flags are refused with exit 2 and a message that says where.
 # Usage (from ctest): grammar.sh CLI SHARED_DIR SOURCE_DIR
@@ -44,11 +44,11 @@ for seed in 1 2 3 4; do
     check "python3 -c '$validate' '$tmp/out'" "seed $seed: output is valid for the schema: $(head -c 300 "$tmp/out")"
 done
 
-# --- --json: any object -------------------------------------------------------
-run 0 "run --json" "$CLI" run -m "$MODEL" -n 400 --seed 5 --json
+# --- --json-object: any object -------------------------------------------------------
+run 0 "run --json-object" "$CLI" run -m "$MODEL" -n 400 --seed 5 --json-object
 if grep -q "stopped: eos" "$tmp/err"; then
     check "python3 -c 'import json,sys; assert isinstance(json.load(open(sys.argv[1])),dict)' '$tmp/out'" \
-        "--json output is a JSON object: $(head -c 300 "$tmp/out")"
+        "--json-object output is a JSON object: $(head -c 300 "$tmp/out")"
 else
     has "$tmp/err" "stopped before the grammar was complete" "an unfinished object is reported"
 fi
@@ -73,8 +73,8 @@ if [ "$has_schema" = 1 ]; then
     run 2 "an unsupported keyword" "$CLI" run -m "$MODEL" -n 5 --json-schema '{"type":"string","pattern":"a+"}'
     has "$tmp/err" "keyword 'pattern' is not supported" "the keyword is named"
 fi
-run 2 "two grammars" "$CLI" run -m "$MODEL" -n 5 --json --grammar-file "$tmp/words.gbnf"
-run 2 "--ignore-eos with a grammar" "$CLI" run -m "$MODEL" -n 5 --json --ignore-eos
+run 2 "two grammars" "$CLI" run -m "$MODEL" -n 5 --json-object --grammar-file "$tmp/words.gbnf"
+run 2 "--ignore-eos with a grammar" "$CLI" run -m "$MODEL" -n 5 --json-object --ignore-eos
 run 1 "a missing grammar file" "$CLI" run -m "$MODEL" -n 5 --grammar-file "$tmp/nope.gbnf"
 run 2 "a missing value" "$CLI" run -m "$MODEL" -n 5 --json-schema
 

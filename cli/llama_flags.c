@@ -1,0 +1,71 @@
+/* llama.cpp's flags that mean nothing here, or map to longctx's (llama_flags.h). */
+#include <string.h>
+
+#include "llama_flags.h"
+
+/* An optional on|off|auto after the flag: "--flash-attn=off", "-fa off",
+ * or nothing (on). NULL after a message when the value is something else. */
+static const char *switch_value(int argc, char **argv, int *i, const char *cmd) {
+    const char *a = argv[*i], *eq = a[0] == '-' && a[1] == '-' ? strchr(a, '=') : NULL;
+    const char *v = eq ? eq + 1 : NULL;
+    if (!v && *i + 1 < argc &&
+        (strcmp(argv[*i + 1], "on") == 0 || strcmp(argv[*i + 1], "off") == 0 || strcmp(argv[*i + 1], "auto") == 0))
+        v = argv[++*i];
+    if (!v) return "on";
+    if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0 && strcmp(v, "auto") != 0) {
+        cli_error(cmd, "%.*s: '%s' is not on, off or auto", (int)strcspn(a, "="), a, v);
+        return NULL;
+    }
+    return v;
+}
+
+/* -ngl's value: a layer count (llama.cpp: -1 or more), "auto" or "all". */
+static bool gpu_layers_ok(const char *v) {
+    int64_t n;
+    return strcmp(v, "auto") == 0 || strcmp(v, "all") == 0 || cli_parse_i64_in(v, -1, CLI_INT_LIMIT, &n);
+}
+
+int cli_llama_flag(int argc, char **argv, int *i, const char *cmd, const char **attn) {
+    const char *a = argv[*i];
+    if (cli_is(a, "-ngl", "--n-gpu-layers") || cli_is(a, NULL, "--gpu-layers")) {
+        const char *v = cli_value(argc, argv, i, cmd);
+        if (!v) return -1;
+        if (!gpu_layers_ok(v)) {
+            cli_error(cmd, "%.*s: '%s' is not a layer count", (int)strcspn(a, "="), a, v);
+            return -1;
+        }
+        cli_error(cmd, "note: %.*s %s: longctx runs on the CPU; ignored", (int)strcspn(a, "="), a, v);
+    } else if (cli_is(a, NULL, "--mlock")) {
+        cli_error(cmd, "note: --mlock: longctx does not lock the model in memory; ignored");
+    } else if (cli_is(a, NULL, "--no-mmap")) {
+        cli_error(cmd, "note: --no-mmap: longctx always maps the model read-only (pages load as they are used); "
+                       "ignored");
+    } else if (cli_is(a, "-co", "--color")) {
+        const char *v = switch_value(argc, argv, i, cmd);
+        if (!v) return -1;
+        cli_error(cmd, "note: --color %s: longctx prints plain text; ignored", v);
+    } else if (cli_is(a, "-fa", "--flash-attn")) {
+        const char *v = switch_value(argc, argv, i, cmd);
+        if (!v) return -1;
+        const char *name = a[1] == '-' ? "--flash-attn" : "-fa";
+        if (strcmp(v, "off") != 0)
+            cli_error(cmd, "note: %s %s: longctx uses flash attention by default (or the attention the model was "
+                           "trained with); nothing to change", name, v);
+        else if (!attn)
+            cli_error(cmd, "note: %s off: longctx %s has no choice of attention method; ignored", name, cmd);
+        else if (*attn)
+            cli_error(cmd, "note: %s off: --attn %s was given; ignored", name, *attn);
+        else {
+            *attn = "naive";
+            cli_error(cmd, "note: %s off: using --attn naive (attention without the flash kernel)", name);
+        }
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+const char *cli_llama_flags_help(void) {
+    return "  llama.cpp's -ngl N, --mlock, --no-mmap, --color and -fa [on|off|auto] are accepted with a note\n"
+           "  (-fa off: --attn naive); README \"Coming from llama.cpp\" has the whole table\n";
+}
