@@ -15,6 +15,8 @@
 #include "common/util.h"
 #include "grammar_flags.h"
 #include "longctx/app.h"
+#include "llama_flags.h"
+#include "reverse_prompt.h"
 #include "runtime_flags.h"
 
 #define SYSTEM_FILE_MAX ((long)1 << 20)
@@ -29,21 +31,24 @@ static void usage(FILE *f) {
             "options:\n"
             "%s"
             "  -n, --n-predict N      most tokens per reply (default 256; -1: to the end of the turn)\n"
-            "  --system TEXT          system prompt (always kept in the context)\n"
-            "  --system-file PATH     system prompt from a file\n"
+            "  --system TEXT          system prompt (always kept in the context; -sys, --system-prompt too)\n"
+            "  --system-file PATH     system prompt from a file (-sysf, --system-prompt-file too)\n"
+            "  -r, --reverse-prompt S end a reply where it contains S (kept in it; repeatable)\n"
             "  --chat-template NAME   plain, chatml, llama2, mistral, llama3, phi3, gemma, zephyr\n"
             "                         (default: recognised from the GGUF's tokenizer.chat_template, else plain)\n"
             "  --session FILE         load the conversation from FILE if it exists; save it there at the end\n"
+            "                         (--prompt-cache FILE too)\n"
             "  --transcript FILE      append every turn to FILE as it happens\n"
             "  --delim TEXT           end-of-reply line in pipe mode (default <<<END>>>)\n"
             "  --verbose              say what context management did (turns dropped, shifts)\n"
-            "  -h, --help             this help\n\n"
+            "  -h, --help             this help\n%s\n"
             "Context: with --kv-policy full (default) a turn that would not fit drops the oldest whole turns\n"
             "(never the system prompt) and re-evaluates the rest; shift:KEEP shifts (KEEP 0: the system\n"
             "prompt's length); sinks:S:W, window:W, h2o:S:R:H stream without dropping turns.\n\n"
             "structured output (each reply; the turn ends when the grammar is complete):\n%s\n"
-            "sampling:\n%s\nRoPE (override the model's):\n%s",
-            cli_runtime_flags_help(), cli_grammar_help(), lc_sampler_options_help(), lc_rope_options_help());
+            "sampling (-s is --seed):\n%s\nRoPE (override the model's):\n%s",
+            cli_runtime_flags_help(), cli_llama_flags_help(), cli_grammar_help(), lc_sampler_options_help(),
+            lc_rope_options_help());
 }
 
 static volatile sig_atomic_t interrupted = 0; /* CLI only: set by SIGINT */
@@ -55,13 +60,17 @@ static void on_sigint(int sig) {
 typedef struct {
     FILE *transcript;
     bool verbose;
+    cli_stops stops;        /* -r */
+    const char *stopped_at; /* the -r string that ended this reply */
 } chat_io;
 
 static bool on_text(void *user, const char *text, size_t len) {
-    (void)user;
+    chat_io *io = user;
     fwrite(text, 1, len, stdout);
     fflush(stdout);
-    return !interrupted;
+    bool oom;
+    io->stopped_at = cli_stops_feed(&io->stops, text, len, &oom);
+    return !interrupted && !oom && !io->stopped_at;
 }
 
 static void on_note(void *user, const char *note) {
@@ -161,7 +170,7 @@ int cmd_chat(int argc, char **argv) {
     int64_t n_predict = 256;
     const char *system = NULL, *system_file = NULL, *tpl_name = NULL, *session = NULL, *transcript = NULL;
     const char *delim = "<<<END>>>";
-    bool verbose = false;
+    chat_io io = {0};
     cli_grammar gr;
     cli_grammar_init(&gr);
     lc_error err;
@@ -185,16 +194,19 @@ int cmd_chat(int argc, char **argv) {
                 return CLI_USAGE;
             }
         }
-        else if (cli_is(a, NULL, "--system")) ok = (system = VALUE()) != NULL;
-        else if (cli_is(a, NULL, "--system-file")) ok = (system_file = VALUE()) != NULL;
-        else if (cli_is(a, NULL, "--chat-template")) ok = (tpl_name = VALUE()) != NULL;
-        else if (cli_is(a, NULL, "--session")) ok = (session = VALUE()) != NULL;
+        else if (cli_is(a, "-sys", "--system") || cli_is(a, NULL, "--system-prompt")) ok = (system = VALUE()) != NULL;
+        else if (cli_is(a, "-sysf", "--system-file") || cli_is(a, NULL, "--system-prompt-file"))
+            ok = (system_file = VALUE()) != NULL;
+        else if (cli_is(a, "-r", "--reverse-prompt")) {
+            if (!VALUE() || !cli_stops_add(&io.stops, "chat", a, v)) return CLI_USAGE;
+        } else if (cli_is(a, NULL, "--chat-template")) ok = (tpl_name = VALUE()) != NULL;
+        else if (cli_is(a, NULL, "--session") || cli_is(a, NULL, "--prompt-cache")) ok = (session = VALUE()) != NULL;
         else if (cli_is(a, NULL, "--transcript")) ok = (transcript = VALUE()) != NULL;
         else if (cli_is(a, NULL, "--delim")) ok = (delim = VALUE()) != NULL;
-        else if (cli_is(a, NULL, "--verbose")) verbose = true;
-        else if (lc_sampler_is_option(a)) {
+        else if (cli_is(a, NULL, "--verbose")) io.verbose = true;
+        else if (lc_sampler_is_option(a) || cli_is(a, "-s", NULL)) {
             ok = VALUE() != NULL;
-            if (ok && lc_sampler_apply_option(&sp, a, v, &err) != LC_OK) {
+            if (ok && lc_sampler_apply_option(&sp, strcmp(a, "-s") == 0 ? "--seed" : a, v, &err) != LC_OK) {
                 cli_error("chat", "%s", err.msg);
                 return CLI_USAGE;
             }
@@ -229,7 +241,6 @@ int cmd_chat(int argc, char **argv) {
     lc_chat *chat = NULL;
     char *sys_text = NULL, *line = NULL, *jinja = NULL;
     size_t jinja_len = 0;
-    chat_io io = {NULL, verbose};
     lc_rope_config rope;
     cli_runtime_default_ctx(&rf, m, "chat");
     rc = cli_runtime_rope(&rf, m, &rope, "chat");
@@ -262,6 +273,7 @@ int cmd_chat(int argc, char **argv) {
     co.on_text = on_text;
     co.on_note = on_note;
     co.note_user = &io;
+    co.text_user = &io;
     co.jinja = jinja;
     co.jinja_len = jinja_len;
     if (rf.co.kv_policy == LC_KV_POLICY_SHIFT && rf.co.kv_n_keep == 0) { /* keep the system turn */
@@ -288,13 +300,13 @@ int cmd_chat(int argc, char **argv) {
     lc_chat_get_stats(chat, &cst);
     if (jinja && !cst.jinja)
         cli_error("chat", "note: the model's chat template cannot be used turn by turn%s: using the built-in %s template",
-                  verbose ? "" : " (--verbose says why)", lc_chat_template_name(tpl));
+                  io.verbose ? "" : " (--verbose says why)", lc_chat_template_name(tpl));
     if (session && access(session, F_OK) == 0) {
         if (lc_chat_load(chat, session, &err) != LC_OK) {
             cli_fail("chat", &err);
             goto done;
         }
-        if (verbose) fprintf(stderr, "[chat] loaded %s\n", session);
+        if (io.verbose) fprintf(stderr, "[chat] loaded %s\n", session);
     }
     if (transcript && !(io.transcript = fopen(transcript, "a"))) {
         cli_error("chat", "cannot open %s: %s", transcript, strerror(errno));
@@ -340,6 +352,8 @@ int cmd_chat(int argc, char **argv) {
         transcript_turn(&io, "user", line, (size_t)got);
         if ((rc = cli_grammar_restart(&gr, "chat")) != CLI_OK) break;
         lc_chat_reply rep;
+        cli_stops_reset(&io.stops);
+        io.stopped_at = NULL;
         lc_status st = lc_chat_send(chat, line, (size_t)got, &rep, &err);
         if (st == LC_ERR_TOO_LARGE) { /* the message alone cannot fit: say so, go on */
             fprintf(stdout, "%s[not sent: %s]\n", tty ? "" : "", err.msg);
@@ -352,9 +366,11 @@ int cmd_chat(int argc, char **argv) {
             break;
         }
         fputc('\n', stdout);
-        if (rep.stop == LC_CHAT_STOP_CALLBACK) fprintf(stderr, "[stopped]\n");
+        if (rep.stop == LC_CHAT_STOP_CALLBACK && io.stopped_at) {
+            if (io.verbose) fprintf(stderr, "[chat] the reply ended at the reverse prompt '%s'\n", io.stopped_at);
+        } else if (rep.stop == LC_CHAT_STOP_CALLBACK) fprintf(stderr, "[stopped]\n");
         else if (rep.stop == LC_CHAT_STOP_CONTEXT) fprintf(stderr, "[the context is full: the reply was cut]\n");
-        if (verbose)
+        if (io.verbose)
             fprintf(stderr, "[chat] %lld tokens in %.2f s (%.1f tok/s), prompt %lld tokens in %.2f s, stop: %s\n",
                     (long long)rep.n_tokens, rep.t_reply, rep.t_reply > 0 ? (double)rep.n_tokens / rep.t_reply : 0.0,
                     (long long)rep.n_prompt, rep.t_prompt, lc_chat_stop_name(rep.stop));
@@ -365,10 +381,11 @@ int cmd_chat(int argc, char **argv) {
     sigaction(SIGINT, &old, NULL);
     if (session && chat) {
         if (lc_chat_save(chat, session, &err) != LC_OK) rc = cli_fail("chat", &err);
-        else if (verbose) fprintf(stderr, "[chat] saved %s\n", session);
+        else if (io.verbose) fprintf(stderr, "[chat] saved %s\n", session);
     }
 done:
     if (io.transcript) fclose(io.transcript);
+    cli_stops_free(&io.stops);
     free(line);
     free(sys_text);
     free(jinja);
