@@ -200,7 +200,7 @@ int cmd_eval(int argc, char **argv) {
         else if (cli_is(f, NULL, "--csv")) ok = (a->csv_path = VALUE()) != NULL;
         else if (cli_is(f, NULL, "--svg")) ok = (a->svg_path = VALUE()) != NULL;
         else if (cli_is(f, NULL, "--svg-depth")) ok = (a->svg_depth_path = VALUE()) != NULL;
-        else if (cli_is(f, NULL, "--seed")) {
+        else if (cli_is(f, "-s", "--seed")) {
             int64_t sd = 0;
             ok = VALUE() && cli_parse_i64(v, &sd) && sd >= 0;
             a->seed = (uint64_t)sd;

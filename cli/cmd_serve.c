@@ -23,6 +23,7 @@ int cmd_serve(int argc, char **argv) {
     return 1;
 }
 #else
+#include "llama_flags.h"
 #include "longctx/server.h"
 
 static void usage(FILE *f) {
@@ -54,11 +55,13 @@ static void usage(FILE *f) {
             "      --max-body BYTES   request body limit (default 1M); larger bodies get 413\n"
             "      --queue N          requests that may wait for a slot (default 16); more get 503\n"
             "      --queue-timeout S  seconds a request waits for a slot (default 60) before 503\n"
-            "  -h, --help             this help\n\n"
+            "  -h, --help             this help\n%s"
+            "  -s, --seed S           taken with a note: each request carries its own \"seed\"\n\n"
             "examples:\n"
             "  longctx serve -m models/longctx-default.gguf --port 8080 -np 2\n"
             "  curl -s localhost:8080/v1/chat/completions -H 'Content-Type: application/json' \\\n"
-            "       -d '{\"messages\":[{\"role\":\"user\",\"content\":\"The pass key is 123. What is the pass key?\"}]}'\n");
+            "       -d '{\"messages\":[{\"role\":\"user\",\"content\":\"The pass key is 123. What is the pass key?\"}]}'\n",
+            cli_llama_flags_help());
 }
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -95,9 +98,15 @@ int cmd_serve(int argc, char **argv) {
             usage(stdout);
             return 0;
         }
+        const int llama = cli_llama_flag(argc, argv, &i, CMD, NULL);
+        if (llama < 0) return CLI_USAGE;
+        if (llama > 0) continue;
 #define VALUE() \
     if (!(v = cli_value(argc, argv, &i, CMD))) return 2
-        if (cli_is(a, "-m", "--model")) {
+        if (cli_is(a, "-s", "--seed")) {
+            VALUE();
+            cli_error(CMD, "note: %s %s: each request carries its own \"seed\" (default: random); ignored", a, v);
+        } else if (cli_is(a, "-m", "--model")) {
             VALUE();
             o.model_path = v;
         } else if (cli_is(a, NULL, "--alias")) {

@@ -67,5 +67,5 @@ int cli_llama_flag(int argc, char **argv, int *i, const char *cmd, const char **
 
 const char *cli_llama_flags_help(void) {
     return "  llama.cpp's -ngl N, --mlock, --no-mmap, --color and -fa [on|off|auto] are accepted with a note\n"
-           "  (-fa off: --attn naive); README \"Coming from llama.cpp\" has the whole table\n";
+           "  (-fa off: --attn naive where the command has --attn); README \"Coming from llama.cpp\" has the table\n";
 }
