@@ -457,6 +457,11 @@ int cmd_run(int argc, char **argv) {
                 lc_sampler_describe(&sp, sdesc, sizeof sdesc));
     }
 
+    int64_t reused = 0; /* --session: before anything is printed, as it may refuse */
+    if (session) {
+        reused = cli_run_session_load(ctx, session, ids, n_ids);
+        if (reused < 0) goto done;
+    }
     run_state rs = {.sampler = sampler,
                     .tok = tok,
                     .ids = print_ids,
@@ -478,11 +483,6 @@ int cmd_run(int argc, char **argv) {
     go.on_token = token_cb;
     go.token_user = &rs;
     lc_generate_result res;
-    int64_t reused = 0;
-    if (session) {
-        reused = cli_run_session_load(ctx, session, ids, n_ids);
-        if (reused < 0) goto done;
-    }
     lc_status st = lc_generate(ctx, ids + reused, n_ids - reused, &go, NULL, 0, &res, &err);
     gen = rs.gen;
     text_out = rs.text;

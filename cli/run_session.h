@@ -3,7 +3,8 @@
  * generating, a session FILE that exists is loaded (refused whole when it is
  * truncated, corrupted or of another model/context: runtime.h) and the
  * longest prefix the prompt shares with its token history is kept, so only
- * the rest is evaluated; after generating, the tokens the context evaluated
+ * the rest is evaluated (a file saved with another -c loads when its tokens
+ * fit; --prompt-cache is its llama.cpp name); after generating, the tokens the context evaluated
  * (prompt and generated) are saved to FILE with the cache. The sampler is
  * seeded by --seed as usual (chat sessions keep it).
  */

@@ -17,7 +17,10 @@
  *    context (one token at a time and a 9-token chunk); tampered state
  *    sections (truncated, a state of another shape, another state count, a
  *    non-finite value, a bad state header, a flipped bit) and sessions of
- *    another model are refused whole.
+ *    another model are refused whole;
+ *  - a full or shift cache saved with one n_ctx loads into a context of
+ *    another size that holds its tokens (continuing logit for logit), and one
+ *    too small is refused saying which -c it needs.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -51,12 +54,12 @@ static lc_model *make_model(int32_t head_dim, uint64_t seed) {
     return m;
 }
 
-static lc_context *make_ctx(const lc_model *m, const char *policy, lc_dtype kt, lc_dtype vt) {
+static lc_context *make_ctx_n(const lc_model *m, const char *policy, lc_dtype kt, lc_dtype vt, int64_t n_ctx) {
     lc_context_opts o;
     lc_context_opts_init(&o);
     lc_error err;
     if (policy && lc_kv_policy_parse(policy, &o, &err) != LC_OK) return NULL;
-    o.n_ctx = 64;
+    o.n_ctx = n_ctx;
     o.n_batch = 16;
     o.n_threads = 2;
     o.k_type = kt;
@@ -64,6 +67,10 @@ static lc_context *make_ctx(const lc_model *m, const char *policy, lc_dtype kt, 
     lc_context *ctx = NULL;
     if (lc_context_create(m, &o, &ctx, &err) != LC_OK) fprintf(stderr, "context: %s\n", err.msg);
     return ctx;
+}
+
+static lc_context *make_ctx(const lc_model *m, const char *policy, lc_dtype kt, lc_dtype vt) {
+    return make_ctx_n(m, policy, kt, vt, 64);
 }
 
 static lc_sampler *make_sampler(const lc_model *m) {
@@ -305,6 +312,62 @@ static void test_failures(const lc_model *m, const lc_model *other) {
 done:
     lc_sampler_free(s);
     lc_context_free(a), lc_context_free(b);
+}
+
+/* A session saved from a full or shift context of 64 slots loads into one of
+ * another size (-c) that holds its tokens, and continues logit for logit as
+ * the original does; one too small is refused, saying what -c it needs. */
+static void test_resized(const lc_model *m, const char *policy) {
+    const int32_t V = m->cfg.vocab_size;
+    lc_error err;
+    lc_context *a = make_ctx(m, policy, LC_DTYPE_F16, LC_DTYPE_F16);
+    lc_context *big = make_ctx_n(m, policy, LC_DTYPE_F16, LC_DTYPE_F16, 96);
+    lc_context *small = make_ctx_n(m, policy, LC_DTYPE_F16, LC_DTYPE_F16, 40);
+    lc_context *tiny = make_ctx_n(m, policy, LC_DTYPE_F16, LC_DTYPE_F16, 24);
+    lc_sampler *s = make_sampler(m);
+    int32_t toks[35];
+    for (int i = 0; i < 35; i++) toks[i] = (i * 13 + 5) % V;
+    if (!a || !big || !small || !tiny || !s) {
+        CHECK(false, "resized setup %s", policy);
+        goto done;
+    }
+    CHECK_OK(lc_context_eval(a, toks, 20, NULL, false, &err), &err);
+    for (int i = 20; i < 25; i++) CHECK_OK(lc_context_eval(a, toks + i, 1, NULL, false, &err), &err);
+    CHECK_OK(lc_session_save(a, path2_buf, toks, 25, NULL, 0, NULL, &err), &err);
+    lc_context *to[2] = {big, small};
+    for (int k = 0; k < 2; k++) {
+        lc_context *b = to[k];
+        const int64_t n_slots = k == 0 ? 96 : 40;
+        int32_t *hist = NULL;
+        int64_t n_hist = 0;
+        CHECK_OK(lc_session_load(b, path2_buf, NULL, &hist, &n_hist, NULL, NULL, NULL, &err), &err);
+        CHECK(n_hist == 25 && hist && memcmp(hist, toks, 25 * sizeof(int32_t)) == 0, "%s -> %lld: history", policy,
+              (long long)n_slots);
+        free(hist);
+        lc_kv_stats ks;
+        lc_context_kv_stats(b, &ks);
+        CHECK(ks.n_slots == n_slots && lc_context_n_past(b) == 25, "%s -> %lld: %lld slots, %lld past", policy,
+              (long long)n_slots, (long long)ks.n_slots, (long long)lc_context_n_past(b));
+        const float *la = lc_context_logits(a), *lb = lc_context_logits(b);
+        CHECK(la && lb && memcmp(la, lb, (size_t)V * 4) == 0, "%s -> %lld: loaded logits", policy, (long long)n_slots);
+    }
+    /* the same next tokens into each: the same logits (a: its own copy) */
+    for (int i = 25; i < 35; i++) {
+        CHECK_OK(lc_context_eval(a, toks + i, 1, NULL, false, &err), &err);
+        for (int k = 0; k < 2; k++) {
+            CHECK_OK(lc_context_eval(to[k], toks + i, 1, NULL, false, &err), &err);
+            const float *la = lc_context_logits(a), *lb = lc_context_logits(to[k]);
+            CHECK(la && lb && memcmp(la, lb, (size_t)V * 4) == 0, "%s -> %s: logits differ at token %d", policy,
+                  k == 0 ? "96" : "40", i);
+        }
+    }
+    CHECK(lc_context_n_past(big) == 35 && lc_context_n_past(small) == 35, "%s: 35 past after loading", policy);
+    /* 25 tokens do not fit 24 slots: refused, saying so, nothing changed */
+    CHECK_OK(lc_context_eval(tiny, toks, 3, NULL, false, &err), &err);
+    expect_refused(tiny, s, "too small a context", LC_ERR_FORMAT, "give -c 25 or more");
+done:
+    lc_sampler_free(s);
+    lc_context_free(a), lc_context_free(big), lc_context_free(small), lc_context_free(tiny);
 }
 
 /* Rewrite the header's i64 at off and the checksum (FNV-1a is a corruption
@@ -607,6 +670,8 @@ int main(void) {
     test_h2o_high_water(m);
     test_save_file_handling(m);
     test_hybrid(m);
+    test_resized(m, "full");
+    test_resized(m, "shift:4");
     lc_error err;
     lc_context *lin = NULL;
     lc_context_opts o;

@@ -385,10 +385,12 @@ lc_status lc_generate(lc_context *ctx, const int32_t *prompt, int64_t n_prompt, 
  * fingerprints, every count, position and token id) and only then swaps them
  * into the context and the sampler: a truncated, corrupted, foreign (other
  * model, other context settings) or newer file is refused whole with
- * LC_ERR_FORMAT / LC_ERR_UNSUPPORTED and changes nothing. docs/kv-cache.md
- * describes every field. LINEAR-attention contexts are refused. Version 1
- * files (no recurrent states) still load into contexts without DeltaNet
- * layers. */
+ * LC_ERR_FORMAT / LC_ERR_UNSUPPORTED and changes nothing. A full or shift
+ * cache saved from a context of another size (n_ctx) loads when the tokens
+ * it holds fit this context's slots (otherwise refused, naming the n_ctx it
+ * needs). docs/kv-cache.md describes every field. LINEAR-attention contexts
+ * are refused. Version 1 files (no recurrent states) still load into
+ * contexts without DeltaNet layers. */
 #define LC_SESSION_VERSION 2u
 #define LC_SESSION_MAX_TOKENS ((int64_t)1 << 30)
 #define LC_SESSION_MAX_BLOB ((int64_t)1 << 26)

@@ -227,6 +227,7 @@ typedef struct {
     lc_rope_config rope_window;
     int32_t n_window_layers;  /* layers of kind WINDOW                      */
     bool rings;               /* they keep rings instead of the full cache  */
+    int64_t n_batch_asked;    /* n_batch before the policy's plan cut it    */
 } resolved;
 
 /* Which attention methods a KV policy can run with. Window and sinks compute
@@ -348,6 +349,7 @@ static lc_status resolve(const lc_model *m, const lc_context_opts *o_in, resolve
         return lc_fail(err, LC_ERR_INVALID_ARG, "context: batch size %lld is outside 0..%lld", (long long)o->n_batch,
                        (long long)LC_CONTEXT_MAX_TOKENS);
     r->sh.n_batch = o->n_batch > 0 ? o->n_batch : DEFAULT_BATCH;
+    r->n_batch_asked = r->sh.n_batch;
     /* The policy gives the slot count (window/sinks/h2o: from its own
      * parameters) and the largest chunk one forward pass may take. */
     int64_t n_slots = 0, n_chunk = 0, rot_limit = 0;
@@ -735,6 +737,7 @@ lc_status lc_context_create(const lc_model *m, const lc_context_opts *o, lc_cont
     if (!ctx) return lc_fail(err, LC_ERR_NOMEM, "context: out of memory");
     ctx->model = m;
     ctx->sh = r.sh;
+    ctx->n_batch_asked = r.n_batch_asked;
     ctx->norm_eps = m->cfg.norm_eps;
     lc_kernel_opts_init(&ctx->kopts);
     ctx->kopts.n_threads = r.sh.n_threads;

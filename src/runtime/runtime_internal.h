@@ -32,6 +32,9 @@ struct lc_context {
     bool linear;                /* LINEAR attention: recurrent states, no cache  */
     lc_linear_state **lin;      /* [n_layers] when linear                        */
     lc_kv_cache kv;             /* when not linear                               */
+    int64_t n_batch_asked;      /* the batch size asked for, before the policy cut
+                                   it to its chunk (a session saved with another
+                                   n_ctx is checked as that context would be)    */
     lc_kv_wring wring;          /* window layers' rings (FULL policy), n_layers 0: none */
     int32_t *kv_index;          /* [n_layers] the layer's index in kv, or in wring
                                    when its kind is WINDOW and rings are on      */

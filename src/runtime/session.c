@@ -144,15 +144,34 @@ uint64_t lc_model_fingerprint(const lc_model *m) {
     return h;
 }
 
-/* What a cache's K/V mean: shapes, types, policy and RoPE. */
-static uint64_t context_fingerprint(const lc_context *ctx) {
+/* What a cache's K/V mean: shapes, types, policy and RoPE; with the slot
+ * count, chunk and rotation limit given (those of a context of another size). */
+static uint64_t context_fingerprint_as(const lc_context *ctx, int64_t n_slots, int64_t n_chunk, int64_t rot_limit) {
     const lc_kv_cache *c = &ctx->kv;
     uint64_t h = FNV_OFFSET;
-    const int64_t v[12] = {c->policy, c->n_sinks, c->window, c->n_keep, c->n_heavy, c->n_slots, c->n_chunk,
+    const int64_t v[12] = {c->policy, c->n_sinks, c->window, c->n_keep, c->n_heavy, n_slots, n_chunk,
                            c->n_layers, c->n_head_kv, c->head_dim, c->k_type, c->v_type};
     for (int i = 0; i < 12; i++) h = fnv_u64(h, (uint64_t)v[i]);
-    h = fnv_u64(h, (uint64_t)c->rot_limit);
+    h = fnv_u64(h, (uint64_t)rot_limit);
     return rope_hash(h, &ctx->rope_cfg);
+}
+
+static uint64_t context_fingerprint(const lc_context *ctx) {
+    return context_fingerprint_as(ctx, ctx->kv.n_slots, ctx->kv.n_chunk, ctx->kv.rot_limit);
+}
+
+/* The fingerprint this full or shift context would have with n_slots slots
+ * (another -c, the same batch size): false when no such context exists. */
+static bool fingerprint_resized(const lc_context *ctx, int64_t n_slots, uint64_t *fp) {
+    const lc_kv_cache *c = &ctx->kv;
+    const lc_kv_policy_cfg pc = {c->policy, c->n_sinks, c->window, c->n_keep, c->n_heavy};
+    int64_t ns = 0, nc = 0, rl = 0;
+    lc_error e;
+    if (lc_kv_policy_plan(&pc, n_slots, ctx->n_batch_asked, &ns, &nc, &rl, &e) != LC_OK || ns != n_slots) return false;
+    /* the cache sets its rotation limit for the ring policies only (which
+     * never come here): the full and shift caches keep theirs, 0 */
+    *fp = context_fingerprint_as(ctx, ns, nc, c->rot_limit);
+    return true;
 }
 
 static void put_u32(unsigned char *b, uint32_t v) {
@@ -505,10 +524,28 @@ static lc_status check_header(const lc_context *ctx, const session_header *h, co
                        path, lc_dtype_name((lc_dtype)(h->k_type < LC_DTYPE_COUNT ? h->k_type : LC_DTYPE_COUNT)),
                        lc_dtype_name((lc_dtype)(h->v_type < LC_DTYPE_COUNT ? h->v_type : LC_DTYPE_COUNT)),
                        lc_dtype_name(c->k_type), lc_dtype_name(c->v_type));
-    if (h->n_slots != c->n_slots)
-        return lc_fail(err, LC_ERR_FORMAT, "session %s: saved from a cache of %lld slots, this one has %lld (-c, -b)",
-                       path, (long long)h->n_slots, (long long)c->n_slots);
-    if (h->ctx_fp != context_fingerprint(ctx))
+    /* Another size (-c): the full and shift policies keep their tokens in the
+     * first slots (at positions below next_pos), so the cache loads into a
+     * context of any size that holds them; the other policies' slots are laid
+     * out by their size. */
+    const bool resized = h->n_slots != c->n_slots;
+    if (resized && c->policy != LC_KV_POLICY_FULL && c->policy != LC_KV_POLICY_SHIFT)
+        return lc_fail(err, LC_ERR_FORMAT,
+                       "session %s: saved from a cache of %lld slots, this one has %lld (-c, -b); a %s cache cannot "
+                       "change size", path, (long long)h->n_slots, (long long)c->n_slots, lc_kv_policy_name(c->policy));
+    if (resized && (h->n_slots < 1 || h->n_slots > LC_CONTEXT_MAX_TOKENS))
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: inconsistent counts in the header", path);
+    const int64_t held = LC_MAX(LC_MAX(h->next_pos, h->hw), h->n_saved);
+    if (resized && held > c->n_slots)
+        return lc_fail(err, LC_ERR_FORMAT,
+                       "session %s holds %lld tokens (saved with a context of %lld), more than this context's %lld: "
+                       "give -c %lld or more", path, (long long)held, (long long)h->n_slots, (long long)c->n_slots,
+                       (long long)held);
+    uint64_t fp = context_fingerprint(ctx);
+    if (resized && !fingerprint_resized(ctx, h->n_slots, &fp))
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: saved with other context settings (RoPE scaling or batch size)",
+                       path);
+    if (h->ctx_fp != fp)
         return lc_fail(err, LC_ERR_FORMAT, "session %s: saved with other context settings (RoPE scaling or batch size)",
                        path);
     if (h->vocab != (uint32_t)ctx->sh.vocab || h->n_layers != (uint32_t)c->n_layers)
@@ -640,7 +677,7 @@ static bool implied_size(const lc_context *ctx, const session_header *h, size_t 
            lc_mul3_size(c->k_row_bytes + c->v_row_bytes, (size_t)h->n_saved, (size_t)c->n_layers, &kv_saved) &&
            lc_mul_size((size_t)h->n_tokens, 4, &t) && lc_add_size(*need, t, need) &&
            lc_add_size(*need, (size_t)h->blob_len, need) &&
-           lc_mul_size((size_t)c->n_slots, 12 + (c->mass ? 8 : 0), &t) && lc_add_size(*need, t, need) &&
+           lc_mul_size((size_t)h->n_slots, 12 + (c->mass ? 8 : 0), &t) && lc_add_size(*need, t, need) &&
            lc_add_size(*need, kv_saved, need) &&
            lc_add_size(*need, with_logits ? (size_t)ctx->sh.vocab * 4 : 0, need) &&
            lc_add_size(*need, with_sampler ? LC_SAMPLER_STATE_BYTES : 0, need);
@@ -651,8 +688,8 @@ static bool read_body(reader *r, const lc_context *ctx, const session_header *h,
     const lc_kv_cache *c = &ctx->kv;
     get(r, b->tokens, (size_t)h->n_tokens * sizeof(int32_t));
     get(r, b->blob, (size_t)h->blob_len);
-    get(r, b->pos, (size_t)c->n_slots * sizeof(int64_t));
-    get(r, b->tok, (size_t)c->n_slots * sizeof(int32_t));
+    get(r, b->pos, (size_t)h->n_slots * sizeof(int64_t)); /* another size: full and shift only, no mass */
+    get(r, b->tok, (size_t)h->n_slots * sizeof(int32_t));
     if (c->mass) get(r, b->mass, (size_t)c->n_slots * sizeof(double));
     for (int32_t l = 0; l < c->n_layers; l++)
         get(r, b->k + (size_t)l * (size_t)c->n_slots * c->k_row_bytes, (size_t)h->n_saved * c->k_row_bytes);
@@ -773,8 +810,9 @@ lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler 
     }
     b.tokens = malloc((size_t)LC_MAX(h.n_tokens, 1) * sizeof(int32_t));
     b.blob = malloc((size_t)LC_MAX(h.blob_len, 1));
-    b.pos = lc_malloc_aligned((size_t)c->n_slots * sizeof(int64_t));
-    b.tok = lc_malloc_aligned((size_t)c->n_slots * sizeof(int32_t));
+    const int64_t n_pos = LC_MAX(h.n_slots, c->n_slots); /* the file's slots, then this context's */
+    b.pos = lc_malloc_aligned((size_t)n_pos * sizeof(int64_t));
+    b.tok = lc_malloc_aligned((size_t)n_pos * sizeof(int32_t));
     if (c->mass) b.mass = lc_malloc_aligned((size_t)c->n_slots * sizeof(double));
     b.k = lc_malloc_aligned(c->k_row_bytes * (size_t)c->n_slots * (size_t)c->n_layers);
     b.v = lc_malloc_aligned(c->v_row_bytes * (size_t)c->n_slots * (size_t)c->n_layers);
@@ -800,6 +838,12 @@ lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler 
         st = lc_fail(err, LC_ERR_FORMAT, "session %s: checksum mismatch (corrupted)", path);
         goto done;
     }
+    for (int64_t s = c->n_slots; s < h.n_slots && st == LC_OK; s++) /* a smaller context: the rest was free */
+        if (b.pos[s] != -1 || b.tok[s] != -1)
+            st = lc_fail(err, LC_ERR_FORMAT, "session %s: slot %lld, past this context's %lld, is not free", path,
+                         (long long)s, (long long)c->n_slots);
+    if (st != LC_OK) goto done;
+    for (int64_t s = h.n_slots; s < c->n_slots; s++) b.pos[s] = -1, b.tok[s] = -1; /* a larger one: free slots */
     if ((st = check_slots(ctx, &h, &b, path, err)) != LC_OK) goto done;
     if ((st = check_states(ctx, &b, path, err)) != LC_OK) goto done;
     if (check && (st = check(check_user, b.tokens, h.n_tokens, b.blob, (size_t)h.blob_len, h.n_used, err)) != LC_OK)
