@@ -1,9 +1,10 @@
 /* --sessions DIR: every slot's cache saved on stop (DIR/slot-N.lcsession, by
  * the runtime's session files: a temporary file renamed over the old one)
  * and loaded at start, so a restarted server still holds the conversations it
- * had. A file that does not fit (another model, -c, --kv-policy or cache type,
- * a corrupted or truncated file) is refused whole by lc_session_load and the
- * slot starts empty, with a note in the log. */
+ * had. A file that does not fit (another model, --kv-policy or cache type,
+ * more tokens than -c holds, a corrupted or truncated file) is refused whole
+ * by lc_session_load and the slot starts empty, with a note in the log; one
+ * saved with another -c whose tokens fit loads. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
