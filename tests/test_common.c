@@ -1,8 +1,10 @@
 /* Common helpers: f16/bf16 conversion, q8_0, dtype sizes, errors, rng. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
+#include "longctx/json.h"
 #include "test_util.h"
 
 static void test_f16(void) {
@@ -81,7 +83,46 @@ static void test_misc(void) {
     CHECK(lc_rss_bytes() > 0, "rss readable");
 }
 
+/* The JSON writer's strings: escapes, well-formed UTF-8 kept, every byte of
+ * an ill-formed sequence (RFC 3629: stray continuation, truncated, overlong,
+ * surrogate, past U+10FFFF) written as U+FFFD, so the output always parses. */
+static void test_json_strings(void) {
+    static const struct {
+        const char *in;
+        size_t len;
+        const char *want;
+    } cases[] = {
+        {"a\"b\\\n\t\x01", 7, "\"a\\\"b\\\\\\n\\t\\u0001\""},
+        {"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9, "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\""},
+        {"\x80x", 2, "\"\\ufffdx\""},
+        {"x\xc3", 2, "\"x\\ufffd\""},
+        {"\xc0\xaf", 2, "\"\\ufffd\\ufffd\""},
+        {"\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\""},
+        {"\xf4\x90\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\""},
+        {"\xf5", 1, "\"\\ufffd\""},
+        {"\xe2\x82x", 3, "\"\\ufffd\\ufffdx\""},
+        {"\xf4\x8f\xbf\xbf", 4, "\"\xf4\x8f\xbf\xbf\""},
+    };
+    for (size_t i = 0; i < LC_ARRAY_LEN(cases); i++) {
+        char *buf = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&buf, &n);
+        if (!f) {
+            CHECK(false, "open_memstream");
+            return;
+        }
+        lc_json_writer w;
+        lc_json_init(&w, f, false);
+        lc_json_strn(&w, cases[i].in, cases[i].len);
+        fclose(f);
+        CHECK(buf && strcmp(buf, cases[i].want) == 0, "json string %zu: got '%s', want '%s'", i, buf ? buf : "",
+              cases[i].want);
+        free(buf);
+    }
+}
+
 int main(void) {
+    test_json_strings();
     test_f16();
     test_q8_0();
     test_misc();
