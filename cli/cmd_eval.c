@@ -36,7 +36,7 @@ static void usage(FILE *f) {
             "  --depths N|LIST        N evenly spaced needle depths 0..100%% (default 10; vt: random), or a\n"
             "                         list of percentages: 0,25,50,75,100 (one depth: 50%%)\n"
             "  --trials N             samples per cell (default 1)\n"
-            "  --seed S               seed of the samples (default 1)\n"
+            "  -s, --seed S           seed of the samples (default 1)\n"
             "  --haystack FILE        sentences of FILE as haystack instead of generated filler\n"
             "  --margin N             tokens generated beyond the answer's length (default 4)\n"
             "  --digits N             digits of pass keys and values (default 5)\n"
