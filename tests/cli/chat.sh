@@ -53,10 +53,13 @@ printf '/save %s\n/reset\n/stats\n/load %s\n/stats\n' "$tmp/s2.session" "$tmp/s2
 run_in 0 "/save /reset /load" "$tmp/in5" "${CHAT[@]}" -c 128 -n 8 --session "$tmp/s1.session"
 check 'grep -q "^saved to" "$tmp/out" && grep -q "^conversation reset" "$tmp/out" && grep -q "^loaded" "$tmp/out"' "command replies"
 check '[ "$(grep -c "^turns 0," "$tmp/out")" -eq 1 ] && [ "$(grep -c "^turns 4," "$tmp/out")" -eq 1 ]' "turns after reset/load: $(grep turns "$tmp/out")"
-# another context size: refused, the chat goes on
+# another context size: loaded when the conversation fits; refused (naming the -c it needs) when
+# it does not, and the chat goes on
 printf '/load %s\n/stats\n' "$tmp/s1.session" >"$tmp/in6"
-run_in 0 "load into another -c" "$tmp/in6" "${CHAT[@]}" -c 96 -n 8
-check 'grep -q "^load refused: .*slots" "$tmp/out" && grep -q "^turns 0," "$tmp/out"' "refusal: $(head -2 "$tmp/out")"
+run_in 0 "load into a larger -c" "$tmp/in6" "${CHAT[@]}" -c 256 -n 8
+check 'grep -q "^loaded" "$tmp/out" && grep -q "^turns 4," "$tmp/out" && grep -q "of 256 slots" "$tmp/out"' "larger -c: $(head -3 "$tmp/out")"
+run_in 0 "load into a too small -c" "$tmp/in6" "${CHAT[@]}" -c 24 -n 8
+check 'grep -q "^load refused: .*give -c" "$tmp/out" && grep -q "^turns 0," "$tmp/out"' "refusal: $(head -2 "$tmp/out")"
 # a corrupted session given with --session: exit 1, nothing written over it
 cp "$tmp/s1.session" "$tmp/bad.session"
 printf 'X' | dd of="$tmp/bad.session" bs=1 seek=300 conv=notrunc 2>/dev/null
