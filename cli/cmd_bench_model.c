@@ -7,6 +7,7 @@
 
 #include "bench_subjects.h"
 #include "cli.h"
+#include "llama_flags.h"
 #include "common/util.h"
 #include "longctx/bench.h"
 #include "longctx/json.h"
@@ -35,7 +36,8 @@ static void usage(FILE *f) {
             "  --seed S               synthetic token seed (default 1)\n"
             "  --no-peak              skip measuring the machine's peak (no fractions)\n"
             "  --json                 one JSON object on stdout\n"
-            "  -h, --help             this help\n");
+            "  -h, --help             this help\n%s",
+            cli_llama_flags_help());
 }
 
 typedef struct {
@@ -118,6 +120,9 @@ int bench_model(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         bool ok = true;
+        const int llama = cli_llama_flag(argc, argv, &i, "bench model", &co.attn); /* llama-bench's -ngl, -fa */
+        if (llama < 0) return CLI_USAGE;
+        if (llama > 0) continue;
 #define VALUE() (v = cli_value(argc, argv, &i, "bench model"))
         if (cli_is(a, "-h", "--help")) {
             usage(stdout);

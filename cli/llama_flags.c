@@ -3,20 +3,27 @@
 
 #include "llama_flags.h"
 
-/* An optional on|off|auto after the flag: "--flash-attn=off", "-fa off",
- * or nothing (on). NULL after a message when the value is something else. */
+/* on|off|auto, or llama-bench's 1|0: "on", "off", "auto"; NULL otherwise. */
+static const char *switch_word(const char *v) {
+    if (strcmp(v, "on") == 0 || strcmp(v, "1") == 0) return "on";
+    if (strcmp(v, "off") == 0 || strcmp(v, "0") == 0) return "off";
+    return strcmp(v, "auto") == 0 ? "auto" : NULL;
+}
+
+/* An optional on|off|auto (or 1|0) after the flag: "--flash-attn=off",
+ * "-fa off", "-fa 1", or nothing (on). NULL after a message when the value
+ * is something else. */
 static const char *switch_value(int argc, char **argv, int *i, const char *cmd) {
     const char *a = argv[*i], *eq = a[0] == '-' && a[1] == '-' ? strchr(a, '=') : NULL;
-    const char *v = eq ? eq + 1 : NULL;
-    if (!v && *i + 1 < argc &&
-        (strcmp(argv[*i + 1], "on") == 0 || strcmp(argv[*i + 1], "off") == 0 || strcmp(argv[*i + 1], "auto") == 0))
-        v = argv[++*i];
-    if (!v) return "on";
-    if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0 && strcmp(v, "auto") != 0) {
-        cli_error(cmd, "%.*s: '%s' is not on, off or auto", (int)strcspn(a, "="), a, v);
-        return NULL;
+    if (eq) {
+        const char *w = switch_word(eq + 1);
+        if (!w) cli_error(cmd, "%.*s: '%s' is not on, off or auto", (int)(eq - a), a, eq + 1);
+        return w;
     }
-    return v;
+    const char *w = *i + 1 < argc ? switch_word(argv[*i + 1]) : NULL;
+    if (!w) return "on";
+    ++*i;
+    return w;
 }
 
 /* -ngl's value: a layer count (llama.cpp: -1 or more), "auto" or "all". */

@@ -3,7 +3,7 @@
 # models/longctx-default.gguf (a tokenizer, in the repository) and a tiny
 # random model made here (no ../shared needed):
 #  - -ngl/--n-gpu-layers/--gpu-layers, --mlock, --no-mmap, --color, -fa/--flash-attn
-#    are accepted by run, chat and serve with a one-line note each; -fa off is
+#    are accepted by run, chat, serve and bench model with a one-line note each; -fa off (0) is
 #    --attn naive (an explicit --attn wins); bad values are usage errors (exit 2);
 #  - -s is --seed (the same text), --keep N is --kv-policy shift:N (generation
 #    goes on past a full context), -r/--reverse-prompt stops at the string,
@@ -48,6 +48,8 @@ note_of -fa "note: -fa on: longctx uses flash attention by default"
 note_of --flash-attn auto "note: --flash-attn auto: longctx uses flash attention by default"
 note_of -fa off "note: -fa off: using --attn naive"
 has "$tmp/err" "attn naive" "-fa off runs naive attention"
+note_of -fa 0 "note: -fa off: using --attn naive" # llama-bench's 0|1
+note_of -fa 1 "note: -fa on: longctx uses flash attention by default"
 note_of --attn chunked:16 -fa off "note: -fa off: --attn chunked:16 was given; ignored"
 has "$tmp/err" "attn chunked" "an explicit --attn wins over -fa off"
 run 2 "--flash-attn=maybe" "${RUN[@]}" --flash-attn=maybe
@@ -162,6 +164,11 @@ if "$CLI" serve --help >/dev/null 2>&1; then
 else
     echo "note: this longctx has no server: its flags are not checked"
 fi
+
+# ---- bench model (llama-bench's -ngl, -fa 0|1) --------------------------------------
+run 0 "bench model -ngl -fa" "$CLI" bench model -m "$M" --ctx 32 -n 2 -t 1 --no-peak -ngl 99 -fa 0
+has "$tmp/err" "note: -ngl 99: longctx runs on the CPU; ignored" "bench model -ngl note"
+has "$tmp/out" "attn naive" "bench model -fa 0 runs naive attention"
 
 # ---- unknown flags: one line, a suggestion, exit 2 ----------------------------------
 typo() { # want-line command...
