@@ -252,107 +252,127 @@ static void print_json(const run_state *s, const char *model_path, const int32_t
     lc_json_finish(&w);
 }
 
-int cmd_run(int argc, char **argv) {
-    const char *prompt = NULL, *prompt_file = NULL, *prompt_ids = NULL, *session = NULL;
-    int64_t n_predict = 128;
-    cli_runtime_flags rf; /* -m -z -c -b -t --attn -ctk -ctv and RoPE (runtime_flags.h) */
-    cli_runtime_flags_init(&rf);
+/* What the command line asks for. */
+typedef struct {
+    const char *prompt, *prompt_file, *prompt_ids, *session;
+    int64_t n_predict;
+    cli_runtime_flags rf; /* -m -z -c -b -t --attn -ctk -ctv --kv-policy --keep and RoPE (runtime_flags.h) */
     lc_sampler_params sp;
-    lc_sampler_params_init(&sp);
-    lc_rope_config rope;
-    memset(&rope, 0, sizeof rope);
-    bool print_ids = false, ignore_eos = false, no_bos = false, json = false, session_ro = false;
-    cli_stops stops;
-    cli_stops_init(&stops);
-    cli_sp spc = {0};
+    bool print_ids, ignore_eos, no_bos, json, session_ro;
+    cli_stops stops; /* -r */
+    cli_sp spc;
     cli_grammar gr;
-    cli_grammar_init(&gr);
-    lc_error err;
+} run_args;
 
+static void run_args_init(run_args *r) {
+    memset(r, 0, sizeof *r);
+    r->n_predict = 128;
+    cli_runtime_flags_init(&r->rf);
+    lc_sampler_params_init(&r->sp);
+    cli_stops_init(&r->stops);
+    cli_grammar_init(&r->gr);
+}
+
+/* Parse and check the flags: -1 to go on, else the exit status (CLI_OK
+ * after --help, CLI_USAGE after a message). */
+static int parse_args(run_args *r, int argc, char **argv) {
+    lc_error err;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
+        const char *f = argv[i], *v = NULL;
         bool ok = true;
-        const int taken = cli_runtime_flag(&rf, argc, argv, &i, "run");
+        const int taken = cli_runtime_flag(&r->rf, argc, argv, &i, "run");
         if (taken < 0) return CLI_USAGE;
         if (taken > 0) continue;
-        if (cli_is(a, NULL, "--json")) { /* the result as JSON (the grammar's is --json-object) */
-            json = true;
+        if (cli_is(f, NULL, "--json")) { /* the result as JSON (the grammar's is --json-object) */
+            r->json = true;
             continue;
         }
-        const int gtaken = cli_grammar_flag(&gr, argc, argv, &i, "run");
+        const int gtaken = cli_grammar_flag(&r->gr, argc, argv, &i, "run");
         if (gtaken < 0) return CLI_USAGE;
         if (gtaken > 0) continue;
 #define VALUE() (v = cli_value(argc, argv, &i, "run"))
-        if (cli_is(a, "-h", "--help")) {
+        if (cli_is(f, "-h", "--help")) {
             usage(stdout);
             return CLI_OK;
-        } else if (cli_is(a, "-p", "--prompt")) ok = (prompt = VALUE()) != NULL;
-        else if (cli_is(a, "-f", "--file")) ok = (prompt_file = VALUE()) != NULL;
-        else if (cli_is(a, NULL, "--prompt-tokens")) ok = (prompt_ids = VALUE()) != NULL;
-        else if (cli_is(a, "-n", "--n-predict")) {
-            if (!VALUE() || !cli_int_flag("run", a, v, -1, LC_CONTEXT_MAX_TOKENS, &n_predict)) return CLI_USAGE;
+        } else if (cli_is(f, "-p", "--prompt")) ok = (r->prompt = VALUE()) != NULL;
+        else if (cli_is(f, "-f", "--file")) ok = (r->prompt_file = VALUE()) != NULL;
+        else if (cli_is(f, NULL, "--prompt-tokens")) ok = (r->prompt_ids = VALUE()) != NULL;
+        else if (cli_is(f, "-n", "--n-predict")) {
+            if (!VALUE() || !cli_int_flag("run", f, v, -1, LC_CONTEXT_MAX_TOKENS, &r->n_predict)) return CLI_USAGE;
         }
-        else if (cli_is(a, NULL, "--tokens")) print_ids = true;
-        else if (cli_is(a, NULL, "--ignore-eos")) ignore_eos = true;
-        else if (cli_is(a, NULL, "--sp")) spc.on = true;
-        else if (cli_is(a, NULL, "--no-bos")) no_bos = true;
-        else if (cli_is(a, NULL, "--session") || cli_is(a, NULL, "--prompt-cache")) ok = (session = VALUE()) != NULL;
-        else if (cli_is(a, NULL, "--prompt-cache-ro")) {
-            ok = (session = VALUE()) != NULL;
-            session_ro = true;
-        } else if (cli_is(a, NULL, "--prompt-cache-all"))
+        else if (cli_is(f, NULL, "--tokens")) r->print_ids = true;
+        else if (cli_is(f, NULL, "--ignore-eos")) r->ignore_eos = true;
+        else if (cli_is(f, NULL, "--sp")) r->spc.on = true;
+        else if (cli_is(f, NULL, "--no-bos")) r->no_bos = true;
+        else if (cli_is(f, NULL, "--session") || cli_is(f, NULL, "--prompt-cache")) ok = (r->session = VALUE()) != NULL;
+        else if (cli_is(f, NULL, "--prompt-cache-ro")) {
+            ok = (r->session = VALUE()) != NULL;
+            r->session_ro = true;
+        } else if (cli_is(f, NULL, "--prompt-cache-all"))
             cli_error("run", "note: --prompt-cache-all: the session always holds the prompt and the generated tokens");
-        else if (cli_is(a, "-r", "--reverse-prompt")) {
-            if (!VALUE() || !cli_stops_add(&stops, "run", a, v)) return CLI_USAGE;
-        } else if (cli_is(a, "-sys", "--system-prompt") || cli_is(a, "-sysf", "--system-prompt-file")) {
-            cli_error("run", "%s is a chat option: longctx chat %s ... (run evaluates the prompt as given)", a, a);
+        else if (cli_is(f, "-r", "--reverse-prompt")) {
+            if (!VALUE() || !cli_stops_add(&r->stops, "run", f, v)) return CLI_USAGE;
+        } else if (cli_is(f, "-sys", "--system-prompt") || cli_is(f, "-sysf", "--system-prompt-file")) {
+            cli_error("run", "%s is a chat option: longctx chat %s ... (run evaluates the prompt as given)", f, f);
             return CLI_USAGE;
-        } else if (lc_sampler_is_option(a) || cli_is(a, "-s", NULL)) {
+        } else if (lc_sampler_is_option(f) || cli_is(f, "-s", NULL)) {
             ok = VALUE() != NULL;
-            if (ok && lc_sampler_apply_option(&sp, strcmp(a, "-s") == 0 ? "--seed" : a, v, &err) != LC_OK) {
+            if (ok && lc_sampler_apply_option(&r->sp, strcmp(f, "-s") == 0 ? "--seed" : f, v, &err) != LC_OK) {
                 cli_error("run", "%s", err.msg);
                 return CLI_USAGE;
             }
         } else {
-            return cli_unknown_option("run", a, usage);
+            return cli_unknown_option("run", f, usage);
         }
 #undef VALUE
         if (!ok) {
-            cli_error("run", "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
+            cli_error("run", "bad or missing value for %s%s%s", f, v ? ": " : "", v ? v : "");
             return CLI_USAGE;
         }
     }
-    if (!rf.model_path) {
+    if (!r->rf.model_path) {
         cli_error("run", "no model (-m MODEL)");
         usage(stderr);
         return CLI_USAGE;
     }
-    if ((prompt != NULL) + (prompt_file != NULL) + (prompt_ids != NULL) > 1) {
+    if ((r->prompt != NULL) + (r->prompt_file != NULL) + (r->prompt_ids != NULL) > 1) {
         cli_error("run", "give one of -p, -f and --prompt-tokens");
         return CLI_USAGE;
     }
-    if (lc_sampler_params_validate(&sp, &err) != LC_OK) {
+    if (lc_sampler_params_validate(&r->sp, &err) != LC_OK) {
         cli_error("run", "%s", err.msg);
         return CLI_USAGE;
     }
-    if (stops.n > 0 && print_ids) {
+    if (r->stops.n > 0 && r->print_ids) {
         cli_error("run", "-r matches the generated text: it cannot go with --tokens");
         return CLI_USAGE;
     }
-    if (cli_grammar_active(&gr) && ignore_eos) {
+    if (cli_grammar_active(&r->gr) && r->ignore_eos) {
         cli_error("run", "--ignore-eos cannot go with a grammar: generation ends when the grammar is complete");
         return CLI_USAGE;
     }
 
-    if (spc.on && session) {
+    if (r->spc.on && r->session) {
         cli_error("run", "--sp cannot go with --session (the cache is spread over the ranks)");
         return CLI_USAGE;
     }
-    const int sprc = cli_sp_begin(&spc, "run");
+    return -1;
+}
+
+int cmd_run(int argc, char **argv) {
+    run_args ra;
+    run_args_init(&ra);
+    const int prc = parse_args(&ra, argc, argv);
+    if (prc >= 0) return prc;
+    lc_rope_config rope;
+    memset(&rope, 0, sizeof rope);
+    lc_error err;
+
+    const int sprc = cli_sp_begin(&ra.spc, "run");
     if (sprc != CLI_OK) return sprc;
     lc_model *m = NULL;
-    if (cli_sp_load_model(&spc, &rf, &m, "run") != CLI_OK) {
-        cli_sp_end(&spc);
+    if (cli_sp_load_model(&ra.spc, &ra.rf, &m, "run") != CLI_OK) {
+        cli_sp_end(&ra.spc);
         return CLI_FAIL;
     }
     int rc = CLI_FAIL;
@@ -362,8 +382,8 @@ int cmd_run(int argc, char **argv) {
     char *text = NULL, *text_out = NULL;
     int64_t n_ids = 0;
 
-    cli_runtime_default_ctx(&rf, m, "run");
-    if (cli_runtime_rope(&rf, m, &rope, "run") != CLI_OK) {
+    cli_runtime_default_ctx(&ra.rf, m, "run");
+    if (cli_runtime_rope(&ra.rf, m, &rope, "run") != CLI_OK) {
         rc = CLI_USAGE;
         goto done;
     }
@@ -371,48 +391,48 @@ int cmd_run(int argc, char **argv) {
     const lc_tokenizer *tok = m->tokenizer;
     const int32_t bos = tok && lc_tokenizer_bos(tok) >= 0 ? lc_tokenizer_bos(tok) : 1;
     int32_t eos = tok ? lc_tokenizer_eos(tok) : (strcmp(m->format, "llama2c") == 0 ? 2 : -1);
-    if (ignore_eos) eos = -1;
+    if (ra.ignore_eos) eos = -1;
     if (!tok && m->tokenizer_note[0]) cli_error("run", "note: the file's tokenizer is not used: %s", m->tokenizer_note);
-    if (!tok && stops.n > 0) {
+    if (!tok && ra.stops.n > 0) {
         cli_error("run", "-r matches the generated text: the model has no tokenizer (-z TOKENIZER.bin)");
         rc = CLI_USAGE;
         goto done;
     }
-    if (!tok && !print_ids) {
-        if (!json) cli_error("run", "note: the model has no tokenizer (-z TOKENIZER.bin): printing token ids");
-        print_ids = true;
+    if (!tok && !ra.print_ids) {
+        if (!ra.json) cli_error("run", "note: the model has no tokenizer (-z TOKENIZER.bin): printing token ids");
+        ra.print_ids = true;
     }
 
     /* The prompt as token ids. */
     size_t text_len = 0;
-    if (prompt_file) {
-        text = read_file(prompt_file, &text_len);
+    if (ra.prompt_file) {
+        text = read_file(ra.prompt_file, &text_len);
         if (!text) goto done;
-        prompt = text;
-    } else if (prompt) {
-        text_len = strlen(prompt);
+        ra.prompt = text;
+    } else if (ra.prompt) {
+        text_len = strlen(ra.prompt);
     }
-    if (prompt_ids) {
-        ids = parse_ids(prompt_ids, &n_ids);
+    if (ra.prompt_ids) {
+        ids = parse_ids(ra.prompt_ids, &n_ids);
         if (!ids) {
             cli_error("run", "--prompt-tokens: expected comma-separated non-negative ids");
             rc = CLI_USAGE;
             goto done;
         }
-    } else if (prompt && text_len > 0) {
+    } else if (ra.prompt && text_len > 0) {
         if (!tok) {
             cli_error("run", "the model has no tokenizer: give -z TOKENIZER.bin or --prompt-tokens");
             rc = CLI_USAGE;
             goto done;
         }
         int64_t need = 0;
-        lc_status st = lc_tokenizer_encode(tok, prompt, text_len, !no_bos, NULL, 0, &need, &err);
+        lc_status st = lc_tokenizer_encode(tok, ra.prompt, text_len, !ra.no_bos, NULL, 0, &need, &err);
         if (st != LC_OK && st != LC_ERR_TOO_LARGE) {
             cli_fail("run", &err);
             goto done;
         }
         ids = malloc((size_t)(need > 0 ? need : 1) * sizeof(int32_t));
-        if (!ids || lc_tokenizer_encode(tok, prompt, text_len, !no_bos, ids, need, &n_ids, &err) != LC_OK) {
+        if (!ids || lc_tokenizer_encode(tok, ra.prompt, text_len, !ra.no_bos, ids, need, &n_ids, &err) != LC_OK) {
             if (ids) cli_fail("run", &err);
             goto done;
         }
@@ -431,18 +451,18 @@ int cmd_run(int argc, char **argv) {
             rc = CLI_USAGE;
             goto done;
         }
-    if (rf.keep_prompt) rf.co.kv_n_keep = n_ids; /* --keep -1 */
+    if (ra.rf.keep_prompt) ra.rf.co.kv_n_keep = n_ids; /* --keep -1 */
     {
-        const lc_status cst = lc_context_create(m, &rf.co, &ctx, &err);
-        if (cli_sp_attach(&spc, ctx, cst, &err, "run") != CLI_OK) goto done;
+        const lc_status cst = lc_context_create(m, &ra.rf.co, &ctx, &err);
+        if (cli_sp_attach(&ra.spc, ctx, cst, &err, "run") != CLI_OK) goto done;
     }
-    if (lc_sampler_create(&sp, m->cfg.vocab_size, &sampler, &err) != LC_OK) {
+    if (lc_sampler_create(&ra.sp, m->cfg.vocab_size, &sampler, &err) != LC_OK) {
         cli_fail("run", &err);
         goto done;
     }
     for (int64_t i = 0; i < n_ids; i++) lc_sampler_accept(sampler, ids[i], NULL);
-    if (cli_grammar_active(&gr)) {
-        rc = cli_grammar_setup(&gr, tok, eos >= 0 ? &eos : NULL, eos >= 0 ? 1 : 0, sampler, "run");
+    if (cli_grammar_active(&ra.gr)) {
+        rc = cli_grammar_setup(&ra.gr, tok, eos >= 0 ? &eos : NULL, eos >= 0 ? 1 : 0, sampler, "run");
         if (rc != CLI_OK) goto done;
         rc = CLI_FAIL;
     }
@@ -451,42 +471,42 @@ int cmd_run(int argc, char **argv) {
         char sdesc[160];
         const lc_attn_params *ap = lc_context_attn(ctx);
         fprintf(stderr, "longctx run: %s (%s, %lld params), ctx %lld, batch %lld, %d threads, attn %s, kv %s/%s, %s\n",
-                rf.model_path, m->format, (long long)lc_model_n_params(&m->cfg), (long long)lc_context_n_ctx(ctx),
+                ra.rf.model_path, m->format, (long long)lc_model_n_params(&m->cfg), (long long)lc_context_n_ctx(ctx),
                 (long long)lc_context_n_batch(ctx), lc_context_n_threads(ctx), lc_attn_method_name(ap->method),
                 lc_dtype_name(lc_context_k_type(ctx)), lc_dtype_name(lc_context_v_type(ctx)),
-                lc_sampler_describe(&sp, sdesc, sizeof sdesc));
+                lc_sampler_describe(&ra.sp, sdesc, sizeof sdesc));
     }
 
     int64_t reused = 0; /* --session: before anything is printed, as it may refuse */
-    if (session) {
-        reused = cli_run_session_load(ctx, session, ids, n_ids);
+    if (ra.session) {
+        reused = cli_run_session_load(ctx, ra.session, ids, n_ids);
         if (reused < 0) goto done;
     }
     run_state rs = {.sampler = sampler,
                     .tok = tok,
-                    .ids = print_ids,
+                    .ids = ra.print_ids,
                     .prev = ids[n_ids - 1],
-                    .keep = session != NULL || json,
-                    .json = json,
-                    .stops = &stops};
-    if (!print_ids && !json && prompt && text_len > 0) { /* echo the prompt as given */
-        fwrite(prompt, 1, text_len, stdout);
+                    .keep = ra.session != NULL || ra.json,
+                    .json = ra.json,
+                    .stops = &ra.stops};
+    if (!ra.print_ids && !ra.json && ra.prompt && text_len > 0) { /* echo the prompt as given */
+        fwrite(ra.prompt, 1, text_len, stdout);
         fflush(stdout);
     }
     lc_generate_opts go;
     lc_generate_opts_init(&go);
-    go.n_predict = n_predict;
+    go.n_predict = ra.n_predict;
     go.eos_id = eos;
     go.sample = sample_cb;
     go.sample_user = &rs;
-    cli_sp_wrap_sample(&spc, &go.sample, &go.sample_user);
+    cli_sp_wrap_sample(&ra.spc, &go.sample, &go.sample_user);
     go.on_token = token_cb;
     go.token_user = &rs;
     lc_generate_result res;
     lc_status st = lc_generate(ctx, ids + reused, n_ids - reused, &go, NULL, 0, &res, &err);
     gen = rs.gen;
     text_out = rs.text;
-    if (!json) printf("\n");
+    if (!ra.json) printf("\n");
     fflush(stdout);
     if (st != LC_OK) {
         cli_fail("run", &err);
@@ -495,7 +515,7 @@ int cmd_run(int argc, char **argv) {
 
     lc_context_timings tm;
     lc_context_get_timings(ctx, &tm);
-    if (json) print_json(&rs, rf.model_path, ids, n_ids, reused, &res, &tm);
+    if (ra.json) print_json(&rs, ra.rf.model_path, ids, n_ids, reused, &res, &tm);
     double total = tm.t_matmul + tm.t_attn + tm.t_other;
     fprintf(stderr, "prompt:   %6lld tokens in %8.3f s  (%9.1f tok/s)\n", (long long)res.n_prompt, res.t_prompt,
             res.t_prompt > 0 ? (double)res.n_prompt / res.t_prompt : 0.0);
@@ -504,21 +524,21 @@ int cmd_run(int argc, char **argv) {
     if (total > 0)
         fprintf(stderr, "time: matmul %.1f%%, attention %.1f%%, other %.1f%% of %.3f s\n", 100 * tm.t_matmul / total,
                 100 * tm.t_attn / total, 100 * tm.t_other / total, total);
-    cli_sp_report(&spc, res.n_prompt + res.n_generated);
+    cli_sp_report(&ra.spc, res.n_prompt + res.n_generated);
     if (rs.stopped_at) fprintf(stderr, "stopped: reverse prompt '%s'\n", rs.stopped_at);
     else if (res.stop == LC_STOP_CONTEXT_FULL) fprintf(stderr, "stopped: %s\n", res.message);
     else fprintf(stderr, "stopped: %s\n", lc_stop_reason_name(res.stop));
-    if (gr.s && !lc_grammar_state_ended(gr.s))
+    if (ra.gr.s && !lc_grammar_state_ended(ra.gr.s))
         fprintf(stderr, "note: stopped before the grammar was complete (raise -n)\n");
-    rc = session && !session_ro ? cli_run_session_save(ctx, session, ids, n_ids, gen, rs.n_gen) : CLI_OK;
+    rc = ra.session && !ra.session_ro ? cli_run_session_save(ctx, ra.session, ids, n_ids, gen, rs.n_gen) : CLI_OK;
 
 done:
     free(gen);
     free(text_out);
-    cli_stops_free(&stops);
+    cli_stops_free(&ra.stops);
     lc_sampler_free(sampler);
-    cli_grammar_free(&gr);
-    cli_sp_end(&spc); /* detaches from ctx: before it is freed */
+    cli_grammar_free(&ra.gr);
+    cli_sp_end(&ra.spc); /* detaches from ctx: before it is freed */
     lc_context_free(ctx);
     free(ids);
     free(text);
