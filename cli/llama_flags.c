@@ -73,6 +73,7 @@ int cli_llama_flag(int argc, char **argv, int *i, const char *cmd, const char **
 }
 
 const char *cli_llama_flags_help(void) {
-    return "  llama.cpp's -ngl N, --mlock, --no-mmap, --color and -fa [on|off|auto] are accepted with a note\n"
-           "  (-fa off: --attn naive where the command has --attn); README \"Coming from llama.cpp\" has the table\n";
+    return "  llama.cpp's -ngl, --n-gpu-layers, --gpu-layers N, --mlock, --no-mmap, --color [on|off|auto] and\n"
+           "  -fa, --flash-attn [on|off|auto] are taken with a note (-fa off: naive attention where the command\n"
+           "  has a choice); README \"Coming from llama.cpp\" has the table\n";
 }

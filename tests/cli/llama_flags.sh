@@ -187,6 +187,8 @@ typo "longctx run: unknown option '--ctx-sise' (did you mean --ctx-size?)" "$CLI
 typo "longctx run: unknown option '--qqqqzzzz' (longctx run --help lists the options)" "$CLI" run --qqqqzzzz
 typo "longctx run: unexpected argument 'prompt' (longctx run --help lists the options)" "$CLI" run -m "$M" prompt
 typo "longctx chat: unknown option '--sytem' (did you mean --system?)" "$CLI" chat -m "$M" --sytem x
+typo "longctx run: unknown option '--flash-atn' (did you mean --flash-attn?)" "$CLI" run -m "$M" --flash-atn
+typo "longctx run: unknown option '--no-mmp' (did you mean --no-mmap?)" "$CLI" run -m "$M" --no-mmp
 typo "longctx eval: unknown option '--lenghts' (did you mean --lengths?)" "$CLI" eval passkey -m "$M" --lenghts 64
 typo "longctx bench kv: unknown option '--jsn' (did you mean --json?)" "$CLI" bench kv --jsn
 typo "longctx tokenize: unknown option '--peices' (did you mean --pieces?)" "$CLI" tokenize --peices
