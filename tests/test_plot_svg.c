@@ -2,14 +2,18 @@
  * The SVG line plot and the CSV reader: the SVG is well-formed XML (checked
  * by a small tag matcher here; tests/cli/train_plot.sh also parses it with
  * python's xml.etree), escapes text, breaks lines at NaN, draws lone points,
- * handles log axes and constant series; refusals. CSV: header, comments,
+ * handles log axes and constant series; refusals; titles fit the width
+ * (shrunk, then wrapped, text kept whole), binary units on log axes (KiB,
+ * MiB ..., 1K ... 1M at powers of two). CSV: header, comments,
  * CRLF, empty and junk fields as NaN, limits.
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "longctx/plot.h"
+#include "plot/svg_text.h"
 #include "test_util.h"
 
 /* Well-formed: every <tag> closed in order, quotes balanced inside tags. */
@@ -155,8 +159,99 @@ static void test_csv(void) {
     CHECK(lc_csv_load("/nonexistent/x.csv", &t, &err) == LC_ERR_IO, "missing file");
 }
 
+/* The title lines of an SVG: font size and text of each <text class="title">. */
+static int title_lines(const char *svg, double px[8], char text[8][256]) {
+    int n = 0;
+    for (const char *p = strstr(svg, "class=\"title\""); p && n < 8; p = strstr(p + 1, "class=\"title\"")) {
+        const char *fs = strstr(p, "font-size=\""), *gt = strchr(p, '>'), *lt = gt ? strchr(gt, '<') : NULL;
+        if (!fs || !gt || !lt || fs > gt) break;
+        px[n] = atof(fs + 11);
+        snprintf(text[n], 256, "%.*s", (int)(lt - gt - 1), gt + 1);
+        n++;
+    }
+    return n;
+}
+
+static void test_titles_and_units(void) {
+    lc_error err;
+    lc_status st;
+    /* the width estimate: Helvetica's advances + 10 %, CJK 1 em */
+    CHECK(fabs(lc_svg_text_width("MMMM", 4, 10.0) - 4 * 8.33 * 1.1) < 1e-9, "M: 0.833 em");
+    CHECK(fabs(lc_svg_text_width("iiii", 4, 10.0) - 4 * 2.22 * 1.1) < 1e-9, "i: 0.222 em");
+    CHECK(fabs(lc_svg_text_width("\xe5\xa4\xa7\xe6\xa8\xa1\xe5\x9e\x8b", 9, 10.0) - 33.0) < 1e-9, "CJK: 1 em");
+    CHECK(lc_svg_text_width("ab", 1, 10.0) < lc_svg_text_width("ab", 2, 10.0), "n bytes only");
+
+    double x[3] = {1, 2, 3}, y[3] = {1, 2, 3};
+    lc_plot_series s = {"s", x, y, 3};
+    lc_plot_opts o;
+    lc_plot_opts_init(&o);
+    o.width = 400;
+    o.title = "short";
+    double px[8];
+    char text[8][256];
+    char *svg = render(&o, &s, 1, &st, &err);
+    CHECK_OK(st, &err);
+    int n = svg ? title_lines(svg, px, text) : 0;
+    CHECK(n == 1 && px[0] == 16 && strcmp(text[0], "short") == 0, "a short title: one line at 16 px");
+    free(svg);
+
+    const char *lng = "passkey: fine-tuned model, its own RoPE: yarn s=8 base=10000 dims=16/norm orig_ctx=64 ext=1 "
+                      "attn=1 beta=32/1 mscale=1.2079 and a few more words so that it needs three lines";
+    o.title = lng;
+    svg = render(&o, &s, 1, &st, &err);
+    CHECK_OK(st, &err);
+    n = svg ? title_lines(svg, px, text) : 0;
+    char joined[1024] = "";
+    for (int i = 0; i < n; i++) {
+        CHECK(px[i] >= 6 && px[i] <= 14, "wrapped line %d at %.0f px", i, px[i]);
+        CHECK(lc_svg_text_width(text[i], strlen(text[i]), px[i]) <= 400 - 24, "line %d fits: %s", i, text[i]);
+        if (i) strcat(joined, " ");
+        strncat(joined, text[i], sizeof joined - strlen(joined) - 1);
+    }
+    CHECK(n >= 2 && strcmp(joined, lng) == 0, "long title wrapped onto %d lines, text kept whole", n);
+    CHECK(svg && xml_well_formed(svg, &n), "wrapped title: well-formed");
+    free(svg);
+
+    lc_plot_heatmap h;
+    lc_plot_heatmap_init(&h);
+    double v[2] = {0.5, 1.0};
+    h.values = v;
+    h.n_cols = 2;
+    h.n_rows = 1;
+    h.title = lng;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    st = lc_plot_svg_heatmap(f, &h, &err);
+    fclose(f);
+    CHECK_OK(st, &err);
+    const char *wp = buf ? strstr(buf, "width=\"") : NULL;
+    const double W = wp ? atof(wp + 7) : 0;
+    n = buf ? title_lines(buf, px, text) : 0;
+    CHECK(n >= 2, "heat map title wrapped: %d lines in %.0f px", n, W);
+    for (int i = 0; i < n; i++)
+        CHECK(lc_svg_text_width(text[i], strlen(text[i]), px[i]) <= W - 24, "heat map line %d fits", i);
+    free(buf);
+
+    /* binary units: bytes and token counts at powers of two */
+    double bx[4] = {512, 8192, 100000, 1048576}, by[4] = {3e5, 1e8, 2e10, 5e12};
+    lc_plot_series sb = {"b", bx, by, 4};
+    lc_plot_opts_init(&o);
+    o.log_x = o.log_y = true;
+    o.x_unit = LC_PLOT_UNIT_COUNT_BIN;
+    o.y_unit = LC_PLOT_UNIT_BYTES;
+    svg = render(&o, &sb, 1, &st, &err);
+    CHECK_OK(st, &err);
+    CHECK(svg && strstr(svg, ">1 MiB<") && strstr(svg, ">1 GiB<") && strstr(svg, ">1 TiB<"), "KiB/MiB/GiB ticks");
+    CHECK(svg && strstr(svg, ">1K<") && strstr(svg, ">4K<") && strstr(svg, ">1M<"), "1K ... 1M ticks");
+    CHECK(svg && !strstr(svg, "e+") && !strstr(svg, ">100<") && !strstr(svg, ">2M<"), "x from 512 to 1M, no 1e+N");
+    CHECK(svg && xml_well_formed(svg, &n), "binary axes: well-formed");
+    free(svg);
+}
+
 int main(void) {
     test_svg();
+    test_titles_and_units();
     test_csv();
     return lc_test_finish("test_plot_svg");
 }

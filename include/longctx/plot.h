@@ -12,6 +12,11 @@
  * column such as val_loss, written every N steps, draws as one line), or,
  * with opts.gaps, break the line there. A run of one point is drawn as a dot;
  * log axes drop non-positive values.
+ *
+ * Titles (line plots and heat maps) fit the picture's width: drawn at 16 px
+ * when they fit, shrunk down to 12 px, then wrapped at spaces onto more
+ * lines (the plot starts lower), by an estimate of the drawn width
+ * (Helvetica's advance widths plus 10 %, CJK characters 1 em).
  */
 #ifndef LONGCTX_PLOT_H
 #define LONGCTX_PLOT_H
@@ -31,6 +36,14 @@ typedef struct {
     int64_t n;
 } lc_plot_series;
 
+/* How an axis' tick labels read. With a binary unit a log axis runs over
+ * whole powers of two (ticks every 1, 2, 5 or 10 of them). */
+typedef enum {
+    LC_PLOT_UNIT_PLAIN = 0, /* "%g": 100, 1e+06                            */
+    LC_PLOT_UNIT_BYTES,     /* binary bytes: 512 B, 1 KiB, 32 MiB, 1 GiB      */
+    LC_PLOT_UNIT_COUNT_BIN  /* binary counts (token lengths): 512, 1K, 1M     */
+} lc_plot_unit;
+
 typedef struct {
     const char *title;    /* may be NULL                            */
     const char *x_label;
@@ -38,6 +51,7 @@ typedef struct {
     int width, height;    /* pixels; 0: 800 x 480                   */
     bool log_x, log_y;    /* logarithmic axes                       */
     bool gaps;            /* break lines at non-finite points       */
+    lc_plot_unit x_unit, y_unit; /* tick labels (0: plain numbers)   */
 } lc_plot_opts;
 
 void lc_plot_opts_init(lc_plot_opts *o);

@@ -16,6 +16,7 @@
 
 #include "common/util.h"
 #include "longctx/plot.h"
+#include "plot/svg_text.h"
 
 #define HM_MAX_CELLS 1000
 
@@ -43,20 +44,6 @@ void lc_plot_heat_color(double v, double vmin, double vmax, char buf[8]) {
              (unsigned)lround(rgb[2]) & 0xff);
 }
 
-/* XML-escaped text (control bytes become spaces). */
-static void put_text(FILE *f, const char *s) {
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&apos;", f); break;
-        default: fputc((unsigned char)*s < 0x20 && *s != '\t' ? ' ' : *s, f);
-        }
-    }
-}
-
 static void label_value(char *buf, size_t len, double v, double scale) {
     if (!isfinite(v)) snprintf(buf, len, "-");
     else snprintf(buf, len, "%.0f", v * scale + 0.0); /* +0.0: no "-0" */
@@ -70,16 +57,21 @@ lc_status lc_plot_svg_heatmap(FILE *f, const lc_plot_heatmap *h, lc_error *err) 
                        HM_MAX_CELLS);
     if (!(h->vmin < h->vmax) || !isfinite(h->vmin) || !isfinite(h->vmax))
         return lc_fail(err, LC_ERR_INVALID_ARG, "heatmap: colour scale [%g, %g] is empty", h->vmin, h->vmax);
-    const double ml = 88, mr = 110, mt = h->title ? 46 : 20, mb = 62;
+    const double ml = 88, mr = 110, mb = 62;
     double cw = fmax(34.0, fmin(80.0, 720.0 / h->n_cols)), ch = fmax(20.0, fmin(44.0, 440.0 / h->n_rows));
     int W = h->width, H = h->height;
     if (W == 0) W = (int)ceil(ml + mr + cw * h->n_cols);
+    if (W < 100 || W > 20000)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "heatmap: width %d outside 100..20000 px", W);
+    lc_svg_title tl; /* the title fits the width: shrunk, then wrapped; the cells start below it */
+    lc_svg_title_layout(&tl, h->title, W - 24.0);
+    const double mt = tl.n_lines ? lc_svg_title_height(&tl) + 20 : 20;
     if (H == 0) H = (int)ceil(mt + mb + ch * h->n_rows);
     if (W < 100 || W > 20000 || H < 100 || H > 20000)
         return lc_fail(err, LC_ERR_INVALID_ARG, "heatmap: size %d x %d outside 100..20000 px", W, H);
     cw = (W - ml - mr) / h->n_cols;
     ch = (H - mt - mb) / h->n_rows;
-    if (cw < 2 || ch < 2) return lc_fail(err, LC_ERR_INVALID_ARG, "heatmap: %d x %d px is too small for the cells", W, H);
+    if (cw < 2 || ch < 2 || H - mt - mb < 2) return lc_fail(err, LC_ERR_INVALID_ARG, "heatmap: %d x %d px is too small for the cells", W, H);
     const double gw = cw * h->n_cols, gh = ch * h->n_rows;
     const double fs = fmax(6.0, fmin(12.0, fmin(ch * 0.5, cw / 3.2)));
 
@@ -95,11 +87,7 @@ lc_status lc_plot_svg_heatmap(FILE *f, const lc_plot_heatmap *h, lc_error *err) 
                 (unsigned)stops[i][1], (unsigned)stops[i][2]);
     fprintf(f, "</linearGradient>\n</defs>\n");
     fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, H);
-    if (h->title) {
-        fprintf(f, "<text class=\"title\" x=\"%.1f\" y=\"28\" text-anchor=\"middle\" font-size=\"16\">", W / 2.0);
-        put_text(f, h->title);
-        fprintf(f, "</text>\n");
-    }
+    lc_svg_title_write(f, &tl, h->title, W / 2.0, 10.0 + tl.font_px);
 
     /* cells */
     fprintf(f, "<g class=\"cells\" stroke=\"white\" stroke-width=\"1\">\n");
@@ -135,25 +123,25 @@ lc_status lc_plot_svg_heatmap(FILE *f, const lc_plot_heatmap *h, lc_error *err) 
     for (int c = 0; h->col_labels && c < h->n_cols; c++) {
         fprintf(f, "<text class=\"col-label\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">", ml + (c + 0.5) * cw,
                 mt + gh + 16);
-        put_text(f, h->col_labels[c]);
+        lc_svg_put_text(f, h->col_labels[c]);
         fprintf(f, "</text>\n");
     }
     for (int r = 0; h->row_labels && r < h->n_rows; r++) {
         fprintf(f, "<text class=\"row-label\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">", ml - 6,
                 mt + (r + 0.5) * ch + 4);
-        put_text(f, h->row_labels[r]);
+        lc_svg_put_text(f, h->row_labels[r]);
         fprintf(f, "</text>\n");
     }
     fprintf(f, "</g>\n");
     if (h->x_label) {
         fprintf(f, "<text class=\"x-title\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">", ml + gw / 2, mt + gh + 42);
-        put_text(f, h->x_label);
+        lc_svg_put_text(f, h->x_label);
         fprintf(f, "</text>\n");
     }
     if (h->y_label) {
         fprintf(f, "<text class=\"y-title\" transform=\"translate(18 %.2f) rotate(-90)\" text-anchor=\"middle\">",
                 mt + gh / 2);
-        put_text(f, h->y_label);
+        lc_svg_put_text(f, h->y_label);
         fprintf(f, "</text>\n");
     }
 
@@ -162,7 +150,7 @@ lc_status lc_plot_svg_heatmap(FILE *f, const lc_plot_heatmap *h, lc_error *err) 
     fprintf(f, "<g class=\"legend\">\n");
     if (h->legend_label) {
         fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" font-size=\"11\">", lx - 8, ly - 8);
-        put_text(f, h->legend_label);
+        lc_svg_put_text(f, h->legend_label);
         fprintf(f, "</text>\n");
     }
     fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"url(#heat-scale)\" "

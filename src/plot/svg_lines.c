@@ -12,6 +12,7 @@
 
 #include "common/util.h"
 #include "longctx/plot.h"
+#include "plot/svg_text.h"
 
 static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                                       "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
@@ -22,22 +23,6 @@ void lc_plot_opts_init(lc_plot_opts *o) {
     o->height = 480;
 }
 
-/* XML-escaped text. */
-static void put_text(FILE *f, const char *s) {
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&apos;", f); break;
-        default:
-            if ((unsigned char)*s < 0x20 && *s != '\t') fputc(' ', f); /* control bytes are not XML */
-            else fputc(*s, f);
-        }
-    }
-}
-
 #define MAX_TICKS 64
 
 typedef struct {
@@ -45,6 +30,7 @@ typedef struct {
     double tick[MAX_TICKS];   /* tick positions in plot space                 */
     int n_ticks;
     bool log;
+    lc_plot_unit unit;
 } axis;
 
 /* A 1-2-5 step near range / target. */
@@ -53,12 +39,31 @@ static double nice_step(double range, int target) {
     return (f < 1.5 ? 1.0 : f < 3.5 ? 2.0 : f < 7.5 ? 5.0 : 10.0) * mag;
 }
 
-static void make_axis(axis *a, double lo, double hi, bool log_) {
+static void make_axis(axis *a, double lo, double hi, bool log_, lc_plot_unit unit) {
     a->log = log_;
+    a->unit = unit;
     a->n_ticks = 0;
     if (hi - lo < 1e-12 * fmax(1.0, fabs(hi))) { /* one value: open a window around it */
-        const double pad = log_ ? 0.5 : fmax(0.5 * fabs(lo), 0.5);
+        const double pad = log_ ? (unit != LC_PLOT_UNIT_PLAIN ? log10(2.0) : 0.5) : fmax(0.5 * fabs(lo), 0.5);
         lo -= pad, hi += pad;
+    }
+    if (log_ && unit != LC_PLOT_UNIT_PLAIN) {
+        /* binary units: whole powers of two, a tick every 1, 2, 5 or 10 of them (at most 10 ticks),
+         * on multiples of the step so that they read 1K, 32K, 1M or 1 KiB, 1 MiB, 1 GiB */
+        const double l2 = log10(2.0);
+        const double e_lo = floor(lo / l2 + 1e-9), e_hi = ceil(hi / l2 - 1e-9);
+        a->lo = e_lo * l2;
+        a->hi = (e_hi > e_lo ? e_hi : e_lo + 1) * l2;
+        static const double steps[] = {1, 2, 5, 10, 20, 50};
+        double step = 50;
+        for (int i = 0; i < 6; i++)
+            if ((e_hi - e_lo) / steps[i] <= 9.0) {
+                step = steps[i];
+                break;
+            }
+        for (double e = ceil(e_lo / step) * step; e <= e_hi + 1e-9 && a->n_ticks < MAX_TICKS; e += step)
+            a->tick[a->n_ticks++] = e * l2;
+        return;
     }
     if (log_) { /* whole decades; 1-2-5 ticks inside when there are few decades */
         a->lo = floor(lo);
@@ -83,10 +88,23 @@ static void make_axis(axis *a, double lo, double hi, bool log_) {
 static bool usable(double v, bool log_) { return isfinite(v) && (!log_ || v > 0.0); }
 static double to_plot(double v, bool log_) { return log_ ? log10(v) : v; }
 
-static void tick_label(char *buf, size_t len, double v, bool log_) {
-    if (log_) v = pow(10.0, v);
+static void tick_label(char *buf, size_t len, double v, const axis *a) {
+    if (a->log && a->unit != LC_PLOT_UNIT_PLAIN) v = ldexp(1.0, (int)lround(v / log10(2.0))); /* exact 2^e */
+    else if (a->log) v = pow(10.0, v);
     if (fabs(v) < 1e-12) v = 0.0;
-    snprintf(buf, len, "%.6g", v);
+    if (a->unit == LC_PLOT_UNIT_PLAIN) {
+        snprintf(buf, len, "%.6g", v);
+        return;
+    }
+    /* binary multiples: bytes as B, KiB, MiB ...; counts as 512, 1K, 32K, 1M ... */
+    static const char *const bytes[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    static const char *const count[] = {"", "K", "M", "G", "T", "P", "E"};
+    int u = 0;
+    double m = fabs(v);
+    while (m >= 1024.0 && u < 6) m /= 1024.0, u++;
+    if (v < 0) m = -m;
+    if (a->unit == LC_PLOT_UNIT_BYTES) snprintf(buf, len, "%.3g %s", m, bytes[u]);
+    else snprintf(buf, len, "%.3g%s", m, count[u]);
 }
 
 lc_status lc_plot_svg_lines(FILE *f, const lc_plot_opts *o, const lc_plot_series *series, int n_series,
@@ -115,10 +133,13 @@ lc_status lc_plot_svg_lines(FILE *f, const lc_plot_opts *o, const lc_plot_series
         return lc_fail(err, LC_ERR_INVALID_ARG, "plot: no finite point to draw%s",
                        o->log_x || o->log_y ? " (log axes need positive values)" : "");
     axis ax, ay;
-    make_axis(&ax, xlo, xhi, o->log_x);
-    make_axis(&ay, ylo, yhi, o->log_y);
+    make_axis(&ax, xlo, xhi, o->log_x, o->x_unit);
+    make_axis(&ay, ylo, yhi, o->log_y, o->y_unit);
 
-    const double ml = 78, mr = 24, mt = o->title ? 44 : 20, mb = 56;
+    lc_svg_title tl;
+    lc_svg_title_layout(&tl, o->title, W - 24.0);
+    const double ml = 78, mr = 24, mt = tl.n_lines ? lc_svg_title_height(&tl) + 18 : 20, mb = 56;
+    if (H - mt - mb < 40) return lc_fail(err, LC_ERR_INVALID_ARG, "plot: %d px high leaves no room below the title", H);
     const double pw = W - ml - mr, ph = H - mt - mb;
 #define PX(v) (ml + ((v) - ax.lo) / (ax.hi - ax.lo) * pw)
 #define PY(v) (mt + ph - ((v) - ay.lo) / (ay.hi - ay.lo) * ph)
@@ -128,11 +149,7 @@ lc_status lc_plot_svg_lines(FILE *f, const lc_plot_opts *o, const lc_plot_series
             "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n",
             W, H, W, H);
     fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, H);
-    if (o->title) {
-        fprintf(f, "<text x=\"%.1f\" y=\"26\" text-anchor=\"middle\" font-size=\"16\">", W / 2.0);
-        put_text(f, o->title);
-        fprintf(f, "</text>\n");
-    }
+    lc_svg_title_write(f, &tl, o->title, W / 2.0, 8.0 + tl.font_px);
     /* grid and ticks */
     fprintf(f, "<g stroke=\"#dddddd\" stroke-width=\"1\">\n");
     for (int i = 0; i < ax.n_ticks; i++) {
@@ -147,12 +164,12 @@ lc_status lc_plot_svg_lines(FILE *f, const lc_plot_opts *o, const lc_plot_series
     char lab[48];
     for (int i = 0; i < ax.n_ticks; i++) {
         const double v = ax.tick[i];
-        tick_label(lab, sizeof lab, v, ax.log);
+        tick_label(lab, sizeof lab, v, &ax);
         fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>\n", PX(v), mt + ph + 18, lab);
     }
     for (int i = 0; i < ay.n_ticks; i++) {
         const double v = ay.tick[i];
-        tick_label(lab, sizeof lab, v, ay.log);
+        tick_label(lab, sizeof lab, v, &ay);
         fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n", ml - 6, PY(v) + 4, lab);
     }
     fprintf(f, "</g>\n");
@@ -160,12 +177,12 @@ lc_status lc_plot_svg_lines(FILE *f, const lc_plot_opts *o, const lc_plot_series
             mt, pw, ph);
     if (o->x_label) {
         fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">", ml + pw / 2, (double)H - 12);
-        put_text(f, o->x_label);
+        lc_svg_put_text(f, o->x_label);
         fprintf(f, "</text>\n");
     }
     if (o->y_label) {
         fprintf(f, "<text transform=\"translate(16 %.2f) rotate(-90)\" text-anchor=\"middle\">", mt + ph / 2);
-        put_text(f, o->y_label);
+        lc_svg_put_text(f, o->y_label);
         fprintf(f, "</text>\n");
     }
     /* series: a polyline per run of drawable points, a dot for a lone point */
@@ -214,7 +231,7 @@ lc_status lc_plot_svg_lines(FILE *f, const lc_plot_opts *o, const lc_plot_series
             fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" stroke-width=\"2\"/>\n",
                     lx + 8, yy - 4, lx + 30, yy - 4, palette[s % (int)LC_ARRAY_LEN(palette)]);
             fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">", lx + 36, yy);
-            put_text(f, series[s].name);
+            lc_svg_put_text(f, series[s].name);
             fprintf(f, "</text>\n");
         }
     }

@@ -309,6 +309,17 @@ bool rdoc_write_markdown(const rdoc *d, FILE *f) {
 
 /* ---- HTML ------------------------------------------------------------------------ */
 
+/* Bytes of the CJK character (ideographs, CJK punctuation, full-width forms)
+ * that starts s, or 0: a 3-byte UTF-8 sequence in U+2E80..U+9FFF or
+ * U+F900..U+FAFF or U+FF00..U+FFEF. */
+static size_t cjk_len(const char *s, size_t left) {
+    const unsigned char *u = (const unsigned char *)s;
+    if (left < 3 || (u[0] & 0xF0) != 0xE0 || (u[1] & 0xC0) != 0x80 || (u[2] & 0xC0) != 0x80) return 0;
+    const unsigned cp = ((u[0] & 0x0Fu) << 12) | ((u[1] & 0x3Fu) << 6) | (u[2] & 0x3Fu);
+    return (cp >= 0x2E80 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFF00 && cp <= 0xFFEF) ? 3
+                                                                                                               : 0;
+}
+
 static void html_esc(FILE *f, const char *s, size_t n) {
     for (size_t i = 0; i < n && s[i]; i++) {
         switch (s[i]) {
@@ -318,6 +329,28 @@ static void html_esc(FILE *f, const char *s, size_t n) {
         case '"': fputs("&quot;", f); break;
         default: fputc(s[i], f);
         }
+    }
+}
+
+/* Escaped text in which a run of CJK characters (the article's Chinese
+ * title) is wrapped in <span lang="zh">, so that the page's lang="en" does
+ * not pick a Latin font for it and the CSS gives it a CJK one. */
+static void html_text(FILE *f, const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n && s[i]) {
+        size_t c = cjk_len(s + i, n - i);
+        if (!c) {
+            html_esc(f, s + i, 1);
+            i++;
+            continue;
+        }
+        fputs("<span lang=\"zh\">", f);
+        while (c) {
+            fwrite(s + i, 1, c, f);
+            i += c;
+            c = i < n && s[i] ? cjk_len(s + i, n - i) : 0;
+        }
+        fputs("</span>", f);
     }
 }
 
@@ -334,7 +367,7 @@ static void html_inline(FILE *f, const char *s) {
                 fputs("<a href=\"#", f);
                 html_esc(f, close + 3, (size_t)(end - close - 3));
                 fputs("\">", f);
-                html_esc(f, s + 1, (size_t)(close - s - 1));
+                html_text(f, s + 1, (size_t)(close - s - 1));
                 fputs("</a>", f);
                 s = end + 1;
                 continue;
@@ -344,8 +377,17 @@ static void html_inline(FILE *f, const char *s) {
             const char *e = strchr(s + 1, '`');
             if (e) {
                 fputs("<code>", f);
-                html_esc(f, s + 1, (size_t)(e - s - 1));
+                html_text(f, s + 1, (size_t)(e - s - 1));
                 fputs("</code>", f);
+                s = e + 1;
+                continue;
+            }
+        } else if (s[0] == '*' && s[1] != '*' && s[1] != ' ' && s[1] != '\0') { /* *emphasis* */
+            const char *e = strchr(s + 1, '*');
+            if (e && e[-1] != ' ' && e[1] != '*') {
+                fputs("<em>", f);
+                html_text(f, s + 1, (size_t)(e - s - 1));
+                fputs("</em>", f);
                 s = e + 1;
                 continue;
             }
@@ -353,14 +395,15 @@ static void html_inline(FILE *f, const char *s) {
             const char *e = strstr(s + 2, "**");
             if (e) {
                 fputs("<strong>", f);
-                html_esc(f, s + 2, (size_t)(e - s - 2));
+                html_text(f, s + 2, (size_t)(e - s - 2));
                 fputs("</strong>", f);
                 s = e + 2;
                 continue;
             }
         }
-        html_esc(f, s, 1);
-        s++;
+        size_t k = 1 + strcspn(s + 1, "[`*"); /* plain text up to the next possible mark */
+        html_text(f, s, k);
+        s += k;
     }
 }
 
@@ -420,7 +463,10 @@ static const char *const CSS =
     "td.c,th.c{text-align:center}"
     ".note{border-left:4px solid #d9a400;background:#fff8e1;padding:.5em .9em;margin:1em 0}"
     "figure{margin:1.2em 0}figure svg{max-width:100%;height:auto}"
-    "figcaption{font-size:.9em;color:#444;margin-top:.3em}";
+    "figcaption{font-size:.9em;color:#444;margin-top:.3em}"
+    /* the article's title is Chinese: a CJK face before the Latin fallbacks */
+    ":lang(zh){font-family:'Noto Sans CJK SC','Source Han Sans SC','PingFang SC','Hiragino Sans GB',"
+    "'Microsoft YaHei','WenQuanYi Micro Hei',sans-serif}";
 
 bool rdoc_write_html(const rdoc *d, FILE *f, const char *title) {
     if (!d || d->failed) return false;

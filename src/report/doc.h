@@ -4,11 +4,13 @@
  * (figures as separate SVG files) and one self-contained HTML page (CSS and
  * SVG inline, no script, no external reference).
  *
- * Text may carry three inline marks, rendered in both outputs: `code`,
- * **bold** and [a link](#anchor) to a heading of the document (internal
+ * Text may carry four inline marks, rendered in both outputs: `code`,
+ * **bold**, *emphasis* and [a link](#anchor) to a heading of the document (internal
  * anchors only: an HTML heading's id is GitHub's slug of its text, so the
  * same link works in both). Everything else is plain text (escaped for HTML;
- * '|' escaped in Markdown table cells).
+ * '|' escaped in Markdown table cells); in HTML a run of CJK characters is
+ * wrapped in <span lang="zh"> (the page is lang="en"), which the CSS gives a
+ * CJK font.
  *
  * Allocation failures are sticky: every call after one does nothing and
  * rdoc_failed() tells; the sections build without checking each call.

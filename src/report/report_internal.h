@@ -118,6 +118,7 @@ typedef struct {
     double prefill_tok_s[TQ_MAX_LEN], decode_tok_s[TQ_MAX_LEN];
     double prefill_attn_share[TQ_MAX_LEN], decode_attn_share[TQ_MAX_LEN];
     double kv_bytes[TQ_MAX_LEN], ws_bytes[TQ_MAX_LEN]; /* attention memory at that length */
+    bool mem_known[TQ_MAX_LEN];     /* kv/ws computed (a cell not run: "not run") */
     /* retention: passkey on the trained models */
     char ret_desc[160];
     char ret_why[SEC_NOTE_LEN];     /* not run at all                          */

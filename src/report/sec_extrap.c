@@ -186,10 +186,10 @@ void sec_extrap_doc(rdoc *d, const lc_report *r) {
             for (int l = 0; l < n_len; l++) {
                 if (l < row->grid.n_len && row->grid.ran[l])
                     rtable_cell(t, "%s", lc_report_fmt_pct(rgrid_len_accuracy(&row->grid, l), a, sizeof a));
-                else rtable_cell(t, "-");
+                else rtable_cell(t, "not run");
             }
         }
-        rdoc_para(d, "%d needle depths (0 to 100%%) x %d trial(s) per cell; a dash: not run (see the notes).",
+        rdoc_para(d, "%d needle depths (0 to 100%%) x %d trial(s) per cell; \"not run\": see the notes.",
                   g0->n_depth, g0->trials);
     }
     for (int k = 0; k < EX_COUNT; k++) {

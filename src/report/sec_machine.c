@@ -161,6 +161,8 @@ void sec_machine_doc(rdoc *d, const lc_report *r) {
                  "OMP_WAIT_POLICY=PASSIVE avoids that). The command that made this report:");
     rdoc_pre(d, m->command);
     rdoc_para(d, "To make it again from a fresh checkout:");
-    rdoc_pre(d, "cmake -S . -B build && cmake --build build -j\n./build/longctx report            # about 10 min; "
-                "--quick: about 2 min\n# open report/index.html, or read report/report.md");
+    /* the README's quick start, word for word (tests/cli/report.sh checks it) */
+    rdoc_pre(d, "cmake -S . -B build && cmake --build build -j2 && ./build/longctx report --quick\n"
+                "# --quick plans at most 2 minutes; without it, at most 10 (add -o DIR for another folder)\n"
+                "# open report/index.html, or read report/report.md");
 }

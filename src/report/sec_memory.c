@@ -358,7 +358,7 @@ static void cell_text(rtable *t, const mem_cell *c, int k) {
     } else if (strncmp(c->why, "refused", 7) == 0) {
         rtable_cell(t, "%s / refused%s", a, k == MM_NAIVE ? " (cap)" : "");
     } else {
-        rtable_cell(t, "%s / -", a);
+        rtable_cell(t, "%s / not run", a);
     }
 }
 
@@ -394,6 +394,8 @@ static lc_status memory_svg(FILE *f, const void *user, lc_error *err) {
     o.x_label = "context length (tokens)";
     o.y_label = "bytes";
     o.log_x = o.log_y = true;
+    o.x_unit = LC_PLOT_UNIT_COUNT_BIN; /* 512 ... 1M tokens, as the tables write them */
+    o.y_unit = LC_PLOT_UNIT_BYTES;     /* KiB, MiB, GiB, TiB                          */
     o.width = 900;
     o.height = 540;
     return lc_plot_svg_lines(f, &o, s, S_N, err);
@@ -417,8 +419,8 @@ void sec_memory_doc(rdoc *d, const lc_report *r) {
               "it ran (`lc_bench_attn_cell`, median of up to 3 runs). NAIVE materialises the score matrix "
               "(in f32, so twice the article's bytes) and refuses past its %s cap; FLASH, WINDOW (%lld keys + "
               "%lld sinks), LINEAR (elu+1) and CHUNKED (chunk %lld, overlap %lld) show their exact workspace "
-              "(`lc_attn_workspace`). A dash: not measured within %.3g s per cell (NAIVE: 2.5 times that; see the "
-              "notes).",
+              "(`lc_attn_workspace`). \"not run\": not measured within %.3g s per cell (NAIVE: 2.5 times that; see "
+              "the notes).",
               m->head_dim, lc_dtype_name(m->kv_type), m->threads,
               lc_report_fmt_bytes((double)m->naive_cap, a, sizeof a), (long long)m->window, (long long)m->n_sinks,
               (long long)m->chunk, (long long)m->overlap, m->cell_budget);
@@ -451,7 +453,7 @@ void sec_memory_doc(rdoc *d, const lc_report *r) {
             const mem_cell *x = &m->cell[i][k];
             if (x->measured)
                 rtable_cell(tt, "%s (%.1f)", lc_report_fmt_seconds(x->seconds, a, sizeof a), x->gflops);
-            else rtable_cell(tt, "-");
+            else rtable_cell(tt, "%s", strncmp(x->why, "refused", 7) == 0 ? "refused" : "not run");
         }
     }
 

@@ -370,7 +370,7 @@ void sec_ppl_doc(rdoc *d, const lc_report *r) {
             rtable_cell(t, "%s", p->row[k].name);
             for (int w = 0; w < p->n_w; w++) {
                 if (p->row[k].ran[w]) rtable_cell(t, "%.3f", p->row[k].res[w].ppl);
-                else rtable_cell(t, "-");
+                else rtable_cell(t, "not run");
             }
         }
         fig_ppl fp = {p};
@@ -407,7 +407,7 @@ void sec_ppl_doc(rdoc *d, const lc_report *r) {
                 const lc_eval_ppl_result *x = wl[k] >= 0 ? &p->row[k].res[wl[k]] : NULL;
                 if (x && b < x->n_buckets && x->bucket_count[b] > 0)
                     rtable_cell(tb, "%.3f", x->bucket_nll[b] / (double)x->bucket_count[b]);
-                else rtable_cell(tb, "-");
+                else rtable_cell(tb, "%s", x ? "-" : "not run"); /* "-": no position of the window there */
             }
         }
     }

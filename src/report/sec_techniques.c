@@ -140,6 +140,7 @@ static lc_status speed_cell(rrun *run, tq_result *t, int k, int l, lc_error *err
     if (st != LC_OK) return st;
     row->kv_bytes[l] = (double)am.kv_bytes;
     row->ws_bytes[l] = (double)am.workspace_bytes;
+    row->mem_known[l] = true;
     lc_context *ctx = NULL;
     st = lc_context_create(m, &c.o, &ctx, err);
     if (st != LC_OK) return st;
@@ -357,8 +358,10 @@ void sec_techniques_json(lc_json_writer *w, const lc_report *r) {
             lc_json_begin_object(w);
             lc_json_kv_int(w, "context", t->len[l]);
             lc_json_kv_bool(w, "ran", row->ran[l]);
-            json_kv_bytes(w, "kv_bytes", row->kv_bytes[l]);
-            json_kv_bytes(w, "attn_workspace_bytes", row->ws_bytes[l]);
+            if (row->mem_known[l]) { /* absent for a cell not run */
+                json_kv_bytes(w, "kv_bytes", row->kv_bytes[l]);
+                json_kv_bytes(w, "attn_workspace_bytes", row->ws_bytes[l]);
+            }
             if (row->ran[l]) {
                 lc_json_kv_num(w, "prefill_tok_s", row->prefill_tok_s[l]);
                 lc_json_kv_num(w, "decode_tok_s", row->decode_tok_s[l]);
@@ -475,16 +478,17 @@ void sec_techniques_doc(rdoc *d, const lc_report *r) {
                         full > 0 ? row->prefill_tok_s[lr] / full : NAN);
             rtable_cell(s, "%s", lc_report_fmt_num(row->decode_tok_s[lr], b, sizeof b));
         } else {
-            rtable_cell(s, "-");
-            rtable_cell(s, "-");
+            rtable_cell(s, "not run");
+            rtable_cell(s, "not run");
         }
         rtable_cell(s, "%s / %s", claims[k][2], claims[k][3]);
-        if (lr >= 0) rtable_cell(s, "%s", lc_report_fmt_bytes(row->kv_bytes[lr] + row->ws_bytes[lr], a, sizeof a));
-        else rtable_cell(s, "-");
+        if (lr >= 0 && row->mem_known[lr])
+            rtable_cell(s, "%s", lc_report_fmt_bytes(row->kv_bytes[lr] + row->ws_bytes[lr], a, sizeof a));
+        else rtable_cell(s, "not run");
         const rgrid *g = &row->ret;
         const int ll = g->n_len - 1;
         if (ll >= 0 && g->ran[ll]) rtable_cell(s, "%s", lc_report_fmt_pct(rgrid_len_accuracy(g, ll), c, sizeof c));
-        else rtable_cell(s, "-");
+        else rtable_cell(s, "not run");
     }
 
     rtable *sp = rdoc_table(d, 7, "llrrrrr", "Table 2b. Speed and attention memory on the speed model");
@@ -502,13 +506,15 @@ void sec_techniques_doc(rdoc *d, const lc_report *r) {
                 rtable_cell(sp, "%s", lc_report_fmt_num(row->decode_tok_s[l], c, sizeof c));
                 rtable_cell(sp, "%s", lc_report_fmt_pct(row->decode_attn_share[l], e, sizeof e));
             } else {
-                rtable_cell(sp, "%s", row->why[l][0] ? row->why[l] : "-");
-                rtable_cell(sp, "-");
-                rtable_cell(sp, "-");
-                rtable_cell(sp, "-");
+                rtable_cell(sp, "%s", row->why[l][0] ? row->why[l] : "not run");
+                rtable_cell(sp, "not run");
+                rtable_cell(sp, "not run");
+                rtable_cell(sp, "not run");
             }
-            rtable_cell(sp, "%s + %s", lc_report_fmt_bytes(row->kv_bytes[l], a, sizeof a),
-                        lc_report_fmt_bytes(row->ws_bytes[l], b, sizeof b));
+            if (row->mem_known[l])
+                rtable_cell(sp, "%s + %s", lc_report_fmt_bytes(row->kv_bytes[l], a, sizeof a),
+                            lc_report_fmt_bytes(row->ws_bytes[l], b, sizeof b));
+            else rtable_cell(sp, "not run");
         }
 
     /* retention */
@@ -532,7 +538,7 @@ void sec_techniques_doc(rdoc *d, const lc_report *r) {
             for (int l = 0; l < n_len; l++) {
                 if (l < row->ret.n_len && row->ret.ran[l])
                     rtable_cell(rt, "%s", lc_report_fmt_pct(rgrid_len_accuracy(&row->ret, l), a, sizeof a));
-                else rtable_cell(rt, "-");
+                else rtable_cell(rt, "not run");
             }
         }
         rdoc_para(d, "%d needle depths from 0 to 100%% x %d trial(s) per length; window and chunk for the trained "

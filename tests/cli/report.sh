@@ -3,8 +3,12 @@
 # lengths: seconds) writes index.html, report.md and report.json: the JSON
 # parses, has every section with its state and data, and equals what --json
 # prints; every SVG parses as XML; the HTML parses, has no script and no
-# external resource; report.md refers only to figures that exist. Usage
-# errors exit 2. Args: $1 CLI, $2 shared dir, $3 source dir.
+# external resource; report.md refers only to figures that exist. The HTML is
+# lang="en" with the article's title in a lang="zh" span and a CJK font for
+# it; chart titles fit their SVG's width; the memory chart has binary units
+# and an x range from the lengths run; "make it again" is the README's quick
+# start. A run with a 1 s budget shows "not run" (never 0 B) for what it
+# skipped. Usage errors exit 2. Args: $1 CLI, $2 shared dir, $3 source dir.
 set -euo pipefail
 cli=$1
 tmp=$(mktemp -d)
@@ -17,12 +21,12 @@ export OMP_WAIT_POLICY=PASSIVE
 "$cli" report --quick --test-tiny -t 2 -o "$tmp/rep" --json > "$tmp/stdout.json" 2> "$tmp/stderr"
 grep -q "report written to $tmp/rep/index.html" "$tmp/stderr"
 
-python3 - "$tmp/rep" "$tmp/stdout.json" <<'PY'
+python3 - "$tmp/rep" "$tmp/stdout.json" "$3" <<'PY'
 import glob, json, os, re, sys
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
-rep, stdout_json = sys.argv[1], sys.argv[2]
+rep, stdout_json, src_dir = sys.argv[1], sys.argv[2], sys.argv[3]
 for f in ("index.html", "report.md", "report.json"):
     assert os.path.getsize(os.path.join(rep, f)) > 0, f
 
@@ -139,7 +143,74 @@ assert not p.errors, p.errors[:5]
 assert not p.stack, p.stack
 assert p.svg == len(svgs), (p.svg, len(svgs))
 assert "<style>" in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+# the page declares its language; the article's Chinese title is marked zh and has a CJK font
+assert re.search(r'<html lang="en">', html), "html lang"
+assert '<span lang="zh">大模型上下文长度的挑战与突破</span>' in html, "article title in a lang=zh span"
+css = re.search(r"<style>(.*?)</style>", html, re.S).group(1)
+m = re.search(r":lang\(zh\)\{font-family:([^}]*)\}", css)
+assert m and re.search(r"CJK|YaHei|PingFang|Hei", m.group(1)), "a CJK font for lang=zh"
+assert "*Challenges" not in html, "emphasis rendered, not literal asterisks"
+
+# chart titles fit their SVG: Helvetica's advance widths (per 1000 em), CJK 1 em
+HW = [278,278,355,556,556,889,667,191,333,333,389,584,278,333,278,278,556,556,556,556,556,556,556,556,556,556,
+      278,278,584,584,584,556,1015,667,667,722,722,667,611,778,722,278,500,667,556,833,722,778,667,778,722,667,
+      611,722,667,944,667,667,611,278,278,278,469,556,333,556,556,500,556,556,278,556,556,222,222,500,222,833,
+      556,556,556,556,333,500,278,556,500,722,500,500,500,334,260,334,584]
+def width(t, px):
+    return px * sum(HW[ord(c) - 32] / 1000 if 32 <= ord(c) <= 126 else 1.0 for c in t)
+SVGNS = "{http://www.w3.org/2000/svg}"
+for f in svgs:
+    root = ET.parse(f).getroot()
+    W = float(root.get("width"))
+    titles = [e for e in root.iter(SVGNS + "text") if e.get("class") == "title" or float(e.get("font-size", 12)) >= 14]
+    assert titles, (f, "no title")
+    for e in titles:
+        w = width(e.text, float(e.get("font-size", 12)))
+        assert w <= W, "%s: title %.0f px wide in a %.0f px picture: %s" % (os.path.basename(f), w, W, e.text)
+
+# the memory chart: binary units, x from the shortest to the longest length measured
+root = ET.parse(os.path.join(rep, "fig-memory.svg")).getroot()
+ticks = [e for g in root.iter(SVGNS + "g") if g.get("fill") == "#333333" for e in g.iter(SVGNS + "text")]
+xt = [e.text for e in ticks if e.get("text-anchor") == "middle"]
+yt = [e.text for e in ticks if e.get("text-anchor") == "end"]
+assert yt and all(re.fullmatch(r"\d+(\.\d+)? (B|KiB|MiB|GiB|TiB|PiB)", t) for t in yt), yt
+def tokens(t):
+    m = re.fullmatch(r"(\d+)([KM]?)", t)
+    assert m, t
+    return int(m.group(1)) * {"": 1, "K": 1024, "M": 1 << 20}[m.group(2)]
+xs = [tokens(t) for t in xt]
+assert xs == sorted(xs) and len(xs) >= 3, xt
+assert min(ns) / 2 <= xs[0] and xs[-1] <= 2 * max(ns), (xt, min(ns), max(ns))
+
+# "make it again" is the README's quick start, word for word
+readme = open(os.path.join(src_dir, "README.md"), encoding="utf-8").read()
+readme_cmds = set()
+for block in re.findall(r"```sh\n(.*?)```", readme, re.S):
+    readme_cmds |= {l.split("#")[0].strip() for l in block.splitlines()} - {""}
+again = md.split("To make it again", 1)[1]
+block = re.search(r"```\n(.*?)```", again, re.S).group(1)
+cmds = [l.split("#")[0].strip() for l in block.splitlines() if l.split("#")[0].strip()]
+assert cmds and all(c in readme_cmds for c in cmds), (cmds, "not in the README's commands")
 print("report: ok (%d figures, %.1f s)" % (len(svgs), d["wall_seconds"]))
+PY
+
+# a run too short for most cells: every cell it skipped says "not run", none shows 0 B or 0 tok/s
+"$cli" report --test-tiny --time-budget 1 -t 2 -o "$tmp/short" > /dev/null 2> "$tmp/short.err"
+python3 - "$tmp/short" <<'PY'
+import json, os, re, sys
+rep = sys.argv[1]
+md = open(os.path.join(rep, "report.md"), encoding="utf-8").read()
+rows = [l for l in md.splitlines() if l.startswith("| ") and "not run" in l]
+assert rows, "a 1 s budget leaves cells not run"
+for l in rows:
+    for c in [c.strip() for c in l.strip("|").split("|")]:
+        assert not re.search(r"(^|[^\d.])0 B\b", c), ("skipped row shows", c, l)
+d = json.load(open(os.path.join(rep, "report.json")))
+for t in d["sections"]["techniques"]["techniques"]:
+    for sp in t["speed"]:
+        assert sp["ran"] or "kv_bytes" not in sp, ("a cell not run has no bytes", t["name"], sp)
+print("report short run: ok (%d rows with cells not run)" % len(rows))
 PY
 
 set +e
