@@ -60,7 +60,7 @@ def method_cell(m, naive):
         return "%s / %s" % (fmt_bytes(need), fmt_bytes(m["rss_growth_bytes"]))
     if "refused" in m.get("why", ""):
         return "%s / refused" % fmt_bytes(need)
-    return "%s / -" % fmt_bytes(need)
+    return "%s / not run" % fmt_bytes(need)
 
 
 def main():
@@ -93,7 +93,7 @@ def main():
     kv = {r["n"]: r["kv_cache_bytes"] for r in real["rows"]}
     p("**Attention memory per context length** for the article's unit, one head of one layer (head dim %d): "
       "what each method allocates (NAIVE: its f32 score matrix; the others: their exact workspace) / the peak "
-      "RSS growth measured while it ran (a dash: not run within the time budget), beside the article's FP16 "
+      "RSS growth measured while it ran (\"not run\": not within the time budget), beside the article's FP16 "
       "figure and the f16 KV cache of a whole Llama-2-7B-shaped model (32 layers x 32 heads), which is what "
       "really grows at inference." % mem["unit"]["head_dim"])
     p("")
@@ -136,8 +136,8 @@ def main():
             t["name"], a["max_context"], a["speed"], a["memory"], a["retention"],
             mc(t["max_context_speed_model"], t["unbounded_speed_model"]),
             mc(t["max_context_llama2_7b"], t["unbounded_llama2_7b"]),
-            fmt_num(sp[0]["prefill_tok_s"]) if sp else "-", fmt_num(sp[0]["decode_tok_s"]) if sp else "-",
-            pct(ran[-1]["accuracy"]) if ran else "-"))
+            fmt_num(sp[0]["prefill_tok_s"]) if sp else "not run", fmt_num(sp[0]["decode_tok_s"]) if sp else "not run",
+            pct(ran[-1]["accuracy"]) if ran else "not run"))
     p("")
 
     ex = s["extrapolation"]
@@ -154,9 +154,9 @@ def main():
         for m in ex["methods"]:
             cells = []
             for l in m["passkey"]["lengths"]:
-                cells.append(pct(l["accuracy"]) if l["ran"] else "-")
+                cells.append(pct(l["accuracy"]) if l["ran"] else "not run")
             if not m["passkey"]["lengths"]:
-                cells = ["-"] * len(lens)
+                cells = ["not run"] * len(lens)
             p("| %s | %s |" % (m["name"], " | ".join(cells)))
     p("")
     p("<!-- report:end -->")
