@@ -56,11 +56,28 @@ if [ "$mode" = list ]; then
   exit 0
 fi
 
+# the generated files' commands, each once, with how many files it makes and the first of them
+declare -A gen_count=() gen_first=()
+print_gen() {
+  local cmd
+  for cmd in "${!gen_count[@]}"; do
+    echo "make     ${gen_count[$cmd]} file(s) (${gen_first[$cmd]} ...), in $dir, with:"
+    echo "           $cmd"
+  done
+}
+
 check() {
   local ok=0 bad=0 missing=0 sum path how src
+  gen_count=() gen_first=()
   while read -r sum path how src; do
     if [ ! -f "$dir/$path" ]; then
-      echo "missing  $path  ($how: $src)"
+      case $how in
+        url) echo "missing  $path  (download: ${src%% *})" ;;
+        sdist) echo "missing  $path  (llama-cpp-python 0.3.36 sdist: ${src#*/})" ;;
+        gen) echo "missing  $path  (generated: the command below)"
+             gen_count[$src]=$(( ${gen_count[$src]:-0} + 1 )); : "${gen_first[$src]:=$path}" ;;
+        *) echo "missing  $path  (not published: $src)" ;;
+      esac
       missing=$((missing + 1))
     elif [ "$(sha "$dir/$path")" != "$sum" ]; then
       echo "DIFFERS  $path  (sha256 $(sha "$dir/$path"), expected $sum)"
@@ -69,6 +86,7 @@ check() {
       ok=$((ok + 1))
     fi
   done < <(entries)
+  print_gen
   echo "fetch-test-assets: $dir: $ok ok, $bad differ, $missing missing (of $((ok + bad + missing)) in tools/test-assets.txt)"
   [ $bad -eq 0 ] || return 1
   [ $missing -eq 0 ] || return 3
@@ -107,8 +125,8 @@ while read -r sum path how src; do
     url) echo "get      $path  <- ${src%% *}"; download "${src%% *}" "$got" || true ;;
     sdist) echo "get      $path  <- PyPI $sdist_name: ${src#*/}"
            if sdist; then cp "$sdist_dir/$src" "$got" 2> /dev/null || true; fi ;;
-    gen) echo "make     $path  with: $src"; continue ;;
-    local) echo "absent   $path  ($src: not published; the tests that need it skip)"; continue ;;
+    gen) continue ;;  # listed with their command by the check below
+    local) continue ;;  # not published: the check below names it
   esac
   if [ ! -s "$got" ]; then
     echo "FAILED   $path: nothing downloaded"; failed=1
