@@ -511,10 +511,11 @@ void sec_techniques_doc(rdoc *d, const lc_report *r) {
                 rtable_cell(sp, "not run");
                 rtable_cell(sp, "not run");
             }
-            if (row->mem_known[l])
+            if (!row->mem_known[l]) rtable_cell(sp, "not run");
+            else if (row->ws_bytes[l] > 0)
                 rtable_cell(sp, "%s + %s", lc_report_fmt_bytes(row->kv_bytes[l], a, sizeof a),
                             lc_report_fmt_bytes(row->ws_bytes[l], b, sizeof b));
-            else rtable_cell(sp, "not run");
+            else rtable_cell(sp, "%s + no scratch", lc_report_fmt_bytes(row->kv_bytes[l], a, sizeof a));
         }
 
     /* retention */

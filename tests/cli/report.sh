@@ -210,6 +210,7 @@ d = json.load(open(os.path.join(rep, "report.json")))
 for t in d["sections"]["techniques"]["techniques"]:
     for sp in t["speed"]:
         assert sp["ran"] or "kv_bytes" not in sp, ("a cell not run has no bytes", t["name"], sp)
+assert not re.search(r"\+ 0 B\b", md), "a scratch of nothing reads \"no scratch\", not 0 B"
 print("report short run: ok (%d rows with cells not run)" % len(rows))
 PY
 
