@@ -34,7 +34,7 @@ static void usage(FILE *f) {
             "                         24L/14H/2KV, vocab 151936, q/k/v biases); flags below override\n"
             "  --dim D --hidden H --layers L --heads N --kv-heads K --vocab V\n"
             "  --head-dim D           (default dim/heads)\n"
-            "  --arch A               llama (default) or qwen2 (q/k/v biases, NEOX RoPE)\n"
+            "  --arch A               llama (default), qwen2 (q/k/v biases, NEOX RoPE), gpt-oss, qwen3next\n"
             "  -c, --ctx C            training context (default 2048; presets: their own)\n"
             "  --seed S               (default 1)\n"
             "  --tied | --untied      share the embedding with the classifier (presets: 15M and\n"
@@ -44,6 +44,20 @@ static void usage(FILE *f) {
             "  --rope-scale S         context extension factor for --rope-scaling\n"
             "  --yarn-orig-ctx N      original context (default: --ctx)\n"
             "  --attention SPEC       attention the model is meant for (e.g. linear:elu)\n"
+            "mixture-of-experts families (--arch gpt-oss | qwen3next, or their presets; q8_0 unless --type):\n"
+            "  --preset qwen3next-0.8B  Qwen3-Next's layout scaled down: 1024/24L (18 Gated DeltaNet + 6 gated\n"
+            "                         full attention, 3:1), 8H/2KV x 256 (RoPE on 64 dims), DeltaNet 8 key /\n"
+            "                         16 value heads x 128, conv 4, 16 experts x 256 (4 used) + shared 512,\n"
+            "                         vocab 151936, untied\n"
+            "  --preset gpt-oss-0.9B  gpt-oss's layout scaled down: 1024/16L (window 128 with learned sinks on\n"
+            "                         layers 0, 2, ...; full on 1, 3, ...), 32H/8KV x 64, 16 experts x 512\n"
+            "                         (4 used), YaRN x32 from 4096, vocab 201088, untied\n"
+            "  --experts N --experts-used K --expert-ffn F --shared-ffn F (qwen3next's shared expert)\n"
+            "  --window W             gpt-oss: window of the window layers (default 128)\n"
+            "  --full-attn-interval N qwen3next: every N-th layer is full attention (default 4)\n"
+            "  --ssm-k-heads H --ssm-v-heads H --ssm-head-dim D --conv-kernel K\n"
+            "                         qwen3next's Gated DeltaNet (defaults: heads, 2 x heads, head dim, 4)\n"
+            "  --rope-dims N          rotated dims per head (qwen3next: head dim / 4)\n"
             "  -h, --help             this help\n");
 }
 
@@ -66,6 +80,34 @@ static const preset presets[] = {
     {"llama3-1B", 2048, 8192, 16, 32, 8, 128256, true, NULL, 131072, 500000.0f, 1e-5f, 32.0f},
     {"qwen2.5-0.5B", 896, 4864, 24, 14, 2, 151936, true, "qwen2", 32768, 1000000.0f, 1e-6f, 0},
 };
+
+/* The mixture-of-experts families, scaled to ~1B parameters from the published
+ * layouts: Qwen3-Next-80B-A3B (2048 dim, 48 layers 3 DeltaNet : 1 gated
+ * attention, 16/2 heads of 256 with partial RoPE 0.25, DeltaNet 16 key / 32
+ * value heads of 128, conv 4, 512 experts of 512 with 10 used + a shared one,
+ * rope_theta 1e7) halved in width and layers; gpt-oss-20b (2880 dim, 24 layers
+ * alternating window 128 / full, 64/8 heads of 64, 32 experts of 2880 with 4
+ * used, YaRN factor 32 from 4096, rope_theta 150000). */
+typedef struct {
+    const char *name, *arch;
+    int32_t dim, layers, heads, kv_heads, head_dim, rope_dims, vocab;
+    int64_t ctx;
+    float base, eps;
+    int32_t experts, used, expert_ffn, shared_ffn;
+    int64_t window;
+    int32_t interval, conv, ssm_k_heads, ssm_v_heads, ssm_head_dim;
+    float yarn_factor;
+    int64_t yarn_orig;
+} family_preset;
+
+static const family_preset family_presets[] = {
+    {"qwen3next-0.8B", "qwen3next", 1024, 24, 8, 2, 256, 64, 151936, 262144, 10000000.0f, 1e-6f, 16, 4, 256, 512, 0, 4,
+     4, 8, 16, 128, 0, 0},
+    {"gpt-oss-0.9B", "gpt-oss", 1024, 16, 32, 8, 64, 64, 201088, 131072, 150000.0f, 1e-5f, 16, 4, 512, 0, 128, 0, 0, 0,
+     0, 0, 32.0f, 4096},
+};
+
+static bool family_arch(const char *arch) { return strcmp(arch, "gpt-oss") == 0 || strcmp(arch, "qwen3next") == 0; }
 
 /* Llama 3.1's frequency divisors (its RoPE scaling, as the rope_freqs tensor llama.cpp reads): pairs
  * whose wavelength is under orig/high keep theta, over orig/low divide it by factor, between blend. */
@@ -134,6 +176,10 @@ int cmd_convert(int argc, char **argv) {
     int64_t ctx = 0, orig_ctx = 0, seed = 1;
     float base = 0.0f, scale = 0.0f;
     const char *scaling = NULL;
+    /* mixture-of-experts families (0: the preset's or the family's default) */
+    int32_t experts = 0, experts_used = 0, expert_ffn = 0, shared_ffn = -1, interval = 0, conv = 0;
+    int32_t ssm_k = 0, ssm_v = 0, ssm_hd = 0, rope_dims = 0;
+    int64_t window = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         bool ok = true;
@@ -164,6 +210,17 @@ int cmd_convert(int argc, char **argv) {
         else if (cli_is(a, NULL, "--yarn-orig-ctx")) ok = VALUE() && cli_parse_i64(v, &orig_ctx) && orig_ctx >= 1;
         else if (cli_is(a, NULL, "--attention")) ok = (attention = VALUE()) != NULL;
         else if (cli_is(a, NULL, "--arch")) ok = (arch = VALUE()) != NULL;
+        else if (cli_is(a, NULL, "--experts")) ok = VALUE() && parse_pos(v, &experts);
+        else if (cli_is(a, NULL, "--experts-used")) ok = VALUE() && parse_pos(v, &experts_used);
+        else if (cli_is(a, NULL, "--expert-ffn")) ok = VALUE() && parse_pos(v, &expert_ffn);
+        else if (cli_is(a, NULL, "--shared-ffn")) ok = VALUE() && cli_parse_int(v, &shared_ffn) && shared_ffn >= 0;
+        else if (cli_is(a, NULL, "--window")) ok = VALUE() && cli_parse_i64(v, &window) && window >= 0;
+        else if (cli_is(a, NULL, "--full-attn-interval")) ok = VALUE() && parse_pos(v, &interval);
+        else if (cli_is(a, NULL, "--ssm-k-heads")) ok = VALUE() && parse_pos(v, &ssm_k);
+        else if (cli_is(a, NULL, "--ssm-v-heads")) ok = VALUE() && parse_pos(v, &ssm_v);
+        else if (cli_is(a, NULL, "--ssm-head-dim")) ok = VALUE() && parse_pos(v, &ssm_hd);
+        else if (cli_is(a, NULL, "--conv-kernel")) ok = VALUE() && parse_pos(v, &conv);
+        else if (cli_is(a, NULL, "--rope-dims")) ok = VALUE() && parse_pos(v, &rope_dims);
         else if (a[0] == '-' && a[1]) {
             return cli_unknown_option("convert", a, usage);
         } else if (n_pos < 2) pos[n_pos++] = a;
@@ -204,13 +261,27 @@ int cmd_convert(int argc, char **argv) {
     memset(&c, 0, sizeof c);
     snprintf(c.arch, sizeof c.arch, "llama");
     const preset *p = NULL;
+    const family_preset *fp = NULL;
     if (preset_name) {
         for (size_t k = 0; k < sizeof presets / sizeof presets[0]; k++)
             if (strcmp(preset_name, presets[k].name) == 0) p = &presets[k];
-        if (!p) {
-            cli_error("convert", "unknown preset '%s' (15M, 110M, 1B, llama3-1B, qwen2.5-0.5B)", preset_name);
+        for (size_t k = 0; k < sizeof family_presets / sizeof family_presets[0]; k++)
+            if (strcmp(preset_name, family_presets[k].name) == 0) fp = &family_presets[k];
+        if (!p && !fp) {
+            cli_error("convert", "unknown preset '%s' (15M, 110M, 1B, llama3-1B, qwen2.5-0.5B, qwen3next-0.8B, "
+                      "gpt-oss-0.9B)", preset_name);
             return CLI_USAGE;
         }
+    }
+    if (fp) {
+        c.dim = fp->dim, c.hidden_dim = fp->expert_ffn, c.n_layers = fp->layers, c.n_heads = fp->heads;
+        c.n_kv_heads = fp->kv_heads, c.vocab_size = fp->vocab, c.tied_output = false;
+        snprintf(c.arch, sizeof c.arch, "%s", fp->arch);
+        if (!ctx) ctx = fp->ctx;
+        if (base == 0.0f) base = fp->base;
+        if (!head_dim) head_dim = fp->head_dim;
+    }
+    if (p) {
         c.dim = p->dim, c.hidden_dim = p->hidden, c.n_layers = p->layers, c.n_heads = p->heads;
         c.n_kv_heads = p->kv_heads, c.vocab_size = p->vocab, c.tied_output = p->tied;
         if (p->arch) snprintf(c.arch, sizeof c.arch, "%s", p->arch);
@@ -218,8 +289,8 @@ int cmd_convert(int argc, char **argv) {
         if (base == 0.0f) base = p->base;
     }
     if (arch) {
-        if (strcmp(arch, "llama") != 0 && strcmp(arch, "qwen2") != 0) {
-            cli_error("convert", "--arch: random models are llama or qwen2, not '%s'", arch);
+        if (strcmp(arch, "llama") != 0 && strcmp(arch, "qwen2") != 0 && !family_arch(arch)) {
+            cli_error("convert", "--arch: random models are llama, qwen2, gpt-oss or qwen3next, not '%s'", arch);
             return CLI_USAGE;
         }
         snprintf(c.arch, sizeof c.arch, "%s", arch);
@@ -228,6 +299,7 @@ int cmd_convert(int argc, char **argv) {
     if (base == 0.0f) base = 10000.0f;
     if (dim) c.dim = dim;
     if (hidden) c.hidden_dim = hidden;
+    if (!c.hidden_dim && family_arch(c.arch) && expert_ffn) c.hidden_dim = expert_ffn;
     if (layers) c.n_layers = layers;
     if (heads) c.n_heads = heads;
     if (vocab) c.vocab_size = vocab;
@@ -243,18 +315,57 @@ int cmd_convert(int argc, char **argv) {
     c.head_dim = head_dim ? head_dim : c.dim / c.n_heads;
     if (tied >= 0) c.tied_output = tied;
     c.ctx_train = ctx;
-    c.norm_eps = p && p->eps > 0 ? p->eps : 1e-5f;
+    c.norm_eps = p && p->eps > 0 ? p->eps : fp ? fp->eps : 1e-5f;
     lc_rope_config_init(&c.rope, c.head_dim);
     c.rope.n_dims = c.head_dim;
     c.rope.freq_base = base;
     lc_model_family_defaults(&c); /* the family's machinery (qwen2: q/k/v biases, NEOX RoPE) */
     if (p && p->llama3_factor > 0) llama3_factors(&c.rope, p->llama3_factor);
     c.rope.orig_ctx = orig_ctx ? orig_ctx : ctx;
+    if (fp && fp->yarn_factor > 0 && !scaling) {
+        c.rope.scaling = LC_ROPE_SCALING_YARN;
+        c.rope.factor = fp->yarn_factor;
+        c.rope.orig_ctx = orig_ctx ? orig_ctx : fp->yarn_orig;
+    }
     if (scaling && !lc_rope_scaling_parse(scaling, &c.rope.scaling)) {
         cli_error("convert", "unknown --rope-scaling '%s' (none, linear, yarn, ntk, dynamic-ntk)", scaling);
         return CLI_USAGE;
     }
-    if (c.rope.scaling != LC_ROPE_SCALING_NONE) c.rope.factor = scale > 0 ? scale : 1.0f;
+    if (scaling && c.rope.scaling != LC_ROPE_SCALING_NONE) c.rope.factor = scale > 0 ? scale : 1.0f;
+    if (family_arch(c.arch)) {
+        /* the experts, window and DeltaNet shape: flags, else the preset, else the family's defaults */
+        const bool qn = strcmp(c.arch, "qwen3next") == 0;
+        lc_family *f = &c.fam;
+        f->n_experts = experts ? experts : fp ? fp->experts : 4;
+        f->n_experts_used = experts_used ? experts_used : fp ? fp->used : LC_MIN(2, f->n_experts);
+        f->expert_ffn = expert_ffn ? expert_ffn : fp ? fp->expert_ffn : c.hidden_dim;
+        f->shared_ffn = shared_ffn >= 0 ? shared_ffn : fp ? fp->shared_ffn : qn ? f->expert_ffn : 0;
+        if (!qn) f->window = window >= 0 ? window : fp ? fp->window : 128;
+        else if (window > 0) {
+            cli_error("convert", "--window: qwen3next has no window layers");
+            return CLI_USAGE;
+        }
+        if (qn) {
+            f->full_attn_interval = interval ? interval : fp ? fp->interval : 4;
+            f->ssm_conv_kernel = conv ? conv : fp ? fp->conv : 4;
+            f->ssm_n_k_heads = ssm_k ? ssm_k : fp ? fp->ssm_k_heads : c.n_heads;
+            f->ssm_n_v_heads = ssm_v ? ssm_v : fp ? fp->ssm_v_heads : 2 * f->ssm_n_k_heads;
+            f->ssm_d_k = f->ssm_d_v = ssm_hd ? ssm_hd : fp ? fp->ssm_head_dim : c.head_dim;
+        } else if (interval || conv || ssm_k || ssm_v || ssm_hd) {
+            cli_error("convert", "the --full-attn-interval, --ssm-* and --conv-kernel options are qwen3next's");
+            return CLI_USAGE;
+        }
+        const int32_t rd = rope_dims ? rope_dims : fp ? fp->rope_dims : qn ? LC_MAX(2, c.head_dim / 4) : c.head_dim;
+        if (rd > c.head_dim || rd % 2) {
+            cli_error("convert", "--rope-dims %d must be even and at most the head dim %d", rd, c.head_dim);
+            return CLI_USAGE;
+        }
+        c.rope.n_dims = rd;
+    } else if (experts || experts_used || expert_ffn || shared_ffn >= 0 || window >= 0 || interval || conv || ssm_k ||
+               ssm_v || ssm_hd || rope_dims) {
+        cli_error("convert", "the expert, window, DeltaNet and --rope-dims options are for --arch gpt-oss or qwen3next");
+        return CLI_USAGE;
+    }
     if (attention) snprintf(c.attention, sizeof c.attention, "%s", attention);
     /* The random weights are made in the spec's type when the generator
      * has it, else in f16 and quantized while writing. */
@@ -265,6 +376,24 @@ int cmd_convert(int argc, char **argv) {
     lc_error err;
     if (lc_model_config_validate(&c, &err) != LC_OK) return cli_fail("convert", &err);
     double t0 = lc_time_now();
+    if (family_arch(c.arch)) {
+        if (!have_type) lc_quant_spec_pure(LC_DTYPE_Q8_0, &spec);
+        if (lc_model_write_random_gguf(pos[0], &c, &spec, (uint64_t)seed, &err) != LC_OK)
+            return cli_fail("convert", &err);
+        const lc_family *f = &c.fam;
+        printf("wrote %s: random %s, dim %d, layers %d, heads %d/%d x %d, vocab %d, ctx %lld, %d experts x %d "
+               "(%d used)",
+               pos[0], c.arch, c.dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.vocab_size,
+               (long long)c.ctx_train, f->n_experts, f->expert_ffn, f->n_experts_used);
+        if (f->shared_ffn) printf(" + shared %d", f->shared_ffn);
+        if (f->window) printf(", window %lld", (long long)f->window);
+        if (f->full_attn_interval)
+            printf(", 1 attention layer in %d, deltanet %d/%d heads x %d", f->full_attn_interval, f->ssm_n_k_heads,
+                   f->ssm_n_v_heads, f->ssm_d_k);
+        printf(", %s, %lld parameters, seed %lld (%.2f s, streamed)\n", spec.name, (long long)lc_model_n_params(&c),
+               (long long)seed, lc_time_now() - t0);
+        return CLI_OK;
+    }
     lc_model *m = NULL;
     if (lc_model_create_random(&c, type, (uint64_t)seed, &m, &err) != LC_OK) return cli_fail("convert", &err);
     double t1 = lc_time_now();

@@ -142,9 +142,10 @@ const char *lc_layer_kind_name(lc_layer_kind k);
 /* The families longctx can run ("llama", "qwen2", "qwen3", "phi3", "gemma2",
  * "gemma3"): true if arch is one. */
 bool lc_model_arch_known(const char *arch);
-/* Set c->fam (flags, activation, embedding scale) and c->rope.layout from the
- * family row of c->arch, as a file of that architecture without extra keys
- * would; false (c unchanged) for an unknown architecture. For random models. */
+/* Set c->fam (flags, activation, embedding scale, window period, MoE
+ * routing) and c->rope.layout from the family row of c->arch, as a file of
+ * that architecture without extra keys would; false (c unchanged) for an
+ * unknown architecture. For random models. */
 bool lc_model_family_defaults(lc_model_config *c);
 /* One line for `info`: the family's machinery, e.g. "qkv bias, q/k norm,
  * gelu-tanh, softcap attn 50 final 30, embd x16"; "plain" when none. */
@@ -243,6 +244,18 @@ lc_status lc_model_write_gguf_spec(const char *path, const lc_model_config *c, c
  * allocating. */
 lc_status lc_model_create_random(const lc_model_config *c, lc_dtype type, uint64_t seed, lc_model **out,
                                  lc_error *err);
+
+/* Write a GGUF model of the gpt-oss or qwen3next family (c->arch; c->fam as
+ * lc_model_family_defaults sets it plus the experts, window and DeltaNet
+ * shape) with seeded random weights, streamed: each tensor is generated
+ * while it is written, so memory holds one tensor, not the model. Matrices
+ * N(0, 0.02) stored as the spec says (llama.cpp's rules and fallbacks);
+ * norms 1; biases and sinks N(0, 0.02) f32; DeltaNet's A in [-16, -1], dt
+ * bias 1, convolution N(0, 1/sqrt(K)) f32. The tensors are the loader's
+ * table for the family, so the file loads with lc_model_load. No tokenizer
+ * (tokenizer.ggml.model "none": runs on token ids). */
+lc_status lc_model_write_random_gguf(const char *path, const lc_model_config *c, const lc_quant_spec *spec,
+                                     uint64_t seed, lc_error *err);
 
 /* Parameters of all weights (the classifier counted once when tied); -1 if
  * the shape is invalid or overflows. */

@@ -55,6 +55,10 @@ bool lc_model_family_defaults(lc_model_config *c) {
     c->fam.flags = a->flags;
     c->fam.act = a->act;
     c->fam.embd_scale = a->embd_sqrt_dim ? sqrtf((float)c->dim) : 0.0f;
+    c->fam.window_period = a->window_period;
+    c->fam.moe_routing = a->moe_routing;
+    c->fam.moe_act = a->moe_act;
+    c->fam.moe_norm_topk = a->moe_norm_topk;
     return true;
 }
 

@@ -374,7 +374,7 @@ static lc_status bind_exps(const lc_gguf *g, const char *name, int64_t rows, int
 
 /* The tensors of one layer of this family: suffix, where it goes, shape and
  * the keys that give the shape. Returns how many (at most LAYER_MAX). */
-#define LAYER_MAX 40
+#define LAYER_MAX LC_LAYER_TENSORS_MAX
 typedef struct {
     const char *suffix;
     lc_tensor *t;
@@ -464,6 +464,13 @@ static int layer_tensors(const lc_model_config *c, int32_t layer, lc_layer_weigh
     T("ffn_down.weight", w_down, D, F, WHY_FFN);
 #undef T
 #undef TE
+    return n;
+}
+
+int lc_model_layer_tensor_descs(const lc_model_config *c, int32_t layer, lc_layer_tensor_desc *out) {
+    layer_tensor lt[LAYER_MAX];
+    const int n = layer_tensors(c, layer, NULL, lt);
+    for (int i = 0; i < n; i++) out[i] = (lc_layer_tensor_desc){lt[i].suffix, lt[i].rows, lt[i].cols, lt[i].exps};
     return n;
 }
 

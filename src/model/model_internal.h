@@ -78,6 +78,27 @@ const lc_tensor *lc_layer_weight_const(const lc_layer_weights *l, lc_layer_weigh
  * table: experts, shared experts, DeltaNet, biases and norms included); -1
  * on overflow. */
 int64_t lc_model_layer_n_params(const lc_model_config *c, int32_t layer);
+/* The tensors of layer `layer` as the loader binds them for the family
+ * (load_gguf.c's table): GGUF name suffix ("attn_q.weight"), [rows, cols]
+ * and, for a 3-D stack of experts, exps > 0 (ne = {cols, rows, exps}).
+ * out holds LC_LAYER_TENSORS_MAX; returns how many. */
+#define LC_LAYER_TENSORS_MAX 40
+typedef struct {
+    const char *suffix;
+    int64_t rows, cols, exps;
+} lc_layer_tensor_desc;
+int lc_model_layer_tensor_descs(const lc_model_config *c, int32_t layer, lc_layer_tensor_desc *out);
+
+/* The model keys every family writes (general.*, <arch>.context_length ...
+ * rope and its scaling, longctx.attention); write_gguf.c. */
+lc_status lc_model_gguf_write_base_keys(lc_gguf_writer *w, const char *path, const lc_model_config *c,
+                                        uint32_t file_type, lc_error *err);
+/* One row of N(0, std) values: the stream of (seed, tensor, row), so a
+ * tensor is the same whatever the threads (random.c). cs: lc_random_angles. */
+void lc_random_normal_row(uint64_t seed, int64_t tensor, int64_t row, float *x, int64_t n, float std, const float *cs);
+/* The (cos, sin) table lc_random_normal_row draws angles from (malloc'd, NULL
+ * when out of memory; free()). */
+float *lc_random_angles(void);
 lc_status lc_tensor_check(const lc_tensor *t, const char *name, int64_t rows, int64_t cols, lc_error *err);
 
 #endif

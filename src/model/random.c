@@ -42,6 +42,23 @@ static void fill_normal(lc_rng *r, float *x, int64_t n, float std, const float *
     }
 }
 
+void lc_random_normal_row(uint64_t seed, int64_t tensor, int64_t row, float *x, int64_t n, float std, const float *cs) {
+    lc_rng rng;
+    lc_rng_seed(&rng, mix64(seed ^ mix64(((uint64_t)tensor << 40) ^ (uint64_t)row)));
+    fill_normal(&rng, x, n, std, cs);
+}
+
+float *lc_random_angles(void) {
+    float *cs = malloc(2 * ANGLES * sizeof(float));
+    if (!cs) return NULL;
+    for (int k = 0; k < ANGLES; k++) {
+        double a = 6.283185307179586 * (k + 0.5) / ANGLES;
+        cs[2 * k] = (float)cos(a);
+        cs[2 * k + 1] = (float)sin(a);
+    }
+    return cs;
+}
+
 /* The type a tensor gets: norms f32; q8_0 falls back to f16 for rows that
  * are not a whole number of blocks (as the GGUF writer does). */
 static lc_dtype random_type(int64_t rows, int64_t cols, lc_dtype type) {
@@ -115,11 +132,9 @@ static void fill_tensor(lc_tensor *t, bool bias, uint64_t seed, int64_t tensor_i
     const lc_dtype type = t->type;
 #pragma omp parallel for schedule(dynamic, 16) num_threads(n_threads)
     for (int64_t r = 0; r < rows; r++) {
-        lc_rng rng;
-        lc_rng_seed(&rng, mix64(seed ^ mix64(((uint64_t)tensor_id << 40) ^ (uint64_t)r)));
         uint8_t *dst = base + (size_t)r * row_bytes;
         float *x = type == LC_DTYPE_F32 ? (float *)(void *)dst : scratch + (size_t)omp_get_thread_num() * (size_t)cols;
-        fill_normal(&rng, x, cols, RANDOM_STD, cs);
+        lc_random_normal_row(seed, tensor_id, r, x, cols, RANDOM_STD, cs);
         if (type == LC_DTYPE_F16) lc_f32_to_f16_row(x, (uint16_t *)(void *)dst, cols);
         else if (type == LC_DTYPE_BF16)
             for (int64_t i = 0; i < cols; i++) {
@@ -176,18 +191,13 @@ lc_status lc_model_create_random(const lc_model_config *c, lc_dtype type, uint64
     int n_threads = omp_get_max_threads();
     int64_t max_cols = LC_MAX(LC_MAX(c->dim, c->hidden_dim), (int64_t)c->n_heads * c->head_dim);
     float *scratch = lc_malloc_aligned((size_t)n_threads * (size_t)max_cols * sizeof(float));
-    float *cs = malloc(2 * ANGLES * sizeof(float));
+    float *cs = lc_random_angles();
     if (!scratch || !cs) {
         lc_free_aligned(scratch);
         free(cs);
         free(ts);
         lc_model_free(m);
         return lc_fail(err, LC_ERR_NOMEM, "random model: out of memory");
-    }
-    for (int k = 0; k < ANGLES; k++) {
-        double a = 6.283185307179586 * (k + 0.5) / ANGLES;
-        cs[2 * k] = (float)cos(a);
-        cs[2 * k + 1] = (float)sin(a);
     }
     size_t off = 0;
     for (int64_t i = 0; i < n; i++) {

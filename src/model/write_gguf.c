@@ -103,8 +103,8 @@ static void base_name(const char *path, char *buf, size_t cap) {
     if (!buf[0]) snprintf(buf, cap, "longctx");
 }
 
-static lc_status write_config(lc_gguf_writer *w, const char *path, const lc_model_config *c, uint32_t file_type,
-                              lc_error *err) {
+lc_status lc_model_gguf_write_base_keys(lc_gguf_writer *w, const char *path, const lc_model_config *c,
+                                        uint32_t file_type, lc_error *err) {
     char name[256];
     base_name(path, name, sizeof name);
     lc_status st;
@@ -242,7 +242,7 @@ lc_status lc_model_write_gguf_spec(const char *path, const lc_model_config *c, c
         return st;
     }
     lc_quant_plan_init(&x.plan, c->n_layers, c->n_layers, !c->tied_output);
-    st = write_config(x.w, path, c, spec ? spec->file_type : file_type_of(w->layers[0].wq.type), err);
+    st = lc_model_gguf_write_base_keys(x.w, path, c, spec ? spec->file_type : file_type_of(w->layers[0].wq.type), err);
     if (st == LC_OK && tok) st = lc_tokenizer_to_gguf(tok, x.w, err);
     /* No vocabulary: say so as llama.cpp's converters do, so that llama.cpp
      * loads the file (it refuses one without the key) and runs token ids. */
