@@ -34,6 +34,12 @@ static void usage(FILE *f) {
             "  --swa N, --swa-period P, --swa-full\n"
             "                         window layers: window N on every layer but each P-th (run --help)\n"
             "  --seed S               synthetic token seed (default 1)\n"
+            "  --fill-kv random       reach each length without prefilling it: the KV cache takes random\n"
+            "                         rows (window layers: their ring) and Gated DeltaNet states random\n"
+            "                         values (lc_context_fill_synthetic), then -n tokens are decoded. Decode\n"
+            "                         at depth L costs what it costs after a real prefill (attention reads\n"
+            "                         the same number of rows; the recurrence is the same size), outputs are\n"
+            "                         meaningless; the output says \"synthetic depth\" and has no prefill\n"
             "  --no-peak              skip measuring the machine's peak (no fractions)\n"
             "  --json                 one JSON object on stdout\n"
             "  -h, --help             this help\n%s",
@@ -46,7 +52,19 @@ typedef struct {
     double kv_bytes; /* the context's KV cache (rings for window layers) */
     double decode_s, decode_tok_s, dc_matmul_s, dc_attn_s, dc_other_s, dc_bytes_per_tok, dc_gbs;
     int64_t n_decode;
+    double fill_s;                           /* --fill-kv: seconds to fill (not prefill)     */
+    double state_bytes, ring_bytes;          /* of kv_bytes                                  */
+    double all_full_kv_bytes;                /* every layer a full-attention KV cache        */
+    double dn_as_kv_bytes;                   /* the KV the DeltaNet layers would need        */
+    double dc_layer_s[LC_LAYER_KIND_COUNT];  /* decode: seconds in layers of each kind       */
+    double dc_mixer_s[LC_LAYER_KIND_COUNT];  /* of which the token mixer                     */
 } bench_row;
+
+static int32_t n_kind(const lc_model_config *c, lc_layer_kind k) {
+    int32_t n = 0;
+    for (int32_t l = 0; l < c->n_layers; l++) n += lc_model_layer_kind(c, l) == k;
+    return n;
+}
 
 static void split(const lc_context_timings *t, double *mm, double *at, double *ot) {
     *mm = t->t_matmul;
@@ -55,7 +73,7 @@ static void split(const lc_context_timings *t, double *mm, double *at, double *o
 }
 
 static lc_status bench_one(const lc_model *m, lc_context_opts co, int64_t L, int64_t n_dec, uint64_t seed,
-                           bench_row *r, lc_error *err) {
+                           bool synthetic, bench_row *r, lc_error *err) {
     memset(r, 0, sizeof *r);
     r->ctx = L;
     if (L < 1 || n_dec < 0 || !lc_add_ok(L, n_dec, 1, LC_CONTEXT_MAX_TOKENS, &co.n_ctx))
@@ -65,6 +83,11 @@ static lc_status bench_one(const lc_model *m, lc_context_opts co, int64_t L, int
     lc_status st = lc_context_memory_need(m, &co, &mem, err);
     if (st != LC_OK) return st;
     r->kv_bytes = (double)mem.kv_bytes;
+    r->state_bytes = (double)mem.state_bytes;
+    r->ring_bytes = (double)mem.ring_bytes;
+    const double per_tok = (double)lc_model_kv_bytes_per_token(&m->cfg, co.k_type, co.v_type);
+    r->all_full_kv_bytes = per_tok * (double)mem.n_ctx;
+    r->dn_as_kv_bytes = per_tok * (double)mem.n_ctx * n_kind(&m->cfg, LC_LAYER_DELTANET) / m->cfg.n_layers;
     lc_context *ctx = NULL;
     st = lc_context_create(m, &co, &ctx, err);
     if (st != LC_OK) return st;
@@ -80,15 +103,21 @@ static lc_status bench_one(const lc_model *m, lc_context_opts co, int64_t L, int
     lc_context_timings t;
     lc_context_reset_timings(ctx);
     double t0 = lc_time_now();
-    st = lc_context_eval(ctx, tok, L, NULL, false, err);
-    r->prefill_s = lc_time_now() - t0;
-    if (st == LC_OK) {
+    if (synthetic) {
+        st = lc_context_fill_synthetic(ctx, L, seed, err);
+        r->fill_s = lc_time_now() - t0;
+    } else {
+        st = lc_context_eval(ctx, tok, L, NULL, false, err);
+        r->prefill_s = lc_time_now() - t0;
+    }
+    if (st == LC_OK && !synthetic) {
         lc_context_get_timings(ctx, &t);
         r->prefill_tok_s = (double)L / r->prefill_s;
         split(&t, &r->pf_matmul_s, &r->pf_attn_s, &r->pf_other_s);
         r->pf_matmul_gflops = t.t_matmul > 0 ? t.flops_matmul / t.t_matmul * 1e-9 : 0.0;
         r->pf_attn_gflops = t.t_attn > 0 ? t.flops_attn / t.t_attn * 1e-9 : 0.0;
-
+    }
+    if (st == LC_OK) {
         lc_context_reset_timings(ctx);
         t0 = lc_time_now();
         for (int64_t i = 0; i < n_dec && st == LC_OK; i++) st = lc_context_eval(ctx, tok + L + i, 1, NULL, false, err);
@@ -100,6 +129,10 @@ static lc_status bench_one(const lc_model *m, lc_context_opts co, int64_t L, int
             split(&t, &r->dc_matmul_s, &r->dc_attn_s, &r->dc_other_s);
             r->dc_bytes_per_tok = (t.bytes_weights + t.bytes_kv) / (double)n_dec;
             r->dc_gbs = (t.bytes_weights + t.bytes_kv) / r->decode_s * 1e-9;
+            for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
+                r->dc_layer_s[k] = t.t_layer[k];
+                r->dc_mixer_s[k] = t.t_mixer[k];
+            }
         }
     }
     free(tok);
@@ -114,7 +147,7 @@ int bench_model(int argc, char **argv) {
     int64_t ctxs[MAX_CTX] = {128, 1024, 4096, 16384};
     int n_ctx = 4;
     int64_t n_dec = 32, seed = 1;
-    bool json = false, peak = true;
+    bool json = false, peak = true, synthetic = false;
     lc_context_opts co;
     lc_context_opts_init(&co);
     for (int i = 1; i < argc; i++) {
@@ -146,6 +179,10 @@ int bench_model(int argc, char **argv) {
         else if (cli_is(a, NULL, "--swa-period")) ok = VALUE() && cli_parse_int(v, &co.swa_period) && co.swa_period >= 1;
         else if (cli_is(a, NULL, "--swa-full")) co.swa_full = true;
         else if (cli_is(a, NULL, "--no-peak")) peak = false;
+        else if (cli_is(a, NULL, "--fill-kv")) {
+            ok = VALUE() && strcmp(v, "random") == 0;
+            synthetic = true;
+        }
         else if (cli_is(a, NULL, "--json")) json = true;
         else {
             return cli_unknown_option("bench model", a, usage);
@@ -182,26 +219,44 @@ int bench_model(int argc, char **argv) {
     char cpu[128];
     lc_cpu_model(cpu, sizeof cpu);
     const int threads = co.n_threads > 0 ? co.n_threads : lc_cpu_count();
+    lc_dtype wtype = m->w.output.type; /* the first attention layer's Wo (DeltaNet layers have none) */
+    for (int32_t l = 0; l < m->cfg.n_layers; l++)
+        if (m->w.layers[l].wo.data) {
+            wtype = m->w.layers[l].wo.type;
+            break;
+        }
     if (!json) {
         printf("model %s: %lld params, %s weights, %d layers, dim %d, heads %d/%d\n", model_path,
-               (long long)lc_model_n_params(&m->cfg), lc_dtype_name(m->w.layers[0].wo.type), m->cfg.n_layers,
+               (long long)lc_model_n_params(&m->cfg), lc_dtype_name(wtype), m->cfg.n_layers,
                m->cfg.dim, m->cfg.n_heads, m->cfg.n_kv_heads);
         printf("cpu %s, %d threads, attn %s, kv %s/%s", cpu, threads, co.attn ? co.attn : "(model's, else flash)",
                lc_dtype_name(co.k_type), lc_dtype_name(co.v_type));
         if (pk.fma_gflops > 0)
             printf("; peak %.1f GFLOP/s FMA, %.1f GB/s read", pk.fma_gflops, pk.read_gbs);
+        if (synthetic)
+            printf("\nsynthetic depth (--fill-kv random): each context is random K/V rows and DeltaNet states, not "
+                   "a prefill; decode timings only");
         printf("\n\n%8s | %10s %7s %7s %7s %9s | %9s %7s %7s %7s %9s %9s | %9s\n", "ctx", "prefill/s", "matmul",
                "attn", "other", "mm GF/s", "decode/s", "matmul", "attn", "other", "MB/token", "GB/s", "KV MiB");
     }
     for (int i = 0; i < n_ctx; i++) {
         bench_row *r = &rows[n_rows];
-        if (bench_one(m, co, ctxs[i], n_dec, (uint64_t)seed, r, &err) != LC_OK) {
+        if (bench_one(m, co, ctxs[i], n_dec, (uint64_t)seed, synthetic, r, &err) != LC_OK) {
             cli_fail("bench model", &err);
             rc = CLI_FAIL;
             break;
         }
         n_rows++;
         if (!json) {
+            if (synthetic) {
+                const double dt = r->dc_matmul_s + r->dc_attn_s + r->dc_other_s;
+                printf("%8lld | %10s %7s %7s %7s %9s | %9.1f %6.1f%% %6.1f%% %6.1f%% %9.2f %9.2f | %9.2f\n",
+                       (long long)r->ctx, "synthetic", "-", "-", "-", "-", r->decode_tok_s, pct(r->dc_matmul_s, dt),
+                       pct(r->dc_attn_s, dt), pct(r->dc_other_s, dt), r->dc_bytes_per_tok / 1e6, r->dc_gbs,
+                       r->kv_bytes / 1048576.0);
+                fflush(stdout);
+                continue;
+            }
             double pt = r->pf_matmul_s + r->pf_attn_s + r->pf_other_s;
             double dt = r->dc_matmul_s + r->dc_attn_s + r->dc_other_s;
             printf("%8lld | %10.1f %6.1f%% %6.1f%% %6.1f%% %9.1f | %9.1f %6.1f%% %6.1f%% %6.1f%% %9.2f %9.2f | %9.2f\n",
@@ -212,19 +267,62 @@ int bench_model(int argc, char **argv) {
             fflush(stdout);
         }
     }
+    int32_t kinds[LC_LAYER_KIND_COUNT];
+    for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) kinds[k] = n_kind(&m->cfg, (lc_layer_kind)k);
+    const bool mixed = kinds[LC_LAYER_WINDOW] > 0 || kinds[LC_LAYER_DELTANET] > 0;
+    if (!json && n_rows > 0 && mixed) {
+        printf("\ndecode per layer kind, ms per token: whole layers (token mixer alone), share of decode\n");
+        printf("%8s", "ctx");
+        for (int k = 0; k < LC_LAYER_KIND_COUNT; k++)
+            if (kinds[k]) printf(" | %2d %-25s", kinds[k], lc_layer_kind_name((lc_layer_kind)k));
+        printf("\n");
+        for (int i = 0; i < n_rows; i++) {
+            const bench_row *r = &rows[i];
+            const double nd = r->n_decode > 0 ? (double)r->n_decode : 1.0;
+            printf("%8lld", (long long)r->ctx);
+            for (int k = 0; k < LC_LAYER_KIND_COUNT; k++)
+                if (kinds[k])
+                    printf(" | %9.3f (%9.3f) %5.1f%%", 1e3 * r->dc_layer_s[k] / nd, 1e3 * r->dc_mixer_s[k] / nd,
+                           pct(r->dc_layer_s[k], r->decode_s));
+            printf("\n");
+        }
+        if (n_rows > 1 && kinds[LC_LAYER_DELTANET] && rows[0].dc_layer_s[LC_LAYER_DELTANET] > 0)
+            printf("deltanet layers, time per token at %lld / at %lld: %.3f (mixer alone %.3f)\n",
+                   (long long)rows[n_rows - 1].ctx, (long long)rows[0].ctx,
+                   rows[n_rows - 1].dc_layer_s[LC_LAYER_DELTANET] / rows[n_rows - 1].n_decode /
+                       (rows[0].dc_layer_s[LC_LAYER_DELTANET] / rows[0].n_decode),
+                   rows[n_rows - 1].dc_mixer_s[LC_LAYER_DELTANET] / rows[n_rows - 1].n_decode /
+                       (rows[0].dc_mixer_s[LC_LAYER_DELTANET] / rows[0].n_decode));
+        printf("\nmemory per context (MiB): cache = attention KV + window rings + recurrent states; "
+               "vs every layer full attention\n");
+        printf("%8s | %10s %10s %10s %10s | %12s %12s\n", "ctx", "cache", "KV", "rings", "states", "all full KV",
+               "KV for DN");
+        for (int i = 0; i < n_rows; i++) {
+            const bench_row *r = &rows[i];
+            const double mib = 1.0 / 1048576.0;
+            printf("%8lld | %10.2f %10.2f %10.2f %10.2f | %12.2f %12.2f\n", (long long)r->ctx, r->kv_bytes * mib,
+                   (r->kv_bytes - r->ring_bytes - r->state_bytes) * mib, r->ring_bytes * mib, r->state_bytes * mib,
+                   r->all_full_kv_bytes * mib, r->dn_as_kv_bytes * mib);
+        }
+    }
     if (json) {
         lc_json_writer w;
         lc_json_init(&w, stdout, false);
         lc_json_begin_object(&w);
         lc_json_kv_str(&w, "model", model_path);
         lc_json_kv_int(&w, "params", lc_model_n_params(&m->cfg));
-        lc_json_kv_str(&w, "weight_type", lc_dtype_name(m->w.layers[0].wo.type));
+        lc_json_kv_str(&w, "weight_type", lc_dtype_name(wtype));
         lc_json_kv_str(&w, "cpu", cpu);
         lc_json_kv_int(&w, "threads", threads);
         lc_json_kv_str(&w, "attn", co.attn ? co.attn : "default");
         lc_json_kv_str(&w, "k_type", lc_dtype_name(co.k_type));
         lc_json_kv_str(&w, "v_type", lc_dtype_name(co.v_type));
         lc_json_kv_int(&w, "n_batch", co.n_batch);
+        lc_json_kv_str(&w, "depth", synthetic ? "synthetic (--fill-kv random)" : "prefill");
+        lc_json_key(&w, "layers_per_kind");
+        lc_json_begin_object(&w);
+        for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) lc_json_kv_int(&w, lc_layer_kind_name((lc_layer_kind)k), kinds[k]);
+        lc_json_end_object(&w);
         if (pk.fma_gflops > 0) {
             lc_json_kv_num(&w, "peak_fma_gflops", pk.fma_gflops);
             lc_json_kv_num(&w, "peak_read_gbs", pk.read_gbs);
@@ -236,6 +334,11 @@ int bench_model(int argc, char **argv) {
             lc_json_begin_object(&w);
             lc_json_kv_int(&w, "ctx", r->ctx);
             lc_json_kv_num(&w, "kv_bytes", r->kv_bytes);
+            lc_json_kv_num(&w, "state_bytes", r->state_bytes);
+            lc_json_kv_num(&w, "ring_bytes", r->ring_bytes);
+            lc_json_kv_num(&w, "all_full_kv_bytes", r->all_full_kv_bytes);
+            lc_json_kv_num(&w, "deltanet_as_kv_bytes", r->dn_as_kv_bytes);
+            if (synthetic) lc_json_kv_num(&w, "fill_s", r->fill_s);
             lc_json_kv_num(&w, "prefill_s", r->prefill_s);
             lc_json_kv_num(&w, "prefill_tok_s", r->prefill_tok_s);
             lc_json_kv_num(&w, "prefill_matmul_s", r->pf_matmul_s);
@@ -253,6 +356,13 @@ int bench_model(int argc, char **argv) {
             lc_json_kv_num(&w, "decode_bytes_per_token", r->dc_bytes_per_tok);
             lc_json_kv_num(&w, "decode_gbs", r->dc_gbs);
             if (pk.read_gbs > 0) lc_json_kv_num(&w, "decode_bw_frac", r->dc_gbs / pk.read_gbs);
+            for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
+                char key[48];
+                snprintf(key, sizeof key, "decode_%s_layers_s", lc_layer_kind_name((lc_layer_kind)k));
+                lc_json_kv_num(&w, key, r->dc_layer_s[k]);
+                snprintf(key, sizeof key, "decode_%s_mixer_s", lc_layer_kind_name((lc_layer_kind)k));
+                lc_json_kv_num(&w, key, r->dc_mixer_s[k]);
+            }
             lc_json_end_object(&w);
         }
         lc_json_end_array(&w);

@@ -142,6 +142,9 @@ typedef struct {
     size_t workspace_bytes;   /* matmul + attention scratch                    */
     size_t rope_bytes;        /* cos/sin tables for n_ctx positions            */
     size_t total_bytes;
+    size_t state_bytes;       /* of kv_bytes: Gated DeltaNet recurrent states
+                                 (matrix state and convolution tail)          */
+    size_t ring_bytes;        /* of kv_bytes: window layers' rings (FULL)      */
     int64_t n_ctx;            /* resolved */
     int64_t n_batch;          /* resolved */
 } lc_context_memory;
@@ -243,6 +246,18 @@ lc_status lc_context_kv_append(lc_context *ctx, const int32_t *tokens, int64_t n
  * whose logits are returned go past their K/V (the last one, unless all). */
 lc_status lc_context_eval(lc_context *ctx, const int32_t *tokens, int64_t n, float *logits, bool all, lc_error *err);
 
+/* Synthetic depth, for timing decode at a context length without
+ * prefilling it: an empty context of the FULL policy takes n tokens of
+ * random ids whose K and V rows (every attention layer; window layers' rings
+ * their last rows) are random values in [-1, 1], and every Gated DeltaNet
+ * layer's recurrent and convolution state random values in [-0.1, 0.1].
+ * Attention and the recurrence then cost what they cost after a real
+ * prefill of n tokens (their work depends on the cache's size, not its
+ * content), but the model's outputs mean nothing. No logits: evaluate a
+ * token next. Refused for LINEAR attention, other policies, an attention
+ * hook, a non-empty context and n beyond the capacity. */
+lc_status lc_context_fill_synthetic(lc_context *ctx, int64_t n, uint64_t seed, lc_error *err);
+
 /* The last evaluated token's logits [vocab] (owned by ctx; valid until the
  * next eval or reset), or NULL before any. */
 const float *lc_context_logits(const lc_context *ctx);
@@ -259,6 +274,12 @@ typedef struct {
     double bytes_kv;                  /* K/V cache bytes attention read                  */
     int64_t n_tokens;                 /* tokens evaluated                                */
     int64_t n_forward;                /* forward passes (chunks)                         */
+    /* Per lc_layer_kind (global, window, deltanet), seconds inside the layers
+     * of that kind: t_layer the whole block (norms, token mixer, FFN),
+     * t_mixer its token mixer alone (q/k/v or DeltaNet projections, attention
+     * or the recurrence, output projection). */
+    double t_layer[LC_LAYER_KIND_COUNT];
+    double t_mixer[LC_LAYER_KIND_COUNT];
 } lc_context_timings;
 
 void lc_context_get_timings(const lc_context *ctx, lc_context_timings *t);

@@ -674,6 +674,8 @@ static lc_status compute_memory(const lc_model *m, const resolved *r, lc_context
             !lc_add_size(mem->kv_bytes, dp.state_bytes, &mem->kv_bytes))
             return lc_fail(err, LC_ERR_TOO_LARGE, "context: a KV cache of %lld tokens overflows size_t",
                            (long long)r->sh.n_ctx);
+        mem->state_bytes = dp.state_bytes;
+        mem->ring_bytes = ring;
         /* DeltaNet / gated-attention buffers and scratch: their own
          * allocation, counted with the workspace */
         if (dp.buf_floats > (SIZE_MAX - dp.ws_bytes - 128) / sizeof(float))

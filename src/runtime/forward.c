@@ -324,6 +324,8 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
         if (l == sh->n_layers - 1 && !logits_all) r0 = n - 1;
         const int64_t m = n - r0;         /* rows carried on */
         float *xr = ctx->x + r0 * D;      /* their residual stream */
+        const int kind = ctx->layer_kind[l];
+        const double t_l0 = lc_time_now();
         /* attention block */
         lc_rmsnorm(ctx->xb, ctx->x, ctx->norms + (2 * l) * D, n, D, ctx->norm_eps, ko);
         if (ctx->layer_kind[l] == LC_LAYER_DELTANET) {
@@ -349,12 +351,15 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
         if (f->flags & LC_ARCH_POST_NORMS)
             lc_rmsnorm(ctx->xb, ctx->xb, (const float *)L->post_attn_norm.data, m, D, ctx->norm_eps, ko);
         lc_add(xr, ctx->xb, m * D, ko);
+        const double t_l1 = lc_time_now();
+        ctx->tm.t_mixer[kind] += t_l1 - t_l0;
         /* feed-forward block */
         lc_rmsnorm(ctx->xb, xr, ctx->norms + (2 * l + 1) * D, m, D, ctx->norm_eps, ko);
         TRY(feed_forward(ctx, L, m, err));
         if (f->flags & LC_ARCH_POST_NORMS)
             lc_rmsnorm(ctx->xb, ctx->xb, (const float *)L->post_ffn_norm.data, m, D, ctx->norm_eps, ko);
         lc_add(xr, ctx->xb, m * D, ko);
+        ctx->tm.t_layer[kind] += lc_time_now() - t_l0;
     }
 
     const float *out_norm = ctx->norms + 2 * sh->n_layers * D;
