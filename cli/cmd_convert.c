@@ -90,7 +90,7 @@ static const preset presets[] = {
  * used, YaRN factor 32 from 4096, rope_theta 150000). */
 typedef struct {
     const char *name, *arch;
-    int32_t dim, layers, heads, kv_heads, head_dim, rope_dims, vocab;
+    int32_t dim, layers, heads, kv_heads, head_dim, rope_div, vocab; /* RoPE on head_dim / rope_div dims */
     int64_t ctx;
     float base, eps;
     int32_t experts, used, expert_ffn, shared_ffn;
@@ -101,9 +101,9 @@ typedef struct {
 } family_preset;
 
 static const family_preset family_presets[] = {
-    {"qwen3next-0.8B", "qwen3next", 1024, 24, 8, 2, 256, 64, 151936, 262144, 10000000.0f, 1e-6f, 16, 4, 256, 512, 0, 4,
+    {"qwen3next-0.8B", "qwen3next", 1024, 24, 8, 2, 256, 4, 151936, 262144, 10000000.0f, 1e-6f, 16, 4, 256, 512, 0, 4,
      4, 8, 16, 128, 0, 0},
-    {"gpt-oss-0.9B", "gpt-oss", 1024, 16, 32, 8, 64, 64, 201088, 131072, 150000.0f, 1e-5f, 16, 4, 512, 0, 128, 0, 0, 0,
+    {"gpt-oss-0.9B", "gpt-oss", 1024, 16, 32, 8, 64, 1, 201088, 131072, 150000.0f, 1e-5f, 16, 4, 512, 0, 128, 0, 0, 0,
      0, 0, 32.0f, 4096},
 };
 
@@ -355,7 +355,7 @@ int cmd_convert(int argc, char **argv) {
             cli_error("convert", "the --full-attn-interval, --ssm-* and --conv-kernel options are qwen3next's");
             return CLI_USAGE;
         }
-        const int32_t rd = rope_dims ? rope_dims : fp ? fp->rope_dims : qn ? LC_MAX(2, c.head_dim / 4) : c.head_dim;
+        const int32_t rd = rope_dims ? rope_dims : LC_MAX(2, c.head_dim / (fp ? fp->rope_div : qn ? 4 : 1) / 2 * 2);
         if (rd > c.head_dim || rd % 2) {
             cli_error("convert", "--rope-dims %d must be even and at most the head dim %d", rd, c.head_dim);
             return CLI_USAGE;
