@@ -15,6 +15,7 @@
 #include "runtime_flags.h"
 
 #define MAX_CTX 16
+#define MAX_REPEAT 9
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -34,6 +35,8 @@ static void usage(FILE *f) {
             "  --swa N, --swa-period P, --swa-full\n"
             "                         window layers: window N on every layer but each P-th (run --help)\n"
             "  --seed S               synthetic token seed (default 1)\n"
+            "  --repeat R             measure the lengths R times, in turn (1..9, default 1); the per-kind\n"
+            "                         summary gives median [min, max] over the repeats\n"
             "  --fill-kv random       reach each length without prefilling it: the KV cache takes random\n"
             "                         rows (window layers: their ring) and Gated DeltaNet states random\n"
             "                         values (lc_context_fill_synthetic), then -n tokens are decoded. Decode\n"
@@ -85,9 +88,15 @@ static lc_status bench_one(const lc_model *m, lc_context_opts co, int64_t L, int
     r->kv_bytes = (double)mem.kv_bytes;
     r->state_bytes = (double)mem.state_bytes;
     r->ring_bytes = (double)mem.ring_bytes;
-    const double per_tok = (double)lc_model_kv_bytes_per_token(&m->cfg, co.k_type, co.v_type);
-    r->all_full_kv_bytes = per_tok * (double)mem.n_ctx;
-    r->dn_as_kv_bytes = per_tok * (double)mem.n_ctx * n_kind(&m->cfg, LC_LAYER_DELTANET) / m->cfg.n_layers;
+    /* one layer's K and V of one token, in the cache types */
+    size_t kb = 0, vb = 0;
+    const int64_t kv_dim = (int64_t)m->cfg.n_kv_heads * m->cfg.head_dim;
+    if ((st = lc_dtype_row_bytes(co.k_type, kv_dim, &kb, err)) != LC_OK ||
+        (st = lc_dtype_row_bytes(co.v_type, kv_dim, &vb, err)) != LC_OK)
+        return st;
+    const double layer_tok = (double)(kb + vb) * (double)mem.n_ctx;
+    r->all_full_kv_bytes = layer_tok * m->cfg.n_layers;
+    r->dn_as_kv_bytes = layer_tok * n_kind(&m->cfg, LC_LAYER_DELTANET);
     lc_context *ctx = NULL;
     st = lc_context_create(m, &co, &ctx, err);
     if (st != LC_OK) return st;
@@ -142,12 +151,37 @@ static lc_status bench_one(const lc_model *m, lc_context_opts co, int64_t L, int
 
 static double pct(double a, double total) { return total > 0 ? 100.0 * a / total : 0.0; }
 
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* min, median, max of v[n] (n >= 1; sorted in place). */
+static void min_med_max(double *v, int n, double out[3]) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    out[0] = v[0];
+    out[1] = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    out[2] = v[n - 1];
+}
+
+/* Over the repeats of length index i: ms per decoded token of field(kind). */
+static void kind_stats(const bench_row *rows, int n_rep, int n_ctx, int i, int kind, bool mixer, double out[3]) {
+    double v[MAX_REPEAT];
+    for (int r = 0; r < n_rep; r++) {
+        const bench_row *b = &rows[r * n_ctx + i];
+        const double t = mixer ? b->dc_mixer_s[kind] : b->dc_layer_s[kind];
+        v[r] = 1e3 * t / (double)(b->n_decode > 0 ? b->n_decode : 1);
+    }
+    min_med_max(v, n_rep, out);
+}
+
 int bench_model(int argc, char **argv) {
     const char *model_path = NULL;
     int64_t ctxs[MAX_CTX] = {128, 1024, 4096, 16384};
     int n_ctx = 4;
     int64_t n_dec = 32, seed = 1;
     bool json = false, peak = true, synthetic = false;
+    int64_t n_repeat = 1;
     lc_context_opts co;
     lc_context_opts_init(&co);
     for (int i = 1; i < argc; i++) {
@@ -179,6 +213,9 @@ int bench_model(int argc, char **argv) {
         else if (cli_is(a, NULL, "--swa-period")) ok = VALUE() && cli_parse_int(v, &co.swa_period) && co.swa_period >= 1;
         else if (cli_is(a, NULL, "--swa-full")) co.swa_full = true;
         else if (cli_is(a, NULL, "--no-peak")) peak = false;
+        else if (cli_is(a, NULL, "--repeat")) {
+            if (!VALUE() || !cli_int_flag("bench model", a, v, 1, MAX_REPEAT, &n_repeat)) return CLI_USAGE;
+        }
         else if (cli_is(a, NULL, "--fill-kv")) {
             ok = VALUE() && strcmp(v, "random") == 0;
             synthetic = true;
@@ -214,7 +251,7 @@ int bench_model(int argc, char **argv) {
         memset(&pk, 0, sizeof pk);
     }
 
-    bench_row rows[MAX_CTX];
+    bench_row rows[MAX_CTX * MAX_REPEAT];
     int n_rows = 0, rc = CLI_OK;
     char cpu[128];
     lc_cpu_model(cpu, sizeof cpu);
@@ -239,7 +276,8 @@ int bench_model(int argc, char **argv) {
         printf("\n\n%8s | %10s %7s %7s %7s %9s | %9s %7s %7s %7s %9s %9s | %9s\n", "ctx", "prefill/s", "matmul",
                "attn", "other", "mm GF/s", "decode/s", "matmul", "attn", "other", "MB/token", "GB/s", "KV MiB");
     }
-    for (int i = 0; i < n_ctx; i++) {
+    for (int j = 0; j < n_ctx * (int)n_repeat && rc == CLI_OK; j++) {
+        const int i = j % n_ctx;
         bench_row *r = &rows[n_rows];
         if (bench_one(m, co, ctxs[i], n_dec, (uint64_t)seed, synthetic, r, &err) != LC_OK) {
             cli_fail("bench model", &err);
@@ -270,34 +308,43 @@ int bench_model(int argc, char **argv) {
     int32_t kinds[LC_LAYER_KIND_COUNT];
     for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) kinds[k] = n_kind(&m->cfg, (lc_layer_kind)k);
     const bool mixed = kinds[LC_LAYER_WINDOW] > 0 || kinds[LC_LAYER_DELTANET] > 0;
-    if (!json && n_rows > 0 && mixed) {
-        printf("\ndecode per layer kind, ms per token: whole layers (token mixer alone), share of decode\n");
-        printf("%8s", "ctx");
-        for (int k = 0; k < LC_LAYER_KIND_COUNT; k++)
-            if (kinds[k]) printf(" | %2d %-25s", kinds[k], lc_layer_kind_name((lc_layer_kind)k));
-        printf("\n");
-        for (int i = 0; i < n_rows; i++) {
-            const bench_row *r = &rows[i];
-            const double nd = r->n_decode > 0 ? (double)r->n_decode : 1.0;
-            printf("%8lld", (long long)r->ctx);
-            for (int k = 0; k < LC_LAYER_KIND_COUNT; k++)
-                if (kinds[k])
-                    printf(" | %9.3f (%9.3f) %5.1f%%", 1e3 * r->dc_layer_s[k] / nd, 1e3 * r->dc_mixer_s[k] / nd,
-                           pct(r->dc_layer_s[k], r->decode_s));
-            printf("\n");
+    const int n_rep_done = n_rows / n_ctx; /* complete repeats */
+    if (!json && n_rep_done > 0 && mixed) {
+        printf("\ndecode per layer kind, ms per token: whole layers, then the token mixer alone (median [min, max] "
+               "over %d run%s), share of the median decode time\n",
+               n_rep_done, n_rep_done > 1 ? "s" : "");
+        for (int i = 0; i < n_ctx; i++) {
+            double dec[MAX_REPEAT], d3[3];
+            for (int r = 0; r < n_rep_done; r++) dec[r] = 1e3 * rows[r * n_ctx + i].decode_s / (double)n_dec;
+            min_med_max(dec, n_rep_done, d3);
+            printf("%8lld  decode %9.2f [%9.2f, %9.2f] ms/token\n", (long long)ctxs[i], d3[1], d3[0], d3[2]);
+            for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
+                if (!kinds[k]) continue;
+                double l3[3], m3[3];
+                kind_stats(rows, n_rep_done, n_ctx, i, k, false, l3);
+                kind_stats(rows, n_rep_done, n_ctx, i, k, true, m3);
+                printf("%8s  %2d %-8s %9.2f [%9.2f, %9.2f]  mixer %9.2f [%9.2f, %9.2f]  %5.1f%%\n", "", kinds[k],
+                       lc_layer_kind_name((lc_layer_kind)k), l3[1], l3[0], l3[2], m3[1], m3[0], m3[2],
+                       pct(l3[1], d3[1]));
+            }
         }
-        if (n_rows > 1 && kinds[LC_LAYER_DELTANET] && rows[0].dc_layer_s[LC_LAYER_DELTANET] > 0)
-            printf("deltanet layers, time per token at %lld / at %lld: %.3f (mixer alone %.3f)\n",
-                   (long long)rows[n_rows - 1].ctx, (long long)rows[0].ctx,
-                   rows[n_rows - 1].dc_layer_s[LC_LAYER_DELTANET] / rows[n_rows - 1].n_decode /
-                       (rows[0].dc_layer_s[LC_LAYER_DELTANET] / rows[0].n_decode),
-                   rows[n_rows - 1].dc_mixer_s[LC_LAYER_DELTANET] / rows[n_rows - 1].n_decode /
-                       (rows[0].dc_mixer_s[LC_LAYER_DELTANET] / rows[0].n_decode));
+        if (n_ctx > 1 && kinds[LC_LAYER_DELTANET]) {
+            double a[3], b[3], am[3], bm[3];
+            kind_stats(rows, n_rep_done, n_ctx, 0, LC_LAYER_DELTANET, false, a);
+            kind_stats(rows, n_rep_done, n_ctx, n_ctx - 1, LC_LAYER_DELTANET, false, b);
+            kind_stats(rows, n_rep_done, n_ctx, 0, LC_LAYER_DELTANET, true, am);
+            kind_stats(rows, n_rep_done, n_ctx, n_ctx - 1, LC_LAYER_DELTANET, true, bm);
+            if (a[0] > 0 && am[0] > 0)
+                printf("deltanet layers, time per token at %lld / at %lld: median %.3f, min %.3f (mixer alone: median "
+                       "%.3f, min %.3f)\n",
+                       (long long)ctxs[n_ctx - 1], (long long)ctxs[0], b[1] / a[1], b[0] / a[0], bm[1] / am[1],
+                       bm[0] / am[0]);
+        }
         printf("\nmemory per context (MiB): cache = attention KV + window rings + recurrent states; "
                "vs every layer full attention\n");
         printf("%8s | %10s %10s %10s %10s | %12s %12s\n", "ctx", "cache", "KV", "rings", "states", "all full KV",
                "KV for DN");
-        for (int i = 0; i < n_rows; i++) {
+        for (int i = 0; i < n_ctx; i++) {
             const bench_row *r = &rows[i];
             const double mib = 1.0 / 1048576.0;
             printf("%8lld | %10.2f %10.2f %10.2f %10.2f | %12.2f %12.2f\n", (long long)r->ctx, r->kv_bytes * mib,
@@ -333,6 +380,7 @@ int bench_model(int argc, char **argv) {
             const bench_row *r = &rows[i];
             lc_json_begin_object(&w);
             lc_json_kv_int(&w, "ctx", r->ctx);
+            lc_json_kv_int(&w, "repeat", i / n_ctx);
             lc_json_kv_num(&w, "kv_bytes", r->kv_bytes);
             lc_json_kv_num(&w, "state_bytes", r->state_bytes);
             lc_json_kv_num(&w, "ring_bytes", r->ring_bytes);

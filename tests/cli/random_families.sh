@@ -21,10 +21,12 @@ has "$tmp/out" "DDDG (gated deltanet on 3 of 4 layers)" "qwen3next pattern"
 has "$tmp/out" "8 of 32 dims" "qwen3next partial RoPE (a quarter, as the preset's 64 of 256)"
 run 0 "run qwen3next" "$CLI" run -m "$tmp/qn.gguf" --prompt-tokens 5,6,7,8,9 -n 20 --temp 0 --tokens --ignore-eos -c 64
 check "[ \$(wc -w < $tmp/out) -eq 20 ]" "run qwen3next: not 20 token ids ($(head -c 200 "$tmp/out"))"
-run 0 "bench qwen3next synthetic" "$CLI" bench model -m "$tmp/qn.gguf" --ctx 32,128 -n 2 --no-peak --fill-kv random
+run 0 "bench qwen3next synthetic" "$CLI" bench model -m "$tmp/qn.gguf" --ctx 32,128 -n 2 --no-peak --fill-kv random \
+    --repeat 2
+has "$tmp/out" "(median [min, max] over 2 runs)" "repeat summary"
 has "$tmp/out" "synthetic depth (--fill-kv random)" "synthetic depth label"
 has "$tmp/out" "     128 |  synthetic" "synthetic row"
-has "$tmp/out" "deltanet layers, time per token at 128 / at 32:" "deltanet ratio line"
+has "$tmp/out" "deltanet layers, time per token at 128 / at 32: median" "deltanet ratio line"
 has "$tmp/out" "3 deltanet" "per-kind table"
 run 0 "bench qwen3next json" "$CLI" bench model -m "$tmp/qn.gguf" --ctx 64 -n 2 --no-peak --fill-kv random --json
 has "$tmp/out" '"depth":"synthetic (--fill-kv random)"' "json depth"
