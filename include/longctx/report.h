@@ -52,6 +52,7 @@ typedef enum {
     LC_REPORT_EXTRAPOLATION,
     LC_REPORT_PPL_RETENTION,
     LC_REPORT_MACHINE,
+    LC_REPORT_LAYOUTS, /* shown before MACHINE (section 5; machine is 6) */
     LC_REPORT_SECTION_COUNT
 } lc_report_section;
 

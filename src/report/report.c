@@ -18,14 +18,14 @@
 #include "report/report_internal.h"
 
 static const char *const section_keys[LC_REPORT_SECTION_COUNT] = {"memory", "techniques", "extrapolation",
-                                                                  "ppl_retention", "machine"};
-/* Shares of the time budget, in run order: machine (peak) first. */
-static const double section_share[LC_REPORT_SECTION_COUNT] = {0.19, 0.28, 0.34, 0.16, 0.03};
+                                                                  "ppl_retention", "machine", "layouts"};
+/* Shares of the time budget (by enum; run order: machine (peak) first, layouts last). */
+static const double section_share[LC_REPORT_SECTION_COUNT] = {0.19, 0.28, 0.28, 0.16, 0.03, 0.06};
 
 static const char *const section_titles[LC_REPORT_SECTION_COUNT] = {
     "1. Attention memory per context length", "2. The techniques compared: claims against measurements",
     "3. Length extrapolation: RoPE scaling and the YaRN model", "4. Perplexity against context, and attention retention",
-    "5. Machine and run"};
+    "6. Machine and run", "5. Layer layouts: full attention, sinks + window, hybrid DeltaNet"};
 
 const char *section_title(lc_report_section s) {
     return (unsigned)s < LC_REPORT_SECTION_COUNT ? section_titles[s] : "?";
@@ -87,7 +87,8 @@ bool rrun_progress(rrun *run, double frac, const char *what) {
     frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
     const double done = run->planned_before + frac * run->r->sec[run->cur].budget;
     char label[96];
-    snprintf(label, sizeof label, "report %d/5 %s: %s", run->cur == LC_REPORT_MACHINE ? 5 : run->cur + 1,
+    snprintf(label, sizeof label, "report %d/6 %s: %s",
+             run->cur == LC_REPORT_MACHINE ? 6 : run->cur == LC_REPORT_LAYOUTS ? 5 : run->cur + 1,
              section_keys[run->cur], what ? what : "");
     if (!run->cfg->progress(run->cfg->progress_user, done, run->planned_total, label)) run->cancelled = true;
     return !run->cancelled;
@@ -143,7 +144,7 @@ static lc_status run_section(rrun *run, lc_report_section s, section_fn fn, lc_e
     double cum = 0;
     static const lc_report_section order[LC_REPORT_SECTION_COUNT] = {LC_REPORT_MACHINE, LC_REPORT_MEMORY,
                                                                      LC_REPORT_TECHNIQUES, LC_REPORT_EXTRAPOLATION,
-                                                                     LC_REPORT_PPL_RETENTION};
+                                                                     LC_REPORT_PPL_RETENTION, LC_REPORT_LAYOUTS};
     for (int i = 0; i < LC_REPORT_SECTION_COUNT; i++) {
         cum += r->sec[order[i]].budget;
         if (order[i] == s) break;
@@ -196,6 +197,7 @@ lc_status lc_report_run(const lc_report_config *c, lc_report **out, lc_error *er
     if (st == LC_OK) st = run_section(&run, LC_REPORT_TECHNIQUES, sec_techniques_run, err);
     if (st == LC_OK) st = run_section(&run, LC_REPORT_EXTRAPOLATION, sec_extrap_run, err);
     if (st == LC_OK) st = run_section(&run, LC_REPORT_PPL_RETENTION, sec_ppl_run, err);
+    if (st == LC_OK) st = run_section(&run, LC_REPORT_LAYOUTS, sec_layouts_run, err);
     if (st == LC_OK) {
         r->wall = lc_time_now() - run.t0;
         sec_machine_end(&run);
@@ -250,7 +252,7 @@ void lc_report_write_json(const lc_report *r, lc_json_writer *w) {
     lc_json_begin_object(w);
     typedef void (*json_fn)(lc_json_writer *, const lc_report *);
     static const json_fn fns[LC_REPORT_SECTION_COUNT] = {sec_memory_json, sec_techniques_json, sec_extrap_json,
-                                                         sec_ppl_json, sec_machine_json};
+                                                         sec_ppl_json, sec_machine_json, sec_layouts_json};
     for (int s = 0; s < LC_REPORT_SECTION_COUNT; s++) {
         lc_json_key(w, section_keys[s]);
         lc_json_begin_object(w);
@@ -285,7 +287,11 @@ static void doc_intro(rdoc *d, const lc_report *r) {
     rtable *t = rdoc_table(d, 4, "lllr", "Sections");
     const char *h[4] = {"section", "state", "notes", "time"};
     rtable_header(t, h);
-    for (int s = 0; s < LC_REPORT_SECTION_COUNT; s++) {
+    static const lc_report_section shown[LC_REPORT_SECTION_COUNT] = {
+        LC_REPORT_MEMORY, LC_REPORT_TECHNIQUES, LC_REPORT_EXTRAPOLATION, LC_REPORT_PPL_RETENTION, LC_REPORT_LAYOUTS,
+        LC_REPORT_MACHINE}; /* the document's order */
+    for (int i = 0; i < LC_REPORT_SECTION_COUNT; i++) {
+        const lc_report_section s = shown[i];
         char slug[160];
         rtable_cell(t, "[%s](#%s)", section_titles[s], rdoc_slug(section_titles[s], slug, sizeof slug));
         rtable_cell(t, "%s", lc_report_state_name(r->sec[s].state));
@@ -317,6 +323,8 @@ static rdoc *build_doc(const lc_report *r) {
     doc_notes(d, r, LC_REPORT_EXTRAPOLATION);
     sec_ppl_doc(d, r);
     doc_notes(d, r, LC_REPORT_PPL_RETENTION);
+    sec_layouts_doc(d, r);
+    doc_notes(d, r, LC_REPORT_LAYOUTS);
     sec_machine_doc(d, r);
     doc_notes(d, r, LC_REPORT_MACHINE);
     return d;

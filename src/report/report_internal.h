@@ -178,7 +178,41 @@ typedef struct {
     lc_eval_retention ret;
 } ppl_result;
 
-/* ---- 5 machine ---------------------------------------------------------------------------- */
+/* ---- 5 layouts: full attention, sinks + window, hybrid DeltaNet --------------------------- */
+
+enum { LY_FULL = 0, LY_SINKS_WINDOW, LY_HYBRID, LY_COUNT };
+#define LY_MAX_N 12
+
+typedef struct {
+    double cache_bytes, state_bytes, ring_bytes, total_bytes; /* exact (NaN: no model) */
+    bool measured;
+    char why[200];                          /* not measured: why                */
+    double ms, ms_rest, fill_s;             /* measured decode ms/token          */
+    double ms_kind[LC_LAYER_KIND_COUNT];    /* of which in the layers of each kind */
+    double fit_ms;                          /* the fit's ms/token (NaN: none)    */
+} ly_cell;
+
+typedef struct {
+    char name[64];
+    char why[SEC_NOTE_LEN];                 /* no model: why                     */
+    int64_t n_params;
+    int32_t n_kind[LC_LAYER_KIND_COUNT];
+    ly_cell cell[LY_MAX_N];
+    int n_measured;
+    double fit_a, fit_b;                    /* full-attention layers: a + b n ms */
+    double fit_const[LC_LAYER_KIND_COUNT];  /* window, DeltaNet: constant ms     */
+    double fit_rest;                        /* outside the layers: constant ms   */
+} ly_row;
+
+typedef struct {
+    int32_t dim, layers, heads, kv_heads, head_dim, vocab, experts, experts_used, expert_ffn, interval;
+    int64_t window, n_decode;
+    int n;
+    int64_t len[LY_MAX_N];
+    ly_row row[LY_COUNT];
+} ly_result;
+
+/* ---- 6 machine ---------------------------------------------------------------------------- */
 
 typedef struct {
     char cpu[160];
@@ -206,6 +240,7 @@ struct lc_report {
     tq_result tq;
     ex_result ex;
     ppl_result ppl;
+    ly_result ly;
     machine_result mach;
 };
 
@@ -271,6 +306,10 @@ lc_status sec_ppl_run(rrun *run, lc_error *err);
 void sec_ppl_json(lc_json_writer *w, const lc_report *r);
 void sec_ppl_doc(rdoc *d, const lc_report *r);
 void sec_ppl_free(lc_report *r);
+
+lc_status sec_layouts_run(rrun *run, lc_error *err);
+void sec_layouts_json(lc_json_writer *w, const lc_report *r);
+void sec_layouts_doc(rdoc *d, const lc_report *r);
 
 lc_status sec_machine_start(rrun *run, lc_error *err); /* facts at the start  */
 lc_status sec_machine_peak(rrun *run, lc_error *err);  /* lc_bench_peak       */

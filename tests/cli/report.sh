@@ -38,7 +38,7 @@ for k in ("version", "date", "command", "wall_seconds", "threads", "models", "se
 assert d["threads"] == 2
 assert "--test-tiny" in d["command"]
 secs = d["sections"]
-for name in ("memory", "techniques", "extrapolation", "ppl_retention", "machine"):
+for name in ("memory", "techniques", "extrapolation", "ppl_retention", "machine", "layouts"):
     s = secs[name]
     assert s["state"] in ("complete", "partial", "skipped"), (name, s["state"])
     assert isinstance(s["notes"], list) and s["seconds"] >= 0, name
@@ -90,6 +90,28 @@ w0 = pr["perplexity"]["methods"][0]["windows"][0]
 assert w0["ran"] and w0["ppl"] > 1, w0
 assert "ran" in pr["retention"]
 
+ly = secs["layouts"]
+lays = {l["name"]: l for l in ly["layouts"]}
+assert list(lays) == ["full", "sinks_window", "hybrid_deltanet"], list(lays)
+assert lays["full"]["layers_per_kind"] == {"global": 4, "window": 0, "deltanet": 0}
+assert lays["sinks_window"]["layers_per_kind"] == {"global": 2, "window": 2, "deltanet": 0}
+assert lays["hybrid_deltanet"]["layers_per_kind"] == {"global": 1, "window": 0, "deltanet": 3}
+for l in lays.values():
+    ns = [c["n"] for c in l["cells"]]
+    assert ns[0] == 256 and ns[-1] == 1 << 20, ns
+    assert l["cells"][0]["measured"] and l["cells"][0]["ms_per_token"] > 0, l["cells"][0]
+    assert all("fit_ms_per_token" in c for c in l["cells"]), "a fit at every length"
+    assert all(c["measured"] or c["why"] for c in l["cells"])
+    assert l["fit"]["measured_points"] == sum(c["measured"] for c in l["cells"]) >= 2
+full_c, win_c, hyb_c = (lays[k]["cells"] for k in ("full", "sinks_window", "hybrid_deltanet"))
+# exact memory: full KV grows with n on every layer (4 x n x 2 x 32 f16 = 256 B/token + 12 B/slot)
+for a, b in zip(full_c, full_c[1:]):
+    assert b["cache_bytes"] - a["cache_bytes"] == (b["n"] - a["n"]) * (4 * 2 * 32 * 2 + 12), (a, b)
+assert hyb_c[-1]["cache_bytes"] < win_c[-1]["cache_bytes"] < full_c[-1]["cache_bytes"]
+assert len({c["state_bytes"] for c in hyb_c}) == 1 and hyb_c[0]["state_bytes"] > 0, "constant DeltaNet state"
+assert len({c["ring_bytes"] for c in win_c[1:]}) == 1 and win_c[1]["ring_bytes"] > 0, "fixed rings"
+assert "## 5. Layer layouts" in open(os.path.join(rep, "report.md")).read()
+
 mach = secs["machine"]
 for k in ("cpu", "logical_cpus", "peak", "date", "version", "load_average_start"):
     assert k in mach, k
@@ -107,7 +129,7 @@ md = open(os.path.join(rep, "report.md"), encoding="utf-8").read()
 figs = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
 assert figs and all(os.path.exists(os.path.join(rep, f)) for f in figs), figs
 assert set(os.path.basename(f) for f in svgs) == set(figs), "every figure referenced once"
-for h in ("## 1. ", "## 2. ", "## 3. ", "## 4. ", "## 5. "):
+for h in ("## 1. ", "## 2. ", "## 3. ", "## 4. ", "## 5. ", "## 6. "):
     assert h in md, h
 
 # index.html: parses, tags balance, no script, nothing external, figures inline
