@@ -327,6 +327,17 @@ int bench_model(int argc, char **argv) {
                        lc_layer_kind_name((lc_layer_kind)k), l3[1], l3[0], l3[2], m3[1], m3[0], m3[2],
                        pct(l3[1], d3[1]));
             }
+            /* a control: embedding, output norm and classifier do the same work at every length */
+            double out[MAX_REPEAT], o3[3];
+            for (int r = 0; r < n_rep_done; r++) {
+                const bench_row *b = &rows[r * n_ctx + i];
+                double in = 0;
+                for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) in += b->dc_layer_s[k];
+                out[r] = 1e3 * (b->decode_s - in) / (double)n_dec;
+            }
+            min_med_max(out, n_rep_done, o3);
+            printf("%8s  outside layers %9.2f [%9.2f, %9.2f]  (embedding, classifier: the same work at any length)\n",
+                   "", o3[1], o3[0], o3[2]);
         }
         if (n_ctx > 1 && kinds[LC_LAYER_DELTANET]) {
             double a[3], b[3], am[3], bm[3];
