@@ -37,6 +37,9 @@ static void usage(FILE *f) {
             "  --seed S               synthetic token seed (default 1)\n"
             "  --repeat R             measure the lengths R times, in turn (1..9, default 1); the per-kind\n"
             "                         summary gives median [min, max] over the repeats\n"
+            "  --interleave           hold every length's context at once and decode them token by token in\n"
+            "                         turn, so that a busy machine slows every length alike (ratios between\n"
+            "                         lengths are then paired measurements)\n"
             "  --fill-kv random       reach each length without prefilling it: the KV cache takes random\n"
             "                         rows (window layers: their ring) and Gated DeltaNet states random\n"
             "                         values (lc_context_fill_synthetic), then -n tokens are decoded. Decode\n"
@@ -75,10 +78,19 @@ static void split(const lc_context_timings *t, double *mm, double *at, double *o
     *ot = t->t_other;
 }
 
-static lc_status bench_one(const lc_model *m, lc_context_opts co, int64_t L, int64_t n_dec, uint64_t seed,
-                           bool synthetic, bench_row *r, lc_error *err) {
+/* A length being measured: its context after the prefill (or fill), and its tokens. */
+typedef struct {
+    lc_context *ctx;
+    int32_t *tok;
+} bench_slot;
+
+/* Create the context of length L, prefill (or fill) it, record the prefill figures. */
+static lc_status bench_open(const lc_model *m, lc_context_opts co, int64_t L, int64_t n_dec, uint64_t seed,
+                            bool synthetic, bench_row *r, bench_slot *b, lc_error *err) {
     memset(r, 0, sizeof *r);
+    memset(b, 0, sizeof *b);
     r->ctx = L;
+    r->n_decode = n_dec;
     if (L < 1 || n_dec < 0 || !lc_add_ok(L, n_dec, 1, LC_CONTEXT_MAX_TOKENS, &co.n_ctx))
         return lc_fail(err, LC_ERR_INVALID_ARG, "context %lld + %lld decode tokens is outside 1..%lld", (long long)L,
                        (long long)n_dec, (long long)LC_CONTEXT_MAX_TOKENS);
@@ -97,55 +109,77 @@ static lc_status bench_one(const lc_model *m, lc_context_opts co, int64_t L, int
     const double layer_tok = (double)(kb + vb) * (double)mem.n_ctx;
     r->all_full_kv_bytes = layer_tok * m->cfg.n_layers;
     r->dn_as_kv_bytes = layer_tok * n_kind(&m->cfg, LC_LAYER_DELTANET);
-    lc_context *ctx = NULL;
-    st = lc_context_create(m, &co, &ctx, err);
+    st = lc_context_create(m, &co, &b->ctx, err);
     if (st != LC_OK) return st;
-    int32_t *tok = malloc((size_t)co.n_ctx * sizeof(int32_t));
-    if (!tok) {
-        lc_context_free(ctx);
-        return lc_fail(err, LC_ERR_NOMEM, "out of memory");
-    }
+    b->tok = malloc((size_t)co.n_ctx * sizeof(int32_t));
+    if (!b->tok) return lc_fail(err, LC_ERR_NOMEM, "out of memory");
     lc_rng rng;
     lc_rng_seed(&rng, seed);
-    for (int64_t i = 0; i < co.n_ctx; i++) tok[i] = (int32_t)lc_rng_below(&rng, (uint64_t)m->cfg.vocab_size);
+    for (int64_t i = 0; i < co.n_ctx; i++) b->tok[i] = (int32_t)lc_rng_below(&rng, (uint64_t)m->cfg.vocab_size);
 
-    lc_context_timings t;
-    lc_context_reset_timings(ctx);
-    double t0 = lc_time_now();
+    lc_context_reset_timings(b->ctx);
+    const double t0 = lc_time_now();
     if (synthetic) {
-        st = lc_context_fill_synthetic(ctx, L, seed, err);
+        st = lc_context_fill_synthetic(b->ctx, L, seed, err);
         r->fill_s = lc_time_now() - t0;
     } else {
-        st = lc_context_eval(ctx, tok, L, NULL, false, err);
+        st = lc_context_eval(b->ctx, b->tok, L, NULL, false, err);
         r->prefill_s = lc_time_now() - t0;
     }
     if (st == LC_OK && !synthetic) {
-        lc_context_get_timings(ctx, &t);
+        lc_context_timings t;
+        lc_context_get_timings(b->ctx, &t);
         r->prefill_tok_s = (double)L / r->prefill_s;
         split(&t, &r->pf_matmul_s, &r->pf_attn_s, &r->pf_other_s);
         r->pf_matmul_gflops = t.t_matmul > 0 ? t.flops_matmul / t.t_matmul * 1e-9 : 0.0;
         r->pf_attn_gflops = t.t_attn > 0 ? t.flops_attn / t.t_attn * 1e-9 : 0.0;
     }
-    if (st == LC_OK) {
-        lc_context_reset_timings(ctx);
-        t0 = lc_time_now();
-        for (int64_t i = 0; i < n_dec && st == LC_OK; i++) st = lc_context_eval(ctx, tok + L + i, 1, NULL, false, err);
-        r->decode_s = lc_time_now() - t0;
-        lc_context_get_timings(ctx, &t);
-        r->n_decode = n_dec;
-        if (n_dec > 0 && st == LC_OK) {
-            r->decode_tok_s = (double)n_dec / r->decode_s;
-            split(&t, &r->dc_matmul_s, &r->dc_attn_s, &r->dc_other_s);
-            r->dc_bytes_per_tok = (t.bytes_weights + t.bytes_kv) / (double)n_dec;
-            r->dc_gbs = (t.bytes_weights + t.bytes_kv) / r->decode_s * 1e-9;
-            for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
-                r->dc_layer_s[k] = t.t_layer[k];
-                r->dc_mixer_s[k] = t.t_mixer[k];
-            }
+    lc_context_reset_timings(b->ctx);
+    return st;
+}
+
+/* Decode token i after the prefill, timed into r->decode_s. */
+static lc_status bench_step(bench_slot *b, bench_row *r, int64_t i, lc_error *err) {
+    const double t0 = lc_time_now();
+    lc_status st = lc_context_eval(b->ctx, b->tok + r->ctx + i, 1, NULL, false, err);
+    r->decode_s += lc_time_now() - t0;
+    return st;
+}
+
+/* The decode figures from the context's timings; frees the slot. */
+static void bench_close(bench_slot *b, bench_row *r, bool decoded) {
+    if (b->ctx && decoded && r->n_decode > 0) {
+        lc_context_timings t;
+        lc_context_get_timings(b->ctx, &t);
+        const double n_dec = (double)r->n_decode;
+        r->decode_tok_s = n_dec / r->decode_s;
+        split(&t, &r->dc_matmul_s, &r->dc_attn_s, &r->dc_other_s);
+        r->dc_bytes_per_tok = (t.bytes_weights + t.bytes_kv) / n_dec;
+        r->dc_gbs = (t.bytes_weights + t.bytes_kv) / r->decode_s * 1e-9;
+        for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
+            r->dc_layer_s[k] = t.t_layer[k];
+            r->dc_mixer_s[k] = t.t_mixer[k];
         }
     }
-    free(tok);
-    lc_context_free(ctx);
+    free(b->tok);
+    lc_context_free(b->ctx);
+    memset(b, 0, sizeof *b);
+}
+
+/* The lengths rows[0..n-1] (ctxs) measured together: every context is
+ * prefilled (or filled) first, then decode steps go round the contexts one
+ * token at a time (interleave), so that a busy machine slows every length
+ * alike; or one length after the other (n = 1 per call). */
+static lc_status bench_set(const lc_model *m, lc_context_opts co, const int64_t *ctxs, int n, int64_t n_dec,
+                           uint64_t seed, bool synthetic, bench_row *rows, lc_error *err) {
+    bench_slot slots[MAX_CTX];
+    memset(slots, 0, sizeof slots);
+    lc_status st = LC_OK;
+    for (int i = 0; i < n && st == LC_OK; i++)
+        st = bench_open(m, co, ctxs[i], n_dec, seed, synthetic, &rows[i], &slots[i], err);
+    for (int64_t t = 0; t < n_dec && st == LC_OK; t++)
+        for (int i = 0; i < n && st == LC_OK; i++) st = bench_step(&slots[i], &rows[i], t, err);
+    for (int i = 0; i < n; i++) bench_close(&slots[i], &rows[i], st == LC_OK);
     return st;
 }
 
@@ -182,6 +216,7 @@ int bench_model(int argc, char **argv) {
     int64_t n_dec = 32, seed = 1;
     bool json = false, peak = true, synthetic = false;
     int64_t n_repeat = 1;
+    bool interleave = false;
     lc_context_opts co;
     lc_context_opts_init(&co);
     for (int i = 1; i < argc; i++) {
@@ -213,6 +248,7 @@ int bench_model(int argc, char **argv) {
         else if (cli_is(a, NULL, "--swa-period")) ok = VALUE() && cli_parse_int(v, &co.swa_period) && co.swa_period >= 1;
         else if (cli_is(a, NULL, "--swa-full")) co.swa_full = true;
         else if (cli_is(a, NULL, "--no-peak")) peak = false;
+        else if (cli_is(a, NULL, "--interleave")) interleave = true;
         else if (cli_is(a, NULL, "--repeat")) {
             if (!VALUE() || !cli_int_flag("bench model", a, v, 1, MAX_REPEAT, &n_repeat)) return CLI_USAGE;
         }
@@ -276,16 +312,17 @@ int bench_model(int argc, char **argv) {
         printf("\n\n%8s | %10s %7s %7s %7s %9s | %9s %7s %7s %7s %9s %9s | %9s\n", "ctx", "prefill/s", "matmul",
                "attn", "other", "mm GF/s", "decode/s", "matmul", "attn", "other", "MB/token", "GB/s", "KV MiB");
     }
-    for (int j = 0; j < n_ctx * (int)n_repeat && rc == CLI_OK; j++) {
-        const int i = j % n_ctx;
-        bench_row *r = &rows[n_rows];
-        if (bench_one(m, co, ctxs[i], n_dec, (uint64_t)seed, synthetic, r, &err) != LC_OK) {
+    for (int j = 0; j < n_ctx * (int)n_repeat && rc == CLI_OK;) {
+        const int i = j % n_ctx, n_set = interleave ? n_ctx : 1;
+        if (bench_set(m, co, ctxs + i, n_set, n_dec, (uint64_t)seed, synthetic, &rows[n_rows], &err) != LC_OK) {
             cli_fail("bench model", &err);
             rc = CLI_FAIL;
             break;
         }
-        n_rows++;
-        if (!json) {
+        n_rows += n_set;
+        j += n_set;
+        for (int q = n_rows - n_set; q < n_rows && !json; q++) {
+            const bench_row *r = &rows[q];
             if (synthetic) {
                 const double dt = r->dc_matmul_s + r->dc_attn_s + r->dc_other_s;
                 printf("%8lld | %10s %7s %7s %7s %9s | %9.1f %6.1f%% %6.1f%% %6.1f%% %9.2f %9.2f | %9.2f\n",

@@ -28,6 +28,10 @@ has "$tmp/out" "synthetic depth (--fill-kv random)" "synthetic depth label"
 has "$tmp/out" "     128 |  synthetic" "synthetic row"
 has "$tmp/out" "deltanet layers, time per token at 128 / at 32: median" "deltanet ratio line"
 has "$tmp/out" "3 deltanet" "per-kind table"
+run 0 "bench qwen3next interleaved" "$CLI" bench model -m "$tmp/qn.gguf" --ctx 32,128 -n 3 --no-peak --fill-kv random \
+    --repeat 2 --interleave
+check "[ \$(grep -c ' |  synthetic ' $tmp/out) -eq 4 ]" "interleaved: not 4 rows ($(head -c 400 "$tmp/out"))"
+has "$tmp/out" "outside layers" "control row"
 run 0 "bench qwen3next json" "$CLI" bench model -m "$tmp/qn.gguf" --ctx 64 -n 2 --no-peak --fill-kv random --json
 has "$tmp/out" '"depth":"synthetic (--fill-kv random)"' "json depth"
 has "$tmp/out" '"decode_deltanet_layers_s":' "json per-kind time"
