@@ -377,16 +377,26 @@ int bench_model(int argc, char **argv) {
                    "", o3[1], o3[0], o3[2]);
         }
         if (n_ctx > 1 && kinds[LC_LAYER_DELTANET]) {
-            double a[3], b[3], am[3], bm[3];
-            kind_stats(rows, n_rep_done, n_ctx, 0, LC_LAYER_DELTANET, false, a);
-            kind_stats(rows, n_rep_done, n_ctx, n_ctx - 1, LC_LAYER_DELTANET, false, b);
-            kind_stats(rows, n_rep_done, n_ctx, 0, LC_LAYER_DELTANET, true, am);
-            kind_stats(rows, n_rep_done, n_ctx, n_ctx - 1, LC_LAYER_DELTANET, true, bm);
-            if (a[0] > 0 && am[0] > 0)
-                printf("deltanet layers, time per token at %lld / at %lld: median %.3f, min %.3f (mixer alone: median "
-                       "%.3f, min %.3f)\n",
-                       (long long)ctxs[n_ctx - 1], (long long)ctxs[0], b[1] / a[1], b[0] / a[0], bm[1] / am[1],
-                       bm[0] / am[0]);
+            /* paired: the ratio within each repeat, then median [min, max] over the repeats */
+            double rl[MAX_REPEAT], rm[MAX_REPEAT], l3[3], m3[3];
+            int nr = 0;
+            for (int r = 0; r < n_rep_done; r++) {
+                const bench_row *a = &rows[r * n_ctx], *b = &rows[r * n_ctx + n_ctx - 1];
+                if (!(a->dc_layer_s[LC_LAYER_DELTANET] > 0) || !(a->dc_mixer_s[LC_LAYER_DELTANET] > 0)) continue;
+                rl[nr] = (b->dc_layer_s[LC_LAYER_DELTANET] / (double)b->n_decode) /
+                         (a->dc_layer_s[LC_LAYER_DELTANET] / (double)a->n_decode);
+                rm[nr] = (b->dc_mixer_s[LC_LAYER_DELTANET] / (double)b->n_decode) /
+                         (a->dc_mixer_s[LC_LAYER_DELTANET] / (double)a->n_decode);
+                nr++;
+            }
+            if (nr > 0) {
+                min_med_max(rl, nr, l3);
+                min_med_max(rm, nr, m3);
+                printf("deltanet layers, time per token at %lld / at %lld: %.3f [%.3f, %.3f]; token mixer alone %.3f "
+                       "[%.3f, %.3f] (the ratio within each run: median [min, max]%s)\n",
+                       (long long)ctxs[n_ctx - 1], (long long)ctxs[0], l3[1], l3[0], l3[2], m3[1], m3[0], m3[2],
+                       interleave ? ", lengths decoded token by token in turn" : "");
+            }
         }
         printf("\nmemory per context (MiB): cache = attention KV + window rings + recurrent states; "
                "vs every layer full attention\n");
