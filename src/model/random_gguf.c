@@ -190,6 +190,8 @@ static lc_status check_family(const lc_model_config *c, lc_error *err) {
                            f->ssm_d_k, f->ssm_n_v_heads, f->ssm_d_v);
     }
     if (f->window < 0) return lc_fail(err, LC_ERR_INVALID_ARG, "random model writer: window %lld", (long long)f->window);
+    if (c->n_layers > 65536)
+        return lc_fail(err, LC_ERR_TOO_LARGE, "random model writer: %d layers (at most 65536)", c->n_layers);
     if (c->ctx_train > UINT32_MAX || c->rope.orig_ctx > UINT32_MAX)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "random model writer: context length %lld does not fit GGUF's u32 key",
                        (long long)c->ctx_train);
