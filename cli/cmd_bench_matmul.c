@@ -234,7 +234,6 @@ int bench_matmul(int argc, char **argv) {
     int nc = 0, rc = CLI_OK;
     lc_kernel_opts ko;
     lc_kernel_opts_init(&ko);
-    const bool avx2 = ko.isa >= LC_ISA_AVX2;
     for (int ti = 0; ti < n_types && rc == CLI_OK; ti++) {
         const bm_type *ty = &types[ti];
         const size_t wb = weight_bytes(ty, rows, cols);
@@ -281,7 +280,7 @@ int bench_matmul(int argc, char **argv) {
                     double t0 = lc_time_now(), c0 = cpu_seconds();
                     if (ty->quant) {
                         const size_t rb = wb / (size_t)rows;
-                        lc_qmatmul(ty->qt, wd, rb, rows, cols, x, nt, y, ws, th, avx2);
+                        lc_qmatmul(ty->qt, wd, rb, rows, cols, x, nt, y, ws, th, ko.isa);
                     } else {
                         tw.data = wd;
                         if (lc_matmul(&tw, x, nt, y, ws, wsb, &ko, &err) != LC_OK) {

@@ -1,16 +1,18 @@
 /*
  * The registry of fast paths (in the spirit of ggml's test-backend-ops):
- * every fast path (a file src/DIR/NAME_avx2.c) is listed here with the scalar reference it must
- * agree with and the test that compares the two on randomised and awkward
- * shapes (odd sizes, 1 and several threads).
+ * every fast path (a file src/DIR/NAME_avx2.c or src/DIR/NAME_avx512.c) is listed here with the
+ * scalar reference it must agree with and the test that compares the two on randomised and
+ * awkward shapes (odd sizes, 1 and several threads).
  *
- *  - CMake globs the _avx2.c files under src at configure time (CONFIGURE_DEPENDS: a new
- *    file re-runs it) and passes the list as LC_AVX2_FILES: a fast path
- *    without an entry here fails this test, and so does an entry whose file
- *    is gone;
+ *  - CMake globs the _avx2.c and _avx512.c files under src at configure time
+ *    (CONFIGURE_DEPENDS: a new file re-runs it; an _avx512.c file is listed
+ *    whether or not the compiler builds it) and passes the list as
+ *    LC_FAST_PATH_FILES: a fast path without an entry here fails this test,
+ *    and so does an entry whose file is gone;
  *  - each entry's reference file and comparing test must exist, and the test
  *    must still hold what switches it between the tiers (force_scalar,
- *    LC_ISA_SCALAR, a direct call of the _avx2 function), so the comparison
+ *    LC_ISA_SCALAR, a direct call of the _avx2 function, the tier the test
+ *    runs), so the comparison
  *    cannot silently disappear;
  *  - the one fast path no other test compares (the bench peak loops) is
  *    compared here.
@@ -30,7 +32,7 @@
 #include "test_util.h"
 
 typedef struct {
-    const char *fast;      /* the *_avx2.c file                      */
+    const char *fast;      /* the *_avx2.c / *_avx512.c file         */
     const char *reference; /* the scalar reference it must agree with */
     const char *test;      /* the test comparing them                 */
     const char *tiers;     /* what in that test runs both tiers       */
@@ -47,6 +49,7 @@ static const entry registry[] = {
     {"src/kernels/sgemm_avx2.c", "src/kernels/sgemm.c", "tests/test_train_sgemm.c", "scalar < 2"},
     {"src/quant/qk_act_avx2.c", "src/quant/qk_act.c", "tests/test_quant_kernels.c", "have_avx2()"},
     {"src/quant/qk_dot_avx2.c", "src/quant/qk_dot.c", "tests/test_quant_kernels.c", "have_avx2()"},
+    {"src/quant/qk_dot_avx512.c", "src/quant/qk_dot.c", "tests/test_quant_kernels.c", "test_fast_dots(LC_ISA_AVX512)"},
     {"src/rope/rope_apply_avx2.c", "src/rope/rope_apply.c", "tests/test_rope.c", "lc_rope_rotate_row_avx2("},
     {"src/sample/sample_avx2.c", "src/sample/sampler.c", "tests/test_sample.c", "lc_sample_scan_avx2("},
     {"src/train/attn_rows_avx2.c", "src/train/attn_rows.c", "tests/test_train_layers.c", "LC_ISA_SCALAR"},
@@ -80,8 +83,8 @@ static const entry *find(const char *fast) {
 }
 
 static void test_every_fast_path_listed(void) {
-    /* LC_AVX2_FILES: "src/a_avx2.c,src/b_avx2.c" (CMake's list, relative) */
-    const char *list = LC_AVX2_FILES;
+    /* LC_FAST_PATH_FILES: "src/a_avx2.c,src/b_avx512.c" (CMake's list, relative) */
+    const char *list = LC_FAST_PATH_FILES;
     int n_files = 0;
     bool seen[LC_ARRAY_LEN(registry)] = {false};
     while (*list) {
@@ -97,7 +100,7 @@ static void test_every_fast_path_listed(void) {
                          "the test comparing them)", name);
         if (e) seen[e - registry] = true;
     }
-    CHECK(n_files > 0, "CMake passed no *_avx2.c files");
+    CHECK(n_files > 0, "CMake passed no *_avx2.c / *_avx512.c files");
     for (size_t i = 0; i < LC_ARRAY_LEN(registry); i++)
         CHECK(seen[i], "registry entry %s names a file the build does not have", registry[i].fast);
     fprintf(stderr, "%d fast-path files, %zu registry entries\n", n_files, LC_ARRAY_LEN(registry));

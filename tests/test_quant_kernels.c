@@ -43,7 +43,21 @@
 #include "quant/qk_kernels.h"
 #include "test_util.h"
 
-static bool have_avx2(void) { return lc_isa_best() >= LC_ISA_AVX2 && lc_qk_tile(LC_QK_Q4_0, true); }
+static bool have_avx2(void) { return lc_isa_best() >= LC_ISA_AVX2 && lc_qk_tile(LC_QK_Q4_0, LC_ISA_AVX2); }
+/* The AVX-512 VNNI tier: CPU, LONGCTX_ISA and this build all allow it. */
+static bool have_avx512(void) {
+    return lc_isa_best() >= LC_ISA_AVX512 && lc_qk_tier(LC_QK_Q4_K, LC_ISA_AVX512) == LC_ISA_AVX512;
+}
+
+/* The fast tiers this run compares with the references: AVX2, and
+ * LC_ISA_AVX512 where available (its types; the others are the AVX2
+ * kernels). */
+static int fast_tiers(lc_isa out[2]) {
+    int n = 0;
+    if (have_avx2()) out[n++] = LC_ISA_AVX2;
+    if (have_avx512()) out[n++] = LC_ISA_AVX512;
+    return n;
+}
 
 static void *xmalloc(size_t n) {
     void *p = malloc(n ? n : 1);
@@ -167,7 +181,7 @@ static void test_quantisers(void) {
             }
             if (have_avx2()) {
                 memset(f, 0xA5, bytes);
-                lc_qk_quantize_act(ak, x, f, n, true);
+                lc_qk_quantize_act(ak, x, f, n, LC_ISA_AVX2);
                 CHECK(memcmp(r, f, bytes) == 0, "act kind %d row kind %d: AVX2 bytes differ from the reference", k,
                       kind);
             }
@@ -289,8 +303,9 @@ static void test_ref_vs_ggml(void) {
             float got = in->dot_ref(o.q.data + (size_t)r * o.rb, act, 512);
             double e = fabs((double)got - exact) / (mag + 1e-30);
             if (!(e <= worst)) worst = e;
-            if (have_avx2()) {
-                float fast = lc_qk_dot(t, true)(o.q.data + (size_t)r * o.rb, act, 512);
+            lc_isa tiers[2];
+            for (int k = 0; k < fast_tiers(tiers); k++) {
+                float fast = lc_qk_dot(t, tiers[k])(o.q.data + (size_t)r * o.rb, act, 512);
                 e = fabs((double)fast - exact) / (mag + 1e-30);
                 if (!(e <= worst)) worst = e;
             }
@@ -380,21 +395,20 @@ static void make_act(lc_act_kind k, int mode, float *x, int64_t n, char *act, lc
     lc_quantize_act_ref(k, x, act, n);
 }
 
-static void test_avx2_dots(void) {
-    if (!have_avx2()) {
-        fprintf(stderr, "no AVX2 on this CPU: the AVX2 dot checks are skipped\n");
-        return;
-    }
+static void test_fast_dots(lc_isa tier) {
     lc_rng rng;
-    lc_rng_seed(&rng, 13);
+    lc_rng_seed(&rng, 13 + (uint64_t)tier);
+    int n_tested = 0;
     static const uint8_t patterns[] = {0x00, 0xFF, 0x80, 0x7F, 0x55, 0xAA, 0x0F, 0xF0, 0x01, 0xFE};
     const int64_t nmax = 2048;
     float *x = xmalloc(nmax * sizeof(float));
     for (int ti = 0; ti < N_TYPES; ti++) {
         const lc_qk_type t = g_types[ti].t;
         const lc_qk_info *in = lc_qk_info_get(t);
-        const lc_qdot_fn fast = lc_qk_dot(t, true);
-        const lc_qtile_fn tile = lc_qk_tile(t, true);
+        if (lc_qk_tier(t, tier) != tier) continue; /* no kernel of this tier: the lower one's, tested there */
+        n_tested++;
+        const lc_qdot_fn fast = lc_qk_dot(t, tier);
+        const lc_qtile_fn tile = lc_qk_tile(t, tier);
         const size_t wmax = (size_t)(nmax / in->block) * in->block_bytes * 5;
         const size_t amax = (size_t)(nmax / lc_act_block(in->act)) * lc_act_block_bytes(in->act) * 7;
         char *w = xmalloc(wmax), *a = xmalloc(amax);
@@ -423,20 +437,23 @@ static void test_avx2_dots(void) {
                     if (!(e <= 1e-5)) fails++;
                 }
         }
-        CHECK(fails == 0, "%s: %d AVX2 dots off the reference (worst relative %.3g)", in->name, fails, worst);
+        CHECK(fails == 0, "%s: %d %s dots off the reference (worst relative %.3g)", in->name, fails,
+              lc_isa_name(tier), worst);
         free(w);
         free(a);
     }
     free(x);
+    CHECK(n_tested > 0, "no type has %s kernels", lc_isa_name(tier));
+    fprintf(stderr, "%s dots and tiles: %d types against the references\n", lc_isa_name(tier), n_tested);
 }
 
 /* ---- 4. Products --------------------------------------------------------- */
 
 static void run_qmm(lc_qk_type t, const char *w, size_t rb, int64_t rows, int64_t cols, const float *x,
-                    int64_t n_tok, float *y, int threads, bool avx2) {
+                    int64_t n_tok, float *y, int threads, lc_isa isa) {
     size_t wsb = lc_qmatmul_workspace(t, cols, n_tok);
     void *ws = xmalloc(wsb);
-    lc_qmatmul(t, w, rb, rows, cols, x, n_tok, y, ws, threads, avx2);
+    lc_qmatmul(t, w, rb, rows, cols, x, n_tok, y, ws, threads, isa);
     free(ws);
 }
 
@@ -456,6 +473,8 @@ static void test_products_oracle(void) {
         const int ab = lc_act_block(in->act);
         int bad_f32 = 0, bad_ref = 0, bad_thr = 0;
         double worst_f32 = 0;
+        lc_isa tiers[2];
+        const int n_tiers = fast_tiers(tiers);
         for (size_t ri = 0; ri < LC_ARRAY_LEN(row_counts); ri++)
             for (size_t ki = 0; ki < LC_ARRAY_LEN(tok_counts); ki++) {
                 const int64_t rows = row_counts[ri], nt = tok_counts[ki];
@@ -467,10 +486,11 @@ static void test_products_oracle(void) {
                 float *ys = xmalloc((size_t)(nt * rows) * sizeof(float));
                 float *y1 = xmalloc((size_t)(nt * rows) * sizeof(float));
                 float *y2 = xmalloc((size_t)(nt * rows) * sizeof(float));
-                run_qmm(t, w, o.rb, rows, 512, x, nt, ys, 2, false);
-                if (have_avx2()) {
-                    run_qmm(t, w, o.rb, rows, 512, x, nt, y1, 1, true);
-                    run_qmm(t, w, o.rb, rows, 512, x, nt, y2, 2, true);
+                run_qmm(t, w, o.rb, rows, 512, x, nt, ys, 2, LC_ISA_SCALAR);
+                if (n_tiers == 0) memcpy(y1, ys, (size_t)(nt * rows) * sizeof(float));
+                for (int k = 0; k < n_tiers; k++) {
+                    run_qmm(t, w, o.rb, rows, 512, x, nt, y1, 1, tiers[k]);
+                    run_qmm(t, w, o.rb, rows, 512, x, nt, y2, 2, tiers[k]);
                     if (memcmp(y1, y2, (size_t)(nt * rows) * sizeof(float)) != 0) bad_thr++;
                     for (int64_t j = 0; j < nt; j++)
                         for (int64_t r = 0; r < rows; r++) {
@@ -480,9 +500,7 @@ static void test_products_oracle(void) {
                             if (!(fabs((double)y1[j * rows + r] - ys[j * rows + r]) <= bnd)) bad_ref++;
                             free(aq);
                         }
-                } else {
-                    memcpy(y1, ys, (size_t)(nt * rows) * sizeof(float));
-                }
+                } /* y1: the last (best) tier's products, checked against the f32 bound below */
                 for (int64_t j = 0; j < nt; j++)
                     for (int64_t r = 0; r < rows; r++) {
                         const float *wf = oracle_row(&o, r0 + r), *xj = x + j * 512;
@@ -522,7 +540,7 @@ static void test_products_oracle(void) {
             }
         CHECK(bad_f32 == 0, "%s: %d products outside the activation-rounding bound of the f32 product (worst %.2f of it)",
               in->name, bad_f32, worst_f32);
-        CHECK(bad_ref == 0, "%s: %d AVX2 products differ from the scalar path", in->name, bad_ref);
+        CHECK(bad_ref == 0, "%s: %d AVX2 / AVX-512 products differ from the scalar path", in->name, bad_ref);
         CHECK(bad_thr == 0, "%s: %d products differ between 1 and 2 threads", in->name, bad_thr);
         oracle_free(&o);
     }
@@ -530,13 +548,13 @@ static void test_products_oracle(void) {
 
 /* Random weights, k not a multiple of 256 (32-element types) and longer
  * rows (K types), odd row counts: AVX2 vs scalar paths. */
-static void test_products_random(void) {
-    if (!have_avx2()) return;
+static void test_products_random(lc_isa tier) {
     lc_rng rng;
-    lc_rng_seed(&rng, 15);
+    lc_rng_seed(&rng, 15 + (uint64_t)tier);
     for (int ti = 0; ti < N_TYPES; ti++) {
         const lc_qk_type t = g_types[ti].t;
         const lc_qk_info *in = lc_qk_info_get(t);
+        if (lc_qk_tier(t, tier) != tier) continue;
         const int64_t colss[] = {in->block, in->block == 32 ? 96 : 768, in->block == 32 ? 224 : 1280};
         int bad = 0, bad_thr = 0;
         for (int ci = 0; ci < 3; ci++) {
@@ -551,9 +569,9 @@ static void test_products_random(void) {
             float *ys = xmalloc((size_t)(nt * rows) * sizeof(float)), *y1 = xmalloc((size_t)(nt * rows) * sizeof(float)),
                   *y2 = xmalloc((size_t)(nt * rows) * sizeof(float));
             for (int64_t ntk = 1; ntk <= nt; ntk += nt - 1) {
-                run_qmm(t, w, rb, rows, cols, x, ntk, ys, 1, false);
-                run_qmm(t, w, rb, rows, cols, x, ntk, y1, 1, true);
-                run_qmm(t, w, rb, rows, cols, x, ntk, y2, 2, true);
+                run_qmm(t, w, rb, rows, cols, x, ntk, ys, 1, LC_ISA_SCALAR);
+                run_qmm(t, w, rb, rows, cols, x, ntk, y1, 1, tier);
+                run_qmm(t, w, rb, rows, cols, x, ntk, y2, 2, tier);
                 for (int64_t j = 0; j < ntk; j++)
                     for (int64_t r = 0; r < rows; r++) {
                         char *aq = xmalloc(lc_qmatmul_act_row_bytes(t, cols));
@@ -571,7 +589,7 @@ static void test_products_random(void) {
             free(y1);
             free(y2);
         }
-        CHECK(bad == 0, "%s: %d random products: AVX2 differs from scalar", in->name, bad);
+        CHECK(bad == 0, "%s: %d random products: %s differs from scalar", in->name, bad, lc_isa_name(tier));
         CHECK(bad_thr == 0, "%s: %d random products differ between 1 and 2 threads", in->name, bad_thr);
     }
 }
@@ -605,16 +623,19 @@ static void test_lc_matmul_dispatch(void) {
             lc_tensor tw = {dts[di], rows, cols, w};
             lc_kernel_opts ko;
             lc_kernel_opts_init(&ko);
+            const lc_isa best = ko.isa;
             for (int th = 1; th <= 2; th++)
-                for (int sc = 0; sc < 2; sc++) {
+                for (int sc = 0; sc < 3; sc++) {
+                    /* the best tier, AVX2 (lowered isa), scalar (forced) */
                     ko.n_threads = th;
-                    ko.force_scalar = sc == 1;
+                    ko.isa = sc == 1 && best > LC_ISA_AVX2 ? LC_ISA_AVX2 : best;
+                    ko.force_scalar = sc == 2;
                     size_t wsb = 0;
                     lc_error err;
                     CHECK_OK(lc_matmul_workspace(&tw, nt, th, &wsb, &err), &err);
                     void *ws = xmalloc(wsb);
                     CHECK_OK(lc_matmul(&tw, x, nt, y, ws, wsb, &ko, &err), &err);
-                    run_qmm(qt, w, rb, rows, cols, x, nt, yq, th, !ko.force_scalar && have_avx2());
+                    run_qmm(qt, w, rb, rows, cols, x, nt, yq, th, ko.force_scalar ? LC_ISA_SCALAR : ko.isa);
                     CHECK(memcmp(y, yq, (size_t)(nt * rows) * sizeof(float)) == 0,
                           "%s n=%lld t=%d scalar=%d: lc_matmul differs from lc_qmatmul", in->name, (long long)nt, th, sc);
                     int bad = 0;
@@ -657,8 +678,18 @@ static void test_lc_matmul_dispatch(void) {
 
 int main(void) {
     test_quantisers();
-    test_avx2_dots();
-    test_products_random();
+    if (have_avx2()) {
+        test_fast_dots(LC_ISA_AVX2);
+        test_products_random(LC_ISA_AVX2);
+    } else {
+        fprintf(stderr, "no AVX2 (CPU, build or LONGCTX_ISA): the AVX2 kernel checks are skipped\n");
+    }
+    if (have_avx512()) {
+        test_fast_dots(LC_ISA_AVX512);
+        test_products_random(LC_ISA_AVX512);
+    } else {
+        fprintf(stderr, "no AVX-512 VNNI (CPU, build or LONGCTX_ISA): the AVX-512 kernel checks are skipped\n");
+    }
     test_lc_matmul_dispatch();
     /* the parts below need ../shared's oracle: skipped, saying so, without it */
     struct stat sb;

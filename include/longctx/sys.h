@@ -14,13 +14,17 @@
 extern "C" {
 #endif
 
+/* Tiers are ordered: a tier includes every lower one (code that has only an
+ * AVX2 path takes it for isa >= LC_ISA_AVX2). */
 typedef enum {
-    LC_ISA_SCALAR = 0, /* portable C                           */
-    LC_ISA_AVX2 = 1    /* AVX2 + FMA + F16C, with OS YMM state  */
+    LC_ISA_SCALAR = 0, /* portable C                                       */
+    LC_ISA_AVX2 = 1,   /* AVX2 + FMA + F16C, with OS YMM state              */
+    LC_ISA_AVX512 = 2  /* + AVX-512 F/BW/VL and VNNI, with OS ZMM state     */
 } lc_isa;
 
 /* The best ISA tier this CPU and OS support, lowered by the environment
- * variable LONGCTX_ISA=scalar (for testing the fallback). Cheap to call. */
+ * variable LONGCTX_ISA=scalar or LONGCTX_ISA=avx2 (for testing the lower
+ * tiers; other values are ignored). Cheap to call. */
 lc_isa lc_isa_best(void);
 /* What the hardware supports, ignoring LONGCTX_ISA. */
 lc_isa lc_isa_hardware(void);

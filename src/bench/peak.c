@@ -90,6 +90,7 @@ lc_status lc_bench_peak(int n_threads, size_t buffer_bytes, lc_peak *out, lc_err
     memset(out, 0, sizeof *out);
     int threads = n_threads > 0 ? n_threads : lc_cpu_count();
     lc_isa isa = lc_isa_best();
+    if (isa > LC_ISA_AVX2) isa = LC_ISA_AVX2; /* the peak loops are AVX2 (f32 FMA), the tier they report */
     if (buffer_bytes == 0) {
         buffer_bytes = (size_t)1 << 30;
         size_t avail = lc_mem_available_bytes();

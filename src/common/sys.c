@@ -24,6 +24,19 @@ static bool x86_has_avx2_fma_f16c(void) {
     __cpuid_count(7, 0, a, b, c, d);
     return (b >> 5) & 1; /* AVX2 */
 }
+
+/* AVX-512 F (leaf 7 EBX bit 16), BW (30), VL (31) and VNNI (ECX bit 11),
+ * with the OS saving the opmask and ZMM state (XCR0 bits 5, 6, 7). */
+static bool x86_has_avx512_vnni(void) {
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, NULL) < 7) return false;
+    __cpuid_count(7, 0, a, b, c, d);
+    const bool f = (b >> 16) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1, vnni = (c >> 11) & 1;
+    if (!(f && bw && vl && vnni)) return false;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 0xE6u) == 0xE6u;
+}
 #endif
 
 lc_isa lc_isa_hardware(void) {
@@ -34,7 +47,7 @@ lc_isa lc_isa_hardware(void) {
     int v = atomic_load_explicit(&cached, memory_order_relaxed);
     if (v < 0) {
 #if defined(LC_HAVE_X86)
-        v = x86_has_avx2_fma_f16c() ? LC_ISA_AVX2 : LC_ISA_SCALAR;
+        v = !x86_has_avx2_fma_f16c() ? LC_ISA_SCALAR : x86_has_avx512_vnni() ? LC_ISA_AVX512 : LC_ISA_AVX2;
 #else
         v = LC_ISA_SCALAR;
 #endif
@@ -47,6 +60,7 @@ lc_isa lc_isa_best(void) {
     lc_isa hw = lc_isa_hardware();
     const char *env = getenv("LONGCTX_ISA");
     if (env && strcmp(env, "scalar") == 0) return LC_ISA_SCALAR;
+    if (env && strcmp(env, "avx2") == 0 && hw > LC_ISA_AVX2) return LC_ISA_AVX2;
     return hw;
 }
 
@@ -54,6 +68,7 @@ const char *lc_isa_name(lc_isa isa) {
     switch (isa) {
     case LC_ISA_SCALAR: return "scalar";
     case LC_ISA_AVX2: return "avx2";
+    case LC_ISA_AVX512: return "avx512";
     }
     return "?";
 }

@@ -43,6 +43,12 @@ static inline bool lc_kernel_use_avx2(const lc_kernel_opts *o) {
 #endif
 }
 
+/* The tier a kernel may use (scalar when forced; lc_isa_best() for NULL). */
+static inline lc_isa lc_kernel_isa(const lc_kernel_opts *o) {
+    if (!o) return lc_isa_best();
+    return o->force_scalar ? LC_ISA_SCALAR : o->isa;
+}
+
 /* Bytes between consecutive rows of W (validated by the dispatcher). */
 static inline size_t lc_kernel_row_bytes(lc_dtype t, int64_t cols) {
     size_t b = 0;

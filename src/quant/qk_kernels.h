@@ -11,7 +11,9 @@
  *
  * Every kernel has a scalar reference (qk_act.c, qk_dot.c: the
  * definition, integer arithmetic per block) and an AVX2 version
- * (qk_act_avx2.c, qk_dot_avx2.c) tested against it. The AVX2 dot
+ * (qk_act_avx2.c, qk_dot_avx2.c) tested against it; the main types also
+ * have an AVX-512 VNNI version (qk_dot_avx512.c, vpdpbusd), tested the same
+ * way. The AVX2 dot
  * kernels are written as tiles: R weight rows x T activation rows per inner
  * loop, each weight block decoded once per tile (qk_dot_avx2.c); the
  * matrix-vector product uses the R x 1 tile.
@@ -125,14 +127,24 @@ lc_qdot_fn lc_qdot_avx2(lc_qk_type t);
 lc_qtile_fn lc_qtile_avx2(lc_qk_type t);
 #endif
 
+/* ---- AVX-512 F/BW/VL + VNNI (qk_dot_avx512.c) ---------------------------- */
+#if defined(LC_HAVE_AVX512)
+/* NULL for a type without an AVX-512 kernel (it takes the AVX2 one). */
+lc_qdot_fn lc_qdot_avx512(lc_qk_type t);
+lc_qtile_fn lc_qtile_avx512(lc_qk_type t);
+#endif
+
 /* ---- Dispatch (qk_matmul.c) ----------------------------------------------- */
 
-/* The AVX2 kernels when avx2 is set and this build has them (NULL if not),
- * else the scalar ones (tile: NULL, the products loop over dot_ref). Call
- * with avx2 set only after lc_isa_best() >= LC_ISA_AVX2. */
-lc_qdot_fn lc_qk_dot(lc_qk_type t, bool avx2);
-lc_qtile_fn lc_qk_tile(lc_qk_type t, bool avx2);
-void lc_qk_quantize_act(lc_act_kind k, const float *x, void *y, int64_t n, bool avx2);
+/* The kernels of tier isa (an lc_isa_best() answer, or lower): the AVX-512
+ * ones for isa >= LC_ISA_AVX512 where this build and type have them, else
+ * the AVX2 ones for isa >= LC_ISA_AVX2 (NULL if this build has none), else
+ * the scalar ones (tile: NULL, the products loop over dot_ref). */
+lc_qdot_fn lc_qk_dot(lc_qk_type t, lc_isa isa);
+lc_qtile_fn lc_qk_tile(lc_qk_type t, lc_isa isa);
+/* The tier whose kernels lc_qk_dot / lc_qk_tile return for (t, isa). */
+lc_isa lc_qk_tier(lc_qk_type t, lc_isa isa);
+void lc_qk_quantize_act(lc_act_kind k, const float *x, void *y, int64_t n, lc_isa isa);
 
 /* Random blocks (every byte random, finite scales; qk_random.c), for
  * benchmarks and tests. */
@@ -146,8 +158,9 @@ size_t lc_qmatmul_act_row_bytes(lc_qk_type t, int64_t cols);
 size_t lc_qmatmul_workspace(lc_qk_type t, int64_t cols, int64_t n_tok);
 /* Y[n_tok, rows] = X[n_tok, cols] W^T for W rows x cols of type t (rows
  * row_bytes apart; cols a multiple of the block), n_threads OpenMP threads,
- * AVX2 kernels when avx2 is set, the scalar references otherwise. */
+ * the kernels of tier isa (lc_qk_tile; the scalar references for
+ * LC_ISA_SCALAR). */
 void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int64_t cols, const float *x,
-                int64_t n_tok, float *y, void *ws, int n_threads, bool avx2);
+                int64_t n_tok, float *y, void *ws, int n_threads, lc_isa isa);
 
 #endif /* LC_QUANT_KERNELS_H */

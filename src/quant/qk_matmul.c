@@ -6,8 +6,8 @@
  *      tokens);
  *   2. n_tok == 1 (decode): chunks of QMM_DECODE_ROWS contiguous output
  *      rows handed to the threads dynamically, each row one integer dot
- *      product (the R x 1 tile of qk_dot_avx2.c, which shares each
- *      activation block between R rows);
+ *      product (the R x 1 tile of qk_dot_avx2.c / qk_dot_avx512.c, which
+ *      shares each activation block between R rows);
  *      n_tok >= 2 (prefill): items of QMM_TB tokens (their quantised rows
  *      stay in L2) x QMM_RP rows handed out dynamically; inside an item the
  *      TR x TT integer tiles read each weight block once per TT tokens and
@@ -32,33 +32,55 @@
 
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
-lc_qdot_fn lc_qk_dot(lc_qk_type t, bool avx2) {
+lc_isa lc_qk_tier(lc_qk_type t, lc_isa isa) {
+    if (!lc_qk_info_get(t)) return LC_ISA_SCALAR;
+#if defined(LC_HAVE_AVX512)
+    if (isa >= LC_ISA_AVX512 && lc_qtile_avx512(t)) return LC_ISA_AVX512;
+#endif
+#if defined(LC_HAVE_X86)
+    if (isa >= LC_ISA_AVX2) return LC_ISA_AVX2;
+#endif
+    (void)isa;
+    return LC_ISA_SCALAR;
+}
+
+lc_qdot_fn lc_qk_dot(lc_qk_type t, lc_isa isa) {
     const lc_qk_info *in = lc_qk_info_get(t);
     if (!in) return NULL;
-#if defined(LC_HAVE_X86)
-    if (avx2) return lc_qdot_avx2(t);
-#else
-    if (avx2) return NULL;
+    switch (lc_qk_tier(t, isa)) {
+#if defined(LC_HAVE_AVX512)
+    case LC_ISA_AVX512: return lc_qdot_avx512(t);
 #endif
-    return in->dot_ref;
+#if defined(LC_HAVE_X86)
+    case LC_ISA_AVX2: return lc_qdot_avx2(t);
+#endif
+    default: break;
+    }
+    /* an AVX2 request on a build without x86 kernels: none */
+    return isa >= LC_ISA_AVX2 ? NULL : in->dot_ref;
 }
 
-lc_qtile_fn lc_qk_tile(lc_qk_type t, bool avx2) {
-#if defined(LC_HAVE_X86)
-    if (avx2) return lc_qtile_avx2(t);
+lc_qtile_fn lc_qk_tile(lc_qk_type t, lc_isa isa) {
+    switch (lc_qk_tier(t, isa)) {
+#if defined(LC_HAVE_AVX512)
+    case LC_ISA_AVX512: return lc_qtile_avx512(t);
 #endif
-    (void)t, (void)avx2;
-    return NULL;
+#if defined(LC_HAVE_X86)
+    case LC_ISA_AVX2: return lc_qtile_avx2(t);
+#endif
+    default: return NULL;
+    }
 }
 
-void lc_qk_quantize_act(lc_act_kind k, const float *x, void *y, int64_t n, bool avx2) {
+void lc_qk_quantize_act(lc_act_kind k, const float *x, void *y, int64_t n, lc_isa isa) {
+    /* the AVX-512 tier quantises with the AVX2 code (the same bytes) */
 #if defined(LC_HAVE_X86)
-    if (avx2) {
+    if (isa >= LC_ISA_AVX2) {
         lc_quantize_act_avx2(k, x, y, n);
         return;
     }
 #endif
-    (void)avx2;
+    (void)isa;
     lc_quantize_act_ref(k, x, y, n);
 }
 
@@ -74,16 +96,15 @@ size_t lc_qmatmul_workspace(lc_qk_type t, int64_t cols, int64_t n_tok) {
 }
 
 void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int64_t cols, const float *x,
-                int64_t n_tok, float *y, void *ws, int n_threads, bool avx2) {
+                int64_t n_tok, float *y, void *ws, int n_threads, lc_isa isa) {
     const lc_qk_info *in = lc_qk_info_get(t);
     if (!in || rows <= 0 || n_tok <= 0) return;
     const size_t arow = align64(lc_qmatmul_act_row_bytes(t, cols));
     char *aq = (char *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
     const char *wb = (const char *)w;
     const int nt = (double)rows * (double)cols * (double)n_tok >= QMM_PARALLEL_MIN && n_threads > 1 ? n_threads : 1;
-#if !defined(LC_HAVE_X86)
-    avx2 = false;
-#endif
+    const lc_qtile_fn tile = lc_qk_tile(t, isa);
+    if (!tile) isa = LC_ISA_SCALAR;
 
 #pragma omp parallel num_threads(nt)
     {
@@ -92,24 +113,21 @@ void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int
         for (int64_t j = 0; j < n_tok; j++) {
             const float *xr = x + (size_t)j * (size_t)cols;
             void *dst = aq + (size_t)j * arow;
-            lc_qk_quantize_act(in->act, xr, dst, cols, avx2);
+            lc_qk_quantize_act(in->act, xr, dst, cols, isa);
         }
         /* (the implicit barrier of the loop: every row is ready) */
 
-        if (!avx2) {
+        if (!tile) {
             /* scalar reference: one dot per (row, token) */
 #pragma omp for schedule(static)
             for (int64_t r = 0; r < rows; r++)
                 for (int64_t j = 0; j < n_tok; j++)
                     y[(size_t)j * (size_t)rows + (size_t)r] =
                         in->dot_ref(wb + (size_t)r * row_bytes, aq + (size_t)j * arow, cols);
-        }
-#if defined(LC_HAVE_X86)
-        else if (n_tok == 1) {
+        } else if (n_tok == 1) {
             /* 2a. decode: chunks of QMM_DECODE_ROWS contiguous rows handed
              * out dynamically (a thread that loses its core to another
              * process does not hold the others up at the end) */
-            const lc_qtile_fn tile = lc_qtile_avx2(t);
             const int64_t chunks = (rows + QMM_DECODE_ROWS - 1) / QMM_DECODE_ROWS;
 #pragma omp for schedule(dynamic, 1)
             for (int64_t c = 0; c < chunks; c++) {
@@ -121,7 +139,6 @@ void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int
             /* 2b. prefill: (token block, row panel) items handed out
              * dynamically, token-block-major so the threads share one
              * block of quantised activations at a time */
-            const lc_qtile_fn tile = lc_qtile_avx2(t);
             const int64_t panels = (rows + QMM_RP - 1) / QMM_RP, blocks = (n_tok + QMM_TB - 1) / QMM_TB;
 #pragma omp for schedule(dynamic, 1)
             for (int64_t it = 0; it < panels * blocks; it++) {
@@ -132,6 +149,5 @@ void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int
                      y + (size_t)j0 * (size_t)rows + (size_t)r, (size_t)rows);
             }
         }
-#endif
     }
 }

@@ -81,15 +81,16 @@ lc_status lc_quant_matmul(const lc_tensor *w, const float *x, int64_t n_tok, flo
     lc_qk_type qt;
     if (lc_qk_from_dtype(w->type, &qt)) {
         /* The integer kernels (src/quant/qk_*.c): activations quantised to
-         * q->act blocks once, integer dot products per block; AVX2 tiles
-         * when the CPU has them, the scalar reference dots otherwise. */
+         * q->act blocks once, integer dot products per block; AVX-512 VNNI
+         * or AVX2 tiles when the CPU has them, the scalar reference dots
+         * otherwise. */
         const size_t need = lc_qmatmul_workspace(qt, w->cols, n_tok);
         if (!ws || ws_bytes < need)
             return lc_fail(err, LC_ERR_INVALID_ARG,
                            "quant matmul: workspace of %zu bytes is smaller than the %zu needed",
                            ws ? ws_bytes : (size_t)0, need);
         lc_qmatmul(qt, w->data, lc_kernel_row_bytes(w->type, w->cols), w->rows, w->cols, x, n_tok, y, ws, nt,
-                   lc_kernel_use_avx2(o));
+                   lc_kernel_isa(o));
         return LC_OK;
     }
     const size_t rb = lc_kernel_row_bytes(w->type, w->cols);

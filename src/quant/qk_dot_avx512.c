@@ -1,0 +1,538 @@
+/*
+ * AVX-512 VNNI integer dot products of quantised weights with 8-bit
+ * activations (compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni
+ * besides the AVX2 flags; called only after lc_isa_best() >= LC_ISA_AVX512,
+ * through lc_qk_tile / lc_qk_dot). The scalar references are in qk_dot.c,
+ * the AVX2 tiles (every type; the types without a kernel here take them) in
+ * qk_dot_avx2.c.
+ *
+ * The multiply is vpdpbusd: 64 u8 x s8 products summed in groups of 4 into
+ * 16 int32 lanes, exactly, added to an int32 accumulator (the AVX2 tiles need
+ * vpmaddubsw + vpmaddwd + vpaddd per 32). Its first operand is unsigned, so
+ * every weight enters as an unsigned code u = w + off and the offset comes
+ * back from the activations (off * sum(a)):
+ *
+ *   Q4_0 / Q5_0   the codes 0..15 / 0..31, off 8 / 16
+ *   Q8_0, IQ4_NL  w + 128 (w in -128..127), off 128
+ *   Q4_1 / Q5_1   the codes (no offset; the min m enters as m * s)
+ *   Q4_K / Q5_K   the codes (the mins as dmin * sum m_j bsum_j)
+ *   Q6_K          the codes 0..63, off 32 per sub-block: -32 sc_j bsum_j
+ *
+ * Lanes are arranged so that every 128-bit lane of a vpdpbusd result belongs
+ * to one block (32-element types: 4 blocks of 32 per 2 vpdpbusd) or one
+ * sub-block (K types), so scales apply per lane with no horizontal sums
+ * until the end of a row:
+ *
+ *   32-element types, 4 blocks per group: lo = the first 16 elements of the
+ *     4 blocks, hi = the last 16; the int32 lanes (4 per block) are
+ *     converted and scaled by dw * da per lane in f32.
+ *   Q4_K / Q5_K: lane k of the first pair of vectors holds sub-block k
+ *     (k = 0..3: elements 32k..32k+15, then 32k+16..32k+31), of the second
+ *     sub-block 4 + k; each int32 lane is a sum of 8 products, at most
+ *     8 * 31 * 128 = 31744, so the two results pack exactly to int16
+ *     (vpackssdw) and take their 6-bit scales with one vpmaddwd.
+ *   Q6_K: vector k holds elements 64k .. 64k + 63 in order (lane = 16-element
+ *     sub-block); int32 lanes are at most 4 * 63 * 128 = 32256: two packs,
+ *     one vpmaddwd and two vpdpwssd (the second adds -32 sc_j bsum_j).
+ *
+ * Tiles are R weight rows x T activation rows, as in qk_dot_avx2.c.
+ */
+#include <immintrin.h>
+#include <string.h>
+
+#include "quant/qk_kernels.h"
+
+#define LC_INLINE static inline __attribute__((always_inline))
+
+#if defined(__clang__)
+#define UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define UNROLL _Pragma("GCC unroll 8")
+#endif
+
+/* Tile: weight rows x activation rows. */
+#define TR 3
+#define TT 4
+
+LC_INLINE uint16_t ld16(const char *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return h;
+}
+
+LC_INLINE __m128i ld128(const char *p) { return _mm_loadu_si128((const __m128i *)p); }
+
+/* 4 x 16 bytes at p, p + stride, ... (the first nk; the rest zero). */
+LC_INLINE __m512i cat4(const char *p, size_t stride, int nk) {
+    __m512i v = _mm512_zextsi128_si512(ld128(p));
+    if (nk > 1) v = _mm512_inserti32x4(v, ld128(p + stride), 1);
+    if (nk > 2) v = _mm512_inserti32x4(v, ld128(p + 2 * stride), 2);
+    if (nk > 3) v = _mm512_inserti32x4(v, ld128(p + 3 * stride), 3);
+    return v;
+}
+
+/* The f16 at p, p + stride, ... (first nk; the rest 0) as floats, each
+ * repeated over the 4 int32 lanes of its block. */
+LC_INLINE __m512 f16x4(const char *p, size_t stride, int nk) {
+    const __m128i h = _mm_setr_epi16((short)ld16(p), nk > 1 ? (short)ld16(p + stride) : 0,
+                                     nk > 2 ? (short)ld16(p + 2 * stride) : 0, nk > 3 ? (short)ld16(p + 3 * stride) : 0,
+                                     0, 0, 0, 0);
+    const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_cvtph_ps(h)));
+}
+
+/* As f16x4, but each value in the first lane of its block only. */
+LC_INLINE __m512 f16x4_first(const char *p, size_t stride, int nk) {
+    const __m128i h = _mm_setr_epi16((short)ld16(p), nk > 1 ? (short)ld16(p + stride) : 0,
+                                     nk > 2 ? (short)ld16(p + 2 * stride) : 0, nk > 3 ? (short)ld16(p + 3 * stride) : 0,
+                                     0, 0, 0, 0);
+    const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    return _mm512_maskz_permutexvar_ps(0x1111, idx, _mm512_castps128_ps512(_mm_cvtph_ps(h)));
+}
+
+/* ---- 32-element blocks, in groups of 4 ----------------------------------- */
+
+LC_INLINE bool act_is_q8_1(lc_qk_type t) { return t == LC_QK_Q4_1 || t == LC_QK_Q5_1; }
+
+LC_INLINE size_t wblock_bytes(lc_qk_type t) {
+    switch (t) {
+    case LC_QK_Q4_0: return sizeof(lc_blk_q4_0);
+    case LC_QK_Q4_1: return sizeof(lc_blk_q4_1);
+    case LC_QK_Q5_0: return sizeof(lc_blk_q5_0);
+    case LC_QK_Q5_1: return sizeof(lc_blk_q5_1);
+    case LC_QK_Q8_0: return sizeof(lc_block_q8_0);
+    case LC_QK_IQ4_NL: return sizeof(lc_blk_iq4_nl);
+    case LC_QK_Q4_K: return sizeof(lc_blk_q4_K);
+    case LC_QK_Q5_K: return sizeof(lc_blk_q5_K);
+    default: return sizeof(lc_blk_q6_K);
+    }
+}
+
+/* The offset the unsigned codes carry (subtracted as off * sum(a)). */
+LC_INLINE int code_offset(lc_qk_type t) {
+    switch (t) {
+    case LC_QK_Q4_0: return 8;
+    case LC_QK_Q5_0: return 16;
+    case LC_QK_Q8_0:
+    case LC_QK_IQ4_NL: return 128;
+    default: return 0;
+    }
+}
+
+/* 4 weight blocks: lo / hi the unsigned codes of elements 0..15 / 16..31
+ * (128-bit lane k = block k), d the scales per lane, m (Q4_1, Q5_1) the
+ * mins in the first lane of each block. */
+typedef struct {
+    __m512i lo, hi;
+    __m512 d, m;
+} wgroup;
+
+/* The 16 high bits of 4 Q5 blocks as byte masks: bits 0..15 of each qh
+ * for elements 0..15 (lo), bits 16..31 for 16..31 (hi). */
+LC_INLINE void q5_high(const char *qh, size_t stride, int nk, __m512i *lo, __m512i *hi) {
+    uint64_t ml = 0, mh = 0;
+    for (int k = 0; k < 4; k++) {
+        if (k >= nk) break;
+        uint32_t h;
+        memcpy(&h, qh + (size_t)k * stride, 4);
+        ml |= (uint64_t)(h & 0xFFFFu) << (16 * k);
+        mh |= (uint64_t)(h >> 16) << (16 * k);
+    }
+    const __m512i b4 = _mm512_set1_epi8(0x10);
+    *lo = _mm512_or_si512(*lo, _mm512_maskz_mov_epi8(ml, b4));
+    *hi = _mm512_or_si512(*hi, _mm512_maskz_mov_epi8(mh, b4));
+}
+
+LC_INLINE wgroup wdecode(lc_qk_type t, const char *blk, size_t wb, int nk) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    wgroup g;
+    g.m = _mm512_setzero_ps();
+    g.d = f16x4(blk, wb, nk);
+    switch (t) {
+    case LC_QK_Q8_0: {
+        const __m512i flip = _mm512_set1_epi8((char)0x80);
+        g.lo = _mm512_xor_si512(cat4(blk + offsetof(lc_block_q8_0, qs), wb, nk), flip);
+        g.hi = _mm512_xor_si512(cat4(blk + offsetof(lc_block_q8_0, qs) + 16, wb, nk), flip);
+        break;
+    }
+    case LC_QK_Q5_0:
+    case LC_QK_Q5_1: {
+        const size_t qs = t == LC_QK_Q5_0 ? offsetof(lc_blk_q5_0, qs) : offsetof(lc_blk_q5_1, qs);
+        const size_t qh = t == LC_QK_Q5_0 ? offsetof(lc_blk_q5_0, qh) : offsetof(lc_blk_q5_1, qh);
+        const __m512i x = cat4(blk + qs, wb, nk);
+        g.lo = _mm512_and_si512(x, m4);
+        g.hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
+        q5_high(blk + qh, wb, nk, &g.lo, &g.hi);
+        if (t == LC_QK_Q5_1) g.m = f16x4_first(blk + offsetof(lc_blk_q5_1, m), wb, nk);
+        break;
+    }
+    default: { /* Q4_0, Q4_1, IQ4_NL: 16 bytes of nibbles */
+        const size_t qs = t == LC_QK_Q4_1 ? offsetof(lc_blk_q4_1, qs) : offsetof(lc_blk_q4_0, qs);
+        const __m512i x = cat4(blk + qs, wb, nk);
+        g.lo = _mm512_and_si512(x, m4);
+        g.hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
+        if (t == LC_QK_IQ4_NL) {
+            /* the table's values + 128, as unsigned bytes */
+            const __m512i tab = _mm512_xor_si512(
+                _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)lc_qk_kvalues_iq4nl)),
+                _mm512_set1_epi8((char)0x80));
+            g.lo = _mm512_shuffle_epi8(tab, g.lo);
+            g.hi = _mm512_shuffle_epi8(tab, g.hi);
+        }
+        if (t == LC_QK_Q4_1) g.m = f16x4_first(blk + offsetof(lc_blk_q4_1, m), wb, nk);
+        break;
+    }
+    }
+    return g;
+}
+
+/* 4 activation blocks in the lanes of wgroup; no = -off * sum(a) per int32
+ * lane (the start of every accumulation), s (Q8_1) in the first lane of
+ * each block. */
+typedef struct {
+    __m512i lo, hi, no;
+    __m512 d, s;
+} agroup;
+
+LC_INLINE agroup adecode(lc_qk_type t, const char *blk, size_t ab, int nk) {
+    agroup g;
+    const bool q81 = act_is_q8_1(t);
+    const size_t qs = q81 ? offsetof(lc_blk_q8_1, qs) : offsetof(lc_block_q8_0, qs);
+    g.lo = cat4(blk + qs, ab, nk);
+    g.hi = cat4(blk + qs + 16, ab, nk);
+    g.d = f16x4(blk, ab, nk);
+    g.s = q81 ? f16x4_first(blk + offsetof(lc_blk_q8_1, s), ab, nk) : _mm512_setzero_ps();
+    const int off = code_offset(t);
+    g.no = _mm512_setzero_si512();
+    if (off) {
+        const __m512i o = _mm512_set1_epi8((char)off);
+        __m512i s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), o, g.lo), o, g.hi);
+        g.no = _mm512_sub_epi32(_mm512_setzero_si512(), s);
+    }
+    return g;
+}
+
+/* One group of nk (1..4) blocks starting at block b into acc. */
+LC_INLINE void group32(lc_qk_type t, int R, int T, const char *w, size_t ws, const char *a, size_t as, int64_t b,
+                       int nk, __m512 acc[TR][TT]) {
+    const size_t wb = wblock_bytes(t), ab = act_is_q8_1(t) ? sizeof(lc_blk_q8_1) : sizeof(lc_block_q8_0);
+    wgroup W[TR];
+    UNROLL
+    for (int r = 0; r < R; r++) W[r] = wdecode(t, w + (size_t)r * ws + (size_t)b * wb, wb, nk);
+    UNROLL
+    for (int j = 0; j < T; j++) {
+        const agroup A = adecode(t, a + (size_t)j * as + (size_t)b * ab, ab, nk);
+        UNROLL
+        for (int r = 0; r < R; r++) {
+            __m512i i = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(A.no, W[r].lo, A.lo), W[r].hi, A.hi);
+            acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(W[r].d, A.d), acc[r][j]);
+            if (act_is_q8_1(t)) acc[r][j] = _mm512_fmadd_ps(W[r].m, A.s, acc[r][j]);
+        }
+    }
+}
+
+LC_INLINE void tile32(lc_qk_type t, int R, int T, const char *w, size_t ws, const char *a, size_t as, int64_t nb,
+                      float *out, size_t ldo) {
+    __m512 acc[TR][TT];
+    UNROLL
+    for (int r = 0; r < R; r++)
+        UNROLL
+        for (int j = 0; j < T; j++) acc[r][j] = _mm512_setzero_ps();
+    int64_t b = 0;
+    for (; b + 4 <= nb; b += 4) group32(t, R, T, w, ws, a, as, b, 4, acc);
+    if (b < nb) group32(t, R, T, w, ws, a, as, b, (int)(nb - b), acc);
+    UNROLL
+    for (int r = 0; r < R; r++)
+        UNROLL
+        for (int j = 0; j < T; j++) out[(size_t)j * ldo + (size_t)r] = _mm512_reduce_add_ps(acc[r][j]);
+}
+
+/* ---- Q4_K / Q5_K ------------------------------------------------------------ */
+
+/* Q4_K / Q5_K: 12 bytes of packed 6-bit scales and mins -> bytes 0..7 the
+ * scales, bytes 8..15 the mins (as lc_qk_q4k_scale_min). */
+LC_INLINE __m128i q4k_unpack(const uint8_t *p) {
+    uint32_t u[3], o[4];
+    memcpy(u, p, 12);
+    o[0] = u[0] & 0x3f3f3f3fu;
+    o[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    o[2] = u[1] & 0x3f3f3f3fu;
+    o[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    return _mm_loadu_si128((const __m128i *)o);
+}
+
+/* One row's super-block: the codes in 4 vectors (lanes: sub-blocks 0..3
+ * first halves, their second halves, 4..7 first, 4..7 second), the scales
+ * as int16 in the lanes of pack(first pair, second pair), the mins times
+ * dmin as 16 floats (one per 16-element activation sum) and d. */
+typedef struct {
+    __m512i q[4], sc;
+    __m512 mins;
+    __m512 d;
+} k45row;
+
+LC_INLINE k45row k45_decode(lc_qk_type t, const char *blk) {
+    k45row k;
+    const uint8_t *scales, *qs;
+    uint16_t d, dmin;
+    if (t == LC_QK_Q4_K) {
+        const lc_blk_q4_K *x = (const lc_blk_q4_K *)blk;
+        scales = x->scales, qs = x->qs, d = x->d, dmin = x->dmin;
+    } else {
+        const lc_blk_q5_K *x = (const lc_blk_q5_K *)blk;
+        scales = x->scales, qs = x->qs, d = x->d, dmin = x->dmin;
+    }
+    const __m128i sm = q4k_unpack(scales);
+    /* int16 lane i (128-bit lane i / 8): scale (i / 8) + 4 (i % 8 >= 4) */
+    const __m256i sidx = _mm256_setr_epi8(0, 0, 0, 0, 4, 4, 4, 4, 1, 1, 1, 1, 5, 5, 5, 5, 2, 2, 2, 2, 6, 6, 6, 6, 3, 3,
+                                          3, 3, 7, 7, 7, 7);
+    k.sc = _mm512_cvtepu8_epi16(_mm256_shuffle_epi8(_mm256_broadcastsi128_si256(sm), sidx));
+    const __m128i dup = _mm_shuffle_epi8(sm, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15));
+    k.mins = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(dup)), _mm512_set1_ps(_cvtsh_ss(dmin)));
+    k.d = _mm512_set1_ps(_cvtsh_ss(d));
+    /* 128-bit lanes 1 and 3 take the high nibbles */
+    const __m512i cnt = _mm512_set_epi64(0x0004000400040004LL, 0x0004000400040004LL, 0, 0, 0x0004000400040004LL,
+                                         0x0004000400040004LL, 0, 0);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i x0 = _mm512_loadu_si512((const void *)qs), x1 = _mm512_loadu_si512((const void *)(qs + 64));
+    k.q[0] = _mm512_and_si512(_mm512_srlv_epi16(_mm512_shuffle_i64x2(x0, x0, _MM_SHUFFLE(2, 2, 0, 0)), cnt), m4);
+    k.q[1] = _mm512_and_si512(_mm512_srlv_epi16(_mm512_shuffle_i64x2(x0, x0, _MM_SHUFFLE(3, 3, 1, 1)), cnt), m4);
+    k.q[2] = _mm512_and_si512(_mm512_srlv_epi16(_mm512_shuffle_i64x2(x1, x1, _MM_SHUFFLE(2, 2, 0, 0)), cnt), m4);
+    k.q[3] = _mm512_and_si512(_mm512_srlv_epi16(_mm512_shuffle_i64x2(x1, x1, _MM_SHUFFLE(3, 3, 1, 1)), cnt), m4);
+    if (t == LC_QK_Q5_K) {
+        /* bit c of qh[l] is the high bit of element l of sub-block c: lane k
+         * of q[0], q[1] takes bit k (shifted left 4 - k to bit 4), of q[2],
+         * q[3] bit 4 + k (shifted right k) */
+        const lc_blk_q5_K *x = (const lc_blk_q5_K *)blk;
+        const __m512i h0 = _mm512_broadcast_i32x4(ld128((const char *)x->qh));
+        const __m512i h1 = _mm512_broadcast_i32x4(ld128((const char *)x->qh + 16));
+        const __m512i left = _mm512_set_epi64(0x0001000100010001LL, 0x0001000100010001LL, 0x0002000200020002LL,
+                                              0x0002000200020002LL, 0x0003000300030003LL, 0x0003000300030003LL,
+                                              0x0004000400040004LL, 0x0004000400040004LL);
+        const __m512i right = _mm512_set_epi64(0x0003000300030003LL, 0x0003000300030003LL, 0x0002000200020002LL,
+                                               0x0002000200020002LL, 0x0001000100010001LL, 0x0001000100010001LL, 0, 0);
+        const __m512i b4 = _mm512_set1_epi8(0x10);
+        k.q[0] = _mm512_or_si512(k.q[0], _mm512_and_si512(_mm512_sllv_epi16(h0, left), b4));
+        k.q[1] = _mm512_or_si512(k.q[1], _mm512_and_si512(_mm512_sllv_epi16(h1, left), b4));
+        k.q[2] = _mm512_or_si512(k.q[2], _mm512_and_si512(_mm512_srlv_epi16(h0, right), b4));
+        k.q[3] = _mm512_or_si512(k.q[3], _mm512_and_si512(_mm512_srlv_epi16(h1, right), b4));
+    }
+    return k;
+}
+
+/* One token's super-block for Q4_K / Q5_K: the activations in the lanes of
+ * k45row.q, the 16 block sums times d as floats, d. */
+typedef struct {
+    __m512i q[4];
+    __m512 bs, d;
+} k45act;
+
+LC_INLINE k45act k45_act(const lc_blk_q8_K *y) {
+    k45act a;
+    const __m512i y0 = _mm512_loadu_si512((const void *)y->qs), y1 = _mm512_loadu_si512((const void *)(y->qs + 64));
+    const __m512i y2 = _mm512_loadu_si512((const void *)(y->qs + 128)),
+                  y3 = _mm512_loadu_si512((const void *)(y->qs + 192));
+    a.q[0] = _mm512_shuffle_i64x2(y0, y1, _MM_SHUFFLE(2, 0, 2, 0));
+    a.q[1] = _mm512_shuffle_i64x2(y0, y1, _MM_SHUFFLE(3, 1, 3, 1));
+    a.q[2] = _mm512_shuffle_i64x2(y2, y3, _MM_SHUFFLE(2, 0, 2, 0));
+    a.q[3] = _mm512_shuffle_i64x2(y2, y3, _MM_SHUFFLE(3, 1, 3, 1));
+    a.d = _mm512_set1_ps(y->d);
+    a.bs = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)y->bsums))), a.d);
+    return a;
+}
+
+LC_INLINE void tilek45(lc_qk_type t, int R, int T, const char *w, size_t ws, const char *a, size_t as, int64_t nb,
+                       float *out, size_t ldo) {
+    const size_t wb = wblock_bytes(t);
+    __m512 acc[TR][TT];
+    UNROLL
+    for (int r = 0; r < R; r++)
+        UNROLL
+        for (int j = 0; j < T; j++) acc[r][j] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        k45row W[TR];
+        UNROLL
+        for (int r = 0; r < R; r++) W[r] = k45_decode(t, w + (size_t)r * ws + (size_t)b * wb);
+        UNROLL
+        for (int j = 0; j < T; j++) {
+            const k45act A = k45_act((const lc_blk_q8_K *)(a + (size_t)j * as) + b);
+            UNROLL
+            for (int r = 0; r < R; r++) {
+                const __m512i z = _mm512_setzero_si512();
+                __m512i lo = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z, W[r].q[0], A.q[0]), W[r].q[1], A.q[1]);
+                __m512i hi = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z, W[r].q[2], A.q[2]), W[r].q[3], A.q[3]);
+                __m512i is = _mm512_madd_epi16(_mm512_packs_epi32(lo, hi), W[r].sc);
+                acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(W[r].d, A.d), acc[r][j]);
+                acc[r][j] = _mm512_fnmadd_ps(W[r].mins, A.bs, acc[r][j]);
+            }
+        }
+    }
+    UNROLL
+    for (int r = 0; r < R; r++)
+        UNROLL
+        for (int j = 0; j < T; j++) out[(size_t)j * ldo + (size_t)r] = _mm512_reduce_add_ps(acc[r][j]);
+}
+
+/* ---- Q6_K ----------------------------------------------------------------- */
+
+/* One row's super-block: the codes 0..63 of elements 64k .. 64k + 63 in
+ * q[k]; the int8 scales as int16 in the lanes of pack(q0, q1) and
+ * pack(q2, q3); -32 sc_j in the first 16 int16 lanes of nc; d. */
+typedef struct {
+    __m512i q[4], sc01, sc23, nc;
+    __m512 d;
+} k6row;
+
+LC_INLINE k6row k6_decode(const char *blk) {
+    const lc_blk_q6_K *x = (const lc_blk_q6_K *)blk;
+    k6row k;
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    /* qh bits 2k, 2k + 1 to bits 4, 5: elements 0..31 of a half shift left
+     * 4, 32..63 left 2, 64..95 not at all, 96..127 right 2 */
+    const __m512i c0 = _mm512_set_epi64(0x0002000200020002LL, 0x0002000200020002LL, 0x0002000200020002LL,
+                                        0x0002000200020002LL, 0x0004000400040004LL, 0x0004000400040004LL,
+                                        0x0004000400040004LL, 0x0004000400040004LL);
+    const __m512i c1 = _mm512_set_epi64(0x0002000200020002LL, 0x0002000200020002LL, 0x0002000200020002LL,
+                                        0x0002000200020002LL, 0, 0, 0, 0);
+    UNROLL
+    for (int h = 0; h < 2; h++) {
+        const __m512i l = _mm512_loadu_si512((const void *)(x->ql + 64 * h));
+        const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x->qh + 32 * h)));
+        k.q[2 * h] = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_sllv_epi16(qh, c0), m30));
+        k.q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+                                         _mm512_and_si512(_mm512_srlv_epi16(qh, c1), m30));
+    }
+    const __m128i s = _mm_loadu_si128((const __m128i *)x->scales);
+    const __m256i sb = _mm256_broadcastsi128_si256(s);
+    /* pack(q0, q1) lane l: sub-blocks l (x4), 4 + l (x4); pack(q2, q3): 8 + l, 12 + l */
+    const __m256i i01 = _mm256_setr_epi8(0, 0, 0, 0, 4, 4, 4, 4, 1, 1, 1, 1, 5, 5, 5, 5, 2, 2, 2, 2, 6, 6, 6, 6, 3, 3,
+                                         3, 3, 7, 7, 7, 7);
+    k.sc01 = _mm512_cvtepi8_epi16(_mm256_shuffle_epi8(sb, i01));
+    k.sc23 = _mm512_cvtepi8_epi16(_mm256_shuffle_epi8(sb, _mm256_add_epi8(i01, _mm256_set1_epi8(8))));
+    const __m512i sc16 = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(0xFFFF, x->scales));
+    k.nc = _mm512_sub_epi16(_mm512_setzero_si512(), _mm512_slli_epi16(sc16, 5));
+    k.d = _mm512_set1_ps(_cvtsh_ss(x->d));
+    return k;
+}
+
+LC_INLINE void tilek6(int R, int T, const char *w, size_t ws, const char *a, size_t as, int64_t nb, float *out,
+                      size_t ldo) {
+    const size_t wb = sizeof(lc_blk_q6_K);
+    __m512 acc[TR][TT];
+    UNROLL
+    for (int r = 0; r < R; r++)
+        UNROLL
+        for (int j = 0; j < T; j++) acc[r][j] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        k6row W[TR];
+        UNROLL
+        for (int r = 0; r < R; r++) W[r] = k6_decode(w + (size_t)r * ws + (size_t)b * wb);
+        UNROLL
+        for (int j = 0; j < T; j++) {
+            const lc_blk_q8_K *y = (const lc_blk_q8_K *)(a + (size_t)j * as) + b;
+            __m512i aq[4];
+            UNROLL
+            for (int k = 0; k < 4; k++) aq[k] = _mm512_loadu_si512((const void *)(y->qs + 64 * k));
+            const __m512i bs = _mm512_maskz_loadu_epi16(0xFFFF, y->bsums);
+            const __m512 da = _mm512_set1_ps(y->d);
+            UNROLL
+            for (int r = 0; r < R; r++) {
+                const __m512i z = _mm512_setzero_si512();
+                __m512i p01 = _mm512_packs_epi32(_mm512_dpbusd_epi32(z, W[r].q[0], aq[0]),
+                                                 _mm512_dpbusd_epi32(z, W[r].q[1], aq[1]));
+                __m512i p23 = _mm512_packs_epi32(_mm512_dpbusd_epi32(z, W[r].q[2], aq[2]),
+                                                 _mm512_dpbusd_epi32(z, W[r].q[3], aq[3]));
+                __m512i is = _mm512_madd_epi16(p01, W[r].sc01);
+                is = _mm512_dpwssd_epi32(is, p23, W[r].sc23);
+                is = _mm512_dpwssd_epi32(is, bs, W[r].nc);
+                acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(W[r].d, da), acc[r][j]);
+            }
+        }
+    }
+    UNROLL
+    for (int r = 0; r < R; r++)
+        UNROLL
+        for (int j = 0; j < T; j++) out[(size_t)j * ldo + (size_t)r] = _mm512_reduce_add_ps(acc[r][j]);
+}
+
+/* ---- Instantiation --------------------------------------------------------- */
+
+typedef void (*tile_part_fn)(const char *w, size_t ws, const char *a, size_t as, int64_t nb, float *out, size_t ldo);
+
+/* Cover an nr x nt tile with TR x TT parts and 1-wide edges. */
+static void tile_drive(tile_part_fn full, tile_part_fn rows1, tile_part_fn tok1, tile_part_fn one, const char *w,
+                       size_t ws, int nr, const char *a, size_t as, int nt, int64_t nb, float *out, size_t ldo) {
+    int r = 0;
+    for (; r + TR <= nr; r += TR) {
+        int j = 0;
+        for (; j + TT <= nt; j += TT) full(w + (size_t)r * ws, ws, a + (size_t)j * as, as, nb, out + (size_t)j * ldo + r, ldo);
+        for (; j < nt; j++) tok1(w + (size_t)r * ws, ws, a + (size_t)j * as, as, nb, out + (size_t)j * ldo + r, ldo);
+    }
+    for (; r < nr; r++) {
+        int j = 0;
+        for (; j + TT <= nt; j += TT) rows1(w + (size_t)r * ws, ws, a + (size_t)j * as, as, nb, out + (size_t)j * ldo + r, ldo);
+        for (; j < nt; j++) one(w + (size_t)r * ws, ws, a + (size_t)j * as, as, nb, out + (size_t)j * ldo + r, ldo);
+    }
+}
+
+/* The four tile shapes of one kernel, the tile entry and the 1 x 1 dot:
+ * CALL(R, T) expands to the kernel call for an R x T part. */
+#define LC_QK_KERNELS(NAME, BLK, CALL)                                                                              \
+    static void NAME##_full(const char *w, size_t ws, const char *a, size_t as, int64_t nb, float *o, size_t ldo) { \
+        CALL(TR, TT);                                                                                              \
+    }                                                                                                              \
+    static void NAME##_r1(const char *w, size_t ws, const char *a, size_t as, int64_t nb, float *o, size_t ldo) {   \
+        CALL(1, TT);                                                                                               \
+    }                                                                                                              \
+    static void NAME##_t1(const char *w, size_t ws, const char *a, size_t as, int64_t nb, float *o, size_t ldo) {   \
+        CALL(TR, 1);                                                                                               \
+    }                                                                                                              \
+    static void NAME##_11(const char *w, size_t ws, const char *a, size_t as, int64_t nb, float *o, size_t ldo) {   \
+        CALL(1, 1);                                                                                                \
+    }                                                                                                              \
+    static void NAME##_tile(const void *w, size_t ws, int nr, const void *a, size_t as, int nt, int64_t n,         \
+                            float *out, size_t ldo) {                                                              \
+        tile_drive(NAME##_full, NAME##_r1, NAME##_t1, NAME##_11, (const char *)w, ws, nr, (const char *)a, as, nt, \
+                   n / (BLK), out, ldo);                                                                           \
+    }                                                                                                              \
+    static float NAME##_dot(const void *w, const void *a, int64_t n) {                                             \
+        float o;                                                                                                   \
+        NAME##_11((const char *)w, 0, (const char *)a, 0, n / (BLK), &o, 0);                                       \
+        return o;                                                                                                  \
+    }
+
+#define CALL_Q4_0(R, T) tile32(LC_QK_Q4_0, R, T, w, ws, a, as, nb, o, ldo)
+#define CALL_Q4_1(R, T) tile32(LC_QK_Q4_1, R, T, w, ws, a, as, nb, o, ldo)
+#define CALL_Q5_0(R, T) tile32(LC_QK_Q5_0, R, T, w, ws, a, as, nb, o, ldo)
+#define CALL_Q5_1(R, T) tile32(LC_QK_Q5_1, R, T, w, ws, a, as, nb, o, ldo)
+#define CALL_Q8_0(R, T) tile32(LC_QK_Q8_0, R, T, w, ws, a, as, nb, o, ldo)
+#define CALL_IQ4_NL(R, T) tile32(LC_QK_IQ4_NL, R, T, w, ws, a, as, nb, o, ldo)
+#define CALL_Q4_K(R, T) tilek45(LC_QK_Q4_K, R, T, w, ws, a, as, nb, o, ldo)
+#define CALL_Q5_K(R, T) tilek45(LC_QK_Q5_K, R, T, w, ws, a, as, nb, o, ldo)
+#define CALL_Q6_K(R, T) tilek6(R, T, w, ws, a, as, nb, o, ldo)
+
+LC_QK_KERNELS(q4_0, 32, CALL_Q4_0)
+LC_QK_KERNELS(q4_1, 32, CALL_Q4_1)
+LC_QK_KERNELS(q5_0, 32, CALL_Q5_0)
+LC_QK_KERNELS(q5_1, 32, CALL_Q5_1)
+LC_QK_KERNELS(q8_0, 32, CALL_Q8_0)
+LC_QK_KERNELS(iq4_nl, 32, CALL_IQ4_NL)
+LC_QK_KERNELS(q4_K, 256, CALL_Q4_K)
+LC_QK_KERNELS(q5_K, 256, CALL_Q5_K)
+LC_QK_KERNELS(q6_K, 256, CALL_Q6_K)
+
+/* Types absent here (Q2_K, Q3_K, IQ4_XS, MXFP4) take the AVX2 kernels. */
+static const lc_qdot_fn g_dot[LC_QK_COUNT] = {
+    [LC_QK_Q4_0] = q4_0_dot, [LC_QK_Q4_1] = q4_1_dot, [LC_QK_Q5_0] = q5_0_dot,     [LC_QK_Q5_1] = q5_1_dot,
+    [LC_QK_Q8_0] = q8_0_dot, [LC_QK_Q4_K] = q4_K_dot, [LC_QK_Q5_K] = q5_K_dot,     [LC_QK_Q6_K] = q6_K_dot,
+    [LC_QK_IQ4_NL] = iq4_nl_dot,
+};
+
+static const lc_qtile_fn g_tile[LC_QK_COUNT] = {
+    [LC_QK_Q4_0] = q4_0_tile, [LC_QK_Q4_1] = q4_1_tile, [LC_QK_Q5_0] = q5_0_tile,     [LC_QK_Q5_1] = q5_1_tile,
+    [LC_QK_Q8_0] = q8_0_tile, [LC_QK_Q4_K] = q4_K_tile, [LC_QK_Q5_K] = q5_K_tile,     [LC_QK_Q6_K] = q6_K_tile,
+    [LC_QK_IQ4_NL] = iq4_nl_tile,
+};
+
+lc_qdot_fn lc_qdot_avx512(lc_qk_type t) { return (unsigned)t < LC_QK_COUNT ? g_dot[t] : NULL; }
+lc_qtile_fn lc_qtile_avx512(lc_qk_type t) { return (unsigned)t < LC_QK_COUNT ? g_tile[t] : NULL; }
