@@ -10,10 +10,12 @@
  *    quantised activation row must equal, to f32 rounding, the double sum
  *    of ggml's own dequantisation of the row (<T>.dequant.f32.gguf) times
  *    the dequantised activations: this pins every block layout;
- * 3. AVX2 dots and tiles against the references on random blocks (random
- *    bytes, random scales), blocks of awkward bytes (0x00, 0xFF, 0x80, ...)
- *    and extreme activations (all +-127), n = 1 block and many;
- * 4. lc_qmatmul: AVX2 (1 and 2 threads) against the scalar path on odd row
+ * 3. AVX2 and AVX-512 VNNI dots and tiles (7 rows x 7 tokens and 7 x 1)
+ *    against the references on random blocks (random bytes, random scales),
+ *    blocks of awkward bytes (0x00, 0xFF, 0x80, ...) and extreme activations
+ *    (all +-127), n = 1 block and many (32-element types: every remainder of
+ *    the AVX-512 groups of 4 blocks);
+ * 4. lc_qmatmul: AVX2 and AVX-512 (1 and 2 threads) against the scalar path on odd row
  *    counts, token counts on both sides of the tile and token block, k not a
  *    multiple of 256 for the 32-element types; 1 and 2 threads bit for bit
  *    equal; and against the f32 product of ggml's dequantised weights with
@@ -21,8 +23,8 @@
  *    |y - y_f32| <= sum_i |w_i| e_i, e_i = 0.57 amax/127 per Q8_0/Q8_1 block
  *    (d/2 plus the f16 rounding of d times |q| <= 127), 0.51 amax/127 per
  *    Q8_K block, plus Q8_1's f16 s times |m| 2^-10 and 1e-5 sum |w x|;
- * 5. the public lc_matmul on every new dtype (1 and 2 threads, AVX2 and
- *    force_scalar): the same bytes as lc_qmatmul, and within the bound of 4.
+ * 5. the public lc_matmul on every new dtype (1 and 2 threads, the best
+ *    tier, isa lowered to AVX2, and force_scalar): the same bytes as lc_qmatmul, and within the bound of 4.
  *    of the f32 product of the weights dequantised by the type's to_f32.
  *
  * Float accumulation order differs between the scalar and AVX2 paths (the
@@ -395,6 +397,10 @@ static void make_act(lc_act_kind k, int mode, float *x, int64_t n, char *act, lc
     lc_quantize_act_ref(k, x, act, n);
 }
 
+/* Weight rows of the tiles below: more than one whole tile of either tier
+ * (3 x 4 inside a product, 6 x 1 for one token) plus an edge. */
+#define NR 7
+
 static void test_fast_dots(lc_isa tier) {
     lc_rng rng;
     lc_rng_seed(&rng, 13 + (uint64_t)tier);
@@ -409,7 +415,7 @@ static void test_fast_dots(lc_isa tier) {
         n_tested++;
         const lc_qdot_fn fast = lc_qk_dot(t, tier);
         const lc_qtile_fn tile = lc_qk_tile(t, tier);
-        const size_t wmax = (size_t)(nmax / in->block) * in->block_bytes * 5;
+        const size_t wmax = (size_t)(nmax / in->block) * in->block_bytes * NR;
         const size_t amax = (size_t)(nmax / lc_act_block(in->act)) * lc_act_block_bytes(in->act) * 7;
         char *w = xmalloc(wmax), *a = xmalloc(amax);
         double worst = 0;
@@ -419,20 +425,23 @@ static void test_fast_dots(lc_isa tier) {
             const int64_t n = nb * in->block;
             const size_t rb = (size_t)nb * in->block_bytes;
             const size_t arb = (size_t)(n / lc_act_block(in->act)) * lc_act_block_bytes(in->act);
-            /* 5 weight rows: random bytes, or an awkward byte everywhere */
-            for (size_t i = 0; i < rb * 5; i++) w[i] = (char)lc_rng_below(&rng, 256);
-            if (trial % 2 == 1) memset(w, patterns[(trial / 2) % LC_ARRAY_LEN(patterns)], rb * 5);
-            for (int64_t b = 0; b < nb * 5; b++) fix_scales(t, w + (size_t)b * in->block_bytes, &rng);
+            /* NR weight rows: random bytes, or an awkward byte everywhere */
+            for (size_t i = 0; i < rb * NR; i++) w[i] = (char)lc_rng_below(&rng, 256);
+            if (trial % 2 == 1) memset(w, patterns[(trial / 2) % LC_ARRAY_LEN(patterns)], rb * NR);
+            for (int64_t b = 0; b < nb * NR; b++) fix_scales(t, w + (size_t)b * in->block_bytes, &rng);
             for (int j = 0; j < 7; j++) make_act(in->act, (trial + j) % 8, x, n, a + (size_t)j * arb, &rng);
-            float out[7 * 5];
-            tile(w, rb, 5, a, arb, 7, n, out, 5);
-            for (int r = 0; r < 5; r++)
+            /* an NR x 7 tile (full tiles and both edges) and an NR x 1 one (decode) */
+            float out[7 * NR], out1[NR];
+            tile(w, rb, NR, a, arb, 7, n, out, NR);
+            tile(w, rb, NR, a, arb, 1, n, out1, NR);
+            for (int r = 0; r < NR; r++)
                 for (int j = 0; j < 7; j++) {
                     const char *wr = w + (size_t)r * rb, *aj = a + (size_t)j * arb;
                     float ref = in->dot_ref(wr, aj, n);
                     double mag = dot_bound(in, t, wr, aj, n) + 1e-30;
                     float f1 = fast(wr, aj, n);
-                    double e = fmax(fabs((double)f1 - ref), fabs((double)out[j * 5 + r] - ref)) / mag;
+                    double e = fmax(fabs((double)f1 - ref), fabs((double)out[j * NR + r] - ref)) / mag;
+                    if (j == 0) e = fmax(e, fabs((double)out1[r] - ref) / mag);
                     if (!(e <= worst)) worst = e;
                     if (!(e <= 1e-5)) fails++;
                 }

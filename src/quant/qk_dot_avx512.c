@@ -35,7 +35,9 @@
  *     sub-block); int32 lanes are at most 4 * 63 * 128 = 32256: two packs,
  *     one vpmaddwd and two vpdpwssd (the second adds -32 sc_j bsum_j).
  *
- * Tiles are R weight rows x T activation rows, as in qk_dot_avx2.c.
+ * Tiles are R weight rows x T activation rows, as in qk_dot_avx2.c; one
+ * token (decode) takes TRD rows at a time, each row decoded where it is
+ * used, the arranged activation block shared by all of them.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -50,9 +52,13 @@
 #define UNROLL _Pragma("GCC unroll 8")
 #endif
 
-/* Tile: weight rows x activation rows. */
+/* Tile: weight rows x activation rows; TRD rows of one token (decode,
+ * where each weight row is used once and the arranged activation block is
+ * shared by more rows). RMAX sizes the arrays. */
 #define TR 3
 #define TT 4
+#define TRD 6
+#define RMAX 6
 
 LC_INLINE uint16_t ld16(const char *p) {
     uint16_t h;
@@ -212,28 +218,40 @@ LC_INLINE agroup adecode(lc_qk_type t, const char *blk, size_t ab, int nk) {
     return g;
 }
 
+LC_INLINE __m512 pair32(lc_qk_type t, const wgroup *W, const agroup *A, __m512 acc) {
+    __m512i i = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(A->no, W->lo, A->lo), W->hi, A->hi);
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(W->d, A->d), acc);
+    if (act_is_q8_1(t)) acc = _mm512_fmadd_ps(W->m, A->s, acc);
+    return acc;
+}
+
 /* One group of nk (1..4) blocks starting at block b into acc. */
 LC_INLINE void group32(lc_qk_type t, int R, int T, const char *w, size_t ws, const char *a, size_t as, int64_t b,
-                       int nk, __m512 acc[TR][TT]) {
+                       int nk, __m512 acc[RMAX][TT]) {
     const size_t wb = wblock_bytes(t), ab = act_is_q8_1(t) ? sizeof(lc_blk_q8_1) : sizeof(lc_block_q8_0);
-    wgroup W[TR];
+    if (T == 1) { /* each row used once: decoded where it is used */
+        const agroup A = adecode(t, a + (size_t)b * ab, ab, nk);
+        UNROLL
+        for (int r = 0; r < R; r++) {
+            const wgroup W = wdecode(t, w + (size_t)r * ws + (size_t)b * wb, wb, nk);
+            acc[r][0] = pair32(t, &W, &A, acc[r][0]);
+        }
+        return;
+    }
+    wgroup W[RMAX];
     UNROLL
     for (int r = 0; r < R; r++) W[r] = wdecode(t, w + (size_t)r * ws + (size_t)b * wb, wb, nk);
     UNROLL
     for (int j = 0; j < T; j++) {
         const agroup A = adecode(t, a + (size_t)j * as + (size_t)b * ab, ab, nk);
         UNROLL
-        for (int r = 0; r < R; r++) {
-            __m512i i = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(A.no, W[r].lo, A.lo), W[r].hi, A.hi);
-            acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(W[r].d, A.d), acc[r][j]);
-            if (act_is_q8_1(t)) acc[r][j] = _mm512_fmadd_ps(W[r].m, A.s, acc[r][j]);
-        }
+        for (int r = 0; r < R; r++) acc[r][j] = pair32(t, &W[r], &A, acc[r][j]);
     }
 }
 
 LC_INLINE void tile32(lc_qk_type t, int R, int T, const char *w, size_t ws, const char *a, size_t as, int64_t nb,
                       float *out, size_t ldo) {
-    __m512 acc[TR][TT];
+    __m512 acc[RMAX][TT];
     UNROLL
     for (int r = 0; r < R; r++)
         UNROLL
@@ -341,30 +359,41 @@ LC_INLINE k45act k45_act(const lc_blk_q8_K *y) {
     return a;
 }
 
+LC_INLINE __m512 pair45(const k45row *W, const k45act *A, __m512 acc) {
+    const __m512i z = _mm512_setzero_si512();
+    __m512i lo = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z, W->q[0], A->q[0]), W->q[1], A->q[1]);
+    __m512i hi = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z, W->q[2], A->q[2]), W->q[3], A->q[3]);
+    __m512i is = _mm512_madd_epi16(_mm512_packs_epi32(lo, hi), W->sc);
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(W->d, A->d), acc);
+    return _mm512_fnmadd_ps(W->mins, A->bs, acc);
+}
+
 LC_INLINE void tilek45(lc_qk_type t, int R, int T, const char *w, size_t ws, const char *a, size_t as, int64_t nb,
                        float *out, size_t ldo) {
     const size_t wb = wblock_bytes(t);
-    __m512 acc[TR][TT];
+    __m512 acc[RMAX][TT];
     UNROLL
     for (int r = 0; r < R; r++)
         UNROLL
         for (int j = 0; j < T; j++) acc[r][j] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        k45row W[TR];
+        if (T == 1) { /* each row used once: decoded where it is used */
+            const k45act A = k45_act((const lc_blk_q8_K *)a + b);
+            UNROLL
+            for (int r = 0; r < R; r++) {
+                const k45row W = k45_decode(t, w + (size_t)r * ws + (size_t)b * wb);
+                acc[r][0] = pair45(&W, &A, acc[r][0]);
+            }
+            continue;
+        }
+        k45row W[RMAX];
         UNROLL
         for (int r = 0; r < R; r++) W[r] = k45_decode(t, w + (size_t)r * ws + (size_t)b * wb);
         UNROLL
         for (int j = 0; j < T; j++) {
             const k45act A = k45_act((const lc_blk_q8_K *)(a + (size_t)j * as) + b);
             UNROLL
-            for (int r = 0; r < R; r++) {
-                const __m512i z = _mm512_setzero_si512();
-                __m512i lo = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z, W[r].q[0], A.q[0]), W[r].q[1], A.q[1]);
-                __m512i hi = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z, W[r].q[2], A.q[2]), W[r].q[3], A.q[3]);
-                __m512i is = _mm512_madd_epi16(_mm512_packs_epi32(lo, hi), W[r].sc);
-                acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(W[r].d, A.d), acc[r][j]);
-                acc[r][j] = _mm512_fnmadd_ps(W[r].mins, A.bs, acc[r][j]);
-            }
+            for (int r = 0; r < R; r++) acc[r][j] = pair45(&W[r], &A, acc[r][j]);
         }
     }
     UNROLL
@@ -415,38 +444,58 @@ LC_INLINE k6row k6_decode(const char *blk) {
     return k;
 }
 
+/* One token's super-block for Q6_K: the activations in order, the 16
+ * block sums (int16, upper half zero), d. */
+typedef struct {
+    __m512i q[4], bs;
+    __m512 d;
+} k6act;
+
+LC_INLINE k6act k6_act(const lc_blk_q8_K *y) {
+    k6act a;
+    UNROLL
+    for (int k = 0; k < 4; k++) a.q[k] = _mm512_loadu_si512((const void *)(y->qs + 64 * k));
+    a.bs = _mm512_maskz_loadu_epi16(0xFFFF, y->bsums);
+    a.d = _mm512_set1_ps(y->d);
+    return a;
+}
+
+LC_INLINE __m512 pair6(const k6row *W, const k6act *A, __m512 acc) {
+    const __m512i z = _mm512_setzero_si512();
+    __m512i p01 = _mm512_packs_epi32(_mm512_dpbusd_epi32(z, W->q[0], A->q[0]), _mm512_dpbusd_epi32(z, W->q[1], A->q[1]));
+    __m512i p23 = _mm512_packs_epi32(_mm512_dpbusd_epi32(z, W->q[2], A->q[2]), _mm512_dpbusd_epi32(z, W->q[3], A->q[3]));
+    __m512i is = _mm512_madd_epi16(p01, W->sc01);
+    is = _mm512_dpwssd_epi32(is, p23, W->sc23);
+    is = _mm512_dpwssd_epi32(is, A->bs, W->nc);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(W->d, A->d), acc);
+}
+
 LC_INLINE void tilek6(int R, int T, const char *w, size_t ws, const char *a, size_t as, int64_t nb, float *out,
                       size_t ldo) {
     const size_t wb = sizeof(lc_blk_q6_K);
-    __m512 acc[TR][TT];
+    __m512 acc[RMAX][TT];
     UNROLL
     for (int r = 0; r < R; r++)
         UNROLL
         for (int j = 0; j < T; j++) acc[r][j] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        k6row W[TR];
+        if (T == 1) { /* each row used once: decoded where it is used */
+            const k6act A = k6_act((const lc_blk_q8_K *)a + b);
+            UNROLL
+            for (int r = 0; r < R; r++) {
+                const k6row W = k6_decode(w + (size_t)r * ws + (size_t)b * wb);
+                acc[r][0] = pair6(&W, &A, acc[r][0]);
+            }
+            continue;
+        }
+        k6row W[RMAX];
         UNROLL
         for (int r = 0; r < R; r++) W[r] = k6_decode(w + (size_t)r * ws + (size_t)b * wb);
         UNROLL
         for (int j = 0; j < T; j++) {
-            const lc_blk_q8_K *y = (const lc_blk_q8_K *)(a + (size_t)j * as) + b;
-            __m512i aq[4];
+            const k6act A = k6_act((const lc_blk_q8_K *)(a + (size_t)j * as) + b);
             UNROLL
-            for (int k = 0; k < 4; k++) aq[k] = _mm512_loadu_si512((const void *)(y->qs + 64 * k));
-            const __m512i bs = _mm512_maskz_loadu_epi16(0xFFFF, y->bsums);
-            const __m512 da = _mm512_set1_ps(y->d);
-            UNROLL
-            for (int r = 0; r < R; r++) {
-                const __m512i z = _mm512_setzero_si512();
-                __m512i p01 = _mm512_packs_epi32(_mm512_dpbusd_epi32(z, W[r].q[0], aq[0]),
-                                                 _mm512_dpbusd_epi32(z, W[r].q[1], aq[1]));
-                __m512i p23 = _mm512_packs_epi32(_mm512_dpbusd_epi32(z, W[r].q[2], aq[2]),
-                                                 _mm512_dpbusd_epi32(z, W[r].q[3], aq[3]));
-                __m512i is = _mm512_madd_epi16(p01, W[r].sc01);
-                is = _mm512_dpwssd_epi32(is, p23, W[r].sc23);
-                is = _mm512_dpwssd_epi32(is, bs, W[r].nc);
-                acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(W[r].d, da), acc[r][j]);
-            }
+            for (int r = 0; r < R; r++) acc[r][j] = pair6(&W[r], &A, acc[r][j]);
         }
     }
     UNROLL
@@ -459,10 +508,17 @@ LC_INLINE void tilek6(int R, int T, const char *w, size_t ws, const char *a, siz
 
 typedef void (*tile_part_fn)(const char *w, size_t ws, const char *a, size_t as, int64_t nb, float *out, size_t ldo);
 
-/* Cover an nr x nt tile with TR x TT parts and 1-wide edges. */
-static void tile_drive(tile_part_fn full, tile_part_fn rows1, tile_part_fn tok1, tile_part_fn one, const char *w,
-                       size_t ws, int nr, const char *a, size_t as, int nt, int64_t nb, float *out, size_t ldo) {
+/* Cover an nr x nt tile with TR x TT parts and 1-wide edges (one token:
+ * TRD x 1 parts). */
+static void tile_drive(tile_part_fn full, tile_part_fn rows1, tile_part_fn tok1, tile_part_fn dec, tile_part_fn one,
+                       const char *w, size_t ws, int nr, const char *a, size_t as, int nt, int64_t nb, float *out,
+                       size_t ldo) {
     int r = 0;
+    if (nt == 1) {
+        for (; r + TRD <= nr; r += TRD) dec(w + (size_t)r * ws, ws, a, as, nb, out + r, ldo);
+        for (; r < nr; r++) one(w + (size_t)r * ws, ws, a, as, nb, out + r, ldo);
+        return;
+    }
     for (; r + TR <= nr; r += TR) {
         int j = 0;
         for (; j + TT <= nt; j += TT) full(w + (size_t)r * ws, ws, a + (size_t)j * as, as, nb, out + (size_t)j * ldo + r, ldo);
@@ -487,13 +543,16 @@ static void tile_drive(tile_part_fn full, tile_part_fn rows1, tile_part_fn tok1,
     static void NAME##_t1(const char *w, size_t ws, const char *a, size_t as, int64_t nb, float *o, size_t ldo) {   \
         CALL(TR, 1);                                                                                               \
     }                                                                                                              \
+    static void NAME##_d1(const char *w, size_t ws, const char *a, size_t as, int64_t nb, float *o, size_t ldo) {   \
+        CALL(TRD, 1);                                                                                              \
+    }                                                                                                              \
     static void NAME##_11(const char *w, size_t ws, const char *a, size_t as, int64_t nb, float *o, size_t ldo) {   \
         CALL(1, 1);                                                                                                \
     }                                                                                                              \
     static void NAME##_tile(const void *w, size_t ws, int nr, const void *a, size_t as, int nt, int64_t n,         \
                             float *out, size_t ldo) {                                                              \
-        tile_drive(NAME##_full, NAME##_r1, NAME##_t1, NAME##_11, (const char *)w, ws, nr, (const char *)a, as, nt, \
-                   n / (BLK), out, ldo);                                                                           \
+        tile_drive(NAME##_full, NAME##_r1, NAME##_t1, NAME##_d1, NAME##_11, (const char *)w, ws, nr,               \
+                   (const char *)a, as, nt, n / (BLK), out, ldo);                                                  \
     }                                                                                                              \
     static float NAME##_dot(const void *w, const void *a, int64_t n) {                                             \
         float o;                                                                                                   \
