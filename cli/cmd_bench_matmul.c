@@ -6,7 +6,8 @@
  *
  * Quantised types run the integer kernels (src/quant: activations
  * quantised to 8 bits once, integer dot products per block); f32 / f16 /
- * bf16 run lc_matmul. Weights are random blocks (finite scales). Each
+ * bf16 run lc_matmul (quantised types too with --lc-matmul, the path a
+ * model takes). Weights are random blocks (finite scales). Each
  * repetition reads a different copy of the weights (enough copies to exceed
  * the last-level cache, --copies) so decode figures are memory reads, not
  * cache hits.
@@ -47,6 +48,9 @@ static void usage(FILE *f) {
             "                   1 reads the same copy every time, as llama.cpp's test-backend-ops does)\n"
             "  --peak-gbs X     use X GB/s as the read bandwidth instead of measuring it\n"
             "  --no-peak        skip the peak measurement (no percentages)\n"
+            "  --lc-matmul      quantised types through the public lc_matmul (the path a model takes;\n"
+            "                   Q8_0 there is src/kernels' f32-activation product) instead of the\n"
+            "                   integer kernels' lc_qmatmul\n"
             "  --json           one JSON object on stdout\n");
 }
 
@@ -71,7 +75,7 @@ static bool parse_type(const char *s, size_t len, bm_type *out) {
                 snprintf(out->name, sizeof out->name, "%s", nm);
                 out->quant = true;
                 out->qt = (lc_qk_type)t;
-                return true;
+                return lc_dtype_parse(nm, &out->dt); /* the tensor type, for --lc-matmul */
             }
         }
     }
@@ -161,7 +165,7 @@ int bench_matmul(int argc, char **argv) {
     int64_t rows = 4096, cols = 14336, toks[MAX_LIST] = {1, 512}, thr64[MAX_LIST];
     int n_toks = 2, n_thr = 0, reps = 0, copies = 0;
     double peak_gbs = 0;
-    bool json = false, no_peak = false;
+    bool json = false, no_peak = false, via_matmul = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is(a, "-h", "--help")) {
@@ -195,6 +199,8 @@ int bench_matmul(int argc, char **argv) {
             no_peak = true;
         } else if (cli_is(a, NULL, "--json")) {
             json = true;
+        } else if (cli_is(a, NULL, "--lc-matmul")) {
+            via_matmul = true;
         } else {
             return cli_unknown_option(CMD, a, usage);
         }
@@ -260,8 +266,9 @@ int bench_matmul(int argc, char **argv) {
             for (int hi = 0; hi < n_thr && x && y; hi++) {
                 const int th = (int)thr64[hi];
                 size_t wsb = 0;
-                lc_tensor tw = {ty->quant ? LC_DTYPE_F32 : ty->dt, rows, cols, w[0]};
-                if (ty->quant) wsb = lc_qmatmul_workspace(ty->qt, cols, nt);
+                const bool qk = ty->quant && !via_matmul; /* lc_qmatmul, else lc_matmul */
+                lc_tensor tw = {ty->dt, rows, cols, w[0]};
+                if (qk) wsb = lc_qmatmul_workspace(ty->qt, cols, nt);
                 else if (lc_matmul_workspace(&tw, nt, th, &wsb, &err) != LC_OK) {
                     rc = cli_fail(CMD, &err);
                     break;
@@ -278,7 +285,7 @@ int bench_matmul(int argc, char **argv) {
                 for (int k = -1; sec && k < nrep; k++) { /* k = -1: warm-up */
                     const void *wd = w[(k + 1) % nco];
                     double t0 = lc_time_now(), c0 = cpu_seconds();
-                    if (ty->quant) {
+                    if (qk) {
                         const size_t rb = wb / (size_t)rows;
                         lc_qmatmul(ty->qt, wd, rb, rows, cols, x, nt, y, ws, th, ko.isa);
                     } else {
@@ -330,6 +337,7 @@ int bench_matmul(int argc, char **argv) {
         lc_json_begin_object(&jw);
         lc_json_kv_str(&jw, "cpu", cpu);
         lc_json_kv_str(&jw, "isa", lc_isa_name(ko.isa));
+        lc_json_kv_str(&jw, "api", via_matmul ? "lc_matmul" : "lc_qmatmul");
         lc_json_kv_int(&jw, "rows", rows);
         lc_json_kv_int(&jw, "cols", cols);
         lc_json_kv_num(&jw, "peak_read_gbs", pk.read_gbs);
@@ -362,7 +370,8 @@ int bench_matmul(int argc, char **argv) {
         lc_json_end_object(&jw);
         lc_json_finish(&jw);
     } else if (rc == CLI_OK) {
-        printf("shape %lld x %lld (rows x cols), isa %s", (long long)rows, (long long)cols, lc_isa_name(ko.isa));
+        printf("shape %lld x %lld (rows x cols), isa %s, %s", (long long)rows, (long long)cols, lc_isa_name(ko.isa),
+               via_matmul ? "lc_matmul" : "lc_qmatmul (quantised types)");
         if (pk.read_gbs > 0)
             printf(", read bandwidth %.1f GB/s (1 thread %.1f), FMA peak %.1f GFLOP/s (1 thread %.1f)", pk.read_gbs,
                    pk.read_gbs_1t, pk.fma_gflops, pk.fma_gflops_1t);

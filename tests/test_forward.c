@@ -10,6 +10,11 @@
  *   - f32 KV cache: 1e-5, for every weight type. The reference reads the same
  *     weights dequantised exactly (f16, bf16 and q8_0 values are exact in
  *     f32), so the only differences are f32 rounding in the runtime's sums.
+ *     Products with q8_0 weights round their input to 8-bit blocks (the
+ *     integer kernels, as llama.cpp); the reference rounds it the same way
+ *     (measured 1e-7), and the tolerance, 1e-3, leaves room for an activation
+ *     that the runtime's f32 rounding puts on the other side of a .5 step
+ *     (one step is 1/254 of its block's largest value).
  *   - f16 KV cache: 5e-3. Keys and values are rounded to 11-bit mantissas
  *     (relative 2^-11 = 4.9e-4 each); through softmax and several layers the
  *     logits move by a few times that (measured: up to 2.1e-3).
@@ -227,8 +232,9 @@ static void test_against_reference(void) {
         char label[32];
         snprintf(label, sizeof label, "gqa %s", lc_dtype_name(wts[t]));
         run_cfg a = {"flash", 2, false, 6, LC_DTYPE_F32}, b = {"naive", 1, true, 512, LC_DTYPE_F32};
-        check_model(label, &tm, &a, n, 1e-5);
-        check_model(label, &tm, &b, n, 1e-5);
+        const double tol = wts[t] == LC_DTYPE_Q8_0 ? 1e-3 : 1e-5;
+        check_model(label, &tm, &a, n, tol);
+        check_model(label, &tm, &b, n, tol);
         model_free(&tm);
     }
     /* f16 KV cache */

@@ -10,7 +10,9 @@
  * |err| <= K u sum|w_i x_i| (u = 2^-24, to first order); every kernel must stay
  * inside it against the reference on the same (dequantised) weights. An
  * indexing or packing bug gives errors of the order of the terms themselves,
- * far outside it.
+ * far outside it. Q8_0 weights take the integer kernels (src/quant), which
+ * round the activations to 8-bit blocks first: their bound adds that
+ * rounding's, sum |w_i| 0.57 amax_block / 127 (as tests/test_quant_kernels.c).
  */
 #include <math.h>
 #include <stdint.h>
@@ -97,6 +99,19 @@ static double check_against_ref(const test_weight *w, const float *x, int64_t n_
                 mag += fabs(p);
             }
             double bound = (double)(cols + 2) * ldexp(1.0, -24) * mag + 1e-30;
+            if (w->t.type == LC_DTYPE_Q8_0) {
+                /* the integer kernels (src/quant) round the activations to
+                 * Q8_0 blocks: |x - d q| <= d/2 plus the f16 rounding of d
+                 * times |q| <= 127, i.e. 0.57 amax / 127 per block of 32 */
+                for (int64_t b = 0; b < cols / 32; b++) {
+                    double sw = 0.0, am = 0.0;
+                    for (int64_t c = 32 * b; c < 32 * b + 32; c++) {
+                        sw += fabs((double)w->deq[(size_t)r * cols + c]);
+                        am = fmax(am, fabs((double)x[(size_t)t * cols + c]));
+                    }
+                    bound += sw * 0.57 * am / 127.0;
+                }
+            }
             double e = fabs((double)y[(size_t)t * rows + r] - s) / bound;
             if (!(e <= worst)) worst = e; /* NaN wins */
         }

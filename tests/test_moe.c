@@ -280,11 +280,12 @@ static void check_case(bool oai, int32_t E, int32_t k, int64_t dim, int64_t ffn,
                 wworst = fmax(wworst, fabs(w[t * k + s] - rw[t * k + s]));
             }
         }
-        /* Q4_0 and MXFP4 go through the integer kernels (src/quant/qk_*.c), which quantise
-         * the activations to 8 bits per block as llama.cpp does: their error is that
-         * rounding's (<= 1/254 of each block's largest activation per term, 1.1e-2 of the
-         * largest output measured here), not f32's. */
-        const double tol = (wt == LC_DTYPE_Q4_0 || wt == LC_DTYPE_MXFP4) ? 3e-2 : 1e-4;
+        /* Q8_0, Q4_0 and MXFP4 go through the integer kernels (src/quant/qk_*.c), which
+         * quantise the activations to 8 bits per block as llama.cpp does: their error is
+         * that rounding's (<= 1/254 of each block's largest activation per term, 1.1e-2
+         * (Q4_0) and 1.2e-2 (Q8_0) of the largest output measured here), not f32's. */
+        const double tol =
+            (wt == LC_DTYPE_Q8_0 || wt == LC_DTYPE_Q4_0 || wt == LC_DTYPE_MXFP4) ? 3e-2 : 1e-4;
         CHECK(worst / scale < tol, "forward vs reference: %.3g (threads=%d scalar=%d) (%s)", worst / scale,
               o.n_threads, o.force_scalar, what);
         CHECK(same && wworst < 1e-5, "routing: same=%d weight error %.3g (%s)", same, wworst, what);

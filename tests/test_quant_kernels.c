@@ -609,7 +609,7 @@ static void test_products_random(lc_isa tier) {
 static void test_lc_matmul_dispatch(void) {
     lc_rng rng;
     lc_rng_seed(&rng, 16);
-    static const lc_dtype dts[] = {LC_DTYPE_Q4_0, LC_DTYPE_Q4_1, LC_DTYPE_Q5_0, LC_DTYPE_Q5_1, LC_DTYPE_Q2_K,
+    static const lc_dtype dts[] = {LC_DTYPE_Q4_0, LC_DTYPE_Q4_1, LC_DTYPE_Q5_0, LC_DTYPE_Q5_1, LC_DTYPE_Q8_0, LC_DTYPE_Q2_K,
                                    LC_DTYPE_Q3_K, LC_DTYPE_Q4_K, LC_DTYPE_Q5_K, LC_DTYPE_Q6_K, LC_DTYPE_IQ4_NL,
                                    LC_DTYPE_IQ4_XS, LC_DTYPE_MXFP4};
     for (size_t di = 0; di < LC_ARRAY_LEN(dts); di++) {

@@ -32,8 +32,9 @@
 #define QM_PARALLEL_MIN (1 << 18)
 
 bool lc_quant_matmul_handles(lc_dtype t) {
-    /* Q8_0 keeps matmul.c's own f32-activation kernels. */
-    return lc_quant_is_block_type(t) && t != LC_DTYPE_Q8_0;
+    /* Q8_0 included: its integer kernels beat matmul.c's f32-activation
+     * ones on `bench matmul` (docs/performance.md, "Q8_0"). */
+    return lc_quant_is_block_type(t);
 }
 
 bool lc_quant_products_round_acts(lc_dtype t) {

@@ -54,13 +54,44 @@ double ref_tensor_get(const lc_tensor *t, int64_t r, int64_t col) {
     }
 }
 
-/* y[rows] = W x */
+/* A value rounded to binary16 (11 significant bits, to nearest even;
+ * normal range, which activation scales are in). */
+static double ref_round_half(double v) {
+    if (v == 0.0 || !isfinite(v)) return v;
+    int e;
+    double m = frexp(v, &e); /* v = m 2^e, 0.5 <= |m| < 1 */
+    return ldexp(nearbyint(ldexp(m, 11)), e - 11);
+}
+
+/* x rounded as the runtime's products with Q8_0 weights round it (as
+ * llama.cpp does): per block of 32, q = x 127 / amax rounded half to even,
+ * value = f16(amax / 127) q. */
+static void ref_round_acts_q8_0(const double *x, double *out, int64_t n) {
+    for (int64_t b = 0; b + 32 <= n; b += 32) {
+        double amax = 0.0;
+        for (int64_t i = b; i < b + 32; i++) amax = fmax(amax, fabs(x[i]));
+        const double d = ref_round_half(amax / 127.0);
+        for (int64_t i = b; i < b + 32; i++) {
+            double q = amax > 0.0 ? nearbyint(x[i] * 127.0 / amax) : 0.0;
+            out[i] = d * fmin(127.0, fmax(-127.0, q));
+        }
+    }
+}
+
+/* y[rows] = W x (x rounded to 8-bit blocks first for Q8_0 weights: the
+ * runtime's integer kernels do) */
 static void ref_matvec(const lc_tensor *w, const double *x, double *y) {
+    double *xr = NULL;
+    if (w->type == LC_DTYPE_Q8_0 && (xr = malloc((size_t)w->cols * sizeof(double))) != NULL) {
+        ref_round_acts_q8_0(x, xr, w->cols);
+        x = xr;
+    }
     for (int64_t r = 0; r < w->rows; r++) {
         double s = 0.0;
         for (int64_t c = 0; c < w->cols; c++) s += ref_tensor_get(w, r, c) * x[c];
         y[r] = s;
     }
+    free(xr);
 }
 
 static void ref_rmsnorm(const double *x, const lc_tensor *w, int64_t n, double eps, double *out) {

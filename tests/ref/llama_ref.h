@@ -1,7 +1,9 @@
 /*
  * An independent, straightforward scalar forward pass of the Llama
  * architecture, for tests: it reads lc_model_weights directly (with its own
- * dequantisation of f16 / bf16 / q8_0), accumulates everything in double,
+ * dequantisation of f16 / bf16 / q8_0; products with q8_0 weights first
+ * round their input to 8-bit blocks, as the runtime and llama.cpp do),
+ * accumulates everything in double,
  * computes RoPE angles directly (no tables) and materialises the causal
  * attention matrix. It shares no code with the runtime or its kernels.
  *
