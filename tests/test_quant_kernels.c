@@ -10,7 +10,7 @@
  *    quantised activation row must equal, to f32 rounding, the double sum
  *    of ggml's own dequantisation of the row (<T>.dequant.f32.gguf) times
  *    the dequantised activations: this pins every block layout;
- * 3. AVX2 and AVX-512 VNNI dots and tiles (7 rows x 7 tokens and 7 x 1)
+ * 3. AVX2 and AVX-512 VNNI dots and tiles (7 rows x 9 tokens and 7 x 1)
  *    against the references on random blocks (random bytes, random scales),
  *    blocks of awkward bytes (0x00, 0xFF, 0x80, ...) and extreme activations
  *    (all +-127), n = 1 block and many (32-element types: every remainder of
@@ -397,9 +397,11 @@ static void make_act(lc_act_kind k, int mode, float *x, int64_t n, char *act, lc
     lc_quantize_act_ref(k, x, act, n);
 }
 
-/* Weight rows of the tiles below: more than one whole tile of either tier
- * (3 x 4 inside a product, 6 x 1 for one token) plus an edge. */
+/* Rows x tokens of the tiles below: more than one whole tile of either tier
+ * (AVX2 3 x 4, AVX-512 3 x 8 inside a product, 6 x 1 for one token) plus
+ * edges of both. */
 #define NR 7
+#define NT 9
 
 static void test_fast_dots(lc_isa tier) {
     lc_rng rng;
@@ -416,7 +418,7 @@ static void test_fast_dots(lc_isa tier) {
         const lc_qdot_fn fast = lc_qk_dot(t, tier);
         const lc_qtile_fn tile = lc_qk_tile(t, tier);
         const size_t wmax = (size_t)(nmax / in->block) * in->block_bytes * NR;
-        const size_t amax = (size_t)(nmax / lc_act_block(in->act)) * lc_act_block_bytes(in->act) * 7;
+        const size_t amax = (size_t)(nmax / lc_act_block(in->act)) * lc_act_block_bytes(in->act) * NT;
         char *w = xmalloc(wmax), *a = xmalloc(amax);
         double worst = 0;
         int fails = 0;
@@ -429,13 +431,13 @@ static void test_fast_dots(lc_isa tier) {
             for (size_t i = 0; i < rb * NR; i++) w[i] = (char)lc_rng_below(&rng, 256);
             if (trial % 2 == 1) memset(w, patterns[(trial / 2) % LC_ARRAY_LEN(patterns)], rb * NR);
             for (int64_t b = 0; b < nb * NR; b++) fix_scales(t, w + (size_t)b * in->block_bytes, &rng);
-            for (int j = 0; j < 7; j++) make_act(in->act, (trial + j) % 8, x, n, a + (size_t)j * arb, &rng);
-            /* an NR x 7 tile (full tiles and both edges) and an NR x 1 one (decode) */
-            float out[7 * NR], out1[NR];
-            tile(w, rb, NR, a, arb, 7, n, out, NR);
+            for (int j = 0; j < NT; j++) make_act(in->act, (trial + j) % 8, x, n, a + (size_t)j * arb, &rng);
+            /* an NR x NT tile (full tiles and both edges) and an NR x 1 one (decode) */
+            float out[NT * NR], out1[NR];
+            tile(w, rb, NR, a, arb, NT, n, out, NR);
             tile(w, rb, NR, a, arb, 1, n, out1, NR);
             for (int r = 0; r < NR; r++)
-                for (int j = 0; j < 7; j++) {
+                for (int j = 0; j < NT; j++) {
                     const char *wr = w + (size_t)r * rb, *aj = a + (size_t)j * arb;
                     float ref = in->dot_ref(wr, aj, n);
                     double mag = dot_bound(in, t, wr, aj, n) + 1e-30;

@@ -52,11 +52,13 @@
 #define UNROLL _Pragma("GCC unroll 8")
 #endif
 
-/* Tile: weight rows x activation rows; TRD rows of one token (decode,
- * where each weight row is used once and the arranged activation block is
- * shared by more rows). RMAX sizes the arrays. */
+/* Tile: weight rows x activation rows (3 x 8 measured best of 1..4 x 4..16
+ * on Q4_0 / Q8_0 / Q4_K / Q6_K prefill, one thread: 12-15 % less CPU time
+ * than 3 x 4); TRD rows of one token (decode, where each weight row is used
+ * once and the arranged activation block is shared by more rows). RMAX
+ * sizes the arrays. */
 #define TR 3
-#define TT 4
+#define TT 8
 #define TRD 6
 #define RMAX 6
 
