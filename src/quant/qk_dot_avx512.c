@@ -17,6 +17,7 @@
  *   Q4_1 / Q5_1   the codes (no offset; the min m enters as m * s)
  *   Q4_K / Q5_K   the codes (the mins as dmin * sum m_j bsum_j)
  *   Q6_K          the codes 0..63, off 32 per sub-block: -32 sc_j bsum_j
+ *   IQ4_XS        the table value + 128: -128 sc_j bsum_j
  *
  * Lanes are arranged so that every 128-bit lane of a vpdpbusd result belongs
  * to one block (32-element types: 4 blocks of 32 per 2 vpdpbusd) or one
@@ -343,7 +344,7 @@ LC_INLINE k45row k45_decode(lc_qk_type t, const char *blk) {
 /* One token's super-block for Q4_K / Q5_K: the activations in the lanes of
  * k45row.q, the 16 block sums times d as floats, d. */
 typedef struct {
-    __m512i q[4];
+    __m512i q[4], bsi; /* bsi: the 16 block sums as int16 (IQ4_XS), upper half zero */
     __m512 bs, d;
 } k45act;
 
@@ -358,6 +359,7 @@ LC_INLINE k45act k45_act(const lc_blk_q8_K *y) {
     a.q[3] = _mm512_shuffle_i64x2(y2, y3, _MM_SHUFFLE(3, 1, 3, 1));
     a.d = _mm512_set1_ps(y->d);
     a.bs = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)y->bsums))), a.d);
+    a.bsi = _mm512_maskz_loadu_epi16(0xFFFF, y->bsums);
     return a;
 }
 
@@ -396,6 +398,89 @@ LC_INLINE void tilek45(lc_qk_type t, int R, int T, const char *w, size_t ws, con
             const k45act A = k45_act((const lc_blk_q8_K *)(a + (size_t)j * as) + b);
             UNROLL
             for (int r = 0; r < R; r++) acc[r][j] = pair45(&W[r], &A, acc[r][j]);
+        }
+    }
+    UNROLL
+    for (int r = 0; r < R; r++)
+        UNROLL
+        for (int j = 0; j < T; j++) out[(size_t)j * ldo + (size_t)r] = _mm512_reduce_add_ps(acc[r][j]);
+}
+
+/* ---- IQ4_XS ----------------------------------------------------------------- */
+
+/* One row's super-block: the table values + 128 (unsigned) in the lanes of
+ * k45act (q[0], q[1]: sub-blocks 0..3, elements 0..15 then 16..31 of each;
+ * q[2], q[3]: sub-blocks 4..7); the signed scales ls - 32 per int32 lane
+ * (sclo: sub-blocks 0..3, schi: 4..7); -128 (ls - 32) per 16-element
+ * activation sum in the first 16 int16 lanes of nc; d. The int32 lanes
+ * (up to 8 * 241 * 128) do not fit int16: the scales apply as vpmulld. */
+typedef struct {
+    __m512i q[4], sclo, schi, nc;
+    __m512 d;
+} kxsrow;
+
+LC_INLINE kxsrow kxs_decode(const char *blk) {
+    const lc_blk_iq4_xs *x = (const lc_blk_iq4_xs *)blk;
+    kxsrow k;
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i tab = _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)lc_qk_kvalues_iq4nl)),
+                                         _mm512_set1_epi8((char)0x80));
+    UNROLL
+    for (int h = 0; h < 2; h++) {
+        const __m512i v = _mm512_loadu_si512((const void *)(x->qs + 64 * h));
+        k.q[2 * h] = _mm512_shuffle_epi8(tab, _mm512_and_si512(v, m4));
+        k.q[2 * h + 1] = _mm512_shuffle_epi8(tab, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+    }
+    uint64_t sc = 0;
+    for (int j = 0; j < 8; j++) {
+        int ls = ((x->scales_l[j / 2] >> (4 * (j % 2))) & 0xF) | (((x->scales_h >> (2 * j)) & 3) << 4);
+        sc |= (uint64_t)(uint8_t)(ls - 32) << (8 * j);
+    }
+    const __m128i s8 = _mm_cvtsi64_si128((long long)sc);
+    k.sclo = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(s8, _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3)));
+    k.schi = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(s8, _mm_setr_epi8(4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7)));
+    const __m128i s16 = _mm_shuffle_epi8(s8, _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
+    const __m512i w16 = _mm512_cvtepi8_epi16(_mm256_zextsi128_si256(s16));
+    k.nc = _mm512_sub_epi16(_mm512_setzero_si512(), _mm512_slli_epi16(w16, 7));
+    k.d = _mm512_set1_ps(_cvtsh_ss(x->d));
+    return k;
+}
+
+LC_INLINE __m512 pairxs(const kxsrow *W, const k45act *A, __m512 acc) {
+    const __m512i z = _mm512_setzero_si512();
+    __m512i lo = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z, W->q[0], A->q[0]), W->q[1], A->q[1]);
+    __m512i hi = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z, W->q[2], A->q[2]), W->q[3], A->q[3]);
+    __m512i is = _mm512_add_epi32(_mm512_mullo_epi32(lo, W->sclo), _mm512_mullo_epi32(hi, W->schi));
+    is = _mm512_dpwssd_epi32(is, A->bsi, W->nc);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(W->d, A->d), acc);
+}
+
+LC_INLINE void tilexs(int R, int T, const char *w, size_t ws, const char *a, size_t as, int64_t nb, float *out,
+                      size_t ldo) {
+    const size_t wb = sizeof(lc_blk_iq4_xs);
+    __m512 acc[RMAX][TT];
+    UNROLL
+    for (int r = 0; r < R; r++)
+        UNROLL
+        for (int j = 0; j < T; j++) acc[r][j] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        if (T == 1) { /* each row used once: decoded where it is used */
+            const k45act A = k45_act((const lc_blk_q8_K *)a + b);
+            UNROLL
+            for (int r = 0; r < R; r++) {
+                const kxsrow W = kxs_decode(w + (size_t)r * ws + (size_t)b * wb);
+                acc[r][0] = pairxs(&W, &A, acc[r][0]);
+            }
+            continue;
+        }
+        kxsrow W[RMAX];
+        UNROLL
+        for (int r = 0; r < R; r++) W[r] = kxs_decode(w + (size_t)r * ws + (size_t)b * wb);
+        UNROLL
+        for (int j = 0; j < T; j++) {
+            const k45act A = k45_act((const lc_blk_q8_K *)(a + (size_t)j * as) + b);
+            UNROLL
+            for (int r = 0; r < R; r++) acc[r][j] = pairxs(&W[r], &A, acc[r][j]);
         }
     }
     UNROLL
@@ -571,6 +656,7 @@ static void tile_drive(tile_part_fn full, tile_part_fn rows1, tile_part_fn tok1,
 #define CALL_Q4_K(R, T) tilek45(LC_QK_Q4_K, R, T, w, ws, a, as, nb, o, ldo)
 #define CALL_Q5_K(R, T) tilek45(LC_QK_Q5_K, R, T, w, ws, a, as, nb, o, ldo)
 #define CALL_Q6_K(R, T) tilek6(R, T, w, ws, a, as, nb, o, ldo)
+#define CALL_IQ4_XS(R, T) tilexs(R, T, w, ws, a, as, nb, o, ldo)
 
 LC_QK_KERNELS(q4_0, 32, CALL_Q4_0)
 LC_QK_KERNELS(q4_1, 32, CALL_Q4_1)
@@ -581,18 +667,19 @@ LC_QK_KERNELS(iq4_nl, 32, CALL_IQ4_NL)
 LC_QK_KERNELS(q4_K, 256, CALL_Q4_K)
 LC_QK_KERNELS(q5_K, 256, CALL_Q5_K)
 LC_QK_KERNELS(q6_K, 256, CALL_Q6_K)
+LC_QK_KERNELS(iq4_xs, 256, CALL_IQ4_XS)
 
-/* Types absent here (Q2_K, Q3_K, IQ4_XS, MXFP4) take the AVX2 kernels. */
+/* Types absent here (Q2_K, Q3_K, MXFP4) take the AVX2 kernels. */
 static const lc_qdot_fn g_dot[LC_QK_COUNT] = {
     [LC_QK_Q4_0] = q4_0_dot, [LC_QK_Q4_1] = q4_1_dot, [LC_QK_Q5_0] = q5_0_dot,     [LC_QK_Q5_1] = q5_1_dot,
     [LC_QK_Q8_0] = q8_0_dot, [LC_QK_Q4_K] = q4_K_dot, [LC_QK_Q5_K] = q5_K_dot,     [LC_QK_Q6_K] = q6_K_dot,
-    [LC_QK_IQ4_NL] = iq4_nl_dot,
+    [LC_QK_IQ4_NL] = iq4_nl_dot, [LC_QK_IQ4_XS] = iq4_xs_dot,
 };
 
 static const lc_qtile_fn g_tile[LC_QK_COUNT] = {
     [LC_QK_Q4_0] = q4_0_tile, [LC_QK_Q4_1] = q4_1_tile, [LC_QK_Q5_0] = q5_0_tile,     [LC_QK_Q5_1] = q5_1_tile,
     [LC_QK_Q8_0] = q8_0_tile, [LC_QK_Q4_K] = q4_K_tile, [LC_QK_Q5_K] = q5_K_tile,     [LC_QK_Q6_K] = q6_K_tile,
-    [LC_QK_IQ4_NL] = iq4_nl_tile,
+    [LC_QK_IQ4_NL] = iq4_nl_tile, [LC_QK_IQ4_XS] = iq4_xs_tile,
 };
 
 lc_qdot_fn lc_qdot_avx512(lc_qk_type t) { return (unsigned)t < LC_QK_COUNT ? g_dot[t] : NULL; }
