@@ -16,6 +16,8 @@
  *   Q8_0, IQ4_NL  w + 128 (w in -128..127), off 128
  *   Q4_1 / Q5_1   the codes (no offset; the min m enters as m * s)
  *   Q4_K / Q5_K   the codes (the mins as dmin * sum m_j bsum_j)
+ *   Q2_K          the codes 0..3 (the mins as dmin * sum m_j bsum_j)
+ *   Q3_K          the codes 0..7 (w + 4): -4 sc_j bsum_j
  *   Q6_K          the codes 0..63, off 32 per sub-block: -32 sc_j bsum_j
  *   IQ4_XS        the table value + 128: -128 sc_j bsum_j
  *
@@ -32,9 +34,12 @@
  *     sub-block 4 + k; each int32 lane is a sum of 8 products, at most
  *     8 * 31 * 128 = 31744, so the two results pack exactly to int16
  *     (vpackssdw) and take their 6-bit scales with one vpmaddwd.
- *   Q6_K: vector k holds elements 64k .. 64k + 63 in order (lane = 16-element
- *     sub-block); int32 lanes are at most 4 * 63 * 128 = 32256: two packs,
- *     one vpmaddwd and two vpdpwssd (the second adds -32 sc_j bsum_j).
+ *   Q2_K, Q3_K, Q6_K: vector k holds elements 64k .. 64k + 63 in order
+ *     (lane = 16-element sub-block); int32 lanes are at most 4 * 63 * 128 =
+ *     32256: two packs, one vpmaddwd and a vpdpwssd, and one more vpdpwssd
+ *     for the -off sc_j bsum_j of Q3_K / Q6_K.
+ *   IQ4_XS: the lanes of Q4_K; its codes (table + 128) reach 8 * 241 * 128
+ *     per lane, so its scales apply as vpmulld.
  *
  * Tiles are R weight rows x T activation rows, as in qk_dot_avx2.c; one
  * token (decode) takes TRD rows at a time, each row decoded where it is
@@ -282,6 +287,17 @@ LC_INLINE __m128i q4k_unpack(const uint8_t *p) {
     return _mm_loadu_si128((const __m128i *)o);
 }
 
+/* Q3_K: 12 bytes -> 16 unsigned 6-bit scales (lc_qk_q3k_scales before -32). */
+LC_INLINE __m128i q3k_unpack(const uint8_t *p) {
+    uint32_t u[3], o[4];
+    memcpy(u, p, 12);
+    o[0] = (u[0] & 0x0f0f0f0fu) | ((u[2] & 0x03030303u) << 4);
+    o[1] = (u[1] & 0x0f0f0f0fu) | (((u[2] >> 2) & 0x03030303u) << 4);
+    o[2] = ((u[0] >> 4) & 0x0f0f0f0fu) | (((u[2] >> 4) & 0x03030303u) << 4);
+    o[3] = ((u[1] >> 4) & 0x0f0f0f0fu) | (((u[2] >> 6) & 0x03030303u) << 4);
+    return _mm_loadu_si128((const __m128i *)o);
+}
+
 /* One row's super-block: the codes in 4 vectors (lanes: sub-blocks 0..3
  * first halves, their second halves, 4..7 first, 4..7 second), the scales
  * as int16 in the lanes of pack(first pair, second pair), the mins times
@@ -489,77 +505,129 @@ LC_INLINE void tilexs(int R, int T, const char *w, size_t ws, const char *a, siz
         for (int j = 0; j < T; j++) out[(size_t)j * ldo + (size_t)r] = _mm512_reduce_add_ps(acc[r][j]);
 }
 
-/* ---- Q6_K ----------------------------------------------------------------- */
+/* ---- Q2_K, Q3_K, Q6_K: 16 sub-blocks of 16 ---------------------------------- */
 
-/* One row's super-block: the codes 0..63 of elements 64k .. 64k + 63 in
- * q[k]; the int8 scales as int16 in the lanes of pack(q0, q1) and
- * pack(q2, q3); -32 sc_j in the first 16 int16 lanes of nc; d. */
+/* One row's super-block: the unsigned codes of elements 64k .. 64k + 63 in
+ * q[k] (Q2_K 0..3, Q3_K 0..7 (w + 4), Q6_K 0..63 (w + 32)), so each int32
+ * lane of a vpdpbusd holds 4 products of one sub-block (at most
+ * 4 * 63 * 128, int16 after vpackssdw); the scales as int16 in the lanes of
+ * pack(q0, q1) and pack(q2, q3); the offset as -off sc_j in the first 16
+ * int16 lanes of nc (Q3_K, Q6_K); the mins times dmin as 16 floats (Q2_K);
+ * d. */
 typedef struct {
     __m512i q[4], sc01, sc23, nc;
-    __m512 d;
-} k6row;
+    __m512 mins, d;
+} k16row;
 
-LC_INLINE k6row k6_decode(const char *blk) {
-    const lc_blk_q6_K *x = (const lc_blk_q6_K *)blk;
-    k6row k;
-    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
-    /* qh bits 2k, 2k + 1 to bits 4, 5: elements 0..31 of a half shift left
-     * 4, 32..63 left 2, 64..95 not at all, 96..127 right 2 */
-    const __m512i c0 = _mm512_set_epi64(0x0002000200020002LL, 0x0002000200020002LL, 0x0002000200020002LL,
-                                        0x0002000200020002LL, 0x0004000400040004LL, 0x0004000400040004LL,
-                                        0x0004000400040004LL, 0x0004000400040004LL);
-    const __m512i c1 = _mm512_set_epi64(0x0002000200020002LL, 0x0002000200020002LL, 0x0002000200020002LL,
-                                        0x0002000200020002LL, 0, 0, 0, 0);
-    UNROLL
-    for (int h = 0; h < 2; h++) {
-        const __m512i l = _mm512_loadu_si512((const void *)(x->ql + 64 * h));
-        const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x->qh + 32 * h)));
-        k.q[2 * h] = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_sllv_epi16(qh, c0), m30));
-        k.q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
-                                         _mm512_and_si512(_mm512_srlv_epi16(qh, c1), m30));
+LC_INLINE __m512i bcast32(const uint8_t *p) {
+    return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)p));
+}
+
+/* 16-bit shift counts: c0 in the lower 256 bits, c1 in the upper. */
+LC_INLINE __m512i counts2(long long c0, long long c1) {
+    const long long a = c0 * 0x0001000100010001LL, b = c1 * 0x0001000100010001LL;
+    return _mm512_set_epi64(b, b, b, b, a, a, a, a);
+}
+
+LC_INLINE k16row k16_decode(lc_qk_type t, const char *blk) {
+    k16row k;
+    k.nc = _mm512_setzero_si512();
+    k.mins = _mm512_setzero_ps();
+    __m128i s8; /* the 16 scales as int8 */
+    if (t == LC_QK_Q6_K) {
+        const lc_blk_q6_K *x = (const lc_blk_q6_K *)blk;
+        const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+        /* qh bits 2k, 2k + 1 to bits 4, 5: elements 0..31 of a half shift
+         * left 4, 32..63 left 2, 64..95 not at all, 96..127 right 2 */
+        UNROLL
+        for (int h = 0; h < 2; h++) {
+            const __m512i l = _mm512_loadu_si512((const void *)(x->ql + 64 * h));
+            const __m512i qh = bcast32(x->qh + 32 * h);
+            k.q[2 * h] =
+                _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_sllv_epi16(qh, counts2(4, 2)), m30));
+            k.q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+                                             _mm512_and_si512(_mm512_srlv_epi16(qh, counts2(0, 2)), m30));
+        }
+        s8 = _mm_loadu_si128((const __m128i *)x->scales);
+        k.d = _mm512_set1_ps(_cvtsh_ss(x->d));
+    } else {
+        /* Q2_K / Q3_K: element l of chunk c (h = c / 4, k = c % 4) has
+         * bits 2k, 2k + 1 of qs[32 h + l]; q[2h + m] holds chunks 4h + 2m
+         * (lower 256 bits) and 4h + 2m + 1 (upper) */
+        const uint8_t *qs = t == LC_QK_Q2_K ? ((const lc_blk_q2_K *)blk)->qs : ((const lc_blk_q3_K *)blk)->qs;
+        const __m512i m2 = _mm512_set1_epi8(3), m1 = _mm512_set1_epi8(1);
+        UNROLL
+        for (int h = 0; h < 2; h++) {
+            const __m512i v = bcast32(qs + 32 * h);
+            UNROLL
+            for (int m = 0; m < 2; m++) {
+                k.q[2 * h + m] = _mm512_and_si512(_mm512_srlv_epi16(v, counts2(4 * m, 4 * m + 2)), m2);
+                if (t == LC_QK_Q3_K) {
+                    /* the high bit of chunk c is bit c of hmask[l], to bit 2 */
+                    const __m512i hm = bcast32(((const lc_blk_q3_K *)blk)->hmask);
+                    const __m512i hi = _mm512_and_si512(_mm512_srlv_epi16(hm, counts2(4 * h + 2 * m, 4 * h + 2 * m + 1)), m1);
+                    k.q[2 * h + m] = _mm512_or_si512(k.q[2 * h + m], _mm512_slli_epi16(hi, 2));
+                }
+            }
+        }
+        if (t == LC_QK_Q2_K) {
+            const lc_blk_q2_K *x = (const lc_blk_q2_K *)blk;
+            const __m128i raw = _mm_loadu_si128((const __m128i *)x->scales);
+            s8 = _mm_and_si128(raw, _mm_set1_epi8(0x0F));
+            const __m128i mn = _mm_and_si128(_mm_srli_epi16(raw, 4), _mm_set1_epi8(0x0F));
+            k.mins = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(mn)), _mm512_set1_ps(_cvtsh_ss(x->dmin)));
+            k.d = _mm512_set1_ps(_cvtsh_ss(x->d));
+        } else {
+            const lc_blk_q3_K *x = (const lc_blk_q3_K *)blk;
+            s8 = _mm_sub_epi8(q3k_unpack(x->scales), _mm_set1_epi8(32));
+            k.d = _mm512_set1_ps(_cvtsh_ss(x->d));
+        }
     }
-    const __m128i s = _mm_loadu_si128((const __m128i *)x->scales);
-    const __m256i sb = _mm256_broadcastsi128_si256(s);
+    const __m256i sb = _mm256_broadcastsi128_si256(s8);
     /* pack(q0, q1) lane l: sub-blocks l (x4), 4 + l (x4); pack(q2, q3): 8 + l, 12 + l */
     const __m256i i01 = _mm256_setr_epi8(0, 0, 0, 0, 4, 4, 4, 4, 1, 1, 1, 1, 5, 5, 5, 5, 2, 2, 2, 2, 6, 6, 6, 6, 3, 3,
                                          3, 3, 7, 7, 7, 7);
     k.sc01 = _mm512_cvtepi8_epi16(_mm256_shuffle_epi8(sb, i01));
     k.sc23 = _mm512_cvtepi8_epi16(_mm256_shuffle_epi8(sb, _mm256_add_epi8(i01, _mm256_set1_epi8(8))));
-    const __m512i sc16 = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(0xFFFF, x->scales));
-    k.nc = _mm512_sub_epi16(_mm512_setzero_si512(), _mm512_slli_epi16(sc16, 5));
-    k.d = _mm512_set1_ps(_cvtsh_ss(x->d));
+    if (t != LC_QK_Q2_K) {
+        const __m512i sc16 = _mm512_cvtepi8_epi16(_mm256_zextsi128_si256(s8));
+        k.nc = _mm512_sub_epi16(_mm512_setzero_si512(), _mm512_slli_epi16(sc16, t == LC_QK_Q6_K ? 5 : 2));
+    }
     return k;
 }
 
-/* One token's super-block for Q6_K: the activations in order, the 16
- * block sums (int16, upper half zero), d. */
+/* One token's super-block: the activations in order, the 16 block sums
+ * (int16, upper half zero; Q2_K: as floats times d), d. */
 typedef struct {
     __m512i q[4], bs;
-    __m512 d;
-} k6act;
+    __m512 bsf, d;
+} k16act;
 
-LC_INLINE k6act k6_act(const lc_blk_q8_K *y) {
-    k6act a;
+LC_INLINE k16act k16_act(const lc_blk_q8_K *y) {
+    k16act a;
     UNROLL
     for (int k = 0; k < 4; k++) a.q[k] = _mm512_loadu_si512((const void *)(y->qs + 64 * k));
     a.bs = _mm512_maskz_loadu_epi16(0xFFFF, y->bsums);
     a.d = _mm512_set1_ps(y->d);
+    a.bsf = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)y->bsums))), a.d);
     return a;
 }
 
-LC_INLINE __m512 pair6(const k6row *W, const k6act *A, __m512 acc) {
+LC_INLINE __m512 pair16(lc_qk_type t, const k16row *W, const k16act *A, __m512 acc) {
     const __m512i z = _mm512_setzero_si512();
     __m512i p01 = _mm512_packs_epi32(_mm512_dpbusd_epi32(z, W->q[0], A->q[0]), _mm512_dpbusd_epi32(z, W->q[1], A->q[1]));
     __m512i p23 = _mm512_packs_epi32(_mm512_dpbusd_epi32(z, W->q[2], A->q[2]), _mm512_dpbusd_epi32(z, W->q[3], A->q[3]));
     __m512i is = _mm512_madd_epi16(p01, W->sc01);
     is = _mm512_dpwssd_epi32(is, p23, W->sc23);
-    is = _mm512_dpwssd_epi32(is, A->bs, W->nc);
-    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(W->d, A->d), acc);
+    if (t != LC_QK_Q2_K) is = _mm512_dpwssd_epi32(is, A->bs, W->nc);
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(W->d, A->d), acc);
+    if (t == LC_QK_Q2_K) acc = _mm512_fnmadd_ps(W->mins, A->bsf, acc);
+    return acc;
 }
 
-LC_INLINE void tilek6(int R, int T, const char *w, size_t ws, const char *a, size_t as, int64_t nb, float *out,
-                      size_t ldo) {
-    const size_t wb = sizeof(lc_blk_q6_K);
+LC_INLINE void tilek16(lc_qk_type t, int R, int T, const char *w, size_t ws, const char *a, size_t as, int64_t nb,
+                       float *out, size_t ldo) {
+    const size_t wb = t == LC_QK_Q2_K ? sizeof(lc_blk_q2_K) : t == LC_QK_Q3_K ? sizeof(lc_blk_q3_K) : sizeof(lc_blk_q6_K);
     __m512 acc[RMAX][TT];
     UNROLL
     for (int r = 0; r < R; r++)
@@ -567,22 +635,22 @@ LC_INLINE void tilek6(int R, int T, const char *w, size_t ws, const char *a, siz
         for (int j = 0; j < T; j++) acc[r][j] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         if (T == 1) { /* each row used once: decoded where it is used */
-            const k6act A = k6_act((const lc_blk_q8_K *)a + b);
+            const k16act A = k16_act((const lc_blk_q8_K *)a + b);
             UNROLL
             for (int r = 0; r < R; r++) {
-                const k6row W = k6_decode(w + (size_t)r * ws + (size_t)b * wb);
-                acc[r][0] = pair6(&W, &A, acc[r][0]);
+                const k16row W = k16_decode(t, w + (size_t)r * ws + (size_t)b * wb);
+                acc[r][0] = pair16(t, &W, &A, acc[r][0]);
             }
             continue;
         }
-        k6row W[RMAX];
+        k16row W[RMAX];
         UNROLL
-        for (int r = 0; r < R; r++) W[r] = k6_decode(w + (size_t)r * ws + (size_t)b * wb);
+        for (int r = 0; r < R; r++) W[r] = k16_decode(t, w + (size_t)r * ws + (size_t)b * wb);
         UNROLL
         for (int j = 0; j < T; j++) {
-            const k6act A = k6_act((const lc_blk_q8_K *)(a + (size_t)j * as) + b);
+            const k16act A = k16_act((const lc_blk_q8_K *)(a + (size_t)j * as) + b);
             UNROLL
-            for (int r = 0; r < R; r++) acc[r][j] = pair6(&W[r], &A, acc[r][j]);
+            for (int r = 0; r < R; r++) acc[r][j] = pair16(t, &W[r], &A, acc[r][j]);
         }
     }
     UNROLL
@@ -655,7 +723,9 @@ static void tile_drive(tile_part_fn full, tile_part_fn rows1, tile_part_fn tok1,
 #define CALL_IQ4_NL(R, T) tile32(LC_QK_IQ4_NL, R, T, w, ws, a, as, nb, o, ldo)
 #define CALL_Q4_K(R, T) tilek45(LC_QK_Q4_K, R, T, w, ws, a, as, nb, o, ldo)
 #define CALL_Q5_K(R, T) tilek45(LC_QK_Q5_K, R, T, w, ws, a, as, nb, o, ldo)
-#define CALL_Q6_K(R, T) tilek6(R, T, w, ws, a, as, nb, o, ldo)
+#define CALL_Q2_K(R, T) tilek16(LC_QK_Q2_K, R, T, w, ws, a, as, nb, o, ldo)
+#define CALL_Q3_K(R, T) tilek16(LC_QK_Q3_K, R, T, w, ws, a, as, nb, o, ldo)
+#define CALL_Q6_K(R, T) tilek16(LC_QK_Q6_K, R, T, w, ws, a, as, nb, o, ldo)
 #define CALL_IQ4_XS(R, T) tilexs(R, T, w, ws, a, as, nb, o, ldo)
 
 LC_QK_KERNELS(q4_0, 32, CALL_Q4_0)
@@ -666,19 +736,21 @@ LC_QK_KERNELS(q8_0, 32, CALL_Q8_0)
 LC_QK_KERNELS(iq4_nl, 32, CALL_IQ4_NL)
 LC_QK_KERNELS(q4_K, 256, CALL_Q4_K)
 LC_QK_KERNELS(q5_K, 256, CALL_Q5_K)
+LC_QK_KERNELS(q2_K, 256, CALL_Q2_K)
+LC_QK_KERNELS(q3_K, 256, CALL_Q3_K)
 LC_QK_KERNELS(q6_K, 256, CALL_Q6_K)
 LC_QK_KERNELS(iq4_xs, 256, CALL_IQ4_XS)
 
-/* Types absent here (Q2_K, Q3_K, MXFP4) take the AVX2 kernels. */
+/* MXFP4, absent here, takes the AVX2 kernel. */
 static const lc_qdot_fn g_dot[LC_QK_COUNT] = {
     [LC_QK_Q4_0] = q4_0_dot, [LC_QK_Q4_1] = q4_1_dot, [LC_QK_Q5_0] = q5_0_dot,     [LC_QK_Q5_1] = q5_1_dot,
-    [LC_QK_Q8_0] = q8_0_dot, [LC_QK_Q4_K] = q4_K_dot, [LC_QK_Q5_K] = q5_K_dot,     [LC_QK_Q6_K] = q6_K_dot,
+    [LC_QK_Q8_0] = q8_0_dot, [LC_QK_Q2_K] = q2_K_dot, [LC_QK_Q3_K] = q3_K_dot, [LC_QK_Q4_K] = q4_K_dot, [LC_QK_Q5_K] = q5_K_dot,     [LC_QK_Q6_K] = q6_K_dot,
     [LC_QK_IQ4_NL] = iq4_nl_dot, [LC_QK_IQ4_XS] = iq4_xs_dot,
 };
 
 static const lc_qtile_fn g_tile[LC_QK_COUNT] = {
     [LC_QK_Q4_0] = q4_0_tile, [LC_QK_Q4_1] = q4_1_tile, [LC_QK_Q5_0] = q5_0_tile,     [LC_QK_Q5_1] = q5_1_tile,
-    [LC_QK_Q8_0] = q8_0_tile, [LC_QK_Q4_K] = q4_K_tile, [LC_QK_Q5_K] = q5_K_tile,     [LC_QK_Q6_K] = q6_K_tile,
+    [LC_QK_Q8_0] = q8_0_tile, [LC_QK_Q2_K] = q2_K_tile, [LC_QK_Q3_K] = q3_K_tile, [LC_QK_Q4_K] = q4_K_tile, [LC_QK_Q5_K] = q5_K_tile,     [LC_QK_Q6_K] = q6_K_tile,
     [LC_QK_IQ4_NL] = iq4_nl_tile, [LC_QK_IQ4_XS] = iq4_xs_tile,
 };
 
