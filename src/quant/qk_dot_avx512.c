@@ -13,7 +13,7 @@
  * back from the activations (off * sum(a)):
  *
  *   Q4_0 / Q5_0   the codes 0..15 / 0..31, off 8 / 16
- *   Q8_0, IQ4_NL  w + 128 (w in -128..127), off 128
+ *   Q8_0, IQ4_NL, MXFP4  w + 128 (w in -128..127), off 128
  *   Q4_1 / Q5_1   the codes (no offset; the min m enters as m * s)
  *   Q4_K / Q5_K   the codes (the mins as dmin * sum m_j bsum_j)
  *   Q2_K          the codes 0..3 (the mins as dmin * sum m_j bsum_j)
@@ -104,6 +104,23 @@ LC_INLINE __m512 f16x4_first(const char *p, size_t stride, int nk) {
     return _mm512_maskz_permutexvar_ps(0x1111, idx, _mm512_castps128_ps512(_mm_cvtph_ps(h)));
 }
 
+/* MXFP4's e8m0 exponents at p, p + stride, ... (first nk; the rest 0) as
+ * 2^(e - 128) (lc_qk_e8m0_half), each repeated over its block's 4 lanes. */
+LC_INLINE float e8m0_half(uint8_t e) {
+    const uint32_t bits = e >= 2 ? (uint32_t)(e - 1) << 23 : 0x00200000u << e;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+LC_INLINE __m512 e8m0x4(const char *p, size_t stride, int nk) {
+    const __m128 v = _mm_setr_ps(e8m0_half((uint8_t)p[0]), nk > 1 ? e8m0_half((uint8_t)p[stride]) : 0.0f,
+                                 nk > 2 ? e8m0_half((uint8_t)p[2 * stride]) : 0.0f,
+                                 nk > 3 ? e8m0_half((uint8_t)p[3 * stride]) : 0.0f);
+    const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(v));
+}
+
 /* ---- 32-element blocks, in groups of 4 ----------------------------------- */
 
 LC_INLINE bool act_is_q8_1(lc_qk_type t) { return t == LC_QK_Q4_1 || t == LC_QK_Q5_1; }
@@ -116,6 +133,7 @@ LC_INLINE size_t wblock_bytes(lc_qk_type t) {
     case LC_QK_Q5_1: return sizeof(lc_blk_q5_1);
     case LC_QK_Q8_0: return sizeof(lc_block_q8_0);
     case LC_QK_IQ4_NL: return sizeof(lc_blk_iq4_nl);
+    case LC_QK_MXFP4: return sizeof(lc_blk_mxfp4);
     case LC_QK_Q4_K: return sizeof(lc_blk_q4_K);
     case LC_QK_Q5_K: return sizeof(lc_blk_q5_K);
     default: return sizeof(lc_blk_q6_K);
@@ -128,7 +146,8 @@ LC_INLINE int code_offset(lc_qk_type t) {
     case LC_QK_Q4_0: return 8;
     case LC_QK_Q5_0: return 16;
     case LC_QK_Q8_0:
-    case LC_QK_IQ4_NL: return 128;
+    case LC_QK_IQ4_NL:
+    case LC_QK_MXFP4: return 128;
     default: return 0;
     }
 }
@@ -161,7 +180,7 @@ LC_INLINE wgroup wdecode(lc_qk_type t, const char *blk, size_t wb, int nk) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     wgroup g;
     g.m = _mm512_setzero_ps();
-    g.d = f16x4(blk, wb, nk);
+    g.d = t == LC_QK_MXFP4 ? e8m0x4(blk, wb, nk) : f16x4(blk, wb, nk);
     switch (t) {
     case LC_QK_Q8_0: {
         const __m512i flip = _mm512_set1_epi8((char)0x80);
@@ -180,16 +199,18 @@ LC_INLINE wgroup wdecode(lc_qk_type t, const char *blk, size_t wb, int nk) {
         if (t == LC_QK_Q5_1) g.m = f16x4_first(blk + offsetof(lc_blk_q5_1, m), wb, nk);
         break;
     }
-    default: { /* Q4_0, Q4_1, IQ4_NL: 16 bytes of nibbles */
-        const size_t qs = t == LC_QK_Q4_1 ? offsetof(lc_blk_q4_1, qs) : offsetof(lc_blk_q4_0, qs);
+    default: { /* Q4_0, Q4_1, IQ4_NL, MXFP4: 16 bytes of nibbles */
+        const size_t qs = t == LC_QK_Q4_1   ? offsetof(lc_blk_q4_1, qs)
+                          : t == LC_QK_MXFP4 ? offsetof(lc_blk_mxfp4, qs)
+                                             : offsetof(lc_blk_q4_0, qs);
         const __m512i x = cat4(blk + qs, wb, nk);
         g.lo = _mm512_and_si512(x, m4);
         g.hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
-        if (t == LC_QK_IQ4_NL) {
+        if (t == LC_QK_IQ4_NL || t == LC_QK_MXFP4) {
             /* the table's values + 128, as unsigned bytes */
-            const __m512i tab = _mm512_xor_si512(
-                _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)lc_qk_kvalues_iq4nl)),
-                _mm512_set1_epi8((char)0x80));
+            const int8_t *kv = t == LC_QK_MXFP4 ? lc_qk_kvalues_mxfp4 : lc_qk_kvalues_iq4nl;
+            const __m512i tab = _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)kv)),
+                                                 _mm512_set1_epi8((char)0x80));
             g.lo = _mm512_shuffle_epi8(tab, g.lo);
             g.hi = _mm512_shuffle_epi8(tab, g.hi);
         }
@@ -721,6 +742,7 @@ static void tile_drive(tile_part_fn full, tile_part_fn rows1, tile_part_fn tok1,
 #define CALL_Q5_1(R, T) tile32(LC_QK_Q5_1, R, T, w, ws, a, as, nb, o, ldo)
 #define CALL_Q8_0(R, T) tile32(LC_QK_Q8_0, R, T, w, ws, a, as, nb, o, ldo)
 #define CALL_IQ4_NL(R, T) tile32(LC_QK_IQ4_NL, R, T, w, ws, a, as, nb, o, ldo)
+#define CALL_MXFP4(R, T) tile32(LC_QK_MXFP4, R, T, w, ws, a, as, nb, o, ldo)
 #define CALL_Q4_K(R, T) tilek45(LC_QK_Q4_K, R, T, w, ws, a, as, nb, o, ldo)
 #define CALL_Q5_K(R, T) tilek45(LC_QK_Q5_K, R, T, w, ws, a, as, nb, o, ldo)
 #define CALL_Q2_K(R, T) tilek16(LC_QK_Q2_K, R, T, w, ws, a, as, nb, o, ldo)
@@ -734,6 +756,7 @@ LC_QK_KERNELS(q5_0, 32, CALL_Q5_0)
 LC_QK_KERNELS(q5_1, 32, CALL_Q5_1)
 LC_QK_KERNELS(q8_0, 32, CALL_Q8_0)
 LC_QK_KERNELS(iq4_nl, 32, CALL_IQ4_NL)
+LC_QK_KERNELS(mxfp4, 32, CALL_MXFP4)
 LC_QK_KERNELS(q4_K, 256, CALL_Q4_K)
 LC_QK_KERNELS(q5_K, 256, CALL_Q5_K)
 LC_QK_KERNELS(q2_K, 256, CALL_Q2_K)
@@ -741,17 +764,17 @@ LC_QK_KERNELS(q3_K, 256, CALL_Q3_K)
 LC_QK_KERNELS(q6_K, 256, CALL_Q6_K)
 LC_QK_KERNELS(iq4_xs, 256, CALL_IQ4_XS)
 
-/* MXFP4, absent here, takes the AVX2 kernel. */
+/* Every type has a kernel here; a NULL entry would fall back to AVX2. */
 static const lc_qdot_fn g_dot[LC_QK_COUNT] = {
     [LC_QK_Q4_0] = q4_0_dot, [LC_QK_Q4_1] = q4_1_dot, [LC_QK_Q5_0] = q5_0_dot,     [LC_QK_Q5_1] = q5_1_dot,
     [LC_QK_Q8_0] = q8_0_dot, [LC_QK_Q2_K] = q2_K_dot, [LC_QK_Q3_K] = q3_K_dot, [LC_QK_Q4_K] = q4_K_dot, [LC_QK_Q5_K] = q5_K_dot,     [LC_QK_Q6_K] = q6_K_dot,
-    [LC_QK_IQ4_NL] = iq4_nl_dot, [LC_QK_IQ4_XS] = iq4_xs_dot,
+    [LC_QK_IQ4_NL] = iq4_nl_dot, [LC_QK_IQ4_XS] = iq4_xs_dot, [LC_QK_MXFP4] = mxfp4_dot,
 };
 
 static const lc_qtile_fn g_tile[LC_QK_COUNT] = {
     [LC_QK_Q4_0] = q4_0_tile, [LC_QK_Q4_1] = q4_1_tile, [LC_QK_Q5_0] = q5_0_tile,     [LC_QK_Q5_1] = q5_1_tile,
     [LC_QK_Q8_0] = q8_0_tile, [LC_QK_Q2_K] = q2_K_tile, [LC_QK_Q3_K] = q3_K_tile, [LC_QK_Q4_K] = q4_K_tile, [LC_QK_Q5_K] = q5_K_tile,     [LC_QK_Q6_K] = q6_K_tile,
-    [LC_QK_IQ4_NL] = iq4_nl_tile, [LC_QK_IQ4_XS] = iq4_xs_tile,
+    [LC_QK_IQ4_NL] = iq4_nl_tile, [LC_QK_IQ4_XS] = iq4_xs_tile, [LC_QK_MXFP4] = mxfp4_tile,
 };
 
 lc_qdot_fn lc_qdot_avx512(lc_qk_type t) { return (unsigned)t < LC_QK_COUNT ? g_dot[t] : NULL; }
