@@ -174,7 +174,8 @@ lc_status lc_matmul(const lc_tensor *w, const float *x, int64_t n_tok, float *y,
     if (need > 0 && (!ws || ws_bytes < need))
         return lc_fail(err, LC_ERR_INVALID_ARG, "matmul: workspace of %zu bytes is smaller than the %zu needed",
                        ws ? ws_bytes : (size_t)0, need);
-    /* The quantized block types (all but q8_0): src/quant/quant_matmul.c. */
+    /* The quantized block types (q8_0 included): src/quant/quant_matmul.c. The
+     * q8_0 cases below are no longer reached through here. */
     if (lc_quant_matmul_handles(w->type)) return lc_quant_matmul(w, x, n_tok, y, ws, ws_bytes, o, err);
     const size_t rb = lc_kernel_row_bytes(w->type, w->cols);
     const bool scalar = !lc_kernel_use_avx2(o);
