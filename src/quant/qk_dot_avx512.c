@@ -3,7 +3,7 @@
  * activations (compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni
  * besides the AVX2 flags; called only after lc_isa_best() >= LC_ISA_AVX512,
  * through lc_qk_tile / lc_qk_dot). The scalar references are in qk_dot.c,
- * the AVX2 tiles (every type; the types without a kernel here take them) in
+ * the AVX2 tiles (every type; a type without a kernel here would take them) in
  * qk_dot_avx2.c.
  *
  * The multiply is vpdpbusd: 64 u8 x s8 products summed in groups of 4 into
