@@ -13,6 +13,7 @@
  *                most 8).
  *
  * Checks, each a trap when it fails:
+ *  - at every fast tier this CPU has (AVX2, AVX-512 VNNI):
  *  - the fast activation quantiser writes the reference's bytes (finite rows);
  *  - the fast dot, the fast tile and the reference agree within 1e-5 of the
  *    row's bound sum |w_i a_i| (the rounding of a sum whose terms cancel is
@@ -163,40 +164,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const size_t arb = lc_qmatmul_act_row_bytes(t, n);
     uint8_t *aref = aligned_alloc(64, (arb * (size_t)n_tok + 63) & ~(size_t)63);
     uint8_t *afast = aligned_alloc(64, (arb * (size_t)n_tok + 63) & ~(size_t)63);
-    const bool avx2 = lc_isa_best() >= LC_ISA_AVX2 && lc_qk_tile(t, true) != NULL;
-    for (int j = 0; j < n_tok; j++) {
-        lc_quantize_act_ref(in->act, x + (size_t)j * n, aref + (size_t)j * arb, n);
-        if (avx2) {
-            lc_qk_quantize_act(in->act, x + (size_t)j * n, afast + (size_t)j * arb, n, true);
-            if (all_finite(x + (size_t)j * n, n) && memcmp(aref + (size_t)j * arb, afast + (size_t)j * arb, arb) != 0)
-                __builtin_trap();
-        }
-    }
-
     float ref[MAX_ROWS * MAX_TOK], tile[MAX_ROWS * MAX_TOK];
     double bound[MAX_ROWS * MAX_TOK];
-    for (int j = 0; j < n_tok; j++)
+    for (int j = 0; j < n_tok; j++) {
+        lc_quantize_act_ref(in->act, x + (size_t)j * n, aref + (size_t)j * arb, n);
         for (int r = 0; r < rows; r++) {
             const uint8_t *wr = w + (size_t)r * rb, *aj = aref + (size_t)j * arb;
             ref[j * rows + r] = in->dot_ref(wr, aj, n);
             bound[j * rows + r] = row_bound(in, t, wr, aj, n);
-            if (avx2 && !agree(lc_qk_dot(t, true)(wr, aj, n), ref[j * rows + r], bound[j * rows + r])) __builtin_trap();
         }
-    if (avx2) {
-        lc_qk_tile(t, true)(w, rb, rows, aref, arb, n_tok, n, tile, (size_t)rows);
-        for (int i = 0; i < rows * n_tok; i++)
-            if (!agree(tile[i], ref[i], bound[i])) __builtin_trap();
     }
-
-    /* the whole product, as the model runs it */
+    /* the whole product, as the model runs it: scalar first */
     void *ws = aligned_alloc(64, (lc_qmatmul_workspace(t, n, n_tok) + 63) & ~(size_t)63);
     float y1[MAX_ROWS * MAX_TOK], y2[MAX_ROWS * MAX_TOK], ys[MAX_ROWS * MAX_TOK];
-    lc_qmatmul(t, w, rb, rows, n, x, n_tok, ys, ws, 1, false);
+    lc_qmatmul(t, w, rb, rows, n, x, n_tok, ys, ws, 1, LC_ISA_SCALAR);
     for (int i = 0; i < rows * n_tok; i++)
         if (memcmp(&ys[i], &ref[i], sizeof(float)) != 0 && !(isnan(ys[i]) && isnan(ref[i]))) __builtin_trap();
-    if (avx2) {
-        lc_qmatmul(t, w, rb, rows, n, x, n_tok, y1, ws, 1, true);
-        lc_qmatmul(t, w, rb, rows, n, x, n_tok, y2, ws, 2, true);
+
+    const lc_isa best = lc_isa_best();
+    for (lc_isa isa = LC_ISA_AVX2; isa <= best; isa = (lc_isa)(isa + 1)) {
+        if (lc_qk_tier(t, isa) != isa || !lc_qk_tile(t, isa)) continue; /* this tier has no kernel of its own */
+        for (int j = 0; j < n_tok; j++) {
+            lc_qk_quantize_act(in->act, x + (size_t)j * n, afast + (size_t)j * arb, n, isa);
+            if (all_finite(x + (size_t)j * n, n) && memcmp(aref + (size_t)j * arb, afast + (size_t)j * arb, arb) != 0)
+                __builtin_trap();
+            for (int r = 0; r < rows; r++) {
+                const uint8_t *wr = w + (size_t)r * rb, *aj = aref + (size_t)j * arb;
+                if (!agree(lc_qk_dot(t, isa)(wr, aj, n), ref[j * rows + r], bound[j * rows + r])) __builtin_trap();
+            }
+        }
+        lc_qk_tile(t, isa)(w, rb, rows, aref, arb, n_tok, n, tile, (size_t)rows);
+        for (int i = 0; i < rows * n_tok; i++)
+            if (!agree(tile[i], ref[i], bound[i])) __builtin_trap();
+        lc_qmatmul(t, w, rb, rows, n, x, n_tok, y1, ws, 1, isa);
+        lc_qmatmul(t, w, rb, rows, n, x, n_tok, y2, ws, 2, isa);
         for (int i = 0; i < rows * n_tok; i++) {
             if (memcmp(&y1[i], &y2[i], sizeof(float)) != 0 && !(isnan(y1[i]) && isnan(y2[i]))) __builtin_trap();
             if (all_finite(x, n_tok * n) && !agree(y1[i], ys[i], bound[i])) __builtin_trap();
