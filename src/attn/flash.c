@@ -184,9 +184,9 @@ static lc_status make_plan(const lc_attn_ctx *c, const lc_flash_vis *vis, flash_
     if (rows <= BATCH_ROWS_MAX && s->n_head_kv > 1 && sk >= 0 && keys >= 2 * SPLIT_AUTO_MIN_PART) pl->nh = s->n_head_kv;
     pl->n_hgroups = s->n_head_kv / pl->nh;
     pl->n_items = pl->n_qblocks * pl->n_hgroups; /* <= n_q * H_kv, which fits (Q was size-checked) */
-    /* K/V read in place: by the decode kernels (blocks of <= 4 rows use
-     * every K and V element once; f16 through F16C), or f32 when one head's
-     * rows are contiguous. Otherwise tiles are converted or copied: the
+    /* K/V read in place: by the decode kernels (blocks of <= 8 rows use
+     * every K and V element once for all rows; f16 through F16C), or f32 when
+     * one head's rows are contiguous. Otherwise tiles are converted or copied: the
      * prefill kernels re-read them several times, and rows a multiple of
      * 1 KiB apart fall into few L1 sets (4 KiB apart: one) and evict each
      * other between passes. */
@@ -266,8 +266,11 @@ static tile_class classify(const lc_attn_shape *s, const lc_flash_vis *vis, int6
 }
 
 /* Mask a partial tile: for each key, the query positions that see it form an
- * interval [plo, phi]; rows outside it get -inf. */
-static void mask_tile(const flash_job *jb, int64_t j0, int32_t nk, int64_t p0, int64_t npos, int32_t rp, float *st) {
+ * interval [plo, phi]; rows outside it (of nrows) get -inf. Score (key j,
+ * row r) is st[j * sj + r * sr]: sj = rp, sr = 1 for S^T, sj = 1, sr = ss for
+ * the decode layout. */
+static void mask_tile(const flash_job *jb, int64_t j0, int32_t nk, int64_t p0, int64_t npos, int64_t nrows, float *st,
+                      size_t sj, size_t sr) {
     const lc_attn_ctx *c = jb->c;
     const int64_t W = jb->vis.window, S = jb->vis.n_sinks, G = c->group;
     for (int32_t j = 0; j < nk; j++) {
@@ -282,9 +285,9 @@ static void mask_tile(const flash_job *jb, int64_t j0, int32_t nk, int64_t p0, i
         a = LC_MIN(LC_MAX(a, 0), npos);
         b = LC_MIN(LC_MAX(b, a), npos);
         const int64_t rlo = a * G, rhi = b * G;
-        float *row = st + (size_t)j * (size_t)rp;
-        for (int64_t r = 0; r < rlo; r++) row[r] = -INFINITY;
-        for (int64_t r = rhi; r < rp; r++) row[r] = -INFINITY;
+        float *key = st + (size_t)j * sj;
+        for (int64_t r = 0; r < LC_MIN(rlo, nrows); r++) key[(size_t)r * sr] = -INFINITY;
+        for (int64_t r = rhi; r < nrows; r++) key[(size_t)r * sr] = -INFINITY;
     }
 }
 
@@ -390,6 +393,40 @@ static void softcap_tile(float *st, size_t n, float c) {
     for (size_t i = 0; i < n; i++) st[i] = c * tanhf(st[i] * inv);
 }
 
+/* One tile of a decode block (rows <= LC_FLASH_DOT_ROWS) for one KV head:
+ * scores row-major s[r][j] (rows bk floats apart), soft-cap, the mask when
+ * mask_j0 >= 0 (a partial tile starting at key mask_j0), the online softmax
+ * along the keys and P V. K and V are read in place (f32, f16) or converted
+ * into kbuf / vbuf; either way each element is read once for all rows. */
+static void decode_tile(const flash_job *jb, const void *kr, const void *vr, const float *q, int32_t rows, int32_t nk,
+                        int64_t mask_j0, const unit_rows *ur, float *st, float *m, float *l, float *alpha, float *o,
+                        float *kbuf, float *vbuf) {
+    const lc_attn_ctx *c = jb->c;
+    const flash_plan *pl = jb->pl;
+    const lc_flash_kernels *kn = jb->kern;
+    const size_t ss = (size_t)pl->bk;
+    switch (pl->k_mode) {
+    case KV_F16: kn->dec_scores(q, rows, pl->d, LC_DTYPE_F16, kr, c->k_row_bytes / 2, nk, st, ss); break;
+    case KV_F32: kn->dec_scores(q, rows, pl->d, LC_DTYPE_F32, kr, c->k_row_bytes / 4, nk, st, ss); break;
+    default:
+        kn->load_rows(c->s->k_type, kr, c->k_row_bytes, nk, pl->d, kbuf, pl->kstride, pl->d);
+        kn->dec_scores(q, rows, pl->d, LC_DTYPE_F32, kbuf, pl->kstride, nk, st, ss);
+        break;
+    }
+    if (jb->softcap2 > 0.0f)
+        for (int32_t r = 0; r < rows; r++) softcap_tile(st + (size_t)r * ss, (size_t)nk, jb->softcap2);
+    if (mask_j0 >= 0) mask_tile(jb, mask_j0, nk, ur->p0, ur->npos, rows, st, 1, ss);
+    kn->dec_softmax(st, ss, rows, nk, m, l, alpha);
+    switch (pl->v_mode) {
+    case KV_F16: kn->dec_pv(st, ss, rows, nk, LC_DTYPE_F16, vr, c->v_row_bytes / 2, pl->dp, alpha, o); break;
+    case KV_F32: kn->dec_pv(st, ss, rows, nk, LC_DTYPE_F32, vr, c->v_row_bytes / 4, pl->dp, alpha, o); break;
+    default:
+        kn->load_rows(c->s->v_type, vr, c->v_row_bytes, nk, pl->d, vbuf, pl->vstride, pl->dp);
+        kn->dec_pv(st, ss, rows, nk, LC_DTYPE_F32, vbuf, pl->vstride, pl->dp, alpha, o);
+        break;
+    }
+}
+
 static void run_unit(const flash_job *jb, int64_t u, char *tb) {
     const lc_attn_ctx *c = jb->c;
     const lc_attn_shape *s = c->s;
@@ -418,7 +455,7 @@ static void run_unit(const flash_job *jb, int64_t u, char *tb) {
         float *qth = qt + (size_t)h * qt_n;
         for (int32_t r = 0; r < rows; r++) {
             const float *q = c->io->q + q_row(jb, &ur, ur.hk0 + h, r) * (size_t)d;
-            if (dot) /* row-major for scores_rows */
+            if (dot) /* row-major for the dec_* kernels */
                 for (int32_t t = 0; t < d; t++) qth[(size_t)r * d + t] = q[t] * jb->qscale;
             else
                 for (int32_t t = 0; t < d; t++) qth[(size_t)t * rp + r] = q[t] * jb->qscale;
@@ -461,37 +498,26 @@ static void run_unit(const flash_job *jb, int64_t u, char *tb) {
                 if (pf_j >= 0) prefetch_head(c, pf_j, pf_n, hk);
                 const float *qh = qt + (size_t)h * qt_n;
                 const void *kr = lc_attn_k_ptr(c, j0, hk), *vr = lc_attn_v_ptr(c, j0, hk);
-                switch (pl->k_mode) {
-                case KV_F16:
-                    kn->scores_rows_f16(qh, rows, d, (const uint16_t *)kr, c->k_row_bytes / 2, nk, st, rp);
-                    break;
-                case KV_F32:
-                    if (dot)
-                        kn->scores_rows(qh, rows, d, (const float *)kr, c->k_row_bytes / 4, nk, st, rp);
-                    else
-                        kn->scores(qh, rp, d, (const float *)kr, c->k_row_bytes / 4, nk, st);
-                    break;
-                default:
+                float *oh = o + (size_t)h * o_n, *mh = m + (size_t)h * rp, *lh = l + (size_t)h * rp;
+                if (dot) {
+                    decode_tile(jb, kr, vr, qh, rows, nk, tc == TILE_PARTIAL ? j0 : -1, &ur, st, mh, lh, alpha, oh,
+                                kbuf, vbuf);
+                    continue;
+                }
+                if (pl->k_mode == KV_F32) {
+                    kn->scores(qh, rp, d, (const float *)kr, c->k_row_bytes / 4, nk, st);
+                } else {
                     kn->load_rows(s->k_type, kr, c->k_row_bytes, nk, d, kbuf, pl->kstride, d);
-                    if (dot)
-                        kn->scores_rows(qh, rows, d, kbuf, pl->kstride, nk, st, rp);
-                    else
-                        kn->scores(qh, rp, d, kbuf, pl->kstride, nk, st);
-                    break;
+                    kn->scores(qh, rp, d, kbuf, pl->kstride, nk, st);
                 }
                 if (jb->softcap2 > 0.0f) softcap_tile(st, (size_t)nk * (size_t)rp, jb->softcap2);
-                if (tc == TILE_PARTIAL) mask_tile(jb, j0, nk, ur.p0, ur.npos, rp, st);
-                kn->softmax(st, nk, rp, m + (size_t)h * rp, l + (size_t)h * rp, alpha);
-                float *oh = o + (size_t)h * o_n;
-                switch (pl->v_mode) {
-                case KV_F16:
-                    kn->pv_f16(st, rp, rows, nk, (const uint16_t *)vr, c->v_row_bytes / 2, dp, alpha, oh);
-                    break;
-                case KV_F32: kn->pv(st, rp, rows, nk, (const float *)vr, c->v_row_bytes / 4, dp, alpha, oh); break;
-                default:
+                if (tc == TILE_PARTIAL) mask_tile(jb, j0, nk, ur.p0, ur.npos, rp, st, (size_t)rp, 1);
+                kn->softmax(st, nk, rp, mh, lh, alpha);
+                if (pl->v_mode == KV_F32) {
+                    kn->pv(st, rp, rows, nk, (const float *)vr, c->v_row_bytes / 4, dp, alpha, oh);
+                } else {
                     kn->load_rows(s->v_type, vr, c->v_row_bytes, nk, d, vbuf, pl->vstride, dp);
                     kn->pv(st, rp, rows, nk, vbuf, pl->vstride, dp, alpha, oh);
-                    break;
                 }
             }
         }

@@ -38,7 +38,7 @@ lc_status lc_flash_run(const lc_attn_ctx *c, const lc_flash_vis *vis, void *ws, 
  * the block rounded up to a multiple of 8; columns rows..rp-1 of qt are zero.
  *
  *   qt [d][rp]        the query block transposed, pre-scaled by scale*log2(e)
- *                     (row-major q [rows][d] for scores_rows)
+ *                     (row-major q [rows][d] for the dec_* kernels)
  *   k  nk rows of d   at stride ks (the f32 cache in place, or a converted tile)
  *   st [nk][rp]       scores S^T, then probabilities P^T
  *   m, l, alpha [rp]  running max (base 2), running sum, this tile's rescale
@@ -46,31 +46,35 @@ lc_status lc_flash_run(const lc_attn_ctx *c, const lc_flash_vis *vis, void *ws, 
  *                     columns past d are zero)
  *   o  [rows][dp]     the unnormalised output accumulator
  */
-#define LC_FLASH_DOT_ROWS 4
+/* Blocks of at most this many rows (decode: one position times the G query
+ * heads of a KV head, G <= 8, or a few positions of a smaller group) use the
+ * dec_* kernels. */
+#define LC_FLASH_DOT_ROWS 8
 
 typedef struct {
     /* st[j][r] = sum_t k[j][t] * qt[t][r], j < nk, r < rp. */
     void (*scores)(const float *qt, int32_t rp, int32_t d, const float *k, size_t ks, int32_t nk, float *st);
-    /* The same for blocks of rows <= LC_FLASH_DOT_ROWS query rows held row-major,
-     * q [rows][d] (decode): one dot product per (key, row), no padding work;
-     * columns rows..rp-1 of st are set to 0. */
-    void (*scores_rows)(const float *q, int32_t rows, int32_t d, const float *k, size_t ks, int32_t nk, float *st,
-                        int32_t rp);
     /* Online-softmax update of one tile: m, l updated, alpha = 2^(m_old - m_new)
      * (0 where the row had seen nothing), st replaced by 2^(st - m_new). Rows
      * that have still seen nothing (m_new = -inf) get P = 0, l = 0. */
     void (*softmax)(float *st, int32_t nk, int32_t rp, float *m, float *l, float *alpha);
-    /* scores_rows with K read as f16 in place (k rows ks elements apart);
-     * d % 16 == 0. */
-    void (*scores_rows_f16)(const float *q, int32_t rows, int32_t d, const uint16_t *k, size_t ks, int32_t nk,
-                            float *st, int32_t rp);
     /* o[r][:] = alpha[r] * o[r][:] + sum_j st[j][r] * v[j][:], r < rows. */
     void (*pv)(const float *st, int32_t rp, int32_t rows, int32_t nk, const float *v, size_t vs, int32_t dp,
                const float *alpha, float *o);
-    /* pv with V read as f16 in place (v rows vs elements apart); dp == d,
-     * d % 16 == 0. */
-    void (*pv_f16)(const float *st, int32_t rp, int32_t rows, int32_t nk, const uint16_t *v, size_t vs, int32_t dp,
-                   const float *alpha, float *o);
+    /* Decode tiles, rows <= LC_FLASH_DOT_ROWS, scores held row-major: s[r][j]
+     * at s[r * ss + j], ss >= nk rounded up to 8. Each K and V element of the
+     * tile is read once for all the rows. kt, vt: LC_DTYPE_F32 or LC_DTYPE_F16
+     * (read in place; f16 needs d % 8 == 0 for K, dp == d and d % 16 == 0 for
+     * V); q is row-major [rows][d], pre-scaled as qt. */
+    /* s[r][j] = sum_t k[j][t] * q[r][t], r < rows, j < nk. */
+    void (*dec_scores)(const float *q, int32_t rows, int32_t d, lc_dtype kt, const void *k, size_t ks, int32_t nk,
+                       float *s, size_t ss);
+    /* softmax along each row's nk keys (same contract as softmax); entries
+     * nk .. round8(nk) - 1 of each row may be overwritten. */
+    void (*dec_softmax)(float *s, size_t ss, int32_t rows, int32_t nk, float *m, float *l, float *alpha);
+    /* o[r][:] = alpha[r] * o[r][:] + sum_j s[r][j] * v[j][:], r < rows. */
+    void (*dec_pv)(const float *s, size_t ss, int32_t rows, int32_t nk, lc_dtype vt, const void *v, size_t vs,
+                   int32_t dp, const float *alpha, float *o);
     /* Convert n head rows of d elements of type t (src rows src_stride bytes
      * apart) into dst rows dst_stride floats apart; columns d..dst_pad-1 are
      * zeroed. */

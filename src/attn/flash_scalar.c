@@ -21,34 +21,6 @@ static void scores_scalar(const float *qt, int32_t rp, int32_t d, const float *k
     }
 }
 
-static void scores_rows_scalar(const float *q, int32_t rows, int32_t d, const float *k, size_t ks, int32_t nk,
-                               float *st, int32_t rp) {
-    for (int32_t j = 0; j < nk; j++) {
-        const float *kj = k + (size_t)j * ks;
-        float *s = st + (size_t)j * (size_t)rp;
-        for (int32_t r = 0; r < rows; r++) {
-            const float *qr = q + (size_t)r * d;
-            float acc = 0.0f;
-            for (int32_t t = 0; t < d; t++) acc += kj[t] * qr[t];
-            s[r] = acc;
-        }
-        for (int32_t r = rows; r < rp; r++) s[r] = 0.0f;
-    }
-}
-
-static void scores_rows_f16_scalar(const float *q, int32_t rows, int32_t d, const uint16_t *k, size_t ks, int32_t nk,
-                                   float *st, int32_t rp) {
-    for (int32_t j = 0; j < nk; j++) {
-        const uint16_t *kj = k + (size_t)j * ks;
-        float *s = st + (size_t)j * (size_t)rp;
-        for (int32_t r = 0; r < rp; r++) s[r] = 0.0f;
-        for (int32_t t = 0; t < d; t++) {
-            const float a = lc_f16_to_f32(kj[t]);
-            for (int32_t r = 0; r < rows; r++) s[r] += a * q[(size_t)r * d + t];
-        }
-    }
-}
-
 static void softmax_scalar(float *st, int32_t nk, int32_t rp, float *m, float *l, float *alpha) {
     for (int32_t r = 0; r < rp; r++) {
         float mx = m[r];
@@ -83,19 +55,51 @@ static void pv_scalar(const float *st, int32_t rp, int32_t rows, int32_t nk, con
     }
 }
 
-static void pv_f16_scalar(const float *st, int32_t rp, int32_t rows, int32_t nk, const uint16_t *v, size_t vs,
+/* ---- decode tiles: scores row-major, s[r][j] (the grouped-decode reference) ---- */
+
+static float kv_elem(lc_dtype t, const void *base, size_t i) {
+    return t == LC_DTYPE_F16 ? lc_f16_to_f32(((const uint16_t *)base)[i]) : ((const float *)base)[i];
+}
+
+static void dec_scores_scalar(const float *q, int32_t rows, int32_t d, lc_dtype kt, const void *k, size_t ks,
+                              int32_t nk, float *s, size_t ss) {
+    for (int32_t j = 0; j < nk; j++)
+        for (int32_t r = 0; r < rows; r++) {
+            float acc = 0.0f;
+            for (int32_t t = 0; t < d; t++) acc += kv_elem(kt, k, (size_t)j * ks + (size_t)t) * q[(size_t)r * d + t];
+            s[(size_t)r * ss + (size_t)j] = acc;
+        }
+}
+
+static void dec_softmax_scalar(float *s, size_t ss, int32_t rows, int32_t nk, float *m, float *l, float *alpha) {
+    for (int32_t r = 0; r < rows; r++) {
+        float *row = s + (size_t)r * ss;
+        float mx = m[r];
+        for (int32_t j = 0; j < nk; j++) mx = fmaxf(mx, row[j]);
+        const float sub = mx == -INFINITY ? 0.0f : mx; /* seen nothing: 2^-inf = 0, no NaN */
+        const float a = exp2f(m[r] - sub);
+        float sum = 0.0f;
+        for (int32_t j = 0; j < nk; j++) {
+            row[j] = exp2f(row[j] - sub);
+            sum += row[j];
+        }
+        alpha[r] = a;
+        l[r] = l[r] * a + sum;
+        m[r] = mx;
+    }
+}
+
+static void dec_pv_scalar(const float *s, size_t ss, int32_t rows, int32_t nk, lc_dtype vt, const void *v, size_t vs,
                           int32_t dp, const float *alpha, float *o) {
     for (int32_t r = 0; r < rows; r++) {
         float *orow = o + (size_t)r * (size_t)dp;
         for (int32_t t = 0; t < dp; t++) orow[t] *= alpha[r];
     }
-    for (int32_t j = 0; j < nk; j++) {
-        const uint16_t *vj = v + (size_t)j * vs;
+    for (int32_t j = 0; j < nk; j++)
         for (int32_t t = 0; t < dp; t++) {
-            const float x = lc_f16_to_f32(vj[t]);
-            for (int32_t r = 0; r < rows; r++) o[(size_t)r * dp + t] += st[(size_t)j * rp + r] * x;
+            const float x = kv_elem(vt, v, (size_t)j * vs + (size_t)t);
+            for (int32_t r = 0; r < rows; r++) o[(size_t)r * dp + t] += s[(size_t)r * ss + (size_t)j] * x;
         }
-    }
 }
 
 static void load_rows_scalar(lc_dtype t, const void *src, size_t src_stride, int32_t n, int32_t d, float *dst,
@@ -113,11 +117,11 @@ static void exp2_row_scalar(const float *x, float *y, int64_t n) {
 
 const lc_flash_kernels lc_flash_kernels_scalar = {
     .scores = scores_scalar,
-    .scores_rows = scores_rows_scalar,
-    .scores_rows_f16 = scores_rows_f16_scalar,
     .softmax = softmax_scalar,
     .pv = pv_scalar,
-    .pv_f16 = pv_f16_scalar,
+    .dec_scores = dec_scores_scalar,
+    .dec_softmax = dec_softmax_scalar,
+    .dec_pv = dec_pv_scalar,
     .load_rows = load_rows_scalar,
     .exp2_row = exp2_row_scalar,
 };
