@@ -13,10 +13,12 @@
  *      so, when ../shared/templates is absent.
  */
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "longctx/jinja.h"
 #include "test_jinja_json.h"
@@ -265,6 +267,76 @@ static void test_limits(void) {
     free(deep);
 }
 
+/* The size audit (docs/testing.md): sizes and counts a template makes that
+ * did not reach a limit. Each case hung (minutes to hours: "" * 10**12 and
+ * batch(10**12) looped 10**12 times; string indexing, | length, non-ASCII
+ * slices with a step, substring search, strip(chars) and dicts of many keys
+ * were quadratic) or overflowed (slice counts near INT64_MAX, a UBSan
+ * report) before the fix. A hang fails the test after 60 s (alarm). */
+static volatile sig_atomic_t hang_case;
+
+static void on_hang(int sig) {
+    (void)sig;
+    static const char msg[] = "FAIL test_jinja size audit: a render still running after 60 s (case number in exit status)\n";
+    if (write(2, msg, sizeof msg - 1) < 0) {
+    }
+    _exit(100 + (int)hang_case);
+}
+
+static void expect_render(int id, const char *src, const char *want) {
+    hang_case = id;
+    alarm(60);
+    lc_error err = {0};
+    lc_status st;
+    char *out = render_str(src, NULL, NULL, &st, &err);
+    alarm(0);
+    CHECK(st == LC_OK && out && strcmp(out, want) == 0, "audit case %d [%.70s]: got '%.80s' (%s), want '%s'", id, src,
+          out ? out : "(null)", err.msg, want);
+    free(out);
+}
+
+static void test_size_audit(void) {
+    signal(SIGALRM, on_hang);
+    expect_render(1, "{{ '' * 1000000000000 }}|{{ ([] * 1000000000000) | length }}|{{ (() * 10**12) | length }}", "|0|0");
+    expect_render(2, "{{ [1] | batch(1000000000000) | list }}|{{ [1, 2, 3] | batch(2, 0) | list }}", "[[1]]|[[1, 2], [3, 0]]");
+    expect_render(3, "{% set s = '\xc3\xa9' * 1000000 %}{{ s[::-1] | length }}|{{ s[1::2] | length }}|{{ s[::-3][:2] }}",
+                  "1000000|500000|\xc3\xa9\xc3\xa9");
+    expect_render(4, "{% set h = 'a' * 4000000 %}{% set n = 'a' * 2000000 ~ 'b' %}{{ n in h }}|{{ h.find(n) }}|"
+                     "{{ h.count(n) }}|{{ h.replace(n, 'c') | length }}|{{ h.split(n) | length }}|{{ h[:1001].count('aa') }}",
+                  "False|-1|0|4000000|1|500");
+    expect_render(5, "{% set s = 'x' * 4000000 %}{% set c = 'y' * 2000000 ~ 'x' %}{{ s.strip(c) | length }}|"
+                     "{{ ' \\t x yx ' | trim(' y') }}|{{ 'xy\xc3\xa9' | trim('\xc3\xa9x') }}",
+                  "0|\t x yx|y");
+    /* slice counts: (b - a + step - 1) overflowed for a step near INT64_MAX */
+    expect_render(6, "{{ [1, 2, 3][0:3:(2**62 - 1 + 2**62)] }}|{{ [1, 2, 3][2::(0 - 2**62 - 2**62)] }}|"
+                     "{{ 'abc'[1:3:(2**62 - 1 + 2**62)] }}|{{ [1, 2, 3, 4, 5][4:0:-3] }}",
+                  "[1]|[3]|b|[5, 2]");
+    /* a dict of 200,000 keys: about 80 s before the hash index, under 1 s now */
+    {
+        const int nk = 200000;
+        char *src = malloc((size_t)nk * 24 + 64);
+        size_t w = (size_t)sprintf(src, "{%% set d = {");
+        for (int i = 0; i < nk; i++) w += (size_t)sprintf(src + w, "%s'k%d': %d", i ? ", " : "", i, i);
+        sprintf(src + w, "} %%}{{ d | length }}|{{ d.k199999 }}|{{ d['k7'] }}|{{ d.zz is defined }}");
+        expect_render(7, src, "200000|199999|7|False");
+        free(src);
+    }
+    /* work the step budget did not count: refused now, not hours of scanning */
+    const char *const unbounded[] = {
+        "{% set s = 'x' * 4000000 %}{% for i in range(100000) %}{{ s[-1] }}{% endfor %}",
+        "{% set s = 'x' * 4000000 %}{% for i in range(100000) %}{{ s | length }}{% endfor %}",
+        "{% set s = 'x' * 4000000 %}{% for i in range(100000) %}{{ s[1:2] }}{% endfor %}",
+        "{% set s = 'x' * 4000000 %}{% set c = '\xc3\xa9' * 2000000 ~ 'x' %}{{ s.strip(c) | length }}",
+    };
+    for (size_t i = 0; i < sizeof unbounded / sizeof unbounded[0]; i++) {
+        hang_case = 10 + (int)i;
+        alarm(60);
+        expect_error(unbounded[i], NULL, NULL, LC_ERR_TOO_LARGE, "steps", NULL);
+        alarm(0);
+    }
+    signal(SIGALRM, SIG_DFL);
+}
+
 /* The value API: a conversation built with C calls renders as from JSON. */
 static void test_value_api(void) {
     lc_jinja_value *msgs = lc_jv_list();
@@ -489,6 +561,7 @@ int main(void) {
     test_cases();
     test_errors();
     test_limits();
+    test_size_audit();
     test_value_api();
     test_shared_templates();
     return lc_test_finish("test_jinja");

@@ -68,27 +68,50 @@ static bool in_set(const char *c, size_t clen, const char *s, size_t k) {
     return false;
 }
 
+/* Is the code point s[0..k) one to strip? chars NULL: ASCII whitespace;
+ * an all-ASCII set is looked up in its table (ascii_set), any other set is
+ * searched, and that search counted as work (a long set is not quadratic). */
+static bool strip_this(jrender *r, const lc_jinja_value *chars, const bool *ascii_set, const char *s, size_t k,
+                       uint64_t *work) {
+    if (!chars) return k == 1 && ascii_ws((unsigned char)s[0]);
+    if (ascii_set) return k == 1 && ascii_set[(unsigned char)s[0]];
+    *work += chars->u.str.len;
+    if (*work >= 4096) {
+        if (!jr_work(r, *work)) return false;
+        *work = 0;
+    }
+    return in_set(chars->u.str.s, chars->u.str.len, s, k);
+}
+
 /* strip: which 1 left, 2 right, 3 both; chars NULL: whitespace. */
 static lc_jinja_value *strip(jrender *r, const lc_jinja_value *v, const lc_jinja_value *chars, int which) {
     const char *s = v->u.str.s;
     size_t a = 0, b = v->u.str.len;
     const bool ws = is_none(chars);
     if (!ws && !want_str(r, chars, "strip")) return NULL;
+    bool table[256] = {false}, ascii = !ws;
+    for (size_t i = 0; ascii && i < chars->u.str.len; i++) {
+        ascii = (unsigned char)chars->u.str.s[i] < 0x80;
+        table[(unsigned char)chars->u.str.s[i]] = true;
+    }
+    const lc_jinja_value *set = ws ? NULL : chars;
+    const bool *tab = ascii ? table : NULL;
+    uint64_t work = 0;
     if (which & 1)
         while (a < b) {
             const size_t k = cp_len(s, a, b);
-            if (ws ? !(k == 1 && ascii_ws((unsigned char)s[a])) : !in_set(chars->u.str.s, chars->u.str.len, s + a, k)) break;
+            if (!strip_this(r, set, tab, s + a, k, &work)) break;
             a += k;
         }
     if (which & 2)
-        while (b > a) {
+        while (b > a && !r->failed) {
             size_t st = b - 1;
             while (st > a && ((unsigned char)s[st] & 0xC0) == 0x80) st--;
             const size_t k = b - st;
-            if (ws ? !(k == 1 && ascii_ws((unsigned char)s[st])) : !in_set(chars->u.str.s, chars->u.str.len, s + st, k)) break;
+            if (!strip_this(r, set, tab, s + st, k, &work)) break;
             b = st;
         }
-    return jv_str(r, s + a, b - a);
+    return r->failed ? NULL : jv_str(r, s + a, b - a);
 }
 
 /* mode 0 lower, 1 upper, 2 str.title (words start after a non-letter),
@@ -111,12 +134,7 @@ static lc_jinja_value *map_case(jrender *r, const lc_jinja_value *v, int mode) {
     return o;
 }
 
-static const char *find_sub(const char *s, size_t n, const char *sub, size_t m) {
-    if (m == 0) return s;
-    for (size_t i = 0; i + m <= n; i++)
-        if (s[i] == sub[0] && memcmp(s + i, sub, m) == 0) return s + i;
-    return NULL;
-}
+static const char *find_sub(const char *s, size_t n, const char *sub, size_t m) { return ju_find(s, n, sub, m); }
 
 static lc_jinja_value *split(jrender *r, const lc_jinja_value *v, const lc_jinja_value *sep, const lc_jinja_value *maxs) {
     int64_t max = -1;
@@ -615,7 +633,8 @@ static lc_jinja_value *filter(jrender *r, const char *name, lc_jinja_value *v, l
             return NULL;
         }
         switch (v->kind) {
-        case LC_JV_STRING: return jv_int(r, (int64_t)ju_count(v->u.str.s, v->u.str.len));
+        case LC_JV_STRING: /* counting code points reads the string: work */
+            return jr_work(r, v->u.str.len) ? jv_int(r, (int64_t)ju_count(v->u.str.s, v->u.str.len)) : NULL;
         case LC_JV_LIST: return jv_int(r, (int64_t)v->u.list.n);
         case LC_JV_DICT: return jv_int(r, (int64_t)v->u.dict.n);
         case LC_JV_UNDEFINED: return jv_int(r, 0);
@@ -922,7 +941,9 @@ static lc_jinja_value *filter(jrender *r, const char *name, lc_jinja_value *v, l
         if (IS("batch")) {
             for (size_t i = 0; out && i < n; i += (size_t)k) {
                 lc_jinja_value *g = jv_list(r, 0);
-                for (size_t j = i; g && j < i + (size_t)k; j++) {
+                /* without fill_with, a batch ends with the items: batch(10**12)
+                 * is not 10**12 turns of the loop */
+                for (size_t j = i; g && j < i + (size_t)k && (j < n || fill); j++) {
                     if (j < n) {
                         if (!jv_list_push(r, g, jv_ref(items->u.list.v[j]))) g = jv_drop(g);
                     } else if (fill && !jv_list_push(r, g, jv_ref((lc_jinja_value *)fill))) {
@@ -1149,14 +1170,9 @@ static lc_jinja_value *str_method(jrender *r, const char *m, lc_jinja_value *s, 
         }
         if (sub->u.str.len == 0) return jv_int(r, (int64_t)ju_count(s->u.str.s, s->u.str.len) + 1);
         int64_t c = 0;
-        for (size_t i = 0; i + sub->u.str.len <= s->u.str.len;) {
-            if (memcmp(s->u.str.s + i, sub->u.str.s, sub->u.str.len) == 0) {
-                c++;
-                i += sub->u.str.len;
-            } else {
-                i++;
-            }
-        }
+        const char *f;
+        for (size_t i = 0; (f = ju_find(s->u.str.s + i, s->u.str.len - i, sub->u.str.s, sub->u.str.len)); c++)
+            i = (size_t)(f - s->u.str.s) + sub->u.str.len;
         return jv_int(r, c);
     }
     if (IS("join")) {

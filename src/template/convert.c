@@ -4,6 +4,7 @@
  * None; floats print as repr(float) does (the shortest text that reads back
  * to the same double, "1e-05", "100000.0").
  */
+#define _GNU_SOURCE /* memmem: a linear-time substring search (two-way in glibc and musl) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,6 +280,12 @@ size_t ju_count(const char *s, size_t len) {
     return n;
 }
 
+const char *ju_find(const char *s, size_t n, const char *sub, size_t m) {
+    if (m == 0) return s;
+    if (m > n) return NULL;
+    return memmem(s, n, sub, m);
+}
+
 size_t ju_offset(const char *s, size_t len, size_t k) {
     size_t i = 0;
     for (size_t c = 0; c < k && i < len; c++) {
@@ -300,7 +307,7 @@ bool jslice(int64_t n, const int64_t *start, const int64_t *stop, const int64_t 
         if (a > n) a = n;
         if (b < 0) b = b + n < 0 ? 0 : b + n;
         if (b > n) b = n;
-        *count = b > a ? (b - a + st - 1) / st : 0;
+        *count = b > a ? (b - a - 1) / st + 1 : 0; /* not b - a + st - 1: st may be near INT64_MAX */
     } else {
         a = start ? *start : n - 1;
         b = stop ? *stop : -n - 1; /* before the first item */
@@ -312,7 +319,7 @@ bool jslice(int64_t n, const int64_t *start, const int64_t *stop, const int64_t 
         } else {
             b = -1;
         }
-        *count = a > b ? (a - b + (-st) - 1) / (-st) : 0;
+        *count = a > b ? 1 - (a - b - 1) / st : 0; /* not -st: st may be INT64_MIN */
     }
     *first = a;
     *stp = st;

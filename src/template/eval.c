@@ -77,18 +77,7 @@ bool jr_hold_namespace(jrender *r, lc_jinja_value *ns) {
 /* Empty and release the namespaces: a namespace holding itself (directly or
  * through lists) is the only way to make a cycle. */
 static void release_namespaces(jrender *r) {
-    for (size_t i = 0; i < r->n_nss; i++) {
-        lc_jinja_value *d = r->nss[i];
-        jv_pair *e = d->u.dict.e;
-        const size_t n = d->u.dict.n;
-        d->u.dict.e = NULL;
-        d->u.dict.n = d->u.dict.cap = 0;
-        for (size_t k = 0; k < n; k++) {
-            jv_unref(e[k].key);
-            jv_unref(e[k].val);
-        }
-        free(e);
-    }
+    for (size_t i = 0; i < r->n_nss; i++) jv_dict_clear(r->nss[i]);
     for (size_t i = 0; i < r->n_nss; i++) jv_unref(r->nss[i]);
     free(r->nss);
     r->nss = NULL;
@@ -151,6 +140,7 @@ static lc_jinja_value *get_item(jrender *r, lc_jinja_value *obj, lc_jinja_value 
     if (obj->kind == LC_JV_STRING && as_index(key, &i)) {
         const char *s = obj->u.str.s;
         const size_t len = obj->u.str.len;
+        if (!jr_work(r, len)) return NULL; /* counting code points reads the string */
         const int64_t n = (int64_t)ju_count(s, len);
         if (i < 0) i += n;
         if (i < 0 || i >= n) return jv_undef(r, "item", 4);
@@ -215,6 +205,7 @@ static lc_jinja_value *eval_slice(jrender *r, const jnode *n, jframe *f) {
         jr_fail(r, LC_ERR_FORMAT, "a %s cannot be sliced", jv_kind_name(obj));
         goto done;
     }
+    if (str && !jr_work(r, obj->u.str.len)) goto done;
     const int64_t len = str ? (int64_t)ju_count(obj->u.str.s, obj->u.str.len) : (int64_t)obj->u.list.n;
     int64_t first, st, count;
     if (!jslice(len, ha ? &a : NULL, hb ? &b : NULL, hc ? &c : NULL, &first, &st, &count)) {
@@ -231,14 +222,28 @@ static lc_jinja_value *eval_slice(jrender *r, const jnode *n, jframe *f) {
             res = jv_str(r, s + x, y - x);
             goto done;
         }
+        /* a step other than 1 over non-ASCII text: the byte offset of every
+         * code point, found once (ju_offset per item would be quadratic) */
+        size_t *at = NULL, bytes;
+        if (!ascii) {
+            if (!lc_mul_size((size_t)len + 1, sizeof *at, &bytes) || !jr_account(r, bytes)) goto done;
+            if (!(at = malloc(bytes))) {
+                jr_fail(r, LC_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            size_t ncp = 0;
+            for (size_t i = 0; i < sl; i = ju_offset(s + i, sl - i, 1) + i) at[ncp++] = i;
+            at[ncp] = sl;
+        }
         jbuf out = {0};
         out.limit = r->lim.max_string;
         bool ok = true;
         for (int64_t k = 0; k < count && ok; k++) {
             const size_t i = (size_t)(first + k * st);
-            const size_t x = ascii ? i : ju_offset(s, sl, i), y = ascii ? i + 1 : ju_offset(s, sl, i + 1);
+            const size_t x = ascii ? i : at[i], y = ascii ? i + 1 : at[i + 1];
             ok = step(r) && jbuf_put(r, &out, s + x, y - x);
         }
+        free(at);
         if (ok) res = jbuf_to_value(r, &out);
         else jbuf_free(&out);
         goto done;
@@ -275,6 +280,8 @@ static lc_jinja_value *concat_values(jrender *r, const lc_jinja_value *a, const 
 
 static lc_jinja_value *repeat(jrender *r, const lc_jinja_value *seq, int64_t times) {
     if (times < 0) times = 0;
+    /* "" * 10**12 and [] * 10**12 are empty: not 10**12 turns of the loop */
+    if ((seq->kind == LC_JV_STRING ? seq->u.str.len : seq->u.list.n) == 0) times = 0;
     if (seq->kind == LC_JV_STRING) {
         size_t total;
         if (!lc_mul_size(seq->u.str.len, (size_t)times, &total) || total > r->lim.max_string) {
@@ -315,11 +322,7 @@ static int contains(jrender *r, const lc_jinja_value *x, const lc_jinja_value *c
             jr_fail(r, LC_ERR_FORMAT, "'in <string>' requires a string on the left, not %s", jv_kind_name(x));
             return -1;
         }
-        if (x->u.str.len == 0) return 1;
-        if (x->u.str.len > c->u.str.len) return 0;
-        for (size_t i = 0; i + x->u.str.len <= c->u.str.len; i++)
-            if (memcmp(c->u.str.s + i, x->u.str.s, x->u.str.len) == 0) return 1;
-        return 0;
+        return ju_find(c->u.str.s, c->u.str.len, x->u.str.s, x->u.str.len) != NULL;
     case LC_JV_LIST:
         for (size_t i = 0; i < c->u.list.n; i++)
             if (jv_equal(x, c->u.list.v[i])) return 1;

@@ -62,6 +62,10 @@ struct lc_jinja_value {
         struct {
             jv_pair *e;
             size_t n, cap;
+            uint32_t *idx;  /* from JV_DICT_INDEX_MIN keys: open addressing,
+                               entry + 1 per slot (0: empty), idx_cap a
+                               power of two >= 2n; NULL below (scanned)  */
+            size_t idx_cap;
         } dict;
         struct {
             jfunc_kind kind;
@@ -71,6 +75,10 @@ struct lc_jinja_value {
         } fn;
     } u;
 };
+
+/* Dicts of this many keys and more are found through a hash index (a
+ * dict literal or a loop of sets with 10^5 keys is not quadratic). */
+#define JV_DICT_INDEX_MIN 16
 
 /* Deepest nesting of values made while rendering / with the public API
  * (bounds the recursion of ==, printing and freeing). */
@@ -96,6 +104,8 @@ bool jv_list_push(jrender *r, lc_jinja_value *list, lc_jinja_value *item);
 bool jv_dict_set(jrender *r, lc_jinja_value *dict, const char *key, size_t klen, lc_jinja_value *val);
 /* Index of key in dict, or -1. */
 int64_t jv_dict_find(const lc_jinja_value *dict, const char *key, size_t klen);
+/* Empty a dict (its keys and values released, its index freed). */
+void jv_dict_clear(lc_jinja_value *dict);
 lc_jinja_value *jv_ref(lc_jinja_value *v);
 void jv_unref(lc_jinja_value *v);
 /* jv_unref(v); return NULL (for failure paths). */
@@ -144,6 +154,9 @@ const char *jv_kind_name(const lc_jinja_value *v);
  * offset of code point k (len when k is past the end). */
 size_t ju_count(const char *s, size_t len);
 size_t ju_offset(const char *s, size_t len, size_t k);
+/* First occurrence of sub[0..m) in s[0..n) (s itself when m is 0), or
+ * NULL; linear time (memmem), so no pair of strings makes it quadratic. */
+const char *ju_find(const char *s, size_t n, const char *sub, size_t m);
 /* Python's slice indices: start/stop/step (any NULL: default) over n
  * items into *first, *step and *count; false when step is 0. */
 bool jslice(int64_t n, const int64_t *start, const int64_t *stop, const int64_t *step, int64_t *first, int64_t *stp,

@@ -134,6 +134,7 @@ static void destroy(lc_jinja_value *v) {
             jv_unref(v->u.dict.e[i].val);
         }
         free(v->u.dict.e);
+        free(v->u.dict.idx);
         break;
     case LC_JV_CALLABLE: jv_unref(v->u.fn.self); break;
     default: break;
@@ -212,8 +213,70 @@ bool jv_list_push(jrender *r, lc_jinja_value *list, lc_jinja_value *item) {
     return true;
 }
 
+static uint64_t key_hash(const char *key, size_t klen) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < klen; i++) h = (h ^ (unsigned char)key[i]) * 1099511628211ull;
+    return h;
+}
+
+static bool key_is(const lc_jinja_value *d, size_t at, const char *key, size_t klen) {
+    const lc_jinja_value *k = d->u.dict.e[at].key;
+    return k->u.str.len == klen && memcmp(k->u.str.s, key, klen) == 0;
+}
+
+static void index_put(uint32_t *idx, size_t cap, const lc_jinja_value *d, size_t at) {
+    const lc_jinja_value *k = d->u.dict.e[at].key;
+    size_t h = (size_t)key_hash(k->u.str.s, k->u.str.len) & (cap - 1);
+    while (idx[h]) h = (h + 1) & (cap - 1);
+    idx[h] = (uint32_t)(at + 1);
+}
+
+/* The index holds entries 0..n-1 (n keys, the last just appended). */
+static bool index_add(jrender *r, lc_jinja_value *d) {
+    const size_t n = d->u.dict.n;
+    if (n < JV_DICT_INDEX_MIN) return true;
+    if (n > UINT32_MAX - 1) return false;
+    if (d->u.dict.idx && 2 * n <= d->u.dict.idx_cap) {
+        index_put(d->u.dict.idx, d->u.dict.idx_cap, d, n - 1);
+        return true;
+    }
+    size_t cap = 64, bytes;
+    while (cap < 4 * n) cap *= 2;
+    if (!lc_mul_size(cap, sizeof(uint32_t), &bytes) || (r && !jr_account(r, bytes))) return false;
+    uint32_t *idx = calloc(cap, sizeof *idx);
+    if (!idx) {
+        if (r) jr_fail(r, LC_ERR_NOMEM, "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) index_put(idx, cap, d, i);
+    free(d->u.dict.idx);
+    d->u.dict.idx = idx;
+    d->u.dict.idx_cap = cap;
+    return true;
+}
+
+void jv_dict_clear(lc_jinja_value *d) {
+    jv_pair *e = d->u.dict.e;
+    const size_t n = d->u.dict.n;
+    free(d->u.dict.idx);
+    d->u.dict.e = NULL;
+    d->u.dict.idx = NULL;
+    d->u.dict.n = d->u.dict.cap = d->u.dict.idx_cap = 0;
+    for (size_t k = 0; k < n; k++) {
+        jv_unref(e[k].key);
+        jv_unref(e[k].val);
+    }
+    free(e);
+}
+
 int64_t jv_dict_find(const lc_jinja_value *d, const char *key, size_t klen) {
     if (!d || d->kind != LC_JV_DICT) return -1;
+    if (d->u.dict.idx) {
+        const size_t mask = d->u.dict.idx_cap - 1;
+        for (size_t h = (size_t)key_hash(key, klen) & mask; d->u.dict.idx[h]; h = (h + 1) & mask)
+            if (key_is(d, d->u.dict.idx[h] - 1, key, klen)) return (int64_t)d->u.dict.idx[h] - 1;
+        return -1;
+    }
     for (size_t i = 0; i < d->u.dict.n; i++) {
         const lc_jinja_value *k = d->u.dict.e[i].key;
         if (k->u.str.len == klen && memcmp(k->u.str.s, key, klen) == 0) return (int64_t)i;
@@ -251,6 +314,12 @@ bool jv_dict_set(jrender *r, lc_jinja_value *d, const char *key, size_t klen, lc
     d->u.dict.e[d->u.dict.n].key = k;
     d->u.dict.e[d->u.dict.n].val = val;
     d->u.dict.n++;
+    if (!index_add(r, d)) { /* the entry stays; without its index the dict is unusable: undo */
+        d->u.dict.n--;
+        jv_unref(k);
+        jv_unref(val);
+        return false;
+    }
     return true;
 }
 
