@@ -230,6 +230,51 @@ static void test_state_bytes(void) {
     lc_grammar_free(g);
 }
 
+/* Size audit: text fed in one piece keeps every byte's stack set until the
+ * feed ends. 100 KB to a grammar with ~6,000 live stacks asked for 2.4 GB
+ * (out of memory under a 3 GB ulimit) before the stack-set buffer had a
+ * bound (LC_GR_MAX_BUF); now such a feed is refused with a message, the
+ * state stays as it was, and lc_grammar_match feeds in compacted pieces.
+ * The bound is lowered here to reach it in a fraction of a second. */
+static void test_feed_buffer_bound(void) {
+    const char *src = "root ::= ([a-z]* \" \"?){1500}";
+    lc_grammar *g = NULL;
+    lc_error err;
+    CHECK_OK(lc_grammar_parse(src, strlen(src), "root", &g, &err), &err);
+    if (!g) return;
+    const size_t n = 1500;
+    char *text = malloc(n);
+    memset(text, 'x', n);
+    lc_grammar_state *s = NULL;
+    CHECK_OK(lc_grammar_state_create(g, NULL, &s, &err), &err);
+    if (s) {
+        lc_gr_state_set_buf_limit(s, (int64_t)1 << 21);
+        CHECK_OK(lc_grammar_state_feed(s, text, 16, &err), &err);
+        const int32_t stacks = lc_grammar_state_n_stacks(s);
+        CHECK(stacks > 1000, "the grammar keeps %d stacks alive, want > 1000 for this test", stacks);
+        const lc_status st = lc_grammar_state_feed(s, text, n, &err);
+        CHECK(st == LC_ERR_TOO_LARGE && strstr(err.msg, "smaller pieces"),
+              "%zu bytes in one feed (about %lld stack-set entries): status %s (%s), want a refusal", n,
+              (long long)n * stacks, lc_status_str(st), st == LC_OK ? "" : err.msg);
+        CHECK(lc_grammar_state_n_stacks(s) == stacks, "a refused feed changed the state (%d stacks, was %d)",
+              lc_grammar_state_n_stacks(s), stacks);
+        lc_status piece = LC_OK;
+        for (size_t at = 0; at < n && piece == LC_OK; at += 200)
+            piece = lc_grammar_state_feed(s, text + at, LC_MIN(n - at, 200), &err);
+        CHECK_OK(piece, &err);
+        CHECK(lc_grammar_state_complete(s), "the text fed in pieces is a sentence");
+        lc_grammar_state_free(s);
+    }
+    bool match = false;
+    CHECK_OK(lc_grammar_match(g, text, n, &match, &err), &err);
+    CHECK(match, "lc_grammar_match of %zu bytes (fed in pieces)", n);
+    text[n - 1] = '!';
+    CHECK_OK(lc_grammar_match(g, text, n, &match, &err), &err);
+    CHECK(!match, "a text with a byte the grammar does not allow at its end matched");
+    free(text);
+    lc_grammar_free(g);
+}
+
 /* ---- token level: a small vocabulary ------------------------------------------ */
 
 /* Both masking walks (the memoised one, and the plain one it falls back to
@@ -828,6 +873,7 @@ int main(void) {
     test_sentences();
     test_against_regex();
     test_state_bytes();
+    test_feed_buffer_bound();
     test_small_vocab();
     test_constrained_distribution();
 #if defined(LC_HAVE_JSON_SCHEMA)

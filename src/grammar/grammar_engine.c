@@ -64,6 +64,7 @@ lc_status lc_gr_engine_init(lc_gr_engine *e, const lc_grammar *g, lc_error *err)
     e->g = g;
     e->max_nodes = MAX_NODES;
     e->max_set = LC_GRAMMAR_MAX_STACKS;
+    e->max_buf = LC_GR_MAX_BUF;
     e->cap_nodes = 1024;
     e->nodes = malloc((size_t)e->cap_nodes * sizeof *e->nodes);
     e->slot = malloc((size_t)e->cap_nodes * sizeof *e->slot);
@@ -139,6 +140,7 @@ static int32_t node_get(lc_gr_engine *e, int32_t pos, int32_t parent) {
 }
 
 static bool buf_push(lc_gr_engine *e, int32_t v) {
+    if (e->n_buf >= e->max_buf) return fail(e, LC_ERR_TOO_LARGE);
     if (e->n_buf == e->cap_buf) {
         const int64_t nc = e->cap_buf * 2;
         int32_t *nb = realloc(e->buf, (size_t)nc * sizeof *nb);

@@ -75,6 +75,14 @@ bool lc_gr_set_intersects(const lc_grammar *g, const lc_gr_charset *s, uint32_t 
 
 /* ---- The stack engine ---------------------------------------------------- */
 
+/* Stack-set entries the engine keeps between compactions (every byte read
+ * appends a set of up to LC_GRAMMAR_MAX_STACKS): 2^26 entries, 256 MiB.
+ * Without it, 100 KB of text fed at once to a grammar with thousands of
+ * live stacks asked for gigabytes. lc_grammar_match feeds in pieces of
+ * LC_GR_MATCH_PIECE bytes, each compacted, so it stays far below. */
+#define LC_GR_MAX_BUF ((int64_t)1 << 26)
+#define LC_GR_MATCH_PIECE 256
+
 typedef struct {
     int32_t pos, parent;
 } lc_gr_node;
@@ -106,6 +114,7 @@ typedef struct {
     int32_t *work; /* settle worklist: (pos, parent) pairs */
     int64_t n_work, cap_work;
     int32_t max_nodes, max_set;
+    int64_t max_buf; /* entries of buf: LC_GR_MAX_BUF */
     lc_status fail; /* LC_OK, or why the last operation stopped */
 } lc_gr_engine;
 
@@ -159,5 +168,8 @@ struct lc_grammar_vocab {
 /* The limits past which a masking walk stops remembering sets and falls
  * back to the plain walk (tests force the fallback with 0, 0). */
 void lc_gr_state_set_memo_limits(lc_grammar_state *s, int32_t max_nodes, int32_t max_sets);
+/* The stack-set entries the state's engine may hold (LC_GR_MAX_BUF; tests
+ * lower it to reach it quickly). */
+void lc_gr_state_set_buf_limit(lc_grammar_state *s, int64_t max_buf);
 
 #endif

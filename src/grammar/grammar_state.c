@@ -88,12 +88,15 @@ void lc_gr_state_set_memo_limits(lc_grammar_state *s, int32_t max_nodes, int32_t
     s->memo_max_sets = max_sets;
 }
 
+void lc_gr_state_set_buf_limit(lc_grammar_state *s, int64_t max_buf) { s->e.max_buf = max_buf; }
+
 static lc_status engine_error(const lc_grammar_state *s, lc_error *err) {
     switch (s->e.fail) {
     case LC_ERR_TOO_LARGE:
         return lc_fail(err, LC_ERR_TOO_LARGE,
-                       "grammar: the parse needs more than %d stacks or %d stack nodes (a very ambiguous grammar)",
-                       s->e.max_set, s->e.max_nodes);
+                       "grammar: the parse needs more than %d stacks, %d stack nodes or %lld stack-set entries (a very "
+                       "ambiguous grammar, or text fed in one piece too long for it: feed it in smaller pieces)",
+                       s->e.max_set, s->e.max_nodes, (long long)s->e.max_buf);
     case LC_ERR_NOMEM: return lc_fail(err, LC_ERR_NOMEM, "grammar: out of memory for the parse stacks");
     default: return lc_fail(err, LC_ERR_INTERNAL, "grammar: the parse engine failed");
     }
@@ -220,7 +223,14 @@ lc_status lc_grammar_match(const lc_grammar *g, const char *text, size_t len, bo
     lc_status st = lc_grammar_state_create(g, NULL, &s, err);
     if (st != LC_OK) return st;
     lc_error e2;
-    st = feed(s, (const uint8_t *)text, len, &e2, "text");
+    /* in pieces, each compacted: the stack sets of every byte read are kept
+     * only until the piece ends (LC_GR_MAX_BUF) */
+    st = LC_OK;
+    for (size_t at = 0; st == LC_OK && (at < len || at == 0); at += LC_GR_MATCH_PIECE) {
+        const size_t n = len - at < LC_GR_MATCH_PIECE ? len - at : LC_GR_MATCH_PIECE;
+        st = feed(s, (const uint8_t *)text + at, n, &e2, "text");
+        if (len == 0) break;
+    }
     if (st == LC_OK) *match = lc_grammar_state_complete(s);
     else if (st == LC_ERR_INVALID_ARG) st = LC_OK; /* refused: no match */
     else if (err) *err = e2;
