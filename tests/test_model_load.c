@@ -492,6 +492,7 @@ typedef struct {
     const char *extra_tensor;
     const char *transpose_tensor;
     const char *f16_tensor;
+    int64_t rope_freqs; /* > 0: add rope_freqs.weight, f32, this many values */
 } mutation;
 
 static lc_status rewrite(const char *src, const char *dst, const mutation *mu, lc_error *err) {
@@ -526,9 +527,17 @@ static lc_status rewrite(const char *src, const char *dst, const mutation *mu, l
         const lc_gguf_tensor *t = lc_gguf_tensor_at(g, 0);
         lc_gguf_add_tensor(w, mu->extra_tensor, t->dtype, t->n_dims, t->ne, t->data, err);
     }
+    float *freqs = NULL;
+    if (mu->rope_freqs > 0) {
+        freqs = malloc((size_t)mu->rope_freqs * sizeof *freqs);
+        for (int64_t i = 0; i < mu->rope_freqs; i++) freqs[i] = 1.0f;
+        const int64_t ne[4] = {mu->rope_freqs, 1, 1, 1};
+        lc_gguf_add_tensor(w, "rope_freqs.weight", LC_DTYPE_F32, 1, ne, freqs, err);
+    }
     st = lc_gguf_write(w, dst, 32, err);
     lc_gguf_writer_free(w);
     free(half);
+    free(freqs);
     lc_gguf_close(g);
     return st;
 }
@@ -576,6 +585,12 @@ static void test_gguf_model_refusals(void) {
     MUT((mu.u32_key = "llama.feed_forward_length", mu.u32_val = 97), LC_ERR_FORMAT, "ffn_gate.weight' has shape");
     MUT((mu.u32_key = "llama.vocab_size", mu.u32_val = 101), LC_ERR_FORMAT, "token_embd.weight' has shape");
     MUT((mu.u32_key = "llama.rope.dimension_count", mu.u32_val = 18), LC_ERR_INVALID_ARG, "RoPE rotates 18");
+    /* size audit: the frequency factors were copied into the config's array
+     * of LC_ROPE_MAX_DIMS / 2 before the dimension count was checked: a
+     * heap-buffer-overflow write of 128 KiB (ASan) */
+    MUT((mu.u32_key = "llama.rope.dimension_count", mu.u32_val = 65536, mu.rope_freqs = 32768), LC_ERR_FORMAT,
+        "rope.dimension_count = 65536");
+    MUT(mu.rope_freqs = 8, LC_OK, "rope_freqs of the right length loads");
     MUT(mu.drop_tensor = "blk.1.ffn_up.weight", LC_ERR_FORMAT, "missing tensor 'blk.1.ffn_up.weight'");
     MUT(mu.extra_tensor = "blk.0.attn_q.bias", LC_ERR_UNSUPPORTED, "'blk.0.attn_q.bias' is not part of a llama");
     MUT(mu.transpose_tensor = "blk.0.attn_output.weight", LC_OK, "square: transposing keeps the shape");

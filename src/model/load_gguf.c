@@ -130,6 +130,11 @@ static lc_status factors_from_tensor(const lc_gguf *g, const char *name, const c
                                      lc_error *err) {
     const lc_gguf_tensor *t = lc_gguf_find_tensor(g, name);
     if (!t) return lc_fail(err, LC_ERR_FORMAT, "gguf model: missing tensor '%s'", name);
+    /* r->factors holds LC_ROPE_MAX_DIMS / 2: the count is checked here, before
+     * the copy (the configuration's own check comes later) */
+    if (r->n_dims < 2 || r->n_dims > LC_ROPE_MAX_DIMS)
+        return lc_fail(err, LC_ERR_FORMAT, "gguf model: %s = %d rotated dims with frequency factors '%s' (must be 2..%d)",
+                       dims_key, r->n_dims, name, LC_ROPE_MAX_DIMS);
     const int64_t want = r->n_dims / 2;
     if (t->dtype != LC_DTYPE_F32 || t->n_dims != 1 || t->ne[0] != want || !t->data ||
         t->nbytes != (size_t)want * sizeof(float))

@@ -62,12 +62,17 @@ static lc_status fill_converted(void *user, void *dst, size_t nbytes, lc_error *
     if ((st = lc_dtype_row_bytes(j->src->dtype, j->cols, &src_row, err)) != LC_OK ||
         (st = lc_dtype_row_bytes(j->dst, j->cols, &dst_row, err)) != LC_OK)
         return st;
-    if (dst_row * (size_t)j->rows != nbytes || src_row * (size_t)j->rows != j->src->nbytes)
+    size_t dst_total, src_total, scratch_bytes;
+    if (!lc_mul_size(dst_row, (size_t)j->rows, &dst_total) || !lc_mul_size(src_row, (size_t)j->rows, &src_total) ||
+        dst_total != nbytes || src_total != j->src->nbytes)
         return lc_fail(err, LC_ERR_INTERNAL, "quantize: %s: size mismatch", j->src->name);
     int nt = j->n_threads;
     if ((int64_t)nt > j->rows) nt = (int)j->rows;
     if (nt < 1) nt = 1;
-    float *scratch = lc_malloc_aligned((size_t)nt * (size_t)j->cols * sizeof(float));
+    if (!lc_mul3_size((size_t)nt, (size_t)j->cols, sizeof(float), &scratch_bytes))
+        return lc_fail(err, LC_ERR_TOO_LARGE, "quantize: %s: rows of %lld values on %d threads overflow size_t",
+                       j->src->name, (long long)j->cols, nt);
+    float *scratch = lc_malloc_aligned(scratch_bytes);
     if (!scratch) return lc_fail(err, LC_ERR_NOMEM, "quantize: out of memory converting %s", j->src->name);
     int64_t bad_row = -1;
     const int64_t rows = j->rows, cols = j->cols;
@@ -131,13 +136,16 @@ static lc_status build(lc_gguf *g, lc_gguf_writer *w, const lc_quant_spec *spec,
         bool fallback = false;
         lc_dtype d = lc_quant_choose(spec, &plan, t->name, t->n_dims, t->ne[0], t->dtype, &fallback);
         int64_t rows = t->ne[1] * t->ne[2] * t->ne[3]; /* the reader checked the product */
-        size_t row_bytes;
+        size_t row_bytes, out_bytes;
         if ((st = lc_dtype_row_bytes(d, t->ne[0], &row_bytes, err)) != LC_OK) return st;
+        if (!lc_mul_size(row_bytes, (size_t)rows, &out_bytes) || !lc_add_size(rep->bytes_out, out_bytes, &out_bytes))
+            return lc_fail(err, LC_ERR_TOO_LARGE, "quantize: tensor '%s' as %s overflows size_t", t->name,
+                           lc_dtype_name(d));
         rep->n_tensors++;
         rep->n_fallback += fallback;
         rep->count[d]++;
         rep->bytes_in += t->nbytes;
-        rep->bytes_out += row_bytes * (size_t)rows;
+        rep->bytes_out = out_bytes;
         if (d == t->dtype) {
             st = lc_gguf_add_tensor(w, t->name, d, t->n_dims, t->ne, t->data, err);
         } else {
