@@ -800,8 +800,10 @@ lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler 
     /* Fresh buffers for everything (a second cache, briefly): refuse if that
      * would not fit. */
     const size_t avail = lc_mem_available_bytes();
-    if (!lc_mul3_size(c->k_row_bytes + c->v_row_bytes, (size_t)c->n_slots, (size_t)c->n_layers, &kv_all) ||
-        (avail && kv_all + need > avail)) {
+    size_t row_kv, load_total;
+    if (!lc_add_size(c->k_row_bytes, c->v_row_bytes, &row_kv) ||
+        !lc_mul3_size(row_kv, (size_t)c->n_slots, (size_t)c->n_layers, &kv_all) ||
+        !lc_add_size(kv_all, need, &load_total) || (avail && load_total > avail)) {
         char a[32], m[32];
         st = lc_fail(err, LC_ERR_TOO_LARGE, "session %s: loading needs %s but only %s is available", path,
                      lc_format_bytes((double)kv_all + (double)need, a, sizeof a),

@@ -160,12 +160,12 @@ static const char *chat_prompt(srv_job *j, const cJSON *msgs, const char **field
         if (chat_prompt_jinja(j, msgs, &bad, why, why_cap) == LC_OK) return NULL;
         if (bad) return why;
     }
-    const int n = cJSON_GetArraySize(msgs);
     char *folded = NULL; /* a system prompt the template writes into the next user turn */
     bool first = true;
     lc_error err;
-    for (int i = 0; i < n; i++) {
-        const cJSON *m = cJSON_GetArrayItem(msgs, i);
+    int i = 0;
+    /* walked in order (cJSON_GetArrayItem(msgs, i) walks from the start: quadratic) */
+    for (const cJSON *m = msgs->child; m; m = m->next, i++) {
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
         *field = "messages";
         if (!cJSON_IsObject(m) || !cJSON_IsString(role)) {
@@ -430,6 +430,7 @@ srv_job *srv_job_parse(lc_server *s, srv_kind kind, const char *body, size_t len
         const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
         field = "messages";
         bad = !cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0 ? "'messages' must be a non-empty array"
+              : cJSON_GetArraySize(msgs) > SRV_MAX_MESSAGES        ? "'messages' has more than 16384 entries"
                                                                     : chat_prompt(j, msgs, &field, why, sizeof why);
     } else {
         field = "prompt";

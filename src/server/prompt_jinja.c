@@ -220,8 +220,8 @@ lc_status srv_jinja_render(lc_server *s, const cJSON *msgs, char **out, size_t *
     lc_jinja_value *list = lc_jv_list();
     lc_status st = texts && roles && list ? LC_OK : lc_fail(err, LC_ERR_NOMEM, "out of memory");
     bool specials_in_content = false;
-    for (int i = 0; st == LC_OK && i < n; i++) {
-        const cJSON *m = cJSON_GetArrayItem(msgs, i);
+    const cJSON *m = msgs ? msgs->child : NULL; /* walked in order: GetArrayItem(i) would be quadratic */
+    for (int i = 0; st == LC_OK && i < n && m; i++, m = m->next) {
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
         if (!cJSON_IsObject(m) || !cJSON_IsString(role)) {
             *bad_request = true;

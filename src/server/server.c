@@ -210,6 +210,10 @@ static enum MHD_Result apply_template(lc_server *s, struct MHD_Connection *c, co
         cJSON_Delete(root);
         return respond_error(s, c, 400, "'messages' must be a non-empty array", "messages");
     }
+    if (cJSON_GetArraySize(msgs) > SRV_MAX_MESSAGES) {
+        cJSON_Delete(root);
+        return respond_error(s, c, 400, "'messages' has more than 16384 entries", "messages");
+    }
     char *text = NULL;
     size_t len = 0;
     void *spans = NULL;

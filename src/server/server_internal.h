@@ -3,6 +3,10 @@
 #ifndef LC_SERVER_INTERNAL_H
 #define LC_SERVER_INTERNAL_H
 
+/* Messages of one request (chat/completions, /apply-template): more are
+ * refused with 400 before any is read. */
+#define SRV_MAX_MESSAGES 16384
+
 #include <pthread.h>
 #include <stdatomic.h>
 

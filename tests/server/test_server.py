@@ -137,6 +137,11 @@ try:
     st, body = request(port, "POST", "/v1/chat/completions",
                        {"messages": [{"role": "user", "content": "x"}], "temperature": 9})
     check(b'"param":"temperature"' in body, f"the error names the field: {body[:200]}")
+    # size audit: the number of messages is bounded (16384) and refused before
+    # any is read (before: each was walked with cJSON_GetArrayItem, quadratic)
+    many = b'{"messages":[' + b",".join([b"{}"] * 16385) + b"]}"
+    st, body = request(port, "POST", "/v1/chat/completions", many)
+    check(st == 400 and b"more than 16384" in body, f"16385 messages: {st} {body[:200]}")
     st, _ = request(port, "GET", "/health")
     check(st == 200, "still serving after the malformed requests")
 
