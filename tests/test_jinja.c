@@ -304,6 +304,12 @@ static void test_size_audit(void) {
     expect_render(4, "{% set h = 'a' * 4000000 %}{% set n = 'a' * 2000000 ~ 'b' %}{{ n in h }}|{{ h.find(n) }}|"
                      "{{ h.count(n) }}|{{ h.replace(n, 'c') | length }}|{{ h.split(n) | length }}|{{ h[:1001].count('aa') }}",
                   "False|-1|0|4000000|1|500");
+    /* the search runs in windows: matches at and across their edges */
+    expect_render(8, "{% set a = 'x' * 4094 ~ 'abc' %}{% set b = 'x' * 4096 ~ 'abc' %}{% set y = 'y' * 3000 %}"
+                     "{{ a.find('abc') }}|{{ b.find('abc') }}|{{ ((a ~ 'x') * 3).count('abc') }}|"
+                     "{{ ('x' * 5999 ~ y ~ 'x').find(y) }}|{{ ('x' * 6000 ~ y).find(y) }}|{{ ('x' * 5000 ~ y) is "
+                     "string }}|{{ y in ('x' * 8999 ~ y) }}|{{ ('x' * 9000 ~ y[1:] ~ 'x') .find(y) }}",
+                  "4094|4096|3|5999|6000|True|True|-1");
     expect_render(5, "{% set s = 'x' * 4000000 %}{% set c = 'y' * 2000000 ~ 'x' %}{{ s.strip(c) | length }}|"
                      "{{ ' \\t x yx ' | trim(' y') }}|{{ 'xy\xc3\xa9' | trim('\xc3\xa9x') }}",
                   "0|\t x yx|y");

@@ -283,7 +283,19 @@ size_t ju_count(const char *s, size_t len) {
 const char *ju_find(const char *s, size_t n, const char *sub, size_t m) {
     if (m == 0) return s;
     if (m > n) return NULL;
-    return memmem(s, n, sub, m);
+    if (m > SIZE_MAX / 4) return memmem(s, n, sub, m);
+    /* In windows of w + m - 1 bytes (starts at..at+w-1): each call costs in
+     * proportion to how far the match is, not to the rest of the text (a
+     * sanitizer checks the whole range memmem is given: replace() of a byte
+     * over 16 MB took minutes under ASan). Windows overlap by m - 1 bytes;
+     * w >= 2m keeps the needle's preprocessing linear overall. */
+    const size_t w = m > 2048 ? 2 * m : 4096;
+    for (size_t at = 0; at + m <= n; at += w) {
+        const size_t len = n - at < w + m - 1 ? n - at : w + m - 1;
+        const char *f = memmem(s + at, len, sub, m);
+        if (f) return f;
+    }
+    return NULL;
 }
 
 size_t ju_offset(const char *s, size_t len, size_t k) {
