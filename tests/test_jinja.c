@@ -327,6 +327,15 @@ static void test_size_audit(void) {
         expect_render(7, src, "200000|199999|7|False");
         free(src);
     }
+    /* tokens of a template are bounded (a 60 MB source of {{a}} took 4.7 GB) */
+    {
+        const size_t reps = 400000;
+        char *src = malloc(reps * 5 + 1);
+        for (size_t i = 0; i < reps; i++) memcpy(src + 5 * i, "{{a}}", 5);
+        src[reps * 5] = '\0';
+        expect_error(src, NULL, NULL, LC_ERR_TOO_LARGE, "tokens", NULL);
+        free(src);
+    }
     /* work the step budget did not count: refused now, not hours of scanning */
     const char *const unbounded[] = {
         "{% set s = 'x' * 4000000 %}{% for i in range(100000) %}{{ s[-1] }}{% endfor %}",

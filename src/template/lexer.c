@@ -55,6 +55,8 @@ static lc_status fail_at(lexer *L, size_t pos, lc_status st, const char *msg) {
 }
 
 static lc_status emit(lexer *L, jtok_kind k, size_t pos, const char *s, size_t len, jtok **tk) {
+    if (L->out->n >= JT_MAX_TOKENS)
+        return fail_at(L, pos, LC_ERR_TOO_LARGE, "more than 1048576 tokens (the limit of a template)");
     if (L->out->n == L->out->cap) {
         const size_t nc = L->out->cap ? 2 * L->out->cap : 256;
         jtok *q = realloc(L->out->v, nc * sizeof *q);
