@@ -317,7 +317,7 @@ static void test_size_audit(void) {
     expect_render(6, "{{ [1, 2, 3][0:3:(2**62 - 1 + 2**62)] }}|{{ [1, 2, 3][2::(0 - 2**62 - 2**62)] }}|"
                      "{{ 'abc'[1:3:(2**62 - 1 + 2**62)] }}|{{ [1, 2, 3, 4, 5][4:0:-3] }}",
                   "[1]|[3]|b|[5, 2]");
-    /* a dict of 200,000 keys: about 80 s before the hash index, under 1 s now */
+    /* a dict of 200,000 keys: quadratic before the hash index (60,000 took 7.5 s), under 1 s now */
     {
         const int nk = 200000;
         char *src = malloc((size_t)nk * 24 + 64);
