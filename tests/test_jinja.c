@@ -317,6 +317,14 @@ static void test_size_audit(void) {
     expect_render(6, "{{ [1, 2, 3][0:3:(2**62 - 1 + 2**62)] }}|{{ [1, 2, 3][2::(0 - 2**62 - 2**62)] }}|"
                      "{{ 'abc'[1:3:(2**62 - 1 + 2**62)] }}|{{ [1, 2, 3, 4, 5][4:0:-3] }}",
                   "[1]|[3]|b|[5, 2]");
+    /* range() near the ends of int64: -step, the count (in doubles) and
+     * start + i * step overflowed (UBSan) */
+    expect_render(9, "{{ range(0, -10, (0 - 2**62 - 2**62)) | list }}|"
+                     "{{ range((0 - 2**62 - 2**62 + 1000), (0 - 2**62 - 2**62), -1001) | list }}|"
+                     "{{ range((0 - 2**62 - 2**62), (2**62 - 1 + 2**62), 2**62) | list }}|{{ range(-3, 3, 2) | list }}|"
+                     "{{ range(9, 2, -3) | list }}|{{ range(3, 3) | list }}|{{ range(4) | list }}",
+                  "[0]|[-9223372036854774808]|[-9223372036854775808, -4611686018427387904, 0, 4611686018427387904]|"
+                  "[-3, -1, 1]|[9, 6, 3]|[]|[0, 1, 2, 3]");
     /* a dict of 200,000 keys: quadratic before the hash index (60,000 took 7.5 s), under 1 s now */
     {
         const int nk = 200000;

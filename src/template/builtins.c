@@ -1289,15 +1289,22 @@ lc_jinja_value *jb_call_builtin(jrender *r, lc_jinja_value *fn, lc_jinja_value *
             jr_fail(r, LC_ERR_FORMAT, "range: step must not be zero");
             return NULL;
         }
-        const double count = stp > 0 ? ceil(((double)stop - (double)start) / (double)stp)
-                                     : ceil(((double)start - (double)stop) / (double)-stp);
-        if (count > 100000 || count > (double)r->lim.max_items) {
-            jr_fail(r, LC_ERR_TOO_LARGE, "range: too big (%.0f items)", count);
+        /* the count exactly, in unsigned arithmetic (the span of two int64
+         * fits uint64, |INT64_MIN| too): doubles rounded it up near 2^63,
+         * and -stp and start + i * stp overflowed (UBSan) */
+        const bool up = stp > 0;
+        const uint64_t span = up ? (stop > start ? (uint64_t)stop - (uint64_t)start : 0)
+                                 : (start > stop ? (uint64_t)start - (uint64_t)stop : 0);
+        const uint64_t mag = up ? (uint64_t)stp : (uint64_t)0 - (uint64_t)stp;
+        const uint64_t count = span ? (span - 1) / mag + 1 : 0;
+        if (count > 100000 || count > (uint64_t)r->lim.max_items) {
+            jr_fail(r, LC_ERR_TOO_LARGE, "range: too big (%llu items)", (unsigned long long)count);
             return NULL;
         }
-        lc_jinja_value *l = jv_list(r, count > 0 ? (size_t)count : 0);
-        for (int64_t i = 0; l && i < (int64_t)count; i++)
-            if (!jv_list_push(r, l, jv_int(r, start + i * stp))) l = jv_drop(l);
+        lc_jinja_value *l = jv_list(r, (size_t)count);
+        int64_t x = start; /* every item lies between start and stop: only the step after the last could overflow */
+        for (uint64_t i = 0; l && i < count; i++, x = i < count ? x + stp : x)
+            if (!jv_list_push(r, l, jv_int(r, x))) l = jv_drop(l);
         return l;
     }
     case JF_MACRO: break;
