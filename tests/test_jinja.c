@@ -344,6 +344,9 @@ static void test_size_audit(void) {
         expect_error(src, NULL, NULL, LC_ERR_TOO_LARGE, "tokens", NULL);
         free(src);
     }
+    /* '%d' % 1e300 converted the float to int64 unchecked (undefined) */
+    expect_error("{{ '%d' % 1e300 }}", NULL, NULL, LC_ERR_UNSUPPORTED, "outside the 64-bit integers", NULL);
+    expect_render(11, "{{ '%d' % 2.9 }}|{{ '%d|%d' % (-2.9, 9.1e18) }}", "2|-2|9100000000000000000");
     /* work the step budget did not count: refused now, not hours of scanning */
     const char *const unbounded[] = {
         "{% set s = 'x' * 4000000 %}{% for i in range(100000) %}{{ s[-1] }}{% endfor %}",

@@ -474,7 +474,11 @@ static lc_jinja_value *binary(jrender *r, int op, lc_jinja_value *a, lc_jinja_va
             }
             if (t == 'r') ok = jv_repr_append(r, &out, arg);
             else if (t == 's') ok = jv_str_append(r, &out, arg);
-            else if (check_num(arg)) ok = jbuf_printf(r, &out, "%lld", (long long)(arg->kind == LC_JV_FLOAT ? (int64_t)arg->u.f : inum(arg)));
+            else if (arg->kind == LC_JV_FLOAT && !(fabs(arg->u.f) < 9.2e18)) { /* (int64_t)1e300 is undefined */
+                jr_fail(r, LC_ERR_UNSUPPORTED, "%%d format: %g is outside the 64-bit integers", arg->u.f);
+                ok = false;
+            } else if (check_num(arg))
+                ok = jbuf_printf(r, &out, "%lld", (long long)(arg->kind == LC_JV_FLOAT ? (int64_t)arg->u.f : inum(arg)));
             else {
                 jr_fail(r, LC_ERR_FORMAT, "%%d format: a number is required, not %s", jv_kind_name(arg));
                 ok = false;
