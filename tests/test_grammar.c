@@ -714,6 +714,24 @@ static void test_schema_errors(void) {
     /* size audit: counts of subschemas and properties are bounded (each was
      * translated, quadratically, before: 200,000 {} properties took 11 s,
      * an anyOf of 200,000 schemas 16 s); the largest allowed still works */
+    /* deep nesting: 100 levels pass cJSON and stop at the translator's 64;
+     * 2000 stop at cJSON's nesting limit, said so */
+    for (int deep = 100; deep <= 2000; deep += 1900) {
+        char *src = malloc((size_t)deep * 10 + 8);
+        size_t w = 0;
+        for (int i = 0; i < deep; i++) w += (size_t)sprintf(src + w, "{\"items\":");
+        w += (size_t)sprintf(src + w, "{}");
+        for (int i = 0; i < deep; i++) src[w++] = '}';
+        src[w] = '\0';
+        char *g = NULL;
+        lc_error err;
+        memset(&err, 0, sizeof err);
+        const lc_status st = lc_json_schema_to_gbnf(src, w, &g, &err);
+        CHECK(st != LC_OK && !g && strstr(err.msg, deep == 100 ? "nested deeper than 64" : "nesting deeper than 1000"),
+              "a schema nested %d deep: %s '%s'", deep, lc_status_str(st), err.msg);
+        free(g);
+        free(src);
+    }
     const int counts[] = {4096, 4097, 19999, 25000}; /* 19999 alternatives and the anyOf: 20000 */
     for (int c = 0; c < 4; c++) {
         const int n = counts[c];

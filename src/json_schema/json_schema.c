@@ -454,7 +454,8 @@ lc_status lc_json_schema_to_gbnf(const char *json, size_t len, char **gbnf, lc_e
     cJSON *doc = cJSON_ParseWithLengthOpts(json ? json : "", len, &end, false);
     if (!doc) {
         const size_t at = end && json && end >= json ? (size_t)(end - json) : 0;
-        return lc_fail(err, LC_ERR_FORMAT, "json schema: not valid JSON (near byte %zu)", at);
+        return lc_fail(err, LC_ERR_FORMAT, "json schema: not valid JSON (near byte %zu; nesting deeper than %d is refused too)",
+                       at, (int)CJSON_NESTING_LIMIT);
     }
     tr t;
     memset(&t, 0, sizeof t);
