@@ -379,6 +379,40 @@ static void test_small_vocab(void) {
     lc_grammar_vocab_free(v);
 }
 
+/* The memoised mask keeps every stack set until its walk ends: with the
+ * set buffer bounded (LC_GR_MAX_BUF, lowered here), it hands over to the
+ * rewinding walk instead of failing (it failed with LC_ERR_TOO_LARGE before). */
+static void test_mask_buffer_bound(void) {
+    char store[64][3];
+    const char *pieces[64];
+    int32_t V = 0;
+    for (char a = 'a'; a <= 'e'; a++) {
+        store[V][0] = a, store[V][1] = '\0', pieces[V] = store[V], V++;
+        for (char b = 'a'; b <= 'e'; b++) store[V][0] = a, store[V][1] = b, store[V][2] = '\0', pieces[V] = store[V], V++;
+    }
+    pieces[V++] = " ";
+    pieces[V++] = "</s>";
+    const int32_t eog = V - 1;
+    lc_error err;
+    lc_grammar_vocab *v = NULL;
+    CHECK_OK(lc_grammar_vocab_from_pieces(V, pieces, NULL, &eog, 1, &v, &err), &err);
+    /* each first letter leads to a set of its own (two stacks each) */
+    lc_grammar *g = parse("root ::= \"a\" \"x\"* | \"b\" \"y\"* | \"c\" \"z\"* | \"d\" \"w\"* | \"e\" \"v\"*", &err);
+    lc_grammar_state *s = NULL;
+    if (g && v) CHECK_OK(lc_grammar_state_create(g, v, &s, &err), &err);
+    if (s) {
+        lc_gr_state_set_buf_limit(s, 12);
+        uint8_t allowed[64];
+        int32_t n = -1;
+        CHECK_OK(lc_grammar_allowed_tokens(s, allowed, &n, &err), &err);
+        CHECK(n == 5, "the five letters: %d of %d allowed", n, V);
+        check_mask_equals_checks(s, V, "bounded set buffer");
+        lc_grammar_state_free(s);
+    }
+    lc_grammar_free(g);
+    lc_grammar_vocab_free(v);
+}
+
 /* With no filter, constrained sampling draws from the allowed tokens with
  * their probabilities renormalised (draw, check, mask and redraw only when
  * refused): the frequencies over many draws against p(t) / Z. */
@@ -924,6 +958,7 @@ int main(void) {
     test_state_bytes();
     test_feed_buffer_bound();
     test_small_vocab();
+    test_mask_buffer_bound();
     test_constrained_distribution();
 #if defined(LC_HAVE_JSON_SCHEMA)
     test_schema_errors();

@@ -496,7 +496,9 @@ static int32_t walk_memo(lc_grammar_state *s, uint8_t *allowed) {
                     break;
                 }
             } else if (e->fail != LC_OK) {
-                result = -1;
+                /* a limit (the set buffer above all, which the memo fills):
+                 * the rewinding walk tries, and meets it again if it is real */
+                result = e->fail == LC_ERR_TOO_LARGE ? -2 : -1;
                 break;
             }
             t = memo_find(s, top->set, top->u, tn->byte, &found); /* the table may have moved */
@@ -507,7 +509,10 @@ static int32_t walk_memo(lc_grammar_state *s, uint8_t *allowed) {
             t->out = out;
             t->out_uval = nu.val;
             t->out_need = (int8_t)nu.need;
-            if (e->n_nodes - base.n_nodes > s->memo_max_nodes || s->n_msets > s->memo_max_sets) {
+            /* the memo keeps every set until the walk ends: past half the
+             * engine's set buffer, the rewinding walk takes over */
+            if (e->n_nodes - base.n_nodes > s->memo_max_nodes || s->n_msets > s->memo_max_sets ||
+                e->n_buf - base.n_buf > e->max_buf / 2) {
                 result = -2;
                 break;
             }
