@@ -47,33 +47,6 @@ static const lc_dtype dtypes[LC_QK_COUNT] = {
     LC_DTYPE_Q4_K, LC_DTYPE_Q5_K, LC_DTYPE_Q6_K, LC_DTYPE_IQ4_NL, LC_DTYPE_IQ4_XS, LC_DTYPE_MXFP4,
 };
 
-static double f16_abs(const uint8_t *blk, size_t off) {
-    uint16_t h;
-    memcpy(&h, blk + off, 2);
-    return fabs((double)lc_f16_to_f32(h));
-}
-
-/* An upper bound of |w_i| over a block, by the block's scales: the largest
- * level times the largest sub-block scale, plus the min or offset term. */
-static double block_bound(lc_qk_type t, const uint8_t *b) {
-    switch (t) {
-    case LC_QK_Q4_0: return 8 * f16_abs(b, 0);
-    case LC_QK_Q4_1: return 15 * f16_abs(b, 0) + f16_abs(b, 2);
-    case LC_QK_Q5_0: return 16 * f16_abs(b, 0);
-    case LC_QK_Q5_1: return 31 * f16_abs(b, 0) + f16_abs(b, 2);
-    case LC_QK_Q8_0: return 128 * f16_abs(b, 0);
-    case LC_QK_IQ4_NL: return 127 * f16_abs(b, 0);
-    case LC_QK_MXFP4: return 12 * (double)lc_qk_e8m0_half(b[0]);
-    case LC_QK_Q2_K: return 45 * f16_abs(b, offsetof(lc_blk_q2_K, d)) + 15 * f16_abs(b, offsetof(lc_blk_q2_K, dmin));
-    case LC_QK_Q3_K: return 128 * f16_abs(b, offsetof(lc_blk_q3_K, d));
-    case LC_QK_Q4_K: return 63 * 15 * f16_abs(b, 0) + 63 * f16_abs(b, 2);
-    case LC_QK_Q5_K: return 63 * 31 * f16_abs(b, 0) + 63 * f16_abs(b, 2);
-    case LC_QK_Q6_K: return 128 * 32 * f16_abs(b, offsetof(lc_blk_q6_K, d));
-    case LC_QK_IQ4_XS: return 32 * 127 * f16_abs(b, 0);
-    default: return INFINITY;
-    }
-}
-
 /* The activation values a quantised row stands for. */
 static double act_abs(lc_act_kind k, const void *a, int64_t i) {
     if (k == LC_ACT_Q8_0) {
@@ -94,7 +67,7 @@ static double row_bound(const lc_qk_info *in, lc_qk_type t, const uint8_t *w, co
     for (int64_t b = 0; b < n / in->block; b++) {
         double sa = 0;
         for (int i = 0; i < in->block; i++) sa += act_abs(in->act, a, b * in->block + i);
-        s += block_bound(t, w + (size_t)b * in->block_bytes) * sa;
+        s += lc_qk_block_bound(t, w + (size_t)b * in->block_bytes) * sa;
     }
     return s;
 }

@@ -344,32 +344,6 @@ static void fix_scales(lc_qk_type t, char *blk, lc_rng *rng) {
     memcpy(blk + off, h, 2 * (size_t)n);
 }
 
-static double f16_at(const char *blk, size_t off) {
-    uint16_t h;
-    memcpy(&h, blk + off, 2);
-    return fabs((double)lc_f16_to_f32(h));
-}
-
-/* An upper bound of |w_i| over a weight block, from its scales (the largest
- * level times the largest sub-block scale, plus the min term). */
-static double wbound(lc_qk_type t, const char *blk) {
-    switch (t) {
-    case LC_QK_Q4_0: return 8 * f16_at(blk, 0);
-    case LC_QK_Q4_1: return 15 * f16_at(blk, 0) + f16_at(blk, 2);
-    case LC_QK_Q5_0: return 16 * f16_at(blk, 0);
-    case LC_QK_Q5_1: return 31 * f16_at(blk, 0) + f16_at(blk, 2);
-    case LC_QK_Q8_0: return 128 * f16_at(blk, 0);
-    case LC_QK_IQ4_NL: return 127 * f16_at(blk, 0);
-    case LC_QK_MXFP4: return 12 * (double)lc_qk_e8m0_half((uint8_t)blk[0]);
-    case LC_QK_Q2_K: return 45 * f16_at(blk, offsetof(lc_blk_q2_K, d)) + 15 * f16_at(blk, offsetof(lc_blk_q2_K, dmin));
-    case LC_QK_Q3_K: return 128 * f16_at(blk, offsetof(lc_blk_q3_K, d));
-    case LC_QK_Q4_K: return 63 * 15 * f16_at(blk, 0) + 63 * f16_at(blk, 2);
-    case LC_QK_Q5_K: return 63 * 31 * f16_at(blk, 0) + 63 * f16_at(blk, 2);
-    case LC_QK_Q6_K: return 128 * 32 * f16_at(blk, offsetof(lc_blk_q6_K, d));
-    default: return 32 * 127 * f16_at(blk, 0); /* IQ4_XS */
-    }
-}
-
 /* An upper bound of sum_i |w_i a_i| over a row: the scale the float
  * rounding of a dot (whose terms may cancel in any partial sum) is measured
  * against. */
@@ -380,7 +354,7 @@ static double dot_bound(const lc_qk_info *in, lc_qk_type t, const char *w, const
     for (int64_t b = 0; b < n / in->block; b++) {
         double sa = 0;
         for (int i = 0; i < in->block; i++) sa += fabs(av[b * in->block + i]);
-        s += wbound(t, w + (size_t)b * in->block_bytes) * sa;
+        s += lc_qk_block_bound(t, w + (size_t)b * in->block_bytes) * sa;
     }
     free(av);
     return s;

@@ -149,6 +149,11 @@ void lc_qk_quantize_act(lc_act_kind k, const float *x, void *y, int64_t n, lc_is
 /* Random blocks (every byte random, finite scales; qk_random.c), for
  * benchmarks and tests. */
 void lc_qk_random_blocks(lc_qk_type t, void *dst, int64_t n_blocks, uint64_t seed);
+/* An upper bound of |w_i| over one weight block, from its scales (the
+ * largest level times the largest sub-block scale, plus the min or offset
+ * term): the scale tests and fuzzers measure a dot's float rounding against
+ * (qk_random.c). */
+double lc_qk_block_bound(lc_qk_type t, const void *blk);
 
 /* ---- Products (qk_matmul.c) --------------------------------------------- */
 

@@ -4,6 +4,8 @@
  * to finite values of magnitude 2^-8 .. 2^-6 with random signs (MXFP4:
  * exponents 120 .. 135), so that products stay finite.
  */
+#include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "common/util.h"
@@ -50,5 +52,31 @@ void lc_qk_random_blocks(lc_qk_type t, void *dst, int64_t n_blocks, uint64_t see
             uint16_t h = lc_f32_to_f16(lc_rng_below(&rng, 2) ? -v : v);
             memcpy(blk + off[f], &h, 2);
         }
+    }
+}
+
+static double f16_abs(const uint8_t *blk, size_t off) {
+    uint16_t h;
+    memcpy(&h, blk + off, 2);
+    return fabs((double)lc_f16_to_f32(h));
+}
+
+double lc_qk_block_bound(lc_qk_type t, const void *blk) {
+    const uint8_t *b = blk;
+    switch (t) {
+    case LC_QK_Q4_0: return 8 * f16_abs(b, 0);
+    case LC_QK_Q4_1: return 15 * f16_abs(b, 0) + f16_abs(b, 2);
+    case LC_QK_Q5_0: return 16 * f16_abs(b, 0);
+    case LC_QK_Q5_1: return 31 * f16_abs(b, 0) + f16_abs(b, 2);
+    case LC_QK_Q8_0: return 128 * f16_abs(b, 0);
+    case LC_QK_IQ4_NL: return 127 * f16_abs(b, 0);
+    case LC_QK_MXFP4: return 12 * (double)lc_qk_e8m0_half(b[0]);
+    case LC_QK_Q2_K: return 45 * f16_abs(b, offsetof(lc_blk_q2_K, d)) + 15 * f16_abs(b, offsetof(lc_blk_q2_K, dmin));
+    case LC_QK_Q3_K: return 128 * f16_abs(b, offsetof(lc_blk_q3_K, d));
+    case LC_QK_Q4_K: return 63 * 15 * f16_abs(b, 0) + 63 * f16_abs(b, 2);
+    case LC_QK_Q5_K: return 63 * 31 * f16_abs(b, 0) + 63 * f16_abs(b, 2);
+    case LC_QK_Q6_K: return 128 * 32 * f16_abs(b, offsetof(lc_blk_q6_K, d));
+    case LC_QK_IQ4_XS: return 32 * 127 * f16_abs(b, 0);
+    default: return INFINITY;
     }
 }
