@@ -10,11 +10,11 @@ fi
 if [ ! -e "$model" ]; then echo "SKIP: $model absent"; exit 77; fi
 mpi() { mpirun --oversubscribe --allow-run-as-root -np "$@"; }
 export OMP_NUM_THREADS=1
-# Under LONGCTX_SANITIZE (CI sets ASAN_OPTIONS): Open MPI does not free its own
+# Under LONGCTX_SANITIZE (with or without ASAN_OPTIONS set): Open MPI does not free its own
 # allocations at MPI_Finalize, from components it dlopen()s (unnamed frames an
 # LSan suppression cannot match), so leak detection is off for the MPI
 # processes; addresses and undefined behaviour are still checked.
-if [ -n "${ASAN_OPTIONS:-}" ]; then export ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0"; fi
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 for p in 2 3 4; do mpi "$p" "$sp" "$model" logits; done
 mpi 1 "$sp" "$model" logits
 # a rank that cannot load the model: every rank stops with its message
