@@ -579,7 +579,11 @@ static void test_gguf_model_refusals(void) {
     MUT(mu.drop_key = "general.architecture", LC_ERR_FORMAT, "missing key 'general.architecture'");
     MUT(mu.drop_key = "llama.block_count", LC_ERR_FORMAT, "missing key 'llama.block_count'");
     MUT(mu.drop_key = "llama.attention.layer_norm_rms_epsilon", LC_ERR_FORMAT, "layer_norm_rms_epsilon");
-    MUT((mu.u32_key = "llama.block_count", mu.u32_val = 1000000), LC_ERR_FORMAT, "1000000 layers need");
+    MUT((mu.u32_key = "llama.block_count", mu.u32_val = 60000), LC_ERR_FORMAT, "60000 layers need");
+    /* fuzz_gguf: block_count 2^31-1 walked every layer to count parameters
+     * in the validation (a 100 s hang), before the tensor-count check */
+    MUT((mu.u32_key = "llama.block_count", mu.u32_val = 1000000), LC_ERR_INVALID_ARG, "1000000 layers (at most 65536)");
+    MUT((mu.u32_key = "llama.block_count", mu.u32_val = 2147483647), LC_ERR_INVALID_ARG, "2147483647 layers (at most");
     MUT((mu.u32_key = "llama.block_count", mu.u32_val = 1), LC_ERR_UNSUPPORTED, "'blk.1.attn_norm.weight'");
     MUT((mu.u32_key = "llama.attention.head_count_kv", mu.u32_val = 3), LC_ERR_FORMAT, "head_count_kv = 3 does not divide");
     MUT((mu.u32_key = "llama.feed_forward_length", mu.u32_val = 97), LC_ERR_FORMAT, "ffn_gate.weight' has shape");

@@ -114,6 +114,11 @@ typedef struct {
     int32_t ssm_d_v;          /* ssm.inner_size / H_v                          */
 } lc_family;
 
+/* The most layers a configuration may declare (the largest public models have
+ * under 200): a file's block_count above it is refused before anything walks
+ * the layers. */
+#define LC_MODEL_MAX_LAYERS 65536
+
 typedef struct {
     char arch[32];        /* general.architecture: "llama", "qwen2", ... */
     int32_t dim;          /* embedding length                     */

@@ -134,6 +134,9 @@ lc_status lc_model_config_validate(const lc_model_config *c, lc_error *err) {
         if (pos[i].v < 1)
             return lc_fail(err, LC_ERR_INVALID_ARG, "model config: %s = %lld (must be >= 1)", pos[i].name,
                            (long long)pos[i].v);
+    if (c->n_layers > LC_MODEL_MAX_LAYERS)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "model config: %d layers (at most %d)", c->n_layers,
+                       LC_MODEL_MAX_LAYERS);
     if (c->n_heads % c->n_kv_heads)
         return lc_fail(err, LC_ERR_INVALID_ARG, "model config: %d KV heads do not divide %d query heads", c->n_kv_heads,
                        c->n_heads);
