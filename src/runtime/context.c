@@ -274,16 +274,18 @@ static lc_status resolve_family(const lc_model_config *c, const lc_context_opts 
         r->attn.method != LC_ATTN_WINDOW)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "context: this %s model soft-caps attention scores; use --attn flash "
                                                 "(got %s)", c->arch, lc_attn_method_name(r->attn.method));
-    if ((f->flags & LC_ARCH_DELTANET) && (r->policy.policy != LC_KV_POLICY_FULL || r->linear))
+    /* Hybrid families under every KV policy (docs/kv-cache.md, "Hybrid
+     * models"): the policy governs the attention layers' KV; Gated DeltaNet
+     * layers carry their recurrent state through whatever the policy evicts
+     * (it already summarises every token and has no positions); learned sink
+     * logits join the softmax of every attention call, ring and H2O ones
+     * included. What they cannot take is LINEAR attention in place of the
+     * softmax layers. */
+    if ((f->flags & (LC_ARCH_DELTANET | LC_ARCH_ATTN_SINKS)) && r->linear)
         return lc_fail(err, LC_ERR_UNSUPPORTED,
-                       "context: this %s model's Gated DeltaNet layers keep a recurrent state; it runs with the full "
-                       "KV policy and softmax attention only (got %s%s)",
-                       c->arch, lc_kv_policy_name(r->policy.policy), r->linear ? ", linear" : "");
-    if ((f->flags & LC_ARCH_ATTN_SINKS) && (r->policy.policy != LC_KV_POLICY_FULL || r->linear))
-        return lc_fail(err, LC_ERR_UNSUPPORTED,
-                       "context: this %s model's learned attention sinks run with the full KV policy and softmax "
-                       "attention only (got %s%s)",
-                       c->arch, lc_kv_policy_name(r->policy.policy), r->linear ? ", linear" : "");
+                       "context: this %s model's %s needs softmax attention in its attention layers, not linear", c->arch,
+                       f->flags & LC_ARCH_DELTANET ? "hybrid of Gated DeltaNet and attention layers"
+                                                   : "learned attention sinks");
     r->attn_window = r->attn;
     r->attn_ring_window = r->attn_ring;
     if (r->window > 0) {
@@ -558,6 +560,8 @@ static lc_status attn_ws(const resolved *r, size_t *bytes, lc_error *err) {
         lc_status st = ws_sweep(r, &r->attn_ring, B, C - S, true, bytes, err);
         if (st == LC_OK && r->window > 0) st = ws_sweep(r, &r->attn_ring_window, B, C - S, true, bytes, err);
         if (st == LC_OK && S > 0) st = ws_sweep(r, &r->attn, B, S, true, bytes, err);
+        /* window layers attend the sinks with their own window */
+        if (st == LC_OK && S > 0 && r->window > 0) st = ws_sweep(r, &r->attn_window, B, S, true, bytes, err);
         return st;
     }
     case LC_KV_POLICY_H2O: {
@@ -944,6 +948,26 @@ void lc_context_reset(lc_context *ctx) {
     ctx->have_logits = false;
 }
 
+/* lc_context_truncate where the state cannot be cut back: reset and evaluate
+ * the first n_keep tokens again (their ids are in the cache's slots). */
+static lc_status truncate_by_recompute(lc_context *ctx, int64_t n_keep, lc_error *err) {
+    const lc_kv_cache *c = &ctx->kv;
+    if (c->n_seen != c->n_used || c->n_discarded > 0 || !c->tok)
+        return lc_fail(err, LC_ERR_UNSUPPORTED,
+                       "truncate: the %s cannot forget tokens and the KV cache no longer holds the whole history to "
+                       "evaluate the kept tokens again (%lld of %lld tokens held)",
+                       ctx->n_dn_layers ? "Gated DeltaNet layers' recurrent state" : "window layers' rings",
+                       (long long)c->n_used, (long long)c->n_seen);
+    int32_t *ids = malloc((size_t)n_keep * sizeof *ids);
+    if (!ids) return lc_fail(err, LC_ERR_NOMEM, "truncate: out of memory");
+    for (int64_t i = 0; i < n_keep; i++) ids[i] = c->tok[i];
+    lc_context_reset(ctx);
+    lc_status st = lc_context_eval(ctx, ids, n_keep, NULL, false, err);
+    free(ids);
+    if (st != LC_OK) lc_context_reset(ctx);
+    return st;
+}
+
 lc_status lc_context_truncate(lc_context *ctx, int64_t n_keep, lc_error *err) {
     if (!ctx) return lc_fail(err, LC_ERR_INVALID_ARG, "truncate: NULL context");
     const int64_t n_past = lc_context_n_past(ctx);
@@ -957,16 +981,15 @@ lc_status lc_context_truncate(lc_context *ctx, int64_t n_keep, lc_error *err) {
     }
     if (ctx->linear)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "truncate: a LINEAR-attention state cannot forget tokens");
-    if (ctx->n_dn_layers)
-        return lc_fail(err, LC_ERR_UNSUPPORTED,
-                       "truncate: the Gated DeltaNet layers' recurrent state cannot forget tokens (only a reset)");
     if ((ctx->kv.policy != LC_KV_POLICY_FULL && ctx->kv.policy != LC_KV_POLICY_SHIFT) || !ctx->kv.in_order)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "truncate: the KV cache is not in position order");
-    if (ctx->wring.n_layers && !lc_kv_wring_truncate(&ctx->wring, n_keep))
-        return lc_fail(err, LC_ERR_UNSUPPORTED,
-                       "truncate: the window layers' rings no longer hold the %lld keys before token %lld (--swa-full "
-                       "keeps them)",
-                       (long long)LC_MIN(n_keep, ctx->wring.window - 1), (long long)n_keep);
+    /* A recurrent (Gated DeltaNet) state cannot forget tokens, and window
+     * layers' rings may have overwritten keys the kept tokens need: then the
+     * kept tokens are evaluated again from the cache's own token ids, which
+     * gives exactly the context a fresh evaluation of them would. That needs
+     * the cache to hold the whole history (nothing shifted out). */
+    const bool cut = !ctx->n_dn_layers && (!ctx->wring.n_layers || lc_kv_wring_truncate(&ctx->wring, n_keep));
+    if (!cut) return truncate_by_recompute(ctx, n_keep, err);
     lc_kv_cache_truncate(&ctx->kv, n_keep);
     ctx->have_logits = false;
     return LC_OK;

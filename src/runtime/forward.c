@@ -68,14 +68,21 @@ static void merge_parts(float *o1, float *l1, const float *o2, const float *l2, 
     }
 }
 
-/* SINKS, second part: the chunk's rows r0.. (logical positions t0.., rotated
- * at p0..) attend the sink slots with their queries re-rotated to where the
+/* SINKS, second part: the chunk's rows (logical positions t0.., rotated at
+ * p0..) attend the sink slots with their queries re-rotated to where the
  * paper puts them, the position within the cache min(t, S+W-1); the sinks
- * sit at 0..S-1. Merged into att (lse: the ring part's). */
-static lc_status attend_sinks(lc_context *ctx, int32_t layer, int64_t m, int64_t t0, int64_t p0, lc_error *err) {
+ * sit at 0..S-1. Merged into att (lse: the ring part's, which holds a learned
+ * sink logit if the model has one: it enters the denominator once, there).
+ * A model's window layer applies its own window to these cache positions
+ * (ap: its WINDOW parameters), so before anything is evicted the sinks are
+ * visible exactly where a full cache shows them; rows past S+W-1 all sit at
+ * that one position, which the kernel's consecutive query positions cannot
+ * express, so a window layer takes them one row per call (S keys each). */
+static lc_status attend_sinks(lc_context *ctx, int32_t layer, const lc_attn_params *ap, bool window_layer, int64_t m,
+                              int64_t t0, int64_t p0, lc_error *err) {
     const lc_rt_shape *sh = &ctx->sh;
     lc_kv_view sv;
-    lc_kv_cache_sinks_view(&ctx->kv, layer, &sv);
+    lc_kv_cache_sinks_view(&ctx->kv, ctx->kv_index[layer], &sv);
     if (sv.n_kv == 0) return LC_OK;
     const int64_t top = ctx->kv.n_sinks + ctx->kv.window - 1;
     memcpy(ctx->q2, ctx->q, (size_t)(m * sh->q_dim) * sizeof(float));
@@ -86,7 +93,13 @@ static lc_status attend_sinks(lc_context *ctx, int32_t layer, int64_t m, int64_t
             if (st != LC_OK) return lc_fail(err, st, "sinks: cannot re-rotate a query by %lld", (long long)delta);
         }
     }
-    lc_status st = attend_view(ctx, layer, &sv, &ctx->attn, ctx->q2, m, LC_MIN(t0, top), ctx->att2, ctx->lse2, err);
+    /* rows 0..m1-1 sit at consecutive cache positions t0.. (up to top) */
+    const int64_t m1 = window_layer ? LC_MAX(0, LC_MIN(m, top - t0 + 1)) : m;
+    lc_status st = LC_OK;
+    if (m1 > 0) st = attend_view(ctx, layer, &sv, ap, ctx->q2, m1, LC_MIN(t0, top), ctx->att2, ctx->lse2, err);
+    for (int64_t i = m1; i < m && st == LC_OK; i++)
+        st = attend_view(ctx, layer, &sv, ap, ctx->q2 + i * sh->q_dim, 1, top, ctx->att2 + i * sh->q_dim,
+                         ctx->lse2 + i * sh->n_heads, err);
     if (st == LC_OK) merge_parts(ctx->att, ctx->lse, ctx->att2, ctx->lse2, m, sh->n_heads, sh->head_dim);
     return st;
 }
@@ -102,7 +115,7 @@ static lc_status attend_cache(lc_context *ctx, int32_t layer, int64_t n, int64_t
     else lc_kv_cache_view(&ctx->kv, ctx->kv_index[layer], &view);
     const lc_attn_params *ap = win ? &ctx->attn_window : &ctx->attn;
     lc_attn_params with_sinks;
-    if (ctx->model->cfg.fam.flags & LC_ARCH_ATTN_SINKS) { /* learned sinks (FULL policy only) */
+    if (ctx->model->cfg.fam.flags & LC_ARCH_ATTN_SINKS) { /* learned sinks */
         with_sinks = *ap;
         with_sinks.sink_logits = (const float *)ctx->model->w.layers[layer].attn_sinks.data;
         ap = &with_sinks;
@@ -112,17 +125,21 @@ static lc_status attend_cache(lc_context *ctx, int32_t layer, int64_t n, int64_t
     case LC_KV_POLICY_WINDOW:
     case LC_KV_POLICY_SINKS: {
         const bool sinks = ctx->kv.n_sinks > 0;
-        st = attend_view(ctx, layer, &view, win ? &ctx->attn_ring_window : &ctx->attn_ring, ctx->q, m, p0 + r0,
-                         ctx->att, sinks ? ctx->lse : NULL, err);
-        if (st == LC_OK && sinks) st = attend_sinks(ctx, layer, m, ctx->kv.next_pos + r0, p0 + r0, err);
+        lc_attn_params ring = win ? ctx->attn_ring_window : ctx->attn_ring;
+        ring.sink_logits = ap->sink_logits; /* a learned sink joins the ring part's denominator */
+        st = attend_view(ctx, layer, &view, &ring, ctx->q, m, p0 + r0, ctx->att, sinks ? ctx->lse : NULL, err);
+        if (st == LC_OK && sinks)
+            st = attend_sinks(ctx, layer, win ? &ctx->attn_window : &ctx->attn, win, m, ctx->kv.next_pos + r0,
+                              p0 + r0, err);
         return st;
     }
     case LC_KV_POLICY_H2O:
         st = attend_view(ctx, layer, &view, ap, ctx->q, m, p0 + r0, ctx->att, ctx->lse, err);
         if (st == LC_OK) {
             const double t0 = lc_time_now();
-            lc_kv_cache_h2o_accumulate(&ctx->kv, layer, ctx->q, m, p0 + r0, ctx->sh.n_heads, ctx->lse,
-                                       1.0f / sqrtf((float)ctx->sh.head_dim));
+            lc_kv_cache_h2o_accumulate(&ctx->kv, ctx->kv_index[layer], ctx->q, m, p0 + r0, ctx->sh.n_heads, ctx->lse,
+                                       ctx->model->cfg.fam.attn_scale > 0.0f ? ctx->model->cfg.fam.attn_scale
+                                                                             : 1.0f / sqrtf((float)ctx->sh.head_dim));
             ctx->tm.t_attn += lc_time_now() - t0;
         }
         return st;
