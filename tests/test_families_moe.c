@@ -15,7 +15,8 @@
  *   - the learned sinks and the window matter (sink logits of -inf, or no
  *     window, move the logits far past the tolerance);
  *   - model.MXFP4_MOE.gguf (experts MXFP4, other matrices Q8_0) against
- *     llama.cpp's logits on that file.
+ *     llama.cpp's logits on that file (within 0.08; rows without an 8-bit
+ *     rounding flip within 1e-5).
  * Qwen3-Next (model.f16.gguf, 3 Gated DeltaNet layers + 1 gated attention
  * layer, MoE with a shared expert) against hf_logits.f32, all 160 rows, and
  * llama.cpp on the same file; chunks of 7 then decode (the chunked and
@@ -240,19 +241,40 @@ static void check_gpt_oss(void) {
     snprintf(path, sizeof path, "%s/llamacpp_logits_MXFP4_MOEmodel.sub8.f32", dir);
     float *ref_mx = mx ? read_logits(path, N_SUB, V) : NULL;
     if (mx && ref_mx && n == 160) {
-        /* Both quantise activations to 8 bits for the MXFP4/Q8_0 products.
-         * Measured 0.19 max, ~0.02 mean per row (not bit-level agreement; the
-         * cause is not settled: llama3's Q8_0 fixture differs by 0.044 too,
-         * see docs/performance.md); llama.cpp's own MXFP4-vs-f32 change on
-         * this model is 1.78 (info.json), so 0.3 still catches a wrong
-         * expert layout, scale or routing. */
-        const double tol = 0.3;
+        /* Both quantise the input of every MXFP4 and Q8_0 product to 8-bit
+         * blocks (llama.cpp's vec_dot_type Q8_0). Given llama.cpp's own
+         * intermediate tensors (tools/mxfp4_gap/), every product, the
+         * attention with its sinks, RMSNorm, the routing and the clamped
+         * SwiGLU agree to <= 5e-7 (RoPE's YaRN table 1.2e-5), and position
+         * 0 agrees to 2.4e-7. At 64 of 160 positions a float-rounding
+         * difference (attention's summation order, the RoPE table) moves
+         * one 8-bit activation across a rounding boundary; the step
+         * propagates: measured 0.028 on these 21 rows (0.033 over all 160).
+         * llama.cpp differs from itself by 0.0226 between n_ubatch 256 and 1
+         * on this file, longctx by 0.0219 between batch 512 and 1. The
+         * former 0.19 was our Q8_0 matrices keeping f32 activations (fixed
+         * when Q8_0 took the integer kernels; docs/models.md). llama.cpp's
+         * own MXFP4-vs-f32 change is 1.78. Tolerance 0.08, and the rows
+         * without a rounding flip must agree to 1e-5: position 0 and at
+         * least 9 of the 21 (measured 13). */
+        const double tol = 0.08;
         CHECK_OK(run_logits(mx, &o, tok, n, 0, a, &err), &err);
         compare_result r = compare(a, sub8_rows, ref_mx, N_SUB, V);
-        report("gpt-oss MXFP4_MOE file vs llama.cpp", r, tol, 1.78);
+        report("gpt-oss MXFP4_MOE file vs llama.cpp", r, tol, 0.0226);
         CHECK(r.max_diff <= tol, "gpt-oss MXFP4: max |ours - llama.cpp| %g > %g", r.max_diff, tol);
         CHECK(r.n_agree == r.n_confident, "gpt-oss MXFP4: argmax differs at %lld confident rows",
               (long long)(r.n_confident - r.n_agree));
+        int exact = 0;
+        double row0 = 0.0;
+        for (int i = 0; i < N_SUB; i++) {
+            double d = 0.0;
+            for (int32_t j = 0; j < V; j++) d = fmax(d, fabs((double)a[sub8_rows[i] * V + j] - (double)ref_mx[i * V + j]));
+            exact += d <= 1e-5;
+            if (i == 0) row0 = d;
+        }
+        fprintf(stderr, "gpt-oss MXFP4: position 0 differs by %.3g; %d of %d rows within 1e-5\n", row0, exact, N_SUB);
+        CHECK(row0 <= 1e-5 && exact >= 9, "gpt-oss MXFP4: position 0 differs by %g, %d of %d rows within 1e-5", row0,
+              exact, N_SUB);
     }
     free(ref_mx);
     lc_model_free(mx);
