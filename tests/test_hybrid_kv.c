@@ -25,7 +25,9 @@
  *   sessions  saved mid-stream under every policy (after evictions), loaded
  *             into a context that held other tokens: the continuation is bit
  *             for bit the uninterrupted one (tokens one at a time, then a
- *             9-token chunk).
+ *             9-token chunk); gpt-oss under the full policy with its window
+ *             layers' rings too (session version 3), and refusals of a bad
+ *             ring slot, another window, a context without rings.
  *   truncate  Qwen3-Next and gpt-oss's rings: truncation re-evaluates the
  *             kept tokens; the continuation equals one evaluation of them.
  */
@@ -444,6 +446,94 @@ static void check_sessions(const lc_model *m, const char *name, const int32_t *t
     free(b);
 }
 
+/* ---- gpt-oss under the full policy: its window layers' rings in a session ---- */
+
+static void write_file(const char *path, const unsigned char *b, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(b, 1, n, f);
+        fclose(f);
+    }
+}
+
+static void check_ring_sessions(const lc_model *m, const int32_t *tok) {
+    const int32_t V = m->cfg.vocab_size;
+    float *a = calloc((size_t)N_TOK * V, sizeof(float)), *b = calloc((size_t)N_TOK * V, sizeof(float));
+    char path[256], path2[256];
+    snprintf(path, sizeof path, "/tmp/lc_test_hybrid_kv_%d_r.bin", (int)getpid());
+    snprintf(path2, sizeof path2, "/tmp/lc_test_hybrid_kv_%d_r2.bin", (int)getpid());
+    lc_error err = {0};
+    lc_context_opts o = base_opts(1);
+    o.n_batch = 16; /* rings of 32 + 16 - 1 slots: they wrap over 100 tokens */
+    lc_context *c1 = NULL, *c2 = NULL;
+    CHECK_OK(lc_context_create(m, &o, &c1, &err), &err);
+    CHECK_OK(lc_context_create(m, &o, &c2, &err), &err);
+    if (c1 && c2) {
+        CHECK(c1->wring.n_layers == 1 && c1->wring.cap == 47, "gpt-oss: %d rings of %lld slots", c1->wring.n_layers,
+              (long long)c1->wring.cap);
+        CHECK_OK(stream(c1, tok, 100, 13, a, V, &err), &err);
+        CHECK_OK(lc_session_save(c1, path, tok, 100, NULL, 0, NULL, &err), &err);
+        CHECK_OK(stream(c2, tok + 50, 30, 7, b, V, &err), &err);
+        CHECK_OK(lc_session_load(c2, path, NULL, NULL, NULL, NULL, NULL, NULL, &err), &err);
+        CHECK_OK(continue_from(c1, tok + 100, a, V, &err), &err);
+        CHECK_OK(continue_from(c2, tok + 100, b, V, &err), &err);
+        CHECK(memcmp(a, b, (size_t)29 * V * sizeof(float)) == 0,
+              "gpt-oss full + rings: the loaded session does not continue bit for bit (max diff %g)",
+              max_diff(a, b, (size_t)29 * V));
+        fprintf(stderr, "gpt-oss full policy with window-layer rings: a session continues bit for bit\n");
+        /* refusals: a ring slot holding a position it cannot hold, another
+         * window (--swa), a context without rings (--swa-full) */
+        FILE *f = fopen(path, "rb");
+        unsigned char *img = malloc(1 << 22);
+        const size_t n = f ? fread(img, 1, 1 << 22, f) : 0;
+        if (f) fclose(f);
+        CHECK(n > 200 && img[8] == 3 && img[188] == 1, "gpt-oss ring session: version %d, rings %d", img[8], img[188]);
+        /* the ring section sits before the logits (flag 1): find its header */
+        const size_t tail = 8 + (size_t)V * 4, ring = 24 + 47 * 8 + 2 * 47 * (size_t)c1->wring.k_row_bytes;
+        const size_t at = n - tail - ring;
+        int64_t w0, cap0;
+        memcpy(&w0, img + at, 8);
+        memcpy(&cap0, img + at + 8, 8);
+        CHECK(w0 == 32 && cap0 == 47, "gpt-oss ring section at %zu: window %lld, slots %lld", at, (long long)w0,
+              (long long)cap0);
+        int64_t bad = 5; /* slot 0 cannot hold position 5 */
+        memcpy(img + at + 24, &bad, 8);
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (size_t i = 0; i < n - 8; i++) h = (h ^ img[i]) * 0x100000001b3ull;
+        memcpy(img + n - 8, &h, 8);
+        write_file(path2, img, n);
+        lc_status st = lc_session_load(c2, path2, NULL, NULL, NULL, NULL, NULL, NULL, &err);
+        CHECK(st == LC_ERR_FORMAT && strstr(err.msg, "ring slot"), "gpt-oss: a bad ring position is accepted (%s)",
+              err.msg);
+        free(img);
+        lc_context_opts os = o;
+        os.swa = 24;
+        lc_context *cs = NULL;
+        CHECK_OK(lc_context_create(m, &os, &cs, &err), &err);
+        if (cs) {
+            st = lc_session_load(cs, path, NULL, NULL, NULL, NULL, NULL, NULL, &err);
+            CHECK(st == LC_ERR_FORMAT && strstr(err.msg, "--swa"), "gpt-oss: another window is accepted (%s)", err.msg);
+        }
+        lc_context_free(cs);
+        lc_context_opts of = o;
+        of.swa_full = true;
+        lc_context *cf = NULL;
+        CHECK_OK(lc_context_create(m, &of, &cf, &err), &err);
+        if (cf) {
+            st = lc_session_load(cf, path, NULL, NULL, NULL, NULL, NULL, NULL, &err);
+            CHECK(st == LC_ERR_FORMAT && strstr(err.msg, "rings"), "gpt-oss: a context without rings loads rings (%s)",
+                  err.msg);
+        }
+        lc_context_free(cf);
+    }
+    lc_context_free(c1);
+    lc_context_free(c2);
+    remove(path);
+    remove(path2);
+    free(a);
+    free(b);
+}
+
 /* ---- truncation re-evaluates when the state cannot be cut back --------------- */
 
 static void check_truncate(const lc_model *m, const char *name, const int32_t *tok, int64_t n_ctx) {
@@ -507,6 +597,7 @@ int main(void) {
         check_sinks_hook(go, "gpt-oss (--swa -1)", tok, -1);
         check_sinks_window_layers(go, tok);
         check_sessions(go, "gpt-oss", tok);
+        check_ring_sessions(go, tok);
         /* rings of 32 + 16 - 1 slots: keeping 37 of 120 needs keys they overwrote */
         check_truncate(go, "gpt-oss", tok, 256);
         lc_model_free(go);

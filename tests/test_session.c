@@ -265,7 +265,18 @@ static void test_failures(const lc_model *m, const lc_model *other) {
     expect_refused(b, s, "newer version", LC_ERR_UNSUPPORTED, "newer");
     /* version 1 (before the recurrent states; the same layout without them)
      * still loads into a context without DeltaNet layers */
-    CHECK(img[8] == 2 && LC_SESSION_VERSION == 2, "this build writes version 2");
+    CHECK(img[8] == 3 && LC_SESSION_VERSION == 3, "this build writes version 3");
+    memcpy(mod, img, n); /* version 2 (before the rings; the same layout without them) */
+    mod[8] = 2;
+    uint64_t h2 = fnv(mod, n - 8);
+    for (int i = 0; i < 8; i++) mod[n - 8 + i] = (unsigned char)(h2 >> (8 * i));
+    write_all(path2_buf, mod, n);
+    CHECK_OK(lc_session_load(b, path2_buf, s, NULL, NULL, NULL, NULL, NULL, &err), &err);
+    mod[188] = 1; /* a version-2 file with rings */
+    h2 = fnv(mod, n - 8);
+    for (int i = 0; i < 8; i++) mod[n - 8 + i] = (unsigned char)(h2 >> (8 * i));
+    write_all(path2_buf, mod, n);
+    expect_refused(b, s, "version 2 with rings", LC_ERR_FORMAT, "version 2");
     memcpy(mod, img, n);
     mod[8] = 1;
     uint64_t h1 = fnv(mod, n - 8);

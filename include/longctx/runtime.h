@@ -411,8 +411,9 @@ lc_status lc_generate(lc_context *ctx, const int32_t *prompt, int64_t n_prompt, 
  * it holds fit this context's slots (otherwise refused, naming the n_ctx it
  * needs). docs/kv-cache.md describes every field. LINEAR-attention contexts
  * are refused. Version 1 files (no recurrent states) still load into
- * contexts without DeltaNet layers. */
-#define LC_SESSION_VERSION 2u
+ * contexts without DeltaNet layers, version 1 and 2 files (no window-layer
+ * rings) into contexts without rings. */
+#define LC_SESSION_VERSION 3u
 #define LC_SESSION_MAX_TOKENS ((int64_t)1 << 30)
 #define LC_SESSION_MAX_BLOB ((int64_t)1 << 26)
 

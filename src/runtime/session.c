@@ -12,17 +12,20 @@
  *    96  i64 base      104  i64 hw          112  i64 discarded 120  i64 shifts
  *   128  u32 in_order  132  u32 vocab       136  u32 policy    140  u32 k type
  *   144  u32 v type    148  u32 layers      152  i64 S  160  i64 W  168  i64 KEEP
- *   176  i64 H         184  u32 n_states   188  u32 0 (reserved)
+ *   176  i64 H         184  u32 n_states   188  u32 n_rings
  *
  * Body: tokens i32[n_tokens] | blob | pos i64[n_slots] | tok i32[n_slots] |
  * mass f64[n_slots] (H2O) | per layer K rows of slots 0..n_saved-1 | per
  * layer V rows | recurrent states: per Gated DeltaNet layer, in layer order,
  * its lc_deltanet_state_save image (32-byte header with the shape, then S
- * and the convolution tail in f32) | logits f32[vocab] (flag 1) | sampler
- * state (flag 2). Trailer: u64 FNV-1a 64 of every byte before it.
+ * and the convolution tail in f32) | window layers' rings (n_rings > 0): i64
+ * window, i64 slots C, i64 hi, pos i64[C], K rows [n_rings][C], V rows
+ * [n_rings][C] | logits f32[vocab] (flag 1) | sampler state (flag 2).
+ * Trailer: u64 FNV-1a 64 of every byte before it.
  *
- * Version 2 added n_states and the states; version 1 (u64 0 at 184, no
- * states) is still read, into contexts without DeltaNet layers.
+ * Version 3 added the rings (n_rings, 0 before); version 2 added n_states
+ * and the states; versions 1 (u64 0 at 184, no states) and 2 are still read,
+ * into contexts without DeltaNet layers (1) and without rings (1, 2).
  *
  * Arrays are written as they are in memory: the format is little-endian and
  * so is every machine longctx builds on (a big-endian host refuses).
@@ -42,6 +45,8 @@
 #define SESSION_MAGIC "LCSESSN1"
 #define SESSION_HEADER_BYTES 192
 #define SESSION_VERSION_NO_STATES 1u /* before the recurrent states */
+#define SESSION_VERSION_NO_RINGS 2u  /* before the window layers' rings */
+#define RING_HEADER_BYTES 24         /* i64 window, slots, hi */
 #define FLAG_LOGITS 1u
 #define FLAG_SAMPLER 2u
 #define FLAG_MASS 4u
@@ -153,6 +158,10 @@ static uint64_t context_fingerprint_as(const lc_context *ctx, int64_t n_slots, i
                            c->n_layers, c->n_head_kv, c->head_dim, c->k_type, c->v_type};
     for (int i = 0; i < 12; i++) h = fnv_u64(h, (uint64_t)v[i]);
     h = fnv_u64(h, (uint64_t)rot_limit);
+    if (ctx->wring.n_layers) { /* window layers' rings (contexts without keep their fingerprint) */
+        h = fnv_u64(h, (uint64_t)ctx->wring.window);
+        h = fnv_u64(h, (uint64_t)ctx->wring.cap);
+    }
     return rope_hash(h, &ctx->rope_cfg);
 }
 
@@ -199,7 +208,7 @@ typedef struct {
     int64_t n_tokens, blob_len, n_slots, n_saved, n_used, next_pos, n_seen, ring_n, base, hw, discarded, shifts;
     uint32_t in_order, vocab, policy, k_type, v_type, n_layers;
     int64_t n_sinks, window, n_keep, n_heavy;
-    uint32_t n_states, reserved; /* recurrent (DeltaNet) states; 0 */
+    uint32_t n_states, n_rings; /* recurrent (DeltaNet) states; window layers' rings */
 } session_header;
 
 static void header_encode(const session_header *h, unsigned char *b) {
@@ -217,7 +226,7 @@ static void header_encode(const session_header *h, unsigned char *b) {
     const int64_t p[4] = {h->n_sinks, h->window, h->n_keep, h->n_heavy};
     for (int i = 0; i < 4; i++) put_u64(b + 152 + 8 * i, (uint64_t)p[i]);
     put_u32(b + 184, h->n_states);
-    put_u32(b + 188, h->reserved);
+    put_u32(b + 188, h->n_rings);
 }
 
 static void header_decode(const unsigned char *b, session_header *h) {
@@ -233,7 +242,7 @@ static void header_decode(const unsigned char *b, session_header *h) {
     int64_t *p[4] = {&h->n_sinks, &h->window, &h->n_keep, &h->n_heavy};
     for (int i = 0; i < 4; i++) *p[i] = get_i64(b + 152 + 8 * i);
     h->n_states = get_u32(b + 184);
-    h->reserved = get_u32(b + 188);
+    h->n_rings = get_u32(b + 188);
 }
 
 /* Bytes of every DeltaNet layer's saved state together (false on overflow). */
@@ -242,6 +251,16 @@ static bool states_bytes(const lc_context *ctx, size_t *total) {
     for (int32_t l = 0; ctx->dn && l < ctx->sh.n_layers; l++)
         if (ctx->dn[l] && !lc_add_size(*total, lc_deltanet_state_bytes(ctx->dn[l]), total)) return false;
     return true;
+}
+
+/* Bytes of the window layers' rings in a session (0 without). */
+static bool rings_bytes(const lc_context *ctx, size_t *total) {
+    const lc_kv_wring *r = &ctx->wring;
+    size_t rows = 0, t = 0;
+    *total = 0;
+    if (!r->n_layers) return true;
+    return lc_mul3_size(r->k_row_bytes + r->v_row_bytes, (size_t)r->cap, (size_t)r->n_layers, &rows) &&
+           lc_add_size(rows, RING_HEADER_BYTES, &t) && lc_add_size(t, (size_t)r->cap * sizeof(int64_t), total);
 }
 
 /* Slots 0..n_saved-1 cover every occupied one. */
@@ -329,8 +348,6 @@ lc_status lc_session_save(const lc_context *ctx, const char *path, const int32_t
     if (!little_endian()) return lc_fail(err, LC_ERR_UNSUPPORTED, "session: big-endian hosts are not supported");
     if (ctx->linear)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "session: a LINEAR-attention context keeps no KV cache to save");
-    if (ctx->wring.n_layers)
-        return lc_fail(err, LC_ERR_UNSUPPORTED, "session: window layers keep rings of keys; use --swa-full to save");
     if (n_tokens < 0 || n_tokens > LC_SESSION_MAX_TOKENS || (n_tokens > 0 && !tokens))
         return lc_fail(err, LC_ERR_INVALID_ARG, "session: bad token history (%lld tokens)", (long long)n_tokens);
     if (blob_len > (size_t)LC_SESSION_MAX_BLOB || (blob_len > 0 && !blob))
@@ -367,6 +384,7 @@ lc_status lc_session_save(const lc_context *ctx, const char *path, const int32_t
     h.n_keep = c->n_keep;
     h.n_heavy = c->n_heavy;
     h.n_states = (uint32_t)ctx->n_dn_layers;
+    h.n_rings = (uint32_t)ctx->wring.n_layers;
     size_t state_max = 0; /* one state at a time goes through this buffer */
     for (int32_t l = 0; ctx->dn && l < ctx->sh.n_layers; l++)
         if (ctx->dn[l]) state_max = LC_MAX(state_max, lc_deltanet_state_bytes(ctx->dn[l]));
@@ -421,6 +439,17 @@ lc_status lc_session_save(const lc_context *ctx, const char *path, const int32_t
         }
         free(sbuf);
     }
+    if (h.n_rings) {
+        const lc_kv_wring *r = &ctx->wring;
+        unsigned char rh[RING_HEADER_BYTES];
+        put_u64(rh, (uint64_t)r->window);
+        put_u64(rh + 8, (uint64_t)r->cap);
+        put_u64(rh + 16, (uint64_t)r->hi);
+        put(&w, rh, sizeof rh);
+        put(&w, r->pos, (size_t)r->cap * sizeof(int64_t));
+        put(&w, r->k, (size_t)r->n_layers * (size_t)r->cap * r->k_row_bytes);
+        put(&w, r->v, (size_t)r->n_layers * (size_t)r->cap * r->v_row_bytes);
+    }
     if (ctx->have_logits) put(&w, ctx->logits, (size_t)ctx->sh.vocab * sizeof(float));
     if (sampler) {
         lc_sampler_state *ss = malloc(sizeof *ss);
@@ -462,6 +491,9 @@ typedef struct {
     char *k, *v;
     unsigned char *states; /* every DeltaNet layer's saved state, in layer order */
     size_t states_bytes;
+    unsigned char ring_hdr[RING_HEADER_BYTES]; /* window layers' rings: window, slots, hi */
+    int64_t *ring_pos;
+    char *ring_k, *ring_v;
     float *logits;
     uint8_t *sampler;
 } session_body;
@@ -475,6 +507,9 @@ static void body_free(session_body *b) {
     lc_free_aligned(b->k);
     lc_free_aligned(b->v);
     free(b->states);
+    lc_free_aligned(b->ring_pos);
+    lc_free_aligned(b->ring_k);
+    lc_free_aligned(b->ring_v);
     free(b->logits);
     free(b->sampler);
     memset(b, 0, sizeof *b);
@@ -503,8 +538,9 @@ static lc_status check_header(const lc_context *ctx, const session_header *h, co
     if (h->version > LC_SESSION_VERSION)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "session %s: version %u is newer than this build reads (%u)", path,
                        (unsigned)h->version, LC_SESSION_VERSION);
-    if ((h->version != LC_SESSION_VERSION && h->version != SESSION_VERSION_NO_STATES) || (h->flags & ~FLAGS_KNOWN) ||
-        h->reserved != 0 || (h->version == SESSION_VERSION_NO_STATES && h->n_states != 0))
+    if (h->version < SESSION_VERSION_NO_STATES || (h->flags & ~FLAGS_KNOWN) ||
+        (h->version <= SESSION_VERSION_NO_RINGS && h->n_rings != 0) ||
+        (h->version == SESSION_VERSION_NO_STATES && h->n_states != 0))
         return lc_fail(err, LC_ERR_FORMAT, "session %s: version %u, flags 0x%x: not a session this build wrote", path,
                        (unsigned)h->version, (unsigned)h->flags);
     if (h->model_fp != lc_model_fingerprint(ctx->model))
@@ -541,13 +577,19 @@ static lc_status check_header(const lc_context *ctx, const session_header *h, co
                        "session %s holds %lld tokens (saved with a context of %lld), more than this context's %lld: "
                        "give -c %lld or more", path, (long long)held, (long long)h->n_slots, (long long)c->n_slots,
                        (long long)held);
+    if (h->n_rings != (uint32_t)ctx->wring.n_layers)
+        return lc_fail(err, LC_ERR_FORMAT,
+                       "session %s: holds the rings of %u window layers, this context keeps %d (rings are kept under "
+                       "the full policy unless --swa-full, or -c is within a batch of the window)",
+                       path, (unsigned)h->n_rings, (int)ctx->wring.n_layers);
     uint64_t fp = context_fingerprint(ctx);
+    const char *swa = ctx->wring.n_layers ? ", or the window layers' window (--swa)" : "";
     if (resized && !fingerprint_resized(ctx, h->n_slots, &fp))
-        return lc_fail(err, LC_ERR_FORMAT, "session %s: saved with other context settings (RoPE scaling or batch size)",
-                       path);
+        return lc_fail(err, LC_ERR_FORMAT,
+                       "session %s: saved with other context settings (RoPE scaling or batch size%s)", path, swa);
     if (h->ctx_fp != fp)
-        return lc_fail(err, LC_ERR_FORMAT, "session %s: saved with other context settings (RoPE scaling or batch size)",
-                       path);
+        return lc_fail(err, LC_ERR_FORMAT,
+                       "session %s: saved with other context settings (RoPE scaling or batch size%s)", path, swa);
     if (h->vocab != (uint32_t)ctx->sh.vocab || h->n_layers != (uint32_t)c->n_layers)
         return lc_fail(err, LC_ERR_FORMAT, "session %s: vocabulary or layer count differs", path);
     if (h->n_states != (uint32_t)ctx->n_dn_layers)
@@ -647,6 +689,32 @@ static lc_status check_states(const lc_context *ctx, const session_body *b, cons
     return LC_OK;
 }
 
+/* The window layers' rings as read: the context's window and slot count,
+ * and every slot empty or holding a position p < hi (hi: the main cache's
+ * next position) with p in the last C positions and in slot p mod C. */
+static lc_status check_rings(const lc_context *ctx, const session_header *h, const session_body *b, const char *path,
+                             lc_error *err) {
+    const lc_kv_wring *r = &ctx->wring;
+    if (!h->n_rings) return LC_OK;
+    const int64_t window = get_i64(b->ring_hdr), cap = get_i64(b->ring_hdr + 8), hi = get_i64(b->ring_hdr + 16);
+    if (window != r->window || cap != r->cap)
+        return lc_fail(err, LC_ERR_FORMAT,
+                       "session %s: window-layer rings of window %lld in %lld slots, this context keeps window %lld in "
+                       "%lld (--swa, -b)", path, (long long)window, (long long)cap, (long long)r->window,
+                       (long long)r->cap);
+    if (hi != h->next_pos)
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: the rings end at %lld, the cache at %lld", path, (long long)hi,
+                       (long long)h->next_pos);
+    for (int64_t s = 0; s < cap; s++) {
+        const int64_t p = b->ring_pos[s];
+        if (p == INT64_MAX) continue;
+        if (p < 0 || p >= hi || p < hi - cap || p % cap != s)
+            return lc_fail(err, LC_ERR_FORMAT, "session %s: ring slot %lld holds position %lld", path, (long long)s,
+                           (long long)p);
+    }
+    return LC_OK;
+}
+
 void lc_session_info_free(lc_session_info *info) {
     if (!info) return;
     free(info->tokens);
@@ -671,9 +739,10 @@ lc_status lc_session_load(lc_context *ctx, const char *path, lc_sampler *sampler
 static bool implied_size(const lc_context *ctx, const session_header *h, size_t *need) {
     const lc_kv_cache *c = &ctx->kv;
     const bool with_logits = h->flags & FLAG_LOGITS, with_sampler = h->flags & FLAG_SAMPLER;
-    size_t kv_saved = 0, t = 0, states = 0;
+    size_t kv_saved = 0, t = 0, states = 0, rings = 0;
     *need = SESSION_HEADER_BYTES + 8;
-    return states_bytes(ctx, &states) && lc_add_size(*need, states, need) &&
+    return states_bytes(ctx, &states) && lc_add_size(*need, states, need) && rings_bytes(ctx, &rings) &&
+           lc_add_size(*need, rings, need) &&
            lc_mul3_size(c->k_row_bytes + c->v_row_bytes, (size_t)h->n_saved, (size_t)c->n_layers, &kv_saved) &&
            lc_mul_size((size_t)h->n_tokens, 4, &t) && lc_add_size(*need, t, need) &&
            lc_add_size(*need, (size_t)h->blob_len, need) &&
@@ -696,6 +765,13 @@ static bool read_body(reader *r, const lc_context *ctx, const session_header *h,
     for (int32_t l = 0; l < c->n_layers; l++)
         get(r, b->v + (size_t)l * (size_t)c->n_slots * c->v_row_bytes, (size_t)h->n_saved * c->v_row_bytes);
     get(r, b->states, b->states_bytes);
+    if (b->ring_pos) {
+        const lc_kv_wring *w = &ctx->wring;
+        get(r, b->ring_hdr, RING_HEADER_BYTES);
+        get(r, b->ring_pos, (size_t)w->cap * sizeof(int64_t));
+        get(r, b->ring_k, (size_t)w->n_layers * (size_t)w->cap * w->k_row_bytes);
+        get(r, b->ring_v, (size_t)w->n_layers * (size_t)w->cap * w->v_row_bytes);
+    }
     if (b->logits) get(r, b->logits, (size_t)ctx->sh.vocab * sizeof(float));
     if (b->sampler) get(r, b->sampler, LC_SAMPLER_STATE_BYTES);
     unsigned char tr[8];
@@ -738,6 +814,18 @@ static void install(lc_context *ctx, const session_header *h, session_body *b) {
         (void)lc_deltanet_state_load(ctx->dn[l], b->states + off, n, NULL);
         off += n;
     }
+    if (b->ring_pos) {
+        lc_kv_wring *w = &ctx->wring;
+        lc_free_aligned(w->pos);
+        lc_free_aligned(w->k);
+        lc_free_aligned(w->v);
+        w->pos = b->ring_pos;
+        w->k = b->ring_k;
+        w->v = b->ring_v;
+        w->hi = get_i64(b->ring_hdr + 16);
+        b->ring_pos = NULL;
+        b->ring_k = b->ring_v = NULL;
+    }
     ctx->have_logits = b->logits != NULL;
     if (b->logits) memcpy(ctx->logits, b->logits, (size_t)ctx->sh.vocab * sizeof(float));
 }
@@ -753,8 +841,6 @@ lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler 
     if (!ctx || !path) return lc_fail(err, LC_ERR_INVALID_ARG, "session: NULL context or path");
     if (!little_endian()) return lc_fail(err, LC_ERR_UNSUPPORTED, "session: big-endian hosts are not supported");
     if (ctx->linear) return lc_fail(err, LC_ERR_UNSUPPORTED, "session: a LINEAR-attention context has no KV cache");
-    if (ctx->wring.n_layers)
-        return lc_fail(err, LC_ERR_UNSUPPORTED, "session: window layers keep rings of keys; use --swa-full to load");
     lc_kv_cache *c = &ctx->kv;
     lc_status st = LC_OK;
     session_body b;
@@ -823,10 +909,16 @@ lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler 
         goto done;
     }
     if (b.states_bytes) b.states = malloc(b.states_bytes);
+    if (h.n_rings) {
+        const lc_kv_wring *w = &ctx->wring;
+        b.ring_pos = lc_malloc_aligned((size_t)w->cap * sizeof(int64_t));
+        b.ring_k = lc_malloc_aligned((size_t)w->n_layers * (size_t)w->cap * w->k_row_bytes);
+        b.ring_v = lc_malloc_aligned((size_t)w->n_layers * (size_t)w->cap * w->v_row_bytes);
+    }
     if (h.flags & FLAG_LOGITS) b.logits = malloc((size_t)ctx->sh.vocab * sizeof(float));
     if (h.flags & FLAG_SAMPLER) b.sampler = malloc(LC_SAMPLER_STATE_BYTES);
     if (!b.tokens || !b.blob || !b.pos || !b.tok || (c->mass && !b.mass) || !b.k || !b.v ||
-        (b.states_bytes && !b.states) ||
+        (b.states_bytes && !b.states) || (h.n_rings && (!b.ring_pos || !b.ring_k || !b.ring_v)) ||
         ((h.flags & FLAG_LOGITS) && !b.logits) || ((h.flags & FLAG_SAMPLER) && !b.sampler)) {
         st = lc_fail(err, LC_ERR_NOMEM, "session %s: out of memory", path);
         goto done;
@@ -848,6 +940,7 @@ lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler 
     for (int64_t s = h.n_slots; s < c->n_slots; s++) b.pos[s] = -1, b.tok[s] = -1; /* a larger one: free slots */
     if ((st = check_slots(ctx, &h, &b, path, err)) != LC_OK) goto done;
     if ((st = check_states(ctx, &b, path, err)) != LC_OK) goto done;
+    if ((st = check_rings(ctx, &h, &b, path, err)) != LC_OK) goto done;
     if (check && (st = check(check_user, b.tokens, h.n_tokens, b.blob, (size_t)h.blob_len, h.n_used, err)) != LC_OK)
         goto done;
     if (b.sampler) { /* the sampler is the only part that can still refuse: apply it first */

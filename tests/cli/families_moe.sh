@@ -60,6 +60,17 @@ has "$tmp/err" "2 of 3 prompt tokens reused (17 in the file)" "qwen3next session
 cp "$tmp/out" "$tmp/over"
 run 0 "qwen3next prefix no session" "$CLI" "${Q[@]}" --prompt-tokens 5,6,7
 check "cmp -s $tmp/out $tmp/over" "qwen3next: the restarted run differs ($(cat "$tmp/over") vs $(cat "$tmp/out"))"
+# gpt-oss under the full policy: the window layer's ring travels in the session
+G=(run -m "$FX/gpt-oss/model.f16.gguf" -n 6 --temp 0 --tokens --ignore-eos -c 128 -b 1)
+run 0 "gpt-oss ring session save" "$CLI" "${G[@]}" --prompt-tokens 5,6,7,8,9 --session "$tmp/r.sess"
+has "$tmp/err" "session saved to $tmp/r.sess (10 tokens)" "gpt-oss ring session saved"
+read -r -a gfirst < "$tmp/out"
+gext="5,6,7,8,9,${gfirst[0]},${gfirst[1]},${gfirst[2]},${gfirst[3]},${gfirst[4]},11,12"
+run 0 "gpt-oss ring session continued" "$CLI" "${G[@]}" --prompt-tokens "$gext" --session "$tmp/r.sess"
+has "$tmp/err" "10 of 12 prompt tokens reused (10 in the file)" "gpt-oss ring session reused"
+cp "$tmp/out" "$tmp/gcontinued"
+run 0 "gpt-oss no session" "$CLI" "${G[@]}" --prompt-tokens "$gext"
+check "cmp -s $tmp/out $tmp/gcontinued" "gpt-oss: the continued run differs from one run ($(cat "$tmp/gcontinued") vs $(cat "$tmp/out"))"
 # a session of another model is refused, naming why
 run 0 "gpt-oss session" "$CLI" run -m "$FX/gpt-oss/model.f16.gguf" --prompt-tokens 5,6 -n 2 --temp 0 -c 64 --swa-full \
     --session "$tmp/g.sess"
