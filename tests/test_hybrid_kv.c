@@ -122,11 +122,11 @@ static lc_status stream(lc_context *ctx, const int32_t *tok, int64_t n, int64_t 
 
 /* ---- window:W against FULL + the sliding-window kernel ---------------------- */
 
-static void check_window(const lc_model *m, const char *name, const int32_t *tok) {
+static void check_window(const lc_model *m, const char *name, const int32_t *tok, int64_t w0, int64_t w1) {
     const int32_t V = m->cfg.vocab_size;
     float *ref = calloc((size_t)N_TOK * V, sizeof(float)), *got = calloc((size_t)N_TOK * V, sizeof(float)),
           *got1 = calloc((size_t)N_TOK * V, sizeof(float));
-    const int64_t windows[2] = {24, 41};
+    const int64_t windows[2] = {w0, w1};
     for (int wi = 0; wi < 2; wi++) {
         const int64_t W = windows[wi];
         lc_error err = {0};
@@ -164,6 +164,50 @@ static void check_window(const lc_model *m, const char *name, const int32_t *tok
     free(ref);
     free(got);
     free(got1);
+}
+
+/* ---- window layers in their own rings under window/sinks ---------------------- */
+
+/* With a policy window >= the model's window W, window layers keep rings of
+ * W + B - 1 slots (rebased with the main ring) instead of the policy's
+ * layout: the logits must equal the policy's layout (--swa-full keeps it),
+ * through several rebases. */
+static void check_wring_layout(const lc_model *m, const char *name, const int32_t *tok) {
+    const int32_t V = m->cfg.vocab_size;
+    float *a = calloc((size_t)N_TOK * V, sizeof(float)), *b = calloc((size_t)N_TOK * V, sizeof(float));
+    const char *specs[3] = {"sinks:2:34", "window:33", "sinks:4:60"};
+    for (int i = 0; i < 3; i++) {
+        lc_error err = {0};
+        lc_context_opts o = base_opts(1);
+        CHECK_OK(lc_kv_policy_parse(specs[i], &o, &err), &err);
+        lc_context_opts of = o;
+        of.swa_full = true;
+        lc_context *c = NULL, *cf = NULL;
+        CHECK_OK(lc_context_create(m, &o, &c, &err), &err);
+        CHECK_OK(lc_context_create(m, &of, &cf, &err), &err);
+        lc_context_memory mr, mf;
+        CHECK_OK(lc_context_memory_need(m, &o, &mr, &err), &err);
+        CHECK_OK(lc_context_memory_need(m, &of, &mf, &err), &err);
+        if (c && cf) {
+            CHECK(c->wring.n_layers > 0 && cf->wring.n_layers == 0, "%s %s: rings %d / %d", name, specs[i],
+                  c->wring.n_layers, cf->wring.n_layers);
+            CHECK_OK(stream(c, tok, N_TOK, 9, a, V, &err), &err);
+            CHECK_OK(stream(cf, tok, N_TOK, 9, b, V, &err), &err);
+            const double d = max_diff(a, b, (size_t)N_TOK * V);
+            fprintf(stderr,
+                    "%s %s: window layers' own rings (%lld slots) vs the policy's layout: max diff %.3g, %lld rebases; "
+                    "KV %zu vs %zu bytes\n", name, specs[i], (long long)c->wring.cap, d, (long long)c->kv.n_shifts,
+                    mr.kv_bytes, mf.kv_bytes);
+            CHECK(d <= 1e-5, "%s %s: the window layers' rings differ from the policy's layout by %g", name, specs[i], d);
+            CHECK(c->kv.n_shifts >= (i == 0 ? 2 : 1), "%s %s: %lld rebases", name, specs[i], (long long)c->kv.n_shifts);
+            CHECK(mr.kv_bytes < mf.kv_bytes && mr.ring_bytes > 0, "%s %s: KV %zu bytes with rings, %zu without", name,
+                  specs[i], mr.kv_bytes, mf.kv_bytes);
+        }
+        lc_context_free(c);
+        lc_context_free(cf);
+    }
+    free(a);
+    free(b);
 }
 
 /* ---- sinks:S:W against StreamingLLM done by hand through the hook ------------ */
@@ -343,8 +387,8 @@ static size_t dn_states(const lc_context *ctx, unsigned char *buf, size_t cap) {
     return off;
 }
 
-static const char *const policies[] = {"window:24", "sinks:4:24", "shift:4", "h2o:4:16:8"};
-#define N_POLICIES 4
+static const char *const policies[] = {"window:24", "sinks:4:24", "shift:4", "h2o:4:16:8", "sinks:4:40"};
+#define N_POLICIES 5 /* sinks:4:40: gpt-oss's window layers in their own rings */
 
 static void check_dn_states(const lc_model *m, const int32_t *tok) {
     const int32_t V = m->cfg.vocab_size;
@@ -584,7 +628,7 @@ int main(void) {
     int32_t tok[N_TOK];
     lc_model *qn = load("fixtures/qwen3-next", tok);
     if (qn) {
-        check_window(qn, "qwen3-next", tok);
+        check_window(qn, "qwen3-next", tok, 24, 41);
         check_sinks_hook(qn, "qwen3-next", tok, 0);
         check_dn_states(qn, tok);
         check_sessions(qn, "qwen3-next", tok);
@@ -593,14 +637,29 @@ int main(void) {
     }
     lc_model *go = load("fixtures/gpt-oss", tok);
     if (go) {
-        check_window(go, "gpt-oss", tok);
+        check_window(go, "gpt-oss", tok, 24, 41); /* 41: its window layers in their own rings */
         check_sinks_hook(go, "gpt-oss (--swa -1)", tok, -1);
         check_sinks_window_layers(go, tok);
+        check_wring_layout(go, "gpt-oss", tok);
         check_sessions(go, "gpt-oss", tok);
         check_ring_sessions(go, tok);
         /* rings of 32 + 16 - 1 slots: keeping 37 of 120 needs keys they overwrote */
         check_truncate(go, "gpt-oss", tok, 256);
         lc_model_free(go);
+    }
+    /* Gemma-3: window layers with their own RoPE (base 1e4) keep their own
+     * rings under window:W >= 32, rebased with that RoPE */
+    lc_model *g3 = load("fixtures/gemma3", tok);
+    if (g3) {
+        check_window(g3, "gemma3", tok, 33, 41);
+        lc_context_opts o = base_opts(1);
+        lc_error err = {0};
+        CHECK_OK(lc_kv_policy_parse("window:24", &o, &err), &err);
+        lc_context *c = NULL;
+        lc_status st = lc_context_create(g3, &o, &c, &err);
+        CHECK(st == LC_ERR_UNSUPPORTED && strstr(err.msg, "their own"), "gemma3 window:24 must be refused (%s)", err.msg);
+        lc_context_free(c);
+        lc_model_free(g3);
     }
     return lc_test_finish("test_hybrid_kv");
 }

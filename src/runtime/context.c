@@ -306,16 +306,23 @@ static lc_status resolve_family(const lc_model_config *c, const lc_context_opts 
     kc.fam.window_period = r->window_period;
     r->n_window_layers = 0;
     for (int32_t l = 0; l < c->n_layers; l++) r->n_window_layers += lc_model_layer_kind(&kc, l) == LC_LAYER_WINDOW;
-    r->rings = r->n_window_layers > 0 && r->policy.policy == LC_KV_POLICY_FULL && !r->linear && !o->swa_full &&
-               r->window <= r->sh.n_ctx - r->sh.n_batch;
-        r->rope_window_own = f->rope_window_own;
+    /* Window layers keep their own ring (W + B - 1 slots) under FULL, and
+     * under WINDOW/SINKS when the policy's window is at least theirs: they
+     * then see exactly what they would in the policy's ring (the sinks lie
+     * beyond their window once evicted), in less memory. */
+    const bool ring_policy = r->policy.policy == LC_KV_POLICY_WINDOW || r->policy.policy == LC_KV_POLICY_SINKS;
+    r->rings = r->n_window_layers > 0 && !r->linear && !o->swa_full &&
+               ((r->policy.policy == LC_KV_POLICY_FULL && r->window <= r->sh.n_ctx - r->sh.n_batch) ||
+                (ring_policy && r->policy.window >= r->window));
+    r->rope_window_own = f->rope_window_own;
     if (r->rope_window_own) {
         const lc_kv_policy p = r->policy.policy;
-        if (p == LC_KV_POLICY_SHIFT || p == LC_KV_POLICY_SINKS)
+        if (p == LC_KV_POLICY_SHIFT || (ring_policy && !r->rings))
             return lc_fail(err, LC_ERR_UNSUPPORTED,
                            "context: KV policy %s re-rotates keys with one RoPE; this %s model's window layers have "
-                           "their own (use full, window or h2o)",
-                           lc_kv_policy_name(p), c->arch);
+                           "their own (use full, h2o, or window/sinks with a window of at least %lld, without "
+                           "--swa-full, so that they keep their own ring)",
+                           lc_kv_policy_name(p), c->arch, (long long)r->window);
         r->rope_window = c->rope_window;
         if (r->rope_window.orig_ctx == 0) r->rope_window.orig_ctx = c->ctx_train > 0 ? c->ctx_train : r->sh.n_ctx;
     }
@@ -558,7 +565,7 @@ static lc_status attn_ws(const resolved *r, size_t *bytes, lc_error *err) {
     case LC_KV_POLICY_WINDOW:
     case LC_KV_POLICY_SINKS: {
         lc_status st = ws_sweep(r, &r->attn_ring, B, C - S, true, bytes, err);
-        if (st == LC_OK && r->window > 0) st = ws_sweep(r, &r->attn_ring_window, B, C - S, true, bytes, err);
+        if (st == LC_OK && r->window > 0) st = ws_sweep(r, &r->attn_ring_window, B, C, true, bytes, err);
         if (st == LC_OK && S > 0) st = ws_sweep(r, &r->attn, B, S, true, bytes, err);
         /* window layers attend the sinks with their own window */
         if (st == LC_OK && S > 0 && r->window > 0) st = ws_sweep(r, &r->attn_window, B, S, true, bytes, err);

@@ -128,7 +128,10 @@ static lc_status attend_cache(lc_context *ctx, int32_t layer, int64_t n, int64_t
         lc_attn_params ring = win ? ctx->attn_ring_window : ctx->attn_ring;
         ring.sink_logits = ap->sink_logits; /* a learned sink joins the ring part's denominator */
         st = attend_view(ctx, layer, &view, &ring, ctx->q, m, p0 + r0, ctx->att, sinks ? ctx->lse : NULL, err);
-        if (st == LC_OK && sinks)
+        /* a window layer in its own ring (policy window >= its window) never
+         * sees the sinks: they lie beyond its window once evicted, and in its
+         * ring while they are not */
+        if (st == LC_OK && sinks && !(win && ctx->wring.n_layers))
             st = attend_sinks(ctx, layer, win ? &ctx->attn_window : &ctx->attn, win, m, ctx->kv.next_pos + r0,
                               p0 + r0, err);
         return st;
@@ -355,7 +358,7 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
                 TRY(attend_hook(ctx, l, n, r0, p0, err));
             } else {
                 if (ctx->wring.n_layers && ctx->layer_kind[l] == LC_LAYER_WINDOW)
-                    lc_kv_wring_store(&ctx->wring, &ctx->kv, ctx->kv_index[l], ctx->k, ctx->v, n, p0);
+                    lc_kv_wring_store(&ctx->wring, &ctx->kv, ctx->kv_index[l], ctx->k, ctx->v, n, ctx->kv.next_pos, p0);
                 else
                     lc_kv_cache_store(&ctx->kv, ctx->kv_index[l], ctx->k, ctx->v, ko);
                 TRY(attend_cache(ctx, l, n, r0, p0, err));
@@ -417,7 +420,11 @@ lc_status lc_context_eval(lc_context *ctx, const int32_t *tokens, int64_t n, flo
             st = forward_chunk(ctx, tokens + c0, nb, ctx->n_past_linear, lg, err);
             if (st == LC_OK) ctx->n_past_linear += nb;
         } else {
+            const int64_t base0 = ctx->kv.base;
             st = lc_kv_cache_reserve(&ctx->kv, tokens + c0, nb, err);
+            if (st == LC_OK && ctx->kv.base != base0 && ctx->wring.n_layers) /* the main ring rebased */
+                lc_kv_wring_rebase(&ctx->wring, &ctx->kv, ctx->rope_window ? ctx->rope_window : ctx->rope,
+                                   base0 - ctx->kv.base);
             if (st == LC_OK) st = forward_chunk(ctx, tokens + c0, nb, lc_kv_cache_rot_pos0(&ctx->kv), lg, err);
             if (st == LC_OK) lc_kv_cache_commit(&ctx->kv);
         }
@@ -435,7 +442,9 @@ lc_status lc_context_eval(lc_context *ctx, const int32_t *tokens, int64_t n, flo
             if (ctx->kv.policy == LC_KV_POLICY_FULL) lc_kv_cache_truncate(&ctx->kv, n_past);
             else lc_kv_cache_clear(&ctx->kv);
             /* the chunk overwrote ring slots older than any query needs */
-            if (ctx->wring.n_layers && !lc_kv_wring_truncate(&ctx->wring, n_past)) lc_kv_wring_clear(&ctx->wring);
+            if (ctx->wring.n_layers &&
+                (ctx->kv.policy != LC_KV_POLICY_FULL || !lc_kv_wring_truncate(&ctx->wring, n_past)))
+                lc_kv_wring_clear(&ctx->wring);
         }
         ctx->have_logits = false;
     } else {

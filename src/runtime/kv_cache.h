@@ -168,13 +168,16 @@ void lc_kv_move_rotate(lc_kv_cache *c, int64_t slot, int64_t dst, int64_t delta,
 
 /* ---- Window layers' rings (kv_window.c) -------------------------------------
  *
- * Under the FULL policy a model's window layers (sliding window W) keep only
- * the keys a query can still see: a ring of C = W + B - 1 slots per window
- * layer (B: the largest chunk), position p in slot p mod C, so a chunk's first
- * row still finds its W-1 predecessors while the chunk overwrites the oldest
- * slots. Positions are shared by all ring layers; an empty or forgotten slot
- * holds INT64_MAX (never causal-visible). The global layers keep the main
- * cache. */
+ * A model's window layers (sliding window W) keep only the keys a query can
+ * still see: a ring of C = W + B - 1 slots per window layer (B: the largest
+ * chunk), token t in slot t mod C, so a chunk's first row still finds its
+ * W-1 predecessors while the chunk overwrites the oldest slots. Under the
+ * FULL policy, and under WINDOW/SINKS when the policy's window is at least W
+ * (docs/kv-cache.md, "Hybrid models"). pos holds each slot's rotation
+ * position (the token's position under FULL; t - base under the ring
+ * policies, lowered with the main ring's rebases), shared by all ring
+ * layers; an empty or forgotten slot holds INT64_MAX (never causal-visible).
+ * The global layers keep the main cache. */
 typedef struct {
     int32_t n_layers;       /* window layers held here (0: no rings)             */
     int64_t window;         /* W                                                 */
@@ -182,8 +185,8 @@ typedef struct {
     size_t k_row_bytes, v_row_bytes;
     lc_dtype k_type, v_type;
     char *k, *v;            /* [n_layers][cap] rows; owned                       */
-    int64_t *pos;           /* [cap]; owned                                      */
-    int64_t hi;             /* slots 0..min(hi, cap)-1 have been written         */
+    int64_t *pos;           /* [cap] rotation positions; owned                   */
+    int64_t hi;             /* tokens 0..hi-1 stored: slots 0..min(hi, cap)-1 written */
 } lc_kv_wring;
 
 /* Bytes of rings for n_layers window layers (K, V and the positions). */
@@ -193,10 +196,14 @@ lc_status lc_kv_wring_init(lc_kv_wring *r, int32_t n_layers, int32_t n_head_kv, 
                            int64_t n_chunk, lc_dtype k_type, lc_dtype v_type, lc_error *err);
 void lc_kv_wring_free(lc_kv_wring *r);
 void lc_kv_wring_clear(lc_kv_wring *r);
-/* Store rows k, v [n, n_head_kv*head_dim] (f32) at positions p0.. of ring
- * layer i (conversion as the main cache's, with its threads). */
+/* Store rows k, v [n, n_head_kv*head_dim] (f32) of tokens t0.., rotated at
+ * p0.., in ring layer i (conversion as the main cache's, with its threads).
+ * FULL: t0 == p0. */
 void lc_kv_wring_store(lc_kv_wring *r, const lc_kv_cache *main, int32_t i, const float *k, const float *v, int64_t n,
-                       int64_t p0);
+                       int64_t t0, int64_t p0);
+/* The main ring rebased (its base grew by -delta): re-rotate every stored
+ * key by delta with rope (the window layers' own) and lower pos by -delta. */
+void lc_kv_wring_rebase(lc_kv_wring *r, const lc_kv_cache *main, const lc_rope_cache *rope, int64_t delta);
 void lc_kv_wring_view(const lc_kv_wring *r, int32_t i, lc_kv_view *view);
 /* Forget positions >= n_keep. False (nothing changed) when a position in
  * [n_keep - W + 1, n_keep) the next token needs was already overwritten. */

@@ -61,20 +61,38 @@ void lc_kv_wring_clear(lc_kv_wring *r) {
 }
 
 void lc_kv_wring_store(lc_kv_wring *r, const lc_kv_cache *main, int32_t i, const float *k, const float *v, int64_t n,
-                       int64_t p0) {
+                       int64_t t0, int64_t p0) {
     const int64_t row = (int64_t)main->n_head_kv * main->head_dim;
     char *kl = r->k + (size_t)i * (size_t)r->cap * r->k_row_bytes;
     char *vl = r->v + (size_t)i * (size_t)r->cap * r->v_row_bytes;
     for (int64_t t = 0; t < n;) {
         /* a run of consecutive slots up to the ring's end */
-        const int64_t s0 = (p0 + t) % r->cap, run = LC_MIN(n - t, r->cap - s0);
+        const int64_t s0 = (t0 + t) % r->cap, run = LC_MIN(n - t, r->cap - s0);
         lc_kv_store_row(main, r->k_type, k + t * row, kl + (size_t)s0 * r->k_row_bytes, run * row);
         lc_kv_store_row(main, r->v_type, v + t * row, vl + (size_t)s0 * r->v_row_bytes, run * row);
         if (i == 0)
             for (int64_t j = 0; j < run; j++) r->pos[s0 + j] = p0 + t + j;
         t += run;
     }
-    if (i == 0) r->hi = LC_MAX(r->hi, p0 + n);
+    if (i == 0) r->hi = LC_MAX(r->hi, t0 + n);
+}
+
+void lc_kv_wring_rebase(lc_kv_wring *r, const lc_kv_cache *main, const lc_rope_cache *rope, int64_t delta) {
+    const int64_t row = (int64_t)main->n_head_kv * main->head_dim;
+    float *tmp = main->scratch; /* thread 0's row: this runs between forward passes */
+    for (int32_t i = 0; i < r->n_layers; i++) {
+        char *kl = r->k + (size_t)i * (size_t)r->cap * r->k_row_bytes;
+        for (int64_t s = 0; s < r->cap; s++) {
+            if (r->pos[s] == INT64_MAX) continue;
+            char *ks = kl + (size_t)s * r->k_row_bytes;
+            lc_kernel_to_f32(r->k_type, ks, tmp, row, &main->ko);
+            /* cannot fail: the shapes were checked when the context was made */
+            lc_rope_cache_rotate_delta(rope, tmp, main->n_head_kv, main->head_dim, delta);
+            lc_kv_store_row(main, r->k_type, tmp, ks, row);
+        }
+    }
+    for (int64_t s = 0; s < r->cap; s++)
+        if (r->pos[s] != INT64_MAX) r->pos[s] += delta;
 }
 
 void lc_kv_wring_view(const lc_kv_wring *r, int32_t i, lc_kv_view *view) {

@@ -705,10 +705,15 @@ static lc_status check_rings(const lc_context *ctx, const session_header *h, con
     if (hi != h->next_pos)
         return lc_fail(err, LC_ERR_FORMAT, "session %s: the rings end at %lld, the cache at %lld", path, (long long)hi,
                        (long long)h->next_pos);
+    /* rotation positions: the tokens' own under FULL, t - base under the
+     * ring policies (below their rotation limit) */
+    const bool ring_policy = ctx->kv.policy == LC_KV_POLICY_WINDOW || ctx->kv.policy == LC_KV_POLICY_SINKS;
+    const int64_t base = ring_policy ? h->base : 0;
     for (int64_t s = 0; s < cap; s++) {
         const int64_t p = b->ring_pos[s];
         if (p == INT64_MAX) continue;
-        if (p < 0 || p >= hi || p < hi - cap || p % cap != s)
+        const int64_t t = p + base; /* base <= next_pos < 2^50 (check_header) */
+        if (p < 0 || (ring_policy && p >= ctx->kv.rot_limit) || t >= hi || t < hi - cap || t % cap != s)
             return lc_fail(err, LC_ERR_FORMAT, "session %s: ring slot %lld holds position %lld", path, (long long)s,
                            (long long)p);
     }

@@ -52,7 +52,7 @@ lc_status lc_context_fill_synthetic(lc_context *ctx, int64_t n, uint64_t seed, l
             const int kind = ctx->layer_kind[l];
             if (kind == LC_LAYER_DELTANET) continue;
             if (ctx->wring.n_layers && kind == LC_LAYER_WINDOW) {
-                if (c0 + nb > ring_from) lc_kv_wring_store(&ctx->wring, &ctx->kv, ctx->kv_index[l], k, v, nb, p0);
+                if (c0 + nb > ring_from) lc_kv_wring_store(&ctx->wring, &ctx->kv, ctx->kv_index[l], k, v, nb, p0, p0);
             } else {
                 lc_kv_cache_store(&ctx->kv, ctx->kv_index[l], k, v, &ctx->kopts);
             }

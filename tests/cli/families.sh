@@ -38,7 +38,12 @@ run 0 "gemma3 swa-full" "$CLI" run -m "$FX/gemma3/model.f16.gguf" --prompt-token
 check "cmp -s $tmp/out $tmp/rings" "gemma3: rings and --swa-full generate differently"
 run 0 "mistral --swa 32" "$CLI" run -m "$FX/mistral/model.f16.gguf" --prompt-tokens 5,6,7 -n 60 --temp 0 --tokens --ignore-eos --swa 32 -c 128
 run 2 "bad --swa" "$CLI" run -m "$FX/mistral/model.f16.gguf" --prompt-tokens 5 --swa -7
-run 1 "gemma3 sinks policy" "$CLI" run -m "$FX/gemma3/model.f16.gguf" --prompt-tokens 5,6 -n 4 --kv-policy sinks:4:64
+# sinks/window re-rotate keys with the global RoPE: Gemma-3's window layers
+# (their own RoPE) take them only in their own rings (policy window >= 32)
+run 0 "gemma3 sinks policy" "$CLI" run -m "$FX/gemma3/model.f16.gguf" --prompt-tokens 5,6 -n 100 --temp 0 --tokens \
+    --ignore-eos --kv-policy sinks:4:64
+check "[ \$(wc -w < $tmp/out) -eq 100 ]" "gemma3 sinks:4:64: not 100 token ids"
+run 1 "gemma3 small sinks policy" "$CLI" run -m "$FX/gemma3/model.f16.gguf" --prompt-tokens 5,6 -n 4 --kv-policy sinks:4:16
 has "$tmp/err" "their own" "gemma3 sinks refusal"
 run 0 "eval passkey qwen3" "$CLI" eval passkey -m "$FX/qwen3/model.f16.gguf" -c 256 --lengths 128 --depths 2 --trials 1
 run 0 "bench model gemma2" "$CLI" bench model -m "$FX/gemma2/model.f16.gguf" --ctx 64 -n 4 --no-peak
