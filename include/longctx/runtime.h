@@ -144,7 +144,8 @@ typedef struct {
     size_t total_bytes;
     size_t state_bytes;       /* of kv_bytes: Gated DeltaNet recurrent states
                                  (matrix state and convolution tail)          */
-    size_t ring_bytes;        /* of kv_bytes: window layers' rings (FULL)      */
+    size_t ring_bytes;        /* of kv_bytes: window layers' rings (FULL, and
+                                 window/sinks with a policy window >= theirs) */
     int64_t n_ctx;            /* resolved */
     int64_t n_batch;          /* resolved */
 } lc_context_memory;
