@@ -168,7 +168,13 @@ void lc_context_reset(lc_context *ctx);
  * between needle depths). The last logits are forgotten: evaluate at least
  * one token before generating. Contexts whose cache is not in plain position
  * order, and LINEAR-attention contexts (whose recurrent state cannot forget)
- * unless n_keep is 0 or n_past, refuse with LC_ERR_UNSUPPORTED. */
+ * unless n_keep is 0 or n_past, refuse with LC_ERR_UNSUPPORTED. Gated
+ * DeltaNet layers cannot forget either, and window layers' rings may have
+ * overwritten keys the kept tokens need: then the context is reset and the
+ * kept tokens, read from its cache, are evaluated again (exactly what a fresh
+ * evaluation of them gives, at the cost of their prefill; the logits are then
+ * the last kept token's) — refused when tokens have already left the cache
+ * (a shift). */
 lc_status lc_context_truncate(lc_context *ctx, int64_t n_keep, lc_error *err);
 
 int64_t lc_context_n_past(const lc_context *ctx); /* tokens in the context (held

@@ -480,7 +480,11 @@ lc_status lc_chat_send(lc_chat *c, const char *msg, size_t len, lc_chat_reply *r
                 keep--;
                 text_end -= token_len(c, r.ids, keep, c->turns[c->n_turns - 1]);
             }
-            if (c->manage && keep < r.n && lc_context_truncate(c->ctx, lc_context_n_past(c->ctx) - (r.n - keep), err) == LC_OK) {
+            /* a recurrent (Gated DeltaNet) model would evaluate the whole
+             * conversation again to forget a few tokens: it keeps them */
+            const bool recurrent = (lc_context_model(c->ctx)->cfg.fam.flags & LC_ARCH_DELTANET) != 0;
+            if (c->manage && !recurrent && keep < r.n &&
+                lc_context_truncate(c->ctx, lc_context_n_past(c->ctx) - (r.n - keep), err) == LC_OK) {
                 r.n = keep;
                 /* the context's last logits went with the cut: the turn's
                  * end tokens are evaluated next, which needs none */
