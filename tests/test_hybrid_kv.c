@@ -578,6 +578,24 @@ static void check_ring_sessions(const lc_model *m, const int32_t *tok) {
     free(b);
 }
 
+/* ---- KV rows by position (the server's prefix tree) are refused -------------- */
+
+static void check_rows_refused(const lc_model *m, const char *name, const char *why) {
+    lc_error err = {0};
+    lc_context_opts o = base_opts(1);
+    o.n_batch = 16;
+    lc_context *c = NULL;
+    CHECK_OK(lc_context_create(m, &o, &c, &err), &err);
+    if (!c) return;
+    int32_t t[3] = {1, 2, 3};
+    CHECK_OK(lc_context_eval(c, t, 3, NULL, false, &err), &err);
+    char buf[64];
+    const lc_status st = lc_context_kv_read(c, 0, 1, buf, sizeof buf, &err);
+    CHECK(lc_context_kv_row_bytes(c) == 0 && st == LC_ERR_UNSUPPORTED && strstr(err.msg, why),
+          "%s: KV rows must be refused naming %s (%s)", name, why, err.msg);
+    lc_context_free(c);
+}
+
 /* ---- truncation re-evaluates when the state cannot be cut back --------------- */
 
 static void check_truncate(const lc_model *m, const char *name, const int32_t *tok, int64_t n_ctx) {
@@ -633,6 +651,7 @@ int main(void) {
         check_dn_states(qn, tok);
         check_sessions(qn, "qwen3-next", tok);
         check_truncate(qn, "qwen3-next", tok, 256);
+        check_rows_refused(qn, "qwen3-next", "recurrent state");
         lc_model_free(qn);
     }
     lc_model *go = load("fixtures/gpt-oss", tok);
@@ -645,6 +664,7 @@ int main(void) {
         check_ring_sessions(go, tok);
         /* rings of 32 + 16 - 1 slots: keeping 37 of 120 needs keys they overwrote */
         check_truncate(go, "gpt-oss", tok, 256);
+        check_rows_refused(go, "gpt-oss", "rings");
         lc_model_free(go);
     }
     /* Gemma-3: window layers with their own RoPE (base 1e4) keep their own

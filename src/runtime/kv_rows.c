@@ -4,8 +4,21 @@
 
 #include "runtime/runtime_internal.h"
 
+/* Rows by position carry a token's whole state only when every layer keeps
+ * its keys and values in the main cache: not Gated DeltaNet layers (one
+ * recurrent state for all tokens) nor window layers' rings (positions
+ * overwritten). */
 static bool rows_ok(const lc_context *ctx) {
-    return ctx && !ctx->linear && ctx->kv.policy == LC_KV_POLICY_FULL && ctx->kv.in_order && ctx->kv.n_pending == 0;
+    return ctx && !ctx->linear && ctx->kv.policy == LC_KV_POLICY_FULL && ctx->kv.in_order && ctx->kv.n_pending == 0 &&
+           ctx->n_dn_layers == 0 && ctx->wring.n_layers == 0;
+}
+
+static lc_status rows_refused(const lc_context *ctx, lc_error *err) {
+    if (ctx && ctx->n_dn_layers)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "kv rows: Gated DeltaNet layers keep one recurrent state, not rows");
+    if (ctx && ctx->wring.n_layers)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "kv rows: window layers keep rings, not every row (--swa-full keeps them)");
+    return lc_fail(err, LC_ERR_UNSUPPORTED, "kv rows: only a FULL-policy KV cache holds rows by position");
 }
 
 size_t lc_context_kv_row_bytes(const lc_context *ctx) {
@@ -14,7 +27,7 @@ size_t lc_context_kv_row_bytes(const lc_context *ctx) {
 }
 
 lc_status lc_context_kv_read(const lc_context *ctx, int64_t from, int64_t n, void *buf, size_t cap, lc_error *err) {
-    if (!rows_ok(ctx)) return lc_fail(err, LC_ERR_UNSUPPORTED, "kv rows: only a FULL-policy KV cache holds rows by position");
+    if (!rows_ok(ctx)) return rows_refused(ctx, err);
     const lc_kv_cache *c = &ctx->kv;
     if (from < 0 || n < 0 || from > c->n_used || n > c->n_used - from)
         return lc_fail(err, LC_ERR_INVALID_ARG, "kv rows: positions [%lld, %lld) are not all held (%lld are)",
@@ -34,7 +47,7 @@ lc_status lc_context_kv_read(const lc_context *ctx, int64_t from, int64_t n, voi
 
 lc_status lc_context_kv_append(lc_context *ctx, const int32_t *tokens, int64_t n, const void *rows, size_t size,
                                lc_error *err) {
-    if (!rows_ok(ctx)) return lc_fail(err, LC_ERR_UNSUPPORTED, "kv rows: only a FULL-policy KV cache holds rows by position");
+    if (!rows_ok(ctx)) return rows_refused(ctx, err);
     lc_kv_cache *c = &ctx->kv;
     const size_t row = lc_context_kv_row_bytes(ctx);
     if (n < 0 || (n > 0 && (!tokens || !rows)))

@@ -492,7 +492,9 @@ lc_status lc_server_start(const lc_server_opts *o, lc_server **out, lc_error *er
     }
     if (!s->tree && o->prefix_cache != 0 && o->prefix_cache != SIZE_MAX)
         fprintf(stderr, "serve: no prefix tree: %s\n",
-                row_bytes == 0 ? "the KV policy is not full" : "--prefix-cache is smaller than one token's rows");
+                row_bytes == 0 ? "the context keeps no rows by position (a KV policy other than full, Gated DeltaNet "
+                                        "layers or window-layer rings)"
+                                      : "--prefix-cache is smaller than one token's rows");
     s->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC, 0, NULL,
                                  NULL, handle, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                  MHD_OPTION_NOTIFY_COMPLETED, request_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
