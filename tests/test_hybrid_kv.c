@@ -210,6 +210,64 @@ static void check_wring_layout(const lc_model *m, const char *name, const int32_
     free(b);
 }
 
+/* Under shift:KEEP with room (-c >= 2 (W + B) + KEEP), window layers keep
+ * their own rings, shifted with the cache: 400 tokens (the fixture's, cycled)
+ * through several shifts must give the policy's layout's logits (--swa-full),
+ * and a session saved after the shifts continues bit for bit. */
+static void check_wring_shift(const lc_model *m, const int32_t *tok160) {
+    enum { N = 400 };
+    const int32_t V = m->cfg.vocab_size;
+    int32_t *tok = malloc(N * sizeof *tok);
+    for (int i = 0; i < N; i++) tok[i] = tok160[i % N_TOK];
+    float *a = calloc((size_t)N * V, sizeof(float)), *b = calloc((size_t)N * V, sizeof(float));
+    lc_error err = {0};
+    lc_context_opts o = base_opts(1);
+    o.n_ctx = 112;
+    o.n_batch = 16;
+    CHECK_OK(lc_kv_policy_parse("shift:4", &o, &err), &err);
+    lc_context_opts of = o;
+    of.swa_full = true;
+    lc_context *c = NULL, *cf = NULL, *c2 = NULL;
+    CHECK_OK(lc_context_create(m, &o, &c, &err), &err);
+    CHECK_OK(lc_context_create(m, &of, &cf, &err), &err);
+    CHECK_OK(lc_context_create(m, &o, &c2, &err), &err);
+    if (c && cf && c2) {
+        CHECK(c->wring.n_layers == 1 && cf->wring.n_layers == 0, "gpt-oss shift: rings %d / %d", c->wring.n_layers,
+              cf->wring.n_layers);
+        CHECK_OK(stream(c, tok, 300, 9, a, V, &err), &err);
+        CHECK_OK(stream(cf, tok, 300, 9, b, V, &err), &err);
+        char path[256];
+        snprintf(path, sizeof path, "/tmp/lc_test_hybrid_kv_%d_s.bin", (int)getpid());
+        CHECK_OK(lc_session_save(c, path, NULL, 0, NULL, 0, NULL, &err), &err);
+        CHECK_OK(stream(c2, tok + 7, 50, 5, a + 300 * V, V, &err), &err);
+        CHECK_OK(lc_session_load(c2, path, NULL, NULL, NULL, NULL, NULL, NULL, &err), &err);
+        remove(path);
+        CHECK_OK(stream(c, tok + 300, N - 300, 7, a + 300 * V, V, &err), &err);
+        CHECK_OK(stream(cf, tok + 300, N - 300, 7, b + 300 * V, V, &err), &err);
+        float *a2 = calloc((size_t)(N - 300) * V, sizeof(float));
+        CHECK_OK(stream(c2, tok + 300, N - 300, 7, a2, V, &err), &err);
+        CHECK(memcmp(a2, a + 300 * V, (size_t)(N - 300) * V * sizeof(float)) == 0,
+              "gpt-oss shift with rings: the loaded session does not continue bit for bit (%g)",
+              max_diff(a2, a + 300 * V, (size_t)(N - 300) * V));
+        free(a2);
+        const double d = max_diff(a, b, (size_t)N * V);
+        lc_context_memory mr, mf;
+        CHECK_OK(lc_context_memory_need(m, &o, &mr, &err), &err);
+        CHECK_OK(lc_context_memory_need(m, &of, &mf, &err), &err);
+        fprintf(stderr, "gpt-oss shift:4 -c 112: own rings vs the policy's layout over %d tokens, %lld shifts: max diff "
+                        "%.3g; KV %zu vs %zu bytes; a session after the shifts continues bit for bit\n",
+                N, (long long)c->kv.n_shifts, d, mr.kv_bytes, mf.kv_bytes);
+        CHECK(d <= 1e-5 && c->kv.n_shifts >= 4, "gpt-oss shift with rings: differs by %g (%lld shifts)", d,
+              (long long)c->kv.n_shifts);
+    }
+    lc_context_free(c);
+    lc_context_free(cf);
+    lc_context_free(c2);
+    free(a);
+    free(b);
+    free(tok);
+}
+
 /* ---- sinks:S:W against StreamingLLM done by hand through the hook ------------ */
 
 typedef struct {
@@ -660,6 +718,7 @@ int main(void) {
         check_sinks_hook(go, "gpt-oss (--swa -1)", tok, -1);
         check_sinks_window_layers(go, tok);
         check_wring_layout(go, "gpt-oss", tok);
+        check_wring_shift(go, tok);
         check_sessions(go, "gpt-oss", tok);
         check_ring_sessions(go, tok);
         /* rings of 32 + 16 - 1 slots: keeping 37 of 120 needs keys they overwrote */

@@ -311,9 +311,14 @@ static lc_status resolve_family(const lc_model_config *c, const lc_context_opts 
      * then see exactly what they would in the policy's ring (the sinks lie
      * beyond their window once evicted), in less memory. */
     const bool ring_policy = r->policy.policy == LC_KV_POLICY_WINDOW || r->policy.policy == LC_KV_POLICY_SINKS;
+    /* Under SHIFT too when a shift leaves at least W + B tokens after the
+     * kept prefix (twice that before it: a shift discards half): the prefix
+     * is then out of every window layer's reach, as in the policy's layout. */
     r->rings = r->n_window_layers > 0 && !r->linear && !o->swa_full &&
                ((r->policy.policy == LC_KV_POLICY_FULL && r->window <= r->sh.n_ctx - r->sh.n_batch) ||
-                (ring_policy && r->policy.window >= r->window));
+                (ring_policy && r->policy.window >= r->window) ||
+                (r->policy.policy == LC_KV_POLICY_SHIFT && r->window <= r->sh.n_ctx / 2 &&
+                 r->sh.n_ctx - r->policy.n_keep >= 2 * (r->window + r->sh.n_batch)));
     r->rope_window_own = f->rope_window_own;
     if (r->rope_window_own) {
         const lc_kv_policy p = r->policy.policy;
@@ -995,7 +1000,9 @@ lc_status lc_context_truncate(lc_context *ctx, int64_t n_keep, lc_error *err) {
      * kept tokens are evaluated again from the cache's own token ids, which
      * gives exactly the context a fresh evaluation of them would. That needs
      * the cache to hold the whole history (nothing shifted out). */
-    const bool cut = !ctx->n_dn_layers && (!ctx->wring.n_layers || lc_kv_wring_truncate(&ctx->wring, n_keep));
+    const bool cut = !ctx->n_dn_layers &&
+                     (!ctx->wring.n_layers ||
+                      (ctx->kv.n_discarded == 0 && lc_kv_wring_truncate(&ctx->wring, n_keep))); /* shifted rings: no */
     if (!cut) return truncate_by_recompute(ctx, n_keep, err);
     lc_kv_cache_truncate(&ctx->kv, n_keep);
     ctx->have_logits = false;

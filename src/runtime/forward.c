@@ -358,7 +358,7 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
                 TRY(attend_hook(ctx, l, n, r0, p0, err));
             } else {
                 if (ctx->wring.n_layers && ctx->layer_kind[l] == LC_LAYER_WINDOW)
-                    lc_kv_wring_store(&ctx->wring, &ctx->kv, ctx->kv_index[l], ctx->k, ctx->v, n, ctx->kv.next_pos, p0);
+                    lc_kv_wring_store(&ctx->wring, &ctx->kv, ctx->kv_index[l], ctx->k, ctx->v, n, ctx->kv.n_seen, p0);
                 else
                     lc_kv_cache_store(&ctx->kv, ctx->kv_index[l], ctx->k, ctx->v, ko);
                 TRY(attend_cache(ctx, l, n, r0, p0, err));
@@ -420,11 +420,13 @@ lc_status lc_context_eval(lc_context *ctx, const int32_t *tokens, int64_t n, flo
             st = forward_chunk(ctx, tokens + c0, nb, ctx->n_past_linear, lg, err);
             if (st == LC_OK) ctx->n_past_linear += nb;
         } else {
-            const int64_t base0 = ctx->kv.base;
+            const int64_t base0 = ctx->kv.base, disc0 = ctx->kv.n_discarded;
             st = lc_kv_cache_reserve(&ctx->kv, tokens + c0, nb, err);
+            const lc_rope_cache *wrope = ctx->rope_window ? ctx->rope_window : ctx->rope;
             if (st == LC_OK && ctx->kv.base != base0 && ctx->wring.n_layers) /* the main ring rebased */
-                lc_kv_wring_rebase(&ctx->wring, &ctx->kv, ctx->rope_window ? ctx->rope_window : ctx->rope,
-                                   base0 - ctx->kv.base);
+                lc_kv_wring_rebase(&ctx->wring, &ctx->kv, wrope, base0 - ctx->kv.base);
+            if (st == LC_OK && ctx->kv.n_discarded != disc0 && ctx->wring.n_layers) /* the cache shifted */
+                lc_kv_wring_shift(&ctx->wring, &ctx->kv, wrope, ctx->kv.n_keep, ctx->kv.n_discarded - disc0);
             if (st == LC_OK) st = forward_chunk(ctx, tokens + c0, nb, lc_kv_cache_rot_pos0(&ctx->kv), lg, err);
             if (st == LC_OK) lc_kv_cache_commit(&ctx->kv);
         }

@@ -170,14 +170,16 @@ void lc_kv_move_rotate(lc_kv_cache *c, int64_t slot, int64_t dst, int64_t delta,
  *
  * A model's window layers (sliding window W) keep only the keys a query can
  * still see: a ring of C = W + B - 1 slots per window layer (B: the largest
- * chunk), token t in slot t mod C, so a chunk's first row still finds its
- * W-1 predecessors while the chunk overwrites the oldest slots. Under the
- * FULL policy, and under WINDOW/SINKS when the policy's window is at least W
- * (docs/kv-cache.md, "Hybrid models"). pos holds each slot's rotation
- * position (the token's position under FULL; t - base under the ring
- * policies, lowered with the main ring's rebases), shared by all ring
- * layers; an empty or forgotten slot holds INT64_MAX (never causal-visible).
- * The global layers keep the main cache. */
+ * chunk), token t (counted since the cache was cleared: n_seen) in slot
+ * t mod C, so a chunk's first row still finds its W-1 predecessors while the
+ * chunk overwrites the oldest slots. Under the FULL policy, under
+ * WINDOW/SINKS when the policy's window is at least W, and under SHIFT when
+ * a shift keeps at least W + B tokens after the kept prefix (docs/kv-cache.md,
+ * "Hybrid models"). pos holds each slot's rotation position (the token's
+ * position under FULL; t - base under the ring policies, lowered with the
+ * main ring's rebases; t - the tokens discarded so far under SHIFT), shared
+ * by all ring layers; an empty or forgotten slot holds INT64_MAX (never
+ * causal-visible). The global layers keep the main cache. */
 typedef struct {
     int32_t n_layers;       /* window layers held here (0: no rings)             */
     int64_t window;         /* W                                                 */
@@ -204,6 +206,10 @@ void lc_kv_wring_store(lc_kv_wring *r, const lc_kv_cache *main, int32_t i, const
 /* The main ring rebased (its base grew by -delta): re-rotate every stored
  * key by delta with rope (the window layers' own) and lower pos by -delta. */
 void lc_kv_wring_rebase(lc_kv_wring *r, const lc_kv_cache *main, const lc_rope_cache *rope, int64_t delta);
+/* The main cache shifted (SHIFT; d tokens after the first keep discarded, in
+ * one or more shifts): forget the ring's discarded tokens, re-rotate the
+ * later ones by -d and lower their positions by d. */
+void lc_kv_wring_shift(lc_kv_wring *r, const lc_kv_cache *main, const lc_rope_cache *rope, int64_t keep, int64_t d);
 void lc_kv_wring_view(const lc_kv_wring *r, int32_t i, lc_kv_view *view);
 /* Forget positions >= n_keep. False (nothing changed) when a position in
  * [n_keep - W + 1, n_keep) the next token needs was already overwritten. */

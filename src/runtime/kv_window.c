@@ -95,6 +95,27 @@ void lc_kv_wring_rebase(lc_kv_wring *r, const lc_kv_cache *main, const lc_rope_c
         if (r->pos[s] != INT64_MAX) r->pos[s] += delta;
 }
 
+void lc_kv_wring_shift(lc_kv_wring *r, const lc_kv_cache *main, const lc_rope_cache *rope, int64_t keep, int64_t d) {
+    for (int64_t s = 0; s < r->cap; s++) /* the discarded tokens */
+        if (r->pos[s] != INT64_MAX && r->pos[s] >= keep && r->pos[s] < keep + d) r->pos[s] = INT64_MAX;
+    /* the later ones: rebase the slots at or past keep + d by -d (the prefix
+     * below keep stays) */
+    const int64_t row = (int64_t)main->n_head_kv * main->head_dim;
+    float *tmp = main->scratch;
+    for (int32_t i = 0; i < r->n_layers; i++) {
+        char *kl = r->k + (size_t)i * (size_t)r->cap * r->k_row_bytes;
+        for (int64_t s = 0; s < r->cap; s++) {
+            if (r->pos[s] == INT64_MAX || r->pos[s] < keep + d) continue;
+            char *ks = kl + (size_t)s * r->k_row_bytes;
+            lc_kernel_to_f32(r->k_type, ks, tmp, row, &main->ko);
+            lc_rope_cache_rotate_delta(rope, tmp, main->n_head_kv, main->head_dim, -d);
+            lc_kv_store_row(main, r->k_type, tmp, ks, row);
+        }
+    }
+    for (int64_t s = 0; s < r->cap; s++)
+        if (r->pos[s] != INT64_MAX && r->pos[s] >= keep + d) r->pos[s] -= d;
+}
+
 void lc_kv_wring_view(const lc_kv_wring *r, int32_t i, lc_kv_view *view) {
     view->k = r->k + (size_t)i * (size_t)r->cap * r->k_row_bytes;
     view->v = r->v + (size_t)i * (size_t)r->cap * r->v_row_bytes;

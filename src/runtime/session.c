@@ -702,17 +702,21 @@ static lc_status check_rings(const lc_context *ctx, const session_header *h, con
                        "session %s: window-layer rings of window %lld in %lld slots, this context keeps window %lld in "
                        "%lld (--swa, -b)", path, (long long)window, (long long)cap, (long long)r->window,
                        (long long)r->cap);
-    if (hi != h->next_pos)
+    if (hi != h->n_seen)
         return lc_fail(err, LC_ERR_FORMAT, "session %s: the rings end at %lld, the cache at %lld", path, (long long)hi,
-                       (long long)h->next_pos);
+                       (long long)h->n_seen);
     /* rotation positions: the tokens' own under FULL, t - base under the
-     * ring policies (below their rotation limit) */
+     * ring policies (below their rotation limit), t - the tokens discarded
+     * under SHIFT (past the kept prefix) */
     const bool ring_policy = ctx->kv.policy == LC_KV_POLICY_WINDOW || ctx->kv.policy == LC_KV_POLICY_SINKS;
-    const int64_t base = ring_policy ? h->base : 0;
+    const bool shift = ctx->kv.policy == LC_KV_POLICY_SHIFT;
+    if (h->discarded > h->n_seen)
+        return lc_fail(err, LC_ERR_FORMAT, "session %s: inconsistent counts in the header", path);
     for (int64_t s = 0; s < cap; s++) {
         const int64_t p = b->ring_pos[s];
         if (p == INT64_MAX) continue;
-        const int64_t t = p + base; /* base <= next_pos < 2^50 (check_header) */
+        /* base, discarded <= n_seen < 2^50 (check_header) */
+        const int64_t t = p + (ring_policy ? h->base : shift && p >= ctx->kv.n_keep ? h->discarded : 0);
         if (p < 0 || (ring_policy && p >= ctx->kv.rot_limit) || t >= hi || t < hi - cap || t % cap != s)
             return lc_fail(err, LC_ERR_FORMAT, "session %s: ring slot %lld holds position %lld", path, (long long)s,
                            (long long)p);
