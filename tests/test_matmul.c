@@ -2,9 +2,11 @@
  * The runtime's dense kernels against double-precision references:
  * lc_matmul for every weight type (f32, f16, bf16, q8_0) on awkward shapes
  * (1 row, odd sizes, sizes that are not multiples of 8/16/32 where the type
- * allows, token counts on both sides of the 6-token micro-tile and of the
- * 516-token block), AVX2 and scalar paths, 1 and 2 threads; then RMSNorm,
- * SwiGLU, add, softmax and argmax.
+ * allows, row counts on both sides of the 16/32-row panels, columns on both
+ * sides of the K blocks (384 AVX2, 256 AVX-512) and of 8/16, token counts on
+ * both sides of the 6- and 12-token micro-tiles and of the 516-token block),
+ * every ISA tier this CPU has (scalar, AVX2, AVX-512), 1 and 2 threads; then
+ * RMSNorm, SwiGLU, add, softmax and argmax.
  *
  * The error bound of an f32 dot product of K terms, summed in any order, is
  * |err| <= K u sum|w_i x_i| (u = 2^-24, to first order); every kernel must stay
@@ -119,12 +121,13 @@ static double check_against_ref(const test_weight *w, const float *x, int64_t n_
     return worst;
 }
 
-static void run_matmul(const test_weight *w, const float *x, int64_t n_tok, float *y, int threads, bool scalar) {
+/* Runs lc_matmul with the tier isa (at most lc_isa_best()). */
+static void run_matmul_isa(const test_weight *w, const float *x, int64_t n_tok, float *y, int threads, lc_isa isa) {
     lc_error err;
     lc_kernel_opts o;
     lc_kernel_opts_init(&o);
     o.n_threads = threads;
-    o.force_scalar = scalar;
+    o.isa = isa;
     size_t wsb = 0;
     CHECK_OK(lc_matmul_workspace(&w->t, n_tok, threads, &wsb, &err), &err);
     void *ws = wsb ? lc_malloc_aligned(wsb) : NULL;
@@ -133,29 +136,34 @@ static void run_matmul(const test_weight *w, const float *x, int64_t n_tok, floa
     lc_free_aligned(ws);
 }
 
+static void run_matmul(const test_weight *w, const float *x, int64_t n_tok, float *y, int threads, bool scalar) {
+    run_matmul_isa(w, x, n_tok, y, threads, scalar ? LC_ISA_SCALAR : lc_isa_best());
+}
+
 static void test_matmul_shape(lc_dtype type, int64_t rows, int64_t cols, int64_t n_tok, lc_rng *rng) {
     test_weight w;
     weight_make(&w, type, rows, cols, rng);
     size_t nx = (size_t)n_tok * (size_t)cols, ny = (size_t)n_tok * (size_t)rows;
     float *x = malloc(nx * sizeof(float) + 1);
     for (size_t i = 0; i < nx; i++) x[i] = lc_rng_normal(rng);
-    float *y[4];
-    for (int i = 0; i < 4; i++) y[i] = malloc(ny * sizeof(float) + 1);
-    /* path 0: avx2 1 thread, 1: avx2 2 threads, 2: scalar 1 thread, 3: scalar 2 threads */
-    for (int p = 0; p < 4; p++) {
-        run_matmul(&w, x, n_tok, y[p], 1 + (p & 1), p >= 2);
-        double e = check_against_ref(&w, x, n_tok, y[p]);
-        CHECK(e <= 1.0, "%s %lldx%lld, %lld tokens, %s %d threads: error %.3g of the f32 bound",
-              lc_dtype_name(type), (long long)rows, (long long)cols, (long long)n_tok, p >= 2 ? "scalar" : "avx2",
-              1 + (p & 1), e);
+    /* every tier up to this CPU's, each on 1 and 2 threads */
+    const lc_isa best = lc_isa_best();
+    float *y[2];
+    for (int i = 0; i < 2; i++) y[i] = malloc(ny * sizeof(float) + 1);
+    for (int tier = LC_ISA_SCALAR; tier <= (int)best; tier++) {
+        for (int p = 0; p < 2; p++) {
+            run_matmul_isa(&w, x, n_tok, y[p], 1 + p, (lc_isa)tier);
+            double e = check_against_ref(&w, x, n_tok, y[p]);
+            CHECK(e <= 1.0, "%s %lldx%lld, %lld tokens, %s %d threads: error %.3g of the f32 bound",
+                  lc_dtype_name(type), (long long)rows, (long long)cols, (long long)n_tok, lc_isa_name((lc_isa)tier),
+                  1 + p, e);
+        }
+        /* Each output is summed by one thread in a fixed order: the thread
+         * count must not change a single bit. */
+        CHECK(memcmp(y[0], y[1], ny * sizeof(float)) == 0, "%s %lldx%lld, %lld tokens: %s 1 vs 2 threads differ",
+              lc_dtype_name(type), (long long)rows, (long long)cols, (long long)n_tok, lc_isa_name((lc_isa)tier));
     }
-    /* Each output is summed by one thread in a fixed order: the thread count
-     * must not change a single bit. */
-    CHECK(memcmp(y[0], y[1], ny * sizeof(float)) == 0, "%s %lldx%lld, %lld tokens: avx2 1 vs 2 threads differ",
-          lc_dtype_name(type), (long long)rows, (long long)cols, (long long)n_tok);
-    CHECK(memcmp(y[2], y[3], ny * sizeof(float)) == 0, "%s %lldx%lld, %lld tokens: scalar 1 vs 2 threads differ",
-          lc_dtype_name(type), (long long)rows, (long long)cols, (long long)n_tok);
-    for (int i = 0; i < 4; i++) free(y[i]);
+    for (int i = 0; i < 2; i++) free(y[i]);
     free(x);
     weight_free(&w);
 }
@@ -163,13 +171,16 @@ static void test_matmul_shape(lc_dtype type, int64_t rows, int64_t cols, int64_t
 static void test_matmul_all(void) {
     lc_rng rng;
     lc_rng_seed(&rng, 1234);
-    /* rows, cols, tokens: 1 row; odd sizes; K tails of 1..7; N tails of 1..15;
-     * M tails of 1..5; two K blocks (cols > 384); two M blocks (tokens > 516). */
+    /* rows, cols, tokens: 1 row; odd sizes; K tails of 1..15; row tails of
+     * 1..31; token tails of 1..11; two or more K blocks (cols > 256, > 384);
+     * two token blocks (tokens > 516). */
     const int64_t shapes[][3] = {
-        {1, 1, 1},    {1, 5, 2},    {3, 7, 1},      {3, 7, 7},     {17, 33, 1},    {17, 33, 6},   {16, 8, 12},
-        {31, 100, 5}, {33, 385, 13}, {100, 64, 2},  {5, 800, 19},  {48, 257, 11},  {129, 96, 1}, {40, 24, 530},
+        {1, 1, 1},    {1, 5, 2},     {3, 7, 1},     {3, 7, 7},    {17, 33, 1},   {17, 33, 6},  {16, 8, 12},
+        {31, 100, 5}, {33, 385, 13}, {100, 64, 2},  {5, 800, 19}, {48, 257, 11}, {129, 96, 1}, {40, 24, 530},
+        {32, 16, 12}, {47, 31, 23},  {63, 17, 25},  {1, 300, 3},  {95, 255, 24},
         /* large enough to run on 2 threads (matvec >= 32768 weights, GEMM >= 2^18 multiply-adds) */
-        {301, 203, 1}, {100, 300, 50}, {37, 1000, 9},
+        {301, 203, 1}, {100, 300, 50}, {37, 1000, 9}, {65, 520, 29}, {33, 513, 36}, {20, 700, 40},
+        {97, 130, 530},
     };
     const int64_t q8_shapes[][3] = {
         {1, 32, 1}, {3, 32, 7}, {17, 64, 1}, {17, 96, 6}, {31, 416, 13}, {5, 800, 2}, {129, 64, 1}, {40, 32, 530},

@@ -1,12 +1,15 @@
 /*
  * Weight-matrix products Y[n_tok, rows] = X[n_tok, cols] W^T: validation,
- * workspace, dispatch between the AVX2 kernels (matmul_avx2.c) and the
- * portable scalar fallback below.
+ * workspace, dispatch. The block types (q8_0 included) go to src/quant
+ * (lc_quant_matmul); f32, f16 and bf16 weights stay here, between the AVX-512
+ * GEMM (matmul_avx512.c), the AVX2 kernels (matmul_avx2.c) and the portable
+ * scalar fallback below.
  *
- *   n_tok == 1  matrix-vector (decode): rows split between threads.
- *   n_tok >= 2  GEMM (prefill): AVX2 blocked GEMM, or scalar: each thread
- *               dequantises one weight row at a time into its scratch row and
- *               takes its dot product with every token.
+ *   n_tok == 1  matrix-vector (decode): rows split between threads (AVX2 or
+ *               scalar).
+ *   n_tok >= 2  GEMM (prefill): the AVX-512 or AVX2 blocked GEMM, or scalar:
+ *               each thread converts one weight row at a time into its
+ *               scratch row and takes its dot product with every token.
  */
 #include <math.h>
 #include <string.h>
@@ -54,28 +57,16 @@ static float dot_bf16(const uint16_t *w, const float *x, int64_t n) {
     return s;
 }
 
-static float dot_q8_0(const lc_block_q8_0 *w, const float *x, int64_t n) {
-    float s = 0;
-    for (int64_t b = 0; b < n / LC_Q8_0_BLOCK; b++) {
-        float d = lc_f16_to_f32(w[b].d), bs = 0;
-        const float *xb = x + b * LC_Q8_0_BLOCK;
-        for (int i = 0; i < LC_Q8_0_BLOCK; i++) bs += (float)w[b].qs[i] * xb[i];
-        s += d * bs;
-    }
-    return s;
-}
-
 static float dot_row(lc_dtype t, const void *row, const float *x, int64_t n) {
     switch (t) {
     case LC_DTYPE_F32: return dot_f32((const float *)row, x, n);
     case LC_DTYPE_F16: return dot_f16((const uint16_t *)row, x, n);
     case LC_DTYPE_BF16: return dot_bf16((const uint16_t *)row, x, n);
-    case LC_DTYPE_Q8_0: return dot_q8_0((const lc_block_q8_0 *)row, x, n);
-    default: return NAN;
+    default: return NAN; /* not reached: block types go to src/quant */
     }
 }
 
-/* Dequantise one row into dst (scalar code only). */
+/* Convert one row into dst (scalar code only). */
 static void row_to_f32_scalar(lc_dtype t, const void *row, float *dst, int64_t n) {
     switch (t) {
     case LC_DTYPE_F32: memcpy(dst, row, (size_t)n * sizeof(float)); break;
@@ -85,7 +76,6 @@ static void row_to_f32_scalar(lc_dtype t, const void *row, float *dst, int64_t n
     case LC_DTYPE_BF16:
         for (int64_t i = 0; i < n; i++) dst[i] = lc_bf16_to_f32(((const uint16_t *)row)[i]);
         break;
-    case LC_DTYPE_Q8_0: lc_dequantize_row_q8_0((const lc_block_q8_0 *)row, dst, n); break;
     default: break;
     }
 }
@@ -115,13 +105,16 @@ static lc_status check_weight(const lc_tensor *w, int64_t n_tok, lc_error *err) 
 static size_t workspace_bytes(const lc_tensor *w, int64_t n_tok, int nt) {
     if (lc_quant_matmul_handles(w->type)) return lc_quant_matmul_workspace(w, n_tok, nt);
     if (n_tok <= 1) return 0; /* matrix-vector needs none */
-    size_t scalar = scalar_row_stride(w->cols) * (size_t)nt + 64; /* + 64: room to align the base */
+    /* The largest need of the tiers, so that one workspace serves any isa the
+     * caller picks later. */
+    size_t need = scalar_row_stride(w->cols) * (size_t)nt + 64; /* + 64: room to align the base */
 #if defined(LC_HAVE_X86)
-    size_t avx2 = lc_gemm_workspace_avx2(w->type, w->cols, n_tok, nt);
-    return scalar > avx2 ? scalar : avx2;
-#else
-    return scalar;
+    need = LC_MAX(need, lc_gemm_workspace_avx2(w->cols, n_tok, nt));
 #endif
+#if defined(LC_HAVE_AVX512)
+    need = LC_MAX(need, lc_gemm_workspace_avx512(w->cols, n_tok, nt));
+#endif
+    return need;
 }
 
 lc_status lc_matmul_workspace(const lc_tensor *w, int64_t n_tok, int n_threads, size_t *bytes, lc_error *err) {
@@ -174,8 +167,7 @@ lc_status lc_matmul(const lc_tensor *w, const float *x, int64_t n_tok, float *y,
     if (need > 0 && (!ws || ws_bytes < need))
         return lc_fail(err, LC_ERR_INVALID_ARG, "matmul: workspace of %zu bytes is smaller than the %zu needed",
                        ws ? ws_bytes : (size_t)0, need);
-    /* The quantized block types (q8_0 included): src/quant/quant_matmul.c. The
-     * q8_0 cases below are no longer reached through here. */
+    /* The quantized block types (q8_0 included): src/quant/quant_matmul.c. */
     if (lc_quant_matmul_handles(w->type)) return lc_quant_matmul(w, x, n_tok, y, ws, ws_bytes, o, err);
     const size_t rb = lc_kernel_row_bytes(w->type, w->cols);
     const bool scalar = !lc_kernel_use_avx2(o);
@@ -198,6 +190,12 @@ lc_status lc_matmul(const lc_tensor *w, const float *x, int64_t n_tok, float *y,
              * barriers cost more than they save (and far more when the
              * machine is oversubscribed). */
             int use = (double)w->rows * (double)w->cols * (double)n_tok >= GEMM_PARALLEL_MIN ? nt : 1;
+#if defined(LC_HAVE_AVX512)
+            if (lc_kernel_isa(o) >= LC_ISA_AVX512) {
+                lc_gemm_avx512(w->type, w->data, w->rows, w->cols, x, n_tok, y, ws, use);
+                return LC_OK;
+            }
+#endif
             lc_gemm_avx2(w->type, w->data, w->rows, w->cols, x, n_tok, y, ws, use);
         }
         return LC_OK;

@@ -2,10 +2,12 @@
  * AVX2/FMA/F16C weight-matrix products (compiled with -mavx2 -mfma -mf16c;
  * called only after lc_isa_best() >= LC_ISA_AVX2).
  *
+ * Weights: f32, f16, bf16 (the block types, q8_0 included, take
+ * src/quant's integer kernels).
+ *
  * Matrix-vector (decode): one row at a time, 4 independent accumulators of 8
  * lanes, weights converted to f32 in registers as they stream in (F16C for
- * f16, a 16-bit shift for bf16, int8 -> f32 and one multiply by the block
- * scale per 32 values for q8_0).
+ * f16, a 16-bit shift for bf16).
  *
  * GEMM (prefill), Y[n_tok, rows] = X[n_tok, cols] W^T, blocked BLIS-style:
  *
@@ -38,35 +40,25 @@ LC_INLINE float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-/* 8 consecutive elements of a row, from column k, as f32. For q8_0, k is a
- * multiple of 8 (the 8 values lie in one block). */
+/* 8 consecutive elements of a row, from column k, as f32. */
 LC_INLINE __m256 load8(lc_dtype t, const char *row, int64_t k) {
     switch (t) {
     case LC_DTYPE_F32: return _mm256_loadu_ps((const float *)row + k);
     case LC_DTYPE_F16:
         return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)row + k)));
-    case LC_DTYPE_BF16: {
+    default: { /* bf16 */
         __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)row + k));
         return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-    }
-    default: {
-        const lc_block_q8_0 *b = (const lc_block_q8_0 *)row + k / LC_Q8_0_BLOCK;
-        __m128i q = _mm_loadl_epi64((const __m128i *)(b->qs + k % LC_Q8_0_BLOCK));
-        return _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(b->d)), _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)));
     }
     }
 }
 
-/* One element of a row as f32 (tails of f32/f16/bf16 rows; q8_0 has none). */
+/* One element of a row as f32 (row tails). */
 LC_INLINE float load1(lc_dtype t, const char *row, int64_t k) {
     switch (t) {
     case LC_DTYPE_F32: return ((const float *)row)[k];
     case LC_DTYPE_F16: return _cvtsh_ss(((const uint16_t *)row)[k]);
-    case LC_DTYPE_BF16: return lc_bf16_to_f32(((const uint16_t *)row)[k]);
-    default: {
-        const lc_block_q8_0 *b = (const lc_block_q8_0 *)row + k / LC_Q8_0_BLOCK;
-        return _cvtsh_ss(b->d) * (float)b->qs[k % LC_Q8_0_BLOCK];
-    }
+    default: return lc_bf16_to_f32(((const uint16_t *)row)[k]); /* bf16 */
     }
 }
 
@@ -75,24 +67,6 @@ LC_INLINE float load1(lc_dtype t, const char *row, int64_t k) {
 LC_INLINE float dot_row(lc_dtype t, const char *row, const float *x, int64_t n) {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     int64_t i = 0;
-    if (t == LC_DTYPE_Q8_0) {
-        /* Sum the 32 products of a block in f32, then scale once by d. */
-        const lc_block_q8_0 *b = (const lc_block_q8_0 *)row;
-        for (int64_t blk = 0; blk < n / LC_Q8_0_BLOCK; blk++, b++, x += LC_Q8_0_BLOCK) {
-            __m256 q0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b->qs + 0))));
-            __m256 q1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b->qs + 8))));
-            __m256 q2 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b->qs + 16))));
-            __m256 q3 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b->qs + 24))));
-            __m256 s0 = _mm256_mul_ps(q0, _mm256_loadu_ps(x));
-            __m256 s1 = _mm256_mul_ps(q1, _mm256_loadu_ps(x + 8));
-            s0 = _mm256_fmadd_ps(q2, _mm256_loadu_ps(x + 16), s0);
-            s1 = _mm256_fmadd_ps(q3, _mm256_loadu_ps(x + 24), s1);
-            __m256 d = _mm256_set1_ps(_cvtsh_ss(b->d));
-            if (blk & 1) a1 = _mm256_fmadd_ps(d, _mm256_add_ps(s0, s1), a1);
-            else a0 = _mm256_fmadd_ps(d, _mm256_add_ps(s0, s1), a0);
-        }
-        return hsum8(_mm256_add_ps(a0, a1));
-    }
     for (; i + 32 <= n; i += 32) {
         a0 = _mm256_fmadd_ps(load8(t, row, i), _mm256_loadu_ps(x + i), a0);
         a1 = _mm256_fmadd_ps(load8(t, row, i + 8), _mm256_loadu_ps(x + i + 8), a1);
@@ -122,7 +96,6 @@ void lc_matvec_rows_avx2(lc_dtype t, const void *w, size_t row_bytes, int64_t co
     case LC_DTYPE_F32: matvec_rows(LC_DTYPE_F32, wc, row_bytes, cols, x, y, r0, r1); break;
     case LC_DTYPE_F16: matvec_rows(LC_DTYPE_F16, wc, row_bytes, cols, x, y, r0, r1); break;
     case LC_DTYPE_BF16: matvec_rows(LC_DTYPE_BF16, wc, row_bytes, cols, x, y, r0, r1); break;
-    case LC_DTYPE_Q8_0: matvec_rows(LC_DTYPE_Q8_0, wc, row_bytes, cols, x, y, r0, r1); break;
     default: break;
     }
 }
@@ -181,9 +154,6 @@ static void pack_b_f16(const char *w, size_t rb, int64_t j0, int64_t nv, int64_t
 }
 static void pack_b_bf16(const char *w, size_t rb, int64_t j0, int64_t nv, int64_t k0, int64_t kc, float *bp) {
     pack_b(LC_DTYPE_BF16, w, rb, j0, nv, k0, kc, bp);
-}
-static void pack_b_q8_0(const char *w, size_t rb, int64_t j0, int64_t nv, int64_t k0, int64_t kc, float *bp) {
-    pack_b(LC_DTYPE_Q8_0, w, rb, j0, nv, k0, kc, bp);
 }
 
 /* Activation panel: tokens i0..i0+mv-1 (mv <= 6; missing ones are zeros),
@@ -256,19 +226,16 @@ static int64_t gemm_mc(int64_t n_tok) {
     return m < LC_GEMM_MC ? m : LC_GEMM_MC;
 }
 
-size_t lc_gemm_workspace_avx2(lc_dtype t, int64_t cols, int64_t n_tok, int n_threads) {
-    const size_t kc = (size_t)lc_gemm_kc(t, cols), mc = (size_t)gemm_mc(n_tok);
+size_t lc_gemm_workspace_avx2(int64_t cols, int64_t n_tok, int n_threads) {
+    const size_t kc = (size_t)lc_gemm_kc(cols), mc = (size_t)gemm_mc(n_tok);
     return 64 + round64(mc * kc * sizeof(float)) + (size_t)n_threads * round64(kc * LC_GEMM_NR * sizeof(float));
 }
 
 void lc_gemm_avx2(lc_dtype t, const void *w, int64_t rows, int64_t cols, const float *x, int64_t n_tok, float *y,
                   void *ws, int n_threads) {
-    pack_b_fn pack = t == LC_DTYPE_F16    ? pack_b_f16
-                     : t == LC_DTYPE_BF16 ? pack_b_bf16
-                     : t == LC_DTYPE_Q8_0 ? pack_b_q8_0
-                                          : pack_b_f32;
+    pack_b_fn pack = t == LC_DTYPE_F16 ? pack_b_f16 : t == LC_DTYPE_BF16 ? pack_b_bf16 : pack_b_f32;
     const size_t rb = lc_kernel_row_bytes(t, cols);
-    const int64_t kc_max = lc_gemm_kc(t, cols), mc_max = gemm_mc(n_tok);
+    const int64_t kc_max = lc_gemm_kc(cols), mc_max = gemm_mc(n_tok);
     const int64_t n_panels = (rows + LC_GEMM_NR - 1) / LC_GEMM_NR;
     char *base = (char *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
     float *apack = (float *)base;
