@@ -48,9 +48,9 @@ static void usage(FILE *f) {
             "                   1 reads the same copy every time, as llama.cpp's test-backend-ops does)\n"
             "  --peak-gbs X     use X GB/s as the read bandwidth instead of measuring it\n"
             "  --no-peak        skip the peak measurement (no percentages)\n"
-            "  --lc-matmul      quantised types through the public lc_matmul (the path a model takes;\n"
-            "                   Q8_0 there is src/kernels' f32-activation product) instead of the\n"
-            "                   integer kernels' lc_qmatmul\n"
+            "  --lc-matmul      quantised types through the public lc_matmul (the path a model takes:\n"
+            "                   the same integer kernels behind its dispatch and workspace) instead\n"
+            "                   of lc_qmatmul directly\n"
             "  --json           one JSON object on stdout\n");
 }
 
