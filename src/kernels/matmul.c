@@ -175,6 +175,9 @@ lc_status lc_matmul(const lc_tensor *w, const float *x, int64_t n_tok, float *y,
     if (!scalar) {
         if (n_tok == 1) {
             const int64_t rows = w->rows;
+#if defined(LC_HAVE_AVX512)
+            const bool avx512 = lc_kernel_isa(o) >= LC_ISA_AVX512;
+#endif
             /* Split rows evenly in blocks of 8 so each thread streams its own slice of W. */
             int use = (rows * w->cols >= 32768) ? nt : 1;
 #pragma omp parallel num_threads(use)
@@ -183,7 +186,13 @@ lc_status lc_matmul(const lc_tensor *w, const float *x, int64_t n_tok, float *y,
                 int64_t blocks = (rows + 7) / 8;
                 int64_t b0 = blocks * id / n, b1 = blocks * (id + 1) / n;
                 int64_t r0 = b0 * 8, r1 = LC_MIN(b1 * 8, rows);
-                if (r0 < r1) lc_matvec_rows_avx2(w->type, w->data, rb, w->cols, x, y, r0, r1);
+                if (r0 < r1) {
+#if defined(LC_HAVE_AVX512)
+                    if (avx512) lc_matvec_rows_avx512(w->type, w->data, rb, w->cols, x, y, r0, r1);
+                    else
+#endif
+                        lc_matvec_rows_avx2(w->type, w->data, rb, w->cols, x, y, r0, r1);
+                }
             }
         } else {
             /* Small products run on one thread: a parallel region and its

@@ -228,6 +228,57 @@ KERNEL(12)
 static const kernel_fn kernels[MR + 1] = {NULL,      kernel_1, kernel_2, kernel_3,  kernel_4,  kernel_5, kernel_6,
                                           kernel_7,  kernel_8, kernel_9, kernel_10, kernel_11, kernel_12};
 
+/* ---- Matrix-vector (decode) ------------------------------------------------- */
+
+/* y[r .. r + NV) = W[r .. r + NV, :] . x, four rows at a time: two 16-lane
+ * accumulators per row, each x vector loaded once for the four rows; the
+ * column tail under a mask. */
+LC_INLINE void matvec_rows4(lc_dtype t, const char *w, size_t rb, int64_t cols, const float *x, float *y, int64_t r,
+                            int nv) {
+    __m512 acc[4][2];
+    const char *row[4];
+    for (int i = 0; i < 4; i++) {
+        acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+        row[i] = w + (size_t)(r + (i < nv ? i : 0)) * rb;
+    }
+    int64_t k = 0;
+    for (; k + 32 <= cols; k += 32) {
+        const __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) {
+            acc[i][0] = _mm512_fmadd_ps(load16(t, row[i], k), x0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(load16(t, row[i], k + 16), x1, acc[i][1]);
+        }
+    }
+    for (; k < cols; k += 16) {
+        const __mmask16 m = mask_first(cols - k);
+        const __m512 x0 = _mm512_maskz_loadu_ps(m, x + k);
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) acc[i][0] = _mm512_fmadd_ps(load16_mask(t, row[i], k, m), x0, acc[i][0]);
+    }
+    for (int i = 0; i < nv; i++) y[r + i] = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][0], acc[i][1]));
+}
+
+LC_INLINE void matvec_rows(lc_dtype t, const char *w, size_t rb, int64_t cols, const float *x, float *y, int64_t r0,
+                           int64_t r1) {
+    for (int64_t r = r0; r < r1; r += 4) {
+        /* the first lines of the rows two groups ahead, toward L2 */
+        for (int64_t i = 8; i < 12 && r + i < r1; i++) _mm_prefetch(w + (size_t)(r + i) * rb, _MM_HINT_T1);
+        matvec_rows4(t, w, rb, cols, x, y, r, (int)LC_MIN(4, r1 - r));
+    }
+}
+
+void lc_matvec_rows_avx512(lc_dtype t, const void *w, size_t row_bytes, int64_t cols, const float *x, float *y,
+                           int64_t r0, int64_t r1) {
+    const char *wc = (const char *)w;
+    switch (t) {
+    case LC_DTYPE_F32: matvec_rows(LC_DTYPE_F32, wc, row_bytes, cols, x, y, r0, r1); break;
+    case LC_DTYPE_F16: matvec_rows(LC_DTYPE_F16, wc, row_bytes, cols, x, y, r0, r1); break;
+    case LC_DTYPE_BF16: matvec_rows(LC_DTYPE_BF16, wc, row_bytes, cols, x, y, r0, r1); break;
+    default: break;
+    }
+}
+
 /* ---- Driver ---------------------------------------------------------------- */
 
 static size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
