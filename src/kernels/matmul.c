@@ -2,11 +2,10 @@
  * Weight-matrix products Y[n_tok, rows] = X[n_tok, cols] W^T: validation,
  * workspace, dispatch. The block types (q8_0 included) go to src/quant
  * (lc_quant_matmul); f32, f16 and bf16 weights stay here, between the AVX-512
- * GEMM (matmul_avx512.c), the AVX2 kernels (matmul_avx2.c) and the portable
+ * kernels (matmul_avx512.c), the AVX2 ones (matmul_avx2.c) and the portable
  * scalar fallback below.
  *
- *   n_tok == 1  matrix-vector (decode): rows split between threads (AVX2 or
- *               scalar).
+ *   n_tok == 1  matrix-vector (decode): rows split between threads.
  *   n_tok >= 2  GEMM (prefill): the AVX-512 or AVX2 blocked GEMM, or scalar:
  *               each thread converts one weight row at a time into its
  *               scratch row and takes its dot product with every token.

@@ -1,7 +1,8 @@
 /*
- * AVX-512 GEMM for f32 / f16 / bf16 weights (prefill, n_tok >= 2). Compiled
- * with -mavx512f -mavx512bw -mavx512vl (+ the AVX2/F16C flags); called only
- * when lc_isa_best() >= LC_ISA_AVX512 (src/kernels/matmul.c).
+ * AVX-512 products with f32 / f16 / bf16 weights: the GEMM of prefill
+ * (n_tok >= 2) and the matrix-vector rows of decode. Compiled with
+ * -mavx512f -mavx512bw -mavx512vl (+ the AVX2/F16C flags); called only when
+ * lc_isa_best() >= LC_ISA_AVX512 (src/kernels/matmul.c).
  *
  * Y[n_tok, rows] = X[n_tok, cols] W^T, blocked BLIS-style, every thread on
  * its own contiguous share of 32-row weight panels (no barrier, no shared
