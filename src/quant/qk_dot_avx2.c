@@ -54,6 +54,13 @@ LC_INLINE float hsum8(__m256 v) {
 
 LC_INLINE float f16(uint16_t h) { return _cvtsh_ss(h); }
 
+/* Prefetch n bytes of a weight row LC_QK_PREFETCH bytes ahead of p (the
+ * one-token tiles, where each row is a stream read once). */
+LC_INLINE void pf_span(const char *p, size_t n) {
+    UNROLL
+    for (size_t o = 0; o < n; o += 64) _mm_prefetch(p + LC_QK_PREFETCH + o, _MM_HINT_T0);
+}
+
 /* 16 bytes of nibbles -> 32 bytes: the low nibbles, then the high ones. */
 LC_INLINE __m256i nib32(const uint8_t *qs) {
     __m128i b = _mm_loadu_si128((const __m128i *)qs);
@@ -289,6 +296,7 @@ LC_INLINE void tile32(lc_qk_type t, int R, int T, const char *w, size_t ws, cons
         UNROLL
         for (int r = 0; r < R; r++) {
             const char *blk = w + (size_t)r * ws + (size_t)g * 8 * wb;
+            if (T == 1) pf_span(blk, 8 * wb);
             UNROLL
             for (int k = 0; k < 8; k++) {
                 lblock d = decode32(t, blk + (size_t)k * wb, true);
@@ -518,6 +526,7 @@ LC_INLINE void tilek(lc_qk_type t, int R, int T, const char *w, size_t ws, const
         UNROLL
         for (int r = 0; r < R; r++) {
             wblk[r] = w + (size_t)r * ws + (size_t)b * wb;
+            if (T == 1) pf_span(wblk[r], wb);
             hd[r] = khead_decode(t, wblk[r]);
         }
         UNROLL

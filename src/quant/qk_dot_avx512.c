@@ -76,6 +76,14 @@ LC_INLINE uint16_t ld16(const char *p) {
 
 LC_INLINE __m128i ld128(const char *p) { return _mm_loadu_si128((const __m128i *)p); }
 
+/* Prefetch n bytes of a weight row LC_QK_PREFETCH bytes ahead of p (the
+ * decode tiles: each row is a stream read once; without it the loads of a
+ * row wait on memory and the integer work does not overlap them). */
+LC_INLINE void pf_span(const char *p, size_t n) {
+    UNROLL
+    for (size_t o = 0; o < n; o += 64) _mm_prefetch(p + LC_QK_PREFETCH + o, _MM_HINT_T0);
+}
+
 /* 4 x 16 bytes at p, p + stride, ... (the first nk; the rest zero). */
 LC_INLINE __m512i cat4(const char *p, size_t stride, int nk) {
     __m512i v = _mm512_zextsi128_si512(ld128(p));
@@ -262,6 +270,7 @@ LC_INLINE void group32(lc_qk_type t, int R, int T, const char *w, size_t ws, con
         const agroup A = adecode(t, a + (size_t)b * ab, ab, nk);
         UNROLL
         for (int r = 0; r < R; r++) {
+            pf_span(w + (size_t)r * ws + (size_t)b * wb, 4 * wb);
             const wgroup W = wdecode(t, w + (size_t)r * ws + (size_t)b * wb, wb, nk);
             acc[r][0] = pair32(t, &W, &A, acc[r][0]);
         }
@@ -422,6 +431,7 @@ LC_INLINE void tilek45(lc_qk_type t, int R, int T, const char *w, size_t ws, con
             const k45act A = k45_act((const lc_blk_q8_K *)a + b);
             UNROLL
             for (int r = 0; r < R; r++) {
+                pf_span(w + (size_t)r * ws + (size_t)b * wb, wb);
                 const k45row W = k45_decode(t, w + (size_t)r * ws + (size_t)b * wb);
                 acc[r][0] = pair45(&W, &A, acc[r][0]);
             }
@@ -505,6 +515,7 @@ LC_INLINE void tilexs(int R, int T, const char *w, size_t ws, const char *a, siz
             const k45act A = k45_act((const lc_blk_q8_K *)a + b);
             UNROLL
             for (int r = 0; r < R; r++) {
+                pf_span(w + (size_t)r * ws + (size_t)b * wb, wb);
                 const kxsrow W = kxs_decode(w + (size_t)r * ws + (size_t)b * wb);
                 acc[r][0] = pairxs(&W, &A, acc[r][0]);
             }
@@ -659,6 +670,7 @@ LC_INLINE void tilek16(lc_qk_type t, int R, int T, const char *w, size_t ws, con
             const k16act A = k16_act((const lc_blk_q8_K *)a + b);
             UNROLL
             for (int r = 0; r < R; r++) {
+                pf_span(w + (size_t)r * ws + (size_t)b * wb, wb);
                 const k16row W = k16_decode(t, w + (size_t)r * ws + (size_t)b * wb);
                 acc[r][0] = pair16(t, &W, &A, acc[r][0]);
             }
