@@ -94,22 +94,14 @@ LC_INLINE __m512i cat4(const char *p, size_t stride, int nk) {
 }
 
 /* The f16 at p, p + stride, ... (first nk; the rest 0) as floats, each
- * repeated over the 4 int32 lanes of its block. */
+ * repeated over the 4 int32 lanes of its block (Q8_0's d: its window would
+ * take two loads more). */
 LC_INLINE __m512 f16x4(const char *p, size_t stride, int nk) {
     const __m128i h = _mm_setr_epi16((short)ld16(p), nk > 1 ? (short)ld16(p + stride) : 0,
                                      nk > 2 ? (short)ld16(p + 2 * stride) : 0, nk > 3 ? (short)ld16(p + 3 * stride) : 0,
                                      0, 0, 0, 0);
     const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_cvtph_ps(h)));
-}
-
-/* As f16x4, but each value in the first lane of its block only. */
-LC_INLINE __m512 f16x4_first(const char *p, size_t stride, int nk) {
-    const __m128i h = _mm_setr_epi16((short)ld16(p), nk > 1 ? (short)ld16(p + stride) : 0,
-                                     nk > 2 ? (short)ld16(p + 2 * stride) : 0, nk > 3 ? (short)ld16(p + 3 * stride) : 0,
-                                     0, 0, 0, 0);
-    const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-    return _mm512_maskz_permutexvar_ps(0x1111, idx, _mm512_castps128_ps512(_mm_cvtph_ps(h)));
 }
 
 /* MXFP4's e8m0 exponents at p, p + stride, ... (first nk; the rest 0) as
@@ -128,6 +120,70 @@ LC_INLINE __m512 e8m0x4(const char *p, size_t stride, int nk) {
     const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(v));
 }
+
+/* ---- Windows: fields of 4 blocks gathered with vpermt2w ------------------- */
+
+/* The blocks of every 32-element type but MXFP4 (and of the activations)
+ * are an even number of bytes long with every field at an even offset, so
+ * a field of 4 consecutive blocks lies at whole 16-bit words of a 128-byte
+ * window (two loads) and one vpermt2w (AVX-512 BW) gathers it into the
+ * lanes the products use, where the byte-wise path needs 4 loads and 3
+ * inserts per 16-byte field and 4 scalar loads per scale vector. */
+
+/* The first n bytes at p (n <= 0: none), the rest zero; a masked load does
+ * not touch the bytes it leaves out (no read past a row). */
+LC_INLINE __m512i ld_first(const char *p, int n) {
+    if (n >= 64) return _mm512_loadu_si512((const void *)p);
+    if (n <= 0) return _mm512_setzero_si512();
+    return _mm512_maskz_loadu_epi8(_cvtu64_mask64(((uint64_t)1 << n) - 1), (const void *)p);
+}
+
+/* 128 bytes from p: the first n, the rest zero. */
+typedef struct {
+    __m512i a, b;
+} win128;
+
+LC_INLINE win128 window(const char *p, int n) {
+    const win128 w = {ld_first(p, n), ld_first(p + 64, n - 64)};
+    return w;
+}
+
+/* The 32 words 0..31 (16-bit lane i holds i). */
+LC_INLINE __m512i iota16(void) {
+    return _mm512_set_epi64(0x001f001e001d001cLL, 0x001b001a00190018LL, 0x0017001600150014LL, 0x0013001200110010LL,
+                            0x000f000e000d000cLL, 0x000b000a00090008LL, 0x0007000600050004LL, 0x0003000200010000LL);
+}
+
+/* vpermt2w indices, for blocks wb bytes apart in a window starting s bytes
+ * into block 0 (wb, off - s even, 3 wb + off + 16 - s <= 128):
+ * idx_bytes16: 128-bit lane k = the 16 bytes at off of block k;
+ * idx_word4: 16-bit lanes 4k .. 4k + 3 = the word at off of block k (the
+ *   low 256 bits: one f16 per int32 lane of the products);
+ * idx_word2: lanes k and 4 + k = the two words at off of block k (Q5's qh). */
+LC_INLINE __m512i idx_bytes16(int wb, int off) {
+    const __m512i i = iota16();
+    const __m512i k = _mm512_srli_epi16(i, 3), j = _mm512_and_si512(i, _mm512_set1_epi16(7));
+    return _mm512_add_epi16(_mm512_add_epi16(_mm512_mullo_epi16(k, _mm512_set1_epi16((short)(wb / 2))), j),
+                            _mm512_set1_epi16((short)(off / 2)));
+}
+
+LC_INLINE __m512i idx_word4(int wb, int off) {
+    const __m512i k = _mm512_and_si512(_mm512_srli_epi16(iota16(), 2), _mm512_set1_epi16(3));
+    return _mm512_add_epi16(_mm512_mullo_epi16(k, _mm512_set1_epi16((short)(wb / 2))),
+                            _mm512_set1_epi16((short)(off / 2)));
+}
+
+LC_INLINE __m512i idx_word2(int wb, int off) {
+    const __m512i i = iota16();
+    const __m512i k = _mm512_and_si512(i, _mm512_set1_epi16(3)), h = _mm512_and_si512(_mm512_srli_epi16(i, 2), _mm512_set1_epi16(1));
+    return _mm512_add_epi16(_mm512_add_epi16(_mm512_mullo_epi16(k, _mm512_set1_epi16((short)(wb / 2))), h),
+                            _mm512_set1_epi16((short)(off / 2)));
+}
+
+LC_INLINE __m512i wpick(win128 w, __m512i idx) { return _mm512_permutex2var_epi16(w.a, idx, w.b); }
+
+/* The f16 words picked by an idx_word4 index as 16 floats. */
+LC_INLINE __m512 wpick_f16(win128 w, __m512i idx) { return _mm512_cvtph_ps(_mm512_castsi512_si256(wpick(w, idx))); }
 
 /* ---- 32-element blocks, in groups of 4 ----------------------------------- */
 
@@ -168,64 +224,85 @@ typedef struct {
     __m512 d, m;
 } wgroup;
 
-/* The 16 high bits of 4 Q5 blocks as byte masks: bits 0..15 of each qh
- * for elements 0..15 (lo), bits 16..31 for 16..31 (hi). */
-LC_INLINE void q5_high(const char *qh, size_t stride, int nk, __m512i *lo, __m512i *hi) {
-    uint64_t ml = 0, mh = 0;
-    for (int k = 0; k < 4; k++) {
-        if (k >= nk) break;
-        uint32_t h;
-        memcpy(&h, qh + (size_t)k * stride, 4);
-        ml |= (uint64_t)(h & 0xFFFFu) << (16 * k);
-        mh |= (uint64_t)(h >> 16) << (16 * k);
+/* The vpermt2w indices of a type's fields (idx_word4 / idx_word2 /
+ * idx_bytes16 above), made once per tile: weights wd (d), wm (Q4_1 /
+ * Q5_1's m), wh (Q5's qh) and qs (the offset of the codes, read byte-wise);
+ * activations aq, aq2 (the first and last 16 int8 of each block; aq2 from
+ * a window 8 (Q8_0) or 16 (Q8_1) bytes in), ad (d), as (Q8_1's s). */
+typedef struct {
+    __m512i wd, wm, wh, aq, aq2, ad, as;
+    int qs;
+} widx;
+
+LC_INLINE widx widx_make(lc_qk_type t) {
+    widx ix;
+    const int wb = (int)wblock_bytes(t);
+    ix.qs = 2; /* Q4_0, IQ4_NL, Q8_0 */
+    if (t == LC_QK_Q4_1) ix.qs = 4;
+    if (t == LC_QK_Q5_0) ix.qs = 6;
+    if (t == LC_QK_Q5_1) ix.qs = 8;
+    ix.wd = idx_word4(wb, 0);
+    ix.wm = idx_word4(wb, 2);
+    ix.wh = idx_word2(wb, t == LC_QK_Q5_1 ? 4 : 2);
+    if (act_is_q8_1(t)) {
+        const int ab = (int)sizeof(lc_blk_q8_1);
+        ix.aq = idx_bytes16(ab, 4), ix.aq2 = idx_bytes16(ab, 20 - 16), ix.ad = idx_word4(ab, 0), ix.as = idx_word4(ab, 2);
+    } else {
+        const int ab = (int)sizeof(lc_block_q8_0);
+        ix.aq = idx_bytes16(ab, 2), ix.aq2 = idx_bytes16(ab, 18 - 8), ix.ad = idx_word4(ab, 0), ix.as = ix.ad;
     }
-    const __m512i b4 = _mm512_set1_epi8(0x10);
-    *lo = _mm512_or_si512(*lo, _mm512_maskz_mov_epi8(ml, b4));
-    *hi = _mm512_or_si512(*hi, _mm512_maskz_mov_epi8(mh, b4));
+    return ix;
 }
 
-LC_INLINE wgroup wdecode(lc_qk_type t, const char *blk, size_t wb, int nk) {
+LC_INLINE wgroup wdecode(lc_qk_type t, const widx *ix, const char *blk, size_t wb, int nk) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     wgroup g;
     g.m = _mm512_setzero_ps();
-    g.d = t == LC_QK_MXFP4 ? e8m0x4(blk, wb, nk) : f16x4(blk, wb, nk);
-    switch (t) {
-    case LC_QK_Q8_0: {
+    if (t == LC_QK_MXFP4) { /* 17-byte blocks: odd offsets, byte-wise */
+        g.d = e8m0x4(blk, wb, nk);
+        const __m512i x = cat4(blk + offsetof(lc_blk_mxfp4, qs), wb, nk);
+        const __m512i tab = _mm512_xor_si512(
+            _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)lc_qk_kvalues_mxfp4)), _mm512_set1_epi8((char)0x80));
+        g.lo = _mm512_shuffle_epi8(tab, _mm512_and_si512(x, m4));
+        g.hi = _mm512_shuffle_epi8(tab, _mm512_and_si512(_mm512_srli_epi16(x, 4), m4));
+        return g;
+    }
+    /* the codes byte-wise (4 loads of 16), the scales (and Q5's qh) from a
+     * window (Q8_0's d byte-wise too): picking the codes from the window
+     * as well is faster from cache but measured 20-30 % slower streaming
+     * from memory (Q4_0, Q8_0 decode, one thread) */
+    if (t == LC_QK_Q8_0) {
         const __m512i flip = _mm512_set1_epi8((char)0x80);
+        g.d = f16x4(blk, wb, nk);
         g.lo = _mm512_xor_si512(cat4(blk + offsetof(lc_block_q8_0, qs), wb, nk), flip);
         g.hi = _mm512_xor_si512(cat4(blk + offsetof(lc_block_q8_0, qs) + 16, wb, nk), flip);
-        break;
+        return g;
     }
-    case LC_QK_Q5_0:
-    case LC_QK_Q5_1: {
-        const size_t qs = t == LC_QK_Q5_0 ? offsetof(lc_blk_q5_0, qs) : offsetof(lc_blk_q5_1, qs);
-        const size_t qh = t == LC_QK_Q5_0 ? offsetof(lc_blk_q5_0, qh) : offsetof(lc_blk_q5_1, qh);
-        const __m512i x = cat4(blk + qs, wb, nk);
-        g.lo = _mm512_and_si512(x, m4);
-        g.hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
-        q5_high(blk + qh, wb, nk, &g.lo, &g.hi);
-        if (t == LC_QK_Q5_1) g.m = f16x4_first(blk + offsetof(lc_blk_q5_1, m), wb, nk);
-        break;
+    /* Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL: 16 bytes of nibbles */
+    const int n = nk * (int)wb;
+    const win128 w = {ld_first(blk, n), (int)wb * 3 + 8 <= 64 ? _mm512_setzero_si512() : ld_first(blk + 64, n - 64)};
+    g.d = wpick_f16(w, ix->wd);
+    const __m512i x = cat4(blk + ix->qs, wb, nk);
+    g.lo = _mm512_and_si512(x, m4);
+    g.hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
+    if (t == LC_QK_Q5_0 || t == LC_QK_Q5_1) {
+        /* bits 0..15 of each qh (elements 0..15) in word k, 16..31 in word
+         * 4 + k: a byte mask each, bit 4 added where set */
+        const __m128i h = _mm512_castsi512_si128(wpick(w, ix->wh));
+        const __mmask64 ml = _cvtu64_mask64((uint64_t)_mm_cvtsi128_si64(h));
+        const __mmask64 mh = _cvtu64_mask64((uint64_t)_mm_extract_epi64(h, 1));
+        const __m512i b4 = _mm512_set1_epi8(0x10);
+        g.lo = _mm512_mask_add_epi8(g.lo, ml, g.lo, b4);
+        g.hi = _mm512_mask_add_epi8(g.hi, mh, g.hi, b4);
     }
-    default: { /* Q4_0, Q4_1, IQ4_NL, MXFP4: 16 bytes of nibbles */
-        const size_t qs = t == LC_QK_Q4_1   ? offsetof(lc_blk_q4_1, qs)
-                          : t == LC_QK_MXFP4 ? offsetof(lc_blk_mxfp4, qs)
-                                             : offsetof(lc_blk_q4_0, qs);
-        const __m512i x = cat4(blk + qs, wb, nk);
-        g.lo = _mm512_and_si512(x, m4);
-        g.hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
-        if (t == LC_QK_IQ4_NL || t == LC_QK_MXFP4) {
-            /* the table's values + 128, as unsigned bytes */
-            const int8_t *kv = t == LC_QK_MXFP4 ? lc_qk_kvalues_mxfp4 : lc_qk_kvalues_iq4nl;
-            const __m512i tab = _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)kv)),
-                                                 _mm512_set1_epi8((char)0x80));
-            g.lo = _mm512_shuffle_epi8(tab, g.lo);
-            g.hi = _mm512_shuffle_epi8(tab, g.hi);
-        }
-        if (t == LC_QK_Q4_1) g.m = f16x4_first(blk + offsetof(lc_blk_q4_1, m), wb, nk);
-        break;
+    if (t == LC_QK_IQ4_NL) {
+        /* the table's values + 128, as unsigned bytes */
+        const __m512i tab = _mm512_xor_si512(
+            _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)lc_qk_kvalues_iq4nl)), _mm512_set1_epi8((char)0x80));
+        g.lo = _mm512_shuffle_epi8(tab, g.lo);
+        g.hi = _mm512_shuffle_epi8(tab, g.hi);
     }
-    }
+    if (act_is_q8_1(t)) g.m = _mm512_maskz_mov_ps(0x1111, wpick_f16(w, ix->wm));
     return g;
 }
 
@@ -237,14 +314,15 @@ typedef struct {
     __m512 d, s;
 } agroup;
 
-LC_INLINE agroup adecode(lc_qk_type t, const char *blk, size_t ab, int nk) {
+LC_INLINE agroup adecode(lc_qk_type t, const widx *ix, const char *blk, size_t ab, int nk) {
     agroup g;
     const bool q81 = act_is_q8_1(t);
-    const size_t qs = q81 ? offsetof(lc_blk_q8_1, qs) : offsetof(lc_block_q8_0, qs);
-    g.lo = cat4(blk + qs, ab, nk);
-    g.hi = cat4(blk + qs + 16, ab, nk);
-    g.d = f16x4(blk, ab, nk);
-    g.s = q81 ? f16x4_first(blk + offsetof(lc_blk_q8_1, s), ab, nk) : _mm512_setzero_ps();
+    const int n = nk * (int)ab, s2 = q81 ? 16 : 8;
+    const win128 w = window(blk, n);
+    g.lo = wpick(w, ix->aq);
+    g.hi = wpick(window(blk + s2, n - s2), ix->aq2);
+    g.d = wpick_f16(w, ix->ad);
+    g.s = q81 ? _mm512_maskz_mov_ps(0x1111, wpick_f16(w, ix->as)) : _mm512_setzero_ps();
     const int off = code_offset(t);
     g.no = _mm512_setzero_si512();
     if (off) {
@@ -263,25 +341,25 @@ LC_INLINE __m512 pair32(lc_qk_type t, const wgroup *W, const agroup *A, __m512 a
 }
 
 /* One group of nk (1..4) blocks starting at block b into acc. */
-LC_INLINE void group32(lc_qk_type t, int R, int T, const char *w, size_t ws, const char *a, size_t as, int64_t b,
-                       int nk, __m512 acc[RMAX][TT]) {
+LC_INLINE void group32(lc_qk_type t, const widx *ix, int R, int T, const char *w, size_t ws, const char *a,
+                       size_t as, int64_t b, int nk, __m512 acc[RMAX][TT]) {
     const size_t wb = wblock_bytes(t), ab = act_is_q8_1(t) ? sizeof(lc_blk_q8_1) : sizeof(lc_block_q8_0);
     if (T == 1) { /* each row used once: decoded where it is used */
-        const agroup A = adecode(t, a + (size_t)b * ab, ab, nk);
+        const agroup A = adecode(t, ix, a + (size_t)b * ab, ab, nk);
         UNROLL
         for (int r = 0; r < R; r++) {
             pf_span(w + (size_t)r * ws + (size_t)b * wb, 4 * wb);
-            const wgroup W = wdecode(t, w + (size_t)r * ws + (size_t)b * wb, wb, nk);
+            const wgroup W = wdecode(t, ix, w + (size_t)r * ws + (size_t)b * wb, wb, nk);
             acc[r][0] = pair32(t, &W, &A, acc[r][0]);
         }
         return;
     }
     wgroup W[RMAX];
     UNROLL
-    for (int r = 0; r < R; r++) W[r] = wdecode(t, w + (size_t)r * ws + (size_t)b * wb, wb, nk);
+    for (int r = 0; r < R; r++) W[r] = wdecode(t, ix, w + (size_t)r * ws + (size_t)b * wb, wb, nk);
     UNROLL
     for (int j = 0; j < T; j++) {
-        const agroup A = adecode(t, a + (size_t)j * as + (size_t)b * ab, ab, nk);
+        const agroup A = adecode(t, ix, a + (size_t)j * as + (size_t)b * ab, ab, nk);
         UNROLL
         for (int r = 0; r < R; r++) acc[r][j] = pair32(t, &W[r], &A, acc[r][j]);
     }
@@ -294,9 +372,10 @@ LC_INLINE void tile32(lc_qk_type t, int R, int T, const char *w, size_t ws, cons
     for (int r = 0; r < R; r++)
         UNROLL
         for (int j = 0; j < T; j++) acc[r][j] = _mm512_setzero_ps();
+    const widx ix = widx_make(t);
     int64_t b = 0;
-    for (; b + 4 <= nb; b += 4) group32(t, R, T, w, ws, a, as, b, 4, acc);
-    if (b < nb) group32(t, R, T, w, ws, a, as, b, (int)(nb - b), acc);
+    for (; b + 4 <= nb; b += 4) group32(t, &ix, R, T, w, ws, a, as, b, 4, acc);
+    if (b < nb) group32(t, &ix, R, T, w, ws, a, as, b, (int)(nb - b), acc);
     UNROLL
     for (int r = 0; r < R; r++)
         UNROLL
@@ -306,15 +385,20 @@ LC_INLINE void tile32(lc_qk_type t, int R, int T, const char *w, size_t ws, cons
 /* ---- Q4_K / Q5_K ------------------------------------------------------------ */
 
 /* Q4_K / Q5_K: 12 bytes of packed 6-bit scales and mins -> bytes 0..7 the
- * scales, bytes 8..15 the mins (as lc_qk_q4k_scale_min). */
+ * scales, bytes 8..15 the mins (as lc_qk_q4k_scale_min), in vector
+ * registers (p[12..15], the next field of the block, is read and dropped):
+ * bytes 0..3 of the answer are s0..3 & 63, 4..7 (s8..11 & 15) | (s0..3 >> 6)
+ * << 4, 8..11 s4..7 & 63, 12..15 (s8..11 >> 4) | (s4..7 >> 6) << 4. */
 LC_INLINE __m128i q4k_unpack(const uint8_t *p) {
-    uint32_t u[3], o[4];
-    memcpy(u, p, 12);
-    o[0] = u[0] & 0x3f3f3f3fu;
-    o[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
-    o[2] = u[1] & 0x3f3f3f3fu;
-    o[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
-    return _mm_loadu_si128((const __m128i *)o);
+    const __m128i s = _mm_loadu_si128((const __m128i *)p);
+    const __m128i a = _mm_shuffle_epi8(s, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+    const __m128i b = _mm_shuffle_epi8(s, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
+    /* bytes 12..15 take the high nibbles of s8..11 (16-bit shift, masked) */
+    const __m128i lo = _mm_and_si128(_mm_srlv_epi16(a, _mm_setr_epi16(0, 0, 0, 0, 0, 0, 4, 4)),
+                                     _mm_setr_epi8(0x3f, 0x3f, 0x3f, 0x3f, 0x0f, 0x0f, 0x0f, 0x0f, 0x3f, 0x3f, 0x3f,
+                                                   0x3f, 0x0f, 0x0f, 0x0f, 0x0f));
+    /* bits 6, 7 of b to bits 4, 5 */
+    return _mm_or_si128(lo, _mm_and_si128(_mm_srli_epi16(b, 2), _mm_set1_epi8(0x30)));
 }
 
 /* Q3_K: 12 bytes -> 16 unsigned 6-bit scales (lc_qk_q3k_scales before -32). */
@@ -341,22 +425,25 @@ typedef struct {
 LC_INLINE k45row k45_decode(lc_qk_type t, const char *blk) {
     k45row k;
     const uint8_t *scales, *qs;
-    uint16_t d, dmin;
     if (t == LC_QK_Q4_K) {
         const lc_blk_q4_K *x = (const lc_blk_q4_K *)blk;
-        scales = x->scales, qs = x->qs, d = x->d, dmin = x->dmin;
+        scales = x->scales, qs = x->qs;
     } else {
         const lc_blk_q5_K *x = (const lc_blk_q5_K *)blk;
-        scales = x->scales, qs = x->qs, d = x->d, dmin = x->dmin;
+        scales = x->scales, qs = x->qs;
     }
+    /* d and dmin, the first two f16 of the block, converted together */
+    uint32_t ddm;
+    memcpy(&ddm, blk, 4);
+    const __m512 dd = _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128((int)ddm)));
     const __m128i sm = q4k_unpack(scales);
     /* int16 lane i (128-bit lane i / 8): scale (i / 8) + 4 (i % 8 >= 4) */
     const __m256i sidx = _mm256_setr_epi8(0, 0, 0, 0, 4, 4, 4, 4, 1, 1, 1, 1, 5, 5, 5, 5, 2, 2, 2, 2, 6, 6, 6, 6, 3, 3,
                                           3, 3, 7, 7, 7, 7);
     k.sc = _mm512_cvtepu8_epi16(_mm256_shuffle_epi8(_mm256_broadcastsi128_si256(sm), sidx));
     const __m128i dup = _mm_shuffle_epi8(sm, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15));
-    k.mins = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(dup)), _mm512_set1_ps(_cvtsh_ss(dmin)));
-    k.d = _mm512_set1_ps(_cvtsh_ss(d));
+    k.mins = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(dup)), _mm512_permutexvar_ps(_mm512_set1_epi32(1), dd));
+    k.d = _mm512_broadcastss_ps(_mm512_castps512_ps128(dd));
     /* 128-bit lanes 1 and 3 take the high nibbles */
     const __m512i cnt = _mm512_set_epi64(0x0004000400040004LL, 0x0004000400040004LL, 0, 0, 0x0004000400040004LL,
                                          0x0004000400040004LL, 0, 0);
