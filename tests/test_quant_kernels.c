@@ -15,6 +15,8 @@
  *    blocks of awkward bytes (0x00, 0xFF, 0x80, ...) and extreme activations
  *    (all +-127), n = 1 block and many (32-element types: every remainder of
  *    the AVX-512 groups of 4 blocks);
+ *    MXFP4's e8m0 scales at both ends of their range (e = 0, 1 subnormal
+ *    halves, e = 255 = 2^127) against ggml's definition and the reference;
  * 4. lc_qmatmul: AVX2 and AVX-512 (1 and 2 threads) against the scalar path on odd row
  *    counts, token counts on both sides of the tile and token block, k not a
  *    multiple of 256 for the 32-element types; 1 and 2 threads bit for bit
@@ -432,6 +434,91 @@ static void test_fast_dots(lc_isa tier) {
     fprintf(stderr, "%s dots and tiles: %d types against the references\n", lc_isa_name(tier), n_tested);
 }
 
+/* ---- 3b. MXFP4's e8m0 scales at the ends of their range ------------------- */
+
+/* MXFP4 scales a block by 2^(e - 127) and its E2M1 table is stored doubled,
+ * so every kernel takes half the scale, 2^(e - 128), as ggml's
+ * ggml_e8m0_to_fp32_half: for every e (0 .. 255) a power of two, the two
+ * smallest (e = 0, 1) f32 subnormals (bits 0x00200000, 0x00400000), e = 255
+ * 2^127 (finite: the half of e8m0's NaN code is not special-cased there).
+ * The helper is checked against that definition for all 256 codes, and the
+ * fast dots and tiles of every tier against the scalar reference on blocks
+ * whose exponents sit at both ends (0, 1, 2, 3 and 252 .. 255) and in the
+ * middle, mixed within a row, n = 1 .. 13 blocks (every remainder of the
+ * AVX-512 groups of 4 and the AVX2 groups of 8). Rows with exponents >= 252
+ * take activations of magnitude <= 1e-4 so that every product stays finite
+ * (|q| 12 x 127 x 32 x 2^127 x da < FLT_MAX). */
+static void test_mxfp4_e8m0(void) {
+    int bad = 0;
+    for (int e = 0; e < 256; e++)
+        if (lc_qk_e8m0_half((uint8_t)e) != ldexpf(1.0f, e - 128)) bad++;
+    CHECK(bad == 0, "e8m0: %d of 256 codes are not 2^(e - 128)", bad);
+    static const struct {
+        uint8_t e;
+        uint32_t bits;
+    } ends[] = {{0, 0x00200000u}, {1, 0x00400000u}, {2, 0x00800000u}, {128, 0x3f800000u}, {254, 0x7e800000u},
+                {255, 0x7f000000u}};
+    for (size_t i = 0; i < LC_ARRAY_LEN(ends); i++) {
+        const float f = lc_qk_e8m0_half(ends[i].e);
+        uint32_t b;
+        memcpy(&b, &f, 4);
+        CHECK(b == ends[i].bits, "e8m0 %u: bits 0x%08x, want 0x%08x", (unsigned)ends[i].e, (unsigned)b,
+              (unsigned)ends[i].bits);
+    }
+
+    static const uint8_t ex[] = {0, 1, 2, 3, 126, 127, 128, 129, 252, 253, 254, 255};
+    const lc_qk_info *in = lc_qk_info_get(LC_QK_MXFP4);
+    lc_isa tiers[2];
+    const int n_tiers = fast_tiers(tiers);
+    lc_rng rng;
+    lc_rng_seed(&rng, 1234);
+    enum { NBMAX = 13 };
+    char w[NR * NBMAX * sizeof(lc_blk_mxfp4)];
+    char a[NT * NBMAX * sizeof(lc_block_q8_0)];
+    float x[NBMAX * 32];
+    int fails = 0, checked = 0;
+    double worst = 0;
+    for (int trial = 0; trial < 96; trial++) {
+        const int64_t nb = 1 + (int64_t)lc_rng_below(&rng, NBMAX), n = nb * 32;
+        const size_t rb = (size_t)nb * sizeof(lc_blk_mxfp4), arb = (size_t)nb * sizeof(lc_block_q8_0);
+        bool big = false;
+        for (size_t i = 0; i < rb * NR; i++) w[i] = (char)lc_rng_below(&rng, 256);
+        for (int64_t b = 0; b < nb * NR; b++) {
+            /* one exponent for the whole tile (each in turn), or mixed */
+            const uint8_t e = trial < 24 ? ex[trial % LC_ARRAY_LEN(ex)] : ex[lc_rng_below(&rng, LC_ARRAY_LEN(ex))];
+            w[(size_t)b * sizeof(lc_blk_mxfp4)] = (char)e;
+            big = big || e >= 250;
+        }
+        for (int j = 0; j < NT; j++) {
+            for (int64_t i = 0; i < n; i++) x[i] = (2.0f * lc_rng_uniform(&rng) - 1.0f) * (big ? 1e-4f : 1.0f);
+            lc_quantize_act_ref(in->act, x, a + (size_t)j * arb, n);
+        }
+        for (int k = 0; k < n_tiers; k++) {
+            const lc_qdot_fn fast = lc_qk_dot(LC_QK_MXFP4, tiers[k]);
+            const lc_qtile_fn tile = lc_qk_tile(LC_QK_MXFP4, tiers[k]);
+            float out[NT * NR], out1[NR];
+            tile(w, rb, NR, a, arb, NT, n, out, NR);
+            tile(w, rb, NR, a, arb, 1, n, out1, NR);
+            for (int r = 0; r < NR; r++)
+                for (int j = 0; j < NT; j++) {
+                    const char *wr = w + (size_t)r * rb, *aj = a + (size_t)j * arb;
+                    const float ref = in->dot_ref(wr, aj, n);
+                    /* the bound, plus the spacing of f32 subnormals per block */
+                    const double tol = 1e-5 * dot_bound(in, LC_QK_MXFP4, wr, aj, n) + (double)nb * 8 * 0x1p-149;
+                    double e = fmax(fabs((double)fast(wr, aj, n) - ref), fabs((double)out[j * NR + r] - ref));
+                    if (j == 0) e = fmax(e, fabs((double)out1[r] - ref));
+                    if (!isfinite(ref) || !(e <= tol)) fails++;
+                    if (tol > 0 && e / tol > worst) worst = e / tol;
+                    checked++;
+                }
+        }
+    }
+    CHECK(fails == 0, "MXFP4 e8m0 ends: %d of %d fast dots off the reference (worst %.3g of the tolerance)", fails,
+          checked, worst);
+    fprintf(stderr, "MXFP4 e8m0 ends: %d fast dots against the reference, worst %.3g of the tolerance\n", checked,
+            worst);
+}
+
 /* ---- 4. Products --------------------------------------------------------- */
 
 static void run_qmm(lc_qk_type t, const char *w, size_t rb, int64_t rows, int64_t cols, const float *x,
@@ -675,6 +762,7 @@ int main(void) {
     } else {
         fprintf(stderr, "no AVX-512 VNNI (CPU, build or LONGCTX_ISA): the AVX-512 kernel checks are skipped\n");
     }
+    test_mxfp4_e8m0();
     test_lc_matmul_dispatch();
     /* the parts below need ../shared's oracle: skipped, saying so, without it */
     struct stat sb;
