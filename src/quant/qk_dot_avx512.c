@@ -41,9 +41,14 @@
  *   IQ4_XS: the lanes of Q4_K; its codes (table + 128) reach 8 * 241 * 128
  *     per lane, so its scales apply as vpmulld.
  *
+ * Block scales of the 32-element types (and all fields of their activation
+ * blocks) are gathered from a 128-byte window with one vpermt2w (see
+ * "Windows" below).
+ *
  * Tiles are R weight rows x T activation rows, as in qk_dot_avx2.c; one
  * token (decode) takes TRD rows at a time, each row decoded where it is
- * used, the arranged activation block shared by all of them.
+ * used, the arranged activation block shared by all of them, each row
+ * prefetched LC_QK_PREFETCH bytes ahead.
  */
 #include <immintrin.h>
 #include <string.h>
