@@ -10,7 +10,7 @@
  *    quantised activation row must equal, to f32 rounding, the double sum
  *    of ggml's own dequantisation of the row (<T>.dequant.f32.gguf) times
  *    the dequantised activations: this pins every block layout;
- * 3. AVX2 and AVX-512 VNNI dots and tiles (7 rows x 9 tokens and 7 x 1)
+ * 3. AVX2 and AVX-512 VNNI dots and tiles (11 rows x 9 tokens and 11 x 1)
  *    against the references on random blocks (random bytes, random scales),
  *    blocks of awkward bytes (0x00, 0xFF, 0x80, ...) and extreme activations
  *    (all +-127), n = 1 block and many (32-element types: every remainder of
@@ -374,9 +374,9 @@ static void make_act(lc_act_kind k, int mode, float *x, int64_t n, char *act, lc
 }
 
 /* Rows x tokens of the tiles below: more than one whole tile of either tier
- * (AVX2 3 x 4, AVX-512 3 x 8 inside a product, 6 x 1 for one token) plus
+ * (AVX2 3 x 4, AVX-512 3 x 8 inside a product, 8 x 1 for one token) plus
  * edges of both. */
-#define NR 7
+#define NR 11
 #define NT 9
 
 static void test_fast_dots(lc_isa tier) {

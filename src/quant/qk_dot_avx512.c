@@ -70,8 +70,8 @@
  * sizes the arrays. */
 #define TR 3
 #define TT 8
-#define TRD 6
-#define RMAX 6
+#define TRD 8
+#define RMAX 8
 
 LC_INLINE uint16_t ld16(const char *p) {
     uint16_t h;
