@@ -110,24 +110,33 @@ static bool nearest_flag(const char *help, const char *w, size_t lw, char *out, 
     return best_d >= 0;
 }
 
-int cli_unknown_option(const char *cmd, const char *arg, void (*usage)(FILE *)) {
+int cli_unknown_option_in(const char *cmd, const char *arg, const char *help) {
     if (arg[0] != '-' || arg[1] == '\0') {
         cli_error(cmd, "unexpected argument '%s' (longctx %s --help lists the options)", arg, cmd);
         return CLI_USAGE;
     }
     const size_t lw = strcspn(arg, "="); /* --tmep=0.5: the name */
-    char *help = NULL, near[NAME_MAX_LEN + 1];
+    char near[NAME_MAX_LEN + 1];
+    if (help && nearest_flag(help, arg, lw, near, sizeof near))
+        cli_error(cmd, "unknown option '%.*s' (did you mean %s?)", (int)lw, arg, near);
+    else cli_error(cmd, "unknown option '%.*s' (longctx %s --help lists the options)", (int)lw, arg, cmd);
+    return CLI_USAGE;
+}
+
+int cli_unknown_option(const char *cmd, const char *arg, void (*usage)(FILE *)) {
+    char *help = NULL;
     size_t help_len = 0;
-    bool found = false;
     FILE *f = usage ? open_memstream(&help, &help_len) : NULL;
     if (f) {
         usage(f);
-        if (fclose(f) == 0 && help) found = nearest_flag(help, arg, lw, near, sizeof near);
+        if (fclose(f) != 0) {
+            free(help);
+            help = NULL;
+        }
     }
+    const int rc = cli_unknown_option_in(cmd, arg, help);
     free(help);
-    if (found) cli_error(cmd, "unknown option '%.*s' (did you mean %s?)", (int)lw, arg, near);
-    else cli_error(cmd, "unknown option '%.*s' (longctx %s --help lists the options)", (int)lw, arg, cmd);
-    return CLI_USAGE;
+    return rc;
 }
 
 bool cli_parse_i64_in(const char *s, int64_t lo, int64_t hi, int64_t *out) {

@@ -38,6 +38,8 @@ const char *cli_value(int argc, char **argv, int *i, const char *cmd);
  * of the longer name), else "(longctx CMD --help lists them)"; a word that
  * is not a flag is "an unexpected argument". Returns CLI_USAGE. */
 int cli_unknown_option(const char *cmd, const char *arg, void (*usage)(FILE *));
+/* The same with the help text itself (NULL: no suggestion). */
+int cli_unknown_option_in(const char *cmd, const char *arg, const char *help);
 /* The nearest of n words to w by edit distance (close enough to be a typo,
  * as above), or NULL. */
 const char *cli_nearest(const char *w, const char *const *words, int n);

@@ -14,28 +14,24 @@
 #include "common/util.h"
 #include "longctx/json.h"
 #include "longctx/runtime.h"
+#include "llama_flags.h"
 #include "runtime_flags.h"
 
 #define MAX_AT 16
 #define MAX_REPEAT 16
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx bench kv -m MODEL [options]\n\n"
-            "Streams synthetic tokens through one context under a KV policy and, at each checkpoint,\n"
-            "times decoding -n tokens one at a time (-r rounds), alternating with a second context that\n"
-            "holds only the first checkpoint's tokens: tokens/s, their ratio (median over rounds) and\n"
-            "resident memory (RSS). For window and sinks the ratio at 1M tokens should be about 1.\n\n"
-            "options:\n"
-            "%s"
-            "  --at LIST              checkpoints in tokens (default 4K,64K,256K,1M)\n"
-            "  -n, --decode N         decode tokens per repeat (default 32)\n"
-            "  -r, --repeat R         repeats per checkpoint (default 3)\n"
-            "  --seed S               synthetic token seed (default 1)\n"
-            "  --json                 one JSON object on stdout\n"
-            "  -h, --help             this help\n\n"
-            "A model of realistic size: longctx convert --random --preset 15M --type f16 m15.gguf\n",
-            cli_runtime_flags_help());
+static const char synopsis[] =
+    "usage: longctx bench kv -m MODEL [options]\n\n"
+    "Streams synthetic tokens through one context under a KV policy and, at each checkpoint,\n"
+    "times decoding -n tokens one at a time (-r rounds), alternating with a second context that\n"
+    "holds only the first checkpoint's tokens: tokens/s, their ratio (median over rounds) and\n"
+    "resident memory (RSS). For window and sinks the ratio at 1M tokens should be about 1.\n\n";
+
+static bool opt_seed(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    int64_t s;
+    if (!cli_int_flag(cmd, name, v, -CLI_INT_LIMIT, CLI_INT_LIMIT, &s)) return false;
+    *(uint64_t *)o->dst = (uint64_t)s;
+    return true;
 }
 
 typedef struct {
@@ -83,39 +79,25 @@ int bench_kv(int argc, char **argv) {
     int n_at = 4;
     int64_t n_dec = 32, repeat = 3;
     uint64_t seed = 1;
-    bool json = false, policy_given = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        const int taken = cli_runtime_flag(&rf, argc, argv, &i, "bench kv");
-        if (taken < 0) return CLI_USAGE;
-        if (taken > 0) {
-            policy_given = policy_given || cli_is(a, NULL, "--kv-policy");
-            continue;
-        }
-        bool ok = true;
-#define VALUE() (v = cli_value(argc, argv, &i, "bench kv"))
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        } else if (cli_is(a, NULL, "--at")) ok = VALUE() && cli_parse_i64_list(v, at, MAX_AT, &n_at) && n_at > 0;
-        else if (cli_is(a, "-n", "--decode")) {
-            if (!VALUE() || !cli_int_flag("bench kv", a, v, 1, LC_CONTEXT_MAX_TOKENS, &n_dec)) return CLI_USAGE;
-        }
-        else if (cli_is(a, "-r", "--repeat")) ok = VALUE() && cli_parse_i64(v, &repeat) && repeat >= 1 && repeat <= MAX_REPEAT;
-        else if (cli_is(a, NULL, "--seed")) {
-            int64_t s = 0;
-            ok = VALUE() && cli_parse_i64(v, &s);
-            seed = (uint64_t)s;
-        } else if (cli_is(a, NULL, "--json")) json = true;
-        else {
-            return cli_unknown_option("bench kv", a, usage);
-        }
-#undef VALUE
-        if (!ok) {
-            cli_error("bench kv", "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
-            return CLI_USAGE;
-        }
-    }
+    bool json = false;
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_MODEL_OPTS(&rf),
+        CLI_RUNTIME_OPTS(&rf),
+        CLI_I64_LIST("--at", "LIST", at, &n_at, MAX_AT, -CLI_INT_LIMIT, "checkpoints in tokens (default 4K,64K,256K,1M)"),
+        CLI_I64("-n|--decode", "N", &n_dec, 1, LC_CONTEXT_MAX_TOKENS, "decode tokens per repeat (default 32)"),
+        CLI_I64("-r|--repeat", "R", &repeat, 1, MAX_REPEAT, "repeats per checkpoint (default 3)"),
+        CLI_FN("--seed", "S", opt_seed, &seed, "synthetic token seed (default 1)"),
+        CLI_SET("--json", &json, "one JSON object on stdout"),
+        CLI_LLAMA_OPTS(&rf.co.attn),
+        CLI_ROPE_OPTS(&rf),
+    };
+    const cli_opt_spec spec =
+        CLI_SPEC("bench kv", synopsis, "A model of realistic size: longctx convert --random --preset 15M --type f16 m15.gguf\n",
+                 opts);
+    const int prc = cli_opt_parse(&spec, argc, argv, 1);
+    if (prc >= 0) return prc;
+    const bool policy_given = rf.kv_spec != NULL;
     for (int i = 1; i < n_at; i++)
         if (at[i] <= at[i - 1]) {
             cli_error("bench kv", "--at: checkpoints must increase");

@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "longctx/runtime.h"
 #include "longctx/sys.h"
+#include "llama_flags.h"
 #include "runtime_flags.h"
 #include "sp_cli.h"
 
@@ -21,23 +22,12 @@
 
 #define MAX_REPEAT 16
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: [mpirun -np P] longctx bench sp -m MODEL [options]\n\n"
-            "Runs a context sharded over the MPI ranks (P = 1 without mpirun): prefills -L synthetic\n"
-            "tokens, then -r rounds of -n decode steps (each round truncated back to L); prints\n"
-            "tokens/s (min/median/max over rounds), each rank's KV bytes and RSS, the bytes each rank\n"
-            "sends per decoded token, and the analytic model of that traffic on a network.\n\n"
-            "options:\n"
-            "%s"
-            "  -L, --length N         prompt length (default 4096); -c defaults to L + n\n"
-            "  -n, --decode N         decode steps per round (default 32)\n"
-            "  -r, --repeat R         rounds (default 3)\n"
-            "  --bandwidth GBIT       network for the analytic model, Gbit/s (default 10)\n"
-            "  --latency US           per-message latency, microseconds (default 5)\n"
-            "  -h, --help             this help\n",
-            cli_runtime_flags_help());
-}
+static const char synopsis[] =
+    "usage: [mpirun -np P] longctx bench sp -m MODEL [options]\n\n"
+    "Runs a context sharded over the MPI ranks (P = 1 without mpirun): prefills -L synthetic\n"
+    "tokens, then -r rounds of -n decode steps (each round truncated back to L); prints\n"
+    "tokens/s (min/median/max over rounds), each rank's KV bytes and RSS, the bytes each rank\n"
+    "sends per decoded token, and the analytic model of that traffic on a network.\n\n";
 
 static int cmp_dbl(const void *a, const void *b) {
     const double x = *(const double *)a, y = *(const double *)b;
@@ -59,30 +49,21 @@ int bench_sp(int argc, char **argv) {
     cli_runtime_flags_init(&rf);
     int64_t len = 4096, n_dec = 32, repeat = 3;
     double bw = 10, lat = 5;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        const int taken = cli_runtime_flag(&rf, argc, argv, &i, "bench sp");
-        if (taken < 0) return CLI_USAGE;
-        if (taken > 0) continue;
-        bool ok = true;
-#define VALUE() (v = cli_value(argc, argv, &i, "bench sp"))
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        } else if (cli_is(a, "-L", "--length")) ok = VALUE() && cli_parse_i64(v, &len) && len >= 1;
-        else if (cli_is(a, "-n", "--decode")) ok = VALUE() && cli_parse_i64(v, &n_dec) && n_dec >= 1;
-        else if (cli_is(a, "-r", "--repeat")) ok = VALUE() && cli_parse_i64(v, &repeat) && repeat >= 1 && repeat <= MAX_REPEAT;
-        else if (cli_is(a, NULL, "--bandwidth")) ok = VALUE() && cli_parse_double(v, &bw) && bw > 0;
-        else if (cli_is(a, NULL, "--latency")) ok = VALUE() && cli_parse_double(v, &lat) && lat >= 0;
-        else {
-            return cli_unknown_option("bench sp", a, usage);
-        }
-#undef VALUE
-        if (!ok) {
-            cli_error("bench sp", "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
-            return CLI_USAGE;
-        }
-    }
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_MODEL_OPTS(&rf),
+        CLI_RUNTIME_OPTS(&rf),
+        CLI_I64("-L|--length", "N", &len, 1, CLI_INT_LIMIT, "prompt length (default 4096); -c defaults to L + n"),
+        CLI_I64("-n|--decode", "N", &n_dec, 1, CLI_INT_LIMIT, "decode steps per round (default 32)"),
+        CLI_I64("-r|--repeat", "R", &repeat, 1, MAX_REPEAT, "rounds (default 3)"),
+        CLI_DOUBLE("--bandwidth", "GBIT", &bw, 1e-9, CLI_REAL_LIMIT, "network for the analytic model, Gbit/s (default 10)"),
+        CLI_DOUBLE("--latency", "US", &lat, 0, CLI_REAL_LIMIT, "per-message latency, microseconds (default 5)"),
+        CLI_LLAMA_OPTS(&rf.co.attn),
+        CLI_ROPE_OPTS(&rf),
+    };
+    const cli_opt_spec spec = CLI_SPEC("bench sp", synopsis, NULL, opts);
+    const int prc = cli_opt_parse(&spec, argc, argv, 1);
+    if (prc >= 0) return prc;
     if (rf.co.n_ctx == 0) rf.co.n_ctx = len + n_dec;
     if (rf.co.n_ctx < len + n_dec) {
         cli_error("bench sp", "-c %lld is less than -L + -n = %lld", (long long)rf.co.n_ctx, (long long)(len + n_dec));

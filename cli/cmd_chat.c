@@ -15,41 +15,22 @@
 #include "common/util.h"
 #include "grammar_flags.h"
 #include "longctx/app.h"
+#include "line_input.h"
 #include "llama_flags.h"
 #include "reverse_prompt.h"
 #include "runtime_flags.h"
 
 #define SYSTEM_FILE_MAX ((long)1 << 20)
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx chat -m MODEL [options]\n\n"
-            "A conversation with a model. On a terminal: type a message, read the reply. Through pipes:\n"
-            "one message per line on stdin; each reply on stdout ends with a line holding the\n"
-            "delimiter (--delim). Lines starting with / are commands:\n"
-            "  /save FILE  /load FILE  /reset  /stats  /help  /quit\n\n"
-            "options:\n"
-            "%s"
-            "  -n, --n-predict N      most tokens per reply (default 256; -1: to the end of the turn)\n"
-            "  --system TEXT          system prompt (always kept in the context; -sys, --system-prompt too)\n"
-            "  --system-file PATH     system prompt from a file (-sysf, --system-prompt-file too)\n"
-            "  -r, --reverse-prompt S end a reply where it contains S (kept in it; repeatable)\n"
-            "  --chat-template NAME   plain, chatml, llama2, mistral, llama3, phi3, gemma, zephyr\n"
-            "                         (default: recognised from the GGUF's tokenizer.chat_template, else plain)\n"
-            "  --session FILE         load the conversation from FILE if it exists; save it there at the end\n"
-            "                         (--prompt-cache FILE too)\n"
-            "  --transcript FILE      append every turn to FILE as it happens\n"
-            "  --delim TEXT           end-of-reply line in pipe mode (default <<<END>>>)\n"
-            "  --verbose              say what context management did (turns dropped, shifts)\n"
-            "  -h, --help             this help\n%s\n"
-            "Context: with --kv-policy full (default) a turn that would not fit drops the oldest whole turns\n"
-            "(never the system prompt) and re-evaluates the rest; shift:KEEP shifts (KEEP 0: the system\n"
-            "prompt's length); sinks:S:W, window:W, h2o:S:R:H stream without dropping turns.\n\n"
-            "structured output (each reply; the turn ends when the grammar is complete):\n%s\n"
-            "sampling (-s is --seed):\n%s\nRoPE (override the model's):\n%s",
-            cli_runtime_flags_help(), cli_llama_flags_help(), cli_grammar_help(), lc_sampler_options_help(),
-            lc_rope_options_help());
-}
+static const char synopsis[] =
+    "usage: longctx chat -m MODEL [options]\n\n"
+    "A conversation with a model. On a terminal: type a message, read the reply (line editing and\n"
+    "history when built with libedit). Through pipes: one message per line on stdin; each reply on\n"
+    "stdout ends with a line holding the delimiter (--delim). Lines starting with / are commands:\n"
+    "  /save FILE  /load FILE  /reset  /stats  /help  /quit\n\n"
+    "Context: with --kv-policy full (default) a turn that would not fit drops the oldest whole turns\n"
+    "(never the system prompt) and re-evaluates the rest; shift:KEEP shifts (KEEP 0: the system\n"
+    "prompt's length); sinks:S:W, window:W, h2o:S:R:H stream without dropping turns.\n\n";
 
 static volatile sig_atomic_t interrupted = 0; /* CLI only: set by SIGINT */
 static void on_sigint(int sig) {
@@ -162,88 +143,147 @@ static bool command(lc_chat *chat, const lc_context *ctx, const char *line, FILE
     return true;
 }
 
-int cmd_chat(int argc, char **argv) {
+/* What the command line asks for. */
+typedef struct {
     cli_runtime_flags rf;
-    cli_runtime_flags_init(&rf);
     lc_sampler_params sp;
-    lc_sampler_params_init(&sp);
-    int64_t n_predict = 256;
-    const char *system = NULL, *system_file = NULL, *tpl_name = NULL, *session = NULL, *transcript = NULL;
-    const char *delim = "<<<END>>>";
-    chat_io io = {0};
+    int64_t n_predict;
+    const char *system, *system_file, *tpl_name, *session, *transcript, *delim;
+    lc_chat_template tpl;
+    chat_io io;
     cli_grammar gr;
-    cli_grammar_init(&gr);
+} chat_args;
+
+static bool opt_reverse_prompt(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    return cli_stops_add(o->dst, cmd, name, v);
+}
+
+/* The options' relations once all are parsed: NULL, or what is wrong. */
+static const char *args_conflict(chat_args *c, lc_error *err) {
+    if (c->n_predict == 0) return "-n 0: a reply needs at least one token (-1: until the end or the context is full)";
+    if (c->system && c->system_file) return "give --system or --system-file, not both";
+    if (c->tpl_name && !lc_chat_template_parse(c->tpl_name, &c->tpl))
+        return "unknown --chat-template (plain, chatml, llama2, mistral, llama3, phi3, gemma, zephyr)";
+    if (lc_sampler_params_validate(&c->sp, err) != LC_OK) return err->msg;
+    return NULL;
+}
+
+/* Parse and check the flags: -1 to go on, else the exit status. */
+static int parse_args(chat_args *c, int argc, char **argv) {
+    cli_runtime_flags_init(&c->rf);
+    lc_sampler_params_init(&c->sp);
+    c->n_predict = 256;
+    c->delim = "<<<END>>>";
+    c->tpl = LC_CHAT_TPL_PLAIN;
+    cli_grammar_init(&c->gr);
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_MODEL_OPTS(&c->rf),
+        CLI_RUNTIME_OPTS(&c->rf),
+        CLI_I64("-n|--n-predict", "N", &c->n_predict, -1, LC_CONTEXT_MAX_TOKENS,
+                "most tokens per reply (default 256; -1: to the end of the turn)"),
+        CLI_STR("-sys|--system|--system-prompt", "TEXT", &c->system, "system prompt (always kept in the context)"),
+        CLI_STR("-sysf|--system-file|--system-prompt-file", "PATH", &c->system_file, "system prompt from a file"),
+        CLI_FN("-r|--reverse-prompt", "S", opt_reverse_prompt, &c->io.stops,
+               "end a reply where it contains S (kept in it; repeatable)"),
+        CLI_STR("--chat-template", "NAME", &c->tpl_name,
+                "plain, chatml, llama2, mistral, llama3, phi3, gemma, zephyr\n"
+                "(default: recognised from the GGUF's tokenizer.chat_template, else plain)"),
+        CLI_STR("--session|--prompt-cache", "FILE", &c->session,
+                "load the conversation from FILE if it exists; save it there at the end"),
+        CLI_STR("--transcript", "FILE", &c->transcript, "append every turn to FILE as it happens"),
+        CLI_STR("--delim", "TEXT", &c->delim, "end-of-reply line in pipe mode (default <<<END>>>)"),
+        CLI_SET("--verbose", &c->io.verbose, "say what context management did (turns dropped, shifts)"),
+        CLI_LLAMA_OPTS(&c->rf.co.attn),
+        CLI_SECTION("structured output (each reply; the turn ends when the grammar is complete):"),
+        CLI_GRAMMAR_OPTS(&c->gr),
+        CLI_SET("--json", &c->gr.json_object, "the same as --json-object"),
+        CLI_SAMPLER_OPTS(&c->sp),
+        CLI_ROPE_OPTS(&c->rf),
+    };
+    const cli_opt_spec spec = CLI_SPEC("chat", synopsis, NULL, opts);
+    const int rc = cli_opt_parse(&spec, argc, argv, 1);
+    if (rc >= 0) return rc;
     lc_error err;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        const int taken = cli_runtime_flag(&rf, argc, argv, &i, "chat");
-        if (taken < 0) return CLI_USAGE;
-        if (taken > 0) continue;
-        const int gtaken = cli_grammar_flag(&gr, argc, argv, &i, "chat");
-        if (gtaken < 0) return CLI_USAGE;
-        if (gtaken > 0) continue;
-        bool ok = true;
-#define VALUE() (v = cli_value(argc, argv, &i, "chat"))
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        } else if (cli_is(a, "-n", "--n-predict")) {
-            if (!VALUE() || !cli_int_flag("chat", a, v, -1, LC_CONTEXT_MAX_TOKENS, &n_predict)) return CLI_USAGE;
-            if (n_predict == 0) {
-                cli_error("chat", "-n 0: a reply needs at least one token (-1: until the end or the context is full)");
-                return CLI_USAGE;
-            }
+    const char *conflict = args_conflict(c, &err);
+    if (conflict) cli_error("chat", "%s", conflict);
+    return conflict ? CLI_USAGE : -1;
+}
+
+/* One reply to a message line; false to end the chat (rc set). */
+static bool chat_turn(chat_args *c, lc_chat *chat, bool tty, const char *line, size_t len, int *rc) {
+    lc_error err;
+    transcript_turn(&c->io, "user", line, len);
+    if ((*rc = cli_grammar_restart(&c->gr, "chat")) != CLI_OK) return false;
+    lc_chat_reply rep;
+    cli_stops_reset(&c->io.stops);
+    c->io.stopped_at = NULL;
+    const lc_status st = lc_chat_send(chat, line, len, &rep, &err);
+    if (st == LC_ERR_TOO_LARGE) { /* the message alone cannot fit: say so, go on */
+        fprintf(stdout, "[not sent: %s]\n", err.msg);
+        if (!tty) fprintf(stdout, "%s\n", c->delim);
+        fflush(stdout);
+        return true;
+    }
+    if (st != LC_OK) {
+        *rc = cli_fail("chat", &err);
+        return false;
+    }
+    fputc('\n', stdout);
+    if (rep.stop == LC_CHAT_STOP_CALLBACK && c->io.stopped_at) {
+        if (c->io.verbose) fprintf(stderr, "[chat] the reply ended at the reverse prompt '%s'\n", c->io.stopped_at);
+    } else if (rep.stop == LC_CHAT_STOP_CALLBACK) fprintf(stderr, "[stopped]\n");
+    else if (rep.stop == LC_CHAT_STOP_CONTEXT) fprintf(stderr, "[the context is full: the reply was cut]\n");
+    if (c->io.verbose)
+        fprintf(stderr, "[chat] %lld tokens in %.2f s (%.1f tok/s), prompt %lld tokens in %.2f s, stop: %s\n",
+                (long long)rep.n_tokens, rep.t_reply, rep.t_reply > 0 ? (double)rep.n_tokens / rep.t_reply : 0.0,
+                (long long)rep.n_prompt, rep.t_prompt, lc_chat_stop_name(rep.stop));
+    if (!tty) fprintf(stdout, "%s\n", c->delim);
+    fflush(stdout);
+    transcript_turn(&c->io, "assistant", rep.text, rep.len);
+    return true;
+}
+
+/* Lines until /quit, the end of input or Ctrl-C at the prompt. */
+static int chat_loop(chat_args *c, lc_chat *chat, const lc_context *ctx, cli_line_input *in) {
+    int rc = CLI_OK;
+    for (;;) {
+        if (in->tty) {
+            fputc('\n', stdout);
+            fflush(stdout);
         }
-        else if (cli_is(a, "-sys", "--system") || cli_is(a, NULL, "--system-prompt")) ok = (system = VALUE()) != NULL;
-        else if (cli_is(a, "-sysf", "--system-file") || cli_is(a, NULL, "--system-prompt-file"))
-            ok = (system_file = VALUE()) != NULL;
-        else if (cli_is(a, "-r", "--reverse-prompt")) {
-            if (!VALUE() || !cli_stops_add(&io.stops, "chat", a, v)) return CLI_USAGE;
-        } else if (cli_is(a, NULL, "--chat-template")) ok = (tpl_name = VALUE()) != NULL;
-        else if (cli_is(a, NULL, "--session") || cli_is(a, NULL, "--prompt-cache")) ok = (session = VALUE()) != NULL;
-        else if (cli_is(a, NULL, "--transcript")) ok = (transcript = VALUE()) != NULL;
-        else if (cli_is(a, NULL, "--delim")) ok = (delim = VALUE()) != NULL;
-        else if (cli_is(a, NULL, "--verbose")) io.verbose = true;
-        else if (lc_sampler_is_option(a) || cli_is(a, "-s", NULL)) {
-            ok = VALUE() != NULL;
-            if (ok && lc_sampler_apply_option(&sp, strcmp(a, "-s") == 0 ? "--seed" : a, v, &err) != LC_OK) {
-                cli_error("chat", "%s", err.msg);
-                return CLI_USAGE;
-            }
-        } else {
-            return cli_unknown_option("chat", a, usage);
+        interrupted = 0;
+        size_t len = 0;
+        const char *line = cli_line_input_read(in, &len);
+        if (!line) {
+            if (in->tty) fputc('\n', stdout);
+            return rc;
         }
-#undef VALUE
-        if (!ok) {
-            cli_error("chat", "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
-            return CLI_USAGE;
+        if (len == 0) continue;
+        if (line[0] == '/') {
+            const bool go = command(chat, ctx, line, stdout, &rc);
+            if (!in->tty) fprintf(stdout, "%s\n", c->delim);
+            fflush(stdout);
+            if (!go || rc != CLI_OK) return rc;
+            continue;
         }
+        if (!chat_turn(c, chat, in->tty, line, len, &rc)) return rc;
     }
-    if (system && system_file) {
-        cli_error("chat", "give --system or --system-file, not both");
-        return CLI_USAGE;
-    }
-    lc_chat_template tpl = LC_CHAT_TPL_PLAIN;
-    if (tpl_name && !lc_chat_template_parse(tpl_name, &tpl)) {
-        cli_error("chat", "unknown chat template '%s' (plain, chatml, llama2, mistral, llama3, phi3, gemma, zephyr)",
-                  tpl_name);
-        return CLI_USAGE;
-    }
-    if (lc_sampler_params_validate(&sp, &err) != LC_OK) {
-        cli_error("chat", "%s", err.msg);
-        return CLI_USAGE;
-    }
+}
+
+static int chat_run(chat_args *c) {
     lc_model *m = NULL;
-    int rc = cli_runtime_load_model(&rf, &m, "chat");
+    lc_error err;
+    int rc = cli_runtime_load_model(&c->rf, &m, "chat");
     if (rc != CLI_OK) return rc;
     lc_context *ctx = NULL;
     lc_sampler *sampler = NULL;
     lc_chat *chat = NULL;
-    char *sys_text = NULL, *line = NULL, *jinja = NULL;
+    char *sys_text = NULL, *jinja = NULL;
     size_t jinja_len = 0;
     lc_rope_config rope;
-    cli_runtime_default_ctx(&rf, m, "chat");
-    rc = cli_runtime_rope(&rf, m, &rope, "chat");
+    cli_runtime_default_ctx(&c->rf, m, "chat");
+    rc = cli_runtime_rope(&c->rf, m, &rope, "chat");
     if (rc != CLI_OK) goto done;
     rc = CLI_FAIL;
     if (!m->tokenizer) {
@@ -251,37 +291,37 @@ int cmd_chat(int argc, char **argv) {
         cli_error("chat", "the model has no tokenizer (give -z TOKENIZER.bin for a llama2.c model)");
         goto done;
     }
-    if (!tpl_name) {
+    if (!c->tpl_name) {
         bool found = false, rec = false;
-        if (lc_chat_template_from_file(rf.model_path, &tpl, &found, &rec, &err) != LC_OK) {
+        if (lc_chat_template_from_file(c->rf.model_path, &c->tpl, &found, &rec, &err) != LC_OK) {
             cli_fail("chat", &err);
             goto done;
         }
-        if (lc_chat_template_text_from_file(rf.model_path, &jinja, &jinja_len, &err) != LC_OK) {
+        if (lc_chat_template_text_from_file(c->rf.model_path, &jinja, &jinja_len, &err) != LC_OK) {
             cli_fail("chat", &err);
             goto done;
         }
         if (found && !rec && !jinja) cli_error("chat", "note: the model's chat template is not one longctx knows: using plain");
     }
-    if (system_file && !(sys_text = read_text_file(system_file))) goto done;
-    if (system) sys_text = strdup(system);
+    if (c->system_file && !(sys_text = read_text_file(c->system_file))) goto done;
+    if (c->system) sys_text = strdup(c->system);
     lc_chat_opts co;
     lc_chat_opts_init(&co);
-    co.tpl = tpl;
+    co.tpl = c->tpl;
     co.system = sys_text;
-    co.n_predict = n_predict;
+    co.n_predict = c->n_predict;
     co.on_text = on_text;
     co.on_note = on_note;
-    co.note_user = &io;
-    co.text_user = &io;
+    co.note_user = &c->io;
+    co.text_user = &c->io;
     co.jinja = jinja;
     co.jinja_len = jinja_len;
-    if (rf.co.kv_policy == LC_KV_POLICY_SHIFT && rf.co.kv_n_keep == 0) { /* keep the system turn */
+    if (c->rf.co.kv_policy == LC_KV_POLICY_SHIFT && c->rf.co.kv_n_keep == 0) { /* keep the system turn */
         int64_t n = 0;
         lc_chat_system_tokens(&co, m->tokenizer, &n, NULL);
-        rf.co.kv_n_keep = n;
+        c->rf.co.kv_n_keep = n;
     }
-    if (lc_context_create(m, &rf.co, &ctx, &err) != LC_OK || lc_sampler_create(&sp, m->cfg.vocab_size, &sampler, &err) != LC_OK) {
+    if (lc_context_create(m, &c->rf.co, &ctx, &err) != LC_OK || lc_sampler_create(&c->sp, m->cfg.vocab_size, &sampler, &err) != LC_OK) {
         cli_fail("chat", &err);
         goto done;
     }
@@ -289,10 +329,10 @@ int cmd_chat(int argc, char **argv) {
         cli_fail("chat", &err);
         goto done;
     }
-    if (cli_grammar_active(&gr)) { /* a reply ends at the chat's end-of-turn tokens */
+    if (cli_grammar_active(&c->gr)) { /* a reply ends at the chat's end-of-turn tokens */
         int32_t stops[16];
         const int32_t n_stop = lc_chat_stop_ids(chat, stops, 16);
-        rc = cli_grammar_setup(&gr, m->tokenizer, n_stop > 0 ? stops : NULL, n_stop > 0 ? n_stop : 0, sampler, "chat");
+        rc = cli_grammar_setup(&c->gr, m->tokenizer, n_stop > 0 ? stops : NULL, n_stop > 0 ? n_stop : 0, sampler, "chat");
         if (rc != CLI_OK) goto done;
         rc = CLI_FAIL;
     }
@@ -300,25 +340,26 @@ int cmd_chat(int argc, char **argv) {
     lc_chat_get_stats(chat, &cst);
     if (jinja && !cst.jinja)
         cli_error("chat", "note: the model's chat template cannot be used turn by turn%s: using the built-in %s template",
-                  io.verbose ? "" : " (--verbose says why)", lc_chat_template_name(tpl));
-    if (session && access(session, F_OK) == 0) {
-        if (lc_chat_load(chat, session, &err) != LC_OK) {
+                  c->io.verbose ? "" : " (--verbose says why)", lc_chat_template_name(c->tpl));
+    if (c->session && access(c->session, F_OK) == 0) {
+        if (lc_chat_load(chat, c->session, &err) != LC_OK) {
             cli_fail("chat", &err);
             goto done;
         }
-        if (io.verbose) fprintf(stderr, "[chat] loaded %s\n", session);
+        if (c->io.verbose) fprintf(stderr, "[chat] loaded %s\n", c->session);
     }
-    if (transcript && !(io.transcript = fopen(transcript, "a"))) {
-        cli_error("chat", "cannot open %s: %s", transcript, strerror(errno));
+    if (c->transcript && !(c->io.transcript = fopen(c->transcript, "a"))) {
+        cli_error("chat", "cannot open %s: %s", c->transcript, strerror(errno));
         goto done;
     }
-    const bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    cli_line_input in;
+    cli_line_input_open(&in, "longctx");
     {
         char desc[128], sd[160];
-        fprintf(stderr, "longctx chat: %s, template %s, kv %s, %s%s\n", rf.model_path,
-                cst.jinja ? "jinja (the model's)" : lc_chat_template_name(tpl),
-                lc_context_kv_describe(ctx, desc, sizeof desc), lc_sampler_describe(&sp, sd, sizeof sd),
-                tty ? "\n(/help for commands, Ctrl-C stops a reply, /quit or Ctrl-D ends)" : "");
+        fprintf(stderr, "longctx chat: %s, template %s, kv %s, %s%s\n", c->rf.model_path,
+                cst.jinja ? "jinja (the model's)" : lc_chat_template_name(c->tpl),
+                lc_context_kv_describe(ctx, desc, sizeof desc), lc_sampler_describe(&c->sp, sd, sizeof sd),
+                in.tty ? "\n(/help for commands, Ctrl-C stops a reply, /quit or Ctrl-D ends)" : "");
     }
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
@@ -326,73 +367,33 @@ int cmd_chat(int argc, char **argv) {
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0; /* no SA_RESTART: Ctrl-C at the prompt ends the read */
     sigaction(SIGINT, &sa, &old);
-    size_t cap = 0;
-    rc = CLI_OK;
-    for (;;) {
-        if (tty) {
-            fputs("\n> ", stdout);
-            fflush(stdout);
-        }
-        interrupted = 0;
-        errno = 0;
-        ssize_t got = getline(&line, &cap, stdin);
-        if (got < 0) {
-            if (tty) fputc('\n', stdout);
-            break; /* end of input, or Ctrl-C at the prompt */
-        }
-        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = '\0';
-        if (got == 0) continue;
-        if (line[0] == '/') {
-            const bool go = command(chat, ctx, line, stdout, &rc);
-            if (!tty) fprintf(stdout, "%s\n", delim);
-            fflush(stdout);
-            if (!go || rc != CLI_OK) break;
-            continue;
-        }
-        transcript_turn(&io, "user", line, (size_t)got);
-        if ((rc = cli_grammar_restart(&gr, "chat")) != CLI_OK) break;
-        lc_chat_reply rep;
-        cli_stops_reset(&io.stops);
-        io.stopped_at = NULL;
-        lc_status st = lc_chat_send(chat, line, (size_t)got, &rep, &err);
-        if (st == LC_ERR_TOO_LARGE) { /* the message alone cannot fit: say so, go on */
-            fprintf(stdout, "%s[not sent: %s]\n", tty ? "" : "", err.msg);
-            if (!tty) fprintf(stdout, "%s\n", delim);
-            fflush(stdout);
-            continue;
-        }
-        if (st != LC_OK) {
-            rc = cli_fail("chat", &err);
-            break;
-        }
-        fputc('\n', stdout);
-        if (rep.stop == LC_CHAT_STOP_CALLBACK && io.stopped_at) {
-            if (io.verbose) fprintf(stderr, "[chat] the reply ended at the reverse prompt '%s'\n", io.stopped_at);
-        } else if (rep.stop == LC_CHAT_STOP_CALLBACK) fprintf(stderr, "[stopped]\n");
-        else if (rep.stop == LC_CHAT_STOP_CONTEXT) fprintf(stderr, "[the context is full: the reply was cut]\n");
-        if (io.verbose)
-            fprintf(stderr, "[chat] %lld tokens in %.2f s (%.1f tok/s), prompt %lld tokens in %.2f s, stop: %s\n",
-                    (long long)rep.n_tokens, rep.t_reply, rep.t_reply > 0 ? (double)rep.n_tokens / rep.t_reply : 0.0,
-                    (long long)rep.n_prompt, rep.t_prompt, lc_chat_stop_name(rep.stop));
-        if (!tty) fprintf(stdout, "%s\n", delim);
-        fflush(stdout);
-        transcript_turn(&io, "assistant", rep.text, rep.len);
-    }
+    rc = chat_loop(c, chat, ctx, &in);
     sigaction(SIGINT, &old, NULL);
-    if (session && chat) {
-        if (lc_chat_save(chat, session, &err) != LC_OK) rc = cli_fail("chat", &err);
-        else if (io.verbose) fprintf(stderr, "[chat] saved %s\n", session);
+    cli_line_input_close(&in);
+    if (c->session && chat) {
+        if (lc_chat_save(chat, c->session, &err) != LC_OK) rc = cli_fail("chat", &err);
+        else if (c->io.verbose) fprintf(stderr, "[chat] saved %s\n", c->session);
     }
 done:
-    if (io.transcript) fclose(io.transcript);
-    cli_stops_free(&io.stops);
-    free(line);
+    if (c->io.transcript) fclose(c->io.transcript);
+    cli_stops_free(&c->io.stops);
     free(sys_text);
     free(jinja);
     lc_chat_free(chat);
     lc_sampler_free(sampler);
-    cli_grammar_free(&gr);
+    cli_grammar_free(&c->gr);
     lc_context_free(ctx);
     lc_model_free(m);
     return rc;
+}
+
+int cmd_chat(int argc, char **argv) {
+    chat_args c;
+    memset(&c, 0, sizeof c);
+    int rc = parse_args(&c, argc, argv);
+    if (rc >= 0) {
+        cli_stops_free(&c.io.stops);
+        return rc;
+    }
+    return chat_run(&c);
 }

@@ -12,37 +12,34 @@
 #include "common/util.h"
 #include "longctx/app.h"
 #include "longctx/json.h"
+#include "llama_flags.h"
 #include "runtime_flags.h"
 
 #define TEMPLATE_FILE_MAX ((long)1 << 20)
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx doc FILE -m MODEL [--task TASK] [options]      (FILE - reads stdin)\n\n"
-            "Runs a task over a UTF-8 text or Markdown document of any length (Chinese included). When it\n"
-            "fits the context, in one pass; otherwise by a strategy over chunks that end at paragraph or\n"
-            "sentence ends (. ! ? 。！？), each within the token budget the context, the prompt and -n leave.\n\n"
-            "options:\n"
-            "  --task TASK            summarize (default), clauses (key clauses), qa (with --question),\n"
-            "                         entities; any other text is taken as the instruction itself\n"
-            "  --question TEXT        the question for --task qa\n"
-            "  --strategy S           auto (default: one pass if it fits, else map-reduce), single,\n"
-            "                         map-reduce, refine, hierarchical\n"
-            "  -n, --n-predict N      tokens per answer (default 256)\n"
-            "  --overlap N            map-reduce: tokens of whole sentences repeated between chunks\n"
-            "                         (default: a tenth of the chunk budget)\n"
-            "  --chunk-tokens N       cap on a chunk's tokens (default: all the budget)\n"
-            "  --template FILE        prompt templates: sections ## instruction, ## single, ## map,\n"
-            "                         ## combine, ## refine, ## summary with {instruction} {question}\n"
-            "                         {text} {part} {answer} {answers} (a file without sections is the\n"
-            "                         instruction)\n"
-            "  --json                 one JSON object on stdout: every chunk's range, tokens and result,\n"
-            "                         and the final answer\n"
-            "  --verbose              each chunk's result on stderr as it comes\n"
-            "%s"
-            "  -h, --help             this help\n\n"
-            "sampling (default greedy; any of these turns the sampler on):\n%s",
-            cli_runtime_flags_help(), lc_sampler_options_help());
+static const char synopsis[] =
+    "usage: longctx doc FILE -m MODEL [--task TASK] [options]      (FILE - reads stdin)\n\n"
+    "Runs a task over a UTF-8 text or Markdown document of any length (Chinese included). When it\n"
+    "fits the context, in one pass; otherwise by a strategy over chunks that end at paragraph or\n"
+    "sentence ends (. ! ? 。！？), each within the token budget the context, the prompt and -n leave.\n\n";
+
+/* The sampler's flags; any of them turns sampling on (default greedy). */
+typedef struct {
+    lc_sampler_params sp;
+    bool on;
+} doc_sampling;
+
+static bool opt_sampler(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    doc_sampling *d = o->dst;
+    d->on = true;
+    const cli_opt inner = {.dst = &d->sp};
+    return cli_opt_sampler(&inner, name, v, cmd);
+}
+
+static bool opt_strategy(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    if (lc_doc_strategy_parse(v, o->dst)) return true;
+    cli_error(cmd, "%s: '%s' is not auto, single, map-reduce, refine or hierarchical", name, v);
+    return false;
 }
 
 typedef struct {
@@ -130,57 +127,55 @@ static void write_json(const char *path, const lc_doc_opts *o, const char *task_
 int cmd_doc(int argc, char **argv) {
     cli_runtime_flags rf;
     cli_runtime_flags_init(&rf);
-    lc_sampler_params sp;
-    lc_sampler_params_init(&sp);
-    bool sampling = false, json = false, verbose = false;
+    doc_sampling ds = {.on = false};
+    lc_sampler_params_init(&ds.sp);
+    bool json = false, verbose = false;
     const char *path = NULL, *task = "summarize", *tpl_path = NULL;
+    int n_path = 0;
     lc_doc_opts o;
     lc_doc_opts_init(&o);
     lc_error err;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        const int taken = cli_runtime_flag(&rf, argc, argv, &i, "doc");
-        if (taken < 0) return CLI_USAGE;
-        if (taken > 0) continue;
-        bool ok = true;
-#define VALUE() (v = cli_value(argc, argv, &i, "doc"))
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        } else if (cli_is(a, NULL, "--task")) ok = (task = VALUE()) != NULL && *task;
-        else if (cli_is(a, NULL, "--question")) ok = (o.question = VALUE()) != NULL;
-        else if (cli_is(a, NULL, "--strategy")) ok = VALUE() && lc_doc_strategy_parse(v, &o.strategy);
-        else if (cli_is(a, "-n", "--n-predict")) ok = VALUE() && cli_parse_i64(v, &o.n_predict) && o.n_predict >= 1;
-        else if (cli_is(a, NULL, "--overlap")) ok = VALUE() && cli_parse_i64(v, &o.overlap) && o.overlap >= 0;
-        else if (cli_is(a, NULL, "--chunk-tokens")) ok = VALUE() && cli_parse_i64(v, &o.chunk_tokens) && o.chunk_tokens >= 1;
-        else if (cli_is(a, NULL, "--template")) ok = (tpl_path = VALUE()) != NULL;
-        else if (cli_is(a, NULL, "--json")) json = true;
-        else if (cli_is(a, NULL, "--verbose")) verbose = true;
-        else if (lc_sampler_is_option(a)) {
-            ok = VALUE() != NULL;
-            if (ok && lc_sampler_apply_option(&sp, a, v, &err) != LC_OK) {
-                cli_error("doc", "%s", err.msg);
-                return CLI_USAGE;
-            }
-            sampling = true;
-        } else if (a[0] != '-' || strcmp(a, "-") == 0) {
-            if (path) {
-                cli_error("doc", "one document at a time (%s and %s)", path, a);
-                return CLI_USAGE;
-            }
-            path = a;
-        } else {
-            return cli_unknown_option("doc", a, usage);
-        }
-#undef VALUE
-        if (!ok) {
-            cli_error("doc", "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
-            return CLI_USAGE;
-        }
-    }
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_STR("--task", "TASK", &task,
+                "summarize (default), clauses (key clauses), qa (with --question),\n"
+                "entities; any other text is taken as the instruction itself"),
+        CLI_STR("--question", "TEXT", &o.question, "the question for --task qa"),
+        CLI_FN("--strategy", "S", opt_strategy, &o.strategy,
+               "auto (default: one pass if it fits, else map-reduce), single,\n"
+               "map-reduce, refine, hierarchical"),
+        CLI_I64("-n|--n-predict", "N", &o.n_predict, 1, CLI_INT_LIMIT, "tokens per answer (default 256)"),
+        CLI_I64("--overlap", "N", &o.overlap, 0, CLI_INT_LIMIT,
+                "map-reduce: tokens of whole sentences repeated between chunks\n"
+                "(default: a tenth of the chunk budget)"),
+        CLI_I64("--chunk-tokens", "N", &o.chunk_tokens, 1, CLI_INT_LIMIT, "cap on a chunk's tokens (default: all the budget)"),
+        CLI_STR("--template", "FILE", &tpl_path,
+                "prompt templates: sections ## instruction, ## single, ## map,\n"
+                "## combine, ## refine, ## summary with {instruction} {question}\n"
+                "{text} {part} {answer} {answers} (a file without sections is the\n"
+                "instruction)"),
+        CLI_SET("--json", &json,
+                "one JSON object on stdout: every chunk's range, tokens and result,\n"
+                "and the final answer"),
+        CLI_SET("--verbose", &verbose, "each chunk's result on stderr as it comes"),
+        CLI_SECTION("model and runtime:"),
+        CLI_MODEL_OPTS(&rf),
+        CLI_RUNTIME_OPTS(&rf),
+        CLI_LLAMA_OPTS(&rf.co.attn),
+        CLI_SECTION("sampling (default greedy; any of these turns the sampler on):"),
+        CLI_FAMILY(lc_sampler_is_option, opt_sampler, &ds, lc_sampler_options_help()),
+        CLI_ROPE_OPTS(&rf),
+    };
+    const cli_opt_spec spec = CLI_SPEC_POS("doc", synopsis, NULL, opts, &path, 1, &n_path);
+    const int prc = cli_opt_parse(&spec, argc, argv, 1);
+    if (prc >= 0) return prc;
     if (!path) {
         cli_error("doc", "no document (longctx doc FILE ...)");
-        usage(stderr);
+        cli_opt_help(&spec, stderr);
+        return CLI_USAGE;
+    }
+    if (!*task) {
+        cli_error("doc", "--task: an empty task");
         return CLI_USAGE;
     }
     lc_doc_templates tpl;
@@ -193,7 +188,7 @@ int cmd_doc(int argc, char **argv) {
         cli_error("doc", "--task qa needs --question");
         return CLI_USAGE;
     }
-    if (sampling && lc_sampler_params_validate(&sp, &err) != LC_OK) {
+    if (ds.on && lc_sampler_params_validate(&ds.sp, &err) != LC_OK) {
         cli_error("doc", "%s", err.msg);
         return CLI_USAGE;
     }
@@ -231,7 +226,7 @@ int cmd_doc(int argc, char **argv) {
     struct stat sb;
     if (in != stdin && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode)) o.total_bytes = (int64_t)sb.st_size;
     if (lc_context_create(m, &rf.co, &ctx, &err) != LC_OK ||
-        (sampling && lc_sampler_create(&sp, m->cfg.vocab_size, &sampler, &err) != LC_OK) ||
+        (ds.on && lc_sampler_create(&ds.sp, m->cfg.vocab_size, &sampler, &err) != LC_OK) ||
         lc_doc_model_from_context(ctx, m->tokenizer, sampler, &dm, &err) != LC_OK) {
         cli_fail("doc", &err);
         goto done;

@@ -8,62 +8,31 @@
 
 #include "commands.h"
 #include "eval_common.h"
+#include "llama_flags.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx eval TASK -m MODEL [options]\n\n"
-            "Long-context evaluation of any model longctx loads (docs/eval.md: tasks, scoring, JSON).\n\n"
-            "tasks:\n"
-            "  passkey    pass-key retrieval: accuracy by context length x needle depth (heat map)\n"
-            "  niah       needle in a haystack, RULER variants (--variant single|multikey|multivalue|multiquery)\n"
-            "  vt         variable tracking (RULER): --chains, --hops; accuracy and recall by length\n"
-            "  ppl        perplexity against context length on a text (-f) or token file, sliding window\n"
-            "  retention  attention mass per layer and head by key distance at probe positions, and\n"
-            "             accuracy by needle depth (lost in the middle), from passkey samples\n\n"
-            "model and runtime:\n%s"
-            "RoPE (override the model's):\n%s\n"
-            "output:\n"
-            "  --json                 one JSON object on stdout (tables and progress go to stderr)\n"
-            "  --csv FILE             the cells as CSV\n"
-            "  --svg FILE             the picture: heat map (passkey, niah), ppl by length per method (ppl),\n"
-            "                         attention mass by distance per layer (retention)\n"
-            "  --svg-depth FILE       accuracy by needle depth (passkey, niah, retention)\n"
-            "  --no-timings           leave wall times out (the output is then identical for a seed)\n"
-            "  -v, --verbose          every trial's expected and generated answer on stderr\n\n"
-            "retrieval (passkey, niah, vt, retention):\n"
-            "  --lengths LIST         sample lengths in tokens, e.g. 512,1K,2K (default: powers of two\n"
-            "                         from 1K to the training context, and that context)\n"
-            "  --depths N|LIST        N evenly spaced needle depths 0..100%% (default 10; vt: random), or a\n"
-            "                         list of percentages: 0,25,50,75,100 (one depth: 50%%)\n"
-            "  --trials N             samples per cell (default 1)\n"
-            "  -s, --seed S           seed of the samples (default 1)\n"
-            "  --haystack FILE        sentences of FILE as haystack instead of generated filler\n"
-            "  --margin N             tokens generated beyond the answer's length (default 4)\n"
-            "  --digits N             digits of pass keys and values (default 5)\n"
-            "  --variant V            niah: single (default) | multikey | multivalue | multiquery\n"
-            "  --keys N --values N --queries N   niah: needles (default 4), values (4), keys asked (2)\n"
-            "  --chains N --hops N    vt: chains (default 1), assignments after the first (default 4)\n"
-            "  --no-prefix-reuse      evaluate every prompt from scratch (default: keep the prefix the\n"
-            "                         previous prompt shares with it)\n\n"
-            "ppl:\n"
-            "  -f, --file FILE        text, tokenized with the model's tokenizer (BOS first)\n"
-            "  --tokens-file FILE     token ids separated by spaces, commas or newlines\n"
-            "  --lengths LIST         window sizes (default: -c, else the training context)\n"
-            "  --stride S             window step, 1..W-1 (default W-1: consecutive windows share one token)\n"
-            "  --max-tokens N         use the first N tokens of the file\n"
-            "  --attn A,B,...         compare attention methods (one line each)\n"
-            "  --rope-scaling X,Y     compare RoPE scalings (applied over the other RoPE flags)\n\n"
-            "retention:\n"
-            "  --probes LIST          query positions; negative from the end of the prompt (default -1, the\n"
-            "                         last prompt token, where the answer is retrieved)\n\n"
-            "examples:\n"
-            "  longctx eval passkey -m model.gguf --lengths 1K,2K,4K --depths 5 --trials 3 --svg niah.svg\n"
-            "  longctx eval niah -m model.gguf --variant multikey --keys 8 --lengths 4K --json\n"
-            "  longctx eval ppl -m model.gguf -f book.txt --lengths 256,512,1K,2K --attn flash,window:256 --svg ppl.svg\n"
-            "  longctx eval passkey -m model.gguf --lengths 8K --rope-scaling yarn --rope-scale 4 --yarn-orig-ctx 2048\n"
-            "  longctx eval retention -m model.gguf --lengths 2K --depths 10 --svg retention.svg\n",
-            cli_runtime_flags_help(), lc_rope_options_help());
-}
+static const char synopsis[] =
+    "usage: longctx eval TASK -m MODEL [options]\n\n"
+    "Long-context evaluation of any model longctx loads (docs/eval.md: tasks, scoring, JSON).\n\n"
+    "tasks:\n"
+    "  passkey    pass-key retrieval: accuracy by context length x needle depth (heat map)\n"
+    "  niah       needle in a haystack, RULER variants (--variant single|multikey|multivalue|multiquery)\n"
+    "  vt         variable tracking (RULER): --chains, --hops; accuracy and recall by length\n"
+    "  ppl        perplexity against context length on a text (-f) or token file, sliding window\n"
+    "  retention  attention mass per layer and head by key distance at probe positions, and\n"
+    "             accuracy by needle depth (lost in the middle), from passkey samples\n\n";
+
+static const char epilog[] =
+    "examples:\n"
+    "  longctx eval passkey -m model.gguf --lengths 1K,2K,4K --depths 5 --trials 3 --svg niah.svg\n"
+    "  longctx eval niah -m model.gguf --variant multikey --keys 8 --lengths 4K --json\n"
+    "  longctx eval ppl -m model.gguf -f book.txt --lengths 256,512,1K,2K --attn flash,window:256 --svg ppl.svg\n"
+    "  longctx eval passkey -m model.gguf --lengths 8K --rope-scaling yarn --rope-scale 4 --yarn-orig-ctx 2048\n"
+    "  longctx eval retention -m model.gguf --lengths 2K --depths 10 --svg retention.svg\n";
+
+/* The task options as given (-1: not given; the task's default). */
+typedef struct {
+    int digits, keys, values, queries, chains, hops;
+} task_flags;
 
 /* "10" -> 10 even depths; "0,25,50%" -> percentages. -1 on error. */
 static int parse_depths(const char *s, eval_args *a) {
@@ -100,6 +69,18 @@ static int parse_depths(const char *s, eval_args *a) {
         if (*s == ',') s++;
     }
     return a->n_depths > 0 ? 0 : -1;
+}
+
+static bool opt_depths(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    (void)name, (void)cmd;
+    return parse_depths(v, o->dst) == 0;
+}
+
+static bool opt_seed(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    int64_t sd;
+    if (!cli_int_flag(cmd, name, v, 0, CLI_INT_LIMIT, &sd)) return false;
+    *(uint64_t *)o->dst = (uint64_t)sd;
+    return true;
 }
 
 static bool parse_task(const char *name, eval_args *a) {
@@ -144,35 +125,47 @@ static bool apply_variant(eval_args *a, bool keys_given) {
     return true;
 }
 
-/* The task options' ranges (tasks.h), as usage errors. */
-static bool task_options_ok(const lc_task_spec *t) {
-    const struct {
-        const char *flag;
-        int32_t v, lo, hi;
-    } r[] = {{"--digits", t->digits, 1, LC_TASK_MAX_DIGITS}, {"--keys", t->n_keys, 1, LC_TASK_MAX_KEYS},
-             {"--values", t->n_values, 1, LC_TASK_MAX_KEYS},    {"--queries", t->n_queries, 1, t->n_keys},
-             {"--chains", t->n_chains, 1, LC_TASK_MAX_CHAINS},  {"--hops", t->n_hops, 0, LC_TASK_MAX_HOPS}};
-    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
-        if (r[i].v < r[i].lo || r[i].v > r[i].hi) {
-            cli_error(EVAL_CMD, "%s %d is outside %d..%d%s", r[i].flag, r[i].v, r[i].lo, r[i].hi,
-                      i == 3 ? " (the keys)" : "");
-            return false;
-        }
+/* The task's defaults, then the options given. */
+static bool apply_task_flags(eval_args *a, const task_flags *t) {
+    int32_t *const dst[] = {&a->spec.digits, &a->spec.n_keys,   &a->spec.n_values,
+                            &a->spec.n_queries, &a->spec.n_chains, &a->spec.n_hops};
+    const int given[] = {t->digits, t->keys, t->values, t->queries, t->chains, t->hops};
+    for (size_t i = 0; i < sizeof given / sizeof given[0]; i++)
+        if (given[i] >= 0) *dst[i] = given[i];
+    if (a->task == EVAL_NIAH && !apply_variant(a, t->keys >= 0)) return false;
+    if (a->spec.n_queries > a->spec.n_keys) {
+        cli_error(EVAL_CMD, "--queries %d is more than the keys (%d)", a->spec.n_queries, a->spec.n_keys);
+        return false;
+    }
     return true;
 }
 
-int cmd_eval(int argc, char **argv) {
-    if (argc < 2 || cli_is(argv[1], "-h", "--help")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_USAGE : CLI_OK;
-    }
-    eval_args *a = calloc(1, sizeof *a);
-    if (!a) return CLI_FAIL;
-    int rc = CLI_USAGE;
-    if (!parse_task(argv[1], a)) {
-        cli_error(EVAL_CMD, "unknown task '%s' (passkey, niah, vt, ppl, retention)", argv[1]);
-        goto done;
-    }
+/* Options that belong to other tasks are refused rather than ignored. */
+static bool task_fits(const eval_args *a, const task_flags *t) {
+    const bool ppl = a->task == EVAL_PPL;
+    const char *why = NULL;
+    if (ppl && (a->haystack_path || a->n_depths >= 0 || a->n_probes)) why = "ppl takes no --haystack, --depths or --probes";
+    else if (!ppl && (a->text_path || a->tokens_path || a->stride || a->max_tokens))
+        why = "-f, --tokens-file, --stride and --max-tokens are for ppl";
+    else if (a->task != EVAL_RETENTION && a->n_probes) why = "--probes is for retention";
+    else if (a->task != EVAL_NIAH && (a->variant || t->keys >= 0)) why = "--variant and --keys are for niah";
+    else if (a->task == EVAL_VT && (a->svg_path || a->svg_depth_path) && a->n_depths < 0)
+        why = "vt places its chains at random depths: give --depths for a heat map";
+    else if (ppl && a->svg_depth_path) why = "--svg-depth is for the retrieval tasks";
+    else if (!ppl && a->rf.co.attn && strchr(a->rf.co.attn, ',')) why = "a list of --attn methods is for ppl; give one method";
+    else if (ppl && !a->text_path == !a->tokens_path) why = "ppl needs one of -f FILE and --tokens-file FILE";
+    if (why) cli_error(EVAL_CMD, "%s", why);
+    for (int k = 0; !why && !ppl && k < a->n_lengths; k++)
+        if (a->lengths[k] > LC_TASK_MAX_TOKENS) {
+            cli_error(EVAL_CMD, "--lengths: %lld is beyond the task generator's %lld tokens", (long long)a->lengths[k],
+                      (long long)LC_TASK_MAX_TOKENS);
+            return false;
+        }
+    return !why;
+}
+
+/* Parse the command line into a: -1 to go on, else the exit status. */
+static int parse_args(eval_args *a, int argc, char **argv) {
     cli_runtime_flags_init(&a->rf);
     a->seed = 1;
     a->trials = 1;
@@ -180,104 +173,76 @@ int cmd_eval(int argc, char **argv) {
     a->prefix_reuse = true;
     a->n_depths = -1;
     a->margin = 4;
-    bool keys_given = false;
-    for (int i = 2; i < argc; i++) {
-        const char *f = argv[i], *v = NULL;
-        bool ok = true;
-        const int taken = cli_runtime_flag(&a->rf, argc, argv, &i, EVAL_CMD);
-        if (taken < 0) goto done;
-        if (taken > 0) continue;
-#define VALUE() (v = cli_value(argc, argv, &i, EVAL_CMD))
-        int n = 0;
-        if (cli_is(f, "-h", "--help")) {
-            usage(stdout);
-            rc = CLI_OK;
-            goto done;
-        } else if (cli_is(f, NULL, "--json")) a->json = true;
-        else if (cli_is(f, NULL, "--no-timings")) a->timings = false;
-        else if (cli_is(f, "-v", "--verbose")) a->verbose = true;
-        else if (cli_is(f, NULL, "--no-prefix-reuse")) a->prefix_reuse = false;
-        else if (cli_is(f, NULL, "--csv")) ok = (a->csv_path = VALUE()) != NULL;
-        else if (cli_is(f, NULL, "--svg")) ok = (a->svg_path = VALUE()) != NULL;
-        else if (cli_is(f, NULL, "--svg-depth")) ok = (a->svg_depth_path = VALUE()) != NULL;
-        else if (cli_is(f, "-s", "--seed")) {
-            int64_t sd = 0;
-            ok = VALUE() && cli_parse_i64(v, &sd) && sd >= 0;
-            a->seed = (uint64_t)sd;
-        } else if (cli_is(f, NULL, "--trials")) ok = VALUE() && cli_parse_int(v, &a->trials) && a->trials >= 1;
-        else if (cli_is(f, NULL, "--lengths")) {
-            ok = VALUE() && cli_parse_i64_list(v, a->lengths, LC_EVAL_MAX_LENGTHS, &a->n_lengths);
-            for (int k = 0; ok && k < a->n_lengths; k++) ok = a->lengths[k] >= 1;
-        } else if (cli_is(f, NULL, "--depths")) {
-            if (!VALUE() || parse_depths(v, a) != 0) goto done;
-        } else if (cli_is(f, NULL, "--haystack")) ok = (a->haystack_path = VALUE()) != NULL;
-        else if (cli_is(f, NULL, "--margin")) ok = VALUE() && cli_parse_i64(v, &a->margin) && a->margin >= 0 && a->margin <= 4096;
-        else if (cli_is(f, NULL, "--digits")) ok = VALUE() && cli_parse_int(v, &a->spec.digits);
-        else if (cli_is(f, NULL, "--variant")) ok = (a->variant = VALUE()) != NULL;
-        else if (cli_is(f, NULL, "--keys")) ok = VALUE() && cli_parse_int(v, &a->spec.n_keys), keys_given = true;
-        else if (cli_is(f, NULL, "--values")) ok = VALUE() && cli_parse_int(v, &a->spec.n_values);
-        else if (cli_is(f, NULL, "--queries")) ok = VALUE() && cli_parse_int(v, &a->spec.n_queries);
-        else if (cli_is(f, NULL, "--chains")) ok = VALUE() && cli_parse_int(v, &a->spec.n_chains);
-        else if (cli_is(f, NULL, "--hops")) ok = VALUE() && cli_parse_int(v, &a->spec.n_hops);
-        else if (cli_is(f, "-f", "--file")) ok = (a->text_path = VALUE()) != NULL;
-        else if (cli_is(f, NULL, "--tokens-file")) ok = (a->tokens_path = VALUE()) != NULL;
-        else if (cli_is(f, NULL, "--stride")) ok = VALUE() && cli_parse_i64(v, &a->stride) && a->stride >= 1;
-        else if (cli_is(f, NULL, "--max-tokens")) ok = VALUE() && cli_parse_i64(v, &a->max_tokens) && a->max_tokens >= 2;
-        else if (cli_is(f, NULL, "--probes")) {
-            ok = VALUE() && cli_parse_i64_list(v, a->probes, LC_EVAL_MAX_PROBES, &n);
-            a->n_probes = ok ? n : 0;
-        } else {
-            rc = cli_unknown_option(EVAL_CMD, f, usage);
-            goto done;
-        }
-#undef VALUE
-        if (!ok) {
-            cli_error(EVAL_CMD, "bad or missing value for %s%s%s", f, v ? ": " : "", v ? v : "");
-            goto done;
-        }
+    task_flags t = {-1, -1, -1, -1, -1, -1};
+    const char *task = NULL;
+    int n_task = 0;
+    const cli_opt opts[] = {
+        CLI_SECTION("model and runtime:"),
+        CLI_MODEL_OPTS(&a->rf),
+        CLI_RUNTIME_OPTS(&a->rf),
+        CLI_LLAMA_OPTS(&a->rf.co.attn),
+        CLI_ROPE_OPTS(&a->rf),
+        CLI_SECTION("output:"),
+        CLI_SET("--json", &a->json, "one JSON object on stdout (tables and progress go to stderr)"),
+        CLI_STR("--csv", "FILE", &a->csv_path, "the cells as CSV"),
+        CLI_STR("--svg", "FILE", &a->svg_path,
+                "the picture: heat map (passkey, niah), ppl by length per method (ppl),\n"
+                "attention mass by distance per layer (retention)"),
+        CLI_STR("--svg-depth", "FILE", &a->svg_depth_path, "accuracy by needle depth (passkey, niah, retention)"),
+        CLI_CLEAR("--no-timings", &a->timings, "leave wall times out (the output is then identical for a seed)"),
+        CLI_SET("-v|--verbose", &a->verbose, "every trial's expected and generated answer on stderr"),
+        CLI_SECTION("retrieval (passkey, niah, vt, retention):"),
+        CLI_I64_LIST("--lengths", "LIST", a->lengths, &a->n_lengths, LC_EVAL_MAX_LENGTHS, 1,
+                     "sample lengths in tokens, e.g. 512,1K,2K (default: powers of two\n"
+                     "from 1K to the training context, and that context); ppl: window sizes\n"
+                     "(default: -c, else the training context)"),
+        CLI_FN("--depths", "N|LIST", opt_depths, a,
+               "N evenly spaced needle depths 0..100% (default 10; vt: random), or a\n"
+               "list of percentages: 0,25,50,75,100 (one depth: 50%)"),
+        CLI_INT("--trials", "N", &a->trials, 1, INT32_MAX, "samples per cell (default 1)"),
+        CLI_FN("-s|--seed", "S", opt_seed, &a->seed, "seed of the samples (default 1)"),
+        CLI_STR("--haystack", "FILE", &a->haystack_path, "sentences of FILE as haystack instead of generated filler"),
+        CLI_I64("--margin", "N", &a->margin, 0, 4096, "tokens generated beyond the answer's length (default 4)"),
+        CLI_INT("--digits", "N", &t.digits, 1, LC_TASK_MAX_DIGITS, "digits of pass keys and values (default 5)"),
+        CLI_STR("--variant", "V", &a->variant, "niah: single (default) | multikey | multivalue | multiquery"),
+        CLI_INT("--keys", "N", &t.keys, 1, LC_TASK_MAX_KEYS, "niah: needles (default 4)"),
+        CLI_INT("--values", "N", &t.values, 1, LC_TASK_MAX_KEYS, "niah: values per needle (default 4)"),
+        CLI_INT("--queries", "N", &t.queries, 1, LC_TASK_MAX_KEYS, "niah: keys asked (default 2; at most --keys)"),
+        CLI_INT("--chains", "N", &t.chains, 1, LC_TASK_MAX_CHAINS, "vt: chains (default 1)"),
+        CLI_INT("--hops", "N", &t.hops, 0, LC_TASK_MAX_HOPS, "vt: assignments after the first (default 4)"),
+        CLI_CLEAR("--no-prefix-reuse", &a->prefix_reuse,
+                  "evaluate every prompt from scratch (default: keep the prefix the\n"
+                  "previous prompt shares with it)"),
+        CLI_SECTION("ppl (--attn A,B,... and --rope-scaling X,Y compare methods, one line each):"),
+        CLI_STR("-f|--file", "FILE", &a->text_path, "text, tokenized with the model's tokenizer (BOS first)"),
+        CLI_STR("--tokens-file", "FILE", &a->tokens_path, "token ids separated by spaces, commas or newlines"),
+        CLI_I64("--stride", "S", &a->stride, 1, CLI_INT_LIMIT,
+                "window step, 1..W-1 (default W-1: consecutive windows share one token)"),
+        CLI_I64("--max-tokens", "N", &a->max_tokens, 2, CLI_INT_LIMIT, "use the first N tokens of the file"),
+        CLI_SECTION("retention:"),
+        CLI_I64_LIST("--probes", "LIST", a->probes, &a->n_probes, LC_EVAL_MAX_PROBES, -CLI_INT_LIMIT,
+                     "query positions; negative from the end of the prompt (default -1, the\n"
+                     "last prompt token, where the answer is retrieved)"),
+    };
+    const cli_opt_spec spec = CLI_SPEC_POS(EVAL_CMD, synopsis, epilog, opts, &task, 1, &n_task);
+    const int rc = cli_opt_parse(&spec, argc, argv, 1);
+    if (rc >= 0) return rc;
+    if (!task) {
+        cli_opt_help(&spec, stderr);
+        return CLI_USAGE;
     }
-    /* Options that belong to other tasks are refused rather than ignored. */
-    if (a->task == EVAL_PPL && (a->haystack_path || a->n_depths >= 0 || a->n_probes)) {
-        cli_error(EVAL_CMD, "ppl takes no --haystack, --depths or --probes");
-        goto done;
+    if (!parse_task(task, a)) {
+        cli_error(EVAL_CMD, "unknown task '%s' (passkey, niah, vt, ppl, retention)", task);
+        return CLI_USAGE;
     }
-    if (a->task != EVAL_PPL && (a->text_path || a->tokens_path || a->stride || a->max_tokens)) {
-        cli_error(EVAL_CMD, "-f, --tokens-file, --stride and --max-tokens are for ppl");
-        goto done;
-    }
-    if (a->task != EVAL_RETENTION && a->n_probes) {
-        cli_error(EVAL_CMD, "--probes is for retention");
-        goto done;
-    }
-    if (a->task != EVAL_NIAH && (a->variant || keys_given)) {
-        cli_error(EVAL_CMD, "--variant and --keys are for niah");
-        goto done;
-    }
-    if (a->task == EVAL_NIAH && !apply_variant(a, keys_given)) goto done;
-    if (a->task == EVAL_VT && (a->svg_path || a->svg_depth_path) && a->n_depths < 0) {
-        cli_error(EVAL_CMD, "vt places its chains at random depths: give --depths for a heat map");
-        goto done;
-    }
-    if (a->task == EVAL_PPL && a->svg_depth_path) {
-        cli_error(EVAL_CMD, "--svg-depth is for the retrieval tasks");
-        goto done;
-    }
-    if (a->task != EVAL_PPL && a->rf.co.attn && strchr(a->rf.co.attn, ',')) {
-        cli_error(EVAL_CMD, "a list of --attn methods is for ppl; give one method");
-        goto done;
-    }
-    if (a->task == EVAL_PPL && !a->text_path == !a->tokens_path) {
-        cli_error(EVAL_CMD, "ppl needs one of -f FILE and --tokens-file FILE");
-        goto done;
-    }
-    if (!task_options_ok(&a->spec)) goto done;
-    for (int k = 0; a->task != EVAL_PPL && k < a->n_lengths; k++)
-        if (a->lengths[k] > LC_TASK_MAX_TOKENS) {
-            cli_error(EVAL_CMD, "--lengths: %lld is beyond the task generator's %lld tokens", (long long)a->lengths[k],
-                      (long long)LC_TASK_MAX_TOKENS);
-            goto done;
-        }
+    return task_fits(a, &t) && apply_task_flags(a, &t) ? -1 : CLI_USAGE;
+}
 
+int cmd_eval(int argc, char **argv) {
+    eval_args *a = calloc(1, sizeof *a);
+    if (!a) return CLI_FAIL;
+    int rc = parse_args(a, argc, argv);
+    if (rc >= 0) goto done;
     eval_session s;
     rc = eval_session_open(&s, a);
     if (rc == CLI_OK) {

@@ -13,6 +13,7 @@
 #include "reverse_prompt.h"
 #include "run_session.h"
 #include "runtime_flags.h"
+#include "opt.h"
 #include "sp_cli.h"
 #include "longctx/json.h"
 #include "longctx/runtime.h"
@@ -21,47 +22,10 @@
 
 #define PROMPT_FILE_MAX ((long)64 << 20)
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx run -m MODEL [options]\n\n"
-            "Generate from a prompt (or from BOS) and stream the text to stdout; prompt and generation\n"
-            "throughput and the time split (matmul / attention / other) go to stderr.\n\n"
-            "options:\n"
-            "  -m, --model PATH       GGUF or llama2.c .bin model\n"
-            "  -z, --tokenizer PATH   llama2.c tokenizer.bin for a .bin model\n"
-            "  -p, --prompt TEXT      the prompt (default: start from BOS)\n"
-            "  -f, --file PATH        read the prompt from a file\n"
-            "  --prompt-tokens LIST   the prompt as token ids, e.g. 1,403,22 (no tokenizer needed)\n"
-            "  -n, --n-predict N      tokens to generate (default 128; -1: until EOS or the context is full)\n"
-            "  -c, --ctx-size N       context length in tokens (default: the model's training context, at most 4096)\n"
-            "  -b, --batch-size N     prompt tokens per forward pass (default 512)\n"
-            "  -t, --threads N        threads, 1..4096 (default: all CPUs)\n"
-            "  --attn SPEC            naive | flash | window:W[:S] | linear[:elu|relu|favor[:M]] | chunked:C[:O]\n"
-            "                         (default: the model's attention, else flash)\n"
-            "  -ctk, --cache-type-k T KV cache type for K: f16 (default), f32 or q8_0 (head dim %% 32 == 0)\n"
-            "  -ctv, --cache-type-v T KV cache type for V: f16 (default), f32 or q8_0\n"
-            "  --kv-policy SPEC       full (default: stop when full), shift:KEEP (context shift), window:W,\n"
-            "                         sinks:S:W, h2o:S:R:H\n"
-            "  --keep N               llama.cpp's: --kv-policy shift:N (-1: keep the whole prompt)\n"
-            "  -r, --reverse-prompt S stop when the generated text contains S (printed with it; repeatable)\n"
-            "  --json                 print one JSON object on stdout instead of the text: the prompt's and\n"
-            "                         generated tokens, the text, why it stopped and the timings\n"
-            "  --tokens               print the generated token ids instead of text\n"
-            "  --ignore-eos           do not stop at the end-of-sequence token\n"
-            "  --no-bos               do not put BOS before the prompt\n"
-            "  --session FILE         reuse the KV cache saved in FILE for the prompt's common prefix,\n"
-            "                         and save the cache there afterwards (refused if foreign or corrupt;\n"
-            "                         a file saved with another -c is loaded when its tokens fit)\n"
-            "  --prompt-cache FILE    llama.cpp's name for --session (--prompt-cache-ro: load, never save)\n"
-            "  --sp                   sequence parallel: under mpirun -np P each rank holds 1/P of the KV\n"
-            "                         cache and attention is combined over MPI (docs/distributed.md);\n"
-            "                         without mpirun it runs as P = 1\n"
-            "  -h, --help             this help\n%s\n"
-            "structured output:\n%s\n"
-            "sampling (-s is --seed):\n%s\n"
-            "RoPE (override the model's):\n%s",
-            cli_llama_flags_help(), cli_grammar_help(), lc_sampler_options_help(), lc_rope_options_help());
-}
+static const char synopsis[] =
+    "usage: longctx run -m MODEL [options]\n\n"
+    "Generate from a prompt (or from BOS) and stream the text to stdout; prompt and generation\n"
+    "throughput and the time split (matmul / attention / other) go to stderr.\n\n";
 
 /* Reads at most PROMPT_FILE_MAX bytes; NULL (after a message) on failure. */
 static char *read_file(const char *path, size_t *len) {
@@ -273,90 +237,93 @@ static void run_args_init(run_args *r) {
     cli_grammar_init(&r->gr);
 }
 
+static bool opt_prompt_cache_all(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    (void)o, (void)v;
+    cli_error(cmd, "note: %s: the session always holds the prompt and the generated tokens", name);
+    return true;
+}
+
+static bool opt_prompt_cache_ro(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    (void)name, (void)cmd;
+    run_args *r = o->dst;
+    r->session = v;
+    r->session_ro = true;
+    return true;
+}
+
+static bool opt_reverse_prompt(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    return cli_stops_add(o->dst, cmd, name, v);
+}
+
+static bool opt_chat_only(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    (void)o, (void)v;
+    cli_error(cmd, "%s is a chat option: longctx chat %s ... (run evaluates the prompt as given)", name, name);
+    return false;
+}
+
+/* The options' relations, once all are parsed. */
+static const char *args_conflict(const run_args *r) {
+    if ((r->prompt != NULL) + (r->prompt_file != NULL) + (r->prompt_ids != NULL) > 1)
+        return "give one of -p, -f and --prompt-tokens";
+    if (r->stops.n > 0 && r->print_ids) return "-r matches the generated text: it cannot go with --tokens";
+    if (cli_grammar_active(&r->gr) && r->ignore_eos)
+        return "--ignore-eos cannot go with a grammar: generation ends when the grammar is complete";
+    if (r->spc.on && r->session) return "--sp cannot go with --session (the cache is spread over the ranks)";
+    return NULL;
+}
+
 /* Parse and check the flags: -1 to go on, else the exit status (CLI_OK
  * after --help, CLI_USAGE after a message). */
 static int parse_args(run_args *r, int argc, char **argv) {
-    lc_error err;
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i], *v = NULL;
-        bool ok = true;
-        const int taken = cli_runtime_flag(&r->rf, argc, argv, &i, "run");
-        if (taken < 0) return CLI_USAGE;
-        if (taken > 0) continue;
-        if (cli_is(f, NULL, "--json")) { /* the result as JSON (the grammar's is --json-object) */
-            r->json = true;
-            continue;
-        }
-        const int gtaken = cli_grammar_flag(&r->gr, argc, argv, &i, "run");
-        if (gtaken < 0) return CLI_USAGE;
-        if (gtaken > 0) continue;
-#define VALUE() (v = cli_value(argc, argv, &i, "run"))
-        if (cli_is(f, "-h", "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        } else if (cli_is(f, "-p", "--prompt")) ok = (r->prompt = VALUE()) != NULL;
-        else if (cli_is(f, "-f", "--file")) ok = (r->prompt_file = VALUE()) != NULL;
-        else if (cli_is(f, NULL, "--prompt-tokens")) ok = (r->prompt_ids = VALUE()) != NULL;
-        else if (cli_is(f, "-n", "--n-predict")) {
-            if (!VALUE() || !cli_int_flag("run", f, v, -1, LC_CONTEXT_MAX_TOKENS, &r->n_predict)) return CLI_USAGE;
-        }
-        else if (cli_is(f, NULL, "--tokens")) r->print_ids = true;
-        else if (cli_is(f, NULL, "--ignore-eos")) r->ignore_eos = true;
-        else if (cli_is(f, NULL, "--sp")) r->spc.on = true;
-        else if (cli_is(f, NULL, "--no-bos")) r->no_bos = true;
-        else if (cli_is(f, NULL, "--session") || cli_is(f, NULL, "--prompt-cache")) ok = (r->session = VALUE()) != NULL;
-        else if (cli_is(f, NULL, "--prompt-cache-ro")) {
-            ok = (r->session = VALUE()) != NULL;
-            r->session_ro = true;
-        } else if (cli_is(f, NULL, "--prompt-cache-all"))
-            cli_error("run", "note: --prompt-cache-all: the session always holds the prompt and the generated tokens");
-        else if (cli_is(f, "-r", "--reverse-prompt")) {
-            if (!VALUE() || !cli_stops_add(&r->stops, "run", f, v)) return CLI_USAGE;
-        } else if (cli_is(f, "-sys", "--system-prompt") || cli_is(f, "-sysf", "--system-prompt-file")) {
-            cli_error("run", "%s is a chat option: longctx chat %s ... (run evaluates the prompt as given)", f, f);
-            return CLI_USAGE;
-        } else if (lc_sampler_is_option(f) || cli_is(f, "-s", NULL)) {
-            ok = VALUE() != NULL;
-            if (ok && lc_sampler_apply_option(&r->sp, strcmp(f, "-s") == 0 ? "--seed" : f, v, &err) != LC_OK) {
-                cli_error("run", "%s", err.msg);
-                return CLI_USAGE;
-            }
-        } else {
-            return cli_unknown_option("run", f, usage);
-        }
-#undef VALUE
-        if (!ok) {
-            cli_error("run", "bad or missing value for %s%s%s", f, v ? ": " : "", v ? v : "");
-            return CLI_USAGE;
-        }
-    }
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_MODEL_OPTS(&r->rf),
+        CLI_STR("-p|--prompt", "TEXT", &r->prompt, "the prompt (default: start from BOS)"),
+        CLI_STR("-f|--file", "PATH", &r->prompt_file, "read the prompt from a file"),
+        CLI_STR("--prompt-tokens", "LIST", &r->prompt_ids, "the prompt as token ids, e.g. 1,403,22 (no tokenizer needed)"),
+        CLI_I64("-n|--n-predict", "N", &r->n_predict, -1, LC_CONTEXT_MAX_TOKENS,
+                "tokens to generate (default 128; -1: until EOS or the context is full)"),
+        CLI_RUNTIME_OPTS(&r->rf),
+        CLI_FN("-r|--reverse-prompt", "S", opt_reverse_prompt, &r->stops,
+               "stop when the generated text contains S (printed with it; repeatable)"),
+        CLI_SET("--json", &r->json,
+                "print one JSON object on stdout instead of the text: the prompt's and\n"
+                "generated tokens, the text, why it stopped and the timings"),
+        CLI_SET("--tokens", &r->print_ids, "print the generated token ids instead of text"),
+        CLI_SET("--ignore-eos", &r->ignore_eos, "do not stop at the end-of-sequence token"),
+        CLI_SET("--no-bos", &r->no_bos, "do not put BOS before the prompt"),
+        CLI_STR("--session|--prompt-cache", "FILE", &r->session,
+                "reuse the KV cache saved in FILE for the prompt's common prefix,\n"
+                "and save the cache there afterwards (refused if foreign or corrupt;\n"
+                "a file saved with another -c is loaded when its tokens fit)"),
+        CLI_FN("--prompt-cache-ro", "FILE", opt_prompt_cache_ro, r, "like --prompt-cache: load, never save"),
+        CLI_FN("--prompt-cache-all", NULL, opt_prompt_cache_all, NULL,
+               "llama.cpp's; taken with a note (the session always holds everything)"),
+        CLI_SET("--sp", &r->spc.on,
+                "sequence parallel: under mpirun -np P each rank holds 1/P of the KV\n"
+                "cache and attention is combined over MPI (docs/distributed.md);\n"
+                "without mpirun it runs as P = 1"),
+        CLI_FN("-sys|--system-prompt|-sysf|--system-prompt-file", "TEXT", opt_chat_only, NULL,
+               "chat's system prompt: refused here (longctx chat has it)"),
+        CLI_LLAMA_OPTS(&r->rf.co.attn),
+        CLI_SECTION("structured output:"),
+        CLI_GRAMMAR_OPTS(&r->gr),
+        CLI_SAMPLER_OPTS(&r->sp),
+        CLI_ROPE_OPTS(&r->rf),
+    };
+    const cli_opt_spec spec = CLI_SPEC("run", synopsis, NULL, opts);
+    const int rc = cli_opt_parse(&spec, argc, argv, 1);
+    if (rc >= 0) return rc;
     if (!r->rf.model_path) {
         cli_error("run", "no model (-m MODEL)");
-        usage(stderr);
+        cli_opt_help(&spec, stderr);
         return CLI_USAGE;
     }
-    if ((r->prompt != NULL) + (r->prompt_file != NULL) + (r->prompt_ids != NULL) > 1) {
-        cli_error("run", "give one of -p, -f and --prompt-tokens");
-        return CLI_USAGE;
-    }
-    if (lc_sampler_params_validate(&r->sp, &err) != LC_OK) {
-        cli_error("run", "%s", err.msg);
-        return CLI_USAGE;
-    }
-    if (r->stops.n > 0 && r->print_ids) {
-        cli_error("run", "-r matches the generated text: it cannot go with --tokens");
-        return CLI_USAGE;
-    }
-    if (cli_grammar_active(&r->gr) && r->ignore_eos) {
-        cli_error("run", "--ignore-eos cannot go with a grammar: generation ends when the grammar is complete");
-        return CLI_USAGE;
-    }
-
-    if (r->spc.on && r->session) {
-        cli_error("run", "--sp cannot go with --session (the cache is spread over the ranks)");
-        return CLI_USAGE;
-    }
-    return -1;
+    const char *conflict = args_conflict(r);
+    lc_error err;
+    if (!conflict && lc_sampler_params_validate(&r->sp, &err) != LC_OK) conflict = err.msg;
+    if (conflict) cli_error("run", "%s", conflict);
+    return conflict ? CLI_USAGE : -1;
 }
 
 int cmd_run(int argc, char **argv) {

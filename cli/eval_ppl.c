@@ -120,8 +120,8 @@ static int make_methods(eval_session *s, ppl_method *m, int *n_methods) {
     const char *attn_list = a->rf.co.attn ? a->rf.co.attn : "";
     const char *scal_list = NULL;
     for (int i = 0; i < a->rf.n_rope; i++)
-        if (cli_is(a->rf.rope_flags[i][0], NULL, "--rope-scaling") && strchr(a->rf.rope_flags[i][1], ','))
-            scal_list = a->rf.rope_flags[i][1];
+        if (cli_is(a->rf.rope_names[i], NULL, "--rope-scaling") && strchr(a->rf.rope_values[i], ','))
+            scal_list = a->rf.rope_values[i];
     *n_methods = 0;
     const char *ap = attn_list;
     do {
@@ -163,8 +163,8 @@ static int method_rope(eval_session *s, const ppl_method *pm, lc_rope_config *ro
     *rope = s->model->cfg.rope;
     lc_error err;
     for (int i = 0; i < a->rf.n_rope; i++) {
-        if (cli_is(a->rf.rope_flags[i][0], NULL, "--rope-scaling") && strchr(a->rf.rope_flags[i][1], ',')) continue;
-        if (lc_rope_apply_option(rope, a->rf.rope_flags[i][0], a->rf.rope_flags[i][1], &err) != LC_OK) {
+        if (cli_is(a->rf.rope_names[i], NULL, "--rope-scaling") && strchr(a->rf.rope_values[i], ',')) continue;
+        if (lc_rope_apply_option(rope, a->rf.rope_names[i], a->rf.rope_values[i], &err) != LC_OK) {
             cli_error(EVAL_CMD, "%s", err.msg);
             return CLI_USAGE;
         }

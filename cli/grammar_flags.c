@@ -21,21 +21,8 @@ const char *cli_grammar_help(void) {
 }
 
 int cli_grammar_flag(cli_grammar *c, int argc, char **argv, int *i, const char *cmd) {
-    const char *a = argv[*i];
-    if (cli_is(a, NULL, "--json-object") || cli_is(a, NULL, "--json")) {
-        c->json_object = true;
-        return 1;
-    }
-    const char **dst = cli_is(a, NULL, "--grammar-file") ? &c->grammar_file
-                       : cli_is(a, NULL, "--json-schema") ? &c->json_schema
-                                                          : NULL;
-    if (!dst) return 0;
-    *dst = cli_value(argc, argv, i, cmd);
-    if (!*dst) {
-        cli_error(cmd, "missing value for %s", a);
-        return -1;
-    }
-    return 1;
+    const cli_opt opts[] = {CLI_GRAMMAR_OPTS(c), CLI_SET("--json", &c->json_object, "")};
+    return cli_opt_take(cmd, CLI_OPTS(opts), argc, argv, i);
 }
 
 /* Reads at most GRAMMAR_FILE_MAX bytes; NULL (after a message) on failure. */

@@ -3,6 +3,7 @@
 #ifndef LC_CLI_GRAMMAR_FLAGS_H
 #define LC_CLI_GRAMMAR_FLAGS_H
 
+#include "opt.h"
 #include "longctx/grammar.h"
 #include "longctx/sample.h"
 #include "longctx/tokenizer.h"
@@ -17,6 +18,14 @@ typedef struct {
 } cli_grammar;
 
 void cli_grammar_init(cli_grammar *c);
+/* The entries (opt.h). */
+#define CLI_GRAMMAR_OPTS(c)                                                                                            \
+    CLI_STR("--grammar-file", "FILE", &(c)->grammar_file,                                                              \
+            "constrain the output to a GBNF grammar (llama.cpp's syntax; docs/grammar.md)"),                           \
+        CLI_STR("--json-schema", "S", &(c)->json_schema,                                                               \
+                "constrain the output to JSON valid for a JSON Schema: a file, or the\n"                               \
+                "schema's text when S starts with '{' (needs a build with cJSON)"),                                    \
+        CLI_SET("--json-object", &(c)->json_object, "constrain the output to a JSON object (any)")
 /* 1: argv[*i] was a grammar flag (consumed, *i advanced past its value);
  * 0: not one; -1: a bad or missing value (reported). */
 int cli_grammar_flag(cli_grammar *c, int argc, char **argv, int *i, const char *cmd);

@@ -19,13 +19,31 @@
 #define LC_CLI_LLAMA_FLAGS_H
 
 #include "cli.h"
+#include "opt.h"
 
-/* If argv[*i] is one of the flags above, take it (and its value, advancing
- * *i) and return 1; -1 after a message when its value is bad or missing;
- * 0 when it is not one of them. attn: the command's --attn spec (NULL when
- * the command has no --attn: -fa off is then a note too). */
+bool cli_opt_gpu_layers(const cli_opt *o, const char *name, const char *v, const char *cmd);
+bool cli_opt_ignored(const cli_opt *o, const char *name, const char *v, const char *cmd);
+bool cli_opt_color(const cli_opt *o, const char *name, const char *v, const char *cmd);
+bool cli_opt_flash_attn(const cli_opt *o, const char *name, const char *v, const char *cmd);
+
+/* The entries; attn: the command's --attn spec (const char **; NULL when the
+ * command has no --attn: -fa off is then a note too). */
+#define CLI_LLAMA_OPTS(attn)                                                                                           \
+    CLI_SECTION("llama.cpp's flags (README \"Coming from llama.cpp\"):"),                                              \
+        CLI_FN("-ngl|--n-gpu-layers|--gpu-layers", "N", cli_opt_gpu_layers, NULL,                                      \
+               "taken with a note: longctx runs on the CPU"),                                                          \
+        CLI_FN("--mlock", NULL, cli_opt_ignored, NULL, "taken with a note: the model is not locked in memory"),        \
+        CLI_FN("--no-mmap", NULL, cli_opt_ignored, NULL, "taken with a note: the model is always mapped read-only"),   \
+        CLI_SWITCH("-co|--color", cli_opt_color, NULL, "taken with a note: the output is plain text"),                 \
+        CLI_SWITCH("-fa|--flash-attn", cli_opt_flash_attn, (attn),                                                     \
+                   "on/auto: longctx's default already; off: --attn naive where the\n"                                 \
+                   "command has a choice of attention (and no --attn was given)")
+
+/* For the commands that parse by hand: if argv[*i] is one of the flags above,
+ * take it (and its value, advancing *i) and return 1; -1 after a message when
+ * its value is bad or missing; 0 when it is not one of them. */
 int cli_llama_flag(int argc, char **argv, int *i, const char *cmd, const char **attn);
-/* Help lines for them. */
+/* Help lines for them (the commands that parse by hand). */
 const char *cli_llama_flags_help(void);
 
 #endif

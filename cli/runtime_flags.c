@@ -1,7 +1,6 @@
 /* Model, context and RoPE flags shared by the commands that run a model. */
 #include <string.h>
 
-#include "llama_flags.h"
 #include "runtime_flags.h"
 #include "longctx/attn.h"
 #include "longctx/sys.h"
@@ -11,95 +10,103 @@ void cli_runtime_flags_init(cli_runtime_flags *f) {
     lc_context_opts_init(&f->co);
 }
 
-int cli_runtime_flag(cli_runtime_flags *f, int argc, char **argv, int *i, const char *cmd) {
-    const char *a = argv[*i], *v = NULL;
-    bool ok = true;
-    const int llama = cli_llama_flag(argc, argv, i, cmd, &f->co.attn);
-    if (llama != 0) return llama;
-#define VALUE() (v = cli_value(argc, argv, i, cmd))
-    if (cli_is(a, "-m", "--model")) ok = (f->model_path = VALUE()) != NULL;
-    else if (cli_is(a, "-z", "--tokenizer")) ok = (f->tok_path = VALUE()) != NULL;
-    else if (cli_is(a, "-c", "--ctx-size") || cli_is(a, NULL, "--ctx")) {
-        if (!VALUE() || !cli_int_flag(cmd, a, v, 0, LC_CONTEXT_MAX_TOKENS, &f->co.n_ctx)) return -1;
-    } else if (cli_is(a, "-b", "--batch-size")) {
-        if (!VALUE() || !cli_int_flag(cmd, a, v, 1, LC_CONTEXT_MAX_TOKENS, &f->co.n_batch)) return -1;
-    } else if (cli_is(a, "-t", "--threads")) {
-        int64_t t;
-        if (!VALUE() || !cli_threads_flag(cmd, a, v, &t)) return -1;
-        f->co.n_threads = (int)t;
-    } else if (cli_is(a, NULL, "--attn")) {
-        if (!(f->co.attn = VALUE())) return -1;
-        /* a usage error, refused before the model loads; eval takes a
-         * comma-separated list: each spec is checked */
-        for (const char *p = v; *p;) {
-            const char *comma = strchr(p, ',');
-            const size_t len = comma ? (size_t)(comma - p) : strlen(p);
-            char spec[256];
-            lc_attn_params ap;
-            lc_attn_params_init(&ap, LC_ATTN_FLASH);
-            lc_error err;
-            snprintf(spec, sizeof spec, "%.*s", (int)(len < sizeof spec ? len : sizeof spec - 1), p);
-            if (len >= sizeof spec || lc_attn_parse(spec, &ap, &err) != LC_OK) {
-                cli_error(cmd, "--attn: %s", len >= sizeof spec ? "spec too long" : err.msg);
-                return -1;
-            }
-            p += len + (comma != NULL);
-        }
-    } else if (cli_is(a, NULL, "--swa")) {
-        if (!VALUE() || !cli_int_flag(cmd, a, v, -1, LC_CONTEXT_MAX_TOKENS, &f->co.swa)) return -1;
-    } else if (cli_is(a, NULL, "--swa-full")) f->co.swa_full = true;
-    else if (cli_is(a, NULL, "--swa-period")) ok = VALUE() && cli_parse_int(v, &f->co.swa_period) && f->co.swa_period >= 1;
-    else if (cli_is(a, "-ctk", "--cache-type-k")) ok = VALUE() && lc_dtype_parse(v, &f->co.k_type);
-    else if (cli_is(a, "-ctv", "--cache-type-v")) ok = VALUE() && lc_dtype_parse(v, &f->co.v_type);
-    else if (cli_is(a, NULL, "--kv-policy")) {
-        ok = (f->kv_spec = VALUE()) != NULL;
+bool cli_opt_threads_i64(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    return cli_threads_flag(cmd, name, v, (int64_t *)o->dst);
+}
+
+bool cli_opt_threads(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    int64_t t;
+    if (!cli_threads_flag(cmd, name, v, &t)) return false;
+    *(int *)o->dst = (int)t;
+    return true;
+}
+
+/* A usage error, refused before the model loads; eval takes a comma-separated
+ * list: each spec is checked. */
+bool cli_opt_attn(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    for (const char *p = v; *p;) {
+        const char *comma = strchr(p, ',');
+        const size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char spec[256];
+        lc_attn_params ap;
+        lc_attn_params_init(&ap, LC_ATTN_FLASH);
         lc_error err;
-        if (ok && strchr(v, ',') && strcmp(cmd, "eval") != 0) {
-            cli_error(cmd, "--kv-policy takes one policy here (a list is for eval ppl)");
-            return -1;
+        snprintf(spec, sizeof spec, "%.*s", (int)(len < sizeof spec ? len : sizeof spec - 1), p);
+        if (len >= sizeof spec || lc_attn_parse(spec, &ap, &err) != LC_OK) {
+            cli_error(cmd, "%s: %s", name, len >= sizeof spec ? "spec too long" : err.msg);
+            return false;
         }
-        if (ok && !strchr(v, ',') && lc_kv_policy_parse(v, &f->co, &err) != LC_OK) {
-            cli_error(cmd, "%s", err.msg);
-            return -1;
-        }
+        p += len + (comma != NULL);
     }
-    else if (cli_is(a, NULL, "--keep")) { /* llama.cpp's: the kept prefix of a context shift */
-        int64_t keep;
-        if (!VALUE() || !cli_int_flag(cmd, a, v, -1, LC_CONTEXT_MAX_TOKENS, &keep)) return -1;
-        if (f->kv_spec && f->co.kv_policy != LC_KV_POLICY_SHIFT && f->co.kv_policy != LC_KV_POLICY_FULL) {
-            cli_error(cmd, "--keep is the kept prefix of a context shift (--kv-policy shift:KEEP), not of %s",
-                      f->kv_spec);
-            return -1;
-        }
-        char spec[48];
-        snprintf(spec, sizeof spec, "shift:%lld", (long long)(keep < 0 ? 0 : keep));
-        lc_error err;
-        if (lc_kv_policy_parse(spec, &f->co, &err) != LC_OK) {
-            cli_error(cmd, "--keep: %s", err.msg);
-            return -1;
-        }
-        f->keep_prompt = keep < 0;
+    *(const char **)o->dst = v;
+    return true;
+}
+
+bool cli_opt_dtype(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    if (lc_dtype_parse(v, (lc_dtype *)o->dst)) return true;
+    cli_error(cmd, "%s: '%s' is not a type (f16, f32, q8_0)", name, v);
+    return false;
+}
+
+bool cli_opt_kv_policy(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    cli_runtime_flags *f = o->dst;
+    lc_error err;
+    if (strchr(v, ',') && strcmp(cmd, "eval") != 0) {
+        cli_error(cmd, "%s takes one policy here (a list is for eval ppl)", name);
+        return false;
     }
-    else if (lc_rope_is_option(a)) {
-        ok = VALUE() != NULL;
-        if (ok && f->n_rope == CLI_MAX_ROPE_FLAGS) {
-            cli_error(cmd, "too many RoPE flags (at most %d)", CLI_MAX_ROPE_FLAGS);
-            return -1;
-        }
-        if (ok) {
-            f->rope_flags[f->n_rope][0] = a;
-            f->rope_flags[f->n_rope][1] = v;
-            f->n_rope++;
-        }
-    } else {
-        return 0;
+    if (!strchr(v, ',') && lc_kv_policy_parse(v, &f->co, &err) != LC_OK) {
+        cli_error(cmd, "%s", err.msg);
+        return false;
     }
-#undef VALUE
-    if (!ok) {
-        cli_error(cmd, "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
-        return -1;
+    f->kv_spec = v;
+    return true;
+}
+
+/* llama.cpp's --keep: the kept prefix of a context shift. */
+bool cli_opt_keep(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    cli_runtime_flags *f = o->dst;
+    int64_t keep;
+    if (!cli_int_flag(cmd, name, v, -1, LC_CONTEXT_MAX_TOKENS, &keep)) return false;
+    if (f->kv_spec && f->co.kv_policy != LC_KV_POLICY_SHIFT && f->co.kv_policy != LC_KV_POLICY_FULL) {
+        cli_error(cmd, "%s is the kept prefix of a context shift (--kv-policy shift:KEEP), not of %s", name, f->kv_spec);
+        return false;
     }
-    return 1;
+    char spec[48];
+    snprintf(spec, sizeof spec, "shift:%lld", (long long)(keep < 0 ? 0 : keep));
+    lc_error err;
+    if (lc_kv_policy_parse(spec, &f->co, &err) != LC_OK) {
+        cli_error(cmd, "%s: %s", name, err.msg);
+        return false;
+    }
+    f->keep_prompt = keep < 0;
+    return true;
+}
+
+/* Kept in order, applied once the model's RoPE is known (cli_runtime_rope). */
+bool cli_opt_rope(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    cli_runtime_flags *f = o->dst;
+    if (f->n_rope == CLI_MAX_ROPE_FLAGS) {
+        cli_error(cmd, "too many RoPE flags (at most %d)", CLI_MAX_ROPE_FLAGS);
+        return false;
+    }
+    if (strlen(name) >= sizeof f->rope_names[0]) return false; /* lc_rope_is_option took it: a short name */
+    snprintf(f->rope_names[f->n_rope], sizeof f->rope_names[0], "%s", name);
+    f->rope_values[f->n_rope] = v;
+    f->n_rope++;
+    return true;
+}
+
+bool cli_opt_sampler(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    lc_error err;
+    if (lc_sampler_apply_option((lc_sampler_params *)o->dst, name, v, &err) == LC_OK) return true;
+    cli_error(cmd, "%s", err.msg);
+    return false;
+}
+
+bool cli_opt_seed(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    (void)name;
+    return cli_opt_sampler(o, "--seed", v, cmd);
 }
 
 bool cli_threads_flag(const char *cmd, const char *flag, const char *v, int64_t *out) {
@@ -137,29 +144,10 @@ int cli_runtime_rope(cli_runtime_flags *f, const lc_model *m, lc_rope_config *ro
     if (f->n_rope == 0) return CLI_OK;
     lc_error err;
     for (int i = 0; i < f->n_rope; i++)
-        if (lc_rope_apply_option(rope, f->rope_flags[i][0], f->rope_flags[i][1], &err) != LC_OK) {
+        if (lc_rope_apply_option(rope, f->rope_names[i], f->rope_values[i], &err) != LC_OK) {
             cli_error(cmd, "%s", err.msg);
             return CLI_USAGE;
         }
     f->co.rope = rope;
     return CLI_OK;
-}
-
-const char *cli_runtime_flags_help(void) {
-    return "  -m, --model PATH       GGUF or llama2.c .bin model\n"
-           "  -z, --tokenizer PATH   llama2.c tokenizer.bin for a .bin model\n"
-           "  -c, --ctx-size N       context length in tokens (--ctx too; at most 2^40)\n"
-           "  -b, --batch-size N     prompt tokens per forward pass (default 512)\n"
-           "  -t, --threads N        threads, 1..4096 (default: all CPUs)\n"
-           "  --attn SPEC            naive | flash | window:W[:S] | linear[:elu|relu|favor[:M]] | chunked:C[:O]\n"
-           "                         (default: the model's attention, else flash)\n"
-           "  --swa N                sliding window of the model's window layers (every layer when the file\n"
-           "                         declares none, e.g. Mistral); -1: none; default: as the file says\n"
-           "  --swa-full             window layers keep the whole KV cache, not a ring of W + batch - 1\n"
-           "  --swa-period P         window-layer pattern: every layer but each P-th (1: all; 6: Gemma-3's)\n"
-           "  -ctk, --cache-type-k T KV cache type for K: f16 (default), f32 or q8_0 (head dim % 32 == 0)\n"
-           "  -ctv, --cache-type-v T KV cache type for V: f16 (default), f32 or q8_0\n"
-           "  --kv-policy SPEC       what the KV cache does when full: full (default: stop), window:W,\n"
-           "                         sinks:S:W (StreamingLLM), shift:KEEP (context shift), h2o:S:R:H\n"
-           "  --keep N               llama.cpp's: --kv-policy shift:N (-1: keep the whole prompt)\n";
 }

@@ -1,22 +1,27 @@
 /*
- * The flags every command that runs a model shares (longctx run, longctx
- * eval), parsed in one place:
+ * The flags every command that runs a model shares (run, chat, eval, doc,
+ * bench kv, bench sp), declared once as option-table entries (opt.h):
  *
- *   -m/--model PATH  -z/--tokenizer PATH  -c/--ctx-size/--ctx N
- *   -b/--batch-size N  -t/--threads N  --attn SPEC
- *   -ctk/--cache-type-k T  -ctv/--cache-type-v T  --kv-policy SPEC
- *   --keep N (llama.cpp's: --kv-policy shift:N; -1: the prompt's length)
- *   llama.cpp's -ngl, --mlock, --no-mmap, --color, -fa (llama_flags.h)
- *   the RoPE flags of include/longctx/rope.h (--rope-scaling, --rope-scale,
- *   --rope-freq-base, --rope-freq-scale, --yarn-*), applied in order on top of
- *   the model's RoPE once it is loaded.
+ *   CLI_MODEL_OPTS(f)    -m/--model PATH  -z/--tokenizer PATH
+ *   CLI_RUNTIME_OPTS(f)  -c/--ctx-size/--ctx N  -b/--batch-size N  -t/--threads N
+ *                        --attn SPEC  --swa N  --swa-full  --swa-period P
+ *                        -ctk/--cache-type-k T  -ctv/--cache-type-v T  --kv-policy SPEC
+ *                        --keep N (llama.cpp's: --kv-policy shift:N; -1: the prompt's length)
+ *   CLI_ROPE_OPTS(f)     the RoPE flags of include/longctx/rope.h (--rope-scaling,
+ *                        --rope-scale, --rope-freq-base, --yarn-* ...), applied in
+ *                        order on top of the model's RoPE once it is loaded
+ *   CLI_SAMPLER_OPTS(p)  the sampler's flags (include/longctx/sample.h), -s is --seed
+ *
+ * and llama.cpp's -ngl, --mlock, --no-mmap, --color, -fa (llama_flags.h).
  */
 #ifndef LC_CLI_RUNTIME_FLAGS_H
 #define LC_CLI_RUNTIME_FLAGS_H
 
 #include "cli.h"
+#include "opt.h"
 #include "longctx/model.h"
 #include "longctx/runtime.h"
+#include "longctx/sample.h"
 
 #define CLI_MAX_ROPE_FLAGS 32
 
@@ -24,7 +29,8 @@ typedef struct {
     const char *model_path;
     const char *tok_path;
     lc_context_opts co;  /* n_ctx, n_batch, n_threads, attn, k_type, v_type */
-    const char *rope_flags[CLI_MAX_ROPE_FLAGS][2]; /* (flag, value) in order */
+    char rope_names[CLI_MAX_ROPE_FLAGS][32];   /* the RoPE flags, in order */
+    const char *rope_values[CLI_MAX_ROPE_FLAGS];
     int n_rope;
     const char *kv_spec;  /* --kv-policy as given: one spec is parsed into co;
                              a comma-separated list (eval ppl) is left to the
@@ -35,14 +41,56 @@ typedef struct {
 } cli_runtime_flags;
 
 void cli_runtime_flags_init(cli_runtime_flags *f);
+
+/* The entries' parsers (dst: the field, or the cli_runtime_flags). */
+bool cli_opt_threads(const cli_opt *o, const char *name, const char *v, const char *cmd);     /* int */
+bool cli_opt_threads_i64(const cli_opt *o, const char *name, const char *v, const char *cmd); /* int64_t */
+bool cli_opt_attn(const cli_opt *o, const char *name, const char *v, const char *cmd);
+bool cli_opt_dtype(const cli_opt *o, const char *name, const char *v, const char *cmd);
+bool cli_opt_kv_policy(const cli_opt *o, const char *name, const char *v, const char *cmd);
+bool cli_opt_keep(const cli_opt *o, const char *name, const char *v, const char *cmd);
+bool cli_opt_rope(const cli_opt *o, const char *name, const char *v, const char *cmd);
+bool cli_opt_sampler(const cli_opt *o, const char *name, const char *v, const char *cmd);
+bool cli_opt_seed(const cli_opt *o, const char *name, const char *v, const char *cmd);
+
+#define CLI_MODEL_OPTS(f)                                                                                              \
+    CLI_STR("-m|--model", "PATH", &(f)->model_path, "GGUF or llama2.c .bin model"),                                    \
+        CLI_STR("-z|--tokenizer", "PATH", &(f)->tok_path, "llama2.c tokenizer.bin for a .bin model")
+
+#define CLI_RUNTIME_OPTS(f)                                                                                            \
+    CLI_I64("-c|--ctx-size|--ctx", "N", &(f)->co.n_ctx, 0, LC_CONTEXT_MAX_TOKENS,                                      \
+            "context length in tokens (default: the model's training context, at most 4096)"),                         \
+        CLI_I64("-b|--batch-size", "N", &(f)->co.n_batch, 1, LC_CONTEXT_MAX_TOKENS,                                    \
+                "prompt tokens per forward pass (default 512)"),                                                       \
+        CLI_FN("-t|--threads", "N", cli_opt_threads, &(f)->co.n_threads, "threads, 1..4096 (default: all CPUs)"),      \
+        CLI_FN("--attn", "SPEC", cli_opt_attn, &(f)->co.attn,                                                          \
+               "naive | flash | window:W[:S] | linear[:elu|relu|favor[:M]] | chunked:C[:O]\n"                          \
+               "(default: the model's attention, else flash)"),                                                        \
+        CLI_I64("--swa", "N", &(f)->co.swa, -1, LC_CONTEXT_MAX_TOKENS,                                                 \
+                "sliding window of the model's window layers (every layer when the file\n"                             \
+                "declares none, e.g. Mistral); -1: none; default: as the file says"),                                  \
+        CLI_SET("--swa-full", &(f)->co.swa_full, "window layers keep the whole KV cache, not a ring of W + batch - 1"), \
+        CLI_INT("--swa-period", "P", &(f)->co.swa_period, 1, INT32_MAX,                                                \
+                "window-layer pattern: every layer but each P-th (1: all; 6: Gemma-3's)"),                             \
+        CLI_FN("-ctk|--cache-type-k", "T", cli_opt_dtype, &(f)->co.k_type,                                             \
+               "KV cache type for K: f16 (default), f32 or q8_0 (head dim % 32 == 0)"),                                \
+        CLI_FN("-ctv|--cache-type-v", "T", cli_opt_dtype, &(f)->co.v_type, "KV cache type for V: f16 (default), f32 or q8_0"), \
+        CLI_FN("--kv-policy", "SPEC", cli_opt_kv_policy, (f),                                                          \
+               "what the KV cache does when full: full (default: stop), window:W,\n"                                   \
+               "sinks:S:W (StreamingLLM), shift:KEEP (context shift), h2o:S:R:H"),                                     \
+        CLI_FN("--keep", "N", cli_opt_keep, (f), "llama.cpp's: --kv-policy shift:N (-1: keep the whole prompt)")
+
+#define CLI_ROPE_OPTS(f)                                                                                               \
+    CLI_SECTION("RoPE (override the model's):"), CLI_FAMILY(lc_rope_is_option, cli_opt_rope, (f), lc_rope_options_help())
+
+#define CLI_SAMPLER_OPTS(p)                                                                                            \
+    CLI_SECTION("sampling:"), CLI_FN("-s", "S", cli_opt_seed, (p), "the same as --seed"),                              \
+        CLI_FAMILY(lc_sampler_is_option, cli_opt_sampler, (p), lc_sampler_options_help())
+
 /* Threads: 1..CLI_MAX_THREADS (else a message, false), with a note when
  * more than the CPUs. */
 #define CLI_MAX_THREADS 4096
 bool cli_threads_flag(const char *cmd, const char *flag, const char *v, int64_t *out);
-/* If argv[*i] is one of the flags above, take it and its value (advancing
- * *i) and return 1; return -1 after printing a message when its value is
- * bad or missing (a usage error); 0 when it is not one of them. */
-int cli_runtime_flag(cli_runtime_flags *f, int argc, char **argv, int *i, const char *cmd);
 /* Without -c, a context of min(the model's training context, 4096) tokens,
  * with a note when that is less than the model's (as llama.cpp does): a
  * model claiming 2^24 tokens would otherwise size a 16M-slot cache. */
@@ -53,7 +101,5 @@ int cli_runtime_load_model(const cli_runtime_flags *f, lc_model **m, const char 
 /* The model's RoPE with the RoPE flags applied, into *rope; points f->co.rope
  * at it when any flag was given. CLI_OK, or CLI_USAGE after a message. */
 int cli_runtime_rope(cli_runtime_flags *f, const lc_model *m, lc_rope_config *rope, const char *cmd);
-/* Help lines for the flags above but RoPE's (lc_rope_options_help). */
-const char *cli_runtime_flags_help(void);
 
 #endif

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Options declared once per command (cli/opt.h, issue 18): for every command
+# whose options are a table,
+#  - `--help` lists every spelling `--list-options` says the table parses
+#    (the usage text cannot drift from the parser);
+#  - a sample of that command's flags, each with a good value, parses (the
+#    flags come before --help, which ends the parse with exit 0 once they
+#    are all taken), and a bad value of each is ONE line naming the flag,
+#    exit 2;
+#  - "--name=value", typos ("did you mean") and value-less flags given a value.
+# No model is loaded: every check ends at --help or a usage error.
+# Usage (from ctest): options.sh CLI SHARED_DIR SOURCE_DIR
+set -u
+CLI=$1
+. "$(dirname "$0")/lib.bash"
+
+# command (as words) | good flags... | bad flag and value
+TABLES=(
+  "run|-m x.gguf -p hi -n 8 -c 1K -b 32 -t 1 --attn window:64:4 -ctk q8_0 --kv-policy sinks:4:60 -r stop --json --no-bos --session s.bin --temp 0.5 -s 3 --rope-scaling yarn --rope-scale 2 -ngl 99 -fa off --grammar-file g.gbnf|--top-k lots"
+  "chat|-m x.gguf -n -1 -sys hello --chat-template chatml --delim END --verbose --keep 4 --min-p 0.1 --json --swa 128 --swa-full --swa-period 6|-n 2K2"
+  "eval|passkey -m x.gguf --lengths 512,1K --depths 0,50%,100 --trials 2 -s 5 --margin 8 --digits 4 --no-timings --csv c.csv -v --probes -1,-8|--margin 5000"
+  "eval|ppl -m x.gguf -f t.txt --stride 128 --max-tokens 4K --attn flash,naive --kv-policy window:64,sinks:4:60|--stride 0"
+  "doc|doc.txt -m x.gguf --task qa --question why --strategy refine -n 64 --overlap 16 --chunk-tokens 256 --json --temp 0.2|--strategy sideways"
+  "bench kv|-m x.gguf --at 1K,2K -n 4 -r 2 --seed 9 --json -c 512|-r 99"
+  "bench sp|-m x.gguf -L 1K -n 4 -r 2 --bandwidth 25 --latency 1.5|--bandwidth 0"
+)
+
+for entry in "${TABLES[@]}"; do
+    IFS='|' read -r cmd good bad <<<"$entry"
+    read -ra c <<<"$cmd"
+    read -ra g <<<"$good"
+    read -ra b <<<"$bad"
+    name=${c[*]}
+    run 0 "$name --list-options" "$CLI" "${c[@]}" --list-options
+    cp "$tmp/out" "$tmp/names"
+    check '[ "$(wc -l <"$tmp/names")" -gt 5 ]' "$name --list-options lists its options"
+    run 0 "$name --help" "$CLI" "${c[@]}" --help
+    cp "$tmp/out" "$tmp/help"
+    missing=""
+    while read -r n; do
+        # the name as a word of the help: after a blank, ',' or '(' and before a blank, ',', '=' or '['
+        grep -qE -- "(^|[ ,(])${n}([ ,=[]|$)" "$tmp/help" || missing="$missing $n"
+    done <"$tmp/names"
+    check '[ -z "$missing" ]' "$name --help does not list:$missing"
+    run 0 "$name: the sample flags parse" "$CLI" "${c[@]}" "${g[@]}" --help
+    has "$tmp/out" "usage: " "$name: the sample flags then --help"
+    run 2 "$name ${b[*]}" "$CLI" "${c[@]}" "${b[@]}" --help
+    check '[ "$(wc -l <"$tmp/err")" -eq 1 ]' "$name ${b[*]}: one line, not $(wc -l <"$tmp/err"): $(head -c 300 "$tmp/err")"
+    has "$tmp/err" "${b[0]}" "$name ${b[*]}: the message names the flag"
+done
+
+# the generic rules, on run's table
+run 0 "--name=value" "$CLI" run --n-predict=8 --temp=0.5 --color=off --help
+run 2 "a value-less flag given one" "$CLI" run --json=yes
+has "$tmp/err" "longctx run: --json takes no value" "value-less flag message"
+run 2 "a missing value" "$CLI" run -n
+has "$tmp/err" "longctx run: option -n needs a value" "missing value message"
+run 2 "an integer out of range" "$CLI" run -b 0
+has "$tmp/err" "-b: '0' is not an integer in 1..1099511627776" "range message"
+run 2 "an integer with junk" "$CLI" run -t 2x
+has "$tmp/err" "-t: '2x' is not an integer in 1..4096" "junk message"
+run 2 "a real out of range" "$CLI" bench sp --latency -1
+has "$tmp/err" "--latency: '-1' is not a number in 0..1e+30" "real range message"
+run 2 "a bad list" "$CLI" eval passkey --lengths 1K,,2K
+has "$tmp/err" "--lengths: '1K,,2K' is not a comma-separated list" "list message"
+run 2 "a typo of a table flag" "$CLI" chat --delm x
+has "$tmp/err" "longctx chat: unknown option '--delm' (did you mean --delim?)" "did you mean (table)"
+run 2 "a typo of a library flag" "$CLI" doc --tmep 0.5
+has "$tmp/err" "longctx doc: unknown option '--tmep' (did you mean --temp?)" "did you mean (sampler family)"
+run 2 "a typo of a RoPE flag" "$CLI" eval ppl --rope-scal 2
+has "$tmp/err" "(did you mean --rope-scale?)" "did you mean (RoPE family)"
+run 2 "a second document" "$CLI" doc a.txt b.txt
+has "$tmp/err" "unexpected argument 'b.txt'" "one positional argument"
+run 2 "no task" "$CLI" eval
+has "$tmp/err" "usage: longctx eval TASK" "eval without a task prints the usage on stderr"
+finish options
