@@ -17,39 +17,16 @@
 #define MAX_CTX 16
 #define MAX_REPEAT 9
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx bench model -m MODEL [options]\n\n"
-            "For each context length L: prefill L synthetic tokens (chunks of -b), then decode -n more\n"
-            "one at a time. Reports tokens/s, the time split matmul / attention / other, matmul GFLOP/s\n"
-            "in prefill, and decode bytes/s: the weights plus the K/V cache read per token.\n\n"
-            "options:\n"
-            "  -m, --model PATH       GGUF or llama2.c .bin (make one: longctx convert --random --preset 15M\n"
-            "                         --type f16 m15.gguf)\n"
-            "  --ctx LIST             context lengths (default 128,1K,4K,16K)\n"
-            "  -n, --decode N         decode tokens timed at each length (default 32)\n"
-            "  -b, --batch-size N     prefill chunk (default 512)\n"
-            "  -t, --threads N        threads (default: all CPUs)\n"
-            "  --attn SPEC            attention method (default: the model's, else flash)\n"
-            "  -ctk, -ctv TYPE        KV cache types (default f16)\n"
-            "  --swa N, --swa-period P, --swa-full\n"
-            "                         window layers: window N on every layer but each P-th (run --help)\n"
-            "  --seed S               synthetic token seed (default 1)\n"
-            "  --repeat R             measure the lengths R times, in turn (1..9, default 1); the per-kind\n"
-            "                         summary gives median [min, max] over the repeats\n"
-            "  --interleave           hold every length's context at once and decode them token by token in\n"
-            "                         turn, so that a busy machine slows every length alike (ratios between\n"
-            "                         lengths are then paired measurements)\n"
-            "  --fill-kv random       reach each length without prefilling it: the KV cache takes random\n"
-            "                         rows (window layers: their ring) and Gated DeltaNet states random\n"
-            "                         values (lc_context_fill_synthetic), then -n tokens are decoded. Decode\n"
-            "                         at depth L costs what it costs after a real prefill (attention reads\n"
-            "                         the same number of rows; the recurrence is the same size), outputs are\n"
-            "                         meaningless; the output says \"synthetic depth\" and has no prefill\n"
-            "  --no-peak              skip measuring the machine's peak (no fractions)\n"
-            "  --json                 one JSON object on stdout\n"
-            "  -h, --help             this help\n%s",
-            cli_llama_flags_help());
+static const char synopsis[] =
+    "usage: longctx bench model -m MODEL [options]\n\n"
+    "For each context length L: prefill L synthetic tokens (chunks of -b), then decode -n more\n"
+    "one at a time. Reports tokens/s, the time split matmul / attention / other, matmul GFLOP/s\n"
+    "in prefill, and decode bytes/s: the weights plus the K/V cache read per token.\n\n";
+
+static bool opt_fill_kv(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    if (strcmp(v, "random") == 0) return *(bool *)o->dst = true;
+    cli_error(cmd, "%s: '%s' is not random (the only filling there is)", name, v);
+    return false;
 }
 
 typedef struct {
@@ -219,64 +196,47 @@ int bench_model(int argc, char **argv) {
     bool interleave = false;
     lc_context_opts co;
     lc_context_opts_init(&co);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        bool ok = true;
-        const int llama = cli_llama_flag(argc, argv, &i, "bench model", &co.attn); /* llama-bench's -ngl, -fa */
-        if (llama < 0) return CLI_USAGE;
-        if (llama > 0) continue;
-#define VALUE() (v = cli_value(argc, argv, &i, "bench model"))
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        } else if (cli_is(a, "-m", "--model")) ok = (model_path = VALUE()) != NULL;
-        else if (cli_is(a, NULL, "--ctx")) ok = VALUE() && cli_parse_i64_list(v, ctxs, MAX_CTX, &n_ctx);
-        else if (cli_is(a, "-n", "--decode")) {
-            if (!VALUE() || !cli_int_flag("bench model", a, v, 0, LC_CONTEXT_MAX_TOKENS, &n_dec)) return CLI_USAGE;
-        } else if (cli_is(a, "-b", "--batch-size")) {
-            if (!VALUE() || !cli_int_flag("bench model", a, v, 1, LC_CONTEXT_MAX_TOKENS, &co.n_batch)) return CLI_USAGE;
-        } else if (cli_is(a, "-t", "--threads")) {
-            int64_t t;
-            if (!VALUE() || !cli_threads_flag("bench model", a, v, &t)) return CLI_USAGE;
-            co.n_threads = (int)t;
-        }
-        else if (cli_is(a, NULL, "--attn")) ok = (co.attn = VALUE()) != NULL;
-        else if (cli_is(a, "-ctk", "--cache-type-k")) ok = VALUE() && lc_dtype_parse(v, &co.k_type);
-        else if (cli_is(a, "-ctv", "--cache-type-v")) ok = VALUE() && lc_dtype_parse(v, &co.v_type);
-        else if (cli_is(a, NULL, "--seed")) ok = VALUE() && cli_parse_i64(v, &seed);
-        else if (cli_is(a, NULL, "--swa")) ok = VALUE() && cli_parse_i64(v, &co.swa) && co.swa >= -1;
-        else if (cli_is(a, NULL, "--swa-period")) ok = VALUE() && cli_parse_int(v, &co.swa_period) && co.swa_period >= 1;
-        else if (cli_is(a, NULL, "--swa-full")) co.swa_full = true;
-        else if (cli_is(a, NULL, "--no-peak")) peak = false;
-        else if (cli_is(a, NULL, "--interleave")) interleave = true;
-        else if (cli_is(a, NULL, "--repeat")) {
-            if (!VALUE() || !cli_int_flag("bench model", a, v, 1, MAX_REPEAT, &n_repeat)) return CLI_USAGE;
-        }
-        else if (cli_is(a, NULL, "--fill-kv")) {
-            ok = VALUE() && strcmp(v, "random") == 0;
-            synthetic = true;
-        }
-        else if (cli_is(a, NULL, "--json")) json = true;
-        else {
-            return cli_unknown_option("bench model", a, usage);
-        }
-#undef VALUE
-        if (!ok) {
-            cli_error("bench model", "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
-            return CLI_USAGE;
-        }
-    }
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_STR("-m|--model", "PATH", &model_path,
+                "GGUF or llama2.c .bin (make one: longctx convert --random --preset 15M\n--type f16 m15.gguf)"),
+        CLI_I64_LIST("--ctx", "LIST", ctxs, &n_ctx, MAX_CTX, 1, "context lengths (default 128,1K,4K,16K)"),
+        CLI_I64("-n|--decode", "N", &n_dec, 0, LC_CONTEXT_MAX_TOKENS, "decode tokens timed at each length (default 32)"),
+        CLI_I64("-b|--batch-size", "N", &co.n_batch, 1, LC_CONTEXT_MAX_TOKENS, "prefill chunk (default 512)"),
+        CLI_FN("-t|--threads", "N", cli_opt_threads, &co.n_threads, "threads (default: all CPUs)"),
+        CLI_FN("--attn", "SPEC", cli_opt_attn, &co.attn, "attention method (default: the model's, else flash)"),
+        CLI_FN("-ctk|--cache-type-k", "T", cli_opt_dtype, &co.k_type, "KV cache type for K (default f16)"),
+        CLI_FN("-ctv|--cache-type-v", "T", cli_opt_dtype, &co.v_type, "KV cache type for V (default f16)"),
+        CLI_I64("--swa", "N", &co.swa, -1, LC_CONTEXT_MAX_TOKENS, "window layers' window (run --help)"),
+        CLI_INT("--swa-period", "P", &co.swa_period, 1, INT32_MAX, "window on every layer but each P-th"),
+        CLI_SET("--swa-full", &co.swa_full, "window layers keep the whole KV cache"),
+        CLI_I64("--seed", "S", &seed, -CLI_INT_LIMIT, CLI_INT_LIMIT, "synthetic token seed (default 1)"),
+        CLI_I64("--repeat", "R", &n_repeat, 1, MAX_REPEAT,
+                "measure the lengths R times, in turn (1..9, default 1); the per-kind\n"
+                "summary gives median [min, max] over the repeats"),
+        CLI_SET("--interleave", &interleave,
+                "hold every length's context at once and decode them token by token in\n"
+                "turn, so that a busy machine slows every length alike (ratios between\n"
+                "lengths are then paired measurements)"),
+        CLI_FN("--fill-kv", "random", opt_fill_kv, &synthetic,
+               "reach each length without prefilling it: the KV cache takes random\n"
+               "rows (window layers: their ring) and Gated DeltaNet states random\n"
+               "values (lc_context_fill_synthetic), then -n tokens are decoded. Decode\n"
+               "at depth L costs what it costs after a real prefill (attention reads\n"
+               "the same number of rows; the recurrence is the same size), outputs are\n"
+               "meaningless; the output says \"synthetic depth\" and has no prefill"),
+        CLI_CLEAR("--no-peak", &peak, "skip measuring the machine's peak (no fractions)"),
+        CLI_SET("--json", &json, "one JSON object on stdout"),
+        CLI_LLAMA_OPTS(&co.attn), /* llama-bench's -ngl, -fa */
+    };
+    const cli_opt_spec spec = CLI_SPEC("bench model", synopsis, NULL, opts);
+    const int prc = cli_opt_parse(&spec, argc, argv, 1);
+    if (prc >= 0) return prc;
     if (!model_path) {
         cli_error("bench model", "no model (-m MODEL)");
-        usage(stderr);
+        cli_opt_help(&spec, stderr);
         return CLI_USAGE;
     }
-    for (int i = 0; i < n_ctx; i++)
-        if (ctxs[i] < 1) {
-            cli_error("bench model", "context lengths must be >= 1");
-            return CLI_USAGE;
-        }
-
     lc_error err;
     lc_model *m = NULL;
     if (lc_model_load(model_path, NULL, &m, &err) != LC_OK) return cli_fail("bench model", &err);

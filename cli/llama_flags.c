@@ -44,14 +44,3 @@ bool cli_opt_flash_attn(const cli_opt *o, const char *name, const char *v, const
     }
     return true;
 }
-
-int cli_llama_flag(int argc, char **argv, int *i, const char *cmd, const char **attn) {
-    const cli_opt opts[] = {CLI_LLAMA_OPTS(attn)};
-    return cli_opt_take(cmd, CLI_OPTS(opts), argc, argv, i);
-}
-
-const char *cli_llama_flags_help(void) {
-    return "  llama.cpp's -ngl, --n-gpu-layers, --gpu-layers N, --mlock, --no-mmap, --color [on|off|auto] and\n"
-           "  -fa, --flash-attn [on|off|auto] are taken with a note (-fa off: naive attention where the command\n"
-           "  has a choice); README \"Coming from llama.cpp\" has the table\n";
-}

@@ -39,11 +39,4 @@ bool cli_opt_flash_attn(const cli_opt *o, const char *name, const char *v, const
                    "on/auto: longctx's default already; off: --attn naive where the\n"                                 \
                    "command has a choice of attention (and no --attn was given)")
 
-/* For the commands that parse by hand: if argv[*i] is one of the flags above,
- * take it (and its value, advancing *i) and return 1; -1 after a message when
- * its value is bad or missing; 0 when it is not one of them. */
-int cli_llama_flag(int argc, char **argv, int *i, const char *cmd, const char **attn);
-/* Help lines for them (the commands that parse by hand). */
-const char *cli_llama_flags_help(void);
-
 #endif

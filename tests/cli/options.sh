@@ -22,6 +22,8 @@ TABLES=(
   "eval|ppl -m x.gguf -f t.txt --stride 128 --max-tokens 4K --attn flash,naive --kv-policy window:64,sinks:4:60|--stride 0"
   "doc|doc.txt -m x.gguf --task qa --question why --strategy refine -n 64 --overlap 16 --chunk-tokens 256 --json --temp 0.2|--strategy sideways"
   "bench kv|-m x.gguf --at 1K,2K -n 4 -r 2 --seed 9 --json -c 512|-r 99"
+  "bench model|-m x.gguf --ctx 128,1K -n 4 -b 64 -t 1 --attn flash -ctk q8_0 --swa 64 --swa-period 4 --seed 3 --repeat 2 --interleave --fill-kv random --no-peak --json -ngl 99 -fa 1|--repeat 10"
+  "serve|-m x.gguf --alias a --host 0.0.0.0 --port 0 -c 512 -np 2 -t 1 --kv-policy sinks:4:60 --kv-budget 64M --sessions d --prefix-cache 1G --chat-template chatml --api-key k --max-tokens 64 --timeout 2.5 --max-body 4K --queue 0 --queue-timeout 0 -s 4|--max-body 12"
   "bench sp|-m x.gguf -L 1K -n 4 -r 2 --bandwidth 25 --latency 1.5|--bandwidth 0"
 )
 
@@ -31,6 +33,10 @@ for entry in "${TABLES[@]}"; do
     read -ra g <<<"$good"
     read -ra b <<<"$bad"
     name=${c[*]}
+    if "$CLI" "${c[@]}" --list-options 2>&1 >/dev/null | grep -q "was built without"; then
+        echo "SKIP part: $name: this build has no $name ($("$CLI" "${c[@]}" --help 2>&1 | head -c 200))"
+        continue
+    fi
     run 0 "$name --list-options" "$CLI" "${c[@]}" --list-options
     cp "$tmp/out" "$tmp/names"
     check '[ "$(wc -l <"$tmp/names")" -gt 5 ]' "$name --list-options lists its options"
