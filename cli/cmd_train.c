@@ -18,55 +18,16 @@
 #include "longctx/sys.h"
 #include "longctx/tasks.h"
 #include "longctx/train.h"
+#include "opt.h"
 
 #define CMD "train"
 #define MAX_ROPE_OPTS 16
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx train --data SPEC -o OUT.gguf [options]\n\n"
-            "Trains a Llama-family model (exactly what `longctx run` executes) with AdamW on this CPU.\n"
-            "Checkpoints are GGUF (F32) plus OUT.gguf.optim, the optimizer state for --resume.\n\n"
-            "data:\n"
-            "  --data SPEC          task mixture, e.g. \"passkey:0.4,multikey:0.2,vt:0.2,filler:0.2\"\n"
-            "                       (longctx/tasks.h: passkey multikey multivalue multiquery vt filler, with\n"
-            "                       options like vt:0.5:hops=2), or a text FILE, or toy:copy / toy:reverse\n"
-            "  --tokenizer T        synthetic (default: the tasks' fixed vocabulary), bpe:N (train a byte-level\n"
-            "                       BPE of N tokens on the --data text file), or a GGUF file with a vocabulary\n"
-            "  --answer-weight W    loss weight of answer tokens (task data, default 1)\n"
-            "  --filler-weight W    loss weight of filler/haystack tokens (task data, default 1)\n"
-            "  --eos-weight W       loss weight of the end-of-sequence token after the answer (task data,\n"
-            "                       default 1): what makes greedy answers stop\n"
-            "  --len-jitter J       task rows end 0..J tokens early (per row; padded, weight 0) so the EOS\n"
-            "                       is not always the last token and stopping is not learned by position (0)\n"
-            "model (ignored with --init/--resume, which take the model's shape):\n"
-            "  --dim N (128) --layers N (4) --heads N (4) --kv-heads N (2) --hidden N (3 x dim)\n"
-            "  --head-dim N (dim / heads)  --vocab N (from the tokenizer; toy data: 32)  --untied\n"
-            "  --attn A             softmax (default) or linear:elu\n"
-            "batch and schedule:\n"
-            "  -c, --ctx N          tokens per sequence T (256)\n"
-            "  -b, --batch N        sequences per step B (8)\n"
-            "  --steps N (1000) --lr X (1e-3) --min-lr X (lr/10) --warmup N (steps/20) --wd X (0.1)\n"
-            "  --clip X (1.0; 0 = off) --beta1 X (0.9) --beta2 X (0.95) --seed S (1337) -t, --threads N\n"
-            "  --attn-backward flash|naive   tiled O(T) backward (default) or the O(T^2) reference\n"
-            "rope (as llama.cpp; e.g. fine-tune to 4096: --init m.gguf -c 4096 --rope-scaling yarn\n"
-            "      --rope-scale 8 --yarn-orig-ctx 512):\n"
-            "%s"
-            "checkpoints and logs:\n"
-            "  -o, --output FILE    the GGUF to write (and FILE.optim)\n"
-            "  --save-every N       also save every N steps (default: only at the end)\n"
-            "  --resume CKPT        continue CKPT (weights, optimizer, step, data position) exactly;\n"
-            "                       the schedule comes from CKPT.optim unless given again\n"
-            "  --init MODEL         start from a model's weights (fine-tuning), fresh optimizer\n"
-            "  --log FILE.csv       loss curve: step,tokens,loss,lr,grad_norm,seconds,val_loss\n"
-            "  --log-every N        a progress line every N steps when stderr is not a terminal\n"
-            "  --eval-every N       validation loss on held-out batches every N steps\n"
-            "  --eval-batches N     batches per validation (default 4)\n"
-            "  --stop-at STEP       stop (and save) once STEP steps are done; the schedule still ends at --steps\n"
-            "  -h, --help           this help\n\n"
-            "Ctrl-C stops after the current step and saves.\n",
-            lc_rope_options_help());
-}
+static const char synopsis[] =
+    "usage: longctx train --data SPEC -o OUT.gguf [options]\n\n"
+    "Trains a Llama-family model (exactly what `longctx run` executes) with AdamW on this CPU.\n"
+    "Checkpoints are GGUF (F32) plus OUT.gguf.optim, the optimizer state for --resume.\n"
+    "Ctrl-C stops after the current step and saves.\n\n";
 
 /* ---- Options ------------------------------------------------------------- */
 
@@ -85,126 +46,106 @@ typedef struct {
     opt_f lr, min_lr, wd, clip, beta1, beta2, answer_w, filler_w, eos_w;
     bool untied;
     const char *attn, *attn_backward, *data, *tokenizer, *out, *resume, *init, *log;
-    const char *rope_flag[MAX_ROPE_OPTS], *rope_val[MAX_ROPE_OPTS];
+    char rope_flag[MAX_ROPE_OPTS][32];
+    const char *rope_val[MAX_ROPE_OPTS];
     int n_rope;
 } train_opts;
 
-static bool take_i(const char *a, const char *v, opt_i *o) {
-    if (!cli_parse_i64(v, &o->v)) {
-        cli_error(CMD, "%s needs an integer, got '%s'", a, v);
+/* An option with "given" (opt_i, opt_f fields of train_opts). */
+#define TI(names_, field, lo_, hi_, help_)                                                                             \
+    {.kind = CLI_OPT_I64, .names = (names_), .meta = "N", .help = (help_), .dst = &o->field.v, .lo = (lo_),            \
+     .hi = (hi_), .given = &o->field.set}
+#define TF(names_, field, help_)                                                                                       \
+    {.kind = CLI_OPT_FLOAT, .names = (names_), .meta = "X", .help = (help_), .dst = &o->field.v,                       \
+     .dlo = -CLI_REAL_LIMIT, .dhi = CLI_REAL_LIMIT, .given = &o->field.set}
+#define TN(names_, field, help_) TI(names_, field, -CLI_INT_LIMIT, CLI_INT_LIMIT, help_)
+
+/* The RoPE flags, kept in order; applied to the model's RoPE once its shape is known. */
+static bool opt_rope(const cli_opt *opt, const char *name, const char *v, const char *cmd) {
+    train_opts *o = opt->dst;
+    if (o->n_rope == MAX_ROPE_OPTS || strlen(name) >= sizeof o->rope_flag[0]) {
+        cli_error(cmd, "too many rope options (at most %d)", MAX_ROPE_OPTS);
         return false;
     }
-    o->set = true;
+    snprintf(o->rope_flag[o->n_rope], sizeof o->rope_flag[0], "%s", name);
+    o->rope_val[o->n_rope++] = v;
     return true;
 }
 
-static bool take_f(const char *a, const char *v, opt_f *o) {
-    if (!cli_parse_float(v, &o->v)) {
-        cli_error(CMD, "%s needs a number, got '%s'", a, v);
-        return false;
-    }
-    o->set = true;
-    return true;
-}
-
-/* Returns CLI_OK, or CLI_USAGE after printing why. */
+/* Returns -1 to go on, else the exit status (CLI_OK after --help). */
 static int parse(int argc, char **argv, train_opts *o) {
     memset(o, 0, sizeof *o);
-    static const struct {
-        const char *s, *l;
-        size_t off;
-        char kind; /* i f s */
-    } table[] = {
-        {NULL, "--dim", offsetof(train_opts, dim), 'i'},
-        {NULL, "--layers", offsetof(train_opts, layers), 'i'},
-        {NULL, "--heads", offsetof(train_opts, heads), 'i'},
-        {NULL, "--kv-heads", offsetof(train_opts, kv_heads), 'i'},
-        {NULL, "--hidden", offsetof(train_opts, hidden), 'i'},
-        {NULL, "--head-dim", offsetof(train_opts, head_dim), 'i'},
-        {NULL, "--vocab", offsetof(train_opts, vocab), 'i'},
-        {"-c", "--ctx", offsetof(train_opts, ctx), 'i'},
-        {"-b", "--batch", offsetof(train_opts, batch), 'i'},
-        {NULL, "--steps", offsetof(train_opts, steps), 'i'},
-        {NULL, "--warmup", offsetof(train_opts, warmup), 'i'},
-        {NULL, "--seed", offsetof(train_opts, seed), 'i'},
-        {"-t", "--threads", offsetof(train_opts, threads), 'i'},
-        {NULL, "--save-every", offsetof(train_opts, save_every), 'i'},
-        {NULL, "--eval-every", offsetof(train_opts, eval_every), 'i'},
-        {NULL, "--eval-batches", offsetof(train_opts, eval_batches), 'i'},
-        {NULL, "--log-every", offsetof(train_opts, log_every), 'i'},
-        {NULL, "--stop-at", offsetof(train_opts, stop_at), 'i'},
-        {NULL, "--lr", offsetof(train_opts, lr), 'f'},
-        {NULL, "--min-lr", offsetof(train_opts, min_lr), 'f'},
-        {NULL, "--wd", offsetof(train_opts, wd), 'f'},
-        {NULL, "--clip", offsetof(train_opts, clip), 'f'},
-        {NULL, "--beta1", offsetof(train_opts, beta1), 'f'},
-        {NULL, "--beta2", offsetof(train_opts, beta2), 'f'},
-        {NULL, "--answer-weight", offsetof(train_opts, answer_w), 'f'},
-        {NULL, "--filler-weight", offsetof(train_opts, filler_w), 'f'},
-        {NULL, "--eos-weight", offsetof(train_opts, eos_w), 'f'},
-        {NULL, "--len-jitter", offsetof(train_opts, len_jitter), 'i'},
-        {NULL, "--attn-backward", offsetof(train_opts, attn_backward), 's'},
-        {NULL, "--attn", offsetof(train_opts, attn), 's'},
-        {NULL, "--data", offsetof(train_opts, data), 's'},
-        {NULL, "--tokenizer", offsetof(train_opts, tokenizer), 's'},
-        {"-o", "--output", offsetof(train_opts, out), 's'},
-        {NULL, "--resume", offsetof(train_opts, resume), 's'},
-        {NULL, "--init", offsetof(train_opts, init), 's'},
-        {NULL, "--log", offsetof(train_opts, log), 's'},
+    const cli_opt opts[] = {
+        CLI_SECTION("data:"),
+        CLI_STR("--data", "SPEC", &o->data,
+                "task mixture, e.g. \"passkey:0.4,multikey:0.2,vt:0.2,filler:0.2\"\n"
+                "(longctx/tasks.h: passkey multikey multivalue multiquery vt filler, with\n"
+                "options like vt:0.5:hops=2), or a text FILE, or toy:copy / toy:reverse"),
+        CLI_STR("--tokenizer", "T", &o->tokenizer,
+                "synthetic (default: the tasks' fixed vocabulary), bpe:N (train a byte-level\n"
+                "BPE of N tokens on the --data text file), or a GGUF file with a vocabulary"),
+        TF("--answer-weight", answer_w, "loss weight of answer tokens (task data, default 1)"),
+        TF("--filler-weight", filler_w, "loss weight of filler/haystack tokens (task data, default 1)"),
+        TF("--eos-weight", eos_w,
+           "loss weight of the end-of-sequence token after the answer (task data,\n"
+           "default 1): what makes greedy answers stop"),
+        TN("--len-jitter", len_jitter,
+           "task rows end 0..N tokens early (per row; padded, weight 0) so the EOS\n"
+           "is not always the last token and stopping is not learned by position (0)"),
+        CLI_SECTION("model (ignored with --init/--resume, which take the model's shape):"),
+        TN("--dim", dim, "model width (128)"),
+        TN("--layers", layers, "layers (4)"),
+        TN("--heads", heads, "attention heads (4)"),
+        TN("--kv-heads", kv_heads, "K/V heads (2)"),
+        TN("--hidden", hidden, "feed-forward width (3 x dim)"),
+        TN("--head-dim", head_dim, "head dimension (dim / heads)"),
+        TN("--vocab", vocab, "vocabulary (from the tokenizer; toy data: 32)"),
+        CLI_SET("--untied", &o->untied, "an output matrix of its own (default: tied to the embeddings)"),
+        CLI_STR("--attn", "A", &o->attn, "softmax (default) or linear:elu"),
+        CLI_SECTION("batch and schedule:"),
+        TN("-c|--ctx", ctx, "tokens per sequence T (256)"),
+        TN("-b|--batch", batch, "sequences per step B (8)"),
+        TN("--steps", steps, "optimizer steps (1000)"),
+        TF("--lr", lr, "learning rate (1e-3)"),
+        TF("--min-lr", min_lr, "learning rate at the end of the cosine schedule (lr/10)"),
+        TN("--warmup", warmup, "warm-up steps (steps/20)"),
+        TF("--wd", wd, "weight decay (0.1)"),
+        TF("--clip", clip, "gradient norm clip (1.0; 0 = off)"),
+        TF("--beta1", beta1, "AdamW beta1 (0.9)"),
+        TF("--beta2", beta2, "AdamW beta2 (0.95)"),
+        TN("--seed", seed, "seed of the weights and the data (1337)"),
+        TN("-t|--threads", threads, "threads (default: all CPUs)"),
+        CLI_STR("--attn-backward", "flash|naive", &o->attn_backward,
+                "tiled O(T) backward (default) or the O(T^2) reference"),
+        CLI_SECTION("rope (as llama.cpp; e.g. fine-tune to 4096: --init m.gguf -c 4096 --rope-scaling yarn\n"
+                    "      --rope-scale 8 --yarn-orig-ctx 512):"),
+        CLI_FAMILY(lc_rope_is_option, opt_rope, o, lc_rope_options_help()),
+        CLI_SECTION("checkpoints and logs:"),
+        CLI_STR("-o|--output", "FILE", &o->out, "the GGUF to write (and FILE.optim)"),
+        TN("--save-every", save_every, "also save every N steps (default: only at the end)"),
+        CLI_STR("--resume", "CKPT", &o->resume,
+                "continue CKPT (weights, optimizer, step, data position) exactly;\n"
+                "the schedule comes from CKPT.optim unless given again"),
+        CLI_STR("--init", "MODEL", &o->init, "start from a model's weights (fine-tuning), fresh optimizer"),
+        CLI_STR("--log", "FILE.csv", &o->log, "loss curve: step,tokens,loss,lr,grad_norm,seconds,val_loss"),
+        TN("--log-every", log_every, "a progress line every N steps when stderr is not a terminal"),
+        TN("--eval-every", eval_every, "validation loss on held-out batches every N steps"),
+        TN("--eval-batches", eval_batches, "batches per validation (default 4)"),
+        TN("--stop-at", stop_at, "stop (and save) once N steps are done; the schedule still ends at --steps"),
     };
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return -1;
-        }
-        if (cli_is(a, NULL, "--untied")) {
-            o->untied = true;
-            continue;
-        }
-        if (lc_rope_is_option(a)) {
-            const char *v = cli_value(argc, argv, &i, CMD);
-            if (!v) return CLI_USAGE;
-            if (o->n_rope == MAX_ROPE_OPTS) {
-                cli_error(CMD, "too many rope options");
-                return CLI_USAGE;
-            }
-            o->rope_flag[o->n_rope] = a;
-            o->rope_val[o->n_rope++] = v;
-            continue;
-        }
-        size_t k = 0;
-        for (; k < sizeof table / sizeof table[0]; k++) {
-            /* exact flag match, so --attn does not swallow --attn-backward */
-            const char *l = table[k].l;
-            const size_t n = strlen(l);
-            if ((table[k].s && strcmp(a, table[k].s) == 0) || (strncmp(a, l, n) == 0 && (a[n] == '\0' || a[n] == '=')))
-                break;
-        }
-        if (k == sizeof table / sizeof table[0]) {
-            return cli_unknown_option(CMD, a, usage);
-        }
-        const char *v = cli_value(argc, argv, &i, CMD);
-        if (!v) return CLI_USAGE;
-        void *field = (char *)o + table[k].off;
-        if (table[k].kind == 'i' && !take_i(a, v, (opt_i *)field)) return CLI_USAGE;
-        if (table[k].kind == 'f' && !take_f(a, v, (opt_f *)field)) return CLI_USAGE;
-        if (table[k].kind == 's') *(const char **)field = v;
-    }
-    if (!o->data) {
-        cli_error(CMD, "--data is required (a task mixture, a text file, or toy:copy)");
-        return CLI_USAGE;
-    }
-    if (!o->out) {
-        cli_error(CMD, "-o OUT.gguf is required");
-        return CLI_USAGE;
-    }
-    if (o->resume && o->init) {
-        cli_error(CMD, "--resume and --init exclude each other");
-        return CLI_USAGE;
-    }
-    return CLI_OK;
+    const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, NULL, opts);
+    const int rc = cli_opt_parse(&spec, argc, argv, 1);
+    if (rc >= 0) return rc;
+    const char *why = !o->data  ? "--data is required (a task mixture, a text file, or toy:copy)"
+                      : !o->out ? "-o OUT.gguf is required"
+                      : o->resume && o->init ? "--resume and --init exclude each other"
+                                             : NULL;
+    if (why) cli_error(CMD, "%s", why);
+    return why ? CLI_USAGE : -1;
 }
+#undef TI
+#undef TF
+#undef TN
 
 /* ---- Data ---------------------------------------------------------------- */
 
@@ -477,8 +418,8 @@ static bool shape_given(const train_opts *o) {
 int cmd_train(int argc, char **argv) {
     train_opts o;
     int rc = parse(argc, argv, &o);
-    if (rc == -1) return CLI_OK;
-    if (rc != CLI_OK) return rc;
+    if (rc >= 0) return rc;
+    rc = CLI_OK;
 
     lc_error err;
     lc_train_config cfg;

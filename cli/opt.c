@@ -175,6 +175,7 @@ int cli_opt_parse(const cli_opt_spec *s, int argc, char **argv, int first) {
         const cli_opt *o = find(s, a, len);
         if (!o) return unknown(s, a);
         if (!take(s, o, argc, argv, &i, len)) return CLI_USAGE;
+        if (o->given) *o->given = true;
     }
     return -1;
 }

@@ -64,6 +64,7 @@ struct cli_opt {
     int64_t list_lo;   /* lists: the least entry                      */
     cli_opt_fn fn;
     bool (*match)(const char *name); /* FAMILY                        */
+    bool *given;       /* when not NULL: set once the option is taken */
 };
 
 #define CLI_SECTION(title) {.kind = CLI_OPT_SECTION, .help = (title)}
