@@ -25,6 +25,8 @@ TABLES=(
   "bench model|-m x.gguf --ctx 128,1K -n 4 -b 64 -t 1 --attn flash -ctk q8_0 --swa 64 --swa-period 4 --seed 3 --repeat 2 --interleave --fill-kv random --no-peak --json -ngl 99 -fa 1|--repeat 10"
   "serve|-m x.gguf --alias a --host 0.0.0.0 --port 0 -c 512 -np 2 -t 1 --kv-policy sinks:4:60 --kv-budget 64M --sessions d --prefix-cache 1G --chat-template chatml --api-key k --max-tokens 64 --timeout 2.5 --max-body 4K --queue 0 --queue-timeout 0 -s 4|--max-body 12"
   "train|--data toy:copy -o o.gguf --tokenizer synthetic --answer-weight 2 --len-jitter 3 --dim 64 --layers 2 --heads 2 --kv-heads 1 --hidden 96 --head-dim 32 --vocab 40 --untied --attn linear:elu -c 64 -b 2 --steps 10 --lr 3e-4 --min-lr 1e-5 --warmup 2 --wd 0 --clip 0 --beta1 0.8 --beta2 0.99 --seed 7 -t 1 --attn-backward naive --rope-scaling yarn --rope-scale 2 --save-every 5 --log l.csv --eval-every 5 --eval-batches 2 --stop-at 8|--lr 1e99"
+  "convert|--random o.gguf --preset 15M --dim 64 --hidden 96 --layers 2 --heads 2 --kv-heads 1 --vocab 40 --head-dim 32 --arch llama -c 128 --seed 4 --untied --rope-freq-base 5e5 --rope-scaling yarn --rope-scale 2 --yarn-orig-ctx 64 --attention linear:elu --type q8_0|--heads 0"
+  "convert|--random o.gguf --arch qwen3next --experts 4 --experts-used 2 --expert-ffn 64 --shared-ffn 0 --window 0 --full-attn-interval 2 --ssm-k-heads 2 --ssm-v-heads 4 --ssm-head-dim 16 --conv-kernel 4 --rope-dims 8 --tied|--window -2"
   "bench sp|-m x.gguf -L 1K -n 4 -r 2 --bandwidth 25 --latency 1.5|--bandwidth 0"
 )
 
