@@ -12,35 +12,30 @@
 #include "longctx/bench.h"
 #include "longctx/json.h"
 #include "longctx/model.h"
+#include "opt.h"
 
 #define CMD "analyze"
 #define MAX_N 32
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx analyze [options]\n\n"
-            "The analytic model of attention cost for one model shape: per context length, the\n"
-            "score matrix the article's table counts (one head, FP16), what NAIVE really materialises\n"
-            "(all heads of a layer at inference, all layers when training keeps it for backward),\n"
-            "the exact workspace of FLASH / WINDOW / LINEAR / CHUNKED (from each method's own\n"
-            "workspace function), the KV cache, and the attention FLOPs of a full forward pass.\n\n"
-            "  --layers L      (default 32)        --heads H     (default 32)\n"
-            "  --kv-heads K    (default H)         --head-dim D  (default 128)\n"
-            "  --dtype T       element type of scores/cache: f16 or f32 (default f16)\n"
-            "  --n LIST        context lengths (default 2K,8K,32K,100000,1M)\n"
-            "  --window W      WINDOW size (default 4096, 4 sinks)\n"
-            "  --chunk C       CHUNKED chunk (default 512, overlap 64)\n"
-            "  -t N            threads assumed for workspaces (default: all CPUs)\n"
-            "  --measure       also run NAIVE and FLASH for one layer (H heads) at each length that fits\n"
-            "                  in --max-seconds (default 30) and print measured time and RSS growth\n"
-            "  --max-seconds S budget per measured cell\n"
-            "  --json          JSON array on stdout (the table goes to stderr)\n"
-            "  --family NAME   the KV memory of a real family (published config.json shape) with its own\n"
-            "                  machinery (GQA, window layers, linear-attention state) at each --n\n"
-            "                  (default 8K,128K,1M), beside all-global layers, and measured on a scaled-down\n"
-            "                  random model of the same layer layout; NAME: all, or one of\n"
-            "                  llama-3.1-8b qwen2.5-7b phi-3.5-mini gemma-3-12b gpt-oss-20b qwen3-next-80b-a3b\n");
-}
+static const char synopsis[] =
+    "usage: longctx analyze [options]\n\n"
+    "The analytic model of attention cost for one model shape: per context length, the\n"
+    "score matrix the article's table counts (one head, FP16), what NAIVE really materialises\n"
+    "(all heads of a layer at inference, all layers when training keeps it for backward),\n"
+    "the exact workspace of FLASH / WINDOW / LINEAR / CHUNKED (from each method's own\n"
+    "workspace function), the KV cache, and the attention FLOPs of a full forward pass.\n\n";
+
+/* What the command line asks for. */
+typedef struct {
+    const char *family;
+    int layers, heads, kv_heads, d, threads;
+    int64_t window, chunk;
+    lc_dtype dt;
+    int64_t ns[MAX_N];
+    int n_n;
+    bool ns_given, measure, json;
+    double max_seconds;
+} analyze_args;
 
 typedef struct {
     int64_t n;
@@ -130,164 +125,148 @@ static int family_table(const lc_family_preset *p, const int64_t *nl, int n_n, l
     return CLI_OK;
 }
 
-int cmd_analyze(int argc, char **argv) {
-    const char *family = NULL;
-    int layers = 32, heads = 32, kv_heads = 0, d = 128, threads = 0;
-    int64_t window = 4096, chunk = 512;
-    lc_dtype dt = LC_DTYPE_F16;
-    static const char *const default_ns = "2K,8K,32K,100000,1M";
-    const char *ns = default_ns;
-    bool measure = false, json = false;
-    double max_seconds = 30;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int64_t x;
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        } else if (cli_is(a, NULL, "--layers") || cli_is(a, NULL, "--heads") || cli_is(a, NULL, "--kv-heads") ||
-                   cli_is(a, NULL, "--head-dim") || cli_is(a, "-t", "--threads") || cli_is(a, NULL, "--window") ||
-                   cli_is(a, NULL, "--chunk")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_i64(v, &x) || x < 1 || x > (1 << 24)) {
-                cli_error(CMD, "%s needs a positive integer", a);
-                return CLI_USAGE;
-            }
-            if (cli_is(a, NULL, "--layers")) layers = (int)x;
-            else if (cli_is(a, NULL, "--heads")) heads = (int)x;
-            else if (cli_is(a, NULL, "--kv-heads")) kv_heads = (int)x;
-            else if (cli_is(a, NULL, "--head-dim")) d = (int)x;
-            else if (cli_is(a, NULL, "--window")) window = x;
-            else if (cli_is(a, NULL, "--chunk")) chunk = x;
-            else threads = (int)x;
-        } else if (cli_is(a, NULL, "--dtype")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !lc_dtype_parse(v, &dt) ||
-                (dt != LC_DTYPE_F16 && dt != LC_DTYPE_F32)) {
-                cli_error(CMD, "--dtype must be f16 or f32");
-                return CLI_USAGE;
-            }
-        } else if (cli_is(a, NULL, "--n")) {
-            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
-            ns = v;
-        } else if (cli_is(a, NULL, "--measure")) {
-            measure = true;
-        } else if (cli_is(a, NULL, "--max-seconds")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_double(v, &max_seconds) || max_seconds <= 0) {
-                cli_error(CMD, "--max-seconds needs a positive number");
-                return CLI_USAGE;
-            }
-        } else if (cli_is(a, NULL, "--json")) {
-            json = true;
-        } else if (cli_is(a, NULL, "--family")) {
-            if (!(family = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
-            if (strcmp(family, "all") != 0 && !lc_family_preset_find(family)) {
-                cli_error(CMD, "unknown family '%s' (see --help)", family);
-                return CLI_USAGE;
-            }
-            if (ns == default_ns) ns = "8K,128K,1M";
-        } else {
-            return cli_unknown_option(CMD, a, usage);
-        }
+static bool opt_dtype(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    lc_dtype *dt = o->dst;
+    if (lc_dtype_parse(v, dt) && (*dt == LC_DTYPE_F16 || *dt == LC_DTYPE_F32)) return true;
+    cli_error(cmd, "%s must be f16 or f32", name);
+    return false;
+}
+
+static bool opt_family(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    if (strcmp(v, "all") != 0 && !lc_family_preset_find(v)) {
+        cli_error(cmd, "%s: unknown family '%s' (see --help)", name, v);
+        return false;
     }
-    if (!kv_heads) kv_heads = heads;
-    if (heads % kv_heads) {
+    *(const char **)o->dst = v;
+    return true;
+}
+
+#define SHAPE(names_, meta_, dst_, help_) CLI_INT(names_, meta_, dst_, 1, 1 << 24, help_)
+
+static int parse_args(analyze_args *a, int argc, char **argv) {
+    memset(a, 0, sizeof *a);
+    a->layers = 32, a->heads = 32, a->d = 128, a->window = 4096, a->chunk = 512;
+    a->dt = LC_DTYPE_F16;
+    a->max_seconds = 30;
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        SHAPE("--layers", "L", &a->layers, "layers (default 32)"),
+        SHAPE("--heads", "H", &a->heads, "query heads (default 32)"),
+        SHAPE("--kv-heads", "K", &a->kv_heads, "K/V heads (default H)"),
+        SHAPE("--head-dim", "D", &a->d, "head dimension (default 128)"),
+        CLI_FN("--dtype", "T", opt_dtype, &a->dt, "element type of scores/cache: f16 or f32 (default f16)"),
+        {.kind = CLI_OPT_I64_LIST, .names = "--n", .meta = "LIST", .dst = a->ns, .count = &a->n_n, .hi = MAX_N,
+         .list_lo = 1, .given = &a->ns_given, .help = "context lengths (default 2K,8K,32K,100000,1M)"},
+        CLI_I64("--window", "W", &a->window, 1, 1 << 24, "WINDOW size (default 4096, 4 sinks)"),
+        CLI_I64("--chunk", "C", &a->chunk, 1, 1 << 24, "CHUNKED chunk (default 512, overlap 64)"),
+        SHAPE("-t|--threads", "N", &a->threads, "threads assumed for workspaces (default: all CPUs)"),
+        CLI_SET("--measure", &a->measure,
+                "also run NAIVE and FLASH for one layer (H heads) at each length that fits\n"
+                "in --max-seconds (default 30) and print measured time and RSS growth"),
+        CLI_DOUBLE("--max-seconds", "S", &a->max_seconds, 1e-6, 1e7, "budget per measured cell"),
+        CLI_SET("--json", &a->json, "JSON array on stdout (the table goes to stderr)"),
+        CLI_FN("--family", "NAME", opt_family, &a->family,
+               "the KV memory of a real family (published config.json shape) with its own\n"
+               "machinery (GQA, window layers, linear-attention state) at each --n\n"
+               "(default 8K,128K,1M), beside all-global layers, and measured on a scaled-down\n"
+               "random model of the same layer layout; NAME: all, or one of\n"
+               "llama-3.1-8b qwen2.5-7b phi-3.5-mini gemma-3-12b gpt-oss-20b qwen3-next-80b-a3b"),
+    };
+    const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, NULL, opts);
+    const int rc = cli_opt_parse(&spec, argc, argv, 1);
+    if (rc >= 0) return rc;
+    if (!a->kv_heads) a->kv_heads = a->heads;
+    if (a->heads % a->kv_heads) {
         cli_error(CMD, "--heads must be a multiple of --kv-heads");
         return CLI_USAGE;
     }
-    if (!threads) threads = lc_cpu_count();
-    int64_t nlist[MAX_N];
-    int n_n = 0;
-    if (!cli_parse_i64_list(ns, nlist, MAX_N, &n_n)) {
-        cli_error(CMD, "bad --n list '%s'", ns);
-        return CLI_USAGE;
-    }
-    if (family) {
-        lc_json_writer w;
-        if (json) {
-            lc_json_init(&w, stdout, true);
-            lc_json_begin_array(&w);
-        }
-        for (int k = 0; k < lc_family_preset_count(); k++) {
-            const lc_family_preset *p = lc_family_preset_at(k);
-            if (strcmp(family, "all") == 0 || strcmp(family, p->name) == 0) family_table(p, nlist, n_n, dt, json ? &w : NULL);
-        }
-        if (json) {
-            lc_json_end_array(&w);
-            lc_json_finish(&w);
-        }
-        return CLI_OK;
-    }
-    double elem = dt == LC_DTYPE_F16 ? 2.0 : 4.0;
-    cell cells[MAX_N];
-    memset(cells, 0, sizeof cells);
-    lc_error err;
-    for (int i = 0; i < n_n; i++) {
-        cell *c = &cells[i];
-        double n = (double)nlist[i];
-        c->n = nlist[i];
-        c->article_bytes = n * n * 2.0;
-        c->naive_layer = heads * n * n * elem;
-        c->naive_train = layers * c->naive_layer;
-        c->kv_cache = layers * 2.0 * n * kv_heads * d * elem;
-        c->window_cache = layers * 2.0 * fmin(n, (double)(window + 4)) * kv_heads * d * elem;
-        c->linear_state = layers * (double)heads * ((double)d * d + d) * 4.0;
-        lc_attn_shape s;
-        memset(&s, 0, sizeof s);
-        s.n_q = s.n_kv = c->n;
-        s.n_head = heads;
-        s.n_head_kv = kv_heads;
-        s.head_dim = d;
-        s.k_type = s.v_type = dt;
-        s.causal = true;
-        lc_attn_method ms[4] = {LC_ATTN_FLASH, LC_ATTN_WINDOW, LC_ATTN_LINEAR, LC_ATTN_CHUNKED};
-        for (int k = 0; k < 4; k++) {
-            lc_attn_params p;
-            lc_attn_params_init(&p, ms[k]);
-            p.n_threads = threads;
-            p.window = window;
-            p.chunk = chunk;
-            c->ws_ok[k] = lc_attn_workspace(&s, &p, &c->ws[k], NULL) == LC_OK;
-            double fl = layers * lc_attn_flops(&s, &p);
-            if (ms[k] == LC_ATTN_FLASH) c->flops_full = fl;
-            if (ms[k] == LC_ATTN_WINDOW) c->flops_window = fl;
-            if (ms[k] == LC_ATTN_LINEAR) c->flops_linear = fl;
-        }
-        if (measure) {
-            c->measured = true;
-            lc_attn_params p;
-            lc_attn_bench r;
-            lc_attn_params_init(&p, LC_ATTN_NAIVE);
-            p.n_threads = threads;
-            double est_naive = lc_attn_flops(&s, &p) / 2e9; /* the reference runs at ~2 GFLOP/s */
-            if (est_naive > max_seconds) {
-                snprintf(c->naive_err, sizeof c->naive_err, "skipped (est. %.0f s)", est_naive);
-            } else if (lc_bench_attn_cell(&s, &p, 1, max_seconds, 1, &r, &err) == LC_OK) {
-                c->naive_s = r.seconds;
-                c->naive_rss = r.rss_growth_bytes;
-            } else {
-                snprintf(c->naive_err, sizeof c->naive_err, "%.120s", err.status == LC_ERR_TOO_LARGE ? "refused (cap)" : err.msg);
-            }
-            lc_attn_params_init(&p, LC_ATTN_FLASH);
-            p.n_threads = threads;
-            double est_flash = lc_attn_flops(&s, &p) / 50e9;
-            if (est_flash > max_seconds) {
-                snprintf(c->flash_err, sizeof c->flash_err, "skipped (est. %.0f s)", est_flash);
-            } else if (lc_bench_attn_cell(&s, &p, 1, max_seconds, 1, &r, &err) == LC_OK) {
-                c->flash_s = r.seconds;
-                c->flash_rss = r.rss_growth_bytes;
-            } else {
-                snprintf(c->flash_err, sizeof c->flash_err, "%.120s", err.msg);
-            }
-        }
-    }
+    if (!a->threads) a->threads = lc_cpu_count();
+    if (!a->ns_given) cli_parse_i64_list(a->family ? "8K,128K,1M" : "2K,8K,32K,100000,1M", a->ns, MAX_N, &a->n_n);
+    return -1;
+}
+#undef SHAPE
 
-    FILE *out = json ? stderr : stdout;
-    fprintf(out, "# shape: %d layers, %d heads (%d KV), head dim %d, %s scores/cache, %d threads\n", layers, heads,
-            kv_heads, d, lc_dtype_name(dt), threads);
+static int run_families(const analyze_args *a) {
+    lc_json_writer w;
+    if (a->json) {
+        lc_json_init(&w, stdout, true);
+        lc_json_begin_array(&w);
+    }
+    for (int k = 0; k < lc_family_preset_count(); k++) {
+        const lc_family_preset *p = lc_family_preset_at(k);
+        if (strcmp(a->family, "all") == 0 || strcmp(a->family, p->name) == 0)
+            family_table(p, a->ns, a->n_n, a->dt, a->json ? &w : NULL);
+    }
+    if (a->json) {
+        lc_json_end_array(&w);
+        lc_json_finish(&w);
+    }
+    return CLI_OK;
+}
+
+/* One method measured on one layer, unless its estimate is past the budget. */
+static void measure_one(const analyze_args *a, const lc_attn_shape *s, lc_attn_method method, double est_flops_s,
+                        double *secs, size_t *rss, char *why, size_t why_len) {
+    lc_attn_params p;
+    lc_attn_bench r;
+    lc_error err;
+    lc_attn_params_init(&p, method);
+    p.n_threads = a->threads;
+    const double est = lc_attn_flops(s, &p) / est_flops_s;
+    if (est > a->max_seconds) {
+        snprintf(why, why_len, "skipped (est. %.0f s)", est);
+    } else if (lc_bench_attn_cell(s, &p, 1, a->max_seconds, 1, &r, &err) == LC_OK) {
+        *secs = r.seconds;
+        *rss = r.rss_growth_bytes;
+    } else {
+        snprintf(why, why_len, "%.120s",
+                 err.status == LC_ERR_TOO_LARGE && method == LC_ATTN_NAIVE ? "refused (cap)" : err.msg);
+    }
+}
+
+static void compute_cell(const analyze_args *a, int64_t len, cell *c) {
+    const double n = (double)len, elem = a->dt == LC_DTYPE_F16 ? 2.0 : 4.0;
+    c->n = len;
+    c->article_bytes = n * n * 2.0;
+    c->naive_layer = a->heads * n * n * elem;
+    c->naive_train = a->layers * c->naive_layer;
+    c->kv_cache = a->layers * 2.0 * n * a->kv_heads * a->d * elem;
+    c->window_cache = a->layers * 2.0 * fmin(n, (double)(a->window + 4)) * a->kv_heads * a->d * elem;
+    c->linear_state = a->layers * (double)a->heads * ((double)a->d * a->d + a->d) * 4.0;
+    lc_attn_shape s;
+    memset(&s, 0, sizeof s);
+    s.n_q = s.n_kv = c->n;
+    s.n_head = a->heads;
+    s.n_head_kv = a->kv_heads;
+    s.head_dim = a->d;
+    s.k_type = s.v_type = a->dt;
+    s.causal = true;
+    const lc_attn_method ms[4] = {LC_ATTN_FLASH, LC_ATTN_WINDOW, LC_ATTN_LINEAR, LC_ATTN_CHUNKED};
+    double *const flops[4] = {&c->flops_full, &c->flops_window, &c->flops_linear, NULL};
+    for (int k = 0; k < 4; k++) {
+        lc_attn_params p;
+        lc_attn_params_init(&p, ms[k]);
+        p.n_threads = a->threads;
+        p.window = a->window;
+        p.chunk = a->chunk;
+        c->ws_ok[k] = lc_attn_workspace(&s, &p, &c->ws[k], NULL) == LC_OK;
+        if (flops[k]) *flops[k] = a->layers * lc_attn_flops(&s, &p);
+    }
+    if (!a->measure) return;
+    c->measured = true;
+    /* the reference runs at ~2 GFLOP/s, flash at ~50 */
+    measure_one(a, &s, LC_ATTN_NAIVE, 2e9, &c->naive_s, &c->naive_rss, c->naive_err, sizeof c->naive_err);
+    measure_one(a, &s, LC_ATTN_FLASH, 50e9, &c->flash_s, &c->flash_rss, c->flash_err, sizeof c->flash_err);
+}
+
+static void print_table(const analyze_args *a, const cell *cells, FILE *out) {
+    fprintf(out, "# shape: %d layers, %d heads (%d KV), head dim %d, %s scores/cache, %d threads\n", a->layers,
+            a->heads, a->kv_heads, a->d, lc_dtype_name(a->dt), a->threads);
     fprintf(out, "%9s %12s %13s %13s %11s %11s %11s %11s %11s %11s %11s %10s %10s\n", "context", "article",
             "naive/layer", "naive/train", "flash ws", "window ws", "linear ws", "chunked ws", "KV cache",
             "window KV", "linear st", "TFLOP full", "TFLOP lin");
-    for (int i = 0; i < n_n; i++) {
-        cell *c = &cells[i];
+    for (int i = 0; i < a->n_n; i++) {
+        const cell *c = &cells[i];
         char b[11][32];
         fmt(c->article_bytes, b[0], 32);
         fmt(c->naive_layer, b[1], 32);
@@ -302,62 +281,76 @@ int cmd_analyze(int argc, char **argv) {
         fprintf(out, "%9lld %12s %13s %13s %11s %11s %11s %11s %11s %11s %11s %10.2f %10.3f\n", (long long)c->n, b[0],
                 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], c->flops_full / 1e12, c->flops_linear / 1e12);
     }
-    if (measure) {
-        fprintf(out, "\n# measured, one layer (%d heads): time and RSS growth while it ran\n", heads);
-        fprintf(out, "%9s %12s %12s %12s %12s\n", "context", "naive s", "naive rss+", "flash s", "flash rss+");
-        for (int i = 0; i < n_n; i++) {
-            cell *c = &cells[i];
-            char a[40], b2[40], e[40], f2[40];
-            if (c->naive_err[0]) snprintf(a, sizeof a, "%s", c->naive_err), snprintf(b2, sizeof b2, "-");
-            else snprintf(a, sizeof a, "%.3f", c->naive_s), fmt((double)c->naive_rss, b2, sizeof b2);
-            if (c->flash_err[0]) snprintf(e, sizeof e, "%.38s", c->flash_err), snprintf(f2, sizeof f2, "-");
-            else snprintf(e, sizeof e, "%.3f", c->flash_s), fmt((double)c->flash_rss, f2, sizeof f2);
-            fprintf(out, "%9lld %12s %12s %12s %12s\n", (long long)c->n, a, b2, e, f2);
-        }
+    if (!a->measure) return;
+    fprintf(out, "\n# measured, one layer (%d heads): time and RSS growth while it ran\n", a->heads);
+    fprintf(out, "%9s %12s %12s %12s %12s\n", "context", "naive s", "naive rss+", "flash s", "flash rss+");
+    for (int i = 0; i < a->n_n; i++) {
+        const cell *c = &cells[i];
+        char t1[40], r1[40], t2[40], r2[40];
+        if (c->naive_err[0]) snprintf(t1, sizeof t1, "%s", c->naive_err), snprintf(r1, sizeof r1, "-");
+        else snprintf(t1, sizeof t1, "%.3f", c->naive_s), fmt((double)c->naive_rss, r1, sizeof r1);
+        if (c->flash_err[0]) snprintf(t2, sizeof t2, "%.38s", c->flash_err), snprintf(r2, sizeof r2, "-");
+        else snprintf(t2, sizeof t2, "%.3f", c->flash_s), fmt((double)c->flash_rss, r2, sizeof r2);
+        fprintf(out, "%9lld %12s %12s %12s %12s\n", (long long)c->n, t1, r1, t2, r2);
     }
-    if (json) {
-        lc_json_writer w;
-        lc_json_init(&w, stdout, true);
-        lc_json_begin_array(&w);
-        for (int i = 0; i < n_n; i++) {
-            cell *c = &cells[i];
-            lc_json_begin_object(&w);
-            lc_json_kv_int(&w, "n", c->n);
-            lc_json_kv_int(&w, "layers", layers);
-            lc_json_kv_int(&w, "heads", heads);
-            lc_json_kv_int(&w, "kv_heads", kv_heads);
-            lc_json_kv_int(&w, "head_dim", d);
-            lc_json_kv_str(&w, "dtype", lc_dtype_name(dt));
-            lc_json_kv_num(&w, "article_matrix_bytes", c->article_bytes);
-            lc_json_kv_num(&w, "naive_layer_bytes", c->naive_layer);
-            lc_json_kv_num(&w, "naive_train_bytes", c->naive_train);
-            for (int k = 0; k < 4; k++) {
-                char key[48];
-                snprintf(key, sizeof key, "%s_workspace_bytes", ws_names[k]);
-                lc_json_key(&w, key);
-                if (c->ws_ok[k]) lc_json_int(&w, (int64_t)c->ws[k]);
-                else lc_json_null(&w);
-            }
-            lc_json_kv_num(&w, "kv_cache_bytes", c->kv_cache);
-            lc_json_kv_num(&w, "window_kv_cache_bytes", c->window_cache);
-            lc_json_kv_num(&w, "linear_state_bytes", c->linear_state);
-            lc_json_kv_num(&w, "flops_full", c->flops_full);
-            lc_json_kv_num(&w, "flops_window", c->flops_window);
-            lc_json_kv_num(&w, "flops_linear", c->flops_linear);
-            if (c->measured) {
-                lc_json_key(&w, "naive_seconds");
-                if (c->naive_err[0]) lc_json_null(&w);
-                else lc_json_num(&w, c->naive_s);
-                lc_json_key(&w, "flash_seconds");
-                if (c->flash_err[0]) lc_json_null(&w);
-                else lc_json_num(&w, c->flash_s);
-                lc_json_kv_int(&w, "naive_rss_bytes", (int64_t)c->naive_rss);
-                lc_json_kv_int(&w, "flash_rss_bytes", (int64_t)c->flash_rss);
-            }
-            lc_json_end_object(&w);
+}
+
+static void json_num_or_null(lc_json_writer *w, const char *key, bool ok, double v) {
+    lc_json_key(w, key);
+    if (ok) lc_json_num(w, v);
+    else lc_json_null(w);
+}
+
+static void print_json(const analyze_args *a, const cell *cells) {
+    lc_json_writer w;
+    lc_json_init(&w, stdout, true);
+    lc_json_begin_array(&w);
+    for (int i = 0; i < a->n_n; i++) {
+        const cell *c = &cells[i];
+        lc_json_begin_object(&w);
+        lc_json_kv_int(&w, "n", c->n);
+        lc_json_kv_int(&w, "layers", a->layers);
+        lc_json_kv_int(&w, "heads", a->heads);
+        lc_json_kv_int(&w, "kv_heads", a->kv_heads);
+        lc_json_kv_int(&w, "head_dim", a->d);
+        lc_json_kv_str(&w, "dtype", lc_dtype_name(a->dt));
+        lc_json_kv_num(&w, "article_matrix_bytes", c->article_bytes);
+        lc_json_kv_num(&w, "naive_layer_bytes", c->naive_layer);
+        lc_json_kv_num(&w, "naive_train_bytes", c->naive_train);
+        for (int k = 0; k < 4; k++) {
+            char key[48];
+            snprintf(key, sizeof key, "%s_workspace_bytes", ws_names[k]);
+            lc_json_key(&w, key);
+            if (c->ws_ok[k]) lc_json_int(&w, (int64_t)c->ws[k]);
+            else lc_json_null(&w);
         }
-        lc_json_end_array(&w);
-        lc_json_finish(&w);
+        lc_json_kv_num(&w, "kv_cache_bytes", c->kv_cache);
+        lc_json_kv_num(&w, "window_kv_cache_bytes", c->window_cache);
+        lc_json_kv_num(&w, "linear_state_bytes", c->linear_state);
+        lc_json_kv_num(&w, "flops_full", c->flops_full);
+        lc_json_kv_num(&w, "flops_window", c->flops_window);
+        lc_json_kv_num(&w, "flops_linear", c->flops_linear);
+        if (c->measured) {
+            json_num_or_null(&w, "naive_seconds", !c->naive_err[0], c->naive_s);
+            json_num_or_null(&w, "flash_seconds", !c->flash_err[0], c->flash_s);
+            lc_json_kv_int(&w, "naive_rss_bytes", (int64_t)c->naive_rss);
+            lc_json_kv_int(&w, "flash_rss_bytes", (int64_t)c->flash_rss);
+        }
+        lc_json_end_object(&w);
     }
+    lc_json_end_array(&w);
+    lc_json_finish(&w);
+}
+
+int cmd_analyze(int argc, char **argv) {
+    analyze_args a;
+    const int rc = parse_args(&a, argc, argv);
+    if (rc >= 0) return rc;
+    if (a.family) return run_families(&a);
+    cell cells[MAX_N];
+    memset(cells, 0, sizeof cells);
+    for (int i = 0; i < a.n_n; i++) compute_cell(&a, a.ns[i], &cells[i]);
+    print_table(&a, cells, a.json ? stderr : stdout);
+    if (a.json) print_json(&a, cells);
     return CLI_OK;
 }

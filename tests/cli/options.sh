@@ -27,6 +27,7 @@ TABLES=(
   "train|--data toy:copy -o o.gguf --tokenizer synthetic --answer-weight 2 --len-jitter 3 --dim 64 --layers 2 --heads 2 --kv-heads 1 --hidden 96 --head-dim 32 --vocab 40 --untied --attn linear:elu -c 64 -b 2 --steps 10 --lr 3e-4 --min-lr 1e-5 --warmup 2 --wd 0 --clip 0 --beta1 0.8 --beta2 0.99 --seed 7 -t 1 --attn-backward naive --rope-scaling yarn --rope-scale 2 --save-every 5 --log l.csv --eval-every 5 --eval-batches 2 --stop-at 8|--lr 1e99"
   "convert|--random o.gguf --preset 15M --dim 64 --hidden 96 --layers 2 --heads 2 --kv-heads 1 --vocab 40 --head-dim 32 --arch llama -c 128 --seed 4 --untied --rope-freq-base 5e5 --rope-scaling yarn --rope-scale 2 --yarn-orig-ctx 64 --attention linear:elu --type q8_0|--heads 0"
   "convert|--random o.gguf --arch qwen3next --experts 4 --experts-used 2 --expert-ffn 64 --shared-ffn 0 --window 0 --full-attn-interval 2 --ssm-k-heads 2 --ssm-v-heads 4 --ssm-head-dim 16 --conv-kernel 4 --rope-dims 8 --tied|--window -2"
+  "analyze|--layers 4 --heads 8 --kv-heads 2 --head-dim 64 --dtype f32 --n 1K,2K --window 128 --chunk 64 -t 1 --measure --max-seconds 0.5 --json --family all|--dtype q8_0"
   "bench sp|-m x.gguf -L 1K -n 4 -r 2 --bandwidth 25 --latency 1.5|--bandwidth 0"
 )
 
