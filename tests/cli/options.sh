@@ -28,6 +28,7 @@ TABLES=(
   "convert|--random o.gguf --preset 15M --dim 64 --hidden 96 --layers 2 --heads 2 --kv-heads 1 --vocab 40 --head-dim 32 --arch llama -c 128 --seed 4 --untied --rope-freq-base 5e5 --rope-scaling yarn --rope-scale 2 --yarn-orig-ctx 64 --attention linear:elu --type q8_0|--heads 0"
   "convert|--random o.gguf --arch qwen3next --experts 4 --experts-used 2 --expert-ffn 64 --shared-ffn 0 --window 0 --full-attn-interval 2 --ssm-k-heads 2 --ssm-v-heads 4 --ssm-head-dim 16 --conv-kernel 4 --rope-dims 8 --tied|--window -2"
   "analyze|--layers 4 --heads 8 --kv-heads 2 --head-dim 64 --dtype f32 --n 1K,2K --window 128 --chunk 64 -t 1 --measure --max-seconds 0.5 --json --family all|--dtype q8_0"
+  "bench matmul|--type q4_0,f16 --rows 64 --cols 256 -n 1,4 -t 1,2 --reps 2 --copies 1 --peak-gbs 10 --no-peak --lc-matmul --json|--type q9_9"
   "bench sp|-m x.gguf -L 1K -n 4 -r 2 --bandwidth 25 --latency 1.5|--bandwidth 0"
 )
 
