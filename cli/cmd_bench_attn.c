@@ -14,6 +14,7 @@
 #include "longctx/bench.h"
 #include "longctx/runtime.h"
 #include "longctx/json.h"
+#include "opt.h"
 
 #define MAX_LIST 32
 #define CMD "bench attn"
@@ -56,33 +57,14 @@ typedef struct {
     uint64_t seed;
 } options;
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx bench attn [options]\n\n"
-            "Times attention methods over lengths, head dims and masking on random inputs.\n\n"
-            "  --method LIST   comma-separated specs (default naive,flash,window:4096:4,linear:elu,chunked:512:64)\n"
-            "                  naive | flash | window:W[:S] | linear[:elu|relu|favor[:M]] | chunked:C[:O]\n"
-            "                  | hybrid:SPEC+SPEC[+...] (specs assigned to heads round-robin)\n"
-            "  --n LIST        sequence lengths (default 1K,4K,16K,64K,256K,1M; K/M suffixes)\n"
-            "  --d LIST        head dims (default 64,128)\n"
-            "  --heads H       query heads (default 1)     --kv-heads K  KV heads (default H)\n"
-            "  --causal | --no-causal | --both   masking (default causal)\n"
-            "  --decode        one query against n cached keys (instead of n queries)\n"
-            "  --kv-type T     f32 | f16 | q8_0 (default f32)\n"
-            "  -t N            threads (default: all CPUs)\n"
-            "  --reps N        timed runs per cell, median reported (default 3)\n"
-            "  --max-seconds S skip a cell whose estimated time passes S (default 60; from the same\n"
-            "                  method's previous length); a single run past S stops the repeats\n"
-            "  --naive-cap SZ  NAIVE's score-matrix cap (default 1G)\n"
-            "  --no-peak       do not measure the machine's peak first (no %%peak column)\n"
-            "  --quick         a run under one minute: --n 1K,4K,16K --d 64 --reps 2 --max-seconds 5\n"
-            "  --json [FILE]   JSON array of cells (stdout when no FILE; the table then goes to stderr)\n"
-            "  --csv [FILE]    CSV of cells (stdout when no FILE)\n"
-            "  --seed N        input data seed (default 1)\n\n"
-            "Every cell reports: median seconds, GFLOP/s counting the method's real FLOPs, the fraction\n"
-            "of FMA peak (decode: of read bandwidth, counting K+V bytes), the speed-up over NAIVE in the\n"
-            "same run, the workspace the method asked for and the RSS growth measured while it ran.\n");
-}
+static const char synopsis[] =
+    "usage: longctx bench attn [options]\n\n"
+    "Times attention methods over lengths, head dims and masking on random inputs.\n\n";
+
+static const char epilog[] =
+    "Every cell reports: median seconds, GFLOP/s counting the method's real FLOPs, the fraction\n"
+    "of FMA peak (decode: of read bandwidth, counting K+V bytes), the speed-up over NAIVE in the\n"
+    "same run, the workspace the method asked for and the RSS growth measured while it ran.\n";
 
 static bool parse_method(const char *spec, method_cfg *m, lc_error *err) {
     memset(m, 0, sizeof *m);
@@ -111,12 +93,49 @@ static bool parse_method(const char *spec, method_cfg *m, lc_error *err) {
     return lc_attn_parse(spec, &m->p, err) == LC_OK;
 }
 
+static bool opt_causal(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    (void)v, (void)cmd;
+    *(int *)o->dst = strcmp(name, "--causal") == 0 ? 1 : strcmp(name, "--no-causal") == 0 ? 0 : 2;
+    return true;
+}
+
+static bool opt_kv_type(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    lc_dtype *t = o->dst;
+    if (lc_dtype_parse(v, t) && *t != LC_DTYPE_BF16) return true;
+    cli_error(cmd, "%s must be f32, f16 or q8_0", name);
+    return false;
+}
+
+static bool opt_seed(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    int64_t x;
+    if (!cli_int_flag(cmd, name, v, 0, CLI_INT_LIMIT, &x)) return false;
+    *(uint64_t *)o->dst = (uint64_t)x;
+    return true;
+}
+
+static bool opt_methods(const cli_opt *opt, const char *name, const char *v, const char *cmd) {
+    options *o = opt->dst;
+    char buf[1024];
+    if (strlen(v) >= sizeof buf) return cli_error(cmd, "%s: the list is too long", name), false;
+    snprintf(buf, sizeof buf, "%s", v);
+    char *save = NULL;
+    lc_error err;
+    o->n_methods = 0;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (o->n_methods >= MAX_LIST) return cli_error(cmd, "%s: too many methods", name), false;
+        if (!parse_method(tok, &o->methods[o->n_methods], &err)) return cli_error(cmd, "%s", err.msg), false;
+        o->n_methods++;
+    }
+    if (o->n_methods == 0) cli_error(cmd, "%s: no method given", name);
+    return o->n_methods > 0;
+}
+
+#define SMALL(names_, meta_, dst_, help_) CLI_INT(names_, meta_, dst_, 1, 4096, help_)
+
+/* -1 to go on, else the exit status. */
 static int parse_options(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
-    const char *methods = "naive,flash,window:4096:4,linear:elu,chunked:512:64";
-    const char *ns = "1K,4K,16K,64K,256K,1M", *ds = "64,128";
     o->heads = 1;
-    o->kv_heads = 0;
     o->reps = 3;
     o->causal_mode = 1;
     o->kv_type = LC_DTYPE_F32;
@@ -124,121 +143,57 @@ static int parse_options(int argc, char **argv, options *o) {
     o->naive_cap = (int64_t)1 << 30;
     o->peak = true;
     o->seed = 1;
-    bool quick = false, reps_set = false, max_set = false, ns_set = false, ds_set = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        int64_t x;
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return -1;
-        } else if (cli_is(a, NULL, "--method")) {
-            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
-            methods = v;
-        } else if (cli_is(a, NULL, "--n")) {
-            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
-            ns = v;
-            ns_set = true;
-        } else if (cli_is(a, NULL, "--d")) {
-            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
-            ds = v;
-            ds_set = true;
-        } else if (cli_is(a, NULL, "--heads") || cli_is(a, NULL, "--kv-heads") || cli_is(a, "-t", "--threads") ||
-                   cli_is(a, NULL, "--reps")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_i64(v, &x) || x < 1 || x > 4096) {
-                cli_error(CMD, "%s needs a positive integer", a);
-                return CLI_USAGE;
-            }
-            if (cli_is(a, NULL, "--heads")) o->heads = (int)x;
-            else if (cli_is(a, NULL, "--kv-heads")) o->kv_heads = (int)x;
-            else if (cli_is(a, NULL, "--reps")) o->reps = (int)x, reps_set = true;
-            else o->threads = (int)x;
-        } else if (cli_is(a, NULL, "--causal")) {
-            o->causal_mode = 1;
-        } else if (cli_is(a, NULL, "--no-causal")) {
-            o->causal_mode = 0;
-        } else if (cli_is(a, NULL, "--both")) {
-            o->causal_mode = 2;
-        } else if (cli_is(a, NULL, "--decode")) {
-            o->decode = true;
-        } else if (cli_is(a, NULL, "--kv-type")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !lc_dtype_parse(v, &o->kv_type) ||
-                o->kv_type == LC_DTYPE_BF16) {
-                cli_error(CMD, "--kv-type must be f32, f16 or q8_0");
-                return CLI_USAGE;
-            }
-        } else if (cli_is(a, NULL, "--max-seconds")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_double(v, &o->max_seconds) ||
-                o->max_seconds <= 0) {
-                cli_error(CMD, "--max-seconds needs a positive number");
-                return CLI_USAGE;
-            }
-            max_set = true;
-        } else if (cli_is(a, NULL, "--naive-cap")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_i64(v, &o->naive_cap) || o->naive_cap < 1) {
-                cli_error(CMD, "--naive-cap needs a size");
-                return CLI_USAGE;
-            }
-        } else if (cli_is(a, NULL, "--seed")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_i64(v, &x) || x < 0) {
-                cli_error(CMD, "--seed needs a non-negative integer");
-                return CLI_USAGE;
-            }
-            o->seed = (uint64_t)x;
-        } else if (cli_is(a, NULL, "--no-peak")) {
-            o->peak = false;
-        } else if (cli_is(a, NULL, "--quick")) {
-            quick = true;
-        } else if (cli_is(a, NULL, "--json") || cli_is(a, NULL, "--csv")) {
-            const char *path = "-";
-            if (strchr(a, '=')) path = strchr(a, '=') + 1;
-            else if (i + 1 < argc && argv[i + 1][0] != '-') path = argv[++i];
-            if (cli_is(a, NULL, "--json")) o->json_path = path;
-            else o->csv_path = path;
-        } else {
-            return cli_unknown_option(CMD, a, usage);
-        }
-    }
-    if (quick) {
-        if (!ns_set) ns = "1K,4K,16K";
-        if (!ds_set) ds = "64";
-        if (!reps_set) o->reps = 2;
-        if (!max_set) o->max_seconds = 5;
-    }
+    bool quick = false, reps_set = false, max_set = false, ns_set = false, ds_set = false, methods_set = false;
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        {.kind = CLI_OPT_FN, .names = "--method", .meta = "LIST", .fn = opt_methods, .dst = o, .given = &methods_set,
+         .help = "comma-separated specs (default naive,flash,window:4096:4,linear:elu,chunked:512:64)\n"
+                 "naive | flash | window:W[:S] | linear[:elu|relu|favor[:M]] | chunked:C[:O]\n"
+                 "| hybrid:SPEC+SPEC[+...] (specs assigned to heads round-robin)"},
+        {.kind = CLI_OPT_I64_LIST, .names = "--n", .meta = "LIST", .dst = o->ns, .count = &o->n_ns, .hi = MAX_LIST,
+         .list_lo = 1, .given = &ns_set, .help = "sequence lengths (default 1K,4K,16K,64K,256K,1M; K/M suffixes)"},
+        {.kind = CLI_OPT_I64_LIST, .names = "--d", .meta = "LIST", .dst = o->ds, .count = &o->n_ds, .hi = MAX_LIST,
+         .list_lo = -CLI_INT_LIMIT, .given = &ds_set, .help = "head dims (default 64,128)"},
+        SMALL("--heads", "H", &o->heads, "query heads (default 1)"),
+        SMALL("--kv-heads", "K", &o->kv_heads, "KV heads (default H)"),
+        CLI_FN("--causal|--no-causal|--both", NULL, opt_causal, &o->causal_mode, "masking (default causal)"),
+        CLI_SET("--decode", &o->decode, "one query against n cached keys (instead of n queries)"),
+        CLI_FN("--kv-type", "T", opt_kv_type, &o->kv_type, "f32 | f16 | q8_0 (default f32)"),
+        SMALL("-t|--threads", "N", &o->threads, "threads (default: all CPUs)"),
+        {.kind = CLI_OPT_INT, .names = "--reps", .meta = "N", .dst = &o->reps, .lo = 1, .hi = 4096, .given = &reps_set,
+         .help = "timed runs per cell, median reported (default 3)"},
+        {.kind = CLI_OPT_DOUBLE, .names = "--max-seconds", .meta = "S", .dst = &o->max_seconds, .dlo = 1e-9,
+         .dhi = 1e7, .given = &max_set,
+         .help = "skip a cell whose estimated time passes S (default 60; from the same\n"
+                 "method's previous length); a single run past S stops the repeats"},
+        CLI_I64("--naive-cap", "SZ", &o->naive_cap, 1, CLI_INT_LIMIT, "NAIVE's score-matrix cap (default 1G)"),
+        CLI_CLEAR("--no-peak", &o->peak, "do not measure the machine's peak first (no %peak column)"),
+        CLI_SET("--quick", &quick, "a run under one minute: --n 1K,4K,16K --d 64 --reps 2 --max-seconds 5"),
+        CLI_STR_OPT("--json", "[FILE]", &o->json_path, "-",
+                    "JSON array of cells (stdout when no FILE; the table then goes to stderr)"),
+        CLI_STR_OPT("--csv", "[FILE]", &o->csv_path, "-", "CSV of cells (stdout when no FILE)"),
+        CLI_FN("--seed", "N", opt_seed, &o->seed, "input data seed (default 1)"),
+    };
+    const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, epilog, opts);
+    const int rc = cli_opt_parse(&spec, argc, argv, 1);
+    if (rc >= 0) return rc;
+    if (!ns_set) cli_parse_i64_list(quick ? "1K,4K,16K" : "1K,4K,16K,64K,256K,1M", o->ns, MAX_LIST, &o->n_ns);
+    if (!ds_set) cli_parse_i64_list(quick ? "64" : "64,128", o->ds, MAX_LIST, &o->n_ds);
+    if (quick && !reps_set) o->reps = 2;
+    if (quick && !max_set) o->max_seconds = 5;
     if (!o->kv_heads) o->kv_heads = o->heads;
-    if (!cli_parse_i64_list(ns, o->ns, MAX_LIST, &o->n_ns)) {
-        cli_error(CMD, "bad --n list '%s'", ns);
-        return CLI_USAGE;
-    }
-    if (!cli_parse_i64_list(ds, o->ds, MAX_LIST, &o->n_ds)) {
-        cli_error(CMD, "bad --d list '%s'", ds);
-        return CLI_USAGE;
-    }
     for (int i = 0; i < o->n_ns; i++)
-        if (o->ns[i] < 1 || o->ns[i] > LC_CONTEXT_MAX_TOKENS) {
+        if (o->ns[i] > LC_CONTEXT_MAX_TOKENS) {
             cli_error(CMD, "--n: lengths must be in 1..%lld", (long long)LC_CONTEXT_MAX_TOKENS);
             return CLI_USAGE;
         }
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", methods);
-    char *save = NULL;
-    lc_error err;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (o->n_methods >= MAX_LIST) {
-            cli_error(CMD, "too many methods");
-            return CLI_USAGE;
-        }
-        if (!parse_method(tok, &o->methods[o->n_methods], &err)) {
-            cli_error(CMD, "%s", err.msg);
-            return CLI_USAGE;
-        }
-        o->n_methods++;
+    if (!methods_set) {
+        const cli_opt m = {.dst = o};
+        opt_methods(&m, "--method", "naive,flash,window:4096:4,linear:elu,chunked:512:64", CMD);
     }
-    if (o->n_methods == 0) {
-        cli_error(CMD, "no method given");
-        return CLI_USAGE;
-    }
-    return 0;
+    return -1;
 }
+#undef SMALL
 
 static void fmt_bytes(double b, char *buf, size_t len) {
     static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
@@ -364,8 +319,7 @@ typedef struct {
 int bench_attn(int argc, char **argv) {
     options o;
     int rc = parse_options(argc, argv, &o);
-    if (rc < 0) return CLI_OK;
-    if (rc) return rc;
+    if (rc >= 0) return rc;
     bool json_stdout = o.json_path && strcmp(o.json_path, "-") == 0;
     bool csv_stdout = o.csv_path && strcmp(o.csv_path, "-") == 0;
     FILE *table = (json_stdout || csv_stdout) ? stderr : stdout;

@@ -114,6 +114,11 @@ static bool take(const cli_opt_spec *s, const cli_opt *o, int argc, char **argv,
         if (!eq && w) ++*i;
         return o->fn(o, name, w ? w : "on", s->cmd);
     }
+    if (o->kind == CLI_OPT_STR_OPT) {
+        const char *next = *i + 1 < argc ? argv[*i + 1] : NULL;
+        *(const char **)o->dst = eq ? eq : next && next[0] != '-' ? argv[++*i] : o->dflt;
+        return true;
+    }
     if (!has_value(o)) {
         if (eq) cli_error(s->cmd, "%s takes no value", name);
         return !eq && store(o, name, NULL, s->cmd);

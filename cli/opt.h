@@ -46,6 +46,8 @@ typedef enum {
     CLI_OPT_FN,      /* fn(entry, name, value, cmd); value NULL when meta is NULL */
     CLI_OPT_SWITCH,  /* fn with an optional on|off|auto (or 1|0) value; "on" when none */
     CLI_OPT_FAMILY,  /* any name match() takes, with a value: fn; help: a block */
+    CLI_OPT_STR_OPT, /* *(const char **)dst = the value, which is optional: "--json=F",
+                        "--json F" when F does not start with '-', else dflt */
 } cli_opt_kind;
 
 typedef struct cli_opt cli_opt;
@@ -65,6 +67,7 @@ struct cli_opt {
     cli_opt_fn fn;
     bool (*match)(const char *name); /* FAMILY                        */
     bool *given;       /* when not NULL: set once the option is taken */
+    const char *dflt;  /* STR_OPT: the value when none is given   */
 };
 
 #define CLI_SECTION(title) {.kind = CLI_OPT_SECTION, .help = (title)}
@@ -87,6 +90,8 @@ struct cli_opt {
 #define CLI_I64_LIST(names_, meta_, dst_, count_, max_, least_, help_)                                                 \
     {.kind = CLI_OPT_I64_LIST, .names = (names_), .meta = (meta_), .help = (help_), .dst = (dst_), .hi = (max_),       \
      .count = (count_), .list_lo = (least_)}
+#define CLI_STR_OPT(names_, meta_, dst_, dflt_, help_)                                                                \
+    {.kind = CLI_OPT_STR_OPT, .names = (names_), .meta = (meta_), .help = (help_), .dst = (dst_), .dflt = (dflt_)}
 #define CLI_FN(names_, meta_, fn_, dst_, help_)                                                                        \
     {.kind = CLI_OPT_FN, .names = (names_), .meta = (meta_), .help = (help_), .dst = (dst_), .fn = (fn_)}
 #define CLI_SWITCH(names_, fn_, dst_, help_)                                                                           \

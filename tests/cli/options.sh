@@ -29,6 +29,7 @@ TABLES=(
   "convert|--random o.gguf --arch qwen3next --experts 4 --experts-used 2 --expert-ffn 64 --shared-ffn 0 --window 0 --full-attn-interval 2 --ssm-k-heads 2 --ssm-v-heads 4 --ssm-head-dim 16 --conv-kernel 4 --rope-dims 8 --tied|--window -2"
   "analyze|--layers 4 --heads 8 --kv-heads 2 --head-dim 64 --dtype f32 --n 1K,2K --window 128 --chunk 64 -t 1 --measure --max-seconds 0.5 --json --family all|--dtype q8_0"
   "bench matmul|--type q4_0,f16 --rows 64 --cols 256 -n 1,4 -t 1,2 --reps 2 --copies 1 --peak-gbs 10 --no-peak --lc-matmul --json|--type q9_9"
+  "bench attn|--method naive,hybrid:flash+window:64:4 --n 1K --d 64 --heads 2 --kv-heads 1 --both --decode --kv-type q8_0 -t 1 --reps 2 --max-seconds 1 --naive-cap 1M --no-peak --quick --json j.json --csv --seed 2|--kv-type bf16"
   "bench sp|-m x.gguf -L 1K -n 4 -r 2 --bandwidth 25 --latency 1.5|--bandwidth 0"
 )
 
@@ -80,6 +81,9 @@ run 2 "a typo of a library flag" "$CLI" doc --tmep 0.5
 has "$tmp/err" "longctx doc: unknown option '--tmep' (did you mean --temp?)" "did you mean (sampler family)"
 run 2 "a typo of a RoPE flag" "$CLI" eval ppl --rope-scal 2
 has "$tmp/err" "(did you mean --rope-scale?)" "did you mean (RoPE family)"
+run 0 "an optional value: none" "$CLI" bench attn --json --no-peak --help
+run 2 "an optional value: a flag is not it" "$CLI" bench attn --csv --nope
+has "$tmp/err" "unknown option '--nope'" "the flag after an optional value is parsed as a flag"
 run 2 "a second document" "$CLI" doc a.txt b.txt
 has "$tmp/err" "unexpected argument 'b.txt'" "one positional argument"
 run 2 "no task" "$CLI" eval
