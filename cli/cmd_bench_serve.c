@@ -38,22 +38,15 @@ int bench_serve(int argc, char **argv) {
 
 #include "longctx/server.h"
 #include "longctx/sys.h"
+#include "opt.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx bench serve -m MODEL [--prefix 2K,8K,32K] [-r 3] [-t N] [--decode N] [--slots 4]\n\n"
-            "Runs `longctx serve` in this process on a free loopback port and measures, over HTTP:\n"
-            "time to first token (max_tokens 1) at each prefix length, cold / from the slot's cache /\n"
-            "from the prefix tree (after another prompt took the only slot); and aggregate decode\n"
-            "tokens/s of --slots clients at once against --parallel SLOTS and --parallel 1.\n"
-            "min / median / max over -r repetitions.\n\n"
-            "  -m, --model PATH   model (required)\n"
-            "      --prefix LIST  prefix lengths in tokens, K suffix allowed (default 2K,8K,32K)\n"
-            "  -r, --reps N       repetitions (default 3)\n"
-            "  -t, --threads N    kernel threads per request (default: every CPU)\n"
-            "      --decode N     tokens each decode client generates (default 128; 0: skip)\n"
-            "      --slots N      slots and clients of the decode figure (default 4)\n");
-}
+static const char synopsis[] =
+    "usage: longctx bench serve -m MODEL [--prefix 2K,8K,32K] [-r 3] [-t N] [--decode N] [--slots 4]\n\n"
+    "Runs `longctx serve` in this process on a free loopback port and measures, over HTTP:\n"
+    "time to first token (max_tokens 1) at each prefix length, cold / from the slot's cache /\n"
+    "from the prefix tree (after another prompt took the only slot); and aggregate decode\n"
+    "tokens/s of --slots clients at once against --parallel SLOTS and --parallel 1.\n"
+    "min / median / max over -r repetitions.\n\n";
 
 typedef struct {
     int port;
@@ -208,37 +201,39 @@ static bool parse_list(const char *s, int64_t *v, int *n) {
     return *n > 0;
 }
 
+typedef struct {
+    int64_t *v;
+    int *n;
+} prefix_list;
+
+static bool opt_prefix(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    const prefix_list *p = o->dst;
+    if (parse_list(v, p->v, p->n)) return true;
+    cli_error(cmd, "%s: '%s' is not a list such as 2K,8K,32K (at most 8)", name, v);
+    return false;
+}
+
 int bench_serve(int argc, char **argv) {
     const char *model = NULL;
     int64_t prefixes[8] = {2048, 8192, 32768};
     int n_prefixes = 3, reps = 3, threads = 0, n_decode = 128, slots = 4;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && v) {
-            model = v, i++;
-        } else if (!strcmp(a, "--prefix") && v) {
-            if (!parse_list(v, prefixes, &n_prefixes)) return cli_error(CMD, "--prefix: a list such as 2K,8K,32K"), 2;
-            i++;
-        } else if ((!strcmp(a, "-r") || !strcmp(a, "--reps")) && v) {
-            reps = atoi(v), i++;
-        } else if ((!strcmp(a, "-t") || !strcmp(a, "--threads")) && v) {
-            threads = atoi(v), i++;
-        } else if (!strcmp(a, "--decode") && v) {
-            n_decode = atoi(v), i++;
-        } else if (!strcmp(a, "--slots") && v) {
-            slots = atoi(v), i++;
-        } else {
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!model || reps < 1 || reps > 100 || slots < 1 || slots > 64 || n_decode < 0) {
-        usage(stderr);
-        return 2;
+    prefix_list pl = {prefixes, &n_prefixes};
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_STR("-m|--model", "PATH", &model, "model (required)"),
+        CLI_FN("--prefix", "LIST", opt_prefix, &pl, "prefix lengths in tokens, K suffix allowed (default 2K,8K,32K)"),
+        CLI_INT("-r|--reps", "N", &reps, 1, 100, "repetitions (default 3)"),
+        CLI_INT("-t|--threads", "N", &threads, 1, 4096, "kernel threads per request (default: every CPU)"),
+        CLI_INT("--decode", "N", &n_decode, 0, 1 << 24, "tokens each decode client generates (default 128; 0: skip)"),
+        CLI_INT("--slots", "N", &slots, 1, 64, "slots and clients of the decode figure (default 4)"),
+    };
+    const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, NULL, opts);
+    const int prc = cli_opt_parse(&spec, argc, argv, 1);
+    if (prc >= 0) return prc;
+    if (!model) {
+        cli_error(CMD, "no model (-m MODEL)");
+        cli_opt_help(&spec, stderr);
+        return CLI_USAGE;
     }
     int64_t max_prefix = 0;
     for (int i = 0; i < n_prefixes; i++) max_prefix = prefixes[i] > max_prefix ? prefixes[i] : max_prefix;

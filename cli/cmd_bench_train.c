@@ -14,37 +14,21 @@
 #include "longctx/bench.h"
 #include "longctx/json.h"
 #include "longctx/train.h"
+#include "opt.h"
 #include "train/layers.h"
 
 #define CMD "bench train"
 #define MAX_CTX 16
 #define MAX_KINDS 3
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx bench train [options]\n\n"
-            "Times training steps of a model at each context length, for each attention backward:\n"
-            "tokens/s, model GFLOP/s (6 N + 6 L H d T per token, as in MFU accounting) and the time split\n"
-            "matmul / attention / other, with memory: the activation slab, the attention state in it\n"
-            "(flash: lse, linear in T; naive: P, quadratic in T) and the measured peak RSS of the step.\n"
-            "'cpu ms' is the process CPU time of the step (all threads): on a busy machine, where wall time\n"
-            "is inflated, threads x wall ms / cpu ms shows how much of the CPUs the step really got.\n\n"
-            "options:\n"
-            "  --ctx LIST           context lengths (default 512,4K)\n"
-            "  --attn LIST          flash, naive, linear (default flash,naive): softmax attention with the\n"
-            "                       tiled or the naive backward, or a linear:elu model\n"
-            "  --dim N --layers N --heads N --kv-heads N --hidden N --vocab N  model (128/4/4/2/384/256)\n"
-            "  -b, --batch N        sequences per step (default 1)\n"
-            "  --steps N            timed steps per cell after one warm-up step (default 3)\n"
-            "  -t, --threads N      threads (default: all CPUs)\n"
-            "  --sgemm              benchmark the trainer's GEMM on the model's shapes instead\n"
-            "  --kernels            time the attention layers alone (B x heads of the model, per context):\n"
-            "                       flash forward (lc_attn FLASH) and the tiled backward, the naive forward and\n"
-            "                       backward, linear forward and backward; CPU time on one thread\n"
-            "  --no-peak            skip measuring the machine's peak (no fractions)\n"
-            "  --json               one JSON object on stdout\n"
-            "  -h, --help           this help\n");
-}
+static const char synopsis[] =
+    "usage: longctx bench train [options]\n\n"
+    "Times training steps of a model at each context length, for each attention backward:\n"
+    "tokens/s, model GFLOP/s (6 N + 6 L H d T per token, as in MFU accounting) and the time split\n"
+    "matmul / attention / other, with memory: the activation slab, the attention state in it\n"
+    "(flash: lse, linear in T; naive: P, quadratic in T) and the measured peak RSS of the step.\n"
+    "'cpu ms' is the process CPU time of the step (all threads): on a busy machine, where wall time\n"
+    "is inflated, threads x wall ms / cpu ms shows how much of the CPUs the step really got.\n\n";
 
 typedef struct {
     int64_t ctx;
@@ -378,14 +362,31 @@ static int bench_kernels(const lc_train_config *c, const int64_t *ctx, int n_ctx
     return CLI_OK;
 }
 
-static bool take_int(int argc, char **argv, int *i, int *out) {
-    const char *v = cli_value(argc, argv, i, CMD);
-    if (!v || !cli_parse_int(v, out) || *out < 1) {
-        cli_error(CMD, "%s needs a positive integer", argv[*i]);
-        return false;
+/* --attn: up to MAX_KINDS of flash, naive, linear (the names point into a static table). */
+typedef struct {
+    const char **kinds;
+    int *n;
+} kind_list;
+
+static bool opt_kinds(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    static const char *const names[] = {"flash", "naive", "linear"};
+    const kind_list *kl = o->dst;
+    *kl->n = 0;
+    for (const char *p = v; *p;) {
+        const size_t len = strcspn(p, ",");
+        size_t k = 0;
+        while (k < 3 && !(strlen(names[k]) == len && strncmp(p, names[k], len) == 0)) k++;
+        if (k == 3 || *kl->n == MAX_KINDS) {
+            cli_error(cmd, "%s takes up to 3 of flash, naive, linear", name);
+            return false;
+        }
+        kl->kinds[(*kl->n)++] = names[k];
+        p += len + (p[len] == ',');
     }
-    return true;
+    return *kl->n > 0;
 }
+
+#define POS(names_, meta_, dst_, help_) CLI_INT(names_, meta_, dst_, 1, INT32_MAX, help_)
 
 int bench_train(int argc, char **argv) {
     lc_train_config c;
@@ -396,56 +397,33 @@ int bench_train(int argc, char **argv) {
     const char *kinds[MAX_KINDS] = {"flash", "naive"};
     int n_kinds = 2;
     bool json = false, peak = true, gemm = false, kernels = false;
-    char kind_buf[64];
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int v = 0;
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        } else if (cli_is(a, NULL, "--json")) {
-            json = true;
-        } else if (cli_is(a, NULL, "--no-peak")) {
-            peak = false;
-        } else if (cli_is(a, NULL, "--sgemm")) {
-            gemm = true;
-        } else if (cli_is(a, NULL, "--kernels")) {
-            kernels = true;
-        } else if (cli_is(a, NULL, "--ctx")) {
-            const char *s = cli_value(argc, argv, &i, CMD);
-            if (!s || !cli_parse_i64_list(s, ctx, MAX_CTX, &n_ctx)) {
-                cli_error(CMD, "--ctx needs a list like 512,4K");
-                return CLI_USAGE;
-            }
-        } else if (cli_is(a, NULL, "--attn")) {
-            const char *s = cli_value(argc, argv, &i, CMD);
-            if (!s) return CLI_USAGE;
-            snprintf(kind_buf, sizeof kind_buf, "%s", s);
-            n_kinds = 0;
-            for (char *k = strtok(kind_buf, ","); k; k = strtok(NULL, ",")) {
-                if (n_kinds == MAX_KINDS || (strcmp(k, "flash") && strcmp(k, "naive") && strcmp(k, "linear"))) {
-                    cli_error(CMD, "--attn takes up to 3 of flash, naive, linear");
-                    return CLI_USAGE;
-                }
-                kinds[n_kinds++] = k;
-            }
-        } else if (cli_is(a, NULL, "--dim") || cli_is(a, NULL, "--layers") || cli_is(a, NULL, "--heads") ||
-                   cli_is(a, NULL, "--kv-heads") || cli_is(a, NULL, "--hidden") || cli_is(a, NULL, "--vocab") ||
-                   cli_is(a, "-b", "--batch") || cli_is(a, NULL, "--steps") || cli_is(a, "-t", "--threads")) {
-            if (!take_int(argc, argv, &i, &v)) return CLI_USAGE;
-            if (cli_is(a, NULL, "--dim")) c.model.dim = v;
-            else if (cli_is(a, NULL, "--layers")) c.model.n_layers = v;
-            else if (cli_is(a, NULL, "--heads")) c.model.n_heads = v;
-            else if (cli_is(a, NULL, "--kv-heads")) c.model.n_kv_heads = v;
-            else if (cli_is(a, NULL, "--hidden")) c.model.hidden_dim = v;
-            else if (cli_is(a, NULL, "--vocab")) c.model.vocab_size = v;
-            else if (cli_is(a, "-b", "--batch")) batch = v;
-            else if (cli_is(a, NULL, "--steps")) steps = v;
-            else threads = v;
-        } else {
-            return cli_unknown_option(CMD, a, usage);
-        }
-    }
+    kind_list kl = {kinds, &n_kinds};
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_I64_LIST("--ctx", "LIST", ctx, &n_ctx, MAX_CTX, -CLI_INT_LIMIT, "context lengths (default 512,4K)"),
+        CLI_FN("--attn", "LIST", opt_kinds, &kl,
+               "flash, naive, linear (default flash,naive): softmax attention with the\n"
+               "tiled or the naive backward, or a linear:elu model"),
+        POS("--dim", "N", &c.model.dim, "model width (128)"),
+        POS("--layers", "N", &c.model.n_layers, "layers (4)"),
+        POS("--heads", "N", &c.model.n_heads, "heads (4)"),
+        POS("--kv-heads", "N", &c.model.n_kv_heads, "K/V heads (2)"),
+        POS("--hidden", "N", &c.model.hidden_dim, "feed-forward width (384)"),
+        POS("--vocab", "N", &c.model.vocab_size, "vocabulary (256)"),
+        POS("-b|--batch", "N", &batch, "sequences per step (default 1)"),
+        POS("--steps", "N", &steps, "timed steps per cell after one warm-up step (default 3)"),
+        POS("-t|--threads", "N", &threads, "threads (default: all CPUs)"),
+        CLI_SET("--sgemm", &gemm, "benchmark the trainer's GEMM on the model's shapes instead"),
+        CLI_SET("--kernels", &kernels,
+                "time the attention layers alone (B x heads of the model, per context):\n"
+                "flash forward (lc_attn FLASH) and the tiled backward, the naive forward and\n"
+                "backward, linear forward and backward; CPU time on one thread"),
+        CLI_CLEAR("--no-peak", &peak, "skip measuring the machine's peak (no fractions)"),
+        CLI_SET("--json", &json, "one JSON object on stdout"),
+    };
+    const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, NULL, opts);
+    const int prc = cli_opt_parse(&spec, argc, argv, 1);
+    if (prc >= 0) return prc;
     c.model.head_dim = c.model.dim / c.model.n_heads;
     c.batch = batch;
     c.n_threads = threads > 0 ? threads : lc_cpu_count();

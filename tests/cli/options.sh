@@ -30,6 +30,8 @@ TABLES=(
   "analyze|--layers 4 --heads 8 --kv-heads 2 --head-dim 64 --dtype f32 --n 1K,2K --window 128 --chunk 64 -t 1 --measure --max-seconds 0.5 --json --family all|--dtype q8_0"
   "bench matmul|--type q4_0,f16 --rows 64 --cols 256 -n 1,4 -t 1,2 --reps 2 --copies 1 --peak-gbs 10 --no-peak --lc-matmul --json|--type q9_9"
   "bench attn|--method naive,hybrid:flash+window:64:4 --n 1K --d 64 --heads 2 --kv-heads 1 --both --decode --kv-type q8_0 -t 1 --reps 2 --max-seconds 1 --naive-cap 1M --no-peak --quick --json j.json --csv --seed 2|--kv-type bf16"
+  "bench serve|-m x.gguf --prefix 1K,2K -r 2 -t 1 --decode 0 --slots 2|--slots 65"
+  "bench train|--ctx 64,128 --attn flash,linear --dim 32 --layers 1 --heads 2 --kv-heads 1 --hidden 64 --vocab 64 -b 1 --steps 1 -t 1 --sgemm --kernels --no-peak --json|--attn fast"
   "bench sp|-m x.gguf -L 1K -n 4 -r 2 --bandwidth 25 --latency 1.5|--bandwidth 0"
 )
 
