@@ -13,6 +13,7 @@
 
 #include "bench_subjects.h"
 #include "cli.h"
+#include "opt.h"
 #include "common/util.h"
 #include "longctx/json.h"
 #include "longctx/runtime.h"
@@ -20,25 +21,14 @@
 #define MAX_REPS 64
 #define MAX_BUSY 64
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx bench contend -m MODEL [options]\n\n"
-            "Times decode of -n tokens after a prefill of --ctx tokens, alternately on the machine as it\n"
-            "is and beside --busy N spinning processes at the same priority (one per CPU by default).\n"
-            "Prints min / median / max tokens/s of both and the slowdown (quiet median / loaded median;\n"
-            "fair share on P cores with P busy processes is 2x). The OpenMP wait policy in force is\n"
-            "printed: the CLI sets OMP_WAIT_POLICY=PASSIVE itself unless OMP_WAIT_POLICY or\n"
-            "GOMP_SPINCOUNT is set (see docs/performance.md).\n\n"
-            "options:\n"
-            "  -m, --model PATH       GGUF or llama2.c .bin\n"
-            "  --ctx L                prompt length before the timed decode (default 128)\n"
-            "  -n, --decode N         decode tokens timed per run (default 64)\n"
-            "  --busy N               competing busy processes (default: CPU count)\n"
-            "  --reps R               runs of each kind (default 5, at most 64)\n"
-            "  -t, --threads N        threads (default: all CPUs)\n"
-            "  --json                 one JSON object on stdout\n"
-            "  -h, --help             this help\n");
-}
+static const char synopsis[] =
+    "usage: longctx bench contend -m MODEL [options]\n\n"
+    "Times decode of -n tokens after a prefill of --ctx tokens, alternately on the machine as it\n"
+    "is and beside --busy N spinning processes at the same priority (one per CPU by default).\n"
+    "Prints min / median / max tokens/s of both and the slowdown (quiet median / loaded median;\n"
+    "fair share on P cores with P busy processes is 2x). The OpenMP wait policy in force is\n"
+    "printed: the CLI sets OMP_WAIT_POLICY=PASSIVE itself unless OMP_WAIT_POLICY or\n"
+    "GOMP_SPINCOUNT is set (see docs/performance.md).\n\n";
 
 static lc_status decode_once(const lc_model *m, lc_context_opts co, int64_t L, int64_t n_dec, double *tok_s,
                              lc_error *err) {
@@ -108,32 +98,22 @@ int bench_contend(int argc, char **argv) {
     bool json = false;
     lc_context_opts co;
     lc_context_opts_init(&co);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        bool ok = true;
-#define VALUE() (v = cli_value(argc, argv, &i, "bench contend"))
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        } else if (cli_is(a, "-m", "--model")) ok = (model_path = VALUE()) != NULL;
-        else if (cli_is(a, NULL, "--ctx")) ok = VALUE() && cli_parse_i64(v, &L) && L >= 1 && L <= (1 << 24);
-        else if (cli_is(a, "-n", "--decode")) ok = VALUE() && cli_parse_i64(v, &n_dec) && n_dec >= 1 && n_dec <= (1 << 20);
-        else if (cli_is(a, NULL, "--busy")) ok = VALUE() && cli_parse_int(v, &busy) && busy >= 0 && busy <= MAX_BUSY;
-        else if (cli_is(a, NULL, "--reps")) ok = VALUE() && cli_parse_int(v, &reps) && reps >= 1 && reps <= MAX_REPS;
-        else if (cli_is(a, "-t", "--threads")) ok = VALUE() && cli_parse_int(v, &co.n_threads) && co.n_threads >= 1;
-        else if (cli_is(a, NULL, "--json")) json = true;
-        else {
-            return cli_unknown_option("bench contend", a, usage);
-        }
-#undef VALUE
-        if (!ok) {
-            cli_error("bench contend", "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
-            return CLI_USAGE;
-        }
-    }
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_STR("-m|--model", "PATH", &model_path, "GGUF or llama2.c .bin"),
+        CLI_I64("--ctx", "L", &L, 1, 1 << 24, "prompt length before the timed decode (default 128)"),
+        CLI_I64("-n|--decode", "N", &n_dec, 1, 1 << 20, "decode tokens timed per run (default 64)"),
+        CLI_INT("--busy", "N", &busy, 0, MAX_BUSY, "competing busy processes (default: CPU count)"),
+        CLI_INT("--reps", "R", &reps, 1, MAX_REPS, "runs of each kind (default 5, at most 64)"),
+        CLI_INT("-t|--threads", "N", &co.n_threads, 1, INT32_MAX, "threads (default: all CPUs)"),
+        CLI_SET("--json", &json, "one JSON object on stdout"),
+    };
+    const cli_opt_spec spec = CLI_SPEC("bench contend", synopsis, NULL, opts);
+    const int prc = cli_opt_parse(&spec, argc, argv, 1);
+    if (prc >= 0) return prc;
     if (!model_path) {
         cli_error("bench contend", "no model (-m MODEL)");
-        usage(stderr);
+        cli_opt_help(&spec, stderr);
         return CLI_USAGE;
     }
     lc_error err;

@@ -13,6 +13,7 @@
 
 #include "bench_subjects.h"
 #include "cli.h"
+#include "opt.h"
 #include "common/util.h"
 #include "grammar_flags.h"
 #include "longctx/gguf.h"
@@ -21,20 +22,12 @@
 
 #define CMD "bench grammar"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx bench grammar -m VOCAB.gguf [--json-schema S | --grammar-file F | --json] [options]\n\n"
-            "Microseconds per sampled token over the GGUF's vocabulary with random logits: the plain\n"
-            "sampler, the sampler constrained by the grammar (lazy: the drawn token is checked, the\n"
-            "vocabulary masked only when it is refused), and a full mask of the vocabulary each step.\n"
-            "min / median / max over the steps; the machine's load shows in the spread.\n\n"
-            "%s"
-            "  -n N                   steps (default 2000); a sentence that ends (EOS) starts again\n"
-            "  --pure                 temperature 1 alone (default: llama.cpp's default chain)\n"
-            "  --out-json             JSON on stdout\n"
-            "  -h, --help             this help\n",
-            cli_grammar_help());
-}
+static const char synopsis[] =
+    "usage: longctx bench grammar -m VOCAB.gguf [--json-schema S | --grammar-file F | --json] [options]\n\n"
+    "Microseconds per sampled token over the GGUF's vocabulary with random logits: the plain\n"
+    "sampler, the sampler constrained by the grammar (lazy: the drawn token is checked, the\n"
+    "vocabulary masked only when it is refused), and a full mask of the vocabulary each step.\n"
+    "min / median / max over the steps; the machine's load shows in the spread.\n\n";
 
 typedef struct {
     double *v;
@@ -64,29 +57,18 @@ int bench_grammar(int argc, char **argv) {
     bool pure = false, out_json = false;
     cli_grammar gr;
     cli_grammar_init(&gr);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        const int g = cli_grammar_flag(&gr, argc, argv, &i, CMD);
-        if (g < 0) return CLI_USAGE;
-        if (g > 0) continue;
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        } else if (cli_is(a, "-m", "--model")) {
-            if (!(vocab_path = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
-        } else if (cli_is(a, "-n", NULL)) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &n_steps) || n_steps < 1 || n_steps > 10000000) {
-                cli_error(CMD, "bad value for -n");
-                return CLI_USAGE;
-            }
-        } else if (cli_is(a, NULL, "--pure")) {
-            pure = true;
-        } else if (cli_is(a, NULL, "--out-json")) {
-            out_json = true;
-        } else {
-            return cli_unknown_option(CMD, a, usage);
-        }
-    }
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_STR("-m|--model", "VOCAB.gguf", &vocab_path, "a GGUF with a vocabulary (a model or vocab-only)"),
+        CLI_GRAMMAR_OPTS(&gr),
+        CLI_SET("--json", &gr.json_object, "the same as --json-object (the default grammar)"),
+        CLI_INT("-n", "N", &n_steps, 1, 10000000, "steps (default 2000); a sentence that ends (EOS) starts again"),
+        CLI_SET("--pure", &pure, "temperature 1 alone (default: llama.cpp's default chain)"),
+        CLI_SET("--out-json", &out_json, "JSON on stdout"),
+    };
+    const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, NULL, opts);
+    const int prc = cli_opt_parse(&spec, argc, argv, 1);
+    if (prc >= 0) return prc;
     if (!vocab_path) {
         cli_error(CMD, "no vocabulary (-m MODEL.gguf or a vocab-only GGUF)");
         return CLI_USAGE;

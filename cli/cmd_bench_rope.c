@@ -10,6 +10,7 @@
 
 #include "bench_subjects.h"
 #include "cli.h"
+#include "opt.h"
 #include "common/util.h"
 #include "longctx/json.h"
 #include "longctx/rope.h"
@@ -17,20 +18,17 @@
 
 #define CMD "bench rope"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx bench rope [options] [rope options]\n\n"
-            "Times RoPE per token: table build, rotation of H heads from the table (AVX2 and\n"
-            "scalar kernels, NORM and NEOX layouts) and from angles computed on the fly.\n\n"
-            "  -c N             positions tabled (default 32768)\n"
-            "  --head-dim D     head dimension (default 128; rotated dims = D unless --rope-dims)\n"
-            "  --rope-dims N    rotated dimensions (partial rotary)\n"
-            "  --heads H        heads per token (default 32)\n"
-            "  -n N             tokens per timed pass (default 4096)\n"
-            "  --reps R         repetitions, best reported (default 5)\n"
-            "  --json           one JSON object on stdout\n\n"
-            "rope options (llama.cpp names):\n%s",
-            lc_rope_options_help());
+static const char synopsis[] =
+    "usage: longctx bench rope [options] [rope options]\n\n"
+    "Times RoPE per token: table build, rotation of H heads from the table (AVX2 and\n"
+    "scalar kernels, NORM and NEOX layouts) and from angles computed on the fly.\n\n";
+
+/* A RoPE flag applied at once to the configuration (no model here). */
+static bool opt_rope(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    lc_error err;
+    if (lc_rope_apply_option(o->dst, name, v, &err) == LC_OK) return true;
+    cli_error(cmd, "%s", err.msg);
+    return false;
 }
 
 /* Best time over reps of rotating n tokens starting at pos0, ns per token. */
@@ -52,42 +50,21 @@ int bench_rope(int argc, char **argv) {
     int head_dim = 128, heads = 32, reps = 5, rope_dims = 0;
     bool json = false;
     lc_error err;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        } else if (lc_rope_is_option(a)) {
-            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
-            if (lc_rope_apply_option(&cfg, a, v, &err) != LC_OK) {
-                cli_error(CMD, "%s", err.msg);
-                return CLI_USAGE;
-            }
-        } else if (cli_is(a, "-c", "--ctx-size")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_i64(v, &n_ctx) || n_ctx < 1 || n_ctx > INT32_MAX) goto bad;
-        } else if (cli_is(a, "-n", NULL)) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_i64(v, &n_tok) || n_tok < 1 || n_tok > CLI_MAX_ITERS) goto bad;
-        } else if (cli_is(a, NULL, "--head-dim")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &head_dim) || head_dim < 2 ||
-                head_dim > 4096)
-                goto bad;
-        } else if (cli_is(a, NULL, "--rope-dims")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &rope_dims) || rope_dims < 2 || rope_dims > 4096) goto bad;
-        } else if (cli_is(a, NULL, "--heads")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &heads) || heads < 1 || heads > 4096)
-                goto bad;
-        } else if (cli_is(a, NULL, "--reps")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &reps) || reps < 1 || reps > CLI_MAX_REPS) goto bad;
-        } else if (cli_is(a, NULL, "--json")) {
-            json = true;
-        } else {
-            return cli_unknown_option(CMD, a, usage);
-        }
-        continue;
-    bad:
-        cli_error(CMD, "bad value for %s", a);
-        return CLI_USAGE;
-    }
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_I64("-c|--ctx-size", "N", &n_ctx, 1, INT32_MAX, "positions tabled (default 32768)"),
+        CLI_INT("--head-dim", "D", &head_dim, 2, 4096, "head dimension (default 128; rotated dims = D unless --rope-dims)"),
+        CLI_INT("--rope-dims", "N", &rope_dims, 2, 4096, "rotated dimensions (partial rotary)"),
+        CLI_INT("--heads", "H", &heads, 1, 4096, "heads per token (default 32)"),
+        CLI_I64("-n", "N", &n_tok, 1, CLI_MAX_ITERS, "tokens per timed pass (default 4096)"),
+        CLI_INT("--reps", "R", &reps, 1, CLI_MAX_REPS, "repetitions, best reported (default 5)"),
+        CLI_SET("--json", &json, "one JSON object on stdout"),
+        CLI_SECTION("rope options (llama.cpp names):"),
+        CLI_FAMILY(lc_rope_is_option, opt_rope, &cfg, lc_rope_options_help()),
+    };
+    const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, NULL, opts);
+    const int prc = cli_opt_parse(&spec, argc, argv, 1);
+    if (prc >= 0) return prc;
     cfg.n_dims = rope_dims ? rope_dims : head_dim;
     if (cfg.n_dims > head_dim) {
         cli_error(CMD, "--rope-dims %d exceeds --head-dim %d", cfg.n_dims, head_dim);

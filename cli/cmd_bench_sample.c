@@ -9,6 +9,7 @@
 
 #include "bench_subjects.h"
 #include "cli.h"
+#include "opt.h"
 #include "common/util.h"
 #include "longctx/json.h"
 #include "longctx/sample.h"
@@ -17,20 +18,26 @@
 #define CMD "bench sample"
 #define N_LOGIT_SETS 8
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx bench sample [options] [sampling options]\n\n"
-            "Times one sampled token (penalties, filters, draw; the copy of the logits included)\n"
-            "for: greedy; llama.cpp's default chain; top-p alone; min-p alone; temperature alone;\n"
-            "the default chain with a repeat penalty; the chain given by the sampling options (if\n"
-            "any); and a naive baseline that sorts the whole vocabulary each token.\n\n"
-            "  --vocab LIST   vocabulary sizes (default 32000,128256)\n"
-            "  --scale S      logits ~ N(0, S^2) (default 3)\n"
-            "  -n N           tokens per timed pass (default 200)\n"
-            "  --reps R       repetitions, best reported (default 5)\n"
-            "  --json         JSON on stdout\n\n"
-            "sampling options (llama.cpp names):\n%s",
-            lc_sampler_options_help());
+static const char synopsis[] =
+    "usage: longctx bench sample [options] [sampling options]\n\n"
+    "Times one sampled token (penalties, filters, draw; the copy of the logits included)\n"
+    "for: greedy; llama.cpp's default chain; top-p alone; min-p alone; temperature alone;\n"
+    "the default chain with a repeat penalty; the chain given by the sampling options (if\n"
+    "any); and a naive baseline that sorts the whole vocabulary each token.\n\n";
+
+/* The sampling options given: applied to *p, and *custom set. */
+typedef struct {
+    lc_sampler_params *p;
+    bool *custom;
+} sample_user;
+
+static bool opt_sampler(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    const sample_user *u = o->dst;
+    lc_error err;
+    *u->custom = true;
+    if (lc_sampler_apply_option(u->p, name, v, &err) == LC_OK) return true;
+    cli_error(cmd, "%s", err.msg);
+    return false;
 }
 
 typedef struct {
@@ -82,38 +89,22 @@ int bench_sample(int argc, char **argv) {
     lc_sampler_params user;
     lc_sampler_params_init(&user);
     lc_error err;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        } else if (lc_sampler_is_option(a)) {
-            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
-            if (lc_sampler_apply_option(&user, a, v, &err) != LC_OK) {
-                cli_error(CMD, "%s", err.msg);
-                return CLI_USAGE;
-            }
-            custom = true;
-        } else if (cli_is(a, NULL, "--vocab")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_i64_list(v, vocabs, 16, &n_vocabs)) goto bad;
-            for (int k = 0; k < n_vocabs; k++)
-                if (vocabs[k] < 1 || vocabs[k] > (1 << 24)) goto bad;
-        } else if (cli_is(a, NULL, "--scale")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_float(v, &scale) || !(scale > 0.0f)) goto bad;
-        } else if (cli_is(a, "-n", NULL)) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &n_iter) || n_iter < 1 || n_iter > CLI_MAX_ITERS) goto bad;
-        } else if (cli_is(a, NULL, "--reps")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &reps) || reps < 1 || reps > CLI_MAX_REPS) goto bad;
-        } else if (cli_is(a, NULL, "--json")) {
-            json = true;
-        } else {
-            return cli_unknown_option(CMD, a, usage);
-        }
-        continue;
-    bad:
-        cli_error(CMD, "bad value for %s", a);
-        return CLI_USAGE;
-    }
+    sample_user su = {&user, &custom};
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_I64_LIST("--vocab", "LIST", vocabs, &n_vocabs, 16, 1, "vocabulary sizes, at most 2^24 each (default 32000,128256)"),
+        CLI_FLOAT("--scale", "S", &scale, 1e-30, CLI_REAL_LIMIT, "logits ~ N(0, S^2) (default 3)"),
+        CLI_INT("-n", "N", &n_iter, 1, CLI_MAX_ITERS, "tokens per timed pass (default 200)"),
+        CLI_INT("--reps", "R", &reps, 1, CLI_MAX_REPS, "repetitions, best reported (default 5)"),
+        CLI_SET("--json", &json, "JSON on stdout"),
+        CLI_SECTION("sampling options (llama.cpp names):"),
+        CLI_FAMILY(lc_sampler_is_option, opt_sampler, &su, lc_sampler_options_help()),
+    };
+    const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, NULL, opts);
+    const int prc = cli_opt_parse(&spec, argc, argv, 1);
+    if (prc >= 0) return prc;
+    for (int k = 0; k < n_vocabs; k++)
+        if (vocabs[k] > (1 << 24)) return cli_error(CMD, "--vocab: %lld is more than 2^24", (long long)vocabs[k]), CLI_USAGE;
 
     chain chains[8];
     int n_chains = 0;

@@ -8,6 +8,7 @@
 
 #include "bench_subjects.h"
 #include "cli.h"
+#include "opt.h"
 #include "common/util.h"
 #include "longctx/gguf.h"
 #include "longctx/json.h"
@@ -17,19 +18,27 @@
 #define CMD "bench tokenize"
 #define MAX_TOK 16
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx bench tokenize (-m VOCAB.gguf | -z TOKENIZER.bin --vocab-size N)... [options]\n\n"
-            "Encodes (text -> ids) and decodes (ids -> text) one text with each tokenizer; reports\n"
-            "MB/s of text, tokens/s and bytes per token, best of --reps runs. Each run encodes once\n"
-            "into a buffer sized up front, as a caller that knows the length would.\n\n"
-            "  -m PATH            a GGUF with a vocabulary (repeatable)\n"
-            "  -z PATH            a llama2.c tokenizer.bin (repeatable; needs --vocab-size before it)\n"
-            "  --vocab-size N     vocabulary size for the following -z\n"
-            "  -f FILE            the text: this file, repeated up to --size (default: synthetic)\n"
-            "  --size BYTES       text size (default 1M; K/M suffixes)\n"
-            "  --reps R           repetitions, best reported (default 5)\n"
-            "  --json             JSON on stdout\n");
+static const char synopsis[] =
+    "usage: longctx bench tokenize (-m VOCAB.gguf | -z TOKENIZER.bin --vocab-size N)... [options]\n\n"
+    "Encodes (text -> ids) and decodes (ids -> text) one text with each tokenizer; reports\n"
+    "MB/s of text, tokens/s and bytes per token, best of --reps runs. Each run encodes once\n"
+    "into a buffer sized up front, as a caller that knows the length would.\n\n";
+
+/* The tokenizers asked for, in order: a GGUF, or a tokenizer.bin with the
+ * --vocab-size given before it. */
+typedef struct {
+    const char *path[MAX_TOK];
+    int vocab[MAX_TOK]; /* 0: a GGUF */
+    int n, cur_vocab;
+} tok_list;
+
+static bool opt_tokenizer(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    tok_list *t = o->dst;
+    if (t->n == MAX_TOK) return cli_error(cmd, "at most %d tokenizers", MAX_TOK), false;
+    if (name[1] == 'z' && t->cur_vocab <= 0) return cli_error(cmd, "-z %s needs --vocab-size N before it", v), false;
+    t->path[t->n] = v;
+    t->vocab[t->n++] = name[1] == 'z' ? t->cur_vocab : 0;
+    return true;
 }
 
 static const char *const WORDS[] = {"the", "of", "and", "context", "length", "attention", "model", "tokens", "long",
@@ -69,7 +78,7 @@ static char *from_file(const char *path, size_t size) {
 int bench_tokenize(int argc, char **argv) {
     const char *names[MAX_TOK];
     lc_tokenizer *toks[MAX_TOK] = {0};
-    int n_tok = 0, vocab = 0, reps = 5, rc = CLI_OK;
+    int n_tok = 0, reps = 5, rc = CLI_OK;
     int64_t size = 1 << 20;
     const char *file = NULL;
     bool json = false;
@@ -77,75 +86,41 @@ int bench_tokenize(int argc, char **argv) {
     char *text = NULL;
     int32_t *ids = NULL;
     char *dec = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            goto done;
-        } else if (cli_is(a, "-m", NULL) || cli_is(a, "-z", NULL)) {
-            bool gguf = a[1] == 'm';
-            if (!(v = cli_value(argc, argv, &i, CMD))) {
-                rc = CLI_USAGE;
-                goto done;
-            }
-            if (n_tok == MAX_TOK) {
-                cli_error(CMD, "at most %d tokenizers", MAX_TOK);
-                rc = CLI_USAGE;
-                goto done;
-            }
-            lc_status st;
-            if (gguf) {
-                lc_gguf *g = NULL;
-                st = lc_gguf_open(v, &g, &err);
-                if (st == LC_OK) st = lc_tokenizer_from_gguf(g, &toks[n_tok], &err);
-                lc_gguf_close(g);
-            } else {
-                if (vocab <= 0) {
-                    cli_error(CMD, "-z %s needs --vocab-size N before it", v);
-                    rc = CLI_USAGE;
-                    goto done;
-                }
-                st = lc_tokenizer_load_llama2c(v, vocab, &toks[n_tok], &err);
-            }
-            if (st != LC_OK) {
-                rc = cli_fail(CMD, &err);
-                goto done;
-            }
-            const char *base = strrchr(v, '/');
-            names[n_tok++] = base ? base + 1 : v;
-        } else if (cli_is(a, NULL, "--vocab-size")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &vocab) || vocab <= 0) {
-                cli_error(CMD, "--vocab-size wants a positive integer");
-                rc = CLI_USAGE;
-                goto done;
-            }
-        } else if (cli_is(a, "-f", "--file")) {
-            if (!(file = cli_value(argc, argv, &i, CMD))) {
-                rc = CLI_USAGE;
-                goto done;
-            }
-        } else if (cli_is(a, NULL, "--size")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_i64(v, &size) || size <= 0 || size > (256 << 20)) {
-                cli_error(CMD, "--size wants 1 .. 256M bytes");
-                rc = CLI_USAGE;
-                goto done;
-            }
-        } else if (cli_is(a, NULL, "--reps")) {
-            if (!(v = cli_value(argc, argv, &i, CMD)) || !cli_parse_int(v, &reps) || reps <= 0 || reps > CLI_MAX_REPS) {
-                cli_error(CMD, "--reps wants a positive integer");
-                rc = CLI_USAGE;
-                goto done;
-            }
-        } else if (cli_is(a, NULL, "--json")) {
-            json = true;
+    tok_list tl = {.n = 0};
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_FN("-m", "PATH", opt_tokenizer, &tl, "a GGUF with a vocabulary (repeatable)"),
+        CLI_FN("-z", "PATH", opt_tokenizer, &tl, "a llama2.c tokenizer.bin (repeatable; needs --vocab-size before it)"),
+        CLI_INT("--vocab-size", "N", &tl.cur_vocab, 1, INT32_MAX, "vocabulary size for the following -z"),
+        CLI_STR("-f|--file", "FILE", &file, "the text: this file, repeated up to --size (default: synthetic)"),
+        CLI_I64("--size", "BYTES", &size, 1, 256 << 20, "text size (default 1M; K/M suffixes)"),
+        CLI_INT("--reps", "R", &reps, 1, CLI_MAX_REPS, "repetitions, best reported (default 5)"),
+        CLI_SET("--json", &json, "JSON on stdout"),
+    };
+    const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, NULL, opts);
+    const int prc = cli_opt_parse(&spec, argc, argv, 1);
+    if (prc >= 0) return prc;
+    for (; n_tok < tl.n; n_tok++) {
+        const char *v = tl.path[n_tok];
+        lc_status st;
+        if (!tl.vocab[n_tok]) {
+            lc_gguf *g = NULL;
+            st = lc_gguf_open(v, &g, &err);
+            if (st == LC_OK) st = lc_tokenizer_from_gguf(g, &toks[n_tok], &err);
+            lc_gguf_close(g);
         } else {
-            rc = cli_unknown_option(CMD, a, usage);
+            st = lc_tokenizer_load_llama2c(v, tl.vocab[n_tok], &toks[n_tok], &err);
+        }
+        if (st != LC_OK) {
+            rc = cli_fail(CMD, &err);
             goto done;
         }
+        const char *base = strrchr(v, '/');
+        names[n_tok] = base ? base + 1 : v;
     }
     if (n_tok == 0) {
         cli_error(CMD, "give at least one tokenizer (-m VOCAB.gguf or -z TOKENIZER.bin)");
-        usage(stderr);
+        cli_opt_help(&spec, stderr);
         rc = CLI_USAGE;
         goto done;
     }

@@ -12,19 +12,6 @@ void cli_grammar_init(cli_grammar *c) { memset(c, 0, sizeof *c); }
 
 bool cli_grammar_active(const cli_grammar *c) { return c->grammar_file || c->json_schema || c->json_object; }
 
-const char *cli_grammar_help(void) {
-    return "  --grammar-file FILE    constrain the output to a GBNF grammar (llama.cpp's syntax; docs/grammar.md)\n"
-           "  --json-schema S        constrain the output to JSON valid for a JSON Schema: a file, or the\n"
-           "                         schema's text when S starts with '{' (needs a build with cJSON)\n"
-           "  --json-object          constrain the output to a JSON object (any; chat takes --json too,\n"
-           "                         run's --json prints its result as JSON)\n";
-}
-
-int cli_grammar_flag(cli_grammar *c, int argc, char **argv, int *i, const char *cmd) {
-    const cli_opt opts[] = {CLI_GRAMMAR_OPTS(c), CLI_SET("--json", &c->json_object, "")};
-    return cli_opt_take(cmd, CLI_OPTS(opts), argc, argv, i);
-}
-
 /* Reads at most GRAMMAR_FILE_MAX bytes; NULL (after a message) on failure. */
 static char *read_all(const char *path, size_t *len, const char *cmd) {
     FILE *f = fopen(path, "rb");

@@ -26,10 +26,6 @@ void cli_grammar_init(cli_grammar *c);
                 "constrain the output to JSON valid for a JSON Schema: a file, or the\n"                               \
                 "schema's text when S starts with '{' (needs a build with cJSON)"),                                    \
         CLI_SET("--json-object", &(c)->json_object, "constrain the output to a JSON object (any)")
-/* 1: argv[*i] was a grammar flag (consumed, *i advanced past its value);
- * 0: not one; -1: a bad or missing value (reported). */
-int cli_grammar_flag(cli_grammar *c, int argc, char **argv, int *i, const char *cmd);
-const char *cli_grammar_help(void);
 bool cli_grammar_active(const cli_grammar *c);
 /* Build the grammar (when a flag asked for one) over tok and attach it to
  * sampler; eog: the tokens that end generation (NULL, 0: the tokenizer's

@@ -32,6 +32,11 @@ TABLES=(
   "bench attn|--method naive,hybrid:flash+window:64:4 --n 1K --d 64 --heads 2 --kv-heads 1 --both --decode --kv-type q8_0 -t 1 --reps 2 --max-seconds 1 --naive-cap 1M --no-peak --quick --json j.json --csv --seed 2|--kv-type bf16"
   "bench serve|-m x.gguf --prefix 1K,2K -r 2 -t 1 --decode 0 --slots 2|--slots 65"
   "bench train|--ctx 64,128 --attn flash,linear --dim 32 --layers 1 --heads 2 --kv-heads 1 --hidden 64 --vocab 64 -b 1 --steps 1 -t 1 --sgemm --kernels --no-peak --json|--attn fast"
+  "bench rope|-c 1K --head-dim 64 --rope-dims 32 --heads 2 -n 16 --reps 1 --json --rope-scaling yarn --rope-scale 4 --yarn-orig-ctx 256|--heads 0"
+  "bench sample|--vocab 100,200 --scale 2 -n 4 --reps 1 --json --temp 0.5 --top-k 10|--scale 0"
+  "bench contend|-m x.gguf --ctx 16 -n 2 --busy 0 --reps 1 -t 1 --json|--busy -1"
+  "bench grammar|-m v.gguf --json-schema s.json --grammar-file g.gbnf --json-object --json -n 10 --pure --out-json|-n 0"
+  "bench tokenize|-m v.gguf --vocab-size 32000 -z t.bin -f x.txt --size 4K --reps 1 --json|--size 1G"
   "bench sp|-m x.gguf -L 1K -n 4 -r 2 --bandwidth 25 --latency 1.5|--bandwidth 0"
 )
 
