@@ -31,17 +31,6 @@ bool cli_is(const char *arg, const char *short_name, const char *long_name) {
     return strncmp(arg, long_name, l) == 0 && (arg[l] == '\0' || arg[l] == '=');
 }
 
-const char *cli_value(int argc, char **argv, int *i, const char *cmd) {
-    const char *eq = strchr(argv[*i], '=');
-    if (eq && argv[*i][0] == '-' && argv[*i][1] == '-') return eq + 1;
-    if (*i + 1 >= argc) {
-        cli_error(cmd, "option %s needs a value", argv[*i]);
-        return NULL;
-    }
-    (*i)++;
-    return argv[*i];
-}
-
 /* ---- "did you mean" -------------------------------------------------------- */
 
 #define NAME_MAX_LEN 64
@@ -123,22 +112,6 @@ int cli_unknown_option_in(const char *cmd, const char *arg, const char *help) {
     return CLI_USAGE;
 }
 
-int cli_unknown_option(const char *cmd, const char *arg, void (*usage)(FILE *)) {
-    char *help = NULL;
-    size_t help_len = 0;
-    FILE *f = usage ? open_memstream(&help, &help_len) : NULL;
-    if (f) {
-        usage(f);
-        if (fclose(f) != 0) {
-            free(help);
-            help = NULL;
-        }
-    }
-    const int rc = cli_unknown_option_in(cmd, arg, help);
-    free(help);
-    return rc;
-}
-
 bool cli_parse_i64_in(const char *s, int64_t lo, int64_t hi, int64_t *out) {
     if (!s || !*s) return false;
     char *end;
@@ -177,13 +150,6 @@ bool cli_parse_int(const char *s, int *out) {
 }
 
 bool cli_parse_double(const char *s, double *out) { return cli_parse_double_in(s, -CLI_REAL_LIMIT, CLI_REAL_LIMIT, out); }
-
-bool cli_parse_float(const char *s, float *out) {
-    double v;
-    if (!cli_parse_double(s, &v)) return false; /* CLI_REAL_LIMIT < FLT_MAX: a finite float */
-    *out = (float)v;
-    return true;
-}
 
 bool cli_int_flag(const char *cmd, const char *flag, const char *v, int64_t lo, int64_t hi, int64_t *out) {
     if (cli_parse_i64_in(v, lo, hi, out)) return true;

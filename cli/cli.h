@@ -28,17 +28,12 @@ int cli_fail(const char *cmd, const lc_error *err);
 
 /* True if argv[*i] equals one of the given names (short may be NULL). */
 bool cli_is(const char *arg, const char *short_name, const char *long_name);
-/* The value after the flag at argv[*i]; advances *i. Prints an error and
- * returns NULL when missing. Accepts "--flag=value" too. */
-const char *cli_value(int argc, char **argv, int *i, const char *cmd);
 
 /* An argument the command does not take: prints ONE line, "unknown option
  * '--tmep' (did you mean --temp?)" naming the nearest option the command's
- * usage text lists (optimal-string-alignment edit distance, at most a third
+ * help text (help; NULL: none) lists (optimal-string-alignment edit distance, at most a third
  * of the longer name), else "(longctx CMD --help lists them)"; a word that
  * is not a flag is "an unexpected argument". Returns CLI_USAGE. */
-int cli_unknown_option(const char *cmd, const char *arg, void (*usage)(FILE *));
-/* The same with the help text itself (NULL: no suggestion). */
 int cli_unknown_option_in(const char *cmd, const char *arg, const char *help);
 /* The nearest of n words to w by edit distance (close enough to be a typo,
  * as above), or NULL. */
@@ -60,7 +55,6 @@ bool cli_parse_i64_in(const char *s, int64_t lo, int64_t hi, int64_t *out);
 bool cli_parse_double_in(const char *s, double lo, double hi, double *out);
 bool cli_parse_i64(const char *s, int64_t *out);
 bool cli_parse_int(const char *s, int *out);
-bool cli_parse_float(const char *s, float *out);
 bool cli_parse_double(const char *s, double *out);
 /* Comma-separated integer list, e.g. "1K,4K,16384"; at most max entries. */
 bool cli_parse_i64_list(const char *s, int64_t *out, int max, int *n);

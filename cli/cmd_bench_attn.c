@@ -106,13 +106,6 @@ static bool opt_kv_type(const cli_opt *o, const char *name, const char *v, const
     return false;
 }
 
-static bool opt_seed(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    int64_t x;
-    if (!cli_int_flag(cmd, name, v, 0, CLI_INT_LIMIT, &x)) return false;
-    *(uint64_t *)o->dst = (uint64_t)x;
-    return true;
-}
-
 static bool opt_methods(const cli_opt *opt, const char *name, const char *v, const char *cmd) {
     options *o = opt->dst;
     char buf[1024];
@@ -172,7 +165,7 @@ static int parse_options(int argc, char **argv, options *o) {
         CLI_STR_OPT("--json", "[FILE]", &o->json_path, "-",
                     "JSON array of cells (stdout when no FILE; the table then goes to stderr)"),
         CLI_STR_OPT("--csv", "[FILE]", &o->csv_path, "-", "CSV of cells (stdout when no FILE)"),
-        CLI_FN("--seed", "N", opt_seed, &o->seed, "input data seed (default 1)"),
+        CLI_U64("--seed", "N", &o->seed, 0, CLI_INT_LIMIT, "input data seed (default 1)"),
     };
     const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, epilog, opts);
     const int rc = cli_opt_parse(&spec, argc, argv, 1);

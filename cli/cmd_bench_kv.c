@@ -27,13 +27,6 @@ static const char synopsis[] =
     "holds only the first checkpoint's tokens: tokens/s, their ratio (median over rounds) and\n"
     "resident memory (RSS). For window and sinks the ratio at 1M tokens should be about 1.\n\n";
 
-static bool opt_seed(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    int64_t s;
-    if (!cli_int_flag(cmd, name, v, -CLI_INT_LIMIT, CLI_INT_LIMIT, &s)) return false;
-    *(uint64_t *)o->dst = (uint64_t)s;
-    return true;
-}
-
 typedef struct {
     int64_t at;              /* tokens seen when the decode starts       */
     double best, median;     /* decode tokens/s                          */
@@ -87,7 +80,7 @@ int bench_kv(int argc, char **argv) {
         CLI_I64_LIST("--at", "LIST", at, &n_at, MAX_AT, -CLI_INT_LIMIT, "checkpoints in tokens (default 4K,64K,256K,1M)"),
         CLI_I64("-n|--decode", "N", &n_dec, 1, LC_CONTEXT_MAX_TOKENS, "decode tokens per repeat (default 32)"),
         CLI_I64("-r|--repeat", "R", &repeat, 1, MAX_REPEAT, "repeats per checkpoint (default 3)"),
-        CLI_FN("--seed", "S", opt_seed, &seed, "synthetic token seed (default 1)"),
+        CLI_U64("--seed", "S", &seed, -CLI_INT_LIMIT, CLI_INT_LIMIT, "synthetic token seed (default 1)"),
         CLI_SET("--json", &json, "one JSON object on stdout"),
         CLI_LLAMA_OPTS(&rf.co.attn),
         CLI_ROPE_OPTS(&rf),

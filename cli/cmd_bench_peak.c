@@ -3,47 +3,32 @@
 
 #include "bench_subjects.h"
 #include "cli.h"
+#include "opt.h"
 #include "longctx/bench.h"
 #include "longctx/json.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx bench peak [-t THREADS] [--buffer BYTES] [--json]\n\n"
-            "Measures this machine's limits, so that every other figure can be stated as a fraction:\n"
-            "  FP32 FMA peak (GFLOP/s, an FMA counts 2) on one thread and on all threads, with the\n"
-            "  widest SIMD tier longctx uses (AVX2/FMA, or scalar), and memory read bandwidth (GB/s)\n"
-            "  streaming a buffer far larger than the caches (default 1 GiB).\n\n"
-            "  -t N           threads for the all-thread figures (default: all CPUs)\n"
-            "  --buffer SIZE  read buffer size, e.g. 512M, 2G\n"
-            "  --json         one JSON object on stdout: fma_gflops_1t, fma_gflops, read_gbs_1t,\n"
-            "                 read_gbs, threads, isa, cpu, read_buffer_bytes\n");
-}
+static const char synopsis[] =
+    "usage: longctx bench peak [-t THREADS] [--buffer BYTES] [--json]\n\n"
+    "Measures this machine's limits, so that every other figure can be stated as a fraction:\n"
+    "  FP32 FMA peak (GFLOP/s, an FMA counts 2) on one thread and on all threads, with the\n"
+    "  widest SIMD tier longctx uses (AVX2/FMA, or scalar), and memory read bandwidth (GB/s)\n"
+    "  streaming a buffer far larger than the caches (default 1 GiB).\n\n";
 
 int bench_peak(int argc, char **argv) {
     int threads = 0;
     int64_t buffer = 0;
     bool json = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        } else if (cli_is(a, "-t", "--threads")) {
-            if (!(v = cli_value(argc, argv, &i, "bench peak")) || !cli_parse_int(v, &threads) || threads < 1 || threads > 4096) {
-                cli_error("bench peak", "bad thread count");
-                return CLI_USAGE;
-            }
-        } else if (cli_is(a, NULL, "--buffer")) {
-            if (!(v = cli_value(argc, argv, &i, "bench peak")) || !cli_parse_i64(v, &buffer) || buffer < 4096) {
-                cli_error("bench peak", "bad --buffer size");
-                return CLI_USAGE;
-            }
-        } else if (cli_is(a, NULL, "--json")) {
-            json = true;
-        } else {
-            return cli_unknown_option("bench peak", a, usage);
-        }
-    }
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_INT("-t|--threads", "N", &threads, 1, 4096, "threads for the all-thread figures (default: all CPUs)"),
+        CLI_I64("--buffer", "SIZE", &buffer, 4096, CLI_INT_LIMIT, "read buffer size, e.g. 512M, 2G"),
+        CLI_SET("--json", &json,
+                "one JSON object on stdout: fma_gflops_1t, fma_gflops, read_gbs_1t,\n"
+                "read_gbs, threads, isa, cpu, read_buffer_bytes"),
+    };
+    const cli_opt_spec spec = CLI_SPEC("bench peak", synopsis, NULL, opts);
+    const int prc = cli_opt_parse(&spec, argc, argv, 1);
+    if (prc >= 0) return prc;
     lc_peak pk;
     lc_error err;
     if (lc_bench_peak(threads, (size_t)buffer, &pk, &err) != LC_OK) return cli_fail("bench peak", &err);

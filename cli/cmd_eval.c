@@ -76,13 +76,6 @@ static bool opt_depths(const cli_opt *o, const char *name, const char *v, const 
     return parse_depths(v, o->dst) == 0;
 }
 
-static bool opt_seed(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    int64_t sd;
-    if (!cli_int_flag(cmd, name, v, 0, CLI_INT_LIMIT, &sd)) return false;
-    *(uint64_t *)o->dst = (uint64_t)sd;
-    return true;
-}
-
 static bool parse_task(const char *name, eval_args *a) {
     static const struct {
         const char *name;
@@ -200,7 +193,7 @@ static int parse_args(eval_args *a, int argc, char **argv) {
                "N evenly spaced needle depths 0..100% (default 10; vt: random), or a\n"
                "list of percentages: 0,25,50,75,100 (one depth: 50%)"),
         CLI_INT("--trials", "N", &a->trials, 1, INT32_MAX, "samples per cell (default 1)"),
-        CLI_FN("-s|--seed", "S", opt_seed, &a->seed, "seed of the samples (default 1)"),
+        CLI_U64("-s|--seed", "S", &a->seed, 0, CLI_INT_LIMIT, "seed of the samples (default 1)"),
         CLI_STR("--haystack", "FILE", &a->haystack_path, "sentences of FILE as haystack instead of generated filler"),
         CLI_I64("--margin", "N", &a->margin, 0, 4096, "tokens generated beyond the answer's length (default 4)"),
         CLI_INT("--digits", "N", &t.digits, 1, LC_TASK_MAX_DIGITS, "digits of pass keys and values (default 5)"),

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "commands.h"
 #include "longctx/gguf.h"
 #include "longctx/json.h"
@@ -18,49 +19,19 @@
 
 #define CMD "gen-data"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx gen-data [--task KIND] [-c N] [options]          samples of one task\n"
-            "       longctx gen-data --mix SPEC -c T [-b B] [--position P]   rows of the training stream\n"
-            "       longctx gen-data --vocab                                 the synthetic tokenizer's pieces\n"
-            "       longctx gen-data --train-bpe FILE --vocab-size N [-o OUT.gguf]   train a BPE tokenizer\n\n"
-            "Tasks (see docs/tasks.md): passkey, multikey, multivalue, multiquery, vt, filler.\n\n"
-            "  -t, --task KIND       task (default passkey)\n"
-            "  -c, --ctx-size N      target length in tokens, BOS to EOS (default 512; K suffix ok)\n"
-            "      --count N         samples to print (default 1; seeds S, S+1, ...)\n"
-            "  -s, --seed S          seed (default 1)\n"
-            "      --depth D         0..1: where the needle sits in the haystack (default random)\n"
-            "      --digits N        digits of pass keys and values (default 5)\n"
-            "      --keys N          multikey/multiquery: key/value needles (default 4)\n"
-            "      --values N        multivalue: values of the key (default 4)\n"
-            "      --queries N       multiquery: keys asked (default 2)\n"
-            "      --chains N        vt: chains (default 1)     --hops N  vt: hops (default 4)\n"
-            "      --exact           exactly N tokens (cut the first filler sentence)\n"
-            "      --haystack FILE   sentences of FILE instead of generated filler\n"
-            "      --no-bos, --no-eos\n"
-            "  -m, --model PATH      tokenizer of a GGUF model or vocabulary (default: the synthetic one)\n"
-            "  -z, --tokenizer PATH  a llama2.c tokenizer.bin, with --vocab-size N\n"
-            "      --tokens          also print the tokens (role:piece)\n"
-            "      --json            one JSON object per sample (ids, roles, prompt, answer, needles)\n"
-            "      --mix SPEC        stream mode: e.g. \"passkey:0.4,multikey:0.2,vt:0.2,filler:0.2\"\n"
-            "                        (entries KIND[:WEIGHT[:OPT=V...]], OPT: digits keys values queries\n"
-            "                        chains hops depth)\n"
-            "  -b, --batch B         stream rows to print (default 4)\n"
-            "      --position P      stream position to start at (default 0)\n"
-            "      --vocab           print the synthetic vocabulary: id, type, score, piece\n"
-            "      --train-bpe FILE  train a byte-level BPE on FILE; prints timing and compression,\n"
-            "                        checks that encoding FILE gives the trainer's segmentation\n"
-            "      --vocab-size N    BPE vocabulary size (with --train-bpe), or tokenizer.bin's (-z)\n"
-            "      --pre NAME        BPE pre-tokenizer: gpt2 (default) or llama-bpe\n"
-            "      --min-freq N      BPE: stop when the best pair occurs fewer times (default 2)\n"
-            "  -o, --output PATH     BPE: write the tokenizer as a vocabulary-only GGUF\n"
-            "  -h, --help            this help\n\n"
-            "examples:\n"
-            "  longctx gen-data --task passkey -c 256 --depth 0.5\n"
-            "  longctx gen-data --task vt -c 1K --chains 2 --hops 3 --tokens\n"
-            "  longctx gen-data --mix passkey:0.5,filler:0.5 -c 512 -b 2\n"
-            "  longctx gen-data --train-bpe corpus.txt --vocab-size 4096 -o bpe4k.gguf\n");
-}
+static const char synopsis[] =
+    "usage: longctx gen-data [--task KIND] [-c N] [options]          samples of one task\n"
+    "       longctx gen-data --mix SPEC -c T [-b B] [--position P]   rows of the training stream\n"
+    "       longctx gen-data --vocab                                 the synthetic tokenizer's pieces\n"
+    "       longctx gen-data --train-bpe FILE --vocab-size N [-o OUT.gguf]   train a BPE tokenizer\n\n"
+    "Tasks (see docs/tasks.md): passkey, multikey, multivalue, multiquery, vt, filler.\n\n";
+
+static const char epilog[] =
+    "examples:\n"
+    "  longctx gen-data --task passkey -c 256 --depth 0.5\n"
+    "  longctx gen-data --task vt -c 1K --chains 2 --hops 3 --tokens\n"
+    "  longctx gen-data --mix passkey:0.5,filler:0.5 -c 512 -b 2\n"
+    "  longctx gen-data --train-bpe corpus.txt --vocab-size 4096 -o bpe4k.gguf\n";
 
 typedef struct {
     lc_task_spec spec;
@@ -72,25 +43,13 @@ typedef struct {
     bool tokens, json, vocab;
 } opts;
 
-static bool parse_i32(const char *flag, const char *v, int32_t lo, int32_t hi, int32_t *out) {
-    int x;
-    if (!cli_parse_int(v, &x) || x < lo || x > hi) {
-        cli_error(CMD, "%s wants an integer in %d..%d, not '%s'", flag, (int)lo, (int)hi, v);
-        return false;
-    }
-    *out = x;
-    return true;
+static bool opt_task(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    if (lc_task_kind_parse(v, o->dst)) return true;
+    cli_error(cmd, "%s: unknown task '%s' (passkey, multikey, multivalue, multiquery, vt, filler)", name, v);
+    return false;
 }
 
-static bool parse_i64(const char *flag, const char *v, int64_t lo, int64_t *out) {
-    if (!cli_parse_i64(v, out) || *out < lo) {
-        cli_error(CMD, "%s wants an integer >= %lld, not '%s'", flag, (long long)lo, v);
-        return false;
-    }
-    return true;
-}
-
-/* 0 ok, -1 help printed, else the exit status. */
+/* -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, opts *o) {
     memset(o, 0, sizeof *o);
     lc_task_spec_init(&o->spec, LC_TASK_PASSKEY, 512);
@@ -98,110 +57,46 @@ static int parse_args(int argc, char **argv, opts *o) {
     o->batch = 4;
     o->seed = 1;
     o->min_freq = 2;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        lc_task_spec *s = &o->spec;
-#define VALUE()                                                                                                        \
-    do {                                                                                                               \
-        if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;                                                   \
-    } while (0)
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return -1;
-        } else if (cli_is(a, "-t", "--task")) {
-            VALUE();
-            if (!lc_task_kind_parse(v, &s->kind)) {
-                cli_error(CMD, "unknown task '%s' (passkey, multikey, multivalue, multiquery, vt, filler)", v);
-                return CLI_USAGE;
-            }
-        } else if (cli_is(a, "-c", "--ctx-size")) {
-            VALUE();
-            if (!parse_i64(a, v, 1, &s->n_tokens)) return CLI_USAGE;
-        } else if (cli_is(a, NULL, "--count")) {
-            VALUE();
-            if (!parse_i64(a, v, 1, &o->count)) return CLI_USAGE;
-        } else if (cli_is(a, "-s", "--seed")) {
-            VALUE();
-            int64_t x;
-            if (!parse_i64(a, v, 0, &x)) return CLI_USAGE;
-            o->seed = (uint64_t)x;
-        } else if (cli_is(a, NULL, "--depth")) {
-            VALUE();
-            if (!cli_parse_double(v, &s->depth) || s->depth < 0 || s->depth > 1) {
-                cli_error(CMD, "--depth wants a number in 0..1, not '%s'", v);
-                return CLI_USAGE;
-            }
-        } else if (cli_is(a, NULL, "--digits")) {
-            VALUE();
-            if (!parse_i32(a, v, 1, LC_TASK_MAX_DIGITS, &s->digits)) return CLI_USAGE;
-        } else if (cli_is(a, NULL, "--keys")) {
-            VALUE();
-            if (!parse_i32(a, v, 1, LC_TASK_MAX_KEYS, &s->n_keys)) return CLI_USAGE;
-        } else if (cli_is(a, NULL, "--values")) {
-            VALUE();
-            if (!parse_i32(a, v, 1, LC_TASK_MAX_KEYS, &s->n_values)) return CLI_USAGE;
-        } else if (cli_is(a, NULL, "--queries")) {
-            VALUE();
-            if (!parse_i32(a, v, 1, LC_TASK_MAX_KEYS, &s->n_queries)) return CLI_USAGE;
-        } else if (cli_is(a, NULL, "--chains")) {
-            VALUE();
-            if (!parse_i32(a, v, 1, LC_TASK_MAX_CHAINS, &s->n_chains)) return CLI_USAGE;
-        } else if (cli_is(a, NULL, "--hops")) {
-            VALUE();
-            if (!parse_i32(a, v, 0, LC_TASK_MAX_HOPS, &s->n_hops)) return CLI_USAGE;
-        } else if (cli_is(a, NULL, "--exact")) {
-            s->exact = true;
-        } else if (cli_is(a, NULL, "--no-bos")) {
-            s->add_bos = false;
-        } else if (cli_is(a, NULL, "--no-eos")) {
-            s->add_eos = false;
-        } else if (cli_is(a, NULL, "--haystack")) {
-            VALUE();
-            o->haystack = v;
-        } else if (cli_is(a, "-m", "--model")) {
-            VALUE();
-            o->model = v;
-        } else if (cli_is(a, "-z", "--tokenizer")) {
-            VALUE();
-            o->tok_bin = v;
-        } else if (cli_is(a, NULL, "--vocab-size")) {
-            VALUE();
-            if (!cli_parse_int(v, &o->vocab_size) || o->vocab_size <= 0) {
-                cli_error(CMD, "--vocab-size wants a positive integer, not '%s'", v);
-                return CLI_USAGE;
-            }
-        } else if (cli_is(a, NULL, "--tokens")) {
-            o->tokens = true;
-        } else if (cli_is(a, NULL, "--json")) {
-            o->json = true;
-        } else if (cli_is(a, NULL, "--mix")) {
-            VALUE();
-            o->mix = v;
-        } else if (cli_is(a, "-b", "--batch")) {
-            VALUE();
-            if (!parse_i64(a, v, 1, &o->batch)) return CLI_USAGE;
-        } else if (cli_is(a, NULL, "--position")) {
-            VALUE();
-            if (!parse_i64(a, v, 0, &o->position)) return CLI_USAGE;
-        } else if (cli_is(a, NULL, "--vocab")) {
-            o->vocab = true;
-        } else if (cli_is(a, NULL, "--train-bpe")) {
-            VALUE();
-            o->train_bpe = v;
-        } else if (cli_is(a, NULL, "--pre")) {
-            VALUE();
-            o->pre = v;
-        } else if (cli_is(a, NULL, "--min-freq")) {
-            VALUE();
-            if (!parse_i64(a, v, 1, &o->min_freq)) return CLI_USAGE;
-        } else if (cli_is(a, "-o", "--output")) {
-            VALUE();
-            o->output = v;
-        } else {
-            return cli_unknown_option(CMD, a, usage);
-        }
-#undef VALUE
-    }
+    lc_task_spec *s = &o->spec;
+    const cli_opt opts_[] = {
+        CLI_SECTION("options:"),
+        CLI_FN("-t|--task", "KIND", opt_task, &s->kind, "task (default passkey)"),
+        CLI_I64("-c|--ctx-size", "N", &s->n_tokens, 1, CLI_INT_LIMIT, "target length in tokens, BOS to EOS (default 512; K suffix ok)"),
+        CLI_I64("--count", "N", &o->count, 1, CLI_INT_LIMIT, "samples to print (default 1; seeds S, S+1, ...)"),
+        CLI_U64("-s|--seed", "S", &o->seed, 0, CLI_INT_LIMIT, "seed (default 1)"),
+        CLI_DOUBLE("--depth", "D", &s->depth, 0, 1, "0..1: where the needle sits in the haystack (default random)"),
+        CLI_INT("--digits", "N", &s->digits, 1, LC_TASK_MAX_DIGITS, "digits of pass keys and values (default 5)"),
+        CLI_INT("--keys", "N", &s->n_keys, 1, LC_TASK_MAX_KEYS, "multikey/multiquery: key/value needles (default 4)"),
+        CLI_INT("--values", "N", &s->n_values, 1, LC_TASK_MAX_KEYS, "multivalue: values of the key (default 4)"),
+        CLI_INT("--queries", "N", &s->n_queries, 1, LC_TASK_MAX_KEYS, "multiquery: keys asked (default 2)"),
+        CLI_INT("--chains", "N", &s->n_chains, 1, LC_TASK_MAX_CHAINS, "vt: chains (default 1)"),
+        CLI_INT("--hops", "N", &s->n_hops, 0, LC_TASK_MAX_HOPS, "vt: hops (default 4)"),
+        CLI_SET("--exact", &s->exact, "exactly N tokens (cut the first filler sentence)"),
+        CLI_STR("--haystack", "FILE", &o->haystack, "sentences of FILE instead of generated filler"),
+        CLI_CLEAR("--no-bos", &s->add_bos, "no BOS first"),
+        CLI_CLEAR("--no-eos", &s->add_eos, "no EOS last"),
+        CLI_STR("-m|--model", "PATH", &o->model, "tokenizer of a GGUF model or vocabulary (default: the synthetic one)"),
+        CLI_STR("-z|--tokenizer", "PATH", &o->tok_bin, "a llama2.c tokenizer.bin, with --vocab-size N"),
+        CLI_SET("--tokens", &o->tokens, "also print the tokens (role:piece)"),
+        CLI_SET("--json", &o->json, "one JSON object per sample (ids, roles, prompt, answer, needles)"),
+        CLI_STR("--mix", "SPEC", &o->mix,
+                "stream mode: e.g. \"passkey:0.4,multikey:0.2,vt:0.2,filler:0.2\"\n"
+                "(entries KIND[:WEIGHT[:OPT=V...]], OPT: digits keys values queries\n"
+                "chains hops depth)"),
+        CLI_I64("-b|--batch", "B", &o->batch, 1, CLI_INT_LIMIT, "stream rows to print (default 4)"),
+        CLI_I64("--position", "P", &o->position, 0, CLI_INT_LIMIT, "stream position to start at (default 0)"),
+        CLI_SET("--vocab", &o->vocab, "print the synthetic vocabulary: id, type, score, piece"),
+        CLI_STR("--train-bpe", "FILE", &o->train_bpe,
+                "train a byte-level BPE on FILE; prints timing and compression,\n"
+                "checks that encoding FILE gives the trainer's segmentation"),
+        CLI_INT("--vocab-size", "N", &o->vocab_size, 1, INT32_MAX, "BPE vocabulary size (with --train-bpe), or tokenizer.bin's (-z)"),
+        CLI_STR("--pre", "NAME", &o->pre, "BPE pre-tokenizer: gpt2 (default) or llama-bpe"),
+        CLI_I64("--min-freq", "N", &o->min_freq, 1, CLI_INT_LIMIT, "BPE: stop when the best pair occurs fewer times (default 2)"),
+        CLI_STR("-o|--output", "PATH", &o->output, "BPE: write the tokenizer as a vocabulary-only GGUF"),
+    };
+    const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, epilog, opts_);
+    const int rc = cli_opt_parse(&spec, argc, argv, 1);
+    if (rc >= 0) return rc;
     if (o->spec.n_queries > o->spec.n_keys) {
         cli_error(CMD, "--queries (%d) cannot exceed --keys (%d)", o->spec.n_queries, o->spec.n_keys);
         return CLI_USAGE;
@@ -214,7 +109,7 @@ static int parse_args(int argc, char **argv, opts *o) {
         cli_error(CMD, "-z needs --vocab-size N (the file does not store it)");
         return CLI_USAGE;
     }
-    return 0;
+    return -1;
 }
 
 static lc_status open_tokenizer(const opts *o, lc_tokenizer **tok, lc_error *err) {
@@ -506,8 +401,7 @@ done:
 int cmd_gen_data(int argc, char **argv) {
     opts o;
     int rc = parse_args(argc, argv, &o);
-    if (rc == -1) return CLI_OK;
-    if (rc != 0) return rc;
+    if (rc >= 0) return rc;
     if (o.vocab) return run_vocab();
     if (o.train_bpe) return run_train_bpe(&o);
     lc_tokenizer *tok = NULL;

@@ -5,23 +5,16 @@
 #include <string.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "commands.h"
 #include "common/util.h"
 #include "longctx/gguf.h"
 #include "longctx/json.h"
 #include "longctx/model.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx info MODEL [options]\n\n"
-            "Describe a model (GGUF or llama2.c .bin) or a vocabulary-only GGUF.\n\n"
-            "options:\n"
-            "  -m, --model PATH       the model (or give it as the first argument)\n"
-            "  -z, --tokenizer PATH   llama2.c tokenizer.bin for a .bin model\n"
-            "  --kv                   also list every GGUF metadata key\n"
-            "  --json                 one JSON object on stdout\n"
-            "  -h, --help             this help\n");
-}
+static const char synopsis[] =
+    "usage: longctx info MODEL [options]\n\n"
+    "Describe a model (GGUF or llama2.c .bin) or a vocabulary-only GGUF.\n\n";
 
 /* ---- GGUF metadata ------------------------------------------------------------ */
 
@@ -426,30 +419,25 @@ static void print_metadata_only(const char *path, const lc_gguf *g, bool json) {
 int cmd_info(int argc, char **argv) {
     const char *path = NULL, *tok = NULL;
     bool json = false, kv = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        } else if (cli_is(a, NULL, "--json")) {
-            json = true;
-        } else if (cli_is(a, NULL, "--kv")) {
-            kv = true;
-        } else if (cli_is(a, "-m", "--model")) {
-            if (!(path = cli_value(argc, argv, &i, "info"))) return CLI_USAGE;
-        } else if (cli_is(a, "-z", "--tokenizer")) {
-            if (!(tok = cli_value(argc, argv, &i, "info"))) return CLI_USAGE;
-        } else if (a[0] == '-' && a[1]) {
-            return cli_unknown_option("info", a, usage);
-        } else if (!path) {
-            path = a;
-        } else {
-            cli_error("info", "one model at a time (got %s and %s)", path, a);
-            return CLI_USAGE;
-        }
+    const char *pos[2] = {NULL, NULL};
+    int n_pos = 0;
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_STR("-m|--model", "PATH", &path, "the model (or give it as the first argument)"),
+        CLI_STR("-z|--tokenizer", "PATH", &tok, "llama2.c tokenizer.bin for a .bin model"),
+        CLI_SET("--kv", &kv, "also list every GGUF metadata key"),
+        CLI_SET("--json", &json, "one JSON object on stdout"),
+    };
+    const cli_opt_spec spec = CLI_SPEC_POS("info", synopsis, NULL, opts, pos, 2, &n_pos);
+    const int prc = cli_opt_parse(&spec, argc, argv, 1);
+    if (prc >= 0) return prc;
+    if (n_pos + (path != NULL) > 1) {
+        cli_error("info", "one model at a time (got %s and %s)", path ? path : pos[0], path ? pos[0] : pos[1]);
+        return CLI_USAGE;
     }
+    if (n_pos) path = pos[0];
     if (!path) {
-        usage(stderr);
+        cli_opt_help(&spec, stderr);
         return CLI_USAGE;
     }
     lc_error err;
@@ -467,9 +455,9 @@ int cmd_info(int argc, char **argv) {
             return CLI_OK;
         }
     }
-    lc_model_load_opts opts = {is_gguf ? NULL : tok};
+    lc_model_load_opts lo = {is_gguf ? NULL : tok};
     lc_model *m = NULL;
-    if (lc_model_load(path, &opts, &m, &err) != LC_OK) {
+    if (lc_model_load(path, &lo, &m, &err) != LC_OK) {
         if (g) { /* show what the file holds, then why it is not a model we load */
             print_metadata_only(path, g, json);
             lc_gguf_close(g);

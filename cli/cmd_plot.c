@@ -7,31 +7,30 @@
 #include "cli.h"
 #include "commands.h"
 #include "longctx/plot.h"
+#include "opt.h"
 
 #define MAX_FILES 8
 #define MAX_Y 10
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx plot --csv FILE [--csv FILE2 ...] -x COL -y COL[,COL...] -o OUT.svg [options]\n\n"
-            "Draws each Y column of each CSV file against the X column as one line of a standalone SVG.\n"
-            "Empty or non-numeric fields are skipped and the line joins their neighbours (val_loss, written\n"
-            "only at evaluations, draws as one line); --gaps breaks the lines there instead.\n\n"
-            "options:\n"
-            "  --csv FILE          a CSV with a header row (repeat for several runs, up to %d)\n"
-            "  -x COL              x column (default: step)\n"
-            "  -y COLS             comma-separated y columns (default: loss)\n"
-            "  -o, --output FILE   the SVG to write ('-' for stdout)\n"
-            "  --title TEXT        title (default: the y columns)\n"
-            "  --label NAME        legend name of the next --csv's series (default: the file name)\n"
-            "  --smooth N          trailing mean over N points (default 1: raw)\n"
-            "  --log-y, --log-x    logarithmic axes\n"
-            "  --gaps              break lines at empty fields\n"
-            "  --width W --height H  size in pixels (default 800 x 480)\n"
-            "  -h, --help          this help\n\n"
-            "example: longctx train ... --log run.csv && longctx plot --csv run.csv -x step -y loss,val_loss "
-            "--log-y -o loss.svg\n",
-            MAX_FILES);
+static const char synopsis[] =
+    "usage: longctx plot --csv FILE [--csv FILE2 ...] -x COL -y COL[,COL...] -o OUT.svg [options]\n\n"
+    "Draws each Y column of each CSV file against the X column as one line of a standalone SVG.\n"
+    "Empty or non-numeric fields are skipped and the line joins their neighbours (val_loss, written\n"
+    "only at evaluations, draws as one line); --gaps breaks the lines there instead.\n\n";
+
+/* --csv and --label, in order: a label names the next --csv's series. */
+typedef struct {
+    const char *files[MAX_FILES], *labels[MAX_FILES], *next_label;
+    int n_files;
+} plot_files;
+
+static bool opt_csv(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    plot_files *p = o->dst;
+    if (p->n_files == MAX_FILES) return cli_error(cmd, "at most %d %s files", MAX_FILES, name), false;
+    p->labels[p->n_files] = p->next_label;
+    p->next_label = NULL;
+    p->files[p->n_files++] = v;
+    return true;
 }
 
 /* Trailing mean over window w, skipping NaN. */
@@ -47,60 +46,37 @@ static void smooth(const double *in, double *out, int64_t n, int64_t w) {
 }
 
 int cmd_plot(int argc, char **argv) {
-    const char *files[MAX_FILES], *labels[MAX_FILES] = {NULL}, *xcol = "step", *ycols = "loss", *out = NULL;
-    const char *next_label = NULL;
-    int n_files = 0;
+    plot_files pf = {.n_files = 0};
+    const char *xcol = "step", *ycols = "loss", *out = NULL;
     int64_t win = 1;
     lc_plot_opts o;
     lc_plot_opts_init(&o);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        } else if (cli_is(a, NULL, "--log-y")) {
-            o.log_y = true;
-        } else if (cli_is(a, NULL, "--log-x")) {
-            o.log_x = true;
-        } else if (cli_is(a, NULL, "--gaps")) {
-            o.gaps = true;
-        } else if (cli_is(a, NULL, "--csv") || cli_is(a, "-x", NULL) || cli_is(a, "-y", NULL) ||
-                   cli_is(a, "-o", "--output") || cli_is(a, NULL, "--title") || cli_is(a, NULL, "--label") ||
-                   cli_is(a, NULL, "--smooth") || cli_is(a, NULL, "--width") || cli_is(a, NULL, "--height")) {
-            if (!(v = cli_value(argc, argv, &i, "plot"))) return CLI_USAGE;
-            if (cli_is(a, NULL, "--csv")) {
-                if (n_files == MAX_FILES) {
-                    cli_error("plot", "at most %d --csv files", MAX_FILES);
-                    return CLI_USAGE;
-                }
-                labels[n_files] = next_label;
-                next_label = NULL;
-                files[n_files++] = v;
-            } else if (cli_is(a, "-x", NULL)) {
-                xcol = v;
-            } else if (cli_is(a, "-y", NULL)) {
-                ycols = v;
-            } else if (cli_is(a, "-o", "--output")) {
-                out = v;
-            } else if (cli_is(a, NULL, "--title")) {
-                o.title = v;
-            } else if (cli_is(a, NULL, "--label")) {
-                next_label = v;
-            } else {
-                int64_t n;
-                if (!cli_int_flag("plot", a, v, 1, cli_is(a, NULL, "--smooth") ? CLI_INT_LIMIT : 1 << 16, &n))
-                    return CLI_USAGE;
-                if (cli_is(a, NULL, "--smooth")) win = n;
-                else if (cli_is(a, NULL, "--width")) o.width = (int)n;
-                else o.height = (int)n;
-            }
-        } else {
-            return cli_unknown_option("plot", a, usage);
-        }
-    }
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_FN("--csv", "FILE", opt_csv, &pf, "a CSV with a header row (repeat for several runs, up to 8)"),
+        CLI_STR("-x", "COL", &xcol, "x column (default: step)"),
+        CLI_STR("-y", "COLS", &ycols, "comma-separated y columns (default: loss)"),
+        CLI_STR("-o|--output", "FILE", &out, "the SVG to write ('-' for stdout)"),
+        CLI_STR("--title", "TEXT", &o.title, "title (default: the y columns)"),
+        CLI_STR("--label", "NAME", &pf.next_label, "legend name of the next --csv's series (default: the file name)"),
+        CLI_I64("--smooth", "N", &win, 1, CLI_INT_LIMIT, "trailing mean over N points (default 1: raw)"),
+        CLI_SET("--log-y", &o.log_y, "logarithmic y axis"),
+        CLI_SET("--log-x", &o.log_x, "logarithmic x axis"),
+        CLI_SET("--gaps", &o.gaps, "break lines at empty fields"),
+        CLI_INT("--width", "W", &o.width, 1, 1 << 16, "width in pixels (default 800)"),
+        CLI_INT("--height", "H", &o.height, 1, 1 << 16, "height in pixels (default 480)"),
+    };
+    const cli_opt_spec spec = CLI_SPEC("plot", synopsis,
+                                       "example: longctx train ... --log run.csv && longctx plot --csv run.csv -x step "
+                                       "-y loss,val_loss --log-y -o loss.svg\n",
+                                       opts);
+    const int prc = cli_opt_parse(&spec, argc, argv, 1);
+    if (prc >= 0) return prc;
+    const char **files = pf.files, **labels = pf.labels;
+    const int n_files = pf.n_files;
     if (n_files == 0 || !out) {
         cli_error("plot", "need --csv FILE and -o OUT.svg");
-        usage(stderr);
+        cli_opt_help(&spec, stderr);
         return CLI_USAGE;
     }
     /* y column names */

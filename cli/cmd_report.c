@@ -10,37 +10,29 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "commands.h"
 #include "longctx/report.h"
 #include "longctx/sys.h"
 
 #define CMD "report"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx report [options]\n\n"
-            "Measures, on this machine, the claims of the article's two tables (attention memory per\n"
-            "context length; the comparison of long-context techniques), length extrapolation with RoPE\n"
-            "scaling, perplexity against context and attention retention, with longctx's kernels and\n"
-            "the shipped models, then writes:\n"
-            "  DIR/index.html    one self-contained page (inline CSS and SVG, no script, no network)\n"
-            "  DIR/report.md     the same for GitHub, with the figures as DIR/fig-*.svg\n"
-            "  DIR/report.json   every number\n"
-            "A missing model skips what needs it, saying so. Cells that would not fit in the time\n"
-            "budget are skipped and listed. docs/report.md explains every section.\n\n"
-            "options:\n"
-            "  -o, --output DIR   output directory (default report; created if needed)\n"
-            "  --quick            fewer lengths, trials and repetitions: about 2 minutes (default run:\n"
-            "                     about 10 minutes on 2 cores)\n"
-            "  -t, --threads N    threads (default: all CPUs)\n"
-            "  --models DIR       where longctx-default.gguf, longctx-yarn8.gguf and\n"
-            "                     longctx-linear.gguf are (default models)\n"
-            "  --time-budget S    seconds the measurements may take (default 540; --quick 100)\n"
-            "  --seed N           seed of the task samples and random weights (default 1)\n"
-            "  --json             also print report.json on stdout (the summary goes to stderr)\n"
-            "  --test-tiny        testing only: random tiny stand-in models and tiny lengths, so the\n"
-            "                     run takes seconds; the numbers mean nothing\n"
-            "  -h, --help         this help\n");
+static const char synopsis[] =
+    "usage: longctx report [options]\n\n"
+    "Measures, on this machine, the claims of the article's two tables (attention memory per\n"
+    "context length; the comparison of long-context techniques), length extrapolation with RoPE\n"
+    "scaling, perplexity against context and attention retention, with longctx's kernels and\n"
+    "the shipped models, then writes:\n"
+    "  DIR/index.html    one self-contained page (inline CSS and SVG, no script, no network)\n"
+    "  DIR/report.md     the same for GitHub, with the figures as DIR/fig-*.svg\n"
+    "  DIR/report.json   every number\n"
+    "A missing model skips what needs it, saying so. Cells that would not fit in the time\n"
+    "budget are skipped and listed. docs/report.md explains every section.\n\n";
+
+static bool opt_dir(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    if (!*v) return cli_error(cmd, "%s: an empty directory name", name), false;
+    *(const char **)o->dst = v;
+    return true;
 }
 
 /* First line of a command's output, or "" (no shell involved beyond popen's). */
@@ -109,33 +101,26 @@ int cmd_report(int argc, char **argv) {
     bool json = false;
     lc_report_config c;
     lc_report_config_init(&c);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        bool ok = true;
-#define VALUE() (v = cli_value(argc, argv, &i, CMD))
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return CLI_OK;
-        } else if (cli_is(a, "-o", "--output")) ok = (out_dir = VALUE()) != NULL && *out_dir;
-        else if (cli_is(a, NULL, "--quick")) c.quick = true;
-        else if (cli_is(a, "-t", "--threads")) ok = VALUE() && cli_parse_int(v, &c.n_threads) && c.n_threads >= 1;
-        else if (cli_is(a, NULL, "--models")) ok = (c.models_dir = VALUE()) != NULL && *c.models_dir;
-        else if (cli_is(a, NULL, "--time-budget")) ok = VALUE() && cli_parse_double(v, &c.time_budget) && c.time_budget > 0;
-        else if (cli_is(a, NULL, "--seed")) {
-            int64_t s = 0;
-            ok = VALUE() && cli_parse_i64(v, &s) && s >= 0;
-            c.seed = (uint64_t)s;
-        } else if (cli_is(a, NULL, "--json")) json = true;
-        else if (cli_is(a, NULL, "--test-tiny")) c.tiny = true;
-        else {
-            return cli_unknown_option(CMD, a, usage);
-        }
-#undef VALUE
-        if (!ok) {
-            cli_error(CMD, "bad or missing value for %s%s%s", a, v ? ": " : "", v ? v : "");
-            return CLI_USAGE;
-        }
-    }
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_FN("-o|--output", "DIR", opt_dir, &out_dir, "output directory (default report; created if needed)"),
+        CLI_SET("--quick", &c.quick,
+                "fewer lengths, trials and repetitions: about 2 minutes (default run:\n"
+                "about 10 minutes on 2 cores)"),
+        CLI_INT("-t|--threads", "N", &c.n_threads, 1, INT32_MAX, "threads (default: all CPUs)"),
+        CLI_FN("--models", "DIR", opt_dir, &c.models_dir,
+               "where longctx-default.gguf, longctx-yarn8.gguf and\n"
+               "longctx-linear.gguf are (default models)"),
+        CLI_DOUBLE("--time-budget", "S", &c.time_budget, 1e-9, 1e9, "seconds the measurements may take (default 540; --quick 100)"),
+        CLI_U64("--seed", "N", &c.seed, 0, CLI_INT_LIMIT, "seed of the task samples and random weights (default 1)"),
+        CLI_SET("--json", &json, "also print report.json on stdout (the summary goes to stderr)"),
+        CLI_SET("--test-tiny", &c.tiny,
+                "testing only: random tiny stand-in models and tiny lengths, so the\n"
+                "run takes seconds; the numbers mean nothing"),
+    };
+    const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, NULL, opts);
+    const int prc = cli_opt_parse(&spec, argc, argv, 1);
+    if (prc >= 0) return prc;
 
     char version[192];
     find_version(version, sizeof version);

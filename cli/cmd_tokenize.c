@@ -14,32 +14,26 @@
 #include "longctx/model.h"
 #include "longctx/sys.h"
 #include "longctx/tokenizer.h"
+#include "opt.h"
 
 #define CMD "tokenize"
 #define MAX_TEXT ((size_t)256 << 20) /* the library's per-call limit */
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: longctx tokenize -m MODEL_OR_VOCAB (-p TEXT | -f FILE) [options]\n"
-            "       longctx tokenize -z TOKENIZER.bin (--vocab-size N | -m MODEL.bin) (-p TEXT | -f FILE) [options]\n\n"
-            "Prints the token ids of the text on one line, space-separated. Special-token text such\n"
-            "as \"<s>\" is not parsed: it is tokenised as plain text (as llama.cpp's test vectors).\n\n"
-            "  -m, --model PATH     a GGUF with a vocabulary (a model or a vocabulary-only file), or a\n"
-            "                       llama2.c .bin model (then -z gives its tokenizer)\n"
-            "  -z, --tokenizer PATH a llama2.c tokenizer.bin\n"
-            "      --vocab-size N   its vocabulary size (the file does not store it; Llama 2's is 32000)\n"
-            "  -p, --prompt TEXT    the text\n"
-            "  -f, --file PATH      read the text from a file ('-' = standard input)\n"
-            "      --stdin          the same as -f -\n"
-            "      --no-bos         do not put BOS in front (default: the vocabulary's add_bos_token)\n"
-            "      --pieces         one token per line: id, a tab, the piece as stored (\"\\xNN\" escapes\n"
-            "                       for control and invalid bytes, \"\\\\\" for a backslash)\n"
-            "      --show-count     print \"Total number of tokens: N\" after the ids\n"
-            "      --stats          bytes, tokens and encoding speed on stderr\n"
-            "  -h, --help           this help\n\n"
-            "examples:\n"
-            "  longctx tokenize -m ggml-vocab-llama-spm.gguf -p \"Hello world\" --no-bos   # 15043 3186\n"
-            "  longctx tokenize -z llama2-tokenizer.bin --vocab-size 32000 -f notes.txt --pieces\n");
+static const char synopsis[] =
+    "usage: longctx tokenize -m MODEL_OR_VOCAB (-p TEXT | -f FILE) [options]\n"
+    "       longctx tokenize -z TOKENIZER.bin (--vocab-size N | -m MODEL.bin) (-p TEXT | -f FILE) [options]\n\n"
+    "Prints the token ids of the text on one line, space-separated. Special-token text such\n"
+    "as \"<s>\" is not parsed: it is tokenised as plain text (as llama.cpp's test vectors).\n\n";
+
+static const char epilog[] =
+    "examples:\n"
+    "  longctx tokenize -m ggml-vocab-llama-spm.gguf -p \"Hello world\" --no-bos   # 15043 3186\n"
+    "  longctx tokenize -z llama2-tokenizer.bin --vocab-size 32000 -f notes.txt --pieces\n";
+
+static bool opt_stdin(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    (void)name, (void)v, (void)cmd;
+    *(const char **)o->dst = "-";
+    return true;
 }
 
 typedef struct {
@@ -48,50 +42,33 @@ typedef struct {
     bool no_bos, pieces, show_count, stats;
 } tok_opts;
 
-/* 0 ok, else the exit status. */
+/* -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, tok_opts *o) {
     memset(o, 0, sizeof *o);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v;
-        if (cli_is(a, "-h", "--help")) {
-            usage(stdout);
-            return -1;
-        } else if (cli_is(a, "-m", "--model")) {
-            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
-            o->model = v;
-        } else if (cli_is(a, "-z", "--tokenizer")) {
-            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
-            o->tok_bin = v;
-        } else if (cli_is(a, NULL, "--vocab-size")) {
-            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
-            if (!cli_parse_int(v, &o->vocab_size) || o->vocab_size <= 0) {
-                cli_error(CMD, "--vocab-size wants a positive integer, not '%s'", v);
-                return CLI_USAGE;
-            }
-        } else if (cli_is(a, "-p", "--prompt")) {
-            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
-            o->prompt = v;
-        } else if (cli_is(a, "-f", "--file")) {
-            if (!(v = cli_value(argc, argv, &i, CMD))) return CLI_USAGE;
-            o->file = v;
-        } else if (cli_is(a, NULL, "--stdin")) {
-            o->file = "-";
-        } else if (cli_is(a, NULL, "--no-bos")) {
-            o->no_bos = true;
-        } else if (cli_is(a, NULL, "--pieces")) {
-            o->pieces = true;
-        } else if (cli_is(a, NULL, "--show-count")) {
-            o->show_count = true;
-        } else if (cli_is(a, NULL, "--stats")) {
-            o->stats = true;
-        } else {
-            return cli_unknown_option(CMD, a, usage);
-        }
-    }
+    const cli_opt opts[] = {
+        CLI_SECTION("options:"),
+        CLI_STR("-m|--model", "PATH", &o->model,
+                "a GGUF with a vocabulary (a model or a vocabulary-only file), or a\n"
+                "llama2.c .bin model (then -z gives its tokenizer)"),
+        CLI_STR("-z|--tokenizer", "PATH", &o->tok_bin, "a llama2.c tokenizer.bin"),
+        CLI_INT("--vocab-size", "N", &o->vocab_size, 1, INT32_MAX,
+                "its vocabulary size (the file does not store it; Llama 2's is 32000)"),
+        CLI_STR("-p|--prompt", "TEXT", &o->prompt, "the text"),
+        CLI_STR("-f|--file", "PATH", &o->file, "read the text from a file ('-' = standard input)"),
+        CLI_FN("--stdin", NULL, opt_stdin, &o->file, "the same as -f -"),
+        CLI_SET("--no-bos", &o->no_bos, "do not put BOS in front (default: the vocabulary's add_bos_token)"),
+        CLI_SET("--pieces", &o->pieces,
+                "one token per line: id, a tab, the piece as stored (\"\\xNN\" escapes\n"
+                "for control and invalid bytes, \"\\\\\" for a backslash)"),
+        CLI_SET("--show-count", &o->show_count, "print \"Total number of tokens: N\" after the ids"),
+        CLI_SET("--stats", &o->stats, "bytes, tokens and encoding speed on stderr"),
+    };
+    const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, epilog, opts);
+    const int rc = cli_opt_parse(&spec, argc, argv, 1);
+    if (rc >= 0) return rc;
     if (!o->model && !o->tok_bin) {
         cli_error(CMD, "give a model or vocabulary with -m, or a tokenizer.bin with -z");
-        usage(stderr);
+        cli_opt_help(&spec, stderr);
         return CLI_USAGE;
     }
     if ((o->prompt != NULL) == (o->file != NULL)) {
@@ -102,7 +79,7 @@ static int parse_args(int argc, char **argv, tok_opts *o) {
         cli_error(CMD, "-z needs the vocabulary size: --vocab-size N (32000 for Llama 2) or the model with -m");
         return CLI_USAGE;
     }
-    return 0;
+    return -1;
 }
 
 static bool is_gguf(const char *path) {
@@ -204,7 +181,7 @@ static void print_piece(FILE *out, const char *s, size_t n) {
 int cmd_tokenize(int argc, char **argv) {
     tok_opts o;
     int rc = parse_args(argc, argv, &o);
-    if (rc) return rc < 0 ? CLI_OK : rc;
+    if (rc >= 0) return rc;
 
     lc_error err;
     lc_error_clear(&err);

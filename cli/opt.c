@@ -13,6 +13,13 @@ const char *cli_switch_word(const char *v) {
     return strcmp(v, "auto") == 0 ? "auto" : NULL;
 }
 
+bool cli_opt_u64(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    int64_t x;
+    if (!cli_int_flag(cmd, name, v, o->lo, o->hi, &x)) return false;
+    *(uint64_t *)o->dst = (uint64_t)x;
+    return true;
+}
+
 /* Whether the '|'-separated list names holds the name n (len bytes). */
 static bool names_have(const char *names, const char *n, size_t len) {
     for (const char *p = names; p && *p;) {

@@ -135,6 +135,12 @@ void cli_opt_help(const cli_opt_spec *s, FILE *f);
  * help block names). */
 void cli_opt_list(const cli_opt_spec *s, FILE *f);
 
+/* A CLI_FN parser: an integer in [o->lo, o->hi] into a uint64_t (seeds). */
+bool cli_opt_u64(const cli_opt *o, const char *name, const char *v, const char *cmd);
+#define CLI_U64(names_, meta_, dst_, lo_, hi_, help_)                                                                  \
+    {.kind = CLI_OPT_FN, .names = (names_), .meta = (meta_), .help = (help_), .dst = (dst_), .fn = cli_opt_u64,        \
+     .lo = (lo_), .hi = (hi_)}
+
 /* on|off|auto, or llama-bench's 1|0: "on", "off", "auto"; NULL otherwise. */
 const char *cli_switch_word(const char *v);
 

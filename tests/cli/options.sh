@@ -37,8 +37,24 @@ TABLES=(
   "bench contend|-m x.gguf --ctx 16 -n 2 --busy 0 --reps 1 -t 1 --json|--busy -1"
   "bench grammar|-m v.gguf --json-schema s.json --grammar-file g.gbnf --json-object --json -n 10 --pure --out-json|-n 0"
   "bench tokenize|-m v.gguf --vocab-size 32000 -z t.bin -f x.txt --size 4K --reps 1 --json|--size 1G"
+  "gen-data|--task vt -c 1K --count 2 -s 3 --depth 0.5 --digits 4 --keys 3 --values 2 --queries 2 --chains 2 --hops 3 --exact --haystack h.txt --no-bos --no-eos -m v.gguf -z t.bin --tokens --json --mix passkey:1 -b 2 --position 4 --vocab --train-bpe c.txt --vocab-size 300 --pre gpt2 --min-freq 3 -o b.gguf|--depth 1.5"
+  "plot|--label a --csv a.csv --csv b.csv -x step -y loss,val_loss -o o.svg --title t --smooth 5 --log-y --log-x --gaps --width 640 --height 400|--width 0"
+  "tokenize|-m v.gguf -z t.bin --vocab-size 32000 -p hi -f - --stdin --no-bos --pieces --show-count --stats|--vocab-size 0"
+  "info|m.gguf -z t.bin --kv --json|--kvv"
+  "report|-o out --quick -t 1 --models m --time-budget 60 --seed 2 --json --test-tiny|--time-budget 0"
+  "quantize|in.gguf out.gguf Q4_K_M --pure --allow-requantize -t 1|-t 0"
+  "bench peak|-t 1 --buffer 64M --json|--buffer 1K"
   "bench sp|-m x.gguf -L 1K -n 4 -r 2 --bandwidth 25 --latency 1.5|--bandwidth 0"
 )
+
+# every command and bench subject the CLI lists has an entry above
+covered=" $(for e in "${TABLES[@]}"; do printf '%s|' "${e%%|*}"; done) "
+"$CLI" --help | awk '/^commands:/{on=1;next} on&&NF{print $1}' | grep -v '^bench$' >"$tmp/cmds"
+"$CLI" bench --help | awk '/^subjects:/{on=1;next} on&&/^  [a-z]/{print "bench " $1}' >>"$tmp/cmds"
+check '[ "$(wc -l <"$tmp/cmds")" -gt 20 ]' "the command lists were read ($(wc -l <"$tmp/cmds") lines)"
+while read -r c; do
+    case "$covered" in *"|$c|"*|*" $c|"*) ;; *) fail "no option-table entry in options.sh for '$c'" ;; esac
+done <"$tmp/cmds"
 
 for entry in "${TABLES[@]}"; do
     IFS='|' read -r cmd good bad <<<"$entry"
