@@ -326,189 +326,187 @@ static int parse_args(run_args *r, int argc, char **argv) {
     return conflict ? CLI_USAGE : -1;
 }
 
+/* The prompt as token ids (malloc'd into *ids): --prompt-tokens, else the
+ * text of -p or -f encoded, else BOS alone; every id inside the vocabulary.
+ * CLI_OK, CLI_USAGE or CLI_FAIL after a message. The text read from -f is
+ * *text (owned by the caller), and r->prompt points at it. */
+static int prompt_ids(run_args *r, const lc_model *m, char **text, size_t *text_len, int32_t **ids, int64_t *n_ids) {
+    const lc_tokenizer *tok = m->tokenizer;
+    lc_error err;
+    *n_ids = 0;
+    if (r->prompt_file) {
+        if (!(*text = read_file(r->prompt_file, text_len))) return CLI_FAIL;
+        r->prompt = *text;
+    } else if (r->prompt) {
+        *text_len = strlen(r->prompt);
+    }
+    if (r->prompt_ids) {
+        if (!(*ids = parse_ids(r->prompt_ids, n_ids)))
+            return cli_error("run", "--prompt-tokens: expected comma-separated non-negative ids"), CLI_USAGE;
+    } else if (r->prompt && *text_len > 0) {
+        if (!tok) return cli_error("run", "the model has no tokenizer: give -z TOKENIZER.bin or --prompt-tokens"), CLI_USAGE;
+        int64_t need = 0;
+        const lc_status st = lc_tokenizer_encode(tok, r->prompt, *text_len, !r->no_bos, NULL, 0, &need, &err);
+        if (st != LC_OK && st != LC_ERR_TOO_LARGE) return cli_fail("run", &err);
+        if (!(*ids = malloc((size_t)(need > 0 ? need : 1) * sizeof(int32_t)))) return CLI_FAIL;
+        if (lc_tokenizer_encode(tok, r->prompt, *text_len, !r->no_bos, *ids, need, n_ids, &err) != LC_OK)
+            return cli_fail("run", &err);
+    }
+    if (*n_ids == 0) { /* no prompt: start from BOS */
+        free(*ids);
+        if (!(*ids = malloc(sizeof(int32_t)))) return CLI_FAIL;
+        (*ids)[0] = tok && lc_tokenizer_bos(tok) >= 0 ? lc_tokenizer_bos(tok) : 1;
+        *n_ids = 1;
+    }
+    for (int64_t i = 0; i < *n_ids; i++)
+        if ((*ids)[i] >= m->cfg.vocab_size) {
+            cli_error("run", "prompt token %d is outside the vocabulary (0..%d)", (*ids)[i], m->cfg.vocab_size - 1);
+            return CLI_USAGE;
+        }
+    return CLI_OK;
+}
+
+/* Without a tokenizer: -r is refused, ids are printed. CLI_OK or CLI_USAGE. */
+static int without_tokenizer(run_args *r, const lc_model *m) {
+    if (m->tokenizer) return CLI_OK;
+    if (m->tokenizer_note[0]) cli_error("run", "note: the file's tokenizer is not used: %s", m->tokenizer_note);
+    if (r->stops.n > 0) {
+        cli_error("run", "-r matches the generated text: the model has no tokenizer (-z TOKENIZER.bin)");
+        return CLI_USAGE;
+    }
+    if (!r->print_ids && !r->json) cli_error("run", "note: the model has no tokenizer (-z TOKENIZER.bin): printing token ids");
+    r->print_ids = true;
+    return CLI_OK;
+}
+
+static void print_setup(const run_args *r, const lc_model *m, const lc_context *ctx) {
+    char sdesc[160];
+    const lc_attn_params *ap = lc_context_attn(ctx);
+    fprintf(stderr, "longctx run: %s (%s, %lld params), ctx %lld, batch %lld, %d threads, attn %s, kv %s/%s, %s\n",
+            r->rf.model_path, m->format, (long long)lc_model_n_params(&m->cfg), (long long)lc_context_n_ctx(ctx),
+            (long long)lc_context_n_batch(ctx), lc_context_n_threads(ctx), lc_attn_method_name(ap->method),
+            lc_dtype_name(lc_context_k_type(ctx)), lc_dtype_name(lc_context_v_type(ctx)),
+            lc_sampler_describe(&r->sp, sdesc, sizeof sdesc));
+}
+
+static void print_summary(const run_args *r, const run_state *rs, const lc_generate_result *res,
+                          const lc_context_timings *tm) {
+    const double total = tm->t_matmul + tm->t_attn + tm->t_other;
+    fprintf(stderr, "prompt:   %6lld tokens in %8.3f s  (%9.1f tok/s)\n", (long long)res->n_prompt, res->t_prompt,
+            res->t_prompt > 0 ? (double)res->n_prompt / res->t_prompt : 0.0);
+    fprintf(stderr, "generate: %6lld tokens in %8.3f s  (%9.1f tok/s)\n", (long long)res->n_generated, res->t_generate,
+            res->t_generate > 0 ? (double)res->n_generated / res->t_generate : 0.0);
+    if (total > 0)
+        fprintf(stderr, "time: matmul %.1f%%, attention %.1f%%, other %.1f%% of %.3f s\n", 100 * tm->t_matmul / total,
+                100 * tm->t_attn / total, 100 * tm->t_other / total, total);
+    cli_sp_report(&r->spc, res->n_prompt + res->n_generated);
+    if (rs->stopped_at) fprintf(stderr, "stopped: reverse prompt '%s'\n", rs->stopped_at);
+    else if (res->stop == LC_STOP_CONTEXT_FULL) fprintf(stderr, "stopped: %s\n", res->message);
+    else fprintf(stderr, "stopped: %s\n", lc_stop_reason_name(res->stop));
+    if (r->gr.s && !lc_grammar_state_ended(r->gr.s))
+        fprintf(stderr, "note: stopped before the grammar was complete (raise -n)\n");
+}
+
+/* What one run holds; run_free releases it. */
+typedef struct {
+    lc_model *m;
+    lc_context *ctx;
+    lc_sampler *sampler;
+    int32_t *ids;
+    int64_t n_ids;
+    char *text;
+    size_t text_len;
+    run_state rs;
+} run_hold;
+
+static void run_free(run_args *r, run_hold *h) {
+    free(h->rs.gen);
+    free(h->rs.text);
+    cli_stops_free(&r->stops);
+    lc_sampler_free(h->sampler);
+    cli_grammar_free(&r->gr);
+    cli_sp_end(&r->spc); /* detaches from ctx: before it is freed */
+    lc_context_free(h->ctx);
+    free(h->ids);
+    free(h->text);
+    lc_model_free(h->m);
+}
+
+/* Context, sampler and grammar for the prompt in h. CLI_OK or an exit status after a message. */
+static int run_prepare(run_args *r, run_hold *h, int32_t eos) {
+    lc_error err;
+    if (r->rf.keep_prompt) r->rf.co.kv_n_keep = h->n_ids; /* --keep -1 */
+    const lc_status cst = lc_context_create(h->m, &r->rf.co, &h->ctx, &err);
+    if (cli_sp_attach(&r->spc, h->ctx, cst, &err, "run") != CLI_OK) return CLI_FAIL;
+    if (lc_sampler_create(&r->sp, h->m->cfg.vocab_size, &h->sampler, &err) != LC_OK) return cli_fail("run", &err);
+    for (int64_t i = 0; i < h->n_ids; i++) lc_sampler_accept(h->sampler, h->ids[i], NULL);
+    if (!cli_grammar_active(&r->gr)) return CLI_OK;
+    return cli_grammar_setup(&r->gr, h->m->tokenizer, eos >= 0 ? &eos : NULL, eos >= 0 ? 1 : 0, h->sampler, "run");
+}
+
+/* Generate after the prompt (past what --session reused); CLI_OK or an exit status. */
+static int run_generate(run_args *r, run_hold *h, int32_t eos) {
+    lc_error err;
+    int64_t reused = 0; /* --session: before anything is printed, as it may refuse */
+    if (r->session && (reused = cli_run_session_load(h->ctx, r->session, h->ids, h->n_ids)) < 0) return CLI_FAIL;
+    h->rs = (run_state){.sampler = h->sampler,
+                        .tok = h->m->tokenizer,
+                        .ids = r->print_ids,
+                        .prev = h->ids[h->n_ids - 1],
+                        .keep = r->session != NULL || r->json,
+                        .json = r->json,
+                        .stops = &r->stops};
+    if (!r->print_ids && !r->json && r->prompt && h->text_len > 0) { /* echo the prompt as given */
+        fwrite(r->prompt, 1, h->text_len, stdout);
+        fflush(stdout);
+    }
+    lc_generate_opts go;
+    lc_generate_opts_init(&go);
+    go.n_predict = r->n_predict;
+    go.eos_id = eos;
+    go.sample = sample_cb;
+    go.sample_user = &h->rs;
+    cli_sp_wrap_sample(&r->spc, &go.sample, &go.sample_user);
+    go.on_token = token_cb;
+    go.token_user = &h->rs;
+    lc_generate_result res;
+    const lc_status st = lc_generate(h->ctx, h->ids + reused, h->n_ids - reused, &go, NULL, 0, &res, &err);
+    if (!r->json) printf("\n");
+    fflush(stdout);
+    if (st != LC_OK) return cli_fail("run", &err);
+    lc_context_timings tm;
+    lc_context_get_timings(h->ctx, &tm);
+    if (r->json) print_json(&h->rs, r->rf.model_path, h->ids, h->n_ids, reused, &res, &tm);
+    print_summary(r, &h->rs, &res, &tm);
+    if (!r->session || r->session_ro) return CLI_OK;
+    return cli_run_session_save(h->ctx, r->session, h->ids, h->n_ids, h->rs.gen, h->rs.n_gen);
+}
+
 int cmd_run(int argc, char **argv) {
     run_args ra;
     run_args_init(&ra);
     const int prc = parse_args(&ra, argc, argv);
     if (prc >= 0) return prc;
-    lc_rope_config rope;
-    memset(&rope, 0, sizeof rope);
-    lc_error err;
-
     const int sprc = cli_sp_begin(&ra.spc, "run");
     if (sprc != CLI_OK) return sprc;
-    lc_model *m = NULL;
-    if (cli_sp_load_model(&ra.spc, &ra.rf, &m, "run") != CLI_OK) {
+    run_hold h;
+    memset(&h, 0, sizeof h);
+    if (cli_sp_load_model(&ra.spc, &ra.rf, &h.m, "run") != CLI_OK) {
         cli_sp_end(&ra.spc);
         return CLI_FAIL;
     }
-    int rc = CLI_FAIL;
-    lc_context *ctx = NULL;
-    lc_sampler *sampler = NULL;
-    int32_t *ids = NULL, *gen = NULL;
-    char *text = NULL, *text_out = NULL;
-    int64_t n_ids = 0;
-
-    cli_runtime_default_ctx(&ra.rf, m, "run");
-    if (cli_runtime_rope(&ra.rf, m, &rope, "run") != CLI_OK) {
-        rc = CLI_USAGE;
-        goto done;
-    }
-
-    const lc_tokenizer *tok = m->tokenizer;
-    const int32_t bos = tok && lc_tokenizer_bos(tok) >= 0 ? lc_tokenizer_bos(tok) : 1;
-    int32_t eos = tok ? lc_tokenizer_eos(tok) : (strcmp(m->format, "llama2c") == 0 ? 2 : -1);
+    lc_rope_config rope;
+    memset(&rope, 0, sizeof rope);
+    cli_runtime_default_ctx(&ra.rf, h.m, "run");
+    int rc = cli_runtime_rope(&ra.rf, h.m, &rope, "run");
+    if (rc == CLI_OK) rc = without_tokenizer(&ra, h.m);
+    if (rc == CLI_OK) rc = prompt_ids(&ra, h.m, &h.text, &h.text_len, &h.ids, &h.n_ids);
+    const lc_tokenizer *tok = h.m->tokenizer;
+    int32_t eos = tok ? lc_tokenizer_eos(tok) : (strcmp(h.m->format, "llama2c") == 0 ? 2 : -1);
     if (ra.ignore_eos) eos = -1;
-    if (!tok && m->tokenizer_note[0]) cli_error("run", "note: the file's tokenizer is not used: %s", m->tokenizer_note);
-    if (!tok && ra.stops.n > 0) {
-        cli_error("run", "-r matches the generated text: the model has no tokenizer (-z TOKENIZER.bin)");
-        rc = CLI_USAGE;
-        goto done;
-    }
-    if (!tok && !ra.print_ids) {
-        if (!ra.json) cli_error("run", "note: the model has no tokenizer (-z TOKENIZER.bin): printing token ids");
-        ra.print_ids = true;
-    }
-
-    /* The prompt as token ids. */
-    size_t text_len = 0;
-    if (ra.prompt_file) {
-        text = read_file(ra.prompt_file, &text_len);
-        if (!text) goto done;
-        ra.prompt = text;
-    } else if (ra.prompt) {
-        text_len = strlen(ra.prompt);
-    }
-    if (ra.prompt_ids) {
-        ids = parse_ids(ra.prompt_ids, &n_ids);
-        if (!ids) {
-            cli_error("run", "--prompt-tokens: expected comma-separated non-negative ids");
-            rc = CLI_USAGE;
-            goto done;
-        }
-    } else if (ra.prompt && text_len > 0) {
-        if (!tok) {
-            cli_error("run", "the model has no tokenizer: give -z TOKENIZER.bin or --prompt-tokens");
-            rc = CLI_USAGE;
-            goto done;
-        }
-        int64_t need = 0;
-        lc_status st = lc_tokenizer_encode(tok, ra.prompt, text_len, !ra.no_bos, NULL, 0, &need, &err);
-        if (st != LC_OK && st != LC_ERR_TOO_LARGE) {
-            cli_fail("run", &err);
-            goto done;
-        }
-        ids = malloc((size_t)(need > 0 ? need : 1) * sizeof(int32_t));
-        if (!ids || lc_tokenizer_encode(tok, ra.prompt, text_len, !ra.no_bos, ids, need, &n_ids, &err) != LC_OK) {
-            if (ids) cli_fail("run", &err);
-            goto done;
-        }
-    }
-    if (n_ids == 0) { /* no prompt: start from BOS */
-        free(ids);
-        ids = malloc(sizeof(int32_t));
-        if (!ids) goto done;
-        ids[0] = bos;
-        n_ids = 1;
-    }
-
-    for (int64_t i = 0; i < n_ids; i++)
-        if (ids[i] >= m->cfg.vocab_size) {
-            cli_error("run", "prompt token %d is outside the vocabulary (0..%d)", ids[i], m->cfg.vocab_size - 1);
-            rc = CLI_USAGE;
-            goto done;
-        }
-    if (ra.rf.keep_prompt) ra.rf.co.kv_n_keep = n_ids; /* --keep -1 */
-    {
-        const lc_status cst = lc_context_create(m, &ra.rf.co, &ctx, &err);
-        if (cli_sp_attach(&ra.spc, ctx, cst, &err, "run") != CLI_OK) goto done;
-    }
-    if (lc_sampler_create(&ra.sp, m->cfg.vocab_size, &sampler, &err) != LC_OK) {
-        cli_fail("run", &err);
-        goto done;
-    }
-    for (int64_t i = 0; i < n_ids; i++) lc_sampler_accept(sampler, ids[i], NULL);
-    if (cli_grammar_active(&ra.gr)) {
-        rc = cli_grammar_setup(&ra.gr, tok, eos >= 0 ? &eos : NULL, eos >= 0 ? 1 : 0, sampler, "run");
-        if (rc != CLI_OK) goto done;
-        rc = CLI_FAIL;
-    }
-
-    {
-        char sdesc[160];
-        const lc_attn_params *ap = lc_context_attn(ctx);
-        fprintf(stderr, "longctx run: %s (%s, %lld params), ctx %lld, batch %lld, %d threads, attn %s, kv %s/%s, %s\n",
-                ra.rf.model_path, m->format, (long long)lc_model_n_params(&m->cfg), (long long)lc_context_n_ctx(ctx),
-                (long long)lc_context_n_batch(ctx), lc_context_n_threads(ctx), lc_attn_method_name(ap->method),
-                lc_dtype_name(lc_context_k_type(ctx)), lc_dtype_name(lc_context_v_type(ctx)),
-                lc_sampler_describe(&ra.sp, sdesc, sizeof sdesc));
-    }
-
-    int64_t reused = 0; /* --session: before anything is printed, as it may refuse */
-    if (ra.session) {
-        reused = cli_run_session_load(ctx, ra.session, ids, n_ids);
-        if (reused < 0) goto done;
-    }
-    run_state rs = {.sampler = sampler,
-                    .tok = tok,
-                    .ids = ra.print_ids,
-                    .prev = ids[n_ids - 1],
-                    .keep = ra.session != NULL || ra.json,
-                    .json = ra.json,
-                    .stops = &ra.stops};
-    if (!ra.print_ids && !ra.json && ra.prompt && text_len > 0) { /* echo the prompt as given */
-        fwrite(ra.prompt, 1, text_len, stdout);
-        fflush(stdout);
-    }
-    lc_generate_opts go;
-    lc_generate_opts_init(&go);
-    go.n_predict = ra.n_predict;
-    go.eos_id = eos;
-    go.sample = sample_cb;
-    go.sample_user = &rs;
-    cli_sp_wrap_sample(&ra.spc, &go.sample, &go.sample_user);
-    go.on_token = token_cb;
-    go.token_user = &rs;
-    lc_generate_result res;
-    lc_status st = lc_generate(ctx, ids + reused, n_ids - reused, &go, NULL, 0, &res, &err);
-    gen = rs.gen;
-    text_out = rs.text;
-    if (!ra.json) printf("\n");
-    fflush(stdout);
-    if (st != LC_OK) {
-        cli_fail("run", &err);
-        goto done;
-    }
-
-    lc_context_timings tm;
-    lc_context_get_timings(ctx, &tm);
-    if (ra.json) print_json(&rs, ra.rf.model_path, ids, n_ids, reused, &res, &tm);
-    double total = tm.t_matmul + tm.t_attn + tm.t_other;
-    fprintf(stderr, "prompt:   %6lld tokens in %8.3f s  (%9.1f tok/s)\n", (long long)res.n_prompt, res.t_prompt,
-            res.t_prompt > 0 ? (double)res.n_prompt / res.t_prompt : 0.0);
-    fprintf(stderr, "generate: %6lld tokens in %8.3f s  (%9.1f tok/s)\n", (long long)res.n_generated, res.t_generate,
-            res.t_generate > 0 ? (double)res.n_generated / res.t_generate : 0.0);
-    if (total > 0)
-        fprintf(stderr, "time: matmul %.1f%%, attention %.1f%%, other %.1f%% of %.3f s\n", 100 * tm.t_matmul / total,
-                100 * tm.t_attn / total, 100 * tm.t_other / total, total);
-    cli_sp_report(&ra.spc, res.n_prompt + res.n_generated);
-    if (rs.stopped_at) fprintf(stderr, "stopped: reverse prompt '%s'\n", rs.stopped_at);
-    else if (res.stop == LC_STOP_CONTEXT_FULL) fprintf(stderr, "stopped: %s\n", res.message);
-    else fprintf(stderr, "stopped: %s\n", lc_stop_reason_name(res.stop));
-    if (ra.gr.s && !lc_grammar_state_ended(ra.gr.s))
-        fprintf(stderr, "note: stopped before the grammar was complete (raise -n)\n");
-    rc = ra.session && !ra.session_ro ? cli_run_session_save(ctx, ra.session, ids, n_ids, gen, rs.n_gen) : CLI_OK;
-
-done:
-    free(gen);
-    free(text_out);
-    cli_stops_free(&ra.stops);
-    lc_sampler_free(sampler);
-    cli_grammar_free(&ra.gr);
-    cli_sp_end(&ra.spc); /* detaches from ctx: before it is freed */
-    lc_context_free(ctx);
-    free(ids);
-    free(text);
-    lc_model_free(m);
+    if (rc == CLI_OK) rc = run_prepare(&ra, &h, eos);
+    if (rc == CLI_OK) print_setup(&ra, h.m, h.ctx);
+    if (rc == CLI_OK) rc = run_generate(&ra, &h, eos);
+    run_free(&ra, &h);
     return rc;
 }
