@@ -202,81 +202,78 @@ static lc_status named_tokenizer(const char *spec, lc_tokenizer **out, lc_error 
     return tokenizer_from_gguf_file(spec, out, err);
 }
 
-static lc_status build_data(const train_opts *o, const lc_train_config *cfg, lc_tokenizer *model_tok,
-                            data_set *ds, lc_error *err) {
-    memset(ds, 0, sizeof *ds);
-    const uint64_t seed = cfg->seed;
-    const bool want_eval = o->eval_every.set && o->eval_every.v > 0;
+/* A byte-level BPE of N tokens trained on the text (--tokenizer bpe:N); the
+ * text's ids as the trainer segmented it. */
+static lc_status bpe_on_text(const char *spec, const char *text, size_t len, data_set *ds, int32_t **ids, int64_t *n,
+                             lc_error *err) {
+    int vs;
+    if (!cli_parse_int(spec + 4, &vs) || vs < 257)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "--tokenizer bpe:N needs N >= 257, got '%s'", spec);
+    lc_bpe_train_params bp;
+    lc_bpe_train_params_init(&bp, vs);
+    bp.keep_corpus_ids = true;
+    lc_bpe_model *bpe = NULL;
+    lc_status st = lc_bpe_train(text, len, &bp, &bpe, err);
+    lc_tokenizer_desc d;
+    if (st == LC_OK) {
+        lc_bpe_model_desc(bpe, &d);
+        st = lc_tokenizer_create(&d, &ds->tok, err);
+    }
+    const int32_t *cids = st == LC_OK ? lc_bpe_model_corpus_ids(bpe, n) : NULL;
+    if (cids && !(*ids = (int32_t *)malloc((size_t)(*n ? *n : 1) * sizeof(int32_t))))
+        st = lc_fail(err, LC_ERR_NOMEM, "out of memory");
+    else if (cids) memcpy(*ids, cids, (size_t)*n * sizeof(int32_t));
+    lc_bpe_model_free(bpe);
+    return st;
+}
+
+/* The text encoded with the named tokenizer (or the model's). */
+static lc_status encode_text(const train_opts *o, const lc_tokenizer *model_tok, const char *text, size_t len,
+                             data_set *ds, int32_t **ids, int64_t *n, lc_error *err) {
     lc_status st = LC_OK;
-    if (strncmp(o->data, "toy:", 4) == 0) {
-        ds->vocab = o->vocab.set ? (int32_t)o->vocab.v : cfg->model.vocab_size;
-        st = lc_train_data_toy(o->data + 4, ds->vocab, seed, &ds->train, err);
-        if (st == LC_OK && want_eval) st = lc_train_data_toy(o->data + 4, ds->vocab, seed ^ 0x5eed, &ds->eval, err);
-        snprintf(ds->desc, sizeof ds->desc, "toy task %s, vocabulary %d", o->data + 4, ds->vocab);
-        return st;
+    if (!model_tok || o->tokenizer) st = named_tokenizer(o->tokenizer, &ds->tok, err);
+    const lc_tokenizer *tk = ds->tok ? ds->tok : model_tok;
+    if (st == LC_OK) st = lc_tokenizer_encode(tk, text, len, false, NULL, 0, n, err);
+    if (st == LC_ERR_TOO_LARGE) st = LC_OK; /* sizing call */
+    if (st != LC_OK) return st;
+    if (!(*ids = (int32_t *)malloc((size_t)(*n ? *n : 1) * sizeof(int32_t))))
+        return lc_fail(err, LC_ERR_NOMEM, "out of memory tokenizing %s", o->data);
+    return lc_tokenizer_encode(tk, text, len, false, *ids, *n, n, err);
+}
+
+/* --data FILE: its tokens, the last 10% held out for validation when they fill the batches. */
+static lc_status data_text(const train_opts *o, const lc_train_config *cfg, lc_tokenizer *model_tok, bool want_eval,
+                           data_set *ds, lc_error *err) {
+    char *text = NULL;
+    size_t len = 0;
+    int32_t *ids = NULL;
+    int64_t n = 0;
+    lc_status st = read_text(o->data, &text, &len, err);
+    if (st == LC_OK && o->tokenizer && strncmp(o->tokenizer, "bpe:", 4) == 0)
+        st = bpe_on_text(o->tokenizer, text, len, ds, &ids, &n, err);
+    else if (st == LC_OK) st = encode_text(o, model_tok, text, len, ds, &ids, &n, err);
+    if (st == LC_OK) {
+        ds->vocab = lc_tokenizer_n_vocab(ds->tok ? ds->tok : model_tok);
+        int64_t n_train = n, n_eval = 0;
+        if (want_eval && n / 10 >= cfg->ctx + 1) n_eval = n / 10, n_train = n - n_eval;
+        st = lc_train_data_tokens(ids, n_train, cfg->seed, &ds->train, err);
+        if (st == LC_OK && want_eval)
+            st = lc_train_data_tokens(n_eval ? ids + n_train : ids, n_eval ? n_eval : n, cfg->seed ^ 0x5eed, &ds->eval,
+                                      err);
+        snprintf(ds->desc, sizeof ds->desc, "%s: %lld tokens (%lld held out), vocabulary %d", o->data,
+                 (long long)n_train, (long long)n_eval, ds->vocab);
     }
-    if (is_file(o->data)) { /* a text file */
-        char *text = NULL;
-        size_t len = 0;
-        int32_t *ids = NULL;
-        int64_t n = 0;
-        lc_bpe_model *bpe = NULL;
-        st = read_text(o->data, &text, &len, err);
-        if (st == LC_OK && o->tokenizer && strncmp(o->tokenizer, "bpe:", 4) == 0) {
-            int vs;
-            if (!cli_parse_int(o->tokenizer + 4, &vs) || vs < 257) {
-                st = lc_fail(err, LC_ERR_INVALID_ARG, "--tokenizer bpe:N needs N >= 257, got '%s'", o->tokenizer);
-            } else {
-                lc_bpe_train_params bp;
-                lc_bpe_train_params_init(&bp, vs);
-                bp.keep_corpus_ids = true;
-                st = lc_bpe_train(text, len, &bp, &bpe, err);
-                lc_tokenizer_desc d;
-                if (st == LC_OK) {
-                    lc_bpe_model_desc(bpe, &d);
-                    st = lc_tokenizer_create(&d, &ds->tok, err);
-                }
-                const int32_t *cids = st == LC_OK ? lc_bpe_model_corpus_ids(bpe, &n) : NULL;
-                if (cids) {
-                    ids = (int32_t *)malloc((size_t)(n ? n : 1) * sizeof(int32_t));
-                    if (!ids) st = lc_fail(err, LC_ERR_NOMEM, "out of memory");
-                    else memcpy(ids, cids, (size_t)n * sizeof(int32_t));
-                }
-            }
-        } else if (st == LC_OK) {
-            if (model_tok && !o->tokenizer) ds->tok = NULL; /* use the model's */
-            else st = named_tokenizer(o->tokenizer, &ds->tok, err);
-            const lc_tokenizer *tk = ds->tok ? ds->tok : model_tok;
-            if (st == LC_OK) st = lc_tokenizer_encode(tk, text, len, false, NULL, 0, &n, err);
-            if (st == LC_ERR_TOO_LARGE) st = LC_OK; /* sizing call */
-            if (st == LC_OK) {
-                ids = (int32_t *)malloc((size_t)(n ? n : 1) * sizeof(int32_t));
-                if (!ids) st = lc_fail(err, LC_ERR_NOMEM, "out of memory tokenizing %s", o->data);
-                else st = lc_tokenizer_encode(tk, text, len, false, ids, n, &n, err);
-            }
-        }
-        const lc_tokenizer *tk = ds->tok ? ds->tok : model_tok;
-        if (st == LC_OK) {
-            ds->vocab = lc_tokenizer_n_vocab(tk);
-            /* hold out the last 10% for validation when it fills the batches */
-            int64_t n_train = n, n_eval = 0;
-            if (want_eval && n / 10 >= cfg->ctx + 1) n_eval = n / 10, n_train = n - n_eval;
-            st = lc_train_data_tokens(ids, n_train, seed, &ds->train, err);
-            if (st == LC_OK && want_eval)
-                st = n_eval ? lc_train_data_tokens(ids + n_train, n_eval, seed ^ 0x5eed, &ds->eval, err)
-                            : lc_train_data_tokens(ids, n, seed ^ 0x5eed, &ds->eval, err);
-            snprintf(ds->desc, sizeof ds->desc, "%s: %lld tokens (%lld held out), vocabulary %d", o->data,
-                     (long long)n_train, (long long)n_eval, ds->vocab);
-        }
-        free(text);
-        free(ids);
-        lc_bpe_model_free(bpe);
-        return st;
-    }
-    /* a task mixture */
+    free(text);
+    free(ids);
+    return st;
+}
+
+/* --data MIX: the task stream (lc_task_mix_parse's syntax). */
+static lc_status data_tasks(const train_opts *o, const lc_train_config *cfg, lc_tokenizer *model_tok, bool want_eval,
+                            data_set *ds, lc_error *err) {
     lc_task_stream_config sc;
     lc_task_stream_config_init(&sc);
-    st = lc_task_mix_parse(o->data, &sc.mix, err);
+    lc_status st = lc_task_mix_parse(o->data, &sc.mix, err);
     if (st != LC_OK && (strchr(o->data, '/') || strchr(o->data, '.')) && !strchr(o->data, ':'))
         return lc_fail(err, LC_ERR_IO,
                        "--data %s: no such file (and not a task mixture such as passkey:0.5,filler:0.5)", o->data);
@@ -284,11 +281,10 @@ static lc_status build_data(const train_opts *o, const lc_train_config *cfg, lc_
     if (o->tokenizer && strncmp(o->tokenizer, "bpe:", 4) == 0)
         return lc_fail(err, LC_ERR_INVALID_ARG, "--tokenizer bpe:N trains on a text file; task data uses synthetic "
                        "or a GGUF vocabulary");
-    if (model_tok && !o->tokenizer) ds->tok = NULL;
-    else if ((st = named_tokenizer(o->tokenizer, &ds->tok, err)) != LC_OK) return st;
+    if ((!model_tok || o->tokenizer) && (st = named_tokenizer(o->tokenizer, &ds->tok, err)) != LC_OK) return st;
     const lc_tokenizer *tk = ds->tok ? ds->tok : model_tok;
     sc.seq_len = cfg->ctx;
-    sc.seed = seed;
+    sc.seed = cfg->seed;
     if (o->answer_w.set) sc.role_weight[LC_ROLE_ANSWER] = o->answer_w.v;
     if (o->filler_w.set) sc.role_weight[LC_ROLE_FILLER] = o->filler_w.v;
     if (o->eos_w.set) sc.role_weight[LC_ROLE_EOS] = o->eos_w.v;
@@ -296,13 +292,29 @@ static lc_status build_data(const train_opts *o, const lc_train_config *cfg, lc_
     const int64_t jitter = o->len_jitter.set ? o->len_jitter.v : 0;
     st = lc_train_data_tasks_jitter(&sc, tk, jitter, &ds->train, err);
     if (st == LC_OK && want_eval) {
-        sc.seed = seed ^ 0x5eed;
+        sc.seed = cfg->seed ^ 0x5eed;
         st = lc_train_data_tasks_jitter(&sc, tk, jitter, &ds->eval, err);
     }
-    if (jitter) snprintf(ds->desc, sizeof ds->desc, "tasks %s, vocabulary %d, rows end 0..%lld tokens early", o->data,
-                         ds->vocab, (long long)jitter);
-    else snprintf(ds->desc, sizeof ds->desc, "tasks %s, vocabulary %d", o->data, ds->vocab);
+    int at = snprintf(ds->desc, sizeof ds->desc, "tasks %s, vocabulary %d", o->data, ds->vocab);
+    if (jitter && at > 0 && (size_t)at < sizeof ds->desc)
+        snprintf(ds->desc + at, sizeof ds->desc - (size_t)at, ", rows end 0..%lld tokens early", (long long)jitter);
     return st;
+}
+
+/* What --data means: toy:NAME, a text file, or a task mixture. */
+static lc_status build_data(const train_opts *o, const lc_train_config *cfg, lc_tokenizer *model_tok,
+                            data_set *ds, lc_error *err) {
+    memset(ds, 0, sizeof *ds);
+    const bool want_eval = o->eval_every.set && o->eval_every.v > 0;
+    if (strncmp(o->data, "toy:", 4) == 0) {
+        ds->vocab = o->vocab.set ? (int32_t)o->vocab.v : cfg->model.vocab_size;
+        lc_status st = lc_train_data_toy(o->data + 4, ds->vocab, cfg->seed, &ds->train, err);
+        if (st == LC_OK && want_eval) st = lc_train_data_toy(o->data + 4, ds->vocab, cfg->seed ^ 0x5eed, &ds->eval, err);
+        snprintf(ds->desc, sizeof ds->desc, "toy task %s, vocabulary %d", o->data + 4, ds->vocab);
+        return st;
+    }
+    if (is_file(o->data)) return data_text(o, cfg, model_tok, want_eval, ds, err);
+    return data_tasks(o, cfg, model_tok, want_eval, ds, err);
 }
 
 static void free_data(data_set *ds) {
@@ -415,91 +427,76 @@ static bool shape_given(const train_opts *o) {
            o->untied || o->attn;
 }
 
-int cmd_train(int argc, char **argv) {
-    train_opts o;
-    int rc = parse(argc, argv, &o);
-    if (rc >= 0) return rc;
-    rc = CLI_OK;
+/* A fresh model's shape from the flags. */
+static void fresh_model(const train_opts *o, lc_model_config *m) {
+    if (o->dim.set) m->dim = (int32_t)o->dim.v;
+    if (o->layers.set) m->n_layers = (int32_t)o->layers.v;
+    if (o->heads.set) m->n_heads = (int32_t)o->heads.v;
+    m->n_kv_heads = o->kv_heads.set ? (int32_t)o->kv_heads.v : (m->n_heads % 2 ? m->n_heads : m->n_heads / 2);
+    m->hidden_dim = o->hidden.set ? (int32_t)o->hidden.v : 3 * m->dim;
+    m->head_dim = o->head_dim.set ? (int32_t)o->head_dim.v : (m->n_heads > 0 ? m->dim / m->n_heads : 0);
+    m->tied_output = !o->untied;
+    if (o->attn) snprintf(m->attention, sizeof m->attention, "%s", o->attn);
+    if (strncmp(o->data, "toy:", 4) == 0) m->vocab_size = o->vocab.set ? (int32_t)o->vocab.v : 32;
+}
 
+#define SET_IF(field, dst) \
+    if (o->field.set) dst = o->field.v
+
+/* Schedule and batch: flags override the defaults (or the resumed run's). */
+static void apply_schedule(const train_opts *o, lc_train_config *cfg) {
+    SET_IF(ctx, cfg->ctx);
+    SET_IF(batch, cfg->batch);
+    SET_IF(steps, cfg->steps);
+    SET_IF(lr, cfg->lr);
+    if (!o->resume) {
+        cfg->min_lr = o->min_lr.set ? o->min_lr.v : cfg->lr / 10.0f;
+        cfg->warmup = o->warmup.set ? o->warmup.v : cfg->steps / 20;
+    } else {
+        SET_IF(min_lr, cfg->min_lr);
+        SET_IF(warmup, cfg->warmup);
+    }
+    SET_IF(wd, cfg->weight_decay);
+    SET_IF(clip, cfg->grad_clip);
+    SET_IF(beta1, cfg->beta1);
+    SET_IF(beta2, cfg->beta2);
+    SET_IF(seed, cfg->seed);
+    SET_IF(threads, cfg->n_threads);
+}
+#undef SET_IF
+
+/* The configuration from --init/--resume or the flags, with RoPE and the
+ * schedule. CLI_OK or an exit status after a message; *base: the model
+ * loaded from --init/--resume (owned by the caller). */
+static int train_config(const train_opts *o, lc_train_config *cfg, lc_model **base) {
     lc_error err;
-    lc_train_config cfg;
-    lc_train_config_init(&cfg);
-    lc_model *base = NULL; /* --init or --resume model */
-    data_set ds;
-    memset(&ds, 0, sizeof ds);
-    lc_trainer *t = NULL;
-    FILE *csv = NULL;
-    rc = CLI_FAIL;
-    lc_status st = LC_OK;
-
-    if (!out_dir_writable(o.out)) {
-        cli_error(CMD, "cannot write %s: its folder does not exist or is not writable", o.out);
-        return CLI_FAIL;
+    const char *from = o->resume ? o->resume : o->init;
+    if (from && shape_given(o)) {
+        cli_error(CMD, "the model shape comes from %s: drop --dim/--layers/--heads/--kv-heads/--hidden/"
+                  "--head-dim/--untied/--attn", from);
+        return CLI_USAGE;
     }
-    const char *from = o.resume ? o.resume : o.init;
     if (from) {
-        if (shape_given(&o)) {
-            cli_error(CMD, "the model shape comes from %s: drop --dim/--layers/--heads/--kv-heads/--hidden/"
-                      "--head-dim/--untied/--attn", from);
-            return CLI_USAGE;
-        }
-        if ((st = lc_model_load(from, NULL, &base, &err)) != LC_OK) goto fail;
-        lc_train_config_from_model(&cfg, base);
-        if (o.resume && (st = lc_train_sidecar_read_config(o.resume, &cfg, NULL, &err)) != LC_OK) goto fail;
+        if (lc_model_load(from, NULL, base, &err) != LC_OK) return cli_fail(CMD, &err);
+        lc_train_config_from_model(cfg, *base);
+        if (o->resume && lc_train_sidecar_read_config(o->resume, cfg, NULL, &err) != LC_OK) return cli_fail(CMD, &err);
     } else {
-        lc_model_config *m = &cfg.model;
-        if (o.dim.set) m->dim = (int32_t)o.dim.v;
-        if (o.layers.set) m->n_layers = (int32_t)o.layers.v;
-        if (o.heads.set) m->n_heads = (int32_t)o.heads.v;
-        m->n_kv_heads = o.kv_heads.set ? (int32_t)o.kv_heads.v : (m->n_heads % 2 ? m->n_heads : m->n_heads / 2);
-        m->hidden_dim = o.hidden.set ? (int32_t)o.hidden.v : 3 * m->dim;
-        m->head_dim = o.head_dim.set ? (int32_t)o.head_dim.v : (m->n_heads > 0 ? m->dim / m->n_heads : 0);
-        m->tied_output = !o.untied;
-        if (o.attn) snprintf(m->attention, sizeof m->attention, "%s", o.attn);
-        if (strncmp(o.data, "toy:", 4) == 0) m->vocab_size = o.vocab.set ? (int32_t)o.vocab.v : 32;
+        fresh_model(o, &cfg->model);
     }
-    /* schedule and batch: flags override the defaults (or the resumed run's) */
-    if (o.ctx.set) cfg.ctx = o.ctx.v;
-    if (o.batch.set) cfg.batch = o.batch.v;
-    if (o.steps.set) cfg.steps = o.steps.v;
-    if (o.lr.set) cfg.lr = o.lr.v;
-    if (!o.resume) {
-        cfg.min_lr = o.min_lr.set ? o.min_lr.v : cfg.lr / 10.0f;
-        cfg.warmup = o.warmup.set ? o.warmup.v : cfg.steps / 20;
-    } else {
-        if (o.min_lr.set) cfg.min_lr = o.min_lr.v;
-        if (o.warmup.set) cfg.warmup = o.warmup.v;
+    apply_schedule(o, cfg);
+    if (o->attn_backward && !lc_train_attn_backward_parse(o->attn_backward, &cfg->attn_backward)) {
+        cli_error(CMD, "--attn-backward must be flash or naive, got '%s'", o->attn_backward);
+        return CLI_USAGE;
     }
-    if (o.wd.set) cfg.weight_decay = o.wd.v;
-    if (o.clip.set) cfg.grad_clip = o.clip.v;
-    if (o.beta1.set) cfg.beta1 = o.beta1.v;
-    if (o.beta2.set) cfg.beta2 = o.beta2.v;
-    if (o.seed.set) cfg.seed = (uint64_t)o.seed.v;
-    if (o.threads.set) cfg.n_threads = (int)o.threads.v;
-    if (o.attn_backward && !lc_train_attn_backward_parse(o.attn_backward, &cfg.attn_backward)) {
-        cli_error(CMD, "--attn-backward must be flash or naive, got '%s'", o.attn_backward);
-        rc = CLI_USAGE;
-        goto out;
-    }
-    for (int i = 0; i < o.n_rope; i++)
-        if ((st = lc_rope_apply_option(&cfg.model.rope, o.rope_flag[i], o.rope_val[i], &err)) != LC_OK) {
-            cli_fail(CMD, &err);
-            rc = CLI_USAGE;
-            goto out;
-        }
-    if (o.init && cfg.model.rope.scaling != LC_ROPE_SCALING_NONE && cfg.model.rope.orig_ctx <= 0)
-        cfg.model.rope.orig_ctx = base->cfg.ctx_train;
+    for (int i = 0; i < o->n_rope; i++)
+        if (lc_rope_apply_option(&cfg->model.rope, o->rope_flag[i], o->rope_val[i], &err) != LC_OK)
+            return cli_fail(CMD, &err), CLI_USAGE;
+    if (o->init && cfg->model.rope.scaling != LC_ROPE_SCALING_NONE && cfg->model.rope.orig_ctx <= 0)
+        cfg->model.rope.orig_ctx = (*base)->cfg.ctx_train;
+    return CLI_OK;
+}
 
-    if ((st = build_data(&o, &cfg, base ? base->tokenizer : NULL, &ds, &err)) != LC_OK) goto fail;
-    if (!from && strncmp(o.data, "toy:", 4) != 0) cfg.model.vocab_size = o.vocab.set ? (int32_t)o.vocab.v : ds.vocab;
-    if (ds.vocab > cfg.model.vocab_size) {
-        cli_error(CMD, "the data uses %d token ids but the model has %d embeddings", ds.vocab, cfg.model.vocab_size);
-        goto out;
-    }
-    if ((st = lc_trainer_create(&cfg, &t, &err)) != LC_OK) goto fail;
-    if (o.init && (st = lc_trainer_load_weights(t, base, &err)) != LC_OK) goto fail;
-    if (o.resume && (st = lc_trainer_resume(t, o.resume, ds.train, &err)) != LC_OK) goto fail;
-
+static void print_plan(const lc_trainer *t, const lc_train_config *cfg, const data_set *ds) {
     const lc_train_memory *mem = lc_trainer_memory(t);
     const lc_model_config *mc = lc_trainer_model_config(t);
     char b1[32], b2[32], b3[32], b4[32], b5[32], rope[160];
@@ -508,7 +505,7 @@ int cmd_train(int argc, char **argv) {
             mc->hidden_dim, mc->vocab_size, mc->tied_output ? ", tied" : "");
     fprintf(stderr, "  attention %s (forward %s, backward %s), rope %s\n", mc->attention[0] ? mc->attention : "softmax",
             lc_trainer_attn_forward_name(t),
-            mc->attention[0] ? "linear" : lc_train_attn_backward_name(cfg.attn_backward),
+            mc->attention[0] ? "linear" : lc_train_attn_backward_name(cfg->attn_backward),
             lc_rope_describe(&mc->rope, rope, sizeof rope));
     fprintf(stderr, "  memory %s: weights+grads+adam %s, activations %s (attention state %s), scratch %s\n",
             lc_format_bytes((double)mem->total, b1, sizeof b1),
@@ -517,35 +514,30 @@ int cmd_train(int argc, char **argv) {
             lc_format_bytes((double)mem->attention, b4, sizeof b4),
             lc_format_bytes((double)mem->scratch, b5, sizeof b5));
     fprintf(stderr, "  data %s; B %lld x T %lld; steps %lld (from %lld), lr %g -> %g, warmup %lld, %d threads\n",
-            ds.desc, (long long)cfg.batch, (long long)cfg.ctx, (long long)cfg.steps,
-            (long long)lc_trainer_step_count(t), (double)cfg.lr, (double)cfg.min_lr, (long long)cfg.warmup,
-            cfg.n_threads > 0 ? cfg.n_threads : lc_cpu_count());
+            ds->desc, (long long)cfg->batch, (long long)cfg->ctx, (long long)cfg->steps,
+            (long long)lc_trainer_step_count(t), (double)cfg->lr, (double)cfg->min_lr, (long long)cfg->warmup,
+            cfg->n_threads > 0 ? cfg->n_threads : lc_cpu_count());
+}
 
-    if (o.log) {
-        const bool append = o.resume && is_file(o.log);
-        csv = fopen(o.log, append ? "a" : "w");
-        if (!csv) {
-            cli_error(CMD, "cannot write %s: %s", o.log, strerror(errno));
-            goto out;
-        }
-        if (!append) fprintf(csv, "step,tokens,loss,lr,grad_norm,seconds,val_loss\n");
-    }
+/* The steps, with the progress line, the CSV log and Ctrl-C. */
+static int train_steps(const train_opts *o, const lc_train_config *cfg, lc_trainer *t, const data_set *ds,
+                       const lc_tokenizer *tok, FILE *csv) {
     run_ui ui;
     memset(&ui, 0, sizeof ui);
     ui.csv = csv;
     ui.tty = isatty(STDERR_FILENO) == 1;
     ui.start = lc_time_now();
     ui.first_step = lc_trainer_step_count(t);
-    ui.total_steps = cfg.steps;
-    ui.tokens_per_step = cfg.batch * cfg.ctx;
-    ui.stop_at = o.stop_at.set ? o.stop_at.v : 0;
-    ui.log_every = o.log_every.set && o.log_every.v > 0 ? o.log_every.v : (cfg.steps >= 100 ? cfg.steps / 50 : 1);
-    lc_train_run_opts ro = {o.save_every.set ? o.save_every.v : 0,
-                            o.out,
-                            ds.tok ? ds.tok : (base ? base->tokenizer : NULL),
-                            ds.eval,
-                            o.eval_every.set ? o.eval_every.v : 0,
-                            o.eval_batches.set ? o.eval_batches.v : 4,
+    ui.total_steps = cfg->steps;
+    ui.tokens_per_step = cfg->batch * cfg->ctx;
+    ui.stop_at = o->stop_at.set ? o->stop_at.v : 0;
+    ui.log_every = o->log_every.set && o->log_every.v > 0 ? o->log_every.v : (cfg->steps >= 100 ? cfg->steps / 50 : 1);
+    lc_train_run_opts ro = {o->save_every.set ? o->save_every.v : 0,
+                            o->out,
+                            tok,
+                            ds->eval,
+                            o->eval_every.set ? o->eval_every.v : 0,
+                            o->eval_batches.set ? o->eval_batches.v : 4,
                             ui_step,
                             ui_eval,
                             ui_save,
@@ -555,20 +547,64 @@ int cmd_train(int argc, char **argv) {
     sa.sa_handler = on_sigint;
     sa.sa_flags = (int)SA_RESETHAND; /* a second Ctrl-C kills */
     sigaction(SIGINT, &sa, &old);
-    st = lc_train_run(t, ds.train, &ro, &err);
+    lc_error err;
+    const lc_status st = lc_train_run(t, ds->train, &ro, &err);
     sigaction(SIGINT, &old, NULL);
     if (ui.pending) csv_row(&ui, &ui.last, NAN);
     ui_newline(&ui);
-    if (st != LC_OK) goto fail;
-    if (interrupted || lc_trainer_step_count(t) < cfg.steps)
+    if (st != LC_OK) return cli_fail(CMD, &err);
+    if (interrupted || lc_trainer_step_count(t) < cfg->steps)
         fprintf(stderr, "%s at step %lld of %lld: continue with --resume %s\n", interrupted ? "interrupted" : "stopped",
-                (long long)lc_trainer_step_count(t), (long long)cfg.steps, o.out);
-    fprintf(stderr, "done: %lld steps, %s (+ .optim)\n", (long long)lc_trainer_step_count(t), o.out);
-    rc = CLI_OK;
-    goto out;
-fail:
-    rc = cli_fail(CMD, &err);
-out:
+                (long long)lc_trainer_step_count(t), (long long)cfg->steps, o->out);
+    fprintf(stderr, "done: %lld steps, %s (+ .optim)\n", (long long)lc_trainer_step_count(t), o->out);
+    return CLI_OK;
+}
+
+/* The CSV log (appended to on --resume); NULL without --log. */
+static bool open_log(const train_opts *o, FILE **csv) {
+    *csv = NULL;
+    if (!o->log) return true;
+    const bool append = o->resume && is_file(o->log);
+    if (!(*csv = fopen(o->log, append ? "a" : "w"))) {
+        cli_error(CMD, "cannot write %s: %s", o->log, strerror(errno));
+        return false;
+    }
+    if (!append) fprintf(*csv, "step,tokens,loss,lr,grad_norm,seconds,val_loss\n");
+    return true;
+}
+
+int cmd_train(int argc, char **argv) {
+    train_opts o;
+    int rc = parse(argc, argv, &o);
+    if (rc >= 0) return rc;
+    if (!out_dir_writable(o.out)) {
+        cli_error(CMD, "cannot write %s: its folder does not exist or is not writable", o.out);
+        return CLI_FAIL;
+    }
+    lc_error err;
+    lc_train_config cfg;
+    lc_train_config_init(&cfg);
+    lc_model *base = NULL; /* --init or --resume model */
+    data_set ds;
+    memset(&ds, 0, sizeof ds);
+    lc_trainer *t = NULL;
+    FILE *csv = NULL;
+    rc = train_config(&o, &cfg, &base);
+    const bool fresh = !o.resume && !o.init;
+    if (rc == CLI_OK && build_data(&o, &cfg, base ? base->tokenizer : NULL, &ds, &err) != LC_OK) rc = cli_fail(CMD, &err);
+    if (rc == CLI_OK && fresh && strncmp(o.data, "toy:", 4) != 0)
+        cfg.model.vocab_size = o.vocab.set ? (int32_t)o.vocab.v : ds.vocab;
+    if (rc == CLI_OK && ds.vocab > cfg.model.vocab_size) {
+        cli_error(CMD, "the data uses %d token ids but the model has %d embeddings", ds.vocab, cfg.model.vocab_size);
+        rc = CLI_FAIL;
+    }
+    if (rc == CLI_OK && (lc_trainer_create(&cfg, &t, &err) != LC_OK ||
+                         (o.init && lc_trainer_load_weights(t, base, &err) != LC_OK) ||
+                         (o.resume && lc_trainer_resume(t, o.resume, ds.train, &err) != LC_OK)))
+        rc = cli_fail(CMD, &err);
+    if (rc == CLI_OK) print_plan(t, &cfg, &ds);
+    if (rc == CLI_OK && !open_log(&o, &csv)) rc = CLI_FAIL;
+    if (rc == CLI_OK) rc = train_steps(&o, &cfg, t, &ds, ds.tok ? ds.tok : (base ? base->tokenizer : NULL), csv);
     if (csv) fclose(csv);
     lc_trainer_free(t);
     free_data(&ds);
