@@ -186,263 +186,315 @@ static void kind_stats(const bench_row *rows, int n_rep, int n_ctx, int i, int k
     min_med_max(v, n_rep, out);
 }
 
-int bench_model(int argc, char **argv) {
-    const char *model_path = NULL;
-    int64_t ctxs[MAX_CTX] = {128, 1024, 4096, 16384};
-    int n_ctx = 4;
-    int64_t n_dec = 32, seed = 1;
-    bool json = false, peak = true, synthetic = false;
-    int64_t n_repeat = 1;
-    bool interleave = false;
+/* What the command line asks for. */
+typedef struct {
+    const char *model_path;
+    int64_t ctxs[MAX_CTX];
+    int n_ctx;
+    int64_t n_dec, seed, n_repeat;
+    bool json, peak, synthetic, interleave;
     lc_context_opts co;
-    lc_context_opts_init(&co);
+} bm_args;
+
+/* -1 to go on, else the exit status. */
+static int parse_args(bm_args *a, int argc, char **argv) {
+    memset(a, 0, sizeof *a);
+    const int64_t ctxs[] = {128, 1024, 4096, 16384};
+    memcpy(a->ctxs, ctxs, sizeof ctxs);
+    a->n_ctx = 4, a->n_dec = 32, a->seed = 1, a->n_repeat = 1, a->peak = true;
+    lc_context_opts_init(&a->co);
+    lc_context_opts *co = &a->co;
     const cli_opt opts[] = {
         CLI_SECTION("options:"),
-        CLI_STR("-m|--model", "PATH", &model_path,
+        CLI_STR("-m|--model", "PATH", &a->model_path,
                 "GGUF or llama2.c .bin (make one: longctx convert --random --preset 15M\n--type f16 m15.gguf)"),
-        CLI_I64_LIST("--ctx", "LIST", ctxs, &n_ctx, MAX_CTX, 1, "context lengths (default 128,1K,4K,16K)"),
-        CLI_I64("-n|--decode", "N", &n_dec, 0, LC_CONTEXT_MAX_TOKENS, "decode tokens timed at each length (default 32)"),
-        CLI_I64("-b|--batch-size", "N", &co.n_batch, 1, LC_CONTEXT_MAX_TOKENS, "prefill chunk (default 512)"),
-        CLI_FN("-t|--threads", "N", cli_opt_threads, &co.n_threads, "threads (default: all CPUs)"),
-        CLI_FN("--attn", "SPEC", cli_opt_attn, &co.attn, "attention method (default: the model's, else flash)"),
-        CLI_FN("-ctk|--cache-type-k", "T", cli_opt_dtype, &co.k_type, "KV cache type for K (default f16)"),
-        CLI_FN("-ctv|--cache-type-v", "T", cli_opt_dtype, &co.v_type, "KV cache type for V (default f16)"),
-        CLI_I64("--swa", "N", &co.swa, -1, LC_CONTEXT_MAX_TOKENS, "window layers' window (run --help)"),
-        CLI_INT("--swa-period", "P", &co.swa_period, 1, INT32_MAX, "window on every layer but each P-th"),
-        CLI_SET("--swa-full", &co.swa_full, "window layers keep the whole KV cache"),
-        CLI_I64("--seed", "S", &seed, -CLI_INT_LIMIT, CLI_INT_LIMIT, "synthetic token seed (default 1)"),
-        CLI_I64("--repeat", "R", &n_repeat, 1, MAX_REPEAT,
+        CLI_I64_LIST("--ctx", "LIST", a->ctxs, &a->n_ctx, MAX_CTX, 1, "context lengths (default 128,1K,4K,16K)"),
+        CLI_I64("-n|--decode", "N", &a->n_dec, 0, LC_CONTEXT_MAX_TOKENS, "decode tokens timed at each length (default 32)"),
+        CLI_I64("-b|--batch-size", "N", &co->n_batch, 1, LC_CONTEXT_MAX_TOKENS, "prefill chunk (default 512)"),
+        CLI_FN("-t|--threads", "N", cli_opt_threads, &co->n_threads, "threads (default: all CPUs)"),
+        CLI_FN("--attn", "SPEC", cli_opt_attn, &co->attn, "attention method (default: the model's, else flash)"),
+        CLI_FN("-ctk|--cache-type-k", "T", cli_opt_dtype, &co->k_type, "KV cache type for K (default f16)"),
+        CLI_FN("-ctv|--cache-type-v", "T", cli_opt_dtype, &co->v_type, "KV cache type for V (default f16)"),
+        CLI_I64("--swa", "N", &co->swa, -1, LC_CONTEXT_MAX_TOKENS, "window layers' window (run --help)"),
+        CLI_INT("--swa-period", "P", &co->swa_period, 1, INT32_MAX, "window on every layer but each P-th"),
+        CLI_SET("--swa-full", &co->swa_full, "window layers keep the whole KV cache"),
+        CLI_I64("--seed", "S", &a->seed, -CLI_INT_LIMIT, CLI_INT_LIMIT, "synthetic token seed (default 1)"),
+        CLI_I64("--repeat", "R", &a->n_repeat, 1, MAX_REPEAT,
                 "measure the lengths R times, in turn (1..9, default 1); the per-kind\n"
                 "summary gives median [min, max] over the repeats"),
-        CLI_SET("--interleave", &interleave,
+        CLI_SET("--interleave", &a->interleave,
                 "hold every length's context at once and decode them token by token in\n"
                 "turn, so that a busy machine slows every length alike (ratios between\n"
                 "lengths are then paired measurements)"),
-        CLI_FN("--fill-kv", "random", opt_fill_kv, &synthetic,
+        CLI_FN("--fill-kv", "random", opt_fill_kv, &a->synthetic,
                "reach each length without prefilling it: the KV cache takes random\n"
                "rows (window layers: their ring) and Gated DeltaNet states random\n"
                "values (lc_context_fill_synthetic), then -n tokens are decoded. Decode\n"
                "at depth L costs what it costs after a real prefill (attention reads\n"
                "the same number of rows; the recurrence is the same size), outputs are\n"
                "meaningless; the output says \"synthetic depth\" and has no prefill"),
-        CLI_CLEAR("--no-peak", &peak, "skip measuring the machine's peak (no fractions)"),
-        CLI_SET("--json", &json, "one JSON object on stdout"),
-        CLI_LLAMA_OPTS(&co.attn), /* llama-bench's -ngl, -fa */
+        CLI_CLEAR("--no-peak", &a->peak, "skip measuring the machine's peak (no fractions)"),
+        CLI_SET("--json", &a->json, "one JSON object on stdout"),
+        CLI_LLAMA_OPTS(&co->attn), /* llama-bench's -ngl, -fa */
     };
     const cli_opt_spec spec = CLI_SPEC("bench model", synopsis, NULL, opts);
     const int prc = cli_opt_parse(&spec, argc, argv, 1);
     if (prc >= 0) return prc;
-    if (!model_path) {
+    if (!a->model_path) {
         cli_error("bench model", "no model (-m MODEL)");
         cli_opt_help(&spec, stderr);
         return CLI_USAGE;
     }
-    lc_error err;
-    lc_model *m = NULL;
-    if (lc_model_load(model_path, NULL, &m, &err) != LC_OK) return cli_fail("bench model", &err);
-    lc_peak pk;
-    memset(&pk, 0, sizeof pk);
-    if (peak && lc_bench_peak(co.n_threads, 0, &pk, &err) != LC_OK) {
-        cli_error("bench model", "peak measurement failed (%s); continuing without fractions", err.msg);
-        memset(&pk, 0, sizeof pk);
-    }
+    return -1;
+}
 
+/* A run's model, machine and measured rows. */
+typedef struct {
+    const bm_args *a;
+    lc_model *m;
+    lc_peak pk;
     bench_row rows[MAX_CTX * MAX_REPEAT];
-    int n_rows = 0, rc = CLI_OK;
+    int n_rows;
     char cpu[128];
-    lc_cpu_model(cpu, sizeof cpu);
-    const int threads = co.n_threads > 0 ? co.n_threads : lc_cpu_count();
-    lc_dtype wtype = m->w.output.type; /* the first attention layer's Wo (DeltaNet layers have none) */
-    for (int32_t l = 0; l < m->cfg.n_layers; l++)
-        if (m->w.layers[l].wo.data) {
-            wtype = m->w.layers[l].wo.type;
-            break;
-        }
-    if (!json) {
-        printf("model %s: %lld params, %s weights, %d layers, dim %d, heads %d/%d\n", model_path,
-               (long long)lc_model_n_params(&m->cfg), lc_dtype_name(wtype), m->cfg.n_layers,
-               m->cfg.dim, m->cfg.n_heads, m->cfg.n_kv_heads);
-        printf("cpu %s, %d threads, attn %s, kv %s/%s", cpu, threads, co.attn ? co.attn : "(model's, else flash)",
-               lc_dtype_name(co.k_type), lc_dtype_name(co.v_type));
-        if (pk.fma_gflops > 0)
-            printf("; peak %.1f GFLOP/s FMA, %.1f GB/s read", pk.fma_gflops, pk.read_gbs);
-        if (synthetic)
-            printf("\nsynthetic depth (--fill-kv random): each context is random K/V rows and DeltaNet states, not "
-                   "a prefill; decode timings only");
-        printf("\n\n%8s | %10s %7s %7s %7s %9s | %9s %7s %7s %7s %9s %9s | %9s\n", "ctx", "prefill/s", "matmul",
-               "attn", "other", "mm GF/s", "decode/s", "matmul", "attn", "other", "MB/token", "GB/s", "KV MiB");
-    }
-    for (int j = 0; j < n_ctx * (int)n_repeat && rc == CLI_OK;) {
-        const int i = j % n_ctx, n_set = interleave ? n_ctx : 1;
-        if (bench_set(m, co, ctxs + i, n_set, n_dec, (uint64_t)seed, synthetic, &rows[n_rows], &err) != LC_OK) {
-            cli_fail("bench model", &err);
-            rc = CLI_FAIL;
-            break;
-        }
-        n_rows += n_set;
-        j += n_set;
-        for (int q = n_rows - n_set; q < n_rows && !json; q++) {
-            const bench_row *r = &rows[q];
-            if (synthetic) {
-                const double dt = r->dc_matmul_s + r->dc_attn_s + r->dc_other_s;
-                printf("%8lld | %10s %7s %7s %7s %9s | %9.1f %6.1f%% %6.1f%% %6.1f%% %9.2f %9.2f | %9.2f\n",
-                       (long long)r->ctx, "synthetic", "-", "-", "-", "-", r->decode_tok_s, pct(r->dc_matmul_s, dt),
-                       pct(r->dc_attn_s, dt), pct(r->dc_other_s, dt), r->dc_bytes_per_tok / 1e6, r->dc_gbs,
-                       r->kv_bytes / 1048576.0);
-                fflush(stdout);
-                continue;
-            }
-            double pt = r->pf_matmul_s + r->pf_attn_s + r->pf_other_s;
-            double dt = r->dc_matmul_s + r->dc_attn_s + r->dc_other_s;
-            printf("%8lld | %10.1f %6.1f%% %6.1f%% %6.1f%% %9.1f | %9.1f %6.1f%% %6.1f%% %6.1f%% %9.2f %9.2f | %9.2f\n",
-                   (long long)r->ctx, r->prefill_tok_s, pct(r->pf_matmul_s, pt), pct(r->pf_attn_s, pt),
-                   pct(r->pf_other_s, pt), r->pf_matmul_gflops, r->decode_tok_s, pct(r->dc_matmul_s, dt),
-                   pct(r->dc_attn_s, dt), pct(r->dc_other_s, dt), r->dc_bytes_per_tok / 1e6, r->dc_gbs,
-                   r->kv_bytes / 1048576.0);
-            fflush(stdout);
-        }
-    }
+    int threads;
+    lc_dtype wtype;
     int32_t kinds[LC_LAYER_KIND_COUNT];
-    for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) kinds[k] = n_kind(&m->cfg, (lc_layer_kind)k);
-    const bool mixed = kinds[LC_LAYER_WINDOW] > 0 || kinds[LC_LAYER_DELTANET] > 0;
-    const int n_rep_done = n_rows / n_ctx; /* complete repeats */
-    if (!json && n_rep_done > 0 && mixed) {
-        printf("\ndecode per layer kind, ms per token: whole layers, then the token mixer alone (median [min, max] "
-               "over %d run%s), share of the median decode time\n",
-               n_rep_done, n_rep_done > 1 ? "s" : "");
-        for (int i = 0; i < n_ctx; i++) {
-            double dec[MAX_REPEAT], d3[3];
-            for (int r = 0; r < n_rep_done; r++) dec[r] = 1e3 * rows[r * n_ctx + i].decode_s / (double)n_dec;
-            min_med_max(dec, n_rep_done, d3);
-            printf("%8lld  decode %9.2f [%9.2f, %9.2f] ms/token\n", (long long)ctxs[i], d3[1], d3[0], d3[2]);
-            for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
-                if (!kinds[k]) continue;
-                double l3[3], m3[3];
-                kind_stats(rows, n_rep_done, n_ctx, i, k, false, l3);
-                kind_stats(rows, n_rep_done, n_ctx, i, k, true, m3);
-                printf("%8s  %2d %-8s %9.2f [%9.2f, %9.2f]  mixer %9.2f [%9.2f, %9.2f]  %5.1f%%\n", "", kinds[k],
-                       lc_layer_kind_name((lc_layer_kind)k), l3[1], l3[0], l3[2], m3[1], m3[0], m3[2],
-                       pct(l3[1], d3[1]));
-            }
-            /* a control: embedding, output norm and classifier do the same work at every length */
-            double out[MAX_REPEAT], o3[3];
-            for (int r = 0; r < n_rep_done; r++) {
-                const bench_row *b = &rows[r * n_ctx + i];
-                double in = 0;
-                for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) in += b->dc_layer_s[k];
-                out[r] = 1e3 * (b->decode_s - in) / (double)n_dec;
-            }
-            min_med_max(out, n_rep_done, o3);
-            printf("%8s  outside layers %9.2f [%9.2f, %9.2f]  (embedding, classifier: the same work at any length)\n",
-                   "", o3[1], o3[0], o3[2]);
-        }
-        if (n_ctx > 1 && kinds[LC_LAYER_DELTANET]) {
-            /* paired: the ratio within each repeat, then median [min, max] over the repeats */
-            double rl[MAX_REPEAT], rm[MAX_REPEAT], l3[3], m3[3];
-            int nr = 0;
-            for (int r = 0; r < n_rep_done; r++) {
-                const bench_row *a = &rows[r * n_ctx], *b = &rows[r * n_ctx + n_ctx - 1];
-                if (!(a->dc_layer_s[LC_LAYER_DELTANET] > 0) || !(a->dc_mixer_s[LC_LAYER_DELTANET] > 0)) continue;
-                rl[nr] = (b->dc_layer_s[LC_LAYER_DELTANET] / (double)b->n_decode) /
-                         (a->dc_layer_s[LC_LAYER_DELTANET] / (double)a->n_decode);
-                rm[nr] = (b->dc_mixer_s[LC_LAYER_DELTANET] / (double)b->n_decode) /
-                         (a->dc_mixer_s[LC_LAYER_DELTANET] / (double)a->n_decode);
-                nr++;
-            }
-            if (nr > 0) {
-                min_med_max(rl, nr, l3);
-                min_med_max(rm, nr, m3);
-                printf("deltanet layers, time per token at %lld / at %lld: %.3f [%.3f, %.3f]; token mixer alone %.3f "
-                       "[%.3f, %.3f] (the ratio within each run: median [min, max]%s)\n",
-                       (long long)ctxs[n_ctx - 1], (long long)ctxs[0], l3[1], l3[0], l3[2], m3[1], m3[0], m3[2],
-                       interleave ? ", lengths decoded token by token in turn" : "");
-            }
-        }
-        printf("\nmemory per context (MiB): cache = attention KV + window rings + recurrent states; "
-               "vs every layer full attention\n");
-        printf("%8s | %10s %10s %10s %10s | %12s %12s\n", "ctx", "cache", "KV", "rings", "states", "all full KV",
-               "KV for DN");
-        for (int i = 0; i < n_ctx; i++) {
-            const bench_row *r = &rows[i];
-            const double mib = 1.0 / 1048576.0;
-            printf("%8lld | %10.2f %10.2f %10.2f %10.2f | %12.2f %12.2f\n", (long long)r->ctx, r->kv_bytes * mib,
-                   (r->kv_bytes - r->ring_bytes - r->state_bytes) * mib, r->ring_bytes * mib, r->state_bytes * mib,
-                   r->all_full_kv_bytes * mib, r->dn_as_kv_bytes * mib);
-        }
+} bm_run;
+
+static void print_head(const bm_run *r) {
+    const bm_args *a = r->a;
+    const lc_model_config *c = &r->m->cfg;
+    printf("model %s: %lld params, %s weights, %d layers, dim %d, heads %d/%d\n", a->model_path,
+           (long long)lc_model_n_params(c), lc_dtype_name(r->wtype), c->n_layers, c->dim, c->n_heads, c->n_kv_heads);
+    printf("cpu %s, %d threads, attn %s, kv %s/%s", r->cpu, r->threads, a->co.attn ? a->co.attn : "(model's, else flash)",
+           lc_dtype_name(a->co.k_type), lc_dtype_name(a->co.v_type));
+    if (r->pk.fma_gflops > 0) printf("; peak %.1f GFLOP/s FMA, %.1f GB/s read", r->pk.fma_gflops, r->pk.read_gbs);
+    if (a->synthetic)
+        printf("\nsynthetic depth (--fill-kv random): each context is random K/V rows and DeltaNet states, not "
+               "a prefill; decode timings only");
+    printf("\n\n%8s | %10s %7s %7s %7s %9s | %9s %7s %7s %7s %9s %9s | %9s\n", "ctx", "prefill/s", "matmul", "attn",
+           "other", "mm GF/s", "decode/s", "matmul", "attn", "other", "MB/token", "GB/s", "KV MiB");
+}
+
+static void print_row(const bench_row *r, bool synthetic) {
+    const double pt = r->pf_matmul_s + r->pf_attn_s + r->pf_other_s;
+    const double dt = r->dc_matmul_s + r->dc_attn_s + r->dc_other_s;
+    if (synthetic)
+        printf("%8lld | %10s %7s %7s %7s %9s | %9.1f %6.1f%% %6.1f%% %6.1f%% %9.2f %9.2f | %9.2f\n", (long long)r->ctx,
+               "synthetic", "-", "-", "-", "-", r->decode_tok_s, pct(r->dc_matmul_s, dt), pct(r->dc_attn_s, dt),
+               pct(r->dc_other_s, dt), r->dc_bytes_per_tok / 1e6, r->dc_gbs, r->kv_bytes / 1048576.0);
+    else
+        printf("%8lld | %10.1f %6.1f%% %6.1f%% %6.1f%% %9.1f | %9.1f %6.1f%% %6.1f%% %6.1f%% %9.2f %9.2f | %9.2f\n",
+               (long long)r->ctx, r->prefill_tok_s, pct(r->pf_matmul_s, pt), pct(r->pf_attn_s, pt),
+               pct(r->pf_other_s, pt), r->pf_matmul_gflops, r->decode_tok_s, pct(r->dc_matmul_s, dt),
+               pct(r->dc_attn_s, dt), pct(r->dc_other_s, dt), r->dc_bytes_per_tok / 1e6, r->dc_gbs,
+               r->kv_bytes / 1048576.0);
+    fflush(stdout);
+}
+
+/* Every length R times (or all lengths at once with --interleave); the rows as they come. */
+static int measure(bm_run *r) {
+    const bm_args *a = r->a;
+    lc_error err;
+    for (int j = 0; j < a->n_ctx * (int)a->n_repeat;) {
+        const int i = j % a->n_ctx, n_set = a->interleave ? a->n_ctx : 1;
+        if (bench_set(r->m, a->co, a->ctxs + i, n_set, a->n_dec, (uint64_t)a->seed, a->synthetic, &r->rows[r->n_rows],
+                      &err) != LC_OK)
+            return cli_fail("bench model", &err);
+        r->n_rows += n_set;
+        j += n_set;
+        for (int q = r->n_rows - n_set; q < r->n_rows && !a->json; q++) print_row(&r->rows[q], a->synthetic);
     }
-    if (json) {
-        lc_json_writer w;
-        lc_json_init(&w, stdout, false);
-        lc_json_begin_object(&w);
-        lc_json_kv_str(&w, "model", model_path);
-        lc_json_kv_int(&w, "params", lc_model_n_params(&m->cfg));
-        lc_json_kv_str(&w, "weight_type", lc_dtype_name(wtype));
-        lc_json_kv_str(&w, "cpu", cpu);
-        lc_json_kv_int(&w, "threads", threads);
-        lc_json_kv_str(&w, "attn", co.attn ? co.attn : "default");
-        lc_json_kv_str(&w, "k_type", lc_dtype_name(co.k_type));
-        lc_json_kv_str(&w, "v_type", lc_dtype_name(co.v_type));
-        lc_json_kv_int(&w, "n_batch", co.n_batch);
-        lc_json_kv_str(&w, "depth", synthetic ? "synthetic (--fill-kv random)" : "prefill");
-        lc_json_key(&w, "layers_per_kind");
-        lc_json_begin_object(&w);
-        for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) lc_json_kv_int(&w, lc_layer_kind_name((lc_layer_kind)k), kinds[k]);
-        lc_json_end_object(&w);
-        if (pk.fma_gflops > 0) {
-            lc_json_kv_num(&w, "peak_fma_gflops", pk.fma_gflops);
-            lc_json_kv_num(&w, "peak_read_gbs", pk.read_gbs);
-        }
-        lc_json_key(&w, "rows");
-        lc_json_begin_array(&w);
-        for (int i = 0; i < n_rows; i++) {
-            const bench_row *r = &rows[i];
-            lc_json_begin_object(&w);
-            lc_json_kv_int(&w, "ctx", r->ctx);
-            lc_json_kv_int(&w, "repeat", i / n_ctx);
-            lc_json_kv_num(&w, "kv_bytes", r->kv_bytes);
-            lc_json_kv_num(&w, "state_bytes", r->state_bytes);
-            lc_json_kv_num(&w, "ring_bytes", r->ring_bytes);
-            lc_json_kv_num(&w, "all_full_kv_bytes", r->all_full_kv_bytes);
-            lc_json_kv_num(&w, "deltanet_as_kv_bytes", r->dn_as_kv_bytes);
-            if (synthetic) lc_json_kv_num(&w, "fill_s", r->fill_s);
-            lc_json_kv_num(&w, "prefill_s", r->prefill_s);
-            lc_json_kv_num(&w, "prefill_tok_s", r->prefill_tok_s);
-            lc_json_kv_num(&w, "prefill_matmul_s", r->pf_matmul_s);
-            lc_json_kv_num(&w, "prefill_attn_s", r->pf_attn_s);
-            lc_json_kv_num(&w, "prefill_other_s", r->pf_other_s);
-            lc_json_kv_num(&w, "prefill_matmul_gflops", r->pf_matmul_gflops);
-            lc_json_kv_num(&w, "prefill_attn_gflops", r->pf_attn_gflops);
-            if (pk.fma_gflops > 0) lc_json_kv_num(&w, "prefill_matmul_peak_frac", r->pf_matmul_gflops / pk.fma_gflops);
-            lc_json_kv_int(&w, "decode_tokens", r->n_decode);
-            lc_json_kv_num(&w, "decode_s", r->decode_s);
-            lc_json_kv_num(&w, "decode_tok_s", r->decode_tok_s);
-            lc_json_kv_num(&w, "decode_matmul_s", r->dc_matmul_s);
-            lc_json_kv_num(&w, "decode_attn_s", r->dc_attn_s);
-            lc_json_kv_num(&w, "decode_other_s", r->dc_other_s);
-            lc_json_kv_num(&w, "decode_bytes_per_token", r->dc_bytes_per_tok);
-            lc_json_kv_num(&w, "decode_gbs", r->dc_gbs);
-            if (pk.read_gbs > 0) lc_json_kv_num(&w, "decode_bw_frac", r->dc_gbs / pk.read_gbs);
-            for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
-                char key[48];
-                snprintf(key, sizeof key, "decode_%s_layers_s", lc_layer_kind_name((lc_layer_kind)k));
-                lc_json_kv_num(&w, key, r->dc_layer_s[k]);
-                snprintf(key, sizeof key, "decode_%s_mixer_s", lc_layer_kind_name((lc_layer_kind)k));
-                lc_json_kv_num(&w, key, r->dc_mixer_s[k]);
-            }
-            lc_json_end_object(&w);
-        }
-        lc_json_end_array(&w);
-        lc_json_end_object(&w);
-        lc_json_finish(&w);
-    } else if (n_rows > 0 && pk.fma_gflops > 0) {
-        printf("\nprefill matmul vs FMA peak: ");
-        for (int i = 0; i < n_rows; i++)
-            printf("%s%lld: %.0f%%", i ? ", " : "", (long long)rows[i].ctx, 100 * rows[i].pf_matmul_gflops / pk.fma_gflops);
-        printf("\ndecode bytes/s vs read bandwidth: ");
-        for (int i = 0; i < n_rows; i++)
-            printf("%s%lld: %.0f%%", i ? ", " : "", (long long)rows[i].ctx, 100 * rows[i].dc_gbs / pk.read_gbs);
-        printf("\n");
+    return CLI_OK;
+}
+
+/* Decode per layer kind at length index i: whole layers, the token mixer, and what is outside the layers. */
+static void print_kinds_at(const bm_run *r, int i, int n_rep) {
+    const bm_args *a = r->a;
+    const int n_ctx = a->n_ctx;
+    double dec[MAX_REPEAT], d3[3], out[MAX_REPEAT], o3[3];
+    for (int k = 0; k < n_rep; k++) dec[k] = 1e3 * r->rows[k * n_ctx + i].decode_s / (double)a->n_dec;
+    min_med_max(dec, n_rep, d3);
+    printf("%8lld  decode %9.2f [%9.2f, %9.2f] ms/token\n", (long long)a->ctxs[i], d3[1], d3[0], d3[2]);
+    for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
+        if (!r->kinds[k]) continue;
+        double l3[3], m3[3];
+        kind_stats(r->rows, n_rep, n_ctx, i, k, false, l3);
+        kind_stats(r->rows, n_rep, n_ctx, i, k, true, m3);
+        printf("%8s  %2d %-8s %9.2f [%9.2f, %9.2f]  mixer %9.2f [%9.2f, %9.2f]  %5.1f%%\n", "", r->kinds[k],
+               lc_layer_kind_name((lc_layer_kind)k), l3[1], l3[0], l3[2], m3[1], m3[0], m3[2], pct(l3[1], d3[1]));
     }
-    lc_model_free(m);
+    /* a control: embedding, output norm and classifier do the same work at every length */
+    for (int q = 0; q < n_rep; q++) {
+        const bench_row *b = &r->rows[q * n_ctx + i];
+        double in = 0;
+        for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) in += b->dc_layer_s[k];
+        out[q] = 1e3 * (b->decode_s - in) / (double)a->n_dec;
+    }
+    min_med_max(out, n_rep, o3);
+    printf("%8s  outside layers %9.2f [%9.2f, %9.2f]  (embedding, classifier: the same work at any length)\n", "",
+           o3[1], o3[0], o3[2]);
+}
+
+/* DeltaNet time per token at the last length over the first, paired within each repeat. */
+static void print_deltanet_ratio(const bm_run *r, int n_rep) {
+    const bm_args *a = r->a;
+    const int n_ctx = a->n_ctx, D = LC_LAYER_DELTANET;
+    double rl[MAX_REPEAT], rm[MAX_REPEAT], l3[3], m3[3];
+    int nr = 0;
+    for (int q = 0; q < n_rep; q++) {
+        const bench_row *x = &r->rows[q * n_ctx], *y = &r->rows[q * n_ctx + n_ctx - 1];
+        if (!(x->dc_layer_s[D] > 0) || !(x->dc_mixer_s[D] > 0)) continue;
+        rl[nr] = (y->dc_layer_s[D] / (double)y->n_decode) / (x->dc_layer_s[D] / (double)x->n_decode);
+        rm[nr] = (y->dc_mixer_s[D] / (double)y->n_decode) / (x->dc_mixer_s[D] / (double)x->n_decode);
+        nr++;
+    }
+    if (nr == 0) return;
+    min_med_max(rl, nr, l3);
+    min_med_max(rm, nr, m3);
+    printf("deltanet layers, time per token at %lld / at %lld: %.3f [%.3f, %.3f]; token mixer alone %.3f "
+           "[%.3f, %.3f] (the ratio within each run: median [min, max]%s)\n",
+           (long long)a->ctxs[n_ctx - 1], (long long)a->ctxs[0], l3[1], l3[0], l3[2], m3[1], m3[0], m3[2],
+           a->interleave ? ", lengths decoded token by token in turn" : "");
+}
+
+static void print_memory(const bm_run *r) {
+    printf("\nmemory per context (MiB): cache = attention KV + window rings + recurrent states; "
+           "vs every layer full attention\n");
+    printf("%8s | %10s %10s %10s %10s | %12s %12s\n", "ctx", "cache", "KV", "rings", "states", "all full KV",
+           "KV for DN");
+    const double mib = 1.0 / 1048576.0;
+    for (int i = 0; i < r->a->n_ctx; i++) {
+        const bench_row *b = &r->rows[i];
+        printf("%8lld | %10.2f %10.2f %10.2f %10.2f | %12.2f %12.2f\n", (long long)b->ctx, b->kv_bytes * mib,
+               (b->kv_bytes - b->ring_bytes - b->state_bytes) * mib, b->ring_bytes * mib, b->state_bytes * mib,
+               b->all_full_kv_bytes * mib, b->dn_as_kv_bytes * mib);
+    }
+}
+
+/* Models with window or DeltaNet layers: the per-kind split, the DeltaNet ratio, memory. */
+static void print_mixed(const bm_run *r) {
+    const int n_rep = r->n_rows / r->a->n_ctx; /* complete repeats */
+    if (n_rep == 0 || !(r->kinds[LC_LAYER_WINDOW] > 0 || r->kinds[LC_LAYER_DELTANET] > 0)) return;
+    printf("\ndecode per layer kind, ms per token: whole layers, then the token mixer alone (median [min, max] "
+           "over %d run%s), share of the median decode time\n",
+           n_rep, n_rep > 1 ? "s" : "");
+    for (int i = 0; i < r->a->n_ctx; i++) print_kinds_at(r, i, n_rep);
+    if (r->a->n_ctx > 1 && r->kinds[LC_LAYER_DELTANET]) print_deltanet_ratio(r, n_rep);
+    print_memory(r);
+}
+
+static void json_row(lc_json_writer *w, const bm_run *r, int i) {
+    const bench_row *b = &r->rows[i];
+    lc_json_begin_object(w);
+    lc_json_kv_int(w, "ctx", b->ctx);
+    lc_json_kv_int(w, "repeat", i / r->a->n_ctx);
+    lc_json_kv_num(w, "kv_bytes", b->kv_bytes);
+    lc_json_kv_num(w, "state_bytes", b->state_bytes);
+    lc_json_kv_num(w, "ring_bytes", b->ring_bytes);
+    lc_json_kv_num(w, "all_full_kv_bytes", b->all_full_kv_bytes);
+    lc_json_kv_num(w, "deltanet_as_kv_bytes", b->dn_as_kv_bytes);
+    if (r->a->synthetic) lc_json_kv_num(w, "fill_s", b->fill_s);
+    lc_json_kv_num(w, "prefill_s", b->prefill_s);
+    lc_json_kv_num(w, "prefill_tok_s", b->prefill_tok_s);
+    lc_json_kv_num(w, "prefill_matmul_s", b->pf_matmul_s);
+    lc_json_kv_num(w, "prefill_attn_s", b->pf_attn_s);
+    lc_json_kv_num(w, "prefill_other_s", b->pf_other_s);
+    lc_json_kv_num(w, "prefill_matmul_gflops", b->pf_matmul_gflops);
+    lc_json_kv_num(w, "prefill_attn_gflops", b->pf_attn_gflops);
+    if (r->pk.fma_gflops > 0) lc_json_kv_num(w, "prefill_matmul_peak_frac", b->pf_matmul_gflops / r->pk.fma_gflops);
+    lc_json_kv_int(w, "decode_tokens", b->n_decode);
+    lc_json_kv_num(w, "decode_s", b->decode_s);
+    lc_json_kv_num(w, "decode_tok_s", b->decode_tok_s);
+    lc_json_kv_num(w, "decode_matmul_s", b->dc_matmul_s);
+    lc_json_kv_num(w, "decode_attn_s", b->dc_attn_s);
+    lc_json_kv_num(w, "decode_other_s", b->dc_other_s);
+    lc_json_kv_num(w, "decode_bytes_per_token", b->dc_bytes_per_tok);
+    lc_json_kv_num(w, "decode_gbs", b->dc_gbs);
+    if (r->pk.read_gbs > 0) lc_json_kv_num(w, "decode_bw_frac", b->dc_gbs / r->pk.read_gbs);
+    for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
+        char key[48];
+        snprintf(key, sizeof key, "decode_%s_layers_s", lc_layer_kind_name((lc_layer_kind)k));
+        lc_json_kv_num(w, key, b->dc_layer_s[k]);
+        snprintf(key, sizeof key, "decode_%s_mixer_s", lc_layer_kind_name((lc_layer_kind)k));
+        lc_json_kv_num(w, key, b->dc_mixer_s[k]);
+    }
+    lc_json_end_object(w);
+}
+
+static void print_json(const bm_run *r) {
+    const bm_args *a = r->a;
+    lc_json_writer w;
+    lc_json_init(&w, stdout, false);
+    lc_json_begin_object(&w);
+    lc_json_kv_str(&w, "model", a->model_path);
+    lc_json_kv_int(&w, "params", lc_model_n_params(&r->m->cfg));
+    lc_json_kv_str(&w, "weight_type", lc_dtype_name(r->wtype));
+    lc_json_kv_str(&w, "cpu", r->cpu);
+    lc_json_kv_int(&w, "threads", r->threads);
+    lc_json_kv_str(&w, "attn", a->co.attn ? a->co.attn : "default");
+    lc_json_kv_str(&w, "k_type", lc_dtype_name(a->co.k_type));
+    lc_json_kv_str(&w, "v_type", lc_dtype_name(a->co.v_type));
+    lc_json_kv_int(&w, "n_batch", a->co.n_batch);
+    lc_json_kv_str(&w, "depth", a->synthetic ? "synthetic (--fill-kv random)" : "prefill");
+    lc_json_key(&w, "layers_per_kind");
+    lc_json_begin_object(&w);
+    for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) lc_json_kv_int(&w, lc_layer_kind_name((lc_layer_kind)k), r->kinds[k]);
+    lc_json_end_object(&w);
+    if (r->pk.fma_gflops > 0) {
+        lc_json_kv_num(&w, "peak_fma_gflops", r->pk.fma_gflops);
+        lc_json_kv_num(&w, "peak_read_gbs", r->pk.read_gbs);
+    }
+    lc_json_key(&w, "rows");
+    lc_json_begin_array(&w);
+    for (int i = 0; i < r->n_rows; i++) json_row(&w, r, i);
+    lc_json_end_array(&w);
+    lc_json_end_object(&w);
+    lc_json_finish(&w);
+}
+
+static void print_fractions(const bm_run *r) {
+    printf("\nprefill matmul vs FMA peak: ");
+    for (int i = 0; i < r->n_rows; i++)
+        printf("%s%lld: %.0f%%", i ? ", " : "", (long long)r->rows[i].ctx,
+               100 * r->rows[i].pf_matmul_gflops / r->pk.fma_gflops);
+    printf("\ndecode bytes/s vs read bandwidth: ");
+    for (int i = 0; i < r->n_rows; i++)
+        printf("%s%lld: %.0f%%", i ? ", " : "", (long long)r->rows[i].ctx, 100 * r->rows[i].dc_gbs / r->pk.read_gbs);
+    printf("\n");
+}
+
+int bench_model(int argc, char **argv) {
+    bm_args a;
+    const int prc = parse_args(&a, argc, argv);
+    if (prc >= 0) return prc;
+    bm_run *r = calloc(1, sizeof *r);
+    if (!r) return CLI_FAIL;
+    r->a = &a;
+    lc_error err;
+    if (lc_model_load(a.model_path, NULL, &r->m, &err) != LC_OK) {
+        free(r);
+        return cli_fail("bench model", &err);
+    }
+    if (a.peak && lc_bench_peak(a.co.n_threads, 0, &r->pk, &err) != LC_OK) {
+        cli_error("bench model", "peak measurement failed (%s); continuing without fractions", err.msg);
+        memset(&r->pk, 0, sizeof r->pk);
+    }
+    lc_cpu_model(r->cpu, sizeof r->cpu);
+    r->threads = a.co.n_threads > 0 ? a.co.n_threads : lc_cpu_count();
+    r->wtype = r->m->w.output.type; /* the first attention layer's Wo (DeltaNet layers have none) */
+    for (int32_t l = 0; l < r->m->cfg.n_layers; l++)
+        if (r->m->w.layers[l].wo.data) {
+            r->wtype = r->m->w.layers[l].wo.type;
+            break;
+        }
+    for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) r->kinds[k] = n_kind(&r->m->cfg, (lc_layer_kind)k);
+    if (!a.json) print_head(r);
+    const int rc = measure(r);
+    if (!a.json) print_mixed(r);
+    if (a.json) print_json(r);
+    else if (r->n_rows > 0 && r->pk.fma_gflops > 0) print_fractions(r);
+    lc_model_free(r->m);
+    free(r);
     return rc;
 }
