@@ -124,6 +124,40 @@ static void write_json(const char *path, const lc_doc_opts *o, const char *task_
     lc_json_finish(&w);
 }
 
+/* --task (a name, or the instruction itself), its --question, the sampler. */
+static bool doc_task(const char *task, lc_doc_opts *o, lc_doc_templates *tpl, const doc_sampling *ds) {
+    lc_error err;
+    if (!*task) return cli_error("doc", "--task: an empty task"), false;
+    if (!lc_doc_task_parse(task, &o->task)) { /* free text: the instruction itself */
+        o->task = LC_DOC_SUMMARIZE;
+        tpl->instruction = task;
+    }
+    if (o->task == LC_DOC_QA && !o->question) return cli_error("doc", "--task qa needs --question"), false;
+    if (ds->on && lc_sampler_params_validate(&ds->sp, &err) != LC_OK) return cli_error("doc", "%s", err.msg), false;
+    return true;
+}
+
+/* The document (FILE, or - for stdin); its size when it is a regular file. */
+static FILE *open_doc(const char *path, int64_t *total_bytes) {
+    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!in) {
+        cli_error("doc", "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat sb;
+    if (in != stdin && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode)) *total_bytes = (int64_t)sb.st_size;
+    return in;
+}
+
+static void print_start(const char *path, const char *task, const lc_doc_opts *o, const lc_doc_templates *tpl,
+                        const lc_context *ctx) {
+    char desc[128];
+    const bool custom = tpl->instruction && o->task == LC_DOC_SUMMARIZE && strcmp(task, "summarize");
+    fprintf(stderr, "longctx doc: %s, task %s, strategy %s, context %lld (%s), -n %lld\n", path,
+            custom ? "custom" : lc_doc_task_name(o->task), lc_doc_strategy_name(o->strategy),
+            (long long)lc_context_n_ctx(ctx), lc_context_kv_describe(ctx, desc, sizeof desc), (long long)o->n_predict);
+}
+
 int cmd_doc(int argc, char **argv) {
     cli_runtime_flags rf;
     cli_runtime_flags_init(&rf);
@@ -174,24 +208,9 @@ int cmd_doc(int argc, char **argv) {
         cli_opt_help(&spec, stderr);
         return CLI_USAGE;
     }
-    if (!*task) {
-        cli_error("doc", "--task: an empty task");
-        return CLI_USAGE;
-    }
     lc_doc_templates tpl;
     memset(&tpl, 0, sizeof tpl);
-    if (!lc_doc_task_parse(task, &o.task)) { /* free text: the instruction itself */
-        o.task = LC_DOC_SUMMARIZE;
-        tpl.instruction = task;
-    }
-    if (o.task == LC_DOC_QA && !o.question) {
-        cli_error("doc", "--task qa needs --question");
-        return CLI_USAGE;
-    }
-    if (ds.on && lc_sampler_params_validate(&ds.sp, &err) != LC_OK) {
-        cli_error("doc", "%s", err.msg);
-        return CLI_USAGE;
-    }
+    if (!doc_task(task, &o, &tpl, &ds)) return CLI_USAGE;
     char *tpl_text = NULL, *tpl_store = NULL;
     if (tpl_path) {
         size_t len = 0;
@@ -218,13 +237,7 @@ int cmd_doc(int argc, char **argv) {
         cli_error("doc", "the model has no tokenizer (give -z TOKENIZER.bin for a llama2.c model)");
         goto done;
     }
-    in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!in) {
-        cli_error("doc", "cannot open %s: %s", path, strerror(errno));
-        goto done;
-    }
-    struct stat sb;
-    if (in != stdin && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode)) o.total_bytes = (int64_t)sb.st_size;
+    if (!(in = open_doc(path, &o.total_bytes))) goto done;
     if (lc_context_create(m, &rf.co, &ctx, &err) != LC_OK ||
         (ds.on && lc_sampler_create(&ds.sp, m->cfg.vocab_size, &sampler, &err) != LC_OK) ||
         lc_doc_model_from_context(ctx, m->tokenizer, sampler, &dm, &err) != LC_OK) {
@@ -238,13 +251,7 @@ int cmd_doc(int argc, char **argv) {
     o.progress_user = &prog;
     o.on_chunk = on_chunk;
     o.chunk_user = &cc;
-    {
-        char desc[128];
-        fprintf(stderr, "longctx doc: %s, task %s, strategy %s, context %lld (%s), -n %lld\n", path,
-                tpl.instruction && o.task == LC_DOC_SUMMARIZE && strcmp(task, "summarize") ? "custom" : lc_doc_task_name(o.task),
-                lc_doc_strategy_name(o.strategy), (long long)lc_context_n_ctx(ctx),
-                lc_context_kv_describe(ctx, desc, sizeof desc), (long long)o.n_predict);
-    }
+    print_start(path, task, &o, &tpl, ctx);
     file_reader fr = {in};
     const lc_status st = lc_doc_run(dm, read_file_cb, &fr, &o, &res, &err);
     cli_progress_done(&prog);

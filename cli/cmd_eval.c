@@ -133,28 +133,43 @@ static bool apply_task_flags(eval_args *a, const task_flags *t) {
     return true;
 }
 
+/* Options that belong to other tasks: why they are refused, or NULL. */
+static const char *misplaced(const eval_args *a, const task_flags *t) {
+    const bool ppl = a->task == EVAL_PPL;
+    if (ppl && (a->haystack_path || a->n_depths >= 0 || a->n_probes)) return "ppl takes no --haystack, --depths or --probes";
+    if (!ppl && (a->text_path || a->tokens_path || a->stride || a->max_tokens))
+        return "-f, --tokens-file, --stride and --max-tokens are for ppl";
+    if (a->task != EVAL_RETENTION && a->n_probes) return "--probes is for retention";
+    if (a->task != EVAL_NIAH && (a->variant || t->keys >= 0)) return "--variant and --keys are for niah";
+    if (ppl && a->svg_depth_path) return "--svg-depth is for the retrieval tasks";
+    return NULL;
+}
+
+/* What the task needs and its options allow: why not, or NULL. */
+static const char *unfit(const eval_args *a) {
+    const bool ppl = a->task == EVAL_PPL;
+    if (a->task == EVAL_VT && (a->svg_path || a->svg_depth_path) && a->n_depths < 0)
+        return "vt places its chains at random depths: give --depths for a heat map";
+    if (!ppl && a->rf.co.attn && strchr(a->rf.co.attn, ',')) return "a list of --attn methods is for ppl; give one method";
+    if (ppl && !a->text_path == !a->tokens_path) return "ppl needs one of -f FILE and --tokens-file FILE";
+    return NULL;
+}
+
 /* Options that belong to other tasks are refused rather than ignored. */
 static bool task_fits(const eval_args *a, const task_flags *t) {
-    const bool ppl = a->task == EVAL_PPL;
-    const char *why = NULL;
-    if (ppl && (a->haystack_path || a->n_depths >= 0 || a->n_probes)) why = "ppl takes no --haystack, --depths or --probes";
-    else if (!ppl && (a->text_path || a->tokens_path || a->stride || a->max_tokens))
-        why = "-f, --tokens-file, --stride and --max-tokens are for ppl";
-    else if (a->task != EVAL_RETENTION && a->n_probes) why = "--probes is for retention";
-    else if (a->task != EVAL_NIAH && (a->variant || t->keys >= 0)) why = "--variant and --keys are for niah";
-    else if (a->task == EVAL_VT && (a->svg_path || a->svg_depth_path) && a->n_depths < 0)
-        why = "vt places its chains at random depths: give --depths for a heat map";
-    else if (ppl && a->svg_depth_path) why = "--svg-depth is for the retrieval tasks";
-    else if (!ppl && a->rf.co.attn && strchr(a->rf.co.attn, ',')) why = "a list of --attn methods is for ppl; give one method";
-    else if (ppl && !a->text_path == !a->tokens_path) why = "ppl needs one of -f FILE and --tokens-file FILE";
-    if (why) cli_error(EVAL_CMD, "%s", why);
-    for (int k = 0; !why && !ppl && k < a->n_lengths; k++)
+    const char *why = misplaced(a, t);
+    if (!why) why = unfit(a);
+    if (why) {
+        cli_error(EVAL_CMD, "%s", why);
+        return false;
+    }
+    for (int k = 0; a->task != EVAL_PPL && k < a->n_lengths; k++)
         if (a->lengths[k] > LC_TASK_MAX_TOKENS) {
             cli_error(EVAL_CMD, "--lengths: %lld is beyond the task generator's %lld tokens", (long long)a->lengths[k],
                       (long long)LC_TASK_MAX_TOKENS);
             return false;
         }
-    return !why;
+    return true;
 }
 
 /* Parse the command line into a: -1 to go on, else the exit status. */
