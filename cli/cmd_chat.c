@@ -271,6 +271,40 @@ static int chat_loop(chat_args *c, lc_chat *chat, const lc_context *ctx, cli_lin
     }
 }
 
+/* Without --chat-template: the model file's template (a known one, or its Jinja text). */
+static bool model_template(chat_args *c, char **jinja, size_t *jinja_len) {
+    lc_error err;
+    bool found = false, rec = false;
+    if (lc_chat_template_from_file(c->rf.model_path, &c->tpl, &found, &rec, &err) != LC_OK ||
+        lc_chat_template_text_from_file(c->rf.model_path, jinja, jinja_len, &err) != LC_OK) {
+        cli_fail("chat", &err);
+        return false;
+    }
+    if (found && !rec && !*jinja) cli_error("chat", "note: the model's chat template is not one longctx knows: using plain");
+    return true;
+}
+
+/* --session (loaded when the file exists) and --transcript (appended to). */
+static bool open_session(chat_args *c, lc_chat *chat) {
+    lc_error err;
+    if (c->session && access(c->session, F_OK) == 0) {
+        if (lc_chat_load(chat, c->session, &err) != LC_OK) return cli_fail("chat", &err), false;
+        if (c->io.verbose) fprintf(stderr, "[chat] loaded %s\n", c->session);
+    }
+    if (c->transcript && !(c->io.transcript = fopen(c->transcript, "a"))) {
+        cli_error("chat", "cannot open %s: %s", c->transcript, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* A reply ends at the chat's end-of-turn tokens, the grammar's too. */
+static int chat_grammar(chat_args *c, const lc_chat *chat, const lc_tokenizer *tok, lc_sampler *sampler) {
+    int32_t stops[16];
+    const int32_t n_stop = lc_chat_stop_ids(chat, stops, 16);
+    return cli_grammar_setup(&c->gr, tok, n_stop > 0 ? stops : NULL, n_stop > 0 ? n_stop : 0, sampler, "chat");
+}
+
 static int chat_run(chat_args *c) {
     lc_model *m = NULL;
     lc_error err;
@@ -291,18 +325,7 @@ static int chat_run(chat_args *c) {
         cli_error("chat", "the model has no tokenizer (give -z TOKENIZER.bin for a llama2.c model)");
         goto done;
     }
-    if (!c->tpl_name) {
-        bool found = false, rec = false;
-        if (lc_chat_template_from_file(c->rf.model_path, &c->tpl, &found, &rec, &err) != LC_OK) {
-            cli_fail("chat", &err);
-            goto done;
-        }
-        if (lc_chat_template_text_from_file(c->rf.model_path, &jinja, &jinja_len, &err) != LC_OK) {
-            cli_fail("chat", &err);
-            goto done;
-        }
-        if (found && !rec && !jinja) cli_error("chat", "note: the model's chat template is not one longctx knows: using plain");
-    }
+    if (!c->tpl_name && !model_template(c, &jinja, &jinja_len)) goto done;
     if (c->system_file && !(sys_text = read_text_file(c->system_file))) goto done;
     if (c->system) sys_text = strdup(c->system);
     lc_chat_opts co;
@@ -329,29 +352,14 @@ static int chat_run(chat_args *c) {
         cli_fail("chat", &err);
         goto done;
     }
-    if (cli_grammar_active(&c->gr)) { /* a reply ends at the chat's end-of-turn tokens */
-        int32_t stops[16];
-        const int32_t n_stop = lc_chat_stop_ids(chat, stops, 16);
-        rc = cli_grammar_setup(&c->gr, m->tokenizer, n_stop > 0 ? stops : NULL, n_stop > 0 ? n_stop : 0, sampler, "chat");
-        if (rc != CLI_OK) goto done;
-        rc = CLI_FAIL;
-    }
+    if (cli_grammar_active(&c->gr) && (rc = chat_grammar(c, chat, m->tokenizer, sampler)) != CLI_OK) goto done;
+    rc = CLI_FAIL;
     lc_chat_stats cst;
     lc_chat_get_stats(chat, &cst);
     if (jinja && !cst.jinja)
         cli_error("chat", "note: the model's chat template cannot be used turn by turn%s: using the built-in %s template",
                   c->io.verbose ? "" : " (--verbose says why)", lc_chat_template_name(c->tpl));
-    if (c->session && access(c->session, F_OK) == 0) {
-        if (lc_chat_load(chat, c->session, &err) != LC_OK) {
-            cli_fail("chat", &err);
-            goto done;
-        }
-        if (c->io.verbose) fprintf(stderr, "[chat] loaded %s\n", c->session);
-    }
-    if (c->transcript && !(c->io.transcript = fopen(c->transcript, "a"))) {
-        cli_error("chat", "cannot open %s: %s", c->transcript, strerror(errno));
-        goto done;
-    }
+    if (!open_session(c, chat)) goto done;
     cli_line_input in;
     cli_line_input_open(&in, "longctx");
     {
