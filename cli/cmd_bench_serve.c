@@ -201,6 +201,68 @@ static bool parse_list(const char *s, int64_t *v, int *n) {
     return *n > 0;
 }
 
+/* One prefix length: time to first token cold, from the slot's cache and from
+ * the prefix tree, over reps fresh documents; 0, or 1 when a request failed. */
+static int ttft_row(int port, int p, int64_t prefix, int reps, double cpt) {
+    double cold[100], slot[100], tree[100];
+    int64_t n_tok = 0, cached_slot = 0, cached_tree = 0;
+    int status = 0;
+    for (int r = 0; r < reps && !status; r++) {
+        char *d = document(p * 100 + r, prefix, cpt);
+        char *q1 = d ? concat(d, " Which word came first?") : NULL;
+        char *q2 = d ? concat(d, " Which word came last?") : NULL;
+        char *q3 = d ? concat(d, " Which word came twice?") : NULL;
+        if (!q1 || !q2 || !q3 || !complete(port, q1, 1, &cold[r], &n_tok, NULL, NULL) ||
+            !complete(port, q2, 1, &slot[r], NULL, &cached_slot, NULL) ||
+            !complete(port, "Hello there, a short prompt that takes the slot.", 1, &tree[r], NULL, NULL, NULL) ||
+            !complete(port, q3, 1, &tree[r], NULL, &cached_tree, NULL))
+            status = 1;
+        free(d), free(q1), free(q2), free(q3);
+    }
+    if (status) return status;
+    double c[3], sl[3], t[3];
+    mmm(cold, reps, &c[0], &c[1], &c[2]);
+    mmm(slot, reps, &sl[0], &sl[1], &sl[2]);
+    mmm(tree, reps, &t[0], &t[1], &t[2]);
+    char cs[40], ss[40], ts[40];
+    snprintf(cs, sizeof cs, "%.0f/%.0f/%.0f", c[0] * 1e3, c[1] * 1e3, c[2] * 1e3);
+    snprintf(ss, sizeof ss, "%.0f/%.0f/%.0f (%lld c)", sl[0] * 1e3, sl[1] * 1e3, sl[2] * 1e3, (long long)cached_slot);
+    snprintf(ts, sizeof ts, "%.0f/%.0f/%.0f (%lld c)", t[0] * 1e3, t[1] * 1e3, t[2] * 1e3, (long long)cached_tree);
+    printf("%-8lld %-8lld %-26s %-26s %-26s %.1fx\n", (long long)prefix, (long long)n_tok, cs, ss, ts, c[1] / t[1]);
+    fflush(stdout);
+    return 0;
+}
+
+/* slots clients at once, n_decode tokens each: aggregate tokens/s into *tok_s; 0, or 1 when a request failed. */
+static int decode_round(int port, int r, int slots, int n_decode, double *tok_s) {
+    http_call calls[64];
+    pthread_t th[64];
+    const double t0 = lc_time_now();
+    for (int c = 0; c < slots; c++) {
+        char body[256];
+        snprintf(body, sizeof body,
+                 "{\"prompt\":\"Story %d-%d: once upon a time\",\"max_tokens\":%d,\"temperature\":0,"
+                 "\"ignore_eos\":true}",
+                 r, c, n_decode);
+        calls[c] = (http_call){.port = port, .body = strdup(body)};
+        pthread_create(&th[c], NULL, call_thread, &calls[c]);
+    }
+    int64_t total = 0;
+    int status = 0;
+    for (int c = 0; c < slots; c++) {
+        pthread_join(th[c], NULL);
+        cJSON *j = calls[c].response ? cJSON_Parse(calls[c].response) : NULL;
+        const double g = num_at(cJSON_GetObjectItemCaseSensitive(j, "usage"), "completion_tokens", NULL);
+        if (g < 0) status = 1;
+        total += g > 0 ? (int64_t)g : 0;
+        cJSON_Delete(j);
+        free(calls[c].body);
+        free(calls[c].response);
+    }
+    *tok_s = (double)total / (lc_time_now() - t0);
+    return status;
+}
+
 typedef struct {
     int64_t *v;
     int *n;
@@ -267,34 +329,7 @@ int bench_serve(int argc, char **argv) {
     printf("%-8s %-8s %-26s %-26s %-26s %s\n", "prefix", "tokens", "cold", "slot cache", "prefix tree",
            "cold/tree (median)");
     int status = 0;
-    for (int p = 0; p < n_prefixes && !status; p++) {
-        double cold[100], slot[100], tree[100];
-        int64_t n_tok = 0, cached_slot = 0, cached_tree = 0;
-        for (int r = 0; r < reps && !status; r++) {
-            char *d = document(p * 100 + r, prefixes[p], cpt);
-            char *q1 = d ? concat(d, " Which word came first?") : NULL;
-            char *q2 = d ? concat(d, " Which word came last?") : NULL;
-            char *q3 = d ? concat(d, " Which word came twice?") : NULL;
-            if (!q1 || !q2 || !q3 || !complete(port, q1, 1, &cold[r], &n_tok, NULL, NULL) ||
-                !complete(port, q2, 1, &slot[r], NULL, &cached_slot, NULL) ||
-                !complete(port, "Hello there, a short prompt that takes the slot.", 1, &tree[r], NULL, NULL, NULL) ||
-                !complete(port, q3, 1, &tree[r], NULL, &cached_tree, NULL))
-                status = 1;
-            free(d), free(q1), free(q2), free(q3);
-        }
-        if (status) break;
-        double c[3], sl[3], t[3];
-        mmm(cold, reps, &c[0], &c[1], &c[2]);
-        mmm(slot, reps, &sl[0], &sl[1], &sl[2]);
-        mmm(tree, reps, &t[0], &t[1], &t[2]);
-        char cs[40], ss[40], ts[40];
-        snprintf(cs, sizeof cs, "%.0f/%.0f/%.0f", c[0] * 1e3, c[1] * 1e3, c[2] * 1e3);
-        snprintf(ss, sizeof ss, "%.0f/%.0f/%.0f (%lld c)", sl[0] * 1e3, sl[1] * 1e3, sl[2] * 1e3, (long long)cached_slot);
-        snprintf(ts, sizeof ts, "%.0f/%.0f/%.0f (%lld c)", t[0] * 1e3, t[1] * 1e3, t[2] * 1e3, (long long)cached_tree);
-        printf("%-8lld %-8lld %-26s %-26s %-26s %.1fx\n", (long long)prefixes[p], (long long)n_tok, cs, ss, ts,
-               c[1] / t[1]);
-        fflush(stdout);
-    }
+    for (int p = 0; p < n_prefixes && !status; p++) status = ttft_row(port, p, prefixes[p], reps, cpt);
     lc_server_stop(s, 5);
     if (status || n_decode == 0) return status;
 
@@ -312,37 +347,12 @@ int bench_serve(int argc, char **argv) {
         o.max_queue = 64;
         if (lc_server_start(&o, &s, &err) != LC_OK) return cli_fail(CMD, &err), 1;
         double agg[100];
-        for (int r = 0; r < reps && !status; r++) {
-            http_call calls[64];
-            pthread_t th[64];
-            const double t0 = lc_time_now();
-            for (int c = 0; c < slots; c++) {
-                char body[256];
-                snprintf(body, sizeof body,
-                         "{\"prompt\":\"Story %d-%d: once upon a time\",\"max_tokens\":%d,\"temperature\":0,"
-                         "\"ignore_eos\":true}",
-                         r, c, n_decode);
-                calls[c] = (http_call){.port = lc_server_port(s), .body = strdup(body)};
-                pthread_create(&th[c], NULL, call_thread, &calls[c]);
-            }
-            int64_t total = 0;
-            for (int c = 0; c < slots; c++) {
-                pthread_join(th[c], NULL);
-                cJSON *j = calls[c].response ? cJSON_Parse(calls[c].response) : NULL;
-                const double g = num_at(cJSON_GetObjectItemCaseSensitive(j, "usage"), "completion_tokens", NULL);
-                if (g < 0) status = 1;
-                total += g > 0 ? (int64_t)g : 0;
-                cJSON_Delete(j);
-                free(calls[c].body);
-                free(calls[c].response);
-            }
-            agg[r] = (double)total / (lc_time_now() - t0);
-        }
+        for (int r = 0; r < reps && !status; r++) status = decode_round(lc_server_port(s), r, slots, n_decode, &agg[r]);
         lc_server_stop(s, 5);
         if (status) break;
-        double a[3];
-        mmm(agg, reps, &a[0], &a[1], &a[2]);
-        printf("--parallel %-3d %.1f / %.1f / %.1f tokens/s\n", np_list[k], a[0], a[1], a[2]);
+        double a3[3];
+        mmm(agg, reps, &a3[0], &a3[1], &a3[2]);
+        printf("--parallel %-3d %.1f / %.1f / %.1f tokens/s\n", np_list[k], a3[0], a3[1], a3[2]);
         fflush(stdout);
     }
     if (status) fprintf(stderr, "%s: a decode request failed\n", CMD);
