@@ -309,6 +309,102 @@ typedef struct {
     double flops, seconds;
 } series_last;
 
+/* What every cell of a run shares. */
+typedef struct {
+    const options *o;
+    int threads;
+    const lc_peak *pk;
+    lc_attn_params *hp; /* hybrid per-head params (o->heads) */
+    cli_progress *prog;
+    int n_cells;
+} cell_ctx;
+
+static void cell_shape(const row *r, lc_attn_shape *s) {
+    memset(s, 0, sizeof *s);
+    s->n_q = r->n_q;
+    s->n_kv = r->n_kv;
+    s->n_head = r->heads;
+    s->n_head_kv = r->kv_heads;
+    s->head_dim = r->d;
+    s->k_type = s->v_type = r->kv_type;
+    s->causal = r->causal;
+    s->q_pos0 = r->n_kv - r->n_q;
+}
+
+static lc_attn_params cell_params(const cell_ctx *c, const method_cfg *m) {
+    lc_attn_params p = m->p;
+    p.n_threads = c->threads;
+    p.naive_max_bytes = (size_t)c->o->naive_cap;
+    if (p.method != LC_ATTN_HYBRID) return p;
+    for (int h = 0; h < c->o->heads; h++) {
+        c->hp[h] = m->heads[h % m->n_hybrid];
+        c->hp[h].n_threads = c->threads;
+        c->hp[h].naive_max_bytes = (size_t)c->o->naive_cap;
+    }
+    p.head_params = c->hp;
+    return p;
+}
+
+/* The figures of a measured cell: speed-up over NAIVE in the same cell, K/V GB/s, fraction of peak. */
+static void cell_figures(const cell_ctx *c, row *r, lc_attn_method method, double *naive_seconds) {
+    if (method == LC_ATTN_NAIVE) *naive_seconds = r->r.seconds;
+    if (*naive_seconds > 0 && method != LC_ATTN_NAIVE) r->speedup = *naive_seconds / r->r.seconds;
+    const double kv_bytes = (double)r->r.io_bytes - 2.0 * (double)r->n_q * r->heads * r->d * sizeof(float);
+    r->kv_gbs = kv_bytes / r->r.seconds / 1e9;
+    if (!c->o->peak) return;
+    const bool decode = r->n_q == 1 && r->n_kv > 1;
+    r->frac_peak = decode ? r->kv_gbs / c->pk->read_gbs : r->r.gflops / c->pk->fma_gflops;
+}
+
+/* One cell: measured, or skipped when the same method's previous length says it would pass --max-seconds. */
+static void measure_cell(const cell_ctx *c, row *r, series_last *sl, double *naive_seconds, int n_done) {
+    lc_attn_shape s;
+    cell_shape(r, &s);
+    const lc_attn_params p = cell_params(c, r->m);
+    const double flops = lc_attn_flops(&s, &p);
+    const double est = sl->flops > 0 ? sl->seconds * flops / sl->flops : 0;
+    char what[160];
+    snprintf(what, sizeof what, "%s n=%lld d=%d", r->m->spec, (long long)r->n_kv, r->d);
+    cli_progress_update(c->prog, n_done, c->n_cells, what);
+    lc_error err;
+    if (est > c->o->max_seconds) {
+        size_t ws = 0;
+        lc_attn_workspace(&s, &p, &ws, NULL);
+        r->r.workspace_bytes = ws;
+        r->r.flops = flops;
+        snprintf(r->error, sizeof r->error, "skipped: estimated %.0f s > --max-seconds %.0f (from the previous length)",
+                 est, c->o->max_seconds);
+    } else if (lc_bench_attn_cell(&s, &p, c->o->reps, c->o->max_seconds, c->o->seed, &r->r, &err) != LC_OK) {
+        snprintf(r->error, sizeof r->error, "%s", err.msg);
+    }
+    cli_progress_done(c->prog);
+    if (!r->error[0]) {
+        sl->flops = r->r.flops;
+        sl->seconds = r->r.seconds;
+        cell_figures(c, r, p.method, naive_seconds);
+    } else if (p.method == LC_ATTN_NAIVE) {
+        sl->flops = 0; /* the next length is refused too; don't extrapolate */
+    }
+}
+
+/* --json and --csv files (or stdout). */
+static int write_outputs(const options *o, const row *rows, int n_rows, const lc_peak *pk) {
+    int status = CLI_OK;
+    const char *paths[2] = {o->json_path, o->csv_path};
+    for (int k = 0; k < 2; k++) {
+        if (!paths[k]) continue;
+        FILE *f = cli_open_out(paths[k], CMD);
+        if (!f) {
+            status = CLI_FAIL;
+            continue;
+        }
+        if (k == 0) write_json(f, rows, n_rows, pk, o->peak);
+        else write_csv(f, rows, n_rows);
+        cli_close_out(f);
+    }
+    return status;
+}
+
 int bench_attn(int argc, char **argv) {
     options o;
     int rc = parse_options(argc, argv, &o);
@@ -346,6 +442,7 @@ int bench_attn(int argc, char **argv) {
     print_header(table, o.decode);
     cli_progress prog;
     cli_progress_init(&prog);
+    cell_ctx bc = {&o, threads, &pk, hp, &prog, max_rows};
     for (int di = 0; di < o.n_ds; di++) {
         for (int ci = 0; ci < n_causal; ci++) {
             for (int ni = 0; ni < o.n_ns; ni++) {
@@ -364,86 +461,15 @@ int bench_attn(int argc, char **argv) {
                     r->kv_type = o.kv_type;
                     r->threads = threads;
 
-                    lc_attn_shape s;
-                    memset(&s, 0, sizeof s);
-                    s.n_q = r->n_q;
-                    s.n_kv = r->n_kv;
-                    s.n_head = o.heads;
-                    s.n_head_kv = o.kv_heads;
-                    s.head_dim = r->d;
-                    s.k_type = s.v_type = o.kv_type;
-                    s.causal = r->causal;
-                    s.q_pos0 = r->n_kv - r->n_q;
-                    lc_attn_params p = m->p;
-                    p.n_threads = threads;
-                    p.naive_max_bytes = (size_t)o.naive_cap;
-                    if (p.method == LC_ATTN_HYBRID) {
-                        for (int h = 0; h < o.heads; h++) {
-                            hp[h] = m->heads[h % m->n_hybrid];
-                            hp[h].n_threads = threads;
-                            hp[h].naive_max_bytes = (size_t)o.naive_cap;
-                        }
-                        p.head_params = hp;
-                    }
                     series_last *sl = &last[((size_t)mi * o.n_ds + di) * 2 + ci];
-                    double flops = lc_attn_flops(&s, &p);
-                    double est = sl->flops > 0 ? sl->seconds * flops / sl->flops : 0;
-                    char what[160];
-                    snprintf(what, sizeof what, "%s n=%lld d=%d", m->spec, (long long)r->n_kv, r->d);
-                    cli_progress_update(&prog, n_rows - 1, max_rows, what);
-                    if (est > o.max_seconds) {
-                        size_t ws = 0;
-                        lc_attn_workspace(&s, &p, &ws, NULL);
-                        r->r.workspace_bytes = ws;
-                        r->r.flops = flops;
-                        snprintf(r->error, sizeof r->error,
-                                 "skipped: estimated %.0f s > --max-seconds %.0f (from the previous length)", est,
-                                 o.max_seconds);
-                    } else {
-                        lc_status st = lc_bench_attn_cell(&s, &p, o.reps, o.max_seconds, o.seed, &r->r, &err);
-                        if (st != LC_OK) snprintf(r->error, sizeof r->error, "%s", err.msg);
-                    }
-                    cli_progress_done(&prog);
-                    if (!r->error[0]) {
-                        sl->flops = r->r.flops;
-                        sl->seconds = r->r.seconds;
-                        if (p.method == LC_ATTN_NAIVE) naive_seconds = r->r.seconds;
-                        if (naive_seconds > 0 && p.method != LC_ATTN_NAIVE) r->speedup = naive_seconds / r->r.seconds;
-                        double kv_bytes = (double)r->r.io_bytes -
-                                          2.0 * (double)r->n_q * o.heads * r->d * sizeof(float);
-                        r->kv_gbs = kv_bytes / r->r.seconds / 1e9;
-                        if (o.peak) {
-                            bool decode = r->n_q == 1 && r->n_kv > 1;
-                            r->frac_peak = decode ? r->kv_gbs / pk.read_gbs : r->r.gflops / pk.fma_gflops;
-                        }
-                    } else if (p.method == LC_ATTN_NAIVE) {
-                        sl->flops = 0; /* the next length is refused too; don't extrapolate */
-                    }
+                    measure_cell(&bc, r, sl, &naive_seconds, n_rows - 1);
                     print_row(table, r);
                     fflush(table);
                 }
             }
         }
     }
-    int status = CLI_OK;
-    if (o.json_path) {
-        FILE *f = cli_open_out(o.json_path, CMD);
-        if (f) {
-            write_json(f, rows, n_rows, &pk, o.peak);
-            cli_close_out(f);
-        } else {
-            status = CLI_FAIL;
-        }
-    }
-    if (o.csv_path) {
-        FILE *f = cli_open_out(o.csv_path, CMD);
-        if (f) {
-            write_csv(f, rows, n_rows);
-            cli_close_out(f);
-        } else {
-            status = CLI_FAIL;
-        }
-    }
+    const int status = write_outputs(&o, rows, n_rows, &pk);
     free(rows);
     free(last);
     free(hp);
