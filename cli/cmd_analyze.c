@@ -12,6 +12,7 @@
 #include "longctx/bench.h"
 #include "longctx/json.h"
 #include "longctx/model.h"
+#include "longctx/report.h"
 #include "opt.h"
 
 #define CMD "analyze"
@@ -224,15 +225,31 @@ static void measure_one(const analyze_args *a, const lc_attn_shape *s, lc_attn_m
     }
 }
 
-static void compute_cell(const analyze_args *a, int64_t len, cell *c) {
-    const double n = (double)len, elem = a->dt == LC_DTYPE_F16 ? 2.0 : 4.0;
+/* The memory of one length from the library's model (lc_report_memory_row: the
+ * report's table uses the same), the FLOPs from the methods' own counts, and
+ * the measurements with --measure. false after a message. */
+static bool compute_cell(const analyze_args *a, int64_t len, cell *c) {
+    lc_model_config mc;
+    memset(&mc, 0, sizeof mc);
+    mc.n_layers = a->layers, mc.n_heads = a->heads, mc.n_kv_heads = a->kv_heads, mc.head_dim = a->d;
+    lc_report_mem_row mr;
+    lc_error err;
+    if (lc_report_memory_row(&mc, a->dt, len, a->window, a->chunk, a->threads, &mr, &err) != LC_OK) {
+        cli_fail(CMD, &err);
+        return false;
+    }
     c->n = len;
-    c->article_bytes = n * n * 2.0;
-    c->naive_layer = a->heads * n * n * elem;
-    c->naive_train = a->layers * c->naive_layer;
-    c->kv_cache = a->layers * 2.0 * n * a->kv_heads * a->d * elem;
-    c->window_cache = a->layers * 2.0 * fmin(n, (double)(a->window + 4)) * a->kv_heads * a->d * elem;
-    c->linear_state = a->layers * (double)a->heads * ((double)a->d * a->d + a->d) * 4.0;
+    c->article_bytes = mr.article_bytes;
+    c->naive_layer = mr.naive_layer_bytes;
+    c->naive_train = mr.naive_train_bytes;
+    c->kv_cache = mr.kv_cache_bytes;
+    c->window_cache = mr.window_kv_bytes;
+    c->linear_state = mr.linear_state_bytes;
+    const double ws[4] = {mr.flash_ws, mr.window_ws, mr.linear_ws, mr.chunked_ws};
+    for (int k = 0; k < 4; k++) {
+        c->ws_ok[k] = !isnan(ws[k]);
+        c->ws[k] = c->ws_ok[k] ? (size_t)ws[k] : 0;
+    }
     lc_attn_shape s;
     memset(&s, 0, sizeof s);
     s.n_q = s.n_kv = c->n;
@@ -241,22 +258,22 @@ static void compute_cell(const analyze_args *a, int64_t len, cell *c) {
     s.head_dim = a->d;
     s.k_type = s.v_type = a->dt;
     s.causal = true;
-    const lc_attn_method ms[4] = {LC_ATTN_FLASH, LC_ATTN_WINDOW, LC_ATTN_LINEAR, LC_ATTN_CHUNKED};
-    double *const flops[4] = {&c->flops_full, &c->flops_window, &c->flops_linear, NULL};
-    for (int k = 0; k < 4; k++) {
+    const lc_attn_method ms[3] = {LC_ATTN_FLASH, LC_ATTN_WINDOW, LC_ATTN_LINEAR};
+    double *const flops[3] = {&c->flops_full, &c->flops_window, &c->flops_linear};
+    for (int k = 0; k < 3; k++) {
         lc_attn_params p;
         lc_attn_params_init(&p, ms[k]);
         p.n_threads = a->threads;
         p.window = a->window;
-        p.chunk = a->chunk;
-        c->ws_ok[k] = lc_attn_workspace(&s, &p, &c->ws[k], NULL) == LC_OK;
-        if (flops[k]) *flops[k] = a->layers * lc_attn_flops(&s, &p);
+        p.n_sinks = 4; /* as the memory model counts */
+        *flops[k] = a->layers * lc_attn_flops(&s, &p);
     }
-    if (!a->measure) return;
+    if (!a->measure) return true;
     c->measured = true;
     /* the reference runs at ~2 GFLOP/s, flash at ~50 */
     measure_one(a, &s, LC_ATTN_NAIVE, 2e9, &c->naive_s, &c->naive_rss, c->naive_err, sizeof c->naive_err);
     measure_one(a, &s, LC_ATTN_FLASH, 50e9, &c->flash_s, &c->flash_rss, c->flash_err, sizeof c->flash_err);
+    return true;
 }
 
 static void print_table(const analyze_args *a, const cell *cells, FILE *out) {
@@ -349,7 +366,8 @@ int cmd_analyze(int argc, char **argv) {
     if (a.family) return run_families(&a);
     cell cells[MAX_N];
     memset(cells, 0, sizeof cells);
-    for (int i = 0; i < a.n_n; i++) compute_cell(&a, a.ns[i], &cells[i]);
+    for (int i = 0; i < a.n_n; i++)
+        if (!compute_cell(&a, a.ns[i], &cells[i])) return CLI_FAIL;
     print_table(&a, cells, a.json ? stderr : stdout);
     if (a.json) print_json(&a, cells);
     return CLI_OK;
