@@ -149,178 +149,28 @@ static int parse(int argc, char **argv, train_opts *o) {
 
 /* ---- Data ---------------------------------------------------------------- */
 
-typedef struct {
-    lc_tokenizer *tok;       /* owned (NULL for toy data)      */
-    lc_train_data *train;    /* owned                          */
-    lc_train_data *eval;     /* owned, NULL without --eval-every */
-    int32_t vocab;           /* ids the data may produce      */
-    char desc[160];
-} data_set;
-
 static bool is_file(const char *p) {
     struct stat sb;
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-static lc_status read_text(const char *path, char **out, size_t *len, lc_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return lc_fail(err, LC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    struct stat sb;
-    lc_status st = LC_OK;
-    if (fstat(fileno(f), &sb) != 0 || sb.st_size < 0) st = lc_fail(err, LC_ERR_IO, "cannot size %s", path);
-    const size_t avail = lc_mem_available_bytes();
-    if (st == LC_OK && ((uint64_t)sb.st_size > ((uint64_t)1 << 30) || (avail && (size_t)sb.st_size * 8 > avail)))
-        st = lc_fail(err, LC_ERR_TOO_LARGE, "%s: %lld bytes is more text than fits in memory for training",
-                     path, (long long)sb.st_size);
-    char *buf = st == LC_OK ? (char *)malloc((size_t)sb.st_size + 1) : NULL;
-    if (st == LC_OK && !buf) st = lc_fail(err, LC_ERR_NOMEM, "out of memory reading %s", path);
-    if (st == LC_OK && fread(buf, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size)
-        st = lc_fail(err, LC_ERR_IO, "reading %s failed", path);
-    fclose(f);
-    if (st != LC_OK) {
-        free(buf);
-        return st;
-    }
-    buf[sb.st_size] = '\0';
-    *out = buf;
-    *len = (size_t)sb.st_size;
-    return LC_OK;
-}
-
-static lc_status tokenizer_from_gguf_file(const char *path, lc_tokenizer **out, lc_error *err) {
-    lc_gguf *g = NULL;
-    lc_status st = lc_gguf_open(path, &g, err);
-    if (st != LC_OK) return st;
-    st = lc_tokenizer_from_gguf(g, out, err);
-    lc_gguf_close(g);
-    return st;
-}
-
-/* The tokenizer named by spec (not bpe:N, which needs the text). */
-static lc_status named_tokenizer(const char *spec, lc_tokenizer **out, lc_error *err) {
-    if (!spec || strcmp(spec, "synthetic") == 0) return lc_tasks_tokenizer_create(out, err);
-    return tokenizer_from_gguf_file(spec, out, err);
-}
-
-/* A byte-level BPE of N tokens trained on the text (--tokenizer bpe:N); the
- * text's ids as the trainer segmented it. */
-static lc_status bpe_on_text(const char *spec, const char *text, size_t len, data_set *ds, int32_t **ids, int64_t *n,
-                             lc_error *err) {
-    int vs;
-    if (!cli_parse_int(spec + 4, &vs) || vs < 257)
-        return lc_fail(err, LC_ERR_INVALID_ARG, "--tokenizer bpe:N needs N >= 257, got '%s'", spec);
-    lc_bpe_train_params bp;
-    lc_bpe_train_params_init(&bp, vs);
-    bp.keep_corpus_ids = true;
-    lc_bpe_model *bpe = NULL;
-    lc_status st = lc_bpe_train(text, len, &bp, &bpe, err);
-    lc_tokenizer_desc d;
-    if (st == LC_OK) {
-        lc_bpe_model_desc(bpe, &d);
-        st = lc_tokenizer_create(&d, &ds->tok, err);
-    }
-    const int32_t *cids = st == LC_OK ? lc_bpe_model_corpus_ids(bpe, n) : NULL;
-    if (cids && !(*ids = (int32_t *)malloc((size_t)(*n ? *n : 1) * sizeof(int32_t))))
-        st = lc_fail(err, LC_ERR_NOMEM, "out of memory");
-    else if (cids) memcpy(*ids, cids, (size_t)*n * sizeof(int32_t));
-    lc_bpe_model_free(bpe);
-    return st;
-}
-
-/* The text encoded with the named tokenizer (or the model's). */
-static lc_status encode_text(const train_opts *o, const lc_tokenizer *model_tok, const char *text, size_t len,
-                             data_set *ds, int32_t **ids, int64_t *n, lc_error *err) {
-    lc_status st = LC_OK;
-    if (!model_tok || o->tokenizer) st = named_tokenizer(o->tokenizer, &ds->tok, err);
-    const lc_tokenizer *tk = ds->tok ? ds->tok : model_tok;
-    if (st == LC_OK) st = lc_tokenizer_encode(tk, text, len, false, NULL, 0, n, err);
-    if (st == LC_ERR_TOO_LARGE) st = LC_OK; /* sizing call */
-    if (st != LC_OK) return st;
-    if (!(*ids = (int32_t *)malloc((size_t)(*n ? *n : 1) * sizeof(int32_t))))
-        return lc_fail(err, LC_ERR_NOMEM, "out of memory tokenizing %s", o->data);
-    return lc_tokenizer_encode(tk, text, len, false, *ids, *n, n, err);
-}
-
-/* --data FILE: its tokens, the last 10% held out for validation when they fill the batches. */
-static lc_status data_text(const train_opts *o, const lc_train_config *cfg, lc_tokenizer *model_tok, bool want_eval,
-                           data_set *ds, lc_error *err) {
-    char *text = NULL;
-    size_t len = 0;
-    int32_t *ids = NULL;
-    int64_t n = 0;
-    lc_status st = read_text(o->data, &text, &len, err);
-    if (st == LC_OK && o->tokenizer && strncmp(o->tokenizer, "bpe:", 4) == 0)
-        st = bpe_on_text(o->tokenizer, text, len, ds, &ids, &n, err);
-    else if (st == LC_OK) st = encode_text(o, model_tok, text, len, ds, &ids, &n, err);
-    if (st == LC_OK) {
-        ds->vocab = lc_tokenizer_n_vocab(ds->tok ? ds->tok : model_tok);
-        int64_t n_train = n, n_eval = 0;
-        if (want_eval && n / 10 >= cfg->ctx + 1) n_eval = n / 10, n_train = n - n_eval;
-        st = lc_train_data_tokens(ids, n_train, cfg->seed, &ds->train, err);
-        if (st == LC_OK && want_eval)
-            st = lc_train_data_tokens(n_eval ? ids + n_train : ids, n_eval ? n_eval : n, cfg->seed ^ 0x5eed, &ds->eval,
-                                      err);
-        snprintf(ds->desc, sizeof ds->desc, "%s: %lld tokens (%lld held out), vocabulary %d", o->data,
-                 (long long)n_train, (long long)n_eval, ds->vocab);
-    }
-    free(text);
-    free(ids);
-    return st;
-}
-
-/* --data MIX: the task stream (lc_task_mix_parse's syntax). */
-static lc_status data_tasks(const train_opts *o, const lc_train_config *cfg, lc_tokenizer *model_tok, bool want_eval,
-                            data_set *ds, lc_error *err) {
-    lc_task_stream_config sc;
-    lc_task_stream_config_init(&sc);
-    lc_status st = lc_task_mix_parse(o->data, &sc.mix, err);
-    if (st != LC_OK && (strchr(o->data, '/') || strchr(o->data, '.')) && !strchr(o->data, ':'))
-        return lc_fail(err, LC_ERR_IO,
-                       "--data %s: no such file (and not a task mixture such as passkey:0.5,filler:0.5)", o->data);
-    if (st != LC_OK) return st;
-    if (o->tokenizer && strncmp(o->tokenizer, "bpe:", 4) == 0)
-        return lc_fail(err, LC_ERR_INVALID_ARG, "--tokenizer bpe:N trains on a text file; task data uses synthetic "
-                       "or a GGUF vocabulary");
-    if ((!model_tok || o->tokenizer) && (st = named_tokenizer(o->tokenizer, &ds->tok, err)) != LC_OK) return st;
-    const lc_tokenizer *tk = ds->tok ? ds->tok : model_tok;
-    sc.seq_len = cfg->ctx;
-    sc.seed = cfg->seed;
-    if (o->answer_w.set) sc.role_weight[LC_ROLE_ANSWER] = o->answer_w.v;
-    if (o->filler_w.set) sc.role_weight[LC_ROLE_FILLER] = o->filler_w.v;
-    if (o->eos_w.set) sc.role_weight[LC_ROLE_EOS] = o->eos_w.v;
-    ds->vocab = lc_tokenizer_n_vocab(tk);
-    const int64_t jitter = o->len_jitter.set ? o->len_jitter.v : 0;
-    st = lc_train_data_tasks_jitter(&sc, tk, jitter, &ds->train, err);
-    if (st == LC_OK && want_eval) {
-        sc.seed = cfg->seed ^ 0x5eed;
-        st = lc_train_data_tasks_jitter(&sc, tk, jitter, &ds->eval, err);
-    }
-    int at = snprintf(ds->desc, sizeof ds->desc, "tasks %s, vocabulary %d", o->data, ds->vocab);
-    if (jitter && at > 0 && (size_t)at < sizeof ds->desc)
-        snprintf(ds->desc + at, sizeof ds->desc - (size_t)at, ", rows end 0..%lld tokens early", (long long)jitter);
-    return st;
-}
-
-/* What --data means: toy:NAME, a text file, or a task mixture. */
-static lc_status build_data(const train_opts *o, const lc_train_config *cfg, lc_tokenizer *model_tok,
-                            data_set *ds, lc_error *err) {
-    memset(ds, 0, sizeof *ds);
-    const bool want_eval = o->eval_every.set && o->eval_every.v > 0;
-    if (strncmp(o->data, "toy:", 4) == 0) {
-        ds->vocab = o->vocab.set ? (int32_t)o->vocab.v : cfg->model.vocab_size;
-        lc_status st = lc_train_data_toy(o->data + 4, ds->vocab, cfg->seed, &ds->train, err);
-        if (st == LC_OK && want_eval) st = lc_train_data_toy(o->data + 4, ds->vocab, cfg->seed ^ 0x5eed, &ds->eval, err);
-        snprintf(ds->desc, sizeof ds->desc, "toy task %s, vocabulary %d", o->data + 4, ds->vocab);
-        return st;
-    }
-    if (is_file(o->data)) return data_text(o, cfg, model_tok, want_eval, ds, err);
-    return data_tasks(o, cfg, model_tok, want_eval, ds, err);
-}
-
-static void free_data(data_set *ds) {
-    lc_train_data_free(ds->train);
-    lc_train_data_free(ds->eval);
-    lc_tokenizer_free(ds->tok);
+/* What --data means (lc_train_data_from_spec). */
+static lc_status build_data(const train_opts *o, const lc_train_config *cfg, const lc_tokenizer *model_tok,
+                            lc_train_data_set *ds, lc_error *err) {
+    lc_train_data_spec sp;
+    lc_train_data_spec_init(&sp);
+    sp.data = o->data;
+    sp.tokenizer = o->tokenizer;
+    sp.model_tok = model_tok;
+    sp.toy_vocab = o->vocab.set ? (int32_t)o->vocab.v : cfg->model.vocab_size;
+    sp.ctx = cfg->ctx;
+    sp.seed = cfg->seed;
+    sp.eval = o->eval_every.set && o->eval_every.v > 0;
+    if (o->answer_w.set) sp.answer_weight = o->answer_w.v;
+    if (o->filler_w.set) sp.filler_weight = o->filler_w.v;
+    if (o->eos_w.set) sp.eos_weight = o->eos_w.v;
+    sp.len_jitter = o->len_jitter.set ? o->len_jitter.v : 0;
+    return lc_train_data_from_spec(&sp, ds, err);
 }
 
 /* ---- Progress and log ------------------------------------------------------ */
@@ -496,7 +346,7 @@ static int train_config(const train_opts *o, lc_train_config *cfg, lc_model **ba
     return CLI_OK;
 }
 
-static void print_plan(const lc_trainer *t, const lc_train_config *cfg, const data_set *ds) {
+static void print_plan(const lc_trainer *t, const lc_train_config *cfg, const lc_train_data_set *ds) {
     const lc_train_memory *mem = lc_trainer_memory(t);
     const lc_model_config *mc = lc_trainer_model_config(t);
     char b1[32], b2[32], b3[32], b4[32], b5[32], rope[160];
@@ -520,7 +370,7 @@ static void print_plan(const lc_trainer *t, const lc_train_config *cfg, const da
 }
 
 /* The steps, with the progress line, the CSV log and Ctrl-C. */
-static int train_steps(const train_opts *o, const lc_train_config *cfg, lc_trainer *t, const data_set *ds,
+static int train_steps(const train_opts *o, const lc_train_config *cfg, lc_trainer *t, const lc_train_data_set *ds,
                        const lc_tokenizer *tok, FILE *csv) {
     run_ui ui;
     memset(&ui, 0, sizeof ui);
@@ -585,7 +435,7 @@ int cmd_train(int argc, char **argv) {
     lc_train_config cfg;
     lc_train_config_init(&cfg);
     lc_model *base = NULL; /* --init or --resume model */
-    data_set ds;
+    lc_train_data_set ds;
     memset(&ds, 0, sizeof ds);
     lc_trainer *t = NULL;
     FILE *csv = NULL;
@@ -607,7 +457,7 @@ int cmd_train(int argc, char **argv) {
     if (rc == CLI_OK) rc = train_steps(&o, &cfg, t, &ds, ds.tok ? ds.tok : (base ? base->tokenizer : NULL), csv);
     if (csv) fclose(csv);
     lc_trainer_free(t);
-    free_data(&ds);
+    lc_train_data_set_free(&ds);
     lc_model_free(base);
     return rc;
 }

@@ -219,6 +219,44 @@ lc_status lc_train_data_tasks(const lc_task_stream_config *cfg, const lc_tokeniz
 lc_status lc_train_data_tasks_jitter(const lc_task_stream_config *cfg, const lc_tokenizer *tok, int64_t jitter,
                                      lc_train_data **out, lc_error *err);
 
+/* ---- Training data from a spec: what `longctx train --data` means --------------
+ * data: "toy:copy" / "toy:reverse" (lc_train_data_toy over toy_vocab ids); the
+ * path of a text file (read whole, at most 1 GiB and an eighth of the memory
+ * available; tokenized; the last 10% held out for validation when it fills
+ * batches of T + 1 tokens, else validation reads the training tokens); else a
+ * task mixture in lc_task_mix_parse's syntax ("passkey:0.5,vt:0.5:hops=2").
+ * tokenizer: NULL (model_tok when given, else the tasks' synthetic
+ * vocabulary), "synthetic", "bpe:N" (a byte-level BPE of N >= 257 tokens
+ * trained on the text file: text data only), or a GGUF with a vocabulary.
+ * Task rows are weighted by role (answer_weight, filler_weight, eos_weight;
+ * NaN: the stream's default) and may end up to len_jitter tokens early
+ * (lc_train_data_tasks_jitter). The validation stream (eval) uses seed ^
+ * 0x5eed. Nothing is printed; desc says in one line what was built. */
+typedef struct {
+    const char *data;
+    const char *tokenizer;
+    const lc_tokenizer *model_tok; /* borrowed: a fine-tuned model's tokenizer, or NULL */
+    int32_t toy_vocab;             /* toy data: ids 0..toy_vocab-1                    */
+    int64_t ctx;                   /* T: tokens per sequence                          */
+    uint64_t seed;
+    bool eval;                     /* also a validation stream                        */
+    float answer_weight, filler_weight, eos_weight; /* NaN: the default (1)           */
+    int64_t len_jitter;
+} lc_train_data_spec;
+
+typedef struct {
+    lc_tokenizer *tok;    /* owned; NULL when the data uses model_tok (or none: toy) */
+    lc_train_data *train; /* owned                                                  */
+    lc_train_data *eval;  /* owned; NULL unless spec->eval                          */
+    int32_t vocab;        /* the ids the data may produce: 0..vocab-1               */
+    char desc[160];
+} lc_train_data_set;
+
+void lc_train_data_spec_init(lc_train_data_spec *s);
+/* On failure out holds nothing (every part freed). */
+lc_status lc_train_data_from_spec(const lc_train_data_spec *s, lc_train_data_set *out, lc_error *err);
+void lc_train_data_set_free(lc_train_data_set *d);
+
 /* ---- Checkpoints -----------------------------------------------------------
  * PATH is a GGUF (architecture llama, F32 weights, tokenizer when given,
  * longctx.attention for linear models) that `longctx run` and llama.cpp load.
