@@ -29,135 +29,12 @@ static bool opt_fill_kv(const cli_opt *o, const char *name, const char *v, const
     return false;
 }
 
-typedef struct {
-    int64_t ctx;
-    double prefill_s, prefill_tok_s, pf_matmul_s, pf_attn_s, pf_other_s, pf_matmul_gflops, pf_attn_gflops;
-    double kv_bytes; /* the context's KV cache (rings for window layers) */
-    double decode_s, decode_tok_s, dc_matmul_s, dc_attn_s, dc_other_s, dc_bytes_per_tok, dc_gbs;
-    int64_t n_decode;
-    double fill_s;                           /* --fill-kv: seconds to fill (not prefill)     */
-    double state_bytes, ring_bytes;          /* of kv_bytes                                  */
-    double all_full_kv_bytes;                /* every layer a full-attention KV cache        */
-    double dn_as_kv_bytes;                   /* the KV the DeltaNet layers would need        */
-    double dc_layer_s[LC_LAYER_KIND_COUNT];  /* decode: seconds in layers of each kind       */
-    double dc_mixer_s[LC_LAYER_KIND_COUNT];  /* of which the token mixer                     */
-} bench_row;
+typedef lc_bench_model_row bench_row;
 
 static int32_t n_kind(const lc_model_config *c, lc_layer_kind k) {
     int32_t n = 0;
     for (int32_t l = 0; l < c->n_layers; l++) n += lc_model_layer_kind(c, l) == k;
     return n;
-}
-
-static void split(const lc_context_timings *t, double *mm, double *at, double *ot) {
-    *mm = t->t_matmul;
-    *at = t->t_attn;
-    *ot = t->t_other;
-}
-
-/* A length being measured: its context after the prefill (or fill), and its tokens. */
-typedef struct {
-    lc_context *ctx;
-    int32_t *tok;
-} bench_slot;
-
-/* Create the context of length L, prefill (or fill) it, record the prefill figures. */
-static lc_status bench_open(const lc_model *m, lc_context_opts co, int64_t L, int64_t n_dec, uint64_t seed,
-                            bool synthetic, bench_row *r, bench_slot *b, lc_error *err) {
-    memset(r, 0, sizeof *r);
-    memset(b, 0, sizeof *b);
-    r->ctx = L;
-    r->n_decode = n_dec;
-    if (L < 1 || n_dec < 0 || !lc_add_ok(L, n_dec, 1, LC_CONTEXT_MAX_TOKENS, &co.n_ctx))
-        return lc_fail(err, LC_ERR_INVALID_ARG, "context %lld + %lld decode tokens is outside 1..%lld", (long long)L,
-                       (long long)n_dec, (long long)LC_CONTEXT_MAX_TOKENS);
-    lc_context_memory mem;
-    lc_status st = lc_context_memory_need(m, &co, &mem, err);
-    if (st != LC_OK) return st;
-    r->kv_bytes = (double)mem.kv_bytes;
-    r->state_bytes = (double)mem.state_bytes;
-    r->ring_bytes = (double)mem.ring_bytes;
-    /* one layer's K and V of one token, in the cache types */
-    size_t kb = 0, vb = 0;
-    const int64_t kv_dim = (int64_t)m->cfg.n_kv_heads * m->cfg.head_dim;
-    if ((st = lc_dtype_row_bytes(co.k_type, kv_dim, &kb, err)) != LC_OK ||
-        (st = lc_dtype_row_bytes(co.v_type, kv_dim, &vb, err)) != LC_OK)
-        return st;
-    const double layer_tok = (double)(kb + vb) * (double)mem.n_ctx;
-    r->all_full_kv_bytes = layer_tok * m->cfg.n_layers;
-    r->dn_as_kv_bytes = layer_tok * n_kind(&m->cfg, LC_LAYER_DELTANET);
-    st = lc_context_create(m, &co, &b->ctx, err);
-    if (st != LC_OK) return st;
-    b->tok = malloc((size_t)co.n_ctx * sizeof(int32_t));
-    if (!b->tok) return lc_fail(err, LC_ERR_NOMEM, "out of memory");
-    lc_rng rng;
-    lc_rng_seed(&rng, seed);
-    for (int64_t i = 0; i < co.n_ctx; i++) b->tok[i] = (int32_t)lc_rng_below(&rng, (uint64_t)m->cfg.vocab_size);
-
-    lc_context_reset_timings(b->ctx);
-    const double t0 = lc_time_now();
-    if (synthetic) {
-        st = lc_context_fill_synthetic(b->ctx, L, seed, err);
-        r->fill_s = lc_time_now() - t0;
-    } else {
-        st = lc_context_eval(b->ctx, b->tok, L, NULL, false, err);
-        r->prefill_s = lc_time_now() - t0;
-    }
-    if (st == LC_OK && !synthetic) {
-        lc_context_timings t;
-        lc_context_get_timings(b->ctx, &t);
-        r->prefill_tok_s = (double)L / r->prefill_s;
-        split(&t, &r->pf_matmul_s, &r->pf_attn_s, &r->pf_other_s);
-        r->pf_matmul_gflops = t.t_matmul > 0 ? t.flops_matmul / t.t_matmul * 1e-9 : 0.0;
-        r->pf_attn_gflops = t.t_attn > 0 ? t.flops_attn / t.t_attn * 1e-9 : 0.0;
-    }
-    lc_context_reset_timings(b->ctx);
-    return st;
-}
-
-/* Decode token i after the prefill, timed into r->decode_s. */
-static lc_status bench_step(bench_slot *b, bench_row *r, int64_t i, lc_error *err) {
-    const double t0 = lc_time_now();
-    lc_status st = lc_context_eval(b->ctx, b->tok + r->ctx + i, 1, NULL, false, err);
-    r->decode_s += lc_time_now() - t0;
-    return st;
-}
-
-/* The decode figures from the context's timings; frees the slot. */
-static void bench_close(bench_slot *b, bench_row *r, bool decoded) {
-    if (b->ctx && decoded && r->n_decode > 0) {
-        lc_context_timings t;
-        lc_context_get_timings(b->ctx, &t);
-        const double n_dec = (double)r->n_decode;
-        r->decode_tok_s = n_dec / r->decode_s;
-        split(&t, &r->dc_matmul_s, &r->dc_attn_s, &r->dc_other_s);
-        r->dc_bytes_per_tok = (t.bytes_weights + t.bytes_kv) / n_dec;
-        r->dc_gbs = (t.bytes_weights + t.bytes_kv) / r->decode_s * 1e-9;
-        for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
-            r->dc_layer_s[k] = t.t_layer[k];
-            r->dc_mixer_s[k] = t.t_mixer[k];
-        }
-    }
-    free(b->tok);
-    lc_context_free(b->ctx);
-    memset(b, 0, sizeof *b);
-}
-
-/* The lengths rows[0..n-1] (ctxs) measured together: every context is
- * prefilled (or filled) first, then decode steps go round the contexts one
- * token at a time (interleave), so that a busy machine slows every length
- * alike; or one length after the other (n = 1 per call). */
-static lc_status bench_set(const lc_model *m, lc_context_opts co, const int64_t *ctxs, int n, int64_t n_dec,
-                           uint64_t seed, bool synthetic, bench_row *rows, lc_error *err) {
-    bench_slot slots[MAX_CTX];
-    memset(slots, 0, sizeof slots);
-    lc_status st = LC_OK;
-    for (int i = 0; i < n && st == LC_OK; i++)
-        st = bench_open(m, co, ctxs[i], n_dec, seed, synthetic, &rows[i], &slots[i], err);
-    for (int64_t t = 0; t < n_dec && st == LC_OK; t++)
-        for (int i = 0; i < n && st == LC_OK; i++) st = bench_step(&slots[i], &rows[i], t, err);
-    for (int i = 0; i < n; i++) bench_close(&slots[i], &rows[i], st == LC_OK);
-    return st;
 }
 
 static double pct(double a, double total) { return total > 0 ? 100.0 * a / total : 0.0; }
@@ -298,8 +175,8 @@ static int measure(bm_run *r) {
     lc_error err;
     for (int j = 0; j < a->n_ctx * (int)a->n_repeat;) {
         const int i = j % a->n_ctx, n_set = a->interleave ? a->n_ctx : 1;
-        if (bench_set(r->m, a->co, a->ctxs + i, n_set, a->n_dec, (uint64_t)a->seed, a->synthetic, &r->rows[r->n_rows],
-                      &err) != LC_OK)
+        if (lc_bench_model_cells(r->m, &a->co, a->ctxs + i, n_set, a->n_dec, (uint64_t)a->seed, a->synthetic,
+                                 &r->rows[r->n_rows], &err) != LC_OK)
             return cli_fail("bench model", &err);
         r->n_rows += n_set;
         j += n_set;

@@ -8,6 +8,8 @@
 #define LONGCTX_BENCH_H
 
 #include "longctx/attn.h"
+#include "longctx/model.h"
+#include "longctx/runtime.h"
 #include "longctx/sys.h"
 
 #ifdef __cplusplus
@@ -46,6 +48,36 @@ typedef struct {
  * need when known. */
 lc_status lc_bench_attn_cell(const lc_attn_shape *s, const lc_attn_params *p, int reps, double max_seconds,
                              uint64_t seed, lc_attn_bench *out, lc_error *err);
+
+/* ---- A model's prefill and decode at context lengths (bench model, report) ------
+ * Each length L: a context of L + n_decode tokens (opts' other settings as
+ * given) is prefilled with L synthetic tokens drawn from seed (or, with
+ * synthetic, filled by lc_context_fill_synthetic: random K/V rows and states,
+ * no prefill figures), then n_decode more tokens are decoded one at a time.
+ * n lengths are measured together: every context is made first, then the
+ * decode steps go round them one token at a time, so that a busy machine
+ * slows every length alike (n = 1: one length alone). */
+#define LC_BENCH_MODEL_MAX_SET 64
+typedef struct {
+    int64_t ctx, n_decode;
+    double prefill_s, prefill_tok_s;             /* wall time of the prefill                   */
+    double pf_matmul_s, pf_attn_s, pf_other_s;   /* its split (lc_context_timings)             */
+    double pf_matmul_gflops, pf_attn_gflops;
+    double fill_s;                               /* synthetic: seconds to fill                 */
+    double kv_bytes, state_bytes, ring_bytes;    /* the context's cache: all, states, rings    */
+    double all_full_kv_bytes;                    /* every layer a full-attention KV cache      */
+    double dn_as_kv_bytes;                       /* the KV the DeltaNet layers would need      */
+    double decode_s, decode_tok_s;               /* n_decode steps                             */
+    double dc_matmul_s, dc_attn_s, dc_other_s;
+    double dc_bytes_per_tok, dc_gbs;             /* weights + KV read per token, and per second */
+    double dc_layer_s[LC_LAYER_KIND_COUNT];      /* decode seconds in layers of each kind      */
+    double dc_mixer_s[LC_LAYER_KIND_COUNT];      /* of which the token mixer                   */
+} lc_bench_model_row;
+
+/* rows[i] for ctxs[i], i < n <= LC_BENCH_MODEL_MAX_SET. */
+lc_status lc_bench_model_cells(const lc_model *m, const lc_context_opts *opts, const int64_t *ctxs, int n,
+                               int64_t n_decode, uint64_t seed, bool synthetic, lc_bench_model_row *rows,
+                               lc_error *err);
 
 #ifdef __cplusplus
 }

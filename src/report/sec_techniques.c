@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "longctx/bench.h"
 #include "longctx/plot.h"
 #include "report/report_internal.h"
 
@@ -141,41 +142,16 @@ static lc_status speed_cell(rrun *run, tq_result *t, int k, int l, lc_error *err
     row->kv_bytes[l] = (double)am.kv_bytes;
     row->ws_bytes[l] = (double)am.workspace_bytes;
     row->mem_known[l] = true;
-    lc_context *ctx = NULL;
-    st = lc_context_create(m, &c.o, &ctx, err);
+    lc_bench_model_row b;
+    st = lc_bench_model_cells(m, &c.o, &L, 1, n_dec, r->seed + 17, false, &b, err);
     if (st != LC_OK) return st;
-    int32_t *tok = malloc((size_t)(L + n_dec) * sizeof(int32_t));
-    if (!tok) {
-        lc_context_free(ctx);
-        return lc_fail(err, LC_ERR_NOMEM, "out of memory");
-    }
-    lc_rng rng;
-    lc_rng_seed(&rng, r->seed + 17);
-    for (int64_t i = 0; i < L + n_dec; i++) tok[i] = (int32_t)lc_rng_below(&rng, (uint64_t)m->cfg.vocab_size);
-    lc_context_timings tm;
-    double t0 = lc_time_now();
-    st = lc_context_eval(ctx, tok, L, NULL, false, err);
-    const double tp = lc_time_now() - t0;
-    if (st == LC_OK) {
-        lc_context_get_timings(ctx, &tm);
-        row->prefill_tok_s[l] = (double)L / tp;
-        const double tot = tm.t_matmul + tm.t_attn + tm.t_other;
-        row->prefill_attn_share[l] = tot > 0 ? tm.t_attn / tot : NAN;
-        lc_context_reset_timings(ctx);
-        t0 = lc_time_now();
-        for (int64_t i = 0; i < n_dec && st == LC_OK; i++) st = lc_context_eval(ctx, tok + L + i, 1, NULL, false, err);
-        const double td = lc_time_now() - t0;
-        if (st == LC_OK) {
-            lc_context_get_timings(ctx, &tm);
-            row->decode_tok_s[l] = (double)n_dec / td;
-            const double tot2 = tm.t_matmul + tm.t_attn + tm.t_other;
-            row->decode_attn_share[l] = tot2 > 0 ? tm.t_attn / tot2 : NAN;
-            row->ran[l] = true;
-        }
-    }
-    free(tok);
-    lc_context_free(ctx);
-    return st;
+    const double pt = b.pf_matmul_s + b.pf_attn_s + b.pf_other_s, dt = b.dc_matmul_s + b.dc_attn_s + b.dc_other_s;
+    row->prefill_tok_s[l] = b.prefill_tok_s;
+    row->prefill_attn_share[l] = pt > 0 ? b.pf_attn_s / pt : NAN;
+    row->decode_tok_s[l] = b.decode_tok_s;
+    row->decode_attn_share[l] = dt > 0 ? b.dc_attn_s / dt : NAN;
+    row->ran[l] = true;
+    return LC_OK;
 }
 
 static lc_status speed_all(rrun *run, tq_result *t, double deadline, lc_error *err) {
