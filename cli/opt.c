@@ -7,7 +7,7 @@
 #define HELP_COLUMN 25
 #define NAME_CAP 64
 
-const char *cli_switch_word(const char *v) {
+static const char *switch_word(const char *v) {
     if (strcmp(v, "on") == 0 || strcmp(v, "1") == 0) return "on";
     if (strcmp(v, "off") == 0 || strcmp(v, "0") == 0) return "off";
     return strcmp(v, "auto") == 0 ? "auto" : NULL;
@@ -113,7 +113,7 @@ static bool take(const cli_opt_spec *s, const cli_opt *o, int argc, char **argv,
     char name[NAME_CAP];
     snprintf(name, sizeof name, "%.*s", (int)len, a);
     if (o->kind == CLI_OPT_SWITCH) {
-        const char *w = eq ? cli_switch_word(eq) : *i + 1 < argc ? cli_switch_word(argv[*i + 1]) : NULL;
+        const char *w = eq ? switch_word(eq) : *i + 1 < argc ? switch_word(argv[*i + 1]) : NULL;
         if (eq && !w) {
             cli_error(s->cmd, "%s: '%s' is not on, off or auto", name, eq);
             return false;
@@ -139,15 +139,6 @@ static bool take(const cli_opt_spec *s, const cli_opt *o, int argc, char **argv,
         v = argv[++*i];
     }
     return store(o, name, v, s->cmd);
-}
-
-int cli_opt_take(const char *cmd, const cli_opt *opts, size_t n, int argc, char **argv, int *i) {
-    const cli_opt_spec s = {.cmd = cmd, .opts = opts, .n_opts = n};
-    const char *a = argv[*i];
-    const size_t len = a[0] == '-' && a[1] == '-' ? strcspn(a, "=") : strlen(a);
-    const cli_opt *o = a[0] == '-' ? find(&s, a, len) : NULL;
-    if (!o) return 0;
-    return take(&s, o, argc, argv, i, len) ? 1 : -1;
 }
 
 static int unknown(const cli_opt_spec *s, const char *arg) {

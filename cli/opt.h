@@ -125,10 +125,6 @@ typedef struct {
  * taken (go on), CLI_OK after printing --help or --list-options on stdout,
  * CLI_USAGE after a one-line message. */
 int cli_opt_parse(const cli_opt_spec *s, int argc, char **argv, int first);
-/* For a command still parsing by hand: when argv[*i] is one of opts, take it
- * (advancing *i past its value) and return 1; -1 after a message when its
- * value is bad; 0 when it is not one of them. */
-int cli_opt_take(const char *cmd, const cli_opt *opts, size_t n, int argc, char **argv, int *i);
 /* The help: synopsis, the options table by table, epilog. */
 void cli_opt_help(const cli_opt_spec *s, FILE *f);
 /* Every spelling the table parses, one per line (families: those their
@@ -141,7 +137,5 @@ bool cli_opt_u64(const cli_opt *o, const char *name, const char *v, const char *
     {.kind = CLI_OPT_FN, .names = (names_), .meta = (meta_), .help = (help_), .dst = (dst_), .fn = cli_opt_u64,        \
      .lo = (lo_), .hi = (hi_)}
 
-/* on|off|auto, or llama-bench's 1|0: "on", "off", "auto"; NULL otherwise. */
-const char *cli_switch_word(const char *v);
 
 #endif

@@ -10,10 +10,6 @@ void cli_runtime_flags_init(cli_runtime_flags *f) {
     lc_context_opts_init(&f->co);
 }
 
-bool cli_opt_threads_i64(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    return cli_threads_flag(cmd, name, v, (int64_t *)o->dst);
-}
-
 bool cli_opt_threads(const cli_opt *o, const char *name, const char *v, const char *cmd) {
     int64_t t;
     if (!cli_threads_flag(cmd, name, v, &t)) return false;

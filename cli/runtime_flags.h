@@ -44,7 +44,6 @@ void cli_runtime_flags_init(cli_runtime_flags *f);
 
 /* The entries' parsers (dst: the field, or the cli_runtime_flags). */
 bool cli_opt_threads(const cli_opt *o, const char *name, const char *v, const char *cmd);     /* int */
-bool cli_opt_threads_i64(const cli_opt *o, const char *name, const char *v, const char *cmd); /* int64_t */
 bool cli_opt_attn(const cli_opt *o, const char *name, const char *v, const char *cmd);
 bool cli_opt_dtype(const cli_opt *o, const char *name, const char *v, const char *cmd);
 bool cli_opt_kv_policy(const cli_opt *o, const char *name, const char *v, const char *cmd);
