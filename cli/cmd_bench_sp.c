@@ -49,6 +49,7 @@ int bench_sp(int argc, char **argv) {
     cli_runtime_flags_init(&rf);
     int64_t len = 4096, n_dec = 32, repeat = 3;
     double bw = 10, lat = 5;
+    bool no_ring = false;
     const cli_opt opts[] = {
         CLI_SECTION("options:"),
         CLI_MODEL_OPTS(&rf),
@@ -56,6 +57,9 @@ int bench_sp(int argc, char **argv) {
         CLI_I64("-L|--length", "N", &len, 1, CLI_INT_LIMIT, "prompt length (default 4096); -c defaults to L + n"),
         CLI_I64("-n|--decode", "N", &n_dec, 1, CLI_INT_LIMIT, "decode steps per round (default 32)"),
         CLI_I64("-r|--repeat", "R", &repeat, 1, MAX_REPEAT, "rounds (default 3)"),
+        CLI_SET("--no-ring", &no_ring,
+                "prefill with every rank running every token (one allreduce per\n"
+                "layer, as decode) instead of ring attention over its own blocks"),
         CLI_DOUBLE("--bandwidth", "GBIT", &bw, 1e-9, CLI_REAL_LIMIT, "network for the analytic model, Gbit/s (default 10)"),
         CLI_DOUBLE("--latency", "US", &lat, 0, CLI_REAL_LIMIT, "per-message latency, microseconds (default 5)"),
         CLI_LLAMA_OPTS(&rf.co.attn),
@@ -92,9 +96,14 @@ int bench_sp(int argc, char **argv) {
     }
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = lc_time_now();
-    lc_status st = lc_context_eval(ctx, toks, len, NULL, false, &err);
+    const bool ring = !no_ring;
+    lc_status st = ring ? lc_sp_prefill(spc.sp, toks, len, NULL, false, &err)
+                        : lc_context_eval(ctx, toks, len, NULL, false, &err);
     MPI_Barrier(MPI_COMM_WORLD);
     const double t_prefill = lc_time_now() - t0;
+    lc_sp_stats ps;
+    lc_sp_get_stats(spc.sp, &ps);
+    const double prefill_bytes = ps.comm_bytes;
     double rates[MAX_REPEAT], bytes_tok = 0;
     for (int64_t r = 0; r < repeat && st == LC_OK; r++) {
         st = lc_context_truncate(ctx, len, &err);
@@ -122,7 +131,8 @@ int bench_sp(int argc, char **argv) {
         printf("bench sp: %s, P = %d ranks x %d threads, L = %lld, n_ctx %lld, kv %s/%s\n", rf.model_path, spc.n_ranks,
                lc_context_n_threads(ctx), (long long)len, (long long)lc_context_n_ctx(ctx),
                lc_dtype_name(lc_context_k_type(ctx)), lc_dtype_name(lc_context_v_type(ctx)));
-        printf("  prefill %lld tokens: %.1f tok/s (%.3f s)\n", (long long)len, (double)len / t_prefill, t_prefill);
+        printf("  prefill %lld tokens (%s): %.1f tok/s (%.3f s), rank 0 sent %.0f bytes\n", (long long)len,
+               ring ? "ring" : "allreduce", (double)len / t_prefill, t_prefill, prefill_bytes);
         printf("  decode at %lld: %.2f / %.2f / %.2f tok/s (min / median / max of %lld rounds of %lld)\n",
                (long long)len, rates[0], rates[repeat / 2], rates[repeat - 1], (long long)repeat, (long long)n_dec);
         printf("  communication: %.0f bytes sent per decoded token per rank (%d allreduces of %d x %d floats)\n",

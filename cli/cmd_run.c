@@ -470,7 +470,16 @@ static int run_generate(run_args *r, run_hold *h, int32_t eos) {
     go.on_token = token_cb;
     go.token_user = &h->rs;
     lc_generate_result res;
-    const lc_status st = lc_generate(h->ctx, h->ids + reused, h->n_ids - reused, &go, NULL, 0, &res, &err);
+    /* --sp: the prompt by ring prefill, then generation from its logits */
+    double t_ring = 0;
+    const int64_t n_ring = r->spc.on ? h->n_ids - reused : 0;
+    lc_status st = cli_sp_prefill(&r->spc, h->ids + reused, n_ring, &t_ring, &err);
+    if (st == LC_OK)
+        st = lc_generate(h->ctx, h->ids + reused + n_ring, h->n_ids - reused - n_ring, &go, NULL, 0, &res, &err);
+    if (st == LC_OK && n_ring > 0) {
+        res.n_prompt = n_ring;
+        res.t_prompt = t_ring;
+    }
     if (!r->json) printf("\n");
     fflush(stdout);
     if (st != LC_OK) return cli_fail("run", &err);

@@ -81,14 +81,23 @@ void cli_sp_wrap_sample(cli_sp *s, lc_sample_fn *fn, void **user) {
     *user = w;
 }
 
+lc_status cli_sp_prefill(cli_sp *s, const int32_t *ids, int64_t n, double *t, lc_error *err) {
+    *t = 0;
+    if (!s->on || !s->sp || n < 1) return LC_OK;
+    const double t0 = MPI_Wtime();
+    const lc_status st = lc_sp_prefill(s->sp, ids, n, NULL, false, err);
+    *t = MPI_Wtime() - t0;
+    return st;
+}
+
 void cli_sp_report(const cli_sp *s, int64_t n_tokens) {
     if (!s->on || !s->sp) return;
     lc_sp_stats st;
     lc_sp_get_stats(s->sp, &st);
     fprintf(stderr,
-            "sp: rank %d of %d: positions [%lld, %lld) hold %lld, KV %.2f MiB, %.0f bytes sent in %lld allreduces "
-            "(%.0f per token), %.3f s in them\n",
-            st.rank, st.n_ranks, (long long)st.shard_begin, (long long)(st.shard_begin + st.shard_slots),
+            "sp: rank %d of %d: %lld slots (zig-zag blocks of %lld) hold %lld, KV %.2f MiB, %.0f bytes sent, %lld "
+            "allreduces (%.0f bytes per token), %.3f s communicating\n",
+            st.rank, st.n_ranks, (long long)st.shard_slots, (long long)st.block,
             (long long)st.n_held, (double)st.kv_bytes / 1048576.0, st.comm_bytes, (long long)st.n_allreduce,
             n_tokens > 0 ? st.comm_bytes / (double)n_tokens : 0.0, st.t_comm);
 }
@@ -124,6 +133,14 @@ void cli_sp_wrap_sample(cli_sp *s, lc_sample_fn *fn, void **user) {
     (void)s;
     (void)fn;
     (void)user;
+}
+lc_status cli_sp_prefill(cli_sp *s, const int32_t *ids, int64_t n, double *t, lc_error *err) {
+    (void)s;
+    (void)ids;
+    (void)n;
+    (void)err;
+    *t = 0;
+    return LC_OK;
 }
 void cli_sp_report(const cli_sp *s, int64_t n_tokens) {
     (void)s;

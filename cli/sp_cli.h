@@ -30,6 +30,9 @@ int cli_sp_load_model(cli_sp *s, const cli_runtime_flags *f, lc_model **m, const
 int cli_sp_attach(cli_sp *s, lc_context *ctx, lc_status st, const lc_error *err, const char *cmd);
 /* Wraps a sampling callback so rank 0 samples and broadcasts. */
 void cli_sp_wrap_sample(cli_sp *s, lc_sample_fn *fn, void **user);
+/* With --sp: the prompt by ring prefill (lc_sp_prefill), its seconds into
+ * *t; without: nothing (returns LC_OK, *t = 0). Collective. */
+lc_status cli_sp_prefill(cli_sp *s, const int32_t *ids, int64_t n, double *t, lc_error *err);
 /* One line per rank on stderr: shard, KV bytes, communication. */
 void cli_sp_report(const cli_sp *s, int64_t n_tokens);
 /* Detaches from the context (call before freeing it) and ends MPI. */

@@ -338,6 +338,21 @@ typedef struct {
 typedef lc_status (*lc_attn_hook_fn)(void *user, const lc_attn_hook_call *call, lc_error *err);
 lc_status lc_context_set_attn_hook(lc_context *ctx, lc_attn_hook_fn fn, void *user, lc_error *err);
 
+/* With an attention hook only (ring prefill, src/mpi): run tokens [n]
+ * (1 <= n <= n_batch) at positions pos0.. through the model without counting
+ * them in the context (the hook keeps their keys and values); the context's
+ * n_past does not change. logits: NULL, [vocab] for the last token, or (all)
+ * [n, vocab]. The context's last logits are forgotten. */
+lc_status lc_context_eval_at(lc_context *ctx, const int32_t *tokens, int64_t n, int64_t pos0, float *logits, bool all,
+                             lc_error *err);
+/* With an attention hook only: count tokens [n] as evaluated at the next
+ * positions (n_past ..; the hook holds their keys and values, e.g. after
+ * lc_context_eval_at), and make last_logits ([vocab]; NULL: none) the
+ * context's last logits, so that lc_generate can go on from them.
+ * LC_ERR_TOO_LARGE past n_ctx, changing nothing. */
+lc_status lc_context_append_evaluated(lc_context *ctx, const int32_t *tokens, int64_t n, const float *last_logits,
+                                      lc_error *err);
+
 /* ---- Generation ------------------------------------------------------------ */
 
 /* Pick the next token from logits [n_vocab] (may modify them). Return false

@@ -5,23 +5,34 @@
  * Every rank of a communicator loads the same model and creates the same
  * context (same options). lc_sp_create attaches an attention hook to the
  * context (lc_context_set_attn_hook): from then on the rank keeps the keys and
- * values of a contiguous shard of positions only,
+ * values of the positions it owns only, in the context's cache types (f32,
+ * f16 or q8_0). Positions are dealt in blocks of B = n_batch, zig-zag:
  *
- *     rank r holds positions [r * C, r * C + C) ∩ [0, n_ctx),  C = ceil(n_ctx / P)
+ *     round j = positions [j P B, (j+1) P B) = blocks 0..P-1 of the round;
+ *     rank r takes block r of an even round and block P-1-r of an odd one
  *
- * in the context's cache types (f32, f16 or q8_0), and every rank runs every
- * token (the weight products are replicated). In each layer each rank attends
- * the chunk's queries over its shard (causally, rows with no key there giving
- * an empty part) and the parts, packed per query head as [log-sum-exp, sum,
- * weighted values], are combined by one MPI_Allreduce with a log-sum-exp
- * operator (MPI_Op_create): O(n_q * H_q * (d + 2)) floats per layer,
- * independent of the context length. Every rank then holds the same
- * attention output, hence the same logits; lc_sp_sample has rank 0 pick the
- * token and broadcast it.
+ * so every rank holds about n_ctx / P positions and, over two rounds, the
+ * same causal work.
+ *
+ * Prompt (lc_sp_prefill): ring attention. In each round every rank runs only
+ * its block through the model (lc_context_eval_at); in each layer the
+ * ranks' shards travel around the ring (MPI_Isend/MPI_Irecv to the right
+ * neighbour / from the left one) while each rank's queries attend the shard
+ * in hand, the parts merged by log-sum-exp; keys in the future are skipped.
+ *
+ * Decode (lc_context_eval, any tokens after the prompt): every rank runs
+ * every token; the owner stores its K/V; each rank attends the chunk's
+ * queries over its shard (causally, by position) and the parts, packed per
+ * query head as [log-sum-exp, sum, weighted values], are combined by one
+ * MPI_Allreduce with a log-sum-exp operator (MPI_Op_create): O(n_q * H_q *
+ * (d + 2)) floats per layer, independent of the context length. Every rank
+ * then holds the same attention output, hence the same logits; lc_sp_sample
+ * has rank 0 pick the token and broadcast it.
  *
  * The context counts positions as usual (n_past, capacity, truncate, reset);
  * its own cache is not written (its slots stay untouched). Collective: every
- * rank must make the same lc_context_eval calls in the same order.
+ * rank must make the same lc_context_eval / lc_sp_prefill calls in the same
+ * order.
  */
 #ifndef LONGCTX_SP_H
 #define LONGCTX_SP_H
@@ -38,11 +49,12 @@ typedef struct lc_sp lc_sp;
 
 typedef struct {
     int rank, n_ranks;
-    int64_t shard_begin;   /* first position of this rank's shard            */
+    int64_t block;         /* B: positions per block (the context's n_batch)  */
     int64_t shard_slots;   /* positions it can hold (0 on surplus ranks)     */
     int64_t n_held;        /* positions it holds now                         */
     size_t kv_bytes;       /* K + V storage of the shard, all layers         */
-    double comm_bytes;     /* bytes this rank gave to the allreduces          */
+    double comm_bytes;     /* bytes this rank sent: allreduce records, and
+                              ring prefill shards                            */
     int64_t n_allreduce;   /* allreduce calls                                 */
     double t_comm;         /* seconds in them                                 */
 } lc_sp_stats;
@@ -55,6 +67,16 @@ lc_status lc_sp_create(lc_context *ctx, MPI_Comm comm, lc_sp **out, lc_error *er
  * reset it before using it alone). */
 void lc_sp_free(lc_sp *sp);
 void lc_sp_get_stats(const lc_sp *sp, lc_sp_stats *st);
+
+/* Collective ring prefill: evaluate tokens [n] at the next positions (after
+ * whatever the context holds), each rank running only the blocks it owns,
+ * and count them in the context with the last token's logits (so lc_generate
+ * can go on with n_prompt = 0). logits: NULL, [vocab] for the last token, or
+ * (all) [n, vocab] for every token (gathered on every rank). The results
+ * equal lc_context_eval's within f32 reassociation. On failure on any rank
+ * every rank returns an error (the failing rank's message) and the context
+ * is as the call found it. */
+lc_status lc_sp_prefill(lc_sp *sp, const int32_t *tokens, int64_t n, float *logits, bool all, lc_error *err);
 void lc_sp_reset_stats(lc_sp *sp);
 
 /* Collective: every rank learns whether any rank's st is not LC_OK. Returns

@@ -1,8 +1,10 @@
 /*
  * Sequence-parallel attention over MPI: the attention hook of a context
- * keeps a contiguous shard of the KV positions and combines the ranks'
- * softmax parts with one MPI_Allreduce per layer (include/longctx/sp.h,
- * docs/distributed.md).
+ * keeps the KV rows of the positions this rank owns (blocks of n_batch
+ * positions dealt to the ranks zig-zag) and, in decode, combines the ranks'
+ * softmax parts with one MPI_Allreduce per layer; lc_sp_prefill evaluates
+ * only this rank's blocks of a prompt and passes the shards around a ring
+ * (include/longctx/sp.h, docs/distributed.md).
  */
 #include <math.h>
 #include <stdio.h>
@@ -21,8 +23,20 @@ struct lc_sp {
     int32_t n_layers, n_head, n_head_kv, head_dim;
     lc_dtype k_type, v_type;
     size_t k_row, v_row;          /* bytes of one position's K / V (all heads) */
-    int64_t begin, slots;         /* the shard: positions begin .. begin+slots-1 */
+    int64_t B;                    /* block: n_batch positions                     */
+    int64_t slots, slots_max;     /* this rank's shard, the largest shard         */
+    int64_t *kpos;                /* [slots] position of each shard row           */
+    int64_t *rpos;                /* [slots_max] positions of a shard in hand     */
     int64_t n_held;
+    /* ring prefill (lc_sp_prefill) */
+    bool ring;                    /* the hook runs the ring, not the allreduce    */
+    int64_t ring_end;             /* positions < ring_end are computed this round */
+    int32_t ring_layers;          /* layers of the round this rank has passed     */
+    char *rk[2], *rv[2];          /* [slots_max] rows: shards in flight           */
+    float *acc_l;                 /* [n_batch, H] log-sum-exp of the accumulator  */
+    float *last;                  /* [vocab] the prompt's last logits             */
+    MPI_Datatype krow_type, vrow_type;
+    lc_attn_params params_sinks;  /* the context's, sinks kept (ring: own shard)  */
     char *k, *v;                  /* [n_layers][slots] rows                       */
     int64_t n_batch;
     float *out, *lse;             /* [n_batch, H, d], [n_batch, H] this rank's part */
@@ -64,35 +78,70 @@ static void store_row(lc_dtype t, const float *src, char *dst, int64_t n, const 
     else lc_quantize_row_q8_0(src, (lc_block_q8_0 *)dst, n);
 }
 
-static lc_status attend(void *user, const lc_attn_hook_call *c, lc_error *err) {
-    lc_sp *sp = user;
-    const int64_t kvd = (int64_t)sp->n_head_kv * sp->head_dim, H = sp->n_head, d = sp->head_dim, W = d + 2;
-    if (c->layer < 0 || c->layer >= sp->n_layers || c->n_q > sp->n_batch || c->n_q < 0)
-        return lc_fail(err, LC_ERR_INVALID_ARG, "sp: layer %d / %lld queries outside the shard's shape", (int)c->layer,
-                       (long long)c->n_q);
-    /* store the chunk's rows that fall in the shard */
+/* The layout: positions in blocks of B; round j holds blocks j*P .. j*P+P-1
+ * (positions [j*P*B, (j+1)*P*B)); in an even round rank r takes block r of
+ * the round, in an odd one block P-1-r (zig-zag), so over two rounds every
+ * rank has the same causal work. */
+static int64_t block_of(int P, int64_t j, int r) { return (j % 2 == 0) ? r : P - 1 - r; }
+
+/* Positions < N that rank r owns (= the row of position N when r owns it). */
+static int64_t held_by(int P, int64_t B, int r, int64_t N) {
+    const int64_t PB = (int64_t)P * B, F = N / PB, rem = N - F * PB;
+    return F * B + LC_MAX(0, LC_MIN(rem - block_of(P, F, r) * B, B));
+}
+
+/* The position of rank r's shard row i. */
+static int64_t row_pos(int P, int64_t B, int r, int64_t i) {
+    const int64_t j = i / B;
+    return j * (int64_t)P * B + block_of(P, j, r) * B + i % B;
+}
+
+static int owner_of(int P, int64_t B, int64_t p) {
+    const int64_t PB = (int64_t)P * B, j = p / PB;
+    return (int)block_of(P, j, (int)((p - j * PB) / B));
+}
+
+/* Store the chunk's rows that this rank owns. */
+static void store_owned(lc_sp *sp, const lc_attn_hook_call *c, char *kl, char *vl) {
+    const int64_t kvd = (int64_t)sp->n_head_kv * sp->head_dim;
+    for (int64_t p = c->pos0; p < c->pos0 + c->n_new; p++) {
+        if (owner_of(sp->n_ranks, sp->B, p) != sp->rank) continue;
+        const int64_t row = held_by(sp->n_ranks, sp->B, sp->rank, p);
+        if (row >= sp->slots) continue; /* eval_at/eval checked p < n_ctx */
+        store_row(sp->k_type, c->k + (p - c->pos0) * kvd, kl + (size_t)row * sp->k_row, kvd, &sp->ko);
+        store_row(sp->v_type, c->v + (p - c->pos0) * kvd, vl + (size_t)row * sp->v_row, kvd, &sp->ko);
+    }
+}
+
+/* FLASH of query rows q (n_q at q_pos0) over n_kv rows at positions kpos
+ * (ascending), causal; rows before the first visible one get no part.
+ * Returns the first row with a part in *first (n_q: none). */
+static lc_status attend_rows(lc_sp *sp, const lc_attn_hook_call *c, const lc_attn_params *p, const char *k,
+                             const char *v, const int64_t *kpos, int64_t n_kv, int64_t *first, lc_error *err) {
+    const int64_t H = sp->n_head, d = sp->head_dim;
+    *first = n_kv > 0 ? LC_MAX(0, LC_MIN(kpos[0] - c->q_pos0, c->n_q)) : c->n_q;
+    if (*first >= c->n_q) return LC_OK;
+    lc_attn_shape s = c->shape;
+    s.n_q = c->n_q - *first;
+    s.n_kv = n_kv;
+    s.q_pos0 = c->q_pos0 + *first;
+    s.k_pos = kpos;
+    s.causal = true;
+    lc_attn_io io = {c->q + *first * H * d, k, v, sp->out + *first * H * d, sp->lse + *first * H};
+    return lc_attn_forward(&s, p, &io, c->ws, c->ws_bytes, err);
+}
+
+/* Decode (and any eval after the prompt): every rank runs the chunk; each
+ * attends over its shard and one allreduce combines the parts. */
+static lc_status attend_allreduce(lc_sp *sp, const lc_attn_hook_call *c, lc_error *err) {
+    const int64_t H = sp->n_head, d = sp->head_dim, W = d + 2;
     char *kl = sp->k + (size_t)c->layer * (size_t)sp->slots * sp->k_row;
     char *vl = sp->v + (size_t)c->layer * (size_t)sp->slots * sp->v_row;
-    const int64_t lo = LC_MAX(c->pos0, sp->begin), hi = LC_MIN(c->pos0 + c->n_new, sp->begin + sp->slots);
-    for (int64_t p = lo; p < hi; p++) {
-        store_row(sp->k_type, c->k + (p - c->pos0) * kvd, kl + (size_t)(p - sp->begin) * sp->k_row, kvd, &sp->ko);
-        store_row(sp->v_type, c->v + (p - c->pos0) * kvd, vl + (size_t)(p - sp->begin) * sp->v_row, kvd, &sp->ko);
-    }
-    const int64_t n_vis = LC_MAX(0, LC_MIN(c->pos0 + c->n_new - sp->begin, sp->slots));
+    store_owned(sp, c, kl, vl);
+    const int64_t n_vis = LC_MIN(held_by(sp->n_ranks, sp->B, sp->rank, c->pos0 + c->n_new), sp->slots);
     sp->n_held = n_vis;
-    /* this rank's part: query rows first.. see at least one key here */
-    const int64_t first = n_vis > 0 ? LC_MAX(0, LC_MIN(sp->begin - c->q_pos0, c->n_q)) : c->n_q;
-    lc_status st = LC_OK;
-    if (first < c->n_q) {
-        lc_attn_shape s = c->shape;
-        s.n_q = c->n_q - first;
-        s.n_kv = n_vis;
-        s.q_pos0 = c->q_pos0 + first - sp->begin; /* positions relative to the shard: same mask */
-        s.k_pos = NULL;
-        s.causal = true;
-        lc_attn_io io = {c->q + first * H * d, kl, vl, sp->out + first * H * d, sp->lse + first * H};
-        st = lc_attn_forward(&s, &sp->params, &io, c->ws, c->ws_bytes, err);
-    }
+    int64_t first = c->n_q;
+    const lc_status st = attend_rows(sp, c, &sp->params, kl, vl, sp->kpos, n_vis, &first, err);
     for (int64_t r = 0; r < c->n_q; r++)
         for (int64_t h = 0; h < H; h++) {
             float *rec = sp->rec + (r * H + h) * W;
@@ -129,6 +178,165 @@ static lc_status attend(void *user, const lc_attn_hook_call *c, lc_error *err) {
     return LC_OK;
 }
 
+/* Merge this rank's part (sp->out, sp->lse, rows first..) into the
+ * accumulator (out, sp->acc_l). */
+static void merge_into(lc_sp *sp, float *out, int64_t n_q, int64_t first) {
+    const int64_t H = sp->n_head, d = sp->head_dim;
+    for (int64_t r = first * H; r < n_q * H; r++) {
+        const float a = sp->acc_l[r], b = sp->lse[r];
+        if (b == -INFINITY) continue;
+        float *x = out + r * d;
+        const float *y = sp->out + r * d;
+        if (a == -INFINITY) {
+            memcpy(x, y, (size_t)d * sizeof(float));
+            sp->acc_l[r] = b;
+            continue;
+        }
+        const float mx = a > b ? a : b, wa = expf(a - mx), wb = expf(b - mx), inv = 1.0f / (wa + wb);
+        for (int64_t i = 0; i < d; i++) x[i] = (wa * x[i] + wb * y[i]) * inv;
+        sp->acc_l[r] = mx + logf(wa + wb);
+    }
+}
+
+/* One layer of a ring round (lc_sp_prefill): store this rank's new rows, then
+ * P steps: the shard in hand (step 0: this rank's own, then its left
+ * neighbour's, ...) goes on to the right neighbour with MPI_Isend while the
+ * next arrives from the left with MPI_Irecv and this rank's queries attend
+ * the one in hand (the rows at positions up to the last query only: a shard
+ * wholly in the future costs nothing). c: NULL on a rank with no tokens in
+ * the round (it only passes the shards on). failed: this rank has failed
+ * already. Every rank learns whether any failed. */
+static lc_status ring_layer(lc_sp *sp, int32_t layer, const lc_attn_hook_call *c, bool failed, lc_error *err) {
+    const int P = sp->n_ranks, me = sp->rank, right = (me + 1) % P, left = (me + P - 1) % P;
+    const int64_t H = sp->n_head, d = sp->head_dim;
+    char *kl = sp->k + (size_t)layer * (size_t)sp->slots * sp->k_row;
+    char *vl = sp->v + (size_t)layer * (size_t)sp->slots * sp->v_row;
+    lc_status st = LC_OK;
+    if (c) {
+        store_owned(sp, c, kl, vl);
+        for (int64_t i = 0; i < c->n_q * H; i++) sp->acc_l[i] = -INFINITY;
+        memset(c->out, 0, (size_t)(c->n_q * H * d) * sizeof(float));
+    }
+    const char *ck = kl, *cv = vl;
+    int buf = 0, mpi_ok = 1;
+    for (int s = 0; s < P; s++) {
+        const int src = (me - s + P) % P, nsrc = (src + P - 1) % P;
+        const int64_t n_src = held_by(P, sp->B, src, sp->ring_end);
+        MPI_Request rq[4];
+        int n_rq = 0;
+        const double t0 = MPI_Wtime();
+        if (s < P - 1) {
+            const int n_next = (int)held_by(P, sp->B, nsrc, sp->ring_end);
+            mpi_ok &= MPI_Irecv(sp->rk[buf], n_next, sp->krow_type, left, 1, sp->comm, &rq[n_rq++]) == MPI_SUCCESS;
+            mpi_ok &= MPI_Irecv(sp->rv[buf], n_next, sp->vrow_type, left, 2, sp->comm, &rq[n_rq++]) == MPI_SUCCESS;
+            mpi_ok &= MPI_Isend(ck, (int)n_src, sp->krow_type, right, 1, sp->comm, &rq[n_rq++]) == MPI_SUCCESS;
+            mpi_ok &= MPI_Isend(cv, (int)n_src, sp->vrow_type, right, 2, sp->comm, &rq[n_rq++]) == MPI_SUCCESS;
+            sp->st.comm_bytes += (double)n_src * (double)(sp->k_row + sp->v_row);
+        }
+        sp->st.t_comm += MPI_Wtime() - t0;
+        if (c && st == LC_OK && c->n_q > 0) {
+            /* the rows of src up to this rank's last query */
+            const int64_t n_vis = LC_MIN(n_src, held_by(P, sp->B, src, c->q_pos0 + c->n_q));
+            if (n_vis > 0) {
+                const int64_t *kp = sp->kpos;
+                if (s > 0) {
+                    for (int64_t i = 0; i < n_vis; i++) sp->rpos[i] = row_pos(P, sp->B, src, i);
+                    kp = sp->rpos;
+                }
+                int64_t first = c->n_q;
+                /* learned sinks count once per row: with its own shard */
+                st = attend_rows(sp, c, s == 0 ? &sp->params_sinks : &sp->params, ck, cv, kp, n_vis, &first, err);
+                if (st == LC_OK) merge_into(sp, c->out, c->n_q, first);
+            }
+        }
+        const double t1 = MPI_Wtime();
+        if (n_rq) mpi_ok &= MPI_Waitall(n_rq, rq, MPI_STATUSES_IGNORE) == MPI_SUCCESS;
+        sp->st.t_comm += MPI_Wtime() - t1;
+        if (s < P - 1) {
+            ck = sp->rk[buf];
+            cv = sp->rv[buf];
+            buf ^= 1;
+        }
+    }
+    int bad = failed || st != LC_OK || !mpi_ok, any = bad;
+    MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, sp->comm);
+    sp->ring_layers = layer + 1;
+    if (st != LC_OK) return st;
+    if (!mpi_ok) return lc_fail(err, LC_ERR_IO, "sp: a ring transfer failed (layer %d)", (int)layer);
+    if (any) return lc_fail(err, LC_ERR_IO, "sp: attention failed on another rank (layer %d)", (int)layer);
+    if (c)
+        for (int64_t i = 0; i < c->n_q * H; i++)
+            if (sp->acc_l[i] == -INFINITY) /* cannot happen: a query sees its own key */
+                return lc_fail(err, LC_ERR_INTERNAL, "sp: a query row saw no key (layer %d)", (int)layer);
+    return LC_OK;
+}
+
+static lc_status attend(void *user, const lc_attn_hook_call *c, lc_error *err) {
+    lc_sp *sp = user;
+    if (c->layer < 0 || c->layer >= sp->n_layers || c->n_q > sp->n_batch || c->n_q < 0 || c->n_new > sp->n_batch)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "sp: layer %d / %lld queries outside the shard's shape", (int)c->layer,
+                       (long long)c->n_q);
+    return sp->ring ? ring_layer(sp, c->layer, c, false, err) : attend_allreduce(sp, c, err);
+}
+
+lc_status lc_sp_prefill(lc_sp *sp, const int32_t *tokens, int64_t n, float *logits, bool all, lc_error *err) {
+    lc_error mine;
+    lc_status st = LC_OK;
+    lc_context *ctx = sp ? sp->ctx : NULL;
+    if (!sp || !ctx || !tokens || n < 1 || (all && !logits))
+        return lc_fail(err, LC_ERR_INVALID_ARG, "sp prefill: no tokens (or all logits without a buffer)");
+    const int P = sp->n_ranks;
+    const int64_t S = lc_context_n_past(ctx), V = lc_context_model(ctx)->cfg.vocab_size, PB = (int64_t)P * sp->B;
+    if (n > lc_context_n_ctx(ctx) - S)
+        return lc_fail(err, LC_ERR_TOO_LARGE, "context full: %lld tokens; raise -c (%lld held, %lld more requested)",
+                       (long long)lc_context_n_ctx(ctx), (long long)S, (long long)n);
+    sp->ring = true;
+    for (int64_t j = S / PB; j <= (S + n - 1) / PB; j++) {
+        sp->ring_end = LC_MIN((j + 1) * PB, S + n);
+        sp->ring_layers = 0;
+        const int64_t b0 = j * PB + block_of(P, j, sp->rank) * sp->B;
+        const int64_t a = LC_MAX(b0, S), b = LC_MIN(b0 + sp->B, S + n);
+        lc_status rs = LC_OK;
+        if (b > a && st == LC_OK) {
+            float *lg = all ? logits + (a - S) * V : b == S + n ? sp->last : NULL;
+            rs = lc_context_eval_at(ctx, tokens + (a - S), b - a, a, lg, all, &mine);
+        }
+        /* a rank with no tokens this round, or whose forward pass stopped
+         * before the last layer, still passes the shards on (and votes) */
+        if (rs != LC_OK) st = rs;
+        for (int32_t l = sp->ring_layers; l < sp->n_layers; l++) {
+            lc_error relay_err;
+            const lc_status ls = ring_layer(sp, l, NULL, st != LC_OK, &relay_err);
+            if (ls != LC_OK && st == LC_OK) {
+                st = ls;
+                mine = relay_err;
+            }
+        }
+        if (st != LC_OK) break; /* the vote told every rank in the same layer */
+    }
+    sp->ring = false;
+    if (st == LC_OK) { /* logits from the ranks that computed them */
+        if (all) {
+            for (int64_t j = S / PB; j <= (S + n - 1) / PB && st == LC_OK; j++)
+                for (int r = 0; r < P; r++) {
+                    const int64_t b0 = j * PB + block_of(P, j, r) * sp->B;
+                    const int64_t a = LC_MAX(b0, S), b = LC_MIN(b0 + sp->B, S + n);
+                    if (b > a && MPI_Bcast(logits + (a - S) * V, (int)((b - a) * V), MPI_FLOAT, r, sp->comm) != MPI_SUCCESS)
+                        st = lc_fail(&mine, LC_ERR_IO, "sp: MPI_Bcast of logits failed");
+                }
+            if (st == LC_OK) memcpy(sp->last, logits + (n - 1) * V, (size_t)V * sizeof(float));
+        } else {
+            if (MPI_Bcast(sp->last, (int)V, MPI_FLOAT, owner_of(P, sp->B, S + n - 1), sp->comm) != MPI_SUCCESS)
+                st = lc_fail(&mine, LC_ERR_IO, "sp: MPI_Bcast of logits failed");
+            else if (logits) memcpy(logits, sp->last, (size_t)V * sizeof(float));
+        }
+    }
+    if (st == LC_OK) st = lc_context_append_evaluated(ctx, tokens, n, sp->last, &mine);
+    st = lc_sp_agree(sp->comm, st, &mine, err);
+    if (st == LC_OK) sp->n_held = LC_MIN(held_by(P, sp->B, sp->rank, S + n), sp->slots);
+    return st;
+}
+
 lc_status lc_sp_agree(MPI_Comm comm, lc_status st, const lc_error *mine, lc_error *err) {
     int rank = 0, n = 1;
     MPI_Comm_rank(comm, &rank);
@@ -150,6 +358,16 @@ void lc_sp_free(lc_sp *sp) {
     if (sp->ctx) lc_context_set_attn_hook(sp->ctx, NULL, NULL, NULL);
     if (sp->op != MPI_OP_NULL) MPI_Op_free(&sp->op);
     if (sp->rec_type != MPI_DATATYPE_NULL) MPI_Type_free(&sp->rec_type);
+    if (sp->krow_type != MPI_DATATYPE_NULL) MPI_Type_free(&sp->krow_type);
+    if (sp->vrow_type != MPI_DATATYPE_NULL) MPI_Type_free(&sp->vrow_type);
+    free(sp->kpos);
+    free(sp->rpos);
+    for (int i = 0; i < 2; i++) {
+        free(sp->rk[i]);
+        free(sp->rv[i]);
+    }
+    free(sp->acc_l);
+    free(sp->last);
     free(sp->k);
     free(sp->v);
     free(sp->out);
@@ -171,6 +389,7 @@ static lc_status create_local(lc_context *ctx, MPI_Comm comm, lc_sp *sp, lc_erro
     sp->k_type = lc_context_k_type(ctx);
     sp->v_type = lc_context_v_type(ctx);
     sp->params = *lc_context_attn(ctx);
+    sp->params_sinks = sp->params;
     if (sp->rank != 0) sp->params.sink_logits = NULL; /* a learned sink counts once per row */
     lc_kernel_opts_init(&sp->ko);
     sp->ko.n_threads = lc_context_n_threads(ctx);
@@ -179,22 +398,40 @@ static lc_status create_local(lc_context *ctx, MPI_Comm comm, lc_sp *sp, lc_erro
     if ((st = lc_dtype_row_bytes(sp->k_type, kvd, &sp->k_row, err)) != LC_OK ||
         (st = lc_dtype_row_bytes(sp->v_type, kvd, &sp->v_row, err)) != LC_OK)
         return st;
-    const int64_t C = (n_ctx + sp->n_ranks - 1) / sp->n_ranks;
-    sp->begin = LC_MIN((int64_t)sp->rank * C, n_ctx);
-    sp->slots = LC_MIN(C, n_ctx - sp->begin);
     sp->n_batch = lc_context_n_batch(ctx);
-    const size_t per_layer = (size_t)sp->slots * (sp->k_row + sp->v_row);
-    if (sp->slots > 0 && per_layer / (size_t)sp->slots != sp->k_row + sp->v_row)
+    sp->B = sp->n_batch;
+    sp->slots = held_by(sp->n_ranks, sp->B, sp->rank, n_ctx);
+    for (int r = 0; r < sp->n_ranks; r++) sp->slots_max = LC_MAX(sp->slots_max, held_by(sp->n_ranks, sp->B, r, n_ctx));
+    if (sp->slots_max > INT32_MAX)
+        return lc_fail(err, LC_ERR_TOO_LARGE, "sp: a shard of %lld positions exceeds what one MPI message counts",
+                       (long long)sp->slots_max);
+    const size_t row = sp->k_row + sp->v_row, per_layer = (size_t)sp->slots * row;
+    if (sp->slots > 0 && (per_layer / (size_t)sp->slots != row || per_layer * (size_t)sp->n_layers / (size_t)sp->n_layers != per_layer))
         return lc_fail(err, LC_ERR_TOO_LARGE, "sp: shard size overflows");
     sp->st.kv_bytes = per_layer * (size_t)sp->n_layers;
     const size_t H = (size_t)sp->n_head, d = (size_t)sp->head_dim, nb = (size_t)sp->n_batch;
+    const size_t sm = (size_t)LC_MAX(1, sp->slots_max), V = (size_t)lc_context_model(ctx)->cfg.vocab_size;
     sp->k = malloc(LC_MAX((size_t)1, (size_t)sp->slots * sp->k_row * (size_t)sp->n_layers));
     sp->v = malloc(LC_MAX((size_t)1, (size_t)sp->slots * sp->v_row * (size_t)sp->n_layers));
+    sp->kpos = malloc((size_t)LC_MAX(1, sp->slots) * sizeof(int64_t));
+    sp->rpos = malloc(sm * sizeof(int64_t));
     sp->out = malloc(nb * H * d * sizeof(float));
     sp->lse = malloc(nb * H * sizeof(float));
+    sp->acc_l = malloc(nb * H * sizeof(float));
     sp->rec = malloc(nb * H * (d + 2) * sizeof(float));
-    if (!sp->k || !sp->v || !sp->out || !sp->lse || !sp->rec)
+    sp->last = malloc(V * sizeof(float));
+    bool ok = sp->k && sp->v && sp->kpos && sp->rpos && sp->out && sp->lse && sp->acc_l && sp->rec && sp->last;
+    for (int i = 0; i < 2 && sp->n_ranks > 1; i++) { /* the ring's two shards in flight */
+        ok = ok && (sp->rk[i] = malloc(sm * sp->k_row)) && (sp->rv[i] = malloc(sm * sp->v_row));
+    }
+    if (!ok)
         return lc_fail(err, LC_ERR_NOMEM, "sp: cannot allocate the shard (%zu bytes of K/V)", sp->st.kv_bytes);
+    for (int64_t i = 0; i < sp->slots; i++) sp->kpos[i] = row_pos(sp->n_ranks, sp->B, sp->rank, i);
+    if (MPI_Type_contiguous((int)sp->k_row, MPI_BYTE, &sp->krow_type) != MPI_SUCCESS ||
+        MPI_Type_commit(&sp->krow_type) != MPI_SUCCESS ||
+        MPI_Type_contiguous((int)sp->v_row, MPI_BYTE, &sp->vrow_type) != MPI_SUCCESS ||
+        MPI_Type_commit(&sp->vrow_type) != MPI_SUCCESS)
+        return lc_fail(err, LC_ERR_IO, "sp: cannot make the MPI row types");
     if (MPI_Type_contiguous((int)(d + 2), MPI_FLOAT, &sp->rec_type) != MPI_SUCCESS ||
         MPI_Type_commit(&sp->rec_type) != MPI_SUCCESS)
         return lc_fail(err, LC_ERR_IO, "sp: cannot make the MPI record type");
@@ -206,7 +443,7 @@ static lc_status create_local(lc_context *ctx, MPI_Comm comm, lc_sp *sp, lc_erro
     lc_context_reset(ctx);
     sp->st.rank = sp->rank;
     sp->st.n_ranks = sp->n_ranks;
-    sp->st.shard_begin = sp->begin;
+    sp->st.block = sp->B;
     sp->st.shard_slots = sp->slots;
     return LC_OK;
 }
@@ -220,7 +457,7 @@ lc_status lc_sp_create(lc_context *ctx, MPI_Comm comm, lc_sp **out, lc_error *er
     if (!sp) st = lc_fail(&mine, LC_ERR_NOMEM, "sp: out of memory");
     else if (!ctx) st = lc_fail(&mine, LC_ERR_INVALID_ARG, "sp: no context");
     else {
-        sp->rec_type = MPI_DATATYPE_NULL;
+        sp->rec_type = sp->krow_type = sp->vrow_type = MPI_DATATYPE_NULL;
         sp->op = MPI_OP_NULL;
         st = create_local(ctx, comm, sp, &mine);
     }

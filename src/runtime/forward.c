@@ -458,3 +458,54 @@ lc_status lc_context_eval(lc_context *ctx, const int32_t *tokens, int64_t n, flo
     ctx->tm.t_other += dt - (ctx->tm.t_matmul - mm0) - (ctx->tm.t_attn - at0);
     return st;
 }
+
+lc_status lc_context_eval_at(lc_context *ctx, const int32_t *tokens, int64_t n, int64_t pos0, float *logits, bool all,
+                             lc_error *err) {
+    if (!ctx || !tokens || n < 1) return lc_fail(err, LC_ERR_INVALID_ARG, "eval at: no tokens");
+    if (!ctx->attn_hook) return lc_fail(err, LC_ERR_UNSUPPORTED, "eval at: the context has no attention hook");
+    if (all && !logits) return lc_fail(err, LC_ERR_INVALID_ARG, "eval at: all logits asked for without a buffer");
+    const lc_rt_shape *sh = &ctx->sh;
+    if (n > sh->n_batch)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "eval at: %lld tokens exceed the batch (%lld)", (long long)n,
+                       (long long)sh->n_batch);
+    if (pos0 < 0 || pos0 > sh->n_ctx - n)
+        return lc_fail(err, LC_ERR_TOO_LARGE, "eval at: positions %lld..%lld outside the context (%lld)",
+                       (long long)pos0, (long long)(pos0 + n - 1), (long long)sh->n_ctx);
+    for (int64_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= sh->vocab)
+            return lc_fail(err, LC_ERR_INVALID_ARG, "eval at: token %d (at %lld) is outside the vocabulary (0..%d)",
+                           tokens[i], (long long)i, sh->vocab - 1);
+    const double t_start = lc_time_now(), mm0 = ctx->tm.t_matmul, at0 = ctx->tm.t_attn;
+    ctx->have_logits = false; /* ctx->logits now holds this block's */
+    lc_status st = forward_chunk(ctx, tokens, n, pos0, all ? logits : NULL, err);
+    ctx->tm.n_forward++;
+    if (st == LC_OK) {
+        ctx->tm.n_tokens += n;
+        if (logits && !all) memcpy(logits, ctx->logits, (size_t)sh->vocab * sizeof(float));
+    }
+    const double dt = lc_time_now() - t_start;
+    ctx->tm.t_other += dt - (ctx->tm.t_matmul - mm0) - (ctx->tm.t_attn - at0);
+    return st;
+}
+
+lc_status lc_context_append_evaluated(lc_context *ctx, const int32_t *tokens, int64_t n, const float *last_logits,
+                                      lc_error *err) {
+    if (!ctx || (n > 0 && !tokens) || n < 0) return lc_fail(err, LC_ERR_INVALID_ARG, "append evaluated: no tokens");
+    if (!ctx->attn_hook) return lc_fail(err, LC_ERR_UNSUPPORTED, "append evaluated: the context has no attention hook");
+    const lc_rt_shape *sh = &ctx->sh;
+    for (int64_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= sh->vocab)
+            return lc_fail(err, LC_ERR_INVALID_ARG, "append evaluated: token %d is outside the vocabulary", tokens[i]);
+    if (!lc_kv_cache_has_room(&ctx->kv, n))
+        return lc_fail(err, LC_ERR_TOO_LARGE, "context full: %lld tokens; raise -c (%lld held, %lld more requested)",
+                       (long long)sh->n_ctx, (long long)lc_context_n_past(ctx), (long long)n);
+    for (int64_t c0 = 0; c0 < n; c0 += sh->n_batch) {
+        const int64_t nb = LC_MIN(sh->n_batch, n - c0);
+        lc_status st = lc_kv_cache_reserve(&ctx->kv, tokens + c0, nb, err);
+        if (st != LC_OK) return st;
+        lc_kv_cache_commit(&ctx->kv);
+    }
+    ctx->have_logits = last_logits != NULL;
+    if (last_logits) memcpy(ctx->logits, last_logits, (size_t)sh->vocab * sizeof(float));
+    return LC_OK;
+}

@@ -44,10 +44,17 @@ static int rank, n_ranks, fails;
         fails++;                                                                                                      \
     } while (0)
 
+/* How the prompt goes in: lc_context_eval (every rank every token, one
+ * allreduce per layer), lc_sp_prefill (ring), lc_sp_prefill in two calls (the
+ * second starting mid-block), or lc_sp_prefill then lc_context_eval. */
+typedef enum { PROMPT_EVAL, PROMPT_RING, PROMPT_RING_TWICE, PROMPT_RING_THEN_EVAL } prompt_mode;
+static const char *const mode_name[] = {"eval", "ring", "ring+ring", "ring+eval"};
+
 typedef struct {
     const char *name;
     int64_t n_ctx, n_batch, n_prompt, n_decode;
     lc_dtype kv;
+    prompt_mode mode;
 } sp_case;
 
 static int32_t argmax(const float *x, int32_t n) {
@@ -102,11 +109,27 @@ static void run_case(const lc_model *m, const sp_case *c) {
         FAIL("%s: reference prompt: %s", c->name, err.msg);
         goto done;
     }
-    if (lc_context_eval(ctx, prompt, c->n_prompt, lb, true, &err) != LC_OK) {
-        FAIL("%s: sp prompt: %s", c->name, err.msg);
-        goto done;
+    {
+        const int64_t n1 = c->mode == PROMPT_RING ? c->n_prompt : c->mode == PROMPT_EVAL ? 0 : c->n_prompt * 2 / 5;
+        lc_status st = LC_OK;
+        if (n1 > 0) st = lc_sp_prefill(sp, prompt, n1, lb, true, &err);
+        if (st == LC_OK && n1 < c->n_prompt) {
+            if (c->mode == PROMPT_RING_TWICE)
+                st = lc_sp_prefill(sp, prompt + n1, c->n_prompt - n1, lb + n1 * V, true, &err);
+            else st = lc_context_eval(ctx, prompt + n1, c->n_prompt - n1, lb + n1 * V, true, &err);
+        }
+        if (st != LC_OK) {
+            FAIL("%s (%s): sp prompt: %s", c->name, mode_name[c->mode], err.msg);
+            goto done;
+        }
+        if (lc_context_n_past(ctx) != c->n_prompt)
+            FAIL("%s (%s): the context counts %lld tokens, not %lld", c->name, mode_name[c->mode],
+                 (long long)lc_context_n_past(ctx), (long long)c->n_prompt);
     }
-    const double TOL = n_ranks == 1 ? 0.0 : c->kv == LC_DTYPE_F32 ? 1e-5 : 1e-3;
+    /* P = 1 with the reference's chunks: bitwise; a prompt in two calls
+     * chunks differently (other matmul shapes): reassociation */
+    const bool same_chunks = c->mode == PROMPT_EVAL || c->mode == PROMPT_RING;
+    const double TOL = n_ranks == 1 && same_chunks ? 0.0 : c->kv == LC_DTYPE_F32 ? 1e-5 : 1e-3;
     double worst = rel_diff(lb, la, c->n_prompt * V), worst_prompt = worst;
     if (worst > TOL) FAIL("%s: prompt logits differ by %.3g (relative)", c->name, worst);
     lc_sp_sampler ss = {MPI_COMM_WORLD, NULL, NULL};
@@ -133,18 +156,24 @@ static void run_case(const lc_model *m, const sp_case *c) {
     }
     lc_sp_stats st;
     lc_sp_get_stats(sp, &st);
-    int64_t want = c->n_prompt + c->n_decode - st.shard_begin;
-    want = want < 0 ? 0 : want > st.shard_slots ? st.shard_slots : want;
-    if (st.n_held != want)
-        FAIL("%s: rank holds %lld positions, expected %lld", c->name, (long long)st.n_held, (long long)want);
+    /* every position held once, by one rank; blocks of n_batch dealt evenly */
+    const int64_t total = c->n_prompt + c->n_decode;
+    int64_t sum = 0, lo = 0, hi = 0;
+    MPI_Allreduce(&st.n_held, &sum, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(&st.n_held, &lo, 1, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(&st.n_held, &hi, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
+    if (sum != total || st.n_held > st.shard_slots || hi - lo > c->n_batch)
+        FAIL("%s: ranks hold %lld positions in all (want %lld), %lld..%lld each, this one %lld of %lld slots", c->name,
+             (long long)sum, (long long)total, (long long)lo, (long long)hi, (long long)st.n_held,
+             (long long)st.shard_slots);
+    if (n_ranks > 1 && c->mode != PROMPT_EVAL && !(st.comm_bytes > 0)) FAIL("%s: the ring sent nothing", c->name);
     double all = worst;
     MPI_Allreduce(&worst, &all, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     if (rank == 0)
-        printf("P=%d %-28s prompt %lld + %lld steps: max relative logit diff %.3g (prompt %.3g), tokens equal\n",
-               n_ranks, c->name, (long long)c->n_prompt, (long long)c->n_decode, all, worst_prompt);
-    printf("  rank %d: shard [%lld, +%lld) holds %lld, KV %zu bytes, %lld allreduces, %.0f bytes sent\n", rank,
-           (long long)st.shard_begin, (long long)st.shard_slots, (long long)st.n_held, st.kv_bytes,
-           (long long)st.n_allreduce, st.comm_bytes);
+        printf("P=%d %-28s %-9s prompt %lld + %lld steps: max relative logit diff %.3g (prompt %.3g), tokens equal\n",
+               n_ranks, c->name, mode_name[c->mode], (long long)c->n_prompt, (long long)c->n_decode, all, worst_prompt);
+    printf("  rank %d: %lld slots holds %lld, KV %zu bytes, %lld allreduces, %.0f bytes sent\n", rank,
+           (long long)st.shard_slots, (long long)st.n_held, st.kv_bytes, (long long)st.n_allreduce, st.comm_bytes);
 done:
     lc_sp_free(sp);
     lc_context_free(ctx);
@@ -179,10 +208,13 @@ int main(int argc, char **argv) {
         FAIL("model: %s", err.msg);
     } else {
         const sp_case cases[] = {
-            {"f32, ctx 164 (uneven)", 164, 32, 100, 64, LC_DTYPE_F32},
-            {"f16, ctx 512 (idle ranks)", 512, 64, 100, 64, LC_DTYPE_F16},
-            {"q8_0, batch 7 (straddling)", 164, 7, 100, 16, LC_DTYPE_Q8_0},
-            {"f32, ctx 2 (ranks > slots)", 2, 8, 1, 1, LC_DTYPE_F32},
+            {"f32, ctx 164 (uneven)", 164, 32, 100, 64, LC_DTYPE_F32, PROMPT_RING},
+            {"f32, ctx 164 (uneven)", 164, 32, 100, 16, LC_DTYPE_F32, PROMPT_EVAL},
+            {"f16, ctx 512 (idle ranks)", 512, 64, 100, 64, LC_DTYPE_F16, PROMPT_RING},
+            {"f32, batch 16 (many rounds)", 200, 16, 150, 16, LC_DTYPE_F32, PROMPT_RING_TWICE},
+            {"q8_0, batch 7 (straddling)", 164, 7, 100, 16, LC_DTYPE_Q8_0, PROMPT_RING_THEN_EVAL},
+            {"q8_0, batch 7 (straddling)", 164, 7, 100, 16, LC_DTYPE_Q8_0, PROMPT_RING},
+            {"f32, ctx 2 (ranks > slots)", 2, 8, 1, 1, LC_DTYPE_F32, PROMPT_RING},
         };
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(m, &cases[i]);
     }
