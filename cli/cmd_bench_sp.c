@@ -44,12 +44,20 @@ static void print_model(const char *what, int32_t L, int32_t H, int32_t Hkv, int
            sm.seconds_per_token * 1e3, bw, lat);
 }
 
+/* --kv-budget: bytes with an optional K/M/G suffix (entry dst: size_t). */
+static bool opt_sp_bytes(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    if (cli_sp_parse_bytes(v, (size_t *)o->dst)) return true;
+    cli_error(cmd, "%s: '%s' is not a size such as 512M or 2G", name, v);
+    return false;
+}
+
 int bench_sp(int argc, char **argv) {
     cli_runtime_flags rf;
     cli_runtime_flags_init(&rf);
     int64_t len = 4096, n_dec = 32, repeat = 3;
     double bw = 10, lat = 5;
     bool no_ring = false;
+    size_t kv_budget = 0;
     const cli_opt opts[] = {
         CLI_SECTION("options:"),
         CLI_MODEL_OPTS(&rf),
@@ -60,6 +68,7 @@ int bench_sp(int argc, char **argv) {
         CLI_SET("--no-ring", &no_ring,
                 "prefill with every rank running every token (one allreduce per\n"
                 "layer, as decode) instead of ring attention over its own blocks"),
+        CLI_FN("--kv-budget", "BYTES", opt_sp_bytes, &kv_budget, "K/V bytes one rank may hold (K/M/G suffixes)"),
         CLI_DOUBLE("--bandwidth", "GBIT", &bw, 1e-9, CLI_REAL_LIMIT, "network for the analytic model, Gbit/s (default 10)"),
         CLI_DOUBLE("--latency", "US", &lat, 0, CLI_REAL_LIMIT, "per-message latency, microseconds (default 5)"),
         CLI_LLAMA_OPTS(&rf.co.attn),
@@ -75,6 +84,8 @@ int bench_sp(int argc, char **argv) {
     }
     cli_sp spc = {0};
     spc.on = true;
+    spc.kv_budget = kv_budget;
+    rf.co.kv_external = true; /* each rank allocates its shard only */
     int rc = cli_sp_begin(&spc, "bench sp");
     if (rc != CLI_OK) return rc;
     lc_model *m = NULL;

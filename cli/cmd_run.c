@@ -261,6 +261,13 @@ static bool opt_chat_only(const cli_opt *o, const char *name, const char *v, con
     return false;
 }
 
+/* --kv-budget: bytes with an optional K/M/G suffix (entry dst: size_t). */
+static bool opt_sp_bytes(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    if (cli_sp_parse_bytes(v, (size_t *)o->dst)) return true;
+    cli_error(cmd, "%s: '%s' is not a size such as 512M or 2G", name, v);
+    return false;
+}
+
 /* The options' relations, once all are parsed. */
 static const char *args_conflict(const run_args *r) {
     if ((r->prompt != NULL) + (r->prompt_file != NULL) + (r->prompt_ids != NULL) > 1)
@@ -269,6 +276,7 @@ static const char *args_conflict(const run_args *r) {
     if (cli_grammar_active(&r->gr) && r->ignore_eos)
         return "--ignore-eos cannot go with a grammar: generation ends when the grammar is complete";
     if (r->spc.on && r->session) return "--sp cannot go with --session (the cache is spread over the ranks)";
+    if (r->spc.kv_budget && !r->spc.on) return "--kv-budget goes with --sp (it bounds each rank's KV shard)";
     return NULL;
 }
 
@@ -302,7 +310,10 @@ static int parse_args(run_args *r, int argc, char **argv) {
         CLI_SET("--sp", &r->spc.on,
                 "sequence parallel: under mpirun -np P each rank holds 1/P of the KV\n"
                 "cache and attention is combined over MPI (docs/distributed.md);\n"
-                "without mpirun it runs as P = 1"),
+                "without mpirun it runs as P = 1; the prompt by ring attention"),
+        CLI_FN("--kv-budget", "BYTES", opt_sp_bytes, &r->spc.kv_budget,
+               "with --sp: K/V bytes one rank may hold (K/M/G); refused, with the\n"
+               "number of ranks it would take, when a shard needs more"),
         CLI_FN("-sys|--system-prompt|-sysf|--system-prompt-file", "TEXT", opt_chat_only, NULL,
                "chat's system prompt: refused here (longctx chat has it)"),
         CLI_LLAMA_OPTS(&r->rf.co.attn),
@@ -496,6 +507,7 @@ int cmd_run(int argc, char **argv) {
     run_args_init(&ra);
     const int prc = parse_args(&ra, argc, argv);
     if (prc >= 0) return prc;
+    if (ra.spc.on) ra.rf.co.kv_external = true; /* each rank allocates its shard only */
     const int sprc = cli_sp_begin(&ra.spc, "run");
     if (sprc != CLI_OK) return sprc;
     run_hold h;

@@ -8,6 +8,23 @@
 
 #include "cli.h"
 
+bool cli_sp_parse_bytes(const char *s, size_t *out) {
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (end == s || !(v >= 0)) return false;
+    double mul = 1;
+    if (*end == 'K' || *end == 'k') mul = 1024, end++;
+    else if (*end == 'M' || *end == 'm') mul = 1024.0 * 1024, end++;
+    else if (*end == 'G' || *end == 'g') mul = 1024.0 * 1024 * 1024, end++;
+    if (*end == 'i') end++;
+    if (*end == 'B') end++;
+    if (*end) return false;
+    v *= mul;
+    if (v > (double)((size_t)1 << 50)) return false;
+    *out = (size_t)v;
+    return true;
+}
+
 #ifdef LC_HAVE_MPI
 #include "longctx/sp.h"
 
@@ -61,7 +78,8 @@ int cli_sp_attach(cli_sp *s, lc_context *ctx, lc_status st, const lc_error *err,
         return CLI_FAIL;
     }
     lc_sp *sp = NULL;
-    if (lc_sp_create(ctx, MPI_COMM_WORLD, &sp, &e) != LC_OK) {
+    const lc_sp_opts so = {s->kv_budget};
+    if (lc_sp_create_opts(ctx, MPI_COMM_WORLD, &so, &sp, &e) != LC_OK) {
         if (s->rank == 0) cli_fail(cmd, &e);
         return CLI_FAIL;
     }

@@ -17,7 +17,11 @@ typedef struct {
     int rank, n_ranks;
     void *sp;         /* lc_sp *                                      */
     void *sampler;    /* lc_sp_sampler *                              */
+    size_t kv_budget; /* --kv-budget: K/V bytes per rank (0: none)    */
 } cli_sp;
+
+/* --kv-budget's value: bytes with an optional K/M/G suffix. */
+bool cli_sp_parse_bytes(const char *s, size_t *out);
 
 /* Starts MPI (P = 1 without mpirun); ranks other than 0 write nothing to
  * stdout. CLI_OK or CLI_FAIL (after a message). */

@@ -119,6 +119,12 @@ typedef struct {
                              Gemma-3's 5 local : 1 global), with --swa's window */
     bool swa_full;        /* window layers keep the full KV cache (as llama.cpp's
                              --swa-full) instead of a ring of W + B - 1 slots   */
+    bool kv_external;     /* the K/V rows are kept by an attention hook (sequence
+                             parallelism: each rank its shard): the context
+                             allocates none, only positions and tokens (12 bytes
+                             a slot, all its kv_bytes count); evaluating without a hook,
+                             sessions, KV rows and synthetic depth are refused.
+                             Softmax attention, FULL policy, no window layers */
 } lc_context_opts;
 
 /* Parse a --kv-policy spec (full | window:W | sinks:S:W | shift:KEEP |

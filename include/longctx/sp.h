@@ -63,6 +63,13 @@ typedef struct {
  * (linear attention, window layers, policies other than FULL). On failure on
  * any rank every rank returns an error (the failing rank's message). */
 lc_status lc_sp_create(lc_context *ctx, MPI_Comm comm, lc_sp **out, lc_error *err);
+/* Options: kv_budget: bytes of K/V one rank may hold (0: no limit); a
+ * shard that needs more is refused on every rank with the numbers (the
+ * shard, the whole cache and the ranks it would take). */
+typedef struct {
+    size_t kv_budget;
+} lc_sp_opts;
+lc_status lc_sp_create_opts(lc_context *ctx, MPI_Comm comm, const lc_sp_opts *o, lc_sp **out, lc_error *err);
 /* Detaches the hook (the context's own cache is then empty of this sequence:
  * reset it before using it alone). */
 void lc_sp_free(lc_sp *sp);

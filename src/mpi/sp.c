@@ -376,7 +376,31 @@ void lc_sp_free(lc_sp *sp) {
     free(sp);
 }
 
-static lc_status create_local(lc_context *ctx, MPI_Comm comm, lc_sp *sp, lc_error *err) {
+/* The largest shard of n_ctx positions over P ranks: the rank taking block 0
+ * of the last, partial round. */
+static int64_t max_slots(int P, int64_t B, int64_t n_ctx) {
+    const int64_t PB = (int64_t)P * B;
+    return n_ctx / PB * B + LC_MIN(n_ctx % PB, B);
+}
+
+static lc_status check_budget(const lc_sp *sp, int64_t n_ctx, size_t budget, lc_error *err) {
+    const double row = (double)(sp->k_row + sp->v_row) * sp->n_layers;
+    const double need = row * (double)sp->slots_max;
+    if (budget == 0 || need <= (double)budget) return LC_OK;
+    int enough = 0;
+    for (int p = sp->n_ranks + 1; p <= (1 << 20) && !enough; p++)
+        if (row * (double)max_slots(p, sp->B, n_ctx) <= (double)budget) enough = p;
+    char a[32], b[32], c[32], e[64] = "no number of ranks is enough: lower -c or the KV types";
+    if (enough) snprintf(e, sizeof e, "it takes %d ranks", enough);
+    return lc_fail(err, LC_ERR_TOO_LARGE,
+                   "sp: a context of %lld tokens needs %s of KV in all; over %d rank%s a shard holds up to %lld "
+                   "positions, %s, more than --kv-budget %s: %s",
+                   (long long)n_ctx, lc_format_bytes(row * (double)n_ctx, a, sizeof a), sp->n_ranks,
+                   sp->n_ranks == 1 ? "" : "s", (long long)sp->slots_max, lc_format_bytes(need, b, sizeof b),
+                   lc_format_bytes((double)budget, c, sizeof c), e);
+}
+
+static lc_status create_local(lc_context *ctx, MPI_Comm comm, size_t budget, lc_sp *sp, lc_error *err) {
     const lc_model *m = lc_context_model(ctx);
     sp->ctx = NULL;
     sp->comm = comm;
@@ -405,6 +429,7 @@ static lc_status create_local(lc_context *ctx, MPI_Comm comm, lc_sp *sp, lc_erro
     if (sp->slots_max > INT32_MAX)
         return lc_fail(err, LC_ERR_TOO_LARGE, "sp: a shard of %lld positions exceeds what one MPI message counts",
                        (long long)sp->slots_max);
+    if ((st = check_budget(sp, n_ctx, budget, err)) != LC_OK) return st;
     const size_t row = sp->k_row + sp->v_row, per_layer = (size_t)sp->slots * row;
     if (sp->slots > 0 && (per_layer / (size_t)sp->slots != row || per_layer * (size_t)sp->n_layers / (size_t)sp->n_layers != per_layer))
         return lc_fail(err, LC_ERR_TOO_LARGE, "sp: shard size overflows");
@@ -449,6 +474,10 @@ static lc_status create_local(lc_context *ctx, MPI_Comm comm, lc_sp *sp, lc_erro
 }
 
 lc_status lc_sp_create(lc_context *ctx, MPI_Comm comm, lc_sp **out, lc_error *err) {
+    return lc_sp_create_opts(ctx, comm, NULL, out, err);
+}
+
+lc_status lc_sp_create_opts(lc_context *ctx, MPI_Comm comm, const lc_sp_opts *o, lc_sp **out, lc_error *err) {
     if (!out) return lc_fail(err, LC_ERR_INVALID_ARG, "sp: no output");
     *out = NULL;
     lc_sp *sp = calloc(1, sizeof *sp);
@@ -459,7 +488,7 @@ lc_status lc_sp_create(lc_context *ctx, MPI_Comm comm, lc_sp **out, lc_error *er
     else {
         sp->rec_type = sp->krow_type = sp->vrow_type = MPI_DATATYPE_NULL;
         sp->op = MPI_OP_NULL;
-        st = create_local(ctx, comm, sp, &mine);
+        st = create_local(ctx, comm, o ? o->kv_budget : 0, sp, &mine);
     }
     st = lc_sp_agree(comm, st, &mine, err);
     if (st != LC_OK) {

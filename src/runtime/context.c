@@ -320,6 +320,10 @@ static lc_status resolve_family(const lc_model_config *c, const lc_context_opts 
                 (r->policy.policy == LC_KV_POLICY_SHIFT && r->window <= r->sh.n_ctx / 2 &&
                  r->sh.n_ctx - r->policy.n_keep >= 2 * (r->window + r->sh.n_batch)));
     r->rope_window_own = f->rope_window_own;
+    if (o->kv_external && (r->linear || r->policy.policy != LC_KV_POLICY_FULL || r->n_window_layers > 0))
+        return lc_fail(err, LC_ERR_UNSUPPORTED,
+                       "context: an external KV cache (sequence parallelism) needs softmax attention under the full "
+                       "KV policy and no window layers");
     if (r->rope_window_own) {
         const lc_kv_policy p = r->policy.policy;
         if (p == LC_KV_POLICY_SHIFT || (ring_policy && !r->rings))
@@ -350,6 +354,7 @@ static lc_status resolve(const lc_model *m, const lc_context_opts *o_in, resolve
     r->policy.window = o->kv_window;
     r->policy.n_keep = o->kv_n_keep;
     r->policy.n_heavy = o->kv_n_heavy;
+    r->policy.no_storage = o->kv_external;
     const bool sized_by_policy = o->kv_policy == LC_KV_POLICY_WINDOW || o->kv_policy == LC_KV_POLICY_SINKS ||
                                  o->kv_policy == LC_KV_POLICY_H2O;
     r->sh.n_ctx = o->n_ctx > 0 ? o->n_ctx : c->ctx_train;
@@ -682,8 +687,8 @@ static lc_status compute_memory(const lc_model *m, const resolved *r, lc_context
         if ((st = plan_dn(m, r, &dp, err)) != LC_OK) return st;
         const int32_t n_main = r->sh.n_layers - (r->rings ? r->n_window_layers : 0) - dp.n_layers;
         size_t ring = 0;
-        if (!lc_kv_cache_bytes(r->policy.policy, n_main, r->sh.n_kv_heads, r->sh.head_dim, r->sh.n_ctx, r->k_type,
-                               r->v_type, &mem->kv_bytes) ||
+        if (!lc_kv_cache_bytes(r->policy.policy, r->policy.no_storage ? 0 : n_main, r->sh.n_kv_heads, r->sh.head_dim,
+                               r->sh.n_ctx, r->k_type, r->v_type, &mem->kv_bytes) ||
             (r->rings && !lc_kv_wring_bytes(r->n_window_layers, r->sh.n_kv_heads, r->sh.head_dim, r->window,
                                             r->sh.n_batch, r->k_type, r->v_type, &ring)) ||
             !lc_add_size(mem->kv_bytes, ring, &mem->kv_bytes) ||

@@ -406,6 +406,8 @@ lc_status lc_context_eval(lc_context *ctx, const int32_t *tokens, int64_t n, flo
         if (tokens[i] < 0 || tokens[i] >= sh->vocab)
             return lc_fail(err, LC_ERR_INVALID_ARG, "eval: token %d (at %lld) is outside the vocabulary (0..%d)",
                            tokens[i], (long long)i, sh->vocab - 1);
+    if (ctx->kv.n_layers > 0 && !ctx->kv.k && !ctx->linear && !ctx->attn_hook)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "eval: the context keeps no KV cache (kv_external) and has no attention hook");
     const int64_t n_past = lc_context_n_past(ctx);
     if (ctx->linear ? n > sh->n_ctx - n_past : !lc_kv_cache_has_room(&ctx->kv, n))
         return lc_fail(err, LC_ERR_TOO_LARGE, "context full: %lld tokens; raise -c (%lld held, %lld more requested)",

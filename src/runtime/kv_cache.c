@@ -120,13 +120,15 @@ lc_status lc_kv_cache_init(lc_kv_cache *c, const lc_kv_policy_cfg *p, int32_t n_
     const int64_t row = (int64_t)n_head_kv * head_dim;
     lc_dtype_row_bytes(k_type, row, &c->k_row_bytes, NULL);
     lc_dtype_row_bytes(v_type, row, &c->v_row_bytes, NULL);
-    c->k = lc_malloc_aligned(c->k_row_bytes * (size_t)n_slots * (size_t)n_layers);
-    c->v = lc_malloc_aligned(c->v_row_bytes * (size_t)n_slots * (size_t)n_layers);
+    if (!p->no_storage) {
+        c->k = lc_malloc_aligned(c->k_row_bytes * (size_t)n_slots * (size_t)n_layers);
+        c->v = lc_malloc_aligned(c->v_row_bytes * (size_t)n_slots * (size_t)n_layers);
+    }
     c->pos = lc_malloc_aligned((size_t)n_slots * sizeof(int64_t));
     c->tok = lc_malloc_aligned((size_t)n_slots * sizeof(int32_t));
     c->pend = lc_malloc_aligned((size_t)n_chunk * sizeof(int64_t));
     c->scratch = lc_malloc_aligned((size_t)c->n_threads * (size_t)row * sizeof(float));
-    bool ok = c->k && c->v && c->pos && c->tok && c->pend && c->scratch;
+    bool ok = ((c->k && c->v) || p->no_storage) && c->pos && c->tok && c->pend && c->scratch;
     if (ok && p->policy == LC_KV_POLICY_H2O) {
         c->mass = lc_malloc_aligned((size_t)n_slots * sizeof(double));
         c->cand = lc_malloc_aligned((size_t)n_slots * sizeof(lc_kv_candidate));

@@ -89,6 +89,7 @@ typedef struct {
 typedef struct {
     lc_kv_policy policy;
     int64_t n_sinks, window, n_keep, n_heavy;
+    bool no_storage; /* positions and tokens only, no K/V rows (kv_external) */
 } lc_kv_policy_cfg;
 
 /* One layer's keys and values as attention reads them. */

@@ -9,13 +9,16 @@
  * recurrent state for all tokens) nor window layers' rings (positions
  * overwritten). */
 static bool rows_ok(const lc_context *ctx) {
-    return ctx && !ctx->linear && ctx->kv.policy == LC_KV_POLICY_FULL && ctx->kv.in_order && ctx->kv.n_pending == 0 &&
+    return ctx && !ctx->linear && (ctx->kv.k || ctx->kv.n_layers == 0) &&
+           ctx->kv.policy == LC_KV_POLICY_FULL && ctx->kv.in_order && ctx->kv.n_pending == 0 &&
            ctx->n_dn_layers == 0 && ctx->wring.n_layers == 0;
 }
 
 static lc_status rows_refused(const lc_context *ctx, lc_error *err) {
     if (ctx && ctx->n_dn_layers)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "kv rows: Gated DeltaNet layers keep one recurrent state, not rows");
+    if (ctx && !ctx->linear && ctx->kv.n_layers > 0 && !ctx->kv.k)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "kv rows: the KV cache is held elsewhere (kv_external)");
     if (ctx && ctx->wring.n_layers)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "kv rows: window layers keep rings, not every row (--swa-full keeps them)");
     return lc_fail(err, LC_ERR_UNSUPPORTED, "kv rows: only a FULL-policy KV cache holds rows by position");

@@ -173,7 +173,7 @@ static uint64_t context_fingerprint(const lc_context *ctx) {
  * (another -c, the same batch size): false when no such context exists. */
 static bool fingerprint_resized(const lc_context *ctx, int64_t n_slots, uint64_t *fp) {
     const lc_kv_cache *c = &ctx->kv;
-    const lc_kv_policy_cfg pc = {c->policy, c->n_sinks, c->window, c->n_keep, c->n_heavy};
+    const lc_kv_policy_cfg pc = {c->policy, c->n_sinks, c->window, c->n_keep, c->n_heavy, false};
     int64_t ns = 0, nc = 0, rl = 0;
     lc_error e;
     if (lc_kv_policy_plan(&pc, n_slots, ctx->n_batch_asked, &ns, &nc, &rl, &e) != LC_OK || ns != n_slots) return false;
@@ -348,6 +348,8 @@ lc_status lc_session_save(const lc_context *ctx, const char *path, const int32_t
     if (!little_endian()) return lc_fail(err, LC_ERR_UNSUPPORTED, "session: big-endian hosts are not supported");
     if (ctx->linear)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "session: a LINEAR-attention context keeps no KV cache to save");
+    if (ctx->kv.n_layers > 0 && !ctx->kv.k)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "session: the context's KV cache is held elsewhere (kv_external)");
     if (n_tokens < 0 || n_tokens > LC_SESSION_MAX_TOKENS || (n_tokens > 0 && !tokens))
         return lc_fail(err, LC_ERR_INVALID_ARG, "session: bad token history (%lld tokens)", (long long)n_tokens);
     if (blob_len > (size_t)LC_SESSION_MAX_BLOB || (blob_len > 0 && !blob))
@@ -850,6 +852,8 @@ lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler 
     if (!ctx || !path) return lc_fail(err, LC_ERR_INVALID_ARG, "session: NULL context or path");
     if (!little_endian()) return lc_fail(err, LC_ERR_UNSUPPORTED, "session: big-endian hosts are not supported");
     if (ctx->linear) return lc_fail(err, LC_ERR_UNSUPPORTED, "session: a LINEAR-attention context has no KV cache");
+    if (ctx->kv.n_layers > 0 && !ctx->kv.k)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "session: the context's KV cache is held elsewhere (kv_external)");
     lc_kv_cache *c = &ctx->kv;
     lc_status st = LC_OK;
     session_body b;

@@ -20,6 +20,8 @@ lc_status lc_context_fill_synthetic(lc_context *ctx, int64_t n, uint64_t seed, l
     if (!ctx) return lc_fail(err, LC_ERR_INVALID_ARG, "synthetic depth: NULL context");
     if (ctx->linear)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "synthetic depth: a LINEAR-attention context keeps no KV cache");
+    if (!ctx->linear && ctx->kv.n_layers > 0 && !ctx->kv.k)
+        return lc_fail(err, LC_ERR_UNSUPPORTED, "synthetic depth: the context keeps no KV cache (kv_external)");
     if (ctx->attn_hook) return lc_fail(err, LC_ERR_UNSUPPORTED, "synthetic depth: the context has an attention hook");
     if (ctx->kv.policy != LC_KV_POLICY_FULL)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "synthetic depth: only the full KV policy (not %s)",

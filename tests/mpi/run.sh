@@ -31,6 +31,17 @@ for p in 2 3; do
   [ "$got" = "$want" ] || { echo "FAIL: run --sp at P=$p: '$got' vs '$want'"; exit 1; }
 done
 echo "run --sp at P = 1, 2, 3: the same $(echo "$want" | wc -w) tokens as run"
+# --kv-budget 100K: the whole f32 cache of -c 96 (384 KiB) is refused at P = 1 with the numbers,
+# and runs at P = 4 (96 KiB a rank) with the same tokens
+set +e
+out=$("$cli" "${args[@]}" --sp --kv-budget 100K 2>&1)
+rc=$?
+set -e
+[ $rc -ne 0 ] && grep -q "needs 384.0 KiB of KV in all.*more than --kv-budget 100.0 KiB: it takes 4 ranks" <<<"$out" \
+  || { echo "FAIL: --kv-budget 100K at P = 1: rc $rc: $out"; exit 1; }
+got=$(mpi 4 "$cli" "${args[@]}" --sp --kv-budget 100K 2>/dev/null)
+[ "$got" = "$want" ] || { echo "FAIL: run --sp --kv-budget 100K at P=4: '$got' vs '$want'"; exit 1; }
+echo "run --sp --kv-budget 100K: refused at P = 1 ($(grep -o 'it takes 4 ranks' <<<"$out")), the same tokens at P = 4"
 # a rank without the model: every rank exits non-zero with the message
 set +e
 out=$(timeout 120 mpirun --oversubscribe --allow-run-as-root -np 2 bash -c \

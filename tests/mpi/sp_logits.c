@@ -74,6 +74,46 @@ static double rel_diff(const float *a, const float *b, int64_t n) {
     return d / mx;
 }
 
+/* --kv-budget: a budget of 60% of the whole cache is refused at P = 1 (with
+ * the numbers and the ranks it takes) and holds at P >= 2, where the ranks
+ * then evaluate a prompt as one process does. */
+static void budget_case(const lc_model *m) {
+    lc_context_opts o;
+    lc_context_opts_init(&o);
+    o.n_ctx = 512;
+    o.n_batch = 32;
+    o.n_threads = 1;
+    o.kv_external = true;
+    lc_error err;
+    lc_context *ctx = NULL;
+    lc_sp *sp = NULL;
+    const size_t whole = (size_t)lc_model_kv_bytes_per_token(&m->cfg, o.k_type, o.v_type) * (size_t)o.n_ctx;
+    const lc_sp_opts spo = {whole / 10 * 6};
+    if (lc_context_create(m, &o, &ctx, &err) != LC_OK) {
+        FAIL("budget: context: %s", err.msg);
+        return;
+    }
+    const lc_status st = lc_sp_create_opts(ctx, MPI_COMM_WORLD, &spo, &sp, &err);
+    if (n_ranks == 1) {
+        if (st != LC_ERR_TOO_LARGE) FAIL("budget: a shard of the whole cache (%zu bytes) passed a budget of %zu", whole, spo.kv_budget);
+        else if (!strstr(err.msg, "--kv-budget") || !strstr(err.msg, "it takes 2 ranks"))
+            FAIL("budget: message without the numbers: %s", err.msg);
+        else printf("P=1 budget %zu of %zu bytes: refused: %s\n", spo.kv_budget, whole, err.msg);
+    } else if (st != LC_OK) {
+        FAIL("budget: P = %d refused: %s", n_ranks, err.msg);
+    } else {
+        lc_sp_stats ss;
+        lc_sp_get_stats(sp, &ss);
+        int32_t prompt[40];
+        for (int i = 0; i < 40; i++) prompt[i] = (i * 37 + 11) % m->cfg.vocab_size;
+        if (ss.kv_bytes > spo.kv_budget) FAIL("budget: the shard has %zu bytes, over %zu", ss.kv_bytes, spo.kv_budget);
+        else if (lc_sp_prefill(sp, prompt, 40, NULL, false, &err) != LC_OK) FAIL("budget: prefill: %s", err.msg);
+        else if (rank == 0) printf("P=%d budget %zu of %zu bytes: holds (shard %zu bytes)\n", n_ranks, spo.kv_budget, whole, ss.kv_bytes);
+    }
+    lc_sp_free(sp);
+    lc_context_free(ctx);
+}
+
 static void run_case(const lc_model *m, const sp_case *c) {
     const int32_t V = m->cfg.vocab_size;
     lc_context_opts o;
@@ -97,9 +137,19 @@ static void run_case(const lc_model *m, const sp_case *c) {
         x = x * 6364136223846793005ull + 1442695040888963407ull;
         prompt[i] = (int32_t)((x >> 33) % (uint64_t)V);
     }
-    if (lc_context_create(m, &o, &ref, &err) != LC_OK || lc_context_create(m, &o, &ctx, &err) != LC_OK) {
+    lc_context_opts so = o;
+    so.kv_external = true; /* the shard is the only K/V this rank allocates */
+    if (lc_context_create(m, &o, &ref, &err) != LC_OK || lc_context_create(m, &so, &ctx, &err) != LC_OK) {
         FAIL("%s: context: %s", c->name, err.msg);
         goto done;
+    }
+    {
+        lc_context_memory mo, ms;
+        if (lc_context_memory_need(m, &o, &mo, &err) != LC_OK || lc_context_memory_need(m, &so, &ms, &err) != LC_OK)
+            FAIL("%s: memory need: %s", c->name, err.msg);
+        else if (ms.kv_bytes != (size_t)c->n_ctx * (sizeof(int64_t) + sizeof(int32_t)) || mo.kv_bytes <= ms.kv_bytes)
+            FAIL("%s: kv_external context counts %zu bytes of KV, not the positions and tokens alone (plain: %zu)",
+                 c->name, ms.kv_bytes, mo.kv_bytes);
     }
     if (lc_sp_create(ctx, MPI_COMM_WORLD, &sp, &err) != LC_OK) {
         FAIL("%s: lc_sp_create: %s", c->name, err.msg);
@@ -217,6 +267,7 @@ int main(int argc, char **argv) {
             {"f32, ctx 2 (ranks > slots)", 2, 8, 1, 1, LC_DTYPE_F32, PROMPT_RING},
         };
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(m, &cases[i]);
+        budget_case(m);
     }
     lc_model_free(m);
     int all = 0;
