@@ -32,6 +32,7 @@ struct lc_sp {
     bool ring;                    /* the hook runs the ring, not the allreduce    */
     int64_t ring_end;             /* positions < ring_end are computed this round */
     int32_t ring_layers;          /* layers of the round this rank has passed     */
+    bool peer_failed;             /* a ring vote failed for another rank's error  */
     char *rk[2], *rv[2];          /* [slots_max] rows: shards in flight           */
     float *acc_l;                 /* [n_batch, H] log-sum-exp of the accumulator  */
     float *last;                  /* [vocab] the prompt's last logits             */
@@ -263,7 +264,11 @@ static lc_status ring_layer(lc_sp *sp, int32_t layer, const lc_attn_hook_call *c
     sp->ring_layers = layer + 1;
     if (st != LC_OK) return st;
     if (!mpi_ok) return lc_fail(err, LC_ERR_IO, "sp: a ring transfer failed (layer %d)", (int)layer);
-    if (any) return lc_fail(err, LC_ERR_IO, "sp: attention failed on another rank (layer %d)", (int)layer);
+    if (failed) return lc_fail(err, LC_ERR_IO, "sp: this rank failed before layer %d", (int)layer);
+    if (any) {
+        sp->peer_failed = true;
+        return lc_fail(err, LC_ERR_IO, "sp: attention failed on another rank (layer %d)", (int)layer);
+    }
     if (c)
         for (int64_t i = 0; i < c->n_q * H; i++)
             if (sp->acc_l[i] == -INFINITY) /* cannot happen: a query sees its own key */
@@ -291,6 +296,7 @@ lc_status lc_sp_prefill(lc_sp *sp, const int32_t *tokens, int64_t n, float *logi
         return lc_fail(err, LC_ERR_TOO_LARGE, "context full: %lld tokens; raise -c (%lld held, %lld more requested)",
                        (long long)lc_context_n_ctx(ctx), (long long)S, (long long)n);
     sp->ring = true;
+    sp->peer_failed = false;
     for (int64_t j = S / PB; j <= (S + n - 1) / PB; j++) {
         sp->ring_end = LC_MIN((j + 1) * PB, S + n);
         sp->ring_layers = 0;
@@ -332,7 +338,12 @@ lc_status lc_sp_prefill(lc_sp *sp, const int32_t *tokens, int64_t n, float *logi
         }
     }
     if (st == LC_OK) st = lc_context_append_evaluated(ctx, tokens, n, sp->last, &mine);
-    st = lc_sp_agree(sp->comm, st, &mine, err);
+    /* the message of the rank whose own error it was, not of those that
+     * learned it from a vote */
+    const lc_status own = sp->peer_failed ? LC_OK : st;
+    lc_status agreed = lc_sp_agree(sp->comm, own, &mine, err);
+    if (agreed == LC_OK) agreed = lc_sp_agree(sp->comm, st, &mine, err); /* (every rank or none) */
+    st = agreed;
     if (st == LC_OK) sp->n_held = LC_MIN(held_by(P, sp->B, sp->rank, S + n), sp->slots);
     return st;
 }

@@ -19,6 +19,8 @@ for p in 2 3 4; do mpi "$p" "$sp" "$model" logits; done
 mpi 1 "$sp" "$model" logits
 # a rank that cannot load the model: every rank stops with its message
 timeout 120 mpirun --oversubscribe --allow-run-as-root -np 3 "$sp" "$model" loadfail
+# a rank whose block of a ring prefill fails: every rank stops with its message, then recovers
+timeout 120 mpirun --oversubscribe --allow-run-as-root -np 3 "$sp" "$model" ringfail
 
 # the CLI: greedy tokens of run --sp at P = 1 (no mpirun), 2 and 3 equal run's
 args=(run -m "$model" --prompt-tokens 1,17,230,45,99,3,400,12,7,801 -n 40 --tokens --ignore-eos -c 96 -b 4 -t 1

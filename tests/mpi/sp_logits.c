@@ -14,6 +14,10 @@
  *   sp_logits MODEL loadfail rank 1 loads a file that does not exist: every
  *                            rank must return the failure with rank 1's
  *                            message (nobody hangs in a collective).
+ *   sp_logits MODEL ringfail rank 1's block of a ring prefill holds a token
+ *                            outside the vocabulary: every rank returns rank
+ *                            1's message, the contexts count nothing, and a
+ *                            prefill after it gives the reference's logits.
  *
  * Tolerance, as |diff| / max(1, max |logit|): the sharded softmax sums the
  * same terms in another order (per-shard parts merged by log-sum-exp in f32).
@@ -233,12 +237,58 @@ done:
     free(lb);
 }
 
+static void ring_failure(const lc_model *m) {
+    const int32_t V = m->cfg.vocab_size;
+    lc_context_opts o;
+    lc_context_opts_init(&o);
+    o.n_ctx = 64;
+    o.n_batch = 8;
+    o.n_threads = 1;
+    o.k_type = o.v_type = LC_DTYPE_F32;
+    lc_context_opts so = o;
+    so.kv_external = true;
+    lc_error err;
+    lc_context *ref = NULL, *ctx = NULL;
+    lc_sp *sp = NULL;
+    int32_t prompt[40];
+    float *la = malloc((size_t)V * sizeof(float)), *lb = malloc((size_t)V * sizeof(float));
+    if (!la || !lb) {
+        FAIL("ringfail: out of memory");
+        goto done;
+    }
+    for (int i = 0; i < 40; i++) prompt[i] = (i * 53 + 7) % V;
+    if (lc_context_create(m, &o, &ref, &err) != LC_OK || lc_context_create(m, &so, &ctx, &err) != LC_OK ||
+        lc_sp_create(ctx, MPI_COMM_WORLD, &sp, &err) != LC_OK) {
+        FAIL("ringfail: setup: %s", err.msg);
+        goto done;
+    }
+    /* position 9 is in block 1 of round 0: rank 1's */
+    const int32_t keep = prompt[9];
+    if (rank == 1) prompt[9] = V;
+    lc_status st = lc_sp_prefill(sp, prompt, 40, lb, false, &err);
+    prompt[9] = keep;
+    if (st == LC_OK) FAIL("ringfail: every rank went on");
+    else if (!strstr(err.msg, "rank 1: ") || !strstr(err.msg, "outside the vocabulary"))
+        FAIL("ringfail: message '%s' does not name rank 1's bad token", err.msg);
+    else if (lc_context_n_past(ctx) != 0) FAIL("ringfail: the context counts %lld tokens", (long long)lc_context_n_past(ctx));
+    else if (lc_sp_prefill(sp, prompt, 40, lb, false, &err) != LC_OK) FAIL("ringfail: prefill after: %s", err.msg);
+    else if (lc_context_eval(ref, prompt, 40, la, false, &err) != LC_OK) FAIL("ringfail: reference: %s", err.msg);
+    else if (rel_diff(lb, la, V) > 1e-5) FAIL("ringfail: logits after the failure differ by %.3g", rel_diff(lb, la, V));
+    else if (rank == 0) printf("P=%d ringfail: every rank stopped with: %s; the next prefill matches\n", n_ranks, err.msg);
+done:
+    lc_sp_free(sp);
+    lc_context_free(ctx);
+    lc_context_free(ref);
+    free(la);
+    free(lb);
+}
+
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &n_ranks);
     if (argc != 3) {
-        if (rank == 0) fprintf(stderr, "usage: sp_logits MODEL logits|loadfail\n");
+        if (rank == 0) fprintf(stderr, "usage: sp_logits MODEL logits|loadfail|ringfail\n");
         MPI_Finalize();
         return 2;
     }
@@ -256,6 +306,9 @@ int main(int argc, char **argv) {
         else if (rank == 0) printf("P=%d loadfail: every rank stopped with: %s\n", n_ranks, err.msg);
     } else if (st != LC_OK) {
         FAIL("model: %s", err.msg);
+    } else if (strcmp(argv[2], "ringfail") == 0) {
+        if (n_ranks < 2) FAIL("ringfail needs 2 ranks or more");
+        else ring_failure(m);
     } else {
         const sp_case cases[] = {
             {"f32, ctx 164 (uneven)", 164, 32, 100, 64, LC_DTYPE_F32, PROMPT_RING},
