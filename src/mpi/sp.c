@@ -36,7 +36,7 @@ struct lc_sp {
     char *rk[2], *rv[2];          /* [slots_max] rows: shards in flight           */
     float *acc_l;                 /* [n_batch, H] log-sum-exp of the accumulator  */
     float *last;                  /* [vocab] the prompt's last logits             */
-    MPI_Datatype krow_type, vrow_type;
+    MPI_Datatype krow_type, vrow_type, logit_type; /* a K row, a V row, a row of logits */
     lc_attn_params params_sinks;  /* the context's, sinks kept (ring: own shard)  */
     char *k, *v;                  /* [n_layers][slots] rows                       */
     int64_t n_batch;
@@ -327,7 +327,7 @@ lc_status lc_sp_prefill(lc_sp *sp, const int32_t *tokens, int64_t n, float *logi
                 for (int r = 0; r < P; r++) {
                     const int64_t b0 = j * PB + block_of(P, j, r) * sp->B;
                     const int64_t a = LC_MAX(b0, S), b = LC_MIN(b0 + sp->B, S + n);
-                    if (b > a && MPI_Bcast(logits + (a - S) * V, (int)((b - a) * V), MPI_FLOAT, r, sp->comm) != MPI_SUCCESS)
+                    if (b > a && MPI_Bcast(logits + (a - S) * V, (int)(b - a), sp->logit_type, r, sp->comm) != MPI_SUCCESS)
                         st = lc_fail(&mine, LC_ERR_IO, "sp: MPI_Bcast of logits failed");
                 }
             if (st == LC_OK) memcpy(sp->last, logits + (n - 1) * V, (size_t)V * sizeof(float));
@@ -371,6 +371,7 @@ void lc_sp_free(lc_sp *sp) {
     if (sp->rec_type != MPI_DATATYPE_NULL) MPI_Type_free(&sp->rec_type);
     if (sp->krow_type != MPI_DATATYPE_NULL) MPI_Type_free(&sp->krow_type);
     if (sp->vrow_type != MPI_DATATYPE_NULL) MPI_Type_free(&sp->vrow_type);
+    if (sp->logit_type != MPI_DATATYPE_NULL) MPI_Type_free(&sp->logit_type);
     free(sp->kpos);
     free(sp->rpos);
     for (int i = 0; i < 2; i++) {
@@ -466,7 +467,8 @@ static lc_status create_local(lc_context *ctx, MPI_Comm comm, size_t budget, lc_
     if (MPI_Type_contiguous((int)sp->k_row, MPI_BYTE, &sp->krow_type) != MPI_SUCCESS ||
         MPI_Type_commit(&sp->krow_type) != MPI_SUCCESS ||
         MPI_Type_contiguous((int)sp->v_row, MPI_BYTE, &sp->vrow_type) != MPI_SUCCESS ||
-        MPI_Type_commit(&sp->vrow_type) != MPI_SUCCESS)
+        MPI_Type_commit(&sp->vrow_type) != MPI_SUCCESS || MPI_Type_contiguous((int)V, MPI_FLOAT, &sp->logit_type) != MPI_SUCCESS ||
+        MPI_Type_commit(&sp->logit_type) != MPI_SUCCESS)
         return lc_fail(err, LC_ERR_IO, "sp: cannot make the MPI row types");
     if (MPI_Type_contiguous((int)(d + 2), MPI_FLOAT, &sp->rec_type) != MPI_SUCCESS ||
         MPI_Type_commit(&sp->rec_type) != MPI_SUCCESS)
@@ -497,7 +499,7 @@ lc_status lc_sp_create_opts(lc_context *ctx, MPI_Comm comm, const lc_sp_opts *o,
     if (!sp) st = lc_fail(&mine, LC_ERR_NOMEM, "sp: out of memory");
     else if (!ctx) st = lc_fail(&mine, LC_ERR_INVALID_ARG, "sp: no context");
     else {
-        sp->rec_type = sp->krow_type = sp->vrow_type = MPI_DATATYPE_NULL;
+        sp->rec_type = sp->krow_type = sp->vrow_type = sp->logit_type = MPI_DATATYPE_NULL;
         sp->op = MPI_OP_NULL;
         st = create_local(ctx, comm, o ? o->kv_budget : 0, sp, &mine);
     }
