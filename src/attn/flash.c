@@ -43,7 +43,8 @@
 #define ROWS_TARGET 96          /* query rows (positions x group heads) per block */
 #define BK 64                   /* keys per tile */
 #define BATCH_ROWS_MAX 16       /* blocks of at most this many rows: decode tiles */
-#define DECODE_BK 32            /* keys per decode tile: a head's K/V tiles fit L1 */
+#define DECODE_BK 16            /* keys per decode tile: the next tile's K/V rows, prefetched one
+                                 * tile ahead for every head of a unit, stay in L1 (docs/flash.md) */
 #define PREFETCH_ROWS_MAX 32    /* software-prefetch the next tile for small blocks */
 #define TILE_PAD 16             /* floats of padding per converted tile row */
 #define SPLIT_UNITS 32          /* split-KV: aim for about this many units */
@@ -398,9 +399,9 @@ static void softcap_tile(float *st, size_t n, float c) {
  * mask_j0 >= 0 (a partial tile starting at key mask_j0), the online softmax
  * along the keys and P V. K and V are read in place (f32, f16) or converted
  * into kbuf / vbuf; either way each element is read once for all rows. */
-static void decode_tile(const flash_job *jb, const void *kr, const void *vr, const float *q, int32_t rows, int32_t nk,
-                        int64_t mask_j0, const unit_rows *ur, float *st, float *m, float *l, float *alpha, float *o,
-                        float *kbuf, float *vbuf) {
+static void decode_tile(const flash_job *jb, const void *kr, const void *vr, const void *pf_v, int64_t pf_n,
+                        const float *q, int32_t rows, int32_t nk, int64_t mask_j0, const unit_rows *ur, float *st,
+                        float *m, float *l, float *alpha, float *o, float *kbuf, float *vbuf) {
     const lc_attn_ctx *c = jb->c;
     const flash_plan *pl = jb->pl;
     const lc_flash_kernels *kn = jb->kern;
@@ -416,6 +417,7 @@ static void decode_tile(const flash_job *jb, const void *kr, const void *vr, con
     if (jb->softcap2 > 0.0f)
         for (int32_t r = 0; r < rows; r++) softcap_tile(st + (size_t)r * ss, (size_t)nk, jb->softcap2);
     if (mask_j0 >= 0) mask_tile(jb, mask_j0, nk, ur->p0, ur->npos, rows, st, 1, ss);
+    if (pf_v) prefetch_rows((const char *)pf_v, c->v_row_bytes, pf_n, c->v_head_bytes);
     kn->dec_softmax(st, ss, rows, nk, m, l, alpha);
     switch (pl->v_mode) {
     case KV_F16: kn->dec_pv(st, ss, rows, nk, LC_DTYPE_F16, vr, c->v_row_bytes / 2, pl->dp, alpha, o); break;
@@ -495,15 +497,22 @@ static void run_unit(const flash_job *jb, int64_t u, char *tb) {
                 pf_j = us[si + 1].lo, pf_n = LC_MIN(bk, us[si + 1].hi - pf_j);
             for (int32_t h = 0; h < nh; h++) {
                 const int32_t hk = ur.hk0 + h;
-                if (pf_j >= 0) prefetch_head(c, pf_j, pf_n, hk);
                 const float *qh = qt + (size_t)h * qt_n;
                 const void *kr = lc_attn_k_ptr(c, j0, hk), *vr = lc_attn_v_ptr(c, j0, hk);
                 float *oh = o + (size_t)h * o_n, *mh = m + (size_t)h * rp, *lh = l + (size_t)h * rp;
                 if (dot) {
-                    decode_tile(jb, kr, vr, qh, rows, nk, tc == TILE_PARTIAL ? j0 : -1, &ur, st, mh, lh, alpha, oh,
-                                kbuf, vbuf);
+                    /* the next tile's K rows now, its V rows between this
+                     * tile's scores and P V: two short bursts of requests */
+                    const void *pf_v = NULL;
+                    if (pf_j >= 0) {
+                        prefetch_rows((const char *)lc_attn_k_ptr(c, pf_j, hk), c->k_row_bytes, pf_n, c->k_head_bytes);
+                        pf_v = lc_attn_v_ptr(c, pf_j, hk);
+                    }
+                    decode_tile(jb, kr, vr, pf_v, pf_n, qh, rows, nk, tc == TILE_PARTIAL ? j0 : -1, &ur, st, mh, lh,
+                                alpha, oh, kbuf, vbuf);
                     continue;
                 }
+                if (pf_j >= 0) prefetch_head(c, pf_j, pf_n, hk);
                 if (pl->k_mode == KV_F32) {
                     kn->scores(qh, rp, d, (const float *)kr, c->k_row_bytes / 4, nk, st);
                 } else {
