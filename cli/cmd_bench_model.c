@@ -69,7 +69,7 @@ typedef struct {
     int64_t ctxs[MAX_CTX];
     int n_ctx;
     int64_t n_dec, seed, n_repeat;
-    bool json, peak, synthetic, interleave;
+    bool json, peak, synthetic, interleave, warmup;
     lc_context_opts co;
 } bm_args;
 
@@ -78,7 +78,7 @@ static int parse_args(bm_args *a, int argc, char **argv) {
     memset(a, 0, sizeof *a);
     const int64_t ctxs[] = {128, 1024, 4096, 16384};
     memcpy(a->ctxs, ctxs, sizeof ctxs);
-    a->n_ctx = 4, a->n_dec = 32, a->seed = 1, a->n_repeat = 1, a->peak = true;
+    a->n_ctx = 4, a->n_dec = 32, a->seed = 1, a->n_repeat = 1, a->peak = true, a->warmup = true;
     lc_context_opts_init(&a->co);
     lc_context_opts *co = &a->co;
     const cli_opt opts[] = {
@@ -111,6 +111,10 @@ static int parse_args(bm_args *a, int argc, char **argv) {
                "the same number of rows; the recurrence is the same size), outputs are\n"
                "meaningless; the output says \"synthetic depth\" and has no prefill"),
         CLI_CLEAR("--no-peak", &a->peak, "skip measuring the machine's peak (no fractions)"),
+        CLI_CLEAR("--no-warmup", &a->warmup,
+                  "skip the warm-up: by default one token is run through a small\n"
+                  "context first, untimed, so that the weights are paged in before the\n"
+                  "first timed prefill (as llama-bench's warm-up run does)"),
         CLI_SET("--json", &a->json, "one JSON object on stdout"),
         CLI_LLAMA_OPTS(&co->attn), /* llama-bench's -ngl, -fa */
     };
@@ -341,6 +345,19 @@ static void print_fractions(const bm_run *r) {
     printf("\n");
 }
 
+/* One token through a small context, untimed: every weight is read once, so
+ * the pages of a mapped model file are in place before the first timed
+ * prefill (which would otherwise pay the page faults of the whole file). */
+static lc_status warm_up(const lc_model *m, lc_context_opts co, lc_error *err) {
+    co.n_ctx = 8;
+    lc_context *ctx = NULL;
+    lc_status st = lc_context_create(m, &co, &ctx, err);
+    const int32_t tok = 0;
+    if (st == LC_OK) st = lc_context_eval(ctx, &tok, 1, NULL, false, err);
+    lc_context_free(ctx);
+    return st;
+}
+
 int bench_model(int argc, char **argv) {
     bm_args a;
     const int prc = parse_args(&a, argc, argv);
@@ -356,6 +373,11 @@ int bench_model(int argc, char **argv) {
     if (a.peak && lc_bench_peak(a.co.n_threads, 0, &r->pk, &err) != LC_OK) {
         cli_error("bench model", "peak measurement failed (%s); continuing without fractions", err.msg);
         memset(&r->pk, 0, sizeof r->pk);
+    }
+    if (a.warmup && warm_up(r->m, a.co, &err) != LC_OK) {
+        lc_model_free(r->m);
+        free(r);
+        return cli_fail("bench model", &err);
     }
     lc_cpu_model(r->cpu, sizeof r->cpu);
     r->threads = a.co.n_threads > 0 ? a.co.n_threads : lc_cpu_count();
