@@ -43,6 +43,7 @@ static const entry registry[] = {
     {"src/attn/flash_avx2.c", "src/attn/flash_scalar.c", "tests/test_attn_exact.c", "lc_flash_kernels_for("},
     {"src/attn/linear_kernels_avx2.c", "src/attn/linear_kernels.c", "tests/test_attn_linear.c", "force_scalar"},
     {"src/bench/peak_avx2.c", "src/bench/peak.c", "tests/test_kernel_registry.c", "lc_peak_sum_avx2("},
+    {"src/bench/peak_avx512.c", "src/bench/peak.c", "tests/test_kernel_registry.c", "lc_peak_fma_tier(LC_ISA_AVX512"},
     {"src/common/convert_avx2.c", "src/common/dtype.c", "tests/test_matmul.c", "force_scalar"},
     {"src/kernels/matmul_avx2.c", "src/kernels/matmul.c", "tests/test_matmul.c", "run_matmul_isa"},
     {"src/kernels/matmul_avx512.c", "src/kernels/matmul.c", "tests/test_matmul.c", "run_matmul_isa"},
@@ -123,8 +124,8 @@ static void test_entries_are_real(void) {
 }
 
 /* The bench peak loops: the AVX2 sum equals the scalar sum on odd lengths
- * (up to f32 rounding), and both FMA loops
- * return a finite value. */
+ * (up to f32 rounding), and the AVX2 and AVX-512 FMA loops (12 chains in
+ * every lane) agree with the scalar one (12 chains). */
 static void test_peak_kernels(void) {
 #if defined(__x86_64__) || defined(_M_X64)
     if (lc_isa_hardware() < LC_ISA_AVX2) {
@@ -144,8 +145,19 @@ static void test_peak_kernels(void) {
               s);
     }
     free(x);
-    const float fa = lc_peak_fma_avx2(1000), fs = lc_peak_fma_scalar(1000);
-    CHECK(isfinite(fa) && isfinite(fs), "peak fma loops: %g %g", (double)fa, (double)fs);
+    const int64_t iters[] = {0, 1, 7, 1000, 4097};
+    for (size_t k = 0; k < LC_ARRAY_LEN(iters); k++) {
+        const float fs = lc_peak_fma_scalar(iters[k]);
+        const float fa = lc_peak_fma_tier(LC_ISA_AVX2, iters[k]);
+        CHECK(isfinite(fs) && fs > 10.0f, "peak fma scalar loop, %lld iterations: %g", (long long)iters[k], (double)fs);
+        CHECK(fabsf(fa - fs) <= 1e-5f * fabsf(fs), "peak fma %lld iterations: avx2 %.9g scalar %.9g",
+              (long long)iters[k], (double)fa, (double)fs);
+        if (lc_isa_best() >= LC_ISA_AVX512) {
+            const float fz = lc_peak_fma_tier(LC_ISA_AVX512, iters[k]);
+            CHECK(fabsf(fz - fs) <= 1e-5f * fabsf(fs), "peak fma %lld iterations: avx512 %.9g scalar %.9g",
+                  (long long)iters[k], (double)fz, (double)fs);
+        }
+    }
 #else
     fprintf(stderr, "note: not x86-64: no fast paths are built\n");
 #endif

@@ -16,11 +16,20 @@
 extern "C" {
 #endif
 
+/* The FMA peak is measured for every tier the CPU has (AVX2; AVX-512 where
+ * present, which on CPUs with full-width 512-bit units is twice AVX2).
+ * fma_gflops / fma_gflops_1t are the best tier's (`isa`): the limit every
+ * "% of FMA peak" is stated against. The per-tier fields are 0 for a tier
+ * the CPU (or this build) lacks. */
 typedef struct {
-    lc_isa isa;            /* the tier the FMA figures were measured with   */
+    lc_isa isa;            /* best tier: the one fma_gflops* were measured with */
     int threads;           /* threads used for the all-thread figures       */
-    double fma_gflops_1t;  /* FP32 FMA peak, one thread (GFLOP/s, FMA = 2)  */
-    double fma_gflops;     /* FP32 FMA peak, all threads                    */
+    double fma_gflops_1t;  /* FP32 FMA peak, one thread (GFLOP/s, FMA = 2), best tier */
+    double fma_gflops;     /* FP32 FMA peak, all threads, best tier         */
+    double fma_gflops_1t_avx2;   /* the AVX2/FMA (256-bit) loop, one thread */
+    double fma_gflops_avx2;      /* the AVX2/FMA loop, all threads          */
+    double fma_gflops_1t_avx512; /* the AVX-512 (512-bit) loop, one thread  */
+    double fma_gflops_avx512;    /* the AVX-512 loop, all threads           */
     double read_gbs_1t;    /* memory read bandwidth, one thread (GB/s, 1e9) */
     double read_gbs;       /* memory read bandwidth, all threads            */
     size_t read_buffer_bytes;

@@ -1,4 +1,5 @@
-/* lc_bench_peak: FP32 FMA peak (1 and all threads) and memory read bandwidth. */
+/* lc_bench_peak: FP32 FMA peak (1 and all threads) of every SIMD tier the CPU
+ * has, and memory read bandwidth. */
 #include <math.h>
 #include <string.h>
 
@@ -25,11 +26,25 @@ double lc_peak_sum_scalar(const float *x, size_t n) {
 }
 
 static float run_fma(lc_isa isa, int64_t iters) {
+#if defined(LC_HAVE_AVX512)
+    if (isa >= LC_ISA_AVX512) return lc_peak_fma_avx512(iters);
+#endif
 #if defined(LC_HAVE_X86)
     if (isa >= LC_ISA_AVX2) return lc_peak_fma_avx2(iters);
 #endif
     (void)isa;
     return lc_peak_fma_scalar(iters);
+}
+
+float lc_peak_fma_tier(lc_isa isa, int64_t iters) {
+    /* the AVX2 loop returns 2 lanes' sums, the AVX-512 loop all 16 */
+#if defined(LC_HAVE_AVX512)
+    if (isa >= LC_ISA_AVX512) return run_fma(isa, iters) / 16.0f;
+#endif
+#if defined(LC_HAVE_X86)
+    if (isa >= LC_ISA_AVX2) return run_fma(LC_ISA_AVX2, iters) / 2.0f;
+#endif
+    return run_fma(LC_ISA_SCALAR, iters);
 }
 
 static double run_sum(lc_isa isa, const float *x, size_t n) {
@@ -42,7 +57,9 @@ static double run_sum(lc_isa isa, const float *x, size_t n) {
 
 /* Best GFLOP/s over a few timed rounds on `threads` threads. */
 static double fma_gflops(lc_isa isa, int threads, volatile float *sink) {
-    const double per_iter = isa >= LC_ISA_AVX2 ? LC_PEAK_FLOPS_PER_ITER_AVX2 : LC_PEAK_FLOPS_PER_ITER_SCALAR;
+    const double per_iter = isa >= LC_ISA_AVX512 ? LC_PEAK_FLOPS_PER_ITER_AVX512
+                            : isa >= LC_ISA_AVX2 ? LC_PEAK_FLOPS_PER_ITER_AVX2
+                                                 : LC_PEAK_FLOPS_PER_ITER_SCALAR;
     int64_t iters = 1 << 20;
     /* Grow the loop until one round takes >= 50 ms. */
     for (;;) {
@@ -90,7 +107,9 @@ lc_status lc_bench_peak(int n_threads, size_t buffer_bytes, lc_peak *out, lc_err
     memset(out, 0, sizeof *out);
     int threads = n_threads > 0 ? n_threads : lc_cpu_count();
     lc_isa isa = lc_isa_best();
-    if (isa > LC_ISA_AVX2) isa = LC_ISA_AVX2; /* the peak loops are AVX2 (f32 FMA), the tier they report */
+#if !defined(LC_HAVE_AVX512)
+    if (isa > LC_ISA_AVX2) isa = LC_ISA_AVX2; /* built without the AVX-512 loop: no tier above AVX2 runs */
+#endif
     if (buffer_bytes == 0) {
         buffer_bytes = (size_t)1 << 30;
         size_t avail = lc_mem_available_bytes();
@@ -113,10 +132,30 @@ lc_status lc_bench_peak(int n_threads, size_t buffer_bytes, lc_peak *out, lc_err
     out->isa = isa;
     out->threads = threads;
     out->read_buffer_bytes = n * sizeof(float);
-    out->fma_gflops_1t = fma_gflops(isa, 1, &fsink);
-    out->fma_gflops = fma_gflops(isa, threads, &fsink);
-    out->read_gbs_1t = read_gbs(isa, x, n, 1, &dsink);
-    out->read_gbs = read_gbs(isa, x, n, threads, &dsink);
+    /* Every tier the kernels may run at: AVX2 always when present, AVX-512
+     * too where the CPU has it. The headline figures are the best tier's. */
+    if (isa >= LC_ISA_AVX2) {
+        out->fma_gflops_1t_avx2 = fma_gflops(LC_ISA_AVX2, 1, &fsink);
+        out->fma_gflops_avx2 = fma_gflops(LC_ISA_AVX2, threads, &fsink);
+    }
+    if (isa >= LC_ISA_AVX512) {
+        out->fma_gflops_1t_avx512 = fma_gflops(LC_ISA_AVX512, 1, &fsink);
+        out->fma_gflops_avx512 = fma_gflops(LC_ISA_AVX512, threads, &fsink);
+    }
+    if (isa >= LC_ISA_AVX512) {
+        out->fma_gflops_1t = out->fma_gflops_1t_avx512;
+        out->fma_gflops = out->fma_gflops_avx512;
+    } else if (isa >= LC_ISA_AVX2) {
+        out->fma_gflops_1t = out->fma_gflops_1t_avx2;
+        out->fma_gflops = out->fma_gflops_avx2;
+    } else {
+        out->fma_gflops_1t = fma_gflops(isa, 1, &fsink);
+        out->fma_gflops = fma_gflops(isa, threads, &fsink);
+    }
+    /* The read loop is AVX2 (bandwidth-bound: a wider one reads no faster). */
+    lc_isa rd = isa > LC_ISA_AVX2 ? LC_ISA_AVX2 : isa;
+    out->read_gbs_1t = read_gbs(rd, x, n, 1, &dsink);
+    out->read_gbs = read_gbs(rd, x, n, threads, &dsink);
     lc_free_aligned(x);
     return LC_OK;
 }

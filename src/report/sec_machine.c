@@ -90,6 +90,10 @@ void sec_machine_json(lc_json_writer *w, const lc_report *r) {
         lc_json_kv_int(w, "threads", m->peak.threads);
         lc_json_kv_num(w, "fma_gflops_1t", m->peak.fma_gflops_1t);
         lc_json_kv_num(w, "fma_gflops", m->peak.fma_gflops);
+        lc_json_kv_num(w, "fma_gflops_1t_avx2", m->peak.fma_gflops_1t_avx2);
+        lc_json_kv_num(w, "fma_gflops_avx2", m->peak.fma_gflops_avx2);
+        lc_json_kv_num(w, "fma_gflops_1t_avx512", m->peak.fma_gflops_1t_avx512);
+        lc_json_kv_num(w, "fma_gflops_avx512", m->peak.fma_gflops_avx512);
         lc_json_kv_num(w, "read_gbs_1t", m->peak.read_gbs_1t);
         lc_json_kv_num(w, "read_gbs", m->peak.read_gbs);
         lc_json_kv_int(w, "read_buffer_bytes", (int64_t)m->peak.read_buffer_bytes);
@@ -127,9 +131,15 @@ void sec_machine_doc(rdoc *d, const lc_report *r) {
     rtable_cell(t, "%s / %s", lc_report_fmt_bytes((double)m->mem_total, a, sizeof a),
                 lc_report_fmt_bytes((double)m->mem_avail, b, sizeof b));
     if (m->peak_ok) {
-        rtable_cell(t, "FP32 FMA peak (`lc_bench_peak`, %s)", lc_isa_name(m->peak.isa));
+        rtable_cell(t, "FP32 FMA peak (`lc_bench_peak`, %s: the best tier, the one percentages use)",
+                    lc_isa_name(m->peak.isa));
         rtable_cell(t, "%.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d", m->peak.fma_gflops_1t, m->peak.fma_gflops,
                     m->peak.threads);
+        if (m->peak.fma_gflops_avx512 > 0 && m->peak.fma_gflops_avx2 > 0) {
+            rtable_cell(t, "FP32 FMA peak, AVX2 (256-bit) loop");
+            rtable_cell(t, "%.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d", m->peak.fma_gflops_1t_avx2,
+                        m->peak.fma_gflops_avx2, m->peak.threads);
+        }
         rtable_cell(t, "memory read bandwidth (%s buffer)",
                     lc_report_fmt_bytes((double)m->peak.read_buffer_bytes, a, sizeof a));
         rtable_cell(t, "%.1f GB/s on 1 thread, %.1f GB/s on %d", m->peak.read_gbs_1t, m->peak.read_gbs,
