@@ -717,8 +717,102 @@ static void test_hybrid_heads(void) {
         f();                                                                                                           \
         if (getenv("LC_TEST_TIMING")) fprintf(stderr, "%-26s %.2f s\n", #f, lc_time_now() - t0_);                      \
     } while (0)
+/* ---- the prefill tile kernels of every tier against the scalar ones ----------
+ * scores, softmax and pv of one tile on awkward shapes: rp 8..72 (so the
+ * AVX-512 tier's 32-wide panels end in 8-, 16- and 24-wide ones), rows < rp,
+ * nk 1..37 (key blocks of 12 and 6 with every remainder), d 32..256 and odd
+ * ones (converted tiles: dp = round16(d), zero columns), a prior state with
+ * rows that have seen nothing, and masked (-inf) scores and whole columns. */
+static void test_prefill_tiles(void) {
+    const lc_flash_kernels *ref = lc_flash_kernels_for(LC_ISA_SCALAR);
+    const lc_isa tiers[2] = {LC_ISA_AVX2, LC_ISA_AVX512};
+    static const int rps[] = {8, 16, 24, 32, 40, 48, 56, 64, 72};
+    static const int nks[] = {1, 5, 6, 7, 11, 12, 13, 24, 25, 37};
+    static const int ds[] = {32, 40, 64, 80, 96, 113, 128, 256};
+    lc_rng rng;
+    lc_rng_seed(&rng, 4242);
+    int n_run = 0;
+    for (int ti = 0; ti < 2; ti++) {
+        if (lc_isa_best() < tiers[ti]) continue;
+        const lc_flash_kernels *fast = lc_flash_kernels_for(tiers[ti]);
+        for (int ci = 0; ci < 120; ci++) {
+            const int rp = rps[ci % 9], nk = nks[(ci / 3) % 10], d = ds[(ci / 7) % 8];
+            const int rows = rp - (int)lc_rng_below(&rng, 8), dp = (d + 15) & ~15;
+            const size_t ks = (size_t)dp + lc_rng_below(&rng, 3) * 16;
+            float *qt = calloc((size_t)d * rp, sizeof(float)), *k = calloc((size_t)nk * ks, sizeof(float));
+            float *v = calloc((size_t)nk * ks, sizeof(float));
+            float *st[2], *m[2], *l[2], *al[2], *o[2];
+            for (int x = 0; x < 2; x++) {
+                st[x] = calloc((size_t)nk * rp, sizeof(float));
+                m[x] = calloc((size_t)rp, sizeof(float));
+                l[x] = calloc((size_t)rp, sizeof(float));
+                al[x] = calloc((size_t)rp, sizeof(float));
+                o[x] = calloc((size_t)rows * dp, sizeof(float));
+            }
+            for (int t = 0; t < d; t++)
+                for (int r = 0; r < rows; r++) qt[(size_t)t * rp + r] = 0.3f * lc_rng_normal(&rng);
+            for (int j = 0; j < nk; j++)
+                for (int t = 0; t < d; t++) {
+                    k[(size_t)j * ks + t] = lc_rng_normal(&rng);
+                    v[(size_t)j * ks + t] = lc_rng_normal(&rng);
+                }
+            for (int r = 0; r < rp; r++) {
+                const bool empty = r >= rows || lc_rng_below(&rng, 4) == 0;
+                m[0][r] = m[1][r] = empty ? -INFINITY : 3.0f * lc_rng_normal(&rng);
+                l[0][r] = l[1][r] = empty ? 0.0f : 1.0f + lc_rng_uniform(&rng);
+                for (int t = 0; t < dp && r < rows; t++)
+                    o[0][(size_t)r * dp + t] = o[1][(size_t)r * dp + t] = empty || t >= d ? 0.0f : lc_rng_normal(&rng);
+            }
+            const int masked_col = (int)lc_rng_below(&rng, (uint64_t)rows);
+            ref->scores(qt, rp, d, k, ks, nk, st[0]);
+            fast->scores(qt, rp, d, k, ks, nk, st[1]);
+            double e = 0, scale = 1e-3;
+            for (size_t i = 0; i < (size_t)nk * rp; i++) {
+                e = fmax(e, fabs((double)st[1][i] - st[0][i]));
+                scale = fmax(scale, fabs((double)st[0][i]));
+            }
+            CHECK(e <= 1e-5 * scale, "%s scores rp=%d nk=%d d=%d: error %.3g (scale %.3g)", lc_isa_name(tiers[ti]),
+                  rp, nk, d, e, scale);
+            for (int j = 0; j < nk; j++) { /* masked scores, and one column masked throughout */
+                st[0][(size_t)j * rp + masked_col] = -INFINITY;
+                if ((j * 7 + ci) % 5 == 0) st[0][(size_t)j * rp + (j * 3) % rows] = -INFINITY;
+            }
+            memcpy(st[1], st[0], (size_t)nk * rp * sizeof(float)); /* softmax and pv on equal input */
+            for (int x = 0; x < 2; x++) {
+                const lc_flash_kernels *kn = x ? fast : ref;
+                kn->softmax(st[x], nk, rp, m[x], l[x], al[x]);
+                kn->pv(st[x], rp, rows, nk, v, ks, dp, al[x], o[x]);
+            }
+            double em = 0, eo = 0, oscale = 1.0;
+            for (int r = 0; r < rows; r++) {
+                if (!(m[0][r] == m[1][r])) em = INFINITY;
+                em = fmax(em, fabs((double)l[1][r] - l[0][r]) / fmax(1.0, fabs((double)l[0][r])));
+                em = fmax(em, fabs((double)al[1][r] - al[0][r]));
+                for (int t = 0; t < dp; t++) {
+                    const double a = o[1][(size_t)r * dp + t], b = o[0][(size_t)r * dp + t];
+                    if (!isfinite(a) || (t >= d && a != 0.0)) eo = INFINITY;
+                    eo = fmax(eo, fabs(a - b));
+                    oscale = fmax(oscale, fabs(b));
+                }
+            }
+            for (size_t i = 0; i < (size_t)nk * rp; i++) {
+                const size_t r = i % (size_t)rp;
+                if (r < (size_t)rows) em = fmax(em, fabs((double)st[1][i] - st[0][i]));
+            }
+            CHECK(em <= 1e-5, "%s softmax rp=%d rows=%d nk=%d: error %.3g", lc_isa_name(tiers[ti]), rp, rows, nk, em);
+            CHECK(eo <= 2e-5 * oscale, "%s pv rp=%d rows=%d nk=%d d=%d: error %.3g (scale %.3g)",
+                  lc_isa_name(tiers[ti]), rp, rows, nk, d, eo, oscale);
+            n_run++;
+            free(qt), free(k), free(v);
+            for (int x = 0; x < 2; x++) free(st[x]), free(m[x]), free(l[x]), free(al[x]), free(o[x]);
+        }
+    }
+    fprintf(stderr, "prefill tiles: %d cases against the scalar kernels\n", n_run);
+}
+
 int main(void) {
     test_exp2();
+    TIMED(test_prefill_tiles);
     TIMED(test_random_cases);
     TIMED(test_window_mask);
     TIMED(test_window_equals_flash);

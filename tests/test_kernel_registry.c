@@ -41,6 +41,7 @@ typedef struct {
 static const entry registry[] = {
     {"src/attn/deltanet_avx2.c", "src/attn/deltanet.c", "tests/test_deltanet.c", "force_scalar"},
     {"src/attn/flash_avx2.c", "src/attn/flash_scalar.c", "tests/test_attn_exact.c", "lc_flash_kernels_for("},
+    {"src/attn/flash_avx512.c", "src/attn/flash_scalar.c", "tests/test_attn_exact.c", "LC_ISA_AVX512"},
     {"src/attn/linear_kernels_avx2.c", "src/attn/linear_kernels.c", "tests/test_attn_linear.c", "force_scalar"},
     {"src/bench/peak_avx2.c", "src/bench/peak.c", "tests/test_kernel_registry.c", "lc_peak_sum_avx2("},
     {"src/bench/peak_avx512.c", "src/bench/peak.c", "tests/test_kernel_registry.c", "lc_peak_fma_tier(LC_ISA_AVX512"},

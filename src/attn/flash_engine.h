@@ -1,6 +1,6 @@
 /*
  * The tiled online-softmax engine behind FLASH and WINDOW (flash.c), and the
- * per-ISA tile kernels it calls (flash_scalar.c, flash_avx2.c).
+ * per-ISA tile kernels it calls (flash_scalar.c, flash_avx2.c, flash_avx512.c).
  *
  * The engine splits the work into units (KV head hk, query block, KV
  * partition). A query block holds P consecutive query positions of the G
@@ -88,8 +88,14 @@ extern const lc_flash_kernels lc_flash_kernels_scalar;
 #if defined(LC_HAVE_X86)
 extern const lc_flash_kernels lc_flash_kernels_avx2; /* only when lc_isa_best() >= LC_ISA_AVX2 */
 #endif
+#if defined(LC_HAVE_AVX512)
+/* only when lc_isa_best() >= LC_ISA_AVX512: prefill tiles (scores, softmax,
+ * pv, exp2_row) in 512-bit registers; dec_* and load_rows are the AVX2 tier's */
+extern const lc_flash_kernels lc_flash_kernels_avx512;
+#endif
 
-/* The kernels for an ISA tier (scalar unless isa >= AVX2 on x86). */
+/* The kernels for an ISA tier (scalar unless isa >= AVX2 on x86; AVX-512
+ * where isa >= AVX512 and the build has that tier). */
 const lc_flash_kernels *lc_flash_kernels_for(lc_isa isa);
 
 #endif

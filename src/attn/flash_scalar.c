@@ -127,6 +127,9 @@ const lc_flash_kernels lc_flash_kernels_scalar = {
 };
 
 const lc_flash_kernels *lc_flash_kernels_for(lc_isa isa) {
+#if defined(LC_HAVE_AVX512)
+    if (isa >= LC_ISA_AVX512) return &lc_flash_kernels_avx512;
+#endif
 #if defined(LC_HAVE_X86)
     if (isa >= LC_ISA_AVX2) return &lc_flash_kernels_avx2;
 #else

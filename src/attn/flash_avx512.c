@@ -1,0 +1,257 @@
+/*
+ * AVX-512 tile kernels of the FLASH engine's prefill path (compiled with
+ * -mavx512f/bw/vl; reached only through lc_flash_kernels_for(LC_ISA_AVX512)).
+ * Layouts in flash_engine.h; the same algorithm as flash_avx2.c, twice the
+ * vector width and twice the registers (32 zmm):
+ *
+ *   scores  up to 12 keys x 32 query rows: 24 accumulators; per t, two loads
+ *           of qt[t][c..c+31] and up to 12 broadcasts of k[j][t] feed 24 FMAs.
+ *           rp is a multiple of 8, so the last column panel may be 8 wide:
+ *           it runs with a masked load/store.
+ *   softmax 16 query rows at a time (a masked last group of 8).
+ *   pv      up to 12 query rows x 32 output dims: 24 accumulators; per key,
+ *           two loads of v[j][t..t+31] and up to 12 broadcasts of P^T[j][r].
+ *           dp is a multiple of 16: the last panel may be 16 wide.
+ *
+ * K/V tiles reach these kernels as f32 (in place, or converted by load_rows),
+ * so f32, f16 and q8_0 caches all run them. The decode kernels (dec_*),
+ * load_rows and the tile conversion are the AVX2 tier's: decode is bound by
+ * reading the cache, not by FMA width.
+ */
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "attn/flash_engine.h"
+
+#define LC_INLINE static inline __attribute__((always_inline))
+
+/* ---- exp2: the AVX2 tier's method and polynomial (flash_avx2.c) ------------- */
+#define EXP2_C0 1.0f
+#define EXP2_C1 0.6931471824645996f
+#define EXP2_C2 0.24022646248340607f
+#define EXP2_C3 0.05550328642129898f
+#define EXP2_C4 0.009618489071726799f
+#define EXP2_C5 0.0013399932067841291f
+#define EXP2_C6 0.00015345893916673958f
+
+LC_INLINE __m512 exp2_ps(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-127.0f)); /* NaN and -inf to -127 (max returns the 2nd operand on NaN) */
+    x = _mm512_min_ps(x, _mm512_set1_ps(127.0f));
+    const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 f = _mm512_sub_ps(x, n);
+    __m512 p = _mm512_set1_ps(EXP2_C6);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(EXP2_C5));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(EXP2_C4));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(EXP2_C3));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(EXP2_C2));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(EXP2_C1));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(EXP2_C0));
+    const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+static void exp2_row_avx512(const float *x, float *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, exp2_ps(_mm512_loadu_ps(x + i)));
+    if (i < n) {
+        const __mmask16 k = (__mmask16)((1u << (n - i)) - 1u);
+        _mm512_mask_storeu_ps(y + i, k, exp2_ps(_mm512_maskz_loadu_ps(k, x + i)));
+    }
+}
+
+/* ---- S^T = K Q^T --------------------------------------------------------- */
+/* Keys 0..MR-1 against query columns 0..16*NV-1 (the last vector's lanes
+ * limited by `last`). */
+LC_INLINE void scores_block(const float *qt, size_t rp, int32_t d, const float *k, size_t ks, int MR, int NV,
+                            __mmask16 last, float *st) {
+    __m512 acc[12][2];
+    const __mmask16 m0 = NV > 1 ? (__mmask16)0xFFFF : last;
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) {
+        acc[i][0] = _mm512_setzero_ps();
+        acc[i][1] = _mm512_setzero_ps();
+    }
+    for (int32_t t = 0; t < d; t++) {
+        const float *q = qt + (size_t)t * rp;
+        const __m512 b0 = _mm512_maskz_loadu_ps(m0, q);
+        const __m512 b1 = NV > 1 ? _mm512_maskz_loadu_ps(last, q + 16) : b0;
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) {
+            const __m512 a = _mm512_set1_ps(k[(size_t)i * ks + (size_t)t]);
+            acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
+            if (NV > 1) acc[i][1] = _mm512_fmadd_ps(a, b1, acc[i][1]);
+        }
+    }
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) {
+        _mm512_mask_storeu_ps(st + (size_t)i * rp, m0, acc[i][0]);
+        if (NV > 1) _mm512_mask_storeu_ps(st + (size_t)i * rp + 16, last, acc[i][1]);
+    }
+}
+
+#define SCORES_FN(MR, NV)                                                                                              \
+    static void scores_##MR##_##NV(const float *qt, size_t rp, int32_t d, const float *k, size_t ks, __mmask16 last,   \
+                                   float *st) {                                                                        \
+        scores_block(qt, rp, d, k, ks, MR, NV, last, st);                                                              \
+    }
+SCORES_FN(1, 1) SCORES_FN(2, 1) SCORES_FN(3, 1) SCORES_FN(4, 1) SCORES_FN(5, 1) SCORES_FN(6, 1)
+SCORES_FN(7, 1) SCORES_FN(8, 1) SCORES_FN(9, 1) SCORES_FN(10, 1) SCORES_FN(11, 1) SCORES_FN(12, 1)
+SCORES_FN(1, 2) SCORES_FN(2, 2) SCORES_FN(3, 2) SCORES_FN(4, 2) SCORES_FN(5, 2) SCORES_FN(6, 2)
+SCORES_FN(7, 2) SCORES_FN(8, 2) SCORES_FN(9, 2) SCORES_FN(10, 2) SCORES_FN(11, 2) SCORES_FN(12, 2)
+
+typedef void (*scores_fn)(const float *, size_t, int32_t, const float *, size_t, __mmask16, float *);
+static const scores_fn scores_fns[2][13] = {
+    {NULL, scores_1_1, scores_2_1, scores_3_1, scores_4_1, scores_5_1, scores_6_1, scores_7_1, scores_8_1, scores_9_1,
+     scores_10_1, scores_11_1, scores_12_1},
+    {NULL, scores_1_2, scores_2_2, scores_3_2, scores_4_2, scores_5_2, scores_6_2, scores_7_2, scores_8_2, scores_9_2,
+     scores_10_2, scores_11_2, scores_12_2},
+};
+
+static void scores_avx512(const float *qt, int32_t rp, int32_t d, const float *k, size_t ks, int32_t nk, float *st) {
+    /* Column panels of 32 query rows (then one of 24, 16 or 8): the panel of
+     * qt (d x 32 floats) stays in L1 while the key rows stream past it. */
+    for (int32_t c = 0; c < rp; c += 32) {
+        const int32_t w = rp - c >= 32 ? 32 : rp - c; /* 8, 16, 24 or 32 */
+        const int nv = w > 16 ? 2 : 1;
+        const int32_t lw = w - 16 * (nv - 1); /* lanes of the last vector: 8 or 16 */
+        const __mmask16 last = (__mmask16)((1u << lw) - 1u);
+        int32_t j = 0;
+        for (; j + 12 <= nk; j += 12)
+            scores_fns[nv - 1][12](qt + c, (size_t)rp, d, k + (size_t)j * ks, ks, last, st + (size_t)j * rp + c);
+        if (j < nk)
+            scores_fns[nv - 1][nk - j](qt + c, (size_t)rp, d, k + (size_t)j * ks, ks, last, st + (size_t)j * rp + c);
+    }
+}
+
+/* ---- online softmax over a tile, 16 query rows at a time -------------------- */
+static void softmax_avx512(float *st, int32_t nk, int32_t rp, float *m, float *l, float *alpha) {
+    const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
+    for (int32_t r = 0; r < rp; r += 16) {
+        const __mmask16 km = rp - r >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (rp - r)) - 1u);
+        const __m512 m_old = _mm512_maskz_loadu_ps(km, m + r);
+        __m512 mx0 = m_old, mx1 = neg_inf;
+        int32_t j = 0;
+        for (; j + 2 <= nk; j += 2) {
+            mx0 = _mm512_max_ps(mx0, _mm512_maskz_loadu_ps(km, st + (size_t)j * rp + r));
+            mx1 = _mm512_max_ps(mx1, _mm512_maskz_loadu_ps(km, st + (size_t)(j + 1) * rp + r));
+        }
+        if (j < nk) mx0 = _mm512_max_ps(mx0, _mm512_maskz_loadu_ps(km, st + (size_t)j * rp + r));
+        const __m512 mx = _mm512_max_ps(mx0, mx1);
+        /* Rows that have seen nothing subtract 0, so 2^(-inf - 0) = 0, not NaN. */
+        const __m512 sub = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(mx, neg_inf, _CMP_EQ_OQ), mx, _mm512_setzero_ps());
+        const __m512 a = exp2_ps(_mm512_sub_ps(m_old, sub));
+        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+        for (j = 0; j + 2 <= nk; j += 2) {
+            float *p0 = st + (size_t)j * rp + r, *p1 = p0 + rp;
+            const __m512 e0 = exp2_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(km, p0), sub));
+            const __m512 e1 = exp2_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(km, p1), sub));
+            _mm512_mask_storeu_ps(p0, km, e0);
+            _mm512_mask_storeu_ps(p1, km, e1);
+            s0 = _mm512_add_ps(s0, e0);
+            s1 = _mm512_add_ps(s1, e1);
+        }
+        if (j < nk) {
+            float *p0 = st + (size_t)j * rp + r;
+            const __m512 e0 = exp2_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(km, p0), sub));
+            _mm512_mask_storeu_ps(p0, km, e0);
+            s0 = _mm512_add_ps(s0, e0);
+        }
+        _mm512_mask_storeu_ps(alpha + r, km, a);
+        _mm512_mask_storeu_ps(l + r, km,
+                              _mm512_fmadd_ps(_mm512_maskz_loadu_ps(km, l + r), a, _mm512_add_ps(s0, s1)));
+        _mm512_mask_storeu_ps(m + r, km, mx);
+    }
+}
+
+/* ---- O = alpha O + P V (P^T [nk][rp], f32 V) --------------------------------- */
+/* Rows 0..MR-1, output dims 0..16*NV-1: MR * NV accumulators; per key, NV
+ * vectors of V and MR broadcasts of P^T[j][r]. */
+LC_INLINE void pv_block(const float *st, size_t rp, int32_t nk, const float *v, size_t vs, const float *alpha,
+                        float *o, size_t dp, int MR, int NV) {
+    __m512 acc[12][2];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) {
+        const __m512 a = _mm512_set1_ps(alpha[i]);
+        acc[i][0] = _mm512_mul_ps(a, _mm512_loadu_ps(o + (size_t)i * dp));
+        acc[i][1] = NV > 1 ? _mm512_mul_ps(a, _mm512_loadu_ps(o + (size_t)i * dp + 16)) : acc[i][0];
+    }
+    for (int32_t j = 0; j < nk; j++) {
+        const float *pj = st + (size_t)j * rp;
+        const __m512 b0 = _mm512_loadu_ps(v + (size_t)j * vs);
+        const __m512 b1 = NV > 1 ? _mm512_loadu_ps(v + (size_t)j * vs + 16) : b0;
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) {
+            const __m512 p = _mm512_set1_ps(pj[i]);
+            acc[i][0] = _mm512_fmadd_ps(p, b0, acc[i][0]);
+            if (NV > 1) acc[i][1] = _mm512_fmadd_ps(p, b1, acc[i][1]);
+        }
+    }
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) {
+        _mm512_storeu_ps(o + (size_t)i * dp, acc[i][0]);
+        if (NV > 1) _mm512_storeu_ps(o + (size_t)i * dp + 16, acc[i][1]);
+    }
+}
+
+#define PV_FN(MR, NV)                                                                                                  \
+    static void pv_##MR##_##NV(const float *st, size_t rp, int32_t nk, const float *v, size_t vs, const float *alpha,  \
+                               float *o, size_t dp) {                                                                  \
+        pv_block(st, rp, nk, v, vs, alpha, o, dp, MR, NV);                                                             \
+    }
+PV_FN(1, 1) PV_FN(2, 1) PV_FN(3, 1) PV_FN(4, 1) PV_FN(5, 1) PV_FN(6, 1)
+PV_FN(7, 1) PV_FN(8, 1) PV_FN(9, 1) PV_FN(10, 1) PV_FN(11, 1) PV_FN(12, 1)
+PV_FN(1, 2) PV_FN(2, 2) PV_FN(3, 2) PV_FN(4, 2) PV_FN(5, 2) PV_FN(6, 2)
+PV_FN(7, 2) PV_FN(8, 2) PV_FN(9, 2) PV_FN(10, 2) PV_FN(11, 2) PV_FN(12, 2)
+
+typedef void (*pv_fn)(const float *, size_t, int32_t, const float *, size_t, const float *, float *, size_t);
+static const pv_fn pv_fns[2][13] = {
+    {NULL, pv_1_1, pv_2_1, pv_3_1, pv_4_1, pv_5_1, pv_6_1, pv_7_1, pv_8_1, pv_9_1, pv_10_1, pv_11_1, pv_12_1},
+    {NULL, pv_1_2, pv_2_2, pv_3_2, pv_4_2, pv_5_2, pv_6_2, pv_7_2, pv_8_2, pv_9_2, pv_10_2, pv_11_2, pv_12_2},
+};
+
+static void pv_avx512(const float *st, int32_t rp, int32_t rows, int32_t nk, const float *v, size_t vs, int32_t dp,
+                      const float *alpha, float *o) {
+    /* Output-dim panels outside (32, then 16: dp % 16 == 0): the nk x 32
+     * panel of V stays in L1 while the row blocks of P^T stream past it. */
+    for (int32_t t = 0; t < dp; t += 32) {
+        const int nv = dp - t >= 32 ? 2 : 1;
+        int32_t r = 0;
+        for (; r + 12 <= rows; r += 12)
+            pv_fns[nv - 1][12](st + r, (size_t)rp, nk, v + t, vs, alpha + r, o + (size_t)r * dp + t, (size_t)dp);
+        if (r < rows)
+            pv_fns[nv - 1][rows - r](st + r, (size_t)rp, nk, v + t, vs, alpha + r, o + (size_t)r * dp + t,
+                                     (size_t)dp);
+    }
+}
+
+/* ---- the AVX2 tier's decode kernels and tile conversion ---------------------- */
+static void dec_scores_avx512(const float *q, int32_t rows, int32_t d, lc_dtype kt, const void *k, size_t ks,
+                              int32_t nk, float *s, size_t ss) {
+    lc_flash_kernels_avx2.dec_scores(q, rows, d, kt, k, ks, nk, s, ss);
+}
+
+static void dec_softmax_avx512(float *s, size_t ss, int32_t rows, int32_t nk, float *m, float *l, float *alpha) {
+    lc_flash_kernels_avx2.dec_softmax(s, ss, rows, nk, m, l, alpha);
+}
+
+static void dec_pv_avx512(const float *s, size_t ss, int32_t rows, int32_t nk, lc_dtype vt, const void *v, size_t vs,
+                          int32_t dp, const float *alpha, float *o) {
+    lc_flash_kernels_avx2.dec_pv(s, ss, rows, nk, vt, v, vs, dp, alpha, o);
+}
+
+static void load_rows_avx512(lc_dtype t, const void *src, size_t src_stride, int32_t n, int32_t d, float *dst,
+                             size_t dst_stride, int32_t dst_pad) {
+    lc_flash_kernels_avx2.load_rows(t, src, src_stride, n, d, dst, dst_stride, dst_pad);
+}
+
+const lc_flash_kernels lc_flash_kernels_avx512 = {
+    .scores = scores_avx512,
+    .softmax = softmax_avx512,
+    .pv = pv_avx512,
+    .dec_scores = dec_scores_avx512,
+    .dec_softmax = dec_softmax_avx512,
+    .dec_pv = dec_pv_avx512,
+    .load_rows = load_rows_avx512,
+    .exp2_row = exp2_row_avx512,
+};
