@@ -11,9 +11,17 @@ trap 'rm -rf "$tmp"' EXIT
 python3 - "$tmp/peak.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
-for k in ("fma_gflops_1t", "fma_gflops", "read_gbs", "read_gbs_1t", "threads", "isa"):
+for k in ("fma_gflops_1t", "fma_gflops", "read_gbs", "read_gbs_1t", "threads", "isa",
+          "fma_gflops_1t_avx2", "fma_gflops_avx2", "fma_gflops_1t_avx512", "fma_gflops_avx512"):
     assert k in d, k
 assert d["fma_gflops"] > 0 and d["read_gbs"] > 0, d
+# the headline peak is the best tier's (the one percentages use), the tier named by isa
+if d["isa"] == "avx512":
+    assert d["fma_gflops"] == d["fma_gflops_avx512"] > 0 and d["fma_gflops_avx2"] > 0, d
+elif d["isa"] == "avx2":
+    assert d["fma_gflops"] == d["fma_gflops_avx2"] > 0 and d["fma_gflops_avx512"] == 0, d
+else:
+    assert d["fma_gflops_avx2"] == 0 and d["fma_gflops_avx512"] == 0, d
 PY
 
 "$cli" bench attn --method naive,flash,window:16:2 --n 7,65 --d 32 --heads 4 --kv-heads 2 --both \
