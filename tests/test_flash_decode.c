@@ -3,7 +3,7 @@
  * position times the G query heads of a KV head, or a few positions of a
  * smaller group) that read each K and V element of a tile once for all rows.
  *
- *  1. The dec_* tile kernels, AVX2 against the scalar reference
+ *  1. The dec_* tile kernels, AVX2 (and AVX-512 where present) against the scalar reference
  *     (lc_flash_kernels_for(LC_ISA_SCALAR)), on random tiles: rows 1..8,
  *     head dims 40 (converted f32 tiles, padded V) 64 80 96 128 256, 1..32
  *     keys, f32 and f16 K/V read in place at a cache-like row stride, rows
@@ -61,13 +61,9 @@ static void run_tile(const lc_flash_kernels *kn, const float *q, int rows, int d
     kn->dec_pv(t->s, SS, rows, nk, vt, v, vs, dp, t->alpha, t->o);
 }
 
-static void test_tile_kernels(void) {
-    if (!have_avx2()) {
-        fprintf(stderr, "note: no AVX2 on this CPU; tile-kernel comparison skipped (engine tests run scalar)\n");
-        return;
-    }
-    const lc_flash_kernels *ref = lc_flash_kernels_for(LC_ISA_SCALAR), *fast = lc_flash_kernels_for(LC_ISA_AVX2);
-    CHECK(ref != fast, "distinct scalar and AVX2 kernel tables");
+static void test_tile_kernels_isa(lc_isa isa) {
+    const lc_flash_kernels *ref = lc_flash_kernels_for(LC_ISA_SCALAR), *fast = lc_flash_kernels_for(isa);
+    CHECK(ref != fast, "distinct scalar and %s kernel tables", lc_isa_name(isa));
     const int dims[] = {40, 64, 80, 96, 128, 256};
     const int nks[] = {1, 3, 7, 8, 9, 17, 31, 32};
     lc_rng rng;
@@ -128,8 +124,8 @@ static void test_tile_kernels(void) {
                     const double ea = rel_err_inf(b.alpha, a.alpha, (size_t)rows, 1e-3);
                     const double eo = rel_err_inf(b.o, a.o, (size_t)rows * dp, 1.0);
                     CHECK(ep < 2e-5 && em < 1e-5 && el < 2e-5 && ea < 2e-5 && eo < 2e-5,
-                          "dec tile rows=%d d=%d nk=%d %s mode %d: P %.3g m %.3g l %.3g alpha %.3g o %.3g", rows, d, nk,
-                          lc_dtype_name(kt), mode, ep, em, el, ea, eo);
+                          "%s dec tile rows=%d d=%d nk=%d %s mode %d: P %.3g m %.3g l %.3g alpha %.3g o %.3g",
+                          lc_isa_name(isa), rows, d, nk, lc_dtype_name(kt), mode, ep, em, el, ea, eo);
                     /* a row masked in this tile that had seen nothing keeps l = 0 and o = 0 */
                     if (mode == 2 && !isfinite(a.m[rows - 1])) {
                         CHECK(b.l[rows - 1] == 0.0f && b.alpha[rows - 1] == 0.0f, "fully masked fresh row: l %g alpha %g",
@@ -140,6 +136,16 @@ static void test_tile_kernels(void) {
                     cases++;
                 }
     CHECK(cases == 8 * 6 * 8 * 2, "ran %d tile cases", cases);
+}
+
+/* The AVX2 tier, and the AVX-512 one (grouped P V) where the CPU has it. */
+static void test_tile_kernels(void) {
+    if (!have_avx2()) {
+        fprintf(stderr, "note: no AVX2 on this CPU; tile-kernel comparison skipped (engine tests run scalar)\n");
+        return;
+    }
+    test_tile_kernels_isa(LC_ISA_AVX2);
+    if (lc_isa_best() >= LC_ISA_AVX512) test_tile_kernels_isa(LC_ISA_AVX512);
 }
 
 /* ---- 2. whole decode calls against NAIVE --------------------------------------- */

@@ -14,9 +14,9 @@
  *           dp is a multiple of 16: the last panel may be 16 wide.
  *
  * K/V tiles reach these kernels as f32 (in place, or converted by load_rows),
- * so f32, f16 and q8_0 caches all run them. The decode kernels (dec_*),
- * load_rows and the tile conversion are the AVX2 tier's: decode is bound by
- * reading the cache, not by FMA width.
+ * so f32, f16 and q8_0 caches all run them. Decode: P V of grouped blocks
+ * (2..8 rows) is here (f32 or f16 V read in place); dec_scores, dec_softmax,
+ * one-row P V and load_rows are the AVX2 tier's.
  */
 #include <immintrin.h>
 #include <math.h>
@@ -225,7 +225,7 @@ static void pv_avx512(const float *st, int32_t rp, int32_t rows, int32_t nk, con
     }
 }
 
-/* ---- the AVX2 tier's decode kernels and tile conversion ---------------------- */
+/* ---- decode: the AVX2 tier's scores and softmax; grouped P V in zmm ---------- */
 static void dec_scores_avx512(const float *q, int32_t rows, int32_t d, lc_dtype kt, const void *k, size_t ks,
                               int32_t nk, float *s, size_t ss) {
     lc_flash_kernels_avx2.dec_scores(q, rows, d, kt, k, ks, nk, s, ss);
@@ -235,9 +235,68 @@ static void dec_softmax_avx512(float *s, size_t ss, int32_t rows, int32_t nk, fl
     lc_flash_kernels_avx2.dec_softmax(s, ss, rows, nk, m, l, alpha);
 }
 
+/* Decode P V for 2..8 rows: 32 output dims per pass (16 when dp - t = 16),
+ * 2 * MR accumulators; per key, the V vectors (f32, or f16 through
+ * vcvtph2ps) are loaded once for all rows. One row is the AVX2 tier's
+ * (8 independent chains; a lone row is bound by reading V). */
+LC_INLINE __m512 load16(const void *base, size_t i, int F16) {
+    if (F16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)base + i)));
+    return _mm512_loadu_ps((const float *)base + i);
+}
+
+LC_INLINE void dpv_block(const float *s, size_t ss, int32_t nk, const void *v, size_t vs, const float *alpha, float *o,
+                         size_t dp, int MR, int NV, int F16) {
+    __m512 acc[8][2];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++) {
+        const __m512 a = _mm512_set1_ps(alpha[i]);
+        acc[i][0] = _mm512_mul_ps(a, _mm512_loadu_ps(o + (size_t)i * dp));
+        acc[i][1] = NV > 1 ? _mm512_mul_ps(a, _mm512_loadu_ps(o + (size_t)i * dp + 16)) : acc[i][0];
+    }
+    for (int32_t j = 0; j < nk; j++) {
+        const __m512 b0 = load16(v, (size_t)j * vs, F16);
+        const __m512 b1 = NV > 1 ? load16(v, (size_t)j * vs + 16, F16) : b0;
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            const __m512 p = _mm512_set1_ps(s[(size_t)i * ss + (size_t)j]);
+            acc[i][0] = _mm512_fmadd_ps(p, b0, acc[i][0]);
+            if (NV > 1) acc[i][1] = _mm512_fmadd_ps(p, b1, acc[i][1]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++) {
+        _mm512_storeu_ps(o + (size_t)i * dp, acc[i][0]);
+        if (NV > 1) _mm512_storeu_ps(o + (size_t)i * dp + 16, acc[i][1]);
+    }
+}
+
+#define DPV_FN(MR)                                                                                                     \
+    static void dpv_##MR(const float *s, size_t ss, int32_t nk, const void *v, size_t vs, const float *alpha, float *o, \
+                         size_t dp, int nv, int f16) {                                                                 \
+        if (f16) {                                                                                                     \
+            if (nv > 1) dpv_block(s, ss, nk, v, vs, alpha, o, dp, MR, 2, 1);                                           \
+            else dpv_block(s, ss, nk, v, vs, alpha, o, dp, MR, 1, 1);                                                  \
+        } else {                                                                                                       \
+            if (nv > 1) dpv_block(s, ss, nk, v, vs, alpha, o, dp, MR, 2, 0);                                           \
+            else dpv_block(s, ss, nk, v, vs, alpha, o, dp, MR, 1, 0);                                                  \
+        }                                                                                                              \
+    }
+DPV_FN(2) DPV_FN(3) DPV_FN(4) DPV_FN(5) DPV_FN(6) DPV_FN(7) DPV_FN(8)
+
+typedef void (*dpv_fn)(const float *, size_t, int32_t, const void *, size_t, const float *, float *, size_t, int, int);
+static const dpv_fn dpv_fns[9] = {NULL, NULL, dpv_2, dpv_3, dpv_4, dpv_5, dpv_6, dpv_7, dpv_8};
+
 static void dec_pv_avx512(const float *s, size_t ss, int32_t rows, int32_t nk, lc_dtype vt, const void *v, size_t vs,
                           int32_t dp, const float *alpha, float *o) {
-    lc_flash_kernels_avx2.dec_pv(s, ss, rows, nk, vt, v, vs, dp, alpha, o);
+    if (rows < 2 || rows > 8) {
+        lc_flash_kernels_avx2.dec_pv(s, ss, rows, nk, vt, v, vs, dp, alpha, o);
+        return;
+    }
+    const int f16 = vt == LC_DTYPE_F16;
+    const size_t esize = f16 ? sizeof(uint16_t) : sizeof(float);
+    for (int32_t t = 0; t < dp; t += 32) /* dp % 16 == 0 */
+        dpv_fns[rows](s, ss, nk, (const char *)v + (size_t)t * esize, vs, alpha, o + t, (size_t)dp, dp - t >= 32 ? 2 : 1,
+                      f16);
 }
 
 static void load_rows_avx512(lc_dtype t, const void *src, size_t src_stride, int32_t n, int32_t d, float *dst,
