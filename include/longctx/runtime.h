@@ -298,6 +298,56 @@ typedef struct {
 void lc_context_get_timings(const lc_context *ctx, lc_context_timings *t);
 void lc_context_reset_timings(lc_context *ctx);
 
+/* ---- Batched decode: one token of each of several sequences in one pass -----
+ *
+ * A decode step is bound by reading the weights. n sequences (each its own
+ * context: cache, position, KV policy, recurrent states) stepped together by
+ * lc_decode_batch_eval read every weight matrix once for the n of them: the
+ * weight products run over n rows in the batch's workspace, while RoPE, the
+ * cache, attention (or the linear / DeltaNet state) and the policy run per
+ * sequence in its own context, as a one-token lc_context_eval runs them.
+ *
+ * Each context is left exactly as lc_context_eval(ctxs[i], &tokens[i], 1, ..)
+ * leaves it, with the same logits bit for bit: the quantized types' integer
+ * kernels compute every (row, token) dot product the same way whatever the
+ * number of tokens, the other types run blocks of weight rows (about 32 KiB,
+ * read from memory once, then from cache for each sequence) through the
+ * one-token kernel, MoE blocks run per row; everything else is per row
+ * already (tests/test_decode_batch.c checks it on dense, hybrid, MoE and
+ * quantized models).
+ *
+ * Memory: the batch holds a workspace context of the model for max_seqs
+ * rows (activations, product scratch, a KV cache of max_seqs f32 rows and the
+ * model's RoPE table, unused) and max_seqs rows of logits. One thread uses a
+ * batch (and its contexts) at a time. */
+#define LC_DECODE_BATCH_MAX 256
+
+typedef struct lc_decode_batch lc_decode_batch;
+
+/* A batch for up to max_seqs (1..LC_DECODE_BATCH_MAX) sequences of model m.
+ * o: the options of the sequences' contexts (threads and force_scalar are
+ * taken from it; NULL: the defaults). The model must outlive the batch. */
+lc_status lc_decode_batch_create(const lc_model *m, int32_t max_seqs, const lc_context_opts *o, lc_decode_batch **out,
+                                 lc_error *err);
+void lc_decode_batch_free(lc_decode_batch *b);
+int32_t lc_decode_batch_max_seqs(const lc_decode_batch *b);
+
+/* Feed tokens[i] to ctxs[i] for i < n (1 <= n <= max_seqs) in one forward
+ * pass. ctxs: distinct contexts of the batch's model without an attention
+ * hook. logits: NULL or [n, vocab] (row i: ctxs[i]'s); each context's
+ * lc_context_logits holds its own row either way. Checked before anything
+ * changes: the arguments, every token against the vocabulary, and room for
+ * one more token in each context (FULL policy: LC_ERR_TOO_LARGE naming the
+ * sequence). A kernel failure midway leaves every context as a failed
+ * lc_context_eval leaves it. n == 1 is lc_context_eval of that context. */
+lc_status lc_decode_batch_eval(lc_decode_batch *b, lc_context *const *ctxs, const int32_t *tokens, int32_t n,
+                               float *logits, lc_error *err);
+
+/* The batch's own counters (the shared work: weight products, norms,
+ * residuals; t_attn: the sequences' attention and recurrences, which their
+ * contexts count too, as they count their tokens). */
+void lc_decode_batch_get_timings(const lc_decode_batch *b, lc_context_timings *t);
+
 /* ---- Observing attention (analysis tools) -----------------------------------
  *
  * An observer sees, in every layer of every forward pass, softmax attention

@@ -9,6 +9,11 @@
  *   xb  [n, dim]     RMSNorm output, then the output of Wo / Wdown
  *   q   [n, q_dim]   k, v [n, kv_dim]   att [n, q_dim]
  *   hb  [n, hidden]  gate, then silu(gate) * up       hb2 [n, hidden] up
+ *
+ * lc_rt_forward_batch (decode of several sequences, src/runtime/batch.c) runs
+ * the same steps over one row per sequence in a workspace context: every
+ * weight product once for all rows, RoPE, the cache and attention per
+ * sequence in that sequence's own context.
  */
 #include <math.h>
 #include <string.h>
@@ -17,7 +22,8 @@
 
 static lc_status mm(lc_context *ctx, const lc_tensor *w, const float *x, int64_t n, float *y, lc_error *err) {
     double t0 = lc_time_now();
-    lc_status st = lc_matmul(w, x, n, y, ctx->mm_ws, ctx->mm_ws_bytes, &ctx->kopts, err);
+    lc_status st = ctx->rows_exact && n > 1 ? lc_rt_matmul_rows(ctx, w, x, n, y, err)
+                                            : lc_matmul(w, x, n, y, ctx->mm_ws, ctx->mm_ws_bytes, &ctx->kopts, err);
     ctx->tm.t_matmul += lc_time_now() - t0;
     ctx->tm.flops_matmul += lc_matmul_flops(w, n);
     return st;
@@ -192,9 +198,8 @@ static void softcap(float *x, int64_t n, float cap) {
 
 /* The attention projections of rows 0..n-1 (queries of rows r0.. only) into
  * ctx->q (rows r0.. at 0..), ctx->k, ctx->v: one fused Wqkv product or three,
- * the biases, the per-head q/k norms and RoPE at positions p0... */
-static lc_status project_qkv(lc_context *ctx, const lc_layer_weights *L, int32_t l, int64_t n, int64_t r0,
-                             int64_t p0, lc_error *err) {
+ * the biases and the per-head q/k norms (RoPE: rope_qk). */
+static lc_status project_qkv(lc_context *ctx, const lc_layer_weights *L, int64_t n, int64_t r0, lc_error *err) {
     const lc_rt_shape *sh = &ctx->sh;
     const lc_family *f = &ctx->model->cfg.fam;
     const lc_kernel_opts *ko = &ctx->kopts;
@@ -236,21 +241,51 @@ static lc_status project_qkv(lc_context *ctx, const lc_layer_weights *L, int32_t
         lc_rmsnorm(ctx->q, ctx->q, (const float *)L->q_norm.data, m * sh->n_heads, sh->head_dim, ctx->norm_eps, ko);
         lc_rmsnorm(ctx->k, ctx->k, (const float *)L->k_norm.data, n * sh->n_kv_heads, sh->head_dim, ctx->norm_eps, ko);
     }
-    const lc_rope_cache *rope = ctx->rope_window && ctx->layer_kind[l] == LC_LAYER_WINDOW ? ctx->rope_window : ctx->rope;
-    if ((st = lc_rope_apply_seq(rope, ctx->q, m, sh->n_heads, sh->head_dim, p0 + r0)) != LC_OK ||
-        (st = lc_rope_apply_seq(rope, ctx->k, n, sh->n_kv_heads, sh->head_dim, p0)) != LC_OK)
-        return lc_fail(err, st, "rope: cannot rotate layer %d at position %lld", (int)l, (long long)p0);
     return LC_OK;
+}
+
+/* RoPE of layer l as sequence ctx rotates it: m query rows q at positions
+ * qpos.., n key rows k at kpos... */
+static lc_status rope_qk(const lc_context *ctx, int32_t l, float *q, int64_t m, int64_t qpos, float *k, int64_t n,
+                         int64_t kpos, lc_error *err) {
+    const lc_rt_shape *sh = &ctx->sh;
+    const lc_rope_cache *rope = ctx->rope_window && ctx->layer_kind[l] == LC_LAYER_WINDOW ? ctx->rope_window : ctx->rope;
+    lc_status st;
+    if ((st = lc_rope_apply_seq(rope, q, m, sh->n_heads, sh->head_dim, qpos)) != LC_OK ||
+        (st = lc_rope_apply_seq(rope, k, n, sh->n_kv_heads, sh->head_dim, kpos)) != LC_OK)
+        return lc_fail(err, st, "rope: cannot rotate layer %d at position %lld", (int)l, (long long)kpos);
+    return LC_OK;
+}
+
+/* The chunk's keys and values (ctx->k, ctx->v rows 0..n-1 at positions
+ * p0..) into the sequence's cache and the attention of its queries (ctx->q,
+ * rows r0..) into ctx->att: the linear state, the attention hook, or the
+ * cache as the policy lays it out. */
+static lc_status mix_attention(lc_context *ctx, int32_t l, int64_t n, int64_t r0, int64_t p0, lc_error *err) {
+    if (ctx->linear) return attend_linear(ctx, l, n, r0, err);
+    if (ctx->attn_hook) return attend_hook(ctx, l, n, r0, p0, err);
+    if (ctx->wring.n_layers && ctx->layer_kind[l] == LC_LAYER_WINDOW)
+        lc_kv_wring_store(&ctx->wring, &ctx->kv, ctx->kv_index[l], ctx->k, ctx->v, n, ctx->kv.n_seen, p0);
+    else
+        lc_kv_cache_store(&ctx->kv, ctx->kv_index[l], ctx->k, ctx->v, &ctx->kopts);
+    return attend_cache(ctx, l, n, r0, p0, err);
+}
+
+/* The attention output of m rows (ctx->att, gated when the family gates it)
+ * through Wo into ctx->xb. */
+static lc_status attn_out(lc_context *ctx, const lc_layer_weights *L, int64_t m, lc_error *err) {
+    if (ctx->model->cfg.fam.flags & LC_ARCH_ATTN_GATE) /* att x sigmoid(gate) */
+        for (int64_t i = 0; i < m * ctx->sh.q_dim; i++) ctx->att[i] /= 1.0f + expf(-ctx->gate[i]);
+    return mm(ctx, &L->wo, ctx->att, m, ctx->xb, err);
 }
 
 /* A Gated DeltaNet layer over rows 0..n-1 (ctx->xb, normed): the layer's
  * recurrent state takes every row (chunked form for n > 1, recurrent for
- * one); rows r0.. leave through ssm_out into ctx->xb. */
-static lc_status deltanet_block(lc_context *ctx, const lc_layer_weights *L, int32_t l, int64_t n, int64_t r0,
-                                lc_error *err) {
+ * one); rows r0.. leave through ssm_out into ctx->xb. deltanet_in: the input
+ * projections of the rows into dn_mixed, dn_z, dn_b, dn_a. */
+static lc_status deltanet_in(lc_context *ctx, const lc_layer_weights *L, int64_t n, lc_error *err) {
     const lc_family *f = &ctx->model->cfg.fam;
     const int32_t HK = f->ssm_n_k_heads, HV = f->ssm_n_v_heads, R = HV / HK;
-    const int64_t VD = (int64_t)HV * f->ssm_d_v;
     lc_status st;
     if ((st = mm(ctx, &L->wqkv, ctx->xb, n, ctx->dn_mixed, err)) != LC_OK ||
         (st = mm(ctx, &L->ssm_z, ctx->xb, n, ctx->dn_z, err)) != LC_OK ||
@@ -266,6 +301,15 @@ static lc_status deltanet_block(lc_context *ctx, const lc_layer_weights *L, int3
                 ctx->dn_a[t * HV + g * R + j] = ba[g * 2 * R + R + j];
             }
     }
+    return LC_OK;
+}
+
+static lc_status deltanet_block(lc_context *ctx, const lc_layer_weights *L, int32_t l, int64_t n, int64_t r0,
+                                lc_error *err) {
+    const lc_family *f = &ctx->model->cfg.fam;
+    const int64_t VD = (int64_t)f->ssm_n_v_heads * f->ssm_d_v;
+    lc_status st = deltanet_in(ctx, L, n, err);
+    if (st != LC_OK) return st;
     const double t0 = lc_time_now();
     st = lc_deltanet_layer_forward(&ctx->dn_layer[l], &ctx->dn_params, ctx->dn[l], n, ctx->dn_mixed, 0, ctx->dn_z,
                                    ctx->dn_b, ctx->dn_a, ctx->dn_out, ctx->dn_ws, ctx->dn_ws_bytes, err);
@@ -284,7 +328,13 @@ static lc_status feed_forward(lc_context *ctx, const lc_layer_weights *L, int64_
     if (f->flags & LC_ARCH_MOE) {
         const int32_t l = (int32_t)(L - ctx->model->w.layers);
         const double t0 = lc_time_now();
-        st = lc_moe_forward(&ctx->moe[l], m, ctx->xb, ctx->moe_y, ctx->moe_ws, ctx->moe_ws_bytes, ko, err);
+        /* a batch of sequences: each row its own block call, so that every
+         * row gets what a one-token step computes (its own experts anyway) */
+        const int64_t step = ctx->rows_exact ? 1 : m;
+        st = LC_OK;
+        for (int64_t i = 0; i < m && st == LC_OK; i += step)
+            st = lc_moe_forward(&ctx->moe[l], step, ctx->xb + i * sh->dim, ctx->moe_y + i * sh->dim, ctx->moe_ws,
+                                ctx->moe_ws_bytes, ko, err);
         ctx->tm.t_matmul += lc_time_now() - t0;
         if (st == LC_OK) memcpy(ctx->xb, ctx->moe_y, (size_t)(m * sh->dim) * sizeof(float));
         return st;
@@ -307,6 +357,55 @@ static lc_status feed_forward(lc_context *ctx, const lc_layer_weights *L, int64_
     return mm(ctx, &L->w_down, ctx->hb, m, ctx->xb, err);
 }
 
+/* x rows [n] = tok_embd[tokens] (any stored type), times the family's scale. */
+static void embed(lc_context *ctx, const int32_t *tokens, int64_t n) {
+    const lc_model_weights *w = &ctx->model->w;
+    const lc_family *f = &ctx->model->cfg.fam;
+    const int64_t D = ctx->sh.dim;
+    size_t erb = 0;
+    lc_dtype_row_bytes(w->tok_embd.type, D, &erb, NULL);
+    for (int64_t i = 0; i < n; i++)
+        lc_kernel_to_f32(w->tok_embd.type, (const char *)w->tok_embd.data + (size_t)tokens[i] * erb, ctx->x + i * D, D,
+                         &ctx->kopts);
+    if (f->embd_scale != 0.0f && f->embd_scale != 1.0f)
+        for (int64_t i = 0; i < n * D; i++) ctx->x[i] *= f->embd_scale;
+}
+
+/* The rest of layer l once its token mixer has written m rows into ctx->xb:
+ * output bias, post-norm and residual into xr (the rows' residual stream),
+ * then the feed-forward block the same way. t_l0: when the layer began. */
+static lc_status layer_tail(lc_context *ctx, const lc_layer_weights *L, int32_t l, int64_t m, float *xr, double t_l0,
+                            lc_error *err) {
+    const lc_family *f = &ctx->model->cfg.fam;
+    const lc_kernel_opts *ko = &ctx->kopts;
+    const int64_t D = ctx->sh.dim;
+    const int kind = ctx->layer_kind[l];
+    if (f->flags & LC_ARCH_O_BIAS) add_bias(ctx->xb, &L->bo, m, D, ko);
+    if (f->flags & LC_ARCH_POST_NORMS)
+        lc_rmsnorm(ctx->xb, ctx->xb, (const float *)L->post_attn_norm.data, m, D, ctx->norm_eps, ko);
+    lc_add(xr, ctx->xb, m * D, ko);
+    const double t_l1 = lc_time_now();
+    ctx->tm.t_mixer[kind] += t_l1 - t_l0;
+    lc_rmsnorm(ctx->xb, xr, ctx->norms + (2 * l + 1) * D, m, D, ctx->norm_eps, ko);
+    lc_status st = feed_forward(ctx, L, m, err);
+    if (st != LC_OK) return st;
+    if (f->flags & LC_ARCH_POST_NORMS)
+        lc_rmsnorm(ctx->xb, ctx->xb, (const float *)L->post_ffn_norm.data, m, D, ctx->norm_eps, ko);
+    lc_add(xr, ctx->xb, m * D, ko);
+    ctx->tm.t_layer[kind] += lc_time_now() - t_l0;
+    return LC_OK;
+}
+
+/* The logits [n, vocab] of residual rows x [n, dim] into out. */
+static lc_status out_logits(lc_context *ctx, const float *x, int64_t n, float *out, lc_error *err) {
+    const lc_family *f = &ctx->model->cfg.fam;
+    lc_rmsnorm(ctx->xb, x, ctx->norms + 2 * ctx->sh.n_layers * ctx->sh.dim, n, ctx->sh.dim, ctx->norm_eps,
+               &ctx->kopts);
+    lc_status st = mm(ctx, &ctx->model->w.output, ctx->xb, n, out, err);
+    if (st == LC_OK && f->final_softcap > 0.0f) softcap(out, n * ctx->sh.vocab, f->final_softcap);
+    return st;
+}
+
 /* Runs tokens [n] through the model, RoPE rotating them at positions p0..
  * (the cache's reserved slots take their keys and values).
  * logits_all: [n, vocab] output, or NULL for the last token into ctx->logits.
@@ -315,23 +414,14 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
                                lc_error *err) {
     const lc_rt_shape *sh = &ctx->sh;
     const lc_model_weights *w = &ctx->model->w;
-    const lc_family *f = &ctx->model->cfg.fam;
     const int64_t D = sh->dim;
-    const lc_kernel_opts *ko = &ctx->kopts;
     lc_status st = LC_OK;
 #define TRY(x)                                                                                                        \
     do {                                                                                                              \
         if ((st = (x)) != LC_OK) return st;                                                                           \
     } while (0)
 
-    /* x = tok_embd[tokens] (any stored type), times the family's scale */
-    size_t erb = 0;
-    lc_dtype_row_bytes(w->tok_embd.type, D, &erb, NULL);
-    for (int64_t i = 0; i < n; i++)
-        lc_kernel_to_f32(w->tok_embd.type, (const char *)w->tok_embd.data + (size_t)tokens[i] * erb, ctx->x + i * D, D,
-                         ko);
-    if (f->embd_scale != 0.0f && f->embd_scale != 1.0f)
-        for (int64_t i = 0; i < n * D; i++) ctx->x[i] *= f->embd_scale;
+    embed(ctx, tokens, n);
     if (ctx->rope_cfg.scaling == LC_ROPE_SCALING_DYNAMIC_NTK) TRY(lc_rope_cache_set_length(ctx->rope, p0 + n, err));
 
     /* Rows r0..n-1 go through each layer. Every row's K and V are needed, but
@@ -342,60 +432,115 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
     for (int32_t l = 0; l < sh->n_layers; l++) {
         const lc_layer_weights *L = &w->layers[l];
         if (l == sh->n_layers - 1 && !logits_all) r0 = n - 1;
-        const int64_t m = n - r0;         /* rows carried on */
-        float *xr = ctx->x + r0 * D;      /* their residual stream */
-        const int kind = ctx->layer_kind[l];
+        const int64_t m = n - r0; /* rows carried on */
         const double t_l0 = lc_time_now();
         /* attention block */
-        lc_rmsnorm(ctx->xb, ctx->x, ctx->norms + (2 * l) * D, n, D, ctx->norm_eps, ko);
+        lc_rmsnorm(ctx->xb, ctx->x, ctx->norms + (2 * l) * D, n, D, ctx->norm_eps, &ctx->kopts);
         if (ctx->layer_kind[l] == LC_LAYER_DELTANET) {
             TRY(deltanet_block(ctx, L, l, n, r0, err));
         } else {
-            TRY(project_qkv(ctx, L, l, n, r0, p0, err));
-            if (ctx->linear) {
-                TRY(attend_linear(ctx, l, n, r0, err));
-            } else if (ctx->attn_hook) {
-                TRY(attend_hook(ctx, l, n, r0, p0, err));
-            } else {
-                if (ctx->wring.n_layers && ctx->layer_kind[l] == LC_LAYER_WINDOW)
-                    lc_kv_wring_store(&ctx->wring, &ctx->kv, ctx->kv_index[l], ctx->k, ctx->v, n, ctx->kv.n_seen, p0);
-                else
-                    lc_kv_cache_store(&ctx->kv, ctx->kv_index[l], ctx->k, ctx->v, ko);
-                TRY(attend_cache(ctx, l, n, r0, p0, err));
-            }
-            if (f->flags & LC_ARCH_ATTN_GATE) /* att x sigmoid(gate) */
-                for (int64_t i = 0; i < m * sh->q_dim; i++) ctx->att[i] /= 1.0f + expf(-ctx->gate[i]);
-            TRY(mm(ctx, &L->wo, ctx->att, m, ctx->xb, err));
+            TRY(project_qkv(ctx, L, n, r0, err));
+            TRY(rope_qk(ctx, l, ctx->q, m, p0 + r0, ctx->k, n, p0, err));
+            TRY(mix_attention(ctx, l, n, r0, p0, err));
+            TRY(attn_out(ctx, L, m, err));
         }
-        if (f->flags & LC_ARCH_O_BIAS) add_bias(ctx->xb, &L->bo, m, D, ko);
-        if (f->flags & LC_ARCH_POST_NORMS)
-            lc_rmsnorm(ctx->xb, ctx->xb, (const float *)L->post_attn_norm.data, m, D, ctx->norm_eps, ko);
-        lc_add(xr, ctx->xb, m * D, ko);
-        const double t_l1 = lc_time_now();
-        ctx->tm.t_mixer[kind] += t_l1 - t_l0;
-        /* feed-forward block */
-        lc_rmsnorm(ctx->xb, xr, ctx->norms + (2 * l + 1) * D, m, D, ctx->norm_eps, ko);
-        TRY(feed_forward(ctx, L, m, err));
-        if (f->flags & LC_ARCH_POST_NORMS)
-            lc_rmsnorm(ctx->xb, ctx->xb, (const float *)L->post_ffn_norm.data, m, D, ctx->norm_eps, ko);
-        lc_add(xr, ctx->xb, m * D, ko);
-        ctx->tm.t_layer[kind] += lc_time_now() - t_l0;
+        TRY(layer_tail(ctx, L, l, m, ctx->x + r0 * D, t_l0, err));
     }
 
-    const float *out_norm = ctx->norms + 2 * sh->n_layers * D;
     if (logits_all) {
-        lc_rmsnorm(ctx->xb, ctx->x, out_norm, n, D, ctx->norm_eps, ko);
-        TRY(mm(ctx, &w->output, ctx->xb, n, logits_all, err));
-        if (f->final_softcap > 0.0f) softcap(logits_all, n * sh->vocab, f->final_softcap);
+        TRY(out_logits(ctx, ctx->x, n, logits_all, err));
         memcpy(ctx->logits, logits_all + (n - 1) * sh->vocab, (size_t)sh->vocab * sizeof(float));
     } else {
-        lc_rmsnorm(ctx->xb, ctx->x + (n - 1) * D, out_norm, 1, D, ctx->norm_eps, ko);
-        TRY(mm(ctx, &w->output, ctx->xb, 1, ctx->logits, err));
-        if (f->final_softcap > 0.0f) softcap(ctx->logits, sh->vocab, f->final_softcap);
+        TRY(out_logits(ctx, ctx->x + (n - 1) * D, 1, ctx->logits, err));
     }
-#undef TRY
     ctx->tm.bytes_weights += ctx->weight_bytes_per_pass;
     return LC_OK;
+}
+
+lc_status lc_rt_forward_batch(lc_context *ws, lc_context *const *seqs, const int32_t *tokens, const int64_t *pos,
+                              int64_t n, float *logits, lc_error *err) {
+    const lc_rt_shape *sh = &ws->sh;
+    const lc_model_weights *w = &ws->model->w;
+    const lc_family *f = &ws->model->cfg.fam;
+    const int64_t D = sh->dim, Q = sh->q_dim, KV = sh->kv_dim;
+    lc_status st = LC_OK;
+
+    embed(ws, tokens, n);
+    for (int64_t i = 0; i < n; i++)
+        if (seqs[i]->rope_cfg.scaling == LC_ROPE_SCALING_DYNAMIC_NTK)
+            TRY(lc_rope_cache_set_length(seqs[i]->rope, pos[i] + 1, err));
+
+    for (int32_t l = 0; l < sh->n_layers; l++) {
+        const lc_layer_weights *L = &w->layers[l];
+        const double t_l0 = lc_time_now();
+        lc_rmsnorm(ws->xb, ws->x, ws->norms + (2 * l) * D, n, D, ws->norm_eps, &ws->kopts);
+        if (ws->layer_kind[l] == LC_LAYER_DELTANET) {
+            /* projections for every row at once; each sequence's recurrent
+             * state takes its own row (the one-token form) */
+            const int64_t C = L->wqkv.rows, VD = (int64_t)f->ssm_n_v_heads * f->ssm_d_v, HV = f->ssm_n_v_heads;
+            TRY(deltanet_in(ws, L, n, err));
+            for (int64_t i = 0; i < n; i++) {
+                lc_context *c = seqs[i];
+                const double t0 = lc_time_now();
+                st = lc_deltanet_layer_forward(&c->dn_layer[l], &c->dn_params, c->dn[l], 1, ws->dn_mixed + i * C, 0,
+                                               ws->dn_z + i * VD, ws->dn_b + i * HV, ws->dn_a + i * HV,
+                                               ws->dn_out + i * VD, c->dn_ws, c->dn_ws_bytes, err);
+                c->tm.t_attn += lc_time_now() - t0;
+                if (st != LC_OK) return st;
+            }
+            TRY(mm(ws, &L->ssm_out, ws->dn_out, n, ws->xb, err));
+        } else {
+            /* projections for every row at once; RoPE at each sequence's
+             * position, then its keys/values into its own cache and its
+             * query over it, in that sequence's buffers */
+            TRY(project_qkv(ws, L, n, 0, err));
+            for (int64_t i = 0; i < n; i++) {
+                lc_context *c = seqs[i];
+                TRY(rope_qk(c, l, ws->q + i * Q, 1, pos[i], ws->k + i * KV, 1, pos[i], err));
+                memcpy(c->q, ws->q + i * Q, (size_t)Q * sizeof(float));
+                memcpy(c->k, ws->k + i * KV, (size_t)KV * sizeof(float));
+                memcpy(c->v, ws->v + i * KV, (size_t)KV * sizeof(float));
+                TRY(mix_attention(c, l, 1, 0, pos[i], err));
+                memcpy(ws->att + i * Q, c->att, (size_t)Q * sizeof(float));
+            }
+            TRY(attn_out(ws, L, n, err));
+        }
+        TRY(layer_tail(ws, L, l, n, ws->x, t_l0, err));
+    }
+    TRY(out_logits(ws, ws->x, n, logits, err));
+#undef TRY
+    ws->tm.bytes_weights += ws->weight_bytes_per_pass;
+    return LC_OK;
+}
+
+void lc_rt_eval_failed(lc_context *ctx, int64_t n_past) {
+    /* FULL: roll the cache back to where the call found it. The other
+     * policies may have evicted or shifted already: they start over. */
+    if (ctx->n_dn_layers) {
+        /* the DeltaNet states took part of the call: start over */
+        lc_kv_cache_abort(&ctx->kv);
+        lc_context_reset(ctx);
+    } else if (!ctx->linear) {
+        lc_kv_cache_abort(&ctx->kv);
+        if (ctx->kv.policy == LC_KV_POLICY_FULL) lc_kv_cache_truncate(&ctx->kv, n_past);
+        else lc_kv_cache_clear(&ctx->kv);
+        /* the chunk overwrote ring slots older than any query needs */
+        if (ctx->wring.n_layers &&
+            (ctx->kv.policy != LC_KV_POLICY_FULL || !lc_kv_wring_truncate(&ctx->wring, n_past)))
+            lc_kv_wring_clear(&ctx->wring);
+    }
+    ctx->have_logits = false;
+}
+
+lc_status lc_rt_reserve(lc_context *ctx, const int32_t *tokens, int64_t n, lc_error *err) {
+    const int64_t base0 = ctx->kv.base, disc0 = ctx->kv.n_discarded;
+    lc_status st = lc_kv_cache_reserve(&ctx->kv, tokens, n, err);
+    const lc_rope_cache *wrope = ctx->rope_window ? ctx->rope_window : ctx->rope;
+    if (st == LC_OK && ctx->kv.base != base0 && ctx->wring.n_layers) /* the main ring rebased */
+        lc_kv_wring_rebase(&ctx->wring, &ctx->kv, wrope, base0 - ctx->kv.base);
+    if (st == LC_OK && ctx->kv.n_discarded != disc0 && ctx->wring.n_layers) /* the cache shifted */
+        lc_kv_wring_shift(&ctx->wring, &ctx->kv, wrope, ctx->kv.n_keep, ctx->kv.n_discarded - disc0);
+    return st;
 }
 
 lc_status lc_context_eval(lc_context *ctx, const int32_t *tokens, int64_t n, float *logits, bool all, lc_error *err) {
@@ -422,35 +567,14 @@ lc_status lc_context_eval(lc_context *ctx, const int32_t *tokens, int64_t n, flo
             st = forward_chunk(ctx, tokens + c0, nb, ctx->n_past_linear, lg, err);
             if (st == LC_OK) ctx->n_past_linear += nb;
         } else {
-            const int64_t base0 = ctx->kv.base, disc0 = ctx->kv.n_discarded;
-            st = lc_kv_cache_reserve(&ctx->kv, tokens + c0, nb, err);
-            const lc_rope_cache *wrope = ctx->rope_window ? ctx->rope_window : ctx->rope;
-            if (st == LC_OK && ctx->kv.base != base0 && ctx->wring.n_layers) /* the main ring rebased */
-                lc_kv_wring_rebase(&ctx->wring, &ctx->kv, wrope, base0 - ctx->kv.base);
-            if (st == LC_OK && ctx->kv.n_discarded != disc0 && ctx->wring.n_layers) /* the cache shifted */
-                lc_kv_wring_shift(&ctx->wring, &ctx->kv, wrope, ctx->kv.n_keep, ctx->kv.n_discarded - disc0);
+            st = lc_rt_reserve(ctx, tokens + c0, nb, err);
             if (st == LC_OK) st = forward_chunk(ctx, tokens + c0, nb, lc_kv_cache_rot_pos0(&ctx->kv), lg, err);
             if (st == LC_OK) lc_kv_cache_commit(&ctx->kv);
         }
         ctx->tm.n_forward++;
     }
     if (st != LC_OK) {
-        /* FULL: roll the cache back to where the call found it. The other
-         * policies may have evicted or shifted already: they start over. */
-        if (ctx->n_dn_layers) {
-            /* the DeltaNet states took part of the call: start over */
-            lc_kv_cache_abort(&ctx->kv);
-            lc_context_reset(ctx);
-        } else if (!ctx->linear) {
-            lc_kv_cache_abort(&ctx->kv);
-            if (ctx->kv.policy == LC_KV_POLICY_FULL) lc_kv_cache_truncate(&ctx->kv, n_past);
-            else lc_kv_cache_clear(&ctx->kv);
-            /* the chunk overwrote ring slots older than any query needs */
-            if (ctx->wring.n_layers &&
-                (ctx->kv.policy != LC_KV_POLICY_FULL || !lc_kv_wring_truncate(&ctx->wring, n_past)))
-                lc_kv_wring_clear(&ctx->wring);
-        }
-        ctx->have_logits = false;
+        lc_rt_eval_failed(ctx, n_past);
     } else {
         ctx->tm.n_tokens += n;
         ctx->have_logits = true;

@@ -96,10 +96,37 @@ struct lc_context {
     void *observer_user;
     lc_attn_hook_fn attn_hook;    /* NULL: none (lc_context_set_attn_hook)         */
     void *attn_hook_user;
+    bool rows_exact;              /* a batch's workspace (batch.c): every product of
+                                     n > 1 rows gives each row what a one-row
+                                     product gives (lc_rt_matmul_rows), MoE blocks
+                                     run row by row                               */
 };
 
 /* The MoE block of layer L of a LC_ARCH_MOE model (views of its weights). */
 lc_status lc_rt_moe_layer(const lc_model_config *c, const lc_layer_weights *L, lc_moe_layer *m, lc_error *err);
+
+/* After a failed evaluation that found n_past tokens: FULL rolls the cache
+ * back to them, other policies (and DeltaNet states) start over; no logits. */
+void lc_rt_eval_failed(lc_context *ctx, int64_t n_past);
+
+/* Reserve cache slots for tokens [n] (lc_kv_cache_reserve), moving the window
+ * layers' rings along when the main ring rebased or the cache shifted. */
+lc_status lc_rt_reserve(lc_context *ctx, const int32_t *tokens, int64_t n, lc_error *err);
+
+/* Y [n, rows] = X [n, cols] W^T with every row of Y bit for bit what
+ * lc_matmul gives for that row alone (batch.c): the integer kernels of the
+ * quantized types compute each (row, token) dot product the same way whatever
+ * the tile; the other types run row blocks of one-token products, a block's
+ * weights read from memory once for all n rows. ctx: threads, workspace. */
+lc_status lc_rt_matmul_rows(lc_context *ctx, const lc_tensor *w, const float *x, int64_t n, float *y, lc_error *err);
+
+/* One decode step of n sequences (forward.c): token i at position pos[i] of
+ * seqs[i], whose cache slot is reserved (or linear state ready); every
+ * weight product runs once over the n rows in ws (a context of n_batch >= n,
+ * rows_exact), RoPE / cache / attention / recurrent state per sequence in its
+ * own context. logits: [n, vocab]. */
+lc_status lc_rt_forward_batch(lc_context *ws, lc_context *const *seqs, const int32_t *tokens, const int64_t *pos,
+                              int64_t n, float *logits, lc_error *err);
 
 /* The attention shape of a chunk of n_q queries ending a sequence of n_kv
  * (causal, q_pos0 = n_kv - n_q, plain key order). */
