@@ -44,6 +44,7 @@ struct srv_job {
     size_t len, cap;
     size_t sent;         /* bytes of text already sent (stream)          */
     bool done;
+    bool decoding;       /* joined the decode scheduler (left when done)  */
     const char *finish;  /* "stop" or "length"                           */
     double t_start, t_prompt, t_decode0;
 
@@ -498,6 +499,10 @@ int srv_job_begin(srv_job *j, char *msg, size_t msg_cap) {
     j->t_decode0 = lc_time_now();
     j->t_prompt = j->t_decode0 - t0;
     j->prev = j->prompt[j->n_prompt - 1];
+    if (s->batcher) {
+        srv_batcher_join(s->batcher);
+        j->decoding = true;
+    }
     return 200;
 }
 
@@ -519,6 +524,10 @@ static bool text_append(srv_job *j, const char *p, size_t n) {
 static void finish(srv_job *j, const char *why) {
     j->done = true;
     j->finish = why;
+    if (j->decoding) {
+        srv_batcher_leave(j->srv->batcher);
+        j->decoding = false;
+    }
 }
 
 /* Sample, decode and evaluate one token (or finish). */
@@ -552,7 +561,10 @@ static void step(srv_job *j) {
     }
     if (full_policy(j) && lc_context_n_past(sl->ctx) >= lc_context_n_ctx(sl->ctx)) return finish(j, "length");
     if (j->n_gen >= j->max_tokens) return finish(j, "length"); /* no need to evaluate the last token */
-    if (lc_context_eval(sl->ctx, &tok, 1, NULL, false, &err) != LC_OK) return finish(j, "length");
+    /* with --parallel > 1 the step runs with the other generating slots' */
+    const lc_status st = s->batcher ? srv_batcher_decode(s->batcher, sl->ctx, tok, &err)
+                                    : lc_context_eval(sl->ctx, &tok, 1, NULL, false, &err);
+    if (st != LC_OK) return finish(j, "length");
     if (sl->n_cached < lc_context_n_ctx(sl->ctx)) sl->cached[sl->n_cached++] = tok;
     atomic_store(&sl->n_used, lc_context_n_past(sl->ctx));
 }
@@ -702,6 +714,7 @@ long srv_job_read_sse(srv_job *j, char *buf, size_t cap) {
 void srv_job_free(srv_job *j, bool disconnected) {
     if (!j) return;
     lc_server *s = j->srv;
+    if (j->decoding) srv_batcher_leave(s->batcher);
     if (j->slot) {
         pthread_mutex_lock(&s->mu);
         s->c.prompt_tokens += j->n_prompt;

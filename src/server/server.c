@@ -349,6 +349,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 static void free_server(lc_server *s) {
     if (!s) return;
+    srv_batcher_free(s->batcher); /* no request is left to hand it a token */
     srv_slots_free(s);
     srv_tree_free(s->tree);
     lc_grammar_free(s->g_json);
@@ -473,7 +474,8 @@ lc_status lc_server_start(const lc_server_opts *o, lc_server **out, lc_error *er
     }
     s->n_ctx = mem.n_ctx;
     s->kv_bytes_per_slot = mem.kv_bytes;
-    if ((st = srv_slots_create(s, &co, err)) != LC_OK) {
+    if ((st = srv_slots_create(s, &co, err)) != LC_OK ||
+        (o->n_parallel > 1 && (st = srv_batcher_create(s->model, o->n_parallel, &co, &s->batcher, err)) != LC_OK)) {
         free_server(s);
         return st;
     }

@@ -23,6 +23,7 @@ struct srv_specials;
 struct lc_grammar;
 struct lc_grammar_vocab;
 typedef struct srv_tree srv_tree;
+typedef struct srv_batcher srv_batcher;
 
 typedef struct {
     lc_context *ctx;
@@ -60,6 +61,7 @@ struct lc_server {
     struct lc_grammar_vocab *gvocab; /* the vocabulary for grammars (per model)     */
     struct lc_grammar *g_json;       /* response_format json_object, compiled once  */
     srv_tree *tree;              /* the prefix tree across requests (or NULL)     */
+    srv_batcher *batcher;        /* decode steps batched across slots (--parallel > 1), or NULL */
     struct lc_jinja_template *jinja; /* the model's tokenizer.chat_template (or NULL) */
     struct srv_specials *specials;   /* control / user-defined pieces by first byte */
     char *bos_piece, *eos_piece;     /* bos_token / eos_token for the template      */
@@ -96,6 +98,21 @@ lc_status srv_slot_acquire(lc_server *s, const int32_t *tokens, int64_t n, srv_s
 void srv_slot_release(lc_server *s, srv_slot *slot);
 /* Counters and the KV in use, for /metrics. */
 void srv_snapshot(lc_server *s, srv_counters *c, int *busy, int *waiting, size_t *kv_used, size_t *kv_cap);
+
+/* ---- batcher.c: the decode steps of the slots in one forward pass ---- */
+lc_status srv_batcher_create(const lc_model *m, int n_slots, const lc_context_opts *co, srv_batcher **out,
+                             lc_error *err);
+/* Stops the scheduler's thread (after the steps handed in) and frees. */
+void srv_batcher_free(srv_batcher *b);
+/* A slot starts generating / stops (the scheduler waits for the tokens of
+ * the slots that are generating, briefly). */
+void srv_batcher_join(srv_batcher *b);
+void srv_batcher_leave(srv_batcher *b);
+/* Evaluate token in ctx with the other slots' steps; returns when done (as
+ * lc_context_eval of that one token would). */
+lc_status srv_batcher_decode(srv_batcher *b, lc_context *ctx, int32_t token, lc_error *err);
+/* Forward passes run and the tokens they took. */
+void srv_batcher_stats(srv_batcher *b, int64_t *steps, int64_t *rows);
 
 /* ---- job.c: one completion request ---- */
 typedef enum { SRV_CHAT = 0, SRV_COMPLETION } srv_kind;
