@@ -11,7 +11,9 @@ authentication, body limits, malformed requests, 8 concurrent streaming
 clients, clients that disconnect mid-stream (no slot leaked), /metrics, the
 chat page, the model's own Jinja chat template (a copy of SHARED_DIR's
 aidreams260K.gguf given Qwen2.5's template, checked against jinja2's render
-committed in tests/data/templates), and a clean exit on SIGTERM (exit status 0: under ASan, no leak).
+committed in tests/data/templates), batched decode (--parallel 5: concurrent streaming greedy requests give
+the text they give one at a time, /metrics shows steps of several sequences), and a clean exit on SIGTERM (exit
+status 0: under ASan, no leak).
 Every request loop is bounded in count and time; only 127.0.0.1 is used.
 """
 import http.client
@@ -589,6 +591,78 @@ def structured_checks():
         stop(p, "server for structured output")
 
 
+def batch_checks():
+    """--parallel 5: the decode steps of the slots generating at the same time run as one forward pass
+    (/metrics counts the passes and the tokens they took). Four concurrent streaming greedy requests of different
+    lengths (so slots leave the batch mid-run), beside a fifth that disconnects after its first event, give exactly
+    the text the same requests give one at a time."""
+    prompts = ["Once upon a time", "The little dog ran to the park and saw", "Lily had a red", "One day, a big bear"]
+    n_tok = [160, 230, 90, 200] if not quick else [60, 90, 40, 75]
+
+    def stream(port, i, out, start=None):
+        if start:
+            start.wait(30)
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        c.request("POST", "/v1/completions", json.dumps({
+            "prompt": prompts[i], "max_tokens": n_tok[i], "temperature": 0, "stream": True, "ignore_eos": True}),
+            {"Content-Type": "application/json"})
+        r = c.getresponse()
+        text, ok = "", r.status == 200
+        for line in r.read().decode().split("\n"):
+            if line.startswith("data: {"):
+                ch = json.loads(line[6:])["choices"]
+                text += ch[0].get("text", "") if ch else ""
+        c.close()
+        out[i] = text if ok else None
+
+    def leaver(port, start):
+        start.wait(30)
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        body = json.dumps({"prompt": "A bird", "max_tokens": 300, "stream": True, "temperature": 0, "ignore_eos": True})
+        s.sendall((f"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n{body}").encode())
+        s.recv(256)
+        s.close()
+
+    # --prefix-cache 0: each request's prompt is what its slot holds after the first round, so every round below
+    # evaluates the same tokens (the prompt's last one, then the reply), together or one at a time
+    p, port = start("-c", "1024", "-np", "5", "-t", "2", "--prefix-cache", "0")
+    try:
+        first = {}
+        for i in range(4):
+            stream(port, i, first)
+        m0 = metrics(port)
+        together = {}
+        start_all = threading.Barrier(5)
+        threads = [threading.Thread(target=stream, args=(port, i, together, start_all)) for i in range(4)]
+        threads.append(threading.Thread(target=leaver, args=(port, start_all)))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=600)
+        deadline = time.time() + 60
+        m1 = metrics(port)
+        while m1["longctx_slots_busy"] > 0 and time.time() < deadline:
+            time.sleep(0.1)
+            m1 = metrics(port)
+        alone = {}
+        for i in range(4):
+            stream(port, i, alone)
+        for i in range(4):
+            check(together.get(i) is not None and together.get(i) == alone.get(i) and len(alone[i]) > 0,
+                  f"request {i}: concurrent {together.get(i)!r:.120} != one at a time {alone.get(i)!r:.120}")
+        steps = m1["longctx_decode_batches_total"] - m0["longctx_decode_batches_total"]
+        rows = m1["longctx_decode_batch_tokens_total"] - m0["longctx_decode_batch_tokens_total"]
+        check(rows >= sum(n - 1 for n in n_tok), f"every decode step went through the batches: {rows} tokens")
+        check(0 < steps < rows, f"steps were batched: {rows:.0f} tokens in {steps:.0f} forward passes")
+        check(m1["longctx_slots_busy"] == 0, "the disconnected slot was freed")
+        print(f"batched decode: {rows:.0f} tokens in {steps:.0f} forward passes "
+              f"(mean {rows / max(steps, 1):.2f} sequences); concurrent text = one at a time", flush=True)
+    finally:
+        stop(p, "server for batched decode")
+
+
+batch_checks()
 structured_checks()
 
 print(f"test_server: {checks} checks, {failures} failed")
