@@ -413,6 +413,50 @@ static void test_mask_buffer_bound(void) {
     lc_grammar_vocab_free(v);
 }
 
+/* The per-token budget (lc_grammar_state_set_budget): a grammar whose
+ * every byte walks 2,000 parse stacks needs about 45,000 steps for one token;
+ * below that the check, the mask and the accept fail with LC_ERR_TOO_LARGE
+ * naming the budget and change nothing; with enough they work, and the count
+ * starts again at each accepted token (so the same budget lasts a long run). */
+static void test_step_budget(void) {
+    const char *pieces[4] = {"a", "aa", "b", "</s>"};
+    const int32_t eog = 3;
+    lc_error err;
+    lc_grammar_vocab *v = NULL;
+    CHECK_OK(lc_grammar_vocab_from_pieces(4, pieces, NULL, &eog, 1, &v, &err), &err);
+    lc_grammar *g = parse("root ::= (\"a\"?){2000} \"b\"", &err);
+    lc_grammar_state *s = NULL;
+    if (g && v) CHECK_OK(lc_grammar_state_create(g, v, &s, &err), &err);
+    if (s) {
+        uint8_t allowed[4];
+        int32_t n = -1;
+        bool ok = false;
+        lc_grammar_state_set_budget(s, 500);
+        lc_status st = lc_grammar_token_allowed(s, 1, &ok, &err);
+        CHECK(st == LC_ERR_TOO_LARGE && strstr(err.msg, "500 parse steps for one token"), "check over budget: %s: %s",
+              lc_status_str(st), err.msg);
+        st = lc_grammar_allowed_tokens(s, allowed, &n, &err);
+        CHECK(st == LC_ERR_TOO_LARGE && strstr(err.msg, "per-token budget"), "mask over budget: %s", err.msg);
+        st = lc_grammar_accept_token(s, 1, &err);
+        CHECK(st == LC_ERR_TOO_LARGE, "accept over budget: %s", lc_status_str(st));
+        CHECK(lc_grammar_state_n_stacks(s) > 1000, "nothing accepted: %d stacks", lc_grammar_state_n_stacks(s));
+        lc_grammar_state_set_budget(s, 60000); /* one token: about 45,000 steps; 20 tokens: 20 times that */
+        for (int k = 0; k < 20; k++) {
+            CHECK_OK(lc_grammar_allowed_tokens(s, allowed, &n, &err), &err);
+            CHECK(n == 3 && allowed[0] && allowed[1] && allowed[2], "step %d: a, aa and b allowed (%d)", k, n);
+            CHECK_OK(lc_grammar_accept_token(s, 1, &err), &err); /* 40 "a" of 2000 in all */
+        }
+        CHECK_OK(lc_grammar_accept_token(s, 2, &err), &err);
+        CHECK(lc_grammar_state_complete(s), "a b ends the sentence");
+        lc_grammar_state_set_budget(s, 0);
+        CHECK_OK(lc_grammar_state_reset(s, &err), &err);
+        CHECK_OK(lc_grammar_allowed_tokens(s, allowed, &n, &err), &err); /* no budget: no limit */
+        lc_grammar_state_free(s);
+    }
+    lc_grammar_free(g);
+    lc_grammar_vocab_free(v);
+}
+
 /* With no filter, constrained sampling draws from the allowed tokens with
  * their probabilities renormalised (draw, check, mask and redraw only when
  * refused): the frequencies over many draws against p(t) / Z. */
@@ -959,6 +1003,7 @@ int main(void) {
     test_feed_buffer_bound();
     test_small_vocab();
     test_mask_buffer_bound();
+    test_step_budget();
     test_constrained_distribution();
 #if defined(LC_HAVE_JSON_SCHEMA)
     test_schema_errors();

@@ -107,6 +107,16 @@ lc_status lc_grammar_mask_logits(lc_grammar_state *s, float *logits, int32_t *n_
 /* Advance by a token (refused tokens: LC_ERR_INVALID_ARG, state unchanged). */
 lc_status lc_grammar_accept_token(lc_grammar_state *s, int32_t token, lc_error *err);
 
+/* A budget of parse steps per token (0, the default: none): the work of
+ * checking, masking and accepting one token (every parse stack looked at and
+ * every stack frame expanded counts one step) is bounded by it, whatever the
+ * grammar; past it the call fails with LC_ERR_TOO_LARGE ("more than N parse
+ * steps for one token") and the state is as before the call. The count
+ * starts again at each accepted token, at a reset and at each feed. A server
+ * sets it so that a pathological grammar fails its own request quickly
+ * instead of holding a core (docs/grammar.md: about 2e7 steps a second). */
+void lc_grammar_state_set_budget(lc_grammar_state *s, int64_t steps);
+
 /* Counters since creation (bench, diagnostics). */
 typedef struct {
     int64_t n_checks;  /* single-token checks            */

@@ -53,6 +53,9 @@ typedef struct {
     double max_seconds;       /* wall-time limit per request (300 s)                    */
     int max_queue;            /* requests waiting for a slot (16); more get 503          */
     double queue_timeout;     /* seconds a request waits for a slot (60) before 503      */
+    int64_t grammar_steps;    /* parse steps a grammar-constrained request may spend on
+                                 one token (lc_grammar_state_set_budget; 4e6, about
+                                 0.1 s; 0: no limit); past it the request fails (400)  */
 } lc_server_opts;
 
 void lc_server_opts_init(lc_server_opts *o);

@@ -173,6 +173,7 @@ static bool settle(lc_gr_engine *e, int32_t pos, int32_t parent, int64_t set_off
     const lc_grammar *g = e->g;
     if (!work_push(e, pos, parent)) return false;
     while (e->n_work > 0) {
+        if (e->max_steps > 0 && ++e->steps > e->max_steps) return fail(e, LC_ERR_CANCELLED);
         parent = e->work[--e->n_work];
         pos = e->work[--e->n_work];
         int32_t n;
@@ -238,6 +239,8 @@ static bool advance(lc_gr_engine *e, lc_gr_set in, uint32_t cp, lc_gr_set *out) 
     e->n_work = 0;
     const int64_t off = e->n_buf;
     bool complete = false;
+    e->steps += in.n; /* every stack is looked at */
+    if (e->max_steps > 0 && e->steps > e->max_steps) return fail(e, LC_ERR_CANCELLED);
     for (int32_t i = 0; i < in.n; i++) {
         const int32_t n = e->buf[in.off + i];
         if (n < 0) continue;

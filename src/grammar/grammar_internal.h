@@ -115,6 +115,8 @@ typedef struct {
     int64_t n_work, cap_work;
     int32_t max_nodes, max_set;
     int64_t max_buf; /* entries of buf: LC_GR_MAX_BUF */
+    int64_t steps, max_steps; /* parse steps since the budget was renewed, and
+                               the budget (0: none); past it: LC_ERR_CANCELLED */
     lc_status fail; /* LC_OK, or why the last operation stopped */
 } lc_gr_engine;
 

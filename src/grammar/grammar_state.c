@@ -90,6 +90,12 @@ void lc_gr_state_set_memo_limits(lc_grammar_state *s, int32_t max_nodes, int32_t
 
 void lc_gr_state_set_buf_limit(lc_grammar_state *s, int64_t max_buf) { s->e.max_buf = max_buf; }
 
+void lc_grammar_state_set_budget(lc_grammar_state *s, int64_t steps) {
+    if (!s) return;
+    s->e.max_steps = steps > 0 ? steps : 0;
+    s->e.steps = 0;
+}
+
 static lc_status engine_error(const lc_grammar_state *s, lc_error *err) {
     switch (s->e.fail) {
     case LC_ERR_TOO_LARGE:
@@ -97,6 +103,11 @@ static lc_status engine_error(const lc_grammar_state *s, lc_error *err) {
                        "grammar: the parse needs more than %d stacks, %d stack nodes or %lld stack-set entries (a very "
                        "ambiguous grammar, or text fed in one piece too long for it: feed it in smaller pieces)",
                        s->e.max_set, s->e.max_nodes, (long long)s->e.max_buf);
+    case LC_ERR_CANCELLED:
+        return lc_fail(err, LC_ERR_TOO_LARGE,
+                       "grammar: more than %lld parse steps for one token (the per-token budget): the grammar is too "
+                       "ambiguous here to enforce",
+                       (long long)s->e.max_steps);
     case LC_ERR_NOMEM: return lc_fail(err, LC_ERR_NOMEM, "grammar: out of memory for the parse stacks");
     default: return lc_fail(err, LC_ERR_INTERNAL, "grammar: the parse engine failed");
     }
@@ -107,6 +118,7 @@ lc_status lc_grammar_state_reset(lc_grammar_state *s, lc_error *err) {
     lc_gr_engine_clear(&s->e);
     s->u = (lc_gr_utf8){0, 0};
     s->ended = false;
+    s->e.steps = 0;
     if (!lc_gr_engine_start(&s->e, &s->cur)) {
         if (s->e.fail != LC_OK) return engine_error(s, err);
         /* the root can only be empty: nothing but the end is allowed */
@@ -192,6 +204,7 @@ static int read_bytes(lc_grammar_state *s, const uint8_t *b, size_t n, lc_gr_set
 /* Read and keep: the state moves on, or stays as it was. */
 static lc_status feed(lc_grammar_state *s, const uint8_t *b, size_t n, lc_error *err, const char *what) {
     if (s->ended) return lc_fail(err, LC_ERR_INVALID_ARG, "grammar: %s after the end of generation", what);
+    if (!strcmp(what, "text")) s->e.steps = 0; /* text fed: a budget of its own */
     const lc_gr_mark mk = lc_gr_engine_mark(&s->e);
     lc_gr_set set;
     lc_gr_utf8 u;
@@ -584,6 +597,7 @@ lc_status lc_grammar_accept_token(lc_grammar_state *s, int32_t token, lc_error *
     if (len == 0) return lc_fail(err, LC_ERR_INVALID_ARG, "grammar: token %d writes no text and is never allowed", token);
     st = feed(s, v->bytes + v->off[token], (size_t)len, err, "token");
     if (st == LC_OK) s->stats.n_accepts++;
+    s->e.steps = 0; /* the next token's budget */
     return st;
 }
 

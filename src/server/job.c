@@ -45,6 +45,7 @@ struct srv_job {
     size_t sent;         /* bytes of text already sent (stream)          */
     bool done;
     bool decoding;       /* joined the decode scheduler (left when done)  */
+    char *error;         /* the request failed while generating (malloc'd) */
     const char *finish;  /* "stop" or "length"                           */
     double t_start, t_prompt, t_decode0;
 
@@ -445,6 +446,11 @@ srv_job *srv_job_parse(lc_server *s, srv_kind kind, const char *body, size_t len
 
 bool srv_job_stream(const srv_job *j) { return j->stream; }
 
+const char *srv_job_error(const srv_job *j) {
+    if (j->error) return j->error;
+    return j->finish && !strcmp(j->finish, "error") ? "out of memory" : NULL;
+}
+
 /* ---- generation --------------------------------------------------------------- */
 
 static bool full_policy(const srv_job *j) {
@@ -475,6 +481,7 @@ int srv_job_begin(srv_job *j, char *msg, size_t msg_cap) {
         snprintf(msg, msg_cap, "grammar: %s", err.msg);
         return 400;
     }
+    if (j->gstate) lc_grammar_state_set_budget(j->gstate, s->o.grammar_steps);
     const double t0 = lc_time_now();
     srv_slot *sl = j->slot;
     if (s->tree && lc_context_n_past(sl->ctx) == j->n_reuse) { /* a longer prefix from the tree (the last token is evaluated) */
@@ -542,8 +549,14 @@ static void step(srv_job *j) {
     if (j->sp.temp <= 0 && !j->gstate) {
         tok = (int32_t)lc_argmax(logits, s->model->cfg.vocab_size);
         lc_sampler_accept(j->sampler, tok, NULL);
-    } else if (lc_sampler_sample(j->sampler, logits, &tok, &err) != LC_OK) {
-        return finish(j, "stop");
+    } else {
+        const lc_status st = lc_sampler_sample(j->sampler, logits, &tok, &err);
+        if (st == LC_ERR_TOO_LARGE) { /* the grammar's budget or limits: the request fails, saying why */
+            free(j->error);
+            j->error = strdup(err.msg);
+            return finish(j, "error");
+        }
+        if (st != LC_OK) return finish(j, "stop");
     }
     for (int32_t i = 0; i < s->n_stop_ids && !j->ignore_eos; i++)
         if (tok == s->stop_ids[i]) return finish(j, "stop");
@@ -685,6 +698,17 @@ static bool produce(srv_job *j) {
             return sse_event(j, chunk_json(j, j->text + from, upto - from, NULL));
         }
     }
+    if (srv_job_error(j)) { /* OpenAI's error object as an event, then the end */
+        cJSON *r = cJSON_CreateObject();
+        cJSON *e = cJSON_AddObjectToObject(r, "error");
+        cJSON_AddStringToObject(e, "message", srv_job_error(j));
+        cJSON_AddStringToObject(e, "type", "invalid_request_error");
+        cJSON_AddNullToObject(e, "param");
+        cJSON_AddNumberToObject(e, "code", 400);
+        bool ok = sse_event(j, r) && sse_event(j, NULL);
+        j->sent_done = true;
+        return ok;
+    }
     const size_t upto = j->len;
     bool ok = sse_event(j, chunk_json(j, j->text ? j->text + j->sent : "", upto - j->sent, j->finish));
     j->sent = upto;
@@ -738,5 +762,6 @@ void srv_job_free(srv_job *j, bool disconnected) {
     free(j->prompt);
     free(j->text);
     free(j->out);
+    free(j->error);
     free(j);
 }

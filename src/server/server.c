@@ -27,6 +27,7 @@ void lc_server_opts_init(lc_server_opts *o) {
     o->max_queue = 16;
     o->queue_timeout = 60;
     o->prefix_cache = SIZE_MAX;
+    o->grammar_steps = 4000000;
 }
 
 int lc_server_port(const lc_server *s) { return s ? s->port : 0; }
@@ -179,6 +180,13 @@ static enum MHD_Result completion(lc_server *s, struct MHD_Connection *c, srv_ki
     }
     if (!srv_job_stream(j)) {
         char *body = srv_job_run_to_end(j);
+        if (body && srv_job_error(j)) {
+            char why[LC_ERROR_MSG_MAX];
+            snprintf(why, sizeof why, "%s", srv_job_error(j));
+            free(body);
+            srv_job_free(j, false);
+            return respond_error(s, c, 400, why, NULL);
+        }
         srv_job_free(j, false);
         if (!body) return respond_error(s, c, 500, "out of memory", NULL);
         return respond(s, c, 200, "application/json", body, strlen(body));

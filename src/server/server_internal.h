@@ -126,6 +126,9 @@ srv_job *srv_job_parse(lc_server *s, srv_kind kind, const char *body, size_t len
 /* Acquire a slot and evaluate the prompt; status 503 / 400 / 500 on failure. */
 int srv_job_begin(srv_job *j, char *msg, size_t msg_cap);
 bool srv_job_stream(const srv_job *j);
+/* Why the request failed while generating (the grammar's per-token budget,
+ * say), or NULL. */
+const char *srv_job_error(const srv_job *j);
 /* Run to the end; the response body (JSON, malloc'd) or NULL. */
 char *srv_job_run_to_end(srv_job *j);
 /* Streaming: copy up to cap bytes of server-sent events into buf; returns

@@ -595,7 +595,7 @@ def batch_checks():
     """--parallel 5: the decode steps of the slots generating at the same time run as one forward pass
     (/metrics counts the passes and the tokens they took). Four concurrent streaming greedy requests of different
     lengths (so slots leave the batch mid-run), beside a fifth that disconnects after its first event, give exactly
-    the text the same requests give one at a time."""
+    the text the same requests give one at a time. A pathological grammar fails at the per-token budget."""
     prompts = ["Once upon a time", "The little dog ran to the park and saw", "Lily had a red", "One day, a big bear"]
     n_tok = [160, 230, 90, 200] if not quick else [60, 90, 40, 75]
 
@@ -658,6 +658,32 @@ def batch_checks():
         check(m1["longctx_slots_busy"] == 0, "the disconnected slot was freed")
         print(f"batched decode: {rows:.0f} tokens in {steps:.0f} forward passes "
               f"(mean {rows / max(steps, 1):.2f} sequences); concurrent text = one at a time", flush=True)
+
+        # a pathological grammar (60,000 optional characters: every byte walks that many parse stacks) fails its
+        # own request at the per-token budget, saying so, instead of holding a core; a request beside it goes on
+        bad = 'root ::= (("a"?){10000}){6} "b"'
+        t0 = time.time()
+        st, body = request(port, "POST", "/v1/completions", {"prompt": "x", "max_tokens": 4, "grammar": bad})
+        check(st == 400 and b"parse steps for one token" in body, f"pathological grammar: {st} {body[:300]}")
+        check(time.time() - t0 < 60, f"pathological grammar: refused after {time.time() - t0:.1f} s")
+        beside, events = {}, []
+
+        def bad_stream():
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            c.request("POST", "/v1/completions", json.dumps({"prompt": "x", "max_tokens": 4, "grammar": bad,
+                                                             "stream": True}), {"Content-Type": "application/json"})
+            events.append(c.getresponse().read().decode())
+            c.close()
+
+        threads = [threading.Thread(target=bad_stream), threading.Thread(target=stream, args=(port, 0, beside))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=300)
+        ev = events[0] if events else ""
+        check('"error"' in ev and "parse steps for one token" in ev and ev.rstrip().endswith("data: [DONE]"),
+              f"a stream ends with the grammar's error event: {ev[-300:]!r}")
+        check(beside.get(0) == alone.get(0), "the request beside the pathological grammar gives its text")
     finally:
         stop(p, "server for batched decode")
 
