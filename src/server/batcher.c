@@ -9,7 +9,7 @@
  * the step for all of them (no scheduler thread: no extra hand-over per
  * step); when some slot is late (a client that reads slowly, a slow sampler)
  * the first waiter runs the step without it after a short wait, half the
- * last step's time within [0.1, 5] ms, and the late slot joins the next step.
+ * last step's time within [0.1, 25] ms, and the late slot joins the next step.
  * One step runs at a time. Prompts are evaluated on the requests' own
  * threads, beside the batched steps, as before. */
 #include <errno.h>
@@ -43,7 +43,7 @@ struct srv_batcher {
 };
 
 #define GATHER_MIN_S 1e-4
-#define GATHER_MAX_S 5e-3
+#define GATHER_MAX_S 25e-3
 
 static struct timespec abs_time(double at) { /* lc_time_now() -> CLOCK_REALTIME */
     struct timespec t;
