@@ -65,11 +65,13 @@ static void run_step(srv_batcher *b) {
     lc_context *ctxs[LC_DECODE_BATCH_MAX];
     int32_t toks[LC_DECODE_BATCH_MAX];
     srv_decode_req *reqs[LC_DECODE_BATCH_MAX];
+    int64_t n_past[LC_DECODE_BATCH_MAX];
     const int n = b->n_pending;
     for (int i = 0; i < n; i++) {
         reqs[i] = b->pending[i];
         ctxs[i] = reqs[i]->ctx;
         toks[i] = reqs[i]->token;
+        n_past[i] = lc_context_n_past(ctxs[i]);
     }
     b->n_pending = 0;
     b->running = true;
@@ -84,9 +86,18 @@ static void run_step(srv_batcher *b) {
         reqs[0]->st = st;
         reqs[0]->err = err;
     } else {
-        /* every context stands where it was: each on its own, so one
-         * request's failure is its own */
-        for (int i = 0; i < n; i++) reqs[i]->st = lc_context_eval(ctxs[i], &toks[i], 1, NULL, false, &reqs[i]->err);
+        /* a refusal (a full context, say) changed nothing: each on its own,
+         * so one request's failure is its own; a context that a failure
+         * midway rolled back past its tokens (a ring policy starts over)
+         * fails with the batch's error */
+        for (int i = 0; i < n; i++) {
+            if (lc_context_n_past(ctxs[i]) == n_past[i]) {
+                reqs[i]->st = lc_context_eval(ctxs[i], &toks[i], 1, NULL, false, &reqs[i]->err);
+            } else {
+                reqs[i]->st = st;
+                reqs[i]->err = err;
+            }
+        }
     }
     const double dt = lc_time_now() - t0;
 
