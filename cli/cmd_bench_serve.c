@@ -8,7 +8,9 @@
  *    and from the prefix tree (the same document again after another prompt
  *    took the only slot);
  *  - aggregate decode tokens/s: 4 clients at once, each generating N tokens
- *    (ignore_eos), against --parallel 4 and against --parallel 1.
+ *    (ignore_eos), against --parallel 4 and against --parallel 1; and the
+ *    tokens per CPU-second of this process (getrusage: user + system), which
+ *    on a shared machine depends less on how much of the CPU the OS gave it.
  *
  * Each figure is min / median / max over -r repetitions (a fresh document per
  * repetition); the development machine is shared, so the spread is shown.
@@ -33,6 +35,7 @@ int bench_serve(int argc, char **argv) {
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,7 +48,8 @@ static const char synopsis[] =
     "Runs `longctx serve` in this process on a free loopback port and measures, over HTTP:\n"
     "time to first token (max_tokens 1) at each prefix length, cold / from the slot's cache /\n"
     "from the prefix tree (after another prompt took the only slot); and aggregate decode\n"
-    "tokens/s of --slots clients at once against --parallel SLOTS and --parallel 1.\n"
+    "tokens/s of --slots clients at once against --parallel SLOTS and --parallel 1 (wall\n"
+    "time, and per CPU-second of this process).\n"
     "min / median / max over -r repetitions.\n\n";
 
 typedef struct {
@@ -233,11 +237,20 @@ static int ttft_row(int port, int p, int64_t prefix, int reps, double cpt) {
     return 0;
 }
 
-/* slots clients at once, n_decode tokens each: aggregate tokens/s into *tok_s; 0, or 1 when a request failed. */
-static int decode_round(int port, int r, int slots, int n_decode, double *tok_s) {
+/* CPU seconds (user + system) this process has used. */
+static double cpu_seconds(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0.0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+/* slots clients at once, n_decode tokens each: aggregate tokens/s into *tok_s and tokens per CPU-second of the
+ * process into *tok_cpu; 0, or 1 when a request failed. */
+static int decode_round(int port, int r, int slots, int n_decode, double *tok_s, double *tok_cpu) {
     http_call calls[64];
     pthread_t th[64];
-    const double t0 = lc_time_now();
+    const double t0 = lc_time_now(), c0 = cpu_seconds();
     for (int c = 0; c < slots; c++) {
         char body[256];
         snprintf(body, sizeof body,
@@ -260,6 +273,8 @@ static int decode_round(int port, int r, int slots, int n_decode, double *tok_s)
         free(calls[c].response);
     }
     *tok_s = (double)total / (lc_time_now() - t0);
+    const double cpu = cpu_seconds() - c0;
+    *tok_cpu = cpu > 0 ? (double)total / cpu : 0.0;
     return status;
 }
 
@@ -346,13 +361,16 @@ int bench_serve(int argc, char **argv) {
         o.queue_timeout = 3600;
         o.max_queue = 64;
         if (lc_server_start(&o, &s, &err) != LC_OK) return cli_fail(CMD, &err), 1;
-        double agg[100];
-        for (int r = 0; r < reps && !status; r++) status = decode_round(lc_server_port(s), r, slots, n_decode, &agg[r]);
+        double agg[100], per_cpu[100];
+        for (int r = 0; r < reps && !status; r++)
+            status = decode_round(lc_server_port(s), r, slots, n_decode, &agg[r], &per_cpu[r]);
         lc_server_stop(s, 5);
         if (status) break;
-        double a3[3];
+        double a3[3], u3[3];
         mmm(agg, reps, &a3[0], &a3[1], &a3[2]);
-        printf("--parallel %-3d %.1f / %.1f / %.1f tokens/s\n", np_list[k], a3[0], a3[1], a3[2]);
+        mmm(per_cpu, reps, &u3[0], &u3[1], &u3[2]);
+        printf("--parallel %-3d %.1f / %.1f / %.1f tokens/s   %.1f / %.1f / %.1f tokens per CPU-second\n", np_list[k],
+               a3[0], a3[1], a3[2], u3[0], u3[1], u3[2]);
         fflush(stdout);
     }
     if (status) fprintf(stderr, "%s: a decode request failed\n", CMD);
