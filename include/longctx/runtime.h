@@ -310,7 +310,7 @@ void lc_context_reset_timings(lc_context *ctx);
  * Each context is left exactly as lc_context_eval(ctxs[i], &tokens[i], 1, ..)
  * leaves it, with the same logits bit for bit: the quantized types' integer
  * kernels compute every (row, token) dot product the same way whatever the
- * number of tokens, the other types run blocks of weight rows (about 32 KiB,
+ * number of tokens, the other types run blocks of weight rows (up to 256 KiB,
  * read from memory once, then from cache for each sequence) through the
  * one-token kernel, MoE blocks run per row; everything else is per row
  * already (tests/test_decode_batch.c checks it on dense, hybrid, MoE and

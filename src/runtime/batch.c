@@ -29,11 +29,13 @@ struct lc_decode_batch {
     int64_t *n_past;   /* [max_seqs] each context's length before the step */
 };
 
-/* Weight rows per block of the row-exact product: about 32 KiB of weights
- * (an L1/L2-resident block read from memory once, then by every row from
- * cache), a multiple of 8 rows so that blocks split the rows where the
- * one-token kernels' own thread split does. */
-#define ROWS_BLOCK_BYTES ((size_t)32 << 10)
+/* Weight rows per block of the row-exact product: at most about 256 KiB of
+ * weights (an L2-resident block read from memory once, then by every row
+ * from cache; smaller blocks cost more in per-call overhead than they save),
+ * at least 4 blocks per thread when the matrix allows, a multiple of 8 rows
+ * so that blocks split the rows where the one-token kernels' own thread split
+ * does. */
+#define ROWS_BLOCK_BYTES ((size_t)256 << 10)
 /* Multiply-adds below which the product runs on one thread (lc_matmul's
  * matrix-vector threshold). */
 #define ROWS_PARALLEL_MIN 32768
@@ -52,10 +54,13 @@ lc_status lc_rt_matmul_rows(lc_context *ctx, const lc_tensor *w, const float *x,
             st = lc_matmul(w, x + t * w->cols, 1, y + t * w->rows, ctx->mm_ws, ctx->mm_ws_bytes, &ctx->kopts, err);
         return st;
     }
-    int64_t blk = (int64_t)(ROWS_BLOCK_BYTES / rb) / 8 * 8;
+    const bool parallel = (double)w->rows * (double)w->cols >= ROWS_PARALLEL_MIN && ctx->kopts.n_threads > 1;
+    int64_t blk = (int64_t)(ROWS_BLOCK_BYTES / rb);
+    if (parallel) blk = LC_MIN(blk, w->rows / (4 * (int64_t)ctx->kopts.n_threads));
+    blk = blk / 8 * 8;
     if (blk < 8) blk = 8;
     const int64_t n_blk = (w->rows + blk - 1) / blk;
-    const int use = (double)w->rows * (double)w->cols >= ROWS_PARALLEL_MIN && n_blk > 1 ? ctx->kopts.n_threads : 1;
+    const int use = parallel && n_blk > 1 ? ctx->kopts.n_threads : 1;
     lc_kernel_opts one = ctx->kopts;
     one.n_threads = 1;
     atomic_int failed = 0;
