@@ -11,8 +11,10 @@
  * policy, one per sequence in the same batch; 1 and 3 threads; the scalar
  * kernels), the linear-attention model, and from ../shared the fixture
  * families (GQA, biases, soft-caps and window layers, fused projections,
- * MoE with learned sinks, Gated DeltaNet) and llama3 Q4_K_M (integer
- * kernels). Then the refusals, which must change nothing.
+ * MoE with learned sinks, Gated DeltaNet; and every KV policy on gpt-oss,
+ * qwen3-next and gemma3, run long enough that the rings rebase, the shift
+ * cache shifts and h2o evicts) and llama3 Q4_K_M (integer kernels). Then the
+ * refusals, which must change nothing.
  */
 #include "longctx/model.h"
 #include "longctx/runtime.h"
@@ -28,6 +30,8 @@ typedef struct {
     bool scalar;
     const char *policy[MAXB]; /* per sequence (NULL: full)                    */
     const char *attn;     /* NULL: the model's                                */
+    int long_run;         /* > 0: that many times the decode steps (rebases,
+                             shifts and evictions of the policies)            */
 } batch_case;
 
 static uint64_t rng_next(uint64_t *s) {
@@ -82,7 +86,7 @@ static void run_case(const batch_case *bc, int64_t n_ctx) {
         CHECK_OK(lc_context_eval(ref[i], prompt, len, NULL, false, &err), &err);
         CHECK_OK(lc_context_eval(bat[i], prompt, len, NULL, false, &err), &err);
         next[i] = argmax(lc_context_logits(ref[i]), V);
-        n_steps[i] = 9 + 5 * i;
+        n_steps[i] = (9 + 5 * i) * (bc->long_run > 0 ? bc->long_run : 1);
     }
     float *out = malloc((size_t)MAXB * (size_t)V * sizeof(float));
     double worst = 0.0;
@@ -122,6 +126,13 @@ static void run_case(const batch_case *bc, int64_t n_ctx) {
                   (long long)lc_context_n_past(ref[i]), (long long)lc_context_n_seen(ref[i]));
             next[i] = argmax(want, V);
         }
+    }
+    for (int i = 0; i < B && ok && bc->long_run > 0; i++) { /* the policies did their work in the run */
+        lc_kv_stats ks;
+        lc_context_kv_stats(bat[i], &ks);
+        if (ks.policy != LC_KV_POLICY_FULL)
+            CHECK(ks.n_shifts + ks.n_evicted > 0, "%s: sequence %d's %s cache never shifted, rebased or evicted",
+                  bc->label, i, lc_kv_policy_name(ks.policy));
     }
     CHECK(unequal == 0, "%s: %lld of %lld rows differ from separate steps (max relative %.3g)", bc->label,
           (long long)unequal, (long long)rows, worst);
@@ -195,14 +206,14 @@ int main(void) {
     snprintf(lin, sizeof lin, "%s/models/longctx-linear.gguf", LC_SOURCE_DIR);
     const bool quick = lc_test_quick();
     const batch_case shipped[] = {
-        {"default, 1 sequence", def, 1, 2, false, {NULL}, NULL},
-        {"default, 2 sequences", def, 2, 2, false, {NULL}, NULL},
-        {"default, 3 sequences, 3 threads", def, 3, 3, false, {NULL}, NULL},
-        {"default, 4 policies", def, 4, 2, false, {NULL, "sinks:2:8", "h2o:2:4:4", "shift:2"}, NULL},
-        {"default, windows, 1 thread", def, 3, 1, false, {"window:6", NULL, "window:12"}, NULL},
-        {"default, naive attention", def, 2, 2, false, {NULL}, "naive"},
-        {"default, scalar kernels", def, 3, 2, true, {NULL}, NULL},
-        {"linear attention", lin, 3, 2, false, {NULL}, "linear"},
+        {"default, 1 sequence", def, 1, 2, false, {NULL}, NULL, 0},
+        {"default, 2 sequences", def, 2, 2, false, {NULL}, NULL, 0},
+        {"default, 3 sequences, 3 threads", def, 3, 3, false, {NULL}, NULL, 0},
+        {"default, 4 policies", def, 4, 2, false, {NULL, "sinks:2:8", "h2o:2:4:4", "shift:2"}, NULL, 2},
+        {"default, windows, 1 thread", def, 3, 1, false, {"window:6", NULL, "window:12"}, NULL, 0},
+        {"default, naive attention", def, 2, 2, false, {NULL}, "naive", 0},
+        {"default, scalar kernels", def, 3, 2, true, {NULL}, NULL, 0},
+        {"linear attention", lin, 3, 2, false, {NULL}, "linear", 0},
     };
     for (size_t k = 0; k < sizeof shipped / sizeof *shipped; k++) run_case(&shipped[k], 64);
     refusals(def);
@@ -214,13 +225,32 @@ int main(void) {
             if (quick && k % 2) continue;
             snprintf(path, sizeof path, "%s/fixtures/%s/model.f16.gguf", LC_SHARED_DIR, fams[k]);
             snprintf(label, sizeof label, "fixture %s (f16)", fams[k]);
-            batch_case c = {label, path, 4, 2, false, {NULL}, NULL};
+            batch_case c = {label, path, 4, 2, false, {NULL}, NULL, 0};
             run_case(&c, 64);
         }
+        /* KV policies on the hybrid families: window layers' own rings moved
+         * along by the main ring's rebases and shifts, learned sinks, DeltaNet
+         * states carried under a ring policy */
+        static const struct {
+            const char *fam;
+            const char *pol[4];
+        } hyb[] = {
+            {"gpt-oss", {"h2o:2:16:16", "window:32", "sinks:2:32", "shift:2"}},
+            {"qwen3-next", {"window:8", "sinks:2:8", "h2o:2:4:4", "shift:2"}},
+            {"gemma3", {"window:32", "h2o:2:16:16", "window:40", "h2o:4:20:8"}},
+        };
+        for (size_t k = 0; k < sizeof hyb / sizeof *hyb; k++) {
+            snprintf(path, sizeof path, "%s/fixtures/%s/model.f16.gguf", LC_SHARED_DIR, hyb[k].fam);
+            snprintf(label, sizeof label, "fixture %s, KV policies", hyb[k].fam);
+            /* up to 19 + 96 tokens: past the rings' rebases, -c 48's shifts */
+            batch_case c = {label, path, 4, 2, false, {hyb[k].pol[0], hyb[k].pol[1], hyb[k].pol[2], hyb[k].pol[3]},
+                            NULL, 4};
+            run_case(&c, 48);
+        }
         snprintf(path, sizeof path, "%s/fixtures/quants/llama3.Q4_K_M.gguf", LC_SHARED_DIR);
-        batch_case q = {"fixture llama3 Q4_K_M", path, 3, 2, false, {NULL}, NULL};
+        batch_case q = {"fixture llama3 Q4_K_M", path, 3, 2, false, {NULL}, NULL, 0};
         run_case(&q, 64);
-        batch_case q1 = {"fixture llama3 Q4_K_M, 1 thread", path, 2, 1, false, {NULL}, NULL};
+        batch_case q1 = {"fixture llama3 Q4_K_M, 1 thread", path, 2, 1, false, {NULL}, NULL, 0};
         run_case(&q1, 64);
     }
     return lc_test_finish("test_decode_batch");
