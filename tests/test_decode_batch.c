@@ -180,6 +180,16 @@ static void refusals(const char *path) {
               "another model: %s", err.msg);
         CHECK(lc_decode_batch_eval(b, three, t2, 3, NULL, &err) == LC_ERR_INVALID_ARG, "more than max_seqs");
         CHECK(lc_decode_batch_eval(b, ok2, t2, 0, NULL, &err) == LC_ERR_INVALID_ARG, "none");
+        lc_context_opts ox = o;
+        ox.kv_external = true;
+        lc_context *ext = NULL;
+        CHECK_OK(lc_context_create(m, &ox, &ext, &err), &err);
+        lc_context *with_ext[2] = {c, ext};
+        if (ext)
+            CHECK(lc_decode_batch_eval(b, with_ext, t2, 2, NULL, &err) == LC_ERR_UNSUPPORTED &&
+                      strstr(err.msg, "kv_external"),
+                  "a kv_external context: %s", err.msg);
+        lc_context_free(ext);
         int32_t bad[2] = {5, m->cfg.vocab_size};
         CHECK(lc_decode_batch_eval(b, ok2, bad, 2, NULL, &err) == LC_ERR_INVALID_ARG && strstr(err.msg, "vocabulary"),
               "token outside the vocabulary: %s", err.msg);

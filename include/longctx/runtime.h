@@ -334,8 +334,8 @@ int32_t lc_decode_batch_max_seqs(const lc_decode_batch *b);
 
 /* Feed tokens[i] to ctxs[i] for i < n (1 <= n <= max_seqs) in one forward
  * pass. ctxs: distinct contexts of the batch's model without an attention
- * hook. logits: NULL or [n, vocab] (row i: ctxs[i]'s); each context's
- * lc_context_logits holds its own row either way. Checked before anything
+ * hook or kv_external. logits: NULL or [n, vocab] (row i: ctxs[i]'s); each
+ * context's lc_context_logits holds its own row either way. Checked before anything
  * changes: the arguments, every token against the vocabulary, and room for
  * one more token in each context (FULL policy: LC_ERR_TOO_LARGE naming the
  * sequence). A kernel failure midway leaves every context as a failed

@@ -162,6 +162,9 @@ lc_status lc_decode_batch_eval(lc_decode_batch *b, lc_context *const *ctxs, cons
         if (c->attn_hook)
             return lc_fail(err, LC_ERR_UNSUPPORTED, "decode batch: sequence %d's context has an attention hook",
                            (int)i);
+        if (c->kv.n_layers > 0 && !c->kv.k && !c->linear)
+            return lc_fail(err, LC_ERR_UNSUPPORTED, "decode batch: sequence %d's context keeps no KV cache (kv_external)",
+                           (int)i);
         if (tokens[i] < 0 || tokens[i] >= vocab)
             return lc_fail(err, LC_ERR_INVALID_ARG, "decode batch: token %d of sequence %d is outside the vocabulary (0..%d)",
                            tokens[i], (int)i, vocab - 1);
