@@ -37,6 +37,8 @@ import threading
 import time
 import zlib
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_LONGCTX = os.path.join(REPO, "build", "longctx")
 DEFAULT_LLAMA = os.path.expanduser("~/.cache/longctx-peers/llama.cpp/build/bin/llama-server")
 WORDS = ["river", "stone", "lantern", "orchard", "harbor", "meadow", "copper", "window", "thunder", "garden",
          "silver", "market", "castle", "forest", "candle", "bridge", "winter", "violet", "engine", "letter"]
@@ -178,7 +180,7 @@ def mmm(v):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-m", "--model", required=True, help="the GGUF file both servers load")
-    ap.add_argument("--longctx", default="./build/longctx", help="longctx binary (default ./build/longctx)")
+    ap.add_argument("--longctx", default=DEFAULT_LONGCTX, help="longctx binary (default %s)" % DEFAULT_LONGCTX)
     ap.add_argument("--llama-server", default=os.environ.get("LLAMA_SERVER", DEFAULT_LLAMA),
                     help="llama-server binary (default $LLAMA_SERVER or %s)" % DEFAULT_LLAMA)
     ap.add_argument("-c", "--ctx-size", type=int, default=10240,
@@ -201,7 +203,7 @@ def main():
     if not os.access(a.longctx, os.X_OK):
         die("no longctx binary at %s (build it: cmake --build build)" % a.longctx)
     if not os.access(a.llama_server, os.X_OK):
-        die("no llama-server at %s: build llama.cpp (tools/bench_vs_llamacpp.sh says how it is fetched) "
+        die("no llama-server at %s: build llama.cpp (../shared/peers/build-llama.cpp.sh) "
             "or give --llama-server PATH / LLAMA_SERVER" % a.llama_server)
     if max(clients, default=1) > a.parallel:
         die("--clients %d needs --parallel >= %d" % (max(clients), max(clients)))
