@@ -77,6 +77,7 @@ def parse_count(s):
 class Server:
     def __init__(self, name, argv, port, env, logdir):
         self.name, self.port = name, port
+        self.bad_utf8 = 0
         self.log_path = os.path.join(logdir, name + ".log")
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env,
@@ -148,7 +149,14 @@ class Server:
                 payload = line[5:].strip()
                 if payload == b"[DONE]":
                     break
-                ev = json.loads(payload)
+                try:
+                    text = payload.decode("utf-8")
+                except UnicodeDecodeError:  # counted and shown: a server should send valid UTF-8
+                    self.bad_utf8 += 1
+                    if self.bad_utf8 <= 3:
+                        sys.stderr.write("%s: a stream event is not valid UTF-8: %r\n" % (self.name, payload[:300]))
+                    text = payload.decode("utf-8", "replace")
+                ev = json.loads(text)
                 if ev.get("usage"):
                     n_usage = ev["usage"].get("completion_tokens")
                 if ev.get("choices") and ev["choices"][0].get("text"):
@@ -275,6 +283,9 @@ def main():
                 sys.stderr.write("round %d decode %d clients %s: %d tokens in %.2f s = %.1f tokens/s\n"
                                  % (r + 1, n, name, toks, wall, toks / wall))
     stop_all()
+    for s in servers.values():
+        if s.bad_utf8:
+            sys.stderr.write("%s: %d stream events were not valid UTF-8\n" % (s.name, s.bad_utf8))
 
     # The table.
     def fmt(v, scale, digits):
@@ -315,7 +326,8 @@ def main():
             print("| %s | %s | %s | %s |" % (n, fmt(x, 1, 1) if x else "-", fmt(y, 1, 1) if y else "-", ratio(x, y)))
     if a.json:
         doc = {"model": a.model, "ctx_size": a.ctx_size, "threads": a.threads, "parallel": a.parallel,
-               "rounds": a.rounds, "decode_tokens": a.decode, "samples": samples, "summary": summary,
+               "rounds": a.rounds, "decode_tokens": a.decode,
+               "invalid_utf8_events": {s.name: s.bad_utf8 for s in servers.values()}, "samples": samples, "summary": summary,
                "loadavg": os.getloadavg()}
         if a.json == "-":
             json.dump(doc, sys.stdout, indent=1)
