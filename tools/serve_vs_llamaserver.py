@@ -296,9 +296,10 @@ def main():
 
     print("# %s, -c %d, -t %d, -np %d, %d rounds; min / median / max; ratio = longctx / llama-server (medians)"
           % (os.path.basename(a.model), a.ctx_size, a.threads, a.parallel, a.rounds))
-    print()
-    print("| prefix (tokens) | what | longctx | llama-server | ratio |")
-    print("|---|---|---|---|---|")
+    if samples["ttft"]:
+        print()
+        print("| prefix (tokens) | what | longctx | llama-server | ratio |")
+        print("|---|---|---|---|---|")
     summary = {"ttft": {}, "decode": {}}
     for p, cell in samples["ttft"].items():
         lc, ll = cell.get("longctx", []), cell.get("llama-server", [])
