@@ -1,6 +1,10 @@
-/* lc_generate_text: the streamed pieces concatenate to the returned text,
+/* lc_utf8_repair against CPython's decode(errors='replace') (tests/data/
+ * utf8_repair.txt, tools/gen_utf8_repair_reference.py), whole and cut at
+ * every byte as a stream is.
+ * lc_generate_text: the streamed pieces concatenate to the returned text,
  * which equals the detokenised greedy tokens of lc_generate on the same
  * prompt; a callback can stop generation; refusals. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +26,47 @@ static bool on_piece(void *user, const char *p, size_t n) {
     return !(s->stop_after && s->calls >= s->stop_after);
 }
 
+static size_t unhex(const char *h, unsigned char *out, size_t cap) {
+    size_t n = 0;
+    for (; h[0] && h[1] && n < cap; h += 2) {
+        unsigned v;
+        if (sscanf(h, "%2x", &v) != 1) break;
+        out[n++] = (unsigned char)v;
+    }
+    return n;
+}
+
+static void test_utf8_repair(void) {
+    FILE *f = fopen(LC_TEST_DATA_DIR "/utf8_repair.txt", "r");
+    CHECK(f != NULL, "tests/data/utf8_repair.txt opens");
+    if (!f) return;
+    char line[512], a[256], b[256];
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%255s %255s", a, b) != 2) continue;
+        unsigned char in[128], want[128];
+        char got[3 * 128 + 8];
+        const size_t n = unhex(a, in, sizeof in), nw = unhex(b, want, sizeof want);
+        size_t used = 0;
+        const size_t w = lc_utf8_repair((const char *)in, n, true, got, &used);
+        CHECK(used == n && w == nw && memcmp(got, want, nw) == 0, "repair of %s is %s", a, b);
+        for (size_t k = 0; k <= n; k++) { /* the first k bytes, then the rest at the end */
+            size_t u1 = 0;
+            size_t w1 = lc_utf8_repair((const char *)in, k, false, got, &u1);
+            CHECK(u1 <= k && k - u1 <= 3, "%s cut at %zu: at most 3 bytes wait", a, k);
+            CHECK(k - u1 == lc_utf8_incomplete_tail((const char *)in, k) || u1 == k,
+                  "%s cut at %zu: the bytes that wait are the incomplete tail", a, k);
+            w1 += lc_utf8_repair((const char *)in + u1, n - u1, true, got + w1, NULL);
+            CHECK(w1 == nw && memcmp(got, want, nw) == 0, "%s cut at %zu repairs as a whole", a, k);
+        }
+        cases++;
+    }
+    fclose(f);
+    CHECK(cases >= 400, "%d reference cases", cases);
+}
+
 int main(void) {
+    test_utf8_repair();
     lc_error err;
     lc_model *m = NULL;
     CHECK_OK(lc_model_load(LC_TEST_DATA_DIR "/../../models/longctx-default.gguf", NULL, &m, &err), &err);

@@ -56,6 +56,15 @@ lc_status lc_generate_text(lc_context *ctx, const char *prompt, const lc_text_op
  * decoded pieces holds back until the next token. */
 size_t lc_utf8_incomplete_tail(const char *text, size_t len);
 
+/* Copies in[0..n) to out (room for 3 * n bytes), replacing every ill-formed
+ * UTF-8 sequence by U+FFFD, one per maximal ill-formed subpart (the Unicode
+ * standard's recommended practice, ch. 3 "U+FFFD Substitution of Maximal
+ * Subparts"), so that what it writes is well-formed UTF-8. Unless `final`, a
+ * trailing sequence that is still the start of a well-formed character is not
+ * copied: *consumed (may be NULL) says how many input bytes were. Returns the
+ * bytes written. */
+size_t lc_utf8_repair(const char *in, size_t n, bool final, char *out, size_t *consumed);
+
 /* The model's tokenizer, or NULL when the file carries none longctx can use. */
 const lc_tokenizer *lc_model_tokenizer(const lc_model *m);
 

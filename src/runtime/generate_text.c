@@ -62,6 +62,62 @@ size_t lc_utf8_incomplete_tail(const char *text, size_t len) {
     return 0;
 }
 
+/* Bytes of a well-formed character starting at p[0..n), or 0 when p[0..k)
+ * is ill-formed at byte k (*bad = k, 1 for a bad lead), or -1 when all n
+ * bytes are the start of one not yet complete (Unicode table 3-7). */
+static int utf8_char(const unsigned char *p, size_t n, size_t *bad) {
+    const unsigned c = p[0];
+    int need;
+    unsigned lo = 0x80, hi = 0xBF; /* the second byte's range */
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) need = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else {
+        *bad = 1;
+        return 0;
+    }
+    for (int k = 1; k < need; k++) {
+        if ((size_t)k >= n) return -1;
+        const unsigned b = p[k];
+        if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) {
+            *bad = (size_t)k;
+            return 0;
+        }
+    }
+    return need;
+}
+
+size_t lc_utf8_repair(const char *in, size_t n, bool final, char *out, size_t *consumed) {
+    const unsigned char *p = (const unsigned char *)in;
+    size_t i = 0, w = 0;
+    while (i < n) {
+        size_t bad = 0;
+        const int len = utf8_char(p + i, n - i, &bad);
+        if (len > 0) {
+            memcpy(out + w, p + i, (size_t)len);
+            w += (size_t)len;
+            i += (size_t)len;
+            continue;
+        }
+        if (len < 0) {
+            if (!final) break; /* may still complete */
+            bad = n - i;       /* cut short for good */
+        }
+        memcpy(out + w, "\xEF\xBF\xBD", 3);
+        w += 3;
+        i += bad;
+    }
+    if (consumed) *consumed = i;
+    return w;
+}
+
 static bool emit(text_state *s, bool flush) {
     size_t upto = s->len - (flush ? 0 : lc_utf8_incomplete_tail(s->text, s->len));
     if (upto > s->emitted && s->o->on_piece) {

@@ -513,22 +513,58 @@ int srv_job_begin(srv_job *j, char *msg, size_t msg_cap) {
     return 200;
 }
 
-static bool text_append(srv_job *j, const char *p, size_t n) {
-    if (j->len + n + 1 > j->cap) {
-        size_t cap = j->cap ? j->cap * 2 : 1024;
-        while (cap < j->len + n + 1) cap *= 2;
-        char *t = realloc(j->text, cap);
-        if (!t) return false;
-        j->text = t;
-        j->cap = cap;
+static bool text_reserve(srv_job *j, size_t need) {
+    if (need + 1 <= j->cap) return true;
+    size_t cap = j->cap ? j->cap * 2 : 1024;
+    while (cap < need + 1) {
+        if (cap > SIZE_MAX / 2) return false;
+        cap *= 2;
     }
-    memcpy(j->text + j->len, p, n);
-    j->len += n;
+    char *t = realloc(j->text, cap);
+    if (!t) return false;
+    j->text = t;
+    j->cap = cap;
+    return true;
+}
+
+/* Append a token's bytes, keeping the text well-formed UTF-8: the character
+ * the previous token left incomplete is completed or, if these bytes cannot
+ * complete it, replaced by U+FFFD, as is any ill-formed sequence (a model may
+ * emit any byte: the JSON sent must be UTF-8). A trailing incomplete
+ * character stays as it is until the next token or the end. *from: where the
+ * rewritten bytes begin. */
+static bool text_append(srv_job *j, const char *p, size_t n, size_t *from) {
+    const size_t tail = lc_utf8_incomplete_tail(j->text ? j->text : "", j->len);
+    char raw[260], fixed[3 * sizeof raw];
+    if (n > sizeof raw - 4) n = sizeof raw - 4;
+    memcpy(raw, j->text ? j->text + j->len - tail : "", tail);
+    memcpy(raw + tail, p, n);
+    size_t used;
+    const size_t w = lc_utf8_repair(raw, tail + n, false, fixed, &used);
+    const size_t keep = tail + n - used; /* the start of a character, copied as it is */
+    *from = j->len - tail;
+    if (!text_reserve(j, *from + w + keep)) return false;
+    memcpy(j->text + *from, fixed, w);
+    memcpy(j->text + *from + w, raw + used, keep);
+    j->len = *from + w + keep;
     j->text[j->len] = '\0';
     return true;
 }
 
 static void finish(srv_job *j, const char *why) {
+    /* a character still incomplete at the end is cut for good */
+    const size_t tail = j->text ? lc_utf8_incomplete_tail(j->text, j->len) : 0;
+    if (tail > 0) {
+        char fixed[12];
+        const size_t w = lc_utf8_repair(j->text + j->len - tail, tail, true, fixed, NULL);
+        if (text_reserve(j, j->len - tail + w)) {
+            memcpy(j->text + j->len - tail, fixed, w);
+            j->len = j->len - tail + w;
+        } else {
+            j->len -= tail;
+        }
+        j->text[j->len] = '\0';
+    }
     j->done = true;
     j->finish = why;
     if (j->decoding) {
@@ -562,10 +598,10 @@ static void step(srv_job *j) {
         if (tok == s->stop_ids[i]) return finish(j, "stop");
     char buf[256];
     size_t n = lc_tokenizer_decode_token(s->model->tokenizer, j->prev, tok, buf, sizeof buf);
-    if (!text_append(j, buf, n < sizeof buf ? n : sizeof buf)) return finish(j, "stop");
+    size_t from;
+    if (!text_append(j, buf, n < sizeof buf ? n : sizeof buf, &from)) return finish(j, "stop");
     j->prev = tok;
     j->n_gen++;
-    const size_t from = j->len - (n < sizeof buf ? n : sizeof buf);
     const int64_t at = srv_stop_find(j->text, j->len, from, j->stops, j->n_stops);
     if (at >= 0) {
         j->len = (size_t)at;
