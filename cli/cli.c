@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "common/util.h"
+#include "longctx/util.h"
 #include "longctx/sys.h"
 
 void cli_error(const char *cmd, const char *fmt, ...) {

@@ -14,7 +14,7 @@
 #include "bench_subjects.h"
 #include "cli.h"
 #include "opt.h"
-#include "common/util.h"
+#include "longctx/util.h"
 #include "longctx/json.h"
 #include "longctx/runtime.h"
 

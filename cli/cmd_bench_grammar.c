@@ -14,7 +14,7 @@
 #include "bench_subjects.h"
 #include "cli.h"
 #include "opt.h"
-#include "common/util.h"
+#include "longctx/util.h"
 #include "grammar_flags.h"
 #include "longctx/gguf.h"
 #include "longctx/json.h"

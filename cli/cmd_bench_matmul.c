@@ -3,31 +3,20 @@
  * shape, token count (1: decode, matrix-vector; many: prefill) and thread
  * count: min / median / max seconds over the repetitions, GB/s of weights
  * read, GFLOP/s, and both as a fraction of what `bench peak` measures.
- *
- * Quantised types run the integer kernels (src/quant: activations
- * quantised to 8 bits once, integer dot products per block); f32 / f16 /
- * bf16 run lc_matmul (quantised types too with --lc-matmul, the path a
- * model takes). Weights are random blocks (finite scales). Each
- * repetition reads a different copy of the weights (enough copies to exceed
- * the last-level cache, --copies) so decode figures are memory reads, not
- * cache hits.
+ * The cells are lc_bench_matmul_cell (src/bench/matmul_bench.c); this file
+ * parses the options and prints.
  */
-#include <ctype.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench_subjects.h"
 #include "cli.h"
-#include "common/util.h"
 #include "longctx/bench.h"
 #include "longctx/json.h"
 #include "longctx/kernels.h"
-#include "longctx/model.h"
 #include "longctx/sys.h"
+#include "longctx/util.h"
 #include "opt.h"
-#include "quant/qk_kernels.h"
 
 #define CMD "bench matmul"
 #define MAX_LIST 16
@@ -38,109 +27,23 @@ static const char synopsis[] =
     "min/median/max seconds, GB/s of weights, GFLOP/s (2 per multiply-add), and their share of\n"
     "this machine's read bandwidth and FP32 FMA peak (measured first, as `bench peak`).\n\n";
 
-typedef struct {
-    char name[16];
-    bool quant;
-    lc_qk_type qt;
-    lc_dtype dt;
-} bm_type;
-
-static bool parse_type(const char *s, size_t len, bm_type *out) {
-    char buf[16];
-    if (len == 0 || len >= sizeof buf) return false;
-    memcpy(buf, s, len);
-    buf[len] = 0;
-    for (int t = 0; t < LC_QK_COUNT; t++) {
-        const char *nm = lc_qk_info_get((lc_qk_type)t)->name;
-        if (strlen(nm) == len) {
-            size_t i = 0;
-            while (i < len && tolower((unsigned char)nm[i]) == tolower((unsigned char)buf[i])) i++;
-            if (i == len) {
-                snprintf(out->name, sizeof out->name, "%s", nm);
-                out->quant = true;
-                out->qt = (lc_qk_type)t;
-                return lc_dtype_parse(nm, &out->dt); /* the tensor type, for --lc-matmul */
-            }
-        }
-    }
-    lc_dtype d;
-    if (lc_dtype_parse(buf, &d) && d != LC_DTYPE_Q8_0) {
-        snprintf(out->name, sizeof out->name, "%s", lc_dtype_name(d));
-        out->quant = false;
-        out->dt = d;
-        return true;
-    }
-    return false;
-}
+typedef char bm_type[16];
 
 static bool parse_types(const char *s, bm_type *out, int *n) {
     *n = 0;
     while (*s) {
         const char *e = strchr(s, ',');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        if (*n >= MAX_LIST || !parse_type(s, len, &out[*n])) return false;
+        const size_t len = e ? (size_t)(e - s) : strlen(s);
+        char buf[16];
+        if (*n >= MAX_LIST || len == 0 || len >= sizeof buf) return false;
+        memcpy(buf, s, len);
+        buf[len] = 0;
+        if (!lc_bench_matmul_type_name(buf, out[*n], sizeof out[*n])) return false;
         (*n)++;
         s += len + (e ? 1 : 0);
     }
     return *n > 0;
 }
-
-/* 64-byte aligned memory (free() releases it), NULL on failure. */
-static void *amalloc(size_t n) {
-    void *p = NULL;
-    return posix_memalign(&p, 64, n ? n : 64) == 0 ? p : NULL;
-}
-
-/* CPU seconds used by the whole process so far. */
-static double cpu_seconds(void) {
-    struct timespec ts;
-    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0) return 0.0;
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Bytes of a rows x cols weight of this type (0 if cols is not a whole
- * number of blocks). */
-static size_t weight_bytes(const bm_type *t, int64_t rows, int64_t cols) {
-    size_t rb = 0;
-    if (t->quant) {
-        const lc_qk_info *in = lc_qk_info_get(t->qt);
-        if (cols % in->block) return 0;
-        rb = (size_t)(cols / in->block) * in->block_bytes;
-    } else if (lc_dtype_row_bytes(t->dt, cols, &rb, NULL) != LC_OK) {
-        return 0;
-    }
-    return rb * (size_t)rows;
-}
-
-static void fill_weights(const bm_type *t, void *w, int64_t rows, int64_t cols, uint64_t seed) {
-    if (t->quant) {
-        lc_qk_random_blocks(t->qt, w, rows * (cols / lc_qk_info_get(t->qt)->block), seed);
-        return;
-    }
-    lc_rng r;
-    lc_rng_seed(&r, seed);
-    const size_t n = (size_t)rows * (size_t)cols;
-    for (size_t i = 0; i < n; i++) {
-        float v = (lc_rng_uniform(&r) - 0.5f) * 0.1f;
-        if (t->dt == LC_DTYPE_F32) ((float *)w)[i] = v;
-        else if (t->dt == LC_DTYPE_F16) ((uint16_t *)w)[i] = lc_f32_to_f16(v);
-        else ((uint16_t *)w)[i] = lc_f32_to_bf16(v);
-    }
-}
-
-typedef struct {
-    const bm_type *type;
-    int64_t n_tok;
-    int threads, reps, copies;
-    double s_min, s_med, s_max, gbs, gflops, pct_bw, pct_fma;
-    double cpu_med, cpu_gflops; /* CPU seconds per run (median), GFLOP/s per thread-second x threads */
-    size_t weight_bytes;
-} bm_cell;
 
 /* What the command line asks for. */
 typedef struct {
@@ -198,126 +101,37 @@ static int parse_args(bm_args *a, int argc, char **argv) {
         a->n_thr = 1;
     }
     for (int k = 0; k < a->n_types; k++)
-        if (weight_bytes(&a->types[k], a->rows, a->cols) == 0) {
-            cli_error(CMD, "%lld columns are not a whole number of %s blocks", (long long)a->cols, a->types[k].name);
+        if (lc_bench_matmul_weight_bytes(a->types[k], a->rows, a->cols) == 0) {
+            cli_error(CMD, "%lld columns are not a whole number of %s blocks", (long long)a->cols, a->types[k]);
             return CLI_USAGE;
         }
     return -1;
 }
 
-static double median_sorted(const double *v, int n) { return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]); }
-
-/* The figures of one cell from its sorted wall and CPU seconds. */
-static void cell_figures(bm_cell *cl, const bm_args *a, const lc_peak *pk, const double *sec, const double *cpu) {
-    const int nrep = cl->reps, th = cl->threads;
-    const double flop = 2.0 * (double)a->rows * (double)a->cols * (double)cl->n_tok;
-    cl->s_min = sec[0], cl->s_max = sec[nrep - 1];
-    cl->s_med = median_sorted(sec, nrep);
-    cl->gbs = (double)cl->weight_bytes / cl->s_med / 1e9;
-    cl->cpu_med = median_sorted(cpu, nrep);
-    cl->cpu_gflops = flop / (cl->cpu_med / th) / 1e9;
-    cl->gflops = flop / cl->s_med / 1e9;
-    const double bw = th == 1 ? pk->read_gbs_1t : pk->read_gbs;
-    const double fma = th == 1 ? pk->fma_gflops_1t : pk->fma_gflops;
-    cl->pct_bw = bw > 0 ? 100.0 * cl->gbs / bw : 0;
-    cl->pct_fma = fma > 0 ? 100.0 * cl->gflops / fma : 0;
-}
-
-/* The weights of one type, copied nco times. */
-typedef struct {
-    const bm_type *ty;
-    void **w;
-    int nco;
-    size_t wb;
-} bm_weights;
-
-/* Time one cell (type, tokens nt, threads cl->threads) into cl: CLI_OK or CLI_FAIL after a message. */
-static int time_cell(const bm_args *a, const bm_weights *W, const float *x, float *y, const lc_peak *pk, bm_cell *cl) {
-    lc_error err;
-    lc_kernel_opts ko;
-    lc_kernel_opts_init(&ko);
-    const int th = cl->threads;
-    const int64_t nt = cl->n_tok;
-    const bool qk = W->ty->quant && !a->via_matmul; /* lc_qmatmul, else lc_matmul */
-    lc_tensor tw = {W->ty->dt, a->rows, a->cols, W->w[0]};
-    size_t wsb = 0;
-    if (qk) wsb = lc_qmatmul_workspace(W->ty->qt, a->cols, nt);
-    else if (lc_matmul_workspace(&tw, nt, th, &wsb, &err) != LC_OK) return cli_fail(CMD, &err);
-    void *ws = wsb ? amalloc(wsb) : NULL;
-    const int nrep = cl->reps;
-    double *sec = malloc(2 * (size_t)nrep * sizeof(double));
-    if ((wsb && !ws) || !sec) {
-        free(ws);
-        free(sec);
-        cli_error(CMD, "out of memory");
-        return CLI_FAIL;
-    }
-    ko.n_threads = th;
-    int rc = CLI_OK;
-    for (int k = -1; k < nrep && rc == CLI_OK; k++) { /* k = -1: warm-up */
-        const void *wd = W->w[(k + 1) % W->nco];
-        const double t0 = lc_time_now(), c0 = cpu_seconds();
-        if (qk) {
-            lc_qmatmul(W->ty->qt, wd, W->wb / (size_t)a->rows, a->rows, a->cols, x, nt, y, ws, th, ko.isa);
-        } else {
-            tw.data = wd;
-            if (lc_matmul(&tw, x, nt, y, ws, wsb, &ko, &err) != LC_OK) rc = cli_fail(CMD, &err);
-        }
-        if (k >= 0) {
-            sec[k] = lc_time_now() - t0;
-            sec[nrep + k] = cpu_seconds() - c0;
-        }
-    }
-    if (rc == CLI_OK) {
-        qsort(sec, (size_t)nrep, sizeof *sec, cmp_double);
-        qsort(sec + nrep, (size_t)nrep, sizeof *sec, cmp_double);
-        cell_figures(cl, a, pk, sec, sec + nrep);
-        if (!a->json)
-            fprintf(stderr, "  %-7s n=%-5lld t=%d  median %.3f ms\n", W->ty->name, (long long)nt, th, cl->s_med * 1e3);
-    }
-    free(sec);
-    free(ws);
-    return rc;
-}
-
 /* Every (tokens, threads) cell of one type into cells[*nc...]. */
-static int time_type(const bm_args *a, const bm_type *ty, const lc_peak *pk, bm_cell *cells, int *nc) {
-    bm_weights W = {ty, NULL, 0, weight_bytes(ty, a->rows, a->cols)};
-    W.nco = a->copies ? a->copies : (int)LC_MIN((size_t)8, ((size_t)128 << 20) / W.wb + 1);
-    W.w = calloc((size_t)W.nco, sizeof *W.w);
-    for (int c = 0; W.w && c < W.nco; c++) {
-        W.w[c] = amalloc(W.wb);
-        if (!W.w[c]) W.nco = c;
-        else fill_weights(ty, W.w[c], a->rows, a->cols, 100 + (uint64_t)c);
-    }
+static int time_type(const bm_args *a, const char *ty, const lc_peak *pk, lc_bench_matmul_row *cells, int *nc) {
+    lc_error err;
+    lc_bench_matmul_weights *w = NULL;
+    if (lc_bench_matmul_weights_create(ty, a->rows, a->cols, a->copies, &w, &err) != LC_OK) return cli_fail(CMD, &err);
     int rc = CLI_OK;
-    if (!W.w || W.nco == 0) {
-        cli_error(CMD, "out of memory for %s weights", ty->name);
-        rc = CLI_FAIL;
-    }
     for (int ki = 0; ki < a->n_toks && rc == CLI_OK; ki++) {
         const int64_t nt = a->toks[ki];
-        float *x = malloc((size_t)nt * (size_t)a->cols * sizeof(float));
-        float *y = malloc((size_t)nt * (size_t)a->rows * sizeof(float));
-        lc_rng r;
-        lc_rng_seed(&r, 7);
-        for (size_t i = 0; x && i < (size_t)nt * (size_t)a->cols; i++) x[i] = lc_rng_normal(&r);
-        for (int hi = 0; hi < a->n_thr && x && y && rc == CLI_OK; hi++) {
-            bm_cell *cl = &cells[*nc];
-            cl->type = ty, cl->n_tok = nt, cl->threads = (int)a->thr[hi], cl->copies = W.nco, cl->weight_bytes = W.wb;
-            cl->reps = a->reps ? a->reps : (nt == 1 ? 10 : 3);
-            rc = time_cell(a, &W, x, y, pk, cl);
-            if (rc == CLI_OK) ++*nc;
+        for (int hi = 0; hi < a->n_thr && rc == CLI_OK; hi++) {
+            lc_bench_matmul_row *cl = &cells[*nc];
+            const int reps = a->reps ? a->reps : (nt == 1 ? 10 : 3);
+            if (lc_bench_matmul_cell(w, nt, (int)a->thr[hi], reps, a->via_matmul, pk, cl, &err) != LC_OK) {
+                rc = cli_fail(CMD, &err);
+                break;
+            }
+            if (!a->json) fprintf(stderr, "  %-7s n=%-5lld t=%d  median %.3f ms\n", ty, (long long)nt, cl->threads, cl->s_med * 1e3);
+            ++*nc;
         }
-        free(x);
-        free(y);
     }
-    for (int c = 0; W.w && c < W.nco; c++) free(W.w[c]);
-    free(W.w);
+    lc_bench_matmul_weights_free(w);
     return rc;
 }
 
-static void print_json(const bm_args *a, const lc_peak *pk, const bm_cell *cells, int nc) {
+static void print_json(const bm_args *a, const lc_peak *pk, const lc_bench_matmul_row *cells, int nc) {
     char cpu[256];
     lc_cpu_model(cpu, sizeof cpu);
     lc_kernel_opts ko;
@@ -337,9 +151,9 @@ static void print_json(const bm_args *a, const lc_peak *pk, const bm_cell *cells
     lc_json_key(&jw, "cells");
     lc_json_begin_array(&jw);
     for (int k = 0; k < nc; k++) {
-        const bm_cell *c = &cells[k];
+        const lc_bench_matmul_row *c = &cells[k];
         lc_json_begin_object(&jw);
-        lc_json_kv_str(&jw, "type", c->type->name);
+        lc_json_kv_str(&jw, "type", c->type);
         lc_json_kv_int(&jw, "n_tok", c->n_tok);
         lc_json_kv_int(&jw, "threads", c->threads);
         lc_json_kv_int(&jw, "reps", c->reps);
@@ -361,7 +175,7 @@ static void print_json(const bm_args *a, const lc_peak *pk, const bm_cell *cells
     lc_json_finish(&jw);
 }
 
-static void print_table(const bm_args *a, const lc_peak *pk, const bm_cell *cells, int nc) {
+static void print_table(const bm_args *a, const lc_peak *pk, const lc_bench_matmul_row *cells, int nc) {
     lc_kernel_opts ko;
     lc_kernel_opts_init(&ko);
     printf("shape %lld x %lld (rows x cols), isa %s, %s", (long long)a->rows, (long long)a->cols, lc_isa_name(ko.isa),
@@ -372,8 +186,8 @@ static void print_table(const bm_args *a, const lc_peak *pk, const bm_cell *cell
     printf("\n%-7s %6s %3s %4s %3s %10s %10s %10s %8s %8s %6s %6s %9s %9s\n", "type", "n", "t", "reps", "cp",
            "min ms", "median ms", "max ms", "GB/s", "GFLOP/s", "%bw", "%fma", "cpu ms", "cpuGFLOP");
     for (int k = 0; k < nc; k++) {
-        const bm_cell *c = &cells[k];
-        printf("%-7s %6lld %3d %4d %3d %10.3f %10.3f %10.3f %8.2f %8.2f %6.1f %6.1f %9.3f %9.2f\n", c->type->name,
+        const lc_bench_matmul_row *c = &cells[k];
+        printf("%-7s %6lld %3d %4d %3d %10.3f %10.3f %10.3f %8.2f %8.2f %6.1f %6.1f %9.3f %9.2f\n", c->type,
                (long long)c->n_tok, c->threads, c->reps, c->copies, c->s_min * 1e3, c->s_med * 1e3, c->s_max * 1e3,
                c->gbs, c->gflops, c->pct_bw, c->pct_fma, c->cpu_med * 1e3, c->cpu_gflops);
     }
@@ -393,13 +207,13 @@ int bench_matmul(int argc, char **argv) {
     memset(&pk, 0, sizeof pk);
     if (!a.no_peak && lc_bench_peak(max_thr, 0, &pk, &err) != LC_OK) return cli_fail(CMD, &err);
     if (a.peak_gbs > 0) pk.read_gbs = pk.read_gbs_1t = a.peak_gbs;
-    bm_cell *cells = calloc((size_t)(a.n_types * a.n_toks * a.n_thr), sizeof *cells);
+    lc_bench_matmul_row *cells = calloc((size_t)(a.n_types * a.n_toks * a.n_thr), sizeof *cells);
     if (!cells) {
         cli_error(CMD, "out of memory");
         return CLI_FAIL;
     }
     int nc = 0, rc = CLI_OK;
-    for (int ti = 0; ti < a.n_types && rc == CLI_OK; ti++) rc = time_type(&a, &a.types[ti], &pk, cells, &nc);
+    for (int ti = 0; ti < a.n_types && rc == CLI_OK; ti++) rc = time_type(&a, a.types[ti], &pk, cells, &nc);
     if (rc == CLI_OK && a.json) print_json(&a, &pk, cells, nc);
     else if (rc == CLI_OK) print_table(&a, &pk, cells, nc);
     free(cells);

@@ -8,7 +8,7 @@
 #include "bench_subjects.h"
 #include "cli.h"
 #include "llama_flags.h"
-#include "common/util.h"
+#include "longctx/util.h"
 #include "longctx/bench.h"
 #include "longctx/json.h"
 #include "longctx/runtime.h"

@@ -11,7 +11,7 @@
 #include "bench_subjects.h"
 #include "cli.h"
 #include "opt.h"
-#include "common/util.h"
+#include "longctx/util.h"
 #include "longctx/json.h"
 #include "longctx/rope.h"
 #include "longctx/sys.h"

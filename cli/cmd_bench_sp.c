@@ -10,7 +10,7 @@
 
 #include "bench_subjects.h"
 #include "cli.h"
-#include "common/util.h"
+#include "longctx/util.h"
 #include "longctx/runtime.h"
 #include "longctx/sys.h"
 #include "llama_flags.h"

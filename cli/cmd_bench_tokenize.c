@@ -9,7 +9,7 @@
 #include "bench_subjects.h"
 #include "cli.h"
 #include "opt.h"
-#include "common/util.h"
+#include "longctx/util.h"
 #include "longctx/gguf.h"
 #include "longctx/json.h"
 #include "longctx/sys.h"

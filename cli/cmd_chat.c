@@ -12,7 +12,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "common/util.h"
+#include "longctx/util.h"
 #include "grammar_flags.h"
 #include "longctx/app.h"
 #include "line_input.h"

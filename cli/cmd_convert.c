@@ -6,7 +6,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "common/util.h"
+#include "longctx/util.h"
 #include "longctx/gguf.h"
 #include "longctx/model.h"
 #include "longctx/quant.h"

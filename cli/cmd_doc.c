@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "common/util.h"
+#include "longctx/util.h"
 #include "longctx/app.h"
 #include "longctx/json.h"
 #include "llama_flags.h"

@@ -7,7 +7,7 @@
 #include "cli.h"
 #include "opt.h"
 #include "commands.h"
-#include "common/util.h"
+#include "longctx/util.h"
 #include "longctx/gguf.h"
 #include "longctx/json.h"
 #include "longctx/model.h"

@@ -7,7 +7,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "common/util.h"
+#include "longctx/util.h"
 #include "grammar_flags.h"
 #include "llama_flags.h"
 #include "reverse_prompt.h"

@@ -12,7 +12,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "common/util.h"
+#include "longctx/util.h"
 #include "longctx/gguf.h"
 #include "longctx/rope.h"
 #include "longctx/sys.h"

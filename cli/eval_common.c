@@ -1,7 +1,7 @@
 /* longctx eval: model and context setup, JSON header, progress (eval_common.h). */
 #include <string.h>
 
-#include "common/util.h"
+#include "longctx/util.h"
 #include "eval_common.h"
 #include "longctx/gguf.h"
 #include "longctx/sys.h"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/util.h"
+#include "longctx/util.h"
 #include "eval_common.h"
 #include "longctx/sys.h"
 

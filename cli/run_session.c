@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "common/util.h"
+#include "longctx/util.h"
 #include "run_session.h"
 
 int64_t cli_run_session_load(lc_context *ctx, const char *path, const int32_t *ids, int64_t n_ids) {

@@ -11,6 +11,7 @@
 #include "longctx/model.h"
 #include "longctx/runtime.h"
 #include "longctx/sys.h"
+#include "longctx/train.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -87,6 +88,87 @@ typedef struct {
 lc_status lc_bench_model_cells(const lc_model *m, const lc_context_opts *opts, const int64_t *ctxs, int n,
                                int64_t n_decode, uint64_t seed, bool synthetic, lc_bench_model_row *rows,
                                lc_error *err);
+
+/* ---- Weight-matrix products Y[n, rows] = X[n, cols] W^T (bench matmul) -----
+ * Weight types by name, case-insensitive: the quantised q4_0 q4_1 q5_0 q5_1
+ * q8_0 q2_K q3_K q4_K q5_K q6_K iq4_nl iq4_xs mxfp4 (timed through the
+ * integer kernels, or through lc_matmul with via_matmul) and f32 f16 bf16
+ * (lc_matmul). Weights are random blocks with finite scales. */
+typedef struct {
+    char type[16];               /* the type's canonical name ("q4_K")            */
+    int64_t rows, cols, n_tok;
+    int threads, reps, copies;
+    size_t weight_bytes;         /* one copy                                      */
+    double s_min, s_med, s_max;  /* wall seconds per product                      */
+    double gbs, gflops;          /* weights read / median s, 2 flops per multiply-add */
+    double pct_bw, pct_fma;      /* of the peak given (0 without one)             */
+    double cpu_med, cpu_gflops;  /* process CPU s per product (median); GFLOP/s per
+                                    thread-second x threads                      */
+} lc_bench_matmul_row;
+
+/* True when name is a weight type; its canonical spelling into canonical. */
+bool lc_bench_matmul_type_name(const char *name, char *canonical, size_t len);
+/* Bytes of a rows x cols weight of the type; 0 when cols is not a whole
+ * number of its blocks (or the type is unknown). */
+size_t lc_bench_matmul_weight_bytes(const char *type, int64_t rows, int64_t cols);
+
+/* Copies of a random weight, read in turn (copies 0: enough for 128 MiB, at
+ * most 8; fewer when memory runs out, at least one). */
+typedef struct lc_bench_matmul_weights lc_bench_matmul_weights;
+lc_status lc_bench_matmul_weights_create(const char *type, int64_t rows, int64_t cols, int copies,
+                                         lc_bench_matmul_weights **out, lc_error *err);
+void lc_bench_matmul_weights_free(lc_bench_matmul_weights *w);
+/* One warm-up and reps timed products of n_tok tokens (1..65536) on threads
+ * (1..1024), repetition k reading copy k+1 (mod copies). pk (NULL: none)
+ * gives pct_bw / pct_fma, its single-thread figures for threads = 1. */
+lc_status lc_bench_matmul_cell(const lc_bench_matmul_weights *w, int64_t n_tok, int threads, int reps,
+                               bool via_matmul, const lc_peak *pk, lc_bench_matmul_row *out, lc_error *err);
+
+/* ---- Training (bench train) -------------------------------------------------- */
+typedef struct {
+    bool ran;                    /* false: skipped (note says why)                 */
+    char note[LC_ERROR_MSG_MAX];
+    double step_s, cpu_s;        /* best step: wall seconds, process CPU seconds    */
+    double tok_s, gflops;        /* tokens / step_s; lc_bench_train_step_flops / step_s */
+    double matmul_s, attn_s;     /* the best step's split (lc_train_stats)          */
+    size_t activations, attention, total; /* lc_train_plan: slab, attention state, all */
+    size_t peak_rss, rss_growth; /* measured during the steps                       */
+} lc_bench_train_row;
+
+/* Model FLOPs of one step: 6 per matmul parameter per token, plus attention
+ * (softmax 6 H d T per token and layer, causal; linear 3 (4 c d + 4 d^2) per
+ * head with chunk c). */
+double lc_bench_train_step_flops(const lc_train_config *c);
+/* One warm-up and `steps` timed training steps of c on the toy "copy" data;
+ * the best is kept. A plan needing more than 80 % of available memory is
+ * skipped (ran false, LC_OK, the note says what it needs). */
+lc_status lc_bench_train_cell(const lc_train_config *c, int steps, lc_bench_train_row *out, lc_error *err);
+
+/* The trainer's GEMM (lc_sgemm) on the model's shapes, N = batch x ctx:
+ * gate forward, its two backward products, logits, and a 1024 cube. */
+#define LC_BENCH_TRAIN_GEMM_ROWS 5
+typedef struct {
+    const char *what;            /* "fwd  x W_gate^T  [N,C]x[C,HD]"                */
+    bool trans_a, trans_b;
+    int64_t m, n, k;
+    double gflops_1t;            /* best of >= 3 runs (0.5 s at most), one thread   */
+    double gflops_1t_cpu;        /* the same by the thread's CPU time               */
+    double gflops;               /* on `threads` threads                            */
+} lc_bench_gemm_row;
+lc_status lc_bench_train_gemm(const lc_train_config *c, int threads, lc_bench_gemm_row rows[LC_BENCH_TRAIN_GEMM_ROWS],
+                              lc_error *err);
+
+/* The training attention layers alone at one context (batch x heads of c's
+ * model), one thread, thread CPU seconds of one call each (NaN: skipped; the
+ * naive ones when P would take half the available memory). Memory: scratch
+ * plus saved state. */
+typedef struct {
+    int64_t ctx;
+    double flash_fwd, flash_bwd, naive_fwd, naive_bwd, lin_fwd, lin_bwd;
+    size_t flash_bytes, naive_bytes, lin_bytes;
+} lc_bench_train_attn_row;
+lc_status lc_bench_train_attn_layers(const lc_train_config *c, int64_t ctx, lc_bench_train_attn_row *out,
+                                     lc_error *err);
 
 #ifdef __cplusplus
 }

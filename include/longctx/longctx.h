@@ -8,6 +8,7 @@
 
 #include "longctx/common.h"
 #include "longctx/sys.h"
+#include "longctx/util.h"
 #include "longctx/attn.h"
 #include "longctx/rope.h"
 #include "longctx/kernels.h"

@@ -37,6 +37,11 @@ int lc_cpu_count(void);
 
 /* Monotonic wall clock in seconds. */
 double lc_time_now(void);
+/* CPU seconds used so far by the whole process (all threads) and by the
+ * calling thread; 0 if unknown. On a shared machine, where wall time is
+ * inflated, they show how much of the CPUs a measured run really got. */
+double lc_process_cpu_seconds(void);
+double lc_thread_cpu_seconds(void);
 
 /* Resident set size now and its peak (VmHWM), in bytes; 0 if unknown. */
 size_t lc_rss_bytes(void);

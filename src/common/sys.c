@@ -106,6 +106,16 @@ double lc_time_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static double clock_seconds(clockid_t id) {
+    struct timespec ts;
+    if (clock_gettime(id, &ts) != 0) return 0.0;
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double lc_process_cpu_seconds(void) { return clock_seconds(CLOCK_PROCESS_CPUTIME_ID); }
+
+double lc_thread_cpu_seconds(void) { return clock_seconds(CLOCK_THREAD_CPUTIME_ID); }
+
 /* Read "Key:   123 kB" from a /proc file; returns bytes or 0. */
 static size_t proc_kb(const char *path, const char *key) {
     FILE *f = fopen(path, "r");

@@ -1,0 +1,83 @@
+/*
+ * longctx/util.h — small helpers the library and its callers share: checked
+ * size and integer arithmetic (every count a file or a command line gives
+ * goes through these before it sizes anything), a seeded random generator
+ * (splitmix64 seeding xoshiro256**: the same stream for a seed on every
+ * machine and thread count) and byte formatting.
+ */
+#ifndef LONGCTX_UTIL_H
+#define LONGCTX_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "longctx/common.h"
+#include "longctx/sys.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LC_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define LC_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define LC_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Checked arithmetic: return false on overflow (result undefined then). */
+static inline bool lc_mul_size(size_t a, size_t b, size_t *out) {
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool lc_add_size(size_t a, size_t b, size_t *out) {
+    return !__builtin_add_overflow(a, b, out);
+}
+/* a*b*c with overflow check. */
+static inline bool lc_mul3_size(size_t a, size_t b, size_t c, size_t *out) {
+    size_t t;
+    return lc_mul_size(a, b, &t) && lc_mul_size(t, c, out);
+}
+static inline bool lc_mul_i64(int64_t a, int64_t b, int64_t *out) {
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool lc_add_i64(int64_t a, int64_t b, int64_t *out) {
+    return !__builtin_add_overflow(a, b, out);
+}
+/* a + b clamped to [INT64_MIN, INT64_MAX]. */
+static inline int64_t lc_sat_add_i64(int64_t a, int64_t b) {
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+/* The same, named for what they answer: a + b (a * b) fits and lies in
+ * [lo, hi]. Every count a command line or a file gives goes through these
+ * (or the size_t forms above) before it sizes anything. */
+static inline bool lc_add_ok(int64_t a, int64_t b, int64_t lo, int64_t hi, int64_t *out) {
+    return lc_add_i64(a, b, out) && *out >= lo && *out <= hi;
+}
+static inline bool lc_mul_ok(int64_t a, int64_t b, int64_t lo, int64_t hi, int64_t *out) {
+    return lc_mul_i64(a, b, out) && *out >= lo && *out <= hi;
+}
+
+/* ---- Random numbers: splitmix64 seeding a xoshiro256** stream ---------- */
+typedef struct {
+    uint64_t s[4];
+} lc_rng;
+
+void lc_rng_seed(lc_rng *r, uint64_t seed);
+uint64_t lc_rng_u64(lc_rng *r);
+/* Uniform in [0, 1). */
+float lc_rng_uniform(lc_rng *r);
+/* Uniform integer in [0, n) without modulo bias; n > 0. */
+uint64_t lc_rng_below(lc_rng *r, uint64_t n);
+/* Standard normal (Box-Muller). */
+float lc_rng_normal(lc_rng *r);
+
+/* ---- Small numerics ----------------------------------------------------- */
+/* log(exp(a) + exp(b)) that handles -inf on either side. */
+float lc_logaddexp(float a, float b);
+
+/* "1.5 GiB", "512 B", "2.0 TiB" (binary units) into buf; returns buf. */
+const char *lc_format_bytes(double bytes, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LONGCTX_UTIL_H */
