@@ -5,20 +5,22 @@
  * checkpoints goes through in prefill chunks; at each checkpoint -r rounds
  * decode -n tokens one at a time on the streamed context and on a second
  * context that holds only the first checkpoint's tokens, alternately, so that
- * a busy machine slows both alike: the ratio of the two is the figure. */
+ * a busy machine slows both alike: the ratio of the two is the figure.
+ * The measurement is lc_bench_kv_stream (src/bench/kv_bench.c). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench_subjects.h"
 #include "cli.h"
 #include "longctx/util.h"
+#include "longctx/bench.h"
 #include "longctx/json.h"
 #include "longctx/runtime.h"
 #include "llama_flags.h"
 #include "runtime_flags.h"
 
-#define MAX_AT 16
-#define MAX_REPEAT 16
+#define MAX_AT LC_BENCH_KV_MAX_AT
+#define MAX_REPEAT LC_BENCH_KV_MAX_REPEAT
 
 static const char synopsis[] =
     "usage: longctx bench kv -m MODEL [options]\n\n"
@@ -26,44 +28,6 @@ static const char synopsis[] =
     "times decoding -n tokens one at a time (-r rounds), alternating with a second context that\n"
     "holds only the first checkpoint's tokens: tokens/s, their ratio (median over rounds) and\n"
     "resident memory (RSS). For window and sinks the ratio at 1M tokens should be about 1.\n\n";
-
-typedef struct {
-    int64_t at;              /* tokens seen when the decode starts       */
-    double best, median;     /* decode tokens/s                          */
-    double ratio;            /* median over rounds of this / baseline    */
-    double base_median;      /* the baseline context's decode tokens/s   */
-    double prefill_tok_s;    /* stream since the previous checkpoint      */
-    size_t rss;
-    lc_kv_stats kv;
-} kv_row;
-
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Decode n random tokens one at a time; tokens/s, or -1 (err set). */
-static double decode(lc_context *ctx, lc_rng *rng, int32_t V, int64_t n, lc_error *err) {
-    const double d0 = lc_time_now();
-    for (int64_t i = 0; i < n; i++) {
-        int32_t t = (int32_t)lc_rng_below(rng, (uint64_t)V);
-        if (lc_context_eval(ctx, &t, 1, NULL, false, err) != LC_OK) return -1;
-    }
-    return (double)n / (lc_time_now() - d0);
-}
-
-/* Feed synthetic tokens until the context has seen `to`. */
-static lc_status stream_to(lc_context *ctx, lc_rng *rng, int32_t V, int32_t *buf, int64_t B, int64_t to,
-                           cli_progress *prog, int64_t total, lc_error *err) {
-    while (lc_context_n_seen(ctx) < to) {
-        const int64_t nb = LC_MIN(B, to - lc_context_n_seen(ctx));
-        for (int64_t i = 0; i < nb; i++) buf[i] = (int32_t)lc_rng_below(rng, (uint64_t)V);
-        lc_status st = lc_context_eval(ctx, buf, nb, NULL, false, err);
-        if (st != LC_OK) return st;
-        if (prog) cli_progress_update(prog, (double)lc_context_n_seen(ctx), (double)total, "stream");
-    }
-    return LC_OK;
-}
 
 int bench_kv(int argc, char **argv) {
     cli_runtime_flags rf;
@@ -104,12 +68,13 @@ int bench_kv(int argc, char **argv) {
     lc_rope_config rope;
     rc = cli_runtime_rope(&rf, m, &rope, "bench kv");
     lc_context *ctx = NULL, *base = NULL;
-    int32_t *buf = NULL;
-    kv_row rows[MAX_AT];
+    lc_bench_kv_row rows[MAX_AT];
     if (rc != CLI_OK) goto done;
+    cli_progress prog;
+    cli_progress_init(&prog);
+    const lc_bench_kv_spec bs = {at, n_at, n_dec, repeat, seed, cli_progress_cb, &prog};
     int64_t stream = 0; /* tokens the whole run feeds: at most 2^40 */
-    if (!lc_mul_ok(repeat, n_dec, 0, LC_CONTEXT_MAX_TOKENS, &stream) ||
-        !lc_add_ok(at[n_at - 1], stream, 0, LC_CONTEXT_MAX_TOKENS, &stream)) {
+    if (lc_bench_kv_stream_tokens(&bs, &stream) != LC_OK) {
         cli_error("bench kv", "--at %lld plus %lld x %lld decode tokens is more than %lld tokens",
                   (long long)at[n_at - 1], (long long)repeat, (long long)n_dec, (long long)LC_CONTEXT_MAX_TOKENS);
         rc = CLI_USAGE;
@@ -124,61 +89,15 @@ int bench_kv(int argc, char **argv) {
         goto done;
     }
     const int64_t B = lc_context_n_batch(ctx);
-    buf = malloc((size_t)B * sizeof(int32_t));
-    if (!buf) {
-        cli_error("bench kv", "out of memory");
-        rc = CLI_FAIL;
-        goto done;
-    }
     char desc[128];
     fprintf(stderr, "bench kv: %s, kv %s, batch %lld, %d threads\n", rf.model_path,
             lc_context_kv_describe(ctx, desc, sizeof desc), (long long)B, lc_context_n_threads(ctx));
-    lc_rng rng;
-    lc_rng_seed(&rng, seed);
-    const int32_t V = m->cfg.vocab_size;
-    cli_progress prog;
-    cli_progress_init(&prog);
-    lc_rng brng;
-    lc_rng_seed(&brng, seed + 1);
-    if (stream_to(base, &brng, V, buf, B, at[0], NULL, 0, &err) != LC_OK) {
+    const lc_status st = lc_bench_kv_stream(ctx, base, &bs, rows, &err);
+    cli_progress_done(&prog);
+    if (st != LC_OK) {
         rc = cli_fail("bench kv", &err);
         goto done;
     }
-    for (int k = 0; k < n_at; k++) {
-        kv_row *r = &rows[k];
-        memset(r, 0, sizeof *r);
-        const double t0 = lc_time_now();
-        const int64_t from = lc_context_n_seen(ctx);
-        if (stream_to(ctx, &rng, V, buf, B, at[k], &prog, at[n_at - 1], &err) != LC_OK) {
-            cli_progress_done(&prog);
-            rc = cli_fail("bench kv", &err);
-            goto done;
-        }
-        const double dt = lc_time_now() - t0;
-        r->prefill_tok_s = dt > 0 && at[k] > from ? (double)(at[k] - from) / dt : 0;
-        r->at = lc_context_n_seen(ctx);
-        double tps[MAX_REPEAT], bps[MAX_REPEAT], ratio[MAX_REPEAT];
-        for (int64_t rep = 0; rep < repeat; rep++) { /* alternate: base, stream */
-            bps[rep] = decode(base, &brng, V, n_dec, &err);
-            tps[rep] = bps[rep] > 0 ? decode(ctx, &rng, V, n_dec, &err) : -1;
-            if (tps[rep] < 0) {
-                cli_progress_done(&prog);
-                rc = cli_fail("bench kv", &err);
-                goto done;
-            }
-            ratio[rep] = tps[rep] / bps[rep];
-        }
-        qsort(tps, (size_t)repeat, sizeof tps[0], cmp_double);
-        qsort(bps, (size_t)repeat, sizeof bps[0], cmp_double);
-        qsort(ratio, (size_t)repeat, sizeof ratio[0], cmp_double);
-        r->best = tps[repeat - 1];
-        r->median = tps[repeat / 2];
-        r->base_median = bps[repeat / 2];
-        r->ratio = ratio[repeat / 2];
-        r->rss = lc_rss_bytes();
-        lc_context_kv_stats(ctx, &r->kv);
-    }
-    cli_progress_done(&prog);
     FILE *t = json ? stderr : stdout;
     char b1[32], b2[32];
     fprintf(t, "%10s %12s %12s %12s %12s %12s %10s %10s %8s %8s\n", "tokens", "decode best", "decode med",
@@ -224,7 +143,6 @@ int bench_kv(int argc, char **argv) {
         lc_json_finish(&w);
     }
 done:
-    free(buf);
     lc_context_free(base);
     lc_context_free(ctx);
     lc_model_free(m);

@@ -170,6 +170,41 @@ typedef struct {
 lc_status lc_bench_train_attn_layers(const lc_train_config *c, int64_t ctx, lc_bench_train_attn_row *out,
                                      lc_error *err);
 
+/* ---- A KV policy over a long token stream (bench kv) --------------------------
+ * Synthetic tokens (seeded) stream through ctx in prefill chunks up to each
+ * checkpoint at[k]; there, `repeat` rounds decode n_decode tokens one at a
+ * time on ctx and on base (which holds only at[0] tokens), alternately, so
+ * that a busy machine slows both alike. */
+#define LC_BENCH_KV_MAX_AT 16
+#define LC_BENCH_KV_MAX_REPEAT 16
+typedef struct {
+    const int64_t *at;       /* increasing checkpoints, n_at of them (<= LC_BENCH_KV_MAX_AT) */
+    int n_at;
+    int64_t n_decode;        /* decode tokens per round                          */
+    int64_t repeat;          /* rounds per checkpoint, 1..LC_BENCH_KV_MAX_REPEAT */
+    uint64_t seed;           /* stream seed; the baseline's is seed + 1          */
+    lc_progress_fn progress; /* streamed tokens of at[n_at - 1]; may be NULL     */
+    void *progress_user;
+} lc_bench_kv_spec;
+
+typedef struct {
+    int64_t at;              /* tokens seen when the decode starts               */
+    double best, median;     /* decode tokens/s over the rounds                  */
+    double ratio;            /* median over rounds of this / baseline            */
+    double base_median;      /* the baseline context's decode tokens/s           */
+    double prefill_tok_s;    /* stream since the previous checkpoint             */
+    size_t rss;              /* process RSS after the rounds                     */
+    lc_kv_stats kv;          /* the streamed context's cache                     */
+} lc_bench_kv_row;
+
+/* Tokens the whole run feeds the streamed context (last checkpoint plus the
+ * decode rounds); LC_ERR_TOO_LARGE past LC_CONTEXT_MAX_TOKENS. */
+lc_status lc_bench_kv_stream_tokens(const lc_bench_kv_spec *s, int64_t *tokens);
+/* rows[k] for at[k]; ctx and base are new contexts of the same model and
+ * options (a full policy needs n_ctx >= lc_bench_kv_stream_tokens). */
+lc_status lc_bench_kv_stream(lc_context *ctx, lc_context *base, const lc_bench_kv_spec *s, lc_bench_kv_row *rows,
+                             lc_error *err);
+
 #ifdef __cplusplus
 }
 #endif
