@@ -2,16 +2,16 @@
  * longctx bench rope — cost of RoPE per token: building the cos/sin table,
  * rotating q/k heads from the table (AVX2 and scalar kernels, both layouts),
  * and rotating positions computed on the fly (past the table, or dynamic
- * NTK past the original context). Best of several repetitions.
+ * NTK past the original context). Best of several repetitions. The
+ * measurement is lc_bench_rope (src/bench/rope_bench.c).
  */
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
+#include <stdio.h>
 
 #include "bench_subjects.h"
 #include "cli.h"
 #include "opt.h"
 #include "longctx/util.h"
+#include "longctx/bench.h"
 #include "longctx/json.h"
 #include "longctx/rope.h"
 #include "longctx/sys.h"
@@ -29,18 +29,6 @@ static bool opt_rope(const cli_opt *o, const char *name, const char *v, const ch
     if (lc_rope_apply_option(o->dst, name, v, &err) == LC_OK) return true;
     cli_error(cmd, "%s", err.msg);
     return false;
-}
-
-/* Best time over reps of rotating n tokens starting at pos0, ns per token. */
-static double time_apply(const lc_rope_cache *rc, float *x, int32_t heads, int32_t hd, int64_t n, int64_t pos0,
-                         int reps) {
-    double best = INFINITY;
-    for (int r = 0; r < reps; r++) {
-        double t0 = lc_time_now();
-        for (int64_t t = 0; t < n; t++) lc_rope_apply(rc, x, heads, hd, pos0 + t);
-        best = fmin(best, lc_time_now() - t0);
-    }
-    return best / (double)n * 1e9;
 }
 
 int bench_rope(int argc, char **argv) {
@@ -74,60 +62,16 @@ int bench_rope(int argc, char **argv) {
         cfg.orig_ctx = 4096; /* no model here: assume a 4K original context */
     if (lc_rope_validate(&cfg, &err) != LC_OK) return cli_fail(CMD, &err);
 
-    /* The same x is rotated over and over: fold mscale back to 1 so that it
-     * neither overflows nor decays into denormals (the table folds m into
-     * cos/sin, so the cost is the same). */
-    lc_rope_config timing = cfg;
-    double m = 1.0;
-    lc_rope_freqs_f64(&cfg, 0, NULL, &m, NULL);
-    timing.attn_factor = (float)((double)cfg.attn_factor / m);
-
-    const size_t n_x = (size_t)heads * (size_t)head_dim;
-    float *x = malloc(n_x * sizeof(float));
-    if (!x) {
-        cli_error(CMD, "out of memory");
-        return CLI_FAIL;
-    }
-    lc_rng r;
-    lc_rng_seed(&r, 1);
-    for (size_t i = 0; i < n_x; i++) x[i] = lc_rng_normal(&r);
-
-    /* Table build. */
-    lc_rope_cache *rc = NULL;
-    double build = INFINITY;
-    for (int k = 0; k < reps; k++) {
-        lc_rope_cache_free(rc);
-        rc = NULL;
-        double t0 = lc_time_now();
-        if (lc_rope_cache_create(&cfg, n_ctx, &rc, &err) != LC_OK) {
-            free(x);
-            return cli_fail(CMD, &err);
-        }
-        build = fmin(build, lc_time_now() - t0);
-    }
-    n_tok = LC_MIN(n_tok, n_ctx);
-    /* Rotation: dispatch (AVX2 where available) and scalar, from the table;
-     * then on the fly past the table. */
+    lc_bench_rope_result res;
+    if (lc_bench_rope(&cfg, n_ctx, heads, head_dim, n_tok, reps, &res, &err) != LC_OK) return cli_fail(CMD, &err);
+    const double build = res.build_s;
+    n_tok = res.n_tok;
     const char *names[4] = {"table, layout kernel", "table, scalar kernel", "on the fly, layout kernel",
                             "on the fly, scalar kernel"};
-    double ns[2][4];
-    for (int layout = 0; layout < 2; layout++) {
-        lc_rope_cache_free(rc);
-        rc = NULL;
-        timing.layout = (lc_rope_layout)layout;
-        if (lc_rope_cache_create(&timing, n_ctx, &rc, &err) != LC_OK) {
-            free(x);
-            return cli_fail(CMD, &err);
-        }
-        for (int k = 0; k < 4; k++) {
-            lc_rope_cache_force_scalar(rc, k % 2 == 1);
-            ns[layout][k] = time_apply(rc, x, heads, head_dim, n_tok, k < 2 ? 0 : n_ctx, reps);
-        }
-    }
     const double pairs = (double)heads * cfg.n_dims / 2.0;
     char desc[256], bytes[32];
     lc_rope_describe(&cfg, desc, sizeof desc);
-    lc_format_bytes((double)lc_rope_cache_bytes(rc), bytes, sizeof bytes);
+    lc_format_bytes((double)res.table_bytes, bytes, sizeof bytes);
     if (json) {
         lc_json_writer w;
         lc_json_init(&w, stdout, true);
@@ -136,14 +80,14 @@ int bench_rope(int argc, char **argv) {
         lc_json_kv_int(&w, "positions", n_ctx);
         lc_json_kv_int(&w, "heads", heads);
         lc_json_kv_int(&w, "head_dim", head_dim);
-        lc_json_kv_int(&w, "table_bytes", (int64_t)lc_rope_cache_bytes(rc));
+        lc_json_kv_int(&w, "table_bytes", (int64_t)res.table_bytes);
         lc_json_kv_num(&w, "table_build_ns_per_pos", build / (double)n_ctx * 1e9);
         lc_json_kv_str(&w, "isa", lc_isa_name(lc_isa_best()));
         const char *keys[4] = {"table_ns", "table_scalar_ns", "fly_ns", "fly_scalar_ns"};
         for (int layout = 0; layout < 2; layout++) {
             lc_json_key(&w, layout ? "neox" : "norm");
             lc_json_begin_object(&w);
-            for (int k = 0; k < 4; k++) lc_json_kv_num(&w, keys[k], ns[layout][k]);
+            for (int k = 0; k < 4; k++) lc_json_kv_num(&w, keys[k], res.ns[layout][k]);
             lc_json_end_object(&w);
         }
         lc_json_end_object(&w);
@@ -156,10 +100,8 @@ int bench_rope(int argc, char **argv) {
         printf("rotate one token (%s kernel where available; best of %d x %lld tokens):\n",
                lc_isa_name(lc_isa_best()), reps, (long long)n_tok);
         for (int k = 0; k < 4; k++)
-            printf("  %-28s norm %8.1f ns (%5.2f ns/pair)   neox %8.1f ns (%5.2f ns/pair)\n", names[k], ns[0][k],
-                   ns[0][k] / pairs, ns[1][k], ns[1][k] / pairs);
+            printf("  %-28s norm %8.1f ns (%5.2f ns/pair)   neox %8.1f ns (%5.2f ns/pair)\n", names[k], res.ns[0][k],
+                   res.ns[0][k] / pairs, res.ns[1][k], res.ns[1][k] / pairs);
     }
-    lc_rope_cache_free(rc);
-    free(x);
     return CLI_OK;
 }

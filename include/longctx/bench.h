@@ -9,6 +9,7 @@
 
 #include "longctx/attn.h"
 #include "longctx/model.h"
+#include "longctx/rope.h"
 #include "longctx/runtime.h"
 #include "longctx/sys.h"
 #include "longctx/train.h"
@@ -204,6 +205,21 @@ lc_status lc_bench_kv_stream_tokens(const lc_bench_kv_spec *s, int64_t *tokens);
  * options (a full policy needs n_ctx >= lc_bench_kv_stream_tokens). */
 lc_status lc_bench_kv_stream(lc_context *ctx, lc_context *base, const lc_bench_kv_spec *s, lc_bench_kv_row *rows,
                              lc_error *err);
+
+/* ---- RoPE per token (bench rope) --------------------------------------------
+ * The best of reps builds of the cos/sin table for n_ctx positions, then the
+ * best of reps passes rotating heads x head_dim (cfg->n_dims rotated) for
+ * n_tok tokens (at most n_ctx): ns[layout][k], layout 0 NORM, 1 NEOX; k 0
+ * from the table with the dispatched kernel, 1 with the scalar one, 2 and 3
+ * the same on the fly (positions past the table). */
+typedef struct {
+    double build_s;          /* best table build, seconds                      */
+    double ns[2][4];         /* ns per token                                   */
+    size_t table_bytes;
+    int64_t n_tok;           /* tokens per pass                                */
+} lc_bench_rope_result;
+lc_status lc_bench_rope(const lc_rope_config *cfg, int64_t n_ctx, int heads, int head_dim, int64_t n_tok, int reps,
+                        lc_bench_rope_result *out, lc_error *err);
 
 #ifdef __cplusplus
 }
