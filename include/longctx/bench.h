@@ -11,6 +11,7 @@
 #include "longctx/model.h"
 #include "longctx/rope.h"
 #include "longctx/runtime.h"
+#include "longctx/sample.h"
 #include "longctx/sys.h"
 #include "longctx/train.h"
 
@@ -220,6 +221,22 @@ typedef struct {
 } lc_bench_rope_result;
 lc_status lc_bench_rope(const lc_rope_config *cfg, int64_t n_ctx, int heads, int head_dim, int64_t n_tok, int reps,
                         lc_bench_rope_result *out, lc_error *err);
+
+/* ---- Sampling (bench sample) ---------------------------------------------------
+ * Microseconds per sampled token (penalties, filters, draw; the copy of the
+ * logits included), best of reps passes of n_iter tokens over 8 sets of
+ * logits ~ N(0, scale^2) (seed 1), for: greedy; llama.cpp's default chain;
+ * the default with a repeat penalty; top-p, min-p, temperature alone; custom
+ * (when not NULL); and a naive baseline that sorts the whole vocabulary each
+ * token. */
+#define LC_BENCH_SAMPLE_MAX_CHAINS 8
+typedef struct {
+    const char *chain;       /* "greedy", ... (static strings)                   */
+    double us_per_token;
+    int32_t last_candidates; /* candidates at the last draw (0: the baseline)    */
+} lc_bench_sample_row;
+lc_status lc_bench_sample_chains(int32_t vocab, float scale, int n_iter, int reps, const lc_sampler_params *custom,
+                                 lc_bench_sample_row rows[LC_BENCH_SAMPLE_MAX_CHAINS], int *n_rows, lc_error *err);
 
 #ifdef __cplusplus
 }
