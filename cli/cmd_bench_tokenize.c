@@ -1,7 +1,8 @@
 /*
  * longctx bench tokenize — encode and decode throughput of tokenizers on a
  * text of a given size (a file repeated, or seeded synthetic text mixing
- * English words, numbers, CJK and emoji), best of several repetitions.
+ * English words, numbers, CJK and emoji), best of several repetitions. The
+ * measurement is lc_bench_tokenize (src/bench/tokenize_bench.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "cli.h"
 #include "opt.h"
 #include "longctx/util.h"
+#include "longctx/bench.h"
 #include "longctx/gguf.h"
 #include "longctx/json.h"
 #include "longctx/sys.h"
@@ -41,40 +43,6 @@ static bool opt_tokenizer(const cli_opt *o, const char *name, const char *v, con
     return true;
 }
 
-static const char *const WORDS[] = {"the", "of", "and", "context", "length", "attention", "model", "tokens", "long",
-                                    "inference", "memory", "cache", "is", "a", "with", "2048", "32768", "3.14",
-                                    "长上下文", "注意力", "模型", "的", "。", "🦙", "naïve", "Übergröße", "\n", "(", ")"};
-
-static char *synthetic(size_t size) {
-    char *t = malloc(size);
-    if (!t) return NULL;
-    lc_rng r;
-    lc_rng_seed(&r, 42);
-    size_t w = 0;
-    while (w < size) {
-        const char *s = WORDS[lc_rng_below(&r, LC_ARRAY_LEN(WORDS))];
-        size_t l = LC_MIN(strlen(s), size - w);
-        memcpy(t + w, s, l);
-        w += l;
-        if (w < size) t[w++] = ' ';
-    }
-    return t;
-}
-
-static char *from_file(const char *path, size_t size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = malloc(size);
-    size_t n = buf ? fread(buf, 1, size, f) : 0;
-    fclose(f);
-    if (!buf || n == 0) {
-        free(buf);
-        return NULL;
-    }
-    for (size_t w = n; w < size; w += n) memcpy(buf + w, buf, LC_MIN(n, size - w));
-    return buf;
-}
-
 int bench_tokenize(int argc, char **argv) {
     const char *names[MAX_TOK];
     lc_tokenizer *toks[MAX_TOK] = {0};
@@ -84,8 +52,6 @@ int bench_tokenize(int argc, char **argv) {
     bool json = false;
     lc_error err;
     char *text = NULL;
-    int32_t *ids = NULL;
-    char *dec = NULL;
     tok_list tl = {.n = 0};
     const cli_opt opts[] = {
         CLI_SECTION("options:"),
@@ -124,18 +90,8 @@ int bench_tokenize(int argc, char **argv) {
         rc = CLI_USAGE;
         goto done;
     }
-    text = file ? from_file(file, (size_t)size) : synthetic((size_t)size);
-    if (!text) {
-        cli_error(CMD, file ? "cannot read %s" : "out of memory%s", file ? file : "");
-        rc = CLI_FAIL;
-        goto done;
-    }
-    /* One id per byte (+BOS, + prefix) bounds both kinds for real vocabularies. */
-    int64_t cap = size + 8;
-    ids = malloc((size_t)cap * sizeof *ids);
-    dec = malloc((size_t)size + 1);
-    if (!ids || !dec) {
-        cli_error(CMD, "out of memory");
+    if (lc_bench_tokenize_text(file, (size_t)size, &text, &err) != LC_OK) {
+        cli_error(CMD, "%s", err.msg);
         rc = CLI_FAIL;
         goto done;
     }
@@ -150,25 +106,14 @@ int bench_tokenize(int argc, char **argv) {
                "enc MB/s", "Mtokens/s", "decode ms", "dec MB/s");
     }
     for (int k = 0; k < n_tok; k++) {
-        double best_enc = 1e30, best_dec = 1e30;
-        int64_t n = 0;
-        size_t dl = 0;
-        for (int r = 0; r < reps; r++) {
-            double t0 = lc_time_now();
-            if (lc_tokenizer_encode(toks[k], text, (size_t)size, false, ids, cap, &n, &err) != LC_OK) {
-                rc = cli_fail(CMD, &err);
-                goto done;
-            }
-            double t1 = lc_time_now();
-            if (lc_tokenizer_decode(toks[k], ids, n, dec, (size_t)size + 1, &dl, &err) != LC_OK) {
-                rc = cli_fail(CMD, &err);
-                goto done;
-            }
-            double t2 = lc_time_now();
-            best_enc = LC_MIN(best_enc, t1 - t0);
-            best_dec = LC_MIN(best_dec, t2 - t1);
+        lc_bench_tokenize_row row;
+        if (lc_bench_tokenize(toks[k], text, (size_t)size, reps, &row, &err) != LC_OK) {
+            rc = cli_fail(CMD, &err);
+            goto done;
         }
-        bool exact = dl == (size_t)size && memcmp(dec, text, dl) == 0;
+        const double best_enc = row.encode_s, best_dec = row.decode_s;
+        const int64_t n = row.tokens;
+        const bool exact = row.round_trip_exact;
         const char *kind = lc_tokenizer_kind_of(toks[k]) == LC_TOKENIZER_SPM ? "spm" : "bpe";
         if (json) {
             lc_json_begin_object(&w);
@@ -194,7 +139,5 @@ int bench_tokenize(int argc, char **argv) {
 done:
     for (int k = 0; k < n_tok; k++) lc_tokenizer_free(toks[k]);
     free(text);
-    free(ids);
-    free(dec);
     return rc;
 }

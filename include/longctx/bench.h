@@ -13,6 +13,7 @@
 #include "longctx/runtime.h"
 #include "longctx/sample.h"
 #include "longctx/sys.h"
+#include "longctx/tokenizer.h"
 #include "longctx/train.h"
 
 #ifdef __cplusplus
@@ -237,6 +238,21 @@ typedef struct {
 } lc_bench_sample_row;
 lc_status lc_bench_sample_chains(int32_t vocab, float scale, int n_iter, int reps, const lc_sampler_params *custom,
                                  lc_bench_sample_row rows[LC_BENCH_SAMPLE_MAX_CHAINS], int *n_rows, lc_error *err);
+
+/* ---- Tokenizers (bench tokenize) -------------------------------------------
+ * The text: the file at path read and repeated up to size bytes, or (path
+ * NULL) seeded synthetic text mixing English words, numbers, CJK and emoji;
+ * the caller frees *out. Then the best of reps encodes (into a buffer sized
+ * up front, as a caller that knows the length would) and decodes. */
+#define LC_BENCH_TOKENIZE_MAX_TEXT ((size_t)256 << 20)
+typedef struct {
+    int64_t tokens;
+    double encode_s, decode_s; /* best of the repetitions                       */
+    bool round_trip_exact;     /* decode(encode(text)) == text                   */
+} lc_bench_tokenize_row;
+lc_status lc_bench_tokenize_text(const char *path, size_t size, char **out, lc_error *err);
+lc_status lc_bench_tokenize(const lc_tokenizer *tok, const char *text, size_t size, int reps,
+                            lc_bench_tokenize_row *out, lc_error *err);
 
 #ifdef __cplusplus
 }
