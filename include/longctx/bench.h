@@ -8,6 +8,7 @@
 #define LONGCTX_BENCH_H
 
 #include "longctx/attn.h"
+#include "longctx/grammar.h"
 #include "longctx/model.h"
 #include "longctx/rope.h"
 #include "longctx/runtime.h"
@@ -253,6 +254,24 @@ typedef struct {
 lc_status lc_bench_tokenize_text(const char *path, size_t size, char **out, lc_error *err);
 lc_status lc_bench_tokenize(const lc_tokenizer *tok, const char *text, size_t size, int reps,
                             lc_bench_tokenize_row *out, lc_error *err);
+
+/* ---- Constrained sampling (bench grammar) -------------------------------------
+ * n_steps steps over the tokenizer's vocabulary with random logits (seed 1):
+ * a sampler of params sp alone; the full mask of the vocabulary
+ * (lc_grammar_allowed_tokens on gs); the constrained sampler, which the
+ * caller made with the same params and attached gs's grammar to. A sentence
+ * that ends (EOS, or 4000 tokens) resets gs. */
+typedef struct {
+    double min, median, max, mean; /* microseconds per token */
+} lc_bench_us;
+typedef struct {
+    lc_bench_us plain, constrained, full_mask;
+    int sentences;           /* ended by EOS                                      */
+    double mask_fraction;    /* steps on which the constrained sampler masked     */
+    double mean_allowed;     /* tokens the grammar allowed, mean over the steps   */
+} lc_bench_grammar_result;
+lc_status lc_bench_grammar(const lc_tokenizer *tok, const lc_sampler_params *sp, lc_sampler *constrained,
+                           lc_grammar_state *gs, int n_steps, lc_bench_grammar_result *out, lc_error *err);
 
 #ifdef __cplusplus
 }
