@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "longctx/bench.h"
 #include "longctx/plot.h"
 #include "report/report_internal.h"
 
@@ -77,38 +78,26 @@ static void ly_opts(const ly_result *y, const lc_report *r, int64_t n, lc_contex
     o->n_threads = r->threads;
 }
 
-/* One measured cell: fill to depth n, decode y->n_decode tokens. */
+/* One measured cell: fill to depth n, decode y->n_decode tokens (the
+ * synthetic cell of `bench model`, lc_bench_model_cells). */
 static lc_status measure(const ly_result *y, const lc_report *r, const lc_model *m, int64_t n, ly_cell *cell,
                          lc_error *err) {
     lc_context_opts o;
     ly_opts(y, r, n, &o);
-    lc_context *ctx = NULL;
-    lc_status st = lc_context_create(m, &o, &ctx, err);
-    if (st != LC_OK) return st;
-    const double t0 = lc_time_now();
-    st = lc_context_fill_synthetic(ctx, n, r->seed, err);
-    cell->fill_s = lc_time_now() - t0;
-    lc_context_reset_timings(ctx);
-    const double t1 = lc_time_now();
-    for (int64_t i = 0; i < y->n_decode && st == LC_OK; i++) {
-        const int32_t tok = (int32_t)((i * 7919 + 13) % y->vocab);
-        st = lc_context_eval(ctx, &tok, 1, NULL, false, err);
-    }
-    const double dt = lc_time_now() - t1;
+    lc_bench_model_row b;
+    const lc_status st = lc_bench_model_cells(m, &o, &n, 1, y->n_decode, r->seed, true, &b, err);
+    cell->fill_s = b.fill_s;
     if (st == LC_OK) {
-        lc_context_timings t;
-        lc_context_get_timings(ctx, &t);
         const double nd = (double)y->n_decode;
-        cell->ms = 1e3 * dt / nd;
+        cell->ms = 1e3 * b.decode_s / nd;
         double layers = 0;
         for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
-            cell->ms_kind[k] = 1e3 * t.t_layer[k] / nd;
+            cell->ms_kind[k] = 1e3 * b.dc_layer_s[k] / nd;
             layers += cell->ms_kind[k];
         }
         cell->ms_rest = cell->ms - layers;
         cell->measured = true;
     }
-    lc_context_free(ctx);
     return st;
 }
 
