@@ -1,0 +1,190 @@
+/*
+ * The measurement cells of src/bench that `longctx bench` prints (matmul,
+ * train, kv, rope, sample, tokenize, grammar), checked for what must hold
+ * whatever the machine's speed (no timing asserted beyond being positive):
+ * the figures derived from the times agree with them (GB/s = bytes / median,
+ * min <= median <= max), the counts are the ones asked for, a round trip is
+ * exact, and every cell refuses bad arguments with a status, not a crash.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "longctx/bench.h"
+#include "longctx/gguf.h"
+#include "longctx/util.h"
+#include "test_util.h"
+
+static void matmul_cells(void) {
+    lc_error err;
+    char canon[16];
+    CHECK(lc_bench_matmul_type_name("Q4_k", canon, sizeof canon) && strcmp(canon, "q4_K") == 0, "Q4_k -> %s", canon);
+    CHECK(!lc_bench_matmul_type_name("q9_9", canon, sizeof canon), "q9_9 is no type");
+    CHECK(lc_bench_matmul_weight_bytes("q4_K", 3, 100) == 0, "100 columns are no whole q4_K blocks");
+    CHECK(lc_bench_matmul_weight_bytes("q8_0", 3, 64) == 3 * 2 * 34, "q8_0 3 x 64: %zu bytes",
+          lc_bench_matmul_weight_bytes("q8_0", 3, 64));
+    CHECK(lc_bench_matmul_weight_bytes("f16", 5, 7) == 70, "f16 5 x 7");
+    lc_bench_matmul_weights *w = NULL;
+    CHECK(lc_bench_matmul_weights_create("q4_K", 4, 100, 1, &w, &err) == LC_ERR_INVALID_ARG && !w, "q4_K 4 x 100");
+    const char *types[] = {"q4_0", "q6_K", "f16", "bf16"};
+    const lc_peak pk = {.read_gbs = 10, .read_gbs_1t = 5, .fma_gflops = 100, .fma_gflops_1t = 50};
+    for (int t = 0; t < 4; t++) {
+        CHECK_OK(lc_bench_matmul_weights_create(types[t], 13, 512, 2, &w, &err), &err);
+        if (!w) continue;
+        for (int via = 0; via < 2; via++) {
+            lc_bench_matmul_row r;
+            CHECK_OK(lc_bench_matmul_cell(w, 3, 2, 3, via, &pk, &r, &err), &err);
+            CHECK(r.rows == 13 && r.cols == 512 && r.n_tok == 3 && r.threads == 2 && r.reps == 3 && r.copies == 2,
+                  "%s: the cell's shape", types[t]);
+            CHECK(r.weight_bytes == lc_bench_matmul_weight_bytes(types[t], 13, 512), "%s: weight bytes", types[t]);
+            CHECK(r.s_min > 0 && r.s_min <= r.s_med && r.s_med <= r.s_max, "%s: min %g median %g max %g", types[t],
+                  r.s_min, r.s_med, r.s_max);
+            CHECK(fabs(r.gbs - (double)r.weight_bytes / r.s_med / 1e9) <= 1e-9 * r.gbs, "%s: GB/s", types[t]);
+            CHECK(fabs(r.gflops - 2.0 * 13 * 512 * 3 / r.s_med / 1e9) <= 1e-9 * r.gflops, "%s: GFLOP/s", types[t]);
+            CHECK(fabs(r.pct_bw - 100.0 * r.gbs / 10) <= 1e-9 * r.pct_bw, "%s: %% of bandwidth", types[t]);
+        }
+        lc_bench_matmul_row r;
+        CHECK(lc_bench_matmul_cell(w, 0, 1, 1, false, NULL, &r, &err) == LC_ERR_INVALID_ARG, "0 tokens refused");
+        CHECK(lc_bench_matmul_cell(w, 1, 1, 0, false, NULL, &r, &err) == LC_ERR_INVALID_ARG, "0 reps refused");
+        lc_bench_matmul_weights_free(w);
+    }
+}
+
+static void train_cells(void) {
+    lc_train_config c;
+    lc_train_config_init(&c);
+    c.model.dim = 32, c.model.n_layers = 1, c.model.n_heads = 2, c.model.n_kv_heads = 1;
+    c.model.hidden_dim = 48, c.model.vocab_size = 32, c.model.head_dim = 16;
+    c.batch = 1, c.ctx = 32, c.n_threads = 1, c.steps = 1000000;
+    lc_error err;
+    lc_bench_train_row r;
+    CHECK_OK(lc_bench_train_cell(&c, 2, &r, &err), &err);
+    CHECK(r.ran && r.step_s > 0 && fabs(r.tok_s - 32.0 / r.step_s) <= 1e-9 * r.tok_s, "train: %g s, %g tok/s",
+          r.step_s, r.tok_s);
+    CHECK(fabs(r.gflops - lc_bench_train_step_flops(&c) / r.step_s / 1e9) <= 1e-9 * r.gflops, "train: GFLOP/s");
+    CHECK(r.activations > 0 && r.total >= r.activations, "train: plan %zu of %zu", r.activations, r.total);
+    lc_bench_gemm_row g[LC_BENCH_TRAIN_GEMM_ROWS];
+    c.ctx = 8;
+    CHECK_OK(lc_bench_train_gemm(&c, 1, g, &err), &err);
+    CHECK(g[0].m == 8 && g[0].n == 48 && g[0].k == 32 && g[0].trans_b && g[0].gflops_1t > 0, "gemm: gate forward");
+    CHECK(g[3].n == 32 && g[4].m == 1024, "gemm: logits and the 1024 cube");
+    lc_bench_train_attn_row a;
+    CHECK_OK(lc_bench_train_attn_layers(&c, 16, &a, &err), &err);
+    CHECK(a.ctx == 16 && a.flash_fwd >= 0 && a.lin_bwd >= 0 && a.naive_bytes > 0, "attention layers");
+    CHECK(lc_bench_train_attn_layers(&c, 0, &a, &err) == LC_ERR_INVALID_ARG, "context 0 refused");
+}
+
+static lc_model *tiny_model(void) {
+    lc_model_config c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.arch, sizeof c.arch, "llama");
+    c.dim = 32, c.hidden_dim = 48, c.n_layers = 2, c.n_heads = 2, c.n_kv_heads = 1, c.head_dim = 16;
+    c.vocab_size = 40, c.ctx_train = 256, c.norm_eps = 1e-5f;
+    lc_rope_config_init(&c.rope, 16);
+    lc_model *m = NULL;
+    lc_error err;
+    CHECK_OK(lc_model_create_random(&c, LC_DTYPE_F32, 5, &m, &err), &err);
+    return m;
+}
+
+static void kv_cells(void) {
+    lc_model *m = tiny_model();
+    if (!m) return;
+    lc_error err;
+    lc_context_opts o;
+    lc_context_opts_init(&o);
+    o.n_threads = 1;
+    CHECK_OK(lc_kv_policy_parse("window:32", &o, &err), &err);
+    const int64_t at[3] = {40, 100, 200};
+    lc_bench_kv_spec s = {at, 3, 4, 2, 9, NULL, NULL};
+    int64_t n = 0;
+    CHECK(lc_bench_kv_stream_tokens(&s, &n) == LC_OK && n == 208, "stream tokens %lld", (long long)n);
+    lc_context *ctx = NULL, *base = NULL;
+    CHECK_OK(lc_context_create(m, &o, &ctx, &err), &err);
+    CHECK_OK(lc_context_create(m, &o, &base, &err), &err);
+    lc_bench_kv_row rows[3];
+    if (ctx && base) {
+        CHECK_OK(lc_bench_kv_stream(ctx, base, &s, rows, &err), &err);
+        for (int k = 0; k < 3; k++) {
+            CHECK(rows[k].at == at[k], "checkpoint %d at %lld", k, (long long)rows[k].at);
+            CHECK(rows[k].best >= rows[k].median && rows[k].median > 0 && rows[k].ratio > 0, "checkpoint %d rates", k);
+            CHECK(rows[k].kv.n_used < 64 && rows[k].kv.bytes == rows[0].kv.bytes,
+                  "checkpoint %d: a window of 32 holds %lld rows, %zu bytes (first %zu)", k,
+                  (long long)rows[k].kv.n_used, (size_t)rows[k].kv.bytes, (size_t)rows[0].kv.bytes);
+        }
+        CHECK(lc_bench_kv_stream(ctx, base, &s, rows, &err) == LC_ERR_INVALID_ARG, "used contexts refused");
+    }
+    lc_context_free(ctx);
+    lc_context_free(base);
+    const int64_t bad[2] = {100, 50};
+    s.at = bad, s.n_at = 2;
+    CHECK(lc_bench_kv_stream_tokens(&s, &n) == LC_OK, "decreasing checkpoints still count");
+    CHECK_OK(lc_context_create(m, &o, &ctx, &err), &err);
+    CHECK_OK(lc_context_create(m, &o, &base, &err), &err);
+    if (ctx && base) CHECK(lc_bench_kv_stream(ctx, base, &s, rows, &err) == LC_ERR_INVALID_ARG, "decreasing refused");
+    lc_context_free(ctx);
+    lc_context_free(base);
+    const int64_t huge[1] = {LC_CONTEXT_MAX_TOKENS};
+    s.at = huge, s.n_at = 1;
+    CHECK(lc_bench_kv_stream_tokens(&s, &n) == LC_ERR_TOO_LARGE, "past the token bound");
+    lc_model_free(m);
+}
+
+static void rope_sample_cells(void) {
+    lc_error err;
+    lc_rope_config cfg;
+    lc_rope_config_init(&cfg, 64);
+    lc_bench_rope_result rr;
+    CHECK_OK(lc_bench_rope(&cfg, 256, 2, 64, 1000, 2, &rr, &err), &err);
+    CHECK(rr.n_tok == 256 && rr.build_s > 0 && rr.table_bytes > 0, "rope: %lld tokens", (long long)rr.n_tok);
+    for (int l = 0; l < 2; l++)
+        for (int k = 0; k < 4; k++) CHECK(rr.ns[l][k] > 0, "rope ns[%d][%d]", l, k);
+    CHECK(lc_bench_rope(&cfg, 256, 2, 32, 16, 1, &rr, &err) == LC_ERR_INVALID_ARG, "64 rotated of 32 refused");
+    lc_bench_sample_row rows[LC_BENCH_SAMPLE_MAX_CHAINS];
+    int n = 0;
+    CHECK_OK(lc_bench_sample_chains(100, 3.0f, 5, 1, NULL, rows, &n, &err), &err);
+    CHECK(n == 7 && strcmp(rows[0].chain, "greedy") == 0 && rows[6].last_candidates == 0, "sample: %d chains", n);
+    lc_sampler_params p;
+    lc_sampler_params_init(&p);
+    p.top_k = 3;
+    CHECK_OK(lc_bench_sample_chains(100, 3.0f, 5, 1, &p, rows, &n, &err), &err);
+    CHECK(n == 8 && rows[6].last_candidates <= 3, "sample: the given chain keeps %d", rows[6].last_candidates);
+    for (int c = 0; c < n; c++) CHECK(rows[c].us_per_token > 0, "sample: chain %d", c);
+    CHECK(lc_bench_sample_chains(0, 3.0f, 5, 1, NULL, rows, &n, &err) == LC_ERR_INVALID_ARG, "vocabulary 0 refused");
+}
+
+static void tokenize_cells(void) {
+    lc_error err;
+    char *text = NULL;
+    CHECK_OK(lc_bench_tokenize_text(NULL, 4000, &text, &err), &err);
+    CHECK(lc_bench_tokenize_text("/nonexistent/file", 10, &text, &err) == LC_ERR_IO, "a missing file");
+    char path[512];
+    if (!lc_test_have_shared("tokenize on a real vocabulary")) {
+        free(text);
+        return;
+    }
+    snprintf(path, sizeof path, "%s/vocab/ggml-vocab-llama-bpe.gguf", LC_SHARED_DIR);
+    lc_gguf *g = NULL;
+    lc_tokenizer *tok = NULL;
+    CHECK_OK(lc_gguf_open(path, &g, &err), &err);
+    if (g) CHECK_OK(lc_tokenizer_from_gguf(g, &tok, &err), &err);
+    if (tok && text) {
+        lc_bench_tokenize_row r;
+        CHECK_OK(lc_bench_tokenize(tok, text, 4000, 2, &r, &err), &err);
+        CHECK(r.round_trip_exact && r.tokens > 400 && r.tokens < 4000 && r.encode_s > 0 && r.decode_s > 0,
+              "tokenize: %lld tokens, exact %d", (long long)r.tokens, r.round_trip_exact);
+        CHECK(lc_bench_tokenize(tok, text, 0, 1, &r, &err) == LC_ERR_INVALID_ARG, "0 bytes refused");
+    }
+    lc_tokenizer_free(tok);
+    lc_gguf_close(g);
+    free(text);
+}
+
+int main(void) {
+    matmul_cells();
+    train_cells();
+    kv_cells();
+    rope_sample_cells();
+    tokenize_cells();
+    return lc_test_finish("test_bench_cells");
+}
