@@ -1,6 +1,5 @@
 /* longctx convert — llama2.c checkpoints (or GGUF) to GGUF, and GGUF models
  * with seeded random weights of any llama shape for benchmarks. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +8,7 @@
 #include "longctx/util.h"
 #include "longctx/gguf.h"
 #include "longctx/model.h"
+#include "longctx/model_presets.h"
 #include "longctx/quant.h"
 #include "longctx/sys.h"
 #include "opt.h"
@@ -20,72 +20,6 @@ static const char synopsis[] =
     "Convert a llama2.c checkpoint (or re-type a GGUF model) to GGUF v3, or write a\n"
     "model with N(0, 0.02) random weights. Norms stay f32; quantized types fall back\n"
     "for matrices whose rows are not whole blocks (q8_0 -> f16, q4_K -> q5_0, ...).\n\n";
-
-typedef struct {
-    const char *name;
-    int32_t dim, hidden, layers, heads, kv_heads, vocab;
-    bool tied;
-    const char *arch;  /* NULL: llama */
-    int64_t ctx;       /* 0: 2048 */
-    float base, eps;   /* 0: 10000, 1e-5 */
-    float llama3_factor; /* > 0: Llama-3.1 RoPE factors (low 1, high 4, from 8192) */
-} preset;
-
-/* The published shapes: Llama-3.2-1B (config.json: rope_theta 500000, rope_scaling llama3 factor 32,
- * tied embeddings) and Qwen2.5-0.5B (rope_theta 1e6, rms_norm_eps 1e-6, q/k/v biases, tied). */
-static const preset presets[] = {
-    {"15M", 288, 768, 6, 6, 6, 32000, true, NULL, 0, 0, 0, 0},
-    {"110M", 768, 2048, 12, 12, 12, 32000, true, NULL, 0, 0, 0, 0},
-    {"1B", 2048, 5632, 16, 32, 8, 32000, false, NULL, 0, 0, 0, 0},
-    {"llama3-1B", 2048, 8192, 16, 32, 8, 128256, true, NULL, 131072, 500000.0f, 1e-5f, 32.0f},
-    {"qwen2.5-0.5B", 896, 4864, 24, 14, 2, 151936, true, "qwen2", 32768, 1000000.0f, 1e-6f, 0},
-};
-
-/* The mixture-of-experts families, scaled to ~1B parameters from the published
- * layouts: Qwen3-Next-80B-A3B (2048 dim, 48 layers 3 DeltaNet : 1 gated
- * attention, 16/2 heads of 256 with partial RoPE 0.25, DeltaNet 16 key / 32
- * value heads of 128, conv 4, 512 experts of 512 with 10 used + a shared one,
- * rope_theta 1e7) halved in width and layers; gpt-oss-20b (2880 dim, 24 layers
- * alternating window 128 / full, 64/8 heads of 64, 32 experts of 2880 with 4
- * used, YaRN factor 32 from 4096, rope_theta 150000). */
-typedef struct {
-    const char *name, *arch;
-    int32_t dim, layers, heads, kv_heads, head_dim, rope_div, vocab; /* RoPE on head_dim / rope_div dims */
-    int64_t ctx;
-    float base, eps;
-    int32_t experts, used, expert_ffn, shared_ffn;
-    int64_t window;
-    int32_t interval, conv, ssm_k_heads, ssm_v_heads, ssm_head_dim;
-    float yarn_factor;
-    int64_t yarn_orig;
-} family_preset;
-
-static const family_preset family_presets[] = {
-    {"qwen3next-0.8B", "qwen3next", 1024, 24, 8, 2, 256, 4, 151936, 262144, 10000000.0f, 1e-6f, 16, 4, 256, 512, 0, 4,
-     4, 8, 16, 128, 0, 0},
-    {"gpt-oss-0.9B", "gpt-oss", 1024, 16, 32, 8, 64, 1, 201088, 131072, 150000.0f, 1e-5f, 16, 4, 512, 0, 128, 0, 0, 0,
-     0, 0, 32.0f, 4096},
-};
-
-static bool family_arch(const char *arch) { return strcmp(arch, "gpt-oss") == 0 || strcmp(arch, "qwen3next") == 0; }
-
-/* Llama 3.1's frequency divisors (its RoPE scaling, as the rope_freqs tensor llama.cpp reads): pairs
- * whose wavelength is under orig/high keep theta, over orig/low divide it by factor, between blend. */
-static void llama3_factors(lc_rope_config *r, float factor) {
-    const double orig = 8192.0, low = 1.0, high = 4.0, pi2 = 6.283185307179586;
-    r->n_factors = r->n_dims / 2;
-    for (int32_t i = 0; i < r->n_factors; i++) {
-        double wavelen = pi2 * pow((double)r->freq_base, 2.0 * i / r->n_dims);
-        double f;
-        if (wavelen < orig / high) f = 1.0;
-        else if (wavelen > orig / low) f = factor;
-        else {
-            double smooth = (orig / wavelen - low) / (high - low);
-            f = 1.0 / ((1.0 - smooth) / factor + smooth);
-        }
-        r->factors[i] = (float)f;
-    }
-}
 
 static int convert_file(const char *in, const char *out, const char *tok, const lc_quant_spec *spec) {
     lc_error err;
@@ -123,15 +57,10 @@ static int convert_file(const char *in, const char *out, const char *tok, const 
 typedef struct {
     const char *pos[2];
     int n_pos;
-    const char *tok, *preset_name, *attention, *arch, *type_name, *scaling;
+    const char *tok, *type_name;
     bool random;
-    int tied; /* -1: the preset's */
-    int32_t dim, hidden, layers, heads, kv_heads, vocab, head_dim;
-    int64_t ctx, orig_ctx, seed;
-    float base, scale;
-    /* mixture-of-experts families (0, -1: the preset's or the family's default) */
-    int32_t experts, experts_used, expert_ffn, shared_ffn, interval, conv, ssm_k, ssm_v, ssm_hd, rope_dims;
-    int64_t window;
+    int64_t seed;
+    lc_random_model_spec rs; /* the random model's shape */
 } convert_args;
 
 static bool opt_tied(const cli_opt *o, const char *name, const char *v, const char *cmd) {
@@ -140,15 +69,13 @@ static bool opt_tied(const cli_opt *o, const char *name, const char *v, const ch
     return true;
 }
 
-#define POS(names_, meta_, field, help_) CLI_INT(names_, meta_, &a->field, 1, INT32_MAX, help_)
+#define POS(names_, meta_, field, help_) CLI_INT(names_, meta_, &a->rs.field, 1, INT32_MAX, help_)
 
 /* -1 to go on, else the exit status. */
 static int parse_args(convert_args *a, int argc, char **argv) {
     memset(a, 0, sizeof *a);
-    a->tied = -1;
+    lc_random_model_spec_init(&a->rs);
     a->seed = 1;
-    a->shared_ffn = -1;
-    a->window = -1;
     const cli_opt opts[] = {
         CLI_SECTION("options:"),
         CLI_STR("-z|--tokenizer", "PATH", &a->tok, "llama2.c tokenizer.bin to embed (llama2.c input)"),
@@ -159,7 +86,7 @@ static int parse_args(convert_args *a, int argc, char **argv) {
                 "tensor's type unless given"),
         CLI_SECTION("random models:"),
         CLI_SET("--random", &a->random, "write a random model (no input file)"),
-        CLI_STR("--preset", "NAME", &a->preset_name,
+        CLI_STR("--preset", "NAME", &a->rs.preset,
                 "15M (288/768/6L/6H, vocab 32000), 110M (768/2048/12L/12H),\n"
                 "1B (2048/5632/16L/32H/8KV), llama3-1B (Llama-3.2-1B: 2048/8192/\n"
                 "16L/32H/8KV, vocab 128256, llama3 RoPE), qwen2.5-0.5B (896/4864/\n"
@@ -172,17 +99,17 @@ static int parse_args(convert_args *a, int argc, char **argv) {
         POS("--kv-heads", "K", kv_heads, "K/V heads (default: heads)"),
         POS("--vocab", "V", vocab, "vocabulary"),
         POS("--head-dim", "D", head_dim, "head dimension (default dim/heads)"),
-        CLI_STR("--arch", "A", &a->arch, "llama (default), qwen2 (q/k/v biases, NEOX RoPE), gpt-oss, qwen3next"),
-        CLI_I64("-c|--ctx", "C", &a->ctx, 1, CLI_INT_LIMIT, "training context (default 2048; presets: their own)"),
+        CLI_STR("--arch", "A", &a->rs.arch, "llama (default), qwen2 (q/k/v biases, NEOX RoPE), gpt-oss, qwen3next"),
+        CLI_I64("-c|--ctx", "C", &a->rs.ctx, 1, CLI_INT_LIMIT, "training context (default 2048; presets: their own)"),
         CLI_I64("--seed", "S", &a->seed, -CLI_INT_LIMIT, CLI_INT_LIMIT, "(default 1)"),
-        CLI_FN("--tied|--untied", NULL, opt_tied, &a->tied,
+        CLI_FN("--tied|--untied", NULL, opt_tied, &a->rs.tied,
                "share the embedding with the classifier (presets: 15M and\n"
                "110M tied as in llama2.c, 1B untied, llama3-1B and qwen2.5-0.5B tied)"),
-        CLI_FLOAT("--rope-freq-base", "F", &a->base, -CLI_REAL_LIMIT, CLI_REAL_LIMIT, "RoPE base (default 10000; presets: their own)"),
-        CLI_STR("--rope-scaling", "T", &a->scaling, "none, linear, yarn, ntk, dynamic-ntk"),
-        CLI_FLOAT("--rope-scale", "S", &a->scale, -CLI_REAL_LIMIT, CLI_REAL_LIMIT, "context extension factor for --rope-scaling"),
-        CLI_I64("--yarn-orig-ctx", "N", &a->orig_ctx, 1, CLI_INT_LIMIT, "original context (default: --ctx)"),
-        CLI_STR("--attention", "SPEC", &a->attention, "attention the model is meant for (e.g. linear:elu)"),
+        CLI_FLOAT("--rope-freq-base", "F", &a->rs.base, -CLI_REAL_LIMIT, CLI_REAL_LIMIT, "RoPE base (default 10000; presets: their own)"),
+        CLI_STR("--rope-scaling", "T", &a->rs.scaling, "none, linear, yarn, ntk, dynamic-ntk"),
+        CLI_FLOAT("--rope-scale", "S", &a->rs.scale, -CLI_REAL_LIMIT, CLI_REAL_LIMIT, "context extension factor for --rope-scaling"),
+        CLI_I64("--yarn-orig-ctx", "N", &a->rs.orig_ctx, 1, CLI_INT_LIMIT, "original context (default: --ctx)"),
+        CLI_STR("--attention", "SPEC", &a->rs.attention, "attention the model is meant for (e.g. linear:elu)"),
         CLI_SECTION("mixture-of-experts families (--arch gpt-oss | qwen3next, or their presets; q8_0 unless --type):"),
         CLI_TEXT("  --preset qwen3next-0.8B  Qwen3-Next's layout scaled down: 1024/24L (18 Gated DeltaNet + 6 gated\n"
                  "                         full attention, 3:1), 8H/2KV x 256 (RoPE on 64 dims), DeltaNet 8 key /\n"
@@ -194,8 +121,8 @@ static int parse_args(convert_args *a, int argc, char **argv) {
         POS("--experts", "N", experts, "experts per layer"),
         POS("--experts-used", "K", experts_used, "experts each token uses"),
         POS("--expert-ffn", "F", expert_ffn, "an expert's feed-forward width"),
-        CLI_INT("--shared-ffn", "F", &a->shared_ffn, 0, INT32_MAX, "qwen3next's shared expert's width"),
-        CLI_I64("--window", "W", &a->window, 0, CLI_INT_LIMIT, "gpt-oss: window of the window layers (default 128)"),
+        CLI_INT("--shared-ffn", "F", &a->rs.shared_ffn, 0, INT32_MAX, "qwen3next's shared expert's width"),
+        CLI_I64("--window", "W", &a->rs.window, 0, CLI_INT_LIMIT, "gpt-oss: window of the window layers (default 128)"),
         POS("--full-attn-interval", "N", interval, "qwen3next: every N-th layer is full attention (default 4)"),
         POS("--ssm-k-heads", "H", ssm_k, "qwen3next's Gated DeltaNet key heads (default: heads)"),
         POS("--ssm-v-heads", "H", ssm_v, "... value heads (default: 2 x key heads)"),
@@ -217,150 +144,6 @@ static int parse_args(convert_args *a, int argc, char **argv) {
     return -1;
 }
 #undef POS
-
-/* The preset's shape, then --arch; false after a message. */
-static bool apply_presets(const convert_args *a, const preset **pp, const family_preset **fpp, lc_model_config *c,
-                          int64_t *ctx, float *base, int32_t *head_dim) {
-    const preset *p = NULL;
-    const family_preset *fp = NULL;
-    for (size_t k = 0; a->preset_name && k < sizeof presets / sizeof presets[0]; k++)
-        if (strcmp(a->preset_name, presets[k].name) == 0) p = &presets[k];
-    for (size_t k = 0; a->preset_name && k < sizeof family_presets / sizeof family_presets[0]; k++)
-        if (strcmp(a->preset_name, family_presets[k].name) == 0) fp = &family_presets[k];
-    if (a->preset_name && !p && !fp) {
-        cli_error("convert", "unknown preset '%s' (15M, 110M, 1B, llama3-1B, qwen2.5-0.5B, qwen3next-0.8B, "
-                  "gpt-oss-0.9B)", a->preset_name);
-        return false;
-    }
-    if (fp) {
-        c->dim = fp->dim, c->hidden_dim = fp->expert_ffn, c->n_layers = fp->layers, c->n_heads = fp->heads;
-        c->n_kv_heads = fp->kv_heads, c->vocab_size = fp->vocab, c->tied_output = false;
-        snprintf(c->arch, sizeof c->arch, "%s", fp->arch);
-        if (!*ctx) *ctx = fp->ctx;
-        if (*base == 0.0f) *base = fp->base;
-        if (!*head_dim) *head_dim = fp->head_dim;
-    }
-    if (p) {
-        c->dim = p->dim, c->hidden_dim = p->hidden, c->n_layers = p->layers, c->n_heads = p->heads;
-        c->n_kv_heads = p->kv_heads, c->vocab_size = p->vocab, c->tied_output = p->tied;
-        if (p->arch) snprintf(c->arch, sizeof c->arch, "%s", p->arch);
-        if (!*ctx) *ctx = p->ctx;
-        if (*base == 0.0f) *base = p->base;
-    }
-    if (a->arch) {
-        if (strcmp(a->arch, "llama") != 0 && strcmp(a->arch, "qwen2") != 0 && !family_arch(a->arch)) {
-            cli_error("convert", "--arch: random models are llama, qwen2, gpt-oss or qwen3next, not '%s'", a->arch);
-            return false;
-        }
-        snprintf(c->arch, sizeof c->arch, "%s", a->arch);
-    }
-    *pp = p;
-    *fpp = fp;
-    return true;
-}
-
-/* The shape flags over the preset's. */
-static bool apply_shape(const convert_args *a, lc_model_config *c, int32_t head_dim) {
-    if (a->dim) c->dim = a->dim;
-    if (a->hidden) c->hidden_dim = a->hidden;
-    if (!c->hidden_dim && family_arch(c->arch) && a->expert_ffn) c->hidden_dim = a->expert_ffn;
-    if (a->layers) c->n_layers = a->layers;
-    if (a->heads) c->n_heads = a->heads;
-    if (a->vocab) c->vocab_size = a->vocab;
-    if (!c->dim || !c->hidden_dim || !c->n_layers || !c->n_heads || !c->vocab_size) {
-        cli_error("convert", "--random needs --preset or all of --dim --hidden --layers --heads --vocab");
-        return false;
-    }
-    c->n_kv_heads = a->kv_heads ? a->kv_heads : (c->n_kv_heads ? c->n_kv_heads : c->n_heads);
-    if (!head_dim && c->dim % c->n_heads) {
-        cli_error("convert", "--heads %d does not divide --dim %d (give --head-dim)", c->n_heads, c->dim);
-        return false;
-    }
-    c->head_dim = head_dim ? head_dim : c->dim / c->n_heads;
-    if (a->tied >= 0) c->tied_output = a->tied;
-    return true;
-}
-
-static int32_t pick(int32_t flag, bool have_preset, int32_t preset_value, int32_t fallback) {
-    return flag ? flag : have_preset ? preset_value : fallback;
-}
-
-/* The experts, window and DeltaNet shape: flags, else the preset, else the family's defaults. */
-static bool apply_family(const convert_args *a, const family_preset *fp, lc_model_config *c) {
-    const bool qn = strcmp(c->arch, "qwen3next") == 0, f_ = fp != NULL;
-    lc_family *f = &c->fam;
-    f->n_experts = pick(a->experts, f_, f_ ? fp->experts : 0, 4);
-    f->n_experts_used = pick(a->experts_used, f_, f_ ? fp->used : 0, LC_MIN(2, f->n_experts));
-    f->expert_ffn = pick(a->expert_ffn, f_, f_ ? fp->expert_ffn : 0, c->hidden_dim);
-    f->shared_ffn = a->shared_ffn >= 0 ? a->shared_ffn : fp ? fp->shared_ffn : qn ? f->expert_ffn : 0;
-    if (!qn) f->window = a->window >= 0 ? a->window : fp ? fp->window : 128;
-    else if (a->window > 0) {
-        cli_error("convert", "--window: qwen3next has no window layers");
-        return false;
-    }
-    if (qn) {
-        f->full_attn_interval = pick(a->interval, f_, f_ ? fp->interval : 0, 4);
-        f->ssm_conv_kernel = pick(a->conv, f_, f_ ? fp->conv : 0, 4);
-        f->ssm_n_k_heads = pick(a->ssm_k, f_, f_ ? fp->ssm_k_heads : 0, c->n_heads);
-        f->ssm_n_v_heads = pick(a->ssm_v, f_, f_ ? fp->ssm_v_heads : 0, 2 * f->ssm_n_k_heads);
-        f->ssm_d_k = f->ssm_d_v = pick(a->ssm_hd, f_, f_ ? fp->ssm_head_dim : 0, c->head_dim);
-    } else if (a->interval || a->conv || a->ssm_k || a->ssm_v || a->ssm_hd) {
-        cli_error("convert", "the --full-attn-interval, --ssm-* and --conv-kernel options are qwen3next's");
-        return false;
-    }
-    const int32_t rd = a->rope_dims ? a->rope_dims : LC_MAX(2, c->head_dim / (fp ? fp->rope_div : qn ? 4 : 1) / 2 * 2);
-    if (rd > c->head_dim || rd % 2) {
-        cli_error("convert", "--rope-dims %d must be even and at most the head dim %d", rd, c->head_dim);
-        return false;
-    }
-    c->rope.n_dims = rd;
-    return true;
-}
-
-static bool family_flags_given(const convert_args *a) {
-    return a->experts || a->experts_used || a->expert_ffn || a->shared_ffn >= 0 || a->window >= 0 || a->interval ||
-           a->conv || a->ssm_k || a->ssm_v || a->ssm_hd || a->rope_dims;
-}
-
-/* The random model's configuration from the presets and flags; false after a message. */
-static bool random_config(const convert_args *a, lc_model_config *c) {
-    memset(c, 0, sizeof *c);
-    snprintf(c->arch, sizeof c->arch, "llama");
-    const preset *p = NULL;
-    const family_preset *fp = NULL;
-    int64_t ctx = a->ctx;
-    float base = a->base;
-    int32_t head_dim = a->head_dim;
-    if (!apply_presets(a, &p, &fp, c, &ctx, &base, &head_dim)) return false;
-    if (!ctx) ctx = 2048;
-    if (base == 0.0f) base = 10000.0f;
-    if (!apply_shape(a, c, head_dim)) return false;
-    c->ctx_train = ctx;
-    c->norm_eps = p && p->eps > 0 ? p->eps : fp ? fp->eps : 1e-5f;
-    lc_rope_config_init(&c->rope, c->head_dim);
-    c->rope.n_dims = c->head_dim;
-    c->rope.freq_base = base;
-    lc_model_family_defaults(c); /* the family's machinery (qwen2: q/k/v biases, NEOX RoPE) */
-    if (p && p->llama3_factor > 0) llama3_factors(&c->rope, p->llama3_factor);
-    c->rope.orig_ctx = a->orig_ctx ? a->orig_ctx : ctx;
-    if (fp && fp->yarn_factor > 0 && !a->scaling) {
-        c->rope.scaling = LC_ROPE_SCALING_YARN;
-        c->rope.factor = fp->yarn_factor;
-        c->rope.orig_ctx = a->orig_ctx ? a->orig_ctx : fp->yarn_orig;
-    }
-    if (a->scaling && !lc_rope_scaling_parse(a->scaling, &c->rope.scaling)) {
-        cli_error("convert", "unknown --rope-scaling '%s' (none, linear, yarn, ntk, dynamic-ntk)", a->scaling);
-        return false;
-    }
-    if (a->scaling && c->rope.scaling != LC_ROPE_SCALING_NONE) c->rope.factor = a->scale > 0 ? a->scale : 1.0f;
-    if (a->attention) snprintf(c->attention, sizeof c->attention, "%s", a->attention);
-    if (family_arch(c->arch)) return apply_family(a, fp, c);
-    if (family_flags_given(a)) {
-        cli_error("convert", "the expert, window, DeltaNet and --rope-dims options are for --arch gpt-oss or qwen3next");
-        return false;
-    }
-    return true;
-}
 
 /* A family model, streamed to the file in the spec's types. */
 static int write_family(const char *out, const lc_model_config *c, lc_quant_spec *spec, bool have_type, int64_t seed) {
@@ -401,10 +184,13 @@ int cmd_convert(int argc, char **argv) {
     }
     if (!a.random) return convert_file(a.pos[0], a.pos[1], a.tok, have_type ? &spec : NULL);
     lc_model_config c;
-    if (!random_config(&a, &c)) return CLI_USAGE;
     lc_error err;
+    if (lc_random_model_config(&a.rs, &c, &err) != LC_OK) {
+        cli_error("convert", "%s", err.msg);
+        return CLI_USAGE;
+    }
     if (lc_model_config_validate(&c, &err) != LC_OK) return cli_fail("convert", &err);
-    if (family_arch(c.arch)) return write_family(a.pos[0], &c, &spec, have_type, a.seed);
+    if (lc_random_model_is_family(c.arch)) return write_family(a.pos[0], &c, &spec, have_type, a.seed);
     /* The random weights are made in the spec's type when the generator
      * has it, else in f16 and quantized while writing. */
     lc_dtype type = spec.base;
