@@ -3,7 +3,6 @@
  * debugging), rows of the training stream, the synthetic vocabulary, or train
  * a byte-level BPE tokenizer on a text file.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,86 +314,35 @@ static int run_vocab(void) {
 
 static int run_train_bpe(const opts *o) {
     lc_error err;
-    FILE *f = fopen(o->train_bpe, "rb");
-    if (!f) {
-        cli_error(CMD, "%s: %s", o->train_bpe, strerror(errno));
-        return CLI_FAIL;
-    }
-    char *text = NULL;
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0 || (uint64_t)size > ((uint64_t)1 << 30)) {
-        fclose(f);
-        cli_error(CMD, "%s: cannot read its size, or larger than 1 GiB", o->train_bpe);
-        return CLI_FAIL;
-    }
-    text = malloc((size_t)size + 1);
-    if (!text || fread(text, 1, (size_t)size, f) != (size_t)size) {
-        fclose(f);
-        free(text);
-        cli_error(CMD, "%s: cannot read it", o->train_bpe);
-        return CLI_FAIL;
-    }
-    fclose(f);
     lc_bpe_train_params p;
     lc_bpe_train_params_init(&p, o->vocab_size);
     p.min_frequency = o->min_freq;
     if (o->pre) p.pre = o->pre;
-    p.keep_corpus_ids = true;
     cli_progress prog;
     cli_progress_init(&prog);
     p.progress = cli_progress_cb;
     p.progress_user = &prog;
-    lc_bpe_model *m = NULL;
-    lc_tokenizer *tok = NULL;
-    int32_t *ids = NULL;
-    int rc = CLI_OK;
-    double t0 = lc_time_now();
-    lc_status st = lc_bpe_train(text, (size_t)size, &p, &m, &err);
-    double t_train = lc_time_now() - t0;
+    lc_bpe_train_file_result r;
+    const lc_status st = lc_bpe_train_file(o->train_bpe, &p, &r, &err);
     cli_progress_done(&prog);
-    if (st != LC_OK) {
-        rc = cli_fail(CMD, &err);
-        goto done;
-    }
-    lc_tokenizer_desc d;
-    lc_bpe_model_desc(m, &d);
-    if (lc_tokenizer_create(&d, &tok, &err) != LC_OK) {
-        rc = cli_fail(CMD, &err);
-        goto done;
-    }
-    int64_t n_corpus = 0;
-    const int32_t *corpus = lc_bpe_model_corpus_ids(m, &n_corpus);
-    ids = malloc(((size_t)n_corpus + 1) * sizeof *ids);
-    int64_t n_enc = 0;
-    t0 = lc_time_now();
-    st = ids ? lc_tokenizer_encode(tok, text, (size_t)size, false, ids, n_corpus + 1, &n_enc, &err) : LC_ERR_NOMEM;
-    double t_enc = lc_time_now() - t0;
-    bool same = st == LC_OK && n_enc == n_corpus && memcmp(ids, corpus, (size_t)n_enc * sizeof *ids) == 0;
-    printf("trained on %s: %ld bytes, pre-tokenizer %s\n", o->train_bpe, size, d.pre);
-    printf("vocabulary %d tokens (256 bytes + %lld merges + <|endoftext|>), asked %d\n", (int)d.n_vocab,
-           (long long)d.n_merges, o->vocab_size);
-    printf("training %.3f s (%.1f MB/s)\n", t_train, t_train > 0 ? (double)size / t_train / 1e6 : 0.0);
-    printf("corpus: %lld tokens, %.2f bytes/token\n", (long long)n_corpus,
-           n_corpus ? (double)size / (double)n_corpus : 0.0);
-    printf("re-encoding the corpus: %.3f s, %s the trainer's segmentation\n", t_enc, same ? "identical to" : "DIFFERS from");
-    if (!same) rc = CLI_FAIL;
+    if (st == LC_ERR_IO) return cli_error(CMD, "%s", err.msg), CLI_FAIL;
+    if (st != LC_OK) return cli_fail(CMD, &err);
+    const double size = (double)r.bytes;
+    printf("trained on %s: %lld bytes, pre-tokenizer %s\n", o->train_bpe, (long long)r.bytes, r.pre);
+    printf("vocabulary %d tokens (256 bytes + %lld merges + <|endoftext|>), asked %d\n", (int)r.n_vocab,
+           (long long)r.n_merges, o->vocab_size);
+    printf("training %.3f s (%.1f MB/s)\n", r.train_s, r.train_s > 0 ? size / r.train_s / 1e6 : 0.0);
+    printf("corpus: %lld tokens, %.2f bytes/token\n", (long long)r.corpus_tokens,
+           r.corpus_tokens ? size / (double)r.corpus_tokens : 0.0);
+    printf("re-encoding the corpus: %.3f s, %s the trainer's segmentation\n", r.encode_s,
+           r.identical ? "identical to" : "DIFFERS from");
+    int rc = r.identical ? CLI_OK : CLI_FAIL;
     if (o->output && rc == CLI_OK) {
-        lc_gguf_writer *w = NULL;
-        st = lc_gguf_writer_create(&w, &err);
-        if (st == LC_OK) st = lc_gguf_set_str(w, "general.architecture", "llama", &err);
-        if (st == LC_OK) st = lc_gguf_set_str(w, "general.name", "longctx byte-level BPE", &err);
-        if (st == LC_OK) st = lc_tokenizer_to_gguf(tok, w, &err);
-        if (st == LC_OK) st = lc_gguf_write(w, o->output, 0, &err);
-        lc_gguf_writer_free(w);
-        if (st != LC_OK) rc = cli_fail(CMD, &err);
+        if (lc_tokenizer_write_vocab_gguf(r.tokenizer, o->output, "longctx byte-level BPE", &err) != LC_OK)
+            rc = cli_fail(CMD, &err);
         else printf("wrote %s\n", o->output);
     }
-done:
-    free(ids);
-    lc_tokenizer_free(tok);
-    lc_bpe_model_free(m);
-    free(text);
+    lc_tokenizer_free(r.tokenizer);
     return rc;
 }
 

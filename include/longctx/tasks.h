@@ -296,6 +296,23 @@ int64_t lc_bpe_model_n_merges(const lc_bpe_model *m);
  * keep_corpus_ids): what lc_tokenizer_encode gives for the same text. */
 const int32_t *lc_bpe_model_corpus_ids(const lc_bpe_model *m, int64_t *n);
 
+/* Train on a whole file (at most 1 GiB; LC_ERR_IO with "PATH: why" when it
+ * cannot be read), build the tokenizer and re-encode the corpus with it:
+ * identical says whether that gives the trainer's own segmentation (it must).
+ * The tokenizer is the caller's (lc_tokenizer_free). */
+typedef struct {
+    lc_tokenizer *tokenizer;
+    int64_t bytes;            /* of the corpus                              */
+    int32_t n_vocab;
+    int64_t n_merges;
+    char pre[32];             /* the pre-tokenizer                          */
+    double train_s, encode_s; /* training; re-encoding the corpus           */
+    int64_t corpus_tokens;
+    bool identical;
+} lc_bpe_train_file_result;
+lc_status lc_bpe_train_file(const char *path, const lc_bpe_train_params *p, lc_bpe_train_file_result *out,
+                            lc_error *err);
+
 #ifdef __cplusplus
 }
 #endif

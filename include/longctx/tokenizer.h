@@ -163,6 +163,9 @@ const char *lc_tokenizer_merge(const lc_tokenizer *t, int64_t i, size_t *len);
  * special id is written as 0xFFFFFFFF. */
 struct lc_gguf_writer;
 lc_status lc_tokenizer_to_gguf(const lc_tokenizer *t, struct lc_gguf_writer *w, lc_error *err);
+/* A vocabulary-only GGUF at path: general.architecture "llama", general.name
+ * name (NULL: "longctx vocabulary") and the tokenizer's keys. */
+lc_status lc_tokenizer_write_vocab_gguf(const lc_tokenizer *t, const char *path, const char *name, lc_error *err);
 
 #ifdef __cplusplus
 }
