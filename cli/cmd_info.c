@@ -11,6 +11,7 @@
 #include "longctx/gguf.h"
 #include "longctx/json.h"
 #include "longctx/model.h"
+#include "longctx/model_info.h"
 
 static const char synopsis[] =
     "usage: longctx info MODEL [options]\n\n"
@@ -120,90 +121,11 @@ static void json_kv(lc_json_writer *w, const lc_gguf *g) {
     lc_json_end_object(w);
 }
 
-/* tokenizer.ggml.model and token count from metadata (NULL/0 if absent). */
-static void gguf_tokenizer_meta(const lc_gguf *g, char *model, size_t cap, uint64_t *n_tokens) {
-    lc_error err;
-    const char *s;
-    size_t len;
-    model[0] = '\0';
-    *n_tokens = 0;
-    if (lc_gguf_get_str(g, "tokenizer.ggml.model", &s, &len, &err) == LC_OK)
-        snprintf(model, cap, "%.*s", (int)(len < 64 ? len : 64), s);
-    lc_gguf_type et;
-    if (lc_gguf_get_arr(g, "tokenizer.ggml.tokens", &et, n_tokens, NULL, &err) != LC_OK) *n_tokens = 0;
-}
-
-/* ---- Model summary -------------------------------------------------------------- */
-
-typedef struct {
-    int64_t count[LC_DTYPE_COUNT];
-    double type_bytes[LC_DTYPE_COUNT];
-    int64_t other;       /* GGUF tensors of types longctx does not read */
-    double other_bytes;
-    double bytes;        /* all weights */
-} type_counts;
-
-static void count_one(type_counts *tc, const lc_tensor *t) {
-    size_t row = 0;
-    if (!t->data) return; /* a family without this tensor */
-    tc->count[t->type]++;
-    if (lc_dtype_row_bytes(t->type, t->cols, &row, NULL) == LC_OK) {
-        tc->bytes += (double)row * (double)t->rows;
-        tc->type_bytes[t->type] += (double)row * (double)t->rows;
-    }
-}
-
-/* Per-type counts and bytes: from the GGUF's tensor list when there is one
- * (every tensor, rope_freqs included), else from the model's weights. */
-static void count_types(const lc_model *m, const lc_gguf *g, type_counts *tc) {
-    memset(tc, 0, sizeof *tc);
-    if (g) {
-        for (int64_t i = 0; i < lc_gguf_n_tensors(g); i++) {
-            const lc_gguf_tensor *t = lc_gguf_tensor_at(g, i);
-            tc->bytes += (double)t->nbytes;
-            if (t->dtype == LC_DTYPE_COUNT) {
-                tc->other++;
-                tc->other_bytes += (double)t->nbytes;
-            } else {
-                tc->count[t->dtype]++;
-                tc->type_bytes[t->dtype] += (double)t->nbytes;
-            }
-        }
-        return;
-    }
-    count_one(tc, &m->w.tok_embd);
-    count_one(tc, &m->w.output_norm);
-    if (!m->cfg.tied_output) count_one(tc, &m->w.output);
-    for (int32_t l = 0; l < m->cfg.n_layers; l++) {
-        const lc_layer_weights *w = &m->w.layers[l];
-        const lc_tensor *t[18] = {&w->attn_norm, &w->wq,     &w->wk,     &w->wv,     &w->wo,
-                                  &w->ffn_norm,  &w->w_gate, &w->w_up,   &w->w_down, &w->wqkv,
-                                  &w->bq,        &w->bk,     &w->bv,     &w->q_norm, &w->k_norm,
-                                  &w->post_attn_norm, &w->post_ffn_norm, &w->attn_norm};
-        for (int i = 0; i < 17; i++) count_one(tc, t[i]);
-    }
-}
-
 static const char *fmt_params(int64_t n, char *buf, size_t cap) {
     if (n >= 1000000000) snprintf(buf, cap, "%.2fB", (double)n / 1e9);
     else if (n >= 1000000) snprintf(buf, cap, "%.2fM", (double)n / 1e6);
     else if (n >= 1000) snprintf(buf, cap, "%.1fK", (double)n / 1e3);
     else snprintf(buf, cap, "%lld", (long long)n);
-    return buf;
-}
-
-static const char *tokenizer_kind(const lc_model *m, const lc_gguf *g, char *buf, size_t cap, int64_t *n) {
-    if (m && m->tokenizer) {
-        *n = lc_tokenizer_n_vocab(m->tokenizer);
-        snprintf(buf, cap, "%s", lc_tokenizer_kind_of(m->tokenizer) == LC_TOKENIZER_SPM ? "spm" : "bpe");
-        return buf;
-    }
-    uint64_t nt = 0;
-    char model[80] = "";
-    if (g) gguf_tokenizer_meta(g, model, sizeof model, &nt);
-    *n = (int64_t)nt;
-    if (model[0] && strcmp(model, "none") != 0) snprintf(buf, cap, "%s (metadata only: not built)", model);
-    else snprintf(buf, cap, "none");
     return buf;
 }
 
@@ -233,8 +155,8 @@ static void print_model(const char *path, const lc_model *m, const lc_gguf *g) {
     int64_t np = lc_model_n_params(c);
     printf("%-14s%s (%lld)%s\n", "parameters", fmt_params(np, buf, sizeof buf), (long long)np,
            c->tied_output ? ", classifier tied to the embedding" : "");
-    type_counts tc;
-    count_types(m, g, &tc);
+    lc_tensor_type_counts tc;
+    lc_tensor_type_counts_get(m, g, &tc);
     printf("%-14s", "tensor types");
     bool first = true;
     for (int t = 0; t < LC_DTYPE_COUNT; t++)
@@ -264,7 +186,7 @@ static void print_model(const char *path, const lc_model *m, const lc_gguf *g) {
     printf("%-14s%s\n", "layers", lc_model_window_pattern(c, fam, sizeof fam));
     printf("%-14s%s\n", "attention", c->attention[0] ? c->attention : "softmax");
     int64_t nt = 0;
-    tokenizer_kind(m, g, buf, sizeof buf, &nt);
+    lc_model_tokenizer_summary(m, g, buf, sizeof buf, &nt);
     if (nt) printf("%-14s%s, %lld tokens\n", "tokenizer", buf, (long long)nt);
     else printf("%-14s%s\n", "tokenizer", buf);
     kv_line(stdout, c);
@@ -288,8 +210,8 @@ static void json_model(const char *path, const lc_model *m, const lc_gguf *g, bo
     lc_json_kv_int(&w, "vocab_size", c->vocab_size);
     lc_json_kv_int(&w, "n_params", lc_model_n_params(c));
     lc_json_kv_bool(&w, "tied_output", c->tied_output);
-    type_counts tc;
-    count_types(m, g, &tc);
+    lc_tensor_type_counts tc;
+    lc_tensor_type_counts_get(m, g, &tc);
     lc_json_key(&w, "tensor_types");
     lc_json_begin_object(&w);
     for (int t = 0; t < LC_DTYPE_COUNT; t++)
@@ -327,7 +249,7 @@ static void json_model(const char *path, const lc_model *m, const lc_gguf *g, bo
     lc_json_kv_str(&w, "attention", c->attention[0] ? c->attention : "softmax");
     char buf[96];
     int64_t nt = 0;
-    tokenizer_kind(m, g, buf, sizeof buf, &nt);
+    lc_model_tokenizer_summary(m, g, buf, sizeof buf, &nt);
     lc_json_key(&w, "tokenizer");
     lc_json_begin_object(&w);
     lc_json_kv_str(&w, "kind", buf);
@@ -352,8 +274,8 @@ static void json_model(const char *path, const lc_model *m, const lc_gguf *g, bo
 /* "tensor types" of a GGUF that is not a model longctx loads (types it does
  * not read listed by ggml's name). */
 static void print_type_line(const lc_gguf *g) {
-    type_counts tc;
-    count_types(NULL, g, &tc);
+    lc_tensor_type_counts tc;
+    lc_tensor_type_counts_get(NULL, g, &tc);
     char s[32];
     printf("%-14s", "tensor types");
     bool first = true;
@@ -380,7 +302,7 @@ static void print_type_line(const lc_gguf *g) {
 static void print_metadata_only(const char *path, const lc_gguf *g, bool json) {
     char model[80];
     uint64_t nt;
-    gguf_tokenizer_meta(g, model, sizeof model, &nt);
+    lc_gguf_tokenizer_meta(g, model, sizeof model, &nt);
     lc_error err;
     const char *arch = NULL;
     size_t alen = 0;
