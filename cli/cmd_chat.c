@@ -20,7 +20,7 @@
 #include "reverse_prompt.h"
 #include "runtime_flags.h"
 
-#define SYSTEM_FILE_MAX ((long)1 << 20)
+#define SYSTEM_FILE_MAX ((size_t)1 << 20)
 
 static const char synopsis[] =
     "usage: longctx chat -m MODEL [options]\n\n"
@@ -59,25 +59,16 @@ static void on_note(void *user, const char *note) {
     if (io->verbose) fprintf(stderr, "[chat] %s\n", note);
 }
 
+/* The system prompt file without its trailing newlines; NULL after a message. */
 static char *read_text_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cli_error("chat", "cannot open %s: %s", path, strerror(errno));
+    lc_error err;
+    char *buf = NULL;
+    size_t size = 0;
+    if (lc_read_file(path, SYSTEM_FILE_MAX, &buf, &size, &err) != LC_OK) {
+        cli_error("chat", "%s", err.msg);
         return NULL;
     }
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    char *buf = NULL;
-    if (size >= 0 && size <= SYSTEM_FILE_MAX && fseek(f, 0, SEEK_SET) == 0) buf = malloc((size_t)size + 1);
-    if (buf && fread(buf, 1, (size_t)size, f) == (size_t)size) {
-        buf[size] = '\0';
-        while (size > 0 && (buf[size - 1] == '\n' || buf[size - 1] == '\r')) buf[--size] = '\0';
-    } else {
-        cli_error("chat", "%s: cannot read (at most 1 MiB)", path);
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
+    while (size > 0 && (buf[size - 1] == '\n' || buf[size - 1] == '\r')) buf[--size] = '\0';
     return buf;
 }
 

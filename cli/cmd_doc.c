@@ -15,7 +15,7 @@
 #include "llama_flags.h"
 #include "runtime_flags.h"
 
-#define TEMPLATE_FILE_MAX ((long)1 << 20)
+#define TEMPLATE_FILE_MAX ((size_t)1 << 20)
 
 static const char synopsis[] =
     "usage: longctx doc FILE -m MODEL [--task TASK] [options]      (FILE - reads stdin)\n\n"
@@ -68,27 +68,6 @@ static bool on_chunk(void *user, const lc_doc_chunk *c) {
     return true;
 }
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cli_error("doc", "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    char *buf = NULL;
-    if (size >= 0 && size <= TEMPLATE_FILE_MAX && fseek(f, 0, SEEK_SET) == 0) buf = malloc((size_t)size + 1);
-    if (buf && fread(buf, 1, (size_t)size, f) == (size_t)size) {
-        buf[size] = '\0';
-        *len = (size_t)size;
-    } else {
-        cli_error("doc", "%s: cannot read (at most 1 MiB)", path);
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
 
 static void write_json(const char *path, const lc_doc_opts *o, const char *task_text, const lc_doc_result *r,
                        int64_t n_ctx) {
@@ -214,7 +193,9 @@ int cmd_doc(int argc, char **argv) {
     char *tpl_text = NULL, *tpl_store = NULL;
     if (tpl_path) {
         size_t len = 0;
-        if (!(tpl_text = slurp(tpl_path, &len))) return CLI_FAIL;
+        lc_error ferr;
+        if (lc_read_file(tpl_path, TEMPLATE_FILE_MAX, &tpl_text, &len, &ferr) != LC_OK)
+            return cli_error("doc", "%s", ferr.msg), CLI_FAIL;
         if (lc_doc_templates_parse(tpl_text, len, &tpl, &tpl_store, &err) != LC_OK) {
             free(tpl_text);
             return cli_fail("doc", &err);

@@ -20,41 +20,13 @@
 #include "longctx/sample.h"
 #include "longctx/sys.h"
 
-#define PROMPT_FILE_MAX ((long)64 << 20)
+#define PROMPT_FILE_MAX ((size_t)64 << 20)
 
 static const char synopsis[] =
     "usage: longctx run -m MODEL [options]\n\n"
     "Generate from a prompt (or from BOS) and stream the text to stdout; prompt and generation\n"
     "throughput and the time split (matmul / attention / other) go to stderr.\n\n";
 
-/* Reads at most PROMPT_FILE_MAX bytes; NULL (after a message) on failure. */
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cli_error("run", "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (size < 0 || size > PROMPT_FILE_MAX || fseek(f, 0, SEEK_SET) != 0) {
-        cli_error("run", "%s: %s", path, size > PROMPT_FILE_MAX ? "prompt file larger than 64 MiB" : "cannot size");
-        fclose(f);
-        return NULL;
-    }
-    buf = malloc((size_t)size + 1);
-    if (buf && fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        cli_error("run", "cannot read %s", path);
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[size] = '\0';
-        *len = (size_t)size;
-    }
-    return buf;
-}
 
 /* "1,403,22" -> ids (malloc'd). */
 static int32_t *parse_ids(const char *s, int64_t *n) {
@@ -346,7 +318,9 @@ static int prompt_ids(run_args *r, const lc_model *m, char **text, size_t *text_
     lc_error err;
     *n_ids = 0;
     if (r->prompt_file) {
-        if (!(*text = read_file(r->prompt_file, text_len))) return CLI_FAIL;
+        lc_error ferr;
+        if (lc_read_file(r->prompt_file, PROMPT_FILE_MAX, text, text_len, &ferr) != LC_OK)
+            return cli_error("run", "%s", ferr.msg), CLI_FAIL;
         r->prompt = *text;
     } else if (r->prompt) {
         *text_len = strlen(r->prompt);

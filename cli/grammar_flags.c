@@ -1,12 +1,12 @@
 /* --grammar-file / --json-schema / --json-object (see grammar_flags.h). */
-#include <errno.h>
+#include "longctx/util.h"
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "grammar_flags.h"
 
-#define GRAMMAR_FILE_MAX ((long)LC_GRAMMAR_MAX_SOURCE)
+#define GRAMMAR_FILE_MAX ((size_t)LC_GRAMMAR_MAX_SOURCE)
 
 void cli_grammar_init(cli_grammar *c) { memset(c, 0, sizeof *c); }
 
@@ -14,29 +14,9 @@ bool cli_grammar_active(const cli_grammar *c) { return c->grammar_file || c->jso
 
 /* Reads at most GRAMMAR_FILE_MAX bytes; NULL (after a message) on failure. */
 static char *read_all(const char *path, size_t *len, const char *cmd) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cli_error(cmd, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (size < 0 || size > GRAMMAR_FILE_MAX || fseek(f, 0, SEEK_SET) != 0) {
-        cli_error(cmd, "%s: %s", path, size > GRAMMAR_FILE_MAX ? "larger than the grammar limit" : "cannot size");
-        fclose(f);
-        return NULL;
-    }
-    char *buf = malloc((size_t)size + 1);
-    if (buf && fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        cli_error(cmd, "cannot read %s", path);
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[size] = '\0';
-        *len = (size_t)size;
-    }
+    lc_error err;
+    char *buf = NULL;
+    if (lc_read_file(path, GRAMMAR_FILE_MAX, &buf, len, &err) != LC_OK) cli_error(cmd, "%s", err.msg);
     return buf;
 }
 

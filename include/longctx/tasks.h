@@ -296,8 +296,8 @@ int64_t lc_bpe_model_n_merges(const lc_bpe_model *m);
  * keep_corpus_ids): what lc_tokenizer_encode gives for the same text. */
 const int32_t *lc_bpe_model_corpus_ids(const lc_bpe_model *m, int64_t *n);
 
-/* Train on a whole file (at most 1 GiB; LC_ERR_IO with "PATH: why" when it
- * cannot be read), build the tokenizer and re-encode the corpus with it:
+/* Train on a whole file (at most 1 GiB; LC_ERR_IO with lc_read_file's
+ * message when it cannot be read or is larger), build the tokenizer and re-encode the corpus with it:
  * identical says whether that gives the trainer's own segmentation (it must).
  * The tokenizer is the caller's (lc_tokenizer_free). */
 typedef struct {

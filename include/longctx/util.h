@@ -74,6 +74,12 @@ float lc_rng_normal(lc_rng *r);
 /* log(exp(a) + exp(b)) that handles -inf on either side. */
 float lc_logaddexp(float a, float b);
 
+/* The whole file at path into *out (NUL-terminated, the caller frees it) and
+ * its length into *len (may be NULL). Refuses a file larger than max_bytes
+ * before allocating: LC_ERR_TOO_LARGE "PATH: larger than 1.0 MiB"; LC_ERR_IO
+ * "cannot open PATH: why" / "PATH: cannot size" / "cannot read PATH". */
+lc_status lc_read_file(const char *path, size_t max_bytes, char **out, size_t *len, lc_error *err);
+
 /* "1.5 GiB", "512 B", "2.0 TiB" (binary units) into buf; returns buf. */
 const char *lc_format_bytes(double bytes, char *buf, size_t len);
 

@@ -2,37 +2,16 @@
  * lc_bpe_train_file): the trained tokenizer re-encodes the corpus and must
  * give the trainer's own segmentation. What `longctx gen-data --train-bpe`
  * runs. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "longctx/sys.h"
+#include "longctx/util.h"
 #include "longctx/tasks.h"
 
-#define MAX_CORPUS ((uint64_t)1 << 30)
+#define MAX_CORPUS ((size_t)1 << 30)
 
-/* The whole file (at most 1 GiB) into *text (the caller frees it). */
-static lc_status read_corpus(const char *path, char **text, size_t *size, lc_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return lc_fail(err, LC_ERR_IO, "%s: %s", path, strerror(errno));
-    long n = -1;
-    if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
-    if (n < 0 || fseek(f, 0, SEEK_SET) != 0 || (uint64_t)n > MAX_CORPUS) {
-        fclose(f);
-        return lc_fail(err, LC_ERR_IO, "%s: cannot read its size, or larger than 1 GiB", path);
-    }
-    char *t = malloc((size_t)n + 1);
-    if (!t || fread(t, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        free(t);
-        return lc_fail(err, LC_ERR_IO, "%s: cannot read it", path);
-    }
-    fclose(f);
-    *text = t;
-    *size = (size_t)n;
-    return LC_OK;
-}
 
 /* Re-encode the corpus with the trained tokenizer; same segmentation? */
 static lc_status check_corpus(const lc_bpe_model *m, const char *text, size_t size, lc_bpe_train_file_result *r,
@@ -57,8 +36,12 @@ lc_status lc_bpe_train_file(const char *path, const lc_bpe_train_params *p, lc_b
     memset(out, 0, sizeof *out);
     char *text = NULL;
     size_t size = 0;
-    lc_status st = read_corpus(path, &text, &size, err);
-    if (st != LC_OK) return st;
+    lc_status st = lc_read_file(path, MAX_CORPUS, &text, &size, err);
+    if (st != LC_OK && st != LC_ERR_NOMEM) st = LC_ERR_IO; /* cannot be read, or too large: the file's fault */
+    if (st != LC_OK) {
+        if (err) err->status = st;
+        return st;
+    }
     out->bytes = (int64_t)size;
     lc_bpe_train_params tp = *p;
     tp.keep_corpus_ids = true;
