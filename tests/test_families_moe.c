@@ -31,6 +31,7 @@
 #include "longctx/model.h"
 #include "longctx/runtime.h"
 #include "test_util.h"
+#include "test_fixture_util.h"
 
 #define N_TOK_MAX 4096
 #define MARGIN 0.05
@@ -39,56 +40,10 @@
 static const int64_t sub8_rows[N_SUB] = {0,  8,  16, 24, 32, 40,  48,  56,  64,  72, 80,
                                          88, 96, 104, 112, 120, 128, 136, 144, 152, 159};
 
-static bool read_file(const char *path, void **buf, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return false;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (sz <= 0) {
-        fclose(f);
-        return false;
-    }
-    *buf = malloc((size_t)sz + 1);
-    size_t got = fread(*buf, 1, (size_t)sz, f);
-    fclose(f);
-    ((char *)*buf)[sz] = '\0';
-    *len = (size_t)sz;
-    return got == (size_t)sz;
-}
-
-/* tokens.json: {"n_tokens": N, "tokens": [...]}. */
-static int64_t read_tokens(const char *path, int32_t *tokens) {
-    void *buf;
-    size_t len;
-    if (!read_file(path, &buf, &len)) return 0;
-    const char *p = strstr((const char *)buf, "\"tokens\"");
-    p = p ? strchr(p, '[') : NULL;
-    int64_t n = 0;
-    while (p && *p && *p != ']' && n < N_TOK_MAX) {
-        p++;
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p) break;
-        tokens[n++] = (int32_t)v;
-        p = end;
-        while (*p == ' ') p++;
-    }
-    free(buf);
-    return n;
-}
-
 /* rows x V floats from path, or NULL (a failed check). */
 static float *read_logits(const char *path, int64_t rows, int32_t V) {
-    void *buf = NULL;
-    size_t len = 0;
-    bool ok = read_file(path, &buf, &len);
-    CHECK(ok && len == (size_t)rows * (size_t)V * sizeof(float), "%s: %zu bytes, want %lld x %d f32", path, len,
-          (long long)rows, V);
-    if (!ok || len != (size_t)rows * (size_t)V * sizeof(float)) {
-        free(buf);
-        return NULL;
-    }
+    float *buf = lc_test_read_f32(path, (size_t)rows * (size_t)V);
+    CHECK(buf != NULL, "%s: absent, or not %lld x %d f32", path, (long long)rows, V);
     return buf;
 }
 
@@ -97,18 +52,14 @@ typedef struct {
     int64_t n_confident, n_agree;
 } compare_result;
 
-static int32_t argmax(const float *x, int32_t n, double *margin) {
-    int32_t best = 0;
-    for (int32_t i = 1; i < n; i++)
-        if (x[i] > x[best]) best = i;
-    double second = -1e30;
-    for (int32_t i = 0; i < n; i++)
-        if (i != best && x[i] > second) second = x[i];
-    if (margin) *margin = (double)x[best] - second;
-    return best;
+/* ours rows at `rows` (NULL: 0..n-1) against ref [n, V]. */
+/* <dir>/<file>, or NULL when it is absent (saying so). */
+static lc_model *load(const char *dir, const char *file) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    return lc_test_load_if_present(path);
 }
 
-/* ours rows at `rows` (NULL: 0..n-1) against ref [n, V]. */
 static compare_result compare(const float *ours, const int64_t *rows, const float *ref, int64_t n, int32_t V) {
     compare_result r;
     memset(&r, 0, sizeof r);
@@ -119,10 +70,10 @@ static compare_result compare(const float *ours, const int64_t *rows, const floa
             if (!(d <= r.max_diff)) r.max_diff = d; /* NaN wins */
         }
         double margin;
-        int32_t a = argmax(h, V, &margin);
+        int32_t a = lc_test_argmax(h, V, &margin);
         if (margin > MARGIN) {
             r.n_confident++;
-            r.n_agree += argmax(o, V, NULL) == a;
+            r.n_agree += lc_test_argmax(o, V, NULL) == a;
         }
     }
     return r;
@@ -151,22 +102,6 @@ static lc_status run_logits(const lc_model *m, const lc_context_opts *base, cons
     return st;
 }
 
-static lc_model *load(const char *dir, const char *file) {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "SKIP %s is absent\n", path);
-        return NULL;
-    }
-    fclose(f);
-    lc_error err = {0};
-    lc_model *m = NULL;
-    lc_status st = lc_model_load(path, NULL, &m, &err);
-    CHECK(st == LC_OK, "%s: load: %s", path, err.msg);
-    return st == LC_OK ? m : NULL;
-}
-
 /* lcpp: llama.cpp's figure to set beside it (see each call). */
 static void report(const char *what, compare_result r, double tol, double lcpp) {
     fprintf(stderr, "%-40s max |diff| %.3g (tolerance %.3g; llama.cpp: %.3g); argmax agrees at %lld of %lld confident\n",
@@ -182,7 +117,7 @@ static void check_gpt_oss(void) {
     if (!m) return;
     int32_t *tok = calloc(N_TOK_MAX, sizeof *tok);
     snprintf(path, sizeof path, "%s/tokens.json", dir);
-    const int64_t n = read_tokens(path, tok);
+    const int64_t n = lc_test_read_tokens_json(path, tok, N_TOK_MAX);
     CHECK(n == 160, "gpt-oss: %lld tokens in %s", (long long)n, path);
     const int32_t V = m->cfg.vocab_size;
     CHECK(strcmp(m->cfg.arch, "gpt-oss") == 0 && (m->cfg.fam.flags & LC_ARCH_MOE) && m->cfg.fam.n_experts == 4 &&
@@ -294,7 +229,7 @@ static void check_qwen3_next(void) {
     if (!m) return;
     int32_t *tok = calloc(N_TOK_MAX, sizeof *tok);
     snprintf(path, sizeof path, "%s/tokens.json", dir);
-    const int64_t n = read_tokens(path, tok);
+    const int64_t n = lc_test_read_tokens_json(path, tok, N_TOK_MAX);
     CHECK(n == 160, "qwen3-next: %lld tokens in %s", (long long)n, path);
     const int32_t V = m->cfg.vocab_size;
     const lc_family *f = &m->cfg.fam;

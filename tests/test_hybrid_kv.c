@@ -43,47 +43,19 @@
 #include "longctx/runtime.h"
 #include "runtime/runtime_internal.h"
 #include "test_util.h"
+#include "test_fixture_util.h"
 
 #define N_TOK 160
 #define MAX_LAYERS 8
-
-static int64_t read_tokens(const char *path, int32_t *tokens, int64_t cap) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    static char buf[1 << 16];
-    size_t len = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[len] = '\0';
-    const char *p = strstr(buf, "\"tokens\"");
-    p = p ? strchr(p, '[') : NULL;
-    int64_t n = 0;
-    while (p && *p && *p != ']' && n < cap) {
-        p++;
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p) break;
-        tokens[n++] = (int32_t)v;
-        p = end;
-        while (*p == ' ') p++;
-    }
-    return n;
-}
 
 static lc_model *load(const char *family, int32_t *tok) {
     char dir[1024], path[1200];
     lc_test_shared(family, dir, sizeof dir);
     snprintf(path, sizeof path, "%s/model.f16.gguf", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "SKIP %s is absent\n", path);
-        return NULL;
-    }
-    fclose(f);
-    lc_error err = {0};
-    lc_model *m = NULL;
-    CHECK_OK(lc_model_load(path, NULL, &m, &err), &err);
+    lc_model *m = lc_test_load_if_present(path);
+    if (!m) return NULL;
     snprintf(path, sizeof path, "%s/tokens.json", dir);
-    const int64_t n = read_tokens(path, tok, N_TOK);
+    const int64_t n = lc_test_read_tokens_json(path, tok, N_TOK);
     CHECK(n == N_TOK, "%s: %lld tokens", family, (long long)n);
     if (n != N_TOK) {
         lc_model_free(m);

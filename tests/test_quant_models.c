@@ -30,6 +30,7 @@
 #include "longctx/runtime.h"
 #include "quant/quant.h"
 #include "test_util.h"
+#include "test_fixture_util.h"
 
 #define N_TOK 160
 #define N_ROWS 21
@@ -37,49 +38,7 @@
 
 static int32_t tokens[N_TOK];
 
-static bool read_floats(const char *path, float *dst, size_t n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return false;
-    size_t got = fread(dst, sizeof(float), n, f);
-    int extra = fgetc(f);
-    fclose(f);
-    return got == n && extra == EOF;
-}
-
-static bool read_tokens(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return false;
-    char buf[8192];
-    size_t len = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[len] = '\0';
-    const char *p = strstr(buf, "\"tokens\"");
-    p = p ? strchr(p, '[') : NULL;
-    int n = 0;
-    while (p && *p && *p != ']' && n < N_TOK) {
-        p++;
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p) break;
-        tokens[n++] = (int32_t)v;
-        p = end;
-        while (*p == ' ') p++;
-    }
-    return n == N_TOK;
-}
-
 static int row_pos(int r) { return r < 20 ? 8 * r : N_TOK - 1; }
-
-static int32_t argmax(const float *x, int32_t n, double *margin) {
-    int32_t best = 0;
-    for (int32_t i = 1; i < n; i++)
-        if (x[i] > x[best]) best = i;
-    double second = -1e30;
-    for (int32_t i = 0; i < n; i++)
-        if (i != best && x[i] > second) second = x[i];
-    if (margin) *margin = (double)x[best] - second;
-    return best;
-}
 
 static lc_status run(const lc_model *m, int64_t split, float *out, lc_error *err) {
     lc_context_opts o;
@@ -108,11 +67,11 @@ int main(void) {
     char dir[1024], path[1300];
     lc_test_shared("fixtures/quants", dir, sizeof dir);
     snprintf(path, sizeof path, "%s/../llama3/tokens.json", dir);
-    if (!read_tokens(path)) LC_TEST_SKIP("%s is absent or unreadable: the quantized models are not checked", path);
+    if (lc_test_read_tokens_json(path, tokens, N_TOK) != N_TOK) LC_TEST_SKIP("%s is absent or unreadable: the quantized models are not checked", path);
     const int32_t V = 512;
-    float *f32ref = malloc(sizeof(float) * N_ROWS * V);
     snprintf(path, sizeof path, "%s/../llama3/llamacpp_logits.sub8.f32", dir);
-    bool have_f32 = read_floats(path, f32ref, (size_t)N_ROWS * V);
+    float *f32ref = lc_test_read_f32(path, (size_t)N_ROWS * V);
+    const bool have_f32 = f32ref != NULL;
     if (!have_f32) fprintf(stderr, "note: %s absent: the quantization-effect comparison is skipped\n", path);
     /* Tolerances, the same for every type: measured with the dequantizing
      * reference path (f32 activations), max 0.064-0.102 and mean
@@ -125,24 +84,18 @@ int main(void) {
         {"Q5_1", 0.15, 0.03},   {"Q2_K", 0.15, 0.03},   {"Q3_K_M", 0.15, 0.03}, {"Q4_K_M", 0.15, 0.03},
         {"Q5_K_M", 0.15, 0.03}, {"Q6_K", 0.15, 0.03},   {"IQ4_NL", 0.15, 0.03}, {"IQ4_XS", 0.15, 0.03},
     };
-    float *ref = malloc(sizeof(float) * N_ROWS * V), *ours = malloc(sizeof(float) * N_TOK * V),
+    float *ours = malloc(sizeof(float) * N_TOK * V),
           *split = malloc(sizeof(float) * N_TOK * V);
     int tested = 0;
     for (size_t c = 0; c < LC_ARRAY_LEN(cases); c++) {
         snprintf(path, sizeof path, "%s/llama3.%s.gguf", dir, cases[c].type);
-        FILE *f = fopen(path, "rb");
-        if (!f) {
-            fprintf(stderr, "SKIP %s: %s is absent\n", cases[c].type, path);
-            continue;
-        }
-        fclose(f);
-        lc_error err = {0};
-        lc_model *m = NULL;
-        CHECK_OK(lc_model_load(path, NULL, &m, &err), &err);
+        lc_model *m = lc_test_load_if_present(path);
         if (!m) continue;
+        lc_error err = {0};
         CHECK(m->cfg.vocab_size == V, "%s: vocab %d", cases[c].type, m->cfg.vocab_size);
         snprintf(path, sizeof path, "%s/llama3.%s.llamacpp_logits.sub8.f32", dir, cases[c].type);
-        bool ok_ref = read_floats(path, ref, (size_t)N_ROWS * V);
+        float *ref = lc_test_read_f32(path, (size_t)N_ROWS * V);
+        const bool ok_ref = ref != NULL;
         CHECK(ok_ref, "%s: cannot read %s", cases[c].type, path);
         lc_status st = run(m, N_TOK, ours, &err);
         CHECK(st == LC_OK, "%s: prefill: %s", cases[c].type, err.msg);
@@ -163,10 +116,10 @@ int main(void) {
                     }
                 }
                 double margin;
-                int32_t want = argmax(b, V, &margin);
+                int32_t want = lc_test_argmax(b, V, &margin);
                 if (margin > MARGIN) {
                     n_conf++;
-                    int32_t got = argmax(a, V, NULL);
+                    int32_t got = lc_test_argmax(a, V, NULL);
                     n_agree += got == want;
                     CHECK(got == want, "%s: position %d: argmax %d, llama.cpp %d (margin %.3f)", cases[c].type,
                           row_pos(r), got, want, margin);
@@ -204,10 +157,10 @@ int main(void) {
                     cases[c].type, max_diff, mean_diff, cases[c].tol, cases[c].tol_mean, max_q, mean_q, n_agree,
                     n_conf, MARGIN, worst_split);
         }
+        free(ref);
         lc_model_free(m);
     }
     CHECK(tested > 0 || !have_f32, "no quantized fixture could be tested");
-    free(ref);
     free(ours);
     free(split);
     free(f32ref);
