@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "opt.h"
 #include "longctx/util.h"
+#include "longctx/bench.h"
 #include "longctx/json.h"
 #include "longctx/runtime.h"
 
@@ -30,30 +31,15 @@ static const char synopsis[] =
     "printed: the CLI sets OMP_WAIT_POLICY=PASSIVE itself unless OMP_WAIT_POLICY or\n"
     "GOMP_SPINCOUNT is set (see docs/performance.md).\n\n";
 
-static lc_status decode_once(const lc_model *m, lc_context_opts co, int64_t L, int64_t n_dec, double *tok_s,
+/* The decode cell of `bench model` (lc_bench_model_cells): a prefill of L
+ * tokens drawn from seed 1, then n_dec tokens one at a time. */
+static lc_status decode_once(const lc_model *m, const lc_context_opts *co, int64_t L, int64_t n_dec, double *tok_s,
                              lc_error *err) {
-    co.n_ctx = L + n_dec;
-    lc_context *ctx = NULL;
-    lc_status st = lc_context_create(m, &co, &ctx, err);
-    if (st != LC_OK) return st;
-    int32_t *tok = malloc((size_t)(L + n_dec) * sizeof(int32_t));
-    if (!tok) {
-        lc_context_free(ctx);
-        return lc_fail(err, LC_ERR_NOMEM, "out of memory");
-    }
-    lc_rng rng;
-    lc_rng_seed(&rng, 1);
-    for (int64_t i = 0; i < L + n_dec; i++) tok[i] = (int32_t)lc_rng_below(&rng, (uint64_t)m->cfg.vocab_size);
-    st = lc_context_eval(ctx, tok, L, NULL, false, err);
-    double t0 = lc_time_now();
-    for (int64_t i = 0; i < n_dec && st == LC_OK; i++) st = lc_context_eval(ctx, tok + L + i, 1, NULL, false, err);
-    double dt = lc_time_now() - t0;
-    *tok_s = dt > 0 ? (double)n_dec / dt : 0.0;
-    free(tok);
-    lc_context_free(ctx);
+    lc_bench_model_row row;
+    const lc_status st = lc_bench_model_cells(m, co, &L, 1, n_dec, 1, false, &row, err);
+    *tok_s = st == LC_OK ? row.decode_tok_s : 0.0;
     return st;
 }
-
 /* Start n processes that spin until killed; returns how many started. */
 static int start_busy(pid_t *pids, int n) {
     int started = 0;
@@ -125,17 +111,17 @@ int bench_contend(int argc, char **argv) {
     double quiet[MAX_REPS], loaded[MAX_REPS], warm;
     pid_t pids[MAX_BUSY];
     int rc = CLI_OK;
-    if (decode_once(m, co, L, n_dec, &warm, &err) != LC_OK) { /* warm-up: page in the weights */
+    if (decode_once(m, &co, L, n_dec, &warm, &err) != LC_OK) { /* warm-up: page in the weights */
         rc = cli_fail("bench contend", &err);
         goto done;
     }
     for (int r = 0; r < reps; r++) {
-        if (decode_once(m, co, L, n_dec, &quiet[r], &err) != LC_OK) {
+        if (decode_once(m, &co, L, n_dec, &quiet[r], &err) != LC_OK) {
             rc = cli_fail("bench contend", &err);
             goto done;
         }
         int started = start_busy(pids, busy);
-        lc_status st = started == busy ? decode_once(m, co, L, n_dec, &loaded[r], &err)
+        lc_status st = started == busy ? decode_once(m, &co, L, n_dec, &loaded[r], &err)
                                        : lc_fail(&err, LC_ERR_IO, "could not start %d busy processes", busy);
         stop_busy(pids, started);
         if (st != LC_OK) {
