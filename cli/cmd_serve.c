@@ -23,6 +23,7 @@ int cmd_serve(int argc, char **argv) {
     return 1;
 }
 #else
+#include "grammar_flags.h"
 #include "llama_flags.h"
 #include "longctx/server.h"
 
@@ -111,6 +112,7 @@ int cmd_serve(int argc, char **argv) {
          .help = "request body limit (default 1M); larger bodies get 413"},
         CLI_INT("--queue", "N", &o.max_queue, 0, 100000, "requests that may wait for a slot (default 16); more get 503"),
         CLI_DOUBLE("--queue-timeout", "S", &o.queue_timeout, 0, 1e7, "seconds a request waits for a slot (default 60) before 503"),
+        CLI_GRAMMAR_STEPS_OPT(&o.grammar_steps, "0: no limit (default 4000000, about 0.1 s)"),
         CLI_FN("-s|--seed", "S", opt_seed_note, NULL, "taken with a note: each request carries its own \"seed\""),
         CLI_LLAMA_OPTS(NULL),
     };

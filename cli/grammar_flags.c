@@ -79,6 +79,7 @@ int cli_grammar_setup(cli_grammar *c, const lc_tokenizer *tok, const int32_t *eo
         cli_fail(cmd, &err);
         return CLI_FAIL;
     }
+    lc_grammar_state_set_budget(c->s, c->steps);
     return CLI_OK;
 }
 

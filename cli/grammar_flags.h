@@ -12,6 +12,7 @@ typedef struct {
     const char *grammar_file; /* --grammar-file FILE         */
     const char *json_schema;  /* --json-schema FILE|JSON     */
     bool json_object;         /* --json-object: any object   */
+    int64_t steps;            /* --grammar-steps N: parse steps per token (0: no limit) */
     lc_grammar *g;
     lc_grammar_vocab *v;
     lc_grammar_state *s;
@@ -25,7 +26,13 @@ void cli_grammar_init(cli_grammar *c);
         CLI_STR("--json-schema", "S", &(c)->json_schema,                                                               \
                 "constrain the output to JSON valid for a JSON Schema: a file, or the\n"                               \
                 "schema's text when S starts with '{' (needs a build with cJSON)"),                                    \
-        CLI_SET("--json-object", &(c)->json_object, "constrain the output to a JSON object (any)")
+        CLI_SET("--json-object", &(c)->json_object, "constrain the output to a JSON object (any)"),                 \
+        CLI_GRAMMAR_STEPS_OPT(&(c)->steps, "0: no limit (the default here)")
+/* --grammar-steps N into *dst (int64_t); dflt_: the help's words on 0 and the default. */
+#define CLI_GRAMMAR_STEPS_OPT(dst, dflt_)                                                                              \
+    CLI_I64("--grammar-steps", "N", (dst), 0, (int64_t)1 << 50,                                                        \
+            "parse steps the grammar may spend on one token (about 2e7 a second);\n"                                   \
+            "past it generation fails, saying so; " dflt_)
 bool cli_grammar_active(const cli_grammar *c);
 /* Build the grammar (when a flag asked for one) over tok and attach it to
  * sampler; eog: the tokens that end generation (NULL, 0: the tokenizer's

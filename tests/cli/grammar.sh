@@ -78,4 +78,20 @@ run 2 "--ignore-eos with a grammar" "$CLI" run -m "$MODEL" -n 5 --json-object --
 run 1 "a missing grammar file" "$CLI" run -m "$MODEL" -n 5 --grammar-file "$tmp/nope.gbnf"
 run 2 "a missing value" "$CLI" run -m "$MODEL" -n 5 --json-schema
 
+# --- --grammar-steps: the per-token budget of parse steps ---------------------------
+# 300 optional characters: every byte walks about 300 parse stacks, some thousands of steps a token
+printf 'root ::= ("a"?){300} "b"\n' >"$tmp/ambig.gbnf"
+run 0 "run: no budget (the default)" "$CLI" run -m "$MODEL" -n 8 --grammar-file "$tmp/ambig.gbnf"
+check "grep -qE '^a*b$' '$tmp/out'" "the ambiguous grammar's output: $(head -c 200 "$tmp/out")"
+run 0 "run --grammar-steps 4000000" "$CLI" run -m "$MODEL" -n 8 --grammar-file "$tmp/ambig.gbnf" --grammar-steps 4000000
+run 1 "run --grammar-steps 1000" "$CLI" run -m "$MODEL" -n 8 --grammar-file "$tmp/ambig.gbnf" --grammar-steps 1000
+has "$tmp/err" "more than 1000 parse steps for one token" "run: the budget is named"
+printf 'hello\n' >"$tmp/hello"
+run_in 0 "chat --grammar-steps 1000" "$tmp/hello" "$CLI" chat -m "$MODEL" -n 8 --grammar-file "$tmp/ambig.gbnf" --grammar-steps 1000
+has "$tmp/out" "more than 1000 parse steps for one token" "chat: the reply says the budget was exceeded"
+run_in 0 "chat, no budget" "$tmp/hello" "$CLI" chat -m "$MODEL" -n 8 --grammar-file "$tmp/ambig.gbnf"
+check "! grep -q 'parse steps' '$tmp/out'" "chat without a budget: no budget message"
+run 2 "--grammar-steps -1" "$CLI" run -m "$MODEL" -n 5 --grammar-file "$tmp/ambig.gbnf" --grammar-steps -1
+has "$tmp/err" "--grammar-steps" "the bad value names the option"
+
 finish grammar
