@@ -76,6 +76,19 @@ static bool opt_bytes(const cli_opt *o, const char *name, const char *v, const c
     return false;
 }
 
+/* --decode-batch [on|off|auto] into an int (1, 0, -1). */
+static bool opt_decode_batch(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    int *dst = o->dst;
+    if (!v || !strcmp(v, "on") || !strcmp(v, "1")) *dst = 1;
+    else if (!strcmp(v, "off") || !strcmp(v, "0")) *dst = 0;
+    else if (!strcmp(v, "auto")) *dst = -1;
+    else {
+        cli_error(cmd, "%s: '%s' is not on, off or auto", name, v);
+        return false;
+    }
+    return true;
+}
+
 static bool opt_seed_note(const cli_opt *o, const char *name, const char *v, const char *cmd) {
     (void)o;
     cli_error(cmd, "note: %s %s: each request carries its own \"seed\" (default: random); ignored", name, v);
@@ -95,6 +108,13 @@ int cmd_serve(int argc, char **argv) {
         CLI_I64("-c|--ctx-size", "N", &o.n_ctx, 1, CLI_INT_LIMIT, "tokens per slot (default: min(model context, 4096))"),
         CLI_INT("-np|--parallel", "N", &o.n_parallel, 1, 256, "slots: requests answered at once (default 1)"),
         CLI_INT("-t|--threads", "N", &o.n_threads, 1, 1024, "kernel threads per request (default: every CPU)"),
+        CLI_I64("-b|--prompt-chunk|--batch-size", "N", &o.prompt_chunk, 1, 65536,
+                "prompt tokens per forward pass (default 512); with -np > 1 each chunk\n"
+                "takes its turn between the other slots' decode steps"),
+        CLI_SWITCH("--decode-batch", opt_decode_batch, &o.decode_batch,
+                   "with -np > 1: run the generating slots' decode steps as one forward\n"
+                   "pass (on), each its own (off), or batch when the weights a step reads\n"
+                   "exceed the last-level cache (auto, the default; docs/server.md)"),
         CLI_STR("--kv-policy", "SPEC", &o.kv_policy, "full | window:W | sinks:S:W | shift:KEEP | h2o:S:R:H for every slot"),
         CLI_FN("--kv-budget", "BYTES", opt_bytes, &o.kv_budget,
                "refuse to start when the slots' KV cache would need more (K/M/G suffixes);\n"

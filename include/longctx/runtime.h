@@ -189,6 +189,10 @@ int64_t lc_context_n_past(const lc_context *ctx); /* tokens in the context (held
 int64_t lc_context_n_ctx(const lc_context *ctx);  /* capacity: KV slots        */
 int64_t lc_context_n_batch(const lc_context *ctx);
 int lc_context_n_threads(const lc_context *ctx);
+/* Bytes of the weight matrices one decode step reads (every matrix once; MoE:
+ * the experts used on average): what a step streams from memory when they do
+ * not stay in cache. */
+double lc_context_weight_bytes(const lc_context *ctx);
 const lc_model *lc_context_model(const lc_context *ctx);
 /* The resolved attention parameters and RoPE configuration in use. */
 const lc_attn_params *lc_context_attn(const lc_context *ctx);

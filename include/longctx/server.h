@@ -56,6 +56,12 @@ typedef struct {
     int64_t grammar_steps;    /* parse steps a grammar-constrained request may spend on
                                  one token (lc_grammar_state_set_budget; 4e6, about
                                  0.1 s; 0: no limit); past it the request fails (400)  */
+    int64_t prompt_chunk;     /* prompt tokens per forward pass (the slots' n_batch; 0:
+                                 512); with n_parallel > 1 each chunk takes its turn
+                                 between the generating slots' decode steps          */
+    int decode_batch;         /* n_parallel > 1: -1 (default) batch the generating slots'
+                                 decode steps into one pass when the weights a step
+                                 reads exceed the last-level cache; 0 never; 1 always */
 } lc_server_opts;
 
 void lc_server_opts_init(lc_server_opts *o);

@@ -1038,6 +1038,7 @@ int64_t lc_context_n_past(const lc_context *ctx) { return ctx->linear ? ctx->n_p
 int64_t lc_context_n_ctx(const lc_context *ctx) { return ctx->sh.n_ctx; }
 int64_t lc_context_n_batch(const lc_context *ctx) { return ctx->sh.n_batch; }
 int lc_context_n_threads(const lc_context *ctx) { return ctx->sh.n_threads; }
+double lc_context_weight_bytes(const lc_context *ctx) { return ctx ? ctx->weight_bytes_per_pass : 0.0; }
 const lc_model *lc_context_model(const lc_context *ctx) { return ctx->model; }
 const lc_attn_params *lc_context_attn(const lc_context *ctx) { return &ctx->attn; }
 const lc_rope_config *lc_context_rope(const lc_context *ctx) { return &ctx->rope_cfg; }

@@ -1,18 +1,30 @@
-/* The decode scheduler (--parallel > 1): the decode steps of the slots that
- * are generating at the same time run as one forward pass
- * (lc_decode_batch_eval), so the weights are read once per step for all of
- * them instead of once per slot.
+/* The scheduler of the slots' forward passes (--parallel > 1): decode steps
+ * and prompt chunks take turns, one pass at a time, and the decode steps of
+ * the slots that are generating at the same time run as one forward pass
+ * (lc_decode_batch_eval) when that pays.
  *
- * Each request runs on its connection's thread: it samples its token, turns
- * it into text, then hands the token to srv_batcher_decode, which waits. The
- * thread that hands in the last token of the slots that are generating runs
- * the step for all of them (no scheduler thread: no extra hand-over per
- * step); when some slot is late (a client that reads slowly, a slow sampler)
- * the first waiter runs the step without it after a short wait, half the
- * last step's time within [0.1, 25] ms, and the late slot joins the next step.
- * One step runs at a time. Prompts are evaluated on the requests' own
- * threads, beside the batched steps, as before. */
+ * Decode. Each request runs on its connection's thread: it samples its
+ * token, turns it into text, then hands the token to srv_batcher_decode,
+ * which waits. Batched: the thread that hands in the last token of the slots
+ * that are generating runs the step for all of them (no scheduler thread: no
+ * extra hand-over per step); when some slot is late (a client that reads
+ * slowly, a slow sampler) the first waiter runs the step without it after a
+ * short wait, half the last step's time within [0.1, 25] ms, and the late
+ * slot joins the next step. Per slot (when batching does not pay: the
+ * weights stay in cache, srv_decode_batch_pays): each thread runs its own
+ * one-token step as soon as no other pass runs.
+ *
+ * Prompts (continuous batching of prefill). A request's prompt is evaluated
+ * in chunks of its context's n_batch tokens (--prompt-chunk), each chunk a
+ * pass of its own between the decode steps: after a chunk, the next chunk
+ * waits until every slot that was generating has had a step (or the wait
+ * passes what the chunk took, within [1, 50] ms: a client that does not read
+ * holds nobody up), so a long prompt delays the other streams by a chunk per
+ * token instead of stalling them, and the passes never compete for the cores.
+ * The chunks are the ones lc_context_eval makes of the whole prompt (its own
+ * split is by n_batch), so the cache and logits are the same bit for bit. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,21 +41,24 @@ typedef struct {
 } srv_decode_req;
 
 struct srv_batcher {
-    lc_decode_batch *batch;
+    lc_decode_batch *batch; /* NULL: per-slot steps                          */
     pthread_mutex_t mu;
-    pthread_cond_t cv;     /* a step ended, a token came in, a slot left      */
-    bool running;          /* a step is being evaluated                       */
+    pthread_cond_t cv;     /* a pass ended, a token came in, a slot left      */
+    bool running;          /* a pass (step or chunk) is being evaluated       */
     int max;               /* slots                                          */
     int n_decoding;        /* slots generating now                           */
     int n_pending;
     srv_decode_req **pending; /* [max] handed in, not yet taken by a step     */
     double first_at;       /* when the oldest pending token came in           */
     double step_s;         /* the last step's seconds                        */
-    int64_t n_steps, n_rows;
+    int64_t rows_started;  /* decode tokens whose pass began                  */
+    int64_t n_steps, n_rows, n_chunks, chunk_tokens;
 };
 
 #define GATHER_MIN_S 1e-4
 #define GATHER_MAX_S 25e-3
+#define YIELD_MIN_S 1e-3
+#define YIELD_MAX_S 50e-3
 
 static struct timespec abs_time(double at) { /* lc_time_now() -> CLOCK_REALTIME */
     struct timespec t;
@@ -57,6 +72,41 @@ static struct timespec abs_time(double at) { /* lc_time_now() -> CLOCK_REALTIME 
         t.tv_nsec -= 1000000000L;
     }
     return t;
+}
+
+/* The largest CPU cache (the last level), from sysfs, else sysconf; 0 when
+ * neither says. */
+size_t srv_llc_bytes(void) {
+    size_t best = 0;
+    for (int i = 0; i < 16; i++) {
+        char path[96];
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        FILE *f = fopen(path, "r");
+        if (!f) break;
+        unsigned long long v = 0;
+        char unit = 0;
+        const int got = fscanf(f, "%llu%c", &v, &unit);
+        fclose(f);
+        if (got < 1 || v > ((unsigned long long)1 << 40)) continue;
+        const unsigned long long mul = got == 2 && (unit == 'K' || unit == 'k') ? 1024ull
+                                       : got == 2 && (unit == 'M' || unit == 'm') ? 1024ull * 1024ull
+                                                                                  : 1ull;
+        if (v * mul > best) best = (size_t)(v * mul);
+    }
+#ifdef _SC_LEVEL3_CACHE_SIZE
+    if (best == 0) {
+        const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+        if (l3 > 0) best = (size_t)l3;
+    }
+#endif
+    return best;
+}
+
+bool srv_decode_batch_pays(double weight_bytes, size_t llc_bytes) {
+    /* a step whose weights stay in cache is bound by arithmetic: several rows
+     * cost what the separate steps cost, and gathering them costs the
+     * hand-over (docs/server.md, "When batching pays"); unknown cache: batch */
+    return llc_bytes == 0 || weight_bytes > (double)llc_bytes;
 }
 
 /* Under the mutex: evaluate every pending token (the mutex is released
@@ -75,6 +125,7 @@ static void run_step(srv_batcher *b) {
     }
     b->n_pending = 0;
     b->running = true;
+    b->rows_started += n;
     pthread_mutex_unlock(&b->mu);
 
     const double t0 = lc_time_now();
@@ -110,8 +161,8 @@ static void run_step(srv_batcher *b) {
     pthread_cond_broadcast(&b->cv);
 }
 
-lc_status srv_batcher_create(const lc_model *m, int n_slots, const lc_context_opts *co, srv_batcher **out,
-                             lc_error *err) {
+lc_status srv_batcher_create(const lc_model *m, int n_slots, const lc_context_opts *co, bool batched,
+                             srv_batcher **out, lc_error *err) {
     *out = NULL;
     if (n_slots < 1 || n_slots > LC_DECODE_BATCH_MAX)
         return lc_fail(err, LC_ERR_INVALID_ARG, "serve: %d slots cannot be batched (1..%d)", n_slots,
@@ -122,8 +173,9 @@ lc_status srv_batcher_create(const lc_model *m, int n_slots, const lc_context_op
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
     b->pending = calloc((size_t)n_slots, sizeof *b->pending);
-    lc_status st = b->pending ? lc_decode_batch_create(m, n_slots, co, &b->batch, err)
-                              : lc_fail(err, LC_ERR_NOMEM, "serve: out of memory");
+    lc_status st = !b->pending ? lc_fail(err, LC_ERR_NOMEM, "serve: out of memory")
+                   : batched   ? lc_decode_batch_create(m, n_slots, co, &b->batch, err)
+                               : LC_OK;
     if (st != LC_OK) {
         srv_batcher_free(b);
         return st;
@@ -141,6 +193,8 @@ void srv_batcher_free(srv_batcher *b) {
     free(b);
 }
 
+bool srv_batcher_batched(const srv_batcher *b) { return b && b->batch; }
+
 void srv_batcher_join(srv_batcher *b) {
     pthread_mutex_lock(&b->mu);
     b->n_decoding++;
@@ -154,7 +208,28 @@ void srv_batcher_leave(srv_batcher *b) {
     pthread_mutex_unlock(&b->mu);
 }
 
+/* Per slot: this token's own step, when no other pass runs. */
+static lc_status decode_alone(srv_batcher *b, lc_context *ctx, int32_t token, lc_error *err) {
+    pthread_mutex_lock(&b->mu);
+    while (b->running) pthread_cond_wait(&b->cv, &b->mu);
+    b->running = true;
+    b->rows_started++;
+    pthread_mutex_unlock(&b->mu);
+    const double t0 = lc_time_now();
+    const lc_status st = lc_context_eval(ctx, &token, 1, NULL, false, err);
+    const double dt = lc_time_now() - t0;
+    pthread_mutex_lock(&b->mu);
+    b->running = false;
+    b->step_s = dt;
+    b->n_steps++;
+    b->n_rows++;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    return st;
+}
+
 lc_status srv_batcher_decode(srv_batcher *b, lc_context *ctx, int32_t token, lc_error *err) {
+    if (!b->batch) return decode_alone(b, ctx, token, err);
     srv_decode_req r = {.ctx = ctx, .token = token};
     pthread_mutex_lock(&b->mu);
     if (b->n_pending >= b->max) { /* each slot hands in one token at a time: a bug */
@@ -183,9 +258,50 @@ lc_status srv_batcher_decode(srv_batcher *b, lc_context *ctx, int32_t token, lc_
     return r.st;
 }
 
-void srv_batcher_stats(srv_batcher *b, int64_t *steps, int64_t *rows) {
+lc_status srv_batcher_prefill(srv_batcher *b, lc_context *ctx, const int32_t *tokens, int64_t n, lc_error *err) {
+    const int64_t chunk = lc_context_n_batch(ctx) > 0 ? lc_context_n_batch(ctx) : 512;
+    lc_status st = LC_OK;
+    int64_t mark_rows = 0;
+    int mark_decoding = 0;
+    double yield_until = 0;
     pthread_mutex_lock(&b->mu);
-    *steps = b->n_steps;
-    *rows = b->n_rows;
+    for (int64_t at = 0; at < n && st == LC_OK; at += chunk) {
+        /* the slots that were generating when the last chunk ended have a
+         * step first (unless they are late past yield_until) */
+        for (;;) {
+            if (!b->running) {
+                const int64_t want = mark_decoding < b->n_decoding ? mark_decoding : b->n_decoding;
+                if (at == 0 || b->rows_started - mark_rows >= want || lc_time_now() >= yield_until) break;
+                const struct timespec ts = abs_time(yield_until);
+                pthread_cond_timedwait(&b->cv, &b->mu, &ts);
+            } else {
+                pthread_cond_wait(&b->cv, &b->mu);
+            }
+        }
+        b->running = true;
+        pthread_mutex_unlock(&b->mu);
+        const int64_t m = chunk < n - at ? chunk : n - at;
+        const double t0 = lc_time_now();
+        st = lc_context_eval(ctx, tokens + at, m, NULL, false, err);
+        const double dt = lc_time_now() - t0;
+        pthread_mutex_lock(&b->mu);
+        b->running = false;
+        b->n_chunks++;
+        b->chunk_tokens += m;
+        mark_rows = b->rows_started;
+        mark_decoding = b->n_decoding;
+        yield_until = lc_time_now() + (dt < YIELD_MIN_S ? YIELD_MIN_S : dt > YIELD_MAX_S ? YIELD_MAX_S : dt);
+        pthread_cond_broadcast(&b->cv);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return st;
+}
+
+void srv_batcher_stats(srv_batcher *b, srv_batcher_counts *c) {
+    pthread_mutex_lock(&b->mu);
+    c->steps = b->n_steps;
+    c->rows = b->n_rows;
+    c->chunks = b->n_chunks;
+    c->chunk_tokens = b->chunk_tokens;
     pthread_mutex_unlock(&b->mu);
 }

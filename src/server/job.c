@@ -493,7 +493,12 @@ int srv_job_begin(srv_job *j, char *msg, size_t msg_cap) {
             sl->n_cached = got;
         }
     }
-    if (lc_context_eval(sl->ctx, j->prompt + j->n_reuse, j->n_prompt - j->n_reuse, NULL, false, &err) != LC_OK) {
+    /* with --parallel > 1 in chunks that take turns with the other slots' decode steps */
+    const lc_status pst = s->batcher ? srv_batcher_prefill(s->batcher, sl->ctx, j->prompt + j->n_reuse,
+                                                           j->n_prompt - j->n_reuse, &err)
+                                     : lc_context_eval(sl->ctx, j->prompt + j->n_reuse, j->n_prompt - j->n_reuse,
+                                                       NULL, false, &err);
+    if (pst != LC_OK) {
         lc_context_reset(sl->ctx);
         sl->n_cached = 0;
         atomic_store(&sl->n_used, 0);

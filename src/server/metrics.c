@@ -52,12 +52,17 @@ char *srv_metrics_text(lc_server *s) {
     put(&b, "longctx_requests_waiting", "gauge", "requests waiting for a slot", (double)waiting);
     put(&b, "longctx_kv_bytes_in_use", "gauge", "K/V bytes of the tokens the slots hold", (double)kv_used);
     put(&b, "longctx_kv_bytes_capacity", "gauge", "K/V bytes of every slot's cache", (double)kv_cap);
-    int64_t steps = 0, rows = 0;
-    if (s->batcher) srv_batcher_stats(s->batcher, &steps, &rows);
-    put(&b, "longctx_decode_batches_total", "counter", "decode forward passes of the slots together (--parallel > 1)",
-        (double)steps);
+    srv_batcher_counts bc = {0};
+    if (s->batcher) srv_batcher_stats(s->batcher, &bc);
+    put(&b, "longctx_decode_batching", "gauge",
+        "1: the generating slots' decode steps run as one forward pass; 0: each its own (--decode-batch)",
+        srv_batcher_batched(s->batcher) ? 1.0 : 0.0);
+    put(&b, "longctx_decode_batches_total", "counter", "decode forward passes (--parallel > 1)", (double)bc.steps);
     put(&b, "longctx_decode_batch_tokens_total", "counter", "tokens those passes evaluated (/ batches: the mean batch)",
-        (double)rows);
+        (double)bc.rows);
+    put(&b, "longctx_prompt_chunks_total", "counter",
+        "prompt chunks evaluated between the decode steps (--parallel > 1)", (double)bc.chunks);
+    put(&b, "longctx_prompt_chunk_tokens_total", "counter", "tokens those chunks evaluated", (double)bc.chunk_tokens);
     srv_tree_counts tc;
     srv_tree_stats(s->tree, &tc);
     put(&b, "longctx_prefix_tree_bytes", "gauge", "K/V bytes the prefix tree across requests holds", (double)tc.bytes);

@@ -28,6 +28,7 @@ void lc_server_opts_init(lc_server_opts *o) {
     o->queue_timeout = 60;
     o->prefix_cache = SIZE_MAX;
     o->grammar_steps = 4000000;
+    o->decode_batch = -1;
 }
 
 int lc_server_port(const lc_server *s) { return s ? s->port : 0; }
@@ -462,6 +463,7 @@ lc_status lc_server_start(const lc_server_opts *o, lc_server **out, lc_error *er
     lc_context_opts co;
     lc_context_opts_init(&co);
     co.n_threads = o->n_threads;
+    if (o->prompt_chunk > 0) co.n_batch = o->prompt_chunk;
     co.n_ctx = o->n_ctx > 0 ? o->n_ctx : (s->model->cfg.ctx_train > 0 && s->model->cfg.ctx_train < 4096 ? s->model->cfg.ctx_train : 4096);
     if (o->kv_policy && (st = lc_kv_policy_parse(o->kv_policy, &co, err)) != LC_OK) {
         free_server(s);
@@ -482,10 +484,25 @@ lc_status lc_server_start(const lc_server_opts *o, lc_server **out, lc_error *er
     }
     s->n_ctx = mem.n_ctx;
     s->kv_bytes_per_slot = mem.kv_bytes;
-    if ((st = srv_slots_create(s, &co, err)) != LC_OK ||
-        (o->n_parallel > 1 && (st = srv_batcher_create(s->model, o->n_parallel, &co, &s->batcher, err)) != LC_OK)) {
+    if ((st = srv_slots_create(s, &co, err)) != LC_OK) {
         free_server(s);
         return st;
+    }
+    if (o->n_parallel > 1) {
+        /* batch the decode steps when a step streams its weights from memory */
+        const double wb = lc_context_weight_bytes(s->slots[0].ctx);
+        const size_t llc = srv_llc_bytes();
+        const bool pays = srv_decode_batch_pays(wb, llc);
+        const bool batched = o->decode_batch < 0 ? pays : o->decode_batch > 0;
+        if ((st = srv_batcher_create(s->model, o->n_parallel, &co, batched, &s->batcher, err)) != LC_OK) {
+            free_server(s);
+            return st;
+        }
+        fprintf(stderr, "serve: decode steps %s (%s: a step reads %.1f MiB of weights, the last-level cache is %.1f MiB%s); "
+                        "prompts in chunks of %lld tokens between the steps\n",
+                batched ? "batched across the slots" : "run per slot",
+                o->decode_batch < 0 ? "auto" : "--decode-batch", wb / 1048576.0, (double)llc / 1048576.0,
+                llc == 0 ? ": unknown" : "", (long long)lc_context_n_batch(s->slots[0].ctx));
     }
     /* the prefix tree across requests */
     const size_t row_bytes = lc_context_kv_row_bytes(s->slots[0].ctx);

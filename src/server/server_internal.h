@@ -99,11 +99,13 @@ void srv_slot_release(lc_server *s, srv_slot *slot);
 /* Counters and the KV in use, for /metrics. */
 void srv_snapshot(lc_server *s, srv_counters *c, int *busy, int *waiting, size_t *kv_used, size_t *kv_cap);
 
-/* ---- batcher.c: the decode steps of the slots in one forward pass ---- */
-lc_status srv_batcher_create(const lc_model *m, int n_slots, const lc_context_opts *co, srv_batcher **out,
-                             lc_error *err);
-/* Stops the scheduler's thread (after the steps handed in) and frees. */
+/* ---- batcher.c: the slots' forward passes (decode steps, prompt chunks) ---- */
+/* batched: decode steps of the generating slots in one forward pass; false:
+ * each slot's own step (both take turns with the prompt chunks). */
+lc_status srv_batcher_create(const lc_model *m, int n_slots, const lc_context_opts *co, bool batched,
+                             srv_batcher **out, lc_error *err);
 void srv_batcher_free(srv_batcher *b);
+bool srv_batcher_batched(const srv_batcher *b);
 /* A slot starts generating / stops (the scheduler waits for the tokens of
  * the slots that are generating, briefly). */
 void srv_batcher_join(srv_batcher *b);
@@ -111,8 +113,19 @@ void srv_batcher_leave(srv_batcher *b);
 /* Evaluate token in ctx with the other slots' steps; returns when done (as
  * lc_context_eval of that one token would). */
 lc_status srv_batcher_decode(srv_batcher *b, lc_context *ctx, int32_t token, lc_error *err);
-/* Forward passes run and the tokens they took. */
-void srv_batcher_stats(srv_batcher *b, int64_t *steps, int64_t *rows);
+/* Evaluate a prompt's tokens in chunks of ctx's n_batch, each a pass between
+ * the generating slots' steps (as lc_context_eval(ctx, tokens, n) would). */
+lc_status srv_batcher_prefill(srv_batcher *b, lc_context *ctx, const int32_t *tokens, int64_t n, lc_error *err);
+typedef struct {
+    int64_t steps, rows;         /* decode passes and the tokens they took   */
+    int64_t chunks, chunk_tokens; /* prompt chunks and their tokens          */
+} srv_batcher_counts;
+void srv_batcher_stats(srv_batcher *b, srv_batcher_counts *c);
+/* The largest CPU cache in bytes (0: unknown). */
+size_t srv_llc_bytes(void);
+/* Whether batching decode steps pays: the weights a step reads do not stay
+ * in the last-level cache (or its size is unknown). */
+bool srv_decode_batch_pays(double weight_bytes, size_t llc_bytes);
 
 /* ---- job.c: one completion request ---- */
 typedef enum { SRV_CHAT = 0, SRV_COMPLETION } srv_kind;

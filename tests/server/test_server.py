@@ -591,6 +591,9 @@ def structured_checks():
         stop(p, "server for structured output")
 
 
+AMBIGUOUS = 'root ::= ("a"?){300} "b"'  # every byte walks about 300 parse stacks: thousands of steps a token
+
+
 def batch_checks():
     """--parallel 5: the decode steps of the slots generating at the same time run as one forward pass
     (/metrics counts the passes and the tokens they took). Four concurrent streaming greedy requests of different
@@ -626,7 +629,7 @@ def batch_checks():
 
     # --prefix-cache 0: each request's prompt is what its slot holds after the first round, so every round below
     # evaluates the same tokens (the prompt's last one, then the reply), together or one at a time
-    p, port = start("-c", "1024", "-np", "5", "-t", "2", "--prefix-cache", "0")
+    p, port = start("-c", "1024", "-np", "5", "-t", "2", "--prefix-cache", "0", "--decode-batch", "on")
     try:
         first = {}
         for i in range(4):
@@ -684,6 +687,10 @@ def batch_checks():
         check('"error"' in ev and "parse steps for one token" in ev and ev.rstrip().endswith("data: [DONE]"),
               f"a stream ends with the grammar's error event: {ev[-300:]!r}")
         check(beside.get(0) == alone.get(0), "the request beside the pathological grammar gives its text")
+        # an ambiguous grammar within the default budget (4e6 steps) works; prefill_checks() runs it under 1000
+        st, body = request(port, "POST", "/v1/completions", {"prompt": "x", "max_tokens": 8, "grammar": AMBIGUOUS})
+        check(st == 200 and json.loads(body)["choices"][0]["text"].strip("a") in ("", "b"),
+              f"the ambiguous grammar under the default budget: {st} {body[:300]}")
     finally:
         stop(p, "server for batched decode")
 
@@ -725,7 +732,110 @@ def utf8_checks():
         stop(p, "server for the UTF-8 checks")
 
 
+def prefill_checks():
+    """Continuous batching of prompts (--parallel > 1): a long prompt is evaluated in chunks of -b tokens, each a
+    forward pass of its own between the generating slots' decode steps. A greedy stream and a ~1,500-token prompt
+    sent while it streams give exactly the tokens each gives served alone by a --parallel 1 server (which
+    evaluates the prompt in one lc_context_eval call, split by the same n_batch), with the decode steps batched
+    (--decode-batch on) and per slot (off); /metrics counts the chunks. Under auto the choice follows the logged
+    rule (a step's weight bytes against the last-level cache). --grammar-steps 1000 fails the ambiguous grammar."""
+    story = "Once upon a time"
+    n_story = 160 if not quick else 60
+    doc = " ".join(f"Line {i}: the little cat sat on a red mat near the big tree." for i in range(110))
+    question = doc + " What did the cat do?"
+
+    def complete(port, prompt, n, out, key, stream=False, events=None):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        c.request("POST", "/v1/completions", json.dumps({
+            "prompt": prompt, "max_tokens": n, "temperature": 0, "ignore_eos": True, "stream": stream}),
+            {"Content-Type": "application/json"})
+        r = c.getresponse()
+        if not stream:
+            body = r.read()
+            out[key] = json.loads(body) if r.status == 200 else None
+        else:
+            text = ""
+            while True:
+                line = r.readline()
+                if not line:
+                    break
+                line = line.decode()
+                if line.startswith("data: {"):
+                    ch = json.loads(line[6:])["choices"]
+                    text += ch[0].get("text", "") if ch else ""
+                    if events is not None:
+                        events.set()
+            out[key] = text if r.status == 200 else None
+        c.close()
+
+    # served alone: one slot, the prompt in one call (split by the same n_batch of 64)
+    p, port = start("-c", "4096", "-np", "1", "-t", "2", "-b", "64")
+    ref = {}
+    try:
+        complete(port, story, n_story, ref, "story", stream=True)
+        complete(port, question, 40, ref, "doc")
+    finally:
+        stop(p, "server for the prompts alone")
+    check(ref.get("doc") is not None and ref["doc"]["usage"]["prompt_tokens"] > 1200,
+          f"the long prompt has > 1,200 tokens: {ref.get('doc', {}) and ref['doc']['usage']}")
+    for mode in ("on", "off"):
+        p, port = start("-c", "4096", "-np", "3", "-t", "2", "-b", "64", "--decode-batch", mode, "--grammar-steps", "1000")
+        try:
+            got, begun = {}, threading.Event()
+            m0 = metrics(port)
+            check(m0["longctx_decode_batching"] == (1 if mode == "on" else 0), f"--decode-batch {mode}: the gauge")
+            ts = threading.Thread(target=complete, args=(port, story, n_story, got, "story", True, begun))
+            ts.start()
+            begun.wait(120)  # the stream is generating: the long prompt comes while it decodes
+            complete(port, question, 40, got, "doc")
+            ts.join(timeout=600)
+            m1 = metrics(port)
+            check(got.get("story") is not None and got.get("story") == ref.get("story") and len(ref["story"]) > 0,
+                  f"--decode-batch {mode}: the stream beside a long prompt {got.get('story')!r:.100} != alone "
+                  f"{ref.get('story')!r:.100}")
+            a = got.get("doc") and got["doc"]["choices"][0]["text"]
+            b = ref.get("doc") and ref["doc"]["choices"][0]["text"]
+            check(a is not None and a == b, f"--decode-batch {mode}: the long prompt's reply {a!r:.100} != alone {b!r:.100}")
+            n_doc = ref["doc"]["usage"]["prompt_tokens"] if ref.get("doc") else 0
+            chunks = m1["longctx_prompt_chunks_total"] - m0["longctx_prompt_chunks_total"]
+            ctoks = m1["longctx_prompt_chunk_tokens_total"] - m0["longctx_prompt_chunk_tokens_total"]
+            check(chunks >= (n_doc - 1) // 64 + 1 and ctoks >= n_doc,
+                  f"--decode-batch {mode}: the long prompt went in chunks of 64: {chunks:.0f} chunks, {ctoks:.0f} tokens")
+            steps = m1["longctx_decode_batches_total"] - m0["longctx_decode_batches_total"]
+            rows = m1["longctx_decode_batch_tokens_total"] - m0["longctx_decode_batch_tokens_total"]
+            check(rows >= n_story - 1 + 39 and (steps == rows if mode == "off" else steps <= rows),
+                  f"--decode-batch {mode}: {rows:.0f} decode tokens in {steps:.0f} passes")
+            print(f"prompt chunks (--decode-batch {mode}): {chunks:.0f} chunks of {ctoks:.0f} tokens beside "
+                  f"{rows:.0f} decode tokens in {steps:.0f} passes; same tokens as alone", flush=True)
+            st, body = request(port, "POST", "/v1/completions", {"prompt": "x", "max_tokens": 8, "grammar": AMBIGUOUS})
+            check(st == 400 and b"more than 1000 parse steps for one token" in body,
+                  f"--grammar-steps 1000: the ambiguous grammar fails, naming the budget: {st} {body[:300]}")
+        finally:
+            stop(p, f"server with --decode-batch {mode}")
+    # auto: the log says what it chose and why; the gauge agrees with the rule
+    p, port = start("-c", "512", "-np", "2", "-t", "2")
+    try:
+        import re
+        m = metrics(port)
+        log = ""
+        for _ in range(50):
+            line = p.stderr.readline()
+            if not line or "decode steps" in line:
+                log = line
+                break
+        r = re.search(r"decode steps (batched|run per slot) \(auto: a step reads ([0-9.]+) MiB of weights, "
+                      r"the last-level cache is ([0-9.]+) MiB", log)
+        check(r is not None, f"auto: the log names the choice: {log!r}")
+        if r:
+            pays = float(r.group(2)) > float(r.group(3)) or float(r.group(3)) == 0
+            check((r.group(1) == "batched") == pays and m["longctx_decode_batching"] == (1 if pays else 0),
+                  f"auto: {log.strip()!r} and the gauge {m['longctx_decode_batching']}")
+    finally:
+        stop(p, "server with --decode-batch auto")
+
+
 batch_checks()
+prefill_checks()
 utf8_checks()
 structured_checks()
 
