@@ -32,6 +32,7 @@ int bench_serve(int argc, char **argv) {
 #include <cjson/cJSON.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,14 @@ static void mmm(double *v, int n, double *mn, double *med, double *mx) {
     *med = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* "min/median/max" of v[3] * scale, one decimal below 10, into buf[40]. */
+static char *fmt3(const double *v, double scale, char *buf) {
+    const double x = v[0] * scale, y = v[1] * scale, z = v[2] * scale;
+    if (z < 10) snprintf(buf, 40, "%.2f/%.2f/%.2f", x, y, z);
+    else snprintf(buf, 40, "%.0f/%.0f/%.0f", x, y, z);
+    return buf;
+}
+
 /* A document of about n tokens (chars_per_token estimated by the caller). */
 static char *document(int rep, int64_t n_tokens, double chars_per_token) {
     static const char *const words[] = {"river", "stone", "lantern", "orchard", "harbor", "meadow", "copper",
@@ -278,6 +287,136 @@ static int decode_round(int port, int r, int slots, int n_decode, double *tok_s,
     return status;
 }
 
+/* A streaming request whose events are timed as they arrive, until the
+ * stream ends or stop is set (then the client hangs up). */
+typedef struct {
+    int port;
+    char *body;
+    double *t; /* [cap] arrival time of each "data: {" event */
+    int cap;
+    atomic_int n;
+    atomic_bool stop;
+} sse_stream;
+
+static void *stream_thread(void *p) {
+    sse_stream *s = p;
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return NULL;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)s->port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    char head[256];
+    const size_t bl = strlen(s->body);
+    const int hl = snprintf(head, sizeof head,
+                            "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                            "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                            bl);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 || write(fd, head, (size_t)hl) != hl ||
+        write(fd, s->body, bl) != (ssize_t)bl) {
+        close(fd);
+        return NULL;
+    }
+    static const char pat[] = "data: {";
+    const size_t pl = sizeof pat - 1;
+    char buf[8192 + sizeof pat];
+    size_t carry = 0; /* the last pl - 1 bytes of the previous read */
+    while (!atomic_load(&s->stop)) {
+        const ssize_t r = read(fd, buf + carry, 8192);
+        if (r <= 0) break;
+        const double now = lc_time_now();
+        const size_t len = carry + (size_t)r;
+        for (size_t i = 0; i + pl <= len; i++)
+            if (!memcmp(buf + i, pat, pl)) {
+                const int k = atomic_load(&s->n);
+                if (k < s->cap) {
+                    s->t[k] = now;
+                    atomic_store(&s->n, k + 1);
+                }
+            }
+        carry = len < pl - 1 ? len : pl - 1;
+        memmove(buf, buf + len - carry, carry);
+    }
+    close(fd);
+    return NULL;
+}
+
+/* Inter-token latency of a streaming client while another client sends a
+ * cold prompt of about prefix tokens (max_tokens 1), --parallel 2; reps
+ * rounds; prints one line of min / median / max; 0, or 1 on a failure. */
+static int itl_row(const lc_server_opts *base, int64_t prefix, int reps, double cpt, const char *label) {
+    double base_med[100], dur_med[100], dur_max[100], ttft[100], dur_n[100];
+    lc_server_opts o = *base;
+    o.n_parallel = 2;
+    o.n_ctx = prefix + 2048;
+    lc_server *s = NULL;
+    lc_error err;
+    if (lc_server_start(&o, &s, &err) != LC_OK) return cli_fail(CMD, &err), 1;
+    const int port = lc_server_port(s);
+    int status = 0;
+    const int cap = 1 << 20;
+    double *t = malloc((size_t)cap * sizeof *t);
+    double *gaps = malloc((size_t)cap * sizeof *gaps);
+    if (!t || !gaps) status = 1;
+    for (int r = 0; r < reps && !status; r++) {
+        char body[256];
+        snprintf(body, sizeof body,
+                 "{\"prompt\":\"Story %d: once upon a time\",\"max_tokens\":%lld,\"temperature\":0,"
+                 "\"ignore_eos\":true,\"stream\":true}",
+                 r, (long long)(o.n_ctx - 64));
+        sse_stream st = {.port = port, .body = body, .t = t, .cap = cap};
+        pthread_t th;
+        pthread_create(&th, NULL, stream_thread, &st);
+        const double wait_until = lc_time_now() + 120;
+        while (atomic_load(&st.n) < 32 && lc_time_now() < wait_until) usleep(1000);
+        char *d = document(7000 + r, prefix, cpt);
+        char *q = d ? concat(d, " Which word came first?") : NULL;
+        const double b0 = lc_time_now();
+        double sec = 0;
+        const bool ok = atomic_load(&st.n) >= 32 && q && complete(port, q, 1, &sec, NULL, NULL, NULL);
+        const double b1 = lc_time_now();
+        const int n_at_b1 = atomic_load(&st.n);
+        while (atomic_load(&st.n) < n_at_b1 + 16 && lc_time_now() < b1 + 5) usleep(1000);
+        atomic_store(&st.stop, true);
+        pthread_join(th, NULL);
+        free(d);
+        free(q);
+        const int n = atomic_load(&st.n);
+        if (!ok || n < 40) {
+            fprintf(stderr, "%s: the inter-token latency round failed (%d events)\n", CMD, n);
+            status = 1;
+            break;
+        }
+        int ng = 0;
+        for (int i = 9; i < n && t[i] < b0; i++) gaps[ng++] = t[i] - t[i - 1];
+        double mn, mx;
+        mmm(gaps, ng > 0 ? ng : 1, &mn, &base_med[r], &mx);
+        ng = 0;
+        for (int i = 1; i < n; i++)
+            if (t[i] > b0 && t[i - 1] < b1) gaps[ng++] = t[i] - t[i - 1];
+        if (ng == 0) gaps[ng++] = b1 - b0; /* no token at all while the prompt ran */
+        dur_n[r] = ng;
+        mmm(gaps, ng, &mn, &dur_med[r], &dur_max[r]);
+        ttft[r] = sec;
+    }
+    free(t);
+    free(gaps);
+    lc_server_stop(s, 5);
+    if (status) return status;
+    double a[3], b[3], c[3], e[3], f[3];
+    mmm(base_med, reps, &a[0], &a[1], &a[2]);
+    mmm(dur_med, reps, &b[0], &b[1], &b[2]);
+    mmm(dur_max, reps, &c[0], &c[1], &c[2]);
+    mmm(ttft, reps, &e[0], &e[1], &e[2]);
+    mmm(dur_n, reps, &f[0], &f[1], &f[2]);
+    printf("%-8lld %-14s %-20s %-20s %-24s %-22s %.0f/%.0f/%.0f\n", (long long)prefix, label,
+           fmt3(a, 1e3, (char[40]){0}), fmt3(b, 1e3, (char[40]){0}), fmt3(c, 1e3, (char[40]){0}),
+           fmt3(e, 1e3, (char[40]){0}), f[0], f[1], f[2]);
+    fflush(stdout);
+    return 0;
+}
+
 typedef struct {
     int64_t *v;
     int *n;
@@ -295,6 +434,11 @@ int bench_serve(int argc, char **argv) {
     int64_t prefixes[8] = {2048, 8192, 32768};
     int n_prefixes = 3, reps = 3, threads = 0, n_decode = 128, slots = 4;
     prefix_list pl = {prefixes, &n_prefixes};
+    int64_t itl[8] = {0}, chunk = 0;
+    int n_itl = 0;
+    prefix_list il = {itl, &n_itl};
+    const char *decode_batch = "auto";
+    bool no_ttft = false;
     const cli_opt opts[] = {
         CLI_SECTION("options:"),
         CLI_STR("-m|--model", "PATH", &model, "model (required)"),
@@ -303,6 +447,12 @@ int bench_serve(int argc, char **argv) {
         CLI_INT("-t|--threads", "N", &threads, 1, 4096, "kernel threads per request (default: every CPU)"),
         CLI_INT("--decode", "N", &n_decode, 0, 1 << 24, "tokens each decode client generates (default 128; 0: skip)"),
         CLI_INT("--slots", "N", &slots, 1, 64, "slots and clients of the decode figure (default 4)"),
+        CLI_SET("--no-ttft", &no_ttft, "skip the time-to-first-token figures"),
+        CLI_FN("--itl", "LIST", opt_prefix, &il,
+               "inter-token latency of a stream while another client sends a cold prompt\n"
+               "of each length (--parallel 2), prompt turns off (before) and on (default: none)"),
+        CLI_I64("-b|--prompt-chunk", "N", &chunk, 1, 65536, "the server's --prompt-chunk (default 512)"),
+        CLI_STR("--decode-batch", "MODE", &decode_batch, "the servers' --decode-batch: on, off or auto (default)"),
     };
     const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, NULL, opts);
     const int prc = cli_opt_parse(&spec, argc, argv, 1);
@@ -310,6 +460,11 @@ int bench_serve(int argc, char **argv) {
     if (!model) {
         cli_error(CMD, "no model (-m MODEL)");
         cli_opt_help(&spec, stderr);
+        return CLI_USAGE;
+    }
+    const int db = !strcmp(decode_batch, "on") ? 1 : !strcmp(decode_batch, "off") ? 0 : !strcmp(decode_batch, "auto") ? -1 : 2;
+    if (db == 2) {
+        cli_error(CMD, "--decode-batch: '%s' is not on, off or auto", decode_batch);
         return CLI_USAGE;
     }
     int64_t max_prefix = 0;
@@ -325,6 +480,8 @@ int bench_serve(int argc, char **argv) {
     o.max_body = (size_t)64 << 20;
     o.max_seconds = 3600;
     o.queue_timeout = 3600;
+    o.prompt_chunk = chunk;
+    o.decode_batch = db;
     lc_server *s = NULL;
     lc_error err;
     if (lc_server_start(&o, &s, &err) != LC_OK) return cli_fail(CMD, &err), 1;
@@ -344,11 +501,28 @@ int bench_serve(int argc, char **argv) {
     printf("%-8s %-8s %-26s %-26s %-26s %s\n", "prefix", "tokens", "cold", "slot cache", "prefix tree",
            "cold/tree (median)");
     int status = 0;
-    for (int p = 0; p < n_prefixes && !status; p++) status = ttft_row(port, p, prefixes[p], reps, cpt);
+    for (int p = 0; p < n_prefixes && !status && !no_ttft; p++) status = ttft_row(port, p, prefixes[p], reps, cpt);
     lc_server_stop(s, 5);
-    if (status || n_decode == 0) return status;
+    if (status) return status;
+    if (n_itl > 0) {
+        printf("# inter-token latency (ms) of a stream while another client sends a cold prompt (--parallel 2,\n"
+               "# --prompt-chunk %lld): the stream's median gap before the prompt, its median and longest gap while\n"
+               "# the prompt is evaluated, the prompt's TTFT, and the gaps counted\n",
+               (long long)(chunk > 0 ? chunk : 512));
+        printf("%-8s %-14s %-20s %-20s %-24s %-22s %s\n", "prompt", "prompt turns", "ITL alone", "ITL beside",
+               "longest gap beside", "prompt TTFT", "gaps");
+        for (int i = 0; i < n_itl && !status; i++)
+            for (int on = 0; on < 2 && !status; on++) {
+                o.prompt_turns = on;
+                status = itl_row(&o, itl[i], reps, cpt, on ? "on (chunks)" : "off (before)");
+            }
+        o.prompt_turns = true;
+        if (status) return status;
+    }
+    if (n_decode == 0) return status;
 
-    printf("# aggregate decode: %d clients at once, %d tokens each (ignore_eos, greedy); tokens/s\n", slots, n_decode);
+    printf("# aggregate decode: %d clients at once, %d tokens each (ignore_eos, greedy; --decode-batch %s); tokens/s\n",
+           slots, n_decode, decode_batch);
     const int np_list[2] = {slots, 1};
     for (int k = 0; k < 2 && !status; k++) {
         lc_server_opts_init(&o);
@@ -360,6 +534,8 @@ int bench_serve(int argc, char **argv) {
         o.max_seconds = 3600;
         o.queue_timeout = 3600;
         o.max_queue = 64;
+        o.prompt_chunk = chunk;
+        o.decode_batch = db;
         if (lc_server_start(&o, &s, &err) != LC_OK) return cli_fail(CMD, &err), 1;
         double agg[100], per_cpu[100];
         for (int r = 0; r < reps && !status; r++)

@@ -89,6 +89,18 @@ static bool opt_decode_batch(const cli_opt *o, const char *name, const char *v, 
     return true;
 }
 
+/* [on|off] into a bool. */
+static bool opt_on_off(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    bool *dst = o->dst;
+    if (!v || !strcmp(v, "on") || !strcmp(v, "1")) *dst = true;
+    else if (!strcmp(v, "off") || !strcmp(v, "0")) *dst = false;
+    else {
+        cli_error(cmd, "%s: '%s' is not on or off", name, v);
+        return false;
+    }
+    return true;
+}
+
 static bool opt_seed_note(const cli_opt *o, const char *name, const char *v, const char *cmd) {
     (void)o;
     cli_error(cmd, "note: %s %s: each request carries its own \"seed\" (default: random); ignored", name, v);
@@ -115,6 +127,9 @@ int cmd_serve(int argc, char **argv) {
                    "with -np > 1: run the generating slots' decode steps as one forward\n"
                    "pass (on), each its own (off), or batch when the weights a step reads\n"
                    "exceed the last-level cache (auto, the default; docs/server.md)"),
+        CLI_SWITCH("--prompt-turns", opt_on_off, &o.prompt_turns,
+                   "with -np > 1: prompt chunks take turns with the decode steps (on, the\n"
+                   "default); off: a prompt runs whole beside them (as before; to compare)"),
         CLI_STR("--kv-policy", "SPEC", &o.kv_policy, "full | window:W | sinks:S:W | shift:KEEP | h2o:S:R:H for every slot"),
         CLI_FN("--kv-budget", "BYTES", opt_bytes, &o.kv_budget,
                "refuse to start when the slots' KV cache would need more (K/M/G suffixes);\n"

@@ -16,6 +16,9 @@
  * cache shifts and h2o evicts) and llama3 Q4_K_M (integer kernels). Then the
  * refusals, which must change nothing.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "longctx/model.h"
 #include "longctx/runtime.h"
 #include "test_util.h"
@@ -210,6 +213,98 @@ static void refusals(const char *path) {
     lc_model_free(m2);
 }
 
+/* The layer pause (lc_context_set_layer_pause): a prefill in chunks with a
+ * pause that runs other sequences' batched decode steps between its layers
+ * (as the server does) leaves the same cache and logits, bit for bit, as
+ * without it; the others' steps equal their own one-token steps; the pause
+ * comes after every layer but the last of every chunk of more than one token,
+ * never in a one-token step. */
+typedef struct {
+    lc_decode_batch *b;
+    lc_context *seq[2], *ref[2];
+    int32_t tok[2];
+    int calls, mismatches;
+    int32_t V;
+} pause_state;
+
+static void pause_step(void *user) {
+    pause_state *p = user;
+    p->calls++;
+    lc_error err;
+    if (lc_decode_batch_eval(p->b, p->seq, p->tok, 2, NULL, &err) != LC_OK) {
+        p->mismatches++;
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (lc_context_eval(p->ref[i], &p->tok[i], 1, NULL, false, &err) != LC_OK ||
+            memcmp(lc_context_logits(p->seq[i]), lc_context_logits(p->ref[i]), (size_t)p->V * sizeof(float)) != 0)
+            p->mismatches++;
+        p->tok[i] = argmax(lc_context_logits(p->seq[i]), p->V);
+    }
+}
+
+static void layer_pause(const char *path, int threads) {
+    lc_error err;
+    lc_model *m = NULL;
+    if (lc_model_load(path, NULL, &m, &err) != LC_OK) {
+        CHECK(false, "pause: load %s: %s", path, err.msg);
+        return;
+    }
+    const int32_t V = m->cfg.vocab_size;
+    const int64_t n = 150, chunk = 32;
+    lc_context_opts o;
+    lc_context_opts_init(&o);
+    o.n_ctx = 256;
+    o.n_batch = chunk;
+    o.n_threads = threads;
+    lc_context *a = NULL, *c = NULL;
+    pause_state ps = {.V = V, .tok = {3, 7}};
+    CHECK_OK(lc_context_create(m, &o, &a, &err), &err);
+    CHECK_OK(lc_context_create(m, &o, &c, &err), &err);
+    for (int i = 0; i < 2; i++) {
+        CHECK_OK(lc_context_create(m, &o, &ps.seq[i], &err), &err);
+        CHECK_OK(lc_context_create(m, &o, &ps.ref[i], &err), &err);
+    }
+    CHECK_OK(lc_decode_batch_create(m, 2, &o, &ps.b, &err), &err);
+    if (a && c && ps.seq[0] && ps.seq[1] && ps.ref[0] && ps.ref[1] && ps.b) {
+        int32_t *tok = malloc((size_t)n * sizeof *tok);
+        for (int64_t i = 0; i < n; i++) tok[i] = (int32_t)((i * 7919 + 11) % V);
+        for (int i = 0; i < 2; i++) { /* the others start from a short prompt of their own */
+            int32_t p0[3] = {1 + i, 5, 9};
+            CHECK_OK(lc_context_eval(ps.seq[i], p0, 3, NULL, false, &err), &err);
+            CHECK_OK(lc_context_eval(ps.ref[i], p0, 3, NULL, false, &err), &err);
+        }
+        CHECK_OK(lc_context_eval(a, tok, n, NULL, false, &err), &err); /* no pause: one call, chunks of 32 */
+        lc_context_set_layer_pause(c, pause_step, &ps);
+        for (int64_t at = 0; at < n; at += chunk) /* the server's way: a call per chunk */
+            CHECK_OK(lc_context_eval(c, tok + at, at + chunk < n ? chunk : n - at, NULL, false, &err), &err);
+        const int n_layers = m->cfg.n_layers;
+        const int want = (int)((n + chunk - 1) / chunk) * (n_layers - 1);
+        CHECK(ps.calls == want, "pause: %d calls, want %d (chunks x (layers - 1))", ps.calls, want);
+        CHECK(ps.mismatches == 0, "pause: %d decode steps inside the pauses differ from their own", ps.mismatches);
+        CHECK(lc_context_logits(a) && lc_context_logits(c) &&
+                  memcmp(lc_context_logits(a), lc_context_logits(c), (size_t)V * sizeof(float)) == 0,
+              "pause: the prefill's logits differ from the one without pauses");
+        const int before = ps.calls;
+        int32_t t = 5; /* a one-token step: no pause; the next logits still equal */
+        CHECK_OK(lc_context_eval(a, &t, 1, NULL, false, &err), &err);
+        CHECK_OK(lc_context_eval(c, &t, 1, NULL, false, &err), &err);
+        CHECK(ps.calls == before, "pause: a one-token step paused");
+        CHECK(memcmp(lc_context_logits(a), lc_context_logits(c), (size_t)V * sizeof(float)) == 0,
+              "pause: the caches differ (the next step's logits)");
+        lc_context_set_layer_pause(c, NULL, NULL);
+        free(tok);
+    }
+    lc_decode_batch_free(ps.b);
+    for (int i = 0; i < 2; i++) {
+        lc_context_free(ps.seq[i]);
+        lc_context_free(ps.ref[i]);
+    }
+    lc_context_free(a);
+    lc_context_free(c);
+    lc_model_free(m);
+}
+
 int main(void) {
     char def[1024], lin[1024];
     snprintf(def, sizeof def, "%s/models/longctx-default.gguf", LC_SOURCE_DIR);
@@ -227,6 +322,8 @@ int main(void) {
     };
     for (size_t k = 0; k < sizeof shipped / sizeof *shipped; k++) run_case(&shipped[k], 64);
     refusals(def);
+    layer_pause(def, 2);
+    layer_pause(def, 1);
 
     if (lc_test_have_shared("the fixture families and the Q4_K_M file")) {
         static const char *fams[] = {"llama3", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", "gpt-oss", "qwen3-next"};

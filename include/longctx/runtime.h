@@ -370,6 +370,15 @@ typedef void (*lc_attn_observer_fn)(void *user, int32_t layer, const lc_attn_sha
                                     const lc_attn_params *params, const lc_attn_io *io);
 void lc_context_set_attn_observer(lc_context *ctx, lc_attn_observer_fn fn, void *user);
 
+/* A pause point: fn(user) is called on the evaluating thread between the
+ * layers of a forward pass of more than one token (a prefill chunk), after
+ * each layer but the last. It may evaluate OTHER contexts (a server runs the
+ * other requests' decode steps there, so a long prompt does not hold them up
+ * for a whole chunk) but must not touch this one; it changes nothing in the
+ * computation (the logits are the same bit for bit). NULL: none. */
+typedef void (*lc_layer_pause_fn)(void *user);
+void lc_context_set_layer_pause(lc_context *ctx, lc_layer_pause_fn fn, void *user);
+
 /* ---- Attention over a cache held elsewhere (sequence parallelism) ----------
  *
  * An attention hook replaces, in every layer, the store of the chunk's keys

@@ -1020,6 +1020,12 @@ void lc_context_set_attn_observer(lc_context *ctx, lc_attn_observer_fn fn, void 
     ctx->observer_user = user;
 }
 
+void lc_context_set_layer_pause(lc_context *ctx, lc_layer_pause_fn fn, void *user) {
+    if (!ctx) return;
+    ctx->pause = fn;
+    ctx->pause_user = user;
+}
+
 lc_status lc_context_set_attn_hook(lc_context *ctx, lc_attn_hook_fn fn, void *user, lc_error *err) {
     if (!ctx) return lc_fail(err, LC_ERR_INVALID_ARG, "attention hook: no context");
     if (fn) {

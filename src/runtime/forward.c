@@ -445,6 +445,7 @@ static lc_status forward_chunk(lc_context *ctx, const int32_t *tokens, int64_t n
             TRY(attn_out(ctx, L, m, err));
         }
         TRY(layer_tail(ctx, L, l, m, ctx->x + r0 * D, t_l0, err));
+        if (ctx->pause && n > 1 && l + 1 < sh->n_layers) ctx->pause(ctx->pause_user);
     }
 
     if (logits_all) {

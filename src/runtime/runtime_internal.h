@@ -94,6 +94,8 @@ struct lc_context {
 
     lc_attn_observer_fn observer; /* NULL: none (lc_context_set_attn_observer)     */
     void *observer_user;
+    lc_layer_pause_fn pause;      /* NULL: none (lc_context_set_layer_pause)       */
+    void *pause_user;
     lc_attn_hook_fn attn_hook;    /* NULL: none (lc_context_set_attn_hook)         */
     void *attn_hook_user;
     bool rows_exact;              /* a batch's workspace (batch.c): every product of

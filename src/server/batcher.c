@@ -15,13 +15,15 @@
  * one-token step as soon as no other pass runs.
  *
  * Prompts (continuous batching of prefill). A request's prompt is evaluated
- * in chunks of its context's n_batch tokens (--prompt-chunk), each chunk a
- * pass of its own between the decode steps: after a chunk, the next chunk
- * waits until every slot that was generating has had a step (or the wait
- * passes what the chunk took, within [1, 50] ms: a client that does not read
- * holds nobody up), so a long prompt delays the other streams by a chunk per
- * token instead of stalling them, and the passes never compete for the cores.
- * The chunks are the ones lc_context_eval makes of the whole prompt (its own
+ * in chunks of its context's n_batch tokens (--prompt-chunk), and holds the
+ * floor for at most a slice (twice the last decode step, within [2, 50] ms)
+ * while other slots generate: between two layers of a chunk
+ * (lc_context_set_layer_pause) and between chunks it lets every generating
+ * slot have a step (waiting for late ones at most a slice: a client that does
+ * not read holds nobody up), then goes on. So a long prompt delays the other
+ * streams by about a layer of a chunk per token instead of stalling them, and
+ * the passes never compete for the cores. The chunks are the ones
+ * lc_context_eval makes of the whole prompt (its own
  * split is by n_batch), so the cache and logits are the same bit for bit. */
 #include <errno.h>
 #include <stdio.h>
@@ -52,13 +54,11 @@ struct srv_batcher {
     double first_at;       /* when the oldest pending token came in           */
     double step_s;         /* the last step's seconds                        */
     int64_t rows_started;  /* decode tokens whose pass began                  */
-    int64_t n_steps, n_rows, n_chunks, chunk_tokens;
+    int64_t n_steps, n_rows, n_chunks, chunk_tokens, n_pauses;
 };
 
 #define GATHER_MIN_S 1e-4
 #define GATHER_MAX_S 25e-3
-#define YIELD_MIN_S 1e-3
-#define YIELD_MAX_S 50e-3
 
 static struct timespec abs_time(double at) { /* lc_time_now() -> CLOCK_REALTIME */
     struct timespec t;
@@ -258,42 +258,80 @@ lc_status srv_batcher_decode(srv_batcher *b, lc_context *ctx, int32_t token, lc_
     return r.st;
 }
 
+/* A prompt's hold on the passes. */
+typedef struct {
+    srv_batcher *b;
+    double floor_at; /* when it last took the floor */
+} prefill_turn;
+
+/* Under the mutex, with the floor released: wait until every slot that is
+ * generating has had a step since mark_rows (or until), then take the floor. */
+static void take_floor(srv_batcher *b, int64_t mark_rows, double until) {
+    for (;;) {
+        if (!b->running) {
+            if (b->rows_started - mark_rows >= b->n_decoding || lc_time_now() >= until) break;
+            const struct timespec ts = abs_time(until);
+            pthread_cond_timedwait(&b->cv, &b->mu, &ts);
+        } else {
+            pthread_cond_wait(&b->cv, &b->mu);
+        }
+    }
+    b->running = true;
+}
+
+/* The longest a prompt keeps the floor while slots generate: twice the last
+ * decode step (the prompt then gets about two thirds of the machine), within
+ * [SLICE_MIN_S, SLICE_MAX_S]; also how long it waits for late slots. */
+#define SLICE_MIN_S 2e-3
+#define SLICE_MAX_S 50e-3
+static double slice_s(const srv_batcher *b) {
+    const double s = 2.0 * b->step_s;
+    return s < SLICE_MIN_S ? SLICE_MIN_S : s > SLICE_MAX_S ? SLICE_MAX_S : s;
+}
+
+/* Between two layers of a prompt chunk (lc_context_set_layer_pause): when
+ * slots are generating and the prompt has held the floor for a slice, let
+ * each of them have a step, then go on. */
+static void prefill_pause(void *user) {
+    prefill_turn *p = user;
+    srv_batcher *b = p->b;
+    pthread_mutex_lock(&b->mu);
+    const double now = lc_time_now(), slice = slice_s(b);
+    if (b->n_decoding > 0 && now - p->floor_at >= slice) {
+        b->running = false;
+        b->n_pauses++;
+        pthread_cond_broadcast(&b->cv);
+        take_floor(b, b->rows_started, now + slice);
+        p->floor_at = lc_time_now();
+    }
+    pthread_mutex_unlock(&b->mu);
+}
+
 lc_status srv_batcher_prefill(srv_batcher *b, lc_context *ctx, const int32_t *tokens, int64_t n, lc_error *err) {
     const int64_t chunk = lc_context_n_batch(ctx) > 0 ? lc_context_n_batch(ctx) : 512;
     lc_status st = LC_OK;
-    int64_t mark_rows = 0;
-    int mark_decoding = 0;
-    double yield_until = 0;
+    prefill_turn turn = {.b = b};
+    lc_context_set_layer_pause(ctx, prefill_pause, &turn);
     pthread_mutex_lock(&b->mu);
+    take_floor(b, b->rows_started - b->n_decoding, 0); /* the first chunk goes when no pass runs */
     for (int64_t at = 0; at < n && st == LC_OK; at += chunk) {
-        /* the slots that were generating when the last chunk ended have a
-         * step first (unless they are late past yield_until) */
-        for (;;) {
-            if (!b->running) {
-                const int64_t want = mark_decoding < b->n_decoding ? mark_decoding : b->n_decoding;
-                if (at == 0 || b->rows_started - mark_rows >= want || lc_time_now() >= yield_until) break;
-                const struct timespec ts = abs_time(yield_until);
-                pthread_cond_timedwait(&b->cv, &b->mu, &ts);
-            } else {
-                pthread_cond_wait(&b->cv, &b->mu);
-            }
+        if (at > 0) { /* between chunks: the generating slots have a step first */
+            b->running = false;
+            pthread_cond_broadcast(&b->cv);
+            take_floor(b, b->rows_started, lc_time_now() + slice_s(b));
         }
-        b->running = true;
+        turn.floor_at = lc_time_now();
         pthread_mutex_unlock(&b->mu);
         const int64_t m = chunk < n - at ? chunk : n - at;
-        const double t0 = lc_time_now();
         st = lc_context_eval(ctx, tokens + at, m, NULL, false, err);
-        const double dt = lc_time_now() - t0;
         pthread_mutex_lock(&b->mu);
-        b->running = false;
         b->n_chunks++;
         b->chunk_tokens += m;
-        mark_rows = b->rows_started;
-        mark_decoding = b->n_decoding;
-        yield_until = lc_time_now() + (dt < YIELD_MIN_S ? YIELD_MIN_S : dt > YIELD_MAX_S ? YIELD_MAX_S : dt);
-        pthread_cond_broadcast(&b->cv);
     }
+    b->running = false;
+    pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
+    lc_context_set_layer_pause(ctx, NULL, NULL);
     return st;
 }
 
@@ -303,5 +341,6 @@ void srv_batcher_stats(srv_batcher *b, srv_batcher_counts *c) {
     c->rows = b->n_rows;
     c->chunks = b->n_chunks;
     c->chunk_tokens = b->chunk_tokens;
+    c->pauses = b->n_pauses;
     pthread_mutex_unlock(&b->mu);
 }

@@ -494,7 +494,7 @@ int srv_job_begin(srv_job *j, char *msg, size_t msg_cap) {
         }
     }
     /* with --parallel > 1 in chunks that take turns with the other slots' decode steps */
-    const lc_status pst = s->batcher ? srv_batcher_prefill(s->batcher, sl->ctx, j->prompt + j->n_reuse,
+    const lc_status pst = s->batcher && s->o.prompt_turns ? srv_batcher_prefill(s->batcher, sl->ctx, j->prompt + j->n_reuse,
                                                            j->n_prompt - j->n_reuse, &err)
                                      : lc_context_eval(sl->ctx, j->prompt + j->n_reuse, j->n_prompt - j->n_reuse,
                                                        NULL, false, &err);

@@ -63,6 +63,8 @@ char *srv_metrics_text(lc_server *s) {
     put(&b, "longctx_prompt_chunks_total", "counter",
         "prompt chunks evaluated between the decode steps (--parallel > 1)", (double)bc.chunks);
     put(&b, "longctx_prompt_chunk_tokens_total", "counter", "tokens those chunks evaluated", (double)bc.chunk_tokens);
+    put(&b, "longctx_prompt_pauses_total", "counter",
+        "times a prompt paused between two layers or chunks for the generating slots' steps", (double)bc.pauses);
     srv_tree_counts tc;
     srv_tree_stats(s->tree, &tc);
     put(&b, "longctx_prefix_tree_bytes", "gauge", "K/V bytes the prefix tree across requests holds", (double)tc.bytes);

@@ -29,6 +29,7 @@ void lc_server_opts_init(lc_server_opts *o) {
     o->prefix_cache = SIZE_MAX;
     o->grammar_steps = 4000000;
     o->decode_batch = -1;
+    o->prompt_turns = true;
 }
 
 int lc_server_port(const lc_server *s) { return s ? s->port : 0; }
@@ -499,10 +500,12 @@ lc_status lc_server_start(const lc_server_opts *o, lc_server **out, lc_error *er
             return st;
         }
         fprintf(stderr, "serve: decode steps %s (%s: a step reads %.1f MiB of weights, the last-level cache is %.1f MiB%s); "
-                        "prompts in chunks of %lld tokens between the steps\n",
+                        "prompts %s %lld tokens\n",
                 batched ? "batched across the slots" : "run per slot",
                 o->decode_batch < 0 ? "auto" : "--decode-batch", wb / 1048576.0, (double)llc / 1048576.0,
-                llc == 0 ? ": unknown" : "", (long long)lc_context_n_batch(s->slots[0].ctx));
+                llc == 0 ? ": unknown" : "",
+                o->prompt_turns ? "in chunks taking turns with the steps, of" : "evaluated beside the steps in passes of",
+                (long long)lc_context_n_batch(s->slots[0].ctx));
     }
     /* the prefix tree across requests */
     const size_t row_bytes = lc_context_kv_row_bytes(s->slots[0].ctx);

@@ -119,6 +119,7 @@ lc_status srv_batcher_prefill(srv_batcher *b, lc_context *ctx, const int32_t *to
 typedef struct {
     int64_t steps, rows;         /* decode passes and the tokens they took   */
     int64_t chunks, chunk_tokens; /* prompt chunks and their tokens          */
+    int64_t pauses;              /* times a prompt let the decode steps go   */
 } srv_batcher_counts;
 void srv_batcher_stats(srv_batcher *b, srv_batcher_counts *c);
 /* The largest CPU cache in bytes (0: unknown). */
