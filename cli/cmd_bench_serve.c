@@ -7,6 +7,12 @@
  *    seen), from the slot's own cache (the same document, another question),
  *    and from the prefix tree (the same document again after another prompt
  *    took the only slot);
+ *  - with --itl P: the inter-token latency of a streaming client while a
+ *    second client sends a cold prompt of about P tokens (--parallel 2), with
+ *    the prompt taking turns with the decode steps (--prompt-turns on, the
+ *    server's default) and evaluated whole beside them (off, as before):
+ *    the stream's median gap before the prompt, its median and longest gap
+ *    while the prompt runs, and the prompt's time to first token;
  *  - aggregate decode tokens/s: 4 clients at once, each generating N tokens
  *    (ignore_eos), against --parallel 4 and against --parallel 1; and the
  *    tokens per CPU-second of this process (getrusage: user + system), which
@@ -45,12 +51,14 @@ int bench_serve(int argc, char **argv) {
 #include "opt.h"
 
 static const char synopsis[] =
-    "usage: longctx bench serve -m MODEL [--prefix 2K,8K,32K] [-r 3] [-t N] [--decode N] [--slots 4]\n\n"
+    "usage: longctx bench serve -m MODEL [--prefix 2K,8K,32K] [-r 3] [-t N] [--decode N] [--slots 4]\n"
+    "                           [--itl 8K] [-b N] [--decode-batch on|off|auto] [--no-ttft]\n\n"
     "Runs `longctx serve` in this process on a free loopback port and measures, over HTTP:\n"
     "time to first token (max_tokens 1) at each prefix length, cold / from the slot's cache /\n"
     "from the prefix tree (after another prompt took the only slot); and aggregate decode\n"
     "tokens/s of --slots clients at once against --parallel SLOTS and --parallel 1 (wall\n"
-    "time, and per CPU-second of this process).\n"
+    "time, and per CPU-second of this process); with --itl, a stream's inter-token latency\n"
+    "while another client sends a long cold prompt, prompt turns off (before) and on.\n"
     "min / median / max over -r repetitions.\n\n";
 
 typedef struct {

@@ -126,7 +126,7 @@ int cmd_serve(int argc, char **argv) {
         CLI_SWITCH("--decode-batch", opt_decode_batch, &o.decode_batch,
                    "with -np > 1: run the generating slots' decode steps as one forward\n"
                    "pass (on), each its own (off), or batch when the weights a step reads\n"
-                   "exceed the last-level cache (auto, the default; docs/server.md)"),
+                   "exceed half the last-level cache (auto, the default; docs/server.md)"),
         CLI_SWITCH("--prompt-turns", opt_on_off, &o.prompt_turns,
                    "with -np > 1: prompt chunks take turns with the decode steps (on, the\n"
                    "default); off: a prompt runs whole beside them (as before; to compare)"),

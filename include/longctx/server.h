@@ -61,7 +61,8 @@ typedef struct {
                                  between the generating slots' decode steps          */
     int decode_batch;         /* n_parallel > 1: -1 (default) batch the generating slots'
                                  decode steps into one pass when the weights a step
-                                 reads exceed the last-level cache; 0 never; 1 always */
+                                 reads exceed half the last-level cache; 0 never; 1
+                                 always                                                */
     bool prompt_turns;        /* true (default): the prompt chunks above take turns with
                                  the decode steps; false: a prompt is evaluated whole on
                                  its request's thread beside them (the behaviour before

@@ -11,7 +11,7 @@
  * slowly, a slow sampler) the first waiter runs the step without it after a
  * short wait, half the last step's time within [0.1, 25] ms, and the late
  * slot joins the next step. Per slot (when batching does not pay: the
- * weights stay in cache, srv_decode_batch_pays): each thread runs its own
+ * weights fit in half the last-level cache, srv_decode_batch_pays): each thread runs its own
  * one-token step as soon as no other pass runs.
  *
  * Prompts (continuous batching of prefill). A request's prompt is evaluated
@@ -105,8 +105,10 @@ size_t srv_llc_bytes(void) {
 bool srv_decode_batch_pays(double weight_bytes, size_t llc_bytes) {
     /* a step whose weights stay in cache is bound by arithmetic: several rows
      * cost what the separate steps cost, and gathering them costs the
-     * hand-over (docs/server.md, "When batching pays"); unknown cache: batch */
-    return llc_bytes == 0 || weight_bytes > (double)llc_bytes;
+     * hand-over (docs/server.md, "When batching pays"). The cache also holds
+     * the KV rows, the activations and other processes' data: weights above
+     * half of it are taken as streamed from memory. Unknown cache: batch. */
+    return llc_bytes == 0 || weight_bytes > 0.5 * (double)llc_bytes;
 }
 
 /* Under the mutex: evaluate every pending token (the mutex is released

@@ -124,8 +124,8 @@ typedef struct {
 void srv_batcher_stats(srv_batcher *b, srv_batcher_counts *c);
 /* The largest CPU cache in bytes (0: unknown). */
 size_t srv_llc_bytes(void);
-/* Whether batching decode steps pays: the weights a step reads do not stay
- * in the last-level cache (or its size is unknown). */
+/* Whether batching decode steps pays: the weights a step reads exceed half
+ * the last-level cache (or its size is unknown). */
 bool srv_decode_batch_pays(double weight_bytes, size_t llc_bytes);
 
 /* ---- job.c: one completion request ---- */

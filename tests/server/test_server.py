@@ -738,7 +738,7 @@ def prefill_checks():
     sent while it streams give exactly the tokens each gives served alone by a --parallel 1 server (which
     evaluates the prompt in one lc_context_eval call, split by the same n_batch), with the decode steps batched
     (--decode-batch on) and per slot (off); /metrics counts the chunks. Under auto the choice follows the logged
-    rule (a step's weight bytes against the last-level cache). --grammar-steps 1000 fails the ambiguous grammar."""
+    rule (a step's weight bytes against half the last-level cache). --grammar-steps 1000 fails the ambiguous grammar."""
     story = "Once upon a time"
     n_story = 160 if not quick else 60
     doc = " ".join(f"Line {i}: the little cat sat on a red mat near the big tree." for i in range(110))
@@ -834,7 +834,7 @@ def prefill_checks():
                       r"the last-level cache is ([0-9.]+) MiB", log)
         check(r is not None, f"auto: the log names the choice: {log!r}")
         if r:
-            pays = float(r.group(2)) > float(r.group(3)) or float(r.group(3)) == 0
+            pays = float(r.group(2)) > 0.5 * float(r.group(3)) or float(r.group(3)) == 0
             check((r.group(1) == "batched") == pays and m["longctx_decode_batching"] == (1 if pays else 0),
                   f"auto: {log.strip()!r} and the gauge {m['longctx_decode_batching']}")
     finally:
