@@ -499,10 +499,10 @@ lc_status lc_server_start(const lc_server_opts *o, lc_server **out, lc_error *er
             free_server(s);
             return st;
         }
-        fprintf(stderr, "serve: decode steps %s (%s: a step reads %.1f MiB of weights, the last-level cache is %.1f MiB%s); "
+        fprintf(stderr, "serve: decode steps %s (%s: a step reads %.1f MiB of weights, half the last-level cache is %.1f MiB%s); "
                         "prompts %s %lld tokens\n",
                 batched ? "batched across the slots" : "run per slot",
-                o->decode_batch < 0 ? "auto" : "--decode-batch", wb / 1048576.0, (double)llc / 1048576.0,
+                o->decode_batch < 0 ? "auto" : "--decode-batch", wb / 1048576.0, 0.5 * (double)llc / 1048576.0,
                 llc == 0 ? ": unknown" : "",
                 o->prompt_turns ? "in chunks taking turns with the steps, of" : "evaluated beside the steps in passes of",
                 (long long)lc_context_n_batch(s->slots[0].ctx));

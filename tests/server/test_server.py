@@ -830,12 +830,12 @@ def prefill_checks():
             if not line or "decode steps" in line:
                 log = line
                 break
-        r = re.search(r"decode steps (batched|run per slot) \(auto: a step reads ([0-9.]+) MiB of weights, "
-                      r"the last-level cache is ([0-9.]+) MiB", log)
+        r = re.search(r"decode steps (batched across the slots|run per slot) \(auto: a step reads ([0-9.]+) MiB of "
+                      r"weights, half the last-level cache is ([0-9.]+) MiB", log)
         check(r is not None, f"auto: the log names the choice: {log!r}")
         if r:
-            pays = float(r.group(2)) > 0.5 * float(r.group(3)) or float(r.group(3)) == 0
-            check((r.group(1) == "batched") == pays and m["longctx_decode_batching"] == (1 if pays else 0),
+            pays = float(r.group(2)) > float(r.group(3)) or float(r.group(3)) == 0
+            check(r.group(1).startswith("batched") == pays and m["longctx_decode_batching"] == (1 if pays else 0),
                   f"auto: {log.strip()!r} and the gauge {m['longctx_decode_batching']}")
     finally:
         stop(p, "server with --decode-batch auto")
