@@ -11,20 +11,21 @@
  * slowly, a slow sampler) the first waiter runs the step without it after a
  * short wait, half the last step's time within [0.1, 25] ms, and the late
  * slot joins the next step. Per slot (when batching does not pay: the
- * weights fit in half the last-level cache, srv_decode_batch_pays): each thread runs its own
- * one-token step as soon as no other pass runs.
+ * weights fit in half the last-level cache, srv_decode_batch_pays): a token
+ * handed in runs at once, as its own one-token pass.
  *
  * Prompts (continuous batching of prefill). A request's prompt is evaluated
- * in chunks of its context's n_batch tokens (--prompt-chunk), and holds the
- * floor for at most a slice (twice the last decode step, within [2, 50] ms)
- * while other slots generate: between two layers of a chunk
- * (lc_context_set_layer_pause) and between chunks it lets every generating
- * slot have a step (waiting for late ones at most a slice: a client that does
- * not read holds nobody up), then goes on. So a long prompt delays the other
- * streams by about a layer of a chunk per token instead of stalling them, and
- * the passes never compete for the cores. The chunks are the ones
- * lc_context_eval makes of the whole prompt (its own
- * split is by n_batch), so the cache and logits are the same bit for bit. */
+ * in chunks of its context's n_batch tokens (--prompt-chunk) and holds the
+ * floor until it is done; between two layers of a chunk
+ * (lc_context_set_layer_pause) and between chunks, the prompt's thread runs
+ * the decode steps handed in meanwhile, at once (no thread to wake), then
+ * goes on. So a stream beside a long prompt waits about one layer of a chunk
+ * per token instead of the whole prompt, the prompt is slowed only by the
+ * steps' own work, and the passes never compete for the cores. Prompts that
+ * arrive together go one after the other. The chunks are the ones
+ * lc_context_eval makes of the whole prompt (its own split is by n_batch), and
+ * a pause changes nothing in the computation, so the cache and logits are the
+ * same bit for bit. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,6 @@ struct srv_batcher {
     srv_decode_req **pending; /* [max] handed in, not yet taken by a step     */
     double first_at;       /* when the oldest pending token came in           */
     double step_s;         /* the last step's seconds                        */
-    int64_t rows_started;  /* decode tokens whose pass began                  */
     int64_t n_steps, n_rows, n_chunks, chunk_tokens, n_pauses;
 };
 
@@ -127,13 +127,14 @@ static void run_step(srv_batcher *b) {
     }
     b->n_pending = 0;
     b->running = true;
-    b->rows_started += n;
     pthread_mutex_unlock(&b->mu);
 
     const double t0 = lc_time_now();
     lc_error err;
-    lc_status st = lc_decode_batch_eval(b->batch, ctxs, toks, n, NULL, &err);
-    if (st == LC_OK) {
+    lc_status st = LC_OK;
+    if (!b->batch) { /* per slot: each its own one-token pass */
+        for (int i = 0; i < n; i++) reqs[i]->st = lc_context_eval(ctxs[i], &toks[i], 1, NULL, false, &reqs[i]->err);
+    } else if ((st = lc_decode_batch_eval(b->batch, ctxs, toks, n, NULL, &err)) == LC_OK) {
         for (int i = 0; i < n; i++) reqs[i]->st = LC_OK;
     } else if (n == 1) {
         reqs[0]->st = st;
@@ -157,7 +158,7 @@ static void run_step(srv_batcher *b) {
     pthread_mutex_lock(&b->mu);
     b->running = false;
     b->step_s = dt;
-    b->n_steps++;
+    b->n_steps += b->batch ? 1 : n;
     b->n_rows += n;
     for (int i = 0; i < n; i++) reqs[i]->done = true;
     pthread_cond_broadcast(&b->cv);
@@ -210,28 +211,7 @@ void srv_batcher_leave(srv_batcher *b) {
     pthread_mutex_unlock(&b->mu);
 }
 
-/* Per slot: this token's own step, when no other pass runs. */
-static lc_status decode_alone(srv_batcher *b, lc_context *ctx, int32_t token, lc_error *err) {
-    pthread_mutex_lock(&b->mu);
-    while (b->running) pthread_cond_wait(&b->cv, &b->mu);
-    b->running = true;
-    b->rows_started++;
-    pthread_mutex_unlock(&b->mu);
-    const double t0 = lc_time_now();
-    const lc_status st = lc_context_eval(ctx, &token, 1, NULL, false, err);
-    const double dt = lc_time_now() - t0;
-    pthread_mutex_lock(&b->mu);
-    b->running = false;
-    b->step_s = dt;
-    b->n_steps++;
-    b->n_rows++;
-    pthread_cond_broadcast(&b->cv);
-    pthread_mutex_unlock(&b->mu);
-    return st;
-}
-
 lc_status srv_batcher_decode(srv_batcher *b, lc_context *ctx, int32_t token, lc_error *err) {
-    if (!b->batch) return decode_alone(b, ctx, token, err);
     srv_decode_req r = {.ctx = ctx, .token = token};
     pthread_mutex_lock(&b->mu);
     if (b->n_pending >= b->max) { /* each slot hands in one token at a time: a bug */
@@ -245,7 +225,7 @@ lc_status srv_batcher_decode(srv_batcher *b, lc_context *ctx, int32_t token, lc_
             double wait = b->step_s * 0.5;
             wait = wait < GATHER_MIN_S ? GATHER_MIN_S : wait > GATHER_MAX_S ? GATHER_MAX_S : wait;
             const double until = b->first_at + wait;
-            if (b->n_pending >= b->n_decoding || lc_time_now() >= until) {
+            if (!b->batch || b->n_pending >= b->n_decoding || lc_time_now() >= until) {
                 run_step(b); /* this thread runs the step (its own token is in it) */
                 continue;
             }
@@ -260,69 +240,33 @@ lc_status srv_batcher_decode(srv_batcher *b, lc_context *ctx, int32_t token, lc_
     return r.st;
 }
 
-/* A prompt's hold on the passes. */
-typedef struct {
-    srv_batcher *b;
-    double floor_at; /* when it last took the floor */
-} prefill_turn;
-
-/* Under the mutex, with the floor released: wait until every slot that is
- * generating has had a step since mark_rows (or until), then take the floor. */
-static void take_floor(srv_batcher *b, int64_t mark_rows, double until) {
-    for (;;) {
-        if (!b->running) {
-            if (b->rows_started - mark_rows >= b->n_decoding || lc_time_now() >= until) break;
-            const struct timespec ts = abs_time(until);
-            pthread_cond_timedwait(&b->cv, &b->mu, &ts);
-        } else {
-            pthread_cond_wait(&b->cv, &b->mu);
-        }
-    }
+/* Under the mutex, with the floor held by a prompt: run the decode steps
+ * handed in meanwhile, now, on the prompt's thread (no wake-up to wait for),
+ * and keep the floor. */
+static void serve_pending(srv_batcher *b) {
+    if (b->n_pending == 0) return;
+    b->n_pauses++;
+    run_step(b);
     b->running = true;
 }
 
-/* The longest a prompt keeps the floor while slots generate: twice the last
- * decode step (the prompt then gets about two thirds of the machine), within
- * [SLICE_MIN_S, SLICE_MAX_S]; also how long it waits for late slots. */
-#define SLICE_MIN_S 2e-3
-#define SLICE_MAX_S 50e-3
-static double slice_s(const srv_batcher *b) {
-    const double s = 2.0 * b->step_s;
-    return s < SLICE_MIN_S ? SLICE_MIN_S : s > SLICE_MAX_S ? SLICE_MAX_S : s;
-}
-
-/* Between two layers of a prompt chunk (lc_context_set_layer_pause): when
- * slots are generating and the prompt has held the floor for a slice, let
- * each of them have a step, then go on. */
+/* Between two layers of a prompt chunk (lc_context_set_layer_pause). */
 static void prefill_pause(void *user) {
-    prefill_turn *p = user;
-    srv_batcher *b = p->b;
+    srv_batcher *b = user;
     pthread_mutex_lock(&b->mu);
-    const double now = lc_time_now(), slice = slice_s(b);
-    if (b->n_decoding > 0 && now - p->floor_at >= slice) {
-        b->running = false;
-        b->n_pauses++;
-        pthread_cond_broadcast(&b->cv);
-        take_floor(b, b->rows_started, now + slice);
-        p->floor_at = lc_time_now();
-    }
+    serve_pending(b);
     pthread_mutex_unlock(&b->mu);
 }
 
 lc_status srv_batcher_prefill(srv_batcher *b, lc_context *ctx, const int32_t *tokens, int64_t n, lc_error *err) {
     const int64_t chunk = lc_context_n_batch(ctx) > 0 ? lc_context_n_batch(ctx) : 512;
     lc_status st = LC_OK;
-    prefill_turn turn = {.b = b};
-    lc_context_set_layer_pause(ctx, prefill_pause, &turn);
+    lc_context_set_layer_pause(ctx, prefill_pause, b);
     pthread_mutex_lock(&b->mu);
-    take_floor(b, b->rows_started - b->n_decoding, 0); /* the first chunk goes when no pass runs */
+    while (b->running) pthread_cond_wait(&b->cv, &b->mu);
+    b->running = true; /* the floor, until the prompt is done */
     for (int64_t at = 0; at < n && st == LC_OK; at += chunk) {
-        if (at > 0) { /* between chunks: the generating slots have a step first */
-            b->running = false;
-            pthread_cond_broadcast(&b->cv);
-            take_floor(b, b->rows_started, lc_time_now() + slice_s(b));
-        }
-        turn.floor_at = lc_time_now();
+        serve_pending(b);
         pthread_mutex_unlock(&b->mu);
         const int64_t m = chunk < n - at ? chunk : n - at;
         st = lc_context_eval(ctx, tokens + at, m, NULL, false, err);
