@@ -18,7 +18,10 @@
  * slot waits in a bounded queue, or gets 503 with the reason.
  *
  * Threads: one thread per connection (libmicrohttpd); a slot is used by one
- * request at a time; the library installs no signal handlers.
+ * request at a time; with n_parallel > 1 the slots' forward passes run one at
+ * a time: the generating slots' decode steps (batched when decode_batch says),
+ * and prompts in chunks that run the steps handed in meanwhile between their
+ * layers (prompt_turns). The library installs no signal handlers.
  */
 #ifndef LONGCTX_SERVER_H
 #define LONGCTX_SERVER_H
