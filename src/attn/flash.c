@@ -336,6 +336,14 @@ static void prefetch_head(const lc_attn_ctx *c, int64_t j, int64_t n, int32_t hk
     prefetch_rows((const char *)lc_attn_v_ptr(c, j, hk), c->v_row_bytes, n, c->v_head_bytes);
 }
 
+/* Rows to prefetch: n rows of `bytes` bytes, row_bytes apart. */
+typedef struct {
+    const char *base;
+    size_t row_bytes;
+    int64_t n;
+    size_t bytes;
+} kv_prefetch;
+
 /* ---- one unit ------------------------------------------------------------------ */
 
 /* The query block, KV heads and query rows of a unit or item. */
@@ -399,7 +407,7 @@ static void softcap_tile(float *st, size_t n, float c) {
  * mask_j0 >= 0 (a partial tile starting at key mask_j0), the online softmax
  * along the keys and P V. K and V are read in place (f32, f16) or converted
  * into kbuf / vbuf; either way each element is read once for all rows. */
-static void decode_tile(const flash_job *jb, const void *kr, const void *vr, const void *pf_v, int64_t pf_n,
+static void decode_tile(const flash_job *jb, const void *kr, const void *vr, const kv_prefetch *pf,
                         const float *q, int32_t rows, int32_t nk, int64_t mask_j0, const unit_rows *ur, float *st,
                         float *m, float *l, float *alpha, float *o, float *kbuf, float *vbuf) {
     const lc_attn_ctx *c = jb->c;
@@ -417,7 +425,7 @@ static void decode_tile(const flash_job *jb, const void *kr, const void *vr, con
     if (jb->softcap2 > 0.0f)
         for (int32_t r = 0; r < rows; r++) softcap_tile(st + (size_t)r * ss, (size_t)nk, jb->softcap2);
     if (mask_j0 >= 0) mask_tile(jb, mask_j0, nk, ur->p0, ur->npos, rows, st, 1, ss);
-    if (pf_v) prefetch_rows((const char *)pf_v, c->v_row_bytes, pf_n, c->v_head_bytes);
+    if (pf->base) prefetch_rows(pf->base, pf->row_bytes, pf->n, pf->bytes);
     kn->dec_softmax(st, ss, rows, nk, m, l, alpha);
     switch (pl->v_mode) {
     case KV_F16: kn->dec_pv(st, ss, rows, nk, LC_DTYPE_F16, vr, c->v_row_bytes / 2, pl->dp, alpha, o); break;
@@ -475,6 +483,10 @@ static void run_unit(const flash_job *jb, int64_t u, char *tb) {
     const int nu = intersect_spans(bs, nb, ps, np, us);
     const int64_t bk = pl->bk;
     const bool prefetch = PREFETCH_ROWS_MAX >= rows;
+    /* the unit walks every KV head and a key's heads are one row: a tile's
+     * K (V) rows of all heads form one block */
+    const bool whole_rows = nh == s->n_head_kv && c->k_row_bytes == (size_t)nh * c->k_head_bytes &&
+                            c->v_row_bytes == (size_t)nh * c->v_head_bytes;
 
     for (int si = 0; si < nu; si++) {
         for (int64_t j0 = us[si].lo; j0 < us[si].hi; j0 += bk) {
@@ -503,13 +515,23 @@ static void run_unit(const flash_job *jb, int64_t u, char *tb) {
                 if (dot) {
                     /* the next tile's K rows now, its V rows between this
                      * tile's scores and P V: two short bursts of requests */
-                    const void *pf_v = NULL;
-                    if (pf_j >= 0) {
+                    kv_prefetch pf = {NULL, 0, 0, 0};
+                    if (pf_j >= 0 && whole_rows) {
+                        /* the unit holds every head and the next tile's rows
+                         * are one block: head h asks for slice h of it, so
+                         * the requests run through memory in order */
+                        const size_t kb = (size_t)pf_n * c->k_row_bytes, vb = (size_t)pf_n * c->v_row_bytes;
+                        const size_t k0 = kb * (size_t)h / (size_t)nh, k1 = kb * (size_t)(h + 1) / (size_t)nh;
+                        prefetch_rows((const char *)lc_attn_k_ptr(c, pf_j, 0) + k0, 0, 1, k1 - k0);
+                        const size_t v0 = vb * (size_t)h / (size_t)nh, v1 = vb * (size_t)(h + 1) / (size_t)nh;
+                        pf = (kv_prefetch){(const char *)lc_attn_v_ptr(c, pf_j, 0) + v0, 0, 1, v1 - v0};
+                    } else if (pf_j >= 0) {
                         prefetch_rows((const char *)lc_attn_k_ptr(c, pf_j, hk), c->k_row_bytes, pf_n, c->k_head_bytes);
-                        pf_v = lc_attn_v_ptr(c, pf_j, hk);
+                        pf = (kv_prefetch){(const char *)lc_attn_v_ptr(c, pf_j, hk), c->v_row_bytes, pf_n,
+                                           c->v_head_bytes};
                     }
-                    decode_tile(jb, kr, vr, pf_v, pf_n, qh, rows, nk, tc == TILE_PARTIAL ? j0 : -1, &ur, st, mh, lh,
-                                alpha, oh, kbuf, vbuf);
+                    decode_tile(jb, kr, vr, &pf, qh, rows, nk, tc == TILE_PARTIAL ? j0 : -1, &ur, st, mh, lh, alpha, oh,
+                                kbuf, vbuf);
                     continue;
                 }
                 if (pf_j >= 0) prefetch_head(c, pf_j, pf_n, hk);

@@ -225,16 +225,222 @@ static void pv_avx512(const float *st, int32_t rp, int32_t rows, int32_t nk, con
     }
 }
 
-/* ---- decode: the AVX2 tier's scores and softmax; grouped P V in zmm ---------- */
+/* ---- decode scores: dot products along d, 16 keys reduced into one vector ---- */
+/* Up to 16 keys against R query rows, d % 16 == 0: each (key, row) pair keeps
+ * an accumulator of 16 partial sums along d, the K vectors loaded (and
+ * converted from f16) once for the R rows, NK keys in flight (4 for R <= 3, so
+ * that at least 8 FMA chains hide the latency, else 2). The 16 accumulators
+ * of a row are summed into one vector, lane j = key j, by a transposing tree
+ * (unpack, 64-bit unpack, two 128-bit lane shuffles: 15 adds and 30 shuffles
+ * for 16 dot products), and the row's scores leave in one store. */
+LC_INLINE __m512 kvec16(const void *k, size_t i, int F16) {
+    if (F16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)k + i)));
+    return _mm512_loadu_ps((const float *)k + i);
+}
+
+/* Keys a, b: per 128-bit lane [a, b, a, b], each a sum of two elements. */
+LC_INLINE __m512 pair_sum(__m512 a, __m512 b) {
+    return _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+}
+/* Pairs (0, 1) and (2, 3): per 128-bit lane [k0, k1, k2, k3], each the sum of
+ * the lane's 4 elements. */
+LC_INLINE __m512 quad_sum(__m512 x01, __m512 x23) {
+    const __m512d a = _mm512_castps_pd(x01), b = _mm512_castps_pd(x23);
+    return _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+}
+/* Across 128-bit lanes: [y0 lanes 0+1, y0 lanes 2+3, y1 lanes 0+1, y1 lanes 2+3]. */
+LC_INLINE __m512 lane_sum(__m512 y0, __m512 y1) {
+    return _mm512_add_ps(_mm512_shuffle_f32x4(y0, y1, 0x88), _mm512_shuffle_f32x4(y0, y1, 0xDD));
+}
+
+/* The 4 keys j0..j0+3 (those below nj) against R rows: per row, their sums
+ * per 128-bit lane (quad_sum's layout). */
+LC_INLINE void dscores_quad(const float *q, int32_t d, const void *k, size_t ks, int32_t j0, int32_t nj, int R, int NK,
+                            int F16, __m512 *y) {
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 x[8][2];
+#pragma GCC unroll 2
+    for (int g = 0; g < 4; g += NK) {
+        __m512 acc[4][8];
+#pragma GCC unroll 4
+        for (int p = 0; p < NK; p++)
+#pragma GCC unroll 8
+            for (int r = 0; r < R; r++) acc[p][r] = zero;
+        if (j0 + g < nj) {
+            int live[4];
+#pragma GCC unroll 4
+            for (int p = 0; p < NK; p++) live[p] = j0 + g + p < nj;
+#pragma GCC unroll 16
+            for (int32_t t = 0; t < d; t += 16) {
+                __m512 kv[4];
+#pragma GCC unroll 4
+                for (int p = 0; p < NK; p++) kv[p] = live[p] ? kvec16(k, (size_t)(j0 + g + p) * ks + (size_t)t, F16) : zero;
+#pragma GCC unroll 8
+                for (int r = 0; r < R; r++) {
+                    const __m512 qv = _mm512_loadu_ps(q + (size_t)r * d + t);
+#pragma GCC unroll 4
+                    for (int p = 0; p < NK; p++) acc[p][r] = _mm512_fmadd_ps(kv[p], qv, acc[p][r]);
+                }
+            }
+        }
+#pragma GCC unroll 2
+        for (int p = 0; p < NK; p += 2)
+#pragma GCC unroll 8
+            for (int r = 0; r < R; r++) x[r][(g + p) / 2] = pair_sum(acc[p][r], acc[p + 1][r]);
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) y[r] = quad_sum(x[r][0], x[r][1]);
+}
+
+/* Keys 0..nj-1 (nj <= 16) of k against R rows into s[r][0..nj). */
+LC_INLINE void dscores16(const float *q, int32_t d, const void *k, size_t ks, int32_t nj, float *s, size_t ss, int R,
+                         int NK, int F16) {
+    __m512 z[2][8];
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        __m512 y0[8], y1[8];
+        dscores_quad(q, d, k, ks, 8 * h, nj, R, NK, F16, y0);
+        dscores_quad(q, d, k, ks, 8 * h + 4, nj, R, NK, F16, y1);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) z[h][r] = lane_sum(y0[r], y1[r]);
+    }
+    /* plain stores for a whole tile: a masked store does not forward to the
+     * loads of dec_softmax that follow at once */
+    const __mmask16 km = (__mmask16)((1u << nj) - 1u);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+        const __m512 sr = lane_sum(z[0][r], z[1][r]);
+        if (nj == 16) _mm512_storeu_ps(s + (size_t)r * ss, sr);
+        else _mm512_mask_storeu_ps(s + (size_t)r * ss, km, sr);
+    }
+}
+
+/* Head dims 64 and 128 as constants (the query rows then sit at fixed
+ * offsets from one pointer and the d loop unrolls), others at run time. */
+LC_INLINE void dscores_rows(const float *q, int32_t d, const void *k, size_t ks, int32_t nk, float *s, size_t ss, int R,
+                            int NK, int F16) {
+    const size_t esize = F16 ? sizeof(uint16_t) : sizeof(float);
+    for (int32_t j = 0; j < nk; j += 16) {
+        const void *kj = (const char *)k + (size_t)j * ks * esize;
+        const int32_t nj = nk - j < 16 ? nk - j : 16;
+        if (d == 64) dscores16(q, 64, kj, ks, nj, s + j, ss, R, NK, F16);
+        else if (d == 128) dscores16(q, 128, kj, ks, nj, s + j, ss, R, NK, F16);
+        else dscores16(q, d, kj, ks, nj, s + j, ss, R, NK, F16);
+    }
+}
+
+#define DSC_FN(R, NK)                                                                                                  \
+    static void dsc_##R(const float *q, int32_t d, const void *k, size_t ks, int32_t nk, float *s, size_t ss) {       \
+        dscores_rows(q, d, k, ks, nk, s, ss, R, NK, 0);                                                                \
+    }                                                                                                                  \
+    static void dsc_##R##_h(const float *q, int32_t d, const void *k, size_t ks, int32_t nk, float *s, size_t ss) {   \
+        dscores_rows(q, d, k, ks, nk, s, ss, R, NK, 1);                                                                \
+    }
+DSC_FN(1, 4) DSC_FN(2, 4) DSC_FN(3, 4) DSC_FN(4, 2) DSC_FN(5, 2) DSC_FN(6, 2) DSC_FN(7, 2) DSC_FN(8, 2)
+
+typedef void (*dsc_fn)(const float *, int32_t, const void *, size_t, int32_t, float *, size_t);
+static const dsc_fn dsc_fns[2][9] = {{NULL, dsc_1, dsc_2, dsc_3, dsc_4, dsc_5, dsc_6, dsc_7, dsc_8},
+                                     {NULL, dsc_1_h, dsc_2_h, dsc_3_h, dsc_4_h, dsc_5_h, dsc_6_h, dsc_7_h, dsc_8_h}};
+
 static void dec_scores_avx512(const float *q, int32_t rows, int32_t d, lc_dtype kt, const void *k, size_t ks,
                               int32_t nk, float *s, size_t ss) {
-    lc_flash_kernels_avx2.dec_scores(q, rows, d, kt, k, ks, nk, s, ss);
+    if (d % 16 || rows < 1 || rows > 8) { /* f32 rows of other widths: the AVX2 tier's tail loop */
+        lc_flash_kernels_avx2.dec_scores(q, rows, d, kt, k, ks, nk, s, ss);
+        return;
+    }
+    dsc_fns[kt == LC_DTYPE_F16][rows](q, d, k, ks, nk, s, ss);
 }
+
+/* Lane r (r < 8) of the result = op over the 16 lanes of v_r: the transposing
+ * tree of dscores16 on 8 vectors (24 operations for 8 horizontal reductions,
+ * all independent of each other). Written out so that the vectors stay in
+ * registers. */
+#define ROWS_REDUCE(NAME, OPS)                                                                                         \
+    LC_INLINE __m512 NAME##_pair(__m512 a, __m512 b) {                                                                 \
+        return OPS(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));                                                \
+    }                                                                                                                  \
+    LC_INLINE __m512 NAME##_quad(__m512 x, __m512 y) {                                                                 \
+        const __m512d a = _mm512_castps_pd(x), b = _mm512_castps_pd(y);                                               \
+        return OPS(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));            \
+    }                                                                                                                  \
+    LC_INLINE __m512 NAME(__m512 v0, __m512 v1, __m512 v2, __m512 v3, __m512 v4, __m512 v5, __m512 v6, __m512 v7) {    \
+        const __m512 q0 = NAME##_quad(NAME##_pair(v0, v1), NAME##_pair(v2, v3));                                       \
+        const __m512 q1 = NAME##_quad(NAME##_pair(v4, v5), NAME##_pair(v6, v7));                                       \
+        const __m512 z = OPS(_mm512_shuffle_f32x4(q0, q1, 0x88), _mm512_shuffle_f32x4(q0, q1, 0xDD));                  \
+        return OPS(_mm512_shuffle_f32x4(z, z, 0x88), _mm512_shuffle_f32x4(z, z, 0xDD));                                \
+    }
+ROWS_REDUCE(rows_max, _mm512_max_ps)
+ROWS_REDUCE(rows_sum, _mm512_add_ps)
+
+/* Online softmax along the keys of each row, 16 keys per vector (masked past
+ * nk: nothing beyond a row's nk entries is read or written). The rows' maxima
+ * and sums are horizontal reductions done for all rows at once (rows_max,
+ * rows_sum), and the rows' exp2 vectors are independent of each other, so
+ * the rows overlap instead of queueing behind one reduction each. */
+LC_INLINE __mmask16 keys_mask(int32_t nk, int32_t j) {
+    return nk - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (nk - j)) - 1u);
+}
+
+LC_INLINE void dsoftmax(float *s, size_t ss, int32_t nk, float *m, float *l, float *alpha, int R) {
+    const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
+    const __mmask16 rk = (__mmask16)((1u << R) - 1u);
+    __m512 v[8];
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; r++) v[r] = neg_inf;
+    if (nk == 16) {
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) v[r] = _mm512_loadu_ps(s + (size_t)r * ss);
+    } else {
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++)
+            for (int32_t j = 0; j < nk; j += 16)
+                v[r] = _mm512_max_ps(v[r], _mm512_mask_loadu_ps(neg_inf, keys_mask(nk, j), s + (size_t)r * ss + j));
+    }
+    const __m512 m_old = _mm512_mask_loadu_ps(neg_inf, rk, m);
+    const __m512 m_new = _mm512_max_ps(m_old, rows_max(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]));
+    /* a row that has seen nothing subtracts 0: 2^-inf = 0, no NaN */
+    const __m512 sub = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(m_new, neg_inf, _CMP_EQ_OQ), m_new, _mm512_setzero_ps());
+    const __m512 a = exp2_ps(_mm512_sub_ps(m_old, sub));
+    if (nk == 16) {
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            v[r] = exp2_ps(_mm512_sub_ps(v[r], _mm512_permutexvar_ps(_mm512_set1_epi32(r), sub)));
+            _mm512_storeu_ps(s + (size_t)r * ss, v[r]);
+        }
+    } else {
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            float *row = s + (size_t)r * ss;
+            const __m512 sb = _mm512_permutexvar_ps(_mm512_set1_epi32(r), sub);
+            v[r] = _mm512_setzero_ps();
+            for (int32_t j = 0; j < nk; j += 16) {
+                const __mmask16 km = keys_mask(nk, j);
+                const __m512 e = exp2_ps(_mm512_sub_ps(_mm512_mask_loadu_ps(neg_inf, km, row + j), sb));
+                _mm512_mask_storeu_ps(row + j, km, e);
+                v[r] = _mm512_add_ps(v[r], e);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = R; r < 8; r++) v[r] = _mm512_setzero_ps();
+    _mm512_mask_storeu_ps(alpha, rk, a);
+    _mm512_mask_storeu_ps(l, rk, _mm512_fmadd_ps(_mm512_maskz_loadu_ps(rk, l), a, rows_sum(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])));
+    _mm512_mask_storeu_ps(m, rk, m_new);
+}
+
+#define DSM_FN(R)                                                                                                      \
+    static void dsm_##R(float *s, size_t ss, int32_t nk, float *m, float *l, float *alpha) {                           \
+        dsoftmax(s, ss, nk, m, l, alpha, R);                                                                           \
+    }
+DSM_FN(1) DSM_FN(2) DSM_FN(3) DSM_FN(4) DSM_FN(5) DSM_FN(6) DSM_FN(7) DSM_FN(8)
+typedef void (*dsm_fn)(float *, size_t, int32_t, float *, float *, float *);
+static const dsm_fn dsm_fns[9] = {NULL, dsm_1, dsm_2, dsm_3, dsm_4, dsm_5, dsm_6, dsm_7, dsm_8};
 
 static void dec_softmax_avx512(float *s, size_t ss, int32_t rows, int32_t nk, float *m, float *l, float *alpha) {
-    lc_flash_kernels_avx2.dec_softmax(s, ss, rows, nk, m, l, alpha);
+    dsm_fns[rows](s, ss, nk, m, l, alpha);
 }
 
+/* ---- decode P V ---------------------------------------------------------- */
 /* Decode P V for 2..8 rows: 32 output dims per pass (16 when dp - t = 16),
  * 2 * MR accumulators; per key, the V vectors (f32, or f16 through
  * vcvtph2ps) are loaded once for all rows. One row is the AVX2 tier's
