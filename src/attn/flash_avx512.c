@@ -452,57 +452,67 @@ LC_INLINE __m512 load16(const void *base, size_t i, int F16) {
 
 LC_INLINE void dpv_block(const float *s, size_t ss, int32_t nk, const void *v, size_t vs, const float *alpha, float *o,
                          size_t dp, int MR, int NV, int F16) {
-    __m512 acc[8][2];
+    __m512 acc[8][4];
 #pragma GCC unroll 8
     for (int i = 0; i < MR; i++) {
         const __m512 a = _mm512_set1_ps(alpha[i]);
-        acc[i][0] = _mm512_mul_ps(a, _mm512_loadu_ps(o + (size_t)i * dp));
-        acc[i][1] = NV > 1 ? _mm512_mul_ps(a, _mm512_loadu_ps(o + (size_t)i * dp + 16)) : acc[i][0];
+#pragma GCC unroll 4
+        for (int u = 0; u < NV; u++) acc[i][u] = _mm512_mul_ps(a, _mm512_loadu_ps(o + (size_t)i * dp + 16 * u));
     }
     for (int32_t j = 0; j < nk; j++) {
-        const __m512 b0 = load16(v, (size_t)j * vs, F16);
-        const __m512 b1 = NV > 1 ? load16(v, (size_t)j * vs + 16, F16) : b0;
+        __m512 b[4];
+#pragma GCC unroll 4
+        for (int u = 0; u < NV; u++) b[u] = load16(v, (size_t)j * vs + 16 * u, F16);
 #pragma GCC unroll 8
         for (int i = 0; i < MR; i++) {
             const __m512 p = _mm512_set1_ps(s[(size_t)i * ss + (size_t)j]);
-            acc[i][0] = _mm512_fmadd_ps(p, b0, acc[i][0]);
-            if (NV > 1) acc[i][1] = _mm512_fmadd_ps(p, b1, acc[i][1]);
+#pragma GCC unroll 4
+            for (int u = 0; u < NV; u++) acc[i][u] = _mm512_fmadd_ps(p, b[u], acc[i][u]);
         }
     }
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; i++) {
-        _mm512_storeu_ps(o + (size_t)i * dp, acc[i][0]);
-        if (NV > 1) _mm512_storeu_ps(o + (size_t)i * dp + 16, acc[i][1]);
-    }
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int u = 0; u < NV; u++) _mm512_storeu_ps(o + (size_t)i * dp + 16 * u, acc[i][u]);
+}
+
+/* Rows MR, the head's output dims in passes of 64 (up to 5 rows: 4 * MR + 4
+ * registers), else 32, and a last pass of 16 or 48 where dp asks. */
+LC_INLINE void dpv_rows(const float *s, size_t ss, int32_t nk, const void *v, size_t vs, const float *alpha, float *o,
+                        int32_t dp, int MR, int F16) {
+    const size_t esize = F16 ? sizeof(uint16_t) : sizeof(float);
+    const int W = MR <= 5 ? 4 : 2; /* vectors per pass */
+    int32_t t = 0;
+    for (; t + 16 * W <= dp; t += 16 * W)
+        dpv_block(s, ss, nk, (const char *)v + (size_t)t * esize, vs, alpha, o + t, (size_t)dp, MR, W, F16);
+    const int rest = (dp - t) / 16; /* dp % 16 == 0 */
+    const void *vt = (const char *)v + (size_t)t * esize;
+    if (rest == 3) dpv_block(s, ss, nk, vt, vs, alpha, o + t, (size_t)dp, MR, 3, F16);
+    else if (rest == 2) dpv_block(s, ss, nk, vt, vs, alpha, o + t, (size_t)dp, MR, 2, F16);
+    else if (rest == 1) dpv_block(s, ss, nk, vt, vs, alpha, o + t, (size_t)dp, MR, 1, F16);
 }
 
 #define DPV_FN(MR)                                                                                                     \
     static void dpv_##MR(const float *s, size_t ss, int32_t nk, const void *v, size_t vs, const float *alpha, float *o, \
-                         size_t dp, int nv, int f16) {                                                                 \
-        if (f16) {                                                                                                     \
-            if (nv > 1) dpv_block(s, ss, nk, v, vs, alpha, o, dp, MR, 2, 1);                                           \
-            else dpv_block(s, ss, nk, v, vs, alpha, o, dp, MR, 1, 1);                                                  \
-        } else {                                                                                                       \
-            if (nv > 1) dpv_block(s, ss, nk, v, vs, alpha, o, dp, MR, 2, 0);                                           \
-            else dpv_block(s, ss, nk, v, vs, alpha, o, dp, MR, 1, 0);                                                  \
-        }                                                                                                              \
+                         int32_t dp, int f16) {                                                                        \
+        if (f16) dpv_rows(s, ss, nk, v, vs, alpha, o, dp, MR, 1);                                                      \
+        else dpv_rows(s, ss, nk, v, vs, alpha, o, dp, MR, 0);                                                          \
     }
 DPV_FN(2) DPV_FN(3) DPV_FN(4) DPV_FN(5) DPV_FN(6) DPV_FN(7) DPV_FN(8)
 
-typedef void (*dpv_fn)(const float *, size_t, int32_t, const void *, size_t, const float *, float *, size_t, int, int);
+typedef void (*dpv_fn)(const float *, size_t, int32_t, const void *, size_t, const float *, float *, int32_t, int);
 static const dpv_fn dpv_fns[9] = {NULL, NULL, dpv_2, dpv_3, dpv_4, dpv_5, dpv_6, dpv_7, dpv_8};
 
+/* Decode P V: 2..8 rows here, every V vector loaded (and converted) once per
+ * pass for all rows; one row is the AVX2 tier's (8 independent chains; a lone
+ * row is bound by reading V). */
 static void dec_pv_avx512(const float *s, size_t ss, int32_t rows, int32_t nk, lc_dtype vt, const void *v, size_t vs,
                           int32_t dp, const float *alpha, float *o) {
     if (rows < 2 || rows > 8) {
         lc_flash_kernels_avx2.dec_pv(s, ss, rows, nk, vt, v, vs, dp, alpha, o);
         return;
     }
-    const int f16 = vt == LC_DTYPE_F16;
-    const size_t esize = f16 ? sizeof(uint16_t) : sizeof(float);
-    for (int32_t t = 0; t < dp; t += 32) /* dp % 16 == 0 */
-        dpv_fns[rows](s, ss, nk, (const char *)v + (size_t)t * esize, vs, alpha, o + t, (size_t)dp, dp - t >= 32 ? 2 : 1,
-                      f16);
+    dpv_fns[rows](s, ss, nk, v, vs, alpha, o, dp, vt == LC_DTYPE_F16);
 }
 
 static void load_rows_avx512(lc_dtype t, const void *src, size_t src_stride, int32_t n, int32_t d, float *dst,
