@@ -14,9 +14,18 @@
  *           dp is a multiple of 16: the last panel may be 16 wide.
  *
  * K/V tiles reach these kernels as f32 (in place, or converted by load_rows),
- * so f32, f16 and q8_0 caches all run them. Decode: P V of grouped blocks
- * (2..8 rows) is here (f32 or f16 V read in place); dec_scores, dec_softmax,
- * one-row P V and load_rows are the AVX2 tier's.
+ * so f32, f16 and q8_0 caches all run them.
+ *
+ * Decode (blocks of 1..8 rows, f32 or f16 K/V read in place):
+ *   dec_scores  16 keys per vector: per (key, row) 16 partial sums along d,
+ *               each K vector loaded and converted once for all rows, then a
+ *               transposing tree sums a row's 16 accumulators into one
+ *               vector (lane j = key j); d = 64 and 128 as constants.
+ *   dec_softmax every row's max and sum in one transposing tree for all rows
+ *               (rows_max, rows_sum), one exp2 vector per row.
+ *   dec_pv      2..8 rows, passes of 64 output dims (up to 5 rows) or 32.
+ * Head dims that are not a multiple of 16, one-row P V and load_rows are the
+ * AVX2 tier's.
  */
 #include <immintrin.h>
 #include <math.h>
@@ -441,10 +450,8 @@ static void dec_softmax_avx512(float *s, size_t ss, int32_t rows, int32_t nk, fl
 }
 
 /* ---- decode P V ---------------------------------------------------------- */
-/* Decode P V for 2..8 rows: 32 output dims per pass (16 when dp - t = 16),
- * 2 * MR accumulators; per key, the V vectors (f32, or f16 through
- * vcvtph2ps) are loaded once for all rows. One row is the AVX2 tier's
- * (8 independent chains; a lone row is bound by reading V). */
+/* Rows 0..MR-1, output dims 0..16*NV-1: MR * NV accumulators; per key, the NV
+ * V vectors (f32, or f16 through vcvtph2ps) are loaded once for all rows. */
 LC_INLINE __m512 load16(const void *base, size_t i, int F16) {
     if (F16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)base + i)));
     return _mm512_loadu_ps((const float *)base + i);

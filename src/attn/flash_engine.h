@@ -90,7 +90,8 @@ extern const lc_flash_kernels lc_flash_kernels_avx2; /* only when lc_isa_best() 
 #endif
 #if defined(LC_HAVE_AVX512)
 /* only when lc_isa_best() >= LC_ISA_AVX512: prefill tiles (scores, softmax,
- * pv, exp2_row) in 512-bit registers; dec_* and load_rows are the AVX2 tier's */
+ * pv, exp2_row) and decode tiles (dec_*, head dims that are multiples of 16)
+ * in 512-bit registers; load_rows and the rest are the AVX2 tier's */
 extern const lc_flash_kernels lc_flash_kernels_avx512;
 #endif
 
