@@ -446,6 +446,10 @@ typedef void (*dsm_fn)(float *, size_t, int32_t, float *, float *, float *);
 static const dsm_fn dsm_fns[9] = {NULL, dsm_1, dsm_2, dsm_3, dsm_4, dsm_5, dsm_6, dsm_7, dsm_8};
 
 static void dec_softmax_avx512(float *s, size_t ss, int32_t rows, int32_t nk, float *m, float *l, float *alpha) {
+    if (rows < 1 || rows > 8) {
+        lc_flash_kernels_avx2.dec_softmax(s, ss, rows, nk, m, l, alpha);
+        return;
+    }
     dsm_fns[rows](s, ss, nk, m, l, alpha);
 }
 
