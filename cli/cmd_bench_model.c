@@ -13,6 +13,7 @@
 #include "longctx/json.h"
 #include "longctx/runtime.h"
 #include "runtime_flags.h"
+#include "sp_cli.h"
 
 #define MAX_CTX 16
 #define MAX_REPEAT 9
@@ -71,7 +72,15 @@ typedef struct {
     int64_t n_dec, seed, n_repeat;
     bool json, peak, synthetic, interleave, warmup;
     lc_context_opts co;
+    cli_sp spc; /* --sp: every cell sharded over the MPI ranks */
 } bm_args;
+
+/* --kv-budget: bytes with an optional K/M/G suffix (entry dst: size_t). */
+static bool opt_sp_bytes(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    if (cli_sp_parse_bytes(v, (size_t *)o->dst)) return true;
+    cli_error(cmd, "%s: '%s' is not a size such as 512M or 2G", name, v);
+    return false;
+}
 
 /* -1 to go on, else the exit status. */
 static int parse_args(bm_args *a, int argc, char **argv) {
@@ -116,6 +125,12 @@ static int parse_args(bm_args *a, int argc, char **argv) {
                   "context first, untimed, so that the weights are paged in before the\n"
                   "first timed prefill (as llama-bench's warm-up run does)"),
         CLI_SET("--json", &a->json, "one JSON object on stdout"),
+        CLI_SET("--sp", &a->spc.on,
+                "sequence parallel (under mpirun -np P): each cell's context sharded\n"
+                "over the ranks, the prompt by ring attention, decode combined by\n"
+                "allreduce (docs/distributed.md); KV MiB is the largest rank's shard;\n"
+                "no peak measurement"),
+        CLI_FN("--kv-budget", "BYTES", opt_sp_bytes, &a->spc.kv_budget, "with --sp: K/V bytes one rank may hold"),
         CLI_LLAMA_OPTS(&co->attn), /* llama-bench's -ngl, -fa */
     };
     const cli_opt_spec spec = CLI_SPEC("bench model", synopsis, NULL, opts);
@@ -126,6 +141,15 @@ static int parse_args(bm_args *a, int argc, char **argv) {
         cli_opt_help(&spec, stderr);
         return CLI_USAGE;
     }
+    const char *why = a->spc.kv_budget && !a->spc.on ? "--kv-budget goes with --sp"
+                      : a->spc.on && (a->interleave || a->synthetic)
+                          ? "--sp measures one length at a time after a ring prefill (no --interleave, --fill-kv)"
+                          : NULL;
+    if (why) {
+        cli_error("bench model", "%s", why);
+        return CLI_USAGE;
+    }
+    if (a->spc.on) a->peak = false; /* every rank at once would measure a shared machine */
     return -1;
 }
 
@@ -134,6 +158,7 @@ typedef struct {
     const bm_args *a;
     lc_model *m;
     lc_peak pk;
+    cli_sp *sp; /* --sp (NULL: one process) */
     bench_row rows[MAX_CTX * MAX_REPEAT];
     int n_rows;
     char cpu[128];
@@ -150,6 +175,10 @@ static void print_head(const bm_run *r) {
     printf("cpu %s, %d threads, attn %s, kv %s/%s", r->cpu, r->threads, a->co.attn ? a->co.attn : "(model's, else flash)",
            lc_dtype_name(a->co.k_type), lc_dtype_name(a->co.v_type));
     if (r->pk.fma_gflops > 0) printf("; peak %.1f GFLOP/s FMA, %.1f GB/s read", r->pk.fma_gflops, r->pk.read_gbs);
+    if (r->sp)
+        printf("\nsequence parallel (--sp): %d ranks of %d threads; prefill by ring attention, decode by one allreduce "
+               "per layer; KV MiB = the largest rank's shard",
+               r->sp->n_ranks, r->threads);
     if (a->synthetic)
         printf("\nsynthetic depth (--fill-kv random): each context is random K/V rows and DeltaNet states, not "
                "a prefill; decode timings only");
@@ -179,6 +208,18 @@ static int measure(bm_run *r) {
     lc_error err;
     for (int j = 0; j < a->n_ctx * (int)a->n_repeat;) {
         const int i = j % a->n_ctx, n_set = a->interleave ? a->n_ctx : 1;
+        double sp_bytes = 0;
+        if (r->sp) { /* --sp: one cell, sharded */
+            if (cli_sp_bench_cell(r->sp, r->m, &a->co, a->ctxs[i], a->n_dec, (uint64_t)a->seed, &r->rows[r->n_rows],
+                                  &sp_bytes, &err) != LC_OK)
+                return r->sp->rank == 0 ? cli_fail("bench model", &err) : CLI_FAIL;
+            if (!a->json) print_row(&r->rows[r->n_rows], false);
+            if (!a->json)
+                printf("%8s   sp: %d ranks, %.0f bytes sent per decoded token per rank\n", "", r->sp->n_ranks, sp_bytes);
+            r->n_rows++;
+            j++;
+            continue;
+        }
         if (lc_bench_model_cells(r->m, &a->co, a->ctxs + i, n_set, a->n_dec, (uint64_t)a->seed, a->synthetic,
                                  &r->rows[r->n_rows], &err) != LC_OK)
             return cli_fail("bench model", &err);
@@ -317,6 +358,7 @@ static void print_json(const bm_run *r) {
     lc_json_kv_str(&w, "k_type", lc_dtype_name(a->co.k_type));
     lc_json_kv_str(&w, "v_type", lc_dtype_name(a->co.v_type));
     lc_json_kv_int(&w, "n_batch", a->co.n_batch);
+    if (r->sp) lc_json_kv_int(&w, "sp_ranks", r->sp->n_ranks);
     lc_json_kv_str(&w, "depth", a->synthetic ? "synthetic (--fill-kv random)" : "prefill");
     lc_json_key(&w, "layers_per_kind");
     lc_json_begin_object(&w);
@@ -366,7 +408,19 @@ int bench_model(int argc, char **argv) {
     if (!r) return CLI_FAIL;
     r->a = &a;
     lc_error err;
-    if (lc_model_load(a.model_path, NULL, &r->m, &err) != LC_OK) {
+    if (a.spc.on) { /* every rank loads the model; one agreed outcome */
+        cli_runtime_flags rf;
+        cli_runtime_flags_init(&rf);
+        rf.model_path = a.model_path;
+        int rc = cli_sp_begin(&a.spc, "bench model");
+        if (rc == CLI_OK) rc = cli_sp_load_model(&a.spc, &rf, &r->m, "bench model");
+        if (rc != CLI_OK) {
+            cli_sp_end(&a.spc);
+            free(r);
+            return rc;
+        }
+        r->sp = &a.spc;
+    } else if (lc_model_load(a.model_path, NULL, &r->m, &err) != LC_OK) {
         free(r);
         return cli_fail("bench model", &err);
     }
@@ -376,6 +430,7 @@ int bench_model(int argc, char **argv) {
     }
     if (a.warmup && warm_up(r->m, a.co, &err) != LC_OK) {
         lc_model_free(r->m);
+        cli_sp_end(&a.spc);
         free(r);
         return cli_fail("bench model", &err);
     }
@@ -394,6 +449,7 @@ int bench_model(int argc, char **argv) {
     if (a.json) print_json(r);
     else if (r->n_rows > 0 && r->pk.fma_gflops > 0) print_fractions(r);
     lc_model_free(r->m);
+    cli_sp_end(&a.spc);
     free(r);
     return rc;
 }

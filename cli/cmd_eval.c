@@ -76,6 +76,13 @@ static bool opt_depths(const cli_opt *o, const char *name, const char *v, const 
     return parse_depths(v, o->dst) == 0;
 }
 
+/* --kv-budget: bytes with an optional K/M/G suffix (entry dst: size_t). */
+static bool opt_sp_bytes(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    if (cli_sp_parse_bytes(v, (size_t *)o->dst)) return true;
+    cli_error(cmd, "%s: '%s' is not a size such as 512M or 2G", name, v);
+    return false;
+}
+
 static bool parse_task(const char *name, eval_args *a) {
     static const struct {
         const char *name;
@@ -140,6 +147,9 @@ static const char *misplaced(const eval_args *a, const task_flags *t) {
     if (!ppl && (a->text_path || a->tokens_path || a->stride || a->max_tokens))
         return "-f, --tokens-file, --stride and --max-tokens are for ppl";
     if (a->task != EVAL_RETENTION && a->n_probes) return "--probes is for retention";
+    if (!ppl && (a->spc.on || a->spc.kv_budget)) return "--sp and --kv-budget are for ppl";
+    if (a->spc.kv_budget && !a->spc.on) return "--kv-budget goes with --sp (it bounds each rank's KV shard)";
+    if (a->spc.on && a->rf.kv_spec) return "--sp keeps the whole context (no --kv-policy)";
     if (a->task != EVAL_NIAH && (a->variant || t->keys >= 0)) return "--variant and --keys are for niah";
     if (ppl && a->svg_depth_path) return "--svg-depth is for the retrieval tasks";
     return NULL;
@@ -227,6 +237,13 @@ static int parse_args(eval_args *a, int argc, char **argv) {
         CLI_I64("--stride", "S", &a->stride, 1, CLI_INT_LIMIT,
                 "window step, 1..W-1 (default W-1: consecutive windows share one token)"),
         CLI_I64("--max-tokens", "N", &a->max_tokens, 2, CLI_INT_LIMIT, "use the first N tokens of the file"),
+        CLI_SET("--sp", &a->spc.on,
+                "sequence parallel: under mpirun -np P each rank holds 1/P of the KV\n"
+                "cache; windows by ring attention, each rank scoring its own rows\n"
+                "(docs/distributed.md); without mpirun P = 1"),
+        CLI_FN("--kv-budget", "BYTES", opt_sp_bytes, &a->spc.kv_budget,
+               "with --sp: K/V bytes one rank may hold (K/M/G); refused, with the\n"
+               "number of ranks it would take, when a shard needs more"),
         CLI_SECTION("retention:"),
         CLI_I64_LIST("--probes", "LIST", a->probes, &a->n_probes, LC_EVAL_MAX_PROBES, -CLI_INT_LIMIT,
                      "query positions; negative from the end of the prompt (default -1, the\n"
@@ -252,7 +269,13 @@ int cmd_eval(int argc, char **argv) {
     int rc = parse_args(a, argc, argv);
     if (rc >= 0) goto done;
     eval_session s;
+    if ((rc = cli_sp_begin(&a->spc, EVAL_CMD)) != CLI_OK) goto done;
     rc = eval_session_open(&s, a);
+    rc = cli_sp_agree_rc(&a->spc, rc, EVAL_CMD, "cannot load the model (its message is above)");
+    if (rc == CLI_OK && a->spc.rank != 0) { /* one output: rank 0's */
+        s.table = stdout; /* /dev/null on the other ranks (cli_sp_begin) */
+        s.progress.tty = false;
+    }
     if (rc == CLI_OK) {
         switch (a->task) {
         case EVAL_PASSKEY:
@@ -263,6 +286,7 @@ int cmd_eval(int argc, char **argv) {
         }
     }
     eval_session_close(&s);
+    cli_sp_end(&a->spc);
 done:
     free(a);
     return rc;

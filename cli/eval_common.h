@@ -13,6 +13,7 @@
 #include "longctx/eval.h"
 #include "longctx/json.h"
 #include "runtime_flags.h"
+#include "sp_cli.h"
 
 #define EVAL_CMD "eval"
 
@@ -41,6 +42,7 @@ typedef struct {
     /* retention */
     int64_t probes[LC_EVAL_MAX_PROBES];
     int n_probes;                  /* 0: default {-1}                     */
+    cli_sp spc;                    /* ppl --sp: the context over MPI ranks */
 } eval_args;
 
 /* Everything a run holds; eval_session_close frees it. */

@@ -304,7 +304,16 @@ static int run_method(eval_session *s, ppl_method *pm, const int32_t *tokens, in
     char what[64], lb[16];
     snprintf(what, sizeof what, "window %s", eval_len_str(max_len, lb, sizeof lb));
     lc_context *ctx = NULL;
+    co.kv_external = s->a->spc.on; /* --sp: each rank allocates its shard only */
     rc = eval_context_create(s, &co, a->rf.co.n_ctx > 0 ? a->rf.co.n_ctx : max_len, what, &ctx);
+    if (s->a->spc.on) { /* every rank, whatever its outcome: shard the context */
+        lc_error ce;
+        lc_fail(&ce, LC_ERR_INVALID_ARG, "no context (its message is above)");
+        if (cli_sp_attach(&s->a->spc, ctx, rc == CLI_OK ? LC_OK : LC_ERR_INVALID_ARG, &ce, EVAL_CMD) != CLI_OK) {
+            lc_context_free(ctx);
+            return CLI_FAIL;
+        }
+    }
     if (rc != CLI_OK) return rc;
     eval_ctx_info_get(ctx, &pm->info);
     const lc_rope_config *r = &pm->info.rope;
@@ -319,14 +328,16 @@ static int run_method(eval_session *s, ppl_method *pm, const int32_t *tokens, in
     }
     lc_eval_model *em = NULL;
     lc_error err;
-    lc_status st = lc_eval_model_from_context(ctx, s->tok, -1, false, &em, &err);
+    lc_status st = cli_sp_eval_model(&s->a->spc, ctx, s->tok, &em, &err);
     for (int j = 0; j < a->n_lengths && st == LC_OK; j++) {
         lc_eval_ppl_config pc = {a->lengths[j], a->stride, eval_progress, s};
         st = lc_eval_ppl_run(em, tokens, n_tok, &pc, &res[j], &err);
         cli_progress_done(&s->progress);
     }
-    if (st != LC_OK) rc = cli_fail(EVAL_CMD, &err);
+    if (st != LC_OK && s->a->spc.rank == 0) rc = cli_fail(EVAL_CMD, &err);
+    else if (st != LC_OK) rc = CLI_FAIL;
     lc_eval_model_free(em);
+    cli_sp_detach(&s->a->spc); /* before the context goes */
     lc_context_free(ctx);
     return rc;
 }

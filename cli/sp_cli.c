@@ -87,6 +87,37 @@ int cli_sp_attach(cli_sp *s, lc_context *ctx, lc_status st, const lc_error *err,
     return CLI_OK;
 }
 
+int cli_sp_agree_rc(cli_sp *s, int rc, const char *cmd, const char *what) {
+    if (!s->on) return rc;
+    lc_error mine, err;
+    lc_fail(&mine, LC_ERR_INVALID_ARG, "%s", what);
+    if (lc_sp_agree(MPI_COMM_WORLD, rc == CLI_OK ? LC_OK : LC_ERR_INVALID_ARG, &mine, &err) == LC_OK) return CLI_OK;
+    if (rc == CLI_OK && s->rank == 0) cli_error(cmd, "%s", err.msg);
+    return rc == CLI_OK ? CLI_FAIL : rc;
+}
+
+lc_status cli_sp_eval_model(cli_sp *s, lc_context *ctx, const lc_tokenizer *tok, lc_eval_model **out, lc_error *err) {
+    if (!s->on) return lc_eval_model_from_context(ctx, tok, -1, false, out, err);
+    return lc_sp_eval_model(s->sp, tok, -1, out, err);
+}
+
+lc_status cli_sp_bench_cell(cli_sp *s, const lc_model *m, const lc_context_opts *co, int64_t L, int64_t n_dec,
+                            uint64_t seed, lc_bench_model_row *row, double *bytes_per_token, lc_error *err) {
+    lc_sp_stats ss;
+    const lc_status st = lc_sp_bench_model_cell(m, co, MPI_COMM_WORLD, s->kv_budget, L, n_dec, seed, row, &ss, err);
+    if (st != LC_OK) return st; /* (every rank) */
+    double mx = row->kv_bytes;
+    MPI_Allreduce(&row->kv_bytes, &mx, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    row->kv_bytes = mx;
+    *bytes_per_token = n_dec > 0 ? ss.comm_bytes / (double)n_dec : 0.0;
+    return LC_OK;
+}
+
+void cli_sp_detach(cli_sp *s) {
+    lc_sp_free(s->sp);
+    s->sp = NULL;
+}
+
 void cli_sp_wrap_sample(cli_sp *s, lc_sample_fn *fn, void **user) {
     if (!s->on) return;
     lc_sp_sampler *w = malloc(sizeof *w);
@@ -146,6 +177,22 @@ int cli_sp_attach(cli_sp *s, lc_context *ctx, lc_status st, const lc_error *err,
     (void)s;
     (void)ctx;
     return st == LC_OK ? CLI_OK : cli_fail(cmd, err);
+}
+int cli_sp_agree_rc(cli_sp *s, int rc, const char *cmd, const char *what) {
+    (void)s;
+    (void)cmd;
+    (void)what;
+    return rc;
+}
+lc_status cli_sp_eval_model(cli_sp *s, lc_context *ctx, const lc_tokenizer *tok, lc_eval_model **out, lc_error *err) {
+    (void)s;
+    return lc_eval_model_from_context(ctx, tok, -1, false, out, err);
+}
+void cli_sp_detach(cli_sp *s) { (void)s; }
+lc_status cli_sp_bench_cell(cli_sp *s, const lc_model *m, const lc_context_opts *co, int64_t L, int64_t n_dec,
+                            uint64_t seed, lc_bench_model_row *row, double *bytes_per_token, lc_error *err) {
+    (void)s, (void)m, (void)co, (void)L, (void)n_dec, (void)seed, (void)row, (void)bytes_per_token;
+    return lc_fail(err, LC_ERR_UNSUPPORTED, "--sp: built without MPI");
 }
 void cli_sp_wrap_sample(cli_sp *s, lc_sample_fn *fn, void **user) {
     (void)s;

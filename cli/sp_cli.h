@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 
+#include "longctx/bench.h"
+#include "longctx/eval.h"
 #include "longctx/model.h"
 #include "longctx/runtime.h"
 #include "runtime_flags.h"
@@ -32,6 +34,23 @@ int cli_sp_load_model(cli_sp *s, const cli_runtime_flags *f, lc_model **m, const
 /* Collective: st is this rank's lc_context_create outcome (ctx NULL on
  * failure); shards the context's attention over the ranks. */
 int cli_sp_attach(cli_sp *s, lc_context *ctx, lc_status st, const lc_error *err, const char *cmd);
+/* Collective: every rank learns whether any rank's rc (a CLI_ status) is
+ * not CLI_OK; returns CLI_OK, else this rank's rc or CLI_FAIL, rank 0
+ * printing "rank R: what" for a failure on another rank (the failing
+ * rank printed its own message). Without --sp: rc. */
+int cli_sp_agree_rc(cli_sp *s, int rc, const char *cmd, const char *what);
+/* The evaluation model over ctx: with --sp (after cli_sp_attach) the
+ * sharded one (lc_sp_eval_model), else lc_eval_model_from_context without
+ * prefix reuse. */
+lc_status cli_sp_eval_model(cli_sp *s, lc_context *ctx, const lc_tokenizer *tok, lc_eval_model **out, lc_error *err);
+/* Detaches from the context (call before freeing it); MPI goes on. */
+void cli_sp_detach(cli_sp *s);
+/* One cell of bench model --sp (lc_sp_bench_model_cell over the world's
+ * ranks; collective): row as lc_bench_model_cells fills it (kv_bytes: the
+ * largest rank's shard), *bytes_per_token: what a rank sent per decoded
+ * token. Without MPI: refused. */
+lc_status cli_sp_bench_cell(cli_sp *s, const lc_model *m, const lc_context_opts *co, int64_t L, int64_t n_dec,
+                            uint64_t seed, lc_bench_model_row *row, double *bytes_per_token, lc_error *err);
 /* Wraps a sampling callback so rank 0 samples and broadcasts. */
 void cli_sp_wrap_sample(cli_sp *s, lc_sample_fn *fn, void **user);
 /* With --sp: the prompt by ring prefill (lc_sp_prefill), its seconds into

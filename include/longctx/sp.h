@@ -39,6 +39,8 @@
 
 #include <mpi.h>
 
+#include "longctx/bench.h"
+#include "longctx/eval.h"
 #include "longctx/runtime.h"
 
 #ifdef __cplusplus
@@ -74,6 +76,9 @@ lc_status lc_sp_create_opts(lc_context *ctx, MPI_Comm comm, const lc_sp_opts *o,
  * reset it before using it alone). */
 void lc_sp_free(lc_sp *sp);
 void lc_sp_get_stats(const lc_sp *sp, lc_sp_stats *st);
+/* The context it shards and its communicator (NULL / MPI_COMM_NULL for NULL). */
+lc_context *lc_sp_context(const lc_sp *sp);
+MPI_Comm lc_sp_comm(const lc_sp *sp);
 
 /* Collective ring prefill: evaluate tokens [n] at the next positions (after
  * whatever the context holds), each rank running only the blocks it owns,
@@ -84,6 +89,13 @@ void lc_sp_get_stats(const lc_sp *sp, lc_sp_stats *st);
  * every rank returns an error (the failing rank's message) and the context
  * is as the call found it. */
 lc_status lc_sp_prefill(lc_sp *sp, const int32_t *tokens, int64_t n, float *logits, bool all, lc_error *err);
+/* Collective ring prefill that scores the tokens (perplexity): as
+ * lc_sp_prefill, and lp[i] = ln p(tokens[i] | every token before it) for i
+ * in [0, n) on every rank (lp[0] from the context's last logits; NaN when
+ * the context is empty). Each rank computes the log-probabilities of the
+ * rows it owns from its own logits (in double); one MPI_Allreduce of n
+ * floats shares them, so no rank gathers [n, vocab] logits. */
+lc_status lc_sp_prefill_logprobs(lc_sp *sp, const int32_t *tokens, int64_t n, float *lp, lc_error *err);
 void lc_sp_reset_stats(lc_sp *sp);
 
 /* Collective: every rank learns whether any rank's st is not LC_OK. Returns
@@ -100,6 +112,24 @@ typedef struct {
     void *inner_user;
 } lc_sp_sampler;
 bool lc_sp_sample(void *user, float *logits, int32_t n_vocab, int32_t *token, lc_error *err);
+
+/* An evaluation model (include/longctx/eval.h) over a sharded context, for
+ * eval ppl --sp: append_logprobs by lc_sp_prefill_logprobs, generate by a
+ * ring prefill of the prompt and greedy decode steps (rank 0's argmax,
+ * broadcast), reset by lc_context_reset. Collective: every rank must make
+ * the same calls. sp and tok are borrowed (they must outlive the model);
+ * eos_id -1: the tokenizer's. Free with lc_eval_model_free. */
+lc_status lc_sp_eval_model(lc_sp *sp, const lc_tokenizer *tok, int32_t eos_id, lc_eval_model **out, lc_error *err);
+
+/* One cell of bench model --sp (collective): a context of L + n_decode
+ * tokens (opts, with kv_external set here) sharded over comm's ranks (a
+ * rank's shard within kv_budget; 0: none), L synthetic tokens from seed by
+ * ring prefill, then n_decode tokens one at a time, timed. The row's
+ * kv_bytes is this rank's shard; the timings are this rank's. The tokens
+ * are lc_bench_model_cells' for the same seed. */
+lc_status lc_sp_bench_model_cell(const lc_model *m, const lc_context_opts *opts, MPI_Comm comm, size_t kv_budget,
+                                 int64_t L, int64_t n_decode, uint64_t seed, lc_bench_model_row *row,
+                                 lc_sp_stats *stats, lc_error *err);
 
 /* The analytic model of one decoded token (bench sp): bytes each rank sends
  * per step (one allreduce per layer of H_q * (d + 2) floats) and the time of

@@ -284,7 +284,30 @@ static lc_status attend(void *user, const lc_attn_hook_call *c, lc_error *err) {
     return sp->ring ? ring_layer(sp, c->layer, c, false, err) : attend_allreduce(sp, c, err);
 }
 
-lc_status lc_sp_prefill(lc_sp *sp, const int32_t *tokens, int64_t n, float *logits, bool all, lc_error *err) {
+/* ln softmax(l)[t] in double. */
+static double log_prob(const float *l, int64_t V, int32_t t) {
+    float mx = l[0];
+    for (int64_t i = 1; i < V; i++) mx = l[i] > mx ? l[i] : mx;
+    double s = 0.0;
+    for (int64_t i = 0; i < V; i++) s += exp((double)l[i] - (double)mx);
+    return (double)l[t] - (double)mx - log(s);
+}
+
+/* The log-probabilities of the tokens after rows [a, b) of a block (logits
+ * lg [b - a, V]) into lp (index = position - S), and the last row's logits. */
+static void score_block(lc_sp *sp, const float *lg, const int32_t *tokens, int64_t n, int64_t S, int64_t a, int64_t b,
+                        int64_t V, float *lp) {
+    for (int64_t p = a; p < b; p++) {
+        const int64_t t = p - S;
+        if (t + 1 < n) /* (a token outside the vocabulary fails on its owner's block) */
+            lp[t + 1] = tokens[t + 1] >= 0 && tokens[t + 1] < V ? (float)log_prob(lg + (p - a) * V, V, tokens[t + 1]) : NAN;
+        else memcpy(sp->last, lg + (p - a) * V, (size_t)V * sizeof(float));
+    }
+}
+
+/* lc_sp_prefill, or with lp (and not logits) lc_sp_prefill_logprobs. */
+static lc_status prefill(lc_sp *sp, const int32_t *tokens, int64_t n, float *logits, bool all, float *lp,
+                         lc_error *err) {
     lc_error mine;
     lc_status st = LC_OK;
     lc_context *ctx = sp ? sp->ctx : NULL;
@@ -295,6 +318,16 @@ lc_status lc_sp_prefill(lc_sp *sp, const int32_t *tokens, int64_t n, float *logi
     if (n > lc_context_n_ctx(ctx) - S)
         return lc_fail(err, LC_ERR_TOO_LARGE, "context full: %lld tokens; raise -c (%lld held, %lld more requested)",
                        (long long)lc_context_n_ctx(ctx), (long long)S, (long long)n);
+    float *blk = NULL; /* lp: this rank's block of logits, [B, V] */
+    if (lp) {
+        const float *prev = S > 0 ? lc_context_logits(ctx) : NULL;
+        lp[0] = prev && tokens[0] >= 0 && tokens[0] < V ? (float)log_prob(prev, V, tokens[0]) : NAN;
+        for (int64_t i = 1; i < n; i++) lp[i] = 0.0f;
+        size_t cells = 0;
+        if (!lc_mul_size((size_t)sp->B, (size_t)V, &cells) || !(blk = malloc(cells * sizeof(float))))
+            st = lc_fail(&mine, LC_ERR_NOMEM, "sp: cannot allocate a block of logits (%lld x %lld)", (long long)sp->B,
+                         (long long)V);
+    }
     sp->ring = true;
     sp->peer_failed = false;
     for (int64_t j = S / PB; j <= (S + n - 1) / PB; j++) {
@@ -304,8 +337,9 @@ lc_status lc_sp_prefill(lc_sp *sp, const int32_t *tokens, int64_t n, float *logi
         const int64_t a = LC_MAX(b0, S), b = LC_MIN(b0 + sp->B, S + n);
         lc_status rs = LC_OK;
         if (b > a && st == LC_OK) {
-            float *lg = all ? logits + (a - S) * V : b == S + n ? sp->last : NULL;
-            rs = lc_context_eval_at(ctx, tokens + (a - S), b - a, a, lg, all, &mine);
+            float *lg = lp ? blk : all ? logits + (a - S) * V : b == S + n ? sp->last : NULL;
+            rs = lc_context_eval_at(ctx, tokens + (a - S), b - a, a, lg, all || lp, &mine);
+            if (rs == LC_OK && lp) score_block(sp, blk, tokens, n, S, a, b, V, lp);
         }
         /* a rank with no tokens this round, or whose forward pass stopped
          * before the last layer, still passes the shards on (and votes) */
@@ -321,6 +355,10 @@ lc_status lc_sp_prefill(lc_sp *sp, const int32_t *tokens, int64_t n, float *logi
         if (st != LC_OK) break; /* the vote told every rank in the same layer */
     }
     sp->ring = false;
+    free(blk);
+    if (st == LC_OK && lp && n > 1 && /* each row's log-probability from its owner, zeros elsewhere */
+        MPI_Allreduce(MPI_IN_PLACE, lp + 1, (int)(n - 1), MPI_FLOAT, MPI_SUM, sp->comm) != MPI_SUCCESS)
+        st = lc_fail(&mine, LC_ERR_IO, "sp: MPI_Allreduce of log-probabilities failed");
     if (st == LC_OK) { /* logits from the ranks that computed them */
         if (all) {
             for (int64_t j = S / PB; j <= (S + n - 1) / PB && st == LC_OK; j++)
@@ -346,6 +384,16 @@ lc_status lc_sp_prefill(lc_sp *sp, const int32_t *tokens, int64_t n, float *logi
     st = agreed;
     if (st == LC_OK) sp->n_held = LC_MIN(held_by(P, sp->B, sp->rank, S + n), sp->slots);
     return st;
+}
+
+lc_status lc_sp_prefill(lc_sp *sp, const int32_t *tokens, int64_t n, float *logits, bool all, lc_error *err) {
+    return prefill(sp, tokens, n, logits, all, NULL, err);
+}
+
+lc_status lc_sp_prefill_logprobs(lc_sp *sp, const int32_t *tokens, int64_t n, float *lp, lc_error *err) {
+    if (!lp) return lc_fail(err, LC_ERR_INVALID_ARG, "sp prefill: no output for the log-probabilities");
+    if (n > INT32_MAX) return lc_fail(err, LC_ERR_TOO_LARGE, "sp prefill: %lld tokens in one call", (long long)n);
+    return prefill(sp, tokens, n, NULL, false, lp, err);
 }
 
 lc_status lc_sp_agree(MPI_Comm comm, lc_status st, const lc_error *mine, lc_error *err) {
@@ -516,6 +564,10 @@ void lc_sp_get_stats(const lc_sp *sp, lc_sp_stats *st) {
     *st = sp->st;
     st->n_held = sp->n_held;
 }
+
+lc_context *lc_sp_context(const lc_sp *sp) { return sp ? sp->ctx : NULL; }
+
+MPI_Comm lc_sp_comm(const lc_sp *sp) { return sp ? sp->comm : MPI_COMM_NULL; }
 
 void lc_sp_reset_stats(lc_sp *sp) {
     sp->st.comm_bytes = 0;

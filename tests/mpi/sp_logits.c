@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "longctx/eval.h"
 #include "longctx/model.h"
 #include "longctx/runtime.h"
 #include "longctx/sp.h"
@@ -237,6 +238,89 @@ done:
     free(lb);
 }
 
+/* The evaluation model over a sharded context (lc_sp_eval_model, what eval
+ * ppl --sp scores with) against the context model of a plain context:
+ * log-probabilities of two appended runs (the second's first one from the
+ * first's last logits), the sliding-window perplexity, and greedy answers. */
+static void eval_model_case(const lc_model *m) {
+    const int32_t V = m->cfg.vocab_size;
+    enum { N = 150, N2 = 30, NP = 50, NG = 20 };
+    lc_context_opts o;
+    lc_context_opts_init(&o);
+    o.n_ctx = 200;
+    o.n_batch = 16;
+    o.n_threads = 1;
+    o.k_type = o.v_type = LC_DTYPE_F32;
+    lc_context_opts so = o;
+    so.kv_external = true;
+    lc_error err;
+    lc_context *ref = NULL, *ctx = NULL;
+    lc_sp *sp = NULL;
+    lc_eval_model *ea = NULL, *eb = NULL;
+    int32_t toks[N + N2], ga[NG], gb[NG];
+    float la[N + N2], lb[N + N2];
+    uint64_t x = 0x2545F4914F6CDD1Dull;
+    for (int i = 0; i < N + N2; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        toks[i] = (int32_t)((x >> 33) % (uint64_t)V);
+    }
+    if (lc_context_create(m, &o, &ref, &err) != LC_OK || lc_context_create(m, &so, &ctx, &err) != LC_OK ||
+        lc_sp_create(ctx, MPI_COMM_WORLD, &sp, &err) != LC_OK ||
+        lc_eval_model_from_context(ref, NULL, -1, false, &ea, &err) != LC_OK ||
+        lc_sp_eval_model(sp, NULL, -1, &eb, &err) != LC_OK) {
+        FAIL("evalmodel: setup: %s", err.msg);
+        goto done;
+    }
+    ea->ops->reset(ea);
+    eb->ops->reset(eb);
+    if (ea->ops->append_logprobs(ea, toks, N, la, &err) != LC_OK ||
+        ea->ops->append_logprobs(ea, toks + N, N2, la + N, &err) != LC_OK) {
+        FAIL("evalmodel: reference log-probabilities: %s", err.msg);
+        goto done;
+    }
+    if (eb->ops->append_logprobs(eb, toks, N, lb, &err) != LC_OK ||
+        eb->ops->append_logprobs(eb, toks + N, N2, lb + N, &err) != LC_OK) {
+        FAIL("evalmodel: sp log-probabilities: %s", err.msg);
+        goto done;
+    }
+    double worst = 0;
+    if (!isnan(lb[0])) FAIL("evalmodel: the first token of an empty sequence got %g, not NaN", (double)lb[0]);
+    for (int i = 1; i < N + N2; i++) {
+        const double d = fabs((double)la[i] - lb[i]);
+        if (!(d <= 1e-4)) {
+            FAIL("evalmodel: log-probability of token %d: %.7g vs %.7g", i, (double)lb[i], (double)la[i]);
+            break;
+        }
+        worst = fmax(worst, d);
+    }
+    lc_eval_ppl_config pc = {64, 40, NULL, NULL};
+    lc_eval_ppl_result ra, rb;
+    if (lc_eval_ppl_run(ea, toks, N + N2, &pc, &ra, &err) != LC_OK || lc_eval_ppl_run(eb, toks, N + N2, &pc, &rb, &err) != LC_OK) {
+        FAIL("evalmodel: ppl: %s", err.msg);
+        goto done;
+    }
+    const double dp = fabs(rb.ppl - ra.ppl) / ra.ppl;
+    if (!(dp <= 1e-5) || ra.n_scored != rb.n_scored)
+        FAIL("evalmodel: ppl %.9g over %lld tokens vs %.9g over %lld", rb.ppl, (long long)rb.n_scored, ra.ppl,
+             (long long)ra.n_scored);
+    int64_t na = 0, nb = 0;
+    if (ea->ops->generate(ea, toks, NP, NG, ga, &na, &err) != LC_OK || eb->ops->generate(eb, toks, NP, NG, gb, &nb, &err) != LC_OK) {
+        FAIL("evalmodel: generate: %s", err.msg);
+        goto done;
+    }
+    if (na != nb || memcmp(ga, gb, (size_t)na * sizeof(int32_t)) != 0)
+        FAIL("evalmodel: greedy answers differ (%lld vs %lld tokens)", (long long)nb, (long long)na);
+    else if (rank == 0)
+        printf("P=%d evalmodel: %d log-probabilities within %.3g, ppl %.6f vs %.6f (relative %.3g), %lld greedy tokens equal\n",
+               n_ranks, N + N2 - 1, worst, rb.ppl, ra.ppl, dp, (long long)nb);
+done:
+    lc_eval_model_free(ea);
+    lc_eval_model_free(eb);
+    lc_sp_free(sp);
+    lc_context_free(ctx);
+    lc_context_free(ref);
+}
+
 static void ring_failure(const lc_model *m) {
     const int32_t V = m->cfg.vocab_size;
     lc_context_opts o;
@@ -321,6 +405,7 @@ int main(int argc, char **argv) {
         };
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(m, &cases[i]);
         budget_case(m);
+        eval_model_case(m);
     }
     lc_model_free(m);
     int all = 0;
