@@ -60,3 +60,38 @@ out=$(mpi 2 "$cli" bench sp -m "$model" -L 64 -n 4 -r 1 -t 1)
 echo "$out"
 grep -q "P = 2 ranks" <<<"$out" && grep -q "^  rank 1: KV shard" <<<"$out" \
   && grep -q "2176 bytes sent per decoded token per rank" <<<"$out" || { echo "FAIL: bench sp output"; exit 1; }
+
+# eval ppl --sp: the perplexity over a sharded context (ring prefill of every window, each rank
+# scoring its own rows) equals one process's: f32 KV within 1e-6 relative (f32 reassociation of the
+# shards' softmax parts; measured <= 6e-8), f16 and q8_0 KV within 1e-4 (other kernel shapes round
+# differently; measured <= 2e-5)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+seq 0 599 | awk '{printf "%d ", ($1 * 7919 + 13) % 896}' >"$tmp/toks.txt"
+ppl_of() { grep -o 'overall: ppl [0-9.]*' <<<"$1" | awk '{print $3}'; }
+for kv in f32 f16 q8_0; do
+  tol=1e-4; [ $kv = f32 ] && tol=1e-6
+  pargs=(eval ppl -m "$model" --tokens-file "$tmp/toks.txt" --lengths 64,200 -c 200 -b 16 -t 1 -ctk $kv -ctv $kv
+         --no-timings)
+  want=$(ppl_of "$("$cli" "${pargs[@]}")")
+  [ -n "$want" ] || { echo "FAIL: eval ppl gave no perplexity"; exit 1; }
+  for p in 2 3; do
+    got=$(ppl_of "$(mpi "$p" "$cli" "${pargs[@]}" --sp)")
+    awk -v a="$got" -v b="$want" -v t="$tol" 'BEGIN { d = (a - b) / b; if (d < 0) d = -d; exit !(a != "" && d <= t) }' \
+      || { echo "FAIL: eval ppl --sp at P=$p, kv $kv: ppl '$got' vs $want (tolerance $tol)"; exit 1; }
+    echo "eval ppl --sp P=$p kv $kv: ppl $got vs one process $want"
+  done
+done
+set +e
+out=$("$cli" eval passkey -m "$model" --sp 2>&1)
+rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q -- "--sp and --kv-budget are for ppl" <<<"$out" || { echo "FAIL: eval passkey --sp: rc $rc: $out"; exit 1; }
+
+# bench model --sp: the cells at P = 2 (the bytes per token exact as for bench sp)
+out=$(mpi 2 "$cli" bench model -m "$model" --ctx 100,300 -n 4 -b 32 -t 1 --sp)
+echo "$out"
+grep -q "sequence parallel (--sp): 2 ranks" <<<"$out" && [ "$(grep -c '2176 bytes sent per decoded token per rank' <<<"$out")" = 2 ] \
+  && grep -Eq '^ +300 \| +[0-9.]+ ' <<<"$out" || { echo "FAIL: bench model --sp output"; exit 1; }
+out=$(mpi 2 "$cli" bench model -m "$model" --ctx 100 -n 2 -b 32 -t 1 --sp --json)
+grep -q '"sp_ranks":2' <<<"$out" && grep -q '"decode_tok_s":' <<<"$out" || { echo "FAIL: bench model --sp --json: $out"; exit 1; }
