@@ -15,8 +15,13 @@ export OMP_NUM_THREADS=1
 # LSan suppression cannot match), so leak detection is off for the MPI
 # processes; addresses and undefined behaviour are still checked.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 for p in 2 3 4; do mpi "$p" "$sp" "$model" logits; done
 mpi 1 "$sp" "$model" logits
+# the same on a 15M shape (random weights, as docs/distributed.md's benchmarks use): prefill + 64 steps
+"$cli" convert --random "$tmp/m15.gguf" --preset 15M --type f16 >/dev/null
+for p in 2 3 4; do mpi "$p" "$sp" "$tmp/m15.gguf" logits15; done
 # a rank that cannot load the model: every rank stops with its message
 timeout 120 mpirun --oversubscribe --allow-run-as-root -np 3 "$sp" "$model" loadfail
 # a rank whose block of a ring prefill fails: every rank stops with its message, then recovers
@@ -65,8 +70,6 @@ grep -q "P = 2 ranks" <<<"$out" && grep -q "^  rank 1: KV shard" <<<"$out" \
 # scoring its own rows) equals one process's: f32 KV within 1e-6 relative (f32 reassociation of the
 # shards' softmax parts; measured <= 6e-8), f16 and q8_0 KV within 1e-4 (other kernel shapes round
 # differently; measured <= 2e-5)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 seq 0 599 | awk '{printf "%d ", ($1 * 7919 + 13) % 896}' >"$tmp/toks.txt"
 ppl_of() { grep -o 'overall: ppl [0-9.]*' <<<"$1" | awk '{print $3}'; }
 for kv in f32 f16 q8_0; do

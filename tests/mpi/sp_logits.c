@@ -11,6 +11,9 @@
  *                            cases: f32/f16/q8_0 KV, context not a multiple
  *                            of P, chunks straddling shards, ranks holding no
  *                            token, more ranks than positions.
+ *   sp_logits MODEL logits15 the same on a 15M-shaped model (tests/mpi/run.sh
+ *                            makes one with random weights): f32 and f16 KV,
+ *                            ring prefill + 64 greedy steps.
  *   sp_logits MODEL loadfail rank 1 loads a file that does not exist: every
  *                            rank must return the failure with rank 1's
  *                            message (nobody hangs in a collective).
@@ -372,7 +375,7 @@ int main(int argc, char **argv) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &n_ranks);
     if (argc != 3) {
-        if (rank == 0) fprintf(stderr, "usage: sp_logits MODEL logits|loadfail|ringfail\n");
+        if (rank == 0) fprintf(stderr, "usage: sp_logits MODEL logits|logits15|loadfail|ringfail\n");
         MPI_Finalize();
         return 2;
     }
@@ -393,6 +396,12 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[2], "ringfail") == 0) {
         if (n_ranks < 2) FAIL("ringfail needs 2 ranks or more");
         else ring_failure(m);
+    } else if (strcmp(argv[2], "logits15") == 0) { /* a 15M shape: 6 layers, 6 heads of 48, vocab 32000 */
+        const sp_case cases[] = {
+            {"15M f32, ctx 164 (uneven)", 164, 32, 100, 64, LC_DTYPE_F32, PROMPT_RING},
+            {"15M f16, ctx 256, batch 24", 256, 24, 130, 64, LC_DTYPE_F16, PROMPT_RING},
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(m, &cases[i]);
     } else {
         const sp_case cases[] = {
             {"f32, ctx 164 (uneven)", 164, 32, 100, 64, LC_DTYPE_F32, PROMPT_RING},
