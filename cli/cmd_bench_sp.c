@@ -58,6 +58,7 @@ int bench_sp(int argc, char **argv) {
     double bw = 10, lat = 5;
     bool no_ring = false;
     size_t kv_budget = 0;
+    double spin = 0;
     const cli_opt opts[] = {
         CLI_SECTION("options:"),
         CLI_MODEL_OPTS(&rf),
@@ -69,6 +70,10 @@ int bench_sp(int argc, char **argv) {
                 "prefill with every rank running every token (one allreduce per\n"
                 "layer, as decode) instead of ring attention over its own blocks"),
         CLI_FN("--kv-budget", "BYTES", opt_sp_bytes, &kv_budget, "K/V bytes one rank may hold (K/M/G suffixes)"),
+        CLI_DOUBLE("--wait-spin", "US", &spin, -1, 1e6,
+                   "how a rank waits for its peers: poll US microseconds, then sleep\n"
+                   "between polls (default 1000); -1: MPI's own MPI_Allreduce and\n"
+                   "busy wait"),
         CLI_DOUBLE("--bandwidth", "GBIT", &bw, 1e-9, CLI_REAL_LIMIT, "network for the analytic model, Gbit/s (default 10)"),
         CLI_DOUBLE("--latency", "US", &lat, 0, CLI_REAL_LIMIT, "per-message latency, microseconds (default 5)"),
         CLI_LLAMA_OPTS(&rf.co.attn),
@@ -85,6 +90,7 @@ int bench_sp(int argc, char **argv) {
     cli_sp spc = {0};
     spc.on = true;
     spc.kv_budget = kv_budget;
+    spc.wait_spin_us = spin;
     rf.co.kv_external = true; /* each rank allocates its shard only */
     int rc = cli_sp_begin(&spc, "bench sp");
     if (rc != CLI_OK) return rc;
@@ -115,7 +121,7 @@ int bench_sp(int argc, char **argv) {
     lc_sp_stats ps;
     lc_sp_get_stats(spc.sp, &ps);
     const double prefill_bytes = ps.comm_bytes;
-    double rates[MAX_REPEAT], bytes_tok = 0;
+    double rates[MAX_REPEAT], bytes_tok = 0, comm_tok = 0;
     for (int64_t r = 0; r < repeat && st == LC_OK; r++) {
         st = lc_context_truncate(ctx, len, &err);
         lc_sp_reset_stats(spc.sp);
@@ -126,6 +132,7 @@ int bench_sp(int argc, char **argv) {
         lc_sp_stats ss;
         lc_sp_get_stats(spc.sp, &ss);
         bytes_tok = ss.comm_bytes / (double)n_dec;
+        comm_tok += ss.t_comm / (double)(n_dec * repeat);
     }
     if (lc_sp_agree(MPI_COMM_WORLD, st, &err, &err) != LC_OK) {
         if (spc.rank == 0) cli_fail("bench sp", &err);
@@ -134,9 +141,9 @@ int bench_sp(int argc, char **argv) {
     qsort(rates, (size_t)repeat, sizeof rates[0], cmp_dbl);
     lc_sp_stats ss;
     lc_sp_get_stats(spc.sp, &ss);
-    double mine[3] = {(double)ss.kv_bytes, (double)lc_rss_bytes(), (double)ss.n_held};
+    double mine[4] = {(double)ss.kv_bytes, (double)lc_rss_bytes(), (double)ss.n_held, comm_tok};
     double *all = spc.rank == 0 ? malloc((size_t)spc.n_ranks * sizeof mine) : NULL;
-    MPI_Gather(mine, 3, MPI_DOUBLE, all, 3, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    MPI_Gather(mine, 4, MPI_DOUBLE, all, 4, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     if (spc.rank == 0) {
         const lc_model_config *c = &m->cfg;
         printf("bench sp: %s, P = %d ranks x %d threads, L = %lld, n_ctx %lld, kv %s/%s\n", rf.model_path, spc.n_ranks,
@@ -149,8 +156,9 @@ int bench_sp(int argc, char **argv) {
         printf("  communication: %.0f bytes sent per decoded token per rank (%d allreduces of %d x %d floats)\n",
                bytes_tok, c->n_layers, c->n_heads, c->head_dim + 2);
         for (int r = 0; r < spc.n_ranks && all; r++)
-            printf("  rank %d: KV shard %.2f MiB, holds %.0f positions, RSS %.1f MiB\n", r, all[3 * r] / 1048576.0,
-                   all[3 * r + 2], all[3 * r + 1] / 1048576.0);
+            printf("  rank %d: KV shard %.2f MiB, holds %.0f positions, RSS %.1f MiB, %.3f ms per decoded token in "
+                   "MPI_Allreduce (waiting included)\n",
+                   r, all[4 * r] / 1048576.0, all[4 * r + 2], all[4 * r + 1] / 1048576.0, all[4 * r + 3] * 1e3);
         printf("analytic model (allreduce as a tree, 2 log2 P steps per layer):\n");
         const double eb = lc_context_k_type(ctx) == LC_DTYPE_F32 ? 4.0 : lc_context_k_type(ctx) == LC_DTYPE_F16 ? 2.0 : 34.0 / 32;
         print_model("this model", c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, eb, lc_context_n_ctx(ctx),

@@ -78,7 +78,7 @@ int cli_sp_attach(cli_sp *s, lc_context *ctx, lc_status st, const lc_error *err,
         return CLI_FAIL;
     }
     lc_sp *sp = NULL;
-    const lc_sp_opts so = {s->kv_budget};
+    const lc_sp_opts so = {.kv_budget = s->kv_budget, .wait_spin_us = s->wait_spin_us};
     if (lc_sp_create_opts(ctx, MPI_COMM_WORLD, &so, &sp, &e) != LC_OK) {
         if (s->rank == 0) cli_fail(cmd, &e);
         return CLI_FAIL;

@@ -20,6 +20,7 @@ typedef struct {
     void *sp;         /* lc_sp *                                      */
     void *sampler;    /* lc_sp_sampler *                              */
     size_t kv_budget; /* --kv-budget: K/V bytes per rank (0: none)    */
+    double wait_spin_us; /* lc_sp_opts.wait_spin_us (bench sp --wait-spin) */
 } cli_sp;
 
 /* --kv-budget's value: bytes with an optional K/M/G suffix. */

@@ -70,6 +70,14 @@ lc_status lc_sp_create(lc_context *ctx, MPI_Comm comm, lc_sp **out, lc_error *er
  * shard, the whole cache and the ranks it would take). */
 typedef struct {
     size_t kv_budget;
+    /* How a rank waits for its peers (the decode combine, the ring's
+     * transfers): it polls MPI for wait_spin_us microseconds, then polls with
+     * sleeps in between (10 us, doubling to 200 us), so that on a machine
+     * with more runnable threads than cores a waiting rank gives its core to
+     * the peer it waits for instead of spinning on it; the decode combine is
+     * then a recursive-doubling exchange of point-to-point messages. 0: 1000
+     * us; < 0: MPI's own MPI_Allreduce and MPI_Waitall (busy polls). */
+    double wait_spin_us;
 } lc_sp_opts;
 lc_status lc_sp_create_opts(lc_context *ctx, MPI_Comm comm, const lc_sp_opts *o, lc_sp **out, lc_error *err);
 /* Detaches the hook (the context's own cache is then empty of this sequence:

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/util.h"
 #include "longctx/kernels.h"
@@ -42,12 +43,15 @@ struct lc_sp {
     int64_t n_batch;
     float *out, *lse;             /* [n_batch, H, d], [n_batch, H] this rank's part */
     float *rec;                   /* [n_batch, H, d + 2] packed parts             */
+    float *rec_peer;              /* [n_batch, H, d + 2] a peer's, in a combine   */
     MPI_Datatype rec_type;
     MPI_Op op;
     lc_attn_params params;        /* the context's; learned sinks on rank 0 only  */
     lc_kernel_opts ko;
+    double spin_us;               /* lc_sp_opts.wait_spin_us, resolved           */
     lc_sp_stats st;
 };
+
 
 /* The log-sum-exp reduction: records [m, s, w[d]] meaning the part
  * sum_j e^(x_j - m) v_j = w with sum_j e^(x_j - m) = s; inout <- in (+) inout.
@@ -71,6 +75,103 @@ static void lse_combine(void *in, void *inout, int *len, MPI_Datatype *dt) {
         b[1] = a[1] * ea + b[1] * eb;
         for (int i = 0; i < d; i++) b[2 + i] = a[2 + i] * ea + b[2 + i] * eb;
     }
+}
+
+/* Wait for n requests: poll MPI (which progresses them) for spin_us, then
+ * poll with growing sleeps in between, so that a rank waiting for a peer the
+ * OS has descheduled gives its core away instead of spinning on it (Open
+ * MPI's shared-memory transport only polls). spin_us < 0: MPI_Waitall. */
+static int sp_wait(const lc_sp *sp, int n, MPI_Request *rq) {
+    if (sp->spin_us < 0) return MPI_Waitall(n, rq, MPI_STATUSES_IGNORE);
+    const double t0 = MPI_Wtime();
+    long sleep_ns = 10000;
+    for (;;) {
+        int done = 0;
+        const int rc = MPI_Testall(n, rq, &done, MPI_STATUSES_IGNORE);
+        if (rc != MPI_SUCCESS || done) return rc;
+        if ((MPI_Wtime() - t0) * 1e6 < sp->spin_us) continue;
+        const struct timespec ts = {0, sleep_ns};
+        nanosleep(&ts, NULL);
+        if (sleep_ns < 200000) sleep_ns *= 2;
+    }
+}
+
+/* MPI_Allreduce in place, waiting by sp_wait. */
+static int sp_allreduce(const lc_sp *sp, void *buf, int count, MPI_Datatype type, MPI_Op op) {
+    if (sp->spin_us < 0) return MPI_Allreduce(MPI_IN_PLACE, buf, count, type, op, sp->comm);
+    MPI_Request rq;
+    const int rc = MPI_Iallreduce(MPI_IN_PLACE, buf, count, type, op, sp->comm, &rq);
+    return rc != MPI_SUCCESS ? rc : sp_wait(sp, 1, &rq);
+}
+
+/* One exchange of n records with rank peer: afterwards both hold
+ * lower (+) upper, computed alike on both sides (bit-identical). */
+static int exchange(lc_sp *sp, float *mine, int n, int peer) {
+    MPI_Request rq[2];
+    int rc = MPI_Irecv(sp->rec_peer, n, sp->rec_type, peer, 3, sp->comm, &rq[0]);
+    if (rc == MPI_SUCCESS) rc = MPI_Isend(mine, n, sp->rec_type, peer, 3, sp->comm, &rq[1]);
+    else return rc;
+    if (rc != MPI_SUCCESS) {
+        MPI_Cancel(&rq[0]);
+        MPI_Request_free(&rq[0]);
+        return rc;
+    }
+    if ((rc = sp_wait(sp, 2, rq)) != MPI_SUCCESS) return rc;
+    sp->st.comm_bytes += (double)n * (double)(sp->head_dim + 2) * sizeof(float);
+    MPI_Datatype t = sp->rec_type;
+    int len = n;
+    if (peer < sp->rank) { /* the peer's part is the lower one */
+        lse_combine(sp->rec_peer, mine, &len, &t);
+    } else {
+        lse_combine(mine, sp->rec_peer, &len, &t);
+        memcpy(mine, sp->rec_peer, (size_t)n * (size_t)(sp->head_dim + 2) * sizeof(float));
+    }
+    return MPI_SUCCESS;
+}
+
+/* The decode combine: an allreduce of n records by the log-sum-exp
+ * operator, by recursive doubling over point-to-point messages (groups of
+ * consecutive ranks, so the operator applies in rank order), each wait by
+ * sp_wait; P not a power of two: ranks 2i < 2 rem first fold into 2i + 1
+ * and get the result back at the end. Every rank ends with the same bits. */
+static int combine_records(lc_sp *sp, float *rec, int n) {
+    const int P = sp->n_ranks, me = sp->rank;
+    if (sp->spin_us < 0) return MPI_Allreduce(MPI_IN_PLACE, rec, n, sp->rec_type, sp->op, sp->comm);
+    int p2 = 1;
+    while (p2 * 2 <= P) p2 *= 2;
+    const int rem = P - p2;
+    int rc = MPI_SUCCESS, v; /* v: the rank among the p2 taking part, or -1 */
+    if (me < 2 * rem) {
+        if (me % 2 == 0) { /* fold into me + 1, which combines (me) (+) (me + 1) */
+            MPI_Request rq;
+            rc = MPI_Isend(rec, n, sp->rec_type, me + 1, 4, sp->comm, &rq);
+            if (rc == MPI_SUCCESS) rc = sp_wait(sp, 1, &rq);
+            sp->st.comm_bytes += (double)n * (double)(sp->head_dim + 2) * sizeof(float);
+            v = -1;
+        } else {
+            MPI_Request rq;
+            rc = MPI_Irecv(sp->rec_peer, n, sp->rec_type, me - 1, 4, sp->comm, &rq);
+            if (rc == MPI_SUCCESS) rc = sp_wait(sp, 1, &rq);
+            MPI_Datatype t = sp->rec_type;
+            int len = n;
+            if (rc == MPI_SUCCESS) lse_combine(sp->rec_peer, rec, &len, &t);
+            v = me / 2;
+        }
+    } else {
+        v = me - rem;
+    }
+    for (int mask = 1; rc == MPI_SUCCESS && v >= 0 && mask < p2; mask *= 2) {
+        const int pv = v ^ mask, peer = pv < rem ? 2 * pv + 1 : pv + rem;
+        rc = exchange(sp, rec, n, peer);
+    }
+    if (rc == MPI_SUCCESS && me < 2 * rem) { /* the folded ranks get the result */
+        MPI_Request rq;
+        if (me % 2 == 0) rc = MPI_Irecv(rec, n, sp->rec_type, me + 1, 5, sp->comm, &rq);
+        else rc = MPI_Isend(rec, n, sp->rec_type, me - 1, 5, sp->comm, &rq);
+        if (rc == MPI_SUCCESS) rc = sp_wait(sp, 1, &rq);
+        if (me % 2 == 1) sp->st.comm_bytes += (double)n * (double)(sp->head_dim + 2) * sizeof(float);
+    }
+    return rc;
 }
 
 static void store_row(lc_dtype t, const float *src, char *dst, int64_t n, const lc_kernel_opts *ko) {
@@ -159,11 +260,12 @@ static lc_status attend_allreduce(lc_sp *sp, const lc_attn_hook_call *c, lc_erro
         }
     const double t0 = MPI_Wtime();
     const int n_rec = (int)(c->n_q * H);
-    const int rc = MPI_Allreduce(MPI_IN_PLACE, sp->rec, n_rec, sp->rec_type, sp->op, sp->comm);
+    const double b0 = sp->st.comm_bytes;
+    const int rc = combine_records(sp, sp->rec, n_rec);
     sp->st.t_comm += MPI_Wtime() - t0;
     if (sp->n_ranks > 1) { /* a singleton's allreduce is a copy */
         sp->st.n_allreduce++;
-        sp->st.comm_bytes += (double)n_rec * (double)W * sizeof(float);
+        if (sp->spin_us < 0) sp->st.comm_bytes = b0 + (double)n_rec * (double)W * sizeof(float);
     }
     if (st != LC_OK) return st;
     if (rc != MPI_SUCCESS) return lc_fail(err, LC_ERR_IO, "sp: MPI_Allreduce failed (%d)", rc);
@@ -251,7 +353,7 @@ static lc_status ring_layer(lc_sp *sp, int32_t layer, const lc_attn_hook_call *c
             }
         }
         const double t1 = MPI_Wtime();
-        if (n_rq) mpi_ok &= MPI_Waitall(n_rq, rq, MPI_STATUSES_IGNORE) == MPI_SUCCESS;
+        if (n_rq) mpi_ok &= sp_wait(sp, n_rq, rq) == MPI_SUCCESS;
         sp->st.t_comm += MPI_Wtime() - t1;
         if (s < P - 1) {
             ck = sp->rk[buf];
@@ -260,7 +362,7 @@ static lc_status ring_layer(lc_sp *sp, int32_t layer, const lc_attn_hook_call *c
         }
     }
     int bad = failed || st != LC_OK || !mpi_ok, any = bad;
-    MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, sp->comm);
+    if (sp_allreduce(sp, &any, 1, MPI_INT, MPI_MAX) != MPI_SUCCESS) any = 1;
     sp->ring_layers = layer + 1;
     if (st != LC_OK) return st;
     if (!mpi_ok) return lc_fail(err, LC_ERR_IO, "sp: a ring transfer failed (layer %d)", (int)layer);
@@ -433,6 +535,7 @@ void lc_sp_free(lc_sp *sp) {
     free(sp->out);
     free(sp->lse);
     free(sp->rec);
+    free(sp->rec_peer);
     free(sp);
 }
 
@@ -462,6 +565,8 @@ static lc_status check_budget(const lc_sp *sp, int64_t n_ctx, size_t budget, lc_
 
 static lc_status create_local(lc_context *ctx, MPI_Comm comm, size_t budget, lc_sp *sp, lc_error *err) {
     const lc_model *m = lc_context_model(ctx);
+    if (!(sp->spin_us == sp->spin_us)) sp->spin_us = 0;
+    if (sp->spin_us == 0) sp->spin_us = 1000;
     sp->ctx = NULL;
     sp->comm = comm;
     MPI_Comm_rank(comm, &sp->rank);
@@ -504,8 +609,10 @@ static lc_status create_local(lc_context *ctx, MPI_Comm comm, size_t budget, lc_
     sp->lse = malloc(nb * H * sizeof(float));
     sp->acc_l = malloc(nb * H * sizeof(float));
     sp->rec = malloc(nb * H * (d + 2) * sizeof(float));
+    sp->rec_peer = malloc(nb * H * (d + 2) * sizeof(float));
     sp->last = malloc(V * sizeof(float));
-    bool ok = sp->k && sp->v && sp->kpos && sp->rpos && sp->out && sp->lse && sp->acc_l && sp->rec && sp->last;
+    bool ok = sp->k && sp->v && sp->kpos && sp->rpos && sp->out && sp->lse && sp->acc_l && sp->rec && sp->rec_peer &&
+              sp->last;
     for (int i = 0; i < 2 && sp->n_ranks > 1; i++) { /* the ring's two shards in flight */
         ok = ok && (sp->rk[i] = malloc(sm * sp->k_row)) && (sp->rv[i] = malloc(sm * sp->v_row));
     }
@@ -549,6 +656,7 @@ lc_status lc_sp_create_opts(lc_context *ctx, MPI_Comm comm, const lc_sp_opts *o,
     else {
         sp->rec_type = sp->krow_type = sp->vrow_type = sp->logit_type = MPI_DATATYPE_NULL;
         sp->op = MPI_OP_NULL;
+        sp->spin_us = o ? o->wait_spin_us : 0;
         st = create_local(ctx, comm, o ? o->kv_budget : 0, sp, &mine);
     }
     st = lc_sp_agree(comm, st, &mine, err);

@@ -61,7 +61,7 @@ lc_status lc_sp_bench_model_cell(const lc_model *m, const lc_context_opts *opts,
     if (st == LC_OK) st = lc_context_create(m, &co, &ctx, &mine);
     st = lc_sp_agree(comm, st, &mine, err); /* a failure on any rank stops every rank here */
     if (st == LC_OK) {
-        const lc_sp_opts so = {kv_budget};
+        const lc_sp_opts so = {.kv_budget = kv_budget};
         st = lc_sp_create_opts(ctx, comm, &so, &sp, err);
     }
     if (st == LC_OK) {

@@ -96,7 +96,7 @@ static void budget_case(const lc_model *m) {
     lc_context *ctx = NULL;
     lc_sp *sp = NULL;
     const size_t whole = (size_t)lc_model_kv_bytes_per_token(&m->cfg, o.k_type, o.v_type) * (size_t)o.n_ctx;
-    const lc_sp_opts spo = {whole / 10 * 6};
+    const lc_sp_opts spo = {.kv_budget = whole / 10 * 6};
     if (lc_context_create(m, &o, &ctx, &err) != LC_OK) {
         FAIL("budget: context: %s", err.msg);
         return;
