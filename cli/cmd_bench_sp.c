@@ -120,8 +120,9 @@ int bench_sp(int argc, char **argv) {
     const double t_prefill = lc_time_now() - t0;
     lc_sp_stats ps;
     lc_sp_get_stats(spc.sp, &ps);
-    const double prefill_bytes = ps.comm_bytes;
+    const double prefill_bytes = ps.comm_bytes, prefill_comm = ps.t_comm;
     double rates[MAX_REPEAT], bytes_tok = 0, comm_tok = 0;
+    lc_context_reset_timings(ctx); /* the decode's split, below */
     for (int64_t r = 0; r < repeat && st == LC_OK; r++) {
         st = lc_context_truncate(ctx, len, &err);
         lc_sp_reset_stats(spc.sp);
@@ -141,9 +142,13 @@ int bench_sp(int argc, char **argv) {
     qsort(rates, (size_t)repeat, sizeof rates[0], cmp_dbl);
     lc_sp_stats ss;
     lc_sp_get_stats(spc.sp, &ss);
-    double mine[4] = {(double)ss.kv_bytes, (double)lc_rss_bytes(), (double)ss.n_held, comm_tok};
+    lc_context_timings tm;
+    lc_context_get_timings(ctx, &tm);
+    const double per_tok = 1e3 / (double)(n_dec * repeat); /* ms per decoded token */
+    double mine[8] = {(double)ss.kv_bytes, (double)lc_rss_bytes(), (double)ss.n_held, comm_tok, prefill_comm,
+                      tm.t_matmul * per_tok, tm.t_attn * per_tok, tm.t_other * per_tok};
     double *all = spc.rank == 0 ? malloc((size_t)spc.n_ranks * sizeof mine) : NULL;
-    MPI_Gather(mine, 4, MPI_DOUBLE, all, 4, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    MPI_Gather(mine, 8, MPI_DOUBLE, all, 8, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     if (spc.rank == 0) {
         const lc_model_config *c = &m->cfg;
         printf("bench sp: %s, P = %d ranks x %d threads, L = %lld, n_ctx %lld, kv %s/%s\n", rf.model_path, spc.n_ranks,
@@ -153,13 +158,15 @@ int bench_sp(int argc, char **argv) {
                ring ? "ring" : "allreduce", (double)len / t_prefill, t_prefill, prefill_bytes);
         printf("  decode at %lld: %.2f / %.2f / %.2f tok/s (min / median / max of %lld rounds of %lld)\n",
                (long long)len, rates[0], rates[repeat / 2], rates[repeat - 1], (long long)repeat, (long long)n_dec);
-        printf("  communication: %.0f bytes sent per decoded token per rank (%d allreduces of %d x %d floats)\n",
+        printf("  communication: %.0f bytes sent per decoded token per rank (%d combines of %d x %d floats)\n",
                bytes_tok, c->n_layers, c->n_heads, c->head_dim + 2);
         for (int r = 0; r < spc.n_ranks && all; r++)
-            printf("  rank %d: KV shard %.2f MiB, holds %.0f positions, RSS %.1f MiB, %.3f ms per decoded token in "
-                   "MPI_Allreduce (waiting included)\n",
-                   r, all[4 * r] / 1048576.0, all[4 * r + 2], all[4 * r + 1] / 1048576.0, all[4 * r + 3] * 1e3);
-        printf("analytic model (allreduce as a tree, 2 log2 P steps per layer):\n");
+            printf("  rank %d: KV shard %.2f MiB, holds %.0f positions, RSS %.1f MiB; waiting for peers (transfers "
+                   "included): prefill %.3f s, decode %.3f ms per token; decode per token: matmul %.3f ms, attention "
+                   "%.3f ms (the wait included), other %.3f ms\n",
+                   r, all[8 * r] / 1048576.0, all[8 * r + 2], all[8 * r + 1] / 1048576.0, all[8 * r + 4],
+                   all[8 * r + 3] * 1e3, all[8 * r + 5], all[8 * r + 6], all[8 * r + 7]);
+        printf("analytic model (the combine by recursive doubling: log2 P exchanges per layer):\n");
         const double eb = lc_context_k_type(ctx) == LC_DTYPE_F32 ? 4.0 : lc_context_k_type(ctx) == LC_DTYPE_F16 ? 2.0 : 34.0 / 32;
         print_model("this model", c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, eb, lc_context_n_ctx(ctx),
                     spc.n_ranks, bw, lat);

@@ -139,10 +139,12 @@ lc_status lc_sp_bench_model_cell(const lc_model *m, const lc_context_opts *opts,
                                  int64_t L, int64_t n_decode, uint64_t seed, lc_bench_model_row *row,
                                  lc_sp_stats *stats, lc_error *err);
 
-/* The analytic model of one decoded token (bench sp): bytes each rank sends
- * per step (one allreduce per layer of H_q * (d + 2) floats) and the time of
- * the allreduces on a network of bandwidth_gbit Gbit/s with latency_us per
- * message, the tree allreduce taking 2 log2(P) steps. */
+/* The analytic model of one decoded token (bench sp): the most bytes a
+ * rank sends per token (one combine per layer of H_q * (d + 2) floats,
+ * recursive doubling: log2 P exchanges for P a power of two; otherwise
+ * floor(log2 P) and a message before and after) and the time of the
+ * combines on a network of bandwidth_gbit Gbit/s with latency_us per
+ * message. */
 typedef struct {
     double bytes_per_token;     /* per rank, all layers                      */
     double seconds_per_token;   /* communication time per decoded token      */

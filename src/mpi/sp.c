@@ -96,82 +96,83 @@ static int sp_wait(const lc_sp *sp, int n, MPI_Request *rq) {
     }
 }
 
-/* MPI_Allreduce in place, waiting by sp_wait. */
-static int sp_allreduce(const lc_sp *sp, void *buf, int count, MPI_Datatype type, MPI_Op op) {
-    if (sp->spin_us < 0) return MPI_Allreduce(MPI_IN_PLACE, buf, count, type, op, sp->comm);
-    MPI_Request rq;
-    const int rc = MPI_Iallreduce(MPI_IN_PLACE, buf, count, type, op, sp->comm, &rq);
-    return rc != MPI_SUCCESS ? rc : sp_wait(sp, 1, &rq);
-}
+/* An in-place allreduce of n elements (type, elem bytes each) by fn, an
+ * MPI_User_function applied as in (+) inout with in from the lower ranks:
+ * recursive doubling over point-to-point messages (in step k, rank r and r
+ * XOR 2^k swap what they hold and both compute lower (+) upper), each wait
+ * by sp_wait; P not a power of two: ranks 2i < 2 rem first fold into 2i + 1
+ * and get the result back at the end. The operator applies in rank order
+ * and every rank ends with the same bits. peer: scratch of n elements.
+ * spin_us < 0: MPI_Allreduce with op. */
+typedef struct {
+    MPI_Datatype type;
+    size_t elem;
+    MPI_User_function *fn;
+    MPI_Op op;
+} sp_reduction;
 
-/* One exchange of n records with rank peer: afterwards both hold
- * lower (+) upper, computed alike on both sides (bit-identical). */
-static int exchange(lc_sp *sp, float *mine, int n, int peer) {
-    MPI_Request rq[2];
-    int rc = MPI_Irecv(sp->rec_peer, n, sp->rec_type, peer, 3, sp->comm, &rq[0]);
-    if (rc == MPI_SUCCESS) rc = MPI_Isend(mine, n, sp->rec_type, peer, 3, sp->comm, &rq[1]);
-    else return rc;
-    if (rc != MPI_SUCCESS) {
-        MPI_Cancel(&rq[0]);
-        MPI_Request_free(&rq[0]);
-        return rc;
-    }
-    if ((rc = sp_wait(sp, 2, rq)) != MPI_SUCCESS) return rc;
-    sp->st.comm_bytes += (double)n * (double)(sp->head_dim + 2) * sizeof(float);
-    MPI_Datatype t = sp->rec_type;
-    int len = n;
-    if (peer < sp->rank) { /* the peer's part is the lower one */
-        lse_combine(sp->rec_peer, mine, &len, &t);
-    } else {
-        lse_combine(mine, sp->rec_peer, &len, &t);
-        memcpy(mine, sp->rec_peer, (size_t)n * (size_t)(sp->head_dim + 2) * sizeof(float));
-    }
-    return MPI_SUCCESS;
-}
-
-/* The decode combine: an allreduce of n records by the log-sum-exp
- * operator, by recursive doubling over point-to-point messages (groups of
- * consecutive ranks, so the operator applies in rank order), each wait by
- * sp_wait; P not a power of two: ranks 2i < 2 rem first fold into 2i + 1
- * and get the result back at the end. Every rank ends with the same bits. */
-static int combine_records(lc_sp *sp, float *rec, int n) {
+static int rd_allreduce(lc_sp *sp, const sp_reduction *red, void *buf, void *peer_buf, int n) {
     const int P = sp->n_ranks, me = sp->rank;
-    if (sp->spin_us < 0) return MPI_Allreduce(MPI_IN_PLACE, rec, n, sp->rec_type, sp->op, sp->comm);
-    int p2 = 1;
+    if (sp->spin_us < 0) return MPI_Allreduce(MPI_IN_PLACE, buf, n, red->type, red->op, sp->comm);
+    const size_t bytes = (size_t)n * red->elem;
+    MPI_Datatype t = red->type;
+    int p2 = 1, len = n;
     while (p2 * 2 <= P) p2 *= 2;
     const int rem = P - p2;
-    int rc = MPI_SUCCESS, v; /* v: the rank among the p2 taking part, or -1 */
+    int rc = MPI_SUCCESS, v = me - rem; /* v: the rank among the p2 taking part, or -1 */
+    MPI_Request rq[2];
     if (me < 2 * rem) {
-        if (me % 2 == 0) { /* fold into me + 1, which combines (me) (+) (me + 1) */
-            MPI_Request rq;
-            rc = MPI_Isend(rec, n, sp->rec_type, me + 1, 4, sp->comm, &rq);
-            if (rc == MPI_SUCCESS) rc = sp_wait(sp, 1, &rq);
-            sp->st.comm_bytes += (double)n * (double)(sp->head_dim + 2) * sizeof(float);
+        if (me % 2 == 0) { /* fold into me + 1, which computes (me) (+) (me + 1) */
+            rc = MPI_Isend(buf, n, t, me + 1, 4, sp->comm, &rq[0]);
+            if (rc == MPI_SUCCESS) rc = sp_wait(sp, 1, rq);
+            sp->st.comm_bytes += (double)bytes;
             v = -1;
         } else {
-            MPI_Request rq;
-            rc = MPI_Irecv(sp->rec_peer, n, sp->rec_type, me - 1, 4, sp->comm, &rq);
-            if (rc == MPI_SUCCESS) rc = sp_wait(sp, 1, &rq);
-            MPI_Datatype t = sp->rec_type;
-            int len = n;
-            if (rc == MPI_SUCCESS) lse_combine(sp->rec_peer, rec, &len, &t);
+            rc = MPI_Irecv(peer_buf, n, t, me - 1, 4, sp->comm, &rq[0]);
+            if (rc == MPI_SUCCESS) rc = sp_wait(sp, 1, rq);
+            if (rc == MPI_SUCCESS) red->fn(peer_buf, buf, &len, &t);
             v = me / 2;
         }
-    } else {
-        v = me - rem;
     }
     for (int mask = 1; rc == MPI_SUCCESS && v >= 0 && mask < p2; mask *= 2) {
         const int pv = v ^ mask, peer = pv < rem ? 2 * pv + 1 : pv + rem;
-        rc = exchange(sp, rec, n, peer);
+        rc = MPI_Irecv(peer_buf, n, t, peer, 3, sp->comm, &rq[0]);
+        if (rc != MPI_SUCCESS) break;
+        if ((rc = MPI_Isend(buf, n, t, peer, 3, sp->comm, &rq[1])) != MPI_SUCCESS) {
+            MPI_Cancel(&rq[0]);
+            MPI_Request_free(&rq[0]);
+            break;
+        }
+        if ((rc = sp_wait(sp, 2, rq)) != MPI_SUCCESS) break;
+        sp->st.comm_bytes += (double)bytes;
+        if (peer < me) red->fn(peer_buf, buf, &len, &t); /* the peer's part is the lower one */
+        else {
+            red->fn(buf, peer_buf, &len, &t);
+            memcpy(buf, peer_buf, bytes);
+        }
     }
     if (rc == MPI_SUCCESS && me < 2 * rem) { /* the folded ranks get the result */
-        MPI_Request rq;
-        if (me % 2 == 0) rc = MPI_Irecv(rec, n, sp->rec_type, me + 1, 5, sp->comm, &rq);
-        else rc = MPI_Isend(rec, n, sp->rec_type, me - 1, 5, sp->comm, &rq);
-        if (rc == MPI_SUCCESS) rc = sp_wait(sp, 1, &rq);
-        if (me % 2 == 1) sp->st.comm_bytes += (double)n * (double)(sp->head_dim + 2) * sizeof(float);
+        if (me % 2 == 0) rc = MPI_Irecv(buf, n, t, me + 1, 5, sp->comm, &rq[0]);
+        else rc = MPI_Isend(buf, n, t, me - 1, 5, sp->comm, &rq[0]);
+        if (rc == MPI_SUCCESS) rc = sp_wait(sp, 1, rq);
+        if (me % 2 == 1) sp->st.comm_bytes += (double)bytes;
     }
     return rc;
+}
+
+static void max_int(void *in, void *inout, int *len, MPI_Datatype *dt) {
+    (void)dt;
+    const int *a = in;
+    int *b = inout;
+    for (int i = 0; i < *len; i++) b[i] = a[i] > b[i] ? a[i] : b[i];
+}
+
+/* Every rank learns whether any rank's flag is set (the ring's vote). */
+static int vote_any(lc_sp *sp, int flag, int *any) {
+    const sp_reduction red = {MPI_INT, sizeof(int), max_int, MPI_MAX};
+    int peer = 0;
+    *any = flag;
+    return rd_allreduce(sp, &red, any, &peer, 1);
 }
 
 static void store_row(lc_dtype t, const float *src, char *dst, int64_t n, const lc_kernel_opts *ko) {
@@ -261,7 +262,8 @@ static lc_status attend_allreduce(lc_sp *sp, const lc_attn_hook_call *c, lc_erro
     const double t0 = MPI_Wtime();
     const int n_rec = (int)(c->n_q * H);
     const double b0 = sp->st.comm_bytes;
-    const int rc = combine_records(sp, sp->rec, n_rec);
+    const sp_reduction red = {sp->rec_type, (size_t)W * sizeof(float), lse_combine, sp->op};
+    const int rc = rd_allreduce(sp, &red, sp->rec, sp->rec_peer, n_rec);
     sp->st.t_comm += MPI_Wtime() - t0;
     if (sp->n_ranks > 1) { /* a singleton's allreduce is a copy */
         sp->st.n_allreduce++;
@@ -361,8 +363,8 @@ static lc_status ring_layer(lc_sp *sp, int32_t layer, const lc_attn_hook_call *c
             buf ^= 1;
         }
     }
-    int bad = failed || st != LC_OK || !mpi_ok, any = bad;
-    if (sp_allreduce(sp, &any, 1, MPI_INT, MPI_MAX) != MPI_SUCCESS) any = 1;
+    int any = 1;
+    if (vote_any(sp, failed || st != LC_OK || !mpi_ok, &any) != MPI_SUCCESS) any = 1;
     sp->ring_layers = layer + 1;
     if (st != LC_OK) return st;
     if (!mpi_ok) return lc_fail(err, LC_ERR_IO, "sp: a ring transfer failed (layer %d)", (int)layer);
@@ -712,11 +714,15 @@ bool lc_sp_sample(void *user, float *logits, int32_t n_vocab, int32_t *token, lc
 void lc_sp_analytic(int32_t n_layers, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim, double kv_bytes_per_elem,
                     int64_t n_ctx, int n_ranks, double bandwidth_gbit, double latency_us, lc_sp_model *out) {
     const double rec = (double)n_heads * (head_dim + 2) * sizeof(float);
-    out->bytes_per_token = n_ranks > 1 ? (double)n_layers * rec : 0.0;
-    const double steps = n_ranks > 1 ? 2.0 * ceil(log2((double)n_ranks)) : 0.0;
-    /* a tree allreduce: up and down the tree, each step one record set */
-    out->seconds_per_token =
-        (double)n_layers * steps * (latency_us * 1e-6 + rec * 8.0 / (bandwidth_gbit * 1e9));
+    /* the combine (rd_allreduce): log2 p2 exchanges of one record set
+     * among the largest power of two p2 <= P ranks; with P - p2 = rem > 0,
+     * one more message before (the fold) and one after (the result back) */
+    int p2 = 1, lg = 0;
+    while (n_ranks > 0 && p2 * 2 <= n_ranks) p2 *= 2, lg++;
+    const int rem = n_ranks - p2;
+    out->bytes_per_token = (double)n_layers * rec * (lg + (rem > 0 ? 1 : 0));
+    out->seconds_per_token = (double)n_layers * (lg + (rem > 0 ? 2 : 0)) *
+                             (latency_us * 1e-6 + rec * 8.0 / (bandwidth_gbit * 1e9));
     out->kv_bytes_per_rank = ceil((double)n_ctx / n_ranks) * 2.0 * (double)n_layers * n_kv_heads * head_dim *
                              kv_bytes_per_elem;
 }
