@@ -510,6 +510,78 @@ LC_INLINE __m512 pair45(const k45row *W, const k45act *A, __m512 acc) {
     return _mm512_fnmadd_ps(W->mins, A->bs, acc);
 }
 
+/* Q4_K, one token (decode): each row is used once, so the codes stay in the
+ * order of the block (no lane shuffles) and the activations are arranged
+ * to them once per super-block for all rows. The low nibbles of qs[0..63]
+ * are sub-blocks 0 (128-bit lanes 0, 1) and 2 (lanes 2, 3), the high ones
+ * sub-blocks 1 and 3; qs[64..127] likewise 4, 6 and 5, 7. Each vpdpbusd
+ * (from zero: int32 lanes of 4 products, at most 4 * 15 * 128) packs to
+ * int16 with its neighbour; a lane of pack(r0, r1) holds sub-blocks
+ * (0, 1, 0, 1, 2, 3, 2, 3) x 4 words, of pack(r2, r3) 4 more. */
+typedef struct {
+    __m512i q[4];
+    __m512i bs; /* int16 words 8..15: the 8 sums of 32 activations, the rest 0 */
+    __m512 d;
+} k4dact;
+
+LC_INLINE k4dact k4d_act(const lc_blk_q8_K *y) {
+    k4dact a;
+    const __m512i y0 = _mm512_loadu_si512((const void *)y->qs), y1 = _mm512_loadu_si512((const void *)(y->qs + 64));
+    const __m512i y2 = _mm512_loadu_si512((const void *)(y->qs + 128)),
+                  y3 = _mm512_loadu_si512((const void *)(y->qs + 192));
+    a.q[0] = _mm512_shuffle_i64x2(y0, y1, _MM_SHUFFLE(1, 0, 1, 0));
+    a.q[1] = _mm512_shuffle_i64x2(y0, y1, _MM_SHUFFLE(3, 2, 3, 2));
+    a.q[2] = _mm512_shuffle_i64x2(y2, y3, _MM_SHUFFLE(1, 0, 1, 0));
+    a.q[3] = _mm512_shuffle_i64x2(y2, y3, _MM_SHUFFLE(3, 2, 3, 2));
+    /* pairs of 16-sums (at most 32 * 128 in magnitude: int16) */
+    const __m256i b16 = _mm256_loadu_si256((const __m256i *)y->bsums);
+    const __m256i b32 = _mm256_madd_epi16(b16, _mm256_set1_epi16(1));
+    const __m128i p = _mm_packs_epi32(_mm256_castsi256_si128(b32), _mm256_extracti128_si256(b32, 1));
+    a.bs = _mm512_zextsi256_si512(_mm256_inserti128_si256(_mm256_setzero_si256(), p, 1));
+    a.d = _mm512_set1_ps(y->d);
+    return a;
+}
+
+/* The 8 scales (words 0..7) and 8 mins (words 8..15) of a Q4_K / Q5_K
+ * block as int16, from its 12 packed bytes s (lc_qk_q4k_scale_min): word
+ * w holds bytes lo | hi << 8 (shuffled from s), shifted right by 0 or 4;
+ * the low bits (6 for j < 4, 4 for j >= 4) come from it, bits 4, 5 of
+ * j >= 4 from the word shifted right by 10 (bits 6, 7 of hi). */
+LC_INLINE __m256i k4d_scales(const uint8_t *sp) {
+    const __m256i s = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)sp));
+    const __m256i idx = _mm256_setr_epi8(0, -1, 1, -1, 2, -1, 3, -1, 8, 0, 9, 1, 10, 2, 11, 3, /* scales */
+                                         4, -1, 5, -1, 6, -1, 7, -1, 8, 4, 9, 5, 10, 6, 11, 7); /* mins */
+    const __m256i w = _mm256_shuffle_epi8(s, idx);
+    const __m256i u = _mm256_srlv_epi16(w, _mm256_setr_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4));
+    const __m256i c = _mm256_setr_epi16(0x3f, 0x3f, 0x3f, 0x3f, 0x0f, 0x0f, 0x0f, 0x0f, 0x3f, 0x3f, 0x3f, 0x3f, 0x0f,
+                                        0x0f, 0x0f, 0x0f);
+    return _mm256_ternarylogic_epi32(c, u, _mm256_srli_epi16(w, 10), 0xCA); /* c ? u : w >> 10 */
+}
+
+LC_INLINE __m512 k4d_row(const char *blk, const k4dact *A, __m512 acc) {
+    const lc_blk_q4_K *x = (const lc_blk_q4_K *)blk;
+    const __m512i m4 = _mm512_set1_epi8(0x0F), z = _mm512_setzero_si512();
+    const __m512i x0 = _mm512_loadu_si512((const void *)x->qs), x1 = _mm512_loadu_si512((const void *)(x->qs + 64));
+    const __m512i r0 = _mm512_dpbusd_epi32(z, _mm512_and_si512(x0, m4), A->q[0]);
+    const __m512i r1 = _mm512_dpbusd_epi32(z, _mm512_and_si512(_mm512_srli_epi16(x0, 4), m4), A->q[1]);
+    const __m512i r2 = _mm512_dpbusd_epi32(z, _mm512_and_si512(x1, m4), A->q[2]);
+    const __m512i r3 = _mm512_dpbusd_epi32(z, _mm512_and_si512(_mm512_srli_epi16(x1, 4), m4), A->q[3]);
+    const __m512i sm = _mm512_zextsi256_si512(k4d_scales(x->scales));
+    const __m512i i01 = _mm512_set_epi64(0x0003000300030003LL, 0x0002000200020002LL, 0x0003000300030003LL,
+                                         0x0002000200020002LL, 0x0001000100010001LL, 0x0000000000000000LL,
+                                         0x0001000100010001LL, 0x0000000000000000LL);
+    const __m512i sc01 = _mm512_permutexvar_epi16(i01, sm);
+    const __m512i sc23 = _mm512_permutexvar_epi16(_mm512_add_epi16(i01, _mm512_set1_epi16(4)), sm);
+    __m512i is = _mm512_madd_epi16(_mm512_packs_epi32(r0, r1), sc01);
+    is = _mm512_dpwssd_epi32(is, _mm512_packs_epi32(r2, r3), sc23);
+    const __m512i im = _mm512_madd_epi16(sm, A->bs); /* sum m_j bsum_j, in int32 lanes 4..7 */
+    uint32_t ddm;
+    memcpy(&ddm, blk, 4);
+    const __m512 dd = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_set1_epi32((int)ddm)), A->d); /* d, dmin alternating */
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_permutexvar_ps(_mm512_setzero_si512(), dd), acc);
+    return _mm512_fnmadd_ps(_mm512_cvtepi32_ps(im), _mm512_permutexvar_ps(_mm512_set1_epi32(1), dd), acc);
+}
+
 LC_INLINE void tilek45(lc_qk_type t, int R, int T, const char *w, size_t ws, const char *a, size_t as, int64_t nb,
                        float *out, size_t ldo) {
     const size_t wb = wblock_bytes(t);
@@ -519,6 +591,15 @@ LC_INLINE void tilek45(lc_qk_type t, int R, int T, const char *w, size_t ws, con
         UNROLL
         for (int j = 0; j < T; j++) acc[r][j] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
+        if (T == 1 && t == LC_QK_Q4_K) { /* each row used once, in the order of its block */
+            const k4dact A = k4d_act((const lc_blk_q8_K *)a + b);
+            UNROLL
+            for (int r = 0; r < R; r++) {
+                pf_span(w + (size_t)r * ws + (size_t)b * wb, wb);
+                acc[r][0] = k4d_row(w + (size_t)r * ws + (size_t)b * wb, &A, acc[r][0]);
+            }
+            continue;
+        }
         if (T == 1) { /* each row used once: decoded where it is used */
             const k45act A = k45_act((const lc_blk_q8_K *)a + b);
             UNROLL
