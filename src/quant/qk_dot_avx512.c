@@ -748,10 +748,11 @@ LC_INLINE k16row k16_decode(lc_qk_type t, const char *blk) {
         for (int h = 0; h < 2; h++) {
             const __m512i l = _mm512_loadu_si512((const void *)(x->ql + 64 * h));
             const __m512i qh = bcast32(x->qh + 32 * h);
-            k.q[2 * h] =
-                _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_sllv_epi16(qh, counts2(4, 2)), m30));
-            k.q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
-                                             _mm512_and_si512(_mm512_srlv_epi16(qh, counts2(0, 2)), m30));
+            /* (a & m4) | b as one vpternlog (0xEC: a = the nibbles, b = the
+             * masked high bits, c = m4) */
+            k.q[2 * h] = _mm512_ternarylogic_epi32(l, _mm512_and_si512(_mm512_sllv_epi16(qh, counts2(4, 2)), m30), m4, 0xEC);
+            k.q[2 * h + 1] = _mm512_ternarylogic_epi32(
+                _mm512_srli_epi16(l, 4), _mm512_and_si512(_mm512_srlv_epi16(qh, counts2(0, 2)), m30), m4, 0xEC);
         }
         s8 = _mm_loadu_si128((const __m128i *)x->scales);
         k.d = _mm512_set1_ps(_cvtsh_ss(x->d));
@@ -830,6 +831,48 @@ LC_INLINE __m512 pair16(lc_qk_type t, const k16row *W, const k16act *A, __m512 a
     return acc;
 }
 
+/* Q6_K, one token (decode): the offset 32 leaves through the activations,
+ * as for Q4_0: each vpdpbusd starts from -32 times the sum of the 4
+ * activations of its int32 lane (made once per super-block for all rows),
+ * so its lanes hold sums of (q - 32) a, at most 4 * 32 * 128 (int16 after
+ * vpackssdw), and the -32 sc_j bsum_j term of pair16 is not needed. The
+ * scales go to int16 once and to the lanes of the packs with vpermw. */
+typedef struct {
+    __m512i q[4], no[4];
+    __m512 d;
+} k6dact;
+
+LC_INLINE k6dact k6d_act(const lc_blk_q8_K *y) {
+    k6dact a;
+    const __m512i c32 = _mm512_set1_epi8(32), z = _mm512_setzero_si512();
+    UNROLL
+    for (int k = 0; k < 4; k++) {
+        a.q[k] = _mm512_loadu_si512((const void *)(y->qs + 64 * k));
+        a.no[k] = _mm512_sub_epi32(z, _mm512_dpbusd_epi32(z, c32, a.q[k]));
+    }
+    a.d = _mm512_set1_ps(y->d);
+    return a;
+}
+
+LC_INLINE __m512 k6d_row(const char *blk, const k6dact *A, __m512 acc) {
+    const k16row W = k16_decode(LC_QK_Q6_K, blk);
+    const lc_blk_q6_K *x = (const lc_blk_q6_K *)blk;
+    const __m512i s16 = _mm512_zextsi256_si512(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x->scales)));
+    /* word i of 128-bit lane l: sub-block l (i < 4) or 4 + l (pack(r0, r1)) */
+    const __m512i i01 = _mm512_set_epi64(0x0007000700070007LL, 0x0003000300030003LL, 0x0006000600060006LL,
+                                         0x0002000200020002LL, 0x0005000500050005LL, 0x0001000100010001LL,
+                                         0x0004000400040004LL, 0x0000000000000000LL);
+    const __m512i sc01 = _mm512_permutexvar_epi16(i01, s16);
+    const __m512i sc23 = _mm512_permutexvar_epi16(_mm512_add_epi16(i01, _mm512_set1_epi16(8)), s16);
+    const __m512i p01 = _mm512_packs_epi32(_mm512_dpbusd_epi32(A->no[0], W.q[0], A->q[0]),
+                                           _mm512_dpbusd_epi32(A->no[1], W.q[1], A->q[1]));
+    const __m512i p23 = _mm512_packs_epi32(_mm512_dpbusd_epi32(A->no[2], W.q[2], A->q[2]),
+                                           _mm512_dpbusd_epi32(A->no[3], W.q[3], A->q[3]));
+    const __m512i is = _mm512_dpwssd_epi32(_mm512_madd_epi16(p01, sc01), p23, sc23);
+    const __m512 d = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_set1_epi16((short)x->d)), A->d);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), d, acc);
+}
+
 LC_INLINE void tilek16(lc_qk_type t, int R, int T, const char *w, size_t ws, const char *a, size_t as, int64_t nb,
                        float *out, size_t ldo) {
     const size_t wb = t == LC_QK_Q2_K ? sizeof(lc_blk_q2_K) : t == LC_QK_Q3_K ? sizeof(lc_blk_q3_K) : sizeof(lc_blk_q6_K);
@@ -839,6 +882,15 @@ LC_INLINE void tilek16(lc_qk_type t, int R, int T, const char *w, size_t ws, con
         UNROLL
         for (int j = 0; j < T; j++) acc[r][j] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
+        if (T == 1 && t == LC_QK_Q6_K) {
+            const k6dact A = k6d_act((const lc_blk_q8_K *)a + b);
+            UNROLL
+            for (int r = 0; r < R; r++) {
+                pf_span(w + (size_t)r * ws + (size_t)b * wb, wb);
+                acc[r][0] = k6d_row(w + (size_t)r * ws + (size_t)b * wb, &A, acc[r][0]);
+            }
+            continue;
+        }
         if (T == 1) { /* each row used once: decoded where it is used */
             const k16act A = k16_act((const lc_blk_q8_K *)a + b);
             UNROLL
