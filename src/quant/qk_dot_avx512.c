@@ -235,9 +235,21 @@ typedef struct {
  * activations aq, aq2 (the first and last 16 int8 of each block; aq2 from
  * a window 8 (Q8_0) or 16 (Q8_1) bytes in), ad (d), as (Q8_1's s). */
 typedef struct {
-    __m512i wd, wm, wh, aq, aq2, ad, as;
+    __m512i wd, wm, wh, aq, aq2, ad, as, qd;
     int qs;
 } widx;
+
+/* Decode (Q4_0, IQ4_NL: 18-byte blocks, 72 per group of 4): the codes of a
+ * whole group from two loads, bytes 0..63 and 8..71 of the group (word i <
+ * 32 of the first, 32 + i of the second), with one vpermt2w: 128-bit lane
+ * k = the 16 bytes at 2 of block k. */
+LC_INLINE __m512i idx_codes18(void) {
+    const __m512i i = iota16();
+    const __m512i k = _mm512_srli_epi16(i, 3), j = _mm512_and_si512(i, _mm512_set1_epi16(7));
+    /* word offset in the group: 9k + 1 + j; block 3 (from word 28) from the second load (its word 24 + j) */
+    const __m512i o = _mm512_add_epi16(_mm512_add_epi16(_mm512_mullo_epi16(k, _mm512_set1_epi16(9)), j), _mm512_set1_epi16(1));
+    return _mm512_mask_add_epi16(o, _mm512_cmpge_epi16_mask(k, _mm512_set1_epi16(3)), o, _mm512_set1_epi16(32 - 4));
+}
 
 LC_INLINE widx widx_make(lc_qk_type t) {
     widx ix;
@@ -249,6 +261,7 @@ LC_INLINE widx widx_make(lc_qk_type t) {
     ix.wd = idx_word4(wb, 0);
     ix.wm = idx_word4(wb, 2);
     ix.wh = idx_word2(wb, t == LC_QK_Q5_1 ? 4 : 2);
+    ix.qd = idx_codes18();
     if (act_is_q8_1(t)) {
         const int ab = (int)sizeof(lc_blk_q8_1);
         ix.aq = idx_bytes16(ab, 4), ix.aq2 = idx_bytes16(ab, 20 - 16), ix.ad = idx_word4(ab, 0), ix.as = idx_word4(ab, 2);
@@ -349,6 +362,30 @@ LC_INLINE __m512 pair32(lc_qk_type t, const wgroup *W, const agroup *A, __m512 a
 LC_INLINE void group32(lc_qk_type t, const widx *ix, int R, int T, const char *w, size_t ws, const char *a,
                        size_t as, int64_t b, int nk, __m512 acc[RMAX][TT]) {
     const size_t wb = wblock_bytes(t), ab = act_is_q8_1(t) ? sizeof(lc_blk_q8_1) : sizeof(lc_block_q8_0);
+    if (T == 1 && nk == 4 && (t == LC_QK_Q4_0 || t == LC_QK_IQ4_NL)) {
+        const agroup A = adecode(t, ix, a + (size_t)b * ab, ab, nk);
+        const __m512i m4 = _mm512_set1_epi8(0x0F);
+        UNROLL
+        for (int r = 0; r < R; r++) {
+            const char *blk = w + (size_t)r * ws + (size_t)b * wb;
+            pf_span(blk, 4 * wb);
+            const __m512i x0 = _mm512_loadu_si512((const void *)blk);
+            wgroup W;
+            W.d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(ix->wd, x0)));
+            const __m512i x = _mm512_inserti32x4(_mm512_permutexvar_epi16(ix->qd, x0), ld128(blk + 56), 3);
+            W.lo = _mm512_and_si512(x, m4);
+            W.hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
+            if (t == LC_QK_IQ4_NL) {
+                const __m512i tab = _mm512_xor_si512(
+                    _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)lc_qk_kvalues_iq4nl)), _mm512_set1_epi8((char)0x80));
+                W.lo = _mm512_shuffle_epi8(tab, W.lo);
+                W.hi = _mm512_shuffle_epi8(tab, W.hi);
+            }
+            W.m = _mm512_setzero_ps();
+            acc[r][0] = pair32(t, &W, &A, acc[r][0]);
+        }
+        return;
+    }
     if (T == 1) { /* each row used once: decoded where it is used */
         const agroup A = adecode(t, ix, a + (size_t)b * ab, ab, nk);
         UNROLL
