@@ -3,7 +3,7 @@
  *
  *   1. every activation row is quantised once to the 8-bit blocks the type
  *      pairs with (Q8_0 / Q8_1 / Q8_K) into the workspace (threads over
- *      tokens);
+ *      tokens; one token: over its blocks);
  *   2. n_tok == 1 (decode): chunks of QMM_DECODE_ROWS contiguous output
  *      rows handed to the threads dynamically, each row one integer dot
  *      product (the R x 1 tile of qk_dot_avx2.c / qk_dot_avx512.c, which
@@ -25,8 +25,11 @@
 /* Tokens per block of the prefill product, rows per thread work item. */
 #define QMM_TB (8 * LC_QK_TILE_TOKENS)
 #define QMM_RP (6 * LC_QK_TILE_ROWS)
-/* Rows per work item of the matrix-vector product (a multiple of the tile). */
-#define QMM_DECODE_ROWS (16 * LC_QK_TILE_ROWS)
+/* Rows per work item of the matrix-vector product (a multiple of both
+ * tiers' decode tiles, 3 and 8 rows): 24 rows of 14336 Q4_0 are ~190 KB,
+ * so the thread that takes the last item ends at most ~4 us after the other
+ * (48 rows before). */
+#define QMM_DECODE_ROWS (8 * LC_QK_TILE_ROWS)
 /* Multiply-adds below which a product runs on one thread. */
 #define QMM_PARALLEL_MIN (1 << 18)
 
@@ -108,14 +111,26 @@ void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int
 
 #pragma omp parallel num_threads(nt)
     {
-        /* 1. quantise the activations */
+        /* 1. quantise the activations; one row (decode) in equal runs of
+         * whole blocks per thread (each block is quantised on its own, so
+         * the bytes do not depend on the split) */
+        if (n_tok == 1) {
+            const int64_t ab = lc_act_block(in->act), nb = cols / ab;
+            const int me = omp_get_thread_num(), nth = omp_get_num_threads();
+            const int64_t b0 = nb * me / nth, b1 = nb * (me + 1) / nth;
+            if (b1 > b0)
+                lc_qk_quantize_act(in->act, x + (size_t)(b0 * ab), aq + (size_t)b0 * lc_act_block_bytes(in->act),
+                                   (b1 - b0) * ab, isa);
+#pragma omp barrier
+        } else {
 #pragma omp for schedule(dynamic, 1)
-        for (int64_t j = 0; j < n_tok; j++) {
-            const float *xr = x + (size_t)j * (size_t)cols;
-            void *dst = aq + (size_t)j * arow;
-            lc_qk_quantize_act(in->act, xr, dst, cols, isa);
+            for (int64_t j = 0; j < n_tok; j++) {
+                const float *xr = x + (size_t)j * (size_t)cols;
+                void *dst = aq + (size_t)j * arow;
+                lc_qk_quantize_act(in->act, xr, dst, cols, isa);
+            }
+            /* (the implicit barrier of the loop: every row is ready) */
         }
-        /* (the implicit barrier of the loop: every row is ready) */
 
         if (!tile) {
             /* scalar reference: one dot per (row, token) */
