@@ -666,6 +666,67 @@ static void test_products_random(lc_isa tier) {
     }
 }
 
+/* Decode (one token) products large enough to run on two threads (rows x
+ * cols above qk_matmul.c's one-thread limit of 2^18): the threads split the
+ * activation row's blocks unevenly (an odd block count) and hand out
+ * 24-row items to the 8-row decode tiles with an odd remainder; the bytes
+ * must equal one thread's, each output within the scalar path's bound. */
+/* run_qmm with a workspace full of 0x55 bytes (stale blocks from an earlier
+ * product would hide a block no thread quantised) */
+static void run_qmm_poisoned(lc_qk_type t, const char *w, size_t rb, int64_t rows, int64_t cols, const float *x,
+                             float *y, int threads, lc_isa isa) {
+    size_t wsb = lc_qmatmul_workspace(t, cols, 1);
+    void *ws = xmalloc(wsb);
+    memset(ws, 0x55, wsb);
+    lc_qmatmul(t, w, rb, rows, cols, x, 1, y, ws, threads, isa);
+    free(ws);
+}
+
+static void test_products_decode_threads(lc_isa tier) {
+    lc_rng rng;
+    lc_rng_seed(&rng, 17 + (uint64_t)tier);
+    int n_tested = 0;
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        const lc_qk_type t = g_types[ti].t;
+        const lc_qk_info *in = lc_qk_info_get(t);
+        if (lc_qk_tier(t, tier) != tier) continue;
+        const int64_t cols = in->block == 32 ? 32 * 57 : 256 * 7, rows = 8 * 24 + 13;
+        const size_t rb = (size_t)(cols / in->block) * in->block_bytes;
+        char *w = xmalloc(rb * (size_t)rows);
+        for (size_t i = 0; i < rb * (size_t)rows; i++) w[i] = (char)lc_rng_below(&rng, 256);
+        for (int64_t b = 0; b < (int64_t)(rb * (size_t)rows / in->block_bytes); b++)
+            fix_scales(t, w + (size_t)b * in->block_bytes, &rng);
+        float *x = xmalloc((size_t)cols * sizeof(float));
+        float *ys = xmalloc((size_t)rows * sizeof(float)), *y1 = xmalloc((size_t)rows * sizeof(float)),
+              *y2 = xmalloc((size_t)rows * sizeof(float));
+        char *aq = xmalloc(lc_qmatmul_act_row_bytes(t, cols));
+        int bad = 0, bad_thr = 0;
+        for (int kind = 0; kind < 5; kind++) {
+            fill_row(x, cols, kind, &rng);
+            run_qmm_poisoned(t, w, rb, rows, cols, x, ys, 1, LC_ISA_SCALAR);
+            run_qmm_poisoned(t, w, rb, rows, cols, x, y1, 1, tier);
+            run_qmm_poisoned(t, w, rb, rows, cols, x, y2, 2, tier);
+            lc_quantize_act_ref(in->act, x, aq, cols);
+            for (int64_t r = 0; r < rows; r++) {
+                double bnd = 1e-5 * dot_bound(in, t, w + (size_t)r * rb, aq, cols) + 1e-30;
+                if (!(fabs((double)y2[r] - ys[r]) <= bnd)) bad++;
+            }
+            if (memcmp(y1, y2, (size_t)rows * sizeof(float)) != 0) bad_thr++;
+        }
+        CHECK(bad == 0, "%s: %d two-thread decode outputs off the scalar path (%s)", in->name, bad, lc_isa_name(tier));
+        CHECK(bad_thr == 0, "%s: %d decode products differ between 1 and 2 threads (%s)", in->name, bad_thr,
+              lc_isa_name(tier));
+        n_tested++;
+        free(w);
+        free(x);
+        free(ys);
+        free(y1);
+        free(y2);
+        free(aq);
+    }
+    CHECK(n_tested > 0, "no type has %s kernels", lc_isa_name(tier));
+}
+
 /* The public lc_matmul on every block type: the same bytes as lc_qmatmul,
  * and within the activation-rounding bound of the f32 product of the
  * weights dequantised by the type's to_f32 (the quant traits). */
@@ -753,12 +814,14 @@ int main(void) {
     if (have_avx2()) {
         test_fast_dots(LC_ISA_AVX2);
         test_products_random(LC_ISA_AVX2);
+        test_products_decode_threads(LC_ISA_AVX2);
     } else {
         fprintf(stderr, "no AVX2 (CPU, build or LONGCTX_ISA): the AVX2 kernel checks are skipped\n");
     }
     if (have_avx512()) {
         test_fast_dots(LC_ISA_AVX512);
         test_products_random(LC_ISA_AVX512);
+        test_products_decode_threads(LC_ISA_AVX512);
     } else {
         fprintf(stderr, "no AVX-512 VNNI (CPU, build or LONGCTX_ISA): the AVX-512 kernel checks are skipped\n");
     }
