@@ -89,6 +89,17 @@ LC_INLINE void pf_span(const char *p, size_t n) {
     for (size_t o = 0; o < n; o += 64) _mm_prefetch(p + LC_QK_PREFETCH + o, _MM_HINT_T0);
 }
 
+/* pf_span for the span at off of a row of rb bytes in a decode tile of R
+ * rows ws apart: past the row's end the prefetch goes to the same place of
+ * the row R rows on (the next tile's), not into the next row, which this
+ * tile is already reading, so the next tile starts on lines in cache. */
+LC_INLINE void pf_row(const char *row, size_t off, size_t n, size_t rb, int R, size_t ws) {
+    size_t o = off + LC_QK_PREFETCH;
+    const char *p = row + o + (o >= rb ? (size_t)(R - 1) * ws : 0);
+    UNROLL
+    for (size_t k = 0; k < n; k += 64) _mm_prefetch(p + k, _MM_HINT_T0);
+}
+
 /* 4 x 16 bytes at p, p + stride, ... (the first nk; the rest zero). */
 LC_INLINE __m512i cat4(const char *p, size_t stride, int nk) {
     __m512i v = _mm512_zextsi128_si512(ld128(p));
@@ -360,7 +371,8 @@ LC_INLINE __m512 pair32(lc_qk_type t, const wgroup *W, const agroup *A, __m512 a
 
 /* One group of nk (1..4) blocks starting at block b into acc. */
 LC_INLINE void group32(lc_qk_type t, const widx *ix, int R, int T, const char *w, size_t ws, const char *a,
-                       size_t as, int64_t b, int nk, __m512 acc[RMAX][TT]) {
+                       size_t as, int64_t b, int nk, int64_t nb, __m512 acc[RMAX][TT]) {
+    const size_t rb = (size_t)nb * wblock_bytes(t);
     const size_t wb = wblock_bytes(t), ab = act_is_q8_1(t) ? sizeof(lc_blk_q8_1) : sizeof(lc_block_q8_0);
     if (T == 1 && nk == 4 && (t == LC_QK_Q4_0 || t == LC_QK_IQ4_NL)) {
         const agroup A = adecode(t, ix, a + (size_t)b * ab, ab, nk);
@@ -368,7 +380,7 @@ LC_INLINE void group32(lc_qk_type t, const widx *ix, int R, int T, const char *w
         UNROLL
         for (int r = 0; r < R; r++) {
             const char *blk = w + (size_t)r * ws + (size_t)b * wb;
-            pf_span(blk, 4 * wb);
+            pf_row(w + (size_t)r * ws, (size_t)b * wb, 4 * wb, rb, R, ws);
             const __m512i x0 = _mm512_loadu_si512((const void *)blk);
             wgroup W;
             W.d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(ix->wd, x0)));
@@ -390,7 +402,7 @@ LC_INLINE void group32(lc_qk_type t, const widx *ix, int R, int T, const char *w
         const agroup A = adecode(t, ix, a + (size_t)b * ab, ab, nk);
         UNROLL
         for (int r = 0; r < R; r++) {
-            pf_span(w + (size_t)r * ws + (size_t)b * wb, 4 * wb);
+            pf_row(w + (size_t)r * ws, (size_t)b * wb, 4 * wb, rb, R, ws);
             const wgroup W = wdecode(t, ix, w + (size_t)r * ws + (size_t)b * wb, wb, nk);
             acc[r][0] = pair32(t, &W, &A, acc[r][0]);
         }
@@ -416,8 +428,8 @@ LC_INLINE void tile32(lc_qk_type t, int R, int T, const char *w, size_t ws, cons
         for (int j = 0; j < T; j++) acc[r][j] = _mm512_setzero_ps();
     const widx ix = widx_make(t);
     int64_t b = 0;
-    for (; b + 4 <= nb; b += 4) group32(t, &ix, R, T, w, ws, a, as, b, 4, acc);
-    if (b < nb) group32(t, &ix, R, T, w, ws, a, as, b, (int)(nb - b), acc);
+    for (; b + 4 <= nb; b += 4) group32(t, &ix, R, T, w, ws, a, as, b, 4, nb, acc);
+    if (b < nb) group32(t, &ix, R, T, w, ws, a, as, b, (int)(nb - b), nb, acc);
     UNROLL
     for (int r = 0; r < R; r++)
         UNROLL
@@ -632,7 +644,7 @@ LC_INLINE void tilek45(lc_qk_type t, int R, int T, const char *w, size_t ws, con
             const k4dact A = k4d_act((const lc_blk_q8_K *)a + b);
             UNROLL
             for (int r = 0; r < R; r++) {
-                pf_span(w + (size_t)r * ws + (size_t)b * wb, wb);
+                pf_row(w + (size_t)r * ws, (size_t)b * wb, wb, (size_t)nb * wb, R, ws);
                 acc[r][0] = k4d_row(w + (size_t)r * ws + (size_t)b * wb, &A, acc[r][0]);
             }
             continue;
@@ -641,7 +653,7 @@ LC_INLINE void tilek45(lc_qk_type t, int R, int T, const char *w, size_t ws, con
             const k45act A = k45_act((const lc_blk_q8_K *)a + b);
             UNROLL
             for (int r = 0; r < R; r++) {
-                pf_span(w + (size_t)r * ws + (size_t)b * wb, wb);
+                pf_row(w + (size_t)r * ws, (size_t)b * wb, wb, (size_t)nb * wb, R, ws);
                 const k45row W = k45_decode(t, w + (size_t)r * ws + (size_t)b * wb);
                 acc[r][0] = pair45(&W, &A, acc[r][0]);
             }
@@ -725,7 +737,7 @@ LC_INLINE void tilexs(int R, int T, const char *w, size_t ws, const char *a, siz
             const k45act A = k45_act((const lc_blk_q8_K *)a + b);
             UNROLL
             for (int r = 0; r < R; r++) {
-                pf_span(w + (size_t)r * ws + (size_t)b * wb, wb);
+                pf_row(w + (size_t)r * ws, (size_t)b * wb, wb, (size_t)nb * wb, R, ws);
                 const kxsrow W = kxs_decode(w + (size_t)r * ws + (size_t)b * wb);
                 acc[r][0] = pairxs(&W, &A, acc[r][0]);
             }
@@ -923,7 +935,7 @@ LC_INLINE void tilek16(lc_qk_type t, int R, int T, const char *w, size_t ws, con
             const k6dact A = k6d_act((const lc_blk_q8_K *)a + b);
             UNROLL
             for (int r = 0; r < R; r++) {
-                pf_span(w + (size_t)r * ws + (size_t)b * wb, wb);
+                pf_row(w + (size_t)r * ws, (size_t)b * wb, wb, (size_t)nb * wb, R, ws);
                 acc[r][0] = k6d_row(w + (size_t)r * ws + (size_t)b * wb, &A, acc[r][0]);
             }
             continue;
@@ -932,7 +944,7 @@ LC_INLINE void tilek16(lc_qk_type t, int R, int T, const char *w, size_t ws, con
             const k16act A = k16_act((const lc_blk_q8_K *)a + b);
             UNROLL
             for (int r = 0; r < R; r++) {
-                pf_span(w + (size_t)r * ws + (size_t)b * wb, wb);
+                pf_row(w + (size_t)r * ws, (size_t)b * wb, wb, (size_t)nb * wb, R, ws);
                 const k16row W = k16_decode(t, w + (size_t)r * ws + (size_t)b * wb);
                 acc[r][0] = pair16(t, &W, &A, acc[r][0]);
             }
