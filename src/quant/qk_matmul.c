@@ -18,6 +18,7 @@
  * thread count, so results do not depend on it.
  */
 #include <omp.h>
+#include <stdatomic.h>
 
 #include "common/util.h"
 #include "quant/qk_kernels.h"
@@ -34,6 +35,30 @@
 #define QMM_PARALLEL_MIN (1 << 18)
 
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+/* Threads at most that the decode split below gives a range each (more
+ * threads share the ranges: thread i starts in range i % QMM_MAX_RANGES). */
+#define QMM_MAX_RANGES 64
+
+/* The decode work items [lo, hi) of one thread's range: the owner takes
+ * them from the front, in order (so the item after the one it works on is
+ * the one its tiles prefetch into), others steal from the back once their
+ * own range is empty. front | back << 32 in one atomic word. */
+typedef struct {
+    _Alignas(64) _Atomic uint64_t fb;
+} qmm_range;
+
+/* Take an item of range q from the front (or the back): its index, or -1. */
+static int64_t range_take(qmm_range *q, bool front) {
+    uint64_t s = atomic_load_explicit(&q->fb, memory_order_relaxed);
+    for (;;) {
+        const uint64_t f = s & 0xffffffffu, b = s >> 32;
+        if (f >= b) return -1;
+        const uint64_t n = front ? (f + 1) | (b << 32) : f | ((b - 1) << 32);
+        if (atomic_compare_exchange_weak_explicit(&q->fb, &s, n, memory_order_relaxed, memory_order_relaxed))
+            return front ? (int64_t)f : (int64_t)(b - 1);
+    }
+}
 
 lc_isa lc_qk_tier(lc_qk_type t, lc_isa isa) {
     if (!lc_qk_info_get(t)) return LC_ISA_SCALAR;
@@ -109,6 +134,8 @@ void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int
     const lc_qtile_fn tile = lc_qk_tile(t, isa);
     if (!tile) isa = LC_ISA_SCALAR;
 
+    qmm_range ranges[QMM_MAX_RANGES];
+    const int64_t items = (rows + QMM_DECODE_ROWS - 1) / QMM_DECODE_ROWS; /* decode work items */
 #pragma omp parallel num_threads(nt)
     {
         /* 1. quantise the activations; one row (decode) in equal runs of
@@ -121,6 +148,13 @@ void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int
             if (b1 > b0)
                 lc_qk_quantize_act(in->act, x + (size_t)(b0 * ab), aq + (size_t)b0 * lc_act_block_bytes(in->act),
                                    (b1 - b0) * ab, isa);
+            /* the ranges of the decode split (2a) */
+            if (me == 0)
+                for (int i = 0; i < LC_MIN(nth, QMM_MAX_RANGES); i++) {
+                    const int64_t nq = LC_MIN(nth, QMM_MAX_RANGES);
+                    atomic_store_explicit(&ranges[i].fb, (uint64_t)(items * i / nq) | (uint64_t)(items * (i + 1) / nq) << 32,
+                                          memory_order_relaxed);
+                }
 #pragma omp barrier
         } else {
 #pragma omp for schedule(dynamic, 1)
@@ -140,15 +174,21 @@ void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int
                     y[(size_t)j * (size_t)rows + (size_t)r] =
                         in->dot_ref(wb + (size_t)r * row_bytes, aq + (size_t)j * arow, cols);
         } else if (n_tok == 1) {
-            /* 2a. decode: chunks of QMM_DECODE_ROWS contiguous rows handed
-             * out dynamically (a thread that loses its core to another
-             * process does not hold the others up at the end) */
-            const int64_t chunks = (rows + QMM_DECODE_ROWS - 1) / QMM_DECODE_ROWS;
-#pragma omp for schedule(dynamic, 1)
-            for (int64_t c = 0; c < chunks; c++) {
-                const int64_t r = c * QMM_DECODE_ROWS;
-                const int nr = (int)LC_MIN(rows - r, (int64_t)QMM_DECODE_ROWS);
-                tile(wb + (size_t)r * row_bytes, row_bytes, nr, aq, arow, 1, cols, y + r, 0);
+            /* 2a. decode: items of QMM_DECODE_ROWS contiguous rows; each
+             * thread walks its own contiguous range of them front to back
+             * (the tiles prefetch into the next item's rows), then steals
+             * items from the backs of the others' ranges (a thread that
+             * loses its core to another process does not hold the others
+             * up at the end) */
+            const int me = omp_get_thread_num(), nq = LC_MIN(omp_get_num_threads(), QMM_MAX_RANGES);
+            for (int k = 0; k < nq; k++) {
+                const int q = (me + k) % nq;
+                int64_t c;
+                while ((c = range_take(&ranges[q], k == 0)) >= 0) {
+                    const int64_t r = c * QMM_DECODE_ROWS;
+                    const int nr = (int)LC_MIN(rows - r, (int64_t)QMM_DECODE_ROWS);
+                    tile(wb + (size_t)r * row_bytes, row_bytes, nr, aq, arow, 1, cols, y + r, 0);
+                }
             }
         } else {
             /* 2b. prefill: (token block, row panel) items handed out
