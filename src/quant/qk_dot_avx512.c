@@ -89,13 +89,18 @@ LC_INLINE void pf_span(const char *p, size_t n) {
     for (size_t o = 0; o < n; o += 64) _mm_prefetch(p + LC_QK_PREFETCH + o, _MM_HINT_T0);
 }
 
-/* pf_span for the span at off of a row of rb bytes in a decode tile of R
- * rows ws apart: past the row's end the prefetch goes to the same place of
- * the row R rows on (the next tile's), not into the next row, which this
- * tile is already reading, so the next tile starts on lines in cache. */
-LC_INLINE void pf_row(const char *row, size_t off, size_t n, size_t rb, int R, size_t ws) {
-    size_t o = off + LC_QK_PREFETCH;
-    const char *p = row + o + (o >= rb ? (size_t)(R - 1) * ws : 0);
+/* Where a decode tile of R rows ws apart prefetches for the span at off of
+ * its rows (rb bytes each): LC_QK_PREFETCH on in row 0 (row r: + r * ws),
+ * but past the row's end the same place of the row R rows on (the next
+ * tile's), not the next row, which this tile is already reading, so the
+ * next tile starts on lines in cache. One address per span, the rows'
+ * prefetches at fixed distances from it. */
+LC_INLINE const char *pf_base(const char *w, size_t off, size_t rb, int R, size_t ws) {
+    const size_t o = off + LC_QK_PREFETCH;
+    return w + o + (o >= rb ? (size_t)(R - 1) * ws : 0);
+}
+
+LC_INLINE void pf_at(const char *p, size_t n) {
     UNROLL
     for (size_t k = 0; k < n; k += 64) _mm_prefetch(p + k, _MM_HINT_T0);
 }
@@ -377,10 +382,11 @@ LC_INLINE void group32(lc_qk_type t, const widx *ix, int R, int T, const char *w
     if (T == 1 && nk == 4 && (t == LC_QK_Q4_0 || t == LC_QK_IQ4_NL)) {
         const agroup A = adecode(t, ix, a + (size_t)b * ab, ab, nk);
         const __m512i m4 = _mm512_set1_epi8(0x0F);
+        const char *pfb = pf_base(w, (size_t)b * wb, rb, R, ws);
         UNROLL
         for (int r = 0; r < R; r++) {
             const char *blk = w + (size_t)r * ws + (size_t)b * wb;
-            pf_row(w + (size_t)r * ws, (size_t)b * wb, 4 * wb, rb, R, ws);
+            pf_at(pfb + (size_t)r * ws, 4 * wb);
             const __m512i x0 = _mm512_loadu_si512((const void *)blk);
             wgroup W;
             W.d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(ix->wd, x0)));
@@ -400,9 +406,10 @@ LC_INLINE void group32(lc_qk_type t, const widx *ix, int R, int T, const char *w
     }
     if (T == 1) { /* each row used once: decoded where it is used */
         const agroup A = adecode(t, ix, a + (size_t)b * ab, ab, nk);
+        const char *pfb = pf_base(w, (size_t)b * wb, rb, R, ws);
         UNROLL
         for (int r = 0; r < R; r++) {
-            pf_row(w + (size_t)r * ws, (size_t)b * wb, 4 * wb, rb, R, ws);
+            pf_at(pfb + (size_t)r * ws, 4 * wb);
             const wgroup W = wdecode(t, ix, w + (size_t)r * ws + (size_t)b * wb, wb, nk);
             acc[r][0] = pair32(t, &W, &A, acc[r][0]);
         }
@@ -642,18 +649,20 @@ LC_INLINE void tilek45(lc_qk_type t, int R, int T, const char *w, size_t ws, con
     for (int64_t b = 0; b < nb; b++) {
         if (T == 1 && t == LC_QK_Q4_K) { /* each row used once, in the order of its block */
             const k4dact A = k4d_act((const lc_blk_q8_K *)a + b);
+            const char *pfb = pf_base(w, (size_t)b * wb, (size_t)nb * wb, R, ws);
             UNROLL
             for (int r = 0; r < R; r++) {
-                pf_row(w + (size_t)r * ws, (size_t)b * wb, wb, (size_t)nb * wb, R, ws);
+                pf_at(pfb + (size_t)r * ws, wb);
                 acc[r][0] = k4d_row(w + (size_t)r * ws + (size_t)b * wb, &A, acc[r][0]);
             }
             continue;
         }
         if (T == 1) { /* each row used once: decoded where it is used */
             const k45act A = k45_act((const lc_blk_q8_K *)a + b);
+            const char *pfb = pf_base(w, (size_t)b * wb, (size_t)nb * wb, R, ws);
             UNROLL
             for (int r = 0; r < R; r++) {
-                pf_row(w + (size_t)r * ws, (size_t)b * wb, wb, (size_t)nb * wb, R, ws);
+                pf_at(pfb + (size_t)r * ws, wb);
                 const k45row W = k45_decode(t, w + (size_t)r * ws + (size_t)b * wb);
                 acc[r][0] = pair45(&W, &A, acc[r][0]);
             }
@@ -735,9 +744,10 @@ LC_INLINE void tilexs(int R, int T, const char *w, size_t ws, const char *a, siz
     for (int64_t b = 0; b < nb; b++) {
         if (T == 1) { /* each row used once: decoded where it is used */
             const k45act A = k45_act((const lc_blk_q8_K *)a + b);
+            const char *pfb = pf_base(w, (size_t)b * wb, (size_t)nb * wb, R, ws);
             UNROLL
             for (int r = 0; r < R; r++) {
-                pf_row(w + (size_t)r * ws, (size_t)b * wb, wb, (size_t)nb * wb, R, ws);
+                pf_at(pfb + (size_t)r * ws, wb);
                 const kxsrow W = kxs_decode(w + (size_t)r * ws + (size_t)b * wb);
                 acc[r][0] = pairxs(&W, &A, acc[r][0]);
             }
@@ -933,18 +943,20 @@ LC_INLINE void tilek16(lc_qk_type t, int R, int T, const char *w, size_t ws, con
     for (int64_t b = 0; b < nb; b++) {
         if (T == 1 && t == LC_QK_Q6_K) {
             const k6dact A = k6d_act((const lc_blk_q8_K *)a + b);
+            const char *pfb = pf_base(w, (size_t)b * wb, (size_t)nb * wb, R, ws);
             UNROLL
             for (int r = 0; r < R; r++) {
-                pf_row(w + (size_t)r * ws, (size_t)b * wb, wb, (size_t)nb * wb, R, ws);
+                pf_at(pfb + (size_t)r * ws, wb);
                 acc[r][0] = k6d_row(w + (size_t)r * ws + (size_t)b * wb, &A, acc[r][0]);
             }
             continue;
         }
         if (T == 1) { /* each row used once: decoded where it is used */
             const k16act A = k16_act((const lc_blk_q8_K *)a + b);
+            const char *pfb = pf_base(w, (size_t)b * wb, (size_t)nb * wb, R, ws);
             UNROLL
             for (int r = 0; r < R; r++) {
-                pf_row(w + (size_t)r * ws, (size_t)b * wb, wb, (size_t)nb * wb, R, ws);
+                pf_at(pfb + (size_t)r * ws, wb);
                 const k16row W = k16_decode(t, w + (size_t)r * ws + (size_t)b * wb);
                 acc[r][0] = pair16(t, &W, &A, acc[r][0]);
             }
