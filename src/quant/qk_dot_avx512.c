@@ -48,7 +48,12 @@
  * Tiles are R weight rows x T activation rows, as in qk_dot_avx2.c; one
  * token (decode) takes TRD rows at a time, each row decoded where it is
  * used, the arranged activation block shared by all of them, each row
- * prefetched LC_QK_PREFETCH bytes ahead.
+ * prefetched LC_QK_PREFETCH bytes ahead and, near its end, the same place
+ * of the next tile's rows (pf_base). Q4_0 / IQ4_NL, Q4_K and Q6_K have
+ * decode-only forms with fewer instructions per weight byte: the Q4_0
+ * codes from the scale window (vpermw), the Q4_K codes in block order with
+ * the activations arranged to them, the Q6_K offset carried by the
+ * activations (k4d_*, k6d_*).
  */
 #include <immintrin.h>
 #include <string.h>

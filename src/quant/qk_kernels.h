@@ -52,7 +52,9 @@ typedef enum { LC_ACT_Q8_0 = 0, LC_ACT_Q8_1, LC_ACT_Q8_K } lc_act_kind;
 
 /* How far ahead (bytes) the matrix-vector tiles prefetch each weight row
  * they stream (1024 measured best of 512 / 1024 / 2048 on Q4_0, Q8_0, Q4_K,
- * Q6_K decode, 2 threads, AVX-512 tier). */
+ * Q6_K decode, 2 threads, AVX-512 tier; again best of 512 / 1024 / 2048
+ * with one thread once the AVX-512 tiles prefetch into the next tile's rows
+ * near a row's end). */
 #define LC_QK_PREFETCH 1024
 
 /* Activation blocks: lc_block_q8_0 (longctx/common.h), lc_blk_q8_1 and
