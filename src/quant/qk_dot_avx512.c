@@ -86,14 +86,6 @@ LC_INLINE uint16_t ld16(const char *p) {
 
 LC_INLINE __m128i ld128(const char *p) { return _mm_loadu_si128((const __m128i *)p); }
 
-/* Prefetch n bytes of a weight row LC_QK_PREFETCH bytes ahead of p (the
- * decode tiles: each row is a stream read once; without it the loads of a
- * row wait on memory and the integer work does not overlap them). */
-LC_INLINE void pf_span(const char *p, size_t n) {
-    UNROLL
-    for (size_t o = 0; o < n; o += 64) _mm_prefetch(p + LC_QK_PREFETCH + o, _MM_HINT_T0);
-}
-
 /* Where a decode tile of R rows ws apart prefetches for the span at off of
  * its rows (rb bytes each): LC_QK_PREFETCH on in row 0 (row r: + r * ws),
  * but past the row's end the same place of the row R rows on (the next
@@ -105,6 +97,9 @@ LC_INLINE const char *pf_base(const char *w, size_t off, size_t rb, int R, size_
     return w + o + (o >= rb ? (size_t)(R - 1) * ws : 0);
 }
 
+/* Prefetch the n bytes at p (the decode tiles, at pf_base + r * ws: each
+ * row is a stream read once; without it the loads of a row wait on memory
+ * and the integer work does not overlap them). */
 LC_INLINE void pf_at(const char *p, size_t n) {
     UNROLL
     for (size_t k = 0; k < n; k += 64) _mm_prefetch(p + k, _MM_HINT_T0);
