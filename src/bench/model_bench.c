@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/model_row.h"
 #include "common/util.h"
 #include "longctx/bench.h"
 #include "longctx/sys.h"
@@ -38,6 +39,30 @@ static lc_status memory(const lc_model *m, const lc_context_opts *co, lc_bench_m
     return LC_OK;
 }
 
+void lc_bench_row_prefill_figures(lc_context *ctx, lc_bench_model_row *r) {
+    lc_context_timings t;
+    lc_context_get_timings(ctx, &t);
+    r->prefill_tok_s = r->prefill_s > 0 ? (double)r->ctx / r->prefill_s : 0.0;
+    r->pf_matmul_s = t.t_matmul, r->pf_attn_s = t.t_attn, r->pf_other_s = t.t_other;
+    r->pf_matmul_gflops = t.t_matmul > 0 ? t.flops_matmul / t.t_matmul * 1e-9 : 0.0;
+    r->pf_attn_gflops = t.t_attn > 0 ? t.flops_attn / t.t_attn * 1e-9 : 0.0;
+}
+
+void lc_bench_row_decode_figures(lc_context *ctx, lc_bench_model_row *r) {
+    const double n_dec = (double)r->n_decode;
+    if (n_dec <= 0 || !(r->decode_s > 0)) return;
+    lc_context_timings t;
+    lc_context_get_timings(ctx, &t);
+    r->decode_tok_s = n_dec / r->decode_s;
+    r->dc_matmul_s = t.t_matmul, r->dc_attn_s = t.t_attn, r->dc_other_s = t.t_other;
+    r->dc_bytes_per_tok = (t.bytes_weights + t.bytes_kv) / n_dec;
+    r->dc_gbs = (t.bytes_weights + t.bytes_kv) / r->decode_s * 1e-9;
+    for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
+        r->dc_layer_s[k] = t.t_layer[k];
+        r->dc_mixer_s[k] = t.t_mixer[k];
+    }
+}
+
 /* Create the context of length L, prefill (or fill) it, record the prefill figures. */
 static lc_status open_slot(const lc_model *m, lc_context_opts co, int64_t L, int64_t n_dec, uint64_t seed,
                            bool synthetic, lc_bench_model_row *r, slot *b, lc_error *err) {
@@ -64,14 +89,7 @@ static lc_status open_slot(const lc_model *m, lc_context_opts co, int64_t L, int
         st = lc_context_eval(b->ctx, b->tok, L, NULL, false, err);
         r->prefill_s = lc_time_now() - t0;
     }
-    if (st == LC_OK && !synthetic) {
-        lc_context_timings t;
-        lc_context_get_timings(b->ctx, &t);
-        r->prefill_tok_s = (double)L / r->prefill_s;
-        r->pf_matmul_s = t.t_matmul, r->pf_attn_s = t.t_attn, r->pf_other_s = t.t_other;
-        r->pf_matmul_gflops = t.t_matmul > 0 ? t.flops_matmul / t.t_matmul * 1e-9 : 0.0;
-        r->pf_attn_gflops = t.t_attn > 0 ? t.flops_attn / t.t_attn * 1e-9 : 0.0;
-    }
+    if (st == LC_OK && !synthetic) lc_bench_row_prefill_figures(b->ctx, r);
     lc_context_reset_timings(b->ctx);
     return st;
 }
@@ -86,19 +104,7 @@ static lc_status step(slot *b, lc_bench_model_row *r, int64_t i, lc_error *err) 
 
 /* The decode figures from the context's timings; frees the slot. */
 static void close_slot(slot *b, lc_bench_model_row *r, bool decoded) {
-    if (b->ctx && decoded && r->n_decode > 0) {
-        lc_context_timings t;
-        lc_context_get_timings(b->ctx, &t);
-        const double n_dec = (double)r->n_decode;
-        r->decode_tok_s = n_dec / r->decode_s;
-        r->dc_matmul_s = t.t_matmul, r->dc_attn_s = t.t_attn, r->dc_other_s = t.t_other;
-        r->dc_bytes_per_tok = (t.bytes_weights + t.bytes_kv) / n_dec;
-        r->dc_gbs = (t.bytes_weights + t.bytes_kv) / r->decode_s * 1e-9;
-        for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
-            r->dc_layer_s[k] = t.t_layer[k];
-            r->dc_mixer_s[k] = t.t_mixer[k];
-        }
-    }
+    if (b->ctx && decoded) lc_bench_row_decode_figures(b->ctx, r);
     free(b->tok);
     lc_context_free(b->ctx);
     memset(b, 0, sizeof *b);

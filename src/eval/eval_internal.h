@@ -19,6 +19,18 @@ lc_status lc_eval_ctx_generate(lc_context *ctx, const lc_tokenizer *tok, int32_t
 /* Whether the bytes of a token end an answer (newline or period). */
 bool lc_eval_is_stop_text(const char *s, size_t n);
 
+/* ln softmax(logits)[t] in double (logits untouched). */
+double lc_eval_log_prob(const float *logits, int64_t vocab, int32_t t);
+
+/* The stop rule of greedy answers as an lc_generate_opts.on_token callback:
+ * user is an lc_eval_stop_state; goes on unless the token's text ends an
+ * answer (lc_eval_is_stop_text). No tokenizer: never stops. */
+typedef struct {
+    const lc_tokenizer *tok;
+    int32_t prev; /* the token before the next one (its text may depend on it) */
+} lc_eval_stop_state;
+bool lc_eval_stop_on_token(void *user, int32_t id);
+
 /* Tokens of the expected answer in a sample (role ANSWER). */
 int64_t lc_eval_answer_tokens(const lc_task_sample *s);
 /* The depth of the first asked needle (NaN if none). */

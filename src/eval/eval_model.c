@@ -62,13 +62,8 @@ size_t lc_eval_decode(const lc_tokenizer *tok, int32_t prev, const int32_t *ids,
 
 /* ---- Greedy generation with the stop rule ------------------------------------ */
 
-typedef struct {
-    const lc_tokenizer *tok;
-    int32_t prev;
-} stop_state;
-
-static bool stop_on_token(void *user, int32_t id) {
-    stop_state *s = user;
+bool lc_eval_stop_on_token(void *user, int32_t id) {
+    lc_eval_stop_state *s = user;
     if (!s->tok) return true;
     char piece[64];
     size_t k = lc_tokenizer_decode_token(s->tok, s->prev, id, piece, sizeof piece);
@@ -80,12 +75,12 @@ lc_status lc_eval_ctx_generate(lc_context *ctx, const lc_tokenizer *tok, int32_t
                                int64_t n_rest, int64_t max_new, int32_t *out, int64_t *n_out, lc_error *err) {
     *n_out = 0;
     if (max_new < 1) return lc_fail(err, LC_ERR_INVALID_ARG, "eval: nothing to generate");
-    stop_state ss = {tok, n_rest > 0 ? rest[n_rest - 1] : -1};
+    lc_eval_stop_state ss = {tok, n_rest > 0 ? rest[n_rest - 1] : -1};
     lc_generate_opts go;
     lc_generate_opts_init(&go);
     go.n_predict = max_new;
     go.eos_id = eos;
-    go.on_token = stop_on_token;
+    go.on_token = lc_eval_stop_on_token;
     go.token_user = &ss;
     lc_generate_result res;
     lc_status st = lc_generate(ctx, rest, n_rest, &go, out, max_new, &res, err);
@@ -154,12 +149,11 @@ static double log_prob_inplace(float *l, int32_t vocab, int32_t t, const lc_kern
     return lt - lmax + log((double)l[im]);
 }
 
-/* ln softmax(l)[t] in double, l untouched (the context's own logits). */
-static double log_prob(const float *l, int32_t vocab, int32_t t) {
+double lc_eval_log_prob(const float *l, int64_t vocab, int32_t t) {
     float mx = l[0];
-    for (int32_t i = 1; i < vocab; i++) mx = l[i] > mx ? l[i] : mx;
+    for (int64_t i = 1; i < vocab; i++) mx = l[i] > mx ? l[i] : mx;
     double s = 0.0;
-    for (int32_t i = 0; i < vocab; i++) s += exp((double)l[i] - (double)mx);
+    for (int64_t i = 0; i < vocab; i++) s += exp((double)l[i] - (double)mx);
     return (double)l[t] - (double)mx - log(s);
 }
 
@@ -185,7 +179,7 @@ static lc_status cm_append_logprobs(lc_eval_model *m, const int32_t *tokens, int
             if (st != LC_OK) return st;
             last = lc_context_logits(c->ctx);
         }
-        out[0] = (float)log_prob(last, c->vocab, tokens[0]);
+        out[0] = (float)lc_eval_log_prob(last, c->vocab, tokens[0]);
     }
     for (int64_t c0 = 0; c0 < n; c0 += c->chunk) {
         const int64_t nb = LC_MIN(c->chunk, n - c0);

@@ -18,14 +18,6 @@
 
 #include "eval/eval_internal.h"
 
-/* ln softmax(logits)[t], in double. */
-static double log_prob(const float *logits, int32_t vocab, int32_t t) {
-    float mx = logits[0];
-    for (int32_t i = 1; i < vocab; i++) mx = logits[i] > mx ? logits[i] : mx;
-    double sum = 0.0;
-    for (int32_t i = 0; i < vocab; i++) sum += exp((double)logits[i] - (double)mx);
-    return (double)logits[t] - (double)mx - log(sum);
-}
 
 /* Tokens of context (itself included) the query of row i of a chunk attends
  * to, from the cache's state before the chunk. */
@@ -86,7 +78,7 @@ lc_status lc_eval_ppl_stream(lc_context *ctx, const int32_t *tokens, int64_t n, 
             if (j > 0) {
                 const float *row = i == 0 ? prev : logits + (i - 1) * vocab;
                 const int64_t seen = i == 0 ? ctx_prev : seen_at(&ks, i - 1);
-                const double v = -log_prob(row, vocab, tokens[j]);
+                const double v = -lc_eval_log_prob(row, vocab, tokens[j]);
                 const int b = lc_eval_bucket(LC_MAX(1, seen));
                 out->nll += v;
                 out->n_scored++;

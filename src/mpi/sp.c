@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/util.h"
+#include "eval/eval_internal.h"
 #include "longctx/kernels.h"
 #include "longctx/model.h"
 #include "longctx/sp.h"
@@ -388,14 +389,6 @@ static lc_status attend(void *user, const lc_attn_hook_call *c, lc_error *err) {
     return sp->ring ? ring_layer(sp, c->layer, c, false, err) : attend_allreduce(sp, c, err);
 }
 
-/* ln softmax(l)[t] in double. */
-static double log_prob(const float *l, int64_t V, int32_t t) {
-    float mx = l[0];
-    for (int64_t i = 1; i < V; i++) mx = l[i] > mx ? l[i] : mx;
-    double s = 0.0;
-    for (int64_t i = 0; i < V; i++) s += exp((double)l[i] - (double)mx);
-    return (double)l[t] - (double)mx - log(s);
-}
 
 /* The log-probabilities of the tokens after rows [a, b) of a block (logits
  * lg [b - a, V]) into lp (index = position - S), and the last row's logits. */
@@ -404,7 +397,7 @@ static void score_block(lc_sp *sp, const float *lg, const int32_t *tokens, int64
     for (int64_t p = a; p < b; p++) {
         const int64_t t = p - S;
         if (t + 1 < n) /* (a token outside the vocabulary fails on its owner's block) */
-            lp[t + 1] = tokens[t + 1] >= 0 && tokens[t + 1] < V ? (float)log_prob(lg + (p - a) * V, V, tokens[t + 1]) : NAN;
+            lp[t + 1] = tokens[t + 1] >= 0 && tokens[t + 1] < V ? (float)lc_eval_log_prob(lg + (p - a) * V, V, tokens[t + 1]) : NAN;
         else memcpy(sp->last, lg + (p - a) * V, (size_t)V * sizeof(float));
     }
 }
@@ -425,7 +418,7 @@ static lc_status prefill(lc_sp *sp, const int32_t *tokens, int64_t n, float *log
     float *blk = NULL; /* lp: this rank's block of logits, [B, V] */
     if (lp) {
         const float *prev = S > 0 ? lc_context_logits(ctx) : NULL;
-        lp[0] = prev && tokens[0] >= 0 && tokens[0] < V ? (float)log_prob(prev, V, tokens[0]) : NAN;
+        lp[0] = prev && tokens[0] >= 0 && tokens[0] < V ? (float)lc_eval_log_prob(prev, V, tokens[0]) : NAN;
         for (int64_t i = 1; i < n; i++) lp[i] = 0.0f;
         size_t cells = 0;
         if (!lc_mul_size((size_t)sp->B, (size_t)V, &cells) || !(blk = malloc(cells * sizeof(float))))

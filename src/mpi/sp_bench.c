@@ -9,34 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/model_row.h"
 #include "common/util.h"
 #include "longctx/sp.h"
 #include "longctx/sys.h"
-
-/* The prefill and decode figures of the context's timings into r. */
-static void prefill_figures(lc_context *ctx, lc_bench_model_row *r) {
-    lc_context_timings t;
-    lc_context_get_timings(ctx, &t);
-    r->prefill_tok_s = r->prefill_s > 0 ? (double)r->ctx / r->prefill_s : 0.0;
-    r->pf_matmul_s = t.t_matmul, r->pf_attn_s = t.t_attn, r->pf_other_s = t.t_other;
-    r->pf_matmul_gflops = t.t_matmul > 0 ? t.flops_matmul / t.t_matmul * 1e-9 : 0.0;
-    r->pf_attn_gflops = t.t_attn > 0 ? t.flops_attn / t.t_attn * 1e-9 : 0.0;
-}
-
-static void decode_figures(lc_context *ctx, lc_bench_model_row *r) {
-    lc_context_timings t;
-    lc_context_get_timings(ctx, &t);
-    const double n_dec = (double)r->n_decode;
-    if (n_dec <= 0 || !(r->decode_s > 0)) return;
-    r->decode_tok_s = n_dec / r->decode_s;
-    r->dc_matmul_s = t.t_matmul, r->dc_attn_s = t.t_attn, r->dc_other_s = t.t_other;
-    r->dc_bytes_per_tok = (t.bytes_weights + t.bytes_kv) / n_dec;
-    r->dc_gbs = (t.bytes_weights + t.bytes_kv) / r->decode_s * 1e-9;
-    for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
-        r->dc_layer_s[k] = t.t_layer[k];
-        r->dc_mixer_s[k] = t.t_mixer[k];
-    }
-}
 
 lc_status lc_sp_bench_model_cell(const lc_model *m, const lc_context_opts *opts, MPI_Comm comm, size_t kv_budget,
                                  int64_t L, int64_t n_decode, uint64_t seed, lc_bench_model_row *row,
@@ -80,7 +56,7 @@ lc_status lc_sp_bench_model_cell(const lc_model *m, const lc_context_opts *opts,
         MPI_Barrier(comm);
         row->prefill_s = lc_time_now() - t0;
         if (st == LC_OK) { /* (a failed prefill failed on every rank) */
-            prefill_figures(ctx, row);
+            lc_bench_row_prefill_figures(ctx, row);
             lc_context_reset_timings(ctx);
             lc_sp_reset_stats(sp);
             MPI_Barrier(comm);
@@ -90,7 +66,7 @@ lc_status lc_sp_bench_model_cell(const lc_model *m, const lc_context_opts *opts,
             MPI_Barrier(comm);
             row->decode_s = lc_time_now() - t0;
             st = lc_sp_agree(comm, st, &mine, err);
-            if (st == LC_OK) decode_figures(ctx, row);
+            if (st == LC_OK) lc_bench_row_decode_figures(ctx, row);
         }
         lc_sp_stats ss;
         lc_sp_get_stats(sp, &ss);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "eval/eval_internal.h"
 #include "longctx/sp.h"
 
 typedef struct {
@@ -33,21 +34,6 @@ static lc_status spm_append_logprobs(lc_eval_model *m, const int32_t *tokens, in
     return lc_sp_prefill_logprobs(s->sp, tokens, n, out, err);
 }
 
-typedef struct {
-    const lc_tokenizer *tok;
-    int32_t prev;
-} stop_state;
-
-/* Go on unless the token's text holds a newline or a period (scoring reads
- * no further). Every rank sees the same tokens, so every rank stops alike. */
-static bool stop_on_token(void *user, int32_t id) {
-    stop_state *s = user;
-    if (!s->tok) return true;
-    char piece[64];
-    const size_t k = LC_MIN(lc_tokenizer_decode_token(s->tok, s->prev, id, piece, sizeof piece), sizeof piece);
-    s->prev = id;
-    return !memchr(piece, '\n', k) && !memchr(piece, '.', k);
-}
 
 static lc_status spm_generate(lc_eval_model *m, const int32_t *prompt, int64_t n_prompt, int64_t max_new, int32_t *out,
                               int64_t *n_out, lc_error *err) {
@@ -64,14 +50,14 @@ static lc_status spm_generate(lc_eval_model *m, const int32_t *prompt, int64_t n
     lc_status st = lc_sp_prefill(s->sp, prompt, n_prompt, NULL, false, err);
     if (st != LC_OK) return st;
     lc_sp_sampler smp = {s->comm, NULL, NULL}; /* rank 0's argmax, broadcast */
-    stop_state ss = {m->tok, prompt[n_prompt - 1]};
+    lc_eval_stop_state ss = {m->tok, prompt[n_prompt - 1]};
     lc_generate_opts go;
     lc_generate_opts_init(&go);
     go.n_predict = max_new;
     go.eos_id = m->eos_id;
     go.sample = lc_sp_sample;
     go.sample_user = &smp;
-    go.on_token = stop_on_token;
+    go.on_token = lc_eval_stop_on_token;
     go.token_user = &ss;
     lc_generate_result res;
     st = lc_generate(s->ctx, NULL, 0, &go, out, max_new, &res, err);
