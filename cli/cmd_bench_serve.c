@@ -437,6 +437,62 @@ static bool opt_prefix(const cli_opt *o, const char *name, const char *v, const 
     return false;
 }
 
+/* The ITL table: each prompt length, the prompt turns off (before) and on. */
+static int itl_section(lc_server_opts *o, const int64_t *itl, int n_itl, int reps, double cpt, int64_t chunk) {
+    printf("# inter-token latency (ms) of a stream while another client sends a cold prompt (--parallel 2,\n"
+           "# --prompt-chunk %lld): the stream's median gap before the prompt, its median and longest gap while\n"
+           "# the prompt is evaluated, the prompt's TTFT, and the gaps counted\n",
+           (long long)(chunk > 0 ? chunk : 512));
+    printf("%-8s %-14s %-20s %-20s %-24s %-22s %s\n", "prompt", "prompt turns", "ITL alone", "ITL beside",
+           "longest gap beside", "prompt TTFT", "gaps");
+    int status = 0;
+    for (int i = 0; i < n_itl && !status; i++)
+        for (int on = 0; on < 2 && !status; on++) {
+            o->prompt_turns = on;
+            status = itl_row(o, itl[i], reps, cpt, on ? "on (chunks)" : "off (before)");
+        }
+    o->prompt_turns = true;
+    return status;
+}
+
+/* The aggregate decode table: `slots` clients at once against --parallel slots, then --parallel 1. */
+static int decode_section(const char *model, int threads, int slots, int n_decode, int reps, int64_t chunk, int db,
+                          const char *decode_batch) {
+    printf("# aggregate decode: %d clients at once, %d tokens each (ignore_eos, greedy; --decode-batch %s); tokens/s\n",
+           slots, n_decode, decode_batch);
+    const int np_list[2] = {slots, 1};
+    int status = 0;
+    for (int k = 0; k < 2 && !status; k++) {
+        lc_server_opts o;
+        lc_server_opts_init(&o);
+        o.model_path = model;
+        o.port = 0;
+        o.n_threads = threads;
+        o.n_parallel = np_list[k];
+        o.n_ctx = 1024;
+        o.max_seconds = 3600;
+        o.queue_timeout = 3600;
+        o.max_queue = 64;
+        o.prompt_chunk = chunk;
+        o.decode_batch = db;
+        lc_server *s = NULL;
+        lc_error err;
+        if (lc_server_start(&o, &s, &err) != LC_OK) return cli_fail(CMD, &err), 1;
+        double agg[100], per_cpu[100];
+        for (int r = 0; r < reps && !status; r++)
+            status = decode_round(lc_server_port(s), r, slots, n_decode, &agg[r], &per_cpu[r]);
+        lc_server_stop(s, 5);
+        if (status) break;
+        double a3[3], u3[3];
+        mmm(agg, reps, &a3[0], &a3[1], &a3[2]);
+        mmm(per_cpu, reps, &u3[0], &u3[1], &u3[2]);
+        printf("--parallel %-3d %.1f / %.1f / %.1f tokens/s   %.1f / %.1f / %.1f tokens per CPU-second\n", np_list[k],
+               a3[0], a3[1], a3[2], u3[0], u3[1], u3[2]);
+        fflush(stdout);
+    }
+    return status;
+}
+
 int bench_serve(int argc, char **argv) {
     const char *model = NULL;
     int64_t prefixes[8] = {2048, 8192, 32768};
@@ -512,51 +568,10 @@ int bench_serve(int argc, char **argv) {
     for (int p = 0; p < n_prefixes && !status && !no_ttft; p++) status = ttft_row(port, p, prefixes[p], reps, cpt);
     lc_server_stop(s, 5);
     if (status) return status;
-    if (n_itl > 0) {
-        printf("# inter-token latency (ms) of a stream while another client sends a cold prompt (--parallel 2,\n"
-               "# --prompt-chunk %lld): the stream's median gap before the prompt, its median and longest gap while\n"
-               "# the prompt is evaluated, the prompt's TTFT, and the gaps counted\n",
-               (long long)(chunk > 0 ? chunk : 512));
-        printf("%-8s %-14s %-20s %-20s %-24s %-22s %s\n", "prompt", "prompt turns", "ITL alone", "ITL beside",
-               "longest gap beside", "prompt TTFT", "gaps");
-        for (int i = 0; i < n_itl && !status; i++)
-            for (int on = 0; on < 2 && !status; on++) {
-                o.prompt_turns = on;
-                status = itl_row(&o, itl[i], reps, cpt, on ? "on (chunks)" : "off (before)");
-            }
-        o.prompt_turns = true;
-        if (status) return status;
-    }
+    if (n_itl > 0 && (status = itl_section(&o, itl, n_itl, reps, cpt, chunk))) return status;
     if (n_decode == 0) return status;
 
-    printf("# aggregate decode: %d clients at once, %d tokens each (ignore_eos, greedy; --decode-batch %s); tokens/s\n",
-           slots, n_decode, decode_batch);
-    const int np_list[2] = {slots, 1};
-    for (int k = 0; k < 2 && !status; k++) {
-        lc_server_opts_init(&o);
-        o.model_path = model;
-        o.port = 0;
-        o.n_threads = threads;
-        o.n_parallel = np_list[k];
-        o.n_ctx = 1024;
-        o.max_seconds = 3600;
-        o.queue_timeout = 3600;
-        o.max_queue = 64;
-        o.prompt_chunk = chunk;
-        o.decode_batch = db;
-        if (lc_server_start(&o, &s, &err) != LC_OK) return cli_fail(CMD, &err), 1;
-        double agg[100], per_cpu[100];
-        for (int r = 0; r < reps && !status; r++)
-            status = decode_round(lc_server_port(s), r, slots, n_decode, &agg[r], &per_cpu[r]);
-        lc_server_stop(s, 5);
-        if (status) break;
-        double a3[3], u3[3];
-        mmm(agg, reps, &a3[0], &a3[1], &a3[2]);
-        mmm(per_cpu, reps, &u3[0], &u3[1], &u3[2]);
-        printf("--parallel %-3d %.1f / %.1f / %.1f tokens/s   %.1f / %.1f / %.1f tokens per CPU-second\n", np_list[k],
-               a3[0], a3[1], a3[2], u3[0], u3[1], u3[2]);
-        fflush(stdout);
-    }
+    status = decode_section(model, threads, slots, n_decode, reps, chunk, db, decode_batch);
     if (status) fprintf(stderr, "%s: a decode request failed\n", CMD);
     return status;
 }
