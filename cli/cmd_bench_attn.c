@@ -19,28 +19,10 @@
 #define MAX_LIST 32
 #define CMD "bench attn"
 
-typedef struct {
-    char spec[96];
-    lc_attn_params p;
-    lc_attn_params heads[8]; /* hybrid: specs assigned round-robin to heads */
-    int n_hybrid;
-} method_cfg;
+typedef lc_bench_attn_row row;
 
 typedef struct {
-    const method_cfg *m;
-    int64_t n_q, n_kv;
-    int d, heads, kv_heads, threads;
-    bool causal;
-    lc_dtype kv_type;
-    lc_attn_bench r;
-    double frac_peak;   /* gflops / FMA peak, or bytes/s / bandwidth for decode */
-    double kv_gbs;      /* decode: K+V bytes read per second                    */
-    double speedup;     /* naive median / this median (same cell), or 0         */
-    char error[LC_ERROR_MSG_MAX];
-} row;
-
-typedef struct {
-    method_cfg methods[MAX_LIST];
+    lc_bench_attn_method methods[MAX_LIST];
     int n_methods;
     int64_t ns[MAX_LIST];
     int n_ns;
@@ -66,33 +48,6 @@ static const char epilog[] =
     "of FMA peak (decode: of read bandwidth, counting K+V bytes), the speed-up over NAIVE in the\n"
     "same run, the workspace the method asked for and the RSS growth measured while it ran.\n";
 
-static bool parse_method(const char *spec, method_cfg *m, lc_error *err) {
-    memset(m, 0, sizeof *m);
-    snprintf(m->spec, sizeof m->spec, "%s", spec);
-    if (strncmp(spec, "hybrid:", 7) == 0) {
-        lc_attn_params_init(&m->p, LC_ATTN_HYBRID);
-        char buf[96];
-        snprintf(buf, sizeof buf, "%s", spec + 7);
-        char *save = NULL;
-        for (char *tok = strtok_r(buf, "+", &save); tok; tok = strtok_r(NULL, "+", &save)) {
-            if (m->n_hybrid >= 8) {
-                lc_fail(err, LC_ERR_INVALID_ARG, "hybrid: at most 8 specs");
-                return false;
-            }
-            lc_attn_params_init(&m->heads[m->n_hybrid], LC_ATTN_FLASH);
-            if (lc_attn_parse(tok, &m->heads[m->n_hybrid], err) != LC_OK) return false;
-            m->n_hybrid++;
-        }
-        if (m->n_hybrid == 0) {
-            lc_fail(err, LC_ERR_INVALID_ARG, "hybrid needs at least one spec, e.g. hybrid:flash+window:1024:4");
-            return false;
-        }
-        return true;
-    }
-    lc_attn_params_init(&m->p, LC_ATTN_FLASH);
-    return lc_attn_parse(spec, &m->p, err) == LC_OK;
-}
-
 static bool opt_causal(const cli_opt *o, const char *name, const char *v, const char *cmd) {
     (void)v, (void)cmd;
     *(int *)o->dst = strcmp(name, "--causal") == 0 ? 1 : strcmp(name, "--no-causal") == 0 ? 0 : 2;
@@ -116,7 +71,7 @@ static bool opt_methods(const cli_opt *opt, const char *name, const char *v, con
     o->n_methods = 0;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (o->n_methods >= MAX_LIST) return cli_error(cmd, "%s: too many methods", name), false;
-        if (!parse_method(tok, &o->methods[o->n_methods], &err)) return cli_error(cmd, "%s", err.msg), false;
+        if (lc_bench_attn_method_parse(tok, &o->methods[o->n_methods], &err) != LC_OK) return cli_error(cmd, "%s", err.msg), false;
         o->n_methods++;
     }
     if (o->n_methods == 0) cli_error(cmd, "%s: no method given", name);
@@ -304,87 +259,23 @@ static void write_csv(FILE *f, const row *rows, int n) {
     }
 }
 
-/* Previous measurement of a (method, d, causal) series, to estimate the next. */
 typedef struct {
-    double flops, seconds;
-} series_last;
+    FILE *table;
+    cli_progress prog;
+} cell_out;
 
-/* What every cell of a run shares. */
-typedef struct {
-    const options *o;
-    int threads;
-    const lc_peak *pk;
-    lc_attn_params *hp; /* hybrid per-head params (o->heads) */
-    cli_progress *prog;
-    int n_cells;
-} cell_ctx;
-
-static void cell_shape(const row *r, lc_attn_shape *s) {
-    memset(s, 0, sizeof *s);
-    s->n_q = r->n_q;
-    s->n_kv = r->n_kv;
-    s->n_head = r->heads;
-    s->n_head_kv = r->kv_heads;
-    s->head_dim = r->d;
-    s->k_type = s->v_type = r->kv_type;
-    s->causal = r->causal;
-    s->q_pos0 = r->n_kv - r->n_q;
-}
-
-static lc_attn_params cell_params(const cell_ctx *c, const method_cfg *m) {
-    lc_attn_params p = m->p;
-    p.n_threads = c->threads;
-    p.naive_max_bytes = (size_t)c->o->naive_cap;
-    if (p.method != LC_ATTN_HYBRID) return p;
-    for (int h = 0; h < c->o->heads; h++) {
-        c->hp[h] = m->heads[h % m->n_hybrid];
-        c->hp[h].n_threads = c->threads;
-        c->hp[h].naive_max_bytes = (size_t)c->o->naive_cap;
+/* Progress before a cell, its table line after. */
+static void on_cell(void *user, const row *r, int index, int n_cells, bool done) {
+    cell_out *c = user;
+    if (done) {
+        cli_progress_done(&c->prog);
+        print_row(c->table, r);
+        fflush(c->table);
+        return;
     }
-    p.head_params = c->hp;
-    return p;
-}
-
-/* The figures of a measured cell: speed-up over NAIVE in the same cell, K/V GB/s, fraction of peak. */
-static void cell_figures(const cell_ctx *c, row *r, lc_attn_method method, double *naive_seconds) {
-    if (method == LC_ATTN_NAIVE) *naive_seconds = r->r.seconds;
-    if (*naive_seconds > 0 && method != LC_ATTN_NAIVE) r->speedup = *naive_seconds / r->r.seconds;
-    const double kv_bytes = (double)r->r.io_bytes - 2.0 * (double)r->n_q * r->heads * r->d * sizeof(float);
-    r->kv_gbs = kv_bytes / r->r.seconds / 1e9;
-    if (!c->o->peak) return;
-    const bool decode = r->n_q == 1 && r->n_kv > 1;
-    r->frac_peak = decode ? r->kv_gbs / c->pk->read_gbs : r->r.gflops / c->pk->fma_gflops;
-}
-
-/* One cell: measured, or skipped when the same method's previous length says it would pass --max-seconds. */
-static void measure_cell(const cell_ctx *c, row *r, series_last *sl, double *naive_seconds, int n_done) {
-    lc_attn_shape s;
-    cell_shape(r, &s);
-    const lc_attn_params p = cell_params(c, r->m);
-    const double flops = lc_attn_flops(&s, &p);
-    const double est = sl->flops > 0 ? sl->seconds * flops / sl->flops : 0;
     char what[160];
     snprintf(what, sizeof what, "%s n=%lld d=%d", r->m->spec, (long long)r->n_kv, r->d);
-    cli_progress_update(c->prog, n_done, c->n_cells, what);
-    lc_error err;
-    if (est > c->o->max_seconds) {
-        size_t ws = 0;
-        lc_attn_workspace(&s, &p, &ws, NULL);
-        r->r.workspace_bytes = ws;
-        r->r.flops = flops;
-        snprintf(r->error, sizeof r->error, "skipped: estimated %.0f s > --max-seconds %.0f (from the previous length)",
-                 est, c->o->max_seconds);
-    } else if (lc_bench_attn_cell(&s, &p, c->o->reps, c->o->max_seconds, c->o->seed, &r->r, &err) != LC_OK) {
-        snprintf(r->error, sizeof r->error, "%s", err.msg);
-    }
-    cli_progress_done(c->prog);
-    if (!r->error[0]) {
-        sl->flops = r->r.flops;
-        sl->seconds = r->r.seconds;
-        cell_figures(c, r, p.method, naive_seconds);
-    } else if (p.method == LC_ATTN_NAIVE) {
-        sl->flops = 0; /* the next length is refused too; don't extrapolate */
-    }
+    cli_progress_update(&c->prog, index, n_cells, what);
 }
 
 /* --json and --csv files (or stdout). */
@@ -423,55 +314,25 @@ int bench_attn(int argc, char **argv) {
         fprintf(table, "# peak: FMA %.1f GFLOP/s (%d threads, %s), read %.1f GB/s\n", pk.fma_gflops, pk.threads,
                 lc_isa_name(pk.isa), pk.read_gbs);
     }
-    int causal_vals[2], n_causal = 0;
-    if (o.causal_mode == 2) causal_vals[n_causal++] = 1, causal_vals[n_causal++] = 0;
-    else causal_vals[n_causal++] = o.causal_mode;
-
-    int max_rows = o.n_methods * o.n_ns * o.n_ds * n_causal;
-    row *rows = calloc((size_t)max_rows, sizeof(row));
-    series_last *last = calloc((size_t)o.n_methods * (size_t)o.n_ds * 2, sizeof(series_last));
-    lc_attn_params *hp = calloc((size_t)o.heads, sizeof(lc_attn_params)); /* hybrid per-head params */
-    if (!rows || !last || !hp) {
-        free(rows);
-        free(last);
-        free(hp);
+    cell_out out = {.table = table};
+    const lc_bench_attn_grid g = {
+        .methods = o.methods, .n_methods = o.n_methods, .ns = o.ns, .n_ns = o.n_ns, .ds = o.ds, .n_ds = o.n_ds,
+        .heads = o.heads, .kv_heads = o.kv_heads, .threads = threads, .reps = o.reps, .causal_mode = o.causal_mode,
+        .decode = o.decode, .kv_type = o.kv_type, .max_seconds = o.max_seconds, .naive_cap = o.naive_cap,
+        .peak = o.peak ? &pk : NULL, .seed = o.seed, .on_cell = on_cell, .user = &out};
+    const int64_t n_rows = lc_bench_attn_grid_cells(&g);
+    row *rows = n_rows > 0 ? calloc((size_t)n_rows, sizeof(row)) : NULL;
+    if (!rows) {
         cli_error(CMD, "out of memory");
         return CLI_FAIL;
     }
-    int n_rows = 0;
     print_header(table, o.decode);
-    cli_progress prog;
-    cli_progress_init(&prog);
-    cell_ctx bc = {&o, threads, &pk, hp, &prog, max_rows};
-    for (int di = 0; di < o.n_ds; di++) {
-        for (int ci = 0; ci < n_causal; ci++) {
-            for (int ni = 0; ni < o.n_ns; ni++) {
-                double naive_seconds = 0;
-                for (int mi = 0; mi < o.n_methods; mi++) {
-                    method_cfg *m = &o.methods[mi];
-                    row *r = &rows[n_rows++];
-                    memset(r, 0, sizeof *r);
-                    r->m = m;
-                    r->n_kv = o.ns[ni];
-                    r->n_q = o.decode ? 1 : o.ns[ni];
-                    r->d = (int)o.ds[di];
-                    r->heads = o.heads;
-                    r->kv_heads = o.kv_heads;
-                    r->causal = causal_vals[ci];
-                    r->kv_type = o.kv_type;
-                    r->threads = threads;
-
-                    series_last *sl = &last[((size_t)mi * o.n_ds + di) * 2 + ci];
-                    measure_cell(&bc, r, sl, &naive_seconds, n_rows - 1);
-                    print_row(table, r);
-                    fflush(table);
-                }
-            }
-        }
+    cli_progress_init(&out.prog);
+    if (lc_bench_attn_grid_run(&g, rows, &err) != LC_OK) {
+        free(rows);
+        return cli_fail(CMD, &err);
     }
-    const int status = write_outputs(&o, rows, n_rows, &pk);
+    const int status = write_outputs(&o, rows, (int)n_rows, &pk);
     free(rows);
-    free(last);
-    free(hp);
     return status;
 }

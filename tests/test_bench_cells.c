@@ -1,6 +1,6 @@
 /*
  * The measurement cells of src/bench that `longctx bench` prints (matmul,
- * train, kv, rope, sample, tokenize, grammar), checked for what must hold
+ * train, kv, rope, sample, tokenize, grammar, the attention grid), checked for what must hold
  * whatever the machine's speed (no timing asserted beyond being positive):
  * the figures derived from the times agree with them (GB/s = bytes / median,
  * min <= median <= max), the counts are the ones asked for, a round trip is
@@ -181,11 +181,74 @@ static void tokenize_cells(void) {
     free(text);
 }
 
+static int grid_calls;
+static void count_cell(void *user, const lc_bench_attn_row *r, int index, int n_cells, bool done) {
+    (void)r;
+    CHECK(index == grid_calls / 2 && n_cells == *(int *)user && done == (grid_calls % 2 == 1),
+          "attn grid: callback %d for cell %d of %d", grid_calls, index, n_cells);
+    grid_calls++;
+}
+
+static void attn_grid_cells(void) {
+    lc_error err;
+    lc_bench_attn_method m[3];
+    CHECK(lc_bench_attn_method_parse("hybrid:", &m[0], &err) == LC_ERR_INVALID_ARG, "hybrid with no spec");
+    CHECK(lc_bench_attn_method_parse("hybrid:flash+flash+flash+flash+flash+flash+flash+flash+flash", &m[0], &err) ==
+              LC_ERR_INVALID_ARG,
+          "hybrid with 9 specs");
+    CHECK(lc_bench_attn_method_parse("nope", &m[0], &err) != LC_OK, "an unknown method");
+    CHECK_OK(lc_bench_attn_method_parse("naive", &m[0], &err), &err);
+    CHECK_OK(lc_bench_attn_method_parse("flash", &m[1], &err), &err);
+    CHECK_OK(lc_bench_attn_method_parse("hybrid:flash+window:8:2", &m[2], &err), &err);
+    CHECK(m[2].p.method == LC_ATTN_HYBRID && m[2].n_hybrid == 2 && m[2].heads[1].method == LC_ATTN_WINDOW,
+          "hybrid: two specs, the second a window");
+    const int64_t ns[2] = {7, 33}, ds[1] = {16};
+    const lc_peak pk = {.read_gbs = 10, .fma_gflops = 100};
+    int n_cells = 12;
+    lc_bench_attn_grid g = {.methods = m, .n_methods = 3, .ns = ns, .n_ns = 2, .ds = ds, .n_ds = 1, .heads = 2,
+                            .threads = 2, .reps = 3, .causal_mode = 2, .kv_type = LC_DTYPE_F32, .max_seconds = 100,
+                            .naive_cap = 1 << 20, .peak = &pk, .seed = 1, .on_cell = count_cell, .user = &n_cells};
+    CHECK(lc_bench_attn_grid_cells(&g) == 12, "3 methods x 2 lengths x 2 maskings");
+    lc_bench_attn_row rows[12];
+    CHECK_OK(lc_bench_attn_grid_run(&g, rows, &err), &err);
+    CHECK(grid_calls == 24, "attn grid: %d callbacks", grid_calls);
+    for (int i = 0; i < 12; i++) {
+        const lc_bench_attn_row *r = &rows[i];
+        CHECK(r->m == &m[i % 3] && r->n_kv == ns[(i / 3) % 2] && r->n_q == r->n_kv && r->causal == (i < 6) &&
+                  r->d == 16 && r->heads == 2 && r->kv_heads == 2 && r->threads == 2,
+              "attn grid: cell %d in order", i);
+        CHECK(!r->error[0] && r->r.reps == 3 && r->r.seconds > 0, "attn grid: cell %d measured (%s)", i, r->error);
+        CHECK(fabs(r->frac_peak - r->r.gflops / 100) < 1e-12, "attn grid: cell %d fraction of peak", i);
+        const double kv = (double)r->r.io_bytes - 2.0 * r->n_q * 2 * 16 * 4;
+        CHECK(fabs(r->kv_gbs - kv / r->r.seconds / 1e9) < 1e-9 * r->kv_gbs, "attn grid: cell %d K/V GB/s", i);
+        const double sp = i % 3 ? rows[i - i % 3].r.seconds / r->r.seconds : 0;
+        CHECK(fabs(r->speedup - sp) <= 1e-12 * sp, "attn grid: cell %d speed-up %g, naive/this %g", i, r->speedup, sp);
+    }
+    /* A limit under any measured time: the first length runs once, the second is skipped. */
+    g.causal_mode = 1;
+    g.max_seconds = 1e-12;
+    g.on_cell = NULL;
+    g.peak = NULL;
+    CHECK(lc_bench_attn_grid_cells(&g) == 6, "one masking");
+    CHECK_OK(lc_bench_attn_grid_run(&g, rows, &err), &err);
+    for (int i = 0; i < 6; i++) {
+        CHECK(rows[i].frac_peak == 0, "attn grid: no peak, no fraction");
+        if (i < 3) CHECK(!rows[i].error[0] && rows[i].r.reps == 1, "attn grid: cell %d measured once", i);
+        else
+            CHECK(strncmp(rows[i].error, "skipped", 7) == 0 && rows[i].r.flops > 0,
+                  "attn grid: cell %d skipped with its flops (%s)", i, rows[i].error);
+    }
+    g.n_ns = 0;
+    CHECK(lc_bench_attn_grid_cells(&g) == -1 && lc_bench_attn_grid_run(&g, rows, &err) == LC_ERR_INVALID_ARG,
+          "no lengths");
+}
+
 int main(void) {
     matmul_cells();
     train_cells();
     kv_cells();
     rope_sample_cells();
     tokenize_cells();
+    attn_grid_cells();
     return lc_test_finish("test_bench_cells");
 }

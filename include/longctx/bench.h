@@ -63,6 +63,67 @@ typedef struct {
 lc_status lc_bench_attn_cell(const lc_attn_shape *s, const lc_attn_params *p, int reps, double max_seconds,
                              uint64_t seed, lc_attn_bench *out, lc_error *err);
 
+/* ---- A grid of attention cells (bench attn) ------------------------------------
+ * A method is an lc_attn_parse spec, or "hybrid:SPEC+SPEC[+...]" (at most
+ * LC_BENCH_ATTN_MAX_HYBRID specs, assigned to the heads round-robin). */
+#define LC_BENCH_ATTN_MAX_HYBRID 8
+typedef struct {
+    char spec[96];                                   /* as given (truncated to fit) */
+    lc_attn_params p;                                /* method HYBRID for a hybrid  */
+    lc_attn_params heads[LC_BENCH_ATTN_MAX_HYBRID];  /* hybrid: the specs           */
+    int n_hybrid;
+} lc_bench_attn_method;
+
+lc_status lc_bench_attn_method_parse(const char *spec, lc_bench_attn_method *m, lc_error *err);
+
+typedef struct {
+    const lc_bench_attn_method *m; /* the grid's method (borrowed)                   */
+    int64_t n_q, n_kv;
+    int d, heads, kv_heads, threads;
+    bool causal;
+    lc_dtype kv_type;
+    lc_attn_bench r;               /* the measurement (workspace and flops also when skipped) */
+    double frac_peak;   /* gflops / FMA peak, or K/V GB/s / read bandwidth for decode; 0 without a peak */
+    double kv_gbs;      /* K+V bytes read (io_bytes less Q and out in f32) per median second */
+    double speedup;     /* NAIVE's median / this median in the same cell, or 0      */
+    char error[LC_ERROR_MSG_MAX]; /* non-empty: refused or skipped, and why         */
+} lc_bench_attn_row;
+
+/* The grid: for each head dim, each masking (causal first with causal_mode
+ * 2), each length, each method in order. A cell whose time, estimated from
+ * the same method's previous length, passes max_seconds is skipped (error
+ * says so); a NAIVE cell measured earlier in the same length gives speedup.
+ * on_cell (may be NULL) is called before each cell (done false: the shape is
+ * filled) and after it (done true). */
+typedef struct {
+    const lc_bench_attn_method *methods;
+    int n_methods;
+    const int64_t *ns;   /* lengths (decode: cached keys)                          */
+    int n_ns;
+    const int64_t *ds;   /* head dims                                              */
+    int n_ds;
+    int heads, kv_heads; /* kv_heads 0: heads                                      */
+    int threads;         /* <= 0: all CPUs                                         */
+    int reps;
+    int causal_mode;     /* 1 causal, 0 non-causal, 2 both                         */
+    bool decode;         /* one query against n keys                               */
+    lc_dtype kv_type;
+    double max_seconds;
+    int64_t naive_cap;   /* NAIVE's score-matrix cap in bytes                      */
+    const lc_peak *peak; /* NULL: frac_peak stays 0                                */
+    uint64_t seed;
+    void (*on_cell)(void *user, const lc_bench_attn_row *row, int index, int n_cells, bool done);
+    void *user;
+} lc_bench_attn_grid;
+
+/* The number of cells of g (rows lc_bench_attn_grid_run fills), or -1 when a
+ * count is out of 1..4096. */
+int64_t lc_bench_attn_grid_cells(const lc_bench_attn_grid *g);
+/* Measure every cell into rows (lc_bench_attn_grid_cells of them). A cell's
+ * refusal is its row's error; the status is an error only for bad arguments
+ * or no memory for the grid's bookkeeping. */
+lc_status lc_bench_attn_grid_run(const lc_bench_attn_grid *g, lc_bench_attn_row *rows, lc_error *err);
+
 /* ---- A model's prefill and decode at context lengths (bench model, report) ------
  * Each length L: a context of L + n_decode tokens (opts' other settings as
  * given) is prefilled with L synthetic tokens drawn from seed (or, with
