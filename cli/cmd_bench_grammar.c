@@ -15,7 +15,6 @@
 #include "opt.h"
 #include "grammar_flags.h"
 #include "longctx/bench.h"
-#include "longctx/gguf.h"
 #include "longctx/json.h"
 #include "longctx/sys.h"
 
@@ -52,11 +51,10 @@ int bench_grammar(int argc, char **argv) {
     }
     if (!cli_grammar_active(&gr)) gr.json_object = true;
     lc_error err;
-    lc_gguf *gg = NULL;
     lc_tokenizer *tok = NULL;
     lc_sampler *con = NULL;
     int rc = CLI_FAIL;
-    if (lc_gguf_open(vocab_path, &gg, &err) != LC_OK || lc_tokenizer_from_gguf(gg, &tok, &err) != LC_OK) {
+    if (lc_tokenizer_open(vocab_path, 0, &tok, &err) != LC_OK) {
         cli_fail(CMD, &err);
         goto done;
     }
@@ -121,6 +119,5 @@ done:
     lc_sampler_free(con);
     cli_grammar_free(&gr);
     lc_tokenizer_free(tok);
-    lc_gguf_close(gg);
     return rc;
 }

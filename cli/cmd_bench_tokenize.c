@@ -12,7 +12,6 @@
 #include "opt.h"
 #include "longctx/util.h"
 #include "longctx/bench.h"
-#include "longctx/gguf.h"
 #include "longctx/json.h"
 #include "longctx/sys.h"
 #include "longctx/tokenizer.h"
@@ -68,16 +67,7 @@ int bench_tokenize(int argc, char **argv) {
     if (prc >= 0) return prc;
     for (; n_tok < tl.n; n_tok++) {
         const char *v = tl.path[n_tok];
-        lc_status st;
-        if (!tl.vocab[n_tok]) {
-            lc_gguf *g = NULL;
-            st = lc_gguf_open(v, &g, &err);
-            if (st == LC_OK) st = lc_tokenizer_from_gguf(g, &toks[n_tok], &err);
-            lc_gguf_close(g);
-        } else {
-            st = lc_tokenizer_load_llama2c(v, tl.vocab[n_tok], &toks[n_tok], &err);
-        }
-        if (st != LC_OK) {
+        if (lc_tokenizer_open(v, tl.vocab[n_tok], &toks[n_tok], &err) != LC_OK) {
             rc = cli_fail(CMD, &err);
             goto done;
         }

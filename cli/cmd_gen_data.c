@@ -10,7 +10,6 @@
 #include "cli.h"
 #include "opt.h"
 #include "commands.h"
-#include "longctx/gguf.h"
 #include "longctx/json.h"
 #include "longctx/sys.h"
 #include "longctx/tasks.h"
@@ -112,15 +111,8 @@ static int parse_args(int argc, char **argv, opts *o) {
 }
 
 static lc_status open_tokenizer(const opts *o, lc_tokenizer **tok, lc_error *err) {
-    if (o->tok_bin) return lc_tokenizer_load_llama2c(o->tok_bin, o->vocab_size, tok, err);
-    if (o->model) {
-        lc_gguf *g;
-        lc_status st = lc_gguf_open(o->model, &g, err);
-        if (st != LC_OK) return st;
-        st = lc_tokenizer_from_gguf(g, tok, err);
-        lc_gguf_close(g);
-        return st;
-    }
+    if (o->tok_bin) return lc_tokenizer_open(o->tok_bin, o->vocab_size, tok, err);
+    if (o->model) return lc_tokenizer_open(o->model, 0, tok, err);
     return lc_tasks_tokenizer_create(tok, err);
 }
 

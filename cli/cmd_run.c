@@ -330,11 +330,7 @@ static int prompt_ids(run_args *r, const lc_model *m, char **text, size_t *text_
             return cli_error("run", "--prompt-tokens: expected comma-separated non-negative ids"), CLI_USAGE;
     } else if (r->prompt && *text_len > 0) {
         if (!tok) return cli_error("run", "the model has no tokenizer: give -z TOKENIZER.bin or --prompt-tokens"), CLI_USAGE;
-        int64_t need = 0;
-        const lc_status st = lc_tokenizer_encode(tok, r->prompt, *text_len, !r->no_bos, NULL, 0, &need, &err);
-        if (st != LC_OK && st != LC_ERR_TOO_LARGE) return cli_fail("run", &err);
-        if (!(*ids = malloc((size_t)(need > 0 ? need : 1) * sizeof(int32_t)))) return CLI_FAIL;
-        if (lc_tokenizer_encode(tok, r->prompt, *text_len, !r->no_bos, *ids, need, n_ids, &err) != LC_OK)
+        if (lc_tokenizer_encode_alloc(tok, r->prompt, *text_len, !r->no_bos, ids, n_ids, &err) != LC_OK)
             return cli_fail("run", &err);
     }
     if (*n_ids == 0) { /* no prompt: start from BOS */

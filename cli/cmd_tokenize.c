@@ -10,7 +10,6 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "longctx/gguf.h"
 #include "longctx/model.h"
 #include "longctx/sys.h"
 #include "longctx/tokenizer.h"
@@ -97,17 +96,9 @@ static lc_status load_tokenizer(const tok_opts *o, lc_model **model, lc_tokenize
     *owned = NULL;
     *tok = NULL;
     lc_status st;
-    if (o->tok_bin && o->vocab_size > 0) {
-        if ((st = lc_tokenizer_load_llama2c(o->tok_bin, o->vocab_size, owned, err)) != LC_OK) return st;
-        *tok = *owned;
-        return LC_OK;
-    }
-    if (!o->tok_bin && is_gguf(o->model)) {
-        /* Straight from the metadata: works for vocabulary-only files too. */
-        lc_gguf *g = NULL;
-        if ((st = lc_gguf_open(o->model, &g, err)) != LC_OK) return st;
-        st = lc_tokenizer_from_gguf(g, owned, err);
-        lc_gguf_close(g);
+    if ((o->tok_bin && o->vocab_size > 0) || (!o->tok_bin && is_gguf(o->model))) {
+        /* A tokenizer.bin, or straight from the metadata: works for vocabulary-only files too. */
+        st = lc_tokenizer_open(o->tok_bin ? o->tok_bin : o->model, o->tok_bin ? o->vocab_size : 0, owned, err);
         *tok = *owned;
         return st;
     }
@@ -217,24 +208,11 @@ int cmd_tokenize(int argc, char **argv) {
         goto done;
     }
     bool bos = !o.no_bos && lc_tokenizer_add_bos(tok);
-    /* Usually one token per byte or fewer: try that, grow if the text needs more. */
-    int64_t cap = (int64_t)len + 8, n = 0;
+    int64_t n = 0;
     double t0 = lc_time_now();
-    for (int attempt = 0; attempt < 2; attempt++) {
-        free(ids);
-        ids = malloc((size_t)cap * sizeof *ids);
-        if (!ids) {
-            cli_error(CMD, "out of memory for %lld token ids", (long long)cap);
-            rc = CLI_FAIL;
-            goto done;
-        }
-        lc_status st = lc_tokenizer_encode(tok, text, len, bos, ids, cap, &n, &err);
-        if (st == LC_OK) break;
-        if (st != LC_ERR_TOO_LARGE || attempt == 1 || n <= cap) {
-            rc = cli_fail(CMD, &err);
-            goto done;
-        }
-        cap = n;
+    if (lc_tokenizer_encode_alloc(tok, text, len, bos, &ids, &n, &err) != LC_OK) {
+        rc = cli_fail(CMD, &err);
+        goto done;
     }
     double dt = lc_time_now() - t0;
 

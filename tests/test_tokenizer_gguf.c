@@ -332,6 +332,47 @@ static void test_model_unknown_pre(void) {
     if (getenv("LC_KEEP_UNKNOWN_PRE_MODEL") == NULL) unlink(path);
 }
 
+/* lc_tokenizer_open reads what the two loaders read; lc_tokenizer_encode_alloc
+ * gives what lc_tokenizer_encode gives into a large buffer. */
+static void test_open_and_encode_alloc(void) {
+    lc_error err;
+    lc_tokenizer *t = NULL;
+    CHECK(lc_tokenizer_open("/nonexistent/vocab.gguf", 0, &t, &err) != LC_OK && !t, "open: a missing file");
+    char path[512];
+    lc_test_shared("models/llama2-tokenizer.bin", path, sizeof path);
+    lc_tokenizer *ref = NULL;
+    CHECK_OK(lc_tokenizer_load_llama2c(path, 32000, &ref, &err), &err);
+    CHECK_OK(lc_tokenizer_open(path, 32000, &t, &err), &err);
+    if (ref && t) check_same(ref, t, "open: tokenizer.bin");
+    lc_tokenizer_free(t);
+    t = NULL;
+    char gpath[160];
+    snprintf(gpath, sizeof gpath, "%s/open.gguf", g_dir);
+    if (ref) CHECK_OK(lc_tokenizer_write_vocab_gguf(ref, gpath, "open", &err), &err);
+    CHECK_OK(lc_tokenizer_open(gpath, 0, &t, &err), &err);
+    unlink(gpath);
+    if (ref && t) check_same(ref, t, "open: a vocabulary GGUF");
+    lc_tokenizer_free(t);
+    static const char *const texts[] = {"", "a", "Hello world", "  two  spaces\n\nand lines", "\xF0\x9F\x98\x80 \xE6\x97\xA5"};
+    for (size_t i = 0; ref && i < LC_ARRAY_LEN(texts); i++) {
+        const size_t len = strlen(texts[i]);
+        for (int bos = 0; bos < 2; bos++) {
+            int32_t want[256], *ids = NULL;
+            int64_t n_want = 0, n = -1;
+            CHECK_OK(lc_tokenizer_encode(ref, texts[i], len, bos, want, 256, &n_want, &err), &err);
+            CHECK_OK(lc_tokenizer_encode_alloc(ref, texts[i], len, bos, &ids, &n, &err), &err);
+            CHECK(ids && tt_same_ids(ids, n, want, n_want), "encode_alloc \"%s\" bos %d: %lld ids, want %lld", texts[i],
+                  bos, (long long)n, (long long)n_want);
+            free(ids);
+        }
+    }
+    int32_t *ids = (int32_t *)&err;
+    int64_t n = 5;
+    CHECK(lc_tokenizer_encode_alloc(ref, NULL, 3, true, &ids, &n, &err) == LC_ERR_INVALID_ARG && !ids && n == 0,
+          "encode_alloc: NULL text of 3 bytes");
+    lc_tokenizer_free(ref);
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "/tmp/lc_test_tokenizer_XXXXXX");
     if (!mkdtemp(g_dir)) {
@@ -342,6 +383,7 @@ int main(void) {
     test_malformed();
     test_real_round_trips();
     test_model_unknown_pre();
+    test_open_and_encode_alloc();
     rmdir(g_dir);
     return lc_test_finish("test_tokenizer_gguf");
 }

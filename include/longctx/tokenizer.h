@@ -98,6 +98,10 @@ lc_status lc_tokenizer_load_llama2c_memory(const void *data, size_t size, int32_
                                            lc_error *err);
 /* From GGUF tokenizer.ggml.* metadata (also vocabulary-only files). */
 lc_status lc_tokenizer_from_gguf(const struct lc_gguf *g, lc_tokenizer **out, lc_error *err);
+/* From a file: a llama2.c tokenizer.bin when n_vocab > 0 (the file does not
+ * store it), else the vocabulary of a GGUF (a model or a vocabulary-only
+ * file). The caller frees *out with lc_tokenizer_free. */
+lc_status lc_tokenizer_open(const char *path, int32_t n_vocab, lc_tokenizer **out, lc_error *err);
 void lc_tokenizer_free(lc_tokenizer *t);
 
 lc_tokenizer_kind lc_tokenizer_kind_of(const lc_tokenizer *t);
@@ -134,6 +138,11 @@ int32_t lc_tokenizer_find(const lc_tokenizer *t, const char *piece, size_t len);
  * when the vocabulary has no BOS. At most 256 MiB of text per call. */
 lc_status lc_tokenizer_encode(const lc_tokenizer *t, const char *text, size_t len, bool add_bos, int32_t *ids,
                               int64_t cap, int64_t *n, lc_error *err);
+/* The same into a new array of *n ids (the caller frees *ids with free();
+ * NULL and 0 on error): one encode when the text needs at most len + 8 ids,
+ * else a second into an array of the size the first reported. */
+lc_status lc_tokenizer_encode_alloc(const lc_tokenizer *t, const char *text, size_t len, bool add_bos, int32_t **ids,
+                                    int64_t *n, lc_error *err);
 
 /* The raw piece of a token (as stored). */
 const char *lc_tokenizer_piece(const lc_tokenizer *t, int32_t id, size_t *len);
