@@ -32,26 +32,16 @@ static const char synopsis[] =
 /* ---- Options ------------------------------------------------------------- */
 
 typedef struct {
-    bool set;
-    int64_t v;
-} opt_i;
-typedef struct {
-    bool set;
-    float v;
-} opt_f;
-
-typedef struct {
-    opt_i dim, layers, heads, kv_heads, hidden, head_dim, vocab, ctx, batch, steps, warmup, seed, threads;
-    opt_i save_every, eval_every, eval_batches, log_every, stop_at, len_jitter;
-    opt_f lr, min_lr, wd, clip, beta1, beta2, answer_w, filler_w, eos_w;
-    bool untied;
-    const char *attn, *attn_backward, *data, *tokenizer, *out, *resume, *init, *log;
+    lc_train_request req; /* the model's shape and the schedule */
+    lc_train_opt_i64 save_every, eval_every, eval_batches, log_every, stop_at, len_jitter;
+    lc_train_opt_f32 answer_w, filler_w, eos_w;
+    const char *attn_backward, *data, *tokenizer, *out, *resume, *init, *log;
     char rope_flag[MAX_ROPE_OPTS][32];
     const char *rope_val[MAX_ROPE_OPTS];
     int n_rope;
 } train_opts;
 
-/* An option with "given" (opt_i, opt_f fields of train_opts). */
+/* An option with "given" (lc_train_opt_i64, lc_train_opt_f32 fields of train_opts). */
 #define TI(names_, field, lo_, hi_, help_)                                                                             \
     {.kind = CLI_OPT_I64, .names = (names_), .meta = "N", .help = (help_), .dst = &o->field.v, .lo = (lo_),            \
      .hi = (hi_), .given = &o->field.set}
@@ -93,28 +83,28 @@ static int parse(int argc, char **argv, train_opts *o) {
            "task rows end 0..N tokens early (per row; padded, weight 0) so the EOS\n"
            "is not always the last token and stopping is not learned by position (0)"),
         CLI_SECTION("model (ignored with --init/--resume, which take the model's shape):"),
-        TN("--dim", dim, "model width (128)"),
-        TN("--layers", layers, "layers (4)"),
-        TN("--heads", heads, "attention heads (4)"),
-        TN("--kv-heads", kv_heads, "K/V heads (2)"),
-        TN("--hidden", hidden, "feed-forward width (3 x dim)"),
-        TN("--head-dim", head_dim, "head dimension (dim / heads)"),
-        TN("--vocab", vocab, "vocabulary (from the tokenizer; toy data: 32)"),
-        CLI_SET("--untied", &o->untied, "an output matrix of its own (default: tied to the embeddings)"),
-        CLI_STR("--attn", "A", &o->attn, "softmax (default) or linear:elu"),
+        TN("--dim", req.dim, "model width (128)"),
+        TN("--layers", req.layers, "layers (4)"),
+        TN("--heads", req.heads, "attention heads (4)"),
+        TN("--kv-heads", req.kv_heads, "K/V heads (2)"),
+        TN("--hidden", req.hidden, "feed-forward width (3 x dim)"),
+        TN("--head-dim", req.head_dim, "head dimension (dim / heads)"),
+        TN("--vocab", req.vocab, "vocabulary (from the tokenizer; toy data: 32)"),
+        CLI_SET("--untied", &o->req.untied, "an output matrix of its own (default: tied to the embeddings)"),
+        CLI_STR("--attn", "A", &o->req.attention, "softmax (default) or linear:elu"),
         CLI_SECTION("batch and schedule:"),
-        TN("-c|--ctx", ctx, "tokens per sequence T (256)"),
-        TN("-b|--batch", batch, "sequences per step B (8)"),
-        TN("--steps", steps, "optimizer steps (1000)"),
-        TF("--lr", lr, "learning rate (1e-3)"),
-        TF("--min-lr", min_lr, "learning rate at the end of the cosine schedule (lr/10)"),
-        TN("--warmup", warmup, "warm-up steps (steps/20)"),
-        TF("--wd", wd, "weight decay (0.1)"),
-        TF("--clip", clip, "gradient norm clip (1.0; 0 = off)"),
-        TF("--beta1", beta1, "AdamW beta1 (0.9)"),
-        TF("--beta2", beta2, "AdamW beta2 (0.95)"),
-        TN("--seed", seed, "seed of the weights and the data (1337)"),
-        TN("-t|--threads", threads, "threads (default: all CPUs)"),
+        TN("-c|--ctx", req.ctx, "tokens per sequence T (256)"),
+        TN("-b|--batch", req.batch, "sequences per step B (8)"),
+        TN("--steps", req.steps, "optimizer steps (1000)"),
+        TF("--lr", req.lr, "learning rate (1e-3)"),
+        TF("--min-lr", req.min_lr, "learning rate at the end of the cosine schedule (lr/10)"),
+        TN("--warmup", req.warmup, "warm-up steps (steps/20)"),
+        TF("--wd", req.weight_decay, "weight decay (0.1)"),
+        TF("--clip", req.grad_clip, "gradient norm clip (1.0; 0 = off)"),
+        TF("--beta1", req.beta1, "AdamW beta1 (0.9)"),
+        TF("--beta2", req.beta2, "AdamW beta2 (0.95)"),
+        TN("--seed", req.seed, "seed of the weights and the data (1337)"),
+        TN("-t|--threads", req.threads, "threads (default: all CPUs)"),
         CLI_STR("--attn-backward", "flash|naive", &o->attn_backward,
                 "tiled O(T) backward (default) or the O(T^2) reference"),
         CLI_SECTION("rope (as llama.cpp; e.g. fine-tune to 4096: --init m.gguf -c 4096 --rope-scaling yarn\n"
@@ -136,6 +126,7 @@ static int parse(int argc, char **argv, train_opts *o) {
     const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, NULL, opts);
     const int rc = cli_opt_parse(&spec, argc, argv, 1);
     if (rc >= 0) return rc;
+    o->req.toy_data = o->data && strncmp(o->data, "toy:", 4) == 0;
     const char *why = !o->data  ? "--data is required (a task mixture, a text file, or toy:copy)"
                       : !o->out ? "-o OUT.gguf is required"
                       : o->resume && o->init ? "--resume and --init exclude each other"
@@ -162,7 +153,7 @@ static lc_status build_data(const train_opts *o, const lc_train_config *cfg, con
     sp.data = o->data;
     sp.tokenizer = o->tokenizer;
     sp.model_tok = model_tok;
-    sp.toy_vocab = o->vocab.set ? (int32_t)o->vocab.v : cfg->model.vocab_size;
+    sp.toy_vocab = o->req.vocab.set ? (int32_t)o->req.vocab.v : cfg->model.vocab_size;
     sp.ctx = cfg->ctx;
     sp.seed = cfg->seed;
     sp.eval = o->eval_every.set && o->eval_every.v > 0;
@@ -272,56 +263,13 @@ static bool out_dir_writable(const char *path) {
     return access(dir, W_OK) == 0;
 }
 
-static bool shape_given(const train_opts *o) {
-    return o->dim.set || o->layers.set || o->heads.set || o->kv_heads.set || o->hidden.set || o->head_dim.set ||
-           o->untied || o->attn;
-}
-
-/* A fresh model's shape from the flags. */
-static void fresh_model(const train_opts *o, lc_model_config *m) {
-    if (o->dim.set) m->dim = (int32_t)o->dim.v;
-    if (o->layers.set) m->n_layers = (int32_t)o->layers.v;
-    if (o->heads.set) m->n_heads = (int32_t)o->heads.v;
-    m->n_kv_heads = o->kv_heads.set ? (int32_t)o->kv_heads.v : (m->n_heads % 2 ? m->n_heads : m->n_heads / 2);
-    m->hidden_dim = o->hidden.set ? (int32_t)o->hidden.v : 3 * m->dim;
-    m->head_dim = o->head_dim.set ? (int32_t)o->head_dim.v : (m->n_heads > 0 ? m->dim / m->n_heads : 0);
-    m->tied_output = !o->untied;
-    if (o->attn) snprintf(m->attention, sizeof m->attention, "%s", o->attn);
-    if (strncmp(o->data, "toy:", 4) == 0) m->vocab_size = o->vocab.set ? (int32_t)o->vocab.v : 32;
-}
-
-#define SET_IF(field, dst) \
-    if (o->field.set) dst = o->field.v
-
-/* Schedule and batch: flags override the defaults (or the resumed run's). */
-static void apply_schedule(const train_opts *o, lc_train_config *cfg) {
-    SET_IF(ctx, cfg->ctx);
-    SET_IF(batch, cfg->batch);
-    SET_IF(steps, cfg->steps);
-    SET_IF(lr, cfg->lr);
-    if (!o->resume) {
-        cfg->min_lr = o->min_lr.set ? o->min_lr.v : cfg->lr / 10.0f;
-        cfg->warmup = o->warmup.set ? o->warmup.v : cfg->steps / 20;
-    } else {
-        SET_IF(min_lr, cfg->min_lr);
-        SET_IF(warmup, cfg->warmup);
-    }
-    SET_IF(wd, cfg->weight_decay);
-    SET_IF(clip, cfg->grad_clip);
-    SET_IF(beta1, cfg->beta1);
-    SET_IF(beta2, cfg->beta2);
-    SET_IF(seed, cfg->seed);
-    SET_IF(threads, cfg->n_threads);
-}
-#undef SET_IF
-
 /* The configuration from --init/--resume or the flags, with RoPE and the
  * schedule. CLI_OK or an exit status after a message; *base: the model
  * loaded from --init/--resume (owned by the caller). */
 static int train_config(const train_opts *o, lc_train_config *cfg, lc_model **base) {
     lc_error err;
     const char *from = o->resume ? o->resume : o->init;
-    if (from && shape_given(o)) {
+    if (from && lc_train_request_shape_given(&o->req)) {
         cli_error(CMD, "the model shape comes from %s: drop --dim/--layers/--heads/--kv-heads/--hidden/"
                   "--head-dim/--untied/--attn", from);
         return CLI_USAGE;
@@ -331,9 +279,9 @@ static int train_config(const train_opts *o, lc_train_config *cfg, lc_model **ba
         lc_train_config_from_model(cfg, *base);
         if (o->resume && lc_train_sidecar_read_config(o->resume, cfg, NULL, &err) != LC_OK) return cli_fail(CMD, &err);
     } else {
-        fresh_model(o, &cfg->model);
+        lc_train_request_model(&o->req, &cfg->model);
     }
-    apply_schedule(o, cfg);
+    lc_train_request_schedule(&o->req, o->resume != NULL, cfg);
     if (o->attn_backward && !lc_train_attn_backward_parse(o->attn_backward, &cfg->attn_backward)) {
         cli_error(CMD, "--attn-backward must be flash or naive, got '%s'", o->attn_backward);
         return CLI_USAGE;
@@ -442,8 +390,8 @@ int cmd_train(int argc, char **argv) {
     rc = train_config(&o, &cfg, &base);
     const bool fresh = !o.resume && !o.init;
     if (rc == CLI_OK && build_data(&o, &cfg, base ? base->tokenizer : NULL, &ds, &err) != LC_OK) rc = cli_fail(CMD, &err);
-    if (rc == CLI_OK && fresh && strncmp(o.data, "toy:", 4) != 0)
-        cfg.model.vocab_size = o.vocab.set ? (int32_t)o.vocab.v : ds.vocab;
+    if (rc == CLI_OK && fresh && !o.req.toy_data)
+        cfg.model.vocab_size = o.req.vocab.set ? (int32_t)o.req.vocab.v : ds.vocab;
     if (rc == CLI_OK && ds.vocab > cfg.model.vocab_size) {
         cli_error(CMD, "the data uses %d token ids but the model has %d embeddings", ds.vocab, cfg.model.vocab_size);
         rc = CLI_FAIL;

@@ -7,7 +7,8 @@
  *  - a tiny model overfits a fixed batch (loss below a stated bound);
  *  - determinism: same seed -> bitwise identical losses, for 1 and 2 threads;
  *  - the memory plan: flash attention state linear in T, naive quadratic;
- *  - refusals: bad configs, out-of-vocabulary tokens.
+ *  - refusals: bad configs, out-of-vocabulary tokens;
+ *  - lc_train_request: the shape and schedule defaults `longctx train` documents.
  */
 #include <math.h>
 #include <string.h>
@@ -305,7 +306,50 @@ static void test_schedule(void) {
     CHECK(fabsf(lc_train_lr_at(&c, 500) - 0.1f) < 1e-6f, "floor after the end");
 }
 
+/* lc_train_request: a fresh model's shape and the schedule's defaults follow
+ * what is asked; a resumed run keeps its schedule unless asked otherwise. */
+static void test_request(void) {
+    lc_train_request r;
+    memset(&r, 0, sizeof r);
+    CHECK(!lc_train_request_shape_given(&r), "nothing asked: no shape");
+    lc_train_config c;
+    lc_train_config_init(&c);
+    r.dim.set = true, r.dim.v = 96;
+    r.heads.set = true, r.heads.v = 3;
+    r.steps.set = true, r.steps.v = 400;
+    r.lr.set = true, r.lr.v = 2e-3f;
+    CHECK(lc_train_request_shape_given(&r), "--dim is shape");
+    lc_train_request_model(&r, &c.model);
+    CHECK(c.model.dim == 96 && c.model.n_heads == 3 && c.model.n_kv_heads == 3 && c.model.hidden_dim == 288 &&
+              c.model.head_dim == 32 && c.model.n_layers == 4 && c.model.tied_output && c.model.vocab_size == 256,
+          "fresh shape: dim %d heads %d/%d hidden %d head_dim %d", c.model.dim, c.model.n_heads, c.model.n_kv_heads,
+          c.model.hidden_dim, c.model.head_dim);
+    r.heads.v = 4;
+    r.untied = true;
+    r.attention = "linear:elu";
+    r.toy_data = true;
+    lc_train_request_model(&r, &c.model);
+    CHECK(c.model.n_kv_heads == 2 && c.model.head_dim == 24 && !c.model.tied_output &&
+              strcmp(c.model.attention, "linear:elu") == 0 && c.model.vocab_size == 32,
+          "even heads: half as many KV heads; untied; linear; toy vocabulary 32");
+    lc_train_request_schedule(&r, false, &c);
+    CHECK(c.steps == 400 && c.lr == 2e-3f && c.min_lr == 2e-3f / 10.0f && c.warmup == 20 && c.batch == 8 && c.ctx == 256,
+          "fresh schedule: min_lr lr/10 (%g), warmup steps/20 (%lld)", (double)c.min_lr, (long long)c.warmup);
+    c.min_lr = 5e-5f, c.warmup = 7;
+    lc_train_request_schedule(&r, true, &c);
+    CHECK(c.min_lr == 5e-5f && c.warmup == 7, "resumed: min_lr and warmup kept");
+    r.warmup.set = true, r.warmup.v = 3;
+    r.weight_decay.set = true, r.weight_decay.v = 0;
+    r.threads.set = true, r.threads.v = 2;
+    lc_train_request_schedule(&r, true, &c);
+    CHECK(c.warmup == 3 && c.weight_decay == 0 && c.n_threads == 2 && c.min_lr == 5e-5f,
+          "resumed: what is asked again overrides");
+    lc_error err;
+    CHECK_OK(lc_train_config_validate(&c, &err), &err);
+}
+
 int main(void) {
+    test_request();
     test_schedule();
     test_refusals();
     test_memory_plan();

@@ -312,6 +312,42 @@ typedef struct {
  * drawing batches from data; evaluates and saves as asked. */
 lc_status lc_train_run(lc_trainer *t, lc_train_data *data, const lc_train_run_opts *o, lc_error *err);
 
+/* ---- A run's configuration from what a user asked (longctx train) -----------
+ * Each field overrides only when its `set` is true (whatever its value:
+ * lc_train_config_validate judges the result). Integer values are stored
+ * into the configuration's fields as C conversions do (int32 model sizes). */
+typedef struct {
+    bool set;
+    int64_t v;
+} lc_train_opt_i64;
+typedef struct {
+    bool set;
+    float v;
+} lc_train_opt_f32;
+
+typedef struct {
+    /* a fresh model's shape (a model given to start from has its own) */
+    lc_train_opt_i64 dim, layers, heads, kv_heads, hidden, head_dim, vocab;
+    bool untied;           /* an output matrix of its own                        */
+    const char *attention; /* NULL: softmax                                      */
+    bool toy_data;         /* the data is a toy task: vocab defaults to 32       */
+    /* batch and schedule */
+    lc_train_opt_i64 ctx, batch, steps, warmup, seed, threads;
+    lc_train_opt_f32 lr, min_lr, weight_decay, grad_clip, beta1, beta2;
+} lc_train_request;
+
+/* Whether r asks for any part of the model's shape (which a model given to
+ * start from or resume already fixes). */
+bool lc_train_request_shape_given(const lc_train_request *r);
+/* A fresh model's shape: dim, layers and heads as asked (else m's), KV heads
+ * heads / 2 (heads when odd), hidden 3 x dim, head dim dim / heads, tied
+ * unless untied, the attention spec; with toy data the vocabulary (32). */
+void lc_train_request_model(const lc_train_request *r, lc_model_config *m);
+/* Batch and schedule over cfg (the defaults, or a resumed run's sidecar):
+ * what r sets; for a run that is not resumed, min_lr lr / 10 and warmup
+ * steps / 20 unless r sets them. */
+void lc_train_request_schedule(const lc_train_request *r, bool resumed, lc_train_config *cfg);
+
 #ifdef __cplusplus
 }
 #endif
