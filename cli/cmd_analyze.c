@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "longctx/bench.h"
 #include "longctx/json.h"
+#include "longctx/util.h"
 #include "longctx/model.h"
 #include "longctx/report.h"
 #include "opt.h"
@@ -59,13 +60,6 @@ typedef struct {
 
 static const char *const ws_names[4] = {"flash", "window", "linear", "chunked"};
 
-static void fmt(double b, char *buf, size_t len) {
-    static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-    int k = 0;
-    while (b >= 1024 && k < 6) b /= 1024, k++;
-    snprintf(buf, len, k ? "%.1f %s" : "%.0f %s", b, u[k]);
-}
-
 /* One family's memory table (text, or a JSON object when w is set). */
 static int family_table(const lc_family_preset *p, const int64_t *nl, int n_n, lc_dtype dt, lc_json_writer *w) {
     char layers[96], a[32], b[32], c[32], d[32];
@@ -102,8 +96,8 @@ static int family_table(const lc_family_preset *p, const int64_t *nl, int n_n, l
         return CLI_OK;
     }
     const double per_tok = lc_family_preset_kv_bytes(p, 1 << 30, dt, false) - lc_family_preset_kv_bytes(p, (1 << 30) - 1, dt, false);
-    fmt(per_tok, a, sizeof a);
-    fmt(lc_family_preset_kv_bytes(p, 1, dt, true) - lc_family_preset_kv_bytes(p, 0, dt, true), b, sizeof b);
+    lc_format_bytes(per_tok, a, sizeof a);
+    lc_format_bytes(lc_family_preset_kv_bytes(p, 1, dt, true) - lc_family_preset_kv_bytes(p, 0, dt, true), b, sizeof b);
     printf("%s (%s, GGUF %s): %d layers = %s, %d KV heads x %d, claims %lld tokens\n  %s\n", p->name, p->hf_name,
            p->arch, p->n_layers, layers, p->n_kv_heads, p->head_dim, (long long)p->ctx, p->machinery);
     printf("  %s KV per token once past every window: %s (all layers global: %s)\n", lc_dtype_name(dt), a, b);
@@ -111,12 +105,12 @@ static int family_table(const lc_family_preset *p, const int64_t *nl, int n_n, l
            have_meas ? "scaled model (head dim 16): runtime allocates / its layout predicts" : "scaled model");
     for (int i = 0; i < n_n; i++) {
         const double kv = lc_family_preset_kv_bytes(p, nl[i], dt, false), kg = lc_family_preset_kv_bytes(p, nl[i], dt, true);
-        fmt(kv, a, sizeof a);
-        fmt(kg, b, sizeof b);
+        lc_format_bytes(kv, a, sizeof a);
+        lc_format_bytes(kg, b, sizeof b);
         printf("  %9lld | %12s | %12s | %5.1f%% | ", (long long)nl[i], a, b, kg > 0 ? 100.0 * (1.0 - kv / kg) : 0.0);
         if (have_meas) {
-            fmt(meas[i], c, sizeof c);
-            fmt(ana[i], d, sizeof d);
+            lc_format_bytes(meas[i], c, sizeof c);
+            lc_format_bytes(ana[i], d, sizeof d);
             printf("%s / %s\n", c, d);
         } else {
             printf("n/a: %s\n", err.msg);
@@ -285,16 +279,16 @@ static void print_table(const analyze_args *a, const cell *cells, FILE *out) {
     for (int i = 0; i < a->n_n; i++) {
         const cell *c = &cells[i];
         char b[11][32];
-        fmt(c->article_bytes, b[0], 32);
-        fmt(c->naive_layer, b[1], 32);
-        fmt(c->naive_train, b[2], 32);
+        lc_format_bytes(c->article_bytes, b[0], 32);
+        lc_format_bytes(c->naive_layer, b[1], 32);
+        lc_format_bytes(c->naive_train, b[2], 32);
         for (int k = 0; k < 4; k++) {
-            if (c->ws_ok[k]) fmt((double)c->ws[k], b[3 + k], 32);
+            if (c->ws_ok[k]) lc_format_bytes((double)c->ws[k], b[3 + k], 32);
             else snprintf(b[3 + k], 32, "n/a");
         }
-        fmt(c->kv_cache, b[7], 32);
-        fmt(c->window_cache, b[8], 32);
-        fmt(c->linear_state, b[9], 32);
+        lc_format_bytes(c->kv_cache, b[7], 32);
+        lc_format_bytes(c->window_cache, b[8], 32);
+        lc_format_bytes(c->linear_state, b[9], 32);
         fprintf(out, "%9lld %12s %13s %13s %11s %11s %11s %11s %11s %11s %11s %10.2f %10.3f\n", (long long)c->n, b[0],
                 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], c->flops_full / 1e12, c->flops_linear / 1e12);
     }
@@ -305,9 +299,9 @@ static void print_table(const analyze_args *a, const cell *cells, FILE *out) {
         const cell *c = &cells[i];
         char t1[40], r1[40], t2[40], r2[40];
         if (c->naive_err[0]) snprintf(t1, sizeof t1, "%s", c->naive_err), snprintf(r1, sizeof r1, "-");
-        else snprintf(t1, sizeof t1, "%.3f", c->naive_s), fmt((double)c->naive_rss, r1, sizeof r1);
+        else snprintf(t1, sizeof t1, "%.3f", c->naive_s), lc_format_bytes((double)c->naive_rss, r1, sizeof r1);
         if (c->flash_err[0]) snprintf(t2, sizeof t2, "%.38s", c->flash_err), snprintf(r2, sizeof r2, "-");
-        else snprintf(t2, sizeof t2, "%.3f", c->flash_s), fmt((double)c->flash_rss, r2, sizeof r2);
+        else snprintf(t2, sizeof t2, "%.3f", c->flash_s), lc_format_bytes((double)c->flash_rss, r2, sizeof r2);
         fprintf(out, "%9lld %12s %12s %12s %12s\n", (long long)c->n, t1, r1, t2, r2);
     }
 }

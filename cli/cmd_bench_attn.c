@@ -14,6 +14,7 @@
 #include "longctx/bench.h"
 #include "longctx/runtime.h"
 #include "longctx/json.h"
+#include "longctx/util.h"
 #include "opt.h"
 
 #define MAX_LIST 32
@@ -143,13 +144,6 @@ static int parse_options(int argc, char **argv, options *o) {
 }
 #undef SMALL
 
-static void fmt_bytes(double b, char *buf, size_t len) {
-    static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    int k = 0;
-    while (b >= 1024 && k < 5) b /= 1024, k++;
-    snprintf(buf, len, k ? "%.1f %s" : "%.0f %s", b, u[k]);
-}
-
 static void print_header(FILE *f, bool decode) {
     fprintf(f, "%-18s %8s %8s %4s %5s %6s %4s %10s %9s %6s %8s %10s %10s  %s\n", "method", "n_q", "n_kv", "d",
             "heads", "causal", "kv", "ms", decode ? "GB/s" : "GFLOP/s", decode ? "%bw" : "%peak", "xnaive",
@@ -158,14 +152,14 @@ static void print_header(FILE *f, bool decode) {
 
 static void print_row(FILE *f, const row *r) {
     char ws[32], rss[32], ms[32], g[32], fp[32], sp[32];
-    fmt_bytes((double)r->r.workspace_bytes, ws, sizeof ws);
+    lc_format_bytes((double)r->r.workspace_bytes, ws, sizeof ws);
     if (r->error[0]) {
         fprintf(f, "%-18s %8lld %8lld %4d %2d/%-2d %6s %4s %10s %9s %6s %8s %10s %10s  %s\n", r->m->spec,
                 (long long)r->n_q, (long long)r->n_kv, r->d, r->heads, r->kv_heads, r->causal ? "yes" : "no",
                 lc_dtype_name(r->kv_type), "-", "-", "-", "-", r->r.workspace_bytes ? ws : "-", "-", r->error);
         return;
     }
-    fmt_bytes((double)r->r.rss_growth_bytes, rss, sizeof rss);
+    lc_format_bytes((double)r->r.rss_growth_bytes, rss, sizeof rss);
     snprintf(ms, sizeof ms, "%.3f", r->r.seconds * 1e3);
     bool decode = r->n_q == 1 && r->n_kv > 1;
     snprintf(g, sizeof g, "%.1f", decode ? r->kv_gbs : r->r.gflops);
