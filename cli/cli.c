@@ -181,7 +181,7 @@ void cli_progress_init(cli_progress *p) {
     p->tty = isatty(STDERR_FILENO) == 1;
 }
 
-static void fmt_duration(double s, char *buf, size_t len) {
+void cli_fmt_duration(double s, char *buf, size_t len) {
     if (!isfinite(s) || s < 0) {
         snprintf(buf, len, "?");
         return;
@@ -201,8 +201,8 @@ void cli_progress_update(cli_progress *p, double done, double total, const char 
     double el = now - p->start;
     double eta = done > 0 ? el * (total - done) / done : NAN;
     char e1[48], e2[48];
-    fmt_duration(el, e1, sizeof e1);
-    fmt_duration(eta, e2, sizeof e2);
+    cli_fmt_duration(el, e1, sizeof e1);
+    cli_fmt_duration(eta, e2, sizeof e2);
     fprintf(stderr, "\r\033[K%s %.0f/%.0f (%.0f%%) elapsed %s ETA %s", what ? what : "", done, total,
             total > 0 ? 100.0 * done / total : 0.0, e1, e2);
     fflush(stderr);

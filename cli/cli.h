@@ -70,6 +70,9 @@ typedef struct {
     bool drawn;
 } cli_progress;
 
+/* Seconds as "42s", "3m05s" or "2h07m" ("?" when not finite or negative). */
+void cli_fmt_duration(double s, char *buf, size_t len);
+
 void cli_progress_init(cli_progress *p);
 /* Redraw "\r<what> done/total (pct) elapsed ETA" at most 10 times a second. */
 void cli_progress_update(cli_progress *p, double done, double total, const char *what);

@@ -182,17 +182,6 @@ typedef struct {
     double last_draw;
 } run_ui;
 
-static void fmt_time(double s, char *buf, size_t len) {
-    if (!isfinite(s) || s < 0) {
-        snprintf(buf, len, "?");
-        return;
-    }
-    long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, len, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-    else if (t >= 60) snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
-    else snprintf(buf, len, "%lds", t);
-}
-
 static void csv_row(run_ui *u, const lc_train_stats *s, double val) {
     if (!u->csv) return;
     fprintf(u->csv, "%lld,%lld,%.6f,%.6g,%.6f,%.3f,", (long long)s->step, (long long)(s->step * u->tokens_per_step),
@@ -212,8 +201,8 @@ static bool ui_step(void *user, const lc_train_stats *s) {
     const double tok_s = el > 0 ? (double)done * (double)u->tokens_per_step / el : 0.0;
     const double eta = done > 0 ? el / (double)done * (double)(u->total_steps - s->step) : NAN;
     char e1[32], e2[32];
-    fmt_time(el, e1, sizeof e1);
-    fmt_time(eta, e2, sizeof e2);
+    cli_fmt_duration(el, e1, sizeof e1);
+    cli_fmt_duration(eta, e2, sizeof e2);
     if (u->tty) {
         if (now - u->last_draw >= 0.1 || s->step == u->total_steps) {
             fprintf(stderr,
