@@ -364,10 +364,7 @@ int cmd_info(int argc, char **argv) {
     }
     lc_error err;
     lc_gguf *g = NULL;
-    FILE *f = fopen(path, "rb");
-    char magic[4] = {0};
-    bool is_gguf = f && fread(magic, 1, 4, f) == 4 && memcmp(magic, "GGUF", 4) == 0;
-    if (f) fclose(f);
+    const bool is_gguf = lc_gguf_file_has_magic(path);
     if (is_gguf) {
         if (lc_gguf_open(path, &g, &err) != LC_OK) return cli_fail("info", &err);
         if (tok) cli_error("info", "note: -z is for llama2.c models; the GGUF's own tokenizer is used");

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "longctx/gguf.h"
 #include "longctx/model.h"
 #include "longctx/sys.h"
 #include "longctx/tokenizer.h"
@@ -81,14 +82,6 @@ static int parse_args(int argc, char **argv, tok_opts *o) {
     return -1;
 }
 
-static bool is_gguf(const char *path) {
-    FILE *f = fopen(path, "rb");
-    char magic[4] = {0};
-    bool yes = f && fread(magic, 1, 4, f) == 4 && memcmp(magic, "GGUF", 4) == 0;
-    if (f) fclose(f);
-    return yes;
-}
-
 /* The tokenizer, owned either by *model or by the caller (*owned). */
 static lc_status load_tokenizer(const tok_opts *o, lc_model **model, lc_tokenizer **owned, const lc_tokenizer **tok,
                                 lc_error *err) {
@@ -96,7 +89,7 @@ static lc_status load_tokenizer(const tok_opts *o, lc_model **model, lc_tokenize
     *owned = NULL;
     *tok = NULL;
     lc_status st;
-    if ((o->tok_bin && o->vocab_size > 0) || (!o->tok_bin && is_gguf(o->model))) {
+    if ((o->tok_bin && o->vocab_size > 0) || (!o->tok_bin && lc_gguf_file_has_magic(o->model))) {
         /* A tokenizer.bin, or straight from the metadata: works for vocabulary-only files too. */
         st = lc_tokenizer_open(o->tok_bin ? o->tok_bin : o->model, o->tok_bin ? o->vocab_size : 0, owned, err);
         *tok = *owned;

@@ -889,7 +889,28 @@ static void test_corpus(void) {
     CHECK(n >= 4, "%d corpus files", n);
 }
 
+/* lc_gguf_file_has_magic: the first four bytes, nothing more. */
+static void test_has_magic(void) {
+    static const char *const bodies[] = {"GGUF", "GGUF and more", "GGU", "ggufXXXX", ""};
+    static const bool want[] = {true, true, false, false, false};
+    char path[256];
+    tmp_path(path, sizeof path, "magic");
+    for (size_t i = 0; i < LC_ARRAY_LEN(bodies); i++) {
+        FILE *f = fopen(path, "wb");
+        CHECK(f != NULL, "create %s", path);
+        if (!f) return;
+        fputs(bodies[i], f);
+        fclose(f);
+        CHECK(lc_gguf_file_has_magic(path) == want[i], "has magic \"%s\": want %d", bodies[i], want[i]);
+    }
+    unlink(path);
+    CHECK(!lc_gguf_file_has_magic(path), "a missing file");
+    CHECK(!lc_gguf_file_has_magic(NULL), "NULL");
+    CHECK(!lc_gguf_file_has_magic("/tmp"), "a directory");
+}
+
 int main(void) {
+    test_has_magic();
     test_type_tables();
     test_corpus();
     test_roundtrip();

@@ -83,6 +83,9 @@ typedef struct {
 
 typedef struct lc_gguf lc_gguf;
 
+/* Whether the file can be read and starts with the GGUF magic (nothing else
+ * is checked: lc_gguf_open does that). */
+bool lc_gguf_file_has_magic(const char *path);
 /* Open and fully validate a file (header, metadata, tensor infos, bounds). */
 lc_status lc_gguf_open(const char *path, lc_gguf **out, lc_error *err);
 /* The same over a caller-owned buffer that must outlive the lc_gguf. */

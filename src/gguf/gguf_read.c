@@ -508,6 +508,15 @@ lc_status lc_gguf_open_memory(const void *data, size_t size, lc_gguf **out, lc_e
     return open_bytes(size ? data : "", size, NULL, out, err);
 }
 
+bool lc_gguf_file_has_magic(const char *path) {
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f) return false;
+    char b[4] = {0};
+    const size_t n = fread(b, 1, 4, f);
+    fclose(f);
+    return n == 4 && memcmp(b, "GGUF", 4) == 0;
+}
+
 lc_status lc_gguf_open(const char *path, lc_gguf **out, lc_error *err) {
     if (!path || !out) return lc_fail(err, LC_ERR_INVALID_ARG, "gguf: NULL path or output");
     *out = NULL;

@@ -64,15 +64,6 @@ static lc_status map_file(const char *path, void **map, size_t *len, lc_error *e
     return st;
 }
 
-static bool is_gguf(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return false;
-    unsigned char b[4] = {0};
-    size_t n = fread(b, 1, 4, f);
-    fclose(f);
-    return n == 4 && memcmp(b, "GGUF", 4) == 0;
-}
-
 /* A llama2.c header is seven little-endian int32 counts: bytes that are all
  * printable text (or whitespace) there are a text file, not a checkpoint. */
 static bool starts_with_text(const char *path) {
@@ -116,7 +107,7 @@ lc_status lc_model_load(const char *path, const lc_model_load_opts *opts, lc_mod
     if (!path || !out) return lc_fail(err, LC_ERR_INVALID_ARG, "model: NULL path or output");
     *out = NULL;
     lc_status st;
-    if (is_gguf(path)) {
+    if (lc_gguf_file_has_magic(path)) {
         lc_gguf *g = NULL;
         st = lc_gguf_open(path, &g, err);
         if (st != LC_OK) return st;
