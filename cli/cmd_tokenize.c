@@ -14,6 +14,7 @@
 #include "longctx/model.h"
 #include "longctx/sys.h"
 #include "longctx/tokenizer.h"
+#include "longctx/util.h"
 #include "opt.h"
 
 #define CMD "tokenize"
@@ -103,46 +104,19 @@ static lc_status load_tokenizer(const tok_opts *o, lc_model **model, lc_tokenize
     return LC_OK;
 }
 
-/* The whole of a file or stdin, at most MAX_TEXT bytes. */
+/* The whole of a file or stdin, at most MAX_TEXT bytes; NULL after a message. */
 static char *read_text(const char *path, size_t *len) {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    const bool std_in = strcmp(path, "-") == 0;
+    FILE *f = std_in ? stdin : fopen(path, "rb");
     if (!f) {
         cli_error(CMD, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n == cap) {
-            if (cap > MAX_TEXT) {
-                cli_error(CMD, "%s: more than 256 MiB of text: split it", path);
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            char *b = realloc(buf, cap * 2);
-            if (!b) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = b;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) {
-            if (ferror(f)) {
-                cli_error(CMD, "reading %s: %s", path, strerror(errno));
-                free(buf);
-                buf = NULL;
-            }
-            break;
-        }
-    }
-    if (f != stdin) fclose(f);
-    if (!buf) return NULL;
-    *len = n;
+    char *buf = NULL;
+    lc_error err;
+    const lc_status st = lc_read_stream(f, path, MAX_TEXT, &buf, len, &err);
+    if (!std_in) fclose(f);
+    if (st != LC_OK) cli_error(CMD, "%s", err.msg);
     return buf;
 }
 

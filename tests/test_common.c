@@ -121,7 +121,41 @@ static void test_json_strings(void) {
     }
 }
 
+/* lc_read_stream: everything up to the limit, exactly; more is refused. */
+static void test_read_stream(void) {
+    static const size_t sizes[] = {0, 1, 65535, 65536, 65537, 300000};
+    for (size_t k = 0; k < LC_ARRAY_LEN(sizes); k++) {
+        const size_t n = sizes[k];
+        FILE *f = tmpfile();
+        CHECK(f != NULL, "tmpfile");
+        if (!f) return;
+        for (size_t i = 0; i < n; i++) fputc((int)(i * 7 % 251), f);
+        for (int lim = 0; lim < 3; lim++) {
+            const size_t max = lim == 0 ? n : lim == 1 ? n + 1 : (n ? n - 1 : 0);
+            rewind(f);
+            char *buf = (char *)&k;
+            size_t len = 12345;
+            lc_error err;
+            const lc_status st = lc_read_stream(f, "test", max, &buf, &len, &err);
+            if (n <= max) {
+                bool same = st == LC_OK && buf && len == n && buf[n] == '\0';
+                for (size_t i = 0; same && i < n; i++) same = (unsigned char)buf[i] == i * 7 % 251;
+                CHECK(same, "%zu bytes, limit %zu: read exactly (%s)", n, max, st == LC_OK ? "ok" : err.msg);
+            } else {
+                CHECK(st == LC_ERR_TOO_LARGE && !buf && len == 0 && strstr(err.msg, "test: larger than"),
+                      "%zu bytes, limit %zu: refused (%s)", n, max, err.msg);
+            }
+            free(buf == (char *)&k ? NULL : buf);
+        }
+        fclose(f);
+    }
+    lc_error err;
+    char *buf = NULL;
+    CHECK(lc_read_stream(NULL, "x", 10, &buf, NULL, &err) == LC_ERR_INVALID_ARG, "NULL stream");
+}
+
 int main(void) {
+    test_read_stream();
     test_json_strings();
     test_f16();
     test_q8_0();

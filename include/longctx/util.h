@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "longctx/common.h"
 #include "longctx/sys.h"
@@ -79,6 +80,11 @@ float lc_logaddexp(float a, float b);
  * before allocating: LC_ERR_TOO_LARGE "PATH: larger than 1.0 MiB"; LC_ERR_IO
  * "cannot open PATH: why" / "PATH: cannot size" / "cannot read PATH". */
 lc_status lc_read_file(const char *path, size_t max_bytes, char **out, size_t *len, lc_error *err);
+/* The rest of an open stream (a pipe, stdin: no size known) the same way:
+ * growing as it reads, refusing more than max_bytes (LC_ERR_TOO_LARGE "NAME:
+ * larger than 256.0 MiB"), LC_ERR_IO "cannot read NAME: why". The stream is
+ * not closed; name is only for messages. */
+lc_status lc_read_stream(FILE *f, const char *name, size_t max_bytes, char **out, size_t *len, lc_error *err);
 
 /* "1.5 GiB", "512 B", "2.0 TiB" (binary units) into buf; returns buf. */
 const char *lc_format_bytes(double bytes, char *buf, size_t len);

@@ -1,5 +1,7 @@
-/* A whole file into memory, bounded (util.h, lc_read_file). */
+/* A whole file or stream into memory, bounded (util.h, lc_read_file,
+ * lc_read_stream). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,5 +39,45 @@ lc_status lc_read_file(const char *path, size_t max_bytes, char **out, size_t *l
     buf[size] = '\0';
     *out = buf;
     if (len) *len = (size_t)size;
+    return LC_OK;
+}
+
+lc_status lc_read_stream(FILE *f, const char *name, size_t max_bytes, char **out, size_t *len, lc_error *err) {
+    if (!f || !out) return lc_fail(err, LC_ERR_INVALID_ARG, "read stream: NULL argument");
+    if (!name) name = "input";
+    *out = NULL;
+    if (len) *len = 0;
+    if (max_bytes > SIZE_MAX / 4) max_bytes = SIZE_MAX / 4;
+    size_t cap = 0, n = 0;
+    char *buf = NULL;
+    for (;;) {
+        if (n == cap) { /* room for one byte past max_bytes, to tell "exactly max" from "more" */
+            const size_t want = LC_MIN(cap ? 2 * cap : (size_t)65536, max_bytes + 1);
+            char *b = realloc(buf, want + 1);
+            if (!b) {
+                free(buf);
+                return lc_fail(err, LC_ERR_NOMEM, "%s: out of memory for %zu bytes", name, want);
+            }
+            buf = b;
+            cap = want;
+        }
+        const size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (n > max_bytes) {
+            free(buf);
+            char a[32];
+            return lc_fail(err, LC_ERR_TOO_LARGE, "%s: larger than %s", name,
+                           lc_format_bytes((double)max_bytes, a, sizeof a));
+        }
+        if (r == 0) break;
+    }
+    if (ferror(f)) {
+        const int e = errno;
+        free(buf);
+        return lc_fail(err, LC_ERR_IO, "cannot read %s: %s", name, strerror(e));
+    }
+    buf[n] = '\0';
+    *out = buf;
+    if (len) *len = n;
     return LC_OK;
 }
