@@ -9,8 +9,8 @@
  *    took the only slot);
  *  - with --itl P: the inter-token latency of a streaming client while a
  *    second client sends a cold prompt of about P tokens (--parallel 2), with
- *    the prompt taking turns with the decode steps (--prompt-turns on, the
- *    server's default) and evaluated whole beside them (off, as before):
+ *    the prompt taking turns with the decode steps (--prompt-turns on) and
+ *    evaluated beside them (off, the server's default):
  *    the stream's median gap before the prompt, its median and longest gap
  *    while the prompt runs, and the prompt's time to first token;
  *  - aggregate decode tokens/s: 4 clients at once, each generating N tokens
@@ -451,7 +451,7 @@ static int itl_section(lc_server_opts *o, const int64_t *itl, int n_itl, int rep
             o->prompt_turns = on;
             status = itl_row(o, itl[i], reps, cpt, on ? "on (chunks)" : "off (before)");
         }
-    o->prompt_turns = true;
+    o->prompt_turns = false;
     return status;
 }
 

@@ -121,15 +121,15 @@ int cmd_serve(int argc, char **argv) {
         CLI_INT("-np|--parallel", "N", &o.n_parallel, 1, 256, "slots: requests answered at once (default 1)"),
         CLI_INT("-t|--threads", "N", &o.n_threads, 1, 1024, "kernel threads per request (default: every CPU)"),
         CLI_I64("-b|--prompt-chunk|--batch-size", "N", &o.prompt_chunk, 1, 65536,
-                "prompt tokens per forward pass (default 512); with -np > 1 each chunk\n"
-                "takes its turn between the other slots' decode steps"),
+                "prompt tokens per forward pass (default 512); with --prompt-turns on\n"
+                "each chunk takes its turn between the other slots' decode steps"),
         CLI_SWITCH("--decode-batch", opt_decode_batch, &o.decode_batch,
                    "with -np > 1: run the generating slots' decode steps as one forward\n"
                    "pass (on), each its own (off), or batch when the weights a step reads\n"
                    "exceed half the last-level cache (auto, the default; docs/server.md)"),
         CLI_SWITCH("--prompt-turns", opt_on_off, &o.prompt_turns,
-                   "with -np > 1: prompt chunks take turns with the decode steps (on, the\n"
-                   "default); off: a prompt runs whole beside them (as before; to compare)"),
+                   "with -np > 1: prompt chunks take turns with the decode steps (on);\n"
+                   "off (the default): a prompt runs beside them (docs/server.md)"),
         CLI_STR("--kv-policy", "SPEC", &o.kv_policy, "full | window:W | sinks:S:W | shift:KEEP | h2o:S:R:H for every slot"),
         CLI_FN("--kv-budget", "BYTES", opt_bytes, &o.kv_budget,
                "refuse to start when the slots' KV cache would need more (K/M/G suffixes);\n"

@@ -29,7 +29,7 @@ void lc_server_opts_init(lc_server_opts *o) {
     o->prefix_cache = SIZE_MAX;
     o->grammar_steps = 4000000;
     o->decode_batch = -1;
-    o->prompt_turns = true;
+    o->prompt_turns = false;
 }
 
 int lc_server_port(const lc_server *s) { return s ? s->port : 0; }
