@@ -700,6 +700,22 @@ static void test_products_decode_threads(lc_isa tier) {
         float *ys = xmalloc((size_t)rows * sizeof(float)), *y1 = xmalloc((size_t)rows * sizeof(float)),
               *y2 = xmalloc((size_t)rows * sizeof(float));
         char *aq = xmalloc(lc_qmatmul_act_row_bytes(t, cols));
+        /* batched decode: 2-4 tokens at once (two threads) give each token
+         * the bytes of its own one-token product */
+        float *xs = xmalloc((size_t)(4 * cols) * sizeof(float)), *yb = xmalloc((size_t)(4 * rows) * sizeof(float));
+        int bad_small = 0;
+        for (int64_t nt = 2; nt <= 4; nt++) {
+            for (int64_t j = 0; j < nt; j++) fill_row(xs + j * cols, cols, (int)((j + nt) % 5), &rng);
+            run_qmm(t, w, rb, rows, cols, xs, nt, yb, 2, tier);
+            for (int64_t j = 0; j < nt; j++) {
+                run_qmm_poisoned(t, w, rb, rows, cols, xs + j * cols, y1, 2, tier);
+                if (memcmp(y1, yb + j * rows, (size_t)rows * sizeof(float)) != 0) bad_small++;
+            }
+        }
+        CHECK(bad_small == 0, "%s: %d tokens of 2-4-token products differ from their one-token product (%s)", in->name,
+              bad_small, lc_isa_name(tier));
+        free(xs);
+        free(yb);
         int bad = 0, bad_thr = 0;
         for (int kind = 0; kind < 5; kind++) {
             fill_row(x, cols, kind, &rng);

@@ -4,7 +4,7 @@
  *   1. every activation row is quantised once to the 8-bit blocks the type
  *      pairs with (Q8_0 / Q8_1 / Q8_K) into the workspace (threads over
  *      tokens; one token: over its blocks);
- *   2. n_tok == 1 (decode): chunks of QMM_DECODE_ROWS contiguous output
+ *   2. n_tok <= QMM_SMALL_N (decode, batched decode): chunks of QMM_DECODE_ROWS contiguous output
  *      rows handed to the threads dynamically, each row one integer dot
  *      product (the R x 1 tile of qk_dot_avx2.c / qk_dot_avx512.c, which
  *      shares each activation block between R rows);
@@ -31,6 +31,13 @@
  * so the thread that takes the last item ends at most ~4 us after the other
  * (48 rows before). */
 #define QMM_DECODE_ROWS (8 * LC_QK_TILE_ROWS)
+/* Token counts up to which a product walks the decode split and runs the
+ * one-token decode tile once per token over each item (the item's rows,
+ * ~200-400 KB, stay in L2 for the tokens after the first): the multi-token
+ * tiles are slower than that below ~5 tokens (4096 x 14336 q8_0, 2 threads:
+ * 2 tokens took 2.2x and 4 tokens 3.4x one token's time). A batched decode
+ * step of 2-4 slots gets each token's outputs bit for bit as alone. */
+#define QMM_SMALL_N 4
 /* Multiply-adds below which a product runs on one thread. */
 #define QMM_PARALLEL_MIN (1 << 18)
 
@@ -58,6 +65,14 @@ static int64_t range_take(qmm_range *q, bool front) {
         if (atomic_compare_exchange_weak_explicit(&q->fb, &s, n, memory_order_relaxed, memory_order_relaxed))
             return front ? (int64_t)f : (int64_t)(b - 1);
     }
+}
+
+/* The ranges of the decode split: nth threads' contiguous shares of items. */
+static void ranges_init(qmm_range *ranges, int64_t items, int nth) {
+    const int64_t nq = LC_MIN(nth, QMM_MAX_RANGES);
+    for (int64_t i = 0; i < nq; i++)
+        atomic_store_explicit(&ranges[i].fb, (uint64_t)(items * i / nq) | (uint64_t)(items * (i + 1) / nq) << 32,
+                              memory_order_relaxed);
 }
 
 lc_isa lc_qk_tier(lc_qk_type t, lc_isa isa) {
@@ -135,6 +150,7 @@ void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int
     if (!tile) isa = LC_ISA_SCALAR;
 
     qmm_range ranges[QMM_MAX_RANGES];
+    const bool small = n_tok <= QMM_SMALL_N; /* the decode split (2a) */
     const int64_t items = (rows + QMM_DECODE_ROWS - 1) / QMM_DECODE_ROWS; /* decode work items */
 #pragma omp parallel num_threads(nt)
     {
@@ -149,14 +165,10 @@ void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int
                 lc_qk_quantize_act(in->act, x + (size_t)(b0 * ab), aq + (size_t)b0 * lc_act_block_bytes(in->act),
                                    (b1 - b0) * ab, isa);
             /* the ranges of the decode split (2a) */
-            if (me == 0)
-                for (int i = 0; i < LC_MIN(nth, QMM_MAX_RANGES); i++) {
-                    const int64_t nq = LC_MIN(nth, QMM_MAX_RANGES);
-                    atomic_store_explicit(&ranges[i].fb, (uint64_t)(items * i / nq) | (uint64_t)(items * (i + 1) / nq) << 32,
-                                          memory_order_relaxed);
-                }
+            if (me == 0) ranges_init(ranges, items, nth);
 #pragma omp barrier
         } else {
+            if (small && omp_get_thread_num() == 0) ranges_init(ranges, items, omp_get_num_threads());
 #pragma omp for schedule(dynamic, 1)
             for (int64_t j = 0; j < n_tok; j++) {
                 const float *xr = x + (size_t)j * (size_t)cols;
@@ -173,7 +185,7 @@ void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int
                 for (int64_t j = 0; j < n_tok; j++)
                     y[(size_t)j * (size_t)rows + (size_t)r] =
                         in->dot_ref(wb + (size_t)r * row_bytes, aq + (size_t)j * arow, cols);
-        } else if (n_tok == 1) {
+        } else if (small) {
             /* 2a. decode: items of QMM_DECODE_ROWS contiguous rows; each
              * thread walks its own contiguous range of them front to back
              * (the tiles prefetch into the next item's rows), then steals
@@ -187,7 +199,9 @@ void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int
                 while ((c = range_take(&ranges[q], k == 0)) >= 0) {
                     const int64_t r = c * QMM_DECODE_ROWS;
                     const int nr = (int)LC_MIN(rows - r, (int64_t)QMM_DECODE_ROWS);
-                    tile(wb + (size_t)r * row_bytes, row_bytes, nr, aq, arow, 1, cols, y + r, 0);
+                    for (int64_t j = 0; j < n_tok; j++)
+                        tile(wb + (size_t)r * row_bytes, row_bytes, nr, aq + (size_t)j * arow, arow, 1, cols,
+                             y + (size_t)j * (size_t)rows + (size_t)r, 0);
                 }
             }
         } else {
