@@ -437,6 +437,22 @@ static bool opt_prefix(const cli_opt *o, const char *name, const char *v, const 
     return false;
 }
 
+/* The server options every table starts from: a free port, limits that a
+ * long benchmark cannot hit, the prompt chunk and decode batching asked. */
+static void bench_server_opts(lc_server_opts *o, const char *model, int threads, int n_parallel, int64_t n_ctx,
+                              int64_t chunk, int db) {
+    lc_server_opts_init(o);
+    o->model_path = model;
+    o->port = 0;
+    o->n_threads = threads;
+    o->n_parallel = n_parallel;
+    o->n_ctx = n_ctx;
+    o->max_seconds = 3600;
+    o->queue_timeout = 3600;
+    o->prompt_chunk = chunk;
+    o->decode_batch = db;
+}
+
 /* The ITL table: each prompt length, the prompt turns off (before) and on. */
 static int itl_section(lc_server_opts *o, const int64_t *itl, int n_itl, int reps, double cpt, int64_t chunk) {
     printf("# inter-token latency (ms) of a stream while another client sends a cold prompt (--parallel 2,\n"
@@ -449,7 +465,7 @@ static int itl_section(lc_server_opts *o, const int64_t *itl, int n_itl, int rep
     for (int i = 0; i < n_itl && !status; i++)
         for (int on = 0; on < 2 && !status; on++) {
             o->prompt_turns = on;
-            status = itl_row(o, itl[i], reps, cpt, on ? "on (chunks)" : "off (before)");
+            status = itl_row(o, itl[i], reps, cpt, on ? "on (chunks)" : "off (default)");
         }
     o->prompt_turns = false;
     return status;
@@ -464,17 +480,8 @@ static int decode_section(const char *model, int threads, int slots, int n_decod
     int status = 0;
     for (int k = 0; k < 2 && !status; k++) {
         lc_server_opts o;
-        lc_server_opts_init(&o);
-        o.model_path = model;
-        o.port = 0;
-        o.n_threads = threads;
-        o.n_parallel = np_list[k];
-        o.n_ctx = 1024;
-        o.max_seconds = 3600;
-        o.queue_timeout = 3600;
+        bench_server_opts(&o, model, threads, np_list[k], 1024, chunk, db);
         o.max_queue = 64;
-        o.prompt_chunk = chunk;
-        o.decode_batch = db;
         lc_server *s = NULL;
         lc_error err;
         if (lc_server_start(&o, &s, &err) != LC_OK) return cli_fail(CMD, &err), 1;
@@ -535,17 +542,8 @@ int bench_serve(int argc, char **argv) {
     for (int i = 0; i < n_prefixes; i++) max_prefix = prefixes[i] > max_prefix ? prefixes[i] : max_prefix;
 
     lc_server_opts o;
-    lc_server_opts_init(&o);
-    o.model_path = model;
-    o.port = 0;
-    o.n_threads = threads;
-    o.n_parallel = 1;
-    o.n_ctx = max_prefix + 512;
+    bench_server_opts(&o, model, threads, 1, max_prefix + 512, chunk, db);
     o.max_body = (size_t)64 << 20;
-    o.max_seconds = 3600;
-    o.queue_timeout = 3600;
-    o.prompt_chunk = chunk;
-    o.decode_batch = db;
     lc_server *s = NULL;
     lc_error err;
     if (lc_server_start(&o, &s, &err) != LC_OK) return cli_fail(CMD, &err), 1;
