@@ -215,6 +215,65 @@ static void test_utf8_width(void) {
     lc_table_free(t);
 }
 
+/* A record and a table: LC_TABLE_ADD, the fields faces, lc_table_report. */
+static void test_report(void) {
+    static const lc_table_col info_cols[] = {
+        {.title = "model", .key = "model", .kind = LC_TABLE_STR},
+        {.title = "threads", .key = "threads", .kind = LC_TABLE_INT},
+        {.title = "peak (GFLOP/s)", .key = "peak", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
+        {.key = "json_only", .kind = LC_TABLE_BOOL},
+    };
+    static const lc_table_col row_cols[] = {{.title = "n", .key = "n", .kind = LC_TABLE_INT},
+                                            {.title = "x", .key = "x", .kind = LC_TABLE_RATIO}};
+    lc_error err;
+    lc_table *info = NULL, *rows = NULL;
+    CHECK_OK(lc_table_create(info_cols, 4, &info, &err), &err);
+    CHECK_OK(lc_table_create(row_cols, 2, &rows, &err), &err);
+    if (!info || !rows) goto out;
+    LC_TABLE_ADD(info, lc_tv_str("m.gguf"), lc_tv_int(4), lc_tv_real(123.45), lc_tv_int(1));
+    LC_TABLE_ADD(rows, lc_tv_int(1), lc_tv_real(2));
+    LC_TABLE_ADD(rows, lc_tv_int(2), lc_tv_null());
+    CHECK(lc_table_status(info, &err) == LC_OK && lc_table_status(rows, &err) == LC_OK, "%s", err.msg);
+    static const struct {
+        lc_table_face face;
+        bool info, rows;
+        const char *want;
+    } cases[] = {
+        {LC_TABLE_TEXT, true, true, "model           m.gguf\nthreads         4\npeak (GFLOP/s)  123.5\nn     x\n1 2.00x\n2     -\n"},
+        {LC_TABLE_JSON, true, true,
+         "{\n  \"model\": \"m.gguf\",\n  \"threads\": 4,\n  \"peak\": 123.45,\n  \"json_only\": true,\n  \"rows\": [\n"
+         "    {\n      \"n\": 1,\n      \"x\": 2\n    },\n    {\n      \"n\": 2,\n      \"x\": null\n    }\n  ]\n}\n"},
+        {LC_TABLE_JSON, true, false,
+         "{\n  \"model\": \"m.gguf\",\n  \"threads\": 4,\n  \"peak\": 123.45,\n  \"json_only\": true\n}\n"},
+        {LC_TABLE_JSON, false, true, "[\n  {\n    \"n\": 1,\n    \"x\": 2\n  },\n  {\n    \"n\": 2,\n    \"x\": null\n  }\n]\n"},
+        {LC_TABLE_CSV, true, true, "n,x\n1,2\n2,\n"},
+    };
+    for (size_t i = 0; i < LC_ARRAY_LEN(cases); i++) {
+        char *buf = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&buf, &n);
+        if (!f) break;
+        const lc_status st =
+            lc_table_report(f, cases[i].face, cases[i].info ? info : NULL, "rows", cases[i].rows ? rows : NULL, &err);
+        fclose(f);
+        CHECK(st == LC_OK && buf && strcmp(buf, cases[i].want) == 0, "report %zu:\n--- got\n%s--- want\n%s", i,
+              buf ? buf : "", cases[i].want);
+        free(buf);
+    }
+    /* a record without its row, a row of the wrong length */
+    lc_table *empty = NULL;
+    CHECK_OK(lc_table_create(info_cols, 4, &empty, &err), &err);
+    CHECK(empty && lc_table_report(stdout, LC_TABLE_TEXT, empty, NULL, NULL, &err) == LC_ERR_INVALID_ARG,
+          "a record without a row refused");
+    lc_table_free(empty);
+    LC_TABLE_ADD(rows, lc_tv_int(3));
+    CHECK(lc_table_status(rows, &err) == LC_ERR_INVALID_ARG && strstr(err.msg, "1 values for 2"), "short row: %s",
+          err.msg);
+out:
+    lc_table_free(info);
+    lc_table_free(rows);
+}
+
 /* Many rows: the cell array grows; every row reads back. */
 static void test_many_rows(void) {
     static const lc_table_col one[] = {{.title = "i", .key = "i", .kind = LC_TABLE_INT}};
@@ -249,5 +308,6 @@ int main(void) {
     test_sticky();
     test_many_rows();
     test_utf8_width();
+    test_report();
     return lc_test_finish("test_table");
 }

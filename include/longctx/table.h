@@ -97,6 +97,38 @@ void lc_table_real(lc_table *t, double v);
 void lc_table_str(lc_table *t, const char *s);
 void lc_table_null(lc_table *t);
 
+/* A row at once: the values of lc_table_row's calls, in column order;
+ * LC_TABLE_ADD counts them:
+ *     LC_TABLE_ADD(t, lc_tv_str(name), lc_tv_int(n), lc_tv_real(s), lc_tv_null()); */
+typedef struct {
+    enum { LC_TV_NULL, LC_TV_INT, LC_TV_REAL, LC_TV_STR } type;
+    union {
+        int64_t i;
+        double d;
+        const char *s; /* copied by the table */
+    } v;
+} lc_table_value;
+static inline lc_table_value lc_tv_int(int64_t i) {
+    lc_table_value x = {LC_TV_INT, {.i = i}};
+    return x;
+}
+static inline lc_table_value lc_tv_real(double d) {
+    lc_table_value x = {LC_TV_REAL, {.d = d}};
+    return x;
+}
+static inline lc_table_value lc_tv_str(const char *s) {
+    lc_table_value x = {s ? LC_TV_STR : LC_TV_NULL, {.s = s}};
+    return x;
+}
+static inline lc_table_value lc_tv_null(void) {
+    lc_table_value x = {LC_TV_NULL, {.i = 0}};
+    return x;
+}
+void lc_table_add_row(lc_table *t, const lc_table_value *v, int n);
+#define LC_TABLE_ADD(t, ...)                                                                  \
+    lc_table_add_row((t), (const lc_table_value[]){__VA_ARGS__},                              \
+                     (int)(sizeof((const lc_table_value[]){__VA_ARGS__}) / sizeof(lc_table_value)))
+
 /* The first mistake made adding to t (LC_OK and err cleared when none). */
 lc_status lc_table_status(const lc_table *t, lc_error *err);
 /* Complete rows added so far. */
@@ -109,6 +141,21 @@ lc_status lc_table_print_text(const lc_table *t, FILE *f, lc_error *err);
 lc_status lc_table_print_header(const lc_table *t, FILE *f, lc_error *err);
 lc_status lc_table_print_row(const lc_table *t, FILE *f, int64_t row, lc_error *err);
 lc_status lc_table_print_csv(const lc_table *t, FILE *f, lc_error *err);
+/* One row as a record: "title  value" lines (titles padded to the widest),
+ * or as members of the JSON object being written (no braces of its own). */
+lc_status lc_table_print_fields(const lc_table *t, FILE *f, int64_t row, lc_error *err);
+lc_status lc_table_write_json_fields(const lc_table *t, lc_json_writer *w, int64_t row, lc_error *err);
+
+/* A command's result, a record (info, its row 0) and a table (rows), either
+ * may be NULL:
+ *   LC_TABLE_TEXT  the record's lines, then the table;
+ *   LC_TABLE_JSON  one document: {record fields..., "key": [rows]}; without a
+ *                  record the bare array, without rows the bare object;
+ *   LC_TABLE_CSV   the table alone. */
+typedef enum { LC_TABLE_TEXT, LC_TABLE_JSON, LC_TABLE_CSV } lc_table_face;
+lc_status lc_table_report(FILE *f, lc_table_face face, const lc_table *info, const char *key, const lc_table *rows,
+                          lc_error *err);
+
 /* The rows as one JSON array value (after lc_json_key inside an object, or
  * as a whole document). */
 lc_status lc_table_write_json(const lc_table *t, lc_json_writer *w, lc_error *err);

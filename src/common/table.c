@@ -350,3 +350,84 @@ lc_status lc_table_write_json(const lc_table *t, lc_json_writer *w, lc_error *er
     lc_json_end_array(w);
     return LC_OK;
 }
+
+void lc_table_add_row(lc_table *t, const lc_table_value *v, int n) {
+    if (failed(t)) return;
+    if (n != t->n_cols) {
+        lc_fail(&t->error, LC_ERR_INVALID_ARG, "table: a row of %d values for %d columns", n, t->n_cols);
+        return;
+    }
+    lc_table_row(t);
+    for (int c = 0; c < n; c++) {
+        switch (v[c].type) {
+        case LC_TV_INT: lc_table_int(t, v[c].v.i); break;
+        case LC_TV_REAL: lc_table_real(t, v[c].v.d); break;
+        case LC_TV_STR: lc_table_str(t, v[c].v.s); break;
+        default: lc_table_null(t); break;
+        }
+    }
+}
+
+/* row must be a complete row of a table without a mistake. */
+static lc_status check_row(const lc_table *t, int64_t row, lc_error *err) {
+    if (failed(t)) return lc_table_status(t, err);
+    if (row < 0 || row >= lc_table_n_rows(t))
+        return lc_fail(err, LC_ERR_INVALID_ARG, "table: no row %lld (%lld complete)", (long long)row,
+                       (long long)lc_table_n_rows(t));
+    return LC_OK;
+}
+
+lc_status lc_table_print_fields(const lc_table *t, FILE *f, int64_t row, lc_error *err) {
+    const lc_status st = check_row(t, row, err);
+    if (st != LC_OK) return st;
+    size_t w = 0;
+    for (int c = 0; c < t->n_cols; c++)
+        if (in_face(&t->cols[c], LC_TABLE_NO_TEXT) && text_width(t->cols[c].title) > w) w = text_width(t->cols[c].title);
+    const cell *cells = &t->cells[(size_t)row * (size_t)t->n_cols];
+    for (int c = 0; c < t->n_cols; c++) {
+        const lc_table_col *col = &t->cols[c];
+        if (!in_face(col, LC_TABLE_NO_TEXT)) continue;
+        char buf[64];
+        put_cell(f, col->title, (int)(w > 4096 ? 4096 : w), true);
+        fputs("  ", f);
+        put_cell(f, cell_text(col, &cells[c], buf, sizeof buf), 0, true);
+        fputc('\n', f);
+    }
+    return LC_OK;
+}
+
+lc_status lc_table_write_json_fields(const lc_table *t, lc_json_writer *w, int64_t row, lc_error *err) {
+    const lc_status st = check_row(t, row, err);
+    if (st != LC_OK) return st;
+    const cell *cells = &t->cells[(size_t)row * (size_t)t->n_cols];
+    for (int c = 0; c < t->n_cols; c++) {
+        if (!in_face(&t->cols[c], LC_TABLE_NO_JSON)) continue;
+        lc_json_key(w, t->cols[c].key);
+        json_cell(w, &t->cols[c], &cells[c]);
+    }
+    return LC_OK;
+}
+
+lc_status lc_table_report(FILE *f, lc_table_face face, const lc_table *info, const char *key, const lc_table *rows,
+                          lc_error *err) {
+    lc_status st = LC_OK;
+    if (info && (st = check_row(info, 0, err)) != LC_OK) return st;
+    if (rows && (st = printable(rows, err)) != LC_OK) return st;
+    if (face == LC_TABLE_CSV) return rows ? lc_table_print_csv(rows, f, err) : LC_OK;
+    if (face == LC_TABLE_TEXT) {
+        if (info) st = lc_table_print_fields(info, f, 0, err);
+        if (st == LC_OK && rows) st = lc_table_print_text(rows, f, err);
+        return st;
+    }
+    lc_json_writer w;
+    lc_json_init(&w, f, true);
+    if (info) {
+        lc_json_begin_object(&w);
+        st = lc_table_write_json_fields(info, &w, 0, err);
+        if (rows) lc_json_key(&w, key ? key : "rows");
+    }
+    if (st == LC_OK && rows) st = lc_table_write_json(rows, &w, err);
+    if (info) lc_json_end_object(&w);
+    lc_json_finish(&w);
+    return st;
+}
