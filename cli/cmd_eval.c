@@ -1,7 +1,7 @@
 /* longctx eval — the long-context evaluation suite: passkey and needle-in-a-
  * haystack grids, variable tracking, perplexity against context length,
  * attention retention. A thin layer over include/longctx/eval.h; the task
- * runners are cli/eval_grid.c, eval_ppl.c and eval_retention.c. */
+ * runners are cli/eval_grid.c (retrieval, retention) and eval_ppl.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +165,20 @@ static const char *unfit(const eval_args *a) {
     return NULL;
 }
 
+/* ppl --rope-scaling X,Y: a list of methods, taken out of the RoPE flags
+ * (the rest apply to every method). */
+static void take_scaling_list(eval_args *a) {
+    cli_runtime_flags *f = &a->rf;
+    for (int i = 0; a->task == EVAL_PPL && i < f->n_rope; i++)
+        if (cli_is(f->rope_names[i], NULL, "--rope-scaling") && strchr(f->rope_values[i], ',')) {
+            a->scaling_list = f->rope_values[i];
+            memmove(&f->rope_names[i], &f->rope_names[i + 1], (size_t)(f->n_rope - i - 1) * sizeof f->rope_names[0]);
+            memmove(&f->rope_values[i], &f->rope_values[i + 1], (size_t)(f->n_rope - i - 1) * sizeof f->rope_values[0]);
+            f->n_rope--;
+            i--; /* the next flag moved here */
+        }
+}
+
 /* Options that belong to other tasks are refused rather than ignored. */
 static bool task_fits(const eval_args *a, const task_flags *t) {
     const char *why = misplaced(a, t);
@@ -260,6 +274,7 @@ static int parse_args(eval_args *a, int argc, char **argv) {
         cli_error(EVAL_CMD, "unknown task '%s' (passkey, niah, vt, ppl, retention)", task);
         return CLI_USAGE;
     }
+    take_scaling_list(a);
     return task_fits(a, &t) && apply_task_flags(a, &t) ? -1 : CLI_USAGE;
 }
 

@@ -1,8 +1,8 @@
 /*
- * longctx eval — what the task runners share: the parsed arguments, model
- * and context setup (with the memory check before anything is allocated),
- * the JSON header ("task", "model", "settings"), where tables go, and
- * the progress line.
+ * longctx eval — what the task runners share: the parsed arguments, the
+ * session (model, tokenizer, haystack, where tables go, progress), the run
+ * options and JSON header built from them, and result files. The
+ * evaluations themselves are the library's (include/longctx/eval.h).
  */
 #ifndef LC_CLI_EVAL_COMMON_H
 #define LC_CLI_EVAL_COMMON_H
@@ -37,6 +37,7 @@ typedef struct {
     int64_t margin;
     /* ppl */
     const char *text_path, *tokens_path;
+    const char *scaling_list;      /* --rope-scaling X,Y (taken out of rf) */
     int64_t stride;                /* 0: window - 1                       */
     int64_t max_tokens;            /* 0: all                              */
     /* retention */
@@ -51,69 +52,31 @@ typedef struct {
     lc_model *model;
     lc_rope_config rope;           /* the model's with the RoPE flags      */
     char model_name[128];          /* file name without extension         */
-    char general_name[128];        /* GGUF general.name, or ""            */
     const lc_tokenizer *tok;       /* the model's, or -z's for a model
                                       without one (a random GGUF)          */
     lc_tokenizer *own_tok;         /* loaded from -z (owned)               */
     lc_haystack *haystack;
     FILE *table;                   /* stdout, or stderr with --json        */
     cli_progress progress;
+    bool setup_printed;            /* the settings line above the tables   */
+    int64_t n_file_tokens;         /* ppl: the file's tokens (for that line) */
 } eval_session;
 
 /* Load the model (and haystack), resolve RoPE. CLI_OK / CLI_FAIL / CLI_USAGE. */
 int eval_session_open(eval_session *s, eval_args *a);
 void eval_session_close(eval_session *s);
 
-/* Default lengths for the retrieval tasks: powers of two from 1K up to the
- * target (-c minus the margin, else the model's training context) and the
- * target itself. */
-void eval_default_lengths(eval_session *s);
-
-/* Whether a context for n_ctx tokens with options o fits in the memory
- * available; if not, says how much it needs and what to lower. CLI_OK or
- * CLI_FAIL after a message. Allocates nothing. */
-int eval_context_fits(eval_session *s, const lc_context_opts *o, int64_t n_ctx, const char *what);
-/* eval_context_fits, then create the context. */
-int eval_context_create(eval_session *s, const lc_context_opts *o, int64_t n_ctx, const char *what, lc_context **out);
-
-/* What the JSON settings say about a context (kept after it is freed). */
-typedef struct {
-    lc_attn_method attn;
-    lc_rope_config rope;
-    int64_t n_ctx, n_batch;
-    lc_dtype k_type, v_type;
-    int n_threads;
-} eval_ctx_info;
-
-void eval_ctx_info_get(const lc_context *ctx, eval_ctx_info *info);
-
-/* The JSON header: "task", "model": {...}, and the start of "settings" with
- * the runtime settings (attention, RoPE, KV types, ctx, threads, seed,
- * trials). Leaves "settings" open for the task's own options. */
-void eval_json_begin(eval_session *s, lc_json_writer *w, const eval_ctx_info *info);
-
-/* Progress through cli_progress (user = eval_session*). */
-bool eval_progress(void *user, double done, double total, const char *what);
-/* "1K", "512", "1.5K", "2M". */
-const char *eval_len_str(int64_t v, char *buf, size_t len);
-
-/* The runners (cli/eval_grid.c, eval_ppl.c, eval_retention.c). */
+/* The run options from the arguments: the context's, progress, and the
+ * settings line printed once the first context exists. */
+void eval_run_opts(eval_session *s, lc_eval_run_opts *o);
+/* The JSON header (task, model, the runtime's settings; "settings" left open). */
+void eval_json_begin(eval_session *s, lc_json_writer *w, const lc_eval_ctx_info *info);
+/* Close the output file of path (cli_open_out), CLI_FAIL with a message when
+ * writing failed. */
+int eval_out_close(FILE *f, const char *path);
+/* The runners (cli/eval_grid.c, eval_ppl.c). */
 int eval_run_grid(eval_session *s);
-int eval_run_ppl(eval_session *s);
-/* --kv-policy given: streaming perplexity (cli/eval_ppl_stream.c). */
-int eval_run_ppl_stream(eval_session *s);
-/* The ppl token stream (-f text or --tokens-file, --max-tokens); NULL after a
- * message. */
-int32_t *eval_ppl_load_tokens(eval_session *s, int64_t *n);
 int eval_run_retention(eval_session *s);
-
-/* The grid configuration from the arguments (lengths, depths, task, trials,
- * seed, margin, progress, --verbose printing); shared with retention. */
-void eval_grid_config(eval_session *s, lc_eval_grid_config *gc);
-/* "attn flash, rope none" / "attn window, rope yarn x4": for titles. */
-const char *eval_method_label(const lc_context *ctx, char *buf, size_t len);
-
-/* A one-line summary of the context for the table stream. */
-void eval_print_setup(eval_session *s, const lc_context *ctx);
+int eval_run_ppl(eval_session *s);
 
 #endif

@@ -1,16 +1,19 @@
-/* longctx eval passkey | niah | vt: the retrieval grid (lengths x depths x
- * trials), its table, JSON, CSV and heat map. */
+/* longctx eval passkey | niah | vt | retention: the retrieval grid (lengths x
+ * depths x trials) and the attention retention of its passkey samples, run by
+ * the library (lc_eval_grid_run_model, lc_eval_retention_run_model); their
+ * tables, JSON, CSV and pictures. */
 #include <math.h>
 #include <string.h>
 
 #include "eval_common.h"
 
+/* --verbose: every trial's expected and generated answer. */
 static bool print_trial(void *user, int64_t length, double depth, int32_t trial, const lc_task_sample *smp,
                         const char *generated, double score, double recall) {
     eval_session *s = user;
     cli_progress_done(&s->progress);
     char lb[16];
-    fprintf(stderr, "length %s ", eval_len_str(length, lb, sizeof lb));
+    fprintf(stderr, "length %s ", lc_eval_len_str(length, lb, sizeof lb));
     if (depth < 0) fprintf(stderr, "depth random");
     else fprintf(stderr, "depth %.4g%%", 100.0 * depth);
     fprintf(stderr, " trial %d (%lld prompt tokens): expected \"%s\" got \"", trial, (long long)smp->n_prompt,
@@ -23,110 +26,21 @@ static bool print_trial(void *user, int64_t length, double depth, int32_t trial,
     return true;
 }
 
-static void print_table(eval_session *s, const lc_eval_grid *g, bool recall) {
-    FILE *t = s->table;
-    char lb[16];
-    fprintf(t, "%s %% (rows: needle depth, columns: length in tokens; %d trial%s per cell)\n",
-            recall ? "recall" : "accuracy", s->a->trials, s->a->trials == 1 ? "" : "s");
-    fprintf(t, "%8s", "depth");
-    for (int l = 0; l < g->n_lengths; l++) fprintf(t, " %7s", eval_len_str(g->cells[l * g->n_depths].length, lb, sizeof lb));
-    fprintf(t, "\n");
-    for (int d = 0; d < g->n_depths; d++) {
-        const double dep = g->cells[d].depth;
-        if (isnan(dep)) fprintf(t, "%8s", "random");
-        else fprintf(t, "%7.4g%%", 100.0 * dep);
-        for (int l = 0; l < g->n_lengths; l++) {
-            const lc_eval_cell *c = &g->cells[l * g->n_depths + d];
-            fprintf(t, " %7.1f", 100.0 * (recall ? c->recall : c->accuracy));
-        }
-        fprintf(t, "\n");
-    }
-    if (g->n_depths > 1) {
-        fprintf(t, "%8s", "mean");
-        for (int l = 0; l < g->n_lengths; l++) {
-            double v = 0.0;
-            for (int d = 0; d < g->n_depths; d++) {
-                const lc_eval_cell *c = &g->cells[l * g->n_depths + d];
-                v += recall ? c->recall : c->accuracy;
-            }
-            fprintf(t, " %7.1f", 100.0 * v / g->n_depths);
-        }
-        fprintf(t, "\n");
-    }
-}
-
-static int write_csv(eval_session *s, const lc_eval_grid *g) {
-    FILE *f = cli_open_out(s->a->csv_path, EVAL_CMD);
-    if (!f) return CLI_FAIL;
-    fprintf(f, "length,depth,trials,accuracy,recall,tokens,needle_depth%s\n", s->a->timings ? ",seconds" : "");
-    for (int l = 0; l < g->n_lengths; l++)
-        for (int d = 0; d < g->n_depths; d++) {
-            const lc_eval_cell *c = &g->cells[l * g->n_depths + d];
-            fprintf(f, "%lld,", (long long)c->length);
-            if (!isnan(c->depth)) fprintf(f, "%.10g", c->depth);
-            fprintf(f, ",%d,%.10g,%.10g,%.10g,%.10g", c->trials, c->accuracy, c->recall, c->mean_tokens,
-                    c->mean_depth);
-            if (s->a->timings) fprintf(f, ",%.6f", c->seconds);
-            fprintf(f, "\n");
-        }
-    const bool bad = ferror(f) != 0;
-    cli_close_out(f);
-    if (bad) {
-        cli_error(EVAL_CMD, "writing %s failed", s->a->csv_path);
-        return CLI_FAIL;
-    }
-    return CLI_OK;
-}
-
-typedef lc_status (*grid_svg_fn)(FILE *f, const lc_eval_grid *g, const char *title, lc_error *err);
-
-static int write_svg(eval_session *s, const char *path, grid_svg_fn fn, const lc_eval_grid *g, const lc_context *ctx) {
-    FILE *f = cli_open_out(path, EVAL_CMD);
-    if (!f) return CLI_FAIL;
-    char title[256], method[96];
-    snprintf(title, sizeof title, "%s: %s (%s)", s->a->task_name, s->model_name,
-             eval_method_label(ctx, method, sizeof method));
-    lc_error err;
-    const lc_status st = fn(f, g, title, &err);
-    cli_close_out(f);
-    return st == LC_OK ? CLI_OK : cli_fail(EVAL_CMD, &err);
-}
-
-static void json_settings(eval_session *s, lc_json_writer *w, const lc_eval_grid_config *gc) {
-    const eval_args *a = s->a;
-    lc_json_key(w, "lengths");
-    lc_json_begin_array(w);
-    for (int l = 0; l < gc->n_lengths; l++) lc_json_int(w, gc->lengths[l]);
-    lc_json_end_array(w);
-    lc_json_key(w, "depths");
-    if (gc->n_depths > 0) {
-        lc_json_begin_array(w);
-        for (int d = 0; d < gc->n_depths; d++) lc_json_num(w, gc->depths[d]);
-        lc_json_end_array(w);
-    } else {
-        lc_json_str(w, "random");
-    }
-    lc_json_kv_int(w, "margin", gc->margin);
-    lc_json_kv_str(w, "kind", lc_task_kind_name(gc->task.kind));
-    if (a->task == EVAL_NIAH) lc_json_kv_str(w, "variant", a->variant ? a->variant : "single");
-    lc_json_kv_int(w, "digits", gc->task.digits);
-    if (gc->task.kind == LC_TASK_MULTIKEY || gc->task.kind == LC_TASK_MULTIQUERY)
-        lc_json_kv_int(w, "keys", gc->task.n_keys);
-    if (gc->task.kind == LC_TASK_MULTIVALUE) lc_json_kv_int(w, "values", gc->task.n_values);
-    if (gc->task.kind == LC_TASK_MULTIQUERY) lc_json_kv_int(w, "queries", gc->task.n_queries);
-    if (gc->task.kind == LC_TASK_VT) {
-        lc_json_kv_int(w, "chains", gc->task.n_chains);
-        lc_json_kv_int(w, "hops", gc->task.n_hops);
-    }
-    lc_json_key(w, "haystack");
-    if (a->haystack_path) lc_json_str(w, a->haystack_path);
-    else lc_json_null(w);
-    lc_json_kv_bool(w, "prefix_reuse", a->prefix_reuse);
-}
-
-void eval_grid_config(eval_session *s, lc_eval_grid_config *gc) {
+/* Default lengths: powers of two from 1K up to the target (-c minus the
+ * margin, else the model's training context) and the target itself. */
+static void default_lengths(eval_session *s) {
     eval_args *a = s->a;
-    eval_default_lengths(s);
+    if (a->n_lengths > 0) return;
+    int64_t target = a->rf.co.n_ctx > 0 ? a->rf.co.n_ctx - a->margin : s->model->cfg.ctx_train;
+    if (target < 1) target = 1;
+    for (int64_t L = 1024; L < target && a->n_lengths < LC_EVAL_MAX_LENGTHS - 1; L *= 2) a->lengths[a->n_lengths++] = L;
+    a->lengths[a->n_lengths++] = target;
+}
+
+/* The grid configuration from the arguments (retention's too). */
+static void grid_config(eval_session *s, lc_eval_grid_config *gc) {
+    eval_args *a = s->a;
+    default_lengths(s);
     lc_eval_grid_config_init(gc, a->spec.kind);
     gc->task = a->spec;
     memcpy(gc->lengths, a->lengths, sizeof gc->lengths);
@@ -146,79 +60,108 @@ void eval_grid_config(eval_session *s, lc_eval_grid_config *gc) {
             char lb[16], tb[16];
             fprintf(stderr, "longctx eval: note: length %s is past the model's training context (%s) and RoPE is "
                             "not scaled (--rope-scaling)\n",
-                    eval_len_str(gc->lengths[l], lb, sizeof lb), eval_len_str(train, tb, sizeof tb));
+                    lc_eval_len_str(gc->lengths[l], lb, sizeof lb), lc_eval_len_str(train, tb, sizeof tb));
             break;
         }
-    gc->progress = eval_progress;
-    gc->progress_user = s;
+    gc->progress = cli_progress_cb;
+    gc->progress_user = &s->progress;
     if (a->verbose) {
         gc->on_trial = print_trial;
         gc->trial_user = s;
     }
 }
 
-int eval_run_grid(eval_session *s) {
-    eval_args *a = s->a;
-    lc_eval_grid_config gc;
-    eval_grid_config(s, &gc);
-    if (!s->tok) {
-        cli_error(EVAL_CMD, "the model has no tokenizer to write prompts with (give -z TOKENIZER.bin)");
-        return CLI_FAIL;
+/* One JSON object on stdout: the header, the task's settings, the results. */
+static void write_json(eval_session *s, const lc_eval_ctx_info *info, const lc_eval_grid_config *gc,
+                       const lc_eval_grid *g, const lc_eval_retention_config *rcfg, const lc_eval_retention *r) {
+    const eval_args *a = s->a;
+    lc_json_writer w;
+    eval_json_begin(s, &w, info);
+    if (r) lc_eval_retention_write_settings(&w, rcfg, a->haystack_path);
+    else
+        lc_eval_grid_write_settings(&w, gc, a->task == EVAL_NIAH ? (a->variant ? a->variant : "single") : NULL,
+                                    a->haystack_path, a->prefix_reuse);
+    lc_json_end_object(&w); /* settings */
+    lc_eval_grid_write_json(&w, g, a->timings);
+    if (r) {
+        lc_eval_retention_write_json(&w, r);
+    } else {
+        lc_json_kv_int(&w, "tokens_evaluated", g->tokens_evaluated);
+        lc_json_kv_int(&w, "tokens_reused", g->tokens_reused);
     }
-    int64_t max_len = 0;
-    for (int l = 0; l < gc.n_lengths; l++) if (gc.lengths[l] > max_len) max_len = gc.lengths[l];
-    const int64_t n_ctx = a->rf.co.n_ctx > 0 ? a->rf.co.n_ctx : max_len + gc.margin;
-    char what[64], lb[16];
-    snprintf(what, sizeof what, "length %s", eval_len_str(max_len, lb, sizeof lb));
-    /* memory first (cheap), then the task at every length, then allocate */
-    int rc = eval_context_fits(s, &a->rf.co, n_ctx, what);
-    if (rc != CLI_OK) return rc;
-    lc_error err;
-    if (lc_eval_grid_check(&gc, s->tok, n_ctx, &err) != LC_OK) return cli_fail(EVAL_CMD, &err);
-    lc_context *ctx = NULL;
-    rc = eval_context_create(s, &a->rf.co, n_ctx, what, &ctx);
-    if (rc != CLI_OK) return rc;
-    lc_eval_model *em = NULL;
-    lc_eval_grid g;
-    memset(&g, 0, sizeof g);
-    lc_status st = lc_eval_model_from_context(ctx, s->tok, -1, a->prefix_reuse, &em, &err);
-    eval_print_setup(s, ctx);
-    if (st == LC_OK) st = lc_eval_grid_run(em, &gc, &g, &err);
-    cli_progress_done(&s->progress);
-    if (st != LC_OK) {
-        rc = cli_fail(EVAL_CMD, &err);
-        goto out;
-    }
-    print_table(s, &g, false);
-    if (gc.task.kind == LC_TASK_MULTIVALUE || gc.task.kind == LC_TASK_MULTIQUERY || gc.task.kind == LC_TASK_VT)
-        print_table(s, &g, true);
-    char e1[16], e2[16];
-    fprintf(s->table, "overall: accuracy %.1f%%, recall %.1f%% over %lld trials", 100.0 * g.accuracy,
-            100.0 * g.recall, (long long)g.n_trials);
-    if (a->timings) fprintf(s->table, " in %.2f s", g.seconds);
-    fprintf(s->table, "; prompt tokens evaluated %s, reused %s\n",
-            eval_len_str(g.tokens_evaluated, e1, sizeof e1), eval_len_str(g.tokens_reused, e2, sizeof e2));
+    lc_json_end_object(&w);
+    lc_json_finish(&w);
+}
 
-    if (a->json) {
-        lc_json_writer w;
-        lc_json_init(&w, stdout, false);
-        eval_ctx_info info;
-        eval_ctx_info_get(ctx, &info);
-        eval_json_begin(s, &w, &info);
-        json_settings(s, &w, &gc);
-        lc_json_end_object(&w); /* settings */
-        lc_eval_grid_write_json(&w, &g, a->timings);
-        lc_json_kv_int(&w, "tokens_evaluated", g.tokens_evaluated);
-        lc_json_kv_int(&w, "tokens_reused", g.tokens_reused);
-        lc_json_end_object(&w);
-        lc_json_finish(&w);
+/* --csv, --svg (heat map; retention: attention by distance), --svg-depth. */
+static int write_files(eval_session *s, const lc_eval_grid *g, const lc_eval_retention *r, const lc_eval_ctx_info *info) {
+    const eval_args *a = s->a;
+    char title[256], method[96];
+    lc_eval_method_label(info, method, sizeof method);
+    FILE *f;
+    lc_error err;
+    lc_status st = LC_OK;
+    if (a->csv_path) {
+        if (!(f = cli_open_out(a->csv_path, EVAL_CMD))) return CLI_FAIL;
+        if (r) lc_eval_retention_write_csv(f, r);
+        else lc_eval_grid_write_csv(f, g, a->timings);
+        if (eval_out_close(f, a->csv_path) != CLI_OK) return CLI_FAIL;
     }
-    if (a->csv_path) rc = write_csv(s, &g);
-    if (rc == CLI_OK && a->svg_path) rc = write_svg(s, a->svg_path, lc_eval_grid_svg, &g, ctx);
-    if (rc == CLI_OK && a->svg_depth_path) rc = write_svg(s, a->svg_depth_path, lc_eval_depth_svg, &g, ctx);
-out:
+    if (a->svg_path) {
+        if (!(f = cli_open_out(a->svg_path, EVAL_CMD))) return CLI_FAIL;
+        if (r) snprintf(title, sizeof title, "attention by distance: %s (%s)", s->model_name, method);
+        else snprintf(title, sizeof title, "%s: %s (%s)", a->task_name, s->model_name, method);
+        st = r ? lc_eval_retention_svg(f, r, title, &err) : lc_eval_grid_svg(f, g, title, &err);
+        cli_close_out(f);
+    }
+    if (st == LC_OK && a->svg_depth_path) {
+        if (!(f = cli_open_out(a->svg_depth_path, EVAL_CMD))) return CLI_FAIL;
+        if (r) snprintf(title, sizeof title, "lost in the middle: %s (%s)", s->model_name, method);
+        else snprintf(title, sizeof title, "%s: %s (%s)", a->task_name, s->model_name, method);
+        st = lc_eval_depth_svg(f, g, title, &err);
+        cli_close_out(f);
+    }
+    return st == LC_OK ? CLI_OK : cli_fail(EVAL_CMD, &err);
+}
+
+int eval_run_grid(eval_session *s) {
+    lc_eval_grid_config gc;
+    grid_config(s, &gc);
+    lc_eval_run_opts o;
+    eval_run_opts(s, &o);
+    lc_eval_ctx_info info;
+    lc_eval_grid g;
+    lc_error err;
+    const lc_status st = lc_eval_grid_run_model(s->model, s->tok, &o, &gc, &g, &info, &err);
+    cli_progress_done(&s->progress);
+    if (st != LC_OK) return cli_fail(EVAL_CMD, &err);
+    lc_eval_grid_print(s->table, &g, s->a->timings);
+    if (s->a->json) write_json(s, &info, &gc, &g, NULL, NULL);
+    const int rc = write_files(s, &g, NULL, &info);
     lc_eval_grid_free(&g);
-    lc_eval_model_free(em);
-    lc_context_free(ctx);
+    return rc;
+}
+
+int eval_run_retention(eval_session *s) {
+    eval_args *a = s->a;
+    lc_eval_retention_config rcfg;
+    lc_eval_retention_config_init(&rcfg);
+    grid_config(s, &rcfg.grid);
+    if (a->n_probes > 0) {
+        memcpy(rcfg.probes, a->probes, sizeof rcfg.probes);
+        rcfg.n_probes = a->n_probes;
+    }
+    lc_eval_run_opts o;
+    eval_run_opts(s, &o);
+    lc_eval_ctx_info info;
+    lc_eval_retention r;
+    lc_error err;
+    const lc_status st = lc_eval_retention_run_model(s->model, s->tok, &o, &rcfg, &r, &info, &err);
+    cli_progress_done(&s->progress);
+    if (st != LC_OK) return cli_fail(EVAL_CMD, &err);
+    lc_eval_retention_print(s->table, &r, a->timings);
+    if (a->json) write_json(s, &info, &rcfg.grid, &r.grid, &rcfg, &r);
+    const int rc = write_files(s, &r.grid, &r, &info);
+    lc_eval_retention_free(&r);
     return rc;
 }

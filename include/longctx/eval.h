@@ -330,6 +330,198 @@ lc_status lc_eval_ppl_svg(FILE *f, const lc_eval_ppl_result *results, int n_meth
  * layer (mean over heads). */
 lc_status lc_eval_retention_svg(FILE *f, const lc_eval_retention *r, const char *title, lc_error *err);
 
+
+/* ------------------------------------------------------------------------ */
+/* Running the suite on a model (src/eval/eval_setup.c, eval_runner.c)      */
+/* ------------------------------------------------------------------------ */
+
+/* What the JSON records and tables say about a context (kept after it is
+ * freed). */
+typedef struct {
+    lc_attn_method attn;
+    lc_rope_config rope;
+    int64_t n_ctx, n_batch;
+    lc_dtype k_type, v_type;
+    int n_threads;
+} lc_eval_ctx_info;
+
+void lc_eval_ctx_info_get(const lc_context *ctx, lc_eval_ctx_info *info);
+/* "attn flash, rope none" / "attn window, rope yarn x4" (picture titles). */
+const char *lc_eval_method_label(const lc_eval_ctx_info *info, char *buf, size_t len);
+/* A token count as the tables write it: "1K", "512", "1.5K", "2M". */
+const char *lc_eval_len_str(int64_t v, char *buf, size_t len);
+/* The model's file name without directory and extension into name, and for
+ * a GGUF its general.name (often just the architecture) into general, else
+ * "" (either buffer may be NULL). */
+void lc_eval_model_names(const char *path, const lc_model *m, char *name, size_t len, char *general, size_t glen);
+
+/* Whether a context of n_ctx tokens with options o fits in share (0 < share
+ * <= 1; 0: 1) of the memory available, before anything is allocated.
+ * LC_ERR_TOO_LARGE "WHAT needs a context of N tokens: X (Y of it the KV
+ * cache), but only Z of memory is available; lower --lengths or -c ...". */
+lc_status lc_eval_context_fits(const lc_model *m, const lc_context_opts *o, int64_t n_ctx, double share,
+                               const char *what, lc_error *err);
+
+/* Called once a run's context exists, before the evaluation (e.g. to print
+ * the settings above the progress). */
+typedef void (*lc_eval_ready_fn)(void *user, const lc_eval_ctx_info *info);
+
+/* How a run makes its lc_eval_model over the context it created; the
+ * default is lc_eval_model_from_context. open is called whatever the outcome
+ * of creating the context (ctx NULL and st its status on a failure), for
+ * callers whose processes must agree (sequence parallelism over MPI); it
+ * returns the status to go on with. close is called before the context is
+ * freed, with what open made (may be NULL). */
+typedef struct {
+    lc_status (*open)(void *user, lc_context *ctx, lc_status st, const lc_error *ctx_err, const lc_tokenizer *tok,
+                      lc_eval_model **out, lc_error *err);
+    void (*close)(void *user, lc_eval_model *m);
+    void *user;
+} lc_eval_model_maker;
+
+typedef struct {
+    lc_context_opts ctx;        /* the context; n_ctx 0: what the run needs (the
+                                   longest length + the margin; the longest
+                                   window; a stream: the training context) */
+    double mem_share;           /* lc_eval_context_fits's share (0: all)     */
+    bool reuse_prefix;          /* grids: lc_eval_model_from_context's       */
+    lc_progress_fn progress;    /* ppl and stream runs (grids: their config) */
+    void *progress_user;
+    lc_eval_ready_fn ready;     /* optional                                  */
+    void *ready_user;
+    const lc_eval_model_maker *maker; /* optional (ppl runs)                 */
+} lc_eval_run_opts;
+
+/* Defaults: lc_context_opts_init, everything else zero (reuse_prefix true). */
+void lc_eval_run_opts_init(lc_eval_run_opts *o);
+
+/* The grid on model m: the memory check (cheap) first, then the task at
+ * every length (lc_eval_grid_check), then the context and the run, freed
+ * before returning. info (may be NULL) gets the context's settings. */
+lc_status lc_eval_grid_run_model(const lc_model *m, const lc_tokenizer *tok, const lc_eval_run_opts *o,
+                                 const lc_eval_grid_config *c, lc_eval_grid *out, lc_eval_ctx_info *info,
+                                 lc_error *err);
+/* lc_eval_retention_run on a context made as lc_eval_grid_run_model makes it. */
+lc_status lc_eval_retention_run_model(const lc_model *m, const lc_tokenizer *tok, const lc_eval_run_opts *o,
+                                      const lc_eval_retention_config *c, lc_eval_retention *out,
+                                      lc_eval_ctx_info *info, lc_error *err);
+/* Perplexity at each of n_windows windows (each >= 2, stride below each; 0:
+ * W - 1) in one context (n_ctx 0: the longest window): out[n_windows]. */
+lc_status lc_eval_ppl_run_model(const lc_model *m, const lc_tokenizer *tok, const lc_eval_run_opts *o,
+                                const int32_t *tokens, int64_t n, const int64_t *windows, int n_windows,
+                                int64_t stride, lc_eval_ppl_result *out, lc_eval_ctx_info *info, lc_error *err);
+
+/* Methods compared by a ppl run: attention specs x RoPE scalings. */
+#define LC_EVAL_MAX_METHODS 16
+typedef struct {
+    char attn[96];              /* the spec as given ("": the default)       */
+    bool rope_override;         /* scaling from the list                      */
+    lc_rope_scaling scaling;
+} lc_eval_method;
+
+/* attn_list "flash,window:256" (NULL or "": one default method) x scalings
+ * "none,yarn" (NULL: the RoPE as configured), attention-major. */
+lc_status lc_eval_methods_parse(const char *attn_list, const char *scaling_list, lc_eval_method *out, int *n,
+                                lc_error *err);
+/* "flash (rope none)", "window:16 (rope yarn x4)": a name without commas
+ * (a CSV field), the attention as given or as the context resolved it. */
+const char *lc_eval_method_name(const lc_eval_method *m, const lc_eval_ctx_info *info, char *buf, size_t len);
+
+/* The tokens of a ppl run: token_ids false: the text of the file encoded
+ * with tok (BOS first; tok NULL refused); true: ids separated by white space
+ * or commas, each below vocab. At most 1 GiB of file and half the memory
+ * available; fewer than 2 tokens are refused (nothing to score). *out
+ * malloc'd. */
+lc_status lc_eval_tokens_load(const char *path, bool token_ids, const lc_tokenizer *tok, int32_t vocab,
+                              int32_t **out, int64_t *n, lc_error *err);
+
+/* Streaming perplexity compared across KV policies: one cell per entry of a
+ * --kv-policy list: a policy (lc_kv_policy_parse: window:W, sinks:S:W,
+ * shift:KEEP, h2o:S:R:H, full) streamed through one context, or
+ * recompute:W, the sliding window with re-computation of a W-token cache
+ * (every token predicted from the W before it, re-encoded: the ppl plan with
+ * window W + 1 and stride 1). */
+#define LC_EVAL_MAX_STREAMS 16
+typedef struct {
+    char spec[64];
+    bool recompute;
+    int64_t window;             /* recompute: W                              */
+    lc_eval_ppl_result res;
+    lc_eval_stream_stats st;
+    int64_t slots;              /* KV slots of its context                   */
+    double kv_bytes;
+} lc_eval_stream_cell;
+
+lc_status lc_eval_streams_parse(const char *list, lc_eval_stream_cell *out, int *n, lc_error *err);
+/* One cell over tokens [n]: a policy in a context of o->ctx's options
+ * (n_ctx 0: the training context; a full cache: at least n); recompute
+ * with the options' threads, batch, KV types, attention and RoPE only. */
+lc_status lc_eval_stream_run_model(const lc_model *m, const lc_tokenizer *tok, const lc_eval_run_opts *o,
+                                   const int32_t *tokens, int64_t n, lc_eval_stream_cell *cell,
+                                   lc_eval_ctx_info *info, lc_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Summaries, tables and CSV (src/eval/eval_tables.c)                       */
+/* ------------------------------------------------------------------------ */
+
+/* "0", "2-3": the range of bucket b. */
+const char *lc_eval_bucket_label(int b, char *buf, size_t len);
+/* Mean of the accuracy (recall) of length l's cells over the depths. */
+double lc_eval_grid_length_mean(const lc_eval_grid *g, int l, bool recall);
+/* Accuracy at depth d over the lengths, weighted by trials (NaN: none). */
+double lc_eval_grid_depth_accuracy(const lc_eval_grid *g, int d);
+/* Mean loss of bucket b (NaN when it holds no token). */
+double lc_eval_ppl_bucket_loss(const lc_eval_ppl_result *r, int b);
+/* Mass layer l gives bucket b, and the needle, as the mean over heads. */
+double lc_eval_retention_layer_mass(const lc_eval_retention *r, int32_t l, int b);
+double lc_eval_retention_layer_needle(const lc_eval_retention *r, int32_t l);
+
+/* The common JSON header of `longctx eval`: opens the object, writes "task",
+ * "model" {path, name, general_name, format, params, layers, heads,
+ * kv_heads, dim, ctx_train} and opens "settings" with the runtime's (attn,
+ * attn_method, rope {...}, ctx, batch, cache_type_k/v, kv_policy, seed,
+ * trials, threads); the caller adds its own settings and closes it. */
+typedef struct {
+    const char *task;
+    const char *model_path;
+    const lc_model *model;
+    const char *attn_spec;      /* as given; NULL: the model's, else "flash" */
+    const char *kv_policy;      /* NULL: "full"                              */
+    uint64_t seed;
+    int32_t trials;
+    lc_eval_ctx_info ctx;
+} lc_eval_header;
+void lc_eval_write_header(lc_json_writer *w, const lc_eval_header *h);
+/* A grid's settings: lengths, depths (or "random"), margin, kind, variant
+ * (NULL: none), digits and the kind's counts, haystack (NULL: null),
+ * prefix_reuse. Retention's: lengths, depths, probes, margin, digits,
+ * haystack. */
+void lc_eval_grid_write_settings(lc_json_writer *w, const lc_eval_grid_config *c, const char *variant,
+                                 const char *haystack, bool prefix_reuse);
+void lc_eval_retention_write_settings(lc_json_writer *w, const lc_eval_retention_config *c, const char *haystack);
+/* A stream cell inside an open object: "method", "slots", "kv_bytes", the
+ * ppl cell and (timings) tokens_per_s[_first_tenth, _last_tenth], rss_*. */
+void lc_eval_stream_write_json(lc_json_writer *w, const lc_eval_stream_cell *c, bool timings);
+
+/* Text tables (as `longctx eval` prints them) and CSV files. The grid's:
+ * accuracy % by depth and length (and recall % for the kinds that score
+ * several answers: multivalue, multiquery, vt), the mean over depths, the
+ * overall line. */
+void lc_eval_grid_print(FILE *f, const lc_eval_grid *g, bool timings);
+void lc_eval_grid_write_csv(FILE *f, const lc_eval_grid *g, bool timings);
+/* ppl: one row per method and window, the mean loss by position in the
+ * window, the overall line; results [n_methods][n_lengths]. */
+void lc_eval_ppl_print(FILE *f, const lc_eval_ppl_result *res, const char *const *names, int n_methods,
+                       int n_lengths, double seconds, bool timings);
+void lc_eval_ppl_write_csv(FILE *f, const lc_eval_ppl_result *res, const char *const *names, int n_methods,
+                           int n_lengths, bool timings);
+/* Overall perplexity over every scored token of results [n] (NaN: none). */
+double lc_eval_ppl_overall(const lc_eval_ppl_result *res, int n, int64_t *n_scored);
+void lc_eval_retention_print(FILE *f, const lc_eval_retention *r, bool timings);
+void lc_eval_retention_write_csv(FILE *f, const lc_eval_retention *r);
+void lc_eval_streams_print(FILE *f, const lc_eval_stream_cell *c, int n, bool timings);
+void lc_eval_streams_write_csv(FILE *f, const lc_eval_stream_cell *c, int n, bool timings);
+
 #ifdef __cplusplus
 }
 #endif
