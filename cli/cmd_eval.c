@@ -34,46 +34,14 @@ typedef struct {
     int digits, keys, values, queries, chains, hops;
 } task_flags;
 
-/* "10" -> 10 even depths; "0,25,50%" -> percentages. -1 on error. */
-static int parse_depths(const char *s, eval_args *a) {
-    if (!strchr(s, ',') && !strchr(s, '%')) {
-        int n;
-        if (!cli_parse_int(s, &n) || n < 1 || n > LC_EVAL_MAX_DEPTHS) {
-            cli_error(EVAL_CMD, "--depths %s: a count 1..%d or a list of percentages (50%% for one)", s,
-                      LC_EVAL_MAX_DEPTHS);
-            return -1;
-        }
-        for (int i = 0; i < n; i++) a->depths[i] = n == 1 ? 0.5 : (double)i / (double)(n - 1);
-        a->n_depths = n;
-        return 0;
-    }
-    a->n_depths = 0;
-    while (*s) {
-        const char *c = strchr(s, ',');
-        size_t len = c ? (size_t)(c - s) : strlen(s);
-        char buf[32];
-        if (len == 0 || len >= sizeof buf || a->n_depths >= LC_EVAL_MAX_DEPTHS) {
-            cli_error(EVAL_CMD, "--depths: bad list");
-            return -1;
-        }
-        memcpy(buf, s, len);
-        buf[len] = '\0';
-        if (len > 1 && buf[len - 1] == '%') buf[len - 1] = '\0';
-        double v;
-        if (!cli_parse_double(buf, &v) || v < 0.0 || v > 100.0) {
-            cli_error(EVAL_CMD, "--depths: %s is not a depth in 0..100%%", buf);
-            return -1;
-        }
-        a->depths[a->n_depths++] = v / 100.0;
-        s += len;
-        if (*s == ',') s++;
-    }
-    return a->n_depths > 0 ? 0 : -1;
-}
-
+/* --depths N|LIST (lc_eval_depths_parse; entry dst: eval_args). */
 static bool opt_depths(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    (void)name, (void)cmd;
-    return parse_depths(v, o->dst) == 0;
+    (void)name;
+    eval_args *a = o->dst;
+    lc_error err;
+    if (lc_eval_depths_parse(v, a->depths, &a->n_depths, &err) == LC_OK) return true;
+    cli_error(cmd, "%s", err.msg);
+    return false;
 }
 
 /* --kv-budget: bytes with an optional K/M/G suffix (entry dst: size_t). */
@@ -101,30 +69,6 @@ static bool parse_task(const char *name, eval_args *a) {
     return false;
 }
 
-/* niah --variant: RULER's niah_single (one key), multikey, multivalue, multiquery. */
-static bool apply_variant(eval_args *a, bool keys_given) {
-    const char *v = a->variant ? a->variant : "single";
-    if (strcmp(v, "single") == 0) {
-        a->spec.kind = LC_TASK_MULTIKEY;
-        if (keys_given && a->spec.n_keys != 1) {
-            cli_error(EVAL_CMD, "--variant single has one key; use --variant multikey for --keys");
-            return false;
-        }
-        a->spec.n_keys = 1;
-        a->spec.n_queries = 1;
-    } else if (strcmp(v, "multikey") == 0) {
-        a->spec.kind = LC_TASK_MULTIKEY;
-    } else if (strcmp(v, "multivalue") == 0) {
-        a->spec.kind = LC_TASK_MULTIVALUE;
-    } else if (strcmp(v, "multiquery") == 0) {
-        a->spec.kind = LC_TASK_MULTIQUERY;
-    } else {
-        cli_error(EVAL_CMD, "unknown --variant %s (single, multikey, multivalue, multiquery)", v);
-        return false;
-    }
-    return true;
-}
-
 /* The task's defaults, then the options given. */
 static bool apply_task_flags(eval_args *a, const task_flags *t) {
     int32_t *const dst[] = {&a->spec.digits, &a->spec.n_keys,   &a->spec.n_values,
@@ -132,7 +76,11 @@ static bool apply_task_flags(eval_args *a, const task_flags *t) {
     const int given[] = {t->digits, t->keys, t->values, t->queries, t->chains, t->hops};
     for (size_t i = 0; i < sizeof given / sizeof given[0]; i++)
         if (given[i] >= 0) *dst[i] = given[i];
-    if (a->task == EVAL_NIAH && !apply_variant(a, t->keys >= 0)) return false;
+    lc_error err;
+    if (a->task == EVAL_NIAH && lc_eval_niah_variant(&a->spec, a->variant, t->keys >= 0, &err) != LC_OK) {
+        cli_error(EVAL_CMD, "%s", err.msg); /* RULER's niah_single, multikey, multivalue, multiquery */
+        return false;
+    }
     if (a->spec.n_queries > a->spec.n_keys) {
         cli_error(EVAL_CMD, "--queries %d is more than the keys (%d)", a->spec.n_queries, a->spec.n_keys);
         return false;

@@ -2,7 +2,6 @@
  * depths x trials) and the attention retention of its passkey samples, run by
  * the library (lc_eval_grid_run_model, lc_eval_retention_run_model); their
  * tables, JSON, CSV and pictures. */
-#include <math.h>
 #include <string.h>
 
 #include "eval_common.h"

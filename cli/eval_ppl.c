@@ -4,7 +4,6 @@
  * streaming perplexity compared across cache policies (StreamingLLM's
  * comparison). The runs are the library's (lc_eval_ppl_run_model,
  * lc_eval_stream_run_model); --sp shards each context over MPI ranks. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,20 +111,7 @@ static void ppl_json(eval_session *s, const lc_eval_ctx_info *info, const char *
     lc_json_kv_str(&w, "file", a->tokens_path ? a->tokens_path : a->text_path);
     lc_json_kv_int(&w, "file_tokens", s->n_file_tokens);
     lc_json_end_object(&w); /* settings */
-    lc_json_key(&w, "cells");
-    lc_json_begin_array(&w);
-    for (int k = 0; k < nm * nl; k++) {
-        lc_json_begin_object(&w);
-        lc_json_kv_str(&w, "method", names[k / nl]);
-        lc_json_kv_str(&w, "attn", lc_attn_method_name(info[k / nl].attn));
-        lc_json_kv_str(&w, "rope_scaling", lc_rope_scaling_name(info[k / nl].rope.scaling));
-        lc_eval_ppl_write_json(&w, &res[k], a->timings);
-        lc_json_end_object(&w);
-    }
-    lc_json_end_array(&w);
-    int64_t n_all = 0;
-    lc_json_kv_num(&w, "ppl", lc_eval_ppl_overall(res, nm * nl, &n_all));
-    lc_json_kv_int(&w, "tokens", n_all);
+    lc_eval_ppl_write_results(&w, res, names, info, nm, nl, a->timings);
     if (a->timings) lc_json_kv_num(&w, "seconds", secs);
     lc_json_end_object(&w);
     lc_json_finish(&w);
@@ -159,19 +145,7 @@ static void stream_json(eval_session *s, lc_eval_ctx_info *info, const lc_eval_s
     lc_json_kv_str(&w, "file", a->tokens_path ? a->tokens_path : a->text_path);
     lc_json_kv_int(&w, "file_tokens", s->n_file_tokens);
     lc_json_end_object(&w); /* settings */
-    lc_json_key(&w, "cells");
-    lc_json_begin_array(&w);
-    double nll = 0.0; /* overall, as every ppl run: over the scored tokens of all cells */
-    int64_t cnt = 0;
-    for (int i = 0; i < nm; i++) {
-        lc_json_begin_object(&w);
-        lc_eval_stream_write_json(&w, &c[i], a->timings);
-        lc_json_end_object(&w);
-        nll += c[i].res.nll, cnt += c[i].res.n_scored;
-    }
-    lc_json_end_array(&w);
-    lc_json_kv_num(&w, "ppl", cnt > 0 ? exp(nll / (double)cnt) : NAN);
-    lc_json_kv_int(&w, "tokens", cnt);
+    lc_eval_streams_write_json(&w, c, nm, a->timings);
     lc_json_end_object(&w);
     lc_json_finish(&w);
 }

@@ -142,6 +142,14 @@ typedef struct {
 void lc_eval_grid_config_init(lc_eval_grid_config *c, lc_task_kind kind);
 /* n evenly spaced depths 0..1 (n >= 1; n == 1 gives 0.5) into c->depths. */
 lc_status lc_eval_grid_even_depths(lc_eval_grid_config *c, int n, lc_error *err);
+/* Depths as written on a command line (src/eval/grid_spec.c): "N", N evenly
+ * spaced (1..LC_EVAL_MAX_DEPTHS), or a list of percentages "0,25,50%" (one
+ * depth: "50%"), each in 0..100, into depths[] as 0..1. */
+lc_status lc_eval_depths_parse(const char *s, double *depths, int *n, lc_error *err);
+/* RULER's needle-in-a-haystack variants on a task spec: "single" (NULL: the
+ * default; one key asked: refused when keys_given set other keys),
+ * "multikey", "multivalue", "multiquery". */
+lc_status lc_eval_niah_variant(lc_task_spec *spec, const char *variant, bool keys_given, lc_error *err);
 /* Check lengths, depths, trials, the margin, that every length fits the
  * model (length + margin <= n_ctx) and that it holds the task's needles and
  * question (one sample per length is made with tok, or refused saying how
@@ -499,9 +507,15 @@ void lc_eval_write_header(lc_json_writer *w, const lc_eval_header *h);
 void lc_eval_grid_write_settings(lc_json_writer *w, const lc_eval_grid_config *c, const char *variant,
                                  const char *haystack, bool prefix_reuse);
 void lc_eval_retention_write_settings(lc_json_writer *w, const lc_eval_retention_config *c, const char *haystack);
-/* A stream cell inside an open object: "method", "slots", "kv_bytes", the
- * ppl cell and (timings) tokens_per_s[_first_tenth, _last_tenth], rss_*. */
-void lc_eval_stream_write_json(lc_json_writer *w, const lc_eval_stream_cell *c, bool timings);
+/* Results inside an open object: "cells" [...] and the overall "ppl" and
+ * "tokens" (scored, over every cell). A ppl comparison's cells: "method",
+ * "attn", "rope_scaling" (info [n_methods]: each method's context) and the
+ * ppl cell (lc_eval_ppl_write_json), results [n_methods][n_lengths]. A
+ * stream comparison's: "method", "slots", "kv_bytes", the ppl cell and
+ * (timings) tokens_per_s[_first_tenth, _last_tenth] and rss_start/end. */
+void lc_eval_ppl_write_results(lc_json_writer *w, const lc_eval_ppl_result *res, const char *const *names,
+                               const lc_eval_ctx_info *info, int n_methods, int n_lengths, bool timings);
+void lc_eval_streams_write_json(lc_json_writer *w, const lc_eval_stream_cell *c, int n, bool timings);
 
 /* Text tables (as `longctx eval` prints them) and CSV files. The grid's:
  * accuracy % by depth and length (and recall % for the kinds that score

@@ -181,17 +181,50 @@ void lc_eval_retention_write_settings(lc_json_writer *w, const lc_eval_retention
     write_haystack(w, haystack);
 }
 
-void lc_eval_stream_write_json(lc_json_writer *w, const lc_eval_stream_cell *c, bool timings) {
-    lc_json_kv_str(w, "method", c->spec);
-    lc_json_kv_int(w, "slots", c->slots);
-    lc_json_kv_num(w, "kv_bytes", c->kv_bytes);
-    lc_eval_ppl_write_json(w, &c->res, timings);
-    if (!timings) return;
-    lc_json_kv_num(w, "tokens_per_s", c->st.tokens_per_s);
-    if (!c->recompute) {
-        lc_json_kv_num(w, "tokens_per_s_first_tenth", c->st.tokens_per_s_first);
-        lc_json_kv_num(w, "tokens_per_s_last_tenth", c->st.tokens_per_s_last);
+void lc_eval_ppl_write_results(lc_json_writer *w, const lc_eval_ppl_result *res, const char *const *names,
+                               const lc_eval_ctx_info *info, int nm, int nl, bool timings) {
+    lc_json_key(w, "cells");
+    lc_json_begin_array(w);
+    for (int k = 0; k < nm * nl; k++) {
+        lc_json_begin_object(w);
+        lc_json_kv_str(w, "method", names[k / nl]);
+        lc_json_kv_str(w, "attn", lc_attn_method_name(info[k / nl].attn));
+        lc_json_kv_str(w, "rope_scaling", lc_rope_scaling_name(info[k / nl].rope.scaling));
+        lc_eval_ppl_write_json(w, &res[k], timings);
+        lc_json_end_object(w);
     }
-    lc_json_kv_num(w, "rss_start", (double)c->st.rss_start);
-    lc_json_kv_num(w, "rss_end", (double)c->st.rss_end);
+    lc_json_end_array(w);
+    int64_t n_all = 0;
+    lc_json_kv_num(w, "ppl", lc_eval_ppl_overall(res, nm * nl, &n_all));
+    lc_json_kv_int(w, "tokens", n_all);
+}
+
+void lc_eval_streams_write_json(lc_json_writer *w, const lc_eval_stream_cell *m, int n, bool timings) {
+    double nll = 0.0; /* overall, as every ppl run: over the scored tokens of all cells */
+    int64_t cnt = 0;
+    lc_json_key(w, "cells");
+    lc_json_begin_array(w);
+    for (int i = 0; i < n; i++) {
+        const lc_eval_stream_cell *c = &m[i];
+        nll += c->res.nll;
+        cnt += c->res.n_scored;
+        lc_json_begin_object(w);
+        lc_json_kv_str(w, "method", c->spec);
+        lc_json_kv_int(w, "slots", c->slots);
+        lc_json_kv_num(w, "kv_bytes", c->kv_bytes);
+        lc_eval_ppl_write_json(w, &c->res, timings);
+        if (timings) {
+            lc_json_kv_num(w, "tokens_per_s", c->st.tokens_per_s);
+            if (!c->recompute) {
+                lc_json_kv_num(w, "tokens_per_s_first_tenth", c->st.tokens_per_s_first);
+                lc_json_kv_num(w, "tokens_per_s_last_tenth", c->st.tokens_per_s_last);
+            }
+            lc_json_kv_num(w, "rss_start", (double)c->st.rss_start);
+            lc_json_kv_num(w, "rss_end", (double)c->st.rss_end);
+        }
+        lc_json_end_object(w);
+    }
+    lc_json_end_array(w);
+    lc_json_kv_num(w, "ppl", cnt > 0 ? exp(nll / (double)cnt) : NAN);
+    lc_json_kv_int(w, "tokens", cnt);
 }
