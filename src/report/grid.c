@@ -112,25 +112,13 @@ static lc_status run_cell(rrun *run, const grid_job *job, rgrid *g, int l, uint6
     lc_status st = LC_OK;
     if (job->configure) st = job->configure(job->configure_user, len, &o, &rope, err);
     if (st != LC_OK) return st;
-    o.rope = &rope;
-    o.n_ctx = len + CTX_SLACK;
-    o.n_threads = run->r->threads;
-
-    lc_context_memory mem;
-    st = lc_context_memory_need(rm->m, &o, &mem, err);
-    if (st != LC_OK) return st;
-    const size_t avail = lc_mem_available_bytes();
-    if (avail && mem.total_bytes > avail / 10 * 9) {
-        char need[32], have[32];
-        return lc_fail(err, LC_ERR_TOO_LARGE, "a context of %lld tokens needs %s; %s is available", (long long)o.n_ctx,
-                       lc_report_fmt_bytes((double)mem.total_bytes, need, sizeof need),
-                       lc_report_fmt_bytes((double)avail, have, sizeof have));
-    }
-    lc_context *ctx = NULL;
-    st = lc_context_create(rm->m, &o, &ctx, err);
-    if (st != LC_OK) return st;
-    lc_eval_model *em = NULL;
-    st = lc_eval_model_from_context(ctx, rm->tok, -1, true, &em, err);
+    lc_eval_run_opts ro;
+    lc_eval_run_opts_init(&ro);
+    ro.ctx = o;
+    ro.ctx.rope = &rope;
+    ro.ctx.n_ctx = len + CTX_SLACK;
+    ro.ctx.n_threads = run->r->threads;
+    ro.mem_share = 0.9; /* headroom: the machine is shared */
     lc_eval_grid_config gc;
     lc_eval_grid_config_init(&gc, LC_TASK_PASSKEY);
     gc.lengths[0] = len;
@@ -142,17 +130,14 @@ static lc_status run_cell(rrun *run, const grid_job *job, rgrid *g, int l, uint6
     gc.progress = rrun_span_cb;
     gc.progress_user = span;
     lc_eval_grid out;
-    memset(&out, 0, sizeof out);
     const double t0 = lc_time_now();
-    if (st == LC_OK) st = lc_eval_grid_run(em, &gc, &out, err);
+    st = lc_eval_grid_run_model(rm->m, rm->tok, &ro, &gc, &out, NULL, err);
     if (st == LC_OK) {
         g->seconds[l] = lc_time_now() - t0;
         g->ran[l] = true;
         for (int d = 0; d < g->n_depth && d < out.n_depths; d++) g->cells[l * g->n_depth + d] = out.cells[d];
     }
     lc_eval_grid_free(&out);
-    lc_eval_model_free(em);
-    lc_context_free(ctx);
     return st;
 }
 

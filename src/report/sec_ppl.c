@@ -66,8 +66,6 @@ static lc_status filler_tokens(const lc_tokenizer *tok, uint64_t seed, int64_t n
 
 static lc_status ppl_cell(rrun *run, const rmodel *rm, int k, int64_t W, const int32_t *ids, int64_t n,
                           lc_eval_ppl_result *res, rrun_span *span, lc_error *err) {
-    lc_context_opts o;
-    lc_context_opts_init(&o);
     lc_rope_config rope = rm->cfg.rope;
     if (k == PP_YARN) {
         const double s = (double)W / (double)rm->cfg.ctx_train;
@@ -75,24 +73,15 @@ static lc_status ppl_cell(rrun *run, const rmodel *rm, int k, int64_t W, const i
         rope.factor = (float)(s > 1.0 ? s : 1.0);
         rope.orig_ctx = rm->cfg.ctx_train;
     }
-    o.rope = &rope;
-    o.n_ctx = W;
-    o.n_threads = run->r->threads;
-    lc_context *ctx = NULL;
-    lc_status st = lc_context_create(rm->m, &o, &ctx, err);
-    if (st != LC_OK) return st;
-    lc_eval_model *em = NULL;
-    st = lc_eval_model_from_context(ctx, rm->tok, -1, false, &em, err);
-    lc_eval_ppl_config pc;
-    memset(&pc, 0, sizeof pc);
-    pc.window = W;
-    pc.stride = W - 1; /* windows overlap by one token: every token scored once */
-    pc.progress = rrun_span_cb;
-    pc.progress_user = span;
-    if (st == LC_OK) st = lc_eval_ppl_run(em, ids, n, &pc, res, err);
-    lc_eval_model_free(em);
-    lc_context_free(ctx);
-    return st;
+    lc_eval_run_opts ro;
+    lc_eval_run_opts_init(&ro);
+    ro.ctx.rope = &rope;
+    ro.ctx.n_ctx = W;
+    ro.ctx.n_threads = run->r->threads;
+    ro.progress = rrun_span_cb;
+    ro.progress_user = span;
+    /* windows overlap by one token: every token scored once */
+    return lc_eval_ppl_run_model(rm->m, rm->tok, &ro, ids, n, &W, 1, W - 1, res, NULL, err);
 }
 
 static lc_status ppl_all(rrun *run, double deadline, lc_error *err) {
@@ -209,19 +198,16 @@ static lc_status retention(rrun *run, lc_error *err) {
         sec_note(r, LC_REPORT_PPL_RETENTION, "retention %s", p->ret_why);
         return LC_OK;
     }
-    lc_context_opts o;
-    lc_context_opts_init(&o);
-    o.attn = "flash";
-    o.n_ctx = ctx + 24;
-    o.n_threads = r->threads;
-    lc_context *cx = NULL;
+    lc_eval_run_opts o;
+    lc_eval_run_opts_init(&o);
+    o.ctx.attn = "flash";
+    o.ctx.n_ctx = ctx + 24;
+    o.ctx.n_threads = r->threads;
     lc_error e;
-    st = lc_context_create(rm->m, &o, &cx, &e);
     rrun_span span = {run, 0.6, 1.0, "retention"};
     c->grid.progress = rrun_span_cb;
     c->grid.progress_user = &span;
-    if (st == LC_OK) st = lc_eval_retention_run(cx, rm->tok, -1, c, &p->ret, &e);
-    lc_context_free(cx);
+    st = lc_eval_retention_run_model(rm->m, rm->tok, &o, c, &p->ret, NULL, &e);
     c->grid.progress = NULL;
     c->grid.progress_user = NULL;
     if (st == LC_ERR_NOMEM || st == LC_ERR_CANCELLED) return lc_fail(err, st, "%s", e.msg);
@@ -335,13 +321,6 @@ static lc_status retention_svg(FILE *f, const void *user, lc_error *err) {
     return lc_eval_retention_svg(f, &p->ret, "Attention mass against key distance, per layer (default model)", err);
 }
 
-static double layer_mass(const lc_eval_retention *rt, int32_t l, int b) {
-    double s = 0;
-    for (int32_t h = 0; h < rt->n_heads; h++)
-        s += rt->mass[((size_t)l * (size_t)rt->n_heads + (size_t)h) * LC_EVAL_MAX_BUCKETS + (size_t)b];
-    return s / rt->n_heads;
-}
-
 void sec_ppl_doc(rdoc *d, const lc_report *r) {
     const ppl_result *p = &r->ppl;
     char a[32], lb[24];
@@ -399,14 +378,12 @@ void sec_ppl_doc(rdoc *d, const lc_report *r) {
         }
         rtable_header(tb, hb);
         for (int b = 1; b < nb; b++) {
-            int64_t lo, hi;
-            lc_eval_bucket_range(b, &lo, &hi);
-            if (lo == hi) rtable_cell(tb, "%lld", (long long)lo);
-            else rtable_cell(tb, "%lld-%lld", (long long)lo, (long long)hi);
+            char bl[40];
+            rtable_cell(tb, "%s", lc_eval_bucket_label(b, bl, sizeof bl));
             for (int k = 0; k < PP_COUNT; k++) {
                 const lc_eval_ppl_result *x = wl[k] >= 0 ? &p->row[k].res[wl[k]] : NULL;
-                if (x && b < x->n_buckets && x->bucket_count[b] > 0)
-                    rtable_cell(tb, "%.3f", x->bucket_nll[b] / (double)x->bucket_count[b]);
+                const double loss = x ? lc_eval_ppl_bucket_loss(x, b) : NAN;
+                if (!isnan(loss)) rtable_cell(tb, "%.3f", loss);
                 else rtable_cell(tb, "%s", x ? "-" : "not run"); /* "-": no position of the window there */
             }
         }
@@ -433,21 +410,13 @@ void sec_ppl_doc(rdoc *d, const lc_report *r) {
         const char *h[34];
         char hb[32][32];
         h[0] = "layer";
-        for (int b = 0; b < nb; b++) {
-            int64_t lo, hi;
-            lc_eval_bucket_range(b, &lo, &hi);
-            if (lo == hi) snprintf(hb[b], sizeof hb[b], "%lld", (long long)lo);
-            else snprintf(hb[b], sizeof hb[b], "%lld-%lld", (long long)lo, (long long)hi);
-            h[1 + b] = hb[b];
-        }
+        for (int b = 0; b < nb; b++) h[1 + b] = lc_eval_bucket_label(b, hb[b], sizeof hb[b]);
         h[1 + nb] = "needle";
         rtable_header(t, h);
         for (int32_t l = 0; l < rt->n_layers; l++) {
             rtable_cell(t, "%d", l);
-            for (int b = 0; b < nb; b++) rtable_cell(t, "%.3f", layer_mass(rt, l, b));
-            double nm = 0;
-            for (int32_t hh = 0; hh < rt->n_heads; hh++) nm += rt->needle_mass[(size_t)l * (size_t)rt->n_heads + (size_t)hh];
-            rtable_cell(t, "**%.3f**", nm / rt->n_heads);
+            for (int b = 0; b < nb; b++) rtable_cell(t, "%.3f", lc_eval_retention_layer_mass(rt, l, b));
+            rtable_cell(t, "**%.3f**", lc_eval_retention_layer_needle(rt, l));
         }
     }
     fig_ppl fp = {p};
