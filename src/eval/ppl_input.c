@@ -123,7 +123,7 @@ lc_status lc_eval_streams_parse(const char *list, lc_eval_stream_cell *out, int 
             const int shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 : 0;
             const bool digits = end != e->spec + 10;
             end += shift != 0;
-            if (!digits || *end || errno || w < 2 || w > (INT64_C(1) << 40) >> shift)
+            if (!digits || *end || errno || w < 1 || w > (INT64_C(1) << 40) >> shift || (w << shift) < 2)
                 return lc_fail(err, LC_ERR_INVALID_ARG, "--kv-policy: recompute:W needs W >= 2 (got '%s')", e->spec);
             e->window = (int64_t)w << shift;
         } else {
