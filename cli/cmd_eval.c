@@ -91,7 +91,8 @@ static bool apply_task_flags(eval_args *a, const task_flags *t) {
 /* Options that belong to other tasks: why they are refused, or NULL. */
 static const char *misplaced(const eval_args *a, const task_flags *t) {
     const bool ppl = a->task == EVAL_PPL;
-    if (ppl && (a->haystack_path || a->n_depths >= 0 || a->n_probes)) return "ppl takes no --haystack, --depths or --probes";
+    if (ppl && (a->haystack_path || a->n_depths >= 0 || a->n_probes))
+        return "ppl takes no --haystack, --depths or --probes";
     if (!ppl && (a->text_path || a->tokens_path || a->stride || a->max_tokens))
         return "-f, --tokens-file, --stride and --max-tokens are for ppl";
     if (a->task != EVAL_RETENTION && a->n_probes) return "--probes is for retention";
@@ -108,7 +109,8 @@ static const char *unfit(const eval_args *a) {
     const bool ppl = a->task == EVAL_PPL;
     if (a->task == EVAL_VT && (a->svg_path || a->svg_depth_path) && a->n_depths < 0)
         return "vt places its chains at random depths: give --depths for a heat map";
-    if (!ppl && a->rf.co.attn && strchr(a->rf.co.attn, ',')) return "a list of --attn methods is for ppl; give one method";
+    if (!ppl && a->rf.co.attn && strchr(a->rf.co.attn, ','))
+        return "a list of --attn methods is for ppl; give one method";
     if (ppl && !a->text_path == !a->tokens_path) return "ppl needs one of -f FILE and --tokens-file FILE";
     return NULL;
 }

@@ -93,7 +93,8 @@ static void write_json(eval_session *s, const lc_eval_ctx_info *info, const lc_e
 }
 
 /* --csv, --svg (heat map; retention: attention by distance), --svg-depth. */
-static int write_files(eval_session *s, const lc_eval_grid *g, const lc_eval_retention *r, const lc_eval_ctx_info *info) {
+static int write_files(eval_session *s, const lc_eval_grid *g, const lc_eval_retention *r,
+                       const lc_eval_ctx_info *info) {
     const eval_args *a = s->a;
     char title[256], method[96];
     lc_eval_method_label(info, method, sizeof method);

@@ -63,7 +63,8 @@ static int check_windows(eval_session *s) {
             return CLI_USAGE;
         }
         if (a->rf.co.n_ctx > 0 && a->rf.co.n_ctx < a->lengths[j]) {
-            cli_error(EVAL_CMD, "window %lld does not fit -c %lld", (long long)a->lengths[j], (long long)a->rf.co.n_ctx);
+            cli_error(EVAL_CMD, "window %lld does not fit -c %lld", (long long)a->lengths[j],
+                      (long long)a->rf.co.n_ctx);
             return CLI_USAGE;
         }
     }

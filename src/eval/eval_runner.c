@@ -45,7 +45,9 @@ static lc_status grid_context(const lc_model *m, const lc_tokenizer *tok, const 
                               const lc_eval_grid_config *c, lc_context **ctx, lc_eval_ctx_info *info, lc_error *err) {
     *ctx = NULL;
     if (!m || !o || !c) return lc_fail(err, LC_ERR_INVALID_ARG, "eval: no model, options or configuration");
-    if (!tok) return lc_fail(err, LC_ERR_INVALID_ARG, "the model has no tokenizer to write prompts with (give -z TOKENIZER.bin)");
+    if (!tok)
+        return lc_fail(err, LC_ERR_INVALID_ARG,
+                       "the model has no tokenizer to write prompts with (give -z TOKENIZER.bin)");
     const int64_t max_len = longest(c->lengths, c->n_lengths);
     const int64_t n_ctx = o->ctx.n_ctx > 0 ? o->ctx.n_ctx : max_len + c->margin;
     char what[64], lb[16];

@@ -33,8 +33,8 @@ lc_status lc_eval_depths_parse(const char *s, double *depths, int *n, lc_error *
         errno = 0;
         const long k = strtol(s, &end, 10);
         if (end == s || *end || errno || k < 1 || k > LC_EVAL_MAX_DEPTHS)
-            return lc_fail(err, LC_ERR_INVALID_ARG, "--depths %s: a count 1..%d or a list of percentages (50%% for one)",
-                           s, LC_EVAL_MAX_DEPTHS);
+            return lc_fail(err, LC_ERR_INVALID_ARG,
+                           "--depths %s: a count 1..%d or a list of percentages (50%% for one)", s, LC_EVAL_MAX_DEPTHS);
         for (int i = 0; i < (int)k; i++) depths[i] = k == 1 ? 0.5 : (double)i / (double)(k - 1);
         *n = (int)k;
         return LC_OK;
@@ -43,7 +43,8 @@ lc_status lc_eval_depths_parse(const char *s, double *depths, int *n, lc_error *
         const size_t len = strcspn(s, ",");
         if (len == 0 || *n >= LC_EVAL_MAX_DEPTHS) return lc_fail(err, LC_ERR_INVALID_ARG, "--depths: bad list");
         if (!parse_percent(s, len, &depths[*n]))
-            return lc_fail(err, LC_ERR_INVALID_ARG, "--depths: %.*s is not a depth in 0..100%%", (int)LC_MIN(len, 31), s);
+            return lc_fail(err, LC_ERR_INVALID_ARG, "--depths: %.*s is not a depth in 0..100%%",
+                           (int)LC_MIN(len, 31), s);
         ++*n;
         s += len + (s[len] == ',');
     }
