@@ -68,9 +68,10 @@ void eval_json_begin(eval_session *s, lc_json_writer *w, const lc_eval_ctx_info 
     lc_eval_write_header(w, &h);
 }
 
-int eval_out_close(FILE *f, const char *path) {
+int eval_out_close(FILE *f, const char *path, lc_status st, const lc_error *err) {
     const bool bad = ferror(f) != 0;
     cli_close_out(f);
+    if (st != LC_OK) return cli_fail(EVAL_CMD, err);
     if (!bad) return CLI_OK;
     cli_error(EVAL_CMD, "writing %s failed", path);
     return CLI_FAIL;

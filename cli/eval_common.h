@@ -71,9 +71,9 @@ void eval_session_close(eval_session *s);
 void eval_run_opts(eval_session *s, lc_eval_run_opts *o);
 /* The JSON header (task, model, the runtime's settings; "settings" left open). */
 void eval_json_begin(eval_session *s, lc_json_writer *w, const lc_eval_ctx_info *info);
-/* Close the output file of path (cli_open_out), CLI_FAIL with a message when
- * writing failed. */
-int eval_out_close(FILE *f, const char *path);
+/* Close the output file of path (cli_open_out) that st says how writing
+ * went; CLI_FAIL with a message when it or the file failed. */
+int eval_out_close(FILE *f, const char *path, lc_status st, const lc_error *err);
 /* The runners (cli/eval_grid.c, eval_ppl.c). */
 int eval_run_grid(eval_session *s);
 int eval_run_retention(eval_session *s);

@@ -100,28 +100,27 @@ static int write_files(eval_session *s, const lc_eval_grid *g, const lc_eval_ret
     lc_eval_method_label(info, method, sizeof method);
     FILE *f;
     lc_error err;
-    lc_status st = LC_OK;
+    lc_status st;
     if (a->csv_path) {
         if (!(f = cli_open_out(a->csv_path, EVAL_CMD))) return CLI_FAIL;
-        if (r) lc_eval_retention_write_csv(f, r);
-        else lc_eval_grid_write_csv(f, g, a->timings);
-        if (eval_out_close(f, a->csv_path) != CLI_OK) return CLI_FAIL;
+        st = r ? lc_eval_retention_write_csv(f, r, &err) : lc_eval_grid_write_csv(f, g, a->timings, &err);
+        if (eval_out_close(f, a->csv_path, st, &err) != CLI_OK) return CLI_FAIL;
     }
     if (a->svg_path) {
         if (!(f = cli_open_out(a->svg_path, EVAL_CMD))) return CLI_FAIL;
         if (r) snprintf(title, sizeof title, "attention by distance: %s (%s)", s->model_name, method);
         else snprintf(title, sizeof title, "%s: %s (%s)", a->task_name, s->model_name, method);
         st = r ? lc_eval_retention_svg(f, r, title, &err) : lc_eval_grid_svg(f, g, title, &err);
-        cli_close_out(f);
+        if (eval_out_close(f, a->svg_path, st, &err) != CLI_OK) return CLI_FAIL;
     }
-    if (st == LC_OK && a->svg_depth_path) {
+    if (a->svg_depth_path) {
         if (!(f = cli_open_out(a->svg_depth_path, EVAL_CMD))) return CLI_FAIL;
         if (r) snprintf(title, sizeof title, "lost in the middle: %s (%s)", s->model_name, method);
         else snprintf(title, sizeof title, "%s: %s (%s)", a->task_name, s->model_name, method);
         st = lc_eval_depth_svg(f, g, title, &err);
-        cli_close_out(f);
+        if (eval_out_close(f, a->svg_depth_path, st, &err) != CLI_OK) return CLI_FAIL;
     }
-    return st == LC_OK ? CLI_OK : cli_fail(EVAL_CMD, &err);
+    return CLI_OK;
 }
 
 int eval_run_grid(eval_session *s) {
@@ -132,12 +131,11 @@ int eval_run_grid(eval_session *s) {
     lc_eval_ctx_info info;
     lc_eval_grid g;
     lc_error err;
-    const lc_status st = lc_eval_grid_run_model(s->model, s->tok, &o, &gc, &g, &info, &err);
+    lc_status st = lc_eval_grid_run_model(s->model, s->tok, &o, &gc, &g, &info, &err);
     cli_progress_done(&s->progress);
-    if (st != LC_OK) return cli_fail(EVAL_CMD, &err);
-    lc_eval_grid_print(s->table, &g, s->a->timings);
-    if (s->a->json) write_json(s, &info, &gc, &g, NULL, NULL);
-    const int rc = write_files(s, &g, NULL, &info);
+    if (st == LC_OK) st = lc_eval_grid_print(s->table, &g, s->a->timings, &err);
+    if (st == LC_OK && s->a->json) write_json(s, &info, &gc, &g, NULL, NULL);
+    const int rc = st == LC_OK ? write_files(s, &g, NULL, &info) : cli_fail(EVAL_CMD, &err);
     lc_eval_grid_free(&g);
     return rc;
 }
@@ -156,12 +154,12 @@ int eval_run_retention(eval_session *s) {
     lc_eval_ctx_info info;
     lc_eval_retention r;
     lc_error err;
-    const lc_status st = lc_eval_retention_run_model(s->model, s->tok, &o, &rcfg, &r, &info, &err);
+    lc_status st = lc_eval_retention_run_model(s->model, s->tok, &o, &rcfg, &r, &info, &err);
     cli_progress_done(&s->progress);
     if (st != LC_OK) return cli_fail(EVAL_CMD, &err);
-    lc_eval_retention_print(s->table, &r, a->timings);
-    if (a->json) write_json(s, &info, &rcfg.grid, &r.grid, &rcfg, &r);
-    const int rc = write_files(s, &r.grid, &r, &info);
+    if ((st = lc_eval_retention_print(s->table, &r, a->timings, &err)) == LC_OK && a->json)
+        write_json(s, &info, &rcfg.grid, &r.grid, &rcfg, &r);
+    const int rc = st == LC_OK ? write_files(s, &r.grid, &r, &info) : cli_fail(EVAL_CMD, &err);
     lc_eval_retention_free(&r);
     return rc;
 }

@@ -122,19 +122,19 @@ static void ppl_json(eval_session *s, const lc_eval_ctx_info *info, const char *
 static int ppl_files(eval_session *s, const char *const *names, int nm, const lc_eval_ppl_result *res) {
     const eval_args *a = s->a;
     FILE *f;
+    lc_error err;
+    lc_status st;
     if (a->csv_path) {
         if (!(f = cli_open_out(a->csv_path, EVAL_CMD))) return CLI_FAIL;
-        lc_eval_ppl_write_csv(f, res, names, nm, a->n_lengths, a->timings);
-        if (eval_out_close(f, a->csv_path) != CLI_OK) return CLI_FAIL;
+        st = lc_eval_ppl_write_csv(f, res, names, nm, a->n_lengths, a->timings, &err);
+        if (eval_out_close(f, a->csv_path, st, &err) != CLI_OK) return CLI_FAIL;
     }
     if (!a->svg_path) return CLI_OK;
     if (!(f = cli_open_out(a->svg_path, EVAL_CMD))) return CLI_FAIL;
     char title[192];
     snprintf(title, sizeof title, "perplexity by context length: %s", s->model_name);
-    lc_error err;
-    const lc_status st = lc_eval_ppl_svg(f, res, nm, a->n_lengths, names, title, &err);
-    cli_close_out(f);
-    return st == LC_OK ? CLI_OK : cli_fail(EVAL_CMD, &err);
+    st = lc_eval_ppl_svg(f, res, nm, a->n_lengths, names, title, &err);
+    return eval_out_close(f, a->svg_path, st, &err);
 }
 
 static void stream_json(eval_session *s, lc_eval_ctx_info *info, const lc_eval_stream_cell *c, int nm) {
@@ -164,14 +164,14 @@ static int run_stream(eval_session *s, lc_eval_stream_cell *c, int nm, const int
         cli_progress_done(&s->progress);
         if (i == 0) first = info;
     }
+    if (st == LC_OK) st = lc_eval_streams_print(s->table, c, nm, a->timings, &err);
     if (st != LC_OK) return cli_fail(EVAL_CMD, &err);
-    lc_eval_streams_print(s->table, c, nm, a->timings);
     if (a->json) stream_json(s, &first, c, nm);
     if (!a->csv_path) return CLI_OK;
     FILE *f = cli_open_out(a->csv_path, EVAL_CMD);
     if (!f) return CLI_FAIL;
-    lc_eval_streams_write_csv(f, c, nm, a->timings);
-    return eval_out_close(f, a->csv_path);
+    st = lc_eval_streams_write_csv(f, c, nm, a->timings, &err);
+    return eval_out_close(f, a->csv_path, st, &err);
 }
 
 static int run_methods(eval_session *s, const lc_eval_method *m, int nm, const int32_t *ids, int64_t n) {
@@ -192,9 +192,11 @@ static int run_methods(eval_session *s, const lc_eval_method *m, int nm, const i
     }
     if (rc == CLI_OK) {
         const double secs = lc_time_now() - t0;
-        lc_eval_ppl_print(s->table, res, np, nm, a->n_lengths, secs, a->timings);
-        if (a->json) ppl_json(s, info, np, nm, res, secs);
-        rc = ppl_files(s, np, nm, res);
+        lc_error err;
+        if (lc_eval_ppl_print(s->table, res, np, nm, a->n_lengths, secs, a->timings, &err) != LC_OK)
+            rc = cli_fail(EVAL_CMD, &err);
+        if (rc == CLI_OK && a->json) ppl_json(s, info, np, nm, res, secs);
+        if (rc == CLI_OK) rc = ppl_files(s, np, nm, res);
     }
     free(res);
     return rc;

@@ -196,6 +196,7 @@ static void test_grid_outputs(void) {
             c->recall = c->accuracy / 2;
         }
     lc_eval_grid g = {LC_TASK_PASSKEY, 2, 2, cells, 0.5, 0.25, 8, 100, 20, 1.0};
+    lc_error err;
     CHECK(fabs(lc_eval_grid_length_mean(&g, 1, false) - 0.375) < 1e-12, "length mean");
     CHECK(fabs(lc_eval_grid_length_mean(&g, 0, true) - 0.0625) < 1e-12, "length mean of recall");
     /* depth 1: (0.25 * 1 + 0.5 * 3) / 4 trials */
@@ -203,7 +204,14 @@ static void test_grid_outputs(void) {
           lc_eval_grid_depth_accuracy(&g, 1));
     CHECK(isnan(lc_eval_grid_depth_accuracy(&g, 5)), "no such depth");
     FILE *f = tmpfile();
-    lc_eval_grid_write_csv(f, &g, false);
+    CHECK_OK(lc_eval_grid_print(f, &g, false, &err), &err);
+    char *t0 = slurp(f);
+    CHECK(t0 && strstr(t0, "\n0%     0.0 25.0\n100%  25.0 50.0\nmean  12.5 37.5\noverall: accuracy 50.0%, recall 25.0% "
+                           "over 8 trials; prompt tokens evaluated 100, reused 20\n"),
+          "table with the mean over depths: %s", t0);
+    free(t0);
+    f = tmpfile();
+    CHECK_OK(lc_eval_grid_write_csv(f, &g, false, &err), &err);
     char *csv = slurp(f);
     CHECK(csv && !strncmp(csv, "length,depth,trials,accuracy,recall,tokens,needle_depth\n128,0,1,0,0,", 51) &&
               count_lines(csv) == 5,
@@ -213,16 +221,19 @@ static void test_grid_outputs(void) {
     g.n_depths = 1;
     cells[1] = cells[2];
     f = tmpfile();
-    lc_eval_grid_write_csv(f, &g, true);
+    CHECK_OK(lc_eval_grid_write_csv(f, &g, true, &err), &err);
     csv = slurp(f);
     CHECK(csv && strstr(csv, ",seconds\n128,,1,") && strstr(csv, "\n256,,3,"), "random depth CSV: %s", csv);
     free(csv);
     for (int k = 0; k < 2; k++) {
         g.kind = k ? LC_TASK_VT : LC_TASK_PASSKEY;
         f = tmpfile();
-        lc_eval_grid_print(f, &g, true);
+        CHECK_OK(lc_eval_grid_print(f, &g, true, &err), &err);
         char *t = slurp(f);
+        /* one depth (random) and two lengths: no mean row; accuracy 0 and 25%, recall half */
         CHECK(t && strstr(t, "accuracy % (rows: needle depth") && strstr(t, "overall: accuracy 50.0%") &&
+                  strstr(t, "\ndepth  128  256\nrandom 0.0 25.0\n") && !strstr(t, "mean") &&
+                  (!k || strstr(t, "\nrandom 0.0 12.5\n")) &&
                   strstr(t, " in 1.00 s") && !strstr(t, "recall % (rows") == !k,
               "table (%s): %s", k ? "vt" : "passkey", t);
         free(t);
@@ -248,17 +259,20 @@ static void test_ppl_outputs(void) {
     int64_t ns = 0;
     CHECK(fabs(lc_eval_ppl_overall(r, 2, &ns) - exp(1.5)) < 1e-9 && ns == 20, "overall");
     const char *names[1] = {"flash (rope none)"};
+    lc_error err;
     FILE *f = tmpfile();
-    lc_eval_ppl_write_csv(f, r, names, 1, 2, false);
+    CHECK_OK(lc_eval_ppl_write_csv(f, r, names, 1, 2, false, &err), &err);
     char *csv = slurp(f);
     CHECK(csv && !strncmp(csv, "method,length,stride,windows,tokens,ppl,loss,loss_1_1,loss_2_3,loss_4_7\n", 72) &&
               strstr(csv, "\nflash (rope none),4,3,3,10,") && strstr(csv, ",1,2,0.5,\n") && count_lines(csv) == 3,
           "ppl CSV: %s", csv);
     free(csv);
     f = tmpfile();
-    lc_eval_ppl_print(f, r, names, 1, 2, 0, false);
+    CHECK_OK(lc_eval_ppl_print(f, r, names, 1, 2, 0, false, &err), &err);
     char *t = slurp(f);
-    CHECK(t && strstr(t, "mean loss by position") && strstr(t, "overall: ppl 4.4817 over 20 scored tokens\n"),
+    CHECK(t && strstr(t, "\nflash (rope none)      4      3       3     10 2.7183 1.0000\n") &&
+              strstr(t, "position      4      8\n1        2.0000 2.0000\n2-3      0.5000 2.0000\n4-7           -      -\n") &&
+              strstr(t, "overall: ppl 4.4817 over 20 scored tokens\n"),
           "ppl table: %s", t);
     free(t);
 }
@@ -276,13 +290,22 @@ static void test_retention_outputs(void) {
     r.mass = mass, r.needle_mass = needle;
     CHECK(fabs(lc_eval_retention_layer_mass(&r, 1, 1) - 3.5 / 16.0) < 1e-12, "layer mass");
     CHECK(fabs(lc_eval_retention_layer_needle(&r, 1) - 0.7) < 1e-12, "needle mass");
+    lc_error err;
     FILE *f = tmpfile();
-    lc_eval_retention_write_csv(f, &r);
+    CHECK_OK(lc_eval_retention_write_csv(f, &r, &err), &err);
     char *csv = slurp(f);
     CHECK(csv && !strncmp(csv, "layer,head,bucket,lo,hi,keys,mass,needle_mass\n", 46) && count_lines(csv) == 9 &&
               strstr(csv, "\n1,1,1,1,1,0,0.25,0.9\n"),
           "retention CSV: %s", csv);
     free(csv);
+    r.bucket_keys[0] = 1, r.bucket_keys[1] = 2.5;
+    f = tmpfile();
+    CHECK_OK(lc_eval_retention_print(f, &r, false, &err), &err);
+    char *t = slurp(f);
+    /* layer 1: (2+3)/32, (3+4)/32 -> 15.62 21.88 %, needle 70 % */
+    CHECK(t && strstr(t, "\nlayer     0     1 needle\n0      9.38 15.62  20.00\n1     15.62 21.88  70.00\nkeys   1.00  2.50      -\n") && strstr(t, "over 0 trials\n"),
+          "retention table: %s", t);
+    free(t);
 }
 
 /* ---- Runners on a random model ------------------------------------------------------------- */

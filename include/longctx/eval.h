@@ -517,24 +517,34 @@ void lc_eval_ppl_write_results(lc_json_writer *w, const lc_eval_ppl_result *res,
                                const lc_eval_ctx_info *info, int n_methods, int n_lengths, bool timings);
 void lc_eval_streams_write_json(lc_json_writer *w, const lc_eval_stream_cell *c, int n, bool timings);
 
-/* Text tables (as `longctx eval` prints them) and CSV files. The grid's:
- * accuracy % by depth and length (and recall % for the kinds that score
- * several answers: multivalue, multiquery, vt), the mean over depths, the
- * overall line. */
-void lc_eval_grid_print(FILE *f, const lc_eval_grid *g, bool timings);
-void lc_eval_grid_write_csv(FILE *f, const lc_eval_grid *g, bool timings);
+/* Text tables (as `longctx eval` prints them) and CSV files, each an
+ * lc_table (longctx/table.h); LC_OK, or the table's error (no memory). The
+ * grid's: accuracy % by depth and length (and recall % for the kinds that
+ * score several answers: multivalue, multiquery, vt), the mean over depths,
+ * the overall line. CSV: length, depth (empty when random), trials,
+ * accuracy, recall, tokens, needle_depth (, seconds). */
+lc_status lc_eval_grid_print(FILE *f, const lc_eval_grid *g, bool timings, lc_error *err);
+lc_status lc_eval_grid_write_csv(FILE *f, const lc_eval_grid *g, bool timings, lc_error *err);
 /* ppl: one row per method and window, the mean loss by position in the
- * window, the overall line; results [n_methods][n_lengths]. */
-void lc_eval_ppl_print(FILE *f, const lc_eval_ppl_result *res, const char *const *names, int n_methods,
-                       int n_lengths, double seconds, bool timings);
-void lc_eval_ppl_write_csv(FILE *f, const lc_eval_ppl_result *res, const char *const *names, int n_methods,
-                           int n_lengths, bool timings);
+ * window, the overall line; results [n_methods][n_lengths]. CSV: method,
+ * length, stride, windows, tokens, ppl, loss, loss_LO_HI per bucket (,
+ * seconds). */
+lc_status lc_eval_ppl_print(FILE *f, const lc_eval_ppl_result *res, const char *const *names, int n_methods,
+                            int n_lengths, double seconds, bool timings, lc_error *err);
+lc_status lc_eval_ppl_write_csv(FILE *f, const lc_eval_ppl_result *res, const char *const *names, int n_methods,
+                                int n_lengths, bool timings, lc_error *err);
 /* Overall perplexity over every scored token of results [n] (NaN: none). */
 double lc_eval_ppl_overall(const lc_eval_ppl_result *res, int n, int64_t *n_scored);
-void lc_eval_retention_print(FILE *f, const lc_eval_retention *r, bool timings);
-void lc_eval_retention_write_csv(FILE *f, const lc_eval_retention *r);
-void lc_eval_streams_print(FILE *f, const lc_eval_stream_cell *c, int n, bool timings);
-void lc_eval_streams_write_csv(FILE *f, const lc_eval_stream_cell *c, int n, bool timings);
+/* Retention: mass % by layer and distance, on the needle, keys per bucket,
+ * passkey accuracy by depth. CSV: layer, head, bucket, lo, hi, keys, mass,
+ * needle_mass. */
+lc_status lc_eval_retention_print(FILE *f, const lc_eval_retention *r, bool timings, lc_error *err);
+lc_status lc_eval_retention_write_csv(FILE *f, const lc_eval_retention *r, lc_error *err);
+/* Streams: a row per policy, then "P is Nx the speed of recompute:W" lines.
+ * CSV: method, slots, tokens, ppl, loss, tokens_per_s (0 without timings),
+ * rss_start, rss_end. */
+lc_status lc_eval_streams_print(FILE *f, const lc_eval_stream_cell *c, int n, bool timings, lc_error *err);
+lc_status lc_eval_streams_write_csv(FILE *f, const lc_eval_stream_cell *c, int n, bool timings, lc_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,14 +1,16 @@
 /*
  * Results as the text tables `longctx eval` prints and as CSV files (eval.h,
- * "Summaries, tables and CSV"), with the summaries they and `longctx report`
- * share: means over depths, lengths and heads, bucket labels and losses.
- * The CSV columns are a contract (docs/eval.md, tests/cli/eval.sh).
+ * "Summaries, tables and CSV"), each table declared once as an lc_table
+ * (longctx/table.h) with its text and CSV faces, and the summaries they and
+ * `longctx report` share: means over depths, lengths and heads, bucket
+ * labels and losses. The CSV columns are a contract (docs/eval.md,
+ * tests/cli/eval.sh).
  */
 #include <math.h>
 #include <string.h>
 
 #include "eval/eval_internal.h"
-#include "longctx/util.h"
+#include "longctx/table.h"
 
 /* ---- Summaries ----------------------------------------------------------------------------- */
 
@@ -69,53 +71,85 @@ double lc_eval_ppl_overall(const lc_eval_ppl_result *res, int n, int64_t *n_scor
     return cnt > 0 ? exp(nll / (double)cnt) : NAN;
 }
 
-/* ---- Retrieval grid ------------------------------------------------------------------------ */
+/* ---- Tables ------------------------------------------------------------------------------ */
 
-static void grid_table(FILE *t, const lc_eval_grid *g, bool recall) {
-    char lb[16];
-    const int32_t trials = g->n_lengths * g->n_depths > 0 ? g->cells[0].trials : 0;
-    fprintf(t, "%s %% (rows: needle depth, columns: length in tokens; %d trial%s per cell)\n",
-            recall ? "recall" : "accuracy", trials, trials == 1 ? "" : "s");
-    fprintf(t, "%8s", "depth");
-    for (int l = 0; l < g->n_lengths; l++) fprintf(t, " %7s", lc_eval_len_str(cell(g, l, 0)->length, lb, sizeof lb));
-    fprintf(t, "\n");
-    for (int d = 0; d < g->n_depths; d++) {
-        const double dep = g->cells[d].depth;
-        if (isnan(dep)) fprintf(t, "%8s", "random");
-        else fprintf(t, "%7.4g%%", 100.0 * dep);
-        for (int l = 0; l < g->n_lengths; l++)
-            fprintf(t, " %7.1f", 100.0 * (recall ? cell(g, l, d)->recall : cell(g, l, d)->accuracy));
-        fprintf(t, "\n");
-    }
-    if (g->n_depths < 2) return;
-    fprintf(t, "%8s", "mean");
-    for (int l = 0; l < g->n_lengths; l++) fprintf(t, " %7.1f", 100.0 * lc_eval_grid_length_mean(g, l, recall));
-    fprintf(t, "\n");
+/* Columns of a text-only (title) or CSV-only (key) value. */
+#define TEXT_COL(title_, kind_, fmt_, scale_) {.title = (title_), .kind = (kind_), .fmt = (fmt_), .scale = (scale_)}
+#define CSV_COL(key_, kind_) {.key = (key_), .kind = (kind_)}
+/* A column of both faces. */
+#define COL(title_, key_, kind_, fmt_) {.title = (title_), .key = (key_), .kind = (kind_), .fmt = (fmt_)}
+
+/* The most columns a table here declares: a fixed part and a bucket or
+ * length each. */
+#define MAX_COLS (LC_EVAL_MAX_BUCKETS + LC_EVAL_MAX_LENGTHS + 16)
+
+/* Print t's text (csv false) or CSV to f, and free it. */
+static lc_status emit(lc_table *t, FILE *f, bool csv, lc_error *err) {
+    const lc_status st = csv ? lc_table_print_csv(t, f, err) : lc_table_print_text(t, f, err);
+    lc_table_free(t);
+    return st;
 }
 
-void lc_eval_grid_print(FILE *f, const lc_eval_grid *g, bool timings) {
-    grid_table(f, g, false);
-    if (g->kind == LC_TASK_MULTIVALUE || g->kind == LC_TASK_MULTIQUERY || g->kind == LC_TASK_VT) grid_table(f, g, true);
+/* ---- Retrieval grid ------------------------------------------------------------------------ */
+
+/* Accuracy (recall) % with depths as rows and lengths as columns, and the
+ * mean over depths. */
+static lc_status grid_table(FILE *f, const lc_eval_grid *g, bool recall, lc_error *err) {
+    lc_table_col cols[1 + LC_EVAL_MAX_LENGTHS] = {TEXT_COL("depth", LC_TABLE_STR, NULL, 0)};
+    char titles[LC_EVAL_MAX_LENGTHS][16], label[32];
+    const int nl = LC_MIN(g->n_lengths, LC_EVAL_MAX_LENGTHS);
+    for (int l = 0; l < nl; l++)
+        cols[1 + l] = (lc_table_col)TEXT_COL(lc_eval_len_str(cell(g, l, 0)->length, titles[l], sizeof titles[l]),
+                                             LC_TABLE_REAL, "%.1f", 100.0);
+    lc_table *t = NULL;
+    lc_status st = lc_table_create(cols, 1 + nl, &t, err);
+    if (st != LC_OK) return st;
+    for (int d = 0; d < g->n_depths + (g->n_depths > 1); d++) { /* the last: the mean */
+        lc_table_row(t);
+        if (d == g->n_depths) snprintf(label, sizeof label, "mean");
+        else if (isnan(g->cells[d].depth)) snprintf(label, sizeof label, "random");
+        else snprintf(label, sizeof label, "%.4g%%", 100.0 * g->cells[d].depth);
+        lc_table_str(t, label);
+        for (int l = 0; l < nl; l++)
+            lc_table_real(t, d == g->n_depths ? lc_eval_grid_length_mean(g, l, recall)
+                                              : recall ? cell(g, l, d)->recall : cell(g, l, d)->accuracy);
+    }
+    const int32_t trials = g->n_lengths * g->n_depths > 0 ? g->cells[0].trials : 0;
+    fprintf(f, "%s %% (rows: needle depth, columns: length in tokens; %d trial%s per cell)\n",
+            recall ? "recall" : "accuracy", trials, trials == 1 ? "" : "s");
+    return emit(t, f, false, err);
+}
+
+lc_status lc_eval_grid_print(FILE *f, const lc_eval_grid *g, bool timings, lc_error *err) {
+    lc_status st = grid_table(f, g, false, err);
+    if (st == LC_OK && (g->kind == LC_TASK_MULTIVALUE || g->kind == LC_TASK_MULTIQUERY || g->kind == LC_TASK_VT))
+        st = grid_table(f, g, true, err);
+    if (st != LC_OK) return st;
     char e1[16], e2[16];
     fprintf(f, "overall: accuracy %.1f%%, recall %.1f%% over %lld trials", 100.0 * g->accuracy, 100.0 * g->recall,
             (long long)g->n_trials);
     if (timings) fprintf(f, " in %.2f s", g->seconds);
     fprintf(f, "; prompt tokens evaluated %s, reused %s\n", lc_eval_len_str(g->tokens_evaluated, e1, sizeof e1),
             lc_eval_len_str(g->tokens_reused, e2, sizeof e2));
+    return LC_OK;
 }
 
-void lc_eval_grid_write_csv(FILE *f, const lc_eval_grid *g, bool timings) {
-    fprintf(f, "length,depth,trials,accuracy,recall,tokens,needle_depth%s\n", timings ? ",seconds" : "");
-    for (int l = 0; l < g->n_lengths; l++)
-        for (int d = 0; d < g->n_depths; d++) {
-            const lc_eval_cell *c = cell(g, l, d);
-            fprintf(f, "%lld,", (long long)c->length);
-            if (!isnan(c->depth)) fprintf(f, "%.10g", c->depth);
-            fprintf(f, ",%d,%.10g,%.10g,%.10g,%.10g", c->trials, c->accuracy, c->recall, c->mean_tokens,
-                    c->mean_depth);
-            if (timings) fprintf(f, ",%.6f", c->seconds);
-            fprintf(f, "\n");
-        }
+lc_status lc_eval_grid_write_csv(FILE *f, const lc_eval_grid *g, bool timings, lc_error *err) {
+    static const lc_table_col cols[] = {
+        CSV_COL("length", LC_TABLE_INT),     CSV_COL("depth", LC_TABLE_REAL),  CSV_COL("trials", LC_TABLE_INT),
+        CSV_COL("accuracy", LC_TABLE_REAL),  CSV_COL("recall", LC_TABLE_REAL), CSV_COL("tokens", LC_TABLE_REAL),
+        CSV_COL("needle_depth", LC_TABLE_REAL), CSV_COL("seconds", LC_TABLE_REAL)};
+    lc_table *t = NULL;
+    lc_status st = lc_table_create(cols, timings ? 8 : 7, &t, err);
+    if (st != LC_OK) return st;
+    for (int k = 0; k < g->n_lengths * g->n_depths; k++) {
+        const lc_eval_cell *c = &g->cells[k]; /* a random depth (NaN) is an empty field */
+        const lc_table_value v[] = {lc_tv_int(c->length),       lc_tv_real(c->depth),      lc_tv_int(c->trials),
+                                    lc_tv_real(c->accuracy),    lc_tv_real(c->recall),     lc_tv_real(c->mean_tokens),
+                                    lc_tv_real(c->mean_depth),  lc_tv_real(c->seconds)};
+        lc_table_add_row(t, v, timings ? 8 : 7);
+    }
+    return emit(t, f, true, err);
 }
 
 /* ---- Perplexity -------------------------------------------------------------------------- */
@@ -123,151 +157,219 @@ void lc_eval_grid_write_csv(FILE *f, const lc_eval_grid *g, bool timings) {
 static int max_buckets(const lc_eval_ppl_result *res, int n) {
     int nb = 0;
     for (int k = 0; k < n; k++) nb = LC_MAX(nb, res[k].n_buckets);
-    return nb;
+    return LC_MIN(nb, LC_EVAL_MAX_BUCKETS);
 }
 
-/* Mean loss by position in the window: does distant context help? */
-static void ppl_bucket_table(FILE *t, const lc_eval_ppl_result *res, int nm, int nl) {
-    char lb[16], col[40];
-    fprintf(t, "mean loss by position in the window (tokens of context):\n%-12s", "position");
-    for (int k = 0; k < nm * nl; k++) {
-        snprintf(col, sizeof col, "%s", lc_eval_len_str(res[k].window, lb, sizeof lb));
-        if (nm > 1) snprintf(col, sizeof col, "%d:%s", k / nl, lb);
-        fprintf(t, " %9s", col);
+/* Mean loss by position in the window (does distant context help?): a row
+ * per bucket, a column per cell. */
+static lc_status ppl_bucket_table(FILE *f, const lc_eval_ppl_result *res, int nm, int nl, lc_error *err) {
+    lc_table_col cols[MAX_COLS] = {TEXT_COL("position", LC_TABLE_STR, NULL, 0)};
+    char titles[MAX_COLS][40], lb[16], label[40];
+    const int nc = LC_MIN(nm * nl, MAX_COLS - 1);
+    for (int k = 0; k < nc; k++) {
+        lc_eval_len_str(res[k].window, lb, sizeof lb);
+        if (nm > 1) snprintf(titles[k], sizeof titles[k], "%d:%s", k / nl, lb);
+        else snprintf(titles[k], sizeof titles[k], "%s", lb);
+        cols[1 + k] = (lc_table_col)TEXT_COL(titles[k], LC_TABLE_REAL, "%.4f", 0);
     }
-    fprintf(t, "\n");
+    lc_table *t = NULL;
+    lc_status st = lc_table_create(cols, 1 + nc, &t, err);
+    if (st != LC_OK) return st;
     const int nb = max_buckets(res, nm * nl);
     for (int b = 1; b < nb; b++) {
-        fprintf(t, "%-12s", lc_eval_bucket_label(b, col, sizeof col));
-        for (int k = 0; k < nm * nl; k++) {
-            const double v = lc_eval_ppl_bucket_loss(&res[k], b);
-            if (isnan(v)) fprintf(t, " %9s", "-");
-            else fprintf(t, " %9.4f", v);
-        }
-        fprintf(t, "\n");
+        lc_table_row(t);
+        lc_table_str(t, lc_eval_bucket_label(b, label, sizeof label));
+        for (int k = 0; k < nc; k++) lc_table_real(t, lc_eval_ppl_bucket_loss(&res[k], b)); /* NaN: "-" */
     }
+    fprintf(f, "mean loss by position in the window (tokens of context):\n");
+    return emit(t, f, false, err);
 }
 
-void lc_eval_ppl_print(FILE *t, const lc_eval_ppl_result *res, const char *const *names, int nm, int nl,
-                       double seconds, bool timings) {
-    char lb[16];
-    fprintf(t, "%-28s %8s %7s %8s %9s %10s %8s", "method", "length", "stride", "windows", "tokens", "ppl", "loss");
-    fprintf(t, timings ? " %9s\n" : "\n", "tok/s");
-    for (int i = 0; i < nm; i++)
-        for (int j = 0; j < nl; j++) {
-            const lc_eval_ppl_result *r = &res[i * nl + j];
-            fprintf(t, "%-28s %8s %7lld %8lld %9lld %10.4f %8.4f", names[i], lc_eval_len_str(r->window, lb, sizeof lb),
-                    (long long)r->stride, (long long)r->n_windows, (long long)r->n_scored, r->ppl,
-                    r->nll / (double)r->n_scored);
-            if (timings) fprintf(t, " %9.1f", r->seconds > 0 ? (double)r->n_evaluated / r->seconds : 0.0);
-            fprintf(t, "\n");
-        }
-    ppl_bucket_table(t, res, nm, nl);
-    if (nm > 1)
-        for (int i = 0; i < nm; i++) fprintf(t, "  %d = %s\n", i, names[i]);
-    int64_t n_all = 0;
-    const double ppl = lc_eval_ppl_overall(res, nm * nl, &n_all);
-    fprintf(t, "overall: ppl %.4f over %lld scored tokens", ppl, (long long)n_all);
-    if (timings) fprintf(t, " in %.2f s", seconds);
-    fprintf(t, "\n");
-}
-
-void lc_eval_ppl_write_csv(FILE *f, const lc_eval_ppl_result *res, const char *const *names, int nm, int nl,
-                           bool timings) {
+/* A row per method and window: the text's tokens/s, the CSV's loss per
+ * bucket and seconds. */
+static lc_status ppl_table(FILE *f, const lc_eval_ppl_result *res, const char *const *names, int nm, int nl,
+                           bool timings, bool csv, lc_error *err) {
+    lc_table_col cols[MAX_COLS] = {
+        COL("method", "method", LC_TABLE_STR, NULL),    COL("length", "length", LC_TABLE_INT, NULL),
+        COL("stride", "stride", LC_TABLE_INT, NULL),
+        COL("windows", "windows", LC_TABLE_INT, NULL),  COL("tokens", "tokens", LC_TABLE_INT, NULL),
+        COL("ppl", "ppl", LC_TABLE_REAL, "%.4f"),       COL("loss", "loss", LC_TABLE_REAL, "%.4f")};
+    char keys[LC_EVAL_MAX_BUCKETS][48];
+    int n = 7;
     const int nb = max_buckets(res, nm * nl);
-    fprintf(f, "method,length,stride,windows,tokens,ppl,loss");
     for (int b = 1; b < nb; b++) {
         int64_t lo, hi;
         lc_eval_bucket_range(b, &lo, &hi);
-        fprintf(f, ",loss_%lld_%lld", (long long)lo, (long long)hi);
+        snprintf(keys[b], sizeof keys[b], "loss_%lld_%lld", (long long)lo, (long long)hi);
+        cols[n++] = (lc_table_col)CSV_COL(keys[b], LC_TABLE_REAL);
     }
-    fprintf(f, timings ? ",seconds\n" : "\n");
-    for (int i = 0; i < nm; i++)
-        for (int j = 0; j < nl; j++) {
-            const lc_eval_ppl_result *r = &res[i * nl + j];
-            fprintf(f, "%s,%lld,%lld,%lld,%lld,%.10g,%.10g", names[i], (long long)r->window, (long long)r->stride,
-                    (long long)r->n_windows, (long long)r->n_scored, r->ppl, r->nll / (double)r->n_scored);
-            for (int b = 1; b < nb; b++) {
-                const double v = lc_eval_ppl_bucket_loss(r, b);
-                if (isnan(v)) fprintf(f, ",");
-                else fprintf(f, ",%.10g", v);
-            }
-            if (timings) fprintf(f, ",%.6f", r->seconds);
-            fprintf(f, "\n");
+    if (timings) {
+        cols[n++] = (lc_table_col)TEXT_COL("tok/s", LC_TABLE_REAL, "%.1f", 0);
+        cols[n++] = (lc_table_col)CSV_COL("seconds", LC_TABLE_REAL);
+    }
+    lc_table *t = NULL;
+    lc_status st = lc_table_create(cols, n, &t, err);
+    if (st != LC_OK) return st;
+    for (int k = 0; k < nm * nl; k++) {
+        const lc_eval_ppl_result *r = &res[k];
+        lc_table_value v[MAX_COLS] = {lc_tv_str(names[k / nl]), lc_tv_int(r->window),    lc_tv_int(r->stride),
+                                      lc_tv_int(r->n_windows),  lc_tv_int(r->n_scored), lc_tv_real(r->ppl),
+                                      lc_tv_real(r->nll / (double)r->n_scored)};
+        int nv = 7;
+        for (int b = 1; b < nb; b++) v[nv++] = lc_tv_real(lc_eval_ppl_bucket_loss(r, b)); /* empty: "" */
+        if (timings) {
+            v[nv++] = lc_tv_real(r->seconds > 0 ? (double)r->n_evaluated / r->seconds : 0.0);
+            v[nv++] = lc_tv_real(r->seconds);
         }
+        lc_table_add_row(t, v, nv);
+    }
+    return emit(t, f, csv, err);
+}
+
+lc_status lc_eval_ppl_print(FILE *f, const lc_eval_ppl_result *res, const char *const *names, int nm, int nl,
+                            double seconds, bool timings, lc_error *err) {
+    lc_status st = ppl_table(f, res, names, nm, nl, timings, false, err);
+    if (st == LC_OK) st = ppl_bucket_table(f, res, nm, nl, err);
+    if (st != LC_OK) return st;
+    if (nm > 1)
+        for (int i = 0; i < nm; i++) fprintf(f, "  %d = %s\n", i, names[i]);
+    int64_t n_all = 0;
+    const double ppl = lc_eval_ppl_overall(res, nm * nl, &n_all);
+    fprintf(f, "overall: ppl %.4f over %lld scored tokens", ppl, (long long)n_all);
+    if (timings) fprintf(f, " in %.2f s", seconds);
+    fprintf(f, "\n");
+    return LC_OK;
+}
+
+lc_status lc_eval_ppl_write_csv(FILE *f, const lc_eval_ppl_result *res, const char *const *names, int nm, int nl,
+                                bool timings, lc_error *err) {
+    return ppl_table(f, res, names, nm, nl, timings, true, err);
 }
 
 /* ---- Retention ---------------------------------------------------------------------------- */
 
-void lc_eval_retention_print(FILE *t, const lc_eval_retention *r, bool timings) {
-    char rng[32];
-    fprintf(t, "attention mass %% by key distance (mean over heads and %lld probe rows)\n%-8s", (long long)r->n_rows,
-            "layer");
-    for (int b = 0; b < r->n_buckets; b++) fprintf(t, " %9s", lc_eval_bucket_label(b, rng, sizeof rng));
-    fprintf(t, " %9s\n", "needle");
-    for (int32_t l = 0; l < r->n_layers; l++) {
-        fprintf(t, "%-8d", l);
-        for (int b = 0; b < r->n_buckets; b++) fprintf(t, " %9.2f", 100.0 * lc_eval_retention_layer_mass(r, l, b));
-        fprintf(t, " %9.2f\n", 100.0 * lc_eval_retention_layer_needle(r, l));
+/* Mass % by layer (rows) and distance bucket (columns), on the needle, and
+ * the keys per bucket. */
+static lc_status retention_table(FILE *f, const lc_eval_retention *r, lc_error *err) {
+    lc_table_col cols[LC_EVAL_MAX_BUCKETS + 2] = {TEXT_COL("layer", LC_TABLE_STR, NULL, 0)};
+    char titles[LC_EVAL_MAX_BUCKETS][32], label[32];
+    const int nb = LC_MIN(r->n_buckets, LC_EVAL_MAX_BUCKETS);
+    for (int b = 0; b < nb; b++) /* percent, and the keys row in keys */
+        cols[1 + b] = (lc_table_col)TEXT_COL(lc_eval_bucket_label(b, titles[b], sizeof titles[b]), LC_TABLE_REAL,
+                                             "%.2f", 0);
+    cols[1 + nb] = (lc_table_col)TEXT_COL("needle", LC_TABLE_REAL, "%.2f", 100.0);
+    lc_table *t = NULL;
+    lc_status st = lc_table_create(cols, nb + 2, &t, err);
+    if (st != LC_OK) return st;
+    for (int32_t l = 0; l <= r->n_layers; l++) { /* the last: keys per bucket */
+        lc_table_row(t);
+        if (l == r->n_layers) snprintf(label, sizeof label, "keys");
+        else snprintf(label, sizeof label, "%d", l);
+        lc_table_str(t, label);
+        for (int b = 0; b < nb; b++)
+            lc_table_real(t, l < r->n_layers ? 100.0 * lc_eval_retention_layer_mass(r, l, b) : r->bucket_keys[b]);
+        if (l < r->n_layers) lc_table_real(t, lc_eval_retention_layer_needle(r, l));
+        else lc_table_null(t);
     }
-    fprintf(t, "%-8s", "keys");
-    for (int b = 0; b < r->n_buckets; b++) fprintf(t, " %9.1f", r->bucket_keys[b]);
-    fprintf(t, "\n");
-    const lc_eval_grid *g = &r->grid;
-    fprintf(t, "passkey accuracy %% by needle depth (mean over lengths):\n");
-    for (int d = 0; d < g->n_depths; d++) {
-        if (isnan(g->cells[d].depth)) fprintf(t, "  depth random");
-        else fprintf(t, "  depth %6.4g%%", 100.0 * g->cells[d].depth);
-        fprintf(t, " %6.1f\n", 100.0 * lc_eval_grid_depth_accuracy(g, d));
-    }
-    fprintf(t, "overall: passkey accuracy %.1f%% over %lld trials", 100.0 * g->accuracy, (long long)g->n_trials);
-    if (timings) fprintf(t, " in %.2f s", g->seconds);
-    fprintf(t, "\n");
+    fprintf(f, "attention mass %% by key distance (mean over heads and %lld probe rows)\n",
+            (long long)r->n_rows);
+    return emit(t, f, false, err);
 }
 
-void lc_eval_retention_write_csv(FILE *f, const lc_eval_retention *r) {
-    fprintf(f, "layer,head,bucket,lo,hi,keys,mass,needle_mass\n");
+lc_status lc_eval_retention_print(FILE *f, const lc_eval_retention *r, bool timings, lc_error *err) {
+    lc_status st = retention_table(f, r, err);
+    if (st != LC_OK) return st;
+    static const lc_table_col cols[] = {TEXT_COL("depth", LC_TABLE_STR, NULL, 0),
+                                        TEXT_COL("accuracy %", LC_TABLE_REAL, "%.1f", 100.0)};
+    lc_table *t = NULL;
+    if ((st = lc_table_create(cols, 2, &t, err)) != LC_OK) return st;
+    const lc_eval_grid *g = &r->grid;
+    char label[32];
+    for (int d = 0; d < g->n_depths; d++) {
+        if (isnan(g->cells[d].depth)) snprintf(label, sizeof label, "random");
+        else snprintf(label, sizeof label, "%.4g%%", 100.0 * g->cells[d].depth);
+        LC_TABLE_ADD(t, lc_tv_str(label), lc_tv_real(lc_eval_grid_depth_accuracy(g, d)));
+    }
+    fprintf(f, "passkey accuracy by needle depth (mean over lengths):\n");
+    if ((st = emit(t, f, false, err)) != LC_OK) return st;
+    fprintf(f, "overall: passkey accuracy %.1f%% over %lld trials", 100.0 * g->accuracy, (long long)g->n_trials);
+    if (timings) fprintf(f, " in %.2f s", g->seconds);
+    fprintf(f, "\n");
+    return LC_OK;
+}
+
+lc_status lc_eval_retention_write_csv(FILE *f, const lc_eval_retention *r, lc_error *err) {
+    static const lc_table_col cols[] = {
+        CSV_COL("layer", LC_TABLE_INT), CSV_COL("head", LC_TABLE_INT),  CSV_COL("bucket", LC_TABLE_INT),
+        CSV_COL("lo", LC_TABLE_INT),    CSV_COL("hi", LC_TABLE_INT),    CSV_COL("keys", LC_TABLE_REAL),
+        CSV_COL("mass", LC_TABLE_REAL), CSV_COL("needle_mass", LC_TABLE_REAL)};
+    lc_table *t = NULL;
+    lc_status st = lc_table_create(cols, 8, &t, err);
+    if (st != LC_OK) return st;
     for (int32_t l = 0; l < r->n_layers; l++)
         for (int32_t h = 0; h < r->n_heads; h++)
             for (int b = 0; b < r->n_buckets; b++) {
                 int64_t lo, hi;
                 lc_eval_bucket_range(b, &lo, &hi);
-                fprintf(f, "%d,%d,%d,%lld,%lld,%.10g,%.10g,%.10g\n", l, h, b, (long long)lo, (long long)hi,
-                        r->bucket_keys[b], head_mass(r, l, h, b), head_needle(r, l, h));
+                LC_TABLE_ADD(t, lc_tv_int(l), lc_tv_int(h), lc_tv_int(b), lc_tv_int(lo), lc_tv_int(hi),
+                             lc_tv_real(r->bucket_keys[b]), lc_tv_real(head_mass(r, l, h, b)),
+                             lc_tv_real(head_needle(r, l, h)));
             }
+    return emit(t, f, true, err);
 }
 
 /* ---- Streaming perplexity ------------------------------------------------------------------- */
 
-void lc_eval_streams_print(FILE *t, const lc_eval_stream_cell *m, int nm, bool timings) {
-    char b1[32], b2[32], b3[32];
-    fprintf(t, "%-22s %8s %10s %10s %10s", "method", "slots", "tokens", "ppl", "loss");
-    if (timings) fprintf(t, " %9s %9s %9s %10s %10s", "tok/s", "first10%", "last10%", "rss start", "rss end");
-    fprintf(t, " %10s\n", "kv bytes");
+/* A row per policy; the timings (tokens/s overall, over the first and last
+ * tenth, resident memory) in the text only with timings; the CSV's
+ * tokens/s is 0 without them. */
+static lc_status streams_table(FILE *f, const lc_eval_stream_cell *m, int nm, bool timings, bool csv,
+                               lc_error *err) {
+    lc_table_col cols[12] = {
+        COL("method", "method", LC_TABLE_STR, NULL), COL("slots", "slots", LC_TABLE_INT, NULL),
+        COL("tokens", "tokens", LC_TABLE_INT, NULL), COL("ppl", "ppl", LC_TABLE_REAL, "%.4f"),
+        COL("loss", "loss", LC_TABLE_REAL, "%.4f"),  CSV_COL("tokens_per_s", LC_TABLE_REAL)};
+    int n = 6;
+    if (timings) {
+        cols[5] = (lc_table_col)COL("tok/s", "tokens_per_s", LC_TABLE_REAL, "%.1f");
+        cols[n++] = (lc_table_col)TEXT_COL("first10%", LC_TABLE_REAL, "%.1f", 0);
+        cols[n++] = (lc_table_col)TEXT_COL("last10%", LC_TABLE_REAL, "%.1f", 0);
+    }
+    cols[n++] = (lc_table_col){.title = timings ? "rss start" : NULL, .key = "rss_start", .kind = LC_TABLE_BYTES};
+    cols[n++] = (lc_table_col){.title = timings ? "rss end" : NULL, .key = "rss_end", .kind = LC_TABLE_BYTES};
+    cols[n++] = (lc_table_col){.title = "kv bytes", .kind = LC_TABLE_BYTES};
+    lc_table *t = NULL;
+    lc_status st = lc_table_create(cols, n, &t, err);
+    if (st != LC_OK) return st;
     for (int i = 0; i < nm; i++) {
         const lc_eval_stream_cell *e = &m[i];
-        fprintf(t, "%-22s %8lld %10lld %10.4f %10.4f", e->spec, (long long)e->slots, (long long)e->res.n_scored,
-                e->res.ppl, e->res.nll / (double)e->res.n_scored);
-        if (timings) {
-            fprintf(t, " %9.1f", e->st.tokens_per_s);
-            if (e->recompute) fprintf(t, " %9s %9s", "-", "-");
-            else fprintf(t, " %9.1f %9.1f", e->st.tokens_per_s_first, e->st.tokens_per_s_last);
-            fprintf(t, " %10s %10s", lc_format_bytes((double)e->st.rss_start, b1, sizeof b1),
-                    lc_format_bytes((double)e->st.rss_end, b2, sizeof b2));
+        lc_table_value v[12] = {lc_tv_str(e->spec),       lc_tv_int(e->slots),
+                                lc_tv_int(e->res.n_scored), lc_tv_real(e->res.ppl),
+                                lc_tv_real(e->res.nll / (double)e->res.n_scored),
+                                lc_tv_real(timings ? e->st.tokens_per_s : 0.0)};
+        int nv = 6;
+        if (timings) { /* re-computation has no first and last tenth: "-" */
+            v[nv++] = e->recompute ? lc_tv_null() : lc_tv_real(e->st.tokens_per_s_first);
+            v[nv++] = e->recompute ? lc_tv_null() : lc_tv_real(e->st.tokens_per_s_last);
         }
-        fprintf(t, " %10s\n", lc_format_bytes(e->kv_bytes, b3, sizeof b3));
+        v[nv++] = lc_tv_int((int64_t)e->st.rss_start);
+        v[nv++] = lc_tv_int((int64_t)e->st.rss_end);
+        v[nv++] = lc_tv_int((int64_t)e->kv_bytes);
+        lc_table_add_row(t, v, nv);
     }
-    for (int i = 0; timings && i < nm; i++) /* each policy against each re-computation */
-        for (int j = 0; m[i].recompute && m[i].st.tokens_per_s > 0 && j < nm; j++)
-            if (!m[j].recompute)
-                fprintf(t, "%s is %.1fx the speed of %s\n", m[j].spec, m[j].st.tokens_per_s / m[i].st.tokens_per_s,
-                        m[i].spec);
+    return emit(t, f, csv, err);
 }
 
-void lc_eval_streams_write_csv(FILE *f, const lc_eval_stream_cell *m, int nm, bool timings) {
-    fprintf(f, "method,slots,tokens,ppl,loss,tokens_per_s,rss_start,rss_end\n");
-    for (int i = 0; i < nm; i++)
-        fprintf(f, "%s,%lld,%lld,%.10g,%.10g,%.6g,%zu,%zu\n", m[i].spec, (long long)m[i].slots,
-                (long long)m[i].res.n_scored, m[i].res.ppl, m[i].res.nll / (double)m[i].res.n_scored,
-                timings ? m[i].st.tokens_per_s : 0.0, m[i].st.rss_start, m[i].st.rss_end);
+lc_status lc_eval_streams_print(FILE *f, const lc_eval_stream_cell *m, int nm, bool timings, lc_error *err) {
+    const lc_status st = streams_table(f, m, nm, timings, false, err);
+    for (int i = 0; st == LC_OK && timings && i < nm; i++) /* each policy against each re-computation */
+        for (int j = 0; m[i].recompute && m[i].st.tokens_per_s > 0 && j < nm; j++)
+            if (!m[j].recompute)
+                fprintf(f, "%s is %.1fx the speed of %s\n", m[j].spec, m[j].st.tokens_per_s / m[i].st.tokens_per_s,
+                        m[i].spec);
+    return st;
+}
+
+lc_status lc_eval_streams_write_csv(FILE *f, const lc_eval_stream_cell *m, int nm, bool timings, lc_error *err) {
+    return streams_table(f, m, nm, timings, true, err);
 }
