@@ -271,7 +271,8 @@ static void test_ppl_outputs(void) {
     CHECK_OK(lc_eval_ppl_print(f, r, names, 1, 2, 0, false, &err), &err);
     char *t = slurp(f);
     CHECK(t && strstr(t, "\nflash (rope none)      4      3       3     10 2.7183 1.0000\n") &&
-              strstr(t, "position      4      8\n1        2.0000 2.0000\n2-3      0.5000 2.0000\n4-7           -      -\n") &&
+              strstr(t, "position      4      8\n1        2.0000 2.0000\n"
+                        "2-3      0.5000 2.0000\n4-7           -      -\n") &&
               strstr(t, "overall: ppl 4.4817 over 20 scored tokens\n"),
           "ppl table: %s", t);
     free(t);
@@ -303,7 +304,9 @@ static void test_retention_outputs(void) {
     CHECK_OK(lc_eval_retention_print(f, &r, false, &err), &err);
     char *t = slurp(f);
     /* layer 1: (2+3)/32, (3+4)/32 -> 15.62 21.88 %, needle 70 % */
-    CHECK(t && strstr(t, "\nlayer     0     1 needle\n0      9.38 15.62  20.00\n1     15.62 21.88  70.00\nkeys   1.00  2.50      -\n") && strstr(t, "over 0 trials\n"),
+    CHECK(t && strstr(t, "\nlayer     0     1 needle\n0      9.38 15.62  20.00\n"
+                         "1     15.62 21.88  70.00\nkeys   1.00  2.50      -\n") &&
+              strstr(t, "over 0 trials\n"),
           "retention table: %s", t);
     free(t);
 }
