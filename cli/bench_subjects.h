@@ -1,9 +1,21 @@
-/* Prototypes of the `longctx bench` subjects listed in bench_subjects.def. */
+/* Prototypes of the `longctx bench` subjects listed in bench_subjects.def, and
+ * the printing they share (cmd_bench.c). */
 #ifndef LC_CLI_BENCH_SUBJECTS_H
 #define LC_CLI_BENCH_SUBJECTS_H
+
+#include "longctx/table.h"
 
 #define LC_BENCH_SUBJECT(name, summary) int bench_##name(int argc, char **argv);
 #include "bench_subjects.def"
 #undef LC_BENCH_SUBJECT
+
+/* A table of the columns, or NULL after saying why. */
+lc_table *bench_table(const char *cmd, const lc_table_col *cols, int n_cols);
+#define BENCH_TABLE(cmd, cols) bench_table(cmd, cols, (int)(sizeof(cols) / sizeof((cols)[0])))
+/* True when both tables were made; otherwise false, and both freed. */
+bool bench_both(lc_table *a, lc_table *b);
+/* lc_table_report on stdout (JSON when json), then info and rows freed:
+ * CLI_OK, or CLI_FAIL after saying why. */
+int bench_report(const char *cmd, bool json, lc_table *info, const char *key, lc_table *rows);
 
 #endif

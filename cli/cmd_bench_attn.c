@@ -144,148 +144,78 @@ static int parse_options(int argc, char **argv, options *o) {
 }
 #undef SMALL
 
-static void print_header(FILE *f, bool decode) {
-    fprintf(f, "%-18s %8s %8s %4s %5s %6s %4s %10s %9s %6s %8s %10s %10s  %s\n", "method", "n_q", "n_kv", "d",
-            "heads", "causal", "kv", "ms", decode ? "GB/s" : "GFLOP/s", decode ? "%bw" : "%peak", "xnaive",
-            "workspace", "rss+", "note");
-}
-
-static void print_row(FILE *f, const row *r) {
-    char ws[32], rss[32], ms[32], g[32], fp[32], sp[32];
-    lc_format_bytes((double)r->r.workspace_bytes, ws, sizeof ws);
-    if (r->error[0]) {
-        fprintf(f, "%-18s %8lld %8lld %4d %2d/%-2d %6s %4s %10s %9s %6s %8s %10s %10s  %s\n", r->m->spec,
-                (long long)r->n_q, (long long)r->n_kv, r->d, r->heads, r->kv_heads, r->causal ? "yes" : "no",
-                lc_dtype_name(r->kv_type), "-", "-", "-", "-", r->r.workspace_bytes ? ws : "-", "-", r->error);
-        return;
-    }
-    lc_format_bytes((double)r->r.rss_growth_bytes, rss, sizeof rss);
-    snprintf(ms, sizeof ms, "%.3f", r->r.seconds * 1e3);
-    bool decode = r->n_q == 1 && r->n_kv > 1;
-    snprintf(g, sizeof g, "%.1f", decode ? r->kv_gbs : r->r.gflops);
-    if (r->frac_peak > 0) snprintf(fp, sizeof fp, "%.0f%%", 100 * r->frac_peak);
-    else snprintf(fp, sizeof fp, "-");
-    if (r->speedup > 0) snprintf(sp, sizeof sp, "%.1fx", r->speedup);
-    else snprintf(sp, sizeof sp, "-");
-    fprintf(f, "%-18s %8lld %8lld %4d %2d/%-2d %6s %4s %10s %9s %6s %8s %10s %10s  reps=%d\n", r->m->spec,
-            (long long)r->n_q, (long long)r->n_kv, r->d, r->heads, r->kv_heads, r->causal ? "yes" : "no",
-            lc_dtype_name(r->kv_type), ms, g, fp, sp, ws, rss, r->r.reps);
-}
-
-static void write_json(FILE *f, const row *rows, int n, const lc_peak *pk, bool have_peak) {
-    lc_json_writer w;
-    lc_json_init(&w, f, true);
-    lc_json_begin_array(&w);
-    for (int i = 0; i < n; i++) {
-        const row *r = &rows[i];
-        lc_json_begin_object(&w);
-        lc_json_kv_str(&w, "method", r->m->spec);
-        lc_json_kv_int(&w, "n_q", r->n_q);
-        lc_json_kv_int(&w, "n_kv", r->n_kv);
-        lc_json_kv_int(&w, "d", r->d);
-        lc_json_kv_int(&w, "heads", r->heads);
-        lc_json_kv_int(&w, "kv_heads", r->kv_heads);
-        lc_json_kv_bool(&w, "causal", r->causal);
-        lc_json_kv_str(&w, "kv_type", lc_dtype_name(r->kv_type));
-        lc_json_kv_int(&w, "threads", r->threads);
-        lc_json_key(&w, "seconds");
-        if (r->error[0]) lc_json_null(&w);
-        else lc_json_num(&w, r->r.seconds);
-        lc_json_key(&w, "seconds_min");
-        if (r->error[0]) lc_json_null(&w);
-        else lc_json_num(&w, r->r.seconds_min);
-        lc_json_kv_int(&w, "reps", r->r.reps);
-        lc_json_kv_num(&w, "flops", r->r.flops);
-        lc_json_key(&w, "gflops");
-        if (r->error[0]) lc_json_null(&w);
-        else lc_json_num(&w, r->r.gflops);
-        lc_json_key(&w, "kv_read_gbs");
-        if (r->error[0] || r->n_q != 1) lc_json_null(&w);
-        else lc_json_num(&w, r->kv_gbs);
-        lc_json_key(&w, "fraction_of_peak");
-        if (r->error[0] || !have_peak) lc_json_null(&w);
-        else lc_json_num(&w, r->frac_peak);
-        lc_json_key(&w, "speedup_vs_naive");
-        if (r->speedup > 0) lc_json_num(&w, r->speedup);
-        else lc_json_null(&w);
-        lc_json_kv_int(&w, "workspace_bytes", (int64_t)r->r.workspace_bytes);
-        lc_json_kv_int(&w, "rss_bytes", (int64_t)r->r.rss_growth_bytes);
-        lc_json_kv_int(&w, "peak_rss_bytes", (int64_t)r->r.peak_rss_bytes);
-        lc_json_kv_int(&w, "io_bytes", (int64_t)r->r.io_bytes);
-        lc_json_key(&w, "error");
-        if (r->error[0]) lc_json_str(&w, r->error);
-        else lc_json_null(&w);
-        if (have_peak) {
-            lc_json_kv_num(&w, "peak_fma_gflops", pk->fma_gflops);
-            lc_json_kv_num(&w, "peak_read_gbs", pk->read_gbs);
-        }
-        lc_json_end_object(&w);
-    }
-    lc_json_end_array(&w);
-    lc_json_finish(&w);
-}
-
-static void csv_field(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static void write_csv(FILE *f, const row *rows, int n) {
-    fprintf(f, "method,n_q,n_kv,d,heads,kv_heads,causal,kv_type,threads,seconds,gflops,kv_read_gbs,"
-               "fraction_of_peak,speedup_vs_naive,workspace_bytes,rss_bytes,peak_rss_bytes,io_bytes,error\n");
-    for (int i = 0; i < n; i++) {
-        const row *r = &rows[i];
-        csv_field(f, r->m->spec);
-        fprintf(f, ",%lld,%lld,%d,%d,%d,%d,%s,%d,", (long long)r->n_q, (long long)r->n_kv, r->d, r->heads,
-                r->kv_heads, r->causal, lc_dtype_name(r->kv_type), r->threads);
-        if (r->error[0]) fprintf(f, ",,,,");
-        else
-            fprintf(f, "%.9g,%.6g,%.6g,%.4g,%.4g", r->r.seconds, r->r.gflops, r->n_q == 1 ? r->kv_gbs : 0.0,
-                    r->frac_peak, r->speedup);
-        fprintf(f, ",%zu,%zu,%zu,%zu,", r->r.workspace_bytes, r->r.rss_growth_bytes, r->r.peak_rss_bytes,
-                r->r.io_bytes);
-        csv_field(f, r->error);
-        fputc('\n', f);
-    }
-}
+#define INT(t_, w_) {.title = t_, .key = t_, .kind = LC_TABLE_INT, .width = w_}
+#define HIDDEN LC_TABLE_NO_TEXT | LC_TABLE_NO_CSV
+/* One column list for the table, --json and --csv (the last two, the peak, only when measured). */
+static const lc_table_col cols[] = {
+    {.title = "method", .key = "method", .kind = LC_TABLE_STR, .width = 18},
+    INT("n_q", 8), INT("n_kv", 8), INT("d", 4), INT("heads", 5), INT("kv_heads", 0),
+    {.title = "causal", .key = "causal", .kind = LC_TABLE_BOOL, .width = 6},
+    {.title = "kv", .key = "kv_type", .kind = LC_TABLE_STR, .width = 4},
+    {.key = "threads", .kind = LC_TABLE_INT},
+    {.title = "ms", .key = "seconds", .kind = LC_TABLE_REAL, .scale = 1e3, .width = 10},
+    {.key = "seconds_min", .kind = LC_TABLE_REAL, .skip = LC_TABLE_NO_CSV},
+    {.title = "reps", .key = "reps", .kind = LC_TABLE_INT, .skip = LC_TABLE_NO_CSV},
+    {.key = "flops", .kind = LC_TABLE_REAL, .skip = LC_TABLE_NO_CSV},
+    {.title = "GFLOP/s", .key = "gflops", .kind = LC_TABLE_REAL, .fmt = "%.1f", .width = 9},
+    {.title = "KV GB/s", .key = "kv_read_gbs", .kind = LC_TABLE_REAL, .fmt = "%.1f", .width = 8},
+    {.title = "%peak", .key = "fraction_of_peak", .kind = LC_TABLE_PERCENT, .fmt = "%.0f", .width = 6},
+    {.title = "xnaive", .key = "speedup_vs_naive", .kind = LC_TABLE_RATIO, .fmt = "%.1f", .width = 8},
+    {.title = "workspace", .key = "workspace_bytes", .kind = LC_TABLE_BYTES, .width = 10},
+    {.title = "rss+", .key = "rss_bytes", .kind = LC_TABLE_BYTES, .width = 10},
+    {.key = "peak_rss_bytes", .kind = LC_TABLE_BYTES},
+    {.key = "io_bytes", .kind = LC_TABLE_BYTES},
+    {.title = "note", .key = "error", .kind = LC_TABLE_STR},
+    {.key = "peak_fma_gflops", .kind = LC_TABLE_REAL, .skip = HIDDEN},
+    {.key = "peak_read_gbs", .kind = LC_TABLE_REAL, .skip = HIDDEN},
+};
+#undef INT
+#undef HIDDEN
+enum { N_COLS = sizeof cols / sizeof cols[0], N_PEAK_COLS = 2 };
 
 typedef struct {
     FILE *table;
     cli_progress prog;
+    lc_table *t;
+    const lc_peak *pk; /* NULL: no peak columns */
 } cell_out;
 
-/* Progress before a cell, its table line after. */
+/* Progress before a cell; after it, its row, printed at once. */
 static void on_cell(void *user, const row *r, int index, int n_cells, bool done) {
     cell_out *c = user;
-    if (done) {
-        cli_progress_done(&c->prog);
-        print_row(c->table, r);
-        fflush(c->table);
+    if (!done) {
+        char what[160];
+        snprintf(what, sizeof what, "%s n=%lld d=%d", r->m->spec, (long long)r->n_kv, r->d);
+        cli_progress_update(&c->prog, index, n_cells, what);
         return;
     }
-    char what[160];
-    snprintf(what, sizeof what, "%s n=%lld d=%d", r->m->spec, (long long)r->n_kv, r->d);
-    cli_progress_update(&c->prog, index, n_cells, what);
+    cli_progress_done(&c->prog);
+    const bool ok = !r->error[0];
+    const double pk_fma = c->pk ? c->pk->fma_gflops : NAN, pk_read = c->pk ? c->pk->read_gbs : NAN;
+    const lc_table_value v[N_COLS] = {
+        lc_tv_str(r->m->spec), lc_tv_int(r->n_q), lc_tv_int(r->n_kv), lc_tv_int(r->d), lc_tv_int(r->heads),
+        lc_tv_int(r->kv_heads), lc_tv_int(r->causal), lc_tv_str(lc_dtype_name(r->kv_type)), lc_tv_int(r->threads),
+        lc_tv_real(ok ? r->r.seconds : NAN), lc_tv_real(ok ? r->r.seconds_min : NAN), lc_tv_int(r->r.reps),
+        lc_tv_real(r->r.flops), lc_tv_real(ok ? r->r.gflops : NAN), lc_tv_real(ok && r->n_q == 1 ? r->kv_gbs : NAN),
+        lc_tv_real(ok && c->pk ? r->frac_peak : NAN), lc_tv_real(r->speedup > 0 ? r->speedup : NAN),
+        lc_tv_int((int64_t)r->r.workspace_bytes), lc_tv_int((int64_t)r->r.rss_growth_bytes),
+        lc_tv_int((int64_t)r->r.peak_rss_bytes), lc_tv_int((int64_t)r->r.io_bytes), lc_tv_str(ok ? NULL : r->error),
+        lc_tv_real(pk_fma), lc_tv_real(pk_read)};
+    lc_table_add_row(c->t, v, c->pk ? N_COLS : N_COLS - N_PEAK_COLS);
+    lc_table_print_row(c->t, c->table, lc_table_n_rows(c->t) - 1, NULL);
+    fflush(c->table);
 }
 
 /* --json and --csv files (or stdout). */
-static int write_outputs(const options *o, const row *rows, int n_rows, const lc_peak *pk) {
+static int write_outputs(const options *o, const lc_table *t) {
     int status = CLI_OK;
     const char *paths[2] = {o->json_path, o->csv_path};
     for (int k = 0; k < 2; k++) {
-        if (!paths[k]) continue;
-        FILE *f = cli_open_out(paths[k], CMD);
-        if (!f) {
-            status = CLI_FAIL;
-            continue;
-        }
-        if (k == 0) write_json(f, rows, n_rows, pk, o->peak);
-        else write_csv(f, rows, n_rows);
-        cli_close_out(f);
+        FILE *f = paths[k] ? cli_open_out(paths[k], CMD) : NULL;
+        lc_error err;
+        if (paths[k] && (!f || lc_table_report(f, k ? LC_TABLE_CSV : LC_TABLE_JSON, NULL, NULL, t, &err) != LC_OK))
+            status = f ? cli_fail(CMD, &err) : CLI_FAIL;
+        if (f) cli_close_out(f);
     }
     return status;
 }
@@ -308,7 +238,9 @@ int bench_attn(int argc, char **argv) {
         fprintf(table, "# peak: FMA %.1f GFLOP/s (%d threads, %s), read %.1f GB/s\n", pk.fma_gflops, pk.threads,
                 lc_isa_name(pk.isa), pk.read_gbs);
     }
-    cell_out out = {.table = table};
+    cell_out out = {.table = table, .pk = o.peak ? &pk : NULL};
+    out.t = bench_table(CMD, cols, o.peak ? N_COLS : N_COLS - N_PEAK_COLS);
+    if (!out.t) return CLI_FAIL;
     const lc_bench_attn_grid g = {
         .methods = o.methods, .n_methods = o.n_methods, .ns = o.ns, .n_ns = o.n_ns, .ds = o.ds, .n_ds = o.n_ds,
         .heads = o.heads, .kv_heads = o.kv_heads, .threads = threads, .reps = o.reps, .causal_mode = o.causal_mode,
@@ -316,17 +248,15 @@ int bench_attn(int argc, char **argv) {
         .peak = o.peak ? &pk : NULL, .seed = o.seed, .on_cell = on_cell, .user = &out};
     const int64_t n_rows = lc_bench_attn_grid_cells(&g);
     row *rows = n_rows > 0 ? calloc((size_t)n_rows, sizeof(row)) : NULL;
-    if (!rows) {
-        cli_error(CMD, "out of memory");
-        return CLI_FAIL;
+    int status = rows ? CLI_OK : (cli_error(CMD, "out of memory"), CLI_FAIL);
+    if (status == CLI_OK) {
+        lc_table_print_header(out.t, table, NULL);
+        cli_progress_init(&out.prog);
+        if (lc_bench_attn_grid_run(&g, rows, &err) != LC_OK) status = cli_fail(CMD, &err);
+        else if (lc_table_status(out.t, &err) != LC_OK) status = cli_fail(CMD, &err);
+        else status = write_outputs(&o, out.t);
     }
-    print_header(table, o.decode);
-    cli_progress_init(&out.prog);
-    if (lc_bench_attn_grid_run(&g, rows, &err) != LC_OK) {
-        free(rows);
-        return cli_fail(CMD, &err);
-    }
-    const int status = write_outputs(&o, rows, (int)n_rows, &pk);
     free(rows);
+    lc_table_free(out.t);
     return status;
 }

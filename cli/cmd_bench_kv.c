@@ -14,7 +14,6 @@
 #include "cli.h"
 #include "longctx/util.h"
 #include "longctx/bench.h"
-#include "longctx/json.h"
 #include "longctx/runtime.h"
 #include "llama_flags.h"
 #include "runtime_flags.h"
@@ -28,6 +27,51 @@ static const char synopsis[] =
     "times decoding -n tokens one at a time (-r rounds), alternating with a second context that\n"
     "holds only the first checkpoint's tokens: tokens/s, their ratio (median over rounds) and\n"
     "resident memory (RSS). For window and sinks the ratio at 1M tokens should be about 1.\n\n";
+
+static const lc_table_col info_cols[] = {
+    {.title = "model", .key = "model", .kind = LC_TABLE_STR},
+    {.title = "kv", .key = "kv", .kind = LC_TABLE_STR},
+    {.title = "batch", .key = "batch", .kind = LC_TABLE_INT},
+    {.title = "threads", .key = "threads", .kind = LC_TABLE_INT},
+    {.title = "decode tokens per round", .key = "decode_tokens", .kind = LC_TABLE_INT},
+    {.title = "rounds", .key = "repeat", .kind = LC_TABLE_INT},
+};
+#define TOK_S(title_, key_) {.title = title_, .key = key_, .kind = LC_TABLE_REAL, .fmt = "%.2f", .width = 12}
+static const lc_table_col cols[] = {
+    {.title = "tokens", .key = "tokens", .kind = LC_TABLE_INT, .width = 10},
+    TOK_S("decode best", "decode_tok_s_best"),
+    TOK_S("decode med", "decode_tok_s_median"),
+    TOK_S("baseline med", "baseline_tok_s_median"),
+    {.title = "vs baseline", .key = "vs_baseline", .kind = LC_TABLE_RATIO, .fmt = "%.3f", .width = 12},
+    {.title = "prefill t/s", .key = "prefill_tok_s", .kind = LC_TABLE_REAL, .fmt = "%.1f", .width = 12},
+    {.title = "rss", .key = "rss", .kind = LC_TABLE_BYTES, .width = 10},
+    {.title = "kv bytes", .key = "kv_bytes", .kind = LC_TABLE_BYTES, .width = 10},
+    {.title = "held", .key = "held", .kind = LC_TABLE_INT, .width = 8},
+    {.title = "rebases", .key = "rebases", .kind = LC_TABLE_INT, .width = 8},
+};
+#undef TOK_S
+
+static int report(const cli_runtime_flags *rf, lc_context *ctx, const lc_bench_kv_spec *bs, const lc_bench_kv_row *rows,
+                  bool json) {
+    lc_table *info = BENCH_TABLE("bench kv", info_cols), *t = BENCH_TABLE("bench kv", cols);
+    if (!bench_both(info, t)) return CLI_FAIL;
+    char desc[128];
+    LC_TABLE_ADD(info, lc_tv_str(rf->model_path), lc_tv_str(lc_context_kv_describe(ctx, desc, sizeof desc)),
+                 lc_tv_int(lc_context_n_batch(ctx)), lc_tv_int(lc_context_n_threads(ctx)), lc_tv_int(bs->n_decode),
+                 lc_tv_int(bs->repeat));
+    for (int k = 0; k < bs->n_at; k++)
+        LC_TABLE_ADD(t, lc_tv_int(rows[k].at), lc_tv_real(rows[k].best), lc_tv_real(rows[k].median),
+                     lc_tv_real(rows[k].base_median), lc_tv_real(rows[k].ratio), lc_tv_real(rows[k].prefill_tok_s),
+                     lc_tv_int((int64_t)rows[k].rss), lc_tv_int((int64_t)rows[k].kv.bytes), lc_tv_int(rows[k].kv.n_used),
+                     lc_tv_int(rows[k].kv.n_shifts));
+    const int rc = bench_report("bench kv", json, info, "checkpoints", t);
+    const lc_bench_kv_row *a = &rows[0], *z = &rows[bs->n_at - 1];
+    if (rc == CLI_OK && !json && bs->n_at > 1)
+        printf("decode at %lld tokens: %.3fx the context at %lld (median of %lld alternating rounds); rss %+.1f%%\n",
+               (long long)z->at, z->ratio, (long long)a->at, (long long)bs->repeat,
+               a->rss ? 100.0 * ((double)z->rss - (double)a->rss) / (double)a->rss : 0.0);
+    return rc;
+}
 
 int bench_kv(int argc, char **argv) {
     cli_runtime_flags rf;
@@ -88,60 +132,9 @@ int bench_kv(int argc, char **argv) {
         rc = cli_fail("bench kv", &err);
         goto done;
     }
-    const int64_t B = lc_context_n_batch(ctx);
-    char desc[128];
-    fprintf(stderr, "bench kv: %s, kv %s, batch %lld, %d threads\n", rf.model_path,
-            lc_context_kv_describe(ctx, desc, sizeof desc), (long long)B, lc_context_n_threads(ctx));
     const lc_status st = lc_bench_kv_stream(ctx, base, &bs, rows, &err);
     cli_progress_done(&prog);
-    if (st != LC_OK) {
-        rc = cli_fail("bench kv", &err);
-        goto done;
-    }
-    FILE *t = json ? stderr : stdout;
-    char b1[32], b2[32];
-    fprintf(t, "%10s %12s %12s %12s %12s %12s %10s %10s %8s %8s\n", "tokens", "decode best", "decode med",
-            "baseline med", "vs baseline", "prefill t/s", "rss", "kv bytes", "held", "rebases");
-    for (int k = 0; k < n_at; k++)
-        fprintf(t, "%10lld %12.2f %12.2f %12.2f %11.3fx %12.1f %10s %10s %8lld %8lld\n", (long long)rows[k].at,
-                rows[k].best, rows[k].median, rows[k].base_median, rows[k].ratio, rows[k].prefill_tok_s,
-                lc_format_bytes((double)rows[k].rss, b1, sizeof b1), lc_format_bytes((double)rows[k].kv.bytes, b2, sizeof b2),
-                (long long)rows[k].kv.n_used, (long long)rows[k].kv.n_shifts);
-    if (n_at > 1)
-        fprintf(t, "decode at %lld tokens: %.3fx the context at %lld (median of %lld alternating rounds); rss %+.1f%%\n",
-                (long long)rows[n_at - 1].at, rows[n_at - 1].ratio, (long long)at[0], (long long)repeat,
-                rows[0].rss ? 100.0 * ((double)rows[n_at - 1].rss - (double)rows[0].rss) / (double)rows[0].rss : 0.0);
-    if (json) {
-        lc_json_writer w;
-        lc_json_init(&w, stdout, false);
-        lc_json_begin_object(&w);
-        lc_json_kv_str(&w, "bench", "kv");
-        lc_json_kv_str(&w, "model", rf.model_path);
-        lc_json_kv_str(&w, "kv", desc);
-        lc_json_kv_int(&w, "batch", B);
-        lc_json_kv_int(&w, "threads", lc_context_n_threads(ctx));
-        lc_json_kv_int(&w, "decode_tokens", n_dec);
-        lc_json_kv_int(&w, "repeat", repeat);
-        lc_json_key(&w, "checkpoints");
-        lc_json_begin_array(&w);
-        for (int k = 0; k < n_at; k++) {
-            lc_json_begin_object(&w);
-            lc_json_kv_int(&w, "tokens", rows[k].at);
-            lc_json_kv_num(&w, "decode_tok_s_best", rows[k].best);
-            lc_json_kv_num(&w, "decode_tok_s_median", rows[k].median);
-            lc_json_kv_num(&w, "baseline_tok_s_median", rows[k].base_median);
-            lc_json_kv_num(&w, "vs_baseline", rows[k].ratio);
-            lc_json_kv_num(&w, "prefill_tok_s", rows[k].prefill_tok_s);
-            lc_json_kv_num(&w, "rss", (double)rows[k].rss);
-            lc_json_kv_num(&w, "kv_bytes", (double)rows[k].kv.bytes);
-            lc_json_kv_int(&w, "held", rows[k].kv.n_used);
-            lc_json_kv_int(&w, "rebases", rows[k].kv.n_shifts);
-            lc_json_end_object(&w);
-        }
-        lc_json_end_array(&w);
-        lc_json_end_object(&w);
-        lc_json_finish(&w);
-    }
+    rc = st == LC_OK ? report(&rf, ctx, &bs, rows, json) : cli_fail("bench kv", &err);
 done:
     lc_context_free(base);
     lc_context_free(ctx);

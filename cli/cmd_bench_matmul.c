@@ -12,7 +12,6 @@
 #include "bench_subjects.h"
 #include "cli.h"
 #include "longctx/bench.h"
-#include "longctx/json.h"
 #include "longctx/kernels.h"
 #include "longctx/sys.h"
 #include "longctx/util.h"
@@ -131,69 +130,57 @@ static int time_type(const bm_args *a, const char *ty, const lc_peak *pk, lc_ben
     return rc;
 }
 
-static void print_json(const bm_args *a, const lc_peak *pk, const lc_bench_matmul_row *cells, int nc) {
+static const lc_table_col info_cols[] = {
+    {.title = "cpu", .key = "cpu", .kind = LC_TABLE_STR},
+    {.title = "isa", .key = "isa", .kind = LC_TABLE_STR},
+    {.title = "api", .key = "api", .kind = LC_TABLE_STR},
+    {.title = "rows (output)", .key = "rows", .kind = LC_TABLE_INT},
+    {.title = "cols (inner)", .key = "cols", .kind = LC_TABLE_INT},
+    {.title = "read bandwidth (GB/s)", .key = "peak_read_gbs", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
+    {.title = "read bandwidth, 1 thread (GB/s)", .key = "peak_read_gbs_1t", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
+    {.title = "FMA peak (GFLOP/s)", .key = "peak_fma_gflops", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
+    {.title = "FMA peak, 1 thread (GFLOP/s)", .key = "peak_fma_gflops_1t", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
+};
+#define MS(title_, key_) {.title = title_, .key = key_, .kind = LC_TABLE_REAL, .scale = 1e3, .width = 10}
+#define REAL(title_, key_, fmt_, w_) {.title = title_, .key = key_, .kind = LC_TABLE_REAL, .fmt = fmt_, .width = w_}
+static const lc_table_col cols[] = {
+    {.title = "type", .key = "type", .kind = LC_TABLE_STR, .width = 7},
+    {.title = "n", .key = "n_tok", .kind = LC_TABLE_INT, .width = 6},
+    {.title = "t", .key = "threads", .kind = LC_TABLE_INT, .width = 3},
+    {.title = "reps", .key = "reps", .kind = LC_TABLE_INT},
+    {.title = "cp", .key = "copies", .kind = LC_TABLE_INT, .width = 3},
+    {.title = "weights", .key = "weight_bytes", .kind = LC_TABLE_BYTES, .width = 10},
+    MS("min ms", "seconds_min"), MS("median ms", "seconds_median"), MS("max ms", "seconds_max"),
+    REAL("GB/s", "gbs", "%.2f", 8), REAL("GFLOP/s", "gflops", "%.2f", 8),
+    REAL("%bw", "pct_read_bw", "%.1f", 6), REAL("%fma", "pct_fma_peak", "%.1f", 6),
+    MS("cpu ms", "cpu_seconds_median"), REAL("cpuGFLOP", "cpu_gflops", "%.2f", 9),
+};
+#undef MS
+#undef REAL
+
+static int report(const bm_args *a, const lc_peak *pk, const lc_bench_matmul_row *cells, int nc) {
+    lc_table *info = BENCH_TABLE(CMD, info_cols), *t = BENCH_TABLE(CMD, cols);
+    if (!bench_both(info, t)) return CLI_FAIL;
     char cpu[256];
     lc_cpu_model(cpu, sizeof cpu);
     lc_kernel_opts ko;
     lc_kernel_opts_init(&ko);
-    lc_json_writer jw;
-    lc_json_init(&jw, stdout, true);
-    lc_json_begin_object(&jw);
-    lc_json_kv_str(&jw, "cpu", cpu);
-    lc_json_kv_str(&jw, "isa", lc_isa_name(ko.isa));
-    lc_json_kv_str(&jw, "api", a->via_matmul ? "lc_matmul" : "lc_qmatmul");
-    lc_json_kv_int(&jw, "rows", a->rows);
-    lc_json_kv_int(&jw, "cols", a->cols);
-    lc_json_kv_num(&jw, "peak_read_gbs", pk->read_gbs);
-    lc_json_kv_num(&jw, "peak_read_gbs_1t", pk->read_gbs_1t);
-    lc_json_kv_num(&jw, "peak_fma_gflops", pk->fma_gflops);
-    lc_json_kv_num(&jw, "peak_fma_gflops_1t", pk->fma_gflops_1t);
-    lc_json_key(&jw, "cells");
-    lc_json_begin_array(&jw);
+    LC_TABLE_ADD(info, lc_tv_str(cpu), lc_tv_str(lc_isa_name(ko.isa)), lc_tv_str(a->via_matmul ? "lc_matmul" : "lc_qmatmul"),
+                 lc_tv_int(a->rows), lc_tv_int(a->cols), lc_tv_real(pk->read_gbs), lc_tv_real(pk->read_gbs_1t),
+                 lc_tv_real(pk->fma_gflops), lc_tv_real(pk->fma_gflops_1t));
     for (int k = 0; k < nc; k++) {
         const lc_bench_matmul_row *c = &cells[k];
-        lc_json_begin_object(&jw);
-        lc_json_kv_str(&jw, "type", c->type);
-        lc_json_kv_int(&jw, "n_tok", c->n_tok);
-        lc_json_kv_int(&jw, "threads", c->threads);
-        lc_json_kv_int(&jw, "reps", c->reps);
-        lc_json_kv_int(&jw, "copies", c->copies);
-        lc_json_kv_int(&jw, "weight_bytes", (int64_t)c->weight_bytes);
-        lc_json_kv_num(&jw, "seconds_min", c->s_min);
-        lc_json_kv_num(&jw, "seconds_median", c->s_med);
-        lc_json_kv_num(&jw, "seconds_max", c->s_max);
-        lc_json_kv_num(&jw, "gbs", c->gbs);
-        lc_json_kv_num(&jw, "gflops", c->gflops);
-        lc_json_kv_num(&jw, "pct_read_bw", c->pct_bw);
-        lc_json_kv_num(&jw, "pct_fma_peak", c->pct_fma);
-        lc_json_kv_num(&jw, "cpu_seconds_median", c->cpu_med);
-        lc_json_kv_num(&jw, "cpu_gflops", c->cpu_gflops);
-        lc_json_end_object(&jw);
+        LC_TABLE_ADD(t, lc_tv_str(c->type), lc_tv_int(c->n_tok), lc_tv_int(c->threads), lc_tv_int(c->reps),
+                     lc_tv_int(c->copies), lc_tv_int((int64_t)c->weight_bytes), lc_tv_real(c->s_min), lc_tv_real(c->s_med),
+                     lc_tv_real(c->s_max), lc_tv_real(c->gbs), lc_tv_real(c->gflops), lc_tv_real(c->pct_bw),
+                     lc_tv_real(c->pct_fma), lc_tv_real(c->cpu_med), lc_tv_real(c->cpu_gflops));
     }
-    lc_json_end_array(&jw);
-    lc_json_end_object(&jw);
-    lc_json_finish(&jw);
-}
-
-static void print_table(const bm_args *a, const lc_peak *pk, const lc_bench_matmul_row *cells, int nc) {
-    lc_kernel_opts ko;
-    lc_kernel_opts_init(&ko);
-    printf("shape %lld x %lld (rows x cols), isa %s, %s", (long long)a->rows, (long long)a->cols, lc_isa_name(ko.isa),
-           a->via_matmul ? "lc_matmul" : "lc_qmatmul (quantised types)");
-    if (pk->read_gbs > 0)
-        printf(", read bandwidth %.1f GB/s (1 thread %.1f), FMA peak %.1f GFLOP/s (1 thread %.1f)", pk->read_gbs,
-               pk->read_gbs_1t, pk->fma_gflops, pk->fma_gflops_1t);
-    printf("\n%-7s %6s %3s %4s %3s %10s %10s %10s %8s %8s %6s %6s %9s %9s\n", "type", "n", "t", "reps", "cp",
-           "min ms", "median ms", "max ms", "GB/s", "GFLOP/s", "%bw", "%fma", "cpu ms", "cpuGFLOP");
-    for (int k = 0; k < nc; k++) {
-        const lc_bench_matmul_row *c = &cells[k];
-        printf("%-7s %6lld %3d %4d %3d %10.3f %10.3f %10.3f %8.2f %8.2f %6.1f %6.1f %9.3f %9.2f\n", c->type,
-               (long long)c->n_tok, c->threads, c->reps, c->copies, c->s_min * 1e3, c->s_med * 1e3, c->s_max * 1e3,
-               c->gbs, c->gflops, c->pct_bw, c->pct_fma, c->cpu_med * 1e3, c->cpu_gflops);
-    }
-    printf("(cpu ms: CPU time of the process per run, median; cpuGFLOP: the GFLOP/s the run would reach if\n"
-           " each of its threads had a core to itself, flops / (cpu s / threads): on a shared machine the\n"
-           " wall-clock figures are lower bounds and this one an estimate of the quiet machine's)\n");
+    const int rc = bench_report(CMD, a->json, info, "cells", t);
+    if (rc == CLI_OK && !a->json)
+        printf("(cpu ms: CPU time of the process per run, median; cpuGFLOP: the GFLOP/s the run would reach if\n"
+               " each of its threads had a core to itself, flops / (cpu s / threads): on a shared machine the\n"
+               " wall-clock figures are lower bounds and this one an estimate of the quiet machine's)\n");
+    return rc;
 }
 
 int bench_matmul(int argc, char **argv) {
@@ -214,8 +201,7 @@ int bench_matmul(int argc, char **argv) {
     }
     int nc = 0, rc = CLI_OK;
     for (int ti = 0; ti < a.n_types && rc == CLI_OK; ti++) rc = time_type(&a, a.types[ti], &pk, cells, &nc);
-    if (rc == CLI_OK && a.json) print_json(&a, &pk, cells, nc);
-    else if (rc == CLI_OK) print_table(&a, &pk, cells, nc);
+    if (rc == CLI_OK) rc = report(&a, &pk, cells, nc);
     free(cells);
     return rc;
 }

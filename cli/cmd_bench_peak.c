@@ -5,7 +5,6 @@
 #include "cli.h"
 #include "opt.h"
 #include "longctx/bench.h"
-#include "longctx/json.h"
 
 static const char synopsis[] =
     "usage: longctx bench peak [-t THREADS] [--buffer BYTES] [--json]\n\n"
@@ -14,6 +13,24 @@ static const char synopsis[] =
     "  SIMD tier the CPU has (AVX2/FMA; AVX-512 where present; scalar otherwise) - the best\n"
     "  tier's is the peak every \"% of FMA peak\" figure uses - and memory read bandwidth\n"
     "  (GB/s) streaming a buffer far larger than the caches (default 1 GiB).\n\n";
+
+#define GFLOPS(title_, key_) {.title = title_, .key = key_, .kind = LC_TABLE_REAL, .fmt = "%.1f"}
+/* The JSON keys are the --json help's; the best tier is the one "% of FMA peak" figures use. */
+static const lc_table_col cols[] = {
+    GFLOPS("FMA peak, 1 thread (GFLOP/s, best tier)", "fma_gflops_1t"),
+    GFLOPS("FMA peak, all threads (GFLOP/s, best tier)", "fma_gflops"),
+    GFLOPS("AVX2 FMA, 1 thread (GFLOP/s)", "fma_gflops_1t_avx2"),
+    GFLOPS("AVX2 FMA, all threads (GFLOP/s)", "fma_gflops_avx2"),
+    GFLOPS("AVX-512 FMA, 1 thread (GFLOP/s)", "fma_gflops_1t_avx512"),
+    GFLOPS("AVX-512 FMA, all threads (GFLOP/s)", "fma_gflops_avx512"),
+    GFLOPS("read bandwidth, 1 thread (GB/s)", "read_gbs_1t"),
+    GFLOPS("read bandwidth, all threads (GB/s)", "read_gbs"),
+    {.title = "threads", .key = "threads", .kind = LC_TABLE_INT},
+    {.title = "isa (best tier)", .key = "isa", .kind = LC_TABLE_STR},
+    {.title = "cpu", .key = "cpu", .kind = LC_TABLE_STR},
+    {.title = "read buffer", .key = "read_buffer_bytes", .kind = LC_TABLE_BYTES},
+};
+#undef GFLOPS
 
 int bench_peak(int argc, char **argv) {
     int threads = 0;
@@ -37,40 +54,11 @@ int bench_peak(int argc, char **argv) {
     if (lc_bench_peak(threads, (size_t)buffer, &pk, &err) != LC_OK) return cli_fail("bench peak", &err);
     char cpu[256];
     lc_cpu_model(cpu, sizeof cpu);
-    if (json) {
-        lc_json_writer w;
-        lc_json_init(&w, stdout, true);
-        lc_json_begin_object(&w);
-        lc_json_kv_num(&w, "fma_gflops_1t", pk.fma_gflops_1t);
-        lc_json_kv_num(&w, "fma_gflops", pk.fma_gflops);
-        lc_json_kv_num(&w, "fma_gflops_1t_avx2", pk.fma_gflops_1t_avx2);
-        lc_json_kv_num(&w, "fma_gflops_avx2", pk.fma_gflops_avx2);
-        lc_json_kv_num(&w, "fma_gflops_1t_avx512", pk.fma_gflops_1t_avx512);
-        lc_json_kv_num(&w, "fma_gflops_avx512", pk.fma_gflops_avx512);
-        lc_json_kv_num(&w, "read_gbs_1t", pk.read_gbs_1t);
-        lc_json_kv_num(&w, "read_gbs", pk.read_gbs);
-        lc_json_kv_int(&w, "threads", pk.threads);
-        lc_json_kv_str(&w, "isa", lc_isa_name(pk.isa));
-        lc_json_kv_str(&w, "cpu", cpu);
-        lc_json_kv_int(&w, "read_buffer_bytes", (int64_t)pk.read_buffer_bytes);
-        lc_json_end_object(&w);
-        lc_json_finish(&w);
-        return CLI_OK;
-    }
-    printf("cpu              %s\n", cpu);
-    printf("isa              %s (best tier: its FMA peak is the one percentages use)\n", lc_isa_name(pk.isa));
-    if (pk.fma_gflops_avx2 > 0) {
-        printf("AVX2 FMA, 1 thread      %8.1f GFLOP/s\n", pk.fma_gflops_1t_avx2);
-        printf("AVX2 FMA, %d threads     %8.1f GFLOP/s\n", pk.threads, pk.fma_gflops_avx2);
-    }
-    if (pk.fma_gflops_avx512 > 0) {
-        printf("AVX-512 FMA, 1 thread   %8.1f GFLOP/s\n", pk.fma_gflops_1t_avx512);
-        printf("AVX-512 FMA, %d threads  %8.1f GFLOP/s\n", pk.threads, pk.fma_gflops_avx512);
-    }
-    printf("FMA peak, 1 thread   %8.1f GFLOP/s  (%s)\n", pk.fma_gflops_1t, lc_isa_name(pk.isa));
-    printf("FMA peak, %d threads  %8.1f GFLOP/s  (%s)\n", pk.threads, pk.fma_gflops, lc_isa_name(pk.isa));
-    printf("read bandwidth, 1 thread   %6.1f GB/s\n", pk.read_gbs_1t);
-    printf("read bandwidth, %d threads  %6.1f GB/s  (buffer %.0f MiB)\n", pk.threads, pk.read_gbs,
-           (double)pk.read_buffer_bytes / 1048576.0);
-    return CLI_OK;
+    lc_table *t = BENCH_TABLE("bench peak", cols);
+    if (!t) return CLI_FAIL;
+    LC_TABLE_ADD(t, lc_tv_real(pk.fma_gflops_1t), lc_tv_real(pk.fma_gflops), lc_tv_real(pk.fma_gflops_1t_avx2),
+                 lc_tv_real(pk.fma_gflops_avx2), lc_tv_real(pk.fma_gflops_1t_avx512), lc_tv_real(pk.fma_gflops_avx512),
+                 lc_tv_real(pk.read_gbs_1t), lc_tv_real(pk.read_gbs), lc_tv_int(pk.threads), lc_tv_str(lc_isa_name(pk.isa)),
+                 lc_tv_str(cpu), lc_tv_int((int64_t)pk.read_buffer_bytes));
+    return bench_report("bench peak", json, t, NULL, NULL);
 }

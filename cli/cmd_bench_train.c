@@ -10,7 +10,6 @@
 #include "bench_subjects.h"
 #include "cli.h"
 #include "longctx/bench.h"
-#include "longctx/json.h"
 #include "longctx/train.h"
 #include "longctx/util.h"
 #include "opt.h"
@@ -28,117 +27,85 @@ static const char synopsis[] =
     "'cpu ms' is the process CPU time of the step (all threads): on a busy machine, where wall time\n"
     "is inflated, threads x wall ms / cpu ms shows how much of the CPUs the step really got.\n\n";
 
+#define GF(title_, key_) {.title = title_, .key = key_, .kind = LC_TABLE_REAL, .fmt = "%.1f", .width = 9}
+#define PCT(title_) {.title = title_, .kind = LC_TABLE_PERCENT, .fmt = "%.0f", .width = 5}
+#define MS(title_, key_) {.title = title_, .key = key_, .kind = LC_TABLE_REAL, .fmt = "%.1f", .scale = 1e3, .width = 9}
+#define BYTES(title_, key_) {.title = title_, .key = key_, .kind = LC_TABLE_BYTES, .width = 11}
+#define INT(title_, key_) {.title = title_, .key = key_, .kind = LC_TABLE_INT}
+
+/* The peak columns come last: left out without a peak. */
+static const lc_table_col gemm_info[] = {
+    INT("threads", "threads"), GF("FMA peak, 1 thread (GFLOP/s)", "peak_fma_gflops_1t"),
+    GF("FMA peak, all threads (GFLOP/s)", "peak_fma_gflops"),
+};
+static const lc_table_col gemm_cols[] = {
+    {.title = "product", .key = "shape", .kind = LC_TABLE_STR, .width = 32},
+    INT("M", "m"), INT("N", "n"), INT("K", "k"),
+    {.key = "trans_a", .kind = LC_TABLE_BOOL}, {.key = "trans_b", .kind = LC_TABLE_BOOL},
+    GF("1 thread", "gflops_1t"), PCT("%peak"), GF("1t cpu", "gflops_1t_cpu_time"), GF("threads", "gflops"), PCT("%peak"),
+};
+
 static int bench_gemm(const lc_train_config *c, int threads, bool json, const lc_peak *pk, bool have_peak) {
-    const int64_t N = c->batch * c->ctx;
     lc_bench_gemm_row rows[LC_BENCH_TRAIN_GEMM_ROWS];
-    const int n_rows = LC_BENCH_TRAIN_GEMM_ROWS;
     lc_error err;
     if (lc_bench_train_gemm(c, threads, rows, &err) != LC_OK) return cli_fail(CMD, &err);
-    if (json) {
-        lc_json_writer w;
-        lc_json_init(&w, stdout, false);
-        lc_json_begin_object(&w);
-        lc_json_kv_int(&w, "threads", threads);
-        if (have_peak) {
-            lc_json_kv_num(&w, "peak_fma_gflops_1t", pk->fma_gflops_1t);
-            lc_json_kv_num(&w, "peak_fma_gflops", pk->fma_gflops);
-        }
-        lc_json_key(&w, "gemm");
-        lc_json_begin_array(&w);
-        for (int i = 0; i < n_rows; i++) {
-            lc_json_begin_object(&w);
-            lc_json_kv_str(&w, "shape", rows[i].what);
-            lc_json_kv_int(&w, "m", rows[i].m);
-            lc_json_kv_int(&w, "n", rows[i].n);
-            lc_json_kv_int(&w, "k", rows[i].k);
-            lc_json_kv_bool(&w, "trans_a", rows[i].trans_a);
-            lc_json_kv_bool(&w, "trans_b", rows[i].trans_b);
-            lc_json_kv_num(&w, "gflops_1t", rows[i].gflops_1t);
-            lc_json_kv_num(&w, "gflops_1t_cpu_time", rows[i].gflops_1t_cpu);
-            lc_json_kv_num(&w, "gflops", rows[i].gflops);
-            lc_json_end_object(&w);
-        }
-        lc_json_end_array(&w);
-        lc_json_end_object(&w);
-        lc_json_finish(&w);
-        return CLI_OK;
-    }
-    printf("sgemm on the trainer's shapes (N = B*T = %lld), best of >= 3 runs\n", (long long)N);
-    if (have_peak)
-        printf("peak FMA: %.1f GFLOP/s on 1 thread, %.1f on %d\n", pk->fma_gflops_1t, pk->fma_gflops, pk->threads);
-    printf("GFLOP/s by wall time; '1t cpu' by the thread's CPU time (what one core delivers when it is not\n"
-           "shared: compare it with the single-thread peak on a busy machine)\n");
-    printf("%-32s %6s %6s %6s %10s %7s %8s %10s %7s\n", "product", "M", "N", "K", "1 thread", "%peak", "1t cpu",
-           "threads", "%peak");
-    for (int i = 0; i < n_rows; i++) {
+    lc_table *info = bench_table(CMD, gemm_info, have_peak ? 3 : 1), *t = BENCH_TABLE(CMD, gemm_cols);
+    if (!bench_both(info, t)) return CLI_FAIL;
+    const lc_table_value iv[] = {lc_tv_int(threads), lc_tv_real(pk->fma_gflops_1t), lc_tv_real(pk->fma_gflops)};
+    lc_table_add_row(info, iv, have_peak ? 3 : 1);
+    for (int i = 0; i < LC_BENCH_TRAIN_GEMM_ROWS; i++) {
         const lc_bench_gemm_row *r = &rows[i];
-        printf("%-32s %6lld %6lld %6lld %10.1f %6.0f%% %8.1f %10.1f %6.0f%%\n", r->what, (long long)r->m,
-               (long long)r->n, (long long)r->k, r->gflops_1t,
-               have_peak ? 100.0 * r->gflops_1t / pk->fma_gflops_1t : NAN,
-               r->gflops_1t_cpu, r->gflops, have_peak ? 100.0 * r->gflops / pk->fma_gflops : NAN);
+        LC_TABLE_ADD(t, lc_tv_str(r->what), lc_tv_int(r->m), lc_tv_int(r->n), lc_tv_int(r->k), lc_tv_int(r->trans_a),
+                     lc_tv_int(r->trans_b), lc_tv_real(r->gflops_1t),
+                     lc_tv_real(have_peak ? r->gflops_1t / pk->fma_gflops_1t : NAN), lc_tv_real(r->gflops_1t_cpu),
+                     lc_tv_real(r->gflops), lc_tv_real(have_peak ? r->gflops / pk->fma_gflops : NAN));
     }
-    return CLI_OK;
+    if (!json)
+        printf("sgemm on the trainer's shapes (N = B*T = %lld), best of >= 3 runs; GFLOP/s by wall time, '1t cpu' by\n"
+               "the thread's CPU time (what one core delivers when it is not shared: compare it with the\n"
+               "single-thread peak on a busy machine)\n", (long long)(c->batch * c->ctx));
+    return bench_report(CMD, json, info, "gemm", t);
 }
 
 /* ---- Attention layers alone ------------------------------------------------ */
 
+static const lc_table_col kern_info[] = {
+    INT("batch", "batch"), INT("heads", "heads"), INT("kv_heads", "kv_heads"), INT("head_dim", "head_dim")};
+#define GFS(title_) {.title = title_, .kind = LC_TABLE_REAL, .fmt = "%.1f", .width = 7}
+static const lc_table_col kern_cols[] = {
+    {.title = "ctx", .key = "ctx", .kind = LC_TABLE_INT, .width = 7},
+    MS("flash fwd", "flash_forward_s"), GFS("GFLOP/s"), MS("flash bwd", "flash_backward_s"), GFS("GFLOP/s"),
+    MS("naive fwd", "naive_forward_s"), GFS("GFLOP/s"), MS("naive bwd", "naive_backward_s"), GFS("GFLOP/s"),
+    MS("lin fwd", "linear_forward_s"), MS("lin bwd", "linear_backward_s"),
+    BYTES("flash mem", "flash_bytes"), BYTES("naive mem", "naive_bytes"), BYTES("linear mem", "linear_bytes"),
+};
+#undef GFS
+
 static int bench_kernels(const lc_train_config *c, const int64_t *ctx, int n_ctx, bool json) {
     const lc_model_config *m = &c->model;
-    lc_bench_train_attn_row rows[MAX_CTX];
-    lc_error err;
-    for (int i = 0; i < n_ctx; i++)
-        if (lc_bench_train_attn_layers(c, ctx[i], &rows[i], &err) != LC_OK) return cli_fail(CMD, &err);
+    lc_table *info = BENCH_TABLE(CMD, kern_info), *t = BENCH_TABLE(CMD, kern_cols);
+    if (!bench_both(info, t)) return CLI_FAIL;
+    LC_TABLE_ADD(info, lc_tv_int(c->batch), lc_tv_int(m->n_heads), lc_tv_int(m->n_kv_heads), lc_tv_int(m->head_dim));
     /* FLOPs per visible pair and head: forward 4 hd, backward 10 hd (incl. the recomputed scores) */
     const double per_pair = (double)c->batch * m->n_heads * m->head_dim;
-    if (json) {
-        lc_json_writer w;
-        lc_json_init(&w, stdout, false);
-        lc_json_begin_object(&w);
-        lc_json_kv_int(&w, "batch", c->batch);
-        lc_json_kv_int(&w, "heads", m->n_heads);
-        lc_json_kv_int(&w, "kv_heads", m->n_kv_heads);
-        lc_json_kv_int(&w, "head_dim", m->head_dim);
-        lc_json_key(&w, "rows");
-        lc_json_begin_array(&w);
-        for (int i = 0; i < n_ctx; i++) {
-            const lc_bench_train_attn_row *r = &rows[i];
-            lc_json_begin_object(&w);
-            lc_json_kv_int(&w, "ctx", r->ctx);
-            lc_json_kv_num(&w, "flash_forward_s", r->flash_fwd);
-            lc_json_kv_num(&w, "flash_backward_s", r->flash_bwd);
-            lc_json_kv_num(&w, "naive_forward_s", r->naive_fwd);
-            lc_json_kv_num(&w, "naive_backward_s", r->naive_bwd);
-            lc_json_kv_num(&w, "linear_forward_s", r->lin_fwd);
-            lc_json_kv_num(&w, "linear_backward_s", r->lin_bwd);
-            lc_json_kv_int(&w, "flash_bytes", (int64_t)r->flash_bytes);
-            lc_json_kv_int(&w, "naive_bytes", (int64_t)r->naive_bytes);
-            lc_json_kv_int(&w, "linear_bytes", (int64_t)r->lin_bytes);
-            lc_json_end_object(&w);
-        }
-        lc_json_end_array(&w);
-        lc_json_end_object(&w);
-        lc_json_finish(&w);
-        return CLI_OK;
-    }
-    printf("attention layers alone: B %lld, %d/%d heads x %d, one thread, thread CPU time (ms) and GFLOP/s\n"
-           "(4 hd FLOPs per visible pair and head forward, 10 hd backward); memory = scratch + saved state\n",
-           (long long)c->batch, m->n_heads, m->n_kv_heads, m->head_dim);
-    printf("%-7s %17s %17s %17s %17s %9s %9s %11s %11s %11s\n", "ctx", "flash fwd", "flash bwd", "naive fwd",
-           "naive bwd", "lin fwd", "lin bwd", "flash mem", "naive mem", "linear mem");
+    lc_error err;
     for (int i = 0; i < n_ctx; i++) {
-        const lc_bench_train_attn_row *r = &rows[i];
-        const double pairs = (double)r->ctx * (double)(r->ctx + 1) / 2.0;
-        char a[32], b[32], d[32];
-        printf("%-7lld %8.1f (%5.1f) %8.1f (%5.1f) %8.1f (%5.1f) %8.1f (%5.1f) %9.1f %9.1f %11s %11s %11s\n",
-               (long long)r->ctx, 1e3 * r->flash_fwd, 4 * per_pair * pairs / r->flash_fwd / 1e9, 1e3 * r->flash_bwd,
-               10 * per_pair * pairs / r->flash_bwd / 1e9, 1e3 * r->naive_fwd,
-               4 * per_pair * pairs / r->naive_fwd / 1e9, 1e3 * r->naive_bwd,
-               10 * per_pair * pairs / r->naive_bwd / 1e9, 1e3 * r->lin_fwd, 1e3 * r->lin_bwd,
-               lc_format_bytes((double)r->flash_bytes, a, sizeof a),
-               lc_format_bytes((double)r->naive_bytes, b, sizeof b),
-               lc_format_bytes((double)r->lin_bytes, d, sizeof d));
+        lc_bench_train_attn_row r;
+        if (lc_bench_train_attn_layers(c, ctx[i], &r, &err) != LC_OK) {
+            lc_table_free(info);
+            lc_table_free(t);
+            return cli_fail(CMD, &err);
+        }
+        const double fwd = 4 * per_pair * (double)r.ctx * (double)(r.ctx + 1) / 2.0 / 1e9, bwd = fwd * 10 / 4;
+        LC_TABLE_ADD(t, lc_tv_int(r.ctx), lc_tv_real(r.flash_fwd), lc_tv_real(fwd / r.flash_fwd), lc_tv_real(r.flash_bwd),
+                     lc_tv_real(bwd / r.flash_bwd), lc_tv_real(r.naive_fwd), lc_tv_real(fwd / r.naive_fwd),
+                     lc_tv_real(r.naive_bwd), lc_tv_real(bwd / r.naive_bwd), lc_tv_real(r.lin_fwd), lc_tv_real(r.lin_bwd),
+                     lc_tv_int((int64_t)r.flash_bytes), lc_tv_int((int64_t)r.naive_bytes), lc_tv_int((int64_t)r.lin_bytes));
     }
-    return CLI_OK;
+    if (!json)
+        printf("attention layers alone, one thread, thread CPU time (ms) and GFLOP/s (4 hd FLOPs per visible\n"
+               "pair and head forward, 10 hd backward); memory = scratch + saved state\n");
+    return bench_report(CMD, json, info, "rows", t);
 }
 
 /* --attn: up to MAX_KINDS of flash, naive, linear (the names point into a static table). */
@@ -164,6 +131,31 @@ static bool opt_kinds(const cli_opt *o, const char *name, const char *v, const c
     }
     return *kl->n > 0;
 }
+
+static const lc_table_col info_cols[] = {
+    {.title = "cpu", .kind = LC_TABLE_STR}, INT("parameters", "params"), INT("dim", "dim"), INT("layers", "layers"),
+    INT("heads", "heads"), INT("kv heads", "kv_heads"), INT("hidden", "hidden"), INT("vocab", "vocab"),
+    INT("batch", "batch"), INT("threads", "threads"), GF("FMA peak (GFLOP/s)", "peak_fma_gflops"),
+};
+enum { N_INFO = sizeof info_cols / sizeof info_cols[0] };
+static const lc_table_col cols[] = {
+    {.title = "ctx", .key = "ctx", .kind = LC_TABLE_INT, .width = 7},
+    {.title = "attn", .key = "attn", .kind = LC_TABLE_STR, .width = 6},
+    {.key = "ran", .kind = LC_TABLE_BOOL},
+    MS("step ms", "step_s"), MS("cpu ms", "cpu_s"),
+    {.title = "tok/s", .key = "tokens_per_s", .kind = LC_TABLE_REAL, .fmt = "%.0f", .width = 9},
+    GF("GFLOP/s", "gflops"), PCT("%peak"),
+    {.key = "matmul_s", .kind = LC_TABLE_REAL}, PCT("mm%"), {.key = "attention_s", .kind = LC_TABLE_REAL}, PCT("attn%"),
+    BYTES("activations", "activation_bytes"), BYTES("attn state", "attention_state_bytes"),
+    {.key = "planned_total_bytes", .kind = LC_TABLE_BYTES},
+    BYTES("peak RSS", "peak_rss_bytes"), BYTES("RSS growth", "rss_growth_bytes"),
+    {.title = "note", .key = "note", .kind = LC_TABLE_STR},
+};
+#undef GF
+#undef PCT
+#undef MS
+#undef BYTES
+#undef INT
 
 #define POS(names_, meta_, dst_, help_) CLI_INT(names_, meta_, dst_, 1, INT32_MAX, help_)
 
@@ -220,89 +212,44 @@ int bench_train(int argc, char **argv) {
         c.ctx = ctx[0];
         return bench_gemm(&c, c.n_threads, json, &pk, have_peak);
     }
-    lc_bench_train_row cells[MAX_CTX * MAX_KINDS];
-    const char *cell_kind[MAX_CTX * MAX_KINDS];
-    int64_t cell_ctx[MAX_CTX * MAX_KINDS];
-    int n_cells = 0;
     lc_train_memory pm;
     c.ctx = ctx[0];
     if (lc_train_plan(&c, &pm, &err) != LC_OK) return cli_fail(CMD, &err);
-    if (!json) {
-        char cpu[128];
-        lc_cpu_model(cpu, sizeof cpu);
-        printf("training: %.2fM parameters (dim %d, %d layers, %d/%d heads, hidden %d, vocab %d), B %d, %d threads\n",
-               (double)pm.n_params / 1e6, c.model.dim, c.model.n_layers, c.model.n_heads, c.model.n_kv_heads,
-               c.model.hidden_dim, c.model.vocab_size, batch, c.n_threads);
-        printf("cpu: %s", cpu);
-        if (have_peak) printf("; peak %.1f GFLOP/s FMA on %d threads", pk.fma_gflops, pk.threads);
-        printf("\n%-7s %-6s %9s %9s %9s %8s %6s %6s %6s %11s %11s %11s %11s\n", "ctx", "attn", "step ms", "cpu ms",
-               "tok/s", "GFLOP/s", "%peak", "mm%", "attn%", "activations", "attn state", "peak RSS", "RSS growth");
+    lc_table *info = bench_table(CMD, info_cols, have_peak ? N_INFO : N_INFO - 1), *t = BENCH_TABLE(CMD, cols);
+    if (!bench_both(info, t)) return CLI_FAIL;
+    char cpu[128];
+    lc_cpu_model(cpu, sizeof cpu);
+    const lc_table_value iv[N_INFO] = {
+        lc_tv_str(cpu), lc_tv_int(pm.n_params), lc_tv_int(c.model.dim),
+        lc_tv_int(c.model.n_layers), lc_tv_int(c.model.n_heads), lc_tv_int(c.model.n_kv_heads),
+        lc_tv_int(c.model.hidden_dim), lc_tv_int(c.model.vocab_size), lc_tv_int(batch), lc_tv_int(c.n_threads),
+        lc_tv_real(pk.fma_gflops)};
+    lc_table_add_row(info, iv, have_peak ? N_INFO : N_INFO - 1);
+    if (!json) { /* the rows as they come */
+        lc_table_print_fields(info, stdout, 0, NULL);
+        lc_table_print_header(t, stdout, NULL);
     }
     for (int ci = 0; ci < n_ctx; ci++)
         for (int k = 0; k < n_kinds; k++) {
-            lc_bench_train_row *r = &cells[n_cells];
-            cell_kind[n_cells] = kinds[k];
-            cell_ctx[n_cells++] = ctx[ci];
+            lc_bench_train_row r;
             lc_train_config cc = c;
             cc.ctx = ctx[ci];
             cc.attn_backward = strcmp(kinds[k], "naive") == 0 ? LC_TRAIN_BACKWARD_NAIVE : LC_TRAIN_BACKWARD_FLASH;
             if (strcmp(kinds[k], "linear") == 0) snprintf(cc.model.attention, sizeof cc.model.attention, "linear:elu");
-            if (lc_bench_train_cell(&cc, steps, r, &err) != LC_OK) snprintf(r->note, sizeof r->note, "%s", err.msg);
-            if (json) continue;
-            char a[32], s[32], p[32], g[32];
-            lc_format_bytes((double)r->activations, a, sizeof a);
-            lc_format_bytes((double)r->attention, s, sizeof s);
-            if (!r->ran) {
-                printf("%-7lld %-6s %9s %9s %9s %8s %6s %6s %6s %11s %11s  %s\n", (long long)ctx[ci], kinds[k], "-", "-",
-                       "-", "-", "-", "-", "-", a, s, r->note);
-            } else {
-                printf("%-7lld %-6s %9.1f %9.1f %9.0f %8.1f %5.0f%% %5.0f%% %5.0f%% %11s %11s %11s %11s\n",
-                       (long long)ctx[ci], kinds[k], 1e3 * r->step_s, 1e3 * r->cpu_s, r->tok_s, r->gflops,
-                       have_peak ? 100.0 * r->gflops / pk.fma_gflops : NAN, 100.0 * r->matmul_s / r->step_s,
-                       100.0 * r->attn_s / r->step_s, a, s, lc_format_bytes((double)r->peak_rss, p, sizeof p),
-                       lc_format_bytes((double)r->rss_growth, g, sizeof g));
-            }
+            if (lc_bench_train_cell(&cc, steps, &r, &err) != LC_OK) snprintf(r.note, sizeof r.note, "%s", err.msg);
+            const double step = r.ran ? r.step_s : NAN;
+            LC_TABLE_ADD(t, lc_tv_int(ctx[ci]), lc_tv_str(kinds[k]), lc_tv_int(r.ran), lc_tv_real(step),
+                         lc_tv_real(r.ran ? r.cpu_s : NAN), lc_tv_real(r.ran ? r.tok_s : NAN),
+                         lc_tv_real(r.ran ? r.gflops : NAN), lc_tv_real(have_peak && r.ran ? r.gflops / pk.fma_gflops : NAN),
+                         lc_tv_real(r.ran ? r.matmul_s : NAN), lc_tv_real(r.matmul_s / step),
+                         lc_tv_real(r.ran ? r.attn_s : NAN), lc_tv_real(r.attn_s / step), lc_tv_int((int64_t)r.activations),
+                         lc_tv_int((int64_t)r.attention), lc_tv_int((int64_t)r.total), lc_tv_int((int64_t)r.peak_rss),
+                         lc_tv_int((int64_t)r.rss_growth), lc_tv_str(r.ran ? NULL : r.note));
+            if (!json) lc_table_print_row(t, stdout, lc_table_n_rows(t) - 1, NULL);
             fflush(stdout);
         }
-    if (json) {
-        lc_json_writer w;
-        lc_json_init(&w, stdout, false);
-        lc_json_begin_object(&w);
-        lc_json_kv_int(&w, "params", pm.n_params);
-        lc_json_kv_int(&w, "dim", c.model.dim);
-        lc_json_kv_int(&w, "layers", c.model.n_layers);
-        lc_json_kv_int(&w, "heads", c.model.n_heads);
-        lc_json_kv_int(&w, "kv_heads", c.model.n_kv_heads);
-        lc_json_kv_int(&w, "hidden", c.model.hidden_dim);
-        lc_json_kv_int(&w, "vocab", c.model.vocab_size);
-        lc_json_kv_int(&w, "batch", batch);
-        lc_json_kv_int(&w, "threads", c.n_threads);
-        if (have_peak) lc_json_kv_num(&w, "peak_fma_gflops", pk.fma_gflops);
-        lc_json_key(&w, "rows");
-        lc_json_begin_array(&w);
-        for (int i = 0; i < n_cells; i++) {
-            const lc_bench_train_row *r = &cells[i];
-            lc_json_begin_object(&w);
-            lc_json_kv_int(&w, "ctx", cell_ctx[i]);
-            lc_json_kv_str(&w, "attn", cell_kind[i]);
-            lc_json_kv_bool(&w, "ran", r->ran);
-            if (!r->ran) lc_json_kv_str(&w, "note", r->note);
-            lc_json_kv_num(&w, "step_s", r->ran ? r->step_s : NAN);
-            lc_json_kv_num(&w, "cpu_s", r->ran ? r->cpu_s : NAN);
-            lc_json_kv_num(&w, "tokens_per_s", r->ran ? r->tok_s : NAN);
-            lc_json_kv_num(&w, "gflops", r->ran ? r->gflops : NAN);
-            lc_json_kv_num(&w, "matmul_s", r->ran ? r->matmul_s : NAN);
-            lc_json_kv_num(&w, "attention_s", r->ran ? r->attn_s : NAN);
-            lc_json_kv_int(&w, "activation_bytes", (int64_t)r->activations);
-            lc_json_kv_int(&w, "attention_state_bytes", (int64_t)r->attention);
-            lc_json_kv_int(&w, "planned_total_bytes", (int64_t)r->total);
-            lc_json_kv_int(&w, "peak_rss_bytes", (int64_t)r->peak_rss);
-            lc_json_kv_int(&w, "rss_growth_bytes", (int64_t)r->rss_growth);
-            lc_json_end_object(&w);
-        }
-        lc_json_end_array(&w);
-        lc_json_end_object(&w);
-        lc_json_finish(&w);
-    }
+    if (json) return bench_report(CMD, json, info, "rows", t);
+    lc_table_free(info);
+    lc_table_free(t);
     return CLI_OK;
 }

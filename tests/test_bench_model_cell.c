@@ -10,7 +10,9 @@
  *  - synthetic depth reports a fill and no prefill;
  *  - refusals: no lengths, too many, a length of 0, a negative decode count.
  */
+#include <math.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "longctx/bench.h"
 #include "test_util.h"
@@ -50,6 +52,37 @@ static void check_row(const lc_model *m, const lc_context_opts *o, const lc_benc
           (long long)L, split, r->decode_s);
 }
 
+/* lc_bench_contend: both spreads ordered and positive, the slowdown their
+ * medians' ratio, no busy process left (waitpid reaped them: none to wait for),
+ * refusals. */
+static void contend(const lc_model *m, const lc_context_opts *o) {
+    lc_bench_contend_result r;
+    lc_error err;
+    CHECK_OK(lc_bench_contend(m, o, 8, 2, 1, 3, &r, &err), &err);
+    CHECK(0 < r.quiet.min && r.quiet.min <= r.quiet.median && r.quiet.median <= r.quiet.max, "quiet %g %g %g",
+          r.quiet.min, r.quiet.median, r.quiet.max);
+    CHECK(0 < r.loaded.min && r.loaded.min <= r.loaded.median && r.loaded.median <= r.loaded.max, "loaded %g %g %g",
+          r.loaded.min, r.loaded.median, r.loaded.max);
+    CHECK(fabs(r.slowdown - r.quiet.median / r.loaded.median) <= 1e-12 * r.slowdown, "slowdown %g", r.slowdown);
+    CHECK(waitpid(-1, NULL, WNOHANG) == -1, "no child left");
+    CHECK(lc_bench_contend(m, o, 8, 2, -1, 1, &r, &err) == LC_ERR_INVALID_ARG, "-1 busy");
+    CHECK(lc_bench_contend(m, o, 8, 2, 0, LC_BENCH_CONTEND_MAX + 1, &r, &err) == LC_ERR_INVALID_ARG, "too many runs");
+    CHECK(lc_bench_contend(m, o, 0, 2, 0, 1, &r, &err) == LC_ERR_INVALID_ARG, "a context of 0");
+}
+
+/* lc_bench_spread_of: odd and even counts, sorted in place; no values refused. */
+static void spread(void) {
+    double odd[] = {3, 1, 2}, even[] = {4, 1, 3, 2};
+    lc_bench_spread s;
+    lc_error err;
+    CHECK_OK(lc_bench_spread_of(odd, 3, &s, &err), &err);
+    CHECK(s.min == 1 && s.median == 2 && s.max == 3 && odd[0] == 1 && odd[2] == 3, "odd: %g %g %g", s.min, s.median,
+          s.max);
+    CHECK_OK(lc_bench_spread_of(even, 4, &s, &err), &err);
+    CHECK(s.min == 1 && s.median == 2.5 && s.max == 4, "even: %g %g %g", s.min, s.median, s.max);
+    CHECK(lc_bench_spread_of(even, 0, &s, &err) == LC_ERR_INVALID_ARG, "no values");
+}
+
 int main(void) {
     lc_model *m = tiny_model();
     if (!m) return lc_test_finish("test_bench_model_cell");
@@ -76,6 +109,8 @@ int main(void) {
               LC_ERR_INVALID_ARG, "too many lengths");
     CHECK(lc_bench_model_cells(m, &o, &zero, 1, 2, 1, false, rows, &err) == LC_ERR_INVALID_ARG, "a length of 0");
     CHECK(lc_bench_model_cells(m, &o, lens, 1, -1, 1, false, rows, &err) == LC_ERR_INVALID_ARG, "-1 decode tokens");
+    contend(m, &o);
+    spread();
     lc_model_free(m);
     return lc_test_finish("test_bench_model_cell");
 }

@@ -334,6 +334,27 @@ typedef struct {
 lc_status lc_bench_grammar(const lc_tokenizer *tok, const lc_sampler_params *sp, lc_sampler *constrained,
                            lc_grammar_state *gs, int n_steps, lc_bench_grammar_result *out, lc_error *err);
 
+/* ---- Spread of repeated measurements ---------------------------------------------
+ * min, median (the mean of the middle two for an even count) and max of n
+ * values (1..2^20; v is sorted in place). */
+typedef struct {
+    double min, median, max;
+} lc_bench_spread;
+lc_status lc_bench_spread_of(double *v, int n, lc_bench_spread *out, lc_error *err);
+
+/* ---- Decode beside competing load (bench contend) ---------------------------------
+ * A prefill of ctx tokens (seed 1) and n_decode decode steps (lc_bench_model_cells'
+ * decode cell), once to warm up, then reps (1..64) times alternately on the
+ * machine as it is and beside `busy` (0..64) processes forked to spin at the
+ * same priority and killed after each run. */
+#define LC_BENCH_CONTEND_MAX 64
+typedef struct {
+    lc_bench_spread quiet, loaded; /* decode tokens/s                          */
+    double slowdown;               /* quiet median / loaded median (0: none)   */
+} lc_bench_contend_result;
+lc_status lc_bench_contend(const lc_model *m, const lc_context_opts *opts, int64_t ctx, int64_t n_decode, int busy,
+                           int reps, lc_bench_contend_result *out, lc_error *err);
+
 #ifdef __cplusplus
 }
 #endif
