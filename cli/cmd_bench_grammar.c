@@ -15,7 +15,6 @@
 #include "opt.h"
 #include "grammar_flags.h"
 #include "longctx/bench.h"
-#include "longctx/json.h"
 #include "longctx/sys.h"
 
 #define CMD "bench grammar"
@@ -26,6 +25,24 @@ static const char synopsis[] =
     "sampler, the sampler constrained by the grammar (lazy: the drawn token is checked, the\n"
     "vocabulary masked only when it is refused), and a full mask of the vocabulary each step.\n"
     "min / median / max over the steps; the machine's load shows in the spread.\n\n";
+
+static const lc_table_col info_cols[] = {
+    {.title = "vocabulary", .key = "vocab", .kind = LC_TABLE_STR},
+    {.title = "tokens", .key = "n_vocab", .kind = LC_TABLE_INT},
+    {.title = "grammar", .key = "grammar", .kind = LC_TABLE_STR},
+    {.title = "sampler chain", .kind = LC_TABLE_STR},
+    {.title = "steps", .key = "steps", .kind = LC_TABLE_INT},
+    {.title = "sentences completed", .key = "sentences_completed", .kind = LC_TABLE_INT},
+    {.title = "grammar vocabulary (trie) built, ms", .key = "vocab_build_ms", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
+    {.title = "steps the constrained sampler masked", .key = "mask_fraction", .kind = LC_TABLE_PERCENT},
+    {.title = "tokens allowed (full mask), mean", .key = "mean_allowed", .kind = LC_TABLE_REAL, .fmt = "%.0f"},
+};
+#define US(title_, key_) {.title = title_, .key = key_, .kind = LC_TABLE_REAL, .fmt = "%.1f", .width = 9}
+static const lc_table_col cols[] = {
+    {.title = "us per token", .kind = LC_TABLE_STR, .skip = LC_TABLE_ROW_KEY},
+    US("min", "min_us"), US("median", "median_us"), US("max", "max_us"), US("mean", "mean_us"),
+};
+#undef US
 
 int bench_grammar(int argc, char **argv) {
     const char *vocab_path = NULL;
@@ -75,46 +92,19 @@ int bench_grammar(int argc, char **argv) {
         rc = cli_fail(CMD, &err);
         goto done;
     }
-    const int sentences = res.sentences;
     const char *what = gr.grammar_file ? gr.grammar_file : gr.json_schema ? "json schema" : "json object";
-    if (out_json) {
-        lc_json_writer w;
-        lc_json_init(&w, stdout, true);
-        lc_json_begin_object(&w);
-        lc_json_kv_str(&w, "vocab", vocab_path);
-        lc_json_kv_int(&w, "n_vocab", V);
-        lc_json_kv_str(&w, "grammar", what);
-        lc_json_kv_int(&w, "steps", n_steps);
-        lc_json_kv_int(&w, "sentences_completed", sentences);
-        lc_json_kv_num(&w, "vocab_build_ms", build_s * 1e3);
-        lc_json_kv_num(&w, "mask_fraction", res.mask_fraction);
-        lc_json_kv_num(&w, "mean_allowed", res.mean_allowed);
-        const char *names[3] = {"plain", "constrained", "full_mask"};
-        const lc_bench_us *vals[3] = {&res.plain, &res.constrained, &res.full_mask};
-        for (int k = 0; k < 3; k++) {
-            lc_json_key(&w, names[k]);
-            lc_json_begin_object(&w);
-            lc_json_kv_num(&w, "min_us", vals[k]->min);
-            lc_json_kv_num(&w, "median_us", vals[k]->median);
-            lc_json_kv_num(&w, "max_us", vals[k]->max);
-            lc_json_kv_num(&w, "mean_us", vals[k]->mean);
-            lc_json_end_object(&w);
-        }
-        lc_json_end_object(&w);
-        lc_json_finish(&w);
-    } else {
-        printf("vocab %s (%d tokens), grammar: %s, %s chain, %d steps (%d sentences completed)\n", vocab_path, V, what,
-               pure ? "temperature-1" : "default", n_steps, sentences);
-        printf("grammar vocabulary (trie) built in %.1f ms\n", build_s * 1e3);
-        printf("microseconds per token          min     median        max       mean\n");
-        const lc_bench_us *p = &res.plain, *c = &res.constrained, *m = &res.full_mask;
-        printf("  plain sampler           %9.1f  %9.1f  %9.1f  %9.1f\n", p->min, p->median, p->max, p->mean);
-        printf("  constrained (lazy)      %9.1f  %9.1f  %9.1f  %9.1f   (masked on %.1f%% of steps)\n", c->min, c->median,
-               c->max, c->mean, 100.0 * res.mask_fraction);
-        printf("  full mask every step    %9.1f  %9.1f  %9.1f  %9.1f   (%.0f tokens allowed on average)\n", m->min,
-               m->median, m->max, m->mean, res.mean_allowed);
-    }
-    rc = CLI_OK;
+    lc_table *info = BENCH_TABLE(CMD, info_cols), *t = BENCH_TABLE(CMD, cols);
+    rc = CLI_FAIL;
+    if (!bench_both(info, t)) goto done;
+    LC_TABLE_ADD(info, lc_tv_str(vocab_path), lc_tv_int(V), lc_tv_str(what), lc_tv_str(pure ? "temperature 1" : "default"),
+                 lc_tv_int(n_steps), lc_tv_int(res.sentences), lc_tv_real(build_s * 1e3), lc_tv_real(res.mask_fraction),
+                 lc_tv_real(res.mean_allowed));
+    const char *names[3] = {"plain", "constrained", "full_mask"};
+    const lc_bench_us *us[3] = {&res.plain, &res.constrained, &res.full_mask};
+    for (int k = 0; k < 3; k++)
+        LC_TABLE_ADD(t, lc_tv_str(names[k]), lc_tv_real(us[k]->min), lc_tv_real(us[k]->median), lc_tv_real(us[k]->max),
+                     lc_tv_real(us[k]->mean));
+    rc = bench_report(CMD, out_json, info, NULL, t);
 done:
     lc_sampler_free(con);
     cli_grammar_free(&gr);

@@ -12,7 +12,6 @@
 #include "opt.h"
 #include "longctx/util.h"
 #include "longctx/bench.h"
-#include "longctx/json.h"
 #include "longctx/rope.h"
 #include "longctx/sys.h"
 
@@ -30,6 +29,29 @@ static bool opt_rope(const cli_opt *o, const char *name, const char *v, const ch
     cli_error(cmd, "%s", err.msg);
     return false;
 }
+
+static const lc_table_col info_cols[] = {
+    {.title = "rope", .key = "rope", .kind = LC_TABLE_STR},
+    {.title = "positions tabled", .key = "positions", .kind = LC_TABLE_INT},
+    {.title = "heads", .key = "heads", .kind = LC_TABLE_INT},
+    {.title = "head dim", .key = "head_dim", .kind = LC_TABLE_INT},
+    {.title = "dims rotated", .kind = LC_TABLE_INT},
+    {.title = "table", .key = "table_bytes", .kind = LC_TABLE_BYTES},
+    {.title = "table build, ns per position", .key = "table_build_ns_per_pos", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
+    {.title = "isa (the layout kernels')", .key = "isa", .kind = LC_TABLE_STR},
+    {.title = "repetitions (best kept)", .kind = LC_TABLE_INT},
+    {.title = "tokens per repetition", .kind = LC_TABLE_INT},
+};
+/* ns to rotate one token, and per rotated pair, per layout (the rows). */
+#define NS(title_, key_) {.title = title_, .key = key_, .kind = LC_TABLE_REAL, .fmt = "%.1f", .width = 8}
+#define PAIR {.title = "/pair", .kind = LC_TABLE_REAL, .fmt = "%.2f", .width = 5}
+static const lc_table_col cols[] = {
+    {.title = "ns per token", .kind = LC_TABLE_STR, .skip = LC_TABLE_ROW_KEY},
+    NS("table", "table_ns"), PAIR, NS("table scalar", "table_scalar_ns"), PAIR,
+    NS("on the fly", "fly_ns"), PAIR, NS("fly scalar", "fly_scalar_ns"), PAIR,
+};
+#undef NS
+#undef PAIR
 
 int bench_rope(int argc, char **argv) {
     lc_rope_config cfg;
@@ -64,44 +86,19 @@ int bench_rope(int argc, char **argv) {
 
     lc_bench_rope_result res;
     if (lc_bench_rope(&cfg, n_ctx, heads, head_dim, n_tok, reps, &res, &err) != LC_OK) return cli_fail(CMD, &err);
-    const double build = res.build_s;
-    n_tok = res.n_tok;
-    const char *names[4] = {"table, layout kernel", "table, scalar kernel", "on the fly, layout kernel",
-                            "on the fly, scalar kernel"};
+    lc_table *info = BENCH_TABLE(CMD, info_cols), *t = BENCH_TABLE(CMD, cols);
+    if (!bench_both(info, t)) return CLI_FAIL;
+    char desc[256];
+    LC_TABLE_ADD(info, lc_tv_str(lc_rope_describe(&cfg, desc, sizeof desc)), lc_tv_int(n_ctx), lc_tv_int(heads),
+                 lc_tv_int(head_dim), lc_tv_int(cfg.n_dims), lc_tv_int((int64_t)res.table_bytes),
+                 lc_tv_real(res.build_s / (double)n_ctx * 1e9), lc_tv_str(lc_isa_name(lc_isa_best())), lc_tv_int(reps),
+                 lc_tv_int(res.n_tok));
     const double pairs = (double)heads * cfg.n_dims / 2.0;
-    char desc[256], bytes[32];
-    lc_rope_describe(&cfg, desc, sizeof desc);
-    lc_format_bytes((double)res.table_bytes, bytes, sizeof bytes);
-    if (json) {
-        lc_json_writer w;
-        lc_json_init(&w, stdout, true);
-        lc_json_begin_object(&w);
-        lc_json_kv_str(&w, "rope", desc);
-        lc_json_kv_int(&w, "positions", n_ctx);
-        lc_json_kv_int(&w, "heads", heads);
-        lc_json_kv_int(&w, "head_dim", head_dim);
-        lc_json_kv_int(&w, "table_bytes", (int64_t)res.table_bytes);
-        lc_json_kv_num(&w, "table_build_ns_per_pos", build / (double)n_ctx * 1e9);
-        lc_json_kv_str(&w, "isa", lc_isa_name(lc_isa_best()));
-        const char *keys[4] = {"table_ns", "table_scalar_ns", "fly_ns", "fly_scalar_ns"};
-        for (int layout = 0; layout < 2; layout++) {
-            lc_json_key(&w, layout ? "neox" : "norm");
-            lc_json_begin_object(&w);
-            for (int k = 0; k < 4; k++) lc_json_kv_num(&w, keys[k], res.ns[layout][k]);
-            lc_json_end_object(&w);
-        }
-        lc_json_end_object(&w);
-        lc_json_finish(&w);
-    } else {
-        printf("rope          %s\n", desc);
-        printf("shape         %d heads x %d dims (%d rotated), %lld positions tabled (%s)\n", heads, head_dim,
-               cfg.n_dims, (long long)n_ctx, bytes);
-        printf("table build   %.1f ns per position (%.2f ms for all)\n", build / (double)n_ctx * 1e9, build * 1e3);
-        printf("rotate one token (%s kernel where available; best of %d x %lld tokens):\n",
-               lc_isa_name(lc_isa_best()), reps, (long long)n_tok);
-        for (int k = 0; k < 4; k++)
-            printf("  %-28s norm %8.1f ns (%5.2f ns/pair)   neox %8.1f ns (%5.2f ns/pair)\n", names[k], res.ns[0][k],
-                   res.ns[0][k] / pairs, res.ns[1][k], res.ns[1][k] / pairs);
+    for (int l = 0; l < 2; l++) {
+        const double *ns = res.ns[l];
+        LC_TABLE_ADD(t, lc_tv_str(l ? "neox" : "norm"), lc_tv_real(ns[0]), lc_tv_real(ns[0] / pairs), lc_tv_real(ns[1]),
+                     lc_tv_real(ns[1] / pairs), lc_tv_real(ns[2]), lc_tv_real(ns[2] / pairs), lc_tv_real(ns[3]),
+                     lc_tv_real(ns[3] / pairs));
     }
-    return CLI_OK;
+    return bench_report(CMD, json, info, NULL, t);
 }

@@ -11,7 +11,6 @@
 #include "opt.h"
 #include "longctx/util.h"
 #include "longctx/bench.h"
-#include "longctx/json.h"
 #include "longctx/sample.h"
 #include "longctx/sys.h"
 
@@ -39,6 +38,13 @@ static bool opt_sampler(const cli_opt *o, const char *name, const char *v, const
     return false;
 }
 
+static const lc_table_col cols[] = {
+    {.title = "vocab", .key = "vocab", .kind = LC_TABLE_INT, .width = 7},
+    {.title = "chain", .key = "chain", .kind = LC_TABLE_STR, .width = 34},
+    {.title = "us per token", .key = "us_per_token", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
+    {.title = "candidates at the draw", .key = "last_candidates", .kind = LC_TABLE_INT},
+};
+
 int bench_sample(int argc, char **argv) {
     int64_t vocabs[16] = {32000, 128256};
     int n_vocabs = 2, n_iter = 200, reps = 5;
@@ -64,36 +70,20 @@ int bench_sample(int argc, char **argv) {
     for (int k = 0; k < n_vocabs; k++)
         if (vocabs[k] > (1 << 24)) return cli_error(CMD, "--vocab: %lld is more than 2^24", (long long)vocabs[k]), CLI_USAGE;
 
-    lc_json_writer w;
-    if (json) {
-        lc_json_init(&w, stdout, true);
-        lc_json_begin_array(&w);
-    }
+    lc_table *t = BENCH_TABLE(CMD, cols);
+    if (!t) return CLI_FAIL;
+    if (!json) printf("logits N(0, %g^2), best of %d x %d tokens\n", (double)scale, reps, n_iter);
     for (int vi = 0; vi < n_vocabs; vi++) {
-        const int32_t V = (int32_t)vocabs[vi];
         lc_bench_sample_row rows[LC_BENCH_SAMPLE_MAX_CHAINS];
         int n_rows = 0;
-        if (lc_bench_sample_chains(V, scale, n_iter, reps, custom ? &user : NULL, rows, &n_rows, &err) != LC_OK)
+        if (lc_bench_sample_chains((int32_t)vocabs[vi], scale, n_iter, reps, custom ? &user : NULL, rows, &n_rows, &err) !=
+            LC_OK) {
+            lc_table_free(t);
             return cli_fail(CMD, &err);
-        if (!json) printf("vocab %d, logits N(0, %g^2): microseconds per token (best of %d x %d)\n", V, (double)scale,
-                          reps, n_iter);
-        for (int c = 0; c < n_rows; c++) {
-            if (json) {
-                lc_json_begin_object(&w);
-                lc_json_kv_int(&w, "vocab", V);
-                lc_json_kv_str(&w, "chain", rows[c].chain);
-                lc_json_kv_num(&w, "us_per_token", rows[c].us_per_token);
-                lc_json_kv_int(&w, "last_candidates", rows[c].last_candidates);
-                lc_json_end_object(&w);
-            } else {
-                printf("  %-34s %9.1f us   (%d candidates at the draw)\n", rows[c].chain, rows[c].us_per_token,
-                       rows[c].last_candidates);
-            }
         }
+        for (int c = 0; c < n_rows; c++)
+            LC_TABLE_ADD(t, lc_tv_int(vocabs[vi]), lc_tv_str(rows[c].chain), lc_tv_real(rows[c].us_per_token),
+                         lc_tv_int(rows[c].last_candidates));
     }
-    if (json) {
-        lc_json_end_array(&w);
-        lc_json_finish(&w);
-    }
-    return CLI_OK;
+    return bench_report(CMD, json, NULL, NULL, t);
 }

@@ -4,9 +4,7 @@
  * decoded token (measured), and the analytic model of the communication for
  * a network of a given bandwidth, for this model and for the Llama-3-8B
  * shape at 1M tokens. Synthetic tokens. */
-#include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "bench_subjects.h"
 #include "cli.h"
@@ -20,7 +18,7 @@
 #ifdef LC_HAVE_MPI
 #include "longctx/sp.h"
 
-#define MAX_REPEAT 16
+#define MAX_REPEAT LC_SP_BENCH_MAX_REPEAT
 
 static const char synopsis[] =
     "usage: [mpirun -np P] longctx bench sp -m MODEL [options]\n\n"
@@ -28,11 +26,6 @@ static const char synopsis[] =
     "tokens, then -r rounds of -n decode steps (each round truncated back to L); prints\n"
     "tokens/s (min/median/max over rounds), each rank's KV bytes and RSS, the bytes each rank\n"
     "sends per decoded token, and the analytic model of that traffic on a network.\n\n";
-
-static int cmp_dbl(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void print_model(const char *what, int32_t L, int32_t H, int32_t Hkv, int32_t d, double eb, int64_t n_ctx, int P,
                         double bw, double lat) {
@@ -42,6 +35,35 @@ static void print_model(const char *what, int32_t L, int32_t H, int32_t Hkv, int
            "%.0f us\n",
            what, P, (long long)n_ctx, sm.kv_bytes_per_rank / 1048576.0, sm.bytes_per_token,
            sm.seconds_per_token * 1e3, bw, lat);
+}
+
+/* Rank 0's lines: the run, every rank's figures, the analytic model. */
+static void report(const cli_runtime_flags *rf, lc_context *ctx, const cli_sp *spc, int64_t len, int64_t n_dec,
+                   int64_t repeat, bool ring, const lc_sp_bench_result *res, const lc_sp_bench_rank *all, double bw,
+                   double lat) {
+    const lc_model_config *c = &lc_context_model(ctx)->cfg;
+    printf("bench sp: %s, P = %d ranks x %d threads, L = %lld, n_ctx %lld, kv %s/%s\n", rf->model_path, spc->n_ranks,
+           lc_context_n_threads(ctx), (long long)len, (long long)lc_context_n_ctx(ctx),
+           lc_dtype_name(lc_context_k_type(ctx)), lc_dtype_name(lc_context_v_type(ctx)));
+    printf("  prefill %lld tokens (%s): %.1f tok/s (%.3f s), rank 0 sent %.0f bytes\n", (long long)len,
+           ring ? "ring" : "allreduce", (double)len / res->prefill_s, res->prefill_s, res->prefill_bytes);
+    printf("  decode at %lld: %.2f / %.2f / %.2f tok/s (min / median / max of %lld rounds of %lld)\n", (long long)len,
+           res->decode_tok_s.min, res->decode_tok_s.median, res->decode_tok_s.max, (long long)repeat, (long long)n_dec);
+    printf("  communication: %.0f bytes sent per decoded token per rank (%d combines of %d x %d floats)\n",
+           res->bytes_per_token, c->n_layers, c->n_heads, c->head_dim + 2);
+    for (int r = 0; r < spc->n_ranks; r++)
+        printf("  rank %d: KV shard %.2f MiB, holds %.0f positions, RSS %.1f MiB; waiting for peers (transfers "
+               "included): prefill %.3f s, decode %.3f ms per token; decode per token: matmul %.3f ms, attention "
+               "%.3f ms (the wait included), other %.3f ms\n",
+               r, all[r].kv_bytes / 1048576.0, all[r].n_held, all[r].rss_bytes / 1048576.0, all[r].wait_prefill_s,
+               all[r].wait_per_token_s * 1e3, all[r].matmul_s * 1e3, all[r].attn_s * 1e3, all[r].other_s * 1e3);
+    printf("analytic model (the combine by recursive doubling: log2 P exchanges per layer):\n");
+    const lc_dtype kt = lc_context_k_type(ctx);
+    const double eb = kt == LC_DTYPE_F32 ? 4.0 : kt == LC_DTYPE_F16 ? 2.0 : 34.0 / 32;
+    print_model("this model", c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, eb, lc_context_n_ctx(ctx),
+                spc->n_ranks, bw, lat);
+    print_model("Llama-3-8B shape (32x32/8x128, f16)", 32, 32, 8, 128, 2.0, 1048576, 1, bw, lat);
+    print_model("Llama-3-8B shape (32x32/8x128, f16)", 32, 32, 8, 128, 2.0, 1048576, 8, bw, lat);
 }
 
 /* --kv-budget: bytes with an optional K/M/G suffix (entry dst: size_t). */
@@ -96,7 +118,6 @@ int bench_sp(int argc, char **argv) {
     if (rc != CLI_OK) return rc;
     lc_model *m = NULL;
     lc_context *ctx = NULL;
-    int32_t *toks = NULL;
     lc_error err;
     rc = CLI_FAIL;
     if (cli_sp_load_model(&spc, &rf, &m, "bench sp") != CLI_OK) goto done;
@@ -104,79 +125,17 @@ int bench_sp(int argc, char **argv) {
         const lc_status cst = lc_context_create(m, &rf.co, &ctx, &err);
         if (cli_sp_attach(&spc, ctx, cst, &err, "bench sp") != CLI_OK) goto done;
     }
-    const int32_t V = m->cfg.vocab_size;
-    if (!(toks = malloc((size_t)(len + n_dec) * sizeof(int32_t)))) goto done;
-    uint64_t x = 12345;
-    for (int64_t i = 0; i < len + n_dec; i++) {
-        x = x * 6364136223846793005ull + 1442695040888963407ull;
-        toks[i] = (int32_t)((x >> 33) % (uint64_t)V);
-    }
-    MPI_Barrier(MPI_COMM_WORLD);
-    double t0 = lc_time_now();
-    const bool ring = !no_ring;
-    lc_status st = ring ? lc_sp_prefill(spc.sp, toks, len, NULL, false, &err)
-                        : lc_context_eval(ctx, toks, len, NULL, false, &err);
-    MPI_Barrier(MPI_COMM_WORLD);
-    const double t_prefill = lc_time_now() - t0;
-    lc_sp_stats ps;
-    lc_sp_get_stats(spc.sp, &ps);
-    const double prefill_bytes = ps.comm_bytes, prefill_comm = ps.t_comm;
-    double rates[MAX_REPEAT], bytes_tok = 0, comm_tok = 0;
-    lc_context_reset_timings(ctx); /* the decode's split, below */
-    for (int64_t r = 0; r < repeat && st == LC_OK; r++) {
-        st = lc_context_truncate(ctx, len, &err);
-        lc_sp_reset_stats(spc.sp);
-        MPI_Barrier(MPI_COMM_WORLD);
-        t0 = lc_time_now();
-        for (int64_t i = 0; i < n_dec && st == LC_OK; i++) st = lc_context_eval(ctx, &toks[len + i], 1, NULL, false, &err);
-        rates[r] = (double)n_dec / (lc_time_now() - t0);
-        lc_sp_stats ss;
-        lc_sp_get_stats(spc.sp, &ss);
-        bytes_tok = ss.comm_bytes / (double)n_dec;
-        comm_tok += ss.t_comm / (double)(n_dec * repeat);
-    }
-    if (lc_sp_agree(MPI_COMM_WORLD, st, &err, &err) != LC_OK) {
+    lc_sp_bench_result res;
+    lc_sp_bench_rank *all = spc.rank == 0 ? calloc((size_t)spc.n_ranks, sizeof *all) : NULL;
+    if (lc_sp_bench_run(spc.sp, ctx, MPI_COMM_WORLD, len, n_dec, (int)repeat, !no_ring, &res, all, &err) != LC_OK) {
         if (spc.rank == 0) cli_fail("bench sp", &err);
+        free(all);
         goto done;
     }
-    qsort(rates, (size_t)repeat, sizeof rates[0], cmp_dbl);
-    lc_sp_stats ss;
-    lc_sp_get_stats(spc.sp, &ss);
-    lc_context_timings tm;
-    lc_context_get_timings(ctx, &tm);
-    const double per_tok = 1e3 / (double)(n_dec * repeat); /* ms per decoded token */
-    double mine[8] = {(double)ss.kv_bytes, (double)lc_rss_bytes(), (double)ss.n_held, comm_tok, prefill_comm,
-                      tm.t_matmul * per_tok, tm.t_attn * per_tok, tm.t_other * per_tok};
-    double *all = spc.rank == 0 ? malloc((size_t)spc.n_ranks * sizeof mine) : NULL;
-    MPI_Gather(mine, 8, MPI_DOUBLE, all, 8, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-    if (spc.rank == 0) {
-        const lc_model_config *c = &m->cfg;
-        printf("bench sp: %s, P = %d ranks x %d threads, L = %lld, n_ctx %lld, kv %s/%s\n", rf.model_path, spc.n_ranks,
-               lc_context_n_threads(ctx), (long long)len, (long long)lc_context_n_ctx(ctx),
-               lc_dtype_name(lc_context_k_type(ctx)), lc_dtype_name(lc_context_v_type(ctx)));
-        printf("  prefill %lld tokens (%s): %.1f tok/s (%.3f s), rank 0 sent %.0f bytes\n", (long long)len,
-               ring ? "ring" : "allreduce", (double)len / t_prefill, t_prefill, prefill_bytes);
-        printf("  decode at %lld: %.2f / %.2f / %.2f tok/s (min / median / max of %lld rounds of %lld)\n",
-               (long long)len, rates[0], rates[repeat / 2], rates[repeat - 1], (long long)repeat, (long long)n_dec);
-        printf("  communication: %.0f bytes sent per decoded token per rank (%d combines of %d x %d floats)\n",
-               bytes_tok, c->n_layers, c->n_heads, c->head_dim + 2);
-        for (int r = 0; r < spc.n_ranks && all; r++)
-            printf("  rank %d: KV shard %.2f MiB, holds %.0f positions, RSS %.1f MiB; waiting for peers (transfers "
-                   "included): prefill %.3f s, decode %.3f ms per token; decode per token: matmul %.3f ms, attention "
-                   "%.3f ms (the wait included), other %.3f ms\n",
-                   r, all[8 * r] / 1048576.0, all[8 * r + 2], all[8 * r + 1] / 1048576.0, all[8 * r + 4],
-                   all[8 * r + 3] * 1e3, all[8 * r + 5], all[8 * r + 6], all[8 * r + 7]);
-        printf("analytic model (the combine by recursive doubling: log2 P exchanges per layer):\n");
-        const double eb = lc_context_k_type(ctx) == LC_DTYPE_F32 ? 4.0 : lc_context_k_type(ctx) == LC_DTYPE_F16 ? 2.0 : 34.0 / 32;
-        print_model("this model", c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, eb, lc_context_n_ctx(ctx),
-                    spc.n_ranks, bw, lat);
-        print_model("Llama-3-8B shape (32x32/8x128, f16)", 32, 32, 8, 128, 2.0, 1048576, 1, bw, lat);
-        print_model("Llama-3-8B shape (32x32/8x128, f16)", 32, 32, 8, 128, 2.0, 1048576, 8, bw, lat);
-        free(all);
-    }
+    if (spc.rank == 0 && all) report(&rf, ctx, &spc, len, n_dec, repeat, !no_ring, &res, all, bw, lat);
+    free(all);
     rc = CLI_OK;
 done:
-    free(toks);
     cli_sp_end(&spc); /* detaches from ctx: before it is freed */
     lc_context_free(ctx);
     lc_model_free(m);

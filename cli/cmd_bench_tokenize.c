@@ -4,6 +4,7 @@
  * English words, numbers, CJK and emoji), best of several repetitions. The
  * measurement is lc_bench_tokenize (src/bench/tokenize_bench.c).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,6 @@
 #include "opt.h"
 #include "longctx/util.h"
 #include "longctx/bench.h"
-#include "longctx/json.h"
 #include "longctx/sys.h"
 #include "longctx/tokenizer.h"
 
@@ -42,6 +42,22 @@ static bool opt_tokenizer(const cli_opt *o, const char *name, const char *v, con
     return true;
 }
 
+#define REAL(title_, key_, fmt_, w_) {.title = title_, .key = key_, .kind = LC_TABLE_REAL, .fmt = fmt_, .width = w_}
+static const lc_table_col cols[] = {
+    {.title = "tokenizer", .key = "tokenizer", .kind = LC_TABLE_STR, .width = 28},
+    {.title = "kind", .key = "kind", .kind = LC_TABLE_STR, .width = 4},
+    {.key = "bytes", .kind = LC_TABLE_INT},
+    {.title = "tokens", .key = "tokens", .kind = LC_TABLE_INT, .width = 9},
+    REAL("B/token", NULL, "%.2f", 8),
+    {.title = "encode ms", .key = "encode_s", .kind = LC_TABLE_REAL, .fmt = "%.2f", .scale = 1e3, .width = 10},
+    REAL("enc MB/s", NULL, "%.1f", 9),
+    REAL("Mtokens/s", NULL, "%.2f", 10),
+    {.title = "decode ms", .key = "decode_s", .kind = LC_TABLE_REAL, .fmt = "%.2f", .scale = 1e3, .width = 10},
+    REAL("dec MB/s", NULL, "%.1f", 9),
+    {.title = "round trip exact", .key = "round_trip_exact", .kind = LC_TABLE_BOOL},
+};
+#undef REAL
+
 int bench_tokenize(int argc, char **argv) {
     const char *names[MAX_TOK];
     lc_tokenizer *toks[MAX_TOK] = {0};
@@ -51,6 +67,7 @@ int bench_tokenize(int argc, char **argv) {
     bool json = false;
     lc_error err;
     char *text = NULL;
+    lc_table *t = NULL;
     tok_list tl = {.n = 0};
     const cli_opt opts[] = {
         CLI_SECTION("options:"),
@@ -85,48 +102,29 @@ int bench_tokenize(int argc, char **argv) {
         rc = CLI_FAIL;
         goto done;
     }
-    lc_json_writer w;
-    if (json) {
-        lc_json_init(&w, stdout, true);
-        lc_json_begin_array(&w);
-    } else {
+    if ((t = BENCH_TABLE(CMD, cols)) == NULL) {
+        rc = CLI_FAIL;
+        goto done;
+    }
+    if (!json)
         printf("text: %s, %lld bytes; best of %d\n", file ? file : "synthetic (English, numbers, CJK, emoji)",
                (long long)size, reps);
-        printf("%-28s %-4s %9s %8s %10s %9s %10s %10s %9s\n", "tokenizer", "kind", "tokens", "B/token", "encode ms",
-               "enc MB/s", "Mtokens/s", "decode ms", "dec MB/s");
-    }
     for (int k = 0; k < n_tok; k++) {
-        lc_bench_tokenize_row row;
-        if (lc_bench_tokenize(toks[k], text, (size_t)size, reps, &row, &err) != LC_OK) {
+        lc_bench_tokenize_row r;
+        if (lc_bench_tokenize(toks[k], text, (size_t)size, reps, &r, &err) != LC_OK) {
             rc = cli_fail(CMD, &err);
             goto done;
         }
-        const double best_enc = row.encode_s, best_dec = row.decode_s;
-        const int64_t n = row.tokens;
-        const bool exact = row.round_trip_exact;
-        const char *kind = lc_tokenizer_kind_of(toks[k]) == LC_TOKENIZER_SPM ? "spm" : "bpe";
-        if (json) {
-            lc_json_begin_object(&w);
-            lc_json_kv_str(&w, "tokenizer", names[k]);
-            lc_json_kv_str(&w, "kind", kind);
-            lc_json_kv_int(&w, "bytes", size);
-            lc_json_kv_int(&w, "tokens", n);
-            lc_json_kv_num(&w, "encode_s", best_enc);
-            lc_json_kv_num(&w, "decode_s", best_dec);
-            lc_json_kv_bool(&w, "round_trip_exact", exact);
-            lc_json_end_object(&w);
-        } else {
-            printf("%-28s %-4s %9lld %8.2f %10.2f %9.1f %10.2f %10.2f %9.1f%s\n", names[k], kind, (long long)n,
-                   n ? (double)size / (double)n : 0.0, best_enc * 1e3, (double)size / best_enc / 1e6,
-                   (double)n / best_enc / 1e6, best_dec * 1e3, (double)size / best_dec / 1e6,
-                   exact ? "" : "  (round trip NOT exact)");
-        }
+        const double mb = (double)size / 1e6;
+        LC_TABLE_ADD(t, lc_tv_str(names[k]), lc_tv_str(lc_tokenizer_kind_of(toks[k]) == LC_TOKENIZER_SPM ? "spm" : "bpe"),
+                     lc_tv_int(size), lc_tv_int(r.tokens), lc_tv_real(r.tokens ? (double)size / (double)r.tokens : NAN),
+                     lc_tv_real(r.encode_s), lc_tv_real(mb / r.encode_s), lc_tv_real((double)r.tokens / r.encode_s / 1e6),
+                     lc_tv_real(r.decode_s), lc_tv_real(mb / r.decode_s), lc_tv_int(r.round_trip_exact));
     }
-    if (json) {
-        lc_json_end_array(&w);
-        lc_json_finish(&w);
-    }
+    rc = bench_report(CMD, json, NULL, NULL, t);
+    t = NULL;
 done:
+    lc_table_free(t);
     for (int k = 0; k < n_tok; k++) lc_tokenizer_free(toks[k]);
     free(text);
     return rc;

@@ -274,6 +274,41 @@ out:
     lc_table_free(rows);
 }
 
+/* Rows named by a ROW_KEY column: an object of objects, alone or beside a record. */
+static void test_row_key(void) {
+    static const lc_table_col cols_k[] = {{.title = "layout", .kind = LC_TABLE_STR, .skip = LC_TABLE_ROW_KEY},
+                                          {.title = "ns", .key = "ns", .kind = LC_TABLE_REAL, .fmt = "%.1f"}};
+    static const lc_table_col info_k[] = {{.title = "isa", .key = "isa", .kind = LC_TABLE_STR}};
+    lc_error err;
+    lc_table *t = NULL, *info = NULL;
+    CHECK_OK(lc_table_create(cols_k, 2, &t, &err), &err);
+    CHECK_OK(lc_table_create(info_k, 1, &info, &err), &err);
+    if (t && info) {
+        LC_TABLE_ADD(t, lc_tv_str("norm"), lc_tv_real(1.5));
+        LC_TABLE_ADD(t, lc_tv_str("neox"), lc_tv_real(2));
+        LC_TABLE_ADD(info, lc_tv_str("avx2"));
+        check_face(t, FACE_JSON, "{\"bench\":\"t\",\"rows\":{\"norm\":{\"ns\":1.5},\"neox\":{\"ns\":2}}}", "keyed");
+        check_face(t, FACE_TEXT, "layout  ns\nnorm   1.5\nneox   2.0\n", "keyed text");
+        char *buf = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&buf, &n);
+        if (f) {
+            CHECK_OK(lc_table_report(f, LC_TABLE_JSON, info, NULL, t, &err), &err);
+            fclose(f);
+        }
+        const char *want = "{\n  \"isa\": \"avx2\",\n  \"norm\": {\n    \"ns\": 1.5\n  },\n  \"neox\": {\n    \"ns\": 2\n  }\n}\n";
+        CHECK(buf && strcmp(buf, want) == 0, "keyed beside a record:\n%s", buf ? buf : "");
+        free(buf);
+    }
+    lc_table_free(t);
+    lc_table_free(info);
+    const lc_table_col two_keys[] = {{.title = "a", .kind = LC_TABLE_STR, .skip = LC_TABLE_ROW_KEY},
+                                     {.title = "b", .kind = LC_TABLE_STR, .skip = LC_TABLE_ROW_KEY}};
+    CHECK(lc_table_create(two_keys, 2, &t, &err) == LC_ERR_INVALID_ARG, "two row keys refused");
+    const lc_table_col int_key = {.title = "a", .kind = LC_TABLE_INT, .skip = LC_TABLE_ROW_KEY};
+    CHECK(lc_table_create(&int_key, 1, &t, &err) == LC_ERR_INVALID_ARG, "an integer row key refused");
+}
+
 /* Many rows: the cell array grows; every row reads back. */
 static void test_many_rows(void) {
     static const lc_table_col one[] = {{.title = "i", .key = "i", .kind = LC_TABLE_INT}};
@@ -309,5 +344,6 @@ int main(void) {
     test_many_rows();
     test_utf8_width();
     test_report();
+    test_row_key();
     return lc_test_finish("test_table");
 }

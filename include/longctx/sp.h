@@ -139,6 +139,29 @@ lc_status lc_sp_bench_model_cell(const lc_model *m, const lc_context_opts *opts,
                                  int64_t L, int64_t n_decode, uint64_t seed, lc_bench_model_row *row,
                                  lc_sp_stats *stats, lc_error *err);
 
+/* bench sp (collective): on ctx, sharded by sp (and empty), L synthetic
+ * tokens (a fixed seed) are prefilled — by ring prefill, or with ring false
+ * every rank running every token — then `repeat` (1..LC_SP_BENCH_MAX_REPEAT)
+ * rounds decode n_decode tokens one at a time, each round truncated back to
+ * L first; wall times between barriers. ranks (rank 0: n_ranks entries, or
+ * NULL; unused on the other ranks) gets every rank's figures. The status is agreed: a
+ * failure on any rank is every rank's. */
+#define LC_SP_BENCH_MAX_REPEAT 16
+typedef struct {
+    double prefill_s;            /* wall seconds of the prefill                      */
+    double prefill_bytes;        /* bytes this rank sent during it                   */
+    lc_bench_spread decode_tok_s; /* over the rounds                                 */
+    double bytes_per_token;      /* bytes this rank sent per decoded token           */
+} lc_sp_bench_result;
+typedef struct {
+    double kv_bytes, rss_bytes, n_held;  /* the rank's shard, memory, positions held */
+    double wait_per_token_s;  /* waiting for peers (transfers included) per decoded token */
+    double wait_prefill_s;    /* the same during the prefill                            */
+    double matmul_s, attn_s, other_s; /* the decode's split per token (attn includes the wait) */
+} lc_sp_bench_rank;
+lc_status lc_sp_bench_run(lc_sp *sp, lc_context *ctx, MPI_Comm comm, int64_t L, int64_t n_decode, int repeat, bool ring,
+                          lc_sp_bench_result *out, lc_sp_bench_rank *ranks, lc_error *err);
+
 /* The analytic model of one decoded token (bench sp): the most bytes a
  * rank sends per token (one combine per layer of H_q * (d + 2) floats,
  * recursive doubling: log2 P exchanges for P a power of two; otherwise

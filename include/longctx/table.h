@@ -38,6 +38,8 @@
  *   JSON  an array of objects, written through an lc_json_writer so it can be
  *         the value of a key in a larger object; integers exactly, reals with
  *         lc_json_num (NaN and infinities become null), missing values null.
+ *         With a LC_TABLE_ROW_KEY column, an object instead: each row is the
+ *         member named by that column's string ({"norm": {...}, "neox": {...}}).
  */
 #ifndef LONGCTX_TABLE_H
 #define LONGCTX_TABLE_H
@@ -66,6 +68,8 @@ typedef enum {
 #define LC_TABLE_NO_TEXT 1u
 #define LC_TABLE_NO_JSON 2u
 #define LC_TABLE_NO_CSV 4u
+/* A string column (one at most) whose values name the rows in JSON (see above). */
+#define LC_TABLE_ROW_KEY 8u
 
 typedef struct {
     const char *title;  /* text header; NULL: not in the text                         */
@@ -151,13 +155,15 @@ lc_status lc_table_write_json_fields(const lc_table *t, lc_json_writer *w, int64
  *   LC_TABLE_TEXT  the record's lines, then the table;
  *   LC_TABLE_JSON  one document: {record fields..., "key": [rows]}; without a
  *                  record the bare array, without rows the bare object;
+ *                  a ROW_KEY table with key NULL: its members beside the
+ *                  record's fields;
  *   LC_TABLE_CSV   the table alone. */
 typedef enum { LC_TABLE_TEXT, LC_TABLE_JSON, LC_TABLE_CSV } lc_table_face;
 lc_status lc_table_report(FILE *f, lc_table_face face, const lc_table *info, const char *key, const lc_table *rows,
                           lc_error *err);
 
-/* The rows as one JSON array value (after lc_json_key inside an object, or
- * as a whole document). */
+/* The rows as one JSON array value (an object with a ROW_KEY column), after
+ * lc_json_key inside an object, or as a whole document. */
 lc_status lc_table_write_json(const lc_table *t, lc_json_writer *w, lc_error *err);
 
 #ifdef __cplusplus

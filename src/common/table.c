@@ -65,6 +65,12 @@ lc_status lc_table_create(const lc_table_col *cols, int n_cols, lc_table **out, 
         if (col->width < 0 || col->width > 1024)
             return lc_fail(err, LC_ERR_INVALID_ARG, "table column '%s': width %d (0..1024)", name, col->width);
     }
+    int n_keys = 0;
+    for (int c = 0; c < n_cols; c++) {
+        if (!(cols[c].skip & LC_TABLE_ROW_KEY)) continue;
+        if (cols[c].kind != LC_TABLE_STR || ++n_keys > 1)
+            return lc_fail(err, LC_ERR_INVALID_ARG, "table: the row key must be one string column");
+    }
     lc_table *t = calloc(1, sizeof *t);
     if (!t) return lc_fail(err, LC_ERR_NOMEM, "table: out of memory");
     memcpy(t->cols, cols, (size_t)n_cols * sizeof *cols);
@@ -332,22 +338,39 @@ static void json_cell(lc_json_writer *w, const lc_table_col *col, const cell *c)
     else lc_json_num(w, c->v.d); /* not finite: null */
 }
 
-lc_status lc_table_write_json(const lc_table *t, lc_json_writer *w, lc_error *err) {
-    const lc_status st = printable(t, err);
-    if (st != LC_OK) return st;
+static int row_key(const lc_table *t) {
+    for (int c = 0; c < t->n_cols; c++)
+        if (t->cols[c].skip & LC_TABLE_ROW_KEY) return c;
+    return -1;
+}
+
+/* The rows: objects in an array, or named members (ROW_KEY) of the open object. */
+static void json_rows(const lc_table *t, lc_json_writer *w) {
+    const int rk = row_key(t);
     const int64_t n_rows = lc_table_n_rows(t);
-    lc_json_begin_array(w);
     for (int64_t r = 0; r < n_rows; r++) {
+        const cell *cells = &t->cells[(size_t)r * (size_t)t->n_cols];
+        if (rk >= 0) lc_json_key(w, cells[rk].tag == CELL_STR ? cells[rk].v.s : "");
         lc_json_begin_object(w);
         for (int c = 0; c < t->n_cols; c++) {
             const lc_table_col *col = &t->cols[c];
-            if (!in_face(col, LC_TABLE_NO_JSON)) continue;
+            if (c == rk || !in_face(col, LC_TABLE_NO_JSON)) continue;
             lc_json_key(w, col->key);
-            json_cell(w, col, &t->cells[(size_t)r * (size_t)t->n_cols + (size_t)c]);
+            json_cell(w, col, &cells[c]);
         }
         lc_json_end_object(w);
     }
-    lc_json_end_array(w);
+}
+
+lc_status lc_table_write_json(const lc_table *t, lc_json_writer *w, lc_error *err) {
+    const lc_status st = printable(t, err);
+    if (st != LC_OK) return st;
+    const bool keyed = row_key(t) >= 0;
+    if (keyed) lc_json_begin_object(w);
+    else lc_json_begin_array(w);
+    json_rows(t, w);
+    if (keyed) lc_json_end_object(w);
+    else lc_json_end_array(w);
     return LC_OK;
 }
 
@@ -424,6 +447,10 @@ lc_status lc_table_report(FILE *f, lc_table_face face, const lc_table *info, con
     if (info) {
         lc_json_begin_object(&w);
         st = lc_table_write_json_fields(info, &w, 0, err);
+        if (rows && !key && row_key(rows) >= 0) {
+            json_rows(rows, &w); /* members beside the record's */
+            rows = NULL;
+        }
         if (rows) lc_json_key(&w, key ? key : "rows");
     }
     if (st == LC_OK && rows) st = lc_table_write_json(rows, &w, err);

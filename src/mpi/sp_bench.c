@@ -78,3 +78,72 @@ lc_status lc_sp_bench_model_cell(const lc_model *m, const lc_context_opts *opts,
     free(tok);
     return st;
 }
+
+/* ---- bench sp ------------------------------------------------------------------ */
+
+/* The decode rounds: rates[r] tokens/s; *st the first failure (not agreed). */
+static lc_status decode_rounds(lc_sp *sp, lc_context *ctx, MPI_Comm comm, const int32_t *tok, int64_t L,
+                               int64_t n_decode, int repeat, double *rates, double *bytes_tok, double *wait_tok,
+                               lc_error *err) {
+    lc_status st = LC_OK;
+    for (int r = 0; r < repeat && st == LC_OK; r++) {
+        st = lc_context_truncate(ctx, L, err);
+        lc_sp_reset_stats(sp);
+        MPI_Barrier(comm);
+        const double t0 = lc_time_now();
+        for (int64_t i = 0; i < n_decode && st == LC_OK; i++) st = lc_context_eval(ctx, &tok[L + i], 1, NULL, false, err);
+        rates[r] = (double)n_decode / (lc_time_now() - t0);
+        lc_sp_stats ss;
+        lc_sp_get_stats(sp, &ss);
+        *bytes_tok = ss.comm_bytes / (double)n_decode;
+        *wait_tok += ss.t_comm / (double)(n_decode * repeat);
+    }
+    return st;
+}
+
+lc_status lc_sp_bench_run(lc_sp *sp, lc_context *ctx, MPI_Comm comm, int64_t L, int64_t n_decode, int repeat, bool ring,
+                          lc_sp_bench_result *out, lc_sp_bench_rank *ranks, lc_error *err) {
+    if (!sp || !ctx || !out || repeat < 1 || repeat > LC_SP_BENCH_MAX_REPEAT || L < 1 || n_decode < 1 ||
+        L + n_decode > lc_context_n_ctx(ctx))
+        return lc_fail(err, LC_ERR_INVALID_ARG, "bench sp: L %lld + %lld decode tokens in a context of %lld, %d rounds",
+                       (long long)L, (long long)n_decode, (long long)lc_context_n_ctx(ctx), repeat);
+    memset(out, 0, sizeof *out);
+    lc_error mine;
+    int32_t *tok = malloc((size_t)(L + n_decode) * sizeof(int32_t));
+    lc_status st = tok ? LC_OK : lc_fail(&mine, LC_ERR_NOMEM, "out of memory");
+    const int32_t V = lc_context_model(ctx)->cfg.vocab_size;
+    uint64_t x = 12345;
+    for (int64_t i = 0; tok && i < L + n_decode; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        tok[i] = (int32_t)((x >> 33) % (uint64_t)V);
+    }
+    MPI_Barrier(comm);
+    double t0 = lc_time_now();
+    if (st == LC_OK)
+        st = ring ? lc_sp_prefill(sp, tok, L, NULL, false, &mine) : lc_context_eval(ctx, tok, L, NULL, false, &mine);
+    MPI_Barrier(comm);
+    out->prefill_s = lc_time_now() - t0;
+    lc_sp_stats ps;
+    lc_sp_get_stats(sp, &ps);
+    out->prefill_bytes = ps.comm_bytes;
+    double rates[LC_SP_BENCH_MAX_REPEAT], wait_tok = 0;
+    lc_context_reset_timings(ctx); /* the decode's split */
+    if (st == LC_OK)
+        st = decode_rounds(sp, ctx, comm, tok, L, n_decode, repeat, rates, &out->bytes_per_token, &wait_tok, &mine);
+    free(tok);
+    if ((st = lc_sp_agree(comm, st, &mine, err)) != LC_OK) return st;
+    lc_bench_spread_of(rates, repeat, &out->decode_tok_s, NULL);
+    lc_sp_stats ss;
+    lc_sp_get_stats(sp, &ss);
+    lc_context_timings tm;
+    lc_context_get_timings(ctx, &tm);
+    const double per_tok = 1.0 / (double)(n_decode * repeat);
+    const lc_sp_bench_rank me = {(double)ss.kv_bytes, (double)lc_rss_bytes(), (double)ss.n_held, wait_tok, ps.t_comm,
+                                 tm.t_matmul * per_tok, tm.t_attn * per_tok, tm.t_other * per_tok};
+    enum { N_FIGURES = sizeof me / sizeof(double) };
+    lc_sp_bench_rank *all = ranks; /* rank 0 without ranks: gathered and dropped */
+    if (ss.rank == 0 && !all) all = malloc((size_t)ss.n_ranks * sizeof *all);
+    MPI_Gather(&me, N_FIGURES, MPI_DOUBLE, ss.rank == 0 ? all : NULL, N_FIGURES, MPI_DOUBLE, 0, comm);
+    if (all != ranks) free(all);
+    return LC_OK;
+}
