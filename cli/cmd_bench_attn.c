@@ -144,35 +144,6 @@ static int parse_options(int argc, char **argv, options *o) {
 }
 #undef SMALL
 
-#define INT(t_, w_) {.title = t_, .key = t_, .kind = LC_TABLE_INT, .width = w_}
-#define HIDDEN LC_TABLE_NO_TEXT | LC_TABLE_NO_CSV
-/* One column list for the table, --json and --csv (the last two, the peak, only when measured). */
-static const lc_table_col cols[] = {
-    {.title = "method", .key = "method", .kind = LC_TABLE_STR, .width = 18},
-    INT("n_q", 8), INT("n_kv", 8), INT("d", 4), INT("heads", 5), INT("kv_heads", 0),
-    {.title = "causal", .key = "causal", .kind = LC_TABLE_BOOL, .width = 6},
-    {.title = "kv", .key = "kv_type", .kind = LC_TABLE_STR, .width = 4},
-    {.key = "threads", .kind = LC_TABLE_INT},
-    {.title = "ms", .key = "seconds", .kind = LC_TABLE_REAL, .scale = 1e3, .width = 10},
-    {.key = "seconds_min", .kind = LC_TABLE_REAL, .skip = LC_TABLE_NO_CSV},
-    {.title = "reps", .key = "reps", .kind = LC_TABLE_INT, .skip = LC_TABLE_NO_CSV},
-    {.key = "flops", .kind = LC_TABLE_REAL, .skip = LC_TABLE_NO_CSV},
-    {.title = "GFLOP/s", .key = "gflops", .kind = LC_TABLE_REAL, .fmt = "%.1f", .width = 9},
-    {.title = "KV GB/s", .key = "kv_read_gbs", .kind = LC_TABLE_REAL, .fmt = "%.1f", .width = 8},
-    {.title = "%peak", .key = "fraction_of_peak", .kind = LC_TABLE_PERCENT, .fmt = "%.0f", .width = 6},
-    {.title = "xnaive", .key = "speedup_vs_naive", .kind = LC_TABLE_RATIO, .fmt = "%.1f", .width = 8},
-    {.title = "workspace", .key = "workspace_bytes", .kind = LC_TABLE_BYTES, .width = 10},
-    {.title = "rss+", .key = "rss_bytes", .kind = LC_TABLE_BYTES, .width = 10},
-    {.key = "peak_rss_bytes", .kind = LC_TABLE_BYTES},
-    {.key = "io_bytes", .kind = LC_TABLE_BYTES},
-    {.title = "note", .key = "error", .kind = LC_TABLE_STR},
-    {.key = "peak_fma_gflops", .kind = LC_TABLE_REAL, .skip = HIDDEN},
-    {.key = "peak_read_gbs", .kind = LC_TABLE_REAL, .skip = HIDDEN},
-};
-#undef INT
-#undef HIDDEN
-enum { N_COLS = sizeof cols / sizeof cols[0], N_PEAK_COLS = 2 };
-
 typedef struct {
     FILE *table;
     cli_progress prog;
@@ -190,18 +161,7 @@ static void on_cell(void *user, const row *r, int index, int n_cells, bool done)
         return;
     }
     cli_progress_done(&c->prog);
-    const bool ok = !r->error[0];
-    const double pk_fma = c->pk ? c->pk->fma_gflops : NAN, pk_read = c->pk ? c->pk->read_gbs : NAN;
-    const lc_table_value v[N_COLS] = {
-        lc_tv_str(r->m->spec), lc_tv_int(r->n_q), lc_tv_int(r->n_kv), lc_tv_int(r->d), lc_tv_int(r->heads),
-        lc_tv_int(r->kv_heads), lc_tv_int(r->causal), lc_tv_str(lc_dtype_name(r->kv_type)), lc_tv_int(r->threads),
-        lc_tv_real(ok ? r->r.seconds : NAN), lc_tv_real(ok ? r->r.seconds_min : NAN), lc_tv_int(r->r.reps),
-        lc_tv_real(r->r.flops), lc_tv_real(ok ? r->r.gflops : NAN), lc_tv_real(ok && r->n_q == 1 ? r->kv_gbs : NAN),
-        lc_tv_real(ok && c->pk ? r->frac_peak : NAN), lc_tv_real(r->speedup > 0 ? r->speedup : NAN),
-        lc_tv_int((int64_t)r->r.workspace_bytes), lc_tv_int((int64_t)r->r.rss_growth_bytes),
-        lc_tv_int((int64_t)r->r.peak_rss_bytes), lc_tv_int((int64_t)r->r.io_bytes), lc_tv_str(ok ? NULL : r->error),
-        lc_tv_real(pk_fma), lc_tv_real(pk_read)};
-    lc_table_add_row(c->t, v, c->pk ? N_COLS : N_COLS - N_PEAK_COLS);
+    lc_bench_attn_table_add(c->t, r, c->pk);
     lc_table_print_row(c->t, c->table, lc_table_n_rows(c->t) - 1, NULL);
     fflush(c->table);
 }
@@ -239,8 +199,7 @@ int bench_attn(int argc, char **argv) {
                 lc_isa_name(pk.isa), pk.read_gbs);
     }
     cell_out out = {.table = table, .pk = o.peak ? &pk : NULL};
-    out.t = bench_table(CMD, cols, o.peak ? N_COLS : N_COLS - N_PEAK_COLS);
-    if (!out.t) return CLI_FAIL;
+    if (lc_bench_attn_table(out.pk, &out.t, &err) != LC_OK) return cli_fail(CMD, &err);
     const lc_bench_attn_grid g = {
         .methods = o.methods, .n_methods = o.n_methods, .ns = o.ns, .n_ns = o.n_ns, .ds = o.ds, .n_ds = o.n_ds,
         .heads = o.heads, .kv_heads = o.kv_heads, .threads = threads, .reps = o.reps, .causal_mode = o.causal_mode,

@@ -36,34 +36,16 @@ static const lc_table_col info_cols[] = {
     {.title = "decode tokens per round", .key = "decode_tokens", .kind = LC_TABLE_INT},
     {.title = "rounds", .key = "repeat", .kind = LC_TABLE_INT},
 };
-#define TOK_S(title_, key_) {.title = title_, .key = key_, .kind = LC_TABLE_REAL, .fmt = "%.2f", .width = 12}
-static const lc_table_col cols[] = {
-    {.title = "tokens", .key = "tokens", .kind = LC_TABLE_INT, .width = 10},
-    TOK_S("decode best", "decode_tok_s_best"),
-    TOK_S("decode med", "decode_tok_s_median"),
-    TOK_S("baseline med", "baseline_tok_s_median"),
-    {.title = "vs baseline", .key = "vs_baseline", .kind = LC_TABLE_RATIO, .fmt = "%.3f", .width = 12},
-    {.title = "prefill t/s", .key = "prefill_tok_s", .kind = LC_TABLE_REAL, .fmt = "%.1f", .width = 12},
-    {.title = "rss", .key = "rss", .kind = LC_TABLE_BYTES, .width = 10},
-    {.title = "kv bytes", .key = "kv_bytes", .kind = LC_TABLE_BYTES, .width = 10},
-    {.title = "held", .key = "held", .kind = LC_TABLE_INT, .width = 8},
-    {.title = "rebases", .key = "rebases", .kind = LC_TABLE_INT, .width = 8},
-};
-#undef TOK_S
-
 static int report(const cli_runtime_flags *rf, lc_context *ctx, const lc_bench_kv_spec *bs, const lc_bench_kv_row *rows,
                   bool json) {
-    lc_table *info = BENCH_TABLE("bench kv", info_cols), *t = BENCH_TABLE("bench kv", cols);
+    lc_table *info = BENCH_TABLE("bench kv", info_cols), *t = NULL;
+    lc_error err;
+    if (info && lc_bench_kv_table(rows, bs->n_at, &t, &err) != LC_OK) cli_fail("bench kv", &err);
     if (!bench_both(info, t)) return CLI_FAIL;
     char desc[128];
     LC_TABLE_ADD(info, lc_tv_str(rf->model_path), lc_tv_str(lc_context_kv_describe(ctx, desc, sizeof desc)),
                  lc_tv_int(lc_context_n_batch(ctx)), lc_tv_int(lc_context_n_threads(ctx)), lc_tv_int(bs->n_decode),
                  lc_tv_int(bs->repeat));
-    for (int k = 0; k < bs->n_at; k++)
-        LC_TABLE_ADD(t, lc_tv_int(rows[k].at), lc_tv_real(rows[k].best), lc_tv_real(rows[k].median),
-                     lc_tv_real(rows[k].base_median), lc_tv_real(rows[k].ratio), lc_tv_real(rows[k].prefill_tok_s),
-                     lc_tv_int((int64_t)rows[k].rss), lc_tv_int((int64_t)rows[k].kv.bytes), lc_tv_int(rows[k].kv.n_used),
-                     lc_tv_int(rows[k].kv.n_shifts));
     const int rc = bench_report("bench kv", json, info, "checkpoints", t);
     const lc_bench_kv_row *a = &rows[0], *z = &rows[bs->n_at - 1];
     if (rc == CLI_OK && !json && bs->n_at > 1)

@@ -141,25 +141,10 @@ static const lc_table_col info_cols[] = {
     {.title = "FMA peak (GFLOP/s)", .key = "peak_fma_gflops", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
     {.title = "FMA peak, 1 thread (GFLOP/s)", .key = "peak_fma_gflops_1t", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
 };
-#define MS(title_, key_) {.title = title_, .key = key_, .kind = LC_TABLE_REAL, .scale = 1e3, .width = 10}
-#define REAL(title_, key_, fmt_, w_) {.title = title_, .key = key_, .kind = LC_TABLE_REAL, .fmt = fmt_, .width = w_}
-static const lc_table_col cols[] = {
-    {.title = "type", .key = "type", .kind = LC_TABLE_STR, .width = 7},
-    {.title = "n", .key = "n_tok", .kind = LC_TABLE_INT, .width = 6},
-    {.title = "t", .key = "threads", .kind = LC_TABLE_INT, .width = 3},
-    {.title = "reps", .key = "reps", .kind = LC_TABLE_INT},
-    {.title = "cp", .key = "copies", .kind = LC_TABLE_INT, .width = 3},
-    {.title = "weights", .key = "weight_bytes", .kind = LC_TABLE_BYTES, .width = 10},
-    MS("min ms", "seconds_min"), MS("median ms", "seconds_median"), MS("max ms", "seconds_max"),
-    REAL("GB/s", "gbs", "%.2f", 8), REAL("GFLOP/s", "gflops", "%.2f", 8),
-    REAL("%bw", "pct_read_bw", "%.1f", 6), REAL("%fma", "pct_fma_peak", "%.1f", 6),
-    MS("cpu ms", "cpu_seconds_median"), REAL("cpuGFLOP", "cpu_gflops", "%.2f", 9),
-};
-#undef MS
-#undef REAL
-
 static int report(const bm_args *a, const lc_peak *pk, const lc_bench_matmul_row *cells, int nc) {
-    lc_table *info = BENCH_TABLE(CMD, info_cols), *t = BENCH_TABLE(CMD, cols);
+    lc_table *info = BENCH_TABLE(CMD, info_cols), *t = NULL;
+    lc_error err;
+    if (info && lc_bench_matmul_table(cells, nc, &t, &err) != LC_OK) cli_fail(CMD, &err);
     if (!bench_both(info, t)) return CLI_FAIL;
     char cpu[256];
     lc_cpu_model(cpu, sizeof cpu);
@@ -168,13 +153,6 @@ static int report(const bm_args *a, const lc_peak *pk, const lc_bench_matmul_row
     LC_TABLE_ADD(info, lc_tv_str(cpu), lc_tv_str(lc_isa_name(ko.isa)), lc_tv_str(a->via_matmul ? "lc_matmul" : "lc_qmatmul"),
                  lc_tv_int(a->rows), lc_tv_int(a->cols), lc_tv_real(pk->read_gbs), lc_tv_real(pk->read_gbs_1t),
                  lc_tv_real(pk->fma_gflops), lc_tv_real(pk->fma_gflops_1t));
-    for (int k = 0; k < nc; k++) {
-        const lc_bench_matmul_row *c = &cells[k];
-        LC_TABLE_ADD(t, lc_tv_str(c->type), lc_tv_int(c->n_tok), lc_tv_int(c->threads), lc_tv_int(c->reps),
-                     lc_tv_int(c->copies), lc_tv_int((int64_t)c->weight_bytes), lc_tv_real(c->s_min), lc_tv_real(c->s_med),
-                     lc_tv_real(c->s_max), lc_tv_real(c->gbs), lc_tv_real(c->gflops), lc_tv_real(c->pct_bw),
-                     lc_tv_real(c->pct_fma), lc_tv_real(c->cpu_med), lc_tv_real(c->cpu_gflops));
-    }
     const int rc = bench_report(CMD, a->json, info, "cells", t);
     if (rc == CLI_OK && !a->json)
         printf("(cpu ms: CPU time of the process per run, median; cpuGFLOP: the GFLOP/s the run would reach if\n"

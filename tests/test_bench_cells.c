@@ -243,6 +243,91 @@ static void attn_grid_cells(void) {
           "no lengths");
 }
 
+/* The face of a table, into a string (caller frees). */
+static char *face_of(const lc_table *t, lc_table_face face) {
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    lc_error err;
+    if (!f) return NULL;
+    const lc_status st = lc_table_report(f, face, NULL, NULL, t, &err);
+    fclose(f);
+    CHECK(st == LC_OK, "report: %s", err.msg);
+    return buf;
+}
+
+/* The cells' tables: the CSV header and JSON keys the CLI's readers use,
+ * the values from the rows, the peak columns only with a peak, the derived
+ * figures (fractions, GFLOP/s) computed from the row. */
+static void tables(void) {
+    lc_error err;
+    lc_table *t = NULL;
+    lc_bench_matmul_row mm = {.type = "q4_K", .rows = 13, .cols = 512, .n_tok = 5, .threads = 2, .reps = 3,
+                              .copies = 1, .weight_bytes = 3744, .s_min = 1e-3, .s_med = 2e-3, .s_max = 3e-3};
+    CHECK_OK(lc_bench_matmul_table(&mm, 1, &t, &err), &err);
+    char *csv = t ? face_of(t, LC_TABLE_CSV) : NULL;
+    const char *mm_want = "type,n_tok,threads,reps,copies,weight_bytes,seconds_min,seconds_median,seconds_max,gbs,"
+                          "gflops,pct_read_bw,pct_fma_peak,cpu_seconds_median,cpu_gflops\nq4_K,5,2,3,1,3744,0.001,0.002,";
+    CHECK(csv && strncmp(csv, mm_want, strlen(mm_want)) == 0, "matmul csv: %s", csv ? csv : "");
+    free(csv);
+    lc_table_free(t);
+
+    const lc_bench_attn_method m = {.spec = "naive"};
+    lc_bench_attn_row ar = {.m = &m, .n_q = 1, .n_kv = 100, .d = 64, .heads = 1, .kv_heads = 1, .kv_type = LC_DTYPE_F16,
+                            .threads = 1, .r = {.reps = 1, .seconds = 0.5, .gflops = 2, .workspace_bytes = 64},
+                            .kv_gbs = 3, .frac_peak = 0.25};
+    const lc_peak pk = {.fma_gflops = 8, .fma_gflops_1t = 4, .read_gbs = 12};
+    for (int with_peak = 0; with_peak < 2; with_peak++) {
+        CHECK_OK(lc_bench_attn_table(with_peak ? &pk : NULL, &t, &err), &err);
+        if (!t) continue;
+        lc_bench_attn_table_add(t, &ar, with_peak ? &pk : NULL);
+        snprintf(ar.error, sizeof ar.error, "refused, \"quoted\"");
+        lc_bench_attn_table_add(t, &ar, with_peak ? &pk : NULL);
+        ar.error[0] = 0;
+        char *json = face_of(t, LC_TABLE_JSON);
+        CHECK(json && strstr(json, "\"kv_read_gbs\": 3,") && strstr(json, "\"causal\": false") &&
+                  strstr(json, "\"seconds\": null") && strstr(json, "\"error\": \"refused, \\\"quoted\\\"\"") &&
+                  (strstr(json, "\"fraction_of_peak\": 0.25") != NULL) == with_peak &&
+                  (strstr(json, "\"peak_fma_gflops\": 8") != NULL) == with_peak,
+              "attn json (peak %d): %s", with_peak, json ? json : "");
+        free(json);
+        csv = face_of(t, LC_TABLE_CSV);
+        const char *want = "method,n_q,n_kv,d,heads,kv_heads,causal,kv_type,threads,seconds,gflops,kv_read_gbs,"
+                           "fraction_of_peak,speedup_vs_naive,workspace_bytes,rss_bytes,peak_rss_bytes,io_bytes,"
+                           "error\nnaive,1,100,64,1,1,0,f16,1,0.5,2,3,";
+        CHECK(csv && strncmp(csv, want, strlen(want)) == 0 && strstr(csv, "\"refused, \"\"quoted\"\"\"\n"),
+              "attn csv: %s", csv ? csv : "");
+        free(csv);
+        lc_table_free(t);
+    }
+
+    lc_bench_train_row tr = {.ctx = 64, .attn = "flash", .ran = true, .step_s = 0.5, .gflops = 2, .matmul_s = 0.25};
+    CHECK_OK(lc_bench_train_table(&tr, 1, &pk, &t, &err), &err);
+    char *text = t ? face_of(t, LC_TABLE_TEXT) : NULL;
+    CHECK(text && strstr(text, " 25% ") && strstr(text, " 50% "), "train text: %%peak 2/8, mm%% 0.25/0.5: %s",
+          text ? text : "");
+    free(text);
+    lc_table_free(t);
+
+    lc_train_config c;
+    lc_train_config_init(&c);
+    c.batch = 2, c.model.n_heads = 3, c.model.head_dim = 4;
+    const lc_bench_train_attn_row ta = {.ctx = 9, .flash_fwd = 1e-9, .flash_bwd = 1, .naive_fwd = 1, .naive_bwd = 1,
+                                        .lin_fwd = 1, .lin_bwd = 1};
+    CHECK_OK(lc_bench_train_attn_table(&c, &ta, 1, &t, &err), &err);
+    text = t ? face_of(t, LC_TABLE_TEXT) : NULL;
+    /* 4 x 2 x 3 x 4 x 9 x 10 / 2 = 4320 FLOPs in 1 ns: 4320 GFLOP/s */
+    CHECK(text && strstr(text, " 4320.0 "), "train attention GFLOP/s: %s", text ? text : "");
+    free(text);
+    lc_table_free(t);
+
+    CHECK_OK(lc_bench_train_kind(&c, "linear", &err), &err);
+    CHECK(strcmp(c.model.attention, "linear:elu") == 0, "linear kind: %s", c.model.attention);
+    CHECK_OK(lc_bench_train_kind(&c, "naive", &err), &err);
+    CHECK(c.attn_backward == LC_TRAIN_BACKWARD_NAIVE, "naive kind");
+    CHECK(lc_bench_train_kind(&c, "fast", &err) == LC_ERR_INVALID_ARG, "unknown kind refused");
+}
+
 int main(void) {
     matmul_cells();
     train_cells();
@@ -250,5 +335,6 @@ int main(void) {
     rope_sample_cells();
     tokenize_cells();
     attn_grid_cells();
+    tables();
     return lc_test_finish("test_bench_cells");
 }

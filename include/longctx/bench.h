@@ -14,6 +14,7 @@
 #include "longctx/runtime.h"
 #include "longctx/sample.h"
 #include "longctx/sys.h"
+#include "longctx/table.h"
 #include "longctx/tokenizer.h"
 #include "longctx/train.h"
 
@@ -191,6 +192,8 @@ lc_status lc_bench_matmul_cell(const lc_bench_matmul_weights *w, int64_t n_tok, 
 
 /* ---- Training (bench train) -------------------------------------------------- */
 typedef struct {
+    int64_t ctx;                 /* the config's context length                    */
+    const char *attn;            /* "flash", "naive" or "linear" (lc_bench_train_kind) */
     bool ran;                    /* false: skipped (note says why)                 */
     char note[LC_ERROR_MSG_MAX];
     double step_s, cpu_s;        /* best step: wall seconds, process CPU seconds    */
@@ -200,6 +203,9 @@ typedef struct {
     size_t peak_rss, rss_growth; /* measured during the steps                       */
 } lc_bench_train_row;
 
+/* The attention of a bench train cell by name: "flash" or "naive" (softmax
+ * attention with that backward) or "linear" (a linear:elu model). */
+lc_status lc_bench_train_kind(lc_train_config *c, const char *kind, lc_error *err);
 /* Model FLOPs of one step: 6 per matmul parameter per token, plus attention
  * (softmax 6 H d T per token and layer, causal; linear 3 (4 c d + 4 d^2) per
  * head with chunk c). */
@@ -333,6 +339,23 @@ typedef struct {
 } lc_bench_grammar_result;
 lc_status lc_bench_grammar(const lc_tokenizer *tok, const lc_sampler_params *sp, lc_sampler *constrained,
                            lc_grammar_state *gs, int n_steps, lc_bench_grammar_result *out, lc_error *err);
+
+/* ---- The cells' rows as tables (longctx/table.h) --------------------------------
+ * The columns `longctx bench` prints, declared once: their keys are the JSON
+ * keys and CSV columns of its --json and --csv (tests/cli/bench.sh and
+ * tools/ read them). pk NULL: no fractions of the peak (attn: and no peak
+ * columns). attn's and train's tables can be made empty (n 0) and filled a
+ * row at a time (_add), so that a row is printed as soon as it is measured. */
+lc_status lc_bench_attn_table(const lc_peak *pk, lc_table **out, lc_error *err);
+void lc_bench_attn_table_add(lc_table *t, const lc_bench_attn_row *r, const lc_peak *pk);
+lc_status lc_bench_matmul_table(const lc_bench_matmul_row *rows, int n, lc_table **out, lc_error *err);
+lc_status lc_bench_kv_table(const lc_bench_kv_row *rows, int n, lc_table **out, lc_error *err);
+lc_status lc_bench_train_table(const lc_bench_train_row *rows, int n, const lc_peak *pk, lc_table **out, lc_error *err);
+void lc_bench_train_table_add(lc_table *t, const lc_bench_train_row *r, const lc_peak *pk);
+lc_status lc_bench_gemm_table(const lc_bench_gemm_row *rows, int n, const lc_peak *pk, lc_table **out, lc_error *err);
+/* c gives the FLOPs (4 hd per visible pair and head forward, 10 hd backward). */
+lc_status lc_bench_train_attn_table(const lc_train_config *c, const lc_bench_train_attn_row *rows, int n,
+                                    lc_table **out, lc_error *err);
 
 /* ---- Spread of repeated measurements ---------------------------------------------
  * min, median (the mean of the middle two for an even count) and max of n

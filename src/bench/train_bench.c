@@ -65,9 +65,23 @@ static lc_status run_steps(const lc_train_config *c, int steps, lc_bench_train_r
     return st;
 }
 
+lc_status lc_bench_train_kind(lc_train_config *c, const char *kind, lc_error *err) {
+    const bool linear = kind && strcmp(kind, "linear") == 0;
+    if (!c || !kind || (!linear && strcmp(kind, "flash") != 0 && strcmp(kind, "naive") != 0))
+        return lc_fail(err, LC_ERR_INVALID_ARG, "bench train: attention '%s' is none of flash, naive, linear",
+                       kind ? kind : "(null)");
+    c->attn_backward = strcmp(kind, "naive") == 0 ? LC_TRAIN_BACKWARD_NAIVE : LC_TRAIN_BACKWARD_FLASH;
+    if (linear) snprintf(c->model.attention, sizeof c->model.attention, "linear:elu");
+    return LC_OK;
+}
+
 lc_status lc_bench_train_cell(const lc_train_config *c, int steps, lc_bench_train_row *r, lc_error *err) {
     if (!c || !r) return lc_fail(err, LC_ERR_INVALID_ARG, "bench train: NULL argument");
     memset(r, 0, sizeof *r);
+    r->ctx = c->ctx;
+    r->attn = strncmp(c->model.attention, "linear", 6) == 0          ? "linear"
+              : c->attn_backward == LC_TRAIN_BACKWARD_NAIVE ? "naive"
+                                                            : "flash";
     lc_train_memory plan;
     lc_status st = lc_train_plan(c, &plan, err);
     if (st != LC_OK) return st;
