@@ -5,7 +5,6 @@
  * measured RSS growth. NAIVE past its cap prints the memory it would need:
  * the article's memory table, measured.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +12,6 @@
 #include "cli.h"
 #include "longctx/bench.h"
 #include "longctx/runtime.h"
-#include "longctx/json.h"
 #include "longctx/util.h"
 #include "opt.h"
 
@@ -22,22 +20,13 @@
 
 typedef lc_bench_attn_row row;
 
+/* The grid (its lists point at the arrays here) and where the results go. */
 typedef struct {
+    lc_bench_attn_grid g;
     lc_bench_attn_method methods[MAX_LIST];
-    int n_methods;
-    int64_t ns[MAX_LIST];
-    int n_ns;
-    int64_t ds[MAX_LIST];
-    int n_ds;
-    int heads, kv_heads, threads, reps;
-    int causal_mode; /* 1 causal, 0 non-causal, 2 both */
-    bool decode;
-    lc_dtype kv_type;
-    double max_seconds;
-    int64_t naive_cap;
+    int64_t ns[MAX_LIST], ds[MAX_LIST];
     bool peak;
     const char *json_path, *csv_path;
-    uint64_t seed;
 } options;
 
 static const char synopsis[] =
@@ -64,19 +53,10 @@ static bool opt_kv_type(const cli_opt *o, const char *name, const char *v, const
 
 static bool opt_methods(const cli_opt *opt, const char *name, const char *v, const char *cmd) {
     options *o = opt->dst;
-    char buf[1024];
-    if (strlen(v) >= sizeof buf) return cli_error(cmd, "%s: the list is too long", name), false;
-    snprintf(buf, sizeof buf, "%s", v);
-    char *save = NULL;
     lc_error err;
-    o->n_methods = 0;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (o->n_methods >= MAX_LIST) return cli_error(cmd, "%s: too many methods", name), false;
-        if (lc_bench_attn_method_parse(tok, &o->methods[o->n_methods], &err) != LC_OK) return cli_error(cmd, "%s", err.msg), false;
-        o->n_methods++;
-    }
-    if (o->n_methods == 0) cli_error(cmd, "%s: no method given", name);
-    return o->n_methods > 0;
+    if (lc_bench_attn_methods_parse(v, o->methods, MAX_LIST, &o->g.n_methods, &err) == LC_OK) return true;
+    cli_error(cmd, "%s: %s", name, err.msg);
+    return false;
 }
 
 #define SMALL(names_, meta_, dst_, help_) CLI_INT(names_, meta_, dst_, 1, 4096, help_)
@@ -84,14 +64,10 @@ static bool opt_methods(const cli_opt *opt, const char *name, const char *v, con
 /* -1 to go on, else the exit status. */
 static int parse_options(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
-    o->heads = 1;
-    o->reps = 3;
-    o->causal_mode = 1;
-    o->kv_type = LC_DTYPE_F32;
-    o->max_seconds = 60;
-    o->naive_cap = (int64_t)1 << 30;
+    lc_bench_attn_grid *g = &o->g;
+    *g = (lc_bench_attn_grid){.methods = o->methods, .ns = o->ns, .ds = o->ds, .heads = 1, .reps = 3, .causal_mode = 1,
+                              .kv_type = LC_DTYPE_F32, .max_seconds = 60, .naive_cap = (int64_t)1 << 30, .seed = 1};
     o->peak = true;
-    o->seed = 1;
     bool quick = false, reps_set = false, max_set = false, ns_set = false, ds_set = false, methods_set = false;
     const cli_opt opts[] = {
         CLI_SECTION("options:"),
@@ -99,47 +75,47 @@ static int parse_options(int argc, char **argv, options *o) {
          .help = "comma-separated specs (default naive,flash,window:4096:4,linear:elu,chunked:512:64)\n"
                  "naive | flash | window:W[:S] | linear[:elu|relu|favor[:M]] | chunked:C[:O]\n"
                  "| hybrid:SPEC+SPEC[+...] (specs assigned to heads round-robin)"},
-        {.kind = CLI_OPT_I64_LIST, .names = "--n", .meta = "LIST", .dst = o->ns, .count = &o->n_ns, .hi = MAX_LIST,
+        {.kind = CLI_OPT_I64_LIST, .names = "--n", .meta = "LIST", .dst = o->ns, .count = &g->n_ns, .hi = MAX_LIST,
          .list_lo = 1, .given = &ns_set, .help = "sequence lengths (default 1K,4K,16K,64K,256K,1M; K/M suffixes)"},
-        {.kind = CLI_OPT_I64_LIST, .names = "--d", .meta = "LIST", .dst = o->ds, .count = &o->n_ds, .hi = MAX_LIST,
+        {.kind = CLI_OPT_I64_LIST, .names = "--d", .meta = "LIST", .dst = o->ds, .count = &g->n_ds, .hi = MAX_LIST,
          .list_lo = -CLI_INT_LIMIT, .given = &ds_set, .help = "head dims (default 64,128)"},
-        SMALL("--heads", "H", &o->heads, "query heads (default 1)"),
-        SMALL("--kv-heads", "K", &o->kv_heads, "KV heads (default H)"),
-        CLI_FN("--causal|--no-causal|--both", NULL, opt_causal, &o->causal_mode, "masking (default causal)"),
-        CLI_SET("--decode", &o->decode, "one query against n cached keys (instead of n queries)"),
-        CLI_FN("--kv-type", "T", opt_kv_type, &o->kv_type, "f32 | f16 | q8_0 (default f32)"),
-        SMALL("-t|--threads", "N", &o->threads, "threads (default: all CPUs)"),
-        {.kind = CLI_OPT_INT, .names = "--reps", .meta = "N", .dst = &o->reps, .lo = 1, .hi = 4096, .given = &reps_set,
+        SMALL("--heads", "H", &g->heads, "query heads (default 1)"),
+        SMALL("--kv-heads", "K", &g->kv_heads, "KV heads (default H)"),
+        CLI_FN("--causal|--no-causal|--both", NULL, opt_causal, &g->causal_mode, "masking (default causal)"),
+        CLI_SET("--decode", &g->decode, "one query against n cached keys (instead of n queries)"),
+        CLI_FN("--kv-type", "T", opt_kv_type, &g->kv_type, "f32 | f16 | q8_0 (default f32)"),
+        SMALL("-t|--threads", "N", &g->threads, "threads (default: all CPUs)"),
+        {.kind = CLI_OPT_INT, .names = "--reps", .meta = "N", .dst = &g->reps, .lo = 1, .hi = 4096, .given = &reps_set,
          .help = "timed runs per cell, median reported (default 3)"},
-        {.kind = CLI_OPT_DOUBLE, .names = "--max-seconds", .meta = "S", .dst = &o->max_seconds, .dlo = 1e-9,
+        {.kind = CLI_OPT_DOUBLE, .names = "--max-seconds", .meta = "S", .dst = &g->max_seconds, .dlo = 1e-9,
          .dhi = 1e7, .given = &max_set,
          .help = "skip a cell whose estimated time passes S (default 60; from the same\n"
                  "method's previous length); a single run past S stops the repeats"},
-        CLI_I64("--naive-cap", "SZ", &o->naive_cap, 1, CLI_INT_LIMIT, "NAIVE's score-matrix cap (default 1G)"),
+        CLI_I64("--naive-cap", "SZ", &g->naive_cap, 1, CLI_INT_LIMIT, "NAIVE's score-matrix cap (default 1G)"),
         CLI_CLEAR("--no-peak", &o->peak, "do not measure the machine's peak first (no %peak column)"),
         CLI_SET("--quick", &quick, "a run under one minute: --n 1K,4K,16K --d 64 --reps 2 --max-seconds 5"),
         CLI_STR_OPT("--json", "[FILE]", &o->json_path, "-",
                     "JSON array of cells (stdout when no FILE; the table then goes to stderr)"),
         CLI_STR_OPT("--csv", "[FILE]", &o->csv_path, "-", "CSV of cells (stdout when no FILE)"),
-        CLI_U64("--seed", "N", &o->seed, 0, CLI_INT_LIMIT, "input data seed (default 1)"),
+        CLI_U64("--seed", "N", &g->seed, 0, CLI_INT_LIMIT, "input data seed (default 1)"),
     };
     const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, epilog, opts);
     const int rc = cli_opt_parse(&spec, argc, argv, 1);
     if (rc >= 0) return rc;
-    if (!ns_set) cli_parse_i64_list(quick ? "1K,4K,16K" : "1K,4K,16K,64K,256K,1M", o->ns, MAX_LIST, &o->n_ns);
-    if (!ds_set) cli_parse_i64_list(quick ? "64" : "64,128", o->ds, MAX_LIST, &o->n_ds);
-    if (quick && !reps_set) o->reps = 2;
-    if (quick && !max_set) o->max_seconds = 5;
-    if (!o->kv_heads) o->kv_heads = o->heads;
-    for (int i = 0; i < o->n_ns; i++)
+    if (!ns_set) cli_parse_i64_list(quick ? "1K,4K,16K" : "1K,4K,16K,64K,256K,1M", o->ns, MAX_LIST, &g->n_ns);
+    if (!ds_set) cli_parse_i64_list(quick ? "64" : "64,128", o->ds, MAX_LIST, &g->n_ds);
+    if (quick && !reps_set) g->reps = 2;
+    if (quick && !max_set) g->max_seconds = 5;
+    if (!g->kv_heads) g->kv_heads = g->heads;
+    if (!g->threads) g->threads = lc_cpu_count();
+    for (int i = 0; i < g->n_ns; i++)
         if (o->ns[i] > LC_CONTEXT_MAX_TOKENS) {
             cli_error(CMD, "--n: lengths must be in 1..%lld", (long long)LC_CONTEXT_MAX_TOKENS);
             return CLI_USAGE;
         }
-    if (!methods_set) {
-        const cli_opt m = {.dst = o};
-        opt_methods(&m, "--method", "naive,flash,window:4096:4,linear:elu,chunked:512:64", CMD);
-    }
+    if (!methods_set)
+        lc_bench_attn_methods_parse("naive,flash,window:4096:4,linear:elu,chunked:512:64", o->methods, MAX_LIST,
+                                    &g->n_methods, NULL);
     return -1;
 }
 #undef SMALL
@@ -187,31 +163,28 @@ int bench_attn(int argc, char **argv) {
     bool json_stdout = o.json_path && strcmp(o.json_path, "-") == 0;
     bool csv_stdout = o.csv_path && strcmp(o.csv_path, "-") == 0;
     FILE *table = (json_stdout || csv_stdout) ? stderr : stdout;
-    int threads = o.threads > 0 ? o.threads : lc_cpu_count();
 
     lc_peak pk;
     memset(&pk, 0, sizeof pk);
     lc_error err;
     if (o.peak) {
         fprintf(stderr, "measuring this machine's peak (longctx bench peak)...\n");
-        if (lc_bench_peak(threads, (size_t)256 << 20, &pk, &err) != LC_OK) return cli_fail(CMD, &err);
+        if (lc_bench_peak(o.g.threads, (size_t)256 << 20, &pk, &err) != LC_OK) return cli_fail(CMD, &err);
         fprintf(table, "# peak: FMA %.1f GFLOP/s (%d threads, %s), read %.1f GB/s\n", pk.fma_gflops, pk.threads,
                 lc_isa_name(pk.isa), pk.read_gbs);
     }
     cell_out out = {.table = table, .pk = o.peak ? &pk : NULL};
     if (lc_bench_attn_table(out.pk, &out.t, &err) != LC_OK) return cli_fail(CMD, &err);
-    const lc_bench_attn_grid g = {
-        .methods = o.methods, .n_methods = o.n_methods, .ns = o.ns, .n_ns = o.n_ns, .ds = o.ds, .n_ds = o.n_ds,
-        .heads = o.heads, .kv_heads = o.kv_heads, .threads = threads, .reps = o.reps, .causal_mode = o.causal_mode,
-        .decode = o.decode, .kv_type = o.kv_type, .max_seconds = o.max_seconds, .naive_cap = o.naive_cap,
-        .peak = o.peak ? &pk : NULL, .seed = o.seed, .on_cell = on_cell, .user = &out};
-    const int64_t n_rows = lc_bench_attn_grid_cells(&g);
+    o.g.peak = out.pk;
+    o.g.on_cell = on_cell;
+    o.g.user = &out;
+    const int64_t n_rows = lc_bench_attn_grid_cells(&o.g);
     row *rows = n_rows > 0 ? calloc((size_t)n_rows, sizeof(row)) : NULL;
     int status = rows ? CLI_OK : (cli_error(CMD, "out of memory"), CLI_FAIL);
     if (status == CLI_OK) {
         lc_table_print_header(out.t, table, NULL);
         cli_progress_init(&out.prog);
-        if (lc_bench_attn_grid_run(&g, rows, &err) != LC_OK) status = cli_fail(CMD, &err);
+        if (lc_bench_attn_grid_run(&o.g, rows, &err) != LC_OK) status = cli_fail(CMD, &err);
         else if (lc_table_status(out.t, &err) != LC_OK) status = cli_fail(CMD, &err);
         else status = write_outputs(&o, out.t);
     }

@@ -15,6 +15,37 @@
 #include "longctx/util.h"
 #include "test_util.h"
 
+/* The grid: every type x tokens x threads cell in order, on_cell after each. */
+static void count_matmul_cell(void *user, const lc_bench_matmul_row *row) {
+    (void)row;
+    ++*(int *)user;
+}
+
+static void matmul_grid(void) {
+    lc_error err;
+    lc_bench_matmul_type types[3];
+    int n = 0;
+    CHECK_OK(lc_bench_matmul_types_parse("Q8_0,f16", types, 3, &n, &err), &err);
+    CHECK(n == 2 && strcmp(types[0], "q8_0") == 0 && strcmp(types[1], "f16") == 0, "2 types, got %d", n);
+    CHECK(lc_bench_matmul_types_parse("q8_0,q9_9", types, 3, &n, &err) == LC_ERR_INVALID_ARG, "q9_9 refused");
+    CHECK(lc_bench_matmul_types_parse("q8_0,,f16", types, 3, &n, &err) == LC_ERR_INVALID_ARG, "an empty name");
+    CHECK(lc_bench_matmul_types_parse("f16,f16,f16,f16", types, 3, &n, &err) == LC_ERR_INVALID_ARG, "too many");
+    CHECK_OK(lc_bench_matmul_types_parse("q8_0,f16", types, 3, &n, &err), &err);
+    const int64_t toks[2] = {1, 3}, thr[2] = {1, 2};
+    int calls = 0;
+    const lc_bench_matmul_grid g = {.types = types, .n_types = 2, .rows = 5, .cols = 64, .toks = toks, .n_toks = 2,
+                                    .threads = thr, .n_threads = 2, .copies = 1, .on_cell = count_matmul_cell, .user = &calls};
+    lc_bench_matmul_row rows[8];
+    CHECK_OK(lc_bench_matmul_grid_run(&g, rows, &err), &err);
+    CHECK(calls == 8, "8 cells, %d calls", calls);
+    CHECK(strcmp(rows[0].type, "q8_0") == 0 && strcmp(rows[7].type, "f16") == 0 && rows[1].threads == 2 &&
+              rows[2].n_tok == 3 && rows[0].reps == 10 && rows[2].reps == 3,
+          "cells in order, default reps");
+    lc_bench_matmul_grid empty = g;
+    empty.n_toks = 0;
+    CHECK(lc_bench_matmul_grid_run(&empty, rows, &err) == LC_ERR_INVALID_ARG, "no token counts");
+}
+
 static void matmul_cells(void) {
     lc_error err;
     char canon[16];
@@ -321,6 +352,14 @@ static void tables(void) {
     free(text);
     lc_table_free(t);
 
+    lc_bench_attn_method ms[3];
+    int nm = -1;
+    CHECK_OK(lc_bench_attn_methods_parse("naive,hybrid:flash+window:64:4,linear:elu", ms, 3, &nm, &err), &err);
+    CHECK(nm == 3 && ms[1].n_hybrid == 2 && strcmp(ms[2].spec, "linear:elu") == 0, "3 methods, got %d", nm);
+    CHECK(lc_bench_attn_methods_parse("naive,flash", ms, 1, &nm, &err) == LC_ERR_INVALID_ARG, "too many methods");
+    CHECK(lc_bench_attn_methods_parse(",", ms, 3, &nm, &err) == LC_ERR_INVALID_ARG && nm == 0, "no method");
+    CHECK(lc_bench_attn_methods_parse("naive,bogus", ms, 3, &nm, &err) != LC_OK, "a bad spec refused");
+
     CHECK_OK(lc_bench_train_kind(&c, "linear", &err), &err);
     CHECK(strcmp(c.model.attention, "linear:elu") == 0, "linear kind: %s", c.model.attention);
     CHECK_OK(lc_bench_train_kind(&c, "naive", &err), &err);
@@ -330,6 +369,7 @@ static void tables(void) {
 
 int main(void) {
     matmul_cells();
+    matmul_grid();
     train_cells();
     kv_cells();
     rope_sample_cells();

@@ -76,6 +76,8 @@ typedef struct {
 } lc_bench_attn_method;
 
 lc_status lc_bench_attn_method_parse(const char *spec, lc_bench_attn_method *m, lc_error *err);
+/* A comma-separated list of at most max specs (under 1 KiB) into out[*n]. */
+lc_status lc_bench_attn_methods_parse(const char *list, lc_bench_attn_method *out, int max, int *n, lc_error *err);
 
 typedef struct {
     const lc_bench_attn_method *m; /* the grid's method (borrowed)                   */
@@ -189,6 +191,29 @@ void lc_bench_matmul_weights_free(lc_bench_matmul_weights *w);
  * gives pct_bw / pct_fma, its single-thread figures for threads = 1. */
 lc_status lc_bench_matmul_cell(const lc_bench_matmul_weights *w, int64_t n_tok, int threads, int reps,
                                bool via_matmul, const lc_peak *pk, lc_bench_matmul_row *out, lc_error *err);
+
+/* A comma-separated list of at most max type names into out (canonical). */
+typedef char lc_bench_matmul_type[16];
+lc_status lc_bench_matmul_types_parse(const char *list, lc_bench_matmul_type *out, int max, int *n, lc_error *err);
+
+/* Every type x token count x thread count cell, in that order, into rows
+ * (n_types x n_toks x n_threads of them); on_cell (may be NULL) after each. */
+typedef struct {
+    const lc_bench_matmul_type *types;
+    int n_types;
+    int64_t rows, cols;
+    const int64_t *toks;      /* token counts, n_toks of them                      */
+    int n_toks;
+    const int64_t *threads;   /* thread counts, n_threads of them                  */
+    int n_threads;
+    int reps;                 /* 0: 10 for one token, 3 otherwise                  */
+    int copies;               /* lc_bench_matmul_weights_create's                  */
+    bool via_matmul;
+    const lc_peak *pk;        /* NULL: no percentages                              */
+    void (*on_cell)(void *user, const lc_bench_matmul_row *row);
+    void *user;
+} lc_bench_matmul_grid;
+lc_status lc_bench_matmul_grid_run(const lc_bench_matmul_grid *g, lc_bench_matmul_row *rows, lc_error *err);
 
 /* ---- Training (bench train) -------------------------------------------------- */
 typedef struct {

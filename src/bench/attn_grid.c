@@ -36,6 +36,22 @@ lc_status lc_bench_attn_method_parse(const char *spec, lc_bench_attn_method *m, 
     return LC_OK;
 }
 
+lc_status lc_bench_attn_methods_parse(const char *list, lc_bench_attn_method *out, int max, int *n, lc_error *err) {
+    if (!list || !out || !n || max < 1) return lc_fail(err, LC_ERR_INVALID_ARG, "bench attn: NULL argument");
+    *n = 0;
+    char buf[1024];
+    if (strlen(list) >= sizeof buf) return lc_fail(err, LC_ERR_INVALID_ARG, "the list is too long");
+    snprintf(buf, sizeof buf, "%s", list);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (*n >= max) return lc_fail(err, LC_ERR_INVALID_ARG, "too many methods (at most %d)", max);
+        const lc_status st = lc_bench_attn_method_parse(tok, &out[*n], err);
+        if (st != LC_OK) return st;
+        ++*n;
+    }
+    return *n > 0 ? LC_OK : lc_fail(err, LC_ERR_INVALID_ARG, "no method given");
+}
+
 static bool count_ok(int n) { return n >= 1 && n <= GRID_MAX_COUNT; }
 
 int64_t lc_bench_attn_grid_cells(const lc_bench_attn_grid *g) {

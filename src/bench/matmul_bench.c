@@ -227,3 +227,42 @@ lc_status lc_bench_matmul_cell(const lc_bench_matmul_weights *W, int64_t n_tok, 
     free(ws);
     return st;
 }
+
+lc_status lc_bench_matmul_types_parse(const char *list, lc_bench_matmul_type *out, int max, int *n, lc_error *err) {
+    if (!list || !out || !n) return lc_fail(err, LC_ERR_INVALID_ARG, "bench matmul: NULL argument");
+    for (*n = 0; *list;) {
+        const char *e = strchr(list, ',');
+        const size_t len = e ? (size_t)(e - list) : strlen(list);
+        char buf[16];
+        if (*n >= max || len == 0 || len >= sizeof buf)
+            return lc_fail(err, LC_ERR_INVALID_ARG, "not a list of at most %d weight types", max);
+        memcpy(buf, list, len);
+        buf[len] = 0;
+        if (!lc_bench_matmul_type_name(buf, out[*n], sizeof out[*n]))
+            return lc_fail(err, LC_ERR_INVALID_ARG, "'%s' is not a weight type", buf);
+        ++*n;
+        list += len + (e ? 1 : 0);
+    }
+    return *n > 0 ? LC_OK : lc_fail(err, LC_ERR_INVALID_ARG, "no weight type given");
+}
+
+lc_status lc_bench_matmul_grid_run(const lc_bench_matmul_grid *g, lc_bench_matmul_row *rows, lc_error *err) {
+    if (!g || !rows || !g->types || !g->toks || !g->threads || g->n_types < 1 || g->n_toks < 1 || g->n_threads < 1)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "bench matmul: an empty grid");
+    lc_status st = LC_OK;
+    int nc = 0;
+    for (int ti = 0; ti < g->n_types && st == LC_OK; ti++) {
+        lc_bench_matmul_weights *w = NULL;
+        st = lc_bench_matmul_weights_create(g->types[ti], g->rows, g->cols, g->copies, &w, err);
+        for (int ki = 0; ki < g->n_toks && st == LC_OK; ki++)
+            for (int hi = 0; hi < g->n_threads && st == LC_OK; hi++) {
+                const int reps = g->reps ? g->reps : g->toks[ki] == 1 ? 10 : 3;
+                st = lc_bench_matmul_cell(w, g->toks[ki], (int)g->threads[hi], reps, g->via_matmul, g->pk, &rows[nc],
+                                          err);
+                if (st == LC_OK && g->on_cell) g->on_cell(g->user, &rows[nc]);
+                nc++;
+            }
+        lc_bench_matmul_weights_free(w);
+    }
+    return st;
+}
