@@ -74,28 +74,18 @@ static int bench_kernels(const lc_train_config *c, const int64_t *ctx, int n_ctx
     return bench_report(CMD, json, info, "rows", t);
 }
 
-/* --attn: up to MAX_KINDS of flash, naive, linear (the names point into a static table). */
+/* --attn: up to MAX_KINDS of flash, naive, linear (static names). */
 typedef struct {
     const char **kinds;
     int *n;
 } kind_list;
 
 static bool opt_kinds(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    static const char *const names[] = {"flash", "naive", "linear"};
     const kind_list *kl = o->dst;
-    *kl->n = 0;
-    for (const char *p = v; *p;) {
-        const size_t len = strcspn(p, ",");
-        size_t k = 0;
-        while (k < 3 && !(strlen(names[k]) == len && strncmp(p, names[k], len) == 0)) k++;
-        if (k == 3 || *kl->n == MAX_KINDS) {
-            cli_error(cmd, "%s takes up to 3 of flash, naive, linear", name);
-            return false;
-        }
-        kl->kinds[(*kl->n)++] = names[k];
-        p += len + (p[len] == ',');
-    }
-    return *kl->n > 0;
+    lc_error err;
+    if (lc_bench_train_kinds_parse(v, kl->kinds, MAX_KINDS, kl->n, &err) == LC_OK) return true;
+    cli_error(cmd, "%s takes %s", name, err.msg);
+    return false;
 }
 
 #define INT(title_, key_) {.title = title_, .key = key_, .kind = LC_TABLE_INT}

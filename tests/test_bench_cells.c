@@ -365,6 +365,12 @@ static void tables(void) {
     CHECK_OK(lc_bench_train_kind(&c, "naive", &err), &err);
     CHECK(c.attn_backward == LC_TRAIN_BACKWARD_NAIVE, "naive kind");
     CHECK(lc_bench_train_kind(&c, "fast", &err) == LC_ERR_INVALID_ARG, "unknown kind refused");
+    const char *kinds[3];
+    int nk = 0;
+    CHECK_OK(lc_bench_train_kinds_parse("linear,flash", kinds, 3, &nk, &err), &err);
+    CHECK(nk == 2 && strcmp(kinds[0], "linear") == 0 && strcmp(kinds[1], "flash") == 0, "2 kinds, got %d", nk);
+    CHECK(lc_bench_train_kinds_parse("flash,fla", kinds, 3, &nk, &err) == LC_ERR_INVALID_ARG, "a prefix refused");
+    CHECK(lc_bench_train_kinds_parse("flash,naive", kinds, 1, &nk, &err) == LC_ERR_INVALID_ARG, "too many kinds");
 }
 
 int main(void) {

@@ -231,6 +231,8 @@ typedef struct {
 /* The attention of a bench train cell by name: "flash" or "naive" (softmax
  * attention with that backward) or "linear" (a linear:elu model). */
 lc_status lc_bench_train_kind(lc_train_config *c, const char *kind, lc_error *err);
+/* A comma-separated list of at most max of those names into out (static strings). */
+lc_status lc_bench_train_kinds_parse(const char *list, const char **out, int max, int *n, lc_error *err);
 /* Model FLOPs of one step: 6 per matmul parameter per token, plus attention
  * (softmax 6 H d T per token and layer, causal; linear 3 (4 c d + 4 d^2) per
  * head with chunk c). */

@@ -75,6 +75,21 @@ lc_status lc_bench_train_kind(lc_train_config *c, const char *kind, lc_error *er
     return LC_OK;
 }
 
+lc_status lc_bench_train_kinds_parse(const char *list, const char **out, int max, int *n, lc_error *err) {
+    static const char *const names[] = {"flash", "naive", "linear"};
+    if (!list || !out || !n) return lc_fail(err, LC_ERR_INVALID_ARG, "bench train: NULL argument");
+    for (*n = 0; *list;) {
+        const size_t len = strcspn(list, ",");
+        size_t k = 0;
+        while (k < 3 && !(strlen(names[k]) == len && strncmp(list, names[k], len) == 0)) k++;
+        if (k == 3 || *n == max)
+            return lc_fail(err, LC_ERR_INVALID_ARG, "up to %d of flash, naive, linear", max);
+        out[(*n)++] = names[k];
+        list += len + (list[len] == ',');
+    }
+    return *n > 0 ? LC_OK : lc_fail(err, LC_ERR_INVALID_ARG, "no attention given");
+}
+
 lc_status lc_bench_train_cell(const lc_train_config *c, int steps, lc_bench_train_row *r, lc_error *err) {
     if (!c || !r) return lc_fail(err, LC_ERR_INVALID_ARG, "bench train: NULL argument");
     memset(r, 0, sizeof *r);
