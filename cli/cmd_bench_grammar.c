@@ -37,13 +37,6 @@ static const lc_table_col info_cols[] = {
     {.title = "steps the constrained sampler masked", .key = "mask_fraction", .kind = LC_TABLE_PERCENT},
     {.title = "tokens allowed (full mask), mean", .key = "mean_allowed", .kind = LC_TABLE_REAL, .fmt = "%.0f"},
 };
-#define US(title_, key_) {.title = title_, .key = key_, .kind = LC_TABLE_REAL, .fmt = "%.1f", .width = 9}
-static const lc_table_col cols[] = {
-    {.title = "us per token", .kind = LC_TABLE_STR, .skip = LC_TABLE_ROW_KEY},
-    US("min", "min_us"), US("median", "median_us"), US("max", "max_us"), US("mean", "mean_us"),
-};
-#undef US
-
 int bench_grammar(int argc, char **argv) {
     const char *vocab_path = NULL;
     int n_steps = 2000;
@@ -93,17 +86,13 @@ int bench_grammar(int argc, char **argv) {
         goto done;
     }
     const char *what = gr.grammar_file ? gr.grammar_file : gr.json_schema ? "json schema" : "json object";
-    lc_table *info = BENCH_TABLE(CMD, info_cols), *t = BENCH_TABLE(CMD, cols);
+    lc_table *info = BENCH_TABLE(CMD, info_cols), *t = NULL;
     rc = CLI_FAIL;
+    if (info && lc_bench_grammar_table(&res, &t, &err) != LC_OK) cli_fail(CMD, &err);
     if (!bench_both(info, t)) goto done;
     LC_TABLE_ADD(info, lc_tv_str(vocab_path), lc_tv_int(V), lc_tv_str(what), lc_tv_str(pure ? "temperature 1" : "default"),
                  lc_tv_int(n_steps), lc_tv_int(res.sentences), lc_tv_real(build_s * 1e3), lc_tv_real(res.mask_fraction),
                  lc_tv_real(res.mean_allowed));
-    const char *names[3] = {"plain", "constrained", "full_mask"};
-    const lc_bench_us *us[3] = {&res.plain, &res.constrained, &res.full_mask};
-    for (int k = 0; k < 3; k++)
-        LC_TABLE_ADD(t, lc_tv_str(names[k]), lc_tv_real(us[k]->min), lc_tv_real(us[k]->median), lc_tv_real(us[k]->max),
-                     lc_tv_real(us[k]->mean));
     rc = bench_report(CMD, out_json, info, NULL, t);
 done:
     lc_sampler_free(con);

@@ -42,17 +42,6 @@ static const lc_table_col info_cols[] = {
     {.title = "repetitions (best kept)", .kind = LC_TABLE_INT},
     {.title = "tokens per repetition", .kind = LC_TABLE_INT},
 };
-/* ns to rotate one token, and per rotated pair, per layout (the rows). */
-#define NS(title_, key_) {.title = title_, .key = key_, .kind = LC_TABLE_REAL, .fmt = "%.1f", .width = 8}
-#define PAIR {.title = "/pair", .kind = LC_TABLE_REAL, .fmt = "%.2f", .width = 5}
-static const lc_table_col cols[] = {
-    {.title = "ns per token", .kind = LC_TABLE_STR, .skip = LC_TABLE_ROW_KEY},
-    NS("table", "table_ns"), PAIR, NS("table scalar", "table_scalar_ns"), PAIR,
-    NS("on the fly", "fly_ns"), PAIR, NS("fly scalar", "fly_scalar_ns"), PAIR,
-};
-#undef NS
-#undef PAIR
-
 int bench_rope(int argc, char **argv) {
     lc_rope_config cfg;
     lc_rope_config_init(&cfg, 128);
@@ -86,19 +75,13 @@ int bench_rope(int argc, char **argv) {
 
     lc_bench_rope_result res;
     if (lc_bench_rope(&cfg, n_ctx, heads, head_dim, n_tok, reps, &res, &err) != LC_OK) return cli_fail(CMD, &err);
-    lc_table *info = BENCH_TABLE(CMD, info_cols), *t = BENCH_TABLE(CMD, cols);
+    lc_table *info = BENCH_TABLE(CMD, info_cols), *t = NULL;
+    if (info && lc_bench_rope_table(&res, heads, cfg.n_dims, &t, &err) != LC_OK) cli_fail(CMD, &err);
     if (!bench_both(info, t)) return CLI_FAIL;
     char desc[256];
     LC_TABLE_ADD(info, lc_tv_str(lc_rope_describe(&cfg, desc, sizeof desc)), lc_tv_int(n_ctx), lc_tv_int(heads),
                  lc_tv_int(head_dim), lc_tv_int(cfg.n_dims), lc_tv_int((int64_t)res.table_bytes),
                  lc_tv_real(res.build_s / (double)n_ctx * 1e9), lc_tv_str(lc_isa_name(lc_isa_best())), lc_tv_int(reps),
                  lc_tv_int(res.n_tok));
-    const double pairs = (double)heads * cfg.n_dims / 2.0;
-    for (int l = 0; l < 2; l++) {
-        const double *ns = res.ns[l];
-        LC_TABLE_ADD(t, lc_tv_str(l ? "neox" : "norm"), lc_tv_real(ns[0]), lc_tv_real(ns[0] / pairs), lc_tv_real(ns[1]),
-                     lc_tv_real(ns[1] / pairs), lc_tv_real(ns[2]), lc_tv_real(ns[2] / pairs), lc_tv_real(ns[3]),
-                     lc_tv_real(ns[3] / pairs));
-    }
     return bench_report(CMD, json, info, NULL, t);
 }

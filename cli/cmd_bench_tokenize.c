@@ -4,7 +4,6 @@
  * English words, numbers, CJK and emoji), best of several repetitions. The
  * measurement is lc_bench_tokenize (src/bench/tokenize_bench.c).
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,22 +40,6 @@ static bool opt_tokenizer(const cli_opt *o, const char *name, const char *v, con
     t->vocab[t->n++] = name[1] == 'z' ? t->cur_vocab : 0;
     return true;
 }
-
-#define REAL(title_, key_, fmt_, w_) {.title = title_, .key = key_, .kind = LC_TABLE_REAL, .fmt = fmt_, .width = w_}
-static const lc_table_col cols[] = {
-    {.title = "tokenizer", .key = "tokenizer", .kind = LC_TABLE_STR, .width = 28},
-    {.title = "kind", .key = "kind", .kind = LC_TABLE_STR, .width = 4},
-    {.key = "bytes", .kind = LC_TABLE_INT},
-    {.title = "tokens", .key = "tokens", .kind = LC_TABLE_INT, .width = 9},
-    REAL("B/token", NULL, "%.2f", 8),
-    {.title = "encode ms", .key = "encode_s", .kind = LC_TABLE_REAL, .fmt = "%.2f", .scale = 1e3, .width = 10},
-    REAL("enc MB/s", NULL, "%.1f", 9),
-    REAL("Mtokens/s", NULL, "%.2f", 10),
-    {.title = "decode ms", .key = "decode_s", .kind = LC_TABLE_REAL, .fmt = "%.2f", .scale = 1e3, .width = 10},
-    REAL("dec MB/s", NULL, "%.1f", 9),
-    {.title = "round trip exact", .key = "round_trip_exact", .kind = LC_TABLE_BOOL},
-};
-#undef REAL
 
 int bench_tokenize(int argc, char **argv) {
     const char *names[MAX_TOK];
@@ -102,24 +85,18 @@ int bench_tokenize(int argc, char **argv) {
         rc = CLI_FAIL;
         goto done;
     }
-    if ((t = BENCH_TABLE(CMD, cols)) == NULL) {
-        rc = CLI_FAIL;
-        goto done;
-    }
     if (!json)
         printf("text: %s, %lld bytes; best of %d\n", file ? file : "synthetic (English, numbers, CJK, emoji)",
                (long long)size, reps);
-    for (int k = 0; k < n_tok; k++) {
-        lc_bench_tokenize_row r;
-        if (lc_bench_tokenize(toks[k], text, (size_t)size, reps, &r, &err) != LC_OK) {
+    lc_bench_tokenize_row rows[MAX_TOK];
+    for (int k = 0; k < n_tok; k++)
+        if (lc_bench_tokenize(toks[k], text, (size_t)size, reps, &rows[k], &err) != LC_OK) {
             rc = cli_fail(CMD, &err);
             goto done;
         }
-        const double mb = (double)size / 1e6;
-        LC_TABLE_ADD(t, lc_tv_str(names[k]), lc_tv_str(lc_tokenizer_kind_of(toks[k]) == LC_TOKENIZER_SPM ? "spm" : "bpe"),
-                     lc_tv_int(size), lc_tv_int(r.tokens), lc_tv_real(r.tokens ? (double)size / (double)r.tokens : NAN),
-                     lc_tv_real(r.encode_s), lc_tv_real(mb / r.encode_s), lc_tv_real((double)r.tokens / r.encode_s / 1e6),
-                     lc_tv_real(r.decode_s), lc_tv_real(mb / r.decode_s), lc_tv_int(r.round_trip_exact));
+    if (lc_bench_tokenize_table(rows, names, n_tok, &t, &err) != LC_OK) {
+        rc = cli_fail(CMD, &err);
+        goto done;
     }
     rc = bench_report(CMD, json, NULL, NULL, t);
     t = NULL;

@@ -352,6 +352,41 @@ static void tables(void) {
     free(text);
     lc_table_free(t);
 
+    const lc_bench_tokenize_row tk = {.kind = "bpe", .bytes = 4000, .tokens = 1000, .encode_s = 0.5, .decode_s = 0.25,
+                                      .round_trip_exact = true};
+    const char *const tk_names[] = {"v.gguf"};
+    CHECK_OK(lc_bench_tokenize_table(&tk, tk_names, 1, &t, &err), &err);
+    csv = t ? face_of(t, LC_TABLE_CSV) : NULL;
+    CHECK(csv && strcmp(csv, "tokenizer,kind,bytes,tokens,encode_s,decode_s,round_trip_exact\n"
+                             "v.gguf,bpe,4000,1000,0.5,0.25,1\n") == 0,
+          "tokenize csv: %s", csv ? csv : "");
+    free(csv);
+    text = t ? face_of(t, LC_TABLE_TEXT) : NULL;
+    CHECK(text && strstr(text, " 4.00 ") && strstr(text, " 500.00 ") && strstr(text, " 250.00 ") && strstr(text, " yes"),
+          "tokenize text: 4 B/token, encode 500 ms, decode 250 ms, exact: %s", text ? text : "");
+    free(text);
+    lc_table_free(t);
+
+    const lc_bench_rope_result rr = {.ns = {{10, 20, 30, 40}, {1, 2, 3, 4}}};
+    CHECK_OK(lc_bench_rope_table(&rr, 2, 4, &t, &err), &err);
+    char *json = t ? face_of(t, LC_TABLE_JSON) : NULL;
+    CHECK(json && strstr(json, "\"norm\": {\n    \"table_ns\": 10,") && strstr(json, "\"fly_scalar_ns\": 4\n"),
+          "rope json: %s", json ? json : "");
+    free(json);
+    text = t ? face_of(t, LC_TABLE_TEXT) : NULL;
+    CHECK(text && strstr(text, " 2.50 "), "rope text: 10 ns / (2 x 4 / 2) pairs: %s", text ? text : "");
+    free(text);
+    lc_table_free(t);
+
+    const lc_bench_grammar_result gr = {.plain = {1, 2, 3, 4}, .constrained = {5, 6, 7, 8}, .full_mask = {9, 10, 11, 12}};
+    CHECK_OK(lc_bench_grammar_table(&gr, &t, &err), &err);
+    json = t ? face_of(t, LC_TABLE_JSON) : NULL;
+    CHECK(json && strstr(json, "\"constrained\": {\n    \"min_us\": 5,\n    \"median_us\": 6,") &&
+              strstr(json, "\"full_mask\""),
+          "grammar json: %s", json ? json : "");
+    free(json);
+    lc_table_free(t);
+
     lc_bench_attn_method ms[3];
     int nm = -1;
     CHECK_OK(lc_bench_attn_methods_parse("naive,hybrid:flash+window:64:4,linear:elu", ms, 3, &nm, &err), &err);

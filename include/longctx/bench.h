@@ -341,7 +341,8 @@ lc_status lc_bench_sample_chains(int32_t vocab, float scale, int n_iter, int rep
  * up front, as a caller that knows the length would) and decodes. */
 #define LC_BENCH_TOKENIZE_MAX_TEXT ((size_t)256 << 20)
 typedef struct {
-    int64_t tokens;
+    const char *kind;          /* "spm" or "bpe"                                 */
+    int64_t bytes, tokens;     /* of the text                                    */
     double encode_s, decode_s; /* best of the repetitions                       */
     bool round_trip_exact;     /* decode(encode(text)) == text                   */
 } lc_bench_tokenize_row;
@@ -380,6 +381,14 @@ lc_status lc_bench_kv_table(const lc_bench_kv_row *rows, int n, lc_table **out, 
 lc_status lc_bench_train_table(const lc_bench_train_row *rows, int n, const lc_peak *pk, lc_table **out, lc_error *err);
 void lc_bench_train_table_add(lc_table *t, const lc_bench_train_row *r, const lc_peak *pk);
 lc_status lc_bench_gemm_table(const lc_bench_gemm_row *rows, int n, const lc_peak *pk, lc_table **out, lc_error *err);
+/* tokenize: names[i] names rows[i]; rope: one row per layout (norm, neox),
+ * ns per token and per rotated pair of heads x n_dims; grammar: one row per
+ * sampler (plain, constrained, full_mask). rope's and grammar's rows are
+ * named (LC_TABLE_ROW_KEY): JSON objects of those names. */
+lc_status lc_bench_tokenize_table(const lc_bench_tokenize_row *rows, const char *const *names, int n, lc_table **out,
+                                  lc_error *err);
+lc_status lc_bench_rope_table(const lc_bench_rope_result *r, int heads, int n_dims, lc_table **out, lc_error *err);
+lc_status lc_bench_grammar_table(const lc_bench_grammar_result *r, lc_table **out, lc_error *err);
 /* c gives the FLOPs (4 hd per visible pair and head forward, 10 hd backward). */
 lc_status lc_bench_train_attn_table(const lc_train_config *c, const lc_bench_train_attn_row *rows, int n,
                                     lc_table **out, lc_error *err);

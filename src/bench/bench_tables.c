@@ -15,16 +15,23 @@
 #define HIDDEN(key_, kind_, skip_) {.key = key_, .kind = kind_, .skip = (skip_)}
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-/* A table of cols, its rows added by add(t, i) for i < n; the table's status. */
-static lc_status make(const lc_table_col *cols, int n_cols, int n, void (*add)(lc_table *, const void *, int),
-                      const void *ctx, lc_table **out, lc_error *err) {
-    lc_status st = lc_table_create(cols, n_cols, out, err);
-    for (int i = 0; st == LC_OK && i < n; i++) add(*out, ctx, i);
-    if (st == LC_OK && (st = lc_table_status(*out, err)) != LC_OK) {
+/* The table's status; on a mistake (no memory) the table is freed. */
+static lc_status finish(lc_table **out, lc_error *err) {
+    const lc_status st = lc_table_status(*out, err);
+    if (st != LC_OK) {
         lc_table_free(*out);
         *out = NULL;
     }
     return st;
+}
+
+/* A table of cols, its rows added by add(t, ctx, i) for i < n. */
+static lc_status make(const lc_table_col *cols, int n_cols, int n, void (*add)(lc_table *, const void *, int),
+                      const void *ctx, lc_table **out, lc_error *err) {
+    const lc_status st = lc_table_create(cols, n_cols, out, err);
+    if (st != LC_OK) return st;
+    for (int i = 0; i < n; i++) add(*out, ctx, i);
+    return finish(out, err);
 }
 
 /* ---- bench attn: the last two columns, the peak, only with one ---------------- */
@@ -125,7 +132,7 @@ static const lc_table_col train_cols[] = {
 typedef struct {
     const void *rows;
     const lc_peak *pk;
-    const lc_train_config *c;
+    const void *extra; /* train attn: the config; tokenize: the names */
 } rows_of;
 
 void lc_bench_train_table_add(lc_table *t, const lc_bench_train_row *r, const lc_peak *pk) {
@@ -183,9 +190,10 @@ static const lc_table_col train_attn_cols[] = {
 static void train_attn_add(lc_table *t, const void *ctx, int i) {
     const rows_of *ro = ctx;
     const lc_bench_train_attn_row *r = (const lc_bench_train_attn_row *)ro->rows + i;
-    const lc_model_config *m = &ro->c->model;
+    const lc_train_config *c = ro->extra;
+    const lc_model_config *m = &c->model;
     /* GFLOP per call: 4 hd per visible (causal) pair and head forward, 10 hd backward */
-    const double fwd = 4.0 * (double)ro->c->batch * m->n_heads * m->head_dim * (double)r->ctx * (double)(r->ctx + 1) / 2 / 1e9;
+    const double fwd = 4.0 * (double)c->batch * m->n_heads * m->head_dim * (double)r->ctx * (double)(r->ctx + 1) / 2 / 1e9;
     const double bwd = fwd * 10 / 4;
     LC_TABLE_ADD(t, lc_tv_int(r->ctx), lc_tv_real(r->flash_fwd), lc_tv_real(fwd / r->flash_fwd),
                  lc_tv_real(r->flash_bwd), lc_tv_real(bwd / r->flash_bwd), lc_tv_real(r->naive_fwd),
@@ -199,4 +207,73 @@ lc_status lc_bench_train_attn_table(const lc_train_config *c, const lc_bench_tra
     if (!c) return lc_fail(err, LC_ERR_INVALID_ARG, "bench train attention table: no config");
     const rows_of ro = {rows, NULL, c};
     return make(train_attn_cols, N_OF(train_attn_cols), n, train_attn_add, &ro, out, err);
+}
+
+/* ---- bench tokenize, rope, grammar ------------------------------------------------ */
+
+static const lc_table_col tokenize_cols[] = {
+    STR("tokenizer", "tokenizer", 28), STR("kind", "kind", 4), HIDDEN("bytes", LC_TABLE_INT, 0),
+    INT("tokens", "tokens", 9), REAL("B/token", NULL, "%.2f", 8), MS("encode ms", "encode_s", "%.2f", 10),
+    REAL("enc MB/s", NULL, "%.1f", 9), REAL("Mtokens/s", NULL, "%.2f", 10), MS("decode ms", "decode_s", "%.2f", 10),
+    REAL("dec MB/s", NULL, "%.1f", 9),
+    {.title = "round trip exact", .key = "round_trip_exact", .kind = LC_TABLE_BOOL},
+};
+
+static void tokenize_add(lc_table *t, const void *ctx, int i) {
+    const rows_of *ro = ctx;
+    const lc_bench_tokenize_row *r = (const lc_bench_tokenize_row *)ro->rows + i;
+    const double mb = (double)r->bytes / 1e6;
+    LC_TABLE_ADD(t, lc_tv_str(((const char *const *)ro->extra)[i]), lc_tv_str(r->kind), lc_tv_int(r->bytes),
+                 lc_tv_int(r->tokens), lc_tv_real(r->tokens ? (double)r->bytes / (double)r->tokens : NAN),
+                 lc_tv_real(r->encode_s), lc_tv_real(mb / r->encode_s), lc_tv_real((double)r->tokens / r->encode_s / 1e6),
+                 lc_tv_real(r->decode_s), lc_tv_real(mb / r->decode_s), lc_tv_int(r->round_trip_exact));
+}
+
+lc_status lc_bench_tokenize_table(const lc_bench_tokenize_row *rows, const char *const *names, int n, lc_table **out,
+                                  lc_error *err) {
+    if (n > 0 && (!rows || !names)) return lc_fail(err, LC_ERR_INVALID_ARG, "bench tokenize table: no rows");
+    const rows_of ro = {rows, NULL, (const void *)names};
+    return make(tokenize_cols, N_OF(tokenize_cols), n, tokenize_add, &ro, out, err);
+}
+
+#define NS(title_, key_) REAL(title_, key_, "%.1f", 8)
+#define PAIR REAL("/pair", NULL, "%.2f", 5)
+static const lc_table_col rope_cols[] = {
+    {.title = "ns per token", .kind = LC_TABLE_STR, .skip = LC_TABLE_ROW_KEY},
+    NS("table", "table_ns"), PAIR, NS("table scalar", "table_scalar_ns"), PAIR,
+    NS("on the fly", "fly_ns"), PAIR, NS("fly scalar", "fly_scalar_ns"), PAIR,
+};
+#undef NS
+#undef PAIR
+
+lc_status lc_bench_rope_table(const lc_bench_rope_result *r, int heads, int n_dims, lc_table **out, lc_error *err) {
+    if (!r || heads < 1 || n_dims < 2)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "bench rope table: %d heads x %d dims", heads, n_dims);
+    const lc_status st = lc_table_create(rope_cols, N_OF(rope_cols), out, err);
+    const double pairs = (double)heads * n_dims / 2.0;
+    for (int l = 0; st == LC_OK && l < 2; l++) {
+        const double *ns = r->ns[l];
+        LC_TABLE_ADD(*out, lc_tv_str(l ? "neox" : "norm"), lc_tv_real(ns[0]), lc_tv_real(ns[0] / pairs),
+                     lc_tv_real(ns[1]), lc_tv_real(ns[1] / pairs), lc_tv_real(ns[2]), lc_tv_real(ns[2] / pairs),
+                     lc_tv_real(ns[3]), lc_tv_real(ns[3] / pairs));
+    }
+    return st == LC_OK ? finish(out, err) : st;
+}
+
+#define US(title_, key_) REAL(title_, key_, "%.1f", 9)
+static const lc_table_col grammar_cols[] = {
+    {.title = "us per token", .kind = LC_TABLE_STR, .skip = LC_TABLE_ROW_KEY},
+    US("min", "min_us"), US("median", "median_us"), US("max", "max_us"), US("mean", "mean_us"),
+};
+#undef US
+
+lc_status lc_bench_grammar_table(const lc_bench_grammar_result *r, lc_table **out, lc_error *err) {
+    if (!r) return lc_fail(err, LC_ERR_INVALID_ARG, "bench grammar table: no result");
+    const lc_status st = lc_table_create(grammar_cols, N_OF(grammar_cols), out, err);
+    const char *names[3] = {"plain", "constrained", "full_mask"};
+    const lc_bench_us *us[3] = {&r->plain, &r->constrained, &r->full_mask};
+    for (int k = 0; st == LC_OK && k < 3; k++)
+        LC_TABLE_ADD(*out, lc_tv_str(names[k]), lc_tv_real(us[k]->min), lc_tv_real(us[k]->median),
+                     lc_tv_real(us[k]->max), lc_tv_real(us[k]->mean));
+    return st == LC_OK ? finish(out, err) : st;
 }

@@ -57,6 +57,8 @@ lc_status lc_bench_tokenize(const lc_tokenizer *tok, const char *text, size_t si
     if (size < 1 || size > LC_BENCH_TOKENIZE_MAX_TEXT || reps < 1)
         return lc_fail(err, LC_ERR_INVALID_ARG, "bench tokenize: %zu bytes, %d repetitions", size, reps);
     memset(out, 0, sizeof *out);
+    out->kind = lc_tokenizer_kind_of(tok) == LC_TOKENIZER_SPM ? "spm" : "bpe";
+    out->bytes = (int64_t)size;
     /* One id per byte (+BOS, + prefix) bounds both kinds for real vocabularies. */
     const int64_t cap = (int64_t)size + 8;
     int32_t *ids = malloc((size_t)cap * sizeof *ids);
