@@ -76,8 +76,8 @@ int bench_contend(int argc, char **argv) {
     int rc = CLI_FAIL;
     if (lc_bench_contend(m, &co, L, n_dec, busy, reps, &res, &err) != LC_OK) rc = cli_fail("bench contend", &err);
     else if ((t = BENCH_TABLE("bench contend", cols))) {
-        LC_TABLE_ADD(t, lc_tv_str(model_path), lc_tv_int(co.n_threads > 0 ? co.n_threads : lc_cpu_count()), lc_tv_int(busy),
-                     lc_tv_int(L), lc_tv_int(n_dec), lc_tv_int(reps), lc_tv_str(wp ? wp : ""), lc_tv_str(sc ? sc : ""),
+        const int threads = co.n_threads > 0 ? co.n_threads : lc_cpu_count();
+        LC_TABLE_ADD(t, lc_tv_str(model_path), lc_tv_int(threads), lc_tv_int(busy), lc_tv_int(L), lc_tv_int(n_dec), lc_tv_int(reps), lc_tv_str(wp ? wp : ""), lc_tv_str(sc ? sc : ""),
                      lc_tv_real(res.quiet.min), lc_tv_real(res.quiet.median), lc_tv_real(res.quiet.max),
                      lc_tv_real(res.loaded.min), lc_tv_real(res.loaded.median), lc_tv_real(res.loaded.max),
                      lc_tv_real(res.slowdown));

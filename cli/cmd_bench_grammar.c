@@ -90,8 +90,8 @@ int bench_grammar(int argc, char **argv) {
     rc = CLI_FAIL;
     if (info && lc_bench_grammar_table(&res, &t, &err) != LC_OK) cli_fail(CMD, &err);
     if (!bench_both(info, t)) goto done;
-    LC_TABLE_ADD(info, lc_tv_str(vocab_path), lc_tv_int(V), lc_tv_str(what), lc_tv_str(pure ? "temperature 1" : "default"),
-                 lc_tv_int(n_steps), lc_tv_int(res.sentences), lc_tv_real(build_s * 1e3), lc_tv_real(res.mask_fraction),
+    LC_TABLE_ADD(info, lc_tv_str(vocab_path), lc_tv_int(V), lc_tv_str(what),
+                 lc_tv_str(pure ? "temperature 1" : "default"), lc_tv_int(n_steps), lc_tv_int(res.sentences), lc_tv_real(build_s * 1e3), lc_tv_real(res.mask_fraction),
                  lc_tv_real(res.mean_allowed));
     rc = bench_report(CMD, out_json, info, NULL, t);
 done:

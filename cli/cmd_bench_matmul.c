@@ -118,8 +118,8 @@ static int report(const bm_args *a, const lc_peak *pk, const lc_bench_matmul_row
     lc_cpu_model(cpu, sizeof cpu);
     lc_kernel_opts ko;
     lc_kernel_opts_init(&ko);
-    LC_TABLE_ADD(info, lc_tv_str(cpu), lc_tv_str(lc_isa_name(ko.isa)), lc_tv_str(a->g.via_matmul ? "lc_matmul" : "lc_qmatmul"),
-                 lc_tv_int(a->g.rows), lc_tv_int(a->g.cols), lc_tv_real(pk->read_gbs), lc_tv_real(pk->read_gbs_1t),
+    LC_TABLE_ADD(info, lc_tv_str(cpu), lc_tv_str(lc_isa_name(ko.isa)),
+                 lc_tv_str(a->g.via_matmul ? "lc_matmul" : "lc_qmatmul"), lc_tv_int(a->g.rows), lc_tv_int(a->g.cols), lc_tv_real(pk->read_gbs), lc_tv_real(pk->read_gbs_1t),
                  lc_tv_real(pk->fma_gflops), lc_tv_real(pk->fma_gflops_1t));
     const int rc = bench_report(CMD, a->json, info, "cells", t);
     if (rc == CLI_OK && !a->json)
@@ -148,7 +148,8 @@ int bench_matmul(int argc, char **argv) {
     }
     a.g.pk = &pk;
     a.g.on_cell = a.json ? NULL : on_cell;
-    const int rc = lc_bench_matmul_grid_run(&a.g, cells, &err) == LC_OK ? report(&a, &pk, cells, nc) : cli_fail(CMD, &err);
+    const int rc =
+        lc_bench_matmul_grid_run(&a.g, cells, &err) == LC_OK ? report(&a, &pk, cells, nc) : cli_fail(CMD, &err);
     free(cells);
     return rc;
 }

@@ -58,7 +58,7 @@ int bench_peak(int argc, char **argv) {
     if (!t) return CLI_FAIL;
     LC_TABLE_ADD(t, lc_tv_real(pk.fma_gflops_1t), lc_tv_real(pk.fma_gflops), lc_tv_real(pk.fma_gflops_1t_avx2),
                  lc_tv_real(pk.fma_gflops_avx2), lc_tv_real(pk.fma_gflops_1t_avx512), lc_tv_real(pk.fma_gflops_avx512),
-                 lc_tv_real(pk.read_gbs_1t), lc_tv_real(pk.read_gbs), lc_tv_int(pk.threads), lc_tv_str(lc_isa_name(pk.isa)),
-                 lc_tv_str(cpu), lc_tv_int((int64_t)pk.read_buffer_bytes));
+                 lc_tv_real(pk.read_gbs_1t), lc_tv_real(pk.read_gbs), lc_tv_int(pk.threads),
+                 lc_tv_str(lc_isa_name(pk.isa)), lc_tv_str(cpu), lc_tv_int((int64_t)pk.read_buffer_bytes));
     return bench_report("bench peak", json, t, NULL, NULL);
 }

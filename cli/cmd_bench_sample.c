@@ -76,8 +76,8 @@ int bench_sample(int argc, char **argv) {
     for (int vi = 0; vi < n_vocabs; vi++) {
         lc_bench_sample_row rows[LC_BENCH_SAMPLE_MAX_CHAINS];
         int n_rows = 0;
-        if (lc_bench_sample_chains((int32_t)vocabs[vi], scale, n_iter, reps, custom ? &user : NULL, rows, &n_rows, &err) !=
-            LC_OK) {
+        const lc_sampler_params *chain = custom ? &user : NULL;
+        if (lc_bench_sample_chains((int32_t)vocabs[vi], scale, n_iter, reps, chain, rows, &n_rows, &err) != LC_OK) {
             lc_table_free(t);
             return cli_fail(CMD, &err);
         }

@@ -41,7 +41,8 @@ static int bench_gemm(const lc_train_config *c, int threads, bool json, const lc
         lc_bench_gemm_table(rows, LC_BENCH_TRAIN_GEMM_ROWS, pk, &t, &err) != LC_OK)
         return cli_fail(CMD, &err);
     if (!bench_both(info = bench_table(CMD, gemm_info, pk ? 3 : 1), t)) return CLI_FAIL;
-    const lc_table_value iv[] = {lc_tv_int(threads), lc_tv_real(pk ? pk->fma_gflops_1t : 0), lc_tv_real(pk ? pk->fma_gflops : 0)};
+    const lc_table_value iv[] = {lc_tv_int(threads), lc_tv_real(pk ? pk->fma_gflops_1t : 0),
+                                 lc_tv_real(pk ? pk->fma_gflops : 0)};
     lc_table_add_row(info, iv, pk ? 3 : 1);
     if (!json)
         printf("sgemm on the trainer's shapes (N = B*T = %lld), best of >= 3 runs; GFLOP/s by wall time, '1t cpu' by\n"

@@ -34,7 +34,8 @@ static void matmul_grid(void) {
     const int64_t toks[2] = {1, 3}, thr[2] = {1, 2};
     int calls = 0;
     const lc_bench_matmul_grid g = {.types = types, .n_types = 2, .rows = 5, .cols = 64, .toks = toks, .n_toks = 2,
-                                    .threads = thr, .n_threads = 2, .copies = 1, .on_cell = count_matmul_cell, .user = &calls};
+                                    .threads = thr, .n_threads = 2, .copies = 1, .on_cell = count_matmul_cell,
+                                    .user = &calls};
     lc_bench_matmul_row rows[8];
     CHECK_OK(lc_bench_matmul_grid_run(&g, rows, &err), &err);
     CHECK(calls == 8, "8 cells, %d calls", calls);
@@ -298,7 +299,8 @@ static void tables(void) {
     CHECK_OK(lc_bench_matmul_table(&mm, 1, &t, &err), &err);
     char *csv = t ? face_of(t, LC_TABLE_CSV) : NULL;
     const char *mm_want = "type,n_tok,threads,reps,copies,weight_bytes,seconds_min,seconds_median,seconds_max,gbs,"
-                          "gflops,pct_read_bw,pct_fma_peak,cpu_seconds_median,cpu_gflops\nq4_K,5,2,3,1,3744,0.001,0.002,";
+                          "gflops,pct_read_bw,pct_fma_peak,cpu_seconds_median,cpu_gflops\n"
+                          "q4_K,5,2,3,1,3744,0.001,0.002,";
     CHECK(csv && strncmp(csv, mm_want, strlen(mm_want)) == 0, "matmul csv: %s", csv ? csv : "");
     free(csv);
     lc_table_free(t);
@@ -362,7 +364,8 @@ static void tables(void) {
           "tokenize csv: %s", csv ? csv : "");
     free(csv);
     text = t ? face_of(t, LC_TABLE_TEXT) : NULL;
-    CHECK(text && strstr(text, " 4.00 ") && strstr(text, " 500.00 ") && strstr(text, " 250.00 ") && strstr(text, " yes"),
+    CHECK(text && strstr(text, " 4.00 ") && strstr(text, " 500.00 ") && strstr(text, " 250.00 ") &&
+              strstr(text, " yes"),
           "tokenize text: 4 B/token, encode 500 ms, decode 250 ms, exact: %s", text ? text : "");
     free(text);
     lc_table_free(t);
@@ -378,7 +381,8 @@ static void tables(void) {
     free(text);
     lc_table_free(t);
 
-    const lc_bench_grammar_result gr = {.plain = {1, 2, 3, 4}, .constrained = {5, 6, 7, 8}, .full_mask = {9, 10, 11, 12}};
+    const lc_bench_grammar_result gr = {
+        .plain = {1, 2, 3, 4}, .constrained = {5, 6, 7, 8}, .full_mask = {9, 10, 11, 12}};
     CHECK_OK(lc_bench_grammar_table(&gr, &t, &err), &err);
     json = t ? face_of(t, LC_TABLE_JSON) : NULL;
     CHECK(json && strstr(json, "\"constrained\": {\n    \"min_us\": 5,\n    \"median_us\": 6,") &&

@@ -239,13 +239,15 @@ static void test_report(void) {
         bool info, rows;
         const char *want;
     } cases[] = {
-        {LC_TABLE_TEXT, true, true, "model           m.gguf\nthreads         4\npeak (GFLOP/s)  123.5\nn     x\n1 2.00x\n2     -\n"},
+        {LC_TABLE_TEXT, true, true,
+         "model           m.gguf\nthreads         4\npeak (GFLOP/s)  123.5\nn     x\n1 2.00x\n2     -\n"},
         {LC_TABLE_JSON, true, true,
          "{\n  \"model\": \"m.gguf\",\n  \"threads\": 4,\n  \"peak\": 123.45,\n  \"json_only\": true,\n  \"rows\": [\n"
          "    {\n      \"n\": 1,\n      \"x\": 2\n    },\n    {\n      \"n\": 2,\n      \"x\": null\n    }\n  ]\n}\n"},
         {LC_TABLE_JSON, true, false,
          "{\n  \"model\": \"m.gguf\",\n  \"threads\": 4,\n  \"peak\": 123.45,\n  \"json_only\": true\n}\n"},
-        {LC_TABLE_JSON, false, true, "[\n  {\n    \"n\": 1,\n    \"x\": 2\n  },\n  {\n    \"n\": 2,\n    \"x\": null\n  }\n]\n"},
+        {LC_TABLE_JSON, false, true,
+         "[\n  {\n    \"n\": 1,\n    \"x\": 2\n  },\n  {\n    \"n\": 2,\n    \"x\": null\n  }\n]\n"},
         {LC_TABLE_CSV, true, true, "n,x\n1,2\n2,\n"},
     };
     for (size_t i = 0; i < LC_ARRAY_LEN(cases); i++) {
@@ -296,7 +298,8 @@ static void test_row_key(void) {
             CHECK_OK(lc_table_report(f, LC_TABLE_JSON, info, NULL, t, &err), &err);
             fclose(f);
         }
-        const char *want = "{\n  \"isa\": \"avx2\",\n  \"norm\": {\n    \"ns\": 1.5\n  },\n  \"neox\": {\n    \"ns\": 2\n  }\n}\n";
+        const char *want =
+            "{\n  \"isa\": \"avx2\",\n  \"norm\": {\n    \"ns\": 1.5\n  },\n  \"neox\": {\n    \"ns\": 2\n  }\n}\n";
         CHECK(buf && strcmp(buf, want) == 0, "keyed beside a record:\n%s", buf ? buf : "");
         free(buf);
     }

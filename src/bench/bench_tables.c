@@ -78,7 +78,8 @@ void lc_bench_attn_table_add(lc_table *t, const lc_bench_attn_row *r, const lc_p
 static const lc_table_col matmul_cols[] = {
     STR("type", "type", 7), INT("n", "n_tok", 6), INT("t", "threads", 3), INT("reps", "reps", 0),
     INT("cp", "copies", 3), BYTES("weights", "weight_bytes", 10),
-    MS("min ms", "seconds_min", NULL, 10), MS("median ms", "seconds_median", NULL, 10), MS("max ms", "seconds_max", NULL, 10),
+    MS("min ms", "seconds_min", NULL, 10), MS("median ms", "seconds_median", NULL, 10),
+    MS("max ms", "seconds_max", NULL, 10),
     REAL("GB/s", "gbs", "%.2f", 8), REAL("GFLOP/s", "gflops", "%.2f", 8),
     REAL("%bw", "pct_read_bw", "%.1f", 6), REAL("%fma", "pct_fma_peak", "%.1f", 6),
     MS("cpu ms", "cpu_seconds_median", NULL, 9), REAL("cpuGFLOP", "cpu_gflops", "%.2f", 9),
@@ -151,7 +152,8 @@ static void train_add(lc_table *t, const void *ctx, int i) {
     lc_bench_train_table_add(t, (const lc_bench_train_row *)ro->rows + i, ro->pk);
 }
 
-lc_status lc_bench_train_table(const lc_bench_train_row *rows, int n, const lc_peak *pk, lc_table **out, lc_error *err) {
+lc_status lc_bench_train_table(const lc_bench_train_row *rows, int n, const lc_peak *pk, lc_table **out,
+                               lc_error *err) {
     const rows_of ro = {rows, pk, NULL};
     return make(train_cols, N_OF(train_cols), n, train_add, &ro, out, err);
 }
@@ -183,7 +185,8 @@ static const lc_table_col train_attn_cols[] = {
     MS("flash fwd", "flash_forward_s", "%.1f", 9), GFS, MS("flash bwd", "flash_backward_s", "%.1f", 9), GFS,
     MS("naive fwd", "naive_forward_s", "%.1f", 9), GFS, MS("naive bwd", "naive_backward_s", "%.1f", 9), GFS,
     MS("lin fwd", "linear_forward_s", "%.1f", 9), MS("lin bwd", "linear_backward_s", "%.1f", 9),
-    BYTES("flash mem", "flash_bytes", 11), BYTES("naive mem", "naive_bytes", 11), BYTES("linear mem", "linear_bytes", 11),
+    BYTES("flash mem", "flash_bytes", 11), BYTES("naive mem", "naive_bytes", 11),
+    BYTES("linear mem", "linear_bytes", 11),
 };
 #undef GFS
 
@@ -193,7 +196,8 @@ static void train_attn_add(lc_table *t, const void *ctx, int i) {
     const lc_train_config *c = ro->extra;
     const lc_model_config *m = &c->model;
     /* GFLOP per call: 4 hd per visible (causal) pair and head forward, 10 hd backward */
-    const double fwd = 4.0 * (double)c->batch * m->n_heads * m->head_dim * (double)r->ctx * (double)(r->ctx + 1) / 2 / 1e9;
+    const double pairs = (double)r->ctx * (double)(r->ctx + 1) / 2;
+    const double fwd = 4.0 * (double)c->batch * m->n_heads * m->head_dim * pairs / 1e9;
     const double bwd = fwd * 10 / 4;
     LC_TABLE_ADD(t, lc_tv_int(r->ctx), lc_tv_real(r->flash_fwd), lc_tv_real(fwd / r->flash_fwd),
                  lc_tv_real(r->flash_bwd), lc_tv_real(bwd / r->flash_bwd), lc_tv_real(r->naive_fwd),
@@ -225,7 +229,8 @@ static void tokenize_add(lc_table *t, const void *ctx, int i) {
     const double mb = (double)r->bytes / 1e6;
     LC_TABLE_ADD(t, lc_tv_str(((const char *const *)ro->extra)[i]), lc_tv_str(r->kind), lc_tv_int(r->bytes),
                  lc_tv_int(r->tokens), lc_tv_real(r->tokens ? (double)r->bytes / (double)r->tokens : NAN),
-                 lc_tv_real(r->encode_s), lc_tv_real(mb / r->encode_s), lc_tv_real((double)r->tokens / r->encode_s / 1e6),
+                 lc_tv_real(r->encode_s), lc_tv_real(mb / r->encode_s),
+                 lc_tv_real((double)r->tokens / r->encode_s / 1e6),
                  lc_tv_real(r->decode_s), lc_tv_real(mb / r->decode_s), lc_tv_int(r->round_trip_exact));
 }
 

@@ -189,7 +189,8 @@ static const char *cell_text(const lc_table_col *col, const cell *c, char *buf, 
     case LC_TABLE_BOOL: return c->v.i ? "yes" : "no";
     default: break;
     }
-    static const char *const defaults[] = {[LC_TABLE_REAL] = "%.3f", [LC_TABLE_RATIO] = "%.2f", [LC_TABLE_PERCENT] = "%.1f"};
+    static const char *const defaults[] = {
+        [LC_TABLE_REAL] = "%.3f", [LC_TABLE_RATIO] = "%.2f", [LC_TABLE_PERCENT] = "%.1f"};
     const char *fmt = col->fmt ? col->fmt : defaults[col->kind];
     const double scale = (col->scale != 0 ? col->scale : 1) * (col->kind == LC_TABLE_PERCENT ? 100 : 1);
     const double v = real_of(c) * scale;
@@ -405,7 +406,8 @@ lc_status lc_table_print_fields(const lc_table *t, FILE *f, int64_t row, lc_erro
     if (st != LC_OK) return st;
     size_t w = 0;
     for (int c = 0; c < t->n_cols; c++)
-        if (in_face(&t->cols[c], LC_TABLE_NO_TEXT) && text_width(t->cols[c].title) > w) w = text_width(t->cols[c].title);
+        if (in_face(&t->cols[c], LC_TABLE_NO_TEXT) && text_width(t->cols[c].title) > w)
+            w = text_width(t->cols[c].title);
     const cell *cells = &t->cells[(size_t)row * (size_t)t->n_cols];
     for (int c = 0; c < t->n_cols; c++) {
         const lc_table_col *col = &t->cols[c];

@@ -91,7 +91,8 @@ static lc_status decode_rounds(lc_sp *sp, lc_context *ctx, MPI_Comm comm, const 
         lc_sp_reset_stats(sp);
         MPI_Barrier(comm);
         const double t0 = lc_time_now();
-        for (int64_t i = 0; i < n_decode && st == LC_OK; i++) st = lc_context_eval(ctx, &tok[L + i], 1, NULL, false, err);
+        for (int64_t i = 0; i < n_decode && st == LC_OK; i++)
+            st = lc_context_eval(ctx, &tok[L + i], 1, NULL, false, err);
         rates[r] = (double)n_decode / (lc_time_now() - t0);
         lc_sp_stats ss;
         lc_sp_get_stats(sp, &ss);
