@@ -81,7 +81,7 @@ int bench_grammar(int argc, char **argv) {
     if (rc != CLI_OK) goto done;
     const double build_s = lc_time_now() - t_build;
     lc_bench_grammar_result res;
-    if (lc_bench_grammar(tok, &sp, con, gr.s, n_steps, &res, &err) != LC_OK) {
+    if (lc_bench_grammar(tok, &sp, con, lc_grammar_constraint_state(gr.c), n_steps, &res, &err) != LC_OK) {
         rc = cli_fail(CMD, &err);
         goto done;
     }
@@ -95,8 +95,8 @@ int bench_grammar(int argc, char **argv) {
                  lc_tv_real(res.mean_allowed));
     rc = bench_report(CMD, out_json, info, NULL, t);
 done:
+    cli_grammar_free(&gr); /* detaches from the sampler */
     lc_sampler_free(con);
-    cli_grammar_free(&gr);
     lc_tokenizer_free(tok);
     return rc;
 }

@@ -17,7 +17,6 @@
 #include "longctx/app.h"
 #include "line_input.h"
 #include "llama_flags.h"
-#include "reverse_prompt.h"
 #include "runtime_flags.h"
 
 #define SYSTEM_FILE_MAX ((size_t)1 << 20)
@@ -41,17 +40,13 @@ static void on_sigint(int sig) {
 typedef struct {
     FILE *transcript;
     bool verbose;
-    cli_stops stops;        /* -r */
-    const char *stopped_at; /* the -r string that ended this reply */
 } chat_io;
 
 static bool on_text(void *user, const char *text, size_t len) {
-    chat_io *io = user;
+    (void)user;
     fwrite(text, 1, len, stdout);
     fflush(stdout);
-    bool oom;
-    io->stopped_at = cli_stops_feed(&io->stops, text, len, &oom);
-    return !interrupted && !oom && !io->stopped_at;
+    return !interrupted;
 }
 
 static void on_note(void *user, const char *note) {
@@ -142,12 +137,9 @@ typedef struct {
     const char *system, *system_file, *tpl_name, *session, *transcript, *delim;
     lc_chat_template tpl;
     chat_io io;
+    cli_stops stops; /* -r */
     cli_grammar gr;
 } chat_args;
-
-static bool opt_reverse_prompt(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    return cli_stops_add(o->dst, cmd, name, v);
-}
 
 /* The options' relations once all are parsed: NULL, or what is wrong. */
 static const char *args_conflict(chat_args *c, lc_error *err) {
@@ -175,7 +167,7 @@ static int parse_args(chat_args *c, int argc, char **argv) {
                 "most tokens per reply (default 256; -1: to the end of the turn)"),
         CLI_STR("-sys|--system|--system-prompt", "TEXT", &c->system, "system prompt (always kept in the context)"),
         CLI_STR("-sysf|--system-file|--system-prompt-file", "PATH", &c->system_file, "system prompt from a file"),
-        CLI_FN("-r|--reverse-prompt", "S", opt_reverse_prompt, &c->io.stops,
+        CLI_FN("-r|--reverse-prompt", "S", cli_opt_stop, &c->stops,
                "end a reply where it contains S (kept in it; repeatable)"),
         CLI_STR("--chat-template", "NAME", &c->tpl_name,
                 "plain, chatml, llama2, mistral, llama3, phi3, gemma, zephyr\n"
@@ -207,8 +199,6 @@ static bool chat_turn(chat_args *c, lc_chat *chat, bool tty, const char *line, s
     transcript_turn(&c->io, "user", line, len);
     if ((*rc = cli_grammar_restart(&c->gr, "chat")) != CLI_OK) return false;
     lc_chat_reply rep;
-    cli_stops_reset(&c->io.stops);
-    c->io.stopped_at = NULL;
     const lc_status st = lc_chat_send(chat, line, len, &rep, &err);
     if (st == LC_ERR_TOO_LARGE) { /* the message alone cannot fit: say so, go on */
         fprintf(stdout, "[not sent: %s]\n", err.msg);
@@ -221,8 +211,8 @@ static bool chat_turn(chat_args *c, lc_chat *chat, bool tty, const char *line, s
         return false;
     }
     fputc('\n', stdout);
-    if (rep.stop == LC_CHAT_STOP_CALLBACK && c->io.stopped_at) {
-        if (c->io.verbose) fprintf(stderr, "[chat] the reply ended at the reverse prompt '%s'\n", c->io.stopped_at);
+    if (rep.stop == LC_CHAT_STOP_STRING) {
+        if (c->io.verbose) fprintf(stderr, "[chat] the reply ended at the reverse prompt '%s'\n", c->stops.s[rep.stop_index]);
     } else if (rep.stop == LC_CHAT_STOP_CALLBACK) fprintf(stderr, "[stopped]\n");
     else if (rep.stop == LC_CHAT_STOP_CONTEXT) fprintf(stderr, "[the context is full: the reply was cut]\n");
     if (c->io.verbose)
@@ -330,6 +320,8 @@ static int chat_run(chat_args *c) {
     co.text_user = &c->io;
     co.jinja = jinja;
     co.jinja_len = jinja_len;
+    co.stop = c->stops.s;
+    co.n_stop = c->stops.n;
     if (c->rf.co.kv_policy == LC_KV_POLICY_SHIFT && c->rf.co.kv_n_keep == 0) { /* keep the system turn */
         int64_t n = 0;
         lc_chat_system_tokens(&co, m->tokenizer, &n, NULL);
@@ -375,12 +367,11 @@ static int chat_run(chat_args *c) {
     }
 done:
     if (c->io.transcript) fclose(c->io.transcript);
-    cli_stops_free(&c->io.stops);
     free(sys_text);
     free(jinja);
     lc_chat_free(chat);
+    cli_grammar_free(&c->gr); /* detaches from the sampler */
     lc_sampler_free(sampler);
-    cli_grammar_free(&c->gr);
     lc_context_free(ctx);
     lc_model_free(m);
     return rc;
@@ -389,10 +380,6 @@ done:
 int cmd_chat(int argc, char **argv) {
     chat_args c;
     memset(&c, 0, sizeof c);
-    int rc = parse_args(&c, argc, argv);
-    if (rc >= 0) {
-        cli_stops_free(&c.io.stops);
-        return rc;
-    }
-    return chat_run(&c);
+    const int rc = parse_args(&c, argc, argv);
+    return rc >= 0 ? rc : chat_run(&c);
 }

@@ -1,7 +1,6 @@
 /* longctx run — generate text with a model: prompt in, tokens streamed out,
  * throughput and the time split on stderr. A thin layer over
  * include/longctx/runtime.h, the sampler and the tokenizer. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,8 +9,6 @@
 #include "longctx/util.h"
 #include "grammar_flags.h"
 #include "llama_flags.h"
-#include "reverse_prompt.h"
-#include "run_session.h"
 #include "runtime_flags.h"
 #include "opt.h"
 #include "sp_cli.h"
@@ -19,6 +16,7 @@
 #include "longctx/runtime.h"
 #include "longctx/sample.h"
 #include "longctx/sys.h"
+#include "longctx/text.h"
 
 #define PROMPT_FILE_MAX ((size_t)64 << 20)
 
@@ -28,158 +26,54 @@ static const char synopsis[] =
     "throughput and the time split (matmul / attention / other) go to stderr.\n\n";
 
 
-/* "1,403,22" -> ids (malloc'd). */
-static int32_t *parse_ids(const char *s, int64_t *n) {
-    size_t cap = 1;
-    for (const char *p = s; *p; p++) cap += *p == ',';
-    int32_t *ids = malloc(cap * sizeof(int32_t));
-    if (!ids) return NULL;
-    *n = 0;
-    while (*s) {
-        char *end;
-        errno = 0;
-        long v = strtol(s, &end, 10);
-        if (errno || end == s || v < 0 || v > INT32_MAX || (*end && *end != ',')) {
-            free(ids);
-            return NULL;
-        }
-        ids[(*n)++] = (int32_t)v;
-        s = *end ? end + 1 : end;
-    }
-    if (*n == 0) {
-        free(ids);
-        return NULL;
-    }
-    return ids;
-}
-
-typedef struct {
-    lc_sampler *sampler;
-    const lc_tokenizer *tok;
-    bool ids;
-    int32_t prev;
-    char buf[256];
-    /* --session, --json: the generated ids, grown as they come (a session's
-     * history holds at most LC_SESSION_MAX_TOKENS) */
-    bool keep;
-    int32_t *gen;
-    int64_t n_gen, cap_gen;
-    /* --json: the generated text, printed at the end instead of streamed */
-    bool json;
-    char *text;
-    size_t text_len, text_cap;
-    cli_stops *stops;       /* -r */
-    const char *stopped_at; /* the -r string that ended generation */
-} run_state;
-
-/* Append the piece to s->text; false (after a message) when it cannot grow. */
-static bool keep_text(run_state *s, const char *piece, size_t n) {
-    if (n > SIZE_MAX / 2 - s->text_len - 1) return false;
-    if (s->text_len + n + 1 > s->text_cap) {
-        const size_t cap = LC_MAX(2 * s->text_cap, LC_MAX(s->text_len + n + 1, (size_t)4096));
-        char *t = realloc(s->text, cap);
-        if (!t) {
-            fprintf(stderr, "\nlongctx run: stopping: out of memory for the generated text\n");
-            return false;
-        }
-        s->text = t;
-        s->text_cap = cap;
-    }
-    memcpy(s->text + s->text_len, piece, n);
-    s->text_len += n;
-    s->text[s->text_len] = '\0';
-    return true;
-}
-
-/* A decoded piece: printed (or kept for --json), checked against the -r
- * strings; false to stop. */
-static bool emit_text(run_state *s, const char *piece, size_t n) {
-    if (!s->json) fwrite(piece, 1, n, stdout);
-    else if (!keep_text(s, piece, n)) return false;
-    bool oom;
-    s->stopped_at = cli_stops_feed(s->stops, piece, n, &oom);
-    if (oom) fprintf(stderr, "\nlongctx run: stopping: out of memory for -r\n");
-    return !oom && !s->stopped_at;
-}
-
-/* Append id to s->gen; false (after a message) when it cannot grow. */
-static bool keep_token(run_state *s, int32_t id) {
-    if (s->n_gen == s->cap_gen) {
-        const int64_t cap = LC_MIN(LC_MAX(2 * s->cap_gen, (int64_t)256), LC_SESSION_MAX_TOKENS);
-        int32_t *g = cap > s->cap_gen ? realloc(s->gen, (size_t)cap * sizeof(int32_t)) : NULL;
-        if (!g) {
-            fprintf(stderr, "\nlongctx run: stopping: %s after %lld generated tokens\n",
-                    cap > s->cap_gen ? "out of memory for the session's history" : "a session's history is full",
-                    (long long)s->n_gen);
-            return false;
-        }
-        s->gen = g;
-        s->cap_gen = cap;
-    }
-    s->gen[s->n_gen++] = id;
-    return true;
-}
-
-static bool sample_cb(void *user, float *logits, int32_t n_vocab, int32_t *token, lc_error *err) {
-    (void)n_vocab;
-    return lc_sampler_sample_inplace(((run_state *)user)->sampler, logits, token, err) == LC_OK;
-}
-
-static bool token_cb(void *user, int32_t id) {
-    run_state *s = user;
-    bool go = true;
-    if (s->keep && !keep_token(s, id)) return false;
-    if (s->ids || !s->tok) {
-        if (!s->json) printf("%d ", id);
-    } else {
-        size_t n = lc_tokenizer_decode_token(s->tok, s->prev, id, s->buf, sizeof s->buf);
-        if (n > sizeof s->buf) {
-            char *big = malloc(n);
-            if (big) {
-                lc_tokenizer_decode_token(s->tok, s->prev, id, big, n);
-                go = emit_text(s, big, n);
-                free(big);
-            }
-        } else {
-            go = emit_text(s, s->buf, n);
-        }
-    }
-    s->prev = id;
+/* A decoded piece: streamed to stdout. */
+static bool print_piece(void *user, const char *piece, size_t n) {
+    (void)user;
+    fwrite(piece, 1, n, stdout);
     fflush(stdout);
-    return go;
+    return true;
 }
 
-/* --json: one object on stdout. */
-static void print_json(const run_state *s, const char *model_path, const int32_t *ids, int64_t n_ids, int64_t reused,
-                       const lc_generate_result *res, const lc_context_timings *tm) {
+/* --tokens: the ids as they come. */
+static bool print_id(void *user, int32_t id) {
+    (void)user;
+    printf("%d ", id);
+    fflush(stdout);
+    return true;
+}
+
+static void json_ids(lc_json_writer *w, const char *key, const int32_t *ids, int64_t n) {
+    lc_json_key(w, key);
+    lc_json_begin_array(w);
+    for (int64_t i = 0; i < n; i++) lc_json_int(w, ids[i]);
+    lc_json_end_array(w);
+}
+
+/* --json: one object on stdout; text is null without a tokenizer (or with --tokens). */
+static void print_json(const char *model_path, const int32_t *ids, int64_t n_ids, int64_t reused, bool text,
+                       const char *const *stops, const lc_text_result *res, const lc_context_timings *tm) {
+    const lc_generate_result *g = &res->gen;
     lc_json_writer w;
     lc_json_init(&w, stdout, false);
     lc_json_begin_object(&w);
     lc_json_kv_str(&w, "model", model_path);
     lc_json_kv_int(&w, "n_prompt_tokens", n_ids);
-    lc_json_kv_int(&w, "n_prompt_evaluated", res->n_prompt);
+    lc_json_kv_int(&w, "n_prompt_evaluated", g->n_prompt);
     lc_json_kv_int(&w, "n_prompt_reused", reused);
-    lc_json_key(&w, "prompt_tokens");
-    lc_json_begin_array(&w);
-    for (int64_t i = 0; i < n_ids; i++) lc_json_int(&w, ids[i]);
-    lc_json_end_array(&w);
-    lc_json_kv_int(&w, "n_generated", res->n_generated);
-    lc_json_key(&w, "tokens");
-    lc_json_begin_array(&w);
-    for (int64_t i = 0; i < s->n_gen; i++) lc_json_int(&w, s->gen[i]);
-    lc_json_end_array(&w);
-    lc_json_key(&w, "text"); /* null without a tokenizer (or with --tokens) */
-    if (s->ids || !s->tok) lc_json_null(&w);
-    else lc_json_strn(&w, s->text ? s->text : "", s->text_len);
-    lc_json_kv_str(&w, "stop", s->stopped_at ? "reverse_prompt" : lc_stop_reason_name(res->stop));
-    if (s->stopped_at) lc_json_kv_str(&w, "reverse_prompt", s->stopped_at);
+    json_ids(&w, "prompt_tokens", ids, n_ids);
+    lc_json_kv_int(&w, "n_generated", g->n_generated);
+    json_ids(&w, "tokens", res->tokens, res->n_tokens);
+    lc_json_key(&w, "text");
+    if (text && res->text) lc_json_strn(&w, res->text, res->len);
+    else lc_json_null(&w);
+    lc_json_kv_str(&w, "stop", res->stop_index >= 0 ? "reverse_prompt" : lc_stop_reason_name(g->stop));
+    if (res->stop_index >= 0) lc_json_kv_str(&w, "reverse_prompt", stops[res->stop_index]);
     lc_json_key(&w, "timings");
     lc_json_begin_object(&w);
-    lc_json_kv_num(&w, "prompt_s", res->t_prompt);
-    lc_json_kv_num(&w, "prompt_tokens_per_s", res->t_prompt > 0 ? (double)res->n_prompt / res->t_prompt : 0.0);
-    lc_json_kv_num(&w, "generate_s", res->t_generate);
-    lc_json_kv_num(&w, "generate_tokens_per_s",
-                   res->t_generate > 0 ? (double)res->n_generated / res->t_generate : 0.0);
+    lc_json_kv_num(&w, "prompt_s", g->t_prompt);
+    lc_json_kv_num(&w, "prompt_tokens_per_s", g->t_prompt > 0 ? (double)g->n_prompt / g->t_prompt : 0.0);
+    lc_json_kv_num(&w, "generate_s", g->t_generate);
+    lc_json_kv_num(&w, "generate_tokens_per_s", g->t_generate > 0 ? (double)g->n_generated / g->t_generate : 0.0);
     lc_json_kv_num(&w, "matmul_s", tm->t_matmul);
     lc_json_kv_num(&w, "attention_s", tm->t_attn);
     lc_json_kv_num(&w, "other_s", tm->t_other);
@@ -191,6 +85,7 @@ static void print_json(const run_state *s, const char *model_path, const int32_t
 /* What the command line asks for. */
 typedef struct {
     const char *prompt, *prompt_file, *prompt_ids, *session;
+    size_t prompt_len;
     int64_t n_predict;
     cli_runtime_flags rf; /* -m -z -c -b -t --attn -ctk -ctv --kv-policy --keep and RoPE (runtime_flags.h) */
     lc_sampler_params sp;
@@ -205,7 +100,6 @@ static void run_args_init(run_args *r) {
     r->n_predict = 128;
     cli_runtime_flags_init(&r->rf);
     lc_sampler_params_init(&r->sp);
-    cli_stops_init(&r->stops);
     cli_grammar_init(&r->gr);
 }
 
@@ -221,10 +115,6 @@ static bool opt_prompt_cache_ro(const cli_opt *o, const char *name, const char *
     r->session = v;
     r->session_ro = true;
     return true;
-}
-
-static bool opt_reverse_prompt(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    return cli_stops_add(o->dst, cmd, name, v);
 }
 
 static bool opt_chat_only(const cli_opt *o, const char *name, const char *v, const char *cmd) {
@@ -264,7 +154,7 @@ static int parse_args(run_args *r, int argc, char **argv) {
         CLI_I64("-n|--n-predict", "N", &r->n_predict, -1, LC_CONTEXT_MAX_TOKENS,
                 "tokens to generate (default 128; -1: until EOS or the context is full)"),
         CLI_RUNTIME_OPTS(&r->rf),
-        CLI_FN("-r|--reverse-prompt", "S", opt_reverse_prompt, &r->stops,
+        CLI_FN("-r|--reverse-prompt", "S", cli_opt_stop, &r->stops,
                "stop when the generated text contains S (printed with it; repeatable)"),
         CLI_SET("--json", &r->json,
                 "print one JSON object on stdout instead of the text: the prompt's and\n"
@@ -310,41 +200,23 @@ static int parse_args(run_args *r, int argc, char **argv) {
 }
 
 /* The prompt as token ids (malloc'd into *ids): --prompt-tokens, else the
- * text of -p or -f encoded, else BOS alone; every id inside the vocabulary.
- * CLI_OK, CLI_USAGE or CLI_FAIL after a message. The text read from -f is
- * *text (owned by the caller), and r->prompt points at it. */
-static int prompt_ids(run_args *r, const lc_model *m, char **text, size_t *text_len, int32_t **ids, int64_t *n_ids) {
-    const lc_tokenizer *tok = m->tokenizer;
+ * text of -p or -f encoded, else BOS alone. CLI_OK, CLI_USAGE or CLI_FAIL
+ * after a message. The text read from -f is *text (owned by the caller), and
+ * r->prompt points at it. */
+static int prompt_ids(run_args *r, const lc_model *m, char **text, int32_t **ids, int64_t *n_ids) {
     lc_error err;
-    *n_ids = 0;
     if (r->prompt_file) {
-        lc_error ferr;
-        if (lc_read_file(r->prompt_file, PROMPT_FILE_MAX, text, text_len, &ferr) != LC_OK)
-            return cli_error("run", "%s", ferr.msg), CLI_FAIL;
+        if (lc_read_file(r->prompt_file, PROMPT_FILE_MAX, text, &r->prompt_len, &err) != LC_OK)
+            return cli_error("run", "%s", err.msg), CLI_FAIL;
         r->prompt = *text;
     } else if (r->prompt) {
-        *text_len = strlen(r->prompt);
+        r->prompt_len = strlen(r->prompt);
     }
-    if (r->prompt_ids) {
-        if (!(*ids = parse_ids(r->prompt_ids, n_ids)))
-            return cli_error("run", "--prompt-tokens: expected comma-separated non-negative ids"), CLI_USAGE;
-    } else if (r->prompt && *text_len > 0) {
-        if (!tok) return cli_error("run", "the model has no tokenizer: give -z TOKENIZER.bin or --prompt-tokens"), CLI_USAGE;
-        if (lc_tokenizer_encode_alloc(tok, r->prompt, *text_len, !r->no_bos, ids, n_ids, &err) != LC_OK)
-            return cli_fail("run", &err);
-    }
-    if (*n_ids == 0) { /* no prompt: start from BOS */
-        free(*ids);
-        if (!(*ids = malloc(sizeof(int32_t)))) return CLI_FAIL;
-        (*ids)[0] = tok && lc_tokenizer_bos(tok) >= 0 ? lc_tokenizer_bos(tok) : 1;
-        *n_ids = 1;
-    }
-    for (int64_t i = 0; i < *n_ids; i++)
-        if ((*ids)[i] >= m->cfg.vocab_size) {
-            cli_error("run", "prompt token %d is outside the vocabulary (0..%d)", (*ids)[i], m->cfg.vocab_size - 1);
-            return CLI_USAGE;
-        }
-    return CLI_OK;
+    const lc_status st = r->prompt_ids ? lc_tokens_parse(r->prompt_ids, m->cfg.vocab_size, ids, n_ids, &err)
+                                       : lc_text_prompt_tokens(m, r->prompt, r->prompt_len, !r->no_bos, ids, n_ids, &err);
+    if (st == LC_OK) return CLI_OK;
+    cli_error("run", "%s%s", r->prompt_ids ? "--prompt-tokens: " : "", err.msg);
+    return st == LC_ERR_INVALID_ARG ? CLI_USAGE : CLI_FAIL;
 }
 
 /* Without a tokenizer: -r is refused, ids are printed. CLI_OK or CLI_USAGE. */
@@ -370,8 +242,8 @@ static void print_setup(const run_args *r, const lc_model *m, const lc_context *
             lc_sampler_describe(&r->sp, sdesc, sizeof sdesc));
 }
 
-static void print_summary(const run_args *r, const run_state *rs, const lc_generate_result *res,
-                          const lc_context_timings *tm) {
+static void print_summary(const run_args *r, const lc_text_result *tr, const lc_context_timings *tm) {
+    const lc_generate_result *res = &tr->gen;
     const double total = tm->t_matmul + tm->t_attn + tm->t_other;
     fprintf(stderr, "prompt:   %6lld tokens in %8.3f s  (%9.1f tok/s)\n", (long long)res->n_prompt, res->t_prompt,
             res->t_prompt > 0 ? (double)res->n_prompt / res->t_prompt : 0.0);
@@ -381,10 +253,10 @@ static void print_summary(const run_args *r, const run_state *rs, const lc_gener
         fprintf(stderr, "time: matmul %.1f%%, attention %.1f%%, other %.1f%% of %.3f s\n", 100 * tm->t_matmul / total,
                 100 * tm->t_attn / total, 100 * tm->t_other / total, total);
     cli_sp_report(&r->spc, res->n_prompt + res->n_generated);
-    if (rs->stopped_at) fprintf(stderr, "stopped: reverse prompt '%s'\n", rs->stopped_at);
+    if (tr->stop_index >= 0) fprintf(stderr, "stopped: reverse prompt '%s'\n", r->stops.s[tr->stop_index]);
     else if (res->stop == LC_STOP_CONTEXT_FULL) fprintf(stderr, "stopped: %s\n", res->message);
     else fprintf(stderr, "stopped: %s\n", lc_stop_reason_name(res->stop));
-    if (r->gr.s && !lc_grammar_state_ended(r->gr.s))
+    if (r->gr.c && !lc_grammar_state_ended(lc_grammar_constraint_state(r->gr.c)))
         fprintf(stderr, "note: stopped before the grammar was complete (raise -n)\n");
 }
 
@@ -396,16 +268,13 @@ typedef struct {
     int32_t *ids;
     int64_t n_ids;
     char *text;
-    size_t text_len;
-    run_state rs;
+    lc_text_result res;
 } run_hold;
 
 static void run_free(run_args *r, run_hold *h) {
-    free(h->rs.gen);
-    free(h->rs.text);
-    cli_stops_free(&r->stops);
+    lc_text_result_free(&h->res);
+    cli_grammar_free(&r->gr); /* detaches from the sampler: before it is freed */
     lc_sampler_free(h->sampler);
-    cli_grammar_free(&r->gr);
     cli_sp_end(&r->spc); /* detaches from ctx: before it is freed */
     lc_context_free(h->ctx);
     free(h->ids);
@@ -414,62 +283,78 @@ static void run_free(run_args *r, run_hold *h) {
 }
 
 /* Context, sampler and grammar for the prompt in h. CLI_OK or an exit status after a message. */
-static int run_prepare(run_args *r, run_hold *h, int32_t eos) {
+static int run_prepare(run_args *r, run_hold *h) {
     lc_error err;
     if (r->rf.keep_prompt) r->rf.co.kv_n_keep = h->n_ids; /* --keep -1 */
     const lc_status cst = lc_context_create(h->m, &r->rf.co, &h->ctx, &err);
     if (cli_sp_attach(&r->spc, h->ctx, cst, &err, "run") != CLI_OK) return CLI_FAIL;
     if (lc_sampler_create(&r->sp, h->m->cfg.vocab_size, &h->sampler, &err) != LC_OK) return cli_fail("run", &err);
     for (int64_t i = 0; i < h->n_ids; i++) lc_sampler_accept(h->sampler, h->ids[i], NULL);
-    if (!cli_grammar_active(&r->gr)) return CLI_OK;
+    const int32_t eos = lc_model_eos(h->m);
     return cli_grammar_setup(&r->gr, h->m->tokenizer, eos >= 0 ? &eos : NULL, eos >= 0 ? 1 : 0, h->sampler, "run");
 }
 
-/* Generate after the prompt (past what --session reused); CLI_OK or an exit status. */
-static int run_generate(run_args *r, run_hold *h, int32_t eos) {
+/* --session: the prompt's prefix the file holds; -1 after a message. */
+static int64_t session_resume(const run_args *r, run_hold *h) {
+    int64_t reused = 0, n_hist = -1;
     lc_error err;
-    int64_t reused = 0; /* --session: before anything is printed, as it may refuse */
-    if (r->session && (reused = cli_run_session_load(h->ctx, r->session, h->ids, h->n_ids)) < 0) return CLI_FAIL;
-    h->rs = (run_state){.sampler = h->sampler,
-                        .tok = h->m->tokenizer,
-                        .ids = r->print_ids,
-                        .prev = h->ids[h->n_ids - 1],
-                        .keep = r->session != NULL || r->json,
-                        .json = r->json,
-                        .stops = &r->stops};
-    if (!r->print_ids && !r->json && r->prompt && h->text_len > 0) { /* echo the prompt as given */
-        fwrite(r->prompt, 1, h->text_len, stdout);
+    if (!r->session) return 0;
+    if (lc_session_resume(h->ctx, r->session, h->ids, h->n_ids, &reused, &n_hist, &err) != LC_OK)
+        return cli_fail("run", &err), -1;
+    if (n_hist >= 0)
+        fprintf(stderr, "longctx run: session %s: %lld of %lld prompt tokens reused (%lld in the file)\n", r->session,
+                (long long)reused, (long long)h->n_ids, (long long)n_hist);
+    return reused;
+}
+
+static int session_save(const run_args *r, const run_hold *h) {
+    lc_error err;
+    int64_t n_saved = 0;
+    if (!r->session || r->session_ro) return CLI_OK;
+    if (lc_session_save_generation(h->ctx, r->session, h->ids, h->n_ids, h->res.tokens, h->res.n_tokens, &n_saved,
+                                   &err) != LC_OK)
+        return cli_fail("run", &err);
+    fprintf(stderr, "longctx run: session saved to %s (%lld tokens)\n", r->session, (long long)n_saved);
+    return CLI_OK;
+}
+
+/* Generate after the prompt (past what --session reused); CLI_OK or an exit status. */
+static int run_generate(run_args *r, run_hold *h) {
+    lc_error err;
+    const int64_t reused = session_resume(r, h); /* before anything is printed, as it may refuse */
+    if (reused < 0) return CLI_FAIL;
+    if (!r->print_ids && !r->json && r->prompt && r->prompt_len > 0) { /* echo the prompt as given */
+        fwrite(r->prompt, 1, r->prompt_len, stdout);
         fflush(stdout);
     }
-    lc_generate_opts go;
-    lc_generate_opts_init(&go);
-    go.n_predict = r->n_predict;
-    go.eos_id = eos;
-    go.sample = sample_cb;
-    go.sample_user = &h->rs;
-    cli_sp_wrap_sample(&r->spc, &go.sample, &go.sample_user);
-    go.on_token = token_cb;
-    go.token_user = &h->rs;
-    lc_generate_result res;
+    lc_text_opts to;
+    lc_text_opts_init(&to);
+    to.n_predict = r->n_predict;
+    to.stop_at_eos = !r->ignore_eos;
+    to.on_piece = r->print_ids || r->json ? NULL : print_piece;
+    to.on_token = r->print_ids && !r->json ? print_id : NULL;
+    to.stop = r->stops.s;
+    to.n_stop = r->stops.n;
+    to.sample = lc_sample_with_sampler;
+    to.sample_user = h->sampler;
+    cli_sp_wrap_sample(&r->spc, &to.sample, &to.sample_user);
     /* --sp: the prompt by ring prefill, then generation from its logits */
     double t_ring = 0;
     const int64_t n_ring = r->spc.on ? h->n_ids - reused : 0;
     lc_status st = cli_sp_prefill(&r->spc, h->ids + reused, n_ring, &t_ring, &err);
-    if (st == LC_OK)
-        st = lc_generate(h->ctx, h->ids + reused + n_ring, h->n_ids - reused - n_ring, &go, NULL, 0, &res, &err);
+    if (st == LC_OK) st = lc_generate_text_tokens(h->ctx, h->ids, h->n_ids, reused + n_ring, &to, &h->res, &err);
     if (st == LC_OK && n_ring > 0) {
-        res.n_prompt = n_ring;
-        res.t_prompt = t_ring;
+        h->res.gen.n_prompt = n_ring;
+        h->res.gen.t_prompt = t_ring;
     }
     if (!r->json) printf("\n");
     fflush(stdout);
     if (st != LC_OK) return cli_fail("run", &err);
     lc_context_timings tm;
     lc_context_get_timings(h->ctx, &tm);
-    if (r->json) print_json(&h->rs, r->rf.model_path, h->ids, h->n_ids, reused, &res, &tm);
-    print_summary(r, &h->rs, &res, &tm);
-    if (!r->session || r->session_ro) return CLI_OK;
-    return cli_run_session_save(h->ctx, r->session, h->ids, h->n_ids, h->rs.gen, h->rs.n_gen);
+    if (r->json) print_json(r->rf.model_path, h->ids, h->n_ids, reused, !r->print_ids, r->stops.s, &h->res, &tm);
+    print_summary(r, &h->res, &tm);
+    return session_save(r, h);
 }
 
 int cmd_run(int argc, char **argv) {
@@ -491,13 +376,10 @@ int cmd_run(int argc, char **argv) {
     cli_runtime_default_ctx(&ra.rf, h.m, "run");
     int rc = cli_runtime_rope(&ra.rf, h.m, &rope, "run");
     if (rc == CLI_OK) rc = without_tokenizer(&ra, h.m);
-    if (rc == CLI_OK) rc = prompt_ids(&ra, h.m, &h.text, &h.text_len, &h.ids, &h.n_ids);
-    const lc_tokenizer *tok = h.m->tokenizer;
-    int32_t eos = tok ? lc_tokenizer_eos(tok) : (strcmp(h.m->format, "llama2c") == 0 ? 2 : -1);
-    if (ra.ignore_eos) eos = -1;
-    if (rc == CLI_OK) rc = run_prepare(&ra, &h, eos);
+    if (rc == CLI_OK) rc = prompt_ids(&ra, h.m, &h.text, &h.ids, &h.n_ids);
+    if (rc == CLI_OK) rc = run_prepare(&ra, &h);
     if (rc == CLI_OK) print_setup(&ra, h.m, h.ctx);
-    if (rc == CLI_OK) rc = run_generate(&ra, &h, eos);
+    if (rc == CLI_OK) rc = run_generate(&ra, &h);
     run_free(&ra, &h);
     return rc;
 }

@@ -1,4 +1,5 @@
-/* --grammar-file / --json-schema / --json-object (see grammar_flags.h). */
+/* --grammar-file / --json-schema / --json-object (see grammar_flags.h): the
+ * flags pick the GBNF text; lc_grammar_constraint does the rest. */
 #include "longctx/util.h"
 #include <stdlib.h>
 #include <string.h>
@@ -6,18 +7,39 @@
 #include "cli.h"
 #include "grammar_flags.h"
 
-#define GRAMMAR_FILE_MAX ((size_t)LC_GRAMMAR_MAX_SOURCE)
-
 void cli_grammar_init(cli_grammar *c) { memset(c, 0, sizeof *c); }
 
 bool cli_grammar_active(const cli_grammar *c) { return c->grammar_file || c->json_schema || c->json_object; }
 
-/* Reads at most GRAMMAR_FILE_MAX bytes; NULL (after a message) on failure. */
-static char *read_all(const char *path, size_t *len, const char *cmd) {
+/* The GBNF the flags ask for (*text malloc'd); an exit status after a message. */
+static int grammar_text(const cli_grammar *c, char **text, size_t *len, const char *cmd) {
     lc_error err;
-    char *buf = NULL;
-    if (lc_read_file(path, GRAMMAR_FILE_MAX, &buf, len, &err) != LC_OK) cli_error(cmd, "%s", err.msg);
-    return buf;
+    const char *sj = c->json_schema ? c->json_schema + strspn(c->json_schema, " \t\n") : NULL;
+#if !defined(LC_HAVE_JSON_SCHEMA)
+    if (sj) {
+        cli_error(cmd, "--json-schema: this longctx was built without cJSON (install libcjson-dev and configure "
+                       "again); --grammar-file and --json work");
+        return CLI_USAGE;
+    }
+#endif
+    if (c->grammar_file || (sj && *sj != '{')) { /* a file */
+        if (lc_read_file(c->grammar_file ? c->grammar_file : c->json_schema, LC_GRAMMAR_MAX_SOURCE, text, len, &err) !=
+            LC_OK)
+            return cli_error(cmd, "%s", err.msg), CLI_FAIL;
+    } else if (!(*text = strdup(sj ? sj : lc_grammar_json_object_gbnf()))) {
+        return CLI_FAIL;
+    } else {
+        *len = strlen(*text);
+    }
+    if (!sj) return CLI_OK;
+#if defined(LC_HAVE_JSON_SCHEMA)
+    char *schema = *text;
+    const lc_status st = lc_json_schema_to_gbnf(schema, *len, text, &err);
+    free(schema);
+    if (st != LC_OK) return cli_fail(cmd, &err), CLI_USAGE;
+    *len = strlen(*text);
+#endif
+    return CLI_OK;
 }
 
 int cli_grammar_setup(cli_grammar *c, const lc_tokenizer *tok, const int32_t *eog, int32_t n_eog, lc_sampler *sampler,
@@ -31,71 +53,29 @@ int cli_grammar_setup(cli_grammar *c, const lc_tokenizer *tok, const int32_t *eo
         cli_error(cmd, "a grammar needs the model's tokenizer (give -z TOKENIZER.bin for a llama2.c model)");
         return CLI_USAGE;
     }
-    lc_error err;
     char *text = NULL;
     size_t len = 0;
-    if (c->grammar_file) {
-        if (!(text = read_all(c->grammar_file, &len, cmd))) return CLI_FAIL;
-    } else if (c->json_schema) {
-#if !defined(LC_HAVE_JSON_SCHEMA)
-        cli_error(cmd, "--json-schema: this longctx was built without cJSON (install libcjson-dev and configure "
-                       "again); --grammar-file and --json work");
-        return CLI_USAGE;
-#else
-        const char *sj = c->json_schema;
-        while (*sj == ' ' || *sj == '\t' || *sj == '\n') sj++;
-        char *schema = NULL;
-        size_t slen = 0;
-        if (*sj == '{') {
-            schema = strdup(sj);
-            slen = strlen(sj);
-        } else if (!(schema = read_all(c->json_schema, &slen, cmd))) {
-            return CLI_FAIL;
-        }
-        if (!schema) return CLI_FAIL;
-        lc_status st = lc_json_schema_to_gbnf(schema, slen, &text, &err);
-        free(schema);
-        if (st != LC_OK) {
-            cli_fail(cmd, &err);
-            return CLI_USAGE;
-        }
-        len = strlen(text);
-#endif
-    } else {
-        text = strdup(lc_grammar_json_object_gbnf());
-        if (!text) return CLI_FAIL;
-        len = strlen(text);
+    int rc = grammar_text(c, &text, &len, cmd);
+    if (rc != CLI_OK) {
+        free(text);
+        return rc;
     }
-    lc_status st = lc_grammar_parse(text, len, NULL, &c->g, &err);
+    lc_error err;
+    const lc_status st = lc_grammar_constraint_create(text, len, tok, eog, n_eog, c->steps, sampler, &c->c, &err);
     free(text);
-    if (st != LC_OK) {
-        if (c->grammar_file) cli_error(cmd, "%s: %s", c->grammar_file, err.msg);
-        else cli_fail(cmd, &err);
-        return CLI_USAGE;
-    }
-    if (lc_grammar_vocab_create(tok, eog, n_eog, &c->v, &err) != LC_OK ||
-        lc_grammar_state_create(c->g, c->v, &c->s, &err) != LC_OK ||
-        lc_grammar_state_attach(c->s, sampler, &err) != LC_OK) {
-        cli_fail(cmd, &err);
-        return CLI_FAIL;
-    }
-    lc_grammar_state_set_budget(c->s, c->steps);
-    return CLI_OK;
+    if (st == LC_OK) return CLI_OK;
+    if (c->grammar_file) cli_error(cmd, "%s: %s", c->grammar_file, err.msg);
+    else cli_fail(cmd, &err);
+    return st == LC_ERR_NOMEM || st == LC_ERR_IO || st == LC_ERR_INTERNAL ? CLI_FAIL : CLI_USAGE;
 }
 
 int cli_grammar_restart(cli_grammar *c, const char *cmd) {
-    if (!c->s) return CLI_OK;
     lc_error err;
-    if (lc_grammar_state_reset(c->s, &err) != LC_OK) {
-        cli_fail(cmd, &err);
-        return CLI_FAIL;
-    }
-    return CLI_OK;
+    if (!c->c || lc_grammar_state_reset(lc_grammar_constraint_state(c->c), &err) == LC_OK) return CLI_OK;
+    return cli_fail(cmd, &err);
 }
 
 void cli_grammar_free(cli_grammar *c) {
-    lc_grammar_state_free(c->s);
-    lc_grammar_vocab_free(c->v);
-    lc_grammar_free(c->g);
-    memset(c, 0, sizeof *c);
+    lc_grammar_constraint_free(c->c);
+    c->c = NULL;
 }

@@ -13,9 +13,7 @@ typedef struct {
     const char *json_schema;  /* --json-schema FILE|JSON     */
     bool json_object;         /* --json-object: any object   */
     int64_t steps;            /* --grammar-steps N: parse steps per token (0: no limit) */
-    lc_grammar *g;
-    lc_grammar_vocab *v;
-    lc_grammar_state *s;
+    lc_grammar_constraint *c; /* attached to the sampler: free it first */
 } cli_grammar;
 
 void cli_grammar_init(cli_grammar *c);
@@ -41,6 +39,7 @@ int cli_grammar_setup(cli_grammar *c, const lc_tokenizer *tok, const int32_t *eo
                       const char *cmd);
 /* Start a new generation (chat: each reply). */
 int cli_grammar_restart(cli_grammar *c, const char *cmd);
+/* Detaches from the sampler: before the sampler is freed. */
 void cli_grammar_free(cli_grammar *c);
 
 #endif

@@ -93,6 +93,20 @@ bool cli_opt_rope(const cli_opt *o, const char *name, const char *v, const char 
     return true;
 }
 
+bool cli_opt_stop(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    cli_stops *st = o->dst;
+    lc_error err;
+    if (st->n < LC_TEXT_MAX_STOPS) {
+        st->s[st->n] = v;
+        if (lc_stops_validate(st->s, st->n + 1, &err) == LC_OK) {
+            st->n++;
+            return true;
+        }
+    }
+    cli_error(cmd, "%s: at most %d strings of 1..%d bytes", name, LC_TEXT_MAX_STOPS, LC_TEXT_MAX_STOP_BYTES);
+    return false;
+}
+
 bool cli_opt_sampler(const cli_opt *o, const char *name, const char *v, const char *cmd) {
     lc_error err;
     if (lc_sampler_apply_option((lc_sampler_params *)o->dst, name, v, &err) == LC_OK) return true;

@@ -22,8 +22,17 @@
 #include "longctx/model.h"
 #include "longctx/runtime.h"
 #include "longctx/sample.h"
+#include "longctx/text.h"
 
 #define CLI_MAX_ROPE_FLAGS 32
+
+/* -r / --reverse-prompt (llama.cpp's name) for run and chat: stop strings
+ * (lc_text_opts.stop, lc_chat_opts.stop), borrowed from argv. */
+typedef struct {
+    const char *s[LC_TEXT_MAX_STOPS];
+    int n;
+} cli_stops;
+bool cli_opt_stop(const cli_opt *o, const char *name, const char *v, const char *cmd); /* dst: cli_stops */
 
 typedef struct {
     const char *model_path;

@@ -118,6 +118,11 @@ typedef struct {
      * uses tpl and says why through on_note. */
     const char *jinja;
     size_t jinja_len;
+    /* Stop strings (llama.cpp's -r; borrowed: they must outlive the chat; at
+     * most LC_TEXT_MAX_STOPS of 1..LC_TEXT_MAX_STOP_BYTES bytes, text.h): a
+     * reply ends where its text contains one, which is kept in it. */
+    const char *const *stop;
+    int n_stop;
 } lc_chat_opts;
 
 /* tpl PLAIN, no system prompt, n_predict 256, no callbacks. */
@@ -144,7 +149,8 @@ typedef enum {
     LC_CHAT_STOP_END = 0,  /* the model ended its turn (end marker or EOS)  */
     LC_CHAT_STOP_LENGTH,   /* n_predict tokens                              */
     LC_CHAT_STOP_CALLBACK, /* on_text returned false (Ctrl-C)               */
-    LC_CHAT_STOP_CONTEXT   /* the context filled up mid-reply (full policy) */
+    LC_CHAT_STOP_CONTEXT,  /* the context filled up mid-reply (full policy) */
+    LC_CHAT_STOP_STRING    /* one of the options' stop strings (stop_index) */
 } lc_chat_stop;
 
 const char *lc_chat_stop_name(lc_chat_stop s);
@@ -165,6 +171,7 @@ typedef struct {
     int64_t dropped_tokens;
     double t_prompt, t_reply;
     lc_chat_stop stop;
+    int stop_index;          /* STRING: which of lc_chat_opts.stop; else -1  */
 } lc_chat_reply;
 
 /* Add a user message, generate the reply (streamed to on_text), keep both.

@@ -139,6 +139,21 @@ void lc_grammar_state_stats(const lc_grammar_state *s, lc_grammar_stats *st);
 lc_status lc_grammar_state_attach(lc_grammar_state *s, struct lc_sampler *sampler, lc_error *err);
 void lc_grammar_state_detach(struct lc_sampler *sampler);
 
+/* ---- A sampler constrained by a grammar, in one call ------------------------------
+ * The GBNF text parsed (errors name line:column), the tokenizer's vocabulary
+ * trie built with eog[n_eog] as the end-of-generation tokens (NULL, 0: the
+ * tokenizer's EOS), a state with a budget of `steps` parse steps per token
+ * (0: no limit) attached to sampler. One owner of the three; free it before
+ * the sampler. lc_grammar_state_reset(lc_grammar_constraint_state(c)) starts
+ * a new generation (a chat's next reply). */
+typedef struct lc_grammar_constraint lc_grammar_constraint;
+lc_status lc_grammar_constraint_create(const char *gbnf, size_t len, const struct lc_tokenizer *tok,
+                                       const int32_t *eog, int32_t n_eog, int64_t steps, struct lc_sampler *sampler,
+                                       lc_grammar_constraint **out, lc_error *err);
+lc_grammar_state *lc_grammar_constraint_state(lc_grammar_constraint *c);
+/* Detaches from the sampler and frees everything (NULL is fine). */
+void lc_grammar_constraint_free(lc_grammar_constraint *c);
+
 /* ---- JSON ----------------------------------------------------------------------
  * GBNF for any JSON object (OpenAI's response_format json_object) and for
  * any JSON value; static strings: "root ::= ...\n" then the json-* rules. */

@@ -548,6 +548,24 @@ void lc_session_info_free(lc_session_info *info);
 lc_status lc_session_load_checked(lc_context *ctx, const char *path, lc_sampler *sampler, lc_session_check_fn check,
                                   void *check_user, lc_session_info *info, lc_error *err);
 
+/* A prompt continued from a session file (llama.cpp's prompt cache made
+ * safe; the CLI's run --session/--prompt-cache). When path exists it is
+ * loaded (refused whole when truncated, corrupted or foreign, as above; also
+ * refused when it holds a chat's conversation, which a save would drop) and
+ * the longest prefix prompt[n_prompt] shares with the file's history is
+ * kept, so only the rest needs evaluating: *reused is how many prompt tokens
+ * the context holds (at most n_prompt - 1 when that leaves no logits to go on
+ * from; 0 when the file does not exist, or when a policy that evicts holds a
+ * history that cannot be cut: the context is then reset). *n_history (may be
+ * NULL): tokens in the file's history, -1 when there is no file. */
+lc_status lc_session_resume(lc_context *ctx, const char *path, const int32_t *prompt, int64_t n_prompt,
+                            int64_t *reused, int64_t *n_history, lc_error *err);
+/* Saves ctx to path with the history the context evaluated: prompt[n_prompt]
+ * and then the generated tokens gen[n_gen] it evaluated (the last one may not
+ * have been). *n_saved (may be NULL): the history's length. */
+lc_status lc_session_save_generation(const lc_context *ctx, const char *path, const int32_t *prompt, int64_t n_prompt,
+                                     const int32_t *gen, int64_t n_gen, int64_t *n_saved, lc_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -36,12 +36,87 @@ typedef struct {
     int64_t n_predict;          /* tokens to generate (128); < 0: until EOS or the context is full */
     lc_sampler_params sampler;  /* lc_sampler_params_init's chain; temp <= 0: greedy           */
     int add_bos;                /* -1 (default): as the vocabulary says; 0: no; 1: yes          */
-    bool stop_at_eos;           /* true: the vocabulary's EOS ends generation (not emitted)     */
+    bool stop_at_eos;           /* true: the model's EOS (lc_model_eos) ends generation (not
+                                   emitted)                                                    */
     lc_text_piece_fn on_piece;  /* may be NULL                                                  */
     void *user;
+    /* Stop strings (llama.cpp's -r/--reverse-prompt, OpenAI's `stop`; at most
+     * LC_TEXT_MAX_STOPS of 1..LC_TEXT_MAX_STOP_BYTES bytes): generation ends
+     * at the first token whose text completes one; the text ends with it (the
+     * bytes the token wrote after it are dropped). NULL/0: none. */
+    const char *const *stop;
+    int n_stop;
+    /* Sampling by the caller instead of a sampler built from `sampler` (e.g.
+     * lc_sample_with_sampler over a sampler with a grammar attached, or a
+     * callback that broadcasts one rank's choice). NULL: the built one. */
+    lc_sample_fn sample;
+    void *sample_user;
+    /* Every generated token id as it is chosen (before its text); return
+     * false to stop. May be NULL. */
+    lc_token_fn on_token;
+    void *token_user;
 } lc_text_opts;
 
 void lc_text_opts_init(lc_text_opts *o);
+
+#define LC_TEXT_MAX_STOPS 16
+#define LC_TEXT_MAX_STOP_BYTES 256
+
+/* What lc_generate_text_tokens hands back; lc_text_result_free releases it. */
+typedef struct {
+    char *text;           /* the generated text, NUL-terminated (malloc'd); NULL when the
+                             model has no tokenizer (only ids then)                        */
+    size_t len;
+    int32_t *tokens;      /* the generated ids in order (malloc'd; at most
+                             LC_SESSION_MAX_TOKENS are kept)                               */
+    int64_t n_tokens;
+    int stop_index;       /* the o->stop string that ended generation, or -1               */
+    lc_generate_result gen; /* counts, times, why it stopped (a stop string: CALLBACK)    */
+} lc_text_result;
+
+void lc_text_result_free(lc_text_result *r);
+
+/* lc_generate_text from token ids: prompt[0..n_prompt) of which the first
+ * n_held are already in ctx (a session's reused prefix, a ring prefill: not
+ * evaluated again; n_held == n_prompt continues from the context's last
+ * logits). The text of the first generated token is decoded after
+ * prompt[n_prompt - 1]. A built sampler sees every prompt id first; a
+ * caller's (o->sample) does not. Works without a tokenizer (no text, no
+ * pieces; stop strings refused). *out is filled even on failure (free it). */
+lc_status lc_generate_text_tokens(lc_context *ctx, const int32_t *prompt, int64_t n_prompt, int64_t n_held,
+                                  const lc_text_opts *o, lc_text_result *out, lc_error *err);
+
+/* An lc_sample_fn over an lc_sampler (user: the lc_sampler *): samples in
+ * place with lc_sampler_sample_inplace. */
+bool lc_sample_with_sampler(void *sampler, float *logits, int32_t n_vocab, int32_t *token, lc_error *err);
+
+/* The prompt of a generation as ids (*ids malloc'd, free()): text[0..len)
+ * encoded with the model's tokenizer (BOS first when add_bos: -1 as the
+ * vocabulary says, 0 no, 1 yes), or BOS alone when len is 0 (lc_model_bos).
+ * LC_ERR_INVALID_ARG for text without a tokenizer. */
+lc_status lc_text_prompt_tokens(const lc_model *m, const char *text, size_t len, int add_bos, int32_t **ids,
+                                int64_t *n, lc_error *err);
+/* Comma-separated token ids ("1,403,22"), each in 0..n_vocab-1 (*ids
+ * malloc'd, at least one); LC_ERR_INVALID_ARG saying what is wrong. */
+lc_status lc_tokens_parse(const char *s, int32_t n_vocab, int32_t **ids, int64_t *n, lc_error *err);
+/* The model's BOS: its tokenizer's, else 1 (llama and llama2.c's). */
+int32_t lc_model_bos(const lc_model *m);
+/* The model's end of sequence: its tokenizer's EOS, else 2 for a llama2.c
+ * file (its fixed vocabulary's), else -1 (none). */
+int32_t lc_model_eos(const lc_model *m);
+
+/* Stop strings over a text that grows (OpenAI's `stop`, -r): the earliest
+ * occurrence of any stops[i] that ends after byte `from` (it may begin
+ * before: a string completed by the bytes appended since), the position of
+ * its first byte, or -1; *which (may be NULL) the i of the string found (the
+ * first given when several begin there). Empty strings never match. */
+int64_t lc_stop_find(const char *text, size_t len, size_t from, const char *const *stops, int n_stops, int *which);
+/* Bytes at the end of text[0..len) that are a proper prefix of some stop
+ * string: what a stream holds back until the next bytes decide. */
+size_t lc_stop_holdback(const char *text, size_t len, const char *const *stops, int n_stops);
+/* LC_ERR_INVALID_ARG unless stops[n_stops] are at most LC_TEXT_MAX_STOPS
+ * strings of 1..LC_TEXT_MAX_STOP_BYTES bytes. */
+lc_status lc_stops_validate(const char *const *stops, int n_stops, lc_error *err);
 
 /* Tokenize prompt with the model's tokenizer, append it to what ctx holds,
  * generate, and return the generated text (NUL-terminated, malloc'd, owned by

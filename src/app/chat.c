@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "app/app_internal.h"
+#include "longctx/text.h"
 
 #define CHAT_BLOB_MAGIC "LCCHAT1"
 #define MAX_STOP 8
@@ -66,6 +67,7 @@ const char *lc_chat_stop_name(lc_chat_stop s) {
     case LC_CHAT_STOP_LENGTH: return "length";
     case LC_CHAT_STOP_CALLBACK: return "stopped";
     case LC_CHAT_STOP_CONTEXT: return "context-full";
+    case LC_CHAT_STOP_STRING: return "stop-string";
     }
     return "?";
 }
@@ -173,6 +175,7 @@ lc_status lc_chat_create(lc_context *ctx, const lc_tokenizer *tok, lc_sampler *s
     lc_chat_opts_init(&defaults);
     const lc_chat_opts *o = o_in ? o_in : &defaults;
     if ((unsigned)o->tpl >= LC_CHAT_TPL_COUNT) return lc_fail(err, LC_ERR_INVALID_ARG, "chat: unknown template %d", (int)o->tpl);
+    if (lc_stops_validate(o->stop, o->n_stop, err) != LC_OK) return LC_ERR_INVALID_ARG;
     if (lc_tokenizer_n_vocab(tok) > lc_context_model(ctx)->cfg.vocab_size)
         return lc_fail(err, LC_ERR_INVALID_ARG, "chat: the tokenizer has %d tokens, the model %d",
                        lc_tokenizer_n_vocab(tok), lc_context_model(ctx)->cfg.vocab_size);
@@ -369,6 +372,7 @@ lc_status lc_chat_send(lc_chat *c, const char *msg, size_t len, lc_chat_reply *r
     lc_chat_reply local;
     if (!rep) rep = &local;
     memset(rep, 0, sizeof *rep);
+    rep->stop_index = -1;
     if (!c || (!msg && len)) return lc_fail(err, LC_ERR_INVALID_ARG, "chat: bad message");
     c->reply_len = 0;
     lc_status st = reply_append(c, "", 0, err);
@@ -463,6 +467,7 @@ lc_status lc_chat_send(lc_chat *c, const char *msg, size_t len, lc_chat_reply *r
             rep->stop = LC_CHAT_STOP_CONTEXT;
             break;
         }
+        const size_t before = c->reply_len;
         size_t pl = lc_tokenizer_decode_token(c->tok, prev, id, piece, sizeof piece);
         if (pl > sizeof piece) pl = sizeof piece; /* no piece is that long; stay safe */
         st = reply_append(c, piece, pl, err);
@@ -470,6 +475,15 @@ lc_status lc_chat_send(lc_chat *c, const char *msg, size_t len, lc_chat_reply *r
         if (st == LC_OK) st = eval(c, &id, 1, err);
         if (st != LC_OK) break;
         prev = id;
+        int which = -1;
+        const int64_t at = lc_stop_find(c->reply, c->reply_len, before, c->o.stop, c->o.n_stop, &which);
+        if (at >= 0) { /* a user's stop string: kept, what the token wrote after it is not */
+            c->reply_len = (size_t)at + strlen(c->o.stop[which]);
+            c->reply[c->reply_len] = '\0';
+            rep->stop = LC_CHAT_STOP_STRING;
+            rep->stop_index = which;
+            break;
+        }
         if (stop && stop_text_hit(c, stop)) {
             /* cut the stop text: from the reply, and (full policy) the
              * tokens that wrote it from the turn and the context */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "longctx/text.h"
+#include "longctx/util.h"
 
 void lc_text_opts_init(lc_text_opts *o) {
     memset(o, 0, sizeof *o);
@@ -17,15 +18,14 @@ const lc_tokenizer *lc_model_tokenizer(const lc_model *m) { return m ? m->tokeni
 
 typedef struct {
     lc_sampler *sampler;
-    const lc_tokenizer *tok;
+    const lc_tokenizer *tok;  /* NULL: ids only                          */
     const lc_text_opts *o;
     int32_t prev;
-    char *text;        /* everything decoded so far (when wanted) */
-    size_t len, cap;
-    size_t emitted;    /* bytes of text handed to on_piece        */
-    bool keep_text;
+    lc_text_result *r;        /* text and tokens, grown as they come     */
+    size_t cap, tok_cap;
+    size_t emitted;           /* bytes of text handed to on_piece        */
     bool stopped;
-    lc_status st;      /* first failure inside a callback         */
+    lc_status st;             /* first failure inside a callback         */
 } text_state;
 
 static bool text_sample(void *user, float *logits, int32_t n_vocab, int32_t *token, lc_error *err) {
@@ -33,23 +33,44 @@ static bool text_sample(void *user, float *logits, int32_t n_vocab, int32_t *tok
     return lc_sampler_sample_inplace(((text_state *)user)->sampler, logits, token, err) == LC_OK;
 }
 
+bool lc_sample_with_sampler(void *sampler, float *logits, int32_t n_vocab, int32_t *token, lc_error *err) {
+    (void)n_vocab;
+    return lc_sampler_sample_inplace(sampler, logits, token, err) == LC_OK;
+}
+
 static bool text_append(text_state *s, const char *p, size_t n) {
-    if (n == 0) return true;
-    if (s->len + n + 1 > s->cap) {
+    lc_text_result *r = s->r;
+    if (r->len + n + 1 > s->cap) {
         size_t cap = s->cap ? s->cap : 256;
-        while (cap < s->len + n + 1) {
+        while (cap < r->len + n + 1) {
             if (cap > SIZE_MAX / 2) return false;
             cap *= 2;
         }
-        char *t = realloc(s->text, cap);
+        char *t = realloc(r->text, cap);
         if (!t) return false;
-        s->text = t;
+        r->text = t;
         s->cap = cap;
     }
-    memcpy(s->text + s->len, p, n);
-    s->len += n;
-    s->text[s->len] = '\0';
+    memcpy(r->text + r->len, p, n);
+    r->len += n;
+    r->text[r->len] = '\0';
     return true;
+}
+
+/* Append id to the result's tokens: LC_OK, LC_ERR_NOMEM, or LC_ERR_TOO_LARGE
+ * past LC_SESSION_MAX_TOKENS. */
+static lc_status keep_token(text_state *s, int32_t id) {
+    lc_text_result *r = s->r;
+    if ((size_t)r->n_tokens == s->tok_cap) {
+        if (r->n_tokens >= LC_SESSION_MAX_TOKENS) return LC_ERR_TOO_LARGE;
+        const size_t cap = LC_MIN(LC_MAX(2 * s->tok_cap, (size_t)256), (size_t)LC_SESSION_MAX_TOKENS);
+        int32_t *t = realloc(r->tokens, cap * sizeof *t);
+        if (!t) return LC_ERR_NOMEM;
+        r->tokens = t;
+        s->tok_cap = cap;
+    }
+    r->tokens[r->n_tokens++] = id;
+    return LC_OK;
 }
 
 size_t lc_utf8_incomplete_tail(const char *text, size_t len) {
@@ -119,17 +140,20 @@ size_t lc_utf8_repair(const char *in, size_t n, bool final, char *out, size_t *c
 }
 
 static bool emit(text_state *s, bool flush) {
-    size_t upto = s->len - (flush ? 0 : lc_utf8_incomplete_tail(s->text, s->len));
+    const lc_text_result *r = s->r;
+    const size_t upto = r->len - (flush ? 0 : lc_utf8_incomplete_tail(r->text, r->len));
     if (upto > s->emitted && s->o->on_piece) {
-        if (!s->o->on_piece(s->o->user, s->text + s->emitted, upto - s->emitted)) s->stopped = true;
+        if (!s->o->on_piece(s->o->user, r->text + s->emitted, upto - s->emitted)) s->stopped = true;
     }
     if (upto > s->emitted) s->emitted = upto;
     return !s->stopped;
 }
 
-static bool text_token(void *user, int32_t id) {
-    text_state *s = user;
+/* The token's text appended; a stop string it completes cuts the text after
+ * it and ends generation. */
+static bool decode_token(text_state *s, int32_t id) {
     char buf[256];
+    const size_t from = s->r->len;
     size_t n = lc_tokenizer_decode_token(s->tok, s->prev, id, buf, sizeof buf);
     bool ok;
     if (n > sizeof buf) {
@@ -143,12 +167,93 @@ static bool text_token(void *user, int32_t id) {
     } else {
         ok = text_append(s, buf, n);
     }
-    s->prev = id;
     if (!ok) {
         s->st = LC_ERR_NOMEM;
         return false;
     }
-    return emit(s, false);
+    int which = -1;
+    const int64_t at = lc_stop_find(s->r->text, s->r->len, from, s->o->stop, s->o->n_stop, &which);
+    if (at >= 0) {
+        s->r->len = (size_t)at + strlen(s->o->stop[which]);
+        s->r->text[s->r->len] = '\0';
+        s->r->stop_index = which;
+        emit(s, true);
+        return false;
+    }
+    return s->stopped || emit(s, false);
+}
+
+static bool text_token(void *user, int32_t id) {
+    text_state *s = user;
+    const lc_status kst = keep_token(s, id);
+    if (kst != LC_OK) {
+        s->st = kst;
+        return false;
+    }
+    if (s->o->on_token && !s->o->on_token(s->o->token_user, id)) s->stopped = true;
+    const bool go = !s->tok || decode_token(s, id);
+    s->prev = id;
+    return go && !s->stopped;
+}
+
+void lc_text_result_free(lc_text_result *r) {
+    if (!r) return;
+    free(r->text);
+    free(r->tokens);
+    memset(r, 0, sizeof *r);
+    r->stop_index = -1;
+}
+
+static lc_status check_args(const lc_context *ctx, const int32_t *prompt, int64_t n_prompt, int64_t n_held,
+                            const lc_text_opts *o, const lc_tokenizer *tok, lc_error *err) {
+    if (!ctx || (n_prompt > 0 && !prompt) || n_prompt < 0 || n_held < 0 || n_held > n_prompt)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "generate_text: bad context or prompt");
+    if (n_prompt == n_held && lc_context_n_past(ctx) == 0)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "generate_text: empty prompt in an empty context");
+    if (o->n_stop > 0 && !tok)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "generate_text: stop strings match text: the model has no tokenizer");
+    return lc_stops_validate(o->stop, o->n_stop, err);
+}
+
+static const char *describe(lc_status st) {
+    return st == LC_ERR_TOO_LARGE ? "more generated tokens than a result keeps" : "out of memory while decoding the output";
+}
+
+lc_status lc_generate_text_tokens(lc_context *ctx, const int32_t *prompt, int64_t n_prompt, int64_t n_held,
+                                  const lc_text_opts *opts, lc_text_result *out, lc_error *err) {
+    lc_text_opts defaults;
+    if (!opts) {
+        lc_text_opts_init(&defaults);
+        opts = &defaults;
+    }
+    memset(out, 0, sizeof *out);
+    out->stop_index = -1;
+    const lc_model *m = ctx ? lc_context_model(ctx) : NULL;
+    const lc_tokenizer *tok = lc_model_tokenizer(m);
+    lc_status st = check_args(ctx, prompt, n_prompt, n_held, opts, tok, err);
+    if (st != LC_OK) return st;
+    text_state s = {.tok = tok, .o = opts, .prev = n_prompt > 0 ? prompt[n_prompt - 1] : -1, .r = out};
+    if (!opts->sample && opts->sampler.temp > 0) {
+        st = lc_sampler_create(&opts->sampler, m->cfg.vocab_size, &s.sampler, err);
+        for (int64_t i = 0; st == LC_OK && i < n_prompt; i++) st = lc_sampler_accept(s.sampler, prompt[i], err);
+    }
+    if (st == LC_OK) {
+        lc_generate_opts go;
+        lc_generate_opts_init(&go);
+        go.n_predict = opts->n_predict;
+        go.eos_id = opts->stop_at_eos ? lc_model_eos(m) : -1;
+        go.sample = opts->sample ? opts->sample : s.sampler ? text_sample : NULL;
+        go.sample_user = opts->sample ? opts->sample_user : &s;
+        go.on_token = text_token;
+        go.token_user = &s;
+        st = lc_generate(ctx, prompt + n_held, n_prompt - n_held, &go, NULL, 0, &out->gen, err);
+        if (st == LC_OK && s.st != LC_OK) st = lc_fail(err, s.st, "generate_text: %s", describe(s.st));
+        if (st == LC_OK && tok && !s.stopped && out->stop_index < 0) emit(&s, true);
+    }
+    lc_sampler_free(s.sampler);
+    if (st == LC_OK && tok && !out->text && !(out->text = calloc(1, 1)))
+        st = lc_fail(err, LC_ERR_NOMEM, "generate_text: out of memory");
+    return st;
 }
 
 lc_status lc_generate_text(lc_context *ctx, const char *prompt, const lc_text_opts *opts, char **text,
@@ -165,50 +270,19 @@ lc_status lc_generate_text(lc_context *ctx, const char *prompt, const lc_text_op
     if (!tok)
         return lc_fail(err, LC_ERR_UNSUPPORTED, "generate_text: the model carries no tokenizer longctx can use%s%.400s",
                        m && m->tokenizer_note[0] ? ": " : "", m ? m->tokenizer_note : "");
-
-    const size_t plen = strlen(prompt);
     const bool bos = opts->add_bos < 0 ? lc_tokenizer_add_bos(tok) : opts->add_bos != 0;
-    int64_t need = 0;
-    lc_status st = lc_tokenizer_encode(tok, prompt, plen, bos, NULL, 0, &need, err);
-    if (st != LC_OK && st != LC_ERR_TOO_LARGE) return st;
-    int32_t *ids = malloc((size_t)(need > 0 ? need : 1) * sizeof *ids);
-    if (!ids) return lc_fail(err, LC_ERR_NOMEM, "generate_text: out of memory for %lld prompt tokens", (long long)need);
+    int32_t *ids = NULL;
     int64_t n_ids = 0;
-    st = lc_tokenizer_encode(tok, prompt, plen, bos, ids, need, &n_ids, err);
-    if (st == LC_OK && n_ids == 0 && lc_context_n_past(ctx) == 0)
-        st = lc_fail(err, LC_ERR_INVALID_ARG, "generate_text: empty prompt in an empty context");
-
-    text_state s = {.tok = tok, .o = opts, .prev = n_ids > 0 ? ids[n_ids - 1] : -1, .keep_text = text != NULL};
-    if (st == LC_OK) st = lc_sampler_create(&opts->sampler, m->cfg.vocab_size, &s.sampler, err);
-    for (int64_t i = 0; st == LC_OK && i < n_ids; i++) st = lc_sampler_accept(s.sampler, ids[i], err);
-
-    lc_generate_result r;
-    memset(&r, 0, sizeof r);
-    if (st == LC_OK) {
-        lc_generate_opts go;
-        lc_generate_opts_init(&go);
-        go.n_predict = opts->n_predict;
-        go.eos_id = opts->stop_at_eos ? lc_tokenizer_eos(tok) : -1;
-        go.sample = opts->sampler.temp > 0 ? text_sample : NULL;
-        go.sample_user = &s;
-        go.on_token = text_token;
-        go.token_user = &s;
-        st = lc_generate(ctx, ids, n_ids, &go, NULL, 0, &r, err);
-        if (st == LC_OK && s.st != LC_OK)
-            st = lc_fail(err, s.st, "generate_text: out of memory while decoding the output");
-        if (st == LC_OK && !s.stopped) emit(&s, true);
-    }
+    lc_status st = lc_tokenizer_encode_alloc(tok, prompt, strlen(prompt), bos, &ids, &n_ids, err);
+    if (st != LC_OK) return st;
+    lc_text_result r;
+    st = lc_generate_text_tokens(ctx, ids, n_ids, 0, opts, &r, err);
     free(ids);
-    lc_sampler_free(s.sampler);
-    if (res) *res = r;
-    if (st != LC_OK || !text) {
-        free(s.text);
-        return st;
+    if (res) *res = r.gen;
+    if (st == LC_OK && text) {
+        *text = r.text;
+        r.text = NULL;
     }
-    if (!s.text) {
-        s.text = calloc(1, 1);
-        if (!s.text) return lc_fail(err, LC_ERR_NOMEM, "generate_text: out of memory");
-    }
-    *text = s.text;
-    return LC_OK;
+    lc_text_result_free(&r);
+    return st;
 }

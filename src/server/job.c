@@ -14,8 +14,8 @@
 #include "longctx/text.h"
 #include "server/server_internal.h"
 
-#define SRV_MAX_STOPS 16
-#define SRV_MAX_STOP_LEN 256
+#define SRV_MAX_STOPS LC_TEXT_MAX_STOPS
+#define SRV_MAX_STOP_LEN LC_TEXT_MAX_STOP_BYTES
 
 struct srv_job {
     lc_server *srv;
@@ -607,7 +607,7 @@ static void step(srv_job *j) {
     if (!text_append(j, buf, n < sizeof buf ? n : sizeof buf, &from)) return finish(j, "stop");
     j->prev = tok;
     j->n_gen++;
-    const int64_t at = srv_stop_find(j->text, j->len, from, j->stops, j->n_stops);
+    const int64_t at = lc_stop_find(j->text, j->len, from, (const char *const *)j->stops, j->n_stops, NULL);
     if (at >= 0) {
         j->len = (size_t)at;
         j->text[j->len] = '\0';
@@ -626,7 +626,7 @@ static void step(srv_job *j) {
 /* Bytes of the text that may be sent now. */
 static size_t sendable(const srv_job *j) {
     if (j->done) return j->len;
-    size_t hold = srv_stop_holdback(j->text ? j->text : "", j->len, j->stops, j->n_stops);
+    size_t hold = lc_stop_holdback(j->text ? j->text : "", j->len, (const char *const *)j->stops, j->n_stops);
     size_t upto = j->len - hold;
     upto -= lc_utf8_incomplete_tail(j->text ? j->text : "", upto);
     return upto > j->sent ? upto : j->sent;

@@ -194,11 +194,5 @@ char *srv_metrics_text(lc_server *s);
 /* ---- webui.c ---- */
 extern const char srv_webui_html[];
 
-/* ---- text helpers (stop.c) ---- */
-/* Bytes at the end of text that must be held back from a stream because they
- * could be the start of a stop string. */
-size_t srv_stop_holdback(const char *text, size_t len, char *const *stops, int n_stops);
-/* Earliest occurrence of any stop string in text[from..len), or -1. */
-int64_t srv_stop_find(const char *text, size_t len, size_t from, char *const *stops, int n_stops);
 
 #endif
