@@ -441,11 +441,88 @@ static void test_sinks_chat(void) {
     free_rig(&r);
 }
 
+typedef struct {
+    char buf[4096];
+    size_t len;
+} streamed;
+
+static bool collect(void *user, const char *text, size_t len) {
+    streamed *st = user;
+    if (st->len + len < sizeof st->buf) memcpy(st->buf + st->len, text, len);
+    st->len += len;
+    return true;
+}
+
+/* One greedy reply to msg with stop strings (NULL/0: none); the reply's text
+ * copied to out (cap bytes), what was streamed into *sent. */
+static lc_status greedy_reply(rig *r, const char *const *stops, int n_stops, streamed *sent, lc_chat_reply *rep,
+                              char *out, size_t cap, lc_error *err) {
+    lc_chat_free(r->chat);
+    r->chat = NULL;
+    lc_context_reset(r->ctx);
+    lc_sampler_free(r->s);
+    lc_sampler_params sp;
+    lc_sampler_params_init(&sp);
+    sp.temp = 0;
+    lc_status st = lc_sampler_create(&sp, r->m->cfg.vocab_size, &r->s, err);
+    lc_chat_opts co;
+    lc_chat_opts_init(&co);
+    co.n_predict = 24;
+    co.tpl = LC_CHAT_TPL_CHATML;
+    co.on_text = collect;
+    co.text_user = sent;
+    co.stop = stops;
+    co.n_stop = n_stops;
+    if (st == LC_OK) st = lc_chat_create(r->ctx, r->m->tokenizer, r->s, &co, &r->chat, err);
+    if (st == LC_OK) st = lc_chat_send(r->chat, "Tell me about a dream.", 22, rep, err);
+    if (st == LC_OK) snprintf(out, cap, "%s", rep->text);
+    return st;
+}
+
+/* A stop string (lc_chat_opts.stop) ends the reply right after it; the
+ * reply streamed is the reply kept; bad strings are refused. */
+static void test_stop_strings(void) {
+    rig r;
+    lc_error err;
+    if (!make_rig(&r, NULL, 256, LC_CHAT_TPL_CHATML, NULL, 24, 1)) {
+        CHECK(false, "rig");
+        free_rig(&r);
+        return;
+    }
+    streamed s0 = {.len = 0}, s1 = {.len = 0};
+    lc_chat_reply rep;
+    char ref[1024], got[1024];
+    CHECK_OK(greedy_reply(&r, NULL, 0, &s0, &rep, ref, sizeof ref, &err), &err);
+    const size_t ref_len = strlen(ref);
+    CHECK(ref_len >= 10, "the reference reply is long enough: '%s'", ref);
+    if (ref_len >= 10) {
+        char stop[4];
+        memcpy(stop, ref + 5, 3);
+        stop[3] = '\0';
+        const char *const stops[] = {"never-there", stop};
+        CHECK_OK(greedy_reply(&r, stops, 2, &s1, &rep, got, sizeof got, &err), &err);
+        const size_t cut = (size_t)(strstr(ref, stop) - ref) + 3;
+        CHECK(rep.stop == LC_CHAT_STOP_STRING && rep.stop_index == 1, "stopped by '%s': %s %d", stop,
+              lc_chat_stop_name(rep.stop), rep.stop_index);
+        CHECK(strlen(got) == cut && memcmp(got, ref, cut) == 0, "'%s' is '%s' cut after '%s'", got, ref, stop);
+        CHECK(s1.len == rep.len && memcmp(s1.buf, got, s1.len) == 0, "streamed '%.*s' is the reply", (int)s1.len, s1.buf);
+        lc_chat_stats st;
+        lc_chat_get_stats(r.chat, &st);
+        CHECK(st.n_turns == 2, "the stopped reply is a turn (%lld)", (long long)st.n_turns);
+        CHECK_OK(lc_chat_send(r.chat, "Again", 5, &rep, &err), &err);
+    }
+    const char *const empty[] = {""};
+    streamed s2 = {.len = 0};
+    CHECK(greedy_reply(&r, empty, 1, &s2, &rep, got, sizeof got, &err) == LC_ERR_INVALID_ARG, "an empty stop refused");
+    free_rig(&r);
+}
+
 int main(void) {
     test_detect();
     test_render();
     test_conversation();
     test_cancel_and_sessions();
     test_sinks_chat();
+    test_stop_strings();
     return lc_test_finish("test_chat");
 }

@@ -940,6 +940,49 @@ static void test_small_vocab_sampled(void) {
     tvocab_free(&tv);
 }
 
+/* lc_grammar_constraint: refusals; two generations (reset between) give
+ * sentences of the grammar and end it; freeing detaches from the sampler. */
+static void test_constraint(const lc_tokenizer *tok, const tvocab *tv) {
+    lc_error err;
+    const char *gbnf = "root ::= (\"yes\" | \"no\" | \"maybe so\") \".\"";
+    lc_sampler_params sp;
+    lc_sampler_params_init(&sp);
+    sp.seed = 3;
+    lc_sampler *smp = NULL;
+    CHECK_OK(lc_sampler_create(&sp, tv->n, &smp, &err), &err);
+    lc_grammar_constraint *c = NULL;
+    CHECK(lc_grammar_constraint_create("root ::= nowhere", 16, tok, NULL, 0, 0, smp, &c, &err) == LC_ERR_FORMAT && !c,
+          "an undefined rule refused: %s", err.msg);
+    CHECK(lc_grammar_constraint_create(gbnf, strlen(gbnf), NULL, NULL, 0, 0, smp, &c, &err) == LC_ERR_INVALID_ARG && !c,
+          "no tokenizer refused");
+    CHECK_OK(lc_grammar_constraint_create(gbnf, strlen(gbnf), tok, NULL, 0, 0, smp, &c, &err), &err);
+    float *logits = malloc((size_t)tv->n * sizeof *logits);
+    xrng r = {77};
+    for (int round = 0; c && logits && round < 2; round++) {
+        if (round) CHECK_OK(lc_grammar_state_reset(lc_grammar_constraint_state(c), &err), &err);
+        char text[256];
+        size_t len = 0;
+        bool ended = false;
+        for (int i = 0; i < 60 && !ended; i++) {
+            int32_t t = -1;
+            random_logits(&r, logits, tv->n);
+            CHECK_OK(lc_sampler_sample(smp, logits, &t, &err), &err);
+            ended = t == tv->eos || t < 0;
+            if (!ended && len + tv->lens[t] < sizeof text) {
+                memcpy(text + len, tv->pieces[t], tv->lens[t]);
+                len += tv->lens[t];
+            }
+        }
+        text[len] = '\0';
+        CHECK(ended && (!strcmp(text, "yes.") || !strcmp(text, "no.") || !strcmp(text, "maybe so.")),
+              "round %d: '%s' is a sentence of the grammar", round, text);
+        CHECK(lc_grammar_state_ended(lc_grammar_constraint_state(c)), "round %d: the grammar ended", round);
+    }
+    lc_grammar_constraint_free(c);
+    free(logits);
+    lc_sampler_free(smp); /* after the constraint: it detached (ASan checks) */
+}
+
 static void test_real_vocab(void) {
     char path[512];
     lc_test_shared("vocab/ggml-vocab-llama-bpe.gguf", path, sizeof path);
@@ -984,6 +1027,7 @@ static void test_real_vocab(void) {
             free(text);
         }
         lc_grammar_free(g);
+        test_constraint(tok, &tv);
 #if defined(LC_HAVE_JSON_SCHEMA)
         test_schemas_sampled(&tv, "llama-bpe", 0, N_REAL_SCHEMAS);
 #else

@@ -35,15 +35,16 @@ lc_status lc_tokens_parse(const char *s, int32_t n_vocab, int32_t **ids, int64_t
     int32_t *out = malloc(cap * sizeof *out);
     if (!out) return lc_fail(err, LC_ERR_NOMEM, "token ids: out of memory for %zu ids", cap);
     int64_t k = 0;
-    while (*s) {
+    bool bad = false;
+    while (*s && !bad) {
         char *end;
         errno = 0;
         const long v = strtol(s, &end, 10);
-        if (errno || end == s || v < 0 || v > INT32_MAX || (*end && *end != ',')) break;
-        out[k++] = (int32_t)v;
+        bad = errno || end == s || v < 0 || v > INT32_MAX || (*end && *end != ',') || (*end == ',' && !end[1]);
+        if (!bad) out[k++] = (int32_t)v;
         s = *end ? end + 1 : end;
     }
-    lc_status st = *s || k == 0 ? lc_fail(err, LC_ERR_INVALID_ARG, "expected comma-separated non-negative ids")
+    lc_status st = bad || k == 0 ? lc_fail(err, LC_ERR_INVALID_ARG, "expected comma-separated non-negative ids")
                                 : check_vocab(out, k, n_vocab, err);
     if (st != LC_OK) {
         free(out);
