@@ -2,10 +2,8 @@
  * fits the context, else map-reduce, refine or hierarchical over chunks cut
  * at paragraph and sentence ends. The document is read as a stream. A thin
  * layer over lc_doc_run (include/longctx/app.h). */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -14,8 +12,6 @@
 #include "longctx/json.h"
 #include "llama_flags.h"
 #include "runtime_flags.h"
-
-#define TEMPLATE_FILE_MAX ((size_t)1 << 20)
 
 static const char synopsis[] =
     "usage: longctx doc FILE -m MODEL [--task TASK] [options]      (FILE - reads stdin)\n\n"
@@ -43,17 +39,6 @@ static bool opt_strategy(const cli_opt *o, const char *name, const char *v, cons
 }
 
 typedef struct {
-    FILE *f;
-} file_reader;
-
-static size_t read_file_cb(void *user, char *buf, size_t cap, bool *failed) {
-    file_reader *r = user;
-    const size_t n = fread(buf, 1, cap, r->f);
-    if (n < cap && ferror(r->f)) *failed = true;
-    return n;
-}
-
-typedef struct {
     bool verbose;
     cli_progress *progress;
 } chunk_ctx;
@@ -68,65 +53,6 @@ static bool on_chunk(void *user, const lc_doc_chunk *c) {
     return true;
 }
 
-
-static void write_json(const char *path, const lc_doc_opts *o, const char *task_text, const lc_doc_result *r,
-                       int64_t n_ctx) {
-    lc_json_writer w;
-    lc_json_init(&w, stdout, false);
-    lc_json_begin_object(&w);
-    lc_json_kv_str(&w, "file", path);
-    lc_json_kv_str(&w, "task", task_text);
-    if (o->question) lc_json_kv_str(&w, "question", o->question);
-    lc_json_kv_str(&w, "strategy", lc_doc_strategy_name(r->strategy));
-    lc_json_kv_int(&w, "n_ctx", n_ctx);
-    lc_json_kv_int(&w, "n_predict", o->n_predict);
-    lc_json_kv_int(&w, "chunk_budget", r->chunk_budget);
-    lc_json_kv_int(&w, "bytes", r->doc_bytes);
-    lc_json_key(&w, "chunks");
-    lc_json_begin_array(&w);
-    for (int64_t i = 0; i < r->n_chunks; i++) {
-        const lc_doc_chunk *c = &r->chunks[i];
-        lc_json_begin_object(&w);
-        lc_json_kv_int(&w, "index", c->index);
-        lc_json_kv_int(&w, "start", c->start);
-        lc_json_kv_int(&w, "end", c->end);
-        lc_json_kv_int(&w, "tokens", c->n_tokens);
-        lc_json_kv_num(&w, "seconds", c->seconds);
-        lc_json_kv_str(&w, "result", c->result);
-        lc_json_end_object(&w);
-    }
-    lc_json_end_array(&w);
-    lc_json_kv_int(&w, "combines", r->n_combines);
-    lc_json_kv_str(&w, "answer", r->answer);
-    lc_json_kv_num(&w, "seconds", r->seconds);
-    lc_json_end_object(&w);
-    lc_json_finish(&w);
-}
-
-/* --task (a name, or the instruction itself), its --question, the sampler. */
-static bool doc_task(const char *task, lc_doc_opts *o, lc_doc_templates *tpl, const doc_sampling *ds) {
-    lc_error err;
-    if (!*task) return cli_error("doc", "--task: an empty task"), false;
-    if (!lc_doc_task_parse(task, &o->task)) { /* free text: the instruction itself */
-        o->task = LC_DOC_SUMMARIZE;
-        tpl->instruction = task;
-    }
-    if (o->task == LC_DOC_QA && !o->question) return cli_error("doc", "--task qa needs --question"), false;
-    if (ds->on && lc_sampler_params_validate(&ds->sp, &err) != LC_OK) return cli_error("doc", "%s", err.msg), false;
-    return true;
-}
-
-/* The document (FILE, or - for stdin); its size when it is a regular file. */
-static FILE *open_doc(const char *path, int64_t *total_bytes) {
-    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!in) {
-        cli_error("doc", "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat sb;
-    if (in != stdin && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode)) *total_bytes = (int64_t)sb.st_size;
-    return in;
-}
 
 static void print_start(const char *path, const char *task, const lc_doc_opts *o, const lc_doc_templates *tpl,
                         const lc_context *ctx) {
@@ -189,24 +115,16 @@ int cmd_doc(int argc, char **argv) {
     }
     lc_doc_templates tpl;
     memset(&tpl, 0, sizeof tpl);
-    if (!doc_task(task, &o, &tpl, &ds)) return CLI_USAGE;
-    char *tpl_text = NULL, *tpl_store = NULL;
-    if (tpl_path) {
-        size_t len = 0;
-        lc_error ferr;
-        if (lc_read_file(tpl_path, TEMPLATE_FILE_MAX, &tpl_text, &len, &ferr) != LC_OK)
-            return cli_error("doc", "%s", ferr.msg), CLI_FAIL;
-        if (lc_doc_templates_parse(tpl_text, len, &tpl, &tpl_store, &err) != LC_OK) {
-            free(tpl_text);
-            return cli_fail("doc", &err);
-        }
-    }
+    char *tpl_store = NULL;
+    if (lc_doc_task_from_text(task, &o, &tpl, &err) != LC_OK ||
+        (ds.on && lc_sampler_params_validate(&ds.sp, &err) != LC_OK))
+        return cli_error("doc", "%s", err.msg), CLI_USAGE;
+    if (tpl_path && lc_doc_templates_load(tpl_path, &tpl, &tpl_store, &err) != LC_OK) return cli_fail("doc", &err);
     o.templates = &tpl;
     lc_model *m = NULL;
     lc_context *ctx = NULL;
     lc_sampler *sampler = NULL;
     lc_doc_model *dm = NULL;
-    FILE *in = NULL;
     lc_doc_result res;
     memset(&res, 0, sizeof res);
     lc_rope_config rope;
@@ -218,7 +136,6 @@ int cmd_doc(int argc, char **argv) {
         cli_error("doc", "the model has no tokenizer (give -z TOKENIZER.bin for a llama2.c model)");
         goto done;
     }
-    if (!(in = open_doc(path, &o.total_bytes))) goto done;
     if (lc_context_create(m, &rf.co, &ctx, &err) != LC_OK ||
         (ds.on && lc_sampler_create(&ds.sp, m->cfg.vocab_size, &sampler, &err) != LC_OK) ||
         lc_doc_model_from_context(ctx, m->tokenizer, sampler, &dm, &err) != LC_OK) {
@@ -233,8 +150,7 @@ int cmd_doc(int argc, char **argv) {
     o.on_chunk = on_chunk;
     o.chunk_user = &cc;
     print_start(path, task, &o, &tpl, ctx);
-    file_reader fr = {in};
-    const lc_status st = lc_doc_run(dm, read_file_cb, &fr, &o, &res, &err);
+    const lc_status st = lc_doc_run_file(dm, path, &o, &res, &err);
     cli_progress_done(&prog);
     if (st != LC_OK) {
         cli_fail("doc", &err);
@@ -244,17 +160,21 @@ int cmd_doc(int argc, char **argv) {
             (long long)res.doc_bytes, lc_doc_strategy_name(res.strategy), (long long)res.n_chunks,
             res.n_chunks == 1 ? "" : "s", (long long)res.chunk_budget, (long long)res.n_combines,
             res.n_combines == 1 ? "" : "es", res.seconds);
-    if (json) write_json(path, &o, task, &res, lc_context_n_ctx(ctx));
-    else printf("%s\n", res.answer);
+    if (json) {
+        lc_json_writer w;
+        lc_json_init(&w, stdout, false);
+        lc_doc_result_write_json(&w, path, task, &o, &res, lc_context_n_ctx(ctx));
+        lc_json_finish(&w);
+    } else {
+        printf("%s\n", res.answer);
+    }
     rc = CLI_OK;
 done:
     lc_doc_result_free(&res);
-    if (in && in != stdin) fclose(in);
     lc_doc_model_free(dm);
     lc_sampler_free(sampler);
     lc_context_free(ctx);
     lc_model_free(m);
     free(tpl_store);
-    free(tpl_text);
     return rc;
 }

@@ -28,6 +28,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "longctx/app.h"
@@ -491,11 +492,107 @@ static void test_default_model(void) {
     free(doc);
 }
 
+/* ---- files: lc_doc_run_file, lc_doc_templates_load, lc_doc_task_from_text, JSON ---- */
+
+static bool last_total(void *user, double done, double total, const char *what) {
+    (void)done, (void)what;
+    *(double *)user = total;
+    return true;
+}
+
+static size_t count_of(const char *hay, const char *needle) {
+    size_t n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
+static void test_files(void) {
+    size_t len = 0;
+    char *d = make_doc(30, &len);
+    char path[128], tpath[128], jpath[128];
+    snprintf(path, sizeof path, "/tmp/test_doc_%d.txt", (int)getpid());
+    snprintf(tpath, sizeof tpath, "/tmp/test_doc_%d.tpl", (int)getpid());
+    snprintf(jpath, sizeof jpath, "/tmp/test_doc_%d.json", (int)getpid());
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(d, 1, len, f) == len, "document written");
+    if (f) fclose(f);
+    lc_doc_opts o;
+    lc_doc_opts_init(&o);
+    lc_doc_templates tpl;
+    memset(&tpl, 0, sizeof tpl);
+    lc_error err;
+    CHECK(lc_doc_task_from_text("", &o, &tpl, &err) == LC_ERR_INVALID_ARG, "an empty task refused");
+    CHECK(lc_doc_task_from_text("qa", &o, &tpl, &err) == LC_ERR_INVALID_ARG, "qa without a question refused");
+    CHECK_OK(lc_doc_task_from_text("clauses", &o, &tpl, &err), &err);
+    CHECK(o.task == LC_DOC_CLAUSES && !tpl.instruction, "a task name");
+    CHECK_OK(lc_doc_task_from_text("List the dates.", &o, &tpl, &err), &err);
+    CHECK(o.task == LC_DOC_SUMMARIZE && tpl.instruction && !strcmp(tpl.instruction, "List the dates."),
+          "free text is the instruction");
+    f = fopen(tpath, "w");
+    if (f) {
+        fputs("## instruction\nFind it.\n## map\nPART {part}: {text}\n", f);
+        fclose(f);
+    }
+    char *store = NULL;
+    CHECK_OK(lc_doc_templates_load(tpath, &tpl, &store, &err), &err);
+    CHECK(tpl.instruction && !strcmp(tpl.instruction, "Find it.") && tpl.map && !strcmp(tpl.map, "PART {part}: {text}"),
+          "template file loaded");
+    free(store);
+    CHECK(lc_doc_templates_load("/nonexistent/t.tpl", &tpl, &store, &err) == LC_ERR_IO && !store, "a missing file");
+
+    /* the file run equals the memory run; progress counts against its size */
+    lc_doc_opts_init(&o);
+    o.strategy = LC_DOC_MAP_REDUCE;
+    o.n_predict = 40;
+    double total = 0;
+    o.progress = last_total;
+    o.progress_user = &total;
+    fake a, b;
+    fake_init(&a, 400);
+    fake_init(&b, 400);
+    mem_reader rd = {d, len, 0, 1 << 16, false};
+    lc_doc_result ra, rb;
+    CHECK_OK(lc_doc_run(&a.base, mem_read, &rd, &o, &ra, &err), &err);
+    total = 0;
+    CHECK_OK(lc_doc_run_file(&b.base, path, &o, &rb, &err), &err);
+    CHECK(ra.n_chunks == rb.n_chunks && ra.n_chunks > 1 && !strcmp(ra.answer, rb.answer), "file run: %lld chunks",
+          (long long)rb.n_chunks);
+    CHECK(total == (double)len, "progress total %.0f of %zu bytes", total, len);
+    CHECK(lc_doc_run_file(&b.base, "/nonexistent/doc.txt", &o, &rb, &err) == LC_ERR_IO, "a missing document");
+
+    f = fopen(jpath, "w+");
+    if (f) {
+        lc_json_writer w;
+        lc_json_init(&w, f, false);
+        lc_doc_result_write_json(&w, path, "map", &o, &ra, 400);
+        lc_json_finish(&w);
+        rewind(f);
+        char buf[1 << 16];
+        const size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        char want[64];
+        snprintf(want, sizeof want, "\"answer\":\"%s\"", ra.answer);
+        CHECK(buf[0] == '{' && strstr(buf, want) && strstr(buf, "\"strategy\":\"map-reduce\"") &&
+                  strstr(buf, "\"n_ctx\":400") && count_of(buf, "\"index\":") == (size_t)ra.n_chunks,
+              "JSON: %.200s", buf);
+    }
+    lc_doc_result_free(&ra);
+    lc_doc_result_free(&rb);
+    fake_free(&a);
+    fake_free(&b);
+    unlink(path);
+    unlink(tpath);
+    unlink(jpath);
+    free(d);
+}
+
 int main(void) {
     test_map_reduce();
     test_strategies();
     test_stream_and_long_sentences();
     test_templates();
+    test_files();
     test_default_model();
     return lc_test_finish("test_doc");
 }

@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "longctx/common.h"
+#include "longctx/json.h"
 #include "longctx/runtime.h"
 #include "longctx/sample.h"
 #include "longctx/tokenizer.h"
@@ -325,6 +326,26 @@ typedef struct {
 lc_status lc_doc_run(lc_doc_model *m, lc_doc_read_fn read, void *read_user, const lc_doc_opts *o, lc_doc_result *res,
                      lc_error *err);
 void lc_doc_result_free(lc_doc_result *r);
+
+/* A task given as text (the CLI's --task): one of the task names
+ * (lc_doc_task_parse) sets o->task; any other text is the instruction itself
+ * (o->task SUMMARIZE, tpl->instruction = task, borrowed). Refuses an empty
+ * task, and QA without o->question (LC_ERR_INVALID_ARG). */
+lc_status lc_doc_task_from_text(const char *task, lc_doc_opts *o, lc_doc_templates *tpl, lc_error *err);
+/* A user's template file (at most LC_DOC_TEMPLATE_FILE_MAX bytes) parsed
+ * over *t as lc_doc_templates_parse does; *store to free() after use. */
+#define LC_DOC_TEMPLATE_FILE_MAX ((size_t)1 << 20)
+lc_status lc_doc_templates_load(const char *path, lc_doc_templates *t, char **store, lc_error *err);
+/* lc_doc_run over a file read as a stream ("-": standard input); when
+ * o->total_bytes is 0 and path is a regular file, progress counts against
+ * its size. */
+lc_status lc_doc_run_file(lc_doc_model *m, const char *path, const lc_doc_opts *o, lc_doc_result *res, lc_error *err);
+/* The result as one JSON object (the CLI's doc --json): file, task (task:
+ * as given), question, strategy, n_ctx, n_predict, chunk_budget, bytes,
+ * chunks [{index, start, end, tokens, seconds, result}], combines, answer,
+ * seconds. */
+void lc_doc_result_write_json(lc_json_writer *w, const char *path, const char *task, const lc_doc_opts *o,
+                              const lc_doc_result *r, int64_t n_ctx);
 
 #ifdef __cplusplus
 }
