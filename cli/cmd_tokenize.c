@@ -122,18 +122,12 @@ static char *read_text(const char *path, size_t *len) {
 
 /* A piece with control and invalid bytes escaped; valid UTF-8 kept. */
 static void print_piece(FILE *out, const char *s, size_t n) {
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t l = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
-        bool valid = l > 0 && i + l <= n;
-        for (size_t k = 1; valid && k < l; k++) valid = ((unsigned char)s[i + k] & 0xC0) == 0x80;
-        if (c == '\\') fputs("\\\\", out), i++;
-        else if (c == '\n') fputs("\\n", out), i++;
-        else if (c == '\t') fputs("\\t", out), i++;
-        else if (c == '\r') fputs("\\r", out), i++;
-        else if (c < 0x20 || c == 0x7F || !valid) fprintf(out, "\\x%02X", c), i++;
-        else fwrite(s + i, 1, l, out), i += l;
-    }
+    char buf[1024];
+    const size_t need = lc_tokenizer_escape_piece(s, n, buf, sizeof buf);
+    char *big = need < sizeof buf ? NULL : malloc(need + 1);
+    if (big) lc_tokenizer_escape_piece(s, n, big, need + 1);
+    fputs(big ? big : buf, out);
+    free(big);
 }
 
 int cmd_tokenize(int argc, char **argv) {

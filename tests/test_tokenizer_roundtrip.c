@@ -193,7 +193,62 @@ static lc_tokenizer *from_bin(const char *rel, int32_t n_vocab) {
     return t;
 }
 
+/* lc_tokenizer_escape_piece: fixed cases; on random bytes the output is one
+ * line of printable text that unescapes to the input; a short buffer gets a
+ * prefix of the whole, as snprintf. */
+static size_t unescape(const char *e, char *out) {
+    size_t n = 0;
+    for (size_t i = 0; e[i];) {
+        if (e[i] != '\\') {
+            out[n++] = e[i++];
+            continue;
+        }
+        const char c = e[i + 1];
+        if (c == 'x') {
+            unsigned v = 0;
+            sscanf(e + i + 2, "%2X", &v);
+            out[n++] = (char)v;
+            i += 4;
+        } else {
+            out[n++] = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c;
+            i += 2;
+        }
+    }
+    return n;
+}
+
+static void test_escape_piece(void) {
+    const struct {
+        const char *in, *want;
+    } cases[] = {{"\xe2\x96\x81Hello", "\xe2\x96\x81Hello"}, {"a\\b", "a\\\\b"},
+                 {"\n\t\r", "\\n\\t\\r"}, {"\x01\x7f", "\\x01\\x7F"},
+                 {"\xe4\xb8", "\\xE4\\xB8"}, {"\xc0\xaf", "\\xC0\\xAF"}, {"\xf0\x9f\x98\x80!", "\xf0\x9f\x98\x80!"}};
+    char out[256];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const size_t need = lc_tokenizer_escape_piece(cases[i].in, strlen(cases[i].in), out, sizeof out);
+        CHECK(need == strlen(cases[i].want) && strcmp(out, cases[i].want) == 0, "escape case %zu: '%s'", i, out);
+    }
+    uint64_t x = 99;
+    for (int round = 0; round < 2000; round++) {
+        char in[16], back[16], esc[65], part[65];
+        const size_t n = 1 + (size_t)(round % 15);
+        for (size_t k = 0; k < n; k++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            in[k] = (char)(x >> 56);
+        }
+        const size_t need = lc_tokenizer_escape_piece(in, n, esc, sizeof esc);
+        bool printable = need <= 4 * n && strlen(esc) == need;
+        for (size_t k = 0; k < need; k++) printable = printable && (unsigned char)esc[k] >= 0x20 && esc[k] != 0x7F;
+        CHECK(printable && unescape(esc, back) == n && memcmp(back, in, n) == 0, "round %d: '%s' unescapes", round, esc);
+        const size_t cap = 1 + (size_t)round % need;
+        CHECK(lc_tokenizer_escape_piece(in, n, part, cap) == need && strlen(part) == cap - 1 &&
+                  memcmp(part, esc, cap - 1) == 0,
+              "round %d: cap %zu gives a prefix", round, cap);
+    }
+}
+
 int main(void) {
+    test_escape_piece();
     char path[512];
     size_t article_len = 0;
     lc_test_shared("seed/context-length-article.zh.txt", path, sizeof path);

@@ -146,6 +146,13 @@ lc_status lc_tokenizer_encode_alloc(const lc_tokenizer *t, const char *text, siz
 
 /* The raw piece of a token (as stored). */
 const char *lc_tokenizer_piece(const lc_tokenizer *t, int32_t id, size_t *len);
+/* A piece made printable on one line (the CLI's tokenize --pieces): "\\"
+ * for a backslash, "\n" "\t" "\r", "\xNN" for other control bytes, DEL
+ * and bytes that do not start a well-formed UTF-8 character in s[0..n);
+ * well-formed characters are kept. Writes at most cap bytes into out
+ * (NUL-terminated when cap > 0) and returns the length it needs (at most
+ * 4 * n), as snprintf. */
+size_t lc_tokenizer_escape_piece(const char *s, size_t n, char *out, size_t cap);
 /* The bytes token id stands for in decoded text: "▁" -> " ", <0x0A> -> "\n",
  * GPT-2 byte mapping undone; control tokens decode to nothing, unknown tokens
  * to "▅" (U+2585, as llama.cpp). prev_id (or -1) lets SPM drop the leading
