@@ -129,12 +129,9 @@ bool cli_threads_flag(const char *cmd, const char *flag, const char *v, int64_t 
 }
 
 void cli_runtime_default_ctx(cli_runtime_flags *f, const lc_model *m, const char *cmd) {
-    const bool by_policy = f->co.kv_policy == LC_KV_POLICY_WINDOW || f->co.kv_policy == LC_KV_POLICY_SINKS ||
-                           f->co.kv_policy == LC_KV_POLICY_H2O;
-    if (f->co.n_ctx > 0 || by_policy || m->cfg.ctx_train <= CLI_DEFAULT_CTX) return;
-    f->co.n_ctx = CLI_DEFAULT_CTX;
-    cli_error(cmd, "note: the model's training context is %lld tokens; using -c %d (give -c for more)",
-              (long long)m->cfg.ctx_train, CLI_DEFAULT_CTX);
+    if (lc_context_opts_default_ctx(&f->co, m))
+        cli_error(cmd, "note: the model's training context is %lld tokens; using -c %d (give -c for more)",
+                  (long long)m->cfg.ctx_train, LC_DEFAULT_N_CTX);
 }
 
 int cli_runtime_load_model(const cli_runtime_flags *f, lc_model **m, const char *cmd) {

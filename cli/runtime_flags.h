@@ -99,10 +99,8 @@ bool cli_opt_seed(const cli_opt *o, const char *name, const char *v, const char 
  * more than the CPUs. */
 #define CLI_MAX_THREADS 4096
 bool cli_threads_flag(const char *cmd, const char *flag, const char *v, int64_t *out);
-/* Without -c, a context of min(the model's training context, 4096) tokens,
- * with a note when that is less than the model's (as llama.cpp does): a
- * model claiming 2^24 tokens would otherwise size a 16M-slot cache. */
-#define CLI_DEFAULT_CTX 4096
+/* Without -c, lc_context_opts_default_ctx's length, with a note when that
+ * is less than the model's training context. */
 void cli_runtime_default_ctx(cli_runtime_flags *f, const lc_model *m, const char *cmd);
 /* Load -m (with -z); CLI_OK, CLI_USAGE without -m, CLI_FAIL (message printed). */
 int cli_runtime_load_model(const cli_runtime_flags *f, lc_model **m, const char *cmd);

@@ -8,6 +8,7 @@
  *    that completes it; a held prefix (n_held) gives the same continuation;
  *    a caller's sampler (lc_sample_with_sampler) draws what the built one
  *    does; on_token sees every id; a model without a tokenizer gives ids only;
+ *  - lc_context_opts_default_ctx's cases;
  *  - lc_session_resume / lc_session_save_generation: the reused prefix for
  *    the same, a longer and a diverging prompt; a missing file; a chat's
  *    session refused. */
@@ -346,6 +347,32 @@ static void test_session(lc_context *ctx, const lc_model *m) {
     free(ids);
 }
 
+/* lc_context_opts_default_ctx: capped, kept, left to the policy, or given. */
+static void test_default_ctx(lc_model *m) {
+    const int64_t train = m->cfg.ctx_train;
+    const struct {
+        int64_t train, asked;
+        const char *policy;
+        int64_t want;
+        bool capped;
+    } cases[] = {{64, 0, "full", 0, false},          {4096, 0, "full", 0, false},
+                 {1 << 20, 0, "full", 4096, true},   {0, 0, "full", 4096, false},
+                 {1 << 20, 100, "full", 100, false}, {1 << 20, 0, "window:64", 0, false},
+                 {1 << 20, 0, "shift:4", 4096, true}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        lc_context_opts co;
+        lc_context_opts_init(&co);
+        lc_error err;
+        CHECK_OK(lc_kv_policy_parse(cases[i].policy, &co, &err), &err);
+        co.n_ctx = cases[i].asked;
+        m->cfg.ctx_train = cases[i].train;
+        const bool capped = lc_context_opts_default_ctx(&co, m);
+        CHECK(co.n_ctx == cases[i].want && capped == cases[i].capped, "case %zu: n_ctx %lld (%d), want %lld (%d)", i,
+              (long long)co.n_ctx, capped, (long long)cases[i].want, cases[i].capped);
+    }
+    m->cfg.ctx_train = train;
+}
+
 int main(void) {
     test_stops();
     lc_error err;
@@ -365,6 +392,7 @@ int main(void) {
     lc_model *bare = NULL;
     CHECK_OK(lc_model_create_random(&c, LC_DTYPE_F32, 3, &bare, &err), &err);
     if (bare) test_no_tokenizer(bare);
+    if (bare) test_default_ctx(bare);
     lc_model *m = NULL;
     CHECK_OK(lc_model_load(LC_TEST_DATA_DIR "/../../models/longctx-default.gguf", NULL, &m, &err), &err);
     if (m && bare) test_prompt_tokens(m, bare);

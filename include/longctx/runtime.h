@@ -140,6 +140,14 @@ lc_status lc_kv_policy_parse(const char *spec, lc_context_opts *o, lc_error *err
 /* Defaults: n_ctx 0 (model's), n_batch 512, all threads, attention from the
  * model (else flash), f16 K and V, the model's RoPE, FULL policy. */
 void lc_context_opts_init(lc_context_opts *o);
+/* The context length when none is asked for (o->n_ctx 0): the model's
+ * training context capped at LC_DEFAULT_N_CTX (a model claiming 2^24 tokens
+ * would otherwise size a 16M-slot cache; llama.cpp caps the same way), or
+ * LC_DEFAULT_N_CTX when the model declares none. A policy that bounds the
+ * cache itself (window, sinks, h2o) keeps the model's. Returns true when it
+ * set fewer tokens than the model's training context (a caller may say so). */
+#define LC_DEFAULT_N_CTX 4096
+bool lc_context_opts_default_ctx(lc_context_opts *o, const lc_model *m);
 
 /* What a context needs, in bytes, before it is created. */
 typedef struct {

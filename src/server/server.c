@@ -465,7 +465,8 @@ lc_status lc_server_start(const lc_server_opts *o, lc_server **out, lc_error *er
     lc_context_opts_init(&co);
     co.n_threads = o->n_threads;
     if (o->prompt_chunk > 0) co.n_batch = o->prompt_chunk;
-    co.n_ctx = o->n_ctx > 0 ? o->n_ctx : (s->model->cfg.ctx_train > 0 && s->model->cfg.ctx_train < 4096 ? s->model->cfg.ctx_train : 4096);
+    co.n_ctx = o->n_ctx;
+    lc_context_opts_default_ctx(&co, s->model); /* before the policy: the cap applies to every policy here */
     if (o->kv_policy && (st = lc_kv_policy_parse(o->kv_policy, &co, err)) != LC_OK) {
         free_server(s);
         return st;
