@@ -75,58 +75,14 @@ static void transcript_turn(chat_io *io, const char *role, const char *text, siz
     fflush(io->transcript);
 }
 
-static void print_stats(const lc_chat *chat, const lc_context *ctx, FILE *out) {
-    lc_chat_stats st;
-    lc_chat_get_stats(chat, &st);
-    char desc[128], b1[32], b2[32];
-    fprintf(out, "turns %lld, conversation %lld tokens (system %lld), dropped turns %lld\n", (long long)st.n_turns,
-            (long long)st.n_tokens, (long long)st.n_system, (long long)st.dropped_turns);
-    fprintf(out, "context %lld tokens held of %lld slots, %lld seen, %lld evicted%s%lld\n", (long long)st.kv.n_used,
-            (long long)st.kv.n_slots, (long long)st.kv.n_seen, (long long)st.kv.n_evicted,
-            st.kv.policy == LC_KV_POLICY_SHIFT ? ", shifts " : ", rebases ", (long long)st.kv.n_shifts);
-    fprintf(out, "kv %s: %s in use of %s, %zu bytes per token\n", lc_context_kv_describe(ctx, desc, sizeof desc),
-            lc_format_bytes((double)st.kv.bytes_per_token * (double)st.kv.n_used, b1, sizeof b1),
-            lc_format_bytes((double)st.kv.bytes, b2, sizeof b2), st.kv.bytes_per_token);
-    fprintf(out, "template %s\n", st.jinja ? "jinja (the model's)" : lc_chat_template_name(st.tpl));
-}
-
-static void print_help(FILE *out) {
-    fprintf(out, "/save FILE   save the conversation (KV cache, turns, sampler) to FILE\n"
-                 "/load FILE   load a saved conversation\n"
-                 "/reset       forget every turn (the system prompt stays)\n"
-                 "/stats       tokens in context, KV bytes, policy\n"
-                 "/help        this list\n"
-                 "/quit        end the chat (also /exit, or end of input)\n");
-}
-
-/* A command line; returns false for /quit. */
-static bool command(lc_chat *chat, const lc_context *ctx, const char *line, FILE *out, int *rc) {
+/* A command line; returns false for /quit (or a failed /reset: *rc set). */
+static bool command(lc_chat *chat, const char *line, FILE *out, int *rc) {
+    char said[4096];
+    bool quit = false;
     lc_error err;
-    const char *arg = strchr(line, ' ');
-    while (arg && *arg == ' ') arg++;
-    const size_t cl = strcspn(line, " ");
-#define IS(name) (cl == strlen(name) && strncmp(line, name, cl) == 0)
-    if (IS("/quit") || IS("/exit")) return false;
-    if (IS("/help")) print_help(out);
-    else if (IS("/stats")) print_stats(chat, ctx, out);
-    else if (IS("/reset")) {
-        if (lc_chat_reset(chat, &err) != LC_OK) *rc = cli_fail("chat", &err);
-        else fprintf(out, "conversation reset\n");
-    } else if (IS("/save") || IS("/load")) {
-        if (!arg || !*arg) {
-            fprintf(out, "%.*s needs a file name\n", (int)cl, line);
-        } else if (IS("/save")) {
-            if (lc_chat_save(chat, arg, &err) != LC_OK) fprintf(out, "save failed: %s\n", err.msg);
-            else fprintf(out, "saved to %s\n", arg);
-        } else {
-            if (lc_chat_load(chat, arg, &err) != LC_OK) fprintf(out, "load refused: %s\n", err.msg);
-            else fprintf(out, "loaded %s\n", arg);
-        }
-    } else {
-        fprintf(out, "unknown command %.*s (/help lists them)\n", (int)cl, line);
-    }
-#undef IS
-    return true;
+    if (lc_chat_command(chat, line, said, sizeof said, &quit, &err) != LC_OK) *rc = cli_fail("chat", &err);
+    fputs(said, out);
+    return !quit && *rc == CLI_OK;
 }
 
 /* What the command line asks for. */
@@ -226,7 +182,7 @@ static bool chat_turn(chat_args *c, lc_chat *chat, bool tty, const char *line, s
 }
 
 /* Lines until /quit, the end of input or Ctrl-C at the prompt. */
-static int chat_loop(chat_args *c, lc_chat *chat, const lc_context *ctx, cli_line_input *in) {
+static int chat_loop(chat_args *c, lc_chat *chat, cli_line_input *in) {
     int rc = CLI_OK;
     for (;;) {
         if (in->tty) {
@@ -242,7 +198,7 @@ static int chat_loop(chat_args *c, lc_chat *chat, const lc_context *ctx, cli_lin
         }
         if (len == 0) continue;
         if (line[0] == '/') {
-            const bool go = command(chat, ctx, line, stdout, &rc);
+            const bool go = command(chat, line, stdout, &rc);
             if (!in->tty) fprintf(stdout, "%s\n", c->delim);
             fflush(stdout);
             if (!go || rc != CLI_OK) return rc;
@@ -358,7 +314,7 @@ static int chat_run(chat_args *c) {
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0; /* no SA_RESTART: Ctrl-C at the prompt ends the read */
     sigaction(SIGINT, &sa, &old);
-    rc = chat_loop(c, chat, ctx, &in);
+    rc = chat_loop(c, chat, &in);
     sigaction(SIGINT, &old, NULL);
     cli_line_input_close(&in);
     if (c->session && chat) {

@@ -517,6 +517,51 @@ static void test_stop_strings(void) {
     free_rig(&r);
 }
 
+/* lc_chat_command: every command's words and effect; a short buffer. */
+static void test_commands(void) {
+    rig r;
+    lc_error err;
+    if (!make_rig(&r, NULL, 256, LC_CHAT_TPL_CHATML, "Be brief.", 8, 3)) {
+        CHECK(false, "rig");
+        free_rig(&r);
+        return;
+    }
+    char out[4096], path[128], line[200];
+    bool quit = true;
+    lc_chat_reply rep;
+    snprintf(path, sizeof path, "/tmp/test_chat_cmd_%d.session", (int)getpid());
+    CHECK(lc_chat_context(r.chat) == r.ctx, "the chat's context");
+    CHECK_OK(lc_chat_command(r.chat, "/help", out, sizeof out, &quit, &err), &err);
+    CHECK(!quit && strstr(out, "/save FILE") && strstr(out, "/quit"), "help: %s", out);
+    CHECK_OK(lc_chat_send(r.chat, "Hello", 5, &rep, &err), &err);
+    CHECK_OK(lc_chat_command(r.chat, "/stats", out, sizeof out, &quit, &err), &err);
+    CHECK(strstr(out, "turns 2,") && strstr(out, "template chatml") && strstr(out, "kv "), "stats: %s", out);
+    snprintf(line, sizeof line, "/save %s", path);
+    CHECK_OK(lc_chat_command(r.chat, line, out, sizeof out, &quit, &err), &err);
+    CHECK(strstr(out, "saved to ") && access(path, F_OK) == 0, "save: %s", out);
+    CHECK_OK(lc_chat_command(r.chat, "/reset", out, sizeof out, &quit, &err), &err);
+    lc_chat_stats st;
+    lc_chat_get_stats(r.chat, &st);
+    CHECK(!strcmp(out, "conversation reset\n") && st.n_turns == 0, "reset: %s", out);
+    snprintf(line, sizeof line, "/load   %s", path);
+    CHECK_OK(lc_chat_command(r.chat, line, out, sizeof out, &quit, &err), &err);
+    lc_chat_get_stats(r.chat, &st);
+    CHECK(strstr(out, "loaded ") && st.n_turns == 2, "load: %s (turns %lld)", out, (long long)st.n_turns);
+    CHECK_OK(lc_chat_command(r.chat, "/load /nonexistent/x", out, sizeof out, &quit, &err), &err);
+    CHECK(strstr(out, "load refused: "), "a refused load: %s", out);
+    CHECK_OK(lc_chat_command(r.chat, "/save", out, sizeof out, &quit, &err), &err);
+    CHECK(!strcmp(out, "/save needs a file name\n"), "save without a file: %s", out);
+    CHECK_OK(lc_chat_command(r.chat, "/dance now", out, sizeof out, &quit, &err), &err);
+    CHECK(!strcmp(out, "unknown command /dance (/help lists them)\n") && !quit, "unknown: %s", out);
+    char small[8];
+    CHECK_OK(lc_chat_command(r.chat, "/help", small, sizeof small, &quit, &err), &err);
+    CHECK(strlen(small) == 7 && !strncmp(small, "/save F", 7), "a short buffer is cut: '%s'", small);
+    CHECK_OK(lc_chat_command(r.chat, "/exit", out, sizeof out, &quit, &err), &err);
+    CHECK(quit && out[0] == '\0', "exit");
+    unlink(path);
+    free_rig(&r);
+}
+
 int main(void) {
     test_detect();
     test_render();
@@ -524,5 +569,6 @@ int main(void) {
     test_cancel_and_sessions();
     test_sinks_chat();
     test_stop_strings();
+    test_commands();
     return lc_test_finish("test_chat");
 }

@@ -200,6 +200,17 @@ typedef struct {
 } lc_chat_stats;
 
 void lc_chat_get_stats(const lc_chat *c, lc_chat_stats *st);
+/* The context the chat runs on (the one given to lc_chat_create). */
+lc_context *lc_chat_context(const lc_chat *c);
+
+/* A chat's commands, as a front end offers them on lines that start with
+ * '/': "/save FILE", "/load FILE", "/reset", "/stats" (turns, tokens, the
+ * cache and the template), "/help" (this list), "/quit" or "/exit" (*quit
+ * set). What the command has to say — a confirmation, why a save or load was
+ * refused, an unknown command — is written to out[cap] (NUL-terminated,
+ * lines ending in '\n'; cut when cap is short). Returns LC_OK, or the error
+ * of a reset, which leaves the chat to be freed. */
+lc_status lc_chat_command(lc_chat *c, const char *line, char *out, size_t cap, bool *quit, lc_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Long documents                                                           */

@@ -61,6 +61,8 @@ struct lc_chat {
     size_t pending_system_len;
 };
 
+lc_context *lc_chat_context(const lc_chat *c) { return c ? c->ctx : NULL; }
+
 const char *lc_chat_stop_name(lc_chat_stop s) {
     switch (s) {
     case LC_CHAT_STOP_END: return "end";
