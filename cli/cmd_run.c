@@ -42,46 +42,6 @@ static bool print_id(void *user, int32_t id) {
     return true;
 }
 
-static void json_ids(lc_json_writer *w, const char *key, const int32_t *ids, int64_t n) {
-    lc_json_key(w, key);
-    lc_json_begin_array(w);
-    for (int64_t i = 0; i < n; i++) lc_json_int(w, ids[i]);
-    lc_json_end_array(w);
-}
-
-/* --json: one object on stdout; text is null without a tokenizer (or with --tokens). */
-static void print_json(const char *model_path, const int32_t *ids, int64_t n_ids, int64_t reused, bool text,
-                       const char *const *stops, const lc_text_result *res, const lc_context_timings *tm) {
-    const lc_generate_result *g = &res->gen;
-    lc_json_writer w;
-    lc_json_init(&w, stdout, false);
-    lc_json_begin_object(&w);
-    lc_json_kv_str(&w, "model", model_path);
-    lc_json_kv_int(&w, "n_prompt_tokens", n_ids);
-    lc_json_kv_int(&w, "n_prompt_evaluated", g->n_prompt);
-    lc_json_kv_int(&w, "n_prompt_reused", reused);
-    json_ids(&w, "prompt_tokens", ids, n_ids);
-    lc_json_kv_int(&w, "n_generated", g->n_generated);
-    json_ids(&w, "tokens", res->tokens, res->n_tokens);
-    lc_json_key(&w, "text");
-    if (text && res->text) lc_json_strn(&w, res->text, res->len);
-    else lc_json_null(&w);
-    lc_json_kv_str(&w, "stop", res->stop_index >= 0 ? "reverse_prompt" : lc_stop_reason_name(g->stop));
-    if (res->stop_index >= 0) lc_json_kv_str(&w, "reverse_prompt", stops[res->stop_index]);
-    lc_json_key(&w, "timings");
-    lc_json_begin_object(&w);
-    lc_json_kv_num(&w, "prompt_s", g->t_prompt);
-    lc_json_kv_num(&w, "prompt_tokens_per_s", g->t_prompt > 0 ? (double)g->n_prompt / g->t_prompt : 0.0);
-    lc_json_kv_num(&w, "generate_s", g->t_generate);
-    lc_json_kv_num(&w, "generate_tokens_per_s", g->t_generate > 0 ? (double)g->n_generated / g->t_generate : 0.0);
-    lc_json_kv_num(&w, "matmul_s", tm->t_matmul);
-    lc_json_kv_num(&w, "attention_s", tm->t_attn);
-    lc_json_kv_num(&w, "other_s", tm->t_other);
-    lc_json_end_object(&w);
-    lc_json_end_object(&w);
-    lc_json_finish(&w);
-}
-
 /* What the command line asks for. */
 typedef struct {
     const char *prompt, *prompt_file, *prompt_ids, *session;
@@ -352,7 +312,13 @@ static int run_generate(run_args *r, run_hold *h) {
     if (st != LC_OK) return cli_fail("run", &err);
     lc_context_timings tm;
     lc_context_get_timings(h->ctx, &tm);
-    if (r->json) print_json(r->rf.model_path, h->ids, h->n_ids, reused, !r->print_ids, r->stops.s, &h->res, &tm);
+    if (r->json) {
+        lc_json_writer w;
+        lc_json_init(&w, stdout, false);
+        lc_text_result_write_json(&w, r->rf.model_path, h->ids, h->n_ids, reused, &h->res, !r->print_ids, r->stops.s,
+                                  &tm);
+        lc_json_finish(&w);
+    }
     print_summary(r, &h->res, &tm);
     return session_save(r, h);
 }

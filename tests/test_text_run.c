@@ -154,7 +154,7 @@ static void test_generate(lc_context *ctx, const lc_model *m) {
     lc_generate_opts go;
     lc_generate_opts_init(&go);
     go.n_predict = 16;
-    go.eos_id = lc_model_eos(m);
+    go.eos_id = -1; /* past EOS: a text long enough for a stop string */
     int32_t gen[16];
     lc_generate_result gr;
     CHECK_OK(lc_generate(ctx, ids, n_ids, &go, gen, 16, &gr, &err), &err);
@@ -168,6 +168,7 @@ static void test_generate(lc_context *ctx, const lc_model *m) {
     lc_text_opts_init(&to);
     to.n_predict = 16;
     to.sampler.temp = 0;
+    to.stop_at_eos = false;
     id_log seen = {.n = 0};
     to.on_token = log_id;
     to.token_user = &seen;
@@ -183,6 +184,7 @@ static void test_generate(lc_context *ctx, const lc_model *m) {
     CHECK(r.stop_index == -1 && r.gen.n_prompt == n_ids, "no stop string; the whole prompt evaluated");
 
     /* a stop string: the 3 bytes that start at byte 4 of the reference */
+    CHECK(want_len >= 10, "the reference is long enough for a stop string: '%.*s'", (int)want_len, want);
     if (want_len >= 10) {
         char stop[4];
         memcpy(stop, want + 4, 3);
@@ -205,6 +207,27 @@ static void test_generate(lc_context *ctx, const lc_model *m) {
             before += lc_tokenizer_decode_token(m->tokenizer, i ? gen[i - 1] : ids[n_ids - 1], gen[i], NULL, 0);
         CHECK(before < cut && rs.n_tokens <= gr.n_generated, "stopped at the first token completing it (%zu < %zu)",
               before, cut);
+        /* as JSON: the stop string named, the ids listed */
+        char json[8192], want_ids[512];
+        FILE *f = tmpfile();
+        if (f) {
+            lc_json_writer w;
+            lc_json_init(&w, f, false);
+            lc_text_result_write_json(&w, "m.gguf", ids, n_ids, 2, &rs, true, stops, NULL);
+            lc_json_finish(&w);
+            rewind(f);
+            json[fread(json, 1, sizeof json - 1, f)] = '\0';
+            fclose(f);
+        }
+        size_t wl = (size_t)snprintf(want_ids, sizeof want_ids, "\"tokens\":[");
+        for (int64_t i = 0; i < rs.n_tokens; i++)
+            wl += (size_t)snprintf(want_ids + wl, sizeof want_ids - wl, i ? ",%d" : "%d", rs.tokens[i]);
+        snprintf(want_ids + wl, sizeof want_ids - wl, "]");
+        char want_stop[64];
+        snprintf(want_stop, sizeof want_stop, "\"stop\":\"reverse_prompt\",\"reverse_prompt\":\"%s\"", stop);
+        CHECK(f && strstr(json, want_ids) && strstr(json, want_stop) && strstr(json, "\"n_prompt_reused\":2") &&
+                  strstr(json, "\"model\":\"m.gguf\"") && strstr(json, "\"other_s\":0"),
+              "JSON %s", json);
         lc_text_result_free(&rs);
         to.stop = NULL;
         to.n_stop = 0;

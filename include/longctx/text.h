@@ -19,6 +19,7 @@
 #define LONGCTX_TEXT_H
 
 #include "longctx/common.h"
+#include "longctx/json.h"
 #include "longctx/model.h"
 #include "longctx/runtime.h"
 #include "longctx/sample.h"
@@ -85,6 +86,17 @@ void lc_text_result_free(lc_text_result *r);
  * pieces; stop strings refused). *out is filled even on failure (free it). */
 lc_status lc_generate_text_tokens(lc_context *ctx, const int32_t *prompt, int64_t n_prompt, int64_t n_held,
                                   const lc_text_opts *o, lc_text_result *out, lc_error *err);
+
+/* A generation as one JSON object (the CLI's run --json): model, the
+ * prompt's n_prompt_tokens, n_prompt_evaluated, n_prompt_reused (reused: the
+ * prefix a session held) and prompt_tokens, n_generated, tokens, text (null
+ * when with_text is false or there is none), stop (lc_stop_reason_name, or
+ * "reverse_prompt" with the string in reverse_prompt when stops[] ended it),
+ * and timings {prompt_s, prompt_tokens_per_s, generate_s,
+ * generate_tokens_per_s, matmul_s, attention_s, other_s} (tm). */
+void lc_text_result_write_json(lc_json_writer *w, const char *model, const int32_t *prompt, int64_t n_prompt,
+                               int64_t reused, const lc_text_result *r, bool with_text, const char *const *stops,
+                               const lc_context_timings *tm);
 
 /* An lc_sample_fn over an lc_sampler (user: the lc_sampler *): samples in
  * place with lc_sampler_sample_inplace. */
