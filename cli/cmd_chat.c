@@ -211,13 +211,10 @@ static int chat_loop(chat_args *c, lc_chat *chat, cli_line_input *in) {
 /* Without --chat-template: the model file's template (a known one, or its Jinja text). */
 static bool model_template(chat_args *c, char **jinja, size_t *jinja_len) {
     lc_error err;
-    bool found = false, rec = false;
-    if (lc_chat_template_from_file(c->rf.model_path, &c->tpl, &found, &rec, &err) != LC_OK ||
-        lc_chat_template_text_from_file(c->rf.model_path, jinja, jinja_len, &err) != LC_OK) {
-        cli_fail("chat", &err);
-        return false;
-    }
-    if (found && !rec && !*jinja) cli_error("chat", "note: the model's chat template is not one longctx knows: using plain");
+    bool unknown = false;
+    if (lc_chat_template_from_model(c->rf.model_path, &c->tpl, jinja, jinja_len, &unknown, &err) != LC_OK)
+        return cli_fail("chat", &err), false;
+    if (unknown && !*jinja) cli_error("chat", "note: the model's chat template is not one longctx knows: using plain");
     return true;
 }
 

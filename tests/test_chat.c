@@ -78,6 +78,22 @@ static void test_detect(void) {
     p = lc_test_shared("models/aidreams260K.bin", buf, sizeof buf);
     CHECK_OK(lc_chat_template_from_file(p, &t, &found, &rec, &err), &err);
     CHECK(!found && t == LC_CHAT_TPL_PLAIN, "a llama2.c file has no template");
+    /* both at once: the family and the Jinja text */
+    char *jinja = NULL;
+    size_t jlen = 0;
+    bool unknown = true;
+    p = lc_test_shared("vocab/ggml-vocab-phi-3.gguf", buf, sizeof buf);
+    CHECK_OK(lc_chat_template_from_model(p, &t, &jinja, &jlen, &unknown, &err), &err);
+    CHECK(t == LC_CHAT_TPL_PHI3 && !unknown && jinja && jlen == strlen(jinja) && strstr(jinja, "<|assistant|>"),
+          "phi-3 from the model: %s, %zu bytes of Jinja", lc_chat_template_name(t), jlen);
+    free(jinja);
+    p = lc_test_shared("models/aidreams260K.bin", buf, sizeof buf);
+    CHECK_OK(lc_chat_template_from_model(p, &t, &jinja, &jlen, &unknown, &err), &err);
+    CHECK(t == LC_CHAT_TPL_PLAIN && !jinja && jlen == 0 && !unknown, "llama2.c: plain, no Jinja");
+    t = LC_CHAT_TPL_GEMMA;
+    CHECK(lc_chat_template_from_model("/nonexistent.gguf", &t, &jinja, &jlen, NULL, &err) != LC_OK &&
+              t == LC_CHAT_TPL_PLAIN && !jinja,
+          "a missing file: refused, plain");
 }
 
 /* ids == concat(parts) where a part is a marker id (text NULL) or the encode

@@ -66,6 +66,14 @@ lc_status lc_chat_template_from_file(const char *path, lc_chat_template *out, bo
  * NUL-terminated (free()), or NULL when the file has none. */
 lc_status lc_chat_template_text_from_file(const char *path, char **text, size_t *len, lc_error *err);
 
+/* Both for a chat over the model file at path with no template named: the
+ * family its tokenizer.chat_template is recognised as (else PLAIN) and the
+ * Jinja text itself (*jinja malloc'd, NULL when the file declares none).
+ * *unknown (may be NULL): a template is declared but is no known family (its
+ * Jinja text may still serve). On failure *tpl is PLAIN and *jinja NULL. */
+lc_status lc_chat_template_from_model(const char *path, lc_chat_template *tpl, char **jinja, size_t *jinja_len,
+                                      bool *unknown, lc_error *err);
+
 /* The tokens of one turn in a template: the role's header, the text encoded
  * as plain text (special-token names in it are NOT parsed: a user cannot
  * inject control tokens), and the role's trailer. The template's own markers

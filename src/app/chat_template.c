@@ -167,6 +167,19 @@ lc_status lc_chat_template_text_from_file(const char *path, char **text, size_t 
     return st;
 }
 
+lc_status lc_chat_template_from_model(const char *path, lc_chat_template *tpl, char **jinja, size_t *jinja_len,
+                                      bool *unknown, lc_error *err) {
+    bool found = false, rec = false;
+    *jinja = NULL;
+    if (jinja_len) *jinja_len = 0;
+    if (unknown) *unknown = false;
+    lc_status st = lc_chat_template_from_file(path, tpl, &found, &rec, err);
+    if (st == LC_OK) st = lc_chat_template_text_from_file(path, jinja, jinja_len, err);
+    if (st != LC_OK) *tpl = LC_CHAT_TPL_PLAIN;
+    else if (unknown) *unknown = found && !rec;
+    return st;
+}
+
 /* ---- Rendering -------------------------------------------------------------- */
 
 void lc_tok_seq_free(lc_tok_seq *s) {

@@ -421,16 +421,11 @@ lc_status lc_server_start(const lc_server_opts *o, lc_server **out, lc_error *er
             free_server(s);
             return lc_fail(err, LC_ERR_INVALID_ARG, "serve: unknown chat template '%s'", o->chat_template);
         }
-    } else {
-        bool found = false, recognised = false;
-        lc_error e2;
-        if (lc_chat_template_from_file(o->model_path, &s->tpl, &found, &recognised, &e2) != LC_OK) s->tpl = LC_CHAT_TPL_PLAIN;
-    }
-    if (!o->chat_template) { /* the model's own Jinja template, when it compiles */
+    } else { /* the model's family, and its own Jinja template when it compiles */
         char *text = NULL;
         size_t tlen = 0;
         lc_error e2;
-        if (lc_chat_template_text_from_file(o->model_path, &text, &tlen, &e2) == LC_OK && text) {
+        if (lc_chat_template_from_model(o->model_path, &s->tpl, &text, &tlen, NULL, &e2) == LC_OK && text) {
             if (srv_jinja_load(s, text, tlen, &e2) != LC_OK)
                 fprintf(stderr, "serve: the model's chat template does not compile (%s): using the built-in %s template\n",
                         e2.msg, lc_chat_template_name(s->tpl));
