@@ -1,6 +1,8 @@
 /* longctx run — generate text with a model: prompt in, tokens streamed out,
  * throughput and the time split on stderr. A thin layer over
- * include/longctx/runtime.h, the sampler and the tokenizer. */
+ * include/longctx/text.h (lc_generate_text_tokens: detokenizing, stop
+ * strings, the generated ids and text), runtime.h's prompt cache
+ * (lc_session_resume / lc_session_save_generation) and the sampler. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +26,6 @@ static const char synopsis[] =
     "usage: longctx run -m MODEL [options]\n\n"
     "Generate from a prompt (or from BOS) and stream the text to stdout; prompt and generation\n"
     "throughput and the time split (matmul / attention / other) go to stderr.\n\n";
-
 
 /* A decoded piece: streamed to stdout. */
 static bool print_piece(void *user, const char *piece, size_t n) {
