@@ -168,7 +168,8 @@ static bool chat_turn(chat_args *c, lc_chat *chat, bool tty, const char *line, s
     }
     fputc('\n', stdout);
     if (rep.stop == LC_CHAT_STOP_STRING) {
-        if (c->io.verbose) fprintf(stderr, "[chat] the reply ended at the reverse prompt '%s'\n", c->stops.s[rep.stop_index]);
+        if (c->io.verbose)
+            fprintf(stderr, "[chat] the reply ended at the reverse prompt '%s'\n", c->stops.s[rep.stop_index]);
     } else if (rep.stop == LC_CHAT_STOP_CALLBACK) fprintf(stderr, "[stopped]\n");
     else if (rep.stop == LC_CHAT_STOP_CONTEXT) fprintf(stderr, "[the context is full: the reply was cut]\n");
     if (c->io.verbose)

@@ -173,8 +173,9 @@ static int prompt_ids(run_args *r, const lc_model *m, char **text, int32_t **ids
     } else if (r->prompt) {
         r->prompt_len = strlen(r->prompt);
     }
-    const lc_status st = r->prompt_ids ? lc_tokens_parse(r->prompt_ids, m->cfg.vocab_size, ids, n_ids, &err)
-                                       : lc_text_prompt_tokens(m, r->prompt, r->prompt_len, !r->no_bos, ids, n_ids, &err);
+    const lc_status st =
+        r->prompt_ids ? lc_tokens_parse(r->prompt_ids, m->cfg.vocab_size, ids, n_ids, &err)
+                      : lc_text_prompt_tokens(m, r->prompt, r->prompt_len, !r->no_bos, ids, n_ids, &err);
     if (st == LC_OK) return CLI_OK;
     cli_error("run", "%s%s", r->prompt_ids ? "--prompt-tokens: " : "", err.msg);
     return st == LC_ERR_INVALID_ARG ? CLI_USAGE : CLI_FAIL;

@@ -61,8 +61,8 @@ static void test_stops(void) {
             int w1 = -1, w2 = -1;
             const int64_t got = lc_stop_find(text, end, at, stops, n, &w1);
             const int64_t want = brute_find(text, end, at, stops, n, &w2);
-            CHECK(got == want && (got < 0 || w1 == w2), "find in '%.*s' from %zu: %lld (%d) vs %lld (%d)", (int)end, text,
-                  at, (long long)got, w1, (long long)want, w2);
+            CHECK(got == want && (got < 0 || w1 == w2), "find in '%.*s' from %zu: %lld (%d) vs %lld (%d)", (int)end,
+                  text, at, (long long)got, w1, (long long)want, w2);
             CHECK(lc_stop_holdback(text, end, stops, n) == brute_hold(text, end, stops, n), "holdback of '%.*s'",
                   (int)end, text);
             checked++;

@@ -216,7 +216,8 @@ static lc_status check_args(const lc_context *ctx, const int32_t *prompt, int64_
 }
 
 static const char *describe(lc_status st) {
-    return st == LC_ERR_TOO_LARGE ? "more generated tokens than a result keeps" : "out of memory while decoding the output";
+    return st == LC_ERR_TOO_LARGE ? "more generated tokens than a result keeps"
+                                  : "out of memory while decoding the output";
 }
 
 lc_status lc_generate_text_tokens(lc_context *ctx, const int32_t *prompt, int64_t n_prompt, int64_t n_held,

@@ -63,7 +63,8 @@ lc_status lc_text_prompt_tokens(const lc_model *m, const char *text, size_t len,
     const lc_tokenizer *tok = lc_model_tokenizer(m);
     if (len > 0) {
         if (!tok)
-            return lc_fail(err, LC_ERR_INVALID_ARG, "the model has no tokenizer to encode the prompt text (give the prompt as token ids)");
+            return lc_fail(err, LC_ERR_INVALID_ARG,
+                           "the model has no tokenizer to encode the prompt text (give the prompt as token ids)");
         const bool bos = add_bos < 0 ? lc_tokenizer_add_bos(tok) : add_bos != 0;
         const lc_status st = lc_tokenizer_encode_alloc(tok, text, len, bos, ids, n, err);
         if (st != LC_OK) return st;

@@ -7,7 +7,11 @@
 /* Length of the well-formed UTF-8 character at s[0..n), or 0. */
 static size_t utf8_char_len(const unsigned char *s, size_t n) {
     const unsigned c = s[0];
-    const size_t l = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+    const size_t l = c < 0x80                  ? 1
+                     : (c >= 0xC2 && c <= 0xDF) ? 2
+                     : (c >= 0xE0 && c <= 0xEF) ? 3
+                     : (c >= 0xF0 && c <= 0xF4) ? 4
+                                                : 0;
     if (l == 0 || l > n) return 0;
     for (size_t k = 1; k < l; k++)
         if ((s[k] & 0xC0) != 0x80) return 0;
@@ -31,7 +35,8 @@ size_t lc_tokenizer_escape_piece(const char *s, size_t n, char *out, size_t cap)
         else if (c == '\n') put(out, cap, &w, "\\n", 2);
         else if (c == '\t') put(out, cap, &w, "\\t", 2);
         else if (c == '\r') put(out, cap, &w, "\\r", 2);
-        else if (c < 0x20 || c == 0x7F || l == 0) put(out, cap, &w, esc, (size_t)snprintf(esc, sizeof esc, "\\x%02X", c));
+        else if (c < 0x20 || c == 0x7F || l == 0)
+            put(out, cap, &w, esc, (size_t)snprintf(esc, sizeof esc, "\\x%02X", c));
         else {
             put(out, cap, &w, s + i, l);
             i += l;
