@@ -10,9 +10,8 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "longctx/gguf.h"
-#include "longctx/model.h"
 #include "longctx/sys.h"
+#include "longctx/text.h"
 #include "longctx/tokenizer.h"
 #include "longctx/util.h"
 #include "opt.h"
@@ -83,27 +82,6 @@ static int parse_args(int argc, char **argv, tok_opts *o) {
     return -1;
 }
 
-/* The tokenizer, owned either by *model or by the caller (*owned). */
-static lc_status load_tokenizer(const tok_opts *o, lc_model **model, lc_tokenizer **owned, const lc_tokenizer **tok,
-                                lc_error *err) {
-    *model = NULL;
-    *owned = NULL;
-    *tok = NULL;
-    lc_status st;
-    if ((o->tok_bin && o->vocab_size > 0) || (!o->tok_bin && lc_gguf_file_has_magic(o->model))) {
-        /* A tokenizer.bin, or straight from the metadata: works for vocabulary-only files too. */
-        st = lc_tokenizer_open(o->tok_bin ? o->tok_bin : o->model, o->tok_bin ? o->vocab_size : 0, owned, err);
-        *tok = *owned;
-        return st;
-    }
-    lc_model_load_opts lo = {o->tok_bin};
-    if ((st = lc_model_load(o->model, &lo, model, err)) != LC_OK) return st;
-    if (!(*model)->tokenizer)
-        return lc_fail(err, LC_ERR_INVALID_ARG, "%s carries no vocabulary: give its tokenizer.bin with -z", o->model);
-    *tok = (*model)->tokenizer;
-    return LC_OK;
-}
-
 /* The whole of a file or stdin, at most MAX_TEXT bytes; NULL after a message. */
 static char *read_text(const char *path, size_t *len) {
     const bool std_in = strcmp(path, "-") == 0;
@@ -137,12 +115,10 @@ int cmd_tokenize(int argc, char **argv) {
 
     lc_error err;
     lc_error_clear(&err);
-    lc_model *model = NULL;
-    lc_tokenizer *owned = NULL;
-    const lc_tokenizer *tok = NULL;
+    lc_tokenizer *tok = NULL;
     char *text = NULL;
     int32_t *ids = NULL;
-    if (load_tokenizer(&o, &model, &owned, &tok, &err) != LC_OK) {
+    if (lc_tokenizer_open_for_model(o.model, o.tok_bin, o.vocab_size, &tok, &err) != LC_OK) {
         rc = cli_fail(CMD, &err);
         goto done;
     }
@@ -203,7 +179,6 @@ int cmd_tokenize(int argc, char **argv) {
 done:
     free(ids);
     free(text);
-    lc_tokenizer_free(owned);
-    lc_model_free(model);
+    lc_tokenizer_free(tok);
     return rc;
 }

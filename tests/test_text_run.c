@@ -8,7 +8,7 @@
  *    that completes it; a held prefix (n_held) gives the same continuation;
  *    a caller's sampler (lc_sample_with_sampler) draws what the built one
  *    does; on_token sees every id; a model without a tokenizer gives ids only;
- *  - lc_context_opts_default_ctx's cases;
+ *  - lc_context_opts_default_ctx's cases; lc_tokenizer_open_for_model;
  *  - lc_session_resume / lc_session_save_generation: the reused prefix for
  *    the same, a longer and a diverging prompt; a missing file; a chat's
  *    session refused. */
@@ -396,8 +396,42 @@ static void test_default_ctx(lc_model *m) {
     m->cfg.ctx_train = train;
 }
 
+/* lc_tokenizer_open_for_model: a GGUF's vocabulary, a tokenizer.bin sized by
+ * its llama2.c model or given, refusals. */
+static void test_open_for_model(void) {
+    if (!lc_test_have_shared("lc_tokenizer_open_for_model")) return;
+    char bin[512], tok[512], gguf[512];
+    lc_test_shared("models/aidreams260K.bin", bin, sizeof bin);
+    lc_test_shared("models/aidreams-tok512.bin", tok, sizeof tok);
+    lc_test_shared("models/aidreams260K.gguf", gguf, sizeof gguf);
+    lc_error err;
+    lc_tokenizer *a = NULL, *b = NULL, *g = NULL;
+    CHECK_OK(lc_tokenizer_open_for_model(bin, tok, 0, &a, &err), &err);
+    CHECK_OK(lc_tokenizer_open_for_model(NULL, tok, 512, &b, &err), &err);
+    CHECK(a && b && lc_tokenizer_n_vocab(a) == 512 && lc_tokenizer_n_vocab(b) == 512, "tokenizer.bin sized 512");
+    CHECK_OK(lc_tokenizer_open_for_model(gguf, NULL, 0, &g, &err), &err);
+    CHECK(g && lc_tokenizer_n_vocab(g) == 512, "the GGUF's vocabulary");
+    const char *text = "Once upon a time";
+    int32_t x[32], y[32];
+    int64_t nx = 0, ny = 0;
+    if (a && g) {
+        CHECK_OK(lc_tokenizer_encode(a, text, strlen(text), true, x, 32, &nx, &err), &err);
+        CHECK_OK(lc_tokenizer_encode(g, text, strlen(text), true, y, 32, &ny, &err), &err);
+        CHECK(nx == ny && nx > 1 && memcmp(x, y, (size_t)nx * sizeof *x) == 0, "both encode alike");
+    }
+    lc_tokenizer *n = NULL;
+    CHECK(lc_tokenizer_open_for_model(bin, NULL, 0, &n, &err) == LC_ERR_INVALID_ARG && !n &&
+              strstr(err.msg, "carries no vocabulary"),
+          "a llama2.c model alone: %s", err.msg);
+    CHECK(lc_tokenizer_open_for_model(NULL, tok, 0, &n, &err) == LC_ERR_INVALID_ARG && !n, "no size, no model");
+    lc_tokenizer_free(a);
+    lc_tokenizer_free(b);
+    lc_tokenizer_free(g);
+}
+
 int main(void) {
     test_stops();
+    test_open_for_model();
     lc_error err;
     lc_model_config c;
     memset(&c, 0, sizeof c);

@@ -154,6 +154,13 @@ size_t lc_utf8_repair(const char *in, size_t n, bool final, char *out, size_t *c
 
 /* The model's tokenizer, or NULL when the file carries none longctx can use. */
 const lc_tokenizer *lc_model_tokenizer(const lc_model *m);
+/* A tokenizer (owned: lc_tokenizer_free) from what a user names: tok_bin, a
+ * llama2.c tokenizer.bin, with n_vocab entries, or (n_vocab 0) as many as
+ * the llama2.c model at model_path has; else the vocabulary of the GGUF at
+ * model_path (a model or a vocabulary-only file). A model without one is
+ * refused (LC_ERR_INVALID_ARG: give its tokenizer.bin). */
+lc_status lc_tokenizer_open_for_model(const char *model_path, const char *tok_bin, int32_t n_vocab, lc_tokenizer **out,
+                                      lc_error *err);
 
 #ifdef __cplusplus
 }
