@@ -153,7 +153,6 @@ static int parse_args(chat_args *c, int argc, char **argv) {
 static bool chat_turn(chat_args *c, lc_chat *chat, bool tty, const char *line, size_t len, int *rc) {
     lc_error err;
     transcript_turn(&c->io, "user", line, len);
-    if ((*rc = cli_grammar_restart(&c->gr, "chat")) != CLI_OK) return false;
     lc_chat_reply rep;
     const lc_status st = lc_chat_send(chat, line, len, &rep, &err);
     if (st == LC_ERR_TOO_LARGE) { /* the message alone cannot fit: say so, go on */
@@ -233,11 +232,16 @@ static bool open_session(chat_args *c, lc_chat *chat) {
     return true;
 }
 
-/* A reply ends at the chat's end-of-turn tokens, the grammar's too. */
-static int chat_grammar(chat_args *c, const lc_chat *chat, const lc_tokenizer *tok, lc_sampler *sampler) {
-    int32_t stops[16];
-    const int32_t n_stop = lc_chat_stop_ids(chat, stops, 16);
-    return cli_grammar_setup(&c->gr, tok, n_stop > 0 ? stops : NULL, n_stop > 0 ? n_stop : 0, sampler, "chat");
+/* --grammar-file / --json-schema / --json-object: every reply follows it. */
+static int chat_grammar(const chat_args *c, lc_chat *chat, const lc_tokenizer *tok) {
+    char *text = NULL;
+    size_t len = 0;
+    lc_error err;
+    int rc = cli_grammar_source(&c->gr, tok, &text, &len, "chat");
+    const lc_status st = rc == CLI_OK ? lc_chat_set_grammar(chat, text, len, c->gr.steps, &err) : LC_OK;
+    if (st != LC_OK) rc = cli_grammar_refused(&c->gr, st, &err, "chat");
+    free(text);
+    return rc;
 }
 
 static int chat_run(chat_args *c) {
@@ -289,7 +293,7 @@ static int chat_run(chat_args *c) {
         cli_fail("chat", &err);
         goto done;
     }
-    if (cli_grammar_active(&c->gr) && (rc = chat_grammar(c, chat, m->tokenizer, sampler)) != CLI_OK) goto done;
+    if (cli_grammar_active(&c->gr) && (rc = chat_grammar(c, chat, m->tokenizer)) != CLI_OK) goto done;
     rc = CLI_FAIL;
     lc_chat_stats cst;
     lc_chat_get_stats(chat, &cst);
@@ -323,8 +327,7 @@ done:
     if (c->io.transcript) fclose(c->io.transcript);
     free(sys_text);
     free(jinja);
-    lc_chat_free(chat);
-    cli_grammar_free(&c->gr); /* detaches from the sampler */
+    lc_chat_free(chat); /* and its grammar: before the sampler */
     lc_sampler_free(sampler);
     lc_context_free(ctx);
     lc_model_free(m);

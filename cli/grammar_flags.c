@@ -42,9 +42,9 @@ static int grammar_text(const cli_grammar *c, char **text, size_t *len, const ch
     return CLI_OK;
 }
 
-int cli_grammar_setup(cli_grammar *c, const lc_tokenizer *tok, const int32_t *eog, int32_t n_eog, lc_sampler *sampler,
-                      const char *cmd) {
-    if (!cli_grammar_active(c)) return CLI_OK;
+int cli_grammar_source(const cli_grammar *c, const lc_tokenizer *tok, char **text, size_t *len, const char *cmd) {
+    *text = NULL;
+    *len = 0;
     if ((c->grammar_file != NULL) + (c->json_schema != NULL) + c->json_object > 1) {
         cli_error(cmd, "give one of --grammar-file, --json-schema and --json");
         return CLI_USAGE;
@@ -53,26 +53,31 @@ int cli_grammar_setup(cli_grammar *c, const lc_tokenizer *tok, const int32_t *eo
         cli_error(cmd, "a grammar needs the model's tokenizer (give -z TOKENIZER.bin for a llama2.c model)");
         return CLI_USAGE;
     }
-    char *text = NULL;
-    size_t len = 0;
-    int rc = grammar_text(c, &text, &len, cmd);
+    const int rc = grammar_text(c, text, len, cmd);
     if (rc != CLI_OK) {
-        free(text);
-        return rc;
+        free(*text);
+        *text = NULL;
     }
-    lc_error err;
-    const lc_status st = lc_grammar_constraint_create(text, len, tok, eog, n_eog, c->steps, sampler, &c->c, &err);
-    free(text);
-    if (st == LC_OK) return CLI_OK;
-    if (c->grammar_file) cli_error(cmd, "%s: %s", c->grammar_file, err.msg);
-    else cli_fail(cmd, &err);
+    return rc;
+}
+
+int cli_grammar_refused(const cli_grammar *c, lc_status st, const lc_error *err, const char *cmd) {
+    if (c->grammar_file) cli_error(cmd, "%s: %s", c->grammar_file, err->msg);
+    else cli_fail(cmd, err);
     return st == LC_ERR_NOMEM || st == LC_ERR_IO || st == LC_ERR_INTERNAL ? CLI_FAIL : CLI_USAGE;
 }
 
-int cli_grammar_restart(cli_grammar *c, const char *cmd) {
+int cli_grammar_setup(cli_grammar *c, const lc_tokenizer *tok, const int32_t *eog, int32_t n_eog, lc_sampler *sampler,
+                      const char *cmd) {
+    if (!cli_grammar_active(c)) return CLI_OK;
+    char *text = NULL;
+    size_t len = 0;
+    const int rc = cli_grammar_source(c, tok, &text, &len, cmd);
+    if (rc != CLI_OK) return rc;
     lc_error err;
-    if (!c->c || lc_grammar_state_reset(lc_grammar_constraint_state(c->c), &err) == LC_OK) return CLI_OK;
-    return cli_fail(cmd, &err);
+    const lc_status st = lc_grammar_constraint_create(text, len, tok, eog, n_eog, c->steps, sampler, &c->c, &err);
+    free(text);
+    return st == LC_OK ? CLI_OK : cli_grammar_refused(c, st, &err, cmd);
 }
 
 void cli_grammar_free(cli_grammar *c) {

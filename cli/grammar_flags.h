@@ -37,8 +37,12 @@ bool cli_grammar_active(const cli_grammar *c);
  * EOS). Returns CLI_OK or an exit code after a message. */
 int cli_grammar_setup(cli_grammar *c, const lc_tokenizer *tok, const int32_t *eog, int32_t n_eog, lc_sampler *sampler,
                       const char *cmd);
-/* Start a new generation (chat: each reply). */
-int cli_grammar_restart(cli_grammar *c, const char *cmd);
+/* The parts of cli_grammar_setup, for chat (lc_chat_set_grammar): the GBNF
+ * text the flags ask for (*text malloc'd; CLI_OK or an exit status after a
+ * message), and the exit status of a grammar the library refused (after the
+ * message). */
+int cli_grammar_source(const cli_grammar *c, const lc_tokenizer *tok, char **text, size_t *len, const char *cmd);
+int cli_grammar_refused(const cli_grammar *c, lc_status st, const lc_error *err, const char *cmd);
 /* Detaches from the sampler: before the sampler is freed. */
 void cli_grammar_free(cli_grammar *c);
 

@@ -578,6 +578,33 @@ static void test_commands(void) {
     free_rig(&r);
 }
 
+/* lc_chat_set_grammar: two replies (restarted between) are sentences of
+ * the grammar and end the turn; a bad grammar is refused; NULL removes it. */
+static void test_grammar_replies(void) {
+    rig r;
+    lc_error err;
+    if (!make_rig(&r, NULL, 256, LC_CHAT_TPL_CHATML, "Answer yes or no.", 24, 7)) {
+        CHECK(false, "rig");
+        free_rig(&r);
+        return;
+    }
+    const char *g = "root ::= (\"yes\" | \"no\" | \"not sure\") \".\"";
+    CHECK(lc_chat_set_grammar(r.chat, "root ::= nowhere", 16, 0, &err) == LC_ERR_FORMAT, "bad grammar: %s", err.msg);
+    CHECK_OK(lc_chat_set_grammar(r.chat, g, strlen(g), 0, &err), &err);
+    const char *msgs[] = {"Is the sky blue?", "Is water dry?"};
+    for (int i = 0; i < 2; i++) {
+        lc_chat_reply rep;
+        CHECK_OK(lc_chat_send(r.chat, msgs[i], strlen(msgs[i]), &rep, &err), &err);
+        CHECK(rep.stop == LC_CHAT_STOP_END &&
+                  (!strcmp(rep.text, "yes.") || !strcmp(rep.text, "no.") || !strcmp(rep.text, "not sure.")),
+              "reply %d '%s' follows the grammar (stop %s)", i, rep.text, lc_chat_stop_name(rep.stop));
+    }
+    CHECK_OK(lc_chat_set_grammar(r.chat, NULL, 0, 0, &err), &err);
+    lc_chat_reply rep;
+    CHECK_OK(lc_chat_send(r.chat, "Tell me more", 12, &rep, &err), &err);
+    free_rig(&r); /* the chat frees its grammar before the rig frees the sampler */
+}
+
 int main(void) {
     test_detect();
     test_render();
@@ -586,5 +613,6 @@ int main(void) {
     test_sinks_chat();
     test_stop_strings();
     test_commands();
+    test_grammar_replies();
     return lc_test_finish("test_chat");
 }

@@ -208,6 +208,13 @@ typedef struct {
 } lc_chat_stats;
 
 void lc_chat_get_stats(const lc_chat *c, lc_chat_stats *st);
+/* Structured replies: every reply from now on follows the GBNF grammar
+ * (grammar.h; a reply ends when the grammar is complete and the model ends
+ * its turn: the chat's end-of-turn tokens are the grammar's end), with a
+ * budget of `steps` parse steps per token (0: no limit). The grammar is
+ * attached to the chat's sampler and restarted before each reply; NULL
+ * removes it. Refused grammars leave the chat without one. */
+lc_status lc_chat_set_grammar(lc_chat *c, const char *gbnf, size_t len, int64_t steps, lc_error *err);
 /* The context the chat runs on (the one given to lc_chat_create). */
 lc_context *lc_chat_context(const lc_chat *c);
 

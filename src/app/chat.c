@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "app/app_internal.h"
+#include "longctx/grammar.h"
 #include "longctx/text.h"
 
 #define CHAT_BLOB_MAGIC "LCCHAT1"
@@ -59,6 +60,7 @@ struct lc_chat {
     int64_t n_pending;
     char *pending_system;
     size_t pending_system_len;
+    lc_grammar_constraint *grammar; /* lc_chat_set_grammar: reset before each reply */
 };
 
 lc_context *lc_chat_context(const lc_chat *c) { return c ? c->ctx : NULL; }
@@ -269,7 +271,17 @@ void lc_chat_free(lc_chat *c) {
     free(c->end_ids);
     free(c->reply);
     lc_chat_tpl_dyn_free(&c->dyn);
+    lc_grammar_constraint_free(c->grammar); /* detaches from the sampler */
     free(c);
+}
+
+lc_status lc_chat_set_grammar(lc_chat *c, const char *gbnf, size_t len, int64_t steps, lc_error *err) {
+    if (!c) return lc_fail(err, LC_ERR_INVALID_ARG, "chat: no chat");
+    lc_grammar_constraint_free(c->grammar);
+    c->grammar = NULL;
+    if (!gbnf) return LC_OK;
+    return lc_grammar_constraint_create(gbnf, len, c->tok, c->n_stop > 0 ? c->stop_ids : NULL, c->n_stop, steps,
+                                        c->sampler, &c->grammar, err);
 }
 
 static lc_status reply_append(lc_chat *c, const char *s, size_t n, lc_error *err) {
@@ -378,6 +390,7 @@ lc_status lc_chat_send(lc_chat *c, const char *msg, size_t len, lc_chat_reply *r
     if (!c || (!msg && len)) return lc_fail(err, LC_ERR_INVALID_ARG, "chat: bad message");
     c->reply_len = 0;
     lc_status st = reply_append(c, "", 0, err);
+    if (st == LC_OK && c->grammar) st = lc_grammar_state_reset(lc_grammar_constraint_state(c->grammar), err);
     if (st != LC_OK) return st;
     rep->text = c->reply;
     const double t0 = lc_time_now();
