@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "line_input.h"
+#include "longctx/text.h"
 
 #ifdef LC_HAVE_LIBEDIT
 #include <histedit.h>
@@ -45,29 +46,6 @@ void cli_line_input_open(cli_line_input *in, const char *prog) {
 
 bool cli_line_input_edits(const cli_line_input *in) { return in->el != NULL; }
 
-/* Take out control characters and the escape sequences they start (ESC [
- * parameters final-byte, ESC O x, ESC x); tabs become spaces. */
-static size_t clean(char *s, size_t n) {
-    size_t w = 0;
-    for (size_t r = 0; r < n; r++) {
-        const unsigned char c = (unsigned char)s[r];
-        if (c == 0x1b) {
-            if (r + 1 < n && (s[r + 1] == '[' || s[r + 1] == 'O')) {
-                const bool csi = s[r + 1] == '[';
-                r += 2;
-                while (csi && r < n && (unsigned char)s[r] >= 0x20 && (unsigned char)s[r] <= 0x3f) r++;
-            } else {
-                r++; /* ESC and the next character */
-            }
-            continue;
-        }
-        if (c == '\t') s[w++] = ' ';
-        else if (c >= 0x20 && c != 0x7f) s[w++] = (char)c;
-    }
-    s[w] = '\0';
-    return w;
-}
-
 static bool keep(cli_line_input *in, const char *text, size_t n) {
     if (n + 1 > in->cap) {
         char *l = realloc(in->line, n + 1);
@@ -99,7 +77,7 @@ char *cli_line_input_read(cli_line_input *in, size_t *len) {
         got = getline(&in->line, &in->cap, stdin);
         if (got < 0) return NULL; /* end of input, or Ctrl-C at the prompt */
     }
-    *len = clean(in->line, (size_t)got);
+    *len = lc_text_strip_controls(in->line, (size_t)got);
 #ifdef LC_HAVE_LIBEDIT
     if (in->hist && *len > 0) {
         HistEvent ev;

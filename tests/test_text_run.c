@@ -9,6 +9,7 @@
  *    a caller's sampler (lc_sample_with_sampler) draws what the built one
  *    does; on_token sees every id; a model without a tokenizer gives ids only;
  *  - lc_context_opts_default_ctx's cases; lc_tokenizer_open_for_model;
+ *    lc_text_strip_controls on fixed cases and random bytes;
  *  - lc_session_resume / lc_session_save_generation: the reused prefix for
  *    the same, a longer and a diverging prompt; a missing file; a chat's
  *    session refused. */
@@ -429,9 +430,40 @@ static void test_open_for_model(void) {
     lc_tokenizer_free(g);
 }
 
+/* lc_text_strip_controls: escape sequences and control bytes go, tabs become
+ * spaces, UTF-8 stays; on random bytes nothing below 0x20 (or DEL) is left. */
+static void test_strip_controls(void) {
+    const struct {
+        const char *in, *want;
+    } cases[] = {{"hello\tworld", "hello world"},   {"/save\x1b[Dfile", "/savefile"},
+                 {"\x1b[1;5Cabc", "abc"},            {"\x1bOPx", "x"},
+                 {"\x1bx y", " y"},                  {"a\x7f\x01" "b\r\n", "ab"},
+                 {"end\x1b", "end"},                 {"h\xc3\xa9llo \xe4\xb8\xad", "h\xc3\xa9llo \xe4\xb8\xad"},
+                 {"\x1b[", ""},                      {"/quit\x1b[200~", "/quit"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char buf[64];
+        const size_t n = strlen(cases[i].in);
+        memcpy(buf, cases[i].in, n + 1);
+        const size_t got = lc_text_strip_controls(buf, n);
+        CHECK(got == strlen(cases[i].want) && strcmp(buf, cases[i].want) == 0, "case %zu: '%s'", i, buf);
+    }
+    lc_rng rng;
+    lc_rng_seed(&rng, 4);
+    for (int round = 0; round < 500; round++) {
+        char buf[41];
+        const size_t n = 1 + lc_rng_below(&rng, 40);
+        for (size_t k = 0; k < n; k++) buf[k] = (char)lc_rng_below(&rng, 256);
+        const size_t got = lc_text_strip_controls(buf, n);
+        bool clean = got <= n && buf[got] == '\0';
+        for (size_t k = 0; k < got; k++) clean = clean && (unsigned char)buf[k] >= 0x20 && buf[k] != 0x7f;
+        CHECK(clean, "round %d: no control byte left", round);
+    }
+}
+
 int main(void) {
     test_stops();
     test_open_for_model();
+    test_strip_controls();
     lc_error err;
     lc_model_config c;
     memset(&c, 0, sizeof c);

@@ -152,6 +152,14 @@ size_t lc_utf8_incomplete_tail(const char *text, size_t len);
  * bytes written. */
 size_t lc_utf8_repair(const char *in, size_t n, bool final, char *out, size_t *consumed);
 
+/* A line a user typed, made safe to take as a message or a command: control
+ * characters and the terminal escape sequences they start (ESC [ parameters
+ * final-byte, ESC O x, ESC x: arrow keys, function keys) are taken out in
+ * place and tabs become spaces, so no control character can turn a command
+ * into a message. s[0..n) is rewritten and NUL-terminated at the new length
+ * (returned), so s needs n + 1 bytes. */
+size_t lc_text_strip_controls(char *s, size_t n);
+
 /* The model's tokenizer, or NULL when the file carries none longctx can use. */
 const lc_tokenizer *lc_model_tokenizer(const lc_model *m);
 /* A tokenizer (owned: lc_tokenizer_free) from what a user names: tok_bin, a
