@@ -11,8 +11,34 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "longctx/util.h"
+#include "serve_flags.h"
 
 #define CMD "serve"
+
+bool cli_opt_bytes(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    size_t n;
+    if (lc_parse_bytes(v, &n) && n >= (size_t)o->lo) {
+        *(size_t *)o->dst = n;
+        return true;
+    }
+    if (o->lo > 0)
+        cli_error(cmd, "%s: '%s' is not a size of at least %lld bytes such as 512M or 2G", name, v, (long long)o->lo);
+    else cli_error(cmd, "%s: '%s' is not a size such as 512M or 2G", name, v);
+    return false;
+}
+
+bool cli_opt_decode_batch(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    int *dst = o->dst;
+    if (!v || !strcmp(v, "on") || !strcmp(v, "1")) *dst = 1;
+    else if (!strcmp(v, "off") || !strcmp(v, "0")) *dst = 0;
+    else if (!strcmp(v, "auto")) *dst = -1;
+    else {
+        cli_error(cmd, "%s: '%s' is not on, off or auto", name, v);
+        return false;
+    }
+    return true;
+}
 
 #ifndef LC_HAVE_SERVER
 int cmd_serve(int argc, char **argv) {
@@ -45,48 +71,6 @@ static volatile sig_atomic_t stop_requested = 0;
 static void on_signal(int sig) {
     (void)sig;
     stop_requested = 1;
-}
-
-/* "512", "64K", "2M", "1G" -> bytes; false if malformed or too large. */
-static bool parse_bytes(const char *s, size_t *out) {
-    char *end = NULL;
-    double v = strtod(s, &end);
-    if (end == s || !(v >= 0)) return false;
-    double mul = 1;
-    if (*end == 'K' || *end == 'k') mul = 1024, end++;
-    else if (*end == 'M' || *end == 'm') mul = 1024.0 * 1024, end++;
-    else if (*end == 'G' || *end == 'g') mul = 1024.0 * 1024 * 1024, end++;
-    if (*end == 'i' || *end == 'B') end++;
-    if (*end == 'B') end++;
-    if (*end) return false;
-    v *= mul;
-    if (v > (double)((size_t)1 << 50)) return false;
-    *out = (size_t)v;
-    return true;
-}
-
-/* A size in bytes (entry dst: size_t), at least lo. */
-static bool opt_bytes(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    size_t n;
-    if (parse_bytes(v, &n) && n >= (size_t)o->lo) {
-        *(size_t *)o->dst = n;
-        return true;
-    }
-    cli_error(cmd, "%s: '%s' is not a size of at least %lld bytes such as 512M or 2G", name, v, (long long)o->lo);
-    return false;
-}
-
-/* --decode-batch [on|off|auto] into an int (1, 0, -1). */
-static bool opt_decode_batch(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    int *dst = o->dst;
-    if (!v || !strcmp(v, "on") || !strcmp(v, "1")) *dst = 1;
-    else if (!strcmp(v, "off") || !strcmp(v, "0")) *dst = 0;
-    else if (!strcmp(v, "auto")) *dst = -1;
-    else {
-        cli_error(cmd, "%s: '%s' is not on, off or auto", name, v);
-        return false;
-    }
-    return true;
 }
 
 /* [on|off] into a bool. */
@@ -123,7 +107,7 @@ int cmd_serve(int argc, char **argv) {
         CLI_I64("-b|--prompt-chunk|--batch-size", "N", &o.prompt_chunk, 1, 65536,
                 "prompt tokens per forward pass (default 512); with --prompt-turns on\n"
                 "each chunk takes its turn between the other slots' decode steps"),
-        CLI_SWITCH("--decode-batch", opt_decode_batch, &o.decode_batch,
+        CLI_SWITCH("--decode-batch", cli_opt_decode_batch, &o.decode_batch,
                    "with -np > 1: run the generating slots' decode steps as one forward\n"
                    "pass (on), each its own (off), or batch when the weights a step reads\n"
                    "exceed half the last-level cache (auto, the default; docs/server.md)"),
@@ -131,11 +115,11 @@ int cmd_serve(int argc, char **argv) {
                    "with -np > 1: prompt chunks take turns with the decode steps (on);\n"
                    "off (the default): a prompt runs beside them (docs/server.md)"),
         CLI_STR("--kv-policy", "SPEC", &o.kv_policy, "full | window:W | sinks:S:W | shift:KEEP | h2o:S:R:H for every slot"),
-        CLI_FN("--kv-budget", "BYTES", opt_bytes, &o.kv_budget,
+        CLI_FN("--kv-budget", "BYTES", cli_opt_bytes, &o.kv_budget,
                "refuse to start when the slots' KV cache would need more (K/M/G suffixes);\n"
                "what the slots leave is the prefix tree's"),
         CLI_STR("--sessions", "DIR", &o.sessions_dir, "save the slots' caches there on stop (atomically) and load them at start"),
-        CLI_FN("--prefix-cache", "BYTES", opt_bytes, &o.prefix_cache,
+        CLI_FN("--prefix-cache", "BYTES", cli_opt_bytes, &o.prefix_cache,
                "KV rows the prefix tree across requests keeps (full policy; 0: none;\n"
                "default: --kv-budget less the slots, else as much as the slots)"),
         CLI_STR("--chat-template", "NAME", &o.chat_template,
@@ -143,7 +127,7 @@ int cmd_serve(int argc, char **argv) {
         CLI_STR("--api-key", "KEY", &o.api_key, "require \"Authorization: Bearer KEY\" (also LONGCTX_API_KEY)"),
         CLI_I64("--max-tokens", "N", &o.max_tokens, 1, CLI_INT_LIMIT, "cap on a request's max_tokens (default 4096)"),
         CLI_DOUBLE("--timeout", "S", &o.max_seconds, 1e-6, 1e7, "wall-time limit of a request in seconds (default 300)"),
-        {.kind = CLI_OPT_FN, .names = "--max-body", .meta = "BYTES", .fn = opt_bytes, .dst = &o.max_body, .lo = 64,
+        {.kind = CLI_OPT_FN, .names = "--max-body", .meta = "BYTES", .fn = cli_opt_bytes, .dst = &o.max_body, .lo = 64,
          .help = "request body limit (default 1M); larger bodies get 413"},
         CLI_INT("--queue", "N", &o.max_queue, 0, 100000, "requests that may wait for a slot (default 16); more get 503"),
         CLI_DOUBLE("--queue-timeout", "S", &o.queue_timeout, 0, 1e7, "seconds a request waits for a slot (default 60) before 503"),

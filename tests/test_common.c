@@ -78,6 +78,14 @@ static void test_misc(void) {
     CHECK(fabs(mean / 10000) < 0.05, "normal mean %g", mean / 10000);
     char buf[32];
     CHECK(strcmp(lc_format_bytes(2.0 * 1099511627776.0, buf, sizeof buf), "2.0 TiB") == 0, "format %s", buf);
+    size_t n = 0;
+    CHECK(lc_parse_bytes("512", &n) && n == 512, "parse 512: %zu", n);
+    CHECK(lc_parse_bytes("64k", &n) && n == 65536, "parse 64k: %zu", n);
+    CHECK(lc_parse_bytes("1.5M", &n) && n == 1572864, "parse 1.5M: %zu", n);
+    CHECK(lc_parse_bytes("2GiB", &n) && n == ((size_t)2 << 30), "parse 2GiB: %zu", n);
+    CHECK(lc_parse_bytes("8MB", &n) && n == ((size_t)8 << 20), "parse 8MB: %zu", n);
+    static const char *const bad[] = {"", "x", "-1", "1X", "1KBB", "2M ", "nan", "2000000G"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) CHECK(!lc_parse_bytes(bad[i], &n), "refused '%s'", bad[i]);
     CHECK(isinf(lc_logaddexp(-INFINITY, -INFINITY)), "logaddexp -inf");
     CHECK(fabsf(lc_logaddexp(0.0f, 0.0f) - logf(2.0f)) < 1e-6f, "logaddexp");
     CHECK(lc_rss_bytes() > 0, "rss readable");

@@ -41,6 +41,16 @@ typedef struct {
     size_t read_buffer_bytes;
 } lc_peak;
 
+/* The spread of repeated measurements: min, median (the mean of the middle
+ * two for an even count) and max. Every figure a bench command gives over
+ * repetitions is one, because the machine it runs on may be shared. */
+typedef struct {
+    double min, median, max;
+} lc_bench_spread;
+
+/* The spread of v[n] (sorted in place); all 0 for n < 1. NaNs sort last. */
+lc_bench_spread lc_bench_spread_of(double *v, int n);
+
 /* Measure FMA peak and read bandwidth. n_threads <= 0: all CPUs. buffer_bytes
  * 0: 1 GiB (or a quarter of available memory, whichever is smaller). */
 lc_status lc_bench_peak(int n_threads, size_t buffer_bytes, lc_peak *out, lc_error *err);

@@ -88,6 +88,10 @@ lc_status lc_read_stream(FILE *f, const char *name, size_t max_bytes, char **out
 
 /* "1.5 GiB", "512 B", "2.0 TiB" (binary units) into buf; returns buf. */
 const char *lc_format_bytes(double bytes, char *buf, size_t len);
+/* A size such as "512", "64K", "1.5M", "2GiB" or "8MB" (K, M, G: x1024 each,
+ * any case; "i", "B" or "iB" may follow) into *out; false on anything else,
+ * a negative size or one past 2^50 bytes. */
+bool lc_parse_bytes(const char *s, size_t *out);
 
 #ifdef __cplusplus
 }

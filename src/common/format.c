@@ -1,5 +1,6 @@
-/* Human-readable sizes. */
+/* Human-readable sizes, and sizes read back. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "common/util.h"
 
@@ -13,4 +14,23 @@ const char *lc_format_bytes(double bytes, char *buf, size_t len) {
     if (u == 0) snprintf(buf, len, "%.0f %s", bytes, units[u]);
     else snprintf(buf, len, "%.1f %s", bytes, units[u]);
     return buf;
+}
+
+bool lc_parse_bytes(const char *s, size_t *out) {
+    if (!s || !out) return false;
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (end == s || !(v >= 0)) return false;
+    static const char units[] = "KMG";
+    for (int u = 0; u < 3; u++)
+        if (*end == units[u] || *end == units[u] + ('a' - 'A')) {
+            for (int k = 0; k <= u; k++) v *= 1024.0;
+            end++;
+            break;
+        }
+    if (*end == 'i') end++;
+    if (*end == 'B') end++;
+    if (*end || v > (double)((size_t)1 << 50)) return false;
+    *out = (size_t)v;
+    return true;
 }
