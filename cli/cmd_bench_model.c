@@ -13,6 +13,7 @@
 #include "longctx/json.h"
 #include "longctx/runtime.h"
 #include "runtime_flags.h"
+#include "serve_flags.h"
 #include "sp_cli.h"
 
 #define MAX_CTX 16
@@ -32,37 +33,7 @@ static bool opt_fill_kv(const cli_opt *o, const char *name, const char *v, const
 
 typedef lc_bench_model_row bench_row;
 
-static int32_t n_kind(const lc_model_config *c, lc_layer_kind k) {
-    int32_t n = 0;
-    for (int32_t l = 0; l < c->n_layers; l++) n += lc_model_layer_kind(c, l) == k;
-    return n;
-}
-
 static double pct(double a, double total) { return total > 0 ? 100.0 * a / total : 0.0; }
-
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* min, median, max of v[n] (n >= 1; sorted in place). */
-static void min_med_max(double *v, int n, double out[3]) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    out[0] = v[0];
-    out[1] = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-    out[2] = v[n - 1];
-}
-
-/* Over the repeats of length index i: ms per decoded token of field(kind). */
-static void kind_stats(const bench_row *rows, int n_rep, int n_ctx, int i, int kind, bool mixer, double out[3]) {
-    double v[MAX_REPEAT];
-    for (int r = 0; r < n_rep; r++) {
-        const bench_row *b = &rows[r * n_ctx + i];
-        const double t = mixer ? b->dc_mixer_s[kind] : b->dc_layer_s[kind];
-        v[r] = 1e3 * t / (double)(b->n_decode > 0 ? b->n_decode : 1);
-    }
-    min_med_max(v, n_rep, out);
-}
 
 /* What the command line asks for. */
 typedef struct {
@@ -74,13 +45,6 @@ typedef struct {
     lc_context_opts co;
     cli_sp spc; /* --sp: every cell sharded over the MPI ranks */
 } bm_args;
-
-/* --kv-budget: bytes with an optional K/M/G suffix (entry dst: size_t). */
-static bool opt_sp_bytes(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    if (cli_sp_parse_bytes(v, (size_t *)o->dst)) return true;
-    cli_error(cmd, "%s: '%s' is not a size such as 512M or 2G", name, v);
-    return false;
-}
 
 /* -1 to go on, else the exit status. */
 static int parse_args(bm_args *a, int argc, char **argv) {
@@ -130,7 +94,7 @@ static int parse_args(bm_args *a, int argc, char **argv) {
                 "over the ranks, the prompt by ring attention, decode combined by\n"
                 "allreduce (docs/distributed.md); KV MiB is the largest rank's shard;\n"
                 "no peak measurement"),
-        CLI_FN("--kv-budget", "BYTES", opt_sp_bytes, &a->spc.kv_budget, "with --sp: K/V bytes one rank may hold"),
+        CLI_FN("--kv-budget", "BYTES", cli_opt_bytes, &a->spc.kv_budget, "with --sp: K/V bytes one rank may hold"),
         CLI_LLAMA_OPTS(&co->attn), /* llama-bench's -ngl, -fa */
     };
     const cli_opt_spec spec = CLI_SPEC("bench model", synopsis, NULL, opts);
@@ -163,15 +127,14 @@ typedef struct {
     int n_rows;
     char cpu[128];
     int threads;
-    lc_dtype wtype;
-    int32_t kinds[LC_LAYER_KIND_COUNT];
+    lc_bench_model_info info; /* layers per kind, weight type */
 } bm_run;
 
 static void print_head(const bm_run *r) {
     const bm_args *a = r->a;
     const lc_model_config *c = &r->m->cfg;
     printf("model %s: %lld params, %s weights, %d layers, dim %d, heads %d/%d\n", a->model_path,
-           (long long)lc_model_n_params(c), lc_dtype_name(r->wtype), c->n_layers, c->dim, c->n_heads, c->n_kv_heads);
+           (long long)lc_model_n_params(c), lc_dtype_name(r->info.weight_type), c->n_layers, c->dim, c->n_heads, c->n_kv_heads);
     printf("cpu %s, %d threads, attn %s, kv %s/%s", r->cpu, r->threads, a->co.attn ? a->co.attn : "(model's, else flash)",
            lc_dtype_name(a->co.k_type), lc_dtype_name(a->co.v_type));
     if (r->pk.fma_gflops > 0) printf("; peak %.1f GFLOP/s FMA, %.1f GB/s read", r->pk.fma_gflops, r->pk.read_gbs);
@@ -232,51 +195,30 @@ static int measure(bm_run *r) {
 
 /* Decode per layer kind at length index i: whole layers, the token mixer, and what is outside the layers. */
 static void print_kinds_at(const bm_run *r, int i, int n_rep) {
-    const bm_args *a = r->a;
-    const int n_ctx = a->n_ctx;
-    double dec[MAX_REPEAT], d3[3], out[MAX_REPEAT], o3[3];
-    for (int k = 0; k < n_rep; k++) dec[k] = 1e3 * r->rows[k * n_ctx + i].decode_s / (double)a->n_dec;
-    min_med_max(dec, n_rep, d3);
-    printf("%8lld  decode %9.2f [%9.2f, %9.2f] ms/token\n", (long long)a->ctxs[i], d3[1], d3[0], d3[2]);
-    for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
-        if (!r->kinds[k]) continue;
-        double l3[3], m3[3];
-        kind_stats(r->rows, n_rep, n_ctx, i, k, false, l3);
-        kind_stats(r->rows, n_rep, n_ctx, i, k, true, m3);
-        printf("%8s  %2d %-8s %9.2f [%9.2f, %9.2f]  mixer %9.2f [%9.2f, %9.2f]  %5.1f%%\n", "", r->kinds[k],
-               lc_layer_kind_name((lc_layer_kind)k), l3[1], l3[0], l3[2], m3[1], m3[0], m3[2], pct(l3[1], d3[1]));
+    lc_bench_model_kinds k;
+    lc_error err;
+    if (lc_bench_model_kinds_at(r->rows, r->a->n_ctx, n_rep, i, &k, &err) != LC_OK) return;
+    const lc_bench_spread d = k.decode_ms, o = k.outside_ms;
+    printf("%8lld  decode %9.2f [%9.2f, %9.2f] ms/token\n", (long long)k.ctx, d.median, d.min, d.max);
+    for (int q = 0; q < LC_LAYER_KIND_COUNT; q++) {
+        if (!r->info.layers[q]) continue;
+        const lc_bench_spread l = k.layer_ms[q], m = k.mixer_ms[q];
+        printf("%8s  %2d %-8s %9.2f [%9.2f, %9.2f]  mixer %9.2f [%9.2f, %9.2f]  %5.1f%%\n", "", r->info.layers[q],
+               lc_layer_kind_name((lc_layer_kind)q), l.median, l.min, l.max, m.median, m.min, m.max,
+               100 * k.layer_share[q]);
     }
-    /* a control: embedding, output norm and classifier do the same work at every length */
-    for (int q = 0; q < n_rep; q++) {
-        const bench_row *b = &r->rows[q * n_ctx + i];
-        double in = 0;
-        for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) in += b->dc_layer_s[k];
-        out[q] = 1e3 * (b->decode_s - in) / (double)a->n_dec;
-    }
-    min_med_max(out, n_rep, o3);
     printf("%8s  outside layers %9.2f [%9.2f, %9.2f]  (embedding, classifier: the same work at any length)\n", "",
-           o3[1], o3[0], o3[2]);
+           o.median, o.min, o.max);
 }
 
 /* DeltaNet time per token at the last length over the first, paired within each repeat. */
 static void print_deltanet_ratio(const bm_run *r, int n_rep) {
     const bm_args *a = r->a;
-    const int n_ctx = a->n_ctx, D = LC_LAYER_DELTANET;
-    double rl[MAX_REPEAT], rm[MAX_REPEAT], l3[3], m3[3];
-    int nr = 0;
-    for (int q = 0; q < n_rep; q++) {
-        const bench_row *x = &r->rows[q * n_ctx], *y = &r->rows[q * n_ctx + n_ctx - 1];
-        if (!(x->dc_layer_s[D] > 0) || !(x->dc_mixer_s[D] > 0)) continue;
-        rl[nr] = (y->dc_layer_s[D] / (double)y->n_decode) / (x->dc_layer_s[D] / (double)x->n_decode);
-        rm[nr] = (y->dc_mixer_s[D] / (double)y->n_decode) / (x->dc_mixer_s[D] / (double)x->n_decode);
-        nr++;
-    }
-    if (nr == 0) return;
-    min_med_max(rl, nr, l3);
-    min_med_max(rm, nr, m3);
+    lc_bench_spread l, m;
+    if (lc_bench_model_deltanet_ratio(r->rows, a->n_ctx, n_rep, &l, &m) == 0) return;
     printf("deltanet layers, time per token at %lld / at %lld: %.3f [%.3f, %.3f]; token mixer alone %.3f "
            "[%.3f, %.3f] (the ratio within each run: median [min, max]%s)\n",
-           (long long)a->ctxs[n_ctx - 1], (long long)a->ctxs[0], l3[1], l3[0], l3[2], m3[1], m3[0], m3[2],
+           (long long)a->ctxs[a->n_ctx - 1], (long long)a->ctxs[0], l.median, l.min, l.max, m.median, m.min, m.max,
            a->interleave ? ", lengths decoded token by token in turn" : "");
 }
 
@@ -297,12 +239,12 @@ static void print_memory(const bm_run *r) {
 /* Models with window or DeltaNet layers: the per-kind split, the DeltaNet ratio, memory. */
 static void print_mixed(const bm_run *r) {
     const int n_rep = r->n_rows / r->a->n_ctx; /* complete repeats */
-    if (n_rep == 0 || !(r->kinds[LC_LAYER_WINDOW] > 0 || r->kinds[LC_LAYER_DELTANET] > 0)) return;
+    if (n_rep == 0 || !(r->info.layers[LC_LAYER_WINDOW] > 0 || r->info.layers[LC_LAYER_DELTANET] > 0)) return;
     printf("\ndecode per layer kind, ms per token: whole layers, then the token mixer alone (median [min, max] "
            "over %d run%s), share of the median decode time\n",
            n_rep, n_rep > 1 ? "s" : "");
     for (int i = 0; i < r->a->n_ctx; i++) print_kinds_at(r, i, n_rep);
-    if (r->a->n_ctx > 1 && r->kinds[LC_LAYER_DELTANET]) print_deltanet_ratio(r, n_rep);
+    if (r->a->n_ctx > 1 && r->info.layers[LC_LAYER_DELTANET]) print_deltanet_ratio(r, n_rep);
     print_memory(r);
 }
 
@@ -324,7 +266,9 @@ static void json_row(lc_json_writer *w, const bm_run *r, int i) {
     lc_json_kv_num(w, "prefill_other_s", b->pf_other_s);
     lc_json_kv_num(w, "prefill_matmul_gflops", b->pf_matmul_gflops);
     lc_json_kv_num(w, "prefill_attn_gflops", b->pf_attn_gflops);
-    if (r->pk.fma_gflops > 0) lc_json_kv_num(w, "prefill_matmul_peak_frac", b->pf_matmul_gflops / r->pk.fma_gflops);
+    double frac_mm, frac_bw;
+    lc_bench_model_peak_fractions(b, &r->pk, &frac_mm, &frac_bw);
+    if (r->pk.fma_gflops > 0) lc_json_kv_num(w, "prefill_matmul_peak_frac", frac_mm);
     lc_json_kv_int(w, "decode_tokens", b->n_decode);
     lc_json_kv_num(w, "decode_s", b->decode_s);
     lc_json_kv_num(w, "decode_tok_s", b->decode_tok_s);
@@ -333,7 +277,7 @@ static void json_row(lc_json_writer *w, const bm_run *r, int i) {
     lc_json_kv_num(w, "decode_other_s", b->dc_other_s);
     lc_json_kv_num(w, "decode_bytes_per_token", b->dc_bytes_per_tok);
     lc_json_kv_num(w, "decode_gbs", b->dc_gbs);
-    if (r->pk.read_gbs > 0) lc_json_kv_num(w, "decode_bw_frac", b->dc_gbs / r->pk.read_gbs);
+    if (r->pk.read_gbs > 0) lc_json_kv_num(w, "decode_bw_frac", frac_bw);
     for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
         char key[48];
         snprintf(key, sizeof key, "decode_%s_layers_s", lc_layer_kind_name((lc_layer_kind)k));
@@ -351,7 +295,7 @@ static void print_json(const bm_run *r) {
     lc_json_begin_object(&w);
     lc_json_kv_str(&w, "model", a->model_path);
     lc_json_kv_int(&w, "params", lc_model_n_params(&r->m->cfg));
-    lc_json_kv_str(&w, "weight_type", lc_dtype_name(r->wtype));
+    lc_json_kv_str(&w, "weight_type", lc_dtype_name(r->info.weight_type));
     lc_json_kv_str(&w, "cpu", r->cpu);
     lc_json_kv_int(&w, "threads", r->threads);
     lc_json_kv_str(&w, "attn", a->co.attn ? a->co.attn : "default");
@@ -362,7 +306,7 @@ static void print_json(const bm_run *r) {
     lc_json_kv_str(&w, "depth", a->synthetic ? "synthetic (--fill-kv random)" : "prefill");
     lc_json_key(&w, "layers_per_kind");
     lc_json_begin_object(&w);
-    for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) lc_json_kv_int(&w, lc_layer_kind_name((lc_layer_kind)k), r->kinds[k]);
+    for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) lc_json_kv_int(&w, lc_layer_kind_name((lc_layer_kind)k), r->info.layers[k]);
     lc_json_end_object(&w);
     if (r->pk.fma_gflops > 0) {
         lc_json_kv_num(&w, "peak_fma_gflops", r->pk.fma_gflops);
@@ -377,27 +321,15 @@ static void print_json(const bm_run *r) {
 }
 
 static void print_fractions(const bm_run *r) {
-    printf("\nprefill matmul vs FMA peak: ");
-    for (int i = 0; i < r->n_rows; i++)
-        printf("%s%lld: %.0f%%", i ? ", " : "", (long long)r->rows[i].ctx,
-               100 * r->rows[i].pf_matmul_gflops / r->pk.fma_gflops);
-    printf("\ndecode bytes/s vs read bandwidth: ");
-    for (int i = 0; i < r->n_rows; i++)
-        printf("%s%lld: %.0f%%", i ? ", " : "", (long long)r->rows[i].ctx, 100 * r->rows[i].dc_gbs / r->pk.read_gbs);
+    for (int pass = 0; pass < 2; pass++) {
+        printf(pass ? "\ndecode bytes/s vs read bandwidth: " : "\nprefill matmul vs FMA peak: ");
+        for (int i = 0; i < r->n_rows; i++) {
+            double f[2];
+            lc_bench_model_peak_fractions(&r->rows[i], &r->pk, &f[0], &f[1]);
+            printf("%s%lld: %.0f%%", i ? ", " : "", (long long)r->rows[i].ctx, 100 * f[pass]);
+        }
+    }
     printf("\n");
-}
-
-/* One token through a small context, untimed: every weight is read once, so
- * the pages of a mapped model file are in place before the first timed
- * prefill (which would otherwise pay the page faults of the whole file). */
-static lc_status warm_up(const lc_model *m, lc_context_opts co, lc_error *err) {
-    co.n_ctx = 8;
-    lc_context *ctx = NULL;
-    lc_status st = lc_context_create(m, &co, &ctx, err);
-    const int32_t tok = 0;
-    if (st == LC_OK) st = lc_context_eval(ctx, &tok, 1, NULL, false, err);
-    lc_context_free(ctx);
-    return st;
 }
 
 int bench_model(int argc, char **argv) {
@@ -428,7 +360,7 @@ int bench_model(int argc, char **argv) {
         cli_error("bench model", "peak measurement failed (%s); continuing without fractions", err.msg);
         memset(&r->pk, 0, sizeof r->pk);
     }
-    if (a.warmup && warm_up(r->m, a.co, &err) != LC_OK) {
+    if (a.warmup && lc_bench_model_warm_up(r->m, &a.co, &err) != LC_OK) {
         lc_model_free(r->m);
         cli_sp_end(&a.spc);
         free(r);
@@ -436,13 +368,7 @@ int bench_model(int argc, char **argv) {
     }
     lc_cpu_model(r->cpu, sizeof r->cpu);
     r->threads = a.co.n_threads > 0 ? a.co.n_threads : lc_cpu_count();
-    r->wtype = r->m->w.output.type; /* the first attention layer's Wo (DeltaNet layers have none) */
-    for (int32_t l = 0; l < r->m->cfg.n_layers; l++)
-        if (r->m->w.layers[l].wo.data) {
-            r->wtype = r->m->w.layers[l].wo.type;
-            break;
-        }
-    for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) r->kinds[k] = n_kind(&r->m->cfg, (lc_layer_kind)k);
+    lc_bench_model_describe(r->m, &r->info);
     if (!a.json) print_head(r);
     const int rc = measure(r);
     if (!a.json) print_mixed(r);

@@ -167,6 +167,49 @@ lc_status lc_bench_model_cells(const lc_model *m, const lc_context_opts *opts, c
                                int64_t n_decode, uint64_t seed, bool synthetic, lc_bench_model_row *rows,
                                lc_error *err);
 
+/* What bench model states about a model: its layers of each kind, and the
+ * type of its weights (the first attention layer's Wo; the classifier's
+ * when no layer has one, as in a model of DeltaNet layers only). */
+typedef struct {
+    int32_t layers[LC_LAYER_KIND_COUNT];
+    lc_dtype weight_type;
+} lc_bench_model_info;
+void lc_bench_model_describe(const lc_model *m, lc_bench_model_info *out);
+
+/* One token through a small context of opts (n_ctx 8), untimed: every weight
+ * is read once, so the pages of a mapped model file are in place before the
+ * first timed prefill (which would otherwise pay the page faults of the whole
+ * file), as llama-bench's warm-up run does. */
+lc_status lc_bench_model_warm_up(const lc_model *m, const lc_context_opts *opts, lc_error *err);
+
+/* A row against the machine's peak: prefill matmul GFLOP/s over the FMA
+ * peak, decode GB/s over the read bandwidth; 0 where pk (may be NULL) lacks
+ * the figure. */
+void lc_bench_model_peak_fractions(const lc_bench_model_row *r, const lc_peak *pk, double *matmul, double *bandwidth);
+
+/* Repeated rows: rows[r * n_ctx + i] is repeat r (< n_rep <=
+ * LC_BENCH_MODEL_MAX_REPEAT) at length index i (< n_ctx), the order in which
+ * bench model --repeat measures them. Decode per layer kind at index i, in
+ * ms per decoded token, over the repeats: */
+#define LC_BENCH_MODEL_MAX_REPEAT 64
+typedef struct {
+    int64_t ctx;
+    lc_bench_spread decode_ms;                     /* the whole step                          */
+    lc_bench_spread layer_ms[LC_LAYER_KIND_COUNT]; /* in the layers of each kind              */
+    lc_bench_spread mixer_ms[LC_LAYER_KIND_COUNT]; /* of which their token mixer              */
+    double layer_share[LC_LAYER_KIND_COUNT];       /* median layer_ms / median decode_ms      */
+    lc_bench_spread outside_ms; /* outside the layers (embedding, output norm, classifier): the
+                                   same work at every length, a control                     */
+} lc_bench_model_kinds;
+lc_status lc_bench_model_kinds_at(const lc_bench_model_row *rows, int n_ctx, int n_rep, int i,
+                                  lc_bench_model_kinds *out, lc_error *err);
+/* The DeltaNet layers' decode time per token at the last length over the
+ * first, paired within each repeat that timed DeltaNet at the first length:
+ * whole layers and the token mixer alone. Returns the pairs (0: none, or
+ * arguments out of range; the spreads are then 0). */
+int lc_bench_model_deltanet_ratio(const lc_bench_model_row *rows, int n_ctx, int n_rep, lc_bench_spread *layers,
+                                  lc_bench_spread *mixer);
+
 /* ---- Weight-matrix products Y[n, rows] = X[n, cols] W^T (bench matmul) -----
  * Weight types by name, case-insensitive: the quantised q4_0 q4_1 q5_0 q5_1
  * q8_0 q2_K q3_K q4_K q5_K q6_K iq4_nl iq4_xs mxfp4 (timed through the

@@ -14,12 +14,6 @@ typedef struct {
     int32_t *tok;
 } slot;
 
-static int32_t n_kind(const lc_model_config *c, lc_layer_kind k) {
-    int32_t n = 0;
-    for (int32_t l = 0; l < c->n_layers; l++) n += lc_model_layer_kind(c, l) == k;
-    return n;
-}
-
 /* The cache of the context and what every layer as full attention would hold. */
 static lc_status memory(const lc_model *m, const lc_context_opts *co, lc_bench_model_row *r, lc_error *err) {
     lc_context_memory mem;
@@ -35,7 +29,9 @@ static lc_status memory(const lc_model *m, const lc_context_opts *co, lc_bench_m
         return st;
     const double layer_tok = (double)(kb + vb) * (double)mem.n_ctx;
     r->all_full_kv_bytes = layer_tok * m->cfg.n_layers;
-    r->dn_as_kv_bytes = layer_tok * n_kind(&m->cfg, LC_LAYER_DELTANET);
+    lc_bench_model_info info;
+    lc_bench_model_describe(m, &info);
+    r->dn_as_kv_bytes = layer_tok * info.layers[LC_LAYER_DELTANET];
     return LC_OK;
 }
 
