@@ -59,7 +59,8 @@ static int parse_args(bm_args *a, int argc, char **argv) {
         CLI_STR("-m|--model", "PATH", &a->model_path,
                 "GGUF or llama2.c .bin (make one: longctx convert --random --preset 15M\n--type f16 m15.gguf)"),
         CLI_I64_LIST("--ctx", "LIST", a->ctxs, &a->n_ctx, MAX_CTX, 1, "context lengths (default 128,1K,4K,16K)"),
-        CLI_I64("-n|--decode", "N", &a->n_dec, 0, LC_CONTEXT_MAX_TOKENS, "decode tokens timed at each length (default 32)"),
+        CLI_I64("-n|--decode", "N", &a->n_dec, 0, LC_CONTEXT_MAX_TOKENS,
+                "decode tokens timed at each length (default 32)"),
         CLI_I64("-b|--batch-size", "N", &co->n_batch, 1, LC_CONTEXT_MAX_TOKENS, "prefill chunk (default 512)"),
         CLI_FN("-t|--threads", "N", cli_opt_threads, &co->n_threads, "threads (default: all CPUs)"),
         CLI_FN("--attn", "SPEC", cli_opt_attn, &co->attn, "attention method (default: the model's, else flash)"),
@@ -134,9 +135,10 @@ static void print_head(const bm_run *r) {
     const bm_args *a = r->a;
     const lc_model_config *c = &r->m->cfg;
     printf("model %s: %lld params, %s weights, %d layers, dim %d, heads %d/%d\n", a->model_path,
-           (long long)lc_model_n_params(c), lc_dtype_name(r->info.weight_type), c->n_layers, c->dim, c->n_heads, c->n_kv_heads);
-    printf("cpu %s, %d threads, attn %s, kv %s/%s", r->cpu, r->threads, a->co.attn ? a->co.attn : "(model's, else flash)",
-           lc_dtype_name(a->co.k_type), lc_dtype_name(a->co.v_type));
+           (long long)lc_model_n_params(c), lc_dtype_name(r->info.weight_type), c->n_layers, c->dim, c->n_heads,
+           c->n_kv_heads);
+    printf("cpu %s, %d threads, attn %s, kv %s/%s", r->cpu, r->threads,
+           a->co.attn ? a->co.attn : "(model's, else flash)", lc_dtype_name(a->co.k_type), lc_dtype_name(a->co.v_type));
     if (r->pk.fma_gflops > 0) printf("; peak %.1f GFLOP/s FMA, %.1f GB/s read", r->pk.fma_gflops, r->pk.read_gbs);
     if (r->sp)
         printf("\nsequence parallel (--sp): %d ranks of %d threads; prefill by ring attention, decode by one allreduce "
@@ -178,7 +180,8 @@ static int measure(bm_run *r) {
                 return r->sp->rank == 0 ? cli_fail("bench model", &err) : CLI_FAIL;
             if (!a->json) print_row(&r->rows[r->n_rows], false);
             if (!a->json)
-                printf("%8s   sp: %d ranks, %.0f bytes sent per decoded token per rank\n", "", r->sp->n_ranks, sp_bytes);
+                printf("%8s   sp: %d ranks, %.0f bytes sent per decoded token per rank\n", "", r->sp->n_ranks,
+                       sp_bytes);
             r->n_rows++;
             j++;
             continue;
@@ -248,46 +251,6 @@ static void print_mixed(const bm_run *r) {
     print_memory(r);
 }
 
-static void json_row(lc_json_writer *w, const bm_run *r, int i) {
-    const bench_row *b = &r->rows[i];
-    lc_json_begin_object(w);
-    lc_json_kv_int(w, "ctx", b->ctx);
-    lc_json_kv_int(w, "repeat", i / r->a->n_ctx);
-    lc_json_kv_num(w, "kv_bytes", b->kv_bytes);
-    lc_json_kv_num(w, "state_bytes", b->state_bytes);
-    lc_json_kv_num(w, "ring_bytes", b->ring_bytes);
-    lc_json_kv_num(w, "all_full_kv_bytes", b->all_full_kv_bytes);
-    lc_json_kv_num(w, "deltanet_as_kv_bytes", b->dn_as_kv_bytes);
-    if (r->a->synthetic) lc_json_kv_num(w, "fill_s", b->fill_s);
-    lc_json_kv_num(w, "prefill_s", b->prefill_s);
-    lc_json_kv_num(w, "prefill_tok_s", b->prefill_tok_s);
-    lc_json_kv_num(w, "prefill_matmul_s", b->pf_matmul_s);
-    lc_json_kv_num(w, "prefill_attn_s", b->pf_attn_s);
-    lc_json_kv_num(w, "prefill_other_s", b->pf_other_s);
-    lc_json_kv_num(w, "prefill_matmul_gflops", b->pf_matmul_gflops);
-    lc_json_kv_num(w, "prefill_attn_gflops", b->pf_attn_gflops);
-    double frac_mm, frac_bw;
-    lc_bench_model_peak_fractions(b, &r->pk, &frac_mm, &frac_bw);
-    if (r->pk.fma_gflops > 0) lc_json_kv_num(w, "prefill_matmul_peak_frac", frac_mm);
-    lc_json_kv_int(w, "decode_tokens", b->n_decode);
-    lc_json_kv_num(w, "decode_s", b->decode_s);
-    lc_json_kv_num(w, "decode_tok_s", b->decode_tok_s);
-    lc_json_kv_num(w, "decode_matmul_s", b->dc_matmul_s);
-    lc_json_kv_num(w, "decode_attn_s", b->dc_attn_s);
-    lc_json_kv_num(w, "decode_other_s", b->dc_other_s);
-    lc_json_kv_num(w, "decode_bytes_per_token", b->dc_bytes_per_tok);
-    lc_json_kv_num(w, "decode_gbs", b->dc_gbs);
-    if (r->pk.read_gbs > 0) lc_json_kv_num(w, "decode_bw_frac", frac_bw);
-    for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
-        char key[48];
-        snprintf(key, sizeof key, "decode_%s_layers_s", lc_layer_kind_name((lc_layer_kind)k));
-        lc_json_kv_num(w, key, b->dc_layer_s[k]);
-        snprintf(key, sizeof key, "decode_%s_mixer_s", lc_layer_kind_name((lc_layer_kind)k));
-        lc_json_kv_num(w, key, b->dc_mixer_s[k]);
-    }
-    lc_json_end_object(w);
-}
-
 static void print_json(const bm_run *r) {
     const bm_args *a = r->a;
     lc_json_writer w;
@@ -306,7 +269,8 @@ static void print_json(const bm_run *r) {
     lc_json_kv_str(&w, "depth", a->synthetic ? "synthetic (--fill-kv random)" : "prefill");
     lc_json_key(&w, "layers_per_kind");
     lc_json_begin_object(&w);
-    for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) lc_json_kv_int(&w, lc_layer_kind_name((lc_layer_kind)k), r->info.layers[k]);
+    for (int k = 0; k < LC_LAYER_KIND_COUNT; k++)
+        lc_json_kv_int(&w, lc_layer_kind_name((lc_layer_kind)k), r->info.layers[k]);
     lc_json_end_object(&w);
     if (r->pk.fma_gflops > 0) {
         lc_json_kv_num(&w, "peak_fma_gflops", r->pk.fma_gflops);
@@ -314,7 +278,8 @@ static void print_json(const bm_run *r) {
     }
     lc_json_key(&w, "rows");
     lc_json_begin_array(&w);
-    for (int i = 0; i < r->n_rows; i++) json_row(&w, r, i);
+    for (int i = 0; i < r->n_rows; i++)
+        lc_bench_model_row_json(&w, &r->rows[i], i / a->n_ctx, a->synthetic, &r->pk);
     lc_json_end_array(&w);
     lc_json_end_object(&w);
     lc_json_finish(&w);

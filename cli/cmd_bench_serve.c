@@ -131,12 +131,14 @@ int bench_serve(int argc, char **argv) {
         CLI_INT("-r|--reps", "N", &b.reps, 1, LC_SERVER_BENCH_MAX_REPS, "repetitions (default 3)"),
         CLI_INT("-t|--threads", "N", &b.server.n_threads, 1, 4096, "kernel threads per request (default: every CPU)"),
         CLI_INT("--decode", "N", &n_decode, 0, 1 << 24, "tokens each decode client generates (default 128; 0: skip)"),
-        CLI_INT("--slots", "N", &slots, 1, LC_SERVER_BENCH_MAX_CLIENTS, "slots and clients of the decode figure (default 4)"),
+        CLI_INT("--slots", "N", &slots, 1, LC_SERVER_BENCH_MAX_CLIENTS,
+                "slots and clients of the decode figure (default 4)"),
         CLI_SET("--no-ttft", &no_ttft, "skip the time-to-first-token figures"),
         CLI_I64_LIST("--itl", "LIST", itl, &n_itl, 8, 1,
                      "inter-token latency of a stream while another client sends a cold prompt\n"
                      "of each length (--parallel 2), prompt turns off (before) and on (default: none)"),
-        CLI_I64("-b|--prompt-chunk", "N", &b.server.prompt_chunk, 1, 65536, "the server's --prompt-chunk (default 512)"),
+        CLI_I64("-b|--prompt-chunk", "N", &b.server.prompt_chunk, 1, 65536,
+                "the server's --prompt-chunk (default 512)"),
         CLI_SWITCH("--decode-batch", cli_opt_decode_batch, &b.server.decode_batch,
                    "the servers' --decode-batch: on, off or auto (default)"),
     };

@@ -8,9 +8,13 @@
  *  - lc_bench_model_deltanet_ratio: paired ratios, repeats without DeltaNet
  *    at the first length left out, none at all;
  *  - lc_bench_model_peak_fractions, with and without a peak;
+ *  - lc_bench_model_row_json: the keys bench model --json writes, the
+ *    fractions only with a peak, fill_s only for synthetic depth;
  *  - lc_bench_model_describe: layer kinds of a window/global pattern, the
  *    weight type; lc_bench_model_warm_up runs and refuses no model.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "longctx/bench.h"
@@ -98,6 +102,45 @@ static void test_kinds(void) {
     CHECK(mm == 0 && bw == 0, "no peak");
 }
 
+/* The row's JSON (a row of row(1, 0) with fractions) into buf. */
+static void row_json(bool synthetic, const lc_peak *pk, char *buf, size_t len) {
+    lc_bench_model_row b = row(1, 0);
+    b.pf_matmul_gflops = 50, b.dc_gbs = 5, b.fill_s = 0.125;
+    char *text = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+    lc_json_writer w;
+    lc_json_init(&w, f, false);
+    lc_bench_model_row_json(&w, &b, 2, synthetic, pk);
+    lc_json_finish(&w);
+    fclose(f);
+    snprintf(buf, len, "%s", text ? text : "");
+    free(text);
+}
+
+static void test_json(void) {
+    char buf[4096];
+    const lc_peak pk = {.fma_gflops = 200, .read_gbs = 20};
+    row_json(true, &pk, buf, sizeof buf);
+    static const char *const keys[] = {"{\"ctx\":100,\"repeat\":2,",
+                                       "\"kv_bytes\":",
+                                       "\"deltanet_as_kv_bytes\":",
+                                       "\"fill_s\":0.125,",
+                                       "\"prefill_tok_s\":",
+                                       "\"prefill_matmul_peak_frac\":0.25,",
+                                       "\"decode_tokens\":10,",
+                                       "\"decode_s\":6.5,",
+                                       "\"decode_bw_frac\":0.25,",
+                                       "\"decode_global_layers_s\":2,",
+                                       "\"decode_deltanet_mixer_s\":2",
+                                       "\"decode_window_layers_s\":0"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) CHECK(strstr(buf, keys[i]), "%s in %s", keys[i], buf);
+    row_json(false, NULL, buf, sizeof buf);
+    CHECK(!strstr(buf, "\"fill_s\"") && !strstr(buf, "peak_frac") && !strstr(buf, "bw_frac") &&
+              strstr(buf, "\"decode_gbs\":5"),
+          "no peak, not synthetic: %s", buf);
+}
+
 static void test_describe(void) {
     lc_model_config c = test_llama_config(32, 48, 4, 2, 1, 16, 40);
     c.fam.window = 8;
@@ -123,6 +166,7 @@ static void test_describe(void) {
 int main(void) {
     test_spread();
     test_kinds();
+    test_json();
     test_describe();
     return lc_test_finish("test_bench_model_stats");
 }

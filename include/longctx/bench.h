@@ -9,6 +9,7 @@
 
 #include "longctx/attn.h"
 #include "longctx/grammar.h"
+#include "longctx/json.h"
 #include "longctx/model.h"
 #include "longctx/rope.h"
 #include "longctx/runtime.h"
@@ -186,6 +187,14 @@ lc_status lc_bench_model_warm_up(const lc_model *m, const lc_context_opts *opts,
  * peak, decode GB/s over the read bandwidth; 0 where pk (may be NULL) lacks
  * the figure. */
 void lc_bench_model_peak_fractions(const lc_bench_model_row *r, const lc_peak *pk, double *matmul, double *bandwidth);
+
+/* The row as one JSON object, `bench model --json`'s (docs/performance.md): ctx,
+ * repeat, the cache bytes, fill_s (synthetic only), the prefill and decode
+ * figures, decode_<kind>_layers_s and decode_<kind>_mixer_s for every layer
+ * kind, and prefill_matmul_peak_frac / decode_bw_frac where pk (may be NULL)
+ * has the peak. */
+void lc_bench_model_row_json(lc_json_writer *w, const lc_bench_model_row *r, int64_t repeat, bool synthetic,
+                             const lc_peak *pk);
 
 /* Repeated rows: rows[r * n_ctx + i] is repeat r (< n_rep <=
  * LC_BENCH_MODEL_MAX_REPEAT) at length index i (< n_ctx), the order in which

@@ -1,6 +1,7 @@
 /* What `bench model` states beside its rows (bench.h): the model's layer
- * kinds and weight type, the warm-up, fractions of the machine's peak, and
- * the spreads of repeated rows by layer kind. */
+ * kinds and weight type, the warm-up, fractions of the machine's peak, a row
+ * as JSON, and the spreads of repeated rows by layer kind. */
+#include <stdio.h>
 #include <string.h>
 
 #include "longctx/bench.h"
@@ -33,6 +34,46 @@ lc_status lc_bench_model_warm_up(const lc_model *m, const lc_context_opts *opts,
 void lc_bench_model_peak_fractions(const lc_bench_model_row *r, const lc_peak *pk, double *matmul, double *bandwidth) {
     *matmul = pk && pk->fma_gflops > 0 ? r->pf_matmul_gflops / pk->fma_gflops : 0.0;
     *bandwidth = pk && pk->read_gbs > 0 ? r->dc_gbs / pk->read_gbs : 0.0;
+}
+
+void lc_bench_model_row_json(lc_json_writer *w, const lc_bench_model_row *b, int64_t repeat, bool synthetic,
+                             const lc_peak *pk) {
+    double frac_mm, frac_bw;
+    lc_bench_model_peak_fractions(b, pk, &frac_mm, &frac_bw);
+    lc_json_begin_object(w);
+    lc_json_kv_int(w, "ctx", b->ctx);
+    lc_json_kv_int(w, "repeat", repeat);
+    lc_json_kv_num(w, "kv_bytes", b->kv_bytes);
+    lc_json_kv_num(w, "state_bytes", b->state_bytes);
+    lc_json_kv_num(w, "ring_bytes", b->ring_bytes);
+    lc_json_kv_num(w, "all_full_kv_bytes", b->all_full_kv_bytes);
+    lc_json_kv_num(w, "deltanet_as_kv_bytes", b->dn_as_kv_bytes);
+    if (synthetic) lc_json_kv_num(w, "fill_s", b->fill_s);
+    lc_json_kv_num(w, "prefill_s", b->prefill_s);
+    lc_json_kv_num(w, "prefill_tok_s", b->prefill_tok_s);
+    lc_json_kv_num(w, "prefill_matmul_s", b->pf_matmul_s);
+    lc_json_kv_num(w, "prefill_attn_s", b->pf_attn_s);
+    lc_json_kv_num(w, "prefill_other_s", b->pf_other_s);
+    lc_json_kv_num(w, "prefill_matmul_gflops", b->pf_matmul_gflops);
+    lc_json_kv_num(w, "prefill_attn_gflops", b->pf_attn_gflops);
+    if (pk && pk->fma_gflops > 0) lc_json_kv_num(w, "prefill_matmul_peak_frac", frac_mm);
+    lc_json_kv_int(w, "decode_tokens", b->n_decode);
+    lc_json_kv_num(w, "decode_s", b->decode_s);
+    lc_json_kv_num(w, "decode_tok_s", b->decode_tok_s);
+    lc_json_kv_num(w, "decode_matmul_s", b->dc_matmul_s);
+    lc_json_kv_num(w, "decode_attn_s", b->dc_attn_s);
+    lc_json_kv_num(w, "decode_other_s", b->dc_other_s);
+    lc_json_kv_num(w, "decode_bytes_per_token", b->dc_bytes_per_tok);
+    lc_json_kv_num(w, "decode_gbs", b->dc_gbs);
+    if (pk && pk->read_gbs > 0) lc_json_kv_num(w, "decode_bw_frac", frac_bw);
+    for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
+        char key[48];
+        snprintf(key, sizeof key, "decode_%s_layers_s", lc_layer_kind_name((lc_layer_kind)k));
+        lc_json_kv_num(w, key, b->dc_layer_s[k]);
+        snprintf(key, sizeof key, "decode_%s_mixer_s", lc_layer_kind_name((lc_layer_kind)k));
+        lc_json_kv_num(w, key, b->dc_mixer_s[k]);
+    }
+    lc_json_end_object(w);
 }
 
 /* ms per decoded token of seconds s over row b's decode steps. */

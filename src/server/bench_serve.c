@@ -123,7 +123,8 @@ static lc_status finish_call(call *c, usage *u, lc_error *err) {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(r, "usage");
     lc_status st = LC_OK;
     if (!cJSON_IsObject(j))
-        st = lc_fail(err, LC_ERR_IO, "bench serve: a request failed: %.300s", c->response ? c->response : "(no response)");
+        st = lc_fail(err, LC_ERR_IO, "bench serve: a request failed: %.300s",
+                     c->response ? c->response : "(no response)");
     else if (u) {
         u->prompt = (int64_t)num_at(j, "prompt_tokens", NULL);
         u->cached = (int64_t)num_at(j, "prompt_tokens_details", "cached_tokens");
@@ -328,7 +329,9 @@ static lc_status itl_round(int port, const lc_server_bench *b, int64_t prompt, i
     char *d = document(7000 + r, prompt, b->chars_per_token, " Which word came first?");
     const double b0 = lc_time_now();
     double sec = 0;
-    lc_status s = !d ? lc_fail(err, LC_ERR_NOMEM, "out of memory") : ready ? complete(port, d, 1, &sec, NULL, err) : LC_OK;
+    lc_status s = !d      ? lc_fail(err, LC_ERR_NOMEM, "out of memory")
+                  : ready ? complete(port, d, 1, &sec, NULL, err)
+                          : LC_OK;
     const double b1 = lc_time_now();
     wait_events(&st, atomic_load(&st.n) + 16, 5);
     atomic_store(&st.stop, true);
