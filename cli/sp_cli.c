@@ -1,71 +1,37 @@
 /* --sp for the CLI (sp_cli.h). */
 #include "sp_cli.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "cli.h"
+#include "longctx/util.h"
 
-bool cli_sp_parse_bytes(const char *s, size_t *out) {
-    char *end = NULL;
-    double v = strtod(s, &end);
-    if (end == s || !(v >= 0)) return false;
-    double mul = 1;
-    if (*end == 'K' || *end == 'k') mul = 1024, end++;
-    else if (*end == 'M' || *end == 'm') mul = 1024.0 * 1024, end++;
-    else if (*end == 'G' || *end == 'g') mul = 1024.0 * 1024 * 1024, end++;
-    if (*end == 'i') end++;
-    if (*end == 'B') end++;
-    if (*end) return false;
-    v *= mul;
-    if (v > (double)((size_t)1 << 50)) return false;
-    *out = (size_t)v;
-    return true;
-}
+bool cli_sp_parse_bytes(const char *s, size_t *out) { return lc_parse_bytes(s, out); }
 
 #ifdef LC_HAVE_MPI
 #include "longctx/sp.h"
 
 int cli_sp_begin(cli_sp *s, const char *cmd) {
     if (!s->on) return CLI_OK;
-    int inited = 0;
-    MPI_Initialized(&inited);
-    if (!inited) {
-        if (MPI_Init(NULL, NULL) != MPI_SUCCESS) {
-            cli_error(cmd, "--sp: MPI_Init failed");
-            return CLI_FAIL;
-        }
-        s->mpi_started = true;
+    lc_sp_world w;
+    lc_error err;
+    if (lc_sp_world_begin(&w, true, &err) != LC_OK) {
+        cli_error(cmd, "--sp: %s", err.msg);
+        return CLI_FAIL;
     }
-    MPI_Comm_rank(MPI_COMM_WORLD, &s->rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &s->n_ranks);
-    if (s->rank != 0) { /* one output: rank 0's */
-        fflush(stdout);
-        const int fd = open("/dev/null", O_WRONLY);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            close(fd);
-        }
-    }
+    s->rank = w.rank;
+    s->n_ranks = w.n_ranks;
+    s->mpi_started = w.started;
     return CLI_OK;
 }
 
 int cli_sp_load_model(cli_sp *s, const cli_runtime_flags *f, lc_model **m, const char *cmd) {
     if (!s->on) return cli_runtime_load_model(f, m, cmd);
-    *m = NULL;
-    lc_error mine, err;
-    lc_status st;
-    if (!f->model_path) st = lc_fail(&mine, LC_ERR_INVALID_ARG, "no model (-m MODEL)");
-    else {
-        lc_model_load_opts lo = {f->tok_path};
-        st = lc_model_load(f->model_path, &lo, m, &mine);
-    }
-    if (lc_sp_agree(MPI_COMM_WORLD, st, &mine, &err) == LC_OK) return CLI_OK;
+    const lc_model_load_opts lo = {f->tok_path};
+    lc_error err;
+    if (lc_sp_model_load(MPI_COMM_WORLD, f->model_path, &lo, m, &err) == LC_OK) return CLI_OK;
     if (s->rank == 0) cli_fail(cmd, &err);
-    lc_model_free(*m);
-    *m = NULL;
     return CLI_FAIL;
 }
 
@@ -157,60 +123,43 @@ void cli_sp_end(cli_sp *s) {
     s->sp = NULL;
     free(s->sampler);
     s->sampler = NULL;
-    fflush(stdout);
-    if (s->mpi_started) MPI_Finalize();
+    lc_sp_world w = {.rank = s->rank, .n_ranks = s->n_ranks, .started = s->mpi_started};
+    lc_sp_world_end(&w);
     s->mpi_started = false;
 }
 
-#else
+#else /* without MPI, --sp is refused by cli_sp_begin: the others see it off */
+#define UNUSED __attribute__((unused))
 
 int cli_sp_begin(cli_sp *s, const char *cmd) {
     if (!s->on) return CLI_OK;
     cli_error(cmd, "--sp: this longctx was built without MPI (install libopenmpi-dev openmpi-bin and configure again)");
     return CLI_USAGE;
 }
-int cli_sp_load_model(cli_sp *s, const cli_runtime_flags *f, lc_model **m, const char *cmd) {
-    (void)s;
+int cli_sp_load_model(cli_sp *s UNUSED, const cli_runtime_flags *f, lc_model **m, const char *cmd) {
     return cli_runtime_load_model(f, m, cmd);
 }
-int cli_sp_attach(cli_sp *s, lc_context *ctx, lc_status st, const lc_error *err, const char *cmd) {
-    (void)s;
-    (void)ctx;
+int cli_sp_attach(cli_sp *s UNUSED, lc_context *ctx UNUSED, lc_status st, const lc_error *err, const char *cmd) {
     return st == LC_OK ? CLI_OK : cli_fail(cmd, err);
 }
-int cli_sp_agree_rc(cli_sp *s, int rc, const char *cmd, const char *what) {
-    (void)s;
-    (void)cmd;
-    (void)what;
-    return rc;
-}
-lc_status cli_sp_eval_model(cli_sp *s, lc_context *ctx, const lc_tokenizer *tok, lc_eval_model **out, lc_error *err) {
-    (void)s;
+int cli_sp_agree_rc(cli_sp *s UNUSED, int rc, const char *cmd UNUSED, const char *what UNUSED) { return rc; }
+lc_status cli_sp_eval_model(cli_sp *s UNUSED, lc_context *ctx, const lc_tokenizer *tok, lc_eval_model **out,
+                            lc_error *err) {
     return lc_eval_model_from_context(ctx, tok, -1, false, out, err);
 }
-void cli_sp_detach(cli_sp *s) { (void)s; }
-lc_status cli_sp_bench_cell(cli_sp *s, const lc_model *m, const lc_context_opts *co, int64_t L, int64_t n_dec,
-                            uint64_t seed, lc_bench_model_row *row, double *bytes_per_token, lc_error *err) {
-    (void)s, (void)m, (void)co, (void)L, (void)n_dec, (void)seed, (void)row, (void)bytes_per_token;
+void cli_sp_detach(cli_sp *s UNUSED) {}
+lc_status cli_sp_bench_cell(cli_sp *s UNUSED, const lc_model *m UNUSED, const lc_context_opts *co UNUSED,
+                            int64_t L UNUSED, int64_t n_dec UNUSED, uint64_t seed UNUSED,
+                            lc_bench_model_row *row UNUSED, double *bytes_per_token UNUSED, lc_error *err) {
     return lc_fail(err, LC_ERR_UNSUPPORTED, "--sp: built without MPI");
 }
-void cli_sp_wrap_sample(cli_sp *s, lc_sample_fn *fn, void **user) {
-    (void)s;
-    (void)fn;
-    (void)user;
-}
-lc_status cli_sp_prefill(cli_sp *s, const int32_t *ids, int64_t n, double *t, lc_error *err) {
-    (void)s;
-    (void)ids;
-    (void)n;
-    (void)err;
+void cli_sp_wrap_sample(cli_sp *s UNUSED, lc_sample_fn *fn UNUSED, void **user UNUSED) {}
+lc_status cli_sp_prefill(cli_sp *s UNUSED, const int32_t *ids UNUSED, int64_t n UNUSED, double *t,
+                         lc_error *err UNUSED) {
     *t = 0;
     return LC_OK;
 }
-void cli_sp_report(const cli_sp *s, int64_t n_tokens) {
-    (void)s;
-    (void)n_tokens;
-}
-void cli_sp_end(cli_sp *s) { (void)s; }
+void cli_sp_report(const cli_sp *s UNUSED, int64_t n_tokens UNUSED) {}
+void cli_sp_end(cli_sp *s UNUSED) {}
 
 #endif

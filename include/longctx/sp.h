@@ -111,6 +111,26 @@ void lc_sp_reset_stats(lc_sp *sp);
  * message (prefixed "rank R: ") in err on every rank. */
 lc_status lc_sp_agree(MPI_Comm comm, lc_status st, const lc_error *mine, lc_error *err);
 
+/* ---- A program under mpirun (the CLI's --sp) ------------------------------------
+ * lc_sp_world_begin: MPI_Init unless MPI is initialised already (a program
+ * started without mpirun is one rank), this rank and the size of
+ * MPI_COMM_WORLD; with quiet_others, ranks other than 0 send their stdout to
+ * /dev/null, so that the program prints once. lc_sp_world_end flushes stdout
+ * and calls MPI_Finalize when lc_sp_world_begin called MPI_Init. */
+typedef struct {
+    int rank, n_ranks;
+    bool started; /* MPI_Init was called by lc_sp_world_begin */
+} lc_sp_world;
+lc_status lc_sp_world_begin(lc_sp_world *w, bool quiet_others, lc_error *err);
+void lc_sp_world_end(lc_sp_world *w);
+
+/* Collective: every rank of comm loads the model at path (NULL: "no model
+ * (-m MODEL)"). One agreed outcome: when any rank fails, every rank returns
+ * the first failing rank's status and message (lc_sp_agree) with *out NULL,
+ * so that no rank waits in a collective for one that stopped. */
+lc_status lc_sp_model_load(MPI_Comm comm, const char *path, const lc_model_load_opts *opts, lc_model **out,
+                           lc_error *err);
+
 /* An lc_sample_fn (for lc_generate): rank 0 runs inner (NULL: greedy argmax,
  * lowest id on ties) and broadcasts the token, or its failure, to every
  * rank. user: an lc_sp_sampler. */

@@ -14,9 +14,10 @@
  *   sp_logits MODEL logits15 the same on a 15M-shaped model (tests/mpi/run.sh
  *                            makes one with random weights): f32 and f16 KV,
  *                            ring prefill + 64 greedy steps.
- *   sp_logits MODEL loadfail rank 1 loads a file that does not exist: every
- *                            rank must return the failure with rank 1's
- *                            message (nobody hangs in a collective).
+ *   sp_logits MODEL loadfail rank 1 loads a file that does not exist
+ *                            (lc_sp_model_load): every rank must return the
+ *                            failure with rank 1's message (nobody hangs in
+ *                            a collective), with no model.
  *   sp_logits MODEL ringfail rank 1's block of a ring prefill holds a token
  *                            outside the vocabulary: every rank returns rank
  *                            1's message, the contexts count nothing, and a
@@ -371,23 +372,30 @@ done:
 }
 
 int main(int argc, char **argv) {
-    MPI_Init(&argc, &argv);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &n_ranks);
+    lc_sp_world world;
+    lc_error err;
+    if (lc_sp_world_begin(&world, false, &err) != LC_OK || !world.started) {
+        fprintf(stderr, "FAIL: lc_sp_world_begin: %s (MPI_Init called: %d)\n", err.msg, world.started);
+        return 1;
+    }
+    rank = world.rank, n_ranks = world.n_ranks;
     if (argc != 3) {
         if (rank == 0) fprintf(stderr, "usage: sp_logits MODEL logits|logits15|loadfail|ringfail\n");
-        MPI_Finalize();
+        lc_sp_world_end(&world);
         return 2;
     }
     const bool loadfail = strcmp(argv[2], "loadfail") == 0;
+    /* loadfail: rank 0 gives no path (every rank fails with its message), then rank 1 a file that is not there */
     const char *path = loadfail && rank == 1 ? "/nonexistent/longctx-missing.gguf" : argv[1];
     lc_model *m = NULL;
-    lc_error mine, err;
-    lc_status st = lc_model_load(path, NULL, &m, &mine);
-    st = lc_sp_agree(MPI_COMM_WORLD, st, &mine, &err);
+    if (loadfail) {
+        const lc_status st0 = lc_sp_model_load(MPI_COMM_WORLD, rank == 0 ? NULL : argv[1], NULL, &m, &err);
+        if (st0 != LC_ERR_INVALID_ARG || m || !strstr(err.msg, "rank 0: no model")) FAIL("no path: %s", err.msg);
+    }
+    lc_status st = lc_sp_model_load(MPI_COMM_WORLD, path, NULL, &m, &err);
     if (loadfail) {
         if (n_ranks < 2) FAIL("loadfail needs 2 ranks or more");
-        else if (st == LC_OK) FAIL("loadfail: every rank went on");
+        else if (st == LC_OK || m) FAIL("loadfail: every rank went on");
         else if (!strstr(err.msg, "rank 1: ") || !strstr(err.msg, "longctx-missing"))
             FAIL("loadfail: message '%s' does not name rank 1 and the file", err.msg);
         else if (rank == 0) printf("P=%d loadfail: every rank stopped with: %s\n", n_ranks, err.msg);
@@ -419,6 +427,6 @@ int main(int argc, char **argv) {
     lc_model_free(m);
     int all = 0;
     MPI_Allreduce(&fails, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    MPI_Finalize();
+    lc_sp_world_end(&world);
     return all ? 1 : 0;
 }
