@@ -192,7 +192,7 @@ int bench_serve(int argc, char **argv) {
                      "of each length (--parallel 2), prompt turns off (before) and on (default: none)"),
         CLI_I64("-b|--prompt-chunk", "N", &b.server.prompt_chunk, 1, 65536,
                 "the server's --prompt-chunk (default 512)"),
-        CLI_SWITCH("--decode-batch", cli_opt_decode_batch, &b.server.decode_batch,
+        CLI_SWITCH("--decode-batch", cli_opt_on_off, &b.server.decode_batch,
                    "the servers' --decode-batch: on, off or auto (default)"),
     };
     const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, NULL, opts);

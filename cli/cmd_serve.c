@@ -28,15 +28,14 @@ bool cli_opt_bytes(const cli_opt *o, const char *name, const char *v, const char
     return false;
 }
 
-bool cli_opt_decode_batch(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    int *dst = o->dst;
-    if (!v || !strcmp(v, "on") || !strcmp(v, "1")) *dst = 1;
-    else if (!strcmp(v, "off") || !strcmp(v, "0")) *dst = 0;
-    else if (!strcmp(v, "auto")) *dst = -1;
-    else {
-        cli_error(cmd, "%s: '%s' is not on, off or auto", name, v);
+bool cli_opt_on_off(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    const int x = !v || !strcmp(v, "on") || !strcmp(v, "1") ? 1 : !strcmp(v, "off") || !strcmp(v, "0") ? 0 : -1;
+    if (x < 0 && (o->hi == 1 || strcmp(v, "auto") != 0)) {
+        cli_error(cmd, "%s: '%s' is not on, off%s", name, v, o->hi == 1 ? "" : " or auto");
         return false;
     }
+    if (o->hi == 1) *(bool *)o->dst = x == 1;
+    else *(int *)o->dst = x;
     return true;
 }
 
@@ -73,18 +72,6 @@ static void on_signal(int sig) {
     stop_requested = 1;
 }
 
-/* [on|off] into a bool. */
-static bool opt_on_off(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    bool *dst = o->dst;
-    if (!v || !strcmp(v, "on") || !strcmp(v, "1")) *dst = true;
-    else if (!strcmp(v, "off") || !strcmp(v, "0")) *dst = false;
-    else {
-        cli_error(cmd, "%s: '%s' is not on or off", name, v);
-        return false;
-    }
-    return true;
-}
-
 static bool opt_seed_note(const cli_opt *o, const char *name, const char *v, const char *cmd) {
     (void)o;
     cli_error(cmd, "note: %s %s: each request carries its own \"seed\" (default: random); ignored", name, v);
@@ -101,36 +88,44 @@ int cmd_serve(int argc, char **argv) {
         CLI_STR("--alias", "NAME", &o.alias, "the model id in responses (default: the file name)"),
         CLI_STR("--host", "ADDR", &o.host, "IPv4 address to bind (default 127.0.0.1; 0.0.0.0: every interface)"),
         CLI_INT("--port", "N", &o.port, 0, 65535, "port (default 8080; 0: any free port, printed at start)"),
-        CLI_I64("-c|--ctx-size", "N", &o.n_ctx, 1, CLI_INT_LIMIT, "tokens per slot (default: min(model context, 4096))"),
+        CLI_I64("-c|--ctx-size", "N", &o.n_ctx, 1, CLI_INT_LIMIT,
+                "tokens per slot (default: min(model context, 4096))"),
         CLI_INT("-np|--parallel", "N", &o.n_parallel, 1, 256, "slots: requests answered at once (default 1)"),
         CLI_INT("-t|--threads", "N", &o.n_threads, 1, 1024, "kernel threads per request (default: every CPU)"),
         CLI_I64("-b|--prompt-chunk|--batch-size", "N", &o.prompt_chunk, 1, 65536,
                 "prompt tokens per forward pass (default 512); with --prompt-turns on\n"
                 "each chunk takes its turn between the other slots' decode steps"),
-        CLI_SWITCH("--decode-batch", cli_opt_decode_batch, &o.decode_batch,
+        CLI_SWITCH("--decode-batch", cli_opt_on_off, &o.decode_batch,
                    "with -np > 1: run the generating slots' decode steps as one forward\n"
                    "pass (on), each its own (off), or batch when the weights a step reads\n"
                    "exceed half the last-level cache (auto, the default; docs/server.md)"),
-        CLI_SWITCH("--prompt-turns", opt_on_off, &o.prompt_turns,
-                   "with -np > 1: prompt chunks take turns with the decode steps (on);\n"
-                   "off (the default): a prompt runs beside them (docs/server.md)"),
-        CLI_STR("--kv-policy", "SPEC", &o.kv_policy, "full | window:W | sinks:S:W | shift:KEEP | h2o:S:R:H for every slot"),
+        {.kind = CLI_OPT_SWITCH, .names = "--prompt-turns", .meta = "[on|off]", .fn = cli_opt_on_off,
+         .dst = &o.prompt_turns, .hi = 1,
+         .help = "with -np > 1: prompt chunks take turns with the decode steps (on);\n"
+                 "off (the default): a prompt runs beside them (docs/server.md)"},
+        CLI_STR("--kv-policy", "SPEC", &o.kv_policy,
+                "full | window:W | sinks:S:W | shift:KEEP | h2o:S:R:H for every slot"),
         CLI_FN("--kv-budget", "BYTES", cli_opt_bytes, &o.kv_budget,
                "refuse to start when the slots' KV cache would need more (K/M/G suffixes);\n"
                "what the slots leave is the prefix tree's"),
-        CLI_STR("--sessions", "DIR", &o.sessions_dir, "save the slots' caches there on stop (atomically) and load them at start"),
+        CLI_STR("--sessions", "DIR", &o.sessions_dir,
+                "save the slots' caches there on stop (atomically) and load them at start"),
         CLI_FN("--prefix-cache", "BYTES", cli_opt_bytes, &o.prefix_cache,
                "KV rows the prefix tree across requests keeps (full policy; 0: none;\n"
                "default: --kv-budget less the slots, else as much as the slots)"),
         CLI_STR("--chat-template", "NAME", &o.chat_template,
-                "chatml, llama2, llama3, mistral, phi3, gemma, zephyr, plain\n(default: recognised from the model file)"),
+                "chatml, llama2, llama3, mistral, phi3, gemma, zephyr, plain\n"
+                "(default: recognised from the model file)"),
         CLI_STR("--api-key", "KEY", &o.api_key, "require \"Authorization: Bearer KEY\" (also LONGCTX_API_KEY)"),
         CLI_I64("--max-tokens", "N", &o.max_tokens, 1, CLI_INT_LIMIT, "cap on a request's max_tokens (default 4096)"),
-        CLI_DOUBLE("--timeout", "S", &o.max_seconds, 1e-6, 1e7, "wall-time limit of a request in seconds (default 300)"),
-        {.kind = CLI_OPT_FN, .names = "--max-body", .meta = "BYTES", .fn = cli_opt_bytes, .dst = &o.max_body, .lo = 64,
-         .help = "request body limit (default 1M); larger bodies get 413"},
-        CLI_INT("--queue", "N", &o.max_queue, 0, 100000, "requests that may wait for a slot (default 16); more get 503"),
-        CLI_DOUBLE("--queue-timeout", "S", &o.queue_timeout, 0, 1e7, "seconds a request waits for a slot (default 60) before 503"),
+        CLI_DOUBLE("--timeout", "S", &o.max_seconds, 1e-6, 1e7,
+                   "wall-time limit of a request in seconds (default 300)"),
+        {.kind = CLI_OPT_FN, .names = "--max-body", .meta = "BYTES", .fn = cli_opt_bytes, .dst = &o.max_body,
+         .lo = 64, .help = "request body limit (default 1M); larger bodies get 413"},
+        CLI_INT("--queue", "N", &o.max_queue, 0, 100000,
+                "requests that may wait for a slot (default 16); more get 503"),
+        CLI_DOUBLE("--queue-timeout", "S", &o.queue_timeout, 0, 1e7,
+                   "seconds a request waits for a slot (default 60) before 503"),
         CLI_GRAMMAR_STEPS_OPT(&o.grammar_steps, "0: no limit (default 4000000, about 0.1 s)"),
         CLI_FN("-s|--seed", "S", opt_seed_note, NULL, "taken with a note: each request carries its own \"seed\""),
         CLI_LLAMA_OPTS(NULL),

@@ -6,7 +6,8 @@
 
 /* A size in bytes with an optional K/M/G suffix (lc_parse_bytes) into a size_t, at least o->lo. */
 bool cli_opt_bytes(const cli_opt *o, const char *name, const char *v, const char *cmd);
-/* --decode-batch [on|off|auto] into an int: 1, 0, -1 (lc_server_opts.decode_batch). */
-bool cli_opt_decode_batch(const cli_opt *o, const char *name, const char *v, const char *cmd);
+/* A CLI_SWITCH's [on|off|auto] into an int: 1, 0, -1 (lc_server_opts.decode_batch); with o->hi 1,
+ * [on|off] into a bool. */
+bool cli_opt_on_off(const cli_opt *o, const char *name, const char *v, const char *cmd);
 
 #endif
