@@ -305,22 +305,17 @@ int bench_model(int argc, char **argv) {
     if (!r) return CLI_FAIL;
     r->a = &a;
     lc_error err;
-    if (a.spc.on) { /* every rank loads the model; one agreed outcome */
-        cli_runtime_flags rf;
-        cli_runtime_flags_init(&rf);
-        rf.model_path = a.model_path;
-        int rc = cli_sp_begin(&a.spc, "bench model");
-        if (rc == CLI_OK) rc = cli_sp_load_model(&a.spc, &rf, &r->m, "bench model");
-        if (rc != CLI_OK) {
-            cli_sp_end(&a.spc);
-            free(r);
-            return rc;
-        }
-        r->sp = &a.spc;
-    } else if (lc_model_load(a.model_path, NULL, &r->m, &err) != LC_OK) {
+    cli_runtime_flags rf; /* with --sp every rank loads the model, with one agreed outcome */
+    cli_runtime_flags_init(&rf);
+    rf.model_path = a.model_path;
+    int rc = cli_sp_begin(&a.spc, "bench model");
+    if (rc == CLI_OK) rc = cli_sp_load_model(&a.spc, &rf, &r->m, "bench model");
+    if (rc != CLI_OK) {
+        cli_sp_end(&a.spc);
         free(r);
-        return cli_fail("bench model", &err);
+        return rc;
     }
+    r->sp = a.spc.on ? &a.spc : NULL;
     if (a.peak && lc_bench_peak(a.co.n_threads, 0, &r->pk, &err) != LC_OK) {
         cli_error("bench model", "peak measurement failed (%s); continuing without fractions", err.msg);
         memset(&r->pk, 0, sizeof r->pk);
@@ -335,7 +330,7 @@ int bench_model(int argc, char **argv) {
     r->threads = a.co.n_threads > 0 ? a.co.n_threads : lc_cpu_count();
     lc_bench_model_describe(r->m, &r->info);
     if (!a.json) print_head(r);
-    const int rc = measure(r);
+    rc = measure(r);
     if (!a.json) print_mixed(r);
     if (a.json) print_json(r);
     else if (r->n_rows > 0 && r->pk.fma_gflops > 0) print_fractions(r);
