@@ -24,6 +24,8 @@
 #define MAX_REPS LC_SERVER_BENCH_MAX_REPS
 /* The largest synthetic document (characters): past it a request would pass max_body anyway. */
 #define MAX_DOCUMENT ((size_t)48 << 20)
+/* The longest response read (bytes). */
+#define MAX_RESPONSE ((size_t)256 << 20)
 
 void lc_server_bench_init(lc_server_bench *b, const char *model_path) {
     memset(b, 0, sizeof *b);
@@ -49,9 +51,10 @@ static int post(int port, const char *body) {
                             "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                             "Content-Length: %zu\r\nConnection: close\r\n\r\n",
                             bl);
-    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0 && write(fd, head, (size_t)hl) == hl;
+    /* send with MSG_NOSIGNAL: a server that hangs up is a failed request, not a SIGPIPE */
+    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0 && send(fd, head, (size_t)hl, MSG_NOSIGNAL) == hl;
     for (size_t at = 0; ok && at < bl;) {
-        const ssize_t w = write(fd, body + at, bl - at);
+        const ssize_t w = send(fd, body + at, bl - at, MSG_NOSIGNAL);
         ok = w > 0;
         at += ok ? (size_t)w : 0;
     }
@@ -77,9 +80,11 @@ static void *call_thread(void *p) {
     bool ok = fd >= 0;
     while (ok) {
         if (len + 4096 + 1 > cap) {
-            char *nb = realloc(buf, cap = cap ? cap * 2 : 65536);
+            const size_t grown = cap ? cap * 2 : 65536; /* past MAX_RESPONSE: a failed request */
+            char *nb = grown <= MAX_RESPONSE ? realloc(buf, grown) : NULL;
             if (!(ok = nb != NULL)) break;
             buf = nb;
+            cap = grown;
         }
         const ssize_t r = read(fd, buf + len, 4096);
         if (r <= 0) break;
