@@ -42,16 +42,6 @@ typedef struct {
     size_t read_buffer_bytes;
 } lc_peak;
 
-/* The spread of repeated measurements: min, median (the mean of the middle
- * two for an even count) and max. Every figure a bench command gives over
- * repetitions is one, because the machine it runs on may be shared. */
-typedef struct {
-    double min, median, max;
-} lc_bench_spread;
-
-/* The spread of v[n] (sorted in place); all 0 for n < 1. NaNs sort last. */
-lc_bench_spread lc_bench_spread_of(double *v, int n);
-
 /* Measure FMA peak and read bandwidth. n_threads <= 0: all CPUs. buffer_bytes
  * 0: 1 GiB (or a quarter of available memory, whichever is smaller). */
 lc_status lc_bench_peak(int n_threads, size_t buffer_bytes, lc_peak *out, lc_error *err);
@@ -195,29 +185,6 @@ void lc_bench_model_peak_fractions(const lc_bench_model_row *r, const lc_peak *p
  * has the peak. */
 void lc_bench_model_row_json(lc_json_writer *w, const lc_bench_model_row *r, int64_t repeat, bool synthetic,
                              const lc_peak *pk);
-
-/* Repeated rows: rows[r * n_ctx + i] is repeat r (< n_rep <=
- * LC_BENCH_MODEL_MAX_REPEAT) at length index i (< n_ctx), the order in which
- * bench model --repeat measures them. Decode per layer kind at index i, in
- * ms per decoded token, over the repeats: */
-#define LC_BENCH_MODEL_MAX_REPEAT 64
-typedef struct {
-    int64_t ctx;
-    lc_bench_spread decode_ms;                     /* the whole step                          */
-    lc_bench_spread layer_ms[LC_LAYER_KIND_COUNT]; /* in the layers of each kind              */
-    lc_bench_spread mixer_ms[LC_LAYER_KIND_COUNT]; /* of which their token mixer              */
-    double layer_share[LC_LAYER_KIND_COUNT];       /* median layer_ms / median decode_ms      */
-    lc_bench_spread outside_ms; /* outside the layers (embedding, output norm, classifier): the
-                                   same work at every length, a control                     */
-} lc_bench_model_kinds;
-lc_status lc_bench_model_kinds_at(const lc_bench_model_row *rows, int n_ctx, int n_rep, int i,
-                                  lc_bench_model_kinds *out, lc_error *err);
-/* The DeltaNet layers' decode time per token at the last length over the
- * first, paired within each repeat that timed DeltaNet at the first length:
- * whole layers and the token mixer alone. Returns the pairs (0: none, or
- * arguments out of range; the spreads are then 0). */
-int lc_bench_model_deltanet_ratio(const lc_bench_model_row *rows, int n_ctx, int n_rep, lc_bench_spread *layers,
-                                  lc_bench_spread *mixer);
 
 /* ---- Weight-matrix products Y[n, rows] = X[n, cols] W^T (bench matmul) -----
  * Weight types by name, case-insensitive: the quantised q4_0 q4_1 q5_0 q5_1
@@ -462,6 +429,29 @@ typedef struct {
     double min, median, max;
 } lc_bench_spread;
 lc_status lc_bench_spread_of(double *v, int n, lc_bench_spread *out, lc_error *err);
+
+/* ---- bench model --repeat: its rows over the repeats ------------------------------
+ * rows[r * n_ctx + i] is repeat r (< n_rep <= LC_BENCH_MODEL_MAX_REPEAT) at
+ * length index i (< n_ctx), the order in which bench model --repeat measures
+ * them. Decode per layer kind at index i, in ms per decoded token: */
+#define LC_BENCH_MODEL_MAX_REPEAT 64
+typedef struct {
+    int64_t ctx;
+    lc_bench_spread decode_ms;                     /* the whole step                          */
+    lc_bench_spread layer_ms[LC_LAYER_KIND_COUNT]; /* in the layers of each kind              */
+    lc_bench_spread mixer_ms[LC_LAYER_KIND_COUNT]; /* of which their token mixer              */
+    double layer_share[LC_LAYER_KIND_COUNT];       /* median layer_ms / median decode_ms      */
+    lc_bench_spread outside_ms; /* outside the layers (embedding, output norm, classifier): the
+                                   same work at every length, a control                     */
+} lc_bench_model_kinds;
+lc_status lc_bench_model_kinds_at(const lc_bench_model_row *rows, int n_ctx, int n_rep, int i,
+                                  lc_bench_model_kinds *out, lc_error *err);
+/* The DeltaNet layers' decode time per token at the last length over the
+ * first, paired within each repeat that timed DeltaNet at the first length:
+ * whole layers and the token mixer alone. Returns the pairs (0: none, or
+ * arguments out of range; the spreads are then 0). */
+int lc_bench_model_deltanet_ratio(const lc_bench_model_row *rows, int n_ctx, int n_rep, lc_bench_spread *layers,
+                                  lc_bench_spread *mixer);
 
 /* ---- Decode beside competing load (bench contend) ---------------------------------
  * A prefill of ctx tokens (seed 1) and n_decode decode steps (lc_bench_model_cells'

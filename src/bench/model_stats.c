@@ -90,12 +90,12 @@ lc_status lc_bench_model_kinds_at(const lc_bench_model_row *rows, int n_ctx, int
     out->ctx = rows[i].ctx;
     double v[LC_BENCH_MODEL_MAX_REPEAT];
     for (int r = 0; r < n_rep; r++) v[r] = ms_per_token(&rows[r * n_ctx + i], rows[r * n_ctx + i].decode_s);
-    out->decode_ms = lc_bench_spread_of(v, n_rep);
+    lc_bench_spread_of(v, n_rep, &out->decode_ms, NULL); /* 1 <= n_rep <= LC_BENCH_MODEL_MAX_REPEAT */
     for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) {
         for (int r = 0; r < n_rep; r++) v[r] = ms_per_token(&rows[r * n_ctx + i], rows[r * n_ctx + i].dc_layer_s[k]);
-        out->layer_ms[k] = lc_bench_spread_of(v, n_rep);
+        lc_bench_spread_of(v, n_rep, &out->layer_ms[k], NULL);
         for (int r = 0; r < n_rep; r++) v[r] = ms_per_token(&rows[r * n_ctx + i], rows[r * n_ctx + i].dc_mixer_s[k]);
-        out->mixer_ms[k] = lc_bench_spread_of(v, n_rep);
+        lc_bench_spread_of(v, n_rep, &out->mixer_ms[k], NULL);
         out->layer_share[k] = out->decode_ms.median > 0 ? out->layer_ms[k].median / out->decode_ms.median : 0.0;
     }
     for (int r = 0; r < n_rep; r++) {
@@ -104,7 +104,7 @@ lc_status lc_bench_model_kinds_at(const lc_bench_model_row *rows, int n_ctx, int
         for (int k = 0; k < LC_LAYER_KIND_COUNT; k++) in += b->dc_layer_s[k];
         v[r] = ms_per_token(b, b->decode_s - in);
     }
-    out->outside_ms = lc_bench_spread_of(v, n_rep);
+    lc_bench_spread_of(v, n_rep, &out->outside_ms, NULL);
     return LC_OK;
 }
 
@@ -120,7 +120,11 @@ int lc_bench_model_deltanet_ratio(const lc_bench_model_row *rows, int n_ctx, int
         rm[n] = ms_per_token(y, y->dc_mixer_s[D]) / ms_per_token(x, x->dc_mixer_s[D]);
         n++;
     }
-    *layers = lc_bench_spread_of(rl, n);
-    *mixer = lc_bench_spread_of(rm, n);
+    memset(layers, 0, sizeof *layers);
+    memset(mixer, 0, sizeof *mixer);
+    if (n > 0) {
+        lc_bench_spread_of(rl, n, layers, NULL);
+        lc_bench_spread_of(rm, n, mixer, NULL);
+    }
     return n;
 }

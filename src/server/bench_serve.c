@@ -252,9 +252,9 @@ lc_status lc_server_bench_ttft(lc_server_bench *b, int64_t prefix, lc_server_ben
     for (int r = 0; r < b->reps && st == LC_OK; r++) st = ttft_rep(port, b, r, out, t, err);
     lc_server_stop(s, 5);
     if (st != LC_OK) return st;
-    out->cold = lc_bench_spread_of(t, b->reps);
-    out->slot = lc_bench_spread_of(t + MAX_REPS, b->reps);
-    out->tree = lc_bench_spread_of(t + 2 * MAX_REPS, b->reps);
+    lc_bench_spread_of(t, b->reps, &out->cold, NULL);
+    lc_bench_spread_of(t + MAX_REPS, b->reps, &out->slot, NULL);
+    lc_bench_spread_of(t + 2 * MAX_REPS, b->reps, &out->tree, NULL);
     return LC_OK;
 }
 
@@ -313,7 +313,9 @@ static lc_bench_spread gaps_within(const double *t, int from, int n, double a, d
         if (t[i] > a && t[i - 1] < b) gaps[ng++] = t[i] - t[i - 1];
     if (ng == 0) gaps[ng++] = fallback;
     *count = ng;
-    return lc_bench_spread_of(gaps, ng);
+    lc_bench_spread s;
+    lc_bench_spread_of(gaps, ng, &s, NULL); /* 1 <= ng <= 2^20 */
+    return s;
 }
 
 /* One round: the stream, the prompt once it has 32 events, 16 more events;
@@ -380,7 +382,7 @@ lc_status lc_server_bench_itl(lc_server_bench *b, int64_t prompt, bool prompt_tu
     lc_server_stop(s, 5);
     if (st != LC_OK) return st;
     lc_bench_spread *f[5] = {&out->gap_alone, &out->gap_beside, &out->gap_longest, &out->prompt_ttft, &out->gaps};
-    for (int k = 0; k < 5; k++) *f[k] = lc_bench_spread_of(v + k * MAX_REPS, b->reps);
+    for (int k = 0; k < 5; k++) lc_bench_spread_of(v + k * MAX_REPS, b->reps, f[k], NULL);
     return LC_OK;
 }
 
@@ -434,7 +436,7 @@ lc_status lc_server_bench_decode(const lc_server_bench *b, int clients, int n_pa
         st = decode_round(lc_server_port(s), r, clients, n_tokens, &v[r], &v[MAX_REPS + r], err);
     lc_server_stop(s, 5);
     if (st != LC_OK) return st;
-    out->tok_s = lc_bench_spread_of(v, b->reps);
-    out->tok_cpu_s = lc_bench_spread_of(v + MAX_REPS, b->reps);
+    lc_bench_spread_of(v, b->reps, &out->tok_s, NULL);
+    lc_bench_spread_of(v + MAX_REPS, b->reps, &out->tok_cpu_s, NULL);
     return LC_OK;
 }
