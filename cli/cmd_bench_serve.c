@@ -37,7 +37,6 @@ int bench_serve(int argc, char **argv) {
 #include <stdio.h>
 
 #include "longctx/server.h"
-#include "longctx/table.h"
 #include "opt.h"
 #include "serve_flags.h"
 
@@ -52,18 +51,12 @@ static const char synopsis[] =
     "while another client sends a long cold prompt, prompt turns off (before) and on.\n"
     "min / median / max over -r repetitions.\n\n";
 
-/* "min/median/max" of s * scale: two decimals below 10, none above, into buf[40]. */
-static char *fmt3(lc_bench_spread s, double scale, char *buf) {
-    const char *f = s.max * scale < 10 ? "%.2f/%.2f/%.2f" : "%.0f/%.0f/%.0f";
-    snprintf(buf, 40, f, s.min * scale, s.median * scale, s.max * scale);
-    return buf;
-}
-
-/* A table of cols (text only, rows printed as they come) with its header printed; NULL after a message. */
-static lc_table *table_start(const lc_table_col *cols, int n) {
+/* A table made by make (server.h: text, rows printed as they are measured) with its header printed; NULL after
+ * a message. */
+static lc_table *table_start(lc_status (*make)(lc_table **, lc_error *)) {
     lc_table *t = NULL;
     lc_error err;
-    if (lc_table_create(cols, n, &t, &err) != LC_OK || lc_table_print_header(t, stdout, &err) != LC_OK) {
+    if (make(&t, &err) != LC_OK || lc_table_print_header(t, stdout, &err) != LC_OK) {
         cli_fail(CMD, &err);
         lc_table_free(t);
         return NULL;
@@ -81,28 +74,17 @@ static int table_print_last(const lc_table *t) {
 
 /* The TTFT table: a row per prefix length. */
 static int ttft_section(lc_server_bench *b, const int64_t *prefixes, int n) {
-    static const lc_table_col cols[] = {
-        {.title = "prefix", .kind = LC_TABLE_INT, .width = 8},
-        {.title = "tokens", .kind = LC_TABLE_INT, .width = 8},
-        {.title = "cold", .kind = LC_TABLE_STR, .width = 26},
-        {.title = "slot cache", .kind = LC_TABLE_STR, .width = 26},
-        {.title = "prefix tree", .kind = LC_TABLE_STR, .width = 26},
-        {.title = "cold/tree (median)", .kind = LC_TABLE_RATIO, .fmt = "%.1f"},
-    };
     printf("# time to first token (ms; request with max_tokens 1, loopback HTTP)\n");
-    lc_table *t = table_start(cols, 6);
+    lc_table *t = table_start(lc_server_bench_ttft_table);
     int rc = t ? CLI_OK : CLI_FAIL;
     for (int p = 0; p < n && rc == CLI_OK; p++) {
         lc_server_bench_ttft_row r;
         lc_error err;
         if (lc_server_bench_ttft(b, prefixes[p], &r, &err) != LC_OK) rc = cli_fail(CMD, &err);
-        if (rc != CLI_OK) break;
-        char cs[40], sc[40], tc[40], ss[72], ts[72];
-        snprintf(ss, sizeof ss, "%s (%lld c)", fmt3(r.slot, 1e3, sc), (long long)r.slot_cached);
-        snprintf(ts, sizeof ts, "%s (%lld c)", fmt3(r.tree, 1e3, tc), (long long)r.tree_cached);
-        LC_TABLE_ADD(t, lc_tv_int(r.prefix), lc_tv_int(r.prompt_tokens), lc_tv_str(fmt3(r.cold, 1e3, cs)),
-                     lc_tv_str(ss), lc_tv_str(ts), lc_tv_real(r.cold.median / r.tree.median));
-        rc = table_print_last(t);
+        else {
+            lc_server_bench_ttft_table_add(t, &r);
+            rc = table_print_last(t);
+        }
     }
     lc_table_free(t);
     return rc;
@@ -110,34 +92,21 @@ static int ttft_section(lc_server_bench *b, const int64_t *prefixes, int n) {
 
 /* The ITL table: each prompt length, the prompt turns off (before) and on. */
 static int itl_section(lc_server_bench *b, const int64_t *itl, int n_itl) {
-    static const lc_table_col cols[] = {
-        {.title = "prompt", .kind = LC_TABLE_INT, .width = 8},
-        {.title = "prompt turns", .kind = LC_TABLE_STR, .width = 14},
-        {.title = "ITL alone", .kind = LC_TABLE_STR, .width = 20},
-        {.title = "ITL beside", .kind = LC_TABLE_STR, .width = 20},
-        {.title = "longest gap beside", .kind = LC_TABLE_STR, .width = 24},
-        {.title = "prompt TTFT", .kind = LC_TABLE_STR, .width = 22},
-        {.title = "gaps", .kind = LC_TABLE_STR},
-    };
     const int64_t chunk = b->server.prompt_chunk;
     printf("# inter-token latency (ms) of a stream while another client sends a cold prompt (--parallel 2,\n"
            "# --prompt-chunk %lld): the stream's median gap before the prompt, its median and longest gap while\n"
            "# the prompt is evaluated, the prompt's TTFT, and the gaps counted\n",
            (long long)(chunk > 0 ? chunk : 512));
-    lc_table *t = table_start(cols, 7);
+    lc_table *t = table_start(lc_server_bench_itl_table);
     int rc = t ? CLI_OK : CLI_FAIL;
     for (int i = 0; i < n_itl * 2 && rc == CLI_OK; i++) {
-        const bool on = i % 2;
         lc_server_bench_itl_row r;
         lc_error err;
-        if (lc_server_bench_itl(b, itl[i / 2], on, &r, &err) != LC_OK) rc = cli_fail(CMD, &err);
-        if (rc != CLI_OK) break;
-        char a[40], c[40], d[40], e[40], g[40];
-        snprintf(g, sizeof g, "%.0f/%.0f/%.0f", r.gaps.min, r.gaps.median, r.gaps.max);
-        LC_TABLE_ADD(t, lc_tv_int(r.prompt), lc_tv_str(on ? "on (chunks)" : "off (default)"),
-                     lc_tv_str(fmt3(r.gap_alone, 1e3, a)), lc_tv_str(fmt3(r.gap_beside, 1e3, c)),
-                     lc_tv_str(fmt3(r.gap_longest, 1e3, d)), lc_tv_str(fmt3(r.prompt_ttft, 1e3, e)), lc_tv_str(g));
-        rc = table_print_last(t);
+        if (lc_server_bench_itl(b, itl[i / 2], i % 2, &r, &err) != LC_OK) rc = cli_fail(CMD, &err);
+        else {
+            lc_server_bench_itl_table_add(t, &r);
+            rc = table_print_last(t);
+        }
     }
     lc_table_free(t);
     return rc;
@@ -145,26 +114,19 @@ static int itl_section(lc_server_bench *b, const int64_t *itl, int n_itl) {
 
 /* The aggregate decode table: `slots` clients at once against --parallel slots, then --parallel 1. */
 static int decode_section(const lc_server_bench *b, int slots, int n_decode) {
-    static const lc_table_col cols[] = {
-        {.title = "slots", .kind = LC_TABLE_INT, .width = 5},
-        {.title = "tokens/s (min/median/max)", .kind = LC_TABLE_STR, .width = 30},
-        {.title = "tokens per CPU-second", .kind = LC_TABLE_STR},
-    };
     static const char *const mode[3] = {"auto", "off", "on"};
     printf("# aggregate decode: %d clients at once, %d tokens each (ignore_eos, greedy; --decode-batch %s)\n", slots,
            n_decode, mode[b->server.decode_batch + 1]);
-    lc_table *t = table_start(cols, 3);
+    lc_table *t = table_start(lc_server_bench_decode_table);
     int rc = t ? CLI_OK : CLI_FAIL;
     for (int k = 0; k < 2 && rc == CLI_OK; k++) {
         lc_server_bench_decode_row r;
         lc_error err;
         if (lc_server_bench_decode(b, slots, k ? 1 : slots, n_decode, &r, &err) != LC_OK) rc = cli_fail(CMD, &err);
-        if (rc != CLI_OK) break;
-        char a[64], c[64];
-        snprintf(a, sizeof a, "%.1f / %.1f / %.1f", r.tok_s.min, r.tok_s.median, r.tok_s.max);
-        snprintf(c, sizeof c, "%.1f / %.1f / %.1f", r.tok_cpu_s.min, r.tok_cpu_s.median, r.tok_cpu_s.max);
-        LC_TABLE_ADD(t, lc_tv_int(r.n_parallel), lc_tv_str(a), lc_tv_str(c));
-        rc = table_print_last(t);
+        else {
+            lc_server_bench_decode_table_add(t, &r);
+            rc = table_print_last(t);
+        }
     }
     lc_table_free(t);
     return rc;

@@ -28,6 +28,7 @@
 
 #include "longctx/bench.h"
 #include "longctx/common.h"
+#include "longctx/table.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -151,6 +152,18 @@ typedef struct {
 } lc_server_bench_decode_row;
 lc_status lc_server_bench_decode(const lc_server_bench *b, int clients, int n_parallel, int64_t n_tokens,
                                  lc_server_bench_decode_row *out, lc_error *err);
+
+/* The rows as the tables `bench serve` prints (longctx/table.h, text only):
+ * made empty, a row added as soon as it is measured. Times in ms as
+ * "min/median/max" (two decimals below 10 ms); ttft: the cached tokens after
+ * the slot's and the tree's times, and cold / tree of the medians; itl: the
+ * gaps counted; decode: tokens/s and per CPU-second. */
+lc_status lc_server_bench_ttft_table(lc_table **out, lc_error *err);
+void lc_server_bench_ttft_table_add(lc_table *t, const lc_server_bench_ttft_row *r);
+lc_status lc_server_bench_itl_table(lc_table **out, lc_error *err);
+void lc_server_bench_itl_table_add(lc_table *t, const lc_server_bench_itl_row *r);
+lc_status lc_server_bench_decode_table(lc_table **out, lc_error *err);
+void lc_server_bench_decode_table_add(lc_table *t, const lc_server_bench_decode_row *r);
 
 #ifdef __cplusplus
 }

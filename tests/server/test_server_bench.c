@@ -9,6 +9,7 @@
  *    positive, and chars_per_token measured and kept;
  *  - ITL: spreads ordered, gaps counted, the prompt's TTFT positive;
  *  - decode: tokens/s spreads ordered and positive, both slot counts;
+ *  - the tables bench serve prints, on rows of known figures (exact text);
  *  - refusals: no model, 0 or 101 repetitions, 0 tokens, 65 clients, more
  *    slots than clients, a model that is not there, and a document too long
  *    for the slot (the server's 400 comes back as LC_ERR_IO naming it).
@@ -119,7 +120,57 @@ static void test_refusals(const lc_server_bench *good) {
     CHECK(lc_server_bench_ttft(&b, 64, &t, &err) == LC_ERR_TOO_LARGE, "a document past 48 MiB: %s", err.msg);
 }
 
+/* t's text (header and rows, fitted widths) into buf; the table is freed. */
+static void table_text(lc_table *t, char *buf, size_t len) {
+    char *text = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+    lc_error err;
+    CHECK_OK(lc_table_print_text(t, f, &err), &err);
+    fclose(f);
+    snprintf(buf, len, "%s", text ? text : "");
+    free(text);
+    lc_table_free(t);
+}
+
+static void test_tables(void) {
+    lc_table *t = NULL;
+    lc_error err;
+    char buf[1024];
+    const lc_server_bench_ttft_row tr = {.prefix = 2048, .prompt_tokens = 1923, .cold = {0.058, 0.06, 0.091},
+                                         .slot = {0.002, 0.0025, 0.013}, .tree = {0.001, 0.0012, 0.005},
+                                         .slot_cached = 1919, .tree_cached = 1919};
+    CHECK_OK(lc_server_bench_ttft_table(&t, &err), &err);
+    lc_server_bench_ttft_table_add(t, &tr);
+    table_text(t, buf, sizeof buf);
+    CHECK(!strcmp(buf, "  prefix   tokens cold                       slot cache                 prefix tree         "
+                       "       cold/tree (median)\n"
+                       "    2048     1923 58/60/91                   2/2/13 (1919 c)            1.00/1.20/5.00 (1919 c)"
+                       "                 50.0x\n"),
+          "ttft table:\n%s", buf);
+    const lc_server_bench_itl_row ir = {.prompt = 8192, .prompt_turns = true, .gap_alone = {1e-4, 1.1e-4, 1.2e-4},
+                                        .gap_beside = {0.0012, 0.002, 0.0064}, .gap_longest = {0.012, 0.014, 0.083},
+                                        .prompt_ttft = {0.046, 0.069, 0.186}, .gaps = {16, 46.5, 76}};
+    CHECK_OK(lc_server_bench_itl_table(&t, &err), &err);
+    lc_server_bench_itl_table_add(t, &ir);
+    table_text(t, buf, sizeof buf);
+    CHECK(!strcmp(buf, "  prompt prompt turns   ITL alone            ITL beside           longest gap beside       "
+                       "prompt TTFT            gaps\n"
+                       "    8192 on (chunks)    0.10/0.11/0.12       1.20/2.00/6.40       12/14/83                 "
+                       "46/69/186              16/46/76\n"),
+          "itl table:\n%s", buf);
+    const lc_server_bench_decode_row dr = {.clients = 4, .n_parallel = 4, .n_tokens = 128,
+                                           .tok_s = {9547, 9637.25, 9881}, .tok_cpu_s = {100, 200, 300}};
+    CHECK_OK(lc_server_bench_decode_table(&t, &err), &err);
+    lc_server_bench_decode_table_add(t, &dr);
+    table_text(t, buf, sizeof buf);
+    CHECK(!strcmp(buf, "slots tokens/s (min/median/max)      tokens per CPU-second\n"
+                       "    4 9547.0 / 9637.2 / 9881.0       100.0 / 200.0 / 300.0\n"),
+          "decode table:\n%s", buf);
+}
+
 int main(void) {
+    test_tables();
     char dir[] = "/tmp/lc_server_bench_XXXXXX", path[256];
     if (!mkdtemp(dir)) return 1;
     if (write_model(dir, path, sizeof path)) {
