@@ -46,6 +46,8 @@ void cli_line_input_open(cli_line_input *in, const char *prog) {
 
 bool cli_line_input_edits(const cli_line_input *in) { return in->el != NULL; }
 
+#ifdef LC_HAVE_LIBEDIT
+/* The line el_gets returned, copied into in->line (libedit owns its buffer). */
 static bool keep(cli_line_input *in, const char *text, size_t n) {
     if (n + 1 > in->cap) {
         char *l = realloc(in->line, n + 1);
@@ -57,6 +59,7 @@ static bool keep(cli_line_input *in, const char *text, size_t n) {
     in->line[n] = '\0';
     return true;
 }
+#endif
 
 char *cli_line_input_read(cli_line_input *in, size_t *len) {
     ssize_t got;
