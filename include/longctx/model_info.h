@@ -1,11 +1,17 @@
 /*
  * longctx/model_info.h — facts about a model file for a summary (what
- * `longctx info` prints): its weights by tensor type, and its tokenizer.
+ * `longctx info` prints): its weights by tensor type, its tokenizer, and the
+ * whole summary (format, shape, parameters, tensor types, context, RoPE,
+ * family, attention, tokenizer, KV-cache cost per 1K tokens) as text lines
+ * or as one JSON object; a GGUF's metadata keys the same two ways.
  */
 #ifndef LONGCTX_MODEL_INFO_H
 #define LONGCTX_MODEL_INFO_H
 
+#include <stdio.h>
+
 #include "longctx/gguf.h"
+#include "longctx/json.h"
 #include "longctx/model.h"
 
 #ifdef __cplusplus
@@ -32,6 +38,38 @@ void lc_gguf_tokenizer_meta(const lc_gguf *g, char *model, size_t cap, uint64_t 
  * else the GGUF's tokenizer.ggml.model with "(metadata only: not built)", or
  * "none"; into buf. *n_tokens: its vocabulary (0 when unknown). */
 const char *lc_model_tokenizer_summary(const lc_model *m, const lc_gguf *g, char *buf, size_t cap, int64_t *n_tokens);
+
+/* The summary of a loaded model m read from path (g: its GGUF, open, or NULL
+ * for a llama2.c checkpoint), one "name          value" line per fact: file,
+ * format, architecture, shape, parameters, tensor types, context, rope, rope
+ * detail (rope short / rope window when the family has them), claimed ctx,
+ * family, layers, attention, tokenizer, kv cache/1K (f32, f16, q8_0). */
+void lc_model_info_print(FILE *f, const char *path, const lc_model *m, const lc_gguf *g);
+/* The same facts as one JSON object written to w: file, format,
+ * gguf_version (GGUF only), architecture, dim, hidden_dim, n_layers, n_heads,
+ * n_kv_heads, head_dim, vocab_size, n_params, tied_output, tensor_types and
+ * tensor_type_bytes (by type name), weight_bytes, ctx_train, norm_eps, rope
+ * {layout, freq_base, n_dims, scaling, factor, orig_ctx, n_factors, describe,
+ * short?, window_layers?}, family, window, layer_kinds [...], attention,
+ * tokenizer {kind, n_tokens}, kv_bytes_per_1k_tokens {f32, f16, q8_0: bytes or
+ * null}; with_metadata and g: also "metadata" (lc_gguf_metadata_json). */
+void lc_model_info_json(lc_json_writer *w, const char *path, const lc_model *m, const lc_gguf *g, bool with_metadata);
+
+/* A GGUF that is not a model longctx loads (a vocabulary, another family):
+ * file, format, architecture, tensor types (types longctx does not read named
+ * by ggml's name), tokenizer, then "metadata:" and lc_gguf_metadata_print. */
+void lc_gguf_info_print(FILE *f, const char *path, const lc_gguf *g);
+/* The same as one JSON object: file, format, gguf_version, n_tensors,
+ * architecture (or null), tokenizer {kind, n_tokens}, metadata. */
+void lc_gguf_info_json(lc_json_writer *w, const char *path, const lc_gguf *g);
+
+/* Every metadata key of g, one line each: "  KEY TYPE VALUE", strings quoted,
+ * escaped and cut to 60 bytes, arrays as "[TYPE x N]" with the first 4
+ * strings of a string array. */
+void lc_gguf_metadata_print(FILE *f, const lc_gguf *g);
+/* "metadata": {KEY: value, ...} into the open object of w; arrays as
+ * {"array_of": TYPE, "count": N}. */
+void lc_gguf_metadata_json(lc_json_writer *w, const lc_gguf *g);
 
 #ifdef __cplusplus
 }
