@@ -3,7 +3,6 @@
  * debugging), rows of the training stream, the synthetic vocabulary, or train
  * a byte-level BPE tokenizer on a text file.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,105 +115,28 @@ static lc_status open_tokenizer(const opts *o, lc_tokenizer **tok, lc_error *err
     return lc_tasks_tokenizer_create(tok, err);
 }
 
-static const char role_chars[LC_ROLE_COUNT] = {'B', 'f', 'N', 'Q', 'A', 'E'};
-
-/* Piece text with control bytes escaped. */
-static void print_piece(FILE *f, const lc_tokenizer *tok, int32_t id) {
-    size_t len = 0;
-    const char *p = lc_tokenizer_piece(tok, id, &len);
-    for (size_t i = 0; p && i < len; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c < 0x20 || c == 0x7f) fprintf(f, "\\x%02X", c);
-        else if (c == '\\') fputs("\\\\", f);
-        else fputc(c, f);
-    }
-}
-
-static void print_tokens(FILE *f, const lc_tokenizer *tok, const int32_t *ids, const uint8_t *roles, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        fprintf(f, "%s%c:", i ? " " : "", roles[i] < LC_ROLE_COUNT ? role_chars[roles[i]] : '?');
-        print_piece(f, tok, ids[i]);
-    }
-    fputc('\n', f);
-}
-
-static void print_sample_json(const lc_task_sample *s, uint64_t seed) {
-    lc_json_writer w;
-    lc_json_init(&w, stdout, false);
-    lc_json_begin_object(&w);
-    lc_json_kv_str(&w, "task", lc_task_kind_name(s->kind));
-    lc_json_kv_int(&w, "seed", (int64_t)seed);
-    lc_json_kv_int(&w, "n_tokens", s->n_tokens);
-    lc_json_kv_int(&w, "n_prompt", s->n_prompt);
-    lc_json_kv_int(&w, "n_haystack", s->n_haystack);
-    lc_json_key(&w, "prompt");
-    lc_json_strn(&w, s->prompt, s->prompt_len);
-    lc_json_key(&w, "answer");
-    lc_json_strn(&w, s->answer, s->answer_len);
-    lc_json_key(&w, "needles");
-    lc_json_begin_array(&w);
-    for (int32_t i = 0; i < s->n_needles; i++) {
-        lc_json_begin_object(&w);
-        lc_json_kv_int(&w, "pos", s->needles[i].pos);
-        lc_json_kv_int(&w, "len", s->needles[i].len);
-        lc_json_kv_num(&w, "depth", s->needles[i].depth);
-        lc_json_kv_bool(&w, "asked", s->needles[i].asked);
-        lc_json_end_object(&w);
-    }
-    lc_json_end_array(&w);
-    lc_json_key(&w, "ids");
-    lc_json_begin_array(&w);
-    for (int64_t i = 0; i < s->n_tokens; i++) lc_json_int(&w, s->ids[i]);
-    lc_json_end_array(&w);
-    lc_json_key(&w, "roles");
-    lc_json_begin_array(&w);
-    for (int64_t i = 0; i < s->n_tokens; i++) lc_json_int(&w, s->roles[i]);
-    lc_json_end_array(&w);
-    lc_json_end_object(&w);
-    lc_json_finish(&w);
-}
-
-static void print_sample(const opts *o, const lc_tokenizer *tok, const lc_task_sample *s, uint64_t seed) {
-    if (o->json) {
-        print_sample_json(s, seed);
-        return;
-    }
-    printf("# %s  seed %llu  %lld tokens (target %lld): prompt %lld, haystack %lld, answer %lld\n",
-           lc_task_kind_name(s->kind), (unsigned long long)seed, (long long)s->n_tokens, (long long)o->spec.n_tokens,
-           (long long)s->n_prompt, (long long)s->n_haystack, (long long)(s->n_tokens - s->n_prompt));
-    for (int32_t i = 0; i < s->n_needles; i++)
-        printf("#   needle %d at token %lld (%lld tokens), depth %.3f%s\n", (int)i, (long long)s->needles[i].pos,
-               (long long)s->needles[i].len, s->needles[i].depth, s->needles[i].asked ? ", asked" : "");
-    printf("%s\n", s->prompt);
-    if (s->answer_len) printf("=> \"%s\"\n", s->answer);
-    if (o->tokens) print_tokens(stdout, tok, s->ids, s->roles, s->n_tokens);
-    printf("\n");
-}
-
-static int run_samples(const opts *o, const lc_tokenizer *tok) {
-    lc_haystack *h = NULL;
+static int run_samples(const opts *o, const lc_tokenizer *tok, const lc_haystack *h) {
     lc_error err;
     lc_task_spec spec = o->spec;
-    if (o->haystack) {
-        if (lc_haystack_load(o->haystack, &h, &err) != LC_OK) return cli_fail(CMD, &err);
-        spec.haystack = h;
-    }
-    int rc = CLI_OK;
+    spec.haystack = h;
     for (int64_t i = 0; i < o->count; i++) {
         lc_task_sample s;
-        uint64_t seed = o->seed + (uint64_t)i;
-        if (lc_task_generate(&spec, tok, seed, &s, &err) != LC_OK) {
-            rc = cli_fail(CMD, &err);
-            break;
+        const uint64_t seed = o->seed + (uint64_t)i;
+        if (lc_task_generate(&spec, tok, seed, &s, &err) != LC_OK) return cli_fail(CMD, &err);
+        if (o->json) {
+            lc_json_writer w;
+            lc_json_init(&w, stdout, false);
+            lc_task_sample_json(&w, &s, seed);
+            lc_json_finish(&w);
+        } else {
+            lc_task_sample_print(stdout, tok, &s, seed, o->spec.n_tokens, o->tokens);
         }
-        print_sample(o, tok, &s, seed);
         lc_task_sample_free(&s);
     }
-    lc_haystack_free(h);
-    return rc;
+    return CLI_OK;
 }
 
-static int run_stream(const opts *o, const lc_tokenizer *tok) {
+static int run_stream(const opts *o, const lc_tokenizer *tok, const lc_haystack *h) {
     lc_error err;
     lc_task_stream_config cfg;
     lc_task_stream_config_init(&cfg);
@@ -222,85 +144,15 @@ static int run_stream(const opts *o, const lc_tokenizer *tok) {
         cli_error(CMD, "%s", err.msg);
         return CLI_USAGE;
     }
-    cfg.seq_len = o->spec.n_tokens;
-    cfg.seed = o->seed;
-    lc_haystack *h = NULL;
-    if (o->haystack) {
-        if (lc_haystack_load(o->haystack, &h, &err) != LC_OK) return cli_fail(CMD, &err);
-        cfg.haystack = h;
-    }
-    lc_task_stream *s = NULL;
-    int32_t *tokens = NULL;
-    uint8_t *roles = NULL;
-    float *weights = NULL;
-    int rc = CLI_OK;
-    int64_t T = cfg.seq_len, B = o->batch;
-    size_t n_tok;
-    if (B > 4096 || __builtin_mul_overflow((size_t)B, (size_t)T + 1, &n_tok)) {
-        cli_error(CMD, "batch %lld x %lld tokens is too large", (long long)B, (long long)(T + 1));
-        lc_haystack_free(h);
+    if (o->batch > 4096) {
+        cli_error(CMD, "batch %lld x %lld tokens is too large", (long long)o->batch, (long long)(o->spec.n_tokens + 1));
         return CLI_USAGE;
     }
-    if (lc_task_stream_create(&cfg, tok, &s, &err) != LC_OK || lc_task_stream_seek(s, o->position, &err) != LC_OK) {
-        rc = cli_fail(CMD, &err);
-        goto done;
-    }
-    tokens = malloc(n_tok * sizeof *tokens);
-    roles = malloc(n_tok);
-    weights = malloc(n_tok * sizeof *weights);
-    if (!tokens || !roles || !weights) {
-        cli_error(CMD, "out of memory");
-        rc = CLI_FAIL;
-        goto done;
-    }
-    char mixbuf[1024];
-    lc_task_mix_format(&cfg.mix, mixbuf, sizeof mixbuf);
-    printf("# stream %s  T %lld  seed %llu  rows %lld..%lld\n", mixbuf, (long long)T, (unsigned long long)o->seed,
-           (long long)o->position, (long long)(o->position + B - 1));
-    if (lc_task_stream_next(s, B, tokens, roles, weights, &err) != LC_OK) {
-        rc = cli_fail(CMD, &err);
-        goto done;
-    }
-    for (int64_t b = 0; b < B; b++) {
-        const int32_t *ids = tokens + b * (T + 1);
-        int64_t counts[LC_ROLE_COUNT] = {0};
-        for (int64_t t = 0; t <= T; t++) counts[roles[b * (T + 1) + t] % LC_ROLE_COUNT]++;
-        printf("# row %lld: %s; tokens by role: filler %lld, needle %lld, question %lld, answer %lld, eos %lld\n",
-               (long long)(o->position + b), lc_task_kind_name(lc_task_stream_kind_at(s, o->position + b)),
-               (long long)counts[LC_ROLE_FILLER], (long long)counts[LC_ROLE_NEEDLE], (long long)counts[LC_ROLE_QUESTION],
-               (long long)counts[LC_ROLE_ANSWER], (long long)counts[LC_ROLE_EOS]);
-        size_t len = 0;
-        lc_status st = lc_tokenizer_decode(tok, ids, T + 1, NULL, 0, &len, &err);
-        char *text = (st == LC_OK || st == LC_ERR_TOO_LARGE) ? malloc(len + 1) : NULL;
-        if (text && lc_tokenizer_decode(tok, ids, T + 1, text, len + 1, &len, &err) == LC_OK) printf("%s\n", text);
-        free(text);
-        if (o->tokens) print_tokens(stdout, tok, ids, roles + b * (T + 1), T + 1);
-        printf("\n");
-    }
-done:
-    free(tokens);
-    free(roles);
-    free(weights);
-    lc_task_stream_free(s);
-    lc_haystack_free(h);
-    return rc;
-}
-
-static int run_vocab(void) {
-    lc_tasks_vocab *v;
-    lc_tokenizer_desc d;
-    lc_error err;
-    if (lc_tasks_vocab_build(&v, &d, &err) != LC_OK) return cli_fail(CMD, &err);
-    static const char *const types[] = {"undef", "normal", "unknown", "control", "user", "unused", "byte"};
-    printf("# synthetic tokenizer: %d pieces (SPM, byte fallback, BOS %d, EOS %d, UNK %d, PAD %d)\n", (int)d.n_vocab,
-           (int)d.bos_id, (int)d.eos_id, (int)d.unk_id, (int)d.pad_id);
-    for (int32_t i = 0; i < d.n_vocab; i++) {
-        int32_t ty = d.types[i];
-        printf("%d\t%s\t%g\t", (int)i, ty >= 0 && ty <= 6 ? types[ty] : "?", (double)d.scores[i]);
-        fwrite(d.pieces[i], 1, d.piece_lens[i], stdout);
-        putchar('\n');
-    }
-    lc_tasks_vocab_free(v);
+    cfg.seq_len = o->spec.n_tokens;
+    cfg.seed = o->seed;
+    cfg.haystack = h;
+    if (lc_task_stream_print(stdout, &cfg, tok, o->position, o->batch, o->tokens, &err) != LC_OK)
+        return cli_fail(CMD, &err);
     return CLI_OK;
 }
 
@@ -319,15 +171,7 @@ static int run_train_bpe(const opts *o) {
     cli_progress_done(&prog);
     if (st == LC_ERR_IO) return cli_error(CMD, "%s", err.msg), CLI_FAIL;
     if (st != LC_OK) return cli_fail(CMD, &err);
-    const double size = (double)r.bytes;
-    printf("trained on %s: %lld bytes, pre-tokenizer %s\n", o->train_bpe, (long long)r.bytes, r.pre);
-    printf("vocabulary %d tokens (256 bytes + %lld merges + <|endoftext|>), asked %d\n", (int)r.n_vocab,
-           (long long)r.n_merges, o->vocab_size);
-    printf("training %.3f s (%.1f MB/s)\n", r.train_s, r.train_s > 0 ? size / r.train_s / 1e6 : 0.0);
-    printf("corpus: %lld tokens, %.2f bytes/token\n", (long long)r.corpus_tokens,
-           r.corpus_tokens ? size / (double)r.corpus_tokens : 0.0);
-    printf("re-encoding the corpus: %.3f s, %s the trainer's segmentation\n", r.encode_s,
-           r.identical ? "identical to" : "DIFFERS from");
+    lc_bpe_train_file_result_print(stdout, o->train_bpe, &r, o->vocab_size);
     int rc = r.identical ? CLI_OK : CLI_FAIL;
     if (o->output && rc == CLI_OK) {
         if (lc_tokenizer_write_vocab_gguf(r.tokenizer, o->output, "longctx byte-level BPE", &err) != LC_OK)
@@ -342,12 +186,15 @@ int cmd_gen_data(int argc, char **argv) {
     opts o;
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
-    if (o.vocab) return run_vocab();
+    lc_error err;
+    if (o.vocab) return lc_tasks_vocab_print(stdout, &err) == LC_OK ? CLI_OK : cli_fail(CMD, &err);
     if (o.train_bpe) return run_train_bpe(&o);
     lc_tokenizer *tok = NULL;
-    lc_error err;
+    lc_haystack *h = NULL;
     if (open_tokenizer(&o, &tok, &err) != LC_OK) return cli_fail(CMD, &err);
-    rc = o.mix ? run_stream(&o, tok) : run_samples(&o, tok);
+    if (o.haystack && lc_haystack_load(o.haystack, &h, &err) != LC_OK) rc = cli_fail(CMD, &err);
+    else rc = o.mix ? run_stream(&o, tok, h) : run_samples(&o, tok, h);
+    lc_haystack_free(h);
     lc_tokenizer_free(tok);
     return rc;
 }

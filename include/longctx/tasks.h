@@ -41,7 +41,10 @@
 #ifndef LONGCTX_TASKS_H
 #define LONGCTX_TASKS_H
 
+#include <stdio.h>
+
 #include "longctx/common.h"
+#include "longctx/json.h"
 #include "longctx/tokenizer.h"
 
 #ifdef __cplusplus
@@ -146,6 +149,21 @@ lc_status lc_task_generate(const lc_task_spec *spec, const lc_tokenizer *tok, ui
                            lc_error *err);
 void lc_task_sample_free(lc_task_sample *s);
 
+/* ---- Printing (what `longctx gen-data` shows) ---------------------------- */
+
+/* Tokens as "R:piece" separated by blanks, one line: R the role's letter
+ * (B bos, f filler, N needle, Q question, A answer, E eos; '?' past them),
+ * control bytes of a piece as \xHH and '\' doubled. */
+void lc_task_tokens_print(FILE *f, const lc_tokenizer *tok, const int32_t *ids, const uint8_t *roles, int64_t n);
+/* A sample for people: "# KIND  seed S  N tokens (target T): prompt ...,
+ * haystack ..., answer ..." and one "#   needle" line each, the prompt text,
+ * '=> "ANSWER"', the tokens (with_tokens), a blank line. */
+void lc_task_sample_print(FILE *f, const lc_tokenizer *tok, const lc_task_sample *s, uint64_t seed, int64_t target,
+                          bool with_tokens);
+/* A sample as one JSON object: task, seed, n_tokens, n_prompt, n_haystack,
+ * prompt, answer, needles [{pos, len, depth, asked}], ids [...], roles [...]. */
+void lc_task_sample_json(lc_json_writer *w, const lc_task_sample *s, uint64_t seed);
+
 /* Haystack from text: split into sentences at . ! ? followed by white space
  * and at blank lines; runs of white space (newlines included) become one
  * space. Sentences are used in order from a seeded start, wrapping around.
@@ -220,6 +238,13 @@ int64_t lc_task_stream_position(const lc_task_stream *s);
 lc_status lc_task_stream_seek(lc_task_stream *s, int64_t position, lc_error *err);
 /* The kind of row r (what lc_task_stream_next would draw for it). */
 lc_task_kind lc_task_stream_kind_at(const lc_task_stream *s, int64_t row);
+/* The rows position .. position+batch-1 of the stream cfg makes (each
+ * seq_len + 1 tokens): a "# stream MIX  T ...  seed ...  rows A..B" line, then
+ * per row "# row R: KIND; tokens by role: ...", its decoded text, its tokens
+ * (with_tokens, lc_task_tokens_print) and a blank line. Refuses more than
+ * 2^32 tokens in all before allocating; the stream's errors as it gives them. */
+lc_status lc_task_stream_print(FILE *f, const lc_task_stream_config *cfg, const lc_tokenizer *tok, int64_t position,
+                               int64_t batch, bool with_tokens, lc_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Scoring                                                                  */
@@ -259,6 +284,9 @@ typedef struct lc_tasks_vocab lc_tasks_vocab;
 /* Build the vocabulary; *desc points into *out (valid until freed). */
 lc_status lc_tasks_vocab_build(lc_tasks_vocab **out, lc_tokenizer_desc *desc, lc_error *err);
 void lc_tasks_vocab_free(lc_tasks_vocab *v);
+/* The vocabulary as a "# synthetic tokenizer: N pieces (...)" line, then one
+ * "ID<TAB>TYPE<TAB>SCORE<TAB>PIECE" line a piece (TYPE: normal, control, byte...). */
+lc_status lc_tasks_vocab_print(FILE *f, lc_error *err);
 /* lc_tasks_vocab_build + lc_tokenizer_create. */
 lc_status lc_tasks_tokenizer_create(lc_tokenizer **out, lc_error *err);
 
@@ -312,6 +340,10 @@ typedef struct {
 } lc_bpe_train_file_result;
 lc_status lc_bpe_train_file(const char *path, const lc_bpe_train_params *p, lc_bpe_train_file_result *out,
                             lc_error *err);
+/* The run for people: corpus bytes and pre-tokenizer, vocabulary (asked: the
+ * size that was asked for), training time and MB/s, corpus tokens and bytes
+ * per token, and whether re-encoding gave the trainer's segmentation. */
+void lc_bpe_train_file_result_print(FILE *f, const char *path, const lc_bpe_train_file_result *r, int32_t asked);
 
 #ifdef __cplusplus
 }
