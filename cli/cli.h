@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "longctx/common.h"
+#include "longctx/util.h"
 
 /* Exit statuses: 0 ok, 1 runtime failure, 2 usage error. */
 #define CLI_OK 0
@@ -36,50 +37,55 @@ bool cli_is(const char *arg, const char *short_name, const char *long_name);
  * is not a flag is "an unexpected argument". Returns CLI_USAGE. */
 int cli_unknown_option_in(const char *cmd, const char *arg, const char *help);
 /* The nearest of n words to w by edit distance (close enough to be a typo,
- * as above), or NULL. */
-const char *cli_nearest(const char *w, const char *const *words, int n);
+ * as above), or NULL: lc_nearest_word. */
+static inline const char *cli_nearest(const char *w, const char *const *words, int n) {
+    return lc_nearest_word(w, words, n);
+}
 
 /* Numbers. Every numeric flag goes through cli_parse_i64_in or
- * cli_parse_double_in: decimal (integers with an optional K/M/G suffix,
- * x1024, applied with checked arithmetic), nothing after it, and inside an
- * explicit [lo, hi]; false on junk, overflow or out of range. The short forms
- * bound integers by +-CLI_INT_LIMIT (2^40: past any count of tokens, bytes
- * or steps a machine holds) and reals by +-CLI_REAL_LIMIT (finite, and a
- * float when parsed into one). */
+ * cli_parse_double_in (the library's lc_parse_i64_in / lc_parse_double_in:
+ * the whole string, integers with an optional K/M/G suffix, inside an
+ * explicit [lo, hi]). The short forms bound integers by +-CLI_INT_LIMIT (2^40:
+ * past any count of tokens, bytes or steps a machine holds) and reals by
+ * +-CLI_REAL_LIMIT (finite, and a float when parsed into one). */
 #define CLI_INT_LIMIT ((int64_t)1 << 40)
 #define CLI_REAL_LIMIT 1e30
 /* Benchmarks: repetitions and timed iterations per pass. */
 #define CLI_MAX_REPS 1000
 #define CLI_MAX_ITERS ((int64_t)1 << 24)
-bool cli_parse_i64_in(const char *s, int64_t lo, int64_t hi, int64_t *out);
-bool cli_parse_double_in(const char *s, double lo, double hi, double *out);
+static inline bool cli_parse_i64_in(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+    return lc_parse_i64_in(s, lo, hi, out);
+}
+static inline bool cli_parse_double_in(const char *s, double lo, double hi, double *out) {
+    return lc_parse_double_in(s, lo, hi, out);
+}
 bool cli_parse_i64(const char *s, int64_t *out);
 bool cli_parse_int(const char *s, int *out);
 bool cli_parse_double(const char *s, double *out);
 /* Comma-separated integer list, e.g. "1K,4K,16384"; at most max entries. */
-bool cli_parse_i64_list(const char *s, int64_t *out, int max, int *n);
+static inline bool cli_parse_i64_list(const char *s, int64_t *out, int max, int *n) {
+    return lc_parse_i64_list(s, -CLI_INT_LIMIT, CLI_INT_LIMIT, out, max, n);
+}
 /* Parse flag's value v into [lo, hi]; on failure print "FLAG: V is not an
  * integer in LO..HI" (cmd-prefixed) and return false. */
 bool cli_int_flag(const char *cmd, const char *flag, const char *v, int64_t lo, int64_t hi, int64_t *out);
 
-/* Progress line on stderr (only when stderr is a terminal). */
-typedef struct {
-    double start;
-    double last_draw;
-    bool tty;
-    bool drawn;
-} cli_progress;
-
 /* Seconds as "42s", "3m05s" or "2h07m" ("?" when not finite or negative). */
-void cli_fmt_duration(double s, char *buf, size_t len);
+static inline void cli_fmt_duration(double s, char *buf, size_t len) { lc_format_duration(s, buf, len); }
 
-void cli_progress_init(cli_progress *p);
-/* Redraw "\r<what> done/total (pct) elapsed ETA" at most 10 times a second. */
-void cli_progress_update(cli_progress *p, double done, double total, const char *what);
-/* Clear the line. */
-void cli_progress_done(cli_progress *p);
-/* An lc_progress_fn that draws through a cli_progress (user = cli_progress*). */
-bool cli_progress_cb(void *user, double done, double total, const char *what);
+/* The progress line on stderr (only when stderr is a terminal): the
+ * library's lc_progress_line, "\r<what> done/total (pct) elapsed ETA" at most
+ * 10 times a second; cli_progress_done clears it; cli_progress_cb is an
+ * lc_progress_fn (user = cli_progress*). */
+typedef lc_progress_line cli_progress;
+static inline void cli_progress_init(cli_progress *p) { lc_progress_line_init(p, stderr); }
+static inline void cli_progress_update(cli_progress *p, double done, double total, const char *what) {
+    lc_progress_line_update(p, done, total, what);
+}
+static inline void cli_progress_done(cli_progress *p) { lc_progress_line_clear(p); }
+static inline bool cli_progress_cb(void *user, double done, double total, const char *what) {
+    return lc_progress_line_cb(user, done, total, what);
+}
 
 /* Open a file for writing results ("-" means stdout). NULL + message on failure. */
 FILE *cli_open_out(const char *path, const char *cmd);

@@ -93,6 +93,47 @@ const char *lc_format_bytes(double bytes, char *buf, size_t len);
  * a negative size or one past 2^50 bytes. */
 bool lc_parse_bytes(const char *s, size_t *out);
 
+/* Seconds as "42s", "3m05s" or "2h07m" (rounded to the second), "?" when
+ * not finite or negative; into buf, returns buf. */
+const char *lc_format_duration(double seconds, char *buf, size_t len);
+
+/* Numbers from text a user typed (flags, specs): the whole string must be the
+ * number (decimal; integers may end in K, M or G: x1024, x1024^2, x1024^3,
+ * applied with checked arithmetic) and lie in [lo, hi]; false on junk,
+ * overflow or out of range, *out untouched then. Reals: finite, strtod's
+ * syntax; an underflow to a tiny number is accepted. */
+bool lc_parse_i64_in(const char *s, int64_t lo, int64_t hi, int64_t *out);
+bool lc_parse_double_in(const char *s, double lo, double hi, double *out);
+/* A comma-separated list of such integers ("1K,4K,16384"), each in [lo, hi],
+ * at most max of them, into out[0..*n); false on an empty entry or list. */
+bool lc_parse_i64_list(const char *s, int64_t lo, int64_t hi, int64_t *out, int max, int *n);
+
+/* Optimal-string-alignment distance between a[0..la) and b[0..lb)
+ * (insertions, deletions, substitutions and swaps of neighbours: "--tmep"
+ * is 1 from "--temp"); -1 when either is longer than 64 bytes. */
+int lc_edit_distance(const char *a, size_t la, const char *b, size_t lb);
+/* That distance when c is close enough to be a typo of w (at least 1, at
+ * most a third of the longer of the two), else -1. */
+int lc_typo_distance(const char *w, size_t lw, const char *c, size_t lc);
+/* The nearest of n words to w that is a typo of it (lc_typo_distance; the
+ * first of equals), or NULL. */
+const char *lc_nearest_word(const char *w, const char *const *words, int n);
+
+/* A progress line, "\r<what> done/total (pct%) elapsed 1m05s ETA 2m10s",
+ * redrawn on f at most 10 times a second, only when f is a terminal (tty;
+ * a caller may set it). */
+typedef struct {
+    FILE *f;
+    double start, last_draw;
+    bool tty, drawn;
+} lc_progress_line;
+void lc_progress_line_init(lc_progress_line *p, FILE *f);
+void lc_progress_line_update(lc_progress_line *p, double done, double total, const char *what);
+/* Erase the line (when drawn). */
+void lc_progress_line_clear(lc_progress_line *p);
+/* An lc_progress_fn drawing through the lc_progress_line user points to. */
+bool lc_progress_line_cb(void *user, double done, double total, const char *what);
+
 #ifdef __cplusplus
 }
 #endif

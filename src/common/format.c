@@ -1,4 +1,5 @@
-/* Human-readable sizes, and sizes read back. */
+/* Human-readable sizes and durations, and sizes read back. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -33,4 +34,15 @@ bool lc_parse_bytes(const char *s, size_t *out) {
     if (*end || v > (double)((size_t)1 << 50)) return false;
     *out = (size_t)v;
     return true;
+
+const char *lc_format_duration(double s, char *buf, size_t len) {
+    if (!isfinite(s) || s < 0) {
+        snprintf(buf, len, "?");
+        return buf;
+    }
+    const long t = s < 1e15 ? (long)(s + 0.5) : (long)1e15;
+    if (t >= 3600) snprintf(buf, len, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+    else if (t >= 60) snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
+    else snprintf(buf, len, "%lds", t);
+    return buf;
 }
