@@ -32,6 +32,8 @@
 #ifndef LONGCTX_TRAIN_H
 #define LONGCTX_TRAIN_H
 
+#include <stdio.h>
+
 #include "longctx/common.h"
 #include "longctx/model.h"
 #include "longctx/tasks.h"
@@ -347,6 +349,66 @@ void lc_train_request_model(const lc_train_request *r, lc_model_config *m);
  * what r sets; for a run that is not resumed, min_lr lr / 10 and warmup
  * steps / 20 unless r sets them. */
 void lc_train_request_schedule(const lc_train_request *r, bool resumed, lc_train_config *cfg);
+
+/* ---- A run set up from a request (what `longctx train` does) --------------------
+ * Two steps, so a caller can adjust the configuration between them (RoPE
+ * options, the attention backward):
+ * 1. lc_train_config_for_request: the model's shape from the checkpoint to
+ *    resume or the model to start from (init: fine-tuning; loaded into *base,
+ *    the caller's to free), with a resumed run's schedule from its .optim
+ *    sidecar, else r's shape over the defaults; then r's batch and schedule
+ *    (lc_train_request_schedule). Refuses (LC_ERR_INVALID_ARG) both init and
+ *    resume, and a shape asked for together with either.
+ * 2. lc_train_setup: the data (data: the --data spec, whose ctx, seed,
+ *    model_tok and toy_vocab it fills in from cfg, r and base), a fresh
+ *    model's vocabulary from r or the data, the trainer, and its weights:
+ *    base's (init, which also gives a RoPE scaling without an original
+ *    context base's training context) or the checkpoint's (resume, with
+ *    the optimizer state and the data position). Refuses data whose ids pass
+ *    the model's vocabulary. On failure *t and *ds hold nothing. */
+lc_status lc_train_config_for_request(const lc_train_request *r, const char *init, const char *resume,
+                                      lc_train_config *cfg, lc_model **base, lc_error *err);
+lc_status lc_train_setup(lc_train_config *cfg, const lc_train_request *r, lc_train_data_spec *data, const char *init,
+                         const char *resume, const lc_model *base, lc_trainer **t, lc_train_data_set *ds,
+                         lc_error *err);
+/* The folder a checkpoint path names exists and is writable (checked before
+ * a long run, so it does not fail at its first save). */
+bool lc_train_output_dir_ok(const char *path);
+
+/* What the run will do, four lines: parameters and shape; attention (forward
+ * and backward) and RoPE; memory (weights+grads+adam, activations, attention
+ * state, scratch); data, batch, steps (from the current one), learning rates,
+ * warmup and threads. */
+void lc_trainer_plan_print(FILE *f, const lc_trainer *t, const lc_train_data_set *ds);
+
+/* ---- The loss curve as CSV -----------------------------------------------------
+ * Columns step,tokens,loss,lr,grad_norm,seconds,val_loss (seconds since the
+ * log was opened; val_loss empty unless a validation of that step came). A
+ * step's row is written when the next step or the close comes, so an
+ * evaluation after a step lands in its row. append: go on with an existing
+ * file (a resumed run) without a second header. */
+typedef struct lc_train_log lc_train_log;
+lc_status lc_train_log_open(const char *path, bool append, int64_t tokens_per_step, lc_train_log **out,
+                            lc_error *err);
+void lc_train_log_step(lc_train_log *l, const lc_train_stats *s);
+void lc_train_log_eval(lc_train_log *l, int64_t step, double val_loss);
+/* Writes the pending row and closes the file (NULL: nothing). */
+void lc_train_log_close(lc_train_log *l);
+
+/* ---- A progress line -------------------------------------------------------------
+ * Throughput and time to the end since the run started (from the steps done
+ * since; first_step: the trainer's step count then). */
+typedef struct {
+    double start;
+    int64_t first_step, total_steps, tokens_per_step;
+} lc_train_progress;
+void lc_train_progress_init(lc_train_progress *p, const lc_trainer *t);
+/* "step 12/1000 | loss 3.2100 | lr 1.00e-03 | grad 0.512 | 5120 tok/s | 1m05s
+ * elapsed | ETA 1h02m", or with plain set "step 12/1000 loss 3.2100 lr
+ * 1.00e-03 grad 0.512 tok/s 5120 elapsed 1m05s ETA 1h02m" (for logs); into
+ * buf, returns buf. */
+const char *lc_train_progress_format(const lc_train_progress *p, const lc_train_stats *s, bool plain, char *buf,
+                                     size_t len);
 
 #ifdef __cplusplus
 }
