@@ -39,19 +39,9 @@ typedef struct {
     double max_seconds;
 } analyze_args;
 
+/* One context length: the library's cost model, and the measurements. */
 typedef struct {
-    int64_t n;
-    double article_bytes;    /* n^2 * 2: one head, FP16, as the article counts */
-    double naive_layer;      /* H * n^2 * elem: materialised by NAIVE, one layer */
-    double naive_train;      /* L * H * n^2 * elem: all layers kept for backward */
-    size_t ws[4];            /* FLASH, WINDOW, LINEAR, CHUNKED exact workspaces (one layer) */
-    bool ws_ok[4];
-    double kv_cache;         /* L * 2 * n * H_kv * d * elem */
-    double window_cache;     /* L * 2 * min(n, W+S) * H_kv * d * elem */
-    double linear_state;     /* L * H * F * d * 4 (+ normaliser) */
-    double flops_full;       /* L * causal attention FLOPs (prefill of n tokens) */
-    double flops_linear;
-    double flops_window;
+    lc_report_mem_row m; /* memory, workspaces and FLOPs (lc_report_memory_row) */
     bool measured;
     double naive_s, flash_s;
     size_t naive_rss, flash_rss;
@@ -219,50 +209,27 @@ static void measure_one(const analyze_args *a, const lc_attn_shape *s, lc_attn_m
     }
 }
 
-/* The memory of one length from the library's model (lc_report_memory_row: the
- * report's table uses the same), the FLOPs from the methods' own counts, and
- * the measurements with --measure. false after a message. */
+/* The memory and FLOPs of one length from the library's model
+ * (lc_report_memory_row: the report's table uses the same), and the
+ * measurements with --measure. false after a message. */
 static bool compute_cell(const analyze_args *a, int64_t len, cell *c) {
     lc_model_config mc;
     memset(&mc, 0, sizeof mc);
     mc.n_layers = a->layers, mc.n_heads = a->heads, mc.n_kv_heads = a->kv_heads, mc.head_dim = a->d;
-    lc_report_mem_row mr;
     lc_error err;
-    if (lc_report_memory_row(&mc, a->dt, len, a->window, a->chunk, a->threads, &mr, &err) != LC_OK) {
+    if (lc_report_memory_row(&mc, a->dt, len, a->window, a->chunk, a->threads, &c->m, &err) != LC_OK) {
         cli_fail(CMD, &err);
         return false;
     }
-    c->n = len;
-    c->article_bytes = mr.article_bytes;
-    c->naive_layer = mr.naive_layer_bytes;
-    c->naive_train = mr.naive_train_bytes;
-    c->kv_cache = mr.kv_cache_bytes;
-    c->window_cache = mr.window_kv_bytes;
-    c->linear_state = mr.linear_state_bytes;
-    const double ws[4] = {mr.flash_ws, mr.window_ws, mr.linear_ws, mr.chunked_ws};
-    for (int k = 0; k < 4; k++) {
-        c->ws_ok[k] = !isnan(ws[k]);
-        c->ws[k] = c->ws_ok[k] ? (size_t)ws[k] : 0;
-    }
+    if (!a->measure) return true;
     lc_attn_shape s;
     memset(&s, 0, sizeof s);
-    s.n_q = s.n_kv = c->n;
+    s.n_q = s.n_kv = len;
     s.n_head = a->heads;
     s.n_head_kv = a->kv_heads;
     s.head_dim = a->d;
     s.k_type = s.v_type = a->dt;
     s.causal = true;
-    const lc_attn_method ms[3] = {LC_ATTN_FLASH, LC_ATTN_WINDOW, LC_ATTN_LINEAR};
-    double *const flops[3] = {&c->flops_full, &c->flops_window, &c->flops_linear};
-    for (int k = 0; k < 3; k++) {
-        lc_attn_params p;
-        lc_attn_params_init(&p, ms[k]);
-        p.n_threads = a->threads;
-        p.window = a->window;
-        p.n_sinks = 4; /* as the memory model counts */
-        *flops[k] = a->layers * lc_attn_flops(&s, &p);
-    }
-    if (!a->measure) return true;
     c->measured = true;
     /* the reference runs at ~2 GFLOP/s, flash at ~50 */
     measure_one(a, &s, LC_ATTN_NAIVE, 2e9, &c->naive_s, &c->naive_rss, c->naive_err, sizeof c->naive_err);
@@ -277,20 +244,17 @@ static void print_table(const analyze_args *a, const cell *cells, FILE *out) {
             "naive/layer", "naive/train", "flash ws", "window ws", "linear ws", "chunked ws", "KV cache",
             "window KV", "linear st", "TFLOP full", "TFLOP lin");
     for (int i = 0; i < a->n_n; i++) {
-        const cell *c = &cells[i];
-        char b[11][32];
-        lc_format_bytes(c->article_bytes, b[0], 32);
-        lc_format_bytes(c->naive_layer, b[1], 32);
-        lc_format_bytes(c->naive_train, b[2], 32);
-        for (int k = 0; k < 4; k++) {
-            if (c->ws_ok[k]) lc_format_bytes((double)c->ws[k], b[3 + k], 32);
-            else snprintf(b[3 + k], 32, "n/a");
+        const lc_report_mem_row *m = &cells[i].m;
+        const double v[10] = {m->article_bytes, m->naive_layer_bytes, m->naive_train_bytes, m->flash_ws, m->window_ws,
+                              m->linear_ws,     m->chunked_ws,        m->kv_cache_bytes,    m->window_kv_bytes,
+                              m->linear_state_bytes};
+        char b[10][32];
+        for (int k = 0; k < 10; k++) {
+            if (isnan(v[k])) snprintf(b[k], 32, "n/a");
+            else lc_format_bytes(v[k], b[k], 32);
         }
-        lc_format_bytes(c->kv_cache, b[7], 32);
-        lc_format_bytes(c->window_cache, b[8], 32);
-        lc_format_bytes(c->linear_state, b[9], 32);
-        fprintf(out, "%9lld %12s %13s %13s %11s %11s %11s %11s %11s %11s %11s %10.2f %10.3f\n", (long long)c->n, b[0],
-                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], c->flops_full / 1e12, c->flops_linear / 1e12);
+        fprintf(out, "%9lld %12s %13s %13s %11s %11s %11s %11s %11s %11s %11s %10.2f %10.3f\n", (long long)m->n, b[0],
+                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], m->flops_full / 1e12, m->flops_linear / 1e12);
     }
     if (!a->measure) return;
     fprintf(out, "\n# measured, one layer (%d heads): time and RSS growth while it ran\n", a->heads);
@@ -302,7 +266,7 @@ static void print_table(const analyze_args *a, const cell *cells, FILE *out) {
         else snprintf(t1, sizeof t1, "%.3f", c->naive_s), lc_format_bytes((double)c->naive_rss, r1, sizeof r1);
         if (c->flash_err[0]) snprintf(t2, sizeof t2, "%.38s", c->flash_err), snprintf(r2, sizeof r2, "-");
         else snprintf(t2, sizeof t2, "%.3f", c->flash_s), lc_format_bytes((double)c->flash_rss, r2, sizeof r2);
-        fprintf(out, "%9lld %12s %12s %12s %12s\n", (long long)c->n, t1, r1, t2, r2);
+        fprintf(out, "%9lld %12s %12s %12s %12s\n", (long long)c->m.n, t1, r1, t2, r2);
     }
 }
 
@@ -319,28 +283,30 @@ static void print_json(const analyze_args *a, const cell *cells) {
     for (int i = 0; i < a->n_n; i++) {
         const cell *c = &cells[i];
         lc_json_begin_object(&w);
-        lc_json_kv_int(&w, "n", c->n);
+        const lc_report_mem_row *m = &c->m;
+        lc_json_kv_int(&w, "n", m->n);
         lc_json_kv_int(&w, "layers", a->layers);
         lc_json_kv_int(&w, "heads", a->heads);
         lc_json_kv_int(&w, "kv_heads", a->kv_heads);
         lc_json_kv_int(&w, "head_dim", a->d);
         lc_json_kv_str(&w, "dtype", lc_dtype_name(a->dt));
-        lc_json_kv_num(&w, "article_matrix_bytes", c->article_bytes);
-        lc_json_kv_num(&w, "naive_layer_bytes", c->naive_layer);
-        lc_json_kv_num(&w, "naive_train_bytes", c->naive_train);
+        lc_json_kv_num(&w, "article_matrix_bytes", m->article_bytes);
+        lc_json_kv_num(&w, "naive_layer_bytes", m->naive_layer_bytes);
+        lc_json_kv_num(&w, "naive_train_bytes", m->naive_train_bytes);
+        const double ws[4] = {m->flash_ws, m->window_ws, m->linear_ws, m->chunked_ws};
         for (int k = 0; k < 4; k++) {
             char key[48];
             snprintf(key, sizeof key, "%s_workspace_bytes", ws_names[k]);
             lc_json_key(&w, key);
-            if (c->ws_ok[k]) lc_json_int(&w, (int64_t)c->ws[k]);
+            if (!isnan(ws[k])) lc_json_int(&w, (int64_t)ws[k]);
             else lc_json_null(&w);
         }
-        lc_json_kv_num(&w, "kv_cache_bytes", c->kv_cache);
-        lc_json_kv_num(&w, "window_kv_cache_bytes", c->window_cache);
-        lc_json_kv_num(&w, "linear_state_bytes", c->linear_state);
-        lc_json_kv_num(&w, "flops_full", c->flops_full);
-        lc_json_kv_num(&w, "flops_window", c->flops_window);
-        lc_json_kv_num(&w, "flops_linear", c->flops_linear);
+        lc_json_kv_num(&w, "kv_cache_bytes", m->kv_cache_bytes);
+        lc_json_kv_num(&w, "window_kv_cache_bytes", m->window_kv_bytes);
+        lc_json_kv_num(&w, "linear_state_bytes", m->linear_state_bytes);
+        lc_json_kv_num(&w, "flops_full", m->flops_full);
+        lc_json_kv_num(&w, "flops_window", m->flops_window);
+        lc_json_kv_num(&w, "flops_linear", m->flops_linear);
         if (c->measured) {
             json_num_or_null(&w, "naive_seconds", !c->naive_err[0], c->naive_s);
             json_num_or_null(&w, "flash_seconds", !c->flash_err[0], c->flash_s);

@@ -240,8 +240,16 @@ static void test_memory_row(void) {
     size_t ws = 0;
     CHECK_OK(lc_attn_workspace(&s, &p, &ws, &err), &err);
     CHECK(row.flash_ws == (double)ws, "flash ws %g vs %zu", row.flash_ws, ws);
+    /* exact causal attention: QK^T and PV, 2d FLOPs a (query, key) pair each, n(n+1)/2 pairs a head */
+    const double pairs = 2048.0 * 2049.0 / 2.0, exact = 32.0 * 32.0 * pairs * 4.0 * 128.0;
+    CHECK(fabs(row.flops_full - exact) <= 0.02 * exact, "flops full %g vs %g", row.flops_full, exact);
+    CHECK(row.flops_window <= row.flops_full * 1.001 && row.flops_linear > 0 && row.flops_linear < row.flops_full,
+          "window %g, linear %g", row.flops_window, row.flops_linear);
     CHECK_OK(lc_report_memory_row(&c, LC_DTYPE_F16, 1 << 20, 4096, 512, 2, &row, &err), &err);
     CHECK(row.window_kv_bytes == 32.0 * 2 * 4100 * 8 * 128 * 2, "window kv capped: %g", row.window_kv_bytes);
+    /* past the window: about n x (W + 4 sinks) pairs a head instead of n^2 / 2 */
+    const double wpairs = (double)(1 << 20) * 4100.0, wexact = 32.0 * 32.0 * wpairs * 4.0 * 128.0;
+    CHECK(fabs(row.flops_window - wexact) <= 0.02 * wexact, "flops window %g vs %g", row.flops_window, wexact);
     CHECK(row.linear_state_bytes > 0 && row.linear_state_bytes < row.kv_cache_bytes, "linear state %g",
           row.linear_state_bytes);
     CHECK(lc_report_memory_row(&c, LC_DTYPE_Q8_0, 10, 4096, 512, 2, &row, &err) == LC_ERR_INVALID_ARG, "q8_0 refused");

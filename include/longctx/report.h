@@ -141,6 +141,9 @@ typedef struct {
     double kv_cache_bytes;    /* L * 2 * n * H_kv * d * elem                                     */
     double window_kv_bytes;   /* L * 2 * min(n, W + S) * H_kv * d * elem                         */
     double linear_state_bytes;/* L * (the LINEAR state of one layer)                             */
+    /* FLOPs of a causal prefill of n tokens, all layers (L * lc_attn_flops): exact attention
+     * (FLASH's count), WINDOW (W + 4 sinks) and LINEAR */
+    double flops_full, flops_window, flops_linear;
 } lc_report_mem_row;
 
 /* window W (with 4 sinks) and chunk C (overlap C/8) parameterise the WINDOW

@@ -74,6 +74,7 @@ lc_status lc_report_memory_row(const lc_model_config *cfg, lc_dtype elem, int64_
     const lc_attn_shape s = causal_shape(cfg, elem, elem, n, n);
     const lc_attn_method ms[4] = {LC_ATTN_FLASH, LC_ATTN_WINDOW, LC_ATTN_LINEAR, LC_ATTN_CHUNKED};
     double *ws[4] = {&out->flash_ws, &out->window_ws, &out->linear_ws, &out->chunked_ws};
+    double *flops[4] = {&out->flops_full, &out->flops_window, &out->flops_linear, NULL};
     lc_attn_params lin;
     for (int k = 0; k < 4; k++) {
         lc_attn_params p;
@@ -84,6 +85,7 @@ lc_status lc_report_memory_row(const lc_model_config *cfg, lc_dtype elem, int64_
         p.chunk = chunk;
         p.overlap = chunk / 8;
         *ws[k] = workspace_or_nan(&s, &p);
+        if (flops[k]) *flops[k] = L * lc_attn_flops(&s, &p);
         if (ms[k] == LC_ATTN_LINEAR) lin = p;
     }
     return linear_states(cfg, &lin, &out->linear_state_bytes, err);
