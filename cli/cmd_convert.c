@@ -1,16 +1,12 @@
 /* longctx convert — llama2.c checkpoints (or GGUF) to GGUF, and GGUF models
  * with seeded random weights of any llama shape for benchmarks. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
-#include "longctx/util.h"
-#include "longctx/gguf.h"
 #include "longctx/model.h"
 #include "longctx/model_presets.h"
 #include "longctx/quant.h"
-#include "longctx/sys.h"
 #include "opt.h"
 
 static const char synopsis[] =
@@ -23,33 +19,15 @@ static const char synopsis[] =
 
 static int convert_file(const char *in, const char *out, const char *tok, const lc_quant_spec *spec) {
     lc_error err;
-    lc_model_load_opts opts = {tok};
-    lc_model *m = NULL;
-    double t0 = lc_time_now();
-    if (lc_model_load(in, &opts, &m, &err) != LC_OK) return cli_fail("convert", &err);
-    if (tok && strcmp(m->format, "gguf") == 0)
+    lc_model_write_report r;
+    const lc_status st = lc_model_convert(in, out, tok, spec, &r, &err);
+    if (r.tokenizer_ignored)
         cli_error("convert", "note: --tokenizer applies to llama2.c input; the GGUF's own tokenizer is kept");
-    lc_quant_spec f32;
-    lc_quant_spec_pure(LC_DTYPE_F32, &f32);
-    if (!spec && strcmp(m->format, "gguf") != 0) spec = &f32; /* llama2.c: f32 unless told */
-    if (strcmp(m->format, "gguf") == 0 && !m->tokenizer) {
-        lc_gguf *g = NULL;
-        const char *tm = NULL;
-        size_t tl = 0;
-        if (lc_gguf_open(in, &g, &err) == LC_OK &&
-            lc_gguf_get_str(g, "tokenizer.ggml.model", &tm, &tl, &err) == LC_OK && !(tl == 4 && memcmp(tm, "none", 4) == 0))
-            cli_error("convert", "note: the input's tokenizer is of a kind longctx does not build; it is not carried over");
-        lc_gguf_close(g);
-    }
-    lc_status st = lc_model_write_gguf_spec(out, &m->cfg, &m->w, m->tokenizer, spec, &err);
-    if (st != LC_OK) {
-        lc_model_free(m);
-        return cli_fail("convert", &err);
-    }
-    printf("wrote %s: %s -> gguf %s, %lld parameters, %s tokenizer, %.2f s\n", out, m->format,
-           spec ? spec->name : "(types kept)", (long long)lc_model_n_params(&m->cfg),
-           m->tokenizer ? "with" : "no", lc_time_now() - t0);
-    lc_model_free(m);
+    if (r.tokenizer_dropped)
+        cli_error("convert", "note: the input's tokenizer is of a kind longctx does not build; it is not carried over");
+    if (st != LC_OK) return cli_fail("convert", &err);
+    printf("wrote %s: %s -> gguf %s, %lld parameters, %s tokenizer, %.2f s\n", out, r.format, r.type,
+           (long long)r.n_params, r.has_tokenizer ? "with" : "no", r.write_s);
     return CLI_OK;
 }
 
@@ -145,13 +123,16 @@ static int parse_args(convert_args *a, int argc, char **argv) {
 }
 #undef POS
 
-/* A family model, streamed to the file in the spec's types. */
-static int write_family(const char *out, const lc_model_config *c, lc_quant_spec *spec, bool have_type, int64_t seed) {
-    lc_error err;
-    const double t0 = lc_time_now();
-    if (!have_type) lc_quant_spec_pure(LC_DTYPE_Q8_0, spec);
-    if (lc_model_write_random_gguf(out, c, spec, (uint64_t)seed, &err) != LC_OK) return cli_fail("convert", &err);
+/* "wrote PATH: random ARCH, SHAPE, TYPE, N parameters, seed S (TIMES)" */
+static void print_random(const char *out, const lc_model_config *c, const lc_model_write_report *r, int64_t seed) {
     const lc_family *f = &c->fam;
+    if (!r->streamed) {
+        printf("wrote %s: random %s, dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, ctx %lld, %s, "
+               "%lld parameters, seed %lld (generate %.2f s, write %.2f s)\n",
+               out, c->arch, c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size,
+               (long long)c->ctx_train, r->type, (long long)r->n_params, (long long)seed, r->generate_s, r->write_s);
+        return;
+    }
     printf("wrote %s: random %s, dim %d, layers %d, heads %d/%d x %d, vocab %d, ctx %lld, %d experts x %d "
            "(%d used)",
            out, c->arch, c->dim, c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, c->vocab_size,
@@ -161,53 +142,31 @@ static int write_family(const char *out, const lc_model_config *c, lc_quant_spec
     if (f->full_attn_interval)
         printf(", 1 attention layer in %d, deltanet %d/%d heads x %d", f->full_attn_interval, f->ssm_n_k_heads,
                f->ssm_n_v_heads, f->ssm_d_k);
-    printf(", %s, %lld parameters, seed %lld (%.2f s, streamed)\n", spec->name, (long long)lc_model_n_params(c),
-           (long long)seed, lc_time_now() - t0);
-    return CLI_OK;
+    printf(", %s, %lld parameters, seed %lld (%.2f s, streamed)\n", r->type, (long long)r->n_params, (long long)seed,
+           r->write_s);
 }
 
 int cmd_convert(int argc, char **argv) {
     convert_args a;
     const int prc = parse_args(&a, argc, argv);
     if (prc >= 0) return prc;
-    const bool have_type = a.type_name != NULL;
-    lc_quant_spec spec;
-    lc_quant_spec_pure(LC_DTYPE_F32, &spec);
-    if (have_type) {
-        lc_error perr;
-        if (lc_quant_spec_parse(a.type_name, &spec, &perr) != LC_OK) {
-            cli_error("convert", "--type: %s", perr.msg);
-            return CLI_USAGE;
-        }
-        /* convert has always meant "every matrix this type" for the plain
-         * and q8_0 types; the quantized ones follow llama.cpp's rules. */
-    }
-    if (!a.random) return convert_file(a.pos[0], a.pos[1], a.tok, have_type ? &spec : NULL);
-    lc_model_config c;
+    lc_quant_spec spec; /* the plain and q8_0 types: every matrix; the others: llama.cpp's rules */
+    const lc_quant_spec *type = a.type_name ? &spec : NULL;
     lc_error err;
+    if (type && lc_quant_spec_parse(a.type_name, &spec, &err) != LC_OK) {
+        cli_error("convert", "--type: %s", err.msg);
+        return CLI_USAGE;
+    }
+    if (!a.random) return convert_file(a.pos[0], a.pos[1], a.tok, type);
+    lc_model_config c;
     if (lc_random_model_config(&a.rs, &c, &err) != LC_OK) {
         cli_error("convert", "%s", err.msg);
         return CLI_USAGE;
     }
     if (lc_model_config_validate(&c, &err) != LC_OK) return cli_fail("convert", &err);
-    if (lc_random_model_is_family(c.arch)) return write_family(a.pos[0], &c, &spec, have_type, a.seed);
-    /* The random weights are made in the spec's type when the generator
-     * has it, else in f16 and quantized while writing. */
-    lc_dtype type = spec.base;
-    if (type != LC_DTYPE_F32 && type != LC_DTYPE_F16 && type != LC_DTYPE_BF16 && type != LC_DTYPE_Q8_0)
-        type = LC_DTYPE_F16;
-    const double t0 = lc_time_now();
-    lc_model *m = NULL;
-    if (lc_model_create_random(&c, type, (uint64_t)a.seed, &m, &err) != LC_OK) return cli_fail("convert", &err);
-    const double t1 = lc_time_now();
-    const lc_status st = lc_model_write_gguf_spec(a.pos[0], &m->cfg, &m->w, NULL, &spec, &err);
-    const double t2 = lc_time_now();
-    const int64_t np = lc_model_n_params(&c);
-    lc_model_free(m);
-    if (st != LC_OK) return cli_fail("convert", &err);
-    printf("wrote %s: random %s, dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, ctx %lld, %s, "
-           "%lld parameters, seed %lld (generate %.2f s, write %.2f s)\n",
-           a.pos[0], c.arch, c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, (long long)c.ctx_train,
-           spec.name, (long long)np, (long long)a.seed, t1 - t0, t2 - t1);
+    lc_model_write_report r;
+    if (lc_random_model_write(a.pos[0], &c, type, (uint64_t)a.seed, &r, &err) != LC_OK)
+        return cli_fail("convert", &err);
+    print_random(a.pos[0], &c, &r, a.seed);
     return CLI_OK;
 }

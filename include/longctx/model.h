@@ -262,6 +262,26 @@ lc_status lc_model_create_random(const lc_model_config *c, lc_dtype type, uint64
 lc_status lc_model_write_random_gguf(const char *path, const lc_model_config *c, const lc_quant_spec *spec,
                                      uint64_t seed, lc_error *err);
 
+/* What writing a model file did (lc_model_convert, lc_random_model_write). */
+typedef struct {
+    char format[16];        /* the input's: "llama2c", "gguf"; "random"                   */
+    char type[32];          /* the types written: the spec's name, or "(types kept)"      */
+    int64_t n_params;
+    bool has_tokenizer;     /* the output carries a tokenizer                             */
+    bool tokenizer_ignored; /* a tokenizer.bin was given for a GGUF input (its own kept)  */
+    bool tokenizer_dropped; /* the input's tokenizer is of a kind longctx does not build:
+                               not carried over                                          */
+    bool streamed;          /* each tensor generated while written (the MoE families)    */
+    double generate_s, write_s; /* seconds making the weights in memory; the rest        */
+} lc_model_write_report;
+
+/* A llama2.c checkpoint (tokenizer from tok_bin, may be NULL) or a GGUF model
+ * rewritten as GGUF v3 with spec's types (NULL: f32 for llama2.c, each
+ * tensor's own type for GGUF). The GGUF's tokenizer is carried over when
+ * longctx builds it. r says what happened (filled as far as it got). */
+lc_status lc_model_convert(const char *in, const char *out, const char *tok_bin, const lc_quant_spec *spec,
+                           lc_model_write_report *r, lc_error *err);
+
 /* Parameters of all weights (the classifier counted once when tied); -1 if
  * the shape is invalid or overflows. */
 int64_t lc_model_n_params(const lc_model_config *c);

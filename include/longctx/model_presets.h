@@ -50,6 +50,13 @@ lc_status lc_random_model_config(const lc_random_model_spec *s, lc_model_config 
 /* Whether arch is one of the mixture-of-experts families (gpt-oss,
  * qwen3next), whose random models are written streamed. */
 bool lc_random_model_is_family(const char *arch);
+/* A model of shape c with seeded random weights written to path in spec's
+ * types (NULL: q8_0 for the families, f32 otherwise). The families are
+ * streamed (lc_model_write_random_gguf); other shapes are made in memory
+ * (lc_model_create_random) in the spec's base type when the generator makes
+ * it (f32, f16, bf16, q8_0), else in f16 and quantized while written. */
+lc_status lc_random_model_write(const char *path, const lc_model_config *c, const lc_quant_spec *spec, uint64_t seed,
+                                lc_model_write_report *r, lc_error *err);
 
 #ifdef __cplusplus
 }
