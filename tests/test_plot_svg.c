@@ -249,7 +249,71 @@ static void test_titles_and_units(void) {
     free(svg);
 }
 
+static void test_smooth(void) {
+    const double in[6] = {1, 3, NAN, 5, 7, 9};
+    double out[6];
+    lc_plot_smooth(in, out, 6, 3);
+    /* trailing 3: 1, (1+3)/2, NaN (its own value is missing), (3+5)/2, (5+7)/2, (5+7+9)/3 */
+    const double want[6] = {1, 2, NAN, 4, 6, 7};
+    for (int i = 0; i < 6; i++)
+        CHECK(isnan(want[i]) ? isnan(out[i]) : fabs(out[i] - want[i]) < 1e-12, "smooth[%d] = %g, want %g", i, out[i],
+              want[i]);
+    lc_plot_smooth(in, out, 6, 100); /* a window past the rows: all the rows so far */
+    CHECK(fabs(out[5] - 5.0) < 1e-12, "all rows: %g", out[5]);
+}
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL, "write %s", path);
+    if (f) fputs(text, f), fclose(f);
+}
+
+static void test_csv_lines(void) {
+    char dir[] = "/tmp/test_plot_csv_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    char a[64], b[64];
+    snprintf(a, sizeof a, "%s/a.csv", dir);
+    snprintf(b, sizeof b, "%s/b.csv", dir);
+    write_text(a, "step,loss,val_loss\n1,3.0,\n2,2.5,2.7\n3,2.2,\n");
+    write_text(b, "step,loss\n1,3.5\n2,2.9\n");
+    const char *files[2] = {a, b}, *labels[2] = {"first", NULL};
+    lc_plot_csv_request q = {files, labels, 2, "step", "loss,val_loss", 1};
+    lc_plot_csv_lines *p = NULL;
+    lc_error err;
+    CHECK(lc_plot_csv_lines_load(&q, &p, &err) == LC_ERR_INVALID_ARG && !p && strstr(err.msg, "no column 'val_loss'"),
+          "b.csv has no val_loss: %s", err.msg);
+    q.y = "loss";
+    q.smooth = 2;
+    CHECK_OK(lc_plot_csv_lines_load(&q, &p, &err), &err);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    lc_plot_opts o;
+    lc_plot_opts_init(&o);
+    if (p) CHECK_OK(lc_plot_csv_lines_svg(f, p, &o, &err), &err);
+    fclose(f);
+    /* two files, one column: the series are named by label, else by file */
+    CHECK(buf && strstr(buf, ">first<") && strstr(buf, "b.csv<") && strstr(buf, "loss vs step"), "%s", buf ? buf : "");
+    free(buf);
+    lc_plot_csv_lines_free(p);
+    q.n_files = 1;
+    q.y = "loss,val_loss";
+    CHECK_OK(lc_plot_csv_lines_load(&q, &p, &err), &err);
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    if (p) CHECK_OK(lc_plot_csv_lines_svg(f, p, &o, &err), &err);
+    fclose(f);
+    CHECK(buf && strstr(buf, ">val_loss<") && !strstr(buf, ">first: loss<"), "one file: named by column");
+    free(buf);
+    lc_plot_csv_lines_free(p);
+    q.x = "time";
+    CHECK(lc_plot_csv_lines_load(&q, &p, &err) == LC_ERR_INVALID_ARG && strstr(err.msg, "no column 'time'"), "x");
+    remove(a), remove(b), remove(dir);
+}
+
 int main(void) {
+    test_smooth();
+    test_csv_lines();
     test_svg();
     test_titles_and_units();
     test_csv();

@@ -108,6 +108,30 @@ int32_t lc_csv_find(const lc_csv *t, const char *name);
 /* The values of a column, [n_rows] (NaN where a field was empty/junk). */
 const double *lc_csv_col(const lc_csv *t, int32_t col);
 
+/* ---- Line plots of CSV columns (longctx plot) ----------------------------------
+ * Each y column (y: comma-separated names, at most 10) of each file (1..8)
+ * against column x: one series each, named "LABEL: Y" with several files and
+ * several columns, else the label (several files; labels[i], or the file
+ * name when labels or labels[i] is NULL) or the column (one file). smooth >
+ * 1: a trailing mean over that many rows (lc_plot_smooth). Refuses a file
+ * that does not load or lacks a column ("FILE has no column 'C'"). */
+typedef struct {
+    const char *const *files;
+    const char *const *labels; /* may be NULL */
+    int n_files;
+    const char *x, *y;
+    int64_t smooth;            /* <= 1: the raw values */
+} lc_plot_csv_request;
+typedef struct lc_plot_csv_lines lc_plot_csv_lines;
+lc_status lc_plot_csv_lines_load(const lc_plot_csv_request *q, lc_plot_csv_lines **out, lc_error *err);
+/* The SVG (lc_plot_svg_lines) with o's options; the title "Y vs X" unless o
+ * has one, the axes named after the columns (y only when there is one). */
+lc_status lc_plot_csv_lines_svg(FILE *f, const lc_plot_csv_lines *p, const lc_plot_opts *o, lc_error *err);
+void lc_plot_csv_lines_free(lc_plot_csv_lines *p);
+/* out[i]: the mean of the finite values among in[i - w + 1 .. i] (fewer at
+ * the start; w < 1 counts as 1), NaN where in[i] is not finite. */
+void lc_plot_smooth(const double *in, double *out, int64_t n, int64_t w);
+
 #ifdef __cplusplus
 }
 #endif
