@@ -2,12 +2,10 @@
  * longctx report — measure this machine and the shipped models and write
  * report/index.html (self-contained), report/report.md (+ SVG figures) and
  * report/report.json. The work is in the library (include/longctx/report.h);
- * this file parses flags, draws progress and finds the version.
+ * this file parses flags and draws progress.
  */
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "opt.h"
@@ -33,44 +31,6 @@ static bool opt_dir(const cli_opt *o, const char *name, const char *v, const cha
     if (!*v) return cli_error(cmd, "%s: an empty directory name", name), false;
     *(const char **)o->dst = v;
     return true;
-}
-
-/* First line of a command's output, or "" (no shell involved beyond popen's). */
-static void first_line(const char *cmd, char *buf, size_t len) {
-    buf[0] = '\0';
-    FILE *p = popen(cmd, "r");
-    if (!p) return;
-    if (fgets(buf, (int)len, p)) buf[strcspn(buf, "\r\n")] = '\0';
-    else buf[0] = '\0';
-    if (pclose(p) != 0) buf[0] = '\0';
-}
-
-/* "0.1.0 (git v0.1-42-gabcdef-dirty)": git describe of the working directory,
- * else of the executable's checkout. */
-static void find_version(char *buf, size_t len) {
-    char desc[128];
-    first_line("git describe --always --dirty --tags 2>/dev/null", desc, sizeof desc);
-    if (!desc[0]) {
-        char exe[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (n > 0) {
-            exe[n] = '\0';
-            char *slash = strrchr(exe, '/');
-            if (slash) *slash = '\0';
-            bool safe = true; /* the path goes into a shell command: plain characters only */
-            for (const char *c = exe; *c; c++)
-                if (!(*c == '/' || *c == '.' || *c == '_' || *c == '-' || (*c >= '0' && *c <= '9') ||
-                      (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
-                    safe = false;
-            if (safe) {
-                char cmd[PATH_MAX + 96];
-                snprintf(cmd, sizeof cmd, "git -C '%s' describe --always --dirty --tags 2>/dev/null", exe);
-                first_line(cmd, desc, sizeof desc);
-            }
-        }
-    }
-    if (desc[0]) snprintf(buf, len, "%s (git %s)", LONGCTX_VERSION_STRING, desc);
-    else snprintf(buf, len, "%s", LONGCTX_VERSION_STRING);
 }
 
 typedef struct {
@@ -123,8 +83,7 @@ int cmd_report(int argc, char **argv) {
     if (prc >= 0) return prc;
 
     char version[192];
-    find_version(version, sizeof version);
-    c.version = version;
+    c.version = lc_report_git_version(LONGCTX_VERSION_STRING, version, sizeof version);
     char command[1024];
     size_t used = (size_t)snprintf(command, sizeof command, "longctx");
     for (int i = 0; i < argc && used < sizeof command; i++)
@@ -154,16 +113,7 @@ int cmd_report(int argc, char **argv) {
         lc_report_write_json(r, &w);
         lc_json_finish(&w);
     }
-    FILE *s = json ? stderr : stdout;
-    fprintf(s, "report written to %s/index.html, %s/report.md (+ figures), %s/report.json in %.1f s\n", out_dir, out_dir,
-            out_dir, lc_report_wall_seconds(r));
-    for (int k = 0; k < LC_REPORT_SECTION_COUNT; k++) {
-        char why[512];
-        double sec = 0;
-        lc_report_state state = lc_report_section_state(r, (lc_report_section)k, &sec, why, sizeof why);
-        fprintf(s, "  %-14s %-9s %6.1f s%s%s\n", lc_report_section_key((lc_report_section)k), lc_report_state_name(state),
-                sec, why[0] ? "  " : "", why);
-    }
+    lc_report_print_summary(json ? stderr : stdout, r, out_dir);
     lc_report_free(r);
     return CLI_OK;
 }

@@ -375,6 +375,21 @@ static void test_missing_models(void) {
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0, "cleanup");
+    /* the summary: one line for the files, one a section with its state */
+    char *sum = NULL;
+    size_t sum_len = 0;
+    FILE *sf = open_memstream(&sum, &sum_len);
+    lc_report_print_summary(sf, r, "out");
+    fclose(sf);
+    CHECK(strncmp(sum, "report written to out/index.html, out/report.md (+ figures), out/report.json in ", 80) == 0,
+          "%s", sum);
+    int lines = 0;
+    for (const char *q = sum; *q; q++) lines += *q == '\n';
+    CHECK(lines == 1 + LC_REPORT_SECTION_COUNT, "%d lines: %s", lines, sum);
+    char want[96];
+    snprintf(want, sizeof want, "  %-14s skipped ", lc_report_section_key(LC_REPORT_EXTRAPOLATION));
+    CHECK(strstr(sum, want) && strstr(sum, "longctx-default.gguf not found"), "%s", sum);
+    free(sum);
     lc_report_free(r);
     lc_report_free(NULL);
     CHECK(lc_report_run(NULL, &r, &err) == LC_ERR_INVALID_ARG, "NULL config refused");
@@ -434,7 +449,19 @@ static void test_unusable_models(void) {
     rmdir(dir);
 }
 
+/* "RELEASE" outside a checkout, "RELEASE (git DESCRIBE)" inside one. */
+static void test_git_version(void) {
+    char v[192];
+    CHECK(lc_report_git_version("9.8.7", v, sizeof v) == v, "returns buf");
+    const size_t n = strlen(v);
+    CHECK(strcmp(v, "9.8.7") == 0 || (strncmp(v, "9.8.7 (git ", 11) == 0 && n > 12 && v[n - 1] == ')'), "%s", v);
+    char small[8];
+    lc_report_git_version("9.8.7", small, sizeof small);
+    CHECK(strlen(small) < sizeof small && strncmp(small, "9.8.7", 5) == 0, "cut to the buffer: %s", small);
+}
+
 int main(void) {
+    test_git_version();
     test_format();
     test_attn_memory_vs_runtime();
     test_max_context();

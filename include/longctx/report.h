@@ -107,6 +107,13 @@ double lc_report_wall_seconds(const lc_report *r);
 lc_status lc_report_write(const lc_report *r, const char *dir, lc_error *err);
 /* The JSON document alone (what report.json holds). */
 void lc_report_write_json(const lc_report *r, lc_json_writer *w);
+/* "report written to DIR/index.html, ... in S s", then one line a section:
+ * its key, state, seconds and why it was skipped or partial. */
+void lc_report_print_summary(FILE *f, const lc_report *r, const char *dir);
+/* The version to name: "RELEASE (git DESCRIBE)" with `git describe --always
+ * --dirty --tags` of the working directory, else of the running
+ * executable's folder; RELEASE alone outside a checkout. Into buf. */
+const char *lc_report_git_version(const char *release, char *buf, size_t len);
 
 /* ---- Number formatting used by the tables (exposed for tests) --------------
  * All write into buf (NUL-terminated, truncated to len) and return buf;
