@@ -138,54 +138,12 @@ static int parse(int argc, char **argv, train_opts *o) {
 #undef TN
 #undef WEIGHT
 
-/* ---- Progress and log ------------------------------------------------------ */
+/* ---- Ctrl-C ------------------------------------------------------------------ */
 
 static volatile sig_atomic_t interrupted = 0; /* CLI only: set by SIGINT */
 static void on_sigint(int sig) {
     (void)sig;
     interrupted = 1;
-}
-
-typedef struct {
-    lc_train_log *csv; /* NULL without --log */
-    lc_train_progress progress;
-    bool tty;
-    int64_t log_every, stop_at;
-    double last_loss, last_draw;
-} run_ui;
-
-static bool ui_step(void *user, const lc_train_stats *s) {
-    run_ui *u = (run_ui *)user;
-    lc_train_log_step(u->csv, s);
-    u->last_loss = s->loss;
-    const double now = lc_time_now();
-    const int64_t total = u->progress.total_steps;
-    char line[256];
-    if (u->tty && (now - u->last_draw >= 0.1 || s->step == total)) {
-        fprintf(stderr, "\r\033[K%s", lc_train_progress_format(&u->progress, s, false, line, sizeof line));
-        fflush(stderr);
-        u->last_draw = now;
-    } else if (!u->tty && (s->step % u->log_every == 0 || s->step == total || s->step - u->progress.first_step == 1)) {
-        fprintf(stderr, "%s\n", lc_train_progress_format(&u->progress, s, true, line, sizeof line));
-    }
-    return !interrupted && (u->stop_at <= 0 || s->step < u->stop_at);
-}
-
-static void ui_newline(run_ui *u) {
-    if (u->tty) fprintf(stderr, "\r\033[K");
-}
-
-static void ui_eval(void *user, int64_t step, double loss) {
-    run_ui *u = (run_ui *)user;
-    lc_train_log_eval(u->csv, step, loss);
-    ui_newline(u);
-    fprintf(stderr, "step %lld: validation loss %.4f (train %.4f)\n", (long long)step, loss, u->last_loss);
-}
-
-static void ui_save(void *user, int64_t step, const char *path) {
-    run_ui *u = (run_ui *)user;
-    ui_newline(u);
-    fprintf(stderr, "step %lld: saved %s (+ .optim)\n", (long long)step, path);
 }
 
 /* ---- Main ----------------------------------------------------------------- */
@@ -210,25 +168,20 @@ static int train_config(const train_opts *o, lc_train_config *cfg, lc_model **ba
  * --resume) and Ctrl-C. */
 static int train_steps(const train_opts *o, const lc_train_config *cfg, lc_trainer *t, const lc_train_data_set *ds,
                        const lc_tokenizer *tok) {
-    run_ui ui;
-    memset(&ui, 0, sizeof ui);
     lc_error err;
-    if (o->log && lc_train_log_open(o->log, o->resume != NULL, cfg->batch * cfg->ctx, &ui.csv, &err) != LC_OK)
+    lc_train_log *csv = NULL;
+    if (o->log && lc_train_log_open(o->log, o->resume != NULL, cfg->batch * cfg->ctx, &csv, &err) != LC_OK)
         return cli_error(CMD, "%s", err.msg), CLI_FAIL;
-    ui.tty = isatty(STDERR_FILENO) == 1;
-    lc_train_progress_init(&ui.progress, t);
-    ui.stop_at = o->stop_at.set ? o->stop_at.v : 0;
-    ui.log_every = o->log_every.set && o->log_every.v > 0 ? o->log_every.v : (cfg->steps >= 100 ? cfg->steps / 50 : 1);
-    lc_train_run_opts ro = {o->save_every.set ? o->save_every.v : 0,
-                            o->out,
-                            tok,
-                            ds->eval,
-                            o->eval_every.set ? o->eval_every.v : 0,
-                            o->eval_batches.set ? o->eval_batches.v : 4,
-                            ui_step,
-                            ui_eval,
-                            ui_save,
-                            &ui};
+    lc_train_console con;
+    lc_train_console_init(&con, stderr, t, csv, o->log_every.set ? o->log_every.v : 0, o->stop_at.set ? o->stop_at.v : 0,
+                          &interrupted);
+    lc_train_run_opts ro = {.save_every = o->save_every.set ? o->save_every.v : 0,
+                            .save_path = o->out,
+                            .tok = tok,
+                            .eval_data = ds->eval,
+                            .eval_every = o->eval_every.set ? o->eval_every.v : 0,
+                            .eval_batches = o->eval_batches.set ? o->eval_batches.v : 4};
+    lc_train_console_attach(&con, &ro);
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
@@ -236,8 +189,8 @@ static int train_steps(const train_opts *o, const lc_train_config *cfg, lc_train
     sigaction(SIGINT, &sa, &old);
     const lc_status st = lc_train_run(t, ds->train, &ro, &err);
     sigaction(SIGINT, &old, NULL);
-    lc_train_log_close(ui.csv);
-    ui_newline(&ui);
+    lc_train_log_close(csv);
+    lc_train_console_clear(&con);
     if (st != LC_OK) return cli_fail(CMD, &err);
     if (interrupted || lc_trainer_step_count(t) < cfg->steps)
         fprintf(stderr, "%s at step %lld of %lld: continue with --resume %s\n", interrupted ? "interrupted" : "stopped",

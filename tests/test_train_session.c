@@ -162,7 +162,63 @@ static void test_progress(void) {
     CHECK(strstr(lc_train_progress_format(&p, &s, true, buf, sizeof buf), "tok/s 0 elapsed 10s ETA ?"), "%s", buf);
 }
 
+/* The console's callbacks driven by hand off a terminal: which steps print,
+ * the validation and save lines, the log rows, and the stops. */
+static void test_console(void) {
+    lc_error err;
+    lc_train_request r = toy_request();
+    r.toy_data = true;
+    r.steps = (lc_train_opt_i64){true, 7};
+    lc_train_config cfg;
+    lc_train_config_init(&cfg);
+    lc_model *base = NULL;
+    CHECK_OK(lc_train_config_for_request(&r, NULL, NULL, &cfg, &base, &err), &err);
+    lc_trainer *t = NULL;
+    CHECK_OK(lc_trainer_create(&cfg, &t, &err), &err);
+    if (!t) return;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    volatile sig_atomic_t stop = 0;
+    lc_train_console c;
+    lc_train_console_init(&c, f, t, NULL, 3, 6, &stop);
+    CHECK(!c.tty && c.log_every == 3 && c.progress.total_steps == 7, "init");
+    lc_train_run_opts o;
+    memset(&o, 0, sizeof o);
+    lc_train_console_attach(&c, &o);
+    CHECK(o.on_step && o.on_eval && o.on_save && o.user == &c, "attached");
+    lc_train_stats s;
+    memset(&s, 0, sizeof s);
+    bool go[8] = {false};
+    for (int64_t k = 1; k <= 7; k++) {
+        s.step = k, s.loss = 1.0 + (double)k;
+        go[k] = o.on_step(o.user, &s);
+        if (k == 3) o.on_eval(o.user, 3, 0.25);
+        if (k == 4) o.on_save(o.user, 4, "m.gguf");
+    }
+    fclose(f);
+    /* steps 1 (the first), 3 and 6 (every 3rd), 7 (the last) */
+    CHECK(strstr(buf, "step 1/7 loss 2.0000") && !strstr(buf, "step 2/7") && strstr(buf, "step 3/7 loss 4.0000") &&
+              !strstr(buf, "step 4/7") && strstr(buf, "step 6/7") && strstr(buf, "step 7/7"),
+          "%s", buf);
+    CHECK(strstr(buf, "step 3: validation loss 0.2500 (train 4.0000)\n") && strstr(buf, "step 4: saved m.gguf (+ .optim)\n"),
+          "%s", buf);
+    CHECK(go[1] && go[5] && !go[6], "stop_at 6: go on through 5, stop after 6");
+    free(buf);
+    stop = 1;
+    f = open_memstream(&buf, &len);
+    lc_train_console_init(&c, f, t, NULL, 0, 0, &stop);
+    CHECK(c.log_every == 1, "log_every for 7 steps: %lld", (long long)c.log_every);
+    lc_train_console_attach(&c, &o);
+    s.step = 1;
+    CHECK(!o.on_step(o.user, &s), "a stop request stops after the step");
+    fclose(f);
+    free(buf);
+    lc_trainer_free(t);
+}
+
 int main(void) {
+    test_console();
     test_config();
     test_setup();
     test_log();

@@ -32,6 +32,7 @@
 #ifndef LONGCTX_TRAIN_H
 #define LONGCTX_TRAIN_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "longctx/common.h"
@@ -409,6 +410,30 @@ void lc_train_progress_init(lc_train_progress *p, const lc_trainer *t);
  * buf, returns buf. */
 const char *lc_train_progress_format(const lc_train_progress *p, const lc_train_stats *s, bool plain, char *buf,
                                      size_t len);
+
+/* ---- A console for lc_train_run ---------------------------------------------------
+ * The callbacks of lc_train_run_opts writing to f: the progress line
+ * (lc_train_progress_format; on a terminal redrawn in place at most 10 times
+ * a second, else a plain line for the first step, every log_every-th (<= 0:
+ * steps / 50, at least 1) and the last), "step S: validation loss V (train
+ * L)" and "step S: saved PATH (+ .optim)" lines, and the CSV log (may be
+ * NULL). The run stops after a step once *stop (may be NULL) is non-zero (a
+ * Ctrl-C handler sets it) or the step reaches stop_at (> 0). */
+typedef struct {
+    FILE *f;
+    bool tty;                           /* f is a terminal (a caller may set it) */
+    lc_train_log *log;
+    lc_train_progress progress;
+    int64_t log_every, stop_at;
+    const volatile sig_atomic_t *stop;
+    double last_loss, last_draw;
+} lc_train_console;
+void lc_train_console_init(lc_train_console *c, FILE *f, const lc_trainer *t, lc_train_log *log, int64_t log_every,
+                           int64_t stop_at, const volatile sig_atomic_t *stop);
+/* Point o's on_step, on_eval, on_save and user at c. */
+void lc_train_console_attach(lc_train_console *c, lc_train_run_opts *o);
+/* Erase the progress line (on a terminal) so the next line starts clean. */
+void lc_train_console_clear(const lc_train_console *c);
 
 #ifdef __cplusplus
 }

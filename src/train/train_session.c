@@ -183,3 +183,59 @@ const char *lc_train_progress_format(const lc_train_progress *p, const lc_train_
                  (long long)s->step, (long long)p->total_steps, s->loss, (double)s->lr, s->grad_norm, tok_s, e1, e2);
     return buf;
 }
+
+/* ---- Console ----------------------------------------------------------------------- */
+
+void lc_train_console_init(lc_train_console *c, FILE *f, const lc_trainer *t, lc_train_log *log, int64_t log_every,
+                           int64_t stop_at, const volatile sig_atomic_t *stop) {
+    memset(c, 0, sizeof *c);
+    c->f = f;
+    c->tty = isatty(fileno(f)) == 1;
+    c->log = log;
+    lc_train_progress_init(&c->progress, t);
+    const int64_t steps = c->progress.total_steps;
+    c->log_every = log_every > 0 ? log_every : (steps >= 100 ? steps / 50 : 1);
+    c->stop_at = stop_at;
+    c->stop = stop;
+}
+
+static bool console_step(void *user, const lc_train_stats *s) {
+    lc_train_console *c = (lc_train_console *)user;
+    lc_train_log_step(c->log, s);
+    c->last_loss = s->loss;
+    const double now = lc_time_now();
+    const int64_t total = c->progress.total_steps;
+    char line[256];
+    if (c->tty && (now - c->last_draw >= 0.1 || s->step == total)) {
+        fprintf(c->f, "\r\033[K%s", lc_train_progress_format(&c->progress, s, false, line, sizeof line));
+        fflush(c->f);
+        c->last_draw = now;
+    } else if (!c->tty && (s->step % c->log_every == 0 || s->step == total || s->step - c->progress.first_step == 1)) {
+        fprintf(c->f, "%s\n", lc_train_progress_format(&c->progress, s, true, line, sizeof line));
+    }
+    return !(c->stop && *c->stop) && (c->stop_at <= 0 || s->step < c->stop_at);
+}
+
+void lc_train_console_clear(const lc_train_console *c) {
+    if (c->tty) fprintf(c->f, "\r\033[K");
+}
+
+static void console_eval(void *user, int64_t step, double loss) {
+    lc_train_console *c = (lc_train_console *)user;
+    lc_train_log_eval(c->log, step, loss);
+    lc_train_console_clear(c);
+    fprintf(c->f, "step %lld: validation loss %.4f (train %.4f)\n", (long long)step, loss, c->last_loss);
+}
+
+static void console_save(void *user, int64_t step, const char *path) {
+    lc_train_console *c = (lc_train_console *)user;
+    lc_train_console_clear(c);
+    fprintf(c->f, "step %lld: saved %s (+ .optim)\n", (long long)step, path);
+}
+
+void lc_train_console_attach(lc_train_console *c, lc_train_run_opts *o) {
+    o->on_step = console_step;
+    o->on_eval = console_eval;
+    o->on_save = console_save;
+    o->user = c;
+}
