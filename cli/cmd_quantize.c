@@ -7,7 +7,6 @@
 #include "opt.h"
 #include "commands.h"
 #include "longctx/quant.h"
-#include "longctx/sys.h"
 
 static const char synopsis[] =
     "usage: longctx quantize IN.gguf OUT.gguf TYPE [--pure] [--allow-requantize] [-t N]\n\n"
@@ -53,16 +52,9 @@ int cmd_quantize(int argc, char **argv) {
     o.progress = cli_progress_cb;
     o.progress_user = &prog;
     lc_quantize_report rep;
-    double t0 = lc_time_now();
-    lc_status st = lc_quantize_gguf(pos[0], pos[1], &spec, &o, &rep, &err);
+    const lc_status st = lc_quantize_gguf(pos[0], pos[1], &spec, &o, &rep, &err);
     cli_progress_done(&prog);
     if (st != LC_OK) return cli_fail("quantize", &err);
-    printf("wrote %s: %s%s, %lld tensors (%lld quantized, %lld fallbacks), %.2f MB -> %.2f MB, %.2f s\n", pos[1],
-           spec.name, spec.pure ? " (pure)" : "", (long long)rep.n_tensors, (long long)rep.n_quantized,
-           (long long)rep.n_fallback, (double)rep.bytes_in / 1e6, (double)rep.bytes_out / 1e6, lc_time_now() - t0);
-    printf("tensor types:");
-    for (int t = 0; t < LC_DTYPE_COUNT; t++)
-        if (rep.count[t]) printf(" %s %lld", lc_dtype_name((lc_dtype)t), (long long)rep.count[t]);
-    printf("\n");
+    lc_quantize_report_print(stdout, pos[1], &spec, &rep);
     return CLI_OK;
 }

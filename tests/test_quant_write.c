@@ -168,6 +168,19 @@ static void test_quantize_file(void) {
     CHECK(rep.n_tensors == lc_gguf_n_tensors(gi) && rep.count[LC_DTYPE_Q4_K] == 13 && rep.count[LC_DTYPE_Q6_K] == 3,
           "report: %lld tensors, %lld q4_K, %lld q6_K", (long long)rep.n_tensors,
           (long long)rep.count[LC_DTYPE_Q4_K], (long long)rep.count[LC_DTYPE_Q6_K]);
+    {
+        char *txt = NULL, want[128];
+        size_t tl = 0;
+        FILE *f = open_memstream(&txt, &tl);
+        lc_quantize_report_print(f, "q.gguf", &s, &rep);
+        fclose(f);
+        snprintf(want, sizeof want, "wrote q.gguf: Q4_K_M, %lld tensors (%lld quantized, %lld fallbacks), ",
+                 (long long)rep.n_tensors, (long long)rep.n_quantized, (long long)rep.n_fallback);
+        CHECK(strncmp(txt, want, strlen(want)) == 0 && strstr(txt, "\ntensor types:") && strstr(txt, " q4_K 13") &&
+                  strstr(txt, " q6_K 3\n") && rep.seconds > 0,
+              "%s", txt);
+        free(txt);
+    }
     /* every key carried over (plus quantization_version), file_type set */
     CHECK(lc_gguf_n_kv(go) >= lc_gguf_n_kv(gi), "keys: %lld of %lld", (long long)lc_gguf_n_kv(go),
           (long long)lc_gguf_n_kv(gi));

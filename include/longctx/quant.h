@@ -27,6 +27,8 @@
 #ifndef LONGCTX_QUANT_H
 #define LONGCTX_QUANT_H
 
+#include <stdio.h>
+
 #include "longctx/common.h"
 #include "longctx/gguf.h"
 
@@ -85,6 +87,7 @@ typedef struct {
     int64_t n_tensors, n_quantized, n_fallback;
     int64_t count[LC_DTYPE_COUNT]; /* tensors written per type */
     uint64_t bytes_in, bytes_out;  /* tensor data               */
+    double seconds;                /* the whole call            */
 } lc_quantize_report;
 
 void lc_quantize_opts_init(lc_quantize_opts *o);
@@ -95,6 +98,9 @@ void lc_quantize_opts_init(lc_quantize_opts *o);
  * file renamed over out_path (never a partial file). rep may be NULL. */
 lc_status lc_quantize_gguf(const char *in_path, const char *out_path, const lc_quant_spec *spec,
                            const lc_quantize_opts *o, lc_quantize_report *rep, lc_error *err);
+/* "wrote OUT: SPEC[ (pure)], N tensors (Q quantized, F fallbacks), A MB -> B MB,
+ * S s" and "tensor types: f32 11 q4_0 30 ..." (two lines). */
+void lc_quantize_report_print(FILE *f, const char *out_path, const lc_quant_spec *spec, const lc_quantize_report *rep);
 
 #ifdef __cplusplus
 }

@@ -175,6 +175,7 @@ lc_status lc_quantize_gguf(const char *in_path, const char *out_path, const lc_q
     lc_quantize_report local;
     if (!rep) rep = &local;
     memset(rep, 0, sizeof *rep);
+    const double t0 = lc_time_now();
     lc_gguf *g;
     lc_status st = lc_gguf_open(in_path, &g, err);
     if (st != LC_OK) return st;
@@ -187,5 +188,16 @@ lc_status lc_quantize_gguf(const char *in_path, const char *out_path, const lc_q
     lc_gguf_writer_free(w);
     free(jobs);
     lc_gguf_close(g);
+    rep->seconds = lc_time_now() - t0;
     return st;
+}
+
+void lc_quantize_report_print(FILE *f, const char *out_path, const lc_quant_spec *spec, const lc_quantize_report *rep) {
+    fprintf(f, "wrote %s: %s%s, %lld tensors (%lld quantized, %lld fallbacks), %.2f MB -> %.2f MB, %.2f s\n", out_path,
+            spec->name, spec->pure ? " (pure)" : "", (long long)rep->n_tensors, (long long)rep->n_quantized,
+            (long long)rep->n_fallback, (double)rep->bytes_in / 1e6, (double)rep->bytes_out / 1e6, rep->seconds);
+    fprintf(f, "tensor types:");
+    for (int t = 0; t < LC_DTYPE_COUNT; t++)
+        if (rep->count[t]) fprintf(f, " %s %lld", lc_dtype_name((lc_dtype)t), (long long)rep->count[t]);
+    fprintf(f, "\n");
 }
