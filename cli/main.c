@@ -26,18 +26,23 @@ static bool command_is(const char *arg, const char *name) {
     return *arg == *name;
 }
 
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
+/* Command i as typed: gen_data is "gen-data". */
+static const char *typed_name(size_t i, char name[32]) {
+    snprintf(name, 32, "%s", commands[i].name);
+    for (char *c = name; *c; c++)
+        if (*c == '_') *c = '-';
+    return name;
+}
+
 static void usage(FILE *f) {
     fprintf(f,
             "longctx %s — long-context transformer inference, training and evaluation on CPUs\n\n"
             "usage: longctx COMMAND [options]   (longctx COMMAND --help for each)\n\ncommands:\n",
             LONGCTX_VERSION_STRING);
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "%s", commands[i].name);
-        for (char *c = name; *c; c++)
-            if (*c == '_') *c = '-';
-        fprintf(f, "  %-10s %s\n", name, commands[i].summary);
-    }
+    char name[32];
+    for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", typed_name(i, name), commands[i].summary);
 }
 
 /* Speed that survives a shared machine. libgomp's default wait policy spins in every barrier for
@@ -63,18 +68,12 @@ int main(int argc, char **argv) {
         printf("longctx %s\n", LONGCTX_VERSION_STRING);
         return CLI_OK;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    for (size_t i = 0; i < N_COMMANDS; i++)
         if (command_is(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
-    enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
     char names[N_COMMANDS][32];
     const char *words[N_COMMANDS];
-    for (size_t i = 0; i < N_COMMANDS; i++) { /* as typed: gen-data */
-        snprintf(names[i], sizeof names[i], "%s", commands[i].name);
-        for (char *c = names[i]; *c; c++)
-            if (*c == '_') *c = '-';
-        words[i] = names[i];
-    }
-    const char *near = cli_nearest(argv[1], words, N_COMMANDS);
+    for (size_t i = 0; i < N_COMMANDS; i++) words[i] = typed_name(i, names[i]);
+    const char *near = lc_nearest_word(argv[1], words, N_COMMANDS);
     if (near) fprintf(stderr, "longctx: unknown command '%s' (did you mean %s?)\n", argv[1], near);
     else fprintf(stderr, "longctx: unknown command '%s' (longctx --help lists them)\n", argv[1]);
     return CLI_USAGE;
