@@ -460,8 +460,94 @@ static void test_git_version(void) {
     CHECK(strlen(small) < sizeof small && strncmp(small, "9.8.7", 5) == 0, "cut to the buffer: %s", small);
 }
 
+/* What a table prints in a face, as a string (the caller frees it). */
+static char *table_face(const lc_table *info, const lc_table *rows, lc_table_face face) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    lc_error err;
+    CHECK_OK(lc_table_report(f, face, info, NULL, rows, &err), &err);
+    fclose(f);
+    return buf;
+}
+
+/* analyze's tables: the cost model's numbers exactly, the measurements, a family. */
+static void test_analyze_tables(void) {
+    lc_model_config c;
+    small_config(&c, 2, 4, 2, 32, 4096);
+    const int64_t ns[2] = {1024, 4096};
+    lc_table *t = NULL;
+    lc_error err;
+    CHECK_OK(lc_report_cost_table(&c, LC_DTYPE_F16, ns, 2, 128, 64, 1, NULL, NULL, &t, &err), &err);
+    if (!t) return;
+    CHECK(lc_table_n_rows(t) == 2, "rows %lld", (long long)lc_table_n_rows(t));
+    char *csv = table_face(NULL, t, LC_TABLE_CSV);
+    CHECK(csv && strncmp(csv, "n,layers,heads,kv_heads,head_dim,dtype,article_matrix_bytes,naive_layer_bytes,", 78) == 0 &&
+              strstr(csv, ",flops_full,flops_window,flops_linear\n") && !strstr(csv, "naive_seconds"),
+          "%s", csv);
+    lc_report_mem_row m;
+    CHECK_OK(lc_report_memory_row(&c, LC_DTYPE_F16, 4096, 128, 64, 1, &m, &err), &err);
+    char want[256];
+    /* 4096^2 x 2 bytes; x 4 heads; x 2 layers; KV 2 x 2 x 4096 x 2 x 32 x 2 */
+    snprintf(want, sizeof want, "\n4096,2,4,2,32,f16,33554432,134217728,268435456,%.0f,", m.flash_ws);
+    CHECK(csv && strstr(csv, want) && strstr(csv, ",2097152,"), "want %s in %s", want, csv);
+    free(csv);
+    char *text = table_face(NULL, t, LC_TABLE_TEXT);
+    CHECK(text && strstr(text, "context") && strstr(text, "32.0 MiB") && !strstr(text, "kv_heads"), "%s", text);
+    free(text);
+    lc_table_free(t);
+
+    lc_report_measure naive[2], flash[2];
+    lc_attn_shape s;
+    memset(&s, 0, sizeof s);
+    s.n_q = s.n_kv = 64, s.n_head = 2, s.n_head_kv = 2, s.head_dim = 16;
+    s.k_type = s.v_type = LC_DTYPE_F32, s.causal = true;
+    lc_report_measure_attn(&s, LC_ATTN_FLASH, 1, 1e9, 10, &flash[0]);
+    CHECK(!flash[0].why[0] && flash[0].seconds > 0, "measured: %s", flash[0].why);
+    lc_report_measure_attn(&s, LC_ATTN_NAIVE, 1, 1.0, 1e-3, &naive[0]); /* 1 FLOP/s: far past the budget */
+    CHECK(strncmp(naive[0].why, "skipped (est. ", 14) == 0 && naive[0].seconds == 0, "why: %s", naive[0].why);
+    naive[1] = naive[0], flash[1] = flash[0];
+    CHECK_OK(lc_report_cost_table(&c, LC_DTYPE_F16, ns, 2, 128, 64, 1, naive, flash, &t, &err), &err);
+    char *js = t ? table_face(NULL, t, LC_TABLE_JSON) : NULL;
+    CHECK(js && strstr(js, "\"naive_seconds\": null") && strstr(js, "\"flash_rss_bytes\": ") &&
+              !strstr(js, "\"flash_seconds\": null"),
+          "%s", js ? js : "");
+    free(js);
+    lc_table_free(t);
+    CHECK_OK(lc_report_measured_table(ns, 2, naive, flash, &t, &err), &err);
+    text = t ? table_face(NULL, t, LC_TABLE_TEXT) : NULL;
+    CHECK(text && strstr(text, "naive: skipped (est. ") && strstr(text, "note"), "%s", text ? text : "");
+    free(text);
+    lc_table_free(t);
+
+    const lc_family_preset *p = lc_family_preset_find("gemma-3-12b");
+    CHECK(p != NULL, "gemma-3-12b preset");
+    if (!p) return;
+    lc_table *info = NULL, *rows = NULL;
+    const int64_t fn[1] = {8192};
+    CHECK_OK(lc_report_family_tables(p, fn, 1, LC_DTYPE_F16, &info, &rows, &err), &err);
+    if (!info || !rows) return;
+    text = table_face(info, rows, LC_TABLE_TEXT);
+    /* 8 global layers hold 8192 tokens, 40 window layers 1024: (8 x 8192 + 40 x 1024) / (48 x 8192) kept */
+    const double kept = (8.0 * 8192 + 40.0 * 1024) / (48.0 * 8192);
+    snprintf(want, sizeof want, "%.1f%%", 100.0 * (1.0 - kept));
+    CHECK(text && strstr(text, "8 global + 40 window (1024)") && strstr(text, want), "want %s in %s", want, text);
+    free(text);
+    js = table_face(info, rows, LC_TABLE_JSON);
+    CHECK(js && strstr(js, "\"family\": \"gemma-3-12b\"") && strstr(js, "\"rows\": [") &&
+              strstr(js, "\"kv_bytes_all_global\": ") && !strstr(js, "saved"),
+          "%s", js ? js : "");
+    free(js);
+    lc_table_free(info);
+    lc_table_free(rows);
+    CHECK(lc_report_family_tables(p, fn, LC_REPORT_MAX_LENGTHS + 1, LC_DTYPE_F16, &info, &rows, &err) ==
+              LC_ERR_INVALID_ARG && !info && !rows,
+          "too many lengths");
+}
+
 int main(void) {
     test_git_version();
+    test_analyze_tables();
     test_format();
     test_attn_memory_vs_runtime();
     test_max_context();

@@ -41,6 +41,7 @@
 #include "longctx/json.h"
 #include "longctx/model.h"
 #include "longctx/runtime.h"
+#include "longctx/table.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -157,6 +158,45 @@ typedef struct {
  * and CHUNKED workspaces; elem is f16 or f32. */
 lc_status lc_report_memory_row(const lc_model_config *cfg, lc_dtype elem, int64_t n, int64_t window, int64_t chunk,
                                int n_threads, lc_report_mem_row *out, lc_error *err);
+
+/* ---- The tables of `longctx analyze` (printed with lc_table, any face) -------------
+ * lc_report_cost_table: a row per context length ns[i] of lc_report_memory_row
+ * (cfg's shape, elem, window, chunk, threads). JSON/CSV keys: n, layers,
+ * heads, kv_heads, head_dim, dtype, article_matrix_bytes, naive_layer_bytes,
+ * naive_train_bytes, flash_/window_/linear_/chunked_workspace_bytes (null
+ * where the method refuses), kv_cache_bytes, window_kv_cache_bytes,
+ * linear_state_bytes, flops_full, flops_window, flops_linear; with
+ * measurements (naive and flash, [n] each) also naive_seconds, flash_seconds
+ * (null when not measured), naive_rss_bytes, flash_rss_bytes. The text shows
+ * the lengths, bytes and TFLOPs (the shape columns are JSON/CSV only).
+ * lc_report_measured_table: the measurements as text (time, RSS growth, and a
+ * note saying why a cell was not measured). The caller frees the tables. */
+typedef struct {
+    double seconds;
+    size_t rss;    /* RSS growth while it ran */
+    char why[128]; /* "" when measured, else why not ("skipped (est. 40 s)") */
+} lc_report_measure;
+#define LC_REPORT_MAX_LENGTHS 64
+lc_status lc_report_cost_table(const lc_model_config *cfg, lc_dtype elem, const int64_t *ns, int n, int64_t window,
+                               int64_t chunk, int n_threads, const lc_report_measure *naive,
+                               const lc_report_measure *flash, lc_table **out, lc_error *err);
+lc_status lc_report_measured_table(const int64_t *ns, int n, const lc_report_measure *naive,
+                                   const lc_report_measure *flash, lc_table **out, lc_error *err);
+/* One call of method on shape s (lc_bench_attn_cell, n_threads), unless its
+ * FLOPs at est_flops_per_s would take more than max_seconds: then why says so
+ * ("skipped (est. N s)"), as it does for a refusal ("refused (cap)" for NAIVE's
+ * size cap) or another failure (its message). */
+void lc_report_measure_attn(const lc_attn_shape *s, lc_attn_method method, int n_threads, double est_flops_per_s,
+                            double max_seconds, lc_report_measure *out);
+/* A real family's KV memory (analyze --family): info, one row of family,
+ * source, arch, layers, machinery, ctx, kv_bytes_per_token_global (and, as
+ * text, the KV type, the bytes a token past every window, and what the scaled
+ * model shows); rows, one a length (1..LC_REPORT_MAX_LENGTHS): n, kv_bytes,
+ * kv_bytes_all_global (text: the percentage saved) and, when a scaled-down
+ * random model of the same layer layout could be built, scaled_measured and
+ * scaled_analytic (lc_family_preset_measure). */
+lc_status lc_report_family_tables(const lc_family_preset *p, const int64_t *ns, int n, lc_dtype elem, lc_table **info,
+                                  lc_table **rows, lc_error *err);
 
 /* ---- Attention memory of a runtime configuration, and budgets ---------------
  * What lc_context needs for attention at a context of n tokens with options
