@@ -9,7 +9,6 @@
 #include "cli.h"
 #include "opt.h"
 #include "commands.h"
-#include "longctx/json.h"
 #include "longctx/sys.h"
 #include "longctx/tasks.h"
 #include "longctx/tokenizer.h"
@@ -115,24 +114,11 @@ static lc_status open_tokenizer(const opts *o, lc_tokenizer **tok, lc_error *err
     return lc_tasks_tokenizer_create(tok, err);
 }
 
-static int run_samples(const opts *o, const lc_tokenizer *tok, const lc_haystack *h) {
+static int run_samples(opts *o, const lc_tokenizer *tok, const lc_haystack *h) {
     lc_error err;
-    lc_task_spec spec = o->spec;
-    spec.haystack = h;
-    for (int64_t i = 0; i < o->count; i++) {
-        lc_task_sample s;
-        const uint64_t seed = o->seed + (uint64_t)i;
-        if (lc_task_generate(&spec, tok, seed, &s, &err) != LC_OK) return cli_fail(CMD, &err);
-        if (o->json) {
-            lc_json_writer w;
-            lc_json_init(&w, stdout, false);
-            lc_task_sample_json(&w, &s, seed);
-            lc_json_finish(&w);
-        } else {
-            lc_task_sample_print(stdout, tok, &s, seed, o->spec.n_tokens, o->tokens);
-        }
-        lc_task_sample_free(&s);
-    }
+    o->spec.haystack = h;
+    if (lc_task_samples_print(stdout, &o->spec, tok, o->seed, o->count, o->json, o->tokens, &err) != LC_OK)
+        return cli_fail(CMD, &err);
     return CLI_OK;
 }
 
@@ -166,20 +152,9 @@ static int run_train_bpe(const opts *o) {
     cli_progress_init(&prog);
     p.progress = cli_progress_cb;
     p.progress_user = &prog;
-    lc_bpe_train_file_result r;
-    const lc_status st = lc_bpe_train_file(o->train_bpe, &p, &r, &err);
+    const lc_status st = lc_bpe_train_file_run(o->train_bpe, &p, o->output, stdout, &err);
     cli_progress_done(&prog);
-    if (st == LC_ERR_IO) return cli_error(CMD, "%s", err.msg), CLI_FAIL;
-    if (st != LC_OK) return cli_fail(CMD, &err);
-    lc_bpe_train_file_result_print(stdout, o->train_bpe, &r, o->vocab_size);
-    int rc = r.identical ? CLI_OK : CLI_FAIL;
-    if (o->output && rc == CLI_OK) {
-        if (lc_tokenizer_write_vocab_gguf(r.tokenizer, o->output, "longctx byte-level BPE", &err) != LC_OK)
-            rc = cli_fail(CMD, &err);
-        else printf("wrote %s\n", o->output);
-    }
-    lc_tokenizer_free(r.tokenizer);
-    return rc;
+    return st == LC_OK ? CLI_OK : cli_fail(CMD, &err);
 }
 
 int cmd_gen_data(int argc, char **argv) {
@@ -193,7 +168,8 @@ int cmd_gen_data(int argc, char **argv) {
     lc_haystack *h = NULL;
     if (open_tokenizer(&o, &tok, &err) != LC_OK) return cli_fail(CMD, &err);
     if (o.haystack && lc_haystack_load(o.haystack, &h, &err) != LC_OK) rc = cli_fail(CMD, &err);
-    else rc = o.mix ? run_stream(&o, tok, h) : run_samples(&o, tok, h);
+    else if (o.mix) rc = run_stream(&o, tok, h);
+    else rc = run_samples(&o, tok, h);
     lc_haystack_free(h);
     lc_tokenizer_free(tok);
     return rc;

@@ -136,7 +136,54 @@ static void test_bpe_result(void) {
     free(t);
 }
 
+static void test_samples(const lc_tokenizer *tok) {
+    lc_task_spec spec;
+    lc_task_spec_init(&spec, LC_TASK_VT, 300);
+    capture c;
+    lc_error err;
+    CHECK_OK(lc_task_samples_print(cap_open(&c), &spec, tok, 40, 2, true, false, &err), &err);
+    char *t = cap_close(&c);
+    CHECK(count_of(t, "\n") == 2 && strstr(t, "{\"task\":\"vt\",\"seed\":40,") &&
+              strstr(t, "\n{\"task\":\"vt\",\"seed\":41,"),
+          "two JSON lines, seeds 40 and 41: %s", t);
+    free(t);
+    spec.n_tokens = 10; /* too short for a vt sample */
+    CHECK(lc_task_samples_print(cap_open(&c), &spec, tok, 1, 1, false, false, &err) == LC_ERR_INVALID_ARG, "refused");
+    free(cap_close(&c));
+}
+
+static void test_bpe_run(void) {
+    char dir[] = "/tmp/test_task_print_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    char corpus[64], out[64];
+    snprintf(corpus, sizeof corpus, "%s/c.txt", dir);
+    snprintf(out, sizeof out, "%s/bpe.gguf", dir);
+    FILE *f = fopen(corpus, "w");
+    for (int i = 0; f && i < 200; i++) fprintf(f, "the quick brown fox %d jumps over the lazy dog\n", i % 17);
+    if (f) fclose(f);
+    lc_bpe_train_params p;
+    lc_bpe_train_params_init(&p, 300);
+    capture c;
+    lc_error err;
+    CHECK_OK(lc_bpe_train_file_run(corpus, &p, out, cap_open(&c), &err), &err);
+    char *t = cap_close(&c);
+    char want[96];
+    snprintf(want, sizeof want, "wrote %s\n", out);
+    CHECK(strstr(t, "identical to the trainer's segmentation") && strstr(t, want), "%s", t);
+    free(t);
+    lc_tokenizer *tok = NULL;
+    CHECK_OK(lc_tokenizer_open(out, 0, &tok, &err), &err);
+    CHECK(tok && lc_tokenizer_n_vocab(tok) <= 300 && lc_tokenizer_n_vocab(tok) > 256, "the written vocabulary");
+    lc_tokenizer_free(tok);
+    remove(out);
+    CHECK(lc_bpe_train_file_run(out, &p, NULL, cap_open(&c), &err) == LC_ERR_IO, "a missing corpus");
+    free(cap_close(&c));
+    remove(corpus);
+    remove(dir);
+}
+
 int main(void) {
+    test_bpe_run();
     lc_tokenizer *tok = NULL;
     lc_error err;
     test_vocab();
@@ -145,6 +192,7 @@ int main(void) {
     if (!tok) return lc_test_finish("test_task_print");
     test_sample(tok);
     test_stream(tok);
+    test_samples(tok);
     lc_tokenizer_free(tok);
     return lc_test_finish("test_task_print");
 }

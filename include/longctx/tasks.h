@@ -163,6 +163,10 @@ void lc_task_sample_print(FILE *f, const lc_tokenizer *tok, const lc_task_sample
 /* A sample as one JSON object: task, seed, n_tokens, n_prompt, n_haystack,
  * prompt, answer, needles [{pos, len, depth, asked}], ids [...], roles [...]. */
 void lc_task_sample_json(lc_json_writer *w, const lc_task_sample *s, uint64_t seed);
+/* count samples of spec with seeds seed, seed+1, ...: as text
+ * (lc_task_sample_print, target spec->n_tokens) or one JSON object a line. */
+lc_status lc_task_samples_print(FILE *f, const lc_task_spec *spec, const lc_tokenizer *tok, uint64_t seed,
+                                int64_t count, bool json, bool with_tokens, lc_error *err);
 
 /* Haystack from text: split into sentences at . ! ? followed by white space
  * and at blank lines; runs of white space (newlines included) become one
@@ -344,6 +348,12 @@ lc_status lc_bpe_train_file(const char *path, const lc_bpe_train_params *p, lc_b
  * size that was asked for), training time and MB/s, corpus tokens and bytes
  * per token, and whether re-encoding gave the trainer's segmentation. */
 void lc_bpe_train_file_result_print(FILE *f, const char *path, const lc_bpe_train_file_result *r, int32_t asked);
+/* The whole run of `gen-data --train-bpe`: train on path (lc_bpe_train_file),
+ * print the run to f, refuse (LC_ERR_INTERNAL) when re-encoding the corpus
+ * does not give the trainer's segmentation, and write the tokenizer as a
+ * vocabulary-only GGUF to out (NULL: not written; "wrote OUT" on f). */
+lc_status lc_bpe_train_file_run(const char *path, const lc_bpe_train_params *p, const char *out, FILE *f,
+                                lc_error *err);
 
 #ifdef __cplusplus
 }

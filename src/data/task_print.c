@@ -156,3 +156,38 @@ void lc_bpe_train_file_result_print(FILE *f, const char *path, const lc_bpe_trai
     fprintf(f, "re-encoding the corpus: %.3f s, %s the trainer's segmentation\n", r->encode_s,
             r->identical ? "identical to" : "DIFFERS from");
 }
+
+lc_status lc_bpe_train_file_run(const char *path, const lc_bpe_train_params *p, const char *out, FILE *f,
+                                lc_error *err) {
+    lc_bpe_train_file_result r;
+    lc_status st = lc_bpe_train_file(path, p, &r, err);
+    if (st != LC_OK) return st;
+    lc_bpe_train_file_result_print(f, path, &r, p->vocab_size);
+    if (!r.identical)
+        st = lc_fail(err, LC_ERR_INTERNAL, "re-encoding %s with the trained tokenizer differs from the trainer's "
+                     "segmentation", path);
+    if (st == LC_OK && out) st = lc_tokenizer_write_vocab_gguf(r.tokenizer, out, "longctx byte-level BPE", err);
+    if (st == LC_OK && out) fprintf(f, "wrote %s\n", out);
+    lc_tokenizer_free(r.tokenizer);
+    return st;
+}
+
+lc_status lc_task_samples_print(FILE *f, const lc_task_spec *spec, const lc_tokenizer *tok, uint64_t seed,
+                                int64_t count, bool json, bool with_tokens, lc_error *err) {
+    for (int64_t i = 0; i < count; i++) {
+        lc_task_sample s;
+        const uint64_t si = seed + (uint64_t)i;
+        const lc_status st = lc_task_generate(spec, tok, si, &s, err);
+        if (st != LC_OK) return st;
+        if (json) {
+            lc_json_writer w;
+            lc_json_init(&w, f, false);
+            lc_task_sample_json(&w, &s, si);
+            lc_json_finish(&w);
+        } else {
+            lc_task_sample_print(f, tok, &s, si, spec->n_tokens, with_tokens);
+        }
+        lc_task_sample_free(&s);
+    }
+    return LC_OK;
+}
