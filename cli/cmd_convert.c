@@ -123,29 +123,6 @@ static int parse_args(convert_args *a, int argc, char **argv) {
 }
 #undef POS
 
-/* "wrote PATH: random ARCH, SHAPE, TYPE, N parameters, seed S (TIMES)" */
-static void print_random(const char *out, const lc_model_config *c, const lc_model_write_report *r, int64_t seed) {
-    const lc_family *f = &c->fam;
-    if (!r->streamed) {
-        printf("wrote %s: random %s, dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, ctx %lld, %s, "
-               "%lld parameters, seed %lld (generate %.2f s, write %.2f s)\n",
-               out, c->arch, c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size,
-               (long long)c->ctx_train, r->type, (long long)r->n_params, (long long)seed, r->generate_s, r->write_s);
-        return;
-    }
-    printf("wrote %s: random %s, dim %d, layers %d, heads %d/%d x %d, vocab %d, ctx %lld, %d experts x %d "
-           "(%d used)",
-           out, c->arch, c->dim, c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, c->vocab_size,
-           (long long)c->ctx_train, f->n_experts, f->expert_ffn, f->n_experts_used);
-    if (f->shared_ffn) printf(" + shared %d", f->shared_ffn);
-    if (f->window) printf(", window %lld", (long long)f->window);
-    if (f->full_attn_interval)
-        printf(", 1 attention layer in %d, deltanet %d/%d heads x %d", f->full_attn_interval, f->ssm_n_k_heads,
-               f->ssm_n_v_heads, f->ssm_d_k);
-    printf(", %s, %lld parameters, seed %lld (%.2f s, streamed)\n", r->type, (long long)r->n_params, (long long)seed,
-           r->write_s);
-}
-
 int cmd_convert(int argc, char **argv) {
     convert_args a;
     const int prc = parse_args(&a, argc, argv);
@@ -167,6 +144,6 @@ int cmd_convert(int argc, char **argv) {
     lc_model_write_report r;
     if (lc_random_model_write(a.pos[0], &c, type, (uint64_t)a.seed, &r, &err) != LC_OK)
         return cli_fail("convert", &err);
-    print_random(a.pos[0], &c, &r, a.seed);
+    lc_random_model_print(stdout, a.pos[0], &c, &r, (uint64_t)a.seed);
     return CLI_OK;
 }

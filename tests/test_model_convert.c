@@ -44,6 +44,15 @@ static void test_random(const char *dir) {
     CHECK(!r.streamed && strcmp(r.type, "f32") == 0 && r.n_params == lc_model_n_params(&c) && r.generate_s >= 0,
           "default f32: type %s", r.type);
     CHECK(count_type(p1, LC_DTYPE_F32) == tensors, "f32 tensors %lld", (long long)count_type(p1, LC_DTYPE_F32));
+    char line[512], want[256];
+    FILE *f = fmemopen(line, sizeof line, "w");
+    lc_random_model_print(f, "r.gguf", &c, &r, 3);
+    fclose(f);
+    snprintf(want, sizeof want,
+             "wrote r.gguf: random llama, dim 64, hidden 96, layers 2, heads 4/4, vocab 64, ctx 64, f32, %lld "
+             "parameters, seed 3 (generate ",
+             (long long)r.n_params);
+    CHECK(strncmp(line, want, strlen(want)) == 0, "want '%s' in '%s'", want, line);
     lc_model *m = NULL;
     CHECK_OK(lc_model_load(p1, NULL, &m, &err), &err);
     CHECK(m && lc_model_n_params(&m->cfg) == r.n_params, "loads with the same parameters");
@@ -87,6 +96,13 @@ static void test_family(const char *dir) {
     CHECK_OK(lc_random_model_write(p, &c, NULL, 1, &r, &err), &err);
     CHECK(r.streamed && strcmp(r.type, "q8_0") == 0 && r.generate_s == 0, "family: streamed q8_0 (%s)", r.type);
     CHECK(count_type(p, LC_DTYPE_Q8_0) > 0, "q8_0 tensors");
+    char line[512];
+    FILE *f = fmemopen(line, sizeof line, "w");
+    lc_random_model_print(f, "f.gguf", &c, &r, 1);
+    fclose(f);
+    CHECK(strstr(line, "wrote f.gguf: random gpt-oss, dim 64, layers 2, heads 4/2 x 16, vocab 64, ") &&
+              strstr(line, "4 experts x 32 (2 used), window 128, q8_0, ") && strstr(line, "s, streamed)\n"),
+          "%s", line);
     lc_model *m = NULL;
     CHECK_OK(lc_model_load(p, NULL, &m, &err), &err);
     CHECK(m && strcmp(m->cfg.arch, "gpt-oss") == 0, "loads as gpt-oss");

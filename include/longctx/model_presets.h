@@ -13,6 +13,8 @@
 #ifndef LONGCTX_MODEL_PRESETS_H
 #define LONGCTX_MODEL_PRESETS_H
 
+#include <stdio.h>
+
 #include "longctx/common.h"
 #include "longctx/model.h"
 
@@ -57,6 +59,11 @@ bool lc_random_model_is_family(const char *arch);
  * it (f32, f16, bf16, q8_0), else in f16 and quantized while written. */
 lc_status lc_random_model_write(const char *path, const lc_model_config *c, const lc_quant_spec *spec, uint64_t seed,
                                 lc_model_write_report *r, lc_error *err);
+/* "wrote PATH: random ARCH, SHAPE, TYPE, N parameters, seed S (TIMES)", one
+ * line: the shape (with the experts, window and DeltaNet of the families)
+ * and the times of what lc_random_model_write reported. */
+void lc_random_model_print(FILE *f, const char *path, const lc_model_config *c, const lc_model_write_report *r,
+                           uint64_t seed);
 
 #ifdef __cplusplus
 }

@@ -76,3 +76,26 @@ lc_status lc_random_model_write(const char *out, const lc_model_config *c, const
     lc_model_free(m);
     return st;
 }
+
+void lc_random_model_print(FILE *f, const char *out, const lc_model_config *c, const lc_model_write_report *r,
+                           uint64_t seed) {
+    const lc_family *fam = &c->fam;
+    if (!r->streamed) {
+        fprintf(f, "wrote %s: random %s, dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, ctx %lld, %s, "
+                "%lld parameters, seed %lld (generate %.2f s, write %.2f s)\n",
+                out, c->arch, c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size,
+                (long long)c->ctx_train, r->type, (long long)r->n_params, (long long)seed, r->generate_s, r->write_s);
+        return;
+    }
+    fprintf(f, "wrote %s: random %s, dim %d, layers %d, heads %d/%d x %d, vocab %d, ctx %lld, %d experts x %d "
+            "(%d used)",
+            out, c->arch, c->dim, c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, c->vocab_size,
+            (long long)c->ctx_train, fam->n_experts, fam->expert_ffn, fam->n_experts_used);
+    if (fam->shared_ffn) fprintf(f, " + shared %d", fam->shared_ffn);
+    if (fam->window) fprintf(f, ", window %lld", (long long)fam->window);
+    if (fam->full_attn_interval)
+        fprintf(f, ", 1 attention layer in %d, deltanet %d/%d heads x %d", fam->full_attn_interval, fam->ssm_n_k_heads,
+                fam->ssm_n_v_heads, fam->ssm_d_k);
+    fprintf(f, ", %s, %lld parameters, seed %lld (%.2f s, streamed)\n", r->type, (long long)r->n_params, (long long)seed,
+            r->write_s);
+}
