@@ -33,29 +33,6 @@ static bool opt_dir(const cli_opt *o, const char *name, const char *v, const cha
     return true;
 }
 
-typedef struct {
-    cli_progress bar;
-    int last_section; /* non-tty: the last section announced */
-    double t0;
-} progress_state;
-
-/* A line with an ETA on a terminal; one line per section otherwise. */
-static bool on_progress(void *user, double done, double total, const char *what) {
-    progress_state *ps = user;
-    if (ps->bar.tty) {
-        cli_progress_update(&ps->bar, done, total, what);
-        return true;
-    }
-    int sec = 0;
-    if (what && sscanf(what, "report %d/", &sec) == 1 && sec != ps->last_section) {
-        ps->last_section = sec;
-        const char *colon = strchr(what, ':');
-        fprintf(stderr, "longctx report: %.*s (%.0f s elapsed, about %.0f s planned)\n",
-                colon ? (int)(colon - what) : (int)strlen(what), what, lc_time_now() - ps->t0, total);
-    }
-    return true;
-}
-
 int cmd_report(int argc, char **argv) {
     const char *out_dir = "report";
     bool json = false;
@@ -90,17 +67,16 @@ int cmd_report(int argc, char **argv) {
         used += (size_t)snprintf(command + used, sizeof command - used, " %s", argv[i]);
     c.command = command;
 
-    progress_state ps;
-    memset(&ps, 0, sizeof ps);
-    cli_progress_init(&ps.bar);
-    ps.t0 = lc_time_now();
-    c.progress = on_progress;
-    c.progress_user = &ps;
+    cli_progress bar; /* a line with an ETA on a terminal; one line per section otherwise */
+    cli_progress_init(&bar);
+    bar.stages = "longctx report";
+    c.progress = cli_progress_cb;
+    c.progress_user = &bar;
 
     lc_error err;
     lc_report *r = NULL;
     lc_status st = lc_report_run(&c, &r, &err);
-    cli_progress_done(&ps.bar);
+    cli_progress_done(&bar);
     if (st != LC_OK) return cli_fail(CMD, &err);
     st = lc_report_write(r, out_dir, &err);
     if (st != LC_OK) {

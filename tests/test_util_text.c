@@ -106,7 +106,28 @@ static void test_progress(void) {
     free(buf);
 }
 
+/* Off a terminal with stages: one line each time the text before ':' changes. */
+static void test_progress_stages(void) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    lc_progress_line p;
+    lc_progress_line_init(&p, f);
+    p.stages = "longctx report";
+    p.start -= 3;
+    lc_progress_line_update(&p, 1, 540, "report 1/6 memory: naive at 1K");
+    lc_progress_line_update(&p, 2, 540, "report 1/6 memory: flash at 1K");
+    lc_progress_line_update(&p, 3, 540, "report 2/6 techniques: grid");
+    lc_progress_line_update(&p, 540, 540, "done");
+    fclose(f);
+    CHECK(buf && strcmp(buf, "longctx report: report 1/6 memory (3 s elapsed, about 540 s planned)\n"
+                             "longctx report: report 2/6 techniques (3 s elapsed, about 540 s planned)\n") == 0,
+          "'%s'", buf ? buf : "");
+    free(buf);
+}
+
 int main(void) {
+    test_progress_stages();
     test_parse_i64();
     test_parse_double();
     test_parse_list();

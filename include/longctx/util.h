@@ -121,11 +121,16 @@ const char *lc_nearest_word(const char *w, const char *const *words, int n);
 
 /* A progress line, "\r<what> done/total (pct%) elapsed 1m05s ETA 2m10s",
  * redrawn on f at most 10 times a second, only when f is a terminal (tty;
- * a caller may set it). */
+ * a caller may set it). Off a terminal, with stages set to a prefix, one line
+ * a stage instead: "PREFIX: STAGE (12 s elapsed, about 540 s planned)" each
+ * time the stage (what up to its first ':'; a what without one has none)
+ * changes; total is then the planned seconds. */
 typedef struct {
     FILE *f;
     double start, last_draw;
     bool tty, drawn;
+    const char *stages;  /* NULL: nothing off a terminal */
+    char last_stage[64];
 } lc_progress_line;
 void lc_progress_line_init(lc_progress_line *p, FILE *f);
 void lc_progress_line_update(lc_progress_line *p, double done, double total, const char *what);

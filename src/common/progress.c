@@ -14,7 +14,19 @@ void lc_progress_line_init(lc_progress_line *p, FILE *f) {
     p->tty = f && isatty(fileno(f)) == 1;
 }
 
+/* Off a terminal: a line when the stage changes. */
+static void stage_line(lc_progress_line *p, double total, const char *what) {
+    const size_t n = strcspn(what, ":");
+    if (!what[n] || n >= sizeof p->last_stage || (strncmp(p->last_stage, what, n) == 0 && p->last_stage[n] == '\0'))
+        return;
+    memcpy(p->last_stage, what, n);
+    p->last_stage[n] = '\0';
+    fprintf(p->f, "%s: %s (%.0f s elapsed, about %.0f s planned)\n", p->stages, p->last_stage,
+            lc_time_now() - p->start, total);
+}
+
 void lc_progress_line_update(lc_progress_line *p, double done, double total, const char *what) {
+    if (!p->tty && p->stages && what) stage_line(p, total, what);
     if (!p->tty) return;
     const double now = lc_time_now();
     if (p->drawn && now - p->last_draw < 0.1 && done < total) return;

@@ -201,7 +201,7 @@ lc_status lc_report_run(const lc_report_config *c, lc_report **out, lc_error *er
     if (st == LC_OK) {
         r->wall = lc_time_now() - run.t0;
         sec_machine_end(&run);
-        if (c->progress) c->progress(c->progress_user, planned, planned, "report: done");
+        if (c->progress) c->progress(c->progress_user, planned, planned, "report done");
     }
     /* the models are not needed after measuring (names and sizes are kept) */
     models_close(r);
