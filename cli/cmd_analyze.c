@@ -100,39 +100,6 @@ static int parse_args(analyze_args *a, int argc, char **argv) {
 }
 #undef SHAPE
 
-static int run_families(const analyze_args *a) {
-    lc_json_writer w;
-    if (a->json) {
-        lc_json_init(&w, stdout, true);
-        lc_json_begin_array(&w);
-    }
-    lc_error err;
-    lc_status st = LC_OK;
-    for (int k = 0; k < lc_family_preset_count() && st == LC_OK; k++) {
-        const lc_family_preset *p = lc_family_preset_at(k);
-        if (strcmp(a->family, "all") != 0 && strcmp(a->family, p->name) != 0) continue;
-        lc_table *info = NULL, *rows = NULL;
-        st = lc_report_family_tables(p, a->ns, a->n_n, a->dt, &info, &rows, &err);
-        if (st == LC_OK && a->json) { /* {family fields..., "rows": [...]} */
-            lc_json_begin_object(&w);
-            st = lc_table_write_json_fields(info, &w, 0, &err);
-            lc_json_key(&w, "rows");
-            if (st == LC_OK) st = lc_table_write_json(rows, &w, &err);
-            lc_json_end_object(&w);
-        } else if (st == LC_OK) {
-            st = lc_table_report(stdout, LC_TABLE_TEXT, info, NULL, rows, &err);
-            printf("\n");
-        }
-        lc_table_free(info);
-        lc_table_free(rows);
-    }
-    if (a->json) {
-        lc_json_end_array(&w);
-        lc_json_finish(&w);
-    }
-    return st == LC_OK ? CLI_OK : cli_fail(CMD, &err);
-}
-
 /* With --measure: NAIVE and FLASH on one layer (H heads) at each length. */
 static void measure(const analyze_args *a, lc_report_measure *naive, lc_report_measure *flash) {
     for (int i = 0; i < a->n_n; i++) {
@@ -154,14 +121,16 @@ int cmd_analyze(int argc, char **argv) {
     analyze_args a;
     const int rc = parse_args(&a, argc, argv);
     if (rc >= 0) return rc;
-    if (a.family) return run_families(&a);
+    lc_error err;
+    if (a.family && lc_report_families_print(stdout, a.family, a.ns, a.n_n, a.dt, a.json, &err) != LC_OK)
+        return cli_fail(CMD, &err);
+    if (a.family) return CLI_OK;
     lc_model_config mc;
     memset(&mc, 0, sizeof mc);
     mc.n_layers = a.layers, mc.n_heads = a.heads, mc.n_kv_heads = a.kv_heads, mc.head_dim = a.d;
     lc_report_measure naive[MAX_N], flash[MAX_N];
     if (a.measure) measure(&a, naive, flash);
     lc_table *t = NULL, *mt = NULL;
-    lc_error err;
     lc_status st = lc_report_cost_table(&mc, a.dt, a.ns, a.n_n, a.window, a.chunk, a.threads, a.measure ? naive : NULL,
                                         a.measure ? flash : NULL, &t, &err);
     if (st == LC_OK && a.measure) st = lc_report_measured_table(a.ns, a.n_n, naive, flash, &mt, &err);

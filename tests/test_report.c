@@ -540,6 +540,20 @@ static void test_analyze_tables(void) {
     free(js);
     lc_table_free(info);
     lc_table_free(rows);
+    char *all = NULL;
+    size_t all_len = 0;
+    FILE *af = open_memstream(&all, &all_len);
+    CHECK_OK(lc_report_families_print(af, "all", fn, 1, LC_DTYPE_F16, false, &err), &err);
+    fclose(af);
+    int n_fam = 0;
+    for (const char *q = strstr(all, "family "); q; q = strstr(q + 1, "\nfamily ")) n_fam++;
+    CHECK(n_fam == lc_family_preset_count(), "%d families of %d", n_fam, lc_family_preset_count());
+    free(all);
+    af = open_memstream(&all, &all_len);
+    CHECK_OK(lc_report_families_print(af, "gemma-3-12b", fn, 1, LC_DTYPE_F16, true, &err), &err);
+    fclose(af);
+    CHECK(all[0] == '[' && strstr(all, "\"family\": \"gemma-3-12b\"") && !strstr(all, "llama-3.1-8b"), "%s", all);
+    free(all);
     CHECK(lc_report_family_tables(p, fn, LC_REPORT_MAX_LENGTHS + 1, LC_DTYPE_F16, &info, &rows, &err) ==
               LC_ERR_INVALID_ARG && !info && !rows,
           "too many lengths");

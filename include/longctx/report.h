@@ -197,6 +197,11 @@ void lc_report_measure_attn(const lc_attn_shape *s, lc_attn_method method, int n
  * scaled_analytic (lc_family_preset_measure). */
 lc_status lc_report_family_tables(const lc_family_preset *p, const int64_t *ns, int n, lc_dtype elem, lc_table **info,
                                   lc_table **rows, lc_error *err);
+/* The family called name ("all": every one) as text, a record and its rows
+ * with a blank line after, or (json) a JSON array of objects {record
+ * fields..., "rows": [...]}. */
+lc_status lc_report_families_print(FILE *f, const char *name, const int64_t *ns, int n, lc_dtype elem, bool json,
+                                   lc_error *err);
 
 /* ---- Attention memory of a runtime configuration, and budgets ---------------
  * What lc_context needs for attention at a context of n tokens with options

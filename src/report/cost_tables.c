@@ -195,3 +195,36 @@ lc_status lc_report_family_tables(const lc_family_preset *p, const int64_t *ns, 
     }
     return LC_OK;
 }
+
+lc_status lc_report_families_print(FILE *f, const char *name, const int64_t *ns, int n, lc_dtype elem, bool json,
+                                   lc_error *err) {
+    lc_json_writer w;
+    if (json) {
+        lc_json_init(&w, f, true);
+        lc_json_begin_array(&w);
+    }
+    lc_status st = LC_OK;
+    for (int k = 0; k < lc_family_preset_count() && st == LC_OK; k++) {
+        const lc_family_preset *p = lc_family_preset_at(k);
+        if (strcmp(name, "all") != 0 && strcmp(name, p->name) != 0) continue;
+        lc_table *info = NULL, *rows = NULL;
+        st = lc_report_family_tables(p, ns, n, elem, &info, &rows, err);
+        if (st == LC_OK && json) { /* {family fields..., "rows": [...]} */
+            lc_json_begin_object(&w);
+            st = lc_table_write_json_fields(info, &w, 0, err);
+            lc_json_key(&w, "rows");
+            if (st == LC_OK) st = lc_table_write_json(rows, &w, err);
+            lc_json_end_object(&w);
+        } else if (st == LC_OK) {
+            st = lc_table_report(f, LC_TABLE_TEXT, info, NULL, rows, err);
+            fputc('\n', f);
+        }
+        lc_table_free(info);
+        lc_table_free(rows);
+    }
+    if (json) {
+        lc_json_end_array(&w);
+        lc_json_finish(&w);
+    }
+    return st;
+}
