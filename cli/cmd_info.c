@@ -9,40 +9,12 @@
 #include "opt.h"
 #include "commands.h"
 #include "longctx/gguf.h"
-#include "longctx/json.h"
 #include "longctx/model.h"
 #include "longctx/model_info.h"
 
 static const char synopsis[] =
     "usage: longctx info MODEL [options]\n\n"
     "Describe a model (GGUF or llama2.c .bin) or a vocabulary-only GGUF.\n\n";
-
-/* A GGUF we cannot (or need not) load as a model: its metadata. */
-static void print_metadata_only(const char *path, const lc_gguf *g, bool json) {
-    if (!json) {
-        lc_gguf_info_print(stdout, path, g);
-        return;
-    }
-    lc_json_writer w;
-    lc_json_init(&w, stdout, true);
-    lc_gguf_info_json(&w, path, g);
-    lc_json_finish(&w);
-}
-
-static void print_model(const char *path, const lc_model *m, const lc_gguf *g, bool json, bool kv) {
-    if (json) {
-        lc_json_writer w;
-        lc_json_init(&w, stdout, true);
-        lc_model_info_json(&w, path, m, g, kv);
-        lc_json_finish(&w);
-        return;
-    }
-    lc_model_info_print(stdout, path, m, g);
-    if (g && kv) {
-        printf("metadata:\n");
-        lc_gguf_metadata_print(stdout, g);
-    }
-}
 
 int cmd_info(int argc, char **argv) {
     const char *path = NULL, *tok = NULL;
@@ -75,7 +47,7 @@ int cmd_info(int argc, char **argv) {
         if (lc_gguf_open(path, &g, &err) != LC_OK) return cli_fail("info", &err);
         if (tok) cli_error("info", "note: -z is for llama2.c models; the GGUF's own tokenizer is used");
         if (lc_gguf_n_tensors(g) == 0) {
-            print_metadata_only(path, g, json);
+            lc_model_info_write(stdout, path, NULL, g, json, kv);
             lc_gguf_close(g);
             return CLI_OK;
         }
@@ -84,12 +56,12 @@ int cmd_info(int argc, char **argv) {
     lc_model *m = NULL;
     if (lc_model_load(path, &lo, &m, &err) != LC_OK) {
         if (g) { /* show what the file holds, then why it is not a model we load */
-            print_metadata_only(path, g, json);
+            lc_model_info_write(stdout, path, NULL, g, json, kv);
             lc_gguf_close(g);
         }
         return cli_fail("info", &err);
     }
-    print_model(path, m, g, json, kv);
+    lc_model_info_write(stdout, path, m, g, json, kv);
     lc_model_free(m);
     lc_gguf_close(g);
     return CLI_OK;

@@ -143,6 +143,23 @@ static void check_gguf(const char *path, const lc_model_config *c) {
     CHECK(strstr(t, want) && strstr(t, "\"architecture\":\"llama\""), "%s", t);
     CHECK(strstr(t, "\"tokenizer\":{\"kind\":\"none\",\"n_tokens\":0}"), "%s", t);
     free(t);
+    /* the one entry point: a model with its keys, the GGUF alone, JSON */
+    cap_open(&cap);
+    lc_model_info_write(cap.f, path, m, g, false, true);
+    t = cap_close(&cap);
+    const char *kvl = line_of(t, "kv cache/1K");
+    CHECK(kvl && strstr(kvl, "\nmetadata:\n  general.architecture "), "%s", t);
+    free(t);
+    cap_open(&cap);
+    lc_model_info_write(cap.f, path, NULL, g, false, false);
+    t = cap_close(&cap);
+    CHECK(line_has(t, "format", "keys") && !line_of(t, "shape") && strstr(t, "\nmetadata:\n"), "%s", t);
+    free(t);
+    cap_open(&cap);
+    lc_model_info_write(cap.f, path, m, g, true, false);
+    t = cap_close(&cap);
+    CHECK(t[0] == '{' && strstr(t, "\"n_params\": ") && !strstr(t, "\"metadata\""), "%s", t);
+    free(t);
     lc_model_free(m);
     lc_gguf_close(g);
 }

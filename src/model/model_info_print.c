@@ -369,3 +369,21 @@ void lc_model_info_json(lc_json_writer *w, const char *path, const lc_model *m, 
     if (g && with_metadata) lc_gguf_metadata_json(w, g);
     lc_json_end_object(w);
 }
+
+void lc_model_info_write(FILE *f, const char *path, const lc_model *m, const lc_gguf *g, bool json, bool with_metadata) {
+    if (json) {
+        lc_json_writer w;
+        lc_json_init(&w, f, true);
+        if (m) lc_model_info_json(&w, path, m, g, with_metadata);
+        else lc_gguf_info_json(&w, path, g);
+        lc_json_finish(&w);
+    } else if (!m) {
+        lc_gguf_info_print(f, path, g);
+    } else {
+        lc_model_info_print(f, path, m, g);
+        if (g && with_metadata) {
+            fprintf(f, "metadata:\n");
+            lc_gguf_metadata_print(f, g);
+        }
+    }
+}
