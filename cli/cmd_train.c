@@ -13,7 +13,6 @@
 #include "opt.h"
 
 #define CMD "train"
-#define MAX_ROPE_OPTS 16
 
 static const char synopsis[] =
     "usage: longctx train --data SPEC -o OUT.gguf [options]\n\n"
@@ -28,9 +27,7 @@ typedef struct {
     lc_train_data_spec data; /* what --data means (lc_train_data_from_spec) */
     lc_train_opt_i64 save_every, eval_every, eval_batches, log_every, stop_at;
     const char *attn_backward, *out, *resume, *init, *log;
-    char rope_flag[MAX_ROPE_OPTS][32];
-    const char *rope_val[MAX_ROPE_OPTS];
-    int n_rope;
+    lc_rope_options rope; /* applied to the model's RoPE once its shape is known */
 } train_opts;
 
 /* An option with "given" (lc_train_opt_i64, lc_train_opt_f32 fields of train_opts). */
@@ -43,16 +40,11 @@ typedef struct {
 #define TN(names_, field, help_) TI(names_, field, -CLI_INT_LIMIT, CLI_INT_LIMIT, help_)
 #define WEIGHT(names_, field, help_) CLI_FLOAT(names_, "X", &o->data.field, -CLI_REAL_LIMIT, CLI_REAL_LIMIT, help_)
 
-/* The RoPE flags, kept in order; applied to the model's RoPE once its shape is known. */
 static bool opt_rope(const cli_opt *opt, const char *name, const char *v, const char *cmd) {
-    train_opts *o = opt->dst;
-    if (o->n_rope == MAX_ROPE_OPTS || strlen(name) >= sizeof o->rope_flag[0]) {
-        cli_error(cmd, "too many rope options (at most %d)", MAX_ROPE_OPTS);
-        return false;
-    }
-    snprintf(o->rope_flag[o->n_rope], sizeof o->rope_flag[0], "%s", name);
-    o->rope_val[o->n_rope++] = v;
-    return true;
+    lc_error err;
+    if (lc_rope_options_add(opt->dst, name, v, &err) == LC_OK) return true;
+    cli_error(cmd, "%s", err.msg);
+    return false;
 }
 
 /* Returns -1 to go on, else the exit status (CLI_OK after --help). */
@@ -103,7 +95,7 @@ static int parse(int argc, char **argv, train_opts *o) {
                 "tiled O(T) backward (default) or the O(T^2) reference"),
         CLI_SECTION("rope (as llama.cpp; e.g. fine-tune to 4096: --init m.gguf -c 4096 --rope-scaling yarn\n"
                     "      --rope-scale 8 --yarn-orig-ctx 512):"),
-        CLI_FAMILY(lc_rope_is_option, opt_rope, o, lc_rope_options_help()),
+        CLI_FAMILY(lc_rope_is_option, opt_rope, &o->rope, lc_rope_options_help()),
         CLI_SECTION("checkpoints and logs:"),
         CLI_STR("-o|--output", "FILE", &o->out, "the GGUF to write (and FILE.optim)"),
         TN("--save-every", save_every, "also save every N steps (default: only at the end)"),
@@ -158,9 +150,7 @@ static int train_config(const train_opts *o, lc_train_config *cfg, lc_model **ba
         cli_error(CMD, "--attn-backward must be flash or naive, got '%s'", o->attn_backward);
         return CLI_USAGE;
     }
-    for (int i = 0; i < o->n_rope; i++)
-        if (lc_rope_apply_option(&cfg->model.rope, o->rope_flag[i], o->rope_val[i], &err) != LC_OK)
-            return cli_fail(CMD, &err), CLI_USAGE;
+    if (lc_rope_options_apply(&o->rope, &cfg->model.rope, &err) != LC_OK) return cli_fail(CMD, &err), CLI_USAGE;
     return CLI_OK;
 }
 

@@ -670,7 +670,28 @@ static void test_llama2c_tables(void) {
     free(tab);
 }
 
+/* Options kept, then applied in order to a configuration known later. */
+static void test_option_list(void) {
+    lc_rope_options o;
+    memset(&o, 0, sizeof o);
+    lc_error err;
+    CHECK_OK(lc_rope_options_add(&o, "--rope-scaling", "yarn", &err), &err);
+    CHECK_OK(lc_rope_options_add(&o, "--rope-scale", "4", &err), &err);
+    CHECK_OK(lc_rope_options_add(&o, "--rope-scale", "8", &err), &err); /* the last one wins */
+    lc_rope_config c;
+    lc_rope_config_init(&c, 64);
+    CHECK_OK(lc_rope_options_apply(&o, &c, &err), &err);
+    CHECK(c.scaling == LC_ROPE_SCALING_YARN && c.factor == 8.0f, "scaling %d factor %g", (int)c.scaling,
+          (double)c.factor);
+    CHECK_OK(lc_rope_options_add(&o, "--rope-scaling", "sideways", &err), &err);
+    CHECK(lc_rope_options_apply(&o, &c, &err) != LC_OK, "a bad value fails when applied");
+    while (o.n < LC_ROPE_MAX_OPTIONS) CHECK_OK(lc_rope_options_add(&o, "--rope-scale", "2", &err), &err);
+    CHECK(lc_rope_options_add(&o, "--rope-scale", "2", &err) == LC_ERR_INVALID_ARG && o.n == LC_ROPE_MAX_OPTIONS,
+          "past %d options", LC_ROPE_MAX_OPTIONS);
+}
+
 int main(void) {
+    test_option_list();
     test_reference();
     test_norms_and_relative_position();
     test_transpose();

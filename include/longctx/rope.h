@@ -124,6 +124,18 @@ bool lc_rope_is_option(const char *flag);
 lc_status lc_rope_apply_option(lc_rope_config *c, const char *flag, const char *value, lc_error *err);
 /* The lines of --help text for the options above (constant string). */
 const char *lc_rope_options_help(void);
+/* Options kept in order while the configuration they apply to is not known
+ * yet (a model to fine-tune is loaded later): add each (refused past
+ * LC_ROPE_MAX_OPTIONS, or a flag name of 32 bytes or more; value is
+ * borrowed), then apply them all, in order, with lc_rope_apply_option. */
+#define LC_ROPE_MAX_OPTIONS 16
+typedef struct {
+    char flag[LC_ROPE_MAX_OPTIONS][32];
+    const char *value[LC_ROPE_MAX_OPTIONS];
+    int n;
+} lc_rope_options;
+lc_status lc_rope_options_add(lc_rope_options *o, const char *flag, const char *value, lc_error *err);
+lc_status lc_rope_options_apply(const lc_rope_options *o, lc_rope_config *c, lc_error *err);
 /* One line for `info` and reports, e.g.
  * "yarn s=4 base=10000 dims=64/norm orig_ctx=4096 ext=1 attn=1 beta=32/1 mscale=1.1386";
  * returns buf (always NUL-terminated when len > 0). */

@@ -287,3 +287,19 @@ const char *lc_rope_describe(const lc_rope_config *c, char *buf, size_t len) {
     }
     return buf;
 }
+
+lc_status lc_rope_options_add(lc_rope_options *o, const char *flag, const char *value, lc_error *err) {
+    if (o->n == LC_ROPE_MAX_OPTIONS || strlen(flag) >= sizeof o->flag[0])
+        return lc_fail(err, LC_ERR_INVALID_ARG, "too many rope options (at most %d)", LC_ROPE_MAX_OPTIONS);
+    snprintf(o->flag[o->n], sizeof o->flag[0], "%s", flag);
+    o->value[o->n++] = value;
+    return LC_OK;
+}
+
+lc_status lc_rope_options_apply(const lc_rope_options *o, lc_rope_config *c, lc_error *err) {
+    for (int i = 0; i < o->n; i++) {
+        const lc_status st = lc_rope_apply_option(c, o->flag[i], o->value[i], err);
+        if (st != LC_OK) return st;
+    }
+    return LC_OK;
+}
