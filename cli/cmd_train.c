@@ -158,29 +158,22 @@ static int train_config(const train_opts *o, lc_train_config *cfg, lc_model **ba
  * --resume) and Ctrl-C. */
 static int train_steps(const train_opts *o, const lc_train_config *cfg, lc_trainer *t, const lc_train_data_set *ds,
                        const lc_tokenizer *tok) {
-    lc_error err;
-    lc_train_log *csv = NULL;
-    if (o->log && lc_train_log_open(o->log, o->resume != NULL, cfg->batch * cfg->ctx, &csv, &err) != LC_OK)
-        return cli_error(CMD, "%s", err.msg), CLI_FAIL;
-    lc_train_console con;
-    lc_train_console_init(&con, stderr, t, csv, o->log_every.set ? o->log_every.v : 0, o->stop_at.set ? o->stop_at.v : 0,
-                          &interrupted);
-    lc_train_run_opts ro = {.save_every = o->save_every.set ? o->save_every.v : 0,
-                            .save_path = o->out,
-                            .tok = tok,
-                            .eval_data = ds->eval,
-                            .eval_every = o->eval_every.set ? o->eval_every.v : 0,
-                            .eval_batches = o->eval_batches.set ? o->eval_batches.v : 4};
-    lc_train_console_attach(&con, &ro);
+    const lc_train_run_opts ro = {.save_every = o->save_every.set ? o->save_every.v : 0,
+                                  .save_path = o->out,
+                                  .tok = tok,
+                                  .eval_data = ds->eval,
+                                  .eval_every = o->eval_every.set ? o->eval_every.v : 0,
+                                  .eval_batches = o->eval_batches.set ? o->eval_batches.v : 4};
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sa.sa_flags = (int)SA_RESETHAND; /* a second Ctrl-C kills */
     sigaction(SIGINT, &sa, &old);
-    const lc_status st = lc_train_run(t, ds->train, &ro, &err);
+    lc_error err;
+    const lc_status st = lc_train_run_console(t, ds->train, ro, stderr, o->log, o->resume != NULL,
+                                              o->log_every.set ? o->log_every.v : 0, o->stop_at.set ? o->stop_at.v : 0,
+                                              &interrupted, &err);
     sigaction(SIGINT, &old, NULL);
-    lc_train_log_close(csv);
-    lc_train_console_clear(&con);
     if (st != LC_OK) return cli_fail(CMD, &err);
     if (interrupted || lc_trainer_step_count(t) < cfg->steps)
         fprintf(stderr, "%s at step %lld of %lld: continue with --resume %s\n", interrupted ? "interrupted" : "stopped",

@@ -217,7 +217,48 @@ static void test_console(void) {
     lc_trainer_free(t);
 }
 
+/* A real run through the console: three toy steps, the lines and the log. */
+static void test_run_console(void) {
+    lc_error err;
+    lc_train_request r = toy_request();
+    r.toy_data = true;
+    r.vocab = (lc_train_opt_i64){true, 16};
+    lc_train_config cfg;
+    lc_train_config_init(&cfg);
+    lc_model *base = NULL;
+    CHECK_OK(lc_train_config_for_request(&r, NULL, NULL, &cfg, &base, &err), &err);
+    lc_train_data_spec sp;
+    lc_train_data_spec_init(&sp);
+    sp.data = "toy:copy";
+    lc_trainer *t = NULL;
+    lc_train_data_set ds;
+    CHECK_OK(lc_train_setup(&cfg, &r, &sp, NULL, NULL, NULL, &t, &ds, &err), &err);
+    if (!t) return;
+    char log[] = "/tmp/test_run_console_XXXXXX";
+    const int fd = mkstemp(log);
+    if (fd >= 0) close(fd);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    const lc_train_run_opts o = {0};
+    CHECK_OK(lc_train_run_console(t, ds.train, o, f, log, false, 1, 0, NULL, &err), &err);
+    fclose(f);
+    CHECK(lc_trainer_step_count(t) == 3 && strstr(buf, "step 1/3 loss ") && strstr(buf, "step 3/3 loss "), "%s", buf);
+    free(buf);
+    FILE *lf = fopen(log, "r");
+    int lines = 0;
+    for (int ch; lf && (ch = fgetc(lf)) != EOF;) lines += ch == '\n';
+    if (lf) fclose(lf);
+    CHECK(lines == 4, "header and 3 rows: %d lines", lines);
+    unlink(log);
+    CHECK(lc_train_run_console(t, ds.train, o, stderr, "/nonexistent/dir/l.csv", false, 1, 0, NULL, &err) == LC_ERR_IO,
+          "an unwritable log");
+    lc_trainer_free(t);
+    lc_train_data_set_free(&ds);
+}
+
 int main(void) {
+    test_run_console();
     test_console();
     test_config();
     test_setup();

@@ -239,3 +239,19 @@ void lc_train_console_attach(lc_train_console *c, lc_train_run_opts *o) {
     o->on_save = console_save;
     o->user = c;
 }
+
+lc_status lc_train_run_console(lc_trainer *t, lc_train_data *data, lc_train_run_opts o, FILE *f, const char *log_path,
+                               bool append, int64_t log_every, int64_t stop_at, const volatile sig_atomic_t *stop,
+                               lc_error *err) {
+    const lc_train_config *cfg = lc_trainer_config(t);
+    lc_train_log *log = NULL;
+    lc_status st = log_path ? lc_train_log_open(log_path, append, cfg->batch * cfg->ctx, &log, err) : LC_OK;
+    if (st != LC_OK) return st;
+    lc_train_console c;
+    lc_train_console_init(&c, f, t, log, log_every, stop_at, stop);
+    lc_train_console_attach(&c, &o);
+    st = lc_train_run(t, data, &o, err);
+    lc_train_log_close(log);
+    lc_train_console_clear(&c);
+    return st;
+}
