@@ -62,10 +62,7 @@ int cmd_report(int argc, char **argv) {
     char version[192];
     c.version = lc_report_git_version(LONGCTX_VERSION_STRING, version, sizeof version);
     char command[1024];
-    size_t used = (size_t)snprintf(command, sizeof command, "longctx");
-    for (int i = 0; i < argc && used < sizeof command; i++)
-        used += (size_t)snprintf(command + used, sizeof command - used, " %s", argv[i]);
-    c.command = command;
+    c.command = lc_join_args("longctx", argc, argv, command, sizeof command);
 
     cli_progress bar; /* a line with an ETA on a terminal; one line per section otherwise */
     cli_progress_init(&bar);
@@ -77,19 +74,14 @@ int cmd_report(int argc, char **argv) {
     lc_report *r = NULL;
     lc_status st = lc_report_run(&c, &r, &err);
     cli_progress_done(&bar);
-    if (st != LC_OK) return cli_fail(CMD, &err);
-    st = lc_report_write(r, out_dir, &err);
-    if (st != LC_OK) {
-        lc_report_free(r);
-        return cli_fail(CMD, &err);
-    }
-    if (json) {
+    if (st == LC_OK) st = lc_report_write(r, out_dir, &err);
+    if (st == LC_OK && json) {
         lc_json_writer w;
         lc_json_init(&w, stdout, true);
         lc_report_write_json(r, &w);
         lc_json_finish(&w);
     }
-    lc_report_print_summary(json ? stderr : stdout, r, out_dir);
+    if (st == LC_OK) lc_report_print_summary(json ? stderr : stdout, r, out_dir);
     lc_report_free(r);
-    return CLI_OK;
+    return st == LC_OK ? CLI_OK : cli_fail(CMD, &err);
 }

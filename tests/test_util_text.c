@@ -61,6 +61,14 @@ static void test_duration(void) {
     CHECK(strcmp(lc_format_duration(1e300, b, sizeof b), "?") != 0, "a huge duration is still a number");
 }
 
+static void test_join(void) {
+    char *argv[] = {"report", "--quick", "-t", "2"};
+    char b[64], small[12];
+    CHECK(strcmp(lc_join_args("longctx", 4, argv, b, sizeof b), "longctx report --quick -t 2") == 0, "'%s'", b);
+    CHECK(strcmp(lc_join_args("longctx", 4, argv, small, sizeof small), "longctx rep") == 0, "cut: '%s'", small);
+    CHECK(strcmp(lc_join_args(NULL, 2, argv, b, sizeof b), "report --quick") == 0, "no program: '%s'", b);
+}
+
 static void test_nearest(void) {
     CHECK(lc_edit_distance("--tmep", 6, "--temp", 6) == 1, "a swap is one edit");
     CHECK(lc_edit_distance("kitten", 6, "sitting", 7) == 3, "kitten/sitting");
@@ -133,6 +141,7 @@ int main(void) {
     test_parse_list();
     test_duration();
     test_nearest();
+    test_join();
     test_progress();
     return lc_test_finish("test_util_text");
 }

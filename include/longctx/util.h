@@ -108,6 +108,10 @@ bool lc_parse_double_in(const char *s, double lo, double hi, double *out);
  * at most max of them, into out[0..*n); false on an empty entry or list. */
 bool lc_parse_i64_list(const char *s, int64_t lo, int64_t hi, int64_t *out, int max, int *n);
 
+/* "PROG ARG1 ARG2 ..." (a command line as typed, for a report) into buf,
+ * cut to len - 1 bytes; returns buf. */
+const char *lc_join_args(const char *prog, int argc, char *const *argv, char *buf, size_t len);
+
 /* Optimal-string-alignment distance between a[0..la) and b[0..lb)
  * (insertions, deletions, substitutions and swaps of neighbours: "--tmep"
  * is 1 from "--temp"); -1 when either is longer than 64 bytes. */

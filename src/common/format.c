@@ -46,3 +46,11 @@ const char *lc_format_duration(double s, char *buf, size_t len) {
     else snprintf(buf, len, "%lds", t);
     return buf;
 }
+
+const char *lc_join_args(const char *prog, int argc, char *const *argv, char *buf, size_t len) {
+    if (!len) return buf;
+    size_t used = (size_t)snprintf(buf, len, "%s", prog ? prog : "");
+    for (int i = 0; i < argc && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "", argv[i]);
+    return buf;
+}
