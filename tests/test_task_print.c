@@ -42,7 +42,8 @@ static void test_sample(const lc_tokenizer *tok) {
     lc_task_sample_print(cap_open(&c), tok, &s, 11, 200, true);
     char *t = cap_close(&c);
     char want[160];
-    snprintf(want, sizeof want, "# passkey  seed 11  %lld tokens (target 200): prompt %lld, haystack %lld, answer %lld\n",
+    snprintf(want, sizeof want,
+             "# passkey  seed 11  %lld tokens (target 200): prompt %lld, haystack %lld, answer %lld\n",
              (long long)s.n_tokens, (long long)s.n_prompt, (long long)s.n_haystack,
              (long long)(s.n_tokens - s.n_prompt));
     CHECK(strncmp(t, want, strlen(want)) == 0, "want '%s' first in:\n%s", want, t);

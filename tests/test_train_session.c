@@ -201,7 +201,8 @@ static void test_console(void) {
     CHECK(strstr(buf, "step 1/7 loss 2.0000") && !strstr(buf, "step 2/7") && strstr(buf, "step 3/7 loss 4.0000") &&
               !strstr(buf, "step 4/7") && strstr(buf, "step 6/7") && strstr(buf, "step 7/7"),
           "%s", buf);
-    CHECK(strstr(buf, "step 3: validation loss 0.2500 (train 4.0000)\n") && strstr(buf, "step 4: saved m.gguf (+ .optim)\n"),
+    CHECK(strstr(buf, "step 3: validation loss 0.2500 (train 4.0000)\n") &&
+              strstr(buf, "step 4: saved m.gguf (+ .optim)\n"),
           "%s", buf);
     CHECK(go[1] && go[5] && !go[6], "stop_at 6: go on through 5, stop after 6");
     free(buf);

@@ -66,7 +66,8 @@ void lc_gguf_info_json(lc_json_writer *w, const char *path, const lc_gguf *g);
 /* What `longctx info` prints: the model's summary when m is given (with
  * with_metadata and g, also "metadata:" and every key), else the GGUF's
  * (lc_gguf_info_print); as text, or (json) as one pretty JSON document. */
-void lc_model_info_write(FILE *f, const char *path, const lc_model *m, const lc_gguf *g, bool json, bool with_metadata);
+void lc_model_info_write(FILE *f, const char *path, const lc_model *m, const lc_gguf *g, bool json,
+                         bool with_metadata);
 
 /* Every metadata key of g, one line each: "  KEY TYPE VALUE", strings quoted,
  * escaped and cut to 60 bytes, arrays as "[TYPE x N]" with the first 4

@@ -96,6 +96,6 @@ void lc_random_model_print(FILE *f, const char *out, const lc_model_config *c, c
     if (fam->full_attn_interval)
         fprintf(f, ", 1 attention layer in %d, deltanet %d/%d heads x %d", fam->full_attn_interval, fam->ssm_n_k_heads,
                 fam->ssm_n_v_heads, fam->ssm_d_k);
-    fprintf(f, ", %s, %lld parameters, seed %lld (%.2f s, streamed)\n", r->type, (long long)r->n_params, (long long)seed,
-            r->write_s);
+    fprintf(f, ", %s, %lld parameters, seed %lld (%.2f s, streamed)\n", r->type, (long long)r->n_params,
+            (long long)seed, r->write_s);
 }

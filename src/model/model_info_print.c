@@ -142,8 +142,10 @@ static void print_gguf_types(FILE *f, const lc_gguf *g) {
     for (int64_t i = 0; i < lc_gguf_n_tensors(g); i++) {
         const lc_gguf_tensor *t = lc_gguf_tensor_at(g, i);
         bool seen = false;
-        for (int64_t k = 0; k < i && !seen; k++)
-            seen = lc_gguf_tensor_at(g, k)->dtype == LC_DTYPE_COUNT && lc_gguf_tensor_at(g, k)->ggml_type == t->ggml_type;
+        for (int64_t k = 0; k < i && !seen; k++) {
+            const lc_gguf_tensor *e = lc_gguf_tensor_at(g, k);
+            seen = e->dtype == LC_DTYPE_COUNT && e->ggml_type == t->ggml_type;
+        }
         if (t->dtype != LC_DTYPE_COUNT || seen) continue;
         const char *tn = lc_gguf_ggml_type_name(t->ggml_type);
         fprintf(f, "%s%s%s", any ? ", " : "", tn ? tn : "unknown type ", tn ? " (not read by longctx)" : "");
@@ -239,8 +241,10 @@ static void print_rope(FILE *f, const lc_model_config *c) {
     fprintf(f, "\n" LABEL "%s%s\n", "rope detail", lc_rope_describe(&c->rope, rd, sizeof rd),
             c->fam.longrope ? " (long factors: contexts > the original)" : "");
     if (c->fam.longrope)
-        fprintf(f, LABEL "%s (contexts <= the original)\n", "rope short", lc_rope_describe(&c->rope_short, rd, sizeof rd));
-    if (c->fam.rope_window_own) fprintf(f, LABEL "%s\n", "rope window", lc_rope_describe(&c->rope_window, rd, sizeof rd));
+        fprintf(f, LABEL "%s (contexts <= the original)\n", "rope short",
+                lc_rope_describe(&c->rope_short, rd, sizeof rd));
+    if (c->fam.rope_window_own)
+        fprintf(f, LABEL "%s\n", "rope window", lc_rope_describe(&c->rope_window, rd, sizeof rd));
 }
 
 static void print_kv_cost(FILE *f, const lc_model_config *c) {
@@ -370,7 +374,8 @@ void lc_model_info_json(lc_json_writer *w, const char *path, const lc_model *m, 
     lc_json_end_object(w);
 }
 
-void lc_model_info_write(FILE *f, const char *path, const lc_model *m, const lc_gguf *g, bool json, bool with_metadata) {
+void lc_model_info_write(FILE *f, const char *path, const lc_model *m, const lc_gguf *g, bool json,
+                         bool with_metadata) {
     if (json) {
         lc_json_writer w;
         lc_json_init(&w, f, true);

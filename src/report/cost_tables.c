@@ -129,8 +129,8 @@ lc_status lc_report_measured_table(const int64_t *ns, int n, const lc_report_mea
     for (int i = 0; i < n && st == LC_OK; i++) {
         const lc_report_measure *a = &naive[i], *b = &flash[i];
         char note[300];
-        snprintf(note, sizeof note, "%s%s%s%s%s", a->why[0] ? "naive: " : "", a->why, a->why[0] && b->why[0] ? "; " : "",
-                 b->why[0] ? "flash: " : "", b->why);
+        snprintf(note, sizeof note, "%s%s%s%s%s", a->why[0] ? "naive: " : "", a->why,
+                 a->why[0] && b->why[0] ? "; " : "", b->why[0] ? "flash: " : "", b->why);
         LC_TABLE_ADD(*out, lc_tv_int(ns[i]), seconds_or_null(a), a->why[0] ? lc_tv_null() : lc_tv_int((int64_t)a->rss),
                      seconds_or_null(b), b->why[0] ? lc_tv_null() : lc_tv_int((int64_t)b->rss), lc_tv_str(note));
     }
@@ -180,17 +180,20 @@ lc_status lc_report_family_tables(const lc_family_preset *p, const int64_t *ns, 
         return st;
     }
     const int64_t big = (int64_t)1 << 30; /* past every window */
+    const double global_tok =
+        lc_family_preset_kv_bytes(p, 1, elem, false) - lc_family_preset_kv_bytes(p, 0, elem, false);
+    const double past_tok =
+        lc_family_preset_kv_bytes(p, big, elem, false) - lc_family_preset_kv_bytes(p, big - 1, elem, false);
     LC_TABLE_ADD(*info, lc_tv_str(p->name), lc_tv_str(p->hf_name), lc_tv_str(p->arch),
                  lc_tv_str(lc_family_preset_layers(p, layers, sizeof layers)), lc_tv_str(p->machinery),
-                 lc_tv_int(p->ctx), lc_tv_str(lc_dtype_name(elem)),
-                 bytes(lc_family_preset_kv_bytes(p, 1, elem, false) - lc_family_preset_kv_bytes(p, 0, elem, false)),
-                 bytes(lc_family_preset_kv_bytes(p, big, elem, false) - lc_family_preset_kv_bytes(p, big - 1, elem, false)),
+                 lc_tv_int(p->ctx), lc_tv_str(lc_dtype_name(elem)), bytes(global_tok), bytes(past_tok),
                  lc_tv_str(scaled));
     for (int i = 0; i < n; i++) {
         const double kv = lc_family_preset_kv_bytes(p, ns[i], elem, false);
         const double kg = lc_family_preset_kv_bytes(p, ns[i], elem, true);
         const lc_table_value saved = lc_tv_real(kg > 0 ? 1.0 - kv / kg : 0.0);
-        if (have_meas) LC_TABLE_ADD(*rows, lc_tv_int(ns[i]), bytes(kv), bytes(kg), saved, bytes(meas[i]), bytes(ana[i]));
+        if (have_meas)
+            LC_TABLE_ADD(*rows, lc_tv_int(ns[i]), bytes(kv), bytes(kg), saved, bytes(meas[i]), bytes(ana[i]));
         else LC_TABLE_ADD(*rows, lc_tv_int(ns[i]), bytes(kv), bytes(kg), saved);
     }
     return LC_OK;

@@ -27,8 +27,8 @@ static void describe_exe_dir(char *desc, size_t len) {
     char *slash = strrchr(exe, '/');
     if (slash) *slash = '\0';
     for (const char *c = exe; *c; c++)
-        if (!(*c == '/' || *c == '.' || *c == '_' || *c == '-' || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
-              (*c >= 'A' && *c <= 'Z')))
+        if (!(*c == '/' || *c == '.' || *c == '_' || *c == '-' || (*c >= '0' && *c <= '9') ||
+              (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
             return;
     char cmd[PATH_MAX + 96];
     snprintf(cmd, sizeof cmd, "git -C '%s' describe --always --dirty --tags 2>/dev/null", exe);

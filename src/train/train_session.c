@@ -93,7 +93,8 @@ void lc_trainer_plan_print(FILE *f, const lc_trainer *t, const lc_train_data_set
             lc_format_bytes((double)mem->total, b1, sizeof b1),
             lc_format_bytes((double)(mem->params + mem->grads + mem->moments), b2, sizeof b2),
             lc_format_bytes((double)mem->activations, b3, sizeof b3),
-            lc_format_bytes((double)mem->attention, b4, sizeof b4), lc_format_bytes((double)mem->scratch, b5, sizeof b5));
+            lc_format_bytes((double)mem->attention, b4, sizeof b4),
+            lc_format_bytes((double)mem->scratch, b5, sizeof b5));
     fprintf(f, "  data %s; B %lld x T %lld; steps %lld (from %lld), lr %g -> %g, warmup %lld, %d threads\n", ds->desc,
             (long long)cfg->batch, (long long)cfg->ctx, (long long)cfg->steps, (long long)lc_trainer_step_count(t),
             (double)cfg->lr, (double)cfg->min_lr, (long long)cfg->warmup,
@@ -176,8 +177,8 @@ const char *lc_train_progress_format(const lc_train_progress *p, const lc_train_
     lc_format_duration(el, e1, sizeof e1);
     lc_format_duration(eta, e2, sizeof e2);
     if (plain)
-        snprintf(buf, len, "step %lld/%lld loss %.4f lr %.2e grad %.3f tok/s %.0f elapsed %s ETA %s", (long long)s->step,
-                 (long long)p->total_steps, s->loss, (double)s->lr, s->grad_norm, tok_s, e1, e2);
+        snprintf(buf, len, "step %lld/%lld loss %.4f lr %.2e grad %.3f tok/s %.0f elapsed %s ETA %s",
+                 (long long)s->step, (long long)p->total_steps, s->loss, (double)s->lr, s->grad_norm, tok_s, e1, e2);
     else
         snprintf(buf, len, "step %lld/%lld | loss %.4f | lr %.2e | grad %.3f | %.0f tok/s | %s elapsed | ETA %s",
                  (long long)s->step, (long long)p->total_steps, s->loss, (double)s->lr, s->grad_norm, tok_s, e1, e2);
