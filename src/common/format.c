@@ -34,6 +34,7 @@ bool lc_parse_bytes(const char *s, size_t *out) {
     if (*end || v > (double)((size_t)1 << 50)) return false;
     *out = (size_t)v;
     return true;
+}
 
 const char *lc_format_duration(double s, char *buf, size_t len) {
     if (!isfinite(s) || s < 0) {
