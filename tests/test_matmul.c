@@ -178,8 +178,12 @@ static void test_matmul_all(void) {
         {1, 1, 1},    {1, 5, 2},     {3, 7, 1},     {3, 7, 7},    {17, 33, 1},   {17, 33, 6},  {16, 8, 12},
         {31, 100, 5}, {33, 385, 13}, {100, 64, 2},  {5, 800, 19}, {48, 257, 11}, {129, 96, 1}, {40, 24, 530},
         {32, 16, 12}, {47, 31, 23},  {63, 17, 25},  {1, 300, 3},  {95, 255, 24},
-        /* decode rows in groups of 4: group tails of 1..3, column tails of 1..31 */
-        {2, 33, 1},   {6, 47, 1},    {7, 100, 1},   {5, 64, 1},
+        /* decode rows in groups of 4 (AVX2) and 8 (AVX-512): group tails of
+         * 1..7, column tails of 1..31 */
+        {2, 33, 1},   {6, 47, 1},    {7, 100, 1},   {5, 64, 1},    {9, 31, 1},   {13, 65, 1},  {15, 17, 1},
+        /* decode work items of 64 KiB of rows (8 rows at least): several
+         * items, item tails, long rows (f32: 36 KB) */
+        {21, 9000, 1}, {203, 2100, 1},
         /* large enough to run on 2 threads (matvec >= 32768 weights, GEMM >= 2^18 multiply-adds) */
         {301, 203, 1}, {70, 1000, 1}, {100, 300, 50}, {37, 1000, 9}, {65, 520, 29}, {33, 513, 36}, {20, 700, 40},
         {97, 130, 530},
@@ -234,6 +238,103 @@ static void test_prefill_matches_decode(void) {
     free(yb);
     free(y1);
     weight_free(&w);
+}
+
+/* lc_matmul_multi: several weights over the same activations give each
+ * part's lc_matmul bits (every tier, 1..3 threads: the one-pass decode over
+ * the rows of all parts, with its stealing split, and the part-by-part
+ * fallback for block types, mixed types and several tokens), within the
+ * reference's bound. */
+static void test_matmul_multi_case(const lc_dtype *types, const int64_t *rows, int n_parts, int64_t cols,
+                                   int64_t n_tok, lc_rng *rng) {
+    test_weight w[LC_MATMUL_MAX_PARTS];
+    float *y[LC_MATMUL_MAX_PARTS], *y1 = NULL;
+    lc_matmul_part parts[LC_MATMUL_MAX_PARTS];
+    size_t ymax = 1, wsb = 0;
+    for (int p = 0; p < n_parts; p++) {
+        weight_make(&w[p], types[p], rows[p], cols, rng);
+        y[p] = malloc((size_t)(n_tok * rows[p]) * sizeof(float) + 4);
+        parts[p] = (lc_matmul_part){&w[p].t, y[p]};
+        ymax = LC_MAX(ymax, (size_t)(n_tok * rows[p]));
+    }
+    y1 = malloc(ymax * sizeof(float));
+    float *x = malloc((size_t)(n_tok * cols) * sizeof(float));
+    for (int64_t i = 0; i < n_tok * cols; i++) x[i] = lc_rng_normal(rng);
+    lc_error err;
+    for (int p = 0; p < n_parts; p++) {
+        size_t b = 0;
+        CHECK_OK(lc_matmul_workspace(&w[p].t, n_tok, 3, &b, &err), &err);
+        wsb = LC_MAX(wsb, b);
+    }
+    void *ws = wsb ? lc_malloc_aligned(wsb) : NULL;
+    for (int tier = LC_ISA_SCALAR; tier <= (int)lc_isa_best(); tier++) {
+        for (int th = 1; th <= 3; th++) {
+            lc_kernel_opts o;
+            lc_kernel_opts_init(&o);
+            o.n_threads = th;
+            o.isa = (lc_isa)tier;
+            for (int p = 0; p < n_parts; p++)
+                for (int64_t i = 0; i < n_tok * rows[p]; i++) y[p][i] = NAN;
+            CHECK_OK(lc_matmul_multi(parts, n_parts, x, n_tok, ws, wsb, &o, &err), &err);
+            for (int p = 0; p < n_parts; p++) {
+                CHECK(check_against_ref(&w[p], x, n_tok, y[p]) <= 1.0,
+                      "multi part %d/%d (%s %lldx%lld, %lld tokens), %s %d threads: outside the bound", p, n_parts,
+                      lc_dtype_name(types[p]), (long long)rows[p], (long long)cols, (long long)n_tok,
+                      lc_isa_name((lc_isa)tier), th);
+                run_matmul_isa(&w[p], x, n_tok, y1, th, (lc_isa)tier);
+                CHECK(memcmp(y1, y[p], (size_t)(n_tok * rows[p]) * sizeof(float)) == 0,
+                      "multi part %d/%d (%s %lldx%lld, %lld tokens), %s %d threads: not lc_matmul's bits", p,
+                      n_parts, lc_dtype_name(types[p]), (long long)rows[p], (long long)cols, (long long)n_tok,
+                      lc_isa_name((lc_isa)tier), th);
+            }
+        }
+    }
+    lc_free_aligned(ws);
+    for (int p = 0; p < n_parts; p++) {
+        free(y[p]);
+        weight_free(&w[p]);
+    }
+    free(y1);
+    free(x);
+}
+
+static void test_matmul_multi(void) {
+    lc_rng rng;
+    lc_rng_seed(&rng, 4242);
+    const lc_dtype f32[3] = {LC_DTYPE_F32, LC_DTYPE_F32, LC_DTYPE_F32};
+    const lc_dtype f16[4] = {LC_DTYPE_F16, LC_DTYPE_F16, LC_DTYPE_F16, LC_DTYPE_F16};
+    const lc_dtype bf16[3] = {LC_DTYPE_BF16, LC_DTYPE_BF16, LC_DTYPE_BF16};
+    const lc_dtype mixed[3] = {LC_DTYPE_F16, LC_DTYPE_Q8_0, LC_DTYPE_BF16};
+    /* a Wq / Wk / Wv-like triple; parts of 1, 0 and 7 rows; item tails */
+    const int64_t qkv[3] = {67, 17, 17}, odd[4] = {1, 0, 7, 130}, big[2] = {203, 75}, tiny[3] = {3, 1, 2};
+    test_matmul_multi_case(f16, qkv, 3, 96, 1, &rng);
+    test_matmul_multi_case(f16, odd, 4, 257, 1, &rng);
+    test_matmul_multi_case(f16, big, 2, 1040, 1, &rng); /* 64 KiB items: 32 rows each */
+    test_matmul_multi_case(f32, qkv, 3, 333, 1, &rng);
+    test_matmul_multi_case(bf16, qkv, 3, 129, 1, &rng);
+    test_matmul_multi_case(bf16, tiny, 3, 31, 1, &rng); /* one thread: below the threshold */
+    test_matmul_multi_case(f32, big, 2, 9000, 1, &rng); /* 8-row items */
+    test_matmul_multi_case(mixed, qkv, 3, 96, 1, &rng); /* part by part */
+    test_matmul_multi_case(f16, qkv, 3, 96, 5, &rng);   /* GEMMs, part by part */
+    /* refusals */
+    lc_error err;
+    test_weight a, b;
+    weight_make(&a, LC_DTYPE_F16, 4, 16, &rng);
+    weight_make(&b, LC_DTYPE_F16, 4, 17, &rng);
+    float x[17] = {0}, ya[4], yb[4];
+    lc_matmul_part parts[LC_MATMUL_MAX_PARTS + 1];
+    for (int i = 0; i <= LC_MATMUL_MAX_PARTS; i++) parts[i] = (lc_matmul_part){&a.t, ya};
+    CHECK(lc_matmul_multi(parts, 0, x, 1, NULL, 0, NULL, &err) == LC_ERR_INVALID_ARG, "0 parts accepted");
+    CHECK(lc_matmul_multi(parts, LC_MATMUL_MAX_PARTS + 1, x, 1, NULL, 0, NULL, &err) == LC_ERR_INVALID_ARG,
+          "%d parts accepted", LC_MATMUL_MAX_PARTS + 1);
+    parts[1] = (lc_matmul_part){&b.t, yb};
+    CHECK(lc_matmul_multi(parts, 2, x, 1, NULL, 0, NULL, &err) == LC_ERR_INVALID_ARG, "columns 16 and 17 accepted");
+    CHECK(strstr(err.msg, "columns") != NULL, "message: %s", err.msg);
+    parts[1] = (lc_matmul_part){&a.t, NULL};
+    CHECK(lc_matmul_multi(parts, 2, x, 1, NULL, 0, NULL, &err) == LC_ERR_INVALID_ARG, "NULL output accepted");
+    CHECK(lc_matmul_multi(NULL, 1, x, 1, NULL, 0, NULL, &err) == LC_ERR_INVALID_ARG, "NULL parts accepted");
+    weight_free(&a);
+    weight_free(&b);
 }
 
 static void test_matmul_refusals(void) {
@@ -427,6 +528,7 @@ int main(void) {
     test_matmul_all();
     test_prefill_matches_decode();
     test_matmul_refusals();
+    test_matmul_multi();
     test_rmsnorm();
     test_swiglu();
     test_add_softmax_argmax();

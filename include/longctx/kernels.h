@@ -56,6 +56,23 @@ lc_status lc_matmul_workspace(const lc_tensor *w, int64_t n_tok, int n_threads, 
 lc_status lc_matmul(const lc_tensor *w, const float *x, int64_t n_tok, float *y, void *ws, size_t ws_bytes,
                     const lc_kernel_opts *o, lc_error *err);
 
+/* Products of several weights with the same activations (Wq / Wk / Wv, the
+ * FFN's gate and up): parts[i].y [n_tok, parts[i].w->rows] = X parts[i].w^T,
+ * the same bits as one lc_matmul per part. With one token and f32 / f16 /
+ * bf16 weights of one type they run in one pass: one parallel region whose
+ * threads share the rows of all parts (each thread a contiguous range,
+ * stealing from the others' ends), instead of a region, its wake-ups and its
+ * barrier per weight; anything else runs lc_matmul part by part. The parts
+ * share cols; the outputs must not overlap x or each other. ws: the
+ * largest lc_matmul_workspace of the parts. At most LC_MATMUL_MAX_PARTS. */
+#define LC_MATMUL_MAX_PARTS 8
+typedef struct {
+    const lc_tensor *w;
+    float *y;
+} lc_matmul_part;
+lc_status lc_matmul_multi(const lc_matmul_part *parts, int n_parts, const float *x, int64_t n_tok, void *ws,
+                          size_t ws_bytes, const lc_kernel_opts *o, lc_error *err);
+
 /* Floating-point operations of lc_matmul (2 per multiply-add). */
 double lc_matmul_flops(const lc_tensor *w, int64_t n_tok);
 

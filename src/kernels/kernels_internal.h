@@ -84,9 +84,11 @@ void lc_gemm_avx2(lc_dtype t, const void *w, int64_t rows, int64_t cols, const f
 /* The same product with the AVX-512 tile (matmul_avx512.c; call only after
  * lc_isa_best() >= LC_ISA_AVX512). ws holds lc_gemm_workspace_avx512 bytes. */
 size_t lc_gemm_workspace_avx512(int64_t cols, int64_t n_tok, int n_threads);
-/* lc_matvec_rows_avx2's contract with 16-lane registers, four rows at a time. */
+/* lc_matvec_rows_avx2's contract with 16-lane registers, eight rows at a
+ * time. next: the first row the caller reads after row r1 - 1 (its rows
+ * row_bytes apart), where the last group's prefetches go; NULL: row r1. */
 void lc_matvec_rows_avx512(lc_dtype t, const void *w, size_t row_bytes, int64_t cols, const float *x, float *y,
-                           int64_t r0, int64_t r1);
+                           int64_t r0, int64_t r1, const void *next);
 void lc_gemm_avx512(lc_dtype t, const void *w, int64_t rows, int64_t cols, const float *x, int64_t n_tok, float *y,
                     void *ws, int n_threads);
 #endif

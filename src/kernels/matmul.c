@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <omp.h>
+#include <stdatomic.h>
 
 #include "kernels/kernels_internal.h"
 #include "quant/quant.h"
@@ -155,6 +156,115 @@ static void gemm_scalar(const lc_tensor *w, size_t rb, const float *x, int64_t n
     }
 }
 
+/* ---- Decode: the rows of one or more weights as one work list ------------ */
+
+#if defined(LC_HAVE_X86)
+/* Threads at most that get a range each (more share them). */
+#define MV_MAX_RANGES 64
+/* Bytes of weights per work item, about: an item is a whole number of
+ * MV_ITEM_QUANTUM rows (the AVX-512 group) of one part, at least one group. */
+#define MV_ITEM_BYTES 65536
+#define MV_ITEM_QUANTUM 8
+
+/* A thread's contiguous range of work items [front, back): the owner takes
+ * items from the front, in order (the item after the one it reads is the
+ * one its prefetches run into), the others steal from the back once their
+ * own range is empty, so a thread that starts late (woken from sleep) or
+ * loses its core does not hold the product up. front | back << 32. */
+typedef struct {
+    _Alignas(64) _Atomic uint64_t fb;
+} mv_range;
+
+static int64_t mv_take(mv_range *q, bool front) {
+    uint64_t s = atomic_load_explicit(&q->fb, memory_order_relaxed);
+    for (;;) {
+        const uint64_t f = s & 0xffffffffu, b = s >> 32;
+        if (f >= b) return -1;
+        const uint64_t n = front ? (f + 1) | (b << 32) : f | ((b - 1) << 32);
+        if (atomic_compare_exchange_weak_explicit(&q->fb, &s, n, memory_order_relaxed, memory_order_relaxed))
+            return front ? (int64_t)f : (int64_t)(b - 1);
+    }
+}
+
+/* The parts' items: part p holds items [first[p], first[p + 1]) of rpi[p] rows. */
+typedef struct {
+    const lc_matmul_part *parts;
+    int n;
+    int64_t first[LC_MATMUL_MAX_PARTS + 1];
+    int64_t rpi[LC_MATMUL_MAX_PARTS];
+    size_t rb;
+} mv_plan;
+
+/* Item c: its part, first row and row count. */
+static int mv_item(const mv_plan *pl, int64_t c, int64_t *r0, int64_t *r1) {
+    int p = 0;
+    while (c >= pl->first[p + 1]) p++;
+    *r0 = (c - pl->first[p]) * pl->rpi[p];
+    *r1 = LC_MIN(*r0 + pl->rpi[p], pl->parts[p].w->rows);
+    return p;
+}
+
+/* y_p = W_p x for every part (n_parts >= 1, one dtype of f32 / f16 / bf16,
+ * the same cols; validated by the caller): one parallel region over the
+ * rows of all parts. Every row is one matvec_rows dot, so the result does
+ * not depend on the grouping or the thread count. */
+static void matvec_parts(const lc_matmul_part *parts, int n_parts, const float *x, int nt, lc_isa isa) {
+    const lc_dtype t = parts[0].w->type;
+    const int64_t cols = parts[0].w->cols;
+    mv_plan pl;
+    pl.parts = parts;
+    pl.n = n_parts;
+    pl.rb = lc_kernel_row_bytes(t, cols);
+    pl.first[0] = 0;
+    double macs = 0;
+    for (int p = 0; p < n_parts; p++) {
+        int64_t rpi = (int64_t)(MV_ITEM_BYTES / pl.rb) / MV_ITEM_QUANTUM * MV_ITEM_QUANTUM;
+        pl.rpi[p] = LC_MAX(rpi, MV_ITEM_QUANTUM);
+        pl.first[p + 1] = pl.first[p] + (parts[p].w->rows + pl.rpi[p] - 1) / pl.rpi[p];
+        macs += (double)parts[p].w->rows * (double)cols;
+    }
+    const int64_t items = pl.first[n_parts];
+    if (items == 0) return;
+    const int use = macs >= 32768 ? nt : 1;
+    mv_range ranges[MV_MAX_RANGES];
+    const int nq = LC_MIN(use, MV_MAX_RANGES);
+    for (int i = 0; i < nq; i++)
+        atomic_store_explicit(&ranges[i].fb, (uint64_t)(items * i / nq) | (uint64_t)(items * (i + 1) / nq) << 32,
+                              memory_order_relaxed);
+#if defined(LC_HAVE_AVX512)
+    const bool avx512 = isa >= LC_ISA_AVX512;
+#else
+    (void)isa;
+#endif
+#pragma omp parallel num_threads(use)
+    {
+        const int me = omp_get_thread_num(), nr = LC_MIN(omp_get_num_threads(), MV_MAX_RANGES);
+        for (int k = 0; k < nr; k++) {
+            const int q = (me + k) % nr;
+            int64_t c;
+            while ((c = mv_take(&ranges[q], k == 0)) >= 0) {
+                int64_t r0, r1;
+                const int p = mv_item(&pl, c, &r0, &r1);
+                const lc_tensor *w = parts[p].w;
+#if defined(LC_HAVE_AVX512)
+                if (avx512) {
+                    /* where the owner reads next: the following item */
+                    const void *next = NULL;
+                    if (c + 1 < items) {
+                        int64_t n0, n1;
+                        const int pn = mv_item(&pl, c + 1, &n0, &n1);
+                        next = (const char *)parts[pn].w->data + (size_t)n0 * pl.rb;
+                    }
+                    lc_matvec_rows_avx512(t, w->data, pl.rb, cols, x, parts[p].y, r0, r1, next);
+                } else
+#endif
+                    lc_matvec_rows_avx2(t, w->data, pl.rb, cols, x, parts[p].y, r0, r1);
+            }
+        }
+    }
+}
+#endif
+
 lc_status lc_matmul(const lc_tensor *w, const float *x, int64_t n_tok, float *y, void *ws, size_t ws_bytes,
                     const lc_kernel_opts *o, lc_error *err) {
     lc_status st = check_weight(w, n_tok, err);
@@ -173,26 +283,8 @@ lc_status lc_matmul(const lc_tensor *w, const float *x, int64_t n_tok, float *y,
 #if defined(LC_HAVE_X86)
     if (!scalar) {
         if (n_tok == 1) {
-            const int64_t rows = w->rows;
-#if defined(LC_HAVE_AVX512)
-            const bool avx512 = lc_kernel_isa(o) >= LC_ISA_AVX512;
-#endif
-            /* Split rows evenly in blocks of 8 so each thread streams its own slice of W. */
-            int use = (rows * w->cols >= 32768) ? nt : 1;
-#pragma omp parallel num_threads(use)
-            {
-                int id = omp_get_thread_num(), n = omp_get_num_threads();
-                int64_t blocks = (rows + 7) / 8;
-                int64_t b0 = blocks * id / n, b1 = blocks * (id + 1) / n;
-                int64_t r0 = b0 * 8, r1 = LC_MIN(b1 * 8, rows);
-                if (r0 < r1) {
-#if defined(LC_HAVE_AVX512)
-                    if (avx512) lc_matvec_rows_avx512(w->type, w->data, rb, w->cols, x, y, r0, r1);
-                    else
-#endif
-                        lc_matvec_rows_avx2(w->type, w->data, rb, w->cols, x, y, r0, r1);
-                }
-            }
+            const lc_matmul_part part = {w, y};
+            matvec_parts(&part, 1, x, nt, lc_kernel_isa(o));
         } else {
             /* Small products run on one thread: a parallel region and its
              * barriers cost more than they save (and far more when the
@@ -212,5 +304,35 @@ lc_status lc_matmul(const lc_tensor *w, const float *x, int64_t n_tok, float *y,
     (void)scalar;
     if (n_tok == 1) matvec_scalar(w, rb, x, y, nt);
     else gemm_scalar(w, rb, x, n_tok, y, ws, nt);
+    return LC_OK;
+}
+
+lc_status lc_matmul_multi(const lc_matmul_part *parts, int n_parts, const float *x, int64_t n_tok, void *ws,
+                          size_t ws_bytes, const lc_kernel_opts *o, lc_error *err) {
+    if (!parts || n_parts < 1 || n_parts > LC_MATMUL_MAX_PARTS)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "matmul: %d parts (1..%d)", n_parts, LC_MATMUL_MAX_PARTS);
+    bool one_pass = n_tok == 1 && lc_kernel_use_avx2(o);
+    for (int p = 0; p < n_parts; p++) {
+        lc_status st = check_weight(parts[p].w, n_tok, err);
+        if (st != LC_OK) return st;
+        if (parts[p].w->cols != parts[0].w->cols)
+            return lc_fail(err, LC_ERR_INVALID_ARG, "matmul: part %d has %lld columns, part 0 %lld", p,
+                           (long long)parts[p].w->cols, (long long)parts[0].w->cols);
+        const lc_dtype t = parts[p].w->type;
+        if (t != parts[0].w->type || (t != LC_DTYPE_F32 && t != LC_DTYPE_F16 && t != LC_DTYPE_BF16)) one_pass = false;
+        if (n_tok > 0 && parts[p].w->rows > 0 && (!x || !parts[p].y))
+            return lc_fail(err, LC_ERR_INVALID_ARG, "matmul: NULL activations");
+    }
+#if defined(LC_HAVE_X86)
+    if (one_pass) {
+        matvec_parts(parts, n_parts, x, resolve_threads(o ? o->n_threads : 0), lc_kernel_isa(o));
+        return LC_OK;
+    }
+#endif
+    (void)one_pass;
+    for (int p = 0; p < n_parts; p++) {
+        lc_status st = lc_matmul(parts[p].w, x, n_tok, parts[p].y, ws, ws_bytes, o, err);
+        if (st != LC_OK) return st;
+    }
     return LC_OK;
 }

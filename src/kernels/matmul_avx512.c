@@ -237,21 +237,26 @@ static const kernel_fn kernels[MR + 1] = {NULL,      kernel_1, kernel_2, kernel_
  * faster without it (85-105 against 70-78), so they take none. */
 #define MV_PREFETCH 2048
 
-/* y[r .. r + NV) = W[r .. r + NV, :] . x, four rows at a time: two 16-lane
- * accumulators per row, each x vector loaded once for the four rows; the
- * column tail under a mask. */
-LC_INLINE void matvec_rows4(lc_dtype t, const char *w, size_t rb, int64_t cols, const float *x, float *y, int64_t r,
-                            int nv) {
-    __m512 acc[4][2];
-    const char *row[4];
-    for (int i = 0; i < 4; i++) {
+/* Rows per group of the matrix-vector product: each x vector is loaded once
+ * for the R rows, two 16-lane accumulators per row (R = 8: 16 accumulators,
+ * 8 streams in flight per thread). */
+#define MV_ROWS 8
+
+/* y[r .. r + nv) = W[r .. r + nv, :] . x, nv <= R: two 16-lane accumulators
+ * per row, each x vector loaded once for the R rows; the column tail under a
+ * mask. Each row's sum is the same chain whatever R and nv, so the grouping
+ * changes no bits. f16 / bf16: each row is prefetched MV_PREFETCH bytes
+ * ahead of its reads; past the end of the row, into the same place of the
+ * row R on from nxt (the first row of the group read next), so a group
+ * never starts on lines nobody prefetched. */
+LC_INLINE void matvec_group(const int R, lc_dtype t, const char *w, size_t rb, int64_t cols, const float *x,
+                            float *y, int64_t r, int nv, const char *nxt) {
+    __m512 acc[MV_ROWS][2];
+    const char *row[MV_ROWS];
+    for (int i = 0; i < R; i++) {
         acc[i][0] = acc[i][1] = _mm512_setzero_ps();
         row[i] = w + (size_t)(r + (i < nv ? i : 0)) * rb;
     }
-    /* f16 / bf16: each row is prefetched MV_PREFETCH bytes ahead of its
-     * reads; past the end of the row, into the same place of the row four
-     * on (the next group's), so a group never starts on lines nobody
-     * prefetched */
     const bool pf = t != LC_DTYPE_F32;
     const size_t data = (size_t)cols * 2;
     int64_t k = 0;
@@ -259,10 +264,12 @@ LC_INLINE void matvec_rows4(lc_dtype t, const char *w, size_t rb, int64_t cols, 
         const __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
         if (pf) {
             const size_t o = (size_t)k * 2 + MV_PREFETCH; /* the one line these 32 columns move on */
-            for (int i = 0; i < 4; i++) _mm_prefetch(o < data ? row[i] + o : row[i] + 4 * rb + (o - data), _MM_HINT_T0);
+#pragma GCC unroll 8
+            for (int i = 0; i < R; i++)
+                _mm_prefetch(o < data ? row[i] + o : nxt + (size_t)i * rb + (o - data), _MM_HINT_T0);
         }
-#pragma GCC unroll 4
-        for (int i = 0; i < 4; i++) {
+#pragma GCC unroll 8
+        for (int i = 0; i < R; i++) {
             acc[i][0] = _mm512_fmadd_ps(load16(t, row[i], k), x0, acc[i][0]);
             acc[i][1] = _mm512_fmadd_ps(load16(t, row[i], k + 16), x1, acc[i][1]);
         }
@@ -270,26 +277,29 @@ LC_INLINE void matvec_rows4(lc_dtype t, const char *w, size_t rb, int64_t cols, 
     for (; k < cols; k += 16) {
         const __mmask16 m = mask_first(cols - k);
         const __m512 x0 = _mm512_maskz_loadu_ps(m, x + k);
-#pragma GCC unroll 4
-        for (int i = 0; i < 4; i++) acc[i][0] = _mm512_fmadd_ps(load16_mask(t, row[i], k, m), x0, acc[i][0]);
+#pragma GCC unroll 8
+        for (int i = 0; i < R; i++) acc[i][0] = _mm512_fmadd_ps(load16_mask(t, row[i], k, m), x0, acc[i][0]);
     }
     for (int i = 0; i < nv; i++) y[r + i] = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][0], acc[i][1]));
 }
 
 LC_INLINE void matvec_rows(lc_dtype t, const char *w, size_t rb, int64_t cols, const float *x, float *y, int64_t r0,
-                           int64_t r1) {
-    for (int64_t r = r0; r < r1; r += 4) {
-        matvec_rows4(t, w, rb, cols, x, y, r, (int)LC_MIN(4, r1 - r));
+                           int64_t r1, const char *next) {
+    for (int64_t r = r0; r < r1; r += MV_ROWS) {
+        const int nv = (int)LC_MIN(MV_ROWS, r1 - r);
+        const char *nxt = r + MV_ROWS < r1 ? w + (size_t)(r + MV_ROWS) * rb : next;
+        if (nv > 4) matvec_group(MV_ROWS, t, w, rb, cols, x, y, r, nv, nxt);
+        else matvec_group(4, t, w, rb, cols, x, y, r, nv, nxt);
     }
 }
 
 void lc_matvec_rows_avx512(lc_dtype t, const void *w, size_t row_bytes, int64_t cols, const float *x, float *y,
-                           int64_t r0, int64_t r1) {
-    const char *wc = (const char *)w;
+                           int64_t r0, int64_t r1, const void *next) {
+    const char *wc = (const char *)w, *nx = next ? (const char *)next : wc + (size_t)r1 * row_bytes;
     switch (t) {
-    case LC_DTYPE_F32: matvec_rows(LC_DTYPE_F32, wc, row_bytes, cols, x, y, r0, r1); break;
-    case LC_DTYPE_F16: matvec_rows(LC_DTYPE_F16, wc, row_bytes, cols, x, y, r0, r1); break;
-    case LC_DTYPE_BF16: matvec_rows(LC_DTYPE_BF16, wc, row_bytes, cols, x, y, r0, r1); break;
+    case LC_DTYPE_F32: matvec_rows(LC_DTYPE_F32, wc, row_bytes, cols, x, y, r0, r1, nx); break;
+    case LC_DTYPE_F16: matvec_rows(LC_DTYPE_F16, wc, row_bytes, cols, x, y, r0, r1, nx); break;
+    case LC_DTYPE_BF16: matvec_rows(LC_DTYPE_BF16, wc, row_bytes, cols, x, y, r0, r1, nx); break;
     default: break;
     }
 }

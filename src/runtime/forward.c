@@ -29,6 +29,25 @@ static lc_status mm(lc_context *ctx, const lc_tensor *w, const float *x, int64_t
     return st;
 }
 
+/* Products of several weights with the same n input rows x (one pass over
+ * their rows for a decode step: lc_matmul_multi); rows_exact batches keep
+ * one product per weight. */
+static lc_status mm_multi(lc_context *ctx, const lc_matmul_part *parts, int n_parts, const float *x, int64_t n,
+                          lc_error *err) {
+    if (ctx->rows_exact && n > 1) {
+        for (int p = 0; p < n_parts; p++) {
+            lc_status st = mm(ctx, parts[p].w, x, n, parts[p].y, err);
+            if (st != LC_OK) return st;
+        }
+        return LC_OK;
+    }
+    double t0 = lc_time_now();
+    lc_status st = lc_matmul_multi(parts, n_parts, x, n, ctx->mm_ws, ctx->mm_ws_bytes, &ctx->kopts, err);
+    ctx->tm.t_matmul += lc_time_now() - t0;
+    for (int p = 0; p < n_parts; p++) ctx->tm.flops_matmul += lc_matmul_flops(parts[p].w, n);
+    return st;
+}
+
 /* One attention call: m query rows q at positions qpos0.. over a view of the
  * layer's cache, into out (and lse [m, n_heads] when not NULL). */
 static lc_status attend_view(lc_context *ctx, int32_t layer, const lc_kv_view *view, const lc_attn_params *p,
@@ -226,6 +245,9 @@ static lc_status project_qkv(lc_context *ctx, const lc_layer_weights *L, int64_t
                 memcpy(ctx->q + i * Q + h * hd, src, (size_t)hd * sizeof(float));
                 memcpy(ctx->gate + i * Q + h * hd, src + hd, (size_t)hd * sizeof(float));
             }
+    } else if (r0 == 0) { /* every row takes its query: one pass over Wq, Wk, Wv */
+        const lc_matmul_part parts[3] = {{&L->wq, ctx->q}, {&L->wk, ctx->k}, {&L->wv, ctx->v}};
+        if ((st = mm_multi(ctx, parts, 3, ctx->xb, n, err)) != LC_OK) return st;
     } else {
         if ((st = mm(ctx, &L->wq, ctx->xb + r0 * sh->dim, m, ctx->q, err)) != LC_OK ||
             (st = mm(ctx, &L->wk, ctx->xb, n, ctx->k, err)) != LC_OK ||
@@ -348,9 +370,8 @@ static lc_status feed_forward(lc_context *ctx, const lc_layer_weights *L, int64_
             else lc_swiglu(ctx->hb + i * F, g, g + F, F, ko);
         }
     } else {
-        if ((st = mm(ctx, &L->w_gate, ctx->xb, m, ctx->hb, err)) != LC_OK ||
-            (st = mm(ctx, &L->w_up, ctx->xb, m, ctx->hb2, err)) != LC_OK)
-            return st;
+        const lc_matmul_part parts[2] = {{&L->w_gate, ctx->hb}, {&L->w_up, ctx->hb2}};
+        if ((st = mm_multi(ctx, parts, 2, ctx->xb, m, err)) != LC_OK) return st;
         if (f->act == LC_ACT_GELU_TANH) lc_geglu_tanh(ctx->hb, ctx->hb, ctx->hb2, m * F, ko);
         else lc_swiglu(ctx->hb, ctx->hb, ctx->hb2, m * F, ko);
     }
