@@ -316,8 +316,34 @@ static void test_matmul_multi(void) {
     test_matmul_multi_case(f32, big, 2, 9000, 1, &rng); /* 8-row items */
     test_matmul_multi_case(mixed, qkv, 3, 96, 1, &rng); /* part by part */
     test_matmul_multi_case(f16, qkv, 3, 96, 5, &rng);   /* GEMMs, part by part */
-    /* refusals */
     lc_error err;
+    /* inside another parallel region OpenMP gives the product one thread
+     * where it asks for 3: every row must still be computed */
+    {
+        test_weight w1;
+        weight_make(&w1, LC_DTYPE_F16, 300, 200, &rng);
+        float x1[200], ya1[300], yb1[300];
+        for (int i = 0; i < 200; i++) x1[i] = lc_rng_normal(&rng);
+        for (int i = 0; i < 300; i++) ya1[i] = yb1[i] = NAN;
+        lc_kernel_opts o;
+        lc_kernel_opts_init(&o);
+        o.n_threads = 3;
+        const lc_matmul_part part = {&w1.t, ya1};
+        lc_status st1 = LC_OK, st2 = LC_OK;
+#pragma omp parallel num_threads(2)
+        {
+#pragma omp single
+            {
+                st1 = lc_matmul_multi(&part, 1, x1, 1, NULL, 0, &o, &err);
+                st2 = lc_matmul(&w1.t, x1, 1, yb1, NULL, 0, &o, &err);
+            }
+        }
+        CHECK(st1 == LC_OK && st2 == LC_OK, "nested products failed");
+        CHECK(check_against_ref(&w1, x1, 1, ya1) <= 1.0 && check_against_ref(&w1, x1, 1, yb1) <= 1.0,
+              "nested products: rows missing or wrong");
+        weight_free(&w1);
+    }
+    /* refusals */
     test_weight a, b;
     weight_make(&a, LC_DTYPE_F16, 4, 16, &rng);
     weight_make(&b, LC_DTYPE_F16, 4, 17, &rng);

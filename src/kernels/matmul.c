@@ -238,9 +238,11 @@ static void matvec_parts(const lc_matmul_part *parts, int n_parts, const float *
 #endif
 #pragma omp parallel num_threads(use)
     {
-        const int me = omp_get_thread_num(), nr = LC_MIN(omp_get_num_threads(), MV_MAX_RANGES);
-        for (int k = 0; k < nr; k++) {
-            const int q = (me + k) % nr;
+        /* every thread visits all nq ranges, so that OpenMP giving fewer
+         * threads than asked for (nesting, thread limits) leaves no item */
+        const int me = omp_get_thread_num();
+        for (int k = 0; k < nq; k++) {
+            const int q = (me + k) % nq;
             int64_t c;
             while ((c = mv_take(&ranges[q], k == 0)) >= 0) {
                 int64_t r0, r1;
