@@ -250,11 +250,13 @@ static void matvec_parts(const lc_matmul_part *parts, int n_parts, const float *
                 const lc_tensor *w = parts[p].w;
 #if defined(LC_HAVE_AVX512)
                 if (avx512) {
-                    /* where the owner reads next: the following item */
+                    /* where this thread reads next: the following item
+                     * of its own range, the preceding one when stealing */
+                    const int64_t cn = k == 0 ? c + 1 : c - 1;
                     const void *next = NULL;
-                    if (c + 1 < items) {
+                    if (cn >= 0 && cn < items) {
                         int64_t n0, n1;
-                        const int pn = mv_item(&pl, c + 1, &n0, &n1);
+                        const int pn = mv_item(&pl, cn, &n0, &n1);
                         next = (const char *)parts[pn].w->data + (size_t)n0 * pl.rb;
                     }
                     lc_matvec_rows_avx512(t, w->data, pl.rb, cols, x, parts[p].y, r0, r1, next);
