@@ -23,6 +23,7 @@
 
 #include "common/util.h"
 #include "longctx/kernels.h"
+#include "quant/qk_kernels.h"
 #include "test_util.h"
 
 
@@ -363,6 +364,86 @@ static void test_matmul_multi(void) {
     weight_free(&b);
 }
 
+/* lc_matmul_multi with block types: weights whose types pair with the same
+ * activation blocks run in one pass (the activations quantised once), each
+ * part with its own lc_matmul's bits, every tier and 1..3 threads; a mix of
+ * activation kinds runs part by part. Random blocks (every byte random). */
+static void test_matmul_multi_quant(void) {
+    typedef struct {
+        lc_dtype t[3];
+        int64_t rows[3];
+        int n;
+        int64_t cols;
+    } qcase;
+    const qcase cases[] = {
+        {{LC_DTYPE_Q4_K, LC_DTYPE_Q4_K, LC_DTYPE_Q6_K}, {67, 17, 17}, 3, 512}, /* Q4_K_M's Wq / Wk / Wv */
+        {{LC_DTYPE_Q4_K, LC_DTYPE_Q4_K}, {203, 75}, 2, 256},                  /* gate / up, item tails */
+        {{LC_DTYPE_Q4_0, LC_DTYPE_Q8_0, LC_DTYPE_IQ4_NL}, {1, 0, 49}, 3, 96},  /* Q8_0 activations; 0 rows */
+        {{LC_DTYPE_Q8_0, LC_DTYPE_Q8_0, LC_DTYPE_Q8_0}, {2, 3, 1}, 3, 32},    /* one thread */
+        {{LC_DTYPE_Q4_K, LC_DTYPE_Q4_0}, {30, 30}, 2, 256},                   /* Q8_K and Q8_0: part by part */
+        {{LC_DTYPE_Q4_1, LC_DTYPE_Q5_1}, {40, 9}, 2, 64},                     /* Q8_1 activations */
+    };
+    lc_rng rng;
+    lc_rng_seed(&rng, 777);
+    for (size_t ci = 0; ci < LC_ARRAY_LEN(cases); ci++) {
+        const qcase *qc = &cases[ci];
+        lc_tensor w[3];
+        void *data[3];
+        float *y[3], *y1;
+        lc_matmul_part parts[3];
+        size_t wsb = 0, ymax = 1;
+        for (int p = 0; p < qc->n; p++) {
+            lc_qk_type qt;
+            CHECK(lc_qk_from_dtype(qc->t[p], &qt), "%s is not an integer-kernel type", lc_dtype_name(qc->t[p]));
+            size_t rb = 0;
+            lc_dtype_row_bytes(qc->t[p], qc->cols, &rb, NULL);
+            data[p] = malloc(rb * (size_t)qc->rows[p] + 1);
+            const int64_t bpr = qc->cols / lc_qk_info_get(qt)->block;
+            if (qc->rows[p] > 0) lc_qk_random_blocks(qt, data[p], bpr * qc->rows[p], lc_rng_u64(&rng));
+            w[p] = (lc_tensor){qc->t[p], qc->rows[p], qc->cols, data[p]};
+            y[p] = malloc((size_t)qc->rows[p] * sizeof(float) + 4);
+            parts[p] = (lc_matmul_part){&w[p], y[p]};
+            size_t b = 0;
+            lc_error e0;
+            CHECK_OK(lc_matmul_workspace(&w[p], 1, 3, &b, &e0), &e0);
+            wsb = LC_MAX(wsb, b);
+            ymax = LC_MAX(ymax, (size_t)qc->rows[p]);
+        }
+        y1 = malloc(ymax * sizeof(float));
+        float *x = malloc((size_t)qc->cols * sizeof(float));
+        for (int64_t i = 0; i < qc->cols; i++) x[i] = lc_rng_normal(&rng);
+        void *ws = wsb ? lc_malloc_aligned(wsb) : NULL;
+        lc_error err;
+        for (int tier = LC_ISA_SCALAR; tier <= (int)lc_isa_best(); tier++)
+            for (int th = 1; th <= 3; th++) {
+                lc_kernel_opts o;
+                lc_kernel_opts_init(&o);
+                o.n_threads = th;
+                o.isa = (lc_isa)tier;
+                for (int p = 0; p < qc->n; p++)
+                    for (int64_t i = 0; i < qc->rows[p]; i++) y[p][i] = NAN;
+                CHECK_OK(lc_matmul_multi(parts, qc->n, x, 1, ws, wsb, &o, &err), &err);
+                for (int p = 0; p < qc->n; p++) {
+                    for (int64_t i = 0; i < qc->rows[p]; i++) y1[i] = NAN;
+                    CHECK_OK(lc_matmul(&w[p], x, 1, y1, ws, wsb, &o, &err), &err);
+                    bool finite = true;
+                    for (int64_t i = 0; i < qc->rows[p]; i++) finite = finite && isfinite(y1[i]);
+                    CHECK(finite && memcmp(y1, y[p], (size_t)qc->rows[p] * sizeof(float)) == 0,
+                          "multi case %zu part %d (%s %lldx%lld), %s %d threads: not lc_matmul's bits", ci, p,
+                          lc_dtype_name(qc->t[p]), (long long)qc->rows[p], (long long)qc->cols,
+                          lc_isa_name((lc_isa)tier), th);
+                }
+            }
+        lc_free_aligned(ws);
+        for (int p = 0; p < qc->n; p++) {
+            free(data[p]);
+            free(y[p]);
+        }
+        free(y1);
+        free(x);
+    }
+}
+
 static void test_matmul_refusals(void) {
     lc_error err;
     float x[64] = {0}, y[64];
@@ -555,6 +636,7 @@ int main(void) {
     test_prefill_matches_decode();
     test_matmul_refusals();
     test_matmul_multi();
+    test_matmul_multi_quant();
     test_rmsnorm();
     test_swiglu();
     test_add_softmax_argmax();

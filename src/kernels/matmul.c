@@ -333,6 +333,8 @@ lc_status lc_matmul_multi(const lc_matmul_part *parts, int n_parts, const float 
         return LC_OK;
     }
 #endif
+    /* block types: x quantised once, one region (src/quant) */
+    if (n_tok == 1 && lc_quant_matmul_multi1(parts, n_parts, x, ws, ws_bytes, o)) return LC_OK;
     (void)one_pass;
     for (int p = 0; p < n_parts; p++) {
         lc_status st = lc_matmul(parts[p].w, x, n_tok, parts[p].y, ws, ws_bytes, o, err);

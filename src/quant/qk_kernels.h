@@ -175,4 +175,21 @@ size_t lc_qmatmul_workspace(lc_qk_type t, int64_t cols, int64_t n_tok);
 void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int64_t cols, const float *x,
                 int64_t n_tok, float *y, void *ws, int n_threads, lc_isa isa);
 
+/* One weight of a one-token product over several weights (lc_qmatmul_multi1). */
+typedef struct {
+    lc_qk_type t;
+    const void *w;
+    size_t row_bytes;
+    int64_t rows;
+    float *y;
+} lc_qmatmul_part;
+/* y_p = W_p x for one token x of cols elements and n_parts (>= 1) weights
+ * whose types pair with the same activation blocks and have tiles of tier
+ * isa (lc_qk_tile non-NULL): x quantised once, one parallel region over the
+ * decode items of all parts. Each y_p gets the bits lc_qmatmul gives that
+ * part alone. ws: lc_qmatmul_workspace(parts[0].t, cols, 1) bytes. At most
+ * 64 parts (none run beyond). */
+void lc_qmatmul_multi1(const lc_qmatmul_part *parts, int n_parts, int64_t cols, const float *x, void *ws,
+                       int n_threads, lc_isa isa);
+
 #endif /* LC_QUANT_KERNELS_H */

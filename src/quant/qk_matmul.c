@@ -220,3 +220,54 @@ void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int
         }
     }
 }
+
+void lc_qmatmul_multi1(const lc_qmatmul_part *parts, int n_parts, int64_t cols, const float *x, void *ws,
+                       int n_threads, lc_isa isa) {
+    if (n_parts < 1) return;
+    const lc_qk_info *in = lc_qk_info_get(parts[0].t);
+    if (!in) return;
+    char *aq = (char *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    const size_t arow = align64(lc_qmatmul_act_row_bytes(parts[0].t, cols));
+    if (n_parts > QMM_MAX_RANGES) return;
+    /* item c of part p: first[p] <= c < first[p + 1], rows from (c - first[p]) * QMM_DECODE_ROWS, as
+     * lc_qmatmul cuts that part alone */
+    int64_t first[QMM_MAX_RANGES + 1];
+    lc_qtile_fn tiles[QMM_MAX_RANGES];
+    const int np = n_parts;
+    double macs = 0;
+    first[0] = 0;
+    for (int p = 0; p < np; p++) {
+        first[p + 1] = first[p] + (LC_MAX(parts[p].rows, 0) + QMM_DECODE_ROWS - 1) / QMM_DECODE_ROWS;
+        tiles[p] = lc_qk_tile(parts[p].t, isa);
+        macs += (double)parts[p].rows * (double)cols;
+    }
+    const int64_t items = first[np];
+    const int nt = macs >= QMM_PARALLEL_MIN && n_threads > 1 ? n_threads : 1;
+    qmm_range ranges[QMM_MAX_RANGES];
+#pragma omp parallel num_threads(nt)
+    {
+        /* the activation row in equal runs of whole blocks per thread (the
+         * bytes do not depend on the split), then the ranges */
+        const int64_t ab = lc_act_block(in->act), nb = cols / ab;
+        const int me = omp_get_thread_num(), nth = omp_get_num_threads();
+        const int64_t b0 = nb * me / nth, b1 = nb * (me + 1) / nth;
+        if (b1 > b0)
+            lc_qk_quantize_act(in->act, x + (size_t)(b0 * ab), aq + (size_t)b0 * lc_act_block_bytes(in->act),
+                               (b1 - b0) * ab, isa);
+        if (me == 0) ranges_init(ranges, items, nth);
+#pragma omp barrier
+        const int nq = LC_MIN(nth, QMM_MAX_RANGES);
+        for (int k = 0; k < nq; k++) {
+            const int q = (me + k) % nq;
+            int64_t c;
+            while ((c = range_take(&ranges[q], k == 0)) >= 0) {
+                int p = 0;
+                while (c >= first[p + 1]) p++;
+                const int64_t r = (c - first[p]) * QMM_DECODE_ROWS;
+                const int nr = (int)LC_MIN(parts[p].rows - r, (int64_t)QMM_DECODE_ROWS);
+                tiles[p]((const char *)parts[p].w + (size_t)r * parts[p].row_bytes, parts[p].row_bytes, nr, aq, arow,
+                         1, cols, parts[p].y + r, 0);
+            }
+        }
+    }
+}

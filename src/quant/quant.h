@@ -143,6 +143,13 @@ void lc_quantize_q6_K(const float *src, void *dst, int64_t n);
  * is true to lc_quant_matmul (same contract as lc_matmul; shapes and the
  * workspace size already validated by lc_matmul). */
 bool lc_quant_matmul_handles(lc_dtype t);
+/* lc_matmul_multi's one-token path for block types: when every part's type
+ * takes the integer kernels with tiles of o's tier, pairs with the same
+ * activation blocks as part 0's, and ws is large enough, runs them in one
+ * pass (lc_qmatmul_multi1) and returns true; otherwise does nothing and
+ * returns false. The parts are validated by the caller (same cols). */
+bool lc_quant_matmul_multi1(const lc_matmul_part *parts, int n_parts, const float *x, void *ws, size_t ws_bytes,
+                            const lc_kernel_opts *o);
 size_t lc_quant_matmul_workspace(const lc_tensor *w, int64_t n_tok, int n_threads);
 lc_status lc_quant_matmul(const lc_tensor *w, const float *x, int64_t n_tok, float *y, void *ws, size_t ws_bytes,
                           const lc_kernel_opts *o, lc_error *err);

@@ -46,6 +46,24 @@ static size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
 
 static int resolve_threads(int n) { return n > 0 ? n : lc_cpu_count(); }
 
+bool lc_quant_matmul_multi1(const lc_matmul_part *parts, int n_parts, const float *x, void *ws, size_t ws_bytes,
+                            const lc_kernel_opts *o) {
+    if (n_parts < 1 || n_parts > LC_MATMUL_MAX_PARTS) return false;
+    const lc_isa isa = lc_kernel_isa(o);
+    lc_qmatmul_part qp[LC_MATMUL_MAX_PARTS];
+    for (int p = 0; p < n_parts; p++) {
+        const lc_tensor *w = parts[p].w;
+        lc_qk_type qt;
+        if (!lc_quant_matmul_handles(w->type) || !lc_qk_from_dtype(w->type, &qt) || !lc_qk_tile(qt, isa)) return false;
+        qp[p] = (lc_qmatmul_part){qt, w->data, lc_kernel_row_bytes(w->type, w->cols), w->rows, parts[p].y};
+        if (lc_qk_info_get(qt)->act != lc_qk_info_get(qp[0].t)->act) return false;
+    }
+    const int64_t cols = parts[0].w->cols;
+    if (!ws || ws_bytes < lc_qmatmul_workspace(qp[0].t, cols, 1)) return false;
+    lc_qmatmul_multi1(qp, n_parts, cols, x, ws, resolve_threads(o ? o->n_threads : 0), isa);
+    return true;
+}
+
 /* Scratch of one thread of the GEMM path: a panel of f32 rows, then the
  * packing buffers of its sgemm. */
 static size_t thread_bytes(int64_t cols, int64_t n_tok) {
