@@ -58,11 +58,13 @@ lc_status lc_matmul(const lc_tensor *w, const float *x, int64_t n_tok, float *y,
 
 /* Products of several weights with the same activations (Wq / Wk / Wv, the
  * FFN's gate and up): parts[i].y [n_tok, parts[i].w->rows] = X parts[i].w^T,
- * the same bits as one lc_matmul per part. With one token and f32 / f16 /
- * bf16 weights of one type they run in one pass: one parallel region whose
- * threads share the rows of all parts (each thread a contiguous range,
- * stealing from the others' ends), instead of a region, its wake-ups and its
- * barrier per weight; anything else runs lc_matmul part by part. The parts
+ * the same bits as one lc_matmul per part. With one token they run in one
+ * pass when the weights are f32 / f16 / bf16 of one type, or block types
+ * that pair with the same 8-bit activation blocks (quantised once): one
+ * parallel region whose threads share the rows of all parts (each thread a
+ * contiguous range, stealing from the others' ends), instead of a region,
+ * its wake-ups and its barrier per weight; anything else runs lc_matmul part
+ * by part. The parts
  * share cols; the outputs must not overlap x or each other. ws: the
  * largest lc_matmul_workspace of the parts. At most LC_MATMUL_MAX_PARTS. */
 #define LC_MATMUL_MAX_PARTS 8

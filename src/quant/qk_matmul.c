@@ -13,6 +13,10 @@
  *      TR x TT integer tiles read each weight block once per TT tokens and
  *      each activation block once per TR rows.
  *
+ * lc_qmatmul_multi1 runs step 2a for one token over several weights that
+ * share x (one quantisation, one region, the items of all weights in one
+ * list).
+ *
  * The scalar path runs the reference dot of every (row, token) pair. Every
  * output is computed by one tile (one dot) in the same order whatever the
  * thread count, so results do not depend on it.
