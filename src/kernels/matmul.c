@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include <omp.h>
-#include <stdatomic.h>
 
+#include "common/work_ranges.h"
 #include "kernels/kernels_internal.h"
 #include "quant/quant.h"
 
@@ -159,32 +159,10 @@ static void gemm_scalar(const lc_tensor *w, size_t rb, const float *x, int64_t n
 /* ---- Decode: the rows of one or more weights as one work list ------------ */
 
 #if defined(LC_HAVE_X86)
-/* Threads at most that get a range each (more share them). */
-#define MV_MAX_RANGES 64
 /* Bytes of weights per work item, about: an item is a whole number of
  * MV_ITEM_QUANTUM rows (the AVX-512 group) of one part, at least one group. */
 #define MV_ITEM_BYTES 65536
 #define MV_ITEM_QUANTUM 8
-
-/* A thread's contiguous range of work items [front, back): the owner takes
- * items from the front, in order (the item after the one it reads is the
- * one its prefetches run into), the others steal from the back once their
- * own range is empty, so a thread that starts late (woken from sleep) or
- * loses its core does not hold the product up. front | back << 32. */
-typedef struct {
-    _Alignas(64) _Atomic uint64_t fb;
-} mv_range;
-
-static int64_t mv_take(mv_range *q, bool front) {
-    uint64_t s = atomic_load_explicit(&q->fb, memory_order_relaxed);
-    for (;;) {
-        const uint64_t f = s & 0xffffffffu, b = s >> 32;
-        if (f >= b) return -1;
-        const uint64_t n = front ? (f + 1) | (b << 32) : f | ((b - 1) << 32);
-        if (atomic_compare_exchange_weak_explicit(&q->fb, &s, n, memory_order_relaxed, memory_order_relaxed))
-            return front ? (int64_t)f : (int64_t)(b - 1);
-    }
-}
 
 /* The parts' items: part p holds items [first[p], first[p + 1]) of rpi[p] rows. */
 typedef struct {
@@ -226,11 +204,11 @@ static void matvec_parts(const lc_matmul_part *parts, int n_parts, const float *
     const int64_t items = pl.first[n_parts];
     if (items == 0) return;
     const int use = macs >= 32768 ? nt : 1;
-    mv_range ranges[MV_MAX_RANGES];
-    const int nq = LC_MIN(use, MV_MAX_RANGES);
-    for (int i = 0; i < nq; i++)
-        atomic_store_explicit(&ranges[i].fb, (uint64_t)(items * i / nq) | (uint64_t)(items * (i + 1) / nq) << 32,
-                              memory_order_relaxed);
+    /* the items as one contiguous range per thread, stolen from the back
+     * once a thread's own is done (common/work_ranges.h) */
+    lc_work_range ranges[LC_WORK_MAX_RANGES];
+    const int nq = LC_MIN(use, LC_WORK_MAX_RANGES);
+    lc_work_ranges_init(ranges, items, nq);
 #if defined(LC_HAVE_AVX512)
     const bool avx512 = isa >= LC_ISA_AVX512;
 #else
@@ -241,29 +219,26 @@ static void matvec_parts(const lc_matmul_part *parts, int n_parts, const float *
         /* every thread visits all nq ranges, so that OpenMP giving fewer
          * threads than asked for (nesting, thread limits) leaves no item */
         const int me = omp_get_thread_num();
-        for (int k = 0; k < nq; k++) {
-            const int q = (me + k) % nq;
-            int64_t c;
-            while ((c = mv_take(&ranges[q], k == 0)) >= 0) {
-                int64_t r0, r1;
-                const int p = mv_item(&pl, c, &r0, &r1);
-                const lc_tensor *w = parts[p].w;
+        int k = 0;
+        for (int64_t c; (c = lc_work_next(ranges, nq, me, &k)) >= 0;) {
+            int64_t r0, r1;
+            const int p = mv_item(&pl, c, &r0, &r1);
+            const lc_tensor *w = parts[p].w;
 #if defined(LC_HAVE_AVX512)
-                if (avx512) {
-                    /* where this thread reads next: the following item
-                     * of its own range, the preceding one when stealing */
-                    const int64_t cn = k == 0 ? c + 1 : c - 1;
-                    const void *next = NULL;
-                    if (cn >= 0 && cn < items) {
-                        int64_t n0, n1;
-                        const int pn = mv_item(&pl, cn, &n0, &n1);
-                        next = (const char *)parts[pn].w->data + (size_t)n0 * pl.rb;
-                    }
-                    lc_matvec_rows_avx512(t, w->data, pl.rb, cols, x, parts[p].y, r0, r1, next);
-                } else
+            if (avx512) {
+                /* where this thread reads next: the following item
+                 * of its own range, the preceding one when stealing */
+                const int64_t cn = k == 0 ? c + 1 : c - 1;
+                const void *next = NULL;
+                if (cn >= 0 && cn < items) {
+                    int64_t n0, n1;
+                    const int pn = mv_item(&pl, cn, &n0, &n1);
+                    next = (const char *)parts[pn].w->data + (size_t)n0 * pl.rb;
+                }
+                lc_matvec_rows_avx512(t, w->data, pl.rb, cols, x, parts[p].y, r0, r1, next);
+            } else
 #endif
-                    lc_matvec_rows_avx2(t, w->data, pl.rb, cols, x, parts[p].y, r0, r1);
-            }
+                lc_matvec_rows_avx2(t, w->data, pl.rb, cols, x, parts[p].y, r0, r1);
         }
     }
 }

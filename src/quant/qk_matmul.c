@@ -22,9 +22,9 @@
  * thread count, so results do not depend on it.
  */
 #include <omp.h>
-#include <stdatomic.h>
 
 #include "common/util.h"
+#include "common/work_ranges.h"
 #include "quant/qk_kernels.h"
 
 /* Tokens per block of the prefill product, rows per thread work item. */
@@ -46,38 +46,6 @@
 #define QMM_PARALLEL_MIN (1 << 18)
 
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
-
-/* Threads at most that the decode split below gives a range each (more
- * threads share the ranges: thread i starts in range i % QMM_MAX_RANGES). */
-#define QMM_MAX_RANGES 64
-
-/* The decode work items [lo, hi) of one thread's range: the owner takes
- * them from the front, in order (so the item after the one it works on is
- * the one its tiles prefetch into), others steal from the back once their
- * own range is empty. front | back << 32 in one atomic word. */
-typedef struct {
-    _Alignas(64) _Atomic uint64_t fb;
-} qmm_range;
-
-/* Take an item of range q from the front (or the back): its index, or -1. */
-static int64_t range_take(qmm_range *q, bool front) {
-    uint64_t s = atomic_load_explicit(&q->fb, memory_order_relaxed);
-    for (;;) {
-        const uint64_t f = s & 0xffffffffu, b = s >> 32;
-        if (f >= b) return -1;
-        const uint64_t n = front ? (f + 1) | (b << 32) : f | ((b - 1) << 32);
-        if (atomic_compare_exchange_weak_explicit(&q->fb, &s, n, memory_order_relaxed, memory_order_relaxed))
-            return front ? (int64_t)f : (int64_t)(b - 1);
-    }
-}
-
-/* The ranges of the decode split: nth threads' contiguous shares of items. */
-static void ranges_init(qmm_range *ranges, int64_t items, int nth) {
-    const int64_t nq = LC_MIN(nth, QMM_MAX_RANGES);
-    for (int64_t i = 0; i < nq; i++)
-        atomic_store_explicit(&ranges[i].fb, (uint64_t)(items * i / nq) | (uint64_t)(items * (i + 1) / nq) << 32,
-                              memory_order_relaxed);
-}
 
 lc_isa lc_qk_tier(lc_qk_type t, lc_isa isa) {
     if (!lc_qk_info_get(t)) return LC_ISA_SCALAR;
@@ -153,7 +121,7 @@ void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int
     const lc_qtile_fn tile = lc_qk_tile(t, isa);
     if (!tile) isa = LC_ISA_SCALAR;
 
-    qmm_range ranges[QMM_MAX_RANGES];
+    lc_work_range ranges[LC_WORK_MAX_RANGES];
     const bool small = n_tok <= QMM_SMALL_N; /* the decode split (2a) */
     const int64_t items = (rows + QMM_DECODE_ROWS - 1) / QMM_DECODE_ROWS; /* decode work items */
 #pragma omp parallel num_threads(nt)
@@ -169,10 +137,11 @@ void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int
                 lc_qk_quantize_act(in->act, x + (size_t)(b0 * ab), aq + (size_t)b0 * lc_act_block_bytes(in->act),
                                    (b1 - b0) * ab, isa);
             /* the ranges of the decode split (2a) */
-            if (me == 0) ranges_init(ranges, items, nth);
+            if (me == 0) lc_work_ranges_init(ranges, items, LC_MIN(nth, LC_WORK_MAX_RANGES));
 #pragma omp barrier
         } else {
-            if (small && omp_get_thread_num() == 0) ranges_init(ranges, items, omp_get_num_threads());
+            if (small && omp_get_thread_num() == 0)
+                lc_work_ranges_init(ranges, items, LC_MIN(omp_get_num_threads(), LC_WORK_MAX_RANGES));
 #pragma omp for schedule(dynamic, 1)
             for (int64_t j = 0; j < n_tok; j++) {
                 const float *xr = x + (size_t)j * (size_t)cols;
@@ -196,17 +165,14 @@ void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int
              * items from the backs of the others' ranges (a thread that
              * loses its core to another process does not hold the others
              * up at the end) */
-            const int me = omp_get_thread_num(), nq = LC_MIN(omp_get_num_threads(), QMM_MAX_RANGES);
-            for (int k = 0; k < nq; k++) {
-                const int q = (me + k) % nq;
-                int64_t c;
-                while ((c = range_take(&ranges[q], k == 0)) >= 0) {
-                    const int64_t r = c * QMM_DECODE_ROWS;
-                    const int nr = (int)LC_MIN(rows - r, (int64_t)QMM_DECODE_ROWS);
-                    for (int64_t j = 0; j < n_tok; j++)
-                        tile(wb + (size_t)r * row_bytes, row_bytes, nr, aq + (size_t)j * arow, arow, 1, cols,
-                             y + (size_t)j * (size_t)rows + (size_t)r, 0);
-                }
+            const int me = omp_get_thread_num(), nq = LC_MIN(omp_get_num_threads(), LC_WORK_MAX_RANGES);
+            int k = 0;
+            for (int64_t c; (c = lc_work_next(ranges, nq, me, &k)) >= 0;) {
+                const int64_t r = c * QMM_DECODE_ROWS;
+                const int nr = (int)LC_MIN(rows - r, (int64_t)QMM_DECODE_ROWS);
+                for (int64_t j = 0; j < n_tok; j++)
+                    tile(wb + (size_t)r * row_bytes, row_bytes, nr, aq + (size_t)j * arow, arow, 1, cols,
+                         y + (size_t)j * (size_t)rows + (size_t)r, 0);
             }
         } else {
             /* 2b. prefill: (token block, row panel) items handed out
@@ -232,11 +198,11 @@ void lc_qmatmul_multi1(const lc_qmatmul_part *parts, int n_parts, int64_t cols, 
     if (!in) return;
     char *aq = (char *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
     const size_t arow = align64(lc_qmatmul_act_row_bytes(parts[0].t, cols));
-    if (n_parts > QMM_MAX_RANGES) return;
+    if (n_parts > LC_MATMUL_MAX_PARTS) return;
     /* item c of part p: first[p] <= c < first[p + 1], rows from (c - first[p]) * QMM_DECODE_ROWS, as
      * lc_qmatmul cuts that part alone */
-    int64_t first[QMM_MAX_RANGES + 1];
-    lc_qtile_fn tiles[QMM_MAX_RANGES];
+    int64_t first[LC_MATMUL_MAX_PARTS + 1];
+    lc_qtile_fn tiles[LC_MATMUL_MAX_PARTS];
     const int np = n_parts;
     double macs = 0;
     first[0] = 0;
@@ -247,7 +213,7 @@ void lc_qmatmul_multi1(const lc_qmatmul_part *parts, int n_parts, int64_t cols, 
     }
     const int64_t items = first[np];
     const int nt = macs >= QMM_PARALLEL_MIN && n_threads > 1 ? n_threads : 1;
-    qmm_range ranges[QMM_MAX_RANGES];
+    lc_work_range ranges[LC_WORK_MAX_RANGES];
 #pragma omp parallel num_threads(nt)
     {
         /* the activation row in equal runs of whole blocks per thread (the
@@ -258,20 +224,17 @@ void lc_qmatmul_multi1(const lc_qmatmul_part *parts, int n_parts, int64_t cols, 
         if (b1 > b0)
             lc_qk_quantize_act(in->act, x + (size_t)(b0 * ab), aq + (size_t)b0 * lc_act_block_bytes(in->act),
                                (b1 - b0) * ab, isa);
-        if (me == 0) ranges_init(ranges, items, nth);
+        if (me == 0) lc_work_ranges_init(ranges, items, LC_MIN(nth, LC_WORK_MAX_RANGES));
 #pragma omp barrier
-        const int nq = LC_MIN(nth, QMM_MAX_RANGES);
-        for (int k = 0; k < nq; k++) {
-            const int q = (me + k) % nq;
-            int64_t c;
-            while ((c = range_take(&ranges[q], k == 0)) >= 0) {
-                int p = 0;
-                while (c >= first[p + 1]) p++;
-                const int64_t r = (c - first[p]) * QMM_DECODE_ROWS;
-                const int nr = (int)LC_MIN(parts[p].rows - r, (int64_t)QMM_DECODE_ROWS);
-                tiles[p]((const char *)parts[p].w + (size_t)r * parts[p].row_bytes, parts[p].row_bytes, nr, aq, arow,
-                         1, cols, parts[p].y + r, 0);
-            }
+        const int nq = LC_MIN(nth, LC_WORK_MAX_RANGES);
+        int k = 0;
+        for (int64_t c; (c = lc_work_next(ranges, nq, me, &k)) >= 0;) {
+            int p = 0;
+            while (c >= first[p + 1]) p++;
+            const int64_t r = (c - first[p]) * QMM_DECODE_ROWS;
+            const int nr = (int)LC_MIN(parts[p].rows - r, (int64_t)QMM_DECODE_ROWS);
+            tiles[p]((const char *)parts[p].w + (size_t)r * parts[p].row_bytes, parts[p].row_bytes, nr, aq, arow, 1,
+                     cols, parts[p].y + r, 0);
         }
     }
 }
