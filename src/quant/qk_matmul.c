@@ -47,6 +47,18 @@
 
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
+/* Inside a parallel region: this thread's share of one activation row x,
+ * quantised into aq, in equal runs of whole blocks per thread (each block
+ * is quantised on its own, so the bytes do not depend on the split). */
+static void quantize_row_share(const lc_qk_info *in, const float *x, char *aq, int64_t cols, lc_isa isa) {
+    const int64_t ab = lc_act_block(in->act), nb = cols / ab;
+    const int me = omp_get_thread_num(), nth = omp_get_num_threads();
+    const int64_t b0 = nb * me / nth, b1 = nb * (me + 1) / nth;
+    if (b1 > b0)
+        lc_qk_quantize_act(in->act, x + (size_t)(b0 * ab), aq + (size_t)b0 * lc_act_block_bytes(in->act),
+                           (b1 - b0) * ab, isa);
+}
+
 lc_isa lc_qk_tier(lc_qk_type t, lc_isa isa) {
     if (!lc_qk_info_get(t)) return LC_ISA_SCALAR;
 #if defined(LC_HAVE_AVX512)
@@ -130,14 +142,10 @@ void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int
          * whole blocks per thread (each block is quantised on its own, so
          * the bytes do not depend on the split) */
         if (n_tok == 1) {
-            const int64_t ab = lc_act_block(in->act), nb = cols / ab;
-            const int me = omp_get_thread_num(), nth = omp_get_num_threads();
-            const int64_t b0 = nb * me / nth, b1 = nb * (me + 1) / nth;
-            if (b1 > b0)
-                lc_qk_quantize_act(in->act, x + (size_t)(b0 * ab), aq + (size_t)b0 * lc_act_block_bytes(in->act),
-                                   (b1 - b0) * ab, isa);
+            quantize_row_share(in, x, aq, cols, isa);
             /* the ranges of the decode split (2a) */
-            if (me == 0) lc_work_ranges_init(ranges, items, LC_MIN(nth, LC_WORK_MAX_RANGES));
+            if (omp_get_thread_num() == 0)
+                lc_work_ranges_init(ranges, items, LC_MIN(omp_get_num_threads(), LC_WORK_MAX_RANGES));
 #pragma omp barrier
         } else {
             if (small && omp_get_thread_num() == 0)
@@ -216,14 +224,9 @@ void lc_qmatmul_multi1(const lc_qmatmul_part *parts, int n_parts, int64_t cols, 
     lc_work_range ranges[LC_WORK_MAX_RANGES];
 #pragma omp parallel num_threads(nt)
     {
-        /* the activation row in equal runs of whole blocks per thread (the
-         * bytes do not depend on the split), then the ranges */
-        const int64_t ab = lc_act_block(in->act), nb = cols / ab;
+        /* the activation row, then the ranges */
+        quantize_row_share(in, x, aq, cols, isa);
         const int me = omp_get_thread_num(), nth = omp_get_num_threads();
-        const int64_t b0 = nb * me / nth, b1 = nb * (me + 1) / nth;
-        if (b1 > b0)
-            lc_qk_quantize_act(in->act, x + (size_t)(b0 * ab), aq + (size_t)b0 * lc_act_block_bytes(in->act),
-                               (b1 - b0) * ab, isa);
         if (me == 0) lc_work_ranges_init(ranges, items, LC_MIN(nth, LC_WORK_MAX_RANGES));
 #pragma omp barrier
         const int nq = LC_MIN(nth, LC_WORK_MAX_RANGES);
