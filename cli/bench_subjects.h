@@ -9,6 +9,10 @@
 #include "bench_subjects.def"
 #undef LC_BENCH_SUBJECT
 
+/* --reps R of the micro-benchmarks that report the best of R timed passes
+ * (an option-table entry, opt.h; dst: int). */
+#define BENCH_BEST_OF_OPT(dst_) CLI_INT("--reps", "R", (dst_), 1, CLI_MAX_REPS, "repetitions, best reported (default 5)")
+
 /* A table of the columns, or NULL after saying why. */
 lc_table *bench_table(const char *cmd, const lc_table_col *cols, int n_cols);
 #define BENCH_TABLE(cmd, cols) bench_table(cmd, cols, (int)(sizeof(cols) / sizeof((cols)[0])))

@@ -57,7 +57,7 @@ int bench_contend(int argc, char **argv) {
         CLI_INT("--busy", "N", &busy, 0, LC_BENCH_CONTEND_MAX, "competing busy processes (default: CPU count)"),
         CLI_INT("--reps", "R", &reps, 1, LC_BENCH_CONTEND_MAX, "runs of each kind (default 5, at most 64)"),
         CLI_INT("-t|--threads", "N", &co.n_threads, 1, INT32_MAX, "threads (default: all CPUs)"),
-        CLI_SET("--json", &json, "one JSON object on stdout"),
+        CLI_JSON_STDOUT(&json),
     };
     const cli_opt_spec spec = CLI_SPEC("bench contend", synopsis, NULL, opts);
     const int prc = cli_opt_parse(&spec, argc, argv, 1);

@@ -71,7 +71,7 @@ int bench_kv(int argc, char **argv) {
         CLI_I64("-n|--decode", "N", &n_dec, 1, LC_CONTEXT_MAX_TOKENS, "decode tokens per repeat (default 32)"),
         CLI_I64("-r|--repeat", "R", &repeat, 1, MAX_REPEAT, "repeats per checkpoint (default 3)"),
         CLI_U64("--seed", "S", &seed, -CLI_INT_LIMIT, CLI_INT_LIMIT, "synthetic token seed (default 1)"),
-        CLI_SET("--json", &json, "one JSON object on stdout"),
+        CLI_JSON_STDOUT(&json),
         CLI_LLAMA_OPTS(&rf.co.attn),
         CLI_ROPE_OPTS(&rf),
     };

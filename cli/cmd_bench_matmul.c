@@ -72,7 +72,7 @@ static int parse_args(bm_args *a, int argc, char **argv) {
                 "quantised types through the public lc_matmul (the path a model takes:\n"
                 "the same integer kernels behind its dispatch and workspace) instead\n"
                 "of lc_qmatmul directly"),
-        CLI_SET("--json", &a->json, "one JSON object on stdout"),
+        CLI_JSON_STDOUT(&a->json),
     };
     const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, NULL, opts);
     const int rc = cli_opt_parse(&spec, argc, argv, 1);

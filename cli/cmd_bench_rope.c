@@ -56,8 +56,8 @@ int bench_rope(int argc, char **argv) {
         CLI_INT("--rope-dims", "N", &rope_dims, 2, 4096, "rotated dimensions (partial rotary)"),
         CLI_INT("--heads", "H", &heads, 1, 4096, "heads per token (default 32)"),
         CLI_I64("-n", "N", &n_tok, 1, CLI_MAX_ITERS, "tokens per timed pass (default 4096)"),
-        CLI_INT("--reps", "R", &reps, 1, CLI_MAX_REPS, "repetitions, best reported (default 5)"),
-        CLI_SET("--json", &json, "one JSON object on stdout"),
+        BENCH_BEST_OF_OPT(&reps),
+        CLI_JSON_STDOUT(&json),
         CLI_SECTION("rope options (llama.cpp names):"),
         CLI_FAMILY(lc_rope_is_option, opt_rope, &cfg, lc_rope_options_help()),
     };

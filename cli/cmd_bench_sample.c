@@ -59,7 +59,7 @@ int bench_sample(int argc, char **argv) {
         CLI_I64_LIST("--vocab", "LIST", vocabs, &n_vocabs, 16, 1, "vocabulary sizes, at most 2^24 each (default 32000,128256)"),
         CLI_FLOAT("--scale", "S", &scale, 1e-30, CLI_REAL_LIMIT, "logits ~ N(0, S^2) (default 3)"),
         CLI_INT("-n", "N", &n_iter, 1, CLI_MAX_ITERS, "tokens per timed pass (default 200)"),
-        CLI_INT("--reps", "R", &reps, 1, CLI_MAX_REPS, "repetitions, best reported (default 5)"),
+        BENCH_BEST_OF_OPT(&reps),
         CLI_SET("--json", &json, "JSON on stdout"),
         CLI_SECTION("sampling options (llama.cpp names):"),
         CLI_FAMILY(lc_sampler_is_option, opt_sampler, &su, lc_sampler_options_help()),

@@ -66,13 +66,6 @@ static void report(const cli_runtime_flags *rf, lc_context *ctx, const cli_sp *s
     print_model("Llama-3-8B shape (32x32/8x128, f16)", 32, 32, 8, 128, 2.0, 1048576, 8, bw, lat);
 }
 
-/* --kv-budget: bytes with an optional K/M/G suffix (entry dst: size_t). */
-static bool opt_sp_bytes(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    if (cli_sp_parse_bytes(v, (size_t *)o->dst)) return true;
-    cli_error(cmd, "%s: '%s' is not a size such as 512M or 2G", name, v);
-    return false;
-}
-
 int bench_sp(int argc, char **argv) {
     cli_runtime_flags rf;
     cli_runtime_flags_init(&rf);
@@ -91,7 +84,7 @@ int bench_sp(int argc, char **argv) {
         CLI_SET("--no-ring", &no_ring,
                 "prefill with every rank running every token (one allreduce per\n"
                 "layer, as decode) instead of ring attention over its own blocks"),
-        CLI_FN("--kv-budget", "BYTES", opt_sp_bytes, &kv_budget, "K/V bytes one rank may hold (K/M/G suffixes)"),
+        CLI_KV_BUDGET(&kv_budget, "K/V bytes one rank may hold (K/M/G suffixes)"),
         CLI_DOUBLE("--wait-spin", "US", &spin, -1, 1e6,
                    "how a rank waits for its peers: poll US microseconds, then sleep\n"
                    "between polls (default 1000); -1: MPI's own MPI_Allreduce and\n"

@@ -59,7 +59,7 @@ int bench_tokenize(int argc, char **argv) {
         CLI_INT("--vocab-size", "N", &tl.cur_vocab, 1, INT32_MAX, "vocabulary size for the following -z"),
         CLI_STR("-f|--file", "FILE", &file, "the text: this file, repeated up to --size (default: synthetic)"),
         CLI_I64("--size", "BYTES", &size, 1, 256 << 20, "text size (default 1M; K/M suffixes)"),
-        CLI_INT("--reps", "R", &reps, 1, CLI_MAX_REPS, "repetitions, best reported (default 5)"),
+        BENCH_BEST_OF_OPT(&reps),
         CLI_SET("--json", &json, "JSON on stdout"),
     };
     const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, NULL, opts);

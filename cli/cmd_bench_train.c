@@ -132,7 +132,7 @@ int bench_train(int argc, char **argv) {
                 "flash forward (lc_attn FLASH) and the tiled backward, the naive forward and\n"
                 "backward, linear forward and backward; CPU time on one thread"),
         CLI_CLEAR("--no-peak", &peak, "skip measuring the machine's peak (no fractions)"),
-        CLI_SET("--json", &json, "one JSON object on stdout"),
+        CLI_JSON_STDOUT(&json),
     };
     const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, NULL, opts);
     const int prc = cli_opt_parse(&spec, argc, argv, 1);

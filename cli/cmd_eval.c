@@ -44,13 +44,6 @@ static bool opt_depths(const cli_opt *o, const char *name, const char *v, const 
     return false;
 }
 
-/* --kv-budget: bytes with an optional K/M/G suffix (entry dst: size_t). */
-static bool opt_sp_bytes(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    if (cli_sp_parse_bytes(v, (size_t *)o->dst)) return true;
-    cli_error(cmd, "%s: '%s' is not a size such as 512M or 2G", name, v);
-    return false;
-}
-
 static bool parse_task(const char *name, eval_args *a) {
     static const struct {
         const char *name;
@@ -205,9 +198,7 @@ static int parse_args(eval_args *a, int argc, char **argv) {
                 "sequence parallel: under mpirun -np P each rank holds 1/P of the KV\n"
                 "cache; windows by ring attention, each rank scoring its own rows\n"
                 "(docs/distributed.md); without mpirun P = 1"),
-        CLI_FN("--kv-budget", "BYTES", opt_sp_bytes, &a->spc.kv_budget,
-               "with --sp: K/V bytes one rank may hold (K/M/G); refused, with the\n"
-               "number of ranks it would take, when a shard needs more"),
+        CLI_SP_KV_BUDGET(&a->spc.kv_budget),
         CLI_SECTION("retention:"),
         CLI_I64_LIST("--probes", "LIST", a->probes, &a->n_probes, LC_EVAL_MAX_PROBES, -CLI_INT_LIMIT,
                      "query positions; negative from the end of the prompt (default -1, the\n"

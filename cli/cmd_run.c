@@ -84,13 +84,6 @@ static bool opt_chat_only(const cli_opt *o, const char *name, const char *v, con
     return false;
 }
 
-/* --kv-budget: bytes with an optional K/M/G suffix (entry dst: size_t). */
-static bool opt_sp_bytes(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    if (cli_sp_parse_bytes(v, (size_t *)o->dst)) return true;
-    cli_error(cmd, "%s: '%s' is not a size such as 512M or 2G", name, v);
-    return false;
-}
-
 /* The options' relations, once all are parsed. */
 static const char *args_conflict(const run_args *r) {
     if ((r->prompt != NULL) + (r->prompt_file != NULL) + (r->prompt_ids != NULL) > 1)
@@ -134,9 +127,7 @@ static int parse_args(run_args *r, int argc, char **argv) {
                 "sequence parallel: under mpirun -np P each rank holds 1/P of the KV\n"
                 "cache and attention is combined over MPI (docs/distributed.md);\n"
                 "without mpirun it runs as P = 1; the prompt by ring attention"),
-        CLI_FN("--kv-budget", "BYTES", opt_sp_bytes, &r->spc.kv_budget,
-               "with --sp: K/V bytes one rank may hold (K/M/G); refused, with the\n"
-               "number of ranks it would take, when a shard needs more"),
+        CLI_SP_KV_BUDGET(&r->spc.kv_budget),
         CLI_FN("-sys|--system-prompt|-sysf|--system-prompt-file", "TEXT", opt_chat_only, NULL,
                "chat's system prompt: refused here (longctx chat has it)"),
         CLI_LLAMA_OPTS(&r->rf.co.attn),

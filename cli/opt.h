@@ -90,6 +90,8 @@ struct cli_opt {
 #define CLI_I64_LIST(names_, meta_, dst_, count_, max_, least_, help_)                                                 \
     {.kind = CLI_OPT_I64_LIST, .names = (names_), .meta = (meta_), .help = (help_), .dst = (dst_), .hi = (max_),       \
      .count = (count_), .list_lo = (least_)}
+/* --json for the commands that print one JSON object on stdout instead of their text. */
+#define CLI_JSON_STDOUT(dst_) CLI_SET("--json", (dst_), "one JSON object on stdout")
 #define CLI_STR_OPT(names_, meta_, dst_, dflt_, help_)                                                                \
     {.kind = CLI_OPT_STR_OPT, .names = (names_), .meta = (meta_), .help = (help_), .dst = (dst_), .dflt = (dflt_)}
 #define CLI_FN(names_, meta_, fn_, dst_, help_)                                                                        \
