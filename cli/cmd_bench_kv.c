@@ -89,13 +89,11 @@ int bench_kv(int argc, char **argv) {
     lc_error err;
     if (!policy_given && lc_kv_policy_parse("sinks:4:4092", &rf.co, &err) != LC_OK) return cli_fail("bench kv", &err);
     lc_model *m = NULL;
-    int rc = cli_runtime_load_model(&rf, &m, "bench kv");
-    if (rc != CLI_OK) return rc;
     lc_rope_config rope;
-    rc = cli_runtime_rope(&rf, m, &rope, "bench kv");
+    int rc = cli_runtime_load(&rf, &m, &rope, "bench kv");
+    if (rc != CLI_OK) return rc;
     lc_context *ctx = NULL, *base = NULL;
     lc_bench_kv_row rows[MAX_AT];
-    if (rc != CLI_OK) goto done;
     cli_progress prog;
     cli_progress_init(&prog);
     const lc_bench_kv_spec bs = {at, n_at, n_dec, repeat, seed, cli_progress_cb, &prog};

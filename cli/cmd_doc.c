@@ -128,9 +128,8 @@ int cmd_doc(int argc, char **argv) {
     lc_doc_result res;
     memset(&res, 0, sizeof res);
     lc_rope_config rope;
-    int rc = cli_runtime_load_model(&rf, &m, "doc");
+    int rc = cli_runtime_load(&rf, &m, &rope, "doc");
     if (rc != CLI_OK) goto done;
-    if ((rc = cli_runtime_rope(&rf, m, &rope, "doc")) != CLI_OK) goto done;
     rc = CLI_FAIL;
     if (!m->tokenizer) {
         cli_error("doc", "the model has no tokenizer (give -z TOKENIZER.bin for a llama2.c model)");

@@ -8,11 +8,9 @@ int eval_session_open(eval_session *s, eval_args *a) {
     s->a = a;
     s->table = a->json ? stderr : stdout;
     cli_progress_init(&s->progress);
-    int rc = cli_runtime_load_model(&a->rf, &s->model, EVAL_CMD);
+    const int rc = cli_runtime_load(&a->rf, &s->model, &s->rope, EVAL_CMD);
     if (rc != CLI_OK) return rc;
     lc_eval_model_names(a->rf.model_path, s->model, s->model_name, sizeof s->model_name, NULL, 0);
-    rc = cli_runtime_rope(&a->rf, s->model, &s->rope, EVAL_CMD);
-    if (rc != CLI_OK) return rc;
     s->tok = s->model->tokenizer;
     lc_error err;
     if (!s->tok && a->rf.tok_path) { /* e.g. a random GGUF: -z tokenizer.bin of the same vocabulary */

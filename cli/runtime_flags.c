@@ -165,3 +165,12 @@ int cli_runtime_rope(cli_runtime_flags *f, const lc_model *m, lc_rope_config *ro
     f->co.rope = rope;
     return CLI_OK;
 }
+
+int cli_runtime_load(cli_runtime_flags *f, lc_model **m, lc_rope_config *rope, const char *cmd) {
+    int rc = cli_runtime_load_model(f, m, cmd);
+    if (rc == CLI_OK && (rc = cli_runtime_rope(f, *m, rope, cmd)) != CLI_OK) {
+        lc_model_free(*m);
+        *m = NULL;
+    }
+    return rc;
+}

@@ -116,5 +116,8 @@ int cli_runtime_load_model(const cli_runtime_flags *f, lc_model **m, const char 
 /* The model's RoPE with the RoPE flags applied, into *rope; points f->co.rope
  * at it when any flag was given. CLI_OK, or CLI_USAGE after a message. */
 int cli_runtime_rope(cli_runtime_flags *f, const lc_model *m, lc_rope_config *rope, const char *cmd);
+/* Both: load -m (with -z), then the RoPE flags into *rope. CLI_OK, else the
+ * failing step's status with *m NULL (a loaded model freed). */
+int cli_runtime_load(cli_runtime_flags *f, lc_model **m, lc_rope_config *rope, const char *cmd);
 
 #endif
