@@ -11,7 +11,8 @@
 
 /* --reps R of the micro-benchmarks that report the best of R timed passes
  * (an option-table entry, opt.h; dst: int). */
-#define BENCH_BEST_OF_OPT(dst_) CLI_INT("--reps", "R", (dst_), 1, CLI_MAX_REPS, "repetitions, best reported (default 5)")
+#define BENCH_BEST_OF_OPT(dst_)                                                                                        \
+    CLI_INT("--reps", "R", (dst_), 1, CLI_MAX_REPS, "repetitions, best reported (default 5)")
 
 /* A table of the columns, or NULL after saying why. */
 lc_table *bench_table(const char *cmd, const lc_table_col *cols, int n_cols);
