@@ -2,7 +2,6 @@
 #include <string.h>
 
 #include "runtime_flags.h"
-#include "sp_cli.h"
 #include "longctx/attn.h"
 #include "longctx/sys.h"
 
@@ -16,12 +15,6 @@ bool cli_opt_threads(const cli_opt *o, const char *name, const char *v, const ch
     if (!cli_threads_flag(cmd, name, v, &t)) return false;
     *(int *)o->dst = (int)t;
     return true;
-}
-
-bool cli_opt_kv_budget(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    if (cli_sp_parse_bytes(v, (size_t *)o->dst)) return true;
-    cli_error(cmd, "%s: '%s' is not a size such as 512M or 2G", name, v);
-    return false;
 }
 
 /* A usage error, refused before the model loads; eval takes a comma-separated

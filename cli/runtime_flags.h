@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "opt.h"
+#include "serve_flags.h"
 #include "longctx/model.h"
 #include "longctx/runtime.h"
 #include "longctx/sample.h"
@@ -60,8 +61,6 @@ bool cli_opt_keep(const cli_opt *o, const char *name, const char *v, const char 
 bool cli_opt_rope(const cli_opt *o, const char *name, const char *v, const char *cmd);
 bool cli_opt_sampler(const cli_opt *o, const char *name, const char *v, const char *cmd);
 bool cli_opt_seed(const cli_opt *o, const char *name, const char *v, const char *cmd);
-/* --kv-budget: bytes with an optional K/M/G suffix (cli_sp_parse_bytes) into a size_t. */
-bool cli_opt_kv_budget(const cli_opt *o, const char *name, const char *v, const char *cmd);
 
 #define CLI_MODEL_OPTS(f)                                                                                              \
     CLI_STR("-m|--model", "PATH", &(f)->model_path, "GGUF or llama2.c .bin model"),                                    \
@@ -90,8 +89,8 @@ bool cli_opt_kv_budget(const cli_opt *o, const char *name, const char *v, const 
                "sinks:S:W (StreamingLLM), shift:KEEP (context shift), h2o:S:R:H"),                                     \
         CLI_FN("--keep", "N", cli_opt_keep, (f), "llama.cpp's: --kv-policy shift:N (-1: keep the whole prompt)")
 
-/* --kv-budget BYTES into *(size_t *)dst (run, eval, bench sp, bench model: with --sp). */
-#define CLI_KV_BUDGET(dst_, help_) CLI_FN("--kv-budget", "BYTES", cli_opt_kv_budget, (dst_), help_)
+/* --kv-budget BYTES (K/M/G suffixes, cli_opt_bytes) into *(size_t *)dst: run, eval, bench sp with --sp. */
+#define CLI_KV_BUDGET(dst_, help_) CLI_FN("--kv-budget", "BYTES", cli_opt_bytes, (dst_), help_)
 /* ... with the help of run and eval, whose --sp refuses a shard over the budget. */
 #define CLI_SP_KV_BUDGET(dst_)                                                                                         \
     CLI_KV_BUDGET((dst_), "with --sp: K/V bytes one rank may hold (K/M/G); refused, with the\n"                       \
