@@ -95,7 +95,7 @@ static int parse_args(bm_args *a, int argc, char **argv) {
                 "over the ranks, the prompt by ring attention, decode combined by\n"
                 "allreduce (docs/distributed.md); KV MiB is the largest rank's shard;\n"
                 "no peak measurement"),
-        CLI_FN("--kv-budget", "BYTES", cli_opt_bytes, &a->spc.kv_budget, "with --sp: K/V bytes one rank may hold"),
+        CLI_KV_BUDGET(&a->spc.kv_budget, "with --sp: K/V bytes one rank may hold"),
         CLI_LLAMA_OPTS(&co->attn), /* llama-bench's -ngl, -fa */
     };
     const cli_opt_spec spec = CLI_SPEC("bench model", synopsis, NULL, opts);

@@ -7,8 +7,6 @@
 #include "cli.h"
 #include "longctx/util.h"
 
-bool cli_sp_parse_bytes(const char *s, size_t *out) { return lc_parse_bytes(s, out); }
-
 #ifdef LC_HAVE_MPI
 #include "longctx/sp.h"
 

@@ -23,9 +23,6 @@ typedef struct {
     double wait_spin_us; /* lc_sp_opts.wait_spin_us (bench sp --wait-spin) */
 } cli_sp;
 
-/* --kv-budget's value: bytes with an optional K/M/G suffix. */
-bool cli_sp_parse_bytes(const char *s, size_t *out);
-
 /* Starts MPI (P = 1 without mpirun); ranks other than 0 write nothing to
  * stdout. CLI_OK or CLI_FAIL (after a message). */
 int cli_sp_begin(cli_sp *s, const char *cmd);
