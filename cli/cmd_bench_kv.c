@@ -72,7 +72,7 @@ int bench_kv(int argc, char **argv) {
         CLI_I64("-r|--repeat", "R", &repeat, 1, MAX_REPEAT, "repeats per checkpoint (default 3)"),
         CLI_U64("--seed", "S", &seed, -CLI_INT_LIMIT, CLI_INT_LIMIT, "synthetic token seed (default 1)"),
         CLI_JSON_STDOUT(&json),
-        CLI_LLAMA_OPTS(&rf.co.attn),
+        CLI_LLAMA_OPTS(&rf.co.attn, &rf.no_mmap),
         CLI_ROPE_OPTS(&rf),
     };
     const cli_opt_spec spec =

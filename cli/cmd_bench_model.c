@@ -41,7 +41,7 @@ typedef struct {
     int64_t ctxs[MAX_CTX];
     int n_ctx;
     int64_t n_dec, seed, n_repeat;
-    bool json, peak, synthetic, interleave, warmup;
+    bool json, peak, synthetic, interleave, warmup, no_mmap;
     lc_context_opts co;
     cli_sp spc; /* --sp: every cell sharded over the MPI ranks */
 } bm_args;
@@ -96,7 +96,7 @@ static int parse_args(bm_args *a, int argc, char **argv) {
                 "allreduce (docs/distributed.md); KV MiB is the largest rank's shard;\n"
                 "no peak measurement"),
         CLI_KV_BUDGET(&a->spc.kv_budget, "with --sp: K/V bytes one rank may hold"),
-        CLI_LLAMA_OPTS(&co->attn), /* llama-bench's -ngl, -fa */
+        CLI_LLAMA_OPTS(&co->attn, &a->no_mmap), /* llama-bench's -ngl, -fa */
     };
     const cli_opt_spec spec = CLI_SPEC("bench model", synopsis, NULL, opts);
     const int prc = cli_opt_parse(&spec, argc, argv, 1);
@@ -308,6 +308,7 @@ int bench_model(int argc, char **argv) {
     cli_runtime_flags rf; /* with --sp every rank loads the model, with one agreed outcome */
     cli_runtime_flags_init(&rf);
     rf.model_path = a.model_path;
+    rf.no_mmap = a.no_mmap;
     int rc = cli_sp_begin(&a.spc, "bench model");
     if (rc == CLI_OK) rc = cli_sp_load_model(&a.spc, &rf, &r->m, "bench model");
     if (rc != CLI_OK) {

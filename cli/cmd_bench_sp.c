@@ -91,7 +91,7 @@ int bench_sp(int argc, char **argv) {
                    "busy wait"),
         CLI_DOUBLE("--bandwidth", "GBIT", &bw, 1e-9, CLI_REAL_LIMIT, "network for the analytic model, Gbit/s (default 10)"),
         CLI_DOUBLE("--latency", "US", &lat, 0, CLI_REAL_LIMIT, "per-message latency, microseconds (default 5)"),
-        CLI_LLAMA_OPTS(&rf.co.attn),
+        CLI_LLAMA_OPTS(&rf.co.attn, &rf.no_mmap),
         CLI_ROPE_OPTS(&rf),
     };
     const cli_opt_spec spec = CLI_SPEC("bench sp", synopsis, NULL, opts);

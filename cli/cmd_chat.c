@@ -133,7 +133,7 @@ static int parse_args(chat_args *c, int argc, char **argv) {
         CLI_STR("--transcript", "FILE", &c->transcript, "append every turn to FILE as it happens"),
         CLI_STR("--delim", "TEXT", &c->delim, "end-of-reply line in pipe mode (default <<<END>>>)"),
         CLI_SET("--verbose", &c->io.verbose, "say what context management did (turns dropped, shifts)"),
-        CLI_LLAMA_OPTS(&c->rf.co.attn),
+        CLI_LLAMA_OPTS(&c->rf.co.attn, &c->rf.no_mmap),
         CLI_SECTION("structured output (each reply; the turn ends when the grammar is complete):"),
         CLI_GRAMMAR_OPTS(&c->gr),
         CLI_SET("--json", &c->gr.json_object, "the same as --json-object"),

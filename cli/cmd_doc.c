@@ -100,7 +100,7 @@ int cmd_doc(int argc, char **argv) {
         CLI_SECTION("model and runtime:"),
         CLI_MODEL_OPTS(&rf),
         CLI_RUNTIME_OPTS(&rf),
-        CLI_LLAMA_OPTS(&rf.co.attn),
+        CLI_LLAMA_OPTS(&rf.co.attn, &rf.no_mmap),
         CLI_SECTION("sampling (default greedy; any of these turns the sampler on):"),
         CLI_FAMILY(lc_sampler_is_option, opt_sampler, &ds, lc_sampler_options_help()),
         CLI_ROPE_OPTS(&rf),

@@ -155,7 +155,7 @@ static int parse_args(eval_args *a, int argc, char **argv) {
         CLI_SECTION("model and runtime:"),
         CLI_MODEL_OPTS(&a->rf),
         CLI_RUNTIME_OPTS(&a->rf),
-        CLI_LLAMA_OPTS(&a->rf.co.attn),
+        CLI_LLAMA_OPTS(&a->rf.co.attn, &a->rf.no_mmap),
         CLI_ROPE_OPTS(&a->rf),
         CLI_SECTION("output:"),
         CLI_SET("--json", &a->json, "one JSON object on stdout (tables and progress go to stderr)"),

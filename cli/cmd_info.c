@@ -52,7 +52,7 @@ int cmd_info(int argc, char **argv) {
             return CLI_OK;
         }
     }
-    lc_model_load_opts lo = {is_gguf ? NULL : tok};
+    lc_model_load_opts lo = {.tokenizer_path = is_gguf ? NULL : tok};
     lc_model *m = NULL;
     if (lc_model_load(path, &lo, &m, &err) != LC_OK) {
         if (g) { /* show what the file holds, then why it is not a model we load */

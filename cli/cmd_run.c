@@ -130,7 +130,7 @@ static int parse_args(run_args *r, int argc, char **argv) {
         CLI_SP_KV_BUDGET(&r->spc.kv_budget),
         CLI_FN("-sys|--system-prompt|-sysf|--system-prompt-file", "TEXT", opt_chat_only, NULL,
                "chat's system prompt: refused here (longctx chat has it)"),
-        CLI_LLAMA_OPTS(&r->rf.co.attn),
+        CLI_LLAMA_OPTS(&r->rf.co.attn, &r->rf.no_mmap),
         CLI_SECTION("structured output:"),
         CLI_GRAMMAR_OPTS(&r->gr),
         CLI_SAMPLER_OPTS(&r->sp),

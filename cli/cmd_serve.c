@@ -128,7 +128,7 @@ int cmd_serve(int argc, char **argv) {
                    "seconds a request waits for a slot (default 60) before 503"),
         CLI_GRAMMAR_STEPS_OPT(&o.grammar_steps, "0: no limit (default 4000000, about 0.1 s)"),
         CLI_FN("-s|--seed", "S", opt_seed_note, NULL, "taken with a note: each request carries its own \"seed\""),
-        CLI_LLAMA_OPTS(NULL),
+        CLI_LLAMA_OPTS(NULL, NULL),
     };
     const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, epilog, opts);
     const int prc = cli_opt_parse(&spec, argc, argv, 1);

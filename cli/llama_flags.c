@@ -19,7 +19,13 @@ bool cli_opt_ignored(const cli_opt *o, const char *name, const char *v, const ch
     (void)o, (void)v;
     if (strcmp(name, "--mlock") == 0) cli_error(cmd, "note: --mlock: longctx does not lock the model in memory; ignored");
     else
-        cli_error(cmd, "note: %s: longctx always maps the model read-only (pages load as they are used); ignored", name);
+        cli_error(cmd, "note: %s: this command maps the model read-only (pages load as they are used); ignored", name);
+    return true;
+}
+
+bool cli_opt_no_mmap(const cli_opt *o, const char *name, const char *v, const char *cmd) {
+    if (!o->dst) return cli_opt_ignored(o, name, v, cmd);
+    *(bool *)o->dst = true;
     return true;
 }
 

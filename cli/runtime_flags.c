@@ -140,7 +140,7 @@ int cli_runtime_load_model(const cli_runtime_flags *f, lc_model **m, const char 
         cli_error(cmd, "no model (-m MODEL)");
         return CLI_USAGE;
     }
-    lc_model_load_opts lo = {f->tok_path};
+    lc_model_load_opts lo = {.tokenizer_path = f->tok_path, .no_mmap = f->no_mmap};
     lc_error err;
     if (lc_model_load(f->model_path, &lo, m, &err) != LC_OK) return cli_fail(cmd, &err);
     return CLI_OK;

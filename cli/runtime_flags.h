@@ -38,6 +38,7 @@ bool cli_opt_stop(const cli_opt *o, const char *name, const char *v, const char 
 typedef struct {
     const char *model_path;
     const char *tok_path;
+    bool no_mmap; /* --no-mmap: lc_model_load_opts.no_mmap */
     lc_context_opts co;  /* n_ctx, n_batch, n_threads, attn, k_type, v_type */
     char rope_names[CLI_MAX_ROPE_FLAGS][32];   /* the RoPE flags, in order */
     const char *rope_values[CLI_MAX_ROPE_FLAGS];

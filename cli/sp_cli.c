@@ -26,7 +26,7 @@ int cli_sp_begin(cli_sp *s, const char *cmd) {
 
 int cli_sp_load_model(cli_sp *s, const cli_runtime_flags *f, lc_model **m, const char *cmd) {
     if (!s->on) return cli_runtime_load_model(f, m, cmd);
-    const lc_model_load_opts lo = {f->tok_path};
+    const lc_model_load_opts lo = {.tokenizer_path = f->tok_path, .no_mmap = f->no_mmap};
     lc_error err;
     if (lc_sp_model_load(MPI_COMM_WORLD, f->model_path, &lo, m, &err) == LC_OK) return CLI_OK;
     if (s->rank == 0) cli_fail(cmd, &err);

@@ -71,7 +71,7 @@ static bool read_golden(const char *path, golden *g) {
 
 static lc_model *load(const char *rel, const char *tok_rel) {
     char p[512], t[512];
-    lc_model_load_opts o = {tok_rel ? lc_test_shared(tok_rel, t, sizeof t) : NULL};
+    lc_model_load_opts o = {.tokenizer_path = tok_rel ? lc_test_shared(tok_rel, t, sizeof t) : NULL};
     lc_model *m = NULL;
     lc_error err;
     CHECK_OK(lc_model_load(lc_test_shared(rel, p, sizeof p), &o, &m, &err), &err);

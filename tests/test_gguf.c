@@ -333,6 +333,14 @@ static void test_roundtrip(void) {
                 CHECK((uintptr_t)lc_gguf_tensor_at(g, k)->data % aligns[a] == 0, "mapped data aligned");
             lc_gguf_close(g);
         }
+        /* the file read whole into private memory (--no-mmap): the same tensors, aligned alike */
+        CHECK_OK(lc_gguf_open_read(path, &g, &err), &err);
+        if (g) {
+            check_roundtrip_file(g, &td, aligns[a]);
+            for (int64_t k = 0; k < lc_gguf_n_tensors(g); k++)
+                CHECK((uintptr_t)lc_gguf_tensor_at(g, k)->data % aligns[a] == 0, "read-in data aligned");
+            lc_gguf_close(g);
+        }
         /* the same bytes through lc_gguf_open_memory, and no temp file left over */
         size_t n;
         uint8_t *bytes = read_file(path, &n);
@@ -367,6 +375,19 @@ static void test_truncations(void) {
     /* a truncation inside the tensor data names the tensor and the file size */
     CHECK(try_open(bytes, n - 1, &err) == LC_ERR_FORMAT && has(&err, "'w.last'") && has(&err, "runs past the end"),
           "message: %s", err.msg);
+    /* the same refusal from a truncated file read whole (lc_gguf_open_read), mapped or not */
+    {
+        char tp[256];
+        tmp_path(tp, sizeof tp, "trunc_read.gguf");
+        FILE *f = fopen(tp, "wb");
+        CHECK(f && fwrite(bytes, 1, n - 1, f) == n - 1, "write the truncated file");
+        if (f) fclose(f);
+        lc_gguf *g = NULL;
+        CHECK(lc_gguf_open_read(tp, &g, &err) == LC_ERR_FORMAT && has(&err, "runs past the end") && !g,
+              "read-in truncated file: %s", err.msg);
+        CHECK(lc_gguf_open(tp, &g, &err) == LC_ERR_FORMAT && !g, "mapped truncated file: %s", err.msg);
+        unlink(tp);
+    }
     /* flipping any single header/metadata byte never crashes */
     size_t meta = n - sizeof td;
     for (size_t pos = 0; pos < meta; pos += lc_test_quick() ? 5 : 1) {
@@ -810,6 +831,8 @@ static void test_real_files(void) {
           "bin: %s", err.msg);
     CHECK(lc_gguf_open("/nonexistent/x.gguf", &g, &err) == LC_ERR_IO, "missing file");
     CHECK(lc_gguf_open("/tmp", &g, &err) == LC_ERR_IO, "directory");
+    CHECK(lc_gguf_open_read("/nonexistent/x.gguf", &g, &err) == LC_ERR_IO, "missing file (read whole)");
+    CHECK(lc_gguf_open_read("/tmp", &g, &err) == LC_ERR_IO, "directory (read whole)");
 
     /* rewriting every key and tensor of a real file gives an equivalent file */
     CHECK_OK(lc_gguf_open(lc_test_shared("models/aidreams260K.gguf", path, sizeof path), &g, &err), &err);

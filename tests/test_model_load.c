@@ -114,7 +114,7 @@ static void test_aidreams_bin_vs_gguf(void) {
     char p1[512], p2[512], p3[512];
     lc_error err;
     lc_model *a = NULL, *b = NULL;
-    lc_model_load_opts opts = {lc_test_shared("models/aidreams-tok512.bin", p3, sizeof p3)};
+    lc_model_load_opts opts = {.tokenizer_path = lc_test_shared("models/aidreams-tok512.bin", p3, sizeof p3)};
     lc_status st = lc_model_load(lc_test_shared("models/aidreams260K.bin", p1, sizeof p1), &opts, &a, &err);
     if (st == LC_ERR_UNSUPPORTED) st = lc_model_load(p1, NULL, &a, &err); /* tokenizer not implemented yet */
     CHECK(st == LC_OK, "aidreams260K.bin: %s", err.msg);

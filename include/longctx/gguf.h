@@ -88,6 +88,13 @@ typedef struct lc_gguf lc_gguf;
 bool lc_gguf_file_has_magic(const char *path);
 /* Open and fully validate a file (header, metadata, tensor infos, bounds). */
 lc_status lc_gguf_open(const char *path, lc_gguf **out, lc_error *err);
+/* The same, the file read whole into private memory instead of mapped
+ * (llama.cpp's --no-mmap): transparent huge pages are asked for
+ * (madvise(MADV_HUGEPAGE); the file's own mapping is in 4 KiB pages, one per
+ * row of a 2048-column f16 weight), the memory is read-only once full and is
+ * not shared with the page cache. A slower open, faster reads of the
+ * weights (docs/performance.md). */
+lc_status lc_gguf_open_read(const char *path, lc_gguf **out, lc_error *err);
 /* The same over a caller-owned buffer that must outlive the lc_gguf. */
 lc_status lc_gguf_open_memory(const void *data, size_t size, lc_gguf **out, lc_error *err);
 void lc_gguf_close(lc_gguf *g);

@@ -214,6 +214,8 @@ typedef struct {
 
 typedef struct {
     const char *tokenizer_path; /* llama2.c tokenizer.bin for a .bin model (optional) */
+    bool no_mmap;               /* GGUF: read the file into private huge-page memory instead of
+                                   mapping it (lc_gguf_open_read; llama.cpp's --no-mmap)      */
 } lc_model_load_opts;
 
 /* Detects the format (GGUF magic, else llama2.c) and validates everything:

@@ -517,7 +517,36 @@ bool lc_gguf_file_has_magic(const char *path) {
     return n == 4 && memcmp(b, "GGUF", 4) == 0;
 }
 
-lc_status lc_gguf_open(const char *path, lc_gguf **out, lc_error *err) {
+/* The whole file (size bytes) read into private anonymous memory, asked to
+ * be backed by transparent huge pages and made read-only once full: *out is
+ * the mapping that lc_gguf_close unmaps. */
+static lc_status read_in(int fd, const char *path, size_t size, void **out, lc_error *err) {
+    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return lc_fail(err, LC_ERR_NOMEM, "gguf: cannot allocate %zu bytes to read %s into: %s", size, path,
+                       strerror(errno));
+#ifdef MADV_HUGEPAGE
+    (void)madvise(m, size, MADV_HUGEPAGE); /* advice only: 4 KiB pages where refused */
+#endif
+    size_t done = 0;
+    while (done < size) {
+        const size_t chunk = LC_MIN(size - done, (size_t)1 << 30);
+        const ssize_t r = pread(fd, (char *)m + done, chunk, (off_t)done);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            const int e = errno;
+            munmap(m, size);
+            return lc_fail(err, LC_ERR_IO, "gguf: cannot read %s: %s after %zu of %zu bytes", path,
+                           r < 0 ? strerror(e) : "end of file", done, size);
+        }
+        done += (size_t)r;
+    }
+    (void)mprotect(m, size, PROT_READ);
+    *out = m;
+    return LC_OK;
+}
+
+static lc_status open_path(const char *path, bool read_whole, lc_gguf **out, lc_error *err) {
     if (!path || !out) return lc_fail(err, LC_ERR_INVALID_ARG, "gguf: NULL path or output");
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -541,6 +570,12 @@ lc_status lc_gguf_open(const char *path, lc_gguf **out, lc_error *err) {
         return lc_fail(err, LC_ERR_TOO_LARGE, "gguf: %s is too large to map", path);
     }
     size_t size = (size_t)sb.st_size;
+    if (read_whole) {
+        void *mem = NULL;
+        const lc_status rs = read_in(fd, path, size, &mem, err);
+        close(fd);
+        return rs != LC_OK ? rs : open_bytes(mem, size, mem, out, err);
+    }
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     int e = errno;
     close(fd);
@@ -554,6 +589,10 @@ lc_status lc_gguf_open(const char *path, lc_gguf **out, lc_error *err) {
     }
     return st;
 }
+
+lc_status lc_gguf_open(const char *path, lc_gguf **out, lc_error *err) { return open_path(path, false, out, err); }
+
+lc_status lc_gguf_open_read(const char *path, lc_gguf **out, lc_error *err) { return open_path(path, true, out, err); }
 
 /* ---- Lookups ---------------------------------------------------------------- */
 

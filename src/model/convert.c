@@ -25,7 +25,7 @@ lc_status lc_model_convert(const char *in, const char *out, const char *tok_bin,
                            lc_model_write_report *r, lc_error *err) {
     memset(r, 0, sizeof *r);
     const double t0 = lc_time_now();
-    lc_model_load_opts opts = {tok_bin};
+    lc_model_load_opts opts = {.tokenizer_path = tok_bin};
     lc_model *m = NULL;
     lc_status st = lc_model_load(in, &opts, &m, err);
     if (st != LC_OK) return st;

@@ -109,7 +109,7 @@ lc_status lc_model_load(const char *path, const lc_model_load_opts *opts, lc_mod
     lc_status st;
     if (lc_gguf_file_has_magic(path)) {
         lc_gguf *g = NULL;
-        st = lc_gguf_open(path, &g, err);
+        st = opts && opts->no_mmap ? lc_gguf_open_read(path, &g, err) : lc_gguf_open(path, &g, err);
         if (st != LC_OK) return st;
         st = lc_model_from_gguf(g, out, err);
         if (st != LC_OK) lc_gguf_close(g);

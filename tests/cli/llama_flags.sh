@@ -41,7 +41,6 @@ note_of -ngl 99 "note: -ngl 99: longctx runs on the CPU; ignored"
 note_of --n-gpu-layers 33 "note: --n-gpu-layers 33: longctx runs on the CPU; ignored"
 note_of --gpu-layers=all "note: --gpu-layers all: longctx runs on the CPU; ignored"
 note_of --mlock "note: --mlock: longctx does not lock the model in memory; ignored"
-note_of --no-mmap "note: --no-mmap: longctx always maps the model read-only"
 note_of --color "note: --color on: longctx prints plain text; ignored"
 note_of --color off "note: --color off: longctx prints plain text; ignored"
 note_of -fa "note: -fa on: longctx uses flash attention by default"
@@ -127,15 +126,25 @@ has "$tmp/err" "give -c" "a cache that does not fit names the -c it needs"
 check '[ "$(cksum <"$tmp/pc.bin")" = "$sum" ]' "--prompt-cache-ro and a refused load leave the file as it was"
 check '[ ! -s "$tmp/out" ]' "nothing printed before the refusal: $(head -c 200 "$tmp/out")"
 
+# ---- --no-mmap: the GGUF read into private memory, the same generation ----------------
+run 0 "run --no-mmap" "${RUN[@]}" --temp 0 --no-mmap
+check '! grep -q "note: " "$tmp/err"' "run --no-mmap: no note: $(grep note "$tmp/err")"
+cp "$tmp/out" "$tmp/nommap.out"
+run 0 "run mapped" "${RUN[@]}" --temp 0
+check 'cmp -s "$tmp/out" "$tmp/nommap.out"' "run --no-mmap generates what the mapped model does: \
+$(head -c 100 "$tmp/nommap.out") vs $(head -c 100 "$tmp/out")"
+check '[ -s "$tmp/out" ]' "run --temp 0 generated text"
+
 # ---- chat --------------------------------------------------------------------------
 printf 'Hello\n' >"$tmp/in"
 printf 'Be brief.\n' >"$tmp/sys.txt"
 CHAT=("$CLI" chat -m "$M" -t 1 -n 8 -c 256)
 run_in 0 "chat with llama.cpp's flags" "$tmp/in" "${CHAT[@]}" -ngl 99 -fa --mlock --no-mmap --color -s 3 \
     -sys "Be brief." --prompt-cache "$tmp/chat.bin" --keep -1
-for n in "-ngl 99: longctx runs on the CPU" "-fa on: longctx uses flash" "--mlock:" "--no-mmap:" "--color on:"; do
+for n in "-ngl 99: longctx runs on the CPU" "-fa on: longctx uses flash" "--mlock:" "--color on:"; do
     has "$tmp/err" "note: $n" "chat note '$n'"
 done
+check '! grep -q "no-mmap" "$tmp/err"' "chat --no-mmap is taken without a note: $(grep no-mmap "$tmp/err")"
 has "$tmp/err" "seed=3" "chat -s"
 has "$tmp/err" "kv shift:" "chat --keep -1 is the shift policy (KEEP: the system prompt)"
 check '[ -s "$tmp/chat.bin" ]' "chat --prompt-cache saves the conversation"
