@@ -48,21 +48,29 @@ static void test_config(void) {
           cfg.model.hidden_dim);
 }
 
-static void test_setup(void) {
-    lc_error err;
+/* The toy run both tests start from (a 16-token vocabulary, toy:copy) set
+ * up; cfg, sp and ds are the caller's, the trainer (or NULL) is returned. */
+static lc_trainer *toy_setup(lc_train_config *cfg, lc_train_data_spec *sp, lc_train_data_set *ds, lc_error *err) {
     lc_train_request r = toy_request();
     r.toy_data = true;
     r.vocab = (lc_train_opt_i64){true, 16};
-    lc_train_config cfg;
-    lc_train_config_init(&cfg);
+    lc_train_config_init(cfg);
     lc_model *base = NULL;
-    CHECK_OK(lc_train_config_for_request(&r, NULL, NULL, &cfg, &base, &err), &err);
-    lc_train_data_spec sp;
-    lc_train_data_spec_init(&sp);
-    sp.data = "toy:copy";
+    CHECK_OK(lc_train_config_for_request(&r, NULL, NULL, cfg, &base, err), err);
+    lc_train_data_spec_init(sp);
+    sp->data = "toy:copy";
     lc_trainer *t = NULL;
+    CHECK_OK(lc_train_setup(cfg, &r, sp, NULL, NULL, NULL, &t, ds, err), err);
+    return t;
+}
+
+static void test_setup(void) {
+    lc_error err;
+    lc_train_config cfg;
+    lc_train_data_spec sp;
     lc_train_data_set ds;
-    CHECK_OK(lc_train_setup(&cfg, &r, &sp, NULL, NULL, NULL, &t, &ds, &err), &err);
+    lc_trainer *t = toy_setup(&cfg, &sp, &ds, &err);
+    lc_model *base = NULL;
     CHECK(t && ds.train && ds.vocab == 16 && cfg.model.vocab_size == 16 && sp.ctx == 24, "toy: vocab %d / %d",
           ds.vocab, cfg.model.vocab_size);
     if (t) {
@@ -221,19 +229,10 @@ static void test_console(void) {
 /* A real run through the console: three toy steps, the lines and the log. */
 static void test_run_console(void) {
     lc_error err;
-    lc_train_request r = toy_request();
-    r.toy_data = true;
-    r.vocab = (lc_train_opt_i64){true, 16};
     lc_train_config cfg;
-    lc_train_config_init(&cfg);
-    lc_model *base = NULL;
-    CHECK_OK(lc_train_config_for_request(&r, NULL, NULL, &cfg, &base, &err), &err);
     lc_train_data_spec sp;
-    lc_train_data_spec_init(&sp);
-    sp.data = "toy:copy";
-    lc_trainer *t = NULL;
     lc_train_data_set ds;
-    CHECK_OK(lc_train_setup(&cfg, &r, &sp, NULL, NULL, NULL, &t, &ds, &err), &err);
+    lc_trainer *t = toy_setup(&cfg, &sp, &ds, &err);
     if (!t) return;
     char log[] = "/tmp/test_run_console_XXXXXX";
     const int fd = mkstemp(log);

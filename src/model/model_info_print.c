@@ -157,44 +157,51 @@ static void print_gguf_types(FILE *f, const lc_gguf *g) {
 
 /* ---- A GGUF that is not a model ---------------------------------------------- */
 
-void lc_gguf_info_print(FILE *f, const char *path, const lc_gguf *g) {
+/* What both faces of a GGUF that is not a model say: its tokenizer and
+ * architecture (arch NULL when the file names none). */
+typedef struct {
     char model[80];
     uint64_t nt;
-    lc_gguf_tokenizer_meta(g, model, sizeof model, &nt);
+    const char *arch;
+    size_t alen;
+} gguf_facts;
+
+static void gguf_facts_get(const lc_gguf *g, gguf_facts *x) {
+    lc_gguf_tokenizer_meta(g, x->model, sizeof x->model, &x->nt);
     lc_error err;
-    const char *arch = NULL;
-    size_t alen = 0;
-    if (lc_gguf_get_str(g, "general.architecture", &arch, &alen, &err) != LC_OK) arch = NULL;
+    x->alen = 0;
+    if (lc_gguf_get_str(g, "general.architecture", &x->arch, &x->alen, &err) != LC_OK) x->arch = NULL;
+}
+
+void lc_gguf_info_print(FILE *f, const char *path, const lc_gguf *g) {
+    gguf_facts x;
+    gguf_facts_get(g, &x);
     fprintf(f, LABEL "%s\n", "file", path);
     fprintf(f, LABEL "gguf v%u, %lld tensors%s, %lld keys\n", "format", lc_gguf_version(g),
             (long long)lc_gguf_n_tensors(g), lc_gguf_n_tensors(g) ? "" : " (vocabulary only)",
             (long long)lc_gguf_n_kv(g));
-    fprintf(f, LABEL "%.*s\n", "architecture", arch ? (int)(alen < 64 ? alen : 64) : 1, arch ? arch : "-");
+    fprintf(f, LABEL "%.*s\n", "architecture", x.arch ? (int)(x.alen < 64 ? x.alen : 64) : 1, x.arch ? x.arch : "-");
     if (lc_gguf_n_tensors(g)) print_gguf_types(f, g);
-    if (model[0]) fprintf(f, LABEL "%s, %llu tokens\n", "tokenizer", model, (unsigned long long)nt);
+    if (x.model[0]) fprintf(f, LABEL "%s, %llu tokens\n", "tokenizer", x.model, (unsigned long long)x.nt);
     fprintf(f, "metadata:\n");
     lc_gguf_metadata_print(f, g);
 }
 
 void lc_gguf_info_json(lc_json_writer *w, const char *path, const lc_gguf *g) {
-    char model[80];
-    uint64_t nt;
-    lc_gguf_tokenizer_meta(g, model, sizeof model, &nt);
-    lc_error err;
-    const char *arch = NULL;
-    size_t alen = 0;
+    gguf_facts x;
+    gguf_facts_get(g, &x);
     lc_json_begin_object(w);
     lc_json_kv_str(w, "file", path);
     lc_json_kv_str(w, "format", "gguf");
     lc_json_kv_int(w, "gguf_version", lc_gguf_version(g));
     lc_json_kv_int(w, "n_tensors", lc_gguf_n_tensors(g));
     lc_json_key(w, "architecture");
-    if (lc_gguf_get_str(g, "general.architecture", &arch, &alen, &err) == LC_OK) lc_json_strn(w, arch, alen);
+    if (x.arch) lc_json_strn(w, x.arch, x.alen);
     else lc_json_null(w);
     lc_json_key(w, "tokenizer");
     lc_json_begin_object(w);
-    lc_json_kv_str(w, "kind", model[0] ? model : "none");
-    lc_json_kv_int(w, "n_tokens", (int64_t)nt);
+    lc_json_kv_str(w, "kind", x.model[0] ? x.model : "none");
+    lc_json_kv_int(w, "n_tokens", (int64_t)x.nt);
     lc_json_end_object(w);
     lc_gguf_metadata_json(w, g);
     lc_json_end_object(w);
