@@ -14,7 +14,8 @@ trap 'rm -rf "$tmp"' EXIT
 "$cli" convert "$tmp/q.gguf" "$tmp/q8.gguf" --type q8_0 > /dev/null
 "$cli" convert --random --preset llama3-1B --layers 1 --vocab 256 "$tmp/l3.gguf" --type f16 > /dev/null
 "$cli" convert --random --preset qwen2.5-0.5B --layers 1 --vocab 256 "$tmp/q25.gguf" --type q8_0 > /dev/null
-"$cli" info "$tmp/q8.gguf" | grep -q "qkv bias" || { echo "re-typed qwen2 lost its family"; exit 1; }
+"$cli" info "$tmp/q8.gguf" > "$tmp/q8.info"
+grep -q "qkv bias" "$tmp/q8.info" || { echo "re-typed qwen2 lost its family"; exit 1; }
 "$cli" bench model -m "$tmp/q8.gguf" --ctx 8 -n 2 --no-peak > /dev/null
 python3 - "$tmp" <<'PY'
 import math, struct, sys

@@ -16,7 +16,8 @@ trap 'rm -rf "$tmp"' EXIT
 # a shared machine: OpenMP threads that spin while waiting would slow everyone
 export OMP_WAIT_POLICY=PASSIVE
 
-"$cli" report --help | grep -q -- "--test-tiny"
+help=$("$cli" report --help)
+grep -q -- "--test-tiny" <<< "$help"
 
 "$cli" report --quick --test-tiny -t 2 -o "$tmp/rep" --json > "$tmp/stdout.json" 2> "$tmp/stderr"
 grep -q "report written to $tmp/rep/index.html" "$tmp/stderr"
