@@ -219,7 +219,7 @@ static void matvec_parts(const lc_matmul_part *parts, int n_parts, const float *
         /* every thread visits all nq ranges, so that OpenMP giving fewer
          * threads than asked for (nesting, thread limits) leaves no item */
         const int me = omp_get_thread_num();
-        int k = 0;
+        lc_work_cursor k = LC_WORK_CURSOR_INIT;
         for (int64_t c; (c = lc_work_next(ranges, nq, me, &k)) >= 0;) {
             int64_t r0, r1;
             const int p = mv_item(&pl, c, &r0, &r1);
@@ -228,7 +228,7 @@ static void matvec_parts(const lc_matmul_part *parts, int n_parts, const float *
             if (avx512) {
                 /* where this thread reads next: the following item
                  * of its own range, the preceding one when stealing */
-                const int64_t cn = k == 0 ? c + 1 : c - 1;
+                const int64_t cn = k.k == 0 ? c + 1 : c - 1;
                 const void *next = NULL;
                 if (cn >= 0 && cn < items) {
                     int64_t n0, n1;

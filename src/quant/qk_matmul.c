@@ -174,7 +174,7 @@ void lc_qmatmul(lc_qk_type t, const void *w, size_t row_bytes, int64_t rows, int
              * loses its core to another process does not hold the others
              * up at the end) */
             const int me = omp_get_thread_num(), nq = LC_MIN(omp_get_num_threads(), LC_WORK_MAX_RANGES);
-            int k = 0;
+            lc_work_cursor k = LC_WORK_CURSOR_INIT;
             for (int64_t c; (c = lc_work_next(ranges, nq, me, &k)) >= 0;) {
                 const int64_t r = c * QMM_DECODE_ROWS;
                 const int nr = (int)LC_MIN(rows - r, (int64_t)QMM_DECODE_ROWS);
@@ -230,7 +230,7 @@ void lc_qmatmul_multi1(const lc_qmatmul_part *parts, int n_parts, int64_t cols, 
         if (me == 0) lc_work_ranges_init(ranges, items, LC_MIN(nth, LC_WORK_MAX_RANGES));
 #pragma omp barrier
         const int nq = LC_MIN(nth, LC_WORK_MAX_RANGES);
-        int k = 0;
+        lc_work_cursor k = LC_WORK_CURSOR_INIT;
         for (int64_t c; (c = lc_work_next(ranges, nq, me, &k)) >= 0;) {
             int p = 0;
             while (c >= first[p + 1]) p++;
