@@ -30,38 +30,23 @@ int cli_fail(const char *cmd, const lc_error *err);
 /* True if argv[*i] equals one of the given names (short may be NULL). */
 bool cli_is(const char *arg, const char *short_name, const char *long_name);
 
-/* An argument the command does not take: prints ONE line, "unknown option
- * '--tmep' (did you mean --temp?)" naming the nearest option the command's
- * help text (help; NULL: none) lists (optimal-string-alignment edit distance, at most a third
- * of the longer name), else "(longctx CMD --help lists them)"; a word that
- * is not a flag is "an unexpected argument". Returns CLI_USAGE. */
-int cli_unknown_option_in(const char *cmd, const char *arg, const char *help);
 /* The nearest of n words to w by edit distance (close enough to be a typo,
  * as above), or NULL: lc_nearest_word. */
 static inline const char *cli_nearest(const char *w, const char *const *words, int n) {
     return lc_nearest_word(w, words, n);
 }
 
-/* Numbers. Every numeric flag goes through cli_parse_i64_in or
- * cli_parse_double_in (the library's lc_parse_i64_in / lc_parse_double_in:
- * the whole string, integers with an optional K/M/G suffix, inside an
- * explicit [lo, hi]). The short forms bound integers by +-CLI_INT_LIMIT (2^40:
- * past any count of tokens, bytes or steps a machine holds) and reals by
- * +-CLI_REAL_LIMIT (finite, and a float when parsed into one). */
+/* Numbers. Every numeric flag goes through the library's lc_parse_i64_in or
+ * lc_parse_double_in (the whole string, integers with an optional K/M/G
+ * suffix, inside an explicit [lo, hi]). Flags without a bound of their own
+ * take integers within +-CLI_INT_LIMIT (2^40: past any count of tokens, bytes
+ * or steps a machine holds) and reals within +-CLI_REAL_LIMIT (finite, and a
+ * float when parsed into one). */
 #define CLI_INT_LIMIT ((int64_t)1 << 40)
 #define CLI_REAL_LIMIT 1e30
 /* Benchmarks: repetitions and timed iterations per pass. */
 #define CLI_MAX_REPS 1000
 #define CLI_MAX_ITERS ((int64_t)1 << 24)
-static inline bool cli_parse_i64_in(const char *s, int64_t lo, int64_t hi, int64_t *out) {
-    return lc_parse_i64_in(s, lo, hi, out);
-}
-static inline bool cli_parse_double_in(const char *s, double lo, double hi, double *out) {
-    return lc_parse_double_in(s, lo, hi, out);
-}
-bool cli_parse_i64(const char *s, int64_t *out);
-bool cli_parse_int(const char *s, int *out);
-bool cli_parse_double(const char *s, double *out);
 /* Comma-separated integer list, e.g. "1K,4K,16384"; at most max entries. */
 static inline bool cli_parse_i64_list(const char *s, int64_t *out, int max, int *n) {
     return lc_parse_i64_list(s, -CLI_INT_LIMIT, CLI_INT_LIMIT, out, max, n);
@@ -69,9 +54,6 @@ static inline bool cli_parse_i64_list(const char *s, int64_t *out, int max, int 
 /* Parse flag's value v into [lo, hi]; on failure print "FLAG: V is not an
  * integer in LO..HI" (cmd-prefixed) and return false. */
 bool cli_int_flag(const char *cmd, const char *flag, const char *v, int64_t lo, int64_t hi, int64_t *out);
-
-/* Seconds as "42s", "3m05s" or "2h07m" ("?" when not finite or negative). */
-static inline void cli_fmt_duration(double s, char *buf, size_t len) { lc_format_duration(s, buf, len); }
 
 /* The progress line on stderr (only when stderr is a terminal): the
  * library's lc_progress_line, "\r<what> done/total (pct) elapsed ETA" at most

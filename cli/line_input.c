@@ -44,8 +44,6 @@ void cli_line_input_open(cli_line_input *in, const char *prog) {
 #endif
 }
 
-bool cli_line_input_edits(const cli_line_input *in) { return in->el != NULL; }
-
 #ifdef LC_HAVE_LIBEDIT
 /* The line el_gets returned, copied into in->line (libedit owns its buffer). */
 static bool keep(cli_line_input *in, const char *text, size_t n) {

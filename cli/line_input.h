@@ -23,8 +23,6 @@ void cli_line_input_open(cli_line_input *in, const char *prog);
  * arrows) taken out; NULL at the end of input or on Ctrl-C at the prompt.
  * *len: its length. Non-empty lines go into the history. */
 char *cli_line_input_read(cli_line_input *in, size_t *len);
-/* Whether lines are edited (libedit on a terminal). */
-bool cli_line_input_edits(const cli_line_input *in);
 void cli_line_input_close(cli_line_input *in);
 
 #endif

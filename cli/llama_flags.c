@@ -7,7 +7,7 @@
 bool cli_opt_gpu_layers(const cli_opt *o, const char *name, const char *v, const char *cmd) {
     (void)o;
     int64_t n;
-    if (strcmp(v, "auto") != 0 && strcmp(v, "all") != 0 && !cli_parse_i64_in(v, -1, CLI_INT_LIMIT, &n)) {
+    if (strcmp(v, "auto") != 0 && strcmp(v, "all") != 0 && !lc_parse_i64_in(v, -1, CLI_INT_LIMIT, &n)) {
         cli_error(cmd, "%s: '%s' is not a layer count", name, v);
         return false;
     }

@@ -84,17 +84,17 @@ static bool store(const cli_opt *o, const char *name, const char *v, const char 
     case CLI_OPT_SET: *(bool *)o->dst = o->lo != 0; return true;
     case CLI_OPT_STR: *(const char **)o->dst = v; return true;
     case CLI_OPT_I64:
-        if (!cli_parse_i64_in(v, o->lo, o->hi, &i)) return value_error(cmd, name, v, o);
+        if (!lc_parse_i64_in(v, o->lo, o->hi, &i)) return value_error(cmd, name, v, o);
         *(int64_t *)o->dst = i;
         return true;
     case CLI_OPT_INT:
-        if (!cli_parse_i64_in(v, o->lo, o->hi, &i) || i < INT32_MIN || i > INT32_MAX)
+        if (!lc_parse_i64_in(v, o->lo, o->hi, &i) || i < INT32_MIN || i > INT32_MAX)
             return value_error(cmd, name, v, o);
         *(int *)o->dst = (int)i;
         return true;
     case CLI_OPT_DOUBLE:
     case CLI_OPT_FLOAT:
-        if (!cli_parse_double_in(v, o->dlo, o->dhi, &d)) return value_error(cmd, name, v, o);
+        if (!lc_parse_double_in(v, o->dlo, o->dhi, &d)) return value_error(cmd, name, v, o);
         if (o->kind == CLI_OPT_DOUBLE) *(double *)o->dst = d;
         else *(float *)o->dst = (float)d;
         return true;
@@ -141,20 +141,36 @@ static bool take(const cli_opt_spec *s, const cli_opt *o, int argc, char **argv,
     return store(o, name, v, s->cmd);
 }
 
+#define MAX_NAMES 1024
+
+/* An argument the table does not take: ONE line, "unknown option '--tmep'
+ * (did you mean --temp?)" naming the nearest of the names the table parses
+ * (lc_nearest_word: close enough to be a typo), else pointing at --help; a
+ * word that is not a flag is "an unexpected argument". CLI_USAGE. */
 static int unknown(const cli_opt_spec *s, const char *arg) {
-    char *help = NULL;
-    size_t help_len = 0;
-    FILE *f = open_memstream(&help, &help_len);
-    if (f) {
-        cli_opt_help(s, f);
-        if (fclose(f) != 0) {
-            free(help);
-            help = NULL;
-        }
+    if (arg[0] != '-' || arg[1] == '\0') {
+        cli_error(s->cmd, "unexpected argument '%s' (longctx %s --help lists the options)", arg, s->cmd);
+        return CLI_USAGE;
     }
-    const int rc = cli_unknown_option_in(s->cmd, arg, help);
-    free(help);
-    return rc;
+    const int lw = (int)strcspn(arg, "="); /* --tmep=0.5: the name */
+    char name[NAME_CAP], *list = NULL;
+    size_t list_len = 0;
+    snprintf(name, sizeof name, "%.*s", lw, arg);
+    const char *names[MAX_NAMES];
+    int n = 0;
+    FILE *f = open_memstream(&list, &list_len);
+    if (f) cli_opt_list(s, f);
+    if (f && fclose(f) == 0 && list)
+        for (char *p = list; *p && n < MAX_NAMES;) { /* the lines, cut in place */
+            names[n++] = p;
+            p += strcspn(p, "\n");
+            if (*p) *p++ = '\0';
+        }
+    const char *near = lc_nearest_word(name, names, n);
+    if (near) cli_error(s->cmd, "unknown option '%.*s' (did you mean %s?)", lw, arg, near);
+    else cli_error(s->cmd, "unknown option '%.*s' (longctx %s --help lists the options)", lw, arg, s->cmd);
+    free(list);
+    return CLI_USAGE;
 }
 
 int cli_opt_parse(const cli_opt_spec *s, int argc, char **argv, int first) {
@@ -162,7 +178,7 @@ int cli_opt_parse(const cli_opt_spec *s, int argc, char **argv, int first) {
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-' || a[1] == '\0') { /* an argument, or "-" (stdin) */
-            if (!s->n_pos || *s->n_pos >= s->max_pos) return cli_unknown_option_in(s->cmd, a, NULL);
+            if (!s->n_pos || *s->n_pos >= s->max_pos) return unknown(s, a);
             s->pos[(*s->n_pos)++] = a;
             continue;
         }

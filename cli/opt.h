@@ -5,8 +5,8 @@
  * An entry names the option ("-c|--ctx-size|--ctx": every spelling it takes,
  * the first ones shown first), the value's name in the help ("N"; NULL: no
  * value), one help text ('\n' starts a continuation line), and where the
- * value goes. Numbers are bounded and checked as cli_parse_i64_in and
- * cli_parse_double_in do (K/M/G suffixes, nothing after, inside [lo, hi]);
+ * value goes. Numbers are bounded and checked as lc_parse_i64_in and
+ * lc_parse_double_in do (K/M/G suffixes, nothing after, inside [lo, hi]);
  * a value that is missing, malformed or out of range is ONE line naming the
  * option and what it takes, and a usage error (exit 2). "--name=value" works
  * for every "--" spelling. An unknown option is one line with the nearest

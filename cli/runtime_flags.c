@@ -12,7 +12,11 @@ void cli_runtime_flags_init(cli_runtime_flags *f) {
 
 bool cli_opt_threads(const cli_opt *o, const char *name, const char *v, const char *cmd) {
     int64_t t;
-    if (!cli_threads_flag(cmd, name, v, &t)) return false;
+    if (!cli_int_flag(cmd, name, v, 1, CLI_MAX_THREADS, &t)) return false;
+    const int cpus = lc_cpu_count();
+    if (t > cpus)
+        cli_error(cmd, "note: %s %lld is more than the %d CPUs here: the threads will take turns on them", name,
+                  (long long)t, cpus);
     *(int *)o->dst = (int)t;
     return true;
 }
@@ -117,15 +121,6 @@ bool cli_opt_sampler(const cli_opt *o, const char *name, const char *v, const ch
 bool cli_opt_seed(const cli_opt *o, const char *name, const char *v, const char *cmd) {
     (void)name;
     return cli_opt_sampler(o, "--seed", v, cmd);
-}
-
-bool cli_threads_flag(const char *cmd, const char *flag, const char *v, int64_t *out) {
-    if (!cli_int_flag(cmd, flag, v, 1, CLI_MAX_THREADS, out)) return false;
-    const int cpus = lc_cpu_count();
-    if (*out > cpus)
-        cli_error(cmd, "note: %s %lld is more than the %d CPUs here: the threads will take turns on them", flag,
-                  (long long)*out, cpus);
-    return true;
 }
 
 void cli_runtime_default_ctx(cli_runtime_flags *f, const lc_model *m, const char *cmd) {

@@ -53,8 +53,10 @@ typedef struct {
 
 void cli_runtime_flags_init(cli_runtime_flags *f);
 
-/* The entries' parsers (dst: the field, or the cli_runtime_flags). */
-bool cli_opt_threads(const cli_opt *o, const char *name, const char *v, const char *cmd);     /* int */
+/* The entries' parsers (dst: the field, or the cli_runtime_flags); -t takes
+ * 1..CLI_MAX_THREADS, with a note when more than the CPUs. */
+#define CLI_MAX_THREADS 4096
+bool cli_opt_threads(const cli_opt *o, const char *name, const char *v, const char *cmd); /* int */
 bool cli_opt_attn(const cli_opt *o, const char *name, const char *v, const char *cmd);
 bool cli_opt_dtype(const cli_opt *o, const char *name, const char *v, const char *cmd);
 bool cli_opt_kv_policy(const cli_opt *o, const char *name, const char *v, const char *cmd);
@@ -104,10 +106,6 @@ bool cli_opt_seed(const cli_opt *o, const char *name, const char *v, const char 
     CLI_SECTION("sampling:"), CLI_FN("-s", "S", cli_opt_seed, (p), "the same as --seed"),                              \
         CLI_FAMILY(lc_sampler_is_option, cli_opt_sampler, (p), lc_sampler_options_help())
 
-/* Threads: 1..CLI_MAX_THREADS (else a message, false), with a note when
- * more than the CPUs. */
-#define CLI_MAX_THREADS 4096
-bool cli_threads_flag(const char *cmd, const char *flag, const char *v, int64_t *out);
 /* Without -c, lc_context_opts_default_ctx's length, with a note when that
  * is less than the model's training context. */
 void cli_runtime_default_ctx(cli_runtime_flags *f, const lc_model *m, const char *cmd);
