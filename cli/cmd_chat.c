@@ -249,8 +249,6 @@ static int chat_run(chat_args *c) {
     lc_error err;
     int rc = cli_runtime_load_model(&c->rf, &m, "chat");
     if (rc != CLI_OK) return rc;
-    lc_context *ctx = NULL;
-    lc_sampler *sampler = NULL;
     lc_chat *chat = NULL;
     char *sys_text = NULL, *jinja = NULL;
     size_t jinja_len = 0;
@@ -259,11 +257,6 @@ static int chat_run(chat_args *c) {
     rc = cli_runtime_rope(&c->rf, m, &rope, "chat");
     if (rc != CLI_OK) goto done;
     rc = CLI_FAIL;
-    if (!m->tokenizer) {
-        if (m->tokenizer_note[0]) cli_error("chat", "the file's tokenizer is not used: %s", m->tokenizer_note);
-        cli_error("chat", "the model has no tokenizer (give -z TOKENIZER.bin for a llama2.c model)");
-        goto done;
-    }
     if (!c->tpl_name && !model_template(c, &jinja, &jinja_len)) goto done;
     if (c->system_file && !(sys_text = read_text_file(c->system_file))) goto done;
     if (c->system) sys_text = strdup(c->system);
@@ -280,16 +273,7 @@ static int chat_run(chat_args *c) {
     co.jinja_len = jinja_len;
     co.stop = c->stops.s;
     co.n_stop = c->stops.n;
-    if (c->rf.co.kv_policy == LC_KV_POLICY_SHIFT && c->rf.co.kv_n_keep == 0) { /* keep the system turn */
-        int64_t n = 0;
-        lc_chat_system_tokens(&co, m->tokenizer, &n, NULL);
-        c->rf.co.kv_n_keep = n;
-    }
-    if (lc_context_create(m, &c->rf.co, &ctx, &err) != LC_OK || lc_sampler_create(&c->sp, m->cfg.vocab_size, &sampler, &err) != LC_OK) {
-        cli_fail("chat", &err);
-        goto done;
-    }
-    if (lc_chat_create(ctx, m->tokenizer, sampler, &co, &chat, &err) != LC_OK) {
+    if (lc_chat_create_for_model(m, &c->rf.co, &c->sp, &co, &chat, &err) != LC_OK) {
         cli_fail("chat", &err);
         goto done;
     }
@@ -307,7 +291,8 @@ static int chat_run(chat_args *c) {
         char desc[128], sd[160];
         fprintf(stderr, "longctx chat: %s, template %s, kv %s, %s%s\n", c->rf.model_path,
                 cst.jinja ? "jinja (the model's)" : lc_chat_template_name(c->tpl),
-                lc_context_kv_describe(ctx, desc, sizeof desc), lc_sampler_describe(&c->sp, sd, sizeof sd),
+                lc_context_kv_describe(lc_chat_context(chat), desc, sizeof desc),
+                lc_sampler_describe(&c->sp, sd, sizeof sd),
                 in.tty ? "\n(/help for commands, Ctrl-C stops a reply, /quit or Ctrl-D ends)" : "");
     }
     struct sigaction sa, old;
@@ -327,9 +312,7 @@ done:
     if (c->io.transcript) fclose(c->io.transcript);
     free(sys_text);
     free(jinja);
-    lc_chat_free(chat); /* and its grammar: before the sampler */
-    lc_sampler_free(sampler);
-    lc_context_free(ctx);
+    lc_chat_free(chat); /* its grammar, sampler and context */
     lc_model_free(m);
     return rc;
 }

@@ -196,19 +196,8 @@ static void print_setup(const run_args *r, const lc_model *m, const lc_context *
 }
 
 static void print_summary(const run_args *r, const lc_text_result *tr, const lc_context_timings *tm) {
-    const lc_generate_result *res = &tr->gen;
-    const double total = tm->t_matmul + tm->t_attn + tm->t_other;
-    fprintf(stderr, "prompt:   %6lld tokens in %8.3f s  (%9.1f tok/s)\n", (long long)res->n_prompt, res->t_prompt,
-            res->t_prompt > 0 ? (double)res->n_prompt / res->t_prompt : 0.0);
-    fprintf(stderr, "generate: %6lld tokens in %8.3f s  (%9.1f tok/s)\n", (long long)res->n_generated, res->t_generate,
-            res->t_generate > 0 ? (double)res->n_generated / res->t_generate : 0.0);
-    if (total > 0)
-        fprintf(stderr, "time: matmul %.1f%%, attention %.1f%%, other %.1f%% of %.3f s\n", 100 * tm->t_matmul / total,
-                100 * tm->t_attn / total, 100 * tm->t_other / total, total);
-    cli_sp_report(&r->spc, res->n_prompt + res->n_generated);
-    if (tr->stop_index >= 0) fprintf(stderr, "stopped: reverse prompt '%s'\n", r->stops.s[tr->stop_index]);
-    else if (res->stop == LC_STOP_CONTEXT_FULL) fprintf(stderr, "stopped: %s\n", res->message);
-    else fprintf(stderr, "stopped: %s\n", lc_stop_reason_name(res->stop));
+    lc_text_result_print_summary(stderr, tr, r->stops.s, tm);
+    cli_sp_report(&r->spc, tr->gen.n_prompt + tr->gen.n_generated);
     if (r->gr.c && !lc_grammar_state_ended(lc_grammar_constraint_state(r->gr.c)))
         fprintf(stderr, "note: stopped before the grammar was complete (raise -n)\n");
 }

@@ -14,7 +14,10 @@
  *    prompt moves into the new first user turn; a message too large is
  *    refused with nothing changed; the text callback can stop a reply; a
  *    saved chat continues identically after loading into a fresh chat; under
- *    the sinks policy nothing is dropped and the cache stays bounded.
+ *    the sinks policy nothing is dropped and the cache stays bounded;
+ *  - lc_chat_create_for_model: replies equal those of a chat over a context
+ *    and sampler made by hand; shift:0 keeps the system turn's tokens; a
+ *    model without a tokenizer is refused.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -605,6 +608,73 @@ static void test_grammar_replies(void) {
     free_rig(&r); /* the chat frees its grammar before the rig frees the sampler */
 }
 
+static void test_for_model(void) {
+    lc_error err;
+    rig r; /* by hand: lc_chat_create over the rig's context and sampler */
+    const char *sys = "You are a helpful bot.";
+    if (!make_rig(&r, "shift:0", 256, LC_CHAT_TPL_CHATML, sys, 12, 7)) {
+        CHECK(false, "rig");
+        free_rig(&r);
+        return;
+    }
+    lc_context_opts co;
+    lc_context_opts_init(&co);
+    CHECK_OK(lc_kv_policy_parse("shift:0", &co, &err), &err);
+    co.n_ctx = 256;
+    co.n_threads = 1;
+    co.k_type = co.v_type = LC_DTYPE_F32;
+    lc_sampler_params sp;
+    lc_sampler_params_init(&sp);
+    sp.seed = 7;
+    lc_chat_opts o;
+    lc_chat_opts_init(&o);
+    o.tpl = LC_CHAT_TPL_CHATML;
+    o.system = sys;
+    o.n_predict = 12;
+    lc_chat *chat = NULL;
+    CHECK_OK(lc_chat_create_for_model(r.m, &co, &sp, &o, &chat, &err), &err);
+    int64_t n_sys = 0;
+    CHECK_OK(lc_chat_system_tokens(&o, r.m->tokenizer, &n_sys, &err), &err);
+    if (chat) {
+        lc_kv_stats ks;
+        lc_context_kv_stats(lc_chat_context(chat), &ks);
+        CHECK(n_sys > 0 && ks.policy == LC_KV_POLICY_SHIFT && ks.n_keep == n_sys, "KEEP %lld, the system turn %lld",
+              (long long)ks.n_keep, (long long)n_sys);
+        const char *msgs[] = {"Hello there", "What is a cat?"};
+        for (int i = 0; i < 2; i++) {
+            lc_chat_reply a, b;
+            CHECK_OK(lc_chat_send(chat, msgs[i], strlen(msgs[i]), &a, &err), &err);
+            char *ta = strdup(a.text ? a.text : "");
+            CHECK_OK(lc_chat_send(r.chat, msgs[i], strlen(msgs[i]), &b, &err), &err);
+            CHECK(ta && b.text && strcmp(ta, b.text) == 0 && a.n_tokens == b.n_tokens, "reply %d: '%s' vs '%s'", i,
+                  ta ? ta : "", b.text ? b.text : "");
+            free(ta);
+        }
+    }
+    lc_chat_free(chat); /* its sampler and context too (ASan: nothing leaks) */
+    free_rig(&r);
+
+    lc_model_config c; /* a model without a tokenizer */
+    memset(&c, 0, sizeof c);
+    snprintf(c.arch, sizeof c.arch, "llama");
+    c.n_heads = c.n_kv_heads = 2;
+    c.head_dim = 16;
+    c.dim = 32;
+    c.hidden_dim = 64;
+    c.n_layers = 1;
+    c.vocab_size = 50;
+    c.ctx_train = 64;
+    c.norm_eps = 1e-5f;
+    lc_rope_config_init(&c.rope, 16);
+    lc_model *bare = NULL;
+    CHECK_OK(lc_model_create_random(&c, LC_DTYPE_F32, 3, &bare, &err), &err);
+    chat = (lc_chat *)&c; /* must come back NULL */
+    CHECK(bare && lc_chat_create_for_model(bare, NULL, NULL, NULL, &chat, &err) == LC_ERR_INVALID_ARG && !chat &&
+              strstr(err.msg, "no tokenizer"),
+          "no tokenizer: %s", err.msg);
+    lc_model_free(bare);
+}
+
 int main(void) {
     test_detect();
     test_render();
@@ -614,5 +684,6 @@ int main(void) {
     test_stop_strings();
     test_commands();
     test_grammar_replies();
+    test_for_model();
     return lc_test_finish("test_chat");
 }

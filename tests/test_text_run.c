@@ -12,7 +12,9 @@
  *    lc_text_strip_controls on fixed cases and random bytes;
  *  - lc_session_resume / lc_session_save_generation: the reused prefix for
  *    the same, a longer and a diverging prompt; a missing file; a chat's
- *    session refused. */
+ *    session refused;
+ *  - lc_text_result_print_summary: the lines of fixed results (rates, the
+ *    time split, each way of stopping), and of a real stop string. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +138,55 @@ typedef struct {
     int64_t n;
 } id_log;
 
+/* ---- the summary ------------------------------------------------------------ */
+
+/* What lc_text_result_print_summary writes, into buf. */
+static const char *summary(const lc_text_result *r, const char *const *stops, const lc_context_timings *tm, char *buf,
+                           size_t cap) {
+    FILE *f = tmpfile();
+    buf[0] = '\0';
+    if (!f) return buf;
+    lc_text_result_print_summary(f, r, stops, tm);
+    rewind(f);
+    buf[fread(buf, 1, cap - 1, f)] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void test_summary(void) {
+    lc_text_result r;
+    memset(&r, 0, sizeof r);
+    r.stop_index = -1;
+    r.gen.n_prompt = 5;
+    r.gen.t_prompt = 0.01;
+    r.gen.n_generated = 16;
+    r.gen.t_generate = 0.2;
+    r.gen.stop = LC_STOP_LENGTH;
+    const lc_context_timings tm = {.t_matmul = 0.147, .t_attn = 0.042, .t_other = 0.021};
+    char buf[1024];
+    const char *want = "prompt:        5 tokens in    0.010 s  (    500.0 tok/s)\n"
+                       "generate:     16 tokens in    0.200 s  (     80.0 tok/s)\n"
+                       "time: matmul 70.0%, attention 20.0%, other 10.0% of 0.210 s\n"
+                       "stopped: length\n";
+    CHECK(strcmp(summary(&r, NULL, &tm, buf, sizeof buf), want) == 0, "summary:\n%s", buf);
+    r.gen.n_prompt = 0; /* a session held the whole prompt; no timings: no time line */
+    r.gen.t_prompt = 0;
+    r.gen.stop = LC_STOP_EOS;
+    want = "prompt:        0 tokens in    0.000 s  (      0.0 tok/s)\n"
+           "generate:     16 tokens in    0.200 s  (     80.0 tok/s)\n"
+           "stopped: eos\n";
+    CHECK(strcmp(summary(&r, NULL, NULL, buf, sizeof buf), want) == 0, "no timings:\n%s", buf);
+    r.gen.stop = LC_STOP_CONTEXT_FULL;
+    snprintf(r.gen.message, sizeof r.gen.message, "context full: 16 tokens; raise -c");
+    CHECK(strstr(summary(&r, NULL, NULL, buf, sizeof buf), "\nstopped: context full: 16 tokens; raise -c\n"),
+          "context full:\n%s", buf);
+    const char *stops[] = {"END", "\n\n"};
+    r.gen.stop = LC_STOP_CALLBACK;
+    r.stop_index = 1;
+    CHECK(strstr(summary(&r, stops, NULL, buf, sizeof buf), "\nstopped: reverse prompt '\n\n'\n"), "stop string:\n%s",
+          buf);
+}
+
 static bool log_id(void *user, int32_t id) {
     id_log *l = user;
     if (l->n < 256) l->ids[l->n] = id;
@@ -229,6 +280,9 @@ static void test_generate(lc_context *ctx, const lc_model *m) {
         CHECK(f && strstr(json, want_ids) && strstr(json, want_stop) && strstr(json, "\"n_prompt_reused\":2") &&
                   strstr(json, "\"model\":\"m.gguf\"") && strstr(json, "\"other_s\":0"),
               "JSON %s", json);
+        char sum[1024], want_sum[320];
+        snprintf(want_sum, sizeof want_sum, "\nstopped: reverse prompt '%s'\n", stop);
+        CHECK(strstr(summary(&rs, stops, NULL, sum, sizeof sum), want_sum), "summary:\n%s", sum);
         lc_text_result_free(&rs);
         to.stop = NULL;
         to.n_stop = 0;
@@ -462,6 +516,7 @@ static void test_strip_controls(void) {
 
 int main(void) {
     test_stops();
+    test_summary();
     test_open_for_model();
     test_strip_controls();
     lc_error err;

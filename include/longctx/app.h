@@ -149,6 +149,16 @@ void lc_chat_opts_init(lc_chat_opts *o);
 lc_status lc_chat_create(lc_context *ctx, const lc_tokenizer *tok, lc_sampler *sampler, const lc_chat_opts *o,
                          lc_chat **out, lc_error *err);
 void lc_chat_free(lc_chat *c);
+/* A chat over a model in one call, holding its own context and sampler
+ * (lc_chat_free frees them; lc_chat_context gives the context): the context
+ * from co (NULL: lc_context_opts_init's) — with the shift policy and KEEP 0,
+ * KEEP becomes the system turn's length (lc_chat_system_tokens), so a shift
+ * never cuts the system prompt — a sampler from sp (NULL:
+ * lc_sampler_params_init's), and the chat over the model's tokenizer. A model
+ * without a tokenizer is refused (LC_ERR_INVALID_ARG, saying why the file's
+ * was not used when it has one). m is borrowed and must outlive the chat. */
+lc_status lc_chat_create_for_model(const lc_model *m, const lc_context_opts *co, const lc_sampler_params *sp,
+                                   const lc_chat_opts *o, lc_chat **out, lc_error *err);
 /* The tokens of the system turn (turn 0) a chat with these options starts
  * with: BOS and the system block, written by o->jinja when it is usable,
  * else by o->tpl (for shift:KEEP's KEEP before the context exists). */

@@ -18,6 +18,8 @@
 #ifndef LONGCTX_TEXT_H
 #define LONGCTX_TEXT_H
 
+#include <stdio.h>
+
 #include "longctx/common.h"
 #include "longctx/json.h"
 #include "longctx/model.h"
@@ -97,6 +99,14 @@ lc_status lc_generate_text_tokens(lc_context *ctx, const int32_t *prompt, int64_
 void lc_text_result_write_json(lc_json_writer *w, const char *model, const int32_t *prompt, int64_t n_prompt,
                                int64_t reused, const lc_text_result *r, bool with_text, const char *const *stops,
                                const lc_context_timings *tm);
+
+/* The same generation as lines of text (the CLI's run summary on stderr):
+ *   prompt:       5 tokens in    0.010 s  (    500.0 tok/s)
+ *   generate:    16 tokens in    0.200 s  (     80.0 tok/s)
+ *   time: matmul 70.0%, attention 20.0%, other 10.0% of 0.210 s   (tm; none when NULL or no time)
+ *   stopped: length | eos | <the context-full message> | reverse prompt 'S' (stops[stop_index]) */
+void lc_text_result_print_summary(FILE *f, const lc_text_result *r, const char *const *stops,
+                                  const lc_context_timings *tm);
 
 /* An lc_sample_fn over an lc_sampler (user: the lc_sampler *): samples in
  * place with lc_sampler_sample_inplace. */

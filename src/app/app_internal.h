@@ -49,6 +49,8 @@ typedef struct {
 lc_status lc_chat_tpl_from_jinja(const char *src, size_t len, const lc_tokenizer *tok, const char *bos, const char *eos,
                                  bool with_system, lc_chat_tpl_dyn *out, lc_error *err);
 void lc_chat_tpl_dyn_free(lc_chat_tpl_dyn *d);
+/* The chat takes ctx and sampler (lc_chat_create_for_model's): lc_chat_free frees them. */
+void lc_chat_own(lc_chat *c, lc_context *ctx, lc_sampler *sampler);
 /* Stop tokens of a table: its end markers and EOS. */
 int32_t lc_chat_stop_tokens_def(const lc_chat_tpl_def *d, const lc_tokenizer *tok, int32_t *ids, int32_t cap);
 

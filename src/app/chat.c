@@ -61,7 +61,14 @@ struct lc_chat {
     char *pending_system;
     size_t pending_system_len;
     lc_grammar_constraint *grammar; /* lc_chat_set_grammar: reset before each reply */
+    lc_context *own_ctx;      /* lc_chat_create_for_model's: freed with the chat */
+    lc_sampler *own_sampler;
 };
+
+void lc_chat_own(lc_chat *c, lc_context *ctx, lc_sampler *sampler) {
+    c->own_ctx = ctx;
+    c->own_sampler = sampler;
+}
 
 lc_context *lc_chat_context(const lc_chat *c) { return c ? c->ctx : NULL; }
 
@@ -272,6 +279,8 @@ void lc_chat_free(lc_chat *c) {
     free(c->reply);
     lc_chat_tpl_dyn_free(&c->dyn);
     lc_grammar_constraint_free(c->grammar); /* detaches from the sampler */
+    lc_sampler_free(c->own_sampler);
+    lc_context_free(c->own_ctx);
     free(c);
 }
 

@@ -1,4 +1,5 @@
-/* lc_text_result_write_json: one generation as a JSON object (text.h). */
+/* One generation's report (text.h): a JSON object (lc_text_result_write_json) or a
+ * summary in lines of text (lc_text_result_print_summary). */
 #include "longctx/text.h"
 
 static void ids(lc_json_writer *w, const char *key, const int32_t *v, int64_t n) {
@@ -39,4 +40,20 @@ void lc_text_result_write_json(lc_json_writer *w, const char *model, const int32
     lc_json_kv_num(w, "other_s", tm ? tm->t_other : 0.0);
     lc_json_end_object(w);
     lc_json_end_object(w);
+}
+
+void lc_text_result_print_summary(FILE *f, const lc_text_result *r, const char *const *stops,
+                                  const lc_context_timings *tm) {
+    const lc_generate_result *g = &r->gen;
+    const double total = tm ? tm->t_matmul + tm->t_attn + tm->t_other : 0.0;
+    fprintf(f, "prompt:   %6lld tokens in %8.3f s  (%9.1f tok/s)\n", (long long)g->n_prompt, g->t_prompt,
+            rate(g->n_prompt, g->t_prompt));
+    fprintf(f, "generate: %6lld tokens in %8.3f s  (%9.1f tok/s)\n", (long long)g->n_generated, g->t_generate,
+            rate(g->n_generated, g->t_generate));
+    if (total > 0)
+        fprintf(f, "time: matmul %.1f%%, attention %.1f%%, other %.1f%% of %.3f s\n", 100 * tm->t_matmul / total,
+                100 * tm->t_attn / total, 100 * tm->t_other / total, total);
+    if (r->stop_index >= 0 && stops) fprintf(f, "stopped: reverse prompt '%s'\n", stops[r->stop_index]);
+    else if (g->stop == LC_STOP_CONTEXT_FULL && g->message[0]) fprintf(f, "stopped: %s\n", g->message);
+    else fprintf(f, "stopped: %s\n", lc_stop_reason_name(g->stop));
 }
