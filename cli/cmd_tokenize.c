@@ -82,32 +82,6 @@ static int parse_args(int argc, char **argv, tok_opts *o) {
     return -1;
 }
 
-/* The whole of a file or stdin, at most MAX_TEXT bytes; NULL after a message. */
-static char *read_text(const char *path, size_t *len) {
-    const bool std_in = strcmp(path, "-") == 0;
-    FILE *f = std_in ? stdin : fopen(path, "rb");
-    if (!f) {
-        cli_error(CMD, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    lc_error err;
-    const lc_status st = lc_read_stream(f, path, MAX_TEXT, &buf, len, &err);
-    if (!std_in) fclose(f);
-    if (st != LC_OK) cli_error(CMD, "%s", err.msg);
-    return buf;
-}
-
-/* A piece with control and invalid bytes escaped; valid UTF-8 kept. */
-static void print_piece(FILE *out, const char *s, size_t n) {
-    char buf[1024];
-    const size_t need = lc_tokenizer_escape_piece(s, n, buf, sizeof buf);
-    char *big = need < sizeof buf ? NULL : malloc(need + 1);
-    if (big) lc_tokenizer_escape_piece(s, n, big, need + 1);
-    fputs(big ? big : buf, out);
-    free(big);
-}
-
 int cmd_tokenize(int argc, char **argv) {
     tok_opts o;
     int rc = parse_args(argc, argv, &o);
@@ -132,16 +106,12 @@ int cmd_tokenize(int argc, char **argv) {
         len = strlen(o.prompt);
         text = malloc(len + 1);
         if (text) memcpy(text, o.prompt, len + 1);
+        else lc_fail(&err, LC_ERR_NOMEM, "out of memory");
     } else {
-        text = read_text(o.file, &len);
-        if (!text) {
-            rc = CLI_FAIL;
-            goto done;
-        }
+        lc_read_input(o.file, MAX_TEXT, &text, &len, &err);
     }
     if (!text) {
-        cli_error(CMD, "out of memory");
-        rc = CLI_FAIL;
+        rc = cli_fail(CMD, &err);
         goto done;
     }
     bool bos = !o.no_bos && lc_tokenizer_add_bos(tok);
@@ -152,19 +122,7 @@ int cmd_tokenize(int argc, char **argv) {
         goto done;
     }
     double dt = lc_time_now() - t0;
-
-    if (o.pieces) {
-        for (int64_t i = 0; i < n; i++) {
-            size_t pl;
-            const char *p = lc_tokenizer_piece(tok, ids[i], &pl);
-            printf("%d\t", ids[i]);
-            print_piece(stdout, p, pl);
-            putchar('\n');
-        }
-    } else {
-        for (int64_t i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
-        putchar('\n');
-    }
+    lc_tokenizer_print_ids(stdout, tok, ids, n, o.pieces);
     if (o.show_count) printf("Total number of tokens: %lld\n", (long long)n);
     if (o.stats)
         fprintf(stderr, "%zu bytes -> %lld tokens (%.2f bytes/token) in %.2f ms: %.1f MB/s, %.0f tokens/s\n", len,

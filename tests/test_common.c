@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "longctx/json.h"
@@ -162,8 +163,35 @@ static void test_read_stream(void) {
     CHECK(lc_read_stream(NULL, "x", 10, &buf, NULL, &err) == LC_ERR_INVALID_ARG, "NULL stream");
 }
 
+/* lc_read_input: a file, "-" (standard input, here a file put in its place),
+ * a missing file, a file over the limit. */
+static void test_read_input(void) {
+    char path[] = "/tmp/lc_read_input_XXXXXX";
+    const int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd < 0) return;
+    const char text[] = "one\ntwo\n";
+    CHECK(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1), "write");
+    close(fd);
+    char *buf = NULL;
+    size_t len = 0;
+    lc_error err;
+    CHECK(lc_read_input(path, 64, &buf, &len, &err) == LC_OK && len == 8 && strcmp(buf, text) == 0, "file");
+    free(buf);
+    CHECK(lc_read_input(path, 7, &buf, &len, &err) == LC_ERR_TOO_LARGE && !buf && strstr(err.msg, path),
+          "over the limit: %s", err.msg);
+    CHECK(lc_read_input("/nonexistent/x", 64, &buf, &len, &err) == LC_ERR_IO && strstr(err.msg, "cannot open"),
+          "missing: %s", err.msg);
+    if (freopen(path, "rb", stdin)) {
+        CHECK(lc_read_input("-", 64, &buf, &len, &err) == LC_OK && len == 8 && strcmp(buf, text) == 0, "stdin");
+        free(buf);
+    }
+    unlink(path);
+}
+
 int main(void) {
     test_read_stream();
+    test_read_input();
     test_json_strings();
     test_f16();
     test_q8_0();

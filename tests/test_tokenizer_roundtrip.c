@@ -247,6 +247,30 @@ static void test_escape_piece(void) {
     }
 }
 
+/* lc_tokenizer_print_ids on llama.cpp's vector for the Llama SPM vocabulary:
+ * "Hello world" is 15043 3186 (▁Hello ▁world); a control byte's piece is
+ * escaped. */
+static void test_print_ids(const lc_tokenizer *t) {
+    int32_t ids[8];
+    int64_t n = 0;
+    lc_error err;
+    CHECK_OK(lc_tokenizer_encode(t, "Hello world", 11, false, ids, 8, &n, &err), &err);
+    const int32_t nl = 13; /* <0x0A> */
+    ids[n++] = nl;
+    const char *want[2] = {"15043 3186 13\n", "15043\t\xe2\x96\x81Hello\n3186\t\xe2\x96\x81world\n13\t<0x0A>\n"};
+    for (int pieces = 0; pieces < 2; pieces++) {
+        char buf[256] = "";
+        FILE *f = tmpfile();
+        if (f) {
+            lc_tokenizer_print_ids(f, t, ids, n, pieces);
+            rewind(f);
+            buf[fread(buf, 1, sizeof buf - 1, f)] = '\0';
+            fclose(f);
+        }
+        CHECK(strcmp(buf, want[pieces]) == 0, "print_ids (pieces %d): '%s'", pieces, buf);
+    }
+}
+
 int main(void) {
     test_escape_piece();
     char path[512];
@@ -271,6 +295,7 @@ int main(void) {
         {"ggml-vocab-deepseek-llm.gguf", from_gguf("vocab/ggml-vocab-deepseek-llm.gguf")},
         {"ggml-vocab-gemma-4.gguf", from_gguf("vocab/ggml-vocab-gemma-4.gguf")},
     };
+    if (all[3].t) test_print_ids(all[3].t);
     for (size_t i = 0; i < LC_ARRAY_LEN(all); i++) {
         if (!all[i].t) continue;
         check_tokenizer(all[i].t, all[i].name, article, article_len);

@@ -29,6 +29,8 @@
 #ifndef LONGCTX_TOKENIZER_H
 #define LONGCTX_TOKENIZER_H
 
+#include <stdio.h>
+
 #include "longctx/common.h"
 
 #ifdef __cplusplus
@@ -153,6 +155,10 @@ const char *lc_tokenizer_piece(const lc_tokenizer *t, int32_t id, size_t *len);
  * (NUL-terminated when cap > 0) and returns the length it needs (at most
  * 4 * n), as snprintf. */
 size_t lc_tokenizer_escape_piece(const char *s, size_t n, char *out, size_t cap);
+/* Token ids as the CLI's tokenize prints them: on one line, space-separated;
+ * with pieces, one token a line: the id, a tab, and its piece escaped as
+ * lc_tokenizer_escape_piece does. Write errors are the stream's (ferror). */
+void lc_tokenizer_print_ids(FILE *f, const lc_tokenizer *t, const int32_t *ids, int64_t n, bool pieces);
 /* The bytes token id stands for in decoded text: "▁" -> " ", <0x0A> -> "\n",
  * GPT-2 byte mapping undone; control tokens decode to nothing, unknown tokens
  * to "▅" (U+2585, as llama.cpp). prev_id (or -1) lets SPM drop the leading

@@ -85,6 +85,10 @@ lc_status lc_read_file(const char *path, size_t max_bytes, char **out, size_t *l
  * larger than 256.0 MiB"), LC_ERR_IO "cannot read NAME: why". The stream is
  * not closed; name is only for messages. */
 lc_status lc_read_stream(FILE *f, const char *name, size_t max_bytes, char **out, size_t *len, lc_error *err);
+/* What a user names as input: path "-" is standard input, anything else a
+ * file (or a named pipe) opened and read as a stream (lc_read_stream; at most
+ * max_bytes, LC_ERR_IO "cannot open PATH: why" when it cannot be opened). */
+lc_status lc_read_input(const char *path, size_t max_bytes, char **out, size_t *len, lc_error *err);
 
 /* "1.5 GiB", "512 B", "2.0 TiB" (binary units) into buf; returns buf. */
 const char *lc_format_bytes(double bytes, char *buf, size_t len);

@@ -1,5 +1,5 @@
 /* A whole file or stream into memory, bounded (util.h, lc_read_file,
- * lc_read_stream). */
+ * lc_read_stream, lc_read_input). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,4 +80,16 @@ lc_status lc_read_stream(FILE *f, const char *name, size_t max_bytes, char **out
     *out = buf;
     if (len) *len = n;
     return LC_OK;
+}
+
+lc_status lc_read_input(const char *path, size_t max_bytes, char **out, size_t *len, lc_error *err) {
+    if (!path || !out) return lc_fail(err, LC_ERR_INVALID_ARG, "read input: NULL argument");
+    *out = NULL;
+    if (len) *len = 0;
+    const bool std_in = strcmp(path, "-") == 0;
+    FILE *f = std_in ? stdin : fopen(path, "rb");
+    if (!f) return lc_fail(err, LC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    const lc_status st = lc_read_stream(f, std_in ? "standard input" : path, max_bytes, out, len, err);
+    if (!std_in) fclose(f);
+    return st;
 }

@@ -1,5 +1,7 @@
-/* lc_tokenizer_escape_piece: a token's piece printable on one line. */
+/* lc_tokenizer_escape_piece: a token's piece printable on one line; lc_tokenizer_print_ids: ids
+ * (and their pieces) as lines of text. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "longctx/tokenizer.h"
@@ -46,4 +48,19 @@ size_t lc_tokenizer_escape_piece(const char *s, size_t n, char *out, size_t cap)
     }
     if (cap > 0) out[w < cap ? w : cap - 1] = '\0';
     return w;
+}
+
+void lc_tokenizer_print_ids(FILE *f, const lc_tokenizer *t, const int32_t *ids, int64_t n, bool pieces) {
+    for (int64_t i = 0; i < n && pieces; i++) {
+        size_t len = 0;
+        const char *p = lc_tokenizer_piece(t, ids[i], &len);
+        char buf[1024];
+        const size_t need = lc_tokenizer_escape_piece(p ? p : "", p ? len : 0, buf, sizeof buf);
+        char *big = need < sizeof buf ? NULL : malloc(need + 1);
+        if (big) lc_tokenizer_escape_piece(p, len, big, need + 1);
+        fprintf(f, "%d\t%s\n", ids[i], big ? big : buf); /* (cut to the buffer without memory for more) */
+        free(big);
+    }
+    for (int64_t i = 0; i < n && !pieces; i++) fprintf(f, i ? " %d" : "%d", ids[i]);
+    if (!pieces) fputc('\n', f);
 }
