@@ -122,8 +122,6 @@ int cmd_doc(int argc, char **argv) {
     if (tpl_path && lc_doc_templates_load(tpl_path, &tpl, &tpl_store, &err) != LC_OK) return cli_fail("doc", &err);
     o.templates = &tpl;
     lc_model *m = NULL;
-    lc_context *ctx = NULL;
-    lc_sampler *sampler = NULL;
     lc_doc_model *dm = NULL;
     lc_doc_result res;
     memset(&res, 0, sizeof res);
@@ -131,13 +129,7 @@ int cmd_doc(int argc, char **argv) {
     int rc = cli_runtime_load(&rf, &m, &rope, "doc");
     if (rc != CLI_OK) goto done;
     rc = CLI_FAIL;
-    if (!m->tokenizer) {
-        cli_error("doc", "the model has no tokenizer (give -z TOKENIZER.bin for a llama2.c model)");
-        goto done;
-    }
-    if (lc_context_create(m, &rf.co, &ctx, &err) != LC_OK ||
-        (ds.on && lc_sampler_create(&ds.sp, m->cfg.vocab_size, &sampler, &err) != LC_OK) ||
-        lc_doc_model_from_context(ctx, m->tokenizer, sampler, &dm, &err) != LC_OK) {
+    if (lc_doc_model_for_model(m, &rf.co, ds.on ? &ds.sp : NULL, &dm, &err) != LC_OK) {
         cli_fail("doc", &err);
         goto done;
     }
@@ -148,6 +140,7 @@ int cmd_doc(int argc, char **argv) {
     o.progress_user = &prog;
     o.on_chunk = on_chunk;
     o.chunk_user = &cc;
+    const lc_context *ctx = lc_doc_model_context(dm);
     print_start(path, task, &o, &tpl, ctx);
     const lc_status st = lc_doc_run_file(dm, path, &o, &res, &err);
     cli_progress_done(&prog);
@@ -155,10 +148,8 @@ int cmd_doc(int argc, char **argv) {
         cli_fail("doc", &err);
         goto done;
     }
-    fprintf(stderr, "longctx doc: %lld bytes, %s, %lld chunk%s (budget %lld tokens), %lld combining pass%s, %.2f s\n",
-            (long long)res.doc_bytes, lc_doc_strategy_name(res.strategy), (long long)res.n_chunks,
-            res.n_chunks == 1 ? "" : "s", (long long)res.chunk_budget, (long long)res.n_combines,
-            res.n_combines == 1 ? "" : "es", res.seconds);
+    fputs("longctx doc: ", stderr);
+    lc_doc_result_print_summary(stderr, &res);
     if (json) {
         lc_json_writer w;
         lc_json_init(&w, stdout, false);
@@ -170,9 +161,7 @@ int cmd_doc(int argc, char **argv) {
     rc = CLI_OK;
 done:
     lc_doc_result_free(&res);
-    lc_doc_model_free(dm);
-    lc_sampler_free(sampler);
-    lc_context_free(ctx);
+    lc_doc_model_free(dm); /* its context and sampler */
     lc_model_free(m);
     free(tpl_store);
     return rc;

@@ -18,13 +18,16 @@
  *    large document is never held whole; a read error is reported;
  *  - a sentence longer than a chunk is cut at a character boundary;
  *  - template files: sections, instruction-only; the qa task needs a question;
+ *    the JSON result and the summary line (lc_doc_result_print_summary);
  *  - the default model (models/longctx-default.gguf; skipped until it
  *    exists) finds a pass key placed in chunk k of N through refine: the
  *    running answer before chunk k is a guess (the model always answers a
  *    pass-key question), chunk k replaces it with the key and the chunks
  *    after it carry the key to the final answer. (Map-reduce cannot work
  *    with a model that guesses: its combining pass sees N - 1 guesses and
- *    the key with nothing to tell them apart.)
+ *    the key with nothing to tell them apart.) lc_doc_model_for_model, over a
+ *    context of its own, answers as lc_doc_model_from_context does; a model
+ *    without a tokenizer is refused.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -418,6 +421,30 @@ static void test_templates(void) {
 
 /* ---- the default model: a pass key in chunk k of N -------------------------------- */
 
+/* lc_doc_model_for_model refuses a model without a tokenizer. */
+static void test_for_model_refusal(void) {
+    lc_model_config c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.arch, sizeof c.arch, "llama");
+    c.n_heads = c.n_kv_heads = 2;
+    c.head_dim = 16;
+    c.dim = 32;
+    c.hidden_dim = 64;
+    c.n_layers = 1;
+    c.vocab_size = 50;
+    c.ctx_train = 64;
+    c.norm_eps = 1e-5f;
+    lc_rope_config_init(&c.rope, 16);
+    lc_model *bare = NULL;
+    lc_error err;
+    CHECK_OK(lc_model_create_random(&c, LC_DTYPE_F32, 3, &bare, &err), &err);
+    lc_doc_model *dm = (lc_doc_model *)&c; /* must come back NULL */
+    CHECK(bare && lc_doc_model_for_model(bare, NULL, NULL, &dm, &err) == LC_ERR_INVALID_ARG && !dm &&
+              strstr(err.msg, "no tokenizer"),
+          "no tokenizer: %s", err.msg);
+    lc_model_free(bare);
+}
+
 static void test_default_model(void) {
     char path[512];
     snprintf(path, sizeof path, "%s/../../models/longctx-default.gguf", LC_TEST_DATA_DIR);
@@ -451,8 +478,21 @@ static void test_default_model(void) {
     lc_context_opts_init(&co);
     co.n_ctx = LC_MIN(m->cfg.ctx_train, 1024);
     lc_context *ctx = NULL;
-    lc_doc_model *dm = NULL;
-    if (lc_context_create(m, &co, &ctx, &err) == LC_OK && lc_doc_model_from_context(ctx, m->tokenizer, NULL, &dm, &err) == LC_OK) {
+    lc_doc_model *dm = NULL, *own = NULL; /* over ctx; over a context of its own */
+    if (lc_context_create(m, &co, &ctx, &err) == LC_OK &&
+        lc_doc_model_from_context(ctx, m->tokenizer, NULL, &dm, &err) == LC_OK &&
+        lc_doc_model_for_model(m, &co, NULL, &own, &err) == LC_OK) {
+        const lc_context *oc = lc_doc_model_context(own);
+        CHECK(lc_doc_model_context(dm) == ctx && oc && oc != ctx && lc_context_n_ctx(oc) == co.n_ctx,
+              "the models' contexts");
+        const char *q = "The pass key is 5309. What is the pass key? The pass key is";
+        char *a1 = NULL, *a2 = NULL;
+        size_t l1 = 0, l2 = 0;
+        CHECK_OK(dm->generate(dm, q, strlen(q), 6, &a1, &l1, &err), &err);
+        CHECK_OK(own->generate(own, q, strlen(q), 6, &a2, &l2, &err), &err);
+        CHECK(a1 && a2 && l1 == l2 && strcmp(a1, a2) == 0, "greedy answers: '%s' vs '%s'", a1 ? a1 : "", a2 ? a2 : "");
+        free(a1);
+        free(a2);
         lc_doc_templates t;
         lc_doc_templates_builtin(LC_DOC_QA, &t);
         t.map = "{text} What is the pass key? The pass key is";
@@ -486,6 +526,7 @@ static void test_default_model(void) {
         CHECK(false, "default model context: %s", err.msg);
     }
     lc_doc_model_free(dm);
+    lc_doc_model_free(own); /* and its context (ASan: nothing leaks) */
     lc_context_free(ctx);
     lc_model_free(m);
     free(hay);
@@ -577,6 +618,29 @@ static void test_files(void) {
                   strstr(buf, "\"n_ctx\":400") && count_of(buf, "\"index\":") == (size_t)ra.n_chunks,
               "JSON: %.200s", buf);
     }
+    f = tmpfile(); /* the summary line: counts of this run, then fixed ones (singular forms) */
+    if (f) {
+        lc_doc_result one;
+        memset(&one, 0, sizeof one);
+        one.doc_bytes = 99;
+        one.strategy = LC_DOC_SINGLE;
+        one.n_chunks = 1;
+        one.chunk_budget = 400;
+        one.n_combines = 1;
+        one.seconds = 2.5;
+        lc_doc_result_print_summary(f, &ra);
+        lc_doc_result_print_summary(f, &one);
+        rewind(f);
+        char buf[512], want[512];
+        buf[fread(buf, 1, sizeof buf - 1, f)] = '\0';
+        fclose(f);
+        snprintf(want, sizeof want,
+                 "%lld bytes, map-reduce, %lld chunks (budget %lld tokens), %lld combining passes, %.2f s\n"
+                 "99 bytes, single, 1 chunk (budget 400 tokens), 1 combining pass, 2.50 s\n",
+                 (long long)len, (long long)ra.n_chunks, (long long)ra.chunk_budget, (long long)ra.n_combines,
+                 ra.seconds);
+        CHECK(ra.n_combines != 1 && strcmp(buf, want) == 0, "summary:\n%s", buf);
+    }
     lc_doc_result_free(&ra);
     lc_doc_result_free(&rb);
     fake_free(&a);
@@ -589,6 +653,7 @@ static void test_files(void) {
 
 int main(void) {
     test_map_reduce();
+    test_for_model_refusal();
     test_strategies();
     test_stream_and_long_sentences();
     test_templates();

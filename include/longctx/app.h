@@ -259,7 +259,15 @@ struct lc_doc_model {
  * prompt starts a fresh sequence (BOS when the vocabulary asks for it). */
 lc_status lc_doc_model_from_context(lc_context *ctx, const lc_tokenizer *tok, lc_sampler *sampler, lc_doc_model **out,
                                     lc_error *err);
-/* Calls destroy and frees a model from lc_doc_model_from_context. */
+/* The same over a context and a sampler of its own, made from co (NULL:
+ * lc_context_opts_init's) and sp (NULL: greedy) and freed with it; the
+ * model's tokenizer (a model without one is refused, LC_ERR_INVALID_ARG). m
+ * is borrowed and must outlive it. */
+lc_status lc_doc_model_for_model(const lc_model *m, const lc_context_opts *co, const lc_sampler_params *sp,
+                                 lc_doc_model **out, lc_error *err);
+/* The context under a model of the two calls above (NULL for another model). */
+lc_context *lc_doc_model_context(const lc_doc_model *m);
+/* Calls destroy and frees a model from lc_doc_model_from_context or lc_doc_model_for_model. */
 void lc_doc_model_free(lc_doc_model *m);
 
 typedef enum {
@@ -382,6 +390,10 @@ lc_status lc_doc_run_file(lc_doc_model *m, const char *path, const lc_doc_opts *
  * seconds. */
 void lc_doc_result_write_json(lc_json_writer *w, const char *path, const char *task, const lc_doc_opts *o,
                               const lc_doc_result *r, int64_t n_ctx);
+/* The result in one line (the CLI's doc summary on stderr, after its "longctx
+ * doc: "): "1234 bytes, map-reduce, 3 chunks (budget 400 tokens), 1 combining
+ * pass, 2.50 s\n". */
+void lc_doc_result_print_summary(FILE *f, const lc_doc_result *r);
 
 #ifdef __cplusplus
 }

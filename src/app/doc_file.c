@@ -1,6 +1,6 @@
 /* The document pipeline from files (app.h): a task given as text, a
  * template file, a document file or standard input read as a stream, and
- * the result as JSON. */
+ * the result as JSON and as a summary line. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,4 +77,11 @@ void lc_doc_result_write_json(lc_json_writer *w, const char *path, const char *t
     lc_json_kv_str(w, "answer", r->answer);
     lc_json_kv_num(w, "seconds", r->seconds);
     lc_json_end_object(w);
+}
+
+void lc_doc_result_print_summary(FILE *f, const lc_doc_result *r) {
+    fprintf(f, "%lld bytes, %s, %lld chunk%s (budget %lld tokens), %lld combining pass%s, %.2f s\n",
+            (long long)r->doc_bytes, lc_doc_strategy_name(r->strategy), (long long)r->n_chunks,
+            r->n_chunks == 1 ? "" : "s", (long long)r->chunk_budget, (long long)r->n_combines,
+            r->n_combines == 1 ? "" : "es", r->seconds);
 }

@@ -1,6 +1,7 @@
 /* The document pipeline's model over a real context (app.h,
- * lc_doc_model_from_context): token counts from the tokenizer; answers as
- * fresh sequences, greedy or sampled, decoded to text. */
+ * lc_doc_model_from_context, or lc_doc_model_for_model with a context and
+ * sampler of its own): token counts from the tokenizer; answers as fresh
+ * sequences, greedy or sampled, decoded to text. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@ typedef struct {
     lc_sampler *sampler;
     int32_t *ids;       /* [n_ctx] prompt scratch */
     int64_t cap;
+    bool owns;          /* lc_doc_model_for_model's: ctx and sampler freed with it */
 } ctx_doc_model;
 
 static lc_status dm_count(lc_doc_model *m, const char *text, size_t len, int64_t *n, lc_error *err) {
@@ -64,6 +66,9 @@ static lc_status dm_generate(lc_doc_model *m, const char *prompt, size_t len, in
 static void dm_destroy(lc_doc_model *m) {
     ctx_doc_model *c = m->impl;
     free(c->ids);
+    if (!c->owns) return;
+    lc_sampler_free(c->sampler);
+    lc_context_free(c->ctx);
 }
 
 lc_status lc_doc_model_from_context(lc_context *ctx, const lc_tokenizer *tok, lc_sampler *sampler, lc_doc_model **out,
@@ -91,6 +96,33 @@ lc_status lc_doc_model_from_context(lc_context *ctx, const lc_tokenizer *tok, lc
     c->base.impl = c;
     *out = &c->base;
     return LC_OK;
+}
+
+lc_status lc_doc_model_for_model(const lc_model *m, const lc_context_opts *co, const lc_sampler_params *sp,
+                                 lc_doc_model **out, lc_error *err) {
+    if (!out) return lc_fail(err, LC_ERR_INVALID_ARG, "doc: NULL output");
+    *out = NULL;
+    if (!m) return lc_fail(err, LC_ERR_INVALID_ARG, "doc: no model");
+    if (!m->tokenizer && m->tokenizer_note[0])
+        return lc_fail(err, LC_ERR_INVALID_ARG, "doc: the model's tokenizer is not used: %s", m->tokenizer_note);
+    if (!m->tokenizer)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "doc: the model has no tokenizer (a llama2.c model needs its tokenizer.bin)");
+    lc_context *ctx = NULL;
+    lc_sampler *sampler = NULL;
+    lc_status st = lc_context_create(m, co, &ctx, err);
+    if (st == LC_OK && sp) st = lc_sampler_create(sp, m->cfg.vocab_size, &sampler, err);
+    if (st == LC_OK) st = lc_doc_model_from_context(ctx, m->tokenizer, sampler, out, err);
+    if (st != LC_OK) {
+        lc_sampler_free(sampler);
+        lc_context_free(ctx);
+        return st;
+    }
+    ((ctx_doc_model *)(*out)->impl)->owns = true;
+    return LC_OK;
+}
+
+lc_context *lc_doc_model_context(const lc_doc_model *m) {
+    return m && m->destroy == dm_destroy ? ((ctx_doc_model *)m->impl)->ctx : NULL;
 }
 
 void lc_doc_model_free(lc_doc_model *m) {
