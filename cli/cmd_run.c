@@ -279,16 +279,8 @@ static int run_generate(run_args *r, run_hold *h) {
     to.n_stop = r->stops.n;
     to.sample = lc_sample_with_sampler;
     to.sample_user = h->sampler;
-    cli_sp_wrap_sample(&r->spc, &to.sample, &to.sample_user);
-    /* --sp: the prompt by ring prefill, then generation from its logits */
-    double t_ring = 0;
-    const int64_t n_ring = r->spc.on ? h->n_ids - reused : 0;
-    lc_status st = cli_sp_prefill(&r->spc, h->ids + reused, n_ring, &t_ring, &err);
-    if (st == LC_OK) st = lc_generate_text_tokens(h->ctx, h->ids, h->n_ids, reused + n_ring, &to, &h->res, &err);
-    if (st == LC_OK && n_ring > 0) {
-        h->res.gen.n_prompt = n_ring;
-        h->res.gen.t_prompt = t_ring;
-    }
+    cli_sp_wrap_text(&r->spc, &to); /* --sp: the prompt by ring prefill, rank 0 samples */
+    const lc_status st = lc_generate_text_tokens(h->ctx, h->ids, h->n_ids, reused, &to, &h->res, &err);
     if (!r->json) printf("\n");
     fflush(stdout);
     if (st != LC_OK) return cli_fail("run", &err);

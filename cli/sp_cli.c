@@ -82,25 +82,18 @@ void cli_sp_detach(cli_sp *s) {
     s->sp = NULL;
 }
 
-void cli_sp_wrap_sample(cli_sp *s, lc_sample_fn *fn, void **user) {
-    if (!s->on) return;
+void cli_sp_wrap_text(cli_sp *s, lc_text_opts *to) {
+    if (!s->on || !s->sp) return;
+    to->prefill = lc_sp_prefill_fn;
+    to->prefill_user = s->sp;
     lc_sp_sampler *w = malloc(sizeof *w);
     if (!w) return; /* ranks then sample alone: same logits, same greedy choice */
     w->comm = MPI_COMM_WORLD;
-    w->inner = *fn;
-    w->inner_user = *user;
+    w->inner = to->sample;
+    w->inner_user = to->sample_user;
     s->sampler = w;
-    *fn = lc_sp_sample;
-    *user = w;
-}
-
-lc_status cli_sp_prefill(cli_sp *s, const int32_t *ids, int64_t n, double *t, lc_error *err) {
-    *t = 0;
-    if (!s->on || !s->sp || n < 1) return LC_OK;
-    const double t0 = MPI_Wtime();
-    const lc_status st = lc_sp_prefill(s->sp, ids, n, NULL, false, err);
-    *t = MPI_Wtime() - t0;
-    return st;
+    to->sample = lc_sp_sample;
+    to->sample_user = w;
 }
 
 void cli_sp_report(const cli_sp *s, int64_t n_tokens) {
@@ -151,12 +144,7 @@ lc_status cli_sp_bench_cell(cli_sp *s UNUSED, const lc_model *m UNUSED, const lc
                             lc_bench_model_row *row UNUSED, double *bytes_per_token UNUSED, lc_error *err) {
     return lc_fail(err, LC_ERR_UNSUPPORTED, "--sp: built without MPI");
 }
-void cli_sp_wrap_sample(cli_sp *s UNUSED, lc_sample_fn *fn UNUSED, void **user UNUSED) {}
-lc_status cli_sp_prefill(cli_sp *s UNUSED, const int32_t *ids UNUSED, int64_t n UNUSED, double *t,
-                         lc_error *err UNUSED) {
-    *t = 0;
-    return LC_OK;
-}
+void cli_sp_wrap_text(cli_sp *s UNUSED, lc_text_opts *to UNUSED) {}
 void cli_sp_report(const cli_sp *s UNUSED, int64_t n_tokens UNUSED) {}
 void cli_sp_end(cli_sp *s UNUSED) {}
 

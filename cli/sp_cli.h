@@ -11,6 +11,7 @@
 #include "longctx/eval.h"
 #include "longctx/model.h"
 #include "longctx/runtime.h"
+#include "longctx/text.h"
 #include "runtime_flags.h"
 
 typedef struct {
@@ -49,11 +50,10 @@ void cli_sp_detach(cli_sp *s);
  * token. Without MPI: refused. */
 lc_status cli_sp_bench_cell(cli_sp *s, const lc_model *m, const lc_context_opts *co, int64_t L, int64_t n_dec,
                             uint64_t seed, lc_bench_model_row *row, double *bytes_per_token, lc_error *err);
-/* Wraps a sampling callback so rank 0 samples and broadcasts. */
-void cli_sp_wrap_sample(cli_sp *s, lc_sample_fn *fn, void **user);
-/* With --sp: the prompt by ring prefill (lc_sp_prefill), its seconds into
- * *t; without: nothing (returns LC_OK, *t = 0). Collective. */
-lc_status cli_sp_prefill(cli_sp *s, const int32_t *ids, int64_t n, double *t, lc_error *err);
+/* With --sp (after cli_sp_attach): the generation's prompt by ring prefill
+ * (lc_sp_prefill_fn) and its sampling callback wrapped so that rank 0
+ * samples and broadcasts (lc_sp_sample). Without: nothing. */
+void cli_sp_wrap_text(cli_sp *s, lc_text_opts *to);
 /* One line per rank on stderr: shard, KV bytes, communication. */
 void cli_sp_report(const cli_sp *s, int64_t n_tokens);
 /* Detaches from the context (call before freeing it) and ends MPI. */

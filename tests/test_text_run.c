@@ -7,7 +7,9 @@
  *    decoded; a stop string ends the text right after it at the first token
  *    that completes it; a held prefix (n_held) gives the same continuation;
  *    a caller's sampler (lc_sample_with_sampler) draws what the built one
- *    does; on_token sees every id; a model without a tokenizer gives ids only;
+ *    does; on_token sees every id; a caller's prefill is called once for the
+ *    part not held and counted as the prompt, its failure returned; a model
+ *    without a tokenizer gives ids only;
  *  - lc_context_opts_default_ctx's cases; lc_tokenizer_open_for_model;
  *    lc_text_strip_controls on fixed cases and random bytes;
  *  - lc_session_resume / lc_session_save_generation: the reused prefix for
@@ -194,6 +196,21 @@ static bool log_id(void *user, int32_t id) {
     return true;
 }
 
+typedef struct {
+    int n_calls;
+    int64_t n;
+    bool fail;
+} prefill_log;
+
+/* An lc_prefill_fn that logs its calls and evaluates as lc_context_eval (or fails). */
+static lc_status counting_prefill(void *user, lc_context *ctx, const int32_t *ids, int64_t n, lc_error *err) {
+    prefill_log *p = user;
+    p->n_calls++;
+    p->n = n;
+    if (p->fail) return lc_fail(err, LC_ERR_IO, "ring down");
+    return lc_context_eval(ctx, ids, n, NULL, false, err);
+}
+
 static void test_generate(lc_context *ctx, const lc_model *m) {
     lc_error err;
     const char *prompt = "The pass key is 71432. Remember it. What is the pass key? The pass key is";
@@ -234,6 +251,28 @@ static void test_generate(lc_context *ctx, const lc_model *m) {
     CHECK(seen.n == r.n_tokens && memcmp(seen.ids, r.tokens, (size_t)LC_MIN(seen.n, 256) * sizeof *gen) == 0,
           "on_token saw every id");
     CHECK(r.stop_index == -1 && r.gen.n_prompt == n_ids, "no stop string; the whole prompt evaluated");
+
+    /* a caller's prefill (as a ring prefill plugs in): called once for the part
+     * not held, counted as the prompt, the same continuation; its failure is
+     * the call's */
+    prefill_log pl = {.n_calls = 0, .fail = false};
+    to.prefill = counting_prefill;
+    to.prefill_user = &pl;
+    lc_text_result rp;
+    lc_context_reset(ctx);
+    CHECK_OK(lc_context_eval(ctx, ids, 3, NULL, false, &err), &err);
+    CHECK_OK(lc_generate_text_tokens(ctx, ids, n_ids, 3, &to, &rp, &err), &err);
+    CHECK(pl.n_calls == 1 && pl.n == n_ids - 3 && rp.gen.n_prompt == n_ids - 3 && rp.n_tokens == r.n_tokens &&
+              memcmp(rp.tokens, r.tokens, (size_t)r.n_tokens * sizeof *gen) == 0,
+          "prefill: %d calls of %lld tokens, %lld generated", pl.n_calls, (long long)pl.n, (long long)rp.n_tokens);
+    lc_text_result_free(&rp);
+    pl.fail = true;
+    lc_context_reset(ctx);
+    CHECK(lc_generate_text_tokens(ctx, ids, n_ids, 0, &to, &rp, &err) == LC_ERR_IO && strstr(err.msg, "ring down"),
+          "a failing prefill: %s", err.msg);
+    lc_text_result_free(&rp);
+    to.prefill = NULL;
+    to.prefill_user = NULL;
 
     /* a stop string: the 3 bytes that start at byte 4 of the reference */
     CHECK(want_len >= 10, "the reference is long enough for a stop string: '%.*s'", (int)want_len, want);

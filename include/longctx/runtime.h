@@ -448,6 +448,8 @@ typedef enum {
 
 const char *lc_stop_reason_name(lc_stop_reason r);
 
+typedef lc_status (*lc_prefill_fn)(void *user, lc_context *ctx, const int32_t *ids, int64_t n, lc_error *err);
+
 typedef struct {
     int64_t n_predict;     /* tokens to generate; < 0: until EOS or context end */
     int32_t eos_id;        /* stop token (not emitted); -1: none                 */
@@ -455,6 +457,12 @@ typedef struct {
     void *sample_user;
     lc_token_fn on_token;  /* may be NULL                                        */
     void *token_user;
+    /* The prompt's evaluation by the caller instead of lc_context_eval (e.g.
+     * a ring prefill over ranks, lc_sp_prefill_fn in sp.h): it evaluates
+     * ids[0..n) after what ctx holds and leaves the last token's logits.
+     * Counted and timed as the prompt (n_prompt, t_prompt). NULL: lc_context_eval. */
+    lc_prefill_fn prefill;
+    void *prefill_user;
 } lc_generate_opts;
 
 /* n_predict 128, eos_id -1, greedy, no callback. */

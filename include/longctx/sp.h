@@ -97,6 +97,10 @@ MPI_Comm lc_sp_comm(const lc_sp *sp);
  * every rank returns an error (the failing rank's message) and the context
  * is as the call found it. */
 lc_status lc_sp_prefill(lc_sp *sp, const int32_t *tokens, int64_t n, float *logits, bool all, lc_error *err);
+/* An lc_prefill_fn (lc_generate_opts.prefill, lc_text_opts.prefill; user:
+ * the lc_sp over ctx): the prompt by lc_sp_prefill, so that lc_generate and
+ * lc_generate_text_tokens count and time the ring prefill as the prompt. */
+lc_status lc_sp_prefill_fn(void *sp, lc_context *ctx, const int32_t *ids, int64_t n, lc_error *err);
 /* Collective ring prefill that scores the tokens (perplexity): as
  * lc_sp_prefill, and lp[i] = ln p(tokens[i] | every token before it) for i
  * in [0, n) on every rank (lp[0] from the context's last logits; NaN when

@@ -58,6 +58,10 @@ typedef struct {
      * false to stop. May be NULL. */
     lc_token_fn on_token;
     void *token_user;
+    /* The prompt's evaluation by the caller (lc_generate_opts.prefill, e.g. a
+     * ring prefill); NULL: lc_context_eval. */
+    lc_prefill_fn prefill;
+    void *prefill_user;
 } lc_text_opts;
 
 void lc_text_opts_init(lc_text_opts *o);

@@ -487,6 +487,12 @@ lc_status lc_sp_prefill(lc_sp *sp, const int32_t *tokens, int64_t n, float *logi
     return prefill(sp, tokens, n, logits, all, NULL, err);
 }
 
+lc_status lc_sp_prefill_fn(void *user, lc_context *ctx, const int32_t *ids, int64_t n, lc_error *err) {
+    lc_sp *sp = user;
+    if (!sp || lc_sp_context(sp) != ctx) return lc_fail(err, LC_ERR_INVALID_ARG, "sp prefill: not the sharded context");
+    return lc_sp_prefill(sp, ids, n, NULL, false, err);
+}
+
 lc_status lc_sp_prefill_logprobs(lc_sp *sp, const int32_t *tokens, int64_t n, float *lp, lc_error *err) {
     if (!lp) return lc_fail(err, LC_ERR_INVALID_ARG, "sp prefill: no output for the log-probabilities");
     if (n > INT32_MAX) return lc_fail(err, LC_ERR_TOO_LARGE, "sp prefill: %lld tokens in one call", (long long)n);

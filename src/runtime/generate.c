@@ -47,7 +47,8 @@ lc_status lc_generate(lc_context *ctx, const int32_t *prompt, int64_t n_prompt, 
     double t0 = lc_time_now();
     lc_status st = LC_OK;
     if (n_prompt > 0) {
-        st = lc_context_eval(ctx, prompt, n_prompt, NULL, false, err);
+        st = o->prefill ? o->prefill(o->prefill_user, ctx, prompt, n_prompt, err)
+                        : lc_context_eval(ctx, prompt, n_prompt, NULL, false, err);
         if (st != LC_OK) return st;
     } else if (!ctx->have_logits) {
         return lc_fail(err, LC_ERR_INVALID_ARG, "generate: empty prompt and nothing evaluated yet (start from BOS)");

@@ -247,6 +247,8 @@ lc_status lc_generate_text_tokens(lc_context *ctx, const int32_t *prompt, int64_
         go.sample_user = opts->sample ? opts->sample_user : &s;
         go.on_token = text_token;
         go.token_user = &s;
+        go.prefill = opts->prefill;
+        go.prefill_user = opts->prefill_user;
         st = lc_generate(ctx, prompt + n_held, n_prompt - n_held, &go, NULL, 0, &out->gen, err);
         if (st == LC_OK && s.st != LC_OK) st = lc_fail(err, s.st, "generate_text: %s", describe(s.st));
         if (st == LC_OK && tok && !s.stopped && out->stop_index < 0) emit(&s, true);
