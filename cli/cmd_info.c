@@ -2,14 +2,10 @@
  * tensor types, context, RoPE, attention, tokenizer, KV-cache cost. Also
  * lists the metadata of any GGUF, vocabulary-only files included. The summary
  * is the library's (longctx/model_info.h). */
-#include <stdlib.h>
-#include <string.h>
-
 #include "cli.h"
 #include "opt.h"
 #include "commands.h"
 #include "longctx/gguf.h"
-#include "longctx/model.h"
 #include "longctx/model_info.h"
 
 static const char synopsis[] =
@@ -40,29 +36,9 @@ int cmd_info(int argc, char **argv) {
         cli_opt_help(&spec, stderr);
         return CLI_USAGE;
     }
+    if (tok && lc_gguf_file_has_magic(path))
+        cli_error("info", "note: -z is for llama2.c models; the GGUF's own tokenizer is used");
     lc_error err;
-    lc_gguf *g = NULL;
-    const bool is_gguf = lc_gguf_file_has_magic(path);
-    if (is_gguf) {
-        if (lc_gguf_open(path, &g, &err) != LC_OK) return cli_fail("info", &err);
-        if (tok) cli_error("info", "note: -z is for llama2.c models; the GGUF's own tokenizer is used");
-        if (lc_gguf_n_tensors(g) == 0) {
-            lc_model_info_write(stdout, path, NULL, g, json, kv);
-            lc_gguf_close(g);
-            return CLI_OK;
-        }
-    }
-    lc_model_load_opts lo = {.tokenizer_path = is_gguf ? NULL : tok};
-    lc_model *m = NULL;
-    if (lc_model_load(path, &lo, &m, &err) != LC_OK) {
-        if (g) { /* show what the file holds, then why it is not a model we load */
-            lc_model_info_write(stdout, path, NULL, g, json, kv);
-            lc_gguf_close(g);
-        }
-        return cli_fail("info", &err);
-    }
-    lc_model_info_write(stdout, path, m, g, json, kv);
-    lc_model_free(m);
-    lc_gguf_close(g);
+    if (lc_model_info_write_file(stdout, path, tok, json, kv, &err) != LC_OK) return cli_fail("info", &err);
     return CLI_OK;
 }

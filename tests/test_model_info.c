@@ -3,6 +3,10 @@
  * a random model of a known shape, in memory and written to a GGUF, printed
  * as text and JSON; every fact checked against what the shape implies,
  * computed here from the Llama layout (not from the library's counters).
+ * lc_model_info_write_file writes what lc_model_info_write does for the
+ * model it loads (a GGUF, a llama2.c file with its tokenizer), a vocabulary
+ * GGUF as a GGUF, a GGUF that holds tensors but does not load as a GGUF with
+ * the load's error, and nothing for a missing file.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +168,87 @@ static void check_gguf(const char *path, const lc_model_config *c) {
     lc_gguf_close(g);
 }
 
+/* What lc_model_info_write_file writes for path (and its status in *st). */
+static char *write_file(const char *path, const char *tok, bool json, bool kv, lc_status *st) {
+    capture cap;
+    cap_open(&cap);
+    lc_error err;
+    *st = lc_model_info_write_file(cap.f, path, tok, json, kv, &err);
+    return cap_close(&cap);
+}
+
+/* ... and what lc_model_info_write writes for the model loaded from path and its GGUF. */
+static char *write_loaded(const char *path, const char *tok, bool json, bool kv, bool load) {
+    capture cap;
+    cap_open(&cap);
+    lc_error err;
+    lc_gguf *g = NULL;
+    lc_model *m = NULL;
+    if (lc_gguf_file_has_magic(path)) CHECK_OK(lc_gguf_open(path, &g, &err), &err);
+    const lc_model_load_opts lo = {.tokenizer_path = tok};
+    if (load) CHECK_OK(lc_model_load(path, &lo, &m, &err), &err);
+    lc_model_info_write(cap.f, path, m, g, json, kv);
+    lc_model_free(m);
+    lc_gguf_close(g);
+    return cap_close(&cap);
+}
+
+static void check_write_file(const char *model_path) {
+    lc_status st;
+    for (int k = 0; k < 4; k++) { /* text, text + keys, JSON, JSON + keys */
+        char *a = write_file(model_path, "/ignored/for/a/gguf", k >= 2, k & 1, &st);
+        char *b = write_loaded(model_path, NULL, k >= 2, k & 1, true);
+        CHECK(st == LC_OK && a && b && strcmp(a, b) == 0 && strlen(a) > 100, "model GGUF, case %d:\n%s", k, a);
+        free(a);
+        free(b);
+    }
+    char *a = write_file("/nonexistent/model.gguf", NULL, false, false, &st);
+    CHECK(st == LC_ERR_IO && a && !*a, "a missing file: status %d, '%s'", (int)st, a ? a : "");
+    free(a);
+
+    char bad[] = "/tmp/test_model_info_bad_XXXXXX"; /* tensors, but no model */
+    const int fd = mkstemp(bad);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd >= 0) close(fd);
+    lc_gguf_writer *w = NULL;
+    lc_error err;
+    const float v[4] = {1, 2, 3, 4};
+    const int64_t ne[1] = {4};
+    CHECK_OK(lc_gguf_writer_create(&w, &err), &err);
+    if (w && fd >= 0) {
+        CHECK_OK(lc_gguf_set_str(w, "general.architecture", "llama", &err), &err);
+        CHECK_OK(lc_gguf_add_tensor(w, "not.a.weight", LC_DTYPE_F32, 1, ne, v, &err), &err);
+        CHECK_OK(lc_gguf_write(w, bad, 32, &err), &err);
+        a = write_file(bad, NULL, false, true, &st);
+        char *b = write_loaded(bad, NULL, false, true, false);
+        CHECK(st != LC_OK && a && b && strcmp(a, b) == 0 && strstr(a, "llama"),
+              "a GGUF that does not load: status %d:\n%s", (int)st, a ? a : "");
+        free(a);
+        free(b);
+    }
+    lc_gguf_writer_free(w);
+    unlink(bad);
+}
+
+/* The same for files of ../shared: a vocabulary, a llama2.c model with its tokenizer. */
+static void check_write_file_shared(void) {
+    lc_status st;
+    char vocab[512], tok[512], bin[512];
+    lc_test_shared("vocab/ggml-vocab-llama-spm.gguf", vocab, sizeof vocab);
+    char *a = write_file(vocab, NULL, false, true, &st);
+    char *b = write_loaded(vocab, NULL, false, true, false);
+    CHECK(st == LC_OK && a && b && strcmp(a, b) == 0 && strstr(a, "tokenizer.ggml.model"), "a vocabulary:\n%.300s", a);
+    free(a);
+    free(b);
+    lc_test_shared("models/aidreams260K.bin", bin, sizeof bin);
+    lc_test_shared("models/aidreams-tok512.bin", tok, sizeof tok);
+    a = write_file(bin, tok, false, false, &st);
+    b = write_loaded(bin, tok, false, false, true);
+    CHECK(st == LC_OK && a && b && strcmp(a, b) == 0 && strstr(a, "512"), "a llama2.c model:\n%s", a);
+    free(a);
+    free(b);
+}
+
 int main(void) {
     lc_model_config c = test_llama_config(64, 96, 2, 4, 2, 16, 40);
     lc_model *m = NULL;
@@ -178,8 +263,10 @@ int main(void) {
     if (m && fd >= 0) {
         CHECK_OK(lc_model_write_gguf(path, &m->cfg, &m->w, NULL, LC_DTYPE_F16, &err), &err);
         check_gguf(path, &c);
+        check_write_file(path);
         unlink(path);
     }
     lc_model_free(m);
+    check_write_file_shared(); /* last: lc_test_shared skips when ../shared is absent */
     return lc_test_finish("test_model_info");
 }

@@ -68,6 +68,14 @@ void lc_gguf_info_json(lc_json_writer *w, const char *path, const lc_gguf *g);
  * (lc_gguf_info_print); as text, or (json) as one pretty JSON document. */
 void lc_model_info_write(FILE *f, const char *path, const lc_model *m, const lc_gguf *g, bool json,
                          bool with_metadata);
+/* The same from the file at path, as `longctx info` does: a GGUF without
+ * tensors (a vocabulary) is described as a GGUF; a model file is loaded
+ * (tokenizer_path: a llama2.c model's tokenizer.bin, ignored for a GGUF)
+ * and described. A GGUF that holds tensors but does not load is described
+ * as a GGUF and the load's error returned; a file that cannot be read writes
+ * nothing. */
+lc_status lc_model_info_write_file(FILE *f, const char *path, const char *tokenizer_path, bool json,
+                                   bool with_metadata, lc_error *err);
 
 /* Every metadata key of g, one line each: "  KEY TYPE VALUE", strings quoted,
  * escaped and cut to 60 bytes, arrays as "[TYPE x N]" with the first 4
