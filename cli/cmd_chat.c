@@ -75,16 +75,6 @@ static void transcript_turn(chat_io *io, const char *role, const char *text, siz
     fflush(io->transcript);
 }
 
-/* A command line; returns false for /quit (or a failed /reset: *rc set). */
-static bool command(lc_chat *chat, const char *line, FILE *out, int *rc) {
-    char said[4096];
-    bool quit = false;
-    lc_error err;
-    if (lc_chat_command(chat, line, said, sizeof said, &quit, &err) != LC_OK) *rc = cli_fail("chat", &err);
-    fputs(said, out);
-    return !quit && *rc == CLI_OK;
-}
-
 /* What the command line asks for. */
 typedef struct {
     cli_runtime_flags rf;
@@ -197,11 +187,15 @@ static int chat_loop(chat_args *c, lc_chat *chat, cli_line_input *in) {
             return rc;
         }
         if (len == 0) continue;
-        if (line[0] == '/') {
-            const bool go = command(chat, line, stdout, &rc);
+        if (line[0] == '/') { /* a command: what it says; /quit (or a failed /reset) ends the chat */
+            char said[4096];
+            bool quit = false;
+            lc_error err;
+            if (lc_chat_command(chat, line, said, sizeof said, &quit, &err) != LC_OK) rc = cli_fail("chat", &err);
+            fputs(said, stdout);
             if (!in->tty) fprintf(stdout, "%s\n", c->delim);
             fflush(stdout);
-            if (!go || rc != CLI_OK) return rc;
+            if (quit || rc != CLI_OK) return rc;
             continue;
         }
         if (!chat_turn(c, chat, in->tty, line, len, &rc)) return rc;

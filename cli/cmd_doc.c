@@ -19,19 +19,6 @@ static const char synopsis[] =
     "fits the context, in one pass; otherwise by a strategy over chunks that end at paragraph or\n"
     "sentence ends (. ! ? 。！？), each within the token budget the context, the prompt and -n leave.\n\n";
 
-/* The sampler's flags; any of them turns sampling on (default greedy). */
-typedef struct {
-    lc_sampler_params sp;
-    bool on;
-} doc_sampling;
-
-static bool opt_sampler(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    doc_sampling *d = o->dst;
-    d->on = true;
-    const cli_opt inner = {.dst = &d->sp};
-    return cli_opt_sampler(&inner, name, v, cmd);
-}
-
 static bool opt_strategy(const cli_opt *o, const char *name, const char *v, const char *cmd) {
     if (lc_doc_strategy_parse(v, o->dst)) return true;
     cli_error(cmd, "%s: '%s' is not auto, single, map-reduce, refine or hierarchical", name, v);
@@ -66,9 +53,9 @@ static void print_start(const char *path, const char *task, const lc_doc_opts *o
 int cmd_doc(int argc, char **argv) {
     cli_runtime_flags rf;
     cli_runtime_flags_init(&rf);
-    doc_sampling ds = {.on = false};
-    lc_sampler_params_init(&ds.sp);
-    bool json = false, verbose = false;
+    lc_sampler_params sp;
+    lc_sampler_params_init(&sp);
+    bool json = false, verbose = false, sampling = false; /* any sampler flag turns sampling on (default greedy) */
     const char *path = NULL, *task = "summarize", *tpl_path = NULL;
     int n_path = 0;
     lc_doc_opts o;
@@ -102,7 +89,8 @@ int cmd_doc(int argc, char **argv) {
         CLI_RUNTIME_OPTS(&rf),
         CLI_LLAMA_OPTS(&rf.co.attn, &rf.no_mmap),
         CLI_SECTION("sampling (default greedy; any of these turns the sampler on):"),
-        CLI_FAMILY(lc_sampler_is_option, opt_sampler, &ds, lc_sampler_options_help()),
+        {.kind = CLI_OPT_FAMILY, .help = lc_sampler_options_help(), .dst = &sp, .fn = cli_opt_sampler,
+         .match = lc_sampler_is_option, .given = &sampling},
         CLI_ROPE_OPTS(&rf),
     };
     const cli_opt_spec spec = CLI_SPEC_POS("doc", synopsis, NULL, opts, &path, 1, &n_path);
@@ -117,7 +105,7 @@ int cmd_doc(int argc, char **argv) {
     memset(&tpl, 0, sizeof tpl);
     char *tpl_store = NULL;
     if (lc_doc_task_from_text(task, &o, &tpl, &err) != LC_OK ||
-        (ds.on && lc_sampler_params_validate(&ds.sp, &err) != LC_OK))
+        (sampling && lc_sampler_params_validate(&sp, &err) != LC_OK))
         return cli_error("doc", "%s", err.msg), CLI_USAGE;
     if (tpl_path && lc_doc_templates_load(tpl_path, &tpl, &tpl_store, &err) != LC_OK) return cli_fail("doc", &err);
     o.templates = &tpl;
@@ -129,7 +117,7 @@ int cmd_doc(int argc, char **argv) {
     int rc = cli_runtime_load(&rf, &m, &rope, "doc");
     if (rc != CLI_OK) goto done;
     rc = CLI_FAIL;
-    if (lc_doc_model_for_model(m, &rf.co, ds.on ? &ds.sp : NULL, &dm, &err) != LC_OK) {
+    if (lc_doc_model_for_model(m, &rf.co, sampling ? &sp : NULL, &dm, &err) != LC_OK) {
         cli_fail("doc", &err);
         goto done;
     }

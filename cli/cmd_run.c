@@ -70,14 +70,6 @@ static bool opt_prompt_cache_all(const cli_opt *o, const char *name, const char 
     return true;
 }
 
-static bool opt_prompt_cache_ro(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    (void)name, (void)cmd;
-    run_args *r = o->dst;
-    r->session = v;
-    r->session_ro = true;
-    return true;
-}
-
 static bool opt_chat_only(const cli_opt *o, const char *name, const char *v, const char *cmd) {
     (void)o, (void)v;
     cli_error(cmd, "%s is a chat option: longctx chat %s ... (run evaluates the prompt as given)", name, name);
@@ -120,7 +112,8 @@ static int parse_args(run_args *r, int argc, char **argv) {
                 "reuse the KV cache saved in FILE for the prompt's common prefix,\n"
                 "and save the cache there afterwards (refused if foreign or corrupt;\n"
                 "a file saved with another -c is loaded when its tokens fit)"),
-        CLI_FN("--prompt-cache-ro", "FILE", opt_prompt_cache_ro, r, "like --prompt-cache: load, never save"),
+        {.kind = CLI_OPT_STR, .names = "--prompt-cache-ro", .meta = "FILE", .dst = &r->session, .given = &r->session_ro,
+         .help = "like --prompt-cache: load, never save"},
         CLI_FN("--prompt-cache-all", NULL, opt_prompt_cache_all, NULL,
                "llama.cpp's; taken with a note (the session always holds everything)"),
         CLI_SET("--sp", &r->spc.on,

@@ -29,11 +29,8 @@ bool cli_opt_bytes(const cli_opt *o, const char *name, const char *v, const char
 }
 
 bool cli_opt_on_off(const cli_opt *o, const char *name, const char *v, const char *cmd) {
-    const int x = !v || !strcmp(v, "on") || !strcmp(v, "1") ? 1 : !strcmp(v, "off") || !strcmp(v, "0") ? 0 : -1;
-    if (x < 0 && (o->hi == 1 || strcmp(v, "auto") != 0)) {
-        cli_error(cmd, "%s: '%s' is not on, off%s", name, v, o->hi == 1 ? "" : " or auto");
-        return false;
-    }
+    const int x = !strcmp(v, "on") ? 1 : !strcmp(v, "off") ? 0 : -1; /* a switch's value: on, off or auto */
+    if (x < 0 && o->hi == 1) return cli_error(cmd, "%s: '%s' is not on or off", name, v), false;
     if (o->hi == 1) *(bool *)o->dst = x == 1;
     else *(int *)o->dst = x;
     return true;

@@ -101,23 +101,15 @@ int cmd_tokenize(int argc, char **argv) {
     if (!implemented)
         cli_error(CMD, "note: pre-tokenizer '%s' is not implemented; using GPT-2's (ids may differ from llama.cpp)", pre);
 
-    size_t len = 0;
-    if (o.prompt) {
-        len = strlen(o.prompt);
-        text = malloc(len + 1);
-        if (text) memcpy(text, o.prompt, len + 1);
-        else lc_fail(&err, LC_ERR_NOMEM, "out of memory");
-    } else {
-        lc_read_input(o.file, MAX_TEXT, &text, &len, &err);
-    }
-    if (!text) {
+    size_t len = o.prompt ? strlen(o.prompt) : 0;
+    if (!o.prompt && lc_read_input(o.file, MAX_TEXT, &text, &len, &err) != LC_OK) {
         rc = cli_fail(CMD, &err);
         goto done;
     }
     bool bos = !o.no_bos && lc_tokenizer_add_bos(tok);
     int64_t n = 0;
     double t0 = lc_time_now();
-    if (lc_tokenizer_encode_alloc(tok, text, len, bos, &ids, &n, &err) != LC_OK) {
+    if (lc_tokenizer_encode_alloc(tok, o.prompt ? o.prompt : text, len, bos, &ids, &n, &err) != LC_OK) {
         rc = cli_fail(CMD, &err);
         goto done;
     }
