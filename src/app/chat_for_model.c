@@ -12,7 +12,8 @@ lc_status lc_chat_create_for_model(const lc_model *m, const lc_context_opts *co_
     if (!tok && m->tokenizer_note[0])
         return lc_fail(err, LC_ERR_INVALID_ARG, "chat: the model's tokenizer is not used: %s", m->tokenizer_note);
     if (!tok)
-        return lc_fail(err, LC_ERR_INVALID_ARG, "chat: the model has no tokenizer (a llama2.c model needs its tokenizer.bin)");
+        return lc_fail(err, LC_ERR_INVALID_ARG,
+                       "chat: the model has no tokenizer (a llama2.c model needs its tokenizer.bin)");
     lc_chat_opts defaults;
     lc_chat_opts_init(&defaults);
     if (!o) o = &defaults;

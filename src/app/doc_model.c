@@ -106,7 +106,8 @@ lc_status lc_doc_model_for_model(const lc_model *m, const lc_context_opts *co, c
     if (!m->tokenizer && m->tokenizer_note[0])
         return lc_fail(err, LC_ERR_INVALID_ARG, "doc: the model's tokenizer is not used: %s", m->tokenizer_note);
     if (!m->tokenizer)
-        return lc_fail(err, LC_ERR_INVALID_ARG, "doc: the model has no tokenizer (a llama2.c model needs its tokenizer.bin)");
+        return lc_fail(err, LC_ERR_INVALID_ARG,
+                       "doc: the model has no tokenizer (a llama2.c model needs its tokenizer.bin)");
     lc_context *ctx = NULL;
     lc_sampler *sampler = NULL;
     lc_status st = lc_context_create(m, co, &ctx, err);
