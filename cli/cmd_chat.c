@@ -241,15 +241,13 @@ static int chat_grammar(const chat_args *c, lc_chat *chat, const lc_tokenizer *t
 static int chat_run(chat_args *c) {
     lc_model *m = NULL;
     lc_error err;
-    int rc = cli_runtime_load_model(&c->rf, &m, "chat");
+    lc_rope_config rope;
+    int rc = cli_runtime_load(&c->rf, &m, &rope, "chat");
     if (rc != CLI_OK) return rc;
+    cli_runtime_default_ctx(&c->rf, m, "chat");
     lc_chat *chat = NULL;
     char *sys_text = NULL, *jinja = NULL;
     size_t jinja_len = 0;
-    lc_rope_config rope;
-    cli_runtime_default_ctx(&c->rf, m, "chat");
-    rc = cli_runtime_rope(&c->rf, m, &rope, "chat");
-    if (rc != CLI_OK) goto done;
     rc = CLI_FAIL;
     if (!c->tpl_name && !model_template(c, &jinja, &jinja_len)) goto done;
     if (c->system_file && !(sys_text = read_text_file(c->system_file))) goto done;
