@@ -67,14 +67,6 @@ static char *read_text_file(const char *path) {
     return buf;
 }
 
-static void transcript_turn(chat_io *io, const char *role, const char *text, size_t len) {
-    if (!io->transcript) return;
-    fprintf(io->transcript, "### %s\n", role);
-    fwrite(text, 1, len, io->transcript);
-    fputs("\n\n", io->transcript);
-    fflush(io->transcript);
-}
-
 /* What the command line asks for. */
 typedef struct {
     cli_runtime_flags rf;
@@ -142,7 +134,6 @@ static int parse_args(chat_args *c, int argc, char **argv) {
 /* One reply to a message line; false to end the chat (rc set). */
 static bool chat_turn(chat_args *c, lc_chat *chat, bool tty, const char *line, size_t len, int *rc) {
     lc_error err;
-    transcript_turn(&c->io, "user", line, len);
     lc_chat_reply rep;
     const lc_status st = lc_chat_send(chat, line, len, &rep, &err);
     if (st == LC_ERR_TOO_LARGE) { /* the message alone cannot fit: say so, go on */
@@ -167,7 +158,6 @@ static bool chat_turn(chat_args *c, lc_chat *chat, bool tty, const char *line, s
                 (long long)rep.n_prompt, rep.t_prompt, lc_chat_stop_name(rep.stop));
     if (!tty) fprintf(stdout, "%s\n", c->delim);
     fflush(stdout);
-    transcript_turn(&c->io, "assistant", rep.text, rep.len);
     return true;
 }
 
@@ -212,17 +202,12 @@ static bool model_template(chat_args *c, char **jinja, size_t *jinja_len) {
     return true;
 }
 
-/* --session (loaded when the file exists) and --transcript (appended to). */
+/* --session: loaded when the file exists. */
 static bool open_session(chat_args *c, lc_chat *chat) {
     lc_error err;
-    if (c->session && access(c->session, F_OK) == 0) {
-        if (lc_chat_load(chat, c->session, &err) != LC_OK) return cli_fail("chat", &err), false;
-        if (c->io.verbose) fprintf(stderr, "[chat] loaded %s\n", c->session);
-    }
-    if (c->transcript && !(c->io.transcript = fopen(c->transcript, "a"))) {
-        cli_error("chat", "cannot open %s: %s", c->transcript, strerror(errno));
-        return false;
-    }
+    if (!c->session || access(c->session, F_OK) != 0) return true;
+    if (lc_chat_load(chat, c->session, &err) != LC_OK) return cli_fail("chat", &err), false;
+    if (c->io.verbose) fprintf(stderr, "[chat] loaded %s\n", c->session);
     return true;
 }
 
@@ -265,6 +250,10 @@ static int chat_run(chat_args *c) {
     co.jinja_len = jinja_len;
     co.stop = c->stops.s;
     co.n_stop = c->stops.n;
+    if (c->transcript && !(co.transcript = c->io.transcript = fopen(c->transcript, "a"))) { /* appended to */
+        cli_error("chat", "cannot open %s: %s", c->transcript, strerror(errno));
+        goto done;
+    }
     if (lc_chat_create_for_model(m, &c->rf.co, &c->sp, &co, &chat, &err) != LC_OK) {
         cli_fail("chat", &err);
         goto done;
@@ -301,10 +290,10 @@ static int chat_run(chat_args *c) {
         else if (c->io.verbose) fprintf(stderr, "[chat] saved %s\n", c->session);
     }
 done:
-    if (c->io.transcript) fclose(c->io.transcript);
     free(sys_text);
     free(jinja);
     lc_chat_free(chat); /* its grammar, sampler and context */
+    if (c->io.transcript) fclose(c->io.transcript);
     lc_model_free(m);
     return rc;
 }

@@ -17,7 +17,7 @@
  *    the sinks policy nothing is dropped and the cache stays bounded;
  *  - lc_chat_create_for_model: replies equal those of a chat over a context
  *    and sampler made by hand; shift:0 keeps the system turn's tokens; a
- *    model without a tokenizer is refused.
+ *    model without a tokenizer is refused; the transcript holds every turn.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -631,6 +631,9 @@ static void test_for_model(void) {
     o.tpl = LC_CHAT_TPL_CHATML;
     o.system = sys;
     o.n_predict = 12;
+    o.transcript = tmpfile();
+    char want[2048] = "";
+    size_t wl = 0;
     lc_chat *chat = NULL;
     CHECK_OK(lc_chat_create_for_model(r.m, &co, &sp, &o, &chat, &err), &err);
     int64_t n_sys = 0;
@@ -645,6 +648,7 @@ static void test_for_model(void) {
             lc_chat_reply a, b;
             CHECK_OK(lc_chat_send(chat, msgs[i], strlen(msgs[i]), &a, &err), &err);
             char *ta = strdup(a.text ? a.text : "");
+            wl += (size_t)snprintf(want + wl, sizeof want - wl, "### user\n%s\n\n### assistant\n%s\n\n", msgs[i], ta);
             CHECK_OK(lc_chat_send(r.chat, msgs[i], strlen(msgs[i]), &b, &err), &err);
             CHECK(ta && b.text && strcmp(ta, b.text) == 0 && a.n_tokens == b.n_tokens, "reply %d: '%s' vs '%s'", i,
                   ta ? ta : "", b.text ? b.text : "");
@@ -652,6 +656,13 @@ static void test_for_model(void) {
         }
     }
     lc_chat_free(chat); /* its sampler and context too (ASan: nothing leaks) */
+    if (o.transcript) { /* every turn, in order */
+        char got[2048];
+        rewind(o.transcript);
+        got[fread(got, 1, sizeof got - 1, o.transcript)] = '\0';
+        fclose(o.transcript);
+        CHECK(wl > 40 && strcmp(got, want) == 0, "transcript:\n%s\nwant:\n%s", got, want);
+    }
     free_rig(&r);
 
     lc_model_config c; /* a model without a tokenizer */

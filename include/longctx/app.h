@@ -132,6 +132,11 @@ typedef struct {
      * reply ends where its text contains one, which is kept in it. */
     const char *const *stop;
     int n_stop;
+    /* Every turn appended here as it happens, a Markdown section each:
+     * "### user\n<message>\n\n" when lc_chat_send is called, then
+     * "### assistant\n<reply>\n\n" when it succeeds; flushed each time.
+     * Borrowed (it must outlive the chat); NULL: none. */
+    FILE *transcript;
 } lc_chat_opts;
 
 /* tpl PLAIN, no system prompt, n_predict 256, no callbacks. */

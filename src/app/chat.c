@@ -391,7 +391,7 @@ static size_t stop_prefix_tail(const lc_chat *c, const char *stop) {
     return 0;
 }
 
-lc_status lc_chat_send(lc_chat *c, const char *msg, size_t len, lc_chat_reply *rep, lc_error *err) {
+static lc_status send_message(lc_chat *c, const char *msg, size_t len, lc_chat_reply *rep, lc_error *err) {
     lc_chat_reply local;
     if (!rep) rep = &local;
     memset(rep, 0, sizeof *rep);
@@ -759,4 +759,21 @@ lc_status lc_chat_load(lc_chat *c, const char *path, lc_error *err) {
     c->reply_len = 0;
     if (c->reply) c->reply[0] = '\0';
     return LC_OK;
+}
+
+/* One turn in the transcript (lc_chat_opts.transcript). */
+static void transcript_turn(const lc_chat *c, const char *role, const char *text, size_t len) {
+    FILE *f = c->o.transcript;
+    if (!f) return;
+    fprintf(f, "### %s\n", role);
+    fwrite(text, 1, len, f);
+    fputs("\n\n", f);
+    fflush(f);
+}
+
+lc_status lc_chat_send(lc_chat *c, const char *msg, size_t len, lc_chat_reply *rep, lc_error *err) {
+    if (c && (msg || !len)) transcript_turn(c, "user", msg ? msg : "", len);
+    const lc_status st = send_message(c, msg, len, rep, err);
+    if (st == LC_OK) transcript_turn(c, "assistant", c->reply, c->reply_len);
+    return st;
 }
