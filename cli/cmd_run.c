@@ -179,12 +179,9 @@ static int without_tokenizer(run_args *r, const lc_model *m) {
 }
 
 static void print_setup(const run_args *r, const lc_model *m, const lc_context *ctx) {
-    char sdesc[160];
-    const lc_attn_params *ap = lc_context_attn(ctx);
-    fprintf(stderr, "longctx run: %s (%s, %lld params), ctx %lld, batch %lld, %d threads, attn %s, kv %s/%s, %s\n",
-            r->rf.model_path, m->format, (long long)lc_model_n_params(&m->cfg), (long long)lc_context_n_ctx(ctx),
-            (long long)lc_context_n_batch(ctx), lc_context_n_threads(ctx), lc_attn_method_name(ap->method),
-            lc_dtype_name(lc_context_k_type(ctx)), lc_dtype_name(lc_context_v_type(ctx)),
+    char cdesc[160], sdesc[160];
+    fprintf(stderr, "longctx run: %s (%s, %lld params), %s, %s\n", r->rf.model_path, m->format,
+            (long long)lc_model_n_params(&m->cfg), lc_context_describe(ctx, cdesc, sizeof cdesc),
             lc_sampler_describe(&r->sp, sdesc, sizeof sdesc));
 }
 

@@ -171,6 +171,11 @@ static void test_parse(void) {
         char d[96];
         lc_context_kv_describe(ctx, d, sizeof d);
         CHECK(strcmp(d, "sinks:4:64 (75 slots, f16/f16)") == 0, "describe: %s", d);
+        char cd[128], want[128];
+        snprintf(want, sizeof want, "ctx 75, batch 8, %d threads, attn %s, kv f16/f16", lc_context_n_threads(ctx),
+                 lc_attn_method_name(lc_context_attn(ctx)->method));
+        CHECK(lc_context_n_threads(ctx) > 0 && strcmp(lc_context_describe(ctx, cd, sizeof cd), want) == 0,
+              "context: %s", cd);
     }
     lc_context_free(ctx);
     lc_model_free(m);

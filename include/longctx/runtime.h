@@ -231,6 +231,9 @@ typedef struct {
 void lc_context_kv_stats(const lc_context *ctx, lc_kv_stats *st);
 /* "sinks:4:1020 (1087 slots, f16/f16)" into buf; returns buf. */
 const char *lc_context_kv_describe(const lc_context *ctx, char *buf, size_t len);
+/* The context in a few words: "ctx 75, batch 8, 2 threads, attn flash, kv f16/f16"
+ * (its length, prompt batch, threads, attention method and cache types). */
+const char *lc_context_describe(const lc_context *ctx, char *buf, size_t len);
 /* Tokens evaluated since the last reset (for a ring or eviction policy this
  * passes n_ctx; FULL: equals n_past). */
 int64_t lc_context_n_seen(const lc_context *ctx);

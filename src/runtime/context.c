@@ -1107,6 +1107,15 @@ const char *lc_context_kv_describe(const lc_context *ctx, char *buf, size_t len)
     return buf;
 }
 
+const char *lc_context_describe(const lc_context *ctx, char *buf, size_t len) {
+    if (!buf || len == 0) return buf;
+    snprintf(buf, len, "ctx %lld, batch %lld, %d threads, attn %s, kv %s/%s", (long long)lc_context_n_ctx(ctx),
+             (long long)lc_context_n_batch(ctx), lc_context_n_threads(ctx),
+             lc_attn_method_name(lc_context_attn(ctx)->method), lc_dtype_name(lc_context_k_type(ctx)),
+             lc_dtype_name(lc_context_v_type(ctx)));
+    return buf;
+}
+
 static int pos_tok_cmp(const void *pa, const void *pb) {
     const int64_t *a = pa, *b = pb;
     return (a[0] > b[0]) - (a[0] < b[0]);
