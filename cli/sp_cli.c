@@ -100,12 +100,7 @@ void cli_sp_report(const cli_sp *s, int64_t n_tokens) {
     if (!s->on || !s->sp) return;
     lc_sp_stats st;
     lc_sp_get_stats(s->sp, &st);
-    fprintf(stderr,
-            "sp: rank %d of %d: %lld slots (zig-zag blocks of %lld) hold %lld, KV %.2f MiB, %.0f bytes sent, %lld "
-            "allreduces (%.0f bytes per token), %.3f s communicating\n",
-            st.rank, st.n_ranks, (long long)st.shard_slots, (long long)st.block,
-            (long long)st.n_held, (double)st.kv_bytes / 1048576.0, st.comm_bytes, (long long)st.n_allreduce,
-            n_tokens > 0 ? st.comm_bytes / (double)n_tokens : 0.0, st.t_comm);
+    lc_sp_stats_print(stderr, &st, n_tokens);
 }
 
 void cli_sp_end(cli_sp *s) {

@@ -38,6 +38,7 @@
 #define LONGCTX_SP_H
 
 #include <mpi.h>
+#include <stdio.h>
 
 #include "longctx/bench.h"
 #include "longctx/eval.h"
@@ -84,6 +85,11 @@ lc_status lc_sp_create_opts(lc_context *ctx, MPI_Comm comm, const lc_sp_opts *o,
  * reset it before using it alone). */
 void lc_sp_free(lc_sp *sp);
 void lc_sp_get_stats(const lc_sp *sp, lc_sp_stats *st);
+/* The stats as one line (the CLI's run --sp on stderr): "sp: rank R of P:
+ * S slots (zig-zag blocks of B) hold H, KV 1.50 MiB, 1234 bytes sent, 40
+ * allreduces (30 bytes per token), 0.012 s communicating"; per token: over
+ * n_tokens (0: 0). */
+void lc_sp_stats_print(FILE *f, const lc_sp_stats *st, int64_t n_tokens);
 /* The context it shards and its communicator (NULL / MPI_COMM_NULL for NULL). */
 lc_context *lc_sp_context(const lc_sp *sp);
 MPI_Comm lc_sp_comm(const lc_sp *sp);

@@ -674,6 +674,15 @@ void lc_sp_get_stats(const lc_sp *sp, lc_sp_stats *st) {
     st->n_held = sp->n_held;
 }
 
+void lc_sp_stats_print(FILE *f, const lc_sp_stats *st, int64_t n_tokens) {
+    fprintf(f,
+            "sp: rank %d of %d: %lld slots (zig-zag blocks of %lld) hold %lld, KV %.2f MiB, %.0f bytes sent, %lld "
+            "allreduces (%.0f bytes per token), %.3f s communicating\n",
+            st->rank, st->n_ranks, (long long)st->shard_slots, (long long)st->block, (long long)st->n_held,
+            (double)st->kv_bytes / 1048576.0, st->comm_bytes, (long long)st->n_allreduce,
+            n_tokens > 0 ? st->comm_bytes / (double)n_tokens : 0.0, st->t_comm);
+}
+
 lc_context *lc_sp_context(const lc_sp *sp) { return sp ? sp->ctx : NULL; }
 
 MPI_Comm lc_sp_comm(const lc_sp *sp) { return sp ? sp->comm : MPI_COMM_NULL; }

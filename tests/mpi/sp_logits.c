@@ -10,7 +10,9 @@
  *                            reference and the greedy tokens identical. The
  *                            cases: f32/f16/q8_0 KV, context not a multiple
  *                            of P, chunks straddling shards, ranks holding no
- *                            token, more ranks than positions.
+ *                            token, more ranks than positions. Each rank's
+ *                            stats line (lc_sp_stats_print) names its rank,
+ *                            slots, block and positions held.
  *   sp_logits MODEL logits15 the same on a 15M-shaped model (tests/mpi/run.sh
  *                            makes one with random weights): f32 and f16 KV,
  *                            ring prefill + 64 greedy steps.
@@ -233,6 +235,18 @@ static void run_case(const lc_model *m, const sp_case *c) {
                n_ranks, c->name, mode_name[c->mode], (long long)c->n_prompt, (long long)c->n_decode, all, worst_prompt);
     printf("  rank %d: %lld slots holds %lld, KV %zu bytes, %lld allreduces, %.0f bytes sent\n", rank,
            (long long)st.shard_slots, (long long)st.n_held, st.kv_bytes, (long long)st.n_allreduce, st.comm_bytes);
+    char *line = NULL, want[160];
+    size_t line_len = 0;
+    FILE *mf = open_memstream(&line, &line_len);
+    if (mf) {
+        lc_sp_stats_print(mf, &st, total);
+        fclose(mf);
+    }
+    snprintf(want, sizeof want, "sp: rank %d of %d: %lld slots (zig-zag blocks of %lld) hold %lld, KV ", rank, n_ranks,
+             (long long)st.shard_slots, (long long)st.block, (long long)st.n_held);
+    if (!line || strncmp(line, want, strlen(want)) != 0 || !strstr(line, " s communicating\n"))
+        FAIL("%s: lc_sp_stats_print: '%s' (want '%s...')", c->name, line ? line : "", want);
+    free(line);
 done:
     lc_sp_free(sp);
     lc_context_free(ctx);
