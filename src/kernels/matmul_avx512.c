@@ -231,16 +231,30 @@ static const kernel_fn kernels[MR + 1] = {NULL,      kernel_1, kernel_2, kernel_
 
 /* ---- Matrix-vector (decode) ------------------------------------------------- */
 
-/* How far ahead of its reads an f16 / bf16 row is prefetched (bytes): on the
- * model shapes (rows of 896-8192 columns) 2048 read at 62-79 GB/s where the
- * hardware prefetchers alone gave 50-64 (2 threads, Zen 5); f32 rows read
- * faster without it (85-105 against 70-78), so they take none. */
-#define MV_PREFETCH 2048
+/* How far ahead of its reads an f16 / bf16 row is prefetched (bytes). With
+ * one row at a time (below) a thread has one stream in flight, so the
+ * distance is what keeps enough lines coming where the hardware prefetchers
+ * stop at every 4 KiB page (a file mapped in small pages): 4096 read the
+ * Llama-3.2-1B f16 decode step at 65-68 GB/s there against 63-64 with 2048,
+ * 65 with 8192 and 62-65 with 16384, and at 75-76 GB/s from 2 MiB pages
+ * against 73 with 2048 (2 threads, Zen 5). f32 rows take none (the
+ * prefetchers alone read them faster). */
+#define MV_PREFETCH 4096
 
-/* Rows per group of the matrix-vector product: each x vector is loaded once
- * for the R rows, two 16-lane accumulators per row (R = 8: 16 accumulators,
- * 8 streams in flight per thread). */
-#define MV_ROWS 8
+/* Rows at a time. Where x takes at most MV_ONE_ROW_X_BYTES (half of Zen 5's
+ * 48 KiB L1: rows of up to 6144 f32 columns), one row at a time, so that
+ * each thread reads one sequential stream (the rows of its item are
+ * contiguous), which the prefetchers follow best: in a sequence of the
+ * Llama-3.2-1B decode products (2.4 GB of anonymous memory, 2 threads) the
+ * 2048-column ones read 79-92 GB/s against 70-77 with 8-row groups (8
+ * streams 4 KiB apart), and the whole decode step 75 GB/s against 67 from a
+ * file in 2 MiB pages. Longer rows take MV_ROWS at a time: each x vector,
+ * which then no longer stays in L1 beside the stream, is loaded once for the
+ * group (Llama's 8192-column FFN down: 77 GB/s with 4-row groups, 73 with 8,
+ * 69 one by one). Two 16-lane accumulators per row whatever the grouping, so
+ * the grouping changes no bits. */
+#define MV_ONE_ROW_X_BYTES 24576
+#define MV_ROWS 4
 
 /* y[r .. r + nv) = W[r .. r + nv, :] . x, nv <= R: two 16-lane accumulators
  * per row, each x vector loaded once for the R rows; the column tail under a
@@ -285,11 +299,15 @@ LC_INLINE void matvec_group(const int R, lc_dtype t, const char *w, size_t rb, i
 
 LC_INLINE void matvec_rows(lc_dtype t, const char *w, size_t rb, int64_t cols, const float *x, float *y, int64_t r0,
                            int64_t r1, const char *next) {
+    if ((size_t)cols * sizeof(float) <= MV_ONE_ROW_X_BYTES) {
+        for (int64_t r = r0; r < r1; r++)
+            matvec_group(1, t, w, rb, cols, x, y, r, 1, r + 1 < r1 ? w + (size_t)(r + 1) * rb : next);
+        return;
+    }
     for (int64_t r = r0; r < r1; r += MV_ROWS) {
         const int nv = (int)LC_MIN(MV_ROWS, r1 - r);
         const char *nxt = r + MV_ROWS < r1 ? w + (size_t)(r + MV_ROWS) * rb : next;
-        if (nv > 4) matvec_group(MV_ROWS, t, w, rb, cols, x, y, r, nv, nxt);
-        else matvec_group(4, t, w, rb, cols, x, y, r, nv, nxt);
+        matvec_group(MV_ROWS, t, w, rb, cols, x, y, r, nv, nxt);
     }
 }
 
