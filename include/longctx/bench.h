@@ -186,6 +186,43 @@ void lc_bench_model_peak_fractions(const lc_bench_model_row *r, const lc_peak *p
 void lc_bench_model_row_json(lc_json_writer *w, const lc_bench_model_row *r, int64_t repeat, bool synthetic,
                              const lc_peak *pk);
 
+/* bench model's faces. A run's description: what the text heading and the
+ * JSON document state beside the rows. lc_bench_model_run_init fills info
+ * (lc_bench_model_describe), cpu and threads (opts->n_threads, else every
+ * CPU) and borrows model_path, m and opts; the caller sets the rest. */
+typedef struct {
+    const char *model_path;
+    const lc_model *model;
+    const lc_context_opts *opts; /* the cells' options: attn, cache types, n_batch, threads */
+    lc_bench_model_info info;
+    lc_peak peak;                /* fma_gflops 0: not measured (no fractions)              */
+    char cpu[128];
+    int threads;
+    int sp_ranks;                /* > 0: each cell sharded over that many MPI ranks (--sp)  */
+    bool synthetic;              /* depth by lc_context_fill_synthetic: no prefill figures */
+    bool interleave;             /* lengths decoded token by token in turn                */
+    const int64_t *ctxs;         /* the lengths, in the order of the rows of one repeat    */
+    int n_ctx;
+} lc_bench_model_run;
+void lc_bench_model_run_init(lc_bench_model_run *r, const char *model_path, const lc_model *m,
+                             const lc_context_opts *opts);
+/* Text: the heading (model, cpu, threads, attention, cache types, peak; the
+ * --sp and synthetic-depth notes) and the titles of the row table. */
+lc_status lc_bench_model_print_head(FILE *f, const lc_bench_model_run *r, lc_error *err);
+/* One row of that table (tokens/s, the time split in %, GFLOP/s, MB/token,
+ * GB/s, KV MiB; a synthetic row has no prefill figures), flushed. */
+lc_status lc_bench_model_print_row(FILE *f, const lc_bench_model_row *row, bool synthetic, lc_error *err);
+/* What follows the rows: for models with window or DeltaNet layers, decode
+ * per layer kind over the complete repeats (lc_bench_model_kinds_at), the
+ * DeltaNet ratio of the last length to the first and the memory table; with
+ * a peak, the fractions of it (rows[r * n_ctx + i]: repeat r, length i). */
+lc_status lc_bench_model_print_summary(FILE *f, const lc_bench_model_run *r, const lc_bench_model_row *rows,
+                                       int n_rows, lc_error *err);
+/* `bench model --json`: one object, the run's fields and "rows"
+ * (lc_bench_model_row_json), docs/performance.md. */
+lc_status lc_bench_model_write_json(FILE *f, const lc_bench_model_run *r, const lc_bench_model_row *rows, int n_rows,
+                                    lc_error *err);
+
 /* ---- Weight-matrix products Y[n, rows] = X[n, cols] W^T (bench matmul) -----
  * Weight types by name, case-insensitive: the quantised q4_0 q4_1 q5_0 q5_1
  * q8_0 q2_K q3_K q4_K q5_K q6_K iq4_nl iq4_xs mxfp4 (timed through the
