@@ -58,12 +58,11 @@ void eval_run_opts(eval_session *s, lc_eval_run_opts *o) {
     o->ready_user = s;
 }
 
-void eval_json_begin(eval_session *s, lc_json_writer *w, const lc_eval_ctx_info *info) {
+lc_eval_header eval_header(const eval_session *s, const lc_eval_ctx_info *info) {
     const eval_args *a = s->a;
     const lc_eval_header h = {a->task_name, a->rf.model_path, s->model, a->rf.co.attn, a->rf.kv_spec,
                               a->seed,      a->trials,        *info};
-    lc_json_init(w, stdout, false);
-    lc_eval_write_header(w, &h);
+    return h;
 }
 
 int eval_out_close(FILE *f, const char *path, lc_status st, const lc_error *err) {

@@ -69,8 +69,8 @@ void eval_session_close(eval_session *s);
 /* The run options from the arguments: the context's, progress, and the
  * settings line printed once the first context exists. */
 void eval_run_opts(eval_session *s, lc_eval_run_opts *o);
-/* The JSON header (task, model, the runtime's settings; "settings" left open). */
-void eval_json_begin(eval_session *s, lc_json_writer *w, const lc_eval_ctx_info *info);
+/* The JSON header of the documents (task, model, the runtime's settings). */
+lc_eval_header eval_header(const eval_session *s, const lc_eval_ctx_info *info);
 /* Close the output file of path (cli_open_out) that st says how writing
  * went; CLI_FAIL with a message when it or the file failed. */
 int eval_out_close(FILE *f, const char *path, lc_status st, const lc_error *err);

@@ -25,21 +25,11 @@ static bool print_trial(void *user, int64_t length, double depth, int32_t trial,
     return true;
 }
 
-/* Default lengths: powers of two from 1K up to the target (-c minus the
- * margin, else the model's training context) and the target itself. */
-static void default_lengths(eval_session *s) {
-    eval_args *a = s->a;
-    if (a->n_lengths > 0) return;
-    int64_t target = a->rf.co.n_ctx > 0 ? a->rf.co.n_ctx - a->margin : s->model->cfg.ctx_train;
-    if (target < 1) target = 1;
-    for (int64_t L = 1024; L < target && a->n_lengths < LC_EVAL_MAX_LENGTHS - 1; L *= 2) a->lengths[a->n_lengths++] = L;
-    a->lengths[a->n_lengths++] = target;
-}
-
 /* The grid configuration from the arguments (retention's too). */
 static void grid_config(eval_session *s, lc_eval_grid_config *gc) {
     eval_args *a = s->a;
-    default_lengths(s);
+    if (a->n_lengths == 0)
+        lc_eval_default_lengths(a->rf.co.n_ctx, a->margin, s->model->cfg.ctx_train, a->lengths, &a->n_lengths);
     lc_eval_grid_config_init(gc, a->spec.kind);
     gc->task = a->spec;
     memcpy(gc->lengths, a->lengths, sizeof gc->lengths);
@@ -54,14 +44,12 @@ static void grid_config(eval_session *s, lc_eval_grid_config *gc) {
     gc->seed = a->seed;
     gc->margin = a->margin;
     const int64_t train = s->model->cfg.ctx_train;
-    for (int l = 0; l < gc->n_lengths; l++)
-        if (train > 0 && gc->lengths[l] > train && s->rope.scaling == LC_ROPE_SCALING_NONE) {
-            char lb[16], tb[16];
-            fprintf(stderr, "longctx eval: note: length %s is past the model's training context (%s) and RoPE is "
-                            "not scaled (--rope-scaling)\n",
-                    lc_eval_len_str(gc->lengths[l], lb, sizeof lb), lc_eval_len_str(train, tb, sizeof tb));
-            break;
-        }
+    const int past = lc_eval_past_training(gc->lengths, gc->n_lengths, train);
+    char lb[16], tb[16];
+    if (past >= 0 && s->rope.scaling == LC_ROPE_SCALING_NONE)
+        fprintf(stderr, "longctx eval: note: length %s is past the model's training context (%s) and RoPE is "
+                        "not scaled (--rope-scaling)\n",
+                lc_eval_len_str(gc->lengths[past], lb, sizeof lb), lc_eval_len_str(train, tb, sizeof tb));
     gc->progress = cli_progress_cb;
     gc->progress_user = &s->progress;
     if (a->verbose) {
@@ -71,25 +59,14 @@ static void grid_config(eval_session *s, lc_eval_grid_config *gc) {
 }
 
 /* One JSON object on stdout: the header, the task's settings, the results. */
-static void write_json(eval_session *s, const lc_eval_ctx_info *info, const lc_eval_grid_config *gc,
-                       const lc_eval_grid *g, const lc_eval_retention_config *rcfg, const lc_eval_retention *r) {
+static lc_status write_json(eval_session *s, const lc_eval_ctx_info *info, const lc_eval_grid_config *gc,
+                            const lc_eval_grid *g, const lc_eval_retention_config *rcfg, const lc_eval_retention *r,
+                            lc_error *err) {
     const eval_args *a = s->a;
-    lc_json_writer w;
-    eval_json_begin(s, &w, info);
-    if (r) lc_eval_retention_write_settings(&w, rcfg, a->haystack_path);
-    else
-        lc_eval_grid_write_settings(&w, gc, a->task == EVAL_NIAH ? (a->variant ? a->variant : "single") : NULL,
-                                    a->haystack_path, a->prefix_reuse);
-    lc_json_end_object(&w); /* settings */
-    lc_eval_grid_write_json(&w, g, a->timings);
-    if (r) {
-        lc_eval_retention_write_json(&w, r);
-    } else {
-        lc_json_kv_int(&w, "tokens_evaluated", g->tokens_evaluated);
-        lc_json_kv_int(&w, "tokens_reused", g->tokens_reused);
-    }
-    lc_json_end_object(&w);
-    lc_json_finish(&w);
+    const lc_eval_header h = eval_header(s, info);
+    if (r) return lc_eval_retention_write_doc(stdout, &h, rcfg, a->haystack_path, r, a->timings, err);
+    return lc_eval_grid_write_doc(stdout, &h, gc, a->task == EVAL_NIAH ? (a->variant ? a->variant : "single") : NULL,
+                                  a->haystack_path, a->prefix_reuse, g, a->timings, err);
 }
 
 /* --csv, --svg (heat map; retention: attention by distance), --svg-depth. */
@@ -134,7 +111,7 @@ int eval_run_grid(eval_session *s) {
     lc_status st = lc_eval_grid_run_model(s->model, s->tok, &o, &gc, &g, &info, &err);
     cli_progress_done(&s->progress);
     if (st == LC_OK) st = lc_eval_grid_print(s->table, &g, s->a->timings, &err);
-    if (st == LC_OK && s->a->json) write_json(s, &info, &gc, &g, NULL, NULL);
+    if (st == LC_OK && s->a->json) st = write_json(s, &info, &gc, &g, NULL, NULL, &err);
     const int rc = st == LC_OK ? write_files(s, &g, NULL, &info) : cli_fail(EVAL_CMD, &err);
     lc_eval_grid_free(&g);
     return rc;
@@ -158,7 +135,7 @@ int eval_run_retention(eval_session *s) {
     cli_progress_done(&s->progress);
     if (st != LC_OK) return cli_fail(EVAL_CMD, &err);
     if ((st = lc_eval_retention_print(s->table, &r, a->timings, &err)) == LC_OK && a->json)
-        write_json(s, &info, &rcfg.grid, &r.grid, &rcfg, &r);
+        st = write_json(s, &info, &rcfg.grid, &r.grid, &rcfg, &r, &err);
     const int rc = st == LC_OK ? write_files(s, &r.grid, &r, &info) : cli_fail(EVAL_CMD, &err);
     lc_eval_retention_free(&r);
     return rc;

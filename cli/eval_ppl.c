@@ -44,31 +44,17 @@ static int load_tokens(eval_session *s, int32_t **ids, int64_t *n) {
     return CLI_OK;
 }
 
-/* The windows (default: -c, else the training context), each >= 2, above
- * the stride, within -c. */
+/* The windows (default: -c, else the training context), checked before the tokens are loaded. */
 static int check_windows(eval_session *s) {
     eval_args *a = s->a;
     if (a->n_lengths == 0) {
         a->lengths[0] = a->rf.co.n_ctx > 0 ? a->rf.co.n_ctx : s->model->cfg.ctx_train;
         a->n_lengths = 1;
     }
-    for (int j = 0; j < a->n_lengths; j++) {
-        if (a->lengths[j] < 2) {
-            cli_error(EVAL_CMD, "ppl: window %lld (need >= 2)", (long long)a->lengths[j]);
-            return CLI_USAGE;
-        }
-        if (a->stride > 0 && a->stride >= a->lengths[j]) {
-            cli_error(EVAL_CMD, "--stride %lld must be below every window (%lld)", (long long)a->stride,
-                      (long long)a->lengths[j]);
-            return CLI_USAGE;
-        }
-        if (a->rf.co.n_ctx > 0 && a->rf.co.n_ctx < a->lengths[j]) {
-            cli_error(EVAL_CMD, "window %lld does not fit -c %lld", (long long)a->lengths[j],
-                      (long long)a->rf.co.n_ctx);
-            return CLI_USAGE;
-        }
-    }
-    return CLI_OK;
+    lc_error err;
+    if (lc_eval_ppl_windows_check(a->lengths, a->n_lengths, a->stride, a->rf.co.n_ctx, &err) == LC_OK) return CLI_OK;
+    cli_error(EVAL_CMD, "%s", err.msg);
+    return CLI_USAGE;
 }
 
 /* One method: its context, every window. */
@@ -93,29 +79,13 @@ static int run_method(eval_session *s, const lc_eval_method *m, const int32_t *i
     return spm.printed || a->spc.rank != 0 ? CLI_FAIL : cli_fail(EVAL_CMD, &err);
 }
 
-static void ppl_json(eval_session *s, const lc_eval_ctx_info *info, const char *const *names, int nm,
-                     const lc_eval_ppl_result *res, double secs) {
+static lc_status ppl_json(eval_session *s, const lc_eval_ctx_info *info, const char *const *names, int nm,
+                          const lc_eval_ppl_result *res, double secs, lc_error *err) {
     const eval_args *a = s->a;
-    const int nl = a->n_lengths;
-    lc_json_writer w;
-    eval_json_begin(s, &w, &info[0]);
-    lc_json_key(&w, "lengths");
-    lc_json_begin_array(&w);
-    for (int j = 0; j < nl; j++) lc_json_int(&w, a->lengths[j]);
-    lc_json_end_array(&w);
-    if (a->stride > 0) lc_json_kv_int(&w, "stride", a->stride);
-    else lc_json_kv_str(&w, "stride", "window-1");
-    lc_json_key(&w, "methods");
-    lc_json_begin_array(&w);
-    for (int i = 0; i < nm; i++) lc_json_str(&w, names[i]);
-    lc_json_end_array(&w);
-    lc_json_kv_str(&w, "file", a->tokens_path ? a->tokens_path : a->text_path);
-    lc_json_kv_int(&w, "file_tokens", s->n_file_tokens);
-    lc_json_end_object(&w); /* settings */
-    lc_eval_ppl_write_results(&w, res, names, info, nm, nl, a->timings);
-    if (a->timings) lc_json_kv_num(&w, "seconds", secs);
-    lc_json_end_object(&w);
-    lc_json_finish(&w);
+    const lc_eval_header h = eval_header(s, &info[0]);
+    const lc_eval_ppl_doc d = {a->lengths, a->n_lengths, a->stride, names, info, nm, res,
+                               a->tokens_path ? a->tokens_path : a->text_path, s->n_file_tokens, a->timings, secs};
+    return lc_eval_ppl_write_doc(stdout, &h, &d, err);
 }
 
 /* --csv, and --svg: ppl by window length, a line per method. */
@@ -137,20 +107,6 @@ static int ppl_files(eval_session *s, const char *const *names, int nm, const lc
     return eval_out_close(f, a->svg_path, st, &err);
 }
 
-static void stream_json(eval_session *s, lc_eval_ctx_info *info, const lc_eval_stream_cell *c, int nm) {
-    const eval_args *a = s->a;
-    lc_json_writer w;
-    info->n_ctx = c[0].slots;
-    eval_json_begin(s, &w, info);
-    lc_json_kv_str(&w, "mode", "stream");
-    lc_json_kv_str(&w, "file", a->tokens_path ? a->tokens_path : a->text_path);
-    lc_json_kv_int(&w, "file_tokens", s->n_file_tokens);
-    lc_json_end_object(&w); /* settings */
-    lc_eval_streams_write_json(&w, c, nm, a->timings);
-    lc_json_end_object(&w);
-    lc_json_finish(&w);
-}
-
 /* --kv-policy LIST: each entry streams the whole file through one context. */
 static int run_stream(eval_session *s, lc_eval_stream_cell *c, int nm, const int32_t *ids, int64_t n) {
     const eval_args *a = s->a;
@@ -165,8 +121,12 @@ static int run_stream(eval_session *s, lc_eval_stream_cell *c, int nm, const int
         if (i == 0) first = info;
     }
     if (st == LC_OK) st = lc_eval_streams_print(s->table, c, nm, a->timings, &err);
+    if (st == LC_OK && a->json) {
+        const lc_eval_header h = eval_header(s, &first);
+        st = lc_eval_streams_write_doc(stdout, &h, a->tokens_path ? a->tokens_path : a->text_path, s->n_file_tokens, c,
+                                       nm, a->timings, &err);
+    }
     if (st != LC_OK) return cli_fail(EVAL_CMD, &err);
-    if (a->json) stream_json(s, &first, c, nm);
     if (!a->csv_path) return CLI_OK;
     FILE *f = cli_open_out(a->csv_path, EVAL_CMD);
     if (!f) return CLI_FAIL;
@@ -193,9 +153,9 @@ static int run_methods(eval_session *s, const lc_eval_method *m, int nm, const i
     if (rc == CLI_OK) {
         const double secs = lc_time_now() - t0;
         lc_error err;
-        if (lc_eval_ppl_print(s->table, res, np, nm, a->n_lengths, secs, a->timings, &err) != LC_OK)
-            rc = cli_fail(EVAL_CMD, &err);
-        if (rc == CLI_OK && a->json) ppl_json(s, info, np, nm, res, secs);
+        lc_status st = lc_eval_ppl_print(s->table, res, np, nm, a->n_lengths, secs, a->timings, &err);
+        if (st == LC_OK && a->json) st = ppl_json(s, info, np, nm, res, secs, &err);
+        if (st != LC_OK) rc = cli_fail(EVAL_CMD, &err);
         if (rc == CLI_OK) rc = ppl_files(s, np, nm, res);
     }
     free(res);

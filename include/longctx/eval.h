@@ -155,6 +155,14 @@ lc_status lc_eval_niah_variant(lc_task_spec *spec, const char *variant, bool key
  * question (one sample per length is made with tok, or refused saying how
  * many tokens it needs). */
 lc_status lc_eval_grid_check(const lc_eval_grid_config *c, const lc_tokenizer *tok, int64_t n_ctx, lc_error *err);
+/* The lengths of a grid when none are given: powers of two from 1K below
+ * the target, then the target: n_ctx - margin (n_ctx > 0), else the
+ * model's training context ctx_train (at least 1). lengths has room for
+ * LC_EVAL_MAX_LENGTHS; *n is set. */
+void lc_eval_default_lengths(int64_t n_ctx, int64_t margin, int64_t ctx_train, int64_t *lengths, int *n);
+/* The index of the first length past ctx_train (> 0), or -1: where RoPE
+ * unscaled leaves the positions the model was trained on. */
+int lc_eval_past_training(const int64_t *lengths, int n, int64_t ctx_train);
 
 typedef struct {
     int64_t length;        /* requested sample length                          */
@@ -418,6 +426,10 @@ lc_status lc_eval_retention_run_model(const lc_model *m, const lc_tokenizer *tok
 lc_status lc_eval_ppl_run_model(const lc_model *m, const lc_tokenizer *tok, const lc_eval_run_opts *o,
                                 const int32_t *tokens, int64_t n, const int64_t *windows, int n_windows,
                                 int64_t stride, lc_eval_ppl_result *out, lc_eval_ctx_info *info, lc_error *err);
+/* The windows of a ppl run before anything is loaded: 1..LC_EVAL_MAX_LENGTHS
+ * of them, each >= 2, above the stride (0: W - 1) and within n_ctx (0: any);
+ * lc_eval_ppl_run_model checks the same. */
+lc_status lc_eval_ppl_windows_check(const int64_t *windows, int n, int64_t stride, int64_t n_ctx, lc_error *err);
 
 /* Methods compared by a ppl run: attention specs x RoPE scalings. */
 #define LC_EVAL_MAX_METHODS 16
@@ -516,6 +528,38 @@ void lc_eval_retention_write_settings(lc_json_writer *w, const lc_eval_retention
 void lc_eval_ppl_write_results(lc_json_writer *w, const lc_eval_ppl_result *res, const char *const *names,
                                const lc_eval_ctx_info *info, int n_methods, int n_lengths, bool timings);
 void lc_eval_streams_write_json(lc_json_writer *w, const lc_eval_stream_cell *c, int n, bool timings);
+
+/* The whole documents `longctx eval --json` writes to f (src/eval/eval_documents.c):
+ * the header h, the task's settings, then its results; LC_ERR_IO when f
+ * failed. A grid: lc_eval_grid_write_settings, the cells (lc_eval_grid_write_json),
+ * tokens_evaluated and tokens_reused. Retention: its settings, the passkey
+ * grid's cells and lc_eval_retention_write_json. */
+lc_status lc_eval_grid_write_doc(FILE *f, const lc_eval_header *h, const lc_eval_grid_config *c, const char *variant,
+                                 const char *haystack, bool prefix_reuse, const lc_eval_grid *g, bool timings,
+                                 lc_error *err);
+lc_status lc_eval_retention_write_doc(FILE *f, const lc_eval_header *h, const lc_eval_retention_config *c,
+                                      const char *haystack, const lc_eval_retention *r, bool timings, lc_error *err);
+/* A ppl comparison: settings lengths, stride (0: "window-1"), methods, file,
+ * file_tokens; then lc_eval_ppl_write_results and (timings) the seconds. */
+typedef struct {
+    const int64_t *lengths;           /* the windows [n_lengths]                  */
+    int n_lengths;
+    int64_t stride;                   /* 0: W - 1                                 */
+    const char *const *names;         /* the methods [n_methods]                  */
+    const lc_eval_ctx_info *info;     /* each method's context [n_methods]        */
+    int n_methods;
+    const lc_eval_ppl_result *res;    /* [n_methods][n_lengths]                   */
+    const char *file;                 /* where the tokens came from               */
+    int64_t file_tokens;
+    bool timings;
+    double seconds;                   /* the whole comparison                     */
+} lc_eval_ppl_doc;
+lc_status lc_eval_ppl_write_doc(FILE *f, const lc_eval_header *h, const lc_eval_ppl_doc *d, lc_error *err);
+/* A stream comparison (n >= 1 cells): settings "mode":"stream", file,
+ * file_tokens (and ctx: the first cell's slots), then
+ * lc_eval_streams_write_json. */
+lc_status lc_eval_streams_write_doc(FILE *f, const lc_eval_header *h, const char *file, int64_t file_tokens,
+                                    const lc_eval_stream_cell *c, int n, bool timings, lc_error *err);
 
 /* Text tables (as `longctx eval` prints them) and CSV files, each an
  * lc_table (longctx/table.h); LC_OK, or the table's error (no memory). The

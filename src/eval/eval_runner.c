@@ -90,6 +90,8 @@ lc_status lc_eval_ppl_run_model(const lc_model *m, const lc_tokenizer *tok, cons
                                 int64_t stride, lc_eval_ppl_result *out, lc_eval_ctx_info *info, lc_error *err) {
     if (!m || !o || !windows || !out || n_windows < 1)
         return lc_fail(err, LC_ERR_INVALID_ARG, "ppl: no model, windows or output");
+    const lc_status wst = lc_eval_ppl_windows_check(windows, n_windows, stride, o->ctx.n_ctx, err);
+    if (wst != LC_OK) return wst;
     const int64_t max_len = longest(windows, n_windows);
     char what[64], lb[16];
     snprintf(what, sizeof what, "window %s", lc_eval_len_str(max_len, lb, sizeof lb));
