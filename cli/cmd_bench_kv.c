@@ -28,30 +28,17 @@ static const char synopsis[] =
     "holds only the first checkpoint's tokens: tokens/s, their ratio (median over rounds) and\n"
     "resident memory (RSS). For window and sinks the ratio at 1M tokens should be about 1.\n\n";
 
-static const lc_table_col info_cols[] = {
-    {.title = "model", .key = "model", .kind = LC_TABLE_STR},
-    {.title = "kv", .key = "kv", .kind = LC_TABLE_STR},
-    {.title = "batch", .key = "batch", .kind = LC_TABLE_INT},
-    {.title = "threads", .key = "threads", .kind = LC_TABLE_INT},
-    {.title = "decode tokens per round", .key = "decode_tokens", .kind = LC_TABLE_INT},
-    {.title = "rounds", .key = "repeat", .kind = LC_TABLE_INT},
-};
 static int report(const cli_runtime_flags *rf, lc_context *ctx, const lc_bench_kv_spec *bs, const lc_bench_kv_row *rows,
                   bool json) {
-    lc_table *info = BENCH_TABLE("bench kv", info_cols), *t = NULL;
+    lc_table *info = NULL, *t = NULL;
     lc_error err;
-    if (info && lc_bench_kv_table(rows, bs->n_at, &t, &err) != LC_OK) cli_fail("bench kv", &err);
-    if (!bench_both(info, t)) return CLI_FAIL;
-    char desc[128];
-    LC_TABLE_ADD(info, lc_tv_str(rf->model_path), lc_tv_str(lc_context_kv_describe(ctx, desc, sizeof desc)),
-                 lc_tv_int(lc_context_n_batch(ctx)), lc_tv_int(lc_context_n_threads(ctx)), lc_tv_int(bs->n_decode),
-                 lc_tv_int(bs->repeat));
+    if (lc_bench_kv_info(rf->model_path, ctx, bs, &info, &err) != LC_OK ||
+        lc_bench_kv_table(rows, bs->n_at, &t, &err) != LC_OK) {
+        lc_table_free(info);
+        return cli_fail("bench kv", &err);
+    }
     const int rc = bench_report("bench kv", json, info, "checkpoints", t);
-    const lc_bench_kv_row *a = &rows[0], *z = &rows[bs->n_at - 1];
-    if (rc == CLI_OK && !json && bs->n_at > 1)
-        printf("decode at %lld tokens: %.3fx the context at %lld (median of %lld alternating rounds); rss %+.1f%%\n",
-               (long long)z->at, z->ratio, (long long)a->at, (long long)bs->repeat,
-               a->rss ? 100.0 * ((double)z->rss - (double)a->rss) / (double)a->rss : 0.0);
+    if (rc == CLI_OK && !json) lc_bench_kv_print_summary(stdout, rows, bs->n_at, bs->repeat);
     return rc;
 }
 
@@ -80,30 +67,23 @@ int bench_kv(int argc, char **argv) {
                  opts);
     const int prc = cli_opt_parse(&spec, argc, argv, 1);
     if (prc >= 0) return prc;
-    const bool policy_given = rf.kv_spec != NULL;
-    for (int i = 1; i < n_at; i++)
-        if (at[i] <= at[i - 1]) {
-            cli_error("bench kv", "--at: checkpoints must increase");
-            return CLI_USAGE;
-        }
+    cli_progress prog;
+    cli_progress_init(&prog);
+    const lc_bench_kv_spec bs = {at, n_at, n_dec, repeat, seed, cli_progress_cb, &prog};
     lc_error err;
-    if (!policy_given && lc_kv_policy_parse("sinks:4:4092", &rf.co, &err) != LC_OK) return cli_fail("bench kv", &err);
+    if (lc_bench_kv_spec_check(&bs, &err) != LC_OK) { /* increasing checkpoints, the stream within 2^40 tokens */
+        cli_error("bench kv", "%s", err.msg);
+        return CLI_USAGE;
+    }
+    if (!rf.kv_spec && lc_kv_policy_parse("sinks:4:4092", &rf.co, &err) != LC_OK) return cli_fail("bench kv", &err);
     lc_model *m = NULL;
     lc_rope_config rope;
     int rc = cli_runtime_load(&rf, &m, &rope, "bench kv");
     if (rc != CLI_OK) return rc;
     lc_context *ctx = NULL, *base = NULL;
     lc_bench_kv_row rows[MAX_AT];
-    cli_progress prog;
-    cli_progress_init(&prog);
-    const lc_bench_kv_spec bs = {at, n_at, n_dec, repeat, seed, cli_progress_cb, &prog};
-    int64_t stream = 0; /* tokens the whole run feeds: at most 2^40 */
-    if (lc_bench_kv_stream_tokens(&bs, &stream) != LC_OK) {
-        cli_error("bench kv", "--at %lld plus %lld x %lld decode tokens is more than %lld tokens",
-                  (long long)at[n_at - 1], (long long)repeat, (long long)n_dec, (long long)LC_CONTEXT_MAX_TOKENS);
-        rc = CLI_USAGE;
-        goto done;
-    }
+    int64_t stream = 0; /* tokens the whole run feeds */
+    lc_bench_kv_stream_tokens(&bs, &stream);
     if (rf.co.kv_policy == LC_KV_POLICY_FULL && rf.co.n_ctx < stream) {
         rf.co.n_ctx = stream;
         fprintf(stderr, "bench kv: full policy: -c %lld to hold the stream\n", (long long)rf.co.n_ctx);

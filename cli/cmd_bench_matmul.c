@@ -77,20 +77,14 @@ static int parse_args(bm_args *a, int argc, char **argv) {
     const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, NULL, opts);
     const int rc = cli_opt_parse(&spec, argc, argv, 1);
     if (rc >= 0) return rc;
-    for (int k = 0; k < g->n_toks; k++)
-        if (a->toks[k] > 65536) return cli_error(CMD, "-n: %lld is more than 65536 tokens", (long long)a->toks[k]), CLI_USAGE;
-    for (int k = 0; k < g->n_threads; k++)
-        if (a->thr[k] > 1024) return cli_error(CMD, "-t: %lld is more than 1024 threads", (long long)a->thr[k]), CLI_USAGE;
     if (g->n_threads == 0) {
         a->thr[0] = lc_cpu_count();
         g->n_threads = 1;
     }
-    for (int k = 0; k < g->n_types; k++)
-        if (lc_bench_matmul_weight_bytes(a->types[k], g->rows, g->cols) == 0) {
-            cli_error(CMD, "%lld columns are not a whole number of %s blocks", (long long)g->cols, a->types[k]);
-            return CLI_USAGE;
-        }
-    return -1;
+    lc_error err;
+    if (lc_bench_matmul_grid_check(g, &err) == LC_OK) return -1;
+    cli_error(CMD, "%s", err.msg);
+    return CLI_USAGE;
 }
 
 static void on_cell(void *user, const lc_bench_matmul_row *c) {
@@ -98,29 +92,13 @@ static void on_cell(void *user, const lc_bench_matmul_row *c) {
     fprintf(stderr, "  %-7s n=%-5lld t=%d  median %.3f ms\n", c->type, (long long)c->n_tok, c->threads, c->s_med * 1e3);
 }
 
-static const lc_table_col info_cols[] = {
-    {.title = "cpu", .key = "cpu", .kind = LC_TABLE_STR},
-    {.title = "isa", .key = "isa", .kind = LC_TABLE_STR},
-    {.title = "api", .key = "api", .kind = LC_TABLE_STR},
-    {.title = "rows (output)", .key = "rows", .kind = LC_TABLE_INT},
-    {.title = "cols (inner)", .key = "cols", .kind = LC_TABLE_INT},
-    {.title = "read bandwidth (GB/s)", .key = "peak_read_gbs", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
-    {.title = "read bandwidth, 1 thread (GB/s)", .key = "peak_read_gbs_1t", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
-    {.title = "FMA peak (GFLOP/s)", .key = "peak_fma_gflops", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
-    {.title = "FMA peak, 1 thread (GFLOP/s)", .key = "peak_fma_gflops_1t", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
-};
 static int report(const bm_args *a, const lc_peak *pk, const lc_bench_matmul_row *cells, int nc) {
-    lc_table *info = BENCH_TABLE(CMD, info_cols), *t = NULL;
+    lc_table *info = NULL, *t = NULL;
     lc_error err;
-    if (info && lc_bench_matmul_table(cells, nc, &t, &err) != LC_OK) cli_fail(CMD, &err);
-    if (!bench_both(info, t)) return CLI_FAIL;
-    char cpu[256];
-    lc_cpu_model(cpu, sizeof cpu);
-    lc_kernel_opts ko;
-    lc_kernel_opts_init(&ko);
-    LC_TABLE_ADD(info, lc_tv_str(cpu), lc_tv_str(lc_isa_name(ko.isa)),
-                 lc_tv_str(a->g.via_matmul ? "lc_matmul" : "lc_qmatmul"), lc_tv_int(a->g.rows), lc_tv_int(a->g.cols), lc_tv_real(pk->read_gbs), lc_tv_real(pk->read_gbs_1t),
-                 lc_tv_real(pk->fma_gflops), lc_tv_real(pk->fma_gflops_1t));
+    if (lc_bench_matmul_info(&a->g, pk, &info, &err) != LC_OK || lc_bench_matmul_table(cells, nc, &t, &err) != LC_OK) {
+        lc_table_free(info);
+        return cli_fail(CMD, &err);
+    }
     const int rc = bench_report(CMD, a->json, info, "cells", t);
     if (rc == CLI_OK && !a->json)
         printf("(cpu ms: CPU time of the process per run, median; cpuGFLOP: the GFLOP/s the run would reach if\n"

@@ -27,23 +27,15 @@ static const char synopsis[] =
     "'cpu ms' is the process CPU time of the step (all threads): on a busy machine, where wall time\n"
     "is inflated, threads x wall ms / cpu ms shows how much of the CPUs the step really got.\n\n";
 
-static const lc_table_col gemm_info[] = { /* the peak columns last: left out without a peak */
-    {.title = "threads", .key = "threads", .kind = LC_TABLE_INT},
-    {.title = "FMA peak, 1 thread (GFLOP/s)", .key = "peak_fma_gflops_1t", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
-    {.title = "FMA peak, all threads (GFLOP/s)", .key = "peak_fma_gflops", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
-};
-
 static int bench_gemm(const lc_train_config *c, int threads, bool json, const lc_peak *pk) {
     lc_bench_gemm_row rows[LC_BENCH_TRAIN_GEMM_ROWS];
     lc_error err;
     lc_table *info = NULL, *t = NULL;
-    if (lc_bench_train_gemm(c, threads, rows, &err) != LC_OK ||
-        lc_bench_gemm_table(rows, LC_BENCH_TRAIN_GEMM_ROWS, pk, &t, &err) != LC_OK)
+    if (lc_bench_train_gemm(c, threads, rows, &err) != LC_OK || lc_bench_gemm_info(threads, pk, &info, &err) != LC_OK ||
+        lc_bench_gemm_table(rows, LC_BENCH_TRAIN_GEMM_ROWS, pk, &t, &err) != LC_OK) {
+        lc_table_free(info);
         return cli_fail(CMD, &err);
-    if (!bench_both(info = bench_table(CMD, gemm_info, pk ? 3 : 1), t)) return CLI_FAIL;
-    const lc_table_value iv[] = {lc_tv_int(threads), lc_tv_real(pk ? pk->fma_gflops_1t : 0),
-                                 lc_tv_real(pk ? pk->fma_gflops : 0)};
-    lc_table_add_row(info, iv, pk ? 3 : 1);
+    }
     if (!json)
         printf("sgemm on the trainer's shapes (N = B*T = %lld), best of >= 3 runs; GFLOP/s by wall time, '1t cpu' by\n"
                "the thread's CPU time (what one core delivers when it is not shared: compare it with the\n"
@@ -53,22 +45,17 @@ static int bench_gemm(const lc_train_config *c, int threads, bool json, const lc
 
 /* ---- Attention layers alone ------------------------------------------------ */
 
-static const lc_table_col kern_info[] = {
-    {.title = "batch", .key = "batch", .kind = LC_TABLE_INT}, {.title = "heads", .key = "heads", .kind = LC_TABLE_INT},
-    {.title = "kv_heads", .key = "kv_heads", .kind = LC_TABLE_INT},
-    {.title = "head_dim", .key = "head_dim", .kind = LC_TABLE_INT},
-};
-
 static int bench_kernels(const lc_train_config *c, const int64_t *ctx, int n_ctx, bool json) {
     lc_bench_train_attn_row rows[MAX_CTX];
     lc_error err;
     lc_table *info = NULL, *t = NULL;
     for (int i = 0; i < n_ctx; i++)
         if (lc_bench_train_attn_layers(c, ctx[i], &rows[i], &err) != LC_OK) return cli_fail(CMD, &err);
-    if (lc_bench_train_attn_table(c, rows, n_ctx, &t, &err) != LC_OK) return cli_fail(CMD, &err);
-    if (!bench_both(info = BENCH_TABLE(CMD, kern_info), t)) return CLI_FAIL;
-    LC_TABLE_ADD(info, lc_tv_int(c->batch), lc_tv_int(c->model.n_heads), lc_tv_int(c->model.n_kv_heads),
-                 lc_tv_int(c->model.head_dim));
+    if (lc_bench_train_attn_info(c, &info, &err) != LC_OK ||
+        lc_bench_train_attn_table(c, rows, n_ctx, &t, &err) != LC_OK) {
+        lc_table_free(info);
+        return cli_fail(CMD, &err);
+    }
     if (!json)
         printf("attention layers alone, one thread, thread CPU time (ms) and GFLOP/s (4 hd FLOPs per visible\n"
                "pair and head forward, 10 hd backward); memory = scratch + saved state\n");
@@ -88,16 +75,6 @@ static bool opt_kinds(const cli_opt *o, const char *name, const char *v, const c
     cli_error(cmd, "%s takes %s", name, err.msg);
     return false;
 }
-
-#define INT(title_, key_) {.title = title_, .key = key_, .kind = LC_TABLE_INT}
-static const lc_table_col info_cols[] = { /* the peak last: left out without one */
-    {.title = "cpu", .kind = LC_TABLE_STR}, INT("parameters", "params"), INT("dim", "dim"), INT("layers", "layers"),
-    INT("heads", "heads"), INT("kv heads", "kv_heads"), INT("hidden", "hidden"), INT("vocab", "vocab"),
-    INT("batch", "batch"), INT("threads", "threads"),
-    {.title = "FMA peak (GFLOP/s)", .key = "peak_fma_gflops", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
-};
-#undef INT
-enum { N_INFO = sizeof info_cols / sizeof info_cols[0] };
 
 #define POS(names_, meta_, dst_, help_) CLI_INT(names_, meta_, dst_, 1, INT32_MAX, help_)
 
@@ -149,18 +126,11 @@ int bench_train(int argc, char **argv) {
     else if (peak) cli_error(CMD, "peak measurement failed (%s); continuing without fractions", err.msg);
     c.ctx = ctx[0];
     if (gemm) return bench_gemm(&c, c.n_threads, json, have);
-    lc_train_memory pm;
     lc_table *info = NULL, *t = NULL;
-    if (lc_train_plan(&c, &pm, &err) != LC_OK || lc_bench_train_table(NULL, 0, have, &t, &err) != LC_OK)
+    if (lc_bench_train_info(&c, have, &info, &err) != LC_OK || lc_bench_train_table(NULL, 0, have, &t, &err) != LC_OK) {
+        lc_table_free(info);
         return cli_fail(CMD, &err);
-    if (!bench_both(info = bench_table(CMD, info_cols, have ? N_INFO : N_INFO - 1), t)) return CLI_FAIL;
-    char cpu[128];
-    lc_cpu_model(cpu, sizeof cpu);
-    const lc_table_value iv[N_INFO] = {
-        lc_tv_str(cpu), lc_tv_int(pm.n_params), lc_tv_int(c.model.dim), lc_tv_int(c.model.n_layers),
-        lc_tv_int(c.model.n_heads), lc_tv_int(c.model.n_kv_heads), lc_tv_int(c.model.hidden_dim),
-        lc_tv_int(c.model.vocab_size), lc_tv_int(batch), lc_tv_int(c.n_threads), lc_tv_real(have ? pk.fma_gflops : 0)};
-    lc_table_add_row(info, iv, have ? N_INFO : N_INFO - 1);
+    }
     if (!json) { /* the rows as they come */
         lc_table_print_fields(info, stdout, 0, NULL);
         lc_table_print_header(t, stdout, NULL);

@@ -280,6 +280,9 @@ typedef struct {
     void *user;
 } lc_bench_matmul_grid;
 lc_status lc_bench_matmul_grid_run(const lc_bench_matmul_grid *g, lc_bench_matmul_row *rows, lc_error *err);
+/* The grid before anything is allocated: token counts 1..65536, thread
+ * counts 1..1024, cols a whole number of every type's blocks. */
+lc_status lc_bench_matmul_grid_check(const lc_bench_matmul_grid *g, lc_error *err);
 
 /* ---- Training (bench train) -------------------------------------------------- */
 typedef struct {
@@ -364,6 +367,10 @@ typedef struct {
 /* Tokens the whole run feeds the streamed context (last checkpoint plus the
  * decode rounds); LC_ERR_TOO_LARGE past LC_CONTEXT_MAX_TOKENS. */
 lc_status lc_bench_kv_stream_tokens(const lc_bench_kv_spec *s, int64_t *tokens);
+/* The spec before anything is loaded: 1..LC_BENCH_KV_MAX_AT increasing
+ * checkpoints, 1..LC_BENCH_KV_MAX_REPEAT rounds of n_decode >= 1 tokens,
+ * the whole stream within LC_CONTEXT_MAX_TOKENS (LC_ERR_TOO_LARGE). */
+lc_status lc_bench_kv_spec_check(const lc_bench_kv_spec *s, lc_error *err);
 /* rows[k] for at[k]; ctx and base are new contexts of the same model and
  * options (a full policy needs n_ctx >= lc_bench_kv_stream_tokens). */
 lc_status lc_bench_kv_stream(lc_context *ctx, lc_context *base, const lc_bench_kv_spec *s, lc_bench_kv_row *rows,
@@ -458,6 +465,24 @@ lc_status lc_bench_grammar_table(const lc_bench_grammar_result *r, lc_table **ou
 /* c gives the FLOPs (4 hd per visible pair and head forward, 10 hd backward). */
 lc_status lc_bench_train_attn_table(const lc_train_config *c, const lc_bench_train_attn_row *rows, int n,
                                     lc_table **out, lc_error *err);
+/* What the commands state above their rows, as one-row tables (text:
+ * lc_table_print_fields; JSON: the members of the document's object;
+ * src/bench/bench_records.c). bench matmul: cpu, isa, api (lc_matmul or
+ * lc_qmatmul), rows, cols and the peak's read bandwidth and FMA figures (all
+ * threads and one). bench kv: the model, the cache (lc_context_kv_describe),
+ * batch, threads, decode tokens per round, rounds. bench train: cpu,
+ * parameters (lc_train_plan), the model's shape, batch, threads and (pk not
+ * NULL) the FMA peak; --sgemm: threads and the peaks (pk not NULL);
+ * --kernels: batch, heads, kv_heads, head_dim. */
+lc_status lc_bench_matmul_info(const lc_bench_matmul_grid *g, const lc_peak *pk, lc_table **out, lc_error *err);
+lc_status lc_bench_kv_info(const char *model_path, const lc_context *ctx, const lc_bench_kv_spec *s, lc_table **out,
+                           lc_error *err);
+lc_status lc_bench_train_info(const lc_train_config *c, const lc_peak *pk, lc_table **out, lc_error *err);
+lc_status lc_bench_gemm_info(int threads, const lc_peak *pk, lc_table **out, lc_error *err);
+lc_status lc_bench_train_attn_info(const lc_train_config *c, lc_table **out, lc_error *err);
+/* bench kv's line below its table (n >= 2 rows): decode at the last
+ * checkpoint against the first (the median ratio) and the RSS change. */
+void lc_bench_kv_print_summary(FILE *f, const lc_bench_kv_row *rows, int n, int64_t repeat);
 
 /* ---- Spread of repeated measurements ---------------------------------------------
  * min, median (the mean of the middle two for an even count) and max of n

@@ -67,17 +67,18 @@ static lc_status rounds(lc_context *ctx, lc_context *base, lc_rng *rng, lc_rng *
     return LC_OK;
 }
 
-static lc_status check_spec(const lc_bench_kv_spec *s, lc_error *err) {
+lc_status lc_bench_kv_spec_check(const lc_bench_kv_spec *s, lc_error *err) {
+    if (!s || !s->at) return lc_fail(err, LC_ERR_INVALID_ARG, "bench kv: no spec");
     if (s->n_at < 1 || s->n_at > LC_BENCH_KV_MAX_AT || s->repeat < 1 || s->repeat > LC_BENCH_KV_MAX_REPEAT ||
         s->n_decode < 1)
         return lc_fail(err, LC_ERR_INVALID_ARG, "bench kv: %d checkpoints, %lld rounds of %lld tokens", s->n_at,
                        (long long)s->repeat, (long long)s->n_decode);
     for (int i = 0; i < s->n_at; i++)
         if (s->at[i] < 0 || (i > 0 && s->at[i] <= s->at[i - 1]))
-            return lc_fail(err, LC_ERR_INVALID_ARG, "bench kv: checkpoints must increase");
+            return lc_fail(err, LC_ERR_INVALID_ARG, "--at: checkpoints must increase");
     int64_t stream = 0;
     if (lc_bench_kv_stream_tokens(s, &stream) != LC_OK)
-        return lc_fail(err, LC_ERR_TOO_LARGE, "bench kv: %lld plus %lld x %lld decode tokens is more than %lld tokens",
+        return lc_fail(err, LC_ERR_TOO_LARGE, "--at %lld plus %lld x %lld decode tokens is more than %lld tokens",
                        (long long)s->at[s->n_at - 1], (long long)s->repeat, (long long)s->n_decode,
                        (long long)LC_CONTEXT_MAX_TOKENS);
     return LC_OK;
@@ -95,7 +96,7 @@ lc_status lc_bench_kv_stream_tokens(const lc_bench_kv_spec *s, int64_t *tokens) 
 lc_status lc_bench_kv_stream(lc_context *ctx, lc_context *base, const lc_bench_kv_spec *s, lc_bench_kv_row *rows,
                              lc_error *err) {
     if (!ctx || !base || !s || !rows) return lc_fail(err, LC_ERR_INVALID_ARG, "bench kv: NULL argument");
-    lc_status st = check_spec(s, err);
+    lc_status st = lc_bench_kv_spec_check(s, err);
     if (st != LC_OK) return st;
     if (lc_context_n_seen(ctx) != 0 || lc_context_n_seen(base) != 0)
         return lc_fail(err, LC_ERR_INVALID_ARG, "bench kv: the contexts must be new");

@@ -247,9 +247,8 @@ lc_status lc_bench_matmul_types_parse(const char *list, lc_bench_matmul_type *ou
 }
 
 lc_status lc_bench_matmul_grid_run(const lc_bench_matmul_grid *g, lc_bench_matmul_row *rows, lc_error *err) {
-    if (!g || !rows || !g->types || !g->toks || !g->threads || g->n_types < 1 || g->n_toks < 1 || g->n_threads < 1)
-        return lc_fail(err, LC_ERR_INVALID_ARG, "bench matmul: an empty grid");
-    lc_status st = LC_OK;
+    if (!rows) return lc_fail(err, LC_ERR_INVALID_ARG, "bench matmul: no rows");
+    lc_status st = lc_bench_matmul_grid_check(g, err);
     int nc = 0;
     for (int ti = 0; ti < g->n_types && st == LC_OK; ti++) {
         lc_bench_matmul_weights *w = NULL;

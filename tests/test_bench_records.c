@@ -1,0 +1,200 @@
+/*
+ * What the bench commands state above their rows and the checks of their
+ * grids (bench.h, src/bench/bench_records.c):
+ *  - lc_bench_matmul_info / _kv_info / _train_info / _gemm_info /
+ *    _train_attn_info: one row, the fields and JSON keys each command
+ *    prints, the peak columns only with a peak;
+ *  - lc_bench_matmul_grid_check: token and thread counts out of range, a
+ *    type whose blocks do not divide cols, an empty grid;
+ *  - lc_bench_kv_spec_check: decreasing checkpoints, a stream past
+ *    LC_CONTEXT_MAX_TOKENS, rounds out of range; lc_bench_kv_print_summary.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "longctx/bench.h"
+#include "test_model_util.h"
+#include "test_util.h"
+
+/* The record as text (fields) and JSON (members), into two strings. */
+static void faces(const lc_table *t, char **text, char **json) {
+    size_t n;
+    FILE *f = open_memstream(text, &n);
+    lc_table_print_fields(t, f, 0, NULL);
+    fclose(f);
+    f = open_memstream(json, &n);
+    lc_json_writer w;
+    lc_json_init(&w, f, false);
+    lc_json_begin_object(&w);
+    lc_table_write_json_fields(t, &w, 0, NULL);
+    lc_json_end_object(&w);
+    lc_json_finish(&w);
+    fclose(f);
+}
+
+static void test_matmul(void) {
+    const lc_bench_matmul_type types[2] = {"q4_K", "f16"};
+    const int64_t toks[2] = {1, 512}, thr[1] = {2};
+    lc_bench_matmul_grid g = {.types = types, .n_types = 2, .rows = 64, .cols = 512, .toks = toks, .n_toks = 2,
+                              .threads = thr, .n_threads = 1, .via_matmul = true};
+    lc_error err;
+    CHECK_OK(lc_bench_matmul_grid_check(&g, &err), &err);
+    const lc_peak pk = {.fma_gflops = 100, .fma_gflops_1t = 50, .read_gbs = 20, .read_gbs_1t = 10};
+    lc_table *t = NULL;
+    CHECK_OK(lc_bench_matmul_info(&g, &pk, &t, &err), &err);
+    if (t) {
+        char *text = NULL, *json = NULL;
+        faces(t, &text, &json);
+        CHECK(strstr(text, "api ") && strstr(text, "lc_matmul\n") && strstr(text, "rows (output)") &&
+                  strstr(text, "FMA peak, 1 thread (GFLOP/s)") && strstr(text, "   50.0\n"),
+              "text: %s", text);
+        CHECK(strstr(json, "\"api\":\"lc_matmul\",\"rows\":64,\"cols\":512,\"peak_read_gbs\":20,\"peak_read_gbs_1t\":10,"
+                           "\"peak_fma_gflops\":100,\"peak_fma_gflops_1t\":50}"),
+              "json: %s", json);
+        free(text);
+        free(json);
+        lc_table_free(t);
+    }
+    g.cols = 100; /* q4_K blocks are 256 wide */
+    CHECK(lc_bench_matmul_grid_check(&g, &err) == LC_ERR_INVALID_ARG && strstr(err.msg, "q4_K blocks"), "cols: %s",
+          err.msg);
+    g.cols = 512;
+    const int64_t many[1] = {65537}, lots[1] = {1025};
+    g.toks = many, g.n_toks = 1;
+    CHECK(lc_bench_matmul_grid_check(&g, &err) == LC_ERR_INVALID_ARG && strstr(err.msg, "65537"), "-n: %s", err.msg);
+    g.toks = toks, g.threads = lots;
+    CHECK(lc_bench_matmul_grid_check(&g, &err) == LC_ERR_INVALID_ARG && strstr(err.msg, "1025"), "-t: %s", err.msg);
+    g.n_types = 0;
+    CHECK(lc_bench_matmul_grid_check(&g, &err) == LC_ERR_INVALID_ARG, "no types");
+    lc_bench_matmul_row rows[2];
+    CHECK(lc_bench_matmul_grid_run(&g, rows, &err) == LC_ERR_INVALID_ARG, "the run checks the grid");
+}
+
+static void test_kv(void) {
+    const int64_t at[3] = {64, 128, 128}, far[2] = {64, LC_CONTEXT_MAX_TOKENS};
+    lc_bench_kv_spec s = {at, 2, 4, 3, 1, NULL, NULL};
+    lc_error err;
+    CHECK_OK(lc_bench_kv_spec_check(&s, &err), &err);
+    s.n_at = 3;
+    CHECK(lc_bench_kv_spec_check(&s, &err) == LC_ERR_INVALID_ARG && strstr(err.msg, "increase"), "equal: %s", err.msg);
+    s.at = far, s.n_at = 2;
+    CHECK(lc_bench_kv_spec_check(&s, &err) == LC_ERR_TOO_LARGE && strstr(err.msg, "more than"), "far: %s", err.msg);
+    s.at = at, s.repeat = LC_BENCH_KV_MAX_REPEAT + 1;
+    CHECK(lc_bench_kv_spec_check(&s, &err) == LC_ERR_INVALID_ARG, "too many rounds");
+    s.repeat = 3;
+
+    lc_model_config cfg = test_llama_config(32, 48, 2, 2, 1, 16, 40);
+    lc_model *m = NULL;
+    lc_context *ctx = NULL;
+    CHECK_OK(lc_model_create_random(&cfg, LC_DTYPE_F32, 1, &m, &err), &err);
+    lc_context_opts co;
+    lc_context_opts_init(&co);
+    co.n_ctx = 64, co.n_batch = 16, co.n_threads = 1;
+    if (m) CHECK_OK(lc_context_create(m, &co, &ctx, &err), &err);
+    lc_table *t = NULL;
+    if (ctx) CHECK_OK(lc_bench_kv_info("m.gguf", ctx, &s, &t, &err), &err);
+    if (t) {
+        char *text = NULL, *json = NULL;
+        faces(t, &text, &json);
+        CHECK(strstr(json, "{\"model\":\"m.gguf\",\"kv\":\"") &&
+                  strstr(json, "\"batch\":16,\"threads\":1,\"decode_tokens\":4,\"repeat\":3}"),
+              "json: %s", json);
+        CHECK(strstr(text, "decode tokens per round  4\n"), "text: %s", text);
+        free(text);
+        free(json);
+        lc_table_free(t);
+    }
+    lc_context_free(ctx);
+    lc_model_free(m);
+
+    lc_bench_kv_row rows[2];
+    memset(rows, 0, sizeof rows);
+    rows[0].at = 64, rows[0].rss = 1000, rows[1].at = 128, rows[1].ratio = 0.975, rows[1].rss = 1100;
+    char *text = NULL;
+    size_t n;
+    FILE *f = open_memstream(&text, &n);
+    lc_bench_kv_print_summary(f, rows, 2, 3);
+    lc_bench_kv_print_summary(f, rows, 1, 3); /* one checkpoint: nothing */
+    fclose(f);
+    CHECK(text && !strcmp(text, "decode at 128 tokens: 0.975x the context at 64 (median of 3 alternating rounds); "
+                                "rss +10.0%\n"),
+          "summary: %s", text);
+    free(text);
+}
+
+static void test_train(void) {
+    lc_train_config c;
+    lc_train_config_init(&c);
+    c.model.dim = 32, c.model.n_layers = 2, c.model.n_heads = 4, c.model.n_kv_heads = 2, c.model.head_dim = 8;
+    c.model.hidden_dim = 64, c.model.vocab_size = 64;
+    c.batch = 3, c.ctx = 16, c.n_threads = 2;
+    lc_error err;
+    lc_train_memory pm;
+    CHECK_OK(lc_train_plan(&c, &pm, &err), &err);
+    const lc_peak pk = {.fma_gflops = 80, .fma_gflops_1t = 40};
+    lc_table *t = NULL;
+    char want[128];
+    CHECK_OK(lc_bench_train_info(&c, &pk, &t, &err), &err);
+    if (t) {
+        char *text = NULL, *json = NULL;
+        faces(t, &text, &json);
+        snprintf(want, sizeof want, "{\"params\":%lld,\"dim\":32,\"layers\":2,\"heads\":4,\"kv_heads\":2,",
+                 (long long)pm.n_params);
+        CHECK(!strncmp(json, want, strlen(want)) &&
+                  strstr(json, "\"hidden\":64,\"vocab\":64,\"batch\":3,\"threads\":2,\"peak_fma_gflops\":80}") &&
+                  !strstr(json, "cpu"),
+              "json (the cpu in the text only): %s", json);
+        CHECK(!strncmp(text, "cpu ", 4), "text: %s", text);
+        free(text);
+        free(json);
+        lc_table_free(t);
+    }
+    CHECK_OK(lc_bench_train_info(&c, NULL, &t, &err), &err);
+    if (t) {
+        char *text = NULL, *json = NULL;
+        faces(t, &text, &json);
+        CHECK(!strstr(json, "peak") && !strstr(text, "peak"), "no peak: %s", json);
+        free(text);
+        free(json);
+        lc_table_free(t);
+    }
+    CHECK_OK(lc_bench_gemm_info(2, &pk, &t, &err), &err);
+    if (t) {
+        char *text = NULL, *json = NULL;
+        faces(t, &text, &json);
+        CHECK(!strcmp(json, "{\"threads\":2,\"peak_fma_gflops_1t\":40,\"peak_fma_gflops\":80}\n"), "gemm: %s", json);
+        free(text);
+        free(json);
+        lc_table_free(t);
+    }
+    CHECK_OK(lc_bench_gemm_info(2, NULL, &t, &err), &err);
+    if (t) {
+        char *text = NULL, *json = NULL;
+        faces(t, &text, &json);
+        CHECK(!strcmp(json, "{\"threads\":2}\n"), "gemm without a peak: %s", json);
+        free(text);
+        free(json);
+        lc_table_free(t);
+    }
+    CHECK_OK(lc_bench_train_attn_info(&c, &t, &err), &err);
+    if (t) {
+        char *text = NULL, *json = NULL;
+        faces(t, &text, &json);
+        CHECK(!strcmp(json, "{\"batch\":3,\"heads\":4,\"kv_heads\":2,\"head_dim\":8}\n"), "kernels: %s", json);
+        free(text);
+        free(json);
+        lc_table_free(t);
+    }
+    c.model.n_heads = 3; /* dim 32 is not 3 heads */
+    t = NULL;
+    CHECK(lc_bench_train_info(&c, NULL, &t, &err) != LC_OK && !t, "a bad configuration");
+    CHECK(lc_bench_train_attn_info(NULL, &t, &err) == LC_ERR_INVALID_ARG, "no configuration");
+}
+
+int main(void) {
+    test_matmul();
+    test_kv();
+    test_train();
+    return lc_test_finish("test_bench_records");
+}
