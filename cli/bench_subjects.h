@@ -14,13 +14,10 @@
 #define BENCH_BEST_OF_OPT(dst_)                                                                                        \
     CLI_INT("--reps", "R", (dst_), 1, CLI_MAX_REPS, "repetitions, best reported (default 5)")
 
-/* A table of the columns, or NULL after saying why. */
-lc_table *bench_table(const char *cmd, const lc_table_col *cols, int n_cols);
-#define BENCH_TABLE(cmd, cols) bench_table(cmd, cols, (int)(sizeof(cols) / sizeof((cols)[0])))
-/* True when both tables were made; otherwise false, and both freed. */
-bool bench_both(lc_table *a, lc_table *b);
-/* lc_table_report on stdout (JSON when json), then info and rows freed:
- * CLI_OK, or CLI_FAIL after saying why. */
-int bench_report(const char *cmd, bool json, lc_table *info, const char *key, lc_table *rows);
+/* The result of a subject: st says how making the tables went (err why,
+ * when not LC_OK), then lc_table_report on stdout (JSON when json); info
+ * and rows freed either way. CLI_OK, or CLI_FAIL after saying why. */
+int bench_report(const char *cmd, bool json, lc_status st, lc_error *err, lc_table *info, const char *key,
+                 lc_table *rows);
 
 #endif

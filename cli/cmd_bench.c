@@ -24,26 +24,12 @@ static void usage(FILE *f) {
     fprintf(f, "\nBenchmarks state every throughput as a fraction of `longctx bench peak`, measured on this machine.\n");
 }
 
-lc_table *bench_table(const char *cmd, const lc_table_col *cols, int n_cols) {
-    lc_table *t = NULL;
-    lc_error err;
-    if (lc_table_create(cols, n_cols, &t, &err) != LC_OK) cli_fail(cmd, &err);
-    return t;
-}
-
-bool bench_both(lc_table *a, lc_table *b) {
-    if (a && b) return true;
-    lc_table_free(a);
-    lc_table_free(b);
-    return false;
-}
-
-int bench_report(const char *cmd, bool json, lc_table *info, const char *key, lc_table *rows) {
-    lc_error err;
-    const lc_status st = lc_table_report(stdout, json ? LC_TABLE_JSON : LC_TABLE_TEXT, info, key, rows, &err);
+int bench_report(const char *cmd, bool json, lc_status st, lc_error *err, lc_table *info, const char *key,
+                 lc_table *rows) {
+    if (st == LC_OK) st = lc_table_report(stdout, json ? LC_TABLE_JSON : LC_TABLE_TEXT, info, key, rows, err);
     lc_table_free(info);
     lc_table_free(rows);
-    return st == LC_OK ? CLI_OK : cli_fail(cmd, &err);
+    return st == LC_OK ? CLI_OK : cli_fail(cmd, err);
 }
 
 int cmd_bench(int argc, char **argv) {

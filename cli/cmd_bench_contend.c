@@ -22,26 +22,6 @@ static const char synopsis[] =
     "printed: the CLI sets OMP_WAIT_POLICY=PASSIVE itself unless OMP_WAIT_POLICY or\n"
     "GOMP_SPINCOUNT is set (see docs/performance.md).\n\n";
 
-#define TOK_S(title_, key_) {.title = title_, .key = key_, .kind = LC_TABLE_REAL, .fmt = "%.1f"}
-static const lc_table_col cols[] = {
-    {.title = "model", .key = "model", .kind = LC_TABLE_STR},
-    {.title = "threads", .key = "threads", .kind = LC_TABLE_INT},
-    {.title = "busy processes", .key = "busy", .kind = LC_TABLE_INT},
-    {.title = "context before the decode", .key = "ctx", .kind = LC_TABLE_INT},
-    {.title = "decode tokens per run", .key = "decode_tokens", .kind = LC_TABLE_INT},
-    {.title = "runs of each kind", .key = "reps", .kind = LC_TABLE_INT},
-    {.title = "OMP_WAIT_POLICY", .key = "omp_wait_policy", .kind = LC_TABLE_STR},
-    {.title = "GOMP_SPINCOUNT", .key = "gomp_spincount", .kind = LC_TABLE_STR},
-    TOK_S("quiet, min tok/s", "quiet_tok_s_min"),
-    TOK_S("quiet, median tok/s", "quiet_tok_s_median"),
-    TOK_S("quiet, max tok/s", "quiet_tok_s_max"),
-    TOK_S("beside the busy, min tok/s", "loaded_tok_s_min"),
-    TOK_S("beside the busy, median tok/s", "loaded_tok_s_median"),
-    TOK_S("beside the busy, max tok/s", "loaded_tok_s_max"),
-    {.title = "slowdown (median quiet / loaded)", .key = "slowdown", .kind = LC_TABLE_RATIO},
-};
-#undef TOK_S
-
 int bench_contend(int argc, char **argv) {
     const char *model_path = NULL;
     int64_t L = 128, n_dec = 64;
@@ -70,19 +50,11 @@ int bench_contend(int argc, char **argv) {
     lc_error err;
     lc_model *m = NULL;
     if (lc_model_load(model_path, NULL, &m, &err) != LC_OK) return cli_fail("bench contend", &err);
-    const char *wp = getenv("OMP_WAIT_POLICY"), *sc = getenv("GOMP_SPINCOUNT");
     lc_bench_contend_result res;
     lc_table *t = NULL;
-    int rc = CLI_FAIL;
-    if (lc_bench_contend(m, &co, L, n_dec, busy, reps, &res, &err) != LC_OK) rc = cli_fail("bench contend", &err);
-    else if ((t = BENCH_TABLE("bench contend", cols))) {
-        const int threads = co.n_threads > 0 ? co.n_threads : lc_cpu_count();
-        LC_TABLE_ADD(t, lc_tv_str(model_path), lc_tv_int(threads), lc_tv_int(busy), lc_tv_int(L), lc_tv_int(n_dec), lc_tv_int(reps), lc_tv_str(wp ? wp : ""), lc_tv_str(sc ? sc : ""),
-                     lc_tv_real(res.quiet.min), lc_tv_real(res.quiet.median), lc_tv_real(res.quiet.max),
-                     lc_tv_real(res.loaded.min), lc_tv_real(res.loaded.median), lc_tv_real(res.loaded.max),
-                     lc_tv_real(res.slowdown));
-        rc = bench_report("bench contend", json, t, NULL, NULL);
-    }
+    lc_status st = lc_bench_contend(m, &co, L, n_dec, busy, reps, &res, &err);
+    if (st == LC_OK) st = lc_bench_contend_table(model_path, &res, &t, &err);
+    const int rc = bench_report("bench contend", json, st, &err, t, NULL, NULL);
     lc_model_free(m);
     return rc;
 }

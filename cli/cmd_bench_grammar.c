@@ -26,17 +26,6 @@ static const char synopsis[] =
     "vocabulary masked only when it is refused), and a full mask of the vocabulary each step.\n"
     "min / median / max over the steps; the machine's load shows in the spread.\n\n";
 
-static const lc_table_col info_cols[] = {
-    {.title = "vocabulary", .key = "vocab", .kind = LC_TABLE_STR},
-    {.title = "tokens", .key = "n_vocab", .kind = LC_TABLE_INT},
-    {.title = "grammar", .key = "grammar", .kind = LC_TABLE_STR},
-    {.title = "sampler chain", .kind = LC_TABLE_STR},
-    {.title = "steps", .key = "steps", .kind = LC_TABLE_INT},
-    {.title = "sentences completed", .key = "sentences_completed", .kind = LC_TABLE_INT},
-    {.title = "grammar vocabulary (trie) built, ms", .key = "vocab_build_ms", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
-    {.title = "steps the constrained sampler masked", .key = "mask_fraction", .kind = LC_TABLE_PERCENT},
-    {.title = "tokens allowed (full mask), mean", .key = "mean_allowed", .kind = LC_TABLE_REAL, .fmt = "%.0f"},
-};
 int bench_grammar(int argc, char **argv) {
     const char *vocab_path = NULL;
     int n_steps = 2000;
@@ -86,14 +75,11 @@ int bench_grammar(int argc, char **argv) {
         goto done;
     }
     const char *what = gr.grammar_file ? gr.grammar_file : gr.json_schema ? "json schema" : "json object";
-    lc_table *info = BENCH_TABLE(CMD, info_cols), *t = NULL;
-    rc = CLI_FAIL;
-    if (info && lc_bench_grammar_table(&res, &t, &err) != LC_OK) cli_fail(CMD, &err);
-    if (!bench_both(info, t)) goto done;
-    LC_TABLE_ADD(info, lc_tv_str(vocab_path), lc_tv_int(V), lc_tv_str(what),
-                 lc_tv_str(pure ? "temperature 1" : "default"), lc_tv_int(n_steps), lc_tv_int(res.sentences), lc_tv_real(build_s * 1e3), lc_tv_real(res.mask_fraction),
-                 lc_tv_real(res.mean_allowed));
-    rc = bench_report(CMD, out_json, info, NULL, t);
+    lc_table *info = NULL, *t = NULL;
+    const char *chain = pure ? "temperature 1" : "default";
+    lc_status st = lc_bench_grammar_info(vocab_path, what, chain, build_s, &res, &info, &err);
+    if (st == LC_OK) st = lc_bench_grammar_table(&res, &t, &err);
+    rc = bench_report(CMD, out_json, st, &err, info, NULL, t);
 done:
     cli_grammar_free(&gr); /* detaches from the sampler */
     lc_sampler_free(con);

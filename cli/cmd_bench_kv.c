@@ -32,12 +32,9 @@ static int report(const cli_runtime_flags *rf, lc_context *ctx, const lc_bench_k
                   bool json) {
     lc_table *info = NULL, *t = NULL;
     lc_error err;
-    if (lc_bench_kv_info(rf->model_path, ctx, bs, &info, &err) != LC_OK ||
-        lc_bench_kv_table(rows, bs->n_at, &t, &err) != LC_OK) {
-        lc_table_free(info);
-        return cli_fail("bench kv", &err);
-    }
-    const int rc = bench_report("bench kv", json, info, "checkpoints", t);
+    lc_status st = lc_bench_kv_info(rf->model_path, ctx, bs, &info, &err);
+    if (st == LC_OK) st = lc_bench_kv_table(rows, bs->n_at, &t, &err);
+    const int rc = bench_report("bench kv", json, st, &err, info, "checkpoints", t);
     if (rc == CLI_OK && !json) lc_bench_kv_print_summary(stdout, rows, bs->n_at, bs->repeat);
     return rc;
 }

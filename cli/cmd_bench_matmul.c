@@ -95,11 +95,9 @@ static void on_cell(void *user, const lc_bench_matmul_row *c) {
 static int report(const bm_args *a, const lc_peak *pk, const lc_bench_matmul_row *cells, int nc) {
     lc_table *info = NULL, *t = NULL;
     lc_error err;
-    if (lc_bench_matmul_info(&a->g, pk, &info, &err) != LC_OK || lc_bench_matmul_table(cells, nc, &t, &err) != LC_OK) {
-        lc_table_free(info);
-        return cli_fail(CMD, &err);
-    }
-    const int rc = bench_report(CMD, a->json, info, "cells", t);
+    lc_status st = lc_bench_matmul_info(&a->g, pk, &info, &err);
+    if (st == LC_OK) st = lc_bench_matmul_table(cells, nc, &t, &err);
+    const int rc = bench_report(CMD, a->json, st, &err, info, "cells", t);
     if (rc == CLI_OK && !a->json)
         printf("(cpu ms: CPU time of the process per run, median; cpuGFLOP: the GFLOP/s the run would reach if\n"
                " each of its threads had a core to itself, flops / (cpu s / threads): on a shared machine the\n"

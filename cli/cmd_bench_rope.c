@@ -30,18 +30,6 @@ static bool opt_rope(const cli_opt *o, const char *name, const char *v, const ch
     return false;
 }
 
-static const lc_table_col info_cols[] = {
-    {.title = "rope", .key = "rope", .kind = LC_TABLE_STR},
-    {.title = "positions tabled", .key = "positions", .kind = LC_TABLE_INT},
-    {.title = "heads", .key = "heads", .kind = LC_TABLE_INT},
-    {.title = "head dim", .key = "head_dim", .kind = LC_TABLE_INT},
-    {.title = "dims rotated", .kind = LC_TABLE_INT},
-    {.title = "table", .key = "table_bytes", .kind = LC_TABLE_BYTES},
-    {.title = "table build, ns per position", .key = "table_build_ns_per_pos", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
-    {.title = "isa (the layout kernels')", .key = "isa", .kind = LC_TABLE_STR},
-    {.title = "repetitions (best kept)", .kind = LC_TABLE_INT},
-    {.title = "tokens per repetition", .kind = LC_TABLE_INT},
-};
 int bench_rope(int argc, char **argv) {
     lc_rope_config cfg;
     lc_rope_config_init(&cfg, 128);
@@ -74,14 +62,9 @@ int bench_rope(int argc, char **argv) {
     if (lc_rope_validate(&cfg, &err) != LC_OK) return cli_fail(CMD, &err);
 
     lc_bench_rope_result res;
-    if (lc_bench_rope(&cfg, n_ctx, heads, head_dim, n_tok, reps, &res, &err) != LC_OK) return cli_fail(CMD, &err);
-    lc_table *info = BENCH_TABLE(CMD, info_cols), *t = NULL;
-    if (info && lc_bench_rope_table(&res, heads, cfg.n_dims, &t, &err) != LC_OK) cli_fail(CMD, &err);
-    if (!bench_both(info, t)) return CLI_FAIL;
-    char desc[256];
-    LC_TABLE_ADD(info, lc_tv_str(lc_rope_describe(&cfg, desc, sizeof desc)), lc_tv_int(n_ctx), lc_tv_int(heads),
-                 lc_tv_int(head_dim), lc_tv_int(cfg.n_dims), lc_tv_int((int64_t)res.table_bytes),
-                 lc_tv_real(res.build_s / (double)n_ctx * 1e9), lc_tv_str(lc_isa_name(lc_isa_best())), lc_tv_int(reps),
-                 lc_tv_int(res.n_tok));
-    return bench_report(CMD, json, info, NULL, t);
+    lc_table *info = NULL, *t = NULL;
+    lc_status st = lc_bench_rope(&cfg, n_ctx, heads, head_dim, n_tok, reps, &res, &err);
+    if (st == LC_OK) st = lc_bench_rope_info(&cfg, &res, &info, &err);
+    if (st == LC_OK) st = lc_bench_rope_table(&res, heads, cfg.n_dims, &t, &err);
+    return bench_report(CMD, json, st, &err, info, NULL, t);
 }

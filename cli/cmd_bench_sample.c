@@ -38,13 +38,6 @@ static bool opt_sampler(const cli_opt *o, const char *name, const char *v, const
     return false;
 }
 
-static const lc_table_col cols[] = {
-    {.title = "vocab", .key = "vocab", .kind = LC_TABLE_INT, .width = 7},
-    {.title = "chain", .key = "chain", .kind = LC_TABLE_STR, .width = 34},
-    {.title = "us per token", .key = "us_per_token", .kind = LC_TABLE_REAL, .fmt = "%.1f"},
-    {.title = "candidates at the draw", .key = "last_candidates", .kind = LC_TABLE_INT},
-};
-
 int bench_sample(int argc, char **argv) {
     int64_t vocabs[16] = {32000, 128256};
     int n_vocabs = 2, n_iter = 200, reps = 5;
@@ -70,20 +63,16 @@ int bench_sample(int argc, char **argv) {
     for (int k = 0; k < n_vocabs; k++)
         if (vocabs[k] > (1 << 24)) return cli_error(CMD, "--vocab: %lld is more than 2^24", (long long)vocabs[k]), CLI_USAGE;
 
-    lc_table *t = BENCH_TABLE(CMD, cols);
-    if (!t) return CLI_FAIL;
+    lc_table *t = NULL;
+    if (lc_bench_sample_table(&t, &err) != LC_OK) return cli_fail(CMD, &err);
     if (!json) printf("logits N(0, %g^2), best of %d x %d tokens\n", (double)scale, reps, n_iter);
-    for (int vi = 0; vi < n_vocabs; vi++) {
+    lc_status st = LC_OK;
+    for (int vi = 0; vi < n_vocabs && st == LC_OK; vi++) {
         lc_bench_sample_row rows[LC_BENCH_SAMPLE_MAX_CHAINS];
         int n_rows = 0;
         const lc_sampler_params *chain = custom ? &user : NULL;
-        if (lc_bench_sample_chains((int32_t)vocabs[vi], scale, n_iter, reps, chain, rows, &n_rows, &err) != LC_OK) {
-            lc_table_free(t);
-            return cli_fail(CMD, &err);
-        }
-        for (int c = 0; c < n_rows; c++)
-            LC_TABLE_ADD(t, lc_tv_int(vocabs[vi]), lc_tv_str(rows[c].chain), lc_tv_real(rows[c].us_per_token),
-                         lc_tv_int(rows[c].last_candidates));
+        st = lc_bench_sample_chains((int32_t)vocabs[vi], scale, n_iter, reps, chain, rows, &n_rows, &err);
+        lc_bench_sample_table_add(t, (int32_t)vocabs[vi], rows, st == LC_OK ? n_rows : 0);
     }
-    return bench_report(CMD, json, NULL, NULL, t);
+    return bench_report(CMD, json, st, &err, NULL, NULL, t);
 }

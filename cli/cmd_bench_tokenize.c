@@ -89,19 +89,12 @@ int bench_tokenize(int argc, char **argv) {
         printf("text: %s, %lld bytes; best of %d\n", file ? file : "synthetic (English, numbers, CJK, emoji)",
                (long long)size, reps);
     lc_bench_tokenize_row rows[MAX_TOK];
-    for (int k = 0; k < n_tok; k++)
-        if (lc_bench_tokenize(toks[k], text, (size_t)size, reps, &rows[k], &err) != LC_OK) {
-            rc = cli_fail(CMD, &err);
-            goto done;
-        }
-    if (lc_bench_tokenize_table(rows, names, n_tok, &t, &err) != LC_OK) {
-        rc = cli_fail(CMD, &err);
-        goto done;
-    }
-    rc = bench_report(CMD, json, NULL, NULL, t);
-    t = NULL;
+    lc_status st = LC_OK;
+    for (int k = 0; k < n_tok && st == LC_OK; k++)
+        st = lc_bench_tokenize(toks[k], text, (size_t)size, reps, &rows[k], &err);
+    if (st == LC_OK) st = lc_bench_tokenize_table(rows, names, n_tok, &t, &err);
+    rc = bench_report(CMD, json, st, &err, NULL, NULL, t);
 done:
-    lc_table_free(t);
     for (int k = 0; k < n_tok; k++) lc_tokenizer_free(toks[k]);
     free(text);
     return rc;

@@ -31,16 +31,14 @@ static int bench_gemm(const lc_train_config *c, int threads, bool json, const lc
     lc_bench_gemm_row rows[LC_BENCH_TRAIN_GEMM_ROWS];
     lc_error err;
     lc_table *info = NULL, *t = NULL;
-    if (lc_bench_train_gemm(c, threads, rows, &err) != LC_OK || lc_bench_gemm_info(threads, pk, &info, &err) != LC_OK ||
-        lc_bench_gemm_table(rows, LC_BENCH_TRAIN_GEMM_ROWS, pk, &t, &err) != LC_OK) {
-        lc_table_free(info);
-        return cli_fail(CMD, &err);
-    }
-    if (!json)
+    lc_status st = lc_bench_train_gemm(c, threads, rows, &err);
+    if (st == LC_OK) st = lc_bench_gemm_info(threads, pk, &info, &err);
+    if (st == LC_OK) st = lc_bench_gemm_table(rows, LC_BENCH_TRAIN_GEMM_ROWS, pk, &t, &err);
+    if (st == LC_OK && !json)
         printf("sgemm on the trainer's shapes (N = B*T = %lld), best of >= 3 runs; GFLOP/s by wall time, '1t cpu' by\n"
                "the thread's CPU time (what one core delivers when it is not shared: compare it with the\n"
                "single-thread peak on a busy machine)\n", (long long)(c->batch * c->ctx));
-    return bench_report(CMD, json, info, "gemm", t);
+    return bench_report(CMD, json, st, &err, info, "gemm", t);
 }
 
 /* ---- Attention layers alone ------------------------------------------------ */
@@ -49,17 +47,14 @@ static int bench_kernels(const lc_train_config *c, const int64_t *ctx, int n_ctx
     lc_bench_train_attn_row rows[MAX_CTX];
     lc_error err;
     lc_table *info = NULL, *t = NULL;
-    for (int i = 0; i < n_ctx; i++)
-        if (lc_bench_train_attn_layers(c, ctx[i], &rows[i], &err) != LC_OK) return cli_fail(CMD, &err);
-    if (lc_bench_train_attn_info(c, &info, &err) != LC_OK ||
-        lc_bench_train_attn_table(c, rows, n_ctx, &t, &err) != LC_OK) {
-        lc_table_free(info);
-        return cli_fail(CMD, &err);
-    }
-    if (!json)
+    lc_status st = LC_OK;
+    for (int i = 0; i < n_ctx && st == LC_OK; i++) st = lc_bench_train_attn_layers(c, ctx[i], &rows[i], &err);
+    if (st == LC_OK) st = lc_bench_train_attn_info(c, &info, &err);
+    if (st == LC_OK) st = lc_bench_train_attn_table(c, rows, n_ctx, &t, &err);
+    if (st == LC_OK && !json)
         printf("attention layers alone, one thread, thread CPU time (ms) and GFLOP/s (4 hd FLOPs per visible\n"
                "pair and head forward, 10 hd backward); memory = scratch + saved state\n");
-    return bench_report(CMD, json, info, "rows", t);
+    return bench_report(CMD, json, st, &err, info, "rows", t);
 }
 
 /* --attn: up to MAX_KINDS of flash, naive, linear (static names). */
@@ -146,7 +141,7 @@ int bench_train(int argc, char **argv) {
             if (!json) lc_table_print_row(t, stdout, lc_table_n_rows(t) - 1, NULL);
             fflush(stdout);
         }
-    if (json) return bench_report(CMD, json, info, "rows", t);
+    if (json) return bench_report(CMD, json, LC_OK, &err, info, "rows", t);
     lc_table_free(info);
     lc_table_free(t);
     return CLI_OK;

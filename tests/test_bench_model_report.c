@@ -95,7 +95,8 @@ static void test_faces(void) {
     CHECK_OK(lc_bench_model_print_head(cap_open(&c), &r, &err), &err);
     const char *got = cap_close(&c);
     char want[256];
-    snprintf(want, sizeof want, "model m.gguf: %lld params, f16 weights, 4 layers, dim 32, heads 2/1\ncpu %s, 3 threads",
+    snprintf(want, sizeof want,
+             "model m.gguf: %lld params, f16 weights, 4 layers, dim 32, heads 2/1\ncpu %s, 3 threads",
              (long long)lc_model_n_params(&m->cfg), r.cpu);
     CHECK(strncmp(got, want, strlen(want)) == 0, "head:\n%s\nwant:\n%s", got, want);
     CHECK(strstr(got, "kv f16/f16\nsynthetic depth (--fill-kv random)") && !strstr(got, "peak") &&
@@ -123,7 +124,8 @@ static void test_faces(void) {
     r.sp_ranks = 2;
     CHECK_OK(lc_bench_model_write_json(cap_open(&c), &r, rows, 3, &err), &err);
     got = cap_close(&c);
-    CHECK(strncmp(got, "{\"model\":\"m.gguf\",\"params\":", 27) == 0 && strstr(got, "\"threads\":3,\"attn\":\"default\"") &&
+    CHECK(strncmp(got, "{\"model\":\"m.gguf\",\"params\":", 27) == 0 &&
+              strstr(got, "\"threads\":3,\"attn\":\"default\"") &&
               strstr(got, "\"sp_ranks\":2,\"depth\":\"synthetic (--fill-kv random)\",\"layers_per_kind\":{") &&
               strstr(got, "\"window\":2") && strstr(got, "\"peak_fma_gflops\":50") &&
               strstr(got, "{\"ctx\":128,\"repeat\":1,"),

@@ -7,7 +7,10 @@
  *  - lc_bench_matmul_grid_check: token and thread counts out of range, a
  *    type whose blocks do not divide cols, an empty grid;
  *  - lc_bench_kv_spec_check: decreasing checkpoints, a stream past
- *    LC_CONTEXT_MAX_TOKENS, rounds out of range; lc_bench_kv_print_summary.
+ *    LC_CONTEXT_MAX_TOKENS, rounds out of range; lc_bench_kv_print_summary;
+ *  - lc_bench_peak_table, _contend_table (the wait policy from the
+ *    environment), _rope_info (the run's figures recorded by lc_bench_rope),
+ *    _grammar_info, _sample_table: fields, keys, values.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,8 +52,8 @@ static void test_matmul(void) {
         CHECK(strstr(text, "api ") && strstr(text, "lc_matmul\n") && strstr(text, "rows (output)") &&
                   strstr(text, "FMA peak, 1 thread (GFLOP/s)") && strstr(text, "   50.0\n"),
               "text: %s", text);
-        CHECK(strstr(json, "\"api\":\"lc_matmul\",\"rows\":64,\"cols\":512,\"peak_read_gbs\":20,\"peak_read_gbs_1t\":10,"
-                           "\"peak_fma_gflops\":100,\"peak_fma_gflops_1t\":50}"),
+        CHECK(strstr(json, "\"api\":\"lc_matmul\",\"rows\":64,\"cols\":512,\"peak_read_gbs\":20,"
+                           "\"peak_read_gbs_1t\":10,\"peak_fma_gflops\":100,\"peak_fma_gflops_1t\":50}"),
               "json: %s", json);
         free(text);
         free(json);
@@ -192,9 +195,89 @@ static void test_train(void) {
     CHECK(lc_bench_train_attn_info(NULL, &t, &err) == LC_ERR_INVALID_ARG, "no configuration");
 }
 
+/* The JSON of a record (t freed). */
+static char *record_json(lc_table *t) {
+    char *text = NULL, *json = NULL;
+    if (!t) return NULL;
+    faces(t, &text, &json);
+    free(text);
+    lc_table_free(t);
+    return json;
+}
+
+static void test_others(void) {
+    lc_error err;
+    lc_table *t = NULL;
+    const lc_peak pk = {.fma_gflops = 80, .fma_gflops_1t = 40, .read_gbs = 9, .read_gbs_1t = 4.5, .threads = 2,
+                        .isa = LC_ISA_AVX2, .read_buffer_bytes = 1024};
+    CHECK_OK(lc_bench_peak_table(&pk, &t, &err), &err);
+    char *j = record_json(t);
+    CHECK(j && strstr(j, "{\"fma_gflops_1t\":40,\"fma_gflops\":80,") &&
+              strstr(j, "\"read_gbs_1t\":4.5,\"read_gbs\":9,\"threads\":2,\"isa\":\"avx2\",\"cpu\":") &&
+              strstr(j, "\"read_buffer_bytes\":1024}"),
+          "peak: %s", j);
+    free(j);
+
+    lc_bench_contend_result r;
+    memset(&r, 0, sizeof r);
+    r.quiet = (lc_bench_spread){10, 20, 30}, r.loaded = (lc_bench_spread){5, 10, 15}, r.slowdown = 2;
+    r.threads = 2, r.busy = 3, r.reps = 4, r.ctx = 128, r.n_decode = 16;
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    unsetenv("GOMP_SPINCOUNT");
+    CHECK_OK(lc_bench_contend_table("m.gguf", &r, &t, &err), &err);
+    j = record_json(t);
+    CHECK(j && strstr(j, "{\"model\":\"m.gguf\",\"threads\":2,\"busy\":3,\"ctx\":128,\"decode_tokens\":16,"
+                         "\"reps\":4,\"omp_wait_policy\":\"PASSIVE\",\"gomp_spincount\":\"\","
+                         "\"quiet_tok_s_min\":10,") &&
+              strstr(j, "\"loaded_tok_s_max\":15,\"slowdown\":2}"),
+          "contend: %s", j);
+    free(j);
+
+    lc_rope_config cfg;
+    lc_rope_config_init(&cfg, 16);
+    lc_bench_rope_result rr;
+    CHECK_OK(lc_bench_rope(&cfg, 64, 2, 16, 8, 1, &rr, &err), &err);
+    CHECK(rr.n_ctx == 64 && rr.heads == 2 && rr.head_dim == 16 && rr.reps == 1, "the run recorded");
+    CHECK_OK(lc_bench_rope_info(&cfg, &rr, &t, &err), &err);
+    j = record_json(t);
+    CHECK(j && strstr(j, "\"positions\":64,\"heads\":2,\"head_dim\":16,\"table_bytes\":") &&
+              strstr(j, "\"isa\":"),
+          "rope: %s", j);
+    free(j);
+
+    lc_bench_grammar_result g;
+    memset(&g, 0, sizeof g);
+    g.n_vocab = 512, g.steps = 20, g.sentences = 3, g.mask_fraction = 0.25, g.mean_allowed = 7;
+    CHECK_OK(lc_bench_grammar_info("v.gguf", "json object", "default", 0.5, &g, &t, &err), &err);
+    j = record_json(t);
+    CHECK(j && !strcmp(j, "{\"vocab\":\"v.gguf\",\"n_vocab\":512,\"grammar\":\"json object\",\"steps\":20,"
+                          "\"sentences_completed\":3,\"vocab_build_ms\":500,\"mask_fraction\":0.25,"
+                          "\"mean_allowed\":7}\n"),
+          "grammar (the chain in the text only): %s", j);
+    free(j);
+
+    CHECK_OK(lc_bench_sample_table(&t, &err), &err);
+    const lc_bench_sample_row rows[2] = {{"greedy", 1.5, 1}, {"naive sort", 9, 0}};
+    lc_bench_sample_table_add(t, 64, rows, 2);
+    lc_bench_sample_table_add(t, 128, rows, 1);
+    CHECK(lc_table_n_rows(t) == 3, "sample rows %lld", (long long)lc_table_n_rows(t));
+    char *text = NULL;
+    size_t n;
+    FILE *f = open_memstream(&text, &n);
+    lc_table_print_csv(t, f, NULL);
+    fclose(f);
+    CHECK(text && !strcmp(text, "vocab,chain,us_per_token,last_candidates\n64,greedy,1.5,1\n64,naive sort,9,0\n"
+                                "128,greedy,1.5,1\n"),
+          "sample: %s", text);
+    free(text);
+    lc_table_free(t);
+    CHECK(lc_bench_peak_table(NULL, &t, &err) == LC_ERR_INVALID_ARG, "no peak");
+}
+
 int main(void) {
     test_matmul();
     test_kv();
     test_train();
+    test_others();
     return lc_test_finish("test_bench_records");
 }

@@ -109,7 +109,8 @@ static void test_documents(void) {
     f = tmpfile();
     CHECK_OK(lc_eval_retention_write_doc(f, &h, &rc, "hay.txt", &r, true, &err), &err);
     s = slurp(f);
-    CHECK(s && in_order(s, "\"probes\":[-1]", "\"haystack\":\"hay.txt\"}") && in_order(s, "\"cells\":[", "\"buckets\":[") &&
+    CHECK(s && in_order(s, "\"probes\":[-1]", "\"haystack\":\"hay.txt\"}") &&
+              in_order(s, "\"cells\":[", "\"buckets\":[") &&
               strstr(s, "\"rows\":3,\"layers\":[{\"layer\":0,\"mass\":[0.25,0.75]") &&
               strstr(s, "\"needle_mass\":0.5") && !strstr(s, "tokens_evaluated"),
           "retention: %s", s);

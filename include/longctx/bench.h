@@ -387,6 +387,8 @@ typedef struct {
     double ns[2][4];         /* ns per token                                   */
     size_t table_bytes;
     int64_t n_tok;           /* tokens per pass                                */
+    int64_t n_ctx;           /* the run's: positions tabled,                   */
+    int heads, head_dim, reps; /* heads, their dimension, repetitions          */
 } lc_bench_rope_result;
 lc_status lc_bench_rope(const lc_rope_config *cfg, int64_t n_ctx, int heads, int head_dim, int64_t n_tok, int reps,
                         lc_bench_rope_result *out, lc_error *err);
@@ -437,6 +439,8 @@ typedef struct {
     int sentences;           /* ended by EOS                                      */
     double mask_fraction;    /* steps on which the constrained sampler masked     */
     double mean_allowed;     /* tokens the grammar allowed, mean over the steps   */
+    int steps;               /* n_steps                                           */
+    int32_t n_vocab;         /* the tokenizer's                                   */
 } lc_bench_grammar_result;
 lc_status lc_bench_grammar(const lc_tokenizer *tok, const lc_sampler_params *sp, lc_sampler *constrained,
                            lc_grammar_state *gs, int n_steps, lc_bench_grammar_result *out, lc_error *err);
@@ -483,6 +487,25 @@ lc_status lc_bench_train_attn_info(const lc_train_config *c, lc_table **out, lc_
 /* bench kv's line below its table (n >= 2 rows): decode at the last
  * checkpoint against the first (the median ratio) and the RSS change. */
 void lc_bench_kv_print_summary(FILE *f, const lc_bench_kv_row *rows, int n, int64_t repeat);
+/* bench peak's record: the FMA peaks (best tier, AVX2, AVX-512; one thread
+ * and all), the read bandwidths, threads, isa, cpu and the read buffer, under
+ * the keys its --json help names. bench contend's: the model, the run's
+ * threads, busy processes, context, decode tokens and runs, the OpenMP wait
+ * policy in force (OMP_WAIT_POLICY, GOMP_SPINCOUNT; "" when unset), the
+ * quiet and loaded spreads and the slowdown. bench rope's: the RoPE
+ * (lc_rope_describe), the run's positions, heads and dimensions, the table's
+ * bytes and build ns per position, the isa, repetitions and tokens. bench
+ * grammar's: the vocabulary file, its tokens, the grammar and sampler chain
+ * named by the caller, steps, sentences completed, build_s (the grammar's
+ * vocabulary trie), the fraction of steps masked, the tokens allowed. */
+lc_status lc_bench_peak_table(const lc_peak *pk, lc_table **out, lc_error *err);
+lc_status lc_bench_rope_info(const lc_rope_config *cfg, const lc_bench_rope_result *r, lc_table **out, lc_error *err);
+lc_status lc_bench_grammar_info(const char *vocab, const char *grammar, const char *chain, double build_s,
+                                const lc_bench_grammar_result *r, lc_table **out, lc_error *err);
+/* bench sample's table (vocab, chain, us per token, candidates at the draw)
+ * and the rows of one vocabulary size added to it. */
+lc_status lc_bench_sample_table(lc_table **out, lc_error *err);
+void lc_bench_sample_table_add(lc_table *t, int32_t vocab, const lc_bench_sample_row *rows, int n);
 
 /* ---- Spread of repeated measurements ---------------------------------------------
  * min, median (the mean of the middle two for an even count) and max of n
@@ -524,9 +547,14 @@ int lc_bench_model_deltanet_ratio(const lc_bench_model_row *rows, int n_ctx, int
 typedef struct {
     lc_bench_spread quiet, loaded; /* decode tokens/s                          */
     double slowdown;               /* quiet median / loaded median (0: none)   */
+    int threads, busy, reps;       /* the run's (threads: opts', else all CPUs) */
+    int64_t ctx, n_decode;
 } lc_bench_contend_result;
 lc_status lc_bench_contend(const lc_model *m, const lc_context_opts *opts, int64_t ctx, int64_t n_decode, int busy,
                            int reps, lc_bench_contend_result *out, lc_error *err);
+/* Its one-row table: what it holds is described beside lc_bench_peak_table. */
+lc_status lc_bench_contend_table(const char *model_path, const lc_bench_contend_result *r, lc_table **out,
+                                 lc_error *err);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,7 @@
  * repeated measurements (lc_bench_spread_of). */
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,6 +59,9 @@ lc_status lc_bench_contend(const lc_model *m, const lc_context_opts *opts, int64
     if (!m || !opts || !out || busy < 0 || busy > LC_BENCH_CONTEND_MAX || reps < 1 || reps > LC_BENCH_CONTEND_MAX)
         return lc_fail(err, LC_ERR_INVALID_ARG, "bench contend: %d busy processes, %d runs (0..%d, 1..%d)", busy, reps,
                        LC_BENCH_CONTEND_MAX, LC_BENCH_CONTEND_MAX);
+    memset(out, 0, sizeof *out);
+    out->threads = opts->n_threads > 0 ? opts->n_threads : lc_cpu_count();
+    out->busy = busy, out->reps = reps, out->ctx = ctx, out->n_decode = n_decode;
     double quiet[LC_BENCH_CONTEND_MAX], loaded[LC_BENCH_CONTEND_MAX], warm;
     pid_t pids[LC_BENCH_CONTEND_MAX];
     lc_status st = decode_once(m, opts, ctx, n_decode, &warm, err); /* warm-up: page in the weights */

@@ -81,6 +81,7 @@ lc_status lc_bench_grammar(const lc_tokenizer *tok, const lc_sampler_params *sp,
     if (n_steps < 1) return lc_fail(err, LC_ERR_INVALID_ARG, "bench grammar: %d steps", n_steps);
     memset(out, 0, sizeof *out);
     const int32_t V = lc_tokenizer_n_vocab(tok);
+    out->steps = n_steps, out->n_vocab = V;
     lc_sampler *plain = NULL;
     lc_status st = lc_sampler_create(sp, V, &plain, err);
     if (st != LC_OK) return st;

@@ -46,6 +46,7 @@ lc_status lc_bench_rope(const lc_rope_config *cfg, int64_t n_ctx, int heads, int
     lc_status st = lc_rope_validate(cfg, err);
     if (st != LC_OK) return st;
     memset(out, 0, sizeof *out);
+    out->n_ctx = n_ctx, out->heads = heads, out->head_dim = head_dim, out->reps = reps;
     /* The same x is rotated over and over: fold mscale back to 1 so that it
      * neither overflows nor decays into denormals (the table folds m into
      * cos/sin, so the cost is the same). */

@@ -27,7 +27,8 @@ lc_status lc_eval_ppl_windows_check(const int64_t *windows, int n, int64_t strid
     if (!windows || n < 1 || n > LC_EVAL_MAX_LENGTHS)
         return lc_fail(err, LC_ERR_INVALID_ARG, "ppl: %d windows (1..%d)", n, LC_EVAL_MAX_LENGTHS);
     for (int j = 0; j < n; j++) {
-        if (windows[j] < 2) return lc_fail(err, LC_ERR_INVALID_ARG, "ppl: window %lld (need >= 2)", (long long)windows[j]);
+        if (windows[j] < 2)
+            return lc_fail(err, LC_ERR_INVALID_ARG, "ppl: window %lld (need >= 2)", (long long)windows[j]);
         if (stride > 0 && stride >= windows[j])
             return lc_fail(err, LC_ERR_INVALID_ARG, "--stride %lld must be below every window (%lld)",
                            (long long)stride, (long long)windows[j]);
