@@ -27,45 +27,6 @@ static const char synopsis[] =
     "tokens/s (min/median/max over rounds), each rank's KV bytes and RSS, the bytes each rank\n"
     "sends per decoded token, and the analytic model of that traffic on a network.\n\n";
 
-static void print_model(const char *what, int32_t L, int32_t H, int32_t Hkv, int32_t d, double eb, int64_t n_ctx, int P,
-                        double bw, double lat) {
-    lc_sp_model sm;
-    lc_sp_analytic(L, H, Hkv, d, eb, n_ctx, P, bw, lat, &sm);
-    printf("  %-36s P=%-2d n_ctx %8lld: KV/rank %10.1f MiB, %8.0f B/token/rank, comm %7.3f ms/token at %.0f Gb/s + "
-           "%.0f us\n",
-           what, P, (long long)n_ctx, sm.kv_bytes_per_rank / 1048576.0, sm.bytes_per_token,
-           sm.seconds_per_token * 1e3, bw, lat);
-}
-
-/* Rank 0's lines: the run, every rank's figures, the analytic model. */
-static void report(const cli_runtime_flags *rf, lc_context *ctx, const cli_sp *spc, int64_t len, int64_t n_dec,
-                   int64_t repeat, bool ring, const lc_sp_bench_result *res, const lc_sp_bench_rank *all, double bw,
-                   double lat) {
-    const lc_model_config *c = &lc_context_model(ctx)->cfg;
-    printf("bench sp: %s, P = %d ranks x %d threads, L = %lld, n_ctx %lld, kv %s/%s\n", rf->model_path, spc->n_ranks,
-           lc_context_n_threads(ctx), (long long)len, (long long)lc_context_n_ctx(ctx),
-           lc_dtype_name(lc_context_k_type(ctx)), lc_dtype_name(lc_context_v_type(ctx)));
-    printf("  prefill %lld tokens (%s): %.1f tok/s (%.3f s), rank 0 sent %.0f bytes\n", (long long)len,
-           ring ? "ring" : "allreduce", (double)len / res->prefill_s, res->prefill_s, res->prefill_bytes);
-    printf("  decode at %lld: %.2f / %.2f / %.2f tok/s (min / median / max of %lld rounds of %lld)\n", (long long)len,
-           res->decode_tok_s.min, res->decode_tok_s.median, res->decode_tok_s.max, (long long)repeat, (long long)n_dec);
-    printf("  communication: %.0f bytes sent per decoded token per rank (%d combines of %d x %d floats)\n",
-           res->bytes_per_token, c->n_layers, c->n_heads, c->head_dim + 2);
-    for (int r = 0; r < spc->n_ranks; r++)
-        printf("  rank %d: KV shard %.2f MiB, holds %.0f positions, RSS %.1f MiB; waiting for peers (transfers "
-               "included): prefill %.3f s, decode %.3f ms per token; decode per token: matmul %.3f ms, attention "
-               "%.3f ms (the wait included), other %.3f ms\n",
-               r, all[r].kv_bytes / 1048576.0, all[r].n_held, all[r].rss_bytes / 1048576.0, all[r].wait_prefill_s,
-               all[r].wait_per_token_s * 1e3, all[r].matmul_s * 1e3, all[r].attn_s * 1e3, all[r].other_s * 1e3);
-    printf("analytic model (the combine by recursive doubling: log2 P exchanges per layer):\n");
-    const lc_dtype kt = lc_context_k_type(ctx);
-    const double eb = kt == LC_DTYPE_F32 ? 4.0 : kt == LC_DTYPE_F16 ? 2.0 : 34.0 / 32;
-    print_model("this model", c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, eb, lc_context_n_ctx(ctx),
-                spc->n_ranks, bw, lat);
-    print_model("Llama-3-8B shape (32x32/8x128, f16)", 32, 32, 8, 128, 2.0, 1048576, 1, bw, lat);
-    print_model("Llama-3-8B shape (32x32/8x128, f16)", 32, 32, 8, 128, 2.0, 1048576, 8, bw, lat);
-}
-
 int bench_sp(int argc, char **argv) {
     cli_runtime_flags rf;
     cli_runtime_flags_init(&rf);
@@ -125,7 +86,8 @@ int bench_sp(int argc, char **argv) {
         free(all);
         goto done;
     }
-    if (spc.rank == 0 && all) report(&rf, ctx, &spc, len, n_dec, repeat, !no_ring, &res, all, bw, lat);
+    const lc_sp_bench_setup bs = {rf.model_path, spc.n_ranks, len, n_dec, (int)repeat, !no_ring, bw, lat};
+    if (spc.rank == 0 && all) lc_sp_bench_print(stdout, &bs, ctx, &res, all, NULL);
     free(all);
     rc = CLI_OK;
 done:

@@ -191,6 +191,23 @@ typedef struct {
 } lc_sp_bench_rank;
 lc_status lc_sp_bench_run(lc_sp *sp, lc_context *ctx, MPI_Comm comm, int64_t L, int64_t n_decode, int repeat, bool ring,
                           lc_sp_bench_result *out, lc_sp_bench_rank *ranks, lc_error *err);
+/* bench sp's report (rank 0's, not collective): the run (the model path,
+ * P ranks x ctx's threads, L, n_ctx, cache types), the prefill (ring or
+ * allreduce), the decode spread over the rounds, the bytes sent per decoded
+ * token, a line per rank (ranks[n_ranks]), and the analytic model
+ * (lc_sp_analytic) for ctx's model at its n_ctx over P ranks and for the
+ * Llama-3-8B shape at 1M tokens (P = 1 and 8) on the network given. */
+typedef struct {
+    const char *model_path;
+    int n_ranks;
+    int64_t L, n_decode;         /* lc_sp_bench_run's                           */
+    int repeat;
+    bool ring;
+    double bandwidth_gbit;       /* the network of the analytic model           */
+    double latency_us;
+} lc_sp_bench_setup;
+lc_status lc_sp_bench_print(FILE *f, const lc_sp_bench_setup *s, const lc_context *ctx, const lc_sp_bench_result *res,
+                            const lc_sp_bench_rank *ranks, lc_error *err);
 
 /* The analytic model of one decoded token (bench sp): the most bytes a
  * rank sends per token (one combine per layer of H_q * (d + 2) floats,

@@ -6,6 +6,7 @@
  * the decode path (one allreduce per layer). Wall times are taken between
  * barriers, so every rank reports the same span.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,5 +147,52 @@ lc_status lc_sp_bench_run(lc_sp *sp, lc_context *ctx, MPI_Comm comm, int64_t L, 
     if (ss.rank == 0 && !all) all = malloc((size_t)ss.n_ranks * sizeof *all);
     MPI_Gather(&me, N_FIGURES, MPI_DOUBLE, ss.rank == 0 ? all : NULL, N_FIGURES, MPI_DOUBLE, 0, comm);
     if (all != ranks) free(all);
+    return LC_OK;
+}
+
+/* One line of the analytic model. */
+static void print_model(FILE *f, const char *what, int32_t L, int32_t H, int32_t Hkv, int32_t d, double eb,
+                        int64_t n_ctx, int P, double bw, double lat) {
+    lc_sp_model sm;
+    lc_sp_analytic(L, H, Hkv, d, eb, n_ctx, P, bw, lat, &sm);
+    fprintf(f,
+            "  %-36s P=%-2d n_ctx %8lld: KV/rank %10.1f MiB, %8.0f B/token/rank, comm %7.3f ms/token at %.0f Gb/s + "
+            "%.0f us\n",
+            what, P, (long long)n_ctx, sm.kv_bytes_per_rank / 1048576.0, sm.bytes_per_token,
+            sm.seconds_per_token * 1e3, bw, lat);
+}
+
+lc_status lc_sp_bench_print(FILE *f, const lc_sp_bench_setup *s, const lc_context *ctx, const lc_sp_bench_result *res,
+                            const lc_sp_bench_rank *all, lc_error *err) {
+    if (!f || !s || !ctx || !res || !all || s->n_ranks < 1)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "bench sp: no file, setup, context, result or ranks");
+    const lc_model_config *c = &lc_context_model(ctx)->cfg;
+    const int64_t L = s->L;
+    fprintf(f, "bench sp: %s, P = %d ranks x %d threads, L = %lld, n_ctx %lld, kv %s/%s\n", s->model_path, s->n_ranks,
+            lc_context_n_threads(ctx), (long long)L, (long long)lc_context_n_ctx(ctx),
+            lc_dtype_name(lc_context_k_type(ctx)), lc_dtype_name(lc_context_v_type(ctx)));
+    fprintf(f, "  prefill %lld tokens (%s): %.1f tok/s (%.3f s), rank 0 sent %.0f bytes\n", (long long)L,
+            s->ring ? "ring" : "allreduce", (double)L / res->prefill_s, res->prefill_s, res->prefill_bytes);
+    fprintf(f, "  decode at %lld: %.2f / %.2f / %.2f tok/s (min / median / max of %d rounds of %lld)\n", (long long)L,
+            res->decode_tok_s.min, res->decode_tok_s.median, res->decode_tok_s.max, s->repeat,
+            (long long)s->n_decode);
+    fprintf(f, "  communication: %.0f bytes sent per decoded token per rank (%d combines of %d x %d floats)\n",
+            res->bytes_per_token, c->n_layers, c->n_heads, c->head_dim + 2);
+    for (int r = 0; r < s->n_ranks; r++)
+        fprintf(f,
+                "  rank %d: KV shard %.2f MiB, holds %.0f positions, RSS %.1f MiB; waiting for peers (transfers "
+                "included): prefill %.3f s, decode %.3f ms per token; decode per token: matmul %.3f ms, attention "
+                "%.3f ms (the wait included), other %.3f ms\n",
+                r, all[r].kv_bytes / 1048576.0, all[r].n_held, all[r].rss_bytes / 1048576.0, all[r].wait_prefill_s,
+                all[r].wait_per_token_s * 1e3, all[r].matmul_s * 1e3, all[r].attn_s * 1e3, all[r].other_s * 1e3);
+    fprintf(f, "analytic model (the combine by recursive doubling: log2 P exchanges per layer):\n");
+    const lc_dtype kt = lc_context_k_type(ctx);
+    const double eb = kt == LC_DTYPE_F32 ? 4.0 : kt == LC_DTYPE_F16 ? 2.0 : 34.0 / 32;
+    const double bw = s->bandwidth_gbit, lat = s->latency_us;
+    print_model(f, "this model", c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, eb, lc_context_n_ctx(ctx),
+                s->n_ranks, bw, lat);
+    print_model(f, "Llama-3-8B shape (32x32/8x128, f16)", 32, 32, 8, 128, 2.0, 1048576, 1, bw, lat);
+    print_model(f, "Llama-3-8B shape (32x32/8x128, f16)", 32, 32, 8, 128, 2.0, 1048576, 8, bw, lat);
+    if (ferror(f)) return lc_fail(err, LC_ERR_IO, "bench sp: writing the report failed");
     return LC_OK;
 }

@@ -24,6 +24,8 @@
  *                            outside the vocabulary: every rank returns rank
  *                            1's message, the contexts count nothing, and a
  *                            prefill after it gives the reference's logits.
+ *   (logits, rank 0 also)    lc_sp_bench_print: bench sp's report of figures
+ *                            made here, on a plain context of the model.
  *
  * Tolerance, as |diff| / max(1, max |logit|): the sharded softmax sums the
  * same terms in another order (per-shard parts merged by log-sum-exp in f32).
@@ -260,6 +262,47 @@ done:
  * ppl --sp scores with) against the context model of a plain context:
  * log-probabilities of two appended runs (the second's first one from the
  * first's last logits), the sliding-window perplexity, and greedy answers. */
+/* bench sp's report (rank 0's, not collective) of figures made here. */
+static void bench_print_case(const lc_model *m) {
+    lc_context_opts co;
+    lc_context_opts_init(&co);
+    co.n_ctx = 96, co.n_threads = 1, co.k_type = co.v_type = LC_DTYPE_F32;
+    lc_context *ctx = NULL;
+    lc_error err;
+    if (lc_context_create(m, &co, &ctx, &err) != LC_OK) {
+        FAIL("bench print: context: %s", err.msg);
+        return;
+    }
+    const lc_sp_bench_setup s = {"m.gguf", 2, 64, 4, 3, true, 10, 5};
+    lc_sp_bench_result res = {.prefill_s = 0.5, .prefill_bytes = 1000, .bytes_per_token = 2176};
+    res.decode_tok_s = (lc_bench_spread){10, 20, 30};
+    const lc_sp_bench_rank all[2] = {{.kv_bytes = 1048576, .n_held = 48, .wait_per_token_s = 0.002},
+                                     {.kv_bytes = 2 * 1048576.0, .n_held = 48, .attn_s = 0.001}};
+    char *text = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+    const lc_status st = lc_sp_bench_print(f, &s, ctx, &res, all, &err);
+    fclose(f);
+    const lc_model_config *c = &m->cfg;
+    char comm[160];
+    snprintf(comm, sizeof comm,
+             "  communication: 2176 bytes sent per decoded token per rank (%d combines of %d x %d floats)\n",
+             c->n_layers, c->n_heads, c->head_dim + 2);
+    if (st != LC_OK || !text) FAIL("bench print: %s", err.msg);
+    else if (!strstr(text, "bench sp: m.gguf, P = 2 ranks x 1 threads, L = 64, n_ctx 96, kv f32/f32\n") ||
+             !strstr(text, "  prefill 64 tokens (ring): 128.0 tok/s (0.500 s), rank 0 sent 1000 bytes\n") ||
+             !strstr(text, "  decode at 64: 10.00 / 20.00 / 30.00 tok/s (min / median / max of 3 rounds of 4)\n") ||
+             !strstr(text, comm) || !strstr(text, "  rank 0: KV shard 1.00 MiB, holds 48 positions") ||
+             !strstr(text, "prefill 0.000 s, decode 2.000 ms per token") ||
+             !strstr(text, "  rank 1: KV shard 2.00 MiB") || !strstr(text, "attention 1.000 ms (the wait included)") ||
+             !strstr(text, "  Llama-3-8B shape (32x32/8x128, f16)  P=8  n_ctx  1048576: KV/rank") ||
+             !strstr(text, "at 10 Gb/s + 5 us\n"))
+        FAIL("bench print:\n%s", text);
+    free(text);
+    if (lc_sp_bench_print(stdout, &s, ctx, &res, NULL, &err) != LC_ERR_INVALID_ARG) FAIL("bench print: no ranks");
+    lc_context_free(ctx);
+}
+
 static void eval_model_case(const lc_model *m) {
     const int32_t V = m->cfg.vocab_size;
     enum { N = 150, N2 = 30, NP = 50, NG = 20 };
@@ -437,6 +480,7 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(m, &cases[i]);
         budget_case(m);
         eval_model_case(m);
+        if (rank == 0) bench_print_case(m);
     }
     lc_model_free(m);
     int all = 0;
