@@ -38,14 +38,9 @@ static void print_setup(void *user, const lc_eval_ctx_info *info) {
     eval_session *s = user;
     if (s->setup_printed) return;
     s->setup_printed = true;
-    char rd[192];
-    fprintf(s->table, "# %s on %s (%s, %lld params): ctx %lld, %d threads, attn %s, kv %s/%s, rope %s\n",
-            s->a->task_name, s->model_name, s->model->format, (long long)lc_model_n_params(&s->model->cfg),
-            (long long)info->n_ctx, info->n_threads, lc_attn_method_name(info->attn), lc_dtype_name(info->k_type),
-            lc_dtype_name(info->v_type), lc_rope_describe(&info->rope, rd, sizeof rd));
-    if (s->n_file_tokens > 0)
-        fprintf(s->table, "# %lld tokens from %s\n", (long long)s->n_file_tokens,
-                s->a->tokens_path ? s->a->tokens_path : s->a->text_path);
+    const eval_args *a = s->a;
+    lc_eval_print_setup(s->table, a->task_name, s->model_name, s->model, info,
+                        a->tokens_path ? a->tokens_path : a->text_path, s->n_file_tokens);
 }
 
 void eval_run_opts(eval_session *s, lc_eval_run_opts *o) {

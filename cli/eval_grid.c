@@ -9,19 +9,8 @@
 /* --verbose: every trial's expected and generated answer. */
 static bool print_trial(void *user, int64_t length, double depth, int32_t trial, const lc_task_sample *smp,
                         const char *generated, double score, double recall) {
-    eval_session *s = user;
-    cli_progress_done(&s->progress);
-    char lb[16];
-    fprintf(stderr, "length %s ", lc_eval_len_str(length, lb, sizeof lb));
-    if (depth < 0) fprintf(stderr, "depth random");
-    else fprintf(stderr, "depth %.4g%%", 100.0 * depth);
-    fprintf(stderr, " trial %d (%lld prompt tokens): expected \"%s\" got \"", trial, (long long)smp->n_prompt,
-            smp->answer);
-    for (const char *c = generated; *c; c++) {
-        if (*c == '\n') fputs("\\n", stderr);
-        else fputc(*c, stderr);
-    }
-    fprintf(stderr, "\" score %g recall %g\n", score, recall);
+    cli_progress_done(&((eval_session *)user)->progress);
+    lc_eval_trial_print(stderr, length, depth, trial, smp, generated, score, recall);
     return true;
 }
 

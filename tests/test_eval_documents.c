@@ -9,7 +9,9 @@
  *    lc_eval_ppl_run_model refuses the same before any context;
  *  - the grid, retention, ppl and stream documents: the header, each task's
  *    settings in order, the results, the closing brace; refusals of missing
- *    parts and a failed file.
+ *    parts and a failed file;
+ *  - lc_eval_print_setup (the settings line, the file's line only for a
+ *    file) and lc_eval_trial_print (a random depth, a newline escaped).
  */
 #include <math.h>
 #include <stdio.h>
@@ -166,6 +168,33 @@ static void test_documents(void) {
         CHECK(lc_eval_grid_write_doc(ro, &h, &gc, NULL, NULL, true, &g, false, &err) == LC_ERR_IO, "a failed file");
         fclose(ro);
     }
+
+    /* the lines printed beside the tables */
+    f = tmpfile();
+    lc_eval_print_setup(f, "ppl", "m", m, &info, "t.txt", 1234);
+    lc_eval_print_setup(f, "passkey", "m", m, &info, NULL, 0);
+    s = slurp(f);
+    char want[256];
+    snprintf(want, sizeof want, "# ppl on m (%s, %lld params): ctx 300, 2 threads, attn flash, kv f32/f32, rope ",
+             m->format, (long long)lc_model_n_params(&m->cfg));
+    CHECK(s && !strncmp(s, want, strlen(want)) && strstr(s, "\n# 1234 tokens from t.txt\n# passkey on m (") &&
+              !strstr(strstr(s, "# passkey"), "tokens from"),
+          "setup: %s", s);
+    free(s);
+    lc_task_sample smp;
+    memset(&smp, 0, sizeof smp);
+    smp.n_prompt = 120;
+    char answer[] = "12345";
+    smp.answer = answer;
+    f = tmpfile();
+    lc_eval_trial_print(f, 2048, 0.25, 1, &smp, "123\nx", 0, 0.5);
+    lc_eval_trial_print(f, 100, -1, 0, &smp, "12345", 1, 1);
+    s = slurp(f);
+    CHECK(s && !strcmp(s, "length 2K depth 25% trial 1 (120 prompt tokens): expected \"12345\" got \"123\\nx\" score 0 "
+                          "recall 0.5\nlength 100 depth random trial 0 (120 prompt tokens): expected \"12345\" got "
+                          "\"12345\" score 1 recall 1\n"),
+          "trials: %s", s);
+    free(s);
 
     /* lc_eval_ppl_run_model checks the windows before making a context */
     lc_eval_run_opts o;

@@ -366,6 +366,17 @@ void lc_eval_ctx_info_get(const lc_context *ctx, lc_eval_ctx_info *info);
 const char *lc_eval_method_label(const lc_eval_ctx_info *info, char *buf, size_t len);
 /* A token count as the tables write it: "1K", "512", "1.5K", "2M". */
 const char *lc_eval_len_str(int64_t v, char *buf, size_t len);
+/* The settings line `longctx eval` prints above its tables once the first
+ * context exists: "# TASK on MODEL_NAME (format, N params): ctx, threads,
+ * attn, kv types, rope"; and, for a file of file_tokens > 0 tokens, "# N
+ * tokens from FILE". */
+void lc_eval_print_setup(FILE *f, const char *task, const char *model_name, const lc_model *m,
+                         const lc_eval_ctx_info *info, const char *file, int64_t file_tokens);
+/* One scored trial as --verbose prints it: length, depth ("random" when
+ * depth < 0), trial, prompt tokens, the expected answer and the generated
+ * text (newlines as \n), score and recall. */
+void lc_eval_trial_print(FILE *f, int64_t length, double depth, int32_t trial, const lc_task_sample *s,
+                         const char *generated, double score, double recall);
 /* The model's file name without directory and extension into name, and for
  * a GGUF its general.name (often just the architecture) into general, else
  * "" (either buffer may be NULL). */

@@ -228,3 +228,14 @@ void lc_eval_streams_write_json(lc_json_writer *w, const lc_eval_stream_cell *m,
     lc_json_kv_num(w, "ppl", cnt > 0 ? exp(nll / (double)cnt) : NAN);
     lc_json_kv_int(w, "tokens", cnt);
 }
+
+void lc_eval_print_setup(FILE *f, const char *task, const char *model_name, const lc_model *m,
+                         const lc_eval_ctx_info *info, const char *file, int64_t file_tokens) {
+    if (!f || !m || !info) return;
+    char rd[192];
+    fprintf(f, "# %s on %s (%s, %lld params): ctx %lld, %d threads, attn %s, kv %s/%s, rope %s\n", task, model_name,
+            m->format, (long long)lc_model_n_params(&m->cfg), (long long)info->n_ctx, info->n_threads,
+            lc_attn_method_name(info->attn), lc_dtype_name(info->k_type), lc_dtype_name(info->v_type),
+            lc_rope_describe(&info->rope, rd, sizeof rd));
+    if (file && file_tokens > 0) fprintf(f, "# %lld tokens from %s\n", (long long)file_tokens, file);
+}

@@ -373,3 +373,18 @@ lc_status lc_eval_streams_print(FILE *f, const lc_eval_stream_cell *m, int nm, b
 lc_status lc_eval_streams_write_csv(FILE *f, const lc_eval_stream_cell *m, int nm, bool timings, lc_error *err) {
     return streams_table(f, m, nm, timings, true, err);
 }
+
+void lc_eval_trial_print(FILE *f, int64_t length, double depth, int32_t trial, const lc_task_sample *s,
+                         const char *generated, double score, double recall) {
+    if (!f || !s) return;
+    char lb[16];
+    fprintf(f, "length %s ", lc_eval_len_str(length, lb, sizeof lb));
+    if (depth < 0) fprintf(f, "depth random");
+    else fprintf(f, "depth %.4g%%", 100.0 * depth);
+    fprintf(f, " trial %d (%lld prompt tokens): expected \"%s\" got \"", trial, (long long)s->n_prompt, s->answer);
+    for (const char *c = generated ? generated : ""; *c; c++) {
+        if (*c == '\n') fputs("\\n", f);
+        else fputc(*c, f);
+    }
+    fprintf(f, "\" score %g recall %g\n", score, recall);
+}
