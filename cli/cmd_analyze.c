@@ -100,23 +100,6 @@ static int parse_args(analyze_args *a, int argc, char **argv) {
 }
 #undef SHAPE
 
-/* With --measure: NAIVE and FLASH on one layer (H heads) at each length. */
-static void measure(const analyze_args *a, lc_report_measure *naive, lc_report_measure *flash) {
-    for (int i = 0; i < a->n_n; i++) {
-        lc_attn_shape s;
-        memset(&s, 0, sizeof s);
-        s.n_q = s.n_kv = a->ns[i];
-        s.n_head = a->heads;
-        s.n_head_kv = a->kv_heads;
-        s.head_dim = a->d;
-        s.k_type = s.v_type = a->dt;
-        s.causal = true;
-        /* the reference runs at ~2 GFLOP/s, flash at ~50 */
-        lc_report_measure_attn(&s, LC_ATTN_NAIVE, a->threads, 2e9, a->max_seconds, &naive[i]);
-        lc_report_measure_attn(&s, LC_ATTN_FLASH, a->threads, 50e9, a->max_seconds, &flash[i]);
-    }
-}
-
 int cmd_analyze(int argc, char **argv) {
     analyze_args a;
     const int rc = parse_args(&a, argc, argv);
@@ -129,7 +112,7 @@ int cmd_analyze(int argc, char **argv) {
     memset(&mc, 0, sizeof mc);
     mc.n_layers = a.layers, mc.n_heads = a.heads, mc.n_kv_heads = a.kv_heads, mc.head_dim = a.d;
     lc_report_measure naive[MAX_N], flash[MAX_N];
-    if (a.measure) measure(&a, naive, flash);
+    if (a.measure) lc_report_measure_lengths(&mc, a.dt, a.ns, a.n_n, a.threads, a.max_seconds, naive, flash);
     lc_table *t = NULL, *mt = NULL;
     lc_status st = lc_report_cost_table(&mc, a.dt, a.ns, a.n_n, a.window, a.chunk, a.threads, a.measure ? naive : NULL,
                                         a.measure ? flash : NULL, &t, &err);

@@ -508,6 +508,15 @@ static void test_analyze_tables(void) {
     lc_report_measure_attn(&s, LC_ATTN_NAIVE, 1, 1.0, 1e-3, &naive[0]); /* 1 FLOP/s: far past the budget */
     CHECK(strncmp(naive[0].why, "skipped (est. ", 14) == 0 && naive[0].seconds == 0, "why: %s", naive[0].why);
     naive[1] = naive[0], flash[1] = flash[0];
+    lc_report_measure both_n[2], both_f[2];
+    lc_model_config one = c;
+    one.n_heads = one.n_kv_heads = 2, one.head_dim = 16;
+    const int64_t tiny[2] = {32, (int64_t)1 << 40};
+    lc_report_measure_lengths(&one, LC_DTYPE_F32, tiny, 2, 1, 10, both_n, both_f);
+    CHECK(!both_n[0].why[0] && both_n[0].seconds > 0 && !both_f[0].why[0] && both_f[0].seconds > 0,
+          "lengths: 32 measured (%s, %s)", both_n[0].why, both_f[0].why);
+    CHECK(!strncmp(both_n[1].why, "skipped (est. ", 14) && !strncmp(both_f[1].why, "skipped (est. ", 14),
+          "lengths: 2^40 skipped (%s, %s)", both_n[1].why, both_f[1].why);
     CHECK_OK(lc_report_cost_table(&c, LC_DTYPE_F16, ns, 2, 128, 64, 1, naive, flash, &t, &err), &err);
     char *js = t ? table_face(NULL, t, LC_TABLE_JSON) : NULL;
     CHECK(js && strstr(js, "\"naive_seconds\": null") && strstr(js, "\"flash_rss_bytes\": ") &&

@@ -188,6 +188,11 @@ lc_status lc_report_measured_table(const int64_t *ns, int n, const lc_report_mea
  * size cap) or another failure (its message). */
 void lc_report_measure_attn(const lc_attn_shape *s, lc_attn_method method, int n_threads, double est_flops_per_s,
                             double max_seconds, lc_report_measure *out);
+/* analyze --measure: NAIVE (estimated at 2 GFLOP/s) and FLASH (50) on one
+ * causal layer of cfg's heads, K/V heads and head dimension (elem K/V) at
+ * each length ns[i] into naive[i] and flash[i], each within max_seconds. */
+void lc_report_measure_lengths(const lc_model_config *cfg, lc_dtype elem, const int64_t *ns, int n, int n_threads,
+                               double max_seconds, lc_report_measure *naive, lc_report_measure *flash);
 /* A real family's KV memory (analyze --family): info, one row of family,
  * source, arch, layers, machinery, ctx, kv_bytes_per_token_global (and, as
  * text, the KV type, the bytes a token past every window, and what the scaled

@@ -114,6 +114,23 @@ void lc_report_measure_attn(const lc_attn_shape *s, lc_attn_method method, int n
     }
 }
 
+void lc_report_measure_lengths(const lc_model_config *cfg, lc_dtype elem, const int64_t *ns, int n, int n_threads,
+                               double max_seconds, lc_report_measure *naive, lc_report_measure *flash) {
+    for (int i = 0; cfg && ns && naive && flash && i < n; i++) {
+        lc_attn_shape s;
+        memset(&s, 0, sizeof s);
+        s.n_q = s.n_kv = ns[i];
+        s.n_head = cfg->n_heads;
+        s.n_head_kv = cfg->n_kv_heads;
+        s.head_dim = cfg->head_dim;
+        s.k_type = s.v_type = elem;
+        s.causal = true;
+        /* the reference runs at ~2 GFLOP/s, flash at ~50 */
+        lc_report_measure_attn(&s, LC_ATTN_NAIVE, n_threads, 2e9, max_seconds, &naive[i]);
+        lc_report_measure_attn(&s, LC_ATTN_FLASH, n_threads, 50e9, max_seconds, &flash[i]);
+    }
+}
+
 static const lc_table_col measured_cols[] = {
     {.title = "context", .kind = LC_TABLE_INT},
     {.title = "naive s", .kind = LC_TABLE_REAL},
