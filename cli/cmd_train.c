@@ -156,8 +156,7 @@ static int train_config(const train_opts *o, lc_train_config *cfg, lc_model **ba
 
 /* The steps, with the progress line, the CSV log (--log, appended to on
  * --resume) and Ctrl-C. */
-static int train_steps(const train_opts *o, const lc_train_config *cfg, lc_trainer *t, const lc_train_data_set *ds,
-                       const lc_tokenizer *tok) {
+static int train_steps(const train_opts *o, lc_trainer *t, const lc_train_data_set *ds, const lc_tokenizer *tok) {
     const lc_train_run_opts ro = {.save_every = o->save_every.set ? o->save_every.v : 0,
                                   .save_path = o->out,
                                   .tok = tok,
@@ -174,12 +173,7 @@ static int train_steps(const train_opts *o, const lc_train_config *cfg, lc_train
                                               o->log_every.set ? o->log_every.v : 0, o->stop_at.set ? o->stop_at.v : 0,
                                               &interrupted, &err);
     sigaction(SIGINT, &old, NULL);
-    if (st != LC_OK) return cli_fail(CMD, &err);
-    if (interrupted || lc_trainer_step_count(t) < cfg->steps)
-        fprintf(stderr, "%s at step %lld of %lld: continue with --resume %s\n", interrupted ? "interrupted" : "stopped",
-                (long long)lc_trainer_step_count(t), (long long)cfg->steps, o->out);
-    fprintf(stderr, "done: %lld steps, %s (+ .optim)\n", (long long)lc_trainer_step_count(t), o->out);
-    return CLI_OK;
+    return st == LC_OK ? CLI_OK : cli_fail(CMD, &err);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -202,7 +196,7 @@ int cmd_train(int argc, char **argv) {
         rc = cli_fail(CMD, &err);
     if (rc == CLI_OK) {
         lc_trainer_plan_print(stderr, t, &ds);
-        rc = train_steps(&o, &cfg, t, &ds, ds.tok ? ds.tok : (base ? base->tokenizer : NULL));
+        rc = train_steps(&o, t, &ds, ds.tok ? ds.tok : (base ? base->tokenizer : NULL));
     }
     lc_trainer_free(t);
     lc_train_data_set_free(&ds);

@@ -243,7 +243,9 @@ static void test_run_console(void) {
     const lc_train_run_opts o = {0};
     CHECK_OK(lc_train_run_console(t, ds.train, o, f, log, false, 1, 0, NULL, &err), &err);
     fclose(f);
-    CHECK(lc_trainer_step_count(t) == 3 && strstr(buf, "step 1/3 loss ") && strstr(buf, "step 3/3 loss "), "%s", buf);
+    CHECK(lc_trainer_step_count(t) == 3 && strstr(buf, "step 1/3 loss ") && strstr(buf, "step 3/3 loss ") &&
+              strstr(buf, "\ndone: 3 steps\n") && !strstr(buf, "continue with"),
+          "%s", buf);
     free(buf);
     FILE *lf = fopen(log, "r");
     int lines = 0;
@@ -253,6 +255,27 @@ static void test_run_console(void) {
     unlink(log);
     CHECK(lc_train_run_console(t, ds.train, o, stderr, "/nonexistent/dir/l.csv", false, 1, 0, NULL, &err) == LC_ERR_IO,
           "an unwritable log");
+    lc_trainer_free(t);
+    lc_train_data_set_free(&ds);
+
+    /* stopped at step 2 of 3 (stop_at), saved: the closing lines say where and how to go on */
+    if (!(t = toy_setup(&cfg, &sp, &ds, &err))) return;
+    char out[] = "/tmp/test_run_console_ckpt_XXXXXX";
+    const int ofd = mkstemp(out);
+    if (ofd >= 0) close(ofd);
+    const lc_train_run_opts so = {.save_path = out};
+    f = open_memstream(&buf, &len);
+    CHECK_OK(lc_train_run_console(t, ds.train, so, f, NULL, false, 1, 2, NULL, &err), &err);
+    fclose(f);
+    char want[256];
+    snprintf(want, sizeof want, "\nstopped at step 2 of 3: continue with --resume %s\ndone: 2 steps, %s (+ .optim)\n",
+             out, out);
+    CHECK(lc_trainer_step_count(t) == 2 && strstr(buf, want), "stopped: %s", buf);
+    free(buf);
+    char optim[64];
+    snprintf(optim, sizeof optim, "%s.optim", out);
+    unlink(out);
+    unlink(optim);
     lc_trainer_free(t);
     lc_train_data_set_free(&ds);
 }

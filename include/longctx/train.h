@@ -436,7 +436,10 @@ void lc_train_console_attach(lc_train_console *c, lc_train_run_opts *o);
 void lc_train_console_clear(const lc_train_console *c);
 /* lc_train_run with a console on f: the CSV log at log_path (NULL: none;
  * append: go on with an existing file), the lines above, and the stops;
- * o's callbacks are replaced by the console's. */
+ * o's callbacks are replaced by the console's. After a run that went well,
+ * "done: N steps, SAVE_PATH (+ .optim)" (without o.save_path: "done: N
+ * steps"), after "interrupted|stopped at step S of N: continue with
+ * --resume SAVE_PATH" when *stop or stop_at ended it early. */
 lc_status lc_train_run_console(lc_trainer *t, lc_train_data *data, lc_train_run_opts o, FILE *f, const char *log_path,
                                bool append, int64_t log_every, int64_t stop_at, const volatile sig_atomic_t *stop,
                                lc_error *err);

@@ -254,5 +254,12 @@ lc_status lc_train_run_console(lc_trainer *t, lc_train_data *data, lc_train_run_
     st = lc_train_run(t, data, &o, err);
     lc_train_log_close(log);
     lc_train_console_clear(&c);
+    const long long done = (long long)lc_trainer_step_count(t);
+    const bool stopped = stop && *stop;
+    if (st == LC_OK && o.save_path && (stopped || done < cfg->steps))
+        fprintf(f, "%s at step %lld of %lld: continue with --resume %s\n", stopped ? "interrupted" : "stopped", done,
+                (long long)cfg->steps, o.save_path);
+    if (st == LC_OK && o.save_path) fprintf(f, "done: %lld steps, %s (+ .optim)\n", done, o.save_path);
+    else if (st == LC_OK) fprintf(f, "done: %lld steps\n", done);
     return st;
 }
