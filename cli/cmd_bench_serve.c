@@ -51,87 +51,6 @@ static const char synopsis[] =
     "while another client sends a long cold prompt, prompt turns off (before) and on.\n"
     "min / median / max over -r repetitions.\n\n";
 
-/* A table made by make (server.h: text, rows printed as they are measured) with its header printed; NULL after
- * a message. */
-static lc_table *table_start(lc_status (*make)(lc_table **, lc_error *)) {
-    lc_table *t = NULL;
-    lc_error err;
-    if (make(&t, &err) != LC_OK || lc_table_print_header(t, stdout, &err) != LC_OK) {
-        cli_fail(CMD, &err);
-        lc_table_free(t);
-        return NULL;
-    }
-    return t;
-}
-
-/* Prints the row just added to t; CLI_OK, or CLI_FAIL after a message. */
-static int table_print_last(const lc_table *t) {
-    lc_error err;
-    if (lc_table_print_row(t, stdout, lc_table_n_rows(t) - 1, &err) != LC_OK) return cli_fail(CMD, &err);
-    fflush(stdout);
-    return CLI_OK;
-}
-
-/* The TTFT table: a row per prefix length. */
-static int ttft_section(lc_server_bench *b, const int64_t *prefixes, int n) {
-    printf("# time to first token (ms; request with max_tokens 1, loopback HTTP)\n");
-    lc_table *t = table_start(lc_server_bench_ttft_table);
-    int rc = t ? CLI_OK : CLI_FAIL;
-    for (int p = 0; p < n && rc == CLI_OK; p++) {
-        lc_server_bench_ttft_row r;
-        lc_error err;
-        if (lc_server_bench_ttft(b, prefixes[p], &r, &err) != LC_OK) rc = cli_fail(CMD, &err);
-        else {
-            lc_server_bench_ttft_table_add(t, &r);
-            rc = table_print_last(t);
-        }
-    }
-    lc_table_free(t);
-    return rc;
-}
-
-/* The ITL table: each prompt length, the prompt turns off (before) and on. */
-static int itl_section(lc_server_bench *b, const int64_t *itl, int n_itl) {
-    const int64_t chunk = b->server.prompt_chunk;
-    printf("# inter-token latency (ms) of a stream while another client sends a cold prompt (--parallel 2,\n"
-           "# --prompt-chunk %lld): the stream's median gap before the prompt, its median and longest gap while\n"
-           "# the prompt is evaluated, the prompt's TTFT, and the gaps counted\n",
-           (long long)(chunk > 0 ? chunk : 512));
-    lc_table *t = table_start(lc_server_bench_itl_table);
-    int rc = t ? CLI_OK : CLI_FAIL;
-    for (int i = 0; i < n_itl * 2 && rc == CLI_OK; i++) {
-        lc_server_bench_itl_row r;
-        lc_error err;
-        if (lc_server_bench_itl(b, itl[i / 2], i % 2, &r, &err) != LC_OK) rc = cli_fail(CMD, &err);
-        else {
-            lc_server_bench_itl_table_add(t, &r);
-            rc = table_print_last(t);
-        }
-    }
-    lc_table_free(t);
-    return rc;
-}
-
-/* The aggregate decode table: `slots` clients at once against --parallel slots, then --parallel 1. */
-static int decode_section(const lc_server_bench *b, int slots, int n_decode) {
-    static const char *const mode[3] = {"auto", "off", "on"};
-    printf("# aggregate decode: %d clients at once, %d tokens each (ignore_eos, greedy; --decode-batch %s)\n", slots,
-           n_decode, mode[b->server.decode_batch + 1]);
-    lc_table *t = table_start(lc_server_bench_decode_table);
-    int rc = t ? CLI_OK : CLI_FAIL;
-    for (int k = 0; k < 2 && rc == CLI_OK; k++) {
-        lc_server_bench_decode_row r;
-        lc_error err;
-        if (lc_server_bench_decode(b, slots, k ? 1 : slots, n_decode, &r, &err) != LC_OK) rc = cli_fail(CMD, &err);
-        else {
-            lc_server_bench_decode_table_add(t, &r);
-            rc = table_print_last(t);
-        }
-    }
-    lc_table_free(t);
-    return rc;
-}
-
 int bench_serve(int argc, char **argv) {
     lc_server_bench b;
     lc_server_bench_init(&b, NULL);
@@ -167,9 +86,10 @@ int bench_serve(int argc, char **argv) {
     }
     printf("# longctx bench serve: %s, -t %d, %d repetition%s (the machine is shared: min / median / max)\n",
            b.server.model_path, b.server.n_threads, b.reps, b.reps == 1 ? "" : "s");
-    int rc = no_ttft ? CLI_OK : ttft_section(&b, prefixes, n_prefixes);
-    if (rc == CLI_OK && n_itl > 0) rc = itl_section(&b, itl, n_itl);
-    if (rc == CLI_OK && n_decode > 0) rc = decode_section(&b, slots, n_decode);
-    return rc;
+    lc_error err;
+    lc_status st = no_ttft ? LC_OK : lc_server_bench_ttft_print(&b, prefixes, n_prefixes, stdout, &err);
+    if (st == LC_OK && n_itl > 0) st = lc_server_bench_itl_print(&b, itl, n_itl, stdout, &err);
+    if (st == LC_OK && n_decode > 0) st = lc_server_bench_decode_print(&b, slots, n_decode, stdout, &err);
+    return st == LC_OK ? CLI_OK : cli_fail(CMD, &err);
 }
 #endif /* LC_HAVE_SERVER */

@@ -164,6 +164,16 @@ lc_status lc_server_bench_itl_table(lc_table **out, lc_error *err);
 void lc_server_bench_itl_table_add(lc_table *t, const lc_server_bench_itl_row *r);
 lc_status lc_server_bench_decode_table(lc_table **out, lc_error *err);
 void lc_server_bench_decode_table_add(lc_table *t, const lc_server_bench_decode_row *r);
+/* bench serve's sections on f (src/server/bench_serve_report.c): a heading,
+ * the table's titles, then a row printed (and flushed) as soon as each cell
+ * is measured. TTFT at each of n prefix lengths; ITL at each of n prompt
+ * lengths, prompt turns off then on; aggregate decode of `clients` clients
+ * of n_tokens each against --parallel clients, then 1. The first failed
+ * cell's status ends the section. */
+lc_status lc_server_bench_ttft_print(lc_server_bench *b, const int64_t *prefixes, int n, FILE *f, lc_error *err);
+lc_status lc_server_bench_itl_print(lc_server_bench *b, const int64_t *prompts, int n, FILE *f, lc_error *err);
+lc_status lc_server_bench_decode_print(const lc_server_bench *b, int clients, int64_t n_tokens, FILE *f,
+                                       lc_error *err);
 
 #ifdef __cplusplus
 }

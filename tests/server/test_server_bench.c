@@ -10,6 +10,8 @@
  *  - ITL: spreads ordered, gaps counted, the prompt's TTFT positive;
  *  - decode: tokens/s spreads ordered and positive, both slot counts;
  *  - the tables bench serve prints, on rows of known figures (exact text);
+ *  - the sections (lc_server_bench_*_print): heading, titles, a row per
+ *    cell (decode: --parallel N, then 1), a refusal without a file;
  *  - refusals: no model, 0 or 101 repetitions, 0 tokens, 65 clients, more
  *    slots than clients, a model that is not there, and a document too long
  *    for the slot (the server's 400 comes back as LC_ERR_IO naming it).
@@ -169,6 +171,34 @@ static void test_tables(void) {
           "decode table:\n%s", buf);
 }
 
+/* Count of lines of s that start with prefix. */
+static int lines_starting(const char *s, const char *prefix) {
+    int n = 0;
+    for (const char *p = s; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        n += !strncmp(p, prefix, strlen(prefix));
+    return n;
+}
+
+static void test_sections(lc_server_bench *b) {
+    char *text = NULL;
+    size_t n = 0;
+    lc_error err;
+    FILE *f = open_memstream(&text, &n);
+    const int64_t prefix[1] = {200};
+    CHECK_OK(lc_server_bench_ttft_print(b, prefix, 1, f, &err), &err);
+    CHECK_OK(lc_server_bench_decode_print(b, 2, 8, f, &err), &err);
+    fclose(f);
+    const char *head = "# time to first token (ms; request with max_tokens 1, loopback HTTP)\n  prefix   tokens cold";
+    CHECK(text && !strncmp(text, head, strlen(head)) &&
+              lines_starting(text, "     200 ") == 1 &&
+              strstr(text, "\n# aggregate decode: 2 clients at once, 8 tokens each (ignore_eos, greedy; --decode-batch "
+                           "auto)\nslots tokens/s") &&
+              lines_starting(text, "    2 ") == 1 && lines_starting(text, "    1 ") == 1,
+          "sections:\n%s", text ? text : "");
+    free(text);
+    CHECK(lc_server_bench_itl_print(b, prefix, 1, NULL, &err) == LC_ERR_INVALID_ARG, "no file");
+}
+
 int main(void) {
     test_tables();
     char dir[] = "/tmp/lc_server_bench_XXXXXX", path[256];
@@ -181,6 +211,7 @@ int main(void) {
         test_ttft(&b);
         test_itl(&b);
         test_decode(&b);
+        test_sections(&b);
         test_refusals(&b);
     }
     unlink(path);
