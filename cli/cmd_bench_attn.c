@@ -64,33 +64,30 @@ static bool opt_methods(const cli_opt *opt, const char *name, const char *v, con
 /* -1 to go on, else the exit status. */
 static int parse_options(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
-    lc_bench_attn_grid *g = &o->g;
-    *g = (lc_bench_attn_grid){.methods = o->methods, .ns = o->ns, .ds = o->ds, .heads = 1, .reps = 3, .causal_mode = 1,
-                              .kv_type = LC_DTYPE_F32, .max_seconds = 60, .naive_cap = (int64_t)1 << 30, .seed = 1};
+    lc_bench_attn_grid *g = &o->g; /* zeros: lc_bench_attn_grid_defaults' */
+    *g = (lc_bench_attn_grid){.heads = 1, .causal_mode = 1, .kv_type = LC_DTYPE_F32, .naive_cap = (int64_t)1 << 30,
+                              .seed = 1};
     o->peak = true;
-    bool quick = false, reps_set = false, max_set = false, ns_set = false, ds_set = false, methods_set = false;
+    bool quick = false;
     const cli_opt opts[] = {
         CLI_SECTION("options:"),
-        {.kind = CLI_OPT_FN, .names = "--method", .meta = "LIST", .fn = opt_methods, .dst = o, .given = &methods_set,
-         .help = "comma-separated specs (default naive,flash,window:4096:4,linear:elu,chunked:512:64)\n"
-                 "naive | flash | window:W[:S] | linear[:elu|relu|favor[:M]] | chunked:C[:O]\n"
-                 "| hybrid:SPEC+SPEC[+...] (specs assigned to heads round-robin)"},
-        {.kind = CLI_OPT_I64_LIST, .names = "--n", .meta = "LIST", .dst = o->ns, .count = &g->n_ns, .hi = MAX_LIST,
-         .list_lo = 1, .given = &ns_set, .help = "sequence lengths (default 1K,4K,16K,64K,256K,1M; K/M suffixes)"},
-        {.kind = CLI_OPT_I64_LIST, .names = "--d", .meta = "LIST", .dst = o->ds, .count = &g->n_ds, .hi = MAX_LIST,
-         .list_lo = -CLI_INT_LIMIT, .given = &ds_set, .help = "head dims (default 64,128)"},
+        CLI_FN("--method", "LIST", opt_methods, o,
+               "comma-separated specs (default naive,flash,window:4096:4,linear:elu,chunked:512:64)\n"
+               "naive | flash | window:W[:S] | linear[:elu|relu|favor[:M]] | chunked:C[:O]\n"
+               "| hybrid:SPEC+SPEC[+...] (specs assigned to heads round-robin)"),
+        CLI_I64_LIST("--n", "LIST", o->ns, &g->n_ns, MAX_LIST, 1,
+                     "sequence lengths (default 1K,4K,16K,64K,256K,1M; K/M suffixes)"),
+        CLI_I64_LIST("--d", "LIST", o->ds, &g->n_ds, MAX_LIST, -CLI_INT_LIMIT, "head dims (default 64,128)"),
         SMALL("--heads", "H", &g->heads, "query heads (default 1)"),
         SMALL("--kv-heads", "K", &g->kv_heads, "KV heads (default H)"),
         CLI_FN("--causal|--no-causal|--both", NULL, opt_causal, &g->causal_mode, "masking (default causal)"),
         CLI_SET("--decode", &g->decode, "one query against n cached keys (instead of n queries)"),
         CLI_FN("--kv-type", "T", opt_kv_type, &g->kv_type, "f32 | f16 | q8_0 (default f32)"),
         SMALL("-t|--threads", "N", &g->threads, "threads (default: all CPUs)"),
-        {.kind = CLI_OPT_INT, .names = "--reps", .meta = "N", .dst = &g->reps, .lo = 1, .hi = 4096, .given = &reps_set,
-         .help = "timed runs per cell, median reported (default 3)"},
-        {.kind = CLI_OPT_DOUBLE, .names = "--max-seconds", .meta = "S", .dst = &g->max_seconds, .dlo = 1e-9,
-         .dhi = 1e7, .given = &max_set,
-         .help = "skip a cell whose estimated time passes S (default 60; from the same\n"
-                 "method's previous length); a single run past S stops the repeats"},
+        SMALL("--reps", "N", &g->reps, "timed runs per cell, median reported (default 3)"),
+        CLI_DOUBLE("--max-seconds", "S", &g->max_seconds, 1e-9, 1e7,
+                   "skip a cell whose estimated time passes S (default 60; from the same\n"
+                   "method's previous length); a single run past S stops the repeats"),
         CLI_I64("--naive-cap", "SZ", &g->naive_cap, 1, CLI_INT_LIMIT, "NAIVE's score-matrix cap (default 1G)"),
         CLI_CLEAR("--no-peak", &o->peak, "do not measure the machine's peak first (no %peak column)"),
         CLI_SET("--quick", &quick, "a run under one minute: --n 1K,4K,16K --d 64 --reps 2 --max-seconds 5"),
@@ -102,21 +99,10 @@ static int parse_options(int argc, char **argv, options *o) {
     const cli_opt_spec spec = CLI_SPEC(CMD, synopsis, epilog, opts);
     const int rc = cli_opt_parse(&spec, argc, argv, 1);
     if (rc >= 0) return rc;
-    if (!ns_set) cli_parse_i64_list(quick ? "1K,4K,16K" : "1K,4K,16K,64K,256K,1M", o->ns, MAX_LIST, &g->n_ns);
-    if (!ds_set) cli_parse_i64_list(quick ? "64" : "64,128", o->ds, MAX_LIST, &g->n_ds);
-    if (quick && !reps_set) g->reps = 2;
-    if (quick && !max_set) g->max_seconds = 5;
-    if (!g->kv_heads) g->kv_heads = g->heads;
-    if (!g->threads) g->threads = lc_cpu_count();
-    for (int i = 0; i < g->n_ns; i++)
-        if (o->ns[i] > LC_CONTEXT_MAX_TOKENS) {
-            cli_error(CMD, "--n: lengths must be in 1..%lld", (long long)LC_CONTEXT_MAX_TOKENS);
-            return CLI_USAGE;
-        }
-    if (!methods_set)
-        lc_bench_attn_methods_parse("naive,flash,window:4096:4,linear:elu,chunked:512:64", o->methods, MAX_LIST,
-                                    &g->n_methods, NULL);
-    return -1;
+    lc_error err;
+    if (lc_bench_attn_grid_defaults(g, quick, o->ns, o->ds, o->methods, MAX_LIST, &err) == LC_OK) return -1;
+    cli_error(CMD, "%s", err.msg);
+    return CLI_USAGE;
 }
 #undef SMALL
 

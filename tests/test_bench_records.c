@@ -10,7 +10,9 @@
  *    LC_CONTEXT_MAX_TOKENS, rounds out of range; lc_bench_kv_print_summary;
  *  - lc_bench_peak_table, _contend_table (the wait policy from the
  *    environment), _rope_info (the run's figures recorded by lc_bench_rope),
- *    _grammar_info, _sample_table: fields, keys, values.
+ *    _grammar_info, _sample_table: fields, keys, values;
+ *  - lc_bench_attn_grid_defaults: the full and the quick grid, what is given
+ *    kept, a length past LC_CONTEXT_MAX_TOKENS refused.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,10 +276,35 @@ static void test_others(void) {
     CHECK(lc_bench_peak_table(NULL, &t, &err) == LC_ERR_INVALID_ARG, "no peak");
 }
 
+static void test_attn_defaults(void) {
+    int64_t ns[8], ds[8];
+    lc_bench_attn_method methods[8];
+    lc_bench_attn_grid g = {.heads = 4};
+    lc_error err;
+    CHECK_OK(lc_bench_attn_grid_defaults(&g, false, ns, ds, methods, 8, &err), &err);
+    CHECK(g.n_ns == 6 && ns[0] == 1024 && ns[5] == 1048576 && g.n_ds == 2 && ds[1] == 128 && g.reps == 3 &&
+              g.max_seconds == 60 && g.kv_heads == 4 && g.threads == lc_cpu_count() && g.n_methods == 5 &&
+              g.ns == ns && g.methods == methods && !strcmp(methods[4].spec, "chunked:512:64"),
+          "full: %d lengths, %d dims, %d reps, %g s, %d methods", g.n_ns, g.n_ds, g.reps, g.max_seconds, g.n_methods);
+    lc_bench_attn_grid q = {.heads = 2, .kv_heads = 1, .reps = 7, .threads = 3};
+    ds[0] = 32, q.n_ds = 1;
+    CHECK_OK(lc_bench_attn_grid_defaults(&q, true, ns, ds, methods, 8, &err), &err);
+    CHECK(q.n_ns == 3 && ns[2] == 16384 && q.n_ds == 1 && ds[0] == 32 && q.reps == 7 && q.max_seconds == 5 &&
+              q.kv_heads == 1 && q.threads == 3,
+          "quick, dims and reps given: %d %lld %d %g", q.n_ns, (long long)ds[0], q.reps, q.max_seconds);
+    lc_bench_attn_grid far = {.heads = 1, .n_ns = 1};
+    ns[0] = LC_CONTEXT_MAX_TOKENS + 1;
+    CHECK(lc_bench_attn_grid_defaults(&far, false, ns, ds, methods, 8, &err) == LC_ERR_INVALID_ARG &&
+              strstr(err.msg, "--n: lengths must be in 1.."),
+          "too long: %s", err.msg);
+    CHECK(lc_bench_attn_grid_defaults(&far, false, ns, ds, methods, 5, &err) == LC_ERR_INVALID_ARG, "no room");
+}
+
 int main(void) {
     test_matmul();
     test_kv();
     test_train();
     test_others();
+    test_attn_defaults();
     return lc_test_finish("test_bench_records");
 }

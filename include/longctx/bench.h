@@ -123,6 +123,16 @@ typedef struct {
 /* The number of cells of g (rows lc_bench_attn_grid_run fills), or -1 when a
  * count is out of 1..4096. */
 int64_t lc_bench_attn_grid_cells(const lc_bench_attn_grid *g);
+/* What bench attn takes for what is not given, into the lists given (room
+ * for max >= 6 entries each; g's lists then point at them): lengths (n_ns
+ * 0) 1K..1M by fours (quick: 1K, 4K, 16K), head dims (n_ds 0) 64 and 128
+ * (quick: 64), reps (0) 3 (quick: 2), max_seconds (0) 60 (quick: 5),
+ * kv_heads (0) heads, threads (<= 0) every CPU, methods (n_methods 0)
+ * LC_BENCH_ATTN_DEFAULT_METHODS; then every length within
+ * LC_CONTEXT_MAX_TOKENS. */
+#define LC_BENCH_ATTN_DEFAULT_METHODS "naive,flash,window:4096:4,linear:elu,chunked:512:64"
+lc_status lc_bench_attn_grid_defaults(lc_bench_attn_grid *g, bool quick, int64_t *ns, int64_t *ds,
+                                      lc_bench_attn_method *methods, int max, lc_error *err);
 /* Measure every cell into rows (lc_bench_attn_grid_cells of them). A cell's
  * refusal is its row's error; the status is an error only for bad arguments
  * or no memory for the grid's bookkeeping. */

@@ -185,3 +185,33 @@ lc_status lc_bench_attn_grid_run(const lc_bench_attn_grid *g, lc_bench_attn_row 
     free(hp);
     return LC_OK;
 }
+
+lc_status lc_bench_attn_grid_defaults(lc_bench_attn_grid *g, bool quick, int64_t *ns, int64_t *ds,
+                                      lc_bench_attn_method *methods, int max, lc_error *err) {
+    static const int64_t all_ns[] = {1024, 4096, 16384, 65536, 262144, 1048576}, all_ds[] = {64, 128};
+    if (!g || !ns || !ds || !methods || max < 6)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "bench attn: no grid, or lists with room for fewer than 6");
+    if (g->n_ns == 0) {
+        g->n_ns = quick ? 3 : 6;
+        memcpy(ns, all_ns, (size_t)g->n_ns * sizeof *ns);
+    }
+    if (g->n_ds == 0) {
+        g->n_ds = quick ? 1 : 2;
+        memcpy(ds, all_ds, (size_t)g->n_ds * sizeof *ds);
+    }
+    if (g->reps == 0) g->reps = quick ? 2 : 3;
+    if (g->max_seconds == 0) g->max_seconds = quick ? 5 : 60;
+    if (g->kv_heads == 0) g->kv_heads = g->heads;
+    if (g->threads <= 0) g->threads = lc_cpu_count();
+    if (g->n_methods == 0) {
+        const lc_status st =
+            lc_bench_attn_methods_parse(LC_BENCH_ATTN_DEFAULT_METHODS, methods, max, &g->n_methods, err);
+        if (st != LC_OK) return st;
+    }
+    g->ns = ns, g->ds = ds, g->methods = methods;
+    for (int i = 0; i < g->n_ns; i++)
+        if (ns[i] < 1 || ns[i] > LC_CONTEXT_MAX_TOKENS)
+            return lc_fail(err, LC_ERR_INVALID_ARG, "--n: lengths must be in 1..%lld",
+                           (long long)LC_CONTEXT_MAX_TOKENS);
+    return LC_OK;
+}
