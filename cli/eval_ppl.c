@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "eval_common.h"
-#include "longctx/sys.h"
 
 /* --sp: the context's attention sharded over the ranks (every rank, whatever
  * the outcome of creating its context), the evaluation model on the shards. */
@@ -55,28 +54,6 @@ static int check_windows(eval_session *s) {
     if (lc_eval_ppl_windows_check(a->lengths, a->n_lengths, a->stride, a->rf.co.n_ctx, &err) == LC_OK) return CLI_OK;
     cli_error(EVAL_CMD, "%s", err.msg);
     return CLI_USAGE;
-}
-
-/* One method: its context, every window. */
-static int run_method(eval_session *s, const lc_eval_method *m, const int32_t *ids, int64_t n,
-                      lc_eval_ppl_result *res, lc_eval_ctx_info *info) {
-    eval_args *a = s->a;
-    lc_eval_run_opts o;
-    eval_run_opts(s, &o);
-    lc_rope_config rope = s->rope;
-    if (m->rope_override) rope.scaling = m->scaling;
-    o.ctx.rope = &rope;
-    o.ctx.attn = m->attn[0] ? m->attn : NULL;
-    o.ctx.kv_external = a->spc.on; /* --sp: each rank allocates its shard only */
-    sp_maker spm = {&a->spc, false};
-    const lc_eval_model_maker maker = {sp_open, sp_close, &spm};
-    if (a->spc.on) o.maker = &maker;
-    lc_error err;
-    const lc_status st =
-        lc_eval_ppl_run_model(s->model, s->tok, &o, ids, n, a->lengths, a->n_lengths, a->stride, res, info, &err);
-    cli_progress_done(&s->progress);
-    if (st == LC_OK) return CLI_OK;
-    return spm.printed || a->spc.rank != 0 ? CLI_FAIL : cli_fail(EVAL_CMD, &err);
 }
 
 static lc_status ppl_json(eval_session *s, const lc_eval_ctx_info *info, const char *const *names, int nm,
@@ -134,27 +111,32 @@ static int run_stream(eval_session *s, lc_eval_stream_cell *c, int nm, const int
     return eval_out_close(f, a->csv_path, st, &err);
 }
 
+/* Every method at every window (--sp: each context sharded over the ranks), then the outputs. */
 static int run_methods(eval_session *s, const lc_eval_method *m, int nm, const int32_t *ids, int64_t n) {
-    const eval_args *a = s->a;
+    eval_args *a = s->a;
     lc_eval_ctx_info info[LC_EVAL_MAX_METHODS];
-    char names[LC_EVAL_MAX_METHODS][128];
+    char names[LC_EVAL_MAX_METHODS][LC_EVAL_NAME_MAX];
     const char *np[LC_EVAL_MAX_METHODS];
     lc_eval_ppl_result *res = calloc((size_t)nm * (size_t)a->n_lengths, sizeof *res);
     if (!res) {
         cli_error(EVAL_CMD, "out of memory");
         return CLI_FAIL;
     }
-    const double t0 = lc_time_now();
-    int rc = CLI_OK;
-    for (int i = 0; i < nm && rc == CLI_OK; i++) {
-        rc = run_method(s, &m[i], ids, n, res + i * a->n_lengths, &info[i]);
-        if (rc == CLI_OK) np[i] = lc_eval_method_name(&m[i], &info[i], names[i], sizeof names[i]);
-    }
+    lc_eval_run_opts o;
+    eval_run_opts(s, &o);
+    o.ctx.kv_external = a->spc.on; /* --sp: each rank allocates its shard only */
+    sp_maker spm = {&a->spc, false};
+    const lc_eval_model_maker maker = {sp_open, sp_close, &spm};
+    if (a->spc.on) o.maker = &maker;
+    lc_eval_ppl_comparison c = {m, nm, a->lengths, a->n_lengths, a->stride, &s->rope, res, info, names, 0};
+    lc_error err;
+    lc_status st = lc_eval_ppl_compare(s->model, s->tok, &o, ids, n, &c, &err);
+    cli_progress_done(&s->progress);
+    for (int i = 0; i < nm; i++) np[i] = names[i];
+    int rc = st == LC_OK ? CLI_OK : spm.printed || a->spc.rank != 0 ? CLI_FAIL : cli_fail(EVAL_CMD, &err);
     if (rc == CLI_OK) {
-        const double secs = lc_time_now() - t0;
-        lc_error err;
-        lc_status st = lc_eval_ppl_print(s->table, res, np, nm, a->n_lengths, secs, a->timings, &err);
-        if (st == LC_OK && a->json) st = ppl_json(s, info, np, nm, res, secs, &err);
+        st = lc_eval_ppl_print(s->table, res, np, nm, a->n_lengths, c.seconds, a->timings, &err);
+        if (st == LC_OK && a->json) st = ppl_json(s, info, np, nm, res, c.seconds, &err);
         if (st != LC_OK) rc = cli_fail(EVAL_CMD, &err);
         if (rc == CLI_OK) rc = ppl_files(s, np, nm, res);
     }

@@ -378,6 +378,28 @@ static void test_runners(const lc_tokenizer *tok) {
         CHECK(got[j].nll == want[j].nll && got[j].n_scored == want[j].n_scored && got[j].stride == W[j] - 1,
               "window %lld: %.9g vs %.9g", (long long)W[j], got[j].nll, want[j].nll);
     }
+    /* a comparison: the default method (flash here) gives the runner's figures; a RoPE override its own */
+    lc_eval_method meths[2];
+    int nm = 0;
+    CHECK_OK(lc_eval_methods_parse(NULL, "none,linear", meths, &nm, &err), &err);
+    lc_eval_ppl_result cres[4];
+    lc_eval_ctx_info cinfo[2];
+    char cnames[2][LC_EVAL_NAME_MAX];
+    lc_eval_run_opts po;
+    lc_eval_run_opts_init(&po);
+    po.ctx.n_threads = 1;
+    lc_rope_config base = m->cfg.rope;
+    base.factor = 2; /* used by the override only: the first method keeps scaling none */
+    lc_eval_ppl_comparison cmp = {meths, nm, W, 2, 0, &base, cres, cinfo, cnames, -1};
+    CHECK_OK(lc_eval_ppl_compare(m, tok, &po, ids, 200, &cmp, &err), &err);
+    CHECK(nm == 2 && cres[0].nll == got[0].nll && cres[1].nll == got[1].nll && cres[2].nll != got[0].nll &&
+              cinfo[1].rope.scaling == LC_ROPE_SCALING_LINEAR && cmp.seconds >= 0,
+          "compare: %.9g %.9g vs %.9g %.9g, linear %.9g", cres[0].nll, cres[1].nll, got[0].nll, got[1].nll,
+          cres[2].nll);
+    CHECK(!strncmp(cnames[0], "flash", 5) && strstr(cnames[1], "linear"), "names: %s | %s", cnames[0], cnames[1]);
+    cmp.n_methods = 0;
+    CHECK(lc_eval_ppl_compare(m, tok, &po, ids, 200, &cmp, &err) == LC_ERR_INVALID_ARG, "no methods");
+
     /* recompute:15 is the plan with window 16, stride 1 */
     lc_eval_stream_cell sc[2];
     int ns = 0;

@@ -458,6 +458,29 @@ lc_status lc_eval_methods_parse(const char *attn_list, const char *scaling_list,
  * (a CSV field), the attention as given or as the context resolved it. */
 const char *lc_eval_method_name(const lc_eval_method *m, const lc_eval_ctx_info *info, char *buf, size_t len);
 
+/* A ppl comparison (eval ppl --attn A,B --rope-scaling X,Y): each method in
+ * turn on a context of its own, o's options with the method's attention
+ * ("": the model's, else flash) and, where it overrides it, its RoPE scaling over rope
+ * (NULL: the model's), at every window (lc_eval_ppl_run_model). The caller
+ * gives the methods, the windows and the arrays res [n_methods x n_windows],
+ * info and names [n_methods]; the run fills them (names by
+ * lc_eval_method_name) and seconds, its wall time. */
+#define LC_EVAL_NAME_MAX 128
+typedef struct {
+    const lc_eval_method *methods;
+    int n_methods;
+    const int64_t *windows;
+    int n_windows;
+    int64_t stride;                    /* 0: W - 1                                  */
+    const lc_rope_config *rope;        /* the base RoPE (NULL: the model's)          */
+    lc_eval_ppl_result *res;           /* out: method i, window j at i * n_windows + j */
+    lc_eval_ctx_info *info;            /* out: each method's context                 */
+    char (*names)[LC_EVAL_NAME_MAX];   /* out                                        */
+    double seconds;                    /* out                                        */
+} lc_eval_ppl_comparison;
+lc_status lc_eval_ppl_compare(const lc_model *m, const lc_tokenizer *tok, const lc_eval_run_opts *o,
+                              const int32_t *tokens, int64_t n, lc_eval_ppl_comparison *c, lc_error *err);
+
 /* The tokens of a ppl run: token_ids false: the text of the file encoded
  * with tok (BOS first; tok NULL refused); true: ids separated by white space
  * or commas, each below vocab. At most 1 GiB of file and half the memory

@@ -161,3 +161,26 @@ lc_status lc_eval_stream_run_model(const lc_model *m, const lc_tokenizer *tok, c
     lc_context_free(ctx);
     return st;
 }
+
+lc_status lc_eval_ppl_compare(const lc_model *m, const lc_tokenizer *tok, const lc_eval_run_opts *o,
+                              const int32_t *tokens, int64_t n, lc_eval_ppl_comparison *c, lc_error *err) {
+    if (!m || !o || !c || !c->methods || !c->res || !c->info || !c->names || c->n_methods < 1 ||
+        c->n_methods > LC_EVAL_MAX_METHODS)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "ppl: no model, options, methods (1..%d) or results",
+                       LC_EVAL_MAX_METHODS);
+    const double t0 = lc_time_now();
+    lc_status st = LC_OK;
+    for (int i = 0; i < c->n_methods && st == LC_OK; i++) {
+        const lc_eval_method *me = &c->methods[i];
+        lc_eval_run_opts mo = *o;
+        lc_rope_config rope = c->rope ? *c->rope : m->cfg.rope;
+        if (me->rope_override) rope.scaling = me->scaling;
+        mo.ctx.rope = &rope;
+        mo.ctx.attn = me->attn[0] ? me->attn : NULL;
+        st = lc_eval_ppl_run_model(m, tok, &mo, tokens, n, c->windows, c->n_windows, c->stride,
+                                   c->res + (size_t)i * (size_t)c->n_windows, &c->info[i], err);
+        if (st == LC_OK) lc_eval_method_name(me, &c->info[i], c->names[i], LC_EVAL_NAME_MAX);
+    }
+    c->seconds = lc_time_now() - t0;
+    return st;
+}
