@@ -129,28 +129,20 @@ typedef struct {
 static int measure(bm_run *r) {
     const bm_args *a = r->a;
     lc_error err;
-    for (int j = 0; j < a->n_ctx * (int)a->n_repeat;) {
-        const int i = j % a->n_ctx, n_set = a->interleave ? a->n_ctx : 1;
+    if (!r->sp) {
+        const lc_status st = lc_bench_model_measure(r->m, &r->run, a->n_dec, (uint64_t)a->seed, (int)a->n_repeat,
+                                                    r->rows, &r->n_rows, a->json ? NULL : stdout, &err);
+        return st == LC_OK ? CLI_OK : cli_fail("bench model", &err);
+    }
+    for (int j = 0; j < a->n_ctx * (int)a->n_repeat; j++) { /* --sp: one cell at a time, sharded */
         double sp_bytes = 0;
-        if (r->sp) { /* --sp: one cell, sharded */
-            if (cli_sp_bench_cell(r->sp, r->m, &a->co, a->ctxs[i], a->n_dec, (uint64_t)a->seed, &r->rows[r->n_rows],
-                                  &sp_bytes, &err) != LC_OK)
-                return r->sp->rank == 0 ? cli_fail("bench model", &err) : CLI_FAIL;
-            if (!a->json) lc_bench_model_print_row(stdout, &r->rows[r->n_rows], false, NULL);
-            if (!a->json)
-                printf("%8s   sp: %d ranks, %.0f bytes sent per decoded token per rank\n", "", r->sp->n_ranks,
-                       sp_bytes);
-            r->n_rows++;
-            j++;
-            continue;
-        }
-        if (lc_bench_model_cells(r->m, &a->co, a->ctxs + i, n_set, a->n_dec, (uint64_t)a->seed, a->synthetic,
-                                 &r->rows[r->n_rows], &err) != LC_OK)
-            return cli_fail("bench model", &err);
-        r->n_rows += n_set;
-        j += n_set;
-        for (int q = r->n_rows - n_set; q < r->n_rows && !a->json; q++)
-            lc_bench_model_print_row(stdout, &r->rows[q], a->synthetic, NULL);
+        if (cli_sp_bench_cell(r->sp, r->m, &a->co, a->ctxs[j % a->n_ctx], a->n_dec, (uint64_t)a->seed, &r->rows[j],
+                              &sp_bytes, &err) != LC_OK)
+            return r->sp->rank == 0 ? cli_fail("bench model", &err) : CLI_FAIL;
+        r->n_rows = j + 1;
+        if (!a->json) lc_bench_model_print_row(stdout, &r->rows[j], false, NULL);
+        if (!a->json)
+            printf("%8s   sp: %d ranks, %.0f bytes sent per decoded token per rank\n", "", r->sp->n_ranks, sp_bytes);
     }
     return CLI_OK;
 }

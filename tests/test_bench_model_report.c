@@ -11,7 +11,9 @@
  *    memory table for a model with window layers, the fractions of the
  *    peak only with one; nothing for a model of global layers only;
  *  - the JSON document: its fields, the repeat of each row, sp_ranks only
- *    with --sp; refusals of no run, no model and no rows.
+ *    with --sp; refusals of no run, no model and no rows;
+ *  - lc_bench_model_measure: the rows of every repeat in order (lengths one
+ *    by one, or interleaved), each printed as it comes; refusals.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +136,27 @@ static void test_faces(void) {
 
     CHECK(lc_bench_model_print_summary(stdout, NULL, rows, 2, &err) == LC_ERR_INVALID_ARG, "no run");
     CHECK(lc_bench_model_write_json(stdout, &r, NULL, 2, &err) == LC_ERR_INVALID_ARG, "no rows");
+    /* the measurement: 2 lengths x 2 repeats, synthetic depth, one by one and interleaved */
+    co.n_threads = 1;
+    const int64_t small[2] = {16, 32};
+    r.ctxs = small, r.sp_ranks = 0;
+    for (int inter = 0; inter < 2; inter++) {
+        r.interleave = inter;
+        lc_bench_model_row mr[4];
+        int n = -1;
+        CHECK_OK(lc_bench_model_measure(m, &r, 2, 1, 2, mr, &n, cap_open(&c), &err), &err);
+        const char *got_text = cap_close(&c);
+        CHECK(n == 4 && mr[0].ctx == 16 && mr[1].ctx == 32 && mr[2].ctx == 16 && mr[3].ctx == 32 &&
+                  mr[3].n_decode == 2 && mr[3].decode_tok_s > 0,
+              "measure (interleave %d): %d rows", inter, n);
+        CHECK(!strncmp(got_text, "      16 |  synthetic", 21) && strstr(got_text, "\n      32 |  synthetic") &&
+                  strlen(got_text) > 0 && got_text[strlen(got_text) - 1] == '\n',
+              "rows printed: %s", got_text);
+        free(c.text);
+    }
+    lc_bench_model_row one[1];
+    int n1 = -1;
+    CHECK(lc_bench_model_measure(m, &r, 2, 1, 0, one, &n1, NULL, &err) == LC_ERR_INVALID_ARG && n1 == 0, "0 repeats");
     r.model = NULL;
     CHECK(lc_bench_model_print_head(stdout, &r, &err) == LC_ERR_INVALID_ARG, "no model");
     lc_model_free(m);

@@ -228,6 +228,12 @@ lc_status lc_bench_model_print_row(FILE *f, const lc_bench_model_row *row, bool 
  * a peak, the fractions of it (rows[r * n_ctx + i]: repeat r, length i). */
 lc_status lc_bench_model_print_summary(FILE *f, const lc_bench_model_run *r, const lc_bench_model_row *rows,
                                        int n_rows, lc_error *err);
+/* The rows of a run: every length of r n_repeat times (1..LC_BENCH_MODEL_MAX_REPEAT)
+ * in turn (r->interleave: the lengths together, lc_bench_model_cells), into
+ * rows[n_repeat x r->n_ctx] (rows[k * n_ctx + i]: repeat k, length i), each
+ * printed to f (NULL: not) as it is measured; *n_rows the rows measured. */
+lc_status lc_bench_model_measure(const lc_model *m, const lc_bench_model_run *r, int64_t n_decode, uint64_t seed,
+                                 int n_repeat, lc_bench_model_row *rows, int *n_rows, FILE *f, lc_error *err);
 /* `bench model --json`: one object, the run's fields and "rows"
  * (lc_bench_model_row_json), docs/performance.md. */
 lc_status lc_bench_model_write_json(FILE *f, const lc_bench_model_run *r, const lc_bench_model_row *rows, int n_rows,

@@ -186,3 +186,21 @@ lc_status lc_bench_model_write_json(FILE *f, const lc_bench_model_run *r, const 
     lc_json_finish(&w);
     return written(f, err);
 }
+
+lc_status lc_bench_model_measure(const lc_model *m, const lc_bench_model_run *r, int64_t n_decode, uint64_t seed,
+                                 int n_repeat, lc_bench_model_row *rows, int *n_rows, FILE *f, lc_error *err) {
+    *n_rows = 0;
+    if (!m || !r || !r->opts || !rows || !r->ctxs || r->n_ctx < 1 || r->n_ctx > LC_BENCH_MODEL_MAX_SET ||
+        n_repeat < 1 || n_repeat > LC_BENCH_MODEL_MAX_REPEAT)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "bench model: %d lengths (1..%d), %d repeats (1..%d)",
+                       r ? r->n_ctx : 0, LC_BENCH_MODEL_MAX_SET, n_repeat, LC_BENCH_MODEL_MAX_REPEAT);
+    const int n_set = r->interleave ? r->n_ctx : 1;
+    for (int j = 0; j < r->n_ctx * n_repeat; j += n_set) {
+        const lc_status st = lc_bench_model_cells(m, r->opts, r->ctxs + j % r->n_ctx, n_set, n_decode, seed,
+                                                  r->synthetic, &rows[j], err);
+        if (st != LC_OK) return st;
+        *n_rows = j + n_set;
+        for (int q = j; q < j + n_set && f; q++) lc_bench_model_print_row(f, &rows[q], r->synthetic, NULL);
+    }
+    return LC_OK;
+}
