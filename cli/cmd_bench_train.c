@@ -130,18 +130,9 @@ int bench_train(int argc, char **argv) {
         lc_table_print_fields(info, stdout, 0, NULL);
         lc_table_print_header(t, stdout, NULL);
     }
-    for (int ci = 0; ci < n_ctx; ci++)
-        for (int k = 0; k < n_kinds; k++) {
-            lc_bench_train_row r = {.ctx = ctx[ci], .attn = kinds[k]};
-            lc_train_config cc = c;
-            cc.ctx = ctx[ci];
-            if (lc_bench_train_kind(&cc, kinds[k], &err) != LC_OK || lc_bench_train_cell(&cc, steps, &r, &err) != LC_OK)
-                snprintf(r.note, sizeof r.note, "%s", err.msg);
-            lc_bench_train_table_add(t, &r, have);
-            if (!json) lc_table_print_row(t, stdout, lc_table_n_rows(t) - 1, NULL);
-            fflush(stdout);
-        }
-    if (json) return bench_report(CMD, json, LC_OK, &err, info, "rows", t);
+    const lc_status st =
+        lc_bench_train_grid(&c, ctx, n_ctx, kinds, n_kinds, steps, have, t, json ? NULL : stdout, &err);
+    if (json || st != LC_OK) return bench_report(CMD, json, st, &err, info, "rows", t);
     lc_table_free(info);
     lc_table_free(t);
     return CLI_OK;

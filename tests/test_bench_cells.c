@@ -104,6 +104,32 @@ static void train_cells(void) {
     CHECK_OK(lc_bench_train_attn_layers(&c, 16, &a, &err), &err);
     CHECK(a.ctx == 16 && a.flash_fwd >= 0 && a.lin_bwd >= 0 && a.naive_bytes > 0, "attention layers");
     CHECK(lc_bench_train_attn_layers(&c, 0, &a, &err) == LC_ERR_INVALID_ARG, "context 0 refused");
+
+    /* the grid: contexts x kinds in order, a failed cell's note, the rows printed as they come */
+    lc_table *t = NULL;
+    CHECK_OK(lc_bench_train_table(NULL, 0, NULL, &t, &err), &err);
+    if (!t) return;
+    const int64_t ctx[2] = {16, -3};
+    const char *const kinds[2] = {"flash", "linear"};
+    char *text = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+    CHECK_OK(lc_bench_train_grid(&c, ctx, 2, kinds, 2, 1, NULL, t, f, &err), &err);
+    fclose(f);
+    CHECK(lc_table_n_rows(t) == 4, "grid rows %lld", (long long)lc_table_n_rows(t));
+    int lines = 0;
+    for (const char *p = text; p && *p; p++) lines += *p == '\n';
+    CHECK(lines == 4 && strstr(text, "linear"), "grid printed %d lines: %s", lines, text ? text : "");
+    free(text);
+    f = open_memstream(&text, &n);
+    lc_table_print_csv(t, f, NULL);
+    fclose(f);
+    CHECK(text && strstr(text, "\n16,flash,") && strstr(text, "\n16,linear,") && strstr(text, "\n-3,flash,") &&
+              strstr(text, "\n-3,linear,"),
+          "grid order: %s", text ? text : "");
+    free(text);
+    lc_table_free(t);
+    CHECK(lc_bench_train_grid(&c, ctx, 1, kinds, 1, 1, NULL, NULL, NULL, &err) == LC_ERR_INVALID_ARG, "no table");
 }
 
 static lc_model *tiny_model(void) {

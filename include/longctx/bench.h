@@ -326,6 +326,13 @@ double lc_bench_train_step_flops(const lc_train_config *c);
  * the best is kept. A plan needing more than 80 % of available memory is
  * skipped (ran false, LC_OK, the note says what it needs). */
 lc_status lc_bench_train_cell(const lc_train_config *c, int steps, lc_bench_train_row *out, lc_error *err);
+/* bench train's cells: each context ctx[i] x attention kind (lc_bench_train_kind,
+ * then lc_bench_train_cell of c at that context), a row each added to t
+ * (lc_bench_train_table's, made with the same pk) and printed to f (NULL:
+ * not) as it comes; a cell that fails says why in its row's note. The
+ * table's status. */
+lc_status lc_bench_train_grid(const lc_train_config *c, const int64_t *ctx, int n_ctx, const char *const *kinds,
+                              int n_kinds, int steps, const lc_peak *pk, lc_table *t, FILE *f, lc_error *err);
 
 /* The trainer's GEMM (lc_sgemm) on the model's shapes, N = batch x ctx:
  * gate forward, its two backward products, logits, and a 1024 cube. */

@@ -275,3 +275,23 @@ lc_status lc_bench_train_attn_layers(const lc_train_config *c, int64_t ctx, lc_b
     free_bufs(&b);
     return LC_OK;
 }
+
+lc_status lc_bench_train_grid(const lc_train_config *c, const int64_t *ctx, int n_ctx, const char *const *kinds,
+                              int n_kinds, int steps, const lc_peak *pk, lc_table *t, FILE *f, lc_error *err) {
+    if (!c || !t || (n_ctx > 0 && !ctx) || (n_kinds > 0 && !kinds) || n_ctx < 0 || n_kinds < 0)
+        return lc_fail(err, LC_ERR_INVALID_ARG, "bench train: no configuration, table, contexts or kinds");
+    for (int ci = 0; ci < n_ctx; ci++)
+        for (int k = 0; k < n_kinds; k++) {
+            lc_bench_train_row r = {.ctx = ctx[ci], .attn = kinds[k]};
+            lc_train_config cc = *c;
+            cc.ctx = ctx[ci];
+            lc_error cell_err;
+            if (lc_bench_train_kind(&cc, kinds[k], &cell_err) != LC_OK ||
+                lc_bench_train_cell(&cc, steps, &r, &cell_err) != LC_OK)
+                snprintf(r.note, sizeof r.note, "%s", cell_err.msg);
+            lc_bench_train_table_add(t, &r, pk);
+            if (f) lc_table_print_row(t, f, lc_table_n_rows(t) - 1, NULL);
+            if (f) fflush(f);
+        }
+    return lc_table_status(t, err);
+}
