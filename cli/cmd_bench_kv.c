@@ -28,17 +28,6 @@ static const char synopsis[] =
     "holds only the first checkpoint's tokens: tokens/s, their ratio (median over rounds) and\n"
     "resident memory (RSS). For window and sinks the ratio at 1M tokens should be about 1.\n\n";
 
-static int report(const cli_runtime_flags *rf, lc_context *ctx, const lc_bench_kv_spec *bs, const lc_bench_kv_row *rows,
-                  bool json) {
-    lc_table *info = NULL, *t = NULL;
-    lc_error err;
-    lc_status st = lc_bench_kv_info(rf->model_path, ctx, bs, &info, &err);
-    if (st == LC_OK) st = lc_bench_kv_table(rows, bs->n_at, &t, &err);
-    const int rc = bench_report("bench kv", json, st, &err, info, "checkpoints", t);
-    if (rc == CLI_OK && !json) lc_bench_kv_print_summary(stdout, rows, bs->n_at, bs->repeat);
-    return rc;
-}
-
 int bench_kv(int argc, char **argv) {
     cli_runtime_flags rf;
     cli_runtime_flags_init(&rf);
@@ -77,24 +66,17 @@ int bench_kv(int argc, char **argv) {
     lc_rope_config rope;
     int rc = cli_runtime_load(&rf, &m, &rope, "bench kv");
     if (rc != CLI_OK) return rc;
-    lc_context *ctx = NULL, *base = NULL;
+    int64_t stream = 0; /* a full policy's context holds the whole stream */
+    lc_bench_kv_stream_tokens(&bs, &stream); /* checked above */
+    if (rf.co.kv_policy == LC_KV_POLICY_FULL && rf.co.n_ctx < stream)
+        fprintf(stderr, "bench kv: full policy: -c %lld to hold the stream\n", (long long)stream);
     lc_bench_kv_row rows[MAX_AT];
-    int64_t stream = 0; /* tokens the whole run feeds */
-    lc_bench_kv_stream_tokens(&bs, &stream);
-    if (rf.co.kv_policy == LC_KV_POLICY_FULL && rf.co.n_ctx < stream) {
-        rf.co.n_ctx = stream;
-        fprintf(stderr, "bench kv: full policy: -c %lld to hold the stream\n", (long long)rf.co.n_ctx);
-    }
-    if (lc_context_create(m, &rf.co, &ctx, &err) != LC_OK || lc_context_create(m, &rf.co, &base, &err) != LC_OK) {
-        rc = cli_fail("bench kv", &err);
-        goto done;
-    }
-    const lc_status st = lc_bench_kv_stream(ctx, base, &bs, rows, &err);
+    lc_table *info = NULL, *t = NULL;
+    lc_status st = lc_bench_kv_run(m, &rf.co, &bs, rf.model_path, rows, &info, &err);
     cli_progress_done(&prog);
-    rc = st == LC_OK ? report(&rf, ctx, &bs, rows, json) : cli_fail("bench kv", &err);
-done:
-    lc_context_free(base);
-    lc_context_free(ctx);
     lc_model_free(m);
+    if (st == LC_OK) st = lc_bench_kv_table(rows, n_at, &t, &err);
+    rc = bench_report("bench kv", json, st, &err, info, "checkpoints", t);
+    if (rc == CLI_OK && !json) lc_bench_kv_print_summary(stdout, rows, n_at, repeat);
     return rc;
 }

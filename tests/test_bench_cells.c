@@ -185,6 +185,20 @@ static void kv_cells(void) {
     const int64_t huge[1] = {LC_CONTEXT_MAX_TOKENS};
     s.at = huge, s.n_at = 1;
     CHECK(lc_bench_kv_stream_tokens(&s, &n) == LC_ERR_TOO_LARGE, "past the token bound");
+
+    /* the whole run: a full policy's context of 16 raised to hold the 72-token stream; the record */
+    lc_context_opts fo;
+    lc_context_opts_init(&fo);
+    fo.n_threads = 1, fo.n_ctx = 16;
+    CHECK_OK(lc_kv_policy_parse("full", &fo, &err), &err);
+    const int64_t two[2] = {32, 64};
+    const lc_bench_kv_spec fs = {two, 2, 4, 2, 9, NULL, NULL};
+    lc_table *info = NULL;
+    CHECK_OK(lc_bench_kv_run(m, &fo, &fs, "m.gguf", rows, &info, &err), &err);
+    CHECK(rows[0].at == 32 && rows[1].at == 64 && rows[1].kv.n_used >= 64 && info && lc_table_n_rows(info) == 1,
+          "full run: at %lld, %lld rows used", (long long)rows[1].at, (long long)rows[1].kv.n_used);
+    lc_table_free(info);
+    CHECK(lc_bench_kv_run(m, &fo, &s, "m.gguf", rows, NULL, &err) == LC_ERR_TOO_LARGE, "the run checks the spec");
     lc_model_free(m);
 }
 

@@ -396,6 +396,12 @@ lc_status lc_bench_kv_stream_tokens(const lc_bench_kv_spec *s, int64_t *tokens);
 lc_status lc_bench_kv_spec_check(const lc_bench_kv_spec *s, lc_error *err);
 /* rows[k] for at[k]; ctx and base are new contexts of the same model and
  * options (a full policy needs n_ctx >= lc_bench_kv_stream_tokens). */
+/* bench kv's whole run on m: two contexts of opts (a full policy's n_ctx raised
+ * to lc_bench_kv_stream_tokens when below it), lc_bench_kv_stream on them into
+ * rows [s->n_at], and (info not NULL) the record lc_bench_kv_info of the
+ * streamed context, model_path naming the model; the contexts are freed. */
+lc_status lc_bench_kv_run(const lc_model *m, const lc_context_opts *opts, const lc_bench_kv_spec *s,
+                          const char *model_path, lc_bench_kv_row *rows, lc_table **info, lc_error *err);
 lc_status lc_bench_kv_stream(lc_context *ctx, lc_context *base, const lc_bench_kv_spec *s, lc_bench_kv_row *rows,
                              lc_error *err);
 

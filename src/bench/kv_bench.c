@@ -123,3 +123,23 @@ lc_status lc_bench_kv_stream(lc_context *ctx, lc_context *base, const lc_bench_k
     free(buf);
     return st;
 }
+
+lc_status lc_bench_kv_run(const lc_model *m, const lc_context_opts *opts, const lc_bench_kv_spec *s,
+                          const char *model_path, lc_bench_kv_row *rows, lc_table **info, lc_error *err) {
+    if (info) *info = NULL;
+    if (!m || !opts || !s || !rows) return lc_fail(err, LC_ERR_INVALID_ARG, "bench kv: NULL argument");
+    lc_status st = lc_bench_kv_spec_check(s, err);
+    if (st != LC_OK) return st;
+    lc_context_opts co = *opts;
+    int64_t stream = 0;
+    lc_bench_kv_stream_tokens(s, &stream); /* checked above */
+    if (co.kv_policy == LC_KV_POLICY_FULL && co.n_ctx < stream) co.n_ctx = stream;
+    lc_context *ctx = NULL, *base = NULL;
+    st = lc_context_create(m, &co, &ctx, err);
+    if (st == LC_OK) st = lc_context_create(m, &co, &base, err);
+    if (st == LC_OK) st = lc_bench_kv_stream(ctx, base, s, rows, err);
+    if (st == LC_OK && info) st = lc_bench_kv_info(model_path, ctx, s, info, err);
+    lc_context_free(base);
+    lc_context_free(ctx);
+    return st;
+}
