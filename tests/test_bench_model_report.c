@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "longctx/bench.h"
+#include "longctx/model_info.h"
 #include "test_model_util.h"
 #include "test_util.h"
 
@@ -101,7 +102,13 @@ static void test_faces(void) {
              "model m.gguf: %lld params, f16 weights, 4 layers, dim 32, heads 2/1\ncpu %s, 3 threads",
              (long long)lc_model_n_params(&m->cfg), r.cpu);
     CHECK(strncmp(got, want, strlen(want)) == 0, "head:\n%s\nwant:\n%s", got, want);
-    CHECK(strstr(got, "kv f16/f16\nsynthetic depth (--fill-kv random)") && !strstr(got, "peak") &&
+    const double huge = lc_model_huge_page_share(m);
+    char huge_line[64] = "\n";
+    if (huge >= 0) snprintf(huge_line, sizeof huge_line, "\nweights in 2 MiB pages: %.0f %%\n", 100 * huge);
+    char kv_syn[160];
+    snprintf(kv_syn, sizeof kv_syn, "kv f16/f16%ssynthetic depth (--fill-kv random)", huge_line);
+    CHECK(huge == -1 || (huge >= 0 && huge <= 1), "huge-page share %g", huge);
+    CHECK(strstr(got, kv_syn) && !strstr(got, "peak") &&
               strstr(got, "\n\n     ctx |  prefill/s  matmul    attn   other   mm GF/s |  decode/s"),
           "head: %s", got);
     free(c.text);

@@ -2,10 +2,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/util.h"
 #include "longctx/json.h"
+#include "longctx/sys.h"
 #include "test_util.h"
 
 static void test_f16(void) {
@@ -189,7 +192,37 @@ static void test_read_input(void) {
     unlink(path);
 }
 
+/* lc_huge_page_share: -1 for nothing or an address no mapping holds, a
+ * share in [0, 1] for memory that is mapped; a region in huge pages (when
+ * the kernel gives them to an aligned, advised, touched region) counts. */
+static void test_huge_page_share(void) {
+    CHECK(lc_huge_page_share(NULL, 64) == -1, "NULL");
+    int on_stack = 1;
+    CHECK(lc_huge_page_share(&on_stack, 0) == -1, "no bytes");
+    const double s = lc_huge_page_share(&on_stack, sizeof on_stack);
+    if (s == -1) {
+        printf("note: no /proc/self/smaps here: lc_huge_page_share not checked further\n");
+        return;
+    }
+    CHECK(s >= 0 && s <= 1, "the stack's share %g", s);
+    const size_t len = (size_t)8 << 20;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED, "mmap");
+    if (p == MAP_FAILED) return;
+    char *a = (char *)(((uintptr_t)p + ((size_t)2 << 20) - 1) & ~(uintptr_t)(((size_t)2 << 20) - 1));
+#ifdef MADV_HUGEPAGE
+    (void)madvise(a, (size_t)4 << 20, MADV_HUGEPAGE);
+#endif
+    memset(a, 1, (size_t)4 << 20);
+    const double h = lc_huge_page_share(a, (size_t)4 << 20);
+    CHECK(h >= 0 && h <= 1, "an anonymous region's share %g", h);
+    printf("4 MiB advised MADV_HUGEPAGE: %.0f %% in huge pages\n", 100 * h);
+    CHECK(munmap(p, len) == 0, "munmap");
+    CHECK(lc_huge_page_share(a, 4096) == -1, "an unmapped address: %g", lc_huge_page_share(a, 4096));
+}
+
 int main(void) {
+    test_huge_page_share();
     test_read_stream();
     test_read_input();
     test_json_strings();

@@ -15,7 +15,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 exec python3 - "$here" "$@" <<'PY'
-import json, os, statistics, sys, tempfile
+import json, os, re, statistics, sys, tempfile
 
 root = sys.argv[1]
 args = sys.argv[2:]
@@ -95,6 +95,19 @@ for kind, P, N, D in cells:
     print(f"{name:18s} ratio {c['ratio']['min']:.2f} / {c['ratio']['median']:.2f} / {c['ratio']['max']:.2f}"
           f"  longctx {c['longctx_tok_s']['median']:9.1f} tok/s  llama.cpp {c['llamacpp_tok_s']['median']:9.1f}"
           f" (fa {fas})  RSS {c['longctx_peak_rss']/2**20:.0f} / {c['llamacpp_peak_rss']/2**20:.0f} MiB", flush=True)
+if not commit or commit == "unknown":
+    # a build from a source tree without git (llama-cpp-python's vendored copy, which
+    # ../shared/peers/build-llama.cpp.sh builds) knows no commit: name ggml's version instead
+    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(opt["llama-bench"]))))
+    ver = {}
+    try:
+        for line in open(os.path.join(src, "ggml", "CMakeLists.txt"), encoding="utf-8"):
+            m = re.match(r"\s*set\(GGML_VERSION_(MAJOR|MINOR|PATCH)\s+(\d+)\)", line)
+            if m: ver[m.group(1)] = m.group(2)
+    except OSError:
+        pass
+    if len(ver) == 3:
+        commit = f"(no git commit; ggml {ver['MAJOR']}.{ver['MINOR']}.{ver['PATCH']} from {src})"
 load = os.getloadavg()
 doc = {"model": model, "threads": int(T), "batch": int(B), "runs": runs, "llamacpp_commit": commit,
        "loadavg": load, "cells": res}

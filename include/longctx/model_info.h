@@ -30,6 +30,12 @@ typedef struct {
  * included), else from the model's weights (m). */
 void lc_tensor_type_counts_get(const lc_model *m, const lc_gguf *g, lc_tensor_type_counts *out);
 
+/* The share (0..1) of the memory holding m's weight matrices that is mapped
+ * in huge (2 MiB) pages now (lc_huge_page_share over the span from the
+ * lowest matrix to the end of the highest); -1 if unknown. A mapped file's
+ * pages come as the weights are first read, so ask after a first token. */
+double lc_model_huge_page_share(const lc_model *m);
+
 /* tokenizer.ggml.model (at most 64 bytes; "" when absent) and the count of
  * tokenizer.ggml.tokens (0 when absent) from a GGUF's metadata. */
 void lc_gguf_tokenizer_meta(const lc_gguf *g, char *model, size_t cap, uint64_t *n_tokens);

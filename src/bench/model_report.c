@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "longctx/bench.h"
+#include "longctx/model_info.h"
 #include "longctx/json.h"
 #include "longctx/sys.h"
 
@@ -44,6 +45,8 @@ lc_status lc_bench_model_print_head(FILE *f, const lc_bench_model_run *r, lc_err
             lc_dtype_name(o->k_type), lc_dtype_name(o->v_type));
     if (r->peak.fma_gflops > 0)
         fprintf(f, "; peak %.1f GFLOP/s FMA, %.1f GB/s read", r->peak.fma_gflops, r->peak.read_gbs);
+    const double huge = lc_model_huge_page_share(r->model);
+    if (huge >= 0) fprintf(f, "\nweights in 2 MiB pages: %.0f %%", 100 * huge);
     if (r->sp_ranks > 0)
         fprintf(f, "\nsequence parallel (--sp): %d ranks of %d threads; prefill by ring attention, decode by one "
                    "allreduce per layer; KV MiB = the largest rank's shard",
@@ -166,6 +169,8 @@ lc_status lc_bench_model_write_json(FILE *f, const lc_bench_model_run *r, const 
     lc_json_kv_str(&w, "k_type", lc_dtype_name(o->k_type));
     lc_json_kv_str(&w, "v_type", lc_dtype_name(o->v_type));
     lc_json_kv_int(&w, "n_batch", o->n_batch);
+    const double huge = lc_model_huge_page_share(r->model);
+    if (huge >= 0) lc_json_kv_num(&w, "weights_huge_page_share", huge);
     if (r->sp_ranks > 0) lc_json_kv_int(&w, "sp_ranks", r->sp_ranks);
     lc_json_kv_str(&w, "depth", r->synthetic ? "synthetic (--fill-kv random)" : "prefill");
     lc_json_key(&w, "layers_per_kind");

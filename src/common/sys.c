@@ -138,6 +138,40 @@ size_t lc_peak_rss_bytes(void) { return proc_kb("/proc/self/status", "VmHWM"); }
 size_t lc_mem_available_bytes(void) { return proc_kb("/proc/meminfo", "MemAvailable"); }
 size_t lc_mem_total_bytes(void) { return proc_kb("/proc/meminfo", "MemTotal"); }
 
+/* "Key:   123 kB" of the huge-page keys of a smaps entry: its bytes, else 0. */
+static size_t smaps_huge_kb(const char *line) {
+    static const char *const keys[] = {"AnonHugePages:", "FilePmdMapped:", "ShmemPmdMapped:"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const size_t n = strlen(keys[i]);
+        if (strncmp(line, keys[i], n) == 0) return (size_t)strtoull(line + n, NULL, 10) * 1024u;
+    }
+    return 0;
+}
+
+double lc_huge_page_share(const void *addr, size_t len) {
+    const uintptr_t lo = (uintptr_t)addr;
+    if (!addr || len == 0 || lo > UINTPTR_MAX - len) return -1;
+    const uintptr_t hi = lo + len;
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return -1;
+    char line[512];
+    double size = 0, huge = 0;
+    bool in = false;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long a, b;
+        char dash;
+        /* an entry's first line: "start-end perms offset dev inode path" */
+        if (sscanf(line, "%llx%c%llx", &a, &dash, &b) == 3 && dash == '-') {
+            in = (uintptr_t)a < hi && (uintptr_t)b > lo;
+            if (in) size += (double)(b - a);
+        } else if (in) {
+            huge += (double)smaps_huge_kb(line);
+        }
+    }
+    fclose(f);
+    return size > 0 ? (huge < size ? huge / size : 1.0) : -1;
+}
+
 bool lc_peak_rss_reset(void) {
     FILE *f = fopen("/proc/self/clear_refs", "w");
     if (!f) return false;

@@ -1,9 +1,11 @@
 /* What `longctx info` says about a model file (model_info.h): its weights
  * by tensor type and its tokenizer. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "longctx/model_info.h"
+#include "longctx/sys.h"
 
 /* tokenizer.ggml.model and token count from metadata (NULL/0 if absent). */
 void lc_gguf_tokenizer_meta(const lc_gguf *g, char *model, size_t cap, uint64_t *n_tokens) {
@@ -57,6 +59,28 @@ void lc_tensor_type_counts_get(const lc_model *m, const lc_gguf *g, lc_tensor_ty
                                   &w->post_attn_norm, &w->post_ffn_norm, &w->attn_norm};
         for (int i = 0; i < 17; i++) count_one(tc, t[i]);
     }
+}
+
+/* Widen [*lo, *hi) to hold t's bytes. */
+static void span_add(const lc_tensor *t, uintptr_t *lo, uintptr_t *hi) {
+    size_t rb = 0;
+    if (!t->data || t->rows <= 0 || lc_dtype_row_bytes(t->type, t->cols, &rb, NULL) != LC_OK) return;
+    const uintptr_t a = (uintptr_t)t->data, b = a + rb * (size_t)t->rows;
+    if (a < *lo) *lo = a;
+    if (b > *hi) *hi = b;
+}
+
+double lc_model_huge_page_share(const lc_model *m) {
+    if (!m) return -1;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    span_add(&m->w.tok_embd, &lo, &hi);
+    span_add(&m->w.output, &lo, &hi);
+    for (int32_t l = 0; l < m->cfg.n_layers; l++) {
+        const lc_layer_weights *w = &m->w.layers[l];
+        const lc_tensor *t[8] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w_gate, &w->w_up, &w->w_down, &w->wqkv};
+        for (int i = 0; i < 8; i++) span_add(t[i], &lo, &hi);
+    }
+    return hi > lo ? lc_huge_page_share((const void *)lo, (size_t)(hi - lo)) : -1;
 }
 
 const char *lc_model_tokenizer_summary(const lc_model *m, const lc_gguf *g, char *buf, size_t cap, int64_t *n) {
