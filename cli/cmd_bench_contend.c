@@ -19,8 +19,8 @@ static const char synopsis[] =
     "is and beside --busy N spinning processes at the same priority (one per CPU by default).\n"
     "Prints min / median / max tokens/s of both and the slowdown (quiet median / loaded median;\n"
     "fair share on P cores with P busy processes is 2x). The OpenMP wait policy in force is\n"
-    "printed: the CLI sets OMP_WAIT_POLICY=PASSIVE itself unless OMP_WAIT_POLICY or\n"
-    "GOMP_SPINCOUNT is set (see docs/performance.md).\n\n";
+    "printed: the CLI sets GOMP_SPINCOUNT=1000 (and KMP_BLOCKTIME=0) itself unless\n"
+    "OMP_WAIT_POLICY, GOMP_SPINCOUNT or KMP_BLOCKTIME is set (see docs/performance.md).\n\n";
 
 int bench_contend(int argc, char **argv) {
     const char *model_path = NULL;

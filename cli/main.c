@@ -45,21 +45,29 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", typed_name(i, name), commands[i].summary);
 }
 
-/* Speed that survives a shared machine. libgomp's default wait policy spins in every barrier for
- * ~300,000 iterations; when another process takes one of the cores, the threads spin against each
- * other and a decode step can take 100x longer (measured in docs/performance.md). PASSIVE threads
- * sleep in the kernel at once. libgomp reads the variable when it is loaded, before main, so the
- * CLI sets it and executes itself once more; a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT is kept,
- * and LONGCTX_OMP_DEFAULTS=1 keeps the OpenMP defaults. If the exec fails the run goes on as is. */
-static void reexec_with_passive_wait(char **argv) {
-    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || getenv("LONGCTX_OMP_DEFAULTS")) return;
-    if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
+/* Speed that survives a shared machine. libgomp's default wait spins ~300,000 iterations in every
+ * barrier; when another process takes one of the cores, the threads spin against each other and a
+ * decode step can take 100x longer. Sleeping at once (OMP_WAIT_POLICY=PASSIVE, this CLI's default
+ * until 2026-12-08) pays a futex wake-up for each of the ~80 parallel regions of a decode step.
+ * A bounded spin, GOMP_SPINCOUNT=1000 (some microseconds, then sleep), was faster in every case
+ * measured (docs/performance.md: quiet, beside 2 and beside 6 busy processes). libgomp reads the
+ * variables when it is loaded, before main, so the CLI sets them and executes itself once more;
+ * KMP_BLOCKTIME=0 keeps LLVM's libomp (a clang build) sleeping at once as before. A user's
+ * OMP_WAIT_POLICY, GOMP_SPINCOUNT or KMP_BLOCKTIME is kept, and LONGCTX_OMP_DEFAULTS=1 keeps the
+ * OpenMP defaults. If the exec fails the run goes on as is. */
+static void reexec_with_bounded_spin(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || getenv("KMP_BLOCKTIME") ||
+        getenv("LONGCTX_OMP_DEFAULTS"))
+        return;
+    if (setenv("GOMP_SPINCOUNT", "1000", 1) != 0 || setenv("KMP_BLOCKTIME", "0", 1) != 0) return;
     execv("/proc/self/exe", argv);
-    unsetenv("OMP_WAIT_POLICY"); /* exec failed: do not tell children a policy this process lacks */
+    /* exec failed: do not tell children settings this process lacks */
+    unsetenv("GOMP_SPINCOUNT");
+    unsetenv("KMP_BLOCKTIME");
 }
 
 int main(int argc, char **argv) {
-    reexec_with_passive_wait(argv);
+    reexec_with_bounded_spin(argv);
     if (argc < 2 || cli_is(argv[1], "-h", "--help") || strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_USAGE : CLI_OK;

@@ -167,8 +167,8 @@ void sec_machine_doc(rdoc *d, const lc_report *r) {
                 lc_report_fmt_seconds(r->budget, b, sizeof b));
     rdoc_para(d, "Timings are wall-clock on a machine that may be shared: a load average above the number of "
                  "CPUs means other work ran at the same time and the speeds above are lower bounds (on a "
-                 "busy machine OpenMP threads that spin while waiting lose much more than their share; "
-                 "OMP_WAIT_POLICY=PASSIVE avoids that). The command that made this report:");
+                 "busy machine OpenMP threads that spin long while waiting lose much more than their share; "
+                 "the CLI bounds the spin with GOMP_SPINCOUNT=1000). The command that made this report:");
     rdoc_pre(d, m->command);
     rdoc_para(d, "To make it again from a fresh checkout:");
     /* the README's quick start, word for word (tests/cli/report.sh checks it) */
