@@ -26,6 +26,7 @@
 #include "common/util.h"
 #include "longctx/app.h"
 #include "longctx/gguf.h"
+#include "test_model_util.h"
 #include "test_util.h"
 
 static lc_tokenizer *vocab(const char *name) {
@@ -665,18 +666,7 @@ static void test_for_model(void) {
     }
     free_rig(&r);
 
-    lc_model_config c; /* a model without a tokenizer */
-    memset(&c, 0, sizeof c);
-    snprintf(c.arch, sizeof c.arch, "llama");
-    c.n_heads = c.n_kv_heads = 2;
-    c.head_dim = 16;
-    c.dim = 32;
-    c.hidden_dim = 64;
-    c.n_layers = 1;
-    c.vocab_size = 50;
-    c.ctx_train = 64;
-    c.norm_eps = 1e-5f;
-    lc_rope_config_init(&c.rope, 16);
+    lc_model_config c = test_llama_config(32, 64, 1, 2, 2, 16, 50); /* a model without a tokenizer */
     lc_model *bare = NULL;
     CHECK_OK(lc_model_create_random(&c, LC_DTYPE_F32, 3, &bare, &err), &err);
     chat = (lc_chat *)&c; /* must come back NULL */

@@ -36,6 +36,7 @@
 #include "common/util.h"
 #include "longctx/app.h"
 #include "longctx/tasks.h"
+#include "test_model_util.h"
 #include "test_util.h"
 
 /* ---- the fake model -------------------------------------------------------------- */
@@ -423,18 +424,7 @@ static void test_templates(void) {
 
 /* lc_doc_model_for_model refuses a model without a tokenizer. */
 static void test_for_model_refusal(void) {
-    lc_model_config c;
-    memset(&c, 0, sizeof c);
-    snprintf(c.arch, sizeof c.arch, "llama");
-    c.n_heads = c.n_kv_heads = 2;
-    c.head_dim = 16;
-    c.dim = 32;
-    c.hidden_dim = 64;
-    c.n_layers = 1;
-    c.vocab_size = 50;
-    c.ctx_train = 64;
-    c.norm_eps = 1e-5f;
-    lc_rope_config_init(&c.rope, 16);
+    lc_model_config c = test_llama_config(32, 64, 1, 2, 2, 16, 50);
     lc_model *bare = NULL;
     lc_error err;
     CHECK_OK(lc_model_create_random(&c, LC_DTYPE_F32, 3, &bare, &err), &err);

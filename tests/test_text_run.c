@@ -24,6 +24,7 @@
 
 #include "longctx/text.h"
 #include "longctx/util.h"
+#include "test_model_util.h"
 #include "test_util.h"
 
 /* ---- stop strings ------------------------------------------------------------ */
@@ -559,19 +560,7 @@ int main(void) {
     test_open_for_model();
     test_strip_controls();
     lc_error err;
-    lc_model_config c;
-    memset(&c, 0, sizeof c);
-    snprintf(c.arch, sizeof c.arch, "llama");
-    c.n_heads = 2;
-    c.n_kv_heads = 2;
-    c.head_dim = 16;
-    c.dim = 32;
-    c.hidden_dim = 64;
-    c.n_layers = 1;
-    c.vocab_size = 50;
-    c.ctx_train = 64;
-    c.norm_eps = 1e-5f;
-    lc_rope_config_init(&c.rope, 16);
+    lc_model_config c = test_llama_config(32, 64, 1, 2, 2, 16, 50);
     lc_model *bare = NULL;
     CHECK_OK(lc_model_create_random(&c, LC_DTYPE_F32, 3, &bare, &err), &err);
     if (bare) test_no_tokenizer(bare);
