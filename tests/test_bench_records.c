@@ -38,6 +38,16 @@ static void faces(const lc_table *t, char **text, char **json) {
     fclose(f);
 }
 
+/* The JSON of a record (t freed). */
+static char *record_json(lc_table *t) {
+    char *text = NULL, *json = NULL;
+    if (!t) return NULL;
+    faces(t, &text, &json);
+    free(text);
+    lc_table_free(t);
+    return json;
+}
+
 static void test_matmul(void) {
     const lc_bench_matmul_type types[2] = {"q4_K", "f16"};
     const int64_t toks[2] = {1, 512}, thr[1] = {2};
@@ -129,6 +139,7 @@ static void test_kv(void) {
 }
 
 static void test_train(void) {
+    char *rec = NULL; /* the JSON of a record */
     lc_train_config c;
     lc_train_config_init(&c);
     c.model.dim = 32, c.model.n_layers = 2, c.model.n_heads = 4, c.model.n_kv_heads = 2, c.model.head_dim = 8;
@@ -165,46 +176,23 @@ static void test_train(void) {
         lc_table_free(t);
     }
     CHECK_OK(lc_bench_gemm_info(2, &pk, &t, &err), &err);
-    if (t) {
-        char *text = NULL, *json = NULL;
-        faces(t, &text, &json);
-        CHECK(!strcmp(json, "{\"threads\":2,\"peak_fma_gflops_1t\":40,\"peak_fma_gflops\":80}\n"), "gemm: %s", json);
-        free(text);
-        free(json);
-        lc_table_free(t);
-    }
+    rec = record_json(t);
+    if (rec)
+        CHECK(!strcmp(rec, "{\"threads\":2,\"peak_fma_gflops_1t\":40,\"peak_fma_gflops\":80}\n"), "gemm: %s", rec);
+    free(rec);
     CHECK_OK(lc_bench_gemm_info(2, NULL, &t, &err), &err);
-    if (t) {
-        char *text = NULL, *json = NULL;
-        faces(t, &text, &json);
-        CHECK(!strcmp(json, "{\"threads\":2}\n"), "gemm without a peak: %s", json);
-        free(text);
-        free(json);
-        lc_table_free(t);
-    }
+    rec = record_json(t);
+    if (rec) CHECK(!strcmp(rec, "{\"threads\":2}\n"), "gemm without a peak: %s", rec);
+    free(rec);
     CHECK_OK(lc_bench_train_attn_info(&c, &t, &err), &err);
-    if (t) {
-        char *text = NULL, *json = NULL;
-        faces(t, &text, &json);
-        CHECK(!strcmp(json, "{\"batch\":3,\"heads\":4,\"kv_heads\":2,\"head_dim\":8}\n"), "kernels: %s", json);
-        free(text);
-        free(json);
-        lc_table_free(t);
-    }
+    rec = record_json(t);
+    if (rec)
+        CHECK(!strcmp(rec, "{\"batch\":3,\"heads\":4,\"kv_heads\":2,\"head_dim\":8}\n"), "kernels: %s", rec);
+    free(rec);
     c.model.n_heads = 3; /* dim 32 is not 3 heads */
     t = NULL;
     CHECK(lc_bench_train_info(&c, NULL, &t, &err) != LC_OK && !t, "a bad configuration");
     CHECK(lc_bench_train_attn_info(NULL, &t, &err) == LC_ERR_INVALID_ARG, "no configuration");
-}
-
-/* The JSON of a record (t freed). */
-static char *record_json(lc_table *t) {
-    char *text = NULL, *json = NULL;
-    if (!t) return NULL;
-    faces(t, &text, &json);
-    free(text);
-    lc_table_free(t);
-    return json;
 }
 
 static void test_others(void) {
